@@ -1,0 +1,47 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { BROKER_CONFIG, type BrokerConfig } from './config';
+import { ErrorFilter } from './common/error.filter';
+import { Store } from './database/store';
+import { AppsController } from './apps/apps.controller';
+import { AppsService } from './apps/apps.service';
+import { GearSpecsService } from './apps/gear-specs.service';
+import { CartridgesController } from './cartridges/cartridges.controller';
+import { CatalogService } from './cartridges/catalog.service';
+import { DomainsController } from './domains/domains.controller';
+import { DomainsService } from './domains/domains.service';
+import { HealthController } from './health/health.controller';
+import { NodesController } from './nodes/nodes.controller';
+import { NodesService } from './nodes/nodes.service';
+import { OperationsController } from './operations/operations.controller';
+import { OperationsService } from './operations/operations.service';
+import { BrokerJobs } from './queue/broker-jobs';
+import { QueueService } from './queue/queue.service';
+import { AuthController } from './users/auth.controller';
+import { AuthGuard } from './users/auth.guard';
+import { AuthService } from './users/auth.service';
+
+@Module({})
+export class AppModule {
+  static register(config: BrokerConfig, store: Store): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [AuthController, HealthController, CartridgesController, DomainsController, AppsController, OperationsController, NodesController],
+      providers: [
+        { provide: BROKER_CONFIG, useValue: config },
+        { provide: Store, useValue: store },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ErrorFilter },
+        AuthService,
+        CatalogService,
+        DomainsService,
+        GearSpecsService,
+        OperationsService,
+        AppsService,
+        NodesService,
+        QueueService,
+        BrokerJobs,
+      ],
+    };
+  }
+}

@@ -1,0 +1,13 @@
+import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { App } from './app.entity';
+
+/** A cartridge embedded in an app, with the values it generated once (credentials) for that app. */
+@Entity('app_cartridges')
+export class AppCartridge {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ name: 'app_id', type: 'uuid' }) appId!: string;
+  @ManyToOne(() => App, (a) => a.cartridges, { onDelete: 'CASCADE' }) @JoinColumn({ name: 'app_id' }) app?: App;
+  @Column({ type: 'text' }) cartridge!: string;
+  @Column({ type: 'jsonb', default: {} }) generated!: Record<string, string>;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}

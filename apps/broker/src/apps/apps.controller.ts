@@ -1,0 +1,98 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { SchemaPipe } from '../common/schema.pipe';
+import { WaitPipe } from '../common/wait.pipe';
+import { CurrentUser } from '../users/auth.guard';
+import type { User } from '../users/user.entity';
+import { AppsService } from './apps.service';
+import { actionSchema, addCartridgeSchema, createAppSchema, envPatchSchema, scaleSchema, type AppAction, type CreateAppBody } from './apps.dto';
+
+const wait = () => ApiQuery({ name: 'wait', required: false, description: 'seconds to wait for the operation to end (0-600)' });
+
+@ApiTags('apps')
+@ApiBearerAuth()
+@Controller('domains/:domain/apps')
+export class AppsController {
+  constructor(private readonly apps: AppsService) {}
+
+  @Get()
+  list(@CurrentUser() user: User, @Param('domain') domain: string) {
+    return this.apps.list(user, domain);
+  }
+
+  @Post()
+  @HttpCode(202)
+  @ApiBody({ schema: createAppSchema as object })
+  @wait()
+  create(@CurrentUser() user: User, @Param('domain') domain: string, @Body(new SchemaPipe(createAppSchema)) body: CreateAppBody, @Query('wait', WaitPipe) w?: number) {
+    return this.apps.create(user, domain, body, w);
+  }
+
+  @Get(':app')
+  get(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string) {
+    return this.apps.get(user, domain, app);
+  }
+
+  @Delete(':app')
+  @HttpCode(202)
+  @wait()
+  delete(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Query('wait', WaitPipe) w?: number) {
+    return this.apps.delete(user, domain, app, w);
+  }
+
+  @Post(':app/actions')
+  @HttpCode(202)
+  @ApiBody({ schema: actionSchema as object })
+  @wait()
+  action(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(actionSchema)) body: { action: AppAction }, @Query('wait', WaitPipe) w?: number) {
+    return this.apps.action(user, domain, app, body.action, w);
+  }
+
+  @Post(':app/cartridges')
+  @HttpCode(202)
+  @ApiBody({ schema: addCartridgeSchema as object })
+  @wait()
+  addCartridge(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(addCartridgeSchema)) body: { cartridge: string }, @Query('wait', WaitPipe) w?: number) {
+    return this.apps.addCartridge(user, domain, app, body.cartridge, w);
+  }
+
+  @Delete(':app/cartridges/:cartridge')
+  @HttpCode(202)
+  @wait()
+  removeCartridge(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Param('cartridge') cartridge: string, @Query('wait', WaitPipe) w?: number) {
+    return this.apps.removeCartridge(user, domain, app, cartridge, w);
+  }
+
+  @Get(':app/env')
+  env(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string) {
+    return this.apps.env(user, domain, app);
+  }
+
+  @Patch(':app/env')
+  @HttpCode(202)
+  @ApiBody({ schema: envPatchSchema as object })
+  @wait()
+  patchEnv(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(envPatchSchema)) body: Record<string, string | null>, @Query('wait', WaitPipe) w?: number) {
+    return this.apps.patchEnv(user, domain, app, body, w);
+  }
+
+  @Delete(':app/env/:name')
+  @HttpCode(202)
+  @wait()
+  unsetEnv(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Param('name') name: string, @Query('wait', WaitPipe) w?: number) {
+    return this.apps.unsetEnv(user, domain, app, name, w);
+  }
+
+  @Put(':app/scale')
+  @HttpCode(202)
+  @ApiBody({ schema: scaleSchema as object })
+  @wait()
+  scale(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(scaleSchema)) body: { cartridge?: string; replicas: number }, @Query('wait', WaitPipe) w?: number) {
+    return this.apps.scale(user, domain, app, body, w);
+  }
+
+  @Get(':app/gears')
+  gears(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string) {
+    return this.apps.gears(user, domain, app);
+  }
+}

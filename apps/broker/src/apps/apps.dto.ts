@@ -1,0 +1,63 @@
+import { GEAR_SIZE_NAMES, NAME_PATTERN, envNamePattern } from '@gearshift/cartridges';
+import type { GearSize } from '@gearshift/cartridges';
+
+/** Request bodies of the apps API as JSON Schemas: ajv validates them and OpenAPI documents them. */
+
+const envValues = {
+  type: 'object',
+  maxProperties: 200,
+  propertyNames: { pattern: envNamePattern, maxLength: 128 },
+  additionalProperties: { type: 'string', maxLength: 32768 },
+} as const;
+
+export const createAppSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'cartridges'],
+  properties: {
+    name: { type: 'string', pattern: NAME_PATTERN },
+    cartridges: { type: 'array', minItems: 1, maxItems: 16, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 64 } },
+    scale: { type: 'integer', minimum: 1, maximum: 100 },
+    size: { type: 'string', enum: GEAR_SIZE_NAMES },
+    env: envValues,
+  },
+} as const;
+
+export interface CreateAppBody {
+  name: string;
+  cartridges: string[];
+  scale?: number;
+  size?: GearSize;
+  env?: Record<string, string>;
+}
+
+export const addCartridgeSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['cartridge'],
+  properties: { cartridge: { type: 'string', minLength: 1, maxLength: 64 } },
+} as const;
+
+export const actionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['action'],
+  properties: { action: { type: 'string', enum: ['start', 'stop', 'restart', 'reload'] } },
+} as const;
+
+export type AppAction = 'start' | 'stop' | 'restart' | 'reload';
+
+/** JSON merge patch of the environment: a string sets a variable, null unsets it. */
+export const envPatchSchema = {
+  type: 'object',
+  maxProperties: 200,
+  propertyNames: { pattern: envNamePattern, maxLength: 128 },
+  additionalProperties: { type: ['string', 'null'], maxLength: 32768 },
+} as const;
+
+export const scaleSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['replicas'],
+  properties: { cartridge: { type: 'string', minLength: 1 }, replicas: { type: 'integer', minimum: 0, maximum: 100 } },
+} as const;

@@ -1,0 +1,96 @@
+import { In, type EntityManager } from 'typeorm';
+import type { GearReport } from '@gearshift/cartridges';
+import { App } from './app.entity';
+import { AppCartridge } from './app-cartridge.entity';
+import { Gear } from './gear.entity';
+
+export type NewGear = Pick<Gear, 'cartridge' | 'nodeId' | 'memoryMb'>;
+
+export class AppsRepository {
+  constructor(private readonly m: EntityManager) {}
+
+  list(domainId: string): Promise<App[]> {
+    return this.m.find(App, { where: { domainId }, relations: { cartridges: true, gears: true }, order: { name: 'ASC' } });
+  }
+
+  findByName(domainId: string, name: string): Promise<App | null> {
+    return this.m.findOne(App, { where: { domainId, name }, relations: { cartridges: true, gears: true } });
+  }
+
+  findById(id: string): Promise<App | null> {
+    return this.m.findOne(App, { where: { id }, relations: { cartridges: true, gears: true } });
+  }
+
+  findByIds(ids: string[]): Promise<App[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.m.find(App, { where: { id: In(ids) }, relations: { cartridges: true, gears: true } });
+  }
+
+  nameTaken(domainId: string, name: string): Promise<boolean> {
+    return this.m.exists(App, { where: { domainId, name } });
+  }
+
+  async create(
+    app: Pick<App, 'domainId' | 'name' | 'desiredState' | 'size' | 'env'>,
+    cartridges: Pick<AppCartridge, 'cartridge' | 'generated'>[],
+    gears: NewGear[],
+  ): Promise<App> {
+    const saved = await this.m.save(this.m.create(App, app));
+    await this.m.insert(AppCartridge, cartridges.map((c) => ({ ...c, appId: saved.id })));
+    if (gears.length > 0) await this.m.insert(Gear, gears.map((g) => ({ ...g, appId: saved.id })));
+    return (await this.findById(saved.id))!;
+  }
+
+  async addCartridge(appId: string, cartridge: Pick<AppCartridge, 'cartridge' | 'generated'>, gears: NewGear[]): Promise<void> {
+    await this.m.insert(AppCartridge, { ...cartridge, appId });
+    if (gears.length > 0) await this.m.insert(Gear, gears.map((g) => ({ ...g, appId })));
+  }
+
+  async removeCartridge(appId: string, cartridge: string): Promise<void> {
+    await this.m.delete(Gear, { appId, cartridge });
+    await this.m.delete(AppCartridge, { appId, cartridge });
+  }
+
+  async addGears(appId: string, gears: NewGear[]): Promise<void> {
+    if (gears.length > 0) await this.m.insert(Gear, gears.map((g) => ({ ...g, appId })));
+  }
+
+  async removeGears(ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.m.delete(Gear, { id: In(ids) });
+  }
+
+  async update(id: string, fields: Partial<Pick<App, 'desiredState' | 'env' | 'size'>>): Promise<void> {
+    await this.m.update(App, { id }, fields);
+  }
+
+  async bumpGenerations(appId: string, cartridges?: string[]): Promise<void> {
+    const qb = this.m.createQueryBuilder().update(Gear).set({ generation: () => 'generation + 1' }).where('app_id = :appId', { appId });
+    if (cartridges) qb.andWhere('cartridge in (:...cartridges)', { cartridges });
+    await qb.execute();
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.m.delete(App, { id });
+  }
+
+  /** Ids of the apps with at least one gear on a node. */
+  async appIdsOnNode(nodeId: string): Promise<string[]> {
+    const rows: { app_id: string }[] = await this.m
+      .createQueryBuilder(Gear, 'g')
+      .select('distinct g.app_id', 'app_id')
+      .where('g.node_id = :nodeId', { nodeId })
+      .getRawMany();
+    return rows.map((r) => r.app_id);
+  }
+
+  /** Stores what a node reported of its gears; a report for a gear that moved or went away is ignored. */
+  async recordGearReports(nodeId: string, reports: GearReport[]): Promise<void> {
+    for (const r of reports) {
+      await this.m.update(
+        Gear,
+        { id: r.gearId, nodeId },
+        { state: r.state, ports: r.ports, containerId: r.containerId ?? null, message: r.message ?? null },
+      );
+    }
+  }
+}

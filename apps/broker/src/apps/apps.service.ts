@@ -1,0 +1,278 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { GEAR_SIZES, type Cartridge, type GearSize } from '@gearshift/cartridges';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
+import { CatalogService } from '../cartridges/catalog.service';
+import { Store, type Repos } from '../database/store';
+import { DomainsService } from '../domains/domains.service';
+import type { Domain } from '../domains/domain.entity';
+import { placeGears, type NodeCandidate } from '../nodes/placement';
+import { OperationsService, presentOperation } from '../operations/operations.service';
+import type { Operation } from '../operations/operation.entity';
+import type { User } from '../users/user.entity';
+import type { App } from './app.entity';
+import type { AppAction, CreateAppBody } from './apps.dto';
+import { checkCartridgeSet, checkScale, checkSize, isWeb } from './cartridge-rules';
+import type { NewGear } from './apps.repository';
+
+function generate(kind: 'username' | 'password' | 'token'): string {
+  if (kind === 'username') return `u${randomBytes(5).toString('hex')}`;
+  if (kind === 'password') return randomBytes(18).toString('base64url');
+  return randomBytes(24).toString('hex');
+}
+
+/** Values a cartridge generates once per app (credentials); kept with the app, shown to nobody. */
+function generatedFor(c: Cartridge): Record<string, string> {
+  return Object.fromEntries((c.manifest.env ?? []).filter((e) => e.generate).map((e) => [e.name, generate(e.generate!)]));
+}
+
+const isUniqueViolation = (err: unknown) => (err as { code?: string })?.code === '23505';
+
+/** Derived from the gears: what a person wants to know at a glance. */
+function statusOf(app: App): string {
+  if (app.desiredState === 'deleting') return 'deleting';
+  const states = (app.gears ?? []).map((g) => g.state);
+  if (states.length === 0) return app.desiredState;
+  if (app.desiredState === 'stopped') return states.every((s) => s === 'stopped' || s === 'missing') ? 'stopped' : 'stopping';
+  if (states.every((s) => s === 'running')) return 'running';
+  if (states.some((s) => s === 'failed')) return 'failed';
+  return 'starting';
+}
+
+@Injectable()
+export class AppsService {
+  private readonly logger = new Logger('apps');
+
+  constructor(
+    private readonly store: Store,
+    private readonly catalog: CatalogService,
+    private readonly domains: DomainsService,
+    private readonly operations: OperationsService,
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+  ) {}
+
+  // ---- reading -------------------------------------------------------------------------------------------------
+
+  private async present(app: App, domain: Domain, op?: Operation) {
+    const nodes = new Map((await this.store.repos.nodes.usage()).map((u) => [u.node.id, u.node.name]));
+    const web = (app.cartridges ?? []).map((c) => this.catalog.find(c.cartridge)).find((c) => c && isWeb(c));
+    return {
+      name: app.name,
+      domain: domain.name,
+      url: `http://${app.name}-${domain.name}.${this.config.appsDomain}:${this.config.routerPort}`,
+      state: app.desiredState,
+      status: statusOf(app),
+      size: app.size,
+      scale: (app.gears ?? []).filter((g) => g.cartridge === web?.manifest.name).length,
+      cartridges: (app.cartridges ?? []).map((c) => c.cartridge).sort(),
+      env: app.env,
+      gears: (app.gears ?? [])
+        .sort((a, b) => a.cartridge.localeCompare(b.cartridge) || a.createdAt.getTime() - b.createdAt.getTime())
+        .map((g) => ({
+          id: g.id,
+          cartridge: g.cartridge,
+          node: nodes.get(g.nodeId) ?? g.nodeId,
+          state: g.state,
+          message: g.message,
+          ports: g.ports,
+          endpoints: Object.fromEntries(Object.entries(g.ports).map(([name, port]) => [name, `http://127.0.0.1:${port}`])),
+        })),
+      createdAt: app.createdAt,
+      ...(op ? { operation: presentOperation(op) } : {}),
+    };
+  }
+
+  private async requireApp(user: User, domainName: string, appName: string): Promise<{ domain: Domain; app: App }> {
+    const domain = await this.domains.require(user, domainName);
+    const app = await this.store.repos.apps.findByName(domain.id, appName);
+    if (!app) throw notFound(`app "${appName}" in domain "${domainName}"`);
+    return { domain, app };
+  }
+
+  async list(user: User, domainName: string) {
+    const domain = await this.domains.require(user, domainName);
+    const apps = await this.store.repos.apps.list(domain.id);
+    return Promise.all(apps.map((a) => this.present(a, domain)));
+  }
+
+  async get(user: User, domainName: string, appName: string) {
+    const { domain, app } = await this.requireApp(user, domainName, appName);
+    return this.present(app, domain);
+  }
+
+  async gears(user: User, domainName: string, appName: string) {
+    return (await this.get(user, domainName, appName)).gears;
+  }
+
+  async env(user: User, domainName: string, appName: string) {
+    const { app } = await this.requireApp(user, domainName, appName);
+    return { env: app.env };
+  }
+
+  // ---- changing ------------------------------------------------------------------------------------------------
+
+  private candidates(usage: Awaited<ReturnType<Repos['nodes']['usage']>>): NodeCandidate[] {
+    return usage.map((u) => ({ ...u.node, allocatedMb: u.allocatedMb, gears: u.gears }));
+  }
+
+  /** Places gears under the placement lock; fails with 503 and the shortfall when no node has room. */
+  private async place(repos: Repos, gearsMb: number[], onlyNode?: string): Promise<string> {
+    const usage = await repos.nodes.usage();
+    const nodes = this.candidates(usage).filter((n) => !onlyNode || n.id === onlyNode);
+    const placed = placeGears(nodes, { gearsMb, now: new Date(), heartbeatTimeoutMs: this.config.heartbeatTimeoutMs });
+    if (!placed.ok) throw new GearshiftError('no_capacity', placed.shortfall);
+    return placed.nodeId;
+  }
+
+  /**
+   * Runs a change to one app as an operation: the change and the operation commit together, at most one operation
+   * per app runs at a time, and the jobs are sent after the commit.
+   */
+  private async change(
+    user: User,
+    domainName: string,
+    appName: string,
+    kind: string,
+    step: string,
+    mutate: (repos: Repos, app: App) => Promise<string[] | void>,
+    waitSeconds?: number,
+  ) {
+    const { domain, app } = await this.requireApp(user, domainName, appName);
+    const op = await this.store.transaction(async (repos) => {
+      const active = await repos.operations.activeForApp(app.id);
+      if (active) throw conflict(`app "${appName}" is busy with operation ${active.id} (${active.kind}); try again when it ends`);
+      const before = new Set((app.gears ?? []).map((g) => g.nodeId));
+      const extraNodes = (await mutate(repos, app)) ?? [];
+      const after = await repos.apps.findById(app.id);
+      const nodes = new Set([...before, ...extraNodes, ...(after?.gears ?? []).map((g) => g.nodeId)]);
+      const job = kind === 'app.delete' ? ('app.remove' as const) : ('app.converge' as const);
+      return this.operations.create(repos, kind, app.id, user, [...nodes].map((nodeId) => ({ nodeId, job })), step);
+    }, 'placement');
+    return this.respond(op, domain, waitSeconds);
+  }
+
+  private async respond(op: Operation, domain: Domain, waitSeconds?: number) {
+    await this.operations.dispatch(op).catch((err) => this.logger.warn(`dispatch of ${op.id} deferred: ${err.message}`));
+    const done = waitSeconds ? await this.operations.wait(op, waitSeconds) : op;
+    const app = op.appId ? await this.store.repos.apps.findById(op.appId) : null;
+    if (!app) return { deleted: true, operation: presentOperation(done) };
+    return this.present(app, domain, done);
+  }
+
+  async create(user: User, domainName: string, body: CreateAppBody, waitSeconds?: number) {
+    const domain = await this.domains.require(user, domainName);
+    const chosen = checkCartridgeSet(body.cartridges, this.catalog.cartridges);
+    const web = chosen.find(isWeb)!;
+    const size: GearSize = body.size ?? 'small';
+    checkSize(chosen, size, '/size');
+    const scale = body.scale ?? Math.max(1, web.manifest.scaling?.min ?? 1);
+    checkScale(web, scale, '/scale');
+    const memoryMb = GEAR_SIZES[size].memoryMb;
+    const gearCartridges = [...chosen.filter((c) => !isWeb(c)).map((c) => c.manifest.name), ...Array(scale).fill(web.manifest.name)];
+    let op: Operation;
+    try {
+      op = await this.store.transaction(async (repos) => {
+        if (await repos.apps.nameTaken(domain.id, body.name)) throw this.nameTaken(body.name, domainName);
+        const nodeId = await this.place(repos, gearCartridges.map(() => memoryMb));
+        const app = await repos.apps.create(
+          { domainId: domain.id, name: body.name, desiredState: 'started', size, env: body.env ?? {} },
+          chosen.map((c) => ({ cartridge: c.manifest.name, generated: generatedFor(c) })),
+          gearCartridges.map((cartridge): NewGear => ({ cartridge, nodeId, memoryMb })),
+        );
+        return this.operations.create(repos, 'app.create', app.id, user, [{ nodeId, job: 'app.converge' }], `create app ${body.name} with ${body.cartridges.join(', ')}`);
+      }, 'placement');
+    } catch (err) {
+      if (isUniqueViolation(err)) throw this.nameTaken(body.name, domainName);
+      throw err;
+    }
+    return this.respond(op, domain, waitSeconds);
+  }
+
+  private nameTaken(name: string, domain: string) {
+    return conflict(`an app named "${name}" already exists in domain "${domain}"`, [{ pointer: '/name', rule: 'unique', message: 'is taken' }]);
+  }
+
+  async delete(user: User, domainName: string, appName: string, waitSeconds?: number) {
+    return this.change(user, domainName, appName, 'app.delete', `delete app ${appName}`, async (repos, app) => {
+      await repos.apps.update(app.id, { desiredState: 'deleting' });
+    }, waitSeconds);
+  }
+
+  async action(user: User, domainName: string, appName: string, action: AppAction, waitSeconds?: number) {
+    return this.change(user, domainName, appName, `app.${action}`, `${action} app ${appName}`, async (repos, app) => {
+      if (app.desiredState === 'deleting') throw conflict(`app "${appName}" is being deleted`);
+      if (action === 'start') await repos.apps.update(app.id, { desiredState: 'started' });
+      if (action === 'stop') await repos.apps.update(app.id, { desiredState: 'stopped' });
+      if (action === 'restart' || action === 'reload') {
+        await repos.apps.update(app.id, { desiredState: 'started' });
+        const web = (app.cartridges ?? []).map((c) => this.catalog.find(c.cartridge)).filter((c) => c && isWeb(c)).map((c) => c!.manifest.name);
+        await repos.apps.bumpGenerations(app.id, action === 'reload' ? web : undefined);
+      }
+    }, waitSeconds);
+  }
+
+  async patchEnv(user: User, domainName: string, appName: string, patch: Record<string, string | null>, waitSeconds?: number) {
+    for (const name of Object.keys(patch)) {
+      if (name.startsWith('GEARSHIFT_')) throw ruleViolation(`/${name}`, 'reserved', 'names starting with GEARSHIFT_ are set by the platform');
+    }
+    return this.change(user, domainName, appName, 'app.env', `change environment (${Object.keys(patch).join(', ')})`, async (repos, app) => {
+      const env = { ...app.env };
+      for (const [k, v] of Object.entries(patch)) {
+        if (v === null) delete env[k];
+        else env[k] = v;
+      }
+      await repos.apps.update(app.id, { env });
+    }, waitSeconds);
+  }
+
+  async unsetEnv(user: User, domainName: string, appName: string, name: string, waitSeconds?: number) {
+    const { app } = await this.requireApp(user, domainName, appName);
+    if (!(name in app.env)) throw notFound(`environment variable "${name}" of app "${appName}"`);
+    return this.patchEnv(user, domainName, appName, { [name]: null }, waitSeconds);
+  }
+
+  async addCartridge(user: User, domainName: string, appName: string, name: string, waitSeconds?: number) {
+    return this.change(user, domainName, appName, 'cartridge.add', `add cartridge ${name}`, async (repos, app) => {
+      const current = (app.cartridges ?? []).map((c) => c.cartridge);
+      if (current.includes(name)) throw conflict(`app "${appName}" already has cartridge ${name}`);
+      const cartridge = this.catalog.find(name);
+      if (!cartridge) throw new GearshiftError('invalid_input', `/cartridge names "${name}", which is not in the catalogue`, [{ pointer: '/cartridge', rule: 'known-cartridge', message: 'is not in the catalogue' }]);
+      checkCartridgeSet([...current, name], this.catalog.cartridges, '/cartridge');
+      checkSize([cartridge], app.size, '/cartridge');
+      const memoryMb = GEAR_SIZES[app.size].memoryMb;
+      const home = app.gears?.[0]?.nodeId;
+      const nodeId = await this.place(repos, [memoryMb], home);
+      await repos.apps.addCartridge(app.id, { cartridge: name, generated: generatedFor(cartridge) }, [{ cartridge: name, nodeId, memoryMb }]);
+      return [nodeId];
+    }, waitSeconds);
+  }
+
+  async removeCartridge(user: User, domainName: string, appName: string, name: string, waitSeconds?: number) {
+    return this.change(user, domainName, appName, 'cartridge.remove', `remove cartridge ${name}`, async (repos, app) => {
+      if (!(app.cartridges ?? []).some((c) => c.cartridge === name)) throw notFound(`cartridge ${name} in app "${appName}"`);
+      const c = this.catalog.find(name);
+      if (c && isWeb(c)) throw ruleViolation('/cartridge', 'web-cartridge', `${name} is the app's web cartridge; delete the app instead`);
+      await repos.apps.removeCartridge(app.id, name);
+    }, waitSeconds);
+  }
+
+  async scale(user: User, domainName: string, appName: string, body: { cartridge?: string; replicas: number }, waitSeconds?: number) {
+    return this.change(user, domainName, appName, 'app.scale', `scale to ${body.replicas} gear(s)`, async (repos, app) => {
+      const web = (app.cartridges ?? []).map((c) => this.catalog.find(c.cartridge)).find((c) => c && isWeb(c))!;
+      if (body.cartridge && body.cartridge !== web.manifest.name) {
+        throw ruleViolation('/cartridge', 'scalable', `only the web cartridge (${web.manifest.name}) scales`);
+      }
+      checkScale(web, body.replicas, '/replicas');
+      const gears = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+      const memoryMb = GEAR_SIZES[app.size].memoryMb;
+      if (body.replicas > gears.length) {
+        const add = body.replicas - gears.length;
+        const nodeId = await this.place(repos, Array(add).fill(memoryMb), app.gears?.[0]?.nodeId);
+        await repos.apps.addGears(app.id, Array.from({ length: add }, () => ({ cartridge: web.manifest.name, nodeId, memoryMb })));
+      } else {
+        await repos.apps.removeGears(gears.slice(body.replicas).map((g) => g.id));
+      }
+    }, waitSeconds);
+  }
+}

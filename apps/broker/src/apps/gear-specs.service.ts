@@ -1,0 +1,49 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { GearSpec } from '@gearshift/cartridges';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { CatalogService } from '../cartridges/catalog.service';
+import { Store } from '../database/store';
+import type { App } from './app.entity';
+import { buildGearSpecs, publishedVars, type AppShape } from './gear-specs';
+
+/** Turns stored apps into gear specs, the desired state the node agents converge to. */
+@Injectable()
+export class GearSpecsService {
+  private readonly domainNames = new Map<string, string>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly catalog: CatalogService,
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+  ) {}
+
+  private async domainName(domainId: string): Promise<string> {
+    let name = this.domainNames.get(domainId);
+    if (!name) {
+      name = (await this.store.repos.domains.findById(domainId))?.name ?? 'unknown';
+      this.domainNames.set(domainId, name);
+    }
+    return name;
+  }
+
+  async shapeOf(app: App): Promise<AppShape> {
+    return {
+      id: app.id,
+      name: app.name,
+      domain: await this.domainName(app.domainId),
+      running: app.desiredState === 'started',
+      size: app.size,
+      env: app.env,
+      cartridges: (app.cartridges ?? []).map((c) => ({ name: c.cartridge, generated: c.generated })),
+      gears: (app.gears ?? []).map((g) => ({ id: g.id, cartridge: g.cartridge, nodeId: g.nodeId, generation: g.generation })),
+    };
+  }
+
+  async specs(app: App): Promise<GearSpec[]> {
+    return buildGearSpecs(await this.shapeOf(app), this.catalog.cartridges, this.config.instance);
+  }
+
+  async published(app: App) {
+    return publishedVars(await this.shapeOf(app), this.catalog.cartridges);
+  }
+}

@@ -1,0 +1,120 @@
+import {
+  GEAR_SIZES,
+  renderTemplate,
+  type Cartridge,
+  type GearSize,
+  type GearSpec,
+  type HealthSpec,
+  type TemplateContext,
+} from '@gearshift/cartridges';
+
+/** What the spec builder needs to know of an app; plain data, so the builder is a pure function. */
+export interface AppShape {
+  id: string;
+  name: string;
+  domain: string;
+  running: boolean;
+  size: GearSize;
+  env: Record<string, string>;
+  cartridges: { name: string; generated: Record<string, string> }[];
+  gears: { id: string; cartridge: string; nodeId: string; generation: number }[];
+}
+
+export interface PublishedVar {
+  name: string;
+  value: string;
+  secret: boolean;
+  from: string;
+}
+
+const short = (id: string) => id.replace(/-/g, '').slice(0, 8);
+
+/** The cartridge's own environment: fixed values rendered, generated values taken from what the app stored. */
+function cartridgeEnv(c: Cartridge, app: AppShape, generated: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  const ctx = (): TemplateContext => ({ env, endpoint: endpointsOf(c), app: { name: app.name }, domain: { name: app.domain } });
+  for (const e of c.manifest.env ?? []) {
+    env[e.name] = e.generate ? generated[e.name] ?? '' : renderTemplate(e.value ?? '', ctx());
+  }
+  return env;
+}
+
+function endpointsOf(c: Cartridge): TemplateContext['endpoint'] {
+  // Gears reach a cartridge by its name on the app's network (a network alias).
+  return Object.fromEntries(c.manifest.endpoints.map((e) => [e.name, { host: c.manifest.name, port: e.port }]));
+}
+
+/** The variables each cartridge of the app publishes to its subscribers (DATABASE_URL and friends). */
+export function publishedVars(app: AppShape, catalog: Map<string, Cartridge>): PublishedVar[] {
+  const out: PublishedVar[] = [];
+  for (const ac of app.cartridges) {
+    const c = catalog.get(ac.name);
+    if (!c) continue;
+    const env = cartridgeEnv(c, app, ac.generated);
+    const ctx: TemplateContext = { env, endpoint: endpointsOf(c), app: { name: app.name }, domain: { name: app.domain } };
+    for (const p of c.manifest.publishes ?? []) {
+      out.push({ name: p.name, value: renderTemplate(p.value, ctx), secret: p.secret ?? false, from: c.manifest.name });
+    }
+  }
+  return out;
+}
+
+function healthOf(c: Cartridge): HealthSpec {
+  for (const e of c.manifest.endpoints) {
+    const h = e.health;
+    if (!h) continue;
+    const timeoutSeconds = h['timeout-seconds'] ?? 60;
+    if (h.http) return { kind: 'http', port: e.port, path: h.http.path, timeoutSeconds };
+    if (h.command) return { kind: 'command', command: [...h.command], timeoutSeconds };
+    if (h.tcp) return { kind: 'tcp', port: e.port, timeoutSeconds };
+  }
+  return { kind: 'none', timeoutSeconds: 60 };
+}
+
+/** Computes the spec of every gear of an app. Deterministic: the same app always gives the same specs. */
+export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, instance: string): GearSpec[] {
+  const published = publishedVars(app, catalog);
+  const size = GEAR_SIZES[app.size];
+  const gears = [...app.gears].sort((a, b) => a.id.localeCompare(b.id));
+  return gears.map((g): GearSpec => {
+    const c = catalog.get(g.cartridge);
+    if (!c) throw new Error(`gear ${g.id} uses cartridge ${g.cartridge}, which is not in the catalogue`);
+    const ac = app.cartridges.find((x) => x.name === g.cartridge);
+    const subscribes = new Set<string>(c.manifest.subscribes ?? []);
+    const env: Record<string, string> = cartridgeEnv(c, app, ac?.generated ?? {});
+    for (const p of published) {
+      if (p.from === g.cartridge) continue;
+      const publisher = catalog.get(p.from);
+      if (publisher?.manifest.categories.some((cat) => subscribes.has(cat))) env[p.name] = p.value;
+    }
+    const isWeb = c.manifest.categories.includes('web');
+    if (isWeb) Object.assign(env, app.env);
+    Object.assign(env, {
+      GEARSHIFT_APP: app.name,
+      GEARSHIFT_DOMAIN: app.domain,
+      GEARSHIFT_GEAR_ID: g.id,
+      GEARSHIFT_CARTRIDGE: g.cartridge,
+    });
+    return {
+      gearId: g.id,
+      appId: app.id,
+      app: app.name,
+      domain: app.domain,
+      cartridge: g.cartridge,
+      image: c.manifest.image.ref ? { ref: c.manifest.image.ref } : { build: { cartridge: c.manifest.name, hash: c.hash } },
+      command: c.manifest.command ? [...c.manifest.command] : undefined,
+      user: c.manifest.user,
+      containerName: `${instance}-${app.name}-${app.domain}-${g.cartridge}-${short(g.id)}`,
+      network: `${instance}-${short(app.id)}-${short(g.nodeId)}`,
+      hostname: `${g.cartridge}-${short(g.id)}`,
+      aliases: [g.cartridge],
+      env,
+      ports: c.manifest.endpoints.map((e) => ({ name: e.name, containerPort: e.port, protocol: e.protocol, publish: e.public ?? false })),
+      volumes: (c.manifest.volumes ?? []).map((v) => ({ name: `${instance}-${app.id}-${g.cartridge}-${v.name}`, path: v.path })),
+      resources: { memoryMb: size.memoryMb, cpus: size.cpus, pids: size.pids },
+      health: healthOf(c),
+      running: app.running,
+      generation: g.generation,
+    };
+  });
+}

@@ -1,0 +1,21 @@
+import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { GearState } from '@gearshift/cartridges';
+import { App } from './app.entity';
+
+/** One container of one cartridge for one app, placed on a node. */
+@Entity('gears')
+export class Gear {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ name: 'app_id', type: 'uuid' }) appId!: string;
+  @ManyToOne(() => App, (a) => a.gears, { onDelete: 'CASCADE' }) @JoinColumn({ name: 'app_id' }) app?: App;
+  @Column({ type: 'text' }) cartridge!: string;
+  @Column({ name: 'node_id', type: 'uuid' }) nodeId!: string;
+  @Column({ name: 'memory_mb', type: 'integer' }) memoryMb!: number;
+  @Column({ type: 'integer', default: 0 }) generation!: number;
+  @Column({ type: 'text', default: 'starting' }) state!: GearState;
+  @Column({ type: 'jsonb', default: {} }) ports!: Record<string, number>;
+  @Column({ name: 'container_id', type: 'text', nullable: true }) containerId!: string | null;
+  @Column({ type: 'text', nullable: true }) message!: string | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+}

@@ -1,0 +1,60 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { SchemaViolationError } from '@gearshift/cartridges';
+import type { Request, Response } from 'express';
+import { ERROR_STATUS, GearshiftError, type ErrorCode } from './errors';
+
+interface ErrorBody {
+  statusCode: number;
+  code: string;
+  message: string;
+  details: unknown;
+  requestId?: string;
+}
+
+/** The one place where errors become HTTP answers: `{statusCode, code, message, details, requestId}`. */
+@Catch()
+export class ErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('http');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const req = http.getRequest<Request & { id?: string }>();
+    const res = http.getResponse<Response>();
+    const body = this.toBody(error);
+    body.requestId = req.id;
+    if (body.statusCode >= 500 && body.code === 'internal') {
+      this.logger.error(`${req.method} ${req.originalUrl} [${req.id}] ${(error as Error)?.stack ?? String(error)}`);
+    }
+    if (!res.headersSent) res.status(body.statusCode).json(body);
+    else res.end();
+  }
+
+  private toBody(error: unknown): ErrorBody {
+    if (error instanceof GearshiftError) {
+      return { statusCode: ERROR_STATUS[error.code], code: error.code, message: error.message, details: error.details };
+    }
+    if (error instanceof SchemaViolationError) {
+      const first = error.violations[0];
+      const message = first ? `${first.pointer || 'the body'} ${first.message}` : 'the request is not valid';
+      return { statusCode: 400, code: 'invalid_input', message, details: error.violations };
+    }
+    // Errors raised by body-parser before any route runs (bad JSON, body too large).
+    const e = error as { type?: string; status?: number; statusCode?: number; message?: string; limit?: number };
+    if (e?.type === 'entity.too.large') {
+      return { statusCode: 413, code: 'too_large', message: `the request body is larger than the limit of ${e.limit} bytes`, details: [] };
+    }
+    if (e?.type === 'entity.parse.failed') {
+      return { statusCode: 400, code: 'invalid_input', message: `the body is not valid JSON: ${e.message}`, details: [{ pointer: '', rule: 'json', message: 'is not valid JSON' }] };
+    }
+    if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+      return { statusCode: 415, code: 'invalid_input', message: e.message ?? 'unsupported encoding', details: [] };
+    }
+    if (error instanceof HttpException) {
+      const status = error.getStatus();
+      const code = (Object.entries(ERROR_STATUS).find(([, s]) => s === status)?.[0] as ErrorCode | undefined) ?? 'http_error';
+      const message = status === 404 ? 'no such path in the API' : error.message;
+      return { statusCode: status, code, message, details: [] };
+    }
+    return { statusCode: 500, code: 'internal', message: 'internal error; the broker log has the details', details: [] };
+  }
+}

@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+
+/** The broker's settings, read and checked once at start-up. A bad value stops the process with its name. */
+export interface BrokerConfig {
+  host: string;
+  port: number;
+  databaseUrl: string;
+  redisUrl: string;
+  /** Namespaces Redis keys, Docker objects and labels: one platform (or one test run) per instance. */
+  instance: string;
+  appsDomain: string;
+  routerPort: number;
+  dataDir: string;
+  cartridgesDir: string;
+  adminPassword?: string;
+  maxJsonBody: string;
+  heartbeatTimeoutMs: number;
+  operationTimeoutMs: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export class ConfigError extends Error {}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${raw}"`);
+  }
+  return n;
+}
+
+function url(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: string[]): string {
+  const raw = env[name] || fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL, not "${raw}"`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(' or ')}, not ${parsed.protocol}`);
+  }
+  return raw;
+}
+
+export const repoRoot = resolve(__dirname, '../../../..');
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
+  const instance = env.GEARSHIFT_INSTANCE || 'gearshift';
+  if (!/^[a-z][a-z0-9-]{1,30}$/.test(instance)) {
+    throw new ConfigError(`GEARSHIFT_INSTANCE must match ^[a-z][a-z0-9-]{1,30}$, not "${instance}"`);
+  }
+  const logLevel = (env.GEARSHIFT_LOG_LEVEL || 'info') as BrokerConfig['logLevel'];
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+    throw new ConfigError(`GEARSHIFT_LOG_LEVEL must be debug, info, warn or error, not "${logLevel}"`);
+  }
+  const appsDomain = env.GEARSHIFT_APPS_DOMAIN || 'localhost';
+  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(appsDomain)) {
+    throw new ConfigError(`GEARSHIFT_APPS_DOMAIN must be a DNS name, not "${appsDomain}"`);
+  }
+  return {
+    host: env.GEARSHIFT_HOST || '127.0.0.1',
+    port: int(env, 'GEARSHIFT_PORT', 8080, 0, 65535),
+    databaseUrl: url(env, 'DATABASE_URL', 'postgresql://gearshift:gearshift@127.0.0.1:5432/gearshift', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    instance,
+    appsDomain,
+    routerPort: int(env, 'GEARSHIFT_ROUTER_PORT', 8000, 1, 65535),
+    dataDir: resolve(env.GEARSHIFT_DATA_DIR || '/var/lib/gearshift'),
+    cartridgesDir: resolve(env.GEARSHIFT_CARTRIDGES_DIR || join(repoRoot, 'cartridges')),
+    adminPassword: env.GEARSHIFT_ADMIN_PASSWORD || undefined,
+    maxJsonBody: env.GEARSHIFT_MAX_JSON_BODY || '256kb',
+    heartbeatTimeoutMs: int(env, 'GEARSHIFT_HEARTBEAT_TIMEOUT_MS', 15000, 1000, 600000),
+    operationTimeoutMs: int(env, 'GEARSHIFT_OPERATION_TIMEOUT_MS', 15 * 60000, 5000, 24 * 3600000),
+    logLevel,
+  };
+}
+
+export const BROKER_CONFIG = Symbol('BROKER_CONFIG');
+
+export function randomToken(prefix: string): string {
+  return `${prefix}_${randomBytes(24).toString('base64url')}`;
+}

@@ -1,0 +1,40 @@
+import type { EntityManager } from 'typeorm';
+import { Domain } from './domain.entity';
+import { App } from '../apps/app.entity';
+
+export class DomainsRepository {
+  constructor(private readonly m: EntityManager) {}
+
+  list(ownerId: string | null): Promise<Domain[]> {
+    return this.m.find(Domain, { where: ownerId ? { ownerId } : {}, order: { name: 'ASC' } });
+  }
+
+  findById(id: string): Promise<Domain | null> {
+    return this.m.findOne(Domain, { where: { id } });
+  }
+
+  findByName(name: string): Promise<Domain | null> {
+    return this.m.findOne(Domain, { where: { name } });
+  }
+
+  /** Inserts unless the name is taken; null means taken. */
+  async create(name: string, ownerId: string): Promise<Domain | null> {
+    const result = await this.m
+      .createQueryBuilder()
+      .insert()
+      .into(Domain)
+      .values({ name, ownerId })
+      .orIgnore()
+      .returning('*')
+      .execute();
+    return result.raw.length > 0 ? this.findByName(name) : null;
+  }
+
+  countApps(domainId: string): Promise<number> {
+    return this.m.count(App, { where: { domainId } });
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.m.delete(Domain, { id });
+  }
+}

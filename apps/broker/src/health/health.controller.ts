@@ -1,0 +1,28 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Store } from '../database/store';
+import { NodesService } from '../nodes/nodes.service';
+import { QueueService } from '../queue/queue.service';
+import { Public } from '../users/auth.guard';
+
+@ApiTags('health')
+@Controller('healthz')
+export class HealthController {
+  constructor(
+    private readonly store: Store,
+    private readonly queue: QueueService,
+    private readonly nodes: NodesService,
+  ) {}
+
+  /** Up or not, for the broker and what it depends on; 503 when Postgres or Redis is down. */
+  @Public()
+  @Get()
+  async health(@Res({ passthrough: true }) res: Response) {
+    const [postgres, redis] = await Promise.all([this.store.ping(), this.queue.ping()]);
+    const nodes = postgres ? (await this.nodes.summary()).map((n) => ({ name: n.name, ready: n.ready, state: n.state })) : [];
+    const ok = postgres && redis;
+    res.status(ok ? 200 : 503);
+    return { status: ok ? 'ok' : 'degraded', broker: 'up', postgres: postgres ? 'up' : 'down', redis: redis ? 'up' : 'down', nodes };
+  }
+}

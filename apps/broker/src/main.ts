@@ -1,0 +1,74 @@
+import 'reflect-metadata';
+import { Logger, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SchemaViolationError } from '@gearshift/cartridges';
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import { AppModule } from './app.module';
+import { CatalogService } from './cartridges/catalog.service';
+import { ConfigError, loadConfig, type BrokerConfig } from './config';
+import { createDataSource, Store } from './database/store';
+import { AuthService } from './users/auth.service';
+
+const LEVELS: Record<BrokerConfig['logLevel'], LogLevel[]> = {
+  debug: ['debug', 'log', 'warn', 'error', 'fatal'],
+  info: ['log', 'warn', 'error', 'fatal'],
+  warn: ['warn', 'error', 'fatal'],
+  error: ['error', 'fatal'],
+};
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = new Logger('broker');
+  const dataSource = createDataSource(config.databaseUrl);
+  await dataSource.initialize();
+  const store = new Store(dataSource);
+  const applied = await store.migrate();
+  if (applied.length > 0) logger.log(`applied migrations: ${applied.join(', ')}`);
+  if (process.argv[2] === 'migrate') {
+    await dataSource.destroy();
+    return;
+  }
+
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, store), {
+    logger: LEVELS[config.logLevel],
+    bodyParser: false,
+  });
+  app.useBodyParser('json', { limit: config.maxJsonBody });
+  app.use((req: Request & { id?: string }, res: Response, next: NextFunction) => {
+    req.id = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
+    res.setHeader('x-request-id', req.id);
+    next();
+  });
+  app.setGlobalPrefix('api/v1');
+  app.enableShutdownHooks();
+
+  await app.get(CatalogService).publish();
+  await app.get(AuthService).ensureAdmin();
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Gearshift API')
+      .setDescription('Domains, apps, cartridges, gears, nodes and operations of a Gearshift platform')
+      .setVersion('v1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+
+  await app.listen(config.port, config.host);
+  const url = await app.getUrl();
+  logger.log(`Gearshift broker listening on ${url.replace('[::1]', '127.0.0.1')}/api/v1 (instance ${config.instance})`);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof SchemaViolationError) {
+    console.error(`gearshift broker: ${err.message}`);
+    process.exit(2);
+  }
+  console.error('gearshift broker failed to start:', err);
+  process.exit(1);
+});

@@ -1,0 +1,25 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+export type NodeState = 'active' | 'draining';
+
+/** A host with a node agent. Its capacity and liveness come from its heartbeats. */
+@Entity('nodes')
+export class Node {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ type: 'text', unique: true }) name!: string;
+  @Column({ type: 'text', default: 'active' }) state!: NodeState;
+  @Column({ name: 'memory_mb', type: 'integer' }) memoryMb!: number;
+  @Column({ name: 'max_gears', type: 'integer' }) maxGears!: number;
+  @Column({ name: 'last_heartbeat', type: 'timestamptz', nullable: true }) lastHeartbeat!: Date | null;
+  @Column({ name: 'agent_rss_mb', type: 'integer', nullable: true }) agentRssMb!: number | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}
+
+@Entity('node_join_tokens')
+export class NodeJoinToken {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ name: 'token_hash', type: 'text', unique: true }) tokenHash!: string;
+  @Column({ name: 'created_by', type: 'uuid', nullable: true }) createdBy!: string | null;
+  @Column({ name: 'expires_at', type: 'timestamptz' }) expiresAt!: Date;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}

@@ -1,0 +1,61 @@
+import type { EntityManager } from 'typeorm';
+import { Node, NodeJoinToken } from './node.entity';
+import { Gear } from '../apps/gear.entity';
+
+export interface NodeUsage {
+  node: Node;
+  allocatedMb: number;
+  gears: number;
+}
+
+export class NodesRepository {
+  constructor(private readonly m: EntityManager) {}
+
+  async addJoinToken(tokenHash: string, createdBy: string | null, expiresAt: Date): Promise<void> {
+    await this.m.insert(NodeJoinToken, { tokenHash, createdBy, expiresAt });
+  }
+
+  async joinTokenValid(tokenHash: string): Promise<boolean> {
+    return (await this.m.createQueryBuilder(NodeJoinToken, 't').where('t.token_hash = :tokenHash and t.expires_at > now()', { tokenHash }).getCount()) > 0;
+  }
+
+  findById(id: string): Promise<Node | null> {
+    return this.m.findOne(Node, { where: { id } });
+  }
+
+  findByName(name: string): Promise<Node | null> {
+    return this.m.findOne(Node, { where: { name } });
+  }
+
+  /** Creates the node, or updates the capacity of the one registered under that name before. */
+  async upsert(name: string, memoryMb: number, maxGears: number): Promise<Node> {
+    await this.m.upsert(Node, { name, memoryMb, maxGears }, ['name']);
+    return (await this.findByName(name))!;
+  }
+
+  async recordHeartbeat(id: string, memoryMb: number, maxGears: number, rssMb: number): Promise<void> {
+    await this.m.update(Node, { id }, { lastHeartbeat: new Date(), memoryMb, maxGears, agentRssMb: rssMb });
+  }
+
+  async setState(id: string, state: Node['state']): Promise<void> {
+    await this.m.update(Node, { id }, { state });
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.m.delete(Node, { id });
+  }
+
+  /** Every node with the memory and gear count its gears take. */
+  async usage(): Promise<NodeUsage[]> {
+    const nodes = await this.m.find(Node, { order: { createdAt: 'ASC' } });
+    const sums: { node_id: string; mb: string; n: string }[] = await this.m
+      .createQueryBuilder(Gear, 'g')
+      .select('g.node_id', 'node_id')
+      .addSelect('coalesce(sum(g.memory_mb), 0)', 'mb')
+      .addSelect('count(*)', 'n')
+      .groupBy('g.node_id')
+      .getRawMany();
+    const byNode = new Map(sums.map((s) => [s.node_id, s]));
+    return nodes.map((node) => ({ node, allocatedMb: Number(byNode.get(node.id)?.mb ?? 0), gears: Number(byNode.get(node.id)?.n ?? 0) }));
+  }
+}

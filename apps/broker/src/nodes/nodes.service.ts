@@ -1,0 +1,142 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nodeQueue, specHash, type BrokerJobs } from '@gearshift/cartridges';
+import { BROKER_CONFIG, randomToken, type BrokerConfig } from '../config';
+import { conflict, GearshiftError, notFound } from '../common/errors';
+import { Store } from '../database/store';
+import { GearSpecsService } from '../apps/gear-specs.service';
+import { QueueService } from '../queue/queue.service';
+import { tokenHash } from '../users/password';
+import type { User } from '../users/user.entity';
+import type { NodeUsage } from './nodes.repository';
+
+const requireAdmin = (user: User) => {
+  if (!user.isAdmin) throw new GearshiftError('forbidden', 'only an administrator can manage nodes');
+};
+
+@Injectable()
+export class NodesService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('nodes');
+
+  constructor(
+    private readonly store: Store,
+    private readonly queue: QueueService,
+    private readonly specs: GearSpecsService,
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+  ) {}
+
+  /** Keeps a join token for agents on this host in the data directory (mode 0600), so `npm run up` can start one. */
+  async onApplicationBootstrap(): Promise<void> {
+    const file = join(this.config.dataDir, 'join-token');
+    if (existsSync(file) && (await this.store.repos.nodes.joinTokenValid(tokenHash(readFileSync(file, 'utf8').trim())))) return;
+    const token = randomToken('gsj');
+    await this.store.repos.nodes.addJoinToken(tokenHash(token), null, new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000));
+    mkdirSync(this.config.dataDir, { recursive: true });
+    writeFileSync(file, `${token}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+
+  async createJoinToken(user: User, ttlHours: number) {
+    requireAdmin(user);
+    const token = randomToken('gsj');
+    const expiresAt = new Date(Date.now() + ttlHours * 3600 * 1000);
+    await this.store.repos.nodes.addJoinToken(tokenHash(token), user.id, expiresAt);
+    return { token, expiresAt: expiresAt.toISOString(), usage: `GEARSHIFT_JOIN_TOKEN=${token} npm run agent` };
+  }
+
+  async register(body: { token: string; name: string; memoryMb: number; maxGears: number }) {
+    if (!(await this.store.repos.nodes.joinTokenValid(tokenHash(body.token)))) {
+      throw new GearshiftError('unauthorized', 'the join token is unknown or has expired; ask an administrator for a new one');
+    }
+    const node = await this.store.repos.nodes.upsert(body.name, body.memoryMb, body.maxGears);
+    this.logger.log(`node ${node.name} (${node.id}) registered with ${body.memoryMb} MB for ${body.maxGears} gears`);
+    return { id: node.id, name: node.name, queue: nodeQueue(node.id), prefix: this.config.instance };
+  }
+
+  private present(u: NodeUsage) {
+    const { node } = u;
+    const silentMs = node.lastHeartbeat ? Date.now() - node.lastHeartbeat.getTime() : null;
+    const ready = silentMs !== null && silentMs <= this.config.heartbeatTimeoutMs;
+    return {
+      id: node.id,
+      name: node.name,
+      state: node.state,
+      ready,
+      lastHeartbeat: node.lastHeartbeat,
+      capacity: { memoryMb: node.memoryMb, maxGears: node.maxGears },
+      allocated: { memoryMb: u.allocatedMb, gears: u.gears },
+      agentRssMb: node.agentRssMb,
+    };
+  }
+
+  async list(user: User) {
+    requireAdmin(user);
+    return (await this.store.repos.nodes.usage()).map((u) => this.present(u));
+  }
+
+  async summary() {
+    return (await this.store.repos.nodes.usage()).map((u) => this.present(u));
+  }
+
+  async drain(user: User, id: string) {
+    requireAdmin(user);
+    const node = await this.requireNode(id);
+    await this.store.repos.nodes.setState(node.id, 'draining');
+    return this.present((await this.store.repos.nodes.usage()).find((u) => u.node.id === node.id)!);
+  }
+
+  async remove(user: User, id: string): Promise<void> {
+    requireAdmin(user);
+    const node = await this.requireNode(id);
+    const usage = (await this.store.repos.nodes.usage()).find((u) => u.node.id === node.id);
+    if (usage && usage.gears > 0) throw conflict(`node ${node.name} still has ${usage.gears} gear(s); drain it and move or delete its apps first`);
+    await this.store.repos.nodes.delete(node.id);
+  }
+
+  private async requireNode(idOrName: string) {
+    const node = /^[0-9a-f-]{36}$/.test(idOrName) ? await this.store.repos.nodes.findById(idOrName) : await this.store.repos.nodes.findByName(idOrName);
+    if (!node) throw notFound(`node "${idOrName}"`);
+    return node;
+  }
+
+  /**
+   * A heartbeat: the node is alive, and this is what runs on it. Compares it with the desired state and sends a
+   * converge job for every app that drifted (a gear missing, stopped, or different), and a removal for containers of
+   * apps the platform no longer has.
+   */
+  async handleHeartbeat(hb: BrokerJobs['node.heartbeat']): Promise<void> {
+    const repos = this.store.repos;
+    const node = await repos.nodes.findById(hb.nodeId);
+    if (!node) return;
+    await repos.nodes.recordHeartbeat(node.id, hb.capacity.memoryMb, hb.capacity.maxGears, hb.memoryRssMb);
+    const busy = await repos.operations.appsWithActiveOperations();
+    const observed = new Map(hb.gears.map((g) => [g.gearId, g]));
+    await repos.apps.recordGearReports(node.id, hb.gears.filter((g) => !busy.has(g.appId)));
+    const apps = await repos.apps.findByIds(await repos.apps.appIdsOnNode(node.id));
+    const bucket = Math.floor(Date.now() / 5000);
+    const known = new Set<string>();
+    for (const app of apps) {
+      const specs = (await this.specs.specs(app)).filter((s) => app.gears!.find((g) => g.id === s.gearId)?.nodeId === node.id);
+      specs.forEach((s) => known.add(s.gearId));
+      if (busy.has(app.id) || app.desiredState === 'deleting') continue;
+      const extra = hb.gears.some((g) => g.appId === app.id && !specs.some((s) => s.gearId === g.gearId));
+      const drifted = specs.filter((s) => {
+        const o = observed.get(s.gearId);
+        return !o || o.specHash !== specHash(s) || (s.running ? o.state !== 'running' && o.state !== 'starting' : o.state === 'running');
+      });
+      const missing = specs.filter((s) => !observed.has(s.gearId)).map((s) => s.gearId);
+      if (missing.length > 0) await repos.apps.recordGearReports(node.id, missing.map((gearId) => ({ gearId, appId: app.id, state: 'missing', ports: {} })));
+      if (drifted.length > 0 || extra) {
+        this.logger.log(`app ${app.name} drifted on ${node.name} (${drifted.length} gear(s) off, extra containers: ${extra}); converging`);
+        await this.queue.send(node.id, 'app.converge', { appId: app.id, gears: specs }, `drift.${app.id}.${node.id}.${bucket}`);
+      }
+    }
+    const orphanApps = new Set(hb.gears.filter((g) => !known.has(g.gearId) && !apps.some((a) => a.id === g.appId)).map((g) => g.appId));
+    for (const appId of orphanApps) {
+      if (busy.has(appId)) continue;
+      this.logger.log(`node ${node.name} runs containers of unknown app ${appId}; removing them`);
+      await this.queue.send(node.id, 'app.remove', { appId }, `orphan.${appId}.${node.id}.${bucket}`);
+    }
+  }
+}

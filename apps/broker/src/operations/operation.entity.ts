@@ -1,0 +1,28 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+export type OperationState = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface OperationStep {
+  at: string;
+  node?: string;
+  text: string;
+}
+
+/** One asynchronous change to gears and its outcome. */
+@Entity('operations')
+export class Operation {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ type: 'text' }) kind!: string;
+  @Column({ name: 'app_id', type: 'uuid', nullable: true }) appId!: string | null;
+  @Column({ name: 'user_id', type: 'uuid', nullable: true }) userId!: string | null;
+  @Column({ type: 'text' }) state!: OperationState;
+  @Column({ type: 'jsonb', default: [] }) steps!: OperationStep[];
+  @Column({ type: 'text', nullable: true }) error!: string | null;
+  /** Nodes that still have to report an outcome; the operation ends when none is left. */
+  @Column({ name: 'pending_nodes', type: 'uuid', array: true, default: () => "'{}'" }) pendingNodes!: string[];
+  /** The jobs this operation sends, kept so that a crash between commit and enqueue loses nothing. */
+  @Column({ type: 'jsonb', default: [] }) dispatch!: { nodeId: string; job: 'app.converge' | 'app.remove' }[];
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true }) finishedAt!: Date | null;
+}

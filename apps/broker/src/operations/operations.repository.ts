@@ -1,0 +1,45 @@
+import type { EntityManager } from 'typeorm';
+import { Operation, type OperationStep } from './operation.entity';
+
+export class OperationsRepository {
+  constructor(private readonly m: EntityManager) {}
+
+  create(op: Pick<Operation, 'kind' | 'appId' | 'userId' | 'pendingNodes' | 'dispatch'> & { steps?: OperationStep[] }): Promise<Operation> {
+    return this.m.save(this.m.create(Operation, { ...op, state: 'queued', steps: op.steps ?? [] }));
+  }
+
+  findById(id: string): Promise<Operation | null> {
+    return this.m.findOne(Operation, { where: { id } });
+  }
+
+  /** Locks the row for the rest of the transaction, so that reports from several nodes apply one at a time. */
+  lock(id: string): Promise<Operation | null> {
+    return this.m.createQueryBuilder(Operation, 'o').setLock('pessimistic_write').where('o.id = :id', { id }).getOne();
+  }
+
+  async save(op: Operation): Promise<void> {
+    await this.m.save(op);
+  }
+
+  activeForApp(appId: string): Promise<Operation | null> {
+    return this.m
+      .createQueryBuilder(Operation, 'o')
+      .where("o.app_id = :appId and o.state in ('queued', 'running')", { appId })
+      .orderBy('o.created_at', 'ASC')
+      .getOne();
+  }
+
+  /** Operations that are not finished: to dispatch again after a restart, or to time out. */
+  unfinished(): Promise<Operation[]> {
+    return this.m.createQueryBuilder(Operation, 'o').where("o.state in ('queued', 'running')").orderBy('o.created_at', 'ASC').getMany();
+  }
+
+  appsWithActiveOperations(): Promise<Set<string>> {
+    return this.m
+      .createQueryBuilder(Operation, 'o')
+      .select('distinct o.app_id', 'app_id')
+      .where("o.state in ('queued', 'running') and o.app_id is not null")
+      .getRawMany()
+      .then((rows: { app_id: string }[]) => new Set(rows.map((r) => r.app_id)));
+  }
+}

@@ -1,0 +1,167 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+import type { BrokerJobs } from '@gearshift/cartridges';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { notFound } from '../common/errors';
+import { Store, type Repos } from '../database/store';
+import { GearSpecsService } from '../apps/gear-specs.service';
+import { QueueService } from '../queue/queue.service';
+import type { User } from '../users/user.entity';
+import type { Operation } from './operation.entity';
+
+export const presentOperation = (op: Operation) => ({
+  id: op.id,
+  kind: op.kind,
+  state: op.state,
+  steps: op.steps,
+  error: op.error,
+  createdAt: op.createdAt,
+  finishedAt: op.finishedAt,
+});
+
+const terminal = (op: Operation) => op.state === 'succeeded' || op.state === 'failed';
+
+/**
+ * Operations: created in the same transaction as the change they carry out, dispatched to the nodes after commit,
+ * finished by the nodes' reports. Unfinished ones are dispatched again at start (jobs are idempotent) and time out.
+ */
+@Injectable()
+export class OperationsService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('operations');
+  private readonly finished = new EventEmitter();
+  private sweeper?: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: Store,
+    private readonly queue: QueueService,
+    private readonly specs: GearSpecsService,
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+  ) {
+    this.finished.setMaxListeners(0);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    for (const op of await this.store.repos.operations.unfinished()) {
+      await this.dispatch(op).catch((err) => this.logger.warn(`dispatching ${op.id} again failed: ${err.message}`));
+    }
+    this.sweeper = setInterval(() => void this.sweep().catch((err) => this.logger.warn(`sweep: ${err.message}`)), 5000);
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** Records an operation inside the caller's transaction; send it with dispatch() after the commit. */
+  create(repos: Repos, kind: string, appId: string, user: User | null, dispatch: Operation['dispatch'], firstStep: string): Promise<Operation> {
+    return repos.operations.create({
+      kind,
+      appId,
+      userId: user?.id ?? null,
+      pendingNodes: [...new Set(dispatch.map((d) => d.nodeId))],
+      dispatch,
+      steps: [{ at: new Date().toISOString(), text: firstStep }],
+    });
+  }
+
+  /** Sends an operation's jobs, computed from the desired state as it is now. Sending twice is harmless. */
+  async dispatch(op: Operation): Promise<void> {
+    if (op.dispatch.length === 0) {
+      await this.finish(op.id);
+      return;
+    }
+    const app = op.appId ? await this.store.repos.apps.findById(op.appId) : null;
+    const specs = app ? await this.specs.specs(app) : [];
+    for (const d of op.dispatch) {
+      const jobId = `${op.id}.${d.nodeId}`;
+      if (d.job === 'app.remove' || !app) {
+        await this.queue.send(d.nodeId, 'app.remove', { operationId: op.id, appId: op.appId ?? '' }, jobId);
+      } else {
+        await this.queue.send(d.nodeId, 'app.converge', { operationId: op.id, appId: app.id, gears: specs.filter((s) => app.gears!.find((g) => g.id === s.gearId)?.nodeId === d.nodeId) }, jobId);
+      }
+    }
+  }
+
+  /** An operation with no node work ends at once. */
+  private async finish(id: string): Promise<void> {
+    await this.store.transaction(async (repos) => {
+      const op = await repos.operations.lock(id);
+      if (!op || terminal(op)) return;
+      op.state = 'succeeded';
+      op.finishedAt = new Date();
+      await repos.operations.save(op);
+    });
+    this.finished.emit(id);
+  }
+
+  async get(user: User, id: string, waitSeconds?: number) {
+    if (!/^[0-9a-f-]{36}$/.test(id)) throw notFound(`operation "${id}"`);
+    let op = await this.store.repos.operations.findById(id);
+    if (!op || (op.userId !== user.id && !user.isAdmin)) throw notFound(`operation "${id}"`);
+    if (waitSeconds) op = await this.wait(op, waitSeconds);
+    return presentOperation(op);
+  }
+
+  /** Blocks until the operation ends or the time is up, then returns it as it is. */
+  async wait(op: Operation, seconds: number): Promise<Operation> {
+    const deadline = Date.now() + Math.min(seconds, 600) * 1000;
+    let current = op;
+    while (!terminal(current) && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.finished.off(op.id, done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(500, Math.max(0, deadline - Date.now())));
+        this.finished.on(op.id, done);
+      });
+      current = (await this.store.repos.operations.findById(op.id)) ?? current;
+    }
+    return current;
+  }
+
+  /** Applies a node's report: gear states, a step, and the node's outcome. */
+  async handleReport(r: BrokerJobs['operation.report']): Promise<void> {
+    let ended = false;
+    await this.store.transaction(async (repos) => {
+      await repos.apps.recordGearReports(r.nodeId, r.gears);
+      const op = await repos.operations.lock(r.operationId);
+      if (!op || terminal(op)) return;
+      const text = r.phase === 'step' ? r.step! : r.phase === 'succeeded' ? 'node finished' : `node failed: ${r.error}`;
+      op.steps = [...op.steps, { at: new Date().toISOString(), node: r.nodeId, text }];
+      if (op.state === 'queued') op.state = 'running';
+      if (r.phase !== 'step' && op.pendingNodes.includes(r.nodeId)) {
+        op.pendingNodes = op.pendingNodes.filter((n) => n !== r.nodeId);
+        if (r.phase === 'failed') op.error = op.error ? `${op.error}; ${r.error}` : r.error ?? 'failed';
+        if (op.pendingNodes.length === 0) {
+          op.state = op.error ? 'failed' : 'succeeded';
+          op.finishedAt = new Date();
+          ended = true;
+          if (op.kind === 'app.delete' && op.state === 'succeeded' && op.appId) {
+            await repos.apps.delete(op.appId);
+            op.appId = null;
+          }
+        }
+      }
+      await repos.operations.save(op);
+    });
+    if (ended) this.finished.emit(r.operationId);
+  }
+
+  /** Fails operations that no node finished in time, so that nothing waits forever. */
+  private async sweep(): Promise<void> {
+    const cutoff = Date.now() - this.config.operationTimeoutMs;
+    for (const op of await this.store.repos.operations.unfinished()) {
+      if (op.createdAt.getTime() > cutoff) continue;
+      await this.store.transaction(async (repos) => {
+        const locked = await repos.operations.lock(op.id);
+        if (!locked || terminal(locked)) return;
+        locked.state = 'failed';
+        locked.error = `timed out after ${Math.round(this.config.operationTimeoutMs / 1000)} s waiting for node(s) ${locked.pendingNodes.join(', ')}`;
+        locked.finishedAt = new Date();
+        await repos.operations.save(locked);
+      });
+      this.finished.emit(op.id);
+    }
+  }
+}

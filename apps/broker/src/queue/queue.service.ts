@@ -1,0 +1,87 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import IORedis from 'ioredis';
+import {
+  BROKER_JOB_NAMES,
+  BROKER_QUEUE,
+  assertHandlesAll,
+  nodeQueue,
+  type BrokerJobs,
+  type HandlerMap,
+  type NodeJobName,
+  type NodeJobs,
+} from '@gearshift/cartridges';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
+
+/** BullMQ: one queue per node for the broker's jobs, one broker queue for what the nodes report. */
+@Injectable()
+export class QueueService implements OnApplicationShutdown {
+  private readonly logger = new Logger('queue');
+  private readonly connection: IORedis;
+  private readonly queues = new Map<string, Queue>();
+  private worker?: Worker;
+
+  constructor(@Inject(BROKER_CONFIG) private readonly config: BrokerConfig) {
+    this.connection = new IORedis(config.redisUrl, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+    this.connection.on('error', (err) => this.logger.warn(`redis: ${err.message}`));
+  }
+
+  private queueFor(nodeId: string): Queue {
+    let q = this.queues.get(nodeId);
+    if (!q) {
+      q = new Queue(nodeQueue(nodeId), { connection: this.connection as unknown as ConnectionOptions, prefix: this.config.instance });
+      this.queues.set(nodeId, q);
+    }
+    return q;
+  }
+
+  /**
+   * Queues a job for a node. `jobId` makes sending twice harmless: BullMQ keeps one job per id while it exists.
+   * Transient failures are retried with backoff by BullMQ on the agent's side.
+   */
+  async send<N extends NodeJobName>(nodeId: string, name: N, data: NodeJobs[N], jobId?: string): Promise<void> {
+    await this.queueFor(nodeId).add(name, data, {
+      jobId,
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { count: 100 },
+      removeOnFail: { count: 500 },
+    });
+  }
+
+  /** Starts consuming the broker queue; refuses to start unless every job name has a handler. */
+  consume(handlers: HandlerMap<BrokerJobs>): void {
+    assertHandlesAll(handlers, BROKER_JOB_NAMES, 'the broker');
+    this.worker = new Worker(
+      BROKER_QUEUE,
+      async (job) => {
+        const handler = handlers[job.name as keyof BrokerJobs] as (data: unknown) => Promise<unknown>;
+        if (!handler) throw new Error(`no handler for job ${job.name}`);
+        return handler(job.data);
+      },
+      {
+        connection: this.connection.duplicate() as unknown as ConnectionOptions,
+        prefix: this.config.instance,
+        concurrency: 8,
+        removeOnComplete: { count: 0 },
+        removeOnFail: { count: 1000 },
+      },
+    );
+    this.worker.on('failed', (job, err) => this.logger.warn(`job ${job?.name} ${job?.id} failed: ${err.message}`));
+    this.worker.on('error', (err) => this.logger.warn(`worker: ${err.message}`));
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.connection.ping()) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.worker?.close();
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.connection.disconnect();
+  }
+}

@@ -1,0 +1,5 @@
+export * from './manifest.schema';
+export * from './manifest';
+export * from './validation';
+export * from './jobs';
+export * from './gear-sizes';

@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The job contract between the broker and the node agents. Both sides import it from here and nothing else:
+ * queue names, job names, and one typed union of payloads.
+ */
+
+/** The queue the broker consumes: heartbeats and operation reports from every node. */
+export const BROKER_QUEUE = 'broker';
+/** Each node consumes its own queue, so a job reaches exactly the host that owns the gears. */
+export const nodeQueue = (nodeId: string): string => `node-${nodeId}`;
+
+export type GearState = 'running' | 'stopped' | 'starting' | 'failed' | 'missing';
+
+export interface PortSpec {
+  name: string;
+  containerPort: number;
+  protocol: 'http' | 'tcp';
+  /** Published on the node's loopback at a port Docker picks. */
+  publish: boolean;
+}
+
+export type HealthSpec =
+  | { kind: 'http'; port: number; path: string; timeoutSeconds: number }
+  | { kind: 'command'; command: string[]; timeoutSeconds: number }
+  | { kind: 'tcp'; port: number; timeoutSeconds: number }
+  | { kind: 'none'; timeoutSeconds: number };
+
+/** Everything a node agent needs to run one gear; the broker computes it, the agent converges to it. */
+export interface GearSpec {
+  gearId: string;
+  appId: string;
+  app: string;
+  domain: string;
+  cartridge: string;
+  /** The image to run: built from the cartridge folder with this content hash, or pulled by reference. */
+  image: { build: { cartridge: string; hash: string } } | { ref: string };
+  command?: string[];
+  user?: string;
+  /** Docker names: the container, and the app's network on this node. */
+  containerName: string;
+  network: string;
+  /** The gear's host name, and the names other gears of the app reach it by (the cartridge name). */
+  hostname: string;
+  aliases: string[];
+  env: Record<string, string>;
+  ports: PortSpec[];
+  volumes: { name: string; path: string }[];
+  resources: { memoryMb: number; cpus: number; pids: number };
+  health: HealthSpec;
+  /** Whether the gear should be running. A stopped gear keeps its container and volume. */
+  running: boolean;
+  /** Bumped by a restart action: a new value replaces the container even when nothing else changed. */
+  generation: number;
+}
+
+export interface GearReport {
+  gearId: string;
+  appId: string;
+  state: GearState;
+  specHash?: string;
+  containerId?: string;
+  /** Host ports published on the node's loopback, by endpoint name. */
+  ports: Record<string, number>;
+  message?: string;
+}
+
+export interface NodeCapacity {
+  memoryMb: number;
+  maxGears: number;
+}
+
+/** Jobs on a node's queue. */
+export interface NodeJobs {
+  /** Make this node's gears of one app exactly `gears` (create, replace, start, stop, remove the rest). */
+  'app.converge': { operationId?: string; appId: string; gears: GearSpec[] };
+  /** Remove everything of an app on this node: containers, network, volumes. */
+  'app.remove': { operationId?: string; appId: string };
+  /** Does nothing: measures the platform's queue round trip. */
+  'node.ping': { sentAt: number };
+}
+
+/** Jobs on the broker's queue. */
+export interface BrokerJobs {
+  'node.heartbeat': { nodeId: string; at: number; capacity: NodeCapacity; gears: GearReport[]; memoryRssMb: number };
+  'operation.report': {
+    operationId: string;
+    nodeId: string;
+    appId: string;
+    phase: 'step' | 'succeeded' | 'failed';
+    step?: string;
+    error?: string;
+    gears: GearReport[];
+  };
+}
+
+export type NodeJobName = keyof NodeJobs;
+export type BrokerJobName = keyof BrokerJobs;
+export const NODE_JOB_NAMES: readonly NodeJobName[] = ['app.converge', 'app.remove', 'node.ping'];
+export const BROKER_JOB_NAMES: readonly BrokerJobName[] = ['node.heartbeat', 'operation.report'];
+
+export type JobOf<Jobs, Name extends keyof Jobs> = { name: Name; data: Jobs[Name] };
+export type NodeJob = { [N in NodeJobName]: JobOf<NodeJobs, N> }[NodeJobName];
+export type BrokerJob = { [N in BrokerJobName]: JobOf<BrokerJobs, N> }[BrokerJobName];
+
+/** A handler for every job name of a queue: the type makes a missing handler a compile error. */
+export type HandlerMap<Jobs> = { [N in keyof Jobs]: (data: Jobs[N]) => Promise<unknown> };
+
+/** Checks at start-up that a handler map covers every job name, so no job can be dropped in silence. */
+export function assertHandlesAll<Jobs>(handlers: Partial<HandlerMap<Jobs>>, names: readonly (keyof Jobs)[], who: string): void {
+  const missing = names.filter((n) => typeof handlers[n] !== 'function');
+  if (missing.length > 0) throw new Error(`${who} has no handler for job(s) ${missing.join(', ')}; refusing to start`);
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value as object)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+/** The hash of what a container is made from; a change in it means the container must be replaced. */
+export function specHash(spec: GearSpec): string {
+  const { running: _running, ...shape } = spec;
+  return createHash('sha256').update(JSON.stringify(canonical(shape))).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,137 @@
+import type { FromSchema } from 'json-schema-to-ts';
+
+/**
+ * The JSON Schema of a cartridge manifest (`cartridges/<name>/manifest.yml`). The TypeScript type below is derived
+ * from it, so the type and the validation can never disagree.
+ */
+export const cartridgeNamePattern = '^[a-z][a-z0-9]*(-[a-z0-9.]+)*$';
+export const envNamePattern = '^[A-Za-z_][A-Za-z0-9_]*$';
+
+const healthCheckSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['path'],
+      properties: { path: { type: 'string', pattern: '^/' } },
+    },
+    command: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+    tcp: { type: 'boolean', const: true },
+    'timeout-seconds': { type: 'integer', minimum: 1, maximum: 600 },
+  },
+  oneOf: [{ required: ['http'] }, { required: ['command'] }, { required: ['tcp'] }],
+} as const;
+
+export const manifestSchema = {
+  $id: 'https://gearshift.dev/schemas/cartridge-manifest.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'display-name', 'version', 'categories', 'image', 'endpoints'],
+  properties: {
+    name: { type: 'string', pattern: cartridgeNamePattern, maxLength: 40 },
+    'display-name': { type: 'string', minLength: 1, maxLength: 80 },
+    version: { type: 'string', minLength: 1, maxLength: 40 },
+    description: { type: 'string', maxLength: 500 },
+    categories: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: 'string', enum: ['web', 'service', 'database', 'cache', 'ci', 'proxy'] },
+    },
+    provides: { type: 'array', uniqueItems: true, items: { type: 'string', minLength: 1 } },
+    requires: { type: 'array', uniqueItems: true, items: { type: 'string', minLength: 1 } },
+    conflicts: { type: 'array', uniqueItems: true, items: { type: 'string', minLength: 1 } },
+    image: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        build: { type: 'string', const: '.' },
+        ref: { type: 'string', minLength: 1 },
+      },
+      oneOf: [{ required: ['build'] }, { required: ['ref'] }],
+    },
+    command: { type: 'array', items: { type: 'string' } },
+    user: { type: 'string' },
+    endpoints: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'port', 'protocol'],
+        properties: {
+          name: { type: 'string', pattern: '^[a-z][a-z0-9-]*$' },
+          port: { type: 'integer', minimum: 1, maximum: 65535 },
+          protocol: { type: 'string', enum: ['http', 'tcp'] },
+          public: { type: 'boolean' },
+          health: healthCheckSchema,
+        },
+      },
+    },
+    volumes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'path'],
+        properties: {
+          name: { type: 'string', pattern: '^[a-z][a-z0-9-]*$' },
+          path: { type: 'string', pattern: '^/' },
+        },
+      },
+    },
+    env: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: {
+          name: { type: 'string', pattern: envNamePattern },
+          value: { type: 'string' },
+          generate: { type: 'string', enum: ['username', 'password', 'token'] },
+          secret: { type: 'boolean' },
+        },
+        oneOf: [{ required: ['value'] }, { required: ['generate'] }],
+      },
+    },
+    publishes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'value'],
+        properties: {
+          name: { type: 'string', pattern: envNamePattern },
+          value: { type: 'string' },
+          secret: { type: 'boolean' },
+        },
+      },
+    },
+    subscribes: {
+      type: 'array',
+      uniqueItems: true,
+      items: { type: 'string', enum: ['service', 'database', 'cache', 'ci', 'proxy'] },
+    },
+    scaling: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['min', 'max'],
+      properties: {
+        min: { type: 'integer', minimum: 0, maximum: 100 },
+        max: { type: 'integer', minimum: 1, maximum: 100 },
+      },
+    },
+    sizes: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: 'string', enum: ['small', 'medium', 'large'] },
+    },
+  },
+} as const;
+
+export type CartridgeManifest = FromSchema<typeof manifestSchema>;
+export type Endpoint = NonNullable<CartridgeManifest['endpoints']>[number];
+export type HealthCheck = NonNullable<Endpoint['health']>;

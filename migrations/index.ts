@@ -1,0 +1,4 @@
+import { InitialSchema1732300000000 } from './1732300000000-initial-schema';
+
+/** Every migration, oldest first. A new migration is added here and reviewed like any other code. */
+export const MIGRATIONS = [InitialSchema1732300000000];

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Host preparation shared by `npm run up`, `npm test` and `npm run bench`.
+# Installs and starts what Gearshift stands on (Docker Engine, PostgreSQL, Redis, HAProxy, git) from Debian's
+# packages when it is missing, and makes the offline base image. Every step checks first, so running it again is
+# cheap and safe.
+set -euo pipefail
+
+GEARSHIFT_STATE_DIR=${GEARSHIFT_STATE_DIR:-/var/lib/gearshift}
+BASE_IMAGE=${GEARSHIFT_BASE_IMAGE:-gearshift/base:bookworm}
+PG_USER=${GEARSHIFT_PG_USER:-gearshift}
+PG_PASSWORD=${GEARSHIFT_PG_PASSWORD:-gearshift}
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_packages() {
+  local missing=()
+  command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+  command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+  command -v git >/dev/null 2>&1 || missing+=(git)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing ${missing[*]} from Debian's packages"
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+ensure_dockerd() {
+  if docker info >/dev/null 2>&1; then return; fi
+  say "starting the Docker Engine"
+  as_root mkdir -p /var/log
+  as_root setsid nohup dockerd >/var/log/gearshift-dockerd.log 2>&1 < /dev/null &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && return
+    sleep 0.5
+  done
+  tail -20 /var/log/gearshift-dockerd.log >&2 || true
+  die "dockerd did not come up within 30 s (log: /var/log/gearshift-dockerd.log)"
+}
+
+ensure_postgres() {
+  local version
+  version=$(ls /etc/postgresql 2>/dev/null | sort -n | tail -1)
+  [ -n "$version" ] || die "PostgreSQL is installed but has no cluster in /etc/postgresql"
+  if ! pg_lsclusters -h 2>/dev/null | awk '{print $4}' | grep -q online; then
+    say "starting PostgreSQL $version"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  fi
+  for _ in $(seq 1 40); do
+    as_root su postgres -c "psql -qAtc 'select 1'" >/dev/null 2>&1 && break
+    sleep 0.25
+  done
+  if ! as_root su postgres -c "psql -qAtc \"select 1 from pg_roles where rolname='$PG_USER'\"" | grep -q 1; then
+    say "creating the PostgreSQL role $PG_USER"
+    as_root su postgres -c "psql -qc \"create role $PG_USER login createdb password '$PG_PASSWORD'\""
+  fi
+}
+
+ensure_redis() {
+  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then return; fi
+  say "starting Redis"
+  as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly yes \
+    --dir "$(as_root mktemp -d /var/lib/redis-gearshift.XXXX 2>/dev/null || echo /tmp)" >/dev/null
+  for _ in $(seq 1 40); do
+    redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return
+    sleep 0.25
+  done
+  die "redis-server did not answer on 127.0.0.1:6379"
+}
+
+ensure_base_image() {
+  if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then return; fi
+  say "making the base image $BASE_IMAGE with debootstrap (once, about a minute)"
+  local root="$GEARSHIFT_STATE_DIR/rootfs-bookworm"
+  as_root rm -rf "$root"
+  as_root mkdir -p "$root"
+  as_root debootstrap --variant=minbase bookworm "$root" >"$GEARSHIFT_STATE_DIR/debootstrap.log" 2>&1 \
+    || { tail -20 "$GEARSHIFT_STATE_DIR/debootstrap.log" >&2; die "debootstrap failed"; }
+  as_root rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  as_root tar -C "$root" -c . | docker import -c 'ENV LANG=C.UTF-8' -c 'CMD ["/bin/bash"]' - "$BASE_IMAGE" >/dev/null
+  as_root rm -rf "$root"
+}
+
+ensure_node_modules() {
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "installing npm packages"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+ensure_build() {
+  say "compiling TypeScript"
+  npm run --silent build
+}
+
+prepare_host() {
+  as_root mkdir -p "$GEARSHIFT_STATE_DIR"
+  ensure_packages
+  ensure_dockerd
+  ensure_postgres
+  ensure_redis
+  ensure_base_image
+}
