@@ -33,6 +33,8 @@ export interface GearSpec {
   app: string;
   domain: string;
   cartridge: string;
+  /** Web gears serve the app's traffic and start after the app's services are healthy. */
+  web: boolean;
   /** The image to run: built from the cartridge folder with this content hash, or pulled by reference. */
   image: { build: { cartridge: string; hash: string } } | { ref: string };
   command?: string[];

@@ -101,6 +101,7 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
       app: app.name,
       domain: app.domain,
       cartridge: g.cartridge,
+      web: isWeb,
       image: c.manifest.image.ref ? { ref: c.manifest.image.ref } : { build: { cartridge: c.manifest.name, hash: c.hash } },
       command: c.manifest.command ? [...c.manifest.command] : undefined,
       user: c.manifest.user,

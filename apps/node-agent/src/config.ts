@@ -1,0 +1,66 @@
+import { hostname, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+
+/** The node agent's settings, read and checked once at start-up. */
+export interface AgentConfig {
+  brokerUrl: string;
+  redisUrl: string;
+  instance: string;
+  nodeName: string;
+  joinToken?: string;
+  memoryMb: number;
+  maxGears: number;
+  dataDir: string;
+  cartridgesDir: string;
+  baseImage: string;
+  imageRepository: string;
+  heartbeatMs: number;
+  jobLockMs: number;
+  concurrency: number;
+}
+
+export class ConfigError extends Error {}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${raw}"`);
+  return n;
+}
+
+const repoRoot = resolve(__dirname, '../../../..');
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const instance = env.GEARSHIFT_INSTANCE || 'gearshift';
+  if (!/^[a-z][a-z0-9-]{1,30}$/.test(instance)) throw new ConfigError(`GEARSHIFT_INSTANCE must match ^[a-z][a-z0-9-]{1,30}$, not "${instance}"`);
+  const nodeName = env.GEARSHIFT_NODE_NAME || hostname().toLowerCase();
+  if (!/^[a-z0-9][a-z0-9.-]{0,62}$/.test(nodeName)) throw new ConfigError(`GEARSHIFT_NODE_NAME must match ^[a-z0-9][a-z0-9.-]{0,62}$, not "${nodeName}"`);
+  const dataDir = resolve(env.GEARSHIFT_DATA_DIR || '/var/lib/gearshift');
+  let joinToken = env.GEARSHIFT_JOIN_TOKEN || undefined;
+  const tokenFile = env.GEARSHIFT_JOIN_TOKEN_FILE || join(dataDir, 'join-token');
+  if (!joinToken) {
+    try {
+      joinToken = readFileSync(tokenFile, 'utf8').trim();
+    } catch {
+      joinToken = undefined;
+    }
+  }
+  return {
+    brokerUrl: (env.GEARSHIFT_BROKER_URL || 'http://127.0.0.1:8080').replace(/\/$/, ''),
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    instance,
+    nodeName,
+    joinToken,
+    memoryMb: int(env, 'GEARSHIFT_NODE_MEMORY_MB', Math.floor((totalmem() / 1024 / 1024) * 0.8), 64, 16 * 1024 * 1024),
+    maxGears: int(env, 'GEARSHIFT_NODE_MAX_GEARS', 200, 1, 10000),
+    dataDir,
+    cartridgesDir: resolve(env.GEARSHIFT_CARTRIDGES_DIR || join(repoRoot, 'cartridges')),
+    baseImage: env.GEARSHIFT_BASE_IMAGE || 'gearshift/base:bookworm',
+    imageRepository: env.GEARSHIFT_IMAGE_REPOSITORY || 'gearshift',
+    heartbeatMs: int(env, 'GEARSHIFT_HEARTBEAT_MS', 2000, 200, 60000),
+    jobLockMs: int(env, 'GEARSHIFT_JOB_LOCK_MS', 10000, 2000, 600000),
+    concurrency: int(env, 'GEARSHIFT_AGENT_CONCURRENCY', 4, 1, 64),
+  };
+}

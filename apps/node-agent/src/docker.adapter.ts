@@ -1,0 +1,271 @@
+import Docker from 'dockerode';
+import type { Readable } from 'node:stream';
+
+/** A container of Gearshift's as the agent sees it, read from Docker's labels and state. */
+export interface ObservedContainer {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  /** Docker's state: created, running, paused, restarting, removing, exited, dead. */
+  state: string;
+  /** Host ports published on loopback, by container port. */
+  publishedPorts: Record<number, number>;
+}
+
+export interface CreateContainerOptions {
+  name: string;
+  image: string;
+  command?: string[];
+  user?: string;
+  hostname: string;
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  ports: { containerPort: number; publish: boolean }[];
+  volumes: { name: string; path: string }[];
+  network: string;
+  aliases: string[];
+  memoryMb: number;
+  cpus: number;
+  pids: number;
+}
+
+export interface BuildImageOptions {
+  contextDir: string;
+  tag: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  onLine?: (line: string) => void;
+}
+
+export class DockerError extends Error {
+  constructor(message: string, readonly statusCode?: number) {
+    super(message);
+    this.name = 'DockerError';
+  }
+}
+
+const statusOf = (err: unknown) => (err as { statusCode?: number })?.statusCode;
+
+/** The node agent's only door to the Docker Engine: typed methods, option objects, idempotent ensure/remove calls. */
+export class DockerAdapter {
+  private readonly docker: Docker;
+
+  constructor(socketPath = process.env.DOCKER_SOCKET || '/var/run/docker.sock') {
+    this.docker = new Docker({ socketPath });
+  }
+
+  async ping(): Promise<void> {
+    await this.docker.ping();
+  }
+
+  async listContainers(labels: Record<string, string>): Promise<ObservedContainer[]> {
+    const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
+    const list = await this.docker.listContainers({ all: true, filters: JSON.stringify(filters) });
+    return list.map((c) => ({
+      id: c.Id,
+      name: (c.Names[0] ?? '').replace(/^\//, ''),
+      labels: c.Labels ?? {},
+      state: c.State,
+      publishedPorts: Object.fromEntries((c.Ports ?? []).filter((p) => p.PublicPort).map((p) => [p.PrivatePort, p.PublicPort])),
+    }));
+  }
+
+  async imageExists(tag: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(tag).inspect();
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  /** Builds an image from a folder; the build's own error message is thrown when it fails. */
+  async buildImage(opts: BuildImageOptions): Promise<void> {
+    const { readdirSync, statSync } = await import('node:fs');
+    const { join, relative } = await import('node:path');
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const e of readdirSync(d)) {
+        const full = join(d, e);
+        if (statSync(full).isDirectory()) walk(full);
+        else files.push(relative(opts.contextDir, full));
+      }
+    };
+    walk(opts.contextDir);
+    const stream = await this.docker.buildImage(
+      { context: opts.contextDir, src: files },
+      { t: opts.tag, buildargs: opts.buildArgs, labels: opts.labels, rm: true, forcerm: true },
+    );
+    let failure: string | undefined;
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(
+        stream as Readable,
+        (err: Error | null) => (err ? reject(err) : resolve()),
+        (event: { stream?: string; error?: string; errorDetail?: { message?: string } }) => {
+          if (event.error) failure = event.errorDetail?.message ?? event.error;
+          const line = event.stream?.trimEnd();
+          if (line) opts.onLine?.(line);
+        },
+      );
+    });
+    if (failure) throw new DockerError(`building ${opts.tag} failed: ${failure}`);
+  }
+
+  async pullImage(ref: string): Promise<void> {
+    const stream = await this.docker.pull(ref);
+    let failure: string | undefined;
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(stream as Readable, (err: Error | null) => (err ? reject(err) : resolve()), (event: { error?: string }) => {
+        if (event.error) failure = event.error;
+      });
+    });
+    if (failure) throw new DockerError(failure);
+  }
+
+  async ensureNetwork(name: string, labels: Record<string, string>): Promise<void> {
+    const existing = await this.docker.listNetworks({ filters: JSON.stringify({ name: [name] }) });
+    if (existing.some((n) => n.Name === name)) return;
+    try {
+      await this.docker.createNetwork({ Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true });
+    } catch (err) {
+      if (statusOf(err) !== 409) throw err;
+    }
+  }
+
+  async listNetworks(labels: Record<string, string>): Promise<string[]> {
+    const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
+    return (await this.docker.listNetworks({ filters: JSON.stringify(filters) })).map((n) => n.Name);
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    try {
+      await this.docker.getNetwork(name).remove();
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+    }
+  }
+
+  async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
+    try {
+      await this.docker.getVolume(name).inspect();
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+      await this.docker.createVolume({ Name: name, Labels: labels });
+    }
+  }
+
+  async listVolumes(labels: Record<string, string>): Promise<string[]> {
+    const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
+    const res = await this.docker.listVolumes({ filters: JSON.stringify(filters) });
+    return (res.Volumes ?? []).map((v) => v.Name);
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.docker.getVolume(name).remove({ force: true });
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+    }
+  }
+
+  async createContainer(o: CreateContainerOptions): Promise<string> {
+    const exposed = Object.fromEntries(o.ports.map((p) => [`${p.containerPort}/tcp`, {}]));
+    const bindings = Object.fromEntries(o.ports.filter((p) => p.publish).map((p) => [`${p.containerPort}/tcp`, [{ HostIp: '127.0.0.1', HostPort: '' }]]));
+    const container = await this.docker.createContainer({
+      name: o.name,
+      Image: o.image,
+      Cmd: o.command,
+      User: o.user,
+      Hostname: o.hostname,
+      Env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`),
+      Labels: o.labels,
+      ExposedPorts: exposed,
+      StopTimeout: 10,
+      HostConfig: {
+        PortBindings: bindings,
+        Memory: o.memoryMb * 1024 * 1024,
+        MemorySwap: o.memoryMb * 1024 * 1024,
+        NanoCpus: Math.round(o.cpus * 1e9),
+        PidsLimit: o.pids,
+        RestartPolicy: { Name: 'unless-stopped' },
+        Mounts: o.volumes.map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.path })),
+        NetworkMode: o.network,
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+      },
+      NetworkingConfig: { EndpointsConfig: { [o.network]: { Aliases: o.aliases } } },
+    });
+    return container.id;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (err) {
+      if (statusOf(err) !== 304) throw err;
+    }
+  }
+
+  async stopContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: 10 });
+    } catch (err) {
+      if (statusOf(err) !== 304 && statusOf(err) !== 404) throw err;
+    }
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: false });
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+    }
+  }
+
+  async inspectContainer(id: string): Promise<{ state: string; exitCode: number; ip: Record<string, string>; publishedPorts: Record<number, number> }> {
+    const info = await this.docker.getContainer(id).inspect();
+    const ports: Record<number, number> = {};
+    for (const [key, binds] of Object.entries(info.NetworkSettings.Ports ?? {})) {
+      const hostPort = binds?.[0]?.HostPort;
+      if (hostPort) ports[Number(key.split('/')[0])] = Number(hostPort);
+    }
+    const ip = Object.fromEntries(Object.entries(info.NetworkSettings.Networks ?? {}).map(([n, v]) => [n, v.IPAddress]));
+    return { state: info.State.Status, exitCode: info.State.ExitCode, ip, publishedPorts: ports };
+  }
+
+  /** Runs a command in a container and returns its exit code and output. */
+  async exec(id: string, command: string[]): Promise<{ exitCode: number; output: string }> {
+    const exec = await this.docker.getContainer(id).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const chunks: Buffer[] = [];
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    const info = await exec.inspect();
+    return { exitCode: info.ExitCode ?? -1, output: demux(Buffer.concat(chunks)) };
+  }
+
+  /** The last lines a container wrote, for error messages. */
+  async logTail(id: string, lines: number): Promise<string> {
+    try {
+      const buf = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+      return demux(buf).trim();
+    } catch {
+      return '';
+    }
+  }
+}
+
+/** Docker multiplexes stdout and stderr in 8-byte framed chunks when there is no TTY. */
+function demux(buf: Buffer): string {
+  let out = '';
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const size = buf.readUInt32BE(i + 4);
+    out += buf.subarray(i + 8, i + 8 + size).toString('utf8');
+    i += 8 + size;
+  }
+  return i === 0 ? buf.toString('utf8') : out;
+}

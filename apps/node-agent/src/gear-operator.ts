@@ -1,0 +1,243 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { hashFolder, LABELS, specHash, type GearReport, type GearSpec, type GearState } from '@gearshift/cartridges';
+import type { AgentConfig } from './config';
+import { DockerAdapter, type ObservedContainer } from './docker.adapter';
+import { httpProbe, tcpProbe, waitHealthy, type Probe } from './health';
+import { planConverge, type Action } from './reconcile';
+
+/** A failure that retrying cannot fix (a build error, an image that cannot be pulled, a gear that never gets healthy). */
+export class PermanentError extends Error {
+  override name = 'PermanentError';
+}
+
+export type StepReporter = (text: string) => Promise<void>;
+
+const stateOf = (dockerState: string): GearState =>
+  dockerState === 'running' ? 'running' : dockerState === 'restarting' || dockerState === 'created' ? 'starting' : 'stopped';
+
+/**
+ * Turns gear specs into containers on this node and reports what runs. Every method is idempotent: it reads what
+ * Docker has (by label), converges it to the spec, and can be run again after a crash half-way.
+ */
+export class GearOperator {
+  private readonly builds = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly docker: DockerAdapter,
+    private readonly nodeId: string,
+  ) {}
+
+  private baseLabels(): Record<string, string> {
+    return { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: this.config.instance, [LABELS.node]: this.nodeId };
+  }
+
+  private appLabels(appId: string): Record<string, string> {
+    return { ...this.baseLabels(), [LABELS.app]: appId };
+  }
+
+  /** Every container of Gearshift's on this node, as reports for the broker. */
+  async observe(): Promise<GearReport[]> {
+    const containers = await this.docker.listContainers(this.baseLabels());
+    return containers.filter((c) => c.labels[LABELS.gear]).map((c) => this.report(c));
+  }
+
+  private report(c: ObservedContainer, state?: GearState, message?: string): GearReport {
+    const endpoints = JSON.parse(c.labels['gearshift.endpoints'] ?? '{}') as Record<string, number>;
+    const ports = Object.fromEntries(
+      Object.entries(endpoints)
+        .filter(([, containerPort]) => c.publishedPorts[containerPort])
+        .map(([name, containerPort]) => [name, c.publishedPorts[containerPort]]),
+    );
+    return {
+      gearId: c.labels[LABELS.gear],
+      appId: c.labels[LABELS.app],
+      state: state ?? stateOf(c.state),
+      specHash: c.labels[LABELS.specHash],
+      containerId: c.id,
+      ports,
+      message,
+    };
+  }
+
+  imageTag(spec: GearSpec): string {
+    return 'ref' in spec.image ? spec.image.ref : `${this.config.imageRepository}/${spec.image.build.cartridge}:${spec.image.build.hash}`;
+  }
+
+  /** Builds the cartridge image once per content hash (or pulls a referenced image); never twice at a time. */
+  async ensureImage(spec: GearSpec, step: StepReporter): Promise<void> {
+    const tag = this.imageTag(spec);
+    if (await this.docker.imageExists(tag)) return;
+    let pending = this.builds.get(tag);
+    if (!pending) {
+      pending = this.makeImage(spec, tag, step).finally(() => this.builds.delete(tag));
+      this.builds.set(tag, pending);
+    }
+    await pending;
+  }
+
+  private async makeImage(spec: GearSpec, tag: string, step: StepReporter): Promise<void> {
+    if ('ref' in spec.image) {
+      await step(`pulling image ${tag}`);
+      try {
+        await this.docker.pullImage(tag);
+      } catch (err) {
+        throw new PermanentError(`image ${tag} could not be pulled: ${(err as Error).message}`);
+      }
+      return;
+    }
+    const { cartridge, hash } = spec.image.build;
+    const dir = join(this.config.cartridgesDir, cartridge);
+    if (!existsSync(dir)) throw new PermanentError(`this node has no cartridge folder for ${cartridge} (looked in ${this.config.cartridgesDir})`);
+    const local = hashFolder(dir);
+    if (local !== hash) throw new PermanentError(`this node's ${cartridge} cartridge (${local}) differs from the broker's (${hash}); update the node`);
+    await step(`building image ${tag} (once for this cartridge version)`);
+    const tail: string[] = [];
+    try {
+      await this.docker.buildImage({
+        contextDir: dir,
+        tag,
+        buildArgs: { BASE_IMAGE: this.config.baseImage },
+        labels: { [LABELS.managedBy]: 'gearshift', [LABELS.cartridge]: cartridge, [LABELS.cartridgeHash]: hash },
+        onLine: (line) => {
+          tail.push(line);
+          if (tail.length > 15) tail.shift();
+        },
+      });
+    } catch (err) {
+      throw new PermanentError(`${(err as Error).message}\n${tail.join('\n')}`);
+    }
+  }
+
+  /** Makes this node's containers of one app match `specs`, then waits for every started gear to be healthy. */
+  async converge(appId: string, specs: GearSpec[], step: StepReporter): Promise<GearReport[]> {
+    const labels = this.appLabels(appId);
+    const [containers, networks, volumes] = await Promise.all([
+      this.docker.listContainers(labels),
+      this.docker.listNetworks(labels),
+      this.docker.listVolumes(labels),
+    ]);
+    const plan = planConverge(specs, { containers, networks, volumes });
+    for (const spec of specs.filter((s) => s.running)) await this.ensureImage(spec, step);
+    for (const n of plan.ensureNetworks) await this.docker.ensureNetwork(n, labels);
+    for (const v of plan.ensureVolumes) {
+      const owner = specs.find((s) => s.volumes.some((x) => x.name === v))!;
+      await this.docker.ensureVolume(v, { ...labels, [LABELS.cartridge]: owner.cartridge });
+    }
+    const started: { spec: GearSpec; containerId: string }[] = [];
+    for (const action of plan.actions) {
+      const result = await this.apply(action, step);
+      if (result) started.push(result);
+      // A web gear waits for the app's services to be healthy before it starts.
+      if (result && !result.spec.web) await this.waitHealthy(result.spec, result.containerId, step);
+    }
+    for (const s of started.filter((s) => s.spec.web)) await this.waitHealthy(s.spec, s.containerId, step);
+    for (const n of plan.removeNetworks) await this.docker.removeNetwork(n);
+    for (const v of plan.removeVolumes) {
+      await step(`removing volume ${v}`);
+      await this.docker.removeVolume(v);
+    }
+    const after = await this.docker.listContainers(labels);
+    return after.map((c) => this.report(c));
+  }
+
+  private async apply(action: Action, step: StepReporter): Promise<{ spec: GearSpec; containerId: string } | null> {
+    switch (action.kind) {
+      case 'remove':
+        await step(`removing container ${action.containerId.slice(0, 12)} (${action.reason})`);
+        await this.docker.removeContainer(action.containerId);
+        return null;
+      case 'stop':
+        await step(`stopping gear ${action.spec.cartridge} ${action.spec.gearId.slice(0, 8)}`);
+        await this.docker.stopContainer(action.containerId);
+        return null;
+      case 'start':
+        await step(`starting gear ${action.spec.cartridge} ${action.spec.gearId.slice(0, 8)}`);
+        await this.docker.startContainer(action.containerId);
+        return { spec: action.spec, containerId: action.containerId };
+      case 'replace':
+        await step(`replacing gear ${action.spec.cartridge} ${action.spec.gearId.slice(0, 8)} (its spec changed)`);
+        await this.docker.removeContainer(action.containerId);
+        return this.create(action.spec);
+      case 'create':
+        await step(`creating gear ${action.spec.cartridge} ${action.spec.gearId.slice(0, 8)}`);
+        return this.create(action.spec);
+    }
+  }
+
+  private async create(spec: GearSpec): Promise<{ spec: GearSpec; containerId: string } | null> {
+    const containerId = await this.docker.createContainer({
+      name: spec.containerName,
+      image: this.imageTag(spec),
+      command: spec.command,
+      user: spec.user,
+      hostname: spec.hostname,
+      env: spec.env,
+      labels: {
+        ...this.appLabels(spec.appId),
+        [LABELS.appName]: spec.app,
+        [LABELS.domain]: spec.domain,
+        [LABELS.gear]: spec.gearId,
+        [LABELS.cartridge]: spec.cartridge,
+        [LABELS.specHash]: specHash(spec),
+        'gearshift.endpoints': JSON.stringify(Object.fromEntries(spec.ports.map((p) => [p.name, p.containerPort]))),
+      },
+      ports: spec.ports,
+      volumes: spec.volumes,
+      network: spec.network,
+      aliases: spec.aliases,
+      memoryMb: spec.resources.memoryMb,
+      cpus: spec.resources.cpus,
+      pids: spec.resources.pids,
+    });
+    if (!spec.running) return null;
+    await this.docker.startContainer(containerId);
+    return { spec, containerId };
+  }
+
+  private async waitHealthy(spec: GearSpec, containerId: string, step: StepReporter): Promise<void> {
+    const h = spec.health;
+    if (h.kind === 'none') return;
+    await step(`waiting for ${spec.cartridge} ${spec.gearId.slice(0, 8)} to pass its health check`);
+    const info = await this.docker.inspectContainer(containerId);
+    let probe: Probe;
+    if (h.kind === 'command') {
+      probe = async () => {
+        const r = await this.docker.exec(containerId, h.command).catch((err: Error) => ({ exitCode: -1, output: err.message }));
+        return r.exitCode === 0 ? null : `${h.command.join(' ')} exited ${r.exitCode}${r.output ? `: ${r.output.trim().slice(0, 200)}` : ''}`;
+      };
+    } else {
+      const published = info.publishedPorts[h.port];
+      const [host, port] = published ? ['127.0.0.1', published] : [info.ip[spec.network], h.port];
+      probe = h.kind === 'http' ? httpProbe(host, port, h.path) : tcpProbe(host, port);
+    }
+    try {
+      const ms = await waitHealthy({
+        health: h,
+        probe,
+        intervalMs: h.kind === 'command' ? 250 : 50,
+        alive: async () => {
+          const now = await this.docker.inspectContainer(containerId);
+          return now.state === 'running' ? null : `its container ${now.state} with exit code ${now.exitCode}`;
+        },
+      });
+      await step(`${spec.cartridge} ${spec.gearId.slice(0, 8)} is healthy (${ms} ms)`);
+    } catch (err) {
+      const logs = await this.docker.logTail(containerId, 10);
+      throw new PermanentError(`gear ${spec.cartridge} ${spec.gearId.slice(0, 8)} ${(err as Error).message}${logs ? `\nlast log lines:\n${logs}` : ''}`);
+    }
+  }
+
+  /** Removes every container, network and volume of an app on this node. */
+  async removeApp(appId: string, step: StepReporter): Promise<void> {
+    const labels = this.appLabels(appId);
+    const containers = await this.docker.listContainers(labels);
+    if (containers.length > 0) await step(`removing ${containers.length} container(s)`);
+    await Promise.all(containers.map((c) => this.docker.removeContainer(c.id)));
+    for (const n of await this.docker.listNetworks(labels)) await this.docker.removeNetwork(n);
+    const volumes = await this.docker.listVolumes(labels);
+    if (volumes.length > 0) await step(`removing ${volumes.length} volume(s)`);
+    for (const v of volumes) await this.docker.removeVolume(v);
+  }
+}

@@ -1,0 +1,179 @@
+import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import IORedis from 'ioredis';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  BROKER_QUEUE,
+  NODE_JOB_NAMES,
+  assertHandlesAll,
+  nodeQueue,
+  type BrokerJobName,
+  type BrokerJobs,
+  type HandlerMap,
+  type NodeJobs,
+} from '@gearshift/cartridges';
+import { ConfigError, loadConfig, type AgentConfig } from './config';
+import { DockerAdapter } from './docker.adapter';
+import { GearOperator, PermanentError, type StepReporter } from './gear-operator';
+
+const log = (msg: string) => console.log(`${new Date().toISOString()} agent ${msg}`);
+
+/** Registers with the broker (once per name; the id is kept in the data directory and reused on restart). */
+async function register(config: AgentConfig): Promise<string> {
+  const stateFile = join(config.dataDir, 'agents', `${config.instance}-${config.nodeName}.json`);
+  try {
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { nodeId: string };
+    if (saved.nodeId) return saved.nodeId;
+  } catch {
+    // not registered yet
+  }
+  if (!config.joinToken) {
+    throw new ConfigError('this node has not joined yet: set GEARSHIFT_JOIN_TOKEN (an administrator creates one with POST /api/v1/nodes/tokens)');
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(`${config.brokerUrl}/api/v1/nodes/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: config.joinToken, name: config.nodeName, memoryMb: config.memoryMb, maxGears: config.maxGears }),
+      });
+      const body = (await res.json()) as { id?: string; message?: string };
+      if (!res.ok || !body.id) throw new ConfigError(`the broker refused to register this node: ${body.message ?? res.status}`);
+      mkdirSync(join(config.dataDir, 'agents'), { recursive: true });
+      writeFileSync(stateFile, JSON.stringify({ nodeId: body.id, name: config.nodeName }), { mode: 0o600 });
+      return body.id;
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      if (attempt % 10 === 1) log(`broker at ${config.brokerUrl} not reachable (${(err as Error).message}); retrying`);
+      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const docker = new DockerAdapter();
+  await docker.ping();
+  const nodeId = await register(config);
+  const operator = new GearOperator(config, docker, nodeId);
+  const connection = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
+  connection.on('error', (err) => log(`redis: ${err.message}`));
+  const broker = new Queue(BROKER_QUEUE, { connection: connection as unknown as ConnectionOptions, prefix: config.instance });
+
+  const tell = <N extends BrokerJobName>(name: N, data: BrokerJobs[N]) =>
+    broker.add(name, data, { removeOnComplete: true, removeOnFail: { count: 100 }, attempts: 10, backoff: { type: 'exponential', delay: 500 } });
+
+  // Jobs of one app run one at a time on this node; different apps run in parallel.
+  const appLocks = new Map<string, Promise<unknown>>();
+  const serial = <T>(appId: string, work: () => Promise<T>): Promise<T> => {
+    const prev = appLocks.get(appId) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(work);
+    appLocks.set(appId, next);
+    void next.finally(() => appLocks.get(appId) === next && appLocks.delete(appId)).catch(() => undefined);
+    return next;
+  };
+
+  const stepper = (operationId: string | undefined, appId: string): StepReporter => async (text) => {
+    log(`${appId.slice(0, 8)}: ${text}`);
+    if (operationId) await tell('operation.report', { operationId, nodeId, appId, phase: 'step', step: text, gears: [] });
+  };
+
+  const handlers: HandlerMap<NodeJobs> = {
+    'app.converge': (d) =>
+      serial(d.appId, async () => {
+        const gears = await operator.converge(d.appId, d.gears, stepper(d.operationId, d.appId));
+        if (d.operationId) await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', gears });
+        return { gears: gears.length };
+      }),
+    'app.remove': (d) =>
+      serial(d.appId, async () => {
+        await operator.removeApp(d.appId, stepper(d.operationId, d.appId));
+        if (d.operationId) await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', gears: [] });
+        return { removed: true };
+      }),
+    'node.ping': async (d) => ({ sentAt: d.sentAt, nodeId }),
+  };
+  assertHandlesAll(handlers, NODE_JOB_NAMES, 'the node agent');
+
+  const reportFailure = async (job: Job, err: Error) => {
+    const d = job.data as { operationId?: string; appId?: string };
+    if (!d.operationId || !d.appId) return;
+    await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'failed', error: err.message, gears: await operator.observe().then((g) => g.filter((x) => x.appId === d.appId)).catch(() => []) });
+  };
+
+  const worker = new Worker(
+    nodeQueue(nodeId),
+    async (job) => {
+      const handler = handlers[job.name as keyof NodeJobs] as ((data: unknown) => Promise<unknown>) | undefined;
+      if (!handler) throw new UnrecoverableError(`no handler for job ${job.name}`);
+      try {
+        return await handler(job.data);
+      } catch (err) {
+        const e = err as Error;
+        const last = err instanceof PermanentError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        log(`job ${job.name} ${job.id} failed${last ? '' : ' (will retry)'}: ${e.message}`);
+        if (last) {
+          await reportFailure(job, e);
+          throw new UnrecoverableError(e.message);
+        }
+        throw e;
+      }
+    },
+    {
+      connection: connection.duplicate() as unknown as ConnectionOptions,
+      prefix: config.instance,
+      concurrency: config.concurrency,
+      lockDuration: config.jobLockMs,
+      stalledInterval: Math.max(1000, Math.floor(config.jobLockMs / 2)),
+      maxStalledCount: 2,
+    },
+  );
+  // A job that stalled too often (its agent died each time) fails here; tell the broker why.
+  worker.on('failed', (job, err) => {
+    if (job && /stalled/i.test(err.message)) void reportFailure(job, new Error(`the node agent stopped while working on it (${err.message})`)).catch(() => undefined);
+  });
+  worker.on('error', (err) => log(`worker: ${err.message}`));
+
+  let beating = false;
+  const heartbeat = async () => {
+    if (beating) return;
+    beating = true;
+    try {
+      const gears = await operator.observe();
+      await tell('node.heartbeat', {
+        nodeId,
+        at: Date.now(),
+        capacity: { memoryMb: config.memoryMb, maxGears: config.maxGears },
+        gears,
+        memoryRssMb: Math.round(process.memoryUsage().rss / 1024 / 1024),
+      });
+    } catch (err) {
+      log(`heartbeat failed: ${(err as Error).message}`);
+    } finally {
+      beating = false;
+    }
+  };
+  await heartbeat();
+  const timer = setInterval(() => void heartbeat(), config.heartbeatMs);
+  log(`node ${config.nodeName} (${nodeId}) ready: ${config.memoryMb} MB for up to ${config.maxGears} gears, queue ${nodeQueue(nodeId)}`);
+
+  const stop = async (signal: string) => {
+    log(`${signal}: finishing current jobs`);
+    clearInterval(timer);
+    await worker.close();
+    await broker.close();
+    connection.disconnect();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(`gearshift node agent: ${err.message}`);
+    process.exit(2);
+  }
+  console.error('gearshift node agent failed:', err);
+  process.exit(1);
+});
