@@ -20,13 +20,14 @@ import { QueueService } from './queue/queue.service';
 import { AuthController } from './users/auth.controller';
 import { AuthGuard } from './users/auth.guard';
 import { AuthService } from './users/auth.service';
+import { UsersController } from './users/users.controller';
 
 @Module({})
 export class AppModule {
   static register(config: BrokerConfig, store: Store): DynamicModule {
     return {
       module: AppModule,
-      controllers: [AuthController, HealthController, CartridgesController, DomainsController, AppsController, OperationsController, NodesController],
+      controllers: [AuthController, UsersController, HealthController, CartridgesController, DomainsController, AppsController, OperationsController, NodesController],
       providers: [
         { provide: BROKER_CONFIG, useValue: config },
         { provide: Store, useValue: store },

@@ -1,17 +1,12 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { hashFolder, LABELS, specHash, type GearReport, type GearSpec, type GearState } from '@gearshift/cartridges';
+import { LABELS, specHash, type GearReport, type GearSpec, type GearState } from '@gearshift/cartridges';
 import type { AgentConfig } from './config';
 import { DockerAdapter, type ObservedContainer } from './docker.adapter';
 import { httpProbe, tcpProbe, waitHealthy, type Probe } from './health';
+import { ImageBuilder, PermanentError, type StepReporter } from './images';
 import { planConverge, type Action } from './reconcile';
 
-/** A failure that retrying cannot fix (a build error, an image that cannot be pulled, a gear that never gets healthy). */
-export class PermanentError extends Error {
-  override name = 'PermanentError';
-}
+export { PermanentError, type StepReporter };
 
-export type StepReporter = (text: string) => Promise<void>;
 
 const stateOf = (dockerState: string): GearState =>
   dockerState === 'running' ? 'running' : dockerState === 'restarting' || dockerState === 'created' ? 'starting' : 'stopped';
@@ -21,13 +16,15 @@ const stateOf = (dockerState: string): GearState =>
  * Docker has (by label), converges it to the spec, and can be run again after a crash half-way.
  */
 export class GearOperator {
-  private readonly builds = new Map<string, Promise<void>>();
+  private readonly images: ImageBuilder;
 
   constructor(
     private readonly config: AgentConfig,
     private readonly docker: DockerAdapter,
     private readonly nodeId: string,
-  ) {}
+  ) {
+    this.images = new ImageBuilder(config, docker);
+  }
 
   private baseLabels(): Record<string, string> {
     return { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: this.config.instance, [LABELS.node]: this.nodeId };
@@ -61,55 +58,6 @@ export class GearOperator {
     };
   }
 
-  imageTag(spec: GearSpec): string {
-    return 'ref' in spec.image ? spec.image.ref : `${this.config.imageRepository}/${spec.image.build.cartridge}:${spec.image.build.hash}`;
-  }
-
-  /** Builds the cartridge image once per content hash (or pulls a referenced image); never twice at a time. */
-  async ensureImage(spec: GearSpec, step: StepReporter): Promise<void> {
-    const tag = this.imageTag(spec);
-    if (await this.docker.imageExists(tag)) return;
-    let pending = this.builds.get(tag);
-    if (!pending) {
-      pending = this.makeImage(spec, tag, step).finally(() => this.builds.delete(tag));
-      this.builds.set(tag, pending);
-    }
-    await pending;
-  }
-
-  private async makeImage(spec: GearSpec, tag: string, step: StepReporter): Promise<void> {
-    if ('ref' in spec.image) {
-      await step(`pulling image ${tag}`);
-      try {
-        await this.docker.pullImage(tag);
-      } catch (err) {
-        throw new PermanentError(`image ${tag} could not be pulled: ${(err as Error).message}`);
-      }
-      return;
-    }
-    const { cartridge, hash } = spec.image.build;
-    const dir = join(this.config.cartridgesDir, cartridge);
-    if (!existsSync(dir)) throw new PermanentError(`this node has no cartridge folder for ${cartridge} (looked in ${this.config.cartridgesDir})`);
-    const local = hashFolder(dir);
-    if (local !== hash) throw new PermanentError(`this node's ${cartridge} cartridge (${local}) differs from the broker's (${hash}); update the node`);
-    await step(`building image ${tag} (once for this cartridge version)`);
-    const tail: string[] = [];
-    try {
-      await this.docker.buildImage({
-        contextDir: dir,
-        tag,
-        buildArgs: { BASE_IMAGE: this.config.baseImage },
-        labels: { [LABELS.managedBy]: 'gearshift', [LABELS.cartridge]: cartridge, [LABELS.cartridgeHash]: hash },
-        onLine: (line) => {
-          tail.push(line);
-          if (tail.length > 15) tail.shift();
-        },
-      });
-    } catch (err) {
-      throw new PermanentError(`${(err as Error).message}\n${tail.join('\n')}`);
-    }
-  }
-
   /** Makes this node's containers of one app match `specs`, then waits for every started gear to be healthy. */
   async converge(appId: string, specs: GearSpec[], step: StepReporter): Promise<GearReport[]> {
     const labels = this.appLabels(appId);
@@ -119,7 +67,7 @@ export class GearOperator {
       this.docker.listVolumes(labels),
     ]);
     const plan = planConverge(specs, { containers, networks, volumes });
-    for (const spec of specs.filter((s) => s.running)) await this.ensureImage(spec, step);
+    for (const spec of specs.filter((s) => s.running)) await this.images.ensure(spec.image, step);
     for (const n of plan.ensureNetworks) await this.docker.ensureNetwork(n, labels);
     for (const v of plan.ensureVolumes) {
       const owner = specs.find((s) => s.volumes.some((x) => x.name === v))!;
@@ -169,7 +117,7 @@ export class GearOperator {
   private async create(spec: GearSpec): Promise<{ spec: GearSpec; containerId: string } | null> {
     const containerId = await this.docker.createContainer({
       name: spec.containerName,
-      image: this.imageTag(spec),
+      image: this.images.tag(spec.image),
       command: spec.command,
       user: spec.user,
       hostname: spec.hostname,

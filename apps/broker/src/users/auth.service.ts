@@ -30,6 +30,15 @@ export class AuthService {
     return { token, expiresAt: expiresAt.toISOString(), username: user.username };
   }
 
+  async createUser(actor: User, body: { username: string; password: string; admin?: boolean }) {
+    if (!actor.isAdmin) throw new GearshiftError('forbidden', 'only an administrator can create users');
+    if (await this.store.repos.users.findByName(body.username)) {
+      throw new GearshiftError('conflict', `the username "${body.username}" is taken`, [{ pointer: '/username', rule: 'unique', message: 'is taken' }]);
+    }
+    const user = await this.store.repos.users.create({ username: body.username, passwordHash: await hashPassword(body.password), isAdmin: body.admin ?? false });
+    return { username: user.username, admin: user.isAdmin, createdAt: user.createdAt };
+  }
+
   async authenticate(header: string | undefined): Promise<User> {
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
     if (!match) throw new GearshiftError('unauthorized', 'this call needs an Authorization: Bearer <token> header');

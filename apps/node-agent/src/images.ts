@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { hashFolder, LABELS, type GearSpec } from '@gearshift/cartridges';
+import type { AgentConfig } from './config';
+import type { DockerAdapter } from './docker.adapter';
+
+/** A failure that retrying cannot fix (a build error, an image that cannot be pulled, a gear that never gets healthy). */
+export class PermanentError extends Error {
+  override name = 'PermanentError';
+}
+
+export type StepReporter = (text: string) => Promise<void>;
+
+/**
+ * Cartridge images: built from the cartridge folder and tagged with its content hash, so an unchanged cartridge is
+ * never built again; or pulled by reference. Two gears asking for the same image share one build.
+ */
+export class ImageBuilder {
+  private readonly pending = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly config: Pick<AgentConfig, 'cartridgesDir' | 'baseImage' | 'imageRepository'>,
+    private readonly docker: DockerAdapter,
+  ) {}
+
+  tag(image: GearSpec['image']): string {
+    return 'ref' in image ? image.ref : `${this.config.imageRepository}/${image.build.cartridge}:${image.build.hash}`;
+  }
+
+  /** Returns true when it had to build or pull. */
+  async ensure(image: GearSpec['image'], step: StepReporter): Promise<boolean> {
+    const tag = this.tag(image);
+    if (await this.docker.imageExists(tag)) return false;
+    let job = this.pending.get(tag);
+    if (!job) {
+      job = this.make(image, tag, step).finally(() => this.pending.delete(tag));
+      this.pending.set(tag, job);
+    }
+    await job;
+    return true;
+  }
+
+  private async make(image: GearSpec['image'], tag: string, step: StepReporter): Promise<void> {
+    if ('ref' in image) {
+      await step(`pulling image ${tag}`);
+      try {
+        await this.docker.pullImage(tag);
+      } catch (err) {
+        throw new PermanentError(`image ${tag} could not be pulled: ${(err as Error).message}`);
+      }
+      return;
+    }
+    const { cartridge, hash } = image.build;
+    const dir = join(this.config.cartridgesDir, cartridge);
+    if (!existsSync(dir)) throw new PermanentError(`this node has no cartridge folder for ${cartridge} (looked in ${this.config.cartridgesDir})`);
+    const local = hashFolder(dir);
+    if (local !== hash) throw new PermanentError(`this node's ${cartridge} cartridge (${local}) differs from the broker's (${hash}); update the node`);
+    await step(`building image ${tag} (once for this cartridge version)`);
+    const tail: string[] = [];
+    try {
+      await this.docker.buildImage({
+        contextDir: dir,
+        tag,
+        buildArgs: { BASE_IMAGE: this.config.baseImage },
+        labels: { [LABELS.managedBy]: 'gearshift', [LABELS.cartridge]: cartridge, [LABELS.cartridgeHash]: hash },
+        onLine: (line) => {
+          tail.push(line);
+          if (tail.length > 15) tail.shift();
+        },
+      });
+    } catch (err) {
+      throw new PermanentError(`${(err as Error).message}\n${tail.join('\n')}`);
+    }
+  }
+}

@@ -1,0 +1,255 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Docker from 'dockerode';
+import IORedis from 'ioredis';
+import { Client } from 'pg';
+
+/**
+ * A whole Gearshift platform for one test file: its own Postgres database, Redis prefix, Docker labels and data
+ * directory, a real broker process and real node agents. stop() removes everything it made.
+ */
+
+export const ROOT = resolve(__dirname, '../../..');
+const PG_ADMIN_URL = process.env.GEARSHIFT_TEST_PG_URL || 'postgresql://gearshift:gearshift@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+    srv.on('error', rej);
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns a truthy value or the time is up. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 30000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+class Proc {
+  readonly output: string[] = [];
+  constructor(readonly child: ChildProcess, readonly label: string) {
+    const keep = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line) this.output.push(line);
+      if (this.output.length > 400) this.output.splice(0, this.output.length - 400);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+  }
+  get alive() {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (!this.alive) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.kill(signal);
+    await Promise.race([exited, sleep(15000)]);
+    if (this.alive) this.child.kill('SIGKILL');
+  }
+}
+
+export interface AgentOptions {
+  memoryMb?: number;
+  maxGears?: number;
+  joinToken?: string;
+}
+
+export class Platform {
+  readonly instance: string;
+  readonly database: string;
+  readonly dataDir: string;
+  port = 0;
+  token = '';
+  broker?: Proc;
+  readonly agents = new Map<string, Proc>();
+  readonly adminPassword = randomBytes(9).toString('base64url');
+
+  private constructor(readonly name: string) {
+    const id = randomBytes(3).toString('hex');
+    this.instance = `gst-${name}-${id}`.slice(0, 30);
+    this.database = `gst_${name.replace(/-/g, '_')}_${id}`;
+    this.dataDir = mkdtempSync(join(tmpdir(), `gearshift-${name}-`));
+  }
+
+  static async start(name: string, agents: Record<string, AgentOptions> = { node1: {} }): Promise<Platform> {
+    const p = new Platform(name);
+    const pg = new Client({ connectionString: PG_ADMIN_URL });
+    await pg.connect();
+    await pg.query(`create database ${p.database}`);
+    await pg.end();
+    p.port = await freePort();
+    await p.startBroker();
+    await p.login();
+    for (const [agentName, opts] of Object.entries(agents)) await p.startAgent(agentName, opts);
+    return p;
+  }
+
+  get baseUrl() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get databaseUrl() {
+    return PG_ADMIN_URL.replace(/\/[^/]*$/, `/${this.database}`);
+  }
+
+  private env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      DATABASE_URL: this.databaseUrl,
+      REDIS_URL,
+      GEARSHIFT_INSTANCE: this.instance,
+      GEARSHIFT_DATA_DIR: this.dataDir,
+      GEARSHIFT_PORT: String(this.port),
+      GEARSHIFT_BROKER_URL: this.baseUrl,
+      GEARSHIFT_ADMIN_PASSWORD: this.adminPassword,
+      GEARSHIFT_LOG_LEVEL: 'warn',
+      GEARSHIFT_HEARTBEAT_MS: '1000',
+      GEARSHIFT_JOB_LOCK_MS: '4000',
+      ...extra,
+    };
+  }
+
+  async startBroker(): Promise<void> {
+    const child = spawn(process.execPath, [join(ROOT, 'dist/apps/broker/src/main.js')], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.broker = new Proc(child, 'broker');
+    await eventually('the broker to answer /healthz', async () => {
+      if (!this.broker!.alive) throw new Error(`the broker exited:\n${this.broker!.output.slice(-30).join('\n')}`);
+      const res = await fetch(`${this.baseUrl}/api/v1/healthz`).catch(() => null);
+      return res?.status === 200;
+    }, 30000, 100);
+  }
+
+  async stopBroker(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.broker?.kill(signal);
+  }
+
+  async startAgent(name: string, opts: AgentOptions = {}): Promise<void> {
+    const extra: Record<string, string> = { GEARSHIFT_NODE_NAME: `${this.instance}-${name}` };
+    if (opts.memoryMb) extra.GEARSHIFT_NODE_MEMORY_MB = String(opts.memoryMb);
+    if (opts.maxGears) extra.GEARSHIFT_NODE_MAX_GEARS = String(opts.maxGears);
+    if (opts.joinToken) extra.GEARSHIFT_JOIN_TOKEN = opts.joinToken;
+    const child = spawn(process.execPath, [join(ROOT, 'dist/apps/node-agent/src/main.js')], { env: this.env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = new Proc(child, name);
+    this.agents.set(name, proc);
+    await eventually(`agent ${name} to report ready`, async () => {
+      if (!proc.alive) throw new Error(`agent ${name} exited:\n${proc.output.slice(-30).join('\n')}`);
+      const nodes = await this.api('GET', '/nodes');
+      return nodes.body.some?.((n: { name: string; ready: boolean }) => n.name === `${this.instance}-${name}` && n.ready);
+    }, 30000, 100);
+  }
+
+  async stopAgent(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.agents.get(name)?.kill(signal);
+  }
+
+  nodeName(agent: string) {
+    return `${this.instance}-${agent}`;
+  }
+
+  async login(): Promise<void> {
+    const res = await this.api('POST', '/auth/login', { username: 'admin', password: this.adminPassword }, null);
+    if (res.status !== 200) throw new Error(`login failed: ${JSON.stringify(res.body)}`);
+    this.token = res.body.token;
+  }
+
+  /** Calls the REST API; `token` null sends no Authorization header. */
+  async api<T = any>(method: string, path: string, body?: unknown, token: string | null = this.token, raw?: string): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined || raw !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${this.baseUrl}/api/v1${path}`, { method, headers, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // keep the text
+    }
+    return { status: res.status, body: parsed as T };
+  }
+
+  /** Containers of this platform, by label. */
+  async containers(labels: Record<string, string> = {}) {
+    const filters = { label: [`gearshift.instance=${this.instance}`, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)] };
+    return docker.listContainers({ all: true, filters: JSON.stringify(filters) });
+  }
+
+  async volumes() {
+    const res = await docker.listVolumes({ filters: JSON.stringify({ label: [`gearshift.instance=${this.instance}`] }) });
+    return res.Volumes ?? [];
+  }
+
+  async networks() {
+    return docker.listNetworks({ filters: JSON.stringify({ label: [`gearshift.instance=${this.instance}`] }) });
+  }
+
+  logs(): string {
+    return [...(this.broker ? [`--- broker`, ...this.broker.output.slice(-60)] : []), ...[...this.agents].flatMap(([n, p]) => [`--- agent ${n}`, ...p.output.slice(-60)])].join('\n');
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.agents.values()].map((a) => a.kill()));
+    await this.broker?.kill();
+    for (const c of await this.containers()) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    for (const n of await this.networks()) await docker.getNetwork(n.Id).remove().catch(() => undefined);
+    for (const v of await this.volumes()) await docker.getVolume(v.Name).remove({ force: true }).catch(() => undefined);
+    const redis = new IORedis(REDIS_URL);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${this.instance}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+    const pg = new Client({ connectionString: PG_ADMIN_URL });
+    await pg.connect();
+    await pg.query(`drop database if exists ${this.database} with (force)`);
+    await pg.end();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** GET a URL and parse JSON, or null when nothing answers. */
+export async function getJson(url: string): Promise<{ status: number; body: any } | null> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    const text = await res.text();
+    try {
+      return { status: res.status, body: JSON.parse(text) };
+    } catch {
+      return { status: res.status, body: text };
+    }
+  } catch {
+    return null;
+  }
+}
+
+export function readAdminFile(p: Platform, file: string): string {
+  return readFileSync(join(p.dataDir, file), 'utf8').trim();
+}
