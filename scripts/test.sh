@@ -11,4 +11,4 @@ say "building cartridge images (cached by content hash)"
 node dist/apps/node-agent/src/prepare-images.js
 say "running the tests"
 files=$(find dist -path dist/node_modules -prune -o \( -name '*.spec.js' -o -name '*.test.js' \) -print | sort)
-exec node --test --test-concurrency="${GEARSHIFT_TEST_CONCURRENCY:-3}" --test-reporter=spec ${files}
+exec node --test --test-force-exit --test-concurrency="${GEARSHIFT_TEST_CONCURRENCY:-3}" --test-reporter=spec ${files}

@@ -1,0 +1,81 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolve, join } from 'node:path';
+import { loadCatalog } from '@gearshift/cartridges';
+import { buildGearSpecs, publishedVars, type AppShape } from './gear-specs';
+import { checkCartridgeSet } from './cartridge-rules';
+import { GearshiftError } from '../common/errors';
+
+const catalog = loadCatalog(join(resolve(__dirname, '../../../../..'), 'cartridges'));
+
+const app: AppShape = {
+  id: 'a0000000-0000-4000-8000-000000000000',
+  name: 'shop',
+  domain: 'acme',
+  running: true,
+  size: 'small',
+  env: { GREETING: 'hi' },
+  cartridges: [
+    { name: 'nodejs-18', generated: {} },
+    { name: 'postgresql-15', generated: { POSTGRESQL_USER: 'u1', POSTGRESQL_PASSWORD: 'pw' } },
+  ],
+  gears: [
+    { id: 'b0000000-0000-4000-8000-000000000001', cartridge: 'nodejs-18', nodeId: 'n0000000-0000-4000-8000-000000000000', generation: 0 },
+    { id: 'b0000000-0000-4000-8000-000000000002', cartridge: 'postgresql-15', nodeId: 'n0000000-0000-4000-8000-000000000000', generation: 0 },
+  ],
+};
+
+describe('gear specs', () => {
+  const specs = buildGearSpecs(app, catalog, 'gs');
+  const web = specs.find((s) => s.cartridge === 'nodejs-18')!;
+  const db = specs.find((s) => s.cartridge === 'postgresql-15')!;
+
+  it('gives the web gear the database URL and variables the database publishes', () => {
+    assert.equal(web.env.DATABASE_URL, 'postgresql://u1:pw@postgresql-15:5432/shop');
+    assert.equal(web.env.POSTGRESQL_HOST, 'postgresql-15');
+    assert.equal(web.env.GREETING, 'hi');
+    assert.equal(web.env.GEARSHIFT_APP, 'shop');
+  });
+
+  it('gives the database its own credentials but not the user environment', () => {
+    assert.deepEqual([db.env.POSTGRESQL_USER, db.env.POSTGRESQL_PASSWORD, db.env.POSTGRESQL_DATABASE], ['u1', 'pw', 'shop']);
+    assert.equal(db.env.GREETING, undefined);
+    assert.equal(db.env.DATABASE_URL, undefined);
+  });
+
+  it('names containers, networks and volumes by instance, app and gear, and sizes them', () => {
+    assert.equal(web.network, db.network);
+    assert.equal(db.volumes[0].name, `gs-${app.id}-postgresql-15-data`);
+    assert.deepEqual(db.aliases, ['postgresql-15']);
+    assert.deepEqual(web.resources, { memoryMb: 256, cpus: 0.5, pids: 512 });
+    assert.equal(web.health.kind, 'http');
+    assert.equal(db.health.kind, 'command');
+    assert.equal(web.web, true);
+    assert.equal(db.web, false);
+  });
+
+  it('is deterministic', () => {
+    assert.deepEqual(buildGearSpecs(app, catalog, 'gs'), specs);
+  });
+
+  it('marks secret published values', () => {
+    const secret = publishedVars(app, catalog).filter((p) => p.secret).map((p) => p.name);
+    assert.deepEqual(secret.sort(), ['DATABASE_URL', 'POSTGRESQL_PASSWORD']);
+  });
+});
+
+describe('cartridge rules', () => {
+  const code = (names: string[]) => {
+    try {
+      checkCartridgeSet(names, catalog);
+      return 'ok';
+    } catch (err) {
+      assert.ok(err instanceof GearshiftError);
+      return `${err.code} ${JSON.stringify(err.details)}`;
+    }
+  };
+  it('accepts one web cartridge with services', () => assert.equal(code(['nodejs-18', 'postgresql-15']), 'ok'));
+  it('refuses an unknown cartridge, naming it by position', () => assert.match(code(['nodejs-18', 'nope']), /^invalid_input .*"\/cartridges\/1"/));
+  it('refuses an app without a web cartridge', () => assert.match(code(['postgresql-15']), /^rule_violation .*one-web-cartridge/));
+  it('refuses two web cartridges', () => assert.match(code(['nodejs-18', 'static']), /^rule_violation .*one-web-cartridge/));
+});

@@ -1,0 +1,116 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { LABELS, specHash, type GearSpec } from '@gearshift/cartridges';
+import type { ObservedContainer } from './docker.adapter';
+import { isEmptyPlan, planConverge } from './reconcile';
+
+const APP = 'a0000000-0000-4000-8000-000000000000';
+
+function spec(gearId: string, over: Partial<GearSpec> = {}): GearSpec {
+  return {
+    gearId,
+    appId: APP,
+    app: 'shop',
+    domain: 'acme',
+    cartridge: over.web === false ? 'postgresql-15' : 'nodejs-18',
+    web: true,
+    image: { build: { cartridge: 'nodejs-18', hash: 'abc' } },
+    containerName: `gs-shop-acme-${gearId}`,
+    network: 'gs-net',
+    hostname: gearId,
+    aliases: ['nodejs-18'],
+    env: { A: '1' },
+    ports: [{ name: 'http', containerPort: 8080, protocol: 'http', publish: true }],
+    volumes: [],
+    resources: { memoryMb: 256, cpus: 0.5, pids: 512 },
+    health: { kind: 'none', timeoutSeconds: 5 },
+    running: true,
+    generation: 0,
+    ...over,
+  };
+}
+
+function container(id: string, s: GearSpec, state = 'running', hash = specHash(s)): ObservedContainer {
+  return { id, name: id, state, publishedPorts: {}, labels: { [LABELS.gear]: s.gearId, [LABELS.app]: APP, [LABELS.specHash]: hash } };
+}
+
+const kinds = (p: ReturnType<typeof planConverge>) => p.actions.map((a) => `${a.kind}:${'spec' in a ? a.spec.gearId : a.containerId}`);
+
+describe('planConverge', () => {
+  it('does nothing when every gear runs as specified', () => {
+    const web = spec('w1');
+    const plan = planConverge([web], { containers: [container('c1', web)], networks: ['gs-net'], volumes: [] });
+    assert.ok(isEmptyPlan(plan), JSON.stringify(plan));
+  });
+
+  it('creates the network, the volume and a missing gear, services before web gears', () => {
+    const web = spec('w1');
+    const db = spec('d1', { web: false, volumes: [{ name: 'vol-d1', path: '/data' }] });
+    const plan = planConverge([web, db], { containers: [], networks: [], volumes: [] });
+    assert.deepEqual(kinds(plan), ['create:d1', 'create:w1']);
+    assert.deepEqual(plan.ensureNetworks, ['gs-net']);
+    assert.deepEqual(plan.ensureVolumes, ['vol-d1']);
+    assert.deepEqual(plan.removeNetworks, []);
+  });
+
+  it('replaces a container whose spec changed', () => {
+    const web = spec('w1');
+    const plan = planConverge([{ ...web, env: { A: '2' } }], { containers: [container('c1', web)], networks: ['gs-net'], volumes: [] });
+    assert.deepEqual(kinds(plan), ['replace:w1']);
+  });
+
+  it('replaces a container when a restart bumped the generation', () => {
+    const web = spec('w1');
+    const plan = planConverge([{ ...web, generation: 1 }], { containers: [container('c1', web)], networks: ['gs-net'], volumes: [] });
+    assert.deepEqual(kinds(plan), ['replace:w1']);
+  });
+
+  it('starts a stopped gear that should run, and stops a running gear that should not', () => {
+    const a = spec('w1');
+    const b = spec('w2', { running: false });
+    const plan = planConverge([a, b], { containers: [container('c1', a, 'exited'), container('c2', b, 'running')], networks: ['gs-net'], volumes: [] });
+    assert.deepEqual(kinds(plan).sort(), ['start:w1', 'stop:w2']);
+  });
+
+  it('leaves a stopped gear stopped', () => {
+    const a = spec('w1', { running: false });
+    assert.ok(isEmptyPlan(planConverge([a], { containers: [container('c1', a, 'exited')], networks: ['gs-net'], volumes: [] })));
+  });
+
+  it('is not confused by the running flag: stopping does not change the spec hash', () => {
+    const a = spec('w1');
+    assert.equal(specHash(a), specHash({ ...a, running: false }));
+  });
+
+  it('removes containers of gears that are no longer desired, and duplicates of a gear', () => {
+    const a = spec('w1');
+    const gone = spec('w9');
+    const plan = planConverge([a], {
+      containers: [container('c1', a), container('c1-copy', a, 'running', 'stale'), container('c9', gone)],
+      networks: ['gs-net'],
+      volumes: [],
+    });
+    assert.deepEqual(kinds(plan).sort(), ['remove:c1-copy', 'remove:c9']);
+  });
+
+  it('removes everything, network and volumes included, when no gear is desired', () => {
+    const db = spec('d1', { web: false });
+    const plan = planConverge([], { containers: [container('c1', db)], networks: ['gs-net'], volumes: ['vol-d1'] });
+    assert.deepEqual(kinds(plan), ['remove:c1']);
+    assert.deepEqual(plan.removeNetworks, ['gs-net']);
+    assert.deepEqual(plan.removeVolumes, ['vol-d1']);
+  });
+
+  it('removes the volume of a cartridge taken out of the app, and keeps the others', () => {
+    const web = spec('w1');
+    const plan = planConverge([web], { containers: [container('c1', web)], networks: ['gs-net'], volumes: ['vol-d1'] });
+    assert.deepEqual(plan.removeVolumes, ['vol-d1']);
+    assert.deepEqual(plan.actions, []);
+  });
+
+  it('gives the same plan for the same inputs (a job delivered twice does the same)', () => {
+    const web = spec('w1');
+    const observed = { containers: [container('c1', web, 'exited')], networks: [], volumes: [] };
+    assert.deepEqual(planConverge([web], observed), planConverge([web], observed));
+  });
+});
