@@ -38,8 +38,8 @@ export class ErrorFilter implements ExceptionFilter {
       const message = first ? `${first.pointer || 'the body'} ${first.message}` : 'the request is not valid';
       return { statusCode: 400, code: 'invalid_input', message, details: error.violations };
     }
-    // Errors raised by body-parser before any route runs (bad JSON, body too large).
-    const e = error as { type?: string; status?: number; statusCode?: number; message?: string; limit?: number };
+    // Errors raised by body-parser before any route runs (bad JSON, body too large); the adapter wraps them.
+    const e = (error instanceof HttpException && error.cause ? error.cause : error) as { type?: string; status?: number; statusCode?: number; message?: string; limit?: number };
     if (e?.type === 'entity.too.large') {
       return { statusCode: 413, code: 'too_large', message: `the request body is larger than the limit of ${e.limit} bytes`, details: [] };
     }
