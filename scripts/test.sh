@@ -7,6 +7,8 @@ source scripts/host.sh
 prepare_host
 ensure_node_modules
 ensure_build
+say "checking docker-compose.yml"
+docker-compose -f docker-compose.yml config -q
 say "building cartridge images (cached by content hash)"
 node dist/apps/node-agent/src/prepare-images.js
 say "running the tests"

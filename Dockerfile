@@ -1,0 +1,25 @@
+# The Gearshift platform image (broker and node agent), for machines that can pull images from a registry.
+# On a machine without one, `npm run up` runs the same code directly on the host.
+FROM node:20-bookworm-slim AS build
+WORKDIR /opt/gearshift
+COPY package.json package-lock.json ./
+COPY libs/cartridges/package.json libs/cartridges/index.js libs/cartridges/
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY apps apps
+COPY libs libs
+COPY migrations migrations
+COPY test test
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /opt/gearshift
+COPY --from=build /opt/gearshift/node_modules node_modules
+COPY --from=build /opt/gearshift/dist dist
+COPY --from=build /opt/gearshift/libs libs
+COPY package.json ./
+COPY cartridges cartridges
+ENV NODE_ENV=production
+USER node
+EXPOSE 8080
+CMD ["node", "dist/apps/broker/src/main.js"]
