@@ -93,7 +93,9 @@ ensure_base_image() {
 ensure_node_modules() {
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "installing npm packages"
-    npm ci --no-audit --no-fund --loglevel=error
+    # `npm install` honours package-lock.json; `--no-save` leaves it untouched. (npm ci would refuse the lock
+    # file because npm omits other platforms' optional native packages from it.)
+    npm install --no-audit --no-fund --no-save --loglevel=error
   fi
 }
 
