@@ -22,4 +22,4 @@ COPY cartridges cartridges
 ENV NODE_ENV=production
 USER node
 EXPOSE 8080
-CMD ["node", "dist/apps/broker/src/main.js"]
+CMD ["node", "--max-semi-space-size=1", "dist/apps/broker/src/main.js"]

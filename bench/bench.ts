@@ -13,7 +13,7 @@ import { join } from 'node:path';
  */
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 7);
 const APPS = Number(process.env.BENCH_APPS || 100);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -29,14 +29,20 @@ async function waitHttp(url: string): Promise<void> {
 }
 
 /** The floor: what a gear start costs with dockerode alone (same image, limits, port publishing, health wait). */
-async function rawGearStart(image: string): Promise<number> {
+async function rawGearStart(image: string, ownNetwork = false): Promise<number> {
   const t0 = performance.now();
+  const network = ownNetwork ? await docker.createNetwork({ Name: `bench-raw-${process.pid}-${Date.now()}`, Driver: 'bridge' }) : null;
   const c = await docker.createContainer({
     Image: image,
     Env: ['PORT=8080'],
     ExposedPorts: { '8080/tcp': {} },
     Labels: { 'gearshift.bench': 'raw' },
-    HostConfig: { PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] }, Memory: 256 * 1024 * 1024, NanoCpus: 0.5e9 },
+    HostConfig: {
+      PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+      Memory: 256 * 1024 * 1024,
+      NanoCpus: 0.5e9,
+      ...(network ? { NetworkMode: network.id } : {}),
+    },
   });
   await c.start();
   const info = await c.inspect();
@@ -44,6 +50,7 @@ async function rawGearStart(image: string): Promise<number> {
   await waitHttp(`http://127.0.0.1:${port}/health`);
   const ms = performance.now() - t0;
   await c.remove({ force: true });
+  await network?.remove();
   return ms;
 }
 
@@ -58,7 +65,7 @@ async function rawQueueRoundTrips(n: number): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
-    const job = await queue.add('noop', { i }, { removeOnComplete: true });
+    const job = await queue.add('noop', { i }, { removeOnComplete: { count: 1000 } });
     await job.waitUntilFinished(events);
     times.push(performance.now() - t0);
   }
@@ -78,7 +85,7 @@ async function platformQueueRoundTrips(p: Platform, nodeId: string, n: number): 
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
-    const job = await queue.add('node.ping', { sentAt: Date.now() }, { removeOnComplete: true });
+    const job = await queue.add('node.ping', { sentAt: Date.now() }, { removeOnComplete: { count: 1000 } });
     await job.waitUntilFinished(events);
     times.push(performance.now() - t0);
   }
@@ -93,6 +100,11 @@ async function main(): Promise<void> {
   const add = (what: string, platform: string, floor: string, ratio: string, goal: string) => rows.push([what, platform, floor, ratio, goal]);
   const p = await Platform.start('bench', { node1: { memoryMb: 64 * 1024, maxGears: 1000 } });
   try {
+    const brokerPid = p.broker!.child.pid!;
+    const agentPid = p.agents.get('node1')!.child.pid!;
+    await new Promise((r) => setTimeout(r, 5000));
+    const idle = { broker: rssMb(brokerPid), agent: rssMb(agentPid) };
+
     const nodeImage = `gearshift/nodejs-18:${hashFolder(join(ROOT, 'cartridges/nodejs-18'))}`;
     await p.api('POST', '/domains', { name: 'bench' });
 
@@ -103,9 +115,11 @@ async function main(): Promise<void> {
     await p.api('DELETE', '/domains/bench/apps/warm?wait=60');
 
     const raw: number[] = [];
+    const rawNet: number[] = [];
     const platform: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       raw.push(await rawGearStart(nodeImage));
+      rawNet.push(await rawGearStart(nodeImage, true));
       const t0 = performance.now();
       const res = await p.api('POST', '/domains/bench/apps?wait=120', { name: `start${i}`, cartridges: ['nodejs-18'] });
       platform.push(performance.now() - t0);
@@ -114,6 +128,7 @@ async function main(): Promise<void> {
     }
     const gearRatio = median(platform) / median(raw);
     add(`gear start: app create → healthy (median of ${ROUNDS})`, `${median(platform).toFixed(0)} ms`, `${median(raw).toFixed(0)} ms`, gearRatio.toFixed(2), '≤ 1.20');
+    add('  same, floor with its own network as each app has', `${median(platform).toFixed(0)} ms`, `${median(rawNet).toFixed(0)} ms`, (median(platform) / median(rawNet)).toFixed(2), '');
 
     const nodes = await p.api('GET', '/nodes');
     const nodeId = nodes.body[0].id as string;
@@ -121,11 +136,6 @@ async function main(): Promise<void> {
     const platQ = await platformQueueRoundTrips(p, nodeId, 300);
     add('no-op job round trip (median of 300)', `${median(platQ).toFixed(2)} ms`, `${median(rawQ).toFixed(2)} ms`, (median(platQ) / median(rawQ)).toFixed(2), '');
     add('no-op job round trip (p99 of 300)', `${p99(platQ).toFixed(2)} ms`, `${p99(rawQ).toFixed(2)} ms`, (p99(platQ) / p99(rawQ)).toFixed(2), '');
-
-    const brokerPid = p.broker!.child.pid!;
-    const agentPid = p.agents.get('node1')!.child.pid!;
-    await new Promise((r) => setTimeout(r, 3000));
-    const idle = { broker: rssMb(brokerPid), agent: rssMb(agentPid) };
 
     const t0 = performance.now();
     const queue = Array.from({ length: APPS }, (_, i) => `many${i}`);

@@ -34,7 +34,22 @@ ensure_packages() {
   fi
 }
 
+# Each app gets its own bridge network; Docker's default address pools hold only about 30 of them. Give it room
+# for 16,384 app networks (/24 each) from the shared address space, which no LAN or public host uses.
+ensure_docker_config() {
+  as_root mkdir -p /etc/docker
+  as_root node -e '
+    const fs = require("fs");
+    const file = "/etc/docker/daemon.json";
+    const cfg = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8") || "{}") : {};
+    if (cfg["default-address-pools"]) process.exit(0);
+    cfg["default-address-pools"] = [{ base: "100.64.0.0/10", size: 24 }];
+    fs.writeFileSync(file, JSON.stringify(cfg, null, 2) + "\n");
+  '
+}
+
 ensure_dockerd() {
+  ensure_docker_config
   if docker info >/dev/null 2>&1; then return; fi
   say "starting the Docker Engine"
   as_root mkdir -p /var/log

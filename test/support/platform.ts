@@ -16,6 +16,8 @@ import { Client } from 'pg';
 export const ROOT = resolve(__dirname, '../../..');
 const PG_ADMIN_URL = process.env.GEARSHIFT_TEST_PG_URL || 'postgresql://gearshift:gearshift@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+/** The flags `npm run up` starts the broker and agents with. */
+const NODE_FLAGS = ['--max-semi-space-size=1'];
 export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 
 export interface ApiResponse<T = any> {
@@ -136,7 +138,7 @@ export class Platform {
   }
 
   async startBroker(): Promise<void> {
-    const child = spawn(process.execPath, [join(ROOT, 'dist/apps/broker/src/main.js')], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist/apps/broker/src/main.js')], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
     this.broker = new Proc(child, 'broker');
     await eventually('the broker to answer /healthz', async () => {
       if (!this.broker!.alive) throw new Error(`the broker exited:\n${this.broker!.output.slice(-30).join('\n')}`);
@@ -154,7 +156,7 @@ export class Platform {
     if (opts.memoryMb) extra.GEARSHIFT_NODE_MEMORY_MB = String(opts.memoryMb);
     if (opts.maxGears) extra.GEARSHIFT_NODE_MAX_GEARS = String(opts.maxGears);
     if (opts.joinToken) extra.GEARSHIFT_JOIN_TOKEN = opts.joinToken;
-    const child = spawn(process.execPath, [join(ROOT, 'dist/apps/node-agent/src/main.js')], { env: this.env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist/apps/node-agent/src/main.js')], { env: this.env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
     const proc = new Proc(child, name);
     this.agents.set(name, proc);
     await eventually(`agent ${name} to report ready`, async () => {

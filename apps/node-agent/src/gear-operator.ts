@@ -67,12 +67,15 @@ export class GearOperator {
       this.docker.listVolumes(labels),
     ]);
     const plan = planConverge(specs, { containers, networks, volumes });
-    for (const spec of specs.filter((s) => s.running)) await this.images.ensure(spec.image, step);
-    for (const n of plan.ensureNetworks) await this.docker.ensureNetwork(n, labels);
-    for (const v of plan.ensureVolumes) {
-      const owner = specs.find((s) => s.volumes.some((x) => x.name === v))!;
-      await this.docker.ensureVolume(v, { ...labels, [LABELS.cartridge]: owner.cartridge });
-    }
+    // Images, networks and volumes do not depend on each other: prepare them together.
+    await Promise.all([
+      ...specs.filter((s) => s.running).map((spec) => this.images.ensure(spec.image, step)),
+      ...plan.ensureNetworks.map((n) => this.ensureNetwork(n, labels)),
+      ...plan.ensureVolumes.map((v) => {
+        const owner = specs.find((s) => s.volumes.some((x) => x.name === v))!;
+        return this.docker.ensureVolume(v, { ...labels, [LABELS.cartridge]: owner.cartridge });
+      }),
+    ]);
     const started: { spec: GearSpec; containerId: string }[] = [];
     for (const action of plan.actions) {
       const result = await this.apply(action, step);
@@ -88,6 +91,18 @@ export class GearOperator {
     }
     const after = await this.docker.listContainers(labels);
     return after.map((c) => this.report(c));
+  }
+
+  private async ensureNetwork(name: string, labels: Record<string, string>): Promise<void> {
+    try {
+      await this.docker.ensureNetwork(name, labels);
+    } catch (err) {
+      if (!/address pool/i.test((err as Error).message)) throw err;
+      throw new PermanentError(
+        `Docker has no free address range for another app network on this node (${(err as Error).message.trim()}); ` +
+          'give dockerd larger "default-address-pools" in /etc/docker/daemon.json',
+      );
+    }
   }
 
   private async apply(action: Action, step: StepReporter): Promise<{ spec: GearSpec; containerId: string } | null> {

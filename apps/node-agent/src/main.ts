@@ -73,22 +73,24 @@ async function main(): Promise<void> {
     return next;
   };
 
+  // Progress is sent without waiting for Redis: commands on one connection keep their order, and the outcome
+  // report that follows is awaited.
   const stepper = (operationId: string | undefined, appId: string): StepReporter => async (text) => {
     log(`${appId.slice(0, 8)}: ${text}`);
-    if (operationId) await tell('operation.report', { operationId, nodeId, appId, phase: 'step', step: text, gears: [] });
+    if (operationId) void tell('operation.report', { operationId, nodeId, appId, phase: 'step', at: Date.now(), step: text, gears: [] }).catch((err: Error) => log(`progress report lost: ${err.message}`));
   };
 
   const handlers: HandlerMap<NodeJobs> = {
     'app.converge': (d) =>
       serial(d.appId, async () => {
         const gears = await operator.converge(d.appId, d.gears, stepper(d.operationId, d.appId));
-        if (d.operationId) await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', gears });
+        if (d.operationId) await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears });
         return { gears: gears.length };
       }),
     'app.remove': (d) =>
       serial(d.appId, async () => {
         await operator.removeApp(d.appId, stepper(d.operationId, d.appId));
-        if (d.operationId) await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', gears: [] });
+        if (d.operationId) await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears: [] });
         return { removed: true };
       }),
     'node.ping': async (d) => ({ sentAt: d.sentAt, nodeId }),
@@ -98,7 +100,7 @@ async function main(): Promise<void> {
   const reportFailure = async (job: Job, err: Error) => {
     const d = job.data as { operationId?: string; appId?: string };
     if (!d.operationId || !d.appId) return;
-    await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'failed', error: err.message, gears: await operator.observe().then((g) => g.filter((x) => x.appId === d.appId)).catch(() => []) });
+    await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'failed', at: Date.now(), error: err.message, gears: await operator.observe().then((g) => g.filter((x) => x.appId === d.appId)).catch(() => []) });
   };
 
   const worker = new Worker(

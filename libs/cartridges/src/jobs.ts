@@ -90,6 +90,8 @@ export interface BrokerJobs {
     nodeId: string;
     appId: string;
     phase: 'step' | 'succeeded' | 'failed';
+    /** When the node did it (ms since the epoch): reports may be processed out of order. */
+    at: number;
     step?: string;
     error?: string;
     gears: GearReport[];

@@ -126,9 +126,14 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     await this.store.transaction(async (repos) => {
       await repos.apps.recordGearReports(r.nodeId, r.gears);
       const op = await repos.operations.lock(r.operationId);
-      if (!op || terminal(op)) return;
+      if (!op) return;
       const text = r.phase === 'step' ? r.step! : r.phase === 'succeeded' ? 'node finished' : `node failed: ${r.error}`;
-      op.steps = [...op.steps, { at: new Date().toISOString(), node: r.nodeId, text }];
+      op.steps = [...op.steps, { at: new Date(r.at).toISOString(), node: r.nodeId, text }].sort((a, b) => a.at.localeCompare(b.at));
+      // A progress line can arrive after the outcome; it is kept, but the outcome stands.
+      if (terminal(op)) {
+        if (r.phase === 'step') await repos.operations.save(op);
+        return;
+      }
       if (op.state === 'queued') op.state = 'running';
       if (r.phase !== 'step' && op.pendingNodes.includes(r.nodeId)) {
         op.pendingNodes = op.pendingNodes.filter((n) => n !== r.nodeId);
