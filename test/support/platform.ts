@@ -17,7 +17,7 @@ export const ROOT = resolve(__dirname, '../../..');
 const PG_ADMIN_URL = process.env.GEARSHIFT_TEST_PG_URL || 'postgresql://gearshift:gearshift@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 /** The flags `npm run up` starts the broker and agents with. */
-const NODE_FLAGS = ['--max-semi-space-size=1'];
+const NODE_FLAGS = (process.env.GEARSHIFT_NODE_FLAGS ?? '--max-semi-space-size=1').split(' ').filter(Boolean);
 export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 
 export interface ApiResponse<T = any> {

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { YAMLParseError } from 'yaml';
 import { manifestSchema, type CartridgeManifest } from './manifest.schema';
+import type { ValidateFunction } from 'ajv';
 import { ajv, check, SchemaViolationError, type Violation } from './validation';
 
-const validateManifestSchema = ajv.compile(manifestSchema);
+let validateManifestSchema: ValidateFunction | undefined;
 
 /** A cartridge as the platform knows it: its manifest and the hash of its folder (the image tag). */
 export interface Cartridge {
@@ -81,11 +82,14 @@ function semanticViolations(m: CartridgeManifest, folderName?: string): Violatio
 export function parseManifest(text: string, subject: string, folderName?: string): CartridgeManifest {
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    // Loaded on first use: node agents hash cartridge folders but never parse manifests.
+    raw = (require('yaml') as typeof import('yaml')).parse(text);
   } catch (err) {
-    const line = err instanceof YAMLParseError ? ` (line ${err.linePos?.[0].line})` : '';
+    const pos = (err as YAMLParseError).linePos;
+    const line = pos ? ` (line ${pos[0].line})` : '';
     throw new SchemaViolationError(subject, [{ pointer: '', rule: 'yaml', message: `is not valid YAML${line}: ${(err as Error).message}` }]);
   }
+  validateManifestSchema ??= ajv().compile(manifestSchema);
   const manifest = check<CartridgeManifest>(validateManifestSchema, raw, subject);
   const violations = semanticViolations(manifest, folderName);
   if (violations.length > 0) throw new SchemaViolationError(subject, violations);

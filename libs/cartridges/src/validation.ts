@@ -1,4 +1,5 @@
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type Ajv from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 
 /** One broken rule in a document: where (a JSON pointer), which rule, and a sentence a person can act on. */
 export interface Violation {
@@ -17,7 +18,16 @@ export class SchemaViolationError extends Error {
   }
 }
 
-export const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+let instance: Ajv | undefined;
+
+/** The one ajv instance, made on first use so that processes which never validate do not load it. */
+export function ajv(): Ajv {
+  if (!instance) {
+    const AjvClass = (require('ajv') as { default: typeof Ajv }).default;
+    instance = new AjvClass({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+  }
+  return instance;
+}
 
 /** Turns ajv's errors into violations that name the field and the rule, dropping the noise `oneOf` adds. */
 export function toViolations(errors: ErrorObject[] | null | undefined): Violation[] {

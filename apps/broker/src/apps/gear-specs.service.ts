@@ -10,6 +10,7 @@ import { buildGearSpecs, publishedVars, type AppShape } from './gear-specs';
 @Injectable()
 export class GearSpecsService {
   private readonly domainNames = new Map<string, string>();
+  private readonly cache = new Map<string, { key: string; specs: GearSpec[] }>();
 
   constructor(
     private readonly store: Store,
@@ -41,6 +42,25 @@ export class GearSpecsService {
 
   async specs(app: App): Promise<GearSpec[]> {
     return buildGearSpecs(await this.shapeOf(app), this.catalog.cartridges, this.config.instance);
+  }
+
+  /**
+   * The same specs, reused while the app is unchanged (its row, gears, generations and cartridges): heartbeats ask
+   * for every app on a node every few seconds.
+   */
+  async cachedSpecs(app: App): Promise<GearSpec[]> {
+    const key = [
+      app.updatedAt.getTime(),
+      app.desiredState,
+      ...(app.gears ?? []).map((g) => `${g.id}:${g.generation}:${g.nodeId}`).sort(),
+      ...(app.cartridges ?? []).map((c) => c.cartridge).sort(),
+    ].join('|');
+    const hit = this.cache.get(app.id);
+    if (hit?.key === key) return hit.specs;
+    const specs = await this.specs(app);
+    this.cache.set(app.id, { key, specs });
+    if (this.cache.size > 10000) this.cache.delete(this.cache.keys().next().value!);
+    return specs;
   }
 
   async published(app: App) {

@@ -7,7 +7,7 @@ export class SchemaPipe<T> implements PipeTransform<unknown, T> {
   private readonly validate: ValidateFunction;
 
   constructor(schema: object, private readonly subject = 'request body') {
-    this.validate = ajv.compile(schema);
+    this.validate = ajv().compile(schema);
   }
 
   transform(value: unknown): T {

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodeQueue, specHash, type BrokerJobs } from '@gearshift/cartridges';
+import { nodeQueue, specHash, type BrokerJobs, type GearReport } from '@gearshift/cartridges';
+import type { Gear } from '../apps/gear.entity';
 import { BROKER_CONFIG, randomToken, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound } from '../common/errors';
 import { Store } from '../database/store';
@@ -112,26 +113,31 @@ export class NodesService implements OnApplicationBootstrap {
     await repos.nodes.recordHeartbeat(node.id, hb.capacity.memoryMb, hb.capacity.maxGears, hb.memoryRssMb);
     const busy = await repos.operations.appsWithActiveOperations();
     const observed = new Map(hb.gears.map((g) => [g.gearId, g]));
-    await repos.apps.recordGearReports(node.id, hb.gears.filter((g) => !busy.has(g.appId)));
     const apps = await repos.apps.findByIds(await repos.apps.appIdsOnNode(node.id));
     const bucket = Math.floor(Date.now() / 5000);
     const known = new Set<string>();
+    const changed: GearReport[] = [];
     for (const app of apps) {
-      const specs = (await this.specs.specs(app)).filter((s) => app.gears!.find((g) => g.id === s.gearId)?.nodeId === node.id);
+      const specs = (await this.specs.cachedSpecs(app)).filter((s) => app.gears!.find((g) => g.id === s.gearId)?.nodeId === node.id);
       specs.forEach((s) => known.add(s.gearId));
-      if (busy.has(app.id) || app.desiredState === 'deleting') continue;
+      if (busy.has(app.id)) continue;
+      // Store only what changed: a quiet node costs no writes.
+      for (const gear of app.gears!.filter((g) => g.nodeId === node.id)) {
+        const report = observed.get(gear.id) ?? { gearId: gear.id, appId: app.id, state: 'missing' as const, ports: {} };
+        if (gearChanged(gear, report)) changed.push(report);
+      }
+      if (app.desiredState === 'deleting') continue;
       const extra = hb.gears.some((g) => g.appId === app.id && !specs.some((s) => s.gearId === g.gearId));
       const drifted = specs.filter((s) => {
         const o = observed.get(s.gearId);
         return !o || o.specHash !== specHash(s) || (s.running ? o.state !== 'running' && o.state !== 'starting' : o.state === 'running');
       });
-      const missing = specs.filter((s) => !observed.has(s.gearId)).map((s) => s.gearId);
-      if (missing.length > 0) await repos.apps.recordGearReports(node.id, missing.map((gearId) => ({ gearId, appId: app.id, state: 'missing', ports: {} })));
       if (drifted.length > 0 || extra) {
         this.logger.log(`app ${app.name} drifted on ${node.name} (${drifted.length} gear(s) off, extra containers: ${extra}); converging`);
         await this.queue.send(node.id, 'app.converge', { appId: app.id, gears: specs }, `drift.${app.id}.${node.id}.${bucket}`);
       }
     }
+    if (changed.length > 0) await repos.apps.recordGearReports(node.id, changed);
     const orphanApps = new Set(hb.gears.filter((g) => !known.has(g.gearId) && !apps.some((a) => a.id === g.appId)).map((g) => g.appId));
     for (const appId of orphanApps) {
       if (busy.has(appId)) continue;
@@ -139,4 +145,13 @@ export class NodesService implements OnApplicationBootstrap {
       await this.queue.send(node.id, 'app.remove', { appId }, `orphan.${appId}.${node.id}.${bucket}`);
     }
   }
+}
+
+function gearChanged(gear: Gear, r: GearReport): boolean {
+  return (
+    gear.state !== r.state ||
+    gear.containerId !== (r.containerId ?? null) ||
+    gear.message !== (r.message ?? null) ||
+    JSON.stringify(gear.ports) !== JSON.stringify(r.ports)
+  );
 }
