@@ -1,4 +1,5 @@
 import { InitialSchema1732300000000 } from './1732300000000-initial-schema';
+import { Aliases1732400000000 } from './1732400000000-aliases';
 
 /** Every migration, oldest first. A new migration is added here and reviewed like any other code. */
-export const MIGRATIONS = [InitialSchema1732300000000];
+export const MIGRATIONS = [InitialSchema1732300000000, Aliases1732400000000];

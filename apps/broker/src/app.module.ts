@@ -21,13 +21,16 @@ import { AuthController } from './users/auth.controller';
 import { AuthGuard } from './users/auth.guard';
 import { AuthService } from './users/auth.service';
 import { UsersController } from './users/users.controller';
+import { AliasesController } from './routes/aliases.controller';
+import { AliasesService } from './routes/aliases.service';
+import { RoutesService } from './routes/routes.service';
 
 @Module({})
 export class AppModule {
   static register(config: BrokerConfig, store: Store): DynamicModule {
     return {
       module: AppModule,
-      controllers: [AuthController, UsersController, HealthController, CartridgesController, DomainsController, AppsController, OperationsController, NodesController],
+      controllers: [AuthController, UsersController, HealthController, CartridgesController, DomainsController, AppsController, OperationsController, NodesController, AliasesController],
       providers: [
         { provide: BROKER_CONFIG, useValue: config },
         { provide: Store, useValue: store },
@@ -42,6 +45,8 @@ export class AppModule {
         NodesService,
         QueueService,
         BrokerJobs,
+        RoutesService,
+        AliasesService,
       ],
     };
   }

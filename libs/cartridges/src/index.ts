@@ -3,3 +3,4 @@ export * from './manifest';
 export * from './validation';
 export * from './jobs';
 export * from './gear-sizes';
+export * from './routes';

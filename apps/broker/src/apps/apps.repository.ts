@@ -21,6 +21,11 @@ export class AppsRepository {
     return this.m.findOne(App, { where: { id }, relations: { cartridges: true, gears: true } });
   }
 
+  /** Every app with its gears and cartridges (for the route table). */
+  all(): Promise<App[]> {
+    return this.m.find(App, { relations: { cartridges: true, gears: true } });
+  }
+
   findByIds(ids: string[]): Promise<App[]> {
     if (ids.length === 0) return Promise.resolve([]);
     return this.m.find(App, { where: { id: In(ids) }, relations: { cartridges: true, gears: true } });

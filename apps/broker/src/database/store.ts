@@ -14,6 +14,8 @@ import { OperationsRepository } from '../operations/operations.repository';
 import { ApiToken, User } from '../users/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { MIGRATIONS } from '../../../../migrations';
+import { Alias } from '../routes/alias.entity';
+import { AliasesRepository } from '../routes/aliases.repository';
 
 export interface Repos {
   users: UsersRepository;
@@ -22,6 +24,7 @@ export interface Repos {
   nodes: NodesRepository;
   operations: OperationsRepository;
   cartridges: CartridgesRepository;
+  aliases: AliasesRepository;
 }
 
 const reposFor = (m: EntityManager): Repos => ({
@@ -31,6 +34,7 @@ const reposFor = (m: EntityManager): Repos => ({
   nodes: new NodesRepository(m),
   operations: new OperationsRepository(m),
   cartridges: new CartridgesRepository(m),
+  aliases: new AliasesRepository(m),
 });
 
 /** Advisory lock keys: one for migrations, one that serialises gear placement so no node is overcommitted. */
@@ -40,7 +44,7 @@ export function createDataSource(url: string): DataSource {
   return new DataSource({
     type: 'postgres',
     url,
-    entities: [User, ApiToken, Domain, App, AppCartridge, Gear, Node, NodeJoinToken, Operation, CartridgeRecord],
+    entities: [User, ApiToken, Domain, App, AppCartridge, Gear, Node, NodeJoinToken, Operation, CartridgeRecord, Alias],
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     synchronize: false,

@@ -8,6 +8,7 @@ import { conflict, GearshiftError, notFound } from '../common/errors';
 import { Store } from '../database/store';
 import { GearSpecsService } from '../apps/gear-specs.service';
 import { QueueService } from '../queue/queue.service';
+import { RoutesService } from '../routes/routes.service';
 import { tokenHash } from '../users/password';
 import type { User } from '../users/user.entity';
 import type { NodeUsage } from './nodes.repository';
@@ -24,6 +25,7 @@ export class NodesService implements OnApplicationBootstrap {
     private readonly store: Store,
     private readonly queue: QueueService,
     private readonly specs: GearSpecsService,
+    private readonly routes: RoutesService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
@@ -137,7 +139,10 @@ export class NodesService implements OnApplicationBootstrap {
         await this.queue.send(node.id, 'app.converge', { appId: app.id, gears: specs }, `drift.${app.id}.${node.id}.${bucket}`);
       }
     }
-    if (changed.length > 0) await repos.apps.recordGearReports(node.id, changed);
+    if (changed.length > 0) {
+      await repos.apps.recordGearReports(node.id, changed);
+      this.routes.schedule();
+    }
     const orphanApps = new Set(hb.gears.filter((g) => !known.has(g.gearId) && !apps.some((a) => a.id === g.appId)).map((g) => g.appId));
     for (const appId of orphanApps) {
       if (busy.has(appId)) continue;

@@ -6,6 +6,7 @@ import { notFound } from '../common/errors';
 import { Store, type Repos } from '../database/store';
 import { GearSpecsService } from '../apps/gear-specs.service';
 import { QueueService } from '../queue/queue.service';
+import { RoutesService } from '../routes/routes.service';
 import type { User } from '../users/user.entity';
 import type { Operation } from './operation.entity';
 
@@ -35,6 +36,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     private readonly store: Store,
     private readonly queue: QueueService,
     private readonly specs: GearSpecsService,
+    private readonly routes: RoutesService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {
     this.finished.setMaxListeners(0);
@@ -150,6 +152,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       }
       await repos.operations.save(op);
     });
+    if (r.gears.length > 0 || ended) this.routes.schedule();
     if (ended) this.finished.emit(r.operationId);
   }
 

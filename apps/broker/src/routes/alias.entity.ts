@@ -1,0 +1,12 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+/** A custom host name of an app; with a certificate and key, the router also serves it over TLS. */
+@Entity('aliases')
+export class Alias {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ name: 'app_id', type: 'uuid' }) appId!: string;
+  @Column({ type: 'text', unique: true }) host!: string;
+  @Column({ type: 'text', nullable: true }) certificate!: string | null;
+  @Column({ name: 'private_key', type: 'text', nullable: true }) privateKey!: string | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}

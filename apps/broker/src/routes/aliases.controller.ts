@@ -1,0 +1,41 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
+import { SchemaPipe } from '../common/schema.pipe';
+import { CurrentUser } from '../users/auth.guard';
+import type { User } from '../users/user.entity';
+import { AliasesService, type AliasBody } from './aliases.service';
+
+const aliasSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['host'],
+  properties: {
+    host: { type: 'string', maxLength: 253, pattern: '^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$' },
+    certificate: { type: 'string', maxLength: 65536 },
+    key: { type: 'string', maxLength: 65536 },
+  },
+} as const;
+
+@ApiTags('aliases')
+@ApiBearerAuth()
+@Controller('domains/:domain/apps/:app/aliases')
+export class AliasesController {
+  constructor(private readonly aliases: AliasesService) {}
+
+  @Get()
+  list(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string) {
+    return this.aliases.list(user, domain, app);
+  }
+
+  @Post()
+  @ApiBody({ schema: aliasSchema as object })
+  add(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(aliasSchema)) body: AliasBody) {
+    return this.aliases.add(user, domain, app, body);
+  }
+
+  @Delete(':host')
+  @HttpCode(204)
+  remove(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Param('host') host: string) {
+    return this.aliases.remove(user, domain, app, host);
+  }
+}

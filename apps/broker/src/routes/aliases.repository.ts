@@ -1,0 +1,25 @@
+import type { EntityManager } from 'typeorm';
+import { Alias } from './alias.entity';
+
+export class AliasesRepository {
+  constructor(private readonly m: EntityManager) {}
+
+  forApp(appId: string): Promise<Alias[]> {
+    return this.m.find(Alias, { where: { appId }, order: { host: 'ASC' } });
+  }
+
+  all(): Promise<Alias[]> {
+    return this.m.find(Alias, { order: { host: 'ASC' } });
+  }
+
+  /** Inserts unless the host is taken; null means taken. */
+  async create(alias: Pick<Alias, 'appId' | 'host' | 'certificate' | 'privateKey'>): Promise<Alias | null> {
+    const res = await this.m.createQueryBuilder().insert().into(Alias).values(alias).orIgnore().returning('*').execute();
+    return res.raw.length > 0 ? this.m.findOne(Alias, { where: { host: alias.host } }) : null;
+  }
+
+  async delete(appId: string, host: string): Promise<boolean> {
+    const res = await this.m.delete(Alias, { appId, host });
+    return (res.affected ?? 0) > 0;
+  }
+}

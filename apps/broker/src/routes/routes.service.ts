@@ -1,0 +1,87 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import IORedis from 'ioredis';
+import { routesChannel, routesKey, type AppRoute, type RouteTable } from '@gearshift/cartridges';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { Store } from '../database/store';
+import { CatalogService } from '../cartridges/catalog.service';
+import { GearSpecsService } from '../apps/gear-specs.service';
+
+/**
+ * Publishes the route table (host names → healthy web gears) in Redis whenever gears or aliases change, and every
+ * few seconds in any case, so that a router that was away catches up.
+ */
+@Injectable()
+export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('routes');
+  private readonly redis: IORedis;
+  private timer?: NodeJS.Timeout;
+  private periodic?: NodeJS.Timeout;
+  private lastJson = '';
+
+  constructor(
+    private readonly store: Store,
+    private readonly catalog: CatalogService,
+    private readonly specs: GearSpecsService,
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+  ) {
+    this.redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
+    this.redis.on('error', (err) => this.logger.warn(`redis: ${err.message}`));
+  }
+
+  onApplicationBootstrap(): void {
+    this.schedule();
+    this.periodic = setInterval(() => this.schedule(), 5000);
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.periodic);
+    clearTimeout(this.timer);
+    this.redis.disconnect();
+  }
+
+  /** Asks for a new table soon; several changes close together make one publication. */
+  schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.publish().catch((err: Error) => this.logger.warn(`publishing routes failed: ${err.message}`));
+    }, 25);
+  }
+
+  async table(): Promise<RouteTable> {
+    const [apps, aliases] = await Promise.all([this.store.repos.apps.all(), this.store.repos.aliases.all()]);
+    const routes: AppRoute[] = [];
+    for (const app of apps) {
+      if (app.desiredState === 'deleting') continue;
+      const shape = await this.specs.shapeOf(app);
+      const web = shape.cartridges.map((c) => this.catalog.find(c.name)).find((c) => c?.manifest.categories.includes('web'));
+      if (!web) continue;
+      const http = web.manifest.endpoints.find((e) => e.protocol === 'http' && e.public);
+      const own = aliases.filter((a) => a.appId === app.id);
+      routes.push({
+        appId: app.id,
+        app: app.name,
+        domain: shape.domain,
+        hosts: [`${app.name}-${shape.domain}.${this.config.appsDomain}`, ...own.map((a) => a.host)],
+        state: app.desiredState === 'stopped' ? 'stopped' : 'serving',
+        healthPath: http?.health?.http?.path ?? null,
+        backends: (app.gears ?? [])
+          .filter((g) => g.cartridge === web.manifest.name && g.state === 'running' && http && g.ports[http.name])
+          .sort((a, b) => a.id.localeCompare(b.id))
+          .map((g) => ({ gearId: g.id, host: '127.0.0.1', port: g.ports[http!.name] })),
+        tls: own.filter((a) => a.certificate && a.privateKey).map((a) => ({ host: a.host, pem: `${a.certificate!.trim()}\n${a.privateKey!.trim()}\n` })),
+      });
+    }
+    routes.sort((a, b) => a.appId.localeCompare(b.appId));
+    return { version: Date.now(), apps: routes };
+  }
+
+  private async publish(): Promise<void> {
+    const table = await this.table();
+    const json = JSON.stringify(table.apps);
+    if (json === this.lastJson) return;
+    await this.redis.set(routesKey(this.config.instance), JSON.stringify(table));
+    await this.redis.publish(routesChannel(this.config.instance), String(table.version));
+    this.lastJson = json;
+  }
+}

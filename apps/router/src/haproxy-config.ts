@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import type { AppRoute, RouteTable } from '@gearshift/cartridges';
+
+/** Everything the router writes for HAProxy: the configuration, the host map and the certificates. */
+export interface RenderedConfig {
+  config: string;
+  hostsMap: string;
+  /** File name (in the certificate folder) → PEM. */
+  certificates: Record<string, string>;
+}
+
+export interface RenderOptions {
+  runDir: string;
+  bind: string;
+  port: number;
+  tlsPort: number;
+  /** Concurrent connections; HAProxy needs about two file descriptors for each. */
+  maxConnections: number;
+  /** The operator's certificate for the apps domain (PEM file path), served when no alias certificate matches. */
+  defaultCertificate?: string;
+}
+
+const backendName = (r: AppRoute) => `app_${r.appId.replace(/-/g, '').slice(0, 12)}`;
+const certName = (host: string) => `${host.replace(/[^a-z0-9.-]/g, '_')}-${createHash('sha256').update(host).digest('hex').slice(0, 8)}.pem`;
+
+/**
+ * Renders the route table into an HAProxy configuration. Pure: the same table always gives the same text, so the
+ * router reloads only when something really changed.
+ */
+export function renderHaproxy(table: RouteTable, o: RenderOptions): RenderedConfig {
+  const lines: string[] = [];
+  const certificates: Record<string, string> = {};
+  const map: string[] = [];
+  const tls = table.apps.flatMap((a) => a.tls);
+  for (const t of tls) certificates[certName(t.host)] = t.pem;
+  const hasTls = tls.length > 0 || Boolean(o.defaultCertificate);
+
+  lines.push(
+    'global',
+    '  master-worker',
+    `  maxconn ${o.maxConnections}`,
+    `  stats socket ${o.runDir}/admin.sock mode 600 level admin expose-fd listeners`,
+    `  pidfile ${o.runDir}/haproxy.pid`,
+    '  tune.ssl.default-dh-param 2048',
+    '',
+    'defaults',
+    '  mode http',
+    '  option dontlognull',
+    '  option forwardfor',
+    '  option redispatch 1',
+    '  retries 3',
+    '  retry-on conn-failure empty-response',
+    '  timeout connect 3s',
+    '  timeout client 60s',
+    '  timeout server 60s',
+    '  timeout http-request 15s',
+    '  timeout http-keep-alive 15s',
+    '  timeout tunnel 1h',
+    '  timeout client-fin 5s',
+    `  errorfile 503 ${o.runDir}/pages/unavailable.http`,
+    '',
+    'frontend gearshift',
+    `  bind ${o.bind}:${o.port}`,
+  );
+  if (hasTls) {
+    const crts = [o.defaultCertificate ? `crt ${o.defaultCertificate}` : '', tls.length > 0 ? `crt ${o.runDir}/certs/` : ''].filter(Boolean).join(' ');
+    lines.push(`  bind ${o.bind}:${o.tlsPort} ssl ${crts} alpn http/1.1`);
+    lines.push('  http-request set-header X-Forwarded-Proto https if { ssl_fc }');
+  }
+  lines.push(
+    '  http-request set-header X-Forwarded-Proto http if !{ ssl_fc }',
+    '  http-request set-var(txn.host) req.hdr(host),field(1,:),lower',
+    `  use_backend %[var(txn.host),map(${o.runDir}/hosts.map,gs_unknown_host)]`,
+    '',
+    'backend gs_unknown_host',
+    `  http-request return status 404 content-type "text/html; charset=utf-8" file ${o.runDir}/pages/unknown-host.html`,
+    '',
+  );
+  for (const r of table.apps) {
+    const name = backendName(r);
+    for (const h of r.hosts) map.push(`${h} ${r.state === 'stopped' ? `${name}_stopped` : name}`);
+    if (r.state === 'stopped') {
+      lines.push(
+        `backend ${name}_stopped`,
+        `  http-request return status 503 content-type "text/html; charset=utf-8" hdr Retry-After 30 lf-string "<!doctype html><title>${r.app} is stopped</title><h1>${r.app} is stopped</h1><p>The owner of ${r.app}-${r.domain} has stopped this app. Start it again to serve it.</p>"`,
+        '',
+      );
+      continue;
+    }
+    lines.push(`backend ${name}`, '  balance roundrobin');
+    if (r.healthPath) lines.push(`  option httpchk GET ${r.healthPath}`, '  default-server inter 1s fall 2 rise 1');
+    for (const b of r.backends) lines.push(`  server g${b.gearId.replace(/-/g, '').slice(0, 12)} ${b.host}:${b.port}${r.healthPath ? ' check' : ''}`);
+    lines.push('');
+  }
+  return { config: `${lines.join('\n')}\n`, hostsMap: map.length ? `${map.sort().join('\n')}\n` : '', certificates };
+}
+
+export const UNKNOWN_HOST_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>No app here</title></head>
+<body><h1>No app answers to this host name</h1>
+<p>Gearshift serves apps at <code>http://&lt;app&gt;-&lt;domain&gt;.&lt;apps domain&gt;</code> and at their aliases.
+Check the name, or add it as an alias of your app.</p></body></html>
+`;
+
+export const UNAVAILABLE_PAGE = [
+  'HTTP/1.1 503 Service Unavailable',
+  'Cache-Control: no-cache',
+  'Connection: close',
+  'Content-Type: text/html; charset=utf-8',
+  'Retry-After: 5',
+  '',
+  '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>App unavailable</title></head>',
+  '<body><h1>This app has no healthy gear right now</h1><p>It may be starting, deploying or failing its health',
+  'check. Try again in a few seconds; its owner can see why in the app\'s gears and operations.</p></body></html>',
+  '',
+].join('\r\n');

@@ -1,0 +1,34 @@
+/**
+ * The route table: what the router serves. The broker computes it from Postgres and publishes it in Redis (a key
+ * with the latest table, and a channel that says a new one is there); routers render it into their proxy's
+ * configuration.
+ */
+
+export const routesKey = (instance: string): string => `${instance}:routes`;
+export const routesChannel = (instance: string): string => `${instance}:routes-changed`;
+
+export interface RouteBackend {
+  gearId: string;
+  host: string;
+  port: number;
+}
+
+export interface AppRoute {
+  appId: string;
+  app: string;
+  domain: string;
+  /** Every host name the app answers to: its own and its aliases, lower case. */
+  hosts: string[];
+  /** `stopped`: the user stopped it, the router says so with a 503 page. */
+  state: 'serving' | 'stopped';
+  /** The web cartridge's HTTP health check, used by the router to take a failing gear out. */
+  healthPath: string | null;
+  backends: RouteBackend[];
+  /** Certificate and key (PEM, concatenated) per alias with TLS. */
+  tls: { host: string; pem: string }[];
+}
+
+export interface RouteTable {
+  version: number;
+  apps: AppRoute[];
+}
