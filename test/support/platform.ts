@@ -89,6 +89,9 @@ export class Platform {
   port = 0;
   token = '';
   broker?: Proc;
+  router?: Proc;
+  routerPort = 0;
+  routerTlsPort = 0;
   readonly agents = new Map<string, Proc>();
   readonly adminPassword = randomBytes(9).toString('base64url');
 
@@ -99,16 +102,19 @@ export class Platform {
     this.dataDir = mkdtempSync(join(tmpdir(), `gearshift-${name}-`));
   }
 
-  static async start(name: string, agents: Record<string, AgentOptions> = { node1: {} }): Promise<Platform> {
+  static async start(name: string, agents: Record<string, AgentOptions> = { node1: {} }, opts: { router?: boolean } = {}): Promise<Platform> {
     const p = new Platform(name);
     const pg = new Client({ connectionString: PG_ADMIN_URL });
     await pg.connect();
     await pg.query(`create database ${p.database}`);
     await pg.end();
     p.port = await freePort();
+    p.routerPort = await freePort();
+    p.routerTlsPort = await freePort();
     await p.startBroker();
     await p.login();
-    for (const [agentName, opts] of Object.entries(agents)) await p.startAgent(agentName, opts);
+    for (const [agentName, agentOpts] of Object.entries(agents)) await p.startAgent(agentName, agentOpts);
+    if (opts.router) await p.startRouter();
     return p;
   }
 
@@ -133,6 +139,8 @@ export class Platform {
       GEARSHIFT_LOG_LEVEL: 'warn',
       GEARSHIFT_HEARTBEAT_MS: '1000',
       GEARSHIFT_JOB_LOCK_MS: '4000',
+      GEARSHIFT_ROUTER_PORT: String(this.routerPort),
+      GEARSHIFT_ROUTER_TLS_PORT: String(this.routerTlsPort),
       ...extra,
     };
   }
@@ -145,6 +153,32 @@ export class Platform {
       const res = await fetch(`${this.baseUrl}/api/v1/healthz`).catch(() => null);
       return res?.status === 200;
     }, 30000, 100);
+  }
+
+  async startRouter(): Promise<void> {
+    const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist/apps/router/src/main.js')], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.router = new Proc(child, 'router');
+    await eventually('the router to answer', async () => {
+      if (!this.router!.alive) throw new Error(`the router exited:\n${this.router!.output.slice(-30).join('\n')}`);
+      const res = await fetch(`http://127.0.0.1:${this.routerPort}/`).catch(() => null);
+      return res?.status === 404;
+    }, 30000, 100);
+  }
+
+  /** A request through the router, with the Host header an app (or alias) answers to. */
+  async viaRouter(host: string, path = '/', agent?: import('node:http').Agent): Promise<{ status: number; body: string }> {
+    const { request } = await import('node:http');
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: this.routerPort, path, headers: { host }, agent, timeout: 5000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', reject);
+      req.end();
+    });
   }
 
   async stopBroker(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -212,11 +246,17 @@ export class Platform {
   }
 
   logs(): string {
-    return [...(this.broker ? [`--- broker`, ...this.broker.output.slice(-60)] : []), ...[...this.agents].flatMap(([n, p]) => [`--- agent ${n}`, ...p.output.slice(-60)])].join('\n');
+    return [...(this.broker ? [`--- broker`, ...this.broker.output.slice(-60)] : []), ...(this.router ? ['--- router', ...this.router.output.slice(-40)] : []), ...[...this.agents].flatMap(([n, p]) => [`--- agent ${n}`, ...p.output.slice(-60)])].join('\n');
   }
 
   async stop(): Promise<void> {
     await Promise.all([...this.agents.values()].map((a) => a.kill()));
+    await this.router?.kill();
+    try {
+      process.kill(Number(readFileSync(join(this.dataDir, 'router', 'haproxy.pid'), 'utf8')), 'SIGTERM');
+    } catch {
+      // no HAProxy left
+    }
     await this.broker?.kill();
     for (const c of await this.containers()) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
     for (const n of await this.networks()) await docker.getNetwork(n.Id).remove().catch(() => undefined);

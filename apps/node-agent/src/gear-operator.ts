@@ -109,6 +109,8 @@ export class GearOperator {
     switch (action.kind) {
       case 'remove':
         await step(`removing container ${action.containerId.slice(0, 12)} (${action.reason})`);
+        // A graceful stop first: in-flight requests finish and databases shut down cleanly.
+        await this.docker.stopContainer(action.containerId);
         await this.docker.removeContainer(action.containerId);
         return null;
       case 'stop':
@@ -121,6 +123,7 @@ export class GearOperator {
         return { spec: action.spec, containerId: action.containerId };
       case 'replace':
         await step(`replacing gear ${action.spec.cartridge} ${action.spec.gearId.slice(0, 8)} (its spec changed)`);
+        await this.docker.stopContainer(action.containerId);
         await this.docker.removeContainer(action.containerId);
         return this.create(action.spec);
       case 'create':
@@ -197,7 +200,10 @@ export class GearOperator {
     const labels = this.appLabels(appId);
     const containers = await this.docker.listContainers(labels);
     if (containers.length > 0) await step(`removing ${containers.length} container(s)`);
-    await Promise.all(containers.map((c) => this.docker.removeContainer(c.id)));
+    await Promise.all(containers.map(async (c) => {
+      await this.docker.stopContainer(c.id);
+      await this.docker.removeContainer(c.id);
+    }));
     for (const n of await this.docker.listNetworks(labels)) await this.docker.removeNetwork(n);
     const volumes = await this.docker.listVolumes(labels);
     if (volumes.length > 0) await step(`removing ${volumes.length} volume(s)`);

@@ -20,7 +20,7 @@ export interface RenderOptions {
   defaultCertificate?: string;
 }
 
-const backendName = (r: AppRoute) => `app_${r.appId.replace(/-/g, '').slice(0, 12)}`;
+const backendName = (r: AppRoute) => `app_${r.appId.replace(/-/g, '')}`;
 const certName = (host: string) => `${host.replace(/[^a-z0-9.-]/g, '_')}-${createHash('sha256').update(host).digest('hex').slice(0, 8)}.pem`;
 
 /**
@@ -41,12 +41,16 @@ export function renderHaproxy(table: RouteTable, o: RenderOptions): RenderedConf
     `  maxconn ${o.maxConnections}`,
     `  stats socket ${o.runDir}/admin.sock mode 600 level admin expose-fd listeners`,
     `  pidfile ${o.runDir}/haproxy.pid`,
-    '  tune.ssl.default-dh-param 2048',
+    // Old workers left by a reload serve their open connections for at most this long.
+    '  hard-stop-after 2m',
     '',
     'defaults',
     '  mode http',
     '  option dontlognull',
     '  option forwardfor',
+    // On reload, an idle keep-alive client connection gets one more answer with "Connection: close" instead of being
+    // closed under a client that may be sending on it.
+    '  option idle-close-on-response',
     '  option redispatch 1',
     '  retries 3',
     '  retry-on conn-failure empty-response',
@@ -89,7 +93,7 @@ export function renderHaproxy(table: RouteTable, o: RenderOptions): RenderedConf
     }
     lines.push(`backend ${name}`, '  balance roundrobin');
     if (r.healthPath) lines.push(`  option httpchk GET ${r.healthPath}`, '  default-server inter 1s fall 2 rise 1');
-    for (const b of r.backends) lines.push(`  server g${b.gearId.replace(/-/g, '').slice(0, 12)} ${b.host}:${b.port}${r.healthPath ? ' check' : ''}`);
+    for (const b of r.backends) lines.push(`  server gear_${b.gearId.replace(/-/g, '')} ${b.host}:${b.port}${r.healthPath ? ' check' : ''}`);
     lines.push('');
   }
   return { config: `${lines.join('\n')}\n`, hostsMap: map.length ? `${map.sort().join('\n')}\n` : '', certificates };

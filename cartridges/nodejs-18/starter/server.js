@@ -46,4 +46,8 @@ const server = http.createServer(async (req, res) => {
 server.listen(Number(process.env.PORT || 8080), '0.0.0.0', () => {
   console.log(`starter app listening on ${process.env.PORT || 8080}`);
 });
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+process.on('SIGTERM', () => {
+  // Finish the requests in flight, refuse new ones, and drop idle keep-alive connections so the exit is prompt.
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+});

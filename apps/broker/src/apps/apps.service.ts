@@ -15,6 +15,7 @@ import type { App } from './app.entity';
 import type { AppAction, CreateAppBody } from './apps.dto';
 import { checkCartridgeSet, checkScale, checkSize, isWeb } from './cartridge-rules';
 import type { NewGear } from './apps.repository';
+import { RoutesService } from '../routes/routes.service';
 
 function generate(kind: 'username' | 'password' | 'token'): string {
   if (kind === 'username') return `u${randomBytes(5).toString('hex')}`;
@@ -49,6 +50,7 @@ export class AppsService {
     private readonly catalog: CatalogService,
     private readonly domains: DomainsService,
     private readonly operations: OperationsService,
+    private readonly routes: RoutesService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
@@ -153,6 +155,8 @@ export class AppsService {
   }
 
   private async respond(op: Operation, domain: Domain, waitSeconds?: number) {
+    // A stopped or deleted app leaves the router at once, before its gears stop.
+    this.routes.schedule();
     await this.operations.dispatch(op).catch((err) => this.logger.warn(`dispatch of ${op.id} deferred: ${err.message}`));
     const done = waitSeconds ? await this.operations.wait(op, waitSeconds) : op;
     const app = op.appId ? await this.store.repos.apps.findById(op.appId) : null;

@@ -1,0 +1,64 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AppRoute, RouteTable } from '@gearshift/cartridges';
+import { renderHaproxy, UNAVAILABLE_PAGE, UNKNOWN_HOST_PAGE } from './haproxy-config';
+
+const route = (over: Partial<AppRoute> = {}): AppRoute => ({
+  appId: 'a1b2c3d4-0000-4000-8000-000000000000',
+  app: 'shop',
+  domain: 'acme',
+  hosts: ['shop-acme.localhost', 'www.shop.test'],
+  state: 'serving',
+  healthPath: '/health',
+  backends: [
+    { gearId: 'b0000000-0000-4000-8000-000000000001', host: '127.0.0.1', port: 32001 },
+    { gearId: 'b0000000-0000-4000-8000-000000000002', host: '127.0.0.1', port: 32002 },
+  ],
+  tls: [],
+  ...over,
+});
+
+const opts = (runDir: string) => ({ runDir, bind: '127.0.0.1', port: 18000, tlsPort: 18443, maxConnections: 1000 });
+
+describe('renderHaproxy', () => {
+  it('maps every host of an app to its backend, with a health-checked server per gear', () => {
+    const out = renderHaproxy({ version: 1, apps: [route()] }, opts('/run/gs'));
+    assert.equal(out.hostsMap, 'shop-acme.localhost app_a1b2c3d4000040008000000000000000\nwww.shop.test app_a1b2c3d4000040008000000000000000\n');
+    assert.match(out.config, /backend app_a1b2c3d4000040008000000000000000\n  balance roundrobin\n  option httpchk GET \/health\n/);
+    assert.match(out.config, /server gear_b0000000000040008000000000000001 127\.0\.0\.1:32001 check\n  server gear_b0000000000040008000000000000002 127\.0\.0\.1:32002 check\n/);
+    assert.doesNotMatch(out.config, /:18443/, 'no TLS listener without a certificate');
+  });
+
+  it('sends a stopped app to a 503 page that says so', () => {
+    const out = renderHaproxy({ version: 1, apps: [route({ state: 'stopped', backends: [] })] }, opts('/run/gs'));
+    assert.match(out.hostsMap, /shop-acme\.localhost app_a1b2c3d4000040008000000000000000_stopped/);
+    assert.match(out.config, /http-request return status 503 .*shop is stopped/);
+  });
+
+  it('listens for TLS only when there is a certificate, and writes it', () => {
+    const out = renderHaproxy({ version: 1, apps: [route({ tls: [{ host: 'www.shop.test', pem: 'PEM' }] })] }, opts('/run/gs'));
+    assert.match(out.config, /bind 127\.0\.0\.1:18443 ssl crt \/run\/gs\/certs\/ alpn http\/1\.1/);
+    assert.deepEqual(Object.values(out.certificates), ['PEM']);
+  });
+
+  it('is deterministic', () => {
+    const table: RouteTable = { version: 1, apps: [route()] };
+    assert.deepEqual(renderHaproxy(table, opts('/x')), renderHaproxy({ ...table, version: 2 }, opts('/x')));
+  });
+
+  it('renders a configuration that HAProxy itself accepts', { skip: spawnSync('haproxy', ['-v']).status !== 0 && 'haproxy is not installed' }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'router-'));
+    mkdirSync(join(dir, 'pages'));
+    writeFileSync(join(dir, 'pages', 'unknown-host.html'), UNKNOWN_HOST_PAGE);
+    writeFileSync(join(dir, 'pages', 'unavailable.http'), UNAVAILABLE_PAGE);
+    const out = renderHaproxy({ version: 1, apps: [route(), route({ appId: 'ffffffff-0000-4000-8000-000000000000', hosts: ['blog-acme.localhost'], state: 'stopped' })] }, opts(dir));
+    writeFileSync(join(dir, 'hosts.map'), out.hostsMap);
+    writeFileSync(join(dir, 'haproxy.cfg'), out.config);
+    const check = spawnSync('haproxy', ['-c', '-f', join(dir, 'haproxy.cfg')], { encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stderr);
+  });
+});

@@ -1,0 +1,148 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { Agent, request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent } from 'node:http';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventually, Platform, sleep } from './support/platform';
+
+/** A self-signed certificate and key for a host, made with openssl for this test. */
+function selfSigned(host: string): { certificate: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'tls-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${host}`, '-addext', `subjectAltName=DNS:${host}`,
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  return { certificate: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
+}
+
+describe('routing by host name', { timeout: 600_000 }, () => {
+  let p: Platform;
+  const apps = '/domains/web/apps';
+  const host = 'site-web.localhost';
+
+  before(async () => {
+    p = await Platform.start('routing', { node1: {} }, { router: true });
+    assert.equal((await p.api('POST', '/domains', { name: 'web' })).status, 201);
+    const res = await p.api('POST', `${apps}?wait=120`, { name: 'site', cartridges: ['nodejs-18'] });
+    assert.equal(res.body.operation?.state, 'succeeded', JSON.stringify(res.body));
+  });
+  after(async () => {
+    await p?.stop();
+  });
+
+  const gearOf = (body: string) => (JSON.parse(body) as { gear: string }).gear;
+
+  it('routes the app URL to the app', async () => {
+    const res = await eventually('the router to serve the new app', async () => {
+      const r = await p.viaRouter(host);
+      return r.status === 200 ? r : null;
+    }, 15_000, 100);
+    assert.equal(JSON.parse(res.body).app, 'site');
+    const app = await p.api('GET', `${apps}/site`);
+    assert.equal(app.body.url, `http://${host}:${p.routerPort}`, 'the URL names the router port');
+  });
+
+  it('answers an unknown host with a 404 page', async () => {
+    const res = await p.viaRouter('nothing-here.localhost');
+    assert.equal(res.status, 404);
+    assert.match(res.body, /No app answers to this host name/);
+  });
+
+  it('serves aliases, and refuses an alias another app has or one in the apps domain', async () => {
+    const added = await p.api('POST', `${apps}/site/aliases`, { host: 'www.site.test' });
+    assert.equal(added.status, 201, JSON.stringify(added.body));
+    assert.equal(added.body.tls, false);
+    await eventually('the alias to be served', async () => (await p.viaRouter('www.site.test')).status === 200, 15_000, 100);
+    assert.equal((await p.api('POST', `${apps}/site/aliases`, { host: 'www.site.test' })).status, 409);
+    assert.equal((await p.api('POST', `${apps}/site/aliases`, { host: 'evil-web.localhost' })).status, 422);
+    assert.equal((await p.api('POST', `${apps}/site/aliases`, { host: 'not a host' })).status, 400);
+    assert.equal((await p.api('DELETE', `${apps}/site/aliases/www.site.test`)).status, 204);
+    await eventually('the removed alias to stop being served', async () => (await p.viaRouter('www.site.test')).status === 404, 15_000, 100);
+  });
+
+  it('serves an alias over TLS with the user\'s certificate, after checking the pair', async () => {
+    const good = selfSigned('secure.site.test');
+    const other = selfSigned('other.site.test');
+    const mismatch = await p.api('POST', `${apps}/site/aliases`, { host: 'secure.site.test', certificate: good.certificate, key: other.key });
+    assert.equal(mismatch.status, 422);
+    assert.equal(mismatch.body.details[0].rule, 'key-matches');
+    const wrongHost = await p.api('POST', `${apps}/site/aliases`, { host: 'secure.site.test', certificate: other.certificate, key: other.key });
+    assert.equal(wrongHost.status, 422);
+    assert.equal(wrongHost.body.details[0].rule, 'covers-host');
+    const half = await p.api('POST', `${apps}/site/aliases`, { host: 'secure.site.test', certificate: good.certificate });
+    assert.equal(half.status, 400);
+
+    const added = await p.api('POST', `${apps}/site/aliases`, { host: 'secure.site.test', ...good });
+    assert.equal(added.status, 201, JSON.stringify(added.body));
+    assert.equal(added.body.tls, true);
+    assert.ok(!JSON.stringify(added.body).includes('PRIVATE KEY'), 'the key is never shown');
+    const get = () =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpsRequest(
+          { host: '127.0.0.1', port: p.routerTlsPort, path: '/', servername: 'secure.site.test', headers: { host: 'secure.site.test' }, ca: good.certificate, agent: new Agent() },
+          (res) => {
+            let body = '';
+            res.on('data', (c) => (body += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    const res = await eventually('TLS to be served', async () => {
+      const r = await get().catch(() => null);
+      return r?.status === 200 ? r : null;
+    }, 15_000, 200);
+    assert.equal(JSON.parse(res.body).app, 'site');
+  });
+
+  it('says a stopped app is stopped, and serves it again once started', async () => {
+    const stopped = await p.api('POST', `${apps}/site/actions?wait=60`, { action: 'stop' });
+    assert.equal(stopped.body.operation.state, 'succeeded');
+    const page = await eventually('the stopped page', async () => {
+      const r = await p.viaRouter(host);
+      return r.status === 503 && /is stopped/.test(r.body) ? r : null;
+    }, 15_000, 100);
+    assert.match(page.body, /site is stopped/);
+    await p.api('POST', `${apps}/site/actions?wait=60`, { action: 'start' });
+    await eventually('the app to be served again', async () => (await p.viaRouter(host)).status === 200, 15_000, 100);
+  });
+
+  it('scales 1 → 3 → 1 under a request loop without losing a request', async () => {
+    const agent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
+    let ok = 0;
+    const failures: string[] = [];
+    const seen = new Set<string>();
+    let running = true;
+    const loop = (async () => {
+      const deadline = Date.now() + 120_000;
+      while (running && Date.now() < deadline) {
+        try {
+          const r = await p.viaRouter(host, '/', agent);
+          if (r.status === 200) {
+            ok++;
+            seen.add(gearOf(r.body));
+          } else failures.push(`status ${r.status}`);
+        } catch (err) {
+          failures.push((err as Error).message);
+        }
+      }
+    })();
+    await sleep(500);
+    const up = await p.api('PUT', `${apps}/site/scale?wait=120`, { replicas: 3 });
+    assert.equal(up.body.operation.state, 'succeeded', up.body.operation.error);
+    await eventually('all three gears to take requests', async () => seen.size >= 3, 20_000, 100).catch((err) => {
+      throw new Error(`${err.message} (saw ${seen.size})\n${p.logs()}`);
+    });
+    const down = await p.api('PUT', `${apps}/site/scale?wait=120`, { replicas: 1 });
+    assert.equal(down.body.operation.state, 'succeeded', down.body.operation.error);
+    await sleep(2000);
+    running = false;
+    await loop;
+    agent.destroy();
+    assert.deepEqual(failures, [], `${failures.length} of ${ok + failures.length} requests failed`);
+    assert.ok(ok > 100, `only ${ok} requests went through`);
+    assert.equal((await p.api('GET', `${apps}/site`)).body.scale, 1);
+  });
+});
