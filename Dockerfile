@@ -1,4 +1,4 @@
-# The Gearshift platform image (broker and node agent), for machines that can pull images from a registry.
+# The Gearshift platform image (broker, node agent and router), for machines that can pull images from a registry.
 # On a machine without one, `npm run up` runs the same code directly on the host.
 FROM node:20-bookworm-slim AS build
 WORKDIR /opt/gearshift
@@ -13,6 +13,7 @@ COPY test test
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends haproxy && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/gearshift
 COPY --from=build /opt/gearshift/node_modules node_modules
 COPY --from=build /opt/gearshift/dist dist

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# `npm run down`: stops the broker and node agent that `npm run up` started. Gears keep running (they are
+# `npm run down`: stops the router, node agent and broker that `npm run up` started. Gears keep running (they are
 # Docker containers with a restart policy) and the agent reconciles them when it comes back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/host.sh
 run_dir="${GEARSHIFT_DATA_DIR:-$GEARSHIFT_STATE_DIR}/run"
-for name in agent broker; do
+for name in router agent broker; do
   pidfile="$run_dir/$name.pid"
   [ -f "$pidfile" ] || continue
   pid=$(cat "$pidfile")

@@ -69,6 +69,15 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 
+say "starting the router (HAProxy) on port ${GEARSHIFT_ROUTER_PORT:-8000}"
+start router node $NODE_FLAGS dist/apps/router/src/main.js
+for _ in $(seq 1 60); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${GEARSHIFT_ROUTER_PORT:-8000}/" || true)
+  [ "$code" = 404 ] && break
+  running router || { tail -30 "$log_dir/router.log" >&2; die "the router stopped (log: $log_dir/router.log)"; }
+  sleep 0.5
+done
+
 if [ -n "${GEARSHIFT_ADMIN_PASSWORD:-}" ]; then
   password_hint='the password in GEARSHIFT_ADMIN_PASSWORD'
 else
@@ -78,6 +87,7 @@ cat <<MSG
 
   Gearshift is up.
     API          $api   (OpenAPI: http://$GEARSHIFT_HOST:$GEARSHIFT_PORT/api/docs)
+    apps         http://<app>-<domain>.${GEARSHIFT_APPS_DOMAIN:-localhost}:${GEARSHIFT_ROUTER_PORT:-8000}
     log in as    admin, with $password_hint
     logs         $log_dir
     try          curl -s -X POST $api/auth/login -H 'content-type: application/json' \\
@@ -91,5 +101,5 @@ if $detach; then
 fi
 say "following the logs; Ctrl-C stops the platform"
 trap 'bash scripts/down.sh; exit 0' INT TERM
-tail -n 0 -F "$log_dir/broker.log" "$log_dir/agent.log" &
+tail -n 0 -F "$log_dir/broker.log" "$log_dir/agent.log" "$log_dir/router.log" &
 wait
