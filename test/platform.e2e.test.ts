@@ -62,7 +62,7 @@ describe('platform end to end', { timeout: 600_000 }, () => {
     assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.equal(res.body.operation.state, 'succeeded', `${res.body.operation.error}\n${p.logs()}`);
     assert.equal(res.body.status, 'running');
-    assert.equal(res.body.url, 'http://store-shop.localhost:8000');
+    assert.equal(res.body.url, `http://store-shop.localhost:${p.routerPort}`);
     assert.equal(res.body.gears.length, 2);
     const gear = res.body.gears.find((g: { cartridge: string }) => g.cartridge === 'nodejs-18');
     const answer = await getJson(gear.endpoints.http);

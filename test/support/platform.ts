@@ -94,6 +94,7 @@ export class Platform {
   routerTlsPort = 0;
   readonly agents = new Map<string, Proc>();
   readonly adminPassword = randomBytes(9).toString('base64url');
+  private extraEnv: Record<string, string> = {};
 
   private constructor(readonly name: string) {
     const id = randomBytes(3).toString('hex');
@@ -102,8 +103,9 @@ export class Platform {
     this.dataDir = mkdtempSync(join(tmpdir(), `gearshift-${name}-`));
   }
 
-  static async start(name: string, agents: Record<string, AgentOptions> = { node1: {} }, opts: { router?: boolean } = {}): Promise<Platform> {
+  static async start(name: string, agents: Record<string, AgentOptions> = { node1: {} }, opts: { router?: boolean; env?: Record<string, string> } = {}): Promise<Platform> {
     const p = new Platform(name);
+    p.extraEnv = opts.env ?? {};
     const pg = new Client({ connectionString: PG_ADMIN_URL });
     await pg.connect();
     await pg.query(`create database ${p.database}`);
@@ -141,6 +143,7 @@ export class Platform {
       GEARSHIFT_JOB_LOCK_MS: '4000',
       GEARSHIFT_ROUTER_PORT: String(this.routerPort),
       GEARSHIFT_ROUTER_TLS_PORT: String(this.routerTlsPort),
+      ...this.extraEnv,
       ...extra,
     };
   }

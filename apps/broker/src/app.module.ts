@@ -24,6 +24,7 @@ import { UsersController } from './users/users.controller';
 import { AliasesController } from './routes/aliases.controller';
 import { AliasesService } from './routes/aliases.service';
 import { RoutesService } from './routes/routes.service';
+import { AutoscalerService } from './scaling/autoscaler.service';
 
 @Module({})
 export class AppModule {
@@ -47,6 +48,7 @@ export class AppModule {
         BrokerJobs,
         RoutesService,
         AliasesService,
+        AutoscalerService,
       ],
     };
   }

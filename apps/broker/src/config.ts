@@ -18,6 +18,9 @@ export interface BrokerConfig {
   heartbeatTimeoutMs: number;
   operationTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  autoscaleIntervalMs: number;
+  scaleUpCooldownMs: number;
+  scaleDownCooldownMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -76,6 +79,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     heartbeatTimeoutMs: int(env, 'GEARSHIFT_HEARTBEAT_TIMEOUT_MS', 15000, 1000, 600000),
     operationTimeoutMs: int(env, 'GEARSHIFT_OPERATION_TIMEOUT_MS', 15 * 60000, 5000, 24 * 3600000),
     logLevel,
+    autoscaleIntervalMs: int(env, 'GEARSHIFT_AUTOSCALE_INTERVAL_MS', 2000, 100, 600000),
+    scaleUpCooldownMs: int(env, 'GEARSHIFT_SCALE_UP_COOLDOWN_MS', 10000, 0, 3600000),
+    scaleDownCooldownMs: int(env, 'GEARSHIFT_SCALE_DOWN_COOLDOWN_MS', 60000, 0, 3600000),
   };
 }
 

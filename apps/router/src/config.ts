@@ -10,6 +10,7 @@ export interface RouterConfig {
   runDir: string;
   haproxy: string;
   maxConnections: number;
+  wakerPort: number;
   defaultCertificate?: string;
 }
 
@@ -36,6 +37,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     runDir: resolve(env.GEARSHIFT_ROUTER_DIR || `${dataDir}/router`),
     haproxy: env.GEARSHIFT_HAPROXY || 'haproxy',
     maxConnections: port(env, 'GEARSHIFT_ROUTER_MAX_CONNECTIONS', 4096),
+    // 0: any free port on loopback; only HAProxy talks to it.
+    wakerPort: env.GEARSHIFT_ROUTER_WAKER_PORT ? port(env, 'GEARSHIFT_ROUTER_WAKER_PORT', 0) : 0,
     defaultCertificate: env.GEARSHIFT_ROUTER_CERTIFICATE || undefined,
   };
 }

@@ -22,7 +22,7 @@ const route = (over: Partial<AppRoute> = {}): AppRoute => ({
   ...over,
 });
 
-const opts = (runDir: string) => ({ runDir, bind: '127.0.0.1', port: 18000, tlsPort: 18443, maxConnections: 1000 });
+const opts = (runDir: string) => ({ runDir, bind: '127.0.0.1', port: 18000, tlsPort: 18443, wakerPort: 18001, maxConnections: 1000 });
 
 describe('renderHaproxy', () => {
   it('maps every host of an app to its backend, with a health-checked server per gear', () => {
@@ -37,6 +37,11 @@ describe('renderHaproxy', () => {
     const out = renderHaproxy({ version: 1, apps: [route({ state: 'stopped', backends: [] })] }, opts('/run/gs'));
     assert.match(out.hostsMap, /shop-acme\.localhost app_a1b2c3d4000040008000000000000000_stopped/);
     assert.match(out.config, /http-request return status 503 .*shop is stopped/);
+  });
+
+  it('sends an idle app to the waker', () => {
+    const out = renderHaproxy({ version: 1, apps: [route({ state: 'idle', backends: [] })] }, opts('/run/gs'));
+    assert.match(out.config, /backend app_a1b2c3d4000040008000000000000000\n  timeout server 120s\n  server waker 127\.0\.0\.1:18001\n/);
   });
 
   it('listens for TLS only when there is a certificate, and writes it', () => {

@@ -14,6 +14,8 @@ export interface RenderOptions {
   bind: string;
   port: number;
   tlsPort: number;
+  /** Where the router's waker listens: idle apps are routed to it. */
+  wakerPort: number;
   /** Concurrent connections; HAProxy needs about two file descriptors for each. */
   maxConnections: number;
   /** The operator's certificate for the apps domain (PEM file path), served when no alias certificate matches. */
@@ -91,6 +93,11 @@ export function renderHaproxy(table: RouteTable, o: RenderOptions): RenderedConf
       );
       continue;
     }
+    if (r.state === 'idle') {
+      // The waker holds the request, has the app started, then answers it from a fresh gear.
+      lines.push(`backend ${name}`, '  timeout server 120s', `  server waker 127.0.0.1:${o.wakerPort}`, '');
+      continue;
+    }
     lines.push(`backend ${name}`, '  balance roundrobin');
     if (r.healthPath) lines.push(`  option httpchk GET ${r.healthPath}`, '  default-server inter 1s fall 2 rise 1');
     for (const b of r.backends) lines.push(`  server gear_${b.gearId.replace(/-/g, '')} ${b.host}:${b.port}${r.healthPath ? ' check' : ''}`);
@@ -98,6 +105,9 @@ export function renderHaproxy(table: RouteTable, o: RenderOptions): RenderedConf
   }
   return { config: `${lines.join('\n')}\n`, hostsMap: map.length ? `${map.sort().join('\n')}\n` : '', certificates };
 }
+
+/** The HAProxy backend that serves an app, as named in the configuration and the statistics. */
+export { backendName };
 
 export const UNKNOWN_HOST_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>No app here</title></head>

@@ -2,9 +2,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import IORedis from 'ioredis';
-import { routesChannel, routesKey, type RouteTable } from '@gearshift/cartridges';
+import { Queue, type ConnectionOptions } from 'bullmq';
+import { BROKER_QUEUE, routesChannel, routesKey, trafficKey, type AppRoute, type BrokerJobs, type RouteTable } from '@gearshift/cartridges';
 import { ConfigError, loadConfig, type RouterConfig } from './config';
-import { renderHaproxy, UNAVAILABLE_PAGE, UNKNOWN_HOST_PAGE, type RenderedConfig } from './haproxy-config';
+import { backendName, renderHaproxy, UNAVAILABLE_PAGE, UNKNOWN_HOST_PAGE, type RenderedConfig } from './haproxy-config';
+import { parseStats, readStats, TrafficMeter } from './traffic';
+import { Waker } from './waker';
 
 const log = (msg: string) => console.log(`${new Date().toISOString()} router ${msg}`);
 
@@ -24,8 +27,18 @@ class Router {
   private restarting?: NodeJS.Timeout;
   private applied = '';
   private stopping = false;
+  /** The table being served, and each host's app in it. */
+  table: RouteTable = { version: 0, apps: [] };
+  private hosts = new Map<string, AppRoute>();
 
-  constructor(private readonly config: RouterConfig) {}
+  constructor(
+    private readonly config: RouterConfig,
+    private readonly wakerPort: number,
+  ) {}
+
+  routeFor(host: string): AppRoute | undefined {
+    return this.hosts.get(host);
+  }
 
   private write(rendered: RenderedConfig): void {
     const dir = this.config.runDir;
@@ -40,12 +53,15 @@ class Router {
   }
 
   async apply(table: RouteTable): Promise<void> {
+    this.table = table;
+    this.hosts = new Map(table.apps.flatMap((a) => a.hosts.map((h) => [h, a] as const)));
     const rendered = renderHaproxy(table, {
       runDir: this.config.runDir,
       bind: this.config.bind,
       port: this.config.port,
       tlsPort: this.config.tlsPort,
       maxConnections: this.config.maxConnections,
+      wakerPort: this.wakerPort,
       defaultCertificate: this.config.defaultCertificate,
     });
     const fingerprint = JSON.stringify(rendered);
@@ -88,18 +104,50 @@ async function main(): Promise<void> {
   const config = loadConfig();
   mkdirSync(config.runDir, { recursive: true, mode: 0o700 });
   if (!existsSync(config.runDir)) throw new ConfigError(`cannot create ${config.runDir}`);
-  const router = new Router(config);
   const redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
   const subscriber = redis.duplicate();
   redis.on('error', (err) => log(`redis: ${err.message}`));
   subscriber.on('error', (err) => log(`redis: ${err.message}`));
+  const brokerQueue = new Queue(BROKER_QUEUE, { connection: redis.duplicate() as unknown as ConnectionOptions, prefix: config.instance });
+
+  // Requests held for idle apps count as traffic in the next sample.
+  const heldRequests = new Map<string, number>();
+  let router: Router | undefined;
+  const waker = new Waker({
+    routeFor: (host) => router?.routeFor(host),
+    wake: async (route, host) => {
+      log(`waking ${route.app}-${route.domain} for a request to ${host}`);
+      const data: BrokerJobs['app.wake'] = { appId: route.appId, host };
+      await brokerQueue.add('app.wake', data, { jobId: `wake.${route.appId}.${Math.floor(Date.now() / 10000)}`, removeOnComplete: true, removeOnFail: { count: 100 } });
+    },
+    saw: (appId) => heldRequests.set(appId, (heldRequests.get(appId) ?? 0) + 1),
+    timeoutMs: 90_000,
+  });
+  const wakerPort = await waker.listen(config.wakerPort);
+  router = new Router(config, wakerPort);
+  const active = router;
+
+  // Every second: what HAProxy served, per app, for the autoscaler and for idling.
+  const meter = new TrafficMeter();
+  const sampler = setInterval(() => {
+    void (async () => {
+      const apps = active.table.apps;
+      if (apps.length === 0) return;
+      const stats = parseStats(await readStats(join(config.runDir, 'admin.sock')));
+      const held = new Map(heldRequests);
+      heldRequests.clear();
+      const traffic = meter.sample(stats, new Map(apps.map((a) => [backendName(a), a.appId])), Date.now(), held);
+      const fields = [...traffic].flatMap(([appId, t]) => [appId, JSON.stringify(t)]);
+      if (fields.length > 0) await redis.hset(trafficKey(config.instance), ...fields);
+    })().catch(() => undefined);
+  }, 1000);
 
   let busy: Promise<void> = Promise.resolve();
   const refresh = () => {
     busy = busy.then(async () => {
       const raw = await redis.get(routesKey(config.instance));
       const table: RouteTable = raw ? (JSON.parse(raw) as RouteTable) : { version: 0, apps: [] };
-      await router.apply(table);
+      await active.apply(table);
     }).catch((err: Error) => log(`refresh failed: ${err.message}`));
     return busy;
   };
@@ -112,7 +160,10 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     log(`${signal}: stopping`);
     clearInterval(timer);
-    router.stop();
+    clearInterval(sampler);
+    waker.close();
+    active.stop();
+    void brokerQueue.close();
     subscriber.disconnect();
     redis.disconnect();
     setTimeout(() => process.exit(0), 200);

@@ -25,7 +25,16 @@ async function databaseReport() {
 }
 
 const server = http.createServer(async (req, res) => {
-  if (req.url === '/health') {
+  const url = new URL(req.url, 'http://localhost');
+  if (url.pathname === '/slow') {
+    // Answers after ?ms= milliseconds (at most 10 s): a way to see concurrency, scaling and timeouts at work.
+    const ms = Math.min(10000, Math.max(0, Number(url.searchParams.get('ms')) || 0));
+    await new Promise((r) => setTimeout(r, ms));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ gear: process.env.GEARSHIFT_GEAR_ID, waitedMs: ms }) + '\n');
+    return;
+  }
+  if (url.pathname === '/health') {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('ok\n');
     return;

@@ -84,6 +84,8 @@ export interface NodeJobs {
 
 /** Jobs on the broker's queue. */
 export interface BrokerJobs {
+  /** A router holds a request for an idle app: start its web gears. */
+  'app.wake': { appId: string; host: string };
   'node.heartbeat': { nodeId: string; at: number; capacity: NodeCapacity; gears: GearReport[]; memoryRssMb: number };
   'operation.report': {
     operationId: string;
@@ -101,7 +103,7 @@ export interface BrokerJobs {
 export type NodeJobName = keyof NodeJobs;
 export type BrokerJobName = keyof BrokerJobs;
 export const NODE_JOB_NAMES: readonly NodeJobName[] = ['app.converge', 'app.remove', 'node.ping'];
-export const BROKER_JOB_NAMES: readonly BrokerJobName[] = ['node.heartbeat', 'operation.report'];
+export const BROKER_JOB_NAMES: readonly BrokerJobName[] = ['node.heartbeat', 'operation.report', 'app.wake'];
 
 export type JobOf<Jobs, Name extends keyof Jobs> = { name: Name; data: Jobs[Name] };
 export type NodeJob = { [N in NodeJobName]: JobOf<NodeJobs, N> }[NodeJobName];

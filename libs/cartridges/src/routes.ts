@@ -6,6 +6,16 @@
 
 export const routesKey = (instance: string): string => `${instance}:routes`;
 export const routesChannel = (instance: string): string => `${instance}:routes-changed`;
+/** A hash, app id → AppTraffic as JSON, written by routers every second. */
+export const trafficKey = (instance: string): string => `${instance}:traffic`;
+
+export interface AppTraffic {
+  /** When the router sampled it (ms since the epoch). */
+  at: number;
+  concurrent: number;
+  rate: number;
+  lastRequestAt: number;
+}
 
 export interface RouteBackend {
   gearId: string;
@@ -19,8 +29,11 @@ export interface AppRoute {
   domain: string;
   /** Every host name the app answers to: its own and its aliases, lower case. */
   hosts: string[];
-  /** `stopped`: the user stopped it, the router says so with a 503 page. */
-  state: 'serving' | 'stopped';
+  /**
+   * `stopped`: the user stopped it, the router says so with a 503 page. `idle`: its web gears sleep; the router holds
+   * the next request while it asks the broker to wake the app.
+   */
+  state: 'serving' | 'stopped' | 'idle';
   /** The web cartridge's HTTP health check, used by the router to take a failing gear out. */
   healthPath: string | null;
   backends: RouteBackend[];

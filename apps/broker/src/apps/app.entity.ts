@@ -3,8 +3,11 @@ import type { GearSize } from '@gearshift/cartridges';
 import { AppCartridge } from './app-cartridge.entity';
 import { Gear } from './gear.entity';
 
-/** What the user asked for: `started` apps should have every gear running, `stopped` none. */
-export type AppDesiredState = 'started' | 'stopped' | 'deleting';
+/**
+ * What the user (or the platform) asked for: `started` apps run every gear, `stopped` none, `idle` apps keep their
+ * services but not their web gears until the next request wakes them.
+ */
+export type AppDesiredState = 'started' | 'stopped' | 'idle' | 'deleting';
 
 @Entity('apps')
 export class App {
@@ -14,6 +17,12 @@ export class App {
   @Column({ name: 'desired_state', type: 'text' }) desiredState!: AppDesiredState;
   @Column({ type: 'text' }) size!: GearSize;
   @Column({ type: 'jsonb', default: {} }) env!: Record<string, string>;
+  /** Autoscaling of the web cartridge between min and max, aiming at `autoscaleTarget` concurrent requests a gear. */
+  @Column({ name: 'autoscale_min', type: 'integer', nullable: true }) autoscaleMin!: number | null;
+  @Column({ name: 'autoscale_max', type: 'integer', nullable: true }) autoscaleMax!: number | null;
+  @Column({ name: 'autoscale_target', type: 'integer', nullable: true }) autoscaleTarget!: number | null;
+  @Column({ name: 'idle_after_seconds', type: 'integer', nullable: true }) idleAfterSeconds!: number | null;
+  @Column({ name: 'last_scaled_at', type: 'timestamptz', nullable: true }) lastScaledAt!: Date | null;
   @OneToMany(() => AppCartridge, (c) => c.app) cartridges?: AppCartridge[];
   @OneToMany(() => Gear, (g) => g.app) gears?: Gear[];
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;

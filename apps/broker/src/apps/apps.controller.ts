@@ -5,7 +5,7 @@ import { WaitPipe } from '../common/wait.pipe';
 import { CurrentUser } from '../users/auth.guard';
 import type { User } from '../users/user.entity';
 import { AppsService } from './apps.service';
-import { actionSchema, addCartridgeSchema, createAppSchema, envPatchSchema, scaleSchema, type AppAction, type CreateAppBody } from './apps.dto';
+import { actionSchema, addCartridgeSchema, createAppSchema, envPatchSchema, patchAppSchema, scaleSchema, type AppAction, type CreateAppBody, type ScaleBody } from './apps.dto';
 
 const wait = () => ApiQuery({ name: 'wait', required: false, description: 'seconds to wait for the operation to end (0-600)' });
 
@@ -31,6 +31,12 @@ export class AppsController {
   @Get(':app')
   get(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string) {
     return this.apps.get(user, domain, app);
+  }
+
+  @Patch(':app')
+  @ApiBody({ schema: patchAppSchema as object })
+  patch(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(patchAppSchema)) body: { idleAfterSeconds?: number | null }) {
+    return this.apps.patch(user, domain, app, body);
   }
 
   @Delete(':app')
@@ -87,8 +93,13 @@ export class AppsController {
   @HttpCode(202)
   @ApiBody({ schema: scaleSchema as object })
   @wait()
-  scale(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(scaleSchema)) body: { cartridge?: string; replicas: number }, @Query('wait', WaitPipe) w?: number) {
+  scale(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(scaleSchema)) body: ScaleBody, @Query('wait', WaitPipe) w?: number) {
     return this.apps.scale(user, domain, app, body, w);
+  }
+
+  @Get(':app/operations')
+  operations(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string) {
+    return this.apps.operationsOf(user, domain, app);
   }
 
   @Get(':app/gears')

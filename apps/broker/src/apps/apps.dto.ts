@@ -55,9 +55,34 @@ export const envPatchSchema = {
   additionalProperties: { type: ['string', 'null'], maxLength: 32768 },
 } as const;
 
+/** A fixed number of web gears, or bounds for autoscaling with a target of concurrent requests a gear. */
 export const scaleSchema = {
   type: 'object',
+  oneOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['replicas'],
+      properties: { cartridge: { type: 'string', minLength: 1 }, replicas: { type: 'integer', minimum: 0, maximum: 100 } },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['min', 'max'],
+      properties: {
+        min: { type: 'integer', minimum: 1, maximum: 100 },
+        max: { type: 'integer', minimum: 1, maximum: 100 },
+        targetConcurrency: { type: 'integer', minimum: 1, maximum: 10000 },
+      },
+    },
+  ],
+} as const;
+
+export type ScaleBody = { cartridge?: string; replicas: number } | { min: number; max: number; targetConcurrency?: number };
+
+export const patchAppSchema = {
+  type: 'object',
   additionalProperties: false,
-  required: ['replicas'],
-  properties: { cartridge: { type: 'string', minLength: 1 }, replicas: { type: 'integer', minimum: 0, maximum: 100 } },
+  minProperties: 1,
+  properties: { idleAfterSeconds: { type: ['integer', 'null'], minimum: 1, maximum: 30 * 24 * 3600 } },
 } as const;

@@ -21,6 +21,16 @@ export class AppsRepository {
     return this.m.findOne(App, { where: { id }, relations: { cartridges: true, gears: true } });
   }
 
+  /** Apps that scale or idle by themselves. */
+  managedByTraffic(): Promise<App[]> {
+    return this.m
+      .createQueryBuilder(App, 'a')
+      .leftJoinAndSelect('a.gears', 'g')
+      .leftJoinAndSelect('a.cartridges', 'c')
+      .where("(a.autoscale_max is not null or a.idle_after_seconds is not null) and a.desired_state in ('started', 'idle')")
+      .getMany();
+  }
+
   /** Every app with its gears and cartridges (for the route table). */
   all(): Promise<App[]> {
     return this.m.find(App, { relations: { cartridges: true, gears: true } });
@@ -64,7 +74,10 @@ export class AppsRepository {
     if (ids.length > 0) await this.m.delete(Gear, { id: In(ids) });
   }
 
-  async update(id: string, fields: Partial<Pick<App, 'desiredState' | 'env' | 'size'>>): Promise<void> {
+  async update(
+    id: string,
+    fields: Partial<Pick<App, 'desiredState' | 'env' | 'size' | 'autoscaleMin' | 'autoscaleMax' | 'autoscaleTarget' | 'idleAfterSeconds' | 'lastScaledAt'>>,
+  ): Promise<void> {
     await this.m.update(App, { id }, fields);
   }
 

@@ -12,7 +12,7 @@ import { OperationsService, presentOperation } from '../operations/operations.se
 import type { Operation } from '../operations/operation.entity';
 import type { User } from '../users/user.entity';
 import type { App } from './app.entity';
-import type { AppAction, CreateAppBody } from './apps.dto';
+import type { AppAction, CreateAppBody, ScaleBody } from './apps.dto';
 import { checkCartridgeSet, checkScale, checkSize, isWeb } from './cartridge-rules';
 import type { NewGear } from './apps.repository';
 import { RoutesService } from '../routes/routes.service';
@@ -33,6 +33,7 @@ const isUniqueViolation = (err: unknown) => (err as { code?: string })?.code ===
 /** Derived from the gears: what a person wants to know at a glance. */
 function statusOf(app: App): string {
   if (app.desiredState === 'deleting') return 'deleting';
+  if (app.desiredState === 'idle') return 'idle';
   const states = (app.gears ?? []).map((g) => g.state);
   if (states.length === 0) return app.desiredState;
   if (app.desiredState === 'stopped') return states.every((s) => s === 'stopped' || s === 'missing') ? 'stopped' : 'stopping';
@@ -68,6 +69,8 @@ export class AppsService {
       size: app.size,
       scale: (app.gears ?? []).filter((g) => g.cartridge === web?.manifest.name).length,
       cartridges: (app.cartridges ?? []).map((c) => c.cartridge).sort(),
+      autoscale: app.autoscaleMax ? { min: app.autoscaleMin, max: app.autoscaleMax, targetConcurrency: app.autoscaleTarget } : null,
+      idleAfterSeconds: app.idleAfterSeconds,
       env: app.env,
       gears: (app.gears ?? [])
         .sort((a, b) => a.cartridge.localeCompare(b.cartridge) || a.createdAt.getTime() - b.createdAt.getTime())
@@ -107,6 +110,12 @@ export class AppsService {
     return (await this.get(user, domainName, appName)).gears;
   }
 
+  /** The app's operations, newest first: what was asked, by whom or by the platform, and why. */
+  async operationsOf(user: User, domainName: string, appName: string) {
+    const { app } = await this.requireApp(user, domainName, appName);
+    return (await this.store.repos.operations.forApp(app.id, 50)).map((op) => ({ ...presentOperation(op), by: op.userId ? 'user' : 'platform' }));
+  }
+
   async env(user: User, domainName: string, appName: string) {
     const { app } = await this.requireApp(user, domainName, appName);
     return { env: app.env };
@@ -141,9 +150,19 @@ export class AppsService {
     waitSeconds?: number,
   ) {
     const { domain, app } = await this.requireApp(user, domainName, appName);
-    const op = await this.store.transaction(async (repos) => {
+    const op = await this.changeApp(app, user, kind, step, mutate);
+    return this.respond(op, domain, waitSeconds);
+  }
+
+  /**
+   * Runs a change to one app as an operation: the change and the operation commit together, at most one operation
+   * per app runs at a time, and the jobs are sent after the commit. `user` is null when the platform itself acts
+   * (autoscaling, idling, waking).
+   */
+  private async changeApp(app: App, user: User | null, kind: string, step: string, mutate: (repos: Repos, app: App) => Promise<string[] | void>): Promise<Operation> {
+    return this.store.transaction(async (repos) => {
       const active = await repos.operations.activeForApp(app.id);
-      if (active) throw conflict(`app "${appName}" is busy with operation ${active.id} (${active.kind}); try again when it ends`);
+      if (active) throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); try again when it ends`);
       const before = new Set((app.gears ?? []).map((g) => g.nodeId));
       const extraNodes = (await mutate(repos, app)) ?? [];
       const after = await repos.apps.findById(app.id);
@@ -151,7 +170,14 @@ export class AppsService {
       const job = kind === 'app.delete' ? ('app.remove' as const) : ('app.converge' as const);
       return this.operations.create(repos, kind, app.id, user, [...nodes].map((nodeId) => ({ nodeId, job })), step);
     }, 'placement');
-    return this.respond(op, domain, waitSeconds);
+  }
+
+  /** Starts an operation the platform decided on, and sends it; answers nothing to anyone. */
+  async systemChange(app: App, kind: string, step: string, mutate: (repos: Repos, app: App) => Promise<string[] | void>): Promise<Operation> {
+    const op = await this.changeApp(app, null, kind, step, mutate);
+    this.routes.schedule();
+    await this.operations.dispatch(op).catch((err) => this.logger.warn(`dispatch of ${op.id} deferred: ${err.message}`));
+    return op;
   }
 
   private async respond(op: Operation, domain: Domain, waitSeconds?: number) {
@@ -206,7 +232,7 @@ export class AppsService {
   async action(user: User, domainName: string, appName: string, action: AppAction, waitSeconds?: number) {
     return this.change(user, domainName, appName, `app.${action}`, `${action} app ${appName}`, async (repos, app) => {
       if (app.desiredState === 'deleting') throw conflict(`app "${appName}" is being deleted`);
-      if (action === 'start') await repos.apps.update(app.id, { desiredState: 'started' });
+      if (action === 'start') await repos.apps.update(app.id, { desiredState: 'started', lastScaledAt: new Date() });
       if (action === 'stop') await repos.apps.update(app.id, { desiredState: 'stopped' });
       if (action === 'restart' || action === 'reload') {
         await repos.apps.update(app.id, { desiredState: 'started' });
@@ -261,22 +287,80 @@ export class AppsService {
     }, waitSeconds);
   }
 
-  async scale(user: User, domainName: string, appName: string, body: { cartridge?: string; replicas: number }, waitSeconds?: number) {
+  async scale(user: User, domainName: string, appName: string, body: ScaleBody, waitSeconds?: number) {
+    if ('min' in body) {
+      return this.change(user, domainName, appName, 'app.scale', `autoscale between ${body.min} and ${body.max} gears`, async (repos, app) => {
+        const web = this.webOf(app);
+        if (body.min > body.max) throw ruleViolation('/min', 'range', `must not exceed max (${body.max})`);
+        checkScale(web, body.min, '/min');
+        checkScale(web, body.max, '/max');
+        await repos.apps.update(app.id, { autoscaleMin: body.min, autoscaleMax: body.max, autoscaleTarget: body.targetConcurrency ?? 10 });
+        const current = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).length;
+        const within = Math.min(body.max, Math.max(body.min, current));
+        if (within !== current) await this.setReplicas(repos, app, within);
+      }, waitSeconds);
+    }
     return this.change(user, domainName, appName, 'app.scale', `scale to ${body.replicas} gear(s)`, async (repos, app) => {
-      const web = (app.cartridges ?? []).map((c) => this.catalog.find(c.cartridge)).find((c) => c && isWeb(c))!;
+      const web = this.webOf(app);
       if (body.cartridge && body.cartridge !== web.manifest.name) {
         throw ruleViolation('/cartridge', 'scalable', `only the web cartridge (${web.manifest.name}) scales`);
       }
       checkScale(web, body.replicas, '/replicas');
-      const gears = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
-      const memoryMb = GEAR_SIZES[app.size].memoryMb;
-      if (body.replicas > gears.length) {
-        const add = body.replicas - gears.length;
-        const nodeId = await this.place(repos, Array(add).fill(memoryMb), app.gears?.[0]?.nodeId);
-        await repos.apps.addGears(app.id, Array.from({ length: add }, () => ({ cartridge: web.manifest.name, nodeId, memoryMb })));
-      } else {
-        await repos.apps.removeGears(gears.slice(body.replicas).map((g) => g.id));
-      }
+      // A fixed number of gears turns autoscaling off.
+      await repos.apps.update(app.id, { autoscaleMin: null, autoscaleMax: null, autoscaleTarget: null });
+      await this.setReplicas(repos, app, body.replicas);
     }, waitSeconds);
   }
+
+  private webOf(app: App): Cartridge {
+    return (app.cartridges ?? []).map((c) => this.catalog.find(c.cartridge)).find((c) => c && isWeb(c))!;
+  }
+
+  /** Adds gears on the app's node or removes the newest, inside the caller's transaction. */
+  private async setReplicas(repos: Repos, app: App, replicas: number): Promise<void> {
+    const web = this.webOf(app);
+    const gears = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    const memoryMb = GEAR_SIZES[app.size].memoryMb;
+    if (replicas > gears.length) {
+      const add = replicas - gears.length;
+      const nodeId = await this.place(repos, Array(add).fill(memoryMb), app.gears?.[0]?.nodeId);
+      await repos.apps.addGears(app.id, Array.from({ length: add }, () => ({ cartridge: web.manifest.name, nodeId, memoryMb })));
+    } else {
+      await repos.apps.removeGears(gears.slice(replicas).map((g) => g.id));
+    }
+    await repos.apps.update(app.id, { lastScaledAt: new Date() });
+  }
+
+  async patch(user: User, domainName: string, appName: string, body: { idleAfterSeconds?: number | null }) {
+    const { domain, app } = await this.requireApp(user, domainName, appName);
+    if (body.idleAfterSeconds !== undefined) await this.store.repos.apps.update(app.id, { idleAfterSeconds: body.idleAfterSeconds });
+    return this.present((await this.store.repos.apps.findById(app.id))!, domain);
+  }
+
+  // ---- the platform's own decisions ----------------------------------------------------------------------------
+
+  /** Autoscaling: `replicas` web gears, with the reason in the operation. */
+  async autoscale(app: App, replicas: number, reason: string): Promise<Operation> {
+    return this.systemChange(app, 'app.autoscale', `autoscale to ${replicas} gear(s): ${reason}`, (repos, a) => this.setReplicas(repos, a, replicas));
+  }
+
+  /** Idling: web gears stop, services keep running, the router holds the next request. */
+  async idle(app: App, reason: string): Promise<Operation> {
+    return this.systemChange(app, 'app.idle', `idle: ${reason}`, async (repos, a) => {
+      await repos.apps.update(a.id, { desiredState: 'idle', lastScaledAt: new Date() });
+    });
+  }
+
+  /** A request arrived for an idle app. */
+  async wake(appId: string, host: string): Promise<void> {
+    const app = await this.store.repos.apps.findById(appId);
+    if (!app || app.desiredState !== 'idle') return;
+    await this.systemChange(app, 'app.wake', `wake: a request for ${host} arrived`, async (repos, a) => {
+      await repos.apps.update(a.id, { desiredState: 'started', lastScaledAt: new Date() });
+    }).catch((err: Error) => {
+      // Already being woken by another request: that is fine.
+      if (!/busy with operation/.test(err.message)) throw err;
+    });
+  }
+
 }

@@ -32,7 +32,7 @@ export class GearSpecsService {
       id: app.id,
       name: app.name,
       domain: await this.domainName(app.domainId),
-      running: app.desiredState === 'started',
+      state: app.desiredState,
       size: app.size,
       env: app.env,
       cartridges: (app.cartridges ?? []).map((c) => ({ name: c.cartridge, generated: c.generated })),

@@ -12,7 +12,7 @@ const app: AppShape = {
   id: 'a0000000-0000-4000-8000-000000000000',
   name: 'shop',
   domain: 'acme',
-  running: true,
+  state: 'started',
   size: 'small',
   env: { GREETING: 'hi' },
   cartridges: [
@@ -52,6 +52,11 @@ describe('gear specs', () => {
     assert.equal(db.health.kind, 'command');
     assert.equal(web.web, true);
     assert.equal(db.web, false);
+  });
+
+  it('keeps services but stops web gears of an idle app', () => {
+    const idle = buildGearSpecs({ ...app, state: 'idle' }, catalog, 'gs');
+    assert.deepEqual(idle.map((s) => [s.cartridge, s.running]).sort(), [['nodejs-18', false], ['postgresql-15', true]]);
   });
 
   it('is deterministic', () => {

@@ -13,7 +13,7 @@ export interface AppShape {
   id: string;
   name: string;
   domain: string;
-  running: boolean;
+  state: 'started' | 'stopped' | 'idle' | 'deleting';
   size: GearSize;
   env: Record<string, string>;
   cartridges: { name: string; generated: Record<string, string> }[];
@@ -114,7 +114,8 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
       volumes: (c.manifest.volumes ?? []).map((v) => ({ name: `${instance}-${app.id}-${g.cartridge}-${v.name}`, path: v.path })),
       resources: { memoryMb: size.memoryMb, cpus: size.cpus, pids: size.pids },
       health: healthOf(c),
-      running: app.running,
+      // An idle app keeps its services (data, connections) and stops only its web gears.
+      running: app.state === 'started' || (app.state === 'idle' && !isWeb),
       generation: g.generation,
     };
   });

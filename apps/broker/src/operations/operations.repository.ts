@@ -21,6 +21,10 @@ export class OperationsRepository {
     await this.m.save(op);
   }
 
+  forApp(appId: string, limit: number): Promise<Operation[]> {
+    return this.m.find(Operation, { where: { appId }, order: { createdAt: 'DESC' }, take: limit });
+  }
+
   activeForApp(appId: string): Promise<Operation | null> {
     return this.m
       .createQueryBuilder(Operation, 'o')

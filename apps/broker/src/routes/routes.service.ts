@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import IORedis from 'ioredis';
-import { routesChannel, routesKey, type AppRoute, type RouteTable } from '@gearshift/cartridges';
+import { routesChannel, routesKey, trafficKey, type AppRoute, type AppTraffic, type RouteTable } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { Store } from '../database/store';
 import { CatalogService } from '../cartridges/catalog.service';
@@ -63,7 +63,7 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
         app: app.name,
         domain: shape.domain,
         hosts: [`${app.name}-${shape.domain}.${this.config.appsDomain}`, ...own.map((a) => a.host)],
-        state: app.desiredState === 'stopped' ? 'stopped' : 'serving',
+        state: app.desiredState === 'stopped' ? 'stopped' : app.desiredState === 'idle' ? 'idle' : 'serving',
         healthPath: http?.health?.http?.path ?? null,
         backends: (app.gears ?? [])
           .filter((g) => g.cartridge === web.manifest.name && g.state === 'running' && http && g.ports[http.name])
@@ -74,6 +74,12 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
     }
     routes.sort((a, b) => a.appId.localeCompare(b.appId));
     return { version: Date.now(), apps: routes };
+  }
+
+  /** What the routers last saw of each app's traffic. */
+  async traffic(): Promise<Map<string, AppTraffic>> {
+    const raw = await this.redis.hgetall(trafficKey(this.config.instance));
+    return new Map(Object.entries(raw).map(([appId, json]) => [appId, JSON.parse(json) as AppTraffic]));
   }
 
   private async publish(): Promise<void> {

@@ -1,0 +1,72 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { Store } from '../database/store';
+import { AppsService } from '../apps/apps.service';
+import { CatalogService } from '../cartridges/catalog.service';
+import { RoutesService } from '../routes/routes.service';
+import { decide } from './decide';
+
+/** Traffic older than this says nothing about now (the router that wrote it may be gone). */
+const STALE_MS = 10_000;
+
+/**
+ * Every few seconds, compares each autoscaled or idling app's traffic (as the routers measure it) with its policy,
+ * and starts an operation, with its reason, when the app should grow, shrink or idle.
+ */
+@Injectable()
+export class AutoscalerService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('autoscaler');
+  private timer?: NodeJS.Timeout;
+  private ticking = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly apps: AppsService,
+    private readonly routes: RoutesService,
+    private readonly catalog: CatalogService,
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.tick(), this.config.autoscaleIntervalMs);
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const apps = await this.store.repos.apps.managedByTraffic();
+      if (apps.length === 0) return;
+      const [traffic, busy] = await Promise.all([this.routes.traffic(), this.store.repos.operations.appsWithActiveOperations()]);
+      const now = Date.now();
+      for (const app of apps) {
+        if (busy.has(app.id) || app.desiredState !== 'started') continue;
+        const web = (app.cartridges ?? []).map((c) => this.catalog.find(c.cartridge)).find((c) => c?.manifest.categories.includes('web'));
+        if (!web) continue;
+        const t = traffic.get(app.id);
+        const decision = decide({
+          replicas: (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).length,
+          policy: app.autoscaleMax
+            ? { min: app.autoscaleMin ?? 1, max: app.autoscaleMax, target: app.autoscaleTarget ?? 10, upCooldownMs: this.config.scaleUpCooldownMs, downCooldownMs: this.config.scaleDownCooldownMs }
+            : null,
+          idleAfterMs: app.idleAfterSeconds ? app.idleAfterSeconds * 1000 : null,
+          traffic: t && now - t.at < STALE_MS ? t : undefined,
+          lastChangeAt: Math.max(app.lastScaledAt?.getTime() ?? 0, app.createdAt.getTime()),
+          now,
+        });
+        if (!decision) continue;
+        this.logger.log(`${app.name}: ${decision.kind === 'scale' ? `scale to ${decision.replicas}` : 'idle'} (${decision.reason})`);
+        if (decision.kind === 'scale') await this.apps.autoscale(app, decision.replicas, decision.reason);
+        else await this.apps.idle(app, decision.reason);
+      }
+    } catch (err) {
+      this.logger.warn(`autoscaling pass failed: ${(err as Error).message}`);
+    } finally {
+      this.ticking = false;
+    }
+  }
+}
