@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { Agent, request as httpsRequest } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, Platform, sleep } from './support/platform';
@@ -21,8 +23,13 @@ describe('routing by host name', { timeout: 600_000 }, () => {
   const apps = '/domains/web/apps';
   const host = 'site-web.localhost';
 
+  // The operator's certificate for the apps domain, served when no alias certificate matches.
+  const operatorPair = selfSigned(host);
+  const operatorPem = join(mkdtempSync(join(tmpdir(), 'operator-')), 'apps.pem');
+  writeFileSync(operatorPem, `${operatorPair.certificate}${operatorPair.key}`);
+
   before(async () => {
-    p = await Platform.start('routing', { node1: {} }, { router: true });
+    p = await Platform.start('routing', { node1: {} }, { router: true, env: { GEARSHIFT_ROUTER_CERTIFICATE: operatorPem } });
     assert.equal((await p.api('POST', '/domains', { name: 'web' })).status, 201);
     const res = await p.api('POST', `${apps}?wait=120`, { name: 'site', cartridges: ['nodejs-18'] });
     assert.equal(res.body.operation?.state, 'succeeded', JSON.stringify(res.body));
@@ -41,6 +48,46 @@ describe('routing by host name', { timeout: 600_000 }, () => {
     assert.equal(JSON.parse(res.body).app, 'site');
     const app = await p.api('GET', `${apps}/site`);
     assert.equal(app.body.url, `http://${host}:${p.routerPort}`, 'the URL names the router port');
+  });
+
+  it('serves the app URL over TLS with the operator\'s certificate', async () => {
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port: p.routerTlsPort, path: '/', servername: host, headers: { host }, ca: operatorPair.certificate, agent: new Agent() }, (r) => {
+        let body = '';
+        r.on('data', (c) => (body += c));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(res.status, 200);
+    assert.equal(JSON.parse(res.body).app, 'site');
+  });
+
+  it('carries WebSockets to the app', async () => {
+    const echoed = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port: p.routerPort,
+        path: '/ws',
+        headers: { host, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': randomBytes(16).toString('base64') },
+      });
+      req.on('upgrade', (res, socket) => {
+        assert.equal(res.statusCode, 101);
+        const text = Buffer.from('hello through the router');
+        const mask = randomBytes(4);
+        const masked = Buffer.from(text.map((b, i) => b ^ mask[i % 4]));
+        socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | text.length]), mask, masked]));
+        socket.once('data', (frame: Buffer) => {
+          resolve(frame.subarray(2, 2 + (frame[1] & 0x7f)).toString());
+          socket.destroy();
+        });
+      });
+      req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(echoed, 'hello through the router');
   });
 
   it('answers an unknown host with a 404 page', async () => {

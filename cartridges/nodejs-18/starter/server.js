@@ -52,6 +52,50 @@ const server = http.createServer(async (req, res) => {
   res.end(JSON.stringify(body, null, 2) + '\n');
 });
 
+// A WebSocket echo at /ws, so that a new app can show that its URL carries WebSockets too.
+server.on('upgrade', (req, socket) => {
+  const key = req.headers['sec-websocket-key'];
+  if (!req.url.startsWith('/ws') || !key) {
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    return;
+  }
+  const accept = require('node:crypto').createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+  let buf = Buffer.alloc(0);
+  socket.on('data', (chunk) => {
+    buf = Buffer.concat([buf, chunk]);
+    while (buf.length >= 2) {
+      const opcode = buf[0] & 0x0f;
+      let len = buf[1] & 0x7f;
+      let offset = 2;
+      if (len === 126) {
+        if (buf.length < 4) return;
+        len = buf.readUInt16BE(2);
+        offset = 4;
+      } else if (len === 127) {
+        socket.destroy();
+        return;
+      }
+      const masked = (buf[1] & 0x80) !== 0;
+      if (buf.length < offset + (masked ? 4 : 0) + len) return;
+      const mask = masked ? buf.subarray(offset, offset + 4) : null;
+      offset += masked ? 4 : 0;
+      const payload = Buffer.from(buf.subarray(offset, offset + len));
+      if (mask) for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i % 4];
+      buf = buf.subarray(offset + len);
+      if (opcode === 0x8) {
+        socket.end(Buffer.from([0x88, 0]));
+        return;
+      }
+      if (opcode === 0x1 || opcode === 0x2) {
+        const header = payload.length < 126 ? Buffer.from([0x80 | opcode, payload.length]) : Buffer.from([0x80 | opcode, 126, payload.length >> 8, payload.length & 0xff]);
+        socket.write(Buffer.concat([header, payload]));
+      }
+    }
+  });
+  socket.on('error', () => socket.destroy());
+});
+
 server.listen(Number(process.env.PORT || 8080), '0.0.0.0', () => {
   console.log(`starter app listening on ${process.env.PORT || 8080}`);
 });
