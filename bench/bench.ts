@@ -4,11 +4,15 @@ import IORedis from 'ioredis';
 import { hashFolder, nodeQueue } from '@gearshift/cartridges';
 import { docker, eventually, Platform, ROOT } from '../test/support/platform';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 
 /**
  * `npm run bench`: what the platform costs over the raw floor, measured in the same run on the same machine.
  *   gear start  app create → healthy through the API   vs  raw dockerode create + start + the same health wait
  *   queue       a no-op job through a node's queue       vs  a raw BullMQ round trip on the same Redis
+ *   routing     wrk through the router      vs  wrk straight to the gear's published port
+ *   wake        the first request to an idle app, answered
  *   memory      broker and agent resident memory, idle and with 100 apps
  */
 
@@ -16,6 +20,32 @@ const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 7);
 const APPS = Number(process.env.BENCH_APPS || 100);
 
+interface WrkResult {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+const toMs = (v: string) => {
+  const m = /([\d.]+)(us|ms|s)/.exec(v)!;
+  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+};
+
+/** wrk with keep-alive connections against a URL; the same tool and settings for every target. */
+async function wrk(url: string, host?: string): Promise<WrkResult> {
+  const { stdout: out } = await promisify(execFile)('wrk', ['-t1', '-c32', '-d5s', '--latency', ...(host ? ['-H', `Host: ${host}`] : []), url], { encoding: 'utf8' });
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]),
+    p50Ms: toMs(/\s50%\s+(\S+)/.exec(out)![1]),
+    p99Ms: toMs(/\s99%\s+(\S+)/.exec(out)![1]),
+    errors: (errors ? Number(errors[1]) : 0) + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
+  };
+}
+
+const signed = (ms: number) => `${ms >= 0 ? '+' : '−'}${Math.abs(ms).toFixed(2)} ms`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))];
 const rssMb = (pid: number) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024);
@@ -98,12 +128,12 @@ async function platformQueueRoundTrips(p: Platform, nodeId: string, n: number): 
 async function main(): Promise<void> {
   const rows: string[][] = [];
   const add = (what: string, platform: string, floor: string, ratio: string, goal: string) => rows.push([what, platform, floor, ratio, goal]);
-  const p = await Platform.start('bench', { node1: { memoryMb: 64 * 1024, maxGears: 1000 } });
+  const p = await Platform.start('bench', { node1: { memoryMb: 64 * 1024, maxGears: 1000 } }, { router: true, env: { GEARSHIFT_AUTOSCALE_INTERVAL_MS: '250' } });
   try {
     const brokerPid = p.broker!.child.pid!;
     const agentPid = p.agents.get('node1')!.child.pid!;
     await new Promise((r) => setTimeout(r, 5000));
-    const idle = { broker: rssMb(brokerPid), agent: rssMb(agentPid) };
+    const idle = { broker: rssMb(brokerPid), agent: rssMb(agentPid), router: rssMb(p.router!.child.pid!) };
 
     const nodeImage = `gearshift/nodejs-18:${hashFolder(join(ROOT, 'cartridges/nodejs-18'))}`;
     await p.api('POST', '/domains', { name: 'bench' });
@@ -130,6 +160,38 @@ async function main(): Promise<void> {
     add(`gear start: app create → healthy (median of ${ROUNDS})`, `${median(platform).toFixed(0)} ms`, `${median(raw).toFixed(0)} ms`, gearRatio.toFixed(2), '≤ 1.20');
     add('  same, floor with its own network as each app has', `${median(platform).toFixed(0)} ms`, `${median(rawNet).toFixed(0)} ms`, (median(platform) / median(rawNet)).toFixed(2), '');
 
+    // Routing: the same load through the router and straight to the gear's published port, alternating.
+    const routed = await p.api('POST', '/domains/bench/apps?wait=120', { name: 'routed', cartridges: ['nodejs-18'] });
+    const gearUrl = `${routed.body.gears[0].endpoints.http}/health`;
+    const routerUrl = `http://127.0.0.1:${p.routerPort}/health`;
+    await eventually('the router to serve the app', async () => (await p.viaRouter('routed-bench.localhost', '/health')).status === 200, 15_000, 100);
+    const direct: WrkResult[] = [];
+    const viaRouter: WrkResult[] = [];
+    for (let i = 0; i < 3; i++) {
+      direct.push(await wrk(gearUrl));
+      viaRouter.push(await wrk(routerUrl, 'routed-bench.localhost'));
+    }
+    const best = (rs: WrkResult[]) => [...rs].sort((a, b) => b.rps - a.rps)[0];
+    const med = (rs: WrkResult[], k: 'p50Ms' | 'p99Ms') => median(rs.map((r) => r[k]));
+    const d = best(direct);
+    const r = best(viaRouter);
+    add('router throughput, wrk -c32 keep-alive (best of 3)', `${r.rps.toFixed(0)} req/s`, `${d.rps.toFixed(0)} req/s direct`, (r.rps / d.rps).toFixed(2), '≥ 0.90');
+    add('router latency p50 (median of 3)', `${med(viaRouter, 'p50Ms').toFixed(2)} ms`, `${med(direct, 'p50Ms').toFixed(2)} ms direct`, signed(med(viaRouter, 'p50Ms') - med(direct, 'p50Ms')), '');
+    add('router latency p99 (median of 3)', `${med(viaRouter, 'p99Ms').toFixed(2)} ms`, `${med(direct, 'p99Ms').toFixed(2)} ms direct`, signed(med(viaRouter, 'p99Ms') - med(direct, 'p99Ms')), '< +1 ms');
+    const errors = [...direct, ...viaRouter].reduce((n, x) => n + x.errors, 0);
+    if (errors > 0) add('errors during the load runs', String(errors), '', '', '0');
+
+    // Wake from idle: the first request to a sleeping app, answered.
+    await p.api('PATCH', '/domains/bench/apps/routed', { idleAfterSeconds: 1 });
+    await eventually('the app to idle', async () => (await p.api('GET', '/domains/bench/apps/routed')).body.state === 'idle', 30_000, 100);
+    await new Promise((res) => setTimeout(res, 1000));
+    const w0 = performance.now();
+    const woke = await p.viaRouter('routed-bench.localhost', '/health');
+    const wakeMs = performance.now() - w0;
+    if (woke.status !== 200) throw new Error(`wake failed: ${woke.status}`);
+    add('wake from idle: first request answered', `${wakeMs.toFixed(0)} ms`, `${median(raw).toFixed(0)} ms gear start`, (wakeMs / median(raw)).toFixed(2), '');
+    await p.api('DELETE', '/domains/bench/apps/routed?wait=60');
+
     const nodes = await p.api('GET', '/nodes');
     const nodeId = nodes.body[0].id as string;
     const rawQ = await rawQueueRoundTrips(300);
@@ -152,6 +214,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 5000));
     const loaded = { broker: rssMb(brokerPid), agent: rssMb(agentPid) };
     add('broker + agent resident memory, idle', `${idle.broker + idle.agent} MB`, `broker ${idle.broker} + agent ${idle.agent}`, '', '< 200 MB');
+    add('router process resident memory, idle (HAProxy apart)', `${idle.router} MB`, '', '', '');
     add(`broker + agent resident memory, ${APPS} apps running`, `${loaded.broker + loaded.agent} MB`, `broker ${loaded.broker} + agent ${loaded.agent}`, '', '< 200 MB');
     add(`${APPS} static apps created, 4 at a time`, `${createAllS.toFixed(1)} s`, `${((createAllS * 1000) / APPS).toFixed(0)} ms per app`, '', '');
   } finally {
