@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { ConfigError, instanceSetting, intSetting } from '@gearshift/cartridges';
 
 /** The broker's settings, read and checked once at start-up. A bad value stops the process with its name. */
 export interface BrokerConfig {
@@ -23,17 +24,8 @@ export interface BrokerConfig {
   scaleDownCooldownMs: number;
 }
 
-export class ConfigError extends Error {}
-
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${raw}"`);
-  }
-  return n;
-}
+export { ConfigError };
+const int = intSetting;
 
 function url(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: string[]): string {
   const raw = env[name] || fallback;
@@ -52,10 +44,7 @@ function url(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: 
 export const repoRoot = resolve(__dirname, '../../../..');
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
-  const instance = env.GEARSHIFT_INSTANCE || 'gearshift';
-  if (!/^[a-z][a-z0-9-]{1,30}$/.test(instance)) {
-    throw new ConfigError(`GEARSHIFT_INSTANCE must match ^[a-z][a-z0-9-]{1,30}$, not "${instance}"`);
-  }
+  const instance = instanceSetting(env);
   const logLevel = (env.GEARSHIFT_LOG_LEVEL || 'info') as BrokerConfig['logLevel'];
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
     throw new ConfigError(`GEARSHIFT_LOG_LEVEL must be debug, info, warn or error, not "${logLevel}"`);

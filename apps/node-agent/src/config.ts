@@ -1,6 +1,7 @@
 import { hostname, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { ConfigError, instanceSetting, intSetting } from '@gearshift/cartridges';
 
 /** The node agent's settings, read and checked once at start-up. */
 export interface AgentConfig {
@@ -20,21 +21,13 @@ export interface AgentConfig {
   concurrency: number;
 }
 
-export class ConfigError extends Error {}
-
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${raw}"`);
-  return n;
-}
+export { ConfigError };
+const int = intSetting;
 
 const repoRoot = resolve(__dirname, '../../../..');
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
-  const instance = env.GEARSHIFT_INSTANCE || 'gearshift';
-  if (!/^[a-z][a-z0-9-]{1,30}$/.test(instance)) throw new ConfigError(`GEARSHIFT_INSTANCE must match ^[a-z][a-z0-9-]{1,30}$, not "${instance}"`);
+  const instance = instanceSetting(env);
   const nodeName = env.GEARSHIFT_NODE_NAME || hostname().toLowerCase();
   if (!/^[a-z0-9][a-z0-9.-]{0,62}$/.test(nodeName)) throw new ConfigError(`GEARSHIFT_NODE_NAME must match ^[a-z0-9][a-z0-9.-]{0,62}$, not "${nodeName}"`);
   const dataDir = resolve(env.GEARSHIFT_DATA_DIR || '/var/lib/gearshift');

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { ConfigError, instanceSetting, intSetting } from '@gearshift/cartridges';
 
 /** The router's settings, read and checked once at start-up. */
 export interface RouterConfig {
@@ -14,19 +15,11 @@ export interface RouterConfig {
   defaultCertificate?: string;
 }
 
-export class ConfigError extends Error {}
-
-function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new ConfigError(`${name} must be a port number, not "${raw}"`);
-  return n;
-}
+export { ConfigError };
+const port = (env: NodeJS.ProcessEnv, name: string, fallback: number) => intSetting(env, name, fallback, 0, 65535);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
-  const instance = env.GEARSHIFT_INSTANCE || 'gearshift';
-  if (!/^[a-z][a-z0-9-]{1,30}$/.test(instance)) throw new ConfigError(`GEARSHIFT_INSTANCE must match ^[a-z][a-z0-9-]{1,30}$, not "${instance}"`);
+  const instance = instanceSetting(env);
   const dataDir = resolve(env.GEARSHIFT_DATA_DIR || '/var/lib/gearshift');
   return {
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
@@ -36,9 +29,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     tlsPort: port(env, 'GEARSHIFT_ROUTER_TLS_PORT', 8443),
     runDir: resolve(env.GEARSHIFT_ROUTER_DIR || `${dataDir}/router`),
     haproxy: env.GEARSHIFT_HAPROXY || 'haproxy',
-    maxConnections: port(env, 'GEARSHIFT_ROUTER_MAX_CONNECTIONS', 4096),
+    maxConnections: intSetting(env, 'GEARSHIFT_ROUTER_MAX_CONNECTIONS', 4096, 16, 1_000_000),
     // 0: any free port on loopback; only HAProxy talks to it.
-    wakerPort: env.GEARSHIFT_ROUTER_WAKER_PORT ? port(env, 'GEARSHIFT_ROUTER_WAKER_PORT', 0) : 0,
+    wakerPort: port(env, 'GEARSHIFT_ROUTER_WAKER_PORT', 0),
     defaultCertificate: env.GEARSHIFT_ROUTER_CERTIFICATE || undefined,
   };
 }

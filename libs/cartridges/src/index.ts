@@ -4,3 +4,4 @@ export * from './validation';
 export * from './jobs';
 export * from './gear-sizes';
 export * from './routes';
+export * from './settings';
