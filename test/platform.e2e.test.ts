@@ -48,7 +48,8 @@ describe('platform end to end', { timeout: 600_000 }, () => {
 
   it('serves the cartridge catalogue and the OpenAPI document', async () => {
     const list = await p.api('GET', '/cartridges');
-    assert.deepEqual(list.body.map((c: { name: string }) => c.name).sort().slice(0, 2), ['nodejs-18', 'postgresql-15']);
+    const names = list.body.map((c: { name: string }) => c.name);
+    assert.ok(names.includes('nodejs-18') && names.includes('postgresql-15'), names.join(', '));
     const one = await p.api('GET', '/cartridges/postgresql-15');
     assert.equal(one.body.manifest.publishes[0].name, 'DATABASE_URL');
     const doc = await getJson(`${p.baseUrl}/api/docs-json`);

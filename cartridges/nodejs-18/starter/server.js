@@ -6,6 +6,16 @@ const os = require('node:os');
 async function databaseReport() {
   const url = process.env.DATABASE_URL;
   if (!url) return { configured: false };
+  if (url.startsWith('mysql')) {
+    try {
+      const conn = require('mysql').createConnection(url);
+      const rows = await new Promise((resolve, reject) => conn.query('select version() as version, database() as db', (err, r) => (err ? reject(err) : resolve(r))));
+      conn.end();
+      return { configured: true, reachable: true, database: rows[0].db, version: rows[0].version };
+    } catch (err) {
+      return { configured: true, reachable: false, error: err.message };
+    }
+  }
   let pg;
   try {
     pg = require('pg');
@@ -24,6 +34,49 @@ async function databaseReport() {
   }
 }
 
+/** Writes a value to every service the app has and reads it back. */
+async function selftest() {
+  const token = `${os.hostname()}-${process.hrtime.bigint()}`;
+  const result = {};
+  const url = process.env.DATABASE_URL;
+  try {
+    if (url && url.startsWith('postgres')) {
+      const pg = require('pg');
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+      await client.connect();
+      await client.query('create table if not exists gearshift_selftest (v varchar(200))');
+      await client.query('insert into gearshift_selftest (v) values ($1)', [token]);
+      const { rows } = await client.query('select v from gearshift_selftest where v = $1', [token]);
+      result.postgresql = { wrote: token, read: rows[0] && rows[0].v };
+      await client.end();
+    } else if (url && url.startsWith('mysql')) {
+      const mysql = require('mysql');
+      const conn = mysql.createConnection(url);
+      const q = (sql, args) => new Promise((resolve, reject) => conn.query(sql, args, (err, rows) => (err ? reject(err) : resolve(rows))));
+      await q('create table if not exists gearshift_selftest (v varchar(200))');
+      await q('insert into gearshift_selftest (v) values (?)', [token]);
+      const rows = await q('select v from gearshift_selftest where v = ?', [token]);
+      result.mysql = { wrote: token, read: rows[0] && rows[0].v };
+      conn.end();
+    }
+  } catch (err) {
+    result.sql = { error: err.message };
+  }
+  if (process.env.REDIS_URL) {
+    try {
+      const { createClient } = require('redis');
+      const client = createClient({ url: process.env.REDIS_URL, socket: { connectTimeout: 3000, reconnectStrategy: false } });
+      await client.connect();
+      await client.set('gearshift:selftest', token);
+      result.redis = { wrote: token, read: await client.get('gearshift:selftest') };
+      await client.quit();
+    } catch (err) {
+      result.redis = { error: err.message };
+    }
+  }
+  return result;
+}
+
 const server = http.createServer(async (req, res) => {
   const url = new URL(req.url, 'http://localhost');
   if (url.pathname === '/slow') {
@@ -32,6 +85,11 @@ const server = http.createServer(async (req, res) => {
     await new Promise((r) => setTimeout(r, ms));
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ gear: process.env.GEARSHIFT_GEAR_ID, waitedMs: ms }) + '\n');
+    return;
+  }
+  if (url.pathname === '/selftest') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(await selftest(), null, 2) + '\n');
     return;
   }
   if (url.pathname === '/health') {

@@ -35,7 +35,9 @@ export class GearSpecsService {
       state: app.desiredState,
       size: app.size,
       env: app.env,
-      cartridges: (app.cartridges ?? []).map((c) => ({ name: c.cartridge, generated: c.generated })),
+      cartridges: [...(app.cartridges ?? [])]
+        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.cartridge.localeCompare(b.cartridge))
+        .map((c) => ({ name: c.cartridge, generated: c.generated })),
       gears: (app.gears ?? []).map((g) => ({ id: g.id, cartridge: g.cartridge, nodeId: g.nodeId, generation: g.generation })),
     };
   }

@@ -59,6 +59,16 @@ describe('gear specs', () => {
     assert.deepEqual(idle.map((s) => [s.cartridge, s.running]).sort(), [['nodejs-18', false], ['postgresql-15', true]]);
   });
 
+  it('gives DATABASE_URL to the database embedded first when two publish it', () => {
+    const both = buildGearSpecs(
+      { ...app, cartridges: [...app.cartridges, { name: 'mariadb-10.11', generated: { MYSQL_USER: 'm', MYSQL_PASSWORD: 'p' } }], gears: [...app.gears, { id: 'b0000000-0000-4000-8000-000000000003', cartridge: 'mariadb-10.11', nodeId: app.gears[0].nodeId, generation: 0 }] },
+      catalog,
+      'gs',
+    ).find((s) => s.cartridge === 'nodejs-18')!;
+    assert.match(both.env.DATABASE_URL, /^postgresql:/);
+    assert.match(both.env.MYSQL_URL, /^mysql:\/\/m:p@mariadb-10\.11:3306\/shop$/);
+  });
+
   it('is deterministic', () => {
     assert.deepEqual(buildGearSpecs(app, catalog, 'gs'), specs);
   });

@@ -82,10 +82,15 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
     const ac = app.cartridges.find((x) => x.name === g.cartridge);
     const subscribes = new Set<string>(c.manifest.subscribes ?? []);
     const env: Record<string, string> = cartridgeEnv(c, app, ac?.generated ?? {});
+    // When two services publish the same name (two databases, both DATABASE_URL), the one embedded first keeps it.
+    const given = new Set<string>();
     for (const p of published) {
-      if (p.from === g.cartridge) continue;
+      if (p.from === g.cartridge || given.has(p.name)) continue;
       const publisher = catalog.get(p.from);
-      if (publisher?.manifest.categories.some((cat) => subscribes.has(cat))) env[p.name] = p.value;
+      if (publisher?.manifest.categories.some((cat) => subscribes.has(cat))) {
+        env[p.name] = p.value;
+        given.add(p.name);
+      }
     }
     const isWeb = c.manifest.categories.includes('web');
     if (isWeb) Object.assign(env, app.env);

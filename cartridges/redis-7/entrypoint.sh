@@ -1,0 +1,5 @@
+#!/bin/sh
+# The password comes from the environment and is passed through a config on stdin, never on the command line.
+set -eu
+: "${REDIS_PASSWORD:?REDIS_PASSWORD is not set}"
+printf 'bind 0.0.0.0\nport 6379\nprotected-mode no\ndir /var/lib/gearshift/redis\nappendonly yes\nrequirepass %s\n' "$REDIS_PASSWORD" | exec redis-server -

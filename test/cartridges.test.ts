@@ -1,0 +1,84 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { docker, getJson, Platform } from './support/platform';
+
+/**
+ * The catalogue, cartridge by cartridge: each web runtime comes up healthy and answers; each service is wired to
+ * the web gear through its published variables, and the web gear writes a row or key and reads it back.
+ */
+describe('cartridge catalogue', { timeout: 600_000 }, () => {
+  let p: Platform;
+  const apps = '/domains/cat/apps';
+
+  before(async () => {
+    p = await Platform.start('cartridges');
+    assert.equal((await p.api('POST', '/domains', { name: 'cat' })).status, 201);
+  });
+  after(async () => {
+    await p?.stop();
+  });
+
+  async function create(name: string, cartridges: string[]) {
+    const res = await p.api('POST', `${apps}?wait=300`, { name, cartridges });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.equal(res.body.operation.state, 'succeeded', `${res.body.operation.error}\n${p.logs()}`);
+    const web = res.body.gears.find((g: { ports: { http?: number } }) => g.ports.http);
+    return { app: res.body, url: web.endpoints.http as string };
+  }
+
+  it('lists every cartridge with its manifest', async () => {
+    const names = (await p.api('GET', '/cartridges')).body.map((c: { name: string }) => c.name);
+    for (const n of ['mariadb-10.11', 'nodejs-18', 'postgresql-15', 'python-3.11', 'redis-7', 'static']) assert.ok(names.includes(n), n);
+  });
+
+  it('runs the Python starter, which reaches PostgreSQL and writes and reads a row', async () => {
+    const { url } = await create('pypg', ['python-3.11', 'postgresql-15']);
+    const page = await getJson(url);
+    assert.equal(page?.body.app, 'pypg');
+    assert.match(page?.body.python, /^3\.11/);
+    assert.equal(page?.body.database.reachable, true, JSON.stringify(page?.body.database));
+    const test = await getJson(`${url}/selftest`);
+    assert.equal(test?.body.postgresql.read, test?.body.postgresql.wrote, JSON.stringify(test?.body));
+  });
+
+  it('wires MariaDB and Redis to a Python web gear', async () => {
+    const { url } = await create('pymy', ['python-3.11', 'mariadb-10.11', 'redis-7']);
+    const test = await getJson(`${url}/selftest`);
+    assert.ok(test?.body.mysql, JSON.stringify(test?.body));
+    assert.equal(test?.body.mysql.read, test?.body.mysql.wrote);
+    assert.equal(test?.body.redis.read, test?.body.redis.wrote, JSON.stringify(test?.body));
+    assert.match((await getJson(url))?.body.database.version, /MariaDB/);
+  });
+
+  it('wires MariaDB and Redis to a Node.js web gear', async () => {
+    const { url } = await create('nodemy', ['nodejs-18', 'mariadb-10.11', 'redis-7']);
+    const test = await getJson(`${url}/selftest`);
+    assert.equal(test?.body.mysql?.read, test?.body.mysql?.wrote, JSON.stringify(test?.body));
+    assert.equal(test?.body.redis?.read, test?.body.redis?.wrote, JSON.stringify(test?.body));
+  });
+
+  it('protects Redis with the generated password', async () => {
+    const [redis] = await p.containers({ 'gearshift.app-name': 'nodemy', 'gearshift.cartridge': 'redis-7' });
+    const exec = await docker.getContainer(redis.Id).exec({ Cmd: ['redis-cli', 'ping'], AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    let out = '';
+    await new Promise((res) => {
+      stream.on('data', (c: Buffer) => (out += c.toString()));
+      stream.on('end', res);
+    });
+    assert.match(out, /NOAUTH/);
+  });
+
+  it('serves the static site', async () => {
+    const { url } = await create('site', ['static']);
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /static site runs on Gearshift/);
+  });
+
+  it('refuses two runtimes or two caches of a kind with 422', async () => {
+    const two = await p.api('POST', apps, { name: 'bad', cartridges: ['nodejs-18', 'python-3.11'] });
+    assert.equal(two.status, 422);
+    assert.equal(two.body.details[0].rule, 'one-web-cartridge');
+  });
+});
