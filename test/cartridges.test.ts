@@ -76,6 +76,28 @@ describe('cartridge catalogue', { timeout: 600_000 }, () => {
     assert.match(await res.text(), /static site runs on Gearshift/);
   });
 
+  for (const [cartridge, image, cartridges] of [
+    ['mongodb', 'mongo:7.0', ['nodejs-18', 'mongodb']],
+    ['jenkins', 'jenkins/jenkins:lts-jdk17', ['jenkins']],
+  ] as const) {
+    it(`says plainly that ${cartridge}'s image could not be pulled where no registry is reachable`, async () => {
+      const manifest = (await p.api('GET', `/cartridges/${cartridge}`)).body.manifest;
+      assert.equal(manifest.image.ref, image);
+      const size = cartridge === 'jenkins' ? 'medium' : 'small';
+      const res = await p.api('POST', `${apps}?wait=120`, { name: `with${cartridge}`, cartridges, size });
+      assert.equal(res.status, 202);
+      assert.equal(res.body.operation.state, 'failed');
+      assert.match(res.body.operation.error, new RegExp(`image ${image.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} could not be pulled`));
+      assert.equal(res.body.status, 'failed');
+      const gear = res.body.gears.find((g: { cartridge: string }) => g.cartridge === cartridge);
+      assert.equal(gear.state, 'failed');
+      assert.match(gear.message, /could not be pulled/);
+      assert.equal((await p.containers({ 'gearshift.app-name': `with${cartridge}` })).length, 0, 'nothing half-made on the node');
+      const removed = await p.api('DELETE', `${apps}/with${cartridge}?wait=60`);
+      assert.equal(removed.body.operation.state, 'succeeded');
+    });
+  }
+
   it('refuses two runtimes or two caches of a kind with 422', async () => {
     const two = await p.api('POST', apps, { name: 'bad', cartridges: ['nodejs-18', 'python-3.11'] });
     assert.equal(two.status, 422);

@@ -101,6 +101,13 @@ export class AppsRepository {
     return rows.map((r) => r.app_id);
   }
 
+  /** Marks the gears of an app on a node that a failed operation left without a container. */
+  async markFailed(appId: string, nodeId: string, except: string[], message: string): Promise<void> {
+    const qb = this.m.createQueryBuilder().update(Gear).set({ state: 'failed', message: message.slice(0, 2000) }).where('app_id = :appId and node_id = :nodeId', { appId, nodeId });
+    if (except.length > 0) qb.andWhere('id not in (:...except)', { except });
+    await qb.execute();
+  }
+
   /** Stores what a node reported of its gears; a report for a gear that moved or went away is ignored. */
   async recordGearReports(nodeId: string, reports: GearReport[]): Promise<void> {
     for (const r of reports) {

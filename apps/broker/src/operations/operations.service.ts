@@ -139,7 +139,11 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       if (op.state === 'queued') op.state = 'running';
       if (r.phase !== 'step' && op.pendingNodes.includes(r.nodeId)) {
         op.pendingNodes = op.pendingNodes.filter((n) => n !== r.nodeId);
-        if (r.phase === 'failed') op.error = op.error ? `${op.error}; ${r.error}` : r.error ?? 'failed';
+        if (r.phase === 'failed') {
+          op.error = op.error ? `${op.error}; ${r.error}` : r.error ?? 'failed';
+          // Gears the node could not make say why, instead of waiting forever as "starting".
+          await repos.apps.markFailed(r.appId, r.nodeId, r.gears.map((g) => g.gearId), r.error ?? 'failed');
+        }
         if (op.pendingNodes.length === 0) {
           op.state = op.error ? 'failed' : 'succeeded';
           op.finishedAt = new Date();
