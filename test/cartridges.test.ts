@@ -28,7 +28,7 @@ describe('cartridge catalogue', { timeout: 600_000 }, () => {
 
   it('lists every cartridge with its manifest', async () => {
     const names = (await p.api('GET', '/cartridges')).body.map((c: { name: string }) => c.name);
-    for (const n of ['jenkins', 'mariadb-10.11', 'mongodb', 'nodejs-18', 'php-8.2', 'postgresql-15', 'python-3.11', 'redis-7', 'ruby-3.1', 'static']) assert.ok(names.includes(n), n);
+    for (const n of ['jenkins', 'mariadb-10.11', 'mongodb', 'nodejs-18', 'openjdk-17', 'php-8.2', 'postgresql-15', 'python-3.11', 'redis-7', 'ruby-3.1', 'static']) assert.ok(names.includes(n), n);
   });
 
   it('runs the Python starter, which reaches PostgreSQL and writes and reads a row', async () => {
@@ -82,6 +82,22 @@ describe('cartridge catalogue', { timeout: 600_000 }, () => {
     const { url } = await create('rubypg', ['ruby-3.1', 'postgresql-15']);
     const test = await getJson(`${url}/selftest`);
     assert.equal(test?.body.postgresql?.read, test?.body.postgresql?.wrote, JSON.stringify(test?.body));
+  });
+
+  it('runs Java, wired to PostgreSQL and Redis', async () => {
+    const { url } = await create('javaapp', ['openjdk-17', 'postgresql-15', 'redis-7']);
+    const page = await getJson(url);
+    assert.match(page?.body.java, /^17/);
+    assert.equal(page?.body.database.reachable, true, JSON.stringify(page?.body.database));
+    const test = await getJson(`${url}/selftest`);
+    assert.equal(test?.body.postgresql?.read, test?.body.postgresql?.wrote, JSON.stringify(test?.body));
+    assert.equal(test?.body.redis?.read, test?.body.redis?.wrote, JSON.stringify(test?.body));
+  });
+
+  it('runs Java with MariaDB', async () => {
+    const { url } = await create('javamy', ['openjdk-17', 'mariadb-10.11']);
+    const test = await getJson(`${url}/selftest`);
+    assert.equal(test?.body.mysql?.read, test?.body.mysql?.wrote, JSON.stringify(test?.body));
   });
 
   it('protects Redis with the generated password', async () => {
