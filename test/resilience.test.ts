@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { docker, eventually, getJson, Platform } from './support/platform';
+import { docker, eventually, getJson, Platform, psqlIn } from './support/platform';
 
 /** A crash or restart of an agent or the broker loses nothing that was acknowledged; data in volumes survives. */
 describe('resilience', { timeout: 600_000 }, () => {
@@ -15,30 +15,7 @@ describe('resilience', { timeout: 600_000 }, () => {
     await p?.stop();
   });
 
-  async function psql(app: string, sql: string): Promise<string> {
-    const [db] = await p.containers({ 'gearshift.app-name': app, 'gearshift.cartridge': 'postgresql-15' });
-    const info = await docker.getContainer(db.Id).inspect();
-    const env = Object.fromEntries(info.Config.Env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
-    const exec = await docker.getContainer(db.Id).exec({
-      Cmd: ['psql', '-qAt', '-h', '/run/postgresql', '-U', env.POSTGRESQL_USER, '-d', env.POSTGRESQL_DATABASE, '-c', sql],
-      AttachStdout: true,
-      AttachStderr: true,
-    });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    const chunks: Buffer[] = [];
-    await new Promise((res) => {
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', res);
-    });
-    const raw = Buffer.concat(chunks);
-    let out = '';
-    for (let i = 0; i + 8 <= raw.length; ) {
-      const size = raw.readUInt32BE(i + 4);
-      out += raw.subarray(i + 8, i + 8 + size).toString();
-      i += 8 + size;
-    }
-    return out.trim();
-  }
+  const psql = (app: string, sql: string) => psqlIn(p, app, sql);
 
   it('finishes an operation whose agent was killed half-way, once the agent is back', async () => {
     const res = await p.api('POST', apps, { name: 'crashy', cartridges: ['nodejs-18', 'postgresql-15'] });

@@ -280,6 +280,33 @@ export class Platform {
   }
 }
 
+/** Runs a command in a container and returns what it printed (stdout and stderr). */
+export async function execIn(containerId: string, cmd: string[]): Promise<string> {
+  const exec = await docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise((res) => {
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', res);
+  });
+  const raw = Buffer.concat(chunks);
+  let out = '';
+  for (let i = 0; i + 8 <= raw.length; ) {
+    const size = raw.readUInt32BE(i + 4);
+    out += raw.subarray(i + 8, i + 8 + size).toString();
+    i += 8 + size;
+  }
+  return out.trim();
+}
+
+/** Runs SQL in an app's PostgreSQL gear, as the app's own database user. */
+export async function psqlIn(p: Platform, app: string, sql: string): Promise<string> {
+  const [db] = await p.containers({ 'gearshift.app-name': app, 'gearshift.cartridge': 'postgresql-15' });
+  const info = await docker.getContainer(db.Id).inspect();
+  const env = Object.fromEntries(info.Config.Env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  return execIn(db.Id, ['psql', '-qAt', '-h', '/run/postgresql', '-U', env.POSTGRESQL_USER, '-d', env.POSTGRESQL_DATABASE, '-c', sql]);
+}
+
 /** GET a URL and parse JSON, or null when nothing answers. */
 export async function getJson(url: string): Promise<{ status: number; body: any } | null> {
   try {
