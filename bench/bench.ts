@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
 import IORedis from 'ioredis';
-import { hashFolder, nodeQueue } from '@gearshift/cartridges';
+import { hashFolder, loadCatalog, nodeQueue } from '@gearshift/cartridges';
+import { DockerAdapter } from '../apps/node-agent/src/docker.adapter';
+import { ImageBuilder } from '../apps/node-agent/src/images';
 import { docker, eventually, Platform, ROOT } from '../test/support/platform';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -191,6 +193,34 @@ async function main(): Promise<void> {
     if (woke.status !== 200) throw new Error(`wake failed: ${woke.status}`);
     add('wake from idle: first request answered', `${wakeMs.toFixed(0)} ms`, `${median(raw).toFixed(0)} ms gear start`, (wakeMs / median(raw)).toFixed(2), '');
     await p.api('DELETE', '/domains/bench/apps/routed?wait=60');
+
+    // Cartridge images: every buildable cartridge from nothing (no layer cache), in parallel as a new node would,
+    // then the check a node makes when they are there.
+    const catalog = loadCatalog(join(ROOT, 'cartridges'));
+    const builder = new ImageBuilder({ cartridgesDir: join(ROOT, 'cartridges'), baseImage: 'gearshift/base:bookworm', imageRepository: 'gearshift' }, new DockerAdapter());
+    const buildable = [...catalog.values()].filter((c) => c.manifest.image.build);
+    const c0 = performance.now();
+    await Promise.all(buildable.map((c) => builder.buildCold(c.manifest.name, `gearshift-bench/${c.manifest.name}:cold`)));
+    const coldS = (performance.now() - c0) / 1000;
+    for (const c of buildable) await docker.getImage(`gearshift-bench/${c.manifest.name}:cold`).remove().catch(() => undefined);
+    const warm0 = performance.now();
+    const rebuilt = await Promise.all(buildable.map((c) => builder.ensure({ build: { cartridge: c.manifest.name, hash: c.hash } }, async () => undefined)));
+    const warmMs = performance.now() - warm0;
+    add(`build ${buildable.length} cartridge images, cold (no layer cache), in parallel`, `${coldS.toFixed(1)} s`, '', '', '');
+    add(`same, warm (images present${rebuilt.some(Boolean) ? ', some rebuilt' : ''})`, `${warmMs.toFixed(0)} ms`, '', '', '≈ 0');
+
+    // Create → healthy for each cartridge: web runtimes alone, services beside the static site.
+    for (const c of [...catalog.values()].filter((x) => x.manifest.image.build)) {
+      const isWeb = c.manifest.categories.includes('web');
+      const cartridges = isWeb ? [c.manifest.name] : ['static', c.manifest.name];
+      const name = `c${c.manifest.name.replace(/[^a-z0-9]/g, '')}`.slice(0, 32);
+      const t0 = performance.now();
+      const res = await p.api('POST', '/domains/bench/apps?wait=300', { name, cartridges });
+      const ms = performance.now() - t0;
+      if (res.body.operation?.state !== 'succeeded') throw new Error(`${c.manifest.name} failed: ${JSON.stringify(res.body.operation ?? res.body)}`);
+      add(`create → healthy: ${cartridges.join(' + ')}`, `${ms.toFixed(0)} ms`, '', '', '');
+      await p.api('DELETE', `/domains/bench/apps/${name}?wait=60`);
+    }
 
     const nodes = await p.api('GET', '/nodes');
     const nodeId = nodes.body[0].id as string;

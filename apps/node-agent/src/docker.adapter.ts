@@ -34,6 +34,8 @@ export interface BuildImageOptions {
   tag: string;
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
+  /** Ignore Docker's layer cache (a cold build). */
+  noCache?: boolean;
   onLine?: (line: string) => void;
 }
 
@@ -95,7 +97,7 @@ export class DockerAdapter {
     walk(opts.contextDir);
     const stream = await this.docker.buildImage(
       { context: opts.contextDir, src: files },
-      { t: opts.tag, buildargs: opts.buildArgs, labels: opts.labels, rm: true, forcerm: true },
+      { t: opts.tag, buildargs: opts.buildArgs, labels: opts.labels, rm: true, forcerm: true, nocache: opts.noCache ?? false },
     );
     let failure: string | undefined;
     await new Promise<void>((resolve, reject) => {

@@ -27,6 +27,17 @@ export class ImageBuilder {
     return 'ref' in image ? image.ref : `${this.config.imageRepository}/${image.build.cartridge}:${image.build.hash}`;
   }
 
+  /** Builds a cartridge's image from scratch under another tag, ignoring every cache: what a new node pays. */
+  async buildCold(cartridge: string, tag: string): Promise<void> {
+    await this.docker.buildImage({
+      contextDir: join(this.config.cartridgesDir, cartridge),
+      tag,
+      buildArgs: { BASE_IMAGE: this.config.baseImage },
+      labels: { [LABELS.managedBy]: 'gearshift-bench' },
+      noCache: true,
+    });
+  }
+
   /** Returns true when it had to build or pull. */
   async ensure(image: GearSpec['image'], step: StepReporter): Promise<boolean> {
     const tag = this.tag(image);
