@@ -7,7 +7,8 @@ import { AppsController } from './apps/apps.controller';
 import { AppsService } from './apps/apps.service';
 import { GearSpecsService } from './apps/gear-specs.service';
 import { CartridgesController } from './cartridges/cartridges.controller';
-import { CatalogService } from './cartridges/catalog.service';
+import { CATALOG, CatalogService } from './cartridges/catalog.service';
+import type { Cartridge } from '@gearshift/cartridges';
 import { DomainsController } from './domains/domains.controller';
 import { DomainsService } from './domains/domains.service';
 import { HealthController } from './health/health.controller';
@@ -28,13 +29,14 @@ import { AutoscalerService } from './scaling/autoscaler.service';
 
 @Module({})
 export class AppModule {
-  static register(config: BrokerConfig, store: Store): DynamicModule {
+  static register(config: BrokerConfig, store: Store, catalog: Map<string, Cartridge>): DynamicModule {
     return {
       module: AppModule,
       controllers: [AuthController, UsersController, HealthController, CartridgesController, DomainsController, AppsController, OperationsController, NodesController, AliasesController],
       providers: [
         { provide: BROKER_CONFIG, useValue: config },
         { provide: Store, useValue: store },
+        { provide: CATALOG, useValue: catalog },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
         AuthService,

@@ -3,7 +3,7 @@ import { Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { SchemaViolationError } from '@gearshift/cartridges';
+import { loadCatalog, SchemaViolationError } from '@gearshift/cartridges';
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { AppModule } from './app.module';
@@ -21,6 +21,7 @@ const LEVELS: Record<BrokerConfig['logLevel'], LogLevel[]> = {
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const catalog = loadCatalog(config.cartridgesDir);
   const logger = new Logger('broker');
   const dataSource = createDataSource(config.databaseUrl);
   await dataSource.initialize();
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, store), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, store, catalog), {
     logger: LEVELS[config.logLevel],
     bodyParser: false,
   });

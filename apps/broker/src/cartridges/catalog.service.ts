@@ -1,20 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { loadCatalog, type Cartridge } from '@gearshift/cartridges';
-import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import type { Cartridge } from '@gearshift/cartridges';
 import { notFound } from '../common/errors';
 import { Store } from '../database/store';
 
-/** The cartridge catalogue, loaded from the cartridge folders at start (a broken manifest stops the broker). */
+export const CATALOG = Symbol('CATALOG');
+
+/**
+ * The cartridge catalogue. main() loads it from the cartridge folders before anything else starts, so a broken
+ * manifest stops the broker at once with its file, field and rule.
+ */
 @Injectable()
 export class CatalogService {
-  readonly cartridges: Map<string, Cartridge>;
-
   constructor(
-    @Inject(BROKER_CONFIG) config: BrokerConfig,
+    @Inject(CATALOG) readonly cartridges: Map<string, Cartridge>,
     private readonly store: Store,
-  ) {
-    this.cartridges = loadCatalog(config.cartridgesDir);
-  }
+  ) {}
 
   /** Records the catalogue in Postgres, where operators and other brokers can read it. */
   async publish(): Promise<void> {
