@@ -21,6 +21,12 @@ export class AppsRepository {
     return this.m.findOne(App, { where: { id }, relations: { cartridges: true, gears: true } });
   }
 
+  /** The names of the cartridges some app embeds. */
+  async cartridgesInUse(): Promise<Set<string>> {
+    const rows: { cartridge: string }[] = await this.m.createQueryBuilder(AppCartridge, 'c').select('distinct c.cartridge', 'cartridge').getRawMany();
+    return new Set(rows.map((r) => r.cartridge));
+  }
+
   /** Apps that scale or idle by themselves. */
   managedByTraffic(): Promise<App[]> {
     return this.m

@@ -1,4 +1,6 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { CurrentUser } from '../users/auth.guard';
+import type { User } from '../users/user.entity';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CatalogService } from './catalog.service';
 
@@ -11,6 +13,13 @@ export class CartridgesController {
   @Get()
   list() {
     return this.catalog.list();
+  }
+
+  /** Administrators: read the cartridge folders again after adding or changing one. */
+  @Post('reload')
+  @HttpCode(200)
+  reload(@CurrentUser() user: User) {
+    return this.catalog.reload(user);
   }
 
   @Get(':name')

@@ -1,5 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Cartridge } from '@gearshift/cartridges';
+import { loadCatalog, type Cartridge } from '@gearshift/cartridges';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { GearshiftError } from '../common/errors';
+import type { User } from '../users/user.entity';
 import { notFound } from '../common/errors';
 import { Store } from '../database/store';
 
@@ -14,7 +17,32 @@ export class CatalogService {
   constructor(
     @Inject(CATALOG) readonly cartridges: Map<string, Cartridge>,
     private readonly store: Store,
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
+
+  /**
+   * Reads the cartridge folders again (an operator added or changed one). All or nothing: a broken manifest is
+   * reported with its file, field and rule, and the catalogue in use stays as it was.
+   */
+  async reload(user: User) {
+    if (!user.isAdmin) throw new GearshiftError('forbidden', 'only an administrator can reload the catalogue');
+    const next = loadCatalog(this.config.cartridgesDir);
+    const before = new Map([...this.cartridges].map(([name, c]) => [name, c.hash]));
+    const inUse = await this.store.repos.apps.cartridgesInUse();
+    const missing = [...inUse].filter((name) => !next.has(name));
+    if (missing.length > 0) {
+      throw new GearshiftError('conflict', `apps still use ${missing.join(', ')}, which the new catalogue lacks; remove those cartridges from the apps first`);
+    }
+    this.cartridges.clear();
+    for (const [name, c] of next) this.cartridges.set(name, c);
+    await this.publish();
+    return {
+      added: [...next.keys()].filter((n) => !before.has(n)),
+      changed: [...next].filter(([n, c]) => before.has(n) && before.get(n) !== c.hash).map(([n]) => n),
+      removed: [...before.keys()].filter((n) => !next.has(n)),
+      cartridges: next.size,
+    };
+  }
 
   /** Records the catalogue in Postgres, where operators and other brokers can read it. */
   async publish(): Promise<void> {
