@@ -1,0 +1,47 @@
+/** Exit codes scripts can trust. */
+export const EXIT = { ok: 0, operationFailed: 1, usage: 2, refused: 3, unreachable: 4 } as const;
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    readonly details: { pointer: string; message: string }[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export interface Operation {
+  id: string;
+  kind: string;
+  state: 'queued' | 'running' | 'succeeded' | 'failed';
+  steps: { at: string; text: string }[];
+  error: string | null;
+}
+
+/** The broker's REST API, with its errors turned into CliErrors that name the field and carry an exit code. */
+export class ApiClient {
+  constructor(
+    readonly server: string,
+    private readonly token?: string,
+  ) {}
+
+  async call<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.server.replace(/\/$/, '')}/api/v1${path}`, {
+        method,
+        headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new CliError(`cannot reach the broker at ${this.server} (${(err as Error).cause ?? (err as Error).message}); is it running? (npm run up)`, EXIT.unreachable);
+    }
+    const text = await res.text();
+    const parsed = text ? JSON.parse(text) : null;
+    if (res.ok) return parsed as T;
+    const message = parsed?.message ?? `${res.status} ${res.statusText}`;
+    if (res.status === 401) throw new CliError(`${message} (run: gearshift login)`, EXIT.refused);
+    throw new CliError(message, res.status >= 500 && res.status !== 503 ? EXIT.unreachable : EXIT.refused, parsed?.details ?? []);
+  }
+}

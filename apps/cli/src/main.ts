@@ -1,0 +1,342 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { createInterface } from 'node:readline';
+import { ApiClient, CliError, EXIT, type Operation } from './client';
+import { configPath, readConfig, writeConfig, type CliConfig } from './config';
+import { follow, table } from './output';
+
+/**
+ * `gearshift`: the platform from a terminal. Tables for people, --json for scripts, progress on long operations on
+ * stderr, and exit codes: 0 done, 1 the operation failed, 2 bad usage, 3 the broker refused, 4 broker unreachable.
+ */
+
+interface Globals {
+  json?: boolean;
+  server?: string;
+  domain?: string;
+  wait?: boolean;
+}
+
+const program = new Command('gearshift')
+  .description('Drive a Gearshift platform: domains, apps, cartridges, environment, scaling, nodes.')
+  .addOption(new Option('--server <url>', 'the broker (default: the one you logged in to, or http://127.0.0.1:8080)').env('GEARSHIFT_SERVER'))
+  .option('--json', 'print JSON for scripts instead of tables')
+  .showHelpAfterError('(add --help for usage)')
+  .configureOutput({ outputError: (str, write) => write(str) });
+
+const globals = (): Globals => program.opts<Globals>();
+const config = (): CliConfig => readConfig();
+const server = () => globals().server ?? config().server ?? 'http://127.0.0.1:8080';
+const api = () => new ApiClient(server(), config().token);
+
+function domainOf(opts: { domain?: string }): string {
+  const domain = opts.domain ?? config().domain;
+  if (!domain) throw new CliError('no domain: pass --domain NAME, or create one with: gearshift domains create NAME', EXIT.usage);
+  return domain;
+}
+
+function print(value: unknown, render: () => string): void {
+  console.log(globals().json ? JSON.stringify(value, null, 2) : render());
+}
+
+/** Sends a change, follows its operation (unless --no-wait), and prints the resource. */
+async function change(method: string, path: string, body: unknown, opts: { wait?: boolean }, render: (res: any) => string): Promise<void> {
+  const res = await api().call<any>(method, path, body);
+  let op: Operation | undefined = res?.operation;
+  if (op && opts.wait !== false) op = await follow(api(), op, Boolean(globals().json));
+  const latest = res?.deleted ? res : await api().call<any>('GET', path.replace(/\/(actions|env|scale|cartridges)(\/.*)?$/, '').replace(/\?.*$/, '')).catch(() => res);
+  print({ ...latest, operation: op }, () => render(latest));
+  if (op?.state === 'failed') process.exitCode = EXIT.operationFailed;
+}
+
+const appTable = (apps: any[]) =>
+  table(
+    apps.map((a) => ({ name: a.name, status: a.status, cartridges: a.cartridges.join(','), scale: a.scale, url: a.url })),
+    ['name', 'status', 'cartridges', 'scale', 'url'],
+  );
+
+function showApp(a: any): string {
+  const lines = [
+    `${a.name} (${a.domain})  ${a.status}`,
+    `  url         ${a.url}`,
+    `  cartridges  ${a.cartridges.join(', ')}`,
+    `  size        ${a.size}, ${a.scale} web gear(s)${a.autoscale ? `, autoscaling ${a.autoscale.min}..${a.autoscale.max}` : ''}${a.idleAfterSeconds ? `, idles after ${a.idleAfterSeconds} s` : ''}`,
+    '',
+    table(a.gears.map((g: any) => ({ gear: g.id.slice(0, 8), cartridge: g.cartridge, node: g.node, state: g.state, endpoint: g.endpoints?.http ?? '' })), ['gear', 'cartridge', 'node', 'state', 'endpoint']),
+  ];
+  return lines.join('\n');
+}
+
+async function readSecret(prompt: string, fromStdin: boolean): Promise<string> {
+  if (fromStdin || !process.stdin.isTTY) {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  // Echo nothing while the password is typed.
+  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) => {
+    if (s.startsWith(prompt)) process.stderr.write(prompt);
+  };
+  const answer = await new Promise<string>((resolve) => rl.question(prompt, resolve));
+  rl.close();
+  process.stderr.write('\n');
+  return answer;
+}
+
+// ---- login -------------------------------------------------------------------------------------------------------
+
+program
+  .command('login')
+  .description('log in and keep the token in your config directory (mode 0600)')
+  .option('-u, --username <name>', 'user name', 'admin')
+  .option('--password-stdin', 'read the password from standard input (for scripts)')
+  .action(async (opts: { username: string; passwordStdin?: boolean }) => {
+    const password = await readSecret('Password: ', Boolean(opts.passwordStdin));
+    const res = await new ApiClient(server()).call<{ token: string; expiresAt: string }>('POST', '/auth/login', { username: opts.username, password });
+    writeConfig({ ...config(), server: server(), token: res.token, username: opts.username });
+    print({ server: server(), username: opts.username, expiresAt: res.expiresAt }, () => `Logged in to ${server()} as ${opts.username} (token kept in ${configPath()}).`);
+  });
+
+// ---- domains -----------------------------------------------------------------------------------------------------
+
+const domains = program.command('domains').description('namespaces of apps');
+domains
+  .command('list', { isDefault: true })
+  .description('list your domains')
+  .action(async () => {
+    const list = await api().call<any[]>('GET', '/domains');
+    const current = config().domain;
+    print(list, () => table(list.map((d) => ({ name: d.name, default: d.name === current ? '*' : '', created: d.createdAt })), ['name', 'default', 'created']));
+  });
+domains
+  .command('create <name>')
+  .description('create a domain (it becomes your default when you have none)')
+  .action(async (name: string) => {
+    const d = await api().call('POST', '/domains', { name });
+    if (!config().domain) writeConfig({ ...config(), domain: name });
+    print(d, () => `Created domain ${name}.`);
+  });
+domains
+  .command('use <name>')
+  .description('make a domain the default for later commands')
+  .action(async (name: string) => {
+    await api().call('GET', `/domains/${encodeURIComponent(name)}`);
+    writeConfig({ ...config(), domain: name });
+    print({ domain: name }, () => `Commands now use domain ${name}.`);
+  });
+domains
+  .command('delete <name>')
+  .description('delete an empty domain')
+  .action(async (name: string) => {
+    await api().call('DELETE', `/domains/${encodeURIComponent(name)}`);
+    if (config().domain === name) writeConfig({ ...config(), domain: undefined });
+    print({ deleted: name }, () => `Deleted domain ${name}.`);
+  });
+
+// ---- apps --------------------------------------------------------------------------------------------------------
+
+const collect = (v: string, acc: string[]) => [...acc, v];
+const domainOption = () => new Option('-d, --domain <name>', 'the domain (default: your default domain)');
+const noWait = () => new Option('--no-wait', 'return at once instead of following the operation');
+const appPath = (opts: { domain?: string }, app: string) => `/domains/${encodeURIComponent(domainOf(opts))}/apps/${encodeURIComponent(app)}`;
+
+const apps = program.command('apps').description('create, inspect and manage apps');
+apps
+  .command('list', { isDefault: true })
+  .description('list the apps of a domain')
+  .addOption(domainOption())
+  .action(async (opts: { domain?: string }) => {
+    const list = await api().call<any[]>('GET', `/domains/${encodeURIComponent(domainOf(opts))}/apps`);
+    print(list, () => appTable(list));
+  });
+apps
+  .command('create <name>')
+  .description('create an app from cartridges, e.g. -c nodejs-18 -c postgresql-15')
+  .addOption(domainOption())
+  .requiredOption('-c, --cartridge <name>', 'a cartridge (repeat for more)', collect, [])
+  .option('--scale <n>', 'web gears', (v) => Number(v))
+  .option('--size <size>', 'gear size: small, medium or large')
+  .option('-e, --env <NAME=value>', 'an environment variable (repeat for more)', collect, [])
+  .addOption(noWait())
+  .action(async (name: string, opts: { domain?: string; cartridge: string[]; scale?: number; size?: string; env: string[]; wait?: boolean }) => {
+    const env = Object.fromEntries(opts.env.map(parseAssignment));
+    const body = { name, cartridges: opts.cartridge, ...(opts.scale ? { scale: opts.scale } : {}), ...(opts.size ? { size: opts.size } : {}), ...(opts.env.length ? { env } : {}) };
+    const res = await api().call<any>('POST', `/domains/${encodeURIComponent(domainOf(opts))}/apps`, body);
+    let op: Operation = res.operation;
+    if (opts.wait !== false) op = await follow(api(), op, Boolean(globals().json));
+    const app = await api().call('GET', appPath(opts, name));
+    print({ ...app, operation: op }, () => showApp(app));
+    if (op.state === 'failed') process.exitCode = EXIT.operationFailed;
+  });
+apps
+  .command('show <name>')
+  .description('an app: status, URL, cartridges, gears')
+  .addOption(domainOption())
+  .action(async (name: string, opts: { domain?: string }) => {
+    const app = await api().call('GET', appPath(opts, name));
+    print(app, () => showApp(app));
+  });
+for (const action of ['start', 'stop', 'restart'] as const) {
+  apps
+    .command(`${action} <name>`)
+    .description(`${action} an app's gears`)
+    .addOption(domainOption())
+    .addOption(noWait())
+    .action(async (name: string, opts: { domain?: string; wait?: boolean }) => {
+      await change('POST', `${appPath(opts, name)}/actions`, { action }, opts, showApp);
+    });
+}
+apps
+  .command('delete <name>')
+  .description('delete an app with its gears and data')
+  .addOption(domainOption())
+  .addOption(noWait())
+  .action(async (name: string, opts: { domain?: string; wait?: boolean }) => {
+    await change('DELETE', appPath(opts, name), undefined, opts, () => `Deleted app ${name}.`);
+  });
+apps
+  .command('operations <name>')
+  .description("an app's operations, newest first, and why they happened")
+  .addOption(domainOption())
+  .action(async (name: string, opts: { domain?: string }) => {
+    const ops = await api().call<any[]>('GET', `${appPath(opts, name)}/operations`);
+    print(ops, () => table(ops.map((o) => ({ when: o.createdAt, kind: o.kind, by: o.by, state: o.state, what: o.steps[0]?.text })), ['when', 'kind', 'by', 'state', 'what']));
+  });
+
+// ---- cartridges --------------------------------------------------------------------------------------------------
+
+const cartridges = program.command('cartridges').description('the catalogue, and the cartridges of an app');
+cartridges
+  .command('list', { isDefault: true })
+  .description('the catalogue')
+  .action(async () => {
+    const list = await api().call<any[]>('GET', '/cartridges');
+    print(list, () => table(list.map((c) => ({ name: c.name, categories: c.categories.join(','), version: c.version, description: c.displayName })), ['name', 'categories', 'version', 'description']));
+  });
+cartridges
+  .command('add <app> <cartridge>')
+  .description('embed a cartridge in an app (its variables reach the web gears)')
+  .addOption(domainOption())
+  .addOption(noWait())
+  .action(async (app: string, cartridge: string, opts: { domain?: string; wait?: boolean }) => {
+    await change('POST', `${appPath(opts, app)}/cartridges`, { cartridge }, opts, showApp);
+  });
+cartridges
+  .command('remove <app> <cartridge>')
+  .description('remove a cartridge and its data from an app')
+  .addOption(domainOption())
+  .addOption(noWait())
+  .action(async (app: string, cartridge: string, opts: { domain?: string; wait?: boolean }) => {
+    await change('DELETE', `${appPath(opts, app)}/cartridges/${encodeURIComponent(cartridge)}`, undefined, opts, showApp);
+  });
+
+// ---- env ---------------------------------------------------------------------------------------------------------
+
+function parseAssignment(s: string): [string, string] {
+  const i = s.indexOf('=');
+  if (i <= 0) throw new CliError(`"${s}" is not NAME=value`, EXIT.usage);
+  return [s.slice(0, i), s.slice(i + 1)];
+}
+
+const env = program.command('env').description("an app's environment variables (the gears restart with new values)");
+env
+  .command('list <app>', { isDefault: true })
+  .addOption(domainOption())
+  .action(async (app: string, opts: { domain?: string }) => {
+    const res = await api().call<{ env: Record<string, string> }>('GET', `${appPath(opts, app)}/env`);
+    print(res.env, () => table(Object.entries(res.env).map(([name, value]) => ({ name, value })), ['name', 'value']));
+  });
+env
+  .command('set <app> <assignments...>')
+  .description('set variables: NAME=value ...')
+  .addOption(domainOption())
+  .addOption(noWait())
+  .action(async (app: string, assignments: string[], opts: { domain?: string; wait?: boolean }) => {
+    await change('PATCH', `${appPath(opts, app)}/env`, Object.fromEntries(assignments.map(parseAssignment)), opts, (a) => `Set ${assignments.map((x) => x.split('=')[0]).join(', ')} on ${a.name}.`);
+  });
+env
+  .command('unset <app> <names...>')
+  .description('remove variables')
+  .addOption(domainOption())
+  .addOption(noWait())
+  .action(async (app: string, names: string[], opts: { domain?: string; wait?: boolean }) => {
+    await change('PATCH', `${appPath(opts, app)}/env`, Object.fromEntries(names.map((n) => [n, null])), opts, (a) => `Unset ${names.join(', ')} on ${a.name}.`);
+  });
+
+// ---- scale -------------------------------------------------------------------------------------------------------
+
+program
+  .command('scale <app> [replicas]')
+  .description('set the number of web gears, or autoscale with --min and --max')
+  .addOption(domainOption())
+  .option('--min <n>', 'autoscale: fewest gears', (v) => Number(v))
+  .option('--max <n>', 'autoscale: most gears', (v) => Number(v))
+  .option('--target <n>', 'autoscale: concurrent requests a gear should carry', (v) => Number(v))
+  .addOption(noWait())
+  .action(async (app: string, replicas: string | undefined, opts: { domain?: string; min?: number; max?: number; target?: number; wait?: boolean }) => {
+    const body =
+      opts.min !== undefined || opts.max !== undefined
+        ? { min: opts.min ?? 1, max: opts.max ?? opts.min ?? 1, ...(opts.target ? { targetConcurrency: opts.target } : {}) }
+        : replicas !== undefined
+          ? { replicas: Number(replicas) }
+          : null;
+    if (!body) throw new CliError('give a number of gears, or --min and --max', EXIT.usage);
+    await change('PUT', `${appPath(opts, app)}/scale`, body, opts, showApp);
+  });
+
+// ---- nodes -------------------------------------------------------------------------------------------------------
+
+const nodes = program.command('nodes').description("operators: the platform's hosts");
+nodes
+  .command('list', { isDefault: true })
+  .action(async () => {
+    const list = await api().call<any[]>('GET', '/nodes');
+    print(list, () =>
+      table(
+        list.map((n) => ({ name: n.name, state: n.state, ready: n.ready ? 'yes' : 'no', gears: `${n.allocated.gears}/${n.capacity.maxGears}`, memory: `${n.allocated.memoryMb}/${n.capacity.memoryMb} MB`, heartbeat: n.lastHeartbeat })),
+        ['name', 'state', 'ready', 'gears', 'memory', 'heartbeat'],
+      ),
+    );
+  });
+nodes
+  .command('drain <node>')
+  .description('place no new gears on a node')
+  .action(async (node: string) => {
+    const n = await api().call('POST', `/nodes/${encodeURIComponent(node)}/drain`);
+    print(n, () => `Node ${node} is draining: it gets no new gears.`);
+  });
+
+// ---- operations --------------------------------------------------------------------------------------------------
+
+program
+  .command('operations')
+  .description('follow or show an operation')
+  .command('show <id>')
+  .action(async (id: string) => {
+    const op = await api().call<Operation>('GET', `/operations/${encodeURIComponent(id)}`);
+    const done = await follow(api(), op, Boolean(globals().json), 0);
+    print(done, () => `${done.kind}: ${done.state}${done.error ? ` (${done.error})` : ''}`);
+  });
+
+async function main(): Promise<void> {
+  program.exitOverride();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
+      return;
+    }
+    if (err instanceof CliError) {
+      if (globals().json) console.log(JSON.stringify({ error: err.message, details: err.details }, null, 2));
+      console.error(`error: ${err.message}`);
+      for (const d of err.details) console.error(`  ${d.pointer || '/'}: ${d.message}`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    throw err;
+  }
+}
+
+void main();

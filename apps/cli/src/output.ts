@@ -1,0 +1,45 @@
+import type { ApiClient, Operation } from './client';
+
+/** Column-aligned text for people. */
+export function table(rows: Record<string, unknown>[], columns: string[]): string {
+  if (rows.length === 0) return '(none)';
+  const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? '-' : String(r[c]))));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
+}
+
+/**
+ * Follows an operation until it ends, printing each new step as it happens (to stderr, so stdout stays clean for
+ * scripts). On a terminal a spinner shows it is alive.
+ */
+export async function follow(api: ApiClient, op: Operation, quiet: boolean, timeoutS = 600): Promise<Operation> {
+  const tty = process.stderr.isTTY && !quiet;
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+  let shown = 0;
+  let frame = 0;
+  const started = Date.now();
+  let current = op;
+  for (;;) {
+    if (!quiet) {
+      for (const step of current.steps.slice(shown)) {
+        if (tty) process.stderr.write('\r\x1b[K');
+        process.stderr.write(`  · ${step.text}\n`);
+      }
+      shown = current.steps.length;
+    }
+    if (current.state === 'succeeded' || current.state === 'failed') break;
+    if (Date.now() - started > timeoutS * 1000) break;
+    if (tty) process.stderr.write(`\r${frames[frame++ % frames.length]} ${current.kind} ${current.state} (${Math.round((Date.now() - started) / 1000)} s)`);
+    await new Promise((r) => setTimeout(r, 250));
+    current = await api.call<Operation>('GET', `/operations/${op.id}`);
+  }
+  if (tty) process.stderr.write('\r\x1b[K');
+  if (!quiet) {
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    if (current.state === 'succeeded') process.stderr.write(`✔ ${current.kind} succeeded in ${secs} s\n`);
+    else if (current.state === 'failed') process.stderr.write(`✖ ${current.kind} failed: ${current.error}\n`);
+    else process.stderr.write(`… ${current.kind} is still ${current.state}; follow it with: gearshift operations show ${current.id}\n`);
+  }
+  return current;
+}

@@ -1,0 +1,106 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getJson, Platform, ROOT } from './support/platform';
+
+/** The gearshift CLI, driven as a person or a script would, against a real platform. */
+describe('gearshift CLI', { timeout: 600_000 }, () => {
+  let p: Platform;
+  const home = mkdtempSync(join(tmpdir(), 'cli-home-'));
+
+  before(async () => {
+    p = await Platform.start('cli');
+  });
+  after(async () => {
+    await p?.stop();
+  });
+
+  function gearshift(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [join(ROOT, 'dist/apps/cli/src/main.js'), ...args], {
+        env: { ...process.env, XDG_CONFIG_HOME: home, GEARSHIFT_SERVER: p.baseUrl },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c) => (stdout += c));
+      child.stderr.on('data', (c) => (stderr += c));
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      child.stdin.end(input ?? '');
+    });
+  }
+
+  it('logs in and keeps the token in a file only the user can read', async () => {
+    const r = await gearshift(['login', '--password-stdin'], `${p.adminPassword}\n`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Logged in to .* as admin/);
+    const file = join(home, 'gearshift', 'config.json');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.match(JSON.parse(readFileSync(file, 'utf8')).token, /^gst_/);
+    assert.ok(!r.stdout.includes(p.adminPassword) && !r.stderr.includes(p.adminPassword), 'the password is never printed');
+    const bad = await gearshift(['login', '--password-stdin'], 'wrong\n');
+    assert.equal(bad.code, 3);
+    assert.match(bad.stderr, /wrong username or password/);
+  });
+
+  it('creates a domain, which becomes the default, and an app, showing progress', async () => {
+    assert.equal((await gearshift(['domains', 'create', 'tour'])).code, 0);
+    const r = await gearshift(['apps', 'create', 'shop', '-c', 'nodejs-18', '-c', 'postgresql-15', '-e', 'GREETING=hi']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /· creating gear postgresql-15/);
+    assert.match(r.stderr, /✔ app\.create succeeded in [\d.]+ s/);
+    assert.match(r.stdout, /^shop \(tour\)\s+running/m);
+    assert.match(r.stdout, /nodejs-18\s+\S+\s+running\s+http:\/\/127\.0\.0\.1:\d+/);
+  });
+
+  it('lists apps in a table for people and as JSON for scripts', async () => {
+    const list = await gearshift(['apps', 'list']);
+    assert.match(list.stdout, /^NAME\s+STATUS\s+CARTRIDGES\s+SCALE\s+URL$/m);
+    assert.match(list.stdout, /^shop\s+running\s+nodejs-18,postgresql-15\s+1\s+http:\/\/shop-tour\.localhost/m);
+    const json = await gearshift(['--json', 'apps', 'show', 'shop']);
+    const app = JSON.parse(json.stdout);
+    assert.equal(app.status, 'running');
+    const page = await getJson(app.gears.find((g: { cartridge: string }) => g.cartridge === 'nodejs-18').endpoints.http);
+    assert.equal(page?.body.database.reachable, true);
+  });
+
+  it('sets and unsets environment variables, and scales', async () => {
+    assert.equal((await gearshift(['env', 'set', 'shop', 'COLOUR=blue', 'SIZE=xl'])).code, 0);
+    assert.equal((await gearshift(['env', 'unset', 'shop', 'SIZE'])).code, 0);
+    const env = JSON.parse((await gearshift(['--json', 'env', 'list', 'shop'])).stdout);
+    assert.deepEqual(env, { GREETING: 'hi', COLOUR: 'blue' });
+    const scaled = await gearshift(['scale', 'shop', '2']);
+    assert.equal(scaled.code, 0, scaled.stderr);
+    assert.equal(JSON.parse((await gearshift(['--json', 'apps', 'show', 'shop'])).stdout).scale, 2);
+  });
+
+  it('exits with codes scripts can trust, and says what was wrong', async () => {
+    const missing = await gearshift(['apps', 'show', 'nope']);
+    assert.equal(missing.code, 3);
+    assert.match(missing.stderr, /app "nope" in domain "tour" was not found/);
+    const invalid = await gearshift(['apps', 'create', 'bad', '-c', 'cobol-85']);
+    assert.equal(invalid.code, 3);
+    assert.match(invalid.stderr, /\/cartridges\/0: names "cobol-85", which is not in the catalogue/);
+    const usage = await gearshift(['scale', 'shop']);
+    assert.equal(usage.code, 2);
+    const unknown = await gearshift(['frobnicate']);
+    assert.equal(unknown.code, 2);
+    const down = await gearshift(['--server', 'http://127.0.0.1:1', 'domains']);
+    assert.equal(down.code, 4);
+    assert.match(down.stderr, /cannot reach the broker/);
+    const help = await gearshift(['apps', 'create', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--cartridge <name>/);
+  });
+
+  it('lists nodes and deletes the app', async () => {
+    const nodes = await gearshift(['nodes']);
+    assert.match(nodes.stdout, new RegExp(`^${p.nodeName('node1')}\\s+active\\s+yes`, 'm'));
+    const r = await gearshift(['apps', 'delete', 'shop']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Deleted app shop/);
+    assert.equal((await p.containers({ 'gearshift.app-name': 'shop' })).length, 0);
+  });
+});
