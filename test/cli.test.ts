@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getJson, Platform, ROOT } from './support/platform';
@@ -93,6 +93,27 @@ describe('gearshift CLI', { timeout: 600_000 }, () => {
     const help = await gearshift(['apps', 'create', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--cartridge <name>/);
+  });
+
+  it('applies a gearshift.yml: shows the plan, asks before losing data, converges', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'repo-'));
+    const file = join(dir, 'gearshift.yml');
+    writeFileSync(file, 'name: blog\ncartridges: [nodejs-18, postgresql-15]\nenv: { TITLE: notes }\n');
+    const dry = await gearshift(['apply', '-f', file, '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /Plan for blog:\n  \+ app blog/);
+    const applied = await gearshift(['apply', '-f', file]);
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.match(applied.stderr, /✔ app\.create succeeded/);
+    const again = await gearshift(['apply', '-f', file]);
+    assert.match(again.stdout, /blog already is what .* says/);
+    writeFileSync(file, 'name: blog\ncartridges: [nodejs-18]\nenv: { TITLE: notes }\n');
+    const refused = await gearshift(['apply', '-f', file]);
+    assert.equal(refused.code, 3, 'no terminal to confirm on, so no data is deleted');
+    assert.match(refused.stdout, /- cartridge postgresql-15 .*LOSES the data of postgresql-15/);
+    const forced = await gearshift(['apply', '-f', file, '--yes']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stderr, /✔ app\.apply succeeded/);
   });
 
   it('lists nodes and deletes the app', async () => {

@@ -26,13 +26,15 @@ import { AliasesController } from './routes/aliases.controller';
 import { AliasesService } from './routes/aliases.service';
 import { RoutesService } from './routes/routes.service';
 import { AutoscalerService } from './scaling/autoscaler.service';
+import { ApplyController } from './apply/apply.controller';
+import { ApplyService } from './apply/apply.service';
 
 @Module({})
 export class AppModule {
   static register(config: BrokerConfig, store: Store, catalog: Map<string, Cartridge>): DynamicModule {
     return {
       module: AppModule,
-      controllers: [AuthController, UsersController, HealthController, CartridgesController, DomainsController, AppsController, OperationsController, NodesController, AliasesController],
+      controllers: [AuthController, UsersController, HealthController, CartridgesController, DomainsController, AppsController, OperationsController, NodesController, AliasesController, ApplyController],
       providers: [
         { provide: BROKER_CONFIG, useValue: config },
         { provide: Store, useValue: store },
@@ -51,6 +53,7 @@ export class AppModule {
         RoutesService,
         AliasesService,
         AutoscalerService,
+        ApplyService,
       ],
     };
   }

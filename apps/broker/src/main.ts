@@ -38,6 +38,8 @@ async function main(): Promise<void> {
     bodyParser: false,
   });
   app.useBodyParser('json', { limit: config.maxJsonBody });
+  // gearshift.yml arrives as YAML text.
+  app.useBodyParser('text', { limit: config.maxJsonBody, type: ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml', 'text/plain'] });
   app.use((req: Request & { id?: string }, res: Response, next: NextFunction) => {
     req.id = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
     res.setHeader('x-request-id', req.id);

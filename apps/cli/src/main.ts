@@ -285,6 +285,67 @@ program
     await change('PUT', `${appPath(opts, app)}/scale`, body, opts, showApp);
   });
 
+// ---- apply -------------------------------------------------------------------------------------------------------
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await new Promise<string>((resolve) => rl.question(`${question} [y/N] `, resolve));
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
+}
+
+program
+  .command('apply')
+  .description('show the plan for a gearshift.yml, then converge the app to it')
+  .addOption(domainOption())
+  .option('-f, --file <path>', 'the descriptor', 'gearshift.yml')
+  .option('--dry-run', 'only show the plan')
+  .option('-y, --yes', 'do not ask before a change that loses data (for scripts)')
+  .addOption(noWait())
+  .action(async (opts: { domain?: string; file: string; dryRun?: boolean; yes?: boolean; wait?: boolean }) => {
+    const { readFileSync } = await import('node:fs');
+    let text: string;
+    try {
+      text = readFileSync(opts.file, 'utf8');
+    } catch {
+      throw new CliError(`cannot read ${opts.file}`, EXIT.usage);
+    }
+    const base = `/domains/${encodeURIComponent(domainOf(opts))}/apply`;
+    const raw = async (query: string) => {
+      const res = await fetch(`${server().replace(/\/$/, '')}/api/v1${base}${query}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${config().token ?? ''}`, 'content-type': 'text/yaml' },
+        body: text,
+      }).catch((err: Error) => {
+        throw new CliError(`cannot reach the broker at ${server()} (${err.message})`, EXIT.unreachable);
+      });
+      const body = (await res.json()) as any;
+      if (!res.ok) throw new CliError(body.message ?? `${res.status}`, res.status >= 500 ? EXIT.unreachable : EXIT.refused, body.details ?? []);
+      return body;
+    };
+    const plan = await raw('?dryRun=true');
+    const items: any[] = plan.plan;
+    if (!globals().json || opts.dryRun) {
+      print(plan, () =>
+        items.length === 0
+          ? `${plan.app} already is what ${opts.file} says.`
+          : [`Plan for ${plan.app}:`, ...items.map((i) => `  ${i.action === 'remove' ? '-' : i.action === 'add' || i.action === 'create' ? '+' : '~'} ${i.target}  (${i.reason})${i.loses ? `  LOSES ${i.loses}` : ''}`)].join('\n'),
+      );
+    }
+    if (opts.dryRun || items.length === 0) return;
+    let allowDataLoss = false;
+    if (plan.losesData) {
+      allowDataLoss = Boolean(opts.yes) || (await confirm('This plan deletes data. Go ahead?'));
+      if (!allowDataLoss) throw new CliError('not applied: the plan deletes data (confirm, or pass --yes)', EXIT.refused);
+    }
+    const res = await raw(`?allowDataLoss=${allowDataLoss}`);
+    let op: Operation | null = res.operation;
+    if (op && opts.wait !== false) op = await follow(api(), op, Boolean(globals().json));
+    if (globals().json) console.log(JSON.stringify({ ...res, operation: op }, null, 2));
+    if (op?.state === 'failed') process.exitCode = EXIT.operationFailed;
+  });
+
 // ---- nodes -------------------------------------------------------------------------------------------------------
 
 const nodes = program.command('nodes').description("operators: the platform's hosts");

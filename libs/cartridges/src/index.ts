@@ -5,3 +5,4 @@ export * from './jobs';
 export * from './gear-sizes';
 export * from './routes';
 export * from './settings';
+export * from './descriptor';

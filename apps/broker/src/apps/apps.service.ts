@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { GEAR_SIZES, type Cartridge, type GearSize } from '@gearshift/cartridges';
+import { GEAR_SIZES, type AppDescriptor, type Cartridge, type GearSize } from '@gearshift/cartridges';
+import type { AppState, PlanItem } from '../apply/plan';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { CatalogService } from '../cartridges/catalog.service';
@@ -335,6 +336,71 @@ export class AppsService {
     const { domain, app } = await this.requireApp(user, domainName, appName);
     if (body.idleAfterSeconds !== undefined) await this.store.repos.apps.update(app.id, { idleAfterSeconds: body.idleAfterSeconds });
     return this.present((await this.store.repos.apps.findById(app.id))!, domain);
+  }
+
+  // ---- descriptors ---------------------------------------------------------------------------------------------
+
+  /** What an app is now, in the terms of a descriptor. */
+  async stateOf(app: App): Promise<AppState> {
+    const web = this.webOf(app);
+    return {
+      cartridges: (app.cartridges ?? []).map((c) => c.cartridge),
+      size: app.size,
+      webScale: (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).length,
+      autoscale: app.autoscaleMax ? { min: app.autoscaleMin ?? 1, max: app.autoscaleMax, targetConcurrency: app.autoscaleTarget ?? 10 } : null,
+      env: app.env,
+      aliases: (await this.store.repos.aliases.forApp(app.id)).map((a) => a.host),
+      idleAfterSeconds: app.idleAfterSeconds,
+    };
+  }
+
+  /** Converges an existing app to its descriptor in one operation. */
+  async applyDescriptor(user: User, domainName: string, app: App, d: AppDescriptor, items: PlanItem[], waitSeconds?: number) {
+    const domain = await this.domains.require(user, domainName);
+    const summary = items.map((i) => `${i.action} ${i.target}`).join(', ');
+    const op = await this.changeApp(app, user, 'app.apply', `apply ${d.name}: ${summary}`, async (repos, a) => {
+      const has = (target: string) => items.some((i) => i.target === target);
+      const current = (a.cartridges ?? []).map((c) => c.cartridge);
+      const added = d.cartridges.filter((c) => !current.includes(c));
+      const nodes: string[] = [];
+      if (added.length > 0) {
+        const chosen = checkCartridgeSet(d.cartridges, this.catalog.cartridges);
+        checkSize(chosen, a.size, '/size');
+        const memoryMb = GEAR_SIZES[a.size].memoryMb;
+        for (const name of added) {
+          const nodeId = await this.place(repos, [memoryMb], a.gears?.[0]?.nodeId);
+          await repos.apps.addCartridge(a.id, { cartridge: name, generated: generatedFor(this.catalog.require(name)) }, [{ cartridge: name, nodeId, memoryMb }]);
+          nodes.push(nodeId);
+        }
+      }
+      for (const name of current.filter((c) => !d.cartridges.includes(c))) await repos.apps.removeCartridge(a.id, name);
+      if (items.some((i) => i.target.startsWith('env '))) {
+        await repos.apps.update(a.id, { env: Object.fromEntries(Object.entries(d.env ?? {}).map(([k, v]) => [k, String(v)])) });
+      }
+      if (has('scale')) {
+        checkScale(this.webOf(a), d.scale!, '/scale');
+        await repos.apps.update(a.id, { autoscaleMin: null, autoscaleMax: null, autoscaleTarget: null });
+        await this.setReplicas(repos, a, d.scale!);
+      }
+      if (has('autoscale')) {
+        const web = this.webOf(a);
+        checkScale(web, d.autoscale!.min, '/autoscale/min');
+        checkScale(web, d.autoscale!.max, '/autoscale/max');
+        if (d.autoscale!.min > d.autoscale!.max) throw ruleViolation('/autoscale/min', 'range', `must not exceed max (${d.autoscale!.max})`);
+        await repos.apps.update(a.id, { autoscaleMin: d.autoscale!.min, autoscaleMax: d.autoscale!.max, autoscaleTarget: d.autoscale!.targetConcurrency ?? 10 });
+      }
+      if (has('idleAfterSeconds')) await repos.apps.update(a.id, { idleAfterSeconds: d.idleAfterSeconds ?? null });
+      for (const item of items.filter((i) => i.target.startsWith('alias '))) {
+        const host = item.target.slice('alias '.length);
+        if (item.action === 'remove') await repos.aliases.delete(a.id, host);
+        else {
+          if (host.endsWith(`.${this.config.appsDomain}`)) throw ruleViolation('/aliases', 'reserved', `${host} is in the platform's apps domain`);
+          if (!(await repos.aliases.create({ appId: a.id, host, certificate: null, privateKey: null }))) throw conflict(`the host name ${host} is already an alias`);
+        }
+      }
+      return nodes;
+    });
+    return this.respond(op, domain, waitSeconds);
   }
 
   // ---- the platform's own decisions ----------------------------------------------------------------------------

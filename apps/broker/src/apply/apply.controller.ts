@@ -1,0 +1,38 @@
+import { Body, Controller, Param, Post, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { descriptorSchema } from '@gearshift/cartridges';
+import { WaitPipe } from '../common/wait.pipe';
+import { CurrentUser } from '../users/auth.guard';
+import type { User } from '../users/user.entity';
+import { ApplyService } from './apply.service';
+
+@ApiTags('apply')
+@ApiBearerAuth()
+@Controller('domains/:domain/apply')
+export class ApplyController {
+  constructor(private readonly applier: ApplyService) {}
+
+  /** The body is a gearshift.yml (text/yaml) or the same as JSON. */
+  @Post()
+  @ApiConsumes('text/yaml', 'application/json')
+  @ApiBody({ schema: descriptorSchema as object })
+  @ApiQuery({ name: 'dryRun', required: false })
+  @ApiQuery({ name: 'allowDataLoss', required: false })
+  @ApiQuery({ name: 'wait', required: false })
+  async apply(
+    @Res({ passthrough: true }) res: Response,
+    @CurrentUser() user: User,
+    @Param('domain') domain: string,
+    @Body() body: unknown,
+    @Query('dryRun') dryRun?: string,
+    @Query('allowDataLoss') allowDataLoss?: string,
+    @Query('wait', WaitPipe) wait?: number,
+  ) {
+    const text = typeof body === 'string' ? body : JSON.stringify(body ?? {});
+    const result = await this.applier.apply(user, domain, text, { dryRun: dryRun === 'true', allowDataLoss: allowDataLoss === 'true', wait });
+    // 202 when an operation started; 200 for a plan or an app that already is what the file says.
+    res.status('operation' in result && result.operation ? 202 : 200);
+    return result;
+  }
+}

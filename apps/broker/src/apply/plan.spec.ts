@@ -1,0 +1,58 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join, resolve } from 'node:path';
+import { loadCatalog, parseDescriptor, SchemaViolationError } from '@gearshift/cartridges';
+import { planApply, type AppState } from './plan';
+
+const catalog = loadCatalog(join(resolve(__dirname, '../../../../..'), 'cartridges'));
+const current: AppState = {
+  cartridges: ['nodejs-18', 'postgresql-15'],
+  size: 'small',
+  webScale: 1,
+  autoscale: null,
+  env: { GREETING: 'hi' },
+  aliases: [],
+  idleAfterSeconds: null,
+};
+const file = (extra = '') => parseDescriptor(`name: shop\ncartridges: [nodejs-18, postgresql-15]\nenv: { GREETING: hi }\n${extra}`);
+
+describe('descriptor plans', () => {
+  it('is empty when the app already is what the file says', () => {
+    assert.deepEqual(planApply(current, file(), catalog), { items: [], refusals: [] });
+  });
+
+  it('plans the creation of a new app', () => {
+    const { items } = planApply(null, file('aliases: [www.shop.test]'), catalog);
+    assert.deepEqual(items.map((i) => `${i.action} ${i.target}`), ['create app shop', 'add env GREETING', 'add alias www.shop.test']);
+  });
+
+  it('lists exactly what changed, with reasons', () => {
+    const d = parseDescriptor('name: shop\ncartridges: [nodejs-18, postgresql-15, redis-7]\nenv: { GREETING: hello, MODE: fast }\nscale: 2\n');
+    const { items, refusals } = planApply(current, d, catalog);
+    assert.deepEqual(refusals, []);
+    assert.deepEqual(items.map((i) => `${i.action} ${i.target}`), ['add cartridge redis-7', 'change env GREETING', 'add env MODE', 'change scale']);
+    assert.equal(items.find((i) => i.target === 'env GREETING')?.reason, 'the value differs');
+  });
+
+  it('says what data a removal would lose', () => {
+    const { items } = planApply(current, parseDescriptor('name: shop\ncartridges: [nodejs-18]\nenv: { GREETING: hi }\n'), catalog);
+    assert.equal(items[0].action, 'remove');
+    assert.match(items[0].loses!, /the data of postgresql-15 \(\/var\/lib\/gearshift\/postgresql\)/);
+  });
+
+  it('refuses what a descriptor cannot change', () => {
+    const { refusals } = planApply(current, parseDescriptor('name: shop\ncartridges: [python-3.11, postgresql-15]\nsize: large\n'), catalog);
+    assert.deepEqual(refusals.map((r) => r.rule), ['web-cartridge', 'size-change']);
+  });
+
+  it('reports every violation of a broken file at once, with its path and rule', () => {
+    try {
+      parseDescriptor('name: Shop\ncartridges: []\nscale: 2\nautoscale: { min: 1, max: 3 }\nenv: { "BAD-NAME": x }\ncolour: red\n');
+      assert.fail('accepted');
+    } catch (err) {
+      assert.ok(err instanceof SchemaViolationError);
+      const got = err.violations.map((v) => `${v.pointer} ${v.rule}`).sort();
+      assert.deepEqual(got, ['/autoscale not', '/cartridges minItems', '/colour additionalProperties', '/env/BAD-NAME propertyNames', '/name pattern']);
+    }
+  });
+});

@@ -1,0 +1,83 @@
+import type { AppDescriptor, Cartridge } from '@gearshift/cartridges';
+
+/** What an app is now, as far as a descriptor can say. */
+export interface AppState {
+  cartridges: string[];
+  size: string;
+  webScale: number;
+  autoscale: { min: number; max: number; targetConcurrency: number } | null;
+  env: Record<string, string>;
+  aliases: string[];
+  idleAfterSeconds: number | null;
+}
+
+export interface PlanItem {
+  action: 'create' | 'add' | 'remove' | 'change';
+  target: string;
+  from?: unknown;
+  to?: unknown;
+  reason: string;
+  /** What would be lost: set when the change removes data. */
+  loses?: string;
+}
+
+export type PlanRefusal = { pointer: string; rule: string; message: string };
+
+const envOf = (d: AppDescriptor) => Object.fromEntries(Object.entries(d.env ?? {}).map(([k, v]) => [k, String(v)]));
+
+/**
+ * The plan that takes an app from what it is to what its descriptor says, item by item with the reason. Pure. An
+ * empty plan means the app already is what the file says. Refusals are changes a descriptor cannot make.
+ */
+export function planApply(current: AppState | null, d: AppDescriptor, catalog: Map<string, Cartridge>): { items: PlanItem[]; refusals: PlanRefusal[] } {
+  const items: PlanItem[] = [];
+  const refusals: PlanRefusal[] = [];
+  const env = envOf(d);
+  if (!current) {
+    items.push({ action: 'create', target: `app ${d.name}`, to: d.cartridges, reason: 'the app does not exist yet' });
+    for (const [k, v] of Object.entries(env)) items.push({ action: 'add', target: `env ${k}`, to: v, reason: 'declared in the file' });
+    for (const a of d.aliases ?? []) items.push({ action: 'add', target: `alias ${a}`, reason: 'declared in the file' });
+    if (d.autoscale) items.push({ action: 'change', target: 'autoscale', to: d.autoscale, reason: 'declared in the file' });
+    if (d.idleAfterSeconds) items.push({ action: 'change', target: 'idleAfterSeconds', to: d.idleAfterSeconds, reason: 'declared in the file' });
+    return { items, refusals };
+  }
+
+  const isWeb = (n: string) => catalog.get(n)?.manifest.categories.includes('web') ?? false;
+  const added = d.cartridges.filter((c) => !current.cartridges.includes(c));
+  const removed = current.cartridges.filter((c) => !d.cartridges.includes(c));
+  if (added.some(isWeb) || removed.some(isWeb)) {
+    refusals.push({ pointer: '/cartridges', rule: 'web-cartridge', message: `the web cartridge of an existing app cannot change (${current.cartridges.filter(isWeb).join(', ')}); create a new app instead` });
+  }
+  for (const c of added) items.push({ action: 'add', target: `cartridge ${c}`, reason: 'in the file, not in the app' });
+  for (const c of removed) {
+    const volumes = catalog.get(c)?.manifest.volumes ?? [];
+    items.push({
+      action: 'remove',
+      target: `cartridge ${c}`,
+      reason: 'in the app, not in the file',
+      ...(volumes.length > 0 ? { loses: `the data of ${c} (${volumes.map((v) => v.path).join(', ')})` } : {}),
+    });
+  }
+  if (d.size && d.size !== current.size) {
+    refusals.push({ pointer: '/size', rule: 'size-change', message: `the gear size of an existing app cannot change yet (${current.size} → ${d.size}); create a new app with the new size` });
+  }
+  for (const [k, v] of Object.entries(env)) {
+    if (!(k in current.env)) items.push({ action: 'add', target: `env ${k}`, to: v, reason: 'in the file, not in the app' });
+    else if (current.env[k] !== v) items.push({ action: 'change', target: `env ${k}`, from: current.env[k], to: v, reason: 'the value differs' });
+  }
+  for (const k of Object.keys(current.env)) if (!(k in env)) items.push({ action: 'remove', target: `env ${k}`, reason: 'in the app, not in the file' });
+
+  if (d.autoscale) {
+    const want = { min: d.autoscale.min, max: d.autoscale.max, targetConcurrency: d.autoscale.targetConcurrency ?? 10 };
+    if (JSON.stringify(want) !== JSON.stringify(current.autoscale)) items.push({ action: 'change', target: 'autoscale', from: current.autoscale, to: want, reason: 'the bounds differ' });
+  } else if (d.scale !== undefined && (d.scale !== current.webScale || current.autoscale)) {
+    items.push({ action: 'change', target: 'scale', from: current.autoscale ? current.autoscale : current.webScale, to: d.scale, reason: current.autoscale ? 'a fixed scale replaces autoscaling' : 'the number of web gears differs' });
+  }
+  const aliases = d.aliases ?? [];
+  for (const a of aliases) if (!current.aliases.includes(a)) items.push({ action: 'add', target: `alias ${a}`, reason: 'in the file, not in the app' });
+  for (const a of current.aliases) if (!aliases.includes(a)) items.push({ action: 'remove', target: `alias ${a}`, reason: 'in the app, not in the file' });
+  if (d.idleAfterSeconds !== undefined && d.idleAfterSeconds !== current.idleAfterSeconds) {
+    items.push({ action: 'change', target: 'idleAfterSeconds', from: current.idleAfterSeconds, to: d.idleAfterSeconds, reason: 'the idle time differs' });
+  }
+  return { items, refusals };
+}

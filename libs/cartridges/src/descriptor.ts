@@ -1,0 +1,58 @@
+import type { FromSchema } from 'json-schema-to-ts';
+import type { ValidateFunction } from 'ajv';
+import type { YAMLParseError } from 'yaml';
+import { envNamePattern } from './manifest.schema';
+import { NAME_PATTERN } from './gear-sizes';
+import { ajv, check, SchemaViolationError } from './validation';
+
+/** `gearshift.yml`: an app as data, checked into its repository. */
+export const descriptorSchema = {
+  $id: 'https://gearshift.dev/schemas/app-descriptor.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'cartridges'],
+  properties: {
+    name: { type: 'string', pattern: NAME_PATTERN },
+    cartridges: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 64 } },
+    size: { type: 'string', enum: ['small', 'medium', 'large'] },
+    scale: { type: 'integer', minimum: 1, maximum: 100 },
+    autoscale: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['min', 'max'],
+      properties: {
+        min: { type: 'integer', minimum: 1, maximum: 100 },
+        max: { type: 'integer', minimum: 1, maximum: 100 },
+        targetConcurrency: { type: 'integer', minimum: 1, maximum: 10000 },
+      },
+    },
+    env: { type: 'object', maxProperties: 200, propertyNames: { pattern: envNamePattern }, additionalProperties: { type: ['string', 'number', 'boolean'] } },
+    aliases: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$' } },
+    idleAfterSeconds: { type: ['integer', 'null'], minimum: 1 },
+  },
+  not: { required: ['scale', 'autoscale'] },
+} as const;
+
+export type AppDescriptor = FromSchema<typeof descriptorSchema>;
+
+let validateDescriptor: ValidateFunction | undefined;
+
+/** Parses a gearshift.yml (YAML or JSON); every violation is reported at once, each with its path and rule. */
+export function parseDescriptor(text: string, subject = 'gearshift.yml'): AppDescriptor {
+  let raw: unknown;
+  try {
+    raw = (require('yaml') as typeof import('yaml')).parse(text);
+  } catch (err) {
+    const pos = (err as YAMLParseError).linePos;
+    throw new SchemaViolationError(subject, [{ pointer: '', rule: 'yaml', message: `is not valid YAML${pos ? ` (line ${pos[0].line})` : ''}: ${(err as Error).message}` }]);
+  }
+  validateDescriptor ??= ajv().compile(descriptorSchema);
+  try {
+    return check<AppDescriptor>(validateDescriptor, raw ?? {}, subject);
+  } catch (err) {
+    if (err instanceof SchemaViolationError) {
+      for (const v of err.violations) if (v.rule === 'not') Object.assign(v, { pointer: '/autoscale', message: 'cannot be given together with scale: choose a fixed scale or autoscaling' });
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,94 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Platform } from './support/platform';
+
+/** gearshift.yml: a plan first, then one operation that converges the app; applying twice changes nothing. */
+describe('applying app descriptors', { timeout: 600_000 }, () => {
+  let p: Platform;
+
+  before(async () => {
+    p = await Platform.start('apply');
+    assert.equal((await p.api('POST', '/domains', { name: 'repo' })).status, 201);
+  });
+  after(async () => {
+    await p?.stop();
+  });
+
+  const apply = async (yaml: string, query = '') => {
+    const res = await fetch(`${p.baseUrl}/api/v1/domains/repo/apply${query}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${p.token}`, 'content-type': 'text/yaml' },
+      body: yaml,
+    });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  const steps = (plan: { action: string; target: string }[]) => plan.map((i) => `${i.action} ${i.target}`);
+
+  const v1 = `
+name: shop
+cartridges: [nodejs-18, postgresql-15]
+env:
+  GREETING: hello
+  WORKERS: 2
+aliases: [www.shop.test]
+`;
+
+  it('shows the plan for a new app without making anything', async () => {
+    const res = await apply(v1, '?dryRun=true');
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(steps(res.body.plan), ['create app shop', 'add env GREETING', 'add env WORKERS', 'add alias www.shop.test']);
+    assert.equal((await p.api('GET', '/domains/repo/apps/shop')).status, 404);
+  });
+
+  it('creates the app as the file says', async () => {
+    const res = await apply(v1, '?wait=180');
+    assert.equal(res.status, 202);
+    assert.equal(res.body.operation.state, 'succeeded', JSON.stringify(res.body));
+    const app = (await p.api('GET', '/domains/repo/apps/shop')).body;
+    assert.equal(app.status, 'running');
+    assert.deepEqual(app.env, { GREETING: 'hello', WORKERS: '2' });
+    assert.deepEqual((await p.api('GET', '/domains/repo/apps/shop/aliases')).body.map((a: { host: string }) => a.host), ['www.shop.test']);
+  });
+
+  it('changes nothing when the same file is applied again', async () => {
+    const res = await apply(v1, '?wait=60');
+    assert.deepEqual(res.body.plan, []);
+    assert.equal(res.body.operation, null);
+    assert.equal(res.body.unchanged, true);
+  });
+
+  it('shows and performs exactly the change of an edited file, in one operation', async () => {
+    const v2 = v1.replace('cartridges: [nodejs-18, postgresql-15]', 'cartridges: [nodejs-18, postgresql-15, redis-7]\nscale: 2').replace('GREETING: hello', 'GREETING: bonjour');
+    const plan = await apply(v2, '?dryRun=true');
+    assert.deepEqual(steps(plan.body.plan), ['add cartridge redis-7', 'change env GREETING', 'change scale']);
+    const res = await apply(v2, '?wait=180');
+    assert.equal(res.body.operation.state, 'succeeded', res.body.operation.error);
+    assert.equal(res.body.operation.kind, 'app.apply');
+    const app = (await p.api('GET', '/domains/repo/apps/shop')).body;
+    assert.deepEqual(app.cartridges, ['nodejs-18', 'postgresql-15', 'redis-7']);
+    assert.equal(app.scale, 2);
+    assert.equal(app.env.GREETING, 'bonjour');
+    assert.deepEqual((await apply(v2)).body.plan, [], 'converged');
+  });
+
+  it('will not drop a database unless told to, and says what would be lost', async () => {
+    const v3 = v1.replace('cartridges: [nodejs-18, postgresql-15]', 'cartridges: [nodejs-18, redis-7]\nscale: 2').replace('GREETING: hello', 'GREETING: bonjour');
+    const refused = await apply(v3, '?wait=60');
+    assert.equal(refused.status, 422);
+    assert.match(refused.body.message, /would lose the data of postgresql-15 \(\/var\/lib\/gearshift\/postgresql\)/);
+    assert.ok((await p.api('GET', '/domains/repo/apps/shop')).body.cartridges.includes('postgresql-15'), 'nothing changed');
+    const done = await apply(v3, '?wait=120&allowDataLoss=true');
+    assert.equal(done.body.operation.state, 'succeeded', done.body.operation?.error);
+    assert.deepEqual((await p.api('GET', '/domains/repo/apps/shop')).body.cartridges, ['nodejs-18', 'redis-7']);
+    assert.equal((await p.containers({ 'gearshift.app-name': 'shop', 'gearshift.cartridge': 'postgresql-15' })).length, 0);
+  });
+
+  it('names every problem of a broken file at once', async () => {
+    const res = await apply('name: Shop\ncartridges: [nodejs-18]\nscale: 0\nsurprise: yes\n');
+    assert.equal(res.status, 400);
+    assert.deepEqual(res.body.details.map((d: { pointer: string }) => d.pointer).sort(), ['/name', '/scale', '/surprise']);
+    const yaml = await apply('name: [unclosed');
+    assert.equal(yaml.status, 400);
+    assert.match(yaml.body.message, /not valid YAML/);
+  });
+});
