@@ -12,6 +12,7 @@ export interface AgentConfig {
   joinToken?: string;
   memoryMb: number;
   maxGears: number;
+  address: string;
   dataDir: string;
   cartridgesDir: string;
   baseImage: string;
@@ -48,6 +49,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     joinToken,
     memoryMb: int(env, 'GEARSHIFT_NODE_MEMORY_MB', Math.floor((totalmem() / 1024 / 1024) * 0.8), 64, 16 * 1024 * 1024),
     maxGears: int(env, 'GEARSHIFT_NODE_MAX_GEARS', 200, 1, 10000),
+    address: env.GEARSHIFT_NODE_ADDRESS || '127.0.0.1',
     dataDir,
     cartridgesDir: resolve(env.GEARSHIFT_CARTRIDGES_DIR || join(repoRoot, 'cartridges')),
     baseImage: env.GEARSHIFT_BASE_IMAGE || 'gearshift/base:bookworm',

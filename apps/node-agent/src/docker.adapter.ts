@@ -24,6 +24,8 @@ export interface CreateContainerOptions {
   volumes: { name: string; path: string }[];
   network: string;
   aliases: string[];
+  /** The host address published ports bind to: loopback unless the node serves routers on other hosts. */
+  publishIp: string;
   memoryMb: number;
   cpus: number;
   pids: number;
@@ -173,7 +175,7 @@ export class DockerAdapter {
 
   async createContainer(o: CreateContainerOptions): Promise<string> {
     const exposed = Object.fromEntries(o.ports.map((p) => [`${p.containerPort}/tcp`, {}]));
-    const bindings = Object.fromEntries(o.ports.filter((p) => p.publish).map((p) => [`${p.containerPort}/tcp`, [{ HostIp: '127.0.0.1', HostPort: '' }]]));
+    const bindings = Object.fromEntries(o.ports.filter((p) => p.publish).map((p) => [`${p.containerPort}/tcp`, [{ HostIp: o.publishIp, HostPort: '' }]]));
     const container = await this.docker.createContainer({
       name: o.name,
       Image: o.image,

@@ -153,6 +153,7 @@ export class GearOperator {
       volumes: spec.volumes,
       network: spec.network,
       aliases: spec.aliases,
+      publishIp: this.config.address,
       memoryMb: spec.resources.memoryMb,
       cpus: spec.resources.cpus,
       pids: spec.resources.pids,
@@ -175,7 +176,7 @@ export class GearOperator {
       };
     } else {
       const published = info.publishedPorts[h.port];
-      const [host, port] = published ? ['127.0.0.1', published] : [info.ip[spec.network], h.port];
+      const [host, port] = published ? [this.config.address, published] : [info.ip[spec.network], h.port];
       probe = h.kind === 'http' ? httpProbe(host, port, h.path) : tcpProbe(host, port);
     }
     try {

@@ -145,7 +145,7 @@ async function main(): Promise<void> {
       await tell('node.heartbeat', {
         nodeId,
         at: Date.now(),
-        capacity: { memoryMb: config.memoryMb, maxGears: config.maxGears },
+        capacity: { memoryMb: config.memoryMb, maxGears: config.maxGears, address: config.address },
         gears,
         memoryRssMb: Math.round(process.memoryUsage().rss / 1024 / 1024),
       });

@@ -70,6 +70,8 @@ export interface GearReport {
 export interface NodeCapacity {
   memoryMb: number;
   maxGears: number;
+  /** Where the node's published gear ports are reached. */
+  address: string;
 }
 
 /** Jobs on a node's queue. */

@@ -59,7 +59,9 @@ export class AppsService {
   // ---- reading -------------------------------------------------------------------------------------------------
 
   private async present(app: App, domain: Domain, op?: Operation) {
-    const nodes = new Map((await this.store.repos.nodes.usage()).map((u) => [u.node.id, u.node.name]));
+    const usage = await this.store.repos.nodes.usage();
+    const nodes = new Map(usage.map((u) => [u.node.id, u.node.name]));
+    const addresses = new Map(usage.map((u) => [u.node.id, u.node.address]));
     const web = (app.cartridges ?? []).map((c) => this.catalog.find(c.cartridge)).find((c) => c && isWeb(c));
     return {
       name: app.name,
@@ -82,7 +84,7 @@ export class AppsService {
           state: g.state,
           message: g.message,
           ports: g.ports,
-          endpoints: Object.fromEntries(Object.entries(g.ports).map(([name, port]) => [name, `http://127.0.0.1:${port}`])),
+          endpoints: Object.fromEntries(Object.entries(g.ports).map(([name, port]) => [name, `http://${addresses.get(g.nodeId) ?? '127.0.0.1'}:${port}`])),
         })),
       createdAt: app.createdAt,
       ...(op ? { operation: presentOperation(op) } : {}),
@@ -129,10 +131,10 @@ export class AppsService {
   }
 
   /** Places gears under the placement lock; fails with 503 and the shortfall when no node has room. */
-  private async place(repos: Repos, gearsMb: number[], onlyNode?: string): Promise<string> {
+  private async place(repos: Repos, gearsMb: number[], onlyNode?: string, spread?: Record<string, number>): Promise<string> {
     const usage = await repos.nodes.usage();
     const nodes = this.candidates(usage).filter((n) => !onlyNode || n.id === onlyNode);
-    const placed = placeGears(nodes, { gearsMb, now: new Date(), heartbeatTimeoutMs: this.config.heartbeatTimeoutMs });
+    const placed = placeGears(nodes, { gearsMb, now: new Date(), heartbeatTimeoutMs: this.config.heartbeatTimeoutMs, spread });
     if (!placed.ok) throw new GearshiftError('no_capacity', placed.shortfall);
     return placed.nodeId;
   }
@@ -205,13 +207,22 @@ export class AppsService {
     try {
       op = await this.store.transaction(async (repos) => {
         if (await repos.apps.nameTaken(domain.id, body.name)) throw this.nameTaken(body.name, domainName);
-        const nodeId = await this.place(repos, gearCartridges.map(() => memoryMb));
-        const app = await repos.apps.create(
-          { domainId: domain.id, name: body.name, desiredState: 'started', size, env: body.env ?? {} },
-          chosen.map((c) => ({ cartridge: c.manifest.name, generated: generatedFor(c) })),
-          gearCartridges.map((cartridge): NewGear => ({ cartridge, nodeId, memoryMb })),
-        );
-        return this.operations.create(repos, 'app.create', app.id, user, [{ nodeId, job: 'app.converge' }], `create app ${body.name} with ${body.cartridges.join(', ')}`);
+        const appFields = { domainId: domain.id, name: body.name, desiredState: 'started' as const, size, env: body.env ?? {} };
+        const cartridgeRows = chosen.map((c) => ({ cartridge: c.manifest.name, generated: generatedFor(c) }));
+        let nodes: string[];
+        let app: App;
+        if (chosen.length === 1) {
+          // Web gears only: spread over the nodes.
+          app = await repos.apps.create(appFields, cartridgeRows, []);
+          nodes = await this.addWebGears(repos, app.id, [web.manifest.name], [], web.manifest.name, scale, memoryMb);
+        } else {
+          // With services, all of an app's gears share one node and its network.
+          const nodeId = await this.place(repos, gearCartridges.map(() => memoryMb));
+          app = await repos.apps.create(appFields, cartridgeRows, gearCartridges.map((cartridge): NewGear => ({ cartridge, nodeId, memoryMb })));
+          nodes = [nodeId];
+        }
+        const dispatch = nodes.map((nodeId) => ({ nodeId, job: 'app.converge' as const }));
+        return this.operations.create(repos, 'app.create', app.id, user, dispatch, `create app ${body.name} with ${body.cartridges.join(', ')}`);
       }, 'placement');
     } catch (err) {
       if (isUniqueViolation(err)) throw this.nameTaken(body.name, domainName);
@@ -317,15 +328,36 @@ export class AppsService {
     return (app.cartridges ?? []).map((c) => this.catalog.find(c.cartridge)).find((c) => c && isWeb(c))!;
   }
 
-  /** Adds gears on the app's node or removes the newest, inside the caller's transaction. */
+  /**
+   * Adds `count` web gears. An app with services keeps every gear on its node (they share the app's network there);
+   * an app of web gears only spreads them over the nodes, fewest of the app's gears first. Each gear is written as
+   * soon as it is placed, so the next placement counts it.
+   */
+  private async addWebGears(repos: Repos, appId: string, cartridges: string[], existing: { nodeId: string }[], web: string, count: number, memoryMb: number): Promise<string[]> {
+    const stateless = cartridges.every((c) => this.catalog.find(c)?.manifest.categories.includes('web'));
+    if (!stateless) {
+      const nodeId = await this.place(repos, Array(count).fill(memoryMb), existing[0]?.nodeId);
+      await repos.apps.addGears(appId, Array.from({ length: count }, () => ({ cartridge: web, nodeId, memoryMb })));
+      return [nodeId];
+    }
+    const spread: Record<string, number> = {};
+    for (const g of existing) spread[g.nodeId] = (spread[g.nodeId] ?? 0) + 1;
+    for (let i = 0; i < count; i++) {
+      const nodeId = await this.place(repos, [memoryMb], undefined, spread);
+      await repos.apps.addGears(appId, [{ cartridge: web, nodeId, memoryMb }]);
+      spread[nodeId] = (spread[nodeId] ?? 0) + 1;
+    }
+    return Object.keys(spread);
+  }
+
+  /** Adds web gears (see addWebGears) or removes the newest, inside the caller's transaction. */
   private async setReplicas(repos: Repos, app: App, replicas: number): Promise<void> {
     const web = this.webOf(app);
     const gears = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
     const memoryMb = GEAR_SIZES[app.size].memoryMb;
     if (replicas > gears.length) {
-      const add = replicas - gears.length;
-      const nodeId = await this.place(repos, Array(add).fill(memoryMb), app.gears?.[0]?.nodeId);
-      await repos.apps.addGears(app.id, Array.from({ length: add }, () => ({ cartridge: web.manifest.name, nodeId, memoryMb })));
+      const cartridges = (app.cartridges ?? []).map((c) => c.cartridge);
+      await this.addWebGears(repos, app.id, cartridges, app.gears ?? [], web.manifest.name, replicas - gears.length, memoryMb);
     } else {
       await repos.apps.removeGears(gears.slice(replicas).map((g) => g.id));
     }

@@ -8,6 +8,8 @@ export class Node {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ type: 'text', unique: true }) name!: string;
   @Column({ type: 'text', default: 'active' }) state!: NodeState;
+  /** Where this node's published gear ports are reached from routers. */
+  @Column({ type: 'text', default: '127.0.0.1' }) address!: string;
   @Column({ name: 'memory_mb', type: 'integer' }) memoryMb!: number;
   @Column({ name: 'max_gears', type: 'integer' }) maxGears!: number;
   @Column({ name: 'last_heartbeat', type: 'timestamptz', nullable: true }) lastHeartbeat!: Date | null;

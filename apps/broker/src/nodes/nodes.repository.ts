@@ -33,8 +33,8 @@ export class NodesRepository {
     return (await this.findByName(name))!;
   }
 
-  async recordHeartbeat(id: string, memoryMb: number, maxGears: number, rssMb: number): Promise<void> {
-    await this.m.update(Node, { id }, { lastHeartbeat: new Date(), memoryMb, maxGears, agentRssMb: rssMb });
+  async recordHeartbeat(id: string, memoryMb: number, maxGears: number, address: string, rssMb: number): Promise<void> {
+    await this.m.update(Node, { id }, { lastHeartbeat: new Date(), memoryMb, maxGears, address, agentRssMb: rssMb });
   }
 
   async setState(id: string, state: Node['state']): Promise<void> {

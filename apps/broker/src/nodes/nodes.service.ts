@@ -67,6 +67,7 @@ export class NodesService implements OnApplicationBootstrap {
       state: node.state,
       ready,
       lastHeartbeat: node.lastHeartbeat,
+      address: node.address,
       capacity: { memoryMb: node.memoryMb, maxGears: node.maxGears },
       allocated: { memoryMb: u.allocatedMb, gears: u.gears },
       agentRssMb: node.agentRssMb,
@@ -112,7 +113,9 @@ export class NodesService implements OnApplicationBootstrap {
     const repos = this.store.repos;
     const node = await repos.nodes.findById(hb.nodeId);
     if (!node) return;
-    await repos.nodes.recordHeartbeat(node.id, hb.capacity.memoryMb, hb.capacity.maxGears, hb.memoryRssMb);
+    const addressChanged = node.address !== (hb.capacity.address ?? '127.0.0.1');
+    await repos.nodes.recordHeartbeat(node.id, hb.capacity.memoryMb, hb.capacity.maxGears, hb.capacity.address ?? '127.0.0.1', hb.memoryRssMb);
+    if (addressChanged) this.routes.schedule();
     const busy = await repos.operations.appsWithActiveOperations();
     const observed = new Map(hb.gears.map((g) => [g.gearId, g]));
     const apps = await repos.apps.findByIds(await repos.apps.appIdsOnNode(node.id));

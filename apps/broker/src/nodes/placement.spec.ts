@@ -43,6 +43,11 @@ describe('placeGears', () => {
     assert.deepEqual(r, { ok: true, nodeId: 'a' });
   });
 
+  it('spreads an app\'s gears: the node with the fewest of them first', () => {
+    const r = placeGears([node('a', { allocatedMb: 0 }), node('b', { allocatedMb: 512 })], { ...req([256]), spread: { a: 2, b: 1 } });
+    assert.deepEqual(r, { ok: true, nodeId: 'b' });
+  });
+
   it('says so when no node has joined', () => {
     assert.deepEqual(placeGears([], req([256])), { ok: false, shortfall: 'no node has joined the platform yet' });
   });

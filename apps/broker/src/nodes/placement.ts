@@ -18,6 +18,8 @@ export interface PlacementRequest {
   gearsMb: number[];
   /** The node that already runs the app's gears: used when it has room. */
   preferNode?: string;
+  /** Gears the app already has per node: spread placement picks the node with the fewest (then the most room). */
+  spread?: Record<string, number>;
   now: Date;
   heartbeatTimeoutMs: number;
 }
@@ -49,7 +51,10 @@ export function placeGears(nodes: NodeCandidate[], req: PlacementRequest): Place
     return { ok: false, shortfall: `no node can take ${count} gear(s) needing ${needMb} MB: ${reasons.join('; ')}` };
   }
   const preferred = fitting.find((n) => n.id === req.preferNode);
-  if (preferred) return { ok: true, nodeId: preferred.id };
-  fitting.sort((a, b) => b.memoryMb - b.allocatedMb - (a.memoryMb - a.allocatedMb) || a.gears - b.gears || a.name.localeCompare(b.name));
+  if (preferred && !req.spread) return { ok: true, nodeId: preferred.id };
+  const spread = req.spread ?? {};
+  fitting.sort(
+    (a, b) => (spread[a.id] ?? 0) - (spread[b.id] ?? 0) || b.memoryMb - b.allocatedMb - (a.memoryMb - a.allocatedMb) || a.gears - b.gears || a.name.localeCompare(b.name),
+  );
   return { ok: true, nodeId: fitting[0].id };
 }
