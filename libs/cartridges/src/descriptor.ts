@@ -5,6 +5,18 @@ import { envNamePattern } from './manifest.schema';
 import { NAME_PATTERN } from './gear-sizes';
 import { ajv, check, SchemaViolationError } from './validation';
 
+/** Autoscaling bounds of an app's web gears, as the API and gearshift.yml both take them. */
+export const autoscaleSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['min', 'max'],
+  properties: {
+    min: { type: 'integer', minimum: 1, maximum: 100 },
+    max: { type: 'integer', minimum: 1, maximum: 100 },
+    targetConcurrency: { type: 'integer', minimum: 1, maximum: 10000 },
+  },
+} as const;
+
 /** `gearshift.yml`: an app as data, checked into its repository. */
 export const descriptorSchema = {
   $id: 'https://gearshift.dev/schemas/app-descriptor.json',
@@ -16,16 +28,7 @@ export const descriptorSchema = {
     cartridges: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 64 } },
     size: { type: 'string', enum: ['small', 'medium', 'large'] },
     scale: { type: 'integer', minimum: 1, maximum: 100 },
-    autoscale: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['min', 'max'],
-      properties: {
-        min: { type: 'integer', minimum: 1, maximum: 100 },
-        max: { type: 'integer', minimum: 1, maximum: 100 },
-        targetConcurrency: { type: 'integer', minimum: 1, maximum: 10000 },
-      },
-    },
+    autoscale: autoscaleSchema,
     env: { type: 'object', maxProperties: 200, propertyNames: { pattern: envNamePattern }, additionalProperties: { type: ['string', 'number', 'boolean'] } },
     aliases: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$' } },
     idleAfterSeconds: { type: ['integer', 'null'], minimum: 1 },

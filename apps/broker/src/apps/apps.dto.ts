@@ -1,4 +1,4 @@
-import { GEAR_SIZE_NAMES, NAME_PATTERN, envNamePattern } from '@gearshift/cartridges';
+import { GEAR_SIZE_NAMES, NAME_PATTERN, autoscaleSchema, envNamePattern } from '@gearshift/cartridges';
 import type { GearSize } from '@gearshift/cartridges';
 
 /** Request bodies of the apps API as JSON Schemas: ajv validates them and OpenAPI documents them. */
@@ -65,16 +65,7 @@ export const scaleSchema = {
       required: ['replicas'],
       properties: { cartridge: { type: 'string', minLength: 1 }, replicas: { type: 'integer', minimum: 0, maximum: 100 } },
     },
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['min', 'max'],
-      properties: {
-        min: { type: 'integer', minimum: 1, maximum: 100 },
-        max: { type: 'integer', minimum: 1, maximum: 100 },
-        targetConcurrency: { type: 'integer', minimum: 1, maximum: 10000 },
-      },
-    },
+    autoscaleSchema,
   ],
 } as const;
 
