@@ -116,6 +116,16 @@ describe('gearshift CLI', { timeout: 600_000 }, () => {
     assert.match(forced.stderr, /✔ app\.apply succeeded/);
   });
 
+  it('explains a compose file: what each service becomes and what stops it', async () => {
+    const file = join(ROOT, '..', 'shared', 'corpus', 'awesome-compose', 'nginx-golang-postgres', 'compose.yaml');
+    const r = await gearshift(['import', file]);
+    assert.equal(r.code, 3, 'blocked files exit like a refusal');
+    assert.match(r.stdout, /^db\s+cartridge postgresql-15\s+5432/m);
+    assert.match(r.stdout, /\/services\/proxy\/volumes\/0: bind-mounts \.\/proxy\/nginx\.conf from the host/);
+    const json = JSON.parse((await gearshift(['--json', 'import', file])).stdout);
+    assert.equal(json.services.length, 3);
+  });
+
   it('lists nodes and deletes the app', async () => {
     const nodes = await gearshift(['nodes']);
     assert.match(nodes.stdout, new RegExp(`^${p.nodeName('node1')}\\s+active\\s+yes`, 'm'));

@@ -346,6 +346,39 @@ program
     if (op?.state === 'failed') process.exitCode = EXIT.operationFailed;
   });
 
+// ---- import ------------------------------------------------------------------------------------------------------
+
+program
+  .command('import [file]')
+  .description('read a docker-compose.yml / compose.yaml: what each service becomes, what is not supported, what stops it')
+  .option('--env-file <path>', 'values for ${VAR} interpolation (default: .env beside the file)')
+  .action(async (file: string | undefined, opts: { envFile?: string }) => {
+    const { existsSync, readFileSync } = await import('node:fs');
+    const { dirname, join } = await import('node:path');
+    const { importCompose, parseDotEnv } = await import('@gearshift/cartridges');
+    const path = file ?? ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'].find((f) => existsSync(f));
+    if (!path || !existsSync(path)) throw new CliError(`no compose file: ${path ?? 'none of compose.yaml, docker-compose.yml here'}`, EXIT.usage);
+    const envPath = opts.envFile ?? join(dirname(path), '.env');
+    const env = existsSync(envPath) ? parseDotEnv(readFileSync(envPath, 'utf8')) : {};
+    const r = importCompose(readFileSync(path, 'utf8'), { env, admin: false });
+    print(r, () => {
+      const rows = r.services.map((s) => ({
+        service: s.service,
+        becomes: s.becomes.kind === 'cartridge' ? `cartridge ${s.becomes.cartridge}` : `container ${s.becomes.image ?? `(build ${s.becomes.build?.context})`}`,
+        ports: s.ports.map((p) => (p.published ? `${p.published}:${p.target}` : p.target)).join(' '),
+        depends: s.dependsOn.map((d) => `${d.service}${d.condition === 'service_healthy' ? ' (healthy)' : ''}`).join(' '),
+      }));
+      const lines = [table(rows, ['service', 'becomes', 'ports', 'depends'])];
+      const notes = r.services.flatMap((s) => s.notes.map((n) => `  ${s.service}: ${n}`));
+      if (notes.length) lines.push('', 'Notes:', ...notes);
+      if (r.unsupported.length) lines.push('', 'Not supported (not imported):', ...r.unsupported.map((u) => `  ${u.pointer}: ${u.reason}`));
+      if (r.warnings.length) lines.push('', 'Warnings:', ...r.warnings.map((w) => `  ${w.pointer} ${w.reason}`));
+      lines.push('', r.blockers.length ? 'What stops it here:' : `Runs here as an app with ${r.cartridges!.join(', ')}.`, ...r.blockers.map((b) => `  ${b.pointer}: ${b.reason}`));
+      return lines.join('\n');
+    });
+    if (r.blockers.length > 0) process.exitCode = EXIT.refused;
+  });
+
 // ---- nodes -------------------------------------------------------------------------------------------------------
 
 const nodes = program.command('nodes').description("operators: the platform's hosts");

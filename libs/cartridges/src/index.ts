@@ -6,3 +6,4 @@ export * from './gear-sizes';
 export * from './routes';
 export * from './settings';
 export * from './descriptor';
+export * from './compose';
