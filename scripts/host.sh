@@ -84,8 +84,10 @@ ensure_postgres() {
 ensure_redis() {
   if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then return; fi
   say "starting Redis"
-  as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly yes \
-    --dir "$(as_root mktemp -d /var/lib/redis-gearshift.XXXX 2>/dev/null || echo /tmp)" >/dev/null
+  # A fixed directory with an append-only file: queued jobs survive a restart of Redis.
+  as_root mkdir -p "$GEARSHIFT_STATE_DIR/redis"
+  as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly yes --appendfsync everysec \
+    --dir "$GEARSHIFT_STATE_DIR/redis" >/dev/null
   for _ in $(seq 1 40); do
     redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return
     sleep 0.25

@@ -12,5 +12,24 @@ docker-compose -f docker-compose.yml config -q
 say "building cartridge images (cached by content hash)"
 node dist/apps/node-agent/src/prepare-images.js
 say "running the tests"
-files=$(find dist -path dist/node_modules -prune -o \( -name '*.spec.js' -o -name '*.test.js' \) -print | sort)
-exec node --test --test-force-exit --test-concurrency="${GEARSHIFT_TEST_CONCURRENCY:-3}" --test-reporter=spec ${files}
+# Tests that restart Postgres or Redis run alone, after the others, so they disturb no other test file.
+files=$(find dist -path dist/node_modules -prune -o \( -name '*.spec.js' -o -name '*.test.js' \) -print | grep -v '\.serial\.test\.js$' | sort)
+serial=$(find dist -name '*.serial.test.js' -print | sort)
+# From here a failing run must not stop the script: the serial tests and the summary still run.
+set +e
+status=0
+logs=$(mktemp -d)
+node --test --test-force-exit --test-concurrency="${GEARSHIFT_TEST_CONCURRENCY:-3}" --test-reporter=spec ${files} | tee "$logs/main.log"
+status=${PIPESTATUS[0]}
+if [ -n "$serial" ]; then
+  say "running the tests that restart Postgres and Redis"
+  node --test --test-force-exit --test-concurrency=1 --test-reporter=spec ${serial} | tee "$logs/serial.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
+# One line for both runs.
+passed=$(cat "$logs"/*.log | awk '/^ℹ pass /{n+=$3} END{print n+0}')
+failed=$(cat "$logs"/*.log | awk '/^ℹ fail /{n+=$3} END{print n+0}')
+rm -rf "$logs"
+echo
+echo "${passed} passed, ${failed} failed"
+exit $status
