@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Host preparation shared by `npm run up`, `npm test` and `npm run bench`.
-# Installs and starts what Gearshift stands on (Docker Engine, PostgreSQL, Redis, HAProxy, git, openssl) from Debian's
+# Installs and starts what Gearshift stands on (Docker Engine, PostgreSQL, Redis, HAProxy, git, openssl, and jq for the README's tour) from Debian's
 # packages when it is missing, and makes the offline base image. Every step checks first, so running it again is
 # cheap and safe.
 set -euo pipefail
@@ -28,6 +28,7 @@ ensure_packages() {
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v jq >/dev/null 2>&1 || missing+=(jq)
   if [ "${#missing[@]}" -gt 0 ]; then
     say "installing ${missing[*]} from Debian's packages"
     as_root apt-get update -q
