@@ -321,7 +321,3 @@ export async function getJson(url: string): Promise<{ status: number; body: any 
     return null;
   }
 }
-
-export function readAdminFile(p: Platform, file: string): string {
-  return readFileSync(join(p.dataDir, file), 'utf8').trim();
-}

@@ -38,6 +38,10 @@ export const descriptorSchema = {
 
 export type AppDescriptor = FromSchema<typeof descriptorSchema>;
 
+/** The environment a descriptor declares, as the strings the gears get (YAML may give numbers and booleans). */
+export const descriptorEnv = (d: AppDescriptor): Record<string, string> =>
+  Object.fromEntries(Object.entries(d.env ?? {}).map(([k, v]) => [k, String(v)]));
+
 let validateDescriptor: ValidateFunction | undefined;
 
 /** Parses a gearshift.yml (YAML or JSON); every violation is reported at once, each with its path and rule. */

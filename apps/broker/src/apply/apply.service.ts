@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { parseDescriptor, type AppDescriptor } from '@gearshift/cartridges';
+import { descriptorEnv, parseDescriptor, type AppDescriptor } from '@gearshift/cartridges';
 import { GearshiftError } from '../common/errors';
 import { Store } from '../database/store';
 import { CatalogService } from '../cartridges/catalog.service';
@@ -45,7 +45,7 @@ export class ApplyService {
           cartridges: [...d.cartridges],
           ...(d.scale ? { scale: d.scale } : {}),
           ...(d.size ? { size: d.size } : {}),
-          env: Object.fromEntries(Object.entries(d.env ?? {}).map(([k, v]) => [k, String(v)])),
+          env: descriptorEnv(d),
         },
         opts.wait,
       );

@@ -1,4 +1,4 @@
-import type { AppDescriptor, Cartridge } from '@gearshift/cartridges';
+import { descriptorEnv, type AppDescriptor, type Cartridge } from '@gearshift/cartridges';
 
 /** What an app is now, as far as a descriptor can say. */
 export interface AppState {
@@ -23,8 +23,6 @@ export interface PlanItem {
 
 export type PlanRefusal = { pointer: string; rule: string; message: string };
 
-const envOf = (d: AppDescriptor) => Object.fromEntries(Object.entries(d.env ?? {}).map(([k, v]) => [k, String(v)]));
-
 /**
  * The plan that takes an app from what it is to what its descriptor says, item by item with the reason. Pure. An
  * empty plan means the app already is what the file says. Refusals are changes a descriptor cannot make.
@@ -32,7 +30,7 @@ const envOf = (d: AppDescriptor) => Object.fromEntries(Object.entries(d.env ?? {
 export function planApply(current: AppState | null, d: AppDescriptor, catalog: Map<string, Cartridge>): { items: PlanItem[]; refusals: PlanRefusal[] } {
   const items: PlanItem[] = [];
   const refusals: PlanRefusal[] = [];
-  const env = envOf(d);
+  const env = descriptorEnv(d);
   if (!current) {
     items.push({ action: 'create', target: `app ${d.name}`, to: d.cartridges, reason: 'the app does not exist yet' });
     for (const [k, v] of Object.entries(env)) items.push({ action: 'add', target: `env ${k}`, to: v, reason: 'declared in the file' });

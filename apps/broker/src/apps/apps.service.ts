@@ -17,6 +17,7 @@ import type { AppAction, CreateAppBody, ScaleBody } from './apps.dto';
 import { checkCartridgeSet, checkScale, checkSize, isWeb } from './cartridge-rules';
 import type { NewGear } from './apps.repository';
 import { RoutesService } from '../routes/routes.service';
+import { checkAliasHost } from '../routes/aliases.service';
 
 function generate(kind: 'username' | 'password' | 'token'): string {
   if (kind === 'username') return `u${randomBytes(5).toString('hex')}`;
@@ -62,7 +63,7 @@ export class AppsService {
     const usage = await this.store.repos.nodes.usage();
     const nodes = new Map(usage.map((u) => [u.node.id, u.node.name]));
     const addresses = new Map(usage.map((u) => [u.node.id, u.node.address]));
-    const web = (app.cartridges ?? []).map((c) => this.catalog.find(c.cartridge)).find((c) => c && isWeb(c));
+    const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
     return {
       name: app.name,
       domain: domain.name,
@@ -248,8 +249,7 @@ export class AppsService {
       if (action === 'stop') await repos.apps.update(app.id, { desiredState: 'stopped' });
       if (action === 'restart' || action === 'reload') {
         await repos.apps.update(app.id, { desiredState: 'started' });
-        const web = (app.cartridges ?? []).map((c) => this.catalog.find(c.cartridge)).filter((c) => c && isWeb(c)).map((c) => c!.manifest.name);
-        await repos.apps.bumpGenerations(app.id, action === 'reload' ? web : undefined);
+        await repos.apps.bumpGenerations(app.id, action === 'reload' ? [this.webOf(app).manifest.name] : undefined);
       }
     }, waitSeconds);
   }
@@ -325,7 +325,7 @@ export class AppsService {
   }
 
   private webOf(app: App): Cartridge {
-    return (app.cartridges ?? []).map((c) => this.catalog.find(c.cartridge)).find((c) => c && isWeb(c))!;
+    return this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge))!;
   }
 
   /**
@@ -426,7 +426,7 @@ export class AppsService {
         const host = item.target.slice('alias '.length);
         if (item.action === 'remove') await repos.aliases.delete(a.id, host);
         else {
-          if (host.endsWith(`.${this.config.appsDomain}`)) throw ruleViolation('/aliases', 'reserved', `${host} is in the platform's apps domain`);
+          checkAliasHost(host, this.config.appsDomain, '/aliases');
           if (!(await repos.aliases.create({ appId: a.id, host, certificate: null, privateKey: null }))) throw conflict(`the host name ${host} is already an alias`);
         }
       }

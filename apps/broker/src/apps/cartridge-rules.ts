@@ -1,5 +1,5 @@
 import type { Cartridge } from '@gearshift/cartridges';
-import { GearshiftError, invalid, ruleViolation } from '../common/errors';
+import { invalid, ruleViolation } from '../common/errors';
 
 const isWeb = (c: Cartridge) => c.manifest.categories.includes('web');
 
@@ -52,4 +52,4 @@ export function checkSize(cartridges: Cartridge[], size: string, pointer: string
   }
 }
 
-export { isWeb, GearshiftError };
+export { isWeb };

@@ -4,7 +4,7 @@ import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CatalogService } from '../cartridges/catalog.service';
 import { Store } from '../database/store';
 import type { App } from './app.entity';
-import { buildGearSpecs, publishedVars, type AppShape } from './gear-specs';
+import { buildGearSpecs, type AppShape } from './gear-specs';
 
 /** Turns stored apps into gear specs, the desired state the node agents converge to. */
 @Injectable()
@@ -63,9 +63,5 @@ export class GearSpecsService {
     this.cache.set(app.id, { key, specs });
     if (this.cache.size > 10000) this.cache.delete(this.cache.keys().next().value!);
     return specs;
-  }
-
-  async published(app: App) {
-    return publishedVars(await this.shapeOf(app), this.catalog.cartridges);
   }
 }

@@ -53,6 +53,11 @@ export class CatalogService {
     return this.cartridges.get(name);
   }
 
+  /** The web cartridge among an app's cartridges. */
+  webOf(names: string[]): Cartridge | undefined {
+    return names.map((n) => this.cartridges.get(n)).find((c) => c?.manifest.categories.includes('web'));
+  }
+
   require(name: string): Cartridge {
     const c = this.cartridges.get(name);
     if (!c) throw notFound(`cartridge "${name}"`);

@@ -15,6 +15,13 @@ export interface AliasBody {
 }
 
 /** The certificate's facts, never its key. */
+/** Names under the apps domain belong to the platform's own app URLs: no alias may take one. */
+export function checkAliasHost(host: string, appsDomain: string, pointer: string): void {
+  if (host === appsDomain || host.endsWith(`.${appsDomain}`)) {
+    throw ruleViolation(pointer, 'reserved', `${host} is under ${appsDomain}, which belongs to the platform's own app URLs`);
+  }
+}
+
 function present(a: Alias) {
   let certificate: { subject: string; validTo: string; fingerprint256: string } | null = null;
   if (a.certificate) {
@@ -68,9 +75,7 @@ export class AliasesService {
 
   async add(user: User, domainName: string, appName: string, body: AliasBody) {
     const host = body.host.toLowerCase();
-    if (host === this.config.appsDomain || host.endsWith(`.${this.config.appsDomain}`)) {
-      throw ruleViolation('/host', 'reserved', `names under ${this.config.appsDomain} belong to the platform's own app URLs`);
-    }
+    checkAliasHost(host, this.config.appsDomain, '/host');
     this.checkTls(host, body.certificate, body.key);
     const app = await this.app(user, domainName, appName);
     const alias = await this.store.repos.aliases.create({ appId: app.id, host, certificate: body.certificate ?? null, privateKey: body.key ?? null });

@@ -55,7 +55,7 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
     for (const app of apps) {
       if (app.desiredState === 'deleting') continue;
       const shape = await this.specs.shapeOf(app);
-      const web = shape.cartridges.map((c) => this.catalog.find(c.name)).find((c) => c?.manifest.categories.includes('web'));
+      const web = this.catalog.webOf(shape.cartridges.map((c) => c.name));
       if (!web) continue;
       const http = web.manifest.endpoints.find((e) => e.protocol === 'http' && e.public);
       const own = aliases.filter((a) => a.appId === app.id);

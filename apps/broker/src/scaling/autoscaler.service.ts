@@ -45,7 +45,7 @@ export class AutoscalerService implements OnApplicationBootstrap, OnModuleDestro
       const now = Date.now();
       for (const app of apps) {
         if (busy.has(app.id) || app.desiredState !== 'started') continue;
-        const web = (app.cartridges ?? []).map((c) => this.catalog.find(c.cartridge)).find((c) => c?.manifest.categories.includes('web'));
+        const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
         if (!web) continue;
         const t = traffic.get(app.id);
         const decision = decide({
