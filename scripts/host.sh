@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Host preparation shared by `npm run up`, `npm test` and `npm run bench`.
-# Installs and starts what Gearshift stands on (Docker Engine, PostgreSQL, Redis, HAProxy, git, openssl, and jq for the README's tour) from Debian's
+# Installs and starts what Gearshift stands on (Docker Engine, PostgreSQL, Redis, an image registry, HAProxy, git,
+# openssl, and jq for the README's tour) from Debian's
 # packages when it is missing, and makes the offline base image. Every step checks first, so running it again is
 # cheap and safe.
 set -euo pipefail
 
 GEARSHIFT_STATE_DIR=${GEARSHIFT_STATE_DIR:-/var/lib/gearshift}
 BASE_IMAGE=${GEARSHIFT_BASE_IMAGE:-gearshift/base:bookworm}
+GEARSHIFT_REGISTRY=${GEARSHIFT_REGISTRY:-127.0.0.1:5000}
 PG_USER=${GEARSHIFT_PG_USER:-gearshift}
 PG_PASSWORD=${GEARSHIFT_PG_PASSWORD:-gearshift}
 
@@ -29,6 +31,7 @@ ensure_packages() {
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v jq >/dev/null 2>&1 || missing+=(jq)
+  command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
   if [ "${#missing[@]}" -gt 0 ]; then
     say "installing ${missing[*]} from Debian's packages"
     as_root apt-get update -q
@@ -96,6 +99,34 @@ ensure_redis() {
   die "redis-server did not answer on 127.0.0.1:6379"
 }
 
+# The image registry that app releases are pushed to, so that every node can pull them. Docker trusts a registry
+# on loopback without TLS.
+ensure_registry() {
+  if curl -fsS "http://$GEARSHIFT_REGISTRY/v2/" >/dev/null 2>&1; then return; fi
+  say "starting the image registry on $GEARSHIFT_REGISTRY"
+  as_root mkdir -p "$GEARSHIFT_STATE_DIR/registry/data"
+  as_root tee "$GEARSHIFT_STATE_DIR/registry/config.yml" >/dev/null <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $GEARSHIFT_STATE_DIR/registry/data
+  delete:
+    enabled: true
+http:
+  addr: $GEARSHIFT_REGISTRY
+YAML
+  as_root setsid nohup docker-registry serve "$GEARSHIFT_STATE_DIR/registry/config.yml" \
+    >"$GEARSHIFT_STATE_DIR/registry/registry.log" 2>&1 < /dev/null &
+  for _ in $(seq 1 40); do
+    curl -fsS "http://$GEARSHIFT_REGISTRY/v2/" >/dev/null 2>&1 && return
+    sleep 0.25
+  done
+  tail -20 "$GEARSHIFT_STATE_DIR/registry/registry.log" >&2 || true
+  die "the registry did not answer on $GEARSHIFT_REGISTRY"
+}
+
 ensure_base_image() {
   if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then return; fi
   say "making the base image $BASE_IMAGE with debootstrap (once, about a minute)"
@@ -129,5 +160,6 @@ prepare_host() {
   ensure_dockerd
   ensure_postgres
   ensure_redis
+  ensure_registry
   ensure_base_image
 }

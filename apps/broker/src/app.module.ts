@@ -28,13 +28,15 @@ import { RoutesService } from './routes/routes.service';
 import { AutoscalerService } from './scaling/autoscaler.service';
 import { ApplyController } from './apply/apply.controller';
 import { ApplyService } from './apply/apply.service';
+import { DeploymentsController } from './deployments/deployments.controller';
+import { DeploymentsService } from './deployments/deployments.service';
 
 @Module({})
 export class AppModule {
   static register(config: BrokerConfig, store: Store, catalog: Map<string, Cartridge>): DynamicModule {
     return {
       module: AppModule,
-      controllers: [AuthController, UsersController, HealthController, CartridgesController, DomainsController, AppsController, OperationsController, NodesController, AliasesController, ApplyController],
+      controllers: [AuthController, UsersController, HealthController, CartridgesController, DomainsController, AppsController, OperationsController, NodesController, AliasesController, ApplyController, DeploymentsController],
       providers: [
         { provide: BROKER_CONFIG, useValue: config },
         { provide: Store, useValue: store },
@@ -54,6 +56,7 @@ export class AppModule {
         AliasesService,
         AutoscalerService,
         ApplyService,
+        DeploymentsService,
       ],
     };
   }

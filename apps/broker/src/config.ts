@@ -22,6 +22,15 @@ export interface BrokerConfig {
   autoscaleIntervalMs: number;
   scaleUpCooldownMs: number;
   scaleDownCooldownMs: number;
+  /** Where release images are pushed, so every node can pull them ("" keeps them on the node that built them). */
+  registry: string;
+  /** The largest source archive a deployment takes, and what it may unpack to. */
+  maxUploadBytes: number;
+  maxUnpackedBytes: number;
+  /** Releases whose images are kept for rollback (the active one always is). */
+  keepReleases: number;
+  buildMemoryMb: number;
+  buildTimeoutSeconds: number;
 }
 
 export { ConfigError };
@@ -38,6 +47,12 @@ function url(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: 
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(`${name} must use ${protocols.join(' or ')}, not ${parsed.protocol}`);
   }
+  return raw;
+}
+
+function registrySetting(env: NodeJS.ProcessEnv): string {
+  const raw = env.GEARSHIFT_REGISTRY ?? '127.0.0.1:5000';
+  if (raw !== '' && !/^[a-z0-9.-]+(:[0-9]{1,5})?$/i.test(raw)) throw new ConfigError(`GEARSHIFT_REGISTRY must be host:port (or empty for none), not "${raw}"`);
   return raw;
 }
 
@@ -71,6 +86,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     autoscaleIntervalMs: int(env, 'GEARSHIFT_AUTOSCALE_INTERVAL_MS', 2000, 100, 600000),
     scaleUpCooldownMs: int(env, 'GEARSHIFT_SCALE_UP_COOLDOWN_MS', 10000, 0, 3600000),
     scaleDownCooldownMs: int(env, 'GEARSHIFT_SCALE_DOWN_COOLDOWN_MS', 60000, 0, 3600000),
+    registry: registrySetting(env),
+    maxUploadBytes: int(env, 'GEARSHIFT_MAX_UPLOAD_MB', 100, 1, 10240) * 1024 * 1024,
+    maxUnpackedBytes: int(env, 'GEARSHIFT_MAX_UNPACKED_MB', 500, 1, 102400) * 1024 * 1024,
+    keepReleases: int(env, 'GEARSHIFT_KEEP_RELEASES', 5, 1, 100),
+    buildMemoryMb: int(env, 'GEARSHIFT_BUILD_MEMORY_MB', 2048, 128, 65536),
+    buildTimeoutSeconds: int(env, 'GEARSHIFT_BUILD_TIMEOUT_SECONDS', 900, 10, 24 * 3600),
   };
 }
 

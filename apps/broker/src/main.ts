@@ -11,6 +11,9 @@ import { CatalogService } from './cartridges/catalog.service';
 import { ConfigError, loadConfig, type BrokerConfig } from './config';
 import { createDataSource, Store } from './database/store';
 import { AuthService } from './users/auth.service';
+import { AppsService } from './apps/apps.service';
+import { gitBackend } from './deployments/git-backend';
+import type { AddressInfo } from 'node:net';
 
 const LEVELS: Record<BrokerConfig['logLevel'], LogLevel[]> = {
   debug: ['debug', 'log', 'warn', 'error', 'fatal'],
@@ -38,6 +41,8 @@ async function main(): Promise<void> {
     bodyParser: false,
   });
   app.useBodyParser('json', { limit: config.maxJsonBody });
+  // Source archives for deployments.
+  app.useBodyParser('raw', { limit: config.maxUploadBytes, type: ['application/gzip', 'application/x-gzip', 'application/x-tar+gzip', 'application/octet-stream'] });
   // gearshift.yml arrives as YAML text.
   app.useBodyParser('text', { limit: config.maxJsonBody, type: ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml', 'text/plain'] });
   app.use((req: Request & { id?: string }, res: Response, next: NextFunction) => {
@@ -45,6 +50,12 @@ async function main(): Promise<void> {
     res.setHeader('x-request-id', req.id);
     next();
   });
+  // git push: smart HTTP at /git/<domain>/<app>.git, outside the API's prefix.
+  const apiHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  app.use(
+    '/git',
+    gitBackend(config, app.get(AuthService), app.get(AppsService), () => `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${(app.getHttpServer().address() as AddressInfo).port}`),
+  );
   app.setGlobalPrefix('api/v1');
   app.enableShutdownHooks();
 

@@ -20,6 +20,8 @@ export interface AgentConfig {
   heartbeatMs: number;
   jobLockMs: number;
   concurrency: number;
+  /** CA certificates builds trust when they fetch dependencies (a proxy's CA, for one). */
+  buildCaFile: string;
 }
 
 export { ConfigError };
@@ -57,5 +59,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     heartbeatMs: int(env, 'GEARSHIFT_HEARTBEAT_MS', 2000, 200, 60000),
     jobLockMs: int(env, 'GEARSHIFT_JOB_LOCK_MS', 10000, 2000, 600000),
     concurrency: int(env, 'GEARSHIFT_AGENT_CONCURRENCY', 4, 1, 64),
+    buildCaFile: env.GEARSHIFT_BUILD_CA_FILE || '/etc/ssl/certs/ca-certificates.crt',
   };
 }

@@ -38,7 +38,26 @@ export interface BuildImageOptions {
   labels: Record<string, string>;
   /** Ignore Docker's layer cache (a cold build). */
   noCache?: boolean;
+  /** The Dockerfile's path inside the context (default: Dockerfile). */
+  dockerfile?: string;
+  /** Limits of the build's containers. */
+  memoryMb?: number;
+  /** The build is cancelled after this long. */
+  timeoutMs?: number;
   onLine?: (line: string) => void;
+}
+
+export interface RunOnceOptions {
+  name: string;
+  image: string;
+  command: string[];
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  /** The network to join; Docker's default bridge when it does not exist. */
+  network?: string;
+  memoryMb: number;
+  timeoutMs: number;
+  onLine: (line: string) => void;
 }
 
 export class DockerError extends Error {
@@ -97,23 +116,130 @@ export class DockerAdapter {
       }
     };
     walk(opts.contextDir);
-    const stream = await this.docker.buildImage(
+    const memory = opts.memoryMb ? opts.memoryMb * 1024 * 1024 : undefined;
+    const stream = (await this.docker.buildImage(
       { context: opts.contextDir, src: files },
-      { t: opts.tag, buildargs: opts.buildArgs, labels: opts.labels, rm: true, forcerm: true, nocache: opts.noCache ?? false },
-    );
+      {
+        t: opts.tag,
+        dockerfile: opts.dockerfile ?? 'Dockerfile',
+        buildargs: opts.buildArgs,
+        labels: opts.labels,
+        rm: true,
+        forcerm: true,
+        nocache: opts.noCache ?? false,
+        ...(memory ? { memory, memswap: memory } : {}),
+      },
+    )) as Readable;
+    let failure: string | undefined;
+    let timedOut = false;
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          // Closing the connection cancels the build in the Engine.
+          stream.destroy();
+        }, opts.timeoutMs)
+      : undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        stream.on('close', () => (timedOut ? reject(new DockerError(`building ${opts.tag} took longer than ${Math.round(opts.timeoutMs! / 1000)} s and was stopped`)) : undefined));
+        this.docker.modem.followProgress(
+          stream,
+          (err: Error | null) => (timedOut ? undefined : err ? reject(err) : resolve()),
+          (event: { stream?: string; error?: string; errorDetail?: { message?: string } }) => {
+            if (event.error) failure = event.errorDetail?.message ?? event.error;
+            for (const line of (event.stream ?? '').split('\n')) {
+              const text = line.trimEnd();
+              if (text) opts.onLine?.(text);
+            }
+          },
+        );
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    if (failure) throw new DockerError(`building ${opts.tag} failed: ${failure}`);
+  }
+
+  /** Pushes an image to the registry its name starts with. */
+  async pushImage(tag: string): Promise<void> {
+    const colon = tag.lastIndexOf(':');
+    const [name, version] = colon > tag.lastIndexOf('/') ? [tag.slice(0, colon), tag.slice(colon + 1)] : [tag, 'latest'];
+    const stream = (await this.docker.getImage(name).push({ tag: version, authconfig: {} })) as Readable;
     let failure: string | undefined;
     await new Promise<void>((resolve, reject) => {
-      this.docker.modem.followProgress(
-        stream as Readable,
-        (err: Error | null) => (err ? reject(err) : resolve()),
-        (event: { stream?: string; error?: string; errorDetail?: { message?: string } }) => {
-          if (event.error) failure = event.errorDetail?.message ?? event.error;
-          const line = event.stream?.trimEnd();
-          if (line) opts.onLine?.(line);
-        },
-      );
+      this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()), (event: { error?: string }) => {
+        if (event.error) failure = event.error;
+      });
     });
-    if (failure) throw new DockerError(`building ${opts.tag} failed: ${failure}`);
+    if (failure) throw new DockerError(`pushing ${tag} failed: ${failure}`);
+  }
+
+  /** Image tags carrying these labels. */
+  async listImages(labels: Record<string, string>): Promise<{ id: string; tags: string[] }[]> {
+    const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
+    const list = await this.docker.listImages({ filters: JSON.stringify(filters) });
+    return list.map((i) => ({ id: i.Id, tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>') }));
+  }
+
+  /** Removes an image tag; an image a container still uses is left (409) and reported false. */
+  async removeImage(tag: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(tag).remove({ force: false });
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return true;
+      if (statusOf(err) === 409) return false;
+      throw err;
+    }
+  }
+
+  async networkExists(name: string): Promise<boolean> {
+    try {
+      await this.docker.getNetwork(name).inspect();
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Runs a command once in a new container of an image, streaming its output, and removes the container. Returns
+   * the exit code; a command still running after the timeout is killed (exit code -1).
+   */
+  async runOnce(o: RunOnceOptions): Promise<number> {
+    const network = o.network && (await this.networkExists(o.network)) ? o.network : undefined;
+    const container = await this.docker.createContainer({
+      name: o.name,
+      Image: o.image,
+      Cmd: o.command,
+      Env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`),
+      Labels: o.labels,
+      HostConfig: { Memory: o.memoryMb * 1024 * 1024, MemorySwap: o.memoryMb * 1024 * 1024, NetworkMode: network ?? 'bridge' },
+    });
+    try {
+      const stream = (await container.attach({ stream: true, stdout: true, stderr: true, logs: true })) as unknown as Readable;
+      let pending = '';
+      const emit = (text: string) => {
+        pending += text;
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        for (const l of lines) o.onLine(l.trimEnd());
+      };
+      const { PassThrough } = await import('node:stream');
+      const out = new PassThrough();
+      out.on('data', (c: Buffer) => emit(c.toString('utf8')));
+      this.docker.modem.demuxStream(stream, out, out);
+      await container.start();
+      const timer = setTimeout(() => void container.kill().catch(() => undefined), o.timeoutMs);
+      const result = (await container.wait()) as { StatusCode: number };
+      clearTimeout(timer);
+      await new Promise((r) => setTimeout(r, 50));
+      if (pending) o.onLine(pending.trimEnd());
+      return result.StatusCode;
+    } finally {
+      await container.remove({ force: true }).catch(() => undefined);
+    }
   }
 
   async pullImage(ref: string): Promise<void> {
@@ -193,6 +319,8 @@ export class DockerAdapter {
         NanoCpus: Math.round(o.cpus * 1e9),
         PidsLimit: o.pids,
         RestartPolicy: { Name: 'unless-stopped' },
+        // A small init as PID 1 passes signals on, so an app with no SIGTERM handler still stops at once.
+        Init: true,
         Mounts: o.volumes.map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.path })),
         NetworkMode: o.network,
         LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },

@@ -4,6 +4,7 @@ import { DockerAdapter, type ObservedContainer } from './docker.adapter';
 import { httpProbe, tcpProbe, waitHealthy, type Probe } from './health';
 import { ImageBuilder, PermanentError, type StepReporter } from './images';
 import { planConverge, type Action } from './reconcile';
+import { pruneReleaseImages } from './builder';
 
 export { PermanentError, type StepReporter };
 
@@ -16,7 +17,7 @@ const stateOf = (dockerState: string): GearState =>
  * Docker has (by label), converges it to the spec, and can be run again after a crash half-way.
  */
 export class GearOperator {
-  private readonly images: ImageBuilder;
+  readonly images: ImageBuilder;
 
   constructor(
     private readonly config: AgentConfig,
@@ -59,7 +60,12 @@ export class GearOperator {
   }
 
   /** Makes this node's containers of one app match `specs`, then waits for every started gear to be healthy. */
-  async converge(appId: string, specs: GearSpec[], step: StepReporter): Promise<GearReport[]> {
+  async converge(
+    appId: string,
+    specs: GearSpec[],
+    step: StepReporter,
+    opts: { keepImages?: string[]; after?: { gearId: string; command: string[] }; log?: (line: string) => void } = {},
+  ): Promise<GearReport[]> {
     const labels = this.appLabels(appId);
     const [containers, networks, volumes] = await Promise.all([
       this.docker.listContainers(labels),
@@ -90,7 +96,22 @@ export class GearOperator {
       await this.docker.removeVolume(v);
     }
     const after = await this.docker.listContainers(labels);
+    if (opts.after) await this.runAfter(after, opts.after, step, opts.log);
+    if (opts.keepImages) {
+      const removed = await pruneReleaseImages(this.docker, this.config.instance, appId, opts.keepImages);
+      if (removed.length > 0) await step(`removed ${removed.length} old release image(s)`);
+    }
     return after.map((c) => this.report(c));
+  }
+
+  /** The post-deploy hook: in one running gear; its failure is reported and changes nothing else. */
+  private async runAfter(containers: ObservedContainer[], after: { gearId: string; command: string[] }, step: StepReporter, log?: (line: string) => void): Promise<void> {
+    const c = containers.find((x) => x.labels[LABELS.gear] === after.gearId);
+    if (!c) return;
+    await step('running the post-deploy hook');
+    const r = await this.docker.exec(c.id, after.command).catch((err: Error) => ({ exitCode: -1, output: err.message }));
+    for (const line of r.output.split('\n').filter(Boolean)) log?.(`post-deploy hook: ${line}`);
+    await step(r.exitCode === 0 ? 'the post-deploy hook succeeded' : `warning: the post-deploy hook exited with code ${r.exitCode}; the release stays`);
   }
 
   private async ensureNetwork(name: string, labels: Record<string, string>): Promise<void> {
@@ -186,7 +207,7 @@ export class GearOperator {
         intervalMs: h.kind === 'command' ? 250 : 50,
         alive: async () => {
           const now = await this.docker.inspectContainer(containerId);
-          return now.state === 'running' ? null : `its container ${now.state} with exit code ${now.exitCode}`;
+          return now.state === 'running' ? null : `stopped with exit code ${now.exitCode} before it passed its health check`;
         },
       });
       await step(`${spec.cartridge} ${spec.gearId.slice(0, 8)} is healthy (${ms} ms)`);
@@ -209,5 +230,6 @@ export class GearOperator {
     const volumes = await this.docker.listVolumes(labels);
     if (volumes.length > 0) await step(`removing ${volumes.length} volume(s)`);
     for (const v of volumes) await this.docker.removeVolume(v);
+    await pruneReleaseImages(this.docker, this.config.instance, appId, []);
   }
 }

@@ -15,6 +15,7 @@ import {
 import { ConfigError, loadConfig, type AgentConfig } from './config';
 import { DockerAdapter } from './docker.adapter';
 import { GearOperator, PermanentError, type StepReporter } from './gear-operator';
+import { ReleaseBuilder } from './builder';
 
 const log = (msg: string) => console.log(`${new Date().toISOString()} agent ${msg}`);
 
@@ -80,12 +81,50 @@ async function main(): Promise<void> {
     if (operationId) void tell('operation.report', { operationId, nodeId, appId, phase: 'step', at: Date.now(), step: text, gears: [] }).catch((err: Error) => log(`progress report lost: ${err.message}`));
   };
 
+  // Build and hook output goes to the broker in batches, in order, a few times a second.
+  const logger = (operationId: string, appId: string) => {
+    let lines: string[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const flush = async () => {
+      clearTimeout(timer);
+      timer = undefined;
+      if (lines.length === 0) return;
+      const batch = lines;
+      lines = [];
+      await tell('operation.report', { operationId, nodeId, appId, phase: 'step', at: Date.now(), log: batch, gears: [] }).catch((err: Error) => log(`build output lost: ${err.message}`));
+    };
+    return {
+      line: (l: string) => {
+        lines.push(l);
+        timer ??= setTimeout(() => void flush(), 250);
+      },
+      flush,
+    };
+  };
+  const builder = new ReleaseBuilder(config, docker, operator.images);
+
   const handlers: HandlerMap<NodeJobs> = {
     'app.converge': (d) =>
       serial(d.appId, async () => {
-        const gears = await operator.converge(d.appId, d.gears, stepper(d.operationId, d.appId));
+        const out = d.operationId ? logger(d.operationId, d.appId) : undefined;
+        const gears = await operator.converge(d.appId, d.gears, stepper(d.operationId, d.appId), { keepImages: d.keepImages, after: d.after, log: out?.line });
+        await out?.flush();
         if (d.operationId) await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears });
         return { gears: gears.length };
+      }),
+    'app.build': (d) =>
+      serial(d.appId, async () => {
+        const out = logger(d.operationId, d.appId);
+        const step = stepper(d.operationId, d.appId);
+        try {
+          // Output comes before the step that follows it.
+          const result = await builder.build(d, async (text) => (await out.flush(), step(text)), out.line);
+          await out.flush();
+          await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), result, gears: [] });
+          return result;
+        } finally {
+          await out.flush();
+        }
       }),
     'app.remove': (d) =>
       serial(d.appId, async () => {

@@ -32,6 +32,21 @@ export const descriptorSchema = {
     env: { type: 'object', maxProperties: 200, propertyNames: { pattern: envNamePattern }, additionalProperties: { type: ['string', 'number', 'boolean'] } },
     aliases: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$' } },
     idleAfterSeconds: { type: ['integer', 'null'], minimum: 1 },
+    /**
+     * Shell commands run at each step of a deployment: pre-build and build while the image is built, deploy once
+     * before the new release takes traffic (database migrations), post-deploy once it serves. A file
+     * `.gearshift/hooks/<name>` in the repository does the same when no command is given here.
+     */
+    hooks: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        'pre-build': { type: 'string', minLength: 1, maxLength: 4096 },
+        build: { type: 'string', minLength: 1, maxLength: 4096 },
+        deploy: { type: 'string', minLength: 1, maxLength: 4096 },
+        'post-deploy': { type: 'string', minLength: 1, maxLength: 4096 },
+      },
+    },
   },
   not: { required: ['scale', 'autoscale'] },
 } as const;

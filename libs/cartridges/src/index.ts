@@ -7,3 +7,4 @@ export * from './routes';
 export * from './settings';
 export * from './descriptor';
 export * from './compose';
+export * from './archive';

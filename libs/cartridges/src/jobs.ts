@@ -74,10 +74,52 @@ export interface NodeCapacity {
   address: string;
 }
 
+/** How app code becomes an image with a cartridge's recipe (see the manifest's `build`). */
+export interface BuildRecipe {
+  workdir: string;
+  dependencies: string[];
+  install?: string;
+  command?: string[];
+  user?: string;
+  /** Shell commands run while building: before dependencies are installed, and after the code is copied. */
+  hooks: { preBuild?: string; build?: string };
+}
+
+/** Build one release of an app: fetch its source, build the image, push it, run the release command. */
+export interface BuildJob {
+  operationId: string;
+  appId: string;
+  deploymentId: string;
+  /** Where the agent fetches the source archive (a capability URL on the broker). */
+  sourceUrl: string;
+  /** The cartridge's image, which the recipe builds on and a Dockerfile may name. */
+  base: GearSpec['image'];
+  /** Null: the source's own Dockerfile is used. */
+  recipe: BuildRecipe | null;
+  /** The image to make, named in the platform's registry when there is one. */
+  tag: string;
+  push: boolean;
+  labels: Record<string, string>;
+  limits: { memoryMb: number; timeoutSeconds: number };
+  /** Runs once in a one-off container of the new image, on the app's network, before any new gear takes traffic. */
+  release?: { command: string[]; network: string; env: Record<string, string> };
+  /** Values never to show in logs (credentials the release command sees). */
+  secrets: string[];
+}
+
 /** Jobs on a node's queue. */
 export interface NodeJobs {
   /** Make this node's gears of one app exactly `gears` (create, replace, start, stop, remove the rest). */
-  'app.converge': { operationId?: string; appId: string; gears: GearSpec[] };
+  'app.converge': {
+    operationId?: string;
+    appId: string;
+    gears: GearSpec[];
+    /** The app's release images to keep on this node; its other release images are removed afterwards. */
+    keepImages?: string[];
+    /** A command to run in one gear once the gears are converged (a post-deploy hook); its failure is reported, not fatal. */
+    after?: { gearId: string; command: string[] };
+  };
+  'app.build': BuildJob;
   /** Remove everything of an app on this node: containers, network, volumes. */
   'app.remove': { operationId?: string; appId: string };
   /** Does nothing: measures the platform's queue round trip. */
@@ -97,14 +139,18 @@ export interface BrokerJobs {
     /** When the node did it (ms since the epoch): reports may be processed out of order. */
     at: number;
     step?: string;
+    /** Output lines of a build or hook, in order. */
+    log?: string[];
     error?: string;
+    /** What a build made. */
+    result?: { image: string; dockerfile: 'recipe' | 'repository' };
     gears: GearReport[];
   };
 }
 
 export type NodeJobName = keyof NodeJobs;
 export type BrokerJobName = keyof BrokerJobs;
-export const NODE_JOB_NAMES: readonly NodeJobName[] = ['app.converge', 'app.remove', 'node.ping'];
+export const NODE_JOB_NAMES: readonly NodeJobName[] = ['app.converge', 'app.build', 'app.remove', 'node.ping'];
 export const BROKER_JOB_NAMES: readonly BrokerJobName[] = ['node.heartbeat', 'operation.report', 'app.wake'];
 
 export type JobOf<Jobs, Name extends keyof Jobs> = { name: Name; data: Jobs[Name] };

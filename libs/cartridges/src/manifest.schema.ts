@@ -123,6 +123,22 @@ export const manifestSchema = {
         max: { type: 'integer', minimum: 1, maximum: 100 },
       },
     },
+    build: {
+      description: 'How app code becomes an image on top of this cartridge (web cartridges).',
+      type: 'object',
+      additionalProperties: false,
+      required: ['workdir'],
+      properties: {
+        /** Where the source tree goes; the starter app there is replaced. */
+        workdir: { type: 'string', pattern: '^/' },
+        /** Files copied before the rest, so that installing dependencies is its own cached layer. */
+        dependencies: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: '^[A-Za-z0-9._-]+$' } },
+        /** Runs when one of the dependency files is present. */
+        install: { type: 'string', minLength: 1 },
+        /** The command of a built app; the cartridge's command when absent. */
+        command: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+      },
+    },
     sizes: {
       type: 'array',
       minItems: 1,
@@ -135,3 +151,4 @@ export const manifestSchema = {
 export type CartridgeManifest = FromSchema<typeof manifestSchema>;
 export type Endpoint = NonNullable<CartridgeManifest['endpoints']>[number];
 export type HealthCheck = NonNullable<Endpoint['health']>;
+export type BuildSection = NonNullable<CartridgeManifest['build']>;

@@ -23,6 +23,8 @@ export class App {
   @Column({ name: 'autoscale_target', type: 'integer', nullable: true }) autoscaleTarget!: number | null;
   @Column({ name: 'idle_after_seconds', type: 'integer', nullable: true }) idleAfterSeconds!: number | null;
   @Column({ name: 'last_scaled_at', type: 'timestamptz', nullable: true }) lastScaledAt!: Date | null;
+  /** The release the app's web gears run; null until code is first deployed (the cartridge's starter runs). */
+  @Column({ name: 'active_deployment_id', type: 'uuid', nullable: true }) activeDeploymentId!: string | null;
   @OneToMany(() => AppCartridge, (c) => c.app) cartridges?: AppCartridge[];
   @OneToMany(() => Gear, (g) => g.app) gears?: Gear[];
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;

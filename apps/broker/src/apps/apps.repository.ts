@@ -4,7 +4,7 @@ import { App } from './app.entity';
 import { AppCartridge } from './app-cartridge.entity';
 import { Gear } from './gear.entity';
 
-export type NewGear = Pick<Gear, 'cartridge' | 'nodeId' | 'memoryMb'>;
+export type NewGear = Pick<Gear, 'cartridge' | 'nodeId' | 'memoryMb'> & { deploymentId?: string | null };
 
 export class AppsRepository {
   constructor(private readonly m: EntityManager) {}
@@ -82,9 +82,14 @@ export class AppsRepository {
 
   async update(
     id: string,
-    fields: Partial<Pick<App, 'desiredState' | 'env' | 'size' | 'autoscaleMin' | 'autoscaleMax' | 'autoscaleTarget' | 'idleAfterSeconds' | 'lastScaledAt'>>,
+    fields: Partial<Pick<App, 'desiredState' | 'env' | 'size' | 'autoscaleMin' | 'autoscaleMax' | 'autoscaleTarget' | 'idleAfterSeconds' | 'lastScaledAt' | 'activeDeploymentId'>>,
   ): Promise<void> {
     await this.m.update(App, { id }, fields);
+  }
+
+  /** Points web gears at a release (for apps that are not serving, where no rollout is needed). */
+  async setRelease(ids: string[], deploymentId: string): Promise<void> {
+    if (ids.length > 0) await this.m.update(Gear, { id: In(ids) }, { deploymentId });
   }
 
   async bumpGenerations(appId: string, cartridges?: string[]): Promise<void> {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { GEAR_SIZES, type AppDescriptor, type Cartridge, type GearSize } from '@gearshift/cartridges';
+import { descriptorEnv, GEAR_SIZES, type AppDescriptor, type Cartridge, type GearSize } from '@gearshift/cartridges';
 import type { AppState, PlanItem } from '../apply/plan';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
@@ -64,6 +64,8 @@ export class AppsService {
     const nodes = new Map(usage.map((u) => [u.node.id, u.node.name]));
     const addresses = new Map(usage.map((u) => [u.node.id, u.node.address]));
     const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
+    const releaseIds = [...new Set([app.activeDeploymentId, ...(app.gears ?? []).map((g) => g.deploymentId)].filter((id): id is string => Boolean(id)))];
+    const releases = new Map((await this.store.repos.deployments.findByIds(releaseIds)).map((d) => [d.id, d.number]));
     return {
       name: app.name,
       domain: domain.name,
@@ -76,6 +78,7 @@ export class AppsService {
       autoscale: app.autoscaleMax ? { min: app.autoscaleMin, max: app.autoscaleMax, targetConcurrency: app.autoscaleTarget } : null,
       idleAfterSeconds: app.idleAfterSeconds,
       env: app.env,
+      release: app.activeDeploymentId ? releases.get(app.activeDeploymentId) ?? null : null,
       gears: (app.gears ?? [])
         .sort((a, b) => a.cartridge.localeCompare(b.cartridge) || a.createdAt.getTime() - b.createdAt.getTime())
         .map((g) => ({
@@ -83,6 +86,7 @@ export class AppsService {
           cartridge: g.cartridge,
           node: nodes.get(g.nodeId) ?? g.nodeId,
           state: g.state,
+          release: g.deploymentId ? releases.get(g.deploymentId) ?? null : null,
           message: g.message,
           ports: g.ports,
           endpoints: Object.fromEntries(Object.entries(g.ports).map(([name, port]) => [name, `http://${addresses.get(g.nodeId) ?? '127.0.0.1'}:${port}`])),
@@ -92,7 +96,7 @@ export class AppsService {
     };
   }
 
-  private async requireApp(user: User, domainName: string, appName: string): Promise<{ domain: Domain; app: App }> {
+  async requireApp(user: User, domainName: string, appName: string): Promise<{ domain: Domain; app: App }> {
     const domain = await this.domains.require(user, domainName);
     const app = await this.store.repos.apps.findByName(domain.id, appName);
     if (!app) throw notFound(`app "${appName}" in domain "${domainName}"`);
@@ -215,7 +219,7 @@ export class AppsService {
         if (chosen.length === 1) {
           // Web gears only: spread over the nodes.
           app = await repos.apps.create(appFields, cartridgeRows, []);
-          nodes = await this.addWebGears(repos, app.id, [web.manifest.name], [], web.manifest.name, scale, memoryMb);
+          nodes = await this.addWebGears(repos, app.id, [web.manifest.name], [], web.manifest.name, scale, memoryMb, null);
         } else {
           // With services, all of an app's gears share one node and its network.
           const nodeId = await this.place(repos, gearCartridges.map(() => memoryMb));
@@ -264,7 +268,7 @@ export class AppsService {
         if (v === null) delete env[k];
         else env[k] = v;
       }
-      await repos.apps.update(app.id, { env });
+      await this.setEnv(repos, app, env);
     }, waitSeconds);
   }
 
@@ -324,7 +328,7 @@ export class AppsService {
     }, waitSeconds);
   }
 
-  private webOf(app: App): Cartridge {
+  webOf(app: App): Cartridge {
     return this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge))!;
   }
 
@@ -333,21 +337,46 @@ export class AppsService {
    * an app of web gears only spreads them over the nodes, fewest of the app's gears first. Each gear is written as
    * soon as it is placed, so the next placement counts it.
    */
-  private async addWebGears(repos: Repos, appId: string, cartridges: string[], existing: { nodeId: string }[], web: string, count: number, memoryMb: number): Promise<string[]> {
+  private async addWebGears(
+    repos: Repos,
+    appId: string,
+    cartridges: string[],
+    existing: { nodeId: string }[],
+    web: string,
+    count: number,
+    memoryMb: number,
+    deploymentId: string | null,
+  ): Promise<string[]> {
     const stateless = cartridges.every((c) => this.catalog.find(c)?.manifest.categories.includes('web'));
     if (!stateless) {
       const nodeId = await this.place(repos, Array(count).fill(memoryMb), existing[0]?.nodeId);
-      await repos.apps.addGears(appId, Array.from({ length: count }, () => ({ cartridge: web, nodeId, memoryMb })));
+      await repos.apps.addGears(appId, Array.from({ length: count }, () => ({ cartridge: web, nodeId, memoryMb, deploymentId })));
       return [nodeId];
     }
     const spread: Record<string, number> = {};
     for (const g of existing) spread[g.nodeId] = (spread[g.nodeId] ?? 0) + 1;
     for (let i = 0; i < count; i++) {
       const nodeId = await this.place(repos, [memoryMb], undefined, spread);
-      await repos.apps.addGears(appId, [{ cartridge: web, nodeId, memoryMb }]);
+      await repos.apps.addGears(appId, [{ cartridge: web, nodeId, memoryMb, deploymentId }]);
       spread[nodeId] = (spread[nodeId] ?? 0) + 1;
     }
     return Object.keys(spread);
+  }
+
+  /**
+   * Adds `count` web gears running a release beside the app's current ones (a rollout's first half), inside the
+   * caller's transaction; returns the nodes that got them.
+   */
+  async addReleaseGears(repos: Repos, app: App, count: number, deploymentId: string): Promise<string[]> {
+    const web = this.webOf(app);
+    const cartridges = (app.cartridges ?? []).map((c) => c.cartridge);
+    return this.addWebGears(repos, app.id, cartridges, app.gears ?? [], web.manifest.name, count, GEAR_SIZES[app.size].memoryMb, deploymentId);
+  }
+
+  /** Sets the environment of an app and of the release it runs (a release keeps the environment it runs with). */
+  private async setEnv(repos: Repos, app: App, env: Record<string, string>): Promise<void> {
+    await repos.apps.update(app.id, { env });
+    if (app.activeDeploymentId) await repos.deployments.update(app.activeDeploymentId, { env });
   }
 
   /** Adds web gears (see addWebGears) or removes the newest, inside the caller's transaction. */
@@ -357,7 +386,7 @@ export class AppsService {
     const memoryMb = GEAR_SIZES[app.size].memoryMb;
     if (replicas > gears.length) {
       const cartridges = (app.cartridges ?? []).map((c) => c.cartridge);
-      await this.addWebGears(repos, app.id, cartridges, app.gears ?? [], web.manifest.name, replicas - gears.length, memoryMb);
+      await this.addWebGears(repos, app.id, cartridges, app.gears ?? [], web.manifest.name, replicas - gears.length, memoryMb, app.activeDeploymentId);
     } else {
       await repos.apps.removeGears(gears.slice(replicas).map((g) => g.id));
     }
@@ -407,7 +436,7 @@ export class AppsService {
       }
       for (const name of current.filter((c) => !d.cartridges.includes(c))) await repos.apps.removeCartridge(a.id, name);
       if (items.some((i) => i.target.startsWith('env '))) {
-        await repos.apps.update(a.id, { env: Object.fromEntries(Object.entries(d.env ?? {}).map(([k, v]) => [k, String(v)])) });
+        await this.setEnv(repos, a, descriptorEnv(d));
       }
       if (has('scale')) {
         checkScale(this.webOf(a), d.scale!, '/scale');

@@ -4,7 +4,7 @@ import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CatalogService } from '../cartridges/catalog.service';
 import { Store } from '../database/store';
 import type { App } from './app.entity';
-import { buildGearSpecs, type AppShape } from './gear-specs';
+import { buildGearSpecs, type AppShape, type GearRelease } from './gear-specs';
 
 /** Turns stored apps into gear specs, the desired state the node agents converge to. */
 @Injectable()
@@ -28,6 +28,12 @@ export class GearSpecsService {
   }
 
   async shapeOf(app: App): Promise<AppShape> {
+    const releaseIds = [...new Set((app.gears ?? []).map((g) => g.deploymentId).filter((id): id is string => Boolean(id)))];
+    const releases = new Map((await this.store.repos.deployments.findByIds(releaseIds)).map((d) => [d.id, d]));
+    const releaseOf = (id: string | null): GearRelease | undefined => {
+      const d = id ? releases.get(id) : undefined;
+      return d?.image ? { image: d.image, env: d.env } : undefined;
+    };
     return {
       id: app.id,
       name: app.name,
@@ -38,7 +44,7 @@ export class GearSpecsService {
       cartridges: [...(app.cartridges ?? [])]
         .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.cartridge.localeCompare(b.cartridge))
         .map((c) => ({ name: c.cartridge, generated: c.generated })),
-      gears: (app.gears ?? []).map((g) => ({ id: g.id, cartridge: g.cartridge, nodeId: g.nodeId, generation: g.generation })),
+      gears: (app.gears ?? []).map((g) => ({ id: g.id, cartridge: g.cartridge, nodeId: g.nodeId, generation: g.generation, release: releaseOf(g.deploymentId) })),
     };
   }
 
@@ -54,7 +60,7 @@ export class GearSpecsService {
     const key = [
       app.updatedAt.getTime(),
       app.desiredState,
-      ...(app.gears ?? []).map((g) => `${g.id}:${g.generation}:${g.nodeId}`).sort(),
+      ...(app.gears ?? []).map((g) => `${g.id}:${g.generation}:${g.nodeId}:${g.deploymentId}`).sort(),
       ...(app.cartridges ?? []).map((c) => c.cartridge).sort(),
     ].join('|');
     const hit = this.cache.get(app.id);

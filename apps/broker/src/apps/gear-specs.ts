@@ -17,7 +17,13 @@ export interface AppShape {
   size: GearSize;
   env: Record<string, string>;
   cartridges: { name: string; generated: Record<string, string> }[];
-  gears: { id: string; cartridge: string; nodeId: string; generation: number }[];
+  gears: { id: string; cartridge: string; nodeId: string; generation: number; release?: GearRelease }[];
+}
+
+/** The deployed release a web gear runs: its image, and the environment it was released with. */
+export interface GearRelease {
+  image: string;
+  env: Record<string, string>;
 }
 
 export interface PublishedVar {
@@ -93,7 +99,7 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
       }
     }
     const isWeb = c.manifest.categories.includes('web');
-    if (isWeb) Object.assign(env, app.env);
+    if (isWeb) Object.assign(env, g.release?.env ?? app.env);
     Object.assign(env, {
       GEARSHIFT_APP: app.name,
       GEARSHIFT_DOMAIN: app.domain,
@@ -107,9 +113,10 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
       domain: app.domain,
       cartridge: g.cartridge,
       web: isWeb,
-      image: c.manifest.image.ref ? { ref: c.manifest.image.ref } : { build: { cartridge: c.manifest.name, hash: c.hash } },
-      command: c.manifest.command ? [...c.manifest.command] : undefined,
-      user: c.manifest.user,
+      // A deployed release runs its own image, with the command and user the image says.
+      image: g.release ? { ref: g.release.image } : c.manifest.image.ref ? { ref: c.manifest.image.ref } : { build: { cartridge: c.manifest.name, hash: c.hash } },
+      command: !g.release && c.manifest.command ? [...c.manifest.command] : undefined,
+      user: g.release ? undefined : c.manifest.user,
       containerName: `${instance}-${app.name}-${app.domain}-${g.cartridge}-${short(g.id)}`,
       network: `${instance}-${short(app.id)}-${short(g.nodeId)}`,
       hostname: `${g.cartridge}-${short(g.id)}`,

@@ -12,6 +12,8 @@ export class Gear {
   @Column({ name: 'node_id', type: 'uuid' }) nodeId!: string;
   @Column({ name: 'memory_mb', type: 'integer' }) memoryMb!: number;
   @Column({ type: 'integer', default: 0 }) generation!: number;
+  /** The release a web gear runs (null: the cartridge's own image). */
+  @Column({ name: 'deployment_id', type: 'uuid', nullable: true }) deploymentId!: string | null;
   @Column({ type: 'text', default: 'starting' }) state!: GearState;
   @Column({ type: 'jsonb', default: {} }) ports!: Record<string, number>;
   @Column({ name: 'container_id', type: 'text', nullable: true }) containerId!: string | null;

@@ -16,6 +16,8 @@ import { UsersRepository } from '../users/users.repository';
 import { MIGRATIONS } from '../../../../migrations';
 import { Alias } from '../routes/alias.entity';
 import { AliasesRepository } from '../routes/aliases.repository';
+import { Deployment } from '../deployments/deployment.entity';
+import { DeploymentsRepository } from '../deployments/deployments.repository';
 
 export interface Repos {
   users: UsersRepository;
@@ -25,6 +27,7 @@ export interface Repos {
   operations: OperationsRepository;
   cartridges: CartridgesRepository;
   aliases: AliasesRepository;
+  deployments: DeploymentsRepository;
 }
 
 const reposFor = (m: EntityManager): Repos => ({
@@ -35,6 +38,7 @@ const reposFor = (m: EntityManager): Repos => ({
   operations: new OperationsRepository(m),
   cartridges: new CartridgesRepository(m),
   aliases: new AliasesRepository(m),
+  deployments: new DeploymentsRepository(m),
 });
 
 /** Advisory lock keys: one for migrations, one that serialises gear placement so no node is overcommitted. */
@@ -44,7 +48,7 @@ export function createDataSource(url: string): DataSource {
   return new DataSource({
     type: 'postgres',
     url,
-    entities: [User, ApiToken, Domain, App, AppCartridge, Gear, Node, NodeJoinToken, Operation, CartridgeRecord, Alias],
+    entities: [User, ApiToken, Domain, App, AppCartridge, Gear, Node, NodeJoinToken, Operation, CartridgeRecord, Alias, Deployment],
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     synchronize: false,

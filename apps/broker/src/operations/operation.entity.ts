@@ -8,6 +8,14 @@ export interface OperationStep {
   text: string;
 }
 
+export interface OperationContext {
+  stage?: 'build' | 'surge' | 'retire' | 'rollback';
+  deploymentId?: string;
+  /** The release that served before; it serves again if the new one fails. */
+  previousDeploymentId?: string | null;
+  [key: string]: unknown;
+}
+
 /** One asynchronous change to gears and its outcome. */
 @Entity('operations')
 export class Operation {
@@ -21,7 +29,9 @@ export class Operation {
   /** Nodes that still have to report an outcome; the operation ends when none is left. */
   @Column({ name: 'pending_nodes', type: 'uuid', array: true, default: () => "'{}'" }) pendingNodes!: string[];
   /** The jobs this operation sends, kept so that a crash between commit and enqueue loses nothing. */
-  @Column({ type: 'jsonb', default: [] }) dispatch!: { nodeId: string; job: 'app.converge' | 'app.remove' }[];
+  @Column({ type: 'jsonb', default: [] }) dispatch!: { nodeId: string; job: 'app.converge' | 'app.remove' | 'app.build' }[];
+  /** Operations that run in stages (a deployment: build, roll out, retire) keep where they are here. */
+  @Column({ type: 'jsonb', default: {} }) context!: OperationContext;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
   @Column({ name: 'finished_at', type: 'timestamptz', nullable: true }) finishedAt!: Date | null;

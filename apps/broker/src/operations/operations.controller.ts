@@ -1,9 +1,17 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { WaitPipe } from '../common/wait.pipe';
 import { CurrentUser } from '../users/auth.guard';
 import type { User } from '../users/user.entity';
-import { OperationsService } from './operations.service';
+import { OperationsService, type OperationLine } from './operations.service';
+
+/** How progress reads in a terminal (and in `git push` output): steps stand out, build output is indented. */
+export function formatLine(line: OperationLine): string {
+  if (line.kind === 'step') return `-----> ${line.text}\n`;
+  if (line.kind === 'log') return `       ${line.text}\n`;
+  return line.state === 'succeeded' ? '-----> done\n' : `!!!!!  failed: ${line.error ?? 'unknown error'}\n`;
+}
 
 @ApiTags('operations')
 @ApiBearerAuth()
@@ -15,5 +23,46 @@ export class OperationsController {
   @ApiQuery({ name: 'wait', required: false })
   get(@CurrentUser() user: User, @Param('id') id: string, @Query('wait', WaitPipe) w?: number) {
     return this.operations.get(user, id, w);
+  }
+
+  /**
+   * The operation's progress as text: its steps so far, then (with follow=true) every step and output line as it
+   * happens, until it ends. The last line says how it ended.
+   */
+  @Get(':id/log')
+  @ApiQuery({ name: 'follow', required: false })
+  async log(@CurrentUser() user: User, @Param('id') id: string, @Query('follow') follow: string | undefined, @Res() res: Response) {
+    const queued: OperationLine[] = [];
+    let live: ((line: OperationLine) => void) | undefined;
+    const unsubscribe = this.operations.follow(id, (line) => (live ? live(line) : queued.push(line)));
+    try {
+      const op = await this.operations.get(user, id);
+      res.setHeader('content-type', 'text/plain; charset=utf-8');
+      res.setHeader('cache-control', 'no-cache');
+      res.setHeader('x-accel-buffering', 'no');
+      res.flushHeaders();
+      for (const s of op.steps) res.write(formatLine({ kind: 'step', text: s.text }));
+      const ended = op.state === 'succeeded' || op.state === 'failed';
+      if (ended || !['1', 'true', 'yes'].includes(follow ?? '')) {
+        if (ended) res.write(formatLine({ kind: 'end', state: op.state, error: op.error }));
+        res.end();
+        unsubscribe();
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        const seen = new Set(op.steps.map((s) => s.text));
+        live = (line) => {
+          // Steps already printed from the record are not printed twice.
+          if (line.kind === 'step' && seen.delete(line.text)) return;
+          res.write(formatLine(line));
+          if (line.kind === 'end') resolve();
+        };
+        for (const line of queued.splice(0)) live(line);
+        res.on('close', () => resolve());
+      });
+      res.end();
+    } finally {
+      unsubscribe();
+    }
   }
 }

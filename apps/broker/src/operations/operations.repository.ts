@@ -4,7 +4,7 @@ import { Operation, type OperationStep } from './operation.entity';
 export class OperationsRepository {
   constructor(private readonly m: EntityManager) {}
 
-  create(op: Pick<Operation, 'kind' | 'appId' | 'userId' | 'pendingNodes' | 'dispatch'> & { steps?: OperationStep[] }): Promise<Operation> {
+  create(op: Pick<Operation, 'kind' | 'appId' | 'userId' | 'pendingNodes' | 'dispatch'> & { steps?: OperationStep[]; context?: Operation['context'] }): Promise<Operation> {
     return this.m.save(this.m.create(Operation, { ...op, state: 'queued', steps: op.steps ?? [] }));
   }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import type { BrokerJobs } from '@gearshift/cartridges';
+import type { BrokerJobs, BuildJob, NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { notFound } from '../common/errors';
 import { Store, type Repos } from '../database/store';
@@ -8,7 +8,33 @@ import { GearSpecsService } from '../apps/gear-specs.service';
 import { QueueService } from '../queue/queue.service';
 import { RoutesService } from '../routes/routes.service';
 import type { User } from '../users/user.entity';
+import type { App } from '../apps/app.entity';
 import type { Operation } from './operation.entity';
+
+/** What a stage of an operation ended with, when the last node reported. */
+export interface StageOutcome {
+  failed: boolean;
+  error: string | null;
+}
+
+/**
+ * The next stage of a staged operation (a deployment): new jobs and a step, or null when the operation ends. Runs
+ * inside the transaction that applies the last report, so the stage and its jobs commit together.
+ */
+export interface StageHandler {
+  next(repos: Repos, op: Operation, outcome: StageOutcome): Promise<{ dispatch: Operation['dispatch']; step: string; error?: string | null } | null>;
+  /** The payload of an `app.build` job of this operation. */
+  buildJob?(op: Operation, app: App, nodeId: string): Promise<BuildJob>;
+  /** Extra fields of an `app.converge` job of this operation (release images to keep, a post-deploy hook). */
+  convergeExtras?(op: Operation, app: App, nodeId: string): Promise<Partial<NodeJobs['app.converge']>>;
+  /** Build and hook output lines of this operation. */
+  log?(op: Operation, lines: string[], repos: Repos): Promise<void>;
+  /** After the operation ended and committed. */
+  ended?(op: Operation): Promise<void>;
+}
+
+/** A line of an operation's progress, as followers see it. */
+export type OperationLine = { kind: 'step'; text: string } | { kind: 'log'; text: string } | { kind: 'end'; state: string; error: string | null };
 
 export const presentOperation = (op: Operation) => ({
   id: op.id,
@@ -30,6 +56,8 @@ const terminal = (op: Operation) => op.state === 'succeeded' || op.state === 'fa
 export class OperationsService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('operations');
   private readonly finished = new EventEmitter();
+  private readonly lines = new EventEmitter();
+  private readonly stages = new Map<string, StageHandler>();
   private sweeper?: NodeJS.Timeout;
 
   constructor(
@@ -40,6 +68,18 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {
     this.finished.setMaxListeners(0);
+    this.lines.setMaxListeners(0);
+  }
+
+  /** Operations of `kind` run in stages that `handler` drives. */
+  registerStages(kind: string, handler: StageHandler): void {
+    this.stages.set(kind, handler);
+  }
+
+  /** Progress of one operation as it happens: steps, output lines, and its end. Returns the unsubscribe function. */
+  follow(id: string, listener: (line: OperationLine) => void): () => void {
+    this.lines.on(id, listener);
+    return () => this.lines.off(id, listener);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -54,13 +94,14 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /** Records an operation inside the caller's transaction; send it with dispatch() after the commit. */
-  create(repos: Repos, kind: string, appId: string, user: User | null, dispatch: Operation['dispatch'], firstStep: string): Promise<Operation> {
+  create(repos: Repos, kind: string, appId: string, user: User | null, dispatch: Operation['dispatch'], firstStep: string, context: Operation['context'] = {}): Promise<Operation> {
     return repos.operations.create({
       kind,
       appId,
       userId: user?.id ?? null,
       pendingNodes: [...new Set(dispatch.map((d) => d.nodeId))],
       dispatch,
+      context,
       steps: [{ at: new Date().toISOString(), text: firstStep }],
     });
   }
@@ -73,12 +114,18 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     }
     const app = op.appId ? await this.store.repos.apps.findById(op.appId) : null;
     const specs = app ? await this.specs.specs(app) : [];
+    const stages = this.stages.get(op.kind);
     for (const d of op.dispatch) {
-      const jobId = `${op.id}.${d.nodeId}`;
+      // Each stage sends new jobs: the stage is part of the job's id.
+      const jobId = op.context?.stage ? `${op.id}.${op.context.stage}.${d.nodeId}` : `${op.id}.${d.nodeId}`;
       if (d.job === 'app.remove' || !app) {
         await this.queue.send(d.nodeId, 'app.remove', { operationId: op.id, appId: op.appId ?? '' }, jobId);
+      } else if (d.job === 'app.build') {
+        if (!stages?.buildJob) throw new Error(`operation ${op.kind} has no build job`);
+        await this.queue.send(d.nodeId, 'app.build', await stages.buildJob(op, app, d.nodeId), jobId);
       } else {
-        await this.queue.send(d.nodeId, 'app.converge', { operationId: op.id, appId: app.id, gears: specs.filter((s) => app.gears!.find((g) => g.id === s.gearId)?.nodeId === d.nodeId) }, jobId);
+        const extras = stages?.convergeExtras ? await stages.convergeExtras(op, app, d.nodeId) : {};
+        await this.queue.send(d.nodeId, 'app.converge', { ...extras, operationId: op.id, appId: app.id, gears: specs.filter((s) => app.gears!.find((g) => g.id === s.gearId)?.nodeId === d.nodeId) }, jobId);
       }
     }
   }
@@ -93,6 +140,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       await repos.operations.save(op);
     });
     this.finished.emit(id);
+    this.lines.emit(id, { kind: 'end', state: 'succeeded', error: null });
   }
 
   async get(user: User, id: string, waitSeconds?: number) {
@@ -124,40 +172,73 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
 
   /** Applies a node's report: gear states, a step, and the node's outcome. */
   async handleReport(r: BrokerJobs['operation.report']): Promise<void> {
-    let ended = false;
+    let ended: Operation | null = null;
+    let continued: Operation | null = null;
+    const emitted: OperationLine[] = [];
     await this.store.transaction(async (repos) => {
       await repos.apps.recordGearReports(r.nodeId, r.gears);
       const op = await repos.operations.lock(r.operationId);
       if (!op) return;
-      const text = r.phase === 'step' ? r.step! : r.phase === 'succeeded' ? 'node finished' : `node failed: ${r.error}`;
-      op.steps = [...op.steps, { at: new Date(r.at).toISOString(), node: r.nodeId, text }].sort((a, b) => a.at.localeCompare(b.at));
+      const stages = this.stages.get(op.kind);
+      if (r.log?.length) {
+        await stages?.log?.(op, r.log, repos);
+        for (const text of r.log) emitted.push({ kind: 'log', text });
+      }
+      const text = r.phase === 'step' ? r.step : r.phase === 'succeeded' ? 'node finished' : `node failed: ${r.error}`;
+      if (text) {
+        op.steps = [...op.steps, { at: new Date(r.at).toISOString(), node: r.nodeId, text }].sort((a, b) => a.at.localeCompare(b.at));
+        emitted.push({ kind: 'step', text });
+      }
       // A progress line can arrive after the outcome; it is kept, but the outcome stands.
       if (terminal(op)) {
-        if (r.phase === 'step') await repos.operations.save(op);
+        if (r.phase === 'step' && text) await repos.operations.save(op);
         return;
       }
       if (op.state === 'queued') op.state = 'running';
       if (r.phase !== 'step' && op.pendingNodes.includes(r.nodeId)) {
         op.pendingNodes = op.pendingNodes.filter((n) => n !== r.nodeId);
+        if (r.result) op.context = { ...op.context, ...r.result };
         if (r.phase === 'failed') {
           op.error = op.error ? `${op.error}; ${r.error}` : r.error ?? 'failed';
           // Gears the node could not make say why, instead of waiting forever as "starting".
           await repos.apps.markFailed(r.appId, r.nodeId, r.gears.map((g) => g.gearId), r.error ?? 'failed');
         }
         if (op.pendingNodes.length === 0) {
-          op.state = op.error ? 'failed' : 'succeeded';
-          op.finishedAt = new Date();
-          ended = true;
-          if (op.kind === 'app.delete' && op.state === 'succeeded' && op.appId) {
-            await repos.apps.delete(op.appId);
-            op.appId = null;
+          const next = stages ? await stages.next(repos, op, { failed: Boolean(op.error), error: op.error }) : null;
+          if (next && next.dispatch.length > 0) {
+            op.dispatch = next.dispatch;
+            op.pendingNodes = [...new Set(next.dispatch.map((d) => d.nodeId))];
+            if (next.error !== undefined) op.error = next.error;
+            op.steps = [...op.steps, { at: new Date().toISOString(), text: next.step }];
+            emitted.push({ kind: 'step', text: next.step });
+            continued = op;
+          } else {
+            if (next) {
+              op.steps = [...op.steps, { at: new Date().toISOString(), text: next.step }];
+              emitted.push({ kind: 'step', text: next.step });
+              if (next.error !== undefined) op.error = next.error;
+            }
+            op.state = op.error ? 'failed' : 'succeeded';
+            op.finishedAt = new Date();
+            ended = op;
+            if (op.kind === 'app.delete' && op.state === 'succeeded' && op.appId) {
+              await repos.apps.delete(op.appId);
+              op.appId = null;
+            }
           }
         }
       }
       await repos.operations.save(op);
     });
-    if (r.gears.length > 0 || ended) this.routes.schedule();
-    if (ended) this.finished.emit(r.operationId);
+    for (const line of emitted) this.lines.emit(r.operationId, line);
+    if (r.gears.length > 0 || ended || continued) this.routes.schedule();
+    if (continued) await this.dispatch(continued).catch((err) => this.logger.warn(`dispatching the next stage of ${r.operationId} deferred: ${err.message}`));
+    if (ended) {
+      const op: Operation = ended;
+      this.finished.emit(r.operationId);
+      this.lines.emit(r.operationId, { kind: 'end', state: op.state, error: op.error });
+      await this.stages.get(op.kind)?.ended?.(op).catch((err: Error) => this.logger.warn(`after ${op.id}: ${err.message}`));
+    }
   }
 
   /** Fails operations that no node finished in time, so that nothing waits forever. */
@@ -165,15 +246,21 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     const cutoff = Date.now() - this.config.operationTimeoutMs;
     for (const op of await this.store.repos.operations.unfinished()) {
       if (op.createdAt.getTime() > cutoff) continue;
+      let timedOut: Operation | null = null;
       await this.store.transaction(async (repos) => {
         const locked = await repos.operations.lock(op.id);
         if (!locked || terminal(locked)) return;
+        timedOut = locked;
         locked.state = 'failed';
         locked.error = `timed out after ${Math.round(this.config.operationTimeoutMs / 1000)} s waiting for node(s) ${locked.pendingNodes.join(', ')}`;
         locked.finishedAt = new Date();
         await repos.operations.save(locked);
       });
+      if (!timedOut) continue;
+      const failed: Operation = timedOut;
       this.finished.emit(op.id);
+      this.lines.emit(op.id, { kind: 'end', state: 'failed', error: failed.error });
+      await this.stages.get(failed.kind)?.ended?.(failed).catch((err: Error) => this.logger.warn(`after ${failed.id}: ${err.message}`));
     }
   }
 }

@@ -1,0 +1,46 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+/**
+ * `building` → `rolling-out` → `active`; the release it replaced becomes `inactive` (and can be activated again).
+ * A build that fails, or a release whose gears never get healthy, ends `failed`.
+ */
+export type DeploymentState = 'building' | 'rolling-out' | 'active' | 'inactive' | 'failed';
+
+export const HOOK_NAMES = ['pre-build', 'build', 'deploy', 'post-deploy'] as const;
+export type HookName = (typeof HOOK_NAMES)[number];
+
+export interface DeploymentSource {
+  kind: 'archive' | 'git-push' | 'git';
+  /** For git: the URL (without credentials) and ref; for a push, the commit. */
+  url?: string;
+  ref?: string;
+  commit?: string;
+  bytes: number;
+  files: number;
+}
+
+/** One immutable release of an app: the image built from one source, and the environment it was released with. */
+@Entity('deployments')
+export class Deployment {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ name: 'app_id', type: 'uuid' }) appId!: string;
+  @Column({ type: 'integer' }) number!: number;
+  @Column({ type: 'text' }) state!: DeploymentState;
+  @Column({ type: 'jsonb' }) source!: DeploymentSource;
+  @Column({ type: 'text', nullable: true }) image!: string | null;
+  @Column({ type: 'text', nullable: true }) dockerfile!: 'recipe' | 'repository' | null;
+  @Column({ type: 'jsonb', default: {} }) env!: Record<string, string>;
+  /** The release's hooks, by name (pre-build, build, deploy, post-deploy), as shell commands. */
+  @Column({ type: 'jsonb', default: {} }) hooks!: Partial<Record<HookName, string>>;
+  /** The build's output, its last 64 KB. */
+  @Column({ type: 'text', default: '' }) log!: string;
+  @Column({ type: 'text', nullable: true }) error!: string | null;
+  /** Lets the building node fetch the source once; cleared when the build ends. */
+  @Column({ name: 'source_token', type: 'text', nullable: true }) sourceToken!: string | null;
+  /** Its image was removed (only the newest releases are kept). */
+  @Column({ type: 'boolean', default: false }) pruned!: boolean;
+  @Column({ name: 'user_id', type: 'uuid', nullable: true }) userId!: string | null;
+  @Column({ name: 'operation_id', type: 'uuid', nullable: true }) operationId!: string | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true }) finishedAt!: Date | null;
+}

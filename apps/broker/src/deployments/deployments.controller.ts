@@ -1,0 +1,94 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { SchemaPipe } from '../common/schema.pipe';
+import { invalid } from '../common/errors';
+import { WaitPipe } from '../common/wait.pipe';
+import { CurrentUser, Public } from '../users/auth.guard';
+import type { User } from '../users/user.entity';
+import { DeploymentsService, type SourceUpload } from './deployments.service';
+
+/** A deployment from a git repository (the body's other form is a .tar.gz of the source tree). */
+export const gitSourceSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['git'],
+  properties: {
+    git: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      properties: {
+        url: { type: 'string', pattern: '^(https?|git|ssh)://', maxLength: 2000 },
+        ref: { type: 'string', pattern: '^[A-Za-z0-9._/-]+$', maxLength: 200 },
+      },
+    },
+  },
+} as const;
+
+const gitSource = new SchemaPipe<{ git: { url: string; ref?: string } }>(gitSourceSchema);
+
+@ApiTags('deployments')
+@ApiBearerAuth()
+@Controller()
+export class DeploymentsController {
+  constructor(private readonly deployments: DeploymentsService) {}
+
+  @Post('domains/:domain/apps/:app/deployments')
+  @HttpCode(202)
+  @ApiConsumes('application/gzip', 'application/json')
+  @ApiBody({ description: 'a .tar.gz of the source tree, or {git: {url, ref}}', schema: gitSourceSchema as object })
+  @ApiQuery({ name: 'wait', required: false, description: 'seconds to wait for the deployment to end (0-600)' })
+  async deploy(
+    @CurrentUser() user: User,
+    @Param('domain') domain: string,
+    @Param('app') app: string,
+    @Body() body: unknown,
+    @Headers('x-gearshift-source') sourceKind?: string,
+    @Headers('x-gearshift-commit') commit?: string,
+    @Headers('x-gearshift-ref') ref?: string,
+    @Query('wait', WaitPipe) w?: number,
+  ) {
+    let upload: SourceUpload;
+    if (Buffer.isBuffer(body)) {
+      upload = {
+        archive: body,
+        kind: sourceKind === 'git-push' ? 'git-push' : 'archive',
+        commit: commit && /^[0-9a-f]{7,64}$/.test(commit) ? commit : undefined,
+        ref: ref && /^[A-Za-z0-9._/-]{1,200}$/.test(ref) ? ref : undefined,
+      };
+    } else if (body && typeof body === 'object' && Object.keys(body).length > 0) {
+      const { git } = gitSource.transform(body);
+      upload = await this.deployments.fromGit(git.url, git.ref ?? 'main');
+    } else {
+      throw invalid('/', 'source', 'must be a .tar.gz of the source tree (Content-Type: application/gzip) or {"git": {"url", "ref"}}');
+    }
+    return this.deployments.deploy(user, domain, app, upload, w);
+  }
+
+  @Get('domains/:domain/apps/:app/deployments')
+  list(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string) {
+    return this.deployments.list(user, domain, app);
+  }
+
+  @Get('domains/:domain/apps/:app/deployments/:ref')
+  get(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Param('ref') ref: string) {
+    return this.deployments.get(user, domain, app, ref);
+  }
+
+  @Post('domains/:domain/apps/:app/deployments/:ref/activate')
+  @HttpCode(202)
+  @ApiQuery({ name: 'wait', required: false })
+  activate(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Param('ref') ref: string, @Query('wait', WaitPipe) w?: number) {
+    return this.deployments.activate(user, domain, app, ref, w);
+  }
+
+  /** For the node that builds a release: the source archive, by the capability token in the job. */
+  @Public()
+  @Get('deployments/:id/source')
+  async source(@Param('id') id: string, @Query('token') token: string | undefined, @Res() res: Response) {
+    const stream = await this.deployments.source(id, token ?? '');
+    res.setHeader('content-type', 'application/gzip');
+    stream.pipe(res);
+  }
+}

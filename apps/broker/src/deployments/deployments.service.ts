@@ -1,0 +1,388 @@
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ArchiveError, inspectArchive, parseDescriptor, SchemaViolationError, type ArchiveSummary, type BuildJob, type NodeJobs } from '@gearshift/cartridges';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
+import { Store, type Repos } from '../database/store';
+import { AppsService } from '../apps/apps.service';
+import type { App } from '../apps/app.entity';
+import { GearSpecsService } from '../apps/gear-specs.service';
+import { publishedVars } from '../apps/gear-specs';
+import { CatalogService } from '../cartridges/catalog.service';
+import { OperationsService, presentOperation, type StageHandler, type StageOutcome } from '../operations/operations.service';
+import type { Operation } from '../operations/operation.entity';
+import { RoutesService } from '../routes/routes.service';
+import type { User } from '../users/user.entity';
+import { HOOK_NAMES, type Deployment, type DeploymentSource, type HookName } from './deployment.entity';
+
+const run = promisify(execFile);
+
+/** Environment variable names whose values are kept out of build and hook output. */
+const SECRET_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIAL|PRIVATE)/i;
+
+export interface SourceUpload {
+  archive: Buffer;
+  kind: DeploymentSource['kind'];
+  commit?: string;
+  ref?: string;
+  url?: string;
+}
+
+export const presentDeployment = (d: Deployment, withLog = false) => ({
+  id: d.id,
+  number: d.number,
+  state: d.state,
+  source: d.source,
+  image: d.pruned ? null : d.image,
+  dockerfile: d.dockerfile,
+  hooks: Object.keys(d.hooks),
+  error: d.error,
+  operation: d.operationId,
+  createdAt: d.createdAt,
+  finishedAt: d.finishedAt,
+  ...(withLog ? { log: d.log } : {}),
+});
+
+/**
+ * Deployments: source in, an immutable release out, rolled out without downtime. One operation runs in stages:
+ * `build` (a node builds and pushes the image, then runs the deploy hook), `surge` (gears of the new release start
+ * beside the old ones and pass their health checks), `retire` (the old gears leave the router, drain and stop). A
+ * release whose gears never get healthy is taken out again (`rollback`) and the old one keeps serving.
+ */
+@Injectable()
+export class DeploymentsService implements OnModuleInit, StageHandler {
+  private readonly logger = new Logger('deployments');
+
+  constructor(
+    private readonly store: Store,
+    private readonly apps: AppsService,
+    private readonly operations: OperationsService,
+    private readonly specs: GearSpecsService,
+    private readonly catalog: CatalogService,
+    private readonly routes: RoutesService,
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.operations.registerStages('app.deploy', this);
+    this.operations.registerStages('app.activate', this);
+  }
+
+  private sourcePath(id: string): string {
+    return join(this.config.dataDir, 'sources', `${id}.tar.gz`);
+  }
+
+  // ---- reading -------------------------------------------------------------------------------------------------
+
+  async list(user: User, domainName: string, appName: string) {
+    const { app } = await this.apps.requireApp(user, domainName, appName);
+    return (await this.store.repos.deployments.forApp(app.id)).map((d) => ({ ...presentDeployment(d), active: d.id === app.activeDeploymentId }));
+  }
+
+  private async requireDeployment(app: App, ref: string): Promise<Deployment> {
+    const all = await this.store.repos.deployments.forApp(app.id, 1000);
+    const d = all.find((x) => String(x.number) === ref || x.id === ref);
+    if (!d) throw notFound(`deployment "${ref}" of app "${app.name}"`);
+    return d;
+  }
+
+  async get(user: User, domainName: string, appName: string, ref: string) {
+    const { app } = await this.apps.requireApp(user, domainName, appName);
+    const d = await this.requireDeployment(app, ref);
+    return { ...presentDeployment(d, true), active: d.id === app.activeDeploymentId };
+  }
+
+  /** The source archive, once, to the node building it; the token in the URL is the only credential. */
+  async source(id: string, token: string): Promise<NodeJS.ReadableStream> {
+    const d = /^[0-9a-f-]{36}$/.test(id) ? await this.store.repos.deployments.findById(id) : null;
+    const ok = d?.sourceToken && token.length === d.sourceToken.length && timingSafeEqual(Buffer.from(token), Buffer.from(d.sourceToken));
+    if (!d || !ok || !existsSync(this.sourcePath(id))) throw notFound(`source of deployment "${id}"`);
+    return createReadStream(this.sourcePath(id));
+  }
+
+  // ---- deploying -----------------------------------------------------------------------------------------------
+
+  /** Fetches a git repository at a ref and packs it like an upload. */
+  async fromGit(url: string, ref: string): Promise<SourceUpload> {
+    const dir = mkdtempSync(join(this.config.dataDir, 'sources', 'git-'));
+    const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' };
+    try {
+      try {
+        await run('git', ['clone', '--quiet', '--depth', '1', '--branch', ref, '--', url, join(dir, 'repo')], { env, timeout: 120000 });
+      } catch (err) {
+        const msg = ((err as { stderr?: string }).stderr || (err as Error).message).trim().split('\n').slice(-2).join(' ');
+        throw ruleViolation('/git/url', 'reachable', `git could not fetch ${redactUrl(url)} at ${ref}: ${redactUrl(msg)}`);
+      }
+      const { stdout: commit } = await run('git', ['-C', join(dir, 'repo'), 'rev-parse', 'HEAD'], { env });
+      await run('git', ['-C', join(dir, 'repo'), 'archive', '--format=tar.gz', '-o', join(dir, 'source.tar.gz'), 'HEAD'], { env, maxBuffer: 1 << 20 });
+      return { archive: readFileSync(join(dir, 'source.tar.gz')), kind: 'git', url: redactUrl(url), ref, commit: commit.trim() };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async deploy(user: User, domainName: string, appName: string, upload: SourceUpload, waitSeconds?: number) {
+    const { domain, app } = await this.apps.requireApp(user, domainName, appName);
+    if (upload.archive.length > this.config.maxUploadBytes) {
+      throw new GearshiftError('too_large', `the source archive is larger than the limit of ${Math.round(this.config.maxUploadBytes / 1024 / 1024)} MB`);
+    }
+    let summary: ArchiveSummary;
+    try {
+      summary = inspectArchive(upload.archive, this.config.maxUnpackedBytes);
+    } catch (err) {
+      if (err instanceof ArchiveError) {
+        throw new GearshiftError('rule_violation', `the source archive was refused: ${err.message}`, [{ pointer: `/archive${err.entry ? `/${err.entry}` : ''}`, rule: err.rule, message: err.message }]);
+      }
+      throw err;
+    }
+    const web = this.apps.webOf(app);
+    const paths = new Set(summary.paths);
+    if (!web.manifest.build && !paths.has('Dockerfile')) {
+      throw ruleViolation('/archive', 'buildable', `${web.manifest.name} has no build recipe; add a Dockerfile at the root of the source`);
+    }
+    const hooks = this.hooksOf(summary, paths);
+    const id = randomUUID();
+    mkdirSync(join(this.config.dataDir, 'sources'), { recursive: true });
+    writeFileSync(this.sourcePath(id), upload.archive, { mode: 0o600 });
+    let op: Operation;
+    try {
+      op = await this.store.transaction(async (repos) => {
+        const active = await repos.operations.activeForApp(app.id);
+        if (active) {
+          throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); one deployment runs at a time, try again when it ends`);
+        }
+        const current = await repos.apps.findById(app.id);
+        const buildNode = this.buildNode(current!);
+        const number = await repos.deployments.nextNumber(app.id);
+        const source: DeploymentSource = { kind: upload.kind, bytes: upload.archive.length, files: summary.files, ...(upload.url ? { url: upload.url } : {}), ...(upload.ref ? { ref: upload.ref } : {}), ...(upload.commit ? { commit: upload.commit } : {}) };
+        await repos.deployments.create({
+          id,
+          appId: app.id,
+          number,
+          state: 'building',
+          source,
+          env: current!.env,
+          hooks,
+          sourceToken: randomBytes(24).toString('base64url'),
+          userId: user.id,
+        });
+        const what = upload.commit ? `commit ${upload.commit.slice(0, 10)}` : `${summary.files} file(s)`;
+        const created = await this.operations.create(repos, 'app.deploy', app.id, user, [{ nodeId: buildNode, job: 'app.build' }], `deploy release ${number} of ${app.name} from ${what}`, {
+          stage: 'build',
+          deploymentId: id,
+          previousDeploymentId: current!.activeDeploymentId,
+        });
+        await repos.deployments.update(id, { operationId: created.id });
+        return created;
+      }, 'placement');
+    } catch (err) {
+      rmSync(this.sourcePath(id), { force: true });
+      throw err;
+    }
+    return this.respond(op, domain.name, app, waitSeconds);
+  }
+
+  /** Makes an earlier release serve again: no build, the same rollout. */
+  async activate(user: User, domainName: string, appName: string, ref: string, waitSeconds?: number) {
+    const { domain, app } = await this.apps.requireApp(user, domainName, appName);
+    const target = await this.requireDeployment(app, ref);
+    if (target.id === app.activeDeploymentId) throw conflict(`release ${target.number} is already active`);
+    if (target.state === 'failed' || !target.image) throw ruleViolation('/deployment', 'activatable', `release ${target.number} failed (${target.error ?? 'no image'}); it cannot serve`);
+    if (target.pruned) throw ruleViolation('/deployment', 'kept', `the image of release ${target.number} was removed (only the newest ${this.config.keepReleases} are kept); deploy it again`);
+    if (target.state === 'building' || target.state === 'rolling-out') throw conflict(`release ${target.number} is still being deployed`);
+    const op = await this.store.transaction(async (repos) => {
+      const active = await repos.operations.activeForApp(app.id);
+      if (active) throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); try again when it ends`);
+      const current = (await repos.apps.findById(app.id))!;
+      const stage = await this.startRollout(repos, current, target);
+      const created = await this.operations.create(repos, 'app.activate', app.id, user, stage.dispatch, `activate release ${target.number} of ${app.name}`, {
+        stage: stage.stage,
+        deploymentId: target.id,
+        previousDeploymentId: current.activeDeploymentId,
+      });
+      return created;
+    }, 'placement');
+    return this.respond(op, domain.name, app, waitSeconds);
+  }
+
+  private async respond(op: Operation, domainName: string, app: App, waitSeconds?: number) {
+    this.routes.schedule();
+    await this.operations.dispatch(op).catch((err) => this.logger.warn(`dispatch of ${op.id} deferred: ${err.message}`));
+    const done = waitSeconds ? await this.operations.wait(op, waitSeconds) : op;
+    const d = await this.store.repos.deployments.findById(done.context.deploymentId!);
+    return { app: app.name, domain: domainName, deployment: d ? presentDeployment(d) : null, operation: presentOperation(done) };
+  }
+
+  /** Hooks by name: a command in gearshift.yml, else an executable file in .gearshift/hooks. */
+  private hooksOf(summary: ArchiveSummary, paths: Set<string>): Partial<Record<HookName, string>> {
+    const hooks: Partial<Record<HookName, string>> = {};
+    const text = summary.texts['gearshift.yml'] ?? summary.texts['gearshift.yaml'];
+    if (text) {
+      try {
+        Object.assign(hooks, parseDescriptor(text).hooks ?? {});
+      } catch (err) {
+        if (err instanceof SchemaViolationError) throw new GearshiftError('invalid_input', err.message, err.violations.map((v) => ({ ...v, pointer: `/archive/gearshift.yml${v.pointer}` })));
+        throw err;
+      }
+    }
+    for (const name of HOOK_NAMES) {
+      if (!hooks[name] && paths.has(`.gearshift/hooks/${name}`)) hooks[name] = `./.gearshift/hooks/${name}`;
+    }
+    return hooks;
+  }
+
+  /** Builds run where the app's web gears are (with its services, its network is there for the deploy hook). */
+  private buildNode(app: App): string {
+    const web = this.apps.webOf(app).manifest.name;
+    const gear = (app.gears ?? []).find((g) => g.cartridge === web) ?? app.gears?.[0];
+    if (!gear) throw new GearshiftError('no_capacity', `app "${app.name}" has no gear on any node to build on; scale it up first`);
+    return gear.nodeId;
+  }
+
+  private imageTag(app: App, number: number): string {
+    const repo = `gearshift-apps/${this.config.instance}-${app.id.slice(0, 8)}`;
+    return `${this.config.registry ? `${this.config.registry}/` : ''}${repo}:${number}`;
+  }
+
+  /**
+   * The first stage of a rollout. A serving app gets new gears beside the old (`surge`); a stopped or idle one just
+   * points its web gears at the release (`retire`, which here only converges).
+   */
+  private async startRollout(repos: Repos, app: App, d: Deployment): Promise<{ stage: 'surge' | 'retire'; dispatch: Operation['dispatch'] }> {
+    const web = this.apps.webOf(app).manifest.name;
+    const webGears = (app.gears ?? []).filter((g) => g.cartridge === web);
+    await repos.deployments.update(d.id, { state: 'rolling-out' });
+    if (app.desiredState !== 'started' || webGears.length === 0) {
+      await repos.apps.setRelease(webGears.map((g) => g.id), d.id);
+      return { stage: 'retire', dispatch: this.convergeAll(app, []) };
+    }
+    const nodes = await this.apps.addReleaseGears(repos, app, webGears.length, d.id);
+    return { stage: 'surge', dispatch: this.convergeAll(app, nodes) };
+  }
+
+  private convergeAll(app: App, extra: string[]): Operation['dispatch'] {
+    const nodes = new Set([...(app.gears ?? []).map((g) => g.nodeId), ...extra]);
+    return [...nodes].map((nodeId) => ({ nodeId, job: 'app.converge' as const }));
+  }
+
+  // ---- stages (StageHandler) -----------------------------------------------------------------------------------
+
+  async buildJob(op: Operation, app: App, nodeId: string): Promise<BuildJob> {
+    const d = await this.store.repos.deployments.findById(op.context.deploymentId!);
+    if (!d) throw new Error(`deployment ${op.context.deploymentId} is gone`);
+    const web = this.apps.webOf(app);
+    const specs = await this.specs.specs(app);
+    const webSpec = specs.find((s) => s.web && app.gears!.find((g) => g.id === s.gearId)?.nodeId === nodeId);
+    const shape = await this.specs.shapeOf(app);
+    const published = publishedVars(shape, this.catalog.cartridges);
+    const secrets = [
+      ...(app.cartridges ?? []).flatMap((c) => Object.values(c.generated)),
+      ...published.filter((p) => p.secret).map((p) => p.value),
+      ...Object.entries(d.env).filter(([k]) => SECRET_NAME.test(k)).map(([, v]) => v),
+    ];
+    const build = web.manifest.build;
+    const env = { ...(webSpec?.env ?? {}), ...d.env, GEARSHIFT_RELEASE: String(d.number) };
+    return {
+      operationId: op.id,
+      appId: app.id,
+      deploymentId: d.id,
+      sourceUrl: `/api/v1/deployments/${d.id}/source?token=${d.sourceToken}`,
+      base: web.manifest.image.ref ? { ref: web.manifest.image.ref } : { build: { cartridge: web.manifest.name, hash: web.hash } },
+      recipe: build
+        ? { workdir: build.workdir, dependencies: [...(build.dependencies ?? [])], install: build.install, command: build.command ? [...build.command] : web.manifest.command ? [...web.manifest.command] : undefined, user: web.manifest.user, hooks: { preBuild: d.hooks['pre-build'], build: d.hooks.build } }
+        : null,
+      tag: this.imageTag(app, d.number),
+      push: Boolean(this.config.registry),
+      labels: { 'gearshift.release': String(d.number) },
+      limits: { memoryMb: this.config.buildMemoryMb, timeoutSeconds: this.config.buildTimeoutSeconds },
+      release: d.hooks.deploy ? { command: ['sh', '-c', d.hooks.deploy], network: webSpec?.network ?? '', env } : undefined,
+      secrets,
+    };
+  }
+
+  async convergeExtras(op: Operation, app: App, nodeId: string): Promise<Partial<NodeJobs['app.converge']>> {
+    if (op.context.stage !== 'retire') return {};
+    const d = await this.store.repos.deployments.findById(op.context.deploymentId!);
+    const kept = (await this.store.repos.deployments.forApp(app.id, 1000)).filter((x) => x.image && !x.pruned).map((x) => x.image!);
+    const extras: Partial<NodeJobs['app.converge']> = { keepImages: kept };
+    const first = (app.gears ?? []).find((g) => g.deploymentId === d?.id);
+    if (d?.hooks['post-deploy'] && first?.nodeId === nodeId && op.kind === 'app.deploy') {
+      extras.after = { gearId: first.id, command: ['sh', '-c', d.hooks['post-deploy']] };
+    }
+    return extras;
+  }
+
+  async log(op: Operation, lines: string[], repos: Repos): Promise<void> {
+    if (op.context.deploymentId) await repos.deployments.appendLog(op.context.deploymentId, lines);
+  }
+
+  async next(repos: Repos, op: Operation, outcome: StageOutcome) {
+    const d = await repos.deployments.findById(op.context.deploymentId!);
+    const app = op.appId ? await repos.apps.findById(op.appId) : null;
+    if (!d || !app) return null;
+    const now = new Date();
+    switch (op.context.stage) {
+      case 'build': {
+        if (outcome.failed) {
+          await repos.deployments.update(d.id, { state: 'failed', error: outcome.error, finishedAt: now, sourceToken: null });
+          return { dispatch: [], step: `release ${d.number} failed to build`, error: `the build of release ${d.number} failed: ${outcome.error}` };
+        }
+        await repos.deployments.update(d.id, { image: String(op.context.image), dockerfile: op.context.dockerfile as Deployment['dockerfile'], sourceToken: null });
+        const stage = await this.startRollout(repos, app, { ...d, image: String(op.context.image) });
+        op.context = { ...op.context, stage: stage.stage };
+        return { dispatch: stage.dispatch, step: stage.stage === 'surge' ? `starting gears of release ${d.number} beside the current ones` : `release ${d.number} will run when the app starts` };
+      }
+      case 'surge': {
+        const fresh = (app.gears ?? []).filter((g) => g.deploymentId === d.id);
+        if (outcome.failed) {
+          // The new gears go; the old ones never stopped serving.
+          await repos.apps.removeGears(fresh.map((g) => g.id));
+          const why = `release ${d.number} was rolled back: ${outcome.error}`;
+          await repos.deployments.update(d.id, { state: 'failed', error: why, finishedAt: now });
+          op.context = { ...op.context, stage: 'rollback' };
+          return { dispatch: this.convergeAll(app, []), step: `rolling back: the gears of release ${d.number} did not become healthy`, error: why };
+        }
+        const old = (app.gears ?? []).filter((g) => g.cartridge === fresh[0]?.cartridge && g.deploymentId !== d.id);
+        await repos.apps.removeGears(old.map((g) => g.id));
+        await this.activated(repos, app, d, now);
+        op.context = { ...op.context, stage: 'retire' };
+        return { dispatch: this.convergeAll(app, []), step: `release ${d.number} is serving; retiring ${old.length} old gear(s)` };
+      }
+      case 'retire': {
+        if (d.state !== 'active') await this.activated(repos, app, d, now);
+        return { dispatch: [], step: `release ${d.number} is active` };
+      }
+      default:
+        return null;
+    }
+  }
+
+  private async activated(repos: Repos, app: App, d: Deployment, now: Date): Promise<void> {
+    if (app.activeDeploymentId && app.activeDeploymentId !== d.id) await repos.deployments.update(app.activeDeploymentId, { state: 'inactive' });
+    await repos.deployments.update(d.id, { state: 'active', finishedAt: now, error: null });
+    // The release runs with the environment it was deployed (or last ran) with.
+    await repos.apps.update(app.id, { activeDeploymentId: d.id, env: d.env });
+    for (const old of await repos.deployments.prunable(app.id, this.config.keepReleases, d.id)) {
+      await repos.deployments.update(old.id, { pruned: true });
+    }
+  }
+
+  async ended(op: Operation): Promise<void> {
+    const id = op.context.deploymentId;
+    if (!id) return;
+    rmSync(this.sourcePath(id), { force: true });
+    const d = await this.store.repos.deployments.findById(id);
+    if (d && (d.state === 'building' || d.state === 'rolling-out') && op.state === 'failed') {
+      await this.store.repos.deployments.update(id, { state: 'failed', error: op.error, finishedAt: new Date(), sourceToken: null });
+    }
+  }
+}
+
+/** A URL without its user and password. */
+export function redactUrl(text: string): string {
+  return text.replace(/(\w+:\/\/)[^/@\s]+@/g, '$1');
+}

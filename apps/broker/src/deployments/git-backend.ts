@@ -1,0 +1,117 @@
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NextFunction, Request, Response } from 'express';
+import type { BrokerConfig } from '../config';
+import { GearshiftError } from '../common/errors';
+import type { AppsService } from '../apps/apps.service';
+import type { AuthService } from '../users/auth.service';
+
+const PATH = /^\/([a-z][a-z0-9]{0,31})\/([a-z][a-z0-9]{0,31})\.git(\/.*)?$/;
+
+/**
+ * `git push` to deploy: git's own http-backend (smart HTTP) serves one bare repository per app, behind the API's
+ * tokens (the token is the password; any user name). The repository's pre-receive hook deploys the pushed commit
+ * and streams the build back into the push; a failed deployment rejects the push.
+ */
+export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppsService, apiUrl: () => string) {
+  const root = join(config.dataDir, 'git');
+  const hookScript = join(__dirname, 'pre-receive.js');
+
+  const ensureRepo = (appId: string): void => {
+    const dir = join(root, `${appId}.git`);
+    if (!existsSync(join(dir, 'HEAD'))) {
+      mkdirSync(root, { recursive: true });
+      execFileSync('git', ['init', '--quiet', '--bare', '--initial-branch=main', dir]);
+      execFileSync('git', ['-C', dir, 'config', 'http.receivepack', 'true']);
+    }
+    const hook = `#!/bin/sh\n# Deploys what is pushed to main or master; written by Gearshift.\nexec "${process.execPath}" "${hookScript}"\n`;
+    const hookPath = join(dir, 'hooks', 'pre-receive');
+    if (!existsSync(hookPath) || readFileSync(hookPath, 'utf8') !== hook) writeFileSync(hookPath, hook, { mode: 0o755 });
+  };
+
+  const refuse = (res: Response, status: number, message: string) => {
+    if (status === 401) res.setHeader('www-authenticate', 'Basic realm="Gearshift (your API token is the password)"');
+    res.status(status).type('text/plain').send(`${message}\n`);
+  };
+
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const m = PATH.exec(req.path);
+    if (!m) return next();
+    const [, domainName, appName, rest = '/'] = m;
+    const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    const [user, token] = basic ? Buffer.from(basic[1], 'base64').toString('utf8').split(/:(.*)/s) : [];
+    if (!token) return refuse(res, 401, 'Gearshift needs your API token as the password (any user name)');
+    let appId: string;
+    let username: string;
+    try {
+      const who = await auth.authenticate(`Bearer ${token}`);
+      username = who.username;
+      appId = (await apps.requireApp(who, domainName, appName)).app.id;
+    } catch (err) {
+      if (err instanceof GearshiftError) {
+        const status = err.code === 'unauthorized' ? 401 : err.code === 'forbidden' ? 403 : 404;
+        return refuse(res, status, err.message);
+      }
+      return next(err);
+    }
+    ensureRepo(appId);
+    const child = spawn('git', ['http-backend'], {
+      env: {
+        PATH: process.env.PATH,
+        GIT_PROJECT_ROOT: root,
+        GIT_HTTP_EXPORT_ALL: '1',
+        PATH_INFO: `/${appId}.git${rest}`,
+        REQUEST_METHOD: req.method,
+        QUERY_STRING: req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '',
+        CONTENT_TYPE: req.headers['content-type'] ?? '',
+        ...(req.headers['content-length'] ? { CONTENT_LENGTH: req.headers['content-length'] } : {}),
+        HTTP_CONTENT_ENCODING: req.headers['content-encoding'] ?? '',
+        GIT_PROTOCOL: (req.headers['git-protocol'] as string | undefined) ?? '',
+        REMOTE_USER: username || user || 'git',
+        REMOTE_ADDR: req.socket.remoteAddress ?? '',
+        // For the pre-receive hook: where to deploy, as whom.
+        GEARSHIFT_HOOK_API: apiUrl(),
+        GEARSHIFT_HOOK_TOKEN: token,
+        GEARSHIFT_HOOK_DOMAIN: domainName,
+        GEARSHIFT_HOOK_APP: appName,
+      },
+    });
+    req.pipe(child.stdin);
+    child.stdin.on('error', () => undefined);
+    let head = Buffer.alloc(0);
+    let headersDone = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (headersDone) {
+        res.write(chunk);
+        return;
+      }
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n') !== -1 ? head.indexOf('\r\n\r\n') : head.indexOf('\n\n');
+      if (end === -1) return;
+      const sep = head[end] === 0x0d ? 4 : 2;
+      for (const line of head.subarray(0, end).toString('latin1').split(/\r?\n/)) {
+        const i = line.indexOf(':');
+        if (i < 0) continue;
+        const name = line.slice(0, i).trim();
+        const value = line.slice(i + 1).trim();
+        if (name.toLowerCase() === 'status') res.status(parseInt(value, 10) || 200);
+        else res.setHeader(name, value);
+      }
+      headersDone = true;
+      res.flushHeaders();
+      const body = head.subarray(end + sep);
+      if (body.length > 0) res.write(body);
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')).slice(-4000));
+    child.on('close', (code) => {
+      if (!headersDone) refuse(res, 500, `git http-backend failed (exit ${code}): ${stderr.trim()}`);
+      else res.end();
+    });
+    // The client went away: so does git.
+    res.on('close', () => {
+      if (!res.writableFinished && child.exitCode === null) child.kill('SIGTERM');
+    });
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * The pre-receive hook of every app repository. git runs it with the pushed refs on stdin, before it updates them;
+ * its output reaches the pusher as "remote:" lines, and a non-zero exit rejects the push. A push to main or master
+ * deploys the pushed commit: gearshift.yml is applied first when there is one, then the source is built and rolled
+ * out while the progress streams back.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const api = process.env.GEARSHIFT_HOOK_API!;
+const token = process.env.GEARSHIFT_HOOK_TOKEN!;
+const domain = process.env.GEARSHIFT_HOOK_DOMAIN!;
+const app = process.env.GEARSHIFT_HOOK_APP!;
+const ZERO = /^0+$/;
+const DEPLOYED = new Set(['refs/heads/main', 'refs/heads/master']);
+
+const say = (text: string) => process.stdout.write(`${text}\n`);
+const headers = { authorization: `Bearer ${token}` };
+
+async function apiError(res: Response): Promise<string> {
+  const body = (await res.json().catch(() => ({}))) as { message?: string; details?: { pointer?: string; message?: string }[] };
+  const details = (body.details ?? []).map((d) => `\n         ${d.pointer ?? ''} ${d.message ?? ''}`).join('');
+  return `${body.message ?? `HTTP ${res.status}`}${details}`;
+}
+
+function fileAt(commit: string, path: string): string | null {
+  try {
+    return execFileSync('git', ['show', `${commit}:${path}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return null;
+  }
+}
+
+async function applyDescriptor(commit: string): Promise<void> {
+  const text = fileAt(commit, 'gearshift.yml') ?? fileAt(commit, 'gearshift.yaml');
+  if (text === null) return;
+  say('-----> applying gearshift.yml');
+  const res = await fetch(`${api}/api/v1/domains/${domain}/apply?wait=600`, { method: 'POST', headers: { ...headers, 'content-type': 'text/yaml' }, body: text });
+  if (!res.ok) throw new Error(`gearshift.yml was not applied: ${await apiError(res)}`);
+  const result = (await res.json()) as { app: string; plan: { action: string; target: string }[]; operation?: { state: string; error?: string } | null };
+  if (result.app !== app) throw new Error(`gearshift.yml describes app "${result.app}", but this repository deploys "${app}"`);
+  if (result.plan.length === 0) say('       unchanged');
+  for (const item of result.plan) say(`       ${item.action} ${item.target}`);
+  if (result.operation && result.operation.state !== 'succeeded') throw new Error(`applying gearshift.yml ${result.operation.state}: ${result.operation.error ?? ''}`);
+}
+
+async function deploy(commit: string, ref: string): Promise<boolean> {
+  const archive = execFileSync('git', ['archive', '--format=tar.gz', commit], { maxBuffer: 1 << 30 });
+  say(`-----> deploying ${commit.slice(0, 10)} to ${app}-${domain} (${(archive.length / 1024).toFixed(0)} KB)`);
+  const res = await fetch(`${api}/api/v1/domains/${domain}/apps/${app}/deployments`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/gzip', 'x-gearshift-source': 'git-push', 'x-gearshift-commit': commit, 'x-gearshift-ref': ref.replace('refs/heads/', '') },
+    body: archive,
+  });
+  if (!res.ok) throw new Error(await apiError(res));
+  const started = (await res.json()) as { operation: { id: string } };
+  const log = await fetch(`${api}/api/v1/operations/${started.operation.id}/log?follow=true`, { headers });
+  if (!log.ok || !log.body) throw new Error(`the deployment's progress could not be followed: ${await apiError(log)}`);
+  const decoder = new TextDecoder();
+  for await (const chunk of log.body as unknown as AsyncIterable<Uint8Array>) {
+    const text = decoder.decode(chunk, { stream: true });
+    process.stdout.write(text);
+  }
+  const op = (await (await fetch(`${api}/api/v1/operations/${started.operation.id}`, { headers })).json()) as { state: string };
+  return op.state === 'succeeded';
+}
+
+async function main(): Promise<number> {
+  const updates = readFileSync(0, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' ') as [string, string, string]);
+  const target = updates.find(([, next, ref]) => DEPLOYED.has(ref) && !ZERO.test(next));
+  for (const [, , ref] of updates.filter((u) => u !== target)) say(`-----> ${ref} stored; only main and master deploy`);
+  if (!target) return 0;
+  const [, commit, ref] = target;
+  try {
+    await applyDescriptor(commit);
+    if (await deploy(commit, ref)) {
+      say(`-----> ${app}-${domain} runs ${commit.slice(0, 10)}`);
+      return 0;
+    }
+    say('!!!!!  push rejected: the deployment failed, and the running release keeps serving');
+    return 1;
+  } catch (err) {
+    say(`!!!!!  push rejected: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    say(`!!!!!  push rejected: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);
