@@ -248,6 +248,23 @@ export class Platform {
     return docker.listNetworks({ filters: JSON.stringify({ label: [`gearshift.instance=${this.instance}`] }) });
   }
 
+  /** Release images this run built, on this host and in the registry. */
+  private async removeReleaseImages(): Promise<void> {
+    const images = await docker.listImages({ filters: JSON.stringify({ label: [`gearshift.instance=${this.instance}`] }) });
+    const registry = process.env.GEARSHIFT_REGISTRY ?? '127.0.0.1:5000';
+    for (const img of images) {
+      for (const tag of img.RepoTags ?? []) {
+        if (registry && tag.startsWith(`${registry}/`)) {
+          const [repo, version] = [tag.slice(registry.length + 1, tag.lastIndexOf(':')), tag.slice(tag.lastIndexOf(':') + 1)];
+          const head = await fetch(`http://${registry}/v2/${repo}/manifests/${version}`, { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } }).catch(() => null);
+          const digest = head?.headers.get('docker-content-digest');
+          if (digest) await fetch(`http://${registry}/v2/${repo}/manifests/${digest}`, { method: 'DELETE' }).catch(() => undefined);
+        }
+      }
+      await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+    }
+  }
+
   logs(): string {
     return [...(this.broker ? [`--- broker`, ...this.broker.output.slice(-60)] : []), ...(this.router ? ['--- router', ...this.router.output.slice(-40)] : []), ...[...this.agents].flatMap(([n, p]) => [`--- agent ${n}`, ...p.output.slice(-60)])].join('\n');
   }
@@ -264,6 +281,7 @@ export class Platform {
     for (const c of await this.containers()) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
     for (const n of await this.networks()) await docker.getNetwork(n.Id).remove().catch(() => undefined);
     for (const v of await this.volumes()) await docker.getVolume(v.Name).remove({ force: true }).catch(() => undefined);
+    await this.removeReleaseImages();
     const redis = new IORedis(REDIS_URL);
     let cursor = '0';
     do {

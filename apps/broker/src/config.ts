@@ -31,6 +31,8 @@ export interface BrokerConfig {
   keepReleases: number;
   buildMemoryMb: number;
   buildTimeoutSeconds: number;
+  /** How long retired gears keep running after the routers stopped sending them requests. */
+  drainMs: number;
 }
 
 export { ConfigError };
@@ -92,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     keepReleases: int(env, 'GEARSHIFT_KEEP_RELEASES', 5, 1, 100),
     buildMemoryMb: int(env, 'GEARSHIFT_BUILD_MEMORY_MB', 2048, 128, 65536),
     buildTimeoutSeconds: int(env, 'GEARSHIFT_BUILD_TIMEOUT_SECONDS', 900, 10, 24 * 3600),
+    drainMs: int(env, 'GEARSHIFT_DRAIN_MS', 2000, 0, 600000),
   };
 }
 

@@ -64,7 +64,7 @@ export class GearOperator {
     appId: string,
     specs: GearSpec[],
     step: StepReporter,
-    opts: { keepImages?: string[]; after?: { gearId: string; command: string[] }; log?: (line: string) => void } = {},
+    opts: { keepImages?: string[]; after?: { gearId: string; command: string[] }; drainMs?: number; log?: (line: string) => void } = {},
   ): Promise<GearReport[]> {
     const labels = this.appLabels(appId);
     const [containers, networks, volumes] = await Promise.all([
@@ -83,6 +83,12 @@ export class GearOperator {
       }),
     ]);
     const started: { spec: GearSpec; containerId: string }[] = [];
+    const removals = plan.actions.filter((a) => a.kind === 'remove').length;
+    if (opts.drainMs && removals > 0) {
+      // The routers drop these gears first; requests still on their way finish before they stop.
+      await step(`letting ${removals} old gear(s) drain for ${(opts.drainMs / 1000).toFixed(1)} s`);
+      await new Promise((r) => setTimeout(r, opts.drainMs));
+    }
     for (const action of plan.actions) {
       const result = await this.apply(action, step);
       if (result) started.push(result);
@@ -212,7 +218,7 @@ export class GearOperator {
       });
       await step(`${spec.cartridge} ${spec.gearId.slice(0, 8)} is healthy (${ms} ms)`);
     } catch (err) {
-      const logs = await this.docker.logTail(containerId, 10);
+      const logs = await this.docker.logTail(containerId, 30);
       throw new PermanentError(`gear ${spec.cartridge} ${spec.gearId.slice(0, 8)} ${(err as Error).message}${logs ? `\nlast log lines:\n${logs}` : ''}`);
     }
   }

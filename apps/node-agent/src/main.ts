@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     'app.converge': (d) =>
       serial(d.appId, async () => {
         const out = d.operationId ? logger(d.operationId, d.appId) : undefined;
-        const gears = await operator.converge(d.appId, d.gears, stepper(d.operationId, d.appId), { keepImages: d.keepImages, after: d.after, log: out?.line });
+        const gears = await operator.converge(d.appId, d.gears, stepper(d.operationId, d.appId), { keepImages: d.keepImages, after: d.after, drainMs: d.drainMs, log: out?.line });
         await out?.flush();
         if (d.operationId) await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears });
         return { gears: gears.length };

@@ -116,6 +116,8 @@ export interface NodeJobs {
     gears: GearSpec[];
     /** The app's release images to keep on this node; its other release images are removed afterwards. */
     keepImages?: string[];
+    /** Wait this long before removing gears, so that routers stop sending them requests first. */
+    drainMs?: number;
     /** A command to run in one gear once the gears are converged (a post-deploy hook); its failure is reported, not fatal. */
     after?: { gearId: string; command: string[] };
   };
