@@ -127,6 +127,83 @@ async function platformQueueRoundTrips(p: Platform, nodeId: string, n: number): 
   return times;
 }
 
+const SERVER = (version: string) => `require('http').createServer((q, s) => s.end(q.url === '/health' ? 'ok' : '${version} ' + require('left-pad')('x', 3))).listen(process.env.PORT || 8080);\n`;
+
+/** git push → serving, versus docker build + run of the same app with a hand-written Dockerfile. */
+async function deployBench(p: Platform, nodeImage: string, rawStarts: number[], add: (...cells: [string, string, string, string, string]) => void): Promise<void> {
+  const { mkdtempSync, writeFileSync, copyFileSync, rmSync, existsSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const run = promisify(execFile);
+  const id = Date.now().toString(36);
+  const pkg = JSON.stringify({ name: `bench-${id}`, version: '1.0.0', main: 'server.js', dependencies: { 'left-pad': '1.3.0' } });
+  const git = (dir: string, ...args: string[]) => run('git', ['-C', dir, '-c', 'user.email=b@b', '-c', 'user.name=b', ...args]);
+
+  // The raw floor: a Dockerfile a developer would write, built and run by hand.
+  const rawDir = mkdtempSync(join(tmpdir(), 'bench-raw-app-'));
+  writeFileSync(join(rawDir, 'package.json'), pkg);
+  if (existsSync('/etc/ssl/certs/ca-certificates.crt')) copyFileSync('/etc/ssl/certs/ca-certificates.crt', join(rawDir, 'ca.crt'));
+  else writeFileSync(join(rawDir, 'ca.crt'), '');
+  writeFileSync(
+    join(rawDir, 'Dockerfile'),
+    [
+      `FROM ${nodeImage}`,
+      'USER root',
+      'WORKDIR /opt/app',
+      'RUN find . -mindepth 1 -delete && chown gear .',
+      'COPY ca.crt /tmp/ca.crt',
+      'USER gear',
+      'COPY --chown=gear package.json ./',
+      'RUN NODE_EXTRA_CA_CERTS=/tmp/ca.crt npm_config_cafile=/tmp/ca.crt npm install --omit=dev --no-audit --no-fund --loglevel=error',
+      'COPY --chown=gear . .',
+      'CMD ["node", "server.js"]',
+      '',
+    ].join('\n'),
+  );
+  const adapter = new DockerAdapter();
+  const rawDeploy = async (version: string) => {
+    writeFileSync(join(rawDir, 'server.js'), SERVER(version));
+    const t0 = performance.now();
+    const tag = `gearshift-bench/raw-app:${version}`;
+    await adapter.buildImage({ contextDir: rawDir, tag, buildArgs: {}, labels: { 'gearshift.bench': 'raw' } });
+    const buildMs = performance.now() - t0;
+    const startMs = await rawGearStart(tag);
+    return { total: buildMs + startMs, tag };
+  };
+
+  // Gearshift: a real git push of the same app.
+  await p.api('POST', '/domains/bench/apps?wait=120', { name: 'pushed', cartridges: ['nodejs-18'] });
+  const repo = mkdtempSync(join(tmpdir(), 'bench-push-'));
+  await git(repo, 'init', '-q', '-b', 'main');
+  writeFileSync(join(repo, 'package.json'), pkg);
+  const push = async (version: string) => {
+    writeFileSync(join(repo, 'server.js'), SERVER(version));
+    await git(repo, 'add', '-A');
+    await git(repo, 'commit', '-qm', version);
+    const t0 = performance.now();
+    await git(repo, 'push', '-q', `http://bench:${p.token}@127.0.0.1:${p.port}/git/bench/pushed.git`, 'main');
+    await eventually(`${version} to be served`, async () => (await p.viaRouter('pushed-bench.localhost')).body.startsWith(version), 30_000, 20);
+    return performance.now() - t0;
+  };
+  try {
+    const rawFirst = await rawDeploy('first');
+    const first = await push('first');
+    add('git push → serving, first push (npm install)', `${(first / 1000).toFixed(2)} s`, `${(rawFirst.total / 1000).toFixed(2)} s docker build + run`, (first / rawFirst.total).toFixed(2), '');
+    const codeRaw: number[] = [];
+    const codePush: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      codeRaw.push((await rawDeploy(`code${i}`)).total);
+      codePush.push(await push(`code${i}`));
+    }
+    add('git push → serving, code-only change (median of 3)', `${(median(codePush) / 1000).toFixed(2)} s`, `${(median(codeRaw) / 1000).toFixed(2)} s docker build + run`, (median(codePush) / median(codeRaw)).toFixed(2), '');
+    add('  the raw run alone (gear start floor)', '', `${median(rawStarts).toFixed(0)} ms`, '', '');
+  } finally {
+    rmSync(rawDir, { recursive: true, force: true });
+    rmSync(repo, { recursive: true, force: true });
+    for (const img of await docker.listImages({ filters: JSON.stringify({ label: ['gearshift.bench=raw'] }) })) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+    await p.api('DELETE', '/domains/bench/apps/pushed?wait=60');
+  }
+}
+
 async function main(): Promise<void> {
   const rows: string[][] = [];
   const add = (what: string, platform: string, floor: string, ratio: string, goal: string) => rows.push([what, platform, floor, ratio, goal]);
@@ -222,6 +299,10 @@ async function main(): Promise<void> {
       add(`create → healthy: ${cartridges.join(' + ')}`, `${ms.toFixed(0)} ms`, '', '', '');
       await p.api('DELETE', `/domains/bench/apps/${name}?wait=60`);
     }
+
+    // Deploying code: git push to serving, first (dependencies installed) and code-only, against a raw docker build
+    // and run of the equivalent Dockerfile.
+    await deployBench(p, nodeImage, raw, add);
 
     const nodes = await p.api('GET', '/nodes');
     const nodeId = nodes.body[0].id as string;

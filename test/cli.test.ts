@@ -127,6 +127,41 @@ describe('gearshift CLI', { timeout: 600_000 }, () => {
     assert.equal(json.services.length, 3);
   });
 
+  it('deploys the working directory honouring .gitignore, lists releases, shows logs and rolls back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-deploy-'));
+    const server = (v: string) =>
+      `require('http').createServer((q, s) => { if (q.url !== '/health') console.log('hit ' + q.url); s.end('${v}'); }).listen(process.env.PORT || 8080);\n`;
+    writeFileSync(join(dir, 'server.js'), server('one'));
+    writeFileSync(join(dir, '.gitignore'), 'secrets.txt\n');
+    writeFileSync(join(dir, 'secrets.txt'), 'do not upload\n');
+    const first = await gearshift(['deploy', 'shop', dir]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /uploading 2 file\(s\)/, 'server.js and .gitignore, not secrets.txt');
+    assert.match(first.stderr, /-----> release 1 is active/);
+    assert.match(first.stdout, /release 1: active/);
+    writeFileSync(join(dir, 'server.js'), server('two'));
+    assert.equal((await gearshift(['deploy', 'shop', dir])).code, 0);
+    const gear = (await p.api('GET', '/domains/tour/apps/shop')).body.gears.find((g: { cartridge: string }) => g.cartridge === 'nodejs-18');
+    assert.equal(await (await fetch(gear.endpoints.http)).text(), 'two');
+
+    const list = await gearshift(['deployments', 'shop']);
+    assert.match(list.stdout, /^RELEASE\s+STATE\s+SOURCE\s+BUILT\s+CREATED\s+ERROR$/m);
+    assert.match(list.stdout, /^2 \*\s+active\s+archive\s+recipe/m);
+    assert.match(list.stdout, /^1\s+inactive/m);
+
+    const logs = await gearshift(['logs', 'shop', '-n', '20']);
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /^\[nodejs-18 [0-9a-f]{8}\] hit \//m);
+
+    const back = await gearshift(['rollback', 'shop', '1']);
+    assert.equal(back.code, 0, back.stderr);
+    const after = (await p.api('GET', '/domains/tour/apps/shop')).body.gears.find((g: { cartridge: string }) => g.cartridge === 'nodejs-18');
+    assert.equal(await (await fetch(after.endpoints.http)).text(), 'one');
+    const again = await gearshift(['rollback', 'shop', '1']);
+    assert.equal(again.code, 3);
+    assert.match(again.stderr, /release 1 is already active/);
+  });
+
   it('lists nodes and deletes the app', async () => {
     const nodes = await gearshift(['nodes']);
     assert.match(nodes.stdout, new RegExp(`^${p.nodeName('node1')}\\s+active\\s+yes`, 'm'));

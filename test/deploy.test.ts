@@ -20,6 +20,7 @@ const { Client } = require('pg');
 const VERSION = 'v1';
 http.createServer(async (req, res) => {
   if (req.url === '/health') return res.end('ok');
+  console.log('served ' + req.url);
   const db = new Client({ connectionString: process.env.DATABASE_URL });
   try {
     await db.connect();
@@ -136,6 +137,39 @@ describe('deploying code', { timeout: 900_000 }, () => {
     assert.equal(history.body[0].state, 'active');
     assert.equal(history.body[0].source.kind, 'git-push');
     assert.equal(history.body[0].dockerfile, 'recipe');
+  });
+
+  it('streams the logs of every gear, each line tagged with its gear, and follows new lines', async () => {
+    const recent = await fetch(`${p.baseUrl}/api/v1${apps}/shop/logs?tail=50`, { headers: { authorization: `Bearer ${p.token}` } });
+    assert.equal(recent.status, 200);
+    const text = await recent.text();
+    assert.match(text, /^\[nodejs-18 [0-9a-f]{8}\] served \//m, p.logs());
+    assert.match(text, /^\[postgresql-15 [0-9a-f]{8}\] /m, 'the database gear\'s output is there too');
+    const bad = await p.api('GET', `${apps}/shop/logs?tail=-1`);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.details[0].pointer, '/tail');
+
+    const controller = new AbortController();
+    const follow = await fetch(`${p.baseUrl}/api/v1${apps}/shop/logs?tail=0&follow=true`, { headers: { authorization: `Bearer ${p.token}` }, signal: controller.signal });
+    let seen = '';
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of follow.body as unknown as AsyncIterable<Uint8Array>) {
+          seen += decoder.decode(chunk, { stream: true });
+          if (seen.includes('served /followed')) break;
+        }
+      } catch {
+        // aborted
+      }
+    })();
+    await eventually('a followed line', async () => {
+      await p.viaRouter(host, '/followed');
+      return seen.includes('served /followed');
+    }, 15_000, 500);
+    controller.abort();
+    await reading;
+    assert.match(seen, /^\[nodejs-18 [0-9a-f]{8}\] served \/followed$/m);
   });
 
   it('rolls out a code change while a request loop sees no failed request', async () => {

@@ -30,6 +30,7 @@ import { ApplyController } from './apply/apply.controller';
 import { ApplyService } from './apply/apply.service';
 import { DeploymentsController } from './deployments/deployments.controller';
 import { DeploymentsService } from './deployments/deployments.service';
+import { LogsService } from './apps/logs.service';
 
 @Module({})
 export class AppModule {
@@ -57,6 +58,7 @@ export class AppModule {
         AutoscalerService,
         ApplyService,
         DeploymentsService,
+        LogsService,
       ],
     };
   }

@@ -26,17 +26,37 @@ export class ApiClient {
     private readonly token?: string,
   ) {}
 
-  async call<T = any>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
+  private async send(method: string, path: string, init: { body?: string | Buffer; type?: string }): Promise<Response> {
     try {
-      res = await fetch(`${this.server.replace(/\/$/, '')}/api/v1${path}`, {
+      return await fetch(`${this.server.replace(/\/$/, '')}/api/v1${path}`, {
         method,
-        headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(init.type ? { 'content-type': init.type } : {}) },
+        body: init.body,
       });
     } catch (err) {
       throw new CliError(`cannot reach the broker at ${this.server} (${(err as Error).cause ?? (err as Error).message}); is it running? (npm run up)`, EXIT.unreachable);
     }
+  }
+
+  async call<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.send(method, path, body === undefined ? {} : { body: JSON.stringify(body), type: 'application/json' });
+    return this.answer<T>(res);
+  }
+
+  /** Sends a file (a source archive) as the body. */
+  async upload<T = any>(path: string, data: Buffer, type: string): Promise<T> {
+    return this.answer<T>(await this.send('POST', path, { body: data, type }));
+  }
+
+  /** A streamed text answer (logs, an operation's progress), chunk by chunk as it arrives. */
+  async *stream(path: string): AsyncGenerator<string> {
+    const res = await this.send('GET', path, {});
+    if (!res.ok || !res.body) await this.answer(res);
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) yield decoder.decode(chunk, { stream: true });
+  }
+
+  private async answer<T>(res: Response): Promise<T> {
     const text = await res.text();
     const parsed = text ? JSON.parse(text) : null;
     if (res.ok) return parsed as T;

@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { createInterface } from 'node:readline';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { ApiClient, CliError, EXIT, type Operation } from './client';
 import { configPath, readConfig, writeConfig, type CliConfig } from './config';
 import { follow, table } from './output';
@@ -402,6 +406,98 @@ nodes
   });
 
 // ---- operations --------------------------------------------------------------------------------------------------
+
+// ---- deploying code ----------------------------------------------------------------------------------------------
+
+/**
+ * The files a deployment takes from a directory: what git would (tracked files and untracked ones .gitignore does
+ * not exclude), in a repository or not.
+ */
+function sourceFiles(dir: string): string[] {
+  const inRepo = spawnSync('git', ['-C', dir, 'rev-parse', '--is-inside-work-tree'], { encoding: 'utf8' }).stdout.trim() === 'true';
+  const scratch = inRepo ? undefined : mkdtempSync(join(tmpdir(), 'gearshift-index-'));
+  try {
+    if (scratch) spawnSync('git', ['init', '-q', '--bare', scratch]);
+    const r = spawnSync('git', ['-C', dir, 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+      // Outside a repository, an empty index of our own: everything is "untracked", and .gitignore still applies.
+      env: scratch ? { ...process.env, GIT_DIR: scratch, GIT_WORK_TREE: dir } : process.env,
+    });
+    if (r.status !== 0) throw new CliError(`cannot list the files of ${dir}: ${r.stderr.trim()}`, EXIT.usage);
+    return r.stdout.split('\0').filter((f) => f && existsSync(join(dir, f)));
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+async function followDeployment(opId: string): Promise<Operation> {
+  for await (const chunk of api().stream(`/operations/${opId}/log?follow=true`)) {
+    if (!globals().json) process.stderr.write(chunk);
+  }
+  return api().call<Operation>('GET', `/operations/${opId}`);
+}
+
+program
+  .command('deploy <app> [dir]')
+  .description('deploy a directory (default: the current one): tars what git would take, honouring .gitignore, and streams the build and rollout')
+  .addOption(domainOption())
+  .addOption(noWait())
+  .action(async (app: string, dir: string | undefined, opts: { domain?: string; wait?: boolean }) => {
+    const root = resolve(dir ?? '.');
+    if (!existsSync(root)) throw new CliError(`no directory ${root}`, EXIT.usage);
+    const files = sourceFiles(root);
+    if (files.length === 0) throw new CliError(`${root} has no files to deploy`, EXIT.usage);
+    const tar = spawnSync('tar', ['-czf', '-', '-C', root, '--null', '-T', '-'], { input: files.join('\0'), cwd: root, maxBuffer: 1024 * 1024 * 1024 });
+    if (tar.status !== 0) throw new CliError(`tar failed: ${tar.stderr.toString().trim()}`, EXIT.usage);
+    if (!globals().json) process.stderr.write(`-----> uploading ${files.length} file(s), ${(tar.stdout.length / 1024).toFixed(0)} KB\n`);
+    const res = await api().upload<any>(`${appPath(opts, app)}/deployments`, tar.stdout, 'application/gzip');
+    const op = opts.wait === false ? res.operation : await followDeployment(res.operation.id);
+    const deployment = await api().call<any>('GET', `${appPath(opts, app)}/deployments/${res.deployment.number}`);
+    delete deployment.log;
+    print({ ...deployment, operation: op }, () => `release ${deployment.number}: ${deployment.state}${deployment.error ? ` (${deployment.error})` : ''}`);
+    if (op.state === 'failed') process.exitCode = EXIT.operationFailed;
+  });
+
+program
+  .command('deployments <app>')
+  .description("an app's releases, newest first")
+  .addOption(domainOption())
+  .action(async (app: string, opts: { domain?: string }) => {
+    const list = await api().call<any[]>('GET', `${appPath(opts, app)}/deployments`);
+    print(list, () =>
+      table(
+        list.map((d) => ({
+          release: `${d.number}${d.active ? ' *' : ''}`,
+          state: d.state,
+          source: d.source.commit ? `${d.source.kind} ${d.source.commit.slice(0, 10)}` : d.source.kind,
+          built: d.dockerfile ?? '-',
+          created: d.createdAt,
+          error: d.error ? d.error.split('\n')[0].slice(0, 60) : '',
+        })),
+        ['release', 'state', 'source', 'built', 'created', 'error'],
+      ),
+    );
+  });
+
+program
+  .command('rollback <app> <release>')
+  .description('serve an earlier release again, without a rebuild')
+  .addOption(domainOption())
+  .addOption(noWait())
+  .action(async (app: string, release: string, opts: { domain?: string; wait?: boolean }) => {
+    await change('POST', `${appPath(opts, app)}/deployments/${encodeURIComponent(release)}/activate`, undefined, opts, () => `Release ${release} of ${app} is active.`);
+  });
+
+program
+  .command('logs <app>')
+  .description("the output of every gear, each line tagged with its cartridge and gear")
+  .addOption(domainOption())
+  .option('-f, --follow', 'keep streaming new lines (Ctrl-C stops)')
+  .option('-n, --tail <lines>', 'lines of each gear to start with', '100')
+  .action(async (app: string, opts: { domain?: string; follow?: boolean; tail: string }) => {
+    for await (const chunk of api().stream(`${appPath(opts, app)}/logs?tail=${encodeURIComponent(opts.tail)}&follow=${opts.follow ? 'true' : 'false'}`)) process.stdout.write(chunk);
+  });
 
 program
   .command('operations')

@@ -379,6 +379,46 @@ export class DockerAdapter {
     return { exitCode: info.ExitCode ?? -1, output: demux(Buffer.concat(chunks)) };
   }
 
+  /**
+   * A container's output, line by line: the last `tail` lines, then new ones while following. Returns a function
+   * that stops following.
+   */
+  async streamLogs(id: string, opts: { tail: number; follow: boolean }, onLine: (line: string, stream: 'stdout' | 'stderr') => void, onEnd: () => void): Promise<() => void> {
+    const { PassThrough } = await import('node:stream');
+    const container = this.docker.getContainer(id);
+    const split = (stream: 'stdout' | 'stderr') => {
+      const pass = new PassThrough();
+      let pending = '';
+      pass.on('data', (c: Buffer) => {
+        pending += c.toString('utf8');
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        for (const l of lines) onLine(l.trimEnd(), stream);
+      });
+      pass.on('end', () => pending && onLine(pending, stream));
+      return pass;
+    };
+    const out = split('stdout');
+    const err = split('stderr');
+    if (!opts.follow) {
+      const buf = (await container.logs({ stdout: true, stderr: true, tail: opts.tail, follow: false })) as unknown as Buffer;
+      for (const [stream, text] of frames(buf)) (stream === 'stderr' ? err : out).write(text);
+      out.end();
+      err.end();
+      setImmediate(onEnd);
+      return () => undefined;
+    }
+    const stream = (await container.logs({ stdout: true, stderr: true, tail: opts.tail, follow: true })) as unknown as Readable;
+    this.docker.modem.demuxStream(stream, out, err);
+    stream.on('end', () => {
+      out.end();
+      err.end();
+      onEnd();
+    });
+    stream.on('error', () => onEnd());
+    return () => stream.destroy();
+  }
+
   /** The last lines a container wrote, for error messages. */
   async logTail(id: string, lines: number): Promise<string> {
     try {
@@ -388,6 +428,18 @@ export class DockerAdapter {
       return '';
     }
   }
+}
+
+/** The frames of Docker's multiplexed output: which stream, and what it said. */
+function frames(buf: Buffer): ['stdout' | 'stderr', Buffer][] {
+  const out: ['stdout' | 'stderr', Buffer][] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const size = buf.readUInt32BE(i + 4);
+    out.push([buf[i] === 2 ? 'stderr' : 'stdout', buf.subarray(i + 8, i + 8 + size)]);
+    i += 8 + size;
+  }
+  return i === 0 && buf.length > 0 ? [['stdout', buf]] : out;
 }
 
 /** Docker multiplexes stdout and stderr in 8-byte framed chunks when there is no TTY. */

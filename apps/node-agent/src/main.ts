@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BROKER_QUEUE,
+  LABELS,
   NODE_JOB_NAMES,
   assertHandlesAll,
   nodeQueue,
@@ -16,6 +17,7 @@ import { ConfigError, loadConfig, type AgentConfig } from './config';
 import { DockerAdapter } from './docker.adapter';
 import { GearOperator, PermanentError, type StepReporter } from './gear-operator';
 import { ReleaseBuilder } from './builder';
+import { streamAppLogs } from './logs';
 
 const log = (msg: string) => console.log(`${new Date().toISOString()} agent ${msg}`);
 
@@ -132,6 +134,7 @@ async function main(): Promise<void> {
         if (d.operationId) await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears: [] });
         return { removed: true };
       }),
+    'app.logs': (d) => streamAppLogs(docker, connection, { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: config.instance, [LABELS.node]: nodeId }, nodeId, d),
     'node.ping': async (d) => ({ sentAt: d.sentAt, nodeId }),
   };
   assertHandlesAll(handlers, NODE_JOB_NAMES, 'the node agent');

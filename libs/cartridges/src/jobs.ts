@@ -122,6 +122,11 @@ export interface NodeJobs {
     after?: { gearId: string; command: string[] };
   };
   'app.build': BuildJob;
+  /**
+   * Stream the output of the app's gears on this node to a Redis channel: the last `tail` lines, then (with follow)
+   * new lines while the key `alive` exists. Answered at once; the streaming goes on beside the queue.
+   */
+  'app.logs': { appId: string; channel: string; alive: string; tail: number; follow: boolean };
   /** Remove everything of an app on this node: containers, network, volumes. */
   'app.remove': { operationId?: string; appId: string };
   /** Does nothing: measures the platform's queue round trip. */
@@ -152,7 +157,10 @@ export interface BrokerJobs {
 
 export type NodeJobName = keyof NodeJobs;
 export type BrokerJobName = keyof BrokerJobs;
-export const NODE_JOB_NAMES: readonly NodeJobName[] = ['app.converge', 'app.build', 'app.remove', 'node.ping'];
+export const NODE_JOB_NAMES: readonly NodeJobName[] = ['app.converge', 'app.build', 'app.logs', 'app.remove', 'node.ping'];
+
+/** A message on a log channel: a line of one gear, or the end of one node's output. */
+export type LogMessage = { gear: string; cartridge: string; line: string; stream: 'stdout' | 'stderr' } | { end: string };
 export const BROKER_JOB_NAMES: readonly BrokerJobName[] = ['node.heartbeat', 'operation.report', 'app.wake'];
 
 export type JobOf<Jobs, Name extends keyof Jobs> = { name: Name; data: Jobs[Name] };

@@ -1,4 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { invalid } from '../common/errors';
+import { LogsService } from './logs.service';
 import { ApiBearerAuth, ApiBody, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { SchemaPipe } from '../common/schema.pipe';
 import { WaitPipe } from '../common/wait.pipe';
@@ -13,7 +16,20 @@ const wait = () => ApiQuery({ name: 'wait', required: false, description: 'secon
 @ApiBearerAuth()
 @Controller('domains/:domain/apps')
 export class AppsController {
-  constructor(private readonly apps: AppsService) {}
+  constructor(
+    private readonly apps: AppsService,
+    private readonly logs: LogsService,
+  ) {}
+
+  /** Output of every gear, each line tagged with its cartridge and gear; with follow=true, streamed as it comes. */
+  @Get(':app/logs')
+  @ApiQuery({ name: 'tail', required: false, description: 'lines of each gear to start with (default 100, at most 10000)' })
+  @ApiQuery({ name: 'follow', required: false, description: 'true: keep streaming new lines' })
+  async appLogs(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Query('tail') tail: string | undefined, @Query('follow') follow: string | undefined, @Res() res: Response) {
+    const lines = tail === undefined ? 100 : Number(tail);
+    if (!Number.isInteger(lines) || lines < 0 || lines > 10000) throw invalid('/tail', 'range', 'must be a whole number from 0 to 10000');
+    await this.logs.stream(user, domain, app, { tail: lines, follow: ['1', 'true', 'yes'].includes(follow ?? '') }, res);
+  }
 
   @Get()
   list(@CurrentUser() user: User, @Param('domain') domain: string) {

@@ -39,10 +39,10 @@ export class QueueService implements OnApplicationShutdown {
    * Queues a job for a node. `jobId` makes sending twice harmless: BullMQ keeps one job per id while it exists.
    * Transient failures are retried with backoff by BullMQ on the agent's side.
    */
-  async send<N extends NodeJobName>(nodeId: string, name: N, data: NodeJobs[N], jobId?: string): Promise<void> {
+  async send<N extends NodeJobName>(nodeId: string, name: N, data: NodeJobs[N], jobId?: string, attempts = 5): Promise<void> {
     await this.queueFor(nodeId).add(name, data, {
       jobId,
-      attempts: 5,
+      attempts,
       backoff: { type: 'exponential', delay: 1000 },
       removeOnComplete: { count: 100 },
       removeOnFail: { count: 500 },
