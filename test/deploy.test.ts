@@ -113,6 +113,11 @@ describe('deploying code', { timeout: 900_000 }, () => {
     mkdirSync(join(repo, '.gearshift/hooks'), { recursive: true });
     writeFileSync(join(repo, '.gearshift/hooks/deploy'), MIGRATE);
     chmodSync(join(repo, '.gearshift/hooks/deploy'), 0o755);
+    // The app's shape travels with its code: applied before each build.
+    writeFileSync(
+      join(repo, 'gearshift.yml'),
+      ['name: shop', 'cartridges: [nodejs-18, postgresql-15]', 'env: { GREETING: from-the-descriptor }', 'hooks:', '  post-deploy: echo "post-deploy ran in $GEARSHIFT_APP with $GREETING"', ''].join('\n'),
+    );
     commit('first release');
   });
   after(async () => {
@@ -126,6 +131,8 @@ describe('deploying code', { timeout: 900_000 }, () => {
     assert.match(r.output, /remote: -----> building the image with the cartridge's build recipe/);
     // DATABASE_URL carries the password: the hook's output shows a mask instead.
     assert.match(r.output, /remote: +deploy hook: migrating with \*{6}\s/, 'the hook ran, and its output hides the credentials');
+    assert.match(r.output, /remote: -----> applying gearshift\.yml\s+remote: +add env GREETING/);
+    assert.match(r.output, /remote: +post-deploy hook: post-deploy ran in shop with from-the-descriptor/);
     assert.match(r.output, /remote: -----> release 1 is active/);
     const body = await eventually('the release to answer', async () => (await p.viaRouter(host)).status === 200 && answer(), 20_000, 200);
     assert.equal(body.version, 'v1');

@@ -17,6 +17,10 @@ const ALIVE_TTL_S = 10;
 @Injectable()
 export class LogsService implements OnModuleDestroy {
   private readonly redis: IORedis;
+  /** One subscriber for every log request of this broker, by channel. */
+  private readonly subscriber: IORedis;
+  private readonly listeners = new Map<string, (m: LogMessage) => void>();
+  private subscribed?: Promise<unknown>;
 
   constructor(
     private readonly apps: AppsService,
@@ -25,10 +29,23 @@ export class LogsService implements OnModuleDestroy {
   ) {
     this.redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: 2 });
     this.redis.on('error', () => undefined);
+    this.subscriber = new IORedis(config.redisUrl, { lazyConnect: true });
+    this.subscriber.on('error', () => undefined);
+    this.subscriber.on('pmessage', (_pattern: string, channel: string, raw: string) => this.listeners.get(channel)?.(JSON.parse(raw) as LogMessage));
   }
 
   onModuleDestroy(): void {
     this.redis.disconnect();
+    this.subscriber.disconnect();
+  }
+
+  private listen(): Promise<unknown> {
+    // Subscribed once, on first use; ioredis subscribes again after a reconnect.
+    this.subscribed ??= this.subscriber.psubscribe(`${this.config.instance}:logs:*`).catch((err: Error) => {
+      this.subscribed = undefined;
+      throw err;
+    });
+    return this.subscribed;
   }
 
   async stream(user: User, domainName: string, appName: string, opts: { tail: number; follow: boolean }, res: Response): Promise<void> {
@@ -37,17 +54,15 @@ export class LogsService implements OnModuleDestroy {
     const id = randomUUID();
     const channel = `${this.config.instance}:logs:${id}`;
     const alive = `${channel}:alive`;
-    const sub = this.redis.duplicate();
-    sub.on('error', () => undefined);
     res.setHeader('content-type', 'text/plain; charset=utf-8');
     res.setHeader('cache-control', 'no-cache');
     res.setHeader('x-accel-buffering', 'no');
     res.flushHeaders();
     if (nodes.length === 0) {
       res.end();
-      sub.disconnect();
       return;
     }
+    await this.listen();
     await this.redis.set(alive, '1', 'EX', ALIVE_TTL_S);
     const keepAlive = setInterval(() => void this.redis.set(alive, '1', 'EX', ALIVE_TTL_S).catch(() => undefined), (ALIVE_TTL_S * 1000) / 3);
     let pending = nodes.length;
@@ -56,8 +71,7 @@ export class LogsService implements OnModuleDestroy {
       res.on('close', done);
       // Without follow, a node that never answers does not hold the request forever.
       const timeout = opts.follow ? undefined : setTimeout(done, 15000);
-      sub.on('message', (_ch: string, raw: string) => {
-        const m = JSON.parse(raw) as LogMessage;
+      this.listeners.set(channel, (m) => {
         if ('end' in m) {
           if (--pending === 0) {
             clearTimeout(timeout);
@@ -67,13 +81,13 @@ export class LogsService implements OnModuleDestroy {
         }
         res.write(`[${m.cartridge} ${m.gear.slice(0, 8)}] ${m.line}\n`);
       });
-      void sub.subscribe(channel).then(async () => {
+      void (async () => {
         for (const nodeId of nodes) await this.queue.send(nodeId, 'app.logs', { appId: app.id, channel, alive, tail: opts.tail, follow: opts.follow }, undefined, 1);
-      }, done);
+      })().catch(done);
     });
+    this.listeners.delete(channel);
     clearInterval(keepAlive);
     await this.redis.del(alive).catch(() => undefined);
-    sub.disconnect();
     if (!res.writableEnded) res.end();
   }
 }
