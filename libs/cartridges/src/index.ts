@@ -8,3 +8,4 @@ export * from './settings';
 export * from './descriptor';
 export * from './compose';
 export * from './archive';
+export * from './cartridge-options';

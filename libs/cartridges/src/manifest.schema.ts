@@ -49,8 +49,10 @@ export const manifestSchema = {
       properties: {
         build: { type: 'string', const: '.' },
         ref: { type: 'string', minLength: 1 },
+        /** The app names the image (the docker-image cartridge). */
+        'from-app': { type: 'boolean', const: true },
       },
-      oneOf: [{ required: ['build'] }, { required: ['ref'] }],
+      oneOf: [{ required: ['build'] }, { required: ['ref'] }, { required: ['from-app'] }],
     },
     command: { type: 'array', items: { type: 'string' } },
     user: { type: 'string' },

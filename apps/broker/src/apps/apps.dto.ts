@@ -1,5 +1,5 @@
-import { GEAR_SIZE_NAMES, NAME_PATTERN, autoscaleSchema, envNamePattern } from '@gearshift/cartridges';
-import type { GearSize } from '@gearshift/cartridges';
+import { GEAR_SIZE_NAMES, NAME_PATTERN, autoscaleSchema, cartridgeEntrySchema, envNamePattern } from '@gearshift/cartridges';
+import type { CartridgeEntry, GearSize } from '@gearshift/cartridges';
 
 /** Request bodies of the apps API as JSON Schemas: ajv validates them and OpenAPI documents them. */
 
@@ -16,7 +16,13 @@ export const createAppSchema = {
   required: ['name', 'cartridges'],
   properties: {
     name: { type: 'string', pattern: NAME_PATTERN },
-    cartridges: { type: 'array', minItems: 1, maxItems: 16, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 64 } },
+    cartridges: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 16,
+      uniqueItems: true,
+      items: { oneOf: [{ type: 'string', minLength: 1, maxLength: 64 }, cartridgeEntrySchema] },
+    },
     scale: { type: 'integer', minimum: 1, maximum: 100 },
     size: { type: 'string', enum: GEAR_SIZE_NAMES },
     env: envValues,
@@ -25,7 +31,7 @@ export const createAppSchema = {
 
 export interface CreateAppBody {
   name: string;
-  cartridges: string[];
+  cartridges: CartridgeEntry[];
   scale?: number;
   size?: GearSize;
   env?: Record<string, string>;

@@ -53,7 +53,7 @@ export class AppsRepository {
 
   async create(
     app: Pick<App, 'domainId' | 'name' | 'desiredState' | 'size' | 'env'>,
-    cartridges: Pick<AppCartridge, 'cartridge' | 'generated'>[],
+    cartridges: (Pick<AppCartridge, 'cartridge' | 'generated'> & { options?: AppCartridge['options'] })[],
     gears: NewGear[],
   ): Promise<App> {
     const saved = await this.m.save(this.m.create(App, app));

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { descriptorEnv, GEAR_SIZES, type AppDescriptor, type Cartridge, type GearSize } from '@gearshift/cartridges';
+import { descriptorEnv, entryName, entryOptions, GEAR_SIZES, type AppDescriptor, type Cartridge, type GearSize } from '@gearshift/cartridges';
 import type { AppState, PlanItem } from '../apply/plan';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
@@ -14,7 +14,7 @@ import type { Operation } from '../operations/operation.entity';
 import type { User } from '../users/user.entity';
 import type { App } from './app.entity';
 import type { AppAction, CreateAppBody, ScaleBody } from './apps.dto';
-import { checkCartridgeSet, checkScale, checkSize, isWeb } from './cartridge-rules';
+import { checkCartridgeSet, checkOptions, checkScale, checkSize, isWeb } from './cartridge-rules';
 import type { NewGear } from './apps.repository';
 import { RoutesService } from '../routes/routes.service';
 import { checkAliasHost } from '../routes/aliases.service';
@@ -200,34 +200,37 @@ export class AppsService {
 
   async create(user: User, domainName: string, body: CreateAppBody, waitSeconds?: number) {
     const domain = await this.domains.require(user, domainName);
-    const chosen = checkCartridgeSet(body.cartridges, this.catalog.cartridges);
+    const names = body.cartridges.map(entryName);
+    const chosen = checkCartridgeSet(names, this.catalog.cartridges);
+    const options = body.cartridges.map(entryOptions);
+    chosen.forEach((c, i) => checkOptions(c, options[i], `/cartridges/${i}`));
     const web = chosen.find(isWeb)!;
     const size: GearSize = body.size ?? 'small';
-    checkSize(chosen, size, '/size');
+    chosen.forEach((c, i) => checkSize([c], options[i].size ?? size, options[i].size ? `/cartridges/${i}/size` : '/size'));
     const scale = body.scale ?? Math.max(1, web.manifest.scaling?.min ?? 1);
     checkScale(web, scale, '/scale');
-    const memoryMb = GEAR_SIZES[size].memoryMb;
-    const gearCartridges = [...chosen.filter((c) => !isWeb(c)).map((c) => c.manifest.name), ...Array(scale).fill(web.manifest.name)];
+    const mb = (c: Cartridge) => GEAR_SIZES[options[chosen.indexOf(c)].size ?? size].memoryMb;
+    const gearCartridges = [...chosen.filter((c) => !isWeb(c)), ...Array<Cartridge>(scale).fill(web)];
     let op: Operation;
     try {
       op = await this.store.transaction(async (repos) => {
         if (await repos.apps.nameTaken(domain.id, body.name)) throw this.nameTaken(body.name, domainName);
         const appFields = { domainId: domain.id, name: body.name, desiredState: 'started' as const, size, env: body.env ?? {} };
-        const cartridgeRows = chosen.map((c) => ({ cartridge: c.manifest.name, generated: generatedFor(c) }));
+        const cartridgeRows = chosen.map((c, i) => ({ cartridge: c.manifest.name, generated: generatedFor(c), options: options[i] }));
         let nodes: string[];
         let app: App;
         if (chosen.length === 1) {
           // Web gears only: spread over the nodes.
           app = await repos.apps.create(appFields, cartridgeRows, []);
-          nodes = await this.addWebGears(repos, app.id, [web.manifest.name], [], web.manifest.name, scale, memoryMb, null);
+          nodes = await this.addWebGears(repos, app.id, [web.manifest.name], [], web.manifest.name, scale, mb(web), null);
         } else {
           // With services, all of an app's gears share one node and its network.
-          const nodeId = await this.place(repos, gearCartridges.map(() => memoryMb));
-          app = await repos.apps.create(appFields, cartridgeRows, gearCartridges.map((cartridge): NewGear => ({ cartridge, nodeId, memoryMb })));
+          const nodeId = await this.place(repos, gearCartridges.map(mb));
+          app = await repos.apps.create(appFields, cartridgeRows, gearCartridges.map((c): NewGear => ({ cartridge: c.manifest.name, nodeId, memoryMb: mb(c) })));
           nodes = [nodeId];
         }
         const dispatch = nodes.map((nodeId) => ({ nodeId, job: 'app.converge' as const }));
-        return this.operations.create(repos, 'app.create', app.id, user, dispatch, `create app ${body.name} with ${body.cartridges.join(', ')}`);
+        return this.operations.create(repos, 'app.create', app.id, user, dispatch, `create app ${body.name} with ${names.join(', ')}`);
       }, 'placement');
     } catch (err) {
       if (isUniqueViolation(err)) throw this.nameTaken(body.name, domainName);
@@ -370,7 +373,13 @@ export class AppsService {
   async addReleaseGears(repos: Repos, app: App, count: number, deploymentId: string): Promise<string[]> {
     const web = this.webOf(app);
     const cartridges = (app.cartridges ?? []).map((c) => c.cartridge);
-    return this.addWebGears(repos, app.id, cartridges, app.gears ?? [], web.manifest.name, count, GEAR_SIZES[app.size].memoryMb, deploymentId);
+    return this.addWebGears(repos, app.id, cartridges, app.gears ?? [], web.manifest.name, count, this.gearMb(app, web.manifest.name), deploymentId);
+  }
+
+  /** The memory of one gear of a cartridge: its own size if the app gave it one, else the app's. */
+  private gearMb(app: App, cartridge: string): number {
+    const own = (app.cartridges ?? []).find((c) => c.cartridge === cartridge)?.options?.size;
+    return GEAR_SIZES[own ?? app.size].memoryMb;
   }
 
   /** Sets the environment of an app and of the release it runs (a release keeps the environment it runs with). */
@@ -383,7 +392,7 @@ export class AppsService {
   private async setReplicas(repos: Repos, app: App, replicas: number): Promise<void> {
     const web = this.webOf(app);
     const gears = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
-    const memoryMb = GEAR_SIZES[app.size].memoryMb;
+    const memoryMb = this.gearMb(app, web.manifest.name);
     if (replicas > gears.length) {
       const cartridges = (app.cartridges ?? []).map((c) => c.cartridge);
       await this.addWebGears(repos, app.id, cartridges, app.gears ?? [], web.manifest.name, replicas - gears.length, memoryMb, app.activeDeploymentId);

@@ -1,4 +1,4 @@
-import type { Cartridge } from '@gearshift/cartridges';
+import { IMAGE_OPTION_KEYS, type Cartridge, type CartridgeOptions } from '@gearshift/cartridges';
 import { invalid, ruleViolation } from '../common/errors';
 
 const isWeb = (c: Cartridge) => c.manifest.categories.includes('web');
@@ -49,6 +49,22 @@ export function checkSize(cartridges: Cartridge[], size: string, pointer: string
     if (c.manifest.sizes && !c.manifest.sizes.includes(size as 'small')) {
       throw ruleViolation(pointer, 'sizes', `${c.manifest.name} allows gear sizes ${c.manifest.sizes.join(', ')}, not ${size}`);
     }
+  }
+}
+
+/** An app's settings for a cartridge: the image and how to run it only for docker-image, which needs an image. */
+export function checkOptions(c: Cartridge, options: CartridgeOptions, pointer: string): void {
+  const fromApp = Boolean(c.manifest.image['from-app']);
+  if (!fromApp) {
+    const extra = IMAGE_OPTION_KEYS.find((k) => options[k] !== undefined);
+    if (extra) throw ruleViolation(`${pointer}/${extra}`, 'docker-image-only', `${c.manifest.name} runs its own image; only docker-image takes "${extra}"`);
+    return;
+  }
+  if (!options.image) throw ruleViolation(`${pointer}/image`, 'required', `${c.manifest.name} needs the image to run, e.g. {"name": "${c.manifest.name}", "image": "registry:5000/team/app:1", "port": 8080}`);
+  const names = new Set<string>();
+  for (const [i, v] of (options.volumes ?? []).entries()) {
+    if (names.has(v.name)) throw ruleViolation(`${pointer}/volumes/${i}/name`, 'unique', `volume "${v.name}" is named twice`);
+    names.add(v.name);
   }
 }
 

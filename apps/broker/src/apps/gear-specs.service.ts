@@ -43,7 +43,7 @@ export class GearSpecsService {
       env: app.env,
       cartridges: [...(app.cartridges ?? [])]
         .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.cartridge.localeCompare(b.cartridge))
-        .map((c) => ({ name: c.cartridge, generated: c.generated })),
+        .map((c) => ({ name: c.cartridge, generated: c.generated, options: c.options })),
       gears: (app.gears ?? []).map((g) => ({ id: g.id, cartridge: g.cartridge, nodeId: g.nodeId, generation: g.generation, release: releaseOf(g.deploymentId) })),
     };
   }

@@ -2,6 +2,7 @@ import {
   GEAR_SIZES,
   renderTemplate,
   type Cartridge,
+  type CartridgeOptions,
   type GearSize,
   type GearSpec,
   type HealthSpec,
@@ -16,7 +17,7 @@ export interface AppShape {
   state: 'started' | 'stopped' | 'idle' | 'deleting';
   size: GearSize;
   env: Record<string, string>;
-  cartridges: { name: string; generated: Record<string, string> }[];
+  cartridges: { name: string; generated: Record<string, string>; options?: CartridgeOptions }[];
   gears: { id: string; cartridge: string; nodeId: string; generation: number; release?: GearRelease }[];
 }
 
@@ -77,15 +78,24 @@ function healthOf(c: Cartridge): HealthSpec {
   return { kind: 'none', timeoutSeconds: 60 };
 }
 
+/** A named image is healthy when its port answers HTTP at the given path, or at least accepts connections. */
+function imageHealth(o: CartridgeOptions): HealthSpec {
+  const port = o.port ?? 8080;
+  return o.health ? { kind: 'http', port, path: o.health, timeoutSeconds: 120 } : { kind: 'tcp', port, timeoutSeconds: 120 };
+}
+
 /** Computes the spec of every gear of an app. Deterministic: the same app always gives the same specs. */
 export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, instance: string): GearSpec[] {
   const published = publishedVars(app, catalog);
-  const size = GEAR_SIZES[app.size];
   const gears = [...app.gears].sort((a, b) => a.id.localeCompare(b.id));
   return gears.map((g): GearSpec => {
     const c = catalog.get(g.cartridge);
     if (!c) throw new Error(`gear ${g.id} uses cartridge ${g.cartridge}, which is not in the catalogue`);
     const ac = app.cartridges.find((x) => x.name === g.cartridge);
+    const options = ac?.options ?? {};
+    const size = GEAR_SIZES[options.size ?? app.size];
+    // docker-image: the app names the image, its port, health path, environment and volumes.
+    const fromApp = Boolean(c.manifest.image['from-app']);
     const subscribes = new Set<string>(c.manifest.subscribes ?? []);
     const env: Record<string, string> = cartridgeEnv(c, app, ac?.generated ?? {});
     // When two services publish the same name (two databases, both DATABASE_URL), the one embedded first keeps it.
@@ -99,6 +109,7 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
       }
     }
     const isWeb = c.manifest.categories.includes('web');
+    if (fromApp) Object.assign(env, options.env ?? {});
     if (isWeb) Object.assign(env, g.release?.env ?? app.env);
     Object.assign(env, {
       GEARSHIFT_APP: app.name,
@@ -114,18 +125,24 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
       cartridge: g.cartridge,
       web: isWeb,
       // A deployed release runs its own image, with the command and user the image says.
-      image: g.release ? { ref: g.release.image } : c.manifest.image.ref ? { ref: c.manifest.image.ref } : { build: { cartridge: c.manifest.name, hash: c.hash } },
-      command: !g.release && c.manifest.command ? [...c.manifest.command] : undefined,
+      image: g.release
+        ? { ref: g.release.image }
+        : fromApp
+          ? { ref: options.image ?? '' }
+          : c.manifest.image.ref
+            ? { ref: c.manifest.image.ref }
+            : { build: { cartridge: c.manifest.name, hash: c.hash } },
+      command: g.release ? undefined : fromApp ? options.command : c.manifest.command ? [...c.manifest.command] : undefined,
       user: g.release ? undefined : c.manifest.user,
       containerName: `${instance}-${app.name}-${app.domain}-${g.cartridge}-${short(g.id)}`,
       network: `${instance}-${short(app.id)}-${short(g.nodeId)}`,
       hostname: `${g.cartridge}-${short(g.id)}`,
       aliases: [g.cartridge],
       env,
-      ports: c.manifest.endpoints.map((e) => ({ name: e.name, containerPort: e.port, protocol: e.protocol, publish: e.public ?? false })),
-      volumes: (c.manifest.volumes ?? []).map((v) => ({ name: `${instance}-${app.id}-${g.cartridge}-${v.name}`, path: v.path })),
+      ports: c.manifest.endpoints.map((e) => ({ name: e.name, containerPort: fromApp && options.port ? options.port : e.port, protocol: e.protocol, publish: e.public ?? false })),
+      volumes: (fromApp ? options.volumes ?? [] : c.manifest.volumes ?? []).map((v) => ({ name: `${instance}-${app.id}-${g.cartridge}-${v.name}`, path: v.path })),
       resources: { memoryMb: size.memoryMb, cpus: size.cpus, pids: size.pids },
-      health: healthOf(c),
+      health: fromApp ? imageHealth(options) : healthOf(c),
       // An idle app keeps its services (data, connections) and stops only its web gears.
       running: app.state === 'started' || (app.state === 'idle' && !isWeb),
       generation: g.generation,

@@ -291,7 +291,11 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
       appId: app.id,
       deploymentId: d.id,
       sourceUrl: `/api/v1/deployments/${d.id}/source?token=${d.sourceToken}`,
-      base: web.manifest.image.ref ? { ref: web.manifest.image.ref } : { build: { cartridge: web.manifest.name, hash: web.hash } },
+      base: web.manifest.image['from-app']
+        ? { ref: (app.cartridges ?? []).find((c) => c.cartridge === web.manifest.name)?.options?.image ?? '' }
+        : web.manifest.image.ref
+          ? { ref: web.manifest.image.ref }
+          : { build: { cartridge: web.manifest.name, hash: web.hash } },
       recipe: build
         ? { workdir: build.workdir, dependencies: [...(build.dependencies ?? [])], install: build.install, command: build.command ? [...build.command] : web.manifest.command ? [...web.manifest.command] : undefined, user: web.manifest.user, hooks: { preBuild: d.hooks['pre-build'], build: d.hooks.build } }
         : null,

@@ -1,0 +1,61 @@
+import { envNamePattern } from './manifest.schema';
+import { GEAR_SIZE_NAMES, type GearSize } from './gear-sizes';
+
+/**
+ * An app's settings for one of its cartridges: `{"name": "redis-7", "size": "medium"}`, or for docker-image the
+ * image to run and how: `{"name": "docker-image", "image": "registry:5000/team/api:1.4", "port": 3000}`.
+ */
+export const cartridgeEntrySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 64 },
+    size: { type: 'string', enum: GEAR_SIZE_NAMES },
+    image: { type: 'string', pattern: '^[a-z0-9][A-Za-z0-9._:/-]*(@sha256:[a-f0-9]{64})?$', maxLength: 255 },
+    port: { type: 'integer', minimum: 1, maximum: 65535 },
+    command: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 4096 } },
+    health: { type: 'string', pattern: '^/', maxLength: 200 },
+    env: {
+      type: 'object',
+      maxProperties: 200,
+      propertyNames: { pattern: envNamePattern, maxLength: 128 },
+      additionalProperties: { type: 'string', maxLength: 32768 },
+    },
+    volumes: {
+      type: 'array',
+      maxItems: 10,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'path'],
+        properties: { name: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,31}$' }, path: { type: 'string', pattern: '^/' } },
+      },
+    },
+  },
+} as const;
+
+export interface CartridgeOptions {
+  size?: GearSize;
+  image?: string;
+  port?: number;
+  command?: string[];
+  health?: string;
+  env?: Record<string, string>;
+  volumes?: { name: string; path: string }[];
+}
+
+export type CartridgeEntry = string | ({ name: string } & CartridgeOptions);
+
+/** The keys only the docker-image cartridge takes. */
+export const IMAGE_OPTION_KEYS = ['image', 'port', 'command', 'health', 'env', 'volumes'] as const;
+
+export function entryName(e: CartridgeEntry): string {
+  return typeof e === 'string' ? e : e.name;
+}
+
+export function entryOptions(e: CartridgeEntry): CartridgeOptions {
+  if (typeof e === 'string') return {};
+  const { name: _name, ...options } = e;
+  return options;
+}

@@ -1,0 +1,87 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { hashFolder } from '@gearshift/cartridges';
+import { docker, execIn, Platform, psqlIn, ROOT } from './support/platform';
+
+/**
+ * The docker-image cartridge: any image a user names, pulled from a registry (the platform's own here, where no
+ * other is reachable), with its port, environment and volumes, under the same limits and labels as every gear.
+ */
+describe('docker-image cartridge and per-cartridge gear sizes', { timeout: 600_000 }, () => {
+  let p: Platform;
+  const apps = '/domains/img/apps';
+  const registry = process.env.GEARSHIFT_REGISTRY || '127.0.0.1:5000';
+  let image: string;
+
+  before(async () => {
+    p = await Platform.start('dockerimage');
+    assert.equal((await p.api('POST', '/domains', { name: 'img' })).status, 201);
+    // A user's image in a registry: the Node.js cartridge's image under another name, pushed, then removed here so
+    // that the node has to pull it.
+    image = `${registry}/${p.instance}/team-api:1.0`;
+    const source = `gearshift/nodejs-18:${hashFolder(join(ROOT, 'cartridges/nodejs-18'))}`;
+    await docker.getImage(source).tag({ repo: image.slice(0, image.lastIndexOf(':')), tag: '1.0' });
+    const pushed = await docker.getImage(image).push({ authconfig: {} });
+    await new Promise((resolve, reject) => docker.modem.followProgress(pushed, (err: Error | null) => (err ? reject(err) : resolve(null))));
+    await docker.getImage(image).remove();
+  });
+  after(async () => {
+    await docker.getImage(image).remove({ force: true }).catch(() => undefined);
+    await p?.stop();
+  });
+
+  it('runs a named image with its port, environment and volume, pulled by the node, wired to a database', async () => {
+    const res = await p.api('POST', `${apps}?wait=180`, {
+      name: 'api',
+      cartridges: [{ name: 'docker-image', image, port: 3000, health: '/health', env: { PORT: '3000', GREETING: 'from my image' }, volumes: [{ name: 'uploads', path: '/home/gear' }] }, 'postgresql-15'],
+    });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.equal(res.body.operation.state, 'succeeded', res.body.operation.error);
+    const gear = res.body.gears.find((g: { cartridge: string }) => g.cartridge === 'docker-image');
+    const answer = (await (await fetch(gear.endpoints.http)).json()) as { app: string; database: { reachable: boolean } };
+    assert.equal(answer.app, 'api');
+    assert.equal(answer.database.reachable, true, JSON.stringify(answer));
+    const [c] = await p.containers({ 'gearshift.app-name': 'api', 'gearshift.cartridge': 'docker-image' });
+    const info = await docker.getContainer(c.Id).inspect();
+    assert.equal(info.Config.Image, image);
+    assert.ok(info.Config.Env.includes('GREETING=from my image'));
+    assert.equal(info.HostConfig.Memory, 256 * 1024 * 1024, 'the same limits as every gear');
+    assert.equal(info.Config.Labels['gearshift.instance'], p.instance);
+    assert.deepEqual(info.Mounts.map((m) => m.Destination), ['/home/gear'], 'a new volume takes the ownership of the image\'s directory');
+    assert.equal(await execIn(c.Id, ['sh', '-c', 'echo kept > /home/gear/file && cat /home/gear/file']), 'kept');
+    assert.equal(await psqlIn(p, 'api', 'select 1'), '1');
+  });
+
+  it('says plainly when the image cannot be pulled, and makes nothing', async () => {
+    const res = await p.api('POST', `${apps}?wait=120`, { name: 'missing', cartridges: [{ name: 'docker-image', image: `${registry}/${p.instance}/nothing:here`, port: 8080 }] });
+    assert.equal(res.body.operation.state, 'failed');
+    assert.match(res.body.operation.error, /image 127\.0\.0\.1:5000\/.*nothing:here could not be pulled/);
+    assert.equal((await p.containers({ 'gearshift.app-name': 'missing' })).length, 0);
+  });
+
+  it('refuses what a cartridge does not take, and an image-less docker-image, naming the field', async () => {
+    const noImage = await p.api('POST', apps, { name: 'noimage', cartridges: [{ name: 'docker-image', port: 80 }] });
+    assert.equal(noImage.status, 422);
+    assert.equal(noImage.body.details[0].pointer, '/cartridges/0/image');
+    const notHere = await p.api('POST', apps, { name: 'nothere', cartridges: [{ name: 'nodejs-18', image: 'x:1' }] });
+    assert.equal(notHere.status, 422);
+    assert.equal(notHere.body.details[0].pointer, '/cartridges/0/image');
+    assert.equal(notHere.body.details[0].rule, 'docker-image-only');
+    const badPort = await p.api('POST', apps, { name: 'badport', cartridges: [{ name: 'docker-image', image: 'x:1', port: 70000 }] });
+    assert.equal(badPort.status, 400);
+    assert.equal((await p.api('GET', apps)).body.length, 2, 'nothing half-made');
+  });
+
+  it('gives a cartridge its own gear size, checked against what it allows, and counted by the scheduler', async () => {
+    const res = await p.api('POST', `${apps}?wait=180`, { name: 'sized', cartridges: ['static', { name: 'redis-7', size: 'medium' }] });
+    assert.equal(res.body.operation.state, 'succeeded', res.body.operation.error);
+    const [redis] = await p.containers({ 'gearshift.app-name': 'sized', 'gearshift.cartridge': 'redis-7' });
+    const [web] = await p.containers({ 'gearshift.app-name': 'sized', 'gearshift.cartridge': 'static' });
+    assert.equal((await docker.getContainer(redis.Id).inspect()).HostConfig.Memory, 1024 * 1024 * 1024);
+    assert.equal((await docker.getContainer(web.Id).inspect()).HostConfig.Memory, 256 * 1024 * 1024);
+    const bad = await p.api('POST', apps, { name: 'toobig', cartridges: ['static', { name: 'redis-7', size: 'huge' }] });
+    assert.equal(bad.status, 400);
+    assert.match(JSON.stringify(bad.body.details), /\/cartridges\/1/);
+  });
+});
