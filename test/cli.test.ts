@@ -162,6 +162,17 @@ describe('gearshift CLI', { timeout: 600_000 }, () => {
     assert.match(again.stderr, /release 1 is already active/);
   });
 
+  it('takes a snapshot to a file and restores it', async () => {
+    const file = join(home, 'shop.tar.gz');
+    const took = await gearshift(['snapshots', 'take', 'shop', '-o', file]);
+    assert.equal(took.code, 0, took.stderr);
+    assert.match(took.stdout, /Wrote .*shop\.tar\.gz \(\d+ KB\)/);
+    assert.equal(statSync(file).mode & 0o777, 0o600, 'data is private');
+    const back = await gearshift(['snapshots', 'restore', 'shop', file]);
+    assert.equal(back.code, 0, back.stderr);
+    assert.match(back.stdout, /Restored postgresql-15 into shop/);
+  });
+
   it('lists nodes and deletes the app', async () => {
     const nodes = await gearshift(['nodes']);
     assert.match(nodes.stdout, new RegExp(`^${p.nodeName('node1')}\\s+active\\s+yes`, 'm'));

@@ -31,13 +31,15 @@ import { ApplyService } from './apply/apply.service';
 import { DeploymentsController } from './deployments/deployments.controller';
 import { DeploymentsService } from './deployments/deployments.service';
 import { LogsService } from './apps/logs.service';
+import { SnapshotsController } from './snapshots/snapshots.controller';
+import { SnapshotsService } from './snapshots/snapshots.service';
 
 @Module({})
 export class AppModule {
   static register(config: BrokerConfig, store: Store, catalog: Map<string, Cartridge>): DynamicModule {
     return {
       module: AppModule,
-      controllers: [AuthController, UsersController, HealthController, CartridgesController, DomainsController, AppsController, OperationsController, NodesController, AliasesController, ApplyController, DeploymentsController],
+      controllers: [AuthController, UsersController, HealthController, CartridgesController, DomainsController, AppsController, OperationsController, NodesController, AliasesController, ApplyController, DeploymentsController, SnapshotsController],
       providers: [
         { provide: BROKER_CONFIG, useValue: config },
         { provide: Store, useValue: store },
@@ -59,6 +61,7 @@ export class AppModule {
         ApplyService,
         DeploymentsService,
         LogsService,
+        SnapshotsService,
       ],
     };
   }

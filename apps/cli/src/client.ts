@@ -48,6 +48,14 @@ export class ApiClient {
     return this.answer<T>(await this.send('POST', path, { body: data, type }));
   }
 
+  /** A binary answer (a snapshot), with the file name the broker suggests. */
+  async download(method: string, path: string): Promise<{ data: Buffer; filename?: string }> {
+    const res = await this.send(method, path, {});
+    if (!res.ok) await this.answer(res);
+    const filename = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1];
+    return { data: Buffer.from(await res.arrayBuffer()), filename };
+  }
+
   /** A streamed text answer (logs, an operation's progress), chunk by chunk as it arrives. */
   async *stream(path: string): AsyncGenerator<string> {
     const res = await this.send('GET', path, {});

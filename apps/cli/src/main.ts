@@ -2,7 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { createInterface } from 'node:readline';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiClient, CliError, EXIT, type Operation } from './client';
@@ -497,6 +497,33 @@ program
   .option('-n, --tail <lines>', 'lines of each gear to start with', '100')
   .action(async (app: string, opts: { domain?: string; follow?: boolean; tail: string }) => {
     for await (const chunk of api().stream(`${appPath(opts, app)}/logs?tail=${encodeURIComponent(opts.tail)}&follow=${opts.follow ? 'true' : 'false'}`)) process.stdout.write(chunk);
+  });
+
+const snapshots = program.command('snapshots').description("an app's data (database dumps, cache keys, volume files) as one .tar.gz");
+snapshots
+  .command('take <app>')
+  .description('download a snapshot of the app\'s data')
+  .addOption(domainOption())
+  .option('-o, --output <file>', 'where to write it (default: the name the broker suggests)')
+  .action(async (app: string, opts: { domain?: string; output?: string }) => {
+    if (!globals().json) process.stderr.write(`-----> taking a snapshot of ${app}\n`);
+    const { data, filename } = await api().download('POST', `${appPath(opts, app)}/snapshots`);
+    const file = opts.output ?? filename ?? `${app}.tar.gz`;
+    writeFileSync(file, data, { mode: 0o600 });
+    print({ file, bytes: data.length }, () => `Wrote ${file} (${(data.length / 1024).toFixed(0)} KB).`);
+  });
+snapshots
+  .command('restore <app> <file>')
+  .description('put a snapshot\'s data back, into this app or another with the same cartridges')
+  .addOption(domainOption())
+  .addOption(noWait())
+  .action(async (app: string, file: string, opts: { domain?: string; wait?: boolean }) => {
+    if (!existsSync(file)) throw new CliError(`no file ${file}`, EXIT.usage);
+    const res = await api().upload<any>(`${appPath(opts, app)}/snapshots/restore`, readFileSync(file), 'application/gzip');
+    let op: Operation = res.operation;
+    if (opts.wait !== false) op = await follow(api(), op, Boolean(globals().json));
+    print({ ...res, operation: op }, () => `Restored ${res.restores.join(', ')} into ${app}.`);
+    if (op.state === 'failed') process.exitCode = EXIT.operationFailed;
   });
 
 program

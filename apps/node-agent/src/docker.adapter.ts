@@ -365,6 +365,14 @@ export class DockerAdapter {
     return { state: info.State.Status, exitCode: info.State.ExitCode, ip, publishedPorts: ports };
   }
 
+  /** A container's addresses by network and its environment. */
+  async inspectFull(id: string): Promise<{ ip: Record<string, string>; env: Record<string, string> }> {
+    const info = await this.docker.getContainer(id).inspect();
+    const ip = Object.fromEntries(Object.entries(info.NetworkSettings.Networks ?? {}).map(([n, v]) => [n, v.IPAddress]));
+    const env = Object.fromEntries((info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+    return { ip, env };
+  }
+
   /** Runs a command in a container and returns its exit code and output. */
   async exec(id: string, command: string[]): Promise<{ exitCode: number; output: string }> {
     const exec = await this.docker.getContainer(id).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
@@ -417,6 +425,41 @@ export class DockerAdapter {
     });
     stream.on('error', () => onEnd());
     return () => stream.destroy();
+  }
+
+  /**
+   * Runs a command in a container with its stdout going to `stdout` (a file, say) and, when given, `stdin` fed
+   * from a stream; returns the exit code and what it said on stderr.
+   */
+  async execStreams(id: string, command: string[], io: { stdout?: NodeJS.WritableStream; stdin?: NodeJS.ReadableStream }): Promise<{ exitCode: number; stderr: string }> {
+    const { PassThrough, Writable } = await import('node:stream');
+    const exec = await this.docker.getContainer(id).exec({ Cmd: command, AttachStdout: true, AttachStderr: true, AttachStdin: Boolean(io.stdin) });
+    const stream = (await exec.start({ hijack: true, stdin: Boolean(io.stdin) })) as unknown as import('node:stream').Duplex;
+    let stderr = '';
+    const err = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        stderr = (stderr + chunk.toString('utf8')).slice(-4000);
+        done();
+      },
+    });
+    const out = io.stdout ?? new PassThrough().resume();
+    const finished = new Promise<void>((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', reject);
+    });
+    this.docker.modem.demuxStream(stream, out as NodeJS.WritableStream, err);
+    if (io.stdin) {
+      io.stdin.on('data', (c: Buffer) => stream.write(c));
+      io.stdin.on('end', () => stream.end());
+    }
+    await finished;
+    let info = await exec.inspect();
+    for (let i = 0; info.Running && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      info = await exec.inspect();
+    }
+    return { exitCode: info.ExitCode ?? -1, stderr };
   }
 
   /** The last lines a container wrote, for error messages. */

@@ -18,6 +18,7 @@ import { DockerAdapter } from './docker.adapter';
 import { GearOperator, PermanentError, type StepReporter } from './gear-operator';
 import { ReleaseBuilder } from './builder';
 import { streamAppLogs } from './logs';
+import { Snapshots } from './snapshots';
 
 const log = (msg: string) => console.log(`${new Date().toISOString()} agent ${msg}`);
 
@@ -104,6 +105,13 @@ async function main(): Promise<void> {
     };
   };
   const builder = new ReleaseBuilder(config, docker, operator.images);
+  const snapshots = new Snapshots(config, docker);
+  const once = (name: 'snapshot' | 'restore', work: (step: StepReporter) => Promise<void>) => async (d: { operationId: string; appId: string }) =>
+    serial(d.appId, async () => {
+      await work(stepper(d.operationId, d.appId));
+      await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears: [] });
+      return { [name]: true };
+    });
 
   const handlers: HandlerMap<NodeJobs> = {
     'app.converge': (d) =>
@@ -134,6 +142,8 @@ async function main(): Promise<void> {
         if (d.operationId) await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears: [] });
         return { removed: true };
       }),
+    'app.snapshot': (d) => once('snapshot', (step) => snapshots.take(d, step))(d),
+    'app.restore': (d) => once('restore', (step) => snapshots.restore(d, step))(d),
     'app.logs': (d) => streamAppLogs(docker, connection, { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: config.instance, [LABELS.node]: nodeId }, nodeId, d),
     'node.ping': async (d) => ({ sentAt: d.sentAt, nodeId }),
   };

@@ -107,6 +107,19 @@ export interface BuildJob {
   secrets: string[];
 }
 
+/** One gear's data in a snapshot: how to take it out and put it back, and where it goes in the archive. */
+export interface SnapshotItem {
+  gearId: string;
+  cartridge: string;
+  /** Path inside the archive. */
+  file: string;
+  method:
+    | { kind: 'exec'; dump: string[]; restore: string[] }
+    | { kind: 'redis'; port: number; passwordEnv?: string }
+    /** The files of a volume, as a tar.gz. */
+    | { kind: 'files'; path: string };
+}
+
 /** Jobs on a node's queue. */
 export interface NodeJobs {
   /** Make this node's gears of one app exactly `gears` (create, replace, start, stop, remove the rest). */
@@ -122,6 +135,10 @@ export interface NodeJobs {
     after?: { gearId: string; command: string[] };
   };
   'app.build': BuildJob;
+  /** Take the data of the app's gears on this node into one .tar.gz, and upload it to the broker. */
+  'app.snapshot': { operationId: string; appId: string; uploadUrl: string; items: SnapshotItem[]; meta: Record<string, unknown> };
+  /** Put a snapshot's data back into the app's gears on this node. */
+  'app.restore': { operationId: string; appId: string; sourceUrl: string; items: SnapshotItem[] };
   /**
    * Stream the output of the app's gears on this node to a Redis channel: the last `tail` lines, then (with follow)
    * new lines while the key `alive` exists. Answered at once; the streaming goes on beside the queue.
@@ -157,7 +174,7 @@ export interface BrokerJobs {
 
 export type NodeJobName = keyof NodeJobs;
 export type BrokerJobName = keyof BrokerJobs;
-export const NODE_JOB_NAMES: readonly NodeJobName[] = ['app.converge', 'app.build', 'app.logs', 'app.remove', 'node.ping'];
+export const NODE_JOB_NAMES: readonly NodeJobName[] = ['app.converge', 'app.build', 'app.snapshot', 'app.restore', 'app.logs', 'app.remove', 'node.ping'];
 
 /** A message on a log channel: a line of one gear, or the end of one node's output. */
 export type LogMessage = { gear: string; cartridge: string; line: string; stream: 'stdout' | 'stderr' } | { end: string };

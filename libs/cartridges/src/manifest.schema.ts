@@ -141,6 +141,20 @@ export const manifestSchema = {
         command: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
       },
     },
+    snapshot: {
+      description: "How a snapshot takes this cartridge's data out and puts it back: commands run in the gear (the dump on stdout, the restore from stdin), or the Redis protocol.",
+      type: 'object',
+      additionalProperties: false,
+      required: ['file'],
+      properties: {
+        file: { type: 'string', pattern: '^[A-Za-z0-9._-]+$' },
+        dump: { type: 'array', minItems: 1, items: { type: 'string' } },
+        restore: { type: 'array', minItems: 1, items: { type: 'string' } },
+        protocol: { type: 'string', enum: ['redis'] },
+        'password-env': { type: 'string', pattern: envNamePattern },
+      },
+      oneOf: [{ required: ['dump', 'restore'] }, { required: ['protocol'] }],
+    },
     sizes: {
       type: 'array',
       minItems: 1,

@@ -4,7 +4,7 @@ import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ArchiveError, inspectArchive, parseDescriptor, SchemaViolationError, type ArchiveSummary, type BuildJob, type NodeJobs } from '@gearshift/cartridges';
+import { ArchiveError, inspectArchive, parseDescriptor, SchemaViolationError, type ArchiveSummary, type BuildJob, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { Store, type Repos } from '../database/store';
@@ -271,7 +271,11 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
 
   // ---- stages (StageHandler) -----------------------------------------------------------------------------------
 
-  async buildJob(op: Operation, app: App, nodeId: string): Promise<BuildJob> {
+  async job(op: Operation, app: App, nodeId: string): Promise<NodeJob> {
+    return { name: 'app.build', data: await this.buildJob(op, app, nodeId) };
+  }
+
+  private async buildJob(op: Operation, app: App, nodeId: string): Promise<BuildJob> {
     const d = await this.store.repos.deployments.findById(op.context.deploymentId!);
     if (!d) throw new Error(`deployment ${op.context.deploymentId} is gone`);
     const web = this.apps.webOf(app);

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import type { BrokerJobs, BuildJob, NodeJobs } from '@gearshift/cartridges';
+import type { BrokerJobs, NodeJob, NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { notFound } from '../common/errors';
 import { Store, type Repos } from '../database/store';
@@ -23,8 +23,8 @@ export interface StageOutcome {
  */
 export interface StageHandler {
   next(repos: Repos, op: Operation, outcome: StageOutcome): Promise<{ dispatch: Operation['dispatch']; step: string; error?: string | null } | null>;
-  /** The payload of an `app.build` job of this operation. */
-  buildJob?(op: Operation, app: App, nodeId: string): Promise<BuildJob>;
+  /** A job of this operation other than converge and remove (a build, a snapshot), for one node. */
+  job?(op: Operation, app: App, nodeId: string, name: Operation['dispatch'][number]['job']): Promise<NodeJob>;
   /** Extra fields of an `app.converge` job of this operation (release images to keep, a post-deploy hook). */
   convergeExtras?(op: Operation, app: App, nodeId: string): Promise<Partial<NodeJobs['app.converge']>>;
   /** Build and hook output lines of this operation. */
@@ -120,9 +120,10 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       const jobId = op.context?.stage ? `${op.id}.${op.context.stage}.${d.nodeId}` : `${op.id}.${d.nodeId}`;
       if (d.job === 'app.remove' || !app) {
         await this.queue.send(d.nodeId, 'app.remove', { operationId: op.id, appId: op.appId ?? '' }, jobId);
-      } else if (d.job === 'app.build') {
-        if (!stages?.buildJob) throw new Error(`operation ${op.kind} has no build job`);
-        await this.queue.send(d.nodeId, 'app.build', await stages.buildJob(op, app, d.nodeId), jobId);
+      } else if (d.job !== 'app.converge') {
+        if (!stages?.job) throw new Error(`operation ${op.kind} has no ${d.job} job`);
+        const job = await stages.job(op, app, d.nodeId, d.job);
+        await this.queue.send(d.nodeId, job.name, job.data as never, jobId);
       } else {
         const extras = stages?.convergeExtras ? await stages.convergeExtras(op, app, d.nodeId) : {};
         await this.queue.send(d.nodeId, 'app.converge', { ...extras, operationId: op.id, appId: app.id, gears: specs.filter((s) => app.gears!.find((g) => g.id === s.gearId)?.nodeId === d.nodeId) }, jobId);
