@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getJson, Platform, ROOT } from './support/platform';
+import { hashFolder } from '@gearshift/cartridges';
+import { docker, getJson, Platform, ROOT } from './support/platform';
 
 /** The gearshift CLI, driven as a person or a script would, against a real platform. */
 describe('gearshift CLI', { timeout: 600_000 }, () => {
@@ -171,6 +172,48 @@ describe('gearshift CLI', { timeout: 600_000 }, () => {
     const back = await gearshift(['snapshots', 'restore', 'shop', file]);
     assert.equal(back.code, 0, back.stderr);
     assert.match(back.stdout, /Restored postgresql-15 into shop/);
+  });
+
+  it('runs a compose app: its image becomes the web gear, postgres a managed database it reaches', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-compose-'));
+    const image = `gearshift/nodejs-18:${hashFolder(join(ROOT, 'cartridges/nodejs-18'))}`;
+    writeFileSync(
+      join(dir, 'compose.yaml'),
+      [
+        'services:',
+        '  web:',
+        `    image: ${image}`,
+        '    ports: ["8080:8080"]',
+        '    environment:',
+        '      GREETING: ${GREETING}',
+        '      DATABASE_URL: postgres://postgres:example@db:5432/postgres',
+        '    depends_on:',
+        '      db: { condition: service_healthy }',
+        '  db:',
+        '    image: postgres:15',
+        '    environment: { POSTGRES_PASSWORD: example }',
+        '    volumes: [dbdata:/var/lib/postgresql/data]',
+        '    healthcheck: { test: ["CMD", "pg_isready"] }',
+        '  proxy:',
+        '    image: nginx:1.25',
+        '    ports: ["80:80"]',
+        'volumes: { dbdata: {} }',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(join(dir, '.env'), 'GREETING=hello from compose\n');
+    const r = await gearshift(['import', join(dir, 'compose.yaml'), '--apply', 'composed']);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /Runs here as an app with docker-image \(gearshift\/nodejs-18:\w+\), postgresql-15\./);
+    assert.match(r.stdout, /composed: succeeded/);
+    const app = (await p.api('GET', '/domains/tour/apps/composed')).body;
+    assert.deepEqual(app.cartridges, ['docker-image', 'postgresql-15']);
+    const web = app.gears.find((g: { cartridge: string }) => g.cartridge === 'docker-image');
+    const answer = (await (await fetch(web.endpoints.http)).json()) as { app: string; database: { reachable: boolean } };
+    assert.equal(answer.database.reachable, true, 'the published DATABASE_URL took the place of the file\'s');
+    const [c] = await p.containers({ 'gearshift.app-name': 'composed', 'gearshift.cartridge': 'docker-image' });
+    assert.ok((await docker.getContainer(c.Id).inspect()).Config.Env.includes('GREETING=hello from compose'), '.env interpolation');
+    assert.equal((await p.api('DELETE', '/domains/tour/apps/composed?wait=60')).body.operation.state, 'succeeded');
   });
 
   it('lists nodes and deletes the app', async () => {

@@ -356,7 +356,9 @@ program
   .command('import [file]')
   .description('read a docker-compose.yml / compose.yaml: what each service becomes, what is not supported, what stops it')
   .option('--env-file <path>', 'values for ${VAR} interpolation (default: .env beside the file)')
-  .action(async (file: string | undefined, opts: { envFile?: string }) => {
+  .option('--apply <app>', 'create (or converge) the app NAME from it in the current domain')
+  .addOption(domainOption())
+  .action(async (file: string | undefined, opts: { envFile?: string; apply?: string; domain?: string }) => {
     const { existsSync, readFileSync } = await import('node:fs');
     const { dirname, join } = await import('node:path');
     const { importCompose, parseDotEnv } = await import('@gearshift/cartridges');
@@ -377,10 +379,22 @@ program
       if (notes.length) lines.push('', 'Notes:', ...notes);
       if (r.unsupported.length) lines.push('', 'Not supported (not imported):', ...r.unsupported.map((u) => `  ${u.pointer}: ${u.reason}`));
       if (r.warnings.length) lines.push('', 'Warnings:', ...r.warnings.map((w) => `  ${w.pointer} ${w.reason}`));
-      lines.push('', r.blockers.length ? 'What stops it here:' : `Runs here as an app with ${r.cartridges!.join(', ')}.`, ...r.blockers.map((b) => `  ${b.pointer}: ${b.reason}`));
+      const names = (r.cartridges ?? []).map((c) => (typeof c === 'string' ? c : `${c.name} (${c.image})`));
+      lines.push('', r.blockers.length ? 'What stops it here:' : `Runs here as an app with ${names.join(', ')}.`, ...r.blockers.map((b) => `  ${b.pointer}: ${b.reason}`));
       return lines.join('\n');
     });
-    if (r.blockers.length > 0) process.exitCode = EXIT.refused;
+    if (r.blockers.length > 0) {
+      process.exitCode = EXIT.refused;
+      return;
+    }
+    if (opts.apply) {
+      const descriptor = JSON.stringify({ name: opts.apply, cartridges: r.cartridges });
+      const res = await api().call<any>('POST', `/domains/${encodeURIComponent(domainOf(opts))}/apply`, JSON.parse(descriptor));
+      let op: Operation | null = res.operation;
+      if (op) op = await follow(api(), op, Boolean(globals().json));
+      if (!globals().json) console.log(op ? `${opts.apply}: ${op.state}${op.error ? ` (${op.error})` : ''}` : `${opts.apply} is unchanged.`);
+      if (op?.state === 'failed') process.exitCode = EXIT.operationFailed;
+    }
   });
 
 // ---- nodes -------------------------------------------------------------------------------------------------------

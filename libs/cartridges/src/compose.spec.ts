@@ -53,11 +53,36 @@ volumes:
     assert.deepEqual(admin.blockers.map((b) => b.pointer), ['/services/web/volumes/1']);
   });
 
-  it('says what a build needs and that custom containers cannot run yet', () => {
+  it('says what a build needs, and that an app runs one custom container', () => {
     const r = importCompose('services:\n  api:\n    build: { context: backend, target: dev }\n    ports: [3000]\n');
     assert.match(r.services[0].notes[0], /built from the context backend, target dev: that folder must be uploaded/);
-    assert.match(r.blockers[0].reason, /custom container/);
+    assert.match(r.blockers[0].reason, /is built from backend, which is not here: .* gearshift deploy/);
     assert.equal(r.cartridges, null);
+    const two = importCompose('services:\n  a:\n    image: team/a:1\n  b:\n    image: team/b:1\n');
+    assert.match(two.blockers[0].reason, /a, b are all custom containers; an app runs one/);
+  });
+
+  it('makes an image service the docker-image web gear, wired to catalogue services, with nginx dropped', () => {
+    const r = importCompose(
+      [
+        'services:',
+        '  web:',
+        '    image: registry.example:5000/team/api:1.2',
+        '    ports: ["8000:3000"]',
+        '    environment: { GREETING: hi }',
+        '    volumes: [uploads:/srv/uploads]',
+        '  db: { image: "postgres:15" }',
+        '  proxy: { image: nginx }',
+        'volumes: { uploads: {} }',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(r.blockers, []);
+    assert.deepEqual(r.cartridges, [
+      { name: 'docker-image', image: 'registry.example:5000/team/api:1.2', port: 3000, env: { GREETING: 'hi' }, volumes: [{ name: 'uploads', path: '/srv/uploads' }] },
+      'postgresql-15',
+    ]);
+    assert.match(r.services.find((s) => s.service === 'proxy')!.notes.join(' '), /dropped: web is the web gear/);
   });
 
   it('never throws, even on nonsense', () => {

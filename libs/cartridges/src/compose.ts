@@ -5,6 +5,8 @@
  * listed as a blocker. Nothing is ignored in silence, and no input makes it throw.
  */
 
+import { entryName, type CartridgeEntry } from './cartridge-options';
+
 export interface ComposeIssue {
   pointer: string;
   reason: string;
@@ -31,8 +33,8 @@ export interface ComposeImport {
   /** Interpolation that fell back to empty values, and similar things worth knowing. */
   warnings: ComposeIssue[];
   blockers: ComposeIssue[];
-  /** The app as Gearshift runs it today, when nothing blocks it. */
-  cartridges: string[] | null;
+  /** The app as Gearshift runs it, when nothing blocks it: catalogue cartridges and a docker-image web gear. */
+  cartridges: CartridgeEntry[] | null;
 }
 
 /** Images that become catalogue cartridges, by repository name (registry and tag stripped). */
@@ -226,15 +228,43 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
     result.services.push(plan);
   }
 
-  // What runs here today: catalogue cartridges only, one of them a web cartridge.
+  // What runs here: catalogue cartridges, and at most one custom container from an image, which becomes the app's
+  // web gear (docker-image). An nginx in front of it is dropped: the router does the proxying.
   const custom = result.services.filter((s) => s.becomes.kind === 'container');
-  for (const s of custom) {
-    result.blockers.push({ pointer: `/services/${s.service}`, reason: 'becomes a custom container (docker-image gear), which this version of Gearshift cannot run yet' });
+  for (const s of custom.filter((x) => (x.becomes as { build?: unknown }).build)) {
+    const ctx = (s.becomes as { build: { context: string } }).build.context;
+    result.blockers.push({ pointer: `/services/${s.service}/build`, reason: `is built from ${ctx}, which is not here: create the app from the other services, then deploy that folder with gearshift deploy (its Dockerfile is used)` });
+  }
+  const images = custom.filter((x) => !(x.becomes as { build?: unknown }).build);
+  if (images.length > 1) {
+    result.blockers.push({ pointer: '/services', reason: `${images.map((s) => s.service).join(', ')} are all custom containers; an app runs one (its web gear), the others must be catalogue services` });
   }
   if (result.blockers.length === 0) {
-    const cartridges = [...new Set(result.services.map((s) => (s.becomes as { cartridge: string }).cartridge))];
-    if (!cartridges.includes('static')) result.blockers.push({ pointer: '/services', reason: 'no service becomes a web cartridge (an app needs one)' });
-    else result.cartridges = cartridges;
+    const entries: CartridgeEntry[] = [];
+    const web = images[0];
+    if (web) {
+      const port = web.ports[0]?.target;
+      const entry: CartridgeEntry = {
+        name: 'docker-image',
+        image: (web.becomes as { image: string }).image,
+        ...(port ? { port } : {}),
+        ...(Object.keys(web.env).length ? { env: web.env } : {}),
+        ...(web.volumes.length ? { volumes: web.volumes.map((v) => ({ name: v.name.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^[^a-z]+/, '') || 'data', path: v.path })) } : {}),
+        ...(web.command ? { command: web.command } : {}),
+      };
+      entries.push(entry);
+      if (!port) web.notes.push('exposes no port: Gearshift expects it on 8080');
+    }
+    for (const s of result.services) {
+      if (s.becomes.kind !== 'cartridge') continue;
+      if (web && s.becomes.cartridge === 'static') {
+        s.notes.push(`dropped: ${web.service} is the web gear, and the router does the proxying`);
+        continue;
+      }
+      if (!entries.some((e) => entryName(e) === (s.becomes as { cartridge: string }).cartridge)) entries.push(s.becomes.cartridge);
+    }
+    if (!entries.some((e) => entryName(e) === 'static' || entryName(e) === 'docker-image')) result.blockers.push({ pointer: '/services', reason: 'no service becomes a web cartridge (an app needs one)' });
+    else result.cartridges = entries;
   }
   return result;
 }

@@ -4,6 +4,7 @@ import type { YAMLParseError } from 'yaml';
 import { envNamePattern } from './manifest.schema';
 import { NAME_PATTERN } from './gear-sizes';
 import { ajv, check, SchemaViolationError } from './validation';
+import { cartridgeEntrySchema } from './cartridge-options';
 
 /** Autoscaling bounds of an app's web gears, as the API and gearshift.yml both take them. */
 export const autoscaleSchema = {
@@ -25,7 +26,8 @@ export const descriptorSchema = {
   required: ['name', 'cartridges'],
   properties: {
     name: { type: 'string', pattern: NAME_PATTERN },
-    cartridges: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 64 } },
+    /** Names, or objects with a name and settings (a gear size; for docker-image, the image and how to run it). */
+    cartridges: { type: 'array', minItems: 1, uniqueItems: true, items: { oneOf: [{ type: 'string', minLength: 1, maxLength: 64 }, cartridgeEntrySchema] } },
     size: { type: 'string', enum: ['small', 'medium', 'large'] },
     scale: { type: 'integer', minimum: 1, maximum: 100 },
     autoscale: autoscaleSchema,

@@ -1,4 +1,4 @@
-import { descriptorEnv, type AppDescriptor, type Cartridge } from '@gearshift/cartridges';
+import { descriptorEnv, entryName, type AppDescriptor, type Cartridge } from '@gearshift/cartridges';
 
 /** What an app is now, as far as a descriptor can say. */
 export interface AppState {
@@ -31,8 +31,10 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
   const items: PlanItem[] = [];
   const refusals: PlanRefusal[] = [];
   const env = descriptorEnv(d);
+  // Settings of a cartridge (a docker-image's image, a size) take effect when it is added; names are compared.
+  const names = d.cartridges.map(entryName);
   if (!current) {
-    items.push({ action: 'create', target: `app ${d.name}`, to: d.cartridges, reason: 'the app does not exist yet' });
+    items.push({ action: 'create', target: `app ${d.name}`, to: names, reason: 'the app does not exist yet' });
     for (const [k, v] of Object.entries(env)) items.push({ action: 'add', target: `env ${k}`, to: v, reason: 'declared in the file' });
     for (const a of d.aliases ?? []) items.push({ action: 'add', target: `alias ${a}`, reason: 'declared in the file' });
     if (d.autoscale) items.push({ action: 'change', target: 'autoscale', to: d.autoscale, reason: 'declared in the file' });
@@ -41,8 +43,8 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
   }
 
   const isWeb = (n: string) => catalog.get(n)?.manifest.categories.includes('web') ?? false;
-  const added = d.cartridges.filter((c) => !current.cartridges.includes(c));
-  const removed = current.cartridges.filter((c) => !d.cartridges.includes(c));
+  const added = names.filter((c) => !current.cartridges.includes(c));
+  const removed = current.cartridges.filter((c) => !names.includes(c));
   if (added.some(isWeb) || removed.some(isWeb)) {
     refusals.push({ pointer: '/cartridges', rule: 'web-cartridge', message: `the web cartridge of an existing app cannot change (${current.cartridges.filter(isWeb).join(', ')}); create a new app instead` });
   }

@@ -62,7 +62,7 @@ export class AppsRepository {
     return (await this.findById(saved.id))!;
   }
 
-  async addCartridge(appId: string, cartridge: Pick<AppCartridge, 'cartridge' | 'generated'>, gears: NewGear[]): Promise<void> {
+  async addCartridge(appId: string, cartridge: Pick<AppCartridge, 'cartridge' | 'generated'> & { options?: AppCartridge['options'] }, gears: NewGear[]): Promise<void> {
     await this.m.insert(AppCartridge, { ...cartridge, appId });
     if (gears.length > 0) await this.m.insert(Gear, gears.map((g) => ({ ...g, appId })));
   }

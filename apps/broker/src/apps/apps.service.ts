@@ -431,19 +431,23 @@ export class AppsService {
     const op = await this.changeApp(app, user, 'app.apply', `apply ${d.name}: ${summary}`, async (repos, a) => {
       const has = (target: string) => items.some((i) => i.target === target);
       const current = (a.cartridges ?? []).map((c) => c.cartridge);
-      const added = d.cartridges.filter((c) => !current.includes(c));
+      const wanted = d.cartridges.map(entryName);
+      const added = d.cartridges.filter((c) => !current.includes(entryName(c)));
       const nodes: string[] = [];
       if (added.length > 0) {
-        const chosen = checkCartridgeSet(d.cartridges, this.catalog.cartridges);
-        checkSize(chosen, a.size, '/size');
-        const memoryMb = GEAR_SIZES[a.size].memoryMb;
-        for (const name of added) {
+        const chosen = checkCartridgeSet(wanted, this.catalog.cartridges);
+        chosen.forEach((c, i) => checkOptions(c, entryOptions(d.cartridges[i]), `/cartridges/${i}`));
+        for (const entry of added) {
+          const name = entryName(entry);
+          const options = entryOptions(entry);
+          checkSize([this.catalog.require(name)], options.size ?? a.size, '/size');
+          const memoryMb = GEAR_SIZES[options.size ?? a.size].memoryMb;
           const nodeId = await this.place(repos, [memoryMb], a.gears?.[0]?.nodeId);
-          await repos.apps.addCartridge(a.id, { cartridge: name, generated: generatedFor(this.catalog.require(name)) }, [{ cartridge: name, nodeId, memoryMb }]);
+          await repos.apps.addCartridge(a.id, { cartridge: name, generated: generatedFor(this.catalog.require(name)), options }, [{ cartridge: name, nodeId, memoryMb }]);
           nodes.push(nodeId);
         }
       }
-      for (const name of current.filter((c) => !d.cartridges.includes(c))) await repos.apps.removeCartridge(a.id, name);
+      for (const name of current.filter((c) => !wanted.includes(c))) await repos.apps.removeCartridge(a.id, name);
       if (items.some((i) => i.target.startsWith('env '))) {
         await this.setEnv(repos, a, descriptorEnv(d));
       }

@@ -98,6 +98,8 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
     const fromApp = Boolean(c.manifest.image['from-app']);
     const subscribes = new Set<string>(c.manifest.subscribes ?? []);
     const env: Record<string, string> = cartridgeEnv(c, app, ac?.generated ?? {});
+    // A named image's own variables first: what the app's services publish (DATABASE_URL...) takes precedence.
+    if (fromApp) Object.assign(env, options.env ?? {});
     // When two services publish the same name (two databases, both DATABASE_URL), the one embedded first keeps it.
     const given = new Set<string>();
     for (const p of published) {
@@ -109,7 +111,6 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
       }
     }
     const isWeb = c.manifest.categories.includes('web');
-    if (fromApp) Object.assign(env, options.env ?? {});
     if (isWeb) Object.assign(env, g.release?.env ?? app.env);
     Object.assign(env, {
       GEARSHIFT_APP: app.name,
