@@ -102,7 +102,7 @@ describe('deploying code', { timeout: 900_000 }, () => {
   };
 
   before(async () => {
-    p = await Platform.start('deploy', { node1: {} }, { router: true });
+    p = await Platform.start('deploy', { node1: {} }, { router: true, env: { GEARSHIFT_MAX_UPLOAD_MB: '2', GEARSHIFT_KEEP_RELEASES: '2' } });
     assert.equal((await p.api('POST', '/domains', { name: 'dev' })).status, 201);
     const res = await p.api('POST', `${apps}?wait=180`, { name: 'shop', cartridges: ['nodejs-18', 'postgresql-15'] });
     assert.equal(res.body.operation?.state, 'succeeded', JSON.stringify(res.body));
@@ -271,6 +271,39 @@ describe('deploying code', { timeout: 900_000 }, () => {
     assert.match(body.message, /"\.\.\/evil" has a "\.\." component/);
     assert.deepEqual(body.details.map((d) => [d.pointer, d.rule]), [['/archive/../evil', 'no-parent']]);
     assert.equal((await p.api('GET', `${apps}/shop/deployments`)).body.length, before);
+  });
+
+  it('deploys from a git URL, and builds a repository\'s own Dockerfile', async () => {
+    const fromGit = await p.api('POST', `${apps}?wait=120`, { name: 'mirror', cartridges: ['nodejs-18', 'postgresql-15'] });
+    assert.equal(fromGit.body.operation.state, 'succeeded');
+    const url = `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/shop.git`;
+    const res = await p.api('POST', `${apps}/mirror/deployments?wait=300`, { git: { url, ref: 'main' } });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.equal(res.body.operation.state, 'succeeded', res.body.operation.error);
+    assert.equal(res.body.deployment.source.kind, 'git');
+    assert.equal(res.body.deployment.source.url, `http://127.0.0.1:${p.port}/git/dev/shop.git`, 'no credentials kept');
+    assert.match(res.body.deployment.source.commit, /^[0-9a-f]{40}$/);
+    const unreachable = await p.api('POST', `${apps}/mirror/deployments`, { git: { url: 'http://127.0.0.1:1/nothing.git', ref: 'main' } });
+    assert.equal(unreachable.status, 422);
+    assert.equal(unreachable.body.details[0].pointer, '/git/url');
+
+    const dir = mkdtempSync(join(tmpdir(), 'gearshift-dockerfile-'));
+    writeFileSync(join(dir, 'Dockerfile'), ['ARG GEARSHIFT_CARTRIDGE_IMAGE', 'FROM ${GEARSHIFT_CARTRIDGE_IMAGE}', 'COPY app.js /opt/app/app.js', 'CMD ["node", "/opt/app/app.js"]', ''].join('\n'));
+    writeFileSync(join(dir, 'app.js'), "require('http').createServer((q, s) => s.end('built from my Dockerfile')).listen(8080);\n");
+    const archive = execFileSync('tar', ['-cz', '-C', dir, '.']);
+    rmSync(dir, { recursive: true, force: true });
+    const up = await fetch(`${p.baseUrl}/api/v1${apps}/mirror/deployments?wait=300`, { method: 'POST', headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/gzip' }, body: archive });
+    const body = (await up.json()) as { deployment: { dockerfile: string; number: number }; operation: { state: string; error: string } };
+    assert.equal(body.operation.state, 'succeeded', body.operation.error);
+    assert.equal(body.deployment.dockerfile, 'repository');
+    const app = (await p.api('GET', `${apps}/mirror`)).body;
+    const web = app.gears.find((g: { cartridge: string }) => g.cartridge === 'nodejs-18');
+    assert.equal(await (await fetch(web.endpoints.http)).text(), 'built from my Dockerfile');
+    const history = (await p.api('GET', `${apps}/mirror/deployments`)).body as { number: number; image: string | null }[];
+    assert.deepEqual(history.map((d) => d.number), [2, 1]);
+    assert.ok(history.every((d) => d.image), 'both releases keep their images (the newest 2 are kept here)');
+    const big = await fetch(`${p.baseUrl}/api/v1${apps}/mirror/deployments`, { method: 'POST', headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/gzip' }, body: Buffer.alloc(3 * 1024 * 1024) });
+    assert.equal(big.status, 413);
   });
 
   it('deploys an uploaded archive to a static site, and one deployment runs at a time', async () => {

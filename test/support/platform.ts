@@ -292,7 +292,17 @@ export class Platform {
     redis.disconnect();
     const pg = new Client({ connectionString: PG_ADMIN_URL });
     await pg.connect();
-    await pg.query(`drop database if exists ${this.database} with (force)`);
+    // An autovacuum worker on the database belongs to no role the platform's role may signal, so a forced drop
+    // can be refused while one runs; it finishes in moments.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await pg.query(`drop database if exists ${this.database} with (force)`);
+        break;
+      } catch (err) {
+        if (attempt >= 40 || !['42501', '55006'].includes((err as { code?: string }).code ?? '')) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
     await pg.end();
     rmSync(this.dataDir, { recursive: true, force: true });
   }

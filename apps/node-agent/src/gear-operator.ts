@@ -203,7 +203,10 @@ export class GearOperator {
       };
     } else {
       const published = info.publishedPorts[h.port];
-      const [host, port] = published ? [this.config.address, published] : [info.ip[spec.network], h.port];
+      const inside = info.ip[spec.network];
+      // A published port accepts connections before the process in the container listens (Docker's proxy answers
+      // for it), so a TCP check goes to the container's own address whenever it has one.
+      const [host, port] = h.kind === 'tcp' && inside ? [inside, h.port] : published ? [this.config.address, published] : [inside, h.port];
       probe = h.kind === 'http' ? httpProbe(host, port, h.path) : tcpProbe(host, port);
     }
     try {

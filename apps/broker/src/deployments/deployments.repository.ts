@@ -39,13 +39,17 @@ export class DeploymentsRepository {
     await this.m.query('update deployments set log = right(log || $2, $3) where id = $1', [id, `${lines.join('\n')}\n`, LOG_LIMIT]);
   }
 
-  /** Releases past the newest `keep` built ones whose image is still kept, other than the active one. */
+  /**
+   * Releases whose images can go: failed ones, and good ones past the newest `keep` (never the active one).
+   */
   async prunable(appId: string, keep: number, activeId: string | null): Promise<Deployment[]> {
     const built = await this.m
       .createQueryBuilder(Deployment, 'd')
       .where('d.app_id = :appId and d.image is not null and d.pruned = false', { appId })
       .orderBy('d.number', 'DESC')
       .getMany();
-    return built.slice(keep).filter((d) => d.id !== activeId);
+    const failed = built.filter((d) => d.state === 'failed');
+    const good = built.filter((d) => d.state !== 'failed');
+    return [...failed, ...good.slice(keep)].filter((d) => d.id !== activeId);
   }
 }
