@@ -10,10 +10,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 /**
- * `npm run bench` (BENCH_ONLY=deploy for the deployment rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
+ * `npm run bench` (BENCH_ONLY=deploy or =routing for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
  *   gear start  app create → healthy through the API   vs  raw dockerode create + start + the same health wait
  *   queue       a no-op job through a node's queue       vs  a raw BullMQ round trip on the same Redis
- *   routing     wrk through the router      vs  wrk straight to the gear's published port
+ *   routing     wrk through the router      vs  wrk straight to the container's own address (and its published port)
  *   wake        the first request to an idle app, answered
  *   memory      broker and agent resident memory, idle and with 100 apps
  */
@@ -130,7 +130,9 @@ async function platformQueueRoundTrips(p: Platform, nodeId: string, n: number): 
 const SERVER = (version: string) => `require('http').createServer((q, s) => s.end(q.url === '/health' ? 'ok' : '${version} ' + require('left-pad')('x', 3))).listen(process.env.PORT || 8080);\n`;
 
 /** git push → serving, versus docker build + run of the same app with a hand-written Dockerfile. */
-async function deployBench(p: Platform, nodeImage: string, rawStarts: number[], add: (...cells: [string, string, string, string, string]) => void): Promise<void> {
+type AddRow = (what: string, platform: string, floor: string, ratio: string, goal: string) => void;
+
+async function deployBench(p: Platform, nodeImage: string, rawStarts: number[], add: AddRow): Promise<void> {
   const { mkdtempSync, writeFileSync, copyFileSync, rmSync, existsSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const run = promisify(execFile);
@@ -209,6 +211,49 @@ async function deployBench(p: Platform, nodeImage: string, rawStarts: number[], 
   }
 }
 
+/** wrk through the router versus straight to the container; then the first request to an idle app. */
+async function routingBench(p: Platform, gearStartMs: number, add: AddRow): Promise<void> {
+  // Routing: the same load through the router, straight to the container's own address (the floor: nothing in
+  // between) and to the gear's published port (through Docker's port proxy), alternating.
+  const routed = await p.api('POST', '/domains/bench/apps?wait=120', { name: 'routed', cartridges: ['nodejs-18'] });
+  const publishedUrl = `${routed.body.gears[0].endpoints.http}/health`;
+  const [gearContainer] = await p.containers({ 'gearshift.app-name': 'routed' });
+  const ownAddress = Object.values((await docker.getContainer(gearContainer.Id).inspect()).NetworkSettings.Networks)[0].IPAddress;
+  const gearUrl = `http://${ownAddress}:8080/health`;
+  const routerUrl = `http://127.0.0.1:${p.routerPort}/health`;
+  await eventually('the router to serve the app', async () => (await p.viaRouter('routed-bench.localhost', '/health')).status === 200, 15_000, 100);
+  const direct: WrkResult[] = [];
+  const viaRouter: WrkResult[] = [];
+  const viaPublished: WrkResult[] = [];
+  for (let i = 0; i < 3; i++) {
+    direct.push(await wrk(gearUrl));
+    viaRouter.push(await wrk(routerUrl, 'routed-bench.localhost'));
+    viaPublished.push(await wrk(publishedUrl));
+  }
+  const best = (rs: WrkResult[]) => [...rs].sort((a, b) => b.rps - a.rps)[0];
+  const med = (rs: WrkResult[], k: 'p50Ms' | 'p99Ms') => median(rs.map((r) => r[k]));
+  const d = best(direct);
+  const r = best(viaRouter);
+  add('router throughput, wrk -c32 keep-alive (best of 3)', `${r.rps.toFixed(0)} req/s`, `${d.rps.toFixed(0)} req/s direct`, (r.rps / d.rps).toFixed(2), '≥ 0.90');
+  add('router latency p50 (median of 3)', `${med(viaRouter, 'p50Ms').toFixed(2)} ms`, `${med(direct, 'p50Ms').toFixed(2)} ms direct`, signed(med(viaRouter, 'p50Ms') - med(direct, 'p50Ms')), '');
+  add('router latency p99 (median of 3)', `${med(viaRouter, 'p99Ms').toFixed(2)} ms`, `${med(direct, 'p99Ms').toFixed(2)} ms direct`, signed(med(viaRouter, 'p99Ms') - med(direct, 'p99Ms')), '< +1 ms');
+  const pub = best(viaPublished);
+  add('  for comparison: the published port (Docker\'s proxy)', `${pub.rps.toFixed(0)} req/s`, `${d.rps.toFixed(0)} req/s direct`, (pub.rps / d.rps).toFixed(2), '');
+  const errors = [...direct, ...viaRouter, ...viaPublished].reduce((n, x) => n + x.errors, 0);
+  if (errors > 0) add('errors during the load runs', String(errors), '', '', '0');
+
+  // Wake from idle: the first request to a sleeping app, answered.
+  await p.api('PATCH', '/domains/bench/apps/routed', { idleAfterSeconds: 1 });
+  await eventually('the app to idle', async () => (await p.api('GET', '/domains/bench/apps/routed')).body.state === 'idle', 30_000, 100);
+  await new Promise((res) => setTimeout(res, 1000));
+  const w0 = performance.now();
+  const woke = await p.viaRouter('routed-bench.localhost', '/health');
+  const wakeMs = performance.now() - w0;
+  if (woke.status !== 200) throw new Error(`wake failed: ${woke.status}`);
+  add('wake from idle: first request answered', `${wakeMs.toFixed(0)} ms`, `${gearStartMs.toFixed(0)} ms gear start`, (wakeMs / gearStartMs).toFixed(2), '');
+  await p.api('DELETE', '/domains/bench/apps/routed?wait=60');
+}
+
 async function main(): Promise<void> {
   const rows: string[][] = [];
   const add = (what: string, platform: string, floor: string, ratio: string, goal: string) => rows.push([what, platform, floor, ratio, goal]);
@@ -222,9 +267,10 @@ async function main(): Promise<void> {
 
     const nodeImage = `gearshift/nodejs-18:${hashFolder(join(ROOT, 'cartridges/nodejs-18'))}`;
     await p.api('POST', '/domains', { name: 'bench' });
-    if (process.env.BENCH_ONLY === 'deploy') {
+    if (process.env.BENCH_ONLY === 'deploy' || process.env.BENCH_ONLY === 'routing') {
       const floor = [await rawGearStart(nodeImage), await rawGearStart(nodeImage), await rawGearStart(nodeImage)];
-      await deployBench(p, nodeImage, floor, add);
+      if (process.env.BENCH_ONLY === 'deploy') await deployBench(p, nodeImage, floor, add);
+      else await routingBench(p, median(floor), add);
       printTable(rows);
       return;
     }
@@ -251,37 +297,7 @@ async function main(): Promise<void> {
     add(`gear start: app create → healthy (median of ${ROUNDS})`, `${median(platform).toFixed(0)} ms`, `${median(raw).toFixed(0)} ms`, gearRatio.toFixed(2), '≤ 1.20');
     add('  same, floor with its own network as each app has', `${median(platform).toFixed(0)} ms`, `${median(rawNet).toFixed(0)} ms`, (median(platform) / median(rawNet)).toFixed(2), '');
 
-    // Routing: the same load through the router and straight to the gear's published port, alternating.
-    const routed = await p.api('POST', '/domains/bench/apps?wait=120', { name: 'routed', cartridges: ['nodejs-18'] });
-    const gearUrl = `${routed.body.gears[0].endpoints.http}/health`;
-    const routerUrl = `http://127.0.0.1:${p.routerPort}/health`;
-    await eventually('the router to serve the app', async () => (await p.viaRouter('routed-bench.localhost', '/health')).status === 200, 15_000, 100);
-    const direct: WrkResult[] = [];
-    const viaRouter: WrkResult[] = [];
-    for (let i = 0; i < 3; i++) {
-      direct.push(await wrk(gearUrl));
-      viaRouter.push(await wrk(routerUrl, 'routed-bench.localhost'));
-    }
-    const best = (rs: WrkResult[]) => [...rs].sort((a, b) => b.rps - a.rps)[0];
-    const med = (rs: WrkResult[], k: 'p50Ms' | 'p99Ms') => median(rs.map((r) => r[k]));
-    const d = best(direct);
-    const r = best(viaRouter);
-    add('router throughput, wrk -c32 keep-alive (best of 3)', `${r.rps.toFixed(0)} req/s`, `${d.rps.toFixed(0)} req/s direct`, (r.rps / d.rps).toFixed(2), '≥ 0.90');
-    add('router latency p50 (median of 3)', `${med(viaRouter, 'p50Ms').toFixed(2)} ms`, `${med(direct, 'p50Ms').toFixed(2)} ms direct`, signed(med(viaRouter, 'p50Ms') - med(direct, 'p50Ms')), '');
-    add('router latency p99 (median of 3)', `${med(viaRouter, 'p99Ms').toFixed(2)} ms`, `${med(direct, 'p99Ms').toFixed(2)} ms direct`, signed(med(viaRouter, 'p99Ms') - med(direct, 'p99Ms')), '< +1 ms');
-    const errors = [...direct, ...viaRouter].reduce((n, x) => n + x.errors, 0);
-    if (errors > 0) add('errors during the load runs', String(errors), '', '', '0');
-
-    // Wake from idle: the first request to a sleeping app, answered.
-    await p.api('PATCH', '/domains/bench/apps/routed', { idleAfterSeconds: 1 });
-    await eventually('the app to idle', async () => (await p.api('GET', '/domains/bench/apps/routed')).body.state === 'idle', 30_000, 100);
-    await new Promise((res) => setTimeout(res, 1000));
-    const w0 = performance.now();
-    const woke = await p.viaRouter('routed-bench.localhost', '/health');
-    const wakeMs = performance.now() - w0;
-    if (woke.status !== 200) throw new Error(`wake failed: ${woke.status}`);
-    add('wake from idle: first request answered', `${wakeMs.toFixed(0)} ms`, `${median(raw).toFixed(0)} ms gear start`, (wakeMs / median(raw)).toFixed(2), '');
-    await p.api('DELETE', '/domains/bench/apps/routed?wait=60');
+    await routingBench(p, median(raw), add);
 
     // Cartridge images: every buildable cartridge from nothing (no layer cache), in parallel as a new node would,
     // then the check a node makes when they are there.

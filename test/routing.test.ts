@@ -161,6 +161,8 @@ describe('routing by host name', { timeout: 600_000 }, () => {
     let ok = 0;
     const failures: string[] = [];
     const seen = new Set<string>();
+    // Said with each failure: when in the scaling it came.
+    let phase = 'at 1 gear';
     let running = true;
     const loop = (async () => {
       const deadline = Date.now() + 120_000;
@@ -170,25 +172,29 @@ describe('routing by host name', { timeout: 600_000 }, () => {
           if (r.status === 200) {
             ok++;
             seen.add(gearOf(r.body));
-          } else failures.push(`status ${r.status}`);
+          } else failures.push(`${phase}: status ${r.status}`);
         } catch (err) {
-          failures.push((err as Error).message);
+          failures.push(`${phase}: ${(err as Error).message}`);
         }
       }
     })();
     await sleep(500);
+    phase = 'scaling up';
     const up = await p.api('PUT', `${apps}/site/scale?wait=120`, { replicas: 3 });
     assert.equal(up.body.operation.state, 'succeeded', up.body.operation.error);
+    phase = 'at 3 gears';
     await eventually('all three gears to take requests', async () => seen.size >= 3, 20_000, 100).catch((err) => {
       throw new Error(`${err.message} (saw ${seen.size})\n${p.logs()}`);
     });
+    phase = 'scaling down';
     const down = await p.api('PUT', `${apps}/site/scale?wait=120`, { replicas: 1 });
     assert.equal(down.body.operation.state, 'succeeded', down.body.operation.error);
+    phase = 'back at 1 gear';
     await sleep(2000);
     running = false;
     await loop;
     agent.destroy();
-    assert.deepEqual(failures, [], `${failures.length} of ${ok + failures.length} requests failed`);
+    assert.deepEqual([...new Set(failures)], [], `${failures.length} of ${ok + failures.length} requests failed\n${p.logs()}`);
     assert.ok(ok > 100, `only ${ok} requests went through`);
     assert.equal((await p.api('GET', `${apps}/site`)).body.scale, 1);
   });

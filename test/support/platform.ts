@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
@@ -76,7 +76,22 @@ class Proc {
   }
 }
 
+/**
+ * An address of this host that containers on any Docker network reach (not loopback): nodes that publish there can
+ * serve gears of an app on other nodes, as separate hosts would.
+ */
+export function hostAddress(): string {
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    if (/^(docker|br-|veth)/.test(name)) continue;
+    const v4 = addrs?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (v4) return v4.address;
+  }
+  throw new Error('this host has no non-loopback IPv4 address for nodes to publish on');
+}
+
 export interface AgentOptions {
+  /** GEARSHIFT_NODE_ADDRESS: where the node publishes gear ports (loopback unless given). */
+  address?: string;
   memoryMb?: number;
   maxGears?: number;
   joinToken?: string;
@@ -159,7 +174,9 @@ export class Platform {
   }
 
   async startRouter(): Promise<void> {
-    const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist/apps/router/src/main.js')], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    // The router runs beside node1: node1's gears are reached at their own addresses, other nodes' at published ports.
+    const env = this.env({ GEARSHIFT_NODE_NAME: `${this.instance}-node1` });
+    const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist/apps/router/src/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.router = new Proc(child, 'router');
     await eventually('the router to answer', async () => {
       if (!this.router!.alive) throw new Error(`the router exited:\n${this.router!.output.slice(-30).join('\n')}`);
@@ -190,6 +207,7 @@ export class Platform {
 
   async startAgent(name: string, opts: AgentOptions = {}): Promise<void> {
     const extra: Record<string, string> = { GEARSHIFT_NODE_NAME: `${this.instance}-${name}` };
+    if (opts.address) extra.GEARSHIFT_NODE_ADDRESS = opts.address;
     if (opts.memoryMb) extra.GEARSHIFT_NODE_MEMORY_MB = String(opts.memoryMb);
     if (opts.maxGears) extra.GEARSHIFT_NODE_MAX_GEARS = String(opts.maxGears);
     if (opts.joinToken) extra.GEARSHIFT_JOIN_TOKEN = opts.joinToken;

@@ -10,6 +10,8 @@ export interface ObservedContainer {
   state: string;
   /** Host ports published on loopback, by container port. */
   publishedPorts: Record<number, number>;
+  /** Its address on each network it joined, by network name. */
+  addresses: Record<string, string>;
 }
 
 export interface CreateContainerOptions {
@@ -90,6 +92,7 @@ export class DockerAdapter {
       labels: c.Labels ?? {},
       state: c.State,
       publishedPorts: Object.fromEntries((c.Ports ?? []).filter((p) => p.PublicPort).map((p) => [p.PrivatePort, p.PublicPort])),
+      addresses: Object.fromEntries(Object.entries(c.NetworkSettings?.Networks ?? {}).filter(([, n]) => n.IPAddress).map(([name, n]) => [name, n.IPAddress])),
     }));
   }
 

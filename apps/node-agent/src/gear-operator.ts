@@ -48,6 +48,8 @@ export class GearOperator {
         .filter(([, containerPort]) => c.publishedPorts[containerPort])
         .map(([name, containerPort]) => [name, c.publishedPorts[containerPort]]),
     );
+    // A gear joins only its app's network.
+    const address = Object.values(c.addresses)[0];
     return {
       gearId: c.labels[LABELS.gear],
       appId: c.labels[LABELS.app],
@@ -55,6 +57,7 @@ export class GearOperator {
       specHash: c.labels[LABELS.specHash],
       containerId: c.id,
       ports,
+      ...(address && Object.keys(endpoints).length > 0 ? { inside: { address, ports: endpoints } } : {}),
       message,
     };
   }
@@ -83,7 +86,8 @@ export class GearOperator {
       }),
     ]);
     const started: { spec: GearSpec; containerId: string }[] = [];
-    const removals = plan.actions.filter((a) => a.kind === 'remove').length;
+    // Gears others reach (their ports are published for routers and the app's gears on other nodes) that are going away.
+    const removals = plan.actions.filter((a) => a.kind === 'remove' && Object.keys(containers.find((c) => c.id === a.containerId)?.publishedPorts ?? {}).length > 0).length;
     if (opts.drainMs && removals > 0) {
       // The routers drop these gears first; requests still on their way finish before they stop.
       await step(`letting ${removals} old gear(s) drain for ${(opts.drainMs / 1000).toFixed(1)} s`);

@@ -31,7 +31,7 @@ function spec(gearId: string, over: Partial<GearSpec> = {}): GearSpec {
 }
 
 function container(id: string, s: GearSpec, state = 'running', hash = specHash(s)): ObservedContainer {
-  return { id, name: id, state, publishedPorts: {}, labels: { [LABELS.gear]: s.gearId, [LABELS.app]: APP, [LABELS.specHash]: hash } };
+  return { id, name: id, state, publishedPorts: {}, addresses: {}, labels: { [LABELS.gear]: s.gearId, [LABELS.app]: APP, [LABELS.specHash]: hash } };
 }
 
 const kinds = (p: ReturnType<typeof planConverge>) => p.actions.map((a) => `${a.kind}:${'spec' in a ? a.spec.gearId : a.containerId}`);

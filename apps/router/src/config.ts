@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError, instanceSetting, intSetting } from '@gearshift/cartridges';
 
@@ -13,6 +14,8 @@ export interface RouterConfig {
   maxConnections: number;
   wakerPort: number;
   defaultCertificate?: string;
+  /** The node agent's name on this host (the same setting and default as the agent's). */
+  node: string;
 }
 
 export { ConfigError };
@@ -33,5 +36,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     // 0: any free port on loopback; only HAProxy talks to it.
     wakerPort: port(env, 'GEARSHIFT_ROUTER_WAKER_PORT', 0),
     defaultCertificate: env.GEARSHIFT_ROUTER_CERTIFICATE || undefined,
+    node: env.GEARSHIFT_NODE_NAME || hostname().toLowerCase(),
   };
 }

@@ -15,22 +15,34 @@ const route = (over: Partial<AppRoute> = {}): AppRoute => ({
   state: 'serving',
   healthPath: '/health',
   backends: [
-    { gearId: 'b0000000-0000-4000-8000-000000000001', host: '127.0.0.1', port: 32001 },
-    { gearId: 'b0000000-0000-4000-8000-000000000002', host: '127.0.0.1', port: 32002 },
+    { gearId: 'b0000000-0000-4000-8000-000000000001', node: 'n2', host: '127.0.0.1', port: 32001 },
+    { gearId: 'b0000000-0000-4000-8000-000000000002', node: 'n3', host: '127.0.0.1', port: 32002 },
   ],
   tls: [],
   ...over,
 });
 
-const opts = (runDir: string) => ({ runDir, bind: '127.0.0.1', port: 18000, tlsPort: 18443, wakerPort: 18001, maxConnections: 1000 });
+const opts = (runDir: string) => ({ runDir, bind: '127.0.0.1', port: 18000, tlsPort: 18443, wakerPort: 18001, maxConnections: 1000, node: 'n1' });
 
 describe('renderHaproxy', () => {
   it('maps every host of an app to its backend, with a health-checked server per gear', () => {
     const out = renderHaproxy({ version: 1, apps: [route()] }, opts('/run/gs'));
     assert.equal(out.hostsMap, 'shop-acme.localhost app_a1b2c3d4000040008000000000000000\nwww.shop.test app_a1b2c3d4000040008000000000000000\n');
-    assert.match(out.config, /backend app_a1b2c3d4000040008000000000000000\n  balance roundrobin\n  option httpchk GET \/health\n/);
+    assert.match(out.config, /backend app_a1b2c3d4000040008000000000000000\n  balance roundrobin\n  option httpchk GET \/health\n  default-server inter 1s fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down\n/);
     assert.match(out.config, /server gear_b0000000000040008000000000000001 127\.0\.0\.1:32001 check\n  server gear_b0000000000040008000000000000002 127\.0\.0\.1:32002 check\n/);
     assert.doesNotMatch(out.config, /:18443/, 'no TLS listener without a certificate');
+  });
+
+  it('reaches gears of its own node at their own addresses, and other nodes\' at their published ports', () => {
+    const backends = [
+      { gearId: 'b0000000-0000-4000-8000-000000000001', node: 'n1', host: '10.0.0.1', port: 32001, inside: { host: '172.18.0.5', port: 8080 } },
+      { gearId: 'b0000000-0000-4000-8000-000000000002', node: 'n2', host: '10.0.0.2', port: 32002, inside: { host: '172.18.0.5', port: 8080 } },
+      { gearId: 'b0000000-0000-4000-8000-000000000003', node: 'n1', host: '10.0.0.1', port: 32003 },
+    ];
+    const out = renderHaproxy({ version: 1, apps: [route({ backends })] }, opts('/run/gs'));
+    assert.match(out.config, /server gear_b0000000000040008000000000000001 172\.18\.0\.5:8080 check\n/);
+    assert.match(out.config, /server gear_b0000000000040008000000000000002 10\.0\.0\.2:32002 check\n/);
+    assert.match(out.config, /server gear_b0000000000040008000000000000003 10\.0\.0\.1:32003 check\n/, 'not yet reported: its published port');
   });
 
   it('sends a stopped app to a 503 page that says so', () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AppRoute, RouteTable } from '@gearshift/cartridges';
+import type { AppRoute, RouteBackend, RouteTable } from '@gearshift/cartridges';
 
 /** Everything the router writes for HAProxy: the configuration, the host map and the certificates. */
 export interface RenderedConfig {
@@ -20,6 +20,13 @@ export interface RenderOptions {
   maxConnections: number;
   /** The operator's certificate for the apps domain (PEM file path), served when no alias certificate matches. */
   defaultCertificate?: string;
+  /** The node this router runs beside: its gears are reached at their own addresses, past Docker's port proxy. */
+  node: string;
+}
+
+/** Where a router beside `node` sends a gear's traffic. */
+export function targetOf(b: RouteBackend, node: string): { host: string; port: number } {
+  return b.inside && b.node === node ? b.inside : { host: b.host, port: b.port };
 }
 
 const backendName = (r: AppRoute) => `app_${r.appId.replace(/-/g, '')}`;
@@ -99,8 +106,12 @@ export function renderHaproxy(table: RouteTable, o: RenderOptions): RenderedConf
       continue;
     }
     lines.push(`backend ${name}`, '  balance roundrobin');
-    if (r.healthPath) lines.push(`  option httpchk GET ${r.healthPath}`, '  default-server inter 1s fall 2 rise 1');
-    for (const b of r.backends) lines.push(`  server gear_${b.gearId.replace(/-/g, '')} ${b.host}:${b.port}${r.healthPath ? ' check' : ''}`);
+    // A gear that refuses or drops a connection is taken out at once, until its health check passes again.
+    if (r.healthPath) lines.push(`  option httpchk GET ${r.healthPath}`, '  default-server inter 1s fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down');
+    for (const b of r.backends) {
+      const t = targetOf(b, o.node);
+      lines.push(`  server gear_${b.gearId.replace(/-/g, '')} ${t.host}:${t.port}${r.healthPath ? ' check' : ''}`);
+    }
     lines.push('');
   }
   return { config: `${lines.join('\n')}\n`, hostsMap: map.length ? `${map.sort().join('\n')}\n` : '', certificates };

@@ -63,6 +63,7 @@ class Router {
       maxConnections: this.config.maxConnections,
       wakerPort: this.wakerPort,
       defaultCertificate: this.config.defaultCertificate,
+      node: this.config.node,
     });
     const fingerprint = JSON.stringify(rendered);
     if (fingerprint === this.applied && this.haproxy) return;
@@ -122,6 +123,7 @@ async function main(): Promise<void> {
     },
     saw: (appId) => heldRequests.set(appId, (heldRequests.get(appId) ?? 0) + 1),
     timeoutMs: 90_000,
+    node: config.node,
   });
   const wakerPort = await waker.listen(config.wakerPort);
   router = new Router(config, wakerPort);

@@ -1,6 +1,7 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AppRoute } from '@gearshift/cartridges';
+import { targetOf } from './haproxy-config';
 
 export interface WakerDeps {
   /** The app a host name belongs to, as the router serves it now. */
@@ -10,6 +11,8 @@ export interface WakerDeps {
   /** Counts a held request as traffic, so the app is not idled again at once. */
   saw(appId: string): void;
   timeoutMs: number;
+  /** The node this router runs beside (see targetOf). */
+  node: string;
 }
 
 const page = (status: number, title: string, text: string) =>
@@ -60,7 +63,7 @@ export class Waker {
       await new Promise((r) => setTimeout(r, 50));
       route = this.deps.routeFor(host);
     }
-    const backend = route.backends[Math.floor(Math.random() * route.backends.length)];
+    const backend = targetOf(route.backends[Math.floor(Math.random() * route.backends.length)], this.deps.node);
     const upstream = request(
       { host: backend.host, port: backend.port, method: req.method, path: req.url, headers: { ...req.headers, 'x-gearshift-woken': '1' } },
       (answer) => {

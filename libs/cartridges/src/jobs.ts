@@ -56,6 +56,11 @@ export interface GearSpec {
   generation: number;
 }
 
+export interface GearInside {
+  address: string;
+  ports: Record<string, number>;
+}
+
 export interface GearReport {
   gearId: string;
   appId: string;
@@ -64,6 +69,8 @@ export interface GearReport {
   containerId?: string;
   /** Host ports published on the node's loopback, by endpoint name. */
   ports: Record<string, number>;
+  /** The gear's address on its app's network and its endpoints' container ports: reachable from its own node only. */
+  inside?: GearInside;
   message?: string;
 }
 

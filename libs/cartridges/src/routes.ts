@@ -19,8 +19,13 @@ export interface AppTraffic {
 
 export interface RouteBackend {
   gearId: string;
+  /** The name of the node that runs the gear. */
+  node: string;
+  /** The gear's port published on its node's address: reachable from any router. */
   host: string;
   port: number;
+  /** The gear's own address and port: reachable only on its node, and cheaper there (no port proxy in between). */
+  inside?: { host: string; port: number };
 }
 
 export interface AppRoute {

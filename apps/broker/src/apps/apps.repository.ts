@@ -125,7 +125,7 @@ export class AppsRepository {
       await this.m.update(
         Gear,
         { id: r.gearId, nodeId },
-        { state: r.state, ports: r.ports, containerId: r.containerId ?? null, message: r.message ?? null },
+        { state: r.state, ports: r.ports, inside: r.inside ?? null, containerId: r.containerId ?? null, message: r.message ?? null },
       );
     }
   }

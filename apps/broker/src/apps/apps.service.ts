@@ -8,7 +8,7 @@ import { CatalogService } from '../cartridges/catalog.service';
 import { Store, type Repos } from '../database/store';
 import { DomainsService } from '../domains/domains.service';
 import type { Domain } from '../domains/domain.entity';
-import { placeGears, type NodeCandidate } from '../nodes/placement';
+import { placeGears, servicesReachableElsewhere, type NodeCandidate } from '../nodes/placement';
 import { OperationsService, presentOperation } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
 import type { User } from '../users/user.entity';
@@ -89,7 +89,12 @@ export class AppsService {
           release: g.deploymentId ? releases.get(g.deploymentId) ?? null : null,
           message: g.message,
           ports: g.ports,
-          endpoints: Object.fromEntries(Object.entries(g.ports).map(([name, port]) => [name, `http://${addresses.get(g.nodeId) ?? '127.0.0.1'}:${port}`])),
+          endpoints: Object.fromEntries(
+            Object.entries(g.ports).map(([name, port]) => {
+              const protocol = this.catalog.find(g.cartridge)?.manifest.endpoints.find((e) => e.name === name)?.protocol ?? 'http';
+              return [name, `${protocol}://${addresses.get(g.nodeId) ?? '127.0.0.1'}:${port}`];
+            }),
+          ),
         })),
       createdAt: app.createdAt,
       ...(op ? { operation: presentOperation(op) } : {}),
@@ -336,28 +341,38 @@ export class AppsService {
   }
 
   /**
-   * Adds `count` web gears. An app with services keeps every gear on its node (they share the app's network there);
-   * an app of web gears only spreads them over the nodes, fewest of the app's gears first. Each gear is written as
-   * soon as it is placed, so the next placement counts it.
+   * Adds `count` web gears, spread over the nodes, fewest of the app's web gears first. An app with services spreads
+   * only once other nodes can reach them (see servicesReachableElsewhere); until then its gears stay on the services'
+   * node, where they share the app's network. Each gear is written as soon as it is placed, so the next placement
+   * counts it.
    */
   private async addWebGears(
     repos: Repos,
     appId: string,
     cartridges: string[],
-    existing: { nodeId: string }[],
+    existing: { nodeId: string; cartridge: string; ports: Record<string, number> }[],
     web: string,
     count: number,
     memoryMb: number,
     deploymentId: string | null,
   ): Promise<string[]> {
+    const services = existing.filter((g) => g.cartridge !== web);
     const stateless = cartridges.every((c) => this.catalog.find(c)?.manifest.categories.includes('web'));
     if (!stateless) {
-      const nodeId = await this.place(repos, Array(count).fill(memoryMb), existing[0]?.nodeId);
-      await repos.apps.addGears(appId, Array.from({ length: count }, () => ({ cartridge: web, nodeId, memoryMb, deploymentId })));
-      return [nodeId];
+      const home = services[0]?.nodeId ?? existing[0]?.nodeId;
+      const address = home ? (await repos.nodes.findById(home))?.address : undefined;
+      const reachable = servicesReachableElsewhere(
+        address,
+        services.map((g) => ({ ports: g.ports, endpoints: this.catalog.find(g.cartridge)?.manifest.endpoints.length ?? 0 })),
+      );
+      if (!reachable) {
+        const nodeId = await this.place(repos, Array(count).fill(memoryMb), home);
+        await repos.apps.addGears(appId, Array.from({ length: count }, () => ({ cartridge: web, nodeId, memoryMb, deploymentId })));
+        return [nodeId];
+      }
     }
     const spread: Record<string, number> = {};
-    for (const g of existing) spread[g.nodeId] = (spread[g.nodeId] ?? 0) + 1;
+    for (const g of existing.filter((x) => x.cartridge === web)) spread[g.nodeId] = (spread[g.nodeId] ?? 0) + 1;
     for (let i = 0; i < count; i++) {
       const nodeId = await this.place(repos, [memoryMb], undefined, spread);
       await repos.apps.addGears(appId, [{ cartridge: web, nodeId, memoryMb, deploymentId }]);

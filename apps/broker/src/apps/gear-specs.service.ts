@@ -11,6 +11,7 @@ import { buildGearSpecs, type AppShape, type GearRelease } from './gear-specs';
 export class GearSpecsService {
   private readonly domainNames = new Map<string, string>();
   private readonly cache = new Map<string, { key: string; specs: GearSpec[] }>();
+  private addresses?: { at: number; byNode: Map<string, string> };
 
   constructor(
     private readonly store: Store,
@@ -25,6 +26,20 @@ export class GearSpecsService {
       this.domainNames.set(domainId, name);
     }
     return name;
+  }
+
+  /** Node addresses, read at most every few seconds: they change when an operator moves a node. */
+  private async nodeAddresses(): Promise<Map<string, string>> {
+    if (!this.addresses || Date.now() - this.addresses.at > 5000) this.addresses = { at: Date.now(), byNode: await this.store.repos.nodes.addresses() };
+    return this.addresses.byNode;
+  }
+
+  /** Only an app whose gears run on several nodes needs them (its gears reach services on other nodes). */
+  private async addressesFor(app: App): Promise<Record<string, string> | undefined> {
+    const nodes = new Set((app.gears ?? []).map((g) => g.nodeId));
+    if (nodes.size < 2) return undefined;
+    const all = await this.nodeAddresses();
+    return Object.fromEntries([...nodes].map((id) => [id, all.get(id) ?? '127.0.0.1']));
   }
 
   async shapeOf(app: App): Promise<AppShape> {
@@ -44,7 +59,8 @@ export class GearSpecsService {
       cartridges: [...(app.cartridges ?? [])]
         .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.cartridge.localeCompare(b.cartridge))
         .map((c) => ({ name: c.cartridge, generated: c.generated, options: c.options })),
-      gears: (app.gears ?? []).map((g) => ({ id: g.id, cartridge: g.cartridge, nodeId: g.nodeId, generation: g.generation, release: releaseOf(g.deploymentId) })),
+      gears: (app.gears ?? []).map((g) => ({ id: g.id, cartridge: g.cartridge, nodeId: g.nodeId, generation: g.generation, release: releaseOf(g.deploymentId), ports: g.ports })),
+      nodeAddresses: await this.addressesFor(app),
     };
   }
 
@@ -60,8 +76,10 @@ export class GearSpecsService {
     const key = [
       app.updatedAt.getTime(),
       app.desiredState,
-      ...(app.gears ?? []).map((g) => `${g.id}:${g.generation}:${g.nodeId}:${g.deploymentId}`).sort(),
+      // Published ports and node addresses: what gears on other nodes reach the app's services at.
+      ...(app.gears ?? []).map((g) => `${g.id}:${g.generation}:${g.nodeId}:${g.deploymentId}:${JSON.stringify(g.ports)}`).sort(),
       ...(app.cartridges ?? []).map((c) => c.cartridge).sort(),
+      JSON.stringify(await this.addressesFor(app)),
     ].join('|');
     const hit = this.cache.get(app.id);
     if (hit?.key === key) return hit.specs;

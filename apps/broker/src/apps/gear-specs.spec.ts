@@ -73,6 +73,22 @@ describe('gear specs', () => {
     assert.deepEqual(buildGearSpecs(app, catalog, 'gs'), specs);
   });
 
+  it('points a web gear on another node at the port the database publishes on its node\'s address', () => {
+    const [n1, n2] = ['n0000000-0000-4000-8000-000000000000', 'n0000000-0000-4000-8000-000000000001'];
+    const spread: AppShape = {
+      ...app,
+      gears: [
+        ...app.gears.map((g) => (g.cartridge === 'postgresql-15' ? { ...g, ports: { postgresql: 32770 } } : g)),
+        { id: 'b0000000-0000-4000-8000-000000000003', cartridge: 'nodejs-18', nodeId: n2, generation: 0 },
+      ],
+      nodeAddresses: { [n1]: '10.0.0.1', [n2]: '10.0.0.2' },
+    };
+    const out = buildGearSpecs(spread, catalog, 'gs');
+    assert.equal(out.find((s) => s.gearId.endsWith('3'))!.env.DATABASE_URL, 'postgresql://u1:pw@10.0.0.1:32770/shop');
+    assert.equal(out.find((s) => s.gearId.endsWith('1'))!.env.DATABASE_URL, 'postgresql://u1:pw@postgresql-15:5432/shop', 'beside it: the alias');
+    assert.ok(out.every((s) => s.ports.every((port) => port.publish)), 'every endpoint is published for the other nodes');
+  });
+
   it('marks secret published values', () => {
     const secret = publishedVars(app, catalog).filter((p) => p.secret).map((p) => p.name);
     assert.deepEqual(secret.sort(), ['DATABASE_URL', 'POSTGRESQL_PASSWORD']);

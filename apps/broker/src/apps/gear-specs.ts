@@ -18,7 +18,9 @@ export interface AppShape {
   size: GearSize;
   env: Record<string, string>;
   cartridges: { name: string; generated: Record<string, string>; options?: CartridgeOptions }[];
-  gears: { id: string; cartridge: string; nodeId: string; generation: number; release?: GearRelease }[];
+  gears: { id: string; cartridge: string; nodeId: string; generation: number; release?: GearRelease; ports?: Record<string, number> }[];
+  /** Where each node's published ports are reached (node id → address): gears on other nodes reach services there. */
+  nodeAddresses?: Record<string, string>;
 }
 
 /** The deployed release a web gear runs: its image, and the environment it was released with. */
@@ -51,14 +53,33 @@ function endpointsOf(c: Cartridge): TemplateContext['endpoint'] {
   return Object.fromEntries(c.manifest.endpoints.map((e) => [e.name, { host: c.manifest.name, port: e.port }]));
 }
 
-/** The variables each cartridge of the app publishes to its subscribers (DATABASE_URL and friends). */
-export function publishedVars(app: AppShape, catalog: Map<string, Cartridge>): PublishedVar[] {
+/**
+ * How a gear on `nodeId` reaches a cartridge's endpoints: by its name on the app's network when the cartridge's gear
+ * runs on the same node, else at the port its gear publishes on its own node's address.
+ */
+function endpointsFrom(c: Cartridge, app: AppShape, nodeId?: string): TemplateContext['endpoint'] {
+  const publisher = app.gears.find((g) => g.cartridge === c.manifest.name);
+  const address = publisher && app.nodeAddresses?.[publisher.nodeId];
+  if (!nodeId || !publisher || publisher.nodeId === nodeId || !address) return endpointsOf(c);
+  return Object.fromEntries(
+    c.manifest.endpoints.map((e) => {
+      const published = publisher.ports?.[e.name];
+      return [e.name, published ? { host: address, port: published } : { host: c.manifest.name, port: e.port }];
+    }),
+  );
+}
+
+/**
+ * The variables each cartridge of the app publishes to its subscribers (DATABASE_URL and friends), as a gear on
+ * `nodeId` sees them (without a node: as gears beside the publisher do).
+ */
+export function publishedVars(app: AppShape, catalog: Map<string, Cartridge>, nodeId?: string): PublishedVar[] {
   const out: PublishedVar[] = [];
   for (const ac of app.cartridges) {
     const c = catalog.get(ac.name);
     if (!c) continue;
     const env = cartridgeEnv(c, app, ac.generated);
-    const ctx: TemplateContext = { env, endpoint: endpointsOf(c), app: { name: app.name }, domain: { name: app.domain } };
+    const ctx: TemplateContext = { env, endpoint: endpointsFrom(c, app, nodeId), app: { name: app.name }, domain: { name: app.domain } };
     for (const p of c.manifest.publishes ?? []) {
       out.push({ name: p.name, value: renderTemplate(p.value, ctx), secret: p.secret ?? false, from: c.manifest.name });
     }
@@ -86,9 +107,11 @@ function imageHealth(o: CartridgeOptions): HealthSpec {
 
 /** Computes the spec of every gear of an app. Deterministic: the same app always gives the same specs. */
 export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, instance: string): GearSpec[] {
-  const published = publishedVars(app, catalog);
+  const publishedOn = new Map<string, PublishedVar[]>();
   const gears = [...app.gears].sort((a, b) => a.id.localeCompare(b.id));
   return gears.map((g): GearSpec => {
+    if (!publishedOn.has(g.nodeId)) publishedOn.set(g.nodeId, publishedVars(app, catalog, g.nodeId));
+    const published = publishedOn.get(g.nodeId)!;
     const c = catalog.get(g.cartridge);
     if (!c) throw new Error(`gear ${g.id} uses cartridge ${g.cartridge}, which is not in the catalogue`);
     const ac = app.cartridges.find((x) => x.name === g.cartridge);
@@ -140,7 +163,9 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
       hostname: `${g.cartridge}-${short(g.id)}`,
       aliases: [g.cartridge],
       env,
-      ports: c.manifest.endpoints.map((e) => ({ name: e.name, containerPort: fromApp && options.port ? options.port : e.port, protocol: e.protocol, publish: e.public ?? false })),
+      // Every endpoint is published on the node's address: routers reach web gears there, and gears of the app on
+      // other nodes its services. (`public` says which endpoint the routers serve.)
+      ports: c.manifest.endpoints.map((e) => ({ name: e.name, containerPort: fromApp && options.port ? options.port : e.port, protocol: e.protocol, publish: true })),
       volumes: (fromApp ? options.volumes ?? [] : c.manifest.volumes ?? []).map((v) => ({ name: `${instance}-${app.id}-${g.cartridge}-${v.name}`, path: v.path })),
       resources: { memoryMb: size.memoryMb, cpus: size.cpus, pids: size.pids },
       health: fromApp ? imageHealth(options) : healthOf(c),

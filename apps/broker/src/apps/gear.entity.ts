@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { GearState } from '@gearshift/cartridges';
+import type { GearInside, GearState } from '@gearshift/cartridges';
 import { App } from './app.entity';
 
 /** One container of one cartridge for one app, placed on a node. */
@@ -16,6 +16,8 @@ export class Gear {
   @Column({ name: 'deployment_id', type: 'uuid', nullable: true }) deploymentId!: string | null;
   @Column({ type: 'text', default: 'starting' }) state!: GearState;
   @Column({ type: 'jsonb', default: {} }) ports!: Record<string, number>;
+  /** Its address on the app's network, for a router on the same node (null until reported). */
+  @Column({ type: 'jsonb', nullable: true }) inside!: GearInside | null;
   @Column({ name: 'container_id', type: 'text', nullable: true }) containerId!: string | null;
   @Column({ type: 'text', nullable: true }) message!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;

@@ -316,7 +316,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     if (op.context.stage !== 'retire') return {};
     const d = await this.store.repos.deployments.findById(op.context.deploymentId!);
     const kept = (await this.store.repos.deployments.forApp(app.id, 1000)).filter((x) => x.image && !x.pruned).map((x) => x.image!);
-    const extras: Partial<NodeJobs['app.converge']> = { keepImages: kept, drainMs: this.config.drainMs };
+    const extras: Partial<NodeJobs['app.converge']> = { keepImages: kept };
     const first = (app.gears ?? []).find((g) => g.deploymentId === d?.id);
     if (d?.hooks['post-deploy'] && first?.nodeId === nodeId && op.kind === 'app.deploy') {
       extras.after = { gearId: first.id, command: ['sh', '-c', d.hooks['post-deploy']] };

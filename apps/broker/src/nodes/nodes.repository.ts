@@ -23,6 +23,12 @@ export class NodesRepository {
     return this.m.findOne(Node, { where: { id } });
   }
 
+  /** Node id → the address its published gear ports are reached at. */
+  async addresses(): Promise<Map<string, string>> {
+    const nodes = await this.m.find(Node, { select: { id: true, address: true } });
+    return new Map(nodes.map((n) => [n.id, n.address]));
+  }
+
   findByName(name: string): Promise<Node | null> {
     return this.m.findOne(Node, { where: { name } });
   }

@@ -160,6 +160,7 @@ function gearChanged(gear: Gear, r: GearReport): boolean {
     gear.state !== r.state ||
     gear.containerId !== (r.containerId ?? null) ||
     gear.message !== (r.message ?? null) ||
-    JSON.stringify(gear.ports) !== JSON.stringify(r.ports)
+    JSON.stringify(gear.ports) !== JSON.stringify(r.ports) ||
+    JSON.stringify(gear.inside) !== JSON.stringify(r.inside ?? null)
   );
 }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { placeGears, type NodeCandidate } from './placement';
+import { placeGears, servicesReachableElsewhere, type NodeCandidate } from './placement';
 
 const now = new Date('2026-01-01T00:00:00Z');
 const node = (name: string, over: Partial<NodeCandidate> = {}): NodeCandidate => ({
@@ -50,5 +50,13 @@ describe('placeGears', () => {
 
   it('says so when no node has joined', () => {
     assert.deepEqual(placeGears([], req([256])), { ok: false, shortfall: 'no node has joined the platform yet' });
+  });
+
+  it('spreads an app with services only once other nodes can reach them', () => {
+    const reported = [{ ports: { postgresql: 32770 }, endpoints: 1 }];
+    assert.equal(servicesReachableElsewhere('10.0.0.5', reported), true);
+    assert.equal(servicesReachableElsewhere('127.0.0.1', reported), false, 'loopback reaches nothing on another host');
+    assert.equal(servicesReachableElsewhere('10.0.0.5', [{ ports: {}, endpoints: 1 }]), false, 'no published port reported yet');
+    assert.equal(servicesReachableElsewhere(undefined, reported), false);
   });
 });

@@ -58,3 +58,15 @@ export function placeGears(nodes: NodeCandidate[], req: PlacementRequest): Place
   );
   return { ok: true, nodeId: fitting[0].id };
 }
+
+/** Loopback addresses reach nothing outside their own host's network namespace. */
+export const isLoopback = (address: string): boolean => /^127\./.test(address) || address === '::1' || address === 'localhost';
+
+/**
+ * Whether web gears on other nodes can reach an app's services: the services' node publishes on an address that
+ * containers elsewhere reach (not loopback), and every service gear has reported a published port per endpoint.
+ */
+export function servicesReachableElsewhere(homeAddress: string | undefined, services: { ports: Record<string, number>; endpoints: number }[]): boolean {
+  if (!homeAddress || isLoopback(homeAddress) || services.length === 0) return false;
+  return services.every((s) => Object.keys(s.ports).length >= s.endpoints);
+}

@@ -126,7 +126,8 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
         await this.queue.send(d.nodeId, job.name, job.data as never, jobId);
       } else {
         const extras = stages?.convergeExtras ? await stages.convergeExtras(op, app, d.nodeId) : {};
-        await this.queue.send(d.nodeId, 'app.converge', { ...extras, operationId: op.id, appId: app.id, gears: specs.filter((s) => app.gears!.find((g) => g.id === s.gearId)?.nodeId === d.nodeId) }, jobId);
+        // Removed web gears have already left the routers; the agent lets their open requests finish first.
+        await this.queue.send(d.nodeId, 'app.converge', { drainMs: this.config.drainMs, ...extras, operationId: op.id, appId: app.id, gears: specs.filter((s) => app.gears!.find((g) => g.id === s.gearId)?.nodeId === d.nodeId) }, jobId);
       }
     }
   }

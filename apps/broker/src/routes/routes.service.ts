@@ -50,7 +50,7 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
 
   async table(): Promise<RouteTable> {
     const [apps, aliases, nodes] = await Promise.all([this.store.repos.apps.all(), this.store.repos.aliases.all(), this.store.repos.nodes.usage()]);
-    const address = new Map(nodes.map((n) => [n.node.id, n.node.address]));
+    const nodeOf = new Map(nodes.map((n) => [n.node.id, n.node]));
     const routes: AppRoute[] = [];
     for (const app of apps) {
       if (app.desiredState === 'deleting') continue;
@@ -69,7 +69,10 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
         backends: (app.gears ?? [])
           .filter((g) => g.cartridge === web.manifest.name && g.state === 'running' && http && g.ports[http.name])
           .sort((a, b) => a.id.localeCompare(b.id))
-          .map((g) => ({ gearId: g.id, host: address.get(g.nodeId) ?? '127.0.0.1', port: g.ports[http!.name] })),
+          .map((g) => {
+            const inside = g.inside?.ports[http!.name] ? { host: g.inside.address, port: g.inside.ports[http!.name] } : undefined;
+            return { gearId: g.id, node: nodeOf.get(g.nodeId)?.name ?? '', host: nodeOf.get(g.nodeId)?.address ?? '127.0.0.1', port: g.ports[http!.name], ...(inside ? { inside } : {}) };
+          }),
         tls: own.filter((a) => a.certificate && a.privateKey).map((a) => ({ host: a.host, pem: `${a.certificate!.trim()}\n${a.privateKey!.trim()}\n` })),
       });
     }
