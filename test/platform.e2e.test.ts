@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Client } from 'pg';
 import { docker, eventually, getJson, Platform } from './support/platform';
 
 /**
@@ -100,6 +101,16 @@ describe('platform end to end', { timeout: 600_000 }, () => {
     assert.ok(password.length >= 20);
     assert.ok(!JSON.stringify(res.body).includes(password));
     assert.ok(!JSON.stringify((await p.api('GET', `${base}/store/env`)).body).includes(password));
+    // Nor does Postgres hold it in clear: a dump of the broker's database shows sealed values only.
+    const db = new Client({ connectionString: p.databaseUrl });
+    await db.connect();
+    const { rows } = await db.query(`select generated::text as g from app_cartridges where cartridge = 'postgresql-15'`);
+    await db.end();
+    assert.ok(rows.length > 0);
+    for (const r of rows as { g: string }[]) {
+      assert.ok(!r.g.includes(password), 'the password is sealed at rest');
+      assert.match(r.g, /"POSTGRESQL_PASSWORD": "gs1:/);
+    }
   });
 
   it('refuses a second app with the same name', async () => {

@@ -198,4 +198,30 @@ describe('routing by host name', { timeout: 600_000 }, () => {
     assert.ok(ok > 100, `only ${ok} requests went through`);
     assert.equal((await p.api('GET', `${apps}/site`)).body.scale, 1);
   });
+
+  it('follows the logs of gears that start while it follows', async () => {
+    const before = new Set((await p.api('GET', `${apps}/site`)).body.gears.map((g: { id: string }) => g.id));
+    const controller = new AbortController();
+    const follow = await fetch(`${p.baseUrl}/api/v1${apps}/site/logs?tail=0&follow=true`, { headers: { authorization: `Bearer ${p.token}` }, signal: controller.signal });
+    assert.equal(follow.status, 200);
+    let seen = '';
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of follow.body as unknown as AsyncIterable<Uint8Array>) seen += decoder.decode(chunk, { stream: true });
+      } catch {
+        // aborted
+      }
+    })();
+    const up = await p.api('PUT', `${apps}/site/scale?wait=120`, { replicas: 2 });
+    assert.equal(up.body.operation.state, 'succeeded', up.body.operation.error);
+    const added = up.body.gears.find((g: { id: string }) => !before.has(g.id));
+    const line = `[nodejs-18 ${added.id.replace(/-/g, '').slice(0, 8)}] starter app listening on 8080`;
+    await eventually('the new gear\'s first line in the followed stream', async () => seen.includes(line), 15_000, 100).catch((err) => {
+      throw new Error(`${err.message}\nseen:\n${seen}`);
+    });
+    controller.abort();
+    await reading;
+    assert.equal((await p.api('PUT', `${apps}/site/scale?wait=120`, { replicas: 1 })).body.operation.state, 'succeeded');
+  });
 });

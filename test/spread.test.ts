@@ -40,7 +40,9 @@ describe('placement across nodes', { timeout: 600_000 }, () => {
       const r = await p.viaRouter('fleet-wide.localhost', '/', agent);
       if (r.status === 200) seen.add(JSON.parse(r.body).gear);
       return seen.size === 4;
-    }, 30_000, 20);
+    }, 30_000, 20).catch(async (err) => {
+      throw new Error(`${err.message} (saw ${[...seen].join(', ')})\n${await p.routingState(`${apps}/fleet`)}`);
+    });
     agent.destroy();
   });
 

@@ -186,6 +186,19 @@ export class Platform {
   }
 
   /** A request through the router, with the Host header an app (or alias) answers to. */
+  /** The router's HAProxy servers and the app's gears as the API shows them: what a routing failure is read from. */
+  async routingState(path: string): Promise<string> {
+    let servers = '';
+    try {
+      servers = readFileSync(join(this.dataDir, 'router', 'haproxy.cfg'), 'utf8').split('\n').filter((l) => /^\s*server /.test(l)).join('\n');
+    } catch {
+      servers = '(no haproxy.cfg)';
+    }
+    const app = await this.api('GET', path);
+    const gears = (app.body.gears ?? []).map((g: { id: string; cartridge: string; node: string; state: string; endpoints: unknown }) => `${g.id.slice(0, 8)} ${g.cartridge} ${g.node} ${g.state} ${JSON.stringify(g.endpoints)}`);
+    return `servers:\n${servers}\ngears:\n${gears.join('\n')}\n${this.logs()}`;
+  }
+
   async viaRouter(host: string, path = '/', agent?: import('node:http').Agent): Promise<{ status: number; body: string }> {
     const { request } = await import('node:http');
     return new Promise((resolve, reject) => {

@@ -33,6 +33,8 @@ export interface BrokerConfig {
   buildTimeoutSeconds: number;
   /** How long retired gears keep running after the routers stopped sending them requests. */
   drainMs: number;
+  /** GEARSHIFT_SECRET_KEY: the key that seals secrets in Postgres (else secret.key in the data directory). */
+  secretKey?: Buffer;
 }
 
 export { ConfigError };
@@ -66,6 +68,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
     throw new ConfigError(`GEARSHIFT_LOG_LEVEL must be debug, info, warn or error, not "${logLevel}"`);
   }
+  const secretKey = env.GEARSHIFT_SECRET_KEY ? Buffer.from(env.GEARSHIFT_SECRET_KEY, 'base64') : undefined;
+  if (secretKey && secretKey.length !== 32) {
+    throw new ConfigError(`GEARSHIFT_SECRET_KEY must be 32 bytes in base64 (openssl rand -base64 32), not ${secretKey.length} bytes`);
+  }
   const appsDomain = env.GEARSHIFT_APPS_DOMAIN || 'localhost';
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(appsDomain)) {
     throw new ConfigError(`GEARSHIFT_APPS_DOMAIN must be a DNS name, not "${appsDomain}"`);
@@ -95,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     buildMemoryMb: int(env, 'GEARSHIFT_BUILD_MEMORY_MB', 2048, 128, 65536),
     buildTimeoutSeconds: int(env, 'GEARSHIFT_BUILD_TIMEOUT_SECONDS', 900, 10, 24 * 3600),
     drainMs: int(env, 'GEARSHIFT_DRAIN_MS', 2000, 0, 600000),
+    secretKey,
   };
 }
 

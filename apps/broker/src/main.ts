@@ -10,6 +10,7 @@ import { AppModule } from './app.module';
 import { CatalogService } from './cartridges/catalog.service';
 import { ConfigError, loadConfig, type BrokerConfig } from './config';
 import { createDataSource, Store } from './database/store';
+import { loadSecretKey, useSecretKey } from './common/secrets';
 import { AuthService } from './users/auth.service';
 import { AppsService } from './apps/apps.service';
 import { gitBackend } from './deployments/git-backend';
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const catalog = loadCatalog(config.cartridgesDir);
   const logger = new Logger('broker');
+  useSecretKey(loadSecretKey(config.secretKey, config.dataDir));
   const dataSource = createDataSource(config.databaseUrl);
   await dataSource.initialize();
   const store = new Store(dataSource);

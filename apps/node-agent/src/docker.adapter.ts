@@ -391,11 +391,13 @@ export class DockerAdapter {
   }
 
   /**
-   * A container's output, line by line: the last `tail` lines, then new ones while following. Returns a function
-   * that stops following.
+   * A container's output, line by line: the last `tail` lines (all of them when negative), then new ones while
+   * following. Returns a function that stops following.
    */
   async streamLogs(id: string, opts: { tail: number; follow: boolean }, onLine: (line: string, stream: 'stdout' | 'stderr') => void, onEnd: () => void): Promise<() => void> {
     const { PassThrough } = await import('node:stream');
+    // Docker's default is all of it.
+    const tail = opts.tail < 0 ? undefined : opts.tail;
     const container = this.docker.getContainer(id);
     const split = (stream: 'stdout' | 'stderr') => {
       const pass = new PassThrough();
@@ -412,14 +414,14 @@ export class DockerAdapter {
     const out = split('stdout');
     const err = split('stderr');
     if (!opts.follow) {
-      const buf = (await container.logs({ stdout: true, stderr: true, tail: opts.tail, follow: false })) as unknown as Buffer;
+      const buf = (await container.logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;
       for (const [stream, text] of frames(buf)) (stream === 'stderr' ? err : out).write(text);
       out.end();
       err.end();
       setImmediate(onEnd);
       return () => undefined;
     }
-    const stream = (await container.logs({ stdout: true, stderr: true, tail: opts.tail, follow: true })) as unknown as Readable;
+    const stream = (await container.logs({ stdout: true, stderr: true, tail, follow: true })) as unknown as Readable;
     this.docker.modem.demuxStream(stream, out, err);
     stream.on('end', () => {
       out.end();

@@ -3,13 +3,14 @@ import { LABELS, type LogMessage, type NodeJobs } from '@gearshift/cartridges';
 import type { DockerAdapter } from './docker.adapter';
 
 /** A follower whose broker stopped refreshing its key is dropped; nobody follows for longer than this. */
-const CHECK_MS = 3000;
+const CHECK_MS = 1000;
 const MAX_FOLLOW_MS = 6 * 3600 * 1000;
 
 /**
  * Sends the output of an app's gears on this node to a Redis channel, each line tagged with its gear. Answers at
  * once and streams beside the job queue: Docker answers a follow request only once there is output, so nothing here
- * waits for it. Following goes on while the broker keeps the request's key alive.
+ * waits for it. Following goes on while the broker keeps the request's key alive, and takes in the gears that start
+ * meanwhile (a scale-up, a rollout's new release) from their first line.
  */
 export async function streamAppLogs(
   docker: DockerAdapter,
@@ -18,38 +19,44 @@ export async function streamAppLogs(
   nodeId: string,
   job: NodeJobs['app.logs'],
 ): Promise<{ gears: number }> {
-  const containers = (await docker.listContainers({ ...labels, [LABELS.app]: job.appId })).filter((c) => c.labels[LABELS.gear]);
+  const gearsNow = async () => (await docker.listContainers({ ...labels, [LABELS.app]: job.appId })).filter((c) => c.labels[LABELS.gear]);
+  const containers = await gearsNow();
   const publish = (m: LogMessage) => void redis.publish(job.channel, JSON.stringify(m)).catch(() => undefined);
-  let open = containers.length;
-  let stopped = false;
+  const attached = new Set<string>();
   const stops: (() => void)[] = [];
-  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let open = 0;
   const finish = () => {
-    if (--open > 0) return;
-    clearInterval(timer);
-    publish({ end: nodeId });
+    // A follower ends when its broker stops asking, not when the gears it started with are gone.
+    if (--open === 0 && !job.follow) publish({ end: nodeId });
   };
-  const stopAll = () => {
-    stopped = true;
-    clearInterval(timer);
-    for (const stop of stops.splice(0)) stop();
-  };
-  if (open === 0) publish({ end: nodeId });
-  for (const c of containers) {
+  const attach = (c: (typeof containers)[number], tail: number) => {
+    attached.add(c.id);
+    open++;
     const gear = c.labels[LABELS.gear];
     const cartridge = c.labels[LABELS.cartridge];
-    docker.streamLogs(c.id, { tail: job.tail, follow: job.follow }, (line, stream) => publish({ gear, cartridge, line, stream }), finish).then(
+    docker.streamLogs(c.id, { tail, follow: job.follow }, (line, stream) => publish({ gear, cartridge, line, stream }), finish).then(
       (stop) => (stopped ? stop() : stops.push(stop)),
       // The container went away meanwhile (a rollout retired it): nothing more from it.
       () => finish(),
     );
-  }
-  if (job.follow && containers.length > 0) {
+  };
+  if (containers.length === 0 && !job.follow) publish({ end: nodeId });
+  for (const c of containers) attach(c, job.tail);
+  if (job.follow) {
     const started = Date.now();
-    timer = setInterval(() => {
-      void redis.exists(job.alive).then((alive) => {
-        if (!alive || Date.now() - started > MAX_FOLLOW_MS) stopAll();
-      }, () => undefined);
+    const timer = setInterval(() => {
+      void (async () => {
+        const alive = await redis.exists(job.alive);
+        if (!alive || Date.now() - started > MAX_FOLLOW_MS) {
+          stopped = true;
+          clearInterval(timer);
+          for (const stop of stops.splice(0)) stop();
+          return;
+        }
+        // -1: all of a new gear's output, from its start.
+        for (const c of await gearsNow()) if (!attached.has(c.id)) attach(c, -1);
+      })().catch(() => undefined);
     }, CHECK_MS);
   }
   return { gears: containers.length };

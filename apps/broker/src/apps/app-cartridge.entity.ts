@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { sealedValues } from '../common/secrets';
 import type { CartridgeOptions } from '@gearshift/cartridges';
 import { App } from './app.entity';
 
@@ -9,7 +10,7 @@ export class AppCartridge {
   @Column({ name: 'app_id', type: 'uuid' }) appId!: string;
   @ManyToOne(() => App, (a) => a.cartridges, { onDelete: 'CASCADE' }) @JoinColumn({ name: 'app_id' }) app?: App;
   @Column({ type: 'text' }) cartridge!: string;
-  @Column({ type: 'jsonb', default: {} }) generated!: Record<string, string>;
+  @Column({ type: 'jsonb', default: {}, transformer: sealedValues }) generated!: Record<string, string>;
   /** What the app set for this cartridge: its own gear size; for docker-image, the image and how to run it. */
   @Column({ type: 'jsonb', default: {} }) options!: CartridgeOptions;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { sealedValues } from '../common/secrets';
 import type { GearSize } from '@gearshift/cartridges';
 import { AppCartridge } from './app-cartridge.entity';
 import { Gear } from './gear.entity';
@@ -16,7 +17,7 @@ export class App {
   @Column({ type: 'text' }) name!: string;
   @Column({ name: 'desired_state', type: 'text' }) desiredState!: AppDesiredState;
   @Column({ type: 'text' }) size!: GearSize;
-  @Column({ type: 'jsonb', default: {} }) env!: Record<string, string>;
+  @Column({ type: 'jsonb', default: {}, transformer: sealedValues }) env!: Record<string, string>;
   /** Autoscaling of the web cartridge between min and max, aiming at `autoscaleTarget` concurrent requests a gear. */
   @Column({ name: 'autoscale_min', type: 'integer', nullable: true }) autoscaleMin!: number | null;
   @Column({ name: 'autoscale_max', type: 'integer', nullable: true }) autoscaleMax!: number | null;

@@ -5,6 +5,7 @@ import type { Response } from 'express';
 import type { LogMessage } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { QueueService } from '../queue/queue.service';
+import { Store } from '../database/store';
 import type { User } from '../users/user.entity';
 import { AppsService } from './apps.service';
 
@@ -25,6 +26,7 @@ export class LogsService implements OnModuleDestroy {
   constructor(
     private readonly apps: AppsService,
     private readonly queue: QueueService,
+    private readonly store: Store,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {
     this.redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: 2 });
@@ -66,6 +68,14 @@ export class LogsService implements OnModuleDestroy {
     await this.redis.set(alive, '1', 'EX', ALIVE_TTL_S);
     const keepAlive = setInterval(() => void this.redis.set(alive, '1', 'EX', ALIVE_TTL_S).catch(() => undefined), (ALIVE_TTL_S * 1000) / 3);
     let pending = nodes.length;
+    const asked = new Set<string>();
+    const ask = async (nodeIds: string[]) => {
+      for (const nodeId of nodeIds.filter((n) => !asked.has(n))) {
+        asked.add(nodeId);
+        await this.queue.send(nodeId, 'app.logs', { appId: app.id, channel, alive, tail: opts.tail, follow: opts.follow }, undefined, 1);
+      }
+    };
+    let watch: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {
       const done = () => resolve();
       res.on('close', done);
@@ -81,10 +91,18 @@ export class LogsService implements OnModuleDestroy {
         }
         res.write(`[${m.cartridge} ${m.gear.slice(0, 8)}] ${m.line}\n`);
       });
-      void (async () => {
-        for (const nodeId of nodes) await this.queue.send(nodeId, 'app.logs', { appId: app.id, channel, alive, tail: opts.tail, follow: opts.follow }, undefined, 1);
-      })().catch(done);
+      ask(nodes).catch(done);
+      // A follower also hears nodes the app's gears move to, and ends with the app.
+      if (opts.follow) {
+        watch = setInterval(() => {
+          void this.store.repos.apps.findById(app.id).then((now) => {
+            if (!now || now.desiredState === 'deleting') return done();
+            return ask([...new Set((now.gears ?? []).map((g) => g.nodeId))]);
+          }).catch(() => undefined);
+        }, 2000);
+      }
     });
+    clearInterval(watch);
     this.listeners.delete(channel);
     clearInterval(keepAlive);
     await this.redis.del(alive).catch(() => undefined);

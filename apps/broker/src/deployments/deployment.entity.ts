@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { sealedValues } from '../common/secrets';
 
 /**
  * `building` → `rolling-out` → `active`; the release it replaced becomes `inactive` (and can be activated again).
@@ -29,7 +30,7 @@ export class Deployment {
   @Column({ type: 'jsonb' }) source!: DeploymentSource;
   @Column({ type: 'text', nullable: true }) image!: string | null;
   @Column({ type: 'text', nullable: true }) dockerfile!: 'recipe' | 'repository' | null;
-  @Column({ type: 'jsonb', default: {} }) env!: Record<string, string>;
+  @Column({ type: 'jsonb', default: {}, transformer: sealedValues }) env!: Record<string, string>;
   /** The release's hooks, by name (pre-build, build, deploy, post-deploy), as shell commands. */
   @Column({ type: 'jsonb', default: {} }) hooks!: Partial<Record<HookName, string>>;
   /** The build's output, its last 64 KB. */

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { sealedText } from '../common/secrets';
 
 /** A custom host name of an app; with a certificate and key, the router also serves it over TLS. */
 @Entity('aliases')
@@ -7,6 +8,6 @@ export class Alias {
   @Column({ name: 'app_id', type: 'uuid' }) appId!: string;
   @Column({ type: 'text', unique: true }) host!: string;
   @Column({ type: 'text', nullable: true }) certificate!: string | null;
-  @Column({ name: 'private_key', type: 'text', nullable: true }) privateKey!: string | null;
+  @Column({ name: 'private_key', type: 'text', nullable: true, transformer: sealedText }) privateKey!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
