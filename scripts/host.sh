@@ -117,6 +117,11 @@ storage:
 http:
   addr: $GEARSHIFT_REGISTRY
 YAML
+  # While it is not serving: free the space of release images the broker removed (old releases, deleted apps).
+  if [ -d "$GEARSHIFT_STATE_DIR/registry/data/docker/registry/v2/repositories" ]; then
+    as_root docker-registry garbage-collect "$GEARSHIFT_STATE_DIR/registry/config.yml" >>"$GEARSHIFT_STATE_DIR/registry/gc.log" 2>&1 ||
+      say "the registry's garbage collection failed (see $GEARSHIFT_STATE_DIR/registry/gc.log); starting it anyway"
+  fi
   as_root setsid nohup docker-registry serve "$GEARSHIFT_STATE_DIR/registry/config.yml" \
     >"$GEARSHIFT_STATE_DIR/registry/registry.log" 2>&1 < /dev/null &
   for _ in $(seq 1 40); do

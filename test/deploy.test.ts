@@ -329,4 +329,28 @@ describe('deploying code', { timeout: 900_000 }, () => {
     }, 10_000, 100);
     assert.equal(r.status, 200);
   });
+
+  it('removes from the registry the images of releases it no longer keeps', async () => {
+    // Two more releases of the site: with 2 kept, its first is let go.
+    const dir = mkdtempSync(join(tmpdir(), 'gearshift-site-'));
+    writeFileSync(join(dir, 'health'), 'ok\n');
+    for (const n of [2, 3]) {
+      writeFileSync(join(dir, 'index.html'), `<h1>release ${n}</h1>\n`);
+      const up = await fetch(`${p.baseUrl}/api/v1${apps}/site/deployments?wait=120`, { method: 'POST', headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/gzip' }, body: execFileSync('tar', ['-cz', '-C', dir, '.']) });
+      assert.equal(((await up.json()) as { operation: { state: string } }).operation.state, 'succeeded');
+    }
+    rmSync(dir, { recursive: true, force: true });
+    const history = (await p.api('GET', `${apps}/site/deployments`)).body as { number: number; state: string; image: string | null }[];
+    assert.deepEqual(history.map((d) => [d.number, Boolean(d.image)]), [[3, true], [2, true], [1, false]]);
+    // registry/repository:number
+    const [, registry, repo] = /^([^/]+)\/(.+):\d+$/.exec(history[0].image!)!;
+    let tags: string[] = [];
+    await eventually('the registry to let go of release 1', async () => {
+      tags = ((await (await fetch(`http://${registry}/v2/${repo}/tags/list`)).json()) as { tags: string[] | null }).tags ?? [];
+      return !tags.includes('1');
+    }, 15_000, 200).catch((err) => {
+      throw new Error(`${err.message}: tags ${tags.join(', ')}`);
+    });
+    assert.deepEqual(tags.sort(), ['2', '3'], 'the kept releases stay');
+  });
 });

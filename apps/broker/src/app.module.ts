@@ -30,6 +30,7 @@ import { ApplyController } from './apply/apply.controller';
 import { ApplyService } from './apply/apply.service';
 import { DeploymentsController } from './deployments/deployments.controller';
 import { DeploymentsService } from './deployments/deployments.service';
+import { RegistryJanitor } from './deployments/registry-janitor';
 import { LogsService } from './apps/logs.service';
 import { SnapshotsController } from './snapshots/snapshots.controller';
 import { SnapshotsService } from './snapshots/snapshots.service';
@@ -60,6 +61,7 @@ export class AppModule {
         AutoscalerService,
         ApplyService,
         DeploymentsService,
+        RegistryJanitor,
         LogsService,
         SnapshotsService,
       ],

@@ -38,6 +38,10 @@ export class AppsRepository {
   }
 
   /** Every app with its gears and cartridges (for the route table). */
+  async ids(): Promise<string[]> {
+    return (await this.m.find(App, { select: { id: true } })).map((a) => a.id);
+  }
+
   all(): Promise<App[]> {
     return this.m.find(App, { relations: { cartridges: true, gears: true } });
   }

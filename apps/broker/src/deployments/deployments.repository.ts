@@ -16,6 +16,11 @@ export class DeploymentsRepository {
     return this.m.save(this.m.create(Deployment, d));
   }
 
+  /** The numbers of an app's releases whose images were let go. */
+  async prunedNumbers(appId: string): Promise<number[]> {
+    return (await this.m.find(Deployment, { select: { number: true }, where: { appId, pruned: true } })).map((d) => d.number);
+  }
+
   findById(id: string): Promise<Deployment | null> {
     return this.m.findOne(Deployment, { where: { id } });
   }

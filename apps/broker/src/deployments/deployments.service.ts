@@ -17,6 +17,7 @@ import { OperationsService, presentOperation, type StageHandler, type StageOutco
 import type { Operation } from '../operations/operation.entity';
 import { RoutesService } from '../routes/routes.service';
 import type { User } from '../users/user.entity';
+import { RegistryJanitor } from './registry-janitor';
 import { HOOK_NAMES, type Deployment, type DeploymentSource, type HookName } from './deployment.entity';
 
 const run = promisify(execFile);
@@ -64,6 +65,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     private readonly specs: GearSpecsService,
     private readonly catalog: CatalogService,
     private readonly routes: RoutesService,
+    private readonly janitor: RegistryJanitor,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
@@ -387,6 +389,8 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     if (d && (d.state === 'building' || d.state === 'rolling-out') && op.state === 'failed') {
       await this.store.repos.deployments.update(id, { state: 'failed', error: op.error, finishedAt: new Date(), sourceToken: null });
     }
+    // Releases this one pushed out of the kept count leave the registry too.
+    if (this.config.registry) void this.janitor.sweep().catch((err: Error) => this.logger.warn(`cleaning the registry: ${err.message}`));
   }
 }
 

@@ -1,0 +1,95 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { Store } from '../database/store';
+
+const MANIFEST_TYPES = [
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+].join(', ');
+
+/**
+ * Removes release images from the registry that no release needs any more: those of pruned releases and of deleted
+ * apps. Reads what is there and compares it with Postgres, so a crash or a missed call leaves nothing behind for
+ * good; the registry frees the space of removed images when it is next garbage-collected (`npm run up` does that
+ * when it starts the registry).
+ */
+@Injectable()
+export class RegistryJanitor implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('registry');
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<number>;
+
+  constructor(
+    private readonly store: Store,
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.registry) return;
+    this.timer = setInterval(() => void this.sweep().catch(() => undefined), 10 * 60_000);
+    this.timer.unref();
+    void this.sweep().catch(() => undefined);
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One pass at a time; resolves to how many images went. */
+  sweep(): Promise<number> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<number> {
+    const base = `http://${this.config.registry}/v2`;
+    const prefix = `gearshift-apps/${this.config.instance}-`;
+    const repos = (await this.repositories()).filter((r) => r.startsWith(prefix) && /^[0-9a-f]{8}$/.test(r.slice(prefix.length)));
+    if (repos.length === 0) return 0;
+    const { apps, deployments } = this.store.repos;
+    const byPrefix = new Map((await apps.ids()).map((id) => [id.slice(0, 8), id]));
+    let removed = 0;
+    for (const repo of repos) {
+      const appId = byPrefix.get(repo.slice(prefix.length));
+      const tags = ((await this.get(`${base}/${repo}/tags/list`)) as { tags?: string[] | null } | null)?.tags ?? [];
+      if (tags.length === 0) continue;
+      // A release that is being built has a row already: only pruned releases and deleted apps let go of images.
+      const pruned = appId ? new Set((await deployments.prunedNumbers(appId)).map(String)) : null;
+      for (const tag of tags) {
+        if (pruned && !pruned.has(tag)) continue;
+        if (await this.remove(base, repo, tag)) removed++;
+      }
+    }
+    if (removed > 0) this.logger.log(`removed ${removed} release image(s) no release needs from the registry`);
+    return removed;
+  }
+
+  /** Every repository in the registry, page by page (it serves at most 1000 names a page). */
+  private async repositories(): Promise<string[]> {
+    const all: string[] = [];
+    let next: string | null = `/v2/_catalog?n=1000`;
+    while (next) {
+      const res: Response = await fetch(`http://${this.config.registry}${next}`, { signal: AbortSignal.timeout(10_000) });
+      if (!res.ok) throw new Error(`the registry's catalogue answered ${res.status}`);
+      all.push(...(((await res.json()) as { repositories?: string[] }).repositories ?? []));
+      next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get('link') ?? '')?.[1] ?? null;
+    }
+    return all;
+  }
+
+  private async remove(base: string, repo: string, tag: string): Promise<boolean> {
+    const head = await fetch(`${base}/${repo}/manifests/${tag}`, { method: 'HEAD', headers: { accept: MANIFEST_TYPES }, signal: AbortSignal.timeout(10_000) });
+    const digest = head.headers.get('docker-content-digest');
+    if (!head.ok || !digest) return false;
+    const res = await fetch(`${base}/${repo}/manifests/${digest}`, { method: 'DELETE', signal: AbortSignal.timeout(10_000) });
+    if (!res.ok && res.status !== 404) this.logger.warn(`the registry refused to remove ${repo}:${tag} (${res.status})`);
+    return res.ok;
+  }
+
+  private async get(url: string): Promise<unknown> {
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    return res.ok ? res.json() : null;
+  }
+}
