@@ -113,6 +113,25 @@ describe('platform end to end', { timeout: 600_000 }, () => {
     }
   });
 
+  it('seals at start what an earlier version stored in clear, and still reads it', async () => {
+    const [dbGear] = await p.containers({ 'gearshift.app-name': 'store', 'gearshift.cartridge': 'postgresql-15' });
+    const password = (await docker.getContainer(dbGear.Id).inspect()).Config.Env.find((e) => e.startsWith('POSTGRESQL_PASSWORD='))!.split('=')[1];
+    const db = new Client({ connectionString: p.databaseUrl });
+    await db.connect();
+    // As an earlier version stored it: the same password, in clear.
+    await db.query(`update app_cartridges set generated = jsonb_set(generated, '{POSTGRESQL_PASSWORD}', to_jsonb($1::text)) where cartridge = 'postgresql-15'`, [password]);
+    await p.stopBroker();
+    await p.startBroker();
+    const { rows } = await db.query(`select generated::text as g from app_cartridges where cartridge = 'postgresql-15'`);
+    await db.end();
+    assert.ok(!rows[0].g.includes(password));
+    assert.match(rows[0].g, /"POSTGRESQL_PASSWORD": "gs1:/);
+    // Read back the same: the gears keep their spec, and the web gear still reaches the database.
+    const web = (await p.api('GET', `${base}/store`)).body.gears.find((g: { cartridge: string }) => g.cartridge === 'nodejs-18');
+    assert.equal((await getJson(web.endpoints.http))?.body.database.reachable, true);
+    assert.equal((await p.containers({ 'gearshift.app-name': 'store', 'gearshift.cartridge': 'postgresql-15' }))[0].Id, dbGear.Id, 'the database gear was not replaced');
+  });
+
   it('refuses a second app with the same name', async () => {
     const res = await p.api('POST', base, { name: 'store', cartridges: ['nodejs-18'] });
     assert.equal(res.status, 409);

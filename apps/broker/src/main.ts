@@ -33,6 +33,8 @@ async function main(): Promise<void> {
   const store = new Store(dataSource);
   const applied = await store.migrate();
   if (applied.length > 0) logger.log(`applied migrations: ${applied.join(', ')}`);
+  const sealed = await store.sealPlainSecrets();
+  if (sealed > 0) logger.log(`sealed the secrets of ${sealed} row(s) stored in clear by an earlier version`);
   if (process.argv[2] === 'migrate') {
     await dataSource.destroy();
     return;

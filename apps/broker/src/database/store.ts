@@ -80,6 +80,30 @@ export class Store {
     }
   }
 
+  /**
+   * Seals the secrets an earlier version stored in clear (see common/secrets): each row found is read (values in
+   * clear read as they are) and written back (sealed). Returns how many rows it sealed; none on later starts.
+   */
+  async sealPlainSecrets(): Promise<number> {
+    const m = this.dataSource.manager;
+    const plainIn = (table: string, column: string) =>
+      m.query(`select id from ${table} t where exists (select 1 from jsonb_each_text(t.${column}) e where e.value not like 'gs1:%')`) as Promise<{ id: string }[]>;
+    let sealed = 0;
+    for (const r of await plainIn('apps', 'env')) sealed += await this.reseal(App, r.id, 'env');
+    for (const r of await plainIn('app_cartridges', 'generated')) sealed += await this.reseal(AppCartridge, r.id, 'generated');
+    for (const r of await plainIn('deployments', 'env')) sealed += await this.reseal(Deployment, r.id, 'env');
+    const keys: { id: string }[] = await m.query(`select id from aliases where private_key is not null and private_key not like 'gs1:%'`);
+    for (const r of keys) sealed += await this.reseal(Alias, r.id, 'privateKey');
+    return sealed;
+  }
+
+  private async reseal<E extends { id: string }>(entity: new () => E, id: string, column: keyof E & string): Promise<number> {
+    const row = await this.dataSource.manager.findOne(entity, { where: { id } as never });
+    if (!row) return 0;
+    await this.dataSource.manager.update(entity, { id } as never, { [column]: row[column] } as never);
+    return 1;
+  }
+
   /** Runs pending migrations while holding an advisory lock, so brokers starting together migrate once. */
   async migrate(): Promise<string[]> {
     const runner = this.dataSource.createQueryRunner();
