@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 /**
- * `npm run bench` (BENCH_ONLY=deploy or =routing for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
+ * `npm run bench` (BENCH_ONLY=deploy, =routing or =memory for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
  *   gear start  app create → healthy through the API   vs  raw dockerode create + start + the same health wait
  *   queue       a no-op job through a node's queue       vs  a raw BullMQ round trip on the same Redis
  *   routing     wrk through the router      vs  wrk straight to the container's own address (and its published port)
@@ -211,6 +211,28 @@ async function deployBench(p: Platform, nodeImage: string, rawStarts: number[], 
   }
 }
 
+/** Resident memory idle and with APPS apps running, and how long creating them took. */
+async function memoryBench(p: Platform, idle: { broker: number; agent: number; router: number }, add: AddRow): Promise<void> {
+  const t0 = performance.now();
+  const queue = Array.from({ length: APPS }, (_, i) => `many${i}`);
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      for (let name = queue.shift(); name; name = queue.shift()) {
+        const res = await p.api('POST', '/domains/bench/apps?wait=120', { name, cartridges: ['static'] });
+        if (res.body.operation?.state !== 'succeeded') throw new Error(`app ${name} failed: ${JSON.stringify(res.body.operation ?? res.body)}`);
+      }
+    }),
+  );
+  const createAllS = (performance.now() - t0) / 1000;
+  await eventually('heartbeats to cover every app', async () => (await p.containers()).length >= APPS, 60_000);
+  await new Promise((r) => setTimeout(r, 15000));
+  const loaded = { broker: rssMb(p.broker!.child.pid!), agent: rssMb(p.agents.get('node1')!.child.pid!) };
+  add('broker + agent resident memory, idle (15 s after start)', `${idle.broker + idle.agent} MB`, `broker ${idle.broker} + agent ${idle.agent}`, '', '< 200 MB');
+  add('router process resident memory, idle (HAProxy apart)', `${idle.router} MB`, '', '', '');
+  add(`broker + agent resident memory, ${APPS} apps running (15 s later)`, `${loaded.broker + loaded.agent} MB`, `broker ${loaded.broker} + agent ${loaded.agent}`, '', '< 200 MB');
+  add(`${APPS} static apps created, 4 at a time`, `${createAllS.toFixed(1)} s`, `${((createAllS * 1000) / APPS).toFixed(0)} ms per app`, '', '');
+}
+
 /** wrk through the router versus straight to the container; then the first request to an idle app. */
 async function routingBench(p: Platform, gearStartMs: number, add: AddRow): Promise<void> {
   // Routing: the same load through the router, straight to the container's own address (the floor: nothing in
@@ -267,6 +289,11 @@ async function main(): Promise<void> {
 
     const nodeImage = `gearshift/nodejs-18:${hashFolder(join(ROOT, 'cartridges/nodejs-18'))}`;
     await p.api('POST', '/domains', { name: 'bench' });
+    if (process.env.BENCH_ONLY === 'memory') {
+      await memoryBench(p, idle, add);
+      printTable(rows);
+      return;
+    }
     if (process.env.BENCH_ONLY === 'deploy' || process.env.BENCH_ONLY === 'routing') {
       const floor = [await rawGearStart(nodeImage), await rawGearStart(nodeImage), await rawGearStart(nodeImage)];
       if (process.env.BENCH_ONLY === 'deploy') await deployBench(p, nodeImage, floor, add);
@@ -338,24 +365,7 @@ async function main(): Promise<void> {
     add('no-op job round trip (median of 300)', `${median(platQ).toFixed(2)} ms`, `${median(rawQ).toFixed(2)} ms`, (median(platQ) / median(rawQ)).toFixed(2), '');
     add('no-op job round trip (p99 of 300)', `${p99(platQ).toFixed(2)} ms`, `${p99(rawQ).toFixed(2)} ms`, (p99(platQ) / p99(rawQ)).toFixed(2), '');
 
-    const t0 = performance.now();
-    const queue = Array.from({ length: APPS }, (_, i) => `many${i}`);
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        for (let name = queue.shift(); name; name = queue.shift()) {
-          const res = await p.api('POST', '/domains/bench/apps?wait=120', { name, cartridges: ['static'] });
-          if (res.body.operation?.state !== 'succeeded') throw new Error(`app ${name} failed: ${JSON.stringify(res.body.operation ?? res.body)}`);
-        }
-      }),
-    );
-    const createAllS = (performance.now() - t0) / 1000;
-    await eventually('heartbeats to cover every app', async () => (await p.containers()).length >= APPS, 60_000);
-    await new Promise((r) => setTimeout(r, 15000));
-    const loaded = { broker: rssMb(brokerPid), agent: rssMb(agentPid) };
-    add('broker + agent resident memory, idle (15 s after start)', `${idle.broker + idle.agent} MB`, `broker ${idle.broker} + agent ${idle.agent}`, '', '< 200 MB');
-    add('router process resident memory, idle (HAProxy apart)', `${idle.router} MB`, '', '', '');
-    add(`broker + agent resident memory, ${APPS} apps running (15 s later)`, `${loaded.broker + loaded.agent} MB`, `broker ${loaded.broker} + agent ${loaded.agent}`, '', '< 200 MB');
-    add(`${APPS} static apps created, 4 at a time`, `${createAllS.toFixed(1)} s`, `${((createAllS * 1000) / APPS).toFixed(0)} ms per app`, '', '');
+    await memoryBench(p, idle, add);
   } finally {
     await p.stop();
   }

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { request } from 'node:http';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { Store } from '../database/store';
 
@@ -71,25 +72,40 @@ export class RegistryJanitor implements OnApplicationBootstrap, OnModuleDestroy 
     const all: string[] = [];
     let next: string | null = `/v2/_catalog?n=1000`;
     while (next) {
-      const res: Response = await fetch(`http://${this.config.registry}${next}`, { signal: AbortSignal.timeout(10_000) });
-      if (!res.ok) throw new Error(`the registry's catalogue answered ${res.status}`);
-      all.push(...(((await res.json()) as { repositories?: string[] }).repositories ?? []));
-      next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get('link') ?? '')?.[1] ?? null;
+      const res = await call('GET', `http://${this.config.registry}${next}`);
+      if (res.status !== 200) throw new Error(`the registry's catalogue answered ${res.status}`);
+      all.push(...((JSON.parse(res.body) as { repositories?: string[] }).repositories ?? []));
+      next = /<([^>]+)>;\s*rel="next"/.exec(String(res.headers.link ?? ''))?.[1] ?? null;
     }
     return all;
   }
 
   private async remove(base: string, repo: string, tag: string): Promise<boolean> {
-    const head = await fetch(`${base}/${repo}/manifests/${tag}`, { method: 'HEAD', headers: { accept: MANIFEST_TYPES }, signal: AbortSignal.timeout(10_000) });
-    const digest = head.headers.get('docker-content-digest');
-    if (!head.ok || !digest) return false;
-    const res = await fetch(`${base}/${repo}/manifests/${digest}`, { method: 'DELETE', signal: AbortSignal.timeout(10_000) });
-    if (!res.ok && res.status !== 404) this.logger.warn(`the registry refused to remove ${repo}:${tag} (${res.status})`);
-    return res.ok;
+    const head = await call('HEAD', `${base}/${repo}/manifests/${tag}`, { accept: MANIFEST_TYPES });
+    const digest = head.headers['docker-content-digest'];
+    if (head.status !== 200 || typeof digest !== 'string') return false;
+    const res = await call('DELETE', `${base}/${repo}/manifests/${digest}`);
+    if (res.status !== 202 && res.status !== 404) this.logger.warn(`the registry refused to remove ${repo}:${tag} (${res.status})`);
+    return res.status === 202;
   }
 
   private async get(url: string): Promise<unknown> {
-    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-    return res.ok ? res.json() : null;
+    const res = await call('GET', url);
+    return res.status === 200 ? JSON.parse(res.body) : null;
   }
+}
+
+/** One plain HTTP exchange (node:http: the broker does not load fetch's client for this). */
+function call(method: string, url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
 }
