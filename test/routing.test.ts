@@ -199,7 +199,7 @@ describe('routing by host name', { timeout: 600_000 }, () => {
     assert.equal((await p.api('GET', `${apps}/site`)).body.scale, 1);
   });
 
-  it('follows the logs of gears that start while it follows', async () => {
+  it('follows the logs of gears that start while it follows, and of gears started again', async () => {
     const before = new Set((await p.api('GET', `${apps}/site`)).body.gears.map((g: { id: string }) => g.id));
     const controller = new AbortController();
     const follow = await fetch(`${p.baseUrl}/api/v1${apps}/site/logs?tail=0&follow=true`, { headers: { authorization: `Bearer ${p.token}` }, signal: controller.signal });
@@ -218,6 +218,12 @@ describe('routing by host name', { timeout: 600_000 }, () => {
     const added = up.body.gears.find((g: { id: string }) => !before.has(g.id));
     const line = `[nodejs-18 ${added.id.replace(/-/g, '').slice(0, 8)}] starter app listening on 8080`;
     await eventually('the new gear\'s first line in the followed stream', async () => seen.includes(line), 15_000, 100).catch((err) => {
+      throw new Error(`${err.message}\nseen:\n${seen}`);
+    });
+    // Stopped and started again (the same containers): the stream carries on with their new output.
+    assert.equal((await p.api('POST', `${apps}/site/actions?wait=60`, { action: 'stop' })).body.operation.state, 'succeeded');
+    assert.equal((await p.api('POST', `${apps}/site/actions?wait=60`, { action: 'start' })).body.operation.state, 'succeeded');
+    await eventually('the gear\'s line after its start', async () => seen.split(line).length - 1 >= 2, 15_000, 100).catch((err) => {
       throw new Error(`${err.message}\nseen:\n${seen}`);
     });
     controller.abort();

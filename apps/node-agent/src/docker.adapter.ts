@@ -394,7 +394,7 @@ export class DockerAdapter {
    * A container's output, line by line: the last `tail` lines (all of them when negative), then new ones while
    * following. Returns a function that stops following.
    */
-  async streamLogs(id: string, opts: { tail: number; follow: boolean }, onLine: (line: string, stream: 'stdout' | 'stderr') => void, onEnd: () => void): Promise<() => void> {
+  async streamLogs(id: string, opts: { tail: number; follow: boolean; since?: number }, onLine: (line: string, stream: 'stdout' | 'stderr') => void, onEnd: () => void): Promise<() => void> {
     const { PassThrough } = await import('node:stream');
     // Docker's default is all of it.
     const tail = opts.tail < 0 ? undefined : opts.tail;
@@ -421,7 +421,7 @@ export class DockerAdapter {
       setImmediate(onEnd);
       return () => undefined;
     }
-    const stream = (await container.logs({ stdout: true, stderr: true, tail, follow: true })) as unknown as Readable;
+    const stream = (await container.logs({ stdout: true, stderr: true, tail, follow: true, ...(opts.since ? { since: opts.since } : {}) })) as unknown as Readable;
     this.docker.modem.demuxStream(stream, out, err);
     stream.on('end', () => {
       out.end();

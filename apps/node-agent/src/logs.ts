@@ -23,6 +23,8 @@ export async function streamAppLogs(
   const containers = await gearsNow();
   const publish = (m: LogMessage) => void redis.publish(job.channel, JSON.stringify(m)).catch(() => undefined);
   const attached = new Set<string>();
+  // Containers whose stream ended (stopped, or restarted since), with when: a restart is followed from there.
+  const endedAt = new Map<string, number>();
   const stops: (() => void)[] = [];
   let stopped = false;
   let open = 0;
@@ -30,15 +32,20 @@ export async function streamAppLogs(
     // A follower ends when its broker stops asking, not when the gears it started with are gone.
     if (--open === 0 && !job.follow) publish({ end: nodeId });
   };
-  const attach = (c: (typeof containers)[number], tail: number) => {
+  const attach = (c: (typeof containers)[number], tail: number, since?: number) => {
     attached.add(c.id);
     open++;
     const gear = c.labels[LABELS.gear];
     const cartridge = c.labels[LABELS.cartridge];
-    docker.streamLogs(c.id, { tail, follow: job.follow }, (line, stream) => publish({ gear, cartridge, line, stream }), finish).then(
+    const ended = () => {
+      attached.delete(c.id);
+      endedAt.set(c.id, Date.now());
+      finish();
+    };
+    docker.streamLogs(c.id, { tail, follow: job.follow, since }, (line, stream) => publish({ gear, cartridge, line, stream }), ended).then(
       (stop) => (stopped ? stop() : stops.push(stop)),
       // The container went away meanwhile (a rollout retired it): nothing more from it.
-      () => finish(),
+      () => ended(),
     );
   };
   if (containers.length === 0 && !job.follow) publish({ end: nodeId });
@@ -54,8 +61,12 @@ export async function streamAppLogs(
           for (const stop of stops.splice(0)) stop();
           return;
         }
-        // -1: all of a new gear's output, from its start.
-        for (const c of await gearsNow()) if (!attached.has(c.id)) attach(c, -1);
+        // A new gear from its first line (-1: all of it); a gear started again from where its stream ended.
+        for (const c of await gearsNow()) {
+          if (attached.has(c.id) || c.state !== 'running') continue;
+          const since = endedAt.get(c.id);
+          attach(c, -1, since === undefined ? undefined : Math.floor(since / 1000));
+        }
       })().catch(() => undefined);
     }, CHECK_MS);
   }

@@ -58,6 +58,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
   private readonly finished = new EventEmitter();
   private readonly lines = new EventEmitter();
   private readonly stages = new Map<string, StageHandler>();
+  private readonly reportChains = new Map<string, Promise<void>>();
   private sweeper?: NodeJS.Timeout;
 
   constructor(
@@ -172,8 +173,24 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     return current;
   }
 
+  /**
+   * Applies a node's report, after the reports of the same operation that came before it. The queue hands reports
+   * out in the order the node sent them, but several are worked on at once: without this, a node's last output
+   * lines could be applied after its final report had ended the operation, and followers would miss them.
+   */
+  handleReport(r: BrokerJobs['operation.report']): Promise<void> {
+    const before = this.reportChains.get(r.operationId) ?? Promise.resolve();
+    const run = before.then(() => this.applyReport(r));
+    const settled = run.catch(() => undefined);
+    this.reportChains.set(r.operationId, settled);
+    void settled.then(() => {
+      if (this.reportChains.get(r.operationId) === settled) this.reportChains.delete(r.operationId);
+    });
+    return run;
+  }
+
   /** Applies a node's report: gear states, a step, and the node's outcome. */
-  async handleReport(r: BrokerJobs['operation.report']): Promise<void> {
+  private async applyReport(r: BrokerJobs['operation.report']): Promise<void> {
     let ended: Operation | null = null;
     let continued: Operation | null = null;
     const emitted: OperationLine[] = [];
