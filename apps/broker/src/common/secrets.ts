@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { ValueTransformer } from 'typeorm';
 
 /**
@@ -7,7 +7,7 @@ import type { ValueTransformer } from 'typeorm';
  * AES-256-GCM before they reach Postgres, so a database dump or backup does not hold them in clear. Values written
  * by a version without sealing are read as they are and sealed when next written.
  */
-const PREFIX = 'gs1:';
+export const SEALED_PREFIX = 'gs1:';
 
 export class SecretBox {
   constructor(private readonly key: Buffer) {
@@ -18,12 +18,12 @@ export class SecretBox {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-    return PREFIX + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+    return SEALED_PREFIX + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
   }
 
   open(value: string): string {
-    if (!value.startsWith(PREFIX)) return value;
-    const raw = Buffer.from(value.slice(PREFIX.length), 'base64');
+    if (!value.startsWith(SEALED_PREFIX)) return value;
+    const raw = Buffer.from(value.slice(SEALED_PREFIX.length), 'base64');
     const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, 12));
     decipher.setAuthTag(raw.subarray(12, 28));
     try {
@@ -44,7 +44,6 @@ export function loadSecretKey(given: Buffer | undefined, dataDir: string): Buffe
   const file = `${dataDir}/secret.key`;
   if (!existsSync(file)) {
     writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
-    chmodSync(file, 0o600);
   }
   return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
 }

@@ -1,4 +1,5 @@
 import { DataSource, type EntityManager } from 'typeorm';
+import { SEALED_PREFIX } from '../common/secrets';
 import { AppsRepository } from '../apps/apps.repository';
 import { App } from '../apps/app.entity';
 import { AppCartridge } from '../apps/app-cartridge.entity';
@@ -87,12 +88,12 @@ export class Store {
   async sealPlainSecrets(): Promise<number> {
     const m = this.dataSource.manager;
     const plainIn = (table: string, column: string) =>
-      m.query(`select id from ${table} t where exists (select 1 from jsonb_each_text(t.${column}) e where e.value not like 'gs1:%')`) as Promise<{ id: string }[]>;
+      m.query(`select id from ${table} t where exists (select 1 from jsonb_each_text(t.${column}) e where not starts_with(e.value, $1))`, [SEALED_PREFIX]) as Promise<{ id: string }[]>;
     let sealed = 0;
     for (const r of await plainIn('apps', 'env')) sealed += await this.reseal(App, r.id, 'env');
     for (const r of await plainIn('app_cartridges', 'generated')) sealed += await this.reseal(AppCartridge, r.id, 'generated');
     for (const r of await plainIn('deployments', 'env')) sealed += await this.reseal(Deployment, r.id, 'env');
-    const keys: { id: string }[] = await m.query(`select id from aliases where private_key is not null and private_key not like 'gs1:%'`);
+    const keys: { id: string }[] = await m.query('select id from aliases where private_key is not null and not starts_with(private_key, $1)', [SEALED_PREFIX]);
     for (const r of keys) sealed += await this.reseal(Alias, r.id, 'privateKey');
     return sealed;
   }

@@ -60,7 +60,7 @@ export function placeGears(nodes: NodeCandidate[], req: PlacementRequest): Place
 }
 
 /** Loopback addresses reach nothing outside their own host's network namespace. */
-export const isLoopback = (address: string): boolean => /^127\./.test(address) || address === '::1' || address === 'localhost';
+const isLoopback = (address: string): boolean => /^127\./.test(address) || address === '::1' || address === 'localhost';
 
 /**
  * Whether web gears on other nodes can reach an app's services: the services' node publishes on an address that
