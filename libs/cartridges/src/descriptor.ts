@@ -5,6 +5,7 @@ import { envNamePattern } from './manifest.schema';
 import { NAME_PATTERN } from './gear-sizes';
 import { ajv, check, SchemaViolationError } from './validation';
 import { cartridgeEntrySchema } from './cartridge-options';
+import { appHealthSchema } from './app-health';
 
 /** Autoscaling bounds of an app's web gears, as the API and gearshift.yml both take them. */
 export const autoscaleSchema = {
@@ -34,6 +35,8 @@ export const descriptorSchema = {
     env: { type: 'object', maxProperties: 200, propertyNames: { pattern: envNamePattern }, additionalProperties: { type: ['string', 'number', 'boolean'] } },
     aliases: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$' } },
     idleAfterSeconds: { type: ['integer', 'null'], minimum: 1 },
+    /** The web gears' health check, when the cartridge's (any answer on the port) is not enough: `{path: /ready, status: 200}`. */
+    health: appHealthSchema,
     /**
      * Shell commands run at each step of a deployment: pre-build and build while the image is built, deploy once
      * before the new release takes traffic (database migrations), post-deploy once it serves. A file

@@ -52,6 +52,7 @@ export class ApplyService {
       const fresh = (await this.store.repos.apps.findByName(domain.id, d.name))!;
       if (d.autoscale) await this.store.repos.apps.update(fresh.id, { autoscaleMin: d.autoscale.min, autoscaleMax: d.autoscale.max, autoscaleTarget: d.autoscale.targetConcurrency ?? 10 });
       if (d.idleAfterSeconds) await this.store.repos.apps.update(fresh.id, { idleAfterSeconds: d.idleAfterSeconds });
+      if (d.health) await this.store.repos.apps.update(fresh.id, { health: d.health });
       for (const host of d.aliases ?? []) await this.aliases.add(user, domainName, d.name, { host });
       return { app: d.name, plan: items, operation: 'operation' in created ? created.operation : null };
     }

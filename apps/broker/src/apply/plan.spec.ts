@@ -13,6 +13,7 @@ const current: AppState = {
   env: { GREETING: 'hi' },
   aliases: [],
   idleAfterSeconds: null,
+  health: null,
 };
 const file = (extra = '') => parseDescriptor(`name: shop\ncartridges: [nodejs-18, postgresql-15]\nenv: { GREETING: hi }\n${extra}`);
 
@@ -32,6 +33,25 @@ describe('descriptor plans', () => {
     assert.deepEqual(refusals, []);
     assert.deepEqual(items.map((i) => `${i.action} ${i.target}`), ['add cartridge redis-7', 'change env GREETING', 'add env MODE', 'change scale']);
     assert.equal(items.find((i) => i.target === 'env GREETING')?.reason, 'the value differs');
+  });
+
+  it('plans a health check from the file, and the cartridge\'s again when the file drops it', () => {
+    const { items } = planApply(current, file('health: { path: /ready, status: 200 }'), catalog);
+    assert.deepEqual(items.map((i) => [i.action, i.target, i.to]), [['change', 'health', { path: '/ready', status: 200 }]]);
+    const same = planApply({ ...current, health: { status: 200, path: '/ready' } }, file('health: { path: /ready, status: 200 }'), catalog);
+    assert.deepEqual(same.items, [], 'key order does not matter');
+    const dropped = planApply({ ...current, health: { path: '/ready' } }, file(), catalog);
+    assert.deepEqual(dropped.items.map((i) => [i.target, i.to]), [['health', null]]);
+  });
+
+  it('refuses a health check it could not apply, naming the field', () => {
+    assert.throws(() => file('health: { path: ready, status: 600 }'), (err: Error) => {
+      assert.ok(err instanceof SchemaViolationError);
+      const pointers = err.violations.map((v) => v.pointer);
+      assert.ok(pointers.includes('/health/path'), pointers.join());
+      assert.ok(pointers.some((p) => p.startsWith('/health/status')), pointers.join());
+      return true;
+    });
   });
 
   it('says what data a removal would lose', () => {

@@ -1,4 +1,4 @@
-import { descriptorEnv, entryName, type AppDescriptor, type Cartridge } from '@gearshift/cartridges';
+import { descriptorEnv, entryName, type AppDescriptor, type AppHealth, type Cartridge } from '@gearshift/cartridges';
 
 /** What an app is now, as far as a descriptor can say. */
 export interface AppState {
@@ -9,6 +9,7 @@ export interface AppState {
   env: Record<string, string>;
   aliases: string[];
   idleAfterSeconds: number | null;
+  health: AppHealth | null;
 }
 
 export interface PlanItem {
@@ -39,6 +40,7 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
     for (const a of d.aliases ?? []) items.push({ action: 'add', target: `alias ${a}`, reason: 'declared in the file' });
     if (d.autoscale) items.push({ action: 'change', target: 'autoscale', to: d.autoscale, reason: 'declared in the file' });
     if (d.idleAfterSeconds) items.push({ action: 'change', target: 'idleAfterSeconds', to: d.idleAfterSeconds, reason: 'declared in the file' });
+    if (d.health) items.push({ action: 'change', target: 'health', to: d.health, reason: 'declared in the file' });
     return { items, refusals };
   }
 
@@ -79,5 +81,13 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
   if (d.idleAfterSeconds !== undefined && d.idleAfterSeconds !== current.idleAfterSeconds) {
     items.push({ action: 'change', target: 'idleAfterSeconds', from: current.idleAfterSeconds, to: d.idleAfterSeconds, reason: 'the idle time differs' });
   }
+  // A file without `health` means the web cartridge's check, as a file without an alias means none.
+  const health = d.health ?? null;
+  if (JSON.stringify(sortedKeys(health)) !== JSON.stringify(sortedKeys(current.health))) {
+    items.push({ action: 'change', target: 'health', from: current.health, to: health, reason: health ? 'the health check differs' : "the file keeps the web cartridge's health check" });
+  }
   return { items, refusals };
 }
+
+/** Postgres' jsonb keeps its own key order: compare objects key by key. */
+const sortedKeys = (o: object | null) => (o ? Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b))) : null);

@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import { sealedValues } from '../common/secrets';
-import type { GearSize } from '@gearshift/cartridges';
+import type { AppHealth, GearSize } from '@gearshift/cartridges';
 import { AppCartridge } from './app-cartridge.entity';
 import { Gear } from './gear.entity';
 
@@ -26,6 +26,8 @@ export class App {
   @Column({ name: 'last_scaled_at', type: 'timestamptz', nullable: true }) lastScaledAt!: Date | null;
   /** The release the app's web gears run; null until code is first deployed (the cartridge's starter runs). */
   @Column({ name: 'active_deployment_id', type: 'uuid', nullable: true }) activeDeploymentId!: string | null;
+  /** The app's own health check for the web gears of its next releases; null: the web cartridge's. */
+  @Column({ type: 'jsonb', nullable: true }) health!: AppHealth | null;
   @OneToMany(() => AppCartridge, (c) => c.app) cartridges?: AppCartridge[];
   @OneToMany(() => Gear, (g) => g.app) gears?: Gear[];
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;

@@ -8,7 +8,7 @@ import { WaitPipe } from '../common/wait.pipe';
 import { CurrentUser } from '../users/auth.guard';
 import type { User } from '../users/user.entity';
 import { AppsService } from './apps.service';
-import { actionSchema, addCartridgeSchema, createAppSchema, envPatchSchema, patchAppSchema, scaleSchema, type AppAction, type CreateAppBody, type ScaleBody } from './apps.dto';
+import { actionSchema, addCartridgeSchema, createAppSchema, envPatchSchema, patchAppSchema, scaleSchema, type AppAction, type PatchAppBody, type CreateAppBody, type ScaleBody } from './apps.dto';
 
 const wait = () => ApiQuery({ name: 'wait', required: false, description: 'seconds to wait for the operation to end (0-600)' });
 
@@ -49,10 +49,21 @@ export class AppsController {
     return this.apps.get(user, domain, app);
   }
 
+  /** Settings; a new health check reaches the running release's gears through an operation (then 202). */
   @Patch(':app')
   @ApiBody({ schema: patchAppSchema as object })
-  patch(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(patchAppSchema)) body: { idleAfterSeconds?: number | null }) {
-    return this.apps.patch(user, domain, app, body);
+  @wait()
+  async patch(
+    @CurrentUser() user: User,
+    @Param('domain') domain: string,
+    @Param('app') app: string,
+    @Body(new SchemaPipe(patchAppSchema)) body: PatchAppBody,
+    @Res({ passthrough: true }) res: Response,
+    @Query('wait', WaitPipe) w?: number,
+  ) {
+    const result = await this.apps.patch(user, domain, app, body, w);
+    if ('operation' in result && result.operation) res.status(202);
+    return result;
   }
 
   @Delete(':app')

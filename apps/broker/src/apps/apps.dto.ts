@@ -1,5 +1,5 @@
-import { GEAR_SIZE_NAMES, NAME_PATTERN, autoscaleSchema, cartridgeEntrySchema, envNamePattern } from '@gearshift/cartridges';
-import type { CartridgeEntry, GearSize } from '@gearshift/cartridges';
+import { GEAR_SIZE_NAMES, NAME_PATTERN, appHealthSchema, autoscaleSchema, cartridgeEntrySchema, envNamePattern } from '@gearshift/cartridges';
+import type { AppHealth, CartridgeEntry, GearSize } from '@gearshift/cartridges';
 
 /** Request bodies of the apps API as JSON Schemas: ajv validates them and OpenAPI documents them. */
 
@@ -81,5 +81,11 @@ export const patchAppSchema = {
   type: 'object',
   additionalProperties: false,
   minProperties: 1,
-  properties: { idleAfterSeconds: { type: ['integer', 'null'], minimum: 1, maximum: 30 * 24 * 3600 } },
+  properties: {
+    idleAfterSeconds: { type: ['integer', 'null'], minimum: 1, maximum: 30 * 24 * 3600 },
+    /** The web gears' own health check (`{path, status, timeoutSeconds}`); null: the web cartridge's again. */
+    health: { oneOf: [appHealthSchema, { type: 'null' }] },
+  },
 } as const;
+
+export type PatchAppBody = { idleAfterSeconds?: number | null; health?: AppHealth | null };

@@ -86,7 +86,7 @@ export class AppsRepository {
 
   async update(
     id: string,
-    fields: Partial<Pick<App, 'desiredState' | 'env' | 'size' | 'autoscaleMin' | 'autoscaleMax' | 'autoscaleTarget' | 'idleAfterSeconds' | 'lastScaledAt' | 'activeDeploymentId'>>,
+    fields: Partial<Pick<App, 'desiredState' | 'env' | 'size' | 'autoscaleMin' | 'autoscaleMax' | 'autoscaleTarget' | 'idleAfterSeconds' | 'lastScaledAt' | 'activeDeploymentId' | 'health'>>,
   ): Promise<void> {
     await this.m.update(App, { id }, fields);
   }

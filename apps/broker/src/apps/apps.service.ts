@@ -13,7 +13,7 @@ import { OperationsService, presentOperation } from '../operations/operations.se
 import type { Operation } from '../operations/operation.entity';
 import type { User } from '../users/user.entity';
 import type { App } from './app.entity';
-import type { AppAction, CreateAppBody, ScaleBody } from './apps.dto';
+import type { AppAction, CreateAppBody, PatchAppBody, ScaleBody } from './apps.dto';
 import { checkCartridgeSet, checkOptions, checkScale, checkSize, isWeb } from './cartridge-rules';
 import type { NewGear } from './apps.repository';
 import { RoutesService } from '../routes/routes.service';
@@ -77,6 +77,7 @@ export class AppsService {
       cartridges: (app.cartridges ?? []).map((c) => c.cartridge).sort(),
       autoscale: app.autoscaleMax ? { min: app.autoscaleMin, max: app.autoscaleMax, targetConcurrency: app.autoscaleTarget } : null,
       idleAfterSeconds: app.idleAfterSeconds,
+      health: app.health,
       env: app.env,
       release: app.activeDeploymentId ? releases.get(app.activeDeploymentId) ?? null : null,
       gears: (app.gears ?? [])
@@ -417,9 +418,22 @@ export class AppsService {
     await repos.apps.update(app.id, { lastScaledAt: new Date() });
   }
 
-  async patch(user: User, domainName: string, appName: string, body: { idleAfterSeconds?: number | null }) {
+  async patch(user: User, domainName: string, appName: string, body: PatchAppBody, waitSeconds?: number) {
     const { domain, app } = await this.requireApp(user, domainName, appName);
     if (body.idleAfterSeconds !== undefined) await this.store.repos.apps.update(app.id, { idleAfterSeconds: body.idleAfterSeconds });
+    if (body.health !== undefined) {
+      const health = body.health;
+      // The check belongs to the release, as its environment does: the running one takes it now (its web gears are
+      // replaced and must pass it), and later deployments start from it.
+      if (app.activeDeploymentId) {
+        const what = health ? `${health.path ?? 'the port'}${health.status !== undefined ? ` answering ${health.status}` : ''}` : "the cartridge's";
+        return this.change(user, domainName, appName, 'app.health', `change the health check to ${what}`, async (repos, a) => {
+          await repos.apps.update(a.id, { health });
+          if (a.activeDeploymentId) await repos.deployments.update(a.activeDeploymentId, { health });
+        }, waitSeconds);
+      }
+      await this.store.repos.apps.update(app.id, { health });
+    }
     return this.present((await this.store.repos.apps.findById(app.id))!, domain);
   }
 
@@ -436,6 +450,7 @@ export class AppsService {
       env: app.env,
       aliases: (await this.store.repos.aliases.forApp(app.id)).map((a) => a.host),
       idleAfterSeconds: app.idleAfterSeconds,
+      health: app.health,
     };
   }
 
@@ -479,6 +494,9 @@ export class AppsService {
         await repos.apps.update(a.id, { autoscaleMin: d.autoscale!.min, autoscaleMax: d.autoscale!.max, autoscaleTarget: d.autoscale!.targetConcurrency ?? 10 });
       }
       if (has('idleAfterSeconds')) await repos.apps.update(a.id, { idleAfterSeconds: d.idleAfterSeconds ?? null });
+      // For the next release only: at a push the file comes with the code it describes, and the running release
+      // keeps the check its own code passes.
+      if (has('health')) await repos.apps.update(a.id, { health: d.health ?? null });
       for (const item of items.filter((i) => i.target.startsWith('alias '))) {
         const host = item.target.slice('alias '.length);
         if (item.action === 'remove') await repos.aliases.delete(a.id, host);

@@ -47,7 +47,7 @@ export class GearSpecsService {
     const releases = new Map((await this.store.repos.deployments.findByIds(releaseIds)).map((d) => [d.id, d]));
     const releaseOf = (id: string | null): GearRelease | undefined => {
       const d = id ? releases.get(id) : undefined;
-      return d?.image ? { image: d.image, env: d.env } : undefined;
+      return d?.image ? { image: d.image, env: d.env, ...(d.health ? { health: d.health } : {}) } : undefined;
     };
     return {
       id: app.id,

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve, join } from 'node:path';
 import { loadCatalog } from '@gearshift/cartridges';
-import { buildGearSpecs, publishedVars, type AppShape } from './gear-specs';
+import { buildGearSpecs, publishedVars, routeHealth, type AppShape, type GearRelease } from './gear-specs';
 import { checkCartridgeSet } from './cartridge-rules';
 import { GearshiftError } from '../common/errors';
 
@@ -53,6 +53,25 @@ describe('gear specs', () => {
     assert.equal(db.health.kind, 'command');
     assert.equal(web.web, true);
     assert.equal(db.web, false);
+  });
+
+  it('gives web gears of a release the check the release was deployed with, over the cartridge\'s', () => {
+    const release = (health: GearRelease['health']) => ({ image: 'registry/shop:1', env: {}, health });
+    const withRelease = (health: GearRelease['health']) =>
+      buildGearSpecs({ ...app, gears: app.gears.map((g) => (g.cartridge === 'nodejs-18' ? { ...g, release: release(health) } : g)) }, catalog, 'gs');
+    const webOf = (specs: ReturnType<typeof buildGearSpecs>) => specs.find((s) => s.cartridge === 'nodejs-18')!.health;
+    assert.deepEqual(webOf(withRelease({ path: '/ready', status: 200 })), { kind: 'http', port: 8080, path: '/ready', status: 200, timeoutSeconds: 60 });
+    assert.deepEqual(webOf(withRelease({ path: '/ready' })), { kind: 'http', port: 8080, path: '/ready', timeoutSeconds: 60 }, 'a path alone: below 400');
+    assert.deepEqual(webOf(withRelease({ timeoutSeconds: 300 })), { kind: 'http', port: 8080, path: '/', status: 'any', timeoutSeconds: 300 });
+    assert.deepEqual(webOf(withRelease(null)), web.health);
+    // The services keep their own checks.
+    assert.equal(withRelease({ path: '/ready' }).find((s) => s.cartridge === 'postgresql-15')!.health.kind, 'command');
+  });
+
+  it('gives the router the same check the rollout waits for', () => {
+    assert.deepEqual(routeHealth(web.health), { kind: 'http', path: '/', status: 'any' });
+    assert.deepEqual(routeHealth({ kind: 'tcp', port: 3000, timeoutSeconds: 120 }), { kind: 'tcp' });
+    assert.equal(routeHealth(db.health), null, 'a command runs inside the gear; the router has none');
   });
 
   it('keeps services but stops web gears of an idle app', () => {

@@ -1,5 +1,6 @@
 import {
   GEAR_SIZES,
+  type AppHealth,
   renderTemplate,
   type Cartridge,
   type CartridgeOptions,
@@ -24,10 +25,11 @@ export interface AppShape {
   nodeAddresses?: Record<string, string>;
 }
 
-/** The deployed release a web gear runs: its image, and the environment it was released with. */
+/** The deployed release a web gear runs: its image, and the environment and health check it was released with. */
 export interface GearRelease {
   image: string;
   env: Record<string, string>;
+  health?: AppHealth | null;
 }
 
 export interface PublishedVar {
@@ -106,9 +108,22 @@ function imageHealth(o: CartridgeOptions): HealthSpec {
   return o.health ? { kind: 'http', port, path: o.health, timeoutSeconds: 120 } : { kind: 'tcp', port, timeoutSeconds: 120 };
 }
 
-/** The health check of a cartridge's gears in an app: the one the rollout waits for and the router applies. */
-export function gearHealth(c: Cartridge, options: CartridgeOptions = {}): HealthSpec {
-  return c.manifest.image['from-app'] ? imageHealth(options) : healthOf(c);
+/**
+ * The health check of a cartridge's gears in an app: the one the rollout waits for and the router applies. A web
+ * gear that runs a release uses the check the release was deployed with, over the cartridge's: the app's own code is
+ * what answers it (the cartridge's starter app knows nothing of the app's routes).
+ */
+export function gearHealth(c: Cartridge, options: CartridgeOptions = {}, release?: GearRelease): HealthSpec {
+  const base = c.manifest.image['from-app'] ? imageHealth(options) : healthOf(c);
+  const own = release?.health;
+  if (!own) return base;
+  const timeoutSeconds = own.timeoutSeconds ?? base.timeoutSeconds;
+  const http = c.manifest.endpoints.find((e) => e.protocol === 'http' && e.public);
+  const port = base.kind === 'http' || base.kind === 'tcp' ? base.port : http ? (c.manifest.image['from-app'] && options.port) || http.port : undefined;
+  if (port === undefined) return { ...base, timeoutSeconds };
+  if (own.path !== undefined) return { kind: 'http', port, path: own.path, ...(own.status !== undefined ? { status: own.status } : {}), timeoutSeconds };
+  if (own.status !== undefined) return { kind: 'http', port, path: base.kind === 'http' ? base.path : '/', status: own.status, timeoutSeconds };
+  return { ...base, timeoutSeconds };
 }
 
 /** The router's side of a web gear's health check: a command runs inside the gear, so the router has none. */
@@ -181,7 +196,7 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
       ports: c.manifest.endpoints.map((e) => ({ name: e.name, containerPort: fromApp && options.port ? options.port : e.port, protocol: e.protocol, publish: true })),
       volumes: (fromApp ? options.volumes ?? [] : c.manifest.volumes ?? []).map((v) => ({ name: `${instance}-${app.id}-${g.cartridge}-${v.name}`, path: v.path })),
       resources: { memoryMb: size.memoryMb, cpus: size.cpus, pids: size.pids },
-      health: gearHealth(c, options),
+      health: gearHealth(c, options, isWeb ? g.release : undefined),
       // An idle app keeps its services (data, connections) and stops only its web gears.
       running: app.state === 'started' || (app.state === 'idle' && !isWeb),
       generation: g.generation,

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { AppHealth } from '@gearshift/cartridges';
 import { sealedValues } from '../common/secrets';
 
 /**
@@ -31,6 +32,8 @@ export class Deployment {
   @Column({ type: 'text', nullable: true }) image!: string | null;
   @Column({ type: 'text', nullable: true }) dockerfile!: 'recipe' | 'repository' | null;
   @Column({ type: 'jsonb', default: {}, transformer: sealedValues }) env!: Record<string, string>;
+  /** The health check the release's web gears must pass, from its gearshift.yml or the app's setting; null: the cartridge's. */
+  @Column({ type: 'jsonb', nullable: true }) health!: AppHealth | null;
   /** The release's hooks, by name (pre-build, build, deploy, post-deploy), as shell commands. */
   @Column({ type: 'jsonb', default: {} }) hooks!: Partial<Record<HookName, string>>;
   /** The build's output, its last 64 KB. */

@@ -4,7 +4,7 @@ import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ArchiveError, inspectArchive, parseDescriptor, SchemaViolationError, type ArchiveSummary, type BuildJob, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
+import { ArchiveError, inspectArchive, parseDescriptor, SchemaViolationError, type AppDescriptor, type ArchiveSummary, type BuildJob, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { Store, type Repos } from '../database/store';
@@ -41,6 +41,7 @@ export const presentDeployment = (d: Deployment, withLog = false) => ({
   image: d.pruned ? null : d.image,
   dockerfile: d.dockerfile,
   hooks: Object.keys(d.hooks),
+  health: d.health,
   error: d.error,
   operation: d.operationId,
   createdAt: d.createdAt,
@@ -146,7 +147,8 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     if (!web.manifest.build && !paths.has('Dockerfile')) {
       throw ruleViolation('/archive', 'buildable', `${web.manifest.name} has no build recipe; add a Dockerfile at the root of the source`);
     }
-    const hooks = this.hooksOf(summary, paths);
+    const descriptor = this.descriptorOf(summary);
+    const hooks = this.hooksOf(descriptor, paths);
     const id = randomUUID();
     mkdirSync(join(this.config.dataDir, 'sources'), { recursive: true });
     writeFileSync(this.sourcePath(id), upload.archive, { mode: 0o600 });
@@ -168,6 +170,9 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
           state: 'building',
           source,
           env: current!.env,
+          // The health check travels with the code it checks: a source with a gearshift.yml says it (or keeps the
+          // cartridge's by saying nothing); otherwise the app's setting holds.
+          health: descriptor ? descriptor.health ?? null : current!.health,
           hooks,
           sourceToken: randomBytes(24).toString('base64url'),
           userId: user.id,
@@ -219,18 +224,21 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     return { app: app.name, domain: domainName, deployment: d ? presentDeployment(d) : null, operation: presentOperation(done) };
   }
 
-  /** Hooks by name: a command in gearshift.yml, else an executable file in .gearshift/hooks. */
-  private hooksOf(summary: ArchiveSummary, paths: Set<string>): Partial<Record<HookName, string>> {
-    const hooks: Partial<Record<HookName, string>> = {};
+  /** The source's gearshift.yml, when it has one. */
+  private descriptorOf(summary: ArchiveSummary): AppDescriptor | null {
     const text = summary.texts['gearshift.yml'] ?? summary.texts['gearshift.yaml'];
-    if (text) {
-      try {
-        Object.assign(hooks, parseDescriptor(text).hooks ?? {});
-      } catch (err) {
-        if (err instanceof SchemaViolationError) throw new GearshiftError('invalid_input', err.message, err.violations.map((v) => ({ ...v, pointer: `/archive/gearshift.yml${v.pointer}` })));
-        throw err;
-      }
+    if (!text) return null;
+    try {
+      return parseDescriptor(text);
+    } catch (err) {
+      if (err instanceof SchemaViolationError) throw new GearshiftError('invalid_input', err.message, err.violations.map((v) => ({ ...v, pointer: `/archive/gearshift.yml${v.pointer}` })));
+      throw err;
     }
+  }
+
+  /** Hooks by name: a command in gearshift.yml, else an executable file in .gearshift/hooks. */
+  private hooksOf(descriptor: AppDescriptor | null, paths: Set<string>): Partial<Record<HookName, string>> {
+    const hooks: Partial<Record<HookName, string>> = { ...(descriptor?.hooks ?? {}) };
     for (const name of HOOK_NAMES) {
       if (!hooks[name] && paths.has(`.gearshift/hooks/${name}`)) hooks[name] = `./.gearshift/hooks/${name}`;
     }
@@ -374,8 +382,8 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
   private async activated(repos: Repos, app: App, d: Deployment, now: Date): Promise<void> {
     if (app.activeDeploymentId && app.activeDeploymentId !== d.id) await repos.deployments.update(app.activeDeploymentId, { state: 'inactive' });
     await repos.deployments.update(d.id, { state: 'active', finishedAt: now, error: null });
-    // The release runs with the environment it was deployed (or last ran) with.
-    await repos.apps.update(app.id, { activeDeploymentId: d.id, env: d.env });
+    // The release runs with the environment and health check it was deployed (or last ran) with.
+    await repos.apps.update(app.id, { activeDeploymentId: d.id, env: d.env, health: d.health });
     for (const old of await repos.deployments.prunable(app.id, this.config.keepReleases, d.id)) {
       await repos.deployments.update(old.id, { pruned: true });
     }

@@ -5,7 +5,14 @@ import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { Store } from '../database/store';
 import { CatalogService } from '../cartridges/catalog.service';
 import { GearSpecsService } from '../apps/gear-specs.service';
-import { gearHealth, routeHealth } from '../apps/gear-specs';
+import { gearHealth, routeHealth, type AppShape, type GearRelease } from '../apps/gear-specs';
+import type { App } from '../apps/app.entity';
+
+/** The release the app serves, as its web gears run it. */
+function activeRelease(app: App, shape: AppShape): GearRelease | undefined {
+  const gear = (app.gears ?? []).find((g) => g.deploymentId !== null && g.deploymentId === app.activeDeploymentId);
+  return gear ? shape.gears.find((g) => g.id === gear.id)?.release : undefined;
+}
 
 /**
  * Publishes the route table (host names → healthy web gears) in Redis whenever gears or aliases change, and every
@@ -66,7 +73,9 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
         domain: shape.domain,
         hosts: [`${app.name}-${shape.domain}.${this.config.appsDomain}`, ...own.map((a) => a.host)],
         state: app.desiredState === 'stopped' ? 'stopped' : app.desiredState === 'idle' ? 'idle' : 'serving',
-        health: routeHealth(gearHealth(web, shape.cartridges.find((c) => c.name === web.manifest.name)?.options)),
+        // One check per backend in HAProxy, so one per app: the active release's. A new release's gears passed their
+        // own check at the agent before traffic moves to them, and the route table takes the new check with it.
+        health: routeHealth(gearHealth(web, shape.cartridges.find((c) => c.name === web.manifest.name)?.options, activeRelease(app, shape))),
         backends: (app.gears ?? [])
           .filter((g) => g.cartridge === web.manifest.name && g.state === 'running' && http && g.ports[http.name])
           .sort((a, b) => a.id.localeCompare(b.id))

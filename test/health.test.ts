@@ -1,0 +1,154 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventually, Platform } from './support/platform';
+
+/**
+ * Health checks that fit apps nobody wrote for Gearshift: an app with no /health route deploys and serves; an app
+ * names its own check in gearshift.yml and both the rollout and the router hold it to that; a gear that listens on
+ * the wrong port fails with that said plainly.
+ */
+
+/** A plain Node server, no framework, no health route: everything but its root is a 404. */
+const PLAIN = `
+require('http').createServer((req, res) => {
+  if (req.url === '/') return res.end('hello from an app with no health route');
+  res.statusCode = 404;
+  res.end('not found');
+}).listen(process.env.PORT);
+`;
+
+/** Its root fails (as a page that needs a database might), but /ready says whether it can serve. */
+const READY = (version: string) => `
+let ready = true;
+require('http').createServer((req, res) => {
+  if (req.url === '/ready') { res.statusCode = ready ? 200 : 503; return res.end(ready ? 'ready' : 'not ready'); }
+  if (req.url === '/unready') { ready = false; return res.end('now unready'); }
+  res.statusCode = 500;
+  res.end('${version}: the root always fails');
+}).listen(process.env.PORT);
+`;
+
+/** Ignores PORT, as apps that hard-code their own port do. */
+const WRONG_PORT = `
+const port = 3000;
+require('http').createServer((req, res) => res.end('hi')).listen(port, () => console.log('my app listens on ' + port));
+`;
+
+function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', ['-C', dir, '-c', 'user.email=dev@example.com', '-c', 'user.name=dev', ...args], { encoding: 'utf8' });
+}
+
+describe('health checks', { timeout: 900_000 }, () => {
+  let p: Platform;
+  let repo: string;
+  const apps = '/domains/hc/apps';
+  const host = 'site-hc.localhost';
+
+  const push = (): Promise<{ ok: boolean; output: string }> =>
+    new Promise((resolve) => {
+      const url = `http://dev:${p.token}@127.0.0.1:${p.port}/git/hc/site.git`;
+      const child = spawn('git', ['-C', repo, 'push', url, 'main'], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+      let output = '';
+      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+      child.on('close', (code) => resolve({ ok: code === 0, output }));
+    });
+  const release = (files: Record<string, string>, message: string) => {
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(repo, name), text);
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-qm', message);
+  };
+  const descriptor = (health?: string) => ['name: site', 'cartridges: [nodejs-18]', ...(health ? [`health: ${health}`] : []), ''].join('\n');
+  const haproxyConfig = () => readFileSync(join(p.dataDir, 'router', 'haproxy.cfg'), 'utf8');
+
+  before(async () => {
+    p = await Platform.start('health', { node1: {} }, { router: true });
+    assert.equal((await p.api('POST', '/domains', { name: 'hc' })).status, 201);
+    const res = await p.api('POST', `${apps}?wait=180`, { name: 'site', cartridges: ['nodejs-18'] });
+    assert.equal(res.body.operation?.state, 'succeeded', JSON.stringify(res.body));
+    repo = mkdtempSync(join(tmpdir(), 'gearshift-site-'));
+    git(repo, 'init', '-q', '-b', 'main');
+    writeFileSync(join(repo, 'package.json'), JSON.stringify({ name: 'site', version: '1.0.0', main: 'server.js' }, null, 2));
+  });
+  after(async () => {
+    await p?.stop();
+    if (repo) rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('deploys an app that has no /health route and serves it through the router', async () => {
+    release({ 'server.js': PLAIN, 'gearshift.yml': descriptor() }, 'no health route');
+    const r = await push();
+    assert.ok(r.ok, r.output);
+    assert.match(r.output, /remote: -----> release 1 is active/);
+    const answer = await eventually('the app to answer through the router', async () => {
+      const res = await p.viaRouter(host);
+      return res.status === 200 && res.body;
+    }, 20_000, 200);
+    assert.equal(answer, 'hello from an app with no health route');
+    // The router holds the gear to the same rule as the rollout: any answer on its port means it is up.
+    assert.match(haproxyConfig(), /option httpchk GET \/\n  http-check expect status 100-599\n/);
+    assert.equal((await p.viaRouter(host, '/health')).status, 404, "the app's own 404, from a gear the router keeps");
+  });
+
+  it("holds the rollout and the router to the app's own health check from gearshift.yml", async () => {
+    release({ 'server.js': READY('v2'), 'gearshift.yml': descriptor('{ path: /ready, status: 200 }') }, 'a readiness route');
+    const r = await push();
+    assert.ok(r.ok, r.output);
+    assert.match(r.output, /remote: +change health/);
+    assert.match(r.output, /remote: -----> release 2 is active/);
+    const history = await p.api('GET', `${apps}/site/deployments`);
+    assert.deepEqual(history.body[0].health, { path: '/ready', status: 200 });
+    assert.deepEqual((await p.api('GET', `${apps}/site`)).body.health, { path: '/ready', status: 200 });
+    // Its root answers 500 and it still serves: the check is /ready.
+    const res = await eventually('release 2 to answer', async () => {
+      const x = await p.viaRouter(host);
+      return x.body.startsWith('v2') && x;
+    }, 20_000, 200);
+    assert.equal(res.status, 500);
+    assert.match(haproxyConfig(), /option httpchk GET \/ready\n  http-check expect status 200\n/);
+  });
+
+  it('rejects a release that does not meet its health check, saying what it answered', async () => {
+    release({ 'server.js': READY('v3'), 'gearshift.yml': descriptor('{ path: /ready, status: 204, timeoutSeconds: 20 }') }, 'expects what it never answers');
+    const r = await push();
+    assert.equal(r.ok, false, r.output);
+    assert.match(r.output, /did not pass its health check within 20 s \(last: GET \/ready answered 200, expected status 204\)/);
+    assert.match(r.output, /\[remote rejected\] main -> main/);
+    const still = await p.viaRouter(host);
+    assert.match(still.body, /^v2/, 'release 2 keeps serving');
+  });
+
+  it('says plainly when nothing listened on the port, with what the gear printed', async () => {
+    release({ 'server.js': WRONG_PORT, 'gearshift.yml': descriptor('{ timeoutSeconds: 20 }') }, 'listens on its own port');
+    const r = await push();
+    assert.equal(r.ok, false, r.output);
+    assert.match(r.output, /nothing listened on 8080 within 20 s; it printed:\s+remote: +my app listens on 3000/);
+    assert.match((await p.viaRouter(host)).body, /^v2/, 'release 2 keeps serving');
+  });
+
+  it('refuses a health setting it could not apply, naming the field, and changes the running release\'s check', async () => {
+    const bad = await p.api('PATCH', `${apps}/site`, { health: { path: 'ready', status: 99 } });
+    assert.equal(bad.status, 400, JSON.stringify(bad.body));
+    const pointers = bad.body.details.map((d: { pointer: string }) => d.pointer);
+    assert.ok(pointers.includes('/health/path'), pointers.join());
+    const ok = await p.api('PATCH', `${apps}/site?wait=120`, { health: { path: '/ready', status: 200, timeoutSeconds: 30 } });
+    assert.equal(ok.status, 202, JSON.stringify(ok.body));
+    assert.equal(ok.body.operation.state, 'succeeded', JSON.stringify(ok.body.operation));
+    assert.deepEqual(ok.body.health, { path: '/ready', status: 200, timeoutSeconds: 30 });
+  });
+
+  it('takes a gear out of the router when it stops meeting the check', async () => {
+    // The gear the setting replaced joins the router first.
+    await eventually('the replaced gear to serve', async () => /^v2/.test((await p.viaRouter(host)).body), 20_000, 200);
+    assert.equal((await p.viaRouter(host, '/unready')).body, 'now unready');
+    const down = await eventually('the router to take the unready gear out', async () => {
+      const x = await p.viaRouter(host);
+      return x.status === 503 && x;
+    }, 20_000, 200);
+    assert.match(down.body, /no healthy gear/);
+  });
+});
