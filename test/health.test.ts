@@ -48,10 +48,10 @@ describe('health checks', { timeout: 900_000 }, () => {
   const apps = '/domains/hc/apps';
   const host = 'site-hc.localhost';
 
-  const push = (): Promise<{ ok: boolean; output: string }> =>
+  const push = (dir = repo, app = 'site'): Promise<{ ok: boolean; output: string }> =>
     new Promise((resolve) => {
-      const url = `http://dev:${p.token}@127.0.0.1:${p.port}/git/hc/site.git`;
-      const child = spawn('git', ['-C', repo, 'push', url, 'main'], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+      const url = `http://dev:${p.token}@127.0.0.1:${p.port}/git/hc/${app}.git`;
+      const child = spawn('git', ['-C', dir, 'push', url, 'main'], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
       let output = '';
       child.stdout.on('data', (c: Buffer) => (output += c.toString()));
       child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -127,7 +127,12 @@ describe('health checks', { timeout: 900_000 }, () => {
     const r = await push();
     assert.equal(r.ok, false, r.output);
     assert.match(r.output, /nothing listened on 8080 within 20 s; it printed:\s+remote: +my app listens on 3000/);
+    assert.equal(r.output.split('nothing listened').length - 1, 1, 'the reason is printed once');
+    assert.doesNotMatch(r.output, /drain/, 'the failed gear never took traffic: nothing drains');
     assert.match((await p.viaRouter(host)).body, /^v2/, 'release 2 keeps serving');
+    // Its container is gone; what it printed is still in the app's logs, tagged as such.
+    const logs = await fetch(`${p.baseUrl}/api/v1${apps}/site/logs?tail=20`, { headers: { authorization: `Bearer ${p.token}` } });
+    assert.match(await logs.text(), /^\[nodejs-18 [0-9a-f]{8}, failed its rollout at [^\]]+\] my app listens on 3000$/m);
   });
 
   it('refuses a health setting it could not apply, naming the field, and changes the running release\'s check', async () => {
@@ -150,5 +155,44 @@ describe('health checks', { timeout: 900_000 }, () => {
       return x.status === 503 && x;
     }, 20_000, 200);
     assert.match(down.body, /no healthy gear/);
+  });
+
+  it('stops an app whose first deployment fails, says why at its URL, and serves the next deployment that works', async () => {
+    const created = await p.api('POST', `${apps}?wait=180`, { name: 'first', cartridges: ['nodejs-18'] });
+    assert.equal(created.body.operation?.state, 'succeeded', JSON.stringify(created.body));
+    const dir = mkdtempSync(join(tmpdir(), 'gearshift-first-'));
+    try {
+      git(dir, 'init', '-q', '-b', 'main');
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'first', version: '1.0.0', main: 'server.js' }));
+      writeFileSync(join(dir, 'server.js'), "console.log('missing configuration, giving up'); process.exit(1);\n");
+      git(dir, 'add', '-A');
+      git(dir, 'commit', '-qm', 'crashes at start');
+      const r = await push(dir, 'first');
+      assert.equal(r.ok, false, r.output);
+      assert.match(r.output, /stopped with exit code 1 before it passed its health check; it printed:\s+remote: +missing configuration, giving up/);
+      assert.match(r.output, /the app had no release yet, so it stops until a deployment works/);
+      assert.equal((await p.api('GET', `${apps}/first`)).body.state, 'stopped');
+      // Not the starter page: the router says the deployment failed, and why.
+      const page = await eventually('the router to say the deployment failed', async () => {
+        const x = await p.viaRouter('first-hc.localhost');
+        return x.status === 503 && /deployment of first failed/.test(x.body) && x;
+      }, 20_000, 200);
+      assert.match(page.body, /stopped with exit code 1 before it passed its health check/);
+      assert.doesNotMatch(page.body, /missing configuration/, "the gear's output is for its owner, not for visitors");
+
+      writeFileSync(join(dir, 'server.js'), PLAIN);
+      git(dir, 'add', '-A');
+      git(dir, 'commit', '-qm', 'works');
+      const fixed = await push(dir, 'first');
+      assert.ok(fixed.ok, fixed.output);
+      assert.equal((await p.api('GET', `${apps}/first`)).body.state, 'started');
+      const served = await eventually('the fixed release to serve', async () => {
+        const x = await p.viaRouter('first-hc.localhost');
+        return x.status === 200 && x.body;
+      }, 20_000, 200);
+      assert.equal(served, 'hello from an app with no health route');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,6 +5,8 @@ import { httpProbe, tcpProbe, waitHealthy, type Probe } from './health';
 import { ImageBuilder, PermanentError, type StepReporter } from './images';
 import { planConverge, type Action } from './reconcile';
 import { pruneReleaseImages } from './builder';
+import { FailedGears } from './failed-gears';
+import { join } from 'node:path';
 
 export { PermanentError, type StepReporter };
 
@@ -18,6 +20,8 @@ const stateOf = (dockerState: string): GearState =>
  */
 export class GearOperator {
   readonly images: ImageBuilder;
+  /** The output of gears that failed their rollout, for `logs` once their containers are gone. */
+  readonly failedGears: FailedGears;
 
   constructor(
     private readonly config: AgentConfig,
@@ -25,6 +29,7 @@ export class GearOperator {
     private readonly nodeId: string,
   ) {
     this.images = new ImageBuilder(config, docker);
+    this.failedGears = new FailedGears(join(config.dataDir, 'failed-gears', nodeId));
   }
 
   private baseLabels(): Record<string, string> {
@@ -226,6 +231,10 @@ export class GearOperator {
       await step(`${spec.cartridge} ${spec.gearId.slice(0, 8)} is healthy (${ms} ms)`);
     } catch (err) {
       const logs = (await this.docker.logTail(containerId, 30)).trim();
+      if (spec.web) {
+        const lines = (await this.docker.logTail(containerId, 500)).split('\n').filter(Boolean);
+        this.failedGears.record(spec.appId, { gear: spec.gearId, cartridge: spec.cartridge, at: new Date().toISOString(), lines });
+      }
       throw new PermanentError(`gear ${spec.cartridge} ${spec.gearId.slice(0, 8)} ${(err as Error).message}; ${logs ? `it printed:\n${logs}` : 'it printed nothing'}`);
     }
   }
@@ -244,5 +253,6 @@ export class GearOperator {
     if (volumes.length > 0) await step(`removing ${volumes.length} volume(s)`);
     for (const v of volumes) await this.docker.removeVolume(v);
     await pruneReleaseImages(this.docker, this.config.instance, appId, []);
+    this.failedGears.forget(appId);
   }
 }

@@ -1,6 +1,7 @@
 import type IORedis from 'ioredis';
 import { LABELS, type LogMessage, type NodeJobs } from '@gearshift/cartridges';
 import type { DockerAdapter } from './docker.adapter';
+import type { FailedGearOutput } from './failed-gears';
 
 /** A follower whose broker stopped refreshing its key is dropped; nobody follows for longer than this. */
 const CHECK_MS = 1000;
@@ -18,6 +19,7 @@ export async function streamAppLogs(
   labels: Record<string, string>,
   nodeId: string,
   job: NodeJobs['app.logs'],
+  failed: FailedGearOutput[] = [],
 ): Promise<{ gears: number }> {
   const gearsNow = async () => (await docker.listContainers({ ...labels, [LABELS.app]: job.appId })).filter((c) => c.labels[LABELS.gear]);
   const containers = await gearsNow();
@@ -48,6 +50,10 @@ export async function streamAppLogs(
       () => ended(),
     );
   };
+  // Gears that failed their rollout first: their containers are gone, what they printed is kept.
+  for (const f of failed) {
+    for (const line of job.tail > 0 ? f.lines.slice(-job.tail) : []) publish({ gear: f.gear, cartridge: f.cartridge, line, stream: 'stdout', failed: `failed its rollout at ${f.at}` });
+  }
   if (containers.length === 0 && !job.follow) publish({ end: nodeId });
   for (const c of containers) attach(c, job.tail);
   if (job.follow) {

@@ -144,7 +144,7 @@ async function main(): Promise<void> {
       }),
     'app.snapshot': (d) => once('snapshot', (step) => snapshots.take(d, step))(d),
     'app.restore': (d) => once('restore', (step) => snapshots.restore(d, step))(d),
-    'app.logs': (d) => streamAppLogs(docker, connection, { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: config.instance, [LABELS.node]: nodeId }, nodeId, d),
+    'app.logs': (d) => streamAppLogs(docker, connection, { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: config.instance, [LABELS.node]: nodeId }, nodeId, d, operator.failedGears.read(d.appId)),
     'node.ping': async (d) => ({ sentAt: d.sentAt, nodeId }),
   };
   assertHandlesAll(handlers, NODE_JOB_NAMES, 'the node agent');

@@ -68,6 +68,15 @@ describe('renderHaproxy', () => {
     assert.match(out.config, /http-request return status 503 .*shop is stopped/);
   });
 
+  it('says on the page of an app whose first deployment failed why, with nothing of the reason able to escape', () => {
+    const failure = 'release 1 was rolled back: gear nodejs-18 ab12cd34 nothing listened on 8080 within 60 s "%[src]" <script>\\';
+    const out = renderHaproxy({ version: 1, apps: [route({ state: 'stopped', backends: [], failure })] }, opts('/run/gs'));
+    const line = out.config.split('\n').find((l) => l.includes('http-request return status 503'))!;
+    assert.match(line, /The deployment of shop failed<\/h1><p>release 1 was rolled back: gear nodejs-18 ab12cd34 nothing listened on 8080 within 60 s src script<\/p>/);
+    assert.doesNotMatch(line, /is stopped/);
+    assert.equal(line.split('"').length - 1, 4, 'only the quotes of the content type and of the page');
+  });
+
   it('sends an idle app to the waker', () => {
     const out = renderHaproxy({ version: 1, apps: [route({ state: 'idle', backends: [] })] }, opts('/run/gs'));
     assert.match(out.config, /backend app_a1b2c3d4000040008000000000000000\n  timeout server 120s\n  server waker 127\.0\.0\.1:18001\n/);
@@ -97,6 +106,7 @@ describe('renderHaproxy', () => {
         route({ appId: 'eeeeeeee-0000-4000-8000-000000000000', hosts: ['any-acme.localhost'], health: { kind: 'http', path: '/', status: 'any' } }),
         route({ appId: 'dddddddd-0000-4000-8000-000000000000', hosts: ['ready-acme.localhost'], health: { kind: 'http', path: '/ready?full=1', status: 200 } }),
         route({ appId: 'cccccccc-0000-4000-8000-000000000000', hosts: ['tcp-acme.localhost'], health: { kind: 'tcp' } }),
+        route({ appId: 'bbbbbbbb-0000-4000-8000-000000000000', hosts: ['failed-acme.localhost'], state: 'stopped', failure: 'it said "%[src]" # \\ <b>' }),
       ],
     }, opts(dir));
     writeFileSync(join(dir, 'hosts.map'), out.hostsMap);

@@ -93,11 +93,10 @@ export function renderHaproxy(table: RouteTable, o: RenderOptions): RenderedConf
     const name = backendName(r);
     for (const h of r.hosts) map.push(`${h} ${r.state === 'stopped' ? `${name}_stopped` : name}`);
     if (r.state === 'stopped') {
-      lines.push(
-        `backend ${name}_stopped`,
-        `  http-request return status 503 content-type "text/html; charset=utf-8" hdr Retry-After 30 lf-string "<!doctype html><title>${r.app} is stopped</title><h1>${r.app} is stopped</h1><p>The owner of ${r.app}-${r.domain} has stopped this app. Start it again to serve it.</p>"`,
-        '',
-      );
+      const page = r.failure
+        ? `<!doctype html><title>${r.app}: the deployment failed</title><h1>The deployment of ${r.app} failed</h1><p>${pageText(r.failure)}</p><p>${r.app}-${r.domain} serves again once a deployment works.</p>`
+        : `<!doctype html><title>${r.app} is stopped</title><h1>${r.app} is stopped</h1><p>The owner of ${r.app}-${r.domain} has stopped this app. Start it again to serve it.</p>`;
+      lines.push(`backend ${name}_stopped`, `  http-request return status 503 content-type "text/html; charset=utf-8" hdr Retry-After 30 lf-string "${page}"`, '');
       continue;
     }
     if (r.state === 'idle') {
@@ -122,6 +121,14 @@ export function renderHaproxy(table: RouteTable, o: RenderOptions): RenderedConf
     lines.push('');
   }
   return { config: `${lines.join('\n')}\n`, hostsMap: map.length ? `${map.sort().join('\n')}\n` : '', certificates };
+}
+
+/**
+ * Text from outside (a failure reason, which quotes what an app did) made safe for the inside of an HAProxy
+ * lf-string and of HTML: only plain characters, with markup, quotes, escapes and log-format variables left out.
+ */
+export function pageText(text: string): string {
+  return text.replace(/[^A-Za-z0-9 .,:;()/_+=@'-]/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300);
 }
 
 /** The HAProxy backend that serves an app, as named in the configuration and the statistics. */

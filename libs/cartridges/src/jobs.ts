@@ -187,7 +187,10 @@ export type BrokerJobName = keyof BrokerJobs;
 export const NODE_JOB_NAMES: readonly NodeJobName[] = ['app.converge', 'app.build', 'app.snapshot', 'app.restore', 'app.logs', 'app.remove', 'node.ping'];
 
 /** A message on a log channel: a line of one gear, or the end of one node's output. */
-export type LogMessage = { gear: string; cartridge: string; line: string; stream: 'stdout' | 'stderr' } | { end: string };
+export type LogMessage =
+  /** `failed`: the gear failed its rollout and is gone; says so, with when. */
+  | { gear: string; cartridge: string; line: string; stream: 'stdout' | 'stderr'; failed?: string }
+  | { end: string };
 export const BROKER_JOB_NAMES: readonly BrokerJobName[] = ['node.heartbeat', 'operation.report', 'app.wake'];
 
 export type JobOf<Jobs, Name extends keyof Jobs> = { name: Name; data: Jobs[Name] };

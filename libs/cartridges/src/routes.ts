@@ -41,6 +41,8 @@ export interface AppRoute {
    * the next request while it asks the broker to wake the app.
    */
   state: 'serving' | 'stopped' | 'idle';
+  /** Why a stopped app stopped, when the platform stopped it: its first deployment failed (one line). */
+  failure?: string;
   /**
    * The web gears' health check, the same one the rollout waits for, used by the router to take a failing gear out:
    * an HTTP request and the answer that counts as healthy, or a plain connection. Null: no check.

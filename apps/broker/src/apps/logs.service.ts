@@ -89,7 +89,7 @@ export class LogsService implements OnModuleDestroy {
           }
           return;
         }
-        res.write(`[${m.cartridge} ${m.gear.slice(0, 8)}] ${m.line}\n`);
+        res.write(`[${m.cartridge} ${m.gear.slice(0, 8)}${m.failed ? `, ${m.failed}` : ''}] ${m.line}\n`);
       });
       ask(nodes).catch(done);
       // A follower also hears nodes the app's gears move to, and ends with the app.

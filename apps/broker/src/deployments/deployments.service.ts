@@ -266,6 +266,11 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     const web = this.apps.webOf(app).manifest.name;
     const webGears = (app.gears ?? []).filter((g) => g.cartridge === web);
     await repos.deployments.update(d.id, { state: 'rolling-out' });
+    if (app.desiredState === 'stopped' && !app.activeDeploymentId && (await repos.deployments.forApp(app.id, 2)).some((x) => x.id !== d.id && x.state === 'failed')) {
+      // Stopped because its first release failed (stopAfterFirstFailure): the next deployment is the app starting.
+      await repos.apps.update(app.id, { desiredState: 'started' });
+      app.desiredState = 'started';
+    }
     if (app.desiredState !== 'started' || webGears.length === 0) {
       await repos.apps.setRelease(webGears.map((g) => g.id), d.id);
       return { stage: 'retire', dispatch: this.convergeAll(app, []) };
@@ -323,6 +328,8 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
   }
 
   async convergeExtras(op: Operation, app: App, nodeId: string): Promise<Partial<NodeJobs['app.converge']>> {
+    // The gears a rollback removes never passed their health check, so never took traffic: nothing to drain.
+    if (op.context.stage === 'rollback') return { drainMs: 0 };
     if (op.context.stage !== 'retire') return {};
     const d = await this.store.repos.deployments.findById(op.context.deploymentId!);
     const kept = (await this.store.repos.deployments.forApp(app.id, 1000)).filter((x) => x.image && !x.pruned).map((x) => x.image!);
@@ -347,7 +354,9 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
       case 'build': {
         if (outcome.failed) {
           await repos.deployments.update(d.id, { state: 'failed', error: outcome.error, finishedAt: now, sourceToken: null });
-          return { dispatch: [], step: `release ${d.number} failed to build`, error: `the build of release ${d.number} failed: ${outcome.error}` };
+          const error = `the build of release ${d.number} failed: ${outcome.error}`;
+          if (!app.activeDeploymentId) return this.stopAfterFirstFailure(repos, op, app, `release ${d.number} failed to build`, error);
+          return { dispatch: [], step: `release ${d.number} failed to build`, error };
         }
         await repos.deployments.update(d.id, { image: String(op.context.image), dockerfile: op.context.dockerfile as Deployment['dockerfile'], sourceToken: null });
         const stage = await this.startRollout(repos, app, { ...d, image: String(op.context.image) });
@@ -361,6 +370,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
           await repos.apps.removeGears(fresh.map((g) => g.id));
           const why = `release ${d.number} was rolled back: ${outcome.error}`;
           await repos.deployments.update(d.id, { state: 'failed', error: why, finishedAt: now });
+          if (!app.activeDeploymentId) return this.stopAfterFirstFailure(repos, op, app, `the gears of release ${d.number} did not become healthy`, why);
           op.context = { ...op.context, stage: 'rollback' };
           return { dispatch: this.convergeAll(app, []), step: `rolling back: the gears of release ${d.number} did not become healthy`, error: why };
         }
@@ -377,6 +387,16 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
       default:
         return null;
     }
+  }
+
+  /**
+   * The app's first release failed. The cartridge's starter app would go on answering at its URL as if the deployment
+   * had worked; instead the app stops, and the router's page for it gives the reason (see RoutesService).
+   */
+  private async stopAfterFirstFailure(repos: Repos, op: Operation, app: App, what: string, error: string) {
+    await repos.apps.update(app.id, { desiredState: 'stopped' });
+    op.context = { ...op.context, stage: 'rollback' };
+    return { dispatch: this.convergeAll(app, []), step: `${what}; the app had no release yet, so it stops until a deployment works`, error };
   }
 
   private async activated(repos: Repos, app: App, d: Deployment, now: Date): Promise<void> {

@@ -203,7 +203,8 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
         await stages?.log?.(op, r.log, repos);
         for (const text of r.log) emitted.push({ kind: 'log', text });
       }
-      const text = r.phase === 'step' ? r.step : r.phase === 'succeeded' ? 'node finished' : `node failed: ${r.error}`;
+      // The reason of a failure is the operation's error, printed once when it ends (with what happened meanwhile).
+      const text = r.phase === 'step' ? r.step : r.phase === 'succeeded' ? 'node finished' : 'node failed';
       if (text) {
         op.steps = [...op.steps, { at: new Date(r.at).toISOString(), node: r.nodeId, text }].sort((a, b) => a.at.localeCompare(b.at));
         emitted.push({ kind: 'step', text });

@@ -67,12 +67,14 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
       if (!web) continue;
       const http = web.manifest.endpoints.find((e) => e.protocol === 'http' && e.public);
       const own = aliases.filter((a) => a.appId === app.id);
+      const failure = app.desiredState === 'stopped' && !app.activeDeploymentId ? await this.firstDeploymentFailure(app.id) : undefined;
       routes.push({
         appId: app.id,
         app: app.name,
         domain: shape.domain,
         hosts: [`${app.name}-${shape.domain}.${this.config.appsDomain}`, ...own.map((a) => a.host)],
         state: app.desiredState === 'stopped' ? 'stopped' : app.desiredState === 'idle' ? 'idle' : 'serving',
+        ...(failure ? { failure } : {}),
         // One check per backend in HAProxy, so one per app: the active release's. A new release's gears passed their
         // own check at the agent before traffic moves to them, and the route table takes the new check with it.
         health: routeHealth(gearHealth(web, shape.cartridges.find((c) => c.name === web.manifest.name)?.options, activeRelease(app, shape))),
@@ -88,6 +90,14 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
     }
     routes.sort((a, b) => a.appId.localeCompare(b.appId));
     return { version: Date.now(), apps: routes };
+  }
+
+  /** The reason an app that never served a release stopped: its latest deployment failed (see DeploymentsService). */
+  private async firstDeploymentFailure(appId: string): Promise<string | undefined> {
+    const [latest] = await this.store.repos.deployments.forApp(appId, 1);
+    if (latest?.state !== 'failed') return undefined;
+    // The first line says what went wrong; the gear's output below it is for the owner's eyes (logs, the push).
+    return (latest.error ?? 'it failed').split('\n')[0].replace(/; it printed:?.*$/, '').slice(0, 300);
   }
 
   /** What the routers last saw of each app's traffic. */
