@@ -303,7 +303,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
           ? { ref: web.manifest.image.ref }
           : { build: { cartridge: web.manifest.name, hash: web.hash } },
       recipe: build
-        ? { workdir: build.workdir, dependencies: [...(build.dependencies ?? [])], install: build.install, command: build.command ? [...build.command] : web.manifest.command ? [...web.manifest.command] : undefined, user: web.manifest.user, hooks: { preBuild: d.hooks['pre-build'], build: d.hooks.build } }
+        ? { workdir: build.workdir, dependencies: [...(build.dependencies ?? [])], install: build.install, compile: build.compile, port: web.manifest.endpoints.find((e) => e.public && e.protocol === 'http')?.port, command: build.command ? [...build.command] : web.manifest.command ? [...web.manifest.command] : undefined, user: web.manifest.user, hooks: { preBuild: d.hooks['pre-build'], build: d.hooks.build } }
         : null,
       tag: this.imageTag(app, d.number),
       push: Boolean(this.config.registry),
