@@ -18,6 +18,7 @@ import type { Operation } from '../operations/operation.entity';
 import { RoutesService } from '../routes/routes.service';
 import type { User } from '../users/user.entity';
 import { RegistryJanitor } from './registry-janitor';
+import { DETECTED_FILES, detectRuntime } from './detect-runtime';
 import { HOOK_NAMES, type Deployment, type DeploymentSource, type HookName } from './deployment.entity';
 
 const run = promisify(execFile);
@@ -141,8 +142,14 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
       }
       throw err;
     }
-    const web = this.apps.webOf(app);
     const paths = new Set(summary.paths);
+    // An app without a web cartridge gets the one its files call for, as other platforms' buildpacks detect them.
+    const named = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
+    const detected = named ? null : detectRuntime(paths, this.catalog.cartridges);
+    if (!named && !detected) {
+      throw ruleViolation('/archive', 'runtime-detected', `app "${app.name}" has no web cartridge and its code does not say which runtime it needs: none of ${DETECTED_FILES} is at the root of the tree; add one, or add a web cartridge to the app (POST .../cartridges or gearshift.yml)`);
+    }
+    const web = named ?? detected!.cartridge;
     if (!web.manifest.build && !paths.has('Dockerfile')) {
       throw ruleViolation('/archive', 'buildable', `${web.manifest.name} has no build recipe; add a Dockerfile at the root of the source`);
     }
@@ -158,7 +165,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
           throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); one deployment runs at a time, try again when it ends`);
         }
         const current = await repos.apps.findById(app.id);
-        const buildNode = this.buildNode(current!);
+        const buildNode = detected ? await this.apps.adoptWebCartridge(repos, current!, web) : this.buildNode(current!);
         const number = await repos.deployments.nextNumber(app.id);
         const source: DeploymentSource = { kind: upload.kind, bytes: upload.archive.length, files: summary.files, ...(upload.url ? { url: upload.url } : {}), ...(upload.ref ? { ref: upload.ref } : {}), ...(upload.commit ? { commit: upload.commit } : {}) };
         await repos.deployments.create({
@@ -179,6 +186,10 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
           previousDeploymentId: current!.activeDeploymentId,
         });
         await repos.deployments.update(id, { operationId: created.id });
+        if (detected) {
+          created.steps = [...created.steps, { at: new Date().toISOString(), text: `detected ${detected.runtime} (${detected.because}): the app's web cartridge is ${web.manifest.name}` }];
+          await repos.operations.save(created);
+        }
         return created;
       }, 'placement');
     } catch (err) {
@@ -255,10 +266,17 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
    * points its web gears at the release (`retire`, which here only converges).
    */
   private async startRollout(repos: Repos, app: App, d: Deployment): Promise<{ stage: 'surge' | 'retire'; dispatch: Operation['dispatch'] }> {
-    const web = this.apps.webOf(app).manifest.name;
+    const webCartridge = this.apps.webOf(app);
+    const web = webCartridge.manifest.name;
     const webGears = (app.gears ?? []).filter((g) => g.cartridge === web);
     await repos.deployments.update(d.id, { state: 'rolling-out' });
-    if (app.desiredState !== 'started' || webGears.length === 0) {
+    if (app.desiredState === 'started' && webGears.length === 0) {
+      // The first release of an app whose runtime was detected: its gears are the app's first web gears, and must
+      // pass their health checks like any surge (nothing older serves meanwhile).
+      const nodes = await this.apps.addReleaseGears(repos, app, Math.max(1, webCartridge.manifest.scaling?.min ?? 1), d.id);
+      return { stage: 'surge', dispatch: this.convergeAll(app, nodes) };
+    }
+    if (app.desiredState !== 'started') {
       await repos.apps.setRelease(webGears.map((g) => g.id), d.id);
       return { stage: 'retire', dispatch: this.convergeAll(app, []) };
     }
@@ -282,7 +300,10 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     if (!d) throw new Error(`deployment ${op.context.deploymentId} is gone`);
     const web = this.apps.webOf(app);
     const specs = await this.specs.specs(app);
-    const webSpec = specs.find((s) => s.web && app.gears!.find((g) => g.id === s.gearId)?.nodeId === nodeId);
+    const onNode = (s: (typeof specs)[number]) => app.gears!.find((g) => g.id === s.gearId)?.nodeId === nodeId;
+    // Before its first release an app whose runtime was detected has no web gear; its services share the network.
+    const webSpec = specs.find((s) => s.web && onNode(s));
+    const network = (webSpec ?? specs.find(onNode))?.network ?? '';
     const shape = await this.specs.shapeOf(app);
     const published = publishedVars(shape, this.catalog.cartridges);
     const secrets = [
@@ -309,7 +330,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
       push: Boolean(this.config.registry),
       labels: { 'gearshift.release': String(d.number) },
       limits: { memoryMb: this.config.buildMemoryMb, timeoutSeconds: this.config.buildTimeoutSeconds },
-      release: d.hooks.deploy ? { command: ['sh', '-c', d.hooks.deploy], network: webSpec?.network ?? '', env } : undefined,
+      release: d.hooks.deploy ? { command: ['sh', '-c', d.hooks.deploy], network, env } : undefined,
       secrets,
     };
   }
