@@ -203,15 +203,15 @@ export class GearOperator {
     if (h.kind === 'command') {
       probe = async () => {
         const r = await this.docker.exec(containerId, h.command).catch((err: Error) => ({ exitCode: -1, output: err.message }));
-        return r.exitCode === 0 ? null : `${h.command.join(' ')} exited ${r.exitCode}${r.output ? `: ${r.output.trim().slice(0, 200)}` : ''}`;
+        return r.exitCode === 0 ? null : { message: `${h.command.join(' ')} exited ${r.exitCode}${r.output ? `: ${r.output.trim().slice(0, 200)}` : ''}`, refused: false };
       };
     } else {
       const published = info.publishedPorts[h.port];
       const inside = info.ip[spec.network];
       // A published port accepts connections before the process in the container listens (Docker's proxy answers
-      // for it), so a TCP check goes to the container's own address whenever it has one.
-      const [host, port] = h.kind === 'tcp' && inside ? [inside, h.port] : published ? [this.config.address, published] : [inside, h.port];
-      probe = h.kind === 'http' ? httpProbe(host, port, h.path) : tcpProbe(host, port);
+      // for it), so a check goes to the container's own address whenever it has one.
+      const [host, port] = inside ? [inside, h.port] : [this.config.address, published ?? h.port];
+      probe = h.kind === 'http' ? httpProbe({ host, port, path: h.path, status: h.status, viaProxy: !inside }) : tcpProbe(host, port);
     }
     try {
       const ms = await waitHealthy({
@@ -225,8 +225,8 @@ export class GearOperator {
       });
       await step(`${spec.cartridge} ${spec.gearId.slice(0, 8)} is healthy (${ms} ms)`);
     } catch (err) {
-      const logs = await this.docker.logTail(containerId, 30);
-      throw new PermanentError(`gear ${spec.cartridge} ${spec.gearId.slice(0, 8)} ${(err as Error).message}${logs ? `\nlast log lines:\n${logs}` : ''}`);
+      const logs = (await this.docker.logTail(containerId, 30)).trim();
+      throw new PermanentError(`gear ${spec.cartridge} ${spec.gearId.slice(0, 8)} ${(err as Error).message}; ${logs ? `it printed:\n${logs}` : 'it printed nothing'}`);
     }
   }
 

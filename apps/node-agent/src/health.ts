@@ -1,20 +1,46 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import type { HealthSpec } from '@gearshift/cartridges';
+import type { HealthSpec, HealthStatus } from '@gearshift/cartridges';
+
+/** Why one probe failed. `refused`: nothing took the connection, so nothing listens on the port (yet). */
+export interface ProbeFailure {
+  message: string;
+  refused: boolean;
+}
 
 /** One probe of a gear's health check; resolves to null when healthy, else to what went wrong. */
-export type Probe = () => Promise<string | null>;
+export type Probe = () => Promise<ProbeFailure | null>;
 
-export function httpProbe(host: string, port: number, path: string): Probe {
+/** Whether an HTTP status passes a check that expects `expected` (absent: any status below 400). */
+export function statusPasses(status: number, expected: HealthStatus | undefined): boolean {
+  if (expected === 'any') return true;
+  if (expected === undefined) return status < 400;
+  return status === expected;
+}
+
+const expectation = (expected: HealthStatus | undefined): string =>
+  expected === undefined ? 'a status below 400' : expected === 'any' ? 'any answer' : `status ${expected}`;
+
+/**
+ * After a connection was made: whether the error still means that nothing listens. Docker's port proxy accepts the
+ * connection and then resets it when nothing listens behind it.
+ */
+function refusedBy(err: NodeJS.ErrnoException, viaProxy: boolean): boolean {
+  return viaProxy && (err.code === 'ECONNRESET' || err.message === 'socket hang up');
+}
+
+export function httpProbe(o: { host: string; port: number; path: string; status?: HealthStatus; viaProxy?: boolean }): Probe {
   return () =>
     new Promise((resolve) => {
-      const req = request({ host, port, path, method: 'GET', timeout: 2000 }, (res) => {
+      let connected = false;
+      const req = request({ host: o.host, port: o.port, path: o.path, method: 'GET', timeout: 2000 }, (res) => {
         res.resume();
-        const ok = (res.statusCode ?? 500) < 400;
-        resolve(ok ? null : `GET ${path} answered ${res.statusCode}`);
+        const status = res.statusCode ?? 0;
+        resolve(statusPasses(status, o.status) ? null : { message: `GET ${o.path} answered ${status}, expected ${expectation(o.status)}`, refused: false });
       });
-      req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', (err) => resolve(`GET ${path}: ${err.message}`));
+      req.on('socket', (s) => s.once('connect', () => (connected = true)));
+      req.on('timeout', () => req.destroy(new Error(connected ? 'no answer within 2 s' : 'could not connect within 2 s')));
+      req.on('error', (err: NodeJS.ErrnoException) => resolve({ message: `GET ${o.path}: ${err.message}`, refused: !connected || refusedBy(err, Boolean(o.viaProxy)) }));
       req.end();
     });
 }
@@ -26,8 +52,9 @@ export function tcpProbe(host: string, port: number): Probe {
         socket.destroy();
         resolve(null);
       });
-      socket.on('timeout', () => socket.destroy(new Error('timed out')));
-      socket.on('error', (err) => resolve(`tcp ${port}: ${err.message}`));
+      // Only reached before a connection: once connected the probe has passed and the socket is gone.
+      socket.on('timeout', () => socket.destroy(new Error('could not connect within 2 s')));
+      socket.on('error', (err: NodeJS.ErrnoException) => resolve({ message: `tcp ${port}: ${err.message}`, refused: true }));
     });
 }
 
@@ -39,21 +66,30 @@ export interface WaitOptions {
   intervalMs?: number;
 }
 
-/** Polls until the probe passes; throws with the last failure once the health check's time is up. */
+/**
+ * Polls until the probe passes; throws once the health check's time is up. When nothing ever took a connection on the
+ * gear's port the error says exactly that, the usual reason a real app fails here (it listens elsewhere, or not yet).
+ */
 export async function waitHealthy(o: WaitOptions): Promise<number> {
   const started = Date.now();
   const deadline = started + o.health.timeoutSeconds * 1000;
   let last = 'no answer yet';
+  let listened = false;
   let probes = 0;
   for (;;) {
     const result = await o.probe();
     if (result === null) return Date.now() - started;
-    last = result;
+    last = result.message;
+    if (!result.refused) listened = true;
     if (++probes % 5 === 0) {
       const dead = await o.alive();
       if (dead) throw new Error(dead);
     }
-    if (Date.now() > deadline) throw new Error(`did not pass its health check within ${o.health.timeoutSeconds} s (last: ${last})`);
+    if (Date.now() > deadline) {
+      const h = o.health;
+      if ((h.kind === 'http' || h.kind === 'tcp') && !listened) throw new Error(`nothing listened on ${h.port} within ${h.timeoutSeconds} s`);
+      throw new Error(`did not pass its health check within ${h.timeoutSeconds} s (last: ${last})`);
+    }
     await new Promise((r) => setTimeout(r, o.intervalMs ?? 100));
   }
 }

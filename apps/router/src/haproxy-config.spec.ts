@@ -13,7 +13,7 @@ const route = (over: Partial<AppRoute> = {}): AppRoute => ({
   domain: 'acme',
   hosts: ['shop-acme.localhost', 'www.shop.test'],
   state: 'serving',
-  healthPath: '/health',
+  health: { kind: 'http', path: '/health' },
   backends: [
     { gearId: 'b0000000-0000-4000-8000-000000000001', node: 'n2', host: '127.0.0.1', port: 32001 },
     { gearId: 'b0000000-0000-4000-8000-000000000002', node: 'n3', host: '127.0.0.1', port: 32002 },
@@ -45,6 +45,23 @@ describe('renderHaproxy', () => {
     assert.match(out.config, /server gear_b0000000000040008000000000000003 10\.0\.0\.1:32003 check\n/, 'not yet reported: its published port');
   });
 
+  it('accepts any answer, or exactly the app\'s status, when the health check says so', () => {
+    const any = renderHaproxy({ version: 1, apps: [route({ health: { kind: 'http', path: '/', status: 'any' } })] }, opts('/run/gs')).config;
+    assert.match(any, /  option httpchk GET \/\n  http-check expect status 100-599\n  default-server /);
+    const exact = renderHaproxy({ version: 1, apps: [route({ health: { kind: 'http', path: '/ready', status: 200 } })] }, opts('/run/gs')).config;
+    assert.match(exact, /  option httpchk GET \/ready\n  http-check expect status 200\n  default-server /);
+    const below400 = renderHaproxy({ version: 1, apps: [route()] }, opts('/run/gs')).config;
+    assert.doesNotMatch(below400, /http-check expect/, "HAProxy's own default: 2xx and 3xx");
+  });
+
+  it('checks only the connection of a gear whose health check is TCP, and nothing without a check', () => {
+    const tcp = renderHaproxy({ version: 1, apps: [route({ health: { kind: 'tcp' } })] }, opts('/run/gs')).config;
+    assert.doesNotMatch(tcp, /httpchk/);
+    assert.match(tcp, /  default-server inter 1s .*\n  server gear_b0000000000040008000000000000001 127\.0\.0\.1:32001 check\n/);
+    const none = renderHaproxy({ version: 1, apps: [route({ health: null })] }, opts('/run/gs')).config;
+    assert.match(none, /  balance roundrobin\n  server gear_b0000000000040008000000000000001 127\.0\.0\.1:32001\n/);
+  });
+
   it('sends a stopped app to a 503 page that says so', () => {
     const out = renderHaproxy({ version: 1, apps: [route({ state: 'stopped', backends: [] })] }, opts('/run/gs'));
     assert.match(out.hostsMap, /shop-acme\.localhost app_a1b2c3d4000040008000000000000000_stopped/);
@@ -72,7 +89,16 @@ describe('renderHaproxy', () => {
     mkdirSync(join(dir, 'pages'));
     writeFileSync(join(dir, 'pages', 'unknown-host.html'), UNKNOWN_HOST_PAGE);
     writeFileSync(join(dir, 'pages', 'unavailable.http'), UNAVAILABLE_PAGE);
-    const out = renderHaproxy({ version: 1, apps: [route(), route({ appId: 'ffffffff-0000-4000-8000-000000000000', hosts: ['blog-acme.localhost'], state: 'stopped' })] }, opts(dir));
+    const out = renderHaproxy({
+      version: 1,
+      apps: [
+        route(),
+        route({ appId: 'ffffffff-0000-4000-8000-000000000000', hosts: ['blog-acme.localhost'], state: 'stopped' }),
+        route({ appId: 'eeeeeeee-0000-4000-8000-000000000000', hosts: ['any-acme.localhost'], health: { kind: 'http', path: '/', status: 'any' } }),
+        route({ appId: 'dddddddd-0000-4000-8000-000000000000', hosts: ['ready-acme.localhost'], health: { kind: 'http', path: '/ready?full=1', status: 200 } }),
+        route({ appId: 'cccccccc-0000-4000-8000-000000000000', hosts: ['tcp-acme.localhost'], health: { kind: 'tcp' } }),
+      ],
+    }, opts(dir));
     writeFileSync(join(dir, 'hosts.map'), out.hostsMap);
     writeFileSync(join(dir, 'haproxy.cfg'), out.config);
     const check = spawnSync('haproxy', ['-c', '-f', join(dir, 'haproxy.cfg')], { encoding: 'utf8' });

@@ -106,11 +106,18 @@ export function renderHaproxy(table: RouteTable, o: RenderOptions): RenderedConf
       continue;
     }
     lines.push(`backend ${name}`, '  balance roundrobin');
+    // The same check the rollout waited for. HAProxy's own default would pass only 2xx and 3xx; an app that answers
+    // its root with a 404 or a 500 is still up, and says so when the check accepts any status.
+    const h = r.health;
+    if (h?.kind === 'http') {
+      lines.push(`  option httpchk GET ${h.path}`);
+      if (h.status !== undefined) lines.push(`  http-check expect status ${h.status === 'any' ? '100-599' : h.status}`);
+    }
     // A gear that refuses or drops a connection is taken out at once, until its health check passes again.
-    if (r.healthPath) lines.push(`  option httpchk GET ${r.healthPath}`, '  default-server inter 1s fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down');
+    if (h) lines.push('  default-server inter 1s fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down');
     for (const b of r.backends) {
       const t = targetOf(b, o.node);
-      lines.push(`  server gear_${b.gearId.replace(/-/g, '')} ${t.host}:${t.port}${r.healthPath ? ' check' : ''}`);
+      lines.push(`  server gear_${b.gearId.replace(/-/g, '')} ${t.host}:${t.port}${h ? ' check' : ''}`);
     }
     lines.push('');
   }

@@ -1,4 +1,4 @@
-import { envNamePattern } from './manifest.schema';
+import { envNamePattern, healthPathPattern } from './manifest.schema';
 import { GEAR_SIZE_NAMES, type GearSize } from './gear-sizes';
 
 /**
@@ -15,7 +15,7 @@ export const cartridgeEntrySchema = {
     image: { type: 'string', pattern: '^[a-z0-9][A-Za-z0-9._:/-]*(@sha256:[a-f0-9]{64})?$', maxLength: 255 },
     port: { type: 'integer', minimum: 1, maximum: 65535 },
     command: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 4096 } },
-    health: { type: 'string', pattern: '^/', maxLength: 200 },
+    health: { type: 'string', pattern: healthPathPattern, maxLength: 200 },
     env: {
       type: 'object',
       maxProperties: 200,

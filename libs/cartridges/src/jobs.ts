@@ -20,8 +20,11 @@ export interface PortSpec {
   publish: boolean;
 }
 
+/** An HTTP check's idea of healthy: one status code, any answer at all, or (absent) any status below 400. */
+export type HealthStatus = number | 'any';
+
 export type HealthSpec =
-  | { kind: 'http'; port: number; path: string; timeoutSeconds: number }
+  | { kind: 'http'; port: number; path: string; status?: HealthStatus; timeoutSeconds: number }
   | { kind: 'command'; command: string[]; timeoutSeconds: number }
   | { kind: 'tcp'; port: number; timeoutSeconds: number }
   | { kind: 'none'; timeoutSeconds: number };

@@ -7,6 +7,12 @@ import type { FromSchema } from 'json-schema-to-ts';
 export const cartridgeNamePattern = '^[a-z][a-z0-9]*(-[a-z0-9.]+)*$';
 export const envNamePattern = '^[A-Za-z_][A-Za-z0-9_]*$';
 
+/**
+ * A health check path: it ends up in the router's configuration as well as in the agent's request, so it is kept to
+ * the characters of a URL path and query that need no quoting there.
+ */
+export const healthPathPattern = "^/[A-Za-z0-9._~%/?=&+,;:@!$*()-]*$";
+
 const healthCheckSchema = {
   type: 'object',
   additionalProperties: false,
@@ -15,7 +21,14 @@ const healthCheckSchema = {
       type: 'object',
       additionalProperties: false,
       required: ['path'],
-      properties: { path: { type: 'string', pattern: '^/' } },
+      properties: {
+        path: { type: 'string', pattern: healthPathPattern, maxLength: 200 },
+        /**
+         * What answer counts as healthy: one status code, or `any` (the gear answers HTTP at all, which is what an app
+         * without a health route can promise). Absent: any status below 400.
+         */
+        status: { oneOf: [{ type: 'integer', minimum: 100, maximum: 599 }, { type: 'string', const: 'any' }] },
+      },
     },
     command: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
     tcp: { type: 'boolean', const: true },

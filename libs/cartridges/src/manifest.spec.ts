@@ -67,6 +67,16 @@ describe('cartridge manifests', () => {
     assert.deepEqual(violations(`${valid}scaling: { min: 1, max: 3 }\n`), ['/scaling/max range']);
   });
 
+  it('lets an http health check accept one status or any answer, and keeps its path quotable', () => {
+    const web = (health: string) =>
+      valid.replace('categories: [service, database]', 'categories: [web]').replace('{ name: db, port: 5432, protocol: tcp, health: { tcp: true } }', `{ name: db, port: 8080, protocol: http, public: true, health: ${health} }`);
+    assert.deepEqual(parseManifest(web('{ http: { path: /, status: any } }'), 'm.yml').endpoints[0].health, { http: { path: '/', status: 'any' } });
+    assert.deepEqual(parseManifest(web('{ http: { path: /ready, status: 204 } }'), 'm.yml').endpoints[0].health, { http: { path: '/ready', status: 204 } });
+    assert.ok(violations(web('{ http: { path: /, status: some } }')).every((v) => v.startsWith('/endpoints/0/health/http/status')));
+    assert.ok(violations(web('{ http: { path: /, status: 700 } }')).every((v) => v.startsWith('/endpoints/0/health/http/status')));
+    assert.deepEqual(violations(web('{ http: { path: "/a b" } }')), ['/endpoints/0/health/http/path pattern']);
+  });
+
   it('says when a manifest is not YAML, or not in its own folder', () => {
     assert.deepEqual(violations('name: [unclosed'), [' yaml']);
     assert.deepEqual(violations(valid, 'other-name'), ['/name folder']);

@@ -28,6 +28,8 @@ export interface RouteBackend {
   inside?: { host: string; port: number };
 }
 
+export type RouteHealth = { kind: 'http'; path: string; status?: number | 'any' } | { kind: 'tcp' };
+
 export interface AppRoute {
   appId: string;
   app: string;
@@ -39,8 +41,11 @@ export interface AppRoute {
    * the next request while it asks the broker to wake the app.
    */
   state: 'serving' | 'stopped' | 'idle';
-  /** The web cartridge's HTTP health check, used by the router to take a failing gear out. */
-  healthPath: string | null;
+  /**
+   * The web gears' health check, the same one the rollout waits for, used by the router to take a failing gear out:
+   * an HTTP request and the answer that counts as healthy, or a plain connection. Null: no check.
+   */
+  health: RouteHealth | null;
   backends: RouteBackend[];
   /** Certificate and key (PEM, concatenated) per alias with TLS. */
   tls: { host: string; pem: string }[];

@@ -48,7 +48,8 @@ describe('gear specs', () => {
     assert.equal(db.volumes[0].name, `gs-${app.id}-postgresql-15-data`);
     assert.deepEqual(db.aliases, ['postgresql-15']);
     assert.deepEqual(web.resources, { memoryMb: 256, cpus: 0.5, pids: 512 });
-    assert.equal(web.health.kind, 'http');
+    // A web gear is up when its port answers HTTP at all: real apps have no health route.
+    assert.deepEqual(web.health, { kind: 'http', port: 8080, path: '/', status: 'any', timeoutSeconds: 60 });
     assert.equal(db.health.kind, 'command');
     assert.equal(web.web, true);
     assert.equal(db.web, false);

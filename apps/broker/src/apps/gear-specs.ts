@@ -6,6 +6,7 @@ import {
   type GearSize,
   type GearSpec,
   type HealthSpec,
+  type RouteHealth,
   type TemplateContext,
 } from '@gearshift/cartridges';
 
@@ -92,7 +93,7 @@ function healthOf(c: Cartridge): HealthSpec {
     const h = e.health;
     if (!h) continue;
     const timeoutSeconds = h['timeout-seconds'] ?? 60;
-    if (h.http) return { kind: 'http', port: e.port, path: h.http.path, timeoutSeconds };
+    if (h.http) return { kind: 'http', port: e.port, path: h.http.path, ...(h.http.status !== undefined ? { status: h.http.status } : {}), timeoutSeconds };
     if (h.command) return { kind: 'command', command: [...h.command], timeoutSeconds };
     if (h.tcp) return { kind: 'tcp', port: e.port, timeoutSeconds };
   }
@@ -103,6 +104,18 @@ function healthOf(c: Cartridge): HealthSpec {
 function imageHealth(o: CartridgeOptions): HealthSpec {
   const port = o.port ?? 8080;
   return o.health ? { kind: 'http', port, path: o.health, timeoutSeconds: 120 } : { kind: 'tcp', port, timeoutSeconds: 120 };
+}
+
+/** The health check of a cartridge's gears in an app: the one the rollout waits for and the router applies. */
+export function gearHealth(c: Cartridge, options: CartridgeOptions = {}): HealthSpec {
+  return c.manifest.image['from-app'] ? imageHealth(options) : healthOf(c);
+}
+
+/** The router's side of a web gear's health check: a command runs inside the gear, so the router has none. */
+export function routeHealth(h: HealthSpec): RouteHealth | null {
+  if (h.kind === 'http') return { kind: 'http', path: h.path, ...(h.status !== undefined ? { status: h.status } : {}) };
+  if (h.kind === 'tcp') return { kind: 'tcp' };
+  return null;
 }
 
 /** Computes the spec of every gear of an app. Deterministic: the same app always gives the same specs. */
@@ -168,7 +181,7 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
       ports: c.manifest.endpoints.map((e) => ({ name: e.name, containerPort: fromApp && options.port ? options.port : e.port, protocol: e.protocol, publish: true })),
       volumes: (fromApp ? options.volumes ?? [] : c.manifest.volumes ?? []).map((v) => ({ name: `${instance}-${app.id}-${g.cartridge}-${v.name}`, path: v.path })),
       resources: { memoryMb: size.memoryMb, cpus: size.cpus, pids: size.pids },
-      health: fromApp ? imageHealth(options) : healthOf(c),
+      health: gearHealth(c, options),
       // An idle app keeps its services (data, connections) and stops only its web gears.
       running: app.state === 'started' || (app.state === 'idle' && !isWeb),
       generation: g.generation,

@@ -5,6 +5,7 @@ import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { Store } from '../database/store';
 import { CatalogService } from '../cartridges/catalog.service';
 import { GearSpecsService } from '../apps/gear-specs.service';
+import { gearHealth, routeHealth } from '../apps/gear-specs';
 
 /**
  * Publishes the route table (host names → healthy web gears) in Redis whenever gears or aliases change, and every
@@ -65,7 +66,7 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
         domain: shape.domain,
         hosts: [`${app.name}-${shape.domain}.${this.config.appsDomain}`, ...own.map((a) => a.host)],
         state: app.desiredState === 'stopped' ? 'stopped' : app.desiredState === 'idle' ? 'idle' : 'serving',
-        healthPath: http?.health?.http?.path ?? null,
+        health: routeHealth(gearHealth(web, shape.cartridges.find((c) => c.name === web.manifest.name)?.options)),
         backends: (app.gears ?? [])
           .filter((g) => g.cartridge === web.manifest.name && g.state === 'running' && http && g.ports[http.name])
           .sort((a, b) => a.id.localeCompare(b.id))
