@@ -265,7 +265,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
    * The first stage of a rollout. A serving app gets new gears beside the old (`surge`); a stopped or idle one just
    * points its web gears at the release (`retire`, which here only converges).
    */
-  private async startRollout(repos: Repos, app: App, d: Deployment): Promise<{ stage: 'surge' | 'retire'; dispatch: Operation['dispatch'] }> {
+  private async startRollout(repos: Repos, app: App, d: Deployment): Promise<{ stage: 'surge' | 'retire'; dispatch: Operation['dispatch']; first?: boolean }> {
     const webCartridge = this.apps.webOf(app);
     const web = webCartridge.manifest.name;
     const webGears = (app.gears ?? []).filter((g) => g.cartridge === web);
@@ -274,7 +274,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
       // The first release of an app whose runtime was detected: its gears are the app's first web gears, and must
       // pass their health checks like any surge (nothing older serves meanwhile).
       const nodes = await this.apps.addReleaseGears(repos, app, Math.max(1, webCartridge.manifest.scaling?.min ?? 1), d.id);
-      return { stage: 'surge', dispatch: this.convergeAll(app, nodes) };
+      return { stage: 'surge', dispatch: this.convergeAll(app, nodes), first: true };
     }
     if (app.desiredState !== 'started') {
       await repos.apps.setRelease(webGears.map((g) => g.id), d.id);
@@ -365,7 +365,12 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
         await repos.deployments.update(d.id, { image: String(op.context.image), dockerfile: op.context.dockerfile as Deployment['dockerfile'], sourceToken: null });
         const stage = await this.startRollout(repos, app, { ...d, image: String(op.context.image) });
         op.context = { ...op.context, stage: stage.stage };
-        return { dispatch: stage.dispatch, step: stage.stage === 'surge' ? `starting gears of release ${d.number} beside the current ones` : `release ${d.number} will run when the app starts` };
+        const step = stage.first
+          ? `starting the first gears of the app, with release ${d.number}`
+          : stage.stage === 'surge'
+            ? `starting gears of release ${d.number} beside the current ones`
+            : `release ${d.number} will run when the app starts`;
+        return { dispatch: stage.dispatch, step };
       }
       case 'surge': {
         const fresh = (app.gears ?? []).filter((g) => g.deploymentId === d.id);
@@ -381,7 +386,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
         await repos.apps.removeGears(old.map((g) => g.id));
         await this.activated(repos, app, d, now);
         op.context = { ...op.context, stage: 'retire' };
-        return { dispatch: this.convergeAll(app, []), step: `release ${d.number} is serving; retiring ${old.length} old gear(s)` };
+        return { dispatch: this.convergeAll(app, []), step: `release ${d.number} is serving${old.length > 0 ? `; retiring ${old.length} old gear(s)` : ''}` };
       }
       case 'retire': {
         if (d.state !== 'active') await this.activated(repos, app, d, now);
