@@ -4,13 +4,14 @@ import IORedis from 'ioredis';
 import { hashFolder, loadCatalog, nodeQueue } from '@gearshift/cartridges';
 import { DockerAdapter } from '../apps/node-agent/src/docker.adapter';
 import { ImageBuilder } from '../apps/node-agent/src/images';
+import { deployPushBench } from './deploy-push';
 import { docker, eventually, Platform, ROOT } from '../test/support/platform';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 /**
- * `npm run bench` (BENCH_ONLY=deploy, =routing or =memory for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
+ * `npm run bench` (BENCH_ONLY=deploy, =push, =routing or =memory for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
  *   gear start  app create → healthy through the API   vs  raw dockerode create + start + the same health wait
  *   queue       a no-op job through a node's queue       vs  a raw BullMQ round trip on the same Redis
  *   routing     wrk through the router      vs  wrk straight to the container's own address (and its published port)
@@ -294,6 +295,7 @@ async function main(): Promise<void> {
       printTable(rows);
       return;
     }
+    if (process.env.BENCH_ONLY === 'push') return void (await deployPushBench(p, nodeImage, add), printTable(rows));
     if (process.env.BENCH_ONLY === 'deploy' || process.env.BENCH_ONLY === 'routing') {
       const floor = [await rawGearStart(nodeImage), await rawGearStart(nodeImage), await rawGearStart(nodeImage)];
       if (process.env.BENCH_ONLY === 'deploy') await deployBench(p, nodeImage, floor, add);
@@ -357,6 +359,7 @@ async function main(): Promise<void> {
     // Deploying code: git push to serving, first (dependencies installed) and code-only, against a raw docker build
     // and run of the equivalent Dockerfile.
     await deployBench(p, nodeImage, raw, add);
+    await deployPushBench(p, nodeImage, add);
 
     const nodes = await p.api('GET', '/nodes');
     const nodeId = nodes.body[0].id as string;

@@ -46,12 +46,12 @@ describe('API rules and placement', { timeout: 600_000 }, () => {
     await expectError('POST', apps, { name: 'x', cartridges: ['static'], scale: 0 }, 400, '/scale', 'minimum');
   });
 
-  it('refuses unknown cartridges, two web cartridges and an app without one', async () => {
+  it('refuses unknown cartridges, two web cartridges, and a scale for an app whose web cartridge comes with its code', async () => {
     const unknown = await expectError('POST', apps, { name: 'x', cartridges: ['static', 'cobol-85'] }, 400, '/cartridges/1', 'known-cartridge');
     assert.match(unknown.message, /cobol-85/);
     const two = await expectError('POST', apps, { name: 'x', cartridges: ['static', 'nodejs-18'] }, 422, '/cartridges', 'one-web-cartridge');
     assert.match(two.message, /static and nodejs-18/);
-    await expectError('POST', apps, { name: 'x', cartridges: ['postgresql-15'] }, 422, '/cartridges', 'one-web-cartridge');
+    await expectError('POST', apps, { name: 'x', cartridges: ['postgresql-15'], scale: 2 }, 422, '/scale', 'web-cartridge');
   });
 
   it('refuses a scale above the cartridge maximum', async () => {

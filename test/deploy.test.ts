@@ -204,7 +204,7 @@ describe('deploying code', { timeout: 900_000 }, () => {
     await sleep(300);
     const r = await push();
     assert.ok(r.ok, r.output);
-    assert.match(r.output, /RUN .*npm install[^\n]*\n[^\n]*Using cache/, 'the dependency layer came from the cache');
+    assert.match(r.output, /installing dependencies \(package.json\)\s+remote: +unchanged since the last build: reused/, 'the dependency layer came from the cache');
     await eventually('the new release to answer', async () => versions.has('v2'), 10_000, 100);
     await sleep(1000);
     running = false;

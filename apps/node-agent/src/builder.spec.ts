@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { recipeDockerfile, redactor } from './builder';
+import { readableBuildOutput, recipeBuild, recipeDockerfile, redactor } from './builder';
 
 describe('build recipes', () => {
   const recipe = { workdir: '/opt/app', dependencies: ['package.json', 'package-lock.json'], install: 'npm install', command: ['gear-start'], hooks: {} };
@@ -27,6 +27,45 @@ describe('build recipes', () => {
     const code = lines.findIndex((l) => l === 'COPY --chown=gear src/ ./');
     const build = lines.findIndex((l) => l.includes("echo '\\''built'\\''"));
     assert.ok(pre > 0 && code > pre && build > code, df);
+  });
+
+  it('runs the runtime\'s compile step after the source is in and before the build hook', () => {
+    const df = recipeDockerfile('base', { ...recipe, compile: 'gear-build compile', hooks: { build: 'echo hook' } }, new Set(['package.json']), false);
+    const lines = df.split('\n');
+    const code = lines.findIndex((l) => l === 'COPY --chown=gear src/ ./');
+    const compile = lines.findIndex((l) => l.includes("sh -c 'gear-build compile'"));
+    const hook = lines.findIndex((l) => l.includes("sh -c 'echo hook'"));
+    assert.ok(code > 0 && compile > code && hook > compile, df);
+  });
+
+  it('makes a Procfile\'s web command the image\'s command, run by a shell with PORT defaulting to the web port', () => {
+    const df = recipeDockerfile('base', { ...recipe, port: 8080 }, new Set(['package.json', 'Procfile']), false, 'serve -l $PORT');
+    assert.match(df, /^ENV PORT=\$\{PORT:-8080\}$/m);
+    assert.match(df, /^CMD \["\/bin\/sh","-c","exec serve -l \$PORT"\]$/m);
+    assert.doesNotMatch(df, /gear-start/);
+  });
+
+  it('names each step that matters and hides the Dockerfile\'s plumbing', () => {
+    const { dockerfile, steps } = recipeBuild('base', recipe, new Set(['package.json']), true);
+    const instructions = dockerfile.split('\n').filter((l) => l && !l.startsWith('#'));
+    assert.equal(steps.length, instructions.length);
+    const install = instructions.findIndex((l) => l.includes('npm install')) + 1;
+    const seen: string[] = [];
+    const out = readableBuildOutput(steps, (l) => seen.push(l));
+    [
+      `Step 1/${steps.length} : FROM base`,
+      ' ---> 0123456789ab',
+      `Step 5/${steps.length} : COPY ca.crt /tmp/gearshift-ca.crt`,
+      ' ---> Using cache',
+      `Step ${install}/${steps.length} : RUN NODE_EXTRA_CA_CERTS=/tmp/gearshift-ca.crt sh -c 'npm install'`,
+      ' ---> Running in 0123456789ab',
+      'added 3 packages in 2s',
+      'Removing intermediate container 0123456789ab',
+      ' ---> 0123456789ab',
+      'Successfully built 0123456789ab',
+      'Successfully tagged x:1',
+    ].forEach(out);
+    assert.deepEqual(seen, ['installing dependencies (package.json)', 'added 3 packages in 2s']);
   });
 
   it('masks secrets in output, longest first', () => {

@@ -89,7 +89,11 @@ export interface BuildRecipe {
   workdir: string;
   dependencies: string[];
   install?: string;
+  /** Runs once the whole source is copied, before the build hook (a build script, pruning dev dependencies). */
+  compile?: string;
   command?: string[];
+  /** The web port, for PORT in a Procfile's command when the cartridge sets none. */
+  port?: number;
   user?: string;
   /** Shell commands run while building: before dependencies are installed, and after the code is copied. */
   hooks: { preBuild?: string; build?: string };

@@ -150,6 +150,8 @@ export const manifestSchema = {
         dependencies: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: '^[A-Za-z0-9._-]+$' } },
         /** Runs when one of the dependency files is present. */
         install: { type: 'string', minLength: 1 },
+        /** Runs once the whole source is in (a build script, pruning); the runtime's step, before the app's build hook. */
+        compile: { type: 'string', minLength: 1 },
         /** The command of a built app; the cartridge's command when absent. */
         command: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
       },

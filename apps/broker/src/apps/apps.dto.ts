@@ -18,7 +18,6 @@ export const createAppSchema = {
     name: { type: 'string', pattern: NAME_PATTERN },
     cartridges: {
       type: 'array',
-      minItems: 1,
       maxItems: 16,
       uniqueItems: true,
       items: { oneOf: [{ type: 'string', minLength: 1, maxLength: 64 }, cartridgeEntrySchema] },

@@ -210,13 +210,15 @@ export class AppsService {
     const chosen = checkCartridgeSet(names, this.catalog.cartridges);
     const options = body.cartridges.map(entryOptions);
     chosen.forEach((c, i) => checkOptions(c, options[i], `/cartridges/${i}`));
-    const web = chosen.find(isWeb)!;
+    // Without a web cartridge the app waits for its code, whose files say which runtime it needs.
+    const web = chosen.find(isWeb);
     const size: GearSize = body.size ?? 'small';
     chosen.forEach((c, i) => checkSize([c], options[i].size ?? size, options[i].size ? `/cartridges/${i}/size` : '/size'));
-    const scale = body.scale ?? Math.max(1, web.manifest.scaling?.min ?? 1);
-    checkScale(web, scale, '/scale');
+    if (!web && body.scale !== undefined) throw ruleViolation('/scale', 'web-cartridge', 'scale is the number of web gears; this app has no web cartridge until its code is pushed, scale it then');
+    const scale = web ? body.scale ?? Math.max(1, web.manifest.scaling?.min ?? 1) : 0;
+    if (web) checkScale(web, scale, '/scale');
     const mb = (c: Cartridge) => GEAR_SIZES[options[chosen.indexOf(c)].size ?? size].memoryMb;
-    const gearCartridges = [...chosen.filter((c) => !isWeb(c)), ...Array<Cartridge>(scale).fill(web)];
+    const gearCartridges = [...chosen.filter((c) => !isWeb(c)), ...(web ? Array<Cartridge>(scale).fill(web) : [])];
     let op: Operation;
     try {
       op = await this.store.transaction(async (repos) => {
@@ -225,10 +227,13 @@ export class AppsService {
         const cartridgeRows = chosen.map((c, i) => ({ cartridge: c.manifest.name, generated: generatedFor(c), options: options[i] }));
         let nodes: string[];
         let app: App;
-        if (chosen.length === 1) {
+        if (web && chosen.length === 1) {
           // Web gears only: spread over the nodes.
           app = await repos.apps.create(appFields, cartridgeRows, []);
           nodes = await this.addWebGears(repos, app.id, [web.manifest.name], [], web.manifest.name, scale, mb(web), null);
+        } else if (gearCartridges.length === 0) {
+          app = await repos.apps.create(appFields, cartridgeRows, []);
+          nodes = [];
         } else {
           // With services, all of an app's gears share one node and its network.
           const nodeId = await this.place(repos, gearCartridges.map(mb));
@@ -236,7 +241,7 @@ export class AppsService {
           nodes = [nodeId];
         }
         const dispatch = nodes.map((nodeId) => ({ nodeId, job: 'app.converge' as const }));
-        return this.operations.create(repos, 'app.create', app.id, user, dispatch, `create app ${body.name} with ${names.join(', ')}`);
+        return this.operations.create(repos, 'app.create', app.id, user, dispatch, `create app ${body.name} with ${names.join(', ') || 'no cartridge yet'}${web ? '' : ' (the runtime is detected when code is pushed)'}`);
       }, 'placement');
     } catch (err) {
       if (isUniqueViolation(err)) throw this.nameTaken(body.name, domainName);
@@ -337,8 +342,24 @@ export class AppsService {
     }, waitSeconds);
   }
 
+  /** The app's web cartridge; an app that has none yet cannot do what needs one (422, not a crash). */
   webOf(app: App): Cartridge {
-    return this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge))!;
+    const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
+    if (!web) throw ruleViolation('/cartridges', 'web-cartridge', `app "${app.name}" has no web cartridge yet: push its code (the runtime is detected from its files) or add one`);
+    return web;
+  }
+
+  /**
+   * Gives an app without a web cartridge the one its pushed code needs, inside the caller's transaction, and names
+   * the node to build on: its services' node, else one with room for a web gear. It gets no gear yet: the release's
+   * gears are its first (see DeploymentsService.startRollout).
+   */
+  async adoptWebCartridge(repos: Repos, app: App, web: Cartridge): Promise<string> {
+    const current = (app.cartridges ?? []).map((c) => c.cartridge);
+    checkCartridgeSet([...current, web.manifest.name], this.catalog.cartridges);
+    checkSize([web], app.size, '/size');
+    await repos.apps.addCartridge(app.id, { cartridge: web.manifest.name, generated: generatedFor(web) }, []);
+    return app.gears?.[0]?.nodeId ?? this.place(repos, [GEAR_SIZES[app.size].memoryMb]);
   }
 
   /**
@@ -441,11 +462,11 @@ export class AppsService {
 
   /** What an app is now, in the terms of a descriptor. */
   async stateOf(app: App): Promise<AppState> {
-    const web = this.webOf(app);
+    const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
     return {
       cartridges: (app.cartridges ?? []).map((c) => c.cartridge),
       size: app.size,
-      webScale: (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).length,
+      webScale: (app.gears ?? []).filter((g) => g.cartridge === web?.manifest.name).length,
       autoscale: app.autoscaleMax ? { min: app.autoscaleMin ?? 1, max: app.autoscaleMax, targetConcurrency: app.autoscaleTarget ?? 10 } : null,
       env: app.env,
       aliases: (await this.store.repos.aliases.forApp(app.id)).map((a) => a.host),

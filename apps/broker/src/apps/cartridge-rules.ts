@@ -4,8 +4,9 @@ import { invalid, ruleViolation } from '../common/errors';
 const isWeb = (c: Cartridge) => c.manifest.categories.includes('web');
 
 /**
- * Checks a set of cartridges for an app: all known, exactly one web cartridge, no conflicts, every requirement
- * provided. `pointer` locates the list in the request for error details.
+ * Checks a set of cartridges for an app: all known, at most one web cartridge, no conflicts, every requirement
+ * provided. `pointer` locates the list in the request for error details. An app without a web cartridge gets one
+ * when code is pushed: the runtime is detected from the files (deployments/detect-runtime.ts).
  */
 export function checkCartridgeSet(names: string[], catalog: Map<string, Cartridge>, pointer = '/cartridges'): Cartridge[] {
   const chosen = names.map((name, i) => {
@@ -16,7 +17,6 @@ export function checkCartridgeSet(names: string[], catalog: Map<string, Cartridg
     return c;
   });
   const web = chosen.filter(isWeb);
-  if (web.length === 0) throw ruleViolation(pointer, 'one-web-cartridge', `an app needs one web cartridge; none of ${names.join(', ')} is one`);
   if (web.length > 1) {
     throw ruleViolation(pointer, 'one-web-cartridge', `${web.map((c) => c.manifest.name).join(' and ')} are all web cartridges; an app has exactly one`);
   }

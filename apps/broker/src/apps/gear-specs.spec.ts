@@ -127,6 +127,9 @@ describe('cartridge rules', () => {
   };
   it('accepts one web cartridge with services', () => assert.equal(code(['nodejs-18', 'postgresql-15']), 'ok'));
   it('refuses an unknown cartridge, naming it by position', () => assert.match(code(['nodejs-18', 'nope']), /^invalid_input .*"\/cartridges\/1"/));
-  it('refuses an app without a web cartridge', () => assert.match(code(['postgresql-15']), /^rule_violation .*one-web-cartridge/));
+  it('accepts an app without a web cartridge (its runtime is detected when code is pushed)', () => {
+    assert.equal(code(['postgresql-15']), 'ok');
+    assert.equal(code([]), 'ok');
+  });
   it('refuses two web cartridges', () => assert.match(code(['nodejs-18', 'static']), /^rule_violation .*one-web-cartridge/));
 });

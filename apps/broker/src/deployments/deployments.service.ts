@@ -18,6 +18,7 @@ import type { Operation } from '../operations/operation.entity';
 import { RoutesService } from '../routes/routes.service';
 import type { User } from '../users/user.entity';
 import { RegistryJanitor } from './registry-janitor';
+import { DETECTED_FILES, detectRuntime } from './detect-runtime';
 import { HOOK_NAMES, type Deployment, type DeploymentSource, type HookName } from './deployment.entity';
 
 const run = promisify(execFile);
@@ -142,8 +143,14 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
       }
       throw err;
     }
-    const web = this.apps.webOf(app);
     const paths = new Set(summary.paths);
+    // An app without a web cartridge gets the one its files call for, as other platforms' buildpacks detect them.
+    const named = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
+    const detected = named ? null : detectRuntime(paths, this.catalog.cartridges);
+    if (!named && !detected) {
+      throw ruleViolation('/archive', 'runtime-detected', `app "${app.name}" has no web cartridge and its code does not say which runtime it needs: none of ${DETECTED_FILES} is at the root of the tree; add one, or add a web cartridge to the app (POST .../cartridges or gearshift.yml)`);
+    }
+    const web = named ?? detected!.cartridge;
     if (!web.manifest.build && !paths.has('Dockerfile')) {
       throw ruleViolation('/archive', 'buildable', `${web.manifest.name} has no build recipe; add a Dockerfile at the root of the source`);
     }
@@ -160,7 +167,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
           throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); one deployment runs at a time, try again when it ends`);
         }
         const current = await repos.apps.findById(app.id);
-        const buildNode = this.buildNode(current!);
+        const buildNode = detected ? await this.apps.adoptWebCartridge(repos, current!, web) : this.buildNode(current!);
         const number = await repos.deployments.nextNumber(app.id);
         const source: DeploymentSource = { kind: upload.kind, bytes: upload.archive.length, files: summary.files, ...(upload.url ? { url: upload.url } : {}), ...(upload.ref ? { ref: upload.ref } : {}), ...(upload.commit ? { commit: upload.commit } : {}) };
         await repos.deployments.create({
@@ -184,6 +191,10 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
           previousDeploymentId: current!.activeDeploymentId,
         });
         await repos.deployments.update(id, { operationId: created.id });
+        if (detected) {
+          created.steps = [...created.steps, { at: new Date().toISOString(), text: `detected ${detected.runtime} (${detected.because}): the app's web cartridge is ${web.manifest.name}` }];
+          await repos.operations.save(created);
+        }
         return created;
       }, 'placement');
     } catch (err) {
@@ -262,8 +273,9 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
    * The first stage of a rollout. A serving app gets new gears beside the old (`surge`); a stopped or idle one just
    * points its web gears at the release (`retire`, which here only converges).
    */
-  private async startRollout(repos: Repos, app: App, d: Deployment): Promise<{ stage: 'surge' | 'retire'; dispatch: Operation['dispatch'] }> {
-    const web = this.apps.webOf(app).manifest.name;
+  private async startRollout(repos: Repos, app: App, d: Deployment): Promise<{ stage: 'surge' | 'retire'; dispatch: Operation['dispatch']; first?: boolean }> {
+    const webCartridge = this.apps.webOf(app);
+    const web = webCartridge.manifest.name;
     const webGears = (app.gears ?? []).filter((g) => g.cartridge === web);
     await repos.deployments.update(d.id, { state: 'rolling-out' });
     if (app.desiredState === 'stopped' && !app.activeDeploymentId && (await repos.deployments.forApp(app.id, 2)).some((x) => x.id !== d.id && x.state === 'failed')) {
@@ -271,7 +283,13 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
       await repos.apps.update(app.id, { desiredState: 'started' });
       app.desiredState = 'started';
     }
-    if (app.desiredState !== 'started' || webGears.length === 0) {
+    if (app.desiredState === 'started' && webGears.length === 0) {
+      // The first release of an app whose runtime was detected: its gears are the app's first web gears, and must
+      // pass their health checks like any surge (nothing older serves meanwhile).
+      const nodes = await this.apps.addReleaseGears(repos, app, Math.max(1, webCartridge.manifest.scaling?.min ?? 1), d.id);
+      return { stage: 'surge', dispatch: this.convergeAll(app, nodes), first: true };
+    }
+    if (app.desiredState !== 'started') {
       await repos.apps.setRelease(webGears.map((g) => g.id), d.id);
       return { stage: 'retire', dispatch: this.convergeAll(app, []) };
     }
@@ -295,7 +313,10 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     if (!d) throw new Error(`deployment ${op.context.deploymentId} is gone`);
     const web = this.apps.webOf(app);
     const specs = await this.specs.specs(app);
-    const webSpec = specs.find((s) => s.web && app.gears!.find((g) => g.id === s.gearId)?.nodeId === nodeId);
+    const onNode = (s: (typeof specs)[number]) => app.gears!.find((g) => g.id === s.gearId)?.nodeId === nodeId;
+    // Before its first release an app whose runtime was detected has no web gear; its services share the network.
+    const webSpec = specs.find((s) => s.web && onNode(s));
+    const network = (webSpec ?? specs.find(onNode))?.network ?? '';
     const shape = await this.specs.shapeOf(app);
     const published = publishedVars(shape, this.catalog.cartridges);
     const secrets = [
@@ -316,13 +337,13 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
           ? { ref: web.manifest.image.ref }
           : { build: { cartridge: web.manifest.name, hash: web.hash } },
       recipe: build
-        ? { workdir: build.workdir, dependencies: [...(build.dependencies ?? [])], install: build.install, command: build.command ? [...build.command] : web.manifest.command ? [...web.manifest.command] : undefined, user: web.manifest.user, hooks: { preBuild: d.hooks['pre-build'], build: d.hooks.build } }
+        ? { workdir: build.workdir, dependencies: [...(build.dependencies ?? [])], install: build.install, compile: build.compile, port: web.manifest.endpoints.find((e) => e.public && e.protocol === 'http')?.port, command: build.command ? [...build.command] : web.manifest.command ? [...web.manifest.command] : undefined, user: web.manifest.user, hooks: { preBuild: d.hooks['pre-build'], build: d.hooks.build } }
         : null,
       tag: this.imageTag(app, d.number),
       push: Boolean(this.config.registry),
       labels: { 'gearshift.release': String(d.number) },
       limits: { memoryMb: this.config.buildMemoryMb, timeoutSeconds: this.config.buildTimeoutSeconds },
-      release: d.hooks.deploy ? { command: ['sh', '-c', d.hooks.deploy], network: webSpec?.network ?? '', env } : undefined,
+      release: d.hooks.deploy ? { command: ['sh', '-c', d.hooks.deploy], network, env } : undefined,
       secrets,
     };
   }
@@ -361,7 +382,12 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
         await repos.deployments.update(d.id, { image: String(op.context.image), dockerfile: op.context.dockerfile as Deployment['dockerfile'], sourceToken: null });
         const stage = await this.startRollout(repos, app, { ...d, image: String(op.context.image) });
         op.context = { ...op.context, stage: stage.stage };
-        return { dispatch: stage.dispatch, step: stage.stage === 'surge' ? `starting gears of release ${d.number} beside the current ones` : `release ${d.number} will run when the app starts` };
+        const step = stage.first
+          ? `starting the first gears of the app, with release ${d.number}`
+          : stage.stage === 'surge'
+            ? `starting gears of release ${d.number} beside the current ones`
+            : `release ${d.number} will run when the app starts`;
+        return { dispatch: stage.dispatch, step };
       }
       case 'surge': {
         const fresh = (app.gears ?? []).filter((g) => g.deploymentId === d.id);
@@ -378,7 +404,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
         await repos.apps.removeGears(old.map((g) => g.id));
         await this.activated(repos, app, d, now);
         op.context = { ...op.context, stage: 'retire' };
-        return { dispatch: this.convergeAll(app, []), step: `release ${d.number} is serving; retiring ${old.length} old gear(s)` };
+        return { dispatch: this.convergeAll(app, []), step: `release ${d.number} is serving${old.length > 0 ? `; retiring ${old.length} old gear(s)` : ''}` };
       }
       case 'retire': {
         if (d.state !== 'active') await this.activated(repos, app, d, now);
