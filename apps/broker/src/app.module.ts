@@ -2,6 +2,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { BROKER_CONFIG, type BrokerConfig } from './config';
 import { ErrorFilter } from './common/error.filter';
+import { CertificateAuthority } from './common/certificates';
+import { loadSecretKey } from './common/secrets';
 import { Store } from './database/store';
 import { AppsController } from './apps/apps.controller';
 import { AppsService } from './apps/apps.service';
@@ -45,6 +47,8 @@ export class AppModule {
         { provide: BROKER_CONFIG, useValue: config },
         { provide: Store, useValue: store },
         { provide: CATALOG, useValue: catalog },
+        // The same key that seals secrets derives the CA, so there is nothing more to keep.
+        { provide: CertificateAuthority, useFactory: (c: BrokerConfig) => CertificateAuthority.fromSecretKey(loadSecretKey(c.secretKey, c.dataDir)), inject: [BROKER_CONFIG] },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
         AuthService,

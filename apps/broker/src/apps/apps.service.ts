@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { descriptorEnv, entryName, entryOptions, GEAR_SIZES, type AppDescriptor, type Cartridge, type GearSize } from '@gearshift/cartridges';
 import type { AppState, PlanItem } from '../apply/plan';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { CertificateAuthority, type IssuedCertificate } from '../common/certificates';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { CatalogService } from '../cartridges/catalog.service';
 import { Store, type Repos } from '../database/store';
@@ -25,9 +26,22 @@ function generate(kind: 'username' | 'password' | 'token'): string {
   return randomBytes(24).toString('hex');
 }
 
-/** Values a cartridge generates once per app (credentials); kept with the app, shown to nobody. */
-function generatedFor(c: Cartridge): Record<string, string> {
-  return Object.fromEntries((c.manifest.env ?? []).filter((e) => e.generate).map((e) => [e.name, generate(e.generate!)]));
+/**
+ * Values a cartridge generates once per app (credentials, and a TLS certificate with its key, issued together by the
+ * platform CA); kept with the app, shown only to its owner on request.
+ */
+function generatedFor(c: Cartridge, ca: CertificateAuthority): Record<string, string> {
+  const out: Record<string, string> = {};
+  let tls: IssuedCertificate | undefined;
+  for (const e of c.manifest.env ?? []) {
+    if (!e.generate) continue;
+    if (e.generate === 'tls-certificate' || e.generate === 'tls-key') {
+      // Clients reach the gear by the cartridge's name on the app's network.
+      tls ??= ca.issue([c.manifest.name]);
+      out[e.name] = e.generate === 'tls-key' ? tls.key : tls.certificate;
+    } else out[e.name] = generate(e.generate);
+  }
+  return out;
 }
 
 const isUniqueViolation = (err: unknown) => (err as { code?: string })?.code === '23505';
@@ -55,6 +69,7 @@ export class AppsService {
     private readonly operations: OperationsService,
     private readonly routes: RoutesService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+    private readonly ca: CertificateAuthority,
   ) {}
 
   // ---- reading -------------------------------------------------------------------------------------------------
@@ -221,7 +236,7 @@ export class AppsService {
       op = await this.store.transaction(async (repos) => {
         if (await repos.apps.nameTaken(domain.id, body.name)) throw this.nameTaken(body.name, domainName);
         const appFields = { domainId: domain.id, name: body.name, desiredState: 'started' as const, size, env: body.env ?? {} };
-        const cartridgeRows = chosen.map((c, i) => ({ cartridge: c.manifest.name, generated: generatedFor(c), options: options[i] }));
+        const cartridgeRows = chosen.map((c, i) => ({ cartridge: c.manifest.name, generated: generatedFor(c, this.ca), options: options[i] }));
         let nodes: string[];
         let app: App;
         if (chosen.length === 1) {
@@ -297,7 +312,7 @@ export class AppsService {
       const memoryMb = GEAR_SIZES[app.size].memoryMb;
       const home = app.gears?.[0]?.nodeId;
       const nodeId = await this.place(repos, [memoryMb], home);
-      await repos.apps.addCartridge(app.id, { cartridge: name, generated: generatedFor(cartridge) }, [{ cartridge: name, nodeId, memoryMb }]);
+      await repos.apps.addCartridge(app.id, { cartridge: name, generated: generatedFor(cartridge, this.ca) }, [{ cartridge: name, nodeId, memoryMb }]);
       return [nodeId];
     }, waitSeconds);
   }
@@ -458,7 +473,7 @@ export class AppsService {
           checkSize([this.catalog.require(name)], options.size ?? a.size, '/size');
           const memoryMb = GEAR_SIZES[options.size ?? a.size].memoryMb;
           const nodeId = await this.place(repos, [memoryMb], a.gears?.[0]?.nodeId);
-          await repos.apps.addCartridge(a.id, { cartridge: name, generated: generatedFor(this.catalog.require(name)), options }, [{ cartridge: name, nodeId, memoryMb }]);
+          await repos.apps.addCartridge(a.id, { cartridge: name, generated: generatedFor(this.catalog.require(name), this.ca), options }, [{ cartridge: name, nodeId, memoryMb }]);
           nodes.push(nodeId);
         }
       }
