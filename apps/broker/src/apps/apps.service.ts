@@ -17,6 +17,7 @@ import type { App } from './app.entity';
 import type { AppAction, CreateAppBody, ScaleBody } from './apps.dto';
 import { checkCartridgeSet, checkOptions, checkScale, checkSize, isWeb } from './cartridge-rules';
 import type { NewGear } from './apps.repository';
+import { publishedVars, type AppShape } from './gear-specs';
 import { RoutesService } from '../routes/routes.service';
 import { checkAliasHost } from '../routes/aliases.service';
 
@@ -43,6 +44,9 @@ function generatedFor(c: Cartridge, ca: CertificateAuthority): Record<string, st
   }
   return out;
 }
+
+/** Shown instead of a secret value that was not asked to be revealed. */
+export const SECRET_MASK = '********';
 
 const isUniqueViolation = (err: unknown) => (err as { code?: string })?.code === '23505';
 
@@ -144,9 +148,32 @@ export class AppsService {
     return (await this.store.repos.operations.forApp(app.id, 50)).map((op) => ({ ...presentOperation(op), by: op.userId ? 'user' : 'platform' }));
   }
 
-  async env(user: User, domainName: string, appName: string) {
-    const { app } = await this.requireApp(user, domainName, appName);
-    return { env: app.env };
+  /**
+   * The user's variables, and the variables the app's services publish to its gears (as gears beside them see them).
+   * Secret values are masked unless revealed: only whoever may change the app gets this far, and the mask keeps a
+   * password out of a shared screen or a pasted listing.
+   */
+  async env(user: User, domainName: string, appName: string, reveal = false) {
+    const { domain, app } = await this.requireApp(user, domainName, appName);
+    const shape: AppShape = {
+      id: app.id,
+      name: app.name,
+      domain: domain.name,
+      state: app.desiredState,
+      size: app.size,
+      env: app.env,
+      cartridges: [...(app.cartridges ?? [])]
+        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.cartridge.localeCompare(b.cartridge))
+        .map((c) => ({ name: c.cartridge, generated: c.generated, options: c.options })),
+      gears: [],
+    };
+    const published = publishedVars(shape, this.catalog.cartridges).map((p) => ({
+      name: p.name,
+      value: p.secret && !reveal ? SECRET_MASK : p.value,
+      secret: p.secret,
+      from: p.from,
+    }));
+    return { env: app.env, published, revealed: reveal };
   }
 
   // ---- changing ------------------------------------------------------------------------------------------------
