@@ -224,4 +224,31 @@ describe('databases as apps expect them', { timeout: 900_000 }, () => {
       return r.status === 200 && JSON.parse(r.body);
     }, 60_000, 500), { tls: true, fact: 'written by the test' });
   });
+
+  it('gives a database embedded by an earlier version, without a certificate, one when the broker starts', async () => {
+    const before = await containerEnv((await dbContainer('mariadb-10.11')).Id);
+    // What an earlier version stored: the credentials, no certificate.
+    const pg = new Client({ connectionString: p.databaseUrl });
+    await pg.connect();
+    try {
+      const r = await pg.query("update app_cartridges set generated = generated - 'GEARSHIFT_TLS_CERT' - 'GEARSHIFT_TLS_KEY' where cartridge = 'mariadb-10.11'");
+      assert.equal(r.rowCount, 1);
+    } finally {
+      await pg.end();
+    }
+    await p.stopBroker();
+    await p.startBroker();
+    const after = await eventually('the MariaDB gear to run with a new certificate', async () => {
+      const [c] = await p.containers({ 'gearshift.app-name': 'shop', 'gearshift.cartridge': 'mariadb-10.11' });
+      if (c?.State !== 'running') return undefined;
+      const env = await containerEnv(c.Id);
+      return env.GEARSHIFT_TLS_CERT && env.GEARSHIFT_TLS_CERT !== before.GEARSHIFT_TLS_CERT ? { id: c.Id, env } : undefined;
+    }, 120_000, 500);
+    assert.equal(after.env.MYSQL_PASSWORD, before.MYSQL_PASSWORD, 'the credentials stay');
+    const ssl = await eventually('MariaDB to answer over TLS', async () => {
+      const out = await execIn(after.id, ['mariadb', '-h', '127.0.0.1', `-u${after.env.MYSQL_USER}`, `-p${after.env.MYSQL_PASSWORD}`, '--ssl', '-N', '-e', "show session status like 'Ssl_version'", after.env.MYSQL_DATABASE]);
+      return /Ssl_version\s+TLSv1/.test(out) && out;
+    }, 60_000, 500);
+    assert.match(ssl, /TLSv1\.[23]/);
+  });
 });

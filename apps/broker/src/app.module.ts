@@ -8,6 +8,7 @@ import { Store } from './database/store';
 import { AppsController } from './apps/apps.controller';
 import { AppsService } from './apps/apps.service';
 import { GearSpecsService } from './apps/gear-specs.service';
+import { GeneratedValuesService } from './apps/generated-values.service';
 import { CartridgesController } from './cartridges/cartridges.controller';
 import { CATALOG, CatalogService } from './cartridges/catalog.service';
 import type { Cartridge } from '@gearshift/cartridges';
@@ -57,6 +58,7 @@ export class AppModule {
         GearSpecsService,
         OperationsService,
         AppsService,
+        GeneratedValuesService,
         NodesService,
         QueueService,
         BrokerJobs,

@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { descriptorEnv, entryName, entryOptions, GEAR_SIZES, type AppDescriptor, type Cartridge, type GearSize } from '@gearshift/cartridges';
 import type { AppState, PlanItem } from '../apply/plan';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
-import { CertificateAuthority, type IssuedCertificate } from '../common/certificates';
+import { CertificateAuthority } from '../common/certificates';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { CatalogService } from '../cartridges/catalog.service';
 import { Store, type Repos } from '../database/store';
@@ -18,32 +17,9 @@ import type { AppAction, CreateAppBody, ScaleBody } from './apps.dto';
 import { checkCartridgeSet, checkOptions, checkScale, checkSize, isWeb } from './cartridge-rules';
 import type { NewGear } from './apps.repository';
 import { publishedVars, type AppShape } from './gear-specs';
+import { generatedFor } from './generated-values';
 import { RoutesService } from '../routes/routes.service';
 import { checkAliasHost } from '../routes/aliases.service';
-
-function generate(kind: 'username' | 'password' | 'token'): string {
-  if (kind === 'username') return `u${randomBytes(5).toString('hex')}`;
-  if (kind === 'password') return randomBytes(18).toString('base64url');
-  return randomBytes(24).toString('hex');
-}
-
-/**
- * Values a cartridge generates once per app (credentials, and a TLS certificate with its key, issued together by the
- * platform CA); kept with the app, shown only to its owner on request.
- */
-function generatedFor(c: Cartridge, ca: CertificateAuthority): Record<string, string> {
-  const out: Record<string, string> = {};
-  let tls: IssuedCertificate | undefined;
-  for (const e of c.manifest.env ?? []) {
-    if (!e.generate) continue;
-    if (e.generate === 'tls-certificate' || e.generate === 'tls-key') {
-      // Clients reach the gear by the cartridge's name on the app's network.
-      tls ??= ca.issue([c.manifest.name]);
-      out[e.name] = e.generate === 'tls-key' ? tls.key : tls.certificate;
-    } else out[e.name] = generate(e.generate);
-  }
-  return out;
-}
 
 /** Shown instead of a secret value that was not asked to be revealed. */
 export const SECRET_MASK = '********';
