@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { docker, getJson, Platform } from './support/platform';
+import { docker, eventually, getJson, Platform } from './support/platform';
 
 /**
  * The catalogue, cartridge by cartridge: each web runtime comes up healthy and answers; each service is wired to
@@ -86,7 +86,9 @@ describe('cartridge catalogue', { timeout: 600_000 }, () => {
 
   it('runs Java, wired to PostgreSQL and Redis', async () => {
     const { url } = await create('javaapp', ['openjdk-17', 'postgresql-15', 'redis-7']);
-    const page = await getJson(url);
+    // The JVM's first database connection (class loading, and TLS setup now that PostgreSQL offers it) can outlast
+    // one request's timeout on a busy host; the page is asked for until it answers.
+    const page = await eventually('the Java starter to answer', () => getJson(url), 60_000, 500);
     assert.match(page?.body.java, /^17/);
     assert.equal(page?.body.database.reachable, true, JSON.stringify(page?.body.database));
     const test = await getJson(`${url}/selftest`);

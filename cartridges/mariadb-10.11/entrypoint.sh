@@ -24,4 +24,13 @@ SQL
   wait "$pid" || true
   echo "initialised"
 fi
-exec mariadbd --datadir="$datadir" --bind-address=0.0.0.0 --port=3306 --socket=/run/mysqld/mysqld.sock
+
+# TLS with the certificate the platform issued for this gear, written afresh at every start (outside the volume);
+# clients that do not ask for TLS are served in plain as before.
+tls=()
+if [ -n "${GEARSHIFT_TLS_CERT:-}" ] && [ -n "${GEARSHIFT_TLS_KEY:-}" ]; then
+  (umask 077 && printf '%s' "$GEARSHIFT_TLS_CERT" > /run/mysqld/server.crt && printf '%s' "$GEARSHIFT_TLS_KEY" > /run/mysqld/server.key)
+  tls=(--ssl-cert=/run/mysqld/server.crt --ssl-key=/run/mysqld/server.key)
+fi
+unset GEARSHIFT_TLS_CERT GEARSHIFT_TLS_KEY
+exec mariadbd --datadir="$datadir" --bind-address=0.0.0.0 --port=3306 --socket=/run/mysqld/mysqld.sock "${tls[@]}"

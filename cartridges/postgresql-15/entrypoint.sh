@@ -23,4 +23,13 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   wait "$pid" || true
   echo "initialised"
 fi
-exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/run/postgresql
+
+# TLS with the certificate the platform issued for this gear, written afresh at every start (outside the volume, so a
+# snapshot never carries the key); clients that do not ask for TLS are served in plain as before.
+tls=()
+if [ -n "${GEARSHIFT_TLS_CERT:-}" ] && [ -n "${GEARSHIFT_TLS_KEY:-}" ]; then
+  (umask 077 && printf '%s' "$GEARSHIFT_TLS_CERT" > /run/postgresql/server.crt && printf '%s' "$GEARSHIFT_TLS_KEY" > /run/postgresql/server.key)
+  tls=(-c ssl=on -c ssl_cert_file=/run/postgresql/server.crt -c ssl_key_file=/run/postgresql/server.key)
+fi
+unset GEARSHIFT_TLS_CERT GEARSHIFT_TLS_KEY
+exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/run/postgresql "${tls[@]}"

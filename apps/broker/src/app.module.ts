@@ -2,10 +2,13 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { BROKER_CONFIG, type BrokerConfig } from './config';
 import { ErrorFilter } from './common/error.filter';
+import { CertificateAuthority } from './common/certificates';
+import { loadSecretKey } from './common/secrets';
 import { Store } from './database/store';
 import { AppsController } from './apps/apps.controller';
 import { AppsService } from './apps/apps.service';
 import { GearSpecsService } from './apps/gear-specs.service';
+import { GeneratedValuesService } from './apps/generated-values.service';
 import { CartridgesController } from './cartridges/cartridges.controller';
 import { CATALOG, CatalogService } from './cartridges/catalog.service';
 import type { Cartridge } from '@gearshift/cartridges';
@@ -45,6 +48,8 @@ export class AppModule {
         { provide: BROKER_CONFIG, useValue: config },
         { provide: Store, useValue: store },
         { provide: CATALOG, useValue: catalog },
+        // The same key that seals secrets derives the CA, so there is nothing more to keep.
+        { provide: CertificateAuthority, useFactory: (c: BrokerConfig) => CertificateAuthority.fromSecretKey(loadSecretKey(c.secretKey, c.dataDir)), inject: [BROKER_CONFIG] },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
         AuthService,
@@ -53,6 +58,7 @@ export class AppModule {
         GearSpecsService,
         OperationsService,
         AppsService,
+        GeneratedValuesService,
         NodesService,
         QueueService,
         BrokerJobs,

@@ -246,10 +246,17 @@ function parseAssignment(s: string): [string, string] {
 const env = program.command('env').description("an app's environment variables (the gears restart with new values)");
 env
   .command('list <app>', { isDefault: true })
+  .description("your variables and those the app's services publish (DATABASE_URL...); secret values masked")
   .addOption(domainOption())
-  .action(async (app: string, opts: { domain?: string }) => {
-    const res = await api().call<{ env: Record<string, string> }>('GET', `${appPath(opts, app)}/env`);
-    print(res.env, () => table(Object.entries(res.env).map(([name, value]) => ({ name, value })), ['name', 'value']));
+  .option('--reveal', 'show the values of secret variables (generated passwords); with --json, every variable the web gears see')
+  .action(async (app: string, opts: { domain?: string; reveal?: boolean }) => {
+    type Published = { name: string; value: string; from: string };
+    const res = await api().call<{ env: Record<string, string>; published?: Published[] }>('GET', `${appPath(opts, app)}/env${opts.reveal ? '?reveal=true' : ''}`);
+    const published = res.published ?? [];
+    // Without --reveal, --json keeps printing only your own variables, as scripts have read them so far.
+    const json = opts.reveal ? { ...Object.fromEntries([...published].reverse().map((p) => [p.name, p.value])), ...res.env } : res.env;
+    const rows = [...Object.entries(res.env).map(([name, value]) => ({ name, value, from: 'you' })), ...published.map((p) => ({ name: p.name, value: p.value, from: p.from }))];
+    print(json, () => table(rows, ['name', 'value', 'from']));
   });
 env
   .command('set <app> <assignments...>')

@@ -105,7 +105,7 @@ export const manifestSchema = {
         properties: {
           name: { type: 'string', pattern: envNamePattern },
           value: { type: 'string' },
-          generate: { type: 'string', enum: ['username', 'password', 'token'] },
+          generate: { type: 'string', enum: ['username', 'password', 'token', 'tls-certificate', 'tls-key'] },
           secret: { type: 'boolean' },
         },
         oneOf: [{ required: ['value'] }, { required: ['generate'] }],

@@ -5,6 +5,7 @@ import { LogsService } from './logs.service';
 import { ApiBearerAuth, ApiBody, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { SchemaPipe } from '../common/schema.pipe';
 import { WaitPipe } from '../common/wait.pipe';
+import { FlagPipe } from '../common/flag.pipe';
 import { CurrentUser } from '../users/auth.guard';
 import type { User } from '../users/user.entity';
 import { AppsService } from './apps.service';
@@ -96,9 +97,11 @@ export class AppsController {
     return this.apps.removeCartridge(user, domain, app, cartridge, w);
   }
 
+  /** The user's variables, and what the app's services publish to it; their secret values only when revealed. */
   @Get(':app/env')
-  env(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string) {
-    return this.apps.env(user, domain, app);
+  @ApiQuery({ name: 'reveal', required: false, type: Boolean, description: 'true: show the values of secret published variables (generated passwords, URLs with credentials) instead of a mask' })
+  env(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Query('reveal', new FlagPipe('reveal')) reveal: boolean) {
+    return this.apps.env(user, domain, app, reveal);
   }
 
   @Patch(':app/env')

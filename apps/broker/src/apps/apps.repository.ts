@@ -66,6 +66,24 @@ export class AppsRepository {
     return (await this.findById(saved.id))!;
   }
 
+  /** The embedded cartridges of these names, in every app, with the values they generated. */
+  embedded(cartridges: string[]): Promise<AppCartridge[]> {
+    if (cartridges.length === 0) return Promise.resolve([]);
+    return this.m.find(AppCartridge, { where: { cartridge: In(cartridges) } });
+  }
+
+  /**
+   * Stores the generated values of an embedded cartridge, and marks its app changed (the spec cache keys on that).
+   * Only when they are still `before`: of brokers starting together, one fills them in.
+   */
+  async setGenerated(row: AppCartridge, generated: Record<string, string>): Promise<boolean> {
+    const fresh = await this.m.findOne(AppCartridge, { where: { id: row.id }, lock: { mode: 'pessimistic_write' } });
+    if (!fresh || JSON.stringify(fresh.generated) !== JSON.stringify(row.generated)) return false;
+    await this.m.update(AppCartridge, { id: row.id }, { generated });
+    await this.m.update(App, { id: row.appId }, { updatedAt: new Date() });
+    return true;
+  }
+
   async addCartridge(appId: string, cartridge: Pick<AppCartridge, 'cartridge' | 'generated'> & { options?: AppCartridge['options'] }, gears: NewGear[]): Promise<void> {
     await this.m.insert(AppCartridge, { ...cartridge, appId });
     if (gears.length > 0) await this.m.insert(Gear, gears.map((g) => ({ ...g, appId })));

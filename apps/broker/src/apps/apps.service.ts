@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { descriptorEnv, entryName, entryOptions, GEAR_SIZES, type AppDescriptor, type Cartridge, type GearSize } from '@gearshift/cartridges';
 import type { AppState, PlanItem } from '../apply/plan';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { CertificateAuthority } from '../common/certificates';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { CatalogService } from '../cartridges/catalog.service';
 import { Store, type Repos } from '../database/store';
@@ -16,19 +16,13 @@ import type { App } from './app.entity';
 import type { AppAction, CreateAppBody, PatchAppBody, ScaleBody } from './apps.dto';
 import { checkCartridgeSet, checkOptions, checkScale, checkSize, isWeb } from './cartridge-rules';
 import type { NewGear } from './apps.repository';
+import { publishedVars, type AppShape } from './gear-specs';
+import { generatedFor } from './generated-values';
 import { RoutesService } from '../routes/routes.service';
 import { checkAliasHost } from '../routes/aliases.service';
 
-function generate(kind: 'username' | 'password' | 'token'): string {
-  if (kind === 'username') return `u${randomBytes(5).toString('hex')}`;
-  if (kind === 'password') return randomBytes(18).toString('base64url');
-  return randomBytes(24).toString('hex');
-}
-
-/** Values a cartridge generates once per app (credentials); kept with the app, shown to nobody. */
-function generatedFor(c: Cartridge): Record<string, string> {
-  return Object.fromEntries((c.manifest.env ?? []).filter((e) => e.generate).map((e) => [e.name, generate(e.generate!)]));
-}
+/** Shown instead of a secret value that was not asked to be revealed. */
+export const SECRET_MASK = '********';
 
 const isUniqueViolation = (err: unknown) => (err as { code?: string })?.code === '23505';
 
@@ -55,6 +49,7 @@ export class AppsService {
     private readonly operations: OperationsService,
     private readonly routes: RoutesService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+    private readonly ca: CertificateAuthority,
   ) {}
 
   // ---- reading -------------------------------------------------------------------------------------------------
@@ -130,9 +125,32 @@ export class AppsService {
     return (await this.store.repos.operations.forApp(app.id, 50)).map((op) => ({ ...presentOperation(op), by: op.userId ? 'user' : 'platform' }));
   }
 
-  async env(user: User, domainName: string, appName: string) {
-    const { app } = await this.requireApp(user, domainName, appName);
-    return { env: app.env };
+  /**
+   * The user's variables, and the variables the app's services publish to its gears (as gears beside them see them).
+   * Secret values are masked unless revealed: only whoever may change the app gets this far, and the mask keeps a
+   * password out of a shared screen or a pasted listing.
+   */
+  async env(user: User, domainName: string, appName: string, reveal = false) {
+    const { domain, app } = await this.requireApp(user, domainName, appName);
+    const shape: AppShape = {
+      id: app.id,
+      name: app.name,
+      domain: domain.name,
+      state: app.desiredState,
+      size: app.size,
+      env: app.env,
+      cartridges: [...(app.cartridges ?? [])]
+        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.cartridge.localeCompare(b.cartridge))
+        .map((c) => ({ name: c.cartridge, generated: c.generated, options: c.options })),
+      gears: [],
+    };
+    const published = publishedVars(shape, this.catalog.cartridges).map((p) => ({
+      name: p.name,
+      value: p.secret && !reveal ? SECRET_MASK : p.value,
+      secret: p.secret,
+      from: p.from,
+    }));
+    return { env: app.env, published, revealed: reveal };
   }
 
   // ---- changing ------------------------------------------------------------------------------------------------
@@ -224,7 +242,7 @@ export class AppsService {
       op = await this.store.transaction(async (repos) => {
         if (await repos.apps.nameTaken(domain.id, body.name)) throw this.nameTaken(body.name, domainName);
         const appFields = { domainId: domain.id, name: body.name, desiredState: 'started' as const, size, env: body.env ?? {} };
-        const cartridgeRows = chosen.map((c, i) => ({ cartridge: c.manifest.name, generated: generatedFor(c), options: options[i] }));
+        const cartridgeRows = chosen.map((c, i) => ({ cartridge: c.manifest.name, generated: generatedFor(c, this.ca), options: options[i] }));
         let nodes: string[];
         let app: App;
         if (web && chosen.length === 1) {
@@ -303,7 +321,7 @@ export class AppsService {
       const memoryMb = GEAR_SIZES[app.size].memoryMb;
       const home = app.gears?.[0]?.nodeId;
       const nodeId = await this.place(repos, [memoryMb], home);
-      await repos.apps.addCartridge(app.id, { cartridge: name, generated: generatedFor(cartridge) }, [{ cartridge: name, nodeId, memoryMb }]);
+      await repos.apps.addCartridge(app.id, { cartridge: name, generated: generatedFor(cartridge, this.ca) }, [{ cartridge: name, nodeId, memoryMb }]);
       return [nodeId];
     }, waitSeconds);
   }
@@ -494,7 +512,7 @@ export class AppsService {
           checkSize([this.catalog.require(name)], options.size ?? a.size, '/size');
           const memoryMb = GEAR_SIZES[options.size ?? a.size].memoryMb;
           const nodeId = await this.place(repos, [memoryMb], a.gears?.[0]?.nodeId);
-          await repos.apps.addCartridge(a.id, { cartridge: name, generated: generatedFor(this.catalog.require(name)), options }, [{ cartridge: name, nodeId, memoryMb }]);
+          await repos.apps.addCartridge(a.id, { cartridge: name, generated: generatedFor(this.catalog.require(name), this.ca), options }, [{ cartridge: name, nodeId, memoryMb }]);
           nodes.push(nodeId);
         }
       }

@@ -111,7 +111,31 @@ describe('gear specs', () => {
 
   it('marks secret published values', () => {
     const secret = publishedVars(app, catalog).filter((p) => p.secret).map((p) => p.name);
-    assert.deepEqual(secret.sort(), ['DATABASE_URL', 'POSTGRESQL_PASSWORD']);
+    assert.deepEqual(secret.sort(), ['DATABASE_URL', 'PGPASSWORD', 'POSTGRESQL_PASSWORD']);
+  });
+
+  it('gives the web gear the libpq variables, so a client with no settings reaches the database', () => {
+    assert.deepEqual(
+      [web.env.PGHOST, web.env.PGPORT, web.env.PGUSER, web.env.PGPASSWORD, web.env.PGDATABASE],
+      ['postgresql-15', '5432', 'u1', 'pw', 'shop'],
+    );
+  });
+
+  it('gives the database its certificate and key, and the web gear neither', () => {
+    const withTls: AppShape = {
+      ...app,
+      cartridges: app.cartridges.map((c) => (c.name === 'postgresql-15' ? { ...c, generated: { ...c.generated, GEARSHIFT_TLS_CERT: 'CERT', GEARSHIFT_TLS_KEY: 'KEY' } } : c)),
+    };
+    const specs2 = buildGearSpecs(withTls, catalog, 'gs');
+    const db2 = specs2.find((s) => s.cartridge === 'postgresql-15')!;
+    assert.equal(db2.env.GEARSHIFT_TLS_CERT, 'CERT');
+    assert.equal(db2.env.GEARSHIFT_TLS_KEY, 'KEY');
+    assert.equal(specs2.find((s) => s.web)!.env.GEARSHIFT_TLS_KEY, undefined);
+  });
+
+  it('leaves a database embedded before certificates existed as it was, without TLS variables', () => {
+    assert.ok(!('GEARSHIFT_TLS_CERT' in db.env));
+    assert.ok(!('GEARSHIFT_TLS_KEY' in db.env));
   });
 });
 

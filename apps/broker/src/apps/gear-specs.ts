@@ -46,6 +46,9 @@ function cartridgeEnv(c: Cartridge, app: AppShape, generated: Record<string, str
   const env: Record<string, string> = {};
   const ctx = (): TemplateContext => ({ env, endpoint: endpointsOf(c), app: { name: app.name }, domain: { name: app.domain } });
   for (const e of c.manifest.env ?? []) {
+    // A certificate is missing when the cartridge was embedded before it had one: the gear then runs without TLS,
+    // and its spec (so its container) stays as it was.
+    if (e.generate?.startsWith('tls-') && generated[e.name] === undefined) continue;
     env[e.name] = e.generate ? generated[e.name] ?? '' : renderTemplate(e.value ?? '', ctx());
   }
   return env;
