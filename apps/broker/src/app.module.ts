@@ -1,7 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { BROKER_CONFIG, type BrokerConfig } from './config';
 import { ErrorFilter } from './common/error.filter';
+import { BodyInterceptor } from './common/body';
 import { Store } from './database/store';
 import { AppsController } from './apps/apps.controller';
 import { AppsService } from './apps/apps.service';
@@ -47,6 +48,7 @@ export class AppModule {
         { provide: CATALOG, useValue: catalog },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
+        { provide: APP_INTERCEPTOR, useClass: BodyInterceptor },
         AuthService,
         CatalogService,
         DomainsService,

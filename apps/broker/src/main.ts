@@ -44,11 +44,7 @@ async function main(): Promise<void> {
     logger: LEVELS[config.logLevel],
     bodyParser: false,
   });
-  app.useBodyParser('json', { limit: config.maxJsonBody });
-  // Source archives for deployments.
-  app.useBodyParser('raw', { limit: config.maxUploadBytes, type: ['application/gzip', 'application/x-gzip', 'application/x-tar+gzip', 'application/octet-stream'] });
-  // gearshift.yml arrives as YAML text.
-  app.useBodyParser('text', { limit: config.maxJsonBody, type: ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml', 'text/plain'] });
+  // No global body parser: each route reads its own body, after authentication (common/body.ts).
   app.use((req: Request & { id?: string }, res: Response, next: NextFunction) => {
     req.id = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
     res.setHeader('x-request-id', req.id);
