@@ -2,6 +2,12 @@ import type Ajv from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { isImageReference } from './image-reference';
 
+/**
+ * How many values (strings, numbers, objects, ...) a document checked against a schema may hold. Far above what
+ * any app, descriptor or manifest needs, and low enough that ajv, which reports every bad value, stays small.
+ */
+export const MAX_VALUES = 10_000;
+
 /** How many violations an answer lists; the rest are counted, so a huge broken body cannot make a huge answer. */
 export const MAX_VIOLATIONS = 20;
 
@@ -110,6 +116,9 @@ export function toViolations(errors: ErrorObject[] | null | undefined, max = MAX
 
 /** Validates `value` and returns it typed, or throws a SchemaViolationError naming each bad field (the first 20). */
 export function check<T>(validate: ValidateFunction, value: unknown, subject: string): T {
+  if (holdsMoreValuesThan(value, MAX_VALUES)) {
+    throw new SchemaViolationError(subject, [{ pointer: '', rule: 'max-values', message: `holds more than ${MAX_VALUES} values` }]);
+  }
   if (!validate(value)) {
     const { violations, more } = toViolations(validate.errors);
     // ajv's own list can be as long as the document; drop it now rather than keep it until the next validation.
@@ -117,4 +126,16 @@ export function check<T>(validate: ValidateFunction, value: unknown, subject: st
     throw new SchemaViolationError(subject, violations, more);
   }
   return value as T;
+}
+
+/** Whether a document holds more than `max` values, counted without recursion and stopping at the limit. */
+export function holdsMoreValuesThan(value: unknown, max: number): boolean {
+  const stack: unknown[] = [value];
+  let count = 0;
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (++count > max) return true;
+    if (v !== null && typeof v === 'object') for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push(child);
+  }
+  return false;
 }
