@@ -44,16 +44,58 @@ export function mediaType(header: string | undefined): string {
   return (header ?? '').split(';')[0].trim().toLowerCase();
 }
 
-/** Whether a JSON value nests deeper than `max`, walked without recursion so that the walk itself is safe. */
-export function nestsDeeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
+/**
+ * What is wrong with a parsed JSON body that no schema says: nesting deeper than `maxDepth`, or a NUL character in a
+ * string or a key (no Postgres text, environment variable or argument can hold one). Walked without recursion, so
+ * that the walk itself is safe; answers the JSON pointer of the first bad place.
+ */
+export function jsonProblem(value: unknown, maxDepth: number): { pointer: string; rule: string; message: string } | undefined {
+  const stack: [unknown, string, number][] = [[value, '', 0]];
   while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
+    const [v, pointer, depth] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\0')) return { pointer, rule: 'no-nul', message: 'must not contain NUL characters' };
+      continue;
+    }
     if (v === null || typeof v !== 'object') continue;
-    if (depth >= max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    if (depth >= maxDepth) return { pointer, rule: 'max-depth', message: `nests deeper than ${maxDepth} levels` };
+    const entries: [string, unknown][] = Array.isArray(v) ? v.map((x, i) => [String(i), x]) : Object.entries(v);
+    for (const [key, child] of entries) {
+      const at = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      if (key.includes('\0')) return { pointer: at, rule: 'no-nul', message: 'is a name with a NUL character' };
+      stack.push([child, at, depth + 1]);
+    }
   }
-  return false;
+  return undefined;
+}
+
+/**
+ * What makes a URL unusable before any route looks at it: a NUL, escaped or not (it names nothing in Gearshift, and
+ * Postgres refuses it in text), or a path that is not valid percent-encoded UTF-8.
+ */
+export function urlProblem(url: string): { pointer: string; rule: string; message: string } | undefined {
+  if (url.includes('\0') || /%00/i.test(url)) return { pointer: '', rule: 'no-nul', message: 'must not contain NUL characters' };
+  const path = url.split('?')[0];
+  try {
+    decodeURIComponent(path);
+  } catch {
+    return { pointer: '', rule: 'url-encoding', message: 'path must be valid percent-encoded UTF-8' };
+  }
+  return undefined;
+}
+
+/**
+ * body-parser's errors that the error filter knows by type (too large, bad JSON, unsupported charset) pass as they
+ * are; any other failure to read a body (a Content-Encoding that does not decode, a connection cut half-way) is
+ * the sender's: 400, not an internal error.
+ */
+function unreadable(err: unknown): unknown {
+  const e = err as { type?: string; status?: number; message?: string };
+  if (typeof e?.type === 'string' && ['entity.too.large', 'entity.parse.failed', 'encoding.unsupported', 'charset.unsupported'].includes(e.type)) return err;
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new GearshiftError('invalid_input', `the body could not be read: ${e.message ?? 'unknown reason'}`, [{ pointer: '', rule: 'readable', message: 'could not be read' }]);
+  }
+  return err;
 }
 
 const hasBody = (req: Request) => req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
@@ -90,10 +132,9 @@ export class BodyInterceptor implements NestInterceptor {
     if (Number.isFinite(declared) && declared > limit) {
       throw new GearshiftError('too_large', `the request body is larger than the limit of ${limit} bytes`, [{ pointer: '', rule: 'max-size', message: `must be at most ${limit} bytes` }]);
     }
-    await new Promise<void>((resolve, reject) => this.parser(kind, limit)(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
-    if (kind === 'json' && nestsDeeperThan(req.body, MAX_JSON_DEPTH)) {
-      throw new GearshiftError('invalid_input', `the body nests deeper than ${MAX_JSON_DEPTH} levels`, [{ pointer: '', rule: 'max-depth', message: `must nest at most ${MAX_JSON_DEPTH} levels` }]);
-    }
+    await new Promise<void>((resolve, reject) => this.parser(kind, limit)(req, res, (err?: unknown) => (err ? reject(unreadable(err)) : resolve())));
+    const bad = kind === 'json' ? jsonProblem(req.body, MAX_JSON_DEPTH) : undefined;
+    if (bad) throw new GearshiftError('invalid_input', `${bad.pointer || 'the body'} ${bad.message}`, [bad]);
   }
 
   private limitBytes(limit: BodyLimit): number {
