@@ -1,9 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { BROKER_CONFIG, type BrokerConfig } from './config';
 import { ErrorFilter } from './common/error.filter';
 import { CertificateAuthority } from './common/certificates';
 import { loadSecretKey } from './common/secrets';
+import { BodyInterceptor } from './common/body';
 import { Store } from './database/store';
 import { AppsController } from './apps/apps.controller';
 import { AppsService } from './apps/apps.service';
@@ -52,6 +53,7 @@ export class AppModule {
         { provide: CertificateAuthority, useFactory: (c: BrokerConfig) => CertificateAuthority.fromSecretKey(loadSecretKey(c.secretKey, c.dataDir)), inject: [BROKER_CONFIG] },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
+        { provide: APP_INTERCEPTOR, useClass: BodyInterceptor },
         AuthService,
         CatalogService,
         DomainsService,

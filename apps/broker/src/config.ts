@@ -15,7 +15,8 @@ export interface BrokerConfig {
   dataDir: string;
   cartridgesDir: string;
   adminPassword?: string;
-  maxJsonBody: string;
+  /** The largest JSON or YAML body an authenticated route takes, in bytes. */
+  maxJsonBody: number;
   heartbeatTimeoutMs: number;
   operationTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -60,6 +61,15 @@ function registrySetting(env: NodeJS.ProcessEnv): string {
   return raw;
 }
 
+/** A size such as "256kb", "1mb" or "4096" (bytes), from 1 KB to 64 MB. */
+function byteSize(env: NodeJS.ProcessEnv, name: string, fallback: string): number {
+  const raw = env[name] || fallback;
+  const m = /^(\d+)\s*(b|kb|mb)?$/i.exec(raw.trim());
+  const bytes = m ? Number(m[1]) * { b: 1, kb: 1024, mb: 1024 * 1024 }[(m[2] ?? 'b').toLowerCase() as 'b'] : NaN;
+  if (!(bytes >= 1024 && bytes <= 64 * 1024 * 1024)) throw new ConfigError(`${name} must be a size from 1kb to 64mb (such as 256kb), not "${raw}"`);
+  return bytes;
+}
+
 export const repoRoot = resolve(__dirname, '../../../..');
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
@@ -87,7 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     dataDir: resolve(env.GEARSHIFT_DATA_DIR || '/var/lib/gearshift'),
     cartridgesDir: resolve(env.GEARSHIFT_CARTRIDGES_DIR || join(repoRoot, 'cartridges')),
     adminPassword: env.GEARSHIFT_ADMIN_PASSWORD || undefined,
-    maxJsonBody: env.GEARSHIFT_MAX_JSON_BODY || '256kb',
+    maxJsonBody: byteSize(env, 'GEARSHIFT_MAX_JSON_BODY', '256kb'),
     heartbeatTimeoutMs: int(env, 'GEARSHIFT_HEARTBEAT_TIMEOUT_MS', 15000, 1000, 600000),
     operationTimeoutMs: int(env, 'GEARSHIFT_OPERATION_TIMEOUT_MS', 15 * 60000, 5000, 24 * 3600000),
     logLevel,

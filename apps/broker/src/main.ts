@@ -14,6 +14,7 @@ import { loadSecretKey, useSecretKey } from './common/secrets';
 import { AuthService } from './users/auth.service';
 import { AppsService } from './apps/apps.service';
 import { gitBackend } from './deployments/git-backend';
+import { urlProblem } from './common/body';
 import type { AddressInfo } from 'node:net';
 
 const LEVELS: Record<BrokerConfig['logLevel'], LogLevel[]> = {
@@ -44,15 +45,16 @@ async function main(): Promise<void> {
     logger: LEVELS[config.logLevel],
     bodyParser: false,
   });
-  app.useBodyParser('json', { limit: config.maxJsonBody });
-  // Source archives for deployments.
-  app.useBodyParser('raw', { limit: config.maxUploadBytes, type: ['application/gzip', 'application/x-gzip', 'application/x-tar+gzip', 'application/octet-stream'] });
-  // gearshift.yml arrives as YAML text.
-  app.useBodyParser('text', { limit: config.maxJsonBody, type: ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml', 'text/plain'] });
+  // No global body parser: each route reads its own body, after authentication (common/body.ts).
   app.use((req: Request & { id?: string }, res: Response, next: NextFunction) => {
     req.id = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
     res.setHeader('x-request-id', req.id);
     next();
+  });
+  app.use((req: Request & { id?: string }, res: Response, next: NextFunction) => {
+    const problem = urlProblem(req.url);
+    if (!problem) return next();
+    res.status(400).json({ statusCode: 400, code: 'invalid_input', message: `the URL ${problem.message}`, details: [problem], requestId: req.id });
   });
   // git push: smart HTTP at /git/<domain>/<app>.git, outside the API's prefix.
   const apiHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { ArchiveError, inspectArchive } from './archive';
 
@@ -32,8 +33,8 @@ function entry(name: string, opts: { type?: string; body?: string; link?: string
 
 const archive = (...entries: Buffer[]) => gzipSync(Buffer.concat([...entries, Buffer.alloc(1024)]));
 
-function refused(gz: Buffer, rule: string, pattern: RegExp, maxBytes = 1 << 20): void {
-  assert.throws(() => inspectArchive(gz, maxBytes), (err: unknown) => {
+async function refused(gz: Buffer, rule: string, pattern: RegExp, maxBytes = 1 << 20): Promise<void> {
+  await assert.rejects(inspectArchive(gz, maxBytes), (err: unknown) => {
     assert.ok(err instanceof ArchiveError);
     assert.equal(err.rule, rule);
     assert.match(err.message, pattern);
@@ -42,7 +43,7 @@ function refused(gz: Buffer, rule: string, pattern: RegExp, maxBytes = 1 << 20):
 }
 
 describe('source archives', () => {
-  it('reads a tree made by tar, with its gearshift.yml', () => {
+  it('reads a tree made by tar, with its gearshift.yml', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gs-archive-'));
     try {
       mkdirSync(join(dir, 'src/lib'), { recursive: true });
@@ -51,7 +52,7 @@ describe('source archives', () => {
       writeFileSync(join(dir, 'gearshift.yml'), 'name: web\n');
       symlinkSync('lib/a.js', join(dir, 'src/link.js'));
       execFileSync('tar', ['-czf', join(dir, '..', 'gs-archive-test.tgz'), '-C', dir, '.']);
-      const summary = inspectArchive(readFileSync(join(dir, '..', 'gs-archive-test.tgz')), 1 << 20);
+      const summary = await inspectArchive(readFileSync(join(dir, '..', 'gs-archive-test.tgz')), 1 << 20);
       assert.deepEqual(summary.paths.sort(), ['gearshift.yml', 'package.json', 'src/lib/a.js']);
       assert.equal(summary.texts['gearshift.yml'], 'name: web\n');
     } finally {
@@ -60,26 +61,51 @@ describe('source archives', () => {
     }
   });
 
-  it('refuses entries that leave the tree', () => {
-    refused(archive(entry('../evil', { body: 'x' })), 'no-parent', /"\.\.\/evil" has a "\.\." component/);
-    refused(archive(entry('a/../../evil')), 'no-parent', /\.\./);
-    refused(archive(entry('/etc/passwd')), 'relative-path', /absolute path/);
-    refused(archive(entry('link', { type: '2', link: '/etc/shadow' })), 'link-inside', /absolute path/);
-    refused(archive(entry('a/link', { type: '2', link: '../../x' })), 'link-inside', /outside the source tree/);
-    refused(archive(entry('hard', { type: '1', link: '../x' })), 'no-parent', /\.\./);
-    refused(archive(entry('dev', { type: '3' })), 'regular-files', /device/);
+  it('refuses entries that leave the tree', async () => {
+    await refused(archive(entry('../evil', { body: 'x' })), 'no-parent', /"\.\.\/evil" has a "\.\." component/);
+    await refused(archive(entry('a/../../evil')), 'no-parent', /\.\./);
+    await refused(archive(entry('/etc/passwd')), 'relative-path', /absolute path/);
+    await refused(archive(entry('link', { type: '2', link: '/etc/shadow' })), 'link-inside', /absolute path/);
+    await refused(archive(entry('a/link', { type: '2', link: '../../x' })), 'link-inside', /outside the source tree/);
+    await refused(archive(entry('hard', { type: '1', link: '../x' })), 'no-parent', /\.\./);
+    await refused(archive(entry('dev', { type: '3' })), 'regular-files', /device/);
   });
 
-  it('allows links that stay inside', () => {
-    const s = inspectArchive(archive(entry('a/b.txt', { body: 'hi' }), entry('a/c', { type: '2', link: '../a/b.txt' })), 1 << 20);
+  it('allows links that stay inside', async () => {
+    const s = await inspectArchive(archive(entry('a/b.txt', { body: 'hi' }), entry('a/c', { type: '2', link: '../a/b.txt' })), 1 << 20);
     assert.deepEqual(s.paths, ['a/b.txt']);
   });
 
-  it('bounds the unpacked size and refuses what is not a tar.gz', () => {
-    refused(archive(entry('big', { body: 'x'.repeat(3000) })), 'max-size', /unpacks to more than/, 1000);
-    refused(archive(...Array.from({ length: 40 }, (_, i) => entry(`f${i}`, { body: 'x'.repeat(1000) }))), 'max-size', /unpacks to more than/, 30000);
-    refused(Buffer.from('plain text'), 'gzip', /not a gzip/);
-    refused(gzipSync(Buffer.from('x'.repeat(600))), 'tar', /not a tar/);
-    refused(archive(), 'not-empty', /no files/);
+  it('bounds the unpacked size and refuses what is not a tar.gz', async () => {
+    await refused(archive(entry('big', { body: 'x'.repeat(3000) })), 'max-size', /unpacks to more than/, 1000);
+    await refused(archive(...Array.from({ length: 40 }, (_, i) => entry(`f${i}`, { body: 'x'.repeat(1000) }))), 'max-size', /unpacks to more than/, 30000);
+    await refused(Buffer.from('plain text'), 'gzip', /not a gzip/);
+    await refused(gzipSync(Buffer.from('x'.repeat(600))), 'tar', /not a tar/);
+    await refused(archive(), 'not-empty', /no files/);
+  });
+
+  it('reads from a stream, passing over file contents, and refuses a truncated archive', async () => {
+    const many = archive(...Array.from({ length: 30 }, (_, i) => entry(`d/f${i}`, { body: 'y'.repeat(100_000) })), entry('./gearshift.yml', { body: 'name: x\n' }));
+    const s = await inspectArchive(Readable.from([many.subarray(0, 1000), many.subarray(1000)]), 10 << 20);
+    assert.equal(s.files, 31);
+    assert.equal(s.bytes, 3_000_000 + 8);
+    assert.deepEqual(s.texts, { 'gearshift.yml': 'name: x\n' });
+    await refused(gzipSync(entry('a', { body: 'x'.repeat(2000) }).subarray(0, 1024)), 'tar', /truncated/);
+    await refused(gzipSync(entry('a').subarray(0, 300)), 'tar', /truncated/);
+    await refused(many.subarray(0, many.length - 10), 'gzip', /not a gzip/, 10 << 20);
+  });
+
+  it('refuses a gzip bomb by what it would unpack to', async () => {
+    // One entry that claims 200 MB: refused on its header. Many that add up: refused once the total passes the limit.
+    await refused(gzipSync(Buffer.concat([bigHeader('huge', 200 << 20), Buffer.alloc(1 << 20)])), 'max-size', /more than 10 MB/, 10 << 20);
+    await refused(archive(...Array.from({ length: 20 }, (_, i) => entry(`f${i}`, { body: '\0'.repeat(1 << 20) }))), 'max-size', /more than 10 MB/, 10 << 20);
   });
 });
+
+/** A header that claims `size` bytes, for archives whose data need not follow. */
+function bigHeader(name: string, size: number): Buffer {
+  const h = entry(name).subarray(0, 512);
+  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
+  return h;
+}
+

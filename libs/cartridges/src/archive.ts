@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 
 /**
  * Checks a `.tar.gz` of a source tree before anything unpacks it: every entry must stay inside the tree. Absolute
@@ -77,58 +78,145 @@ function checkLink(path: string, target: string, kind: 'symlink' | 'hardlink'): 
   }
 }
 
-/**
- * Reads the whole archive (gzip, then ustar/pax/GNU tar) and returns what it holds. `maxBytes` bounds the unpacked
- * size, so a small archive cannot unpack into a huge tree.
- */
-export function inspectArchive(gz: Buffer, maxBytes: number): ArchiveSummary {
-  let tar: Buffer;
-  try {
-    tar = gunzipSync(gz, { maxOutputLength: maxBytes + 64 * BLOCK });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ERR_BUFFER_TOO_LARGE' || /too large|maxOutputLength/i.test(e.message)) {
-      throw new ArchiveError('', 'max-size', `the archive unpacks to more than ${Math.round(maxBytes / 1024 / 1024)} MB`);
+/** Reads exact byte counts from the gunzipped stream, holding no more than what one read asks for. */
+class TarReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private done = false;
+  /** Bytes unpacked so far: what the archive would take on disk. */
+  total = 0;
+
+  constructor(
+    private readonly source: AsyncIterator<Buffer>,
+    private readonly maxTotal: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  private async fill(n: number): Promise<void> {
+    while (this.buffered < n && !this.done) {
+      const next = await this.source.next();
+      if (next.done) {
+        this.done = true;
+        break;
+      }
+      this.total += next.value.length;
+      if (this.total > this.maxTotal) throw new ArchiveError('', 'max-size', `the archive unpacks to more than ${Math.round(this.maxBytes / 1024 / 1024)} MB`);
+      this.chunks.push(next.value);
+      this.buffered += next.value.length;
     }
-    throw new ArchiveError('', 'gzip', `the body is not a gzip-compressed tar archive (${e.message})`);
   }
+
+  /** The next `n` bytes (fewer only at the end of the stream). */
+  async read(n: number): Promise<Buffer> {
+    await this.fill(n);
+    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    const out = all.subarray(0, Math.min(n, all.length));
+    const rest = all.subarray(out.length);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.buffered = rest.length;
+    return out;
+  }
+
+  /** Reads to the end, keeping nothing: a gzip stream is known whole (its checksum matched) only at its end. */
+  async drain(): Promise<void> {
+    while (!this.done) {
+      this.chunks = [];
+      this.buffered = 0;
+      await this.fill(1);
+    }
+    this.chunks = [];
+    this.buffered = 0;
+  }
+
+  /** Passes over `n` bytes without keeping them; false when the stream ended first. */
+  async skip(n: number): Promise<boolean> {
+    let left = n;
+    while (left > 0) {
+      await this.fill(Math.min(left, 64 * 1024));
+      if (this.buffered === 0) return false;
+      const taken = await this.read(Math.min(left, this.buffered));
+      left -= taken.length;
+    }
+    return true;
+  }
+}
+
+/** Long names, long link targets and pax records are a few KB; larger ones are not read into memory. */
+const MAX_META = 1024 * 1024;
+
+/**
+ * Reads the whole archive (gzip, then ustar/pax/GNU tar) as a stream and returns what it holds. `maxBytes` bounds
+ * the unpacked size, so a small archive cannot unpack into a huge tree; the unpacked tar is never held in memory,
+ * only one header (or a small file the platform reads) at a time.
+ */
+export async function inspectArchive(gz: Buffer | Readable, maxBytes: number): Promise<ArchiveSummary> {
+  const gunzip = createGunzip();
+  const source = Buffer.isBuffer(gz) ? Readable.from([gz]) : gz;
+  source.on('error', (err) => gunzip.destroy(err));
+  source.pipe(gunzip);
+  const reader = new TarReader(gunzip[Symbol.asyncIterator](), maxBytes + 64 * BLOCK, maxBytes);
+  try {
+    return await readTar(reader, maxBytes);
+  } catch (err) {
+    if (err instanceof ArchiveError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e?.code === 'string' && e.code.startsWith('Z_')) throw new ArchiveError('', 'gzip', `the body is not a gzip-compressed tar archive (${e.message})`);
+    throw err;
+  } finally {
+    source.unpipe(gunzip);
+    gunzip.destroy();
+    if (!Buffer.isBuffer(gz)) source.resume();
+  }
+}
+
+async function readTar(reader: TarReader, maxBytes: number): Promise<ArchiveSummary> {
   const summary: ArchiveSummary = { files: 0, bytes: 0, paths: [], texts: {} };
   let offset = 0;
   let longName: string | undefined;
   let longLink: string | undefined;
   let pax: Record<string, string> = {};
-  let sawEnd = false;
-  while (offset + BLOCK <= tar.length) {
-    const header = tar.subarray(offset, offset + BLOCK);
-    if (header.every((b) => b === 0)) {
-      sawEnd = true;
-      break;
-    }
+  for (;;) {
+    const header = await reader.read(BLOCK);
+    if (header.length === 0) break;
+    if (header.length < BLOCK) throw new ArchiveError('', 'tar', 'the archive is truncated');
+    if (header.every((b) => b === 0)) break;
     const magic = header.subarray(257, 262).toString('ascii');
     if (magic !== 'ustar') throw new ArchiveError('', 'tar', `the archive is not a tar file (no ustar header at byte ${offset})`);
     const type = String.fromCharCode(header[156] || 0x30);
     const size = octal(header, 124, 12);
-    const dataStart = offset + BLOCK;
-    const dataEnd = dataStart + size;
-    if (dataEnd > tar.length) throw new ArchiveError('', 'tar', 'the archive is truncated');
-    const data = tar.subarray(dataStart, dataEnd);
-    offset = dataStart + Math.ceil(size / BLOCK) * BLOCK;
+    if (size > maxBytes) throw new ArchiveError('', 'max-size', `the archive unpacks to more than ${Math.round(maxBytes / 1024 / 1024)} MB`);
+    const padded = Math.ceil(size / BLOCK) * BLOCK;
+    offset += BLOCK + padded;
+
+    const isMeta = type === 'x' || type === 'L' || type === 'K';
+    if (isMeta && size > MAX_META) throw new ArchiveError('', 'tar', `the archive has a ${size}-byte extended header; at most ${MAX_META} bytes are read`);
+    // Regular files are read only when the platform needs their text (gearshift.yml); the rest is passed over.
+    let data: Buffer | undefined;
+    const prefix = cString(header, 345, 155);
+    const headerName = prefix ? `${prefix}/${cString(header, 0, 100)}` : cString(header, 0, 100);
+    const wantsText = (type === '0' || type === '7') && size <= 65536 && TEXTS.has((pax.path ?? longName ?? headerName).replace(/^\.\//, ''));
+    if (isMeta || wantsText) {
+      const block = await reader.read(padded);
+      if (block.length < padded) throw new ArchiveError('', 'tar', 'the archive is truncated');
+      data = block.subarray(0, size);
+    } else if (!(await reader.skip(padded))) {
+      throw new ArchiveError('', 'tar', 'the archive is truncated');
+    }
 
     if (type === 'x') {
-      pax = paxRecords(data);
+      pax = paxRecords(data!);
       continue;
     }
     if (type === 'g') continue;
     if (type === 'L') {
-      longName = cString(data, 0, data.length);
+      longName = cString(data!, 0, data!.length);
       continue;
     }
     if (type === 'K') {
-      longLink = cString(data, 0, data.length);
+      longLink = cString(data!, 0, data!.length);
       continue;
     }
-    const prefix = cString(header, 345, 155);
-    const rawName = pax.path ?? longName ?? (prefix ? `${prefix}/${cString(header, 0, 100)}` : cString(header, 0, 100));
+    const rawName = pax.path ?? longName ?? headerName;
     const linkName = pax.linkpath ?? longLink ?? cString(header, 157, 100);
     pax = {};
     longName = undefined;
@@ -142,7 +230,7 @@ export function inspectArchive(gz: Buffer, maxBytes: number): ArchiveSummary {
         summary.bytes += size;
         if (summary.bytes > maxBytes) throw new ArchiveError(path, 'max-size', `the archive unpacks to more than ${Math.round(maxBytes / 1024 / 1024)} MB`);
         summary.paths.push(path);
-        if (TEXTS.has(path) && size <= 65536) summary.texts[path] = data.toString('utf8');
+        if (data && TEXTS.has(path)) summary.texts[path] = data.toString('utf8');
         break;
       case '5':
         break;
@@ -157,7 +245,7 @@ export function inspectArchive(gz: Buffer, maxBytes: number): ArchiveSummary {
         throw new ArchiveError(path, 'regular-files', `entry "${path}" is a ${type === '3' || type === '4' ? 'device' : type === '6' ? 'FIFO' : `type ${type}`} entry; only files, directories and links are allowed`);
     }
   }
-  if (!sawEnd && offset < tar.length) throw new ArchiveError('', 'tar', 'the archive is truncated');
   if (summary.files === 0) throw new ArchiveError('', 'not-empty', 'the archive holds no files');
+  await reader.drain();
   return summary;
 }

@@ -12,7 +12,8 @@ export const cartridgeEntrySchema = {
   properties: {
     name: { type: 'string', minLength: 1, maxLength: 64 },
     size: { type: 'string', enum: GEAR_SIZE_NAMES },
-    image: { type: 'string', pattern: '^[a-z0-9][A-Za-z0-9._:/-]*(@sha256:[a-f0-9]{64})?$', maxLength: 255 },
+    // Docker's reference grammar (image-reference.ts), checked by the ajv format of that name.
+    image: { type: 'string', format: 'image-reference', maxLength: 600 },
     port: { type: 'integer', minimum: 1, maximum: 65535 },
     command: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 4096 } },
     health: { type: 'string', pattern: healthPathPattern, maxLength: 200 },

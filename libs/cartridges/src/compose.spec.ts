@@ -121,4 +121,19 @@ volumes:
     assert.equal(planned + explained, 39);
     console.log(`# corpus: ${planned} file(s) plan an app that runs here, ${explained} explain what stops them`);
   });
+
+  it('reads images with Docker’s grammar: a URL or a bad name blocks the import and names the field', () => {
+    const r = importCompose('services:\n  web:\n    image: file:///etc/passwd\n  db:\n    image: Postgres:15\n');
+    assert.equal(r.cartridges, null);
+    assert.deepEqual(
+      r.blockers.map((b) => b.pointer),
+      ['/services/web/image', '/services/db/image'],
+    );
+    assert.match(r.blockers[0].reason, /is not an image reference: "file:\/\/" is a URL scheme/);
+    assert.match(r.blockers[1].reason, /must be lowercase/);
+    const ok = importCompose('services:\n  db:\n    image: docker.io/library/postgres:15@sha256:' + 'a'.repeat(64) + '\n  web:\n    image: registry:5000/team/api:1.2\n');
+    assert.deepEqual(ok.blockers, []);
+    assert.deepEqual(ok.services.map((s) => s.becomes), [{ kind: 'cartridge', cartridge: 'postgresql-15' }, { kind: 'container', image: 'registry:5000/team/api:1.2' }]);
+  });
 });
+

@@ -6,6 +6,7 @@
  */
 
 import { entryName, type CartridgeEntry } from './cartridge-options';
+import { imageReferenceProblem, parseImageReference } from './image-reference';
 
 export interface ComposeIssue {
   pointer: string;
@@ -98,7 +99,7 @@ export function parseDotEnv(text: string): Record<string, string> {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const repoOf = (image: string) => image.split('@')[0].replace(/:[^/:]+$/, '').split('/').pop()!.toLowerCase();
+const repoOf = (image: string) => parseImageReference(image).path.split('/').pop()!;
 
 function listOrMap(v: unknown): Record<string, string> {
   if (Array.isArray(v)) {
@@ -163,7 +164,13 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
       if (SERVICE_KEYS_HONOURED.has(key) || key.startsWith('x-')) continue;
       result.unsupported.push({ pointer: `${base}/${key}`, reason: SERVICE_KEYS_REASONS[key] ?? 'is not a key Gearshift imports' });
     }
-    const image = typeof raw.image === 'string' ? raw.image : undefined;
+    let image = typeof raw.image === 'string' ? raw.image : undefined;
+    const imageProblem = image !== undefined ? imageReferenceProblem(image) : raw.image !== undefined ? 'must be a string' : undefined;
+    if (imageProblem) {
+      // Read as Docker would before anything reaches a node; a bad reference blocks the import and names the field.
+      result.blockers.push({ pointer: `${base}/image`, reason: `is not an image reference: ${imageProblem}` });
+      image = undefined;
+    }
     const cartridge = image ? COMPOSE_IMAGE_CARTRIDGES[repoOf(image)] : undefined;
     if (cartridge && raw.build === undefined) {
       plan.becomes = { kind: 'cartridge', cartridge };
@@ -179,7 +186,7 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
       plan.notes.push(`built from the context ${build.context}${build.dockerfile ? ` (${build.dockerfile})` : ''}${build.target ? `, target ${build.target}` : ''}: that folder must be uploaded with the app`);
     } else if (image) {
       plan.becomes = { kind: 'container', image };
-    } else {
+    } else if (!imageProblem) {
       result.blockers.push({ pointer: base, reason: 'has neither image nor build' });
     }
     plan.env = listOrMap(raw.environment);
@@ -235,7 +242,8 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
     const ctx = (s.becomes as { build: { context: string } }).build.context;
     result.blockers.push({ pointer: `/services/${s.service}/build`, reason: `is built from ${ctx}, which is not here: create the app from the other services, then deploy that folder with gearshift deploy (its Dockerfile is used)` });
   }
-  const images = custom.filter((x) => !(x.becomes as { build?: unknown }).build);
+  // A service whose image is not a reference is already a blocker of its own.
+  const images = custom.filter((x) => !(x.becomes as { build?: unknown }).build && (x.becomes as { image?: string }).image);
   if (images.length > 1) {
     result.blockers.push({ pointer: '/services', reason: `${images.map((s) => s.service).join(', ')} are all custom containers; an app runs one (its web gear), the others must be catalogue services` });
   }

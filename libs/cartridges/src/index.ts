@@ -10,3 +10,4 @@ export * from './compose';
 export * from './archive';
 export * from './cartridge-options';
 export * from './app-health';
+export * from './image-reference';

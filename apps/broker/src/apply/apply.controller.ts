@@ -1,6 +1,7 @@
 import { Body, Controller, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { AcceptsBody } from '../common/body';
 import { descriptorSchema } from '@gearshift/cartridges';
 import { WaitPipe } from '../common/wait.pipe';
 import { CurrentUser } from '../users/auth.guard';
@@ -15,7 +16,7 @@ export class ApplyController {
 
   /** The body is a gearshift.yml (text/yaml) or the same as JSON. */
   @Post()
-  @ApiConsumes('text/yaml', 'application/json')
+  @AcceptsBody({ yaml: 'api', json: 'api' })
   @ApiBody({ schema: descriptorSchema as object })
   @ApiQuery({ name: 'dryRun', required: false })
   @ApiQuery({ name: 'allowDataLoss', required: false })

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import { AcceptsBody } from '../common/body';
 import type { Response } from 'express';
 import { invalid } from '../common/errors';
 import { LogsService } from './logs.service';
@@ -39,6 +40,7 @@ export class AppsController {
 
   @Post()
   @HttpCode(202)
+  @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: createAppSchema as object })
   @wait()
   create(@CurrentUser() user: User, @Param('domain') domain: string, @Body(new SchemaPipe(createAppSchema)) body: CreateAppBody, @Query('wait', WaitPipe) w?: number) {
@@ -52,6 +54,7 @@ export class AppsController {
 
   /** Settings; a new health check reaches the running release's gears through an operation (then 202). */
   @Patch(':app')
+  @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: patchAppSchema as object })
   @wait()
   async patch(
@@ -76,6 +79,7 @@ export class AppsController {
 
   @Post(':app/actions')
   @HttpCode(202)
+  @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: actionSchema as object })
   @wait()
   action(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(actionSchema)) body: { action: AppAction }, @Query('wait', WaitPipe) w?: number) {
@@ -84,6 +88,7 @@ export class AppsController {
 
   @Post(':app/cartridges')
   @HttpCode(202)
+  @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: addCartridgeSchema as object })
   @wait()
   addCartridge(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(addCartridgeSchema)) body: { cartridge: string }, @Query('wait', WaitPipe) w?: number) {
@@ -106,6 +111,7 @@ export class AppsController {
 
   @Patch(':app/env')
   @HttpCode(202)
+  @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: envPatchSchema as object })
   @wait()
   patchEnv(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(envPatchSchema)) body: Record<string, string | null>, @Query('wait', WaitPipe) w?: number) {
@@ -121,6 +127,7 @@ export class AppsController {
 
   @Put(':app/scale')
   @HttpCode(202)
+  @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: scaleSchema as object })
   @wait()
   scale(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(scaleSchema)) body: ScaleBody, @Query('wait', WaitPipe) w?: number) {

@@ -35,8 +35,11 @@ export class ErrorFilter implements ExceptionFilter {
     }
     if (error instanceof SchemaViolationError) {
       const first = error.violations[0];
-      const message = first ? `${first.pointer || 'the body'} ${first.message}` : 'the request is not valid';
-      return { statusCode: 400, code: 'invalid_input', message, details: error.violations };
+      const more = error.more > 0 ? ` (and ${error.violations.length - 1 + error.more} more problems)` : '';
+      const message = first ? `${first.pointer || 'the body'} ${first.message}${more}` : 'the request is not valid';
+      // Beyond the first few, a count: a broken body of any size gets an answer of bounded size.
+      const details = error.more > 0 ? [...error.violations, { pointer: '', rule: 'more', message: `${error.more} more problems are not listed` }] : error.violations;
+      return { statusCode: 400, code: 'invalid_input', message, details };
     }
     // Errors raised by body-parser before any route runs (bad JSON, body too large); the adapter wraps them.
     const e = (error instanceof HttpException && error.cause ? error.cause : error) as { type?: string; status?: number; statusCode?: number; message?: string; limit?: number };
@@ -47,7 +50,7 @@ export class ErrorFilter implements ExceptionFilter {
       return { statusCode: 400, code: 'invalid_input', message: `the body is not valid JSON: ${e.message}`, details: [{ pointer: '', rule: 'json', message: 'is not valid JSON' }] };
     }
     if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
-      return { statusCode: 415, code: 'invalid_input', message: e.message ?? 'unsupported encoding', details: [] };
+      return { statusCode: 415, code: 'unsupported_media_type', message: e.message ?? 'unsupported encoding', details: [] };
     }
     if (error instanceof HttpException) {
       const status = error.getStatus();

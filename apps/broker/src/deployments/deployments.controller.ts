@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { AcceptsBody } from '../common/body';
 import type { Response } from 'express';
 import { SchemaPipe } from '../common/schema.pipe';
 import { invalid } from '../common/errors';
@@ -36,7 +37,7 @@ export class DeploymentsController {
 
   @Post('domains/:domain/apps/:app/deployments')
   @HttpCode(202)
-  @ApiConsumes('application/gzip', 'application/json')
+  @AcceptsBody({ archive: 'upload', json: 'api' })
   @ApiBody({ description: 'a .tar.gz of the source tree, or {git: {url, ref}}', schema: gitSourceSchema as object })
   @ApiQuery({ name: 'wait', required: false, description: 'seconds to wait for the deployment to end (0-600)' })
   async deploy(

@@ -136,7 +136,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     }
     let summary: ArchiveSummary;
     try {
-      summary = inspectArchive(upload.archive, this.config.maxUnpackedBytes);
+      summary = await inspectArchive(upload.archive, this.config.maxUnpackedBytes);
     } catch (err) {
       if (err instanceof ArchiveError) {
         throw new GearshiftError('rule_violation', `the source archive was refused: ${err.message}`, [{ pointer: `/archive${err.entry ? `/${err.entry}` : ''}`, rule: err.rule, message: err.message }]);

@@ -88,7 +88,11 @@ export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppsSe
       }
       head = Buffer.concat([head, chunk]);
       const end = head.indexOf('\r\n\r\n') !== -1 ? head.indexOf('\r\n\r\n') : head.indexOf('\n\n');
-      if (end === -1) return;
+      if (end === -1) {
+        // CGI headers are a few lines; output without an end to them is not something to keep collecting.
+        if (head.length > 64 * 1024) child.kill('SIGTERM');
+        return;
+      }
       const sep = head[end] === 0x0d ? 4 : 2;
       for (const line of head.subarray(0, end).toString('latin1').split(/\r?\n/)) {
         const i = line.indexOf(':');
@@ -104,7 +108,8 @@ export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppsSe
       if (body.length > 0) res.write(body);
     });
     let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')).slice(-4000));
+    // Only the tail is kept for the error message: git's output to a long push must not grow the broker's heap.
+    child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString('utf8')).slice(-4000)));
     child.on('close', (code) => {
       if (!headersDone) refuse(res, 500, `git http-backend failed (exit ${code}): ${stderr.trim()}`);
       else res.end();

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { AcceptsBody } from '../common/body';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { NAME_PATTERN } from '@gearshift/cartridges';
 import { SchemaPipe } from '../common/schema.pipe';
@@ -25,6 +26,7 @@ export class DomainsController {
   }
 
   @Post()
+  @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: createDomainSchema as object })
   create(@CurrentUser() user: User, @Body(new SchemaPipe(createDomainSchema)) body: { name: string }) {
     return this.domains.create(user, body.name);

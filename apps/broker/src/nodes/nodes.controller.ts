@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { AcceptsBody } from '../common/body';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { SchemaPipe } from '../common/schema.pipe';
 import { CurrentUser, Public } from '../users/auth.guard';
@@ -35,6 +36,7 @@ export class NodesController {
   }
 
   @Post('tokens')
+  @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: tokenSchema as object })
   createToken(@CurrentUser() user: User, @Body(new SchemaPipe(tokenSchema)) body: { ttlHours?: number }) {
     return this.nodes.createJoinToken(user, body.ttlHours ?? 24);
@@ -44,6 +46,7 @@ export class NodesController {
   @Public()
   @Post('register')
   @HttpCode(200)
+  @AcceptsBody({ json: 'public' })
   @ApiBody({ schema: registerSchema as object })
   register(@Body(new SchemaPipe(registerSchema)) body: { token: string; name: string; memoryMb: number; maxGears: number }) {
     return this.nodes.register(body);

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { AcceptsBody } from '../common/body';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { SchemaPipe } from '../common/schema.pipe';
 import { CurrentUser } from '../users/auth.guard';
@@ -28,6 +29,7 @@ export class AliasesController {
   }
 
   @Post()
+  @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: aliasSchema as object })
   add(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(aliasSchema)) body: AliasBody) {
     return this.aliases.add(user, domain, app, body);

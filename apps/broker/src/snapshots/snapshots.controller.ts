@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post, Put, Get, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiConsumes, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { AcceptsBody } from '../common/body';
 import type { Request, Response } from 'express';
 import { invalid } from '../common/errors';
 import { WaitPipe } from '../common/wait.pipe';
@@ -22,7 +23,8 @@ export class SnapshotsController {
 
   @Post('domains/:domain/apps/:app/snapshots/restore')
   @HttpCode(202)
-  @ApiConsumes('application/gzip')
+  @AcceptsBody({ archive: 'upload' })
+  @ApiBody({ description: 'a snapshot .tar.gz, as POST .../snapshots answered it', schema: { type: 'string', format: 'binary' } })
   @ApiQuery({ name: 'wait', required: false })
   restore(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body() body: unknown, @Query('wait', WaitPipe) w?: number) {
     if (!Buffer.isBuffer(body)) throw invalid('/', 'snapshot', 'must be a snapshot .tar.gz (Content-Type: application/gzip)');

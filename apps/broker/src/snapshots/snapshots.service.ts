@@ -127,7 +127,7 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
     const { app } = await this.apps.requireApp(user, domainName, appName);
     let paths: string[];
     try {
-      paths = inspectArchive(archive, this.config.maxUnpackedBytes).paths;
+      paths = (await inspectArchive(archive, this.config.maxUnpackedBytes)).paths;
     } catch (err) {
       if (err instanceof ArchiveError) throw ruleViolation(`/archive${err.entry ? `/${err.entry}` : ''}`, err.rule, `the snapshot was refused: ${err.message}`);
       throw err;

@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { AcceptsBody } from '../common/body';
 import { ApiBody, ApiTags } from '@nestjs/swagger';
 import { SchemaPipe } from '../common/schema.pipe';
 import { AuthService } from './auth.service';
@@ -19,6 +20,7 @@ export class AuthController {
   @Public()
   @Post('login')
   @HttpCode(200)
+  @AcceptsBody({ json: 'public' })
   @ApiBody({ schema: loginSchema as object })
   login(@Body(new SchemaPipe(loginSchema)) body: { username: string; password: string }) {
     return this.auth.login(body.username, body.password);

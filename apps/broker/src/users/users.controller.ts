@@ -1,4 +1,5 @@
 import { Body, Controller, Post } from '@nestjs/common';
+import { AcceptsBody } from '../common/body';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { SchemaPipe } from '../common/schema.pipe';
 import { AuthService } from './auth.service';
@@ -23,6 +24,7 @@ export class UsersController {
   constructor(private readonly auth: AuthService) {}
 
   @Post()
+  @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: createUserSchema as object })
   create(@CurrentUser() user: User, @Body(new SchemaPipe(createUserSchema)) body: { username: string; password: string; admin?: boolean }) {
     return this.auth.createUser(user, body);

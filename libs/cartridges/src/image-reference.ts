@@ -1,0 +1,139 @@
+/**
+ * Image references as Docker reads them (the distribution reference grammar):
+ *
+ *   reference  := name [ ":" tag ] [ "@" digest ]
+ *   name       := [ domain "/" ] path            (at most 255 characters)
+ *   domain     := host [ ":" port ]               host: DNS labels joined by ".", or an IPv6 address in brackets
+ *   path       := component ( "/" component )*   component: [a-z0-9]+ ( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )*
+ *   tag        := [A-Za-z0-9_] [A-Za-z0-9_.-]{0,127}
+ *   digest     := algorithm ":" hex              sha256 (64), sha384 (96) or sha512 (128) lowercase hex digits
+ *
+ * The first part of a name is its registry only when it looks like one (it has a "." or a ":", or is "localhost");
+ * otherwise it is the first path component and the image comes from Docker Hub. Anything else (a URL scheme such as
+ * file://, upper case in the path, spaces, an empty component) is not a reference, and is refused before it reaches
+ * a node: the Docker daemon answers such strings in ways that are hard to report (redirects, DNS errors).
+ */
+
+export interface ImageReference {
+  /** The registry host (and port) the image comes from: docker.io when the reference names none. */
+  domain: string;
+  /** The repository path inside the registry, with Docker Hub's "library/" for official images. */
+  path: string;
+  tag?: string;
+  digest?: string;
+  /** The fully qualified form: domain/path[:tag][@digest], with ":latest" when neither tag nor digest was given. */
+  canonical: string;
+}
+
+export class ImageReferenceError extends Error {
+  override name = 'ImageReferenceError';
+}
+
+const NAME_MAX = 255;
+const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
+const DOMAIN_LABEL = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
+const IPV6 = /^\[[a-fA-F0-9:]+\]$/;
+const PORT = /^[0-9]{1,5}$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const DIGEST_LENGTHS: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
+const HEX = /^[a-f0-9]+$/;
+const DEFAULT_DOMAIN = 'docker.io';
+
+function checkDomain(domain: string): void {
+  let host = domain;
+  const portAt = domain.startsWith('[') ? domain.indexOf(']:') + 1 : domain.lastIndexOf(':');
+  if (portAt > 0) {
+    const port = domain.slice(portAt + 1);
+    if (!PORT.test(port) || Number(port) > 65535) throw new ImageReferenceError(`the registry port "${port}" is not a port number`);
+    host = domain.slice(0, portAt);
+  }
+  if (IPV6.test(host)) return;
+  if (host === '' || !host.split('.').every((label) => DOMAIN_LABEL.test(label))) {
+    throw new ImageReferenceError(`"${host}" is not a registry host name`);
+  }
+}
+
+/** Parses `value` as Docker would, or throws an ImageReferenceError that says what is wrong with it. */
+export function parseImageReference(value: string): ImageReference {
+  if (typeof value !== 'string' || value === '') throw new ImageReferenceError('an image reference cannot be empty');
+  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(value)) {
+    throw new ImageReferenceError(`"${value.slice(0, value.indexOf(':'))}://" is a URL scheme; an image reference is [registry[:port]/]name[:tag][@digest]`);
+  }
+  if (/[\s\0]/.test(value)) throw new ImageReferenceError('an image reference cannot hold spaces or control characters');
+
+  let rest = value;
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at !== -1) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    const colon = digest.indexOf(':');
+    const algorithm = digest.slice(0, colon);
+    const hex = digest.slice(colon + 1);
+    const length = DIGEST_LENGTHS[algorithm];
+    if (colon === -1 || length === undefined) throw new ImageReferenceError(`the digest "${digest}" must be sha256:, sha384: or sha512: followed by its hex digits`);
+    if (hex.length !== length || !HEX.test(hex)) throw new ImageReferenceError(`the digest "${digest}" must have ${length} lowercase hex digits`);
+  }
+
+  // A tag follows the last ":" that comes after the last "/" (a ":" before it belongs to the registry's port).
+  let tag: string | undefined;
+  const colon = rest.lastIndexOf(':');
+  if (colon > rest.lastIndexOf('/')) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!TAG.test(tag)) throw new ImageReferenceError(`the tag "${tag}" must be letters, digits, "_", "." and "-" (at most 128, not starting with "." or "-")`);
+  }
+
+  const name = rest;
+  if (name === '') throw new ImageReferenceError('an image reference needs a repository name');
+  if (name.length > NAME_MAX) throw new ImageReferenceError(`the repository name is longer than ${NAME_MAX} characters`);
+
+  let domain = DEFAULT_DOMAIN;
+  let path = name;
+  const slash = name.indexOf('/');
+  const first = slash === -1 ? '' : name.slice(0, slash);
+  if (slash !== -1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase())) {
+    checkDomain(first);
+    domain = first;
+    path = name.slice(slash + 1);
+  }
+  const components = path.split('/');
+  for (const component of components) {
+    if (component === '') throw new ImageReferenceError(`"${name}" has an empty path component`);
+    if (!COMPONENT.test(component)) {
+      if (component !== component.toLowerCase() && COMPONENT.test(component.toLowerCase())) {
+        throw new ImageReferenceError(`the repository name "${path}" must be lowercase`);
+      }
+      throw new ImageReferenceError(`"${component}" is not a repository path component (lowercase letters and digits, separated by ".", "_", "__" or "-")`);
+    }
+  }
+  if (domain === DEFAULT_DOMAIN && slash === -1 && /^[a-f0-9]{64}$/.test(path)) {
+    throw new ImageReferenceError('a 64-digit hex string is an image id, not a repository name');
+  }
+  if ((domain === DEFAULT_DOMAIN || domain === 'index.docker.io') && components.length === 1) path = `library/${path}`;
+  if (domain === 'index.docker.io') domain = DEFAULT_DOMAIN;
+
+  const canonical = `${domain}/${path}${tag !== undefined ? `:${tag}` : digest === undefined ? ':latest' : ''}${digest !== undefined ? `@${digest}` : ''}`;
+  return { domain, path, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}), canonical };
+}
+
+/** Whether Docker would read `value` as an image reference. */
+export function isImageReference(value: string): boolean {
+  try {
+    parseImageReference(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why `value` is not an image reference, or undefined when it is one. */
+export function imageReferenceProblem(value: string): string | undefined {
+  try {
+    parseImageReference(value);
+    return undefined;
+  } catch (err) {
+    if (err instanceof ImageReferenceError) return err.message;
+    throw err;
+  }
+}
