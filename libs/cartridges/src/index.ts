@@ -9,3 +9,4 @@ export * from './descriptor';
 export * from './compose';
 export * from './archive';
 export * from './cartridge-options';
+export * from './last-resort';
