@@ -66,6 +66,7 @@ async function main(): Promise<void> {
   const connection = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', (err) => log(`redis: ${err.message}`));
   const broker = new Queue(BROKER_QUEUE, { connection: connection as unknown as ConnectionOptions, prefix: config.instance });
+  broker.on('error', (err) => log(`broker queue: ${err.message}`));
 
   const tell = <N extends BrokerJobName>(name: N, data: BrokerJobs[N]) =>
     broker.add(name, data, { removeOnComplete: true, removeOnFail: { count: 100 }, attempts: 10, backoff: { type: 'exponential', delay: 500 } });
