@@ -17,7 +17,7 @@ import {
 import { ConfigError, loadConfig, type AgentConfig } from './config';
 import { DockerAdapter } from './docker.adapter';
 import { GearOperator, type StepReporter } from './gear-operator';
-import { jobProcessor, type JobLike } from './worker';
+import { jobProcessor, withDeadline, type JobLike } from './worker';
 import { ReleaseBuilder } from './builder';
 import { streamAppLogs } from './logs';
 import { Snapshots } from './snapshots';
@@ -74,7 +74,8 @@ async function main(): Promise<void> {
   // Jobs of one app run one at a time on this node; different apps run in parallel.
   const appLocks = new Map<string, Promise<unknown>>();
   const serial = <T>(appId: string, work: () => Promise<T>): Promise<T> => {
-    const prev = appLocks.get(appId) ?? Promise.resolve();
+    // A job that hangs holds its app's turn only until its deadline.
+    const prev = withDeadline(appLocks.get(appId) ?? Promise.resolve(), config.jobTimeoutMs, 'the previous job of this app');
     const next = prev.catch(() => undefined).then(work);
     appLocks.set(appId, next);
     void next.finally(() => appLocks.get(appId) === next && appLocks.delete(appId)).catch(() => undefined);
@@ -161,7 +162,7 @@ async function main(): Promise<void> {
 
   const worker = new Worker(
     nodeQueue(nodeId),
-    jobProcessor({ handlers, reportFailure, log }),
+    jobProcessor({ handlers, reportFailure, log, deadlineMs: config.jobTimeoutMs }),
     {
       connection: connection.duplicate() as unknown as ConnectionOptions,
       prefix: config.instance,

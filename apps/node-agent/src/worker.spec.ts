@@ -183,6 +183,22 @@ describe('poison jobs at the Docker boundary', () => {
   });
 });
 
+describe('job deadline', () => {
+  it('fails a job that hangs once its deadline passes, with the reason, and serves the next', async () => {
+    const reports: string[] = [];
+    let calls = 0;
+    const handlers = {
+      // The first call hangs as a Docker call that never answers would; the next answers.
+      'node.ping': () => (calls++ === 0 ? new Promise(() => undefined) : Promise.resolve({ pong: true })),
+    } as unknown as HandlerMap<NodeJobs>;
+    const process = jobProcessor({ handlers, log: () => undefined, deadlineMs: 100, reportFailure: async (_job, err) => void reports.push(err.message) });
+    const job = { name: 'node.ping', id: 'p', data: { operationId: 'op', appId: APP_A }, attemptsMade: 0, opts: { attempts: 5 } };
+    await assert.rejects(process(job), UnrecoverableError);
+    assert.deepEqual(reports, ['job node.ping did not finish within 0 s and was given up on']);
+    assert.deepEqual(await process(job), { pong: true });
+  });
+});
+
 describe('checkName', () => {
   it('passes what Docker\'s grammar allows', () => {
     for (const ok of ['nginx', 'nginx:1.25', '127.0.0.1:5000/team/api:1.0', 'registry.example.com/a/b@sha256:' + 'a'.repeat(64), 'gst-x-node1', '3f2a9c']) {

@@ -16,6 +16,20 @@ export interface ProcessorDeps {
   /** Tells the broker that the job's operation failed on this node, and why. */
   reportFailure(job: JobLike, err: Error): Promise<void>;
   log(message: string): void;
+  /** A job still running after this long fails (its work may go on; its outcome no longer counts). */
+  deadlineMs?: number;
+}
+
+/**
+ * `work`, or a PermanentError once `ms` have passed. Nothing can stop a Docker call that hangs, but the job, its
+ * operation and the app's turn on this node must not wait for it forever.
+ */
+export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new PermanentError(`${what} did not finish within ${Math.round(ms / 1000)} s and was given up on`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -29,7 +43,8 @@ export function jobProcessor(deps: ProcessorDeps): (job: JobLike) => Promise<unk
     const handler = deps.handlers[job.name as keyof NodeJobs] as ((data: unknown) => Promise<unknown>) | undefined;
     if (!handler) throw new UnrecoverableError(`no handler for job ${job.name}`);
     try {
-      return await handler(job.data);
+      const work = handler(job.data);
+      return await (deps.deadlineMs ? withDeadline(work, deps.deadlineMs, `job ${job.name}`) : work);
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       const last = e instanceof PermanentError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
