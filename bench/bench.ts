@@ -6,12 +6,13 @@ import { DockerAdapter } from '../apps/node-agent/src/docker.adapter';
 import { ImageBuilder } from '../apps/node-agent/src/images';
 import { deployPushBench } from './deploy-push';
 import { docker, eventually, Platform, ROOT } from '../test/support/platform';
+import { recoveryBench } from './recovery';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 /**
- * `npm run bench` (BENCH_ONLY=deploy, =push, =routing or =memory for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
+ * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory or =recovery for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
  *   gear start  app create → healthy through the API   vs  raw dockerode create + start + the same health wait
  *   queue       a no-op job through a node's queue       vs  a raw BullMQ round trip on the same Redis
  *   routing     wrk through the router      vs  wrk straight to the container's own address (and its published port)
@@ -290,6 +291,7 @@ async function main(): Promise<void> {
 
     const nodeImage = `gearshift/nodejs-18:${hashFolder(join(ROOT, 'cartridges/nodejs-18'))}`;
     await p.api('POST', '/domains', { name: 'bench' });
+    if (process.env.BENCH_ONLY === 'recovery') { await recoveryBench(add); printTable(rows); return; }
     if (process.env.BENCH_ONLY === 'memory') {
       await memoryBench(p, idle, add);
       printTable(rows);
@@ -368,6 +370,7 @@ async function main(): Promise<void> {
     add('no-op job round trip (median of 300)', `${median(platQ).toFixed(2)} ms`, `${median(rawQ).toFixed(2)} ms`, (median(platQ) / median(rawQ)).toFixed(2), '');
     add('no-op job round trip (p99 of 300)', `${p99(platQ).toFixed(2)} ms`, `${p99(rawQ).toFixed(2)} ms`, (p99(platQ) / p99(rawQ)).toFixed(2), '');
 
+    await recoveryBench(add);
     await memoryBench(p, idle, add);
   } finally {
     await p.stop();

@@ -40,41 +40,82 @@ if ! as_root su postgres -c "psql -qAtc \"select 1 from pg_database where datnam
 fi
 
 as_root mkdir -p "$run_dir" "$log_dir"
-running() { [ -f "$run_dir/$1.pid" ] && kill -0 "$(cat "$run_dir/$1.pid")" 2>/dev/null; }
 
-start() {
-  local name=$1; shift
-  if running "$name"; then say "$name is already running (pid $(cat "$run_dir/$name.pid"))"; return; fi
-  setsid nohup "$@" >>"$log_dir/$name.log" 2>&1 < /dev/null &
-  echo $! > "$run_dir/$name.pid"
-}
+# Who keeps the broker, agent and router running: systemd where it is PID 1 (units gearshift-broker, -agent and
+# -router, restarted one second after they stop), otherwise Gearshift's own supervisor (dist/apps/supervisor), which
+# starts each again within a fraction of a second and backs off if one keeps crashing. Either way each says so in
+# its log.
+systemd_host() { [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && command -v systemctl >/dev/null 2>&1; }
 
-wait_healthy() {
-  for _ in $(seq 1 120); do
-    curl -fsS "$api/healthz" >/dev/null 2>&1 && return 0
-    running broker || { tail -30 "$log_dir/broker.log" >&2; die "the broker stopped (log: $log_dir/broker.log)"; }
-    sleep 0.5
+install_units() {
+  local env_file=/etc/gearshift/gearshift.env
+  as_root mkdir -p /etc/gearshift
+  env | grep -E '^(GEARSHIFT_|DATABASE_URL=|REDIS_URL=|NODE_EXTRA_CA_CERTS=)' | as_root tee "$env_file" >/dev/null
+  as_root chmod 0600 "$env_file"
+  local part main
+  for part in broker agent router; do
+    case $part in broker) main=broker ;; agent) main=node-agent ;; router) main=router ;; esac
+    as_root tee "/etc/systemd/system/gearshift-$part.service" >/dev/null <<UNIT
+[Unit]
+Description=Gearshift $part
+After=network-online.target docker.service postgresql.service redis-server.service
+StartLimitIntervalSec=0
+
+[Service]
+EnvironmentFile=$env_file
+WorkingDirectory=$PWD
+ExecStart=$(command -v node) $NODE_FLAGS $PWD/dist/apps/$main/src/main.js
+Restart=always
+RestartSec=1
+KillMode=mixed
+StandardOutput=append:$log_dir/$part.log
+StandardError=append:$log_dir/$part.log
+
+[Install]
+WantedBy=multi-user.target
+UNIT
   done
-  die "the broker did not become healthy within 60 s (log: $log_dir/broker.log)"
+  as_root systemctl daemon-reload
 }
 
-say "starting the broker on $api"
-start broker node $NODE_FLAGS dist/apps/broker/src/main.js
-wait_healthy
-say "starting a node agent"
-start agent node $NODE_FLAGS dist/apps/node-agent/src/main.js
-for _ in $(seq 1 60); do
-  curl -fsS "$api/healthz" 2>/dev/null | grep -q '"ready":true' && break
-  running agent || { tail -30 "$log_dir/agent.log" >&2; die "the node agent stopped (log: $log_dir/agent.log)"; }
+running() {
+  if systemd_host; then systemctl is-active --quiet gearshift-broker; return; fi
+  [ -f "$run_dir/supervisor.pid" ] && kill -0 "$(cat "$run_dir/supervisor.pid")" 2>/dev/null
+}
+
+if systemd_host; then
+  say "installing systemd units gearshift-broker, gearshift-agent and gearshift-router"
+  install_units
+  as_root systemctl enable --now gearshift-broker gearshift-agent gearshift-router >/dev/null
+elif running; then
+  say "the supervisor is already running (pid $(cat "$run_dir/supervisor.pid"))"
+else
+  say "starting the broker, a node agent and the router under Gearshift's supervisor"
+  GEARSHIFT_NODE_FLAGS="$NODE_FLAGS" setsid nohup node dist/apps/supervisor/src/main.js broker agent router \
+    >>"$log_dir/supervisor.log" 2>&1 < /dev/null &
+  echo $! > "$run_dir/supervisor.pid"
+fi
+
+stopped() { tail -30 "$log_dir/$1.log" >&2; die "the supervisor stopped (logs: $log_dir)"; }
+
+say "waiting for the broker on $api"
+for _ in $(seq 1 120); do
+  curl -fsS "$api/healthz" >/dev/null 2>&1 && break
+  running || stopped broker
   sleep 0.5
 done
-
-say "starting the router (HAProxy) on port ${GEARSHIFT_ROUTER_PORT:-8000}"
-start router node $NODE_FLAGS dist/apps/router/src/main.js
+curl -fsS "$api/healthz" >/dev/null 2>&1 || die "the broker did not become healthy within 60 s (log: $log_dir/broker.log)"
+say "waiting for the node agent"
+for _ in $(seq 1 60); do
+  curl -fsS "$api/healthz" 2>/dev/null | grep -q '"ready":true' && break
+  running || stopped agent
+  sleep 0.5
+done
+say "waiting for the router (HAProxy) on port ${GEARSHIFT_ROUTER_PORT:-8000}"
 for _ in $(seq 1 60); do
   code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${GEARSHIFT_ROUTER_PORT:-8000}/" || true)
   [ "$code" = 404 ] && break
-  running router || { tail -30 "$log_dir/router.log" >&2; die "the router stopped (log: $log_dir/router.log)"; }
+  running || stopped router
   sleep 0.5
 done
 
@@ -101,5 +142,5 @@ if $detach; then
 fi
 say "following the logs; Ctrl-C stops the platform"
 trap 'bash scripts/down.sh; exit 0' INT TERM
-tail -n 0 -F "$log_dir/broker.log" "$log_dir/agent.log" "$log_dir/router.log" &
+tail -n 0 -F "$log_dir/broker.log" "$log_dir/agent.log" "$log_dir/router.log" "$log_dir/supervisor.log" 2>/dev/null &
 wait

@@ -105,6 +105,7 @@ export class Platform {
   token = '';
   broker?: Proc;
   router?: Proc;
+  supervisor?: Proc;
   routerPort = 0;
   routerTlsPort = 0;
   readonly agents = new Map<string, Proc>();
@@ -214,6 +215,32 @@ export class Platform {
     });
   }
 
+  /**
+   * Runs the broker, an agent named `agent` and the router under Gearshift's supervisor, as `npm run up` does (in
+   * place of a broker started by start()). Each part's pid is in `<data dir>/run/<part>.pid`.
+   */
+  async startSupervised(agent = 'node1'): Promise<void> {
+    await this.broker?.kill();
+    this.broker = undefined;
+    const env = this.env({ GEARSHIFT_NODE_NAME: this.nodeName(agent), GEARSHIFT_NODE_FLAGS: NODE_FLAGS.join(' ') });
+    this.supervisor = new Proc(spawn(process.execPath, [join(ROOT, 'dist/apps/supervisor/src/main.js'), 'broker', 'agent', 'router'], { env, stdio: ['ignore', 'pipe', 'pipe'] }), 'supervisor');
+    await eventually('the supervised platform to be ready', async () => {
+      if (!this.supervisor!.alive) throw new Error(`the supervisor exited:\n${this.supervisor!.output.slice(-30).join('\n')}`);
+      const nodes = await this.api('GET', '/nodes').catch(() => null);
+      const router = await fetch(`http://127.0.0.1:${this.routerPort}/`).catch(() => null);
+      return nodes?.body.some?.((n: { name: string; ready: boolean }) => n.name === this.nodeName(agent) && n.ready) && router?.status === 404;
+    }, 60000, 100);
+  }
+
+  /** The pid of a part the supervisor runs, or 0 while it is not running. */
+  supervisedPid(part: 'broker' | 'agent' | 'router'): number {
+    try {
+      return Number(readFileSync(join(this.dataDir, 'run', `${part}.pid`), 'utf8').trim()) || 0;
+    } catch {
+      return 0;
+    }
+  }
+
   async stopBroker(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     await this.broker?.kill(signal);
   }
@@ -297,10 +324,11 @@ export class Platform {
   }
 
   logs(): string {
-    return [...(this.broker ? [`--- broker`, ...this.broker.output.slice(-60)] : []), ...(this.router ? ['--- router', ...this.router.output.slice(-40)] : []), ...[...this.agents].flatMap(([n, p]) => [`--- agent ${n}`, ...p.output.slice(-60)])].join('\n');
+    return [...(this.supervisor ? ['--- supervisor', ...this.supervisor.output.slice(-40)] : []), ...(this.broker ? [`--- broker`, ...this.broker.output.slice(-60)] : []), ...(this.router ? ['--- router', ...this.router.output.slice(-40)] : []), ...[...this.agents].flatMap(([n, p]) => [`--- agent ${n}`, ...p.output.slice(-60)])].join('\n');
   }
 
   async stop(): Promise<void> {
+    await this.supervisor?.kill();
     await Promise.all([...this.agents.values()].map((a) => a.kill()));
     await this.router?.kill();
     try {

@@ -3,7 +3,7 @@ import { Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { loadCatalog, SchemaViolationError } from '@gearshift/cartridges';
+import { loadCatalog, SchemaViolationError, surviveUnexpectedErrors } from '@gearshift/cartridges';
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { AppModule } from './app.module';
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const catalog = loadCatalog(config.cartridgesDir);
   const logger = new Logger('broker');
+  surviveUnexpectedErrors((message) => logger.error(message));
   useSecretKey(loadSecretKey(config.secretKey, config.dataDir));
   const dataSource = createDataSource(config.databaseUrl);
   await dataSource.initialize();

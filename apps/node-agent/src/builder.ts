@@ -123,7 +123,8 @@ export class ReleaseBuilder {
     try {
       await step('fetching the source');
       const archive = join(work, 'source.tar.gz');
-      const res = await fetch(new URL(job.sourceUrl, this.config.brokerUrl)).catch((err: Error) => {
+      // A broker that stops sending mid-way must not hold the build forever.
+      const res = await fetch(new URL(job.sourceUrl, this.config.brokerUrl), { signal: AbortSignal.timeout(job.limits.timeoutSeconds * 1000) }).catch((err: Error) => {
         throw new Error(`the broker's source archive could not be fetched: ${err.message}`);
       });
       if (!res.ok || !res.body) throw new PermanentError(`the broker did not give the source archive (HTTP ${res.status}); it is fetched once, while the build runs`);

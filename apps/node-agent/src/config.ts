@@ -20,6 +20,8 @@ export interface AgentConfig {
   heartbeatMs: number;
   jobLockMs: number;
   concurrency: number;
+  /** A job still running after this long fails and frees its app's turn on this node. */
+  jobTimeoutMs: number;
   /** CA certificates builds trust when they fetch dependencies (a proxy's CA, for one). */
   buildCaFile: string;
 }
@@ -59,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     heartbeatMs: int(env, 'GEARSHIFT_HEARTBEAT_MS', 2000, 200, 60000),
     jobLockMs: int(env, 'GEARSHIFT_JOB_LOCK_MS', 10000, 2000, 600000),
     concurrency: int(env, 'GEARSHIFT_AGENT_CONCURRENCY', 4, 1, 64),
+    jobTimeoutMs: int(env, 'GEARSHIFT_JOB_TIMEOUT_MS', 30 * 60_000, 1000, 24 * 3600_000),
     buildCaFile: env.GEARSHIFT_BUILD_CA_FILE || '/etc/ssl/certs/ca-certificates.crt',
   };
 }

@@ -71,6 +71,22 @@ export class DockerError extends Error {
 
 const statusOf = (err: unknown) => (err as { statusCode?: number })?.statusCode;
 
+/**
+ * Image references and object names travel in the Engine's URL paths. The Engine answers a path its router would
+ * clean (`//`, a `.` or `..` segment: `file:///etc/passwd`) with a redirect, and the Docker client follows it to a
+ * host named after the path, on a request no one listens to for errors: the process would die. So only what
+ * Docker's own grammar allows leaves here, whoever sent it; the rest is refused as bad input (400).
+ */
+export function checkName(what: string, value: string): string {
+  const bad = (rule: string) => new DockerError(`${what} "${String(value).slice(0, 200)}" ${rule}`, 400);
+  if (typeof value !== 'string' || value.length === 0) throw bad('is empty');
+  if (value.length > 512) throw bad('is longer than 512 characters');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/.test(value)) throw bad('may hold only letters, digits and . _ - / : @, and must start with a letter or digit');
+  if (/\/\/|\/\.|\/$/.test(value)) throw bad('has an empty or dot path segment');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) throw bad('is a URL, not an image reference');
+  return value;
+}
+
 /** The node agent's only door to the Docker Engine: typed methods, option objects, idempotent ensure/remove calls. */
 export class DockerAdapter {
   private readonly docker: Docker;
@@ -98,7 +114,7 @@ export class DockerAdapter {
 
   async imageExists(tag: string): Promise<boolean> {
     try {
-      await this.docker.getImage(tag).inspect();
+      await this.docker.getImage(checkName('image', tag)).inspect();
       return true;
     } catch (err) {
       if (statusOf(err) === 404) return false;
@@ -167,7 +183,7 @@ export class DockerAdapter {
   async pushImage(tag: string): Promise<void> {
     const colon = tag.lastIndexOf(':');
     const [name, version] = colon > tag.lastIndexOf('/') ? [tag.slice(0, colon), tag.slice(colon + 1)] : [tag, 'latest'];
-    const stream = (await this.docker.getImage(name).push({ tag: version, authconfig: {} })) as Readable;
+    const stream = (await this.docker.getImage(checkName('image', name)).push({ tag: version, authconfig: {} })) as Readable;
     let failure: string | undefined;
     await new Promise<void>((resolve, reject) => {
       this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()), (event: { error?: string }) => {
@@ -187,7 +203,7 @@ export class DockerAdapter {
   /** Removes an image tag; an image a container still uses is left (409) and reported false. */
   async removeImage(tag: string): Promise<boolean> {
     try {
-      await this.docker.getImage(tag).remove({ force: false });
+      await this.docker.getImage(checkName('image', tag)).remove({ force: false });
       return true;
     } catch (err) {
       if (statusOf(err) === 404) return true;
@@ -198,7 +214,7 @@ export class DockerAdapter {
 
   async networkExists(name: string): Promise<boolean> {
     try {
-      await this.docker.getNetwork(name).inspect();
+      await this.docker.getNetwork(checkName('network', name)).inspect();
       return true;
     } catch (err) {
       if (statusOf(err) === 404) return false;
@@ -232,11 +248,12 @@ export class DockerAdapter {
       const { PassThrough } = await import('node:stream');
       const out = new PassThrough();
       out.on('data', (c: Buffer) => emit(c.toString('utf8')));
+      // The attached output is only a view: a broken connection loses lines, not the outcome, which wait() gives.
+      stream.on('error', (err) => o.onLine(`(output interrupted: ${err.message})`));
       this.docker.modem.demuxStream(stream, out, out);
       await container.start();
       const timer = setTimeout(() => void container.kill().catch(() => undefined), o.timeoutMs);
-      const result = (await container.wait()) as { StatusCode: number };
-      clearTimeout(timer);
+      const result = (await container.wait().finally(() => clearTimeout(timer))) as { StatusCode: number };
       await new Promise((r) => setTimeout(r, 50));
       if (pending) o.onLine(pending.trimEnd());
       return result.StatusCode;
@@ -246,7 +263,7 @@ export class DockerAdapter {
   }
 
   async pullImage(ref: string): Promise<void> {
-    const stream = await this.docker.pull(ref);
+    const stream = await this.docker.pull(checkName('image', ref));
     let failure: string | undefined;
     await new Promise<void>((resolve, reject) => {
       this.docker.modem.followProgress(stream as Readable, (err: Error | null) => (err ? reject(err) : resolve()), (event: { error?: string }) => {
@@ -273,7 +290,7 @@ export class DockerAdapter {
 
   async removeNetwork(name: string): Promise<void> {
     try {
-      await this.docker.getNetwork(name).remove();
+      await this.docker.getNetwork(checkName('network', name)).remove();
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
     }
@@ -281,7 +298,7 @@ export class DockerAdapter {
 
   async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
     try {
-      await this.docker.getVolume(name).inspect();
+      await this.docker.getVolume(checkName('volume', name)).inspect();
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
       await this.docker.createVolume({ Name: name, Labels: labels });
@@ -296,7 +313,7 @@ export class DockerAdapter {
 
   async removeVolume(name: string): Promise<void> {
     try {
-      await this.docker.getVolume(name).remove({ force: true });
+      await this.docker.getVolume(checkName('volume', name)).remove({ force: true });
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
     }
@@ -335,7 +352,7 @@ export class DockerAdapter {
 
   async startContainer(id: string): Promise<void> {
     try {
-      await this.docker.getContainer(id).start();
+      await this.docker.getContainer(checkName('container', id)).start();
     } catch (err) {
       if (statusOf(err) !== 304) throw err;
     }
@@ -343,7 +360,7 @@ export class DockerAdapter {
 
   async stopContainer(id: string): Promise<void> {
     try {
-      await this.docker.getContainer(id).stop({ t: 10 });
+      await this.docker.getContainer(checkName('container', id)).stop({ t: 10 });
     } catch (err) {
       if (statusOf(err) !== 304 && statusOf(err) !== 404) throw err;
     }
@@ -351,14 +368,14 @@ export class DockerAdapter {
 
   async removeContainer(id: string): Promise<void> {
     try {
-      await this.docker.getContainer(id).remove({ force: true, v: false });
+      await this.docker.getContainer(checkName('container', id)).remove({ force: true, v: false });
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
     }
   }
 
   async inspectContainer(id: string): Promise<{ state: string; exitCode: number; ip: Record<string, string>; publishedPorts: Record<number, number> }> {
-    const info = await this.docker.getContainer(id).inspect();
+    const info = await this.docker.getContainer(checkName('container', id)).inspect();
     const ports: Record<number, number> = {};
     for (const [key, binds] of Object.entries(info.NetworkSettings.Ports ?? {})) {
       const hostPort = binds?.[0]?.HostPort;
@@ -370,7 +387,7 @@ export class DockerAdapter {
 
   /** A container's addresses by network and its environment. */
   async inspectFull(id: string): Promise<{ ip: Record<string, string>; env: Record<string, string> }> {
-    const info = await this.docker.getContainer(id).inspect();
+    const info = await this.docker.getContainer(checkName('container', id)).inspect();
     const ip = Object.fromEntries(Object.entries(info.NetworkSettings.Networks ?? {}).map(([n, v]) => [n, v.IPAddress]));
     const env = Object.fromEntries((info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
     return { ip, env };
@@ -378,7 +395,7 @@ export class DockerAdapter {
 
   /** Runs a command in a container and returns its exit code and output. */
   async exec(id: string, command: string[]): Promise<{ exitCode: number; output: string }> {
-    const exec = await this.docker.getContainer(id).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+    const exec = await this.docker.getContainer(checkName('container', id)).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
     const stream = await exec.start({ hijack: true, stdin: false });
     const chunks: Buffer[] = [];
     await new Promise<void>((resolve, reject) => {
@@ -398,7 +415,7 @@ export class DockerAdapter {
     const { PassThrough } = await import('node:stream');
     // Docker's default is all of it.
     const tail = opts.tail < 0 ? undefined : opts.tail;
-    const container = this.docker.getContainer(id);
+    const container = this.docker.getContainer(checkName('container', id));
     const split = (stream: 'stdout' | 'stderr') => {
       const pass = new PassThrough();
       let pending = '';
@@ -438,7 +455,7 @@ export class DockerAdapter {
    */
   async execStreams(id: string, command: string[], io: { stdout?: NodeJS.WritableStream; stdin?: NodeJS.ReadableStream }): Promise<{ exitCode: number; stderr: string }> {
     const { PassThrough, Writable } = await import('node:stream');
-    const exec = await this.docker.getContainer(id).exec({ Cmd: command, AttachStdout: true, AttachStderr: true, AttachStdin: Boolean(io.stdin) });
+    const exec = await this.docker.getContainer(checkName('container', id)).exec({ Cmd: command, AttachStdout: true, AttachStderr: true, AttachStdin: Boolean(io.stdin) });
     const stream = (await exec.start({ hijack: true, stdin: Boolean(io.stdin) })) as unknown as import('node:stream').Duplex;
     let stderr = '';
     const err = new Writable({
@@ -448,10 +465,19 @@ export class DockerAdapter {
       },
     });
     const out = io.stdout ?? new PassThrough().resume();
+    // A file that cannot be written or read (a full disk, a missing file) fails this call, not the process.
     const finished = new Promise<void>((resolve, reject) => {
       stream.on('end', resolve);
       stream.on('close', resolve);
       stream.on('error', reject);
+      (out as NodeJS.WritableStream).on('error', (e: Error) => {
+        stream.destroy();
+        reject(e);
+      });
+      io.stdin?.on('error', (e: Error) => {
+        stream.destroy();
+        reject(e);
+      });
     });
     this.docker.modem.demuxStream(stream, out as NodeJS.WritableStream, err);
     if (io.stdin) {
@@ -470,7 +496,7 @@ export class DockerAdapter {
   /** The last lines a container wrote, for error messages. */
   async logTail(id: string, lines: number): Promise<string> {
     try {
-      const buf = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+      const buf = (await this.docker.getContainer(checkName('container', id)).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
       return demux(buf).trim();
     } catch {
       return '';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashFolder, LABELS, type GearSpec } from '@gearshift/cartridges';
 import type { AgentConfig } from './config';
-import type { DockerAdapter } from './docker.adapter';
+import { DockerError, type DockerAdapter } from './docker.adapter';
 
 /** A failure that retrying cannot fix (a build error, an image that cannot be pulled, a gear that never gets healthy). */
 export class PermanentError extends Error {
@@ -41,7 +41,12 @@ export class ImageBuilder {
   /** Returns true when it had to build or pull. */
   async ensure(image: GearSpec['image'], step: StepReporter): Promise<boolean> {
     const tag = this.tag(image);
-    if (await this.docker.imageExists(tag)) return false;
+    const exists = await this.docker.imageExists(tag).catch((err: unknown) => {
+      // A reference Docker cannot take will not become one on a retry.
+      if (err instanceof DockerError && err.statusCode === 400) throw new PermanentError(`image ${tag.slice(0, 200)} could not be pulled: ${err.message}`);
+      throw err;
+    });
+    if (exists) return false;
     let job = this.pending.get(tag);
     if (!job) {
       job = this.make(image, tag, step).finally(() => this.pending.delete(tag));

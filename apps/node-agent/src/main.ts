@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import IORedis from 'ioredis';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import {
   NODE_JOB_NAMES,
   assertHandlesAll,
   nodeQueue,
+  surviveUnexpectedErrors,
   type BrokerJobName,
   type BrokerJobs,
   type HandlerMap,
@@ -15,7 +16,8 @@ import {
 } from '@gearshift/cartridges';
 import { ConfigError, loadConfig, type AgentConfig } from './config';
 import { DockerAdapter } from './docker.adapter';
-import { GearOperator, PermanentError, type StepReporter } from './gear-operator';
+import { GearOperator, type StepReporter } from './gear-operator';
+import { jobProcessor, withDeadline, type JobLike } from './worker';
 import { ReleaseBuilder } from './builder';
 import { streamAppLogs } from './logs';
 import { Snapshots } from './snapshots';
@@ -56,6 +58,7 @@ async function register(config: AgentConfig): Promise<string> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  surviveUnexpectedErrors(log);
   const docker = new DockerAdapter();
   await docker.ping();
   const nodeId = await register(config);
@@ -63,6 +66,7 @@ async function main(): Promise<void> {
   const connection = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', (err) => log(`redis: ${err.message}`));
   const broker = new Queue(BROKER_QUEUE, { connection: connection as unknown as ConnectionOptions, prefix: config.instance });
+  broker.on('error', (err) => log(`broker queue: ${err.message}`));
 
   const tell = <N extends BrokerJobName>(name: N, data: BrokerJobs[N]) =>
     broker.add(name, data, { removeOnComplete: true, removeOnFail: { count: 100 }, attempts: 10, backoff: { type: 'exponential', delay: 500 } });
@@ -70,7 +74,8 @@ async function main(): Promise<void> {
   // Jobs of one app run one at a time on this node; different apps run in parallel.
   const appLocks = new Map<string, Promise<unknown>>();
   const serial = <T>(appId: string, work: () => Promise<T>): Promise<T> => {
-    const prev = appLocks.get(appId) ?? Promise.resolve();
+    // A job that hangs holds its app's turn only until its deadline.
+    const prev = withDeadline(appLocks.get(appId) ?? Promise.resolve(), config.jobTimeoutMs, 'the previous job of this app');
     const next = prev.catch(() => undefined).then(work);
     appLocks.set(appId, next);
     void next.finally(() => appLocks.get(appId) === next && appLocks.delete(appId)).catch(() => undefined);
@@ -149,7 +154,7 @@ async function main(): Promise<void> {
   };
   assertHandlesAll(handlers, NODE_JOB_NAMES, 'the node agent');
 
-  const reportFailure = async (job: Job, err: Error) => {
+  const reportFailure = async (job: JobLike, err: Error) => {
     const d = job.data as { operationId?: string; appId?: string };
     if (!d.operationId || !d.appId) return;
     await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'failed', at: Date.now(), error: err.message, gears: await operator.observe().then((g) => g.filter((x) => x.appId === d.appId)).catch(() => []) });
@@ -157,22 +162,7 @@ async function main(): Promise<void> {
 
   const worker = new Worker(
     nodeQueue(nodeId),
-    async (job) => {
-      const handler = handlers[job.name as keyof NodeJobs] as ((data: unknown) => Promise<unknown>) | undefined;
-      if (!handler) throw new UnrecoverableError(`no handler for job ${job.name}`);
-      try {
-        return await handler(job.data);
-      } catch (err) {
-        const e = err as Error;
-        const last = err instanceof PermanentError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        log(`job ${job.name} ${job.id} failed${last ? '' : ' (will retry)'}: ${e.message}`);
-        if (last) {
-          await reportFailure(job, e);
-          throw new UnrecoverableError(e.message);
-        }
-        throw e;
-      }
-    },
+    jobProcessor({ handlers, reportFailure, log, deadlineMs: config.jobTimeoutMs }),
     {
       connection: connection.duplicate() as unknown as ConnectionOptions,
       prefix: config.instance,

@@ -101,13 +101,18 @@ export class Snapshots {
   }
 
   private redisClient(c: { ip: string; env: Record<string, string> }, m: { port: number; passwordEnv?: string }): IORedis {
-    return new IORedis({ host: c.ip, port: m.port, password: m.passwordEnv ? c.env[m.passwordEnv] : undefined, lazyConnect: true, maxRetriesPerRequest: 1 });
+    const client = new IORedis({ host: c.ip, port: m.port, password: m.passwordEnv ? c.env[m.passwordEnv] : undefined, lazyConnect: true, maxRetriesPerRequest: 1 });
+    // Connection errors reach the caller through the commands that fail; the event itself needs no more.
+    client.on('error', () => undefined);
+    return client;
   }
 
   /** Every key with its remaining time to live, as DUMP payloads: one JSON line a key. */
   private async redisDump(c: { ip: string; env: Record<string, string> }, m: { port: number; passwordEnv?: string }, target: string): Promise<number> {
     const redis = this.redisClient(c, m);
     const out = createWriteStream(target);
+    let failed: Error | undefined;
+    out.on('error', (err) => (failed = err));
     let n = 0;
     try {
       await redis.connect();
@@ -123,9 +128,10 @@ export class Snapshots {
         }
       } while (cursor !== '0');
     } finally {
-      await new Promise((r) => out.end(r));
+      await new Promise((r) => (failed ? r(undefined) : out.end(r)));
       redis.disconnect();
     }
+    if (failed) throw failed;
     return n;
   }
 

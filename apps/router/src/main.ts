@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { Queue, type ConnectionOptions } from 'bullmq';
-import { BROKER_QUEUE, routesChannel, routesKey, trafficKey, type AppRoute, type BrokerJobs, type RouteTable } from '@gearshift/cartridges';
+import { BROKER_QUEUE, routesChannel, routesKey, surviveUnexpectedErrors, trafficKey, type AppRoute, type BrokerJobs, type RouteTable } from '@gearshift/cartridges';
 import { ConfigError, loadConfig, type RouterConfig } from './config';
 import { backendName, renderHaproxy, UNAVAILABLE_PAGE, UNKNOWN_HOST_PAGE, type RenderedConfig } from './haproxy-config';
 import { parseStats, readStats, TrafficMeter } from './traffic';
@@ -24,6 +24,9 @@ function writeAtomic(path: string, content: string, mode = 0o644): void {
  */
 class Router {
   private haproxy?: ChildProcess;
+  /** An HAProxy master an earlier router started (see adopt). */
+  private adopted?: number;
+  private watching?: NodeJS.Timeout;
   private restarting?: NodeJS.Timeout;
   private applied = '';
   private stopping = false;
@@ -66,7 +69,7 @@ class Router {
       node: this.config.node,
     });
     const fingerprint = JSON.stringify(rendered);
-    if (fingerprint === this.applied && this.haproxy) return;
+    if (fingerprint === this.applied && (this.haproxy || this.adopted)) return;
     this.write(rendered);
     const check = spawnSync(this.config.haproxy, ['-c', '-q', '-f', join(this.config.runDir, 'haproxy.cfg')], { encoding: 'utf8' });
     if (check.status !== 0) {
@@ -75,34 +78,75 @@ class Router {
     }
     this.applied = fingerprint;
     if (this.haproxy) this.haproxy.kill('SIGUSR2');
+    else if (this.adopted || this.adopt()) process.kill(this.adopted!, 'SIGUSR2');
     else if (!this.restarting) this.start();
     log(`serving ${table.apps.length} app(s), ${table.apps.reduce((n, a) => n + a.backends.length, 0)} gear(s)`);
+  }
+
+  /**
+   * A router that was killed leaves its HAProxy master running, still serving with the last configuration. The next
+   * router takes that master over (reloading it with SIGUSR2 like its own) instead of starting a second HAProxy on
+   * the same ports: visitors see no gap, and no stale HAProxy keeps answering beside the new one.
+   */
+  private adopt(): boolean {
+    const pidFile = join(this.config.runDir, 'haproxy.pid');
+    let pid: number;
+    try {
+      pid = Number(readFileSync(pidFile, 'utf8').trim().split('\n')[0]);
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmdline.includes(join(this.config.runDir, 'haproxy.cfg'))) return false;
+      process.kill(pid, 0);
+    } catch {
+      return false;
+    }
+    this.adopted = pid;
+    log(`took over haproxy ${pid}, left running by an earlier router`);
+    // Not our child: its exit is noticed by looking.
+    this.watching = setInterval(() => {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        clearInterval(this.watching);
+        this.adopted = undefined;
+        if (this.stopping) return;
+        log(`haproxy ${pid} exited; starting a new one`);
+        this.start();
+      }
+    }, 500);
+    return true;
   }
 
   private start(): void {
     const child = spawn(this.config.haproxy, ['-W', '-db', '-f', join(this.config.runDir, 'haproxy.cfg')], { stdio: ['ignore', 'inherit', 'inherit'] });
     this.haproxy = child;
-    child.on('exit', (code, signal) => {
+    const again = (why: string) => {
+      if (this.haproxy !== child) return;
       this.haproxy = undefined;
       if (this.stopping) return;
-      log(`haproxy exited (${signal ?? code}); starting it again in a second`);
+      log(`haproxy ${why}; starting it again in a second`);
       this.restarting = setTimeout(() => {
         this.restarting = undefined;
         this.start();
       }, 1000);
-    });
+    };
+    child.on('exit', (code, signal) => again(`exited (${signal ?? code})`));
+    // It could not be started at all (not installed, say): no exit event follows.
+    child.on('error', (err) => again(`could not be run: ${err.message}`));
     log(`haproxy listening on http://${this.config.bind}:${this.config.port}`);
   }
 
   stop(): void {
     this.stopping = true;
     clearTimeout(this.restarting);
+    clearInterval(this.watching);
     this.haproxy?.kill('SIGTERM');
+    if (this.adopted) process.kill(this.adopted, 'SIGTERM');
   }
 }
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  surviveUnexpectedErrors(log);
   mkdirSync(config.runDir, { recursive: true, mode: 0o700 });
   if (!existsSync(config.runDir)) throw new ConfigError(`cannot create ${config.runDir}`);
   const redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
@@ -110,6 +154,7 @@ async function main(): Promise<void> {
   redis.on('error', (err) => log(`redis: ${err.message}`));
   subscriber.on('error', (err) => log(`redis: ${err.message}`));
   const brokerQueue = new Queue(BROKER_QUEUE, { connection: redis.duplicate() as unknown as ConnectionOptions, prefix: config.instance });
+  brokerQueue.on('error', (err) => log(`broker queue: ${err.message}`));
 
   // Requests held for idle apps count as traffic in the next sample.
   const heldRequests = new Map<string, number>();

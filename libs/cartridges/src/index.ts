@@ -11,3 +11,4 @@ export * from './archive';
 export * from './cartridge-options';
 export * from './app-health';
 export * from './image-reference';
+export * from './last-resort';

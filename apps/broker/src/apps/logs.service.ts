@@ -33,7 +33,16 @@ export class LogsService implements OnModuleDestroy {
     this.redis.on('error', () => undefined);
     this.subscriber = new IORedis(config.redisUrl, { lazyConnect: true });
     this.subscriber.on('error', () => undefined);
-    this.subscriber.on('pmessage', (_pattern: string, channel: string, raw: string) => this.listeners.get(channel)?.(JSON.parse(raw) as LogMessage));
+    this.subscriber.on('pmessage', (_pattern: string, channel: string, raw: string) => {
+      // Anything on the channel that is not a log message is dropped, not thrown out of an event handler.
+      let message: LogMessage;
+      try {
+        message = JSON.parse(raw) as LogMessage;
+      } catch {
+        return;
+      }
+      this.listeners.get(channel)?.(message);
+    });
   }
 
   onModuleDestroy(): void {

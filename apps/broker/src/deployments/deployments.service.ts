@@ -112,8 +112,11 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
 
   /** Fetches a git repository at a ref and packs it like an upload. */
   async fromGit(url: string, ref: string): Promise<SourceUpload> {
+    // The first deployment of a platform may come from git, before any upload made the folder.
+    mkdirSync(join(this.config.dataDir, 'sources'), { recursive: true });
     const dir = mkdtempSync(join(this.config.dataDir, 'sources', 'git-'));
-    const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' };
+    // A server that stops sending is given up on after a minute of silence, not only at the overall timeout.
+    const env = { GIT_HTTP_LOW_SPEED_LIMIT: '1', GIT_HTTP_LOW_SPEED_TIME: '60', ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' };
     try {
       try {
         await run('git', ['clone', '--quiet', '--depth', '1', '--branch', ref, '--', url, join(dir, 'repo')], { env, timeout: 120000 });

@@ -56,6 +56,7 @@ export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppsSe
       return next(err);
     }
     ensureRepo(appId);
+    let stderr = '';
     const child = spawn('git', ['http-backend'], {
       env: {
         PATH: process.env.PATH,
@@ -77,6 +78,8 @@ export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppsSe
         GEARSHIFT_HOOK_APP: appName,
       },
     });
+    // git missing or not runnable: this push fails, the broker stays (a 'close' event follows and answers).
+    child.on('error', (err) => (stderr += `${err.message}\n`));
     req.pipe(child.stdin);
     child.stdin.on('error', () => undefined);
     let head = Buffer.alloc(0);

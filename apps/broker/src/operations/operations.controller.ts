@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { WaitPipe } from '../common/wait.pipe';
@@ -23,6 +23,16 @@ export class OperationsController {
   @ApiQuery({ name: 'wait', required: false })
   get(@CurrentUser() user: User, @Param('id') id: string, @Query('wait', WaitPipe) w?: number) {
     return this.operations.get(user, id, w);
+  }
+
+  /**
+   * Stops an operation that is queued or running: it ends failed with "cancelled by <user>" and its app can be
+   * changed again. 409 when it has already ended.
+   */
+  @Post(':id/cancel')
+  @HttpCode(200)
+  cancel(@CurrentUser() user: User, @Param('id') id: string) {
+    return this.operations.cancel(user, id);
   }
 
   /**

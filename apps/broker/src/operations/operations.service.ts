@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { EventEmitter } from 'node:events';
 import type { BrokerJobs, NodeJob, NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
-import { notFound } from '../common/errors';
+import { conflict, notFound } from '../common/errors';
 import { Store, type Repos } from '../database/store';
 import { GearSpecsService } from '../apps/gear-specs.service';
 import { QueueService } from '../queue/queue.service';
@@ -261,26 +261,60 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     }
   }
 
-  /** Fails operations that no node finished in time, so that nothing waits forever. */
+  /**
+   * Ends an unfinished operation as failed with `reason`, whatever its nodes are doing: the app is free to change
+   * again at once. Jobs still waiting in a node's queue are withdrawn; one a node is already working on finishes
+   * there, and its report no longer changes the outcome (reports to an ended operation only add progress lines).
+   * Returns the ended operation, or null when it had already ended.
+   */
+  private async fail(id: string, reason: string): Promise<Operation | null> {
+    let failed: Operation | null = null;
+    await this.store.transaction(async (repos) => {
+      const locked = await repos.operations.lock(id);
+      if (!locked || terminal(locked)) return;
+      locked.state = 'failed';
+      locked.error = reason;
+      locked.finishedAt = new Date();
+      locked.steps = [...locked.steps, { at: locked.finishedAt.toISOString(), text: reason }];
+      await repos.operations.save(locked);
+      failed = locked;
+    });
+    if (!failed) return null;
+    const op: Operation = failed;
+    for (const d of op.dispatch) {
+      const jobId = op.context?.stage ? `${op.id}.${op.context.stage}.${d.nodeId}` : `${op.id}.${d.nodeId}`;
+      await this.queue.withdraw(d.nodeId, jobId).catch((err: Error) => this.logger.warn(`withdrawing ${jobId}: ${err.message}`));
+    }
+    this.finished.emit(id);
+    this.lines.emit(id, { kind: 'step', text: reason });
+    this.lines.emit(id, { kind: 'end', state: 'failed', error: op.error });
+    this.routes.schedule();
+    await this.stages.get(op.kind)?.ended?.(op).catch((err: Error) => this.logger.warn(`after ${op.id}: ${err.message}`));
+    return op;
+  }
+
+  /** A user stops an operation: it ends failed, saying who cancelled it. */
+  async cancel(user: User, id: string) {
+    if (!/^[0-9a-f-]{36}$/.test(id)) throw notFound(`operation "${id}"`);
+    const op = await this.store.repos.operations.findById(id);
+    if (!op || (op.userId !== user.id && !user.isAdmin)) throw notFound(`operation "${id}"`);
+    const ended = terminal(op) ? null : await this.fail(id, `cancelled by ${user.username}`);
+    if (!ended) {
+      const now = (await this.store.repos.operations.findById(id)) ?? op;
+      throw conflict(`operation ${id} has already ended (${now.state}); only a queued or running operation can be cancelled`);
+    }
+    this.logger.log(`operation ${id} (${op.kind}) cancelled by ${user.username}`);
+    return presentOperation(ended);
+  }
+
+  /** Fails operations that no node finished in time (their deadline), so that nothing waits forever. */
   private async sweep(): Promise<void> {
     const cutoff = Date.now() - this.config.operationTimeoutMs;
     for (const op of await this.store.repos.operations.unfinished()) {
       if (op.createdAt.getTime() > cutoff) continue;
-      let timedOut: Operation | null = null;
-      await this.store.transaction(async (repos) => {
-        const locked = await repos.operations.lock(op.id);
-        if (!locked || terminal(locked)) return;
-        timedOut = locked;
-        locked.state = 'failed';
-        locked.error = `timed out after ${Math.round(this.config.operationTimeoutMs / 1000)} s waiting for node(s) ${locked.pendingNodes.join(', ')}`;
-        locked.finishedAt = new Date();
-        await repos.operations.save(locked);
-      });
-      if (!timedOut) continue;
-      const failed: Operation = timedOut;
-      this.finished.emit(op.id);
-      this.lines.emit(op.id, { kind: 'end', state: 'failed', error: failed.error });
-      await this.stages.get(failed.kind)?.ended?.(failed).catch((err: Error) => this.logger.warn(`after ${failed.id}: ${err.message}`));
+      const waiting = op.pendingNodes.length > 0 ? ` waiting for node(s) ${op.pendingNodes.join(', ')}` : '';
+      const failed = await this.fail(op.id, `timed out after ${Math.round(this.config.operationTimeoutMs / 1000)} s${waiting}`);
+      if (failed) this.logger.warn(`operation ${op.id} (${op.kind}) ${failed.error}`);
     }
   }
 }

@@ -30,6 +30,7 @@ export class QueueService implements OnApplicationShutdown {
     let q = this.queues.get(nodeId);
     if (!q) {
       q = new Queue(nodeQueue(nodeId), { connection: this.connection as unknown as ConnectionOptions, prefix: this.config.instance });
+      q.on('error', (err) => this.logger.warn(`queue of node ${nodeId}: ${err.message}`));
       this.queues.set(nodeId, q);
     }
     return q;
@@ -47,6 +48,19 @@ export class QueueService implements OnApplicationShutdown {
       removeOnComplete: { count: 100 },
       removeOnFail: { count: 500 },
     });
+  }
+
+  /**
+   * Takes back a job a node has not started (an operation was cancelled or timed out). A job already being worked on
+   * is locked by its node and stays; its outcome is ignored by then.
+   */
+  async withdraw(nodeId: string, jobId: string): Promise<boolean> {
+    const job = await this.queueFor(nodeId).getJob(jobId);
+    if (!job) return false;
+    const state = await job.getState();
+    if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return false;
+    await job.remove();
+    return true;
   }
 
   /** Starts consuming the broker queue; refuses to start unless every job name has a handler. */
