@@ -376,7 +376,7 @@ export class AppsService {
     const current = (app.cartridges ?? []).map((c) => c.cartridge);
     checkCartridgeSet([...current, web.manifest.name], this.catalog.cartridges);
     checkSize([web], app.size, '/size');
-    await repos.apps.addCartridge(app.id, { cartridge: web.manifest.name, generated: generatedFor(web) }, []);
+    await repos.apps.addCartridge(app.id, { cartridge: web.manifest.name, generated: generatedFor(web, this.ca) }, []);
     return app.gears?.[0]?.nodeId ?? this.place(repos, [GEAR_SIZES[app.size].memoryMb]);
   }
 

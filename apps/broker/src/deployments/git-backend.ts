@@ -79,7 +79,7 @@ export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppsSe
       },
     });
     // git missing or not runnable: this push fails, the broker stays (a 'close' event follows and answers).
-    child.on('error', (err) => (stderr += `${err.message}\n`));
+    child.on('error', (err) => (stderr = `${stderr}${err.message}\n`.slice(-4000)));
     req.pipe(child.stdin);
     child.stdin.on('error', () => undefined);
     let head = Buffer.alloc(0);
@@ -110,7 +110,6 @@ export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppsSe
       const body = head.subarray(end + sep);
       if (body.length > 0) res.write(body);
     });
-    let stderr = '';
     // Only the tail is kept for the error message: git's output to a long push must not grow the broker's heap.
     child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString('utf8')).slice(-4000)));
     child.on('close', (code) => {
