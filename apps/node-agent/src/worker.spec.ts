@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { UnrecoverableError } from 'bullmq';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LABELS, type GearSpec, type HandlerMap, type NodeJobs } from '@gearshift/cartridges';
 import type { AgentConfig } from './config';
 import { checkName, DockerError, type CreateContainerOptions, type DockerAdapter, type ObservedContainer } from './docker.adapter';
@@ -79,7 +81,7 @@ class FakeDocker {
   async removeVolume() {}
 }
 
-const config = { instance: 'gst-unit', address: '127.0.0.1', cartridgesDir: '/nonexistent', baseImage: 'base', imageRepository: 'gearshift' } as AgentConfig;
+const config = { instance: 'gst-unit', address: '127.0.0.1', cartridgesDir: '/nonexistent', baseImage: 'base', imageRepository: 'gearshift', dataDir: join(tmpdir(), 'gearshift-worker-spec') } as AgentConfig;
 const NODE = 'n0000000-0000-4000-8000-000000000000';
 
 function spec(appId: string, image: string): GearSpec {
