@@ -50,7 +50,8 @@ systemd_host() { [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && command -v s
 install_units() {
   local env_file=/etc/gearshift/gearshift.env
   as_root mkdir -p /etc/gearshift
-  env | grep -E '^(GEARSHIFT_|DATABASE_URL=|REDIS_URL=|NODE_EXTRA_CA_CERTS=)' | as_root tee "$env_file" >/dev/null
+  # It may hold the admin password: readable by root alone from the first byte.
+  (umask 077; env | grep -E '^(GEARSHIFT_|DATABASE_URL=|REDIS_URL=|NODE_EXTRA_CA_CERTS=)' | as_root tee "$env_file" >/dev/null)
   as_root chmod 0600 "$env_file"
   local part main
   for part in broker agent router; do
