@@ -50,7 +50,8 @@ systemd_host() { [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && command -v s
 install_units() {
   local env_file=/etc/gearshift/gearshift.env
   as_root mkdir -p /etc/gearshift
-  env | grep -E '^(GEARSHIFT_|DATABASE_URL=|REDIS_URL=|NODE_EXTRA_CA_CERTS=)' | as_root tee "$env_file" >/dev/null
+  # It may hold the admin password: readable by root alone from the first byte.
+  (umask 077; env | grep -E '^(GEARSHIFT_|DATABASE_URL=|REDIS_URL=|NODE_EXTRA_CA_CERTS=)' | as_root tee "$env_file" >/dev/null)
   as_root chmod 0600 "$env_file"
   local part main
   for part in broker agent router; do
@@ -106,18 +107,21 @@ for _ in $(seq 1 120); do
 done
 curl -fsS "$api/healthz" >/dev/null 2>&1 || die "the broker did not become healthy within 60 s (log: $log_dir/broker.log)"
 say "waiting for the node agent"
-for _ in $(seq 1 60); do
-  curl -fsS "$api/healthz" 2>/dev/null | grep -q '"ready":true' && break
+agent_ready() { curl -fsS "$api/healthz" 2>/dev/null | grep -q '"ready":true'; }
+for _ in $(seq 1 120); do
+  agent_ready && break
   running || stopped agent
   sleep 0.5
 done
+agent_ready || { tail -30 "$log_dir/agent.log" >&2; die "the node agent did not become ready within 60 s (log: $log_dir/agent.log)"; }
 say "waiting for the router (HAProxy) on port ${GEARSHIFT_ROUTER_PORT:-8000}"
+router_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${GEARSHIFT_ROUTER_PORT:-8000}/" || true)" = 404 ]; }
 for _ in $(seq 1 60); do
-  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${GEARSHIFT_ROUTER_PORT:-8000}/" || true)
-  [ "$code" = 404 ] && break
+  router_up && break
   running || stopped router
   sleep 0.5
 done
+router_up || { tail -30 "$log_dir/router.log" >&2; die "the router did not answer within 30 s (log: $log_dir/router.log)"; }
 
 if [ -n "${GEARSHIFT_ADMIN_PASSWORD:-}" ]; then
   password_hint='the password in GEARSHIFT_ADMIN_PASSWORD'

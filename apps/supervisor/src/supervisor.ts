@@ -20,7 +20,7 @@ export interface SupervisorOptions {
   stopGraceMs?: number;
 }
 
-/** Exit code of a Gearshift process that stopped on a bad setting: starting it again would not help. */
+/** Exit code of a Gearshift process that stopped on a bad setting. */
 const EXIT_CONFIG = 2;
 
 /**
@@ -70,14 +70,13 @@ export class Supervisor {
       this.running.delete(p.name);
       rmSync(join(this.opts.runDir, `${p.name}.pid`), { force: true });
       if (this.stopping) return;
-      if (how === `exit code ${EXIT_CONFIG}`) {
-        this.say(p.name, `${p.name} stopped on a configuration error (see above); not starting it again until it is fixed and the platform restarted`);
-        return;
-      }
       const ran = Date.now() - started;
       const delay = backoff.next(ran);
       const loop = backoff.crashesInARow > 1 ? ` (${backoff.crashesInARow} quick exits in a row)` : '';
-      this.say(p.name, `${p.name} ${how} after ${(ran / 1000).toFixed(1)} s; starting it again in ${delay} ms${loop}`);
+      // A configuration error can be one that time fixes (an agent started before the broker has written the
+      // local join token), so it is retried too, with the same backoff as any crash loop.
+      const why = how === `exit code ${EXIT_CONFIG}` ? 'stopped on a configuration error (see above)' : how;
+      this.say(p.name, `${p.name} ${why} after ${(ran / 1000).toFixed(1)} s; starting it again in ${delay} ms${loop}`);
       this.timers.set(p.name, setTimeout(() => this.run(p, backoff), delay));
     };
     child.on('exit', (code, signal) => end(signal ? `was killed by ${signal}` : `exit code ${code}`));
