@@ -6,6 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 
 const api = process.env.GEARSHIFT_HOOK_API!;
 const token = process.env.GEARSHIFT_HOOK_TOKEN!;
@@ -44,6 +46,28 @@ async function applyDescriptor(commit: string): Promise<void> {
   if (result.operation && result.operation.state !== 'succeeded') throw new Error(`applying gearshift.yml ${result.operation.state}: ${result.operation.error ?? ''}`);
 }
 
+/**
+ * Streams the operation's progress to the pusher until it ends. With node:http rather than fetch, whose body timeout
+ * gives up after five silent minutes: a dependency install or a compile may print nothing for longer on a busy node.
+ */
+function follow(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = (url.startsWith('https:') ? httpsGet : httpGet)(url, { headers }, (res) => {
+      if (res.statusCode !== 200) {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => reject(new Error(`the deployment's progress could not be followed: HTTP ${res.statusCode} ${body.slice(0, 500)}`)));
+        return;
+      }
+      res.on('data', (chunk: Buffer) => process.stdout.write(chunk));
+      res.on('end', () => resolve());
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
 async function deploy(commit: string, ref: string): Promise<boolean> {
   const archive = execFileSync('git', ['archive', '--format=tar.gz', commit], { maxBuffer: 1 << 30 });
   say(`-----> deploying ${commit.slice(0, 10)} to ${app}-${domain} (${(archive.length / 1024).toFixed(0)} KB)`);
@@ -54,13 +78,7 @@ async function deploy(commit: string, ref: string): Promise<boolean> {
   });
   if (!res.ok) throw new Error(await apiError(res));
   const started = (await res.json()) as { operation: { id: string } };
-  const log = await fetch(`${api}/api/v1/operations/${started.operation.id}/log?follow=true`, { headers });
-  if (!log.ok || !log.body) throw new Error(`the deployment's progress could not be followed: ${await apiError(log)}`);
-  const decoder = new TextDecoder();
-  for await (const chunk of log.body as unknown as AsyncIterable<Uint8Array>) {
-    const text = decoder.decode(chunk, { stream: true });
-    process.stdout.write(text);
-  }
+  await follow(`${api}/api/v1/operations/${started.operation.id}/log?follow=true`);
   const op = (await (await fetch(`${api}/api/v1/operations/${started.operation.id}`, { headers })).json()) as { state: string };
   return op.state === 'succeeded';
 }
