@@ -4,7 +4,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, Platform } from './support/platform';
+import { hashFolder } from '@gearshift/cartridges';
+import { eventually, Platform, ROOT } from './support/platform';
 
 /**
  * Health checks that fit apps nobody wrote for Gearshift: an app with no /health route deploys and serves; an app
@@ -89,8 +90,10 @@ describe('health checks', { timeout: 900_000 }, () => {
       return res.status === 200 && res.body;
     }, 20_000, 200);
     assert.equal(answer, 'hello from an app with no health route');
-    // The router holds the gear to the same rule as the rollout: any answer on its port means it is up.
-    assert.match(haproxyConfig(), /option httpchk GET \/\n  http-check expect status 100-599\n/);
+    // The rollout saw the gear answer HTTP; the router goes on checking that it takes connections, without asking
+    // the app's root page for something every second.
+    assert.doesNotMatch(haproxyConfig(), /httpchk/);
+    assert.match(haproxyConfig(), /\n  server gear_\w+ [\d.]+:\d+ check\n/);
     assert.equal((await p.viaRouter(host, '/health')).status, 404, "the app's own 404, from a gear the router keeps");
   });
 
@@ -155,6 +158,23 @@ describe('health checks', { timeout: 900_000 }, () => {
       return x.status === 503 && x;
     }, 20_000, 200);
     assert.match(down.body, /no healthy gear/);
+  });
+
+  it('holds a gear that does not speak HTTP to a connection check, at the rollout and in the router', async () => {
+    // A named image with no health path: a raw TCP service, which an HTTP check would never pass.
+    const image = `gearshift/nodejs-18:${hashFolder(join(ROOT, 'cartridges/nodejs-18'))}`;
+    const server = "require('net').createServer((s) => s.end('not http\\n')).listen(3000)";
+    const res = await p.api('POST', `${apps}?wait=180`, { name: 'raw', cartridges: [{ name: 'docker-image', image, port: 3000, command: ['node', '-e', server] }] });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.equal(res.body.operation.state, 'succeeded', res.body.operation.error);
+    const backend = await eventually('the router to route the app', async () => {
+      const map = readFileSync(join(p.dataDir, 'router', 'hosts.map'), 'utf8');
+      const name = /^raw-hc\.localhost (\S+)$/m.exec(map)?.[1];
+      const block = name ? new RegExp(`^backend ${name}\n((?:  .*\n)+)`, 'm').exec(haproxyConfig())?.[1] : undefined;
+      return block && / check\n/.test(block) && block;
+    }, 20_000, 200);
+    assert.doesNotMatch(backend, /httpchk/);
+    assert.match(backend, /default-server inter 1s/);
   });
 
   it('stops an app whose first deployment fails, says why at its URL, and serves the next deployment that works', async () => {

@@ -33,13 +33,15 @@ export function httpProbe(o: { host: string; port: number; path: string; status?
   return () =>
     new Promise((resolve) => {
       let connected = false;
-      const req = request({ host: o.host, port: o.port, path: o.path, method: 'GET', timeout: 2000 }, (res) => {
+      // A first request can be slow (a page that opens a database connection, code loaded on first use); the next
+      // probe starts only when this one ends, so a generous limit does not pile requests up.
+      const req = request({ host: o.host, port: o.port, path: o.path, method: 'GET', timeout: 10_000 }, (res) => {
         res.resume();
         const status = res.statusCode ?? 0;
         resolve(statusPasses(status, o.status) ? null : { message: `GET ${o.path} answered ${status}, expected ${expectation(o.status)}`, refused: false });
       });
       req.on('socket', (s) => s.once('connect', () => (connected = true)));
-      req.on('timeout', () => req.destroy(new Error(connected ? 'no answer within 2 s' : 'could not connect within 2 s')));
+      req.on('timeout', () => req.destroy(new Error(connected ? 'no answer within 10 s' : 'could not connect within 10 s')));
       req.on('error', (err: NodeJS.ErrnoException) => resolve({ message: `GET ${o.path}: ${err.message}`, refused: !connected || refusedBy(err, Boolean(o.viaProxy)) }));
       req.end();
     });
@@ -90,6 +92,8 @@ export async function waitHealthy(o: WaitOptions): Promise<number> {
       if ((h.kind === 'http' || h.kind === 'tcp') && !listened) throw new Error(`nothing listened on ${h.port} within ${h.timeoutSeconds} s`);
       throw new Error(`did not pass its health check within ${h.timeoutSeconds} s (last: ${last})`);
     }
-    await new Promise((r) => setTimeout(r, o.intervalMs ?? 100));
+    // Polled fast while nothing listens (cheap, and the gear is healthy the moment it does); an app that answers but
+    // not yet as it should is asked again at a gentler pace.
+    await new Promise((r) => setTimeout(r, result.refused ? o.intervalMs ?? 100 : Math.max(o.intervalMs ?? 100, 500)));
   }
 }

@@ -45,9 +45,10 @@ describe('renderHaproxy', () => {
     assert.match(out.config, /server gear_b0000000000040008000000000000003 10\.0\.0\.1:32003 check\n/, 'not yet reported: its published port');
   });
 
-  it('accepts any answer, or exactly the app\'s status, when the health check says so', () => {
+  it('checks the connection when any answer counts, and exactly the app\'s status when it names one', () => {
     const any = renderHaproxy({ version: 1, apps: [route({ health: { kind: 'http', path: '/', status: 'any' } })] }, opts('/run/gs')).config;
-    assert.match(any, /  option httpchk GET \/\n  http-check expect status 100-599\n  default-server /);
+    assert.doesNotMatch(any, /httpchk/, "any answer: the connection is checked, the app's root is not requested every second");
+    assert.match(any, /  balance roundrobin\n  default-server inter 1s .*\n  server gear_b0000000000040008000000000000001 127\.0\.0\.1:32001 check\n/);
     const exact = renderHaproxy({ version: 1, apps: [route({ health: { kind: 'http', path: '/ready', status: 200 } })] }, opts('/run/gs')).config;
     assert.match(exact, /  option httpchk GET \/ready\n  http-check expect status 200\n  default-server /);
     const below400 = renderHaproxy({ version: 1, apps: [route()] }, opts('/run/gs')).config;

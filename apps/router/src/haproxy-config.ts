@@ -105,12 +105,14 @@ export function renderHaproxy(table: RouteTable, o: RenderOptions): RenderedConf
       continue;
     }
     lines.push(`backend ${name}`, '  balance roundrobin');
-    // The same check the rollout waited for. HAProxy's own default would pass only 2xx and 3xx; an app that answers
-    // its root with a 404 or a 500 is still up, and says so when the check accepts any status.
+    // The rollout's check, held every second. When any answer counts, the rollout has seen the gear answer HTTP, and
+    // what is left to watch is that it still takes connections: an HTTP request a second would run the app's own
+    // root page (a database query, say) for nothing. A named path is the app's promise of a cheap answer. Without a
+    // status, HAProxy's own default holds: 2xx and 3xx.
     const h = r.health;
-    if (h?.kind === 'http') {
+    if (h?.kind === 'http' && h.status !== 'any') {
       lines.push(`  option httpchk GET ${h.path}`);
-      if (h.status !== undefined) lines.push(`  http-check expect status ${h.status === 'any' ? '100-599' : h.status}`);
+      if (h.status !== undefined) lines.push(`  http-check expect status ${h.status}`);
     }
     // A gear that refuses or drops a connection is taken out at once, until its health check passes again.
     if (h) lines.push('  default-server inter 1s fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down');
