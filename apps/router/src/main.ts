@@ -3,9 +3,10 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { Queue, type ConnectionOptions } from 'bullmq';
-import { BROKER_QUEUE, routesChannel, routesKey, trafficKey, type AppRoute, type BrokerJobs, type RouteTable } from '@gearshift/cartridges';
+import { BROKER_QUEUE, routersKey, routesChannel, routesKey, trafficKey, type AppRoute, type BrokerJobs, type RouterAck, type RouteTable } from '@gearshift/cartridges';
 import { ConfigError, loadConfig, type RouterConfig } from './config';
 import { backendName, renderHaproxy, UNAVAILABLE_PAGE, UNKNOWN_HOST_PAGE, type RenderedConfig } from './haproxy-config';
+import { newWorkerServing, workerPid } from './served';
 import { parseStats, readStats, TrafficMeter } from './traffic';
 import { Waker } from './waker';
 
@@ -29,6 +30,8 @@ class Router {
   private stopping = false;
   /** The table being served, and each host's app in it. */
   table: RouteTable = { version: 0, apps: [] };
+  /** The version of the route table HAProxy answers with (0: none yet). */
+  served = 0;
   private hosts = new Map<string, AppRoute>();
 
   constructor(
@@ -66,7 +69,10 @@ class Router {
       node: this.config.node,
     });
     const fingerprint = JSON.stringify(rendered);
-    if (fingerprint === this.applied && this.haproxy) return;
+    if (fingerprint === this.applied && this.haproxy) {
+      this.served = table.version;
+      return;
+    }
     this.write(rendered);
     const check = spawnSync(this.config.haproxy, ['-c', '-q', '-f', join(this.config.runDir, 'haproxy.cfg')], { encoding: 'utf8' });
     if (check.status !== 0) {
@@ -74,8 +80,13 @@ class Router {
       return;
     }
     this.applied = fingerprint;
+    const socket = join(this.config.runDir, 'admin.sock');
+    const before = this.haproxy ? await workerPid(socket) : null;
     if (this.haproxy) this.haproxy.kill('SIGUSR2');
     else if (!this.restarting) this.start();
+    // The table counts as served once a worker with it answers; the broker holds operations until then.
+    if (await newWorkerServing(socket, before, 10_000)) this.served = table.version;
+    else log(`haproxy did not start a worker with routes version ${table.version} within 10 s`);
     log(`serving ${table.apps.length} app(s), ${table.apps.reduce((n, a) => n + a.backends.length, 0)} gear(s)`);
   }
 
@@ -144,12 +155,16 @@ async function main(): Promise<void> {
     })().catch(() => undefined);
   }, 1000);
 
+  // Several routers may share a node; each listens on its own port.
+  const routerName = `${config.node}:${config.port}`;
   let busy: Promise<void> = Promise.resolve();
   const refresh = () => {
     busy = busy.then(async () => {
       const raw = await redis.get(routesKey(config.instance));
       const table: RouteTable = raw ? (JSON.parse(raw) as RouteTable) : { version: 0, apps: [] };
       await active.apply(table);
+      const ack: RouterAck = { version: active.served, at: Date.now() };
+      await redis.hset(routersKey(config.instance), routerName, JSON.stringify(ack));
     }).catch((err: Error) => log(`refresh failed: ${err.message}`));
     return busy;
   };
@@ -167,7 +182,8 @@ async function main(): Promise<void> {
     active.stop();
     void brokerQueue.close();
     subscriber.disconnect();
-    redis.disconnect();
+    // A router that leaves is not waited for.
+    void redis.hdel(routersKey(config.instance), routerName).catch(() => undefined).finally(() => redis.disconnect());
     setTimeout(() => process.exit(0), 200);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
