@@ -6,6 +6,7 @@ import { Store } from './database/store';
 import { AppsController } from './apps/apps.controller';
 import { AppsService } from './apps/apps.service';
 import { GearSpecsService } from './apps/gear-specs.service';
+import { ConfigRolloutService } from './apps/config-rollout.service';
 import { CartridgesController } from './cartridges/cartridges.controller';
 import { CATALOG, CatalogService } from './cartridges/catalog.service';
 import type { Cartridge } from '@gearshift/cartridges';
@@ -53,6 +54,7 @@ export class AppModule {
         GearSpecsService,
         OperationsService,
         AppsService,
+        ConfigRolloutService,
         NodesService,
         QueueService,
         BrokerJobs,

@@ -17,6 +17,7 @@ import type { AppAction, CreateAppBody, ScaleBody } from './apps.dto';
 import { checkCartridgeSet, checkOptions, checkScale, checkSize, isWeb } from './cartridge-rules';
 import type { NewGear } from './apps.repository';
 import { RoutesService } from '../routes/routes.service';
+import type { ConfigRollout } from '../operations/rollout';
 import { checkAliasHost } from '../routes/aliases.service';
 
 function generate(kind: 'username' | 'password' | 'token'): string {
@@ -29,6 +30,9 @@ function generate(kind: 'username' | 'password' | 'token'): string {
 function generatedFor(c: Cartridge): Record<string, string> {
   return Object.fromEntries((c.manifest.env ?? []).filter((e) => e.generate).map((e) => [e.name, generate(e.generate!)]));
 }
+
+/** What a change to an app did besides its rows: extra nodes to converge, and how its operation goes on. */
+type Change = string[] | { nodes: string[]; context: Operation['context'] } | void;
 
 const isUniqueViolation = (err: unknown) => (err as { code?: string })?.code === '23505';
 
@@ -159,7 +163,7 @@ export class AppsService {
     appName: string,
     kind: string,
     step: string,
-    mutate: (repos: Repos, app: App) => Promise<string[] | void>,
+    mutate: (repos: Repos, app: App) => Promise<Change>,
     waitSeconds?: number,
   ) {
     const { domain, app } = await this.requireApp(user, domainName, appName);
@@ -172,17 +176,38 @@ export class AppsService {
    * per app runs at a time, and the jobs are sent after the commit. `user` is null when the platform itself acts
    * (autoscaling, idling, waking).
    */
-  private async changeApp(app: App, user: User | null, kind: string, step: string, mutate: (repos: Repos, app: App) => Promise<string[] | void>): Promise<Operation> {
+  private async changeApp(app: App, user: User | null, kind: string, step: string, mutate: (repos: Repos, app: App) => Promise<Change>): Promise<Operation> {
     return this.store.transaction(async (repos) => {
       const active = await repos.operations.activeForApp(app.id);
       if (active) throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); try again when it ends`);
       const before = new Set((app.gears ?? []).map((g) => g.nodeId));
-      const extraNodes = (await mutate(repos, app)) ?? [];
+      const changed = (await mutate(repos, app)) ?? [];
+      const { nodes: extraNodes, context } = Array.isArray(changed) ? { nodes: changed, context: {} } : changed;
       const after = await repos.apps.findById(app.id);
       const nodes = new Set([...before, ...extraNodes, ...(after?.gears ?? []).map((g) => g.nodeId)]);
       const job = kind === 'app.delete' ? ('app.remove' as const) : ('app.converge' as const);
-      return this.operations.create(repos, kind, app.id, user, [...nodes].map((nodeId) => ({ nodeId, job })), step);
+      return this.operations.create(repos, kind, app.id, user, [...nodes].map((nodeId) => ({ nodeId, job })), step, context);
     }, 'placement');
+  }
+
+  /** Whether the app's web gears serve now, so that a change to them must roll out rather than replace them. */
+  private serving(app: App): boolean {
+    const web = this.webOf(app);
+    return app.desiredState === 'started' && Boolean(web) && (app.gears ?? []).some((g) => g.cartridge === web.manifest.name);
+  }
+
+  /**
+   * The first half of a health-gated change (see operations/rollout.ts): as many new web gears as the app has,
+   * beside the old ones, started with `env` if given. The app itself changes only once they are healthy.
+   */
+  private async surge(repos: Repos, app: App, env?: Record<string, string>): Promise<Change> {
+    const web = this.webOf(app).manifest.name;
+    const old = (app.gears ?? []).filter((g) => g.cartridge === web).map((g) => g.id);
+    const cartridges = (app.cartridges ?? []).map((c) => c.cartridge);
+    const nodes = await this.addWebGears(repos, app.id, cartridges, app.gears ?? [], web, old.length, this.gearMb(app, web), app.activeDeploymentId);
+    const fresh = ((await repos.apps.findById(app.id))?.gears ?? []).filter((g) => g.cartridge === web && !old.includes(g.id)).map((g) => g.id);
+    const rollout: ConfigRollout = { fresh, old, ...(env ? { env } : {}) };
+    return { nodes, context: { stage: 'surge', rollout } };
   }
 
   /** Starts an operation the platform decided on, and sends it; answers nothing to anyone. */
@@ -260,8 +285,16 @@ export class AppsService {
       if (action === 'start') await repos.apps.update(app.id, { desiredState: 'started', lastScaledAt: new Date() });
       if (action === 'stop') await repos.apps.update(app.id, { desiredState: 'stopped' });
       if (action === 'restart' || action === 'reload') {
+        const web = this.webOf(app)?.manifest.name;
+        if (this.serving(app)) {
+          // Services hold one volume each and cannot run twice: they restart in place, before the new web gears
+          // start. The web gears roll out, so the app keeps answering and a restart that breaks it is rolled back.
+          const services = (app.cartridges ?? []).map((c) => c.cartridge).filter((c) => c !== web);
+          if (action === 'restart' && services.length > 0) await repos.apps.bumpGenerations(app.id, services);
+          return this.surge(repos, app);
+        }
         await repos.apps.update(app.id, { desiredState: 'started' });
-        await repos.apps.bumpGenerations(app.id, action === 'reload' ? [this.webOf(app).manifest.name] : undefined);
+        await repos.apps.bumpGenerations(app.id, action === 'reload' ? [web] : undefined);
       }
     }, waitSeconds);
   }
@@ -276,6 +309,9 @@ export class AppsService {
         if (v === null) delete env[k];
         else env[k] = v;
       }
+      // Serving web gears are replaced by new ones with the new environment, which the app takes once they are
+      // healthy; a stopped or idle app has nothing to keep serving and takes it at once.
+      if (this.serving(app)) return this.surge(repos, app, env);
       await this.setEnv(repos, app, env);
     }, waitSeconds);
   }
@@ -398,7 +434,7 @@ export class AppsService {
   }
 
   /** Sets the environment of an app and of the release it runs (a release keeps the environment it runs with). */
-  private async setEnv(repos: Repos, app: App, env: Record<string, string>): Promise<void> {
+  async setEnv(repos: Repos, app: App, env: Record<string, string>): Promise<void> {
     await repos.apps.update(app.id, { env });
     if (app.activeDeploymentId) await repos.deployments.update(app.activeDeploymentId, { env });
   }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import type { BrokerJobs, NodeJob, NodeJobs } from '@gearshift/cartridges';
+import type { BrokerJobs, GearSpec, NodeJob, NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { notFound } from '../common/errors';
 import { Store, type Repos } from '../database/store';
@@ -25,6 +25,8 @@ export interface StageHandler {
   next(repos: Repos, op: Operation, outcome: StageOutcome): Promise<{ dispatch: Operation['dispatch']; step: string; error?: string | null } | null>;
   /** A job of this operation other than converge and remove (a build, a snapshot), for one node. */
   job?(op: Operation, app: App, nodeId: string, name: Operation['dispatch'][number]['job']): Promise<NodeJob>;
+  /** The gear specs this operation's converge jobs carry, when they differ from the app's (a rollout's new gears). */
+  convergeSpecs?(op: Operation, app: App): Promise<GearSpec[]>;
   /** Extra fields of an `app.converge` job of this operation (release images to keep, a post-deploy hook). */
   convergeExtras?(op: Operation, app: App, nodeId: string): Promise<Partial<NodeJobs['app.converge']>>;
   /** Build and hook output lines of this operation. */
@@ -118,8 +120,8 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       return;
     }
     const app = op.appId ? await this.store.repos.apps.findById(op.appId) : null;
-    const specs = app ? await this.specs.specs(app) : [];
     const stages = this.stages.get(op.kind);
+    const specs = app ? await (stages?.convergeSpecs ? stages.convergeSpecs(op, app) : this.specs.specs(app)) : [];
     for (const d of op.dispatch) {
       // Each stage sends new jobs: the stage is part of the job's id.
       const jobId = op.context?.stage ? `${op.id}.${op.context.stage}.${d.nodeId}` : `${op.id}.${d.nodeId}`;
