@@ -1,7 +1,38 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent as HttpAgent } from 'node:http';
-import { docker, Platform, sleep } from './support/platform';
+import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { docker, Platform, ROOT, sleep } from './support/platform';
+
+/**
+ * The catalogue plus a service whose image no node can pull (the platform's own registry answers at once that it
+ * has no such image): a cartridge whose gear never starts, on any machine.
+ */
+function catalogueWithBrokenService(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gated-cartridges-'));
+  for (const name of readdirSync(join(ROOT, 'cartridges'))) symlinkSync(join(ROOT, 'cartridges', name), join(dir, name));
+  mkdirSync(join(dir, 'broken-db'));
+  const registry = process.env.GEARSHIFT_REGISTRY || '127.0.0.1:5000';
+  writeFileSync(join(dir, 'broken-db', 'manifest.yml'), [
+    'name: broken-db',
+    'display-name: A database that never starts',
+    'version: "1"',
+    'categories: [service, database]',
+    'provides: [broken-db]',
+    'image:',
+    `  ref: "${registry}/gearshift-test/no-such-image:1"`,
+    'endpoints:',
+    '  - { name: db, port: 5432, protocol: tcp, public: false, health: { tcp: true } }',
+    'publishes:',
+    '  - { name: BROKEN_DB_URL, value: "broken://{{endpoint.db.host}}:{{endpoint.db.port}}" }',
+    'scaling: { min: 1, max: 1 }',
+    'sizes: [small]',
+    '',
+  ].join('\n'));
+  return dir;
+}
 
 /**
  * Health-gated configuration changes and `?wait` meaning serving, end to end through the REST API and the router:
@@ -15,7 +46,7 @@ describe('health-gated changes and ?wait meaning serving', { timeout: 900_000 },
 
   before(async () => {
     // A short bound, so that the test of a router that never confirms does not wait long.
-    p = await Platform.start('gated', { node1: {} }, { router: true, env: { GEARSHIFT_ROUTES_ACK_TIMEOUT_MS: '4000' } });
+    p = await Platform.start('gated', { node1: {} }, { router: true, env: { GEARSHIFT_ROUTES_ACK_TIMEOUT_MS: '4000', GEARSHIFT_CARTRIDGES_DIR: catalogueWithBrokenService() } });
     assert.equal((await p.api('POST', '/domains', { name: 'gated' })).status, 201);
     const res = await p.api('POST', `${apps}?wait=180`, { name: 'shop', cartridges: ['nodejs-18'] });
     assert.equal(res.body.operation?.state, 'succeeded', JSON.stringify(res.body));
@@ -121,6 +152,42 @@ describe('health-gated changes and ?wait meaning serving', { timeout: 900_000 },
     // And the app can be changed again.
     const again = await p.api('PATCH', `${apps}/shop/env?wait=180`, { GREETING: 'again' });
     assert.equal(again.body.operation?.state, 'succeeded', JSON.stringify(again.body.operation));
+  });
+
+  it('adds a service beside the serving gear: new gears get its variables, the old one is never replaced in place', async () => {
+    const before = await webGears();
+    const loop = requestLoop();
+    await sleep(300);
+    const res = await p.api('POST', `${apps}/shop/cartridges?wait=180`, { cartridge: 'redis-7' });
+    const ok = await loop.stop();
+    const op = res.body.operation;
+    assert.equal(op?.state, 'succeeded', JSON.stringify(op));
+    assert.deepEqual(loop.failures.slice(0, 5), [], `${loop.failures.length} of ${ok + loop.failures.length} requests failed`);
+    const steps: string[] = op.steps.map((s: { text: string }) => s.text);
+    assert.ok(!steps.some((t) => t.includes(`replacing gear nodejs-18 ${before[0].slice(0, 8)}`)), steps.join('\n'));
+    const afterIds = await webGears();
+    assert.ok(afterIds.every((id) => !before.includes(id)), 'new gears replaced the old one');
+    const [container] = await p.containers({ 'gearshift.gear': afterIds[0] });
+    const env = (await docker.getContainer(container.Id).inspect()).Config.Env;
+    assert.ok(env.some((e: string) => e.startsWith('REDIS_URL=redis://')), env.join('\n'));
+  });
+
+  it('rolls back adding a cartridge whose gear never starts; the app answers throughout', async () => {
+    const before = await webGears();
+    const loop = requestLoop();
+    await sleep(300);
+    const res = await p.api('POST', `${apps}/shop/cartridges?wait=180`, { cartridge: 'broken-db' });
+    await sleep(500);
+    const ok = await loop.stop();
+    const op = res.body.operation;
+    assert.equal(op?.state, 'failed', JSON.stringify(op));
+    assert.match(op.error, /adding broken-db was rolled back: image \S+no-such-image:1 could not be pulled/);
+    assert.deepEqual(loop.failures.slice(0, 5), [], `${loop.failures.length} of ${ok + loop.failures.length} requests failed`);
+    assert.ok(ok > 10, `only ${ok} requests went through`);
+    assert.deepEqual(await webGears(), before, 'the previous gear still serves');
+    const app = (await p.api('GET', `${apps}/shop`)).body;
+    assert.deepEqual(app.cartridges, ['nodejs-18', 'redis-7'], 'the cartridge went again');
+    assert.equal((await p.containers({ 'gearshift.cartridge': 'broken-db' })).length, 0);
   });
 
   it('restarts a healthy app by replacing its gears, without a failed request', async () => {

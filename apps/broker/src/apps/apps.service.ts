@@ -198,15 +198,17 @@ export class AppsService {
 
   /**
    * The first half of a health-gated change (see operations/rollout.ts): as many new web gears as the app has,
-   * beside the old ones, started with `env` if given. The app itself changes only once they are healthy.
+   * beside the old ones, started with `change.env` if given. The app takes a new environment only once they are
+   * healthy; a cartridge `change.added` (already in the app's rows) goes again if they never are.
    */
-  private async surge(repos: Repos, app: App, env?: Record<string, string>): Promise<Change> {
-    const web = this.webOf(app).manifest.name;
-    const old = (app.gears ?? []).filter((g) => g.cartridge === web).map((g) => g.id);
-    const cartridges = (app.cartridges ?? []).map((c) => c.cartridge);
-    const nodes = await this.addWebGears(repos, app.id, cartridges, app.gears ?? [], web, old.length, this.gearMb(app, web), app.activeDeploymentId);
+  private async surge(repos: Repos, app: App, change: Pick<ConfigRollout, 'env' | 'added'> = {}): Promise<Change> {
+    const current = (await repos.apps.findById(app.id)) ?? app;
+    const web = this.webOf(current).manifest.name;
+    const old = (current.gears ?? []).filter((g) => g.cartridge === web).map((g) => g.id);
+    const cartridges = (current.cartridges ?? []).map((c) => c.cartridge);
+    const nodes = await this.addWebGears(repos, app.id, cartridges, current.gears ?? [], web, old.length, this.gearMb(current, web), current.activeDeploymentId);
     const fresh = ((await repos.apps.findById(app.id))?.gears ?? []).filter((g) => g.cartridge === web && !old.includes(g.id)).map((g) => g.id);
-    const rollout: ConfigRollout = { fresh, old, ...(env ? { env } : {}) };
+    const rollout: ConfigRollout = { fresh, old, ...change };
     return { nodes, context: { stage: 'surge', rollout } };
   }
 
@@ -311,7 +313,7 @@ export class AppsService {
       }
       // Serving web gears are replaced by new ones with the new environment, which the app takes once they are
       // healthy; a stopped or idle app has nothing to keep serving and takes it at once.
-      if (this.serving(app)) return this.surge(repos, app, env);
+      if (this.serving(app)) return this.surge(repos, app, { env });
       await this.setEnv(repos, app, env);
     }, waitSeconds);
   }
@@ -334,6 +336,9 @@ export class AppsService {
       const home = app.gears?.[0]?.nodeId;
       const nodeId = await this.place(repos, [memoryMb], home);
       await repos.apps.addCartridge(app.id, { cartridge: name, generated: generatedFor(cartridge) }, [{ cartridge: name, nodeId, memoryMb }]);
+      // The web gears get what the new cartridge publishes: a serving app's roll out beside the old ones, which keep
+      // what they had, so a service or variables the app cannot start with take the cartridge out again.
+      if (this.serving(app)) return this.surge(repos, app, { added: name });
       return [nodeId];
     }, waitSeconds);
   }

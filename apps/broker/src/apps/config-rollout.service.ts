@@ -13,6 +13,7 @@ const GATED: Record<string, string> = {
   'app.env': 'the environment change',
   'app.restart': 'the restart',
   'app.reload': 'the reload',
+  'cartridge.add': 'adding the cartridge',
 };
 
 const isStage = (s: unknown): s is RolloutStage => s === 'surge' || s === 'retire' || s === 'rollback';
@@ -35,11 +36,16 @@ export class ConfigRolloutService implements OnModuleInit, StageHandler {
     for (const kind of Object.keys(GATED)) this.operations.registerStages(kind, this);
   }
 
-  /** While the new gears start, they carry the new environment; the old ones keep the app's. */
-  convergeSpecs(op: Operation, app: App): Promise<GearSpec[]> {
-    const r = rolloutOf(op.context);
-    const env = op.context.stage === 'surge' ? r?.env : undefined;
-    return this.gearSpecs.specs(app, env ? new Map(r!.fresh.map((id) => [id, env])) : undefined);
+  /**
+   * While the new gears start, they carry the new environment and the old ones keep the app's; with a cartridge
+   * added, the old ones run as they did without it (they never see its variables).
+   */
+  async convergeSpecs(op: Operation, app: App): Promise<GearSpec[]> {
+    const r = op.context.stage === 'surge' ? rolloutOf(op.context) : null;
+    const specs = await this.gearSpecs.specs(app, r?.env ? new Map(r.fresh.map((id) => [id, r.env!])) : undefined);
+    if (!r?.added) return specs;
+    const before = new Map((await this.gearSpecs.specsWithout(app, r.added)).map((s) => [s.gearId, s]));
+    return specs.map((s) => (r.old.includes(s.gearId) ? before.get(s.gearId) ?? s : s));
   }
 
   async next(repos: Repos, op: Operation, outcome: StageOutcome) {
@@ -53,9 +59,11 @@ export class ConfigRolloutService implements OnModuleInit, StageHandler {
     const dispatch = [...new Set((app.gears ?? []).map((g) => g.nodeId))].map((nodeId) => ({ nodeId, job: 'app.converge' as const }));
     await repos.apps.removeGears(then.remove);
     op.context = { ...op.context, stage: then.stage };
-    const what = GATED[op.kind] ?? 'the change';
+    const what = r.added ? `adding ${r.added}` : GATED[op.kind] ?? 'the change';
     if (then.stage === 'rollback') {
-      return { dispatch, step: `rolling back ${what}: the new gears did not become healthy; the previous gears keep serving`, error: `${what} was rolled back: ${outcome.error}` };
+      // A cartridge the change added goes with its gears; it never served anything.
+      if (r.added) await repos.apps.removeCartridge(app.id, r.added);
+      return { dispatch, step: `rolling back ${what}: a new gear did not become healthy; the previous gears keep serving`, error: `${what} was rolled back: ${outcome.error}` };
     }
     if (r.env) await this.apps.setEnv(repos, app, r.env);
     return { dispatch, step: `the new gears are healthy; retiring ${then.remove.length} old gear(s)` };

@@ -69,6 +69,13 @@ export class GearSpecsService {
     return buildGearSpecs(await this.shapeOf(app, envOf), this.catalog.cartridges, this.config.instance);
   }
 
+  /** The specs of the app's gears as they were before it had `cartridge` (its gears and what it publishes left out). */
+  async specsWithout(app: App, cartridge: string): Promise<GearSpec[]> {
+    const shape = await this.shapeOf(app);
+    const without = { ...shape, cartridges: shape.cartridges.filter((c) => c.name !== cartridge), gears: shape.gears.filter((g) => g.cartridge !== cartridge) };
+    return buildGearSpecs(without, this.catalog.cartridges, this.config.instance);
+  }
+
   /**
    * The same specs, reused while the app is unchanged (its row, gears, generations and cartridges): heartbeats ask
    * for every app on a node every few seconds.

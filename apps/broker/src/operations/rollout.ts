@@ -33,11 +33,13 @@ export function nextRolloutStage(stage: RolloutStage, failed: boolean, gears: Ro
  */
 export interface ConfigRollout extends RolloutGears {
   env?: Record<string, string>;
+  /** A cartridge the change added; the old gears run as if it were not there, and a rollback removes it. */
+  added?: string;
 }
 
 /** Reads a rollout from an operation's context (stored as JSON), or null when the operation has none. */
 export function rolloutOf(context: Record<string, unknown>): ConfigRollout | null {
   const r = context.rollout as Partial<ConfigRollout> | undefined;
   if (!r || !Array.isArray(r.fresh) || !Array.isArray(r.old)) return null;
-  return { fresh: r.fresh, old: r.old, ...(r.env ? { env: r.env } : {}) };
+  return { fresh: r.fresh, old: r.old, ...(r.env ? { env: r.env } : {}), ...(r.added ? { added: r.added } : {}) };
 }
