@@ -103,7 +103,7 @@ describe('health-gated changes and ?wait meaning serving', { timeout: 900_000 },
       const r = await p.viaRouter(`${name}-gated.localhost`, '/', fresh);
       assert.equal(r.status, 200, `app ${name}, first request: ${r.status} ${r.body.slice(0, 200)}\n${await p.routingState(`${apps}/${name}`)}`);
       const steps: string[] = created.body.operation.steps.map((s: { text: string }) => s.text);
-      assert.ok(steps.includes('1 router(s) serve the new routes'), steps.join('\n'));
+      assert.ok(!steps.some((t) => t.startsWith('warning:')), `the router confirmed the new routes in time:\n${steps.join('\n')}`);
       await p.api('DELETE', `${apps}/${name}`);
     }
   });

@@ -6,7 +6,8 @@ import { Queue, type ConnectionOptions } from 'bullmq';
 import { BROKER_QUEUE, routersKey, routesChannel, routesKey, trafficKey, type AppRoute, type BrokerJobs, type RouterAck, type RouteTable } from '@gearshift/cartridges';
 import { ConfigError, loadConfig, type RouterConfig } from './config';
 import { backendName, renderHaproxy, UNAVAILABLE_PAGE, UNKNOWN_HOST_PAGE, type RenderedConfig } from './haproxy-config';
-import { newWorkerServing, workerPid } from './served';
+import { createHash } from 'node:crypto';
+import { servedDescription, serving } from './served';
 import { parseStats, readStats, TrafficMeter } from './traffic';
 import { Waker } from './waker';
 
@@ -58,7 +59,7 @@ class Router {
   async apply(table: RouteTable): Promise<void> {
     this.table = table;
     this.hosts = new Map(table.apps.flatMap((a) => a.hosts.map((h) => [h, a] as const)));
-    const rendered = renderHaproxy(table, {
+    const options = {
       runDir: this.config.runDir,
       bind: this.config.bind,
       port: this.config.port,
@@ -67,12 +68,15 @@ class Router {
       wakerPort: this.wakerPort,
       defaultCertificate: this.config.defaultCertificate,
       node: this.config.node,
-    });
-    const fingerprint = JSON.stringify(rendered);
+    };
+    // The configuration is named after its own content: a worker that reports the name runs exactly this one.
+    const fingerprint = `gearshift-${createHash('sha256').update(JSON.stringify(renderHaproxy(table, options))).digest('hex').slice(0, 16)}`;
+    const socket = join(this.config.runDir, 'admin.sock');
     if (fingerprint === this.applied && this.haproxy) {
-      this.served = table.version;
+      if ((await servedDescription(socket)) === fingerprint) this.served = table.version;
       return;
     }
+    const rendered = renderHaproxy(table, { ...options, description: fingerprint });
     this.write(rendered);
     const check = spawnSync(this.config.haproxy, ['-c', '-q', '-f', join(this.config.runDir, 'haproxy.cfg')], { encoding: 'utf8' });
     if (check.status !== 0) {
@@ -80,12 +84,10 @@ class Router {
       return;
     }
     this.applied = fingerprint;
-    const socket = join(this.config.runDir, 'admin.sock');
-    const before = this.haproxy ? await workerPid(socket) : null;
     if (this.haproxy) this.haproxy.kill('SIGUSR2');
     else if (!this.restarting) this.start();
     // The table counts as served once a worker with it answers; the broker holds operations until then.
-    if (await newWorkerServing(socket, before, 10_000)) this.served = table.version;
+    if (await serving(socket, fingerprint, 10_000)) this.served = table.version;
     else log(`haproxy did not start a worker with routes version ${table.version} within 10 s`);
     log(`serving ${table.apps.length} app(s), ${table.apps.reduce((n, a) => n + a.backends.length, 0)} gear(s)`);
   }

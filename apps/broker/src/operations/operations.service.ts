@@ -287,10 +287,8 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     const bound = this.config.routesAckTimeoutMs;
     let text: string | null;
     try {
-      const { routers, late } = await this.routes.servedBy(await this.routes.publishNow(), bound);
-      text = late.length > 0
-        ? `warning: router(s) ${late.join(', ')} did not confirm the new routes within ${Math.round(bound / 1000)} s; they may still route by the old ones`
-        : routers > 0 ? `${routers} router(s) serve the new routes` : null;
+      const { late } = await this.routes.servedBy(await this.routes.publishNow(), bound);
+      text = late.length > 0 ? `warning: router(s) ${late.join(', ')} did not confirm the new routes within ${Math.round(bound / 1000)} s; they may still route by the old ones` : null;
     } catch (err) {
       text = `warning: could not confirm that the routers serve the new routes: ${(err as Error).message}`;
     }
