@@ -164,7 +164,8 @@ describe('platform end to end', { timeout: 600_000 }, () => {
     const beforeContainer = (await p.containers({ 'gearshift.gear': before }))[0].Id;
     const restarted = await p.api('POST', `${base}/store/actions?wait=120`, { action: 'restart' });
     assert.equal(restarted.body.operation.state, 'succeeded', restarted.body.operation.error);
-    const afterContainer = (await p.containers({ 'gearshift.gear': before }))[0].Id;
+    // A serving app's restart rolls out: a new gear, with its own container, replaced the old one.
+    const afterContainer = (await p.containers({ 'gearshift.gear': (await webGear()).id }))[0].Id;
     assert.notEqual(afterContainer, beforeContainer, 'a restart replaces the container');
     assert.equal((await getJson((await webGear()).endpoints.http))?.status, 200);
   });

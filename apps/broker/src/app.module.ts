@@ -10,6 +10,7 @@ import { AppsController } from './apps/apps.controller';
 import { AppsService } from './apps/apps.service';
 import { GearSpecsService } from './apps/gear-specs.service';
 import { GeneratedValuesService } from './apps/generated-values.service';
+import { ConfigRolloutService } from './apps/config-rollout.service';
 import { CartridgesController } from './cartridges/cartridges.controller';
 import { CATALOG, CatalogService } from './cartridges/catalog.service';
 import type { Cartridge } from '@gearshift/cartridges';
@@ -61,6 +62,7 @@ export class AppModule {
         OperationsService,
         AppsService,
         GeneratedValuesService,
+        ConfigRolloutService,
         NodesService,
         QueueService,
         BrokerJobs,

@@ -34,6 +34,8 @@ export interface BrokerConfig {
   buildTimeoutSeconds: number;
   /** How long retired gears keep running after the routers stopped sending them requests. */
   drainMs: number;
+  /** How long an operation that changed routes waits for every router to serve them before it ends with a warning. */
+  routesAckTimeoutMs: number;
   /** GEARSHIFT_SECRET_KEY: the key that seals secrets in Postgres (else secret.key in the data directory). */
   secretKey?: Buffer;
 }
@@ -111,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     buildMemoryMb: int(env, 'GEARSHIFT_BUILD_MEMORY_MB', 2048, 128, 65536),
     buildTimeoutSeconds: int(env, 'GEARSHIFT_BUILD_TIMEOUT_SECONDS', 900, 10, 24 * 3600),
     drainMs: int(env, 'GEARSHIFT_DRAIN_MS', 2000, 0, 600000),
+    routesAckTimeoutMs: int(env, 'GEARSHIFT_ROUTES_ACK_TIMEOUT_MS', 10000, 0, 600000),
     secretKey,
   };
 }

@@ -25,6 +25,12 @@ const route = (over: Partial<AppRoute> = {}): AppRoute => ({
 const opts = (runDir: string) => ({ runDir, bind: '127.0.0.1', port: 18000, tlsPort: 18443, wakerPort: 18001, maxConnections: 1000, node: 'n1' });
 
 describe('renderHaproxy', () => {
+  it('names the configuration in its global section when asked, and only then', () => {
+    const named = renderHaproxy({ version: 1, apps: [route()] }, { ...opts('/run/gs'), description: 'gearshift-0123456789abcdef' });
+    assert.match(named.config, /^global\n  master-worker\n  description gearshift-0123456789abcdef\n/);
+    assert.doesNotMatch(renderHaproxy({ version: 1, apps: [route()] }, opts('/run/gs')).config, /description/);
+  });
+
   it('maps every host of an app to its backend, with a health-checked server per gear', () => {
     const out = renderHaproxy({ version: 1, apps: [route()] }, opts('/run/gs'));
     assert.equal(out.hostsMap, 'shop-acme.localhost app_a1b2c3d4000040008000000000000000\nwww.shop.test app_a1b2c3d4000040008000000000000000\n');

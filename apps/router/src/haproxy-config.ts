@@ -22,6 +22,8 @@ export interface RenderOptions {
   defaultCertificate?: string;
   /** The node this router runs beside: its gears are reached at their own addresses, past Docker's port proxy. */
   node: string;
+  /** Names the configuration; HAProxy reports it on its stats socket, so the router can tell which one serves. */
+  description?: string;
 }
 
 /** Where a router beside `node` sends a gear's traffic. */
@@ -47,6 +49,7 @@ export function renderHaproxy(table: RouteTable, o: RenderOptions): RenderedConf
   lines.push(
     'global',
     '  master-worker',
+    ...(o.description ? [`  description ${o.description}`] : []),
     `  maxconn ${o.maxConnections}`,
     `  stats socket ${o.runDir}/admin.sock mode 600 level admin expose-fd listeners`,
     `  pidfile ${o.runDir}/haproxy.pid`,

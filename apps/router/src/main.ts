@@ -3,9 +3,11 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { Queue, type ConnectionOptions } from 'bullmq';
-import { BROKER_QUEUE, routesChannel, routesKey, surviveUnexpectedErrors, trafficKey, type AppRoute, type BrokerJobs, type RouteTable } from '@gearshift/cartridges';
+import { BROKER_QUEUE, routersKey, routesChannel, routesKey, surviveUnexpectedErrors, trafficKey, type AppRoute, type BrokerJobs, type RouterAck, type RouteTable } from '@gearshift/cartridges';
 import { ConfigError, loadConfig, type RouterConfig } from './config';
 import { backendName, renderHaproxy, UNAVAILABLE_PAGE, UNKNOWN_HOST_PAGE, type RenderedConfig } from './haproxy-config';
+import { createHash } from 'node:crypto';
+import { servedDescription, serving } from './served';
 import { parseStats, readStats, TrafficMeter } from './traffic';
 import { Waker } from './waker';
 
@@ -32,6 +34,8 @@ class Router {
   private stopping = false;
   /** The table being served, and each host's app in it. */
   table: RouteTable = { version: 0, apps: [] };
+  /** The version of the route table HAProxy answers with (0: none yet). */
+  served = 0;
   private hosts = new Map<string, AppRoute>();
 
   constructor(
@@ -58,7 +62,7 @@ class Router {
   async apply(table: RouteTable): Promise<void> {
     this.table = table;
     this.hosts = new Map(table.apps.flatMap((a) => a.hosts.map((h) => [h, a] as const)));
-    const rendered = renderHaproxy(table, {
+    const options = {
       runDir: this.config.runDir,
       bind: this.config.bind,
       port: this.config.port,
@@ -67,9 +71,15 @@ class Router {
       wakerPort: this.wakerPort,
       defaultCertificate: this.config.defaultCertificate,
       node: this.config.node,
-    });
-    const fingerprint = JSON.stringify(rendered);
-    if (fingerprint === this.applied && (this.haproxy || this.adopted)) return;
+    };
+    // The configuration is named after its own content: a worker that reports the name runs exactly this one.
+    const fingerprint = `gearshift-${createHash('sha256').update(JSON.stringify(renderHaproxy(table, options))).digest('hex').slice(0, 16)}`;
+    const socket = join(this.config.runDir, 'admin.sock');
+    if (fingerprint === this.applied && (this.haproxy || this.adopted)) {
+      if ((await servedDescription(socket)) === fingerprint) this.served = table.version;
+      return;
+    }
+    const rendered = renderHaproxy(table, { ...options, description: fingerprint });
     this.write(rendered);
     const check = spawnSync(this.config.haproxy, ['-c', '-q', '-f', join(this.config.runDir, 'haproxy.cfg')], { encoding: 'utf8' });
     if (check.status !== 0) {
@@ -80,6 +90,9 @@ class Router {
     if (this.haproxy) this.haproxy.kill('SIGUSR2');
     else if (this.adopted || this.adopt()) process.kill(this.adopted!, 'SIGUSR2');
     else if (!this.restarting) this.start();
+    // The table counts as served once a worker with it answers; the broker holds operations until then.
+    if (await serving(socket, fingerprint, 10_000)) this.served = table.version;
+    else log(`haproxy did not start a worker with routes version ${table.version} within 10 s`);
     log(`serving ${table.apps.length} app(s), ${table.apps.reduce((n, a) => n + a.backends.length, 0)} gear(s)`);
   }
 
@@ -189,12 +202,16 @@ async function main(): Promise<void> {
     })().catch(() => undefined);
   }, 1000);
 
+  // Several routers may share a node; each listens on its own port.
+  const routerName = `${config.node}:${config.port}`;
   let busy: Promise<void> = Promise.resolve();
   const refresh = () => {
     busy = busy.then(async () => {
       const raw = await redis.get(routesKey(config.instance));
       const table: RouteTable = raw ? (JSON.parse(raw) as RouteTable) : { version: 0, apps: [] };
       await active.apply(table);
+      const ack: RouterAck = { version: active.served, at: Date.now() };
+      await redis.hset(routersKey(config.instance), routerName, JSON.stringify(ack));
     }).catch((err: Error) => log(`refresh failed: ${err.message}`));
     return busy;
   };
@@ -212,7 +229,8 @@ async function main(): Promise<void> {
     active.stop();
     void brokerQueue.close();
     subscriber.disconnect();
-    redis.disconnect();
+    // A router that leaves is not waited for.
+    void redis.hdel(routersKey(config.instance), routerName).catch(() => undefined).finally(() => redis.disconnect());
     setTimeout(() => process.exit(0), 200);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

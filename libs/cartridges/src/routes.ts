@@ -6,6 +6,20 @@
 
 export const routesKey = (instance: string): string => `${instance}:routes`;
 export const routesChannel = (instance: string): string => `${instance}:routes-changed`;
+/**
+ * A hash, router name → RouterAck as JSON: the route table version each router serves. A router writes it once its
+ * proxy answers with that table, and again every few seconds while it lives; the broker waits on it before an
+ * operation that changed routes ends.
+ */
+export const routersKey = (instance: string): string => `${instance}:routers`;
+
+export interface RouterAck {
+  /** The version of the route table the router's proxy serves. */
+  version: number;
+  /** When the router last said so (ms since the epoch): a router silent for long is gone. */
+  at: number;
+}
+
 /** A hash, app id → AppTraffic as JSON, written by routers every second. */
 export const trafficKey = (instance: string): string => `${instance}:traffic`;
 

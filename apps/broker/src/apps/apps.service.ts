@@ -19,10 +19,14 @@ import type { NewGear } from './apps.repository';
 import { publishedVars, type AppShape } from './gear-specs';
 import { generatedFor } from './generated-values';
 import { RoutesService } from '../routes/routes.service';
+import type { ConfigRollout } from '../operations/rollout';
 import { checkAliasHost } from '../routes/aliases.service';
 
 /** Shown instead of a secret value that was not asked to be revealed. */
 export const SECRET_MASK = '********';
+
+/** What a change to an app did besides its rows: extra nodes to converge, and how its operation goes on. */
+type Change = string[] | { nodes: string[]; context: Operation['context'] } | void;
 
 const isUniqueViolation = (err: unknown) => (err as { code?: string })?.code === '23505';
 
@@ -178,7 +182,7 @@ export class AppsService {
     appName: string,
     kind: string,
     step: string,
-    mutate: (repos: Repos, app: App) => Promise<string[] | void>,
+    mutate: (repos: Repos, app: App) => Promise<Change>,
     waitSeconds?: number,
   ) {
     const { domain, app } = await this.requireApp(user, domainName, appName);
@@ -191,17 +195,40 @@ export class AppsService {
    * per app runs at a time, and the jobs are sent after the commit. `user` is null when the platform itself acts
    * (autoscaling, idling, waking).
    */
-  private async changeApp(app: App, user: User | null, kind: string, step: string, mutate: (repos: Repos, app: App) => Promise<string[] | void>): Promise<Operation> {
+  private async changeApp(app: App, user: User | null, kind: string, step: string, mutate: (repos: Repos, app: App) => Promise<Change>): Promise<Operation> {
     return this.store.transaction(async (repos) => {
       const active = await repos.operations.activeForApp(app.id);
       if (active) throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); try again when it ends`);
       const before = new Set((app.gears ?? []).map((g) => g.nodeId));
-      const extraNodes = (await mutate(repos, app)) ?? [];
+      const changed = (await mutate(repos, app)) ?? [];
+      const { nodes: extraNodes, context } = Array.isArray(changed) ? { nodes: changed, context: {} } : changed;
       const after = await repos.apps.findById(app.id);
       const nodes = new Set([...before, ...extraNodes, ...(after?.gears ?? []).map((g) => g.nodeId)]);
       const job = kind === 'app.delete' ? ('app.remove' as const) : ('app.converge' as const);
-      return this.operations.create(repos, kind, app.id, user, [...nodes].map((nodeId) => ({ nodeId, job })), step);
+      return this.operations.create(repos, kind, app.id, user, [...nodes].map((nodeId) => ({ nodeId, job })), step, context);
     }, 'placement');
+  }
+
+  /** Whether the app's web gears serve now, so that a change to them must roll out rather than replace them. */
+  private serving(app: App): boolean {
+    const web = this.webOf(app);
+    return app.desiredState === 'started' && Boolean(web) && (app.gears ?? []).some((g) => g.cartridge === web.manifest.name);
+  }
+
+  /**
+   * The first half of a health-gated change (see operations/rollout.ts): as many new web gears as the app has,
+   * beside the old ones, started with `change.env` if given. The app takes a new environment only once they are
+   * healthy; a cartridge `change.added` (already in the app's rows) goes again if they never are.
+   */
+  private async surge(repos: Repos, app: App, change: Pick<ConfigRollout, 'env' | 'added'> = {}): Promise<Change> {
+    const current = (await repos.apps.findById(app.id)) ?? app;
+    const web = this.webOf(current).manifest.name;
+    const old = (current.gears ?? []).filter((g) => g.cartridge === web).map((g) => g.id);
+    const cartridges = (current.cartridges ?? []).map((c) => c.cartridge);
+    const nodes = await this.addWebGears(repos, app.id, cartridges, current.gears ?? [], web, old.length, this.gearMb(current, web), current.activeDeploymentId);
+    const fresh = ((await repos.apps.findById(app.id))?.gears ?? []).filter((g) => g.cartridge === web && !old.includes(g.id)).map((g) => g.id);
+    const rollout: ConfigRollout = { fresh, old, ...change };
+    return { nodes, context: { stage: 'surge', rollout } };
   }
 
   /** Starts an operation the platform decided on, and sends it; answers nothing to anyone. */
@@ -284,8 +311,16 @@ export class AppsService {
       if (action === 'start') await repos.apps.update(app.id, { desiredState: 'started', lastScaledAt: new Date() });
       if (action === 'stop') await repos.apps.update(app.id, { desiredState: 'stopped' });
       if (action === 'restart' || action === 'reload') {
+        const web = this.webOf(app)?.manifest.name;
+        if (this.serving(app)) {
+          // Services hold one volume each and cannot run twice: they restart in place, before the new web gears
+          // start. The web gears roll out, so the app keeps answering and a restart that breaks it is rolled back.
+          const services = (app.cartridges ?? []).map((c) => c.cartridge).filter((c) => c !== web);
+          if (action === 'restart' && services.length > 0) await repos.apps.bumpGenerations(app.id, services);
+          return this.surge(repos, app);
+        }
         await repos.apps.update(app.id, { desiredState: 'started' });
-        await repos.apps.bumpGenerations(app.id, action === 'reload' ? [this.webOf(app).manifest.name] : undefined);
+        await repos.apps.bumpGenerations(app.id, action === 'reload' ? [web] : undefined);
       }
     }, waitSeconds);
   }
@@ -300,6 +335,9 @@ export class AppsService {
         if (v === null) delete env[k];
         else env[k] = v;
       }
+      // Serving web gears are replaced by new ones with the new environment, which the app takes once they are
+      // healthy; a stopped or idle app has nothing to keep serving and takes it at once.
+      if (this.serving(app)) return this.surge(repos, app, { env });
       await this.setEnv(repos, app, env);
     }, waitSeconds);
   }
@@ -322,6 +360,9 @@ export class AppsService {
       const home = app.gears?.[0]?.nodeId;
       const nodeId = await this.place(repos, [memoryMb], home);
       await repos.apps.addCartridge(app.id, { cartridge: name, generated: generatedFor(cartridge, this.ca) }, [{ cartridge: name, nodeId, memoryMb }]);
+      // The web gears get what the new cartridge publishes: a serving app's roll out beside the old ones, which keep
+      // what they had, so a service or variables the app cannot start with take the cartridge out again.
+      if (this.serving(app)) return this.surge(repos, app, { added: name });
       return [nodeId];
     }, waitSeconds);
   }
@@ -438,7 +479,7 @@ export class AppsService {
   }
 
   /** Sets the environment of an app and of the release it runs (a release keeps the environment it runs with). */
-  private async setEnv(repos: Repos, app: App, env: Record<string, string>): Promise<void> {
+  async setEnv(repos: Repos, app: App, env: Record<string, string>): Promise<void> {
     await repos.apps.update(app.id, { env });
     if (app.activeDeploymentId) await repos.deployments.update(app.activeDeploymentId, { env });
   }

@@ -42,7 +42,8 @@ export class GearSpecsService {
     return Object.fromEntries([...nodes].map((id) => [id, all.get(id) ?? '127.0.0.1']));
   }
 
-  async shapeOf(app: App): Promise<AppShape> {
+  /** `envOf`: gear id → the environment a rollout starts that gear with (see AppShape). */
+  async shapeOf(app: App, envOf?: ReadonlyMap<string, Record<string, string>>): Promise<AppShape> {
     const releaseIds = [...new Set((app.gears ?? []).map((g) => g.deploymentId).filter((id): id is string => Boolean(id)))];
     const releases = new Map((await this.store.repos.deployments.findByIds(releaseIds)).map((d) => [d.id, d]));
     const releaseOf = (id: string | null): GearRelease | undefined => {
@@ -59,13 +60,20 @@ export class GearSpecsService {
       cartridges: [...(app.cartridges ?? [])]
         .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.cartridge.localeCompare(b.cartridge))
         .map((c) => ({ name: c.cartridge, generated: c.generated, options: c.options })),
-      gears: (app.gears ?? []).map((g) => ({ id: g.id, cartridge: g.cartridge, nodeId: g.nodeId, generation: g.generation, release: releaseOf(g.deploymentId), ports: g.ports })),
+      gears: (app.gears ?? []).map((g) => ({ id: g.id, cartridge: g.cartridge, nodeId: g.nodeId, generation: g.generation, release: releaseOf(g.deploymentId), ports: g.ports, ...(envOf?.has(g.id) ? { env: envOf.get(g.id) } : {}) })),
       nodeAddresses: await this.addressesFor(app),
     };
   }
 
-  async specs(app: App): Promise<GearSpec[]> {
-    return buildGearSpecs(await this.shapeOf(app), this.catalog.cartridges, this.config.instance);
+  async specs(app: App, envOf?: ReadonlyMap<string, Record<string, string>>): Promise<GearSpec[]> {
+    return buildGearSpecs(await this.shapeOf(app, envOf), this.catalog.cartridges, this.config.instance);
+  }
+
+  /** The specs of the app's gears as they were before it had `cartridge` (its gears and what it publishes left out). */
+  async specsWithout(app: App, cartridge: string): Promise<GearSpec[]> {
+    const shape = await this.shapeOf(app);
+    const without = { ...shape, cartridges: shape.cartridges.filter((c) => c.name !== cartridge), gears: shape.gears.filter((g) => g.cartridge !== cartridge) };
+    return buildGearSpecs(without, this.catalog.cartridges, this.config.instance);
   }
 
   /**

@@ -37,6 +37,16 @@ describe('gear specs', () => {
     assert.equal(web.env.GEARSHIFT_APP, 'shop');
   });
 
+  it('starts a gear a configuration change rolls out with its own environment; the serving gear keeps the app\'s', () => {
+    const fresh = { id: 'b0000000-0000-4000-8000-000000000003', cartridge: 'nodejs-18', nodeId: app.gears[0].nodeId, generation: 0, env: { GREETING: 'hello', NEW: '1' } };
+    const rolling = buildGearSpecs({ ...app, gears: [...app.gears, fresh] }, catalog, 'gs');
+    const [old, next] = ['b0000000-0000-4000-8000-000000000001', fresh.id].map((id) => rolling.find((s) => s.gearId === id)!);
+    assert.deepEqual(old, web, 'the serving gear is not touched');
+    assert.equal(next.env.GREETING, 'hello');
+    assert.equal(next.env.NEW, '1');
+    assert.equal(next.env.DATABASE_URL, web.env.DATABASE_URL, 'it gets what the services publish like any web gear');
+  });
+
   it('gives the database its own credentials but not the user environment', () => {
     assert.deepEqual([db.env.POSTGRESQL_USER, db.env.POSTGRESQL_PASSWORD, db.env.POSTGRESQL_DATABASE], ['u1', 'pw', 'shop']);
     assert.equal(db.env.GREETING, undefined);

@@ -20,7 +20,11 @@ export interface AppShape {
   size: GearSize;
   env: Record<string, string>;
   cartridges: { name: string; generated: Record<string, string>; options?: CartridgeOptions }[];
-  gears: { id: string; cartridge: string; nodeId: string; generation: number; release?: GearRelease; ports?: Record<string, number> }[];
+  /**
+   * `env`: what a web gear that a configuration change is rolling out starts with, instead of its release's or the
+   * app's environment, which it takes only once the new gears are healthy.
+   */
+  gears: { id: string; cartridge: string; nodeId: string; generation: number; release?: GearRelease; ports?: Record<string, number>; env?: Record<string, string> }[];
   /** Where each node's published ports are reached (node id → address): gears on other nodes reach services there. */
   nodeAddresses?: Record<string, string>;
 }
@@ -165,7 +169,7 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
       }
     }
     const isWeb = c.manifest.categories.includes('web');
-    if (isWeb) Object.assign(env, g.release?.env ?? app.env);
+    if (isWeb) Object.assign(env, g.env ?? g.release?.env ?? app.env);
     Object.assign(env, {
       GEARSHIFT_APP: app.name,
       GEARSHIFT_DOMAIN: app.domain,

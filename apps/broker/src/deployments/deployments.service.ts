@@ -15,6 +15,7 @@ import { publishedVars } from '../apps/gear-specs';
 import { CatalogService } from '../cartridges/catalog.service';
 import { OperationsService, presentOperation, type StageHandler, type StageOutcome } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
+import { nextRolloutStage } from '../operations/rollout';
 import { RoutesService } from '../routes/routes.service';
 import type { User } from '../users/user.entity';
 import { RegistryJanitor } from './registry-janitor';
@@ -394,17 +395,17 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
       }
       case 'surge': {
         const fresh = (app.gears ?? []).filter((g) => g.deploymentId === d.id);
-        if (outcome.failed) {
+        const old = (app.gears ?? []).filter((g) => g.cartridge === fresh[0]?.cartridge && g.deploymentId !== d.id);
+        const then = nextRolloutStage('surge', outcome.failed, { fresh: fresh.map((g) => g.id), old: old.map((g) => g.id) });
+        await repos.apps.removeGears(then.remove);
+        if (then.stage === 'rollback') {
           // The new gears go; the old ones never stopped serving.
-          await repos.apps.removeGears(fresh.map((g) => g.id));
           const why = `release ${d.number} was rolled back: ${outcome.error}`;
           await repos.deployments.update(d.id, { state: 'failed', error: why, finishedAt: now });
           if (!app.activeDeploymentId) return this.stopAfterFirstFailure(repos, op, app, `the gears of release ${d.number} did not become healthy`, why);
           op.context = { ...op.context, stage: 'rollback' };
           return { dispatch: this.convergeAll(app, []), step: `rolling back: the gears of release ${d.number} did not become healthy`, error: why };
         }
-        const old = (app.gears ?? []).filter((g) => g.cartridge === fresh[0]?.cartridge && g.deploymentId !== d.id);
-        await repos.apps.removeGears(old.map((g) => g.id));
         await this.activated(repos, app, d, now);
         op.context = { ...op.context, stage: 'retire' };
         return { dispatch: this.convergeAll(app, []), step: `release ${d.number} is serving${old.length > 0 ? `; retiring ${old.length} old gear(s)` : ''}` };

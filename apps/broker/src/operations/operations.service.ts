@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import type { BrokerJobs, NodeJob, NodeJobs } from '@gearshift/cartridges';
+import type { BrokerJobs, GearSpec, NodeJob, NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, notFound } from '../common/errors';
 import { Store, type Repos } from '../database/store';
@@ -25,6 +25,8 @@ export interface StageHandler {
   next(repos: Repos, op: Operation, outcome: StageOutcome): Promise<{ dispatch: Operation['dispatch']; step: string; error?: string | null } | null>;
   /** A job of this operation other than converge and remove (a build, a snapshot), for one node. */
   job?(op: Operation, app: App, nodeId: string, name: Operation['dispatch'][number]['job']): Promise<NodeJob>;
+  /** The gear specs this operation's converge jobs carry, when they differ from the app's (a rollout's new gears). */
+  convergeSpecs?(op: Operation, app: App): Promise<GearSpec[]>;
   /** Extra fields of an `app.converge` job of this operation (release images to keep, a post-deploy hook). */
   convergeExtras?(op: Operation, app: App, nodeId: string): Promise<Partial<NodeJobs['app.converge']>>;
   /** Build and hook output lines of this operation. */
@@ -85,6 +87,10 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
 
   async onApplicationBootstrap(): Promise<void> {
     for (const op of await this.store.repos.operations.unfinished()) {
+      if (op.context?.serving) {
+        void this.serve(op.id);
+        continue;
+      }
       await this.dispatch(op).catch((err) => this.logger.warn(`dispatching ${op.id} again failed: ${err.message}`));
     }
     this.sweeper = setInterval(() => void this.sweep().catch((err) => this.logger.warn(`sweep: ${err.message}`)), 5000);
@@ -114,8 +120,8 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       return;
     }
     const app = op.appId ? await this.store.repos.apps.findById(op.appId) : null;
-    const specs = app ? await this.specs.specs(app) : [];
     const stages = this.stages.get(op.kind);
+    const specs = app ? await (stages?.convergeSpecs ? stages.convergeSpecs(op, app) : this.specs.specs(app)) : [];
     for (const d of op.dispatch) {
       // Each stage sends new jobs: the stage is part of the job's id.
       const jobId = op.context?.stage ? `${op.id}.${op.context.stage}.${d.nodeId}` : `${op.id}.${d.nodeId}`;
@@ -193,6 +199,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
   private async applyReport(r: BrokerJobs['operation.report']): Promise<void> {
     let ended: Operation | null = null;
     let continued: Operation | null = null;
+    let serving: Operation | null = null;
     const emitted: OperationLine[] = [];
     await this.store.transaction(async (repos) => {
       await repos.apps.recordGearReports(r.nodeId, r.gears);
@@ -238,9 +245,15 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
               emitted.push({ kind: 'step', text: next.step });
               if (next.error !== undefined) op.error = next.error;
             }
-            op.state = op.error ? 'failed' : 'succeeded';
-            op.finishedAt = new Date();
-            ended = op;
+            if (!op.error && op.appId && op.kind !== 'app.delete') {
+              // Succeeded on every node; it ends once the routers serve what it changed (see serve()).
+              op.context = { ...op.context, serving: true };
+              serving = op;
+            } else {
+              op.state = op.error ? 'failed' : 'succeeded';
+              op.finishedAt = new Date();
+              ended = op;
+            }
             if (op.kind === 'app.delete' && op.state === 'succeeded' && op.appId) {
               await repos.apps.delete(op.appId);
               op.appId = null;
@@ -252,7 +265,12 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     });
     for (const line of emitted) this.lines.emit(r.operationId, line);
     if (r.gears.length > 0 || ended || continued) this.routes.schedule();
-    if (continued) await this.dispatch(continued).catch((err) => this.logger.warn(`dispatching the next stage of ${r.operationId} deferred: ${err.message}`));
+    if (serving) void this.serve(r.operationId);
+    if (continued) {
+      // Gears the next stage removes leave every router before their node drains and stops them.
+      await this.routes.publishNow().then((version) => this.routes.servedBy(version, this.config.routesAckTimeoutMs)).catch(() => undefined);
+      await this.dispatch(continued).catch((err) => this.logger.warn(`dispatching the next stage of ${r.operationId} deferred: ${err.message}`));
+    }
     if (ended) {
       const op: Operation = ended;
       this.finished.emit(r.operationId);
@@ -305,6 +323,40 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     }
     this.logger.log(`operation ${id} (${op.kind}) cancelled by ${user.username}`);
     return presentOperation(ended);
+  }
+
+  /**
+   * Ends an operation whose nodes all succeeded once every router serves the routes it left behind, so that `?wait`
+   * means serving: the first request after it reaches the new gears. A router that does not confirm within the
+   * bound (dead, or refusing the configuration) does not hold the operation: it ends with a warning step.
+   */
+  private async serve(id: string): Promise<void> {
+    const bound = this.config.routesAckTimeoutMs;
+    let text: string | null;
+    try {
+      const { late } = await this.routes.servedBy(await this.routes.publishNow(), bound);
+      text = late.length > 0 ? `warning: router(s) ${late.join(', ')} did not confirm the new routes within ${Math.round(bound / 1000)} s; they may still route by the old ones` : null;
+    } catch (err) {
+      text = `warning: could not confirm that the routers serve the new routes: ${(err as Error).message}`;
+    }
+    let ended: Operation | null = null;
+    await this.store.transaction(async (repos) => {
+      const op = await repos.operations.lock(id);
+      if (!op || terminal(op)) return;
+      if (text) op.steps = [...op.steps, { at: new Date().toISOString(), text }];
+      const { serving: _serving, ...context } = op.context;
+      op.context = context;
+      op.state = 'succeeded';
+      op.finishedAt = new Date();
+      await repos.operations.save(op);
+      ended = op;
+    }).catch((err: Error) => this.logger.warn(`ending ${id}: ${err.message}`));
+    if (!ended) return;
+    const op: Operation = ended;
+    if (text) this.lines.emit(id, { kind: 'step', text });
+    this.finished.emit(id);
+    this.lines.emit(id, { kind: 'end', state: op.state, error: op.error });
+    await this.stages.get(op.kind)?.ended?.(op).catch((err: Error) => this.logger.warn(`after ${op.id}: ${err.message}`));
   }
 
   /** Fails operations that no node finished in time (their deadline), so that nothing waits forever. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import IORedis from 'ioredis';
-import { routesChannel, routesKey, trafficKey, type AppRoute, type AppTraffic, type RouteTable } from '@gearshift/cartridges';
+import { routersKey, routesChannel, routesKey, trafficKey, type AppRoute, type AppTraffic, type RouterAck, type RouteTable } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { Store } from '../database/store';
 import { CatalogService } from '../cartridges/catalog.service';
@@ -25,6 +25,9 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
   private timer?: NodeJS.Timeout;
   private periodic?: NodeJS.Timeout;
   private lastJson = '';
+  private lastVersion = 0;
+  /** Publications one after the other, so that a newer table is never overwritten by an older one. */
+  private publishing: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -52,8 +55,33 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.publish().catch((err: Error) => this.logger.warn(`publishing routes failed: ${err.message}`));
+      this.publishNow().catch((err: Error) => this.logger.warn(`publishing routes failed: ${err.message}`));
     }, 25);
+  }
+
+  /** Publishes the table as the database has it now; resolves with the version the routers will serve it under. */
+  publishNow(): Promise<number> {
+    const run = this.publishing.then(() => this.publish());
+    this.publishing = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Waits until every live router serves routes `version` (or newer), for at most `timeoutMs`. A router that has
+   * not said anything for `GONE_MS` is gone (stopped, or dead and not yet back) and not waited for; one that dies
+   * during the wait is what the bound is for. Resolves with the routers that did not confirm in time.
+   */
+  async servedBy(version: number, timeoutMs: number): Promise<{ routers: number; late: string[] }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const now = Date.now();
+      const acks = Object.entries(await this.redis.hgetall(routersKey(this.config.instance)))
+        .map(([name, json]) => ({ name, ack: parseAck(json) }))
+        .filter((r) => r.ack && now - r.ack.at < GONE_MS);
+      const late = acks.filter((r) => r.ack!.version < version).map((r) => r.name);
+      if (late.length === 0 || now >= deadline) return { routers: acks.length, late };
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   async table(): Promise<RouteTable> {
@@ -106,12 +134,28 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
     return new Map(Object.entries(raw).map(([appId, json]) => [appId, JSON.parse(json) as AppTraffic]));
   }
 
-  private async publish(): Promise<void> {
+  private async publish(): Promise<number> {
     const table = await this.table();
     const json = JSON.stringify(table.apps);
-    if (json === this.lastJson) return;
+    if (json === this.lastJson) return this.lastVersion;
+    // Versions only grow, even if the clock steps back: routers confirm "this version or newer".
+    table.version = Math.max(table.version, this.lastVersion + 1);
     await this.redis.set(routesKey(this.config.instance), JSON.stringify(table));
     await this.redis.publish(routesChannel(this.config.instance), String(table.version));
     this.lastJson = json;
+    this.lastVersion = table.version;
+    return table.version;
+  }
+}
+
+/** Routers confirm at least every few seconds; one silent for this long has stopped. */
+const GONE_MS = 15_000;
+
+function parseAck(json: string): RouterAck | null {
+  try {
+    const ack = JSON.parse(json) as RouterAck;
+    return typeof ack?.version === 'number' && typeof ack.at === 'number' ? ack : null;
+  } catch {
+    return null;
   }
 }

@@ -1,0 +1,71 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import type { GearSpec } from '@gearshift/cartridges';
+import type { Repos } from '../database/store';
+import { OperationsService, type StageHandler, type StageOutcome } from '../operations/operations.service';
+import type { Operation } from '../operations/operation.entity';
+import { nextRolloutStage, rolloutOf, type RolloutStage } from '../operations/rollout';
+import type { App } from './app.entity';
+import { AppsService } from './apps.service';
+import { GearSpecsService } from './gear-specs.service';
+
+/** Changes whose new web gears must pass their health checks before the old ones go, and what users call them. */
+const GATED: Record<string, string> = {
+  'app.env': 'the environment change',
+  'app.restart': 'the restart',
+  'app.reload': 'the reload',
+  'cartridge.add': 'adding the cartridge',
+};
+
+const isStage = (s: unknown): s is RolloutStage => s === 'surge' || s === 'retire' || s === 'rollback';
+
+/**
+ * Health-gated configuration changes: an environment change or a restart of a serving app rolls out like a
+ * deployment (surge, then retire or rollback), so a change whose new gears never get healthy leaves the previous
+ * gears serving and fails with the gear's reason and last log lines. The operation's context carries the rollout;
+ * operations of these kinds without one (a stopped app's) simply converge.
+ */
+@Injectable()
+export class ConfigRolloutService implements OnModuleInit, StageHandler {
+  constructor(
+    private readonly operations: OperationsService,
+    private readonly apps: AppsService,
+    private readonly gearSpecs: GearSpecsService,
+  ) {}
+
+  onModuleInit(): void {
+    for (const kind of Object.keys(GATED)) this.operations.registerStages(kind, this);
+  }
+
+  /**
+   * While the new gears start, they carry the new environment and the old ones keep the app's; with a cartridge
+   * added, the old ones run as they did without it (they never see its variables).
+   */
+  async convergeSpecs(op: Operation, app: App): Promise<GearSpec[]> {
+    const r = op.context.stage === 'surge' ? rolloutOf(op.context) : null;
+    const specs = await this.gearSpecs.specs(app, r?.env ? new Map(r.fresh.map((id) => [id, r.env!])) : undefined);
+    if (!r?.added) return specs;
+    const before = new Map((await this.gearSpecs.specsWithout(app, r.added)).map((s) => [s.gearId, s]));
+    return specs.map((s) => (r.old.includes(s.gearId) ? before.get(s.gearId) ?? s : s));
+  }
+
+  async next(repos: Repos, op: Operation, outcome: StageOutcome) {
+    const r = rolloutOf(op.context);
+    const stage = op.context.stage;
+    const app = op.appId ? await repos.apps.findById(op.appId) : null;
+    if (!r || !isStage(stage) || !app) return null;
+    const then = nextRolloutStage(stage, outcome.failed, r);
+    if (then.stage === 'done') return stage === 'retire' && !outcome.failed ? { dispatch: [], step: `${r.old.length} old gear(s) retired` } : null;
+    // Every node with a gear of the app before the removal converges: the removed gears' nodes stop them.
+    const dispatch = [...new Set((app.gears ?? []).map((g) => g.nodeId))].map((nodeId) => ({ nodeId, job: 'app.converge' as const }));
+    await repos.apps.removeGears(then.remove);
+    op.context = { ...op.context, stage: then.stage };
+    const what = r.added ? `adding ${r.added}` : GATED[op.kind] ?? 'the change';
+    if (then.stage === 'rollback') {
+      // A cartridge the change added goes with its gears; it never served anything.
+      if (r.added) await repos.apps.removeCartridge(app.id, r.added);
+      return { dispatch, step: `rolling back ${what}: a new gear did not become healthy; the previous gears keep serving`, error: `${what} was rolled back: ${outcome.error}` };
+    }
+    if (r.env) await this.apps.setEnv(repos, app, r.env);
+    return { dispatch, step: `the new gears are healthy; retiring ${then.remove.length} old gear(s)` };
+  }
+}
