@@ -138,7 +138,7 @@ describe('health-gated changes and ?wait meaning serving', { timeout: 900_000 },
     const op = res.body.operation;
     assert.equal(op?.state, 'failed', JSON.stringify(op));
     assert.match(op.error, /the environment change was rolled back: gear nodejs-18 \w+ stopped with exit code \d+/);
-    assert.match(op.error, /last log lines:[\s\S]*--gearshift-no-such-option/, 'the gear\'s own output says why');
+    assert.match(op.error, /it printed:[\s\S]*--gearshift-no-such-option/, 'the gear\'s own output says why');
     assert.ok(op.steps.some((s: { text: string }) => /previous gears keep serving/.test(s.text)), JSON.stringify(op.steps));
     assert.deepEqual(loop.failures.slice(0, 5), [], `${loop.failures.length} of ${ok + loop.failures.length} requests failed`);
     assert.ok(ok > 10, `only ${ok} requests went through`);
