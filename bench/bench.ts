@@ -7,17 +7,20 @@ import { ImageBuilder } from '../apps/node-agent/src/images';
 import { deployPushBench } from './deploy-push';
 import { docker, eventually, Platform, ROOT } from '../test/support/platform';
 import { recoveryBench } from './recovery';
+import { soakBench } from './soak';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 /**
- * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory or =recovery for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
+ * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery or =soak for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
  *   gear start  app create → healthy through the API   vs  raw dockerode create + start + the same health wait
  *   queue       a no-op job through a node's queue       vs  a raw BullMQ round trip on the same Redis
  *   routing     wrk through the router      vs  wrk straight to the container's own address (and its published port)
  *   wake        the first request to an idle app, answered
  *   memory      broker and agent resident memory, idle and with 100 apps
+ *   recovery    kill -9 of the broker, agent and router under the supervisor, until each is healthy again
+ *   soak        mixed and hostile API traffic from 8 clients: broker memory, p99 latency, 5xx, crashes
  */
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -292,6 +295,7 @@ async function main(): Promise<void> {
     const nodeImage = `gearshift/nodejs-18:${hashFolder(join(ROOT, 'cartridges/nodejs-18'))}`;
     await p.api('POST', '/domains', { name: 'bench' });
     if (process.env.BENCH_ONLY === 'recovery') { await recoveryBench(add); printTable(rows); return; }
+    if (process.env.BENCH_ONLY === 'soak') return void (await soakBench(p, add), printTable(rows));
     if (process.env.BENCH_ONLY === 'memory') {
       await memoryBench(p, idle, add);
       printTable(rows);
@@ -371,6 +375,7 @@ async function main(): Promise<void> {
     add('no-op job round trip (p99 of 300)', `${p99(platQ).toFixed(2)} ms`, `${p99(rawQ).toFixed(2)} ms`, (p99(platQ) / p99(rawQ)).toFixed(2), '');
 
     await recoveryBench(add);
+    await soakBench(p, add);
     await memoryBench(p, idle, add);
   } finally {
     await p.stop();
