@@ -20,7 +20,7 @@ COPY --from=build /opt/gearshift/dist dist
 COPY --from=build /opt/gearshift/libs libs
 COPY package.json ./
 COPY cartridges cartridges
-ENV NODE_ENV=production
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 USER node
 EXPOSE 8080
-CMD ["node", "--max-semi-space-size=1", "dist/apps/broker/src/main.js"]
+CMD ["node", "--max-semi-space-size=1", "--max-old-space-size=128", "dist/apps/broker/src/main.js"]

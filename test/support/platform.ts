@@ -17,7 +17,7 @@ export const ROOT = resolve(__dirname, '../../..');
 const PG_ADMIN_URL = process.env.GEARSHIFT_TEST_PG_URL || 'postgresql://gearshift:gearshift@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 /** The flags `npm run up` starts the broker and agents with. */
-const NODE_FLAGS = (process.env.GEARSHIFT_NODE_FLAGS ?? '--max-semi-space-size=1').split(' ').filter(Boolean);
+const NODE_FLAGS = (process.env.GEARSHIFT_NODE_FLAGS ?? '--max-semi-space-size=1 --max-old-space-size=128').split(' ').filter(Boolean);
 export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 
 export interface ApiResponse<T = any> {
@@ -35,6 +35,12 @@ async function freePort(): Promise<number> {
     srv.on('error', rej);
   });
 }
+
+/**
+ * How long a process that is still alive may take to start. Generous: on a loaded machine (tests run side by side)
+ * loading the broker's code alone takes seconds, and a crash is caught at once by the liveness check anyway.
+ */
+const STARTUP_MS = 90_000;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -147,6 +153,8 @@ export class Platform {
   private env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     return {
       ...process.env,
+      // As `npm run up` runs them (scripts/up.sh): memory figures in tests are those of production.
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
       DATABASE_URL: this.databaseUrl,
       REDIS_URL,
       GEARSHIFT_INSTANCE: this.instance,
@@ -171,7 +179,7 @@ export class Platform {
       if (!this.broker!.alive) throw new Error(`the broker exited:\n${this.broker!.output.slice(-30).join('\n')}`);
       const res = await fetch(`${this.baseUrl}/api/v1/healthz`).catch(() => null);
       return res?.status === 200;
-    }, 30000, 100);
+    }, STARTUP_MS, 100);
   }
 
   async startRouter(): Promise<void> {
@@ -183,7 +191,7 @@ export class Platform {
       if (!this.router!.alive) throw new Error(`the router exited:\n${this.router!.output.slice(-30).join('\n')}`);
       const res = await fetch(`http://127.0.0.1:${this.routerPort}/`).catch(() => null);
       return res?.status === 404;
-    }, 30000, 100);
+    }, STARTUP_MS, 100);
   }
 
   /** A request through the router, with the Host header an app (or alias) answers to. */
@@ -229,7 +237,7 @@ export class Platform {
       const nodes = await this.api('GET', '/nodes').catch(() => null);
       const router = await fetch(`http://127.0.0.1:${this.routerPort}/`).catch(() => null);
       return nodes?.body.some?.((n: { name: string; ready: boolean }) => n.name === this.nodeName(agent) && n.ready) && router?.status === 404;
-    }, 60000, 100);
+    }, STARTUP_MS, 100);
   }
 
   /** The pid of a part the supervisor runs, or 0 while it is not running. */
@@ -258,7 +266,7 @@ export class Platform {
       if (!proc.alive) throw new Error(`agent ${name} exited:\n${proc.output.slice(-30).join('\n')}`);
       const nodes = await this.api('GET', '/nodes');
       return nodes.body.some?.((n: { name: string; ready: boolean }) => n.name === `${this.instance}-${name}` && n.ready);
-    }, 30000, 100);
+    }, STARTUP_MS, 100);
   }
 
   async stopAgent(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
