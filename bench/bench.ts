@@ -4,7 +4,7 @@ import IORedis from 'ioredis';
 import { hashFolder, loadCatalog, nodeQueue } from '@gearshift/cartridges';
 import { DockerAdapter } from '../apps/node-agent/src/docker.adapter';
 import { ImageBuilder } from '../apps/node-agent/src/images';
-import { deployPushBench } from './deploy-push';
+import { deployPushBench, writeRawNodeApp } from './deploy-push';
 import { docker, eventually, Platform, ROOT } from '../test/support/platform';
 import { recoveryBench } from './recovery';
 import { soakBench } from './soak';
@@ -138,7 +138,7 @@ const SERVER = (version: string) => `require('http').createServer((q, s) => s.en
 type AddRow = (what: string, platform: string, floor: string, ratio: string, goal: string) => void;
 
 async function deployBench(p: Platform, nodeImage: string, rawStarts: number[], add: AddRow): Promise<void> {
-  const { mkdtempSync, writeFileSync, copyFileSync, rmSync, existsSync } = await import('node:fs');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const run = promisify(execFile);
   const id = Date.now().toString(36);
@@ -148,24 +148,7 @@ async function deployBench(p: Platform, nodeImage: string, rawStarts: number[], 
   // The raw floor: a Dockerfile a developer would write, built and run by hand.
   const rawDir = mkdtempSync(join(tmpdir(), 'bench-raw-app-'));
   writeFileSync(join(rawDir, 'package.json'), pkg);
-  if (existsSync('/etc/ssl/certs/ca-certificates.crt')) copyFileSync('/etc/ssl/certs/ca-certificates.crt', join(rawDir, 'ca.crt'));
-  else writeFileSync(join(rawDir, 'ca.crt'), '');
-  writeFileSync(
-    join(rawDir, 'Dockerfile'),
-    [
-      `FROM ${nodeImage}`,
-      'USER root',
-      'WORKDIR /opt/app',
-      'RUN find . -mindepth 1 -delete && chown gear .',
-      'COPY ca.crt /tmp/ca.crt',
-      'USER gear',
-      'COPY --chown=gear package.json ./',
-      'RUN NODE_EXTRA_CA_CERTS=/tmp/ca.crt npm_config_cafile=/tmp/ca.crt npm install --omit=dev --no-audit --no-fund --loglevel=error',
-      'COPY --chown=gear . .',
-      'CMD ["node", "server.js"]',
-      '',
-    ].join('\n'),
-  );
+  writeRawNodeApp(rawDir, nodeImage, { dependencies: 'package.json', install: 'npm install', source: '.', command: ['node', 'server.js'] });
   const adapter = new DockerAdapter();
   const rawDeploy = async (version: string) => {
     writeFileSync(join(rawDir, 'server.js'), SERVER(version));

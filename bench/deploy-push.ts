@@ -53,24 +53,7 @@ export async function deployPushBench(p: Platform, nodeImage: string, add: (what
   const adapter = new DockerAdapter();
   try {
     cpSync(APP, rawDir, { recursive: true });
-    if (existsSync('/etc/ssl/certs/ca-certificates.crt')) copyFileSync('/etc/ssl/certs/ca-certificates.crt', join(rawDir, 'ca.crt'));
-    else writeFileSync(join(rawDir, 'ca.crt'), '');
-    writeFileSync(
-      join(rawDir, 'Dockerfile'),
-      [
-        `FROM ${nodeImage}`,
-        'USER root',
-        'WORKDIR /opt/app',
-        'RUN find . -mindepth 1 -delete && chown gear .',
-        'COPY ca.crt /tmp/ca.crt',
-        'USER gear',
-        'COPY --chown=gear package.json package-lock.json ./',
-        'RUN NODE_EXTRA_CA_CERTS=/tmp/ca.crt npm_config_cafile=/tmp/ca.crt npm ci --omit=dev --no-audit --no-fund --loglevel=error',
-        'COPY --chown=gear index.js ./',
-        'CMD ["npm", "start"]',
-        '',
-      ].join('\n'),
-    );
+    writeRawNodeApp(rawDir, nodeImage, { dependencies: 'package.json package-lock.json', install: 'npm ci', source: 'index.js', command: ['npm', 'start'] });
     const rawDeploy = async (version: string) => {
       writeFileSync(join(rawDir, 'index.js'), withGreeting(source, version));
       const t0 = performance.now();
@@ -112,4 +95,29 @@ export async function deployPushBench(p: Platform, nodeImage: string, add: (what
     for (const img of await docker.listImages({ filters: JSON.stringify({ label: ['gearshift.bench=raw'] }) })) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
     await p.api('DELETE', '/domains/bench/apps/express?wait=60');
   }
+}
+
+/**
+ * The raw floor's recipe: the Dockerfile a developer would write for a Node app on the cartridge's image, with the
+ * host's CA bundle for npm, written into `dir` beside the app.
+ */
+export function writeRawNodeApp(dir: string, nodeImage: string, o: { dependencies: string; install: string; source: string; command: string[] }): void {
+  if (existsSync('/etc/ssl/certs/ca-certificates.crt')) copyFileSync('/etc/ssl/certs/ca-certificates.crt', join(dir, 'ca.crt'));
+  else writeFileSync(join(dir, 'ca.crt'), '');
+  writeFileSync(
+    join(dir, 'Dockerfile'),
+    [
+      `FROM ${nodeImage}`,
+      'USER root',
+      'WORKDIR /opt/app',
+      'RUN find . -mindepth 1 -delete && chown gear .',
+      'COPY ca.crt /tmp/ca.crt',
+      'USER gear',
+      `COPY --chown=gear ${o.dependencies} ./`,
+      `RUN NODE_EXTRA_CA_CERTS=/tmp/ca.crt npm_config_cafile=/tmp/ca.crt ${o.install} --omit=dev --no-audit --no-fund --loglevel=error`,
+      `COPY --chown=gear ${o.source} ./`,
+      `CMD ${JSON.stringify(o.command)}`,
+      '',
+    ].join('\n'),
+  );
 }

@@ -101,29 +101,28 @@ fi
 
 stopped() { tail -30 "$log_dir/$1.log" >&2; die "the supervisor stopped (logs: $log_dir)"; }
 
-say "waiting for the broker on $api"
-for _ in $(seq 1 120); do
-  curl -fsS "$api/healthz" >/dev/null 2>&1 && break
-  running || stopped broker
-  sleep 0.5
-done
-curl -fsS "$api/healthz" >/dev/null 2>&1 || die "the broker did not become healthy within 60 s (log: $log_dir/broker.log)"
-say "waiting for the node agent"
+# Waits up to SECONDS for CHECK while the platform runs; otherwise shows PART's log and stops, saying WHAT.
+wait_for() {
+  local part=$1 seconds=$2 what=$3
+  shift 3
+  for _ in $(seq 1 $((seconds * 2))); do
+    "$@" && return 0
+    running || stopped "$part"
+    sleep 0.5
+  done
+  tail -30 "$log_dir/$part.log" >&2
+  die "$what within $seconds s (log: $log_dir/$part.log)"
+}
+broker_up() { curl -fsS "$api/healthz" >/dev/null 2>&1; }
 agent_ready() { curl -fsS "$api/healthz" 2>/dev/null | grep -q '"ready":true'; }
-for _ in $(seq 1 120); do
-  agent_ready && break
-  running || stopped agent
-  sleep 0.5
-done
-agent_ready || { tail -30 "$log_dir/agent.log" >&2; die "the node agent did not become ready within 60 s (log: $log_dir/agent.log)"; }
-say "waiting for the router (HAProxy) on port ${GEARSHIFT_ROUTER_PORT:-8000}"
 router_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${GEARSHIFT_ROUTER_PORT:-8000}/" || true)" = 404 ]; }
-for _ in $(seq 1 60); do
-  router_up && break
-  running || stopped router
-  sleep 0.5
-done
-router_up || { tail -30 "$log_dir/router.log" >&2; die "the router did not answer within 30 s (log: $log_dir/router.log)"; }
+
+say "waiting for the broker on $api"
+wait_for broker 60 "the broker did not become healthy" broker_up
+say "waiting for the node agent"
+wait_for agent 60 "the node agent did not become ready" agent_ready
+say "waiting for the router (HAProxy) on port ${GEARSHIFT_ROUTER_PORT:-8000}"
+wait_for router 30 "the router did not answer" router_up
 
 if [ -n "${GEARSHIFT_ADMIN_PASSWORD:-}" ]; then
   password_hint='the password in GEARSHIFT_ADMIN_PASSWORD'

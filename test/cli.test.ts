@@ -1,11 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashFolder } from '@gearshift/cartridges';
-import { docker, getJson, Platform, ROOT } from './support/platform';
+import { docker, getJson, Platform, ROOT, runCli } from './support/platform';
 
 /** The gearshift CLI, driven as a person or a script would, against a real platform. */
 describe('gearshift CLI', { timeout: 600_000 }, () => {
@@ -19,18 +18,8 @@ describe('gearshift CLI', { timeout: 600_000 }, () => {
     await p?.stop();
   });
 
-  function gearshift(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [join(ROOT, 'dist/apps/cli/src/main.js'), ...args], {
-        env: { ...process.env, XDG_CONFIG_HOME: home, GEARSHIFT_SERVER: p.baseUrl },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c) => (stdout += c));
-      child.stderr.on('data', (c) => (stderr += c));
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-      child.stdin.end(input ?? '');
-    });
+  function gearshift(args: string[], input?: string) {
+    return runCli(p, home, args, input);
   }
 
   it('logs in and keeps the token in a file only the user can read', async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { CertificateAuthority } from '../apps/broker/src/common/certificates';
-import { docker, eventually, execIn, Platform, psqlIn, ROOT } from './support/platform';
+import { docker, eventually, execIn, Platform, psqlIn, runCli } from './support/platform';
 
 /**
  * Databases as apps expect them: code written for other platforms connects with what it finds in its environment
@@ -87,16 +87,7 @@ describe('databases as apps expect them', { timeout: 900_000 }, () => {
     return c;
   };
 
-  const gearshift = (args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> =>
-    new Promise((resolve) => {
-      const child = spawn(process.execPath, [join(ROOT, 'dist/apps/cli/src/main.js'), ...args], { env: { ...process.env, XDG_CONFIG_HOME: home, GEARSHIFT_SERVER: p.baseUrl } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c) => (stdout += c));
-      child.stderr.on('data', (c) => (stderr += c));
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-      child.stdin.end(input ?? '');
-    });
+  const gearshift = (args: string[], input?: string) => runCli(p, home, args, input);
 
   before(async () => {
     p = await Platform.start('databases', { node1: {} }, { router: true });

@@ -1,12 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { Agent as HttpAgent } from 'node:http';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { eventually, Platform, psqlIn, sleep } from './support/platform';
+import { eventually, Platform, psqlIn, requestLoop, sleep } from './support/platform';
 
 /**
  * Deploying code for real: a git client pushes a Node app that uses its database to git's http-backend, the build
@@ -182,34 +181,15 @@ describe('deploying code', { timeout: 900_000 }, () => {
   it('rolls out a code change while a request loop sees no failed request', async () => {
     writeFileSync(join(repo, 'server.js'), APP.replace("'v1'", "'v2'"));
     commit('second release');
-    const agent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
-    const failures: string[] = [];
-    const versions = new Set<string>();
-    let ok = 0;
-    let running = true;
-    const loop = (async () => {
-      while (running) {
-        try {
-          const r = await p.viaRouter(host, '/', agent);
-          if (r.status === 200) {
-            ok++;
-            versions.add(JSON.parse(r.body).version);
-          } else failures.push(`status ${r.status}: ${r.body.slice(0, 200)}`);
-        } catch (err) {
-          failures.push((err as Error).message);
-          await sleep(50);
-        }
-      }
-    })();
+    const loop = requestLoop(p, host, (body) => JSON.parse(body).version);
+    const { failures, seen: versions } = loop;
     await sleep(300);
     const r = await push();
     assert.ok(r.ok, r.output);
     assert.match(r.output, /installing dependencies \(package.json\)\s+remote: +unchanged since the last build: reused/, 'the dependency layer came from the cache');
     await eventually('the new release to answer', async () => versions.has('v2'), 10_000, 100);
     await sleep(1000);
-    running = false;
-    await loop;
-    agent.destroy();
+    const ok = await loop.stop();
     assert.deepEqual(failures.slice(0, 5), [], `${failures.length} of ${ok + failures.length} requests failed`);
     assert.ok(ok > 20, `only ${ok} requests went through`);
     assert.equal((await answer()).version, 'v2');

@@ -4,7 +4,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { docker, Platform, ROOT, sleep } from './support/platform';
+import { docker, Platform, requestLoop as routerLoop, ROOT, sleep } from './support/platform';
 
 /**
  * The catalogue plus a service whose image no node can pull (the platform's own registry answers at once that it
@@ -58,37 +58,10 @@ describe('health-gated changes and ?wait meaning serving', { timeout: 900_000 },
   const webGears = async (): Promise<string[]> =>
     (await p.api('GET', `${apps}/shop`)).body.gears.filter((g: { cartridge: string }) => g.cartridge === 'nodejs-18').map((g: { id: string }) => g.id).sort();
 
-  /** Requests through the router, one after another, until stop() is called; every answer but a 200 is a failure. */
+  /** Requests through the router until stop(); `gears` are the gears that answered. */
   function requestLoop() {
-    const agent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
-    const failures: string[] = [];
-    const gears = new Set<string>();
-    let ok = 0;
-    let running = true;
-    const loop = (async () => {
-      while (running) {
-        try {
-          const r = await p.viaRouter(host, '/', agent);
-          if (r.status === 200) {
-            ok++;
-            gears.add(JSON.parse(r.body).gear);
-          } else failures.push(`status ${r.status}: ${r.body.slice(0, 200)}`);
-        } catch (err) {
-          failures.push((err as Error).message);
-          await sleep(50);
-        }
-      }
-    })();
-    return {
-      gears,
-      failures,
-      async stop(): Promise<number> {
-        running = false;
-        await loop;
-        agent.destroy();
-        return ok;
-      },
-    };
+    const loop = routerLoop(p, host, (body) => JSON.parse(body).gear);
+    return { ...loop, gears: loop.seen };
   }
 
   it('answers 200 to the first request after create?wait, 20 times in a row', async () => {

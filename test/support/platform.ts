@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent as HttpAgent } from 'node:http';
 import { createServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -415,4 +416,54 @@ export async function getJson(url: string): Promise<{ status: number; body: any 
   } catch {
     return null;
   }
+}
+
+/**
+ * Requests through the router, one after another, until stop() is called; every answer but a 200 is a failure.
+ * `pick` reads what each 200 says (the gear that answered, the release's version) into `seen`; stop() gives the
+ * number of 200s.
+ */
+export function requestLoop(p: Platform, host: string, pick: (body: string) => string) {
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
+  const failures: string[] = [];
+  const seen = new Set<string>();
+  let ok = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const r = await p.viaRouter(host, '/', agent);
+        if (r.status === 200) {
+          ok++;
+          seen.add(pick(r.body));
+        } else failures.push(`status ${r.status}: ${r.body.slice(0, 200)}`);
+      } catch (err) {
+        failures.push((err as Error).message);
+        await sleep(50);
+      }
+    }
+  })();
+  return {
+    seen,
+    failures,
+    async stop(): Promise<number> {
+      running = false;
+      await loop;
+      agent.destroy();
+      return ok;
+    },
+  };
+}
+
+/** The gearshift CLI as a user runs it, against `p`, keeping its login in `home`; `input` answers its prompts. */
+export function runCli(p: Platform, home: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, 'dist/apps/cli/src/main.js'), ...args], { env: { ...process.env, XDG_CONFIG_HOME: home, GEARSHIFT_SERVER: p.baseUrl } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c) => (stdout += c));
+    child.stderr!.on('data', (c) => (stderr += c));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin!.end(input ?? '');
+  });
 }

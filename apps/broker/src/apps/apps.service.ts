@@ -17,6 +17,7 @@ import type { AppAction, CreateAppBody, PatchAppBody, ScaleBody } from './apps.d
 import { checkCartridgeSet, checkOptions, checkScale, checkSize, isWeb } from './cartridge-rules';
 import type { NewGear } from './apps.repository';
 import { publishedVars, type AppShape } from './gear-specs';
+import { shapeCartridges } from './gear-specs.service';
 import { generatedFor } from './generated-values';
 import { RoutesService } from '../routes/routes.service';
 import type { ConfigRollout } from '../operations/rollout';
@@ -143,9 +144,7 @@ export class AppsService {
       state: app.desiredState,
       size: app.size,
       env: app.env,
-      cartridges: [...(app.cartridges ?? [])]
-        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.cartridge.localeCompare(b.cartridge))
-        .map((c) => ({ name: c.cartridge, generated: c.generated, options: c.options })),
+      cartridges: shapeCartridges(app),
       gears: [],
     };
     const published = publishedVars(shape, this.catalog.cartridges).map((p) => ({

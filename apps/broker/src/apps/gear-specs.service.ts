@@ -6,6 +6,12 @@ import { Store } from '../database/store';
 import type { App } from './app.entity';
 import { buildGearSpecs, type AppShape, type GearRelease } from './gear-specs';
 
+/** An app's cartridges in the order they were added: the first to publish a variable keeps it. */
+export const shapeCartridges = (app: App): AppShape['cartridges'] =>
+  [...(app.cartridges ?? [])]
+    .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.cartridge.localeCompare(b.cartridge))
+    .map((c) => ({ name: c.cartridge, generated: c.generated, options: c.options }));
+
 /** Turns stored apps into gear specs, the desired state the node agents converge to. */
 @Injectable()
 export class GearSpecsService {
@@ -57,9 +63,7 @@ export class GearSpecsService {
       state: app.desiredState,
       size: app.size,
       env: app.env,
-      cartridges: [...(app.cartridges ?? [])]
-        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.cartridge.localeCompare(b.cartridge))
-        .map((c) => ({ name: c.cartridge, generated: c.generated, options: c.options })),
+      cartridges: shapeCartridges(app),
       gears: (app.gears ?? []).map((g) => ({ id: g.id, cartridge: g.cartridge, nodeId: g.nodeId, generation: g.generation, release: releaseOf(g.deploymentId), ports: g.ports, ...(envOf?.has(g.id) ? { env: envOf.get(g.id) } : {}) })),
       nodeAddresses: await this.addressesFor(app),
     };
