@@ -73,7 +73,7 @@ describe('gear specs', () => {
     assert.deepEqual(webOf(withRelease({ path: '/ready', status: 200 })), { kind: 'http', port: 8080, path: '/ready', status: 200, timeoutSeconds: 60 });
     assert.deepEqual(webOf(withRelease({ path: '/ready' })), { kind: 'http', port: 8080, path: '/ready', timeoutSeconds: 60 }, 'a path alone: below 400');
     assert.deepEqual(webOf(withRelease({ timeoutSeconds: 300 })), { kind: 'http', port: 8080, path: '/', status: 'any', timeoutSeconds: 300 });
-    assert.deepEqual(webOf(withRelease(null)), web.health);
+    assert.deepEqual(webOf(withRelease(null)), { kind: 'http', port: 8080, path: '/', status: 'any', timeoutSeconds: 60 }, 'no check of its own: the cartridge\'s');
     // The services keep their own checks.
     assert.equal(withRelease({ path: '/ready' }).find((s) => s.cartridge === 'postgresql-15')!.health.kind, 'command');
   });
@@ -99,8 +99,16 @@ describe('gear specs', () => {
     assert.match(both.env.MYSQL_URL, /^mysql:\/\/m:p@mariadb-10\.11:3306\/shop$/);
   });
 
-  it('is deterministic', () => {
-    assert.deepEqual(buildGearSpecs(app, catalog, 'gs'), specs);
+  it('orders gears by id and names them the same whatever order they come in', () => {
+    const reversed = buildGearSpecs({ ...app, gears: [...app.gears].reverse() }, catalog, 'gs');
+    assert.deepEqual(
+      reversed.map((s) => [s.gearId, s.containerName, s.hostname, s.network]),
+      [
+        ['b0000000-0000-4000-8000-000000000001', 'gs-shop-acme-nodejs-18-b0000000', 'nodejs-18-b0000000', 'gs-a0000000-n0000000'],
+        ['b0000000-0000-4000-8000-000000000002', 'gs-shop-acme-postgresql-15-b0000000', 'postgresql-15-b0000000', 'gs-a0000000-n0000000'],
+      ],
+    );
+    assert.deepEqual(reversed, specs, 'the order of the input changes nothing');
   });
 
   it('points a web gear on another node at the port the database publishes on its node\'s address', () => {
