@@ -106,16 +106,48 @@ describe('gearshift CLI', { timeout: 600_000 }, () => {
     assert.match(forced.stderr, /✔ app\.apply succeeded/);
   });
 
-  const corpusFile = join(ROOT, '..', 'shared', 'corpus', 'awesome-compose', 'nginx-golang-postgres', 'compose.yaml');
-  it('explains a compose file: what each service becomes and what stops it', { skip: !existsSync(corpusFile) && 'the shared corpus is not beside the repository' }, async () => {
-    const file = corpusFile;
+  const fixture = (name: string) => join(ROOT, 'test', 'fixtures', 'compose', name, 'compose.yaml');
+  it('explains a compose file: what each service becomes and what stops it', async () => {
+    const file = fixture('nginx-app-db');
     const r = await gearshift(['import', file]);
     assert.equal(r.code, 3, 'blocked files exit like a refusal');
-    assert.match(r.stdout, /^db\s+cartridge postgresql-15\s+5432/m);
-    assert.match(r.stdout, /\/services\/proxy\/volumes\/0: bind-mounts \.\/proxy\/nginx\.conf from the host/);
+    assert.match(r.stdout, /^SERVICE\s+BECOMES\s+PORTS\s+DEPENDS$/m);
+    assert.match(r.stdout, /^proxy\s+cartridge static\s+80:80\s+app$/m);
+    assert.match(r.stdout, /^app\s+container \(build \.\/app\)\s+8000\s+db \(healthy\)$/m);
+    assert.match(r.stdout, /^db\s+cartridge postgresql-15\s+5432$/m);
+    assert.match(r.stdout, /^  app: built from the context \.\/app \(Dockerfile\.prod\): that folder must be uploaded with the app$/m);
+    assert.match(
+      r.stdout,
+      /^What stops it here:\n  \/services\/proxy\/volumes\/0: bind-mounts \.\/nginx\/default\.conf from the host; only administrators may mount host paths\n  \/services\/app\/build: is built from \.\/app, which is not here: .* gearshift deploy/m,
+    );
     const json = JSON.parse((await gearshift(['--json', 'import', file])).stdout);
-    assert.equal(json.services.length, 3);
+    assert.deepEqual(json.services.map((s: { service: string }) => s.service), ['proxy', 'app', 'db']);
+    assert.deepEqual(json.blockers.map((b: { pointer: string }) => b.pointer), ['/services/proxy/volumes/0', '/services/app/build']);
+    assert.equal(json.cartridges, null);
   });
+
+  it('says how a compose file runs here, with the .env beside it, without creating anything', async () => {
+    const names = async () => (await p.api('GET', '/domains/tour/apps')).body.map((a: { name: string }) => a.name).sort();
+    const before = await names();
+    const r = await gearshift(['import', fixture('notes-postgres')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^web\s+container ghcr\.io\/acme\/notes:2\.3\.1\s+3000:3000\s+db \(healthy\)$/m, 'the tag comes from .env');
+    assert.match(r.stdout, /^Runs here as an app with docker-image \(ghcr\.io\/acme\/notes:2\.3\.1\), postgresql-15\.$/m);
+    assert.deepEqual(await names(), before, 'without --apply nothing is created');
+  });
+
+  const outsideFile = join(ROOT, '..', 'shared', 'corpus', 'awesome-compose', 'nginx-golang-postgres', 'compose.yaml');
+  // A public sample of the same shape, read too when that corpus sits beside the repository.
+  if (existsSync(outsideFile)) {
+    it('explains a compose file of the awesome-compose corpus', async () => {
+      const r = await gearshift(['import', outsideFile]);
+      assert.equal(r.code, 3, 'blocked files exit like a refusal');
+      assert.match(r.stdout, /^db\s+cartridge postgresql-15\s+5432/m);
+      assert.match(r.stdout, /\/services\/proxy\/volumes\/0: bind-mounts \.\/proxy\/nginx\.conf from the host/);
+      const json = JSON.parse((await gearshift(['--json', 'import', outsideFile])).stdout);
+      assert.equal(json.services.length, 3);
+    });
+  }
 
   it('deploys the working directory honouring .gitignore, lists releases, shows logs and rolls back', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cli-deploy-'));
