@@ -1,0 +1,75 @@
+import { Agent as HttpAgent, request } from 'node:http';
+import { sleep } from './processes';
+import type { Platform } from './platform';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+}
+
+/** One plain HTTP GET to a loopback port with the Host header given: how a request reaches the router. */
+export function hostRequest(port: number, host: string, path = '/', agent?: HttpAgent): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** GET a URL and parse JSON, or null when nothing answers. */
+export async function getJson(url: string): Promise<{ status: number; body: any } | null> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    const text = await res.text();
+    try {
+      return { status: res.status, body: JSON.parse(text) };
+    } catch {
+      return { status: res.status, body: text };
+    }
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Requests through the router, one after another, until stop() is called; every answer but a 200 is a failure.
+ * `pick` reads what each 200 says (the gear that answered, the release's version) into `seen`; stop() gives the
+ * number of 200s.
+ */
+export function requestLoop(p: Platform, host: string, pick: (body: string) => string) {
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
+  const failures: string[] = [];
+  const seen = new Set<string>();
+  let ok = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const r = await p.viaRouter(host, '/', agent);
+        if (r.status === 200) {
+          ok++;
+          seen.add(pick(r.body));
+        } else failures.push(`status ${r.status}: ${r.body.slice(0, 200)}`);
+      } catch (err) {
+        failures.push((err as Error).message);
+        await sleep(50);
+      }
+    }
+  })();
+  return {
+    seen,
+    failures,
+    async stop(): Promise<number> {
+      running = false;
+      await loop;
+      agent.destroy();
+      return ok;
+    },
+  };
+}
