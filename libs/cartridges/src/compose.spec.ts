@@ -66,7 +66,7 @@ const EXPECTED: Record<string, { cartridges: ComposeImport['cartridges']; blocke
       db: {
         becomes: { kind: 'cartridge', cartridge: 'postgresql-15' },
         volumes: [{ name: 'pgdata', path: '/var/lib/postgresql/data' }],
-        healthcheck: ['pg_isready -U notes -d notes'],
+        healthcheck: ['sh', '-c', 'pg_isready -U notes -d notes'],
         notes: [CATALOGUE_NOTE('postgres:16-alpine', 'postgresql-15'), GIVES_WAY('POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB')],
       },
     },
@@ -127,7 +127,7 @@ const EXPECTED: Record<string, { cartridges: ComposeImport['cartridges']; blocke
         ],
       },
       db: { becomes: { kind: 'cartridge', cartridge: 'mariadb-10.11' }, healthcheck: ['healthcheck.sh', '--connect', '--innodb_initialized'], env: { MARIADB_ROOT_PASSWORD: '', MARIADB_DATABASE: 'inventory' } },
-      cache: { becomes: { kind: 'cartridge', cartridge: 'redis-7' }, healthcheck: ['redis-cli ping | grep PONG'] },
+      cache: { becomes: { kind: 'cartridge', cartridge: 'redis-7' }, healthcheck: ['sh', '-c', 'redis-cli ping | grep PONG'] },
     },
   },
   'migrate-then-serve': {
@@ -198,7 +198,7 @@ const EXPECTED: Record<string, { cartridges: ComposeImport['cartridges']; blocke
     services: {
       frontend: { becomes: { kind: 'container', build: { context: './frontend', dockerfile: undefined, target: undefined } }, notes: ['built from the context ./frontend: that folder must be uploaded with the app'] },
       backend: { becomes: { kind: 'container', build: { context: './backend', dockerfile: 'Dockerfile', target: undefined } }, dependsOn: [{ service: 'db', condition: 'service_healthy' }] },
-      db: { becomes: { kind: 'cartridge', cartridge: 'postgresql-15' }, healthcheck: ['pg_isready -U app'], volumes: [{ name: 'pg', path: '/var/lib/postgresql/data' }] },
+      db: { becomes: { kind: 'cartridge', cartridge: 'postgresql-15' }, healthcheck: ['sh', '-c', 'pg_isready -U app'], volumes: [{ name: 'pg', path: '/var/lib/postgresql/data' }] },
     },
   },
   'billing-secrets': {
@@ -254,6 +254,31 @@ volumes:
     assert.deepEqual(r.services.find((s) => s.service === 'db')?.healthcheck, ['pg_isready']);
     assert.equal(r.services.find((s) => s.service === 'db')?.env.POSTGRES_PASSWORD, 'secret');
     assert.deepEqual(r.unsupported, [{ pointer: '/services/cache/container_name', reason: 'Gearshift names containers itself (by app, domain, cartridge and gear)' }]);
+  });
+
+  it('honours YAML merge keys and each healthcheck form as Compose runs them', () => {
+    const r = importCompose(`
+x-db: &db
+  image: postgres:15
+  environment: { POSTGRES_PASSWORD: pw }
+services:
+  web:
+    image: nginx:1.25
+    healthcheck: { test: [CMD-SHELL, "curl -f http://localhost/ || exit 1"] }
+  db:
+    <<: *db
+    healthcheck: { test: [NONE] }
+  cache:
+    image: redis:7
+    healthcheck: { test: "redis-cli ping" }
+`);
+    assert.deepEqual(r.blockers, []);
+    assert.deepEqual(r.unsupported, []);
+    assert.deepEqual(r.cartridges, ['static', 'postgresql-15', 'redis-7']);
+    assert.deepEqual(r.services.find((s) => s.service === 'web')?.healthcheck, ['sh', '-c', 'curl -f http://localhost/ || exit 1']);
+    assert.equal(r.services.find((s) => s.service === 'db')?.healthcheck, undefined);
+    assert.equal(r.services.find((s) => s.service === 'db')?.env.POSTGRES_PASSWORD, 'pw');
+    assert.deepEqual(r.services.find((s) => s.service === 'cache')?.healthcheck, ['sh', '-c', 'redis-cli ping']);
   });
 
   it('refuses host bind mounts for users and the Docker socket for everyone', () => {

@@ -125,11 +125,23 @@ export interface ImportOptions {
   admin?: boolean;
 }
 
+/**
+ * A healthcheck's `test` as Compose runs it: `[CMD, arg…]` is executed as it stands, `[CMD-SHELL, command]` and the
+ * plain string form run through `sh -c`, and `[NONE]` turns the check off.
+ */
+function healthcheckCommand(test: unknown): string[] | undefined {
+  if (!Array.isArray(test)) return ['sh', '-c', String(test)];
+  const [form, ...rest] = test.map(String);
+  if (form === 'NONE') return undefined;
+  if (form === 'CMD-SHELL') return ['sh', '-c', rest.join(' ')];
+  return form === 'CMD' ? rest : [form, ...rest];
+}
+
 export function importCompose(text: string, opts: ImportOptions = {}): ComposeImport {
   const result: ComposeImport = { services: [], volumes: [], secrets: [], unsupported: [], warnings: [], blockers: [], cartridges: null };
   let doc: unknown;
   try {
-    doc = (require('yaml') as typeof import('yaml')).parse(interpolate(text, opts.env ?? {}, result.warnings));
+    doc = (require('yaml') as typeof import('yaml')).parse(interpolate(text, opts.env ?? {}, result.warnings), { merge: true });
   } catch (err) {
     result.blockers.push({ pointer: '', reason: `is not valid YAML: ${(err as Error).message.split('\n')[0]}` });
     return result;
@@ -223,7 +235,7 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
     }
     if (isObject(raw.healthcheck) && raw.healthcheck.test !== undefined) {
       const t = raw.healthcheck.test;
-      plan.healthcheck = Array.isArray(t) ? t.map(String).filter((x) => x !== 'CMD' && x !== 'CMD-SHELL') : ['sh', '-c', String(t)];
+      plan.healthcheck = healthcheckCommand(t);
     }
     plan.secrets = (Array.isArray(raw.secrets) ? raw.secrets : []).map((s) => (isObject(s) ? String(s.source) : String(s)));
     for (const s of plan.secrets) {
