@@ -3,6 +3,9 @@
  * presenters are the truth (apps, operations, deployments, nodes, aliases); these types follow them and are kept to
  * the fields a command prints or sends on, plus the identity fields scripts rely on in --json output.
  */
+import type { AppHealth, CartridgeManifest, GearState } from '@gearshift/cartridges';
+
+export type { GearState } from '@gearshift/cartridges';
 
 export type OperationState = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -40,10 +43,8 @@ export interface Cartridge {
   categories: string[];
   hash: string;
   /** The cartridge's manifest, as its folder declares it. */
-  manifest: Record<string, unknown>;
+  manifest: CartridgeManifest;
 }
-
-export type GearState = 'running' | 'stopped' | 'starting' | 'failed' | 'missing';
 
 export interface Gear {
   id: string;
@@ -74,7 +75,7 @@ export interface App {
   cartridges: string[];
   autoscale: Autoscale | null;
   idleAfterSeconds: number | null;
-  health: unknown;
+  health: AppHealth | null;
   env: Record<string, string>;
   release: number | null;
   gears: Gear[];
@@ -127,7 +128,7 @@ export interface Deployment {
   image: string | null;
   dockerfile: string | null;
   hooks: string[];
-  health: unknown;
+  health: AppHealth | null;
   error: string | null;
   /** The id of the operation that built and rolled it out. */
   operation: string | null;
