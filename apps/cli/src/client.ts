@@ -1,32 +1,99 @@
+import type { Operation } from './api-types';
+
+export type { Operation } from './api-types';
+
 /** Exit codes scripts can trust. */
 export const EXIT = { ok: 0, operationFailed: 1, usage: 2, refused: 3, unreachable: 4 } as const;
+
+/** A bad field of a refused request: its JSON pointer and what is wrong (and whatever else the broker adds). */
+export type ErrorDetail = { pointer: string; message: string; [more: string]: unknown };
 
 export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: number,
-    readonly details: { pointer: string; message: string }[] = [],
+    readonly details: ErrorDetail[] = [],
   ) {
     super(message);
   }
 }
 
-export interface Operation {
-  id: string;
-  kind: string;
-  state: 'queued' | 'running' | 'succeeded' | 'failed';
-  steps: { at: string; text: string }[];
-  error: string | null;
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The parts of an error body the CLI shows: its message and each bad field, when the body has them. */
+function errorOf(body: unknown): { message?: string; details?: ErrorDetail[] } {
+  if (!isRecord(body)) return {};
+  const message = typeof body.message === 'string' ? body.message : undefined;
+  const details = Array.isArray(body.details)
+    ? body.details.filter(isRecord).map((d) => ({ ...d, pointer: typeof d.pointer === 'string' ? d.pointer : '', message: typeof d.message === 'string' ? d.message : '' }))
+    : undefined;
+  return { message, details };
 }
 
-/** The broker's REST API, with its errors turned into CliErrors that name the field and carry an exit code. */
+/**
+ * The broker's REST API, with its errors turned into CliErrors that name the field and carry an exit code. Every
+ * request the CLI makes goes through here: JSON calls, uploads, downloads and streams.
+ */
 export class ApiClient {
   constructor(
     readonly server: string,
     private readonly token?: string,
   ) {}
 
-  private async send(method: string, path: string, init: { body?: string | Buffer; type?: string }): Promise<Response> {
+  get<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path);
+  }
+
+  post<T>(path: string, body?: unknown): Promise<T> {
+    return this.call<T>('POST', path, body);
+  }
+
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>('PUT', path, body);
+  }
+
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>('PATCH', path, body);
+  }
+
+  delete<T>(path: string): Promise<T> {
+    return this.call<T>('DELETE', path);
+  }
+
+  /** An operation as it is now. */
+  operation(id: string): Promise<Operation> {
+    return this.get<Operation>(`/operations/${encodeURIComponent(id)}`);
+  }
+
+  async call<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    const res = await this.send(method, path, body === undefined ? {} : { body: JSON.stringify(body), type: 'application/json' });
+    return this.answer<T>(res);
+  }
+
+  /** Sends a document or a file (a descriptor, a source archive, a snapshot) as the body. */
+  async upload<T>(path: string, data: Buffer | string, type: string): Promise<T> {
+    return this.answer<T>(await this.send('POST', path, { body: data, type }));
+  }
+
+  /** A binary answer (a snapshot), with the file name the broker suggests. */
+  async download(method: Method, path: string): Promise<{ data: Buffer; filename?: string }> {
+    const res = await this.send(method, path, {});
+    if (!res.ok) await this.answer<never>(res);
+    const filename = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1];
+    return { data: Buffer.from(await res.arrayBuffer()), filename };
+  }
+
+  /** A streamed text answer (logs, an operation's progress), chunk by chunk as it arrives. */
+  async *stream(path: string): AsyncGenerator<string> {
+    const res = await this.send('GET', path, {});
+    if (!res.ok || !res.body) await this.answer<never>(res);
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) yield decoder.decode(chunk, { stream: true });
+  }
+
+  private async send(method: Method, path: string, init: { body?: string | Buffer; type?: string }): Promise<Response> {
     try {
       return await fetch(`${this.server.replace(/\/$/, '')}/api/v1${path}`, {
         method,
@@ -38,38 +105,13 @@ export class ApiClient {
     }
   }
 
-  async call<T = any>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.send(method, path, body === undefined ? {} : { body: JSON.stringify(body), type: 'application/json' });
-    return this.answer<T>(res);
-  }
-
-  /** Sends a file (a source archive) as the body. */
-  async upload<T = any>(path: string, data: Buffer, type: string): Promise<T> {
-    return this.answer<T>(await this.send('POST', path, { body: data, type }));
-  }
-
-  /** A binary answer (a snapshot), with the file name the broker suggests. */
-  async download(method: string, path: string): Promise<{ data: Buffer; filename?: string }> {
-    const res = await this.send(method, path, {});
-    if (!res.ok) await this.answer(res);
-    const filename = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1];
-    return { data: Buffer.from(await res.arrayBuffer()), filename };
-  }
-
-  /** A streamed text answer (logs, an operation's progress), chunk by chunk as it arrives. */
-  async *stream(path: string): AsyncGenerator<string> {
-    const res = await this.send('GET', path, {});
-    if (!res.ok || !res.body) await this.answer(res);
-    const decoder = new TextDecoder();
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) yield decoder.decode(chunk, { stream: true });
-  }
-
   private async answer<T>(res: Response): Promise<T> {
     const text = await res.text();
-    const parsed = text ? JSON.parse(text) : null;
+    const parsed: unknown = text ? JSON.parse(text) : null;
     if (res.ok) return parsed as T;
-    const message = parsed?.message ?? `${res.status} ${res.statusText}`;
+    const error = errorOf(parsed);
+    const message = error.message ?? `${res.status} ${res.statusText}`;
     if (res.status === 401) throw new CliError(`${message} (run: gearshift login)`, EXIT.refused);
-    throw new CliError(message, res.status >= 500 && res.status !== 503 ? EXIT.unreachable : EXIT.refused, parsed?.details ?? []);
+    throw new CliError(message, res.status >= 500 && res.status !== 503 ? EXIT.unreachable : EXIT.refused, error.details ?? []);
   }
 }

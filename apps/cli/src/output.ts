@@ -1,4 +1,5 @@
-import type { ApiClient, Operation } from './client';
+import type { Operation } from './api-types';
+import type { ApiClient } from './client';
 
 /** Column-aligned text for people. */
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
@@ -32,7 +33,7 @@ export async function follow(api: ApiClient, op: Operation, quiet: boolean, time
     if (Date.now() - started > timeoutS * 1000) break;
     if (tty) process.stderr.write(`\r${frames[frame++ % frames.length]} ${current.kind} ${current.state} (${Math.round((Date.now() - started) / 1000)} s)`);
     await new Promise((r) => setTimeout(r, 250));
-    current = await api.call<Operation>('GET', `/operations/${op.id}`);
+    current = await api.operation(op.id);
   }
   if (tty) process.stderr.write('\r\x1b[K');
   if (!quiet) {

@@ -1,0 +1,203 @@
+/**
+ * What the broker's REST API answers, as far as the CLI reads it. Dates arrive as ISO strings. The broker's
+ * presenters are the truth (apps, operations, deployments, nodes, aliases); these types follow them and are kept to
+ * the fields a command prints or sends on, plus the identity fields scripts rely on in --json output.
+ */
+import type { AppHealth, CartridgeManifest, GearState } from '@gearshift/cartridges';
+
+export type { GearState } from '@gearshift/cartridges';
+
+export type OperationState = 'queued' | 'running' | 'succeeded' | 'failed';
+
+/** One asynchronous change and its outcome. */
+export interface Operation {
+  id: string;
+  kind: string;
+  state: OperationState;
+  steps: { at: string; text: string }[];
+  error: string | null;
+  createdAt?: string;
+  finishedAt?: string | null;
+}
+
+/** An app's operation as its history lists it: asked by a user or started by the platform. */
+export interface AppOperation extends Operation {
+  by: 'user' | 'platform';
+}
+
+export interface LoginAnswer {
+  token: string;
+  expiresAt: string;
+  username: string;
+}
+
+export interface Domain {
+  name: string;
+  createdAt: string;
+}
+
+export interface Cartridge {
+  name: string;
+  displayName: string;
+  version: string;
+  categories: string[];
+  hash: string;
+  /** The cartridge's manifest, as its folder declares it. */
+  manifest: CartridgeManifest;
+}
+
+export interface Gear {
+  id: string;
+  cartridge: string;
+  node: string;
+  state: GearState;
+  release: number | null;
+  message: string | null;
+  ports: Record<string, number>;
+  /** Endpoint name to URL, e.g. `http` → `http://127.0.0.1:32768`. */
+  endpoints: Record<string, string>;
+}
+
+export interface Autoscale {
+  min: number;
+  max: number;
+  targetConcurrency: number;
+}
+
+export interface App {
+  name: string;
+  domain: string;
+  url: string;
+  state: string;
+  status: string;
+  size: string;
+  scale: number;
+  cartridges: string[];
+  autoscale: Autoscale | null;
+  idleAfterSeconds: number | null;
+  health: AppHealth | null;
+  env: Record<string, string>;
+  release: number | null;
+  gears: Gear[];
+  createdAt: string;
+}
+
+/** A change to an app answers with the app as it now is and the operation carrying the change out. */
+export interface AppChange extends App {
+  operation: Operation;
+}
+
+/** Deleting an app answers with the app while its gears are still going, or this once it is gone. */
+export interface AppDeleted {
+  deleted: true;
+  operation: Operation;
+}
+
+/** A variable a cartridge of the app publishes to its web gears; secret values come masked unless revealed. */
+export interface PublishedVar {
+  name: string;
+  value: string;
+  secret: boolean;
+  from: string;
+}
+
+export interface AppEnv {
+  env: Record<string, string>;
+  published?: PublishedVar[];
+  revealed?: boolean;
+}
+
+export type ScaleRequest = { replicas: number } | { min: number; max: number; targetConcurrency?: number };
+
+export type DeploymentState = 'building' | 'rolling-out' | 'active' | 'inactive' | 'failed';
+
+export interface DeploymentSource {
+  kind: 'archive' | 'git-push' | 'git';
+  url?: string;
+  ref?: string;
+  commit?: string;
+  bytes: number;
+  files: number;
+}
+
+export interface Deployment {
+  id: string;
+  number: number;
+  state: DeploymentState;
+  source: DeploymentSource;
+  image: string | null;
+  dockerfile: string | null;
+  hooks: string[];
+  health: AppHealth | null;
+  error: string | null;
+  /** The id of the operation that built and rolled it out. */
+  operation: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+  /** Whether it is the release the app serves (in the history and in a single release). */
+  active?: boolean;
+  /** The build and rollout output (a single release only). */
+  log?: string;
+}
+
+/** A deployment or an activation: the release and the operation that rolls it out. */
+export interface DeploymentChange {
+  app: string;
+  domain: string;
+  deployment: Deployment | null;
+  operation: Operation;
+}
+
+export interface Node {
+  id: string;
+  name: string;
+  state: string;
+  ready: boolean;
+  lastHeartbeat: string | null;
+  address: string | null;
+  capacity: { memoryMb: number; maxGears: number };
+  allocated: { memoryMb: number; gears: number };
+  agentRssMb: number | null;
+}
+
+export interface Alias {
+  host: string;
+  tls: boolean;
+  certificate: { subject: string; validTo: string; fingerprint256: string } | null;
+  createdAt: string;
+}
+
+/** One step of an apply plan. */
+export interface PlanItem {
+  action: 'create' | 'add' | 'remove' | 'change';
+  target: string;
+  from?: unknown;
+  to?: unknown;
+  reason: string;
+  /** What would be lost: set when the change removes data. */
+  loses?: string;
+}
+
+/** `apply?dryRun=true`: the plan, and whether it deletes data. */
+export interface ApplyPlan {
+  dryRun: true;
+  app: string;
+  plan: PlanItem[];
+  losesData: boolean;
+}
+
+/** `apply`: the plan carried out as one operation, or none when the app already is what the file says. */
+export interface ApplyResult {
+  app: string;
+  plan: PlanItem[];
+  operation: Operation | null;
+  unchanged?: boolean;
+}
+
+export interface SnapshotRestore {
+  app: string;
+  domain: string;
+  /** The cartridges whose data the snapshot put back. */
+  restores: string[];
+  operation: Operation;
+}

@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import type { Domain } from '../api-types';
+import { writeConfig } from '../config';
+import type { CliContext } from '../context';
+import { table } from '../output';
+
+export function register(program: Command, ctx: CliContext): void {
+  const domains = program.command('domains').description('namespaces of apps');
+  domains
+    .command('list', { isDefault: true })
+    .description('list your domains')
+    .action(async () => {
+      const list = await ctx.api().get<Domain[]>('/domains');
+      const current = ctx.config().domain;
+      ctx.print(list, () => table(list.map((d) => ({ name: d.name, default: d.name === current ? '*' : '', created: d.createdAt })), ['name', 'default', 'created']));
+    });
+  domains
+    .command('create <name>')
+    .description('create a domain (it becomes your default when you have none)')
+    .action(async (name: string) => {
+      const d = await ctx.api().post<Domain>('/domains', { name });
+      if (!ctx.config().domain) writeConfig({ ...ctx.config(), domain: name });
+      ctx.print(d, () => `Created domain ${name}.`);
+    });
+  domains
+    .command('use <name>')
+    .description('make a domain the default for later commands')
+    .action(async (name: string) => {
+      await ctx.api().get<Domain>(`/domains/${encodeURIComponent(name)}`);
+      writeConfig({ ...ctx.config(), domain: name });
+      ctx.print({ domain: name }, () => `Commands now use domain ${name}.`);
+    });
+  domains
+    .command('delete <name>')
+    .description('delete an empty domain')
+    .action(async (name: string) => {
+      await ctx.api().delete<unknown>(`/domains/${encodeURIComponent(name)}`);
+      if (ctx.config().domain === name) writeConfig({ ...ctx.config(), domain: undefined });
+      ctx.print({ deleted: name }, () => `Deleted domain ${name}.`);
+    });
+}

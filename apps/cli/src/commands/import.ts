@@ -1,0 +1,58 @@
+import type { ComposeImport } from '@gearshift/cartridges';
+import type { Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ApplyResult } from '../api-types';
+import { CliError, EXIT } from '../client';
+import type { CliContext, DomainOpts } from '../context';
+import { domainOption } from '../options';
+import { table } from '../output';
+
+const COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
+
+function showImport(r: ComposeImport): string {
+  const rows = r.services.map((s) => ({
+    service: s.service,
+    becomes: s.becomes.kind === 'cartridge' ? `cartridge ${s.becomes.cartridge}` : `container ${s.becomes.image ?? `(build ${s.becomes.build?.context})`}`,
+    ports: s.ports.map((p) => (p.published ? `${p.published}:${p.target}` : p.target)).join(' '),
+    depends: s.dependsOn.map((d) => `${d.service}${d.condition === 'service_healthy' ? ' (healthy)' : ''}`).join(' '),
+  }));
+  const lines = [table(rows, ['service', 'becomes', 'ports', 'depends'])];
+  const notes = r.services.flatMap((s) => s.notes.map((n) => `  ${s.service}: ${n}`));
+  if (notes.length) lines.push('', 'Notes:', ...notes);
+  if (r.unsupported.length) lines.push('', 'Not supported (not imported):', ...r.unsupported.map((u) => `  ${u.pointer}: ${u.reason}`));
+  if (r.warnings.length) lines.push('', 'Warnings:', ...r.warnings.map((w) => `  ${w.pointer} ${w.reason}`));
+  const names = (r.cartridges ?? []).map((c) => (typeof c === 'string' ? c : `${c.name} (${c.image})`));
+  lines.push('', r.blockers.length ? 'What stops it here:' : `Runs here as an app with ${names.join(', ')}.`, ...r.blockers.map((b) => `  ${b.pointer}: ${b.reason}`));
+  return lines.join('\n');
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('import [file]')
+    .description('read a docker-compose.yml / compose.yaml: what each service becomes, what is not supported, what stops it')
+    .option('--env-file <path>', 'values for ${VAR} interpolation (default: .env beside the file)')
+    .option('--apply <app>', 'create (or converge) the app NAME from it in the current domain')
+    .addOption(domainOption())
+    .action(async (file: string | undefined, opts: DomainOpts & { envFile?: string; apply?: string }) => {
+      // Loaded only here: the compose reader and its schemas are the heaviest part of the CLI.
+      const { importCompose, parseDotEnv } = await import('@gearshift/cartridges');
+      const path = file ?? COMPOSE_FILES.find((f) => existsSync(f));
+      if (!path || !existsSync(path)) throw new CliError(`no compose file: ${path ?? 'none of compose.yaml, docker-compose.yml here'}`, EXIT.usage);
+      const envPath = opts.envFile ?? join(dirname(path), '.env');
+      const env = existsSync(envPath) ? parseDotEnv(readFileSync(envPath, 'utf8')) : {};
+      const r = importCompose(readFileSync(path, 'utf8'), { env, admin: false });
+      ctx.print(r, () => showImport(r));
+      if (r.blockers.length > 0) {
+        process.exitCode = EXIT.refused;
+        return;
+      }
+      if (opts.apply) {
+        const res = await ctx.api().post<ApplyResult>(`${ctx.domainPath(opts)}/apply`, { name: opts.apply, cartridges: r.cartridges });
+        let op = res.operation;
+        if (op) op = await ctx.follow(op);
+        if (!ctx.json) console.log(op ? `${opts.apply}: ${op.state}${op.error ? ` (${op.error})` : ''}` : `${opts.apply} is unchanged.`);
+        if (op?.state === 'failed') process.exitCode = EXIT.operationFailed;
+      }
+    });
+}

@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import type { CliContext, DomainOpts } from '../context';
+import { domainOption } from '../options';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('logs <app>')
+    .description('the output of every gear, each line tagged with its cartridge and gear')
+    .addOption(domainOption())
+    .option('-f, --follow', 'keep streaming new lines (Ctrl-C stops)')
+    .option('-n, --tail <lines>', 'lines of each gear to start with', '100')
+    .action(async (app: string, opts: DomainOpts & { follow?: boolean; tail: string }) => {
+      const path = `${ctx.appPath(opts, app)}/logs?tail=${encodeURIComponent(opts.tail)}&follow=${opts.follow ? 'true' : 'false'}`;
+      for await (const chunk of ctx.api().stream(path)) process.stdout.write(chunk);
+    });
+}

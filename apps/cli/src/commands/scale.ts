@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import type { ScaleRequest } from '../api-types';
+import { changeApp } from '../changes';
+import { CliError, EXIT } from '../client';
+import type { CliContext, DomainOpts, WaitOpts } from '../context';
+import { domainOption, noWait } from '../options';
+import { showApp } from '../views';
+
+interface ScaleOpts extends DomainOpts, WaitOpts {
+  min?: number;
+  max?: number;
+  target?: number;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('scale <app> [replicas]')
+    .description('set the number of web gears, or autoscale with --min and --max')
+    .addOption(domainOption())
+    .option('--min <n>', 'autoscale: fewest gears', (v) => Number(v))
+    .option('--max <n>', 'autoscale: most gears', (v) => Number(v))
+    .option('--target <n>', 'autoscale: concurrent requests a gear should carry', (v) => Number(v))
+    .addOption(noWait())
+    .action(async (name: string, replicas: string | undefined, opts: ScaleOpts) => {
+      const body: ScaleRequest | null =
+        opts.min !== undefined || opts.max !== undefined
+          ? { min: opts.min ?? 1, max: opts.max ?? opts.min ?? 1, ...(opts.target ? { targetConcurrency: opts.target } : {}) }
+          : replicas !== undefined
+            ? { replicas: Number(replicas) }
+            : null;
+      if (!body) throw new CliError('give a number of gears, or --min and --max', EXIT.usage);
+      const app = ctx.appPath(opts, name);
+      await changeApp(ctx, { method: 'PUT', path: `${app}/scale`, body, app }, opts, showApp);
+    });
+}

@@ -1,0 +1,20 @@
+import type { App } from './api-types';
+import { table } from './output';
+
+export const appTable = (apps: App[]): string =>
+  table(
+    apps.map((a) => ({ name: a.name, status: a.status, cartridges: a.cartridges.join(','), scale: a.scale, url: a.url })),
+    ['name', 'status', 'cartridges', 'scale', 'url'],
+  );
+
+export function showApp(a: App): string {
+  const lines = [
+    `${a.name} (${a.domain})  ${a.status}`,
+    `  url         ${a.url}`,
+    `  cartridges  ${a.cartridges.join(', ')}`,
+    `  size        ${a.size}, ${a.scale} web gear(s)${a.autoscale ? `, autoscaling ${a.autoscale.min}..${a.autoscale.max}` : ''}${a.idleAfterSeconds ? `, idles after ${a.idleAfterSeconds} s` : ''}`,
+    '',
+    table(a.gears.map((g) => ({ gear: g.id.slice(0, 8), cartridge: g.cartridge, node: g.node, state: g.state, endpoint: g.endpoints?.http ?? '' })), ['gear', 'cartridge', 'node', 'state', 'endpoint']),
+  ];
+  return lines.join('\n');
+}
