@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import type { HandlerMap, NodeJobs } from '@gearshift/cartridges';
-import { PermanentError } from './images';
+import { PermanentError } from './errors';
 
 /** What the processor reads of a BullMQ job. */
 export interface JobLike {
