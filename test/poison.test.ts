@@ -101,6 +101,21 @@ describe('poison inputs, deadlines and cancel', { timeout: 600_000 }, () => {
     assert.equal(next.body.operation.state, 'succeeded', next.body.operation.error);
   });
 
+  it('refuses a node that speaks another job contract version when it joins, with 409 and which side to upgrade', async () => {
+    const { token } = (await p.api('POST', '/nodes/tokens', {})).body as { token: string };
+    const join = (contractVersion?: number) => p.api('POST', '/nodes/register', { token, name: 'othercontract', memoryMb: 1024, maxGears: 10, contractVersion }, null);
+    const newer = await join(JOB_CONTRACT_VERSION + 1);
+    assert.equal(newer.status, 409, JSON.stringify(newer.body));
+    assert.equal(newer.body.code, 'conflict');
+    assert.equal(newer.body.message, `this node agent speaks job contract v${JOB_CONTRACT_VERSION + 1}; the broker speaks v${JOB_CONTRACT_VERSION}: upgrade the broker so that both speak the same version`);
+    assert.equal(newer.body.details[0].pointer, '/contractVersion');
+    const unversioned = await join(undefined);
+    assert.equal(unversioned.status, 409, JSON.stringify(unversioned.body));
+    assert.match(unversioned.body.message, /without a version \(older than v1\).*upgrade this node agent/);
+    const nodes = (await p.api('GET', '/nodes')).body as { name: string }[];
+    assert.ok(!nodes.some((n) => n.name === 'othercontract'), 'the refused node was not recorded');
+  });
+
   it('refuses an archive that is not one, and a git URL that fails or hangs, naming the field; the app stays deletable', async () => {
     const garbage = await fetch(`${p.baseUrl}/api/v1${apps}/after/deployments`, {
       method: 'POST',

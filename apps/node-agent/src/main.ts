@@ -8,6 +8,7 @@ import {
   LABELS,
   NODE_JOB_NAMES,
   assertHandlesAll,
+  compileJobSchemas,
   nodeQueue,
   stamp,
   surviveUnexpectedErrors,
@@ -157,6 +158,7 @@ async function main(): Promise<void> {
     'node.ping': async (d) => ({ sentAt: d.sentAt, nodeId }),
   };
   assertHandlesAll(handlers, NODE_JOB_NAMES, 'the node agent');
+  compileJobSchemas('node');
 
   const reportFailure = async (job: JobLike, err: Error) => {
     // The payload may be one that broke the contract: only strings are taken from it.

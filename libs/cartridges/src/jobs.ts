@@ -274,6 +274,14 @@ function validatorOf(queue: 'node' | 'broker', name: string, schema: object): Va
   return validate;
 }
 
+/**
+ * Compiles the payload schemas of one queue's jobs now rather than on each job's first delivery: called when a
+ * side starts consuming, so that a schema ajv cannot compile stops the start and the first jobs wait for nothing.
+ */
+export function compileJobSchemas(queue: 'node' | 'broker'): void {
+  for (const [name, schema] of Object.entries(queue === 'node' ? NODE_JOB_SCHEMAS : BROKER_JOB_SCHEMAS)) validatorOf(queue, name, schema);
+}
+
 function readJob<Jobs, Name extends keyof Jobs & string>(
   queue: 'node' | 'broker',
   schemas: Record<Name, object>,

@@ -6,6 +6,7 @@ import {
   BROKER_QUEUE,
   JobContractError,
   assertHandlesAll,
+  compileJobSchemas,
   nodeQueue,
   readBrokerJob,
   stamp,
@@ -91,6 +92,7 @@ export class QueueService implements OnApplicationShutdown {
    */
   consume(handlers: HandlerMap<BrokerJobs>): void {
     assertHandlesAll(handlers, BROKER_JOB_NAMES, 'the broker');
+    compileJobSchemas('broker');
     this.worker = new Worker(
       BROKER_QUEUE,
       brokerJobProcessor(handlers),
