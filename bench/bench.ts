@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
 import IORedis from 'ioredis';
-import { hashFolder, loadCatalog, nodeQueue } from '@gearshift/cartridges';
+import { hashFolder, loadCatalog, nodeQueue, stamp } from '@gearshift/cartridges';
 import { DockerAdapter } from '../apps/node-agent/src/docker.adapter';
 import { ImageBuilder } from '../apps/node-agent/src/images';
 import { deployPushBench, writeRawNodeApp } from './deploy-push';
@@ -122,7 +122,7 @@ async function platformQueueRoundTrips(p: Platform, nodeId: string, n: number): 
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
-    const job = await queue.add('node.ping', { sentAt: Date.now() }, { removeOnComplete: { count: 1000 } });
+    const job = await queue.add('node.ping', stamp({ sentAt: Date.now() }), { removeOnComplete: { count: 1000 } });
     await job.waitUntilFinished(events);
     times.push(performance.now() - t0);
   }

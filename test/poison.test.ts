@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import IORedis from 'ioredis';
-import { nodeQueue, type GearSpec, type NodeJobs } from '@gearshift/cartridges';
+import { JOB_CONTRACT_VERSION, nodeQueue, stamp, type GearSpec, type NodeJobs } from '@gearshift/cartridges';
 import { eventually, Platform, sleep } from './support/platform';
 
 /**
@@ -79,13 +79,19 @@ describe('poison inputs, deadlines and cancel', { timeout: 600_000 }, () => {
     const queue = new Queue(nodeQueue(nodeId), { connection: redis as unknown as ConnectionOptions, prefix: p.instance });
     try {
       const data: NodeJobs['app.converge'] = { appId, gears: [gear] };
-      const job = await queue.add('app.converge', data, { attempts: 3, backoff: { type: 'fixed', delay: 200 } });
+      const job = await queue.add('app.converge', stamp(data), { attempts: 3, backoff: { type: 'fixed', delay: 200 } });
       const failed = await eventually('the poison job to fail', async () => {
         const state = await job.getState();
         return state === 'failed' ? (await queue.getJob(job.id!))! : null;
       }, 60_000);
       assert.match(failed.failedReason, /file:\/\/\/etc\/passwd.*empty or dot path segment/);
       assert.equal(failed.attemptsMade, 1, 'a reference Docker cannot take is not tried again');
+
+      // A job of a contract version this agent does not speak is refused as it is, not guessed at.
+      const newer = await queue.add('app.converge', { ...data, contractVersion: JOB_CONTRACT_VERSION + 1 }, { attempts: 3, backoff: { type: 'fixed', delay: 200 } });
+      const refused = await eventually('the job of another contract version to fail', async () => ((await newer.getState()) === 'failed' ? (await queue.getJob(newer.id!))! : null), 60_000);
+      assert.match(refused.failedReason, new RegExp(`^the broker speaks job contract v${JOB_CONTRACT_VERSION + 1}; this node agent speaks v${JOB_CONTRACT_VERSION}: upgrade this node agent`));
+      assert.equal(refused.attemptsMade, 1, 'refused for good on the first attempt');
     } finally {
       await queue.close();
       redis.disconnect();
@@ -93,6 +99,21 @@ describe('poison inputs, deadlines and cancel', { timeout: 600_000 }, () => {
     assert.ok(agentAlive(), `the agent died:\n${p.logs()}`);
     const next = await p.api('POST', `${apps}?wait=120`, { name: 'after', cartridges: ['static'] });
     assert.equal(next.body.operation.state, 'succeeded', next.body.operation.error);
+  });
+
+  it('refuses a node that speaks another job contract version when it joins, with 409 and which side to upgrade', async () => {
+    const { token } = (await p.api('POST', '/nodes/tokens', {})).body as { token: string };
+    const join = (contractVersion?: number) => p.api('POST', '/nodes/register', { token, name: 'othercontract', memoryMb: 1024, maxGears: 10, contractVersion }, null);
+    const newer = await join(JOB_CONTRACT_VERSION + 1);
+    assert.equal(newer.status, 409, JSON.stringify(newer.body));
+    assert.equal(newer.body.code, 'conflict');
+    assert.equal(newer.body.message, `this node agent speaks job contract v${JOB_CONTRACT_VERSION + 1}; the broker speaks v${JOB_CONTRACT_VERSION}: upgrade the broker so that both speak the same version`);
+    assert.equal(newer.body.details[0].pointer, '/contractVersion');
+    const unversioned = await join(undefined);
+    assert.equal(unversioned.status, 409, JSON.stringify(unversioned.body));
+    assert.match(unversioned.body.message, /without a version \(older than v1\).*upgrade this node agent/);
+    const nodes = (await p.api('GET', '/nodes')).body as { name: string }[];
+    assert.ok(!nodes.some((n) => n.name === 'othercontract'), 'the refused node was not recorded');
   });
 
   it('refuses an archive that is not one, and a git URL that fails or hangs, naming the field; the app stays deletable', async () => {

@@ -7,7 +7,8 @@ import { promisify } from 'node:util';
 import { LABELS, type BuildJob, type BuildRecipe } from '@gearshift/cartridges';
 import type { AgentConfig } from './config';
 import type { DockerAdapter } from './docker.adapter';
-import { PermanentError, type ImageBuilder, type StepReporter } from './images';
+import { PermanentError } from './errors';
+import type { ImageBuilder, StepReporter } from './images';
 import { describeProcfile, parseProcfile, procfileCommand } from './procfile';
 
 const run = promisify(execFile);

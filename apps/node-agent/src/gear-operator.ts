@@ -2,7 +2,8 @@ import { LABELS, specHash, type GearReport, type GearSpec, type GearState } from
 import type { AgentConfig } from './config';
 import { DockerAdapter, type ObservedContainer } from './docker.adapter';
 import { httpProbe, tcpProbe, waitHealthy, type Probe } from './health';
-import { ImageBuilder, PermanentError, type StepReporter } from './images';
+import { PermanentError } from './errors';
+import { ImageBuilder, type StepReporter } from './images';
 import { planConverge, type Action } from './reconcile';
 import { pruneReleaseImages } from './builder';
 import { FailedGears } from './failed-gears';

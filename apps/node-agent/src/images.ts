@@ -3,11 +3,7 @@ import { join } from 'node:path';
 import { hashFolder, LABELS, type GearSpec } from '@gearshift/cartridges';
 import type { AgentConfig } from './config';
 import { DockerError, type DockerAdapter } from './docker.adapter';
-
-/** A failure that retrying cannot fix (a build error, an image that cannot be pulled, a gear that never gets healthy). */
-export class PermanentError extends Error {
-  override name = 'PermanentError';
-}
+import { PermanentError } from './errors';
 
 export type StepReporter = (text: string) => Promise<void>;
 

@@ -4,10 +4,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BROKER_QUEUE,
+  JOB_CONTRACT_VERSION,
   LABELS,
   NODE_JOB_NAMES,
   assertHandlesAll,
+  compileJobSchemas,
   nodeQueue,
+  stamp,
   surviveUnexpectedErrors,
   type BrokerJobName,
   type BrokerJobs,
@@ -41,8 +44,10 @@ async function register(config: AgentConfig): Promise<string> {
       const res = await fetch(`${config.brokerUrl}/api/v1/nodes/register`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ token: config.joinToken, name: config.nodeName, memoryMb: config.memoryMb, maxGears: config.maxGears }),
+        body: JSON.stringify({ token: config.joinToken, name: config.nodeName, memoryMb: config.memoryMb, maxGears: config.maxGears, contractVersion: JOB_CONTRACT_VERSION }),
       });
+      // Any refusal (a bad token, another job contract version) stops the agent with the broker's reason: asking
+      // again cannot change the answer.
       const body = (await res.json()) as { id?: string; message?: string };
       if (!res.ok || !body.id) throw new ConfigError(`the broker refused to register this node: ${body.message ?? res.status}`);
       mkdirSync(join(config.dataDir, 'agents'), { recursive: true });
@@ -69,7 +74,7 @@ async function main(): Promise<void> {
   broker.on('error', (err) => log(`broker queue: ${err.message}`));
 
   const tell = <N extends BrokerJobName>(name: N, data: BrokerJobs[N]) =>
-    broker.add(name, data, { removeOnComplete: true, removeOnFail: { count: 100 }, attempts: 10, backoff: { type: 'exponential', delay: 500 } });
+    broker.add(name, stamp(data), { removeOnComplete: true, removeOnFail: { count: 100 }, attempts: 10, backoff: { type: 'exponential', delay: 500 } });
 
   // Jobs of one app run one at a time on this node; different apps run in parallel.
   const appLocks = new Map<string, Promise<unknown>>();
@@ -153,10 +158,12 @@ async function main(): Promise<void> {
     'node.ping': async (d) => ({ sentAt: d.sentAt, nodeId }),
   };
   assertHandlesAll(handlers, NODE_JOB_NAMES, 'the node agent');
+  compileJobSchemas('node');
 
   const reportFailure = async (job: JobLike, err: Error) => {
-    const d = job.data as { operationId?: string; appId?: string };
-    if (!d.operationId || !d.appId) return;
+    // The payload may be one that broke the contract: only strings are taken from it.
+    const d = (job.data ?? {}) as { operationId?: unknown; appId?: unknown };
+    if (typeof d.operationId !== 'string' || typeof d.appId !== 'string' || !d.operationId || !d.appId) return;
     await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'failed', at: Date.now(), error: err.message, gears: await operator.observe().then((g) => g.filter((x) => x.appId === d.appId)).catch(() => []) });
   };
 

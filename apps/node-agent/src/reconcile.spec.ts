@@ -108,9 +108,11 @@ describe('planConverge', () => {
     assert.deepEqual(plan.actions, []);
   });
 
-  it('gives the same plan for the same inputs (a job delivered twice does the same)', () => {
+  it('plans the same exact steps for a job delivered twice before anything ran', () => {
     const web = spec('w1');
     const observed = { containers: [container('c1', web, 'exited')], networks: [], volumes: [] };
-    assert.deepEqual(planConverge([web], observed), planConverge([web], observed));
+    const expected = { ensureNetworks: ['gs-net'], ensureVolumes: [], actions: [{ kind: 'start', spec: web, containerId: 'c1' }], removeNetworks: [], removeVolumes: [] };
+    assert.deepEqual(planConverge([web], observed), expected);
+    assert.deepEqual(planConverge([web], observed), expected, 'the second delivery plans exactly the same');
   });
 });

@@ -8,7 +8,8 @@ import IORedis from 'ioredis';
 import { LABELS, type NodeJobs, type SnapshotItem } from '@gearshift/cartridges';
 import type { AgentConfig } from './config';
 import type { DockerAdapter } from './docker.adapter';
-import { PermanentError, type StepReporter } from './images';
+import { PermanentError } from './errors';
+import type { StepReporter } from './images';
 
 const run = promisify(execFile);
 

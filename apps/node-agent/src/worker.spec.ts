@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { UnrecoverableError } from 'bullmq';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LABELS, type GearSpec, type HandlerMap, type NodeJobs } from '@gearshift/cartridges';
+import { JOB_CONTRACT_VERSION, LABELS, stamp, type GearSpec, type HandlerMap, type NodeJobs } from '@gearshift/cartridges';
 import type { AgentConfig } from './config';
 import { checkName, DockerError, type CreateContainerOptions, type DockerAdapter, type ObservedContainer } from './docker.adapter';
 import { GearOperator } from './gear-operator';
@@ -131,7 +131,7 @@ function setup() {
 const converge = (appId: string, image: string, attemptsMade = 0): JobLike => ({
   name: 'app.converge',
   id: `op-${appId.slice(0, 4)}`,
-  data: { operationId: `op-${appId.slice(0, 4)}`, appId, gears: [spec(appId, image)] },
+  data: stamp({ operationId: `op-${appId.slice(0, 4)}`, appId, gears: [spec(appId, image)] }),
   attemptsMade,
   opts: { attempts: 5 },
 });
@@ -180,7 +180,7 @@ describe('poison jobs at the Docker boundary', () => {
     assert.match(reports[0].error, /OCI runtime create failed/);
     assert.equal(docker.containers.length, 1, 'the container was made, not started');
     docker.faults.clear();
-    assert.deepEqual(await process({ name: 'app.remove', id: 'rm', data: { operationId: 'rm', appId: APP_A }, attemptsMade: 0, opts: { attempts: 5 } }), { removed: true });
+    assert.deepEqual(await process({ name: 'app.remove', id: 'rm', data: stamp({ operationId: 'rm', appId: APP_A }), attemptsMade: 0, opts: { attempts: 5 } }), { removed: true });
     assert.equal(docker.containers.length, 0);
   });
 });
@@ -194,7 +194,7 @@ describe('job deadline', () => {
       'node.ping': () => (calls++ === 0 ? new Promise(() => undefined) : Promise.resolve({ pong: true })),
     } as unknown as HandlerMap<NodeJobs>;
     const process = jobProcessor({ handlers, log: () => undefined, deadlineMs: 100, reportFailure: async (_job, err) => void reports.push(err.message) });
-    const job = { name: 'node.ping', id: 'p', data: { operationId: 'op', appId: APP_A }, attemptsMade: 0, opts: { attempts: 5 } };
+    const job = { name: 'node.ping', id: 'p', data: stamp({ sentAt: 1, operationId: 'op', appId: APP_A }), attemptsMade: 0, opts: { attempts: 5 } };
     await assert.rejects(process(job), UnrecoverableError);
     assert.deepEqual(reports, ['job node.ping did not finish within 0 s and was given up on']);
     assert.deepEqual(await process(job), { pong: true });
@@ -226,3 +226,47 @@ describe('checkName', () => {
     }
   });
 });
+
+describe('job contract on the agent', () => {
+  it('refuses a job of another contract version before any work, says which side to upgrade, and serves the next', async () => {
+    const { docker, process, reports, logs } = setup();
+    const newer = { ...converge(APP_A, 'x:1'), data: { ...(converge(APP_A, 'x:1').data as object), contractVersion: JOB_CONTRACT_VERSION + 1 } };
+    await assert.rejects(process(newer), (err: Error) => err instanceof UnrecoverableError && /upgrade this node agent/.test(err.message));
+    assert.deepEqual(reports, [
+      {
+        operationId: `op-${APP_A.slice(0, 4)}`,
+        error: `the broker speaks job contract v${JOB_CONTRACT_VERSION + 1}; this node agent speaks v${JOB_CONTRACT_VERSION}: upgrade this node agent so that both speak the same version`,
+      },
+    ]);
+    assert.match(logs[0], /refused: the broker speaks job contract/);
+    assert.deepEqual(docker.calls, [], 'nothing asked of Docker');
+
+    const { contractVersion: _v, ...unversioned } = converge(APP_A, 'x:1').data as Record<string, unknown>;
+    await assert.rejects(process({ ...converge(APP_A, 'x:1'), data: unversioned }), /the broker speaks job contract without a version \(older than v1\).*upgrade the broker/);
+
+    docker.images.add('x:1');
+    assert.deepEqual(await process(converge(APP_B, 'x:1')), { gears: 1 });
+  });
+
+  it('fails a job whose payload breaks the contract with the field and the rule, on the first attempt', async () => {
+    const { docker, process, reports } = setup();
+    const job = converge(APP_A, 'x:1');
+    const data = job.data as { gears: Record<string, unknown>[] };
+    data.gears[0].resources = { memoryMb: '256', cpus: 0.5, pids: 512 };
+    delete data.gears[0].network;
+    await assert.rejects(process(job), UnrecoverableError);
+    assert.equal(reports.length, 1);
+    assert.equal(
+      reports[0].error,
+      'job app.converge of the broker breaks job contract v1: /gears/0/network is required (required); /gears/0/resources/memoryMb must be number (type)',
+    );
+    assert.deepEqual(docker.calls, []);
+  });
+
+  it('refuses a job name the contract does not have', async () => {
+    const { process, reports } = setup();
+    await assert.rejects(process({ name: 'app.explode', id: 'x', data: stamp({ operationId: 'op', appId: APP_A }), attemptsMade: 0, opts: {} }), /this node agent knows no job "app.explode"/);
+    assert.equal(reports.length, 1);
+  });
+});
+

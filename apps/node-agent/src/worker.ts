@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
-import type { HandlerMap, NodeJobs } from '@gearshift/cartridges';
-import { PermanentError } from './images';
+import { JobContractError, readNodeJob, type HandlerMap, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
+import { PermanentError } from './errors';
 
 /** What the processor reads of a BullMQ job. */
 export interface JobLike {
@@ -33,17 +33,27 @@ export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Pro
 }
 
 /**
- * The node agent's job processor. Whatever a handler throws ends as this job's failure, never the process's: a
- * transient one is thrown again so that BullMQ retries it with backoff, and the last attempt or a permanent one is
- * reported to the broker with its reason and marked unrecoverable, so that the same poison job is not handed out
- * again and the operation ends.
+ * The node agent's job processor. A job of another contract version, or whose payload breaks the contract, is
+ * refused before any work: reported to the broker with the field and the rule, and marked unrecoverable. Whatever a
+ * handler throws ends as this job's failure, never the process's: a transient one is thrown again so that BullMQ
+ * retries it with backoff, and the last attempt or a permanent one is reported to the broker with its reason and
+ * marked unrecoverable, so that the same poison job is not handed out again and the operation ends.
  */
 export function jobProcessor(deps: ProcessorDeps): (job: JobLike) => Promise<unknown> {
   return async (job) => {
-    const handler = deps.handlers[job.name as keyof NodeJobs] as ((data: unknown) => Promise<unknown>) | undefined;
+    let read: NodeJob;
+    try {
+      read = readNodeJob(job.name, job.data);
+    } catch (err) {
+      if (!(err instanceof JobContractError)) throw err;
+      deps.log(`job ${job.name} ${job.id} refused: ${err.message}`);
+      await deps.reportFailure(job, err);
+      throw new UnrecoverableError(err.message);
+    }
+    const handler = deps.handlers[read.name] as ((data: unknown) => Promise<unknown>) | undefined;
     if (!handler) throw new UnrecoverableError(`no handler for job ${job.name}`);
     try {
-      const work = handler(job.data);
+      const work = handler(read.data);
       return await (deps.deadlineMs ? withDeadline(work, deps.deadlineMs, `job ${job.name}`) : work);
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));

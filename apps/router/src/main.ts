@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { Queue, type ConnectionOptions } from 'bullmq';
-import { BROKER_QUEUE, routersKey, routesChannel, routesKey, surviveUnexpectedErrors, trafficKey, type AppRoute, type BrokerJobs, type RouterAck, type RouteTable } from '@gearshift/cartridges';
+import { BROKER_QUEUE, routersKey, stamp, routesChannel, routesKey, surviveUnexpectedErrors, trafficKey, type AppRoute, type BrokerJobs, type RouterAck, type RouteTable } from '@gearshift/cartridges';
 import { ConfigError, loadConfig, type RouterConfig } from './config';
 import { backendName, renderHaproxy, UNAVAILABLE_PAGE, UNKNOWN_HOST_PAGE, type RenderedConfig } from './haproxy-config';
 import { createHash } from 'node:crypto';
@@ -177,7 +177,7 @@ async function main(): Promise<void> {
     wake: async (route, host) => {
       log(`waking ${route.app}-${route.domain} for a request to ${host}`);
       const data: BrokerJobs['app.wake'] = { appId: route.appId, host };
-      await brokerQueue.add('app.wake', data, { jobId: `wake.${route.appId}.${Math.floor(Date.now() / 10000)}`, removeOnComplete: true, removeOnFail: { count: 100 } });
+      await brokerQueue.add('app.wake', stamp(data), { jobId: `wake.${route.appId}.${Math.floor(Date.now() / 10000)}`, removeOnComplete: true, removeOnFail: { count: 100 } });
     },
     saw: (appId) => heldRequests.set(appId, (heldRequests.get(appId) ?? 0) + 1),
     timeoutMs: 90_000,

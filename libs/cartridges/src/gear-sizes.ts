@@ -10,17 +10,3 @@ export const GEAR_SIZE_NAMES = Object.keys(GEAR_SIZES) as GearSize[];
 
 /** Names of domains and apps: they become host names, container names and Docker network names. */
 export const NAME_PATTERN = '^[a-z][a-z0-9]{0,31}$';
-
-/** Docker labels that say what a container, network or volume is, and who manages it. */
-export const LABELS = {
-  managedBy: 'gearshift.managed-by',
-  instance: 'gearshift.instance',
-  node: 'gearshift.node',
-  app: 'gearshift.app',
-  appName: 'gearshift.app-name',
-  domain: 'gearshift.domain',
-  gear: 'gearshift.gear',
-  cartridge: 'gearshift.cartridge',
-  specHash: 'gearshift.spec-hash',
-  cartridgeHash: 'gearshift.cartridge-hash',
-} as const;

@@ -3,6 +3,7 @@ export * from './manifest';
 export * from './validation';
 export * from './jobs';
 export * from './gear-sizes';
+export * from './labels';
 export * from './routes';
 export * from './settings';
 export * from './descriptor';

@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { ValidateFunction } from 'ajv';
+import { brokerJobSchemas, nodeJobSchemas } from './job-schemas';
+import { ajv, toViolations, type Violation } from './validation';
 
 /**
  * The job contract between the broker and the node agents. Both sides import it from here and nothing else:
@@ -188,14 +191,28 @@ export interface BrokerJobs {
 
 export type NodeJobName = keyof NodeJobs;
 export type BrokerJobName = keyof BrokerJobs;
-export const NODE_JOB_NAMES: readonly NodeJobName[] = ['app.converge', 'app.build', 'app.snapshot', 'app.restore', 'app.logs', 'app.remove', 'node.ping'];
+
+/**
+ * Each job name with the schema of its payload. Keyed by the maps above, so a job added to a map without its schema,
+ * or a schema for a job no map has, does not compile; the name lists below are read from these.
+ */
+export const NODE_JOB_SCHEMAS = nodeJobSchemas satisfies Record<NodeJobName, object>;
+export const BROKER_JOB_SCHEMAS = brokerJobSchemas satisfies Record<BrokerJobName, object>;
+
+const namesOf = <Name extends string>(schemas: Record<Name, object>) => Object.freeze(Object.keys(schemas) as Name[]);
+/** The jobs a node agent takes from its queue. */
+export const NODE_JOB_NAMES: readonly NodeJobName[] = namesOf<NodeJobName>(NODE_JOB_SCHEMAS);
+/** The jobs the broker takes from its own queue. */
+export const BROKER_JOB_NAMES: readonly BrokerJobName[] = namesOf<BrokerJobName>(BROKER_JOB_SCHEMAS);
+
+/** The node jobs that carry out an operation (their payload names it): what an operation dispatches to its nodes. */
+export type OperationJobName = { [N in NodeJobName]: 'operationId' extends keyof NodeJobs[N] ? N : never }[NodeJobName];
 
 /** A message on a log channel: a line of one gear, or the end of one node's output. */
 export type LogMessage =
   /** `failed`: the gear failed its rollout and is gone; says so, with when. */
   | { gear: string; cartridge: string; line: string; stream: 'stdout' | 'stderr'; failed?: string }
   | { end: string };
-export const BROKER_JOB_NAMES: readonly BrokerJobName[] = ['node.heartbeat', 'operation.report', 'app.wake'];
 
 export type JobOf<Jobs, Name extends keyof Jobs> = { name: Name; data: Jobs[Name] };
 export type NodeJob = { [N in NodeJobName]: JobOf<NodeJobs, N> }[NodeJobName];
@@ -208,6 +225,98 @@ export type HandlerMap<Jobs> = { [N in keyof Jobs]: (data: Jobs[N]) => Promise<u
 export function assertHandlesAll<Jobs>(handlers: Partial<HandlerMap<Jobs>>, names: readonly (keyof Jobs)[], who: string): void {
   const missing = names.filter((n) => typeof handlers[n] !== 'function');
   if (missing.length > 0) throw new Error(`${who} has no handler for job(s) ${missing.join(', ')}; refusing to start`);
+}
+
+/**
+ * The version of this contract. Every job carries the version its sender speaks, and a side that reads another
+ * refuses the job rather than guess at its payload. Bump it with any change a side of the previous version could
+ * not read: a new required field, a field that changes meaning, a job that is renamed or removed.
+ */
+export const JOB_CONTRACT_VERSION = 1;
+
+/** A job's payload as it travels: with the contract version of its sender. */
+export type Stamped<T> = T & { contractVersion: number };
+
+/** Adds this side's contract version to a payload about to be queued. */
+export function stamp<T extends object>(data: T): Stamped<T> {
+  return { ...data, contractVersion: JOB_CONTRACT_VERSION };
+}
+
+/** A job this side cannot take: of another contract version, or with a payload that breaks the contract. */
+export class JobContractError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'version' | 'payload' | 'name',
+    readonly violations: Violation[] = [],
+  ) {
+    super(message);
+    this.name = 'JobContractError';
+  }
+}
+
+/** The sentence both sides use when their versions differ; it says which side to upgrade. */
+export function contractMismatch(sender: string, receiver: string, theirs: unknown): string {
+  const known = typeof theirs === 'number' && Number.isInteger(theirs);
+  const upgrade = known && theirs > JOB_CONTRACT_VERSION ? receiver : sender;
+  return `${sender} speaks job contract ${known ? `v${theirs}` : 'without a version (older than v1)'}; ${receiver} speaks v${JOB_CONTRACT_VERSION}: upgrade ${upgrade} so that both speak the same version`;
+}
+
+const validators = new Map<string, ValidateFunction>();
+
+/** The compiled validator of one job's payload, compiled on first use and kept. */
+function validatorOf(queue: 'node' | 'broker', name: string, schema: object): ValidateFunction {
+  const key = `${queue}:${name}`;
+  let validate = validators.get(key);
+  if (!validate) {
+    validate = ajv().compile(schema);
+    validators.set(key, validate);
+  }
+  return validate;
+}
+
+/**
+ * Compiles the payload schemas of one queue's jobs now rather than on each job's first delivery: called when a
+ * side starts consuming, so that a schema ajv cannot compile stops the start and the first jobs wait for nothing.
+ */
+export function compileJobSchemas(queue: 'node' | 'broker'): void {
+  for (const [name, schema] of Object.entries(queue === 'node' ? NODE_JOB_SCHEMAS : BROKER_JOB_SCHEMAS)) validatorOf(queue, name, schema);
+}
+
+function readJob<Jobs, Name extends keyof Jobs & string>(
+  queue: 'node' | 'broker',
+  schemas: Record<Name, object>,
+  name: string,
+  data: unknown,
+  sides: { sender: (name: Name) => string; receiver: string },
+): { name: Name; data: Jobs[Name] } {
+  if (!Object.hasOwn(schemas, name)) throw new JobContractError(`${sides.receiver} knows no job ${JSON.stringify(name.slice(0, 100))} in job contract v${JOB_CONTRACT_VERSION}`, 'name');
+  const version = data !== null && typeof data === 'object' ? (data as { contractVersion?: unknown }).contractVersion : undefined;
+  if (version !== JOB_CONTRACT_VERSION) throw new JobContractError(contractMismatch(sides.sender(name as Name), sides.receiver, version), 'version');
+  const { contractVersion: _version, ...payload } = data as Record<string, unknown>;
+  const subject = `job ${name} of ${sides.sender(name as Name)} breaks job contract v${JOB_CONTRACT_VERSION}`;
+  const validate = validatorOf(queue, name, schemas[name as Name]);
+  if (!validate(payload)) {
+    // An `if` line only repeats that its `then` failed; the lines of the `then` name the field.
+    const { violations, more } = toViolations(validate.errors?.filter((e) => e.keyword !== 'if'));
+    validate.errors = null;
+    const list = violations.map((v) => `${v.pointer || '/'} ${v.message} (${v.rule})`).join('; ');
+    throw new JobContractError(`${subject}: ${list}${more > 0 ? `; and ${more} more` : ''}`, 'payload', violations);
+  }
+  return { name: name as Name, data: payload as Jobs[Name] };
+}
+
+/**
+ * Reads a job a node agent took from its queue: a known name, the agent's own contract version, a payload its
+ * schema accepts. Returns the payload without the version, or throws a JobContractError that names the field and
+ * the rule.
+ */
+export function readNodeJob(name: string, data: unknown): NodeJob {
+  return readJob<NodeJobs, NodeJobName>('node', NODE_JOB_SCHEMAS, name, data, { sender: () => 'the broker', receiver: 'this node agent' }) as NodeJob;
+}
+
+/** Reads a job the broker took from its queue (from a node agent, or a router's wake), as readNodeJob does. */
+export function readBrokerJob(name: string, data: unknown): BrokerJob {
+  return readJob<BrokerJobs, BrokerJobName>('broker', BROKER_JOB_SCHEMAS, name, data, { sender: (n) => (n === 'app.wake' ? 'the router' : 'the node agent'), receiver: 'this broker' }) as BrokerJob;
 }
 
 function canonical(value: unknown): unknown {

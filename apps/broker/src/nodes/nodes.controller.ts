@@ -21,6 +21,8 @@ const registerSchema = {
     name: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{0,62}$' },
     memoryMb: { type: 'integer', minimum: 64 },
     maxGears: { type: 'integer', minimum: 1, maximum: 10000 },
+    /** The job contract version the agent speaks; absent from agents older than versioned contracts. */
+    contractVersion: { type: 'integer', minimum: 0 },
   },
 } as const;
 
@@ -48,7 +50,7 @@ export class NodesController {
   @HttpCode(200)
   @AcceptsBody({ json: 'public' })
   @ApiBody({ schema: registerSchema as object })
-  register(@Body(new SchemaPipe(registerSchema)) body: { token: string; name: string; memoryMb: number; maxGears: number }) {
+  register(@Body(new SchemaPipe(registerSchema)) body: { token: string; name: string; memoryMb: number; maxGears: number; contractVersion?: number }) {
     return this.nodes.register(body);
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodeQueue, specHash, type BrokerJobs, type GearReport } from '@gearshift/cartridges';
+import { contractMismatch, JOB_CONTRACT_VERSION, nodeQueue, specHash, type BrokerJobs, type GearReport } from '@gearshift/cartridges';
 import type { Gear } from '../apps/gear.entity';
 import { BROKER_CONFIG, randomToken, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound } from '../common/errors';
@@ -48,9 +48,14 @@ export class NodesService implements OnApplicationBootstrap {
     return { token, expiresAt: expiresAt.toISOString(), usage: `GEARSHIFT_JOIN_TOKEN=${token} npm run agent` };
   }
 
-  async register(body: { token: string; name: string; memoryMb: number; maxGears: number }) {
+  async register(body: { token: string; name: string; memoryMb: number; maxGears: number; contractVersion?: number }) {
     if (!(await this.store.repos.nodes.joinTokenValid(tokenHash(body.token)))) {
       throw new GearshiftError('unauthorized', 'the join token is unknown or has expired; ask an administrator for a new one');
+    }
+    // A node that cannot read the broker's jobs (nor the broker its reports) would only fail every job it is given.
+    if (body.contractVersion !== JOB_CONTRACT_VERSION) {
+      const message = contractMismatch('this node agent', 'the broker', body.contractVersion);
+      throw conflict(message, [{ pointer: '/contractVersion', rule: 'job-contract-version', message }]);
     }
     const node = await this.store.repos.nodes.upsert(body.name, body.memoryMb, body.maxGears);
     this.logger.log(`node ${node.name} (${node.id}) registered with ${body.memoryMb} MB for ${body.maxGears} gears`);

@@ -1,17 +1,40 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import IORedis from 'ioredis';
 import {
   BROKER_JOB_NAMES,
   BROKER_QUEUE,
+  JobContractError,
   assertHandlesAll,
+  compileJobSchemas,
   nodeQueue,
+  readBrokerJob,
+  stamp,
   type BrokerJobs,
   type HandlerMap,
   type NodeJobName,
   type NodeJobs,
 } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
+
+/**
+ * What the broker does with a job from its queue: reads it against the job contract, then hands its payload to the
+ * job's handler. A job of another contract version, or whose payload breaks the contract, fails for good with the
+ * field and the rule; retrying could not change it.
+ */
+export function brokerJobProcessor(handlers: HandlerMap<BrokerJobs>): (job: { name: string; data: unknown }) => Promise<unknown> {
+  return async (job) => {
+    let read;
+    try {
+      read = readBrokerJob(job.name, job.data);
+    } catch (err) {
+      if (err instanceof JobContractError) throw new UnrecoverableError(err.message);
+      throw err;
+    }
+    const handler = handlers[read.name] as (data: unknown) => Promise<unknown>;
+    return handler(read.data);
+  };
+}
 
 /** BullMQ: one queue per node for the broker's jobs, one broker queue for what the nodes report. */
 @Injectable()
@@ -41,7 +64,7 @@ export class QueueService implements OnApplicationShutdown {
    * Transient failures are retried with backoff by BullMQ on the agent's side.
    */
   async send<N extends NodeJobName>(nodeId: string, name: N, data: NodeJobs[N], jobId?: string, attempts = 5): Promise<void> {
-    await this.queueFor(nodeId).add(name, data, {
+    await this.queueFor(nodeId).add(name, stamp(data), {
       jobId,
       attempts,
       backoff: { type: 'exponential', delay: 1000 },
@@ -63,16 +86,16 @@ export class QueueService implements OnApplicationShutdown {
     return true;
   }
 
-  /** Starts consuming the broker queue; refuses to start unless every job name has a handler. */
+  /**
+   * Starts consuming the broker queue; refuses to start unless every job name has a handler. A job of another
+   * contract version, or whose payload breaks the contract, fails at once and for good, with the field and the rule.
+   */
   consume(handlers: HandlerMap<BrokerJobs>): void {
     assertHandlesAll(handlers, BROKER_JOB_NAMES, 'the broker');
+    compileJobSchemas('broker');
     this.worker = new Worker(
       BROKER_QUEUE,
-      async (job) => {
-        const handler = handlers[job.name as keyof BrokerJobs] as (data: unknown) => Promise<unknown>;
-        if (!handler) throw new Error(`no handler for job ${job.name}`);
-        return handler(job.data);
-      },
+      brokerJobProcessor(handlers),
       {
         connection: this.connection.duplicate() as unknown as ConnectionOptions,
         prefix: this.config.instance,

@@ -1,0 +1,191 @@
+import type Docker from 'dockerode';
+import type { Readable } from 'node:stream';
+import { checkName } from './docker-names';
+
+/** Commands run in containers, and what containers print. Reached through the DockerAdapter. */
+
+export interface RunOnceOptions {
+  name: string;
+  image: string;
+  command: string[];
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  /** The network to join; Docker's default bridge when absent. */
+  network?: string;
+  memoryMb: number;
+  timeoutMs: number;
+  onLine: (line: string) => void;
+}
+
+/**
+ * Runs a command once in a new container of an image, streaming its output, and removes the container. Returns
+ * the exit code; a command still running after the timeout is killed (exit code -1).
+ */
+export async function runOnce(docker: Docker, o: RunOnceOptions): Promise<number> {
+  const container = await docker.createContainer({
+    name: o.name,
+    Image: o.image,
+    Cmd: o.command,
+    Env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`),
+    Labels: o.labels,
+    HostConfig: { Memory: o.memoryMb * 1024 * 1024, MemorySwap: o.memoryMb * 1024 * 1024, NetworkMode: o.network ?? 'bridge' },
+  });
+  try {
+    const stream = (await container.attach({ stream: true, stdout: true, stderr: true, logs: true })) as unknown as Readable;
+    let pending = '';
+    const emit = (text: string) => {
+      pending += text;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const l of lines) o.onLine(l.trimEnd());
+    };
+    const { PassThrough } = await import('node:stream');
+    const out = new PassThrough();
+    out.on('data', (c: Buffer) => emit(c.toString('utf8')));
+    // The attached output is only a view: a broken connection loses lines, not the outcome, which wait() gives.
+    stream.on('error', (err) => o.onLine(`(output interrupted: ${err.message})`));
+    docker.modem.demuxStream(stream, out, out);
+    await container.start();
+    const timer = setTimeout(() => void container.kill().catch(() => undefined), o.timeoutMs);
+    const result = (await container.wait().finally(() => clearTimeout(timer))) as { StatusCode: number };
+    await new Promise((r) => setTimeout(r, 50));
+    if (pending) o.onLine(pending.trimEnd());
+    return result.StatusCode;
+  } finally {
+    await container.remove({ force: true }).catch(() => undefined);
+  }
+}
+
+/** Runs a command in a container and returns its exit code and output. */
+export async function execIn(docker: Docker, id: string, command: string[]): Promise<{ exitCode: number; output: string }> {
+  const exec = await docker.getContainer(checkName('container', id)).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+  const info = await exec.inspect();
+  return { exitCode: info.ExitCode ?? -1, output: demux(Buffer.concat(chunks)) };
+}
+
+/**
+ * A container's output, line by line: the last `tail` lines (all of them when negative), then new ones while
+ * following. Returns a function that stops following.
+ */
+export async function streamLogs(docker: Docker, id: string, opts: { tail: number; follow: boolean; since?: number }, onLine: (line: string, stream: 'stdout' | 'stderr') => void, onEnd: () => void): Promise<() => void> {
+  const { PassThrough } = await import('node:stream');
+  // Docker's default is all of it.
+  const tail = opts.tail < 0 ? undefined : opts.tail;
+  const container = docker.getContainer(checkName('container', id));
+  const split = (stream: 'stdout' | 'stderr') => {
+    const pass = new PassThrough();
+    let pending = '';
+    pass.on('data', (c: Buffer) => {
+      pending += c.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const l of lines) onLine(l.trimEnd(), stream);
+    });
+    pass.on('end', () => pending && onLine(pending, stream));
+    return pass;
+  };
+  const out = split('stdout');
+  const err = split('stderr');
+  if (!opts.follow) {
+    const buf = (await container.logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;
+    for (const [stream, text] of frames(buf)) (stream === 'stderr' ? err : out).write(text);
+    out.end();
+    err.end();
+    setImmediate(onEnd);
+    return () => undefined;
+  }
+  const stream = (await container.logs({ stdout: true, stderr: true, tail, follow: true, ...(opts.since ? { since: opts.since } : {}) })) as unknown as Readable;
+  docker.modem.demuxStream(stream, out, err);
+  stream.on('end', () => {
+    out.end();
+    err.end();
+    onEnd();
+  });
+  stream.on('error', () => onEnd());
+  return () => stream.destroy();
+}
+
+/**
+ * Runs a command in a container with its stdout going to `stdout` (a file, say) and, when given, `stdin` fed
+ * from a stream; returns the exit code and what it said on stderr.
+ */
+export async function execStreams(docker: Docker, id: string, command: string[], io: { stdout?: NodeJS.WritableStream; stdin?: NodeJS.ReadableStream }): Promise<{ exitCode: number; stderr: string }> {
+  const { PassThrough, Writable } = await import('node:stream');
+  const exec = await docker.getContainer(checkName('container', id)).exec({ Cmd: command, AttachStdout: true, AttachStderr: true, AttachStdin: Boolean(io.stdin) });
+  const stream = (await exec.start({ hijack: true, stdin: Boolean(io.stdin) })) as unknown as import('node:stream').Duplex;
+  let stderr = '';
+  const err = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      stderr = (stderr + chunk.toString('utf8')).slice(-4000);
+      done();
+    },
+  });
+  const out = io.stdout ?? new PassThrough().resume();
+  // A file that cannot be written or read (a full disk, a missing file) fails this call, not the process.
+  const finished = new Promise<void>((resolve, reject) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', reject);
+    (out as NodeJS.WritableStream).on('error', (e: Error) => {
+      stream.destroy();
+      reject(e);
+    });
+    io.stdin?.on('error', (e: Error) => {
+      stream.destroy();
+      reject(e);
+    });
+  });
+  docker.modem.demuxStream(stream, out as NodeJS.WritableStream, err);
+  if (io.stdin) {
+    io.stdin.on('data', (c: Buffer) => stream.write(c));
+    io.stdin.on('end', () => stream.end());
+  }
+  await finished;
+  let info = await exec.inspect();
+  for (let i = 0; info.Running && i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    info = await exec.inspect();
+  }
+  return { exitCode: info.ExitCode ?? -1, stderr };
+}
+
+/** The last lines a container wrote, for error messages. */
+export async function logTail(docker: Docker, id: string, lines: number): Promise<string> {
+  try {
+    const buf = (await docker.getContainer(checkName('container', id)).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+    return demux(buf).trim();
+  } catch {
+    return '';
+  }
+}
+
+/** The frames of Docker's multiplexed output: which stream, and what it said. */
+function frames(buf: Buffer): ['stdout' | 'stderr', Buffer][] {
+  const out: ['stdout' | 'stderr', Buffer][] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const size = buf.readUInt32BE(i + 4);
+    out.push([buf[i] === 2 ? 'stderr' : 'stdout', buf.subarray(i + 8, i + 8 + size)]);
+    i += 8 + size;
+  }
+  return i === 0 && buf.length > 0 ? [['stdout', buf]] : out;
+}
+
+/** Docker multiplexes stdout and stderr in 8-byte framed chunks when there is no TTY. */
+function demux(buf: Buffer): string {
+  let out = '';
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const size = buf.readUInt32BE(i + 4);
+    out += buf.subarray(i + 8, i + 8 + size).toString('utf8');
+    i += 8 + size;
+  }
+  return i === 0 ? buf.toString('utf8') : out;
+}

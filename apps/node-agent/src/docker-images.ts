@@ -1,0 +1,132 @@
+import type Docker from 'dockerode';
+import type { Readable } from 'node:stream';
+import { checkName, DockerError, statusOf } from './docker-names';
+
+/** Images in the Docker Engine: built, pulled, pushed, listed and removed. Reached through the DockerAdapter. */
+
+export interface BuildImageOptions {
+  contextDir: string;
+  tag: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  /** Ignore Docker's layer cache (a cold build). */
+  noCache?: boolean;
+  /** The Dockerfile's path inside the context (default: Dockerfile). */
+  dockerfile?: string;
+  /** Limits of the build's containers. */
+  memoryMb?: number;
+  /** The build is cancelled after this long. */
+  timeoutMs?: number;
+  onLine?: (line: string) => void;
+}
+
+export async function imageExists(docker: Docker, tag: string): Promise<boolean> {
+  try {
+    await docker.getImage(checkName('image', tag)).inspect();
+    return true;
+  } catch (err) {
+    if (statusOf(err) === 404) return false;
+    throw err;
+  }
+}
+
+/** Builds an image from a folder; the build's own error message is thrown when it fails. */
+export async function buildImage(docker: Docker, opts: BuildImageOptions): Promise<void> {
+  const { readdirSync, statSync } = await import('node:fs');
+  const { join, relative } = await import('node:path');
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d)) {
+      const full = join(d, e);
+      if (statSync(full).isDirectory()) walk(full);
+      else files.push(relative(opts.contextDir, full));
+    }
+  };
+  walk(opts.contextDir);
+  const memory = opts.memoryMb ? opts.memoryMb * 1024 * 1024 : undefined;
+  const stream = (await docker.buildImage(
+    { context: opts.contextDir, src: files },
+    {
+      t: opts.tag,
+      dockerfile: opts.dockerfile ?? 'Dockerfile',
+      buildargs: opts.buildArgs,
+      labels: opts.labels,
+      rm: true,
+      forcerm: true,
+      nocache: opts.noCache ?? false,
+      ...(memory ? { memory, memswap: memory } : {}),
+    },
+  )) as Readable;
+  let failure: string | undefined;
+  let timedOut = false;
+  const timer = opts.timeoutMs
+    ? setTimeout(() => {
+        timedOut = true;
+        // Closing the connection cancels the build in the Engine.
+        stream.destroy();
+      }, opts.timeoutMs)
+    : undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      stream.on('close', () => (timedOut ? reject(new DockerError(`building ${opts.tag} took longer than ${Math.round(opts.timeoutMs! / 1000)} s and was stopped`)) : undefined));
+      docker.modem.followProgress(
+        stream,
+        (err: Error | null) => (timedOut ? undefined : err ? reject(err) : resolve()),
+        (event: { stream?: string; error?: string; errorDetail?: { message?: string } }) => {
+          if (event.error) failure = event.errorDetail?.message ?? event.error;
+          for (const line of (event.stream ?? '').split('\n')) {
+            const text = line.trimEnd();
+            if (text) opts.onLine?.(text);
+          }
+        },
+      );
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+  if (failure) throw new DockerError(`building ${opts.tag} failed: ${failure}`);
+}
+
+/** Pushes an image to the registry its name starts with. */
+export async function pushImage(docker: Docker, tag: string): Promise<void> {
+  const colon = tag.lastIndexOf(':');
+  const [name, version] = colon > tag.lastIndexOf('/') ? [tag.slice(0, colon), tag.slice(colon + 1)] : [tag, 'latest'];
+  const stream = (await docker.getImage(checkName('image', name)).push({ tag: version, authconfig: {} })) as Readable;
+  let failure: string | undefined;
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()), (event: { error?: string }) => {
+      if (event.error) failure = event.error;
+    });
+  });
+  if (failure) throw new DockerError(`pushing ${tag} failed: ${failure}`);
+}
+
+/** Image tags carrying these labels. */
+export async function listImages(docker: Docker, labels: Record<string, string>): Promise<{ id: string; tags: string[] }[]> {
+  const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
+  const list = await docker.listImages({ filters: JSON.stringify(filters) });
+  return list.map((i) => ({ id: i.Id, tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>') }));
+}
+
+/** Removes an image tag; an image a container still uses is left (409) and reported false. */
+export async function removeImage(docker: Docker, tag: string): Promise<boolean> {
+  try {
+    await docker.getImage(checkName('image', tag)).remove({ force: false });
+    return true;
+  } catch (err) {
+    if (statusOf(err) === 404) return true;
+    if (statusOf(err) === 409) return false;
+    throw err;
+  }
+}
+
+export async function pullImage(docker: Docker, ref: string): Promise<void> {
+  const stream = await docker.pull(checkName('image', ref));
+  let failure: string | undefined;
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(stream as Readable, (err: Error | null) => (err ? reject(err) : resolve()), (event: { error?: string }) => {
+      if (event.error) failure = event.error;
+    });
+  });
+  if (failure) throw new DockerError(failure);
+}

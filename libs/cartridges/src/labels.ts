@@ -1,0 +1,13 @@
+/** Docker labels that say what a container, network or volume is, and who manages it. */
+export const LABELS = {
+  managedBy: 'gearshift.managed-by',
+  instance: 'gearshift.instance',
+  node: 'gearshift.node',
+  app: 'gearshift.app',
+  appName: 'gearshift.app-name',
+  domain: 'gearshift.domain',
+  gear: 'gearshift.gear',
+  cartridge: 'gearshift.cartridge',
+  specHash: 'gearshift.spec-hash',
+  cartridgeHash: 'gearshift.cartridge-hash',
+} as const;
