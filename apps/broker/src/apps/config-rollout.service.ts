@@ -3,18 +3,22 @@ import type { GearSpec } from '@gearshift/cartridges';
 import type { Repos } from '../database/store';
 import { OperationsService, type StageHandler, type StageOutcome } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
+import { contextOf } from '../operations/contexts';
 import { nextRolloutStage, rolloutOf, type RolloutStage } from '../operations/rollout';
 import type { App } from './app.entity';
 import { AppsService } from './apps.service';
 import { GearSpecsService } from './gear-specs.service';
 
 /** Changes whose new web gears must pass their health checks before the old ones go, and what users call them. */
-const GATED: Record<string, string> = {
+const GATED: Record<ConfigRolloutKind, string> = {
   'app.env': 'the environment change',
   'app.restart': 'the restart',
   'app.reload': 'the reload',
   'cartridge.add': 'adding the cartridge',
 };
+
+type ConfigRolloutKind = 'app.env' | 'app.restart' | 'app.reload' | 'cartridge.add';
+const GATED_KINDS = Object.keys(GATED) as ConfigRolloutKind[];
 
 const isStage = (s: unknown): s is RolloutStage => s === 'surge' || s === 'retire' || s === 'rollback';
 
@@ -33,7 +37,7 @@ export class ConfigRolloutService implements OnModuleInit, StageHandler {
   ) {}
 
   onModuleInit(): void {
-    for (const kind of Object.keys(GATED)) this.operations.registerStages(kind, this);
+    for (const kind of GATED_KINDS) this.operations.registerStages(kind, this);
   }
 
   /**
@@ -41,7 +45,8 @@ export class ConfigRolloutService implements OnModuleInit, StageHandler {
    * added, the old ones run as they did without it (they never see its variables).
    */
   async convergeSpecs(op: Operation, app: App): Promise<GearSpec[]> {
-    const r = op.context.stage === 'surge' ? rolloutOf(op.context) : null;
+    const context = contextOf(op, ...GATED_KINDS);
+    const r = context.stage === 'surge' ? rolloutOf(context) : null;
     const specs = await this.gearSpecs.specs(app, r?.env ? new Map(r.fresh.map((id) => [id, r.env!])) : undefined);
     if (!r?.added) return specs;
     const before = new Map((await this.gearSpecs.specsWithout(app, r.added)).map((s) => [s.gearId, s]));
@@ -49,8 +54,9 @@ export class ConfigRolloutService implements OnModuleInit, StageHandler {
   }
 
   async next(repos: Repos, op: Operation, outcome: StageOutcome) {
-    const r = rolloutOf(op.context);
-    const stage = op.context.stage;
+    const context = contextOf(op, ...GATED_KINDS);
+    const r = rolloutOf(context);
+    const stage = context.stage;
     const app = op.appId ? await repos.apps.findById(op.appId) : null;
     if (!r || !isStage(stage) || !app) return null;
     const then = nextRolloutStage(stage, outcome.failed, r);
@@ -59,7 +65,7 @@ export class ConfigRolloutService implements OnModuleInit, StageHandler {
     const dispatch = [...new Set((app.gears ?? []).map((g) => g.nodeId))].map((nodeId) => ({ nodeId, job: 'app.converge' as const }));
     await repos.apps.removeGears(then.remove);
     op.context = { ...op.context, stage: then.stage };
-    const what = r.added ? `adding ${r.added}` : GATED[op.kind] ?? 'the change';
+    const what = r.added ? `adding ${r.added}` : GATED[op.kind as ConfigRolloutKind] ?? 'the change';
     if (then.stage === 'rollback') {
       // A cartridge the change added goes with its gears; it never served anything.
       if (r.added) await repos.apps.removeCartridge(app.id, r.added);

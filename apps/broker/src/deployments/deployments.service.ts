@@ -15,7 +15,8 @@ import { publishedVars } from '../apps/gear-specs';
 import { CatalogService } from '../cartridges/catalog.service';
 import { OperationsService, presentOperation, type StageHandler, type StageOutcome } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
-import { nextRolloutStage } from '../operations/rollout';
+import { contextOf, newContext } from '../operations/contexts';
+import { convergeAll, nextDeploymentStage, planRolloutStart, rolloutStartStep } from './rollout-stages';
 import { RoutesService } from '../routes/routes.service';
 import type { User } from '../users/user.entity';
 import { RegistryJanitor } from './registry-janitor';
@@ -189,11 +190,11 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
           userId: user.id,
         });
         const what = upload.commit ? `commit ${upload.commit.slice(0, 10)}` : `${summary.files} file(s)`;
-        const created = await this.operations.create(repos, 'app.deploy', app.id, user, [{ nodeId: buildNode, job: 'app.build' }], `deploy release ${number} of ${app.name} from ${what}`, {
+        const created = await this.operations.create(repos, 'app.deploy', app.id, user, [{ nodeId: buildNode, job: 'app.build' }], `deploy release ${number} of ${app.name} from ${what}`, newContext('app.deploy', {
           stage: 'build',
           deploymentId: id,
           previousDeploymentId: current!.activeDeploymentId,
-        });
+        }));
         await repos.deployments.update(id, { operationId: created.id });
         if (detected) {
           created.steps = [...created.steps, { at: new Date().toISOString(), text: `detected ${detected.runtime} (${detected.because}): the app's web cartridge is ${web.manifest.name}` }];
@@ -221,11 +222,11 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
       if (active) throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); try again when it ends`);
       const current = (await repos.apps.findById(app.id))!;
       const stage = await this.startRollout(repos, current, target);
-      const created = await this.operations.create(repos, 'app.activate', app.id, user, stage.dispatch, `activate release ${target.number} of ${app.name}`, {
+      const created = await this.operations.create(repos, 'app.activate', app.id, user, stage.dispatch, `activate release ${target.number} of ${app.name}`, newContext('app.activate', {
         stage: stage.stage,
         deploymentId: target.id,
         previousDeploymentId: current.activeDeploymentId,
-      });
+      }));
       return created;
     }, 'placement');
     return this.respond(op, domain.name, app, waitSeconds);
@@ -235,7 +236,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     this.routes.schedule();
     await this.operations.dispatch(op).catch((err) => this.logger.warn(`dispatch of ${op.id} deferred: ${err.message}`));
     const done = waitSeconds ? await this.operations.wait(op, waitSeconds) : op;
-    const d = await this.store.repos.deployments.findById(done.context.deploymentId!);
+    const d = await this.store.repos.deployments.findById(contextOf(done, 'app.deploy', 'app.activate').deploymentId);
     return { app: app.name, domain: domainName, deployment: d ? presentDeployment(d) : null, operation: presentOperation(done) };
   }
 
@@ -277,33 +278,24 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
    * The first stage of a rollout. A serving app gets new gears beside the old (`surge`); a stopped or idle one just
    * points its web gears at the release (`retire`, which here only converges).
    */
-  private async startRollout(repos: Repos, app: App, d: Deployment): Promise<{ stage: 'surge' | 'retire'; dispatch: Operation['dispatch']; first?: boolean }> {
+  private async startRollout(repos: Repos, app: App, d: Deployment): Promise<{ stage: 'surge' | 'retire'; dispatch: Operation['dispatch']; first: boolean }> {
     const webCartridge = this.apps.webOf(app);
     const web = webCartridge.manifest.name;
     const webGears = (app.gears ?? []).filter((g) => g.cartridge === web);
     await repos.deployments.update(d.id, { state: 'rolling-out' });
-    if (app.desiredState === 'stopped' && !app.activeDeploymentId && (await repos.deployments.forApp(app.id, 2)).some((x) => x.id !== d.id && x.state === 'failed')) {
-      // Stopped because its first release failed (stopAfterFirstFailure): the next deployment is the app starting.
+    // Stopped because its first release failed: the next deployment is the app starting.
+    const stoppedAfterFirstFailure = app.desiredState === 'stopped' && !app.activeDeploymentId && (await repos.deployments.forApp(app.id, 2)).some((x) => x.id !== d.id && x.state === 'failed');
+    const plan = planRolloutStart({ desiredState: app.desiredState, webGears: webGears.length, minGears: webCartridge.manifest.scaling?.min ?? 1, stoppedAfterFirstFailure });
+    if (plan.start) {
       await repos.apps.update(app.id, { desiredState: 'started' });
       app.desiredState = 'started';
     }
-    if (app.desiredState === 'started' && webGears.length === 0) {
-      // The first release of an app whose runtime was detected: its gears are the app's first web gears, and must
-      // pass their health checks like any surge (nothing older serves meanwhile).
-      const nodes = await this.apps.addReleaseGears(repos, app, Math.max(1, webCartridge.manifest.scaling?.min ?? 1), d.id);
-      return { stage: 'surge', dispatch: this.convergeAll(app, nodes), first: true };
-    }
-    if (app.desiredState !== 'started') {
+    if (plan.addGears === null) {
       await repos.apps.setRelease(webGears.map((g) => g.id), d.id);
-      return { stage: 'retire', dispatch: this.convergeAll(app, []) };
+      return { stage: plan.stage, dispatch: convergeAll(app.gears ?? []), first: plan.first };
     }
-    const nodes = await this.apps.addReleaseGears(repos, app, webGears.length, d.id);
-    return { stage: 'surge', dispatch: this.convergeAll(app, nodes) };
-  }
-
-  private convergeAll(app: App, extra: string[]): Operation['dispatch'] {
-    const nodes = new Set([...(app.gears ?? []).map((g) => g.nodeId), ...extra]);
-    return [...nodes].map((nodeId) => ({ nodeId, job: 'app.converge' as const }));
+    const nodes = await this.apps.addReleaseGears(repos, app, plan.addGears, d.id);
+    return { stage: plan.stage, dispatch: convergeAll(app.gears ?? [], nodes), first: plan.first };
   }
 
   // ---- stages (StageHandler) -----------------------------------------------------------------------------------
@@ -313,8 +305,9 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
   }
 
   private async buildJob(op: Operation, app: App, nodeId: string): Promise<BuildJob> {
-    const d = await this.store.repos.deployments.findById(op.context.deploymentId!);
-    if (!d) throw new Error(`deployment ${op.context.deploymentId} is gone`);
+    const { deploymentId } = contextOf(op, 'app.deploy');
+    const d = await this.store.repos.deployments.findById(deploymentId);
+    if (!d) throw new Error(`deployment ${deploymentId} is gone`);
     const web = this.apps.webOf(app);
     const specs = await this.specs.specs(app);
     const onNode = (s: (typeof specs)[number]) => app.gears!.find((g) => g.id === s.gearId)?.nodeId === nodeId;
@@ -354,9 +347,10 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
 
   async convergeExtras(op: Operation, app: App, nodeId: string): Promise<Partial<NodeJobs['app.converge']>> {
     // The gears a rollback removes never passed their health check, so never took traffic: nothing to drain.
-    if (op.context.stage === 'rollback') return { drainMs: 0 };
-    if (op.context.stage !== 'retire') return {};
-    const d = await this.store.repos.deployments.findById(op.context.deploymentId!);
+    const context = contextOf(op, 'app.deploy', 'app.activate');
+    if (context.stage === 'rollback') return { drainMs: 0 };
+    if (context.stage !== 'retire') return {};
+    const d = await this.store.repos.deployments.findById(context.deploymentId);
     const kept = (await this.store.repos.deployments.forApp(app.id, 1000)).filter((x) => x.image && !x.pruned).map((x) => x.image!);
     const extras: Partial<NodeJobs['app.converge']> = { keepImages: kept };
     const first = (app.gears ?? []).find((g) => g.deploymentId === d?.id);
@@ -367,66 +361,43 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
   }
 
   async log(op: Operation, lines: string[], repos: Repos): Promise<void> {
-    if (op.context.deploymentId) await repos.deployments.appendLog(op.context.deploymentId, lines);
+    const { deploymentId } = contextOf(op, 'app.deploy', 'app.activate');
+    if (deploymentId) await repos.deployments.appendLog(deploymentId, lines);
   }
 
   async next(repos: Repos, op: Operation, outcome: StageOutcome) {
-    const d = await repos.deployments.findById(op.context.deploymentId!);
+    const context = contextOf(op, 'app.deploy', 'app.activate');
+    const d = await repos.deployments.findById(context.deploymentId);
     const app = op.appId ? await repos.apps.findById(op.appId) : null;
     if (!d || !app) return null;
     const now = new Date();
-    switch (op.context.stage) {
-      case 'build': {
-        if (outcome.failed) {
-          await repos.deployments.update(d.id, { state: 'failed', error: outcome.error, finishedAt: now, sourceToken: null });
-          const error = `the build of release ${d.number} failed: ${outcome.error}`;
-          if (!app.activeDeploymentId) return this.stopAfterFirstFailure(repos, op, app, `release ${d.number} failed to build`, error);
-          return { dispatch: [], step: `release ${d.number} failed to build`, error };
-        }
-        await repos.deployments.update(d.id, { image: String(op.context.image), dockerfile: op.context.dockerfile as Deployment['dockerfile'], sourceToken: null });
-        const stage = await this.startRollout(repos, app, { ...d, image: String(op.context.image) });
-        op.context = { ...op.context, stage: stage.stage };
-        const step = stage.first
-          ? `starting the first gears of the app, with release ${d.number}`
-          : stage.stage === 'surge'
-            ? `starting gears of release ${d.number} beside the current ones`
-            : `release ${d.number} will run when the app starts`;
-        return { dispatch: stage.dispatch, step };
-      }
-      case 'surge': {
-        const fresh = (app.gears ?? []).filter((g) => g.deploymentId === d.id);
-        const old = (app.gears ?? []).filter((g) => g.cartridge === fresh[0]?.cartridge && g.deploymentId !== d.id);
-        const then = nextRolloutStage('surge', outcome.failed, { fresh: fresh.map((g) => g.id), old: old.map((g) => g.id) });
-        await repos.apps.removeGears(then.remove);
-        if (then.stage === 'rollback') {
-          // The new gears go; the old ones never stopped serving.
-          const why = `release ${d.number} was rolled back: ${outcome.error}`;
-          await repos.deployments.update(d.id, { state: 'failed', error: why, finishedAt: now });
-          if (!app.activeDeploymentId) return this.stopAfterFirstFailure(repos, op, app, `the gears of release ${d.number} did not become healthy`, why);
-          op.context = { ...op.context, stage: 'rollback' };
-          return { dispatch: this.convergeAll(app, []), step: `rolling back: the gears of release ${d.number} did not become healthy`, error: why };
-        }
+    const decision = nextDeploymentStage({ stage: context.stage, outcome, release: d, activeDeploymentId: app.activeDeploymentId, gears: app.gears ?? [] });
+    if (!decision) return null;
+    await repos.apps.removeGears(decision.removeGears);
+    switch (decision.release?.kind) {
+      case 'build-failed':
+        await repos.deployments.update(d.id, { state: 'failed', error: decision.release.error, finishedAt: now, sourceToken: null });
+        break;
+      case 'built':
+        await repos.deployments.update(d.id, { image: String(context.image), dockerfile: context.dockerfile, sourceToken: null });
+        break;
+      case 'rolled-back':
+        await repos.deployments.update(d.id, { state: 'failed', error: decision.release.error, finishedAt: now });
+        break;
+      case 'activate':
         await this.activated(repos, app, d, now);
-        op.context = { ...op.context, stage: 'retire' };
-        return { dispatch: this.convergeAll(app, []), step: `release ${d.number} is serving${old.length > 0 ? `; retiring ${old.length} old gear(s)` : ''}` };
-      }
-      case 'retire': {
-        if (d.state !== 'active') await this.activated(repos, app, d, now);
-        return { dispatch: [], step: `release ${d.number} is active` };
-      }
-      default:
-        return null;
+        break;
     }
-  }
-
-  /**
-   * The app's first release failed. The cartridge's starter app would go on answering at its URL as if the deployment
-   * had worked; instead the app stops, and the router's page for it gives the reason (see RoutesService).
-   */
-  private async stopAfterFirstFailure(repos: Repos, op: Operation, app: App, what: string, error: string) {
-    await repos.apps.update(app.id, { desiredState: 'stopped' });
-    op.context = { ...op.context, stage: 'rollback' };
-    return { dispatch: this.convergeAll(app, []), step: `${what}; the app had no release yet, so it stops until a deployment works`, error };
+    // The starter app would go on answering at its URL as if the deployment had worked; instead the app stops, and
+    // the router's page for it gives the reason (see RoutesService).
+    if (decision.stopApp) await repos.apps.update(app.id, { desiredState: 'stopped' });
+    if (decision.startRollout) {
+      const started = await this.startRollout(repos, app, { ...d, image: String(context.image) });
+      op.context = { ...op.context, stage: started.stage };
+      return { dispatch: started.dispatch, step: rolloutStartStep(d.number, started) };
+    }
+    if (decision.stage) op.context = { ...op.context, stage: decision.stage };
+    return { dispatch: decision.dispatch, step: decision.step, ...(decision.error !== undefined ? { error: decision.error } : {}) };
   }
 
   private async activated(repos: Repos, app: App, d: Deployment, now: Date): Promise<void> {
@@ -440,7 +411,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
   }
 
   async ended(op: Operation): Promise<void> {
-    const id = op.context.deploymentId;
+    const id = contextOf(op, 'app.deploy', 'app.activate').deploymentId;
     if (!id) return;
     rmSync(this.sourcePath(id), { force: true });
     const d = await this.store.repos.deployments.findById(id);

@@ -7,6 +7,7 @@ import { BROKER_CONFIG, randomToken, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound } from '../common/errors';
 import { Store } from '../database/store';
 import { GearSpecsService } from '../apps/gear-specs.service';
+import { convergeJob } from '../operations/converge-job';
 import { QueueService } from '../queue/queue.service';
 import { RoutesService } from '../routes/routes.service';
 import { tokenHash } from '../users/password';
@@ -144,7 +145,7 @@ export class NodesService implements OnApplicationBootstrap {
       });
       if (drifted.length > 0 || extra) {
         this.logger.log(`app ${app.name} drifted on ${node.name} (${drifted.length} gear(s) off, extra containers: ${extra}); converging`);
-        await this.queue.send(node.id, 'app.converge', { appId: app.id, gears: specs }, `drift.${app.id}.${node.id}.${bucket}`);
+        await this.queue.send(node.id, 'app.converge', convergeJob({ appId: app.id, nodeId: node.id, gears: app.gears!, specs }), `drift.${app.id}.${node.id}.${bucket}`);
       }
     }
     if (changed.length > 0) {

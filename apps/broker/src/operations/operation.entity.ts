@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { BaseContext } from './contexts';
 
 export type OperationState = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -8,11 +9,11 @@ export interface OperationStep {
   text: string;
 }
 
-export interface OperationContext {
-  stage?: 'build' | 'surge' | 'retire' | 'rollback';
-  deploymentId?: string;
-  /** The release that served before; it serves again if the new one fails. */
-  previousDeploymentId?: string | null;
+/**
+ * Stored as JSON. What every kind may carry is here; what each kind carries is OperationContexts (contexts.ts), read
+ * with contextOf().
+ */
+export interface OperationContext extends BaseContext {
   [key: string]: unknown;
 }
 

@@ -10,12 +10,10 @@ import { RoutesService } from '../routes/routes.service';
 import type { User } from '../users/user.entity';
 import type { App } from '../apps/app.entity';
 import type { Operation } from './operation.entity';
+import { convergeJob } from './converge-job';
+import { reduceReport, reduceStageEnd, type OperationLine, type StageOutcome } from './report';
 
-/** What a stage of an operation ended with, when the last node reported. */
-export interface StageOutcome {
-  failed: boolean;
-  error: string | null;
-}
+export type { OperationLine, StageOutcome } from './report';
 
 /**
  * The next stage of a staged operation (a deployment): new jobs and a step, or null when the operation ends. Runs
@@ -34,9 +32,6 @@ export interface StageHandler {
   /** After the operation ended and committed. */
   ended?(op: Operation): Promise<void>;
 }
-
-/** A line of an operation's progress, as followers see it. */
-export type OperationLine = { kind: 'step'; text: string } | { kind: 'log'; text: string } | { kind: 'end'; state: string; error: string | null };
 
 export const presentOperation = (op: Operation) => ({
   id: op.id,
@@ -134,7 +129,8 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       } else {
         const extras = stages?.convergeExtras ? await stages.convergeExtras(op, app, d.nodeId) : {};
         // Removed web gears have already left the routers; the agent lets their open requests finish first.
-        await this.queue.send(d.nodeId, 'app.converge', { drainMs: this.config.drainMs, ...extras, operationId: op.id, appId: app.id, gears: specs.filter((s) => app.gears!.find((g) => g.id === s.gearId)?.nodeId === d.nodeId) }, jobId);
+        const job = convergeJob({ appId: app.id, nodeId: d.nodeId, gears: app.gears ?? [], specs, operationId: op.id, drainMs: this.config.drainMs, extras });
+        await this.queue.send(d.nodeId, 'app.converge', job, jobId);
       }
     }
   }
@@ -195,7 +191,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     return run;
   }
 
-  /** Applies a node's report: gear states, a step, and the node's outcome. */
+  /** Applies a node's report: gear states, a step, and the node's outcome (decided by reduceReport / reduceStageEnd). */
   private async applyReport(r: BrokerJobs['operation.report']): Promise<void> {
     let ended: Operation | null = null;
     let continued: Operation | null = null;
@@ -206,62 +202,25 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       const op = await repos.operations.lock(r.operationId);
       if (!op) return;
       const stages = this.stages.get(op.kind);
-      if (r.log?.length) {
-        await stages?.log?.(op, r.log, repos);
-        for (const text of r.log) emitted.push({ kind: 'log', text });
+      const decision = reduceReport(op, r);
+      if (decision.log.length > 0) await stages?.log?.(op, decision.log, repos);
+      Object.assign(op, decision.operation);
+      emitted.push(...decision.lines);
+      if (decision.markFailed) {
+        const f = decision.markFailed;
+        await repos.apps.markFailed(f.appId, f.nodeId, f.except, f.message);
       }
-      // The reason of a failure is the operation's error, printed once when it ends (with what happened meanwhile).
-      const text = r.phase === 'step' ? r.step : r.phase === 'succeeded' ? 'node finished' : 'node failed';
-      if (text) {
-        op.steps = [...op.steps, { at: new Date(r.at).toISOString(), node: r.nodeId, text }].sort((a, b) => a.at.localeCompare(b.at));
-        emitted.push({ kind: 'step', text });
+      if (decision.stageEnded) {
+        const next = stages ? await stages.next(repos, op, decision.stageEnded) : null;
+        const stage = reduceStageEnd(op, next, new Date());
+        Object.assign(op, stage.operation);
+        emitted.push(...stage.lines);
+        if (stage.then === 'continue') continued = op;
+        else if (stage.then === 'serve') serving = op;
+        else ended = op;
+        if (stage.deleteApp) await repos.apps.delete(stage.deleteApp);
       }
-      // A progress line can arrive after the outcome; it is kept, but the outcome stands.
-      if (terminal(op)) {
-        if (r.phase === 'step' && text) await repos.operations.save(op);
-        return;
-      }
-      if (op.state === 'queued') op.state = 'running';
-      if (r.phase !== 'step' && op.pendingNodes.includes(r.nodeId)) {
-        op.pendingNodes = op.pendingNodes.filter((n) => n !== r.nodeId);
-        if (r.result) op.context = { ...op.context, ...r.result };
-        if (r.phase === 'failed') {
-          op.error = op.error ? `${op.error}; ${r.error}` : r.error ?? 'failed';
-          // Gears the node could not make say why, instead of waiting forever as "starting".
-          await repos.apps.markFailed(r.appId, r.nodeId, r.gears.map((g) => g.gearId), r.error ?? 'failed');
-        }
-        if (op.pendingNodes.length === 0) {
-          const next = stages ? await stages.next(repos, op, { failed: Boolean(op.error), error: op.error }) : null;
-          if (next && next.dispatch.length > 0) {
-            op.dispatch = next.dispatch;
-            op.pendingNodes = [...new Set(next.dispatch.map((d) => d.nodeId))];
-            if (next.error !== undefined) op.error = next.error;
-            op.steps = [...op.steps, { at: new Date().toISOString(), text: next.step }];
-            emitted.push({ kind: 'step', text: next.step });
-            continued = op;
-          } else {
-            if (next) {
-              op.steps = [...op.steps, { at: new Date().toISOString(), text: next.step }];
-              emitted.push({ kind: 'step', text: next.step });
-              if (next.error !== undefined) op.error = next.error;
-            }
-            if (!op.error && op.appId && op.kind !== 'app.delete') {
-              // Succeeded on every node; it ends once the routers serve what it changed (see serve()).
-              op.context = { ...op.context, serving: true };
-              serving = op;
-            } else {
-              op.state = op.error ? 'failed' : 'succeeded';
-              op.finishedAt = new Date();
-              ended = op;
-            }
-            if (op.kind === 'app.delete' && op.state === 'succeeded' && op.appId) {
-              await repos.apps.delete(op.appId);
-              op.appId = null;
-            }
-          }
-        }
-      }
-      await repos.operations.save(op);
+      if (decision.save) await repos.operations.save(op);
     });
     for (const line of emitted) this.lines.emit(r.operationId, line);
     if (r.gears.length > 0 || ended || continued) this.routes.schedule();

@@ -38,7 +38,7 @@ export interface ConfigRollout extends RolloutGears {
 }
 
 /** Reads a rollout from an operation's context (stored as JSON), or null when the operation has none. */
-export function rolloutOf(context: Record<string, unknown>): ConfigRollout | null {
+export function rolloutOf(context: { rollout?: Partial<ConfigRollout> } | Record<string, unknown>): ConfigRollout | null {
   const r = context.rollout as Partial<ConfigRollout> | undefined;
   if (!r || !Array.isArray(r.fresh) || !Array.isArray(r.old)) return null;
   return { fresh: r.fresh, old: r.old, ...(r.env ? { env: r.env } : {}), ...(r.added ? { added: r.added } : {}) };

@@ -14,6 +14,7 @@ import { GearSpecsService } from '../apps/gear-specs.service';
 import { CatalogService } from '../cartridges/catalog.service';
 import { OperationsService, presentOperation, type StageHandler } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
+import { contextOf, newContext, type SnapshotContext } from '../operations/contexts';
 import type { User } from '../users/user.entity';
 
 /**
@@ -79,11 +80,11 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
     return { nodeId, items };
   }
 
-  private async start(user: User, app: App, kind: 'app.snapshot' | 'app.restore', nodeId: string, step: string, context: Record<string, unknown>): Promise<Operation> {
+  private async start(user: User, app: App, kind: 'app.snapshot' | 'app.restore', nodeId: string, step: string, context: SnapshotContext): Promise<Operation> {
     const op = await this.store.transaction(async (repos) => {
       const active = await repos.operations.activeForApp(app.id);
       if (active) throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); try again when it ends`);
-      return this.operations.create(repos, kind, app.id, user, [{ nodeId, job: kind }], step, context);
+      return this.operations.create(repos, kind, app.id, user, [{ nodeId, job: kind }], step, newContext(kind, context));
     });
     await this.operations.dispatch(op).catch((err) => this.logger.warn(`dispatch of ${op.id} deferred: ${err.message}`));
     return op;
@@ -116,7 +117,7 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
   /** The node's upload of a snapshot it took, by the token in its job. */
   async receive(opId: string, token: string, body: Readable): Promise<void> {
     const op = /^[0-9a-f-]{36}$/.test(opId) ? await this.store.repos.operations.findById(opId) : null;
-    const expected = op?.context.token as string | undefined;
+    const expected = op?.kind === 'app.snapshot' ? contextOf(op, 'app.snapshot').token : undefined;
     if (!op || op.kind !== 'app.snapshot' || !expected || token.length !== expected.length || !timingSafeEqual(Buffer.from(token), Buffer.from(expected))) {
       throw notFound(`snapshot "${opId}"`);
     }
@@ -163,9 +164,9 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
 
   async job(op: Operation, app: App): Promise<NodeJob> {
     const { items } = await this.itemsOf(app);
-    const token = String(op.context.token);
+    const { token, domain } = contextOf(op, 'app.snapshot', 'app.restore');
     if (op.kind === 'app.snapshot') {
-      const meta = { app: app.name, domain: op.context.domain, takenAt: new Date().toISOString(), cartridges: (app.cartridges ?? []).map((c) => c.cartridge) };
+      const meta = { app: app.name, domain, takenAt: new Date().toISOString(), cartridges: (app.cartridges ?? []).map((c) => c.cartridge) };
       return { name: 'app.snapshot', data: { operationId: op.id, appId: app.id, uploadUrl: `/api/v1/snapshots/${op.id}?token=${token}`, items, meta } };
     }
     return { name: 'app.restore', data: { operationId: op.id, appId: app.id, sourceUrl: `/api/v1/snapshots/restore/${token}`, items } };
@@ -176,6 +177,6 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
   }
 
   async ended(op: Operation): Promise<void> {
-    if (op.kind === 'app.restore') rmSync(join(this.config.dataDir, 'snapshots', `restore-${String(op.context.token)}.tar.gz`), { force: true });
+    if (op.kind === 'app.restore') rmSync(join(this.config.dataDir, 'snapshots', `restore-${contextOf(op, 'app.restore').token}.tar.gz`), { force: true });
   }
 }

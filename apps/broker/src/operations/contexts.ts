@@ -1,0 +1,61 @@
+import type { Operation } from './operation.entity';
+import type { ConfigRollout, RolloutStage } from './rollout';
+
+/**
+ * What every operation's context may carry: the stage it is in (part of its jobs' ids), and `serving` once its
+ * nodes all succeeded and it waits for the routers to serve what it changed.
+ */
+export interface BaseContext {
+  stage?: 'build' | RolloutStage;
+  serving?: boolean;
+}
+
+/** A deployment or the activation of an earlier release: which release, which one served before, what the build made. */
+export interface DeploymentContext extends BaseContext {
+  stage: 'build' | RolloutStage;
+  deploymentId: string;
+  /** The release that served before; it serves again if the new one fails. */
+  previousDeploymentId: string | null;
+  /** Set by the build's report. */
+  image?: string;
+  dockerfile?: 'recipe' | 'repository';
+}
+
+/** A health-gated configuration change; without `rollout` (a stopped app) it simply converges. */
+export interface ConfigRolloutContext extends BaseContext {
+  rollout?: ConfigRollout;
+}
+
+/** A snapshot or restore: the token of its one upload or download, and the app's domain for the archive's metadata. */
+export interface SnapshotContext extends BaseContext {
+  token: string;
+  domain?: string;
+}
+
+/** The context of each kind of operation; kinds not named here carry only the common fields. */
+export interface OperationContexts {
+  'app.deploy': DeploymentContext;
+  'app.activate': DeploymentContext;
+  'app.env': ConfigRolloutContext;
+  'app.restart': ConfigRolloutContext;
+  'app.reload': ConfigRolloutContext;
+  'cartridge.add': ConfigRolloutContext;
+  'app.snapshot': SnapshotContext;
+  'app.restore': SnapshotContext;
+}
+
+export type OperationKindWithContext = keyof OperationContexts;
+
+/**
+ * The context of an operation of one of `kinds`, typed. It is stored as JSON, written only by the code of its kind,
+ * so its shape follows from the kind; an operation of another kind is a programming error, and says so.
+ */
+export function contextOf<K extends OperationKindWithContext>(op: Pick<Operation, 'id' | 'kind' | 'context'>, ...kinds: K[]): OperationContexts[K] {
+  if (!(kinds as string[]).includes(op.kind)) throw new Error(`operation ${op.id} is ${op.kind}, not ${kinds.join(' or ')}`);
+  return op.context as unknown as OperationContexts[K];
+}
+
+/** The context a new operation of `kind` starts with. */
+export function newContext<K extends OperationKindWithContext>(_kind: K, context: OperationContexts[K]): Operation['context'] {
+  return context as unknown as Operation['context'];
+}

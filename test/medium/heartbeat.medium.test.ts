@@ -1,0 +1,76 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { specHash, type BrokerJobs, type GearReport } from '@gearshift/cartridges';
+import { NodesService } from '../../apps/broker/src/nodes/nodes.service';
+import { OperationsService } from '../../apps/broker/src/operations/operations.service';
+import { AppsRepository } from '../../apps/broker/src/apps/apps.repository';
+import type { App } from '../../apps/broker/src/apps/app.entity';
+import { mediumDb, type MediumDb } from './support';
+
+describe('heartbeats against Postgres: drift is repaired with a converge job', () => {
+  let db: MediumDb;
+  let nodes: NodesService;
+  let ops: OperationsService;
+  let apps: AppsRepository;
+
+  before(async () => {
+    db = await mediumDb('heartbeat');
+    nodes = new NodesService(db.store, db.queue.asService(), db.specs, db.routes.asService(), db.config);
+    ops = new OperationsService(db.store, db.queue.asService(), db.specs, db.routes.asService(), db.config);
+    apps = new AppsRepository(db.dataSource.manager);
+  });
+  after(() => db?.close());
+
+  const heartbeat = (gears: GearReport[]): BrokerJobs['node.heartbeat'] =>
+    ({ nodeId: db.node.id, capacity: { memoryMb: 4096, maxGears: 20, address: '127.0.0.1' }, memoryRssMb: 60, gears }) as BrokerJobs['node.heartbeat'];
+
+  /** What the node would report for gears that run exactly as specified. */
+  const runningAsSpecified = async (app: App): Promise<GearReport[]> =>
+    (await db.specs.specs(app)).map((s) => ({ gearId: s.gearId, appId: app.id, state: 'running', specHash: specHash(s), ports: {} }));
+
+  it('sends nothing for a node that runs what the broker wants', async () => {
+    const app = await db.addApp('steady', [{}]);
+    const gears = await runningAsSpecified(app);
+    db.queue.sent.length = 0;
+    await nodes.handleHeartbeat(heartbeat(gears));
+    assert.deepEqual(db.queue.sent, []);
+    await apps.delete(app.id);
+  });
+
+  it('converges an app whose gear is missing on the node, and records the gear as missing', async () => {
+    const app = await db.addApp('drifted', [{}]);
+    const specs = await db.specs.specs(app);
+    db.queue.sent.length = 0;
+    await nodes.handleHeartbeat(heartbeat([]));
+    assert.equal(db.queue.sent.length, 1);
+    const [job] = db.queue.sent;
+    assert.match(job.jobId!, new RegExp(`^drift\\.${app.id}\\.${db.node.id}\\.\\d+$`));
+    assert.deepEqual({ nodeId: job.nodeId, name: job.name, data: job.data }, { nodeId: db.node.id, name: 'app.converge', data: { appId: app.id, gears: specs } });
+    assert.equal((await apps.findById(app.id))!.gears![0].state, 'missing');
+    await apps.delete(app.id);
+  });
+
+  it('converges a gear whose container runs an older spec', async () => {
+    const app = await db.addApp('stale', [{}]);
+    const [gear] = await runningAsSpecified(app);
+    db.queue.sent.length = 0;
+    await nodes.handleHeartbeat(heartbeat([{ ...gear, specHash: 'older' }]));
+    assert.deepEqual(db.queue.sent.map((j) => [j.name, (j.data as { appId: string }).appId]), [['app.converge', app.id]]);
+    await apps.delete(app.id);
+  });
+
+  it('leaves an app alone while an operation of it runs', async () => {
+    const app = await db.addApp('busy', [{}]);
+    await db.store.transaction((repos) => ops.create(repos, 'app.restart', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], 'restart busy'));
+    db.queue.sent.length = 0;
+    await nodes.handleHeartbeat(heartbeat([]));
+    assert.deepEqual(db.queue.sent, []);
+  });
+
+  it('removes containers of an app the platform does not know', async () => {
+    db.queue.sent.length = 0;
+    const stranger = '00000000-0000-4000-8000-000000000001';
+    await nodes.handleHeartbeat(heartbeat([{ gearId: '00000000-0000-4000-8000-000000000002', appId: stranger, state: 'running', ports: {} }]));
+    assert.deepEqual(db.queue.sent.filter((j) => j.name === 'app.remove').map((j) => j.data), [{ appId: stranger }]);
+  });
+});

@@ -1,0 +1,98 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { OperationsService } from '../../apps/broker/src/operations/operations.service';
+import { OperationsRepository } from '../../apps/broker/src/operations/operations.repository';
+import { AppsRepository } from '../../apps/broker/src/apps/apps.repository';
+import type { OperationReport } from '../../apps/broker/src/operations/report';
+import { mediumDb, type MediumDb } from './support';
+
+describe('operations against Postgres: created, dispatched, finished by reports', () => {
+  let db: MediumDb;
+  let ops: OperationsService;
+  let operations: OperationsRepository;
+  let apps: AppsRepository;
+
+  before(async () => {
+    db = await mediumDb('operations');
+    ops = new OperationsService(db.store, db.queue.asService(), db.specs, db.routes.asService(), db.config);
+    operations = new OperationsRepository(db.dataSource.manager);
+    apps = new AppsRepository(db.dataSource.manager);
+  });
+  after(() => db?.close());
+
+  const report = (operationId: string, nodeId: string, patch: Partial<OperationReport>): OperationReport => ({ operationId, nodeId, appId: '', phase: 'step', at: Date.now(), gears: [], ...patch });
+
+  it('waits for every node, then ends once the routers serve the change', async () => {
+    const node2 = await db.addNode('node2');
+    const app = await db.addApp('two-nodes', [{}, { nodeId: node2.id }]);
+    const dispatch = [
+      { nodeId: db.node.id, job: 'app.converge' as const },
+      { nodeId: node2.id, job: 'app.converge' as const },
+    ];
+    const op = await db.store.transaction((repos) => ops.create(repos, 'app.scale', app.id, db.user, dispatch, 'scale two-nodes to 2'));
+    assert.equal(op.state, 'queued');
+    assert.deepEqual(op.pendingNodes.sort(), [db.node.id, node2.id].sort());
+
+    db.queue.sent.length = 0;
+    await ops.dispatch(op);
+    const specs = await db.specs.specs(app);
+    const gearOn = (nodeId: string) => app.gears!.find((g) => g.nodeId === nodeId)!.id;
+    assert.deepEqual(
+      db.queue.sent.map((j) => ({ nodeId: j.nodeId, name: j.name, jobId: j.jobId, data: j.data })),
+      [db.node.id, node2.id].map((nodeId) => ({
+        nodeId,
+        name: 'app.converge',
+        jobId: `${op.id}.${nodeId}`,
+        data: { drainMs: db.config.drainMs, operationId: op.id, appId: app.id, gears: specs.filter((s) => s.gearId === gearOn(nodeId)) },
+      })),
+    );
+
+    await ops.handleReport(report(op.id, db.node.id, { appId: app.id, step: 'starting gear' }));
+    let now = (await operations.findById(op.id))!;
+    assert.equal(now.state, 'running');
+    assert.deepEqual(now.steps.map((s) => s.text), ['scale two-nodes to 2', 'starting gear']);
+
+    await ops.handleReport(report(op.id, db.node.id, { appId: app.id, phase: 'succeeded', gears: [{ gearId: gearOn(db.node.id), appId: app.id, state: 'running', ports: { http: 41000 } }] }));
+    now = (await operations.findById(op.id))!;
+    assert.equal(now.state, 'running');
+    assert.deepEqual(now.pendingNodes, [node2.id]);
+    const gear = (await apps.findById(app.id))!.gears!.find((g) => g.nodeId === db.node.id)!;
+    assert.deepEqual([gear.state, gear.ports], ['running', { http: 41000 }]);
+
+    await ops.handleReport(report(op.id, node2.id, { appId: app.id, phase: 'succeeded' }));
+    now = await ops.wait(now, 5);
+    assert.equal(now.state, 'succeeded');
+    assert.equal(now.error, null);
+    assert.deepEqual(now.pendingNodes, []);
+    assert.deepEqual(now.context, {});
+    assert.ok(now.finishedAt);
+  });
+
+  it("fails with the node's reason and marks the node's gears that it could not make", async () => {
+    const app = await db.addApp('breaks', [{}, {}]);
+    const [ok, broken] = app.gears!;
+    const op = await db.store.transaction((repos) => ops.create(repos, 'app.restart', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], 'restart breaks'));
+    await ops.handleReport(report(op.id, db.node.id, { appId: app.id, phase: 'failed', error: 'image not found', gears: [{ gearId: ok.id, appId: app.id, state: 'running', ports: {} }] }));
+    const now = (await operations.findById(op.id))!;
+    assert.deepEqual([now.state, now.error, now.pendingNodes], ['failed', 'image not found', []]);
+    assert.deepEqual(now.steps.map((s) => s.text), ['restart breaks', 'node failed']);
+    const gears = new Map((await apps.findById(app.id))!.gears!.map((g) => [g.id, g]));
+    assert.deepEqual([gears.get(ok.id)!.state, gears.get(ok.id)!.message], ['running', null]);
+    assert.deepEqual([gears.get(broken.id)!.state, gears.get(broken.id)!.message], ['failed', 'image not found']);
+
+    // A late progress line is kept; the outcome stands.
+    await ops.handleReport(report(op.id, db.node.id, { appId: app.id, step: 'cleaned up' }));
+    const later = (await operations.findById(op.id))!;
+    assert.deepEqual([later.state, later.error], ['failed', 'image not found']);
+    assert.deepEqual(later.steps.map((s) => s.text), ['restart breaks', 'node failed', 'cleaned up']);
+  });
+
+  it('deletes the app when its deletion succeeded on its nodes', async () => {
+    const app = await db.addApp('goes-away', [{}]);
+    const op = await db.store.transaction((repos) => ops.create(repos, 'app.delete', app.id, db.user, [{ nodeId: db.node.id, job: 'app.remove' }], 'delete goes-away'));
+    await ops.handleReport(report(op.id, db.node.id, { appId: app.id, phase: 'succeeded' }));
+    const now = (await operations.findById(op.id))!;
+    assert.deepEqual([now.state, now.appId], ['succeeded', null]);
+    assert.equal(await apps.findById(app.id), null);
+  });
+});

@@ -1,0 +1,145 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+import { Logger } from '@nestjs/common';
+import { loadCatalog, type NodeJobName, type NodeJobs } from '@gearshift/cartridges';
+import { loadConfig, type BrokerConfig } from '../../apps/broker/src/config';
+import { useSecretKey } from '../../apps/broker/src/common/secrets';
+import { createDataSource, Store } from '../../apps/broker/src/database/store';
+import { CatalogService } from '../../apps/broker/src/cartridges/catalog.service';
+import { GearSpecsService } from '../../apps/broker/src/apps/gear-specs.service';
+import type { QueueService } from '../../apps/broker/src/queue/queue.service';
+import type { RoutesService } from '../../apps/broker/src/routes/routes.service';
+import { UsersRepository } from '../../apps/broker/src/users/users.repository';
+import { DomainsRepository } from '../../apps/broker/src/domains/domains.repository';
+import { NodesRepository } from '../../apps/broker/src/nodes/nodes.repository';
+import { AppsRepository, type NewGear } from '../../apps/broker/src/apps/apps.repository';
+import type { App } from '../../apps/broker/src/apps/app.entity';
+import type { Node } from '../../apps/broker/src/nodes/node.entity';
+import type { User } from '../../apps/broker/src/users/user.entity';
+
+/**
+ * The medium test tier: the broker's services and repositories against a real Postgres (a database of their own,
+ * migrated, dropped afterwards), with the queue and the routers replaced by fakes that record what they are asked.
+ * No Redis, no Docker, no broker process.
+ */
+
+const PG_ADMIN_URL = process.env.GEARSHIFT_TEST_PG_URL || 'postgresql://gearshift:gearshift@127.0.0.1:5432/postgres';
+
+// The services' routine log lines (a drift repaired, an orphan removed) are what the tests assert; warnings still show.
+Logger.overrideLogger(['warn', 'error']);
+
+/** A job the broker sent to a node's queue. */
+export interface SentJob<N extends NodeJobName = NodeJobName> {
+  nodeId: string;
+  name: N;
+  data: NodeJobs[N];
+  jobId?: string;
+}
+
+/** Stands in for QueueService: keeps the jobs it is given. */
+export class FakeQueue {
+  readonly sent: SentJob[] = [];
+  readonly withdrawn: string[] = [];
+  async send<N extends NodeJobName>(nodeId: string, name: N, data: NodeJobs[N], jobId?: string): Promise<void> {
+    this.sent.push({ nodeId, name, data, jobId } as SentJob);
+  }
+  async withdraw(_nodeId: string, jobId: string): Promise<boolean> {
+    this.withdrawn.push(jobId);
+    return true;
+  }
+  asService(): QueueService {
+    return this as unknown as QueueService;
+  }
+}
+
+/** Stands in for RoutesService: every router confirms every version at once. */
+export class FakeRoutes {
+  scheduled = 0;
+  published = 0;
+  schedule(): void {
+    this.scheduled++;
+  }
+  async publishNow(): Promise<number> {
+    return ++this.published;
+  }
+  async servedBy(): Promise<{ routers: number; late: string[] }> {
+    return { routers: 1, late: [] };
+  }
+  asService(): RoutesService {
+    return this as unknown as RoutesService;
+  }
+}
+
+export interface MediumDb {
+  store: Store;
+  dataSource: DataSource;
+  config: BrokerConfig;
+  catalog: CatalogService;
+  specs: GearSpecsService;
+  queue: FakeQueue;
+  routes: FakeRoutes;
+  /** A user, a domain of theirs, and a node, to hang apps on. */
+  user: User;
+  domainId: string;
+  node: Node;
+  addNode(name: string): Promise<Node>;
+  /** An app with a Node.js web cartridge and these gears (on `node` unless said). */
+  addApp(name: string, gears: Partial<NewGear>[], patch?: Partial<Pick<App, 'desiredState'>>): Promise<App>;
+  close(): Promise<void>;
+}
+
+/** A migrated database of its own for one test file; close() drops it. */
+export async function mediumDb(name: string): Promise<MediumDb> {
+  const database = `gst_medium_${name.replace(/-/g, '_')}_${randomBytes(4).toString('hex')}`;
+  const admin = new Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`create database ${database}`);
+  await admin.end();
+  const dataDir = mkdtempSync(join(tmpdir(), `gearshift-medium-${name}-`));
+  const config = loadConfig({ DATABASE_URL: PG_ADMIN_URL.replace(/\/[^/]*$/, `/${database}`), GEARSHIFT_DATA_DIR: dataDir, GEARSHIFT_REGISTRY: '', GEARSHIFT_INSTANCE: `gsm${randomBytes(3).toString('hex')}` });
+  useSecretKey(randomBytes(32));
+  const dataSource = createDataSource(config.databaseUrl);
+  await dataSource.initialize();
+  const store = new Store(dataSource);
+  await store.migrate();
+  const catalog = new CatalogService(loadCatalog(config.cartridgesDir), store, config);
+  const specs = new GearSpecsService(store, catalog, config);
+  const m = dataSource.manager;
+  const user = await new UsersRepository(m).create({ username: 'ann', passwordHash: 'x', isAdmin: false });
+  const domain = (await new DomainsRepository(m).create('acme', user.id))!;
+  const addNode = (n: string) => new NodesRepository(m).upsert(n, 4096, 20);
+  const node = await addNode('node1');
+  const web = [...catalog.cartridges.values()].find((c) => c.manifest.name.startsWith('nodejs'))!.manifest.name;
+  const addApp = (appName: string, gears: Partial<NewGear>[], patch: Partial<Pick<App, 'desiredState'>> = {}) =>
+    new AppsRepository(m).create(
+      { domainId: domain.id, name: appName, desiredState: 'started', size: 'small', env: {}, ...patch } as never,
+      [{ cartridge: web, generated: {} }],
+      gears.map((g) => ({ cartridge: web, nodeId: node.id, memoryMb: 256, ...g })),
+    );
+  return {
+    store,
+    dataSource,
+    config,
+    catalog,
+    specs,
+    queue: new FakeQueue(),
+    routes: new FakeRoutes(),
+    user,
+    domainId: domain.id,
+    node,
+    addNode,
+    addApp,
+    async close() {
+      await dataSource.destroy();
+      rmSync(dataDir, { recursive: true, force: true });
+      const pg = new Client({ connectionString: PG_ADMIN_URL });
+      await pg.connect();
+      await pg.query(`drop database if exists ${database} with (force)`);
+      await pg.end();
+    },
+  };
+}
