@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { OperationJobName } from '@gearshift/cartridges';
 import type { BaseContext } from './contexts';
 
 export type OperationState = 'queued' | 'running' | 'succeeded' | 'failed';
@@ -30,7 +31,7 @@ export class Operation {
   /** Nodes that still have to report an outcome; the operation ends when none is left. */
   @Column({ name: 'pending_nodes', type: 'uuid', array: true, default: () => "'{}'" }) pendingNodes!: string[];
   /** The jobs this operation sends, kept so that a crash between commit and enqueue loses nothing. */
-  @Column({ type: 'jsonb', default: [] }) dispatch!: { nodeId: string; job: 'app.converge' | 'app.remove' | 'app.build' | 'app.snapshot' | 'app.restore' }[];
+  @Column({ type: 'jsonb', default: [] }) dispatch!: { nodeId: string; job: OperationJobName }[];
   /** Operations that run in stages (a deployment: build, roll out, retire) keep where they are here. */
   @Column({ type: 'jsonb', default: {} }) context!: OperationContext;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
