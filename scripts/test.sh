@@ -7,6 +7,13 @@ source scripts/host.sh
 prepare_host
 ensure_node_modules
 ensure_build
+# Lint runs before the slow tests so that its findings come early; a failure is held until the end, so the tests
+# still run, and then fails the run.
+say "linting: ESLint, then Prettier (npm run lint)"
+lint_failed=""
+node_modules/.bin/eslint . || lint_failed="ESLint"
+node_modules/.bin/prettier --check . || lint_failed="${lint_failed:+$lint_failed and }Prettier (npm run format fixes formatting)"
+[ -z "$lint_failed" ] || say "lint failed: $lint_failed; the tests run anyway, and the run fails at the end"
 say "checking docker-compose.yml"
 docker-compose -f docker-compose.yml config -q
 say "building cartridge images (cached by content hash)"
@@ -32,4 +39,8 @@ failed=$(cat "$logs"/*.log | awk '/^ℹ fail /{n+=$3} END{print n+0}')
 rm -rf "$logs"
 echo
 echo "${passed} passed, ${failed} failed"
+if [ -n "$lint_failed" ]; then
+  echo "LINT FAILED: $lint_failed (its report is above, after the build; npm run lint repeats it)"
+  status=1
+fi
 exit $status

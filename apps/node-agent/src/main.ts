@@ -83,7 +83,8 @@ async function main(): Promise<void> {
     const prev = withDeadline(appLocks.get(appId) ?? Promise.resolve(), config.jobTimeoutMs, 'the previous job of this app');
     const next = prev.catch(() => undefined).then(work);
     appLocks.set(appId, next);
-    void next.finally(() => appLocks.get(appId) === next && appLocks.delete(appId)).catch(() => undefined);
+    // The job's own failure reaches its caller through `next`; this branch only tidies the map, so it drops it.
+    next.finally(() => appLocks.get(appId) === next && appLocks.delete(appId)).catch(() => undefined);
     return next;
   };
 
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
   // report that follows is awaited.
   const stepper = (operationId: string | undefined, appId: string): StepReporter => async (text) => {
     log(`${appId.slice(0, 8)}: ${text}`);
-    if (operationId) void tell('operation.report', { operationId, nodeId, appId, phase: 'step', at: Date.now(), step: text, gears: [] }).catch((err: Error) => log(`progress report lost: ${err.message}`));
+    if (operationId) tell('operation.report', { operationId, nodeId, appId, phase: 'step', at: Date.now(), step: text, gears: [] }).catch((err: Error) => log(`progress report lost: ${err.message}`));
   };
 
   // Build and hook output goes to the broker in batches, in order, a few times a second.
@@ -109,7 +110,9 @@ async function main(): Promise<void> {
     return {
       line: (l: string) => {
         lines.push(l);
-        timer ??= setTimeout(() => void flush(), 250);
+        timer ??= setTimeout(() => {
+          flush().catch((err: Error) => log(`build output lost: ${err.message}`));
+        }, 250);
       },
       flush,
     };
@@ -181,7 +184,9 @@ async function main(): Promise<void> {
   );
   // A job that stalled too often (its agent died each time) fails here; tell the broker why.
   worker.on('failed', (job, err) => {
-    if (job && /stalled/i.test(err.message)) void reportFailure(job, new Error(`the node agent stopped while working on it (${err.message})`)).catch(() => undefined);
+    if (job && /stalled/i.test(err.message)) {
+      reportFailure(job, new Error(`the node agent stopped while working on it (${err.message})`)).catch((e: Error) => log(`failure report for job ${job.id} lost: ${e.message}`));
+    }
   });
   worker.on('error', (err) => log(`worker: ${err.message}`));
 
@@ -205,7 +210,9 @@ async function main(): Promise<void> {
     }
   };
   await heartbeat();
-  const timer = setInterval(() => void heartbeat(), config.heartbeatMs);
+  const timer = setInterval(() => {
+    heartbeat().catch((err: Error) => log(`heartbeat failed: ${err.message}`));
+  }, config.heartbeatMs);
   log(`node ${config.nodeName} (${nodeId}) ready: ${config.memoryMb} MB for up to ${config.maxGears} gears, queue ${nodeQueue(nodeId)}`);
 
   const stop = async (signal: string) => {
@@ -216,8 +223,17 @@ async function main(): Promise<void> {
     connection.disconnect();
     process.exit(0);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  // An agent that cannot close cleanly still exits when told to, so that its supervisor is not left waiting.
+  const exitOnFailure = (err: Error) => {
+    log(`stopping failed: ${err.message}`);
+    process.exit(1);
+  };
+  process.on('SIGTERM', () => {
+    stop('SIGTERM').catch(exitOnFailure);
+  });
+  process.on('SIGINT', () => {
+    stop('SIGINT').catch(exitOnFailure);
+  });
 }
 
 main().catch((err: unknown) => {

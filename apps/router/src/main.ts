@@ -189,8 +189,10 @@ async function main(): Promise<void> {
 
   // Every second: what HAProxy served, per app, for the autoscaler and for idling.
   const meter = new TrafficMeter();
+  // A sample that fails (HAProxy restarting, Redis away) is skipped; the same failure is logged once, not every second.
+  let sampleFailure = '';
   const sampler = setInterval(() => {
-    void (async () => {
+    (async () => {
       const apps = active.table.apps;
       if (apps.length === 0) return;
       const stats = parseStats(await readStats(join(config.runDir, 'admin.sock')));
@@ -199,13 +201,19 @@ async function main(): Promise<void> {
       const traffic = meter.sample(stats, new Map(apps.map((a) => [backendName(a), a.appId])), Date.now(), held);
       const fields = [...traffic].flatMap(([appId, t]) => [appId, JSON.stringify(t)]);
       if (fields.length > 0) await redis.hset(trafficKey(config.instance), ...fields);
-    })().catch(() => undefined);
+      sampleFailure = '';
+    })().catch((err: Error) => {
+      if (err.message !== sampleFailure) log(`traffic sample skipped: ${err.message}`);
+      sampleFailure = err.message;
+    });
   }, 1000);
 
   // Several routers may share a node; each listens on its own port.
   const routerName = `${config.node}:${config.port}`;
+  // Refreshes run one after another, so an older table never replaces a newer one. Each logs its own failure, so
+  // `busy` never rejects and callers that do not wait for it lose nothing.
   let busy: Promise<void> = Promise.resolve();
-  const refresh = () => {
+  const refresh = (): void => {
     busy = busy.then(async () => {
       const raw = await redis.get(routesKey(config.instance));
       const table: RouteTable = raw ? (JSON.parse(raw) as RouteTable) : { version: 0, apps: [] };
@@ -213,13 +221,13 @@ async function main(): Promise<void> {
       const ack: RouterAck = { version: active.served, at: Date.now() };
       await redis.hset(routersKey(config.instance), routerName, JSON.stringify(ack));
     }).catch((err: Error) => log(`refresh failed: ${err.message}`));
-    return busy;
   };
   await subscriber.subscribe(routesChannel(config.instance));
-  subscriber.on('message', () => void refresh());
+  subscriber.on('message', () => refresh());
   // Catch up with anything missed while Redis was away, and serve the unknown-host page from the start.
-  await refresh();
-  const timer = setInterval(() => void refresh(), 5000);
+  refresh();
+  await busy;
+  const timer = setInterval(refresh, 5000);
 
   const stop = (signal: string) => {
     log(`${signal}: stopping`);
@@ -227,10 +235,13 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     waker.close();
     active.stop();
-    void brokerQueue.close();
+    brokerQueue.close().catch((err: Error) => log(`closing the broker queue: ${err.message}`));
     subscriber.disconnect();
     // A router that leaves is not waited for.
-    void redis.hdel(routersKey(config.instance), routerName).catch(() => undefined).finally(() => redis.disconnect());
+    redis
+      .hdel(routersKey(config.instance), routerName)
+      .catch((err: Error) => log(`could not sign off from the routers list: ${err.message}`))
+      .finally(() => redis.disconnect());
     setTimeout(() => process.exit(0), 200);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

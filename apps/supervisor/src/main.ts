@@ -38,7 +38,13 @@ function main(): void {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping ${programs.map((p) => p.name).join(', ')}`);
-    void supervisor.stop().then(() => process.exit(0));
+    supervisor.stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        log(`stopping failed: ${err.message}`);
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
