@@ -26,7 +26,7 @@ describe('ApiClient', () => {
 
   before(async () => {
     server = createServer((req, res) => {
-      void bodyOf(req).then((body) => {
+      bodyOf(req).then((body) => {
         seen.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, type: req.headers['content-type'], body });
         const json = (status: number, value: unknown) => {
           res.writeHead(status, { 'content-type': 'application/json' });
@@ -57,7 +57,7 @@ describe('ApiClient', () => {
           default:
             return json(404, { message: `no route ${req.url}` });
         }
-      });
+      }, (err: Error) => res.destroy(err));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -71,4 +71,8 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+main().catch((err: unknown) => {
+  // Not an error the CLI words itself: show it whole, so that it can be reported.
+  console.error(err);
+  process.exitCode = 1;
+});
