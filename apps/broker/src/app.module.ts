@@ -1,18 +1,34 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
-import { BROKER_CONFIG, type BrokerConfig } from './config';
-import { ErrorFilter } from './common/error.filter';
-import { CertificateAuthority } from './common/certificates';
-import { loadSecretKey } from './common/secrets';
-import { BodyInterceptor } from './common/body';
-import { Store } from './database/store';
+import { APP_GUARD } from '@nestjs/core';
+import type { BrokerConfig } from './config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { App } from './apps/app.entity';
+import { AppCartridge } from './apps/app-cartridge.entity';
+import { Gear } from './apps/gear.entity';
+import { AppsRepository } from './apps/apps.repository';
+import { CartridgeRecord } from './cartridges/cartridge.entity';
+import { CartridgesRepository } from './cartridges/cartridges.repository';
+import { Domain } from './domains/domain.entity';
+import { DomainsRepository } from './domains/domains.repository';
+import { Node, NodeJoinToken } from './nodes/node.entity';
+import { NodesRepository } from './nodes/nodes.repository';
+import { Operation } from './operations/operation.entity';
+import { OperationsRepository } from './operations/operations.repository';
+import { ApiToken, User } from './users/user.entity';
+import { UsersRepository } from './users/users.repository';
+import { Alias } from './routes/alias.entity';
+import { AliasesRepository } from './routes/aliases.repository';
+import { Deployment } from './deployments/deployment.entity';
+import { DeploymentsRepository } from './deployments/deployments.repository';
+import { DatabaseModule } from './database/database.module';
+import { CoreModule } from './core.module';
 import { AppsController } from './apps/apps.controller';
 import { AppsService } from './apps/apps.service';
 import { GearSpecsService } from './apps/gear-specs.service';
 import { GeneratedValuesService } from './apps/generated-values.service';
 import { ConfigRolloutService } from './apps/config-rollout.service';
 import { CartridgesController } from './cartridges/cartridges.controller';
-import { CATALOG, CatalogService } from './cartridges/catalog.service';
+import { CatalogService } from './cartridges/catalog.service';
 import type { Cartridge } from '@gearshift/cartridges';
 import { DomainsController } from './domains/domains.controller';
 import { DomainsService } from './domains/domains.service';
@@ -40,21 +56,20 @@ import { LogsService } from './apps/logs.service';
 import { SnapshotsController } from './snapshots/snapshots.controller';
 import { SnapshotsService } from './snapshots/snapshots.service';
 
+/** Every entity, and every repository; each is one concern, built on the shared EntityManager. */
+const ENTITIES = [User, ApiToken, Domain, App, AppCartridge, Gear, Node, NodeJoinToken, Operation, CartridgeRecord, Alias, Deployment];
+const REPOSITORIES = [UsersRepository, DomainsRepository, AppsRepository, NodesRepository, OperationsRepository, CartridgesRepository, AliasesRepository, DeploymentsRepository];
+
 @Module({})
 export class AppModule {
-  static register(config: BrokerConfig, store: Store, catalog: Map<string, Cartridge>): DynamicModule {
+  static register(config: BrokerConfig, catalog: Map<string, Cartridge>): DynamicModule {
     return {
       module: AppModule,
+      imports: [CoreModule.register(config, catalog), DatabaseModule, TypeOrmModule.forFeature(ENTITIES)],
       controllers: [AuthController, UsersController, HealthController, CartridgesController, DomainsController, AppsController, OperationsController, NodesController, AliasesController, ApplyController, DeploymentsController, SnapshotsController],
       providers: [
-        { provide: BROKER_CONFIG, useValue: config },
-        { provide: Store, useValue: store },
-        { provide: CATALOG, useValue: catalog },
-        // The same key that seals secrets derives the CA, so there is nothing more to keep.
-        { provide: CertificateAuthority, useFactory: (c: BrokerConfig) => CertificateAuthority.fromSecretKey(loadSecretKey(c.secretKey, c.dataDir)), inject: [BROKER_CONFIG] },
         { provide: APP_GUARD, useClass: AuthGuard },
-        { provide: APP_FILTER, useClass: ErrorFilter },
-        { provide: APP_INTERCEPTOR, useClass: BodyInterceptor },
+        ...REPOSITORIES,
         AuthService,
         CatalogService,
         DomainsService,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { descriptorEnv, parseDescriptor, type AppDescriptor } from '@gearshift/cartridges';
 import { GearshiftError } from '../common/errors';
-import { Store } from '../database/store';
+import { AppsRepository } from '../apps/apps.repository';
 import { CatalogService } from '../cartridges/catalog.service';
 import { DomainsService } from '../domains/domains.service';
 import { AppsService } from '../apps/apps.service';
@@ -13,7 +13,7 @@ import { planApply } from './plan';
 @Injectable()
 export class ApplyService {
   constructor(
-    private readonly store: Store,
+    private readonly appsRepository: AppsRepository,
     private readonly catalog: CatalogService,
     private readonly domains: DomainsService,
     private readonly apps: AppsService,
@@ -23,7 +23,7 @@ export class ApplyService {
   async apply(user: User, domainName: string, text: string, opts: { dryRun: boolean; allowDataLoss: boolean; wait?: number }) {
     const d: AppDescriptor = parseDescriptor(text);
     const domain = await this.domains.require(user, domainName);
-    const app = await this.store.repos.apps.findByName(domain.id, d.name);
+    const app = await this.appsRepository.findByName(domain.id, d.name);
     const { items, refusals } = planApply(app ? await this.apps.stateOf(app) : null, d, this.catalog.cartridges);
     if (refusals.length > 0) throw new GearshiftError('rule_violation', refusals.map((r) => r.message).join('; '), refusals);
     const losses = items.filter((i) => i.loses);
@@ -49,10 +49,10 @@ export class ApplyService {
         },
         opts.wait,
       );
-      const fresh = (await this.store.repos.apps.findByName(domain.id, d.name))!;
-      if (d.autoscale) await this.store.repos.apps.update(fresh.id, { autoscaleMin: d.autoscale.min, autoscaleMax: d.autoscale.max, autoscaleTarget: d.autoscale.targetConcurrency ?? 10 });
-      if (d.idleAfterSeconds) await this.store.repos.apps.update(fresh.id, { idleAfterSeconds: d.idleAfterSeconds });
-      if (d.health) await this.store.repos.apps.update(fresh.id, { health: d.health });
+      const fresh = (await this.appsRepository.findByName(domain.id, d.name))!;
+      if (d.autoscale) await this.appsRepository.update(fresh.id, { autoscaleMin: d.autoscale.min, autoscaleMax: d.autoscale.max, autoscaleTarget: d.autoscale.targetConcurrency ?? 10 });
+      if (d.idleAfterSeconds) await this.appsRepository.update(fresh.id, { idleAfterSeconds: d.idleAfterSeconds });
+      if (d.health) await this.appsRepository.update(fresh.id, { health: d.health });
       for (const host of d.aliases ?? []) await this.aliases.add(user, domainName, d.name, { host });
       return { app: d.name, plan: items, operation: 'operation' in created ? created.operation : null };
     }

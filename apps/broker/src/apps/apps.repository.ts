@@ -1,3 +1,5 @@
+import { Injectable } from '@nestjs/common';
+import { InjectEntityManager } from '@nestjs/typeorm';
 import { In, type EntityManager } from 'typeorm';
 import type { GearReport } from '@gearshift/cartridges';
 import { App } from './app.entity';
@@ -6,8 +8,9 @@ import { Gear } from './gear.entity';
 
 export type NewGear = Pick<Gear, 'cartridge' | 'nodeId' | 'memoryMb'> & { deploymentId?: string | null };
 
+@Injectable()
 export class AppsRepository {
-  constructor(private readonly m: EntityManager) {}
+  constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
   list(domainId: string): Promise<App[]> {
     return this.m.find(App, { where: { domainId }, relations: { cartridges: true, gears: true }, order: { name: 'ASC' } });

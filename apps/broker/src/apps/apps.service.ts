@@ -5,7 +5,12 @@ import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CertificateAuthority } from '../common/certificates';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { CatalogService } from '../cartridges/catalog.service';
-import { Store, type Repos } from '../database/store';
+import { UnitOfWork, type Repositories } from '../database/unit-of-work';
+import { AliasesRepository } from '../routes/aliases.repository';
+import { AppsRepository } from './apps.repository';
+import { DeploymentsRepository } from '../deployments/deployments.repository';
+import { NodesRepository } from '../nodes/nodes.repository';
+import { OperationsRepository } from '../operations/operations.repository';
 import { DomainsService } from '../domains/domains.service';
 import type { Domain } from '../domains/domain.entity';
 import { placeGears, servicesReachableElsewhere, type NodeCandidate } from '../nodes/placement';
@@ -22,6 +27,9 @@ import { generatedFor } from './generated-values';
 import { RoutesService } from '../routes/routes.service';
 import type { ConfigRollout } from '../operations/rollout';
 import { checkAliasHost } from '../routes/aliases.service';
+
+const REPOS = { aliases: AliasesRepository, apps: AppsRepository, deployments: DeploymentsRepository, nodes: NodesRepository, operations: OperationsRepository };
+type Repos = Repositories<typeof REPOS>;
 
 /** Shown instead of a secret value that was not asked to be revealed. */
 export const SECRET_MASK = '********';
@@ -48,7 +56,12 @@ export class AppsService {
   private readonly logger = new Logger('apps');
 
   constructor(
-    private readonly store: Store,
+    private readonly uow: UnitOfWork,
+    private readonly aliasesRepository: AliasesRepository,
+    private readonly appsRepository: AppsRepository,
+    private readonly deploymentsRepository: DeploymentsRepository,
+    private readonly nodesRepository: NodesRepository,
+    private readonly operationsRepository: OperationsRepository,
     private readonly catalog: CatalogService,
     private readonly domains: DomainsService,
     private readonly operations: OperationsService,
@@ -60,12 +73,12 @@ export class AppsService {
   // ---- reading -------------------------------------------------------------------------------------------------
 
   private async present(app: App, domain: Domain, op?: Operation) {
-    const usage = await this.store.repos.nodes.usage();
+    const usage = await this.nodesRepository.usage();
     const nodes = new Map(usage.map((u) => [u.node.id, u.node.name]));
     const addresses = new Map(usage.map((u) => [u.node.id, u.node.address]));
     const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
     const releaseIds = [...new Set([app.activeDeploymentId, ...(app.gears ?? []).map((g) => g.deploymentId)].filter((id): id is string => Boolean(id)))];
-    const releases = new Map((await this.store.repos.deployments.findByIds(releaseIds)).map((d) => [d.id, d.number]));
+    const releases = new Map((await this.deploymentsRepository.findByIds(releaseIds)).map((d) => [d.id, d.number]));
     return {
       name: app.name,
       domain: domain.name,
@@ -104,14 +117,14 @@ export class AppsService {
 
   async requireApp(user: User, domainName: string, appName: string): Promise<{ domain: Domain; app: App }> {
     const domain = await this.domains.require(user, domainName);
-    const app = await this.store.repos.apps.findByName(domain.id, appName);
+    const app = await this.appsRepository.findByName(domain.id, appName);
     if (!app) throw notFound(`app "${appName}" in domain "${domainName}"`);
     return { domain, app };
   }
 
   async list(user: User, domainName: string) {
     const domain = await this.domains.require(user, domainName);
-    const apps = await this.store.repos.apps.list(domain.id);
+    const apps = await this.appsRepository.list(domain.id);
     return Promise.all(apps.map((a) => this.present(a, domain)));
   }
 
@@ -127,7 +140,7 @@ export class AppsService {
   /** The app's operations, newest first: what was asked, by whom or by the platform, and why. */
   async operationsOf(user: User, domainName: string, appName: string) {
     const { app } = await this.requireApp(user, domainName, appName);
-    return (await this.store.repos.operations.forApp(app.id, 50)).map((op) => ({ ...presentOperation(op), by: op.userId ? 'user' : 'platform' }));
+    return (await this.operationsRepository.forApp(app.id, 50)).map((op) => ({ ...presentOperation(op), by: op.userId ? 'user' : 'platform' }));
   }
 
   /**
@@ -195,7 +208,7 @@ export class AppsService {
    * (autoscaling, idling, waking).
    */
   private async changeApp(app: App, user: User | null, kind: string, step: string, mutate: (repos: Repos, app: App) => Promise<Change>): Promise<Operation> {
-    return this.store.transaction(async (repos) => {
+    return this.uow.run(REPOS, async (repos) => {
       const active = await repos.operations.activeForApp(app.id);
       if (active) throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); try again when it ends`);
       const before = new Set((app.gears ?? []).map((g) => g.nodeId));
@@ -243,7 +256,7 @@ export class AppsService {
     this.routes.schedule();
     await this.operations.dispatch(op).catch((err) => this.logger.warn(`dispatch of ${op.id} deferred: ${err.message}`));
     const done = waitSeconds ? await this.operations.wait(op, waitSeconds) : op;
-    const app = op.appId ? await this.store.repos.apps.findById(op.appId) : null;
+    const app = op.appId ? await this.appsRepository.findById(op.appId) : null;
     if (!app) return { deleted: true, operation: presentOperation(done) };
     return this.present(app, domain, done);
   }
@@ -265,7 +278,7 @@ export class AppsService {
     const gearCartridges = [...chosen.filter((c) => !isWeb(c)), ...(web ? Array<Cartridge>(scale).fill(web) : [])];
     let op: Operation;
     try {
-      op = await this.store.transaction(async (repos) => {
+      op = await this.uow.run(REPOS, async (repos) => {
         if (await repos.apps.nameTaken(domain.id, body.name)) throw this.nameTaken(body.name, domainName);
         const appFields = { domainId: domain.id, name: body.name, desiredState: 'started' as const, size, env: body.env ?? {} };
         const cartridgeRows = chosen.map((c, i) => ({ cartridge: c.manifest.name, generated: generatedFor(c, this.ca), options: options[i] }));
@@ -499,7 +512,7 @@ export class AppsService {
 
   async patch(user: User, domainName: string, appName: string, body: PatchAppBody, waitSeconds?: number) {
     const { domain, app } = await this.requireApp(user, domainName, appName);
-    if (body.idleAfterSeconds !== undefined) await this.store.repos.apps.update(app.id, { idleAfterSeconds: body.idleAfterSeconds });
+    if (body.idleAfterSeconds !== undefined) await this.appsRepository.update(app.id, { idleAfterSeconds: body.idleAfterSeconds });
     if (body.health !== undefined) {
       const health = body.health;
       // The check belongs to the release, as its environment does: the running one takes it now (its web gears are
@@ -511,9 +524,9 @@ export class AppsService {
           if (a.activeDeploymentId) await repos.deployments.update(a.activeDeploymentId, { health });
         }, waitSeconds);
       }
-      await this.store.repos.apps.update(app.id, { health });
+      await this.appsRepository.update(app.id, { health });
     }
-    return this.present((await this.store.repos.apps.findById(app.id))!, domain);
+    return this.present((await this.appsRepository.findById(app.id))!, domain);
   }
 
   // ---- descriptors ---------------------------------------------------------------------------------------------
@@ -527,7 +540,7 @@ export class AppsService {
       webScale: (app.gears ?? []).filter((g) => g.cartridge === web?.manifest.name).length,
       autoscale: app.autoscaleMax ? { min: app.autoscaleMin ?? 1, max: app.autoscaleMax, targetConcurrency: app.autoscaleTarget ?? 10 } : null,
       env: app.env,
-      aliases: (await this.store.repos.aliases.forApp(app.id)).map((a) => a.host),
+      aliases: (await this.aliasesRepository.forApp(app.id)).map((a) => a.host),
       idleAfterSeconds: app.idleAfterSeconds,
       health: app.health,
     };
@@ -605,7 +618,7 @@ export class AppsService {
 
   /** A request arrived for an idle app. */
   async wake(appId: string, host: string): Promise<void> {
-    const app = await this.store.repos.apps.findById(appId);
+    const app = await this.appsRepository.findById(appId);
     if (!app || app.desiredState !== 'idle') return;
     await this.systemChange(app, 'app.wake', `wake: a request for ${host} arrived`, async (repos, a) => {
       await repos.apps.update(a.id, { desiredState: 'started', lastScaledAt: new Date() });

@@ -1,12 +1,20 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { GearSpec } from '@gearshift/cartridges';
-import type { Repos } from '../database/store';
+import type { Repositories, Tx } from '../database/unit-of-work';
+import { AppsRepository } from './apps.repository';
+import { AliasesRepository } from '../routes/aliases.repository';
+import { DeploymentsRepository } from '../deployments/deployments.repository';
+import { NodesRepository } from '../nodes/nodes.repository';
+import { OperationsRepository } from '../operations/operations.repository';
 import { OperationsService, type StageHandler, type StageOutcome } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
 import { nextRolloutStage, rolloutOf, type RolloutStage } from '../operations/rollout';
 import type { App } from './app.entity';
 import { AppsService } from './apps.service';
 import { GearSpecsService } from './gear-specs.service';
+
+const REPOS = { aliases: AliasesRepository, apps: AppsRepository, deployments: DeploymentsRepository, nodes: NodesRepository, operations: OperationsRepository };
+type Repos = Repositories<typeof REPOS>;
 
 /** Changes whose new web gears must pass their health checks before the old ones go, and what users call them. */
 const GATED: Record<string, string> = {
@@ -48,7 +56,8 @@ export class ConfigRolloutService implements OnModuleInit, StageHandler {
     return specs.map((s) => (r.old.includes(s.gearId) ? before.get(s.gearId) ?? s : s));
   }
 
-  async next(repos: Repos, op: Operation, outcome: StageOutcome) {
+  async next(tx: Tx, op: Operation, outcome: StageOutcome) {
+    const repos = tx.pick(REPOS);
     const r = rolloutOf(op.context);
     const stage = op.context.stage;
     const app = op.appId ? await repos.apps.findById(op.appId) : null;

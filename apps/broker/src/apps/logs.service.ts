@@ -5,7 +5,7 @@ import type { Response } from 'express';
 import type { LogMessage } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { QueueService } from '../queue/queue.service';
-import { Store } from '../database/store';
+import { AppsRepository } from './apps.repository';
 import type { User } from '../users/user.entity';
 import { AppsService } from './apps.service';
 
@@ -26,7 +26,7 @@ export class LogsService implements OnModuleDestroy {
   constructor(
     private readonly apps: AppsService,
     private readonly queue: QueueService,
-    private readonly store: Store,
+    private readonly appsRepository: AppsRepository,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {
     this.redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: 2 });
@@ -104,7 +104,7 @@ export class LogsService implements OnModuleDestroy {
       // A follower also hears nodes the app's gears move to, and ends with the app.
       if (opts.follow) {
         watch = setInterval(() => {
-          void this.store.repos.apps.findById(app.id).then((now) => {
+          void this.appsRepository.findById(app.id).then((now) => {
             if (!now || now.desiredState === 'deleting') return done();
             return ask([...new Set((now.gears ?? []).map((g) => g.nodeId))]);
           }).catch(() => undefined);

@@ -7,7 +7,12 @@ import { promisify } from 'node:util';
 import { ArchiveError, inspectArchive, parseDescriptor, SchemaViolationError, type AppDescriptor, type ArchiveSummary, type BuildJob, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
-import { Store, type Repos } from '../database/store';
+import { UnitOfWork, type Repositories, type Tx } from '../database/unit-of-work';
+import { AppsRepository } from '../apps/apps.repository';
+import { AliasesRepository } from '../routes/aliases.repository';
+import { NodesRepository } from '../nodes/nodes.repository';
+import { DeploymentsRepository } from './deployments.repository';
+import { OperationsRepository } from '../operations/operations.repository';
 import { AppsService } from '../apps/apps.service';
 import type { App } from '../apps/app.entity';
 import { GearSpecsService } from '../apps/gear-specs.service';
@@ -21,6 +26,9 @@ import type { User } from '../users/user.entity';
 import { RegistryJanitor } from './registry-janitor';
 import { DETECTED_FILES, detectRuntime } from './detect-runtime';
 import { HOOK_NAMES, type Deployment, type DeploymentSource, type HookName } from './deployment.entity';
+
+const REPOS = { aliases: AliasesRepository, apps: AppsRepository, deployments: DeploymentsRepository, nodes: NodesRepository, operations: OperationsRepository };
+type Repos = Repositories<typeof REPOS>;
 
 const run = promisify(execFile);
 
@@ -62,7 +70,8 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
   private readonly logger = new Logger('deployments');
 
   constructor(
-    private readonly store: Store,
+    private readonly uow: UnitOfWork,
+    private readonly deploymentsRepository: DeploymentsRepository,
     private readonly apps: AppsService,
     private readonly operations: OperationsService,
     private readonly specs: GearSpecsService,
@@ -85,11 +94,11 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
 
   async list(user: User, domainName: string, appName: string) {
     const { app } = await this.apps.requireApp(user, domainName, appName);
-    return (await this.store.repos.deployments.forApp(app.id)).map((d) => ({ ...presentDeployment(d), active: d.id === app.activeDeploymentId }));
+    return (await this.deploymentsRepository.forApp(app.id)).map((d) => ({ ...presentDeployment(d), active: d.id === app.activeDeploymentId }));
   }
 
   private async requireDeployment(app: App, ref: string): Promise<Deployment> {
-    const all = await this.store.repos.deployments.forApp(app.id, 1000);
+    const all = await this.deploymentsRepository.forApp(app.id, 1000);
     const d = all.find((x) => String(x.number) === ref || x.id === ref);
     if (!d) throw notFound(`deployment "${ref}" of app "${app.name}"`);
     return d;
@@ -103,7 +112,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
 
   /** The source archive, once, to the node building it; the token in the URL is the only credential. */
   async source(id: string, token: string): Promise<NodeJS.ReadableStream> {
-    const d = /^[0-9a-f-]{36}$/.test(id) ? await this.store.repos.deployments.findById(id) : null;
+    const d = /^[0-9a-f-]{36}$/.test(id) ? await this.deploymentsRepository.findById(id) : null;
     const ok = d?.sourceToken && token.length === d.sourceToken.length && timingSafeEqual(Buffer.from(token), Buffer.from(d.sourceToken));
     if (!d || !ok || !existsSync(this.sourcePath(id))) throw notFound(`source of deployment "${id}"`);
     return createReadStream(this.sourcePath(id));
@@ -165,7 +174,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     writeFileSync(this.sourcePath(id), upload.archive, { mode: 0o600 });
     let op: Operation;
     try {
-      op = await this.store.transaction(async (repos) => {
+      op = await this.uow.run(REPOS, async (repos) => {
         const active = await repos.operations.activeForApp(app.id);
         if (active) {
           throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); one deployment runs at a time, try again when it ends`);
@@ -216,7 +225,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     if (target.state === 'failed' || !target.image) throw ruleViolation('/deployment', 'activatable', `release ${target.number} failed (${target.error ?? 'no image'}); it cannot serve`);
     if (target.pruned) throw ruleViolation('/deployment', 'kept', `the image of release ${target.number} was removed (only the newest ${this.config.keepReleases} are kept); deploy it again`);
     if (target.state === 'building' || target.state === 'rolling-out') throw conflict(`release ${target.number} is still being deployed`);
-    const op = await this.store.transaction(async (repos) => {
+    const op = await this.uow.run(REPOS, async (repos) => {
       const active = await repos.operations.activeForApp(app.id);
       if (active) throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); try again when it ends`);
       const current = (await repos.apps.findById(app.id))!;
@@ -235,7 +244,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     this.routes.schedule();
     await this.operations.dispatch(op).catch((err) => this.logger.warn(`dispatch of ${op.id} deferred: ${err.message}`));
     const done = waitSeconds ? await this.operations.wait(op, waitSeconds) : op;
-    const d = await this.store.repos.deployments.findById(done.context.deploymentId!);
+    const d = await this.deploymentsRepository.findById(done.context.deploymentId!);
     return { app: app.name, domain: domainName, deployment: d ? presentDeployment(d) : null, operation: presentOperation(done) };
   }
 
@@ -313,7 +322,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
   }
 
   private async buildJob(op: Operation, app: App, nodeId: string): Promise<BuildJob> {
-    const d = await this.store.repos.deployments.findById(op.context.deploymentId!);
+    const d = await this.deploymentsRepository.findById(op.context.deploymentId!);
     if (!d) throw new Error(`deployment ${op.context.deploymentId} is gone`);
     const web = this.apps.webOf(app);
     const specs = await this.specs.specs(app);
@@ -356,8 +365,8 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     // The gears a rollback removes never passed their health check, so never took traffic: nothing to drain.
     if (op.context.stage === 'rollback') return { drainMs: 0 };
     if (op.context.stage !== 'retire') return {};
-    const d = await this.store.repos.deployments.findById(op.context.deploymentId!);
-    const kept = (await this.store.repos.deployments.forApp(app.id, 1000)).filter((x) => x.image && !x.pruned).map((x) => x.image!);
+    const d = await this.deploymentsRepository.findById(op.context.deploymentId!);
+    const kept = (await this.deploymentsRepository.forApp(app.id, 1000)).filter((x) => x.image && !x.pruned).map((x) => x.image!);
     const extras: Partial<NodeJobs['app.converge']> = { keepImages: kept };
     const first = (app.gears ?? []).find((g) => g.deploymentId === d?.id);
     if (d?.hooks['post-deploy'] && first?.nodeId === nodeId && op.kind === 'app.deploy') {
@@ -366,11 +375,13 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     return extras;
   }
 
-  async log(op: Operation, lines: string[], repos: Repos): Promise<void> {
+  async log(op: Operation, lines: string[], tx: Tx): Promise<void> {
+    const repos = tx.pick(REPOS);
     if (op.context.deploymentId) await repos.deployments.appendLog(op.context.deploymentId, lines);
   }
 
-  async next(repos: Repos, op: Operation, outcome: StageOutcome) {
+  async next(tx: Tx, op: Operation, outcome: StageOutcome) {
+    const repos = tx.pick(REPOS);
     const d = await repos.deployments.findById(op.context.deploymentId!);
     const app = op.appId ? await repos.apps.findById(op.appId) : null;
     if (!d || !app) return null;
@@ -443,9 +454,9 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     const id = op.context.deploymentId;
     if (!id) return;
     rmSync(this.sourcePath(id), { force: true });
-    const d = await this.store.repos.deployments.findById(id);
+    const d = await this.deploymentsRepository.findById(id);
     if (d && (d.state === 'building' || d.state === 'rolling-out') && op.state === 'failed') {
-      await this.store.repos.deployments.update(id, { state: 'failed', error: op.error, finishedAt: new Date(), sourceToken: null });
+      await this.deploymentsRepository.update(id, { state: 'failed', error: op.error, finishedAt: new Date(), sourceToken: null });
     }
     // Releases this one pushed out of the kept count leave the registry too.
     if (this.config.registry) void this.janitor.sweep().catch((err: Error) => this.logger.warn(`cleaning the registry: ${err.message}`));

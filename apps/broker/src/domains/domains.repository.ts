@@ -1,9 +1,12 @@
+import { Injectable } from '@nestjs/common';
+import { InjectEntityManager } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
 import { Domain } from './domain.entity';
 import { App } from '../apps/app.entity';
 
+@Injectable()
 export class DomainsRepository {
-  constructor(private readonly m: EntityManager) {}
+  constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
   list(ownerId: string | null): Promise<Domain[]> {
     return this.m.find(Domain, { where: ownerId ? { ownerId } : {}, order: { name: 'ASC' } });

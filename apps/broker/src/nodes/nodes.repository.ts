@@ -1,3 +1,5 @@
+import { Injectable } from '@nestjs/common';
+import { InjectEntityManager } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
 import { Node, NodeJoinToken } from './node.entity';
 import { Gear } from '../apps/gear.entity';
@@ -8,8 +10,9 @@ export interface NodeUsage {
   gears: number;
 }
 
+@Injectable()
 export class NodesRepository {
-  constructor(private readonly m: EntityManager) {}
+  constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
   async addJoinToken(tokenHash: string, createdBy: string | null, expiresAt: Date): Promise<void> {
     await this.m.insert(NodeJoinToken, { tokenHash, createdBy, expiresAt });

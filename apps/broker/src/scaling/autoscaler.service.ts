@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
-import { Store } from '../database/store';
+import { AppsRepository } from '../apps/apps.repository';
+import { OperationsRepository } from '../operations/operations.repository';
 import { AppsService } from '../apps/apps.service';
 import { CatalogService } from '../cartridges/catalog.service';
 import { RoutesService } from '../routes/routes.service';
@@ -20,7 +21,8 @@ export class AutoscalerService implements OnApplicationBootstrap, OnModuleDestro
   private ticking = false;
 
   constructor(
-    private readonly store: Store,
+    private readonly appsRepository: AppsRepository,
+    private readonly operationsRepository: OperationsRepository,
     private readonly apps: AppsService,
     private readonly routes: RoutesService,
     private readonly catalog: CatalogService,
@@ -39,9 +41,9 @@ export class AutoscalerService implements OnApplicationBootstrap, OnModuleDestro
     if (this.ticking) return;
     this.ticking = true;
     try {
-      const apps = await this.store.repos.apps.managedByTraffic();
+      const apps = await this.appsRepository.managedByTraffic();
       if (apps.length === 0) return;
-      const [traffic, busy] = await Promise.all([this.routes.traffic(), this.store.repos.operations.appsWithActiveOperations()]);
+      const [traffic, busy] = await Promise.all([this.routes.traffic(), this.operationsRepository.appsWithActiveOperations()]);
       const now = Date.now();
       for (const app of apps) {
         if (busy.has(app.id) || app.desiredState !== 'started') continue;

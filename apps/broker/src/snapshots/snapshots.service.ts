@@ -7,7 +7,8 @@ import type { Readable } from 'node:stream';
 import { ArchiveError, inspectArchive, type NodeJob, type SnapshotItem } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
-import { Store } from '../database/store';
+import { UnitOfWork, type Repositories } from '../database/unit-of-work';
+import { OperationsRepository } from '../operations/operations.repository';
 import { AppsService } from '../apps/apps.service';
 import type { App } from '../apps/app.entity';
 import { GearSpecsService } from '../apps/gear-specs.service';
@@ -15,6 +16,9 @@ import { CatalogService } from '../cartridges/catalog.service';
 import { OperationsService, presentOperation, type StageHandler } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
 import type { User } from '../users/user.entity';
+
+const REPOS = { operations: OperationsRepository };
+type Repos = Repositories<typeof REPOS>;
 
 /**
  * Snapshots: an app's data as one .tar.gz — each database's own consistent dump, Redis's keys, the files of other
@@ -26,7 +30,8 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
   private readonly logger = new Logger('snapshots');
 
   constructor(
-    private readonly store: Store,
+    private readonly uow: UnitOfWork,
+    private readonly operationsRepository: OperationsRepository,
     private readonly apps: AppsService,
     private readonly operations: OperationsService,
     private readonly specs: GearSpecsService,
@@ -80,7 +85,7 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
   }
 
   private async start(user: User, app: App, kind: 'app.snapshot' | 'app.restore', nodeId: string, step: string, context: Record<string, unknown>): Promise<Operation> {
-    const op = await this.store.transaction(async (repos) => {
+    const op = await this.uow.run(REPOS, async (repos) => {
       const active = await repos.operations.activeForApp(app.id);
       if (active) throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); try again when it ends`);
       return this.operations.create(repos, kind, app.id, user, [{ nodeId, job: kind }], step, context);
@@ -115,7 +120,7 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
 
   /** The node's upload of a snapshot it took, by the token in its job. */
   async receive(opId: string, token: string, body: Readable): Promise<void> {
-    const op = /^[0-9a-f-]{36}$/.test(opId) ? await this.store.repos.operations.findById(opId) : null;
+    const op = /^[0-9a-f-]{36}$/.test(opId) ? await this.operationsRepository.findById(opId) : null;
     const expected = op?.context.token as string | undefined;
     if (!op || op.kind !== 'app.snapshot' || !expected || token.length !== expected.length || !timingSafeEqual(Buffer.from(token), Buffer.from(expected))) {
       throw notFound(`snapshot "${opId}"`);
