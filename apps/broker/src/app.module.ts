@@ -10,23 +10,32 @@ import { CartridgeRecord } from './cartridges/cartridge.entity';
 import { CartridgesRepository } from './cartridges/cartridges.repository';
 import { Domain } from './domains/domain.entity';
 import { DomainsRepository } from './domains/domains.repository';
-import { Node, NodeJoinToken } from './nodes/node.entity';
-import { NodesRepository } from './nodes/nodes.repository';
+import { Node, NodeJoinToken } from './fleet/node.entity';
+import { NodesRepository } from './fleet/nodes.repository';
 import { Operation } from './operations/operation.entity';
 import { OperationsRepository } from './operations/operations.repository';
 import { ApiToken, User } from './users/user.entity';
 import { UsersRepository } from './users/users.repository';
 import { Alias } from './routes/alias.entity';
 import { AliasesRepository } from './routes/aliases.repository';
-import { Deployment } from './deployments/deployment.entity';
-import { DeploymentsRepository } from './deployments/deployments.repository';
+import { Deployment } from './apps/deployment.entity';
+import { DeploymentsRepository } from './apps/deployments.repository';
+import { DomainApps } from './domains/domain-apps';
+import { CartridgesInUse } from './cartridges/cartridges-in-use';
+import { NodeAddresses } from './apps/node-addresses';
+import { AppAccess } from './apps/app-access.service';
+import { AppGears } from './lifecycle/app-gears.service';
+import { AppsPresenter } from './lifecycle/apps.presenter';
+import { ChangeRunner } from './changes/change-runner';
+import { ScalingService } from './scaling/scaling.service';
+import { DeploymentSources } from './deployments/sources';
 import { DatabaseModule } from './database/database.module';
 import { CoreModule } from './core.module';
-import { AppsController } from './apps/apps.controller';
-import { AppsService } from './apps/apps.service';
+import { AppsController } from './lifecycle/apps.controller';
+import { AppsService } from './lifecycle/apps.service';
 import { GearSpecsService } from './apps/gear-specs.service';
 import { GeneratedValuesService } from './apps/generated-values.service';
-import { ConfigRolloutService } from './apps/config-rollout.service';
+import { ConfigRolloutService } from './lifecycle/config-rollout.service';
 import { CartridgesController } from './cartridges/cartridges.controller';
 import { CatalogService } from './cartridges/catalog.service';
 import type { Cartridge } from '@gearshift/cartridges';
@@ -37,7 +46,7 @@ import { NodesController } from './nodes/nodes.controller';
 import { NodesService } from './nodes/nodes.service';
 import { OperationsController } from './operations/operations.controller';
 import { OperationsService } from './operations/operations.service';
-import { BrokerJobs } from './queue/broker-jobs';
+import { BrokerJobs } from './broker-jobs';
 import { QueueService } from './queue/queue.service';
 import { AuthController } from './users/auth.controller';
 import { AuthGuard } from './users/auth.guard';
@@ -52,7 +61,7 @@ import { ApplyService } from './apply/apply.service';
 import { DeploymentsController } from './deployments/deployments.controller';
 import { DeploymentsService } from './deployments/deployments.service';
 import { RegistryJanitor } from './deployments/registry-janitor';
-import { LogsService } from './apps/logs.service';
+import { LogsService } from './lifecycle/logs.service';
 import { SnapshotsController } from './snapshots/snapshots.controller';
 import { SnapshotsService } from './snapshots/snapshots.service';
 
@@ -70,12 +79,21 @@ export class AppModule {
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
         ...REPOSITORIES,
+        // Questions a lower room asks of a higher one, answered by the higher room's repository.
+        { provide: DomainApps, useExisting: AppsRepository },
+        { provide: CartridgesInUse, useExisting: AppsRepository },
+        { provide: NodeAddresses, useExisting: NodesRepository },
         AuthService,
         CatalogService,
         DomainsService,
         GearSpecsService,
         OperationsService,
         AppsService,
+        AppAccess,
+        AppGears,
+        AppsPresenter,
+        ChangeRunner,
+        ScalingService,
         GeneratedValuesService,
         ConfigRolloutService,
         NodesService,
@@ -86,6 +104,7 @@ export class AppModule {
         AutoscalerService,
         ApplyService,
         DeploymentsService,
+        DeploymentSources,
         RegistryJanitor,
         LogsService,
         SnapshotsService,

@@ -14,7 +14,7 @@ import { dataSourceOptions } from './database/data-source';
 import { prepareDatabase } from './database/prepare';
 import { loadSecretKey, useSecretKey } from './common/secrets';
 import { AuthService } from './users/auth.service';
-import { AppsService } from './apps/apps.service';
+import { AppAccess } from './apps/app-access.service';
 import { gitBackend } from './deployments/git-backend';
 import { urlProblem } from './common/body';
 import type { AddressInfo } from 'node:net';
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   const apiHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   app.use(
     '/git',
-    gitBackend(config, app.get(AuthService), app.get(AppsService), () => `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${(app.getHttpServer().address() as AddressInfo).port}`),
+    gitBackend(config, app.get(AuthService), app.get(AppAccess), () => `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${(app.getHttpServer().address() as AddressInfo).port}`),
   );
   app.setGlobalPrefix('api/v1');
   app.enableShutdownHooks();

@@ -3,13 +3,15 @@ import { InjectEntityManager } from '@nestjs/typeorm';
 import { In, type EntityManager } from 'typeorm';
 import type { GearReport } from '@gearshift/cartridges';
 import { App } from './app.entity';
+import type { DomainApps } from '../domains/domain-apps';
+import type { CartridgesInUse } from '../cartridges/cartridges-in-use';
 import { AppCartridge } from './app-cartridge.entity';
 import { Gear } from './gear.entity';
 
 export type NewGear = Pick<Gear, 'cartridge' | 'nodeId' | 'memoryMb'> & { deploymentId?: string | null };
 
 @Injectable()
-export class AppsRepository {
+export class AppsRepository implements DomainApps, CartridgesInUse {
   constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
   list(domainId: string): Promise<App[]> {
@@ -22,6 +24,10 @@ export class AppsRepository {
 
   findById(id: string): Promise<App | null> {
     return this.m.findOne(App, { where: { id }, relations: { cartridges: true, gears: true } });
+  }
+
+  countInDomain(domainId: string): Promise<number> {
+    return this.m.count(App, { where: { domainId } });
   }
 
   /** The names of the cartridges some app embeds. */

@@ -2,9 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { GearSpec } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CatalogService } from '../cartridges/catalog.service';
-import { DeploymentsRepository } from '../deployments/deployments.repository';
+import { DeploymentsRepository } from './deployments.repository';
 import { DomainsRepository } from '../domains/domains.repository';
-import { NodesRepository } from '../nodes/nodes.repository';
+import { NodeAddresses } from './node-addresses';
 import type { App } from './app.entity';
 import { buildGearSpecs, type AppShape, type GearRelease } from './gear-specs';
 
@@ -24,7 +24,7 @@ export class GearSpecsService {
   constructor(
     private readonly deploymentsRepository: DeploymentsRepository,
     private readonly domainsRepository: DomainsRepository,
-    private readonly nodesRepository: NodesRepository,
+    private readonly nodes: NodeAddresses,
     private readonly catalog: CatalogService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
@@ -40,7 +40,7 @@ export class GearSpecsService {
 
   /** Node addresses, read at most every few seconds: they change when an operator moves a node. */
   private async nodeAddresses(): Promise<Map<string, string>> {
-    if (!this.addresses || Date.now() - this.addresses.at > 5000) this.addresses = { at: Date.now(), byNode: await this.nodesRepository.addresses() };
+    if (!this.addresses || Date.now() - this.addresses.at > 5000) this.addresses = { at: Date.now(), byNode: await this.nodes.addresses() };
     return this.addresses.byNode;
   }
 

@@ -1,12 +1,11 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { CertificateAuthority } from '../common/certificates';
 import { CatalogService } from '../cartridges/catalog.service';
-import { UnitOfWork, type Repositories } from '../database/unit-of-work';
+import { UnitOfWork } from '../database/unit-of-work';
 import { AppsRepository } from './apps.repository';
 import { generatedFor, lacksGenerated } from './generated-values';
 
 const REPOS = { apps: AppsRepository };
-type Repos = Repositories<typeof REPOS>;
 
 /**
  * Fills in, at start, the values a cartridge's newer manifest generates that apps embedding it from before lack (a

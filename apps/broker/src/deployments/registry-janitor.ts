@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { request } from 'node:http';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { AppsRepository } from '../apps/apps.repository';
-import { DeploymentsRepository } from './deployments.repository';
+import { DeploymentsRepository } from '../apps/deployments.repository';
 
 const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',

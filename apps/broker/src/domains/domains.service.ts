@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { conflict, notFound } from '../common/errors';
 import { DomainsRepository } from './domains.repository';
+import { DomainApps } from './domain-apps';
 import type { User } from '../users/user.entity';
 import type { Domain } from './domain.entity';
 
@@ -8,7 +9,10 @@ export const presentDomain = (d: Domain) => ({ name: d.name, createdAt: d.create
 
 @Injectable()
 export class DomainsService {
-  constructor(private readonly domainsRepository: DomainsRepository) {}
+  constructor(
+    private readonly domainsRepository: DomainsRepository,
+    private readonly domainApps: DomainApps,
+  ) {}
 
   async list(user: User) {
     return (await this.domainsRepository.list(user.isAdmin ? null : user.id)).map(presentDomain);
@@ -33,7 +37,7 @@ export class DomainsService {
 
   async delete(user: User, name: string): Promise<void> {
     const domain = await this.require(user, name);
-    const apps = await this.domainsRepository.countApps(domain.id);
+    const apps = await this.domainApps.countInDomain(domain.id);
     if (apps > 0) throw conflict(`domain "${name}" still has ${apps} app(s); delete them first`);
     await this.domainsRepository.delete(domain.id);
   }

@@ -3,17 +3,18 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { nodeQueue, specHash, type BrokerJobs, type GearReport } from '@gearshift/cartridges';
 import type { Gear } from '../apps/gear.entity';
-import { BROKER_CONFIG, randomToken, type BrokerConfig } from '../config';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { randomToken } from '../common/random-token';
 import { conflict, GearshiftError, notFound } from '../common/errors';
 import { AppsRepository } from '../apps/apps.repository';
-import { NodesRepository } from './nodes.repository';
+import { NodesRepository } from '../fleet/nodes.repository';
 import { OperationsRepository } from '../operations/operations.repository';
 import { GearSpecsService } from '../apps/gear-specs.service';
 import { QueueService } from '../queue/queue.service';
 import { RoutesService } from '../routes/routes.service';
 import { tokenHash } from '../users/password';
 import type { User } from '../users/user.entity';
-import type { NodeUsage } from './nodes.repository';
+import type { NodeUsage } from '../fleet/nodes.repository';
 
 const requireAdmin = (user: User) => {
   if (!user.isAdmin) throw new GearshiftError('forbidden', 'only an administrator can manage nodes');

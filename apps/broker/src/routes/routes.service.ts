@@ -4,8 +4,8 @@ import { routersKey, routesChannel, routesKey, trafficKey, type AppRoute, type A
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { AliasesRepository } from './aliases.repository';
 import { AppsRepository } from '../apps/apps.repository';
-import { DeploymentsRepository } from '../deployments/deployments.repository';
-import { NodesRepository } from '../nodes/nodes.repository';
+import { DeploymentsRepository } from '../apps/deployments.repository';
+import { NodesRepository } from '../fleet/nodes.repository';
 import { CatalogService } from '../cartridges/catalog.service';
 import { GearSpecsService } from '../apps/gear-specs.service';
 import { gearHealth, routeHealth, type AppShape, type GearRelease } from '../apps/gear-specs';

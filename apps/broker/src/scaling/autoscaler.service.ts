@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { AppsRepository } from '../apps/apps.repository';
 import { OperationsRepository } from '../operations/operations.repository';
-import { AppsService } from '../apps/apps.service';
+import { ScalingService } from './scaling.service';
 import { CatalogService } from '../cartridges/catalog.service';
 import { RoutesService } from '../routes/routes.service';
 import { decide } from './decide';
@@ -23,7 +23,7 @@ export class AutoscalerService implements OnApplicationBootstrap, OnModuleDestro
   constructor(
     private readonly appsRepository: AppsRepository,
     private readonly operationsRepository: OperationsRepository,
-    private readonly apps: AppsService,
+    private readonly scaling: ScalingService,
     private readonly routes: RoutesService,
     private readonly catalog: CatalogService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
@@ -62,8 +62,8 @@ export class AutoscalerService implements OnApplicationBootstrap, OnModuleDestro
         });
         if (!decision) continue;
         this.logger.log(`${app.name}: ${decision.kind === 'scale' ? `scale to ${decision.replicas}` : 'idle'} (${decision.reason})`);
-        if (decision.kind === 'scale') await this.apps.autoscale(app, decision.replicas, decision.reason);
-        else await this.apps.idle(app, decision.reason);
+        if (decision.kind === 'scale') await this.scaling.autoscale(app, decision.replicas, decision.reason);
+        else await this.scaling.idle(app, decision.reason);
       }
     } catch (err) {
       this.logger.warn(`autoscaling pass failed: ${(err as Error).message}`);

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,18 +7,15 @@ import type { Readable } from 'node:stream';
 import { ArchiveError, inspectArchive, type NodeJob, type SnapshotItem } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
-import { UnitOfWork, type Repositories } from '../database/unit-of-work';
 import { OperationsRepository } from '../operations/operations.repository';
-import { AppsService } from '../apps/apps.service';
+import { AppAccess } from '../apps/app-access.service';
+import { ChangeRunner } from '../changes/change-runner';
 import type { App } from '../apps/app.entity';
 import { GearSpecsService } from '../apps/gear-specs.service';
 import { CatalogService } from '../cartridges/catalog.service';
 import { OperationsService, presentOperation, type StageHandler } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
 import type { User } from '../users/user.entity';
-
-const REPOS = { operations: OperationsRepository };
-type Repos = Repositories<typeof REPOS>;
 
 /**
  * Snapshots: an app's data as one .tar.gz — each database's own consistent dump, Redis's keys, the files of other
@@ -27,12 +24,10 @@ type Repos = Repositories<typeof REPOS>;
  */
 @Injectable()
 export class SnapshotsService implements OnModuleInit, StageHandler {
-  private readonly logger = new Logger('snapshots');
-
   constructor(
-    private readonly uow: UnitOfWork,
     private readonly operationsRepository: OperationsRepository,
-    private readonly apps: AppsService,
+    private readonly access: AppAccess,
+    private readonly changes: ChangeRunner,
     private readonly operations: OperationsService,
     private readonly specs: GearSpecsService,
     private readonly catalog: CatalogService,
@@ -85,18 +80,14 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
   }
 
   private async start(user: User, app: App, kind: 'app.snapshot' | 'app.restore', nodeId: string, step: string, context: Record<string, unknown>): Promise<Operation> {
-    const op = await this.uow.run(REPOS, async (repos) => {
-      const active = await repos.operations.activeForApp(app.id);
-      if (active) throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); try again when it ends`);
-      return this.operations.create(repos, kind, app.id, user, [{ nodeId, job: kind }], step, context);
-    });
-    await this.operations.dispatch(op).catch((err) => this.logger.warn(`dispatch of ${op.id} deferred: ${err.message}`));
+    const op = await this.changes.begin(app, (repos) => this.operations.create(repos, kind, app.id, user, [{ nodeId, job: kind }], step, context));
+    await this.changes.send(op, { routes: false });
     return op;
   }
 
   /** Takes a snapshot and streams it; nothing of it stays on the broker. */
   async take(user: User, domainName: string, appName: string, res: import('express').Response): Promise<void> {
-    const { app } = await this.apps.requireApp(user, domainName, appName);
+    const { app } = await this.access.requireApp(user, domainName, appName);
     if (app.desiredState !== 'started' && app.desiredState !== 'idle') throw conflict(`app "${appName}" is ${app.desiredState}; start it to take a snapshot`);
     const { nodeId } = await this.itemsOf(app);
     mkdirSync(join(this.config.dataDir, 'snapshots'), { recursive: true });
@@ -129,7 +120,7 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
   }
 
   async restore(user: User, domainName: string, appName: string, archive: Buffer, waitSeconds?: number) {
-    const { app } = await this.apps.requireApp(user, domainName, appName);
+    const { app } = await this.access.requireApp(user, domainName, appName);
     let paths: string[];
     try {
       paths = (await inspectArchive(archive, this.config.maxUnpackedBytes)).paths;

@@ -3,6 +3,7 @@ import { InjectEntityManager } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
 import { Node, NodeJoinToken } from './node.entity';
 import { Gear } from '../apps/gear.entity';
+import type { NodeAddresses } from '../apps/node-addresses';
 
 export interface NodeUsage {
   node: Node;
@@ -11,7 +12,7 @@ export interface NodeUsage {
 }
 
 @Injectable()
-export class NodesRepository {
+export class NodesRepository implements NodeAddresses {
   constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
   async addJoinToken(tokenHash: string, createdBy: string | null, expiresAt: Date): Promise<void> {

@@ -5,9 +5,9 @@ import type { Response } from 'express';
 import type { LogMessage } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { QueueService } from '../queue/queue.service';
-import { AppsRepository } from './apps.repository';
+import { AppsRepository } from '../apps/apps.repository';
 import type { User } from '../users/user.entity';
-import { AppsService } from './apps.service';
+import { AppAccess } from '../apps/app-access.service';
 
 const ALIVE_TTL_S = 10;
 
@@ -24,7 +24,7 @@ export class LogsService implements OnModuleDestroy {
   private subscribed?: Promise<unknown>;
 
   constructor(
-    private readonly apps: AppsService,
+    private readonly access: AppAccess,
     private readonly queue: QueueService,
     private readonly appsRepository: AppsRepository,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
@@ -60,7 +60,7 @@ export class LogsService implements OnModuleDestroy {
   }
 
   async stream(user: User, domainName: string, appName: string, opts: { tail: number; follow: boolean }, res: Response): Promise<void> {
-    const { app } = await this.apps.requireApp(user, domainName, appName);
+    const { app } = await this.access.requireApp(user, domainName, appName);
     const nodes = [...new Set((app.gears ?? []).map((g) => g.nodeId))];
     const id = randomUUID();
     const channel = `${this.config.instance}:logs:${id}`;

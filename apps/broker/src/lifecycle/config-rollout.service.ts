@@ -1,20 +1,19 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { GearSpec } from '@gearshift/cartridges';
-import type { Repositories, Tx } from '../database/unit-of-work';
-import { AppsRepository } from './apps.repository';
+import type { Tx } from '../database/unit-of-work';
+import { AppsRepository } from '../apps/apps.repository';
 import { AliasesRepository } from '../routes/aliases.repository';
-import { DeploymentsRepository } from '../deployments/deployments.repository';
-import { NodesRepository } from '../nodes/nodes.repository';
+import { DeploymentsRepository } from '../apps/deployments.repository';
+import { NodesRepository } from '../fleet/nodes.repository';
 import { OperationsRepository } from '../operations/operations.repository';
 import { OperationsService, type StageHandler, type StageOutcome } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
 import { nextRolloutStage, rolloutOf, type RolloutStage } from '../operations/rollout';
-import type { App } from './app.entity';
-import { AppsService } from './apps.service';
-import { GearSpecsService } from './gear-specs.service';
+import type { App } from '../apps/app.entity';
+import { AppGears } from './app-gears.service';
+import { GearSpecsService } from '../apps/gear-specs.service';
 
 const REPOS = { aliases: AliasesRepository, apps: AppsRepository, deployments: DeploymentsRepository, nodes: NodesRepository, operations: OperationsRepository };
-type Repos = Repositories<typeof REPOS>;
 
 /** Changes whose new web gears must pass their health checks before the old ones go, and what users call them. */
 const GATED: Record<string, string> = {
@@ -36,7 +35,7 @@ const isStage = (s: unknown): s is RolloutStage => s === 'surge' || s === 'retir
 export class ConfigRolloutService implements OnModuleInit, StageHandler {
   constructor(
     private readonly operations: OperationsService,
-    private readonly apps: AppsService,
+    private readonly apps: AppGears,
     private readonly gearSpecs: GearSpecsService,
   ) {}
 
