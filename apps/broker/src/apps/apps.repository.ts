@@ -30,6 +30,18 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     return this.m.count(App, { where: { domainId } });
   }
 
+  /** By node: the memory its gears take, and how many there are. */
+  async gearsByNode(): Promise<Map<string, { memoryMb: number; gears: number }>> {
+    const sums: { node_id: string; mb: string; n: string }[] = await this.m
+      .createQueryBuilder(Gear, 'g')
+      .select('g.node_id', 'node_id')
+      .addSelect('coalesce(sum(g.memory_mb), 0)', 'mb')
+      .addSelect('count(*)', 'n')
+      .groupBy('g.node_id')
+      .getRawMany();
+    return new Map(sums.map((s) => [s.node_id, { memoryMb: Number(s.mb), gears: Number(s.n) }]));
+  }
+
   /** The names of the cartridges some app embeds. */
   async cartridgesInUse(): Promise<Set<string>> {
     const rows: { cartridge: string }[] = await this.m.createQueryBuilder(AppCartridge, 'c').select('distinct c.cartridge', 'cartridge').getRawMany();

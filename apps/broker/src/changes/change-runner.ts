@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { conflict } from '../common/errors';
+import { GearshiftError } from '../common/errors';
 import { UnitOfWork, type Repositories } from '../database/unit-of-work';
 import type { LockName } from '../database/locks';
 import { AppsRepository } from '../apps/apps.repository';
@@ -17,6 +17,13 @@ export const CHANGE_REPOS = { aliases: AliasesRepository, apps: AppsRepository, 
 
 /** The repositories a change to an app writes through, bound to the change's transaction. */
 export type ChangeRepos = Repositories<typeof CHANGE_REPOS>;
+
+/** Another operation of the app runs (409); the platform's own changes let the running one be. */
+export class AppBusyError extends GearshiftError {
+  constructor(app: App, active: Operation, hint: string) {
+    super('conflict', `app "${app.name}" is busy with operation ${active.id} (${active.kind}); ${hint}`);
+  }
+}
 
 /** What a change to an app did besides its rows: extra nodes to converge, and how its operation goes on. */
 export type Change = string[] | { nodes: string[]; context: Operation['context'] } | void;
@@ -43,7 +50,7 @@ export class ChangeRunner {
   begin(app: App, work: (repos: ChangeRepos) => Promise<Operation>, opts: { lock?: LockName; busyHint?: string } = {}): Promise<Operation> {
     return this.uow.run(CHANGE_REPOS, async (repos) => {
       const active = await repos.operations.activeForApp(app.id);
-      if (active) throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); ${opts.busyHint ?? 'try again when it ends'}`);
+      if (active) throw new AppBusyError(app, active, opts.busyHint ?? 'try again when it ends');
       return work(repos);
     }, opts.lock);
   }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppsRepository } from '../apps/apps.repository';
 import type { App } from '../apps/app.entity';
-import { ChangeRunner, type ChangeRepos } from '../changes/change-runner';
+import { AppBusyError, ChangeRunner, type ChangeRepos } from '../changes/change-runner';
 import { AppGears } from '../lifecycle/app-gears.service';
 import type { Operation } from '../operations/operation.entity';
 
@@ -39,9 +39,9 @@ export class ScalingService {
     if (!app || app.desiredState !== 'idle') return;
     await this.systemChange(app, 'app.wake', `wake: a request for ${host} arrived`, async (repos, a) => {
       await repos.apps.update(a.id, { desiredState: 'started', lastScaledAt: new Date() });
-    }).catch((err: Error) => {
+    }).catch((err: unknown) => {
       // Already being woken by another request: that is fine.
-      if (!/busy with operation/.test(err.message)) throw err;
+      if (!(err instanceof AppBusyError)) throw err;
     });
   }
 }
