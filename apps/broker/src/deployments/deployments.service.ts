@@ -5,14 +5,10 @@ import { join } from 'node:path';
 import { ArchiveError, inspectArchive, type ArchiveSummary, type BuildJob, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
-import { type Repositories, type Tx } from '../database/unit-of-work';
-import { AppsRepository } from '../apps/apps.repository';
-import { AliasesRepository } from '../routes/aliases.repository';
-import { NodesRepository } from '../fleet/nodes.repository';
+import type { Tx } from '../database/unit-of-work';
 import { DeploymentsRepository } from '../apps/deployments.repository';
-import { OperationsRepository } from '../operations/operations.repository';
 import { AppAccess } from '../apps/app-access.service';
-import { ChangeRunner } from '../changes/change-runner';
+import { CHANGE_REPOS, ChangeRunner, type ChangeRepos } from '../changes/change-runner';
 import { AppGears } from '../lifecycle/app-gears.service';
 import type { App } from '../apps/app.entity';
 import { GearSpecsService } from '../apps/gear-specs.service';
@@ -27,8 +23,9 @@ import { DeploymentSources, type SourceUpload } from './sources';
 import { DETECTED_FILES, detectRuntime } from './detect-runtime';
 import { type Deployment, type DeploymentSource } from '../apps/deployment.entity';
 
-const REPOS = { aliases: AliasesRepository, apps: AppsRepository, deployments: DeploymentsRepository, nodes: NodesRepository, operations: OperationsRepository };
-type Repos = Repositories<typeof REPOS>;
+/** A stage writes what a change to an app writes (see ChangeRunner). */
+const REPOS = CHANGE_REPOS;
+type Repos = ChangeRepos;
 
 /** Environment variable names whose values are kept out of build and hook output. */
 const SECRET_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIAL|PRIVATE)/i;

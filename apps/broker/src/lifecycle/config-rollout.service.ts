@@ -1,11 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { GearSpec } from '@gearshift/cartridges';
 import type { Tx } from '../database/unit-of-work';
-import { AppsRepository } from '../apps/apps.repository';
-import { AliasesRepository } from '../routes/aliases.repository';
-import { DeploymentsRepository } from '../apps/deployments.repository';
-import { NodesRepository } from '../fleet/nodes.repository';
-import { OperationsRepository } from '../operations/operations.repository';
+import { CHANGE_REPOS } from '../changes/change-runner';
 import { OperationsService, type StageHandler, type StageOutcome } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
 import { nextRolloutStage, rolloutOf, type RolloutStage } from '../operations/rollout';
@@ -13,7 +9,8 @@ import type { App } from '../apps/app.entity';
 import { AppGears } from './app-gears.service';
 import { GearSpecsService } from '../apps/gear-specs.service';
 
-const REPOS = { aliases: AliasesRepository, apps: AppsRepository, deployments: DeploymentsRepository, nodes: NodesRepository, operations: OperationsRepository };
+/** A stage writes what a change to an app writes (see ChangeRunner). */
+const REPOS = CHANGE_REPOS;
 
 /** Changes whose new web gears must pass their health checks before the old ones go, and what users call them. */
 const GATED: Record<string, string> = {
