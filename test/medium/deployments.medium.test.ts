@@ -4,12 +4,11 @@ import { OperationsService } from '../../apps/broker/src/operations/operations.s
 import { OperationsRepository } from '../../apps/broker/src/operations/operations.repository';
 import { newContext } from '../../apps/broker/src/operations/contexts';
 import { AppsRepository } from '../../apps/broker/src/apps/apps.repository';
-import type { AppsService } from '../../apps/broker/src/apps/apps.service';
 import type { App } from '../../apps/broker/src/apps/app.entity';
-import { DeploymentsRepository } from '../../apps/broker/src/deployments/deployments.repository';
+import { DeploymentsRepository } from '../../apps/broker/src/apps/deployments.repository';
 import { DeploymentsService } from '../../apps/broker/src/deployments/deployments.service';
 import type { RegistryJanitor } from '../../apps/broker/src/deployments/registry-janitor';
-import type { Deployment } from '../../apps/broker/src/deployments/deployment.entity';
+import type { Deployment } from '../../apps/broker/src/apps/deployment.entity';
 import type { OperationReport } from '../../apps/broker/src/operations/report';
 import { mediumDb, type MediumDb } from './support';
 
@@ -22,9 +21,9 @@ describe('deployment rollouts against Postgres: each stage persisted', () => {
 
   before(async () => {
     db = await mediumDb('deployments');
-    ops = new OperationsService(db.store, db.queue.asService(), db.specs, db.routes.asService(), db.config);
+    ops = db.operationsService();
     // Surge, retire and rollback need nothing of AppsService; only starting a rollout after a build does.
-    const deploymentsService = new DeploymentsService(db.store, {} as AppsService, ops, db.specs, db.catalog, db.routes.asService(), {} as RegistryJanitor, db.config);
+    const deploymentsService = new DeploymentsService(new DeploymentsRepository(db.dataSource.manager), {} as never, {} as never, {} as never, {} as never, ops, db.specs, db.catalog, {} as RegistryJanitor, db.config);
     deploymentsService.onModuleInit();
     operations = new OperationsRepository(db.dataSource.manager);
     apps = new AppsRepository(db.dataSource.manager);
@@ -45,7 +44,7 @@ describe('deployment rollouts against Postgres: each stage persisted', () => {
     const old = r1 ? [1, 2].map(() => ({ cartridge: web, nodeId: db.node.id, memoryMb: 256, deploymentId: r1.id })) : [];
     await apps.addGears(app0.id, [...old, ...[1, 2].map(() => ({ cartridge: web, nodeId: db.node.id, memoryMb: 256, deploymentId: r2.id }))]);
     const app = (await apps.findById(app0.id))!;
-    const op = await db.store.transaction((repos) =>
+    const op = await db.transaction((repos) =>
       ops.create(repos, 'app.deploy', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], `deploy release 2 of ${name}`, newContext('app.deploy', { stage: 'surge', deploymentId: r2.id, previousDeploymentId: r1?.id ?? null })),
     );
     const gearsOf = (id: string | undefined) => app.gears!.filter((g) => g.deploymentId === id).map((g) => g.id).sort();

@@ -15,8 +15,8 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
 
   before(async () => {
     db = await mediumDb('heartbeat');
-    nodes = new NodesService(db.store, db.queue.asService(), db.specs, db.routes.asService(), db.config);
-    ops = new OperationsService(db.store, db.queue.asService(), db.specs, db.routes.asService(), db.config);
+    nodes = db.nodesService();
+    ops = db.operationsService();
     apps = new AppsRepository(db.dataSource.manager);
   });
   after(() => db?.close());
@@ -61,7 +61,7 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
 
   it('leaves an app alone while an operation of it runs', async () => {
     const app = await db.addApp('busy', [{}]);
-    await db.store.transaction((repos) => ops.create(repos, 'app.restart', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], 'restart busy'));
+    await db.transaction((repos) => ops.create(repos, 'app.restart', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], 'restart busy'));
     db.queue.sent.length = 0;
     await nodes.handleHeartbeat(heartbeat([]));
     assert.deepEqual(db.queue.sent, []);

@@ -14,7 +14,7 @@ describe('operations against Postgres: created, dispatched, finished by reports'
 
   before(async () => {
     db = await mediumDb('operations');
-    ops = new OperationsService(db.store, db.queue.asService(), db.specs, db.routes.asService(), db.config);
+    ops = db.operationsService();
     operations = new OperationsRepository(db.dataSource.manager);
     apps = new AppsRepository(db.dataSource.manager);
   });
@@ -29,7 +29,7 @@ describe('operations against Postgres: created, dispatched, finished by reports'
       { nodeId: db.node.id, job: 'app.converge' as const },
       { nodeId: node2.id, job: 'app.converge' as const },
     ];
-    const op = await db.store.transaction((repos) => ops.create(repos, 'app.scale', app.id, db.user, dispatch, 'scale two-nodes to 2'));
+    const op = await db.transaction((repos) => ops.create(repos, 'app.scale', app.id, db.user, dispatch, 'scale two-nodes to 2'));
     assert.equal(op.state, 'queued');
     assert.deepEqual(op.pendingNodes.sort(), [db.node.id, node2.id].sort());
 
@@ -71,7 +71,7 @@ describe('operations against Postgres: created, dispatched, finished by reports'
   it("fails with the node's reason and marks the node's gears that it could not make", async () => {
     const app = await db.addApp('breaks', [{}, {}]);
     const [ok, broken] = app.gears!;
-    const op = await db.store.transaction((repos) => ops.create(repos, 'app.restart', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], 'restart breaks'));
+    const op = await db.transaction((repos) => ops.create(repos, 'app.restart', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], 'restart breaks'));
     await ops.handleReport(report(op.id, db.node.id, { appId: app.id, phase: 'failed', error: 'image not found', gears: [{ gearId: ok.id, appId: app.id, state: 'running', ports: {} }] }));
     const now = (await operations.findById(op.id))!;
     assert.deepEqual([now.state, now.error, now.pendingNodes], ['failed', 'image not found', []]);
@@ -89,7 +89,7 @@ describe('operations against Postgres: created, dispatched, finished by reports'
 
   it('deletes the app when its deletion succeeded on its nodes', async () => {
     const app = await db.addApp('goes-away', [{}]);
-    const op = await db.store.transaction((repos) => ops.create(repos, 'app.delete', app.id, db.user, [{ nodeId: db.node.id, job: 'app.remove' }], 'delete goes-away'));
+    const op = await db.transaction((repos) => ops.create(repos, 'app.delete', app.id, db.user, [{ nodeId: db.node.id, job: 'app.remove' }], 'delete goes-away'));
     await ops.handleReport(report(op.id, db.node.id, { appId: app.id, phase: 'succeeded' }));
     const now = (await operations.findById(op.id))!;
     assert.deepEqual([now.state, now.appId], ['succeeded', null]);

@@ -3,22 +3,40 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { Logger } from '@nestjs/common';
 import { loadCatalog, type NodeJobName, type NodeJobs } from '@gearshift/cartridges';
 import { loadConfig, type BrokerConfig } from '../../apps/broker/src/config';
 import { useSecretKey } from '../../apps/broker/src/common/secrets';
-import { createDataSource, Store } from '../../apps/broker/src/database/store';
+import { dataSourceOptions } from '../../apps/broker/src/database/data-source';
+import { migrate } from '../../apps/broker/src/database/prepare';
+import { App as AppEntity } from '../../apps/broker/src/apps/app.entity';
+import { AppCartridge } from '../../apps/broker/src/apps/app-cartridge.entity';
+import { Gear } from '../../apps/broker/src/apps/gear.entity';
+import { Deployment } from '../../apps/broker/src/apps/deployment.entity';
+import { CartridgeRecord } from '../../apps/broker/src/cartridges/cartridge.entity';
+import { Domain } from '../../apps/broker/src/domains/domain.entity';
+import { Node as NodeEntity, NodeJoinToken } from '../../apps/broker/src/fleet/node.entity';
+import { Operation } from '../../apps/broker/src/operations/operation.entity';
+import { Alias } from '../../apps/broker/src/routes/alias.entity';
+import { ApiToken, User as UserEntity } from '../../apps/broker/src/users/user.entity';
+import { UnitOfWork } from '../../apps/broker/src/database/unit-of-work';
+import { CHANGE_REPOS, type ChangeRepos } from '../../apps/broker/src/changes/change-runner';
+import { CartridgesRepository } from '../../apps/broker/src/cartridges/cartridges.repository';
+import { DeploymentsRepository } from '../../apps/broker/src/apps/deployments.repository';
 import { CatalogService } from '../../apps/broker/src/cartridges/catalog.service';
 import { GearSpecsService } from '../../apps/broker/src/apps/gear-specs.service';
 import type { QueueService } from '../../apps/broker/src/queue/queue.service';
 import type { RoutesService } from '../../apps/broker/src/routes/routes.service';
 import { UsersRepository } from '../../apps/broker/src/users/users.repository';
 import { DomainsRepository } from '../../apps/broker/src/domains/domains.repository';
-import { NodesRepository } from '../../apps/broker/src/nodes/nodes.repository';
+import { NodesRepository } from '../../apps/broker/src/fleet/nodes.repository';
 import { AppsRepository, type NewGear } from '../../apps/broker/src/apps/apps.repository';
+import { OperationsRepository } from '../../apps/broker/src/operations/operations.repository';
+import { OperationsService } from '../../apps/broker/src/operations/operations.service';
+import { NodesService } from '../../apps/broker/src/nodes/nodes.service';
 import type { App } from '../../apps/broker/src/apps/app.entity';
-import type { Node } from '../../apps/broker/src/nodes/node.entity';
+import type { Node } from '../../apps/broker/src/fleet/node.entity';
 import type { User } from '../../apps/broker/src/users/user.entity';
 
 /**
@@ -75,13 +93,18 @@ export class FakeRoutes {
 }
 
 export interface MediumDb {
-  store: Store;
+  uow: UnitOfWork;
+  /** One transaction through the repositories a change to an app writes. */
+  transaction<T>(work: (repos: ChangeRepos) => Promise<T>): Promise<T>;
   dataSource: DataSource;
   config: BrokerConfig;
   catalog: CatalogService;
   specs: GearSpecsService;
   queue: FakeQueue;
   routes: FakeRoutes;
+  /** The broker's services as its modules would wire them, over this database and the fakes. */
+  operationsService(): OperationsService;
+  nodesService(): NodesService;
   /** A user, a domain of theirs, and a node, to hang apps on. */
   user: User;
   domainId: string;
@@ -102,13 +125,18 @@ export async function mediumDb(name: string): Promise<MediumDb> {
   const dataDir = mkdtempSync(join(tmpdir(), `gearshift-medium-${name}-`));
   const config = loadConfig({ DATABASE_URL: PG_ADMIN_URL.replace(/\/[^/]*$/, `/${database}`), GEARSHIFT_DATA_DIR: dataDir, GEARSHIFT_REGISTRY: '', GEARSHIFT_INSTANCE: `gsm${randomBytes(3).toString('hex')}` });
   useSecretKey(randomBytes(32));
-  const dataSource = createDataSource(config.databaseUrl);
+  const dataSource = new DataSource({
+    ...dataSourceOptions(config.databaseUrl),
+    // What the broker's feature modules register, each its own.
+    entities: [UserEntity, ApiToken, Domain, AppEntity, AppCartridge, Gear, Deployment, NodeEntity, NodeJoinToken, Operation, CartridgeRecord, Alias],
+  });
   await dataSource.initialize();
-  const store = new Store(dataSource);
-  await store.migrate();
-  const catalog = new CatalogService(loadCatalog(config.cartridgesDir), store, config);
-  const specs = new GearSpecsService(store, catalog, config);
+  await migrate(dataSource);
+  const uow = new UnitOfWork(dataSource);
   const m = dataSource.manager;
+  const appsRepository = new AppsRepository(m);
+  const catalog = new CatalogService(loadCatalog(config.cartridgesDir), appsRepository, new CartridgesRepository(m), config);
+  const specs = new GearSpecsService(new DeploymentsRepository(m), new DomainsRepository(m), new NodesRepository(m), catalog, config);
   const user = await new UsersRepository(m).create({ username: 'ann', passwordHash: 'x', isAdmin: false });
   const domain = (await new DomainsRepository(m).create('acme', user.id))!;
   const addNode = (n: string) => new NodesRepository(m).upsert(n, 4096, 20);
@@ -120,14 +148,19 @@ export async function mediumDb(name: string): Promise<MediumDb> {
       [{ cartridge: web, generated: {} }],
       gears.map((g) => ({ cartridge: web, nodeId: node.id, memoryMb: 256, ...g })),
     );
+  const queue = new FakeQueue();
+  const routes = new FakeRoutes();
   return {
-    store,
+    uow,
+    transaction: (work) => uow.run(CHANGE_REPOS, work),
+    operationsService: () => new OperationsService(uow, appsRepository, new OperationsRepository(m), queue.asService(), specs, routes.asService(), config),
+    nodesService: () => new NodesService(appsRepository, new NodesRepository(m), new OperationsRepository(m), queue.asService(), specs, routes.asService(), config),
     dataSource,
     config,
     catalog,
     specs,
-    queue: new FakeQueue(),
-    routes: new FakeRoutes(),
+    queue,
+    routes,
     user,
     domainId: domain.id,
     node,

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { ConfigError, instanceSetting, intSetting } from '@gearshift/cartridges';
 
@@ -119,7 +118,3 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
 }
 
 export const BROKER_CONFIG = Symbol('BROKER_CONFIG');
-
-export function randomToken(prefix: string): string {
-  return `${prefix}_${randomBytes(24).toString('base64url')}`;
-}

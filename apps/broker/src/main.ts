@@ -9,10 +9,12 @@ import type { NextFunction, Request, Response } from 'express';
 import { AppModule } from './app.module';
 import { CatalogService } from './cartridges/catalog.service';
 import { ConfigError, loadConfig, type BrokerConfig } from './config';
-import { createDataSource, Store } from './database/store';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from './database/data-source';
+import { prepareDatabase } from './database/prepare';
 import { loadSecretKey, useSecretKey } from './common/secrets';
 import { AuthService } from './users/auth.service';
-import { AppsService } from './apps/apps.service';
+import { AppAccess } from './apps/app-access.service';
 import { gitBackend } from './deployments/git-backend';
 import { urlProblem } from './common/body';
 import type { AddressInfo } from 'node:net';
@@ -30,21 +32,21 @@ async function main(): Promise<void> {
   const logger = new Logger('broker');
   surviveUnexpectedErrors((message) => logger.error(message));
   useSecretKey(loadSecretKey(config.secretKey, config.dataDir));
-  const dataSource = createDataSource(config.databaseUrl);
-  await dataSource.initialize();
-  const store = new Store(dataSource);
-  const applied = await store.migrate();
-  if (applied.length > 0) logger.log(`applied migrations: ${applied.join(', ')}`);
-  const sealed = await store.sealPlainSecrets();
-  if (sealed > 0) logger.log(`sealed the secrets of ${sealed} row(s) stored in clear by an earlier version`);
   if (process.argv[2] === 'migrate') {
-    await dataSource.destroy();
+    const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl)).initialize();
+    try {
+      await prepareDatabase(dataSource, logger);
+    } finally {
+      await dataSource.destroy();
+    }
     return;
   }
 
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, store, catalog), {
+  // The database module migrates and seals before the rest of the broker is built (database/database.module.ts).
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, catalog), {
     logger: LEVELS[config.logLevel],
     bodyParser: false,
+    abortOnError: false,
   });
   // No global body parser: each route reads its own body, after authentication (common/body.ts).
   app.use((req: Request & { id?: string }, res: Response, next: NextFunction) => {
@@ -61,7 +63,7 @@ async function main(): Promise<void> {
   const apiHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   app.use(
     '/git',
-    gitBackend(config, app.get(AuthService), app.get(AppsService), () => `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${(app.getHttpServer().address() as AddressInfo).port}`),
+    gitBackend(config, app.get(AuthService), app.get(AppAccess), () => `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${(app.getHttpServer().address() as AddressInfo).port}`),
   );
   app.setGlobalPrefix('api/v1');
   app.enableShutdownHooks();

@@ -1,30 +1,44 @@
-import { Injectable } from '@nestjs/common';
-import { descriptorEnv, parseDescriptor, type AppDescriptor } from '@gearshift/cartridges';
-import { GearshiftError } from '../common/errors';
-import { Store } from '../database/store';
+import { Inject, Injectable } from '@nestjs/common';
+import { descriptorEnv, entryName, entryOptions, GEAR_SIZES, parseDescriptor, type AppDescriptor } from '@gearshift/cartridges';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { CertificateAuthority } from '../common/certificates';
+import { conflict, GearshiftError, ruleViolation } from '../common/errors';
+import type { App } from '../apps/app.entity';
+import { checkCartridgeSet, checkOptions, checkScale, checkSize } from '../apps/cartridge-rules';
+import { generatedFor } from '../apps/generated-values';
+import { ChangeRunner } from '../changes/change-runner';
+import { AppGears } from '../lifecycle/app-gears.service';
+import { AliasesRepository } from '../routes/aliases.repository';
+import { checkAliasHost } from '../routes/aliases.service';
+import { AppsRepository } from '../apps/apps.repository';
 import { CatalogService } from '../cartridges/catalog.service';
 import { DomainsService } from '../domains/domains.service';
-import { AppsService } from '../apps/apps.service';
+import { AppsService } from '../lifecycle/apps.service';
 import { AliasesService } from '../routes/aliases.service';
 import type { User } from '../users/user.entity';
-import { planApply } from './plan';
+import { planApply, type AppState, type PlanItem } from './plan';
 
 /** `POST /domains/:domain/apply`: a gearshift.yml becomes a plan, and with no dryRun, one operation. */
 @Injectable()
 export class ApplyService {
   constructor(
-    private readonly store: Store,
+    private readonly appsRepository: AppsRepository,
     private readonly catalog: CatalogService,
     private readonly domains: DomainsService,
     private readonly apps: AppsService,
     private readonly aliases: AliasesService,
+    private readonly aliasesRepository: AliasesRepository,
+    private readonly changes: ChangeRunner,
+    private readonly appGears: AppGears,
+    private readonly ca: CertificateAuthority,
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
   async apply(user: User, domainName: string, text: string, opts: { dryRun: boolean; allowDataLoss: boolean; wait?: number }) {
     const d: AppDescriptor = parseDescriptor(text);
     const domain = await this.domains.require(user, domainName);
-    const app = await this.store.repos.apps.findByName(domain.id, d.name);
-    const { items, refusals } = planApply(app ? await this.apps.stateOf(app) : null, d, this.catalog.cartridges);
+    const app = await this.appsRepository.findByName(domain.id, d.name);
+    const { items, refusals } = planApply(app ? await this.stateOf(app) : null, d, this.catalog.cartridges);
     if (refusals.length > 0) throw new GearshiftError('rule_violation', refusals.map((r) => r.message).join('; '), refusals);
     const losses = items.filter((i) => i.loses);
     if (opts.dryRun) return { dryRun: true, app: d.name, plan: items, losesData: losses.length > 0 };
@@ -49,14 +63,85 @@ export class ApplyService {
         },
         opts.wait,
       );
-      const fresh = (await this.store.repos.apps.findByName(domain.id, d.name))!;
-      if (d.autoscale) await this.store.repos.apps.update(fresh.id, { autoscaleMin: d.autoscale.min, autoscaleMax: d.autoscale.max, autoscaleTarget: d.autoscale.targetConcurrency ?? 10 });
-      if (d.idleAfterSeconds) await this.store.repos.apps.update(fresh.id, { idleAfterSeconds: d.idleAfterSeconds });
-      if (d.health) await this.store.repos.apps.update(fresh.id, { health: d.health });
+      const fresh = (await this.appsRepository.findByName(domain.id, d.name))!;
+      if (d.autoscale) await this.appsRepository.update(fresh.id, { autoscaleMin: d.autoscale.min, autoscaleMax: d.autoscale.max, autoscaleTarget: d.autoscale.targetConcurrency ?? 10 });
+      if (d.idleAfterSeconds) await this.appsRepository.update(fresh.id, { idleAfterSeconds: d.idleAfterSeconds });
+      if (d.health) await this.appsRepository.update(fresh.id, { health: d.health });
       for (const host of d.aliases ?? []) await this.aliases.add(user, domainName, d.name, { host });
       return { app: d.name, plan: items, operation: 'operation' in created ? created.operation : null };
     }
-    const result = await this.apps.applyDescriptor(user, domainName, app, d, items, opts.wait);
+    const result = await this.applyDescriptor(user, domainName, app, d, items, opts.wait);
     return { app: d.name, plan: items, operation: 'operation' in result ? result.operation : null };
+  }
+
+  /** What an app is now, in the terms of a descriptor. */
+  private async stateOf(app: App): Promise<AppState> {
+    const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
+    return {
+      cartridges: (app.cartridges ?? []).map((c) => c.cartridge),
+      size: app.size,
+      webScale: (app.gears ?? []).filter((g) => g.cartridge === web?.manifest.name).length,
+      autoscale: app.autoscaleMax ? { min: app.autoscaleMin ?? 1, max: app.autoscaleMax, targetConcurrency: app.autoscaleTarget ?? 10 } : null,
+      env: app.env,
+      aliases: (await this.aliasesRepository.forApp(app.id)).map((a) => a.host),
+      idleAfterSeconds: app.idleAfterSeconds,
+      health: app.health,
+    };
+  }
+
+  /** Converges an existing app to its descriptor in one operation. */
+  private async applyDescriptor(user: User, domainName: string, app: App, d: AppDescriptor, items: PlanItem[], waitSeconds?: number) {
+    const domain = await this.domains.require(user, domainName);
+    const summary = items.map((i) => `${i.action} ${i.target}`).join(', ');
+    const op = await this.changes.changeApp(app, user, 'app.apply', `apply ${d.name}: ${summary}`, async (repos, a) => {
+      const has = (target: string) => items.some((i) => i.target === target);
+      const current = (a.cartridges ?? []).map((c) => c.cartridge);
+      const wanted = d.cartridges.map(entryName);
+      const added = d.cartridges.filter((c) => !current.includes(entryName(c)));
+      const nodes: string[] = [];
+      if (added.length > 0) {
+        const chosen = checkCartridgeSet(wanted, this.catalog.cartridges);
+        chosen.forEach((c, i) => checkOptions(c, entryOptions(d.cartridges[i]), `/cartridges/${i}`));
+        for (const entry of added) {
+          const name = entryName(entry);
+          const options = entryOptions(entry);
+          checkSize([this.catalog.require(name)], options.size ?? a.size, '/size');
+          const memoryMb = GEAR_SIZES[options.size ?? a.size].memoryMb;
+          const nodeId = await this.appGears.place(repos, [memoryMb], a.gears?.[0]?.nodeId);
+          await repos.apps.addCartridge(a.id, { cartridge: name, generated: generatedFor(this.catalog.require(name), this.ca), options }, [{ cartridge: name, nodeId, memoryMb }]);
+          nodes.push(nodeId);
+        }
+      }
+      for (const name of current.filter((c) => !wanted.includes(c))) await repos.apps.removeCartridge(a.id, name);
+      if (items.some((i) => i.target.startsWith('env '))) {
+        await this.appGears.setEnv(repos, a, descriptorEnv(d));
+      }
+      if (has('scale')) {
+        checkScale(this.appGears.webOf(a), d.scale!, '/scale');
+        await repos.apps.update(a.id, { autoscaleMin: null, autoscaleMax: null, autoscaleTarget: null });
+        await this.appGears.setReplicas(repos, a, d.scale!);
+      }
+      if (has('autoscale')) {
+        const web = this.appGears.webOf(a);
+        checkScale(web, d.autoscale!.min, '/autoscale/min');
+        checkScale(web, d.autoscale!.max, '/autoscale/max');
+        if (d.autoscale!.min > d.autoscale!.max) throw ruleViolation('/autoscale/min', 'range', `must not exceed max (${d.autoscale!.max})`);
+        await repos.apps.update(a.id, { autoscaleMin: d.autoscale!.min, autoscaleMax: d.autoscale!.max, autoscaleTarget: d.autoscale!.targetConcurrency ?? 10 });
+      }
+      if (has('idleAfterSeconds')) await repos.apps.update(a.id, { idleAfterSeconds: d.idleAfterSeconds ?? null });
+      // For the next release only: at a push the file comes with the code it describes, and the running release
+      // keeps the check its own code passes.
+      if (has('health')) await repos.apps.update(a.id, { health: d.health ?? null });
+      for (const item of items.filter((i) => i.target.startsWith('alias '))) {
+        const host = item.target.slice('alias '.length);
+        if (item.action === 'remove') await repos.aliases.delete(a.id, host);
+        else {
+          checkAliasHost(host, this.config.appsDomain, '/aliases');
+          if (!(await repos.aliases.create({ appId: a.id, host, certificate: null, privateKey: null }))) throw conflict(`the host name ${host} is already an alias`);
+        }
+      }
+      return nodes;
+    });
+    return this.apps.respond(op, domain, waitSeconds);
   }
 }

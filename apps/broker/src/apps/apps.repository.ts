@@ -1,13 +1,18 @@
+import { Injectable } from '@nestjs/common';
+import { InjectEntityManager } from '@nestjs/typeorm';
 import { In, type EntityManager } from 'typeorm';
 import type { GearReport } from '@gearshift/cartridges';
 import { App } from './app.entity';
+import type { DomainApps } from '../domains/domain-apps';
+import type { CartridgesInUse } from '../cartridges/cartridges-in-use';
 import { AppCartridge } from './app-cartridge.entity';
 import { Gear } from './gear.entity';
 
 export type NewGear = Pick<Gear, 'cartridge' | 'nodeId' | 'memoryMb'> & { deploymentId?: string | null };
 
-export class AppsRepository {
-  constructor(private readonly m: EntityManager) {}
+@Injectable()
+export class AppsRepository implements DomainApps, CartridgesInUse {
+  constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
   list(domainId: string): Promise<App[]> {
     return this.m.find(App, { where: { domainId }, relations: { cartridges: true, gears: true }, order: { name: 'ASC' } });
@@ -19,6 +24,22 @@ export class AppsRepository {
 
   findById(id: string): Promise<App | null> {
     return this.m.findOne(App, { where: { id }, relations: { cartridges: true, gears: true } });
+  }
+
+  countInDomain(domainId: string): Promise<number> {
+    return this.m.count(App, { where: { domainId } });
+  }
+
+  /** By node: the memory its gears take, and how many there are. */
+  async gearsByNode(): Promise<Map<string, { memoryMb: number; gears: number }>> {
+    const sums: { node_id: string; mb: string; n: string }[] = await this.m
+      .createQueryBuilder(Gear, 'g')
+      .select('g.node_id', 'node_id')
+      .addSelect('coalesce(sum(g.memory_mb), 0)', 'mb')
+      .addSelect('count(*)', 'n')
+      .groupBy('g.node_id')
+      .getRawMany();
+    return new Map(sums.map((s) => [s.node_id, { memoryMb: Number(s.mb), gears: Number(s.n) }]));
   }
 
   /** The names of the cartridges some app embeds. */

@@ -2,7 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { GearSpec } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CatalogService } from '../cartridges/catalog.service';
-import { Store } from '../database/store';
+import { DeploymentsRepository } from './deployments.repository';
+import { DomainsRepository } from '../domains/domains.repository';
+import { NodeAddresses } from './node-addresses';
 import type { App } from './app.entity';
 import { buildGearSpecs, type AppShape, type GearRelease } from './gear-specs';
 
@@ -20,7 +22,9 @@ export class GearSpecsService {
   private addresses?: { at: number; byNode: Map<string, string> };
 
   constructor(
-    private readonly store: Store,
+    private readonly deploymentsRepository: DeploymentsRepository,
+    private readonly domainsRepository: DomainsRepository,
+    private readonly nodes: NodeAddresses,
     private readonly catalog: CatalogService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
@@ -28,7 +32,7 @@ export class GearSpecsService {
   private async domainName(domainId: string): Promise<string> {
     let name = this.domainNames.get(domainId);
     if (!name) {
-      name = (await this.store.repos.domains.findById(domainId))?.name ?? 'unknown';
+      name = (await this.domainsRepository.findById(domainId))?.name ?? 'unknown';
       this.domainNames.set(domainId, name);
     }
     return name;
@@ -36,7 +40,7 @@ export class GearSpecsService {
 
   /** Node addresses, read at most every few seconds: they change when an operator moves a node. */
   private async nodeAddresses(): Promise<Map<string, string>> {
-    if (!this.addresses || Date.now() - this.addresses.at > 5000) this.addresses = { at: Date.now(), byNode: await this.store.repos.nodes.addresses() };
+    if (!this.addresses || Date.now() - this.addresses.at > 5000) this.addresses = { at: Date.now(), byNode: await this.nodes.addresses() };
     return this.addresses.byNode;
   }
 
@@ -51,7 +55,7 @@ export class GearSpecsService {
   /** `envOf`: gear id → the environment a rollout starts that gear with (see AppShape). */
   async shapeOf(app: App, envOf?: ReadonlyMap<string, Record<string, string>>): Promise<AppShape> {
     const releaseIds = [...new Set((app.gears ?? []).map((g) => g.deploymentId).filter((id): id is string => Boolean(id)))];
-    const releases = new Map((await this.store.repos.deployments.findByIds(releaseIds)).map((d) => [d.id, d]));
+    const releases = new Map((await this.deploymentsRepository.findByIds(releaseIds)).map((d) => [d.id, d]));
     const releaseOf = (id: string | null): GearRelease | undefined => {
       const d = id ? releases.get(id) : undefined;
       return d?.image ? { image: d.image, env: d.env, ...(d.health ? { health: d.health } : {}) } : undefined;

@@ -1,8 +1,11 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { CertificateAuthority } from '../common/certificates';
 import { CatalogService } from '../cartridges/catalog.service';
-import { Store } from '../database/store';
+import { UnitOfWork } from '../database/unit-of-work';
+import { AppsRepository } from './apps.repository';
 import { generatedFor, lacksGenerated } from './generated-values';
+
+const REPOS = { apps: AppsRepository };
 
 /**
  * Fills in, at start, the values a cartridge's newer manifest generates that apps embedding it from before lack (a
@@ -14,7 +17,8 @@ export class GeneratedValuesService implements OnApplicationBootstrap {
   private readonly logger = new Logger('apps');
 
   constructor(
-    private readonly store: Store,
+    private readonly uow: UnitOfWork,
+    private readonly appsRepository: AppsRepository,
     private readonly catalog: CatalogService,
     private readonly ca: CertificateAuthority,
   ) {}
@@ -28,11 +32,11 @@ export class GeneratedValuesService implements OnApplicationBootstrap {
   async fillIn(): Promise<number> {
     const generating = [...this.catalog.cartridges.values()].filter((c) => (c.manifest.env ?? []).some((e) => e.generate));
     let filled = 0;
-    for (const row of await this.store.repos.apps.embedded(generating.map((c) => c.manifest.name))) {
+    for (const row of await this.appsRepository.embedded(generating.map((c) => c.manifest.name))) {
       const cartridge = this.catalog.require(row.cartridge);
       if (!lacksGenerated(cartridge, row.generated)) continue;
       const generated = generatedFor(cartridge, this.ca, row.generated);
-      if (await this.store.transaction((repos) => repos.apps.setGenerated(row, generated))) filled++;
+      if (await this.uow.run(REPOS, (repos) => repos.apps.setGenerated(row, generated))) filled++;
     }
     return filled;
   }

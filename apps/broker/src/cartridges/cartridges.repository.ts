@@ -1,9 +1,12 @@
+import { Injectable } from '@nestjs/common';
+import { InjectEntityManager } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
 import type { Cartridge } from '@gearshift/cartridges';
 import { CartridgeRecord } from './cartridge.entity';
 
+@Injectable()
 export class CartridgesRepository {
-  constructor(private readonly m: EntityManager) {}
+  constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
   /** Makes the table equal to the catalogue just loaded from the cartridge folders. */
   async replaceAll(catalog: Iterable<Cartridge>): Promise<void> {

@@ -4,7 +4,8 @@ import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { GearshiftError } from '../common/errors';
 import type { User } from '../users/user.entity';
 import { notFound } from '../common/errors';
-import { Store } from '../database/store';
+import { CartridgesInUse } from './cartridges-in-use';
+import { CartridgesRepository } from './cartridges.repository';
 
 export const CATALOG = Symbol('CATALOG');
 
@@ -16,7 +17,8 @@ export const CATALOG = Symbol('CATALOG');
 export class CatalogService {
   constructor(
     @Inject(CATALOG) readonly cartridges: Map<string, Cartridge>,
-    private readonly store: Store,
+    private readonly inUse: CartridgesInUse,
+    private readonly cartridgesRepository: CartridgesRepository,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
@@ -28,7 +30,7 @@ export class CatalogService {
     if (!user.isAdmin) throw new GearshiftError('forbidden', 'only an administrator can reload the catalogue');
     const next = loadCatalog(this.config.cartridgesDir);
     const before = new Map([...this.cartridges].map(([name, c]) => [name, c.hash]));
-    const inUse = await this.store.repos.apps.cartridgesInUse();
+    const inUse = await this.inUse.cartridgesInUse();
     const missing = [...inUse].filter((name) => !next.has(name));
     if (missing.length > 0) {
       throw new GearshiftError('conflict', `apps still use ${missing.join(', ')}, which the new catalogue lacks; remove those cartridges from the apps first`);
@@ -46,7 +48,7 @@ export class CatalogService {
 
   /** Records the catalogue in Postgres, where operators and other brokers can read it. */
   async publish(): Promise<void> {
-    await this.store.repos.cartridges.replaceAll(this.cartridges.values());
+    await this.cartridgesRepository.replaceAll(this.cartridges.values());
   }
 
   find(name: string): Cartridge | undefined {

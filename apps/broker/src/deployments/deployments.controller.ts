@@ -7,7 +7,8 @@ import { invalid } from '../common/errors';
 import { WaitPipe } from '../common/wait.pipe';
 import { CurrentUser, Public } from '../users/auth.guard';
 import type { User } from '../users/user.entity';
-import { DeploymentsService, type SourceUpload } from './deployments.service';
+import { DeploymentsService } from './deployments.service';
+import { DeploymentSources, type SourceUpload } from './sources';
 
 /** A deployment from a git repository (the body's other form is a .tar.gz of the source tree). */
 export const gitSourceSchema = {
@@ -33,7 +34,10 @@ const gitSource = new SchemaPipe<{ git: { url: string; ref?: string } }>(gitSour
 @ApiBearerAuth()
 @Controller()
 export class DeploymentsController {
-  constructor(private readonly deployments: DeploymentsService) {}
+  constructor(
+    private readonly deployments: DeploymentsService,
+    private readonly sources: DeploymentSources,
+  ) {}
 
   @Post('domains/:domain/apps/:app/deployments')
   @HttpCode(202)
@@ -60,7 +64,7 @@ export class DeploymentsController {
       };
     } else if (body && typeof body === 'object' && Object.keys(body).length > 0) {
       const { git } = gitSource.transform(body);
-      upload = await this.deployments.fromGit(git.url, git.ref ?? 'main');
+      upload = await this.sources.fromGit(git.url, git.ref ?? 'main');
     } else {
       throw invalid('/', 'source', 'must be a .tar.gz of the source tree (Content-Type: application/gzip) or {"git": {"url", "ref"}}');
     }
@@ -88,7 +92,7 @@ export class DeploymentsController {
   @Public()
   @Get('deployments/:id/source')
   async source(@Param('id') id: string, @Query('token') token: string | undefined, @Res() res: Response) {
-    const stream = await this.deployments.source(id, token ?? '');
+    const stream = await this.sources.source(id, token ?? '');
     res.setHeader('content-type', 'application/gzip');
     stream.pipe(res);
   }

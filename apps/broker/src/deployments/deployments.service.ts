@@ -1,14 +1,15 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { execFile } from 'node:child_process';
-import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { ArchiveError, inspectArchive, parseDescriptor, SchemaViolationError, type AppDescriptor, type ArchiveSummary, type BuildJob, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
+import { ArchiveError, inspectArchive, type ArchiveSummary, type BuildJob, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
-import { Store, type Repos } from '../database/store';
-import { AppsService } from '../apps/apps.service';
+import type { Tx } from '../database/unit-of-work';
+import { DeploymentsRepository } from '../apps/deployments.repository';
+import { AppAccess } from '../apps/app-access.service';
+import { CHANGE_REPOS, ChangeRunner, type ChangeRepos } from '../changes/change-runner';
+import { AppGears } from '../lifecycle/app-gears.service';
 import type { App } from '../apps/app.entity';
 import { GearSpecsService } from '../apps/gear-specs.service';
 import { publishedVars } from '../apps/gear-specs';
@@ -17,24 +18,18 @@ import { OperationsService, presentOperation, type StageHandler, type StageOutco
 import type { Operation } from '../operations/operation.entity';
 import { contextOf, newContext } from '../operations/contexts';
 import { convergeAll, nextDeploymentStage, planRolloutStart, rolloutStartStep } from './rollout-stages';
-import { RoutesService } from '../routes/routes.service';
 import type { User } from '../users/user.entity';
 import { RegistryJanitor } from './registry-janitor';
+import { DeploymentSources, type SourceUpload } from './sources';
 import { DETECTED_FILES, detectRuntime } from './detect-runtime';
-import { HOOK_NAMES, type Deployment, type DeploymentSource, type HookName } from './deployment.entity';
+import { type Deployment, type DeploymentSource } from '../apps/deployment.entity';
 
-const run = promisify(execFile);
+/** A stage writes what a change to an app writes (see ChangeRunner). */
+const REPOS = CHANGE_REPOS;
+type Repos = ChangeRepos;
 
 /** Environment variable names whose values are kept out of build and hook output. */
 const SECRET_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIAL|PRIVATE)/i;
-
-export interface SourceUpload {
-  archive: Buffer;
-  kind: DeploymentSource['kind'];
-  commit?: string;
-  ref?: string;
-  url?: string;
-}
 
 export const presentDeployment = (d: Deployment, withLog = false) => ({
   id: d.id,
@@ -63,12 +58,14 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
   private readonly logger = new Logger('deployments');
 
   constructor(
-    private readonly store: Store,
-    private readonly apps: AppsService,
+    private readonly deploymentsRepository: DeploymentsRepository,
+    private readonly sources: DeploymentSources,
+    private readonly apps: AppGears,
+    private readonly access: AppAccess,
+    private readonly changes: ChangeRunner,
     private readonly operations: OperationsService,
     private readonly specs: GearSpecsService,
     private readonly catalog: CatalogService,
-    private readonly routes: RoutesService,
     private readonly janitor: RegistryJanitor,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
@@ -78,64 +75,26 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     this.operations.registerStages('app.activate', this);
   }
 
-  private sourcePath(id: string): string {
-    return join(this.config.dataDir, 'sources', `${id}.tar.gz`);
-  }
-
-  // ---- reading -------------------------------------------------------------------------------------------------
-
   async list(user: User, domainName: string, appName: string) {
-    const { app } = await this.apps.requireApp(user, domainName, appName);
-    return (await this.store.repos.deployments.forApp(app.id)).map((d) => ({ ...presentDeployment(d), active: d.id === app.activeDeploymentId }));
+    const { app } = await this.access.requireApp(user, domainName, appName);
+    return (await this.deploymentsRepository.forApp(app.id)).map((d) => ({ ...presentDeployment(d), active: d.id === app.activeDeploymentId }));
   }
 
   private async requireDeployment(app: App, ref: string): Promise<Deployment> {
-    const all = await this.store.repos.deployments.forApp(app.id, 1000);
+    const all = await this.deploymentsRepository.forApp(app.id, 1000);
     const d = all.find((x) => String(x.number) === ref || x.id === ref);
     if (!d) throw notFound(`deployment "${ref}" of app "${app.name}"`);
     return d;
   }
 
   async get(user: User, domainName: string, appName: string, ref: string) {
-    const { app } = await this.apps.requireApp(user, domainName, appName);
+    const { app } = await this.access.requireApp(user, domainName, appName);
     const d = await this.requireDeployment(app, ref);
     return { ...presentDeployment(d, true), active: d.id === app.activeDeploymentId };
   }
 
-  /** The source archive, once, to the node building it; the token in the URL is the only credential. */
-  async source(id: string, token: string): Promise<NodeJS.ReadableStream> {
-    const d = /^[0-9a-f-]{36}$/.test(id) ? await this.store.repos.deployments.findById(id) : null;
-    const ok = d?.sourceToken && token.length === d.sourceToken.length && timingSafeEqual(Buffer.from(token), Buffer.from(d.sourceToken));
-    if (!d || !ok || !existsSync(this.sourcePath(id))) throw notFound(`source of deployment "${id}"`);
-    return createReadStream(this.sourcePath(id));
-  }
-
-  // ---- deploying -----------------------------------------------------------------------------------------------
-
-  /** Fetches a git repository at a ref and packs it like an upload. */
-  async fromGit(url: string, ref: string): Promise<SourceUpload> {
-    // The first deployment of a platform may come from git, before any upload made the folder.
-    mkdirSync(join(this.config.dataDir, 'sources'), { recursive: true });
-    const dir = mkdtempSync(join(this.config.dataDir, 'sources', 'git-'));
-    // A server that stops sending is given up on after a minute of silence, not only at the overall timeout.
-    const env = { GIT_HTTP_LOW_SPEED_LIMIT: '1', GIT_HTTP_LOW_SPEED_TIME: '60', ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' };
-    try {
-      try {
-        await run('git', ['clone', '--quiet', '--depth', '1', '--branch', ref, '--', url, join(dir, 'repo')], { env, timeout: 120000 });
-      } catch (err) {
-        const msg = ((err as { stderr?: string }).stderr || (err as Error).message).trim().split('\n').slice(-2).join(' ');
-        throw ruleViolation('/git/url', 'reachable', `git could not fetch ${redactUrl(url)} at ${ref}: ${redactUrl(msg)}`);
-      }
-      const { stdout: commit } = await run('git', ['-C', join(dir, 'repo'), 'rev-parse', 'HEAD'], { env });
-      await run('git', ['-C', join(dir, 'repo'), 'archive', '--format=tar.gz', '-o', join(dir, 'source.tar.gz'), 'HEAD'], { env, maxBuffer: 1 << 20 });
-      return { archive: readFileSync(join(dir, 'source.tar.gz')), kind: 'git', url: redactUrl(url), ref, commit: commit.trim() };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-
   async deploy(user: User, domainName: string, appName: string, upload: SourceUpload, waitSeconds?: number) {
-    const { domain, app } = await this.apps.requireApp(user, domainName, appName);
+    const { domain, app } = await this.access.requireApp(user, domainName, appName);
     if (upload.archive.length > this.config.maxUploadBytes) {
       throw new GearshiftError('too_large', `the source archive is larger than the limit of ${Math.round(this.config.maxUploadBytes / 1024 / 1024)} MB`);
     }
@@ -159,18 +118,14 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     if (!web.manifest.build && !paths.has('Dockerfile')) {
       throw ruleViolation('/archive', 'buildable', `${web.manifest.name} has no build recipe; add a Dockerfile at the root of the source`);
     }
-    const descriptor = this.descriptorOf(summary);
-    const hooks = this.hooksOf(descriptor, paths);
+    const descriptor = this.sources.descriptorOf(summary);
+    const hooks = this.sources.hooksOf(descriptor, paths);
     const id = randomUUID();
     mkdirSync(join(this.config.dataDir, 'sources'), { recursive: true });
-    writeFileSync(this.sourcePath(id), upload.archive, { mode: 0o600 });
+    writeFileSync(this.sources.path(id), upload.archive, { mode: 0o600 });
     let op: Operation;
     try {
-      op = await this.store.transaction(async (repos) => {
-        const active = await repos.operations.activeForApp(app.id);
-        if (active) {
-          throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); one deployment runs at a time, try again when it ends`);
-        }
+      op = await this.changes.begin(app, async (repos) => {
         const current = await repos.apps.findById(app.id);
         const buildNode = detected ? await this.apps.adoptWebCartridge(repos, current!, web) : this.buildNode(current!);
         const number = await repos.deployments.nextNumber(app.id);
@@ -201,9 +156,9 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
           await repos.operations.save(created);
         }
         return created;
-      }, 'placement');
+      }, { lock: 'placement', busyHint: 'one deployment runs at a time, try again when it ends' });
     } catch (err) {
-      rmSync(this.sourcePath(id), { force: true });
+      rmSync(this.sources.path(id), { force: true });
       throw err;
     }
     return this.respond(op, domain.name, app, waitSeconds);
@@ -211,15 +166,13 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
 
   /** Makes an earlier release serve again: no build, the same rollout. */
   async activate(user: User, domainName: string, appName: string, ref: string, waitSeconds?: number) {
-    const { domain, app } = await this.apps.requireApp(user, domainName, appName);
+    const { domain, app } = await this.access.requireApp(user, domainName, appName);
     const target = await this.requireDeployment(app, ref);
     if (target.id === app.activeDeploymentId) throw conflict(`release ${target.number} is already active`);
     if (target.state === 'failed' || !target.image) throw ruleViolation('/deployment', 'activatable', `release ${target.number} failed (${target.error ?? 'no image'}); it cannot serve`);
     if (target.pruned) throw ruleViolation('/deployment', 'kept', `the image of release ${target.number} was removed (only the newest ${this.config.keepReleases} are kept); deploy it again`);
     if (target.state === 'building' || target.state === 'rolling-out') throw conflict(`release ${target.number} is still being deployed`);
-    const op = await this.store.transaction(async (repos) => {
-      const active = await repos.operations.activeForApp(app.id);
-      if (active) throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); try again when it ends`);
+    const op = await this.changes.begin(app, async (repos) => {
       const current = (await repos.apps.findById(app.id))!;
       const stage = await this.startRollout(repos, current, target);
       const created = await this.operations.create(repos, 'app.activate', app.id, user, stage.dispatch, `activate release ${target.number} of ${app.name}`, newContext('app.activate', {
@@ -228,37 +181,14 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
         previousDeploymentId: current.activeDeploymentId,
       }));
       return created;
-    }, 'placement');
+    }, { lock: 'placement' });
     return this.respond(op, domain.name, app, waitSeconds);
   }
 
   private async respond(op: Operation, domainName: string, app: App, waitSeconds?: number) {
-    this.routes.schedule();
-    await this.operations.dispatch(op).catch((err) => this.logger.warn(`dispatch of ${op.id} deferred: ${err.message}`));
-    const done = waitSeconds ? await this.operations.wait(op, waitSeconds) : op;
-    const d = await this.store.repos.deployments.findById(contextOf(done, 'app.deploy', 'app.activate').deploymentId);
+    const done = await this.changes.sendAndWait(op, waitSeconds);
+    const d = await this.deploymentsRepository.findById(contextOf(done, 'app.deploy', 'app.activate').deploymentId);
     return { app: app.name, domain: domainName, deployment: d ? presentDeployment(d) : null, operation: presentOperation(done) };
-  }
-
-  /** The source's gearshift.yml, when it has one. */
-  private descriptorOf(summary: ArchiveSummary): AppDescriptor | null {
-    const text = summary.texts['gearshift.yml'] ?? summary.texts['gearshift.yaml'];
-    if (!text) return null;
-    try {
-      return parseDescriptor(text);
-    } catch (err) {
-      if (err instanceof SchemaViolationError) throw new GearshiftError('invalid_input', err.message, err.violations.map((v) => ({ ...v, pointer: `/archive/gearshift.yml${v.pointer}` })));
-      throw err;
-    }
-  }
-
-  /** Hooks by name: a command in gearshift.yml, else an executable file in .gearshift/hooks. */
-  private hooksOf(descriptor: AppDescriptor | null, paths: Set<string>): Partial<Record<HookName, string>> {
-    const hooks: Partial<Record<HookName, string>> = { ...(descriptor?.hooks ?? {}) };
-    for (const name of HOOK_NAMES) {
-      if (!hooks[name] && paths.has(`.gearshift/hooks/${name}`)) hooks[name] = `./.gearshift/hooks/${name}`;
-    }
-    return hooks;
   }
 
   /** Builds run where the app's web gears are (with its services, its network is there for the deploy hook). */
@@ -306,7 +236,7 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
 
   private async buildJob(op: Operation, app: App, nodeId: string): Promise<BuildJob> {
     const { deploymentId } = contextOf(op, 'app.deploy');
-    const d = await this.store.repos.deployments.findById(deploymentId);
+    const d = await this.deploymentsRepository.findById(deploymentId);
     if (!d) throw new Error(`deployment ${deploymentId} is gone`);
     const web = this.apps.webOf(app);
     const specs = await this.specs.specs(app);
@@ -350,8 +280,8 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     const context = contextOf(op, 'app.deploy', 'app.activate');
     if (context.stage === 'rollback') return { drainMs: 0 };
     if (context.stage !== 'retire') return {};
-    const d = await this.store.repos.deployments.findById(context.deploymentId);
-    const kept = (await this.store.repos.deployments.forApp(app.id, 1000)).filter((x) => x.image && !x.pruned).map((x) => x.image!);
+    const d = await this.deploymentsRepository.findById(context.deploymentId);
+    const kept = (await this.deploymentsRepository.forApp(app.id, 1000)).filter((x) => x.image && !x.pruned).map((x) => x.image!);
     const extras: Partial<NodeJobs['app.converge']> = { keepImages: kept };
     const first = (app.gears ?? []).find((g) => g.deploymentId === d?.id);
     if (d?.hooks['post-deploy'] && first?.nodeId === nodeId && op.kind === 'app.deploy') {
@@ -360,12 +290,14 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     return extras;
   }
 
-  async log(op: Operation, lines: string[], repos: Repos): Promise<void> {
+  async log(op: Operation, lines: string[], tx: Tx): Promise<void> {
+    const repos = tx.pick(REPOS);
     const { deploymentId } = contextOf(op, 'app.deploy', 'app.activate');
     if (deploymentId) await repos.deployments.appendLog(deploymentId, lines);
   }
 
-  async next(repos: Repos, op: Operation, outcome: StageOutcome) {
+  async next(tx: Tx, op: Operation, outcome: StageOutcome) {
+    const repos = tx.pick(REPOS);
     const context = contextOf(op, 'app.deploy', 'app.activate');
     const d = await repos.deployments.findById(context.deploymentId);
     const app = op.appId ? await repos.apps.findById(op.appId) : null;
@@ -413,17 +345,12 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
   async ended(op: Operation): Promise<void> {
     const id = contextOf(op, 'app.deploy', 'app.activate').deploymentId;
     if (!id) return;
-    rmSync(this.sourcePath(id), { force: true });
-    const d = await this.store.repos.deployments.findById(id);
+    rmSync(this.sources.path(id), { force: true });
+    const d = await this.deploymentsRepository.findById(id);
     if (d && (d.state === 'building' || d.state === 'rolling-out') && op.state === 'failed') {
-      await this.store.repos.deployments.update(id, { state: 'failed', error: op.error, finishedAt: new Date(), sourceToken: null });
+      await this.deploymentsRepository.update(id, { state: 'failed', error: op.error, finishedAt: new Date(), sourceToken: null });
     }
     // Releases this one pushed out of the kept count leave the registry too.
     if (this.config.registry) void this.janitor.sweep().catch((err: Error) => this.logger.warn(`cleaning the registry: ${err.message}`));
   }
-}
-
-/** A URL without its user and password. */
-export function redactUrl(text: string): string {
-  return text.replace(/(\w+:\/\/)[^/@\s]+@/g, '$1');
 }

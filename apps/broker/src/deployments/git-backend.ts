@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { NextFunction, Request, Response } from 'express';
 import type { BrokerConfig } from '../config';
 import { GearshiftError } from '../common/errors';
-import type { AppsService } from '../apps/apps.service';
+import type { AppAccess } from '../apps/app-access.service';
 import type { AuthService } from '../users/auth.service';
 
 const PATH = /^\/([a-z][a-z0-9]{0,31})\/([a-z][a-z0-9]{0,31})\.git(\/.*)?$/;
@@ -14,7 +14,7 @@ const PATH = /^\/([a-z][a-z0-9]{0,31})\/([a-z][a-z0-9]{0,31})\.git(\/.*)?$/;
  * tokens (the token is the password; any user name). The repository's pre-receive hook deploys the pushed commit
  * and streams the build back into the push; a failed deployment rejects the push.
  */
-export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppsService, apiUrl: () => string) {
+export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppAccess, apiUrl: () => string) {
   const root = join(config.dataDir, 'git');
   const hookScript = join(__dirname, 'pre-receive.js');
 

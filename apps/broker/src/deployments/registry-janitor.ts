@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { request } from 'node:http';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
-import { Store } from '../database/store';
+import { AppsRepository } from '../apps/apps.repository';
+import { DeploymentsRepository } from '../apps/deployments.repository';
 
 const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',
@@ -23,7 +24,8 @@ export class RegistryJanitor implements OnApplicationBootstrap, OnModuleDestroy 
   private running?: Promise<number>;
 
   constructor(
-    private readonly store: Store,
+    private readonly apps: AppsRepository,
+    private readonly deployments: DeploymentsRepository,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
@@ -49,7 +51,7 @@ export class RegistryJanitor implements OnApplicationBootstrap, OnModuleDestroy 
     const prefix = `gearshift-apps/${this.config.instance}-`;
     const repos = (await this.repositories()).filter((r) => r.startsWith(prefix) && /^[0-9a-f]{8}$/.test(r.slice(prefix.length)));
     if (repos.length === 0) return 0;
-    const { apps, deployments } = this.store.repos;
+    const { apps, deployments } = this;
     const byPrefix = new Map((await apps.ids()).map((id) => [id.slice(0, 8), id]));
     let removed = 0;
     for (const repo of repos) {

@@ -2,7 +2,7 @@ import type { AppDesiredState } from '../apps/app.entity';
 import type { Operation } from '../operations/operation.entity';
 import type { StageOutcome } from '../operations/report';
 import { nextRolloutStage, type RolloutStage } from '../operations/rollout';
-import type { DeploymentState } from './deployment.entity';
+import type { DeploymentState } from '../apps/deployment.entity';
 
 /**
  * The stage machine of a deployment, decided without I/O: `build` → `surge` (new gears beside the old, health-gated)

@@ -1,9 +1,11 @@
+import { Injectable } from '@nestjs/common';
+import { InjectEntityManager } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
 import { Domain } from './domain.entity';
-import { App } from '../apps/app.entity';
 
+@Injectable()
 export class DomainsRepository {
-  constructor(private readonly m: EntityManager) {}
+  constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
   list(ownerId: string | null): Promise<Domain[]> {
     return this.m.find(Domain, { where: ownerId ? { ownerId } : {}, order: { name: 'ASC' } });
@@ -28,10 +30,6 @@ export class DomainsRepository {
       .returning('*')
       .execute();
     return result.raw.length > 0 ? this.findByName(name) : null;
-  }
-
-  countApps(domainId: string): Promise<number> {
-    return this.m.count(App, { where: { domainId } });
   }
 
   async delete(id: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Store } from '../database/store';
+import { UnitOfWork } from '../database/unit-of-work';
 import { NodesService } from '../nodes/nodes.service';
 import { QueueService } from '../queue/queue.service';
 import { Public } from '../users/auth.guard';
@@ -10,7 +10,7 @@ import { Public } from '../users/auth.guard';
 @Controller('healthz')
 export class HealthController {
   constructor(
-    private readonly store: Store,
+    private readonly database: UnitOfWork,
     private readonly queue: QueueService,
     private readonly nodes: NodesService,
   ) {}
@@ -19,7 +19,7 @@ export class HealthController {
   @Public()
   @Get()
   async health(@Res({ passthrough: true }) res: Response) {
-    const [postgres, redis] = await Promise.all([this.store.ping(), this.queue.ping()]);
+    const [postgres, redis] = await Promise.all([this.database.ping(), this.queue.ping()]);
     const nodes = postgres ? (await this.nodes.summary()).map((n) => ({ name: n.name, ready: n.ready, state: n.state })) : [];
     const ok = postgres && redis;
     res.status(ok ? 200 : 503);

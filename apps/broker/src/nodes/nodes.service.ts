@@ -3,16 +3,19 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { contractMismatch, JOB_CONTRACT_VERSION, nodeQueue, specHash, type BrokerJobs, type GearReport } from '@gearshift/cartridges';
 import type { Gear } from '../apps/gear.entity';
-import { BROKER_CONFIG, randomToken, type BrokerConfig } from '../config';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { randomToken } from '../common/random-token';
 import { conflict, GearshiftError, notFound } from '../common/errors';
-import { Store } from '../database/store';
+import { AppsRepository } from '../apps/apps.repository';
+import { NodesRepository } from '../fleet/nodes.repository';
+import { OperationsRepository } from '../operations/operations.repository';
 import { GearSpecsService } from '../apps/gear-specs.service';
 import { convergeJob } from '../operations/converge-job';
 import { QueueService } from '../queue/queue.service';
 import { RoutesService } from '../routes/routes.service';
 import { tokenHash } from '../users/password';
 import type { User } from '../users/user.entity';
-import type { NodeUsage } from './nodes.repository';
+import type { NodeUsage } from '../fleet/nodes.repository';
 
 const requireAdmin = (user: User) => {
   if (!user.isAdmin) throw new GearshiftError('forbidden', 'only an administrator can manage nodes');
@@ -23,7 +26,9 @@ export class NodesService implements OnApplicationBootstrap {
   private readonly logger = new Logger('nodes');
 
   constructor(
-    private readonly store: Store,
+    private readonly appsRepository: AppsRepository,
+    private readonly nodesRepository: NodesRepository,
+    private readonly operationsRepository: OperationsRepository,
     private readonly queue: QueueService,
     private readonly specs: GearSpecsService,
     private readonly routes: RoutesService,
@@ -33,9 +38,9 @@ export class NodesService implements OnApplicationBootstrap {
   /** Keeps a join token for agents on this host in the data directory (mode 0600), so `npm run up` can start one. */
   async onApplicationBootstrap(): Promise<void> {
     const file = join(this.config.dataDir, 'join-token');
-    if (existsSync(file) && (await this.store.repos.nodes.joinTokenValid(tokenHash(readFileSync(file, 'utf8').trim())))) return;
+    if (existsSync(file) && (await this.nodesRepository.joinTokenValid(tokenHash(readFileSync(file, 'utf8').trim())))) return;
     const token = randomToken('gsj');
-    await this.store.repos.nodes.addJoinToken(tokenHash(token), null, new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000));
+    await this.nodesRepository.addJoinToken(tokenHash(token), null, new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000));
     mkdirSync(this.config.dataDir, { recursive: true });
     writeFileSync(file, `${token}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
@@ -45,12 +50,12 @@ export class NodesService implements OnApplicationBootstrap {
     requireAdmin(user);
     const token = randomToken('gsj');
     const expiresAt = new Date(Date.now() + ttlHours * 3600 * 1000);
-    await this.store.repos.nodes.addJoinToken(tokenHash(token), user.id, expiresAt);
+    await this.nodesRepository.addJoinToken(tokenHash(token), user.id, expiresAt);
     return { token, expiresAt: expiresAt.toISOString(), usage: `GEARSHIFT_JOIN_TOKEN=${token} npm run agent` };
   }
 
   async register(body: { token: string; name: string; memoryMb: number; maxGears: number; contractVersion?: number }) {
-    if (!(await this.store.repos.nodes.joinTokenValid(tokenHash(body.token)))) {
+    if (!(await this.nodesRepository.joinTokenValid(tokenHash(body.token)))) {
       throw new GearshiftError('unauthorized', 'the join token is unknown or has expired; ask an administrator for a new one');
     }
     // A node that cannot read the broker's jobs (nor the broker its reports) would only fail every job it is given.
@@ -58,7 +63,7 @@ export class NodesService implements OnApplicationBootstrap {
       const message = contractMismatch('this node agent', 'the broker', body.contractVersion);
       throw conflict(message, [{ pointer: '/contractVersion', rule: 'job-contract-version', message }]);
     }
-    const node = await this.store.repos.nodes.upsert(body.name, body.memoryMb, body.maxGears);
+    const node = await this.nodesRepository.upsert(body.name, body.memoryMb, body.maxGears);
     this.logger.log(`node ${node.name} (${node.id}) registered with ${body.memoryMb} MB for ${body.maxGears} gears`);
     return { id: node.id, name: node.name, queue: nodeQueue(node.id), prefix: this.config.instance };
   }
@@ -82,30 +87,30 @@ export class NodesService implements OnApplicationBootstrap {
 
   async list(user: User) {
     requireAdmin(user);
-    return (await this.store.repos.nodes.usage()).map((u) => this.present(u));
+    return (await this.nodesRepository.usage()).map((u) => this.present(u));
   }
 
   async summary() {
-    return (await this.store.repos.nodes.usage()).map((u) => this.present(u));
+    return (await this.nodesRepository.usage()).map((u) => this.present(u));
   }
 
   async drain(user: User, id: string) {
     requireAdmin(user);
     const node = await this.requireNode(id);
-    await this.store.repos.nodes.setState(node.id, 'draining');
-    return this.present((await this.store.repos.nodes.usage()).find((u) => u.node.id === node.id)!);
+    await this.nodesRepository.setState(node.id, 'draining');
+    return this.present((await this.nodesRepository.usage()).find((u) => u.node.id === node.id)!);
   }
 
   async remove(user: User, id: string): Promise<void> {
     requireAdmin(user);
     const node = await this.requireNode(id);
-    const usage = (await this.store.repos.nodes.usage()).find((u) => u.node.id === node.id);
+    const usage = (await this.nodesRepository.usage()).find((u) => u.node.id === node.id);
     if (usage && usage.gears > 0) throw conflict(`node ${node.name} still has ${usage.gears} gear(s); drain it and move or delete its apps first`);
-    await this.store.repos.nodes.delete(node.id);
+    await this.nodesRepository.delete(node.id);
   }
 
   private async requireNode(idOrName: string) {
-    const node = /^[0-9a-f-]{36}$/.test(idOrName) ? await this.store.repos.nodes.findById(idOrName) : await this.store.repos.nodes.findByName(idOrName);
+    const node = /^[0-9a-f-]{36}$/.test(idOrName) ? await this.nodesRepository.findById(idOrName) : await this.nodesRepository.findByName(idOrName);
     if (!node) throw notFound(`node "${idOrName}"`);
     return node;
   }
@@ -116,7 +121,7 @@ export class NodesService implements OnApplicationBootstrap {
    * apps the platform no longer has.
    */
   async handleHeartbeat(hb: BrokerJobs['node.heartbeat']): Promise<void> {
-    const repos = this.store.repos;
+    const repos = { apps: this.appsRepository, nodes: this.nodesRepository, operations: this.operationsRepository };
     const node = await repos.nodes.findById(hb.nodeId);
     if (!node) return;
     const addressChanged = node.address !== (hb.capacity.address ?? '127.0.0.1');

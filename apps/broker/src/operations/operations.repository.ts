@@ -1,8 +1,11 @@
+import { Injectable } from '@nestjs/common';
+import { InjectEntityManager } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
 import { Operation, type OperationStep } from './operation.entity';
 
+@Injectable()
 export class OperationsRepository {
-  constructor(private readonly m: EntityManager) {}
+  constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
   create(op: Pick<Operation, 'kind' | 'appId' | 'userId' | 'pendingNodes' | 'dispatch'> & { steps?: OperationStep[]; context?: Operation['context'] }): Promise<Operation> {
     return this.m.save(this.m.create(Operation, { ...op, state: 'queued', steps: op.steps ?? [] }));

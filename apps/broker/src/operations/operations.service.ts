@@ -3,7 +3,9 @@ import { EventEmitter } from 'node:events';
 import type { BrokerJobs, GearSpec, NodeJob, NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, notFound } from '../common/errors';
-import { Store, type Repos } from '../database/store';
+import { UnitOfWork, type Repositories, type Tx } from '../database/unit-of-work';
+import { AppsRepository } from '../apps/apps.repository';
+import { OperationsRepository } from './operations.repository';
 import { GearSpecsService } from '../apps/gear-specs.service';
 import { QueueService } from '../queue/queue.service';
 import { RoutesService } from '../routes/routes.service';
@@ -15,12 +17,15 @@ import { reduceReport, reduceStageEnd, type OperationLine, type StageOutcome } f
 
 export type { OperationLine, StageOutcome } from './report';
 
+const REPOS = { apps: AppsRepository, operations: OperationsRepository };
+type Repos = Repositories<typeof REPOS>;
+
 /**
  * The next stage of a staged operation (a deployment): new jobs and a step, or null when the operation ends. Runs
  * inside the transaction that applies the last report, so the stage and its jobs commit together.
  */
 export interface StageHandler {
-  next(repos: Repos, op: Operation, outcome: StageOutcome): Promise<{ dispatch: Operation['dispatch']; step: string; error?: string | null } | null>;
+  next(tx: Tx, op: Operation, outcome: StageOutcome): Promise<{ dispatch: Operation['dispatch']; step: string; error?: string | null } | null>;
   /** A job of this operation other than converge and remove (a build, a snapshot), for one node. */
   job?(op: Operation, app: App, nodeId: string, name: Operation['dispatch'][number]['job']): Promise<NodeJob>;
   /** The gear specs this operation's converge jobs carry, when they differ from the app's (a rollout's new gears). */
@@ -28,7 +33,7 @@ export interface StageHandler {
   /** Extra fields of an `app.converge` job of this operation (release images to keep, a post-deploy hook). */
   convergeExtras?(op: Operation, app: App, nodeId: string): Promise<Partial<NodeJobs['app.converge']>>;
   /** Build and hook output lines of this operation. */
-  log?(op: Operation, lines: string[], repos: Repos): Promise<void>;
+  log?(op: Operation, lines: string[], tx: Tx): Promise<void>;
   /** After the operation ended and committed. */
   ended?(op: Operation): Promise<void>;
 }
@@ -59,7 +64,9 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
   private sweeper?: NodeJS.Timeout;
 
   constructor(
-    private readonly store: Store,
+    private readonly uow: UnitOfWork,
+    private readonly appsRepository: AppsRepository,
+    private readonly operationsRepository: OperationsRepository,
     private readonly queue: QueueService,
     private readonly specs: GearSpecsService,
     private readonly routes: RoutesService,
@@ -81,7 +88,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    for (const op of await this.store.repos.operations.unfinished()) {
+    for (const op of await this.operationsRepository.unfinished()) {
       if (op.context?.serving) {
         void this.serve(op.id);
         continue;
@@ -96,7 +103,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /** Records an operation inside the caller's transaction; send it with dispatch() after the commit. */
-  create(repos: Repos, kind: string, appId: string, user: User | null, dispatch: Operation['dispatch'], firstStep: string, context: Operation['context'] = {}): Promise<Operation> {
+  create(repos: Pick<Repos, 'operations'>, kind: string, appId: string, user: User | null, dispatch: Operation['dispatch'], firstStep: string, context: Operation['context'] = {}): Promise<Operation> {
     return repos.operations.create({
       kind,
       appId,
@@ -114,7 +121,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       await this.finish(op.id);
       return;
     }
-    const app = op.appId ? await this.store.repos.apps.findById(op.appId) : null;
+    const app = op.appId ? await this.appsRepository.findById(op.appId) : null;
     const stages = this.stages.get(op.kind);
     const specs = app ? await (stages?.convergeSpecs ? stages.convergeSpecs(op, app) : this.specs.specs(app)) : [];
     for (const d of op.dispatch) {
@@ -137,7 +144,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
 
   /** An operation with no node work ends at once. */
   private async finish(id: string): Promise<void> {
-    await this.store.transaction(async (repos) => {
+    await this.uow.run(REPOS, async (repos) => {
       const op = await repos.operations.lock(id);
       if (!op || terminal(op)) return;
       op.state = 'succeeded';
@@ -150,7 +157,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
 
   async get(user: User, id: string, waitSeconds?: number) {
     if (!/^[0-9a-f-]{36}$/.test(id)) throw notFound(`operation "${id}"`);
-    let op = await this.store.repos.operations.findById(id);
+    let op = await this.operationsRepository.findById(id);
     if (!op || (op.userId !== user.id && !user.isAdmin)) throw notFound(`operation "${id}"`);
     if (waitSeconds) op = await this.wait(op, waitSeconds);
     return presentOperation(op);
@@ -170,7 +177,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
         const timer = setTimeout(done, Math.min(500, Math.max(0, deadline - Date.now())));
         this.finished.on(op.id, done);
       });
-      current = (await this.store.repos.operations.findById(op.id)) ?? current;
+      current = (await this.operationsRepository.findById(op.id)) ?? current;
     }
     return current;
   }
@@ -197,13 +204,13 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     let continued: Operation | null = null;
     let serving: Operation | null = null;
     const emitted: OperationLine[] = [];
-    await this.store.transaction(async (repos) => {
+    await this.uow.run(REPOS, async (repos, tx) => {
       await repos.apps.recordGearReports(r.nodeId, r.gears);
       const op = await repos.operations.lock(r.operationId);
       if (!op) return;
       const stages = this.stages.get(op.kind);
       const decision = reduceReport(op, r);
-      if (decision.log.length > 0) await stages?.log?.(op, decision.log, repos);
+      if (decision.log.length > 0) await stages?.log?.(op, decision.log, tx);
       Object.assign(op, decision.operation);
       emitted.push(...decision.lines);
       if (decision.markFailed) {
@@ -211,7 +218,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
         await repos.apps.markFailed(f.appId, f.nodeId, f.except, f.message);
       }
       if (decision.stageEnded) {
-        const next = stages ? await stages.next(repos, op, decision.stageEnded) : null;
+        const next = stages ? await stages.next(tx, op, decision.stageEnded) : null;
         const stage = reduceStageEnd(op, next, new Date());
         Object.assign(op, stage.operation);
         emitted.push(...stage.lines);
@@ -246,7 +253,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
    */
   private async fail(id: string, reason: string): Promise<Operation | null> {
     let failed: Operation | null = null;
-    await this.store.transaction(async (repos) => {
+    await this.uow.run(REPOS, async (repos) => {
       const locked = await repos.operations.lock(id);
       if (!locked || terminal(locked)) return;
       locked.state = 'failed';
@@ -273,11 +280,11 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
   /** A user stops an operation: it ends failed, saying who cancelled it. */
   async cancel(user: User, id: string) {
     if (!/^[0-9a-f-]{36}$/.test(id)) throw notFound(`operation "${id}"`);
-    const op = await this.store.repos.operations.findById(id);
+    const op = await this.operationsRepository.findById(id);
     if (!op || (op.userId !== user.id && !user.isAdmin)) throw notFound(`operation "${id}"`);
     const ended = terminal(op) ? null : await this.fail(id, `cancelled by ${user.username}`);
     if (!ended) {
-      const now = (await this.store.repos.operations.findById(id)) ?? op;
+      const now = (await this.operationsRepository.findById(id)) ?? op;
       throw conflict(`operation ${id} has already ended (${now.state}); only a queued or running operation can be cancelled`);
     }
     this.logger.log(`operation ${id} (${op.kind}) cancelled by ${user.username}`);
@@ -299,7 +306,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       text = `warning: could not confirm that the routers serve the new routes: ${(err as Error).message}`;
     }
     let ended: Operation | null = null;
-    await this.store.transaction(async (repos) => {
+    await this.uow.run(REPOS, async (repos) => {
       const op = await repos.operations.lock(id);
       if (!op || terminal(op)) return;
       if (text) op.steps = [...op.steps, { at: new Date().toISOString(), text }];
@@ -321,7 +328,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
   /** Fails operations that no node finished in time (their deadline), so that nothing waits forever. */
   private async sweep(): Promise<void> {
     const cutoff = Date.now() - this.config.operationTimeoutMs;
-    for (const op of await this.store.repos.operations.unfinished()) {
+    for (const op of await this.operationsRepository.unfinished()) {
       if (op.createdAt.getTime() > cutoff) continue;
       const waiting = op.pendingNodes.length > 0 ? ` waiting for node(s) ${op.pendingNodes.join(', ')}` : '';
       const failed = await this.fail(op.id, `timed out after ${Math.round(this.config.operationTimeoutMs / 1000)} s${waiting}`);

@@ -1,8 +1,11 @@
+import { Injectable } from '@nestjs/common';
+import { InjectEntityManager } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
 import { Alias } from './alias.entity';
 
+@Injectable()
 export class AliasesRepository {
-  constructor(private readonly m: EntityManager) {}
+  constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
   forApp(appId: string): Promise<Alias[]> {
     return this.m.find(Alias, { where: { appId }, order: { host: 'ASC' } });

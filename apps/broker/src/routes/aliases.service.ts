@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, invalid, notFound, ruleViolation } from '../common/errors';
-import { Store } from '../database/store';
+import { AliasesRepository } from './aliases.repository';
+import { AppsRepository } from '../apps/apps.repository';
 import { DomainsService } from '../domains/domains.service';
 import type { User } from '../users/user.entity';
 import type { Alias } from './alias.entity';
@@ -34,7 +35,8 @@ function present(a: Alias) {
 @Injectable()
 export class AliasesService {
   constructor(
-    private readonly store: Store,
+    private readonly aliasesRepository: AliasesRepository,
+    private readonly appsRepository: AppsRepository,
     private readonly domains: DomainsService,
     private readonly routes: RoutesService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
@@ -42,14 +44,14 @@ export class AliasesService {
 
   private async app(user: User, domainName: string, appName: string) {
     const domain = await this.domains.require(user, domainName);
-    const app = await this.store.repos.apps.findByName(domain.id, appName);
+    const app = await this.appsRepository.findByName(domain.id, appName);
     if (!app) throw notFound(`app "${appName}" in domain "${domainName}"`);
     return app;
   }
 
   async list(user: User, domainName: string, appName: string) {
     const app = await this.app(user, domainName, appName);
-    return (await this.store.repos.aliases.forApp(app.id)).map(present);
+    return (await this.aliasesRepository.forApp(app.id)).map(present);
   }
 
   /** Checks that the key belongs to the certificate, that the certificate covers the host and is in date. */
@@ -78,7 +80,7 @@ export class AliasesService {
     checkAliasHost(host, this.config.appsDomain, '/host');
     this.checkTls(host, body.certificate, body.key);
     const app = await this.app(user, domainName, appName);
-    const alias = await this.store.repos.aliases.create({ appId: app.id, host, certificate: body.certificate ?? null, privateKey: body.key ?? null });
+    const alias = await this.aliasesRepository.create({ appId: app.id, host, certificate: body.certificate ?? null, privateKey: body.key ?? null });
     if (!alias) throw conflict(`the host name ${host} is already an alias`, [{ pointer: '/host', rule: 'unique', message: 'is taken' }]);
     this.routes.schedule();
     return present(alias);
@@ -86,7 +88,7 @@ export class AliasesService {
 
   async remove(user: User, domainName: string, appName: string, host: string): Promise<void> {
     const app = await this.app(user, domainName, appName);
-    if (!(await this.store.repos.aliases.delete(app.id, host.toLowerCase()))) throw notFound(`alias ${host} of app "${appName}"`);
+    if (!(await this.aliasesRepository.delete(app.id, host.toLowerCase()))) throw notFound(`alias ${host} of app "${appName}"`);
     this.routes.schedule();
   }
 }

@@ -2,7 +2,10 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import IORedis from 'ioredis';
 import { routersKey, routesChannel, routesKey, trafficKey, type AppRoute, type AppTraffic, type RouterAck, type RouteTable } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
-import { Store } from '../database/store';
+import { AliasesRepository } from './aliases.repository';
+import { AppsRepository } from '../apps/apps.repository';
+import { DeploymentsRepository } from '../apps/deployments.repository';
+import { NodesRepository } from '../fleet/nodes.repository';
 import { CatalogService } from '../cartridges/catalog.service';
 import { GearSpecsService } from '../apps/gear-specs.service';
 import { gearHealth, routeHealth, type AppShape, type GearRelease } from '../apps/gear-specs';
@@ -30,7 +33,10 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
   private publishing: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly store: Store,
+    private readonly aliasesRepository: AliasesRepository,
+    private readonly appsRepository: AppsRepository,
+    private readonly deploymentsRepository: DeploymentsRepository,
+    private readonly nodesRepository: NodesRepository,
     private readonly catalog: CatalogService,
     private readonly specs: GearSpecsService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
@@ -85,7 +91,7 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async table(): Promise<RouteTable> {
-    const [apps, aliases, nodes] = await Promise.all([this.store.repos.apps.all(), this.store.repos.aliases.all(), this.store.repos.nodes.usage()]);
+    const [apps, aliases, nodes] = await Promise.all([this.appsRepository.all(), this.aliasesRepository.all(), this.nodesRepository.usage()]);
     const nodeOf = new Map(nodes.map((n) => [n.node.id, n.node]));
     const routes: AppRoute[] = [];
     for (const app of apps) {
@@ -122,7 +128,7 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** The reason an app that never served a release stopped: its latest deployment failed (see DeploymentsService). */
   private async firstDeploymentFailure(appId: string): Promise<string | undefined> {
-    const [latest] = await this.store.repos.deployments.forApp(appId, 1);
+    const [latest] = await this.deploymentsRepository.forApp(appId, 1);
     if (latest?.state !== 'failed') return undefined;
     // The first line says what went wrong; the gear's output below it is for the owner's eyes (logs, the push).
     return (latest.error ?? 'it failed').split('\n')[0].replace(/; it printed:?.*$/, '').slice(0, 300);

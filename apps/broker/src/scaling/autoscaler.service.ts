@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
-import { Store } from '../database/store';
-import { AppsService } from '../apps/apps.service';
+import { AppsRepository } from '../apps/apps.repository';
+import { OperationsRepository } from '../operations/operations.repository';
+import { ScalingService } from './scaling.service';
 import { CatalogService } from '../cartridges/catalog.service';
 import { RoutesService } from '../routes/routes.service';
 import { decide } from './decide';
@@ -20,8 +21,9 @@ export class AutoscalerService implements OnApplicationBootstrap, OnModuleDestro
   private ticking = false;
 
   constructor(
-    private readonly store: Store,
-    private readonly apps: AppsService,
+    private readonly appsRepository: AppsRepository,
+    private readonly operationsRepository: OperationsRepository,
+    private readonly scaling: ScalingService,
     private readonly routes: RoutesService,
     private readonly catalog: CatalogService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
@@ -39,9 +41,9 @@ export class AutoscalerService implements OnApplicationBootstrap, OnModuleDestro
     if (this.ticking) return;
     this.ticking = true;
     try {
-      const apps = await this.store.repos.apps.managedByTraffic();
+      const apps = await this.appsRepository.managedByTraffic();
       if (apps.length === 0) return;
-      const [traffic, busy] = await Promise.all([this.routes.traffic(), this.store.repos.operations.appsWithActiveOperations()]);
+      const [traffic, busy] = await Promise.all([this.routes.traffic(), this.operationsRepository.appsWithActiveOperations()]);
       const now = Date.now();
       for (const app of apps) {
         if (busy.has(app.id) || app.desiredState !== 'started') continue;
@@ -60,8 +62,8 @@ export class AutoscalerService implements OnApplicationBootstrap, OnModuleDestro
         });
         if (!decision) continue;
         this.logger.log(`${app.name}: ${decision.kind === 'scale' ? `scale to ${decision.replicas}` : 'idle'} (${decision.reason})`);
-        if (decision.kind === 'scale') await this.apps.autoscale(app, decision.replicas, decision.reason);
-        else await this.apps.idle(app, decision.reason);
+        if (decision.kind === 'scale') await this.scaling.autoscale(app, decision.replicas, decision.reason);
+        else await this.scaling.idle(app, decision.reason);
       }
     } catch (err) {
       this.logger.warn(`autoscaling pass failed: ${(err as Error).message}`);

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,8 +7,9 @@ import type { Readable } from 'node:stream';
 import { ArchiveError, inspectArchive, type NodeJob, type SnapshotItem } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
-import { Store } from '../database/store';
-import { AppsService } from '../apps/apps.service';
+import { OperationsRepository } from '../operations/operations.repository';
+import { AppAccess } from '../apps/app-access.service';
+import { ChangeRunner } from '../changes/change-runner';
 import type { App } from '../apps/app.entity';
 import { GearSpecsService } from '../apps/gear-specs.service';
 import { CatalogService } from '../cartridges/catalog.service';
@@ -24,11 +25,10 @@ import type { User } from '../users/user.entity';
  */
 @Injectable()
 export class SnapshotsService implements OnModuleInit, StageHandler {
-  private readonly logger = new Logger('snapshots');
-
   constructor(
-    private readonly store: Store,
-    private readonly apps: AppsService,
+    private readonly operationsRepository: OperationsRepository,
+    private readonly access: AppAccess,
+    private readonly changes: ChangeRunner,
     private readonly operations: OperationsService,
     private readonly specs: GearSpecsService,
     private readonly catalog: CatalogService,
@@ -81,18 +81,14 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
   }
 
   private async start(user: User, app: App, kind: 'app.snapshot' | 'app.restore', nodeId: string, step: string, context: SnapshotContext): Promise<Operation> {
-    const op = await this.store.transaction(async (repos) => {
-      const active = await repos.operations.activeForApp(app.id);
-      if (active) throw conflict(`app "${app.name}" is busy with operation ${active.id} (${active.kind}); try again when it ends`);
-      return this.operations.create(repos, kind, app.id, user, [{ nodeId, job: kind }], step, newContext(kind, context));
-    });
-    await this.operations.dispatch(op).catch((err) => this.logger.warn(`dispatch of ${op.id} deferred: ${err.message}`));
+    const op = await this.changes.begin(app, (repos) => this.operations.create(repos, kind, app.id, user, [{ nodeId, job: kind }], step, newContext(kind, context)));
+    await this.changes.send(op, { routes: false });
     return op;
   }
 
   /** Takes a snapshot and streams it; nothing of it stays on the broker. */
   async take(user: User, domainName: string, appName: string, res: import('express').Response): Promise<void> {
-    const { app } = await this.apps.requireApp(user, domainName, appName);
+    const { app } = await this.access.requireApp(user, domainName, appName);
     if (app.desiredState !== 'started' && app.desiredState !== 'idle') throw conflict(`app "${appName}" is ${app.desiredState}; start it to take a snapshot`);
     const { nodeId } = await this.itemsOf(app);
     mkdirSync(join(this.config.dataDir, 'snapshots'), { recursive: true });
@@ -116,7 +112,7 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
 
   /** The node's upload of a snapshot it took, by the token in its job. */
   async receive(opId: string, token: string, body: Readable): Promise<void> {
-    const op = /^[0-9a-f-]{36}$/.test(opId) ? await this.store.repos.operations.findById(opId) : null;
+    const op = /^[0-9a-f-]{36}$/.test(opId) ? await this.operationsRepository.findById(opId) : null;
     const expected = op?.kind === 'app.snapshot' ? contextOf(op, 'app.snapshot').token : undefined;
     if (!op || op.kind !== 'app.snapshot' || !expected || token.length !== expected.length || !timingSafeEqual(Buffer.from(token), Buffer.from(expected))) {
       throw notFound(`snapshot "${opId}"`);
@@ -125,7 +121,7 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
   }
 
   async restore(user: User, domainName: string, appName: string, archive: Buffer, waitSeconds?: number) {
-    const { app } = await this.apps.requireApp(user, domainName, appName);
+    const { app } = await this.access.requireApp(user, domainName, appName);
     let paths: string[];
     try {
       paths = (await inspectArchive(archive, this.config.maxUnpackedBytes)).paths;

@@ -1,8 +1,11 @@
+import { Injectable } from '@nestjs/common';
+import { InjectEntityManager } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
 import { ApiToken, User } from './user.entity';
 
+@Injectable()
 export class UsersRepository {
-  constructor(private readonly m: EntityManager) {}
+  constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
   findByName(username: string): Promise<User | null> {
     return this.m.findOne(User, { where: { username } });

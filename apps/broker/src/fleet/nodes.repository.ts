@@ -1,6 +1,9 @@
+import { Injectable } from '@nestjs/common';
+import { InjectEntityManager } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
 import { Node, NodeJoinToken } from './node.entity';
-import { Gear } from '../apps/gear.entity';
+import { AppsRepository } from '../apps/apps.repository';
+import type { NodeAddresses } from '../apps/node-addresses';
 
 export interface NodeUsage {
   node: Node;
@@ -8,8 +11,9 @@ export interface NodeUsage {
   gears: number;
 }
 
-export class NodesRepository {
-  constructor(private readonly m: EntityManager) {}
+@Injectable()
+export class NodesRepository implements NodeAddresses {
+  constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
   async addJoinToken(tokenHash: string, createdBy: string | null, expiresAt: Date): Promise<void> {
     await this.m.insert(NodeJoinToken, { tokenHash, createdBy, expiresAt });
@@ -54,14 +58,8 @@ export class NodesRepository {
   /** Every node with the memory and gear count its gears take. */
   async usage(): Promise<NodeUsage[]> {
     const nodes = await this.m.find(Node, { order: { createdAt: 'ASC' } });
-    const sums: { node_id: string; mb: string; n: string }[] = await this.m
-      .createQueryBuilder(Gear, 'g')
-      .select('g.node_id', 'node_id')
-      .addSelect('coalesce(sum(g.memory_mb), 0)', 'mb')
-      .addSelect('count(*)', 'n')
-      .groupBy('g.node_id')
-      .getRawMany();
-    const byNode = new Map(sums.map((s) => [s.node_id, s]));
-    return nodes.map((node) => ({ node, allocatedMb: Number(byNode.get(node.id)?.mb ?? 0), gears: Number(byNode.get(node.id)?.n ?? 0) }));
+    // Gears are the app model's: its repository, on the same EntityManager (and so the same transaction), sums them.
+    const byNode = await new AppsRepository(this.m).gearsByNode();
+    return nodes.map((node) => ({ node, allocatedMb: byNode.get(node.id)?.memoryMb ?? 0, gears: byNode.get(node.id)?.gears ?? 0 }));
   }
 }

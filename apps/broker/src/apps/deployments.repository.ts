@@ -1,10 +1,13 @@
+import { Injectable } from '@nestjs/common';
+import { InjectEntityManager } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
 import { Deployment } from './deployment.entity';
 
 const LOG_LIMIT = 64 * 1024;
 
+@Injectable()
 export class DeploymentsRepository {
-  constructor(private readonly m: EntityManager) {}
+  constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
   /** The next release number of an app; call under the app's operation (one deployment at a time). */
   async nextNumber(appId: string): Promise<number> {

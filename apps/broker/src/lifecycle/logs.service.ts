@@ -5,9 +5,9 @@ import type { Response } from 'express';
 import type { LogMessage } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { QueueService } from '../queue/queue.service';
-import { Store } from '../database/store';
+import { AppsRepository } from '../apps/apps.repository';
 import type { User } from '../users/user.entity';
-import { AppsService } from './apps.service';
+import { AppAccess } from '../apps/app-access.service';
 
 const ALIVE_TTL_S = 10;
 
@@ -24,9 +24,9 @@ export class LogsService implements OnModuleDestroy {
   private subscribed?: Promise<unknown>;
 
   constructor(
-    private readonly apps: AppsService,
+    private readonly access: AppAccess,
     private readonly queue: QueueService,
-    private readonly store: Store,
+    private readonly appsRepository: AppsRepository,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {
     this.redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: 2 });
@@ -60,7 +60,7 @@ export class LogsService implements OnModuleDestroy {
   }
 
   async stream(user: User, domainName: string, appName: string, opts: { tail: number; follow: boolean }, res: Response): Promise<void> {
-    const { app } = await this.apps.requireApp(user, domainName, appName);
+    const { app } = await this.access.requireApp(user, domainName, appName);
     const nodes = [...new Set((app.gears ?? []).map((g) => g.nodeId))];
     const id = randomUUID();
     const channel = `${this.config.instance}:logs:${id}`;
@@ -104,7 +104,7 @@ export class LogsService implements OnModuleDestroy {
       // A follower also hears nodes the app's gears move to, and ends with the app.
       if (opts.follow) {
         watch = setInterval(() => {
-          void this.store.repos.apps.findById(app.id).then((now) => {
+          void this.appsRepository.findById(app.id).then((now) => {
             if (!now || now.desiredState === 'deleting') return done();
             return ask([...new Set((now.gears ?? []).map((g) => g.nodeId))]);
           }).catch(() => undefined);

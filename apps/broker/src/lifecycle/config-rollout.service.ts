@@ -1,13 +1,17 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { GearSpec } from '@gearshift/cartridges';
-import type { Repos } from '../database/store';
+import type { Tx } from '../database/unit-of-work';
+import { CHANGE_REPOS } from '../changes/change-runner';
 import { OperationsService, type StageHandler, type StageOutcome } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
 import { contextOf } from '../operations/contexts';
 import { nextRolloutStage, rolloutOf, type RolloutStage } from '../operations/rollout';
-import type { App } from './app.entity';
-import { AppsService } from './apps.service';
-import { GearSpecsService } from './gear-specs.service';
+import type { App } from '../apps/app.entity';
+import { AppGears } from './app-gears.service';
+import { GearSpecsService } from '../apps/gear-specs.service';
+
+/** A stage writes what a change to an app writes (see ChangeRunner). */
+const REPOS = CHANGE_REPOS;
 
 /** Changes whose new web gears must pass their health checks before the old ones go, and what users call them. */
 const GATED: Record<ConfigRolloutKind, string> = {
@@ -32,7 +36,7 @@ const isStage = (s: unknown): s is RolloutStage => s === 'surge' || s === 'retir
 export class ConfigRolloutService implements OnModuleInit, StageHandler {
   constructor(
     private readonly operations: OperationsService,
-    private readonly apps: AppsService,
+    private readonly apps: AppGears,
     private readonly gearSpecs: GearSpecsService,
   ) {}
 
@@ -53,7 +57,8 @@ export class ConfigRolloutService implements OnModuleInit, StageHandler {
     return specs.map((s) => (r.old.includes(s.gearId) ? before.get(s.gearId) ?? s : s));
   }
 
-  async next(repos: Repos, op: Operation, outcome: StageOutcome) {
+  async next(tx: Tx, op: Operation, outcome: StageOutcome) {
+    const repos = tx.pick(REPOS);
     const context = contextOf(op, ...GATED_KINDS);
     const r = rolloutOf(context);
     const stage = context.stage;

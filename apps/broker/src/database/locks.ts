@@ -1,0 +1,4 @@
+/** Advisory lock keys: one for migrations, one that serialises gear placement so no node is overcommitted. */
+export const LOCKS = { migrations: 0x6765_6172, placement: 0x6765_6173 } as const;
+
+export type LockName = keyof typeof LOCKS;

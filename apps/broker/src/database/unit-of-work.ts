@@ -1,0 +1,55 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { LOCKS, type LockName } from './locks';
+
+/** A repository class: built on an EntityManager, the shared one or a transaction's. */
+export type RepositoryClass<T = unknown> = new (m: EntityManager) => T;
+
+/** The repositories a unit of work names, by the names it gives them. */
+export type RepositoryClasses = Record<string, RepositoryClass>;
+export type Repositories<C extends RepositoryClasses> = { [K in keyof C]: InstanceType<C[K]> };
+
+/** One transaction: the repositories it hands out all write through it. */
+export class Tx {
+  private readonly built = new Map<RepositoryClass, unknown>();
+
+  constructor(readonly manager: EntityManager) {}
+
+  get<T>(repository: RepositoryClass<T>): T {
+    let r = this.built.get(repository) as T | undefined;
+    if (!r) {
+      r = new repository(this.manager);
+      this.built.set(repository, r);
+    }
+    return r;
+  }
+
+  /** The repositories named in `classes`, bound to this transaction. */
+  pick<C extends RepositoryClasses>(classes: C): Repositories<C> {
+    return Object.fromEntries(Object.entries(classes).map(([name, cls]) => [name, this.get(cls)])) as Repositories<C>;
+  }
+}
+
+/** Runs work in one transaction, optionally under an advisory lock held until it commits. */
+@Injectable()
+export class UnitOfWork {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  run<C extends RepositoryClasses, T>(classes: C, work: (repos: Repositories<C>, tx: Tx) => Promise<T>, lock?: LockName): Promise<T> {
+    return this.dataSource.transaction(async (m) => {
+      if (lock) await m.query('select pg_advisory_xact_lock($1)', [LOCKS[lock]]);
+      const tx = new Tx(m);
+      return work(tx.pick(classes), tx);
+    });
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.dataSource.query('select 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { CatalogService } from '../cartridges/catalog.service';
+import type { App } from '../apps/app.entity';
+import { DeploymentsRepository } from '../apps/deployments.repository';
+import { publishedVars, type AppShape } from '../apps/gear-specs';
+import { shapeCartridges } from '../apps/gear-specs.service';
+import type { Domain } from '../domains/domain.entity';
+import { NodesRepository } from '../fleet/nodes.repository';
+import type { Operation } from '../operations/operation.entity';
+import { presentOperation } from '../operations/operations.service';
+
+/** Shown instead of a secret value that was not asked to be revealed. */
+export const SECRET_MASK = '********';
+
+/** Derived from the gears: what a person wants to know at a glance. */
+function statusOf(app: App): string {
+  if (app.desiredState === 'deleting') return 'deleting';
+  if (app.desiredState === 'idle') return 'idle';
+  const states = (app.gears ?? []).map((g) => g.state);
+  if (states.length === 0) return app.desiredState;
+  if (app.desiredState === 'stopped') return states.every((s) => s === 'stopped' || s === 'missing') ? 'stopped' : 'stopping';
+  if (states.every((s) => s === 'running')) return 'running';
+  if (states.some((s) => s === 'failed')) return 'failed';
+  return 'starting';
+}
+
+/** How the API shows an app: its gears with their nodes, endpoints and releases, and its environment. */
+@Injectable()
+export class AppsPresenter {
+  constructor(
+    private readonly deploymentsRepository: DeploymentsRepository,
+    private readonly nodesRepository: NodesRepository,
+    private readonly catalog: CatalogService,
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+  ) {}
+
+  async present(app: App, domain: Domain, op?: Operation) {
+    const usage = await this.nodesRepository.usage();
+    const nodes = new Map(usage.map((u) => [u.node.id, u.node.name]));
+    const addresses = new Map(usage.map((u) => [u.node.id, u.node.address]));
+    const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
+    const releaseIds = [...new Set([app.activeDeploymentId, ...(app.gears ?? []).map((g) => g.deploymentId)].filter((id): id is string => Boolean(id)))];
+    const releases = new Map((await this.deploymentsRepository.findByIds(releaseIds)).map((d) => [d.id, d.number]));
+    return {
+      name: app.name,
+      domain: domain.name,
+      url: `http://${app.name}-${domain.name}.${this.config.appsDomain}:${this.config.routerPort}`,
+      state: app.desiredState,
+      status: statusOf(app),
+      size: app.size,
+      scale: (app.gears ?? []).filter((g) => g.cartridge === web?.manifest.name).length,
+      cartridges: (app.cartridges ?? []).map((c) => c.cartridge).sort(),
+      autoscale: app.autoscaleMax ? { min: app.autoscaleMin, max: app.autoscaleMax, targetConcurrency: app.autoscaleTarget } : null,
+      idleAfterSeconds: app.idleAfterSeconds,
+      health: app.health,
+      env: app.env,
+      release: app.activeDeploymentId ? releases.get(app.activeDeploymentId) ?? null : null,
+      gears: (app.gears ?? [])
+        .sort((a, b) => a.cartridge.localeCompare(b.cartridge) || a.createdAt.getTime() - b.createdAt.getTime())
+        .map((g) => ({
+          id: g.id,
+          cartridge: g.cartridge,
+          node: nodes.get(g.nodeId) ?? g.nodeId,
+          state: g.state,
+          release: g.deploymentId ? releases.get(g.deploymentId) ?? null : null,
+          message: g.message,
+          ports: g.ports,
+          endpoints: Object.fromEntries(
+            Object.entries(g.ports).map(([name, port]) => {
+              const protocol = this.catalog.find(g.cartridge)?.manifest.endpoints.find((e) => e.name === name)?.protocol ?? 'http';
+              return [name, `${protocol}://${addresses.get(g.nodeId) ?? '127.0.0.1'}:${port}`];
+            }),
+          ),
+        })),
+      createdAt: app.createdAt,
+      ...(op ? { operation: presentOperation(op) } : {}),
+    };
+  }
+
+  /**
+   * The user's variables, and the variables the app's services publish to its gears (as gears beside them see them).
+   * Secret values are masked unless revealed: only whoever may change the app gets this far, and the mask keeps a
+   * password out of a shared screen or a pasted listing.
+   */
+  env(app: App, domain: Domain, reveal = false) {
+    const shape: AppShape = {
+      id: app.id,
+      name: app.name,
+      domain: domain.name,
+      state: app.desiredState,
+      size: app.size,
+      env: app.env,
+      cartridges: shapeCartridges(app),
+      gears: [],
+    };
+    const published = publishedVars(shape, this.catalog.cartridges).map((p) => ({
+      name: p.name,
+      value: p.secret && !reveal ? SECRET_MASK : p.value,
+      secret: p.secret,
+      from: p.from,
+    }));
+    return { env: app.env, published, revealed: reveal };
+  }
+}

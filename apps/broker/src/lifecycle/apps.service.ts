@@ -1,0 +1,269 @@
+import { Injectable } from '@nestjs/common';
+import { entryName, entryOptions, GEAR_SIZES, type Cartridge, type GearSize } from '@gearshift/cartridges';
+import { CertificateAuthority } from '../common/certificates';
+import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
+import { CatalogService } from '../cartridges/catalog.service';
+import { UnitOfWork } from '../database/unit-of-work';
+import { AppAccess } from '../apps/app-access.service';
+import type { App } from '../apps/app.entity';
+import { AppsRepository, type NewGear } from '../apps/apps.repository';
+import { checkCartridgeSet, checkOptions, checkScale, checkSize, isWeb } from '../apps/cartridge-rules';
+import { generatedFor } from '../apps/generated-values';
+import { CHANGE_REPOS, ChangeRunner, type Change, type ChangeRepos } from '../changes/change-runner';
+import type { Domain } from '../domains/domain.entity';
+import { DomainsService } from '../domains/domains.service';
+import { OperationsRepository } from '../operations/operations.repository';
+import { OperationsService, presentOperation } from '../operations/operations.service';
+import type { Operation } from '../operations/operation.entity';
+import type { User } from '../users/user.entity';
+import type { AppAction, CreateAppBody, PatchAppBody, ScaleBody } from './apps.dto';
+import { AppGears } from './app-gears.service';
+import { AppsPresenter } from './apps.presenter';
+
+const isUniqueViolation = (err: unknown) => (err as { code?: string })?.code === '23505';
+
+/** The apps API: create, read, change and delete apps; each change runs as one operation (see ChangeRunner). */
+@Injectable()
+export class AppsService {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly appsRepository: AppsRepository,
+    private readonly operationsRepository: OperationsRepository,
+    private readonly catalog: CatalogService,
+    private readonly domains: DomainsService,
+    private readonly access: AppAccess,
+    private readonly changes: ChangeRunner,
+    private readonly operations: OperationsService,
+    private readonly appGears: AppGears,
+    private readonly presenter: AppsPresenter,
+    private readonly ca: CertificateAuthority,
+  ) {}
+
+  async list(user: User, domainName: string) {
+    const domain = await this.domains.require(user, domainName);
+    const apps = await this.appsRepository.list(domain.id);
+    return Promise.all(apps.map((a) => this.presenter.present(a, domain)));
+  }
+
+  async get(user: User, domainName: string, appName: string) {
+    const { domain, app } = await this.access.requireApp(user, domainName, appName);
+    return this.presenter.present(app, domain);
+  }
+
+  async gears(user: User, domainName: string, appName: string) {
+    return (await this.get(user, domainName, appName)).gears;
+  }
+
+  /** The app's operations, newest first: what was asked, by whom or by the platform, and why. */
+  async operationsOf(user: User, domainName: string, appName: string) {
+    const { app } = await this.access.requireApp(user, domainName, appName);
+    return (await this.operationsRepository.forApp(app.id, 50)).map((op) => ({ ...presentOperation(op), by: op.userId ? 'user' : 'platform' }));
+  }
+
+  /**
+   * The user's variables, and the variables the app's services publish to its gears (as gears beside them see them).
+   * Secret values are masked unless revealed: only whoever may change the app gets this far, and the mask keeps a
+   * password out of a shared screen or a pasted listing.
+   */
+  async env(user: User, domainName: string, appName: string, reveal = false) {
+    const { domain, app } = await this.access.requireApp(user, domainName, appName);
+    return this.presenter.env(app, domain, reveal);
+  }
+
+  /**
+   * Runs a change to one app as an operation: the change and the operation commit together, at most one operation
+   * per app runs at a time, and the jobs are sent after the commit.
+   */
+  private async change(
+    user: User,
+    domainName: string,
+    appName: string,
+    kind: string,
+    step: string,
+    mutate: (repos: ChangeRepos, app: App) => Promise<Change>,
+    waitSeconds?: number,
+  ) {
+    const { domain, app } = await this.access.requireApp(user, domainName, appName);
+    const op = await this.changes.changeApp(app, user, kind, step, mutate);
+    return this.respond(op, domain, waitSeconds);
+  }
+
+  /** Sends a change's jobs, waits if asked, and shows the app as it is then (or that it is gone). */
+  async respond(op: Operation, domain: Domain, waitSeconds?: number) {
+    const done = await this.changes.sendAndWait(op, waitSeconds);
+    const app = op.appId ? await this.appsRepository.findById(op.appId) : null;
+    if (!app) return { deleted: true, operation: presentOperation(done) };
+    return this.presenter.present(app, domain, done);
+  }
+
+  async create(user: User, domainName: string, body: CreateAppBody, waitSeconds?: number) {
+    const domain = await this.domains.require(user, domainName);
+    const names = body.cartridges.map(entryName);
+    const chosen = checkCartridgeSet(names, this.catalog.cartridges);
+    const options = body.cartridges.map(entryOptions);
+    chosen.forEach((c, i) => checkOptions(c, options[i], `/cartridges/${i}`));
+    // Without a web cartridge the app waits for its code, whose files say which runtime it needs.
+    const web = chosen.find(isWeb);
+    const size: GearSize = body.size ?? 'small';
+    chosen.forEach((c, i) => checkSize([c], options[i].size ?? size, options[i].size ? `/cartridges/${i}/size` : '/size'));
+    if (!web && body.scale !== undefined) throw ruleViolation('/scale', 'web-cartridge', 'scale is the number of web gears; this app has no web cartridge until its code is pushed, scale it then');
+    const scale = web ? body.scale ?? Math.max(1, web.manifest.scaling?.min ?? 1) : 0;
+    if (web) checkScale(web, scale, '/scale');
+    const mb = (c: Cartridge) => GEAR_SIZES[options[chosen.indexOf(c)].size ?? size].memoryMb;
+    const gearCartridges = [...chosen.filter((c) => !isWeb(c)), ...(web ? Array<Cartridge>(scale).fill(web) : [])];
+    let op: Operation;
+    try {
+      op = await this.uow.run(CHANGE_REPOS, async (repos) => {
+        if (await repos.apps.nameTaken(domain.id, body.name)) throw this.nameTaken(body.name, domainName);
+        const appFields = { domainId: domain.id, name: body.name, desiredState: 'started' as const, size, env: body.env ?? {} };
+        const cartridgeRows = chosen.map((c, i) => ({ cartridge: c.manifest.name, generated: generatedFor(c, this.ca), options: options[i] }));
+        let nodes: string[];
+        let app: App;
+        if (web && chosen.length === 1) {
+          // Web gears only: spread over the nodes.
+          app = await repos.apps.create(appFields, cartridgeRows, []);
+          nodes = await this.appGears.addWebGears(repos, app.id, [web.manifest.name], [], web.manifest.name, scale, mb(web), null);
+        } else if (gearCartridges.length === 0) {
+          app = await repos.apps.create(appFields, cartridgeRows, []);
+          nodes = [];
+        } else {
+          // With services, all of an app's gears share one node and its network.
+          const nodeId = await this.appGears.place(repos, gearCartridges.map(mb));
+          app = await repos.apps.create(appFields, cartridgeRows, gearCartridges.map((c): NewGear => ({ cartridge: c.manifest.name, nodeId, memoryMb: mb(c) })));
+          nodes = [nodeId];
+        }
+        const dispatch = nodes.map((nodeId) => ({ nodeId, job: 'app.converge' as const }));
+        return this.operations.create(repos, 'app.create', app.id, user, dispatch, `create app ${body.name} with ${names.join(', ') || 'no cartridge yet'}${web ? '' : ' (the runtime is detected when code is pushed)'}`);
+      }, 'placement');
+    } catch (err) {
+      if (isUniqueViolation(err)) throw this.nameTaken(body.name, domainName);
+      throw err;
+    }
+    return this.respond(op, domain, waitSeconds);
+  }
+
+  private nameTaken(name: string, domain: string) {
+    return conflict(`an app named "${name}" already exists in domain "${domain}"`, [{ pointer: '/name', rule: 'unique', message: 'is taken' }]);
+  }
+
+  async delete(user: User, domainName: string, appName: string, waitSeconds?: number) {
+    return this.change(user, domainName, appName, 'app.delete', `delete app ${appName}`, async (repos, app) => {
+      await repos.apps.update(app.id, { desiredState: 'deleting' });
+    }, waitSeconds);
+  }
+
+  async action(user: User, domainName: string, appName: string, action: AppAction, waitSeconds?: number) {
+    return this.change(user, domainName, appName, `app.${action}`, `${action} app ${appName}`, async (repos, app) => {
+      if (app.desiredState === 'deleting') throw conflict(`app "${appName}" is being deleted`);
+      if (action === 'start') await repos.apps.update(app.id, { desiredState: 'started', lastScaledAt: new Date() });
+      if (action === 'stop') await repos.apps.update(app.id, { desiredState: 'stopped' });
+      if (action === 'restart' || action === 'reload') {
+        const web = this.appGears.webOf(app)?.manifest.name;
+        if (this.appGears.serving(app)) {
+          // Services hold one volume each and cannot run twice: they restart in place, before the new web gears
+          // start. The web gears roll out, so the app keeps answering and a restart that breaks it is rolled back.
+          const services = (app.cartridges ?? []).map((c) => c.cartridge).filter((c) => c !== web);
+          if (action === 'restart' && services.length > 0) await repos.apps.bumpGenerations(app.id, services);
+          return this.appGears.surge(repos, app);
+        }
+        await repos.apps.update(app.id, { desiredState: 'started' });
+        await repos.apps.bumpGenerations(app.id, action === 'reload' ? [web] : undefined);
+      }
+    }, waitSeconds);
+  }
+
+  async patchEnv(user: User, domainName: string, appName: string, patch: Record<string, string | null>, waitSeconds?: number) {
+    for (const name of Object.keys(patch)) {
+      if (name.startsWith('GEARSHIFT_')) throw ruleViolation(`/${name}`, 'reserved', 'names starting with GEARSHIFT_ are set by the platform');
+    }
+    return this.change(user, domainName, appName, 'app.env', `change environment (${Object.keys(patch).join(', ')})`, async (repos, app) => {
+      const env = { ...app.env };
+      for (const [k, v] of Object.entries(patch)) {
+        if (v === null) delete env[k];
+        else env[k] = v;
+      }
+      // Serving web gears are replaced by new ones with the new environment, which the app takes once they are
+      // healthy; a stopped or idle app has nothing to keep serving and takes it at once.
+      if (this.appGears.serving(app)) return this.appGears.surge(repos, app, { env });
+      await this.appGears.setEnv(repos, app, env);
+    }, waitSeconds);
+  }
+
+  async unsetEnv(user: User, domainName: string, appName: string, name: string, waitSeconds?: number) {
+    const { app } = await this.access.requireApp(user, domainName, appName);
+    if (!(name in app.env)) throw notFound(`environment variable "${name}" of app "${appName}"`);
+    return this.patchEnv(user, domainName, appName, { [name]: null }, waitSeconds);
+  }
+
+  async addCartridge(user: User, domainName: string, appName: string, name: string, waitSeconds?: number) {
+    return this.change(user, domainName, appName, 'cartridge.add', `add cartridge ${name}`, async (repos, app) => {
+      const current = (app.cartridges ?? []).map((c) => c.cartridge);
+      if (current.includes(name)) throw conflict(`app "${appName}" already has cartridge ${name}`);
+      const cartridge = this.catalog.find(name);
+      if (!cartridge) throw new GearshiftError('invalid_input', `/cartridge names "${name}", which is not in the catalogue`, [{ pointer: '/cartridge', rule: 'known-cartridge', message: 'is not in the catalogue' }]);
+      checkCartridgeSet([...current, name], this.catalog.cartridges, '/cartridge');
+      checkSize([cartridge], app.size, '/cartridge');
+      const memoryMb = GEAR_SIZES[app.size].memoryMb;
+      const home = app.gears?.[0]?.nodeId;
+      const nodeId = await this.appGears.place(repos, [memoryMb], home);
+      await repos.apps.addCartridge(app.id, { cartridge: name, generated: generatedFor(cartridge, this.ca) }, [{ cartridge: name, nodeId, memoryMb }]);
+      // The web gears get what the new cartridge publishes: a serving app's roll out beside the old ones, which keep
+      // what they had, so a service or variables the app cannot start with take the cartridge out again.
+      if (this.appGears.serving(app)) return this.appGears.surge(repos, app, { added: name });
+      return [nodeId];
+    }, waitSeconds);
+  }
+
+  async removeCartridge(user: User, domainName: string, appName: string, name: string, waitSeconds?: number) {
+    return this.change(user, domainName, appName, 'cartridge.remove', `remove cartridge ${name}`, async (repos, app) => {
+      if (!(app.cartridges ?? []).some((c) => c.cartridge === name)) throw notFound(`cartridge ${name} in app "${appName}"`);
+      const c = this.catalog.find(name);
+      if (c && isWeb(c)) throw ruleViolation('/cartridge', 'web-cartridge', `${name} is the app's web cartridge; delete the app instead`);
+      await repos.apps.removeCartridge(app.id, name);
+    }, waitSeconds);
+  }
+
+  async scale(user: User, domainName: string, appName: string, body: ScaleBody, waitSeconds?: number) {
+    if ('min' in body) {
+      return this.change(user, domainName, appName, 'app.scale', `autoscale between ${body.min} and ${body.max} gears`, async (repos, app) => {
+        const web = this.appGears.webOf(app);
+        if (body.min > body.max) throw ruleViolation('/min', 'range', `must not exceed max (${body.max})`);
+        checkScale(web, body.min, '/min');
+        checkScale(web, body.max, '/max');
+        await repos.apps.update(app.id, { autoscaleMin: body.min, autoscaleMax: body.max, autoscaleTarget: body.targetConcurrency ?? 10 });
+        const current = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).length;
+        const within = Math.min(body.max, Math.max(body.min, current));
+        if (within !== current) await this.appGears.setReplicas(repos, app, within);
+      }, waitSeconds);
+    }
+    return this.change(user, domainName, appName, 'app.scale', `scale to ${body.replicas} gear(s)`, async (repos, app) => {
+      const web = this.appGears.webOf(app);
+      if (body.cartridge && body.cartridge !== web.manifest.name) {
+        throw ruleViolation('/cartridge', 'scalable', `only the web cartridge (${web.manifest.name}) scales`);
+      }
+      checkScale(web, body.replicas, '/replicas');
+      // A fixed number of gears turns autoscaling off.
+      await repos.apps.update(app.id, { autoscaleMin: null, autoscaleMax: null, autoscaleTarget: null });
+      await this.appGears.setReplicas(repos, app, body.replicas);
+    }, waitSeconds);
+  }
+
+  async patch(user: User, domainName: string, appName: string, body: PatchAppBody, waitSeconds?: number) {
+    const { domain, app } = await this.access.requireApp(user, domainName, appName);
+    if (body.idleAfterSeconds !== undefined) await this.appsRepository.update(app.id, { idleAfterSeconds: body.idleAfterSeconds });
+    if (body.health !== undefined) {
+      const health = body.health;
+      // The check belongs to the release, as its environment does: the running one takes it now (its web gears are
+      // replaced and must pass it), and later deployments start from it.
+      if (app.activeDeploymentId) {
+        const what = health ? `${health.path ?? 'the port'}${health.status !== undefined ? ` answering ${health.status}` : ''}` : "the cartridge's";
+        return this.change(user, domainName, appName, 'app.health', `change the health check to ${what}`, async (repos, a) => {
+          await repos.apps.update(a.id, { health });
+          if (a.activeDeploymentId) await repos.deployments.update(a.activeDeploymentId, { health });
+        }, waitSeconds);
+      }
+      await this.appsRepository.update(app.id, { health });
+    }
+    return this.presenter.present((await this.appsRepository.findById(app.id))!, domain);
+  }
+}

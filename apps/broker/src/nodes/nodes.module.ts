@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { AppsModule } from '../apps/apps.module';
+import { FleetModule } from '../fleet/fleet.module';
+import { OperationsModule } from '../operations/operations.module';
+import { QueueModule } from '../queue/queue.module';
+import { RoutesModule } from '../routes/routes.module';
+import { UsersModule } from '../users/users.module';
+import { NodesService } from './nodes.service';
+import { NodesController } from './nodes.controller';
+
+/** Joining, heartbeats and draining of nodes. */
+@Module({
+  imports: [AppsModule, FleetModule, OperationsModule, QueueModule, RoutesModule, UsersModule],
+  controllers: [NodesController],
+  providers: [NodesService],
+  exports: [NodesService],
+})
+export class NodesModule {}
