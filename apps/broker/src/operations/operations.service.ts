@@ -90,7 +90,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
   async onApplicationBootstrap(): Promise<void> {
     for (const op of await this.operationsRepository.unfinished()) {
       if (op.context?.serving) {
-        void this.serve(op.id);
+        this.serveLogged(op.id);
         continue;
       }
       await this.dispatch(op).catch((err) => this.logger.warn(`dispatching ${op.id} again failed: ${err.message}`));
@@ -192,9 +192,12 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     const run = before.then(() => this.applyReport(r));
     const settled = run.catch(() => undefined);
     this.reportChains.set(r.operationId, settled);
-    void settled.then(() => {
-      if (this.reportChains.get(r.operationId) === settled) this.reportChains.delete(r.operationId);
-    });
+    // settled never rejects; only the map is tidied here.
+    settled
+      .then(() => {
+        if (this.reportChains.get(r.operationId) === settled) this.reportChains.delete(r.operationId);
+      })
+      .catch(() => undefined);
     return run;
   }
 
@@ -231,7 +234,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     });
     for (const line of emitted) this.lines.emit(r.operationId, line);
     if (r.gears.length > 0 || ended || continued) this.routes.schedule();
-    if (serving) void this.serve(r.operationId);
+    if (serving) this.serveLogged(r.operationId);
     if (continued) {
       // Gears the next stage removes leave every router before their node drains and stops them.
       await this.routes.publishNow().then((version) => this.routes.servedBy(version, this.config.routesAckTimeoutMs)).catch(() => undefined);
@@ -296,6 +299,11 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
    * means serving: the first request after it reaches the new gears. A router that does not confirm within the
    * bound (dead, or refusing the configuration) does not hold the operation: it ends with a warning step.
    */
+  /** serve() runs beside the request or report that started it; what fails in it is logged, never lost. */
+  private serveLogged(id: string): void {
+    this.serve(id).catch((err: Error) => this.logger.error(`ending operation ${id}: ${err.message}`));
+  }
+
   private async serve(id: string): Promise<void> {
     const bound = this.config.routesAckTimeoutMs;
     let text: string | null;

@@ -30,7 +30,9 @@ export class AutoscalerService implements OnApplicationBootstrap, OnModuleDestro
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.tick(), this.config.autoscaleIntervalMs);
+    this.timer = setInterval(() => {
+      this.tick().catch((err: Error) => this.logger.warn(`autoscaling pass failed: ${err.message}`));
+    }, this.config.autoscaleIntervalMs);
   }
 
   onModuleDestroy(): void {
