@@ -41,7 +41,9 @@ const toMs = (v: string) => {
 
 /** wrk with keep-alive connections against a URL; the same tool and settings for every target. */
 async function wrk(url: string, host?: string): Promise<WrkResult> {
-  const { stdout: out } = await promisify(execFile)('wrk', ['-t1', '-c32', '-d5s', '--latency', ...(host ? ['-H', `Host: ${host}`] : []), url], { encoding: 'utf8' });
+  const { stdout: out } = await promisify(execFile)('wrk', ['-t1', '-c32', '-d5s', '--latency', ...(host ? ['-H', `Host: ${host}`] : []), url], {
+    encoding: 'utf8',
+  });
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   return {
@@ -59,7 +61,10 @@ const rssMb = (pid: number) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileS
 
 async function waitHttp(url: string): Promise<void> {
   for (;;) {
-    const ok = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+    const ok = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -132,7 +137,8 @@ async function platformQueueRoundTrips(p: Platform, nodeId: string, n: number): 
   return times;
 }
 
-const SERVER = (version: string) => `require('http').createServer((q, s) => s.end(q.url === '/health' ? 'ok' : '${version} ' + require('left-pad')('x', 3))).listen(process.env.PORT || 8080);\n`;
+const SERVER = (version: string) =>
+  `require('http').createServer((q, s) => s.end(q.url === '/health' ? 'ok' : '${version} ' + require('left-pad')('x', 3))).listen(process.env.PORT || 8080);\n`;
 
 /** git push → serving, versus docker build + run of the same app with a hand-written Dockerfile. */
 type AddRow = (what: string, platform: string, floor: string, ratio: string, goal: string) => void;
@@ -180,7 +186,13 @@ async function deployBench(p: Platform, nodeImage: string, rawStarts: number[], 
   try {
     const rawFirst = await rawDeploy('first');
     const first = await push('first');
-    add('git push → serving, first push (npm install)', `${(first.served / 1000).toFixed(2)} s`, `${(rawFirst.total / 1000).toFixed(2)} s docker build + run`, (first.served / rawFirst.total).toFixed(2), '');
+    add(
+      'git push → serving, first push (npm install)',
+      `${(first.served / 1000).toFixed(2)} s`,
+      `${(rawFirst.total / 1000).toFixed(2)} s docker build + run`,
+      (first.served / rawFirst.total).toFixed(2),
+      '',
+    );
     const codeRaw: number[] = [];
     const codePush: { served: number; done: number }[] = [];
     for (let i = 0; i < 3; i++) {
@@ -188,13 +200,23 @@ async function deployBench(p: Platform, nodeImage: string, rawStarts: number[], 
       codePush.push(await push(`code${i}`));
     }
     const served = median(codePush.map((x) => x.served));
-    add('git push → serving, code-only change (median of 3)', `${(served / 1000).toFixed(2)} s`, `${(median(codeRaw) / 1000).toFixed(2)} s docker build + run`, (served / median(codeRaw)).toFixed(2), '');
+    add(
+      'git push → serving, code-only change (median of 3)',
+      `${(served / 1000).toFixed(2)} s`,
+      `${(median(codeRaw) / 1000).toFixed(2)} s docker build + run`,
+      (served / median(codeRaw)).toFixed(2),
+      '',
+    );
     add('  same, until the push returns (old gear drained, 2 s)', `${(median(codePush.map((x) => x.done)) / 1000).toFixed(2)} s`, '', '', '');
     add('  the raw run alone (gear start floor)', '', `${median(rawStarts).toFixed(0)} ms`, '', '');
   } finally {
     rmSync(rawDir, { recursive: true, force: true });
     rmSync(repo, { recursive: true, force: true });
-    for (const img of await docker.listImages({ filters: JSON.stringify({ label: ['gearshift.bench=raw'] }) })) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+    for (const img of await docker.listImages({ filters: JSON.stringify({ label: ['gearshift.bench=raw'] }) }))
+      await docker
+        .getImage(img.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     await p.api('DELETE', '/domains/bench/apps/pushed?wait=60');
   }
 }
@@ -215,9 +237,21 @@ async function memoryBench(p: Platform, idle: { broker: number; agent: number; r
   await eventually('heartbeats to cover every app', async () => (await p.containers()).length >= APPS, 60_000);
   await new Promise((r) => setTimeout(r, 15000));
   const loaded = { broker: rssMb(p.broker!.child.pid!), agent: rssMb(p.agents.get('node1')!.child.pid!) };
-  add('broker + agent resident memory, idle (15 s after start)', `${idle.broker + idle.agent} MB`, `broker ${idle.broker} + agent ${idle.agent}`, '', '< 200 MB');
+  add(
+    'broker + agent resident memory, idle (15 s after start)',
+    `${idle.broker + idle.agent} MB`,
+    `broker ${idle.broker} + agent ${idle.agent}`,
+    '',
+    '< 200 MB',
+  );
   add('router process resident memory, idle (HAProxy apart)', `${idle.router} MB`, '', '', '');
-  add(`broker + agent resident memory, ${APPS} apps running (15 s later)`, `${loaded.broker + loaded.agent} MB`, `broker ${loaded.broker} + agent ${loaded.agent}`, '', '< 200 MB');
+  add(
+    `broker + agent resident memory, ${APPS} apps running (15 s later)`,
+    `${loaded.broker + loaded.agent} MB`,
+    `broker ${loaded.broker} + agent ${loaded.agent}`,
+    '',
+    '< 200 MB',
+  );
   add(`${APPS} static apps created, 4 at a time`, `${createAllS.toFixed(1)} s`, `${((createAllS * 1000) / APPS).toFixed(0)} ms per app`, '', '');
 }
 
@@ -246,9 +280,21 @@ async function routingBench(p: Platform, gearStartMs: number, add: AddRow): Prom
   const n = `median of ${ROUTING_ROUNDS}`;
   const [d, r, pub] = [med(direct, 'rps'), med(viaRouter, 'rps'), med(viaPublished, 'rps')];
   add(`router throughput, wrk -c32 keep-alive (${n})`, `${r.toFixed(0)} req/s`, `${d.toFixed(0)} req/s direct`, (r / d).toFixed(2), '≥ 0.90');
-  add(`router latency p50 (${n})`, `${med(viaRouter, 'p50Ms').toFixed(2)} ms`, `${med(direct, 'p50Ms').toFixed(2)} ms direct`, signed(med(viaRouter, 'p50Ms') - med(direct, 'p50Ms')), '');
-  add(`router latency p99 (${n})`, `${med(viaRouter, 'p99Ms').toFixed(2)} ms`, `${med(direct, 'p99Ms').toFixed(2)} ms direct`, signed(med(viaRouter, 'p99Ms') - med(direct, 'p99Ms')), '< +1 ms');
-  add('  for comparison: the published port (Docker\'s proxy)', `${pub.toFixed(0)} req/s`, `${d.toFixed(0)} req/s direct`, (pub / d).toFixed(2), '');
+  add(
+    `router latency p50 (${n})`,
+    `${med(viaRouter, 'p50Ms').toFixed(2)} ms`,
+    `${med(direct, 'p50Ms').toFixed(2)} ms direct`,
+    signed(med(viaRouter, 'p50Ms') - med(direct, 'p50Ms')),
+    '',
+  );
+  add(
+    `router latency p99 (${n})`,
+    `${med(viaRouter, 'p99Ms').toFixed(2)} ms`,
+    `${med(direct, 'p99Ms').toFixed(2)} ms direct`,
+    signed(med(viaRouter, 'p99Ms') - med(direct, 'p99Ms')),
+    '< +1 ms',
+  );
+  add("  for comparison: the published port (Docker's proxy)", `${pub.toFixed(0)} req/s`, `${d.toFixed(0)} req/s direct`, (pub / d).toFixed(2), '');
   const errors = [...direct, ...viaRouter, ...viaPublished].reduce((n, x) => n + x.errors, 0);
   if (errors > 0) add('errors during the load runs', String(errors), '', '', '0');
 
@@ -267,7 +313,11 @@ async function routingBench(p: Platform, gearStartMs: number, add: AddRow): Prom
 async function main(): Promise<void> {
   const rows: string[][] = [];
   const add = (what: string, platform: string, floor: string, ratio: string, goal: string) => rows.push([what, platform, floor, ratio, goal]);
-  const p = await Platform.start('bench', { node1: { memoryMb: 64 * 1024, maxGears: 1000 } }, { router: true, env: { GEARSHIFT_AUTOSCALE_INTERVAL_MS: '250' } });
+  const p = await Platform.start(
+    'bench',
+    { node1: { memoryMb: 64 * 1024, maxGears: 1000 } },
+    { router: true, env: { GEARSHIFT_AUTOSCALE_INTERVAL_MS: '250' } },
+  );
   try {
     const brokerPid = p.broker!.child.pid!;
     const agentPid = p.agents.get('node1')!.child.pid!;
@@ -277,7 +327,11 @@ async function main(): Promise<void> {
 
     const nodeImage = `gearshift/nodejs-18:${hashFolder(join(ROOT, 'cartridges/nodejs-18'))}`;
     await p.api('POST', '/domains', { name: 'bench' });
-    if (process.env.BENCH_ONLY === 'recovery') { await recoveryBench(add); printTable(rows); return; }
+    if (process.env.BENCH_ONLY === 'recovery') {
+      await recoveryBench(add);
+      printTable(rows);
+      return;
+    }
     if (process.env.BENCH_ONLY === 'soak') return void (await soakBench(p, add), printTable(rows));
     if (process.env.BENCH_ONLY === 'memory') {
       await memoryBench(p, idle, add);
@@ -312,20 +366,39 @@ async function main(): Promise<void> {
       await p.api('DELETE', `/domains/bench/apps/start${i}?wait=60`);
     }
     const gearRatio = median(platform) / median(raw);
-    add(`gear start: app create → healthy (median of ${ROUNDS})`, `${median(platform).toFixed(0)} ms`, `${median(raw).toFixed(0)} ms`, gearRatio.toFixed(2), '≤ 1.20');
-    add('  same, floor with its own network as each app has', `${median(platform).toFixed(0)} ms`, `${median(rawNet).toFixed(0)} ms`, (median(platform) / median(rawNet)).toFixed(2), '');
+    add(
+      `gear start: app create → healthy (median of ${ROUNDS})`,
+      `${median(platform).toFixed(0)} ms`,
+      `${median(raw).toFixed(0)} ms`,
+      gearRatio.toFixed(2),
+      '≤ 1.20',
+    );
+    add(
+      '  same, floor with its own network as each app has',
+      `${median(platform).toFixed(0)} ms`,
+      `${median(rawNet).toFixed(0)} ms`,
+      (median(platform) / median(rawNet)).toFixed(2),
+      '',
+    );
 
     await routingBench(p, median(raw), add);
 
     // Cartridge images: every buildable cartridge from nothing (no layer cache), in parallel as a new node would,
     // then the check a node makes when they are there.
     const catalog = loadCatalog(join(ROOT, 'cartridges'));
-    const builder = new ImageBuilder({ cartridgesDir: join(ROOT, 'cartridges'), baseImage: 'gearshift/base:bookworm', imageRepository: 'gearshift' }, new DockerAdapter());
+    const builder = new ImageBuilder(
+      { cartridgesDir: join(ROOT, 'cartridges'), baseImage: 'gearshift/base:bookworm', imageRepository: 'gearshift' },
+      new DockerAdapter(),
+    );
     const buildable = [...catalog.values()].filter((c) => c.manifest.image.build);
     const c0 = performance.now();
     await Promise.all(buildable.map((c) => builder.buildCold(c.manifest.name, `gearshift-bench/${c.manifest.name}:cold`)));
     const coldS = (performance.now() - c0) / 1000;
-    for (const c of buildable) await docker.getImage(`gearshift-bench/${c.manifest.name}:cold`).remove().catch(() => undefined);
+    for (const c of buildable)
+      await docker
+        .getImage(`gearshift-bench/${c.manifest.name}:cold`)
+        .remove()
+        .catch(() => undefined);
     const warm0 = performance.now();
     const rebuilt = await Promise.all(buildable.map((c) => builder.ensure({ build: { cartridge: c.manifest.name, hash: c.hash } }, async () => undefined)));
     const warmMs = performance.now() - warm0;
@@ -354,7 +427,13 @@ async function main(): Promise<void> {
     const nodeId = nodes.body[0].id as string;
     const rawQ = await rawQueueRoundTrips(300);
     const platQ = await platformQueueRoundTrips(p, nodeId, 300);
-    add('no-op job round trip (median of 300)', `${median(platQ).toFixed(2)} ms`, `${median(rawQ).toFixed(2)} ms`, (median(platQ) / median(rawQ)).toFixed(2), '');
+    add(
+      'no-op job round trip (median of 300)',
+      `${median(platQ).toFixed(2)} ms`,
+      `${median(rawQ).toFixed(2)} ms`,
+      (median(platQ) / median(rawQ)).toFixed(2),
+      '',
+    );
     add('no-op job round trip (p99 of 300)', `${p99(platQ).toFixed(2)} ms`, `${p99(rawQ).toFixed(2)} ms`, (p99(platQ) / p99(rawQ)).toFixed(2), '');
 
     await recoveryBench(add);

@@ -30,7 +30,10 @@ async function rawRun(image: string): Promise<number> {
     await c.start();
     const port = (await c.inspect()).NetworkSettings.Ports['8080/tcp']![0].HostPort;
     for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -45,7 +48,11 @@ async function rawRun(image: string): Promise<number> {
  * is detected), first push (express from the npm registry with npm ci) and code-only change, beside the floor: the
  * same app built from the Dockerfile a developer would write and run by hand. The code-only goal is ≤ 2× the floor.
  */
-export async function deployPushBench(p: Platform, nodeImage: string, add: (what: string, platform: string, floor: string, ratio: string, goal: string) => void): Promise<void> {
+export async function deployPushBench(
+  p: Platform,
+  nodeImage: string,
+  add: (what: string, platform: string, floor: string, ratio: string, goal: string) => void,
+): Promise<void> {
   const source = readFileSync(join(APP, 'index.js'), 'utf8');
   const rawDir = mkdtempSync(join(tmpdir(), 'bench-express-raw-'));
   const repo = mkdtempSync(join(tmpdir(), 'bench-express-push-'));
@@ -73,7 +80,12 @@ export async function deployPushBench(p: Platform, nodeImage: string, add: (what
       await git('commit', '-qm', version);
       const t0 = performance.now();
       const pushing = git('push', '-q', `http://bench:${p.token}@127.0.0.1:${p.port}/git/bench/express.git`, 'main');
-      await eventually(`${version} to be served`, async () => (await p.viaRouter('express-bench.localhost').catch(() => ({ body: '' }))).body === version, 300_000, 20);
+      await eventually(
+        `${version} to be served`,
+        async () => (await p.viaRouter('express-bench.localhost').catch(() => ({ body: '' }))).body === version,
+        300_000,
+        20,
+      );
       const served = performance.now() - t0;
       await pushing;
       return served;
@@ -81,18 +93,34 @@ export async function deployPushBench(p: Platform, nodeImage: string, add: (what
 
     const rawFirst = await rawDeploy('first');
     const first = await push('first');
-    add('Express getting-started: git push → serving, first push (detect, npm ci)', seconds(first), `${seconds(rawFirst)} docker build + run`, (first / rawFirst).toFixed(2), '');
+    add(
+      'Express getting-started: git push → serving, first push (detect, npm ci)',
+      seconds(first),
+      `${seconds(rawFirst)} docker build + run`,
+      (first / rawFirst).toFixed(2),
+      '',
+    );
     const raw: number[] = [];
     const pushed: number[] = [];
     for (let i = 0; i < 3; i++) {
       raw.push(await rawDeploy(`code${i}`));
       pushed.push(await push(`code${i}`));
     }
-    add('  same, code-only change (median of 3)', seconds(median(pushed)), `${seconds(median(raw))} docker build + run`, (median(pushed) / median(raw)).toFixed(2), '≤ 2.00');
+    add(
+      '  same, code-only change (median of 3)',
+      seconds(median(pushed)),
+      `${seconds(median(raw))} docker build + run`,
+      (median(pushed) / median(raw)).toFixed(2),
+      '≤ 2.00',
+    );
   } finally {
     rmSync(rawDir, { recursive: true, force: true });
     rmSync(repo, { recursive: true, force: true });
-    for (const img of await docker.listImages({ filters: JSON.stringify({ label: ['gearshift.bench=raw'] }) })) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+    for (const img of await docker.listImages({ filters: JSON.stringify({ label: ['gearshift.bench=raw'] }) }))
+      await docker
+        .getImage(img.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     await p.api('DELETE', '/domains/bench/apps/express?wait=60');
   }
 }

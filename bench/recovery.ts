@@ -32,7 +32,8 @@ export async function recoveryBench(add: AddRow): Promise<void> {
       },
       router: async () => {
         const before = count('router', /serving \d+ app/g);
-        return async () => count('router', /serving \d+ app/g) > before && (await p.viaRouter('web-rec.localhost', '/', fresh).catch(() => null))?.status === 200;
+        return async () =>
+          count('router', /serving \d+ app/g) > before && (await p.viaRouter('web-rec.localhost', '/', fresh).catch(() => null))?.status === 200;
       },
     };
     for (const part of ['broker', 'agent', 'router'] as const) {

@@ -48,7 +48,13 @@ export async function soakBench(p: Platform, add: AddRow): Promise<void> {
     { hostile: true, method: 'POST', path: '/nodes/register', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(2 * 1024 * 1024) },
     { hostile: true, method: 'POST', path: '/auth/login', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(64 * 1024) },
     { hostile: true, method: 'POST', path: '/domains', headers: json, body: deep },
-    { hostile: true, method: 'PATCH', path: '/domains/soak/apps/web/env', headers: json, body: JSON.stringify(Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`9bad-${i}`, 'x']))) },
+    {
+      hostile: true,
+      method: 'PATCH',
+      path: '/domains/soak/apps/web/env',
+      headers: json,
+      body: JSON.stringify(Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`9bad-${i}`, 'x']))),
+    },
     { hostile: true, method: 'POST', path: '/domains/soak/apps', headers: { ...auth, 'content-type': 'text/html' }, body: '<html>' },
     { hostile: true, method: 'GET', path: '/domains/..%2f..%2fetc%2fpasswd/apps', headers: auth },
     { hostile: true, method: 'GET', path: '/domains/%00/apps/%ff', headers: auth },
@@ -96,7 +102,13 @@ export async function soakBench(p: Platform, add: AddRow): Promise<void> {
     after = rssMb(pid);
   }
   const fiveXx = [...statuses].filter(([s]) => s >= 500).reduce((n, [, k]) => n + k, 0);
-  add(`soak: ${SECONDS} s, ${CLIENTS} clients, ${requests} requests (¼ hostile), ${envChanges} env rollouts`, alive ? 'broker up throughout' : 'BROKER DIED', '', '', 'no crash');
+  add(
+    `soak: ${SECONDS} s, ${CLIENTS} clients, ${requests} requests (¼ hostile), ${envChanges} env rollouts`,
+    alive ? 'broker up throughout' : 'BROKER DIED',
+    '',
+    '',
+    'no crash',
+  );
   add('  broker resident memory, before → after (settled)', `${before} → ${after} MB`, '', `${after - before >= 0 ? '+' : ''}${after - before} MB`, '≤ +20 MB');
   add('  p99 latency of ordinary API calls', `${quantile(latencies, 0.99).toFixed(1)} ms`, `p50 ${quantile(latencies, 0.5).toFixed(1)} ms`, '', '');
   add('  5xx answers; failed ordinary calls', `${fiveXx}; ${errors}`, '', '', '0; 0');

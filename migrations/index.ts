@@ -8,4 +8,13 @@ import { GearInsideAddress1732900000000 } from './1732900000000-gear-inside-addr
 import { AppHealth1733040000000 } from './1733040000000-app-health';
 
 /** Every migration, oldest first. A new migration is added here and reviewed like any other code. */
-export const MIGRATIONS = [InitialSchema1732300000000, Aliases1732400000000, AutoscaleIdle1732500000000, NodeAddress1732600000000, Deployments1732700000000, CartridgeOptions1732800000000, GearInsideAddress1732900000000, AppHealth1733040000000];
+export const MIGRATIONS = [
+  InitialSchema1732300000000,
+  Aliases1732400000000,
+  AutoscaleIdle1732500000000,
+  NodeAddress1732600000000,
+  Deployments1732700000000,
+  CartridgeOptions1732800000000,
+  GearInsideAddress1732900000000,
+  AppHealth1733040000000,
+];

@@ -116,7 +116,10 @@ describe('API rules and placement', { timeout: 600_000 }, () => {
     // Each agent touches only its own gears.
     const node2Id = nodes.body.find((n: { name: string }) => n.name === p.nodeName('node2')).id;
     const onNode2 = await p.containers({ 'gearshift.node': node2Id });
-    assert.deepEqual(onNode2.map((c) => c.Labels['gearshift.app-name']), ['second']);
+    assert.deepEqual(
+      onNode2.map((c) => c.Labels['gearshift.app-name']),
+      ['second'],
+    );
 
     const tooBig = await p.api('POST', apps, { name: 'third', cartridges: ['static'], size: 'large' });
     assert.equal(tooBig.status, 503);

@@ -47,7 +47,10 @@ aliases: [www.shop.test]
     const app = (await p.api('GET', '/domains/repo/apps/shop')).body;
     assert.equal(app.status, 'running');
     assert.deepEqual(app.env, { GREETING: 'hello', WORKERS: '2' });
-    assert.deepEqual((await p.api('GET', '/domains/repo/apps/shop/aliases')).body.map((a: { host: string }) => a.host), ['www.shop.test']);
+    assert.deepEqual(
+      (await p.api('GET', '/domains/repo/apps/shop/aliases')).body.map((a: { host: string }) => a.host),
+      ['www.shop.test'],
+    );
   });
 
   it('changes nothing when the same file is applied again', async () => {
@@ -58,7 +61,9 @@ aliases: [www.shop.test]
   });
 
   it('shows and performs exactly the change of an edited file, in one operation', async () => {
-    const v2 = v1.replace('cartridges: [nodejs-18, postgresql-15]', 'cartridges: [nodejs-18, postgresql-15, redis-7]\nscale: 2').replace('GREETING: hello', 'GREETING: bonjour');
+    const v2 = v1
+      .replace('cartridges: [nodejs-18, postgresql-15]', 'cartridges: [nodejs-18, postgresql-15, redis-7]\nscale: 2')
+      .replace('GREETING: hello', 'GREETING: bonjour');
     const plan = await apply(v2, '?dryRun=true');
     assert.deepEqual(steps(plan.body.plan), ['add cartridge redis-7', 'change env GREETING', 'change scale']);
     const res = await apply(v2, '?wait=180');
@@ -72,7 +77,9 @@ aliases: [www.shop.test]
   });
 
   it('will not drop a database unless told to, and says what would be lost', async () => {
-    const v3 = v1.replace('cartridges: [nodejs-18, postgresql-15]', 'cartridges: [nodejs-18, redis-7]\nscale: 2').replace('GREETING: hello', 'GREETING: bonjour');
+    const v3 = v1
+      .replace('cartridges: [nodejs-18, postgresql-15]', 'cartridges: [nodejs-18, redis-7]\nscale: 2')
+      .replace('GREETING: hello', 'GREETING: bonjour');
     const refused = await apply(v3, '?wait=60');
     assert.equal(refused.status, 422);
     assert.match(refused.body.message, /would lose the data of postgresql-15 \(\/var\/lib\/gearshift\/postgresql\)/);

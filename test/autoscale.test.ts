@@ -9,11 +9,15 @@ describe('autoscaling and idling', { timeout: 600_000 }, () => {
   const apps = '/domains/load/apps';
 
   before(async () => {
-    p = await Platform.start('autoscale', { node1: {} }, {
-      router: true,
-      // Short cooldowns so that the test does not wait minutes; the defaults are 10 s up and 60 s down.
-      env: { GEARSHIFT_AUTOSCALE_INTERVAL_MS: '500', GEARSHIFT_SCALE_UP_COOLDOWN_MS: '1000', GEARSHIFT_SCALE_DOWN_COOLDOWN_MS: '4000' },
-    });
+    p = await Platform.start(
+      'autoscale',
+      { node1: {} },
+      {
+        router: true,
+        // Short cooldowns so that the test does not wait minutes; the defaults are 10 s up and 60 s down.
+        env: { GEARSHIFT_AUTOSCALE_INTERVAL_MS: '500', GEARSHIFT_SCALE_UP_COOLDOWN_MS: '1000', GEARSHIFT_SCALE_DOWN_COOLDOWN_MS: '4000' },
+      },
+    );
     assert.equal((await p.api('POST', '/domains', { name: 'load' })).status, 201);
   });
   after(async () => {
@@ -58,7 +62,10 @@ describe('autoscaling and idling', { timeout: 600_000 }, () => {
     const autoscale = ops.filter((o) => o.kind === 'app.autoscale');
     assert.ok(autoscale.length >= 2, `expected scale events, got ${JSON.stringify(ops.map((o) => o.kind))}`);
     assert.ok(autoscale.every((o) => o.by === 'platform'));
-    assert.ok(autoscale.some((o) => /autoscale to [23] gear\(s\): \d+ concurrent requests/.test(o.steps[0].text)), JSON.stringify(autoscale.map((o) => o.steps[0].text)));
+    assert.ok(
+      autoscale.some((o) => /autoscale to [23] gear\(s\): \d+ concurrent requests/.test(o.steps[0].text)),
+      JSON.stringify(autoscale.map((o) => o.steps[0].text)),
+    );
     assert.ok(autoscale.some((o) => /autoscale to 1 gear\(s\)/.test(o.steps[0].text)));
   });
 
@@ -67,10 +74,15 @@ describe('autoscaling and idling', { timeout: 600_000 }, () => {
     assert.equal(created.body.operation?.state, 'succeeded');
     const patched = await p.api('PATCH', `${apps}/sleepy`, { idleAfterSeconds: 2 });
     assert.equal(patched.body.idleAfterSeconds, 2);
-    await eventually('sleepy to idle', async () => {
-      const app = await p.api('GET', `${apps}/sleepy`);
-      return app.body.state === 'idle' && app.body.gears.every((g: { state: string }) => g.state !== 'running');
-    }, 30_000, 250);
+    await eventually(
+      'sleepy to idle',
+      async () => {
+        const app = await p.api('GET', `${apps}/sleepy`);
+        return app.body.state === 'idle' && app.body.gears.every((g: { state: string }) => g.state !== 'running');
+      },
+      30_000,
+      250,
+    );
     const [container] = await p.containers({ 'gearshift.app-name': 'sleepy' });
     assert.notEqual(container.State, 'running', 'the web gear sleeps');
 

@@ -72,10 +72,15 @@ describe('buildpack conventions: real apps deploy unmodified', { timeout: 900_00
   const deployed = async (name: Name, path = '/') => {
     const r = await pushes.get(name)!;
     assert.ok(r.ok, r.output);
-    const res = await eventually(`${name} to answer through the router`, async () => {
-      const res = await get(p.routerPort, host(name), path);
-      return res.status < 500 && res;
-    }, 20_000, 200);
+    const res = await eventually(
+      `${name} to answer through the router`,
+      async () => {
+        const res = await get(p.routerPort, host(name), path);
+        return res.status < 500 && res;
+      },
+      20_000,
+      200,
+    );
     return { push: r, res };
   };
 
@@ -124,7 +129,7 @@ describe('buildpack conventions: real apps deploy unmodified', { timeout: 900_00
     assert.deepEqual((await p.api('GET', '/domains/dev/apps/express')).body.cartridges, ['nodejs-18']);
   });
 
-  it('starts a Procfile\'s web command, a binary from node_modules/.bin, and says the worker is not run yet', async () => {
+  it("starts a Procfile's web command, a binary from node_modules/.bin, and says the worker is not run yet", async () => {
     const { push: r, res } = await deployed('procfile');
     assert.equal(res.status, 200, res.body);
     assert.match(res.body, /Served by http-server from node_modules\/\.bin/);
@@ -190,7 +195,11 @@ describe('buildpack conventions: real apps deploy unmodified', { timeout: 900_00
       const url = `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/blank.git`;
       let output = '';
       try {
-        output = execFileSync('git', ['-C', repo, 'push', url, 'main'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+        output = execFileSync('git', ['-C', repo, 'push', url, 'main'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+        });
         assert.fail(`the push was accepted: ${output}`);
       } catch (err) {
         output = String((err as { stderr?: string }).stderr ?? err);

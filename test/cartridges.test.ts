@@ -28,7 +28,20 @@ describe('cartridge catalogue', { timeout: 600_000 }, () => {
 
   it('lists every cartridge with its manifest', async () => {
     const names = (await p.api('GET', '/cartridges')).body.map((c: { name: string }) => c.name);
-    for (const n of ['jenkins', 'mariadb-10.11', 'mongodb', 'nodejs-18', 'openjdk-17', 'php-8.2', 'postgresql-15', 'python-3.11', 'redis-7', 'ruby-3.1', 'static']) assert.ok(names.includes(n), n);
+    for (const n of [
+      'jenkins',
+      'mariadb-10.11',
+      'mongodb',
+      'nodejs-18',
+      'openjdk-17',
+      'php-8.2',
+      'postgresql-15',
+      'python-3.11',
+      'redis-7',
+      'ruby-3.1',
+      'static',
+    ])
+      assert.ok(names.includes(n), n);
   });
 
   it('runs the Python starter, which reaches PostgreSQL and writes and reads a row', async () => {

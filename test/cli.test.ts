@@ -121,8 +121,14 @@ describe('gearshift CLI', { timeout: 600_000 }, () => {
       /^What stops it here:\n  \/services\/proxy\/volumes\/0: bind-mounts \.\/nginx\/default\.conf from the host; only administrators may mount host paths\n  \/services\/app\/build: is built from \.\/app, which is not here: .* gearshift deploy/m,
     );
     const json = JSON.parse((await gearshift(['--json', 'import', file])).stdout);
-    assert.deepEqual(json.services.map((s: { service: string }) => s.service), ['proxy', 'app', 'db']);
-    assert.deepEqual(json.blockers.map((b: { pointer: string }) => b.pointer), ['/services/proxy/volumes/0', '/services/app/build']);
+    assert.deepEqual(
+      json.services.map((s: { service: string }) => s.service),
+      ['proxy', 'app', 'db'],
+    );
+    assert.deepEqual(
+      json.blockers.map((b: { pointer: string }) => b.pointer),
+      ['/services/proxy/volumes/0', '/services/app/build'],
+    );
     assert.equal(json.cartridges, null);
   });
 
@@ -231,7 +237,7 @@ describe('gearshift CLI', { timeout: 600_000 }, () => {
     assert.deepEqual(app.cartridges, ['docker-image', 'postgresql-15']);
     const web = app.gears.find((g: { cartridge: string }) => g.cartridge === 'docker-image');
     const answer = (await (await fetch(web.endpoints.http)).json()) as { app: string; database: { reachable: boolean } };
-    assert.equal(answer.database.reachable, true, 'the published DATABASE_URL took the place of the file\'s');
+    assert.equal(answer.database.reachable, true, "the published DATABASE_URL took the place of the file's");
     const [c] = await p.containers({ 'gearshift.app-name': 'composed', 'gearshift.cartridge': 'docker-image' });
     assert.ok((await docker.getContainer(c.Id).inspect()).Config.Env.includes('GREETING=hello from compose'), '.env interpolation');
     assert.equal((await p.api('DELETE', '/domains/tour/apps/composed?wait=60')).body.operation.state, 'succeeded');

@@ -68,7 +68,9 @@ describe('databases as apps expect them', { timeout: 900_000 }, () => {
 
   const push = (): Promise<{ ok: boolean; output: string }> =>
     new Promise((resolve) => {
-      const child = spawn('git', ['-C', repo, 'push', `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/shop.git`, 'main'], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+      const child = spawn('git', ['-C', repo, 'push', `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/shop.git`, 'main'], {
+        env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+      });
       let output = '';
       child.stdout.on('data', (c: Buffer) => (output += c.toString()));
       child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -127,7 +129,15 @@ describe('databases as apps expect them', { timeout: 900_000 }, () => {
     const db = await dbContainer('postgresql-15');
     const env = await containerEnv(db.Id);
     const conninfo = `host=127.0.0.1 user=${env.POSTGRESQL_USER} dbname=${env.POSTGRESQL_DATABASE} sslmode=require`;
-    const out = await execIn(db.Id, ['env', `PGPASSWORD=${env.POSTGRESQL_PASSWORD}`, 'psql', '-qAt', conninfo, '-c', 'select ssl from pg_stat_ssl where pid = pg_backend_pid()']);
+    const out = await execIn(db.Id, [
+      'env',
+      `PGPASSWORD=${env.POSTGRESQL_PASSWORD}`,
+      'psql',
+      '-qAt',
+      conninfo,
+      '-c',
+      'select ssl from pg_stat_ssl where pid = pg_backend_pid()',
+    ]);
     assert.equal(out, 't');
     // From the host, at the port the gear publishes: a client that trusts only the platform CA verifies the chain.
     const ca = CertificateAuthority.fromSecretKey(Buffer.from(readFileSync(join(p.dataDir, 'secret.key'), 'utf8').trim(), 'base64'));
@@ -205,15 +215,38 @@ describe('databases as apps expect them', { timeout: 900_000 }, () => {
     const db = await dbContainer('mariadb-10.11');
     const env = await containerEnv(db.Id);
     const status = (flag: string) =>
-      execIn(db.Id, ['mariadb', '-h', '127.0.0.1', `-u${env.MYSQL_USER}`, `-p${env.MYSQL_PASSWORD}`, flag, '-N', '-e', "show session status like 'Ssl_version'", env.MYSQL_DATABASE]);
+      execIn(db.Id, [
+        'mariadb',
+        '-h',
+        '127.0.0.1',
+        `-u${env.MYSQL_USER}`,
+        `-p${env.MYSQL_PASSWORD}`,
+        flag,
+        '-N',
+        '-e',
+        "show session status like 'Ssl_version'",
+        env.MYSQL_DATABASE,
+      ]);
     assert.match(await status('--ssl'), /Ssl_version\s+TLSv1\.[23]/);
     assert.match(await status('--skip-ssl'), /^Ssl_version\s*$/);
-    assert.notEqual(env.GEARSHIFT_TLS_KEY, (await containerEnv((await dbContainer('postgresql-15')).Id)).GEARSHIFT_TLS_KEY, 'each database gear has its own key');
+    assert.notEqual(
+      env.GEARSHIFT_TLS_KEY,
+      (await containerEnv((await dbContainer('postgresql-15')).Id)).GEARSHIFT_TLS_KEY,
+      'each database gear has its own key',
+    );
     // The web app still has its PostgreSQL DATABASE_URL: the database embedded first keeps the name.
-    assert.deepEqual(await eventually('the app to answer after its restart', async () => {
-      const r = await p.viaRouter(host, '/tls');
-      return r.status === 200 && JSON.parse(r.body);
-    }, 60_000, 500), { tls: true, fact: 'written by the test' });
+    assert.deepEqual(
+      await eventually(
+        'the app to answer after its restart',
+        async () => {
+          const r = await p.viaRouter(host, '/tls');
+          return r.status === 200 && JSON.parse(r.body);
+        },
+        60_000,
+        500,
+      ),
+      { tls: true, fact: 'written by the test' },
+    );
   });
 
   it('gives a database embedded by an earlier version, without a certificate, one when the broker starts', async () => {
@@ -222,24 +255,47 @@ describe('databases as apps expect them', { timeout: 900_000 }, () => {
     const pg = new Client({ connectionString: p.databaseUrl });
     await pg.connect();
     try {
-      const r = await pg.query("update app_cartridges set generated = generated - 'GEARSHIFT_TLS_CERT' - 'GEARSHIFT_TLS_KEY' where cartridge = 'mariadb-10.11'");
+      const r = await pg.query(
+        "update app_cartridges set generated = generated - 'GEARSHIFT_TLS_CERT' - 'GEARSHIFT_TLS_KEY' where cartridge = 'mariadb-10.11'",
+      );
       assert.equal(r.rowCount, 1);
     } finally {
       await pg.end();
     }
     await p.stopBroker();
     await p.startBroker();
-    const after = await eventually('the MariaDB gear to run with a new certificate', async () => {
-      const [c] = await p.containers({ 'gearshift.app-name': 'shop', 'gearshift.cartridge': 'mariadb-10.11' });
-      if (c?.State !== 'running') return undefined;
-      const env = await containerEnv(c.Id);
-      return env.GEARSHIFT_TLS_CERT && env.GEARSHIFT_TLS_CERT !== before.GEARSHIFT_TLS_CERT ? { id: c.Id, env } : undefined;
-    }, 120_000, 500);
+    const after = await eventually(
+      'the MariaDB gear to run with a new certificate',
+      async () => {
+        const [c] = await p.containers({ 'gearshift.app-name': 'shop', 'gearshift.cartridge': 'mariadb-10.11' });
+        if (c?.State !== 'running') return undefined;
+        const env = await containerEnv(c.Id);
+        return env.GEARSHIFT_TLS_CERT && env.GEARSHIFT_TLS_CERT !== before.GEARSHIFT_TLS_CERT ? { id: c.Id, env } : undefined;
+      },
+      120_000,
+      500,
+    );
     assert.equal(after.env.MYSQL_PASSWORD, before.MYSQL_PASSWORD, 'the credentials stay');
-    const ssl = await eventually('MariaDB to answer over TLS', async () => {
-      const out = await execIn(after.id, ['mariadb', '-h', '127.0.0.1', `-u${after.env.MYSQL_USER}`, `-p${after.env.MYSQL_PASSWORD}`, '--ssl', '-N', '-e', "show session status like 'Ssl_version'", after.env.MYSQL_DATABASE]);
-      return /Ssl_version\s+TLSv1/.test(out) && out;
-    }, 60_000, 500);
+    const ssl = await eventually(
+      'MariaDB to answer over TLS',
+      async () => {
+        const out = await execIn(after.id, [
+          'mariadb',
+          '-h',
+          '127.0.0.1',
+          `-u${after.env.MYSQL_USER}`,
+          `-p${after.env.MYSQL_PASSWORD}`,
+          '--ssl',
+          '-N',
+          '-e',
+          "show session status like 'Ssl_version'",
+          after.env.MYSQL_DATABASE,
+        ]);
+        return /Ssl_version\s+TLSv1/.test(out) && out;
+      },
+      60_000,
+      500,
+    );
     assert.match(ssl, /TLSv1\.[23]/);
   });
 });

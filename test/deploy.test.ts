@@ -107,7 +107,10 @@ describe('deploying code', { timeout: 900_000 }, () => {
     assert.equal(res.body.operation?.state, 'succeeded', JSON.stringify(res.body));
     repo = mkdtempSync(join(tmpdir(), 'gearshift-shop-'));
     git(repo, 'init', '-q', '-b', 'main');
-    writeFileSync(join(repo, 'package.json'), JSON.stringify({ name: 'shop', version: '1.0.0', main: 'server.js', dependencies: { 'left-pad': '1.3.0' } }, null, 2));
+    writeFileSync(
+      join(repo, 'package.json'),
+      JSON.stringify({ name: 'shop', version: '1.0.0', main: 'server.js', dependencies: { 'left-pad': '1.3.0' } }, null, 2),
+    );
     writeFileSync(join(repo, 'server.js'), APP);
     mkdirSync(join(repo, '.gearshift/hooks'), { recursive: true });
     writeFileSync(join(repo, '.gearshift/hooks/deploy'), MIGRATE);
@@ -115,7 +118,14 @@ describe('deploying code', { timeout: 900_000 }, () => {
     // The app's shape travels with its code: applied before each build.
     writeFileSync(
       join(repo, 'gearshift.yml'),
-      ['name: shop', 'cartridges: [nodejs-18, postgresql-15]', 'env: { GREETING: from-the-descriptor }', 'hooks:', '  post-deploy: echo "post-deploy ran in $GEARSHIFT_APP with $GREETING"', ''].join('\n'),
+      [
+        'name: shop',
+        'cartridges: [nodejs-18, postgresql-15]',
+        'env: { GREETING: from-the-descriptor }',
+        'hooks:',
+        '  post-deploy: echo "post-deploy ran in $GEARSHIFT_APP with $GREETING"',
+        '',
+      ].join('\n'),
     );
     commit('first release');
   });
@@ -150,13 +160,16 @@ describe('deploying code', { timeout: 900_000 }, () => {
     assert.equal(recent.status, 200);
     const text = await recent.text();
     assert.match(text, /^\[nodejs-18 [0-9a-f]{8}\] served \//m, p.logs());
-    assert.match(text, /^\[postgresql-15 [0-9a-f]{8}\] /m, 'the database gear\'s output is there too');
+    assert.match(text, /^\[postgresql-15 [0-9a-f]{8}\] /m, "the database gear's output is there too");
     const bad = await p.api('GET', `${apps}/shop/logs?tail=-1`);
     assert.equal(bad.status, 400);
     assert.equal(bad.body.details[0].pointer, '/tail');
 
     const controller = new AbortController();
-    const follow = await fetch(`${p.baseUrl}/api/v1${apps}/shop/logs?tail=0&follow=true`, { headers: { authorization: `Bearer ${p.token}` }, signal: controller.signal });
+    const follow = await fetch(`${p.baseUrl}/api/v1${apps}/shop/logs?tail=0&follow=true`, {
+      headers: { authorization: `Bearer ${p.token}` },
+      signal: controller.signal,
+    });
     let seen = '';
     const reading = (async () => {
       const decoder = new TextDecoder();
@@ -169,10 +182,15 @@ describe('deploying code', { timeout: 900_000 }, () => {
         // aborted
       }
     })();
-    await eventually('a followed line', async () => {
-      await p.viaRouter(host, '/followed');
-      return seen.includes('served /followed');
-    }, 15_000, 500);
+    await eventually(
+      'a followed line',
+      async () => {
+        await p.viaRouter(host, '/followed');
+        return seen.includes('served /followed');
+      },
+      15_000,
+      500,
+    );
     controller.abort();
     await reading;
     assert.match(seen, /^\[nodejs-18 [0-9a-f]{8}\] served \/followed$/m);
@@ -186,7 +204,11 @@ describe('deploying code', { timeout: 900_000 }, () => {
     await sleep(300);
     const r = await push();
     assert.ok(r.ok, r.output);
-    assert.match(r.output, /installing dependencies \(package.json\)\s+remote: +unchanged since the last build: reused/, 'the dependency layer came from the cache');
+    assert.match(
+      r.output,
+      /installing dependencies \(package.json\)\s+remote: +unchanged since the last build: reused/,
+      'the dependency layer came from the cache',
+    );
     await eventually('the new release to answer', async () => versions.has('v2'), 10_000, 100);
     await sleep(1000);
     const ok = await loop.stop();
@@ -204,7 +226,7 @@ describe('deploying code', { timeout: 900_000 }, () => {
     const r = await push();
     assert.equal(r.ok, false, r.output);
     assert.match(r.output, /rolled back: gear nodejs-18 \w+ stopped with exit code 1/);
-    assert.match(r.output, /SyntaxError/, 'the app\'s own error is in the push output');
+    assert.match(r.output, /SyntaxError/, "the app's own error is in the push output");
     assert.match(r.output, /\[remote rejected\] main -> main/);
     assert.equal((await answer()).version, 'v2');
     const history = await p.api('GET', `${apps}/shop/deployments`);
@@ -212,7 +234,7 @@ describe('deploying code', { timeout: 900_000 }, () => {
     assert.match(history.body[0].error, /rolled back/);
   });
 
-  it('refuses a push whose build fails, with the build\'s own error', async () => {
+  it("refuses a push whose build fails, with the build's own error", async () => {
     writeFileSync(join(repo, 'server.js'), APP.replace("'v1'", "'v4'"));
     writeFileSync(join(repo, 'package.json'), JSON.stringify({ name: 'shop', version: '1.0.0', dependencies: { 'gearshift-no-such-package-xyz': '1.0.0' } }));
     commit('a dependency that does not exist');
@@ -233,7 +255,10 @@ describe('deploying code', { timeout: 900_000 }, () => {
     await eventually('release 1 to answer again', async () => (await answer()).version === 'v1', 10_000, 100);
     const history = await p.api('GET', `${apps}/shop/deployments`);
     const active = history.body.filter((d: { active: boolean }) => d.active);
-    assert.deepEqual(active.map((d: { number: number }) => d.number), [1]);
+    assert.deepEqual(
+      active.map((d: { number: number }) => d.number),
+      [1],
+    );
     assert.equal(history.body.find((d: { number: number }) => d.number === 2).state, 'inactive');
     const again = await p.api('POST', `${apps}/shop/deployments/1/activate`);
     assert.equal(again.status, 409);
@@ -249,11 +274,14 @@ describe('deploying code', { timeout: 900_000 }, () => {
     const body = (await res.json()) as { code: string; message: string; details: { pointer: string; rule: string }[] };
     assert.equal(res.status, 422);
     assert.match(body.message, /"\.\.\/evil" has a "\.\." component/);
-    assert.deepEqual(body.details.map((d) => [d.pointer, d.rule]), [['/archive/../evil', 'no-parent']]);
+    assert.deepEqual(
+      body.details.map((d) => [d.pointer, d.rule]),
+      [['/archive/../evil', 'no-parent']],
+    );
     assert.equal((await p.api('GET', `${apps}/shop/deployments`)).body.length, before);
   });
 
-  it('deploys from a git URL, and builds a repository\'s own Dockerfile', async () => {
+  it("deploys from a git URL, and builds a repository's own Dockerfile", async () => {
     const fromGit = await p.api('POST', `${apps}?wait=120`, { name: 'mirror', cartridges: ['nodejs-18', 'postgresql-15'] });
     assert.equal(fromGit.body.operation.state, 'succeeded');
     const url = `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/shop.git`;
@@ -268,11 +296,18 @@ describe('deploying code', { timeout: 900_000 }, () => {
     assert.equal(unreachable.body.details[0].pointer, '/git/url');
 
     const dir = mkdtempSync(join(tmpdir(), 'gearshift-dockerfile-'));
-    writeFileSync(join(dir, 'Dockerfile'), ['ARG GEARSHIFT_CARTRIDGE_IMAGE', 'FROM ${GEARSHIFT_CARTRIDGE_IMAGE}', 'COPY app.js /opt/app/app.js', 'CMD ["node", "/opt/app/app.js"]', ''].join('\n'));
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      ['ARG GEARSHIFT_CARTRIDGE_IMAGE', 'FROM ${GEARSHIFT_CARTRIDGE_IMAGE}', 'COPY app.js /opt/app/app.js', 'CMD ["node", "/opt/app/app.js"]', ''].join('\n'),
+    );
     writeFileSync(join(dir, 'app.js'), "require('http').createServer((q, s) => s.end('built from my Dockerfile')).listen(8080);\n");
     const archive = execFileSync('tar', ['-cz', '-C', dir, '.']);
     rmSync(dir, { recursive: true, force: true });
-    const up = await fetch(`${p.baseUrl}/api/v1${apps}/mirror/deployments?wait=300`, { method: 'POST', headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/gzip' }, body: archive });
+    const up = await fetch(`${p.baseUrl}/api/v1${apps}/mirror/deployments?wait=300`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/gzip' },
+      body: archive,
+    });
     const body = (await up.json()) as { deployment: { dockerfile: string; number: number }; operation: { state: string; error: string } };
     assert.equal(body.operation.state, 'succeeded', body.operation.error);
     assert.equal(body.deployment.dockerfile, 'repository');
@@ -280,9 +315,19 @@ describe('deploying code', { timeout: 900_000 }, () => {
     const web = app.gears.find((g: { cartridge: string }) => g.cartridge === 'nodejs-18');
     assert.equal(await (await fetch(web.endpoints.http)).text(), 'built from my Dockerfile');
     const history = (await p.api('GET', `${apps}/mirror/deployments`)).body as { number: number; image: string | null }[];
-    assert.deepEqual(history.map((d) => d.number), [2, 1]);
-    assert.ok(history.every((d) => d.image), 'both releases keep their images (the newest 2 are kept here)');
-    const big = await fetch(`${p.baseUrl}/api/v1${apps}/mirror/deployments`, { method: 'POST', headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/gzip' }, body: Buffer.alloc(3 * 1024 * 1024) });
+    assert.deepEqual(
+      history.map((d) => d.number),
+      [2, 1],
+    );
+    assert.ok(
+      history.every((d) => d.image),
+      'both releases keep their images (the newest 2 are kept here)',
+    );
+    const big = await fetch(`${p.baseUrl}/api/v1${apps}/mirror/deployments`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/gzip' },
+      body: Buffer.alloc(3 * 1024 * 1024),
+    });
     assert.equal(big.status, 413);
   });
 
@@ -294,7 +339,11 @@ describe('deploying code', { timeout: 900_000 }, () => {
     const archive = execFileSync('tar', ['-cz', '-C', dir, '.']);
     rmSync(dir, { recursive: true, force: true });
     const upload = () =>
-      fetch(`${p.baseUrl}/api/v1${apps}/site/deployments`, { method: 'POST', headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/gzip' }, body: archive });
+      fetch(`${p.baseUrl}/api/v1${apps}/site/deployments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/gzip' },
+        body: archive,
+      });
     const first = await upload();
     assert.equal(first.status, 202);
     const second = await upload();
@@ -303,10 +352,15 @@ describe('deploying code', { timeout: 900_000 }, () => {
     const op = ((await first.json()) as { operation: { id: string } }).operation.id;
     const log = await (await fetch(`${p.baseUrl}/api/v1/operations/${op}/log?follow=true`, { headers: { authorization: `Bearer ${p.token}` } })).text();
     assert.match(log, /-----> release 1 is active\n-----> done\n$/, log);
-    const r = await eventually('the uploaded site', async () => {
-      const x = await p.viaRouter('site-dev.localhost');
-      return x.body.includes('uploaded') && x;
-    }, 10_000, 100);
+    const r = await eventually(
+      'the uploaded site',
+      async () => {
+        const x = await p.viaRouter('site-dev.localhost');
+        return x.body.includes('uploaded') && x;
+      },
+      10_000,
+      100,
+    );
     assert.equal(r.status, 200);
   });
 
@@ -316,19 +370,35 @@ describe('deploying code', { timeout: 900_000 }, () => {
     writeFileSync(join(dir, 'health'), 'ok\n');
     for (const n of [2, 3]) {
       writeFileSync(join(dir, 'index.html'), `<h1>release ${n}</h1>\n`);
-      const up = await fetch(`${p.baseUrl}/api/v1${apps}/site/deployments?wait=120`, { method: 'POST', headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/gzip' }, body: execFileSync('tar', ['-cz', '-C', dir, '.']) });
+      const up = await fetch(`${p.baseUrl}/api/v1${apps}/site/deployments?wait=120`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/gzip' },
+        body: execFileSync('tar', ['-cz', '-C', dir, '.']),
+      });
       assert.equal(((await up.json()) as { operation: { state: string } }).operation.state, 'succeeded');
     }
     rmSync(dir, { recursive: true, force: true });
     const history = (await p.api('GET', `${apps}/site/deployments`)).body as { number: number; state: string; image: string | null }[];
-    assert.deepEqual(history.map((d) => [d.number, Boolean(d.image)]), [[3, true], [2, true], [1, false]]);
+    assert.deepEqual(
+      history.map((d) => [d.number, Boolean(d.image)]),
+      [
+        [3, true],
+        [2, true],
+        [1, false],
+      ],
+    );
     // registry/repository:number
     const [, registry, repo] = /^([^/]+)\/(.+):\d+$/.exec(history[0].image!)!;
     let tags: string[] = [];
-    await eventually('the registry to let go of release 1', async () => {
-      tags = ((await (await fetch(`http://${registry}/v2/${repo}/tags/list`)).json()) as { tags: string[] | null }).tags ?? [];
-      return !tags.includes('1');
-    }, 15_000, 200).catch((err) => {
+    await eventually(
+      'the registry to let go of release 1',
+      async () => {
+        tags = ((await (await fetch(`http://${registry}/v2/${repo}/tags/list`)).json()) as { tags: string[] | null }).tags ?? [];
+        return !tags.includes('1');
+      },
+      15_000,
+      200,
+    ).catch((err) => {
       throw new Error(`${err.message}: tags ${tags.join(', ')}`);
     });
     assert.deepEqual(tags.sort(), ['2', '3'], 'the kept releases stay');

@@ -27,14 +27,27 @@ describe('docker-image cartridge and per-cartridge gear sizes', { timeout: 600_0
     await docker.getImage(image).remove();
   });
   after(async () => {
-    await docker.getImage(image).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getImage(image)
+      .remove({ force: true })
+      .catch(() => undefined);
     await p?.stop();
   });
 
   it('runs a named image with its port, environment and volume, pulled by the node, wired to a database', async () => {
     const res = await p.api('POST', `${apps}?wait=180`, {
       name: 'api',
-      cartridges: [{ name: 'docker-image', image, port: 3000, health: '/health', env: { PORT: '3000', GREETING: 'from my image' }, volumes: [{ name: 'uploads', path: '/home/gear' }] }, 'postgresql-15'],
+      cartridges: [
+        {
+          name: 'docker-image',
+          image,
+          port: 3000,
+          health: '/health',
+          env: { PORT: '3000', GREETING: 'from my image' },
+          volumes: [{ name: 'uploads', path: '/home/gear' }],
+        },
+        'postgresql-15',
+      ],
     });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.equal(res.body.operation.state, 'succeeded', res.body.operation.error);
@@ -48,13 +61,20 @@ describe('docker-image cartridge and per-cartridge gear sizes', { timeout: 600_0
     assert.ok(info.Config.Env.includes('GREETING=from my image'));
     assert.equal(info.HostConfig.Memory, 256 * 1024 * 1024, 'the same limits as every gear');
     assert.equal(info.Config.Labels['gearshift.instance'], p.instance);
-    assert.deepEqual(info.Mounts.map((m) => m.Destination), ['/home/gear'], 'a new volume takes the ownership of the image\'s directory');
+    assert.deepEqual(
+      info.Mounts.map((m) => m.Destination),
+      ['/home/gear'],
+      "a new volume takes the ownership of the image's directory",
+    );
     assert.equal(await execIn(c.Id, ['sh', '-c', 'echo kept > /home/gear/file && cat /home/gear/file']), 'kept');
     assert.equal(await psqlIn(p, 'api', 'select 1'), '1');
   });
 
   it('says plainly when the image cannot be pulled, and makes nothing', async () => {
-    const res = await p.api('POST', `${apps}?wait=120`, { name: 'missing', cartridges: [{ name: 'docker-image', image: `${registry}/${p.instance}/nothing:here`, port: 8080 }] });
+    const res = await p.api('POST', `${apps}?wait=120`, {
+      name: 'missing',
+      cartridges: [{ name: 'docker-image', image: `${registry}/${p.instance}/nothing:here`, port: 8080 }],
+    });
     assert.equal(res.body.operation.state, 'failed');
     assert.match(res.body.operation.error, /image 127\.0\.0\.1:5000\/.*nothing:here could not be pulled/);
     assert.equal((await p.containers({ 'gearshift.app-name': 'missing' })).length, 0);

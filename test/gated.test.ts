@@ -15,22 +15,25 @@ function catalogueWithBrokenService(): string {
   for (const name of readdirSync(join(ROOT, 'cartridges'))) symlinkSync(join(ROOT, 'cartridges', name), join(dir, name));
   mkdirSync(join(dir, 'broken-db'));
   const registry = process.env.GEARSHIFT_REGISTRY || '127.0.0.1:5000';
-  writeFileSync(join(dir, 'broken-db', 'manifest.yml'), [
-    'name: broken-db',
-    'display-name: A database that never starts',
-    'version: "1"',
-    'categories: [service, database]',
-    'provides: [broken-db]',
-    'image:',
-    `  ref: "${registry}/gearshift-test/no-such-image:1"`,
-    'endpoints:',
-    '  - { name: db, port: 5432, protocol: tcp, public: false, health: { tcp: true } }',
-    'publishes:',
-    '  - { name: BROKEN_DB_URL, value: "broken://{{endpoint.db.host}}:{{endpoint.db.port}}" }',
-    'scaling: { min: 1, max: 1 }',
-    'sizes: [small]',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'broken-db', 'manifest.yml'),
+    [
+      'name: broken-db',
+      'display-name: A database that never starts',
+      'version: "1"',
+      'categories: [service, database]',
+      'provides: [broken-db]',
+      'image:',
+      `  ref: "${registry}/gearshift-test/no-such-image:1"`,
+      'endpoints:',
+      '  - { name: db, port: 5432, protocol: tcp, public: false, health: { tcp: true } }',
+      'publishes:',
+      '  - { name: BROKEN_DB_URL, value: "broken://{{endpoint.db.host}}:{{endpoint.db.port}}" }',
+      'scaling: { min: 1, max: 1 }',
+      'sizes: [small]',
+      '',
+    ].join('\n'),
+  );
   return dir;
 }
 
@@ -46,7 +49,11 @@ describe('health-gated changes and ?wait meaning serving', { timeout: 900_000 },
 
   before(async () => {
     // A short bound, so that the test of a router that never confirms does not wait long.
-    p = await Platform.start('gated', { node1: {} }, { router: true, env: { GEARSHIFT_ROUTES_ACK_TIMEOUT_MS: '4000', GEARSHIFT_CARTRIDGES_DIR: catalogueWithBrokenService() } });
+    p = await Platform.start(
+      'gated',
+      { node1: {} },
+      { router: true, env: { GEARSHIFT_ROUTES_ACK_TIMEOUT_MS: '4000', GEARSHIFT_CARTRIDGES_DIR: catalogueWithBrokenService() } },
+    );
     assert.equal((await p.api('POST', '/domains', { name: 'gated' })).status, 201);
     const res = await p.api('POST', `${apps}?wait=180`, { name: 'shop', cartridges: ['nodejs-18'] });
     assert.equal(res.body.operation?.state, 'succeeded', JSON.stringify(res.body));
@@ -56,7 +63,10 @@ describe('health-gated changes and ?wait meaning serving', { timeout: 900_000 },
   });
 
   const webGears = async (): Promise<string[]> =>
-    (await p.api('GET', `${apps}/shop`)).body.gears.filter((g: { cartridge: string }) => g.cartridge === 'nodejs-18').map((g: { id: string }) => g.id).sort();
+    (await p.api('GET', `${apps}/shop`)).body.gears
+      .filter((g: { cartridge: string }) => g.cartridge === 'nodejs-18')
+      .map((g: { id: string }) => g.id)
+      .sort();
 
   /** Requests through the router until stop(); `gears` are the gears that answered. */
   function requestLoop() {
@@ -92,7 +102,10 @@ describe('health-gated changes and ?wait meaning serving', { timeout: 900_000 },
     assert.ok(ok > 10, `only ${ok} requests went through`);
     const afterIds = await webGears();
     assert.equal(afterIds.length, before.length);
-    assert.ok(afterIds.every((id) => !before.includes(id)), 'new gears replaced the old ones');
+    assert.ok(
+      afterIds.every((id) => !before.includes(id)),
+      'new gears replaced the old ones',
+    );
     assert.equal((await p.api('GET', `${apps}/shop/env`)).body.env.GREETING, 'hello');
     // The gear that serves now runs with the new variable.
     const [container] = await p.containers({ 'gearshift.gear': afterIds[0] });
@@ -111,8 +124,11 @@ describe('health-gated changes and ?wait meaning serving', { timeout: 900_000 },
     const op = res.body.operation;
     assert.equal(op?.state, 'failed', JSON.stringify(op));
     assert.match(op.error, /the environment change was rolled back: gear nodejs-18 \w+ stopped with exit code \d+/);
-    assert.match(op.error, /it printed:[\s\S]*--gearshift-no-such-option/, 'the gear\'s own output says why');
-    assert.ok(op.steps.some((s: { text: string }) => /previous gears keep serving/.test(s.text)), JSON.stringify(op.steps));
+    assert.match(op.error, /it printed:[\s\S]*--gearshift-no-such-option/, "the gear's own output says why");
+    assert.ok(
+      op.steps.some((s: { text: string }) => /previous gears keep serving/.test(s.text)),
+      JSON.stringify(op.steps),
+    );
     assert.deepEqual(loop.failures.slice(0, 5), [], `${loop.failures.length} of ${ok + loop.failures.length} requests failed`);
     assert.ok(ok > 10, `only ${ok} requests went through`);
     assert.deepEqual([...loop.gears].sort(), before, 'only the previous gear answered');
@@ -121,7 +137,7 @@ describe('health-gated changes and ?wait meaning serving', { timeout: 900_000 },
     assert.equal(env.NODE_OPTIONS, undefined, 'the app did not take the broken environment');
     assert.equal(env.GREETING, 'hello');
     const containers = await p.containers({ 'gearshift.app-name': 'shop' });
-    assert.deepEqual(containers.map((c) => c.Labels['gearshift.gear']).sort(), before, 'the new gear\'s container was removed');
+    assert.deepEqual(containers.map((c) => c.Labels['gearshift.gear']).sort(), before, "the new gear's container was removed");
     // And the app can be changed again.
     const again = await p.api('PATCH', `${apps}/shop/env?wait=180`, { GREETING: 'again' });
     assert.equal(again.body.operation?.state, 'succeeded', JSON.stringify(again.body.operation));
@@ -139,10 +155,16 @@ describe('health-gated changes and ?wait meaning serving', { timeout: 900_000 },
     const steps: string[] = op.steps.map((s: { text: string }) => s.text);
     assert.ok(!steps.some((t) => t.includes(`replacing gear nodejs-18 ${before[0].slice(0, 8)}`)), steps.join('\n'));
     const afterIds = await webGears();
-    assert.ok(afterIds.every((id) => !before.includes(id)), 'new gears replaced the old one');
+    assert.ok(
+      afterIds.every((id) => !before.includes(id)),
+      'new gears replaced the old one',
+    );
     const [container] = await p.containers({ 'gearshift.gear': afterIds[0] });
     const env = (await docker.getContainer(container.Id).inspect()).Config.Env;
-    assert.ok(env.some((e: string) => e.startsWith('REDIS_URL=redis://')), env.join('\n'));
+    assert.ok(
+      env.some((e: string) => e.startsWith('REDIS_URL=redis://')),
+      env.join('\n'),
+    );
   });
 
   it('rolls back adding a cartridge whose gear never starts; the app answers throughout', async () => {
@@ -177,7 +199,10 @@ describe('health-gated changes and ?wait meaning serving', { timeout: 900_000 },
     assert.ok(ok > 10, `only ${ok} requests went through`);
     const afterIds = await webGears();
     assert.equal(afterIds.length, 2);
-    assert.ok(afterIds.every((id) => !before.includes(id)), 'the restart replaced every gear');
+    assert.ok(
+      afterIds.every((id) => !before.includes(id)),
+      'the restart replaced every gear',
+    );
     const r = await p.viaRouter(host, '/');
     assert.equal(r.status, 200);
     assert.ok(afterIds.includes(JSON.parse(r.body).gear), 'a new gear answers');
@@ -189,6 +214,9 @@ describe('health-gated changes and ?wait meaning serving', { timeout: 900_000 },
     const res = await p.api('PUT', `${apps}/shop/scale?wait=180`, { replicas: 1 });
     const op = res.body.operation;
     assert.equal(op?.state, 'succeeded', JSON.stringify(op));
-    assert.ok(op.steps.some((s: { text: string }) => /^warning: router\(s\) \S+ did not confirm the new routes within 4 s/.test(s.text)), JSON.stringify(op.steps));
+    assert.ok(
+      op.steps.some((s: { text: string }) => /^warning: router\(s\) \S+ did not confirm the new routes within 4 s/.test(s.text)),
+      JSON.stringify(op.steps),
+    );
   });
 });

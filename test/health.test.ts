@@ -85,10 +85,15 @@ describe('health checks', { timeout: 900_000 }, () => {
     const r = await push();
     assert.ok(r.ok, r.output);
     assert.match(r.output, /remote: -----> release 1 is active/);
-    const answer = await eventually('the app to answer through the router', async () => {
-      const res = await p.viaRouter(host);
-      return res.status === 200 && res.body;
-    }, 20_000, 200);
+    const answer = await eventually(
+      'the app to answer through the router',
+      async () => {
+        const res = await p.viaRouter(host);
+        return res.status === 200 && res.body;
+      },
+      20_000,
+      200,
+    );
     assert.equal(answer, 'hello from an app with no health route');
     // The rollout saw the gear answer HTTP; the router goes on checking that it takes connections, without asking
     // the app's root page for something every second.
@@ -107,10 +112,15 @@ describe('health checks', { timeout: 900_000 }, () => {
     assert.deepEqual(history.body[0].health, { path: '/ready', status: 200 });
     assert.deepEqual((await p.api('GET', `${apps}/site`)).body.health, { path: '/ready', status: 200 });
     // Its root answers 500 and it still serves: the check is /ready.
-    const res = await eventually('release 2 to answer', async () => {
-      const x = await p.viaRouter(host);
-      return x.body.startsWith('v2') && x;
-    }, 20_000, 200);
+    const res = await eventually(
+      'release 2 to answer',
+      async () => {
+        const x = await p.viaRouter(host);
+        return x.body.startsWith('v2') && x;
+      },
+      20_000,
+      200,
+    );
     assert.equal(res.status, 500);
     assert.match(haproxyConfig(), /option httpchk GET \/ready\n  http-check expect status 200\n/);
   });
@@ -138,7 +148,7 @@ describe('health checks', { timeout: 900_000 }, () => {
     assert.match(await logs.text(), /^\[nodejs-18 [0-9a-f]{8}, failed its rollout at [^\]]+\] my app listens on 3000$/m);
   });
 
-  it('refuses a health setting it could not apply, naming the field, and changes the running release\'s check', async () => {
+  it("refuses a health setting it could not apply, naming the field, and changes the running release's check", async () => {
     const bad = await p.api('PATCH', `${apps}/site`, { health: { path: 'ready', status: 99 } });
     assert.equal(bad.status, 400, JSON.stringify(bad.body));
     const pointers = bad.body.details.map((d: { pointer: string }) => d.pointer);
@@ -153,10 +163,15 @@ describe('health checks', { timeout: 900_000 }, () => {
     // The gear the setting replaced joins the router first.
     await eventually('the replaced gear to serve', async () => /^v2/.test((await p.viaRouter(host)).body), 20_000, 200);
     assert.equal((await p.viaRouter(host, '/unready')).body, 'now unready');
-    const down = await eventually('the router to take the unready gear out', async () => {
-      const x = await p.viaRouter(host);
-      return x.status === 503 && x;
-    }, 20_000, 200);
+    const down = await eventually(
+      'the router to take the unready gear out',
+      async () => {
+        const x = await p.viaRouter(host);
+        return x.status === 503 && x;
+      },
+      20_000,
+      200,
+    );
     assert.match(down.body, /no healthy gear/);
   });
 
@@ -164,15 +179,23 @@ describe('health checks', { timeout: 900_000 }, () => {
     // A named image with no health path: a raw TCP service, which an HTTP check would never pass.
     const image = `gearshift/nodejs-18:${hashFolder(join(ROOT, 'cartridges/nodejs-18'))}`;
     const server = "require('net').createServer((s) => s.end('not http\\n')).listen(3000)";
-    const res = await p.api('POST', `${apps}?wait=180`, { name: 'raw', cartridges: [{ name: 'docker-image', image, port: 3000, command: ['node', '-e', server] }] });
+    const res = await p.api('POST', `${apps}?wait=180`, {
+      name: 'raw',
+      cartridges: [{ name: 'docker-image', image, port: 3000, command: ['node', '-e', server] }],
+    });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.equal(res.body.operation.state, 'succeeded', res.body.operation.error);
-    const backend = await eventually('the router to route the app', async () => {
-      const map = readFileSync(join(p.dataDir, 'router', 'hosts.map'), 'utf8');
-      const name = /^raw-hc\.localhost (\S+)$/m.exec(map)?.[1];
-      const block = name ? new RegExp(`^backend ${name}\n((?:  .*\n)+)`, 'm').exec(haproxyConfig())?.[1] : undefined;
-      return block && / check\n/.test(block) && block;
-    }, 20_000, 200);
+    const backend = await eventually(
+      'the router to route the app',
+      async () => {
+        const map = readFileSync(join(p.dataDir, 'router', 'hosts.map'), 'utf8');
+        const name = /^raw-hc\.localhost (\S+)$/m.exec(map)?.[1];
+        const block = name ? new RegExp(`^backend ${name}\n((?:  .*\n)+)`, 'm').exec(haproxyConfig())?.[1] : undefined;
+        return block && / check\n/.test(block) && block;
+      },
+      20_000,
+      200,
+    );
     assert.doesNotMatch(backend, /httpchk/);
     assert.match(backend, /default-server inter 1s/);
   });
@@ -193,10 +216,15 @@ describe('health checks', { timeout: 900_000 }, () => {
       assert.match(r.output, /the app had no release yet, so it stops until a deployment works/);
       assert.equal((await p.api('GET', `${apps}/first`)).body.state, 'stopped');
       // Not the starter page: the router says the deployment failed, and why.
-      const page = await eventually('the router to say the deployment failed', async () => {
-        const x = await p.viaRouter('first-hc.localhost');
-        return x.status === 503 && /deployment of first failed/.test(x.body) && x;
-      }, 20_000, 200);
+      const page = await eventually(
+        'the router to say the deployment failed',
+        async () => {
+          const x = await p.viaRouter('first-hc.localhost');
+          return x.status === 503 && /deployment of first failed/.test(x.body) && x;
+        },
+        20_000,
+        200,
+      );
       assert.match(page.body, /stopped with exit code 1 before it passed its health check/);
       assert.doesNotMatch(page.body, /missing configuration/, "the gear's output is for its owner, not for visitors");
 
@@ -206,10 +234,15 @@ describe('health checks', { timeout: 900_000 }, () => {
       const fixed = await push(dir, 'first');
       assert.ok(fixed.ok, fixed.output);
       assert.equal((await p.api('GET', `${apps}/first`)).body.state, 'started');
-      const served = await eventually('the fixed release to serve', async () => {
-        const x = await p.viaRouter('first-hc.localhost');
-        return x.status === 200 && x.body;
-      }, 20_000, 200);
+      const served = await eventually(
+        'the fixed release to serve',
+        async () => {
+          const x = await p.viaRouter('first-hc.localhost');
+          return x.status === 200 && x.body;
+        },
+        20_000,
+        200,
+      );
       assert.equal(served, 'hello from an app with no health route');
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -36,29 +36,34 @@ const APP = 'web';
 
 function send(port: number, method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) }, timeout: 60_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        // An answer is small; keep at most 1 MB of one (a larger one would itself be a finding).
-        size += c.length;
-        if (size <= 1 << 20) chunks.push(c);
-      });
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: Answer['json'];
-        try {
-          json = res.headers['content-type']?.includes('json') ? JSON.parse(text) : undefined;
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, body: text, json });
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method, path, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) }, timeout: 60_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          // An answer is small; keep at most 1 MB of one (a larger one would itself be a finding).
+          size += c.length;
+          if (size <= 1 << 20) chunks.push(c);
+        });
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: Answer['json'];
+          try {
+            json = res.headers['content-type']?.includes('json') ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, body: text, json });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 60 s`)));
     // The broker may answer (415, 413, 401) before it has read what is sent, and then close: that is its right.
-    req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' || err.code === 'ECONNRESET' ? resolve({ status: -1, body: err.code }) : reject(err)));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'EPIPE' || err.code === 'ECONNRESET' ? resolve({ status: -1, body: err.code }) : reject(err),
+    );
     if (body) req.write(body);
     req.end();
   });
@@ -74,7 +79,8 @@ function problem(a: Answer): string | undefined {
   if (a.status === -1) return undefined;
   if (a.status >= 500) return `answered ${a.status}: ${a.body.slice(0, 500)}`;
   if (a.status >= 400 && a.json !== undefined) {
-    if (a.json.statusCode !== a.status || typeof a.json.code !== 'string' || typeof a.json.message !== 'string') return `error body out of shape: ${a.body.slice(0, 500)}`;
+    if (a.json.statusCode !== a.status || typeof a.json.code !== 'string' || typeof a.json.message !== 'string')
+      return `error body out of shape: ${a.body.slice(0, 500)}`;
   }
   if (a.body.length > 256 * 1024) return `an answer of ${a.body.length} bytes`;
   return undefined;
@@ -83,10 +89,38 @@ function problem(a: Answer): string | undefined {
 // ---- generators ------------------------------------------------------------------------------------------------
 
 const TRICKY_SEGMENTS = [
-  '..', '.', '%2e%2e', '%2E%2E%2F%2E%2E%2Fetc%2Fpasswd', '..%2f..%2f', '%5c..%5c', '%00', '%ff', '%', '%%', '%zz', '~',
-  ';', 'a;b=c', '%0d%0aX-Injected:%201', '%252e%252e', 'null', 'undefined', '0', '-1', '1e999', 'NaN', '__proto__',
-  'constructor', 'CON', '%27%3B%20drop%20table%20apps%3B%20--', '00000000-0000-0000-0000-000000000000', 'A'.repeat(4000),
-  encodeURIComponent('ünïcødé'), encodeURIComponent('😀'), encodeURIComponent('\u202e\u0000\ufffe'), encodeURIComponent('Ａｄｍｉｎ'),
+  '..',
+  '.',
+  '%2e%2e',
+  '%2E%2E%2F%2E%2E%2Fetc%2Fpasswd',
+  '..%2f..%2f',
+  '%5c..%5c',
+  '%00',
+  '%ff',
+  '%',
+  '%%',
+  '%zz',
+  '~',
+  ';',
+  'a;b=c',
+  '%0d%0aX-Injected:%201',
+  '%252e%252e',
+  'null',
+  'undefined',
+  '0',
+  '-1',
+  '1e999',
+  'NaN',
+  '__proto__',
+  'constructor',
+  'CON',
+  '%27%3B%20drop%20table%20apps%3B%20--',
+  '00000000-0000-0000-0000-000000000000',
+  'A'.repeat(4000),
+  encodeURIComponent('ünïcødé'),
+  encodeURIComponent('😀'),
+  encodeURIComponent('\u202e\u0000\ufffe'),
+  encodeURIComponent('Ａｄｍｉｎ'),
 ];
 
 const segment = (fixture?: string) =>
@@ -97,17 +131,66 @@ const segment = (fixture?: string) =>
     ...(fixture ? [fc.constant(fixture), fc.constant(fixture)] : []),
   );
 
-const QUERY_VALUES = ['0', '1', '-1', 'abc', '1e3', '601', '99999999999999999999', '', '%ff', 'true', 'false', '%00', '[]', encodeURIComponent('😀'), 'x'.repeat(3000)];
+const QUERY_VALUES = [
+  '0',
+  '1',
+  '-1',
+  'abc',
+  '1e3',
+  '601',
+  '99999999999999999999',
+  '',
+  '%ff',
+  'true',
+  'false',
+  '%00',
+  '[]',
+  encodeURIComponent('😀'),
+  'x'.repeat(3000),
+];
 
 const CONTENT_TYPES = [
-  'text/plain', 'application/octet-stream', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16',
-  'application/json; charset=bogus', 'application/json;;;', 'application/gzip', 'text/yaml', 'application/xml', 'image/png', '*/*', 'application/*', 'json', ';',
-  'application/json', 'application/json', 'application/json', 'application/json', 'APPLICATION/JSON', 'application/json; charset=utf-8',
+  'text/plain',
+  'application/octet-stream',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/json; charset=utf-16',
+  'application/json; charset=bogus',
+  'application/json;;;',
+  'application/gzip',
+  'text/yaml',
+  'application/xml',
+  'image/png',
+  '*/*',
+  'application/*',
+  'json',
+  ';',
+  'application/json',
+  'application/json',
+  'application/json',
+  'application/json',
+  'APPLICATION/JSON',
+  'application/json; charset=utf-8',
 ];
 
 const odd = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 200 }),
-  fc.constantFrom('\u0000', '\ud800', '\udfff', '\u202e', '\ufeff', '𝔘𝔫𝔦𝔠𝔬𝔡𝔢', 'e\u0301', '../../etc/passwd', 'file:///etc/passwd', '${HOME}', '$(id)', '`id`', '<script>', 'a'.repeat(70_000)),
+  fc.constantFrom(
+    '\u0000',
+    '\ud800',
+    '\udfff',
+    '\u202e',
+    '\ufeff',
+    '𝔘𝔫𝔦𝔠𝔬𝔡𝔢',
+    'e\u0301',
+    '../../etc/passwd',
+    'file:///etc/passwd',
+    '${HOME}',
+    '$(id)',
+    '`id`',
+    '<script>',
+    'a'.repeat(70_000),
+  ),
 );
 
 const jsonBody = (v: unknown) => Buffer.from(JSON.stringify(v) ?? 'null');
@@ -123,8 +206,22 @@ function bodies(route: Route): fc.Arbitrary<Buffer | undefined> {
     { arbitrary: shaped, weight: 4 },
     { arbitrary: fc.jsonValue({ maxDepth: 4 }).map(jsonBody), weight: 2 },
     { arbitrary: fc.integer({ min: 100_000, max: 600_000 }).map((n) => Buffer.from(`"${'x'.repeat(n)}"`)), weight: 1 },
-    { arbitrary: fc.integer({ min: 10_000, max: 60_000 }).map((n) => jsonBody(Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i])))), weight: 1 },
-    { arbitrary: fc.integer({ min: 10_000, max: 60_000 }).map((n) => jsonBody({ [keys[0] ?? 'name']: Array.from({ length: n }, (_, i) => i), cartridges: Array.from({ length: n }, () => 1), env: Object.fromEntries(Array.from({ length: Math.min(n, 5000) }, (_, i) => [`K${i}`, i])) })), weight: 1 },
+    {
+      arbitrary: fc.integer({ min: 10_000, max: 60_000 }).map((n) => jsonBody(Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i])))),
+      weight: 1,
+    },
+    {
+      arbitrary: fc
+        .integer({ min: 10_000, max: 60_000 })
+        .map((n) =>
+          jsonBody({
+            [keys[0] ?? 'name']: Array.from({ length: n }, (_, i) => i),
+            cartridges: Array.from({ length: n }, () => 1),
+            env: Object.fromEntries(Array.from({ length: Math.min(n, 5000) }, (_, i) => [`K${i}`, i])),
+          }),
+        ),
+      weight: 1,
+    },
     { arbitrary: fc.integer({ min: 33, max: 50_000 }).map((d) => Buffer.from(`${'['.repeat(d)}${']'.repeat(d)}`)), weight: 1 },
     { arbitrary: fc.integer({ min: 33, max: 20_000 }).map((d) => Buffer.from(`${'{"a":'.repeat(d)}1${'}'.repeat(d)}`)), weight: 1 },
     { arbitrary: fc.uint8Array({ maxLength: 2000 }).map((a) => Buffer.from(a)), weight: 1 },
@@ -158,7 +255,10 @@ describe('hostile requests', { timeout: 1_200_000 }, () => {
     const created = await p.api('POST', `/domains/${DOMAIN}/apps?wait=120`, { name: APP, cartridges: ['static'] });
     assert.equal(created.status, 202, JSON.stringify(created.body));
     const doc = JSON.parse((await send(p.port, 'GET', '/api/docs-json', {})).body) as {
-      paths: Record<string, Record<string, { parameters?: { in: string; name: string }[]; requestBody?: { content: Record<string, { schema?: Route['schema'] }> } }>>;
+      paths: Record<
+        string,
+        Record<string, { parameters?: { in: string; name: string }[]; requestBody?: { content: Record<string, { schema?: Route['schema'] }> } }>
+      >;
     };
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
@@ -195,10 +295,33 @@ describe('hostile requests', { timeout: 1_200_000 }, () => {
     const auth = fc.oneof(
       fc.constant(token ? `Bearer ${token}` : undefined),
       fc.constant(token ? `Bearer ${token}` : undefined),
-      fc.constantFrom(undefined, '', 'Bearer', 'Bearer ', 'Bearer x', `Bearer ${'x'.repeat(6000)}`, 'Basic YWRtaW46YWRtaW4=', 'bearer gst_'.padEnd(40, 'A'), `Bearer ${encodeURIComponent('😀')}`),
+      fc.constantFrom(
+        undefined,
+        '',
+        'Bearer',
+        'Bearer ',
+        'Bearer x',
+        `Bearer ${'x'.repeat(6000)}`,
+        'Basic YWRtaW46YWRtaW4=',
+        'bearer gst_'.padEnd(40, 'A'),
+        `Bearer ${encodeURIComponent('😀')}`,
+      ),
     );
     const contentType = fc.oneof(fc.constantFrom(...route.mediaTypes, ...CONTENT_TYPES), fc.constant(undefined));
-    return fc.record({ params, query, auth, contentType, body: bodies(route), extra: fc.constantFrom<Record<string, string>>({}, { 'x-request-id': 'ü'.repeat(100) }, { 'content-encoding': 'gzip' }, { 'content-encoding': 'br, deflate' }, { 'x-gearshift-source': 'git-push', 'x-gearshift-commit': '../../x' }) });
+    return fc.record({
+      params,
+      query,
+      auth,
+      contentType,
+      body: bodies(route),
+      extra: fc.constantFrom<Record<string, string>>(
+        {},
+        { 'x-request-id': 'ü'.repeat(100) },
+        { 'content-encoding': 'gzip' },
+        { 'content-encoding': 'br, deflate' },
+        { 'x-gearshift-source': 'git-push', 'x-gearshift-commit': '../../x' },
+      ),
+    });
   }
 
   async function run(route: Route, token: string | null, numRuns: number): Promise<void> {
@@ -206,20 +329,27 @@ describe('hostile requests', { timeout: 1_200_000 }, () => {
       fc.asyncProperty(requests(route, token), async (r) => {
         let path = route.path;
         route.params.forEach((name, i) => (path = path.replace(`{${name}}`, r.params[i])));
-        const qs = Object.entries(r.query).map(([k, v]) => `${k}=${v}`).join('&');
+        const qs = Object.entries(r.query)
+          .map(([k, v]) => `${k}=${v}`)
+          .join('&');
         const headers: Record<string, string> = { ...r.extra };
         if (r.auth !== undefined) headers.authorization = r.auth;
         if (r.contentType !== undefined && r.body) headers['content-type'] = r.contentType;
         const answer = await send(p.port, route.method, `${path}${qs ? `?${qs}` : ''}`, headers, r.body);
         const wrong = problem(answer);
-        assert.equal(wrong, undefined, `${route.method} ${path}${qs ? `?${qs}` : ''} (${headers['content-type'] ?? 'no type'}, ${r.body?.length ?? 0} bytes): ${wrong}`);
+        assert.equal(
+          wrong,
+          undefined,
+          `${route.method} ${path}${qs ? `?${qs}` : ''} (${headers['content-type'] ?? 'no type'}, ${r.body?.length ?? 0} bytes): ${wrong}`,
+        );
         assert.ok(p.broker!.alive, `the broker died:\n${p.logs()}`);
         // A body of a type the route does not document is refused as such (once the caller is known).
         // (A URL with NUL characters is refused before any route is chosen.)
         const urlRefused = answer.status === 400 && (!answer.json || /URL/.test(answer.json.message ?? ''));
         if (r.body?.length && ![401, 403, 404, -1].includes(answer.status) && !urlRefused && route.mediaTypes.length > 0) {
           const type = (headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-          if (!route.mediaTypes.includes(type)) assert.equal(answer.status, 415, `${route.method} ${route.path} with ${type || 'no type'}: ${answer.body.slice(0, 300)}`);
+          if (!route.mediaTypes.includes(type))
+            assert.equal(answer.status, 415, `${route.method} ${route.path} with ${type || 'no type'}: ${answer.body.slice(0, 300)}`);
         }
       }),
       { numRuns },
@@ -257,7 +387,13 @@ describe('hostile requests', { timeout: 1_200_000 }, () => {
     assert.equal(path.status, 400, path.body);
     assert.equal(path.json!.details![0].rule, 'no-nul');
     assert.equal((await send(p.port, 'GET', `/api/v1/domains/${DOMAIN}/apps?x=%00`, auth)).status, 400);
-    const login = await send(p.port, 'POST', '/api/v1/auth/login', { 'content-type': 'application/json' }, jsonBody({ username: 'ad\u0000min', password: 'x' }));
+    const login = await send(
+      p.port,
+      'POST',
+      '/api/v1/auth/login',
+      { 'content-type': 'application/json' },
+      jsonBody({ username: 'ad\u0000min', password: 'x' }),
+    );
     assert.equal(login.status, 400, login.body);
     assert.deepEqual(login.json!.details, [{ pointer: '/username', rule: 'no-nul', message: 'must not contain NUL characters' }]);
     const undecodable = await send(p.port, 'POST', '/api/v1/domains/%/apps', { ...auth, 'content-type': 'application/json' }, Buffer.from('{}'));
@@ -277,15 +413,33 @@ describe('hostile requests', { timeout: 1_200_000 }, () => {
 
   it('answers a body that breaks a rule thousands of times with 20 violations and a count', async () => {
     const auth = { authorization: `Bearer ${p.token}`, 'content-type': 'application/json' };
-    const a = await send(p.port, 'POST', '/api/v1/domains', auth, jsonBody({ name: 'x', ...Object.fromEntries(Array.from({ length: 9_000 }, (_, i) => [`k${i}`, 1])) }));
+    const a = await send(
+      p.port,
+      'POST',
+      '/api/v1/domains',
+      auth,
+      jsonBody({ name: 'x', ...Object.fromEntries(Array.from({ length: 9_000 }, (_, i) => [`k${i}`, 1])) }),
+    );
     assert.equal(a.status, 400, a.body);
     assert.equal(a.json!.details!.length, 21);
     assert.deepEqual(a.json!.details!.at(-1), { pointer: '', rule: 'more', message: '8980 more problems are not listed' });
     // 100,000 bad items in 200 KB: refused by their number before ajv makes an error of each.
-    const arrays = await send(p.port, 'POST', `/api/v1/domains/${DOMAIN}/apps`, auth, jsonBody({ name: 'x', cartridges: Array.from({ length: 100_000 }, () => 1) }));
+    const arrays = await send(
+      p.port,
+      'POST',
+      `/api/v1/domains/${DOMAIN}/apps`,
+      auth,
+      jsonBody({ name: 'x', cartridges: Array.from({ length: 100_000 }, () => 1) }),
+    );
     assert.equal(arrays.status, 400, arrays.body);
     assert.deepEqual(arrays.json!.details, [{ pointer: '', rule: 'max-values', message: 'holds more than 10000 values' }]);
-    const yaml = await send(p.port, 'POST', `/api/v1/domains/${DOMAIN}/apply?dryRun=true`, { ...auth, 'content-type': 'text/yaml' }, Buffer.from(`name: x\ncartridges: [${Array.from({ length: 60_000 }, () => '1').join(',')}]\n`));
+    const yaml = await send(
+      p.port,
+      'POST',
+      `/api/v1/domains/${DOMAIN}/apply?dryRun=true`,
+      { ...auth, 'content-type': 'text/yaml' },
+      Buffer.from(`name: x\ncartridges: [${Array.from({ length: 60_000 }, () => '1').join(',')}]\n`),
+    );
     assert.equal(yaml.status, 400, yaml.body);
     assert.equal(yaml.json!.details![0].rule, 'max-values');
   });
@@ -294,10 +448,22 @@ describe('hostile requests', { timeout: 1_200_000 }, () => {
     console.log(`# broker resident memory after the error explosions: ${rssMb(pid).toFixed(0)} MB`);
     const a = await p.api('POST', `/domains/${DOMAIN}/apps`, { name: 'evil', cartridges: [{ name: 'docker-image', image: 'file:///etc/passwd', port: 80 }] });
     assert.equal(a.status, 400, JSON.stringify(a.body));
-    assert.deepEqual(a.body.details.map((d: { pointer: string; rule: string }) => [d.pointer, d.rule]), [['/cartridges/0/image', 'format']]);
-    const yaml = await send(p.port, 'POST', `/api/v1/domains/${DOMAIN}/apply?dryRun=true`, { authorization: `Bearer ${p.token}`, 'content-type': 'text/yaml' }, Buffer.from('name: evil\ncartridges:\n  - {name: docker-image, image: "https://example.com/x", port: 80}\n'));
+    assert.deepEqual(
+      a.body.details.map((d: { pointer: string; rule: string }) => [d.pointer, d.rule]),
+      [['/cartridges/0/image', 'format']],
+    );
+    const yaml = await send(
+      p.port,
+      'POST',
+      `/api/v1/domains/${DOMAIN}/apply?dryRun=true`,
+      { authorization: `Bearer ${p.token}`, 'content-type': 'text/yaml' },
+      Buffer.from('name: evil\ncartridges:\n  - {name: docker-image, image: "https://example.com/x", port: 80}\n'),
+    );
     assert.equal(yaml.status, 400, yaml.body);
-    assert.ok(yaml.json!.details!.some((d) => d.pointer === '/cartridges/0/image' && d.rule === 'format'), yaml.body);
+    assert.ok(
+      yaml.json!.details!.some((d) => d.pointer === '/cartridges/0/image' && d.rule === 'format'),
+      yaml.body,
+    );
   });
 
   it('is alive and within its memory bound after all of it', async () => {
@@ -305,10 +471,15 @@ describe('hostile requests', { timeout: 1_200_000 }, () => {
     assert.equal((await p.api('GET', '/healthz')).status, 200);
     console.log(`# broker resident memory right after the hostile runs: ${rssMb(pid).toFixed(0)} MB`);
     // Garbage of the last requests is collected when the broker is idle; what stays must be under the bound.
-    const rss = await eventually(`the broker's resident memory to fall below ${RSS_LIMIT_MB} MB`, async () => {
-      const mb = rssMb(pid);
-      return mb < RSS_LIMIT_MB ? mb : undefined;
-    }, 120_000, 1000).catch(() => rssMb(pid));
+    const rss = await eventually(
+      `the broker's resident memory to fall below ${RSS_LIMIT_MB} MB`,
+      async () => {
+        const mb = rssMb(pid);
+        return mb < RSS_LIMIT_MB ? mb : undefined;
+      },
+      120_000,
+      1000,
+    ).catch(() => rssMb(pid));
     console.log(`# broker resident memory once idle: ${rss.toFixed(0)} MB`);
     assert.ok(rss < RSS_LIMIT_MB, `the broker holds ${rss.toFixed(0)} MB`);
   });

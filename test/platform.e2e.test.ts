@@ -119,7 +119,10 @@ describe('platform end to end', { timeout: 600_000 }, () => {
     const db = new Client({ connectionString: p.databaseUrl });
     await db.connect();
     // As an earlier version stored it: the same password, in clear.
-    await db.query(`update app_cartridges set generated = jsonb_set(generated, '{POSTGRESQL_PASSWORD}', to_jsonb($1::text)) where cartridge = 'postgresql-15'`, [password]);
+    await db.query(
+      `update app_cartridges set generated = jsonb_set(generated, '{POSTGRESQL_PASSWORD}', to_jsonb($1::text)) where cartridge = 'postgresql-15'`,
+      [password],
+    );
     await p.stopBroker();
     await p.startBroker();
     const { rows } = await db.query(`select generated::text as g from app_cartridges where cartridge = 'postgresql-15'`);
@@ -129,7 +132,11 @@ describe('platform end to end', { timeout: 600_000 }, () => {
     // Read back the same: the gears keep their spec, and the web gear still reaches the database.
     const web = (await p.api('GET', `${base}/store`)).body.gears.find((g: { cartridge: string }) => g.cartridge === 'nodejs-18');
     assert.equal((await getJson(web.endpoints.http))?.body.database.reachable, true);
-    assert.equal((await p.containers({ 'gearshift.app-name': 'store', 'gearshift.cartridge': 'postgresql-15' }))[0].Id, dbGear.Id, 'the database gear was not replaced');
+    assert.equal(
+      (await p.containers({ 'gearshift.app-name': 'store', 'gearshift.cartridge': 'postgresql-15' }))[0].Id,
+      dbGear.Id,
+      'the database gear was not replaced',
+    );
   });
 
   it('refuses a second app with the same name', async () => {
@@ -194,21 +201,33 @@ describe('platform end to end', { timeout: 600_000 }, () => {
     const gear = await webGear();
     const [container] = await p.containers({ 'gearshift.gear': gear.id });
     await docker.getContainer(container.Id).remove({ force: true });
-    const back = await eventually('the removed gear to come back', async () => {
-      const [c] = await p.containers({ 'gearshift.gear': gear.id });
-      return c && c.State === 'running' && c.Id !== container.Id ? c : null;
-    }, 30_000);
+    const back = await eventually(
+      'the removed gear to come back',
+      async () => {
+        const [c] = await p.containers({ 'gearshift.gear': gear.id });
+        return c && c.State === 'running' && c.Id !== container.Id ? c : null;
+      },
+      30_000,
+    );
     assert.ok(back);
     const [db] = await p.containers({ 'gearshift.app-name': 'store', 'gearshift.cartridge': 'postgresql-15' });
     await docker.getContainer(db.Id).stop();
-    await eventually('the stopped database gear to run again', async () => {
-      const [c] = await p.containers({ 'gearshift.gear': db.Labels['gearshift.gear'] });
-      return c?.State === 'running';
-    }, 30_000);
-    const answer = await eventually('the app to answer again', async () => {
-      const a = await getJson((await webGear()).endpoints.http);
-      return a?.body.database?.reachable ? a : null;
-    }, 30_000);
+    await eventually(
+      'the stopped database gear to run again',
+      async () => {
+        const [c] = await p.containers({ 'gearshift.gear': db.Labels['gearshift.gear'] });
+        return c?.State === 'running';
+      },
+      30_000,
+    );
+    const answer = await eventually(
+      'the app to answer again',
+      async () => {
+        const a = await getJson((await webGear()).endpoints.http);
+        return a?.body.database?.reachable ? a : null;
+      },
+      30_000,
+    );
     assert.equal(answer.body.database.reachable, true);
   });
 
@@ -227,10 +246,14 @@ describe('platform end to end', { timeout: 600_000 }, () => {
       },
     });
     await stray.start();
-    await eventually('the stray container to be removed', async () => {
-      const left = await p.containers({ 'gearshift.gear': '00000000-0000-4000-8000-000000000001' });
-      return left.length === 0;
-    }, 30_000);
+    await eventually(
+      'the stray container to be removed',
+      async () => {
+        const left = await p.containers({ 'gearshift.gear': '00000000-0000-4000-8000-000000000001' });
+        return left.length === 0;
+      },
+      30_000,
+    );
   });
 
   it('deletes an app with its containers, network and volume, and keeps the domain', async () => {

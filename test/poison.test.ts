@@ -21,10 +21,14 @@ describe('poison inputs, deadlines and cancel', { timeout: 600_000 }, () => {
   const TIMEOUT_S = 15;
 
   before(async () => {
-    p = await Platform.start('poison', { node1: {} }, {
-      // A short deadline, so that the test sees it pass; git gives up on a silent server after 3 s instead of 60.
-      env: { GEARSHIFT_OPERATION_TIMEOUT_MS: String(TIMEOUT_S * 1000), GIT_HTTP_LOW_SPEED_TIME: '3' },
-    });
+    p = await Platform.start(
+      'poison',
+      { node1: {} },
+      {
+        // A short deadline, so that the test sees it pass; git gives up on a silent server after 3 s instead of 60.
+        env: { GEARSHIFT_OPERATION_TIMEOUT_MS: String(TIMEOUT_S * 1000), GIT_HTTP_LOW_SPEED_TIME: '3' },
+      },
+    );
     assert.equal((await p.api('POST', '/domains', { name: 'poison' })).status, 201);
     // A "git server" that accepts connections and never answers.
     hanging = createServer(() => undefined);
@@ -39,7 +43,10 @@ describe('poison inputs, deadlines and cancel', { timeout: 600_000 }, () => {
   const agentAlive = () => p.agents.get('node1')!.alive;
 
   it('fails an app whose image is on a registry that does not resolve, at once and with the reason', async () => {
-    const res = await p.api('POST', `${apps}?wait=120`, { name: 'nohost', cartridges: [{ name: 'docker-image', image: 'images.invalid/team/api:1.0', port: 8080 }] });
+    const res = await p.api('POST', `${apps}?wait=120`, {
+      name: 'nohost',
+      cartridges: [{ name: 'docker-image', image: 'images.invalid/team/api:1.0', port: 8080 }],
+    });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.equal(res.body.operation.state, 'failed', `${JSON.stringify(res.body.operation)}\n${p.logs()}`);
     assert.match(res.body.operation.error, /image images\.invalid\/team\/api:1\.0 could not be pulled: .*images\.invalid/);
@@ -50,7 +57,7 @@ describe('poison inputs, deadlines and cancel', { timeout: 600_000 }, () => {
     assert.equal((await p.api('GET', `${apps}/nohost`)).status, 404);
   });
 
-  it('survives a reference Docker answers with a redirect, sent straight to the node\'s queue, and serves the next job', async () => {
+  it("survives a reference Docker answers with a redirect, sent straight to the node's queue, and serves the next job", async () => {
     // Input that never passed the API's checks: the agent must hold regardless of where a job comes from.
     const nodes = await p.api('GET', '/nodes');
     const nodeId = nodes.body.find((n: { name: string }) => n.name === p.nodeName('node1')).id as string;
@@ -80,17 +87,32 @@ describe('poison inputs, deadlines and cancel', { timeout: 600_000 }, () => {
     try {
       const data: NodeJobs['app.converge'] = { appId, gears: [gear] };
       const job = await queue.add('app.converge', stamp(data), { attempts: 3, backoff: { type: 'fixed', delay: 200 } });
-      const failed = await eventually('the poison job to fail', async () => {
-        const state = await job.getState();
-        return state === 'failed' ? (await queue.getJob(job.id!))! : null;
-      }, 60_000);
+      const failed = await eventually(
+        'the poison job to fail',
+        async () => {
+          const state = await job.getState();
+          return state === 'failed' ? (await queue.getJob(job.id!))! : null;
+        },
+        60_000,
+      );
       assert.match(failed.failedReason, /file:\/\/\/etc\/passwd.*empty or dot path segment/);
       assert.equal(failed.attemptsMade, 1, 'a reference Docker cannot take is not tried again');
 
       // A job of a contract version this agent does not speak is refused as it is, not guessed at.
-      const newer = await queue.add('app.converge', { ...data, contractVersion: JOB_CONTRACT_VERSION + 1 }, { attempts: 3, backoff: { type: 'fixed', delay: 200 } });
-      const refused = await eventually('the job of another contract version to fail', async () => ((await newer.getState()) === 'failed' ? (await queue.getJob(newer.id!))! : null), 60_000);
-      assert.match(refused.failedReason, new RegExp(`^the broker speaks job contract v${JOB_CONTRACT_VERSION + 1}; this node agent speaks v${JOB_CONTRACT_VERSION}: upgrade this node agent`));
+      const newer = await queue.add(
+        'app.converge',
+        { ...data, contractVersion: JOB_CONTRACT_VERSION + 1 },
+        { attempts: 3, backoff: { type: 'fixed', delay: 200 } },
+      );
+      const refused = await eventually(
+        'the job of another contract version to fail',
+        async () => ((await newer.getState()) === 'failed' ? (await queue.getJob(newer.id!))! : null),
+        60_000,
+      );
+      assert.match(
+        refused.failedReason,
+        new RegExp(`^the broker speaks job contract v${JOB_CONTRACT_VERSION + 1}; this node agent speaks v${JOB_CONTRACT_VERSION}: upgrade this node agent`),
+      );
       assert.equal(refused.attemptsMade, 1, 'refused for good on the first attempt');
     } finally {
       await queue.close();
@@ -103,11 +125,15 @@ describe('poison inputs, deadlines and cancel', { timeout: 600_000 }, () => {
 
   it('refuses a node that speaks another job contract version when it joins, with 409 and which side to upgrade', async () => {
     const { token } = (await p.api('POST', '/nodes/tokens', {})).body as { token: string };
-    const join = (contractVersion?: number) => p.api('POST', '/nodes/register', { token, name: 'othercontract', memoryMb: 1024, maxGears: 10, contractVersion }, null);
+    const join = (contractVersion?: number) =>
+      p.api('POST', '/nodes/register', { token, name: 'othercontract', memoryMb: 1024, maxGears: 10, contractVersion }, null);
     const newer = await join(JOB_CONTRACT_VERSION + 1);
     assert.equal(newer.status, 409, JSON.stringify(newer.body));
     assert.equal(newer.body.code, 'conflict');
-    assert.equal(newer.body.message, `this node agent speaks job contract v${JOB_CONTRACT_VERSION + 1}; the broker speaks v${JOB_CONTRACT_VERSION}: upgrade the broker so that both speak the same version`);
+    assert.equal(
+      newer.body.message,
+      `this node agent speaks job contract v${JOB_CONTRACT_VERSION + 1}; the broker speaks v${JOB_CONTRACT_VERSION}: upgrade the broker so that both speak the same version`,
+    );
     assert.equal(newer.body.details[0].pointer, '/contractVersion');
     const unversioned = await join(undefined);
     assert.equal(unversioned.status, 409, JSON.stringify(unversioned.body));

@@ -21,10 +21,15 @@ describe('resilience', { timeout: 600_000 }, () => {
     const res = await p.api('POST', apps, { name: 'crashy', cartridges: ['nodejs-18', 'postgresql-15'] });
     assert.equal(res.status, 202);
     const opId = res.body.operation.id;
-    await eventually('the agent to be half-way through', async () => {
-      const op = await p.api('GET', `/operations/${opId}`);
-      return op.body.steps.some((s: { text: string }) => /creating gear/.test(s.text));
-    }, 60_000, 20);
+    await eventually(
+      'the agent to be half-way through',
+      async () => {
+        const op = await p.api('GET', `/operations/${opId}`);
+        return op.body.steps.some((s: { text: string }) => /creating gear/.test(s.text));
+      },
+      60_000,
+      20,
+    );
     await p.stopAgent('node1', 'SIGKILL');
     const mid = await p.api('GET', `/operations/${opId}`);
     assert.ok(['queued', 'running'].includes(mid.body.state), `the kill came too late: ${mid.body.state}`);
@@ -65,9 +70,13 @@ describe('resilience', { timeout: 600_000 }, () => {
     assert.equal(web.State, 'running', 'gears do not depend on the agent process');
     await docker.getContainer(web.Id).remove({ force: true });
     await p.startAgent('node1');
-    await eventually('the gear removed while the agent was down to come back', async () => {
-      const [c] = await p.containers({ 'gearshift.app-name': 'orphaned' });
-      return c?.State === 'running';
-    }, 30_000);
+    await eventually(
+      'the gear removed while the agent was down to come back',
+      async () => {
+        const [c] = await p.containers({ 'gearshift.app-name': 'orphaned' });
+        return c?.State === 'running';
+      },
+      30_000,
+    );
   });
 });

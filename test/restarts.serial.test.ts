@@ -24,10 +24,15 @@ describe('restarts of Redis and Postgres', { timeout: 600_000 }, () => {
 
   /** Waits for an operation through API errors: while a dependency restarts, the broker may answer 5xx. */
   const settle = (id: string) =>
-    eventually(`operation ${id} to end`, async () => {
-      const op = await p.api('GET', `/operations/${id}?wait=5`).catch(() => null);
-      return op && ['succeeded', 'failed'].includes(op.body?.state) ? op.body : null;
-    }, 180_000, 500);
+    eventually(
+      `operation ${id} to end`,
+      async () => {
+        const op = await p.api('GET', `/operations/${id}?wait=5`).catch(() => null);
+        return op && ['succeeded', 'failed'].includes(op.body?.state) ? op.body : null;
+      },
+      180_000,
+      500,
+    );
 
   const host = (fn: string) => execFileSync('bash', ['-c', `source scripts/host.sh && ${fn}`], { cwd: ROOT, stdio: 'pipe' });
 
@@ -49,10 +54,15 @@ describe('restarts of Redis and Postgres', { timeout: 600_000 }, () => {
     execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart'], { stdio: 'pipe' });
     const op = await settle(res.body.operation.id);
     assert.equal(op.state, 'succeeded', `${op.error}\n${p.logs()}`);
-    const list = await eventually('the app list', async () => {
-      const r = await p.api('GET', apps).catch(() => null);
-      return r?.status === 200 ? r.body : null;
-    }, 60_000, 500);
+    const list = await eventually(
+      'the app list',
+      async () => {
+        const r = await p.api('GET', apps).catch(() => null);
+        return r?.status === 200 ? r.body : null;
+      },
+      60_000,
+      500,
+    );
     assert.deepEqual(list.map((a: { name: string; status: string }) => [a.name, a.status]).sort(), [
       ['before', 'running'],
       ['duringpg', 'running'],

@@ -13,8 +13,27 @@ import { eventually, Platform, sleep } from './support/platform';
 /** A self-signed certificate and key for a host, made with openssl for this test. */
 function selfSigned(host: string): { certificate: string; key: string } {
   const dir = mkdtempSync(join(tmpdir(), 'tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${host}`, '-addext', `subjectAltName=DNS:${host}`,
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${host}`,
+      '-addext',
+      `subjectAltName=DNS:${host}`,
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   return { certificate: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
 }
 
@@ -41,22 +60,30 @@ describe('routing by host name', { timeout: 600_000 }, () => {
   const gearOf = (body: string) => (JSON.parse(body) as { gear: string }).gear;
 
   it('routes the app URL to the app', async () => {
-    const res = await eventually('the router to serve the new app', async () => {
-      const r = await p.viaRouter(host);
-      return r.status === 200 ? r : null;
-    }, 15_000, 100);
+    const res = await eventually(
+      'the router to serve the new app',
+      async () => {
+        const r = await p.viaRouter(host);
+        return r.status === 200 ? r : null;
+      },
+      15_000,
+      100,
+    );
     assert.equal(JSON.parse(res.body).app, 'site');
     const app = await p.api('GET', `${apps}/site`);
     assert.equal(app.body.url, `http://${host}:${p.routerPort}`, 'the URL names the router port');
   });
 
-  it('serves the app URL over TLS with the operator\'s certificate', async () => {
+  it("serves the app URL over TLS with the operator's certificate", async () => {
     const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpsRequest({ host: '127.0.0.1', port: p.routerTlsPort, path: '/', servername: host, headers: { host }, ca: operatorPair.certificate, agent: new Agent() }, (r) => {
-        let body = '';
-        r.on('data', (c) => (body += c));
-        r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
-      });
+      const req = httpsRequest(
+        { host: '127.0.0.1', port: p.routerTlsPort, path: '/', servername: host, headers: { host }, ca: operatorPair.certificate, agent: new Agent() },
+        (r) => {
+          let body = '';
+          r.on('data', (c) => (body += c));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -108,7 +135,7 @@ describe('routing by host name', { timeout: 600_000 }, () => {
     await eventually('the removed alias to stop being served', async () => (await p.viaRouter('www.site.test')).status === 404, 15_000, 100);
   });
 
-  it('serves an alias over TLS with the user\'s certificate, after checking the pair', async () => {
+  it("serves an alias over TLS with the user's certificate, after checking the pair", async () => {
     const good = selfSigned('secure.site.test');
     const other = selfSigned('other.site.test');
     const mismatch = await p.api('POST', `${apps}/site/aliases`, { host: 'secure.site.test', certificate: good.certificate, key: other.key });
@@ -127,7 +154,15 @@ describe('routing by host name', { timeout: 600_000 }, () => {
     const get = () =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
         const req = httpsRequest(
-          { host: '127.0.0.1', port: p.routerTlsPort, path: '/', servername: 'secure.site.test', headers: { host: 'secure.site.test' }, ca: good.certificate, agent: new Agent() },
+          {
+            host: '127.0.0.1',
+            port: p.routerTlsPort,
+            path: '/',
+            servername: 'secure.site.test',
+            headers: { host: 'secure.site.test' },
+            ca: good.certificate,
+            agent: new Agent(),
+          },
           (res) => {
             let body = '';
             res.on('data', (c) => (body += c));
@@ -137,20 +172,30 @@ describe('routing by host name', { timeout: 600_000 }, () => {
         req.on('error', reject);
         req.end();
       });
-    const res = await eventually('TLS to be served', async () => {
-      const r = await get().catch(() => null);
-      return r?.status === 200 ? r : null;
-    }, 15_000, 200);
+    const res = await eventually(
+      'TLS to be served',
+      async () => {
+        const r = await get().catch(() => null);
+        return r?.status === 200 ? r : null;
+      },
+      15_000,
+      200,
+    );
     assert.equal(JSON.parse(res.body).app, 'site');
   });
 
   it('says a stopped app is stopped, and serves it again once started', async () => {
     const stopped = await p.api('POST', `${apps}/site/actions?wait=60`, { action: 'stop' });
     assert.equal(stopped.body.operation.state, 'succeeded');
-    const page = await eventually('the stopped page', async () => {
-      const r = await p.viaRouter(host);
-      return r.status === 503 && /is stopped/.test(r.body) ? r : null;
-    }, 15_000, 100);
+    const page = await eventually(
+      'the stopped page',
+      async () => {
+        const r = await p.viaRouter(host);
+        return r.status === 503 && /is stopped/.test(r.body) ? r : null;
+      },
+      15_000,
+      100,
+    );
     assert.match(page.body, /site is stopped/);
     await p.api('POST', `${apps}/site/actions?wait=60`, { action: 'start' });
     await eventually('the app to be served again', async () => (await p.viaRouter(host)).status === 200, 15_000, 100);
@@ -202,7 +247,10 @@ describe('routing by host name', { timeout: 600_000 }, () => {
   it('follows the logs of gears that start while it follows, and of gears started again', async () => {
     const before = new Set((await p.api('GET', `${apps}/site`)).body.gears.map((g: { id: string }) => g.id));
     const controller = new AbortController();
-    const follow = await fetch(`${p.baseUrl}/api/v1${apps}/site/logs?tail=0&follow=true`, { headers: { authorization: `Bearer ${p.token}` }, signal: controller.signal });
+    const follow = await fetch(`${p.baseUrl}/api/v1${apps}/site/logs?tail=0&follow=true`, {
+      headers: { authorization: `Bearer ${p.token}` },
+      signal: controller.signal,
+    });
     assert.equal(follow.status, 200);
     let seen = '';
     const reading = (async () => {
@@ -217,13 +265,13 @@ describe('routing by host name', { timeout: 600_000 }, () => {
     assert.equal(up.body.operation.state, 'succeeded', up.body.operation.error);
     const added = up.body.gears.find((g: { id: string }) => !before.has(g.id));
     const line = `[nodejs-18 ${added.id.replace(/-/g, '').slice(0, 8)}] starter app listening on 8080`;
-    await eventually('the new gear\'s first line in the followed stream', async () => seen.includes(line), 15_000, 100).catch((err) => {
+    await eventually("the new gear's first line in the followed stream", async () => seen.includes(line), 15_000, 100).catch((err) => {
       throw new Error(`${err.message}\nseen:\n${seen}`);
     });
     // Stopped and started again (the same containers): the stream carries on with their new output.
     assert.equal((await p.api('POST', `${apps}/site/actions?wait=60`, { action: 'stop' })).body.operation.state, 'succeeded');
     assert.equal((await p.api('POST', `${apps}/site/actions?wait=60`, { action: 'start' })).body.operation.state, 'succeeded');
-    await eventually('the gear\'s line after its start', async () => seen.split(line).length - 1 >= 2, 15_000, 100).catch((err) => {
+    await eventually("the gear's line after its start", async () => seen.split(line).length - 1 >= 2, 15_000, 100).catch((err) => {
       throw new Error(`${err.message}\nseen:\n${seen}`);
     });
     controller.abort();

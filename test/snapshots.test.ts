@@ -45,7 +45,10 @@ describe('snapshots', { timeout: 600_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'snap-'));
     try {
       writeFileSync(join(dir, 's.tgz'), archive);
-      return execFileSync('tar', ['-tzf', join(dir, 's.tgz')], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+      return execFileSync('tar', ['-tzf', join(dir, 's.tgz')], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .sort();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -69,7 +72,14 @@ describe('snapshots', { timeout: 600_000 }, () => {
     assert.equal(await redis('shop', 'SET', 'visits', '42'), 'OK');
     await redis('shop', 'SET', 'session', 'x', 'EX', '3600');
     const archive = await snapshot('shop');
-    assert.deepEqual(listing(archive), ['./', './gearshift-snapshot.json', './postgresql-15/', './postgresql-15/dump.sql', './redis-7/', './redis-7/keys.jsonl']);
+    assert.deepEqual(listing(archive), [
+      './',
+      './gearshift-snapshot.json',
+      './postgresql-15/',
+      './postgresql-15/dump.sql',
+      './redis-7/',
+      './redis-7/keys.jsonl',
+    ]);
 
     await psqlIn(p, 'shop', "delete from orders; insert into orders values (3, 'lost')");
     await redis('shop', 'FLUSHALL');
@@ -77,7 +87,7 @@ describe('snapshots', { timeout: 600_000 }, () => {
     assert.equal(r.status, 202, JSON.stringify(r.body));
     assert.equal(r.body.operation.state, 'succeeded', r.body.operation.error ?? '');
     assert.deepEqual(r.body.restores.sort(), ['postgresql-15', 'redis-7']);
-    assert.equal(await psqlIn(p, 'shop', 'select string_agg(item, \',\' order by id) from orders'), 'tea,cake');
+    assert.equal(await psqlIn(p, 'shop', "select string_agg(item, ',' order by id) from orders"), 'tea,cake');
     assert.equal(await redis('shop', 'GET', 'visits'), '42');
     assert.ok(Number(await redis('shop', 'TTL', 'session')) > 3000, 'a key keeps its time to live');
   });
@@ -112,7 +122,7 @@ describe('snapshots', { timeout: 600_000 }, () => {
     const other = await snapshot('maria');
     const wrong = await restore('shop', other);
     assert.equal(wrong.status, 422);
-    assert.match(wrong.body.message ?? "", /holds data of (docker-image, mariadb-10\.11|mariadb-10\.11, docker-image), which app "shop" does not have/);
+    assert.match(wrong.body.message ?? '', /holds data of (docker-image, mariadb-10\.11|mariadb-10\.11, docker-image), which app "shop" does not have/);
     const notSnapshot = await restore('shop', gzipSync(Buffer.from('hello')));
     assert.equal(notSnapshot.status, 422);
     await create('bare', ['static']);

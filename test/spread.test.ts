@@ -22,7 +22,10 @@ describe('placement across nodes', { timeout: 600_000 }, () => {
   });
 
   const nodesOf = (app: { gears: { cartridge: string; node: string }[] }, cartridge: string) =>
-    app.gears.filter((g) => g.cartridge === cartridge).map((g) => g.node).sort();
+    app.gears
+      .filter((g) => g.cartridge === cartridge)
+      .map((g) => g.node)
+      .sort();
 
   it('places the web gears of a web-only app on different nodes, and keeps doing so when it scales', async () => {
     const created = await p.api('POST', `${apps}?wait=180`, { name: 'fleet', cartridges: ['nodejs-18'], scale: 2 });
@@ -36,11 +39,16 @@ describe('placement across nodes', { timeout: 600_000 }, () => {
 
     const agent = new Agent({ keepAlive: true });
     const seen = new Set<string>();
-    await eventually('the router to balance over all four gears', async () => {
-      const r = await p.viaRouter('fleet-wide.localhost', '/', agent);
-      if (r.status === 200) seen.add(JSON.parse(r.body).gear);
-      return seen.size === 4;
-    }, 30_000, 20).catch(async (err) => {
+    await eventually(
+      'the router to balance over all four gears',
+      async () => {
+        const r = await p.viaRouter('fleet-wide.localhost', '/', agent);
+        if (r.status === 200) seen.add(JSON.parse(r.body).gear);
+        return seen.size === 4;
+      },
+      30_000,
+      20,
+    ).catch(async (err) => {
       throw new Error(`${err.message} (saw ${[...seen].join(', ')})\n${await p.routingState(`${apps}/fleet`)}`);
     });
     agent.destroy();

@@ -43,7 +43,10 @@ describe('supervision', { timeout: 600_000 }, () => {
     const fresh = new Agent({ keepAlive: false });
     sender = (async () => {
       while (sending) {
-        const ok = await p.viaRouter(host, '/', fresh).then((r) => r.status === 200, () => false);
+        const ok = await p.viaRouter(host, '/', fresh).then(
+          (r) => r.status === 200,
+          () => false,
+        );
         traffic.push({ at: Date.now(), ok });
         await sleep(20);
       }
@@ -89,12 +92,20 @@ describe('supervision', { timeout: 600_000 }, () => {
     const restartsBefore = (logOf(part).match(/starting it again/g) ?? []).length;
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
-    await eventually(`${part} to come back by itself`, async () => {
-      const now = p.supervisedPid(part);
-      return now > 0 && now !== pid && (await healthy().catch(() => false));
-    }, 60_000, 25);
+    await eventually(
+      `${part} to come back by itself`,
+      async () => {
+        const now = p.supervisedPid(part);
+        return now > 0 && now !== pid && (await healthy().catch(() => false));
+      },
+      60_000,
+      25,
+    );
     const recovered = Date.now() - killedAt;
-    assert.ok((logOf(part).match(/starting it again/g) ?? []).length > restartsBefore, `the ${part}'s log says it was started again:\n${logOf(part).slice(-2000)}`);
+    assert.ok(
+      (logOf(part).match(/starting it again/g) ?? []).length > restartsBefore,
+      `the ${part}'s log says it was started again:\n${logOf(part).slice(-2000)}`,
+    );
     assert.match(logOf(part), new RegExp(`${part} was killed by SIGKILL after [0-9.]+ s; starting it again in \\d+ ms`));
     await eventually('requests through the router to succeed again', async () => traffic.at(-1)?.ok && traffic.at(-1)!.at > killedAt, 60_000, 50);
     const window = failureWindow(killedAt - 1000);
@@ -129,16 +140,28 @@ describe('supervision', { timeout: 600_000 }, () => {
       console.log(`# operation ${op.body.kind}: ${op.body.state}${op.body.error ? ` (${op.body.error})` : ''}`);
     }
     // The last change asked for two web gears: that is what runs, each once.
-    await eventually('the app to converge on its last change', async () => {
-      const app = await p.api('GET', `${apps}/web`);
-      return app.body.gears?.length === 2 && app.body.gears.every((g: { state: string }) => g.state === 'running');
-    }, 120_000);
+    await eventually(
+      'the app to converge on its last change',
+      async () => {
+        const app = await p.api('GET', `${apps}/web`);
+        return app.body.gears?.length === 2 && app.body.gears.every((g: { state: string }) => g.state === 'running');
+      },
+      120_000,
+    );
     const containers = await p.containers();
     const perGear = new Map<string, number>();
     for (const c of containers) perGear.set(c.Labels['gearshift.gear'], (perGear.get(c.Labels['gearshift.gear']) ?? 0) + 1);
-    assert.deepEqual([...perGear].filter(([, n]) => n > 1), [], 'no gear has two containers');
+    assert.deepEqual(
+      [...perGear].filter(([, n]) => n > 1),
+      [],
+      'no gear has two containers',
+    );
     const gears = [...(await p.api('GET', `${apps}/web`)).body.gears, ...(await p.api('GET', `${apps}/other`)).body.gears];
-    assert.deepEqual(new Set(containers.map((c) => c.Labels['gearshift.gear'])), new Set(gears.map((g: { id: string }) => g.id)), 'exactly the gears the broker knows');
+    assert.deepEqual(
+      new Set(containers.map((c) => c.Labels['gearshift.gear'])),
+      new Set(gears.map((g: { id: string }) => g.id)),
+      'exactly the gears the broker knows',
+    );
     assert.equal((await p.viaRouter(host)).status, 200);
     const failed = traffic.filter((r) => !r.ok).length;
     console.log(`# ${traffic.length} requests through the router during the kills, ${failed} failed`);

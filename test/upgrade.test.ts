@@ -40,21 +40,36 @@ describe('cartridge upgrades and third-party cartridges', { timeout: 600_000 }, 
     const newHash = (await p.api('GET', '/cartridges/postgresql-15')).body.hash;
     assert.notEqual(newHash, oldHash);
 
-    const after = await eventually('the database gear to run the new image', async () => {
-      const [c] = await p.containers({ 'gearshift.app-name': 'keep', 'gearshift.cartridge': 'postgresql-15' });
-      return c && c.Id !== before.Id && c.State === 'running' && c.Image.endsWith(newHash) ? c : null;
-    }, 240_000, 500);
+    const after = await eventually(
+      'the database gear to run the new image',
+      async () => {
+        const [c] = await p.containers({ 'gearshift.app-name': 'keep', 'gearshift.cartridge': 'postgresql-15' });
+        return c && c.Id !== before.Id && c.State === 'running' && c.Image.endsWith(newHash) ? c : null;
+      },
+      240_000,
+      500,
+    );
     assert.ok(after);
-    const rows = await eventually('the upgraded database to answer', async () => {
-      const out = await psqlIn(p, 'keep', 'select body from notes').catch(() => '');
-      return out.includes('written before the upgrade') ? out : null;
-    }, 60_000, 500);
+    const rows = await eventually(
+      'the upgraded database to answer',
+      async () => {
+        const out = await psqlIn(p, 'keep', 'select body from notes').catch(() => '');
+        return out.includes('written before the upgrade') ? out : null;
+      },
+      60_000,
+      500,
+    );
     assert.equal(rows, 'written before the upgrade');
     const web = (await p.api('GET', '/domains/up/apps/keep')).body.gears.find((g: { cartridge: string }) => g.cartridge === 'nodejs-18');
-    const page = await eventually('the web gear to reach the upgraded database', async () => {
-      const r = await getJson(web.endpoints.http);
-      return r?.body.database?.reachable ? r : null;
-    }, 60_000, 500);
+    const page = await eventually(
+      'the web gear to reach the upgraded database',
+      async () => {
+        const r = await getJson(web.endpoints.http);
+        return r?.body.database?.reachable ? r : null;
+      },
+      60_000,
+      500,
+    );
     assert.equal(page.body.database.reachable, true);
   });
 
@@ -77,7 +92,9 @@ describe('cartridge upgrades and third-party cartridges', { timeout: 600_000 }, 
   it('adds a third-party cartridge, reloads the catalogue, and runs an app with it', async () => {
     const folder = join(mkdtempSync(join(tmpdir(), 'third-party-')), 'hello-static');
     cpSync(join(ROOT, 'cartridges', 'static'), folder, { recursive: true });
-    const manifest = readFileSync(join(folder, 'manifest.yml'), 'utf8').replace('name: static', 'name: hello-static').replace('display-name: Static site (nginx)', 'display-name: Hello');
+    const manifest = readFileSync(join(folder, 'manifest.yml'), 'utf8')
+      .replace('name: static', 'name: hello-static')
+      .replace('display-name: Static site (nginx)', 'display-name: Hello');
     writeFileSync(join(folder, 'manifest.yml'), manifest);
     writeFileSync(join(folder, 'site', 'index.html'), '<h1>Hello from a third-party cartridge</h1>\n');
     const r = addCartridge(folder);
@@ -100,7 +117,10 @@ describe('cartridge upgrades and third-party cartridges', { timeout: 600_000 }, 
     try {
       const reload = await p.api('POST', '/cartridges/reload');
       assert.equal(reload.status, 400);
-      assert.ok(reload.body.details.some((d: { pointer: string }) => d.pointer === '/endpoints/0/protocol'), JSON.stringify(reload.body));
+      assert.ok(
+        reload.body.details.some((d: { pointer: string }) => d.pointer === '/endpoints/0/protocol'),
+        JSON.stringify(reload.body),
+      );
       assert.equal((await p.api('GET', '/cartridges/hello-static')).status, 200, 'the old catalogue is still served');
     } finally {
       writeFileSync(file, good);

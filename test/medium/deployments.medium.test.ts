@@ -23,7 +23,18 @@ describe('deployment rollouts against Postgres: each stage persisted', () => {
     db = await mediumDb('deployments');
     ops = db.operationsService();
     // Surge, retire and rollback need nothing of AppsService; only starting a rollout after a build does.
-    const deploymentsService = new DeploymentsService(new DeploymentsRepository(db.dataSource.manager), {} as never, {} as never, {} as never, {} as never, ops, db.specs, db.catalog, {} as RegistryJanitor, db.config);
+    const deploymentsService = new DeploymentsService(
+      new DeploymentsRepository(db.dataSource.manager),
+      {} as never,
+      {} as never,
+      {} as never,
+      {} as never,
+      ops,
+      db.specs,
+      db.catalog,
+      {} as RegistryJanitor,
+      db.config,
+    );
     deploymentsService.onModuleInit();
     operations = new OperationsRepository(db.dataSource.manager);
     apps = new AppsRepository(db.dataSource.manager);
@@ -32,7 +43,17 @@ describe('deployment rollouts against Postgres: each stage persisted', () => {
   after(() => db?.close());
 
   const release = (app: App, number: number, state: Deployment['state']) =>
-    deployments.create({ appId: app.id, number, state, source: { kind: 'archive', bytes: 1, files: 1 }, env: { GREETING: `v${number}` }, health: null, hooks: {}, image: `reg/app:${number}`, userId: db.user.id });
+    deployments.create({
+      appId: app.id,
+      number,
+      state,
+      source: { kind: 'archive', bytes: 1, files: 1 },
+      env: { GREETING: `v${number}` },
+      health: null,
+      hooks: {},
+      image: `reg/app:${number}`,
+      userId: db.user.id,
+    });
 
   /** An app serving release 1 on two old gears, with release 2's two fresh gears started beside them (the surge). */
   async function surging(name: string, opts: { firstRelease?: boolean } = {}) {
@@ -45,13 +66,33 @@ describe('deployment rollouts against Postgres: each stage persisted', () => {
     await apps.addGears(app0.id, [...old, ...[1, 2].map(() => ({ cartridge: web, nodeId: db.node.id, memoryMb: 256, deploymentId: r2.id }))]);
     const app = (await apps.findById(app0.id))!;
     const op = await db.transaction((repos) =>
-      ops.create(repos, 'app.deploy', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], `deploy release 2 of ${name}`, newContext('app.deploy', { stage: 'surge', deploymentId: r2.id, previousDeploymentId: r1?.id ?? null })),
+      ops.create(
+        repos,
+        'app.deploy',
+        app.id,
+        db.user,
+        [{ nodeId: db.node.id, job: 'app.converge' }],
+        `deploy release 2 of ${name}`,
+        newContext('app.deploy', { stage: 'surge', deploymentId: r2.id, previousDeploymentId: r1?.id ?? null }),
+      ),
     );
-    const gearsOf = (id: string | undefined) => app.gears!.filter((g) => g.deploymentId === id).map((g) => g.id).sort();
+    const gearsOf = (id: string | undefined) =>
+      app
+        .gears!.filter((g) => g.deploymentId === id)
+        .map((g) => g.id)
+        .sort();
     return { app, r1, r2, op, oldGears: gearsOf(r1?.id), freshGears: gearsOf(r2.id) };
   }
 
-  const report = (operationId: string, appId: string, patch: Partial<OperationReport>): OperationReport => ({ operationId, nodeId: db.node.id, appId, phase: 'succeeded', at: Date.now(), gears: [], ...patch });
+  const report = (operationId: string, appId: string, patch: Partial<OperationReport>): OperationReport => ({
+    operationId,
+    nodeId: db.node.id,
+    appId,
+    phase: 'succeeded',
+    at: Date.now(),
+    gears: [],
+    ...patch,
+  });
   const gearIds = async (appId: string) => (await apps.findById(appId))!.gears!.map((g) => g.id).sort();
 
   it('retires the old gears once the fresh ones are healthy, then activates the release and ends', async () => {
@@ -70,7 +111,10 @@ describe('deployment rollouts against Postgres: each stage persisted', () => {
     assert.equal(db.queue.sent.length, 1);
     const job = db.queue.sent[0];
     assert.equal(job.jobId, `${op.id}.retire.${db.node.id}`);
-    assert.deepEqual({ ...job.data, gears: undefined }, { drainMs: db.config.drainMs, keepImages: ['reg/app:2', 'reg/app:1'], operationId: op.id, appId: app.id, gears: undefined });
+    assert.deepEqual(
+      { ...job.data, gears: undefined },
+      { drainMs: db.config.drainMs, keepImages: ['reg/app:2', 'reg/app:1'], operationId: op.id, appId: app.id, gears: undefined },
+    );
 
     await ops.handleReport(report(op.id, app.id, {}));
     now = await ops.wait(now, 5);
@@ -90,7 +134,10 @@ describe('deployment rollouts against Postgres: each stage persisted', () => {
     const failed = (await deployments.findById(r2.id))!;
     assert.deepEqual([failed.state, failed.error], ['failed', 'release 2 was rolled back: health check failed']);
     // Gears that never took traffic go without draining.
-    assert.deepEqual([db.queue.sent.length, db.queue.sent[0].jobId, (db.queue.sent[0].data as { drainMs?: number }).drainMs], [1, `${op.id}.rollback.${db.node.id}`, 0]);
+    assert.deepEqual(
+      [db.queue.sent.length, db.queue.sent[0].jobId, (db.queue.sent[0].data as { drainMs?: number }).drainMs],
+      [1, `${op.id}.rollback.${db.node.id}`, 0],
+    );
 
     await ops.handleReport(report(op.id, app.id, {}));
     now = (await operations.findById(op.id))!;

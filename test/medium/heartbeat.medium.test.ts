@@ -45,7 +45,10 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
     assert.equal(db.queue.sent.length, 1);
     const [job] = db.queue.sent;
     assert.match(job.jobId!, new RegExp(`^drift\\.${app.id}\\.${db.node.id}\\.\\d+$`));
-    assert.deepEqual({ nodeId: job.nodeId, name: job.name, data: job.data }, { nodeId: db.node.id, name: 'app.converge', data: { appId: app.id, gears: specs } });
+    assert.deepEqual(
+      { nodeId: job.nodeId, name: job.name, data: job.data },
+      { nodeId: db.node.id, name: 'app.converge', data: { appId: app.id, gears: specs } },
+    );
     assert.equal((await apps.findById(app.id))!.gears![0].state, 'missing');
     await apps.delete(app.id);
   });
@@ -55,7 +58,10 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
     const [gear] = await runningAsSpecified(app);
     db.queue.sent.length = 0;
     await nodes.handleHeartbeat(heartbeat([{ ...gear, specHash: 'older' }]));
-    assert.deepEqual(db.queue.sent.map((j) => [j.name, (j.data as { appId: string }).appId]), [['app.converge', app.id]]);
+    assert.deepEqual(
+      db.queue.sent.map((j) => [j.name, (j.data as { appId: string }).appId]),
+      [['app.converge', app.id]],
+    );
     await apps.delete(app.id);
   });
 
@@ -71,6 +77,9 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
     db.queue.sent.length = 0;
     const stranger = '00000000-0000-4000-8000-000000000001';
     await nodes.handleHeartbeat(heartbeat([{ gearId: '00000000-0000-4000-8000-000000000002', appId: stranger, state: 'running', ports: {} }]));
-    assert.deepEqual(db.queue.sent.filter((j) => j.name === 'app.remove').map((j) => j.data), [{ appId: stranger }]);
+    assert.deepEqual(
+      db.queue.sent.filter((j) => j.name === 'app.remove').map((j) => j.data),
+      [{ appId: stranger }],
+    );
   });
 });

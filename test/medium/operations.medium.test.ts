@@ -20,7 +20,15 @@ describe('operations against Postgres: created, dispatched, finished by reports'
   });
   after(() => db?.close());
 
-  const report = (operationId: string, nodeId: string, patch: Partial<OperationReport>): OperationReport => ({ operationId, nodeId, appId: '', phase: 'step', at: Date.now(), gears: [], ...patch });
+  const report = (operationId: string, nodeId: string, patch: Partial<OperationReport>): OperationReport => ({
+    operationId,
+    nodeId,
+    appId: '',
+    phase: 'step',
+    at: Date.now(),
+    gears: [],
+    ...patch,
+  });
 
   it('waits for every node, then ends once the routers serve the change', async () => {
     const node2 = await db.addNode('node2');
@@ -50,9 +58,18 @@ describe('operations against Postgres: created, dispatched, finished by reports'
     await ops.handleReport(report(op.id, db.node.id, { appId: app.id, step: 'starting gear' }));
     let now = (await operations.findById(op.id))!;
     assert.equal(now.state, 'running');
-    assert.deepEqual(now.steps.map((s) => s.text), ['scale two-nodes to 2', 'starting gear']);
+    assert.deepEqual(
+      now.steps.map((s) => s.text),
+      ['scale two-nodes to 2', 'starting gear'],
+    );
 
-    await ops.handleReport(report(op.id, db.node.id, { appId: app.id, phase: 'succeeded', gears: [{ gearId: gearOn(db.node.id), appId: app.id, state: 'running', ports: { http: 41000 } }] }));
+    await ops.handleReport(
+      report(op.id, db.node.id, {
+        appId: app.id,
+        phase: 'succeeded',
+        gears: [{ gearId: gearOn(db.node.id), appId: app.id, state: 'running', ports: { http: 41000 } }],
+      }),
+    );
     now = (await operations.findById(op.id))!;
     assert.equal(now.state, 'running');
     assert.deepEqual(now.pendingNodes, [node2.id]);
@@ -71,11 +88,23 @@ describe('operations against Postgres: created, dispatched, finished by reports'
   it("fails with the node's reason and marks the node's gears that it could not make", async () => {
     const app = await db.addApp('breaks', [{}, {}]);
     const [ok, broken] = app.gears!;
-    const op = await db.transaction((repos) => ops.create(repos, 'app.restart', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], 'restart breaks'));
-    await ops.handleReport(report(op.id, db.node.id, { appId: app.id, phase: 'failed', error: 'image not found', gears: [{ gearId: ok.id, appId: app.id, state: 'running', ports: {} }] }));
+    const op = await db.transaction((repos) =>
+      ops.create(repos, 'app.restart', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], 'restart breaks'),
+    );
+    await ops.handleReport(
+      report(op.id, db.node.id, {
+        appId: app.id,
+        phase: 'failed',
+        error: 'image not found',
+        gears: [{ gearId: ok.id, appId: app.id, state: 'running', ports: {} }],
+      }),
+    );
     const now = (await operations.findById(op.id))!;
     assert.deepEqual([now.state, now.error, now.pendingNodes], ['failed', 'image not found', []]);
-    assert.deepEqual(now.steps.map((s) => s.text), ['restart breaks', 'node failed']);
+    assert.deepEqual(
+      now.steps.map((s) => s.text),
+      ['restart breaks', 'node failed'],
+    );
     const gears = new Map((await apps.findById(app.id))!.gears!.map((g) => [g.id, g]));
     assert.deepEqual([gears.get(ok.id)!.state, gears.get(ok.id)!.message], ['running', null]);
     assert.deepEqual([gears.get(broken.id)!.state, gears.get(broken.id)!.message], ['failed', 'image not found']);
@@ -84,12 +113,17 @@ describe('operations against Postgres: created, dispatched, finished by reports'
     await ops.handleReport(report(op.id, db.node.id, { appId: app.id, step: 'cleaned up' }));
     const later = (await operations.findById(op.id))!;
     assert.deepEqual([later.state, later.error], ['failed', 'image not found']);
-    assert.deepEqual(later.steps.map((s) => s.text), ['restart breaks', 'node failed', 'cleaned up']);
+    assert.deepEqual(
+      later.steps.map((s) => s.text),
+      ['restart breaks', 'node failed', 'cleaned up'],
+    );
   });
 
   it('deletes the app when its deletion succeeded on its nodes', async () => {
     const app = await db.addApp('goes-away', [{}]);
-    const op = await db.transaction((repos) => ops.create(repos, 'app.delete', app.id, db.user, [{ nodeId: db.node.id, job: 'app.remove' }], 'delete goes-away'));
+    const op = await db.transaction((repos) =>
+      ops.create(repos, 'app.delete', app.id, db.user, [{ nodeId: db.node.id, job: 'app.remove' }], 'delete goes-away'),
+    );
     await ops.handleReport(report(op.id, db.node.id, { appId: app.id, phase: 'succeeded' }));
     const now = (await operations.findById(op.id))!;
     assert.deepEqual([now.state, now.appId], ['succeeded', null]);

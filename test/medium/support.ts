@@ -123,7 +123,12 @@ export async function mediumDb(name: string): Promise<MediumDb> {
   await admin.query(`create database ${database}`);
   await admin.end();
   const dataDir = mkdtempSync(join(tmpdir(), `gearshift-medium-${name}-`));
-  const config = loadConfig({ DATABASE_URL: PG_ADMIN_URL.replace(/\/[^/]*$/, `/${database}`), GEARSHIFT_DATA_DIR: dataDir, GEARSHIFT_REGISTRY: '', GEARSHIFT_INSTANCE: `gsm${randomBytes(3).toString('hex')}` });
+  const config = loadConfig({
+    DATABASE_URL: PG_ADMIN_URL.replace(/\/[^/]*$/, `/${database}`),
+    GEARSHIFT_DATA_DIR: dataDir,
+    GEARSHIFT_REGISTRY: '',
+    GEARSHIFT_INSTANCE: `gsm${randomBytes(3).toString('hex')}`,
+  });
   useSecretKey(randomBytes(32));
   const dataSource = new DataSource({
     ...dataSourceOptions(config.databaseUrl),
@@ -154,7 +159,8 @@ export async function mediumDb(name: string): Promise<MediumDb> {
     uow,
     transaction: (work) => uow.run(CHANGE_REPOS, work),
     operationsService: () => new OperationsService(uow, appsRepository, new OperationsRepository(m), queue.asService(), specs, routes.asService(), config),
-    nodesService: () => new NodesService(appsRepository, new NodesRepository(m), new OperationsRepository(m), queue.asService(), specs, routes.asService(), config),
+    nodesService: () =>
+      new NodesService(appsRepository, new NodesRepository(m), new OperationsRepository(m), queue.asService(), specs, routes.asService(), config),
     dataSource,
     config,
     catalog,

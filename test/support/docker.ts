@@ -28,20 +28,38 @@ async function removeReleaseImages(instance: string): Promise<void> {
     for (const tag of img.RepoTags ?? []) {
       if (registry && tag.startsWith(`${registry}/`)) {
         const [repo, version] = [tag.slice(registry.length + 1, tag.lastIndexOf(':')), tag.slice(tag.lastIndexOf(':') + 1)];
-        const head = await fetch(`http://${registry}/v2/${repo}/manifests/${version}`, { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } }).catch(() => null);
+        const head = await fetch(`http://${registry}/v2/${repo}/manifests/${version}`, {
+          method: 'HEAD',
+          headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+        }).catch(() => null);
         const digest = head?.headers.get('docker-content-digest');
         if (digest) await fetch(`http://${registry}/v2/${repo}/manifests/${digest}`, { method: 'DELETE' }).catch(() => undefined);
       }
     }
-    await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getImage(img.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
   }
 }
 
 /** Removes the containers, networks, volumes and release images of one platform instance. */
 export async function removeInstance(instance: string): Promise<void> {
-  for (const c of await instanceContainers(instance)) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
-  for (const n of await instanceNetworks(instance)) await docker.getNetwork(n.Id).remove().catch(() => undefined);
-  for (const v of await instanceVolumes(instance)) await docker.getVolume(v.Name).remove({ force: true }).catch(() => undefined);
+  for (const c of await instanceContainers(instance))
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
+  for (const n of await instanceNetworks(instance))
+    await docker
+      .getNetwork(n.Id)
+      .remove()
+      .catch(() => undefined);
+  for (const v of await instanceVolumes(instance))
+    await docker
+      .getVolume(v.Name)
+      .remove({ force: true })
+      .catch(() => undefined);
   await removeReleaseImages(instance);
 }
 
@@ -56,7 +74,7 @@ export async function execIn(containerId: string, cmd: string[]): Promise<string
   });
   const raw = Buffer.concat(chunks);
   let out = '';
-  for (let i = 0; i + 8 <= raw.length; ) {
+  for (let i = 0; i + 8 <= raw.length;) {
     const size = raw.readUInt32BE(i + 4);
     out += raw.subarray(i + 8, i + 8 + size).toString();
     i += 8 + size;

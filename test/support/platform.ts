@@ -52,7 +52,11 @@ export class Platform {
     this.dataDir = mkdtempSync(join(tmpdir(), `gearshift-${name}-`));
   }
 
-  static async start(name: string, agents: Record<string, AgentOptions> = { node1: {} }, opts: { router?: boolean; env?: Record<string, string> } = {}): Promise<Platform> {
+  static async start(
+    name: string,
+    agents: Record<string, AgentOptions> = { node1: {} },
+    opts: { router?: boolean; env?: Record<string, string> } = {},
+  ): Promise<Platform> {
     const p = new Platform(name);
     p.extraEnv = opts.env ?? {};
     await createDatabase(p.database);
@@ -99,11 +103,16 @@ export class Platform {
   async startBroker(): Promise<void> {
     const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist/apps/broker/src/main.js')], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
     this.broker = new Proc(child, 'broker');
-    await eventually('the broker to answer /healthz', async () => {
-      if (!this.broker!.alive) throw new Error(`the broker exited:\n${this.broker!.output.slice(-30).join('\n')}`);
-      const res = await fetch(`${this.baseUrl}/api/v1/healthz`).catch(() => null);
-      return res?.status === 200;
-    }, STARTUP_MS, 100);
+    await eventually(
+      'the broker to answer /healthz',
+      async () => {
+        if (!this.broker!.alive) throw new Error(`the broker exited:\n${this.broker!.output.slice(-30).join('\n')}`);
+        const res = await fetch(`${this.baseUrl}/api/v1/healthz`).catch(() => null);
+        return res?.status === 200;
+      },
+      STARTUP_MS,
+      100,
+    );
   }
 
   async startRouter(): Promise<void> {
@@ -111,23 +120,34 @@ export class Platform {
     const env = this.env({ GEARSHIFT_NODE_NAME: `${this.instance}-node1` });
     const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist/apps/router/src/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.router = new Proc(child, 'router');
-    await eventually('the router to answer', async () => {
-      if (!this.router!.alive) throw new Error(`the router exited:\n${this.router!.output.slice(-30).join('\n')}`);
-      const res = await fetch(`http://127.0.0.1:${this.routerPort}/`).catch(() => null);
-      return res?.status === 404;
-    }, STARTUP_MS, 100);
+    await eventually(
+      'the router to answer',
+      async () => {
+        if (!this.router!.alive) throw new Error(`the router exited:\n${this.router!.output.slice(-30).join('\n')}`);
+        const res = await fetch(`http://127.0.0.1:${this.routerPort}/`).catch(() => null);
+        return res?.status === 404;
+      },
+      STARTUP_MS,
+      100,
+    );
   }
 
   /** The router's HAProxy servers and the app's gears as the API shows them: what a routing failure is read from. */
   async routingState(path: string): Promise<string> {
     let servers = '';
     try {
-      servers = readFileSync(join(this.dataDir, 'router', 'haproxy.cfg'), 'utf8').split('\n').filter((l) => /^\s*server /.test(l)).join('\n');
+      servers = readFileSync(join(this.dataDir, 'router', 'haproxy.cfg'), 'utf8')
+        .split('\n')
+        .filter((l) => /^\s*server /.test(l))
+        .join('\n');
     } catch {
       servers = '(no haproxy.cfg)';
     }
     const app = await this.api('GET', path);
-    const gears = (app.body.gears ?? []).map((g: { id: string; cartridge: string; node: string; state: string; endpoints: unknown }) => `${g.id.slice(0, 8)} ${g.cartridge} ${g.node} ${g.state} ${JSON.stringify(g.endpoints)}`);
+    const gears = (app.body.gears ?? []).map(
+      (g: { id: string; cartridge: string; node: string; state: string; endpoints: unknown }) =>
+        `${g.id.slice(0, 8)} ${g.cartridge} ${g.node} ${g.state} ${JSON.stringify(g.endpoints)}`,
+    );
     return `servers:\n${servers}\ngears:\n${gears.join('\n')}\n${this.logs()}`;
   }
 
@@ -144,13 +164,21 @@ export class Platform {
     await this.broker?.kill();
     this.broker = undefined;
     const env = this.env({ GEARSHIFT_NODE_NAME: this.nodeName(agent), GEARSHIFT_NODE_FLAGS: NODE_FLAGS.join(' ') });
-    this.supervisor = new Proc(spawn(process.execPath, [join(ROOT, 'dist/apps/supervisor/src/main.js'), 'broker', 'agent', 'router'], { env, stdio: ['ignore', 'pipe', 'pipe'] }), 'supervisor');
-    await eventually('the supervised platform to be ready', async () => {
-      if (!this.supervisor!.alive) throw new Error(`the supervisor exited:\n${this.supervisor!.output.slice(-30).join('\n')}`);
-      const nodes = await this.api('GET', '/nodes').catch(() => null);
-      const router = await fetch(`http://127.0.0.1:${this.routerPort}/`).catch(() => null);
-      return nodes?.body.some?.((n: { name: string; ready: boolean }) => n.name === this.nodeName(agent) && n.ready) && router?.status === 404;
-    }, STARTUP_MS, 100);
+    this.supervisor = new Proc(
+      spawn(process.execPath, [join(ROOT, 'dist/apps/supervisor/src/main.js'), 'broker', 'agent', 'router'], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
+      'supervisor',
+    );
+    await eventually(
+      'the supervised platform to be ready',
+      async () => {
+        if (!this.supervisor!.alive) throw new Error(`the supervisor exited:\n${this.supervisor!.output.slice(-30).join('\n')}`);
+        const nodes = await this.api('GET', '/nodes').catch(() => null);
+        const router = await fetch(`http://127.0.0.1:${this.routerPort}/`).catch(() => null);
+        return nodes?.body.some?.((n: { name: string; ready: boolean }) => n.name === this.nodeName(agent) && n.ready) && router?.status === 404;
+      },
+      STARTUP_MS,
+      100,
+    );
   }
 
   /** The pid of a part the supervisor runs, or 0 while it is not running. */
@@ -172,14 +200,22 @@ export class Platform {
     if (opts.memoryMb) extra.GEARSHIFT_NODE_MEMORY_MB = String(opts.memoryMb);
     if (opts.maxGears) extra.GEARSHIFT_NODE_MAX_GEARS = String(opts.maxGears);
     if (opts.joinToken) extra.GEARSHIFT_JOIN_TOKEN = opts.joinToken;
-    const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist/apps/node-agent/src/main.js')], { env: this.env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist/apps/node-agent/src/main.js')], {
+      env: this.env(extra),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const proc = new Proc(child, name);
     this.agents.set(name, proc);
-    await eventually(`agent ${name} to report ready`, async () => {
-      if (!proc.alive) throw new Error(`agent ${name} exited:\n${proc.output.slice(-30).join('\n')}`);
-      const nodes = await this.api('GET', '/nodes');
-      return nodes.body.some?.((n: { name: string; ready: boolean }) => n.name === `${this.instance}-${name}` && n.ready);
-    }, STARTUP_MS, 100);
+    await eventually(
+      `agent ${name} to report ready`,
+      async () => {
+        if (!proc.alive) throw new Error(`agent ${name} exited:\n${proc.output.slice(-30).join('\n')}`);
+        const nodes = await this.api('GET', '/nodes');
+        return nodes.body.some?.((n: { name: string; ready: boolean }) => n.name === `${this.instance}-${name}` && n.ready);
+      },
+      STARTUP_MS,
+      100,
+    );
   }
 
   async stopAgent(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -226,7 +262,12 @@ export class Platform {
   }
 
   logs(): string {
-    return [...(this.supervisor ? ['--- supervisor', ...this.supervisor.output.slice(-40)] : []), ...(this.broker ? [`--- broker`, ...this.broker.output.slice(-60)] : []), ...(this.router ? ['--- router', ...this.router.output.slice(-40)] : []), ...[...this.agents].flatMap(([n, p]) => [`--- agent ${n}`, ...p.output.slice(-60)])].join('\n');
+    return [
+      ...(this.supervisor ? ['--- supervisor', ...this.supervisor.output.slice(-40)] : []),
+      ...(this.broker ? [`--- broker`, ...this.broker.output.slice(-60)] : []),
+      ...(this.router ? ['--- router', ...this.router.output.slice(-40)] : []),
+      ...[...this.agents].flatMap(([n, p]) => [`--- agent ${n}`, ...p.output.slice(-60)]),
+    ].join('\n');
   }
 
   async stop(): Promise<void> {

@@ -48,7 +48,10 @@ export async function freePort(): Promise<number> {
 /** A child process of the platform (broker, agent, router, supervisor), keeping the last 400 lines it printed. */
 export class Proc {
   readonly output: string[] = [];
-  constructor(readonly child: ChildProcess, readonly label: string) {
+  constructor(
+    readonly child: ChildProcess,
+    readonly label: string,
+  ) {
     const keep = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) if (line) this.output.push(line);
       if (this.output.length > 400) this.output.splice(0, this.output.length - 400);

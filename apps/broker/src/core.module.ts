@@ -19,7 +19,11 @@ export class CoreModule {
         { provide: BROKER_CONFIG, useValue: config },
         { provide: CATALOG, useValue: catalog },
         // The same key that seals secrets derives the CA, so there is nothing more to keep.
-        { provide: CertificateAuthority, useFactory: (c: BrokerConfig) => CertificateAuthority.fromSecretKey(loadSecretKey(c.secretKey, c.dataDir)), inject: [BROKER_CONFIG] },
+        {
+          provide: CertificateAuthority,
+          useFactory: (c: BrokerConfig) => CertificateAuthority.fromSecretKey(loadSecretKey(c.secretKey, c.dataDir)),
+          inject: [BROKER_CONFIG],
+        },
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_INTERCEPTOR, useClass: BodyInterceptor },
       ],

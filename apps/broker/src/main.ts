@@ -63,7 +63,12 @@ async function main(): Promise<void> {
   const apiHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   app.use(
     '/git',
-    gitBackend(config, app.get(AuthService), app.get(AppAccess), () => `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${(app.getHttpServer().address() as AddressInfo).port}`),
+    gitBackend(
+      config,
+      app.get(AuthService),
+      app.get(AppAccess),
+      () => `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${(app.getHttpServer().address() as AddressInfo).port}`,
+    ),
   );
   app.setGlobalPrefix('api/v1');
   app.enableShutdownHooks();

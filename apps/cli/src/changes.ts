@@ -31,5 +31,15 @@ export async function changeApp(
   render: (app: App) => string,
 ): Promise<void> {
   const res = await ctx.api().call<AppChange>(request.method, request.path, request.body);
-  await settle(ctx, res.operation, opts, () => ctx.api().get<App>(request.app).catch(() => res), render);
+  await settle(
+    ctx,
+    res.operation,
+    opts,
+    () =>
+      ctx
+        .api()
+        .get<App>(request.app)
+        .catch(() => res),
+    render,
+  );
 }

@@ -26,38 +26,46 @@ describe('ApiClient', () => {
 
   before(async () => {
     server = createServer((req, res) => {
-      bodyOf(req).then((body) => {
-        seen.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, type: req.headers['content-type'], body });
-        const json = (status: number, value: unknown) => {
-          res.writeHead(status, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(value));
-        };
-        switch (req.url) {
-          case '/api/v1/domains':
-            return json(200, [{ name: 'dev', createdAt: '2026-11-29T00:00:00.000Z' }]);
-          case '/api/v1/echo':
-            return json(202, { got: body });
-          case '/api/v1/missing':
-            return json(404, { statusCode: 404, code: 'not_found', message: 'app "nope" was not found', details: [] });
-          case '/api/v1/bad':
-            return json(400, { statusCode: 400, code: 'invalid', message: 'bad input', details: [{ pointer: '/cartridges/0', rule: 'catalogue', message: 'not in the catalogue' }] });
-          case '/api/v1/login-needed':
-            return json(401, { statusCode: 401, code: 'unauthorized', message: 'no token', details: [] });
-          case '/api/v1/busy':
-            return json(503, { statusCode: 503, code: 'no_capacity', message: 'no node has room', details: [] });
-          case '/api/v1/broken':
-            return json(500, { statusCode: 500, code: 'internal', message: 'internal error', details: [] });
-          case '/api/v1/file':
-            res.writeHead(200, { 'content-type': 'application/gzip', 'content-disposition': 'attachment; filename="shop-1.tar.gz"' });
-            return res.end(Buffer.from([1, 2, 3]));
-          case '/api/v1/stream':
-            res.writeHead(200, { 'content-type': 'text/plain' });
-            res.write('one\n');
-            return setTimeout(() => res.end('two\n'), 20);
-          default:
-            return json(404, { message: `no route ${req.url}` });
-        }
-      }, (err: Error) => res.destroy(err));
+      bodyOf(req).then(
+        (body) => {
+          seen.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, type: req.headers['content-type'], body });
+          const json = (status: number, value: unknown) => {
+            res.writeHead(status, { 'content-type': 'application/json' });
+            res.end(JSON.stringify(value));
+          };
+          switch (req.url) {
+            case '/api/v1/domains':
+              return json(200, [{ name: 'dev', createdAt: '2026-11-29T00:00:00.000Z' }]);
+            case '/api/v1/echo':
+              return json(202, { got: body });
+            case '/api/v1/missing':
+              return json(404, { statusCode: 404, code: 'not_found', message: 'app "nope" was not found', details: [] });
+            case '/api/v1/bad':
+              return json(400, {
+                statusCode: 400,
+                code: 'invalid',
+                message: 'bad input',
+                details: [{ pointer: '/cartridges/0', rule: 'catalogue', message: 'not in the catalogue' }],
+              });
+            case '/api/v1/login-needed':
+              return json(401, { statusCode: 401, code: 'unauthorized', message: 'no token', details: [] });
+            case '/api/v1/busy':
+              return json(503, { statusCode: 503, code: 'no_capacity', message: 'no node has room', details: [] });
+            case '/api/v1/broken':
+              return json(500, { statusCode: 500, code: 'internal', message: 'internal error', details: [] });
+            case '/api/v1/file':
+              res.writeHead(200, { 'content-type': 'application/gzip', 'content-disposition': 'attachment; filename="shop-1.tar.gz"' });
+              return res.end(Buffer.from([1, 2, 3]));
+            case '/api/v1/stream':
+              res.writeHead(200, { 'content-type': 'text/plain' });
+              res.write('one\n');
+              return setTimeout(() => res.end('two\n'), 20);
+            default:
+              return json(404, { message: `no route ${req.url}` });
+          }
+        },
+        (err: Error) => res.destroy(err),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -77,7 +85,10 @@ describe('ApiClient', () => {
     seen = [];
     const api = new ApiClient(`${base}/`, 'gst_abc');
     const domains = await api.get<{ name: string }[]>('/domains');
-    assert.deepEqual(domains.map((d) => d.name), ['dev']);
+    assert.deepEqual(
+      domains.map((d) => d.name),
+      ['dev'],
+    );
     assert.deepEqual(await api.post<{ got: string }>('/echo', { name: 'shop' }), { got: '{"name":"shop"}' });
     assert.deepEqual(
       seen.map((s) => [s.method, s.url, s.authorization, s.type]),
@@ -136,9 +147,11 @@ describe('ApiClient', () => {
     let text = '';
     for await (const chunk of api.stream('/stream')) text += chunk;
     assert.equal(text, 'one\ntwo\n');
-    const err = await refusal((async () => {
-      for await (const chunk of api.stream('/missing')) assert.fail(`streamed ${chunk}`);
-    })());
+    const err = await refusal(
+      (async () => {
+        for await (const chunk of api.stream('/missing')) assert.fail(`streamed ${chunk}`);
+      })(),
+    );
     assert.equal(err.exitCode, EXIT.refused);
   });
 });

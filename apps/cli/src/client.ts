@@ -27,7 +27,9 @@ function errorOf(body: unknown): { message?: string; details?: ErrorDetail[] } {
   if (!isRecord(body)) return {};
   const message = typeof body.message === 'string' ? body.message : undefined;
   const details = Array.isArray(body.details)
-    ? body.details.filter(isRecord).map((d) => ({ ...d, pointer: typeof d.pointer === 'string' ? d.pointer : '', message: typeof d.message === 'string' ? d.message : '' }))
+    ? body.details
+        .filter(isRecord)
+        .map((d) => ({ ...d, pointer: typeof d.pointer === 'string' ? d.pointer : '', message: typeof d.message === 'string' ? d.message : '' }))
     : undefined;
   return { message, details };
 }
@@ -101,7 +103,10 @@ export class ApiClient {
         body: init.body,
       });
     } catch (err) {
-      throw new CliError(`cannot reach the broker at ${this.server} (${(err as Error).cause ?? (err as Error).message}); is it running? (npm run up)`, EXIT.unreachable);
+      throw new CliError(
+        `cannot reach the broker at ${this.server} (${(err as Error).cause ?? (err as Error).message}); is it running? (npm run up)`,
+        EXIT.unreachable,
+      );
     }
   }
 

@@ -14,7 +14,10 @@ export function showApp(a: App): string {
     `  cartridges  ${a.cartridges.join(', ')}`,
     `  size        ${a.size}, ${a.scale} web gear(s)${a.autoscale ? `, autoscaling ${a.autoscale.min}..${a.autoscale.max}` : ''}${a.idleAfterSeconds ? `, idles after ${a.idleAfterSeconds} s` : ''}`,
     '',
-    table(a.gears.map((g) => ({ gear: g.id.slice(0, 8), cartridge: g.cartridge, node: g.node, state: g.state, endpoint: g.endpoints?.http ?? '' })), ['gear', 'cartridge', 'node', 'state', 'endpoint']),
+    table(
+      a.gears.map((g) => ({ gear: g.id.slice(0, 8), cartridge: g.cartridge, node: g.node, state: g.state, endpoint: g.endpoints?.http ?? '' })),
+      ['gear', 'cartridge', 'node', 'state', 'endpoint'],
+    ),
   ];
   return lines.join('\n');
 }

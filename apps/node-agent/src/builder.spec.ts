@@ -19,7 +19,12 @@ describe('build recipes', () => {
   });
 
   it('skips the install without dependency files and runs the hooks in their places', () => {
-    const df = recipeDockerfile('base', { ...recipe, hooks: { preBuild: './.gearshift/hooks/pre-build', build: "echo 'built'" } }, new Set(['.gearshift/hooks/pre-build']), false);
+    const df = recipeDockerfile(
+      'base',
+      { ...recipe, hooks: { preBuild: './.gearshift/hooks/pre-build', build: "echo 'built'" } },
+      new Set(['.gearshift/hooks/pre-build']),
+      false,
+    );
     assert.doesNotMatch(df, /npm install/);
     assert.doesNotMatch(df, /gearshift-ca/);
     const lines = df.split('\n');
@@ -29,7 +34,7 @@ describe('build recipes', () => {
     assert.ok(pre > 0 && code > pre && build > code, df);
   });
 
-  it('runs the runtime\'s compile step after the source is in and before the build hook', () => {
+  it("runs the runtime's compile step after the source is in and before the build hook", () => {
     const df = recipeDockerfile('base', { ...recipe, compile: 'gear-build compile', hooks: { build: 'echo hook' } }, new Set(['package.json']), false);
     const lines = df.split('\n');
     const code = lines.findIndex((l) => l === 'COPY --chown=gear src/ ./');
@@ -38,14 +43,14 @@ describe('build recipes', () => {
     assert.ok(code > 0 && compile > code && hook > compile, df);
   });
 
-  it('makes a Procfile\'s web command the image\'s command, run by a shell with PORT defaulting to the web port', () => {
+  it("makes a Procfile's web command the image's command, run by a shell with PORT defaulting to the web port", () => {
     const df = recipeDockerfile('base', { ...recipe, port: 8080 }, new Set(['package.json', 'Procfile']), false, 'serve -l $PORT');
     assert.match(df, /^ENV PORT=\$\{PORT:-8080\}$/m);
     assert.match(df, /^CMD \["\/bin\/sh","-c","exec serve -l \$PORT"\]$/m);
     assert.doesNotMatch(df, /gear-start/);
   });
 
-  it('names each step that matters and hides the Dockerfile\'s plumbing', () => {
+  it("names each step that matters and hides the Dockerfile's plumbing", () => {
     const { dockerfile, steps } = recipeBuild('base', recipe, new Set(['package.json']), true);
     const instructions = dockerfile.split('\n').filter((l) => l && !l.startsWith('#'));
     assert.equal(steps.length, instructions.length);

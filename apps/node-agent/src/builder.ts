@@ -101,7 +101,12 @@ export function readableBuildOutput(steps: (string | null)[], log: LogSink): Log
 /** Lists the files of a tree, relative to it (for the recipe's checks). */
 async function filesOf(dir: string): Promise<Set<string>> {
   const { stdout } = await run('find', ['.', '-type', 'f', '-not', '-path', './.git/*'], { cwd: dir, maxBuffer: 64 * 1024 * 1024 });
-  return new Set(stdout.split('\n').filter(Boolean).map((p) => p.replace(/^\.\//, '')));
+  return new Set(
+    stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((p) => p.replace(/^\.\//, '')),
+  );
 }
 
 /** Builds one release of an app: source in, image (pushed) out, release command run. */
@@ -125,10 +130,13 @@ export class ReleaseBuilder {
       await step('fetching the source');
       const archive = join(work, 'source.tar.gz');
       // A broker that stops sending mid-way must not hold the build forever.
-      const res = await fetch(new URL(job.sourceUrl, this.config.brokerUrl), { signal: AbortSignal.timeout(job.limits.timeoutSeconds * 1000) }).catch((err: Error) => {
-        throw new Error(`the broker's source archive could not be fetched: ${err.message}`);
-      });
-      if (!res.ok || !res.body) throw new PermanentError(`the broker did not give the source archive (HTTP ${res.status}); it is fetched once, while the build runs`);
+      const res = await fetch(new URL(job.sourceUrl, this.config.brokerUrl), { signal: AbortSignal.timeout(job.limits.timeoutSeconds * 1000) }).catch(
+        (err: Error) => {
+          throw new Error(`the broker's source archive could not be fetched: ${err.message}`);
+        },
+      );
+      if (!res.ok || !res.body)
+        throw new PermanentError(`the broker did not give the source archive (HTTP ${res.status}); it is fetched once, while the build runs`);
       await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(archive));
       const src = join(work, 'src');
       mkdirSync(src);
@@ -147,8 +155,9 @@ export class ReleaseBuilder {
       // What starts the app is said last, after the install and build it depends on.
       let startLines: string[] = [];
       if (own) {
-        await step('building the image with the repository\'s Dockerfile');
-        if (job.recipe?.hooks.preBuild || job.recipe?.hooks.build) out('note: pre-build and build hooks are not run for a Dockerfile build; put those steps in the Dockerfile');
+        await step("building the image with the repository's Dockerfile");
+        if (job.recipe?.hooks.preBuild || job.recipe?.hooks.build)
+          out('note: pre-build and build hooks are not run for a Dockerfile build; put those steps in the Dockerfile');
         if (present.has('Procfile')) out("note: the Procfile is not used for a Dockerfile build; the Dockerfile's CMD starts the app");
       } else {
         const procfile = present.has('Procfile') ? parseProcfile(readFileSync(join(src, 'Procfile'), 'utf8')) : null;

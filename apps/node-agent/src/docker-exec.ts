@@ -74,7 +74,13 @@ export async function execIn(docker: Docker, id: string, command: string[]): Pro
  * A container's output, line by line: the last `tail` lines (all of them when negative), then new ones while
  * following. Returns a function that stops following.
  */
-export async function streamLogs(docker: Docker, id: string, opts: { tail: number; follow: boolean; since?: number }, onLine: (line: string, stream: 'stdout' | 'stderr') => void, onEnd: () => void): Promise<() => void> {
+export async function streamLogs(
+  docker: Docker,
+  id: string,
+  opts: { tail: number; follow: boolean; since?: number },
+  onLine: (line: string, stream: 'stdout' | 'stderr') => void,
+  onEnd: () => void,
+): Promise<() => void> {
   const { PassThrough } = await import('node:stream');
   // Docker's default is all of it.
   const tail = opts.tail < 0 ? undefined : opts.tail;
@@ -101,7 +107,13 @@ export async function streamLogs(docker: Docker, id: string, opts: { tail: numbe
     setImmediate(onEnd);
     return () => undefined;
   }
-  const stream = (await container.logs({ stdout: true, stderr: true, tail, follow: true, ...(opts.since ? { since: opts.since } : {}) })) as unknown as Readable;
+  const stream = (await container.logs({
+    stdout: true,
+    stderr: true,
+    tail,
+    follow: true,
+    ...(opts.since ? { since: opts.since } : {}),
+  })) as unknown as Readable;
   docker.modem.demuxStream(stream, out, err);
   stream.on('end', () => {
     out.end();
@@ -116,9 +128,16 @@ export async function streamLogs(docker: Docker, id: string, opts: { tail: numbe
  * Runs a command in a container with its stdout going to `stdout` (a file, say) and, when given, `stdin` fed
  * from a stream; returns the exit code and what it said on stderr.
  */
-export async function execStreams(docker: Docker, id: string, command: string[], io: { stdout?: NodeJS.WritableStream; stdin?: NodeJS.ReadableStream }): Promise<{ exitCode: number; stderr: string }> {
+export async function execStreams(
+  docker: Docker,
+  id: string,
+  command: string[],
+  io: { stdout?: NodeJS.WritableStream; stdin?: NodeJS.ReadableStream },
+): Promise<{ exitCode: number; stderr: string }> {
   const { PassThrough, Writable } = await import('node:stream');
-  const exec = await docker.getContainer(checkName('container', id)).exec({ Cmd: command, AttachStdout: true, AttachStderr: true, AttachStdin: Boolean(io.stdin) });
+  const exec = await docker
+    .getContainer(checkName('container', id))
+    .exec({ Cmd: command, AttachStdout: true, AttachStderr: true, AttachStdin: Boolean(io.stdin) });
   const stream = (await exec.start({ hijack: true, stdin: Boolean(io.stdin) })) as unknown as import('node:stream').Duplex;
   let stderr = '';
   const err = new Writable({

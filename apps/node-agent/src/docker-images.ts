@@ -68,7 +68,9 @@ export async function buildImage(docker: Docker, opts: BuildImageOptions): Promi
     : undefined;
   try {
     await new Promise<void>((resolve, reject) => {
-      stream.on('close', () => (timedOut ? reject(new DockerError(`building ${opts.tag} took longer than ${Math.round(opts.timeoutMs! / 1000)} s and was stopped`)) : undefined));
+      stream.on('close', () =>
+        timedOut ? reject(new DockerError(`building ${opts.tag} took longer than ${Math.round(opts.timeoutMs! / 1000)} s and was stopped`)) : undefined,
+      );
       docker.modem.followProgress(
         stream,
         (err: Error | null) => (timedOut ? undefined : err ? reject(err) : resolve()),
@@ -94,9 +96,13 @@ export async function pushImage(docker: Docker, tag: string): Promise<void> {
   const stream = (await docker.getImage(checkName('image', name)).push({ tag: version, authconfig: {} })) as Readable;
   let failure: string | undefined;
   await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()), (event: { error?: string }) => {
-      if (event.error) failure = event.error;
-    });
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null) => (err ? reject(err) : resolve()),
+      (event: { error?: string }) => {
+        if (event.error) failure = event.error;
+      },
+    );
   });
   if (failure) throw new DockerError(`pushing ${tag} failed: ${failure}`);
 }
@@ -124,9 +130,13 @@ export async function pullImage(docker: Docker, ref: string): Promise<void> {
   const stream = await docker.pull(checkName('image', ref));
   let failure: string | undefined;
   await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(stream as Readable, (err: Error | null) => (err ? reject(err) : resolve()), (event: { error?: string }) => {
-      if (event.error) failure = event.error;
-    });
+    docker.modem.followProgress(
+      stream as Readable,
+      (err: Error | null) => (err ? reject(err) : resolve()),
+      (event: { error?: string }) => {
+        if (event.error) failure = event.error;
+      },
+    );
   });
   if (failure) throw new DockerError(failure);
 }

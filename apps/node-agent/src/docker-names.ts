@@ -1,7 +1,10 @@
 /** Errors and names at the Docker Engine's door, shared by the parts of the Docker adapter. */
 
 export class DockerError extends Error {
-  constructor(message: string, readonly statusCode?: number) {
+  constructor(
+    message: string,
+    readonly statusCode?: number,
+  ) {
     super(message);
     this.name = 'DockerError';
   }

@@ -60,7 +60,11 @@ export class DockerAdapter {
       labels: c.Labels ?? {},
       state: c.State,
       publishedPorts: Object.fromEntries((c.Ports ?? []).filter((p) => p.PublicPort).map((p) => [p.PrivatePort, p.PublicPort])),
-      addresses: Object.fromEntries(Object.entries(c.NetworkSettings?.Networks ?? {}).filter(([, n]) => n.IPAddress).map(([name, n]) => [name, n.IPAddress])),
+      addresses: Object.fromEntries(
+        Object.entries(c.NetworkSettings?.Networks ?? {})
+          .filter(([, n]) => n.IPAddress)
+          .map(([name, n]) => [name, n.IPAddress]),
+      ),
     }));
   }
 
@@ -115,7 +119,12 @@ export class DockerAdapter {
    * A container's output, line by line: the last `tail` lines (all of them when negative), then new ones while
    * following. Returns a function that stops following.
    */
-  async streamLogs(id: string, opts: { tail: number; follow: boolean; since?: number }, onLine: (line: string, stream: 'stdout' | 'stderr') => void, onEnd: () => void): Promise<() => void> {
+  async streamLogs(
+    id: string,
+    opts: { tail: number; follow: boolean; since?: number },
+    onLine: (line: string, stream: 'stdout' | 'stderr') => void,
+    onEnd: () => void,
+  ): Promise<() => void> {
     return streamLogs(this.docker, id, opts, onLine, onEnd);
   }
 
@@ -123,7 +132,11 @@ export class DockerAdapter {
    * Runs a command in a container with its stdout going to `stdout` (a file, say) and, when given, `stdin` fed
    * from a stream; returns the exit code and what it said on stderr.
    */
-  async execStreams(id: string, command: string[], io: { stdout?: NodeJS.WritableStream; stdin?: NodeJS.ReadableStream }): Promise<{ exitCode: number; stderr: string }> {
+  async execStreams(
+    id: string,
+    command: string[],
+    io: { stdout?: NodeJS.WritableStream; stdin?: NodeJS.ReadableStream },
+  ): Promise<{ exitCode: number; stderr: string }> {
     return execStreams(this.docker, id, command, io);
   }
 
@@ -265,6 +278,4 @@ export class DockerAdapter {
     const env = Object.fromEntries((info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
     return { ip, env };
   }
-
 }
-

@@ -48,7 +48,9 @@ export class FailedGears {
   private files(appId: string): string[] {
     try {
       // Named by time first: a plain sort is oldest first.
-      return readdirSync(this.appDir(appId)).filter((f) => f.endsWith('.json')).sort();
+      return readdirSync(this.appDir(appId))
+        .filter((f) => f.endsWith('.json'))
+        .sort();
     } catch {
       return [];
     }

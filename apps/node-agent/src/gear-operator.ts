@@ -11,7 +11,6 @@ import { join } from 'node:path';
 
 export { PermanentError, type StepReporter };
 
-
 const stateOf = (dockerState: string): GearState =>
   dockerState === 'running' ? 'running' : dockerState === 'restarting' || dockerState === 'created' ? 'starting' : 'stopped';
 
@@ -93,7 +92,9 @@ export class GearOperator {
     ]);
     const started: { spec: GearSpec; containerId: string }[] = [];
     // Gears others reach (their ports are published for routers and the app's gears on other nodes) that are going away.
-    const removals = plan.actions.filter((a) => a.kind === 'remove' && Object.keys(containers.find((c) => c.id === a.containerId)?.publishedPorts ?? {}).length > 0).length;
+    const removals = plan.actions.filter(
+      (a) => a.kind === 'remove' && Object.keys(containers.find((c) => c.id === a.containerId)?.publishedPorts ?? {}).length > 0,
+    ).length;
     if (opts.drainMs && removals > 0) {
       // The routers drop these gears first; requests still on their way finish before they stop.
       await step(`letting ${removals} old gear(s) drain for ${(opts.drainMs / 1000).toFixed(1)} s`);
@@ -121,7 +122,12 @@ export class GearOperator {
   }
 
   /** The post-deploy hook: in one running gear; its failure is reported and changes nothing else. */
-  private async runAfter(containers: ObservedContainer[], after: { gearId: string; command: string[] }, step: StepReporter, log?: (line: string) => void): Promise<void> {
+  private async runAfter(
+    containers: ObservedContainer[],
+    after: { gearId: string; command: string[] },
+    step: StepReporter,
+    log?: (line: string) => void,
+  ): Promise<void> {
     const c = containers.find((x) => x.labels[LABELS.gear] === after.gearId);
     if (!c) return;
     await step('running the post-deploy hook');
@@ -209,7 +215,9 @@ export class GearOperator {
     if (h.kind === 'command') {
       probe = async () => {
         const r = await this.docker.exec(containerId, h.command).catch((err: Error) => ({ exitCode: -1, output: err.message }));
-        return r.exitCode === 0 ? null : { message: `${h.command.join(' ')} exited ${r.exitCode}${r.output ? `: ${r.output.trim().slice(0, 200)}` : ''}`, refused: false };
+        return r.exitCode === 0
+          ? null
+          : { message: `${h.command.join(' ')} exited ${r.exitCode}${r.output ? `: ${r.output.trim().slice(0, 200)}` : ''}`, refused: false };
       };
     } else {
       const published = info.publishedPorts[h.port];
@@ -236,7 +244,9 @@ export class GearOperator {
         const lines = (await this.docker.logTail(containerId, 500)).split('\n').filter(Boolean);
         this.failedGears.record(spec.appId, { gear: spec.gearId, cartridge: spec.cartridge, at: new Date().toISOString(), lines });
       }
-      throw new PermanentError(`gear ${spec.cartridge} ${spec.gearId.slice(0, 8)} ${(err as Error).message}; ${logs ? `it printed:\n${logs}` : 'it printed nothing'}`);
+      throw new PermanentError(
+        `gear ${spec.cartridge} ${spec.gearId.slice(0, 8)} ${(err as Error).message}; ${logs ? `it printed:\n${logs}` : 'it printed nothing'}`,
+      );
     }
   }
 
@@ -245,10 +255,12 @@ export class GearOperator {
     const labels = this.appLabels(appId);
     const containers = await this.docker.listContainers(labels);
     if (containers.length > 0) await step(`removing ${containers.length} container(s)`);
-    await Promise.all(containers.map(async (c) => {
-      await this.docker.stopContainer(c.id);
-      await this.docker.removeContainer(c.id);
-    }));
+    await Promise.all(
+      containers.map(async (c) => {
+        await this.docker.stopContainer(c.id);
+        await this.docker.removeContainer(c.id);
+      }),
+    );
     for (const n of await this.docker.listNetworks(labels)) await this.docker.removeNetwork(n);
     const volumes = await this.docker.listVolumes(labels);
     if (volumes.length > 0) await step(`removing ${volumes.length} volume(s)`);

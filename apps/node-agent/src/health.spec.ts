@@ -44,8 +44,14 @@ describe('health checks', () => {
 
   it('holds a named path to its status, and says what it got', async () => {
     assert.equal(await httpProbe({ host: '127.0.0.1', port, path: '/ready', status: 200 })(), null);
-    assert.deepEqual(await httpProbe({ host: '127.0.0.1', port, path: '/', status: 200 })(), { message: 'GET / answered 500, expected status 200', refused: false });
-    assert.deepEqual(await httpProbe({ host: '127.0.0.1', port, path: '/health' })(), { message: 'GET /health answered 404, expected a status below 400', refused: false });
+    assert.deepEqual(await httpProbe({ host: '127.0.0.1', port, path: '/', status: 200 })(), {
+      message: 'GET / answered 500, expected status 200',
+      refused: false,
+    });
+    assert.deepEqual(await httpProbe({ host: '127.0.0.1', port, path: '/health' })(), {
+      message: 'GET /health answered 404, expected a status below 400',
+      refused: false,
+    });
   });
 
   it('tells a port nobody listens on from an app that answers wrongly', async () => {
@@ -60,7 +66,12 @@ describe('health checks', () => {
   it('says plainly that nothing listened when no probe ever connected', async () => {
     const refused: ProbeFailure = { message: 'GET /: connect ECONNREFUSED', refused: true };
     await assert.rejects(
-      waitHealthy({ health: { kind: 'http', port: 8080, path: '/', status: 'any', timeoutSeconds: 0 }, probe: async () => refused, alive: async () => null, intervalMs: 1 }),
+      waitHealthy({
+        health: { kind: 'http', port: 8080, path: '/', status: 'any', timeoutSeconds: 0 },
+        probe: async () => refused,
+        alive: async () => null,
+        intervalMs: 1,
+      }),
       { message: 'nothing listened on 8080 within 0 s' },
     );
     await assert.rejects(
@@ -72,7 +83,12 @@ describe('health checks', () => {
   it('reports the last answer of a gear that listened but never passed', async () => {
     const wrong: ProbeFailure = { message: 'GET /ready answered 503, expected status 200', refused: false };
     await assert.rejects(
-      waitHealthy({ health: { kind: 'http', port: 8080, path: '/ready', status: 200, timeoutSeconds: 0 }, probe: async () => wrong, alive: async () => null, intervalMs: 1 }),
+      waitHealthy({
+        health: { kind: 'http', port: 8080, path: '/ready', status: 200, timeoutSeconds: 0 },
+        probe: async () => wrong,
+        alive: async () => null,
+        intervalMs: 1,
+      }),
       { message: 'did not pass its health check within 0 s (last: GET /ready answered 503, expected status 200)' },
     );
   });
@@ -91,7 +107,12 @@ describe('health checks', () => {
 
   it('returns as soon as a probe passes', async () => {
     let calls = 0;
-    const ms = await waitHealthy({ health: { kind: 'tcp', port: 1, timeoutSeconds: 600 }, probe: async () => (++calls < 3 ? { message: 'x', refused: true } : null), alive: async () => null, intervalMs: 1 });
+    const ms = await waitHealthy({
+      health: { kind: 'tcp', port: 1, timeoutSeconds: 600 },
+      probe: async () => (++calls < 3 ? { message: 'x', refused: true } : null),
+      alive: async () => null,
+      intervalMs: 1,
+    });
     assert.equal(calls, 3);
     assert.ok(ms >= 0);
   });

@@ -42,7 +42,9 @@ export function httpProbe(o: { host: string; port: number; path: string; status?
       });
       req.on('socket', (s) => s.once('connect', () => (connected = true)));
       req.on('timeout', () => req.destroy(new Error(connected ? 'no answer within 10 s' : 'could not connect within 10 s')));
-      req.on('error', (err: NodeJS.ErrnoException) => resolve({ message: `GET ${o.path}: ${err.message}`, refused: !connected || refusedBy(err, Boolean(o.viaProxy)) }));
+      req.on('error', (err: NodeJS.ErrnoException) =>
+        resolve({ message: `GET ${o.path}: ${err.message}`, refused: !connected || refusedBy(err, Boolean(o.viaProxy)) }),
+      );
       req.end();
     });
 }
@@ -94,6 +96,6 @@ export async function waitHealthy(o: WaitOptions): Promise<number> {
     }
     // Polled fast while nothing listens (cheap, and the gear is healthy the moment it does); an app that answers but
     // not yet as it should is asked again at a gentler pace.
-    await new Promise((r) => setTimeout(r, result.refused ? o.intervalMs ?? 100 : Math.max(o.intervalMs ?? 100, 500)));
+    await new Promise((r) => setTimeout(r, result.refused ? (o.intervalMs ?? 100) : Math.max(o.intervalMs ?? 100, 500)));
   }
 }

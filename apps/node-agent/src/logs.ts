@@ -44,15 +44,18 @@ export async function streamAppLogs(
       endedAt.set(c.id, Date.now());
       finish();
     };
-    docker.streamLogs(c.id, { tail, follow: job.follow, since }, (line, stream) => publish({ gear, cartridge, line, stream }), ended).then(
-      (stop) => (stopped ? stop() : stops.push(stop)),
-      // The container went away meanwhile (a rollout retired it): nothing more from it.
-      () => ended(),
-    );
+    docker
+      .streamLogs(c.id, { tail, follow: job.follow, since }, (line, stream) => publish({ gear, cartridge, line, stream }), ended)
+      .then(
+        (stop) => (stopped ? stop() : stops.push(stop)),
+        // The container went away meanwhile (a rollout retired it): nothing more from it.
+        () => ended(),
+      );
   };
   // Gears that failed their rollout first: their containers are gone, what they printed is kept.
   for (const f of failed) {
-    for (const line of job.tail > 0 ? f.lines.slice(-job.tail) : []) publish({ gear: f.gear, cartridge: f.cartridge, line, stream: 'stdout', failed: `failed its rollout at ${f.at}` });
+    for (const line of job.tail > 0 ? f.lines.slice(-job.tail) : [])
+      publish({ gear: f.gear, cartridge: f.cartridge, line, stream: 'stdout', failed: `failed its rollout at ${f.at}` });
   }
   if (containers.length === 0 && !job.follow) publish({ end: nodeId });
   for (const c of containers) attach(c, job.tail);

@@ -44,7 +44,13 @@ async function register(config: AgentConfig): Promise<string> {
       const res = await fetch(`${config.brokerUrl}/api/v1/nodes/register`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ token: config.joinToken, name: config.nodeName, memoryMb: config.memoryMb, maxGears: config.maxGears, contractVersion: JOB_CONTRACT_VERSION }),
+        body: JSON.stringify({
+          token: config.joinToken,
+          name: config.nodeName,
+          memoryMb: config.memoryMb,
+          maxGears: config.maxGears,
+          contractVersion: JOB_CONTRACT_VERSION,
+        }),
       });
       // Any refusal (a bad token, another job contract version) stops the agent with the broker's reason: asking
       // again cannot change the answer.
@@ -90,10 +96,15 @@ async function main(): Promise<void> {
 
   // Progress is sent without waiting for Redis: commands on one connection keep their order, and the outcome
   // report that follows is awaited.
-  const stepper = (operationId: string | undefined, appId: string): StepReporter => async (text) => {
-    log(`${appId.slice(0, 8)}: ${text}`);
-    if (operationId) tell('operation.report', { operationId, nodeId, appId, phase: 'step', at: Date.now(), step: text, gears: [] }).catch((err: Error) => log(`progress report lost: ${err.message}`));
-  };
+  const stepper =
+    (operationId: string | undefined, appId: string): StepReporter =>
+    async (text) => {
+      log(`${appId.slice(0, 8)}: ${text}`);
+      if (operationId)
+        tell('operation.report', { operationId, nodeId, appId, phase: 'step', at: Date.now(), step: text, gears: [] }).catch((err: Error) =>
+          log(`progress report lost: ${err.message}`),
+        );
+    };
 
   // Build and hook output goes to the broker in batches, in order, a few times a second.
   const logger = (operationId: string, appId: string) => {
@@ -105,7 +116,9 @@ async function main(): Promise<void> {
       if (lines.length === 0) return;
       const batch = lines;
       lines = [];
-      await tell('operation.report', { operationId, nodeId, appId, phase: 'step', at: Date.now(), log: batch, gears: [] }).catch((err: Error) => log(`build output lost: ${err.message}`));
+      await tell('operation.report', { operationId, nodeId, appId, phase: 'step', at: Date.now(), log: batch, gears: [] }).catch((err: Error) =>
+        log(`build output lost: ${err.message}`),
+      );
     };
     return {
       line: (l: string) => {
@@ -130,7 +143,12 @@ async function main(): Promise<void> {
     'app.converge': (d) =>
       serial(d.appId, async () => {
         const out = d.operationId ? logger(d.operationId, d.appId) : undefined;
-        const gears = await operator.converge(d.appId, d.gears, stepper(d.operationId, d.appId), { keepImages: d.keepImages, after: d.after, drainMs: d.drainMs, log: out?.line });
+        const gears = await operator.converge(d.appId, d.gears, stepper(d.operationId, d.appId), {
+          keepImages: d.keepImages,
+          after: d.after,
+          drainMs: d.drainMs,
+          log: out?.line,
+        });
         await out?.flush();
         if (d.operationId) await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears });
         return { gears: gears.length };
@@ -152,12 +170,21 @@ async function main(): Promise<void> {
     'app.remove': (d) =>
       serial(d.appId, async () => {
         await operator.removeApp(d.appId, stepper(d.operationId, d.appId));
-        if (d.operationId) await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears: [] });
+        if (d.operationId)
+          await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears: [] });
         return { removed: true };
       }),
     'app.snapshot': (d) => once('snapshot', (step) => snapshots.take(d, step))(d),
     'app.restore': (d) => once('restore', (step) => snapshots.restore(d, step))(d),
-    'app.logs': (d) => streamAppLogs(docker, connection, { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: config.instance, [LABELS.node]: nodeId }, nodeId, d, operator.failedGears.read(d.appId)),
+    'app.logs': (d) =>
+      streamAppLogs(
+        docker,
+        connection,
+        { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: config.instance, [LABELS.node]: nodeId },
+        nodeId,
+        d,
+        operator.failedGears.read(d.appId),
+      ),
     'node.ping': async (d) => ({ sentAt: d.sentAt, nodeId }),
   };
   assertHandlesAll(handlers, NODE_JOB_NAMES, 'the node agent');
@@ -167,25 +194,34 @@ async function main(): Promise<void> {
     // The payload may be one that broke the contract: only strings are taken from it.
     const d = (job.data ?? {}) as { operationId?: unknown; appId?: unknown };
     if (typeof d.operationId !== 'string' || typeof d.appId !== 'string' || !d.operationId || !d.appId) return;
-    await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'failed', at: Date.now(), error: err.message, gears: await operator.observe().then((g) => g.filter((x) => x.appId === d.appId)).catch(() => []) });
+    await tell('operation.report', {
+      operationId: d.operationId,
+      nodeId,
+      appId: d.appId,
+      phase: 'failed',
+      at: Date.now(),
+      error: err.message,
+      gears: await operator
+        .observe()
+        .then((g) => g.filter((x) => x.appId === d.appId))
+        .catch(() => []),
+    });
   };
 
-  const worker = new Worker(
-    nodeQueue(nodeId),
-    jobProcessor({ handlers, reportFailure, log, deadlineMs: config.jobTimeoutMs }),
-    {
-      connection: connection.duplicate() as unknown as ConnectionOptions,
-      prefix: config.instance,
-      concurrency: config.concurrency,
-      lockDuration: config.jobLockMs,
-      stalledInterval: Math.max(1000, Math.floor(config.jobLockMs / 2)),
-      maxStalledCount: 2,
-    },
-  );
+  const worker = new Worker(nodeQueue(nodeId), jobProcessor({ handlers, reportFailure, log, deadlineMs: config.jobTimeoutMs }), {
+    connection: connection.duplicate() as unknown as ConnectionOptions,
+    prefix: config.instance,
+    concurrency: config.concurrency,
+    lockDuration: config.jobLockMs,
+    stalledInterval: Math.max(1000, Math.floor(config.jobLockMs / 2)),
+    maxStalledCount: 2,
+  });
   // A job that stalled too often (its agent died each time) fails here; tell the broker why.
   worker.on('failed', (job, err) => {
     if (job && /stalled/i.test(err.message)) {
-      reportFailure(job, new Error(`the node agent stopped while working on it (${err.message})`)).catch((e: Error) => log(`failure report for job ${job.id} lost: ${e.message}`));
+      reportFailure(job, new Error(`the node agent stopped while working on it (${err.message})`)).catch((e: Error) =>
+        log(`failure report for job ${job.id} lost: ${e.message}`),
+      );
     }
   });
   worker.on('error', (err) => log(`worker: ${err.message}`));

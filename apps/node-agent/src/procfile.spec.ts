@@ -5,7 +5,14 @@ import { describeProcfile, parseProcfile, procfileCommand } from './procfile';
 describe('Procfiles', () => {
   it('reads each process type and its command, skipping comments and blank lines', () => {
     const p = parseProcfile('# processes\nweb: node server.js --port $PORT\r\n\nworker:   node worker.js\nrelease: npm run migrate\n');
-    assert.deepEqual([...p.processes], [['web', 'node server.js --port $PORT'], ['worker', 'node worker.js'], ['release', 'npm run migrate']]);
+    assert.deepEqual(
+      [...p.processes],
+      [
+        ['web', 'node server.js --port $PORT'],
+        ['worker', 'node worker.js'],
+        ['release', 'npm run migrate'],
+      ],
+    );
     assert.deepEqual(p.ignored, []);
   });
 
@@ -21,12 +28,12 @@ describe('Procfiles', () => {
 
   it('says plainly that worker and release are not run yet', () => {
     const lines = describeProcfile(parseProcfile('web: npm start\nworker: node worker.js\nrelease: node migrate.js\n'));
-    assert.equal(lines[0], 'start command: npm start (the Procfile\'s web process)');
+    assert.equal(lines[0], "start command: npm start (the Procfile's web process)");
     assert.match(lines[1], /worker, release processes are not run yet; only web is/);
     assert.match(lines[1], /deploy hook/);
   });
 
-  it('falls back to the cartridge\'s start when there is no web process', () => {
+  it("falls back to the cartridge's start when there is no web process", () => {
     assert.match(describeProcfile(parseProcfile('worker: node worker.js\n'))[0], /no web process/);
   });
 });

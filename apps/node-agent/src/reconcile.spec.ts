@@ -111,7 +111,13 @@ describe('planConverge', () => {
   it('plans the same exact steps for a job delivered twice before anything ran', () => {
     const web = spec('w1');
     const observed = { containers: [container('c1', web, 'exited')], networks: [], volumes: [] };
-    const expected = { ensureNetworks: ['gs-net'], ensureVolumes: [], actions: [{ kind: 'start', spec: web, containerId: 'c1' }], removeNetworks: [], removeVolumes: [] };
+    const expected = {
+      ensureNetworks: ['gs-net'],
+      ensureVolumes: [],
+      actions: [{ kind: 'start', spec: web, containerId: 'c1' }],
+      removeNetworks: [],
+      removeVolumes: [],
+    };
     assert.deepEqual(planConverge([web], observed), expected);
     assert.deepEqual(planConverge([web], observed), expected, 'the second delivery plans exactly the same');
   });

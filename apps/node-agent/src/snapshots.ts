@@ -24,7 +24,9 @@ export class Snapshots {
   ) {}
 
   private async containerOf(appId: string, gearId: string): Promise<{ id: string; ip: string; env: Record<string, string> }> {
-    const [c] = (await this.docker.listContainers({ [LABELS.instance]: this.config.instance, [LABELS.app]: appId, [LABELS.gear]: gearId })).filter((x) => x.state === 'running');
+    const [c] = (await this.docker.listContainers({ [LABELS.instance]: this.config.instance, [LABELS.app]: appId, [LABELS.gear]: gearId })).filter(
+      (x) => x.state === 'running',
+    );
     if (!c) throw new PermanentError(`gear ${gearId.slice(0, 8)} is not running on this node; start the app first`);
     const info = await this.docker.inspectFull(c.id);
     return { id: c.id, ip: Object.values(info.ip)[0] ?? '', env: info.env };
@@ -55,7 +57,10 @@ export class Snapshots {
         if (r.exitCode !== 0) throw new PermanentError(`the snapshot of ${item.cartridge} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
         await step(`${item.cartridge}: ${item.method.kind === 'exec' ? 'dumped' : `files of ${item.method.path} packed`} in ${Date.now() - t0} ms`);
       }
-      writeFileSync(join(tree, 'gearshift-snapshot.json'), `${JSON.stringify({ ...job.meta, items: job.items.map((i) => ({ cartridge: i.cartridge, file: i.file, kind: i.method.kind })) }, null, 2)}\n`);
+      writeFileSync(
+        join(tree, 'gearshift-snapshot.json'),
+        `${JSON.stringify({ ...job.meta, items: job.items.map((i) => ({ cartridge: i.cartridge, file: i.file, kind: i.method.kind })) }, null, 2)}\n`,
+      );
       const archive = join(work, 'snapshot.tar.gz');
       await run('tar', ['-czf', archive, '-C', tree, '.']);
       const res = await fetch(new URL(job.uploadUrl, this.config.brokerUrl), {
@@ -102,7 +107,13 @@ export class Snapshots {
   }
 
   private redisClient(c: { ip: string; env: Record<string, string> }, m: { port: number; passwordEnv?: string }): IORedis {
-    const client = new IORedis({ host: c.ip, port: m.port, password: m.passwordEnv ? c.env[m.passwordEnv] : undefined, lazyConnect: true, maxRetriesPerRequest: 1 });
+    const client = new IORedis({
+      host: c.ip,
+      port: m.port,
+      password: m.passwordEnv ? c.env[m.passwordEnv] : undefined,
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
     // Connection errors reach the caller through the commands that fail; the event itself needs no more.
     client.on('error', () => undefined);
     return client;

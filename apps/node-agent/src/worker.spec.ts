@@ -81,7 +81,14 @@ class FakeDocker {
   async removeVolume() {}
 }
 
-const config = { instance: 'gst-unit', address: '127.0.0.1', cartridgesDir: '/nonexistent', baseImage: 'base', imageRepository: 'gearshift', dataDir: join(tmpdir(), 'gearshift-worker-spec') } as AgentConfig;
+const config = {
+  instance: 'gst-unit',
+  address: '127.0.0.1',
+  cartridgesDir: '/nonexistent',
+  baseImage: 'base',
+  imageRepository: 'gearshift',
+  dataDir: join(tmpdir(), 'gearshift-worker-spec'),
+} as AgentConfig;
 const NODE = 'n0000000-0000-4000-8000-000000000000';
 
 function spec(appId: string, image: string): GearSpec {
@@ -180,7 +187,10 @@ describe('poison jobs at the Docker boundary', () => {
     assert.match(reports[0].error, /OCI runtime create failed/);
     assert.equal(docker.containers.length, 1, 'the container was made, not started');
     docker.faults.clear();
-    assert.deepEqual(await process({ name: 'app.remove', id: 'rm', data: stamp({ operationId: 'rm', appId: APP_A }), attemptsMade: 0, opts: { attempts: 5 } }), { removed: true });
+    assert.deepEqual(
+      await process({ name: 'app.remove', id: 'rm', data: stamp({ operationId: 'rm', appId: APP_A }), attemptsMade: 0, opts: { attempts: 5 } }),
+      { removed: true },
+    );
     assert.equal(docker.containers.length, 0);
   });
 });
@@ -202,7 +212,7 @@ describe('job deadline', () => {
 });
 
 describe('checkName', () => {
-  it('passes what Docker\'s grammar allows', () => {
+  it("passes what Docker's grammar allows", () => {
     for (const ok of ['nginx', 'nginx:1.25', '127.0.0.1:5000/team/api:1.0', 'registry.example.com/a/b@sha256:' + 'a'.repeat(64), 'gst-x-node1', '3f2a9c']) {
       assert.equal(checkName('image', ok), ok);
     }
@@ -222,7 +232,11 @@ describe('checkName', () => {
       ['a'.repeat(600), /longer than 512/],
     ];
     for (const [bad, rule] of cases) {
-      assert.throws(() => checkName('image', bad), (err: DockerError) => err.statusCode === 400 && rule.test(err.message), bad);
+      assert.throws(
+        () => checkName('image', bad),
+        (err: DockerError) => err.statusCode === 400 && rule.test(err.message),
+        bad,
+      );
     }
   });
 });
@@ -242,7 +256,10 @@ describe('job contract on the agent', () => {
     assert.deepEqual(docker.calls, [], 'nothing asked of Docker');
 
     const { contractVersion: _v, ...unversioned } = converge(APP_A, 'x:1').data as Record<string, unknown>;
-    await assert.rejects(process({ ...converge(APP_A, 'x:1'), data: unversioned }), /the broker speaks job contract without a version \(older than v1\).*upgrade the broker/);
+    await assert.rejects(
+      process({ ...converge(APP_A, 'x:1'), data: unversioned }),
+      /the broker speaks job contract without a version \(older than v1\).*upgrade the broker/,
+    );
 
     docker.images.add('x:1');
     assert.deepEqual(await process(converge(APP_B, 'x:1')), { gears: 1 });
@@ -265,8 +282,10 @@ describe('job contract on the agent', () => {
 
   it('refuses a job name the contract does not have', async () => {
     const { process, reports } = setup();
-    await assert.rejects(process({ name: 'app.explode', id: 'x', data: stamp({ operationId: 'op', appId: APP_A }), attemptsMade: 0, opts: {} }), /this node agent knows no job "app.explode"/);
+    await assert.rejects(
+      process({ name: 'app.explode', id: 'x', data: stamp({ operationId: 'op', appId: APP_A }), attemptsMade: 0, opts: {} }),
+      /this node agent knows no job "app.explode"/,
+    );
     assert.equal(reports.length, 1);
   });
 });
-

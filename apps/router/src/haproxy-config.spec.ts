@@ -34,12 +34,18 @@ describe('renderHaproxy', () => {
   it('maps every host of an app to its backend, with a health-checked server per gear', () => {
     const out = renderHaproxy({ version: 1, apps: [route()] }, opts('/run/gs'));
     assert.equal(out.hostsMap, 'shop-acme.localhost app_a1b2c3d4000040008000000000000000\nwww.shop.test app_a1b2c3d4000040008000000000000000\n');
-    assert.match(out.config, /backend app_a1b2c3d4000040008000000000000000\n  balance roundrobin\n  option httpchk GET \/health\n  default-server inter 1s fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down\n/);
-    assert.match(out.config, /server gear_b0000000000040008000000000000001 127\.0\.0\.1:32001 check\n  server gear_b0000000000040008000000000000002 127\.0\.0\.1:32002 check\n/);
+    assert.match(
+      out.config,
+      /backend app_a1b2c3d4000040008000000000000000\n  balance roundrobin\n  option httpchk GET \/health\n  default-server inter 1s fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down\n/,
+    );
+    assert.match(
+      out.config,
+      /server gear_b0000000000040008000000000000001 127\.0\.0\.1:32001 check\n  server gear_b0000000000040008000000000000002 127\.0\.0\.1:32002 check\n/,
+    );
     assert.doesNotMatch(out.config, /:18443/, 'no TLS listener without a certificate');
   });
 
-  it('reaches gears of its own node at their own addresses, and other nodes\' at their published ports', () => {
+  it("reaches gears of its own node at their own addresses, and other nodes' at their published ports", () => {
     const backends = [
       { gearId: 'b0000000-0000-4000-8000-000000000001', node: 'n1', host: '10.0.0.1', port: 32001, inside: { host: '172.18.0.5', port: 8080 } },
       { gearId: 'b0000000-0000-4000-8000-000000000002', node: 'n2', host: '10.0.0.2', port: 32002, inside: { host: '172.18.0.5', port: 8080 } },
@@ -51,7 +57,7 @@ describe('renderHaproxy', () => {
     assert.match(out.config, /server gear_b0000000000040008000000000000003 10\.0\.0\.1:32003 check\n/, 'not yet reported: its published port');
   });
 
-  it('checks the connection when any answer counts, and exactly the app\'s status when it names one', () => {
+  it("checks the connection when any answer counts, and exactly the app's status when it names one", () => {
     const any = renderHaproxy({ version: 1, apps: [route({ health: { kind: 'http', path: '/', status: 'any' } })] }, opts('/run/gs')).config;
     assert.doesNotMatch(any, /httpchk/, "any answer: the connection is checked, the app's root is not requested every second");
     assert.match(any, /  balance roundrobin\n  default-server inter 1s .*\n  server gear_b0000000000040008000000000000001 127\.0\.0\.1:32001 check\n/);
@@ -79,7 +85,10 @@ describe('renderHaproxy', () => {
     const failure = 'release 1 was rolled back: gear nodejs-18 ab12cd34 nothing listened on 8080 within 60 s "%[src]" <script>\\';
     const out = renderHaproxy({ version: 1, apps: [route({ state: 'stopped', backends: [], failure })] }, opts('/run/gs'));
     const line = out.config.split('\n').find((l) => l.includes('http-request return status 503'))!;
-    assert.match(line, /The deployment of shop failed<\/h1><p>release 1 was rolled back: gear nodejs-18 ab12cd34 nothing listened on 8080 within 60 s src script<\/p>/);
+    assert.match(
+      line,
+      /The deployment of shop failed<\/h1><p>release 1 was rolled back: gear nodejs-18 ab12cd34 nothing listened on 8080 within 60 s src script<\/p>/,
+    );
     assert.doesNotMatch(line, /is stopped/);
     assert.equal(line.split('"').length - 1, 4, 'only the quotes of the content type and of the page');
   });
@@ -105,17 +114,24 @@ describe('renderHaproxy', () => {
     mkdirSync(join(dir, 'pages'));
     writeFileSync(join(dir, 'pages', 'unknown-host.html'), UNKNOWN_HOST_PAGE);
     writeFileSync(join(dir, 'pages', 'unavailable.http'), UNAVAILABLE_PAGE);
-    const out = renderHaproxy({
-      version: 1,
-      apps: [
-        route(),
-        route({ appId: 'ffffffff-0000-4000-8000-000000000000', hosts: ['blog-acme.localhost'], state: 'stopped' }),
-        route({ appId: 'eeeeeeee-0000-4000-8000-000000000000', hosts: ['any-acme.localhost'], health: { kind: 'http', path: '/', status: 'any' } }),
-        route({ appId: 'dddddddd-0000-4000-8000-000000000000', hosts: ['ready-acme.localhost'], health: { kind: 'http', path: '/ready?full=1', status: 200 } }),
-        route({ appId: 'cccccccc-0000-4000-8000-000000000000', hosts: ['tcp-acme.localhost'], health: { kind: 'tcp' } }),
-        route({ appId: 'bbbbbbbb-0000-4000-8000-000000000000', hosts: ['failed-acme.localhost'], state: 'stopped', failure: 'it said "%[src]" # \\ <b>' }),
-      ],
-    }, opts(dir));
+    const out = renderHaproxy(
+      {
+        version: 1,
+        apps: [
+          route(),
+          route({ appId: 'ffffffff-0000-4000-8000-000000000000', hosts: ['blog-acme.localhost'], state: 'stopped' }),
+          route({ appId: 'eeeeeeee-0000-4000-8000-000000000000', hosts: ['any-acme.localhost'], health: { kind: 'http', path: '/', status: 'any' } }),
+          route({
+            appId: 'dddddddd-0000-4000-8000-000000000000',
+            hosts: ['ready-acme.localhost'],
+            health: { kind: 'http', path: '/ready?full=1', status: 200 },
+          }),
+          route({ appId: 'cccccccc-0000-4000-8000-000000000000', hosts: ['tcp-acme.localhost'], health: { kind: 'tcp' } }),
+          route({ appId: 'bbbbbbbb-0000-4000-8000-000000000000', hosts: ['failed-acme.localhost'], state: 'stopped', failure: 'it said "%[src]" # \\ <b>' }),
+        ],
+      },
+      opts(dir),
+    );
     writeFileSync(join(dir, 'hosts.map'), out.hostsMap);
     writeFileSync(join(dir, 'haproxy.cfg'), out.config);
     const check = spawnSync('haproxy', ['-c', '-f', join(dir, 'haproxy.cfg')], { encoding: 'utf8' });

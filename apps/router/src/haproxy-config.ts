@@ -99,7 +99,11 @@ export function renderHaproxy(table: RouteTable, o: RenderOptions): RenderedConf
       const page = r.failure
         ? `<!doctype html><title>${r.app}: the deployment failed</title><h1>The deployment of ${r.app} failed</h1><p>${pageText(r.failure)}</p><p>${r.app}-${r.domain} serves again once a deployment works.</p>`
         : `<!doctype html><title>${r.app} is stopped</title><h1>${r.app} is stopped</h1><p>The owner of ${r.app}-${r.domain} has stopped this app. Start it again to serve it.</p>`;
-      lines.push(`backend ${name}_stopped`, `  http-request return status 503 content-type "text/html; charset=utf-8" hdr Retry-After 30 lf-string "${page}"`, '');
+      lines.push(
+        `backend ${name}_stopped`,
+        `  http-request return status 503 content-type "text/html; charset=utf-8" hdr Retry-After 30 lf-string "${page}"`,
+        '',
+      );
       continue;
     }
     if (r.state === 'idle') {
@@ -133,7 +137,11 @@ export function renderHaproxy(table: RouteTable, o: RenderOptions): RenderedConf
  * lf-string and of HTML: only plain characters, with markup, quotes, escapes and log-format variables left out.
  */
 export function pageText(text: string): string {
-  return text.replace(/[^A-Za-z0-9 .,:;()/_+=@'-]/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300);
+  return text
+    .replace(/[^A-Za-z0-9 .,:;()/_+=@'-]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 300);
 }
 
 /** The HAProxy backend that serves an app, as named in the configuration and the statistics. */
@@ -155,6 +163,6 @@ export const UNAVAILABLE_PAGE = [
   '',
   '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>App unavailable</title></head>',
   '<body><h1>This app has no healthy gear right now</h1><p>It may be starting, deploying or failing its health',
-  'check. Try again in a few seconds; its owner can see why in the app\'s gears and operations.</p></body></html>',
+  "check. Try again in a few seconds; its owner can see why in the app's gears and operations.</p></body></html>",
   '',
 ].join('\r\n');

@@ -3,7 +3,19 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { Queue, type ConnectionOptions } from 'bullmq';
-import { BROKER_QUEUE, routersKey, stamp, routesChannel, routesKey, surviveUnexpectedErrors, trafficKey, type AppRoute, type BrokerJobs, type RouterAck, type RouteTable } from '@gearshift/cartridges';
+import {
+  BROKER_QUEUE,
+  routersKey,
+  stamp,
+  routesChannel,
+  routesKey,
+  surviveUnexpectedErrors,
+  trafficKey,
+  type AppRoute,
+  type BrokerJobs,
+  type RouterAck,
+  type RouteTable,
+} from '@gearshift/cartridges';
 import { ConfigError, loadConfig, type RouterConfig } from './config';
 import { backendName, renderHaproxy, UNAVAILABLE_PAGE, UNKNOWN_HOST_PAGE, type RenderedConfig } from './haproxy-config';
 import { createHash } from 'node:crypto';
@@ -73,7 +85,10 @@ class Router {
       node: this.config.node,
     };
     // The configuration is named after its own content: a worker that reports the name runs exactly this one.
-    const fingerprint = `gearshift-${createHash('sha256').update(JSON.stringify(renderHaproxy(table, options))).digest('hex').slice(0, 16)}`;
+    const fingerprint = `gearshift-${createHash('sha256')
+      .update(JSON.stringify(renderHaproxy(table, options)))
+      .digest('hex')
+      .slice(0, 16)}`;
     const socket = join(this.config.runDir, 'admin.sock');
     if (fingerprint === this.applied && (this.haproxy || this.adopted)) {
       if ((await servedDescription(socket)) === fingerprint) this.served = table.version;
@@ -177,7 +192,11 @@ async function main(): Promise<void> {
     wake: async (route, host) => {
       log(`waking ${route.app}-${route.domain} for a request to ${host}`);
       const data: BrokerJobs['app.wake'] = { appId: route.appId, host };
-      await brokerQueue.add('app.wake', stamp(data), { jobId: `wake.${route.appId}.${Math.floor(Date.now() / 10000)}`, removeOnComplete: true, removeOnFail: { count: 100 } });
+      await brokerQueue.add('app.wake', stamp(data), {
+        jobId: `wake.${route.appId}.${Math.floor(Date.now() / 10000)}`,
+        removeOnComplete: true,
+        removeOnFail: { count: 100 },
+      });
     },
     saw: (appId) => heldRequests.set(appId, (heldRequests.get(appId) ?? 0) + 1),
     timeoutMs: 90_000,
@@ -214,13 +233,15 @@ async function main(): Promise<void> {
   // `busy` never rejects and callers that do not wait for it lose nothing.
   let busy: Promise<void> = Promise.resolve();
   const refresh = (): void => {
-    busy = busy.then(async () => {
-      const raw = await redis.get(routesKey(config.instance));
-      const table: RouteTable = raw ? (JSON.parse(raw) as RouteTable) : { version: 0, apps: [] };
-      await active.apply(table);
-      const ack: RouterAck = { version: active.served, at: Date.now() };
-      await redis.hset(routersKey(config.instance), routerName, JSON.stringify(ack));
-    }).catch((err: Error) => log(`refresh failed: ${err.message}`));
+    busy = busy
+      .then(async () => {
+        const raw = await redis.get(routesKey(config.instance));
+        const table: RouteTable = raw ? (JSON.parse(raw) as RouteTable) : { version: 0, apps: [] };
+        await active.apply(table);
+        const ack: RouterAck = { version: active.served, at: Date.now() };
+        await redis.hset(routersKey(config.instance), routerName, JSON.stringify(ack));
+      })
+      .catch((err: Error) => log(`refresh failed: ${err.message}`));
   };
   await subscriber.subscribe(routesChannel(config.instance));
   subscriber.on('message', () => refresh());

@@ -28,12 +28,13 @@ export class Waker {
   constructor(private readonly deps: WakerDeps) {}
 
   async listen(port = 0): Promise<number> {
-    this.server = createServer((req, res) =>
-      void this.handle(req, res).catch((err: Error) => {
-        // One held request going wrong (its client left, the route table changed under it) ends only that request.
-        if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`the router could not pass this request on: ${err.message}\n`);
-        else res.destroy();
-      }),
+    this.server = createServer(
+      (req, res) =>
+        void this.handle(req, res).catch((err: Error) => {
+          // One held request going wrong (its client left, the route table changed under it) ends only that request.
+          if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`the router could not pass this request on: ${err.message}\n`);
+          else res.destroy();
+        }),
     );
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     return (this.server.address() as AddressInfo).port;
@@ -63,7 +64,10 @@ export class Waker {
         await this.deps.wake(route, host).catch(() => (asked = false));
       }
       if (Date.now() > deadline || req.destroyed) {
-        if (!res.headersSent) res.writeHead(503, { 'content-type': 'text/html; charset=utf-8', 'retry-after': '5' }).end(page(503, 'Still waking up', 'This app was asleep and is taking long to start. Try again in a few seconds.'));
+        if (!res.headersSent)
+          res
+            .writeHead(503, { 'content-type': 'text/html; charset=utf-8', 'retry-after': '5' })
+            .end(page(503, 'Still waking up', 'This app was asleep and is taking long to start. Try again in a few seconds.'));
         return;
       }
       await new Promise((r) => setTimeout(r, 50));

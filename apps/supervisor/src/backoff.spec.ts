@@ -13,7 +13,10 @@ describe('restart backoff', () => {
 
   it('doubles the wait while it keeps crashing soon after starting, up to the cap', () => {
     const b = new Backoff(policy);
-    assert.deepEqual([1, 2, 3, 4, 5, 6].map(() => b.next(50)), [100, 200, 400, 800, 1600, 2000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6].map(() => b.next(50)),
+      [100, 200, 400, 800, 1600, 2000],
+    );
     assert.equal(b.crashesInARow, 6);
   });
 

@@ -77,7 +77,10 @@ export class Supervisor {
       // local join token), so it is retried too, with the same backoff as any crash loop.
       const why = how === `exit code ${EXIT_CONFIG}` ? 'stopped on a configuration error (see above)' : how;
       this.say(p.name, `${p.name} ${why} after ${(ran / 1000).toFixed(1)} s; starting it again in ${delay} ms${loop}`);
-      this.timers.set(p.name, setTimeout(() => this.run(p, backoff), delay));
+      this.timers.set(
+        p.name,
+        setTimeout(() => this.run(p, backoff), delay),
+      );
     };
     child.on('exit', (code, signal) => end(signal ? `was killed by ${signal}` : `exit code ${code}`));
     child.on('error', (err) => end(`could not be started (${err.message})`));
@@ -93,16 +96,19 @@ export class Supervisor {
     for (const t of this.timers.values()) clearTimeout(t);
     const grace = this.opts.stopGraceMs ?? 15_000;
     await Promise.all(
-      [...this.running].map(([name, child]) => new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const kill = setTimeout(() => child.kill('SIGKILL'), grace);
-        child.once('exit', () => {
-          clearTimeout(kill);
-          this.say(name, `stopped ${name}`);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      })),
+      [...this.running].map(
+        ([name, child]) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const kill = setTimeout(() => child.kill('SIGKILL'), grace);
+            child.once('exit', () => {
+              clearTimeout(kill);
+              this.say(name, `stopped ${name}`);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
     );
     rmSync(join(this.opts.runDir, 'supervisor.pid'), { force: true });
   }

@@ -12,7 +12,12 @@ export const appHealthSchema = {
   minProperties: 1,
   properties: {
     path: { type: 'string', pattern: healthPathPattern, maxLength: 200 },
-    status: { oneOf: [{ type: 'integer', minimum: 100, maximum: 599 }, { type: 'string', const: 'any' }] },
+    status: {
+      oneOf: [
+        { type: 'integer', minimum: 100, maximum: 599 },
+        { type: 'string', const: 'any' },
+      ],
+    },
     /** How long a new gear has to pass it (a slow start, a JVM warming up). */
     timeoutSeconds: { type: 'integer', minimum: 1, maximum: 600 },
   },

@@ -85,7 +85,10 @@ describe('source archives', () => {
   });
 
   it('reads from a stream, passing over file contents, and refuses a truncated archive', async () => {
-    const many = archive(...Array.from({ length: 30 }, (_, i) => entry(`d/f${i}`, { body: 'y'.repeat(100_000) })), entry('./gearshift.yml', { body: 'name: x\n' }));
+    const many = archive(
+      ...Array.from({ length: 30 }, (_, i) => entry(`d/f${i}`, { body: 'y'.repeat(100_000) })),
+      entry('./gearshift.yml', { body: 'name: x\n' }),
+    );
     const s = await inspectArchive(Readable.from([many.subarray(0, 1000), many.subarray(1000)]), 10 << 20);
     assert.equal(s.files, 31);
     assert.equal(s.bytes, 3_000_000 + 8);
@@ -108,4 +111,3 @@ function bigHeader(name: string, size: number): Buffer {
   h.write(size.toString(8).padStart(11, '0') + '\0', 124);
   return h;
 }
-

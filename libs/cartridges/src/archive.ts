@@ -160,7 +160,8 @@ export async function inspectArchive(gz: Buffer | Readable, maxBytes: number): P
   } catch (err) {
     if (err instanceof ArchiveError) throw err;
     const e = err as NodeJS.ErrnoException;
-    if (typeof e?.code === 'string' && e.code.startsWith('Z_')) throw new ArchiveError('', 'gzip', `the body is not a gzip-compressed tar archive (${e.message})`);
+    if (typeof e?.code === 'string' && e.code.startsWith('Z_'))
+      throw new ArchiveError('', 'gzip', `the body is not a gzip-compressed tar archive (${e.message})`);
     throw err;
   } finally {
     source.unpipe(gunzip);
@@ -242,7 +243,11 @@ async function readTar(reader: TarReader, maxBytes: number): Promise<ArchiveSumm
         checkLink(path, linkName, 'hardlink');
         break;
       default:
-        throw new ArchiveError(path, 'regular-files', `entry "${path}" is a ${type === '3' || type === '4' ? 'device' : type === '6' ? 'FIFO' : `type ${type}`} entry; only files, directories and links are allowed`);
+        throw new ArchiveError(
+          path,
+          'regular-files',
+          `entry "${path}" is a ${type === '3' || type === '4' ? 'device' : type === '6' ? 'FIFO' : `type ${type}`} entry; only files, directories and links are allowed`,
+        );
     }
   }
   if (summary.files === 0) throw new ArchiveError('', 'not-empty', 'the archive holds no files');

@@ -9,7 +9,10 @@ const ROOT = resolve(__dirname, '../../../..');
 const OWN_CORPUS = join(ROOT, 'test', 'fixtures', 'compose');
 /** A larger corpus of public samples, read too when it happens to sit beside the repository. */
 const OUTSIDE_CORPUS = join(ROOT, '..', 'shared', 'corpus', 'awesome-compose');
-const CORPORA: [string, string][] = [['the fixture corpus', OWN_CORPUS], ...(existsSync(OUTSIDE_CORPUS) ? [['the awesome-compose corpus', OUTSIDE_CORPUS] as [string, string]] : [])];
+const CORPORA: [string, string][] = [
+  ['the fixture corpus', OWN_CORPUS],
+  ...(existsSync(OUTSIDE_CORPUS) ? [['the awesome-compose corpus', OUTSIDE_CORPUS] as [string, string]] : []),
+];
 const COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
 
 /** Imports the compose file of a sample folder with its .env, as `gearshift import` does. */
@@ -40,29 +43,55 @@ function walkCorpus(corpus: string): { planned: number; explained: number } {
         assert.ok(SERVICE_KEYS_HONOURED.has(key) || listed, `${sample}: /services/${name}/${key} was neither honoured nor listed`);
       }
       const plan = r.services.find((s) => s.service === name)!;
-      if (service.build !== undefined) assert.ok(plan.notes.some((n) => /must be uploaded/.test(n)), `${sample}/${name}: build context not noted`);
+      if (service.build !== undefined)
+        assert.ok(
+          plan.notes.some((n) => /must be uploaded/.test(n)),
+          `${sample}/${name}: build context not noted`,
+        );
     }
   }
   return { planned, explained };
 }
 
-const CATALOGUE_NOTE = (image: string, cartridge: string) => `${image} becomes the ${cartridge} cartridge; its credentials are generated and published to the app's web gears`;
+const CATALOGUE_NOTE = (image: string, cartridge: string) =>
+  `${image} becomes the ${cartridge} cartridge; its credentials are generated and published to the app's web gears`;
 const NGINX_NOTE = (image: string) => `${image} becomes the static cartridge; the router does the proxying, so an nginx proxy configuration is not used`;
 const GIVES_WAY = (names: string) => `its environment (${names}) gives way to the cartridge's generated credentials`;
-const BUILT_HERE = (context: string) => `is built from ${context}, which is not here: create the app from the other services, then deploy that folder with gearshift deploy (its Dockerfile is used)`;
+const BUILT_HERE = (context: string) =>
+  `is built from ${context}, which is not here: create the app from the other services, then deploy that folder with gearshift deploy (its Dockerfile is used)`;
 const ONE_CUSTOM = (names: string) => `${names} are all custom containers; an app runs one (its web gear), the others must be catalogue services`;
 const NOT_IMPORTED = 'is not a key Gearshift imports';
 
 /** What each file of the fixture corpus becomes, or why it is refused; for each service, the fields listed. */
-const EXPECTED: Record<string, { cartridges: ComposeImport['cartridges']; blockers?: ComposeIssue[]; unsupported?: ComposeIssue[]; warnings?: ComposeIssue[]; volumes?: string[]; services: Record<string, Partial<ServicePlan>> }> = {
+const EXPECTED: Record<
+  string,
+  {
+    cartridges: ComposeImport['cartridges'];
+    blockers?: ComposeIssue[];
+    unsupported?: ComposeIssue[];
+    warnings?: ComposeIssue[];
+    volumes?: string[];
+    services: Record<string, Partial<ServicePlan>>;
+  }
+> = {
   'notes-postgres': {
     cartridges: [
-      { name: 'docker-image', image: 'ghcr.io/acme/notes:2.3.1', port: 3000, env: { NODE_ENV: 'production', SESSION_SECRET: 'change-me', DATABASE_URL: 'postgres://notes:notes-pw@db:5432/notes' } },
+      {
+        name: 'docker-image',
+        image: 'ghcr.io/acme/notes:2.3.1',
+        port: 3000,
+        env: { NODE_ENV: 'production', SESSION_SECRET: 'change-me', DATABASE_URL: 'postgres://notes:notes-pw@db:5432/notes' },
+      },
       'postgresql-15',
     ],
     volumes: ['pgdata'],
     services: {
-      web: { becomes: { kind: 'container', image: 'ghcr.io/acme/notes:2.3.1' }, ports: [{ target: 3000, published: 3000 }], dependsOn: [{ service: 'db', condition: 'service_healthy' }], notes: [] },
+      web: {
+        becomes: { kind: 'container', image: 'ghcr.io/acme/notes:2.3.1' },
+        ports: [{ target: 3000, published: 3000 }],
+        dependsOn: [{ service: 'db', condition: 'service_healthy' }],
+        notes: [],
+      },
       db: {
         becomes: { kind: 'cartridge', cartridge: 'postgresql-15' },
         volumes: [{ name: 'pgdata', path: '/var/lib/postgresql/data' }],
@@ -79,7 +108,12 @@ const EXPECTED: Record<string, { cartridges: ComposeImport['cartridges']; blocke
     ],
     volumes: ['db-data'],
     services: {
-      proxy: { becomes: { kind: 'cartridge', cartridge: 'static' }, ports: [{ target: 80, published: 80 }], dependsOn: [{ service: 'app', condition: 'service_started' }], notes: [NGINX_NOTE('nginx:1.27-alpine')] },
+      proxy: {
+        becomes: { kind: 'cartridge', cartridge: 'static' },
+        ports: [{ target: 80, published: 80 }],
+        dependsOn: [{ service: 'app', condition: 'service_started' }],
+        notes: [NGINX_NOTE('nginx:1.27-alpine')],
+      },
       app: {
         becomes: { kind: 'container', build: { context: './app', dockerfile: 'Dockerfile.prod', target: undefined } },
         ports: [{ target: 8000, published: undefined }],
@@ -97,7 +131,11 @@ const EXPECTED: Record<string, { cartridges: ComposeImport['cartridges']; blocke
     services: {
       web: { command: ['node', 'server.js'], env: { REDIS_URL: 'redis://cache:6379/0', QUEUE: 'default' }, ports: [{ target: 8080, published: 8080 }] },
       worker: { command: ['node', 'worker.js', '--concurrency', '4'], env: { REDIS_URL: 'redis://cache:6379/0', QUEUE: 'default' }, ports: [] },
-      cache: { becomes: { kind: 'cartridge', cartridge: 'redis-7' }, volumes: [{ name: 'cache-data', path: '/data' }], command: ['redis-server', '--appendonly', 'yes'] },
+      cache: {
+        becomes: { kind: 'cartridge', cartridge: 'redis-7' },
+        volumes: [{ name: 'cache-data', path: '/data' }],
+        command: ['redis-server', '--appendonly', 'yes'],
+      },
     },
   },
   'api-dockerfile': {
@@ -108,7 +146,10 @@ const EXPECTED: Record<string, { cartridges: ComposeImport['cartridges']; blocke
         becomes: { kind: 'container', build: { context: '.', dockerfile: 'docker/api.Dockerfile', target: 'runtime' }, image: 'acme/api:dev' },
         ports: [{ target: 4000, published: 4000 }],
         dependsOn: [{ service: 'cache', condition: 'service_started' }],
-        notes: ['built from the context . (docker/api.Dockerfile), target runtime: that folder must be uploaded with the app', 'reads .env.api at import: those files must be present'],
+        notes: [
+          'built from the context . (docker/api.Dockerfile), target runtime: that folder must be uploaded with the app',
+          'reads .env.api at import: those files must be present',
+        ],
       },
       cache: { becomes: { kind: 'cartridge', cartridge: 'redis-7' }, notes: [CATALOGUE_NOTE('redis:7', 'redis-7')] },
     },
@@ -126,7 +167,11 @@ const EXPECTED: Record<string, { cartridges: ComposeImport['cartridges']; blocke
           { service: 'cache', condition: 'service_healthy' },
         ],
       },
-      db: { becomes: { kind: 'cartridge', cartridge: 'mariadb-10.11' }, healthcheck: ['healthcheck.sh', '--connect', '--innodb_initialized'], env: { MARIADB_ROOT_PASSWORD: '', MARIADB_DATABASE: 'inventory' } },
+      db: {
+        becomes: { kind: 'cartridge', cartridge: 'mariadb-10.11' },
+        healthcheck: ['healthcheck.sh', '--connect', '--innodb_initialized'],
+        env: { MARIADB_ROOT_PASSWORD: '', MARIADB_DATABASE: 'inventory' },
+      },
       cache: { becomes: { kind: 'cartridge', cartridge: 'redis-7' }, healthcheck: ['sh', '-c', 'redis-cli ping | grep PONG'] },
     },
   },
@@ -142,7 +187,11 @@ const EXPECTED: Record<string, { cartridges: ComposeImport['cartridges']; blocke
           { service: 'db', condition: 'service_healthy' },
         ],
       },
-      db: { becomes: { kind: 'cartridge', cartridge: 'postgresql-15' }, healthcheck: ['sh', '-c', 'pg_isready -U ledger'], notes: [CATALOGUE_NOTE('postgres:15', 'postgresql-15'), GIVES_WAY('POSTGRES_USER, POSTGRES_PASSWORD')] },
+      db: {
+        becomes: { kind: 'cartridge', cartridge: 'postgresql-15' },
+        healthcheck: ['sh', '-c', 'pg_isready -U ledger'],
+        notes: [CATALOGUE_NOTE('postgres:15', 'postgresql-15'), GIVES_WAY('POSTGRES_USER, POSTGRES_PASSWORD')],
+      },
     },
   },
   'blog-env-file': {
@@ -159,14 +208,22 @@ const EXPECTED: Record<string, { cartridges: ComposeImport['cartridges']; blocke
     volumes: ['content', 'mysql'],
     services: {
       blog: { dependsOn: [{ service: 'db', condition: 'service_started' }], notes: ['reads ./config/blog.env at import: those files must be present'] },
-      db: { becomes: { kind: 'cartridge', cartridge: 'mariadb-10.11' }, notes: [CATALOGUE_NOTE('mysql:8.0', 'mariadb-10.11'), 'reads ./config/db.env at import: those files must be present'] },
+      db: {
+        becomes: { kind: 'cartridge', cartridge: 'mariadb-10.11' },
+        notes: [CATALOGUE_NOTE('mysql:8.0', 'mariadb-10.11'), 'reads ./config/db.env at import: those files must be present'],
+      },
     },
   },
   'static-site': {
     cartridges: ['static'],
     volumes: ['html'],
     services: {
-      site: { becomes: { kind: 'cartridge', cartridge: 'static' }, ports: [{ target: 80, published: 8080 }], volumes: [{ name: 'html', path: '/usr/share/nginx/html' }], notes: [NGINX_NOTE('nginx:stable-alpine')] },
+      site: {
+        becomes: { kind: 'cartridge', cartridge: 'static' },
+        ports: [{ target: 80, published: 8080 }],
+        volumes: [{ name: 'html', path: '/usr/share/nginx/html' }],
+        notes: [NGINX_NOTE('nginx:stable-alpine')],
+      },
     },
   },
   'host-monitor': {
@@ -196,13 +253,26 @@ const EXPECTED: Record<string, { cartridges: ComposeImport['cartridges']; blocke
     unsupported: [{ pointer: '/networks', reason: 'each app has one private network of its own; declared networks are not used' }],
     volumes: ['pg'],
     services: {
-      frontend: { becomes: { kind: 'container', build: { context: './frontend', dockerfile: undefined, target: undefined } }, notes: ['built from the context ./frontend: that folder must be uploaded with the app'] },
-      backend: { becomes: { kind: 'container', build: { context: './backend', dockerfile: 'Dockerfile', target: undefined } }, dependsOn: [{ service: 'db', condition: 'service_healthy' }] },
-      db: { becomes: { kind: 'cartridge', cartridge: 'postgresql-15' }, healthcheck: ['sh', '-c', 'pg_isready -U app'], volumes: [{ name: 'pg', path: '/var/lib/postgresql/data' }] },
+      frontend: {
+        becomes: { kind: 'container', build: { context: './frontend', dockerfile: undefined, target: undefined } },
+        notes: ['built from the context ./frontend: that folder must be uploaded with the app'],
+      },
+      backend: {
+        becomes: { kind: 'container', build: { context: './backend', dockerfile: 'Dockerfile', target: undefined } },
+        dependsOn: [{ service: 'db', condition: 'service_healthy' }],
+      },
+      db: {
+        becomes: { kind: 'cartridge', cartridge: 'postgresql-15' },
+        healthcheck: ['sh', '-c', 'pg_isready -U app'],
+        volumes: [{ name: 'pg', path: '/var/lib/postgresql/data' }],
+      },
     },
   },
   'billing-secrets': {
-    cartridges: [{ name: 'docker-image', image: 'ghcr.io/acme/billing:5.1', port: 9000, env: { DB_PASSWORD_FILE: '/run/secrets/db_password' } }, 'postgresql-15'],
+    cartridges: [
+      { name: 'docker-image', image: 'ghcr.io/acme/billing:5.1', port: 9000, env: { DB_PASSWORD_FILE: '/run/secrets/db_password' } },
+      'postgresql-15',
+    ],
     unsupported: [
       { pointer: '/version', reason: 'obsolete in the compose specification; not used' },
       { pointer: '/secrets/stripe_key', reason: 'only file secrets are supported' },
@@ -253,7 +323,9 @@ volumes:
     assert.deepEqual(r.services.find((s) => s.service === 'web')?.dependsOn, [{ service: 'db', condition: 'service_healthy' }]);
     assert.deepEqual(r.services.find((s) => s.service === 'db')?.healthcheck, ['pg_isready']);
     assert.equal(r.services.find((s) => s.service === 'db')?.env.POSTGRES_PASSWORD, 'secret');
-    assert.deepEqual(r.unsupported, [{ pointer: '/services/cache/container_name', reason: 'Gearshift names containers itself (by app, domain, cartridge and gear)' }]);
+    assert.deepEqual(r.unsupported, [
+      { pointer: '/services/cache/container_name', reason: 'Gearshift names containers itself (by app, domain, cartridge and gear)' },
+    ]);
   });
 
   it('honours YAML merge keys and each healthcheck form as Compose runs them', () => {
@@ -284,9 +356,15 @@ services:
   it('refuses host bind mounts for users and the Docker socket for everyone', () => {
     const text = 'services:\n  web:\n    image: nginx\n    volumes: ["./site:/usr/share/nginx/html", "/var/run/docker.sock:/var/run/docker.sock"]\n';
     const user = importCompose(text);
-    assert.deepEqual(user.blockers.map((b) => b.pointer), ['/services/web/volumes/0', '/services/web/volumes/1']);
+    assert.deepEqual(
+      user.blockers.map((b) => b.pointer),
+      ['/services/web/volumes/0', '/services/web/volumes/1'],
+    );
     const admin = importCompose(text, { admin: true });
-    assert.deepEqual(admin.blockers.map((b) => b.pointer), ['/services/web/volumes/1']);
+    assert.deepEqual(
+      admin.blockers.map((b) => b.pointer),
+      ['/services/web/volumes/1'],
+    );
   });
 
   it('says what a build needs, and that an app runs one custom container', () => {
@@ -315,7 +393,13 @@ services:
     );
     assert.deepEqual(r.blockers, []);
     assert.deepEqual(r.cartridges, [
-      { name: 'docker-image', image: 'registry.example:5000/team/api:1.2', port: 3000, env: { GREETING: 'hi' }, volumes: [{ name: 'uploads', path: '/srv/uploads' }] },
+      {
+        name: 'docker-image',
+        image: 'registry.example:5000/team/api:1.2',
+        port: 3000,
+        env: { GREETING: 'hi' },
+        volumes: [{ name: 'uploads', path: '/srv/uploads' }],
+      },
       'postgresql-15',
     ]);
     assert.match(r.services.find((s) => s.service === 'proxy')!.notes.join(' '), /dropped: web is the web gear/);
@@ -348,7 +432,11 @@ services:
       assert.deepEqual(r.unsupported, want.unsupported ?? [], `${sample}: unsupported`);
       assert.deepEqual(r.warnings, want.warnings ?? [], `${sample}: warnings`);
       assert.deepEqual(r.volumes, want.volumes ?? [], `${sample}: volumes`);
-      assert.deepEqual(r.services.map((s) => s.service), Object.keys(want.services), `${sample}: services`);
+      assert.deepEqual(
+        r.services.map((s) => s.service),
+        Object.keys(want.services),
+        `${sample}: services`,
+      );
       for (const [name, fields] of Object.entries(want.services)) {
         const plan = r.services.find((s) => s.service === name)!;
         const got = Object.fromEntries(Object.keys(fields).map((k) => [k, plan[k as keyof ServicePlan]]));
@@ -366,9 +454,16 @@ services:
     );
     assert.match(r.blockers[0].reason, /is not an image reference: "file:\/\/" is a URL scheme/);
     assert.match(r.blockers[1].reason, /must be lowercase/);
-    const ok = importCompose('services:\n  db:\n    image: docker.io/library/postgres:15@sha256:' + 'a'.repeat(64) + '\n  web:\n    image: registry:5000/team/api:1.2\n');
+    const ok = importCompose(
+      'services:\n  db:\n    image: docker.io/library/postgres:15@sha256:' + 'a'.repeat(64) + '\n  web:\n    image: registry:5000/team/api:1.2\n',
+    );
     assert.deepEqual(ok.blockers, []);
-    assert.deepEqual(ok.services.map((s) => s.becomes), [{ kind: 'cartridge', cartridge: 'postgresql-15' }, { kind: 'container', image: 'registry:5000/team/api:1.2' }]);
+    assert.deepEqual(
+      ok.services.map((s) => s.becomes),
+      [
+        { kind: 'cartridge', cartridge: 'postgresql-15' },
+        { kind: 'container', image: 'registry:5000/team/api:1.2' },
+      ],
+    );
   });
 });
-

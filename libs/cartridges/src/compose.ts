@@ -49,7 +49,20 @@ export const COMPOSE_IMAGE_CARTRIDGES: Record<string, string> = {
 };
 
 /** Service keys the importer turns into Gearshift's model. */
-export const SERVICE_KEYS_HONOURED = new Set(['image', 'build', 'environment', 'env_file', 'ports', 'expose', 'volumes', 'depends_on', 'healthcheck', 'secrets', 'command', 'restart']);
+export const SERVICE_KEYS_HONOURED = new Set([
+  'image',
+  'build',
+  'environment',
+  'env_file',
+  'ports',
+  'expose',
+  'volumes',
+  'depends_on',
+  'healthcheck',
+  'secrets',
+  'command',
+  'restart',
+]);
 const SERVICE_KEYS_REASONS: Record<string, string> = {
   container_name: 'Gearshift names containers itself (by app, domain, cartridge and gear)',
   hostname: 'gears are reached by their cartridge name on the app network',
@@ -193,9 +206,15 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
       );
     } else if (raw.build !== undefined) {
       const b = isObject(raw.build) ? raw.build : { context: String(raw.build) };
-      const build = { context: String(b.context ?? '.'), dockerfile: b.dockerfile ? String(b.dockerfile) : undefined, target: b.target ? String(b.target) : undefined };
+      const build = {
+        context: String(b.context ?? '.'),
+        dockerfile: b.dockerfile ? String(b.dockerfile) : undefined,
+        target: b.target ? String(b.target) : undefined,
+      };
       plan.becomes = { kind: 'container', build, ...(image ? { image } : {}) };
-      plan.notes.push(`built from the context ${build.context}${build.dockerfile ? ` (${build.dockerfile})` : ''}${build.target ? `, target ${build.target}` : ''}: that folder must be uploaded with the app`);
+      plan.notes.push(
+        `built from the context ${build.context}${build.dockerfile ? ` (${build.dockerfile})` : ''}${build.target ? `, target ${build.target}` : ''}: that folder must be uploaded with the app`,
+      );
     } else if (image) {
       plan.becomes = { kind: 'container', image };
     } else if (!imageProblem) {
@@ -229,9 +248,11 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
     }
     const deps = raw.depends_on;
     if (Array.isArray(deps)) plan.dependsOn = deps.map((s) => ({ service: String(s), condition: 'service_started' }));
-    else if (isObject(deps)) plan.dependsOn = Object.entries(deps).map(([s, d]) => ({ service: s, condition: isObject(d) && d.condition ? String(d.condition) : 'service_started' }));
+    else if (isObject(deps))
+      plan.dependsOn = Object.entries(deps).map(([s, d]) => ({ service: s, condition: isObject(d) && d.condition ? String(d.condition) : 'service_started' }));
     for (const d of plan.dependsOn) {
-      if (!(d.service in doc.services)) result.blockers.push({ pointer: `${base}/depends_on`, reason: `depends on ${d.service}, which the file does not define` });
+      if (!(d.service in doc.services))
+        result.blockers.push({ pointer: `${base}/depends_on`, reason: `depends on ${d.service}, which the file does not define` });
     }
     if (isObject(raw.healthcheck) && raw.healthcheck.test !== undefined) {
       const t = raw.healthcheck.test;
@@ -252,12 +273,18 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
   const custom = result.services.filter((s) => s.becomes.kind === 'container');
   for (const s of custom.filter((x) => (x.becomes as { build?: unknown }).build)) {
     const ctx = (s.becomes as { build: { context: string } }).build.context;
-    result.blockers.push({ pointer: `/services/${s.service}/build`, reason: `is built from ${ctx}, which is not here: create the app from the other services, then deploy that folder with gearshift deploy (its Dockerfile is used)` });
+    result.blockers.push({
+      pointer: `/services/${s.service}/build`,
+      reason: `is built from ${ctx}, which is not here: create the app from the other services, then deploy that folder with gearshift deploy (its Dockerfile is used)`,
+    });
   }
   // A service whose image is not a reference is already a blocker of its own.
   const images = custom.filter((x) => !(x.becomes as { build?: unknown }).build && (x.becomes as { image?: string }).image);
   if (images.length > 1) {
-    result.blockers.push({ pointer: '/services', reason: `${images.map((s) => s.service).join(', ')} are all custom containers; an app runs one (its web gear), the others must be catalogue services` });
+    result.blockers.push({
+      pointer: '/services',
+      reason: `${images.map((s) => s.service).join(', ')} are all custom containers; an app runs one (its web gear), the others must be catalogue services`,
+    });
   }
   if (result.blockers.length === 0) {
     const entries: CartridgeEntry[] = [];
@@ -269,7 +296,18 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
         image: (web.becomes as { image: string }).image,
         ...(port ? { port } : {}),
         ...(Object.keys(web.env).length ? { env: web.env } : {}),
-        ...(web.volumes.length ? { volumes: web.volumes.map((v) => ({ name: v.name.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^[^a-z]+/, '') || 'data', path: v.path })) } : {}),
+        ...(web.volumes.length
+          ? {
+              volumes: web.volumes.map((v) => ({
+                name:
+                  v.name
+                    .toLowerCase()
+                    .replace(/[^a-z0-9-]/g, '-')
+                    .replace(/^[^a-z]+/, '') || 'data',
+                path: v.path,
+              })),
+            }
+          : {}),
         ...(web.command ? { command: web.command } : {}),
       };
       entries.push(entry);
@@ -283,7 +321,8 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
       }
       if (!entries.some((e) => entryName(e) === (s.becomes as { cartridge: string }).cartridge)) entries.push(s.becomes.cartridge);
     }
-    if (!entries.some((e) => entryName(e) === 'static' || entryName(e) === 'docker-image')) result.blockers.push({ pointer: '/services', reason: 'no service becomes a web cartridge (an app needs one)' });
+    if (!entries.some((e) => entryName(e) === 'static' || entryName(e) === 'docker-image'))
+      result.blockers.push({ pointer: '/services', reason: 'no service becomes a web cartridge (an app needs one)' });
     else result.cartridges = entries;
   }
   return result;

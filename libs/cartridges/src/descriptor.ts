@@ -33,7 +33,11 @@ export const descriptorSchema = {
     scale: { type: 'integer', minimum: 1, maximum: 100 },
     autoscale: autoscaleSchema,
     env: { type: 'object', maxProperties: 200, propertyNames: { pattern: envNamePattern }, additionalProperties: { type: ['string', 'number', 'boolean'] } },
-    aliases: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$' } },
+    aliases: {
+      type: 'array',
+      uniqueItems: true,
+      items: { type: 'string', pattern: '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$' },
+    },
     idleAfterSeconds: { type: ['integer', 'null'], minimum: 1 },
     /** The web gears' health check, when the cartridge's (any answer on the port) is not enough: `{path: /ready, status: 200}`. */
     health: appHealthSchema,
@@ -59,8 +63,7 @@ export const descriptorSchema = {
 export type AppDescriptor = FromSchema<typeof descriptorSchema>;
 
 /** The environment a descriptor declares, as the strings the gears get (YAML may give numbers and booleans). */
-export const descriptorEnv = (d: AppDescriptor): Record<string, string> =>
-  Object.fromEntries(Object.entries(d.env ?? {}).map(([k, v]) => [k, String(v)]));
+export const descriptorEnv = (d: AppDescriptor): Record<string, string> => Object.fromEntries(Object.entries(d.env ?? {}).map(([k, v]) => [k, String(v)]));
 
 let validateDescriptor: ValidateFunction | undefined;
 
@@ -71,14 +74,17 @@ export function parseDescriptor(text: string, subject = 'gearshift.yml'): AppDes
     raw = (require('yaml') as typeof import('yaml')).parse(text);
   } catch (err) {
     const pos = (err as YAMLParseError).linePos;
-    throw new SchemaViolationError(subject, [{ pointer: '', rule: 'yaml', message: `is not valid YAML${pos ? ` (line ${pos[0].line})` : ''}: ${(err as Error).message}` }]);
+    throw new SchemaViolationError(subject, [
+      { pointer: '', rule: 'yaml', message: `is not valid YAML${pos ? ` (line ${pos[0].line})` : ''}: ${(err as Error).message}` },
+    ]);
   }
   validateDescriptor ??= ajv().compile(descriptorSchema);
   try {
     return check<AppDescriptor>(validateDescriptor, raw ?? {}, subject);
   } catch (err) {
     if (err instanceof SchemaViolationError) {
-      for (const v of err.violations) if (v.rule === 'not') Object.assign(v, { pointer: '/autoscale', message: 'cannot be given together with scale: choose a fixed scale or autoscaling' });
+      for (const v of err.violations)
+        if (v.rule === 'not') Object.assign(v, { pointer: '/autoscale', message: 'cannot be given together with scale: choose a fixed scale or autoscaling' });
     }
     throw err;
   }

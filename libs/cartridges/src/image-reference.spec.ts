@@ -7,9 +7,23 @@ const SHA = 'a'.repeat(64);
 describe('image references', () => {
   it('reads names the way Docker does: Docker Hub by default, a registry when the first part looks like a host', () => {
     assert.deepEqual(parseImageReference('nginx'), { domain: 'docker.io', path: 'library/nginx', canonical: 'docker.io/library/nginx:latest' });
-    assert.deepEqual(parseImageReference('jenkins/jenkins:lts-jdk17'), { domain: 'docker.io', path: 'jenkins/jenkins', tag: 'lts-jdk17', canonical: 'docker.io/jenkins/jenkins:lts-jdk17' });
-    assert.deepEqual(parseImageReference('registry:5000/team/api:1.2'), { domain: 'registry:5000', path: 'team/api', tag: '1.2', canonical: 'registry:5000/team/api:1.2' });
-    assert.deepEqual(parseImageReference('127.0.0.1:5000/gearshift/app'), { domain: '127.0.0.1:5000', path: 'gearshift/app', canonical: '127.0.0.1:5000/gearshift/app:latest' });
+    assert.deepEqual(parseImageReference('jenkins/jenkins:lts-jdk17'), {
+      domain: 'docker.io',
+      path: 'jenkins/jenkins',
+      tag: 'lts-jdk17',
+      canonical: 'docker.io/jenkins/jenkins:lts-jdk17',
+    });
+    assert.deepEqual(parseImageReference('registry:5000/team/api:1.2'), {
+      domain: 'registry:5000',
+      path: 'team/api',
+      tag: '1.2',
+      canonical: 'registry:5000/team/api:1.2',
+    });
+    assert.deepEqual(parseImageReference('127.0.0.1:5000/gearshift/app'), {
+      domain: '127.0.0.1:5000',
+      path: 'gearshift/app',
+      canonical: '127.0.0.1:5000/gearshift/app:latest',
+    });
     assert.equal(parseImageReference('localhost/app').domain, 'localhost');
     assert.equal(parseImageReference('[::1]:5000/app:v1').domain, '[::1]:5000');
     assert.equal(parseImageReference('index.docker.io/redis').canonical, 'docker.io/library/redis:latest');
@@ -17,7 +31,12 @@ describe('image references', () => {
   });
 
   it('takes tags and digests, alone or together', () => {
-    assert.deepEqual(parseImageReference(`mongo@sha256:${SHA}`), { domain: 'docker.io', path: 'library/mongo', digest: `sha256:${SHA}`, canonical: `docker.io/library/mongo@sha256:${SHA}` });
+    assert.deepEqual(parseImageReference(`mongo@sha256:${SHA}`), {
+      domain: 'docker.io',
+      path: 'library/mongo',
+      digest: `sha256:${SHA}`,
+      canonical: `docker.io/library/mongo@sha256:${SHA}`,
+    });
     assert.equal(parseImageReference(`localhost:5000/x:7.0@sha256:${SHA}`).canonical, `localhost:5000/x:7.0@sha256:${SHA}`);
     assert.equal(parseImageReference(`x@sha512:${'b'.repeat(128)}`).digest, `sha512:${'b'.repeat(128)}`);
     assert.equal(parseImageReference('a/b_c__d.e-f---g:Tag_1.0-x').tag, 'Tag_1.0-x');

@@ -71,7 +71,8 @@ export function parseImageReference(value: string): ImageReference {
     const algorithm = digest.slice(0, colon);
     const hex = digest.slice(colon + 1);
     const length = DIGEST_LENGTHS[algorithm];
-    if (colon === -1 || length === undefined) throw new ImageReferenceError(`the digest "${digest}" must be sha256:, sha384: or sha512: followed by its hex digits`);
+    if (colon === -1 || length === undefined)
+      throw new ImageReferenceError(`the digest "${digest}" must be sha256:, sha384: or sha512: followed by its hex digits`);
     if (hex.length !== length || !HEX.test(hex)) throw new ImageReferenceError(`the digest "${digest}" must have ${length} lowercase hex digits`);
   }
 

@@ -39,7 +39,14 @@ const gear: GearSpec = {
 
 /** One payload of every job, as the broker and the agents make them. */
 const nodeJobs: { [N in keyof NodeJobs]: NodeJobs[N] } = {
-  'app.converge': { operationId: 'op1', appId: 'a1', gears: [gear, { ...gear, gearId: 'g2', image: { ref: 'redis:7' }, health: { kind: 'tcp', port: 6379, timeoutSeconds: 5 } }], keepImages: ['shop:3'], drainMs: 0, after: { gearId: 'g1', command: ['sh', '-c', 'migrate'] } },
+  'app.converge': {
+    operationId: 'op1',
+    appId: 'a1',
+    gears: [gear, { ...gear, gearId: 'g2', image: { ref: 'redis:7' }, health: { kind: 'tcp', port: 6379, timeoutSeconds: 5 } }],
+    keepImages: ['shop:3'],
+    drainMs: 0,
+    after: { gearId: 'g1', command: ['sh', '-c', 'migrate'] },
+  },
   'app.build': {
     operationId: 'op1',
     appId: 'a1',
@@ -71,11 +78,28 @@ const nodeJobs: { [N in keyof NodeJobs]: NodeJobs[N] } = {
   'node.ping': { sentAt: 1_700_000_000_000 },
 };
 
-const report = { gearId: 'g1', appId: 'a1', state: 'running' as const, specHash: 'abc', containerId: 'c1', ports: { http: 32768 }, inside: { address: '10.0.0.2', ports: { http: 8080 } } };
+const report = {
+  gearId: 'g1',
+  appId: 'a1',
+  state: 'running' as const,
+  specHash: 'abc',
+  containerId: 'c1',
+  ports: { http: 32768 },
+  inside: { address: '10.0.0.2', ports: { http: 8080 } },
+};
 const brokerJobs: { [N in keyof BrokerJobs]: BrokerJobs[N] } = {
   'app.wake': { appId: 'a1', host: 'shop-acme.localhost' },
   'node.heartbeat': { nodeId: 'n1', at: 1, capacity: { memoryMb: 4096, maxGears: 50, address: '127.0.0.1' }, gears: [report], memoryRssMb: 80 },
-  'operation.report': { operationId: 'op1', nodeId: 'n1', appId: 'a1', phase: 'succeeded', at: 1, log: ['done'], result: { image: 'shop:3', dockerfile: 'recipe' }, gears: [report] },
+  'operation.report': {
+    operationId: 'op1',
+    nodeId: 'n1',
+    appId: 'a1',
+    phase: 'succeeded',
+    at: 1,
+    log: ['done'],
+    result: { image: 'shop:3', dockerfile: 'recipe' },
+    gears: [report],
+  },
 };
 
 const refusal = (fn: () => unknown): JobContractError => {
@@ -93,7 +117,13 @@ describe('job contract', () => {
     assert.deepEqual([...NODE_JOB_NAMES].sort(), Object.keys(nodeJobs).sort());
     assert.deepEqual([...BROKER_JOB_NAMES].sort(), ['app.wake', 'node.heartbeat', 'operation.report']);
     // The jobs an operation dispatches are those whose payload names the operation.
-    const operationJobs: Record<OperationJobName, true> = { 'app.converge': true, 'app.build': true, 'app.snapshot': true, 'app.restore': true, 'app.remove': true };
+    const operationJobs: Record<OperationJobName, true> = {
+      'app.converge': true,
+      'app.build': true,
+      'app.snapshot': true,
+      'app.restore': true,
+      'app.remove': true,
+    };
     assert.equal(Object.keys(operationJobs).length, 5);
   });
 
@@ -107,7 +137,10 @@ describe('job contract', () => {
   });
 
   it('refuses a payload that breaks the contract, naming each field and its rule', () => {
-    const bad = stamp({ ...nodeJobs['app.converge'], gears: [{ ...gear, ports: [{ name: 'http', containerPort: 0, protocol: 'udp', publish: true }], health: { kind: 'http', timeoutSeconds: 5 } }] });
+    const bad = stamp({
+      ...nodeJobs['app.converge'],
+      gears: [{ ...gear, ports: [{ name: 'http', containerPort: 0, protocol: 'udp', publish: true }], health: { kind: 'http', timeoutSeconds: 5 } }],
+    });
     const err = refusal(() => readNodeJob('app.converge', bad));
     assert.equal(err.reason, 'payload');
     assert.deepEqual(
@@ -122,15 +155,24 @@ describe('job contract', () => {
       ['/phase enum', '/at type'],
     );
     assert.match(report.message, /^job operation\.report of the node agent breaks job contract v1: /);
-    assert.equal(refusal(() => readNodeJob('node.ping', stamp({}))).message, 'job node.ping of the broker breaks job contract v1: /sentAt is required (required)');
+    assert.equal(
+      refusal(() => readNodeJob('node.ping', stamp({}))).message,
+      'job node.ping of the broker breaks job contract v1: /sentAt is required (required)',
+    );
   });
 
   it('refuses a job of another contract version, and says which side to upgrade', () => {
     const newer = refusal(() => readNodeJob('node.ping', { sentAt: 1, contractVersion: JOB_CONTRACT_VERSION + 1 }));
     assert.equal(newer.reason, 'version');
-    assert.equal(newer.message, `the broker speaks job contract v${JOB_CONTRACT_VERSION + 1}; this node agent speaks v${JOB_CONTRACT_VERSION}: upgrade this node agent so that both speak the same version`);
+    assert.equal(
+      newer.message,
+      `the broker speaks job contract v${JOB_CONTRACT_VERSION + 1}; this node agent speaks v${JOB_CONTRACT_VERSION}: upgrade this node agent so that both speak the same version`,
+    );
     const older = refusal(() => readBrokerJob('node.heartbeat', { ...brokerJobs['node.heartbeat'], contractVersion: 0 }));
-    assert.equal(older.message, `the node agent speaks job contract v0; this broker speaks v${JOB_CONTRACT_VERSION}: upgrade the node agent so that both speak the same version`);
+    assert.equal(
+      older.message,
+      `the node agent speaks job contract v0; this broker speaks v${JOB_CONTRACT_VERSION}: upgrade the node agent so that both speak the same version`,
+    );
     const none = refusal(() => readBrokerJob('app.wake', brokerJobs['app.wake']));
     assert.match(none.message, /^the router speaks job contract without a version \(older than v1\); this broker speaks v1: upgrade the router/);
     for (const data of [null, 'text', 42, [], { contractVersion: '1', sentAt: 1 }]) {
@@ -146,7 +188,10 @@ describe('job contract', () => {
   });
 
   it('says in the same words what the node registration answers', () => {
-    assert.equal(contractMismatch('this node agent', 'the broker', 7), `this node agent speaks job contract v7; the broker speaks v${JOB_CONTRACT_VERSION}: upgrade the broker so that both speak the same version`);
+    assert.equal(
+      contractMismatch('this node agent', 'the broker', 7),
+      `this node agent speaks job contract v7; the broker speaks v${JOB_CONTRACT_VERSION}: upgrade the broker so that both speak the same version`,
+    );
     assert.match(contractMismatch('this node agent', 'the broker', undefined), /without a version \(older than v1\).*upgrade this node agent/);
   });
 });

@@ -211,8 +211,7 @@ export type OperationJobName = { [N in NodeJobName]: 'operationId' extends keyof
 /** A message on a log channel: a line of one gear, or the end of one node's output. */
 export type LogMessage =
   /** `failed`: the gear failed its rollout and is gone; says so, with when. */
-  | { gear: string; cartridge: string; line: string; stream: 'stdout' | 'stderr'; failed?: string }
-  | { end: string };
+  { gear: string; cartridge: string; line: string; stream: 'stdout' | 'stderr'; failed?: string } | { end: string };
 
 export type JobOf<Jobs, Name extends keyof Jobs> = { name: Name; data: Jobs[Name] };
 export type NodeJob = { [N in NodeJobName]: JobOf<NodeJobs, N> }[NodeJobName];
@@ -289,7 +288,8 @@ function readJob<Jobs, Name extends keyof Jobs & string>(
   data: unknown,
   sides: { sender: (name: Name) => string; receiver: string },
 ): { name: Name; data: Jobs[Name] } {
-  if (!Object.hasOwn(schemas, name)) throw new JobContractError(`${sides.receiver} knows no job ${JSON.stringify(name.slice(0, 100))} in job contract v${JOB_CONTRACT_VERSION}`, 'name');
+  if (!Object.hasOwn(schemas, name))
+    throw new JobContractError(`${sides.receiver} knows no job ${JSON.stringify(name.slice(0, 100))} in job contract v${JOB_CONTRACT_VERSION}`, 'name');
   const version = data !== null && typeof data === 'object' ? (data as { contractVersion?: unknown }).contractVersion : undefined;
   if (version !== JOB_CONTRACT_VERSION) throw new JobContractError(contractMismatch(sides.sender(name as Name), sides.receiver, version), 'version');
   const { contractVersion: _version, ...payload } = data as Record<string, unknown>;
@@ -316,7 +316,10 @@ export function readNodeJob(name: string, data: unknown): NodeJob {
 
 /** Reads a job the broker took from its queue (from a node agent, or a router's wake), as readNodeJob does. */
 export function readBrokerJob(name: string, data: unknown): BrokerJob {
-  return readJob<BrokerJobs, BrokerJobName>('broker', BROKER_JOB_SCHEMAS, name, data, { sender: (n) => (n === 'app.wake' ? 'the router' : 'the node agent'), receiver: 'this broker' }) as BrokerJob;
+  return readJob<BrokerJobs, BrokerJobName>('broker', BROKER_JOB_SCHEMAS, name, data, {
+    sender: (n) => (n === 'app.wake' ? 'the router' : 'the node agent'),
+    receiver: 'this broker',
+  }) as BrokerJob;
 }
 
 function canonical(value: unknown): unknown {
@@ -334,5 +337,8 @@ function canonical(value: unknown): unknown {
 /** The hash of what a container is made from; a change in it means the container must be replaced. */
 export function specHash(spec: GearSpec): string {
   const { running: _running, ...shape } = spec;
-  return createHash('sha256').update(JSON.stringify(canonical(shape))).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(shape)))
+    .digest('hex')
+    .slice(0, 16);
 }

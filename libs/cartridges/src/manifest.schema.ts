@@ -11,7 +11,7 @@ export const envNamePattern = '^[A-Za-z_][A-Za-z0-9_]*$';
  * A health check path: it ends up in the router's configuration as well as in the agent's request, so it is kept to
  * the characters of a URL path and query that need no quoting there.
  */
-export const healthPathPattern = "^/[A-Za-z0-9._~%/?=&+,;:@!$*()-]*$";
+export const healthPathPattern = '^/[A-Za-z0-9._~%/?=&+,;:@!$*()-]*$';
 
 const healthCheckSchema = {
   type: 'object',
@@ -27,7 +27,12 @@ const healthCheckSchema = {
          * What answer counts as healthy: one status code, or `any` (the gear answers HTTP at all, which is what an app
          * without a health route can promise). Absent: any status below 400.
          */
-        status: { oneOf: [{ type: 'integer', minimum: 100, maximum: 599 }, { type: 'string', const: 'any' }] },
+        status: {
+          oneOf: [
+            { type: 'integer', minimum: 100, maximum: 599 },
+            { type: 'string', const: 'any' },
+          ],
+        },
       },
     },
     command: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
@@ -157,7 +162,8 @@ export const manifestSchema = {
       },
     },
     snapshot: {
-      description: "How a snapshot takes this cartridge's data out and puts it back: commands run in the gear (the dump on stdout, the restore from stdin), or the Redis protocol.",
+      description:
+        "How a snapshot takes this cartridge's data out and puts it back: commands run in the gear (the dump on stdout, the restore from stdin), or the Redis protocol.",
       type: 'object',
       additionalProperties: false,
       required: ['file'],

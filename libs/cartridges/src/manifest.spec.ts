@@ -69,7 +69,9 @@ describe('cartridge manifests', () => {
 
   it('lets an http health check accept one status or any answer, and keeps its path quotable', () => {
     const web = (health: string) =>
-      valid.replace('categories: [service, database]', 'categories: [web]').replace('{ name: db, port: 5432, protocol: tcp, health: { tcp: true } }', `{ name: db, port: 8080, protocol: http, public: true, health: ${health} }`);
+      valid
+        .replace('categories: [service, database]', 'categories: [web]')
+        .replace('{ name: db, port: 5432, protocol: tcp, health: { tcp: true } }', `{ name: db, port: 8080, protocol: http, public: true, health: ${health} }`);
     assert.deepEqual(parseManifest(web('{ http: { path: /, status: any } }'), 'm.yml').endpoints[0].health, { http: { path: '/', status: 'any' } });
     assert.deepEqual(parseManifest(web('{ http: { path: /ready, status: 204 } }'), 'm.yml').endpoints[0].health, { http: { path: '/ready', status: 204 } });
     assert.ok(violations(web('{ http: { path: /, status: some } }')).every((v) => v.startsWith('/endpoints/0/health/http/status')));
@@ -86,7 +88,10 @@ describe('cartridge manifests', () => {
     const dir = mkdtempSync(join(tmpdir(), 'catalog-'));
     mkdirSync(join(dir, 'demo-db'));
     writeFileSync(join(dir, 'demo-db', 'manifest.yml'), valid.replace('protocol: tcp', 'protocol: udp'));
-    assert.throws(() => loadCatalog(dir), (err: Error) => err.message.includes(join(dir, 'demo-db', 'manifest.yml')) && err.message.includes('/endpoints/0/protocol'));
+    assert.throws(
+      () => loadCatalog(dir),
+      (err: Error) => err.message.includes(join(dir, 'demo-db', 'manifest.yml')) && err.message.includes('/endpoints/0/protocol'),
+    );
   });
 
   it('renders templates from env, endpoints, app and domain', () => {

@@ -36,7 +36,10 @@ describe('schema validation', () => {
   });
 
   it('lists every violation, without a count, when there are few', () => {
-    assert.throws(() => check(validateList, { items: [1, 'a', 2] }, 'body'), (e: SchemaViolationError) => e.violations.length === 2 && e.more === 0);
+    assert.throws(
+      () => check(validateList, { items: [1, 'a', 2] }, 'body'),
+      (e: SchemaViolationError) => e.violations.length === 2 && e.more === 0,
+    );
     assert.deepEqual(check(validateList, { items: ['a'] }, 'body'), { items: ['a'] });
   });
 
@@ -46,14 +49,21 @@ describe('schema validation', () => {
     for (const image of ['file:///etc/passwd', 'Team/API', 'http://example.com/x', 'a b']) {
       assert.throws(
         () => check(validate, { name: 'docker-image', image }, 'body'),
-        (e: SchemaViolationError) => e.violations.length === 1 && e.violations[0].pointer === '/image' && e.violations[0].rule === 'format' && /image reference/.test(e.violations[0].message),
+        (e: SchemaViolationError) =>
+          e.violations.length === 1 &&
+          e.violations[0].pointer === '/image' &&
+          e.violations[0].rule === 'format' &&
+          /image reference/.test(e.violations[0].message),
         image,
       );
     }
   });
 
   it('names the broken field inside an alternative, not the branch the value did not take', () => {
-    const validate = ajv().compile({ type: 'object', properties: { cartridges: { type: 'array', items: { oneOf: [{ type: 'string' }, cartridgeEntrySchema] } } } });
+    const validate = ajv().compile({
+      type: 'object',
+      properties: { cartridges: { type: 'array', items: { oneOf: [{ type: 'string' }, cartridgeEntrySchema] } } },
+    });
     assert.throws(
       () => check(validate, { cartridges: ['static', { name: 'docker-image', image: 'file:///etc/passwd' }] }, 'body'),
       (e: SchemaViolationError) => e.violations.length === 1 && e.violations[0].pointer === '/cartridges/1/image' && e.violations[0].rule === 'format',
@@ -65,4 +75,3 @@ describe('schema validation', () => {
     );
   });
 });
-

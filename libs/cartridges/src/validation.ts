@@ -108,8 +108,10 @@ export function toViolations(errors: ErrorObject[] | null | undefined, max = MAX
   const deeper = (v: Violation) => out.some((o) => !alternatives.has(o) && o.rule !== 'required' && o.pointer.startsWith(`${v.pointer}/`));
   const violations = out.filter(
     (v) =>
-      !(v.rule === 'required' && out.some((o) => o.rule === 'oneOf' && v.pointer.startsWith(`${o.pointer}/`) && v.pointer.split('/').length === o.pointer.split('/').length + 1)) &&
-      !(alternatives.has(v) && deeper(v)),
+      !(
+        v.rule === 'required' &&
+        out.some((o) => o.rule === 'oneOf' && v.pointer.startsWith(`${o.pointer}/`) && v.pointer.split('/').length === o.pointer.split('/').length + 1)
+      ) && !(alternatives.has(v) && deeper(v)),
   );
   return { violations, more };
 }

@@ -64,7 +64,12 @@ export class ApplyService {
         opts.wait,
       );
       const fresh = (await this.appsRepository.findByName(domain.id, d.name))!;
-      if (d.autoscale) await this.appsRepository.update(fresh.id, { autoscaleMin: d.autoscale.min, autoscaleMax: d.autoscale.max, autoscaleTarget: d.autoscale.targetConcurrency ?? 10 });
+      if (d.autoscale)
+        await this.appsRepository.update(fresh.id, {
+          autoscaleMin: d.autoscale.min,
+          autoscaleMax: d.autoscale.max,
+          autoscaleTarget: d.autoscale.targetConcurrency ?? 10,
+        });
       if (d.idleAfterSeconds) await this.appsRepository.update(fresh.id, { idleAfterSeconds: d.idleAfterSeconds });
       if (d.health) await this.appsRepository.update(fresh.id, { health: d.health });
       for (const host of d.aliases ?? []) await this.aliases.add(user, domainName, d.name, { host });
@@ -108,7 +113,9 @@ export class ApplyService {
           checkSize([this.catalog.require(name)], options.size ?? a.size, '/size');
           const memoryMb = GEAR_SIZES[options.size ?? a.size].memoryMb;
           const nodeId = await this.appGears.place(repos, [memoryMb], a.gears?.[0]?.nodeId);
-          await repos.apps.addCartridge(a.id, { cartridge: name, generated: generatedFor(this.catalog.require(name), this.ca), options }, [{ cartridge: name, nodeId, memoryMb }]);
+          await repos.apps.addCartridge(a.id, { cartridge: name, generated: generatedFor(this.catalog.require(name), this.ca), options }, [
+            { cartridge: name, nodeId, memoryMb },
+          ]);
           nodes.push(nodeId);
         }
       }
@@ -126,7 +133,11 @@ export class ApplyService {
         checkScale(web, d.autoscale!.min, '/autoscale/min');
         checkScale(web, d.autoscale!.max, '/autoscale/max');
         if (d.autoscale!.min > d.autoscale!.max) throw ruleViolation('/autoscale/min', 'range', `must not exceed max (${d.autoscale!.max})`);
-        await repos.apps.update(a.id, { autoscaleMin: d.autoscale!.min, autoscaleMax: d.autoscale!.max, autoscaleTarget: d.autoscale!.targetConcurrency ?? 10 });
+        await repos.apps.update(a.id, {
+          autoscaleMin: d.autoscale!.min,
+          autoscaleMax: d.autoscale!.max,
+          autoscaleTarget: d.autoscale!.targetConcurrency ?? 10,
+        });
       }
       if (has('idleAfterSeconds')) await repos.apps.update(a.id, { idleAfterSeconds: d.idleAfterSeconds ?? null });
       // For the next release only: at a push the file comes with the code it describes, and the running release
@@ -137,7 +148,8 @@ export class ApplyService {
         if (item.action === 'remove') await repos.aliases.delete(a.id, host);
         else {
           checkAliasHost(host, this.config.appsDomain, '/aliases');
-          if (!(await repos.aliases.create({ appId: a.id, host, certificate: null, privateKey: null }))) throw conflict(`the host name ${host} is already an alias`);
+          if (!(await repos.aliases.create({ appId: a.id, host, certificate: null, privateKey: null })))
+            throw conflict(`the host name ${host} is already an alias`);
         }
       }
       return nodes;

@@ -24,34 +24,52 @@ describe('descriptor plans', () => {
 
   it('plans the creation of a new app', () => {
     const { items } = planApply(null, file('aliases: [www.shop.test]'), catalog);
-    assert.deepEqual(items.map((i) => `${i.action} ${i.target}`), ['create app shop', 'add env GREETING', 'add alias www.shop.test']);
+    assert.deepEqual(
+      items.map((i) => `${i.action} ${i.target}`),
+      ['create app shop', 'add env GREETING', 'add alias www.shop.test'],
+    );
   });
 
   it('lists exactly what changed, with reasons', () => {
     const d = parseDescriptor('name: shop\ncartridges: [nodejs-18, postgresql-15, redis-7]\nenv: { GREETING: hello, MODE: fast }\nscale: 2\n');
     const { items, refusals } = planApply(current, d, catalog);
     assert.deepEqual(refusals, []);
-    assert.deepEqual(items.map((i) => `${i.action} ${i.target}`), ['add cartridge redis-7', 'change env GREETING', 'add env MODE', 'change scale']);
+    assert.deepEqual(
+      items.map((i) => `${i.action} ${i.target}`),
+      ['add cartridge redis-7', 'change env GREETING', 'add env MODE', 'change scale'],
+    );
     assert.equal(items.find((i) => i.target === 'env GREETING')?.reason, 'the value differs');
   });
 
-  it('plans a health check from the file, and the cartridge\'s again when the file drops it', () => {
+  it("plans a health check from the file, and the cartridge's again when the file drops it", () => {
     const { items } = planApply(current, file('health: { path: /ready, status: 200 }'), catalog);
-    assert.deepEqual(items.map((i) => [i.action, i.target, i.to]), [['change', 'health', { path: '/ready', status: 200 }]]);
+    assert.deepEqual(
+      items.map((i) => [i.action, i.target, i.to]),
+      [['change', 'health', { path: '/ready', status: 200 }]],
+    );
     const same = planApply({ ...current, health: { status: 200, path: '/ready' } }, file('health: { path: /ready, status: 200 }'), catalog);
     assert.deepEqual(same.items, [], 'key order does not matter');
     const dropped = planApply({ ...current, health: { path: '/ready' } }, file(), catalog);
-    assert.deepEqual(dropped.items.map((i) => [i.target, i.to]), [['health', null]]);
+    assert.deepEqual(
+      dropped.items.map((i) => [i.target, i.to]),
+      [['health', null]],
+    );
   });
 
   it('refuses a health check it could not apply, naming the field', () => {
-    assert.throws(() => file('health: { path: ready, status: 600 }'), (err: Error) => {
-      assert.ok(err instanceof SchemaViolationError);
-      const pointers = err.violations.map((v) => v.pointer);
-      assert.ok(pointers.includes('/health/path'), pointers.join());
-      assert.ok(pointers.some((p) => p.startsWith('/health/status')), pointers.join());
-      return true;
-    });
+    assert.throws(
+      () => file('health: { path: ready, status: 600 }'),
+      (err: Error) => {
+        assert.ok(err instanceof SchemaViolationError);
+        const pointers = err.violations.map((v) => v.pointer);
+        assert.ok(pointers.includes('/health/path'), pointers.join());
+        assert.ok(
+          pointers.some((p) => p.startsWith('/health/status')),
+          pointers.join(),
+        );
+        return true;
+      },
+    );
   });
 
   it('says what data a removal would lose', () => {
@@ -62,7 +80,10 @@ describe('descriptor plans', () => {
 
   it('refuses what a descriptor cannot change', () => {
     const { refusals } = planApply(current, parseDescriptor('name: shop\ncartridges: [python-3.11, postgresql-15]\nsize: large\n'), catalog);
-    assert.deepEqual(refusals.map((r) => r.rule), ['web-cartridge', 'size-change']);
+    assert.deepEqual(
+      refusals.map((r) => r.rule),
+      ['web-cartridge', 'size-change'],
+    );
   });
 
   it('reports every violation of a broken file at once, with its path and rule', () => {

@@ -48,7 +48,11 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
   const added = names.filter((c) => !current.cartridges.includes(c));
   const removed = current.cartridges.filter((c) => !names.includes(c));
   if (added.some(isWeb) || removed.some(isWeb)) {
-    refusals.push({ pointer: '/cartridges', rule: 'web-cartridge', message: `the web cartridge of an existing app cannot change (${current.cartridges.filter(isWeb).join(', ')}); create a new app instead` });
+    refusals.push({
+      pointer: '/cartridges',
+      rule: 'web-cartridge',
+      message: `the web cartridge of an existing app cannot change (${current.cartridges.filter(isWeb).join(', ')}); create a new app instead`,
+    });
   }
   for (const c of added) items.push({ action: 'add', target: `cartridge ${c}`, reason: 'in the file, not in the app' });
   for (const c of removed) {
@@ -61,7 +65,11 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
     });
   }
   if (d.size && d.size !== current.size) {
-    refusals.push({ pointer: '/size', rule: 'size-change', message: `the gear size of an existing app cannot change yet (${current.size} → ${d.size}); create a new app with the new size` });
+    refusals.push({
+      pointer: '/size',
+      rule: 'size-change',
+      message: `the gear size of an existing app cannot change yet (${current.size} → ${d.size}); create a new app with the new size`,
+    });
   }
   for (const [k, v] of Object.entries(env)) {
     if (!(k in current.env)) items.push({ action: 'add', target: `env ${k}`, to: v, reason: 'in the file, not in the app' });
@@ -71,9 +79,16 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
 
   if (d.autoscale) {
     const want = { min: d.autoscale.min, max: d.autoscale.max, targetConcurrency: d.autoscale.targetConcurrency ?? 10 };
-    if (JSON.stringify(want) !== JSON.stringify(current.autoscale)) items.push({ action: 'change', target: 'autoscale', from: current.autoscale, to: want, reason: 'the bounds differ' });
+    if (JSON.stringify(want) !== JSON.stringify(current.autoscale))
+      items.push({ action: 'change', target: 'autoscale', from: current.autoscale, to: want, reason: 'the bounds differ' });
   } else if (d.scale !== undefined && (d.scale !== current.webScale || current.autoscale)) {
-    items.push({ action: 'change', target: 'scale', from: current.autoscale ? current.autoscale : current.webScale, to: d.scale, reason: current.autoscale ? 'a fixed scale replaces autoscaling' : 'the number of web gears differs' });
+    items.push({
+      action: 'change',
+      target: 'scale',
+      from: current.autoscale ? current.autoscale : current.webScale,
+      to: d.scale,
+      reason: current.autoscale ? 'a fixed scale replaces autoscaling' : 'the number of web gears differs',
+    });
   }
   const aliases = d.aliases ?? [];
   for (const a of aliases) if (!current.aliases.includes(a)) items.push({ action: 'add', target: `alias ${a}`, reason: 'in the file, not in the app' });
@@ -84,7 +99,13 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
   // A file without `health` means the web cartridge's check, as a file without an alias means none.
   const health = d.health ?? null;
   if (JSON.stringify(sortedKeys(health)) !== JSON.stringify(sortedKeys(current.health))) {
-    items.push({ action: 'change', target: 'health', from: current.health, to: health, reason: health ? 'the health check differs' : "the file keeps the web cartridge's health check" });
+    items.push({
+      action: 'change',
+      target: 'health',
+      from: current.health,
+      to: health,
+      reason: health ? 'the health check differs' : "the file keeps the web cartridge's health check",
+    });
   }
   return { items, refusals };
 }

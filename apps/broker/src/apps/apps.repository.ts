@@ -82,8 +82,15 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     gears: NewGear[],
   ): Promise<App> {
     const saved = await this.m.save(this.m.create(App, app));
-    await this.m.insert(AppCartridge, cartridges.map((c) => ({ ...c, appId: saved.id })));
-    if (gears.length > 0) await this.m.insert(Gear, gears.map((g) => ({ ...g, appId: saved.id })));
+    await this.m.insert(
+      AppCartridge,
+      cartridges.map((c) => ({ ...c, appId: saved.id })),
+    );
+    if (gears.length > 0)
+      await this.m.insert(
+        Gear,
+        gears.map((g) => ({ ...g, appId: saved.id })),
+      );
     return (await this.findById(saved.id))!;
   }
 
@@ -105,9 +112,17 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     return true;
   }
 
-  async addCartridge(appId: string, cartridge: Pick<AppCartridge, 'cartridge' | 'generated'> & { options?: AppCartridge['options'] }, gears: NewGear[]): Promise<void> {
+  async addCartridge(
+    appId: string,
+    cartridge: Pick<AppCartridge, 'cartridge' | 'generated'> & { options?: AppCartridge['options'] },
+    gears: NewGear[],
+  ): Promise<void> {
     await this.m.insert(AppCartridge, { ...cartridge, appId });
-    if (gears.length > 0) await this.m.insert(Gear, gears.map((g) => ({ ...g, appId })));
+    if (gears.length > 0)
+      await this.m.insert(
+        Gear,
+        gears.map((g) => ({ ...g, appId })),
+      );
   }
 
   async removeCartridge(appId: string, cartridge: string): Promise<void> {
@@ -116,7 +131,11 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
   }
 
   async addGears(appId: string, gears: NewGear[]): Promise<void> {
-    if (gears.length > 0) await this.m.insert(Gear, gears.map((g) => ({ ...g, appId })));
+    if (gears.length > 0)
+      await this.m.insert(
+        Gear,
+        gears.map((g) => ({ ...g, appId })),
+      );
   }
 
   async removeGears(ids: string[]): Promise<void> {
@@ -125,7 +144,21 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
 
   async update(
     id: string,
-    fields: Partial<Pick<App, 'desiredState' | 'env' | 'size' | 'autoscaleMin' | 'autoscaleMax' | 'autoscaleTarget' | 'idleAfterSeconds' | 'lastScaledAt' | 'activeDeploymentId' | 'health'>>,
+    fields: Partial<
+      Pick<
+        App,
+        | 'desiredState'
+        | 'env'
+        | 'size'
+        | 'autoscaleMin'
+        | 'autoscaleMax'
+        | 'autoscaleTarget'
+        | 'idleAfterSeconds'
+        | 'lastScaledAt'
+        | 'activeDeploymentId'
+        | 'health'
+      >
+    >,
   ): Promise<void> {
     await this.m.update(App, { id }, fields);
   }
@@ -136,7 +169,11 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
   }
 
   async bumpGenerations(appId: string, cartridges?: string[]): Promise<void> {
-    const qb = this.m.createQueryBuilder().update(Gear).set({ generation: () => 'generation + 1' }).where('app_id = :appId', { appId });
+    const qb = this.m
+      .createQueryBuilder()
+      .update(Gear)
+      .set({ generation: () => 'generation + 1' })
+      .where('app_id = :appId', { appId });
     if (cartridges) qb.andWhere('cartridge in (:...cartridges)', { cartridges });
     await qb.execute();
   }
@@ -157,7 +194,11 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
 
   /** Marks the gears of an app on a node that a failed operation left without a container. */
   async markFailed(appId: string, nodeId: string, except: string[], message: string): Promise<void> {
-    const qb = this.m.createQueryBuilder().update(Gear).set({ state: 'failed', message: message.slice(0, 2000) }).where('app_id = :appId and node_id = :nodeId', { appId, nodeId });
+    const qb = this.m
+      .createQueryBuilder()
+      .update(Gear)
+      .set({ state: 'failed', message: message.slice(0, 2000) })
+      .where('app_id = :appId and node_id = :nodeId', { appId, nodeId });
     if (except.length > 0) qb.andWhere('id not in (:...except)', { except });
     await qb.execute();
   }

@@ -60,7 +60,12 @@ export function checkOptions(c: Cartridge, options: CartridgeOptions, pointer: s
     if (extra) throw ruleViolation(`${pointer}/${extra}`, 'docker-image-only', `${c.manifest.name} runs its own image; only docker-image takes "${extra}"`);
     return;
   }
-  if (!options.image) throw ruleViolation(`${pointer}/image`, 'required', `${c.manifest.name} needs the image to run, e.g. {"name": "${c.manifest.name}", "image": "registry:5000/team/app:1", "port": 8080}`);
+  if (!options.image)
+    throw ruleViolation(
+      `${pointer}/image`,
+      'required',
+      `${c.manifest.name} needs the image to run, e.g. {"name": "${c.manifest.name}", "image": "registry:5000/team/app:1", "port": 8080}`,
+    );
   const names = new Set<string>();
   for (const [i, v] of (options.volumes ?? []).entries()) {
     if (names.has(v.name)) throw ruleViolation(`${pointer}/volumes/${i}/name`, 'unique', `volume "${v.name}" is named twice`);

@@ -68,7 +68,15 @@ export class GearSpecsService {
       size: app.size,
       env: app.env,
       cartridges: shapeCartridges(app),
-      gears: (app.gears ?? []).map((g) => ({ id: g.id, cartridge: g.cartridge, nodeId: g.nodeId, generation: g.generation, release: releaseOf(g.deploymentId), ports: g.ports, ...(envOf?.has(g.id) ? { env: envOf.get(g.id) } : {}) })),
+      gears: (app.gears ?? []).map((g) => ({
+        id: g.id,
+        cartridge: g.cartridge,
+        nodeId: g.nodeId,
+        generation: g.generation,
+        release: releaseOf(g.deploymentId),
+        ports: g.ports,
+        ...(envOf?.has(g.id) ? { env: envOf.get(g.id) } : {}),
+      })),
       nodeAddresses: await this.addressesFor(app),
     };
   }

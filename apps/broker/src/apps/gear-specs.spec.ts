@@ -37,8 +37,14 @@ describe('gear specs', () => {
     assert.equal(web.env.GEARSHIFT_APP, 'shop');
   });
 
-  it('starts a gear a configuration change rolls out with its own environment; the serving gear keeps the app\'s', () => {
-    const fresh = { id: 'b0000000-0000-4000-8000-000000000003', cartridge: 'nodejs-18', nodeId: app.gears[0].nodeId, generation: 0, env: { GREETING: 'hello', NEW: '1' } };
+  it("starts a gear a configuration change rolls out with its own environment; the serving gear keeps the app's", () => {
+    const fresh = {
+      id: 'b0000000-0000-4000-8000-000000000003',
+      cartridge: 'nodejs-18',
+      nodeId: app.gears[0].nodeId,
+      generation: 0,
+      env: { GREETING: 'hello', NEW: '1' },
+    };
     const rolling = buildGearSpecs({ ...app, gears: [...app.gears, fresh] }, catalog, 'gs');
     const [old, next] = ['b0000000-0000-4000-8000-000000000001', fresh.id].map((id) => rolling.find((s) => s.gearId === id)!);
     assert.deepEqual(old, web, 'the serving gear is not touched');
@@ -65,7 +71,7 @@ describe('gear specs', () => {
     assert.equal(db.web, false);
   });
 
-  it('gives web gears of a release the check the release was deployed with, over the cartridge\'s', () => {
+  it("gives web gears of a release the check the release was deployed with, over the cartridge's", () => {
     const release = (health: GearRelease['health']) => ({ image: 'registry/shop:1', env: {}, health });
     const withRelease = (health: GearRelease['health']) =>
       buildGearSpecs({ ...app, gears: app.gears.map((g) => (g.cartridge === 'nodejs-18' ? { ...g, release: release(health) } : g)) }, catalog, 'gs');
@@ -73,7 +79,11 @@ describe('gear specs', () => {
     assert.deepEqual(webOf(withRelease({ path: '/ready', status: 200 })), { kind: 'http', port: 8080, path: '/ready', status: 200, timeoutSeconds: 60 });
     assert.deepEqual(webOf(withRelease({ path: '/ready' })), { kind: 'http', port: 8080, path: '/ready', timeoutSeconds: 60 }, 'a path alone: below 400');
     assert.deepEqual(webOf(withRelease({ timeoutSeconds: 300 })), { kind: 'http', port: 8080, path: '/', status: 'any', timeoutSeconds: 300 });
-    assert.deepEqual(webOf(withRelease(null)), { kind: 'http', port: 8080, path: '/', status: 'any', timeoutSeconds: 60 }, 'no check of its own: the cartridge\'s');
+    assert.deepEqual(
+      webOf(withRelease(null)),
+      { kind: 'http', port: 8080, path: '/', status: 'any', timeoutSeconds: 60 },
+      "no check of its own: the cartridge's",
+    );
     // The services keep their own checks.
     assert.equal(withRelease({ path: '/ready' }).find((s) => s.cartridge === 'postgresql-15')!.health.kind, 'command');
   });
@@ -86,12 +96,19 @@ describe('gear specs', () => {
 
   it('keeps services but stops web gears of an idle app', () => {
     const idle = buildGearSpecs({ ...app, state: 'idle' }, catalog, 'gs');
-    assert.deepEqual(idle.map((s) => [s.cartridge, s.running]).sort(), [['nodejs-18', false], ['postgresql-15', true]]);
+    assert.deepEqual(idle.map((s) => [s.cartridge, s.running]).sort(), [
+      ['nodejs-18', false],
+      ['postgresql-15', true],
+    ]);
   });
 
   it('gives DATABASE_URL to the database embedded first when two publish it', () => {
     const both = buildGearSpecs(
-      { ...app, cartridges: [...app.cartridges, { name: 'mariadb-10.11', generated: { MYSQL_USER: 'm', MYSQL_PASSWORD: 'p' } }], gears: [...app.gears, { id: 'b0000000-0000-4000-8000-000000000003', cartridge: 'mariadb-10.11', nodeId: app.gears[0].nodeId, generation: 0 }] },
+      {
+        ...app,
+        cartridges: [...app.cartridges, { name: 'mariadb-10.11', generated: { MYSQL_USER: 'm', MYSQL_PASSWORD: 'p' } }],
+        gears: [...app.gears, { id: 'b0000000-0000-4000-8000-000000000003', cartridge: 'mariadb-10.11', nodeId: app.gears[0].nodeId, generation: 0 }],
+      },
       catalog,
       'gs',
     ).find((s) => s.cartridge === 'nodejs-18')!;
@@ -111,7 +128,7 @@ describe('gear specs', () => {
     assert.deepEqual(reversed, specs, 'the order of the input changes nothing');
   });
 
-  it('points a web gear on another node at the port the database publishes on its node\'s address', () => {
+  it("points a web gear on another node at the port the database publishes on its node's address", () => {
     const [n1, n2] = ['n0000000-0000-4000-8000-000000000000', 'n0000000-0000-4000-8000-000000000001'];
     const spread: AppShape = {
       ...app,
@@ -124,25 +141,29 @@ describe('gear specs', () => {
     const out = buildGearSpecs(spread, catalog, 'gs');
     assert.equal(out.find((s) => s.gearId.endsWith('3'))!.env.DATABASE_URL, 'postgresql://u1:pw@10.0.0.1:32770/shop');
     assert.equal(out.find((s) => s.gearId.endsWith('1'))!.env.DATABASE_URL, 'postgresql://u1:pw@postgresql-15:5432/shop', 'beside it: the alias');
-    assert.ok(out.every((s) => s.ports.every((port) => port.publish)), 'every endpoint is published for the other nodes');
+    assert.ok(
+      out.every((s) => s.ports.every((port) => port.publish)),
+      'every endpoint is published for the other nodes',
+    );
   });
 
   it('marks secret published values', () => {
-    const secret = publishedVars(app, catalog).filter((p) => p.secret).map((p) => p.name);
+    const secret = publishedVars(app, catalog)
+      .filter((p) => p.secret)
+      .map((p) => p.name);
     assert.deepEqual(secret.sort(), ['DATABASE_URL', 'PGPASSWORD', 'POSTGRESQL_PASSWORD']);
   });
 
   it('gives the web gear the libpq variables, so a client with no settings reaches the database', () => {
-    assert.deepEqual(
-      [web.env.PGHOST, web.env.PGPORT, web.env.PGUSER, web.env.PGPASSWORD, web.env.PGDATABASE],
-      ['postgresql-15', '5432', 'u1', 'pw', 'shop'],
-    );
+    assert.deepEqual([web.env.PGHOST, web.env.PGPORT, web.env.PGUSER, web.env.PGPASSWORD, web.env.PGDATABASE], ['postgresql-15', '5432', 'u1', 'pw', 'shop']);
   });
 
   it('gives the database its certificate and key, and the web gear neither', () => {
     const withTls: AppShape = {
       ...app,
-      cartridges: app.cartridges.map((c) => (c.name === 'postgresql-15' ? { ...c, generated: { ...c.generated, GEARSHIFT_TLS_CERT: 'CERT', GEARSHIFT_TLS_KEY: 'KEY' } } : c)),
+      cartridges: app.cartridges.map((c) =>
+        c.name === 'postgresql-15' ? { ...c, generated: { ...c.generated, GEARSHIFT_TLS_CERT: 'CERT', GEARSHIFT_TLS_KEY: 'KEY' } } : c,
+      ),
     };
     const specs2 = buildGearSpecs(withTls, catalog, 'gs');
     const db2 = specs2.find((s) => s.cartridge === 'postgresql-15')!;

@@ -24,7 +24,15 @@ export interface AppShape {
    * `env`: what a web gear that a configuration change is rolling out starts with, instead of its release's or the
    * app's environment, which it takes only once the new gears are healthy.
    */
-  gears: { id: string; cartridge: string; nodeId: string; generation: number; release?: GearRelease; ports?: Record<string, number>; env?: Record<string, string> }[];
+  gears: {
+    id: string;
+    cartridge: string;
+    nodeId: string;
+    generation: number;
+    release?: GearRelease;
+    ports?: Record<string, number>;
+    env?: Record<string, string>;
+  }[];
   /** Where each node's published ports are reached (node id → address): gears on other nodes reach services there. */
   nodeAddresses?: Record<string, string>;
 }
@@ -53,7 +61,7 @@ function cartridgeEnv(c: Cartridge, app: AppShape, generated: Record<string, str
     // A certificate is missing when the cartridge was embedded before it had one: the gear then runs without TLS,
     // and its spec (so its container) stays as it was.
     if (e.generate?.startsWith('tls-') && generated[e.name] === undefined) continue;
-    env[e.name] = e.generate ? generated[e.name] ?? '' : renderTemplate(e.value ?? '', ctx());
+    env[e.name] = e.generate ? (generated[e.name] ?? '') : renderTemplate(e.value ?? '', ctx());
   }
   return env;
 }
@@ -200,8 +208,16 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
       env,
       // Every endpoint is published on the node's address: routers reach web gears there, and gears of the app on
       // other nodes its services. (`public` says which endpoint the routers serve.)
-      ports: c.manifest.endpoints.map((e) => ({ name: e.name, containerPort: fromApp && options.port ? options.port : e.port, protocol: e.protocol, publish: true })),
-      volumes: (fromApp ? options.volumes ?? [] : c.manifest.volumes ?? []).map((v) => ({ name: `${instance}-${app.id}-${g.cartridge}-${v.name}`, path: v.path })),
+      ports: c.manifest.endpoints.map((e) => ({
+        name: e.name,
+        containerPort: fromApp && options.port ? options.port : e.port,
+        protocol: e.protocol,
+        publish: true,
+      })),
+      volumes: (fromApp ? (options.volumes ?? []) : (c.manifest.volumes ?? [])).map((v) => ({
+        name: `${instance}-${app.id}-${g.cartridge}-${v.name}`,
+        path: v.path,
+      })),
       resources: { memoryMb: size.memoryMb, cpus: size.cpus, pids: size.pids },
       health: gearHealth(c, options, isWeb ? g.release : undefined),
       // An idle app keeps its services (data, connections) and stops only its web gears.

@@ -14,7 +14,12 @@ export class CartridgesRepository {
     await this.m.transaction(async (tx) => {
       if (rows.length > 0) await tx.upsert(CartridgeRecord, rows, ['name']);
       const names = rows.map((r) => r.name);
-      await tx.createQueryBuilder().delete().from(CartridgeRecord).where(names.length ? 'name <> all(:names)' : 'true', { names }).execute();
+      await tx
+        .createQueryBuilder()
+        .delete()
+        .from(CartridgeRecord)
+        .where(names.length ? 'name <> all(:names)' : 'true', { names })
+        .execute();
     });
   }
 }

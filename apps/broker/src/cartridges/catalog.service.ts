@@ -67,6 +67,13 @@ export class CatalogService {
   }
 
   list() {
-    return [...this.cartridges.values()].map((c) => ({ name: c.manifest.name, displayName: c.manifest['display-name'], version: c.manifest.version, categories: c.manifest.categories, hash: c.hash, manifest: c.manifest }));
+    return [...this.cartridges.values()].map((c) => ({
+      name: c.manifest.name,
+      displayName: c.manifest['display-name'],
+      version: c.manifest.version,
+      categories: c.manifest.categories,
+      hash: c.hash,
+      manifest: c.manifest,
+    }));
   }
 }

@@ -13,7 +13,13 @@ import { OperationsService } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
 import type { User } from '../users/user.entity';
 
-export const CHANGE_REPOS = { aliases: AliasesRepository, apps: AppsRepository, deployments: DeploymentsRepository, nodes: NodesRepository, operations: OperationsRepository };
+export const CHANGE_REPOS = {
+  aliases: AliasesRepository,
+  apps: AppsRepository,
+  deployments: DeploymentsRepository,
+  nodes: NodesRepository,
+  operations: OperationsRepository,
+};
 
 /** The repositories a change to an app writes through, bound to the change's transaction. */
 export type ChangeRepos = Repositories<typeof CHANGE_REPOS>;
@@ -48,11 +54,15 @@ export class ChangeRunner {
    * operation runs; `lock` holds an advisory lock (placement) until the commit.
    */
   begin(app: App, work: (repos: ChangeRepos) => Promise<Operation>, opts: { lock?: LockName; busyHint?: string } = {}): Promise<Operation> {
-    return this.uow.run(CHANGE_REPOS, async (repos) => {
-      const active = await repos.operations.activeForApp(app.id);
-      if (active) throw new AppBusyError(app, active, opts.busyHint ?? 'try again when it ends');
-      return work(repos);
-    }, opts.lock);
+    return this.uow.run(
+      CHANGE_REPOS,
+      async (repos) => {
+        const active = await repos.operations.activeForApp(app.id);
+        if (active) throw new AppBusyError(app, active, opts.busyHint ?? 'try again when it ends');
+        return work(repos);
+      },
+      opts.lock,
+    );
   }
 
   /**
@@ -61,15 +71,27 @@ export class ChangeRunner {
    * itself acts (autoscaling, idling, waking).
    */
   changeApp(app: App, user: User | null, kind: string, step: string, mutate: (repos: ChangeRepos, app: App) => Promise<Change>): Promise<Operation> {
-    return this.begin(app, async (repos) => {
-      const before = new Set((app.gears ?? []).map((g) => g.nodeId));
-      const changed = (await mutate(repos, app)) ?? [];
-      const { nodes: extraNodes, context } = Array.isArray(changed) ? { nodes: changed, context: {} } : changed;
-      const after = await repos.apps.findById(app.id);
-      const nodes = new Set([...before, ...extraNodes, ...(after?.gears ?? []).map((g) => g.nodeId)]);
-      const job = kind === 'app.delete' ? ('app.remove' as const) : ('app.converge' as const);
-      return this.operations.create(repos, kind, app.id, user, [...nodes].map((nodeId) => ({ nodeId, job })), step, context);
-    }, { lock: 'placement' });
+    return this.begin(
+      app,
+      async (repos) => {
+        const before = new Set((app.gears ?? []).map((g) => g.nodeId));
+        const changed = (await mutate(repos, app)) ?? [];
+        const { nodes: extraNodes, context } = Array.isArray(changed) ? { nodes: changed, context: {} } : changed;
+        const after = await repos.apps.findById(app.id);
+        const nodes = new Set([...before, ...extraNodes, ...(after?.gears ?? []).map((g) => g.nodeId)]);
+        const job = kind === 'app.delete' ? ('app.remove' as const) : ('app.converge' as const);
+        return this.operations.create(
+          repos,
+          kind,
+          app.id,
+          user,
+          [...nodes].map((nodeId) => ({ nodeId, job })),
+          step,
+          context,
+        );
+      },
+      { lock: 'placement' },
+    );
   }
 
   /**

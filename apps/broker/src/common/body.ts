@@ -37,7 +37,8 @@ export const MAX_JSON_DEPTH = 32;
 const BODY_POLICY = 'gearshift:body';
 
 /** The media types a route takes and the limit of each; the same list documents the route in OpenAPI. */
-export const AcceptsBody = (policy: BodyPolicy) => applyDecorators(SetMetadata(BODY_POLICY, policy), ApiConsumes(...(Object.keys(policy) as BodyKind[]).flatMap((k) => MEDIA_TYPES[k])));
+export const AcceptsBody = (policy: BodyPolicy) =>
+  applyDecorators(SetMetadata(BODY_POLICY, policy), ApiConsumes(...(Object.keys(policy) as BodyKind[]).flatMap((k) => MEDIA_TYPES[k])));
 
 /** The media type of a Content-Type header, without parameters, lowercased ("" when there is none). */
 export function mediaType(header: string | undefined): string {
@@ -93,12 +94,15 @@ function unreadable(err: unknown): unknown {
   const e = err as { type?: string; status?: number; message?: string };
   if (typeof e?.type === 'string' && ['entity.too.large', 'entity.parse.failed', 'encoding.unsupported', 'charset.unsupported'].includes(e.type)) return err;
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
-    return new GearshiftError('invalid_input', `the body could not be read: ${e.message ?? 'unknown reason'}`, [{ pointer: '', rule: 'readable', message: 'could not be read' }]);
+    return new GearshiftError('invalid_input', `the body could not be read: ${e.message ?? 'unknown reason'}`, [
+      { pointer: '', rule: 'readable', message: 'could not be read' },
+    ]);
   }
   return err;
 }
 
-const hasBody = (req: Request) => req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+const hasBody = (req: Request) =>
+  req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 
 @Injectable()
 export class BodyInterceptor implements NestInterceptor {
@@ -130,7 +134,9 @@ export class BodyInterceptor implements NestInterceptor {
     const declared = Number(req.headers['content-length']);
     // Refused on the declared length alone: nothing of a body that is too large is read.
     if (Number.isFinite(declared) && declared > limit) {
-      throw new GearshiftError('too_large', `the request body is larger than the limit of ${limit} bytes`, [{ pointer: '', rule: 'max-size', message: `must be at most ${limit} bytes` }]);
+      throw new GearshiftError('too_large', `the request body is larger than the limit of ${limit} bytes`, [
+        { pointer: '', rule: 'max-size', message: `must be at most ${limit} bytes` },
+      ]);
     }
     await new Promise<void>((resolve, reject) => this.parser(kind, limit)(req, res, (err?: unknown) => (err ? reject(unreadable(err)) : resolve())));
     const bad = kind === 'json' ? jsonProblem(req.body, MAX_JSON_DEPTH) : undefined;

@@ -55,7 +55,10 @@ const name = (commonName: string) => seq(set(seq(oid('2.5.4.3'), utf8(commonName
 const extension = (id: string, critical: boolean, value: Buffer) => seq(oid(id), ...(critical ? [bool(true)] : []), octets(value));
 
 function toPem(label: string, der: Buffer): string {
-  const body = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const body = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
 }
 
@@ -103,7 +106,13 @@ function derivedKey(secretKey: Buffer): KeyObject {
     ecdh.setPrivateKey(d);
     const point = ecdh.getPublicKey();
     return createPrivateKey({
-      key: { kty: 'EC', crv: 'P-256', d: d.toString('base64url'), x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33, 65).toString('base64url') },
+      key: {
+        kty: 'EC',
+        crv: 'P-256',
+        d: d.toString('base64url'),
+        x: point.subarray(1, 33).toString('base64url'),
+        y: point.subarray(33, 65).toString('base64url'),
+      },
       format: 'jwk',
     });
   }

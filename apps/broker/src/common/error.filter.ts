@@ -38,16 +38,28 @@ export class ErrorFilter implements ExceptionFilter {
       const more = error.more > 0 ? ` (and ${error.violations.length - 1 + error.more} more problems)` : '';
       const message = first ? `${first.pointer || 'the body'} ${first.message}${more}` : 'the request is not valid';
       // Beyond the first few, a count: a broken body of any size gets an answer of bounded size.
-      const details = error.more > 0 ? [...error.violations, { pointer: '', rule: 'more', message: `${error.more} more problems are not listed` }] : error.violations;
+      const details =
+        error.more > 0 ? [...error.violations, { pointer: '', rule: 'more', message: `${error.more} more problems are not listed` }] : error.violations;
       return { statusCode: 400, code: 'invalid_input', message, details };
     }
     // Errors raised by body-parser before any route runs (bad JSON, body too large); the adapter wraps them.
-    const e = (error instanceof HttpException && error.cause ? error.cause : error) as { type?: string; status?: number; statusCode?: number; message?: string; limit?: number };
+    const e = (error instanceof HttpException && error.cause ? error.cause : error) as {
+      type?: string;
+      status?: number;
+      statusCode?: number;
+      message?: string;
+      limit?: number;
+    };
     if (e?.type === 'entity.too.large') {
       return { statusCode: 413, code: 'too_large', message: `the request body is larger than the limit of ${e.limit} bytes`, details: [] };
     }
     if (e?.type === 'entity.parse.failed') {
-      return { statusCode: 400, code: 'invalid_input', message: `the body is not valid JSON: ${e.message}`, details: [{ pointer: '', rule: 'json', message: 'is not valid JSON' }] };
+      return {
+        statusCode: 400,
+        code: 'invalid_input',
+        message: `the body is not valid JSON: ${e.message}`,
+        details: [{ pointer: '', rule: 'json', message: 'is not valid JSON' }],
+      };
     }
     if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
       return { statusCode: 415, code: 'unsupported_media_type', message: e.message ?? 'unsupported encoding', details: [] };

@@ -31,5 +31,4 @@ export const notFound = (what: string) => new GearshiftError('not_found', `${wha
 export const conflict = (message: string, details?: Violation[]) => new GearshiftError('conflict', message, details);
 export const invalid = (pointer: string, rule: string, message: string) =>
   new GearshiftError('invalid_input', `${pointer} ${message}`, [{ pointer, rule, message }]);
-export const ruleViolation = (pointer: string, rule: string, message: string) =>
-  new GearshiftError('rule_violation', message, [{ pointer, rule, message }]);
+export const ruleViolation = (pointer: string, rule: string, message: string) => new GearshiftError('rule_violation', message, [{ pointer, rule, message }]);

@@ -69,5 +69,6 @@ export const sealedText: ValueTransformer = {
 /** A JSON object column of strings whose values are sealed (names stay readable). */
 export const sealedValues: ValueTransformer = {
   to: (v: Record<string, string> | null | undefined) => (v ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, current().seal(x)])) : v),
-  from: (v: Record<string, string> | null) => (v ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, typeof x === 'string' ? current().open(x) : x])) : v),
+  from: (v: Record<string, string> | null) =>
+    v ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, typeof x === 'string' ? current().open(x) : x])) : v,
 };

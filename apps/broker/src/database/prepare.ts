@@ -43,7 +43,10 @@ export async function sealPlainSecrets(m: EntityManager): Promise<number> {
     }
   }
   for (const { table, column } of SEALED_TEXT) {
-    const rows: { id: string; value: string }[] = await m.query(`select id, ${column} as value from ${table} where ${column} is not null and not starts_with(${column}, $1)`, [SEALED_PREFIX]);
+    const rows: { id: string; value: string }[] = await m.query(
+      `select id, ${column} as value from ${table} where ${column} is not null and not starts_with(${column}, $1)`,
+      [SEALED_PREFIX],
+    );
     for (const r of rows) {
       await m.query(`update ${table} set ${column} = $2 where id = $1`, [r.id, sealedText.to(r.value)]);
       sealed++;

@@ -84,7 +84,13 @@ export class DeploymentsController {
   @Post('domains/:domain/apps/:app/deployments/:ref/activate')
   @HttpCode(202)
   @ApiQuery({ name: 'wait', required: false })
-  activate(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Param('ref') ref: string, @Query('wait', WaitPipe) w?: number) {
+  activate(
+    @CurrentUser() user: User,
+    @Param('domain') domain: string,
+    @Param('app') app: string,
+    @Param('ref') ref: string,
+    @Query('wait', WaitPipe) w?: number,
+  ) {
     return this.deployments.activate(user, domain, app, ref, w);
   }
 

@@ -103,7 +103,9 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
       summary = await inspectArchive(upload.archive, this.config.maxUnpackedBytes);
     } catch (err) {
       if (err instanceof ArchiveError) {
-        throw new GearshiftError('rule_violation', `the source archive was refused: ${err.message}`, [{ pointer: `/archive${err.entry ? `/${err.entry}` : ''}`, rule: err.rule, message: err.message }]);
+        throw new GearshiftError('rule_violation', `the source archive was refused: ${err.message}`, [
+          { pointer: `/archive${err.entry ? `/${err.entry}` : ''}`, rule: err.rule, message: err.message },
+        ]);
       }
       throw err;
     }
@@ -112,7 +114,11 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     const named = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
     const detected = named ? null : detectRuntime(paths, this.catalog.cartridges);
     if (!named && !detected) {
-      throw ruleViolation('/archive', 'runtime-detected', `app "${app.name}" has no web cartridge and its code does not say which runtime it needs: none of ${DETECTED_FILES} is at the root of the tree; add one, or add a web cartridge to the app (POST .../cartridges or gearshift.yml)`);
+      throw ruleViolation(
+        '/archive',
+        'runtime-detected',
+        `app "${app.name}" has no web cartridge and its code does not say which runtime it needs: none of ${DETECTED_FILES} is at the root of the tree; add one, or add a web cartridge to the app (POST .../cartridges or gearshift.yml)`,
+      );
     }
     const web = named ?? detected!.cartridge;
     if (!web.manifest.build && !paths.has('Dockerfile')) {
@@ -125,38 +131,60 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     writeFileSync(this.sources.path(id), upload.archive, { mode: 0o600 });
     let op: Operation;
     try {
-      op = await this.changes.begin(app, async (repos) => {
-        const current = await repos.apps.findById(app.id);
-        const buildNode = detected ? await this.apps.adoptWebCartridge(repos, current!, web) : this.buildNode(current!);
-        const number = await repos.deployments.nextNumber(app.id);
-        const source: DeploymentSource = { kind: upload.kind, bytes: upload.archive.length, files: summary.files, ...(upload.url ? { url: upload.url } : {}), ...(upload.ref ? { ref: upload.ref } : {}), ...(upload.commit ? { commit: upload.commit } : {}) };
-        await repos.deployments.create({
-          id,
-          appId: app.id,
-          number,
-          state: 'building',
-          source,
-          env: current!.env,
-          // The health check travels with the code it checks: a source with a gearshift.yml says it (or keeps the
-          // cartridge's by saying nothing); otherwise the app's setting holds.
-          health: descriptor ? descriptor.health ?? null : current!.health,
-          hooks,
-          sourceToken: randomBytes(24).toString('base64url'),
-          userId: user.id,
-        });
-        const what = upload.commit ? `commit ${upload.commit.slice(0, 10)}` : `${summary.files} file(s)`;
-        const created = await this.operations.create(repos, 'app.deploy', app.id, user, [{ nodeId: buildNode, job: 'app.build' }], `deploy release ${number} of ${app.name} from ${what}`, newContext('app.deploy', {
-          stage: 'build',
-          deploymentId: id,
-          previousDeploymentId: current!.activeDeploymentId,
-        }));
-        await repos.deployments.update(id, { operationId: created.id });
-        if (detected) {
-          created.steps = [...created.steps, { at: new Date().toISOString(), text: `detected ${detected.runtime} (${detected.because}): the app's web cartridge is ${web.manifest.name}` }];
-          await repos.operations.save(created);
-        }
-        return created;
-      }, { lock: 'placement', busyHint: 'one deployment runs at a time, try again when it ends' });
+      op = await this.changes.begin(
+        app,
+        async (repos) => {
+          const current = await repos.apps.findById(app.id);
+          const buildNode = detected ? await this.apps.adoptWebCartridge(repos, current!, web) : this.buildNode(current!);
+          const number = await repos.deployments.nextNumber(app.id);
+          const source: DeploymentSource = {
+            kind: upload.kind,
+            bytes: upload.archive.length,
+            files: summary.files,
+            ...(upload.url ? { url: upload.url } : {}),
+            ...(upload.ref ? { ref: upload.ref } : {}),
+            ...(upload.commit ? { commit: upload.commit } : {}),
+          };
+          await repos.deployments.create({
+            id,
+            appId: app.id,
+            number,
+            state: 'building',
+            source,
+            env: current!.env,
+            // The health check travels with the code it checks: a source with a gearshift.yml says it (or keeps the
+            // cartridge's by saying nothing); otherwise the app's setting holds.
+            health: descriptor ? (descriptor.health ?? null) : current!.health,
+            hooks,
+            sourceToken: randomBytes(24).toString('base64url'),
+            userId: user.id,
+          });
+          const what = upload.commit ? `commit ${upload.commit.slice(0, 10)}` : `${summary.files} file(s)`;
+          const created = await this.operations.create(
+            repos,
+            'app.deploy',
+            app.id,
+            user,
+            [{ nodeId: buildNode, job: 'app.build' }],
+            `deploy release ${number} of ${app.name} from ${what}`,
+            newContext('app.deploy', {
+              stage: 'build',
+              deploymentId: id,
+              previousDeploymentId: current!.activeDeploymentId,
+            }),
+          );
+          await repos.deployments.update(id, { operationId: created.id });
+          if (detected) {
+            created.steps = [
+              ...created.steps,
+              { at: new Date().toISOString(), text: `detected ${detected.runtime} (${detected.because}): the app's web cartridge is ${web.manifest.name}` },
+            ];
+            await repos.operations.save(created);
+          }
+          return created;
+        },
+        { lock: 'placement', busyHint: 'one deployment runs at a time, try again when it ends' },
+      );
     } catch (err) {
       rmSync(this.sources.path(id), { force: true });
       throw err;
@@ -169,19 +197,37 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     const { domain, app } = await this.access.requireApp(user, domainName, appName);
     const target = await this.requireDeployment(app, ref);
     if (target.id === app.activeDeploymentId) throw conflict(`release ${target.number} is already active`);
-    if (target.state === 'failed' || !target.image) throw ruleViolation('/deployment', 'activatable', `release ${target.number} failed (${target.error ?? 'no image'}); it cannot serve`);
-    if (target.pruned) throw ruleViolation('/deployment', 'kept', `the image of release ${target.number} was removed (only the newest ${this.config.keepReleases} are kept); deploy it again`);
+    if (target.state === 'failed' || !target.image)
+      throw ruleViolation('/deployment', 'activatable', `release ${target.number} failed (${target.error ?? 'no image'}); it cannot serve`);
+    if (target.pruned)
+      throw ruleViolation(
+        '/deployment',
+        'kept',
+        `the image of release ${target.number} was removed (only the newest ${this.config.keepReleases} are kept); deploy it again`,
+      );
     if (target.state === 'building' || target.state === 'rolling-out') throw conflict(`release ${target.number} is still being deployed`);
-    const op = await this.changes.begin(app, async (repos) => {
-      const current = (await repos.apps.findById(app.id))!;
-      const stage = await this.startRollout(repos, current, target);
-      const created = await this.operations.create(repos, 'app.activate', app.id, user, stage.dispatch, `activate release ${target.number} of ${app.name}`, newContext('app.activate', {
-        stage: stage.stage,
-        deploymentId: target.id,
-        previousDeploymentId: current.activeDeploymentId,
-      }));
-      return created;
-    }, { lock: 'placement' });
+    const op = await this.changes.begin(
+      app,
+      async (repos) => {
+        const current = (await repos.apps.findById(app.id))!;
+        const stage = await this.startRollout(repos, current, target);
+        const created = await this.operations.create(
+          repos,
+          'app.activate',
+          app.id,
+          user,
+          stage.dispatch,
+          `activate release ${target.number} of ${app.name}`,
+          newContext('app.activate', {
+            stage: stage.stage,
+            deploymentId: target.id,
+            previousDeploymentId: current.activeDeploymentId,
+          }),
+        );
+        return created;
+      },
+      { lock: 'placement' },
+    );
     return this.respond(op, domain.name, app, waitSeconds);
   }
 
@@ -214,14 +260,25 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     const webGears = (app.gears ?? []).filter((g) => g.cartridge === web);
     await repos.deployments.update(d.id, { state: 'rolling-out' });
     // Stopped because its first release failed: the next deployment is the app starting.
-    const stoppedAfterFirstFailure = app.desiredState === 'stopped' && !app.activeDeploymentId && (await repos.deployments.forApp(app.id, 2)).some((x) => x.id !== d.id && x.state === 'failed');
-    const plan = planRolloutStart({ desiredState: app.desiredState, webGears: webGears.length, minGears: webCartridge.manifest.scaling?.min ?? 1, stoppedAfterFirstFailure });
+    const stoppedAfterFirstFailure =
+      app.desiredState === 'stopped' &&
+      !app.activeDeploymentId &&
+      (await repos.deployments.forApp(app.id, 2)).some((x) => x.id !== d.id && x.state === 'failed');
+    const plan = planRolloutStart({
+      desiredState: app.desiredState,
+      webGears: webGears.length,
+      minGears: webCartridge.manifest.scaling?.min ?? 1,
+      stoppedAfterFirstFailure,
+    });
     if (plan.start) {
       await repos.apps.update(app.id, { desiredState: 'started' });
       app.desiredState = 'started';
     }
     if (plan.addGears === null) {
-      await repos.apps.setRelease(webGears.map((g) => g.id), d.id);
+      await repos.apps.setRelease(
+        webGears.map((g) => g.id),
+        d.id,
+      );
       return { stage: plan.stage, dispatch: convergeAll(app.gears ?? []), first: plan.first };
     }
     const nodes = await this.apps.addReleaseGears(repos, app, plan.addGears, d.id);
@@ -249,7 +306,9 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
     const secrets = [
       ...(app.cartridges ?? []).flatMap((c) => Object.values(c.generated)),
       ...published.filter((p) => p.secret).map((p) => p.value),
-      ...Object.entries(d.env).filter(([k]) => SECRET_NAME.test(k)).map(([, v]) => v),
+      ...Object.entries(d.env)
+        .filter(([k]) => SECRET_NAME.test(k))
+        .map(([, v]) => v),
     ];
     const build = web.manifest.build;
     const env = { ...(webSpec?.env ?? {}), ...d.env, GEARSHIFT_RELEASE: String(d.number) };
@@ -264,7 +323,16 @@ export class DeploymentsService implements OnModuleInit, StageHandler {
           ? { ref: web.manifest.image.ref }
           : { build: { cartridge: web.manifest.name, hash: web.hash } },
       recipe: build
-        ? { workdir: build.workdir, dependencies: [...(build.dependencies ?? [])], install: build.install, compile: build.compile, port: web.manifest.endpoints.find((e) => e.public && e.protocol === 'http')?.port, command: build.command ? [...build.command] : web.manifest.command ? [...web.manifest.command] : undefined, user: web.manifest.user, hooks: { preBuild: d.hooks['pre-build'], build: d.hooks.build } }
+        ? {
+            workdir: build.workdir,
+            dependencies: [...(build.dependencies ?? [])],
+            install: build.install,
+            compile: build.compile,
+            port: web.manifest.endpoints.find((e) => e.public && e.protocol === 'http')?.port,
+            command: build.command ? [...build.command] : web.manifest.command ? [...web.manifest.command] : undefined,
+            user: web.manifest.user,
+            hooks: { preBuild: d.hooks['pre-build'], build: d.hooks.build },
+          }
         : null,
       tag: this.imageTag(app, d.number),
       push: Boolean(this.config.registry),

@@ -37,13 +37,18 @@ async function applyDescriptor(commit: string): Promise<void> {
   const text = fileAt(commit, 'gearshift.yml') ?? fileAt(commit, 'gearshift.yaml');
   if (text === null) return;
   say('-----> applying gearshift.yml');
-  const res = await fetch(`${api}/api/v1/domains/${domain}/apply?wait=600`, { method: 'POST', headers: { ...headers, 'content-type': 'text/yaml' }, body: text });
+  const res = await fetch(`${api}/api/v1/domains/${domain}/apply?wait=600`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'text/yaml' },
+    body: text,
+  });
   if (!res.ok) throw new Error(`gearshift.yml was not applied: ${await apiError(res)}`);
   const result = (await res.json()) as { app: string; plan: { action: string; target: string }[]; operation?: { state: string; error?: string } | null };
   if (result.app !== app) throw new Error(`gearshift.yml describes app "${result.app}", but this repository deploys "${app}"`);
   if (result.plan.length === 0) say('       unchanged');
   for (const item of result.plan) say(`       ${item.action} ${item.target}`);
-  if (result.operation && result.operation.state !== 'succeeded') throw new Error(`applying gearshift.yml ${result.operation.state}: ${result.operation.error ?? ''}`);
+  if (result.operation && result.operation.state !== 'succeeded')
+    throw new Error(`applying gearshift.yml ${result.operation.state}: ${result.operation.error ?? ''}`);
 }
 
 /**
@@ -73,7 +78,13 @@ async function deploy(commit: string, ref: string): Promise<boolean> {
   say(`-----> deploying ${commit.slice(0, 10)} to ${app}-${domain} (${(archive.length / 1024).toFixed(0)} KB)`);
   const res = await fetch(`${api}/api/v1/domains/${domain}/apps/${app}/deployments`, {
     method: 'POST',
-    headers: { ...headers, 'content-type': 'application/gzip', 'x-gearshift-source': 'git-push', 'x-gearshift-commit': commit, 'x-gearshift-ref': ref.replace('refs/heads/', '') },
+    headers: {
+      ...headers,
+      'content-type': 'application/gzip',
+      'x-gearshift-source': 'git-push',
+      'x-gearshift-commit': commit,
+      'x-gearshift-ref': ref.replace('refs/heads/', ''),
+    },
     body: archive,
   });
   if (!res.ok) throw new Error(await apiError(res));

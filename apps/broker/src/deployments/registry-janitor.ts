@@ -98,7 +98,11 @@ export class RegistryJanitor implements OnApplicationBootstrap, OnModuleDestroy 
 }
 
 /** One plain HTTP exchange (node:http: the broker does not load fetch's client for this). */
-function call(method: string, url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function call(
+  method: string,
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers, timeout: 10_000 }, (res) => {
       let body = '';

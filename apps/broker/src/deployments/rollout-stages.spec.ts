@@ -42,16 +42,19 @@ describe('nextDeploymentStage', () => {
   });
 
   it("stops an app whose first release failed to build, converging every node so the starter app's gears stop", () => {
-    assert.deepEqual(nextDeploymentStage(input({ stage: 'build', outcome: { failed: true, error: 'exit 1' }, activeDeploymentId: null, gears: [gear('g1', 'n1', null)] })), {
-      stage: 'rollback',
-      release: { kind: 'build-failed', error: 'exit 1' },
-      removeGears: [],
-      stopApp: true,
-      startRollout: false,
-      dispatch: [{ nodeId: 'n1', job: 'app.converge' }],
-      step: 'release 2 failed to build; the app had no release yet, so it stops until a deployment works',
-      error: 'the build of release 2 failed: exit 1',
-    });
+    assert.deepEqual(
+      nextDeploymentStage(input({ stage: 'build', outcome: { failed: true, error: 'exit 1' }, activeDeploymentId: null, gears: [gear('g1', 'n1', null)] })),
+      {
+        stage: 'rollback',
+        release: { kind: 'build-failed', error: 'exit 1' },
+        removeGears: [],
+        stopApp: true,
+        startRollout: false,
+        dispatch: [{ nodeId: 'n1', job: 'app.converge' }],
+        step: 'release 2 failed to build; the app had no release yet, so it stops until a deployment works',
+        error: 'the build of release 2 failed: exit 1',
+      },
+    );
   });
 
   it('activates a release whose fresh gears are healthy and retires the old web gears, not the database', () => {
@@ -92,27 +95,46 @@ describe('nextDeploymentStage', () => {
   });
 
   it('rolls back and stops an app whose first release never got healthy', () => {
-    assert.deepEqual(nextDeploymentStage(input({ outcome: unhealthy, activeDeploymentId: null, gears: [gear('db', 'n1', null, 'postgresql-15'), gear('g3', 'n2', 'd2')] })), {
-      stage: 'rollback',
-      release: { kind: 'rolled-back', error: 'release 2 was rolled back: gear g3 failed its health check' },
-      removeGears: ['g3'],
-      stopApp: true,
-      startRollout: false,
-      dispatch: [
-        { nodeId: 'n1', job: 'app.converge' },
-        { nodeId: 'n2', job: 'app.converge' },
-      ],
-      step: 'the gears of release 2 did not become healthy; the app had no release yet, so it stops until a deployment works',
-      error: 'release 2 was rolled back: gear g3 failed its health check',
-    });
+    assert.deepEqual(
+      nextDeploymentStage(input({ outcome: unhealthy, activeDeploymentId: null, gears: [gear('db', 'n1', null, 'postgresql-15'), gear('g3', 'n2', 'd2')] })),
+      {
+        stage: 'rollback',
+        release: { kind: 'rolled-back', error: 'release 2 was rolled back: gear g3 failed its health check' },
+        removeGears: ['g3'],
+        stopApp: true,
+        startRollout: false,
+        dispatch: [
+          { nodeId: 'n1', job: 'app.converge' },
+          { nodeId: 'n2', job: 'app.converge' },
+        ],
+        step: 'the gears of release 2 did not become healthy; the app had no release yet, so it stops until a deployment works',
+        error: 'release 2 was rolled back: gear g3 failed its health check',
+      },
+    );
   });
 
   it('ends after retiring, activating a release that is not yet active (a stopped app took it)', () => {
-    assert.deepEqual(nextDeploymentStage(input({ stage: 'retire' })), { stage: null, release: { kind: 'activate' }, removeGears: [], stopApp: false, startRollout: false, dispatch: [], step: 'release 2 is active' });
+    assert.deepEqual(nextDeploymentStage(input({ stage: 'retire' })), {
+      stage: null,
+      release: { kind: 'activate' },
+      removeGears: [],
+      stopApp: false,
+      startRollout: false,
+      dispatch: [],
+      step: 'release 2 is active',
+    });
   });
 
   it('ends after retiring without touching a release that is already active', () => {
-    assert.deepEqual(nextDeploymentStage(input({ stage: 'retire', release: { ...release, state: 'active' } })), { stage: null, release: null, removeGears: [], stopApp: false, startRollout: false, dispatch: [], step: 'release 2 is active' });
+    assert.deepEqual(nextDeploymentStage(input({ stage: 'retire', release: { ...release, state: 'active' } })), {
+      stage: null,
+      release: null,
+      removeGears: [],
+      stopApp: false,
+      startRollout: false,
+      dispatch: [],
+      step: 'release 2 is active',
+    });
   });
 
   it('has nothing to add after a rollback, nor for an operation in no stage', () => {
@@ -124,23 +146,53 @@ describe('nextDeploymentStage', () => {
 
 describe('planRolloutStart', () => {
   it('surges a serving app with as many new web gears as it has', () => {
-    assert.deepEqual(planRolloutStart({ desiredState: 'started', webGears: 3, minGears: 1, stoppedAfterFirstFailure: false }), { stage: 'surge', start: false, addGears: 3, first: false });
+    assert.deepEqual(planRolloutStart({ desiredState: 'started', webGears: 3, minGears: 1, stoppedAfterFirstFailure: false }), {
+      stage: 'surge',
+      start: false,
+      addGears: 3,
+      first: false,
+    });
   });
 
   it("gives a started app with no web gear its first ones, at least the cartridge's minimum", () => {
-    assert.deepEqual(planRolloutStart({ desiredState: 'started', webGears: 0, minGears: 2, stoppedAfterFirstFailure: false }), { stage: 'surge', start: false, addGears: 2, first: true });
-    assert.deepEqual(planRolloutStart({ desiredState: 'started', webGears: 0, minGears: 0, stoppedAfterFirstFailure: false }), { stage: 'surge', start: false, addGears: 1, first: true });
+    assert.deepEqual(planRolloutStart({ desiredState: 'started', webGears: 0, minGears: 2, stoppedAfterFirstFailure: false }), {
+      stage: 'surge',
+      start: false,
+      addGears: 2,
+      first: true,
+    });
+    assert.deepEqual(planRolloutStart({ desiredState: 'started', webGears: 0, minGears: 0, stoppedAfterFirstFailure: false }), {
+      stage: 'surge',
+      start: false,
+      addGears: 1,
+      first: true,
+    });
   });
 
   it('points the web gears of a stopped or idle app at the release, starting nothing', () => {
     for (const desiredState of ['stopped', 'idle'] as const) {
-      assert.deepEqual(planRolloutStart({ desiredState, webGears: 2, minGears: 1, stoppedAfterFirstFailure: false }), { stage: 'retire', start: false, addGears: null, first: false });
+      assert.deepEqual(planRolloutStart({ desiredState, webGears: 2, minGears: 1, stoppedAfterFirstFailure: false }), {
+        stage: 'retire',
+        start: false,
+        addGears: null,
+        first: false,
+      });
     }
   });
 
   it('starts an app that stopped because its first release failed', () => {
-    assert.deepEqual(planRolloutStart({ desiredState: 'stopped', webGears: 1, minGears: 1, stoppedAfterFirstFailure: true }), { stage: 'surge', start: true, addGears: 1, first: false });
-    assert.deepEqual(planRolloutStart({ desiredState: 'stopped', webGears: 0, minGears: 1, stoppedAfterFirstFailure: true }), { stage: 'surge', start: true, addGears: 1, first: true });
+    assert.deepEqual(planRolloutStart({ desiredState: 'stopped', webGears: 1, minGears: 1, stoppedAfterFirstFailure: true }), {
+      stage: 'surge',
+      start: true,
+      addGears: 1,
+      first: false,
+    });
+    assert.deepEqual(planRolloutStart({ desiredState: 'stopped', webGears: 0, minGears: 1, stoppedAfterFirstFailure: true }), {
+      stage: 'surge',
+      start: true,
+      addGears: 1,
+      first: true,
+    });
   });
 });
 

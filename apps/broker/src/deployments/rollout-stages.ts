@@ -94,7 +94,15 @@ export function nextDeploymentStage(input: RolloutInput): RolloutDecision | null
         const why = `release ${d.number} was rolled back: ${outcome.error}`;
         const release: ReleaseChange = { kind: 'rolled-back', error: why };
         if (!input.activeDeploymentId) return firstFailure(`the gears of release ${d.number} did not become healthy`, why, release, then.remove);
-        return { ...keep(), stage: 'rollback', release, removeGears: then.remove, dispatch: convergeAll(gears), step: `rolling back: the gears of release ${d.number} did not become healthy`, error: why };
+        return {
+          ...keep(),
+          stage: 'rollback',
+          release,
+          removeGears: then.remove,
+          dispatch: convergeAll(gears),
+          step: `rolling back: the gears of release ${d.number} did not become healthy`,
+          error: why,
+        };
       }
       const step = `release ${d.number} is serving${old.length > 0 ? `; retiring ${old.length} old gear(s)` : ''}`;
       return { ...keep(), stage: 'retire', release: { kind: 'activate' }, removeGears: then.remove, dispatch: convergeAll(gears), step };

@@ -72,7 +72,12 @@ export class DeploymentSources {
     try {
       return parseDescriptor(text);
     } catch (err) {
-      if (err instanceof SchemaViolationError) throw new GearshiftError('invalid_input', err.message, err.violations.map((v) => ({ ...v, pointer: `/archive/gearshift.yml${v.pointer}` })));
+      if (err instanceof SchemaViolationError)
+        throw new GearshiftError(
+          'invalid_input',
+          err.message,
+          err.violations.map((v) => ({ ...v, pointer: `/archive/gearshift.yml${v.pointer}` })),
+        );
       throw err;
     }
   }

@@ -21,14 +21,7 @@ export class DomainsRepository {
 
   /** Inserts unless the name is taken; null means taken. */
   async create(name: string, ownerId: string): Promise<Domain | null> {
-    const result = await this.m
-      .createQueryBuilder()
-      .insert()
-      .into(Domain)
-      .values({ name, ownerId })
-      .orIgnore()
-      .returning('*')
-      .execute();
+    const result = await this.m.createQueryBuilder().insert().into(Domain).values({ name, ownerId }).orIgnore().returning('*').execute();
     return result.raw.length > 0 ? this.findByName(name) : null;
   }
 

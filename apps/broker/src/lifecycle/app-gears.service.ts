@@ -26,7 +26,12 @@ export class AppGears {
   /** The app's web cartridge; an app that has none yet cannot do what needs one (422, not a crash). */
   webOf(app: App): Cartridge {
     const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
-    if (!web) throw ruleViolation('/cartridges', 'web-cartridge', `app "${app.name}" has no web cartridge yet: push its code (the runtime is detected from its files) or add one`);
+    if (!web)
+      throw ruleViolation(
+        '/cartridges',
+        'web-cartridge',
+        `app "${app.name}" has no web cartridge yet: push its code (the runtime is detected from its files) or add one`,
+      );
     return web;
   }
 
@@ -46,7 +51,16 @@ export class AppGears {
     const web = this.webOf(current).manifest.name;
     const old = (current.gears ?? []).filter((g) => g.cartridge === web).map((g) => g.id);
     const cartridges = (current.cartridges ?? []).map((c) => c.cartridge);
-    const nodes = await this.addWebGears(repos, app.id, cartridges, current.gears ?? [], web, old.length, this.gearMb(current, web), current.activeDeploymentId);
+    const nodes = await this.addWebGears(
+      repos,
+      app.id,
+      cartridges,
+      current.gears ?? [],
+      web,
+      old.length,
+      this.gearMb(current, web),
+      current.activeDeploymentId,
+    );
     const fresh = ((await repos.apps.findById(app.id))?.gears ?? []).filter((g) => g.cartridge === web && !old.includes(g.id)).map((g) => g.id);
     const rollout: ConfigRollout = { fresh, old, ...change };
     return { nodes, context: { stage: 'surge', rollout } };
@@ -105,7 +119,10 @@ export class AppGears {
       );
       if (!reachable) {
         const nodeId = await this.place(repos, Array(count).fill(memoryMb), home);
-        await repos.apps.addGears(appId, Array.from({ length: count }, () => ({ cartridge: web, nodeId, memoryMb, deploymentId })));
+        await repos.apps.addGears(
+          appId,
+          Array.from({ length: count }, () => ({ cartridge: web, nodeId, memoryMb, deploymentId })),
+        );
         return [nodeId];
       }
     }

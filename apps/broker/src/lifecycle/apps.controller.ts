@@ -10,7 +10,18 @@ import { FlagPipe } from '../common/flag.pipe';
 import { CurrentUser } from '../users/auth.guard';
 import type { User } from '../users/user.entity';
 import { AppsService } from './apps.service';
-import { actionSchema, addCartridgeSchema, createAppSchema, envPatchSchema, patchAppSchema, scaleSchema, type AppAction, type PatchAppBody, type CreateAppBody, type ScaleBody } from './apps.dto';
+import {
+  actionSchema,
+  addCartridgeSchema,
+  createAppSchema,
+  envPatchSchema,
+  patchAppSchema,
+  scaleSchema,
+  type AppAction,
+  type PatchAppBody,
+  type CreateAppBody,
+  type ScaleBody,
+} from './apps.dto';
 
 const wait = () => ApiQuery({ name: 'wait', required: false, description: 'seconds to wait for the operation to end (0-600)' });
 
@@ -27,7 +38,14 @@ export class AppsController {
   @Get(':app/logs')
   @ApiQuery({ name: 'tail', required: false, description: 'lines of each gear to start with (default 100, at most 10000)' })
   @ApiQuery({ name: 'follow', required: false, description: 'true: keep streaming new lines' })
-  async appLogs(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Query('tail') tail: string | undefined, @Query('follow') follow: string | undefined, @Res() res: Response) {
+  async appLogs(
+    @CurrentUser() user: User,
+    @Param('domain') domain: string,
+    @Param('app') app: string,
+    @Query('tail') tail: string | undefined,
+    @Query('follow') follow: string | undefined,
+    @Res() res: Response,
+  ) {
     const lines = tail === undefined ? 100 : Number(tail);
     if (!Number.isInteger(lines) || lines < 0 || lines > 10000) throw invalid('/tail', 'range', 'must be a whole number from 0 to 10000');
     await this.logs.stream(user, domain, app, { tail: lines, follow: ['1', 'true', 'yes'].includes(follow ?? '') }, res);
@@ -43,7 +61,12 @@ export class AppsController {
   @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: createAppSchema as object })
   @wait()
-  create(@CurrentUser() user: User, @Param('domain') domain: string, @Body(new SchemaPipe(createAppSchema)) body: CreateAppBody, @Query('wait', WaitPipe) w?: number) {
+  create(
+    @CurrentUser() user: User,
+    @Param('domain') domain: string,
+    @Body(new SchemaPipe(createAppSchema)) body: CreateAppBody,
+    @Query('wait', WaitPipe) w?: number,
+  ) {
     return this.apps.create(user, domain, body, w);
   }
 
@@ -82,7 +105,13 @@ export class AppsController {
   @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: actionSchema as object })
   @wait()
-  action(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(actionSchema)) body: { action: AppAction }, @Query('wait', WaitPipe) w?: number) {
+  action(
+    @CurrentUser() user: User,
+    @Param('domain') domain: string,
+    @Param('app') app: string,
+    @Body(new SchemaPipe(actionSchema)) body: { action: AppAction },
+    @Query('wait', WaitPipe) w?: number,
+  ) {
     return this.apps.action(user, domain, app, body.action, w);
   }
 
@@ -91,20 +120,37 @@ export class AppsController {
   @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: addCartridgeSchema as object })
   @wait()
-  addCartridge(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(addCartridgeSchema)) body: { cartridge: string }, @Query('wait', WaitPipe) w?: number) {
+  addCartridge(
+    @CurrentUser() user: User,
+    @Param('domain') domain: string,
+    @Param('app') app: string,
+    @Body(new SchemaPipe(addCartridgeSchema)) body: { cartridge: string },
+    @Query('wait', WaitPipe) w?: number,
+  ) {
     return this.apps.addCartridge(user, domain, app, body.cartridge, w);
   }
 
   @Delete(':app/cartridges/:cartridge')
   @HttpCode(202)
   @wait()
-  removeCartridge(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Param('cartridge') cartridge: string, @Query('wait', WaitPipe) w?: number) {
+  removeCartridge(
+    @CurrentUser() user: User,
+    @Param('domain') domain: string,
+    @Param('app') app: string,
+    @Param('cartridge') cartridge: string,
+    @Query('wait', WaitPipe) w?: number,
+  ) {
     return this.apps.removeCartridge(user, domain, app, cartridge, w);
   }
 
   /** The user's variables, and what the app's services publish to it; their secret values only when revealed. */
   @Get(':app/env')
-  @ApiQuery({ name: 'reveal', required: false, type: Boolean, description: 'true: show the values of secret published variables (generated passwords, URLs with credentials) instead of a mask' })
+  @ApiQuery({
+    name: 'reveal',
+    required: false,
+    type: Boolean,
+    description: 'true: show the values of secret published variables (generated passwords, URLs with credentials) instead of a mask',
+  })
   env(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Query('reveal', new FlagPipe('reveal')) reveal: boolean) {
     return this.apps.env(user, domain, app, reveal);
   }
@@ -114,14 +160,26 @@ export class AppsController {
   @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: envPatchSchema as object })
   @wait()
-  patchEnv(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(envPatchSchema)) body: Record<string, string | null>, @Query('wait', WaitPipe) w?: number) {
+  patchEnv(
+    @CurrentUser() user: User,
+    @Param('domain') domain: string,
+    @Param('app') app: string,
+    @Body(new SchemaPipe(envPatchSchema)) body: Record<string, string | null>,
+    @Query('wait', WaitPipe) w?: number,
+  ) {
     return this.apps.patchEnv(user, domain, app, body, w);
   }
 
   @Delete(':app/env/:name')
   @HttpCode(202)
   @wait()
-  unsetEnv(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Param('name') name: string, @Query('wait', WaitPipe) w?: number) {
+  unsetEnv(
+    @CurrentUser() user: User,
+    @Param('domain') domain: string,
+    @Param('app') app: string,
+    @Param('name') name: string,
+    @Query('wait', WaitPipe) w?: number,
+  ) {
     return this.apps.unsetEnv(user, domain, app, name, w);
   }
 
@@ -130,7 +188,13 @@ export class AppsController {
   @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: scaleSchema as object })
   @wait()
-  scale(@CurrentUser() user: User, @Param('domain') domain: string, @Param('app') app: string, @Body(new SchemaPipe(scaleSchema)) body: ScaleBody, @Query('wait', WaitPipe) w?: number) {
+  scale(
+    @CurrentUser() user: User,
+    @Param('domain') domain: string,
+    @Param('app') app: string,
+    @Body(new SchemaPipe(scaleSchema)) body: ScaleBody,
+    @Query('wait', WaitPipe) w?: number,
+  ) {
     return this.apps.scale(user, domain, app, body, w);
   }
 

@@ -55,7 +55,7 @@ export class AppsPresenter {
       idleAfterSeconds: app.idleAfterSeconds,
       health: app.health,
       env: app.env,
-      release: app.activeDeploymentId ? releases.get(app.activeDeploymentId) ?? null : null,
+      release: app.activeDeploymentId ? (releases.get(app.activeDeploymentId) ?? null) : null,
       gears: (app.gears ?? [])
         .sort((a, b) => a.cartridge.localeCompare(b.cartridge) || a.createdAt.getTime() - b.createdAt.getTime())
         .map((g) => ({
@@ -63,7 +63,7 @@ export class AppsPresenter {
           cartridge: g.cartridge,
           node: nodes.get(g.nodeId) ?? g.nodeId,
           state: g.state,
-          release: g.deploymentId ? releases.get(g.deploymentId) ?? null : null,
+          release: g.deploymentId ? (releases.get(g.deploymentId) ?? null) : null,
           message: g.message,
           ports: g.ports,
           endpoints: Object.fromEntries(

@@ -106,35 +106,51 @@ export class AppsService {
     const web = chosen.find(isWeb);
     const size: GearSize = body.size ?? 'small';
     chosen.forEach((c, i) => checkSize([c], options[i].size ?? size, options[i].size ? `/cartridges/${i}/size` : '/size'));
-    if (!web && body.scale !== undefined) throw ruleViolation('/scale', 'web-cartridge', 'scale is the number of web gears; this app has no web cartridge until its code is pushed, scale it then');
-    const scale = web ? body.scale ?? Math.max(1, web.manifest.scaling?.min ?? 1) : 0;
+    if (!web && body.scale !== undefined)
+      throw ruleViolation('/scale', 'web-cartridge', 'scale is the number of web gears; this app has no web cartridge until its code is pushed, scale it then');
+    const scale = web ? (body.scale ?? Math.max(1, web.manifest.scaling?.min ?? 1)) : 0;
     if (web) checkScale(web, scale, '/scale');
     const mb = (c: Cartridge) => GEAR_SIZES[options[chosen.indexOf(c)].size ?? size].memoryMb;
     const gearCartridges = [...chosen.filter((c) => !isWeb(c)), ...(web ? Array<Cartridge>(scale).fill(web) : [])];
     let op: Operation;
     try {
-      op = await this.uow.run(CHANGE_REPOS, async (repos) => {
-        if (await repos.apps.nameTaken(domain.id, body.name)) throw this.nameTaken(body.name, domainName);
-        const appFields = { domainId: domain.id, name: body.name, desiredState: 'started' as const, size, env: body.env ?? {} };
-        const cartridgeRows = chosen.map((c, i) => ({ cartridge: c.manifest.name, generated: generatedFor(c, this.ca), options: options[i] }));
-        let nodes: string[];
-        let app: App;
-        if (web && chosen.length === 1) {
-          // Web gears only: spread over the nodes.
-          app = await repos.apps.create(appFields, cartridgeRows, []);
-          nodes = await this.appGears.addWebGears(repos, app.id, [web.manifest.name], [], web.manifest.name, scale, mb(web), null);
-        } else if (gearCartridges.length === 0) {
-          app = await repos.apps.create(appFields, cartridgeRows, []);
-          nodes = [];
-        } else {
-          // With services, all of an app's gears share one node and its network.
-          const nodeId = await this.appGears.place(repos, gearCartridges.map(mb));
-          app = await repos.apps.create(appFields, cartridgeRows, gearCartridges.map((c): NewGear => ({ cartridge: c.manifest.name, nodeId, memoryMb: mb(c) })));
-          nodes = [nodeId];
-        }
-        const dispatch = nodes.map((nodeId) => ({ nodeId, job: 'app.converge' as const }));
-        return this.operations.create(repos, 'app.create', app.id, user, dispatch, `create app ${body.name} with ${names.join(', ') || 'no cartridge yet'}${web ? '' : ' (the runtime is detected when code is pushed)'}`);
-      }, 'placement');
+      op = await this.uow.run(
+        CHANGE_REPOS,
+        async (repos) => {
+          if (await repos.apps.nameTaken(domain.id, body.name)) throw this.nameTaken(body.name, domainName);
+          const appFields = { domainId: domain.id, name: body.name, desiredState: 'started' as const, size, env: body.env ?? {} };
+          const cartridgeRows = chosen.map((c, i) => ({ cartridge: c.manifest.name, generated: generatedFor(c, this.ca), options: options[i] }));
+          let nodes: string[];
+          let app: App;
+          if (web && chosen.length === 1) {
+            // Web gears only: spread over the nodes.
+            app = await repos.apps.create(appFields, cartridgeRows, []);
+            nodes = await this.appGears.addWebGears(repos, app.id, [web.manifest.name], [], web.manifest.name, scale, mb(web), null);
+          } else if (gearCartridges.length === 0) {
+            app = await repos.apps.create(appFields, cartridgeRows, []);
+            nodes = [];
+          } else {
+            // With services, all of an app's gears share one node and its network.
+            const nodeId = await this.appGears.place(repos, gearCartridges.map(mb));
+            app = await repos.apps.create(
+              appFields,
+              cartridgeRows,
+              gearCartridges.map((c): NewGear => ({ cartridge: c.manifest.name, nodeId, memoryMb: mb(c) })),
+            );
+            nodes = [nodeId];
+          }
+          const dispatch = nodes.map((nodeId) => ({ nodeId, job: 'app.converge' as const }));
+          return this.operations.create(
+            repos,
+            'app.create',
+            app.id,
+            user,
+            dispatch,
+            `create app ${body.name} with ${names.join(', ') || 'no cartridge yet'}${web ? '' : ' (the runtime is detected when code is pushed)'}`,
+          );
+        },
+        'placement',
+      );
     } catch (err) {
       if (isUniqueViolation(err)) throw this.nameTaken(body.name, domainName);
       throw err;
@@ -147,46 +163,70 @@ export class AppsService {
   }
 
   async delete(user: User, domainName: string, appName: string, waitSeconds?: number) {
-    return this.change(user, domainName, appName, 'app.delete', `delete app ${appName}`, async (repos, app) => {
-      await repos.apps.update(app.id, { desiredState: 'deleting' });
-    }, waitSeconds);
+    return this.change(
+      user,
+      domainName,
+      appName,
+      'app.delete',
+      `delete app ${appName}`,
+      async (repos, app) => {
+        await repos.apps.update(app.id, { desiredState: 'deleting' });
+      },
+      waitSeconds,
+    );
   }
 
   async action(user: User, domainName: string, appName: string, action: AppAction, waitSeconds?: number) {
-    return this.change(user, domainName, appName, `app.${action}`, `${action} app ${appName}`, async (repos, app) => {
-      if (app.desiredState === 'deleting') throw conflict(`app "${appName}" is being deleted`);
-      if (action === 'start') await repos.apps.update(app.id, { desiredState: 'started', lastScaledAt: new Date() });
-      if (action === 'stop') await repos.apps.update(app.id, { desiredState: 'stopped' });
-      if (action === 'restart' || action === 'reload') {
-        const web = this.appGears.webOf(app)?.manifest.name;
-        if (this.appGears.serving(app)) {
-          // Services hold one volume each and cannot run twice: they restart in place, before the new web gears
-          // start. The web gears roll out, so the app keeps answering and a restart that breaks it is rolled back.
-          const services = (app.cartridges ?? []).map((c) => c.cartridge).filter((c) => c !== web);
-          if (action === 'restart' && services.length > 0) await repos.apps.bumpGenerations(app.id, services);
-          return this.appGears.surge(repos, app);
+    return this.change(
+      user,
+      domainName,
+      appName,
+      `app.${action}`,
+      `${action} app ${appName}`,
+      async (repos, app) => {
+        if (app.desiredState === 'deleting') throw conflict(`app "${appName}" is being deleted`);
+        if (action === 'start') await repos.apps.update(app.id, { desiredState: 'started', lastScaledAt: new Date() });
+        if (action === 'stop') await repos.apps.update(app.id, { desiredState: 'stopped' });
+        if (action === 'restart' || action === 'reload') {
+          const web = this.appGears.webOf(app)?.manifest.name;
+          if (this.appGears.serving(app)) {
+            // Services hold one volume each and cannot run twice: they restart in place, before the new web gears
+            // start. The web gears roll out, so the app keeps answering and a restart that breaks it is rolled back.
+            const services = (app.cartridges ?? []).map((c) => c.cartridge).filter((c) => c !== web);
+            if (action === 'restart' && services.length > 0) await repos.apps.bumpGenerations(app.id, services);
+            return this.appGears.surge(repos, app);
+          }
+          await repos.apps.update(app.id, { desiredState: 'started' });
+          await repos.apps.bumpGenerations(app.id, action === 'reload' ? [web] : undefined);
         }
-        await repos.apps.update(app.id, { desiredState: 'started' });
-        await repos.apps.bumpGenerations(app.id, action === 'reload' ? [web] : undefined);
-      }
-    }, waitSeconds);
+      },
+      waitSeconds,
+    );
   }
 
   async patchEnv(user: User, domainName: string, appName: string, patch: Record<string, string | null>, waitSeconds?: number) {
     for (const name of Object.keys(patch)) {
       if (name.startsWith('GEARSHIFT_')) throw ruleViolation(`/${name}`, 'reserved', 'names starting with GEARSHIFT_ are set by the platform');
     }
-    return this.change(user, domainName, appName, 'app.env', `change environment (${Object.keys(patch).join(', ')})`, async (repos, app) => {
-      const env = { ...app.env };
-      for (const [k, v] of Object.entries(patch)) {
-        if (v === null) delete env[k];
-        else env[k] = v;
-      }
-      // Serving web gears are replaced by new ones with the new environment, which the app takes once they are
-      // healthy; a stopped or idle app has nothing to keep serving and takes it at once.
-      if (this.appGears.serving(app)) return this.appGears.surge(repos, app, { env });
-      await this.appGears.setEnv(repos, app, env);
-    }, waitSeconds);
+    return this.change(
+      user,
+      domainName,
+      appName,
+      'app.env',
+      `change environment (${Object.keys(patch).join(', ')})`,
+      async (repos, app) => {
+        const env = { ...app.env };
+        for (const [k, v] of Object.entries(patch)) {
+          if (v === null) delete env[k];
+          else env[k] = v;
+        }
+        // Serving web gears are replaced by new ones with the new environment, which the app takes once they are
+        // healthy; a stopped or idle app has nothing to keep serving and takes it at once.
+        if (this.appGears.serving(app)) return this.appGears.surge(repos, app, { env });
+        await this.appGears.setEnv(repos, app, env);
+      },
+      waitSeconds,
+    );
   }
 
   async unsetEnv(user: User, domainName: string, appName: string, name: string, waitSeconds?: number) {
@@ -196,56 +236,91 @@ export class AppsService {
   }
 
   async addCartridge(user: User, domainName: string, appName: string, name: string, waitSeconds?: number) {
-    return this.change(user, domainName, appName, 'cartridge.add', `add cartridge ${name}`, async (repos, app) => {
-      const current = (app.cartridges ?? []).map((c) => c.cartridge);
-      if (current.includes(name)) throw conflict(`app "${appName}" already has cartridge ${name}`);
-      const cartridge = this.catalog.find(name);
-      if (!cartridge) throw new GearshiftError('invalid_input', `/cartridge names "${name}", which is not in the catalogue`, [{ pointer: '/cartridge', rule: 'known-cartridge', message: 'is not in the catalogue' }]);
-      checkCartridgeSet([...current, name], this.catalog.cartridges, '/cartridge');
-      checkSize([cartridge], app.size, '/cartridge');
-      const memoryMb = GEAR_SIZES[app.size].memoryMb;
-      const home = app.gears?.[0]?.nodeId;
-      const nodeId = await this.appGears.place(repos, [memoryMb], home);
-      await repos.apps.addCartridge(app.id, { cartridge: name, generated: generatedFor(cartridge, this.ca) }, [{ cartridge: name, nodeId, memoryMb }]);
-      // The web gears get what the new cartridge publishes: a serving app's roll out beside the old ones, which keep
-      // what they had, so a service or variables the app cannot start with take the cartridge out again.
-      if (this.appGears.serving(app)) return this.appGears.surge(repos, app, { added: name });
-      return [nodeId];
-    }, waitSeconds);
+    return this.change(
+      user,
+      domainName,
+      appName,
+      'cartridge.add',
+      `add cartridge ${name}`,
+      async (repos, app) => {
+        const current = (app.cartridges ?? []).map((c) => c.cartridge);
+        if (current.includes(name)) throw conflict(`app "${appName}" already has cartridge ${name}`);
+        const cartridge = this.catalog.find(name);
+        if (!cartridge)
+          throw new GearshiftError('invalid_input', `/cartridge names "${name}", which is not in the catalogue`, [
+            { pointer: '/cartridge', rule: 'known-cartridge', message: 'is not in the catalogue' },
+          ]);
+        checkCartridgeSet([...current, name], this.catalog.cartridges, '/cartridge');
+        checkSize([cartridge], app.size, '/cartridge');
+        const memoryMb = GEAR_SIZES[app.size].memoryMb;
+        const home = app.gears?.[0]?.nodeId;
+        const nodeId = await this.appGears.place(repos, [memoryMb], home);
+        await repos.apps.addCartridge(app.id, { cartridge: name, generated: generatedFor(cartridge, this.ca) }, [{ cartridge: name, nodeId, memoryMb }]);
+        // The web gears get what the new cartridge publishes: a serving app's roll out beside the old ones, which keep
+        // what they had, so a service or variables the app cannot start with take the cartridge out again.
+        if (this.appGears.serving(app)) return this.appGears.surge(repos, app, { added: name });
+        return [nodeId];
+      },
+      waitSeconds,
+    );
   }
 
   async removeCartridge(user: User, domainName: string, appName: string, name: string, waitSeconds?: number) {
-    return this.change(user, domainName, appName, 'cartridge.remove', `remove cartridge ${name}`, async (repos, app) => {
-      if (!(app.cartridges ?? []).some((c) => c.cartridge === name)) throw notFound(`cartridge ${name} in app "${appName}"`);
-      const c = this.catalog.find(name);
-      if (c && isWeb(c)) throw ruleViolation('/cartridge', 'web-cartridge', `${name} is the app's web cartridge; delete the app instead`);
-      await repos.apps.removeCartridge(app.id, name);
-    }, waitSeconds);
+    return this.change(
+      user,
+      domainName,
+      appName,
+      'cartridge.remove',
+      `remove cartridge ${name}`,
+      async (repos, app) => {
+        if (!(app.cartridges ?? []).some((c) => c.cartridge === name)) throw notFound(`cartridge ${name} in app "${appName}"`);
+        const c = this.catalog.find(name);
+        if (c && isWeb(c)) throw ruleViolation('/cartridge', 'web-cartridge', `${name} is the app's web cartridge; delete the app instead`);
+        await repos.apps.removeCartridge(app.id, name);
+      },
+      waitSeconds,
+    );
   }
 
   async scale(user: User, domainName: string, appName: string, body: ScaleBody, waitSeconds?: number) {
     if ('min' in body) {
-      return this.change(user, domainName, appName, 'app.scale', `autoscale between ${body.min} and ${body.max} gears`, async (repos, app) => {
-        const web = this.appGears.webOf(app);
-        if (body.min > body.max) throw ruleViolation('/min', 'range', `must not exceed max (${body.max})`);
-        checkScale(web, body.min, '/min');
-        checkScale(web, body.max, '/max');
-        await repos.apps.update(app.id, { autoscaleMin: body.min, autoscaleMax: body.max, autoscaleTarget: body.targetConcurrency ?? 10 });
-        const current = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).length;
-        const within = Math.min(body.max, Math.max(body.min, current));
-        if (within !== current) await this.appGears.setReplicas(repos, app, within);
-      }, waitSeconds);
+      return this.change(
+        user,
+        domainName,
+        appName,
+        'app.scale',
+        `autoscale between ${body.min} and ${body.max} gears`,
+        async (repos, app) => {
+          const web = this.appGears.webOf(app);
+          if (body.min > body.max) throw ruleViolation('/min', 'range', `must not exceed max (${body.max})`);
+          checkScale(web, body.min, '/min');
+          checkScale(web, body.max, '/max');
+          await repos.apps.update(app.id, { autoscaleMin: body.min, autoscaleMax: body.max, autoscaleTarget: body.targetConcurrency ?? 10 });
+          const current = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).length;
+          const within = Math.min(body.max, Math.max(body.min, current));
+          if (within !== current) await this.appGears.setReplicas(repos, app, within);
+        },
+        waitSeconds,
+      );
     }
-    return this.change(user, domainName, appName, 'app.scale', `scale to ${body.replicas} gear(s)`, async (repos, app) => {
-      const web = this.appGears.webOf(app);
-      if (body.cartridge && body.cartridge !== web.manifest.name) {
-        throw ruleViolation('/cartridge', 'scalable', `only the web cartridge (${web.manifest.name}) scales`);
-      }
-      checkScale(web, body.replicas, '/replicas');
-      // A fixed number of gears turns autoscaling off.
-      await repos.apps.update(app.id, { autoscaleMin: null, autoscaleMax: null, autoscaleTarget: null });
-      await this.appGears.setReplicas(repos, app, body.replicas);
-    }, waitSeconds);
+    return this.change(
+      user,
+      domainName,
+      appName,
+      'app.scale',
+      `scale to ${body.replicas} gear(s)`,
+      async (repos, app) => {
+        const web = this.appGears.webOf(app);
+        if (body.cartridge && body.cartridge !== web.manifest.name) {
+          throw ruleViolation('/cartridge', 'scalable', `only the web cartridge (${web.manifest.name}) scales`);
+        }
+        checkScale(web, body.replicas, '/replicas');
+        // A fixed number of gears turns autoscaling off.
+        await repos.apps.update(app.id, { autoscaleMin: null, autoscaleMax: null, autoscaleTarget: null });
+        await this.appGears.setReplicas(repos, app, body.replicas);
+      },
+      waitSeconds,
+    );
   }
 
   async patch(user: User, domainName: string, appName: string, body: PatchAppBody, waitSeconds?: number) {
@@ -257,10 +332,18 @@ export class AppsService {
       // replaced and must pass it), and later deployments start from it.
       if (app.activeDeploymentId) {
         const what = health ? `${health.path ?? 'the port'}${health.status !== undefined ? ` answering ${health.status}` : ''}` : "the cartridge's";
-        return this.change(user, domainName, appName, 'app.health', `change the health check to ${what}`, async (repos, a) => {
-          await repos.apps.update(a.id, { health });
-          if (a.activeDeploymentId) await repos.deployments.update(a.activeDeploymentId, { health });
-        }, waitSeconds);
+        return this.change(
+          user,
+          domainName,
+          appName,
+          'app.health',
+          `change the health check to ${what}`,
+          async (repos, a) => {
+            await repos.apps.update(a.id, { health });
+            if (a.activeDeploymentId) await repos.deployments.update(a.activeDeploymentId, { health });
+          },
+          waitSeconds,
+        );
       }
       await this.appsRepository.update(app.id, { health });
     }

@@ -54,7 +54,7 @@ export class ConfigRolloutService implements OnModuleInit, StageHandler {
     const specs = await this.gearSpecs.specs(app, r?.env ? new Map(r.fresh.map((id) => [id, r.env!])) : undefined);
     if (!r?.added) return specs;
     const before = new Map((await this.gearSpecs.specsWithout(app, r.added)).map((s) => [s.gearId, s]));
-    return specs.map((s) => (r.old.includes(s.gearId) ? before.get(s.gearId) ?? s : s));
+    return specs.map((s) => (r.old.includes(s.gearId) ? (before.get(s.gearId) ?? s) : s));
   }
 
   async next(tx: Tx, op: Operation, outcome: StageOutcome) {
@@ -70,11 +70,15 @@ export class ConfigRolloutService implements OnModuleInit, StageHandler {
     const dispatch = [...new Set((app.gears ?? []).map((g) => g.nodeId))].map((nodeId) => ({ nodeId, job: 'app.converge' as const }));
     await repos.apps.removeGears(then.remove);
     op.context = { ...op.context, stage: then.stage };
-    const what = r.added ? `adding ${r.added}` : GATED[op.kind as ConfigRolloutKind] ?? 'the change';
+    const what = r.added ? `adding ${r.added}` : (GATED[op.kind as ConfigRolloutKind] ?? 'the change');
     if (then.stage === 'rollback') {
       // A cartridge the change added goes with its gears; it never served anything.
       if (r.added) await repos.apps.removeCartridge(app.id, r.added);
-      return { dispatch, step: `rolling back ${what}: a new gear did not become healthy; the previous gears keep serving`, error: `${what} was rolled back: ${outcome.error}` };
+      return {
+        dispatch,
+        step: `rolling back ${what}: a new gear did not become healthy; the previous gears keep serving`,
+        error: `${what} was rolled back: ${outcome.error}`,
+      };
     }
     if (r.env) await this.apps.setEnv(repos, app, r.env);
     return { dispatch, step: `the new gears are healthy; retiring ${then.remove.length} old gear(s)` };

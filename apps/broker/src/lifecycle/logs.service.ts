@@ -104,10 +104,13 @@ export class LogsService implements OnModuleDestroy {
       // A follower also hears nodes the app's gears move to, and ends with the app.
       if (opts.follow) {
         watch = setInterval(() => {
-          void this.appsRepository.findById(app.id).then((now) => {
-            if (!now || now.desiredState === 'deleting') return done();
-            return ask([...new Set((now.gears ?? []).map((g) => g.nodeId))]);
-          }).catch(() => undefined);
+          void this.appsRepository
+            .findById(app.id)
+            .then((now) => {
+              if (!now || now.desiredState === 'deleting') return done();
+              return ask([...new Set((now.gears ?? []).map((g) => g.nodeId))]);
+            })
+            .catch(() => undefined);
         }, 2000);
       }
     });

@@ -150,7 +150,12 @@ export class NodesService implements OnApplicationBootstrap {
       });
       if (drifted.length > 0 || extra) {
         this.logger.log(`app ${app.name} drifted on ${node.name} (${drifted.length} gear(s) off, extra containers: ${extra}); converging`);
-        await this.queue.send(node.id, 'app.converge', convergeJob({ appId: app.id, nodeId: node.id, gears: app.gears!, specs }), `drift.${app.id}.${node.id}.${bucket}`);
+        await this.queue.send(
+          node.id,
+          'app.converge',
+          convergeJob({ appId: app.id, nodeId: node.id, gears: app.gears!, specs }),
+          `drift.${app.id}.${node.id}.${bucket}`,
+        );
       }
     }
     if (changed.length > 0) {

@@ -17,7 +17,7 @@ const node = (name: string, over: Partial<NodeCandidate> = {}): NodeCandidate =>
 const req = (gearsMb: number[], preferNode?: string) => ({ gearsMb, preferNode, now, heartbeatTimeoutMs: 15000 });
 
 describe('placeGears', () => {
-  it('puts all of an app\'s gears on the node with the most free memory', () => {
+  it("puts all of an app's gears on the node with the most free memory", () => {
     const r = placeGears([node('a', { allocatedMb: 512 }), node('b', { allocatedMb: 256 })], req([256, 256]));
     assert.deepEqual(r, { ok: true, nodeId: 'b' });
   });
@@ -28,7 +28,10 @@ describe('placeGears', () => {
   });
 
   it('never overcommits memory, and names the shortfall of every node', () => {
-    const r = placeGears([node('a', { allocatedMb: 900 }), node('b', { state: 'draining' }), node('c', { lastHeartbeat: new Date(now.getTime() - 60000) })], req([256]));
+    const r = placeGears(
+      [node('a', { allocatedMb: 900 }), node('b', { state: 'draining' }), node('c', { lastHeartbeat: new Date(now.getTime() - 60000) })],
+      req([256]),
+    );
     assert.equal(r.ok, false);
     assert.match((r as { shortfall: string }).shortfall, /1 gear\(s\) needing 256 MB: a has 124 MB free; b is draining; c has not reported for 60 s/);
   });
@@ -43,7 +46,7 @@ describe('placeGears', () => {
     assert.deepEqual(r, { ok: true, nodeId: 'a' });
   });
 
-  it('spreads an app\'s gears: the node with the fewest of them first', () => {
+  it("spreads an app's gears: the node with the fewest of them first", () => {
     const r = placeGears([node('a', { allocatedMb: 0 }), node('b', { allocatedMb: 512 })], { ...req([256]), spread: { a: 2, b: 1 } });
     assert.deepEqual(r, { ok: true, nodeId: 'b' });
   });

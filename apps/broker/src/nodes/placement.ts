@@ -54,7 +54,11 @@ export function placeGears(nodes: NodeCandidate[], req: PlacementRequest): Place
   if (preferred && !req.spread) return { ok: true, nodeId: preferred.id };
   const spread = req.spread ?? {};
   fitting.sort(
-    (a, b) => (spread[a.id] ?? 0) - (spread[b.id] ?? 0) || b.memoryMb - b.allocatedMb - (a.memoryMb - a.allocatedMb) || a.gears - b.gears || a.name.localeCompare(b.name),
+    (a, b) =>
+      (spread[a.id] ?? 0) - (spread[b.id] ?? 0) ||
+      b.memoryMb - b.allocatedMb - (a.memoryMb - a.allocatedMb) ||
+      a.gears - b.gears ||
+      a.name.localeCompare(b.name),
   );
   return { ok: true, nodeId: fitting[0].id };
 }

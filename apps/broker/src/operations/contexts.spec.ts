@@ -5,12 +5,21 @@ import { contextOf, newContext } from './contexts';
 describe('contextOf', () => {
   it("reads the context of an operation of one of the kinds asked for, as that kind's", () => {
     const context = { stage: 'surge' as const, deploymentId: 'd2', previousDeploymentId: 'd1' };
-    assert.deepEqual(contextOf({ id: 'op1', kind: 'app.activate', context }, 'app.deploy', 'app.activate'), { stage: 'surge', deploymentId: 'd2', previousDeploymentId: 'd1' });
-    assert.deepEqual(contextOf({ id: 'op2', kind: 'app.snapshot', context: { token: 't0k3n', domain: 'acme' } }, 'app.snapshot'), { token: 't0k3n', domain: 'acme' });
+    assert.deepEqual(contextOf({ id: 'op1', kind: 'app.activate', context }, 'app.deploy', 'app.activate'), {
+      stage: 'surge',
+      deploymentId: 'd2',
+      previousDeploymentId: 'd1',
+    });
+    assert.deepEqual(contextOf({ id: 'op2', kind: 'app.snapshot', context: { token: 't0k3n', domain: 'acme' } }, 'app.snapshot'), {
+      token: 't0k3n',
+      domain: 'acme',
+    });
   });
 
   it('refuses an operation of another kind, naming it and the kinds asked for', () => {
-    assert.throws(() => contextOf({ id: 'op3', kind: 'app.scale', context: {} }, 'app.deploy', 'app.activate'), { message: 'operation op3 is app.scale, not app.deploy or app.activate' });
+    assert.throws(() => contextOf({ id: 'op3', kind: 'app.scale', context: {} }, 'app.deploy', 'app.activate'), {
+      message: 'operation op3 is app.scale, not app.deploy or app.activate',
+    });
   });
 });
 

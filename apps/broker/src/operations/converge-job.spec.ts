@@ -23,14 +23,17 @@ describe('convergeJob', () => {
 
   it("lets a stage's extras add images to keep and a hook, and set its own drain time", () => {
     const after = { gearId: 'g1', command: ['sh', '-c', 'migrate'] };
-    assert.deepEqual(convergeJob({ appId: 'a1', nodeId: 'n2', gears, specs, operationId: 'op1', drainMs: 2000, extras: { drainMs: 0, keepImages: ['r:1'], after } }), {
-      drainMs: 0,
-      keepImages: ['r:1'],
-      after,
-      operationId: 'op1',
-      appId: 'a1',
-      gears: [spec('g2')],
-    });
+    assert.deepEqual(
+      convergeJob({ appId: 'a1', nodeId: 'n2', gears, specs, operationId: 'op1', drainMs: 2000, extras: { drainMs: 0, keepImages: ['r:1'], after } }),
+      {
+        drainMs: 0,
+        keepImages: ['r:1'],
+        after,
+        operationId: 'op1',
+        appId: 'a1',
+        gears: [spec('g2')],
+      },
+    );
   });
 
   it('repairs drift with the app and its gears on the node alone: no operation, no drain', () => {
@@ -38,6 +41,11 @@ describe('convergeJob', () => {
   });
 
   it('sends no gears to a node that has none of the app (the node removes what it runs of it)', () => {
-    assert.deepEqual(convergeJob({ appId: 'a1', nodeId: 'n9', gears, specs, operationId: 'op1', drainMs: 0 }), { drainMs: 0, operationId: 'op1', appId: 'a1', gears: [] });
+    assert.deepEqual(convergeJob({ appId: 'a1', nodeId: 'n9', gears, specs, operationId: 'op1', drainMs: 0 }), {
+      drainMs: 0,
+      operationId: 'op1',
+      appId: 'a1',
+      gears: [],
+    });
   });
 });

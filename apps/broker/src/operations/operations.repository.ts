@@ -7,7 +7,9 @@ import { Operation, type OperationStep } from './operation.entity';
 export class OperationsRepository {
   constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
-  create(op: Pick<Operation, 'kind' | 'appId' | 'userId' | 'pendingNodes' | 'dispatch'> & { steps?: OperationStep[]; context?: Operation['context'] }): Promise<Operation> {
+  create(
+    op: Pick<Operation, 'kind' | 'appId' | 'userId' | 'pendingNodes' | 'dispatch'> & { steps?: OperationStep[]; context?: Operation['context'] },
+  ): Promise<Operation> {
     return this.m.save(this.m.create(Operation, { ...op, state: 'queued', steps: op.steps ?? [] }));
   }
 

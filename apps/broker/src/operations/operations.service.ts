@@ -103,7 +103,15 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /** Records an operation inside the caller's transaction; send it with dispatch() after the commit. */
-  create(repos: Pick<Repos, 'operations'>, kind: string, appId: string, user: User | null, dispatch: Operation['dispatch'], firstStep: string, context: Operation['context'] = {}): Promise<Operation> {
+  create(
+    repos: Pick<Repos, 'operations'>,
+    kind: string,
+    appId: string,
+    user: User | null,
+    dispatch: Operation['dispatch'],
+    firstStep: string,
+    context: Operation['context'] = {},
+  ): Promise<Operation> {
     return repos.operations.create({
       kind,
       appId,
@@ -237,14 +245,20 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     if (serving) this.serveLogged(r.operationId);
     if (continued) {
       // Gears the next stage removes leave every router before their node drains and stops them.
-      await this.routes.publishNow().then((version) => this.routes.servedBy(version, this.config.routesAckTimeoutMs)).catch(() => undefined);
+      await this.routes
+        .publishNow()
+        .then((version) => this.routes.servedBy(version, this.config.routesAckTimeoutMs))
+        .catch(() => undefined);
       await this.dispatch(continued).catch((err) => this.logger.warn(`dispatching the next stage of ${r.operationId} deferred: ${err.message}`));
     }
     if (ended) {
       const op: Operation = ended;
       this.finished.emit(r.operationId);
       this.lines.emit(r.operationId, { kind: 'end', state: op.state, error: op.error });
-      await this.stages.get(op.kind)?.ended?.(op).catch((err: Error) => this.logger.warn(`after ${op.id}: ${err.message}`));
+      await this.stages
+        .get(op.kind)
+        ?.ended?.(op)
+        .catch((err: Error) => this.logger.warn(`after ${op.id}: ${err.message}`));
     }
   }
 
@@ -276,7 +290,10 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     this.lines.emit(id, { kind: 'step', text: reason });
     this.lines.emit(id, { kind: 'end', state: 'failed', error: op.error });
     this.routes.schedule();
-    await this.stages.get(op.kind)?.ended?.(op).catch((err: Error) => this.logger.warn(`after ${op.id}: ${err.message}`));
+    await this.stages
+      .get(op.kind)
+      ?.ended?.(op)
+      .catch((err: Error) => this.logger.warn(`after ${op.id}: ${err.message}`));
     return op;
   }
 
@@ -309,28 +326,36 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     let text: string | null;
     try {
       const { late } = await this.routes.servedBy(await this.routes.publishNow(), bound);
-      text = late.length > 0 ? `warning: router(s) ${late.join(', ')} did not confirm the new routes within ${Math.round(bound / 1000)} s; they may still route by the old ones` : null;
+      text =
+        late.length > 0
+          ? `warning: router(s) ${late.join(', ')} did not confirm the new routes within ${Math.round(bound / 1000)} s; they may still route by the old ones`
+          : null;
     } catch (err) {
       text = `warning: could not confirm that the routers serve the new routes: ${(err as Error).message}`;
     }
     let ended: Operation | null = null;
-    await this.uow.run(REPOS, async (repos) => {
-      const op = await repos.operations.lock(id);
-      if (!op || terminal(op)) return;
-      if (text) op.steps = [...op.steps, { at: new Date().toISOString(), text }];
-      const { serving: _serving, ...context } = op.context;
-      op.context = context;
-      op.state = 'succeeded';
-      op.finishedAt = new Date();
-      await repos.operations.save(op);
-      ended = op;
-    }).catch((err: Error) => this.logger.warn(`ending ${id}: ${err.message}`));
+    await this.uow
+      .run(REPOS, async (repos) => {
+        const op = await repos.operations.lock(id);
+        if (!op || terminal(op)) return;
+        if (text) op.steps = [...op.steps, { at: new Date().toISOString(), text }];
+        const { serving: _serving, ...context } = op.context;
+        op.context = context;
+        op.state = 'succeeded';
+        op.finishedAt = new Date();
+        await repos.operations.save(op);
+        ended = op;
+      })
+      .catch((err: Error) => this.logger.warn(`ending ${id}: ${err.message}`));
     if (!ended) return;
     const op: Operation = ended;
     if (text) this.lines.emit(id, { kind: 'step', text });
     this.finished.emit(id);
     this.lines.emit(id, { kind: 'end', state: op.state, error: op.error });
-    await this.stages.get(op.kind)?.ended?.(op).catch((err: Error) => this.logger.warn(`after ${op.id}: ${err.message}`));
+    await this.stages
+      .get(op.kind)
+      ?.ended?.(op)
+      .catch((err: Error) => this.logger.warn(`after ${op.id}: ${err.message}`));
   }
 
   /** Fails operations that no node finished in time (their deadline), so that nothing waits forever. */

@@ -22,7 +22,15 @@ const op = (patch: Partial<OperationFields> = {}): OperationFields => ({
   ...patch,
 });
 
-const report = (patch: Partial<OperationReport>): OperationReport => ({ operationId: 'op1', nodeId: 'n1', appId: 'a1', phase: 'step', at: AT, gears: [], ...patch });
+const report = (patch: Partial<OperationReport>): OperationReport => ({
+  operationId: 'op1',
+  nodeId: 'n1',
+  appId: 'a1',
+  phase: 'step',
+  at: AT,
+  gears: [],
+  ...patch,
+});
 
 describe('reduceReport', () => {
   it('records a progress step and starts a queued operation, leaving the nodes pending', () => {
@@ -65,7 +73,12 @@ describe('reduceReport', () => {
   it("ends the stage with the last node's success, and keeps what a build made in the context", () => {
     const result = { image: 'reg/app:3', dockerfile: 'recipe' as const };
     assert.deepEqual(reduceReport(op({ state: 'running', pendingNodes: ['n1'], context: { stage: 'build' } }), report({ phase: 'succeeded', result })), {
-      operation: op({ state: 'running', pendingNodes: [], context: { stage: 'build', image: 'reg/app:3', dockerfile: 'recipe' }, steps: [first, { at: '2026-11-29T10:00:00.000Z', node: 'n1', text: 'node finished' }] }),
+      operation: op({
+        state: 'running',
+        pendingNodes: [],
+        context: { stage: 'build', image: 'reg/app:3', dockerfile: 'recipe' },
+        steps: [first, { at: '2026-11-29T10:00:00.000Z', node: 'n1', text: 'node finished' }],
+      }),
       save: true,
       log: [],
       markFailed: null,
@@ -76,14 +89,25 @@ describe('reduceReport', () => {
 
   it("joins a second node's failure to the first, marks its other gears failed, and ends the stage failed", () => {
     const gears = [{ gearId: 'g2', appId: 'a1', state: 'running' as const, ports: {} }];
-    assert.deepEqual(reduceReport(op({ state: 'running', pendingNodes: ['n2'], error: 'n1: no memory' }), report({ nodeId: 'n2', phase: 'failed', error: 'n2: image missing', gears })), {
-      operation: op({ state: 'running', pendingNodes: [], error: 'n1: no memory; n2: image missing', steps: [first, { at: '2026-11-29T10:00:00.000Z', node: 'n2', text: 'node failed' }] }),
-      save: true,
-      log: [],
-      markFailed: { appId: 'a1', nodeId: 'n2', except: ['g2'], message: 'n2: image missing' },
-      stageEnded: { failed: true, error: 'n1: no memory; n2: image missing' },
-      lines: [{ kind: 'step', text: 'node failed' }],
-    });
+    assert.deepEqual(
+      reduceReport(
+        op({ state: 'running', pendingNodes: ['n2'], error: 'n1: no memory' }),
+        report({ nodeId: 'n2', phase: 'failed', error: 'n2: image missing', gears }),
+      ),
+      {
+        operation: op({
+          state: 'running',
+          pendingNodes: [],
+          error: 'n1: no memory; n2: image missing',
+          steps: [first, { at: '2026-11-29T10:00:00.000Z', node: 'n2', text: 'node failed' }],
+        }),
+        save: true,
+        log: [],
+        markFailed: { appId: 'a1', nodeId: 'n2', except: ['g2'], message: 'n2: image missing' },
+        stageEnded: { failed: true, error: 'n1: no memory; n2: image missing' },
+        lines: [{ kind: 'step', text: 'node failed' }],
+      },
+    );
   });
 
   it('says "failed" for a node that failed without a reason', () => {
@@ -133,7 +157,10 @@ describe('reduceStageEnd', () => {
   const done = op({ state: 'running', pendingNodes: [] });
 
   it('sends the next stage: its jobs, its nodes pending, its step', () => {
-    const dispatch = [{ nodeId: 'n3', job: 'app.converge' as const }, { nodeId: 'n3', job: 'app.converge' as const }];
+    const dispatch = [
+      { nodeId: 'n3', job: 'app.converge' as const },
+      { nodeId: 'n3', job: 'app.converge' as const },
+    ];
     assert.deepEqual(reduceStageEnd(done, { dispatch, step: 'retiring 1 old gear(s)' }, NOW), {
       operation: { ...done, dispatch, pendingNodes: ['n3'], steps: [first, { at: '2026-11-29T10:00:05.000Z', text: 'retiring 1 old gear(s)' }] },
       then: 'continue',
@@ -145,7 +172,13 @@ describe('reduceStageEnd', () => {
   it('carries the error a next stage sets (a rollback goes on, but the operation will fail)', () => {
     const dispatch = [{ nodeId: 'n1', job: 'app.converge' as const }];
     assert.deepEqual(reduceStageEnd(done, { dispatch, step: 'rolling back', error: 'release 2 was rolled back: unhealthy' }, NOW), {
-      operation: { ...done, dispatch, pendingNodes: ['n1'], error: 'release 2 was rolled back: unhealthy', steps: [first, { at: '2026-11-29T10:00:05.000Z', text: 'rolling back' }] },
+      operation: {
+        ...done,
+        dispatch,
+        pendingNodes: ['n1'],
+        error: 'release 2 was rolled back: unhealthy',
+        steps: [first, { at: '2026-11-29T10:00:05.000Z', text: 'rolling back' }],
+      },
       then: 'continue',
       deleteApp: null,
       lines: [{ kind: 'step', text: 'rolling back' }],
@@ -176,7 +209,13 @@ describe('reduceStageEnd', () => {
 
   it('ends failed with the error the last stage gives (a failed build)', () => {
     assert.deepEqual(reduceStageEnd(done, { dispatch: [], step: 'release 2 failed to build', error: 'the build of release 2 failed: exit 1' }, NOW), {
-      operation: { ...done, error: 'the build of release 2 failed: exit 1', state: 'failed', finishedAt: NOW, steps: [first, { at: '2026-11-29T10:00:05.000Z', text: 'release 2 failed to build' }] },
+      operation: {
+        ...done,
+        error: 'the build of release 2 failed: exit 1',
+        state: 'failed',
+        finishedAt: NOW,
+        steps: [first, { at: '2026-11-29T10:00:05.000Z', text: 'release 2 failed to build' }],
+      },
       then: 'end',
       deleteApp: null,
       lines: [{ kind: 'step', text: 'release 2 failed to build' }],
@@ -184,16 +223,31 @@ describe('reduceStageEnd', () => {
   });
 
   it('ends at once an operation that no longer has an app to serve', () => {
-    assert.deepEqual(reduceStageEnd({ ...done, appId: null }, null, NOW), { operation: { ...done, appId: null, state: 'succeeded', finishedAt: NOW }, then: 'end', deleteApp: null, lines: [] });
+    assert.deepEqual(reduceStageEnd({ ...done, appId: null }, null, NOW), {
+      operation: { ...done, appId: null, state: 'succeeded', finishedAt: NOW },
+      then: 'end',
+      deleteApp: null,
+      lines: [],
+    });
   });
 
   it('deletes the app of a deletion that succeeded, and forgets it', () => {
     const deletion = { ...done, kind: 'app.delete', dispatch: [{ nodeId: 'n1', job: 'app.remove' as const }] };
-    assert.deepEqual(reduceStageEnd(deletion, null, NOW), { operation: { ...deletion, appId: null, state: 'succeeded', finishedAt: NOW }, then: 'end', deleteApp: 'a1', lines: [] });
+    assert.deepEqual(reduceStageEnd(deletion, null, NOW), {
+      operation: { ...deletion, appId: null, state: 'succeeded', finishedAt: NOW },
+      then: 'end',
+      deleteApp: 'a1',
+      lines: [],
+    });
   });
 
   it('keeps the app of a deletion that failed', () => {
     const deletion = { ...done, kind: 'app.delete', error: 'n1: busy' };
-    assert.deepEqual(reduceStageEnd(deletion, null, NOW), { operation: { ...deletion, state: 'failed', finishedAt: NOW }, then: 'end', deleteApp: null, lines: [] });
+    assert.deepEqual(reduceStageEnd(deletion, null, NOW), {
+      operation: { ...deletion, state: 'failed', finishedAt: NOW },
+      then: 'end',
+      deleteApp: null,
+      lines: [],
+    });
   });
 });

@@ -14,7 +14,13 @@ function setup() {
   return { seen, process: brokerJobProcessor(handlers) };
 }
 
-const heartbeat: BrokerJobs['node.heartbeat'] = { nodeId: 'n1', at: 1, capacity: { memoryMb: 1024, maxGears: 10, address: '127.0.0.1' }, gears: [], memoryRssMb: 60 };
+const heartbeat: BrokerJobs['node.heartbeat'] = {
+  nodeId: 'n1',
+  at: 1,
+  capacity: { memoryMb: 1024, maxGears: 10, address: '127.0.0.1' },
+  gears: [],
+  memoryRssMb: 60,
+};
 
 describe('the broker queue', () => {
   it('hands a job of its own contract version to its handler, without the version', async () => {
@@ -34,9 +40,13 @@ describe('the broker queue', () => {
       process({ name: 'operation.report', data: report }),
       (err: Error) =>
         err instanceof UnrecoverableError &&
-        err.message === `the node agent speaks job contract v${JOB_CONTRACT_VERSION + 1}; this broker speaks v${JOB_CONTRACT_VERSION}: upgrade this broker so that both speak the same version`,
+        err.message ===
+          `the node agent speaks job contract v${JOB_CONTRACT_VERSION + 1}; this broker speaks v${JOB_CONTRACT_VERSION}: upgrade this broker so that both speak the same version`,
     );
-    await assert.rejects(process({ name: 'node.heartbeat', data: heartbeat }), /the node agent speaks job contract without a version \(older than v1\).*upgrade the node agent/);
+    await assert.rejects(
+      process({ name: 'node.heartbeat', data: heartbeat }),
+      /the node agent speaks job contract without a version \(older than v1\).*upgrade the node agent/,
+    );
     assert.deepEqual(seen, []);
   });
 
@@ -44,9 +54,15 @@ describe('the broker queue', () => {
     const { seen, process } = setup();
     await assert.rejects(
       process({ name: 'node.heartbeat', data: stamp({ ...heartbeat, gears: [{ gearId: 'g1', appId: 'a1', state: 'sleeping', ports: {} }] }) }),
-      (err: Error) => err instanceof UnrecoverableError && err.message === 'job node.heartbeat of the node agent breaks job contract v1: /gears/0/state must be one of "running", "stopped", "starting", "failed", "missing" (enum)',
+      (err: Error) =>
+        err instanceof UnrecoverableError &&
+        err.message ===
+          'job node.heartbeat of the node agent breaks job contract v1: /gears/0/state must be one of "running", "stopped", "starting", "failed", "missing" (enum)',
     );
-    await assert.rejects(process({ name: 'node.shutdown', data: stamp({}) }), (err: Error) => err instanceof UnrecoverableError && /this broker knows no job "node.shutdown"/.test(err.message));
+    await assert.rejects(
+      process({ name: 'node.shutdown', data: stamp({}) }),
+      (err: Error) => err instanceof UnrecoverableError && /this broker knows no job "node.shutdown"/.test(err.message),
+    );
     assert.deepEqual(seen, []);
   });
 });

@@ -93,17 +93,13 @@ export class QueueService implements OnApplicationShutdown {
   consume(handlers: HandlerMap<BrokerJobs>): void {
     assertHandlesAll(handlers, BROKER_JOB_NAMES, 'the broker');
     compileJobSchemas('broker');
-    this.worker = new Worker(
-      BROKER_QUEUE,
-      brokerJobProcessor(handlers),
-      {
-        connection: this.connection.duplicate() as unknown as ConnectionOptions,
-        prefix: this.config.instance,
-        concurrency: 8,
-        removeOnComplete: { count: 0 },
-        removeOnFail: { count: 1000 },
-      },
-    );
+    this.worker = new Worker(BROKER_QUEUE, brokerJobProcessor(handlers), {
+      connection: this.connection.duplicate() as unknown as ConnectionOptions,
+      prefix: this.config.instance,
+      concurrency: 8,
+      removeOnComplete: { count: 0 },
+      removeOnFail: { count: 1000 },
+    });
     this.worker.on('failed', (job, err) => this.logger.warn(`job ${job?.name} ${job?.id} failed: ${err.message}`));
     this.worker.on('error', (err) => this.logger.warn(`worker: ${err.message}`));
   }

@@ -11,7 +11,11 @@ const aliasSchema = {
   additionalProperties: false,
   required: ['host'],
   properties: {
-    host: { type: 'string', maxLength: 253, pattern: '^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$' },
+    host: {
+      type: 'string',
+      maxLength: 253,
+      pattern: '^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$',
+    },
     certificate: { type: 'string', maxLength: 65536 },
     key: { type: 'string', maxLength: 65536 },
   },

@@ -71,7 +71,12 @@ export class AliasesService {
       throw invalid('/key', 'pem', 'is not a PEM private key (an encrypted key needs its passphrase removed)');
     }
     if (!x509.checkPrivateKey(privateKey)) throw ruleViolation('/key', 'key-matches', 'does not belong to the certificate');
-    if (!x509.checkHost(host)) throw ruleViolation('/certificate', 'covers-host', `does not cover ${host} (subject ${x509.subject.replace(/\n/g, ', ')}; alt names ${x509.subjectAltName ?? 'none'})`);
+    if (!x509.checkHost(host))
+      throw ruleViolation(
+        '/certificate',
+        'covers-host',
+        `does not cover ${host} (subject ${x509.subject.replace(/\n/g, ', ')}; alt names ${x509.subjectAltName ?? 'none'})`,
+      );
     if (new Date(x509.validTo).getTime() < Date.now()) throw ruleViolation('/certificate', 'in-date', `expired on ${new Date(x509.validTo).toISOString()}`);
   }
 

@@ -117,7 +117,13 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
           .sort((a, b) => a.id.localeCompare(b.id))
           .map((g) => {
             const inside = g.inside?.ports[http!.name] ? { host: g.inside.address, port: g.inside.ports[http!.name] } : undefined;
-            return { gearId: g.id, node: nodeOf.get(g.nodeId)?.name ?? '', host: nodeOf.get(g.nodeId)?.address ?? '127.0.0.1', port: g.ports[http!.name], ...(inside ? { inside } : {}) };
+            return {
+              gearId: g.id,
+              node: nodeOf.get(g.nodeId)?.name ?? '',
+              host: nodeOf.get(g.nodeId)?.address ?? '127.0.0.1',
+              port: g.ports[http!.name],
+              ...(inside ? { inside } : {}),
+            };
           }),
         tls: own.filter((a) => a.certificate && a.privateKey).map((a) => ({ host: a.host, pem: `${a.certificate!.trim()}\n${a.privateKey!.trim()}\n` })),
       });
@@ -131,7 +137,10 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
     const [latest] = await this.deploymentsRepository.forApp(appId, 1);
     if (latest?.state !== 'failed') return undefined;
     // The first line says what went wrong; the gear's output below it is for the owner's eyes (logs, the push).
-    return (latest.error ?? 'it failed').split('\n')[0].replace(/; it printed:?.*$/, '').slice(0, 300);
+    return (latest.error ?? 'it failed')
+      .split('\n')[0]
+      .replace(/; it printed:?.*$/, '')
+      .slice(0, 300);
   }
 
   /** What the routers last saw of each app's traffic. */

@@ -55,7 +55,13 @@ export class AutoscalerService implements OnApplicationBootstrap, OnModuleDestro
         const decision = decide({
           replicas: (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).length,
           policy: app.autoscaleMax
-            ? { min: app.autoscaleMin ?? 1, max: app.autoscaleMax, target: app.autoscaleTarget ?? 10, upCooldownMs: this.config.scaleUpCooldownMs, downCooldownMs: this.config.scaleDownCooldownMs }
+            ? {
+                min: app.autoscaleMin ?? 1,
+                max: app.autoscaleMax,
+                target: app.autoscaleTarget ?? 10,
+                upCooldownMs: this.config.scaleUpCooldownMs,
+                downCooldownMs: this.config.scaleDownCooldownMs,
+              }
             : null,
           idleAfterMs: app.idleAfterSeconds ? app.idleAfterSeconds * 1000 : null,
           traffic: t && now - t.at < STALE_MS ? t : undefined,

@@ -46,7 +46,11 @@ export function decide(i: DecideInput): Decision {
     return { kind: 'scale', replicas: wanted, reason: `${t.concurrent} concurrent requests for ${i.replicas} gear(s), target ${p.target} a gear` };
   }
   if (wanted < i.replicas && sinceChange >= p.downCooldownMs) {
-    return { kind: 'scale', replicas: wanted, reason: `${t.concurrent} concurrent requests for ${i.replicas} gear(s) for ${Math.round(sinceChange / 1000)} s, target ${p.target} a gear` };
+    return {
+      kind: 'scale',
+      replicas: wanted,
+      reason: `${t.concurrent} concurrent requests for ${i.replicas} gear(s) for ${Math.round(sinceChange / 1000)} s, target ${p.target} a gear`,
+    };
   }
   if (i.replicas < p.min || i.replicas > p.max) {
     return { kind: 'scale', replicas: Math.min(p.max, Math.max(p.min, i.replicas)), reason: `keeping within ${p.min}..${p.max} gears` };

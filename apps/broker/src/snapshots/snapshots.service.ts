@@ -58,21 +58,37 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
       let item: SnapshotItem | undefined;
       if (snap?.protocol === 'redis') {
         const port = c!.manifest.endpoints[0].port;
-        item = { gearId: spec.gearId, cartridge: spec.cartridge, file: `${spec.cartridge}/${snap.file}`, method: { kind: 'redis', port, passwordEnv: snap['password-env'] } };
+        item = {
+          gearId: spec.gearId,
+          cartridge: spec.cartridge,
+          file: `${spec.cartridge}/${snap.file}`,
+          method: { kind: 'redis', port, passwordEnv: snap['password-env'] },
+        };
       } else if (snap?.dump && snap.restore) {
-        item = { gearId: spec.gearId, cartridge: spec.cartridge, file: `${spec.cartridge}/${snap.file}`, method: { kind: 'exec', dump: [...snap.dump], restore: [...snap.restore] } };
+        item = {
+          gearId: spec.gearId,
+          cartridge: spec.cartridge,
+          file: `${spec.cartridge}/${snap.file}`,
+          method: { kind: 'exec', dump: [...snap.dump], restore: [...snap.restore] },
+        };
       }
       if (item) items.push(item);
       else {
         // Volumes without a dump of their own are taken as files.
         for (const v of spec.volumes) {
           const short = v.name.slice(v.name.lastIndexOf(`${spec.cartridge}-`) + spec.cartridge.length + 1);
-          items.push({ gearId: spec.gearId, cartridge: spec.cartridge, file: `${spec.cartridge}/volumes/${short}.tar.gz`, method: { kind: 'files', path: v.path } });
+          items.push({
+            gearId: spec.gearId,
+            cartridge: spec.cartridge,
+            file: `${spec.cartridge}/volumes/${short}.tar.gz`,
+            method: { kind: 'files', path: v.path },
+          });
         }
       }
       if (items.some((i) => i.gearId === spec.gearId)) {
         seen.add(spec.cartridge);
-        if (nodeId && nodeId !== gear.nodeId) throw ruleViolation('/', 'one-node', `app "${app.name}" keeps data on several nodes; snapshots take one node's data at a time`);
+        if (nodeId && nodeId !== gear.nodeId)
+          throw ruleViolation('/', 'one-node', `app "${app.name}" keeps data on several nodes; snapshots take one node's data at a time`);
         nodeId = gear.nodeId;
       }
     }
@@ -81,7 +97,9 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
   }
 
   private async start(user: User, app: App, kind: 'app.snapshot' | 'app.restore', nodeId: string, step: string, context: SnapshotContext): Promise<Operation> {
-    const op = await this.changes.begin(app, (repos) => this.operations.create(repos, kind, app.id, user, [{ nodeId, job: kind }], step, newContext(kind, context)));
+    const op = await this.changes.begin(app, (repos) =>
+      this.operations.create(repos, kind, app.id, user, [{ nodeId, job: kind }], step, newContext(kind, context)),
+    );
     await this.changes.send(op, { routes: false });
     return op;
   }
@@ -98,7 +116,11 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
     const file = this.file(op.id);
     try {
       if (done.state !== 'succeeded' || !existsSync(file)) {
-        throw new GearshiftError('unavailable', `the snapshot of "${appName}" ${done.state === 'failed' ? `failed: ${done.error}` : 'did not finish in time'}`, { operation: presentOperation(done) });
+        throw new GearshiftError(
+          'unavailable',
+          `the snapshot of "${appName}" ${done.state === 'failed' ? `failed: ${done.error}` : 'did not finish in time'}`,
+          { operation: presentOperation(done) },
+        );
       }
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       res.setHeader('content-type', 'application/gzip');
@@ -129,11 +151,17 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
       if (err instanceof ArchiveError) throw ruleViolation(`/archive${err.entry ? `/${err.entry}` : ''}`, err.rule, `the snapshot was refused: ${err.message}`);
       throw err;
     }
-    if (!paths.includes('gearshift-snapshot.json')) throw ruleViolation('/archive', 'snapshot', 'this is not a Gearshift snapshot (it has no gearshift-snapshot.json)');
+    if (!paths.includes('gearshift-snapshot.json'))
+      throw ruleViolation('/archive', 'snapshot', 'this is not a Gearshift snapshot (it has no gearshift-snapshot.json)');
     const { nodeId, items } = await this.itemsOf(app);
     const cartridges = new Set(items.map((i) => i.cartridge));
     const foreign = [...new Set(paths.filter((p) => p.includes('/')).map((p) => p.slice(0, p.indexOf('/'))))].filter((c) => !cartridges.has(c));
-    if (foreign.length > 0) throw ruleViolation('/archive', 'same-cartridges', `the snapshot holds data of ${foreign.join(', ')}, which app "${appName}" does not have; add the cartridge(s) first`);
+    if (foreign.length > 0)
+      throw ruleViolation(
+        '/archive',
+        'same-cartridges',
+        `the snapshot holds data of ${foreign.join(', ')}, which app "${appName}" does not have; add the cartridge(s) first`,
+      );
     const token = randomBytes(24).toString('base64url');
     mkdirSync(join(this.config.dataDir, 'snapshots'), { recursive: true });
     const pending = join(this.config.dataDir, 'snapshots', `restore-${token}.tar.gz`);
@@ -146,7 +174,12 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
       throw err;
     }
     const done = waitSeconds ? await this.operations.wait(op, waitSeconds) : op;
-    return { app: appName, domain: domainName, restores: [...cartridges].filter((c) => paths.some((p) => p.startsWith(`${c}/`))), operation: presentOperation(done) };
+    return {
+      app: appName,
+      domain: domainName,
+      restores: [...cartridges].filter((c) => paths.some((p) => p.startsWith(`${c}/`))),
+      operation: presentOperation(done),
+    };
   }
 
   /** For the node restoring: the uploaded snapshot, by the token in its job (the file's name). */

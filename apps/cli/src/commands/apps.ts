@@ -34,7 +34,13 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(noWait())
     .action(async (name: string, opts: CreateOpts) => {
       const env = Object.fromEntries(opts.env.map(parseAssignment));
-      const body = { name, cartridges: opts.cartridge, ...(opts.scale ? { scale: opts.scale } : {}), ...(opts.size ? { size: opts.size } : {}), ...(opts.env.length ? { env } : {}) };
+      const body = {
+        name,
+        cartridges: opts.cartridge,
+        ...(opts.scale ? { scale: opts.scale } : {}),
+        ...(opts.size ? { size: opts.size } : {}),
+        ...(opts.env.length ? { env } : {}),
+      };
       const res = await ctx.api().post<AppChange>(`${ctx.domainPath(opts)}/apps`, body);
       await settle(ctx, res.operation, opts, () => ctx.api().get<App>(ctx.appPath(opts, name)), showApp);
     });
@@ -66,7 +72,13 @@ export function register(program: Command, ctx: CliContext): void {
       const path = ctx.appPath(opts, name);
       const res = await ctx.api().delete<AppChange | AppDeleted>(path);
       // Gone at once, or still going while its gears stop: then the app is read again once the operation ends.
-      const latest = async (): Promise<App | AppDeleted> => ('deleted' in res ? res : ctx.api().get<App>(path).catch(() => res));
+      const latest = async (): Promise<App | AppDeleted> =>
+        'deleted' in res
+          ? res
+          : ctx
+              .api()
+              .get<App>(path)
+              .catch(() => res);
       await settle(ctx, res.operation, opts, latest, () => `Deleted app ${name}.`);
     });
   apps
@@ -75,6 +87,11 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(domainOption())
     .action(async (name: string, opts: DomainOpts) => {
       const ops = await ctx.api().get<AppOperation[]>(`${ctx.appPath(opts, name)}/operations`);
-      ctx.print(ops, () => table(ops.map((o) => ({ when: o.createdAt, kind: o.kind, by: o.by, state: o.state, what: o.steps[0]?.text })), ['when', 'kind', 'by', 'state', 'what']));
+      ctx.print(ops, () =>
+        table(
+          ops.map((o) => ({ when: o.createdAt, kind: o.kind, by: o.by, state: o.state, what: o.steps[0]?.text })),
+          ['when', 'kind', 'by', 'state', 'what'],
+        ),
+      );
     });
 }

@@ -13,7 +13,12 @@ export function register(program: Command, ctx: CliContext): void {
     .description('the catalogue')
     .action(async () => {
       const list = await ctx.api().get<Cartridge[]>('/cartridges');
-      ctx.print(list, () => table(list.map((c) => ({ name: c.name, categories: c.categories.join(','), version: c.version, description: c.displayName })), ['name', 'categories', 'version', 'description']));
+      ctx.print(list, () =>
+        table(
+          list.map((c) => ({ name: c.name, categories: c.categories.join(','), version: c.version, description: c.displayName })),
+          ['name', 'categories', 'version', 'description'],
+        ),
+      );
     });
   cartridges
     .command('add <app> <cartridge>')

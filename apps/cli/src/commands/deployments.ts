@@ -33,6 +33,12 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(noWait())
     .action(async (app: string, release: string, opts: DomainOpts & WaitOpts) => {
       const res = await ctx.api().post<DeploymentChange>(`${ctx.appPath(opts, app)}/deployments/${encodeURIComponent(release)}/activate`);
-      await settle(ctx, res.operation, opts, () => Promise.resolve(res), () => `Release ${release} of ${app} is active.`);
+      await settle(
+        ctx,
+        res.operation,
+        opts,
+        () => Promise.resolve(res),
+        () => `Release ${release} of ${app} is active.`,
+      );
     });
 }

@@ -12,7 +12,12 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async () => {
       const list = await ctx.api().get<Domain[]>('/domains');
       const current = ctx.config().domain;
-      ctx.print(list, () => table(list.map((d) => ({ name: d.name, default: d.name === current ? '*' : '', created: d.createdAt })), ['name', 'default', 'created']));
+      ctx.print(list, () =>
+        table(
+          list.map((d) => ({ name: d.name, default: d.name === current ? '*' : '', created: d.createdAt })),
+          ['name', 'default', 'created'],
+        ),
+      );
     });
   domains
     .command('create <name>')

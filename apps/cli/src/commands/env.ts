@@ -18,7 +18,10 @@ export function register(program: Command, ctx: CliContext): void {
       const published = res.published ?? [];
       // Without --reveal, --json keeps printing only your own variables, as scripts have read them so far.
       const json = opts.reveal ? { ...Object.fromEntries([...published].reverse().map((p) => [p.name, p.value])), ...res.env } : res.env;
-      const rows = [...Object.entries(res.env).map(([name, value]) => ({ name, value, from: 'you' })), ...published.map((p) => ({ name: p.name, value: p.value, from: p.from }))];
+      const rows = [
+        ...Object.entries(res.env).map(([name, value]) => ({ name, value, from: 'you' })),
+        ...published.map((p) => ({ name: p.name, value: p.value, from: p.from })),
+      ];
       ctx.print(json, () => table(rows, ['name', 'value', 'from']));
     });
   env
@@ -29,7 +32,12 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (name: string, assignments: string[], opts: DomainOpts & WaitOpts) => {
       const app = ctx.appPath(opts, name);
       const body = Object.fromEntries(assignments.map(parseAssignment));
-      await changeApp(ctx, { method: 'PATCH', path: `${app}/env`, body, app }, opts, (a) => `Set ${assignments.map((x) => x.split('=')[0]).join(', ')} on ${a.name}.`);
+      await changeApp(
+        ctx,
+        { method: 'PATCH', path: `${app}/env`, body, app },
+        opts,
+        (a) => `Set ${assignments.map((x) => x.split('=')[0]).join(', ')} on ${a.name}.`,
+      );
     });
   env
     .command('unset <app> <names...>')

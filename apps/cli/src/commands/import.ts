@@ -23,7 +23,11 @@ function showImport(r: ComposeImport): string {
   if (r.unsupported.length) lines.push('', 'Not supported (not imported):', ...r.unsupported.map((u) => `  ${u.pointer}: ${u.reason}`));
   if (r.warnings.length) lines.push('', 'Warnings:', ...r.warnings.map((w) => `  ${w.pointer} ${w.reason}`));
   const names = (r.cartridges ?? []).map((c) => (typeof c === 'string' ? c : `${c.name} (${c.image})`));
-  lines.push('', r.blockers.length ? 'What stops it here:' : `Runs here as an app with ${names.join(', ')}.`, ...r.blockers.map((b) => `  ${b.pointer}: ${b.reason}`));
+  lines.push(
+    '',
+    r.blockers.length ? 'What stops it here:' : `Runs here as an app with ${names.join(', ')}.`,
+    ...r.blockers.map((b) => `  ${b.pointer}: ${b.reason}`),
+  );
   return lines.join('\n');
 }
 

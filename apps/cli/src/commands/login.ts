@@ -16,6 +16,9 @@ export function register(program: Command, ctx: CliContext): void {
       // No token yet: the login goes out without one, whatever an earlier login left.
       const res = await new ApiClient(ctx.server()).post<LoginAnswer>('/auth/login', { username: opts.username, password });
       writeConfig({ ...ctx.config(), server: ctx.server(), token: res.token, username: opts.username });
-      ctx.print({ server: ctx.server(), username: opts.username, expiresAt: res.expiresAt }, () => `Logged in to ${ctx.server()} as ${opts.username} (token kept in ${configPath()}).`);
+      ctx.print(
+        { server: ctx.server(), username: opts.username, expiresAt: res.expiresAt },
+        () => `Logged in to ${ctx.server()} as ${opts.username} (token kept in ${configPath()}).`,
+      );
     });
 }

@@ -5,17 +5,22 @@ import { table } from '../output';
 
 export function register(program: Command, ctx: CliContext): void {
   const nodes = program.command('nodes').description("operators: the platform's hosts");
-  nodes
-    .command('list', { isDefault: true })
-    .action(async () => {
-      const list = await ctx.api().get<Node[]>('/nodes');
-      ctx.print(list, () =>
-        table(
-          list.map((n) => ({ name: n.name, state: n.state, ready: n.ready ? 'yes' : 'no', gears: `${n.allocated.gears}/${n.capacity.maxGears}`, memory: `${n.allocated.memoryMb}/${n.capacity.memoryMb} MB`, heartbeat: n.lastHeartbeat })),
-          ['name', 'state', 'ready', 'gears', 'memory', 'heartbeat'],
-        ),
-      );
-    });
+  nodes.command('list', { isDefault: true }).action(async () => {
+    const list = await ctx.api().get<Node[]>('/nodes');
+    ctx.print(list, () =>
+      table(
+        list.map((n) => ({
+          name: n.name,
+          state: n.state,
+          ready: n.ready ? 'yes' : 'no',
+          gears: `${n.allocated.gears}/${n.capacity.maxGears}`,
+          memory: `${n.allocated.memoryMb}/${n.capacity.memoryMb} MB`,
+          heartbeat: n.lastHeartbeat,
+        })),
+        ['name', 'state', 'ready', 'gears', 'memory', 'heartbeat'],
+      ),
+    );
+  });
   nodes
     .command('drain <node>')
     .description('place no new gears on a node')

@@ -29,6 +29,12 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (app: string, file: string, opts: DomainOpts & WaitOpts) => {
       if (!existsSync(file)) throw new CliError(`no file ${file}`, EXIT.usage);
       const res = await ctx.api().upload<SnapshotRestore>(`${ctx.appPath(opts, app)}/snapshots/restore`, readFileSync(file), 'application/gzip');
-      await settle(ctx, res.operation, opts, () => Promise.resolve(res), () => `Restored ${res.restores.join(', ')} into ${app}.`);
+      await settle(
+        ctx,
+        res.operation,
+        opts,
+        () => Promise.resolve(res),
+        () => `Restored ${res.restores.join(', ')} into ${app}.`,
+      );
     });
 }
