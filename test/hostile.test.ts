@@ -211,15 +211,13 @@ function bodies(route: Route): fc.Arbitrary<Buffer | undefined> {
       weight: 1,
     },
     {
-      arbitrary: fc
-        .integer({ min: 10_000, max: 60_000 })
-        .map((n) =>
-          jsonBody({
-            [keys[0] ?? 'name']: Array.from({ length: n }, (_, i) => i),
-            cartridges: Array.from({ length: n }, () => 1),
-            env: Object.fromEntries(Array.from({ length: Math.min(n, 5000) }, (_, i) => [`K${i}`, i])),
-          }),
-        ),
+      arbitrary: fc.integer({ min: 10_000, max: 60_000 }).map((n) =>
+        jsonBody({
+          [keys[0] ?? 'name']: Array.from({ length: n }, (_, i) => i),
+          cartridges: Array.from({ length: n }, () => 1),
+          env: Object.fromEntries(Array.from({ length: Math.min(n, 5000) }, (_, i) => [`K${i}`, i])),
+        }),
+      ),
       weight: 1,
     },
     { arbitrary: fc.integer({ min: 33, max: 50_000 }).map((d) => Buffer.from(`${'['.repeat(d)}${']'.repeat(d)}`)), weight: 1 },
