@@ -6,7 +6,7 @@ import { newContext } from '../../apps/broker/src/operations/contexts';
 import { AppsRepository } from '../../apps/broker/src/apps/apps.repository';
 import type { App } from '../../apps/broker/src/apps/app.entity';
 import { DeploymentsRepository } from '../../apps/broker/src/apps/deployments.repository';
-import { DeploymentsService } from '../../apps/broker/src/deployments/deployments.service';
+import { DeploymentStages } from '../../apps/broker/src/deployments/deployment-stages.service';
 import type { RegistryJanitor } from '../../apps/broker/src/deployments/registry-janitor';
 import type { Deployment } from '../../apps/broker/src/apps/deployment.entity';
 import type { OperationReport } from '../../apps/broker/src/operations/report';
@@ -22,11 +22,9 @@ describe('deployment rollouts against Postgres: each stage persisted', () => {
   before(async () => {
     db = await mediumDb('deployments');
     ops = db.operationsService();
-    // Surge, retire and rollback need nothing of AppsService; only starting a rollout after a build does.
-    const deploymentsService = new DeploymentsService(
+    // Surge, retire and rollback need nothing of AppGears; only starting a rollout after a build does.
+    const stages = new DeploymentStages(
       new DeploymentsRepository(db.dataSource.manager),
-      {} as never,
-      {} as never,
       {} as never,
       {} as never,
       ops,
@@ -35,7 +33,7 @@ describe('deployment rollouts against Postgres: each stage persisted', () => {
       {} as RegistryJanitor,
       db.config,
     );
-    deploymentsService.onModuleInit();
+    stages.onModuleInit();
     operations = new OperationsRepository(db.dataSource.manager);
     apps = new AppsRepository(db.dataSource.manager);
     deployments = new DeploymentsRepository(db.dataSource.manager);

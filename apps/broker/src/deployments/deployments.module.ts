@@ -8,6 +8,7 @@ import { OperationsModule } from '../operations/operations.module';
 import { RoutesModule } from '../routes/routes.module';
 import { UsersModule } from '../users/users.module';
 import { DeploymentsService } from './deployments.service';
+import { DeploymentStages } from './deployment-stages.service';
 import { RegistryJanitor } from './registry-janitor';
 import { DeploymentSources } from './sources';
 import { DeploymentsController } from './deployments.controller';
@@ -16,7 +17,7 @@ import { DeploymentsController } from './deployments.controller';
 @Module({
   imports: [AppsModule, CartridgesModule, ChangesModule, FleetModule, LifecycleModule, OperationsModule, RoutesModule, UsersModule],
   controllers: [DeploymentsController],
-  providers: [DeploymentsService, RegistryJanitor, DeploymentSources],
+  providers: [DeploymentsService, DeploymentStages, RegistryJanitor, DeploymentSources],
   exports: [DeploymentsService, RegistryJanitor, DeploymentSources],
 })
 export class DeploymentsModule {}

@@ -6,7 +6,7 @@ import type { DeploymentState } from '../apps/deployment.entity';
 
 /**
  * The stage machine of a deployment, decided without I/O: `build` → `surge` (new gears beside the old, health-gated)
- * → `retire` (the old gears go) or `rollback` (the new gears go, the old keep serving). DeploymentsService loads
+ * → `retire` (the old gears go) or `rollback` (the new gears go, the old keep serving). DeploymentStages loads
  * the release and the app, asks these functions what follows, and carries it out.
  */
 

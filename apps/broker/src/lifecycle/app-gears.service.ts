@@ -82,7 +82,7 @@ export class AppGears {
   /**
    * Gives an app without a web cartridge the one its pushed code needs, inside the caller's transaction, and names
    * the node to build on: its services' node, else one with room for a web gear. It gets no gear yet: the release's
-   * gears are its first (see DeploymentsService.startRollout).
+   * gears are its first (see DeploymentStages.startRollout).
    */
   async adoptWebCartridge(repos: ChangeRepos, app: App, web: Cartridge): Promise<string> {
     const current = (app.cartridges ?? []).map((c) => c.cartridge);

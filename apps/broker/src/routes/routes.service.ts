@@ -132,7 +132,7 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
     return { version: Date.now(), apps: routes };
   }
 
-  /** The reason an app that never served a release stopped: its latest deployment failed (see DeploymentsService). */
+  /** The reason an app that never served a release stopped: its latest deployment failed (see DeploymentStages). */
   private async firstDeploymentFailure(appId: string): Promise<string | undefined> {
     const [latest] = await this.deploymentsRepository.forApp(appId, 1);
     if (latest?.state !== 'failed') return undefined;
