@@ -87,6 +87,12 @@ async function main(): Promise<void> {
   );
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
 
+  // Clients keep connections open between calls and reuse them; a server that closes an idle one at the moment a
+  // client sends on it (Node's default is after 5 s) makes that request fail with a reset. Idle connections stay
+  // open for a minute, longer than a client's pause between calls; headers still have to arrive within that bound.
+  const server = app.getHttpServer() as import('node:http').Server;
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await app.listen(config.port, config.host);
   const url = await app.getUrl();
   logger.log(`Gearshift broker listening on ${url.replace('[::1]', '127.0.0.1')}/api/v1 (instance ${config.instance})`);
