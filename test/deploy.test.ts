@@ -101,7 +101,19 @@ describe('deploying code', { timeout: 900_000 }, () => {
   };
 
   before(async () => {
-    p = await Platform.start('deploy', { node1: {} }, { router: true, env: { GEARSHIFT_MAX_UPLOAD_MB: '2', GEARSHIFT_KEEP_RELEASES: '2' } });
+    p = await Platform.start(
+      'deploy',
+      { node1: {} },
+      {
+        router: true,
+        env: {
+          GEARSHIFT_MAX_UPLOAD_MB: '2',
+          GEARSHIFT_KEEP_RELEASES: '2',
+          // The git URLs deployed from here are the broker's own, on loopback: the operator allows them.
+          GEARSHIFT_FETCH_ALLOW: '127.0.0.1',
+        },
+      },
+    );
     assert.equal((await p.api('POST', '/domains', { name: 'dev' })).status, 201);
     const res = await p.api('POST', `${apps}?wait=180`, { name: 'shop', cartridges: ['nodejs-18', 'postgresql-15'] });
     assert.equal(res.body.operation?.state, 'succeeded', JSON.stringify(res.body));

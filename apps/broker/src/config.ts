@@ -37,6 +37,8 @@ export interface BrokerConfig {
   routesAckTimeoutMs: number;
   /** GEARSHIFT_SECRET_KEY: the key that seals secrets in Postgres (else secret.key in the data directory). */
   secretKey?: Buffer;
+  /** GEARSHIFT_FETCH_ALLOW: addresses a git source may be fetched from although they are not public (see deployments/fetch-policy.ts). */
+  fetchAllow: string;
 }
 
 export { ConfigError };
@@ -114,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     drainMs: int(env, 'GEARSHIFT_DRAIN_MS', 2000, 0, 600000),
     routesAckTimeoutMs: int(env, 'GEARSHIFT_ROUTES_ACK_TIMEOUT_MS', 10000, 0, 600000),
     secretKey,
+    fetchAllow: env.GEARSHIFT_FETCH_ALLOW ?? '',
   };
 }
 

@@ -21,8 +21,9 @@ export const gitSourceSchema = {
       additionalProperties: false,
       required: ['url'],
       properties: {
-        url: { type: 'string', pattern: '^(https?|git|ssh)://', maxLength: 2000 },
-        ref: { type: 'string', pattern: '^[A-Za-z0-9._/-]+$', maxLength: 200 },
+        // http(s) and git's own protocol only: the broker checks where those connect to (fetch-guard.ts).
+        url: { type: 'string', pattern: '^(https?|git)://', maxLength: 2000 },
+        ref: { type: 'string', pattern: '^[A-Za-z0-9._/][A-Za-z0-9._/-]*$', maxLength: 200 },
       },
     },
   },
@@ -63,8 +64,9 @@ export class DeploymentsController {
         ref: ref && /^[A-Za-z0-9._/-]{1,200}$/.test(ref) ? ref : undefined,
       };
     } else if (body && typeof body === 'object' && Object.keys(body).length > 0) {
+      // Read and checked here, fetched only once the app is known to be the user's.
       const { git } = gitSource.transform(body);
-      upload = await this.sources.fromGit(git.url, git.ref ?? 'main');
+      return this.deployments.deployFromGit(user, domain, app, git, w);
     } else {
       throw invalid('/', 'source', 'must be a .tar.gz of the source tree (Content-Type: application/gzip) or {"git": {"url", "ref"}}');
     }

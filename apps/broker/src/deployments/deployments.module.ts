@@ -11,13 +11,14 @@ import { DeploymentsService } from './deployments.service';
 import { DeploymentStages } from './deployment-stages.service';
 import { RegistryJanitor } from './registry-janitor';
 import { DeploymentSources } from './sources';
+import { FetchGuard } from './fetch-guard';
 import { DeploymentsController } from './deployments.controller';
 
 /** Deployments: source in, a release out, rolled out. */
 @Module({
   imports: [AppsModule, CartridgesModule, ChangesModule, FleetModule, LifecycleModule, OperationsModule, RoutesModule, UsersModule],
   controllers: [DeploymentsController],
-  providers: [DeploymentsService, DeploymentStages, RegistryJanitor, DeploymentSources],
+  providers: [DeploymentsService, DeploymentStages, RegistryJanitor, DeploymentSources, FetchGuard],
   exports: [DeploymentsService, RegistryJanitor, DeploymentSources],
 })
 export class DeploymentsModule {}

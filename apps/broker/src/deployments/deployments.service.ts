@@ -75,6 +75,13 @@ export class DeploymentsService {
     return { ...presentDeployment(d, true), active: d.id === app.activeDeploymentId };
   }
 
+  /** A deployment from a git URL: nothing is fetched before the app is known to be the user's. */
+  async deployFromGit(user: User, domainName: string, appName: string, git: { url: string; ref?: string }, waitSeconds?: number) {
+    await this.access.requireApp(user, domainName, appName);
+    const upload = await this.sources.fromGit(git.url, git.ref ?? 'main');
+    return this.deploy(user, domainName, appName, upload, waitSeconds);
+  }
+
   async deploy(user: User, domainName: string, appName: string, upload: SourceUpload, waitSeconds?: number) {
     const { domain, app } = await this.access.requireApp(user, domainName, appName);
     if (upload.archive.length > this.config.maxUploadBytes) {

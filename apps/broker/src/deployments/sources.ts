@@ -8,6 +8,7 @@ import { parseDescriptor, SchemaViolationError, type AppDescriptor, type Archive
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { DeploymentsRepository } from '../apps/deployments.repository';
+import { FetchGuard } from './fetch-guard';
 import { HOOK_NAMES, type DeploymentSource, type HookName } from '../apps/deployment.entity';
 
 const run = promisify(execFile);
@@ -28,6 +29,7 @@ export interface SourceUpload {
 export class DeploymentSources {
   constructor(
     private readonly deploymentsRepository: DeploymentsRepository,
+    private readonly guard: FetchGuard,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
@@ -43,16 +45,31 @@ export class DeploymentSources {
     return createReadStream(this.path(id));
   }
 
-  /** Fetches a git repository at a ref and packs it like an upload. */
+  /**
+   * Fetches a git repository at a ref and packs it like an upload. The caller has checked that the user may deploy
+   * the app; the URL's host is checked here, before anything connects (fetch-guard.ts).
+   */
   async fromGit(url: string, ref: string): Promise<SourceUpload> {
+    const checked = await this.guard.check(url);
     // The first deployment of a platform may come from git, before any upload made the folder.
     mkdirSync(join(this.config.dataDir, 'sources'), { recursive: true });
     const dir = mkdtempSync(join(this.config.dataDir, 'sources', 'git-'));
     // A server that stops sending is given up on after a minute of silence, not only at the overall timeout.
-    const env = { GIT_HTTP_LOW_SPEED_LIMIT: '1', GIT_HTTP_LOW_SPEED_TIME: '60', ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' };
+    // GIT_ALLOW_PROTOCOL: git speaks only the checked URL's protocol, never file:: or ext:: (say, for a submodule).
+    const env = {
+      GIT_HTTP_LOW_SPEED_LIMIT: '1',
+      GIT_HTTP_LOW_SPEED_TIME: '60',
+      ...process.env,
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_ASKPASS: 'true',
+      GIT_ALLOW_PROTOCOL: new URL(checked.url).protocol.slice(0, -1),
+    };
     try {
       try {
-        await run('git', ['clone', '--quiet', '--depth', '1', '--branch', ref, '--', url, join(dir, 'repo')], { env, timeout: 120000 });
+        await run('git', [...checked.gitConfig, 'clone', '--quiet', '--depth', '1', '--branch', ref, '--', checked.url, join(dir, 'repo')], {
+          env,
+          timeout: 120000,
+        });
       } catch (err) {
         const msg = ((err as { stderr?: string }).stderr || (err as Error).message).trim().split('\n').slice(-2).join(' ');
         throw ruleViolation('/git/url', 'reachable', `git could not fetch ${redactUrl(url)} at ${ref}: ${redactUrl(msg)}`);
