@@ -133,7 +133,8 @@ describe('nodes join once, with a key of their own', { timeout: 600_000 }, () =>
     // No join token this time: the host's own token file is taken away, and the agent needs none.
     rmSync(join(p.dataDir, 'join-token'));
     await p.startAgent('node1');
-    assert.match(p.agents.get('node1')!.output.join('\n'), new RegExp(`ready`));
+    // The node still looks ready from the heartbeats of the agent that was killed: wait for the new one's word.
+    await eventually('the restarted agent to be ready', async () => p.agents.get('node1')!.output.some((l) => / ready: /.test(l)), 60_000);
     assert.equal((await nodeNamed(p.nodeName('node1')))!.id, id);
     assert.equal(JSON.parse(readFileSync(stateFile(), 'utf8')).key, saved.key, 'the key is kept, not replaced');
     const restarted = await p.api('POST', `${apps}/kept/actions?wait=120`, { action: 'restart' });
@@ -156,6 +157,7 @@ describe('nodes join once, with a key of their own', { timeout: 600_000 }, () =>
     writeFileSync(stateFile(), JSON.stringify({ nodeId: id, name: p.nodeName('node1') }), { mode: 0o600 });
 
     await p.startAgent('node1');
+    await eventually('the restarted agent to be ready', async () => p.agents.get('node1')!.output.some((l) => / ready: /.test(l)), 60_000);
     const upgraded = JSON.parse(readFileSync(stateFile(), 'utf8')) as { nodeId: string; key?: string };
     assert.equal(upgraded.nodeId, id);
     assert.match(upgraded.key ?? '', /^gsn_/, 'the agent keeps the key it was given');
