@@ -31,6 +31,11 @@ async function main(): Promise<void> {
   const docker = new DockerAdapter();
   await docker.ping();
   const { nodeId, confirmed } = await register(config, log);
+  // Settled at once, to be acted on once the agent can stop cleanly (below).
+  const refusal = confirmed.then(
+    () => null,
+    (err: Error) => err,
+  );
   const operator = new GearOperator(config, docker, nodeId);
   const connection = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', (err) => log(`redis: ${err.message}`));
@@ -230,11 +235,14 @@ async function main(): Promise<void> {
   });
   // Started while the broker was away: a refusal once it answers (the node was removed, its key does not match)
   // stops this agent, as it would have at start-up.
-  confirmed.catch((err: Error) => {
-    log(err.message);
-    process.exitCode = 2;
-    stop('refused').catch(exitOnFailure);
-  });
+  refusal
+    .then(async (err) => {
+      if (!err) return;
+      log(err.message);
+      process.exitCode = 2;
+      await stop('refused');
+    })
+    .catch(exitOnFailure);
 }
 
 main().catch((err: unknown) => {
