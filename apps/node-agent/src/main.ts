@@ -1,10 +1,7 @@
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import IORedis from 'ioredis';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   BROKER_QUEUE,
-  JOB_CONTRACT_VERSION,
   LABELS,
   NODE_JOB_NAMES,
   assertHandlesAll,
@@ -17,7 +14,8 @@ import {
   type HandlerMap,
   type NodeJobs,
 } from '@gearshift/cartridges';
-import { ConfigError, loadConfig, type AgentConfig } from './config';
+import { ConfigError, loadConfig } from './config';
+import { register } from './registration';
 import { DockerAdapter } from './docker.adapter';
 import { GearOperator, type StepReporter } from './gear-operator';
 import { jobProcessor, withDeadline, type JobLike } from './worker';
@@ -27,52 +25,17 @@ import { Snapshots } from './snapshots';
 
 const log = (msg: string) => console.log(`${new Date().toISOString()} agent ${msg}`);
 
-/** Registers with the broker (once per name; the id is kept in the data directory and reused on restart). */
-async function register(config: AgentConfig): Promise<string> {
-  const stateFile = join(config.dataDir, 'agents', `${config.instance}-${config.nodeName}.json`);
-  try {
-    const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { nodeId: string };
-    if (saved.nodeId) return saved.nodeId;
-  } catch {
-    // not registered yet
-  }
-  if (!config.joinToken) {
-    throw new ConfigError('this node has not joined yet: set GEARSHIFT_JOIN_TOKEN (an administrator creates one with POST /api/v1/nodes/tokens)');
-  }
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const res = await fetch(`${config.brokerUrl}/api/v1/nodes/register`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          token: config.joinToken,
-          name: config.nodeName,
-          memoryMb: config.memoryMb,
-          maxGears: config.maxGears,
-          contractVersion: JOB_CONTRACT_VERSION,
-        }),
-      });
-      // Any refusal (a bad token, another job contract version) stops the agent with the broker's reason: asking
-      // again cannot change the answer.
-      const body = (await res.json()) as { id?: string; message?: string };
-      if (!res.ok || !body.id) throw new ConfigError(`the broker refused to register this node: ${body.message ?? res.status}`);
-      mkdirSync(join(config.dataDir, 'agents'), { recursive: true });
-      writeFileSync(stateFile, JSON.stringify({ nodeId: body.id, name: config.nodeName }), { mode: 0o600 });
-      return body.id;
-    } catch (err) {
-      if (err instanceof ConfigError) throw err;
-      if (attempt % 10 === 1) log(`broker at ${config.brokerUrl} not reachable (${(err as Error).message}); retrying`);
-      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
-    }
-  }
-}
-
 async function main(): Promise<void> {
   const config = loadConfig();
   surviveUnexpectedErrors(log);
   const docker = new DockerAdapter();
   await docker.ping();
-  const nodeId = await register(config);
+  const { nodeId, confirmed } = await register(config, log);
+  // Settled at once, to be acted on once the agent can stop cleanly (below).
+  const refusal = confirmed.then(
+    () => null,
+    (err: Error) => err,
+  );
   const operator = new GearOperator(config, docker, nodeId);
   const connection = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', (err) => log(`redis: ${err.message}`));
@@ -257,7 +220,7 @@ async function main(): Promise<void> {
     await worker.close();
     await broker.close();
     connection.disconnect();
-    process.exit(0);
+    process.exit();
   };
   // An agent that cannot close cleanly still exits when told to, so that its supervisor is not left waiting.
   const exitOnFailure = (err: Error) => {
@@ -270,6 +233,16 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => {
     stop('SIGINT').catch(exitOnFailure);
   });
+  // Started while the broker was away: a refusal once it answers (the node was removed, its key does not match)
+  // stops this agent, as it would have at start-up.
+  refusal
+    .then(async (err) => {
+      if (!err) return;
+      log(err.message);
+      process.exitCode = 2;
+      await stop('refused');
+    })
+    .catch(exitOnFailure);
 }
 
 main().catch((err: unknown) => {

@@ -14,6 +14,10 @@ export class Node {
   @Column({ name: 'max_gears', type: 'integer' }) maxGears!: number;
   @Column({ name: 'last_heartbeat', type: 'timestamptz', nullable: true }) lastHeartbeat!: Date | null;
   @Column({ name: 'agent_rss_mb', type: 'integer', nullable: true }) agentRssMb!: number | null;
+  /** The hash of the key made when the node joined; its agent authenticates with the key. */
+  @Column({ name: 'key_hash', type: 'text', nullable: true, select: false }) keyHash!: string | null;
+  /** Registered before nodes had keys: its first keyless re-registration is given one. */
+  @Column({ type: 'boolean', default: false }) legacy!: boolean;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
 
@@ -23,5 +27,7 @@ export class NodeJoinToken {
   @Column({ name: 'token_hash', type: 'text', unique: true }) tokenHash!: string;
   @Column({ name: 'created_by', type: 'uuid', nullable: true }) createdBy!: string | null;
   @Column({ name: 'expires_at', type: 'timestamptz' }) expiresAt!: Date;
+  /** Nodes it may still admit; null: any number (the broker host's own token). */
+  @Column({ name: 'uses_left', type: 'integer', nullable: true }) usesLeft!: number | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }

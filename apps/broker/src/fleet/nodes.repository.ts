@@ -15,12 +15,52 @@ export interface NodeUsage {
 export class NodesRepository implements NodeAddresses {
   constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
-  async addJoinToken(tokenHash: string, createdBy: string | null, expiresAt: Date): Promise<void> {
-    await this.m.insert(NodeJoinToken, { tokenHash, createdBy, expiresAt });
+  async addJoinToken(tokenHash: string, createdBy: string | null, expiresAt: Date, usesLeft: number | null): Promise<string> {
+    const row = await this.m.save(NodeJoinToken, this.m.create(NodeJoinToken, { tokenHash, createdBy, expiresAt, usesLeft }));
+    return row.id;
   }
 
-  async joinTokenValid(tokenHash: string): Promise<boolean> {
-    return (await this.m.createQueryBuilder(NodeJoinToken, 't').where('t.token_hash = :tokenHash and t.expires_at > now()', { tokenHash }).getCount()) > 0;
+  findJoinToken(tokenHash: string): Promise<NodeJoinToken | null> {
+    return this.m.findOne(NodeJoinToken, { where: { tokenHash } });
+  }
+
+  /** Join tokens that have not expired, newest first. */
+  listJoinTokens(): Promise<NodeJoinToken[]> {
+    return this.m.createQueryBuilder(NodeJoinToken, 't').where('t.expires_at > now()').orderBy('t.created_at', 'DESC').getMany();
+  }
+
+  /** Whether a token with this id was there to delete. */
+  async deleteJoinToken(id: string): Promise<boolean> {
+    return ((await this.m.delete(NodeJoinToken, { id })).affected ?? 0) > 0;
+  }
+
+  /** Takes one use of a token, atomically: false when it is unknown, expired or used up. */
+  async useJoinToken(tokenHash: string): Promise<boolean> {
+    const rows = (await this.m.query(
+      `update node_join_tokens set uses_left = uses_left - 1
+        where token_hash = $1 and expires_at > now() and (uses_left is null or uses_left > 0) returning id`,
+      [tokenHash],
+    )) as [unknown[], number] | unknown[];
+    // The pg driver answers an UPDATE ... RETURNING with [rows, count].
+    const returned = Array.isArray(rows[0]) ? (rows[0] as unknown[]) : rows;
+    return returned.length > 0;
+  }
+
+  /** The hash of a node's key (null for a node registered before nodes had keys). */
+  async keyHash(id: string): Promise<string | null> {
+    const row = await this.m.createQueryBuilder(Node, 'n').addSelect('n.keyHash').where('n.id = :id', { id }).getOne();
+    return row?.keyHash ?? null;
+  }
+
+  /** Registers a new node with the hash of its key. */
+  async create(name: string, memoryMb: number, maxGears: number, keyHash: string): Promise<Node> {
+    await this.m.insert(Node, { name, memoryMb, maxGears, keyHash, legacy: false });
+    return (await this.findByName(name))!;
+  }
+
+  /** A known node registers again: its capacity, and its key when it is given one now. */
+  async reregister(id: string, memoryMb: number, maxGears: number, keyHash?: string): Promise<void> {
+    await this.m.update(Node, { id }, { memoryMb, maxGears, ...(keyHash ? { keyHash, legacy: false } : {}) });
   }
 
   findById(id: string): Promise<Node | null> {
@@ -37,7 +77,7 @@ export class NodesRepository implements NodeAddresses {
     return this.m.findOne(Node, { where: { name } });
   }
 
-  /** Creates the node, or updates the capacity of the one registered under that name before. */
+  /** Creates the node, or updates the capacity of the one registered under that name before (seeds fixtures; agents register with a key). */
   async upsert(name: string, memoryMb: number, maxGears: number): Promise<Node> {
     await this.m.upsert(Node, { name, memoryMb, maxGears }, ['name']);
     return (await this.findByName(name))!;

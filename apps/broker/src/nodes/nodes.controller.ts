@@ -5,19 +5,28 @@ import { SchemaPipe } from '../common/schema.pipe';
 import { CurrentUser, Public } from '../users/auth.guard';
 import type { User } from '../users/user.entity';
 import { NodesService } from './nodes.service';
+import { NodeJoinService, type Registration } from './node-join.service';
 
 const tokenSchema = {
   type: 'object',
   additionalProperties: false,
-  properties: { ttlHours: { type: 'integer', minimum: 1, maximum: 24 * 365 } },
+  properties: {
+    ttlHours: { type: 'integer', minimum: 1, maximum: 24 * 365 },
+    /** How many nodes may join with it: one unless said otherwise. */
+    uses: { type: 'integer', minimum: 1, maximum: 1000 },
+  },
 } as const;
 
 const registerSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['token', 'name', 'memoryMb', 'maxGears'],
+  required: ['name', 'memoryMb', 'maxGears'],
   properties: {
+    /** A join token, for a node that joins now. */
     token: { type: 'string', minLength: 1, maxLength: 200 },
+    /** The id and key of a node that joined before (no key: a node registered before nodes had keys). */
+    nodeId: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' },
+    key: { type: 'string', minLength: 1, maxLength: 200 },
     name: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{0,62}$' },
     memoryMb: { type: 'integer', minimum: 64 },
     maxGears: { type: 'integer', minimum: 1, maximum: 10000 },
@@ -30,7 +39,10 @@ const registerSchema = {
 @ApiBearerAuth()
 @Controller('nodes')
 export class NodesController {
-  constructor(private readonly nodes: NodesService) {}
+  constructor(
+    private readonly nodes: NodesService,
+    private readonly joining: NodeJoinService,
+  ) {}
 
   @Get()
   list(@CurrentUser() user: User) {
@@ -40,18 +52,29 @@ export class NodesController {
   @Post('tokens')
   @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: tokenSchema as object })
-  createToken(@CurrentUser() user: User, @Body(new SchemaPipe(tokenSchema)) body: { ttlHours?: number }) {
-    return this.nodes.createJoinToken(user, body.ttlHours ?? 24);
+  createToken(@CurrentUser() user: User, @Body(new SchemaPipe(tokenSchema)) body: { ttlHours?: number; uses?: number }) {
+    return this.joining.createToken(user, { ttlHours: body.ttlHours ?? 24, uses: body.uses ?? 1 });
   }
 
-  /** Called by a node agent with a join token, not by people. */
+  @Get('tokens')
+  listTokens(@CurrentUser() user: User) {
+    return this.joining.listTokens(user);
+  }
+
+  @Delete('tokens/:id')
+  @HttpCode(204)
+  revokeToken(@CurrentUser() user: User, @Param('id') id: string) {
+    return this.joining.revokeToken(user, id);
+  }
+
+  /** Called by a node agent, with a join token or (once it has joined) its node id and key; not by people. */
   @Public()
   @Post('register')
   @HttpCode(200)
   @AcceptsBody({ json: 'public' })
   @ApiBody({ schema: registerSchema as object })
-  register(@Body(new SchemaPipe(registerSchema)) body: { token: string; name: string; memoryMb: number; maxGears: number; contractVersion?: number }) {
-    return this.nodes.register(body);
+  register(@Body(new SchemaPipe(registerSchema)) body: Registration) {
+    return this.joining.register(body);
   }
 
   @Post(':id/drain')

@@ -7,12 +7,13 @@ import { RoutesModule } from '../routes/routes.module';
 import { UsersModule } from '../users/users.module';
 import { NodesService } from './nodes.service';
 import { NodesController } from './nodes.controller';
+import { NodeJoinService } from './node-join.service';
 
-/** Joining, heartbeats and draining of nodes. */
+/** Joining (join tokens, node keys), heartbeats and draining of nodes. */
 @Module({
   imports: [AppsModule, FleetModule, OperationsModule, QueueModule, RoutesModule, UsersModule],
   controllers: [NodesController],
-  providers: [NodesService],
+  providers: [NodesService, NodeJoinService],
   exports: [NodesService],
 })
 export class NodesModule {}

@@ -1,10 +1,7 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { contractMismatch, JOB_CONTRACT_VERSION, nodeQueue, specHash, type BrokerJobs, type GearReport } from '@gearshift/cartridges';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { specHash, type BrokerJobs, type GearReport } from '@gearshift/cartridges';
 import type { Gear } from '../apps/gear.entity';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
-import { randomToken } from '../common/random-token';
 import { conflict, GearshiftError, notFound } from '../common/errors';
 import { AppsRepository } from '../apps/apps.repository';
 import { NodesRepository } from '../fleet/nodes.repository';
@@ -13,7 +10,6 @@ import { GearSpecsService } from '../apps/gear-specs.service';
 import { convergeJob } from '../operations/converge-job';
 import { QueueService } from '../queue/queue.service';
 import { RoutesService } from '../routes/routes.service';
-import { tokenHash } from '../users/password';
 import type { User } from '../users/user.entity';
 import type { NodeUsage } from '../fleet/nodes.repository';
 
@@ -22,7 +18,7 @@ const requireAdmin = (user: User) => {
 };
 
 @Injectable()
-export class NodesService implements OnApplicationBootstrap {
+export class NodesService {
   private readonly logger = new Logger('nodes');
 
   constructor(
@@ -34,39 +30,6 @@ export class NodesService implements OnApplicationBootstrap {
     private readonly routes: RoutesService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
-
-  /** Keeps a join token for agents on this host in the data directory (mode 0600), so `npm run up` can start one. */
-  async onApplicationBootstrap(): Promise<void> {
-    const file = join(this.config.dataDir, 'join-token');
-    if (existsSync(file) && (await this.nodesRepository.joinTokenValid(tokenHash(readFileSync(file, 'utf8').trim())))) return;
-    const token = randomToken('gsj');
-    await this.nodesRepository.addJoinToken(tokenHash(token), null, new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000));
-    mkdirSync(this.config.dataDir, { recursive: true });
-    writeFileSync(file, `${token}\n`, { mode: 0o600 });
-    chmodSync(file, 0o600);
-  }
-
-  async createJoinToken(user: User, ttlHours: number) {
-    requireAdmin(user);
-    const token = randomToken('gsj');
-    const expiresAt = new Date(Date.now() + ttlHours * 3600 * 1000);
-    await this.nodesRepository.addJoinToken(tokenHash(token), user.id, expiresAt);
-    return { token, expiresAt: expiresAt.toISOString(), usage: `GEARSHIFT_JOIN_TOKEN=${token} npm run agent` };
-  }
-
-  async register(body: { token: string; name: string; memoryMb: number; maxGears: number; contractVersion?: number }) {
-    if (!(await this.nodesRepository.joinTokenValid(tokenHash(body.token)))) {
-      throw new GearshiftError('unauthorized', 'the join token is unknown or has expired; ask an administrator for a new one');
-    }
-    // A node that cannot read the broker's jobs (nor the broker its reports) would only fail every job it is given.
-    if (body.contractVersion !== JOB_CONTRACT_VERSION) {
-      const message = contractMismatch('this node agent', 'the broker', body.contractVersion);
-      throw conflict(message, [{ pointer: '/contractVersion', rule: 'job-contract-version', message }]);
-    }
-    const node = await this.nodesRepository.upsert(body.name, body.memoryMb, body.maxGears);
-    this.logger.log(`node ${node.name} (${node.id}) registered with ${body.memoryMb} MB for ${body.maxGears} gears`);
-    return { id: node.id, name: node.name, queue: nodeQueue(node.id), prefix: this.config.instance };
-  }
 
   private present(u: NodeUsage) {
     const { node } = u;

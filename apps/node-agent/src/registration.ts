@@ -1,0 +1,118 @@
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { JOB_CONTRACT_VERSION } from '@gearshift/cartridges';
+import { ConfigError, type AgentConfig } from './config';
+
+/** What the agent keeps in its data directory (mode 0600): its node id and the key it was given when it joined. */
+interface SavedIdentity {
+  nodeId: string;
+  name?: string;
+  /** Absent in the files of agents older than node keys. */
+  key?: string;
+}
+
+interface Answer {
+  id: string;
+  key?: string;
+}
+
+/** The broker refused: asking again cannot change its answer. */
+class Refused extends ConfigError {}
+
+export interface Identity {
+  nodeId: string;
+  /**
+   * Settles once the broker has confirmed the node's identity: already settled when it was reachable at start-up;
+   * otherwise the agent serves under its saved id meanwhile and this rejects if the broker later refuses it.
+   */
+  confirmed: Promise<void>;
+}
+
+const stateFile = (config: AgentConfig) => join(config.dataDir, 'agents', `${config.instance}-${config.nodeName}.json`);
+
+function readSaved(config: AgentConfig): SavedIdentity | null {
+  try {
+    const saved = JSON.parse(readFileSync(stateFile(config), 'utf8')) as SavedIdentity;
+    return saved.nodeId ? saved : null;
+  } catch {
+    return null; // not registered yet
+  }
+}
+
+/** Written whole or not at all, readable by its owner only: the key is the node's identity. */
+function save(config: AgentConfig, identity: SavedIdentity): void {
+  const file = stateFile(config);
+  mkdirSync(join(config.dataDir, 'agents'), { recursive: true });
+  const scratch = `${file}.${process.pid}.tmp`;
+  writeFileSync(scratch, JSON.stringify(identity), { mode: 0o600 });
+  chmodSync(scratch, 0o600);
+  renameSync(scratch, file);
+}
+
+/** One registration call. A 4xx answer is a refusal; a broker that cannot be reached, or a 5xx, may be asked again. */
+async function post(config: AgentConfig, body: Record<string, unknown>): Promise<Answer> {
+  const res = await fetch(`${config.brokerUrl}/api/v1/nodes/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: config.nodeName, memoryMb: config.memoryMb, maxGears: config.maxGears, contractVersion: JOB_CONTRACT_VERSION, ...body }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const answer = (await res.json().catch(() => ({}))) as { id?: string; key?: string; message?: string };
+  if (res.status >= 400 && res.status < 500) throw new Refused(`the broker refused to register this node: ${answer.message ?? res.status}`);
+  if (!res.ok || !answer.id) throw new Error(`the broker answered ${res.status}${answer.message ? `: ${answer.message}` : ''}`);
+  return { id: answer.id, key: answer.key };
+}
+
+/** Asks until the broker answers; a refusal ends the asking. */
+async function persist<T>(config: AgentConfig, log: (msg: string) => void, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      if (attempt % 10 === 1) log(`broker at ${config.brokerUrl} not reachable (${(err as Error).message}); retrying`);
+      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
+    }
+  }
+}
+
+/**
+ * Registers with the broker. A new node joins with a join token and is given a key, kept in the data directory beside
+ * its id. A node that joined before authenticates with its id and key each time it starts (no join token needed). An
+ * agent whose saved state comes from before node keys (an id, no key) registers once without a key, as the broker
+ * allows for nodes it marked as registered before keys, and keeps the key it is given.
+ */
+export async function register(config: AgentConfig, log: (msg: string) => void): Promise<Identity> {
+  const saved = readSaved(config);
+  if (saved) {
+    const again = () =>
+      post(config, { nodeId: saved.nodeId, ...(saved.key ? { key: saved.key } : {}), ...(config.joinToken ? { token: config.joinToken } : {}) });
+    const keep = (answer: Answer) => {
+      if (answer.key || answer.id !== saved.nodeId) save(config, { nodeId: answer.id, name: config.nodeName, key: answer.key ?? saved.key });
+      if (!saved.key && answer.key) log(`node ${config.nodeName} registered before node keys: given its key, kept in ${stateFile(config)}`);
+      if (answer.id !== saved.nodeId) log(`node ${config.nodeName} (${saved.nodeId}) was no longer registered; joined again as ${answer.id}`);
+    };
+    try {
+      const answer = await again();
+      keep(answer);
+      return { nodeId: answer.id, confirmed: Promise.resolve() };
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      // Gears and queued jobs need not wait for the broker: serve under the saved id, and confirm it once it answers.
+      log(`broker at ${config.brokerUrl} not reachable (${(err as Error).message}); serving as node ${saved.nodeId} until it confirms`);
+      const confirmed = persist(config, log, async () => {
+        const answer = await again();
+        keep(answer);
+        if (answer.id !== saved.nodeId) throw new Refused(`this node now has the id ${answer.id}; restarting to serve under it`);
+      });
+      return { nodeId: saved.nodeId, confirmed };
+    }
+  }
+  if (!config.joinToken) {
+    throw new ConfigError('this node has not joined yet: set GEARSHIFT_JOIN_TOKEN (an administrator creates one with POST /api/v1/nodes/tokens)');
+  }
+  const answer = await persist(config, log, () => post(config, { token: config.joinToken }));
+  if (!answer.key) throw new ConfigError('the broker gave this node no key: upgrade the broker');
+  save(config, { nodeId: answer.id, name: config.nodeName, key: answer.key });
+  return { nodeId: answer.id, confirmed: Promise.resolve() };
+}
