@@ -1,10 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RESTRICTED_SECURITY } from '@gearshift/cartridges';
+import { LABELS, RESTRICTED_SECURITY, specHash, type GearSpec } from '@gearshift/cartridges';
 import { gearContainerOptions, type CreateContainerOptions } from './docker.adapter';
 import { runOnceContainerOptions } from './docker-exec';
 import { buildCpuOptions, confinementHostConfig } from './docker-confinement';
 import { buildLimits } from './builder';
+import { isEmptyPlan, planConverge } from './reconcile';
 
 const gear: CreateContainerOptions = {
   name: 'gs-app-dom-postgresql-15-abcd1234',
@@ -90,5 +91,44 @@ describe('the confinement of containers', () => {
     assert.deepEqual(buildCpuOptions(undefined), {});
     assert.deepEqual(buildLimits({ limits: { memoryMb: 1024, timeoutSeconds: 60 } }), { memoryMb: 1024, cpus: 2, pids: 2048 });
     assert.deepEqual(buildLimits({ limits: { memoryMb: 1024, timeoutSeconds: 60, cpus: 1, pids: 100 } }), { memoryMb: 1024, cpus: 1, pids: 100 });
+  });
+
+  it('replaces, once, a gear that runs without the confinement its spec now carries', () => {
+    const before: GearSpec = {
+      gearId: 'g1',
+      appId: 'a1',
+      app: 'shop',
+      domain: 'acme',
+      cartridge: 'postgresql-15',
+      web: false,
+      image: { build: { cartridge: 'postgresql-15', hash: 'abc' } },
+      containerName: 'gs-shop-acme-postgresql-15-g1',
+      network: 'gs-net',
+      hostname: 'postgresql-15-g1',
+      aliases: ['postgresql-15'],
+      env: {},
+      ports: [],
+      volumes: [],
+      resources: { memoryMb: 256, cpus: 0.5, pids: 512 },
+      health: { kind: 'none', timeoutSeconds: 5 },
+      running: true,
+      generation: 0,
+    };
+    const hardened: GearSpec = { ...before, security: { capabilities: [], readOnlyRootFilesystem: true, tmpfs: ['/run/postgresql', '/tmp'] } };
+    assert.notEqual(specHash(hardened), specHash(before));
+    const running = (s: GearSpec) => ({
+      id: 'c1',
+      name: 'c1',
+      state: 'running',
+      publishedPorts: {},
+      addresses: {},
+      labels: { [LABELS.gear]: 'g1', [LABELS.app]: 'a1', [LABELS.specHash]: specHash(s) },
+    });
+    const plan = planConverge([hardened], { containers: [running(before)], networks: ['gs-net'], volumes: [] });
+    assert.deepEqual(
+      plan.actions.map((a) => a.kind),
+      ['replace'],
+    );
+    assert.ok(isEmptyPlan(planConverge([hardened], { containers: [running(hardened)], networks: ['gs-net'], volumes: [] })));
   });
 });
