@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { LABELS, type BuildJob, type BuildRecipe } from '@gearshift/cartridges';
+import { GEAR_SIZES, LABELS, RESTRICTED_SECURITY, type BuildJob, type BuildRecipe } from '@gearshift/cartridges';
 import type { AgentConfig } from './config';
 import type { DockerAdapter } from './docker.adapter';
 import { PermanentError } from './errors';
@@ -182,6 +182,7 @@ export class ReleaseBuilder {
           buildArgs: own ? { GEARSHIFT_CARTRIDGE_IMAGE: baseTag, GEARSHIFT_BASE_IMAGE: this.config.baseImage } : {},
           labels: { ...job.labels, [LABELS.managedBy]: 'gearshift', [LABELS.instance]: this.config.instance, [LABELS.app]: job.appId },
           memoryMb: job.limits.memoryMb,
+          cpus: buildLimits(job).cpus,
           timeoutMs: job.limits.timeoutSeconds * 1000,
           onLine,
         });
@@ -217,13 +218,19 @@ export class ReleaseBuilder {
       env: r.env,
       labels: { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: this.config.instance, [LABELS.app]: job.appId, 'gearshift.role': 'release' },
       network: r.network,
-      memoryMb: job.limits.memoryMb,
+      ...buildLimits(job),
+      security: r.security ?? RESTRICTED_SECURITY,
       timeoutMs: job.limits.timeoutSeconds * 1000,
       onLine: (l) => out(`deploy hook: ${l}`),
     });
     if (code !== 0) throw new PermanentError(`the deploy hook exited with code ${code}; the release was not rolled out`);
     await step('the deploy hook succeeded');
   }
+}
+
+/** A build's and its deploy hook's limits: the job's, with the largest gear size's CPU and processes when it names none. */
+export function buildLimits(job: Pick<BuildJob, 'limits'>): { memoryMb: number; cpus: number; pids: number } {
+  return { memoryMb: job.limits.memoryMb, cpus: job.limits.cpus ?? GEAR_SIZES.large.cpus, pids: job.limits.pids ?? GEAR_SIZES.large.pids };
 }
 
 /** The release images of an app on this node other than `keep`, removed (an image still in use stays). */

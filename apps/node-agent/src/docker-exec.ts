@@ -1,10 +1,11 @@
 import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import { checkName } from './docker-names';
+import { confinementHostConfig, type Confinement } from './docker-confinement';
 
 /** Commands run in containers, and what containers print. Reached through the DockerAdapter. */
 
-export interface RunOnceOptions {
+export interface RunOnceOptions extends Confinement {
   name: string;
   image: string;
   command: string[];
@@ -12,7 +13,6 @@ export interface RunOnceOptions {
   labels: Record<string, string>;
   /** The network to join; Docker's default bridge when absent. */
   network?: string;
-  memoryMb: number;
   timeoutMs: number;
   onLine: (line: string) => void;
 }
@@ -22,14 +22,7 @@ export interface RunOnceOptions {
  * the exit code; a command still running after the timeout is killed (exit code -1).
  */
 export async function runOnce(docker: Docker, o: RunOnceOptions): Promise<number> {
-  const container = await docker.createContainer({
-    name: o.name,
-    Image: o.image,
-    Cmd: o.command,
-    Env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`),
-    Labels: o.labels,
-    HostConfig: { Memory: o.memoryMb * 1024 * 1024, MemorySwap: o.memoryMb * 1024 * 1024, NetworkMode: o.network ?? 'bridge' },
-  });
+  const container = await docker.createContainer(runOnceContainerOptions(o));
   try {
     const stream = (await container.attach({ stream: true, stdout: true, stderr: true, logs: true })) as unknown as Readable;
     let pending = '';
@@ -54,6 +47,18 @@ export async function runOnce(docker: Docker, o: RunOnceOptions): Promise<number
   } finally {
     await container.remove({ force: true }).catch(() => undefined);
   }
+}
+
+/** What the Engine is asked for to create a one-off container (a deploy hook): confined as a gear is. */
+export function runOnceContainerOptions(o: RunOnceOptions): Docker.ContainerCreateOptions {
+  return {
+    name: o.name,
+    Image: o.image,
+    Cmd: o.command,
+    Env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`),
+    Labels: o.labels,
+    HostConfig: { ...confinementHostConfig(o), NetworkMode: o.network ?? 'bridge' },
+  };
 }
 
 /** Runs a command in a container and returns its exit code and output. */

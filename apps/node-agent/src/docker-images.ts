@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import { checkName, DockerError, statusOf } from './docker-names';
+import { buildCpuOptions } from './docker-confinement';
 
 /** Images in the Docker Engine: built, pulled, pushed, listed and removed. Reached through the DockerAdapter. */
 
@@ -15,6 +16,7 @@ export interface BuildImageOptions {
   dockerfile?: string;
   /** Limits of the build's containers. */
   memoryMb?: number;
+  cpus?: number;
   /** The build is cancelled after this long. */
   timeoutMs?: number;
   onLine?: (line: string) => void;
@@ -55,6 +57,7 @@ export async function buildImage(docker: Docker, opts: BuildImageOptions): Promi
       forcerm: true,
       nocache: opts.noCache ?? false,
       ...(memory ? { memory, memswap: memory } : {}),
+      ...buildCpuOptions(opts.cpus),
     },
   )) as Readable;
   let failure: string | undefined;

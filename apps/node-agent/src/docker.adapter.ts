@@ -2,6 +2,7 @@ import Docker from 'dockerode';
 import { execIn, execStreams, logTail, runOnce, streamLogs, type RunOnceOptions } from './docker-exec';
 import { buildImage, imageExists, listImages, pullImage, pushImage, removeImage, type BuildImageOptions } from './docker-images';
 import { checkName, statusOf } from './docker-names';
+import { confinementHostConfig, type Confinement } from './docker-confinement';
 
 export { checkName, DockerError } from './docker-names';
 export type { BuildImageOptions } from './docker-images';
@@ -20,7 +21,7 @@ export interface ObservedContainer {
   addresses: Record<string, string>;
 }
 
-export interface CreateContainerOptions {
+export interface CreateContainerOptions extends Confinement {
   name: string;
   image: string;
   command?: string[];
@@ -34,9 +35,6 @@ export interface CreateContainerOptions {
   aliases: string[];
   /** The host address published ports bind to: loopback unless the node serves routers on other hosts. */
   publishIp: string;
-  memoryMb: number;
-  cpus: number;
-  pids: number;
 }
 
 /** The node agent's only door to the Docker Engine: typed methods, option objects, idempotent ensure/remove calls. */
@@ -206,33 +204,7 @@ export class DockerAdapter {
   // Containers of gears.
 
   async createContainer(o: CreateContainerOptions): Promise<string> {
-    const exposed = Object.fromEntries(o.ports.map((p) => [`${p.containerPort}/tcp`, {}]));
-    const bindings = Object.fromEntries(o.ports.filter((p) => p.publish).map((p) => [`${p.containerPort}/tcp`, [{ HostIp: o.publishIp, HostPort: '' }]]));
-    const container = await this.docker.createContainer({
-      name: o.name,
-      Image: o.image,
-      Cmd: o.command,
-      User: o.user,
-      Hostname: o.hostname,
-      Env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`),
-      Labels: o.labels,
-      ExposedPorts: exposed,
-      StopTimeout: 10,
-      HostConfig: {
-        PortBindings: bindings,
-        Memory: o.memoryMb * 1024 * 1024,
-        MemorySwap: o.memoryMb * 1024 * 1024,
-        NanoCpus: Math.round(o.cpus * 1e9),
-        PidsLimit: o.pids,
-        RestartPolicy: { Name: 'unless-stopped' },
-        // A small init as PID 1 passes signals on, so an app with no SIGTERM handler still stops at once.
-        Init: true,
-        Mounts: o.volumes.map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.path })),
-        NetworkMode: o.network,
-        LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
-      },
-      NetworkingConfig: { EndpointsConfig: { [o.network]: { Aliases: o.aliases } } },
-    });
+    const container = await this.docker.createContainer(gearContainerOptions(o));
     return container.id;
   }
 
@@ -278,4 +250,32 @@ export class DockerAdapter {
     const env = Object.fromEntries((info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
     return { ip, env };
   }
+}
+
+/** What the Engine is asked for to create a gear's container. */
+export function gearContainerOptions(o: CreateContainerOptions): Docker.ContainerCreateOptions {
+  const exposed = Object.fromEntries(o.ports.map((p) => [`${p.containerPort}/tcp`, {}]));
+  const bindings = Object.fromEntries(o.ports.filter((p) => p.publish).map((p) => [`${p.containerPort}/tcp`, [{ HostIp: o.publishIp, HostPort: '' }]]));
+  return {
+    name: o.name,
+    Image: o.image,
+    Cmd: o.command,
+    User: o.user,
+    Hostname: o.hostname,
+    Env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`),
+    Labels: o.labels,
+    ExposedPorts: exposed,
+    StopTimeout: 10,
+    HostConfig: {
+      PortBindings: bindings,
+      ...confinementHostConfig(o),
+      RestartPolicy: { Name: 'unless-stopped' },
+      // A small init as PID 1 passes signals on, so an app with no SIGTERM handler still stops at once.
+      Init: true,
+      Mounts: o.volumes.map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.path })),
+      NetworkMode: o.network,
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+    },
+    NetworkingConfig: { EndpointsConfig: { [o.network]: { Aliases: o.aliases } } },
+  };
 }

@@ -1,4 +1,4 @@
-import { LABELS, specHash, type GearReport, type GearSpec, type GearState } from '@gearshift/cartridges';
+import { LABELS, RESTRICTED_SECURITY, specHash, type GearReport, type GearSpec, type GearState } from '@gearshift/cartridges';
 import type { AgentConfig } from './config';
 import { DockerAdapter, type ObservedContainer } from './docker.adapter';
 import { httpProbe, tcpProbe, waitHealthy, type Probe } from './health';
@@ -200,6 +200,7 @@ export class GearOperator {
       memoryMb: spec.resources.memoryMb,
       cpus: spec.resources.cpus,
       pids: spec.resources.pids,
+      security: spec.security ?? RESTRICTED_SECURITY,
     });
     if (!spec.running) return null;
     await this.docker.startContainer(containerId);

@@ -48,6 +48,12 @@ const healthSchema = byKind(
   { timeoutSeconds: number },
 );
 
+const securitySpecSchema = object({ capabilities: strings, readOnlyRootFilesystem: boolean, tmpfs: strings }, [
+  'capabilities',
+  'readOnlyRootFilesystem',
+  'tmpfs',
+]);
+
 export const gearSpecSchema = object(
   {
     gearId: string,
@@ -75,6 +81,7 @@ export const gearSpecSchema = object(
     },
     volumes: { type: 'array', items: object({ name: string, path: string }, ['name', 'path']) },
     resources: object({ memoryMb: number, cpus: number, pids: number }, ['memoryMb', 'cpus', 'pids']),
+    security: securitySpecSchema,
     health: healthSchema,
     running: boolean,
     generation: number,
@@ -168,8 +175,16 @@ export const nodeJobSchemas = {
       tag: string,
       push: boolean,
       labels: stringMap,
-      limits: object({ memoryMb: { type: 'number', minimum: 1 }, timeoutSeconds: { type: 'number', minimum: 1 } }, ['memoryMb', 'timeoutSeconds']),
-      release: object({ command, network: string, env: stringMap }, ['command', 'network', 'env']),
+      limits: object(
+        {
+          memoryMb: { type: 'number', minimum: 1 },
+          timeoutSeconds: { type: 'number', minimum: 1 },
+          cpus: { type: 'number', exclusiveMinimum: 0 },
+          pids: { type: 'integer', minimum: 1 },
+        },
+        ['memoryMb', 'timeoutSeconds'],
+      ),
+      release: object({ command, network: string, env: stringMap, security: securitySpecSchema }, ['command', 'network', 'env']),
       secrets: strings,
     },
     ['operationId', 'appId', 'deploymentId', 'sourceUrl', 'base', 'recipe', 'tag', 'push', 'labels', 'limits', 'secrets'],

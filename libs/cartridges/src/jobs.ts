@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ValidateFunction } from 'ajv';
 import { brokerJobSchemas, nodeJobSchemas } from './job-schemas';
+import type { GearSecurity } from './security';
 import { ajv, toViolations, type Violation } from './validation';
 
 /**
@@ -55,6 +56,8 @@ export interface GearSpec {
   ports: PortSpec[];
   volumes: { name: string; path: string }[];
   resources: { memoryMb: number; cpus: number; pids: number };
+  /** Capabilities, read-only root, tmpfs: what its cartridge declares. Absent (an older broker): the restricted default. */
+  security?: GearSecurity;
   health: HealthSpec;
   /** Whether the gear should be running. A stopped gear keeps its container and volume. */
   running: boolean;
@@ -117,9 +120,13 @@ export interface BuildJob {
   tag: string;
   push: boolean;
   labels: Record<string, string>;
-  limits: { memoryMb: number; timeoutSeconds: number };
-  /** Runs once in a one-off container of the new image, on the app's network, before any new gear takes traffic. */
-  release?: { command: string[]; network: string; env: Record<string, string> };
+  /** What the build and the deploy hook may use; CPU and processes default to the largest gear size's. */
+  limits: { memoryMb: number; timeoutSeconds: number; cpus?: number; pids?: number };
+  /**
+   * Runs once in a one-off container of the new image, on the app's network, before any new gear takes traffic,
+   * confined as the app's web gears are (`security`; absent: the restricted default).
+   */
+  release?: { command: string[]; network: string; env: Record<string, string>; security?: GearSecurity };
   /** Values never to show in logs (credentials the release command sees). */
   secrets: string[];
 }

@@ -1,4 +1,5 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import { securitySchema } from './security';
 
 /**
  * The JSON Schema of a cartridge manifest (`cartridges/<name>/manifest.yml`). The TypeScript type below is derived
@@ -176,6 +177,7 @@ export const manifestSchema = {
       },
       oneOf: [{ required: ['dump', 'restore'] }, { required: ['protocol'] }],
     },
+    security: securitySchema,
     sizes: {
       type: 'array',
       minItems: 1,
@@ -189,3 +191,4 @@ export type CartridgeManifest = FromSchema<typeof manifestSchema>;
 export type Endpoint = NonNullable<CartridgeManifest['endpoints']>[number];
 export type HealthCheck = NonNullable<Endpoint['health']>;
 export type BuildSection = NonNullable<CartridgeManifest['build']>;
+export type SecuritySection = NonNullable<CartridgeManifest['security']>;

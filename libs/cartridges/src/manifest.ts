@@ -72,6 +72,10 @@ function semanticViolations(m: CartridgeManifest, folderName?: string): Violatio
   if (m.scaling && m.scaling.min > m.scaling.max) {
     out.push({ pointer: '/scaling/min', rule: 'range', message: `must not exceed scaling.max (${m.scaling.max})` });
   }
+  (m.security?.tmpfs ?? []).forEach((path, i) => {
+    const volume = (m.volumes ?? []).find((v) => path === v.path || path.startsWith(`${v.path}/`) || v.path.startsWith(`${path}/`));
+    if (volume) out.push({ pointer: `/security/tmpfs/${i}`, rule: 'volume', message: `overlaps volume "${volume.name}" (${volume.path})` });
+  });
   if (!isWeb && m.scaling && m.scaling.max > 1) {
     out.push({ pointer: '/scaling/max', rule: 'range', message: 'only web cartridges scale beyond one gear' });
   }

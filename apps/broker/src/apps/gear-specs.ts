@@ -1,5 +1,6 @@
 import {
   GEAR_SIZES,
+  gearSecurity,
   type AppHealth,
   renderTemplate,
   type Cartridge,
@@ -219,6 +220,8 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
         path: v.path,
       })),
       resources: { memoryMb: size.memoryMb, cpus: size.cpus, pids: size.pids },
+      // A named image declares nothing: it gets the restricted default (no capabilities, no new privileges).
+      security: gearSecurity(c.manifest.security),
       health: gearHealth(c, options, isWeb ? g.release : undefined),
       // An idle app keeps its services (data, connections) and stops only its web gears.
       running: app.state === 'started' || (app.state === 'idle' && !isWeb),

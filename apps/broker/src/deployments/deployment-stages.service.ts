@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { rmSync } from 'node:fs';
-import type { BuildJob, NodeJob, NodeJobs } from '@gearshift/cartridges';
+import { gearSecurity, type BuildJob, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import type { Tx } from '../database/unit-of-work';
 import { DeploymentsRepository } from '../apps/deployments.repository';
@@ -138,7 +138,7 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
       push: Boolean(this.config.registry),
       labels: { 'gearshift.release': String(d.number) },
       limits: { memoryMb: this.config.buildMemoryMb, timeoutSeconds: this.config.buildTimeoutSeconds },
-      release: d.hooks.deploy ? { command: ['sh', '-c', d.hooks.deploy], network, env } : undefined,
+      release: d.hooks.deploy ? { command: ['sh', '-c', d.hooks.deploy], network, env, security: gearSecurity(web.manifest.security) } : undefined,
       secrets,
     };
   }
