@@ -100,8 +100,46 @@ describe('renderHaproxy', () => {
 
   it('listens for TLS only when there is a certificate, and writes it', () => {
     const out = renderHaproxy({ version: 1, apps: [route({ tls: [{ host: 'www.shop.test', pem: 'PEM' }] })] }, opts('/run/gs'));
-    assert.match(out.config, /bind 127\.0\.0\.1:18443 ssl crt \/run\/gs\/certs\/ alpn http\/1\.1/);
+    assert.match(out.config, /bind 127\.0\.0\.1:18443 ssl crt-list \/run\/gs\/certs\.list strict-sni alpn http\/1\.1/);
     assert.deepEqual(Object.values(out.certificates), ['PEM']);
+  });
+
+  it('serves each alias certificate only for the host it was uploaded for, never by the names it lists', () => {
+    const out = renderHaproxy(
+      {
+        version: 1,
+        apps: [
+          route({ tls: [{ host: 'www.shop.test', pem: 'SHOP' }] }),
+          route({
+            appId: 'ffffffff-0000-4000-8000-000000000000',
+            app: 'blog',
+            hosts: ['blog-acme.localhost', 'blog.test'],
+            tls: [{ host: 'blog.test', pem: 'BLOG' }],
+          }),
+        ],
+      },
+      { ...opts('/run/gs'), defaultCertificate: '/etc/gs/apps.pem' },
+    );
+    const lines = out.crtList.trimEnd().split('\n');
+    assert.equal(lines.length, 2);
+    const byHost = new Map(lines.map((l) => [l.split(' ')[1], l.split(' ')[0]] as const));
+    for (const [host, pem] of [
+      ['www.shop.test', 'SHOP'],
+      ['blog.test', 'BLOG'],
+    ]) {
+      const line = lines.find((l) => l.endsWith(` ${host}`))!;
+      assert.match(line, /^\/run\/gs\/certs\/\S+\.pem \S+$/, 'a file and exactly one SNI filter: its own host');
+      assert.equal(out.certificates[byHost.get(host)!.slice('/run/gs/certs/'.length)], pem);
+    }
+    // The operator's certificate comes first: it answers every name no alias certificate is filtered for.
+    assert.match(out.config, /bind 127\.0\.0\.1:18443 ssl crt \/etc\/gs\/apps\.pem crt-list \/run\/gs\/certs\.list alpn http\/1\.1/);
+    assert.doesNotMatch(out.config, /strict-sni/);
+  });
+
+  it("with the operator's certificate alone, lists no alias certificate", () => {
+    const out = renderHaproxy({ version: 1, apps: [route()] }, { ...opts('/run/gs'), defaultCertificate: '/etc/gs/apps.pem' });
+    assert.match(out.config, /bind 127\.0\.0\.1:18443 ssl crt \/etc\/gs\/apps\.pem alpn http\/1\.1/);
+    assert.equal(out.crtList, '');
   });
 
   it('is deterministic', () => {

@@ -13,3 +13,4 @@ export * from './cartridge-options';
 export * from './app-health';
 export * from './image-reference';
 export * from './last-resort';
+export * from './tls';
