@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppRoute, RouteTable } from '@gearshift/cartridges';
@@ -175,4 +175,40 @@ describe('renderHaproxy', () => {
     const check = spawnSync('haproxy', ['-c', '-f', join(dir, 'haproxy.cfg')], { encoding: 'utf8' });
     assert.equal(check.status, 0, check.stderr);
   });
+
+  it(
+    'renders a crt-list HAProxy itself accepts',
+    { skip: (spawnSync('haproxy', ['-v']).status !== 0 || spawnSync('openssl', ['version']).status !== 0) && 'haproxy or openssl is not installed' },
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'router-'));
+      mkdirSync(join(dir, 'pages'));
+      mkdirSync(join(dir, 'certs'));
+      writeFileSync(join(dir, 'pages', 'unknown-host.html'), UNKNOWN_HOST_PAGE);
+      writeFileSync(join(dir, 'pages', 'unavailable.http'), UNAVAILABLE_PAGE);
+      spawnSync('openssl', [
+        'req',
+        '-x509',
+        '-nodes',
+        '-newkey',
+        'rsa:2048',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=www.shop.test',
+        '-keyout',
+        join(dir, 'k'),
+        '-out',
+        join(dir, 'c'),
+      ]);
+      const pem = `${readFileSync(join(dir, 'c'), 'utf8')}${readFileSync(join(dir, 'k'), 'utf8')}`;
+      const out = renderHaproxy({ version: 1, apps: [route({ tls: [{ host: 'www.shop.test', pem }] })] }, opts(dir));
+      for (const [file, content] of Object.entries(out.certificates)) writeFileSync(join(dir, 'certs', file), content);
+      writeFileSync(join(dir, 'certs.list'), out.crtList);
+      writeFileSync(join(dir, 'hosts.map'), out.hostsMap);
+      writeFileSync(join(dir, 'haproxy.cfg'), out.config);
+      const check = spawnSync('haproxy', ['-c', '-f', join(dir, 'haproxy.cfg')], { encoding: 'utf8' });
+      assert.equal(check.status, 0, check.stderr);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  );
 });
