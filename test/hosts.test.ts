@@ -129,6 +129,26 @@ describe('host names are owned, and a certificate cannot hurt the router', { tim
     assert.equal((await p.api('POST', `${alpha}/site/aliases`, { host: 'www.first.test' })).status, 409);
   });
 
+  it('holds the same rules when aliases come from a gearshift.yml', async () => {
+    const apply = async (alias: string) => {
+      const res = await fetch(`${p.baseUrl}/api/v1/domains/beta/apply?wait=60`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bob}`, 'content-type': 'text/yaml' },
+        body: `name: blog\ncartridges: [nodejs-18]\naliases: [${alias}]\n`,
+      });
+      const body = (await res.json()) as { details?: { pointer: string; rule: string }[]; operation?: { state: string; error: string } };
+      return { status: res.status, rule: body.details?.[0]?.rule, body };
+    };
+    for (const [alias, rule] of [
+      ['www.first.test', 'owned'],
+      ['127.0.0.1', 'not-ip-address'],
+    ]) {
+      const r = await apply(alias);
+      assert.deepEqual([r.status, r.rule], [422, rule], `${alias}: ${JSON.stringify(r.body)}`);
+    }
+    assert.equal((await p.api('GET', `${beta}/blog/aliases`, undefined, bob)).body.length, 0, 'nothing stored');
+  });
+
   it('refuses a 1024-bit key before storing it', async () => {
     const weak = selfSigned(['weak.beta.test'], 1024);
     const res = await p.api('POST', `${beta}/blog/aliases`, { host: 'weak.beta.test', ...weak }, bob);

@@ -27,6 +27,13 @@ export function checkAliasHost(host: string, appsDomain: string, pointer: string
   throw refusal.kind === 'invalid' ? invalid(pointer, refusal.rule, refusal.message) : ruleViolation(pointer, refusal.rule, refusal.message);
 }
 
+/** First claim wins: a host name another user's app already answers to is theirs (`holder`: who holds it, if anyone). */
+export function checkAliasHolder(host: string, holder: { ownerId: string } | null, ownerId: string, pointer: string): void {
+  if (holder && holder.ownerId !== ownerId) {
+    throw ruleViolation(pointer, 'owned', `${host} is already held by another user's app; a host name belongs to whoever claimed it first`);
+  }
+}
+
 /** The certificate's facts, never its key. */
 function present(a: Alias) {
   let certificate: { subject: string; validTo: string; fingerprint256: string } | null = null;
@@ -81,19 +88,11 @@ export class AliasesService {
     if (refusal) throw ruleViolation('/certificate', 'haproxy-accepts', `is refused by HAProxy: ${refusal}`);
   }
 
-  /** First claim wins: a host name another user's app already answers to is theirs. */
-  private async checkHolder(host: string, ownerId: string): Promise<void> {
-    const holder = await this.aliasesRepository.holderOf(host);
-    if (holder && holder.ownerId !== ownerId) {
-      throw ruleViolation('/host', 'owned', `${host} is already held by another user's app; a host name belongs to whoever claimed it first`);
-    }
-  }
-
   async add(user: User, domainName: string, appName: string, body: AliasBody) {
     const host = body.host.toLowerCase();
     checkAliasHost(host, this.config.appsDomain, '/host');
     const { app, domain } = await this.appIn(user, domainName, appName);
-    await this.checkHolder(host, domain.ownerId);
+    checkAliasHolder(host, await this.aliasesRepository.holderOf(host), domain.ownerId, '/host');
     await this.checkTls(host, body.certificate, body.key);
     const alias = await this.aliasesRepository.create({ appId: app.id, host, certificate: body.certificate ?? null, privateKey: body.key ?? null });
     if (!alias) throw conflict(`the host name ${host} is already an alias`, [{ pointer: '/host', rule: 'unique', message: 'is taken' }]);
