@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppRoute, RouteTable } from '@gearshift/cartridges';
@@ -100,8 +100,46 @@ describe('renderHaproxy', () => {
 
   it('listens for TLS only when there is a certificate, and writes it', () => {
     const out = renderHaproxy({ version: 1, apps: [route({ tls: [{ host: 'www.shop.test', pem: 'PEM' }] })] }, opts('/run/gs'));
-    assert.match(out.config, /bind 127\.0\.0\.1:18443 ssl crt \/run\/gs\/certs\/ alpn http\/1\.1/);
+    assert.match(out.config, /bind 127\.0\.0\.1:18443 ssl crt-list \/run\/gs\/certs\.list strict-sni alpn http\/1\.1/);
     assert.deepEqual(Object.values(out.certificates), ['PEM']);
+  });
+
+  it('serves each alias certificate only for the host it was uploaded for, never by the names it lists', () => {
+    const out = renderHaproxy(
+      {
+        version: 1,
+        apps: [
+          route({ tls: [{ host: 'www.shop.test', pem: 'SHOP' }] }),
+          route({
+            appId: 'ffffffff-0000-4000-8000-000000000000',
+            app: 'blog',
+            hosts: ['blog-acme.localhost', 'blog.test'],
+            tls: [{ host: 'blog.test', pem: 'BLOG' }],
+          }),
+        ],
+      },
+      { ...opts('/run/gs'), defaultCertificate: '/etc/gs/apps.pem' },
+    );
+    const lines = out.crtList.trimEnd().split('\n');
+    assert.equal(lines.length, 2);
+    const byHost = new Map(lines.map((l) => [l.split(' ')[1], l.split(' ')[0]] as const));
+    for (const [host, pem] of [
+      ['www.shop.test', 'SHOP'],
+      ['blog.test', 'BLOG'],
+    ]) {
+      const line = lines.find((l) => l.endsWith(` ${host}`))!;
+      assert.match(line, /^\/run\/gs\/certs\/\S+\.pem \S+$/, 'a file and exactly one SNI filter: its own host');
+      assert.equal(out.certificates[byHost.get(host)!.slice('/run/gs/certs/'.length)], pem);
+    }
+    // The operator's certificate comes first: it answers every name no alias certificate is filtered for.
+    assert.match(out.config, /bind 127\.0\.0\.1:18443 ssl crt \/etc\/gs\/apps\.pem crt-list \/run\/gs\/certs\.list alpn http\/1\.1/);
+    assert.doesNotMatch(out.config, /strict-sni/);
+  });
+
+  it("with the operator's certificate alone, lists no alias certificate", () => {
+    const out = renderHaproxy({ version: 1, apps: [route()] }, { ...opts('/run/gs'), defaultCertificate: '/etc/gs/apps.pem' });
+    assert.match(out.config, /bind 127\.0\.0\.1:18443 ssl crt \/etc\/gs\/apps\.pem alpn http\/1\.1/);
+    assert.equal(out.crtList, '');
   });
 
   it('is deterministic', () => {
@@ -137,4 +175,40 @@ describe('renderHaproxy', () => {
     const check = spawnSync('haproxy', ['-c', '-f', join(dir, 'haproxy.cfg')], { encoding: 'utf8' });
     assert.equal(check.status, 0, check.stderr);
   });
+
+  it(
+    'renders a crt-list HAProxy itself accepts',
+    { skip: (spawnSync('haproxy', ['-v']).status !== 0 || spawnSync('openssl', ['version']).status !== 0) && 'haproxy or openssl is not installed' },
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'router-'));
+      mkdirSync(join(dir, 'pages'));
+      mkdirSync(join(dir, 'certs'));
+      writeFileSync(join(dir, 'pages', 'unknown-host.html'), UNKNOWN_HOST_PAGE);
+      writeFileSync(join(dir, 'pages', 'unavailable.http'), UNAVAILABLE_PAGE);
+      spawnSync('openssl', [
+        'req',
+        '-x509',
+        '-nodes',
+        '-newkey',
+        'rsa:2048',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=www.shop.test',
+        '-keyout',
+        join(dir, 'k'),
+        '-out',
+        join(dir, 'c'),
+      ]);
+      const pem = `${readFileSync(join(dir, 'c'), 'utf8')}${readFileSync(join(dir, 'k'), 'utf8')}`;
+      const out = renderHaproxy({ version: 1, apps: [route({ tls: [{ host: 'www.shop.test', pem }] })] }, opts(dir));
+      for (const [file, content] of Object.entries(out.certificates)) writeFileSync(join(dir, 'certs', file), content);
+      writeFileSync(join(dir, 'certs.list'), out.crtList);
+      writeFileSync(join(dir, 'hosts.map'), out.hostsMap);
+      writeFileSync(join(dir, 'haproxy.cfg'), out.config);
+      const check = spawnSync('haproxy', ['-c', '-f', join(dir, 'haproxy.cfg')], { encoding: 'utf8' });
+      assert.equal(check.status, 0, check.stderr);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  );
 });

@@ -7,6 +7,11 @@ export interface RenderedConfig {
   hostsMap: string;
   /** File name (in the certificate folder) → PEM. */
   certificates: Record<string, string>;
+  /**
+   * HAProxy's crt-list: each alias certificate with the one host name (SNI) it is served for. A certificate is never
+   * served by the names it lists itself, so a certificate that also names another tenant's host serves only its own.
+   */
+  crtList: string;
 }
 
 export interface RenderOptions {
@@ -44,6 +49,11 @@ export function renderHaproxy(table: RouteTable, o: RenderOptions): RenderedConf
   const map: string[] = [];
   const tls = table.apps.flatMap((a) => a.tls);
   for (const t of tls) certificates[certName(t.host)] = t.pem;
+  const crtList = tls
+    .map((t) => `${o.runDir}/certs/${certName(t.host)} ${t.host}`)
+    .sort()
+    .map((l) => `${l}\n`)
+    .join('');
   const hasTls = tls.length > 0 || Boolean(o.defaultCertificate);
 
   lines.push(
@@ -79,7 +89,15 @@ export function renderHaproxy(table: RouteTable, o: RenderOptions): RenderedConf
     `  bind ${o.bind}:${o.port}`,
   );
   if (hasTls) {
-    const crts = [o.defaultCertificate ? `crt ${o.defaultCertificate}` : '', tls.length > 0 ? `crt ${o.runDir}/certs/` : ''].filter(Boolean).join(' ');
+    // The first certificate declared is the one served when no SNI matches: the operator's. Without one, that would
+    // be the first alias certificate, served for every other name; strict-sni refuses such a handshake instead.
+    const crts = [
+      o.defaultCertificate ? `crt ${o.defaultCertificate}` : '',
+      tls.length > 0 ? `crt-list ${o.runDir}/certs.list` : '',
+      o.defaultCertificate ? '' : 'strict-sni',
+    ]
+      .filter(Boolean)
+      .join(' ');
     lines.push(`  bind ${o.bind}:${o.tlsPort} ssl ${crts} alpn http/1.1`);
     lines.push('  http-request set-header X-Forwarded-Proto https if { ssl_fc }');
   }
@@ -129,7 +147,7 @@ export function renderHaproxy(table: RouteTable, o: RenderOptions): RenderedConf
     }
     lines.push('');
   }
-  return { config: `${lines.join('\n')}\n`, hostsMap: map.length ? `${map.sort().join('\n')}\n` : '', certificates };
+  return { config: `${lines.join('\n')}\n`, hostsMap: map.length ? `${map.sort().join('\n')}\n` : '', certificates, crtList };
 }
 
 /**

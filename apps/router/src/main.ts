@@ -5,6 +5,7 @@ import IORedis from 'ioredis';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import {
   BROKER_QUEUE,
+  haproxyRefusal,
   routersKey,
   stamp,
   routesChannel,
@@ -20,6 +21,7 @@ import { ConfigError, loadConfig, type RouterConfig } from './config';
 import { backendName, renderHaproxy, UNAVAILABLE_PAGE, UNKNOWN_HOST_PAGE, type RenderedConfig } from './haproxy-config';
 import { createHash } from 'node:crypto';
 import { servedDescription, serving } from './served';
+import { servableTable } from './route-check';
 import { parseStats, readStats, TrafficMeter } from './traffic';
 import { Waker } from './waker';
 
@@ -67,11 +69,44 @@ class Router {
     writeAtomic(join(dir, 'pages', 'unavailable.http'), UNAVAILABLE_PAGE);
     for (const file of readdirSync(join(dir, 'certs'))) if (!(file in rendered.certificates)) rmSync(join(dir, 'certs', file), { force: true });
     for (const [file, pem] of Object.entries(rendered.certificates)) writeAtomic(join(dir, 'certs', file), pem, 0o600);
+    writeAtomic(join(dir, 'certs.list'), rendered.crtList, 0o600);
     writeAtomic(join(dir, 'hosts.map'), rendered.hostsMap);
     writeAtomic(join(dir, 'haproxy.cfg'), rendered.config);
   }
 
-  async apply(table: RouteTable): Promise<void> {
+  /** HAProxy's verdict on each certificate it was asked about, by the PEM's digest: each is checked once. */
+  private readonly verdicts = new Map<string, string | null>();
+  /** What was last reported left out, so that a table that keeps a bad item logs it once, not at every refresh. */
+  private reported = '';
+
+  /**
+   * The part of the table HAProxy will take: each app and certificate checked on its own (see route-check.ts), and
+   * each certificate loaded by a scratch HAProxy once. What is left out is logged, with why; the rest is served.
+   */
+  private async servable(raw: unknown): Promise<RouteTable> {
+    const { table, skipped } = servableTable(raw);
+    for (const app of table.apps) {
+      const kept = [];
+      for (const t of app.tls) {
+        const digest = createHash('sha256').update(t.pem).digest('hex');
+        if (!this.verdicts.has(digest)) {
+          if (this.verdicts.size > 1000) this.verdicts.clear();
+          this.verdicts.set(digest, await haproxyRefusal(this.config.haproxy, t.pem, 10_000));
+        }
+        const refusal = this.verdicts.get(digest);
+        if (refusal) skipped.push({ item: `certificate of ${t.host} (app ${app.app}-${app.domain})`, reason: `HAProxy refuses it: ${refusal}` });
+        else kept.push(t);
+      }
+      app.tls = kept;
+    }
+    const report = skipped.map((s) => `  ${s.item}: ${s.reason}`).join('\n');
+    if (report && report !== this.reported) log(`left out of routes version ${table.version}, the rest is served:\n${report}`);
+    this.reported = report;
+    return table;
+  }
+
+  async apply(raw: unknown): Promise<void> {
+    const table = await this.servable(raw);
     this.table = table;
     this.hosts = new Map(table.apps.flatMap((a) => a.hosts.map((h) => [h, a] as const)));
     const options = {
@@ -98,6 +133,12 @@ class Router {
     this.write(rendered);
     const check = spawnSync(this.config.haproxy, ['-c', '-q', '-f', join(this.config.runDir, 'haproxy.cfg')], { encoding: 'utf8' });
     if (check.status !== 0) {
+      // Certificates are what the router cannot fully check by itself (each passed alone, yet together they fail):
+      // the routes without any alias certificate still deserve to be served.
+      if (table.apps.some((a) => a.tls.length > 0)) {
+        log(`HAProxy rejects the configuration with alias certificates; serving the routes without them:\n${check.stderr || check.stdout}`);
+        return this.apply({ ...table, apps: table.apps.map((a) => ({ ...a, tls: [] })) });
+      }
       log(`refusing a configuration HAProxy rejects; keeping the last good one:\n${check.stderr || check.stdout}`);
       return;
     }
@@ -236,7 +277,7 @@ async function main(): Promise<void> {
     busy = busy
       .then(async () => {
         const raw = await redis.get(routesKey(config.instance));
-        const table: RouteTable = raw ? (JSON.parse(raw) as RouteTable) : { version: 0, apps: [] };
+        const table: unknown = raw ? JSON.parse(raw) : { version: 0, apps: [] };
         await active.apply(table);
         const ack: RouterAck = { version: active.served, at: Date.now() };
         await redis.hset(routersKey(config.instance), routerName, JSON.stringify(ack));

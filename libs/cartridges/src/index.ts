@@ -14,3 +14,4 @@ export * from './app-health';
 export * from './image-reference';
 export * from './last-resort';
 export * from './security';
+export * from './tls';

@@ -9,7 +9,7 @@ import { generatedFor } from '../apps/generated-values';
 import { ChangeRunner } from '../changes/change-runner';
 import { AppGears } from '../lifecycle/app-gears.service';
 import { AliasesRepository } from '../routes/aliases.repository';
-import { checkAliasHost } from '../routes/aliases.service';
+import { checkAliasHolder, checkAliasHost } from '../routes/aliases.service';
 import { AppsRepository } from '../apps/apps.repository';
 import { CatalogService } from '../cartridges/catalog.service';
 import { DomainsService } from '../domains/domains.service';
@@ -148,6 +148,7 @@ export class ApplyService {
         if (item.action === 'remove') await repos.aliases.delete(a.id, host);
         else {
           checkAliasHost(host, this.config.appsDomain, '/aliases');
+          checkAliasHolder(host, await repos.aliases.holderOf(host), domain.ownerId, '/aliases');
           if (!(await repos.aliases.create({ appId: a.id, host, certificate: null, privateKey: null })))
             throw conflict(`the host name ${host} is already an alias`);
         }

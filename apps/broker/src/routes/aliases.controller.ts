@@ -13,8 +13,9 @@ const aliasSchema = {
   properties: {
     host: {
       type: 'string',
+      // A DNS name, checked by the aliases service so that an address or a reserved name gets its own rule.
+      minLength: 1,
       maxLength: 253,
-      pattern: '^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$',
     },
     certificate: { type: 'string', maxLength: 65536 },
     key: { type: 'string', maxLength: 65536 },

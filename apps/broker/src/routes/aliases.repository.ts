@@ -15,6 +15,19 @@ export class AliasesRepository {
     return this.m.find(Alias, { order: { host: 'ASC' } });
   }
 
+  /** The owner of the domain whose app holds `host` as an alias, or null when no app does. */
+  async holderOf(host: string): Promise<{ ownerId: string } | null> {
+    const row = await this.m
+      .createQueryBuilder()
+      .select('d.owner_id', 'ownerId')
+      .from('aliases', 'a')
+      .innerJoin('apps', 'p', 'p.id = a.app_id')
+      .innerJoin('domains', 'd', 'd.id = p.domain_id')
+      .where('a.host = :host', { host })
+      .getRawOne<{ ownerId: string }>();
+    return row ?? null;
+  }
+
   /** Inserts unless the host is taken; null means taken. */
   async create(alias: Pick<Alias, 'appId' | 'host' | 'certificate' | 'privateKey'>): Promise<Alias | null> {
     const res = await this.m.createQueryBuilder().insert().into(Alias).values(alias).orIgnore().returning('*').execute();

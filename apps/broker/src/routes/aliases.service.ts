@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
+import { haproxyRefusal, onPath, tlsPairProblem } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, invalid, notFound, ruleViolation } from '../common/errors';
 import { AliasesRepository } from './aliases.repository';
@@ -8,6 +9,7 @@ import { DomainsService } from '../domains/domains.service';
 import type { User } from '../users/user.entity';
 import type { Alias } from './alias.entity';
 import { RoutesService } from './routes.service';
+import { aliasHostRefusal } from './alias-host';
 
 export interface AliasBody {
   host: string;
@@ -15,14 +17,24 @@ export interface AliasBody {
   key?: string;
 }
 
-/** The certificate's facts, never its key. */
-/** Names under the apps domain belong to the platform's own app URLs: no alias may take one. */
+/**
+ * The rules of an alias host name that need no database: a DNS name, not an address nor loopback, outside the apps
+ * domain. Throws the API error for the first one broken.
+ */
 export function checkAliasHost(host: string, appsDomain: string, pointer: string): void {
-  if (host === appsDomain || host.endsWith(`.${appsDomain}`)) {
-    throw ruleViolation(pointer, 'reserved', `${host} is under ${appsDomain}, which belongs to the platform's own app URLs`);
+  const refusal = aliasHostRefusal(host, appsDomain);
+  if (!refusal) return;
+  throw refusal.kind === 'invalid' ? invalid(pointer, refusal.rule, refusal.message) : ruleViolation(pointer, refusal.rule, refusal.message);
+}
+
+/** First claim wins: a host name another user's app already answers to is theirs (`holder`: who holds it, if anyone). */
+export function checkAliasHolder(host: string, holder: { ownerId: string } | null, ownerId: string, pointer: string): void {
+  if (holder && holder.ownerId !== ownerId) {
+    throw ruleViolation(pointer, 'owned', `${host} is already held by another user's app; a host name belongs to whoever claimed it first`);
   }
 }
 
+/** The certificate's facts, never its key. */
 function present(a: Alias) {
   let certificate: { subject: string; validTo: string; fingerprint256: string } | null = null;
   if (a.certificate) {
@@ -43,10 +55,14 @@ export class AliasesService {
   ) {}
 
   private async app(user: User, domainName: string, appName: string) {
+    return (await this.appIn(user, domainName, appName)).app;
+  }
+
+  private async appIn(user: User, domainName: string, appName: string) {
     const domain = await this.domains.require(user, domainName);
     const app = await this.appsRepository.findByName(domain.id, appName);
     if (!app) throw notFound(`app "${appName}" in domain "${domainName}"`);
-    return app;
+    return { app, domain };
   }
 
   async list(user: User, domainName: string, appName: string) {
@@ -54,37 +70,30 @@ export class AliasesService {
     return (await this.aliasesRepository.forApp(app.id)).map(present);
   }
 
-  /** Checks that the key belongs to the certificate, that the certificate covers the host and is in date. */
-  private checkTls(host: string, certificate?: string, key?: string): void {
+  /**
+   * Checks a TLS pair before it is stored: readable, a strong key that belongs to the certificate, a certificate in
+   * date that covers the host, and, where HAProxy is installed beside the broker, one HAProxy loads. A pair the
+   * router could not load is refused here rather than found out there.
+   */
+  private async checkTls(host: string, certificate?: string, key?: string): Promise<void> {
     if (!certificate && !key) return;
-    if (!certificate || !key) throw invalid(certificate ? '/key' : '/certificate', 'required', 'is required when the other half of the TLS pair is given');
-    let x509: X509Certificate;
-    try {
-      x509 = new X509Certificate(certificate);
-    } catch {
-      throw invalid('/certificate', 'pem', 'is not a PEM certificate');
-    }
-    let privateKey;
-    try {
-      privateKey = createPrivateKey(key);
-    } catch {
-      throw invalid('/key', 'pem', 'is not a PEM private key (an encrypted key needs its passphrase removed)');
-    }
-    if (!x509.checkPrivateKey(privateKey)) throw ruleViolation('/key', 'key-matches', 'does not belong to the certificate');
-    if (!x509.checkHost(host))
-      throw ruleViolation(
-        '/certificate',
-        'covers-host',
-        `does not cover ${host} (subject ${x509.subject.replace(/\n/g, ', ')}; alt names ${x509.subjectAltName ?? 'none'})`,
-      );
-    if (new Date(x509.validTo).getTime() < Date.now()) throw ruleViolation('/certificate', 'in-date', `expired on ${new Date(x509.validTo).toISOString()}`);
+    const problem = tlsPairProblem(host, certificate, key);
+    if (problem)
+      throw problem.kind === 'invalid'
+        ? invalid(problem.pointer, problem.rule, problem.message)
+        : ruleViolation(problem.pointer, problem.rule, problem.message);
+    const haproxy = onPath('haproxy');
+    if (!haproxy) return;
+    const refusal = await haproxyRefusal(haproxy, `${certificate!.trim()}\n${key!.trim()}\n`);
+    if (refusal) throw ruleViolation('/certificate', 'haproxy-accepts', `is refused by HAProxy: ${refusal}`);
   }
 
   async add(user: User, domainName: string, appName: string, body: AliasBody) {
     const host = body.host.toLowerCase();
     checkAliasHost(host, this.config.appsDomain, '/host');
-    this.checkTls(host, body.certificate, body.key);
-    const app = await this.app(user, domainName, appName);
+    const { app, domain } = await this.appIn(user, domainName, appName);
+    checkAliasHolder(host, await this.aliasesRepository.holderOf(host), domain.ownerId, '/host');
+    await this.checkTls(host, body.certificate, body.key);
     const alias = await this.aliasesRepository.create({ appId: app.id, host, certificate: body.certificate ?? null, privateKey: body.key ?? null });
     if (!alias) throw conflict(`the host name ${host} is already an alias`, [{ pointer: '/host', rule: 'unique', message: 'is taken' }]);
     this.routes.schedule();
