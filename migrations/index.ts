@@ -6,6 +6,7 @@ import { Deployments1732700000000 } from './1732700000000-deployments';
 import { CartridgeOptions1732800000000 } from './1732800000000-cartridge-options';
 import { GearInsideAddress1732900000000 } from './1732900000000-gear-inside-address';
 import { AppHealth1733040000000 } from './1733040000000-app-health';
+import { Accounts1733100000000 } from './1733100000000-accounts';
 
 /** Every migration, oldest first. A new migration is added here and reviewed like any other code. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   CartridgeOptions1732800000000,
   GearInsideAddress1732900000000,
   AppHealth1733040000000,
+  Accounts1733100000000,
 ];
