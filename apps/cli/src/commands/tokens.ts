@@ -1,18 +1,19 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { CreatedToken, TokenInfo, TokenScope } from '../api-types';
+import { CliError, EXIT } from '../client';
 import type { CliContext } from '../context';
 import { table } from '../output';
 
 const SCOPES: readonly TokenScope[] = ['read', 'deploy', 'admin'];
 
 function scope(value: string, previous: TokenScope[] | undefined): TokenScope[] {
-  if (!(SCOPES as readonly string[]).includes(value)) throw new InvalidArgumentError(`a scope is one of ${SCOPES.join(', ')}`);
+  if (!(SCOPES as readonly string[]).includes(value)) throw new CliError(`--scope: "${value}" is not one of ${SCOPES.join(', ')}`, EXIT.usage);
   return [...(previous ?? []), value as TokenScope];
 }
 
 function days(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of days, 1 or more');
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`--days: "${value}" is not a whole number of days, 1 or more`, EXIT.usage);
   return n;
 }
 
