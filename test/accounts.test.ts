@@ -251,6 +251,10 @@ describe('accounts and tokens', { timeout: 600_000 }, () => {
     assert.equal(fromAddress.status, 429);
     assert.ok(Number(fromAddress.headers['retry-after']) >= 1);
     assert.equal((await loginFrom('127.0.2.2', 'admin', p.adminPassword)).status, 200, 'other addresses log in');
+
+    // Sent all at once, the attempts are still counted: ten are checked, the rest wait.
+    const burst = await Promise.all(Array.from({ length: 15 }, (_, i) => loginFrom(`127.0.4.${i + 1}`, 'burst', 'wrong password')));
+    assert.deepEqual(burst.map((r) => r.status).sort(), [...Array(10).fill(401), ...Array(5).fill(429)]);
   });
 
   it('refuses an unknown user name as slowly as a known one', async () => {

@@ -43,16 +43,17 @@ export class AuthService {
     if (wait > 0) {
       throw new GearshiftError('too_many_requests', `too many failed logins; try again in ${wait} s`, [], { 'Retry-After': String(wait) });
     }
+    // Counted as failed before the password is checked, and taken back if it matches: attempts sent all at once
+    // fill the window as surely as attempts sent one after another.
+    this.byUser.fail(username);
+    this.byAddress.fail(address);
     const user = await this.usersRepository.findByName(username);
     this.dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
     const matches = await verifyPassword(password, user?.passwordHash ?? (await this.dummyHash));
     // A disabled user is refused exactly as a wrong password is: the answer does not tell which.
-    if (!user || !matches || user.disabled) {
-      this.byUser.fail(username);
-      this.byAddress.fail(address);
-      throw new GearshiftError('unauthorized', 'wrong username or password');
-    }
+    if (!user || !matches || user.disabled) throw new GearshiftError('unauthorized', 'wrong username or password');
     this.byUser.clear(username);
+    this.byAddress.undo(address);
     const token = randomToken('gst');
     const expiresAt = new Date(Date.now() + TOKEN_TTL_MS);
     await this.usersRepository.addToken({ userId: user.id, tokenHash: tokenHash(token), expiresAt, kind: 'login', name: null, scopes: ['admin'] });

@@ -38,6 +38,18 @@ describe('login window', () => {
     assert.equal(w.retryAfter('k'), 60);
   });
 
+  it('takes back the latest failure of a key', () => {
+    const w = new LoginWindow(2, 60_000, 100);
+    w.fail('k');
+    w.fail('k');
+    assert.ok(w.retryAfter('k') > 0);
+    w.undo('k');
+    assert.equal(w.retryAfter('k'), 0);
+    w.undo('k');
+    w.undo('k');
+    assert.equal(w.size, 0);
+  });
+
   it('clears a key on success', () => {
     const w = new LoginWindow(2, 60_000, 100);
     w.fail('k');

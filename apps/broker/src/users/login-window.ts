@@ -29,6 +29,13 @@ export class LoginWindow {
     while (this.failures.size > this.maxKeys) this.failures.delete(this.failures.keys().next().value as string);
   }
 
+  /** Takes back the latest failure of `key` (an attempt counted up front that turned out to succeed). */
+  undo(key: string): void {
+    const held = this.failures.get(key);
+    held?.pop();
+    if (held?.length === 0) this.failures.delete(key);
+  }
+
   clear(key: string): void {
     this.failures.delete(key);
   }
