@@ -7,6 +7,7 @@ import { CartridgeOptions1732800000000 } from './1732800000000-cartridge-options
 import { GearInsideAddress1732900000000 } from './1732900000000-gear-inside-address';
 import { AppHealth1733040000000 } from './1733040000000-app-health';
 import { NodeIdentity1733100000000 } from './1733100000000-node-identity';
+import { Accounts1733200000000 } from './1733200000000-accounts';
 
 /** Every migration, oldest first. A new migration is added here and reviewed like any other code. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   GearInsideAddress1732900000000,
   AppHealth1733040000000,
   NodeIdentity1733100000000,
+  Accounts1733200000000,
 ];

@@ -357,7 +357,9 @@ describe('hostile requests', { timeout: 1_200_000 }, () => {
   it('answers generated hostile requests to every route without a 5xx, anonymously and as the admin', async () => {
     for (const route of routes) {
       await run(route, null, 8);
-      await run(route, p.token, 16);
+      // Logging out revokes the token it comes with: that route is given a token of its own.
+      const logout = route.path === '/api/v1/auth/logout';
+      await run(route, logout ? (await p.api('POST', '/tokens', { name: 'logout', scopes: ['read'] })).body.token : p.token, 16);
     }
   });
 

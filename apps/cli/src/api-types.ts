@@ -31,6 +31,27 @@ export interface LoginAnswer {
   username: string;
 }
 
+export type TokenScope = 'read' | 'deploy' | 'admin';
+
+/** A personal access token as listed: never the token itself. */
+export interface TokenInfo {
+  id: string;
+  name: string;
+  scopes: TokenScope[];
+  createdAt: string;
+  expiresAt: string;
+  lastUsedAt: string | null;
+}
+
+/** A new personal access token: the only time the broker shows `token`. */
+export interface CreatedToken {
+  id: string;
+  name: string;
+  scopes: TokenScope[];
+  expiresAt: string;
+  token: string;
+}
+
 export interface Domain {
   name: string;
   createdAt: string;

@@ -16,6 +16,7 @@ import { register as registerNodes } from './commands/nodes';
 import { register as registerOperations } from './commands/operations';
 import { register as registerScale } from './commands/scale';
 import { register as registerSnapshots } from './commands/snapshots';
+import { register as registerTokens } from './commands/tokens';
 
 /**
  * `gearshift`: the platform from a terminal. Tables for people, --json for scripts, progress on long operations on
@@ -34,6 +35,7 @@ const ctx = new CliContext(program);
 // In the order `gearshift --help` lists them.
 for (const register of [
   registerLogin,
+  registerTokens,
   registerDomains,
   registerApps,
   registerCartridges,

@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiBody, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { AcceptsBody } from '../common/body';
 import { descriptorSchema } from '@gearshift/cartridges';
 import { WaitPipe } from '../common/wait.pipe';
-import { CurrentUser } from '../users/auth.guard';
+import { CurrentUser, NeedsScope } from '../users/auth.guard';
 import type { User } from '../users/user.entity';
 import { ApplyService } from './apply.service';
 
@@ -14,8 +14,12 @@ import { ApplyService } from './apply.service';
 export class ApplyController {
   constructor(private readonly applier: ApplyService) {}
 
-  /** The body is a gearshift.yml (text/yaml) or the same as JSON. */
+  /**
+   * The body is a gearshift.yml (text/yaml) or the same as JSON. A `deploy` token may apply: a push's gearshift.yml
+   * is applied with the pusher's token, and shipping code includes shipping its descriptor.
+   */
   @Post()
+  @NeedsScope('deploy')
   @AcceptsBody({ yaml: 'api', json: 'api' })
   @ApiBody({ schema: descriptorSchema as object })
   @ApiQuery({ name: 'dryRun', required: false })

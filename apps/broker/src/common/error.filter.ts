@@ -25,6 +25,7 @@ export class ErrorFilter implements ExceptionFilter {
     if (body.statusCode >= 500 && body.code === 'internal') {
       this.logger.error(`${req.method} ${req.originalUrl} [${req.id}] ${(error as Error)?.stack ?? String(error)}`);
     }
+    if (!res.headersSent && error instanceof GearshiftError) res.set(error.headers);
     if (!res.headersSent) res.status(body.statusCode).json(body);
     else res.end();
   }

@@ -5,11 +5,13 @@ export const ERROR_STATUS = {
   invalid_input: 400,
   unauthorized: 401,
   forbidden: 403,
+  insufficient_scope: 403,
   not_found: 404,
   conflict: 409,
   too_large: 413,
   unsupported_media_type: 415,
   rule_violation: 422,
+  too_many_requests: 429,
   no_capacity: 503,
   unavailable: 503,
 } as const;
@@ -21,6 +23,8 @@ export class GearshiftError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details: Violation[] | Record<string, unknown> = [],
+    /** Headers the answer carries (Retry-After on a 429). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'GearshiftError';

@@ -5,7 +5,7 @@ import type { Response } from 'express';
 import { SchemaPipe } from '../common/schema.pipe';
 import { invalid } from '../common/errors';
 import { WaitPipe } from '../common/wait.pipe';
-import { CurrentUser, Public } from '../users/auth.guard';
+import { CurrentUser, NeedsScope, Public } from '../users/auth.guard';
 import type { User } from '../users/user.entity';
 import { DeploymentsService } from './deployments.service';
 import { DeploymentSources, type SourceUpload } from './sources';
@@ -41,6 +41,7 @@ export class DeploymentsController {
   ) {}
 
   @Post('domains/:domain/apps/:app/deployments')
+  @NeedsScope('deploy')
   @HttpCode(202)
   @AcceptsBody({ archive: 'upload', json: 'api' })
   @ApiBody({ description: 'a .tar.gz of the source tree, or {git: {url, ref}}', schema: gitSourceSchema as object })
@@ -84,6 +85,7 @@ export class DeploymentsController {
   }
 
   @Post('domains/:domain/apps/:app/deployments/:ref/activate')
+  @NeedsScope('deploy')
   @HttpCode(202)
   @ApiQuery({ name: 'wait', required: false })
   activate(

@@ -6,6 +6,7 @@ import type { BrokerConfig } from '../config';
 import { GearshiftError } from '../common/errors';
 import type { AppAccess } from '../apps/app-access.service';
 import type { AuthService } from '../users/auth.service';
+import { requireScope } from '../users/auth.guard';
 
 const PATH = /^\/([a-z][a-z0-9]{0,31})\/([a-z][a-z0-9]{0,31})\.git(\/.*)?$/;
 
@@ -45,12 +46,15 @@ export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppAcc
     let appId: string;
     let username: string;
     try {
-      const who = await auth.authenticate(`Bearer ${token}`);
+      const session = await auth.authenticate(`Bearer ${token}`);
+      // Fetching and pushing alike: a `read` token may use the API's GETs, but the repository is for deployers.
+      requireScope(session, 'deploy');
+      const who = session.user;
       username = who.username;
       appId = (await apps.requireApp(who, domainName, appName)).app.id;
     } catch (err) {
       if (err instanceof GearshiftError) {
-        const status = err.code === 'unauthorized' ? 401 : err.code === 'forbidden' ? 403 : 404;
+        const status = err.code === 'unauthorized' ? 401 : err.code === 'forbidden' || err.code === 'insufficient_scope' ? 403 : 404;
         return refuse(res, status, err.message);
       }
       return next(err);

@@ -1,9 +1,9 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Ip, Post } from '@nestjs/common';
 import { AcceptsBody } from '../common/body';
-import { ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { SchemaPipe } from '../common/schema.pipe';
-import { AuthService } from './auth.service';
-import { Public } from './auth.guard';
+import { AuthService, type Session } from './auth.service';
+import { CurrentSession, NeedsScope, Public } from './auth.guard';
 
 const loginSchema = {
   type: 'object',
@@ -22,7 +22,16 @@ export class AuthController {
   @HttpCode(200)
   @AcceptsBody({ json: 'public' })
   @ApiBody({ schema: loginSchema as object })
-  login(@Body(new SchemaPipe(loginSchema)) body: { username: string; password: string }) {
-    return this.auth.login(body.username, body.password);
+  login(@Body(new SchemaPipe(loginSchema)) body: { username: string; password: string }, @Ip() address: string) {
+    return this.auth.login(body.username, body.password, address);
+  }
+
+  /** Revokes the token this call comes with; any token may end itself. */
+  @ApiBearerAuth()
+  @Post('logout')
+  @HttpCode(204)
+  @NeedsScope('read')
+  async logout(@CurrentSession() session: Session): Promise<void> {
+    await this.auth.logout(session);
   }
 }

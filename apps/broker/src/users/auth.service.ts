@@ -7,45 +7,71 @@ import { randomToken } from '../common/random-token';
 import { GearshiftError } from '../common/errors';
 import { UsersRepository } from './users.repository';
 import { hashPassword, tokenHash, verifyPassword } from './password';
+import { LoginWindow } from './login-window';
 import type { User } from './user.entity';
 
 const TOKEN_TTL_MS = 30 * 24 * 3600 * 1000;
 
+/** Failed logins allowed per user name and per client address within a minute; the next one is answered 429. */
+export const LOGIN_LIMIT = 10;
+const LOGIN_WINDOW_MS = 60_000;
+/** Keys each window remembers at most: a flood of made-up names costs bounded memory. */
+const LOGIN_WINDOW_KEYS = 10_000;
+
+/** Who a request is: the user, and the token it came with and what that token may do. */
+export interface Session {
+  user: User;
+  tokenId: string;
+  scopes: string[];
+}
+
 @Injectable()
 export class AuthService {
   private readonly logger = new Logger('auth');
+  private readonly byUser = new LoginWindow(LOGIN_LIMIT, LOGIN_WINDOW_MS, LOGIN_WINDOW_KEYS);
+  private readonly byAddress = new LoginWindow(LOGIN_LIMIT, LOGIN_WINDOW_MS, LOGIN_WINDOW_KEYS);
+  /** A hash of nothing, of the same cost as real ones: an unknown user name takes as long to refuse as a known one. */
+  private dummyHash?: Promise<string>;
 
   constructor(
     private readonly usersRepository: UsersRepository,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
-  async login(username: string, password: string): Promise<{ token: string; expiresAt: string; username: string }> {
-    const user = await this.usersRepository.findByName(username);
-    if (!user || !(await verifyPassword(password, user.passwordHash))) {
-      throw new GearshiftError('unauthorized', 'wrong username or password');
+  async login(username: string, password: string, address: string): Promise<{ token: string; expiresAt: string; username: string }> {
+    const wait = Math.max(this.byUser.retryAfter(username), this.byAddress.retryAfter(address));
+    if (wait > 0) {
+      throw new GearshiftError('too_many_requests', `too many failed logins; try again in ${wait} s`, [], { 'Retry-After': String(wait) });
     }
+    // Counted as failed before the password is checked, and taken back if it matches: attempts sent all at once
+    // fill the window as surely as attempts sent one after another.
+    this.byUser.fail(username);
+    this.byAddress.fail(address);
+    const user = await this.usersRepository.findByName(username);
+    this.dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
+    const matches = await verifyPassword(password, user?.passwordHash ?? (await this.dummyHash));
+    // A disabled user is refused exactly as a wrong password is: the answer does not tell which.
+    if (!user || !matches || user.disabled) throw new GearshiftError('unauthorized', 'wrong username or password');
+    this.byUser.clear(username);
+    this.byAddress.undo(address);
     const token = randomToken('gst');
     const expiresAt = new Date(Date.now() + TOKEN_TTL_MS);
-    await this.usersRepository.addToken(user.id, tokenHash(token), expiresAt);
+    await this.usersRepository.addToken({ userId: user.id, tokenHash: tokenHash(token), expiresAt, kind: 'login', name: null, scopes: ['admin'] });
     return { token, expiresAt: expiresAt.toISOString(), username: user.username };
   }
 
-  async createUser(actor: User, body: { username: string; password: string; admin?: boolean }) {
-    if (!actor.isAdmin) throw new GearshiftError('forbidden', 'only an administrator can create users');
-    if (await this.usersRepository.findByName(body.username)) {
-      throw new GearshiftError('conflict', `the username "${body.username}" is taken`, [{ pointer: '/username', rule: 'unique', message: 'is taken' }]);
-    }
-    const user = await this.usersRepository.create({ username: body.username, passwordHash: await hashPassword(body.password), isAdmin: body.admin ?? false });
-    return { username: user.username, admin: user.isAdmin, createdAt: user.createdAt };
+  /** Revokes the token the call came with. */
+  async logout(session: Session): Promise<void> {
+    await this.usersRepository.deleteToken(session.user.id, session.tokenId);
   }
 
-  async authenticate(header: string | undefined): Promise<User> {
+  async authenticate(header: string | undefined): Promise<Session> {
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
     if (!match) throw new GearshiftError('unauthorized', 'this call needs an Authorization: Bearer <token> header');
-    const user = await this.usersRepository.userForToken(tokenHash(match[1]));
-    if (!user) throw new GearshiftError('unauthorized', 'the token is unknown or has expired; log in again');
-    return user;
+    const token = await this.usersRepository.findLiveToken(tokenHash(match[1]));
+    if (!token) throw new GearshiftError('unauthorized', 'the token is unknown, revoked or expired; log in again');
+    await this.usersRepository.touchToken(token.id);
+    return { user: token.user, tokenId: token.id, scopes: token.scopes };
   }
 
   /**

@@ -3,6 +3,8 @@ import { InjectEntityManager } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
 import { ApiToken, User } from './user.entity';
 
+export type NewToken = Pick<ApiToken, 'userId' | 'tokenHash' | 'expiresAt' | 'kind' | 'name' | 'scopes'>;
+
 @Injectable()
 export class UsersRepository {
   constructor(@InjectEntityManager() private readonly m: EntityManager) {}
@@ -15,20 +17,64 @@ export class UsersRepository {
     return this.m.count(User);
   }
 
+  /** Administrators who can still log in: the last of them is not to be disabled, demoted or deleted. */
+  countActiveAdmins(): Promise<number> {
+    return this.m.count(User, { where: { isAdmin: true, disabled: false } });
+  }
+
   create(user: Pick<User, 'username' | 'passwordHash' | 'isAdmin'>): Promise<User> {
     return this.m.save(this.m.create(User, user));
   }
 
-  async addToken(userId: string, tokenHash: string, expiresAt: Date): Promise<void> {
-    await this.m.insert(ApiToken, { userId, tokenHash, expiresAt });
+  async update(userId: string, change: Partial<Pick<User, 'passwordHash' | 'disabled'>>): Promise<void> {
+    await this.m.update(User, { id: userId }, change);
   }
 
-  async userForToken(tokenHash: string): Promise<User | null> {
-    const row = await this.m
+  /** Domains the user owns; a user who owns any is not deleted (their apps would be left without an owner). */
+  async ownedDomains(userId: string): Promise<string[]> {
+    const rows: { name: string }[] = await this.m.query('select name from domains where owner_id = $1 order by name', [userId]);
+    return rows.map((r) => r.name);
+  }
+
+  /** Deletes the user; their tokens go with them (on delete cascade). */
+  async delete(userId: string): Promise<void> {
+    await this.m.delete(User, { id: userId });
+  }
+
+  async addToken(token: NewToken): Promise<ApiToken> {
+    return this.m.save(this.m.create(ApiToken, token));
+  }
+
+  /** The token with this hash, if it is unexpired and its user is not disabled. */
+  async findLiveToken(tokenHash: string): Promise<ApiToken | null> {
+    return this.m
       .createQueryBuilder(ApiToken, 't')
       .innerJoinAndSelect('t.user', 'u')
-      .where('t.token_hash = :tokenHash and t.expires_at > now()', { tokenHash })
+      .where('t.token_hash = :tokenHash and t.expires_at > now() and not u.disabled', { tokenHash })
       .getOne();
-    return row?.user ?? null;
+  }
+
+  /** Marks a token used; at most once a minute, so that reading does not write on every call. */
+  async touchToken(tokenId: string): Promise<void> {
+    await this.m.query(`update api_tokens set last_used_at = now() where id = $1 and (last_used_at is null or last_used_at < now() - interval '1 minute')`, [
+      tokenId,
+    ]);
+  }
+
+  personalTokens(userId: string): Promise<ApiToken[]> {
+    return this.m.find(ApiToken, { where: { userId, kind: 'personal' }, order: { createdAt: 'ASC' } });
+  }
+
+  /** Deletes one of the user's tokens; false when the user has no token with that id. */
+  async deleteToken(userId: string, tokenId: string): Promise<boolean> {
+    const result = await this.m.delete(ApiToken, { id: tokenId, userId });
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** Deletes every token of the user but `keep` (the caller's own, after a password change). */
+  async deleteTokensExcept(userId: string, keep?: string): Promise<void> {
+    const q = this.m.createQueryBuilder().delete().from(ApiToken).where('user_id = :userId', { userId });
+    if (keep) q.andWhere('id <> :keep', { keep });
+    await q.execute();
   }
 }

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import type { LoginAnswer } from '../api-types';
-import { ApiClient } from '../client';
+import { ApiClient, CliError, EXIT } from '../client';
 import { configPath, writeConfig } from '../config';
 import type { CliContext } from '../context';
-import { readSecret } from '../prompt';
+import { readSecret, readSecrets } from '../prompt';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -20,5 +20,35 @@ export function register(program: Command, ctx: CliContext): void {
         { server: ctx.server(), username: opts.username, expiresAt: res.expiresAt },
         () => `Logged in to ${ctx.server()} as ${opts.username} (token kept in ${configPath()}).`,
       );
+    });
+
+  program
+    .command('logout')
+    .description('revoke the token of this login and forget it')
+    .action(async () => {
+      const config = ctx.config();
+      if (!config.token) throw new CliError('not logged in', EXIT.usage);
+      try {
+        await ctx.api().post<null>('/auth/logout');
+      } finally {
+        // Forgotten here even when the broker could not be told: the next command asks for a login either way.
+        const { token: _revoked, ...rest } = config;
+        writeConfig(rest);
+      }
+      ctx.print({ server: ctx.server(), loggedOut: true }, () => `Logged out of ${ctx.server()}; the token is revoked.`);
+    });
+
+  program
+    .command('passwd')
+    .description("change your password (asks for the current one); your other logins' tokens are revoked")
+    .option('--password-stdin', 'read the current and the new password, one a line, from standard input (for scripts)')
+    .action(async (opts: { passwordStdin?: boolean }) => {
+      const [current, password, again] = await readSecrets(['Current password: ', 'New password (12 characters or more): ', 'New password again: '], {
+        fromStdin: Boolean(opts.passwordStdin),
+        lines: 2,
+      });
+      if (again !== undefined && again !== password) throw new CliError('the two new passwords differ; nothing changed', EXIT.usage);
+      await ctx.api().put<null>('/users/me/password', { current, password });
+      ctx.print({ passwordChanged: true }, () => 'Password changed; tokens of your other logins are revoked, this one is kept.');
     });
 }

@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import { GearshiftError, conflict, invalid, notFound } from '../common/errors';
+import { UsersRepository } from './users.repository';
+import { hashPassword, verifyPassword } from './password';
+import type { Session } from './auth.service';
+import type { User } from './user.entity';
+
+/** The rule every new password meets; the error names it. */
+export const PASSWORD_MIN_LENGTH = 12;
+
+function checkNewPassword(password: string, pointer: string): void {
+  if (password.length < PASSWORD_MIN_LENGTH) {
+    throw invalid(pointer, 'minLength', `must be at least ${PASSWORD_MIN_LENGTH} characters long (a new password's rule)`);
+  }
+}
+
+const view = (u: User) => ({ username: u.username, admin: u.isAdmin, disabled: u.disabled, createdAt: u.createdAt });
+
+/** Users as administrators manage them (create, disable, reset a password, delete) and as each changes their own password. */
+@Injectable()
+export class AccountsService {
+  constructor(private readonly users: UsersRepository) {}
+
+  async create(actor: User, body: { username: string; password: string; admin?: boolean }) {
+    requireAdmin(actor, 'create users');
+    checkNewPassword(body.password, '/password');
+    if (await this.users.findByName(body.username)) {
+      throw new GearshiftError('conflict', `the username "${body.username}" is taken`, [{ pointer: '/username', rule: 'unique', message: 'is taken' }]);
+    }
+    const user = await this.users.create({ username: body.username, passwordHash: await hashPassword(body.password), isAdmin: body.admin ?? false });
+    return { username: user.username, admin: user.isAdmin, createdAt: user.createdAt };
+  }
+
+  /** Disables or enables a user, or resets their password; either way the user's tokens stop working. */
+  async update(actor: User, username: string, change: { disabled?: boolean; password?: string }) {
+    requireAdmin(actor, 'change users');
+    const user = await this.find(username);
+    if (change.password !== undefined) checkNewPassword(change.password, '/password');
+    if (change.disabled === true && user.isAdmin && !user.disabled && (await this.users.countActiveAdmins()) <= 1) {
+      throw conflict(`"${username}" is the last administrator who can log in; disabling them would lock everyone out`);
+    }
+    await this.users.update(user.id, {
+      ...(change.disabled !== undefined ? { disabled: change.disabled } : {}),
+      ...(change.password !== undefined ? { passwordHash: await hashPassword(change.password) } : {}),
+    });
+    // A reset password or a disabled account: whoever held its tokens holds them no longer.
+    if (change.password !== undefined || change.disabled === true) await this.users.deleteTokensExcept(user.id);
+    return view({ ...user, disabled: change.disabled ?? user.disabled });
+  }
+
+  async delete(actor: User, username: string): Promise<void> {
+    requireAdmin(actor, 'delete users');
+    const user = await this.find(username);
+    if (user.isAdmin && !user.disabled && (await this.users.countActiveAdmins()) <= 1) {
+      throw conflict(`"${username}" is the last administrator; the platform needs one`);
+    }
+    const domains = await this.users.ownedDomains(user.id);
+    if (domains.length > 0) {
+      throw conflict(`"${username}" still owns domains (${domains.join(', ')}); delete them first`);
+    }
+    await this.users.delete(user.id);
+  }
+
+  /** The caller's own password; every other token of theirs is revoked, the one this call came with is kept. */
+  async changeOwnPassword(session: Session, body: { current: string; password: string }): Promise<void> {
+    if (!(await verifyPassword(body.current, session.user.passwordHash))) {
+      throw new GearshiftError('forbidden', 'the current password is wrong', [
+        { pointer: '/current', rule: 'matches', message: 'is not your current password' },
+      ]);
+    }
+    checkNewPassword(body.password, '/password');
+    await this.users.update(session.user.id, { passwordHash: await hashPassword(body.password) });
+    await this.users.deleteTokensExcept(session.user.id, session.tokenId);
+  }
+
+  private async find(username: string): Promise<User> {
+    const user = await this.users.findByName(username);
+    if (!user) throw notFound(`the user "${username}"`);
+    return user;
+  }
+}
+
+function requireAdmin(actor: User, what: string): void {
+  if (!actor.isAdmin) throw new GearshiftError('forbidden', `only an administrator can ${what}`);
+}
