@@ -124,8 +124,8 @@ describe('outbound fetches of git sources', { timeout: 600_000 }, () => {
   });
 
   it("answers 404 for another user's app, and for an unknown one, without fetching anything", async () => {
-    assert.equal((await p.api('POST', '/users', { username: 'mallory', password: 'long enough' })).status, 201);
-    const mallory = (await p.api('POST', '/auth/login', { username: 'mallory', password: 'long enough' }, null)).body.token as string;
+    assert.equal((await p.api('POST', '/users', { username: 'mallory', password: 'long enough, too' })).status, 201);
+    const mallory = (await p.api('POST', '/auth/login', { username: 'mallory', password: 'long enough, too' }, null)).body.token as string;
     const before = relayed;
     const theirs = await p.api('POST', `${apps}/origin/deployments`, { git: { url: allowedUrl(), ref: 'main' } }, mallory);
     assert.equal(theirs.status, 404, JSON.stringify(theirs.body));
