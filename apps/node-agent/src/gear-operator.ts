@@ -100,6 +100,16 @@ export class GearOperator {
       await step(`letting ${removals} old gear(s) drain for ${(opts.drainMs / 1000).toFixed(1)} s`);
       await new Promise((r) => setTimeout(r, opts.drainMs));
     }
+    // Services this pass leaves as they are may still be starting (an agent that died right after creating them):
+    // web gears about to start wait for them too, quietly when they are healthy already.
+    const startsWeb = plan.actions.some((a) => a.kind !== 'remove' && a.kind !== 'stop' && a.spec.web);
+    if (startsWeb) {
+      const touched = new Set(plan.actions.flatMap((a) => (a.kind === 'remove' ? [] : [a.spec.gearId])));
+      for (const spec of specs.filter((s) => s.running && !s.web && !touched.has(s.gearId))) {
+        const existing = containers.find((c) => c.labels[LABELS.gear] === spec.gearId && c.state === 'running');
+        if (existing) await this.waitHealthy(spec, existing.id, async () => undefined);
+      }
+    }
     for (const action of plan.actions) {
       const result = await this.apply(action, step);
       if (result) started.push(result);

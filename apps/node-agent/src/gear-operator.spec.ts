@@ -1,0 +1,108 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LABELS, specHash, type GearSpec } from '@gearshift/cartridges';
+import type { AgentConfig } from './config';
+import type { CreateContainerOptions, DockerAdapter, ObservedContainer } from './docker.adapter';
+import { GearOperator } from './gear-operator';
+
+const INSTANCE = 'gst-unit';
+const NODE = 'n0000000-0000-4000-8000-000000000000';
+const APP = 'a0000000-0000-4000-8000-000000000000';
+
+/** Docker as the agent's adapter sees it: a database gear that answers its check only after a few tries. */
+class SlowDatabaseDocker {
+  readonly containers: ObservedContainer[] = [];
+  readonly calls: string[] = [];
+  failingChecks = 3;
+
+  async listContainers(labels: Record<string, string>) {
+    return this.containers.filter((c) => Object.entries(labels).every(([k, v]) => c.labels[k] === v));
+  }
+  async listNetworks() {
+    return [`${INSTANCE}-app`];
+  }
+  async listVolumes() {
+    return [];
+  }
+  async imageExists() {
+    return true;
+  }
+  async createContainer(o: CreateContainerOptions) {
+    this.calls.push(`create ${o.labels[LABELS.cartridge]}`);
+    const id = `c${this.containers.length + 1}`;
+    this.containers.push({ id, name: o.name, labels: o.labels, state: 'created', publishedPorts: {}, addresses: {} });
+    return id;
+  }
+  async startContainer(id: string) {
+    this.containers.find((c) => c.id === id)!.state = 'running';
+  }
+  async inspectContainer(id: string) {
+    const c = this.containers.find((x) => x.id === id)!;
+    return { state: c.state, exitCode: 0, publishedPorts: {}, ip: {} };
+  }
+  async exec(id: string, command: string[]) {
+    this.calls.push(`check ${id} ${command.join(' ')}`);
+    return this.failingChecks-- > 0 ? { exitCode: 2, output: 'no response' } : { exitCode: 0, output: '' };
+  }
+  async logTail() {
+    return '';
+  }
+}
+
+function gear(name: string, web: boolean, health: GearSpec['health']): GearSpec {
+  return {
+    gearId: `${name}-gear`,
+    appId: APP,
+    app: 'shop',
+    domain: 'acme',
+    cartridge: name,
+    web,
+    image: { ref: `${name}:1` },
+    containerName: `${INSTANCE}-${name}`,
+    network: `${INSTANCE}-app`,
+    hostname: name,
+    aliases: [name],
+    env: {},
+    ports: [],
+    volumes: [],
+    resources: { memoryMb: 256, cpus: 0.5, pids: 512 },
+    health,
+    running: true,
+    generation: 0,
+  };
+}
+
+describe('GearOperator.converge', () => {
+  it('holds a web gear until a database it left running passes its check (an agent that died after creating it)', async () => {
+    const docker = new SlowDatabaseDocker();
+    const config = { instance: INSTANCE, address: '127.0.0.1', dataDir: join(tmpdir(), 'gearshift-operator-spec') } as AgentConfig;
+    const operator = new GearOperator(config, docker as unknown as DockerAdapter, NODE);
+    const db = gear('postgresql', false, { kind: 'command', command: ['pg_isready'], timeoutSeconds: 5 });
+    const web = gear('nodejs', true, { kind: 'none', timeoutSeconds: 5 });
+    // What the agent that died left: the database's container, made from this very spec and running.
+    const labels = {
+      [LABELS.managedBy]: 'gearshift',
+      [LABELS.instance]: INSTANCE,
+      [LABELS.node]: NODE,
+      [LABELS.app]: APP,
+      [LABELS.gear]: db.gearId,
+      [LABELS.cartridge]: db.cartridge,
+    };
+    docker.containers.push({
+      id: 'db1',
+      name: db.containerName,
+      labels: { ...labels, [LABELS.specHash]: specHash(db) },
+      state: 'running',
+      publishedPorts: {},
+      addresses: {},
+    });
+    const steps: string[] = [];
+
+    await operator.converge(APP, [db, web], async (text) => void steps.push(text));
+
+    assert.deepEqual(docker.calls, ['check db1 pg_isready', 'check db1 pg_isready', 'check db1 pg_isready', 'check db1 pg_isready', 'create nodejs']);
+    assert.ok(!steps.some((s) => s.includes('postgresql')), `no step for the database this pass left alone: ${steps.join(' | ')}`);
+  });
+});
