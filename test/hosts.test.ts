@@ -1,47 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import IORedis from 'ioredis';
 import { Client } from 'pg';
 import { routersKey, routesChannel, routesKey, type RouteTable } from '@gearshift/cartridges';
+import { selfSigned } from './support/certificates';
 import { eventually, Platform } from './support/platform';
 import { REDIS_URL } from './support/stores';
-
-/** A self-signed certificate and key made by openssl, naming every host in `names`. */
-function selfSigned(names: string[], bits = 2048): { certificate: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'hosts-tls-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        `rsa:${bits}`,
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        `/CN=${names[0]}`,
-        '-addext',
-        `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    return { certificate: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
 

@@ -1,41 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { Agent, request as httpsRequest } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { selfSigned } from './support/certificates';
 import { eventually, Platform, sleep } from './support/platform';
-
-/** A self-signed certificate and key for a host, made with openssl for this test. */
-function selfSigned(host: string): { certificate: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'tls-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${host}`,
-      '-addext',
-      `subjectAltName=DNS:${host}`,
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  return { certificate: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
-}
 
 describe('routing by host name', { timeout: 600_000 }, () => {
   let p: Platform;
@@ -43,7 +16,7 @@ describe('routing by host name', { timeout: 600_000 }, () => {
   const host = 'site-web.localhost';
 
   // The operator's certificate for the apps domain, served when no alias certificate matches.
-  const operatorPair = selfSigned(host);
+  const operatorPair = selfSigned([host]);
   const operatorPem = join(mkdtempSync(join(tmpdir(), 'operator-')), 'apps.pem');
   writeFileSync(operatorPem, `${operatorPair.certificate}${operatorPair.key}`);
 
@@ -136,8 +109,8 @@ describe('routing by host name', { timeout: 600_000 }, () => {
   });
 
   it("serves an alias over TLS with the user's certificate, after checking the pair", async () => {
-    const good = selfSigned('secure.site.test');
-    const other = selfSigned('other.site.test');
+    const good = selfSigned(['secure.site.test']);
+    const other = selfSigned(['other.site.test']);
     const mismatch = await p.api('POST', `${apps}/site/aliases`, { host: 'secure.site.test', certificate: good.certificate, key: other.key });
     assert.equal(mismatch.status, 422);
     assert.equal(mismatch.body.details[0].rule, 'key-matches');
