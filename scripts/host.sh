@@ -85,18 +85,68 @@ ensure_postgres() {
   fi
 }
 
-ensure_redis() {
-  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then return; fi
-  say "starting Redis"
-  # A fixed directory with an append-only file: queued jobs survive a restart of Redis.
+# Redis requires a password: generated once into the state directory (readable by root alone) and given to the
+# broker, router and this host's agent in REDIS_URL. Agents of other hosts never get it: each node is given a Redis
+# user of its own when it joins. redis-cli reads the password from REDISCLI_AUTH, so it never shows in `ps`.
+REDIS_PORT=${GEARSHIFT_REDIS_PORT:-6379}
+redis_password_file() { echo "$GEARSHIFT_STATE_DIR/redis/password"; }
+
+redis_ping() { REDISCLI_AUTH="${1:-}" redis-cli --no-auth-warning -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
+
+ensure_redis_password() {
+  local file
+  file=$(redis_password_file)
   as_root mkdir -p "$GEARSHIFT_STATE_DIR/redis"
-  as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly yes --appendfsync everysec \
-    --dir "$GEARSHIFT_STATE_DIR/redis" >/dev/null
+  as_root chmod 0700 "$GEARSHIFT_STATE_DIR/redis"
+  if ! as_root test -s "$file"; then
+    say "generating Redis's password into $file"
+    (umask 077; openssl rand -hex 24 | as_root tee "$file" >/dev/null)
+  fi
+  as_root chmod 0600 "$file"
+}
+
+# The platform's Redis URL, with its password (for the environment of the broker, router and this host's agent).
+redis_url() { echo "redis://:$(as_root cat "$(redis_password_file)")@127.0.0.1:$REDIS_PORT"; }
+
+ensure_redis() {
+  ensure_redis_password
+  local password
+  password=$(as_root cat "$(redis_password_file)")
+  # Asked first without a password: redis-cli goes on after a refused AUTH, so only this tells an open Redis apart.
+  if redis_ping; then
+    # Running without a password (started by an earlier version, or by hand): it gets the recorded one now. The
+    # default user keeps its rights; the password also goes into Redis's own config file when it has one.
+    say "Redis on 127.0.0.1:$REDIS_PORT has no password: setting the one in $(redis_password_file)"
+    printf %s "$password" | redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -x CONFIG SET requirepass >/dev/null
+    REDISCLI_AUTH="$password" redis-cli --no-auth-warning -h 127.0.0.1 -p "$REDIS_PORT" CONFIG REWRITE >/dev/null 2>&1 || true
+    redis_ping "$password" || die "Redis on 127.0.0.1:$REDIS_PORT did not take the password"
+    return
+  fi
+  if redis_ping "$password"; then return; fi
+  if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q NOAUTH; then
+    die "Redis on 127.0.0.1:$REDIS_PORT requires a password other than the one in $(redis_password_file): put its password there"
+  fi
+  say "starting Redis"
+  # A fixed directory with an append-only file: queued jobs survive a restart of Redis. The password is in a config
+  # file readable by root alone, not on the command line.
+  local conf="$GEARSHIFT_STATE_DIR/redis/redis.conf"
+  (umask 077; as_root tee "$conf" >/dev/null <<CONF
+bind 127.0.0.1
+port $REDIS_PORT
+save ""
+appendonly yes
+appendfsync everysec
+dir $GEARSHIFT_STATE_DIR/redis
+requirepass $password
+CONF
+)
+  as_root chmod 0600 "$conf"
+  as_root redis-server "$conf" --daemonize yes >/dev/null
   for _ in $(seq 1 40); do
-    redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return
+    redis_ping "$password" && return
     sleep 0.25
   done
-  die "redis-server did not answer on 127.0.0.1:6379"
+  die "redis-server did not answer on 127.0.0.1:$REDIS_PORT"
 }
 
 # The image registry that app releases are pushed to, so that every node can pull them. Docker trusts a registry

@@ -19,7 +19,6 @@ export GEARSHIFT_DATA_DIR="${GEARSHIFT_DATA_DIR:-$GEARSHIFT_STATE_DIR}"
 export GEARSHIFT_PORT="${GEARSHIFT_PORT:-8080}"
 export GEARSHIFT_HOST="${GEARSHIFT_HOST:-127.0.0.1}"
 export DATABASE_URL="${DATABASE_URL:-postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:5432/gearshift}"
-export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 export GEARSHIFT_BROKER_URL="${GEARSHIFT_BROKER_URL:-http://127.0.0.1:$GEARSHIFT_PORT}"
 run_dir="$GEARSHIFT_DATA_DIR/run"
 log_dir="$GEARSHIFT_DATA_DIR/logs"
@@ -30,6 +29,9 @@ NODE_FLAGS="--max-semi-space-size=1 --max-old-space-size=128"
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 
 prepare_host
+# Redis's password, generated once by prepare_host: the broker, router and this host's agent get it here (and, on a
+# systemd host, in the env file below, readable by root alone); it is never printed.
+export REDIS_URL="${REDIS_URL:-$(redis_url)}"
 ensure_node_modules
 ensure_build
 say "building cartridge images (cached by content hash)"

@@ -1,9 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { Client } from 'pg';
 
 /** Postgres as an administrator, who creates and drops each test platform's database. */
 export const PG_ADMIN_URL = process.env.GEARSHIFT_TEST_PG_URL || 'postgresql://gearshift:gearshift@127.0.0.1:5432/postgres';
-export const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+
+/**
+ * The platform's Redis, as the broker, router and this host's agent reach it: REDIS_URL when given, else the local
+ * Redis with the password scripts/host.sh keeps in the state directory (Redis requires one), else an open local Redis.
+ * Written back to the environment, so that a file that reads process.env.REDIS_URL connects the same way.
+ */
+function platformRedisUrl(): string {
+  if (process.env.REDIS_URL) return process.env.REDIS_URL;
+  const file = join(process.env.GEARSHIFT_STATE_DIR || '/var/lib/gearshift', 'redis', 'password');
+  let password = '';
+  try {
+    password = readFileSync(file, 'utf8').trim();
+  } catch {
+    // no password recorded: an open Redis
+  }
+  const port = process.env.GEARSHIFT_REDIS_PORT || '6379';
+  return password ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`;
+}
+
+export const REDIS_URL = platformRedisUrl();
+process.env.REDIS_URL = REDIS_URL;
 
 /** The URL of `database` on the same server as the administrator's. */
 export const databaseUrl = (database: string) => PG_ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
@@ -32,7 +54,7 @@ export async function dropDatabase(database: string): Promise<void> {
   await pg.end();
 }
 
-/** Deletes every Redis key under `prefix:` (the platform's queues and locks). */
+/** Deletes every Redis key under `prefix:` (the platform's queues and locks), and the Redis users of its nodes. */
 export async function clearRedisPrefix(prefix: string): Promise<void> {
   const redis = new IORedis(REDIS_URL);
   let cursor = '0';
@@ -41,5 +63,7 @@ export async function clearRedisPrefix(prefix: string): Promise<void> {
     cursor = next;
     if (keys.length) await redis.del(...keys);
   } while (cursor !== '0');
+  const users = ((await redis.call('ACL', 'USERS')) as string[]).filter((u) => u.startsWith(`${prefix}-node-`));
+  if (users.length) await redis.call('ACL', 'DELUSER', ...users);
   redis.disconnect();
 }

@@ -50,7 +50,8 @@ function url(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: 
   try {
     parsed = new URL(raw);
   } catch {
-    throw new ConfigError(`${name} must be a URL, not "${raw}"`);
+    // Its credentials are not repeated: a log holds no password.
+    throw new ConfigError(`${name} must be a URL, not "${raw.replace(/\/\/[^/]*@/, '//***@')}"`);
   }
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(`${name} must use ${protocols.join(' or ')}, not ${parsed.protocol}`);

@@ -6,10 +6,11 @@ import { CartridgesInUse } from './cartridges/cartridges-in-use';
 import { DomainApps } from './domains/domain-apps';
 import { FleetModule } from './fleet/fleet.module';
 import { NodesRepository } from './fleet/nodes.repository';
+import { NodePublicKeys } from './queue/node-public-keys';
 
 /**
  * Questions a lower room asks of a higher one (how many apps a domain holds, which cartridges apps use, where the
- * nodes are), each declared by the room that asks and answered here by the higher room's repository.
+ * nodes are, which key seals a node's secrets), each declared by the room that asks and answered here by the higher room's repository.
  */
 @Global()
 @Module({
@@ -18,7 +19,8 @@ import { NodesRepository } from './fleet/nodes.repository';
     { provide: DomainApps, useExisting: AppsRepository },
     { provide: CartridgesInUse, useExisting: AppsRepository },
     { provide: NodeAddresses, useExisting: NodesRepository },
+    { provide: NodePublicKeys, useExisting: NodesRepository },
   ],
-  exports: [DomainApps, CartridgesInUse, NodeAddresses],
+  exports: [DomainApps, CartridgesInUse, NodeAddresses, NodePublicKeys],
 })
 export class SeamsModule {}

@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import IORedis from 'ioredis';
 import {
@@ -7,6 +8,7 @@ import {
   assertHandlesAll,
   compileJobSchemas,
   nodeQueue,
+  openNodeJob,
   stamp,
   surviveUnexpectedErrors,
   type BrokerJobName,
@@ -15,7 +17,7 @@ import {
   type NodeJobs,
 } from '@gearshift/cartridges';
 import { ConfigError, loadConfig } from './config';
-import { register } from './registration';
+import { register, redisUrlAs } from './registration';
 import { DockerAdapter } from './docker.adapter';
 import { GearOperator, type StepReporter } from './gear-operator';
 import { jobProcessor, withDeadline, type JobLike } from './worker';
@@ -30,14 +32,16 @@ async function main(): Promise<void> {
   surviveUnexpectedErrors(log);
   const docker = new DockerAdapter();
   await docker.ping();
-  const { nodeId, confirmed } = await register(config, log);
+  const { nodeId, confirmed, privateKey, redis } = await register(config, log);
+  const sealKey = createPrivateKey(privateKey);
   // Settled at once, to be acted on once the agent can stop cleanly (below).
   const refusal = confirmed.then(
     () => null,
     (err: Error) => err,
   );
   const operator = new GearOperator(config, docker, nodeId);
-  const connection = new IORedis(config.redisUrl, { maxRetriesPerRequest: null });
+  // The node's own Redis user reaches its queue and the broker's, and nothing else of the platform's.
+  const connection = new IORedis(redis ? redisUrlAs(config.redisUrl, redis) : config.redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', (err) => log(`redis: ${err.message}`));
   const broker = new Queue(BROKER_QUEUE, { connection: connection as unknown as ConnectionOptions, prefix: config.instance });
   broker.on('error', (err) => log(`broker queue: ${err.message}`));
@@ -171,14 +175,24 @@ async function main(): Promise<void> {
     });
   };
 
-  const worker = new Worker(nodeQueue(nodeId), jobProcessor({ handlers, reportFailure, log, deadlineMs: config.jobTimeoutMs }), {
-    connection: connection.duplicate() as unknown as ConnectionOptions,
-    prefix: config.instance,
-    concurrency: config.concurrency,
-    lockDuration: config.jobLockMs,
-    stalledInterval: Math.max(1000, Math.floor(config.jobLockMs / 2)),
-    maxStalledCount: 2,
-  });
+  const worker = new Worker(
+    nodeQueue(nodeId),
+    jobProcessor({
+      handlers,
+      reportFailure,
+      log,
+      deadlineMs: config.jobTimeoutMs,
+      open: (job) => ({ name: job.name, data: openNodeJob(job.name, job.data as never, sealKey) }) as typeof job,
+    }),
+    {
+      connection: connection.duplicate() as unknown as ConnectionOptions,
+      prefix: config.instance,
+      concurrency: config.concurrency,
+      lockDuration: config.jobLockMs,
+      stalledInterval: Math.max(1000, Math.floor(config.jobLockMs / 2)),
+      maxStalledCount: 2,
+    },
+  );
   // A job that stalled too often (its agent died each time) fails here; tell the broker why.
   worker.on('failed', (job, err) => {
     if (job && /stalled/i.test(err.message)) {

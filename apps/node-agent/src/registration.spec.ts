@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type AgentConfig } from './config';
-import { register } from './registration';
+import { publicKeyOf } from '@gearshift/cartridges';
+import { register, redisUrlAs } from './registration';
 
 const ID = '11111111-2222-4333-8444-555555555555';
 
@@ -37,15 +38,25 @@ function setup(brokerUrl: string, joinToken?: string): { config: AgentConfig; fi
 const quiet = () => undefined;
 
 describe('node registration', () => {
-  it('joins with the token and keeps the id and key, readable by its owner only', async () => {
-    const broker = await fakeBroker(() => ({ status: 200, body: { id: ID, key: 'gsn_k' } }));
+  it('joins with the token and keeps the id, key, private key and Redis user, readable by its owner only', async () => {
+    const redis = { username: 'gst-node-1', password: 'pw' };
+    const broker = await fakeBroker(() => ({ status: 200, body: { id: ID, key: 'gsn_k', redis } }));
     const { config, file, done } = setup(broker.url, 'gsj_t');
     try {
       const identity = await register(config, quiet);
       assert.equal(identity.nodeId, ID);
-      assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { nodeId: ID, name: 'n1', key: 'gsn_k' });
+      const saved = JSON.parse(readFileSync(file, 'utf8'));
+      assert.deepEqual({ ...saved, privateKey: undefined }, { nodeId: ID, name: 'n1', key: 'gsn_k', redis, privateKey: undefined });
       assert.equal(statSync(file).mode & 0o777, 0o600);
       assert.equal(broker.seen[0].token, 'gsj_t');
+      // The broker is given the public half of the key pair whose private half the agent keeps.
+      assert.equal(broker.seen[0].publicKey, publicKeyOf(saved.privateKey));
+      assert.deepEqual(identity.redis, redis);
+      assert.equal(redisUrlAs('redis://:host-pw@127.0.0.1:6379/0', redis), 'redis://gst-node-1:pw@127.0.0.1:6379/0');
+      // Comes back with the same key pair, and tells the broker its public key again.
+      await register(config, quiet);
+      assert.equal(broker.seen[1].publicKey, broker.seen[0].publicKey);
+      assert.equal(broker.seen[1].nodeId, ID);
     } finally {
       done();
       await broker.close();

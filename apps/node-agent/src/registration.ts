@@ -1,19 +1,40 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { JOB_CONTRACT_VERSION } from '@gearshift/cartridges';
+import { JOB_CONTRACT_VERSION, makeNodeKeyPair, publicKeyOf } from '@gearshift/cartridges';
 import { ConfigError, type AgentConfig } from './config';
 
-/** What the agent keeps in its data directory (mode 0600): its node id and the key it was given when it joined. */
+/** A node's own Redis user, given by the broker at join. */
+export interface RedisCredentials {
+  username: string;
+  password: string;
+}
+
+/**
+ * What the agent keeps in its data directory (mode 0600): its node id and the key it was given when it joined, the
+ * private key its secrets are sealed for, and the credentials of its Redis user.
+ */
 interface SavedIdentity {
   nodeId: string;
   name?: string;
   /** Absent in the files of agents older than node keys. */
   key?: string;
+  /** X25519, PKCS#8 PEM. Absent in the files of agents older than sealed secrets: made at the next start. */
+  privateKey?: string;
+  redis?: RedisCredentials;
 }
 
 interface Answer {
   id: string;
   key?: string;
+  redis?: RedisCredentials;
+}
+
+/** The platform's Redis (its host, port and database), as the node's own user. */
+export function redisUrlAs(redisUrl: string, redis: RedisCredentials): string {
+  const url = new URL(redisUrl);
+  url.username = encodeURIComponent(redis.username);
+  url.password = encodeURIComponent(redis.password);
+  return url.toString();
 }
 
 /** The broker refused: asking again cannot change its answer. */
@@ -21,6 +42,10 @@ class Refused extends ConfigError {}
 
 export interface Identity {
   nodeId: string;
+  /** Opens the secrets the broker sealed for this node. */
+  privateKey: string;
+  /** The node's own Redis user (absent only while a node that joined before Redis users waits for its broker). */
+  redis?: RedisCredentials;
   /**
    * Settles once the broker has confirmed the node's identity: already settled when it was reachable at start-up;
    * otherwise the agent serves under its saved id meanwhile and this rejects if the broker later refuses it.
@@ -57,10 +82,10 @@ async function post(config: AgentConfig, body: Record<string, unknown>): Promise
     body: JSON.stringify({ name: config.nodeName, memoryMb: config.memoryMb, maxGears: config.maxGears, contractVersion: JOB_CONTRACT_VERSION, ...body }),
     signal: AbortSignal.timeout(10_000),
   });
-  const answer = (await res.json().catch(() => ({}))) as { id?: string; key?: string; message?: string };
+  const answer = (await res.json().catch(() => ({}))) as { id?: string; key?: string; redis?: RedisCredentials; message?: string };
   if (res.status >= 400 && res.status < 500) throw new Refused(`the broker refused to register this node: ${answer.message ?? res.status}`);
   if (!res.ok || !answer.id) throw new Error(`the broker answered ${res.status}${answer.message ? `: ${answer.message}` : ''}`);
-  return { id: answer.id, key: answer.key };
+  return { id: answer.id, key: answer.key, redis: answer.redis };
 }
 
 /** Asks until the broker answers; a refusal ends the asking. */
@@ -77,25 +102,43 @@ async function persist<T>(config: AgentConfig, log: (msg: string) => void, work:
 }
 
 /**
- * Registers with the broker. A new node joins with a join token and is given a key, kept in the data directory beside
- * its id. A node that joined before authenticates with its id and key each time it starts (no join token needed). An
+ * Registers with the broker. A new node joins with a join token and is given a key and a Redis user of its own, kept
+ * in the data directory beside its id and the private key of the key pair it made (the public key goes to the
+ * broker, which seals the node's secrets for it). A node that joined before authenticates with its id and key each time it starts (no join token needed). An
  * agent whose saved state comes from before node keys (an id, no key) registers once without a key, as the broker
  * allows for nodes it marked as registered before keys, and keeps the key it is given.
  */
 export async function register(config: AgentConfig, log: (msg: string) => void): Promise<Identity> {
   const saved = readSaved(config);
   if (saved) {
+    // An agent from before sealed secrets makes its key pair now, and keeps it before the broker is told of it.
+    if (!saved.privateKey) {
+      saved.privateKey = makeNodeKeyPair().privateKey;
+      save(config, saved);
+    }
+    const privateKey = saved.privateKey;
+    const publicKey = publicKeyOf(privateKey);
     const again = () =>
-      post(config, { nodeId: saved.nodeId, ...(saved.key ? { key: saved.key } : {}), ...(config.joinToken ? { token: config.joinToken } : {}) });
+      post(config, {
+        nodeId: saved.nodeId,
+        publicKey,
+        ...(saved.key ? { key: saved.key } : {}),
+        ...(config.joinToken ? { token: config.joinToken } : {}),
+      });
     const keep = (answer: Answer) => {
-      if (answer.key || answer.id !== saved.nodeId) save(config, { nodeId: answer.id, name: config.nodeName, key: answer.key ?? saved.key });
+      if (answer.key || answer.redis || answer.id !== saved.nodeId) {
+        // Joined again as a new node: the Redis user of the old one is gone with it.
+        const redis = answer.redis ?? (answer.id === saved.nodeId ? saved.redis : undefined);
+        saved.redis = redis;
+        save(config, { nodeId: answer.id, name: config.nodeName, key: answer.key ?? saved.key, privateKey, redis });
+      }
       if (!saved.key && answer.key) log(`node ${config.nodeName} registered before node keys: given its key, kept in ${stateFile(config)}`);
       if (answer.id !== saved.nodeId) log(`node ${config.nodeName} (${saved.nodeId}) was no longer registered; joined again as ${answer.id}`);
     };
     try {
       const answer = await again();
       keep(answer);
-      return { nodeId: answer.id, confirmed: Promise.resolve() };
+      return { nodeId: answer.id, privateKey, redis: saved.redis, confirmed: Promise.resolve() };
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       // Gears and queued jobs need not wait for the broker: serve under the saved id, and confirm it once it answers.
@@ -105,14 +148,15 @@ export async function register(config: AgentConfig, log: (msg: string) => void):
         keep(answer);
         if (answer.id !== saved.nodeId) throw new Refused(`this node now has the id ${answer.id}; restarting to serve under it`);
       });
-      return { nodeId: saved.nodeId, confirmed };
+      return { nodeId: saved.nodeId, privateKey, redis: saved.redis, confirmed };
     }
   }
   if (!config.joinToken) {
     throw new ConfigError('this node has not joined yet: set GEARSHIFT_JOIN_TOKEN (an administrator creates one with POST /api/v1/nodes/tokens)');
   }
-  const answer = await persist(config, log, () => post(config, { token: config.joinToken }));
-  if (!answer.key) throw new ConfigError('the broker gave this node no key: upgrade the broker');
-  save(config, { nodeId: answer.id, name: config.nodeName, key: answer.key });
-  return { nodeId: answer.id, confirmed: Promise.resolve() };
+  const { publicKey, privateKey } = makeNodeKeyPair();
+  const answer = await persist(config, log, () => post(config, { token: config.joinToken, publicKey }));
+  if (!answer.key || !answer.redis) throw new ConfigError('the broker gave this node no key or no Redis user: upgrade the broker');
+  save(config, { nodeId: answer.id, name: config.nodeName, key: answer.key, privateKey, redis: answer.redis });
+  return { nodeId: answer.id, privateKey, redis: answer.redis, confirmed: Promise.resolve() };
 }

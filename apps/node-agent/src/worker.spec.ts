@@ -275,7 +275,7 @@ describe('job contract on the agent', () => {
     assert.equal(reports.length, 1);
     assert.equal(
       reports[0].error,
-      'job app.converge of the broker breaks job contract v1: /gears/0/network is required (required); /gears/0/resources/memoryMb must be number (type)',
+      'job app.converge of the broker breaks job contract v2: /gears/0/network is required (required); /gears/0/resources/memoryMb must be number (type)',
     );
     assert.deepEqual(docker.calls, []);
   });

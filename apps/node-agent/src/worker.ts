@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import { JobContractError, readNodeJob, type HandlerMap, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
+import { JobContractError, SealError, readNodeJob, type HandlerMap, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
 import { PermanentError } from './errors';
 
 /** What the processor reads of a BullMQ job. */
@@ -18,6 +18,8 @@ export interface ProcessorDeps {
   log(message: string): void;
   /** A job still running after this long fails (its work may go on; its outcome no longer counts). */
   deadlineMs?: number;
+  /** Opens the secret values sealed for this node (see openNodeJob); throws a SealError for one that is clear or does not open. */
+  open?(job: NodeJob): NodeJob;
 }
 
 /**
@@ -33,8 +35,8 @@ export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Pro
 }
 
 /**
- * The node agent's job processor. A job of another contract version, or whose payload breaks the contract, is
- * refused before any work: reported to the broker with the field and the rule, and marked unrecoverable. Whatever a
+ * The node agent's job processor. A job of another contract version, whose payload breaks the contract, or whose
+ * secret values are not sealed for this node, is refused before any work: reported to the broker with the field and the rule, and marked unrecoverable. Whatever a
  * handler throws ends as this job's failure, never the process's: a transient one is thrown again so that BullMQ
  * retries it with backoff, and the last attempt or a permanent one is reported to the broker with its reason and
  * marked unrecoverable, so that the same poison job is not handed out again and the operation ends.
@@ -44,8 +46,9 @@ export function jobProcessor(deps: ProcessorDeps): (job: JobLike) => Promise<unk
     let read: NodeJob;
     try {
       read = readNodeJob(job.name, job.data);
+      if (deps.open) read = deps.open(read);
     } catch (err) {
-      if (!(err instanceof JobContractError)) throw err;
+      if (!(err instanceof JobContractError) && !(err instanceof SealError)) throw err;
       deps.log(`job ${job.name} ${job.id} refused: ${err.message}`);
       await deps.reportFailure(job, err);
       throw new UnrecoverableError(err.message);

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError, instanceSetting, intSetting } from '@gearshift/cartridges';
 
 /** The router's settings, read and checked once at start-up. */
@@ -16,6 +16,8 @@ export interface RouterConfig {
   defaultCertificate?: string;
   /** The node agent's name on this host (the same setting and default as the agent's). */
   node: string;
+  /** The platform's secret key, as the broker has it: GEARSHIFT_SECRET_KEY, else this file (read when first needed). */
+  secretKey: Buffer | { file: string };
 }
 
 export { ConfigError };
@@ -24,6 +26,8 @@ const port = (env: NodeJS.ProcessEnv, name: string, fallback: number) => intSett
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
   const instance = instanceSetting(env);
   const dataDir = resolve(env.GEARSHIFT_DATA_DIR || '/var/lib/gearshift');
+  const secretKey = env.GEARSHIFT_SECRET_KEY ? Buffer.from(env.GEARSHIFT_SECRET_KEY, 'base64') : undefined;
+  if (secretKey && secretKey.length !== 32) throw new ConfigError(`GEARSHIFT_SECRET_KEY must be 32 bytes in base64, not ${secretKey.length} bytes`);
   return {
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
     instance,
@@ -37,5 +41,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     wakerPort: port(env, 'GEARSHIFT_ROUTER_WAKER_PORT', 0),
     defaultCertificate: env.GEARSHIFT_ROUTER_CERTIFICATE || undefined,
     node: env.GEARSHIFT_NODE_NAME || hostname().toLowerCase(),
+    secretKey: secretKey ?? { file: join(dataDir, 'secret.key') },
   };
 }

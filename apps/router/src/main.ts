@@ -6,7 +6,10 @@ import { Queue, type ConnectionOptions } from 'bullmq';
 import {
   BROKER_QUEUE,
   haproxyRefusal,
+  openRouteSecret,
+  routeSealingKey,
   routersKey,
+  SEALED_ROUTE_V1,
   stamp,
   routesChannel,
   routesKey,
@@ -76,6 +79,22 @@ class Router {
 
   /** HAProxy's verdict on each certificate it was asked about, by the PEM's digest: each is checked once. */
   private readonly verdicts = new Map<string, string | null>();
+  private tlsKey?: Buffer;
+
+  /**
+   * A certificate and key as the broker sealed them in the route table, opened in memory (they reach the disk only in
+   * HAProxy's files, mode 0600). A PEM in clear, from a broker before sealing, is taken as it is.
+   */
+  private openPem(pem: string): string {
+    if (!pem.startsWith(SEALED_ROUTE_V1)) return pem;
+    if (!this.tlsKey) {
+      const given = this.config.secretKey;
+      const secret = Buffer.isBuffer(given) ? given : Buffer.from(readFileSync(given.file, 'utf8').trim(), 'base64');
+      this.tlsKey = routeSealingKey(secret);
+    }
+    return openRouteSecret(this.tlsKey, pem);
+  }
+
   /** What was last reported left out, so that a table that keeps a bad item logs it once, not at every refresh. */
   private reported = '';
 
@@ -84,7 +103,7 @@ class Router {
    * each certificate loaded by a scratch HAProxy once. What is left out is logged, with why; the rest is served.
    */
   private async servable(raw: unknown): Promise<RouteTable> {
-    const { table, skipped } = servableTable(raw);
+    const { table, skipped } = servableTable(raw, Date.now(), (pem) => this.openPem(pem));
     for (const app of table.apps) {
       const kept = [];
       for (const t of app.tls) {

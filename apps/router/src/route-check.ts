@@ -82,9 +82,11 @@ export function certificateProblem(t: unknown, hosts: string[], now: number): st
 /**
  * The part of a table the router can serve, and what it left out and why. An app with a bad item is left out whole
  * (serving half of its description could send its traffic to the wrong place); a bad certificate is left out alone,
- * and its host is still served over plain HTTP. A host name two apps claim is served for the first only.
+ * and its host is still served over plain HTTP. A host name two apps claim is served for the first only. `open`
+ * turns a certificate and key as the table carries them (sealed) into PEM, in memory; one that does not open is left
+ * out with why.
  */
-export function servableTable(table: unknown, now: number = Date.now()): { table: RouteTable; skipped: Skipped[] } {
+export function servableTable(table: unknown, now: number = Date.now(), open?: (pem: string) => string): { table: RouteTable; skipped: Skipped[] } {
   if (!isObject(table) || typeof table.version !== 'number' || !Array.isArray(table.apps)) {
     throw new Error('the route table is not a table (no version or no list of apps)');
   }
@@ -104,10 +106,20 @@ export function servableTable(table: unknown, now: number = Date.now()): { table
     const route = { ...own, hosts: own.hosts.filter((h) => !taken.has(h)) };
     if (route.hosts.length === 0) continue;
     for (const h of route.hosts) taken.add(h);
-    const tls = route.tls.filter((t) => {
+    const tls = route.tls.flatMap((sealed) => {
+      const item = `certificate of ${isObject(sealed) ? String(sealed.host).slice(0, 80) : '?'} (${name})`;
+      let t: unknown = sealed;
+      if (open && isObject(sealed) && typeof sealed.pem === 'string') {
+        try {
+          t = { ...sealed, pem: open(sealed.pem) };
+        } catch (err) {
+          skipped.push({ item, reason: (err as Error).message });
+          return [];
+        }
+      }
       const why = certificateProblem(t, route.hosts, now);
-      if (why) skipped.push({ item: `certificate of ${isObject(t) ? String(t.host).slice(0, 80) : '?'} (${name})`, reason: why });
-      return !why;
+      if (why) skipped.push({ item, reason: why });
+      return why ? [] : [t as AppRoute['tls'][number]];
     });
     apps.push({ ...route, tls });
   }

@@ -15,3 +15,4 @@ export * from './image-reference';
 export * from './last-resort';
 export * from './security';
 export * from './tls';
+export * from './sealing';

@@ -147,17 +147,17 @@ describe('job contract', () => {
       err.violations.map((v) => `${v.pointer} ${v.rule}`),
       ['/gears/0/ports/0/containerPort minimum', '/gears/0/ports/0/protocol enum', '/gears/0/health/port required', '/gears/0/health/path required'],
     );
-    assert.match(err.message, /^job app\.converge of the broker breaks job contract v1: \/gears\/0\/ports\/0\/containerPort must be >= 1 \(minimum\); /);
+    assert.match(err.message, /^job app\.converge of the broker breaks job contract v2: \/gears\/0\/ports\/0\/containerPort must be >= 1 \(minimum\); /);
 
     const report = refusal(() => readBrokerJob('operation.report', stamp({ ...brokerJobs['operation.report'], phase: 'done', at: 'now' })));
     assert.deepEqual(
       report.violations.map((v) => `${v.pointer} ${v.rule}`),
       ['/phase enum', '/at type'],
     );
-    assert.match(report.message, /^job operation\.report of the node agent breaks job contract v1: /);
+    assert.match(report.message, /^job operation\.report of the node agent breaks job contract v2: /);
     assert.equal(
       refusal(() => readNodeJob('node.ping', stamp({}))).message,
-      'job node.ping of the broker breaks job contract v1: /sentAt is required (required)',
+      'job node.ping of the broker breaks job contract v2: /sentAt is required (required)',
     );
   });
 
@@ -174,7 +174,7 @@ describe('job contract', () => {
       `the node agent speaks job contract v0; this broker speaks v${JOB_CONTRACT_VERSION}: upgrade the node agent so that both speak the same version`,
     );
     const none = refusal(() => readBrokerJob('app.wake', brokerJobs['app.wake']));
-    assert.match(none.message, /^the router speaks job contract without a version \(older than v1\); this broker speaks v1: upgrade the router/);
+    assert.match(none.message, /^the router speaks job contract without a version \(older than v1\); this broker speaks v2: upgrade the router/);
     for (const data of [null, 'text', 42, [], { contractVersion: '1', sentAt: 1 }]) {
       assert.equal(refusal(() => readNodeJob('node.ping', data)).reason, 'version', JSON.stringify(data));
     }
@@ -183,7 +183,7 @@ describe('job contract', () => {
   it('refuses a name no map has, before looking at its payload', () => {
     const err = refusal(() => readNodeJob('constructor', stamp({})));
     assert.equal(err.reason, 'name');
-    assert.equal(err.message, 'this node agent knows no job "constructor" in job contract v1');
+    assert.equal(err.message, 'this node agent knows no job "constructor" in job contract v2');
     assert.equal(refusal(() => readBrokerJob('app.converge', stamp(nodeJobs['app.converge']))).reason, 'name');
   });
 

@@ -238,7 +238,7 @@ export function assertHandlesAll<Jobs>(handlers: Partial<HandlerMap<Jobs>>, name
  * refuses the job rather than guess at its payload. Bump it with any change a side of the previous version could
  * not read: a new required field, a field that changes meaning, a job that is renamed or removed.
  */
-export const JOB_CONTRACT_VERSION = 1;
+export const JOB_CONTRACT_VERSION = 2;
 
 /** A job's payload as it travels: with the contract version of its sender. */
 export type Stamped<T> = T & { contractVersion: number };

@@ -63,7 +63,7 @@ export interface AppRoute {
    */
   health: RouteHealth | null;
   backends: RouteBackend[];
-  /** Certificate and key (PEM, concatenated) per alias with TLS. */
+  /** Certificate and key (PEM, concatenated) per alias with TLS, sealed with the platform's key (sealRouteSecret). */
   tls: { host: string; pem: string }[];
 }
 

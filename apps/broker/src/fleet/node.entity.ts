@@ -18,6 +18,10 @@ export class Node {
   @Column({ name: 'key_hash', type: 'text', nullable: true, select: false }) keyHash!: string | null;
   /** Registered before nodes had keys: its first keyless re-registration is given one. */
   @Column({ type: 'boolean', default: false }) legacy!: boolean;
+  /** The X25519 public key the node's agent made; every secret of a job to the node is sealed for it. */
+  @Column({ name: 'public_key', type: 'text', nullable: true, select: false }) publicKey!: string | null;
+  /** SHA-256 (hex) of the password of the node's own Redis user, to make the user again after Redis lost it. */
+  @Column({ name: 'redis_password_hash', type: 'text', nullable: true, select: false }) redisPasswordHash!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
 

@@ -4,6 +4,13 @@ import type { EntityManager } from 'typeorm';
 import { Node, NodeJoinToken } from './node.entity';
 import { AppsRepository } from '../apps/apps.repository';
 import type { NodeAddresses } from '../apps/node-addresses';
+import type { NodePublicKeys } from '../queue/node-public-keys';
+
+/** What a node gives and is given to keep its secrets: its public key, the password hash of its Redis user. */
+export interface NodeSealing {
+  publicKey?: string;
+  redisPasswordHash?: string;
+}
 
 export interface NodeUsage {
   node: Node;
@@ -12,7 +19,7 @@ export interface NodeUsage {
 }
 
 @Injectable()
-export class NodesRepository implements NodeAddresses {
+export class NodesRepository implements NodeAddresses, NodePublicKeys {
   constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
   async addJoinToken(tokenHash: string, createdBy: string | null, expiresAt: Date, usesLeft: number | null): Promise<string> {
@@ -52,15 +59,27 @@ export class NodesRepository implements NodeAddresses {
     return row?.keyHash ?? null;
   }
 
-  /** Registers a new node with the hash of its key. */
-  async create(name: string, memoryMb: number, maxGears: number, keyHash: string): Promise<Node> {
-    await this.m.insert(Node, { name, memoryMb, maxGears, keyHash, legacy: false });
+  /** Registers a new node with the hash of its key, its public key and the password hash of its Redis user. */
+  async create(name: string, memoryMb: number, maxGears: number, keyHash: string, sealing: NodeSealing = {}): Promise<Node> {
+    await this.m.insert(Node, { name, memoryMb, maxGears, keyHash, legacy: false, ...sealing });
     return (await this.findByName(name))!;
   }
 
-  /** A known node registers again: its capacity, and its key when it is given one now. */
-  async reregister(id: string, memoryMb: number, maxGears: number, keyHash?: string): Promise<void> {
-    await this.m.update(Node, { id }, { memoryMb, maxGears, ...(keyHash ? { keyHash, legacy: false } : {}) });
+  /** A known node registers again: its capacity, its public key, and its key or Redis user when it is given one now. */
+  async reregister(id: string, memoryMb: number, maxGears: number, keyHash?: string, sealing: NodeSealing = {}): Promise<void> {
+    await this.m.update(Node, { id }, { memoryMb, maxGears, ...(keyHash ? { keyHash, legacy: false } : {}), ...sealing });
+  }
+
+  /** The public key secrets are sealed for on their way to a node (null: its agent has not given one). */
+  async publicKey(id: string): Promise<string | null> {
+    const row = await this.m.createQueryBuilder(Node, 'n').addSelect('n.publicKey').where('n.id = :id', { id }).getOne();
+    return row?.publicKey ?? null;
+  }
+
+  /** Every node that has a Redis user, with the hash of its password. */
+  async redisUsers(): Promise<{ id: string; redisPasswordHash: string }[]> {
+    const rows = await this.m.createQueryBuilder(Node, 'n').addSelect('n.redisPasswordHash').where('n.redis_password_hash is not null').getMany();
+    return rows.map((r) => ({ id: r.id, redisPasswordHash: r.redisPasswordHash! }));
   }
 
   findById(id: string): Promise<Node | null> {

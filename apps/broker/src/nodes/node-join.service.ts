@@ -2,12 +2,14 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { contractMismatch, JOB_CONTRACT_VERSION, nodeQueue } from '@gearshift/cartridges';
+import { contractMismatch, isNodePublicKey, JOB_CONTRACT_VERSION, nodeQueue } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { randomToken } from '../common/random-token';
 import { conflict, GearshiftError, invalid, notFound } from '../common/errors';
 import { UnitOfWork } from '../database/unit-of-work';
-import { NodesRepository } from '../fleet/nodes.repository';
+import { NodesRepository, type NodeSealing } from '../fleet/nodes.repository';
+import { QueueService } from '../queue/queue.service';
+import { newRedisPassword } from '../queue/node-redis-users';
 import type { Node, NodeJoinToken } from '../fleet/node.entity';
 import { tokenHash } from '../users/password';
 import type { User } from '../users/user.entity';
@@ -22,6 +24,14 @@ export interface Registration {
   /** A node that joined before: its id and the key it was given (no key: a node registered before nodes had keys). */
   nodeId?: string;
   key?: string;
+  /** The X25519 public key the agent made (base64url): the broker seals the node's secrets for it. */
+  publicKey?: string;
+}
+
+/** A node's own Redis user, given once (at join, or to a node that had none) and kept by its agent. */
+interface RedisCredentials {
+  username: string;
+  password: string;
 }
 
 const requireAdmin = (user: User) => {
@@ -49,6 +59,7 @@ export class NodeJoinService implements OnApplicationBootstrap {
 
   constructor(
     private readonly nodesRepository: NodesRepository,
+    private readonly queue: QueueService,
     private readonly uow: UnitOfWork,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
@@ -59,6 +70,7 @@ export class NodeJoinService implements OnApplicationBootstrap {
    * other, and a revoked one is replaced at the next start.
    */
   async onApplicationBootstrap(): Promise<void> {
+    await this.restoreRedisUsers();
     const file = join(this.config.dataDir, 'join-token');
     if (existsSync(file)) {
       const saved = await this.nodesRepository.findJoinToken(tokenHash(readFileSync(file, 'utf8').trim()));
@@ -69,6 +81,21 @@ export class NodeJoinService implements OnApplicationBootstrap {
     mkdirSync(this.config.dataDir, { recursive: true });
     writeFileSync(file, `${token}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
+  }
+
+  /**
+   * Makes each node's Redis user again from the hash of its password: users made with ACL SETUSER live in Redis's
+   * memory, and a restarted Redis would otherwise refuse every agent.
+   */
+  private async restoreRedisUsers(): Promise<void> {
+    for (const node of await this.nodesRepository.redisUsers()) await this.queue.ensureNodeUser(node.id, node.redisPasswordHash);
+  }
+
+  /** A new Redis user for a node: made in Redis now, its password hash to be stored, its password given once. */
+  private async newRedisUser(nodeId: string): Promise<{ hash: string; credentials: RedisCredentials }> {
+    const { password, hash } = newRedisPassword();
+    const username = await this.queue.ensureNodeUser(nodeId, hash);
+    return { hash, credentials: { username, password } };
   }
 
   async createToken(user: User, opts: { ttlHours: number; uses: number }) {
@@ -122,10 +149,22 @@ export class NodeJoinService implements OnApplicationBootstrap {
       throw unauthorized(`the key of node ${node.name} does not match`);
     }
     this.checkContract(body);
-    await this.nodesRepository.reregister(node.id, body.memoryMb, body.maxGears, newKey ? tokenHash(newKey) : undefined);
+    this.checkPublicKey(body);
+    const sealing: NodeSealing = { publicKey: body.publicKey };
+    // A node that joined before nodes had Redis users (or lost its credentials) is given one now; one that has a user
+    // keeps it, and the broker makes it again in Redis in case Redis lost it.
+    const existing = (await this.nodesRepository.redisUsers()).find((u) => u.id === node.id);
+    let redis: RedisCredentials | undefined;
+    if (existing) await this.queue.ensureNodeUser(node.id, existing.redisPasswordHash);
+    else {
+      const made = await this.newRedisUser(node.id);
+      sealing.redisPasswordHash = made.hash;
+      redis = made.credentials;
+    }
+    await this.nodesRepository.reregister(node.id, body.memoryMb, body.maxGears, newKey ? tokenHash(newKey) : undefined, sealing);
     if (newKey) this.logger.log(`node ${node.name} (${node.id}), registered before nodes had keys, was given its key`);
     else this.logger.log(`node ${node.name} (${node.id}) authenticated with its key`);
-    return { ...this.answer(node), ...(newKey ? { key: newKey } : {}) };
+    return { ...this.answer(node), ...(newKey ? { key: newKey } : {}), ...(redis ? { redis } : {}) };
   }
 
   /** A new node joins with a join token, and is given its key. */
@@ -137,27 +176,38 @@ export class NodeJoinService implements OnApplicationBootstrap {
     if (token.usesLeft === 0) throw unauthorized('the join token has been used up; ask an administrator for a new one');
     // A node that cannot read the broker's jobs (nor the broker its reports) would only fail every job it is given.
     this.checkContract(body);
+    this.checkPublicKey(body);
     if (await this.nodesRepository.findByName(body.name)) throw this.nameTaken(body.name);
     const key = randomToken('gsn');
     let node: Node;
     try {
       node = await this.uow.run({ nodes: NodesRepository }, async ({ nodes }) => {
         if (!(await nodes.useJoinToken(hash))) throw unauthorized('the join token has been used up; ask an administrator for a new one');
-        return nodes.create(body.name, body.memoryMb, body.maxGears, tokenHash(key));
+        return nodes.create(body.name, body.memoryMb, body.maxGears, tokenHash(key), { publicKey: body.publicKey });
       });
     } catch (err) {
       // Two agents joined under one name at once: the first one holds it, and the second one's token is not spent.
       if (isUniqueViolation(err)) throw this.nameTaken(body.name);
       throw err;
     }
+    // The Redis user is made once the node has its id (its queue's name); its password is shown here only.
+    const redis = await this.newRedisUser(node.id);
+    await this.nodesRepository.reregister(node.id, body.memoryMb, body.maxGears, undefined, { redisPasswordHash: redis.hash });
     this.logger.log(`node ${node.name} (${node.id}) joined with ${body.memoryMb} MB for ${body.maxGears} gears`);
-    return { ...this.answer(node), key };
+    return { ...this.answer(node), key, redis: redis.credentials };
   }
 
   private checkContract(body: Registration): void {
     if (body.contractVersion !== JOB_CONTRACT_VERSION) {
       const message = contractMismatch('this node agent', 'the broker', body.contractVersion);
       throw conflict(message, [{ pointer: '/contractVersion', rule: 'job-contract-version', message }]);
+    }
+  }
+
+  /** A public key, when given, must be one: a node's secrets would otherwise be sealed for nobody. */
+  private checkPublicKey(body: Registration): void {
+    if (body.publicKey !== undefined && !isNodePublicKey(body.publicKey)) {
+      throw invalid('/publicKey', 'node-public-key', 'must be an X25519 public key, 32 bytes in base64url');
     }
   }
 

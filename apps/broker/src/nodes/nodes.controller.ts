@@ -27,6 +27,8 @@ const registerSchema = {
     /** The id and key of a node that joined before (no key: a node registered before nodes had keys). */
     nodeId: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' },
     key: { type: 'string', minLength: 1, maxLength: 200 },
+    /** The X25519 public key the agent made (base64url, 32 bytes): the node's secrets are sealed for it. */
+    publicKey: { type: 'string', maxLength: 100 },
     name: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{0,62}$' },
     memoryMb: { type: 'integer', minimum: 64 },
     maxGears: { type: 'integer', minimum: 1, maximum: 10000 },

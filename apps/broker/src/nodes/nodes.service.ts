@@ -70,6 +70,7 @@ export class NodesService {
     const usage = (await this.nodesRepository.usage()).find((u) => u.node.id === node.id);
     if (usage && usage.gears > 0) throw conflict(`node ${node.name} still has ${usage.gears} gear(s); drain it and move or delete its apps first`);
     await this.nodesRepository.delete(node.id);
+    await this.queue.removeNodeUser(node.id);
   }
 
   private async requireNode(idOrName: string) {

@@ -57,7 +57,7 @@ describe('the broker queue', () => {
       (err: Error) =>
         err instanceof UnrecoverableError &&
         err.message ===
-          'job node.heartbeat of the node agent breaks job contract v1: /gears/0/state must be one of "running", "stopped", "starting", "failed", "missing" (enum)',
+          'job node.heartbeat of the node agent breaks job contract v2: /gears/0/state must be one of "running", "stopped", "starting", "failed", "missing" (enum)',
     );
     await assert.rejects(
       process({ name: 'node.shutdown', data: stamp({}) }),

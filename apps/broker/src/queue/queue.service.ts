@@ -9,6 +9,7 @@ import {
   compileJobSchemas,
   nodeQueue,
   readBrokerJob,
+  sealNodeJob,
   stamp,
   type BrokerJobs,
   type HandlerMap,
@@ -16,6 +17,8 @@ import {
   type NodeJobs,
 } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { NodePublicKeys } from './node-public-keys';
+import { nodeRedisRule, nodeRedisUser } from './node-redis-users';
 
 /**
  * What the broker does with a job from its queue: reads it against the job contract, then hands its payload to the
@@ -44,7 +47,10 @@ export class QueueService implements OnApplicationShutdown {
   private readonly queues = new Map<string, Queue>();
   private worker?: Worker;
 
-  constructor(@Inject(BROKER_CONFIG) private readonly config: BrokerConfig) {
+  constructor(
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+    private readonly publicKeys: NodePublicKeys,
+  ) {
     this.connection = new IORedis(config.redisUrl, { maxRetriesPerRequest: null, enableOfflineQueue: true });
     this.connection.on('error', (err) => this.logger.warn(`redis: ${err.message}`));
   }
@@ -61,16 +67,37 @@ export class QueueService implements OnApplicationShutdown {
 
   /**
    * Queues a job for a node. `jobId` makes sending twice harmless: BullMQ keeps one job per id while it exists.
-   * Transient failures are retried with backoff by BullMQ on the agent's side.
+   * Transient failures are retried with backoff by BullMQ on the agent's side. Every secret value of the payload is
+   * sealed for the node first, so Redis never holds one in clear; a job done is removed with its payload (waits for
+   * an outcome read the operation's reports, never a finished job), and a failed one keeps only sealed values.
    */
   async send<N extends NodeJobName>(nodeId: string, name: N, data: NodeJobs[N], jobId?: string, attempts = 5): Promise<void> {
-    await this.queueFor(nodeId).add(name, stamp(data), {
+    await this.queueFor(nodeId).add(name, stamp(await this.seal(nodeId, name, data)), {
       jobId,
       attempts,
       backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: { count: 100 },
+      removeOnComplete: true,
       removeOnFail: { count: 500 },
     });
+  }
+
+  private async seal<N extends NodeJobName>(nodeId: string, name: N, data: NodeJobs[N]): Promise<NodeJobs[N]> {
+    return sealNodeJob(name, data, await this.publicKeys.publicKey(nodeId), `node ${nodeId}`);
+  }
+
+  /**
+   * Makes (or makes again, after Redis lost it) the Redis user of a node, limited to its own queue and what it needs
+   * of the broker's (see nodeRedisRule). The password is given as its hash: the broker never keeps the password.
+   */
+  async ensureNodeUser(nodeId: string, passwordHash: string): Promise<string> {
+    const user = nodeRedisUser(this.config.instance, nodeId);
+    await this.connection.call('ACL', 'SETUSER', user, ...nodeRedisRule(this.config.instance, nodeId, passwordHash));
+    return user;
+  }
+
+  /** Removes a node's Redis user and ends its connections: a removed node reads and writes nothing more. */
+  async removeNodeUser(nodeId: string): Promise<void> {
+    await this.connection.call('ACL', 'DELUSER', nodeRedisUser(this.config.instance, nodeId));
   }
 
   /**

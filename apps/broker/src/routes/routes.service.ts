@@ -1,7 +1,20 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import IORedis from 'ioredis';
-import { routersKey, routesChannel, routesKey, trafficKey, type AppRoute, type AppTraffic, type RouterAck, type RouteTable } from '@gearshift/cartridges';
+import { createHash } from 'node:crypto';
+import {
+  routersKey,
+  routesChannel,
+  routesKey,
+  routeSealingKey,
+  sealRouteSecret,
+  trafficKey,
+  type AppRoute,
+  type AppTraffic,
+  type RouterAck,
+  type RouteTable,
+} from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { loadSecretKey } from '../common/secrets';
 import { AliasesRepository } from './aliases.repository';
 import { AppsRepository } from '../apps/apps.repository';
 import { DeploymentsRepository } from '../apps/deployments.repository';
@@ -31,6 +44,13 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
   private lastVersion = 0;
   /** Publications one after the other, so that a newer table is never overwritten by an older one. */
   private publishing: Promise<unknown> = Promise.resolve();
+  /** Seals certificates and keys for the router (see sealRouteSecret). */
+  private readonly tlsKey: Buffer;
+  /**
+   * Each certificate's sealed form, by the digest of its PEM: sealed once, so that an unchanged table stays the same
+   * text and is not published again.
+   */
+  private sealedPems = new Map<string, string>();
 
   constructor(
     private readonly aliasesRepository: AliasesRepository,
@@ -43,6 +63,18 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
   ) {
     this.redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
     this.redis.on('error', (err) => this.logger.warn(`redis: ${err.message}`));
+    this.tlsKey = routeSealingKey(loadSecretKey(config.secretKey, config.dataDir));
+  }
+
+  private sealPem(pem: string): string {
+    const digest = createHash('sha256').update(pem).digest('hex');
+    let sealed = this.sealedPems.get(digest);
+    if (!sealed) {
+      if (this.sealedPems.size > 10_000) this.sealedPems = new Map();
+      sealed = sealRouteSecret(this.tlsKey, pem);
+      this.sealedPems.set(digest, sealed);
+    }
+    return sealed;
   }
 
   onApplicationBootstrap(): void {
@@ -125,7 +157,9 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
               ...(inside ? { inside } : {}),
             };
           }),
-        tls: own.filter((a) => a.certificate && a.privateKey).map((a) => ({ host: a.host, pem: `${a.certificate!.trim()}\n${a.privateKey!.trim()}\n` })),
+        tls: own
+          .filter((a) => a.certificate && a.privateKey)
+          .map((a) => ({ host: a.host, pem: this.sealPem(`${a.certificate!.trim()}\n${a.privateKey!.trim()}\n`) })),
       });
     }
     routes.sort((a, b) => a.appId.localeCompare(b.appId));
