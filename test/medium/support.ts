@@ -69,6 +69,10 @@ export class FakeQueue {
     this.withdrawn.push(jobId);
     return true;
   }
+  async ensureNodeUser(nodeId: string): Promise<string> {
+    return `node-${nodeId}`;
+  }
+  async removeNodeUser(): Promise<void> {}
   asService(): QueueService {
     return this as unknown as QueueService;
   }

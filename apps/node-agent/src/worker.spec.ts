@@ -3,7 +3,17 @@ import assert from 'node:assert/strict';
 import { UnrecoverableError } from 'bullmq';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JOB_CONTRACT_VERSION, LABELS, stamp, type GearSpec, type HandlerMap, type NodeJobs } from '@gearshift/cartridges';
+import {
+  JOB_CONTRACT_VERSION,
+  LABELS,
+  makeNodeKeyPair,
+  openNodeJob,
+  sealNodeJob,
+  stamp,
+  type GearSpec,
+  type HandlerMap,
+  type NodeJobs,
+} from '@gearshift/cartridges';
 import type { AgentConfig } from './config';
 import { checkName, DockerError, type CreateContainerOptions, type DockerAdapter, type ObservedContainer } from './docker.adapter';
 import { GearOperator } from './gear-operator';
@@ -278,6 +288,34 @@ describe('job contract on the agent', () => {
       'job app.converge of the broker breaks job contract v2: /gears/0/network is required (required); /gears/0/resources/memoryMb must be number (type)',
     );
     assert.deepEqual(docker.calls, []);
+  });
+
+  it('opens the secrets sealed for this node before the handler, and refuses a job whose secrets came in clear', async () => {
+    const keys = makeNodeKeyPair();
+    const got: NodeJobs['app.converge'][] = [];
+    const reports: string[] = [];
+    const process = jobProcessor({
+      handlers: { 'app.converge': async (d: NodeJobs['app.converge']) => void got.push(d) } as unknown as HandlerMap<NodeJobs>,
+      log: () => undefined,
+      reportFailure: async (_job, err) => void reports.push(err.message),
+      open: (job) => ({ name: job.name, data: openNodeJob(job.name, job.data as never, keys.privateKey) }) as typeof job,
+    });
+    const clear: NodeJobs['app.converge'] = { operationId: 'op', appId: APP_A, gears: [{ ...spec(APP_A, 'x:1'), env: { PASSWORD: 'hunter2' } }] };
+    await process({ ...converge(APP_A, 'x:1'), data: stamp(sealNodeJob('app.converge', clear, keys.publicKey)) });
+    assert.deepEqual(got, [clear], 'the handler sees the values opened');
+
+    await assert.rejects(
+      process({ ...converge(APP_A, 'x:1'), data: stamp(clear) }),
+      (err: Error) => err instanceof UnrecoverableError && /env PASSWORD of gear \S+ came in clear/.test(err.message),
+    );
+    const other = makeNodeKeyPair();
+    await assert.rejects(
+      process({ ...converge(APP_A, 'x:1'), data: stamp(sealNodeJob('app.converge', clear, other.publicKey)) }),
+      (err: Error) => err instanceof UnrecoverableError && /does not open with this node's key/.test(err.message),
+    );
+    assert.equal(got.length, 1, 'no handler ran for the refused jobs');
+    assert.equal(reports.length, 2);
+    assert.ok(!reports.join('').includes('hunter2'), 'no report repeats the value');
   });
 
   it('refuses a job name the contract does not have', async () => {

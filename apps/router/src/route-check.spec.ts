@@ -4,7 +4,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AppRoute } from '@gearshift/cartridges';
+import { randomBytes } from 'node:crypto';
+import { openRouteSecret, routeSealingKey, sealRouteSecret, type AppRoute } from '@gearshift/cartridges';
 import { certificateProblem, routeProblem, servableTable } from './route-check';
 
 const route = (over: Partial<AppRoute> = {}): AppRoute => ({
@@ -117,6 +118,20 @@ describe('route items the router serves', () => {
     const { table, skipped } = servableTable({ version: 1, apps: [route(), second] });
     assert.deepEqual(table.apps[1].hosts, ['blog-acme.localhost']);
     assert.match(skipped[0].item, /host www\.shop\.test of app blog-acme/);
+  });
+
+  it('opens sealed certificates in memory, and leaves out one that does not open, with why', { skip: noOpenssl }, () => {
+    const key = routeSealingKey(randomBytes(32));
+    const good = pem(['www.shop.test']);
+    const sealed = route({ tls: [{ host: 'www.shop.test', pem: sealRouteSecret(key, good) }] });
+    const { table, skipped } = servableTable({ version: 3, apps: [sealed] }, Date.now(), (p) => openRouteSecret(key, p));
+    assert.deepEqual(skipped, []);
+    assert.equal(table.apps[0].tls[0].pem, good);
+
+    const foreign = route({ tls: [{ host: 'www.shop.test', pem: sealRouteSecret(routeSealingKey(randomBytes(32)), good) }] });
+    const refused = servableTable({ version: 4, apps: [foreign] }, Date.now(), (p) => openRouteSecret(key, p));
+    assert.deepEqual(refused.table.apps[0].tls, []);
+    assert.match(refused.skipped[0].reason, /does not open with this platform's secret key/);
   });
 
   it('refuses a table that is not one', () => {
