@@ -109,6 +109,15 @@ describe('secrets leave Redis', { timeout: 600_000 }, () => {
     assert.equal(state.redis.username, `${p.instance}-node-${state.nodeId}`);
     // Another node joins: it is given a Redis user of its own, once, in the answer.
     const token = (await p.api('POST', '/nodes/tokens', {})).body.token as string;
+    // A public key that is not one is refused before the token is spent.
+    const badKey = await p.api(
+      'POST',
+      '/nodes/register',
+      { token, name: `${p.instance}-badkey`, memoryMb: 1024, maxGears: 10, contractVersion: JOB_CONTRACT_VERSION, publicKey: 'not-a-key' },
+      null,
+    );
+    assert.equal(badKey.status, 400, JSON.stringify(badKey.body));
+    assert.equal(badKey.body.details[0].pointer, '/publicKey');
     const joined = await p.api(
       'POST',
       '/nodes/register',

@@ -143,10 +143,12 @@ export async function register(config: AgentConfig, log: (msg: string) => void):
       if (err instanceof ConfigError) throw err;
       // Gears and queued jobs need not wait for the broker: serve under the saved id, and confirm it once it answers.
       log(`broker at ${config.brokerUrl} not reachable (${(err as Error).message}); serving as node ${saved.nodeId} until it confirms`);
+      const hadRedisUser = Boolean(saved.redis);
       const confirmed = persist(config, log, async () => {
         const answer = await again();
         keep(answer);
         if (answer.id !== saved.nodeId) throw new Refused(`this node now has the id ${answer.id}; restarting to serve under it`);
+        if (!hadRedisUser && answer.redis) throw new Refused('this node was given a Redis user of its own; restarting to connect as it');
       });
       return { nodeId: saved.nodeId, privateKey, redis: saved.redis, confirmed };
     }
