@@ -9,11 +9,21 @@ interface SavedIdentity {
   name?: string;
   /** Absent in the files of agents older than node keys. */
   key?: string;
+  /** The platform registry and its credentials, as the broker last gave them. */
+  registry?: RegistryAccess;
+}
+
+/** Where release images are pushed and pulled, and the credentials that registry asks for. */
+export interface RegistryAccess {
+  server: string;
+  username: string;
+  password: string;
 }
 
 interface Answer {
   id: string;
   key?: string;
+  registry?: RegistryAccess;
 }
 
 /** The broker refused: asking again cannot change its answer. */
@@ -26,6 +36,8 @@ export interface Identity {
    * otherwise the agent serves under its saved id meanwhile and this rejects if the broker later refuses it.
    */
   confirmed: Promise<void>;
+  /** The registry's credentials from the broker (this run's answer, else the saved one); absent when it needs none. */
+  registry?: RegistryAccess;
 }
 
 const stateFile = (config: AgentConfig) => join(config.dataDir, 'agents', `${config.instance}-${config.nodeName}.json`);
@@ -49,6 +61,8 @@ function save(config: AgentConfig, identity: SavedIdentity): void {
   renameSync(scratch, file);
 }
 
+const sameRegistry = (a?: RegistryAccess, b?: RegistryAccess) => a?.server === b?.server && a?.username === b?.username && a?.password === b?.password;
+
 /** One registration call. A 4xx answer is a refusal; a broker that cannot be reached, or a 5xx, may be asked again. */
 async function post(config: AgentConfig, body: Record<string, unknown>): Promise<Answer> {
   const res = await fetch(`${config.brokerUrl}/api/v1/nodes/register`, {
@@ -57,10 +71,10 @@ async function post(config: AgentConfig, body: Record<string, unknown>): Promise
     body: JSON.stringify({ name: config.nodeName, memoryMb: config.memoryMb, maxGears: config.maxGears, contractVersion: JOB_CONTRACT_VERSION, ...body }),
     signal: AbortSignal.timeout(10_000),
   });
-  const answer = (await res.json().catch(() => ({}))) as { id?: string; key?: string; message?: string };
+  const answer = (await res.json().catch(() => ({}))) as { id?: string; key?: string; message?: string; registry?: RegistryAccess };
   if (res.status >= 400 && res.status < 500) throw new Refused(`the broker refused to register this node: ${answer.message ?? res.status}`);
   if (!res.ok || !answer.id) throw new Error(`the broker answered ${res.status}${answer.message ? `: ${answer.message}` : ''}`);
-  return { id: answer.id, key: answer.key };
+  return { id: answer.id, key: answer.key, registry: answer.registry };
 }
 
 /** Asks until the broker answers; a refusal ends the asking. */
@@ -88,14 +102,15 @@ export async function register(config: AgentConfig, log: (msg: string) => void):
     const again = () =>
       post(config, { nodeId: saved.nodeId, ...(saved.key ? { key: saved.key } : {}), ...(config.joinToken ? { token: config.joinToken } : {}) });
     const keep = (answer: Answer) => {
-      if (answer.key || answer.id !== saved.nodeId) save(config, { nodeId: answer.id, name: config.nodeName, key: answer.key ?? saved.key });
+      if (answer.key || answer.id !== saved.nodeId || !sameRegistry(answer.registry, saved.registry))
+        save(config, { nodeId: answer.id, name: config.nodeName, key: answer.key ?? saved.key, registry: answer.registry });
       if (!saved.key && answer.key) log(`node ${config.nodeName} registered before node keys: given its key, kept in ${stateFile(config)}`);
       if (answer.id !== saved.nodeId) log(`node ${config.nodeName} (${saved.nodeId}) was no longer registered; joined again as ${answer.id}`);
     };
     try {
       const answer = await again();
       keep(answer);
-      return { nodeId: answer.id, confirmed: Promise.resolve() };
+      return { nodeId: answer.id, confirmed: Promise.resolve(), registry: answer.registry };
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       // Gears and queued jobs need not wait for the broker: serve under the saved id, and confirm it once it answers.
@@ -105,7 +120,7 @@ export async function register(config: AgentConfig, log: (msg: string) => void):
         keep(answer);
         if (answer.id !== saved.nodeId) throw new Refused(`this node now has the id ${answer.id}; restarting to serve under it`);
       });
-      return { nodeId: saved.nodeId, confirmed };
+      return { nodeId: saved.nodeId, confirmed, registry: saved.registry };
     }
   }
   if (!config.joinToken) {
@@ -113,6 +128,6 @@ export async function register(config: AgentConfig, log: (msg: string) => void):
   }
   const answer = await persist(config, log, () => post(config, { token: config.joinToken }));
   if (!answer.key) throw new ConfigError('the broker gave this node no key: upgrade the broker');
-  save(config, { nodeId: answer.id, name: config.nodeName, key: answer.key });
-  return { nodeId: answer.id, confirmed: Promise.resolve() };
+  save(config, { nodeId: answer.id, name: config.nodeName, key: answer.key, registry: answer.registry });
+  return { nodeId: answer.id, confirmed: Promise.resolve(), registry: answer.registry };
 }

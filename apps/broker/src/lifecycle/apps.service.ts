@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { entryName, entryOptions, GEAR_SIZES, type Cartridge, type GearSize } from '@gearshift/cartridges';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CertificateAuthority } from '../common/certificates';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { CatalogService } from '../cartridges/catalog.service';
@@ -9,6 +10,7 @@ import type { App } from '../apps/app.entity';
 import { AppsRepository, type NewGear } from '../apps/apps.repository';
 import { checkCartridgeSet, checkOptions, checkScale, checkSize, isWeb } from '../apps/cartridge-rules';
 import { generatedFor } from '../apps/generated-values';
+import { checkImageSource } from '../apps/release-images';
 import { CHANGE_REPOS, ChangeRunner, type Change, type ChangeRepos } from '../changes/change-runner';
 import type { Domain } from '../domains/domain.entity';
 import { DomainsService } from '../domains/domains.service';
@@ -37,6 +39,7 @@ export class AppsService {
     private readonly appGears: AppGears,
     private readonly presenter: AppsPresenter,
     private readonly ca: CertificateAuthority,
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
   async list(user: User, domainName: string) {
@@ -102,6 +105,11 @@ export class AppsService {
     const chosen = checkCartridgeSet(names, this.catalog.cartridges);
     const options = body.cartridges.map(entryOptions);
     chosen.forEach((c, i) => checkOptions(c, options[i], `/cartridges/${i}`));
+    // A new app has no release yet: no image in the platform registry is its own.
+    chosen.forEach((c, i) => {
+      if (c.manifest.image['from-app'])
+        checkImageSource(options[i].image, { registry: this.config.registry, instance: this.config.instance }, `/cartridges/${i}/image`);
+    });
     // Without a web cartridge the app waits for its code, whose files say which runtime it needs.
     const web = chosen.find(isWeb);
     const size: GearSize = body.size ?? 'small';
