@@ -6,7 +6,7 @@ import { conflict, GearshiftError, notFound, ruleViolation } from '../common/err
 import { CatalogService } from '../cartridges/catalog.service';
 import { UnitOfWork } from '../database/unit-of-work';
 import { AppAccess } from '../apps/app-access.service';
-import type { App } from '../apps/app.entity';
+import type { App, AppSecurityOverride } from '../apps/app.entity';
 import { AppsRepository, type NewGear } from '../apps/apps.repository';
 import { checkCartridgeSet, checkOptions, checkScale, checkSize, isWeb } from '../apps/cartridge-rules';
 import { generatedFor } from '../apps/generated-values';
@@ -285,6 +285,33 @@ export class AppsService {
         const c = this.catalog.find(name);
         if (c && isWeb(c)) throw ruleViolation('/cartridge', 'web-cartridge', `${name} is the app's web cartridge; delete the app instead`);
         await repos.apps.removeCartridge(app.id, name);
+      },
+      waitSeconds,
+    );
+  }
+
+  /**
+   * What an administrator allows the app's docker-image gears beyond the restricted default (`{}` takes it all back);
+   * the gears are replaced with it. Only an administrator: an app's owner could otherwise give their image root.
+   */
+  async setSecurity(user: User, domainName: string, appName: string, body: AppSecurityOverride, waitSeconds?: number) {
+    if (!user.isAdmin) throw new GearshiftError('forbidden', "only an administrator can change how an app's gears are confined");
+    const override: AppSecurityOverride = {
+      ...(body.runAsRoot ? { runAsRoot: true } : {}),
+      ...(body.capabilities?.length ? { capabilities: [...body.capabilities].sort() } : {}),
+      ...(body.readOnlyRootfs ? { readOnlyRootfs: true } : {}),
+    };
+    const summary = Object.keys(override).length
+      ? `allow docker-image gears ${JSON.stringify(override)}`
+      : 'confine docker-image gears by the restricted default';
+    return this.change(
+      user,
+      domainName,
+      appName,
+      'app.security',
+      summary,
+      async (repos, app) => {
+        await repos.apps.update(app.id, { securityOverride: Object.keys(override).length ? override : null });
       },
       waitSeconds,
     );
