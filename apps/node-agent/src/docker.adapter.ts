@@ -1,4 +1,5 @@
 import Docker from 'dockerode';
+import { namesPlatformRegistry, parseImageReference } from '@gearshift/cartridges';
 import { execIn, execStreams, logTail, runOnce, streamLogs, type RunOnceOptions } from './docker-exec';
 import { buildImage, imageExists, listImages, pullImage, pushImage, removeImage, type BuildImageOptions, type RegistryAuth } from './docker-images';
 import { checkName, statusOf } from './docker-names';
@@ -84,9 +85,14 @@ export class DockerAdapter {
     this.registryAuth = { username: credentials.username, password: credentials.password, serveraddress: server };
   }
 
-  /** Whether an image is named in the platform registry (then the agent's credentials go with it). */
+  /** Whether an image is named in the platform registry, in any spelling (then the agent's credentials go with it). */
   inPlatformRegistry(ref: string): boolean {
-    return Boolean(this.registryAuth) && ref.startsWith(`${this.registryAuth!.serveraddress}/`);
+    if (!this.registryAuth) return false;
+    try {
+      return namesPlatformRegistry(parseImageReference(ref), this.registryAuth.serveraddress);
+    } catch {
+      return false; // not a reference: Docker refuses it before any registry is asked
+    }
   }
 
   private authFor(ref: string): RegistryAuth | undefined {

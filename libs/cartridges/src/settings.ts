@@ -45,8 +45,11 @@ export function registryCredentials(env: NodeJS.ProcessEnv, dataDir: string): Re
   try {
     password = readFileSync(file, 'utf8').trim();
   } catch (err) {
-    if (named) throw new ConfigError(`GEARSHIFT_REGISTRY_PASSWORD_FILE names ${named}, which cannot be read (${(err as NodeJS.ErrnoException).code})`);
-    return undefined;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (named) throw new ConfigError(`GEARSHIFT_REGISTRY_PASSWORD_FILE names ${named}, which cannot be read (${code})`);
+    // No file: a registry without a password. One that exists but cannot be read would only fail every push later.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new ConfigError(`the registry password file ${file} cannot be read (${code}); set GEARSHIFT_REGISTRY_PASSWORD or _PASSWORD_FILE`);
   }
   if (!password) throw new ConfigError(`the registry password file ${file} is empty`);
   return { username, password };
