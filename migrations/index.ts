@@ -9,6 +9,7 @@ import { AppHealth1733040000000 } from './1733040000000-app-health';
 import { NodeIdentity1733100000000 } from './1733100000000-node-identity';
 import { Accounts1733200000000 } from './1733200000000-accounts';
 import { NodeSealing1733500000000 } from './1733500000000-node-sealing';
+import { AppSecurity1733600000000 } from './1733600000000-app-security';
 
 /** Every migration, oldest first. A new migration is added here and reviewed like any other code. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   NodeIdentity1733100000000,
   Accounts1733200000000,
   NodeSealing1733500000000,
+  AppSecurity1733600000000,
 ];

@@ -32,6 +32,7 @@ ensure_packages() {
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v jq >/dev/null 2>&1 || missing+=(jq)
   command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+  command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
   if [ "${#missing[@]}" -gt 0 ]; then
     say "installing ${missing[*]} from Debian's packages"
     as_root apt-get update -q
@@ -58,7 +59,9 @@ ensure_dockerd() {
   if docker info >/dev/null 2>&1; then return; fi
   say "starting the Docker Engine"
   as_root mkdir -p /var/log
-  as_root setsid nohup dockerd >/var/log/gearshift-dockerd.log 2>&1 < /dev/null &
+  as_root touch /var/log/gearshift-dockerd.log
+  as_root chmod 0640 /var/log/gearshift-dockerd.log
+  as_root setsid nohup dockerd >>/var/log/gearshift-dockerd.log 2>&1 < /dev/null &
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && return
     sleep 0.5
@@ -150,35 +153,75 @@ CONF
 }
 
 # The image registry that app releases are pushed to, so that every node can pull them. Docker trusts a registry
-# on loopback without TLS.
+# on loopback without TLS. It asks for a password (user gearshift, generated once and kept in the state directory,
+# readable by root alone): the broker, the agents and nodes that join are given it, tenants are not.
+REGISTRY_DIR="$GEARSHIFT_STATE_DIR/registry"
+registry_answers() { curl -s -o /dev/null -w '%{http_code}' "http://$GEARSHIFT_REGISTRY/v2/" 2>/dev/null | grep -qE '^(200|401)$'; }
+
+ensure_registry_password() {
+  as_root mkdir -p "$REGISTRY_DIR"
+  as_root chmod 0700 "$REGISTRY_DIR"
+  if ! as_root test -s "$REGISTRY_DIR/password"; then
+    say "generating the registry's password (kept in $REGISTRY_DIR/password)"
+    (umask 077; openssl rand -hex 24 | as_root tee "$REGISTRY_DIR/password" >/dev/null)
+  fi
+  as_root chmod 0600 "$REGISTRY_DIR/password"
+  # htpasswd -B: bcrypt, the only hash the registry accepts. The password goes through a pipe, never an argument.
+  if ! as_root test -s "$REGISTRY_DIR/htpasswd" || ! as_root cat "$REGISTRY_DIR/password" | as_root htpasswd -iv "$REGISTRY_DIR/htpasswd" gearshift >/dev/null 2>&1; then
+    (umask 077; as_root cat "$REGISTRY_DIR/password" | as_root htpasswd -iBc "$REGISTRY_DIR/htpasswd" gearshift >/dev/null 2>&1)
+  fi
+  as_root chmod 0600 "$REGISTRY_DIR/htpasswd"
+}
+
 ensure_registry() {
-  if curl -fsS "http://$GEARSHIFT_REGISTRY/v2/" >/dev/null 2>&1; then return; fi
+  ensure_registry_password
+  # Answering 401 without credentials: it is running with authentication. A 200 is a registry started before
+  # authentication (or by hand without it): it is stopped and started again with the password.
+  local anonymous
+  anonymous=$(curl -s -o /dev/null -w '%{http_code}' "http://$GEARSHIFT_REGISTRY/v2/" 2>/dev/null || true)
+  if [ "$anonymous" = 401 ]; then return; fi
+  if [ "$anonymous" = 200 ]; then
+    say "restarting the image registry on $GEARSHIFT_REGISTRY with authentication"
+    as_root pkill -f "^docker-registry serve $REGISTRY_DIR/config.yml\$" || true
+    for _ in $(seq 1 40); do
+      registry_answers || break
+      sleep 0.25
+    done
+    registry_answers && die "a registry on $GEARSHIFT_REGISTRY answers without authentication and was not started from $REGISTRY_DIR/config.yml: stop it first"
+  fi
   say "starting the image registry on $GEARSHIFT_REGISTRY"
-  as_root mkdir -p "$GEARSHIFT_STATE_DIR/registry/data"
-  as_root tee "$GEARSHIFT_STATE_DIR/registry/config.yml" >/dev/null <<YAML
+  as_root mkdir -p "$REGISTRY_DIR/data"
+  (umask 077; as_root tee "$REGISTRY_DIR/config.yml" >/dev/null) <<YAML
 version: 0.1
 log:
   level: warn
 storage:
   filesystem:
-    rootdirectory: $GEARSHIFT_STATE_DIR/registry/data
+    rootdirectory: $REGISTRY_DIR/data
   delete:
     enabled: true
+auth:
+  htpasswd:
+    realm: gearshift
+    path: $REGISTRY_DIR/htpasswd
 http:
   addr: $GEARSHIFT_REGISTRY
 YAML
+  # Its logs, like the platform's, are for root alone.
+  as_root touch "$REGISTRY_DIR/gc.log" "$REGISTRY_DIR/registry.log"
+  as_root chmod 0640 "$REGISTRY_DIR/gc.log" "$REGISTRY_DIR/registry.log"
   # While it is not serving: free the space of release images the broker removed (old releases, deleted apps).
-  if [ -d "$GEARSHIFT_STATE_DIR/registry/data/docker/registry/v2/repositories" ]; then
-    as_root docker-registry garbage-collect "$GEARSHIFT_STATE_DIR/registry/config.yml" >>"$GEARSHIFT_STATE_DIR/registry/gc.log" 2>&1 ||
-      say "the registry's garbage collection failed (see $GEARSHIFT_STATE_DIR/registry/gc.log); starting it anyway"
+  if [ -d "$REGISTRY_DIR/data/docker/registry/v2/repositories" ]; then
+    as_root docker-registry garbage-collect "$REGISTRY_DIR/config.yml" >>"$REGISTRY_DIR/gc.log" 2>&1 ||
+      say "the registry's garbage collection failed (see $REGISTRY_DIR/gc.log); starting it anyway"
   fi
-  as_root setsid nohup docker-registry serve "$GEARSHIFT_STATE_DIR/registry/config.yml" \
-    >"$GEARSHIFT_STATE_DIR/registry/registry.log" 2>&1 < /dev/null &
+  as_root setsid nohup docker-registry serve "$REGISTRY_DIR/config.yml" \
+    >"$REGISTRY_DIR/registry.log" 2>&1 < /dev/null &
   for _ in $(seq 1 40); do
-    curl -fsS "http://$GEARSHIFT_REGISTRY/v2/" >/dev/null 2>&1 && return
+    registry_answers && return
     sleep 0.25
   done
-  tail -20 "$GEARSHIFT_STATE_DIR/registry/registry.log" >&2 || true
+  tail -20 "$REGISTRY_DIR/registry.log" >&2 || true
   die "the registry did not answer on $GEARSHIFT_REGISTRY"
 }
 
@@ -188,6 +231,8 @@ ensure_base_image() {
   local root="$GEARSHIFT_STATE_DIR/rootfs-bookworm"
   as_root rm -rf "$root"
   as_root mkdir -p "$root"
+  as_root touch "$GEARSHIFT_STATE_DIR/debootstrap.log"
+  as_root chmod 0640 "$GEARSHIFT_STATE_DIR/debootstrap.log"
   as_root debootstrap --variant=minbase bookworm "$root" >"$GEARSHIFT_STATE_DIR/debootstrap.log" 2>&1 \
     || { tail -20 "$GEARSHIFT_STATE_DIR/debootstrap.log" >&2; die "debootstrap failed"; }
   as_root rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*

@@ -44,6 +44,13 @@ if ! as_root su postgres -c "psql -qAtc \"select 1 from pg_database where datnam
 fi
 
 as_root mkdir -p "$run_dir" "$log_dir"
+# The platform's logs are for root (and its group) alone, whoever writes them: systemd, the supervisor, or an older
+# run that made them readable by all.
+as_root chmod 0750 "$log_dir"
+for part in broker agent router supervisor; do
+  as_root touch "$log_dir/$part.log"
+  as_root chmod 0640 "$log_dir/$part.log"
+done
 
 # Who keeps the broker, agent and router running: systemd where it is PID 1 (units gearshift-broker, -agent and
 # -router, restarted one second after they stop), otherwise Gearshift's own supervisor (dist/apps/supervisor), which
@@ -96,8 +103,8 @@ elif running; then
   say "the supervisor is already running (pid $(cat "$run_dir/supervisor.pid"))"
 else
   say "starting the broker, a node agent and the router under Gearshift's supervisor"
-  GEARSHIFT_NODE_FLAGS="$NODE_FLAGS" setsid nohup node dist/apps/supervisor/src/main.js broker agent router \
-    >>"$log_dir/supervisor.log" 2>&1 < /dev/null &
+  (umask 027; GEARSHIFT_NODE_FLAGS="$NODE_FLAGS" exec setsid nohup node dist/apps/supervisor/src/main.js broker agent router \
+    >>"$log_dir/supervisor.log" 2>&1 < /dev/null) &
   echo $! > "$run_dir/supervisor.pid"
 fi
 
@@ -130,6 +137,11 @@ if [ -n "${GEARSHIFT_ADMIN_PASSWORD:-}" ]; then
   password_hint='the password in GEARSHIFT_ADMIN_PASSWORD'
 else
   password_hint="the password in $GEARSHIFT_DATA_DIR/admin-password"
+  # A generated password is shown once, here on the terminal (never in a log); the file keeps it for root.
+  if as_root test -s "$GEARSHIFT_DATA_DIR/admin-password" && ! as_root test -e "$GEARSHIFT_DATA_DIR/admin-password.shown"; then
+    password_hint="$password_hint: $(as_root cat "$GEARSHIFT_DATA_DIR/admin-password")"
+    as_root touch "$GEARSHIFT_DATA_DIR/admin-password.shown"
+  fi
 fi
 cat <<MSG
 

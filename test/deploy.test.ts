@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { eventually, Platform, psqlIn, requestLoop, sleep } from './support/platform';
+import { eventually, Platform, psqlIn, registryHeaders, requestLoop, sleep } from './support/platform';
 
 /**
  * Deploying code for real: a git client pushes a Node app that uses its database to git's http-backend, the build
@@ -405,7 +405,8 @@ describe('deploying code', { timeout: 900_000 }, () => {
     await eventually(
       'the registry to let go of release 1',
       async () => {
-        tags = ((await (await fetch(`http://${registry}/v2/${repo}/tags/list`)).json()) as { tags: string[] | null }).tags ?? [];
+        tags =
+          ((await (await fetch(`http://${registry}/v2/${repo}/tags/list`, { headers: registryHeaders() })).json()) as { tags: string[] | null }).tags ?? [];
         return !tags.includes('1');
       },
       15_000,

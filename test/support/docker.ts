@@ -1,5 +1,6 @@
 import Docker from 'dockerode';
 import type { Platform } from './platform';
+import { REGISTRY, registryHeaders } from './registry';
 
 export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 
@@ -23,17 +24,17 @@ export function instanceNetworks(instance: string) {
 /** Release images this instance built, on this host and in the registry. */
 async function removeReleaseImages(instance: string): Promise<void> {
   const images = await docker.listImages({ filters: byInstance(instance) });
-  const registry = process.env.GEARSHIFT_REGISTRY ?? '127.0.0.1:5000';
+  const registry = REGISTRY;
   for (const img of images) {
     for (const tag of img.RepoTags ?? []) {
       if (registry && tag.startsWith(`${registry}/`)) {
         const [repo, version] = [tag.slice(registry.length + 1, tag.lastIndexOf(':')), tag.slice(tag.lastIndexOf(':') + 1)];
         const head = await fetch(`http://${registry}/v2/${repo}/manifests/${version}`, {
           method: 'HEAD',
-          headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+          headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json', ...registryHeaders() },
         }).catch(() => null);
         const digest = head?.headers.get('docker-content-digest');
-        if (digest) await fetch(`http://${registry}/v2/${repo}/manifests/${digest}`, { method: 'DELETE' }).catch(() => undefined);
+        if (digest) await fetch(`http://${registry}/v2/${repo}/manifests/${digest}`, { method: 'DELETE', headers: registryHeaders() }).catch(() => undefined);
       }
     }
     await docker

@@ -8,6 +8,7 @@ import { instanceContainers, instanceNetworks, instanceVolumes, removeInstance }
 import { hostRequest, type ApiResponse } from './http';
 import { eventually, freePort, NODE_FLAGS, Proc, ROOT, STARTUP_MS } from './processes';
 import { clearRedisPrefix, createDatabase, databaseUrl, dropDatabase, REDIS_URL } from './stores';
+import { registryEnv } from './registry';
 
 /**
  * A whole Gearshift platform for one test file: its own Postgres database, Redis prefix, Docker labels and data
@@ -21,6 +22,7 @@ export { ROOT, sleep, eventually, hostAddress } from './processes';
 export { docker, execIn, psqlIn } from './docker';
 export { getJson, requestLoop, type ApiResponse } from './http';
 export { runCli } from './cli';
+export { REGISTRY, registryAuthconfig, registryHeaders } from './registry';
 
 export interface AgentOptions {
   /** GEARSHIFT_NODE_ADDRESS: where the node publishes gear ports (loopback unless given). */
@@ -95,6 +97,7 @@ export class Platform {
       GEARSHIFT_JOB_LOCK_MS: '4000',
       GEARSHIFT_ROUTER_PORT: String(this.routerPort),
       GEARSHIFT_ROUTER_TLS_PORT: String(this.routerTlsPort),
+      ...registryEnv(),
       ...this.extraEnv,
       ...extra,
     };
@@ -195,7 +198,12 @@ export class Platform {
   }
 
   async startAgent(name: string, opts: AgentOptions = {}): Promise<void> {
-    const extra: Record<string, string> = { GEARSHIFT_NODE_NAME: `${this.instance}-${name}` };
+    // As on a host of its own: no registry password of its own, the one the broker gives it when it registers.
+    const extra: Record<string, string> = {
+      GEARSHIFT_NODE_NAME: `${this.instance}-${name}`,
+      GEARSHIFT_REGISTRY_PASSWORD: '',
+      GEARSHIFT_REGISTRY_PASSWORD_FILE: '',
+    };
     if (opts.address) extra.GEARSHIFT_NODE_ADDRESS = opts.address;
     if (opts.memoryMb) extra.GEARSHIFT_NODE_MEMORY_MB = String(opts.memoryMb);
     if (opts.maxGears) extra.GEARSHIFT_NODE_MAX_GEARS = String(opts.maxGears);

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { ConfigError, instanceSetting, intSetting } from '@gearshift/cartridges';
+import { ConfigError, instanceSetting, intSetting, registryCredentials, type RegistryCredentials } from '@gearshift/cartridges';
 
 /** The broker's settings, read and checked once at start-up. A bad value stops the process with its name. */
 export interface BrokerConfig {
@@ -24,6 +24,11 @@ export interface BrokerConfig {
   scaleDownCooldownMs: number;
   /** Where release images are pushed, so every node can pull them ("" keeps them on the node that built them). */
   registry: string;
+  /**
+   * The registry's user and password (GEARSHIFT_REGISTRY_USER, GEARSHIFT_REGISTRY_PASSWORD or _PASSWORD_FILE; else
+   * registry/password in the data directory, as `npm run up` makes it). Absent: the registry takes anyone.
+   */
+  registryAuth?: RegistryCredentials;
   /** The largest source archive a deployment takes, and what it may unpack to. */
   maxUploadBytes: number;
   maxUnpackedBytes: number;
@@ -41,7 +46,7 @@ export interface BrokerConfig {
   fetchAllow: string;
 }
 
-export { ConfigError };
+export { ConfigError, type RegistryCredentials };
 const int = intSetting;
 
 function url(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: string[]): string {
@@ -87,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     throw new ConfigError(`GEARSHIFT_SECRET_KEY must be 32 bytes in base64 (openssl rand -base64 32), not ${secretKey.length} bytes`);
   }
   const appsDomain = env.GEARSHIFT_APPS_DOMAIN || 'localhost';
+  const dataDir = resolve(env.GEARSHIFT_DATA_DIR || '/var/lib/gearshift');
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(appsDomain)) {
     throw new ConfigError(`GEARSHIFT_APPS_DOMAIN must be a DNS name, not "${appsDomain}"`);
   }
@@ -98,7 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     instance,
     appsDomain,
     routerPort: int(env, 'GEARSHIFT_ROUTER_PORT', 8000, 1, 65535),
-    dataDir: resolve(env.GEARSHIFT_DATA_DIR || '/var/lib/gearshift'),
+    dataDir,
     cartridgesDir: resolve(env.GEARSHIFT_CARTRIDGES_DIR || join(repoRoot, 'cartridges')),
     adminPassword: env.GEARSHIFT_ADMIN_PASSWORD || undefined,
     maxJsonBody: byteSize(env, 'GEARSHIFT_MAX_JSON_BODY', '256kb'),
@@ -109,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     scaleUpCooldownMs: int(env, 'GEARSHIFT_SCALE_UP_COOLDOWN_MS', 10000, 0, 3600000),
     scaleDownCooldownMs: int(env, 'GEARSHIFT_SCALE_DOWN_COOLDOWN_MS', 60000, 0, 3600000),
     registry: registrySetting(env),
+    registryAuth: registrySetting(env) ? registryCredentials(env, dataDir) : undefined,
     maxUploadBytes: int(env, 'GEARSHIFT_MAX_UPLOAD_MB', 100, 1, 10240) * 1024 * 1024,
     maxUnpackedBytes: int(env, 'GEARSHIFT_MAX_UNPACKED_MB', 500, 1, 102400) * 1024 * 1024,
     keepReleases: int(env, 'GEARSHIFT_KEEP_RELEASES', 5, 1, 100),

@@ -1,7 +1,7 @@
 import { hostname, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { ConfigError, instanceSetting, intSetting } from '@gearshift/cartridges';
+import { ConfigError, instanceSetting, intSetting, registryCredentials, type RegistryCredentials } from '@gearshift/cartridges';
 
 /** The node agent's settings, read and checked once at start-up. */
 export interface AgentConfig {
@@ -24,6 +24,10 @@ export interface AgentConfig {
   jobTimeoutMs: number;
   /** CA certificates builds trust when they fetch dependencies (a proxy's CA, for one). */
   buildCaFile: string;
+  /** The platform registry (GEARSHIFT_REGISTRY, host:port) and its credentials when this host's setting has them. */
+  registry: string;
+  /** Absent: those the broker gives when the node registers (a node on another host has no password file). */
+  registryAuth?: RegistryCredentials;
 }
 
 export { ConfigError };
@@ -63,5 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     concurrency: int(env, 'GEARSHIFT_AGENT_CONCURRENCY', 4, 1, 64),
     jobTimeoutMs: int(env, 'GEARSHIFT_JOB_TIMEOUT_MS', 30 * 60_000, 1000, 24 * 3600_000),
     buildCaFile: env.GEARSHIFT_BUILD_CA_FILE || '/etc/ssl/certs/ca-certificates.crt',
+    registry: env.GEARSHIFT_REGISTRY ?? '127.0.0.1:5000',
+    registryAuth: registryCredentials(env, dataDir),
   };
 }

@@ -92,11 +92,18 @@ export async function buildImage(docker: Docker, opts: BuildImageOptions): Promi
   if (failure) throw new DockerError(`building ${opts.tag} failed: ${failure}`);
 }
 
+/** A registry's user and password, for the registry at `serveraddress` only. */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  serveraddress: string;
+}
+
 /** Pushes an image to the registry its name starts with. */
-export async function pushImage(docker: Docker, tag: string): Promise<void> {
+export async function pushImage(docker: Docker, tag: string, auth?: RegistryAuth): Promise<void> {
   const colon = tag.lastIndexOf(':');
   const [name, version] = colon > tag.lastIndexOf('/') ? [tag.slice(0, colon), tag.slice(colon + 1)] : [tag, 'latest'];
-  const stream = (await docker.getImage(checkName('image', name)).push({ tag: version, authconfig: {} })) as Readable;
+  const stream = (await docker.getImage(checkName('image', name)).push({ tag: version, authconfig: auth ?? {} })) as Readable;
   let failure: string | undefined;
   await new Promise<void>((resolve, reject) => {
     docker.modem.followProgress(
@@ -129,8 +136,8 @@ export async function removeImage(docker: Docker, tag: string): Promise<boolean>
   }
 }
 
-export async function pullImage(docker: Docker, ref: string): Promise<void> {
-  const stream = await docker.pull(checkName('image', ref));
+export async function pullImage(docker: Docker, ref: string, auth?: RegistryAuth): Promise<void> {
+  const stream = await docker.pull(checkName('image', ref), auth ? { authconfig: auth } : {});
   let failure: string | undefined;
   await new Promise<void>((resolve, reject) => {
     docker.modem.followProgress(

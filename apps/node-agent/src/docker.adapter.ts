@@ -1,6 +1,7 @@
 import Docker from 'dockerode';
+import { namesPlatformRegistry, parseImageReference } from '@gearshift/cartridges';
 import { execIn, execStreams, logTail, runOnce, streamLogs, type RunOnceOptions } from './docker-exec';
-import { buildImage, imageExists, listImages, pullImage, pushImage, removeImage, type BuildImageOptions } from './docker-images';
+import { buildImage, imageExists, listImages, pullImage, pushImage, removeImage, type BuildImageOptions, type RegistryAuth } from './docker-images';
 import { checkName, statusOf } from './docker-names';
 import { confinementHostConfig, type Confinement } from './docker-confinement';
 
@@ -40,6 +41,8 @@ export interface CreateContainerOptions extends Confinement {
 /** The node agent's only door to the Docker Engine: typed methods, option objects, idempotent ensure/remove calls. */
 export class DockerAdapter {
   private readonly docker: Docker;
+  /** The platform registry's credentials: sent with pushes and pulls of its images, to no other registry. */
+  private registryAuth?: RegistryAuth;
 
   constructor(socketPath = process.env.DOCKER_SOCKET || '/var/run/docker.sock') {
     this.docker = new Docker({ socketPath });
@@ -77,9 +80,28 @@ export class DockerAdapter {
     return buildImage(this.docker, opts);
   }
 
+  /** The registry at `server` (host:port) asks for this user and password. */
+  useRegistry(server: string, credentials: { username: string; password: string }): void {
+    this.registryAuth = { username: credentials.username, password: credentials.password, serveraddress: server };
+  }
+
+  /** Whether an image is named in the platform registry, in any spelling (then the agent's credentials go with it). */
+  inPlatformRegistry(ref: string): boolean {
+    if (!this.registryAuth) return false;
+    try {
+      return namesPlatformRegistry(parseImageReference(ref), this.registryAuth.serveraddress);
+    } catch {
+      return false; // not a reference: Docker refuses it before any registry is asked
+    }
+  }
+
+  private authFor(ref: string): RegistryAuth | undefined {
+    return this.inPlatformRegistry(ref) ? this.registryAuth : undefined;
+  }
+
   /** Pushes an image to the registry its name starts with. */
   async pushImage(tag: string): Promise<void> {
-    return pushImage(this.docker, tag);
+    return pushImage(this.docker, tag, this.authFor(tag));
   }
 
   /** Image tags carrying these labels. */
@@ -93,7 +115,7 @@ export class DockerAdapter {
   }
 
   async pullImage(ref: string): Promise<void> {
-    return pullImage(this.docker, ref);
+    return pullImage(this.docker, ref, this.authFor(ref));
   }
 
   // Commands in containers and what containers print (docker-exec.ts).

@@ -5,6 +5,12 @@ import type { AgentConfig } from './config';
 import { DockerError, type DockerAdapter } from './docker.adapter';
 import { PermanentError } from './errors';
 
+/** The registry an image reference names: its first part when that looks like a host, else Docker Hub. */
+function registryOf(ref: string): string {
+  const first = ref.split('/')[0];
+  return ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io';
+}
+
 export type StepReporter = (text: string) => Promise<void>;
 
 /**
@@ -58,7 +64,11 @@ export class ImageBuilder {
       try {
         await this.docker.pullImage(tag);
       } catch (err) {
-        throw new PermanentError(`image ${tag} could not be pulled: ${(err as Error).message}`);
+        // A public image comes from its own registry, which this node may have no way to reach.
+        const where = this.docker.inPlatformRegistry(tag)
+          ? ''
+          : ` (a public image: this node fetches it from its registry, ${registryOf(tag)}, which it could not reach or which refused it)`;
+        throw new PermanentError(`image ${tag} could not be pulled: ${(err as Error).message}${where}`);
       }
       return;
     }

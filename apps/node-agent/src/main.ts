@@ -32,8 +32,11 @@ async function main(): Promise<void> {
   surviveUnexpectedErrors(log);
   const docker = new DockerAdapter();
   await docker.ping();
-  const { nodeId, confirmed, privateKey, redis } = await register(config, log);
+  const { nodeId, confirmed, privateKey, redis, registry } = await register(config, log);
   const sealKey = createPrivateKey(privateKey);
+  // This host's own setting first; else what the broker handed the node (never logged: it is a password).
+  if (config.registry && config.registryAuth) docker.useRegistry(config.registry, config.registryAuth);
+  else if (registry) docker.useRegistry(registry.server, registry);
   // Settled at once, to be acted on once the agent can stop cleanly (below).
   const refusal = confirmed.then(
     () => null,

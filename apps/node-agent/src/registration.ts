@@ -21,12 +21,22 @@ interface SavedIdentity {
   /** X25519, PKCS#8 PEM. Absent in the files of agents older than sealed secrets: made at the next start. */
   privateKey?: string;
   redis?: RedisCredentials;
+  /** The platform registry and its credentials, as the broker last gave them. */
+  registry?: RegistryAccess;
+}
+
+/** Where release images are pushed and pulled, and the credentials that registry asks for. */
+export interface RegistryAccess {
+  server: string;
+  username: string;
+  password: string;
 }
 
 interface Answer {
   id: string;
   key?: string;
   redis?: RedisCredentials;
+  registry?: RegistryAccess;
 }
 
 /** The platform's Redis (its host, port and database), as the node's own user. */
@@ -51,6 +61,8 @@ export interface Identity {
    * otherwise the agent serves under its saved id meanwhile and this rejects if the broker later refuses it.
    */
   confirmed: Promise<void>;
+  /** The registry's credentials from the broker (this run's answer, else the saved one); absent when it needs none. */
+  registry?: RegistryAccess;
 }
 
 const stateFile = (config: AgentConfig) => join(config.dataDir, 'agents', `${config.instance}-${config.nodeName}.json`);
@@ -74,6 +86,8 @@ function save(config: AgentConfig, identity: SavedIdentity): void {
   renameSync(scratch, file);
 }
 
+const sameRegistry = (a?: RegistryAccess, b?: RegistryAccess) => a?.server === b?.server && a?.username === b?.username && a?.password === b?.password;
+
 /** One registration call. A 4xx answer is a refusal; a broker that cannot be reached, or a 5xx, may be asked again. */
 async function post(config: AgentConfig, body: Record<string, unknown>): Promise<Answer> {
   const res = await fetch(`${config.brokerUrl}/api/v1/nodes/register`, {
@@ -82,10 +96,10 @@ async function post(config: AgentConfig, body: Record<string, unknown>): Promise
     body: JSON.stringify({ name: config.nodeName, memoryMb: config.memoryMb, maxGears: config.maxGears, contractVersion: JOB_CONTRACT_VERSION, ...body }),
     signal: AbortSignal.timeout(10_000),
   });
-  const answer = (await res.json().catch(() => ({}))) as { id?: string; key?: string; redis?: RedisCredentials; message?: string };
+  const answer = (await res.json().catch(() => ({}))) as { id?: string; key?: string; redis?: RedisCredentials; registry?: RegistryAccess; message?: string };
   if (res.status >= 400 && res.status < 500) throw new Refused(`the broker refused to register this node: ${answer.message ?? res.status}`);
   if (!res.ok || !answer.id) throw new Error(`the broker answered ${res.status}${answer.message ? `: ${answer.message}` : ''}`);
-  return { id: answer.id, key: answer.key, redis: answer.redis };
+  return { id: answer.id, key: answer.key, redis: answer.redis, registry: answer.registry };
 }
 
 /** Asks until the broker answers; a refusal ends the asking. */
@@ -126,11 +140,12 @@ export async function register(config: AgentConfig, log: (msg: string) => void):
         ...(config.joinToken ? { token: config.joinToken } : {}),
       });
     const keep = (answer: Answer) => {
-      if (answer.key || answer.redis || answer.id !== saved.nodeId) {
+      if (answer.key || answer.redis || answer.id !== saved.nodeId || !sameRegistry(answer.registry, saved.registry)) {
         // Joined again as a new node: the Redis user of the old one is gone with it.
         const redis = answer.redis ?? (answer.id === saved.nodeId ? saved.redis : undefined);
         saved.redis = redis;
-        save(config, { nodeId: answer.id, name: config.nodeName, key: answer.key ?? saved.key, privateKey, redis });
+        saved.registry = answer.registry;
+        save(config, { nodeId: answer.id, name: config.nodeName, key: answer.key ?? saved.key, privateKey, redis, registry: answer.registry });
       }
       if (!saved.key && answer.key) log(`node ${config.nodeName} registered before node keys: given its key, kept in ${stateFile(config)}`);
       if (answer.id !== saved.nodeId) log(`node ${config.nodeName} (${saved.nodeId}) was no longer registered; joined again as ${answer.id}`);
@@ -138,7 +153,7 @@ export async function register(config: AgentConfig, log: (msg: string) => void):
     try {
       const answer = await again();
       keep(answer);
-      return { nodeId: answer.id, privateKey, redis: saved.redis, confirmed: Promise.resolve() };
+      return { nodeId: answer.id, privateKey, redis: saved.redis, confirmed: Promise.resolve(), registry: answer.registry };
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       // Gears and queued jobs need not wait for the broker: serve under the saved id, and confirm it once it answers.
@@ -150,7 +165,7 @@ export async function register(config: AgentConfig, log: (msg: string) => void):
         if (answer.id !== saved.nodeId) throw new Refused(`this node now has the id ${answer.id}; restarting to serve under it`);
         if (!hadRedisUser && answer.redis) throw new Refused('this node was given a Redis user of its own; restarting to connect as it');
       });
-      return { nodeId: saved.nodeId, privateKey, redis: saved.redis, confirmed };
+      return { nodeId: saved.nodeId, privateKey, redis: saved.redis, confirmed, registry: saved.registry };
     }
   }
   if (!config.joinToken) {
@@ -159,6 +174,6 @@ export async function register(config: AgentConfig, log: (msg: string) => void):
   const { publicKey, privateKey } = makeNodeKeyPair();
   const answer = await persist(config, log, () => post(config, { token: config.joinToken, publicKey }));
   if (!answer.key || !answer.redis) throw new ConfigError('the broker gave this node no key or no Redis user: upgrade the broker');
-  save(config, { nodeId: answer.id, name: config.nodeName, key: answer.key, privateKey, redis: answer.redis });
-  return { nodeId: answer.id, privateKey, redis: answer.redis, confirmed: Promise.resolve() };
+  save(config, { nodeId: answer.id, name: config.nodeName, key: answer.key, privateKey, redis: answer.redis, registry: answer.registry });
+  return { nodeId: answer.id, privateKey, redis: answer.redis, confirmed: Promise.resolve(), registry: answer.registry };
 }

@@ -61,6 +61,9 @@ class FakeDocker {
     this.fault('pullImage');
     this.images.add(ref);
   }
+  inPlatformRegistry(ref: string) {
+    return ref.startsWith('127.0.0.1:5000/');
+  }
   async ensureNetwork() {
     this.fault('ensureNetwork');
   }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, fchmodSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Backoff, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 
@@ -22,6 +22,8 @@ export interface SupervisorOptions {
 
 /** Exit code of a Gearshift process that stopped on a bad setting. */
 const EXIT_CONFIG = 2;
+/** Logs of the platform are read by root (and its group) only: they name apps, users and addresses. */
+const LOG_MODE = 0o640;
 
 /**
  * A small process supervisor for hosts without systemd: starts each program, starts it again when it exits (with
@@ -40,7 +42,7 @@ export class Supervisor {
   private say(name: string, text: string): void {
     const line = `${new Date().toISOString()} supervisor ${text}\n`;
     try {
-      appendFileSync(join(this.opts.logDir, `${name}.log`), line);
+      appendFileSync(join(this.opts.logDir, `${name}.log`), line, { mode: LOG_MODE });
     } catch {
       // the log is gone; stdout still has it
     }
@@ -48,7 +50,7 @@ export class Supervisor {
   }
 
   start(): void {
-    mkdirSync(this.opts.logDir, { recursive: true });
+    mkdirSync(this.opts.logDir, { recursive: true, mode: 0o750 });
     mkdirSync(this.opts.runDir, { recursive: true });
     writeFileSync(join(this.opts.runDir, 'supervisor.pid'), `${process.pid}\n`);
     for (const p of this.programs) this.run(p, new Backoff(this.opts.backoff ?? DEFAULT_BACKOFF));
@@ -56,7 +58,10 @@ export class Supervisor {
 
   private run(p: Program, backoff: Backoff): void {
     if (this.stopping) return;
-    const log = openSync(join(this.opts.logDir, `${p.name}.log`), 'a');
+    const file = join(this.opts.logDir, `${p.name}.log`);
+    const log = openSync(file, 'a', LOG_MODE);
+    // A log made before logs were private keeps its old mode otherwise.
+    fchmodSync(log, LOG_MODE);
     const started = Date.now();
     // The program writes straight to its log file: its output (and that of what it starts, such as HAProxy) does not
     // depend on the supervisor being there to read a pipe.

@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+
 /**
  * Image references as Docker reads them (the distribution reference grammar):
  *
@@ -137,4 +139,47 @@ export function imageReferenceProblem(value: string): string | undefined {
     if (err instanceof ImageReferenceError) return err.message;
     throw err;
   }
+}
+
+/** `host` as a URL parser normalizes it: lower case, and IPv4 in any spelling (127.1, 0x7f.0.0.1) as dotted quads. */
+function normalHost(host: string): string {
+  try {
+    return new URL(`http://${host}/`).hostname;
+  } catch {
+    return host.toLowerCase();
+  }
+}
+
+function splitDomain(domain: string): { host: string; port?: string } {
+  const portAt = domain.startsWith('[') ? domain.indexOf(']:') + 1 : domain.lastIndexOf(':');
+  return portAt > 0 ? { host: normalHost(domain.slice(0, portAt)), port: domain.slice(portAt + 1) } : { host: normalHost(domain) };
+}
+
+/** A host name or address that means this machine. */
+function isLocal(host: string): boolean {
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    /^127\.\d+\.\d+\.\d+$/.test(host) ||
+    host === '0.0.0.0' ||
+    host === '[::1]' ||
+    host === '[::]' ||
+    /^\[::ffff:(7f[0-9a-f]{2}:[0-9a-f]{1,4}|127\.\d+\.\d+\.\d+)\]$/.test(host) ||
+    host === normalHost(hostname())
+  );
+}
+
+/**
+ * Whether an image reference's registry is the platform's (`registry`, host:port as configured), in any spelling of
+ * its host and port: the same name in other case, and for a registry on this machine any name of this machine
+ * (localhost, 127.x in any notation, ::1, its host name).
+ */
+export function namesPlatformRegistry(ref: Pick<ImageReference, 'domain'>, registry: string): boolean {
+  if (!registry) return false;
+  const own = splitDomain(registry);
+  const their = splitDomain(ref.domain);
+  // Without a port Docker tries the registry's standard ones.
+  const ports = (p?: string) => (p === undefined ? ['443', '80'] : [p]);
+  if (!ports(their.port).some((p) => ports(own.port).includes(p))) return false;
+  return their.host === own.host || (isLocal(own.host) && isLocal(their.host));
 }

@@ -6,6 +6,8 @@ import { conflict, GearshiftError, ruleViolation } from '../common/errors';
 import type { App } from '../apps/app.entity';
 import { checkCartridgeSet, checkOptions, checkScale, checkSize } from '../apps/cartridge-rules';
 import { generatedFor } from '../apps/generated-values';
+import { DeploymentsRepository } from '../apps/deployments.repository';
+import { checkImageSource } from '../apps/release-images';
 import { ChangeRunner } from '../changes/change-runner';
 import { AppGears } from '../lifecycle/app-gears.service';
 import { AliasesRepository } from '../routes/aliases.repository';
@@ -23,6 +25,7 @@ import { planApply, type AppState, type PlanItem } from './plan';
 export class ApplyService {
   constructor(
     private readonly appsRepository: AppsRepository,
+    private readonly deploymentsRepository: DeploymentsRepository,
     private readonly catalog: CatalogService,
     private readonly domains: DomainsService,
     private readonly apps: AppsService,
@@ -38,6 +41,7 @@ export class ApplyService {
     const d: AppDescriptor = parseDescriptor(text);
     const domain = await this.domains.require(user, domainName);
     const app = await this.appsRepository.findByName(domain.id, d.name);
+    await this.checkImages(d, app);
     const { items, refusals } = planApply(app ? await this.stateOf(app) : null, d, this.catalog.cartridges);
     if (refusals.length > 0) throw new GearshiftError('rule_violation', refusals.map((r) => r.message).join('; '), refusals);
     const losses = items.filter((i) => i.loses);
@@ -77,6 +81,20 @@ export class ApplyService {
     }
     const result = await this.applyDescriptor(user, domainName, app, d, items, opts.wait);
     return { app: d.name, plan: items, operation: 'operation' in result ? result.operation : null };
+  }
+
+  /** Images a descriptor names for docker-image gears: public ones, or the app's own releases in the platform registry. */
+  private async checkImages(d: AppDescriptor, app: App | null): Promise<void> {
+    const releaseImages = app ? (await this.deploymentsRepository.forApp(app.id, 1000)).flatMap((x) => (x.image ? [x.image] : [])) : [];
+    d.cartridges.forEach((entry, i) => {
+      const c = this.catalog.cartridges.get(entryName(entry));
+      if (!c?.manifest.image['from-app']) return;
+      checkImageSource(
+        entryOptions(entry).image,
+        { registry: this.config.registry, instance: this.config.instance, appId: app?.id, releaseImages },
+        `/cartridges/${i}/image`,
+      );
+    });
   }
 
   /** What an app is now, in the terms of a descriptor. */

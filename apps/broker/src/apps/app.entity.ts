@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import { sealedValues } from '../common/secrets';
-import type { AppHealth, GearSize } from '@gearshift/cartridges';
+import type { AppHealth, GearSize, LinuxCapability } from '@gearshift/cartridges';
 import { AppCartridge } from './app-cartridge.entity';
 import { Gear } from './gear.entity';
 
@@ -9,6 +9,16 @@ import { Gear } from './gear.entity';
  * services but not their web gears until the next request wakes them.
  */
 export type AppDesiredState = 'started' | 'stopped' | 'idle' | 'deleting';
+
+/** What an administrator allows an app's docker-image gears beyond the restricted default. */
+export interface AppSecurityOverride {
+  /** Run as root (uid 0) whatever user the image names. */
+  runAsRoot?: boolean;
+  /** Capabilities added back after every one is dropped. */
+  capabilities?: LinuxCapability[];
+  /** Mount the image's root filesystem read-only. */
+  readOnlyRootfs?: boolean;
+}
 
 @Entity('apps')
 export class App {
@@ -28,6 +38,8 @@ export class App {
   @Column({ name: 'active_deployment_id', type: 'uuid', nullable: true }) activeDeploymentId!: string | null;
   /** The app's own health check for the web gears of its next releases; null: the web cartridge's. */
   @Column({ type: 'jsonb', nullable: true }) health!: AppHealth | null;
+  /** Set by an administrator only; null: docker-image gears get the restricted default. */
+  @Column({ name: 'security_override', type: 'jsonb', nullable: true }) securityOverride!: AppSecurityOverride | null;
   @OneToMany(() => AppCartridge, (c) => c.app) cartridges?: AppCartridge[];
   @OneToMany(() => Gear, (g) => g.app) gears?: Gear[];
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;

@@ -157,6 +157,7 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
         | 'lastScaledAt'
         | 'activeDeploymentId'
         | 'health'
+        | 'securityOverride'
       >
     >,
   ): Promise<void> {

@@ -78,6 +78,7 @@ export class GearSpecsService {
         ...(envOf?.has(g.id) ? { env: envOf.get(g.id) } : {}),
       })),
       nodeAddresses: await this.addressesFor(app),
+      securityOverride: app.securityOverride,
     };
   }
 

@@ -196,3 +196,26 @@ describe('cartridge rules', () => {
   });
   it('refuses two web cartridges', () => assert.match(code(['nodejs-18', 'static']), /^rule_violation .*one-web-cartridge/));
 });
+
+describe("a docker-image gear's confinement", () => {
+  const image: AppShape = {
+    ...app,
+    cartridges: [{ name: 'docker-image', generated: {}, options: { image: 'team/api:1', port: 3000 } }, app.cartridges[1]],
+    gears: [{ ...app.gears[0], cartridge: 'docker-image' }, app.gears[1]],
+  };
+  const gearOf = (shape: AppShape, cartridge: string) => buildGearSpecs(shape, catalog, 'gs').find((s) => s.cartridge === cartridge)!;
+
+  it("gets the restricted default, with the image's own user, unless an administrator allowed more", () => {
+    const plain = gearOf(image, 'docker-image');
+    assert.deepEqual(plain.security, { capabilities: [], readOnlyRootFilesystem: false, tmpfs: [] });
+    assert.equal(plain.user, undefined);
+  });
+
+  it('gets what an administrator allowed the app, and the other gears keep their own', () => {
+    const allowed = { ...image, securityOverride: { runAsRoot: true, capabilities: ['NET_RAW' as const, 'NET_ADMIN' as const], readOnlyRootfs: true } };
+    const gear = gearOf(allowed, 'docker-image');
+    assert.deepEqual(gear.security, { capabilities: ['NET_ADMIN', 'NET_RAW'], readOnlyRootFilesystem: true, tmpfs: [] });
+    assert.equal(gear.user, '0:0');
+    assert.deepEqual(gearOf(allowed, 'postgresql-15'), gearOf(image, 'postgresql-15'));
+  });
+});

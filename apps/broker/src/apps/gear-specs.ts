@@ -1,7 +1,9 @@
 import {
   GEAR_SIZES,
   gearSecurity,
+  RESTRICTED_SECURITY,
   type AppHealth,
+  type GearSecurity,
   renderTemplate,
   type Cartridge,
   type CartridgeOptions,
@@ -11,6 +13,7 @@ import {
   type RouteHealth,
   type TemplateContext,
 } from '@gearshift/cartridges';
+import type { AppSecurityOverride } from './app.entity';
 
 /** What the spec builder needs to know of an app; plain data, so the builder is a pure function. */
 export interface AppShape {
@@ -36,6 +39,8 @@ export interface AppShape {
   }[];
   /** Where each node's published ports are reached (node id → address): gears on other nodes reach services there. */
   nodeAddresses?: Record<string, string>;
+  /** What an administrator allows the app's docker-image gears beyond the restricted default. */
+  securityOverride?: AppSecurityOverride | null;
 }
 
 /** The deployed release a web gear runs: its image, and the environment and health check it was released with. */
@@ -50,6 +55,18 @@ export interface PublishedVar {
   value: string;
   secret: boolean;
   from: string;
+}
+
+/**
+ * A named image's confinement: the restricted default, with what an administrator allowed this app. A cartridge's
+ * gears keep what their manifest declares.
+ */
+function imageSecurity(o: AppSecurityOverride | null | undefined): GearSecurity {
+  return {
+    capabilities: [...(o?.capabilities ?? RESTRICTED_SECURITY.capabilities)].sort(),
+    readOnlyRootFilesystem: o?.readOnlyRootfs ?? RESTRICTED_SECURITY.readOnlyRootFilesystem,
+    tmpfs: [...RESTRICTED_SECURITY.tmpfs],
+  };
 }
 
 const short = (id: string) => id.replace(/-/g, '').slice(0, 8);
@@ -201,7 +218,8 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
             ? { ref: c.manifest.image.ref }
             : { build: { cartridge: c.manifest.name, hash: c.hash } },
       command: g.release ? undefined : fromApp ? options.command : c.manifest.command ? [...c.manifest.command] : undefined,
-      user: g.release ? undefined : c.manifest.user,
+      // An administrator may let an app's named image run as root whatever user it names.
+      user: fromApp && app.securityOverride?.runAsRoot ? '0:0' : g.release ? undefined : c.manifest.user,
       containerName: `${instance}-${app.name}-${app.domain}-${g.cartridge}-${short(g.id)}`,
       network: `${instance}-${short(app.id)}-${short(g.nodeId)}`,
       hostname: `${g.cartridge}-${short(g.id)}`,
@@ -220,8 +238,9 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
         path: v.path,
       })),
       resources: { memoryMb: size.memoryMb, cpus: size.cpus, pids: size.pids },
-      // A named image declares nothing: it gets the restricted default (no capabilities, no new privileges).
-      security: gearSecurity(c.manifest.security),
+      // A named image declares nothing: it gets the restricted default (no capabilities, no new privileges), or
+      // what an administrator allowed the app.
+      security: fromApp ? imageSecurity(app.securityOverride) : gearSecurity(c.manifest.security),
       health: gearHealth(c, options, isWeb ? g.release : undefined),
       // An idle app keeps its services (data, connections) and stops only its web gears.
       running: app.state === 'started' || (app.state === 'idle' && !isWeb),

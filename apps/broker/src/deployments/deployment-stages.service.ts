@@ -15,6 +15,7 @@ import type { Operation } from '../operations/operation.entity';
 import { contextOf } from '../operations/contexts';
 import { convergeAll, nextDeploymentStage, planRolloutStart, rolloutStartStep } from './rollout-stages';
 import { RegistryJanitor } from './registry-janitor';
+import { releaseImage } from '../apps/release-images';
 import { DeploymentSources } from './sources';
 import type { Deployment } from '../apps/deployment.entity';
 
@@ -144,8 +145,8 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
   }
 
   private imageTag(app: App, number: number): string {
-    const repo = `gearshift-apps/${this.config.instance}-${app.id.slice(0, 8)}`;
-    return `${this.config.registry ? `${this.config.registry}/` : ''}${repo}:${number}`;
+    // The app's whole id: releases of two apps never share a repository (rollback reads the name each one recorded).
+    return releaseImage(this.config.registry, this.config.instance, app.id, number);
   }
 
   async convergeExtras(op: Operation, app: App, nodeId: string): Promise<Partial<NodeJobs['app.converge']>> {

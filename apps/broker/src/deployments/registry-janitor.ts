@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { AppsRepository } from '../apps/apps.repository';
 import { DeploymentsRepository } from '../apps/deployments.repository';
+import { basicAuth, RELEASE_APP_ID, RELEASE_REPOSITORY } from '../apps/release-images';
 
 const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',
@@ -48,14 +49,16 @@ export class RegistryJanitor implements OnApplicationBootstrap, OnModuleDestroy 
 
   private async pass(): Promise<number> {
     const base = `http://${this.config.registry}/v2`;
-    const prefix = `gearshift-apps/${this.config.instance}-`;
-    const repos = (await this.repositories()).filter((r) => r.startsWith(prefix) && /^[0-9a-f]{8}$/.test(r.slice(prefix.length)));
+    const prefix = `${RELEASE_REPOSITORY}/${this.config.instance}-`;
+    // Releases are named by the app's whole id; those made before, by its first 8 hex digits.
+    const repos = (await this.repositories()).filter((r) => r.startsWith(prefix) && RELEASE_APP_ID.test(r.slice(prefix.length)));
     if (repos.length === 0) return 0;
     const { apps, deployments } = this;
-    const byPrefix = new Map((await apps.ids()).map((id) => [id.slice(0, 8), id]));
+    const ids = await apps.ids();
+    const byName = new Map([...ids.map((id) => [id.slice(0, 8), id] as const), ...ids.map((id) => [id, id] as const)]);
     let removed = 0;
     for (const repo of repos) {
-      const appId = byPrefix.get(repo.slice(prefix.length));
+      const appId = byName.get(repo.slice(prefix.length));
       const tags = ((await this.get(`${base}/${repo}/tags/list`)) as { tags?: string[] | null } | null)?.tags ?? [];
       if (tags.length === 0) continue;
       // A release that is being built has a row already: only pruned releases and deleted apps let go of images.
@@ -74,7 +77,7 @@ export class RegistryJanitor implements OnApplicationBootstrap, OnModuleDestroy 
     const all: string[] = [];
     let next: string | null = `/v2/_catalog?n=1000`;
     while (next) {
-      const res = await call('GET', `http://${this.config.registry}${next}`);
+      const res = await this.call('GET', `http://${this.config.registry}${next}`);
       if (res.status !== 200) throw new Error(`the registry's catalogue answered ${res.status}`);
       all.push(...((JSON.parse(res.body) as { repositories?: string[] }).repositories ?? []));
       next = /<([^>]+)>;\s*rel="next"/.exec(String(res.headers.link ?? ''))?.[1] ?? null;
@@ -83,17 +86,23 @@ export class RegistryJanitor implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   private async remove(base: string, repo: string, tag: string): Promise<boolean> {
-    const head = await call('HEAD', `${base}/${repo}/manifests/${tag}`, { accept: MANIFEST_TYPES });
+    const head = await this.call('HEAD', `${base}/${repo}/manifests/${tag}`, { accept: MANIFEST_TYPES });
     const digest = head.headers['docker-content-digest'];
     if (head.status !== 200 || typeof digest !== 'string') return false;
-    const res = await call('DELETE', `${base}/${repo}/manifests/${digest}`);
+    const res = await this.call('DELETE', `${base}/${repo}/manifests/${digest}`);
     if (res.status !== 202 && res.status !== 404) this.logger.warn(`the registry refused to remove ${repo}:${tag} (${res.status})`);
     return res.status === 202;
   }
 
   private async get(url: string): Promise<unknown> {
-    const res = await call('GET', url);
+    const res = await this.call('GET', url);
     return res.status === 200 ? JSON.parse(res.body) : null;
+  }
+
+  /** A call with the registry's credentials, when it has some. */
+  private call(method: string, url: string, headers: Record<string, string> = {}) {
+    const auth = this.config.registryAuth;
+    return call(method, url, auth ? { ...headers, authorization: basicAuth(auth) } : headers);
   }
 }
 

@@ -9,6 +9,7 @@ import { WaitPipe } from '../common/wait.pipe';
 import { FlagPipe } from '../common/flag.pipe';
 import { CurrentUser } from '../users/auth.guard';
 import type { User } from '../users/user.entity';
+import type { AppSecurityOverride } from '../apps/app.entity';
 import { AppsService } from './apps.service';
 import {
   actionSchema,
@@ -17,6 +18,7 @@ import {
   envPatchSchema,
   patchAppSchema,
   scaleSchema,
+  securitySchema,
   type AppAction,
   type PatchAppBody,
   type CreateAppBody,
@@ -181,6 +183,21 @@ export class AppsController {
     @Query('wait', WaitPipe) w?: number,
   ) {
     return this.apps.unsetEnv(user, domain, app, name, w);
+  }
+
+  @Put(':app/security')
+  @HttpCode(202)
+  @AcceptsBody({ json: 'api' })
+  @ApiBody({ schema: securitySchema as object })
+  @wait()
+  setSecurity(
+    @CurrentUser() user: User,
+    @Param('domain') domain: string,
+    @Param('app') app: string,
+    @Body(new SchemaPipe(securitySchema)) body: AppSecurityOverride,
+    @Query('wait', WaitPipe) w?: number,
+  ) {
+    return this.apps.setSecurity(user, domain, app, body, w);
   }
 
   @Put(':app/scale')

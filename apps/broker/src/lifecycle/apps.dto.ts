@@ -1,4 +1,12 @@
-import { GEAR_SIZE_NAMES, NAME_PATTERN, appHealthSchema, autoscaleSchema, cartridgeEntrySchema, envNamePattern } from '@gearshift/cartridges';
+import {
+  GEAR_SIZE_NAMES,
+  LINUX_CAPABILITIES,
+  NAME_PATTERN,
+  appHealthSchema,
+  autoscaleSchema,
+  cartridgeEntrySchema,
+  envNamePattern,
+} from '@gearshift/cartridges';
 import type { AppHealth, CartridgeEntry, GearSize } from '@gearshift/cartridges';
 
 /** Request bodies of the apps API as JSON Schemas: ajv validates them and OpenAPI documents them. */
@@ -88,3 +96,20 @@ export const patchAppSchema = {
 } as const;
 
 export type PatchAppBody = { idleAfterSeconds?: number | null; health?: AppHealth | null };
+
+/** `PUT .../security`: what an administrator allows the app's docker-image gears; `{}` is the restricted default. */
+export const securitySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    runAsRoot: { type: 'boolean', description: 'run as root (uid 0) whatever user the image names' },
+    capabilities: {
+      type: 'array',
+      uniqueItems: true,
+      maxItems: LINUX_CAPABILITIES.length,
+      items: { type: 'string', enum: LINUX_CAPABILITIES },
+      description: 'capabilities added back after every one is dropped',
+    },
+    readOnlyRootfs: { type: 'boolean', description: "mount the image's root filesystem read-only" },
+  },
+} as const;

@@ -54,6 +54,8 @@ export class AppsPresenter {
       autoscale: app.autoscaleMax ? { min: app.autoscaleMin, max: app.autoscaleMax, targetConcurrency: app.autoscaleTarget } : null,
       idleAfterSeconds: app.idleAfterSeconds,
       health: app.health,
+      // What an administrator allowed its docker-image gears; null: the restricted default.
+      security: app.securityOverride ?? null,
       env: app.env,
       release: app.activeDeploymentId ? (releases.get(app.activeDeploymentId) ?? null) : null,
       gears: (app.gears ?? [])

@@ -1,14 +1,16 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { entryName, entryOptions, GEAR_SIZES, type Cartridge, type GearSize } from '@gearshift/cartridges';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CertificateAuthority } from '../common/certificates';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { CatalogService } from '../cartridges/catalog.service';
 import { UnitOfWork } from '../database/unit-of-work';
 import { AppAccess } from '../apps/app-access.service';
-import type { App } from '../apps/app.entity';
+import type { App, AppSecurityOverride } from '../apps/app.entity';
 import { AppsRepository, type NewGear } from '../apps/apps.repository';
 import { checkCartridgeSet, checkOptions, checkScale, checkSize, isWeb } from '../apps/cartridge-rules';
 import { generatedFor } from '../apps/generated-values';
+import { checkImageSource } from '../apps/release-images';
 import { CHANGE_REPOS, ChangeRunner, type Change, type ChangeRepos } from '../changes/change-runner';
 import type { Domain } from '../domains/domain.entity';
 import { DomainsService } from '../domains/domains.service';
@@ -37,6 +39,7 @@ export class AppsService {
     private readonly appGears: AppGears,
     private readonly presenter: AppsPresenter,
     private readonly ca: CertificateAuthority,
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
   async list(user: User, domainName: string) {
@@ -102,6 +105,11 @@ export class AppsService {
     const chosen = checkCartridgeSet(names, this.catalog.cartridges);
     const options = body.cartridges.map(entryOptions);
     chosen.forEach((c, i) => checkOptions(c, options[i], `/cartridges/${i}`));
+    // A new app has no release yet: no image in the platform registry is its own.
+    chosen.forEach((c, i) => {
+      if (c.manifest.image['from-app'])
+        checkImageSource(options[i].image, { registry: this.config.registry, instance: this.config.instance }, `/cartridges/${i}/image`);
+    });
     // Without a web cartridge the app waits for its code, whose files say which runtime it needs.
     const web = chosen.find(isWeb);
     const size: GearSize = body.size ?? 'small';
@@ -277,6 +285,33 @@ export class AppsService {
         const c = this.catalog.find(name);
         if (c && isWeb(c)) throw ruleViolation('/cartridge', 'web-cartridge', `${name} is the app's web cartridge; delete the app instead`);
         await repos.apps.removeCartridge(app.id, name);
+      },
+      waitSeconds,
+    );
+  }
+
+  /**
+   * What an administrator allows the app's docker-image gears beyond the restricted default (`{}` takes it all back);
+   * the gears are replaced with it. Only an administrator: an app's owner could otherwise give their image root.
+   */
+  async setSecurity(user: User, domainName: string, appName: string, body: AppSecurityOverride, waitSeconds?: number) {
+    if (!user.isAdmin) throw new GearshiftError('forbidden', "only an administrator can change how an app's gears are confined");
+    const override: AppSecurityOverride = {
+      ...(body.runAsRoot ? { runAsRoot: true } : {}),
+      ...(body.capabilities?.length ? { capabilities: [...body.capabilities].sort() } : {}),
+      ...(body.readOnlyRootfs ? { readOnlyRootfs: true } : {}),
+    };
+    const summary = Object.keys(override).length
+      ? `allow docker-image gears ${JSON.stringify(override)}`
+      : 'confine docker-image gears by the restricted default';
+    return this.change(
+      user,
+      domainName,
+      appName,
+      'app.security',
+      summary,
+      async (repos, app) => {
+        await repos.apps.update(app.id, { securityOverride: Object.keys(override).length ? override : null });
       },
       waitSeconds,
     );

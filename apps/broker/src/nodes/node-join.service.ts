@@ -216,7 +216,15 @@ export class NodeJoinService implements OnApplicationBootstrap {
     return conflict(message, [{ pointer: '/name', rule: 'node-name-taken', message }]);
   }
 
+  /** Also the registry's credentials, when it asks for some: the node pulls releases (and builds push them) with them. */
   private answer(node: Node) {
-    return { id: node.id, name: node.name, queue: nodeQueue(node.id), prefix: this.config.instance };
+    const { registry, registryAuth } = this.config;
+    return {
+      id: node.id,
+      name: node.name,
+      queue: nodeQueue(node.id),
+      prefix: this.config.instance,
+      ...(registry && registryAuth ? { registry: { server: registry, username: registryAuth.username, password: registryAuth.password } } : {}),
+    };
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
@@ -82,12 +82,17 @@ export class AuthService {
     if ((await this.usersRepository.count()) > 0) return;
     let password = this.config.adminPassword;
     if (!password) {
-      password = randomBytes(18).toString('base64url');
       const file = join(this.config.dataDir, 'admin-password');
       mkdirSync(this.config.dataDir, { recursive: true });
-      if (!existsSync(file)) writeFileSync(file, `${password}\n`, { mode: 0o600 });
+      // A password kept from an earlier first start (whose database is gone) is the one its reader expects.
+      if (existsSync(file)) password = readFileSync(file, 'utf8').trim();
+      if (!password) {
+        password = randomBytes(18).toString('base64url');
+        writeFileSync(file, `${password}\n`, { mode: 0o600 });
+      }
       chmodSync(file, 0o600);
-      this.logger.log(`created user admin with a generated password (also kept in ${file}): ${password}`);
+      // Never the password itself: logs are read by more eyes than the file, which is root's alone.
+      this.logger.log(`created user admin with a generated password, kept in ${file} (readable by root only)`);
     } else {
       this.logger.log('created user admin with the password from GEARSHIFT_ADMIN_PASSWORD');
     }

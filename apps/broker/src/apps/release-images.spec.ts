@@ -1,0 +1,78 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
+import { GearshiftError } from '../common/errors';
+import { checkImageSource, releaseImage, RELEASE_APP_ID } from './release-images';
+
+const appId = '0f8e2c4a-1b2c-4d5e-8f90-a1b2c3d4e5f6';
+const other = '7d1e9b00-aaaa-4bbb-8ccc-ddddeeeeffff';
+const ctx = { registry: '127.0.0.1:5000', instance: 'gs', appId, releaseImages: [`127.0.0.1:5000/gearshift-apps/gs-${appId.slice(0, 8)}:3`] };
+
+const refused = (image: string, c: Parameters<typeof checkImageSource>[1] = ctx) =>
+  assert.throws(
+    () => checkImageSource(image, c, '/cartridges/0/image'),
+    (err: unknown) => {
+      const detail = err instanceof GearshiftError && Array.isArray(err.details) ? err.details[0] : undefined;
+      return (err as GearshiftError).code === 'rule_violation' && detail?.rule === 'image_source' && detail.pointer === '/cartridges/0/image';
+    },
+    image,
+  );
+const allowed = (image: string, c: Parameters<typeof checkImageSource>[1] = ctx) =>
+  assert.doesNotThrow(() => checkImageSource(image, c, '/cartridges/0/image'), image);
+
+describe('release image names', () => {
+  it("carry the app's whole id", () => {
+    assert.equal(releaseImage('127.0.0.1:5000', 'gs', appId, 4), `127.0.0.1:5000/gearshift-apps/gs-${appId}:4`);
+    assert.equal(releaseImage('', 'gs', appId, 4), `gearshift-apps/gs-${appId}:4`);
+    assert.ok(RELEASE_APP_ID.test(appId) && RELEASE_APP_ID.test(appId.slice(0, 8)) && !RELEASE_APP_ID.test('abc'));
+  });
+});
+
+describe('docker-image sources', () => {
+  it("refuses another app's release in every spelling of the platform registry", () => {
+    for (const host of [
+      '127.0.0.1:5000',
+      'localhost:5000',
+      'LOCALHOST:5000',
+      '127.1:5000',
+      '127.0.0.2:5000',
+      '[::1]:5000',
+      '0.0.0.0:5000',
+      `${hostname()}:5000`,
+    ]) {
+      refused(`${host}/gearshift-apps/gs-${other}:1`);
+    }
+    refused(`localhost:5000/gearshift-apps/gs-${other}@sha256:${'a'.repeat(64)}`);
+    refused('127.0.0.1:5000/someone/else:1');
+  });
+
+  it("refuses a release named like the app's but of an older name it never recorded", () => {
+    refused(`127.0.0.1:5000/gearshift-apps/gs-${appId.slice(0, 8)}:9`);
+  });
+
+  it("allows the app's own releases, by full id or as recorded before", () => {
+    allowed(`127.0.0.1:5000/gearshift-apps/gs-${appId}:1`);
+    allowed(`localhost:5000/gearshift-apps/gs-${appId}:12`);
+    allowed(`localhost:5000/gearshift-apps/gs-${appId.slice(0, 8)}:3`);
+  });
+
+  it('refuses every platform registry image while the app has no id yet', () => {
+    refused(`127.0.0.1:5000/gearshift-apps/gs-${appId}:1`, { registry: '127.0.0.1:5000', instance: 'gs' });
+  });
+
+  it('allows public references and other registries', () => {
+    for (const image of ['nginx', 'nginx:1.25', 'ghcr.io/team/api:2', 'localhost:5001/x:1', 'registry.example.com:5000/x:1', 'docker.io/library/redis:7'])
+      allowed(image);
+  });
+
+  it('allows everything when the platform has no registry', () => {
+    allowed('127.0.0.1:5000/x:1', { registry: '', instance: 'gs' });
+  });
+
+  it('matches a registry named by host name, with the default ports when it has none', () => {
+    refused('registry.internal:5000/x:1', { registry: 'Registry.Internal:5000', instance: 'gs' });
+    refused('registry.internal/x:1', { registry: 'registry.internal', instance: 'gs' });
+    refused('registry.internal:443/x:1', { registry: 'registry.internal', instance: 'gs' });
+    allowed('localhost:5000/x:1', { registry: 'registry.internal:5000', instance: 'gs' });
+  });
+});
