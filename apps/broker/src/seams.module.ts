@@ -1,9 +1,12 @@
 import { Global, Module } from '@nestjs/common';
 import { AppsModule } from './apps/apps.module';
+import { AuditDomains } from './audit/audit-domains';
 import { AppsRepository } from './apps/apps.repository';
 import { NodeAddresses } from './apps/node-addresses';
 import { CartridgesInUse } from './cartridges/cartridges-in-use';
 import { DomainApps } from './domains/domain-apps';
+import { DomainsModule } from './domains/domains.module';
+import { DomainsService } from './domains/domains.service';
 import { FleetModule } from './fleet/fleet.module';
 import { NodesRepository } from './fleet/nodes.repository';
 
@@ -13,12 +16,18 @@ import { NodesRepository } from './fleet/nodes.repository';
  */
 @Global()
 @Module({
-  imports: [AppsModule, FleetModule],
+  imports: [AppsModule, FleetModule, DomainsModule],
   providers: [
     { provide: DomainApps, useExisting: AppsRepository },
     { provide: CartridgesInUse, useExisting: AppsRepository },
     { provide: NodeAddresses, useExisting: NodesRepository },
+    // Whose events a user may read: those on the domains the domains room lets them see.
+    {
+      provide: AuditDomains,
+      useFactory: (domains: DomainsService): AuditDomains => ({ visibleTo: async (user) => (await domains.list(user)).map((d) => d.name) }),
+      inject: [DomainsService],
+    },
   ],
-  exports: [DomainApps, CartridgesInUse, NodeAddresses],
+  exports: [DomainApps, CartridgesInUse, NodeAddresses, AuditDomains],
 })
 export class SeamsModule {}
