@@ -186,6 +186,32 @@ describe('audit log', { timeout: 600_000 }, () => {
     assert.ok(!(await audit(annToken)).some((e) => e.user === 'admin'), 'ann sees the administrator’s events');
   });
 
+  it('records a git push the git backend refuses as a deployment from git', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: p.port,
+          localAddress: ANN_ADDRESS,
+          path: '/git/shop/ghost.git/info/refs?service=git-receive-pack',
+          headers: { authorization: `Basic ${Buffer.from(`git:${annToken}`).toString('base64')}` },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status, 404);
+    const push = await eventFor(annToken, 'the refused push', (e) => e.action === 'deployment.create' && e.target === 'shop/ghost');
+    assert.deepEqual(
+      [push.user, push.address, push.domain, push.status, push.outcome, push.details],
+      ['ann', ANN_ADDRESS, 'shop', 404, 'refused', { source: 'git', error: 'not_found' }],
+    );
+  });
+
   it('keeps no secret: neither the value of an environment variable nor a password nor a token', async () => {
     const text = JSON.stringify([await audit(p.token, '?limit=500'), await audit(annToken, '?limit=500')]);
     assert.ok(text.includes('API_KEY'));
