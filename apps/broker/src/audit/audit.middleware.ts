@@ -7,6 +7,8 @@ import { AuditService, readableAddress } from './audit.service';
 
 const CHANGES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const PREFIX = /^\/api\/v1(?=\/|$)/;
+/** Longer than the longest ?wait= (600 s): an answer the handler still owes comes before. */
+const ABANDONED_AFTER_MS = 660_000;
 
 type AuditedRequest = Request & { user?: User; session?: Session };
 
@@ -24,23 +26,42 @@ export class AuditMiddleware implements NestMiddleware {
   use(req: AuditedRequest, res: Response, next: NextFunction): void {
     if (!CHANGES.has(req.method)) return next();
     let answer: unknown;
+    let recorded = false;
+    let late: NodeJS.Timeout | undefined;
+    const record = (extra: Record<string, unknown> = {}, status = res.statusCode) => {
+      if (recorded) return;
+      recorded = true;
+      clearTimeout(late);
+      try {
+        this.recordCall(req, status, answer, extra);
+      } catch (err) {
+        // Describing a call is pure and should not throw; if it does, the call itself has long been answered.
+        this.logger.error(`could not describe ${req.method} ${req.originalUrl.split('?')[0]}: ${(err as Error).message}`);
+      }
+    };
     const json = res.json.bind(res);
     res.json = (body: unknown) => {
       answer = body;
       return json(body);
     };
     res.once('close', () => {
-      try {
-        this.recordCall(req, res.statusCode, answer);
-      } catch (err) {
-        // Describing a call is pure and should not throw; if it does, the call itself has long been answered.
-        this.logger.error(`could not describe ${req.method} ${req.originalUrl.split('?')[0]}: ${(err as Error).message}`);
-      }
+      if (res.writableFinished || res.headersSent) return record();
+      // The client left before the answer (a ?wait= given up on): the change goes on, and is recorded with the
+      // answer the broker gives it, to no one; or, should none ever come, as abandoned.
+      const end = res.end.bind(res) as (...args: unknown[]) => Response;
+      res.end = ((...args: unknown[]) => {
+        const done = end(...args);
+        record({ clientLeft: true });
+        return done;
+      }) as Response['end'];
+      // 499, "client closed the request": no answer of the broker's to show.
+      late = setTimeout(() => record({ clientLeft: true, unanswered: true }, 499), ABANDONED_AFTER_MS);
+      late.unref();
     });
     next();
   }
 
-  private recordCall(req: AuditedRequest, status: number, answer: unknown): void {
+  private recordCall(req: AuditedRequest, status: number, answer: unknown, extra: Record<string, unknown>): void {
     const pattern = (req.route as { path?: unknown } | undefined)?.path;
     if (typeof pattern !== 'string') return; // no route matched: nothing was changed
     const route = pattern.replace(PREFIX, '').replace(/(.)\/$/, '$1') || '/';
@@ -67,7 +88,7 @@ export class AuditMiddleware implements NestMiddleware {
     }
     const session = req.session;
     this.audit.record(
-      what,
+      { ...what, details: { ...what.details, ...extra } },
       {
         user,
         username: what.action.startsWith('session.login') ? (what.target ?? null) : null,
