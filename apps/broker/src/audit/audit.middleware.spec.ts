@@ -79,7 +79,8 @@ describe('audit middleware', () => {
   });
 
   it('records nothing for a read, an unknown route, or a refusal of someone unknown but a login', () => {
-    for (const req of [{ method: 'GET' }, { route: undefined }, { user: undefined, session: undefined }]) {
+    const join = { method: 'POST', route: { path: '/api/v1/nodes/register' }, params: {}, body: { name: 'n1' }, user: undefined, session: undefined };
+    for (const req of [{ method: 'GET' }, { route: undefined }, { user: undefined, session: undefined }, join]) {
       const { recorded, res } = harness(req);
       res.statusCode = 401;
       Object.assign(res, { writableFinished: true, headersSent: true });
@@ -98,6 +99,10 @@ describe('audit middleware', () => {
     Object.assign(res, { writableFinished: true, headersSent: true });
     res.emit('close');
     assert.deepEqual([recorded[0].what.action, recorded[0].actor.username, recorded[0].actor.user], ['session.login_failed', 'ann', null]);
+    const joined = harness(join);
+    Object.assign(joined.res, { writableFinished: true, headersSent: true });
+    joined.res.emit('close');
+    assert.deepEqual([joined.recorded[0].what.action, joined.recorded[0].what.target, joined.recorded[0].status], ['node.join', 'n1', 200]);
   });
 
   it("takes a push's deployment to come from the pusher, not from the hook on the broker", () => {

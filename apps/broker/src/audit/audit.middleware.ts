@@ -78,8 +78,9 @@ export class AuditMiddleware implements NestMiddleware {
     );
     if (!what) return;
     const user = req.user ?? null;
-    // A call refused before anyone was known is noise, but for a login, whose failures are the point.
-    if (!user && !what.action.startsWith('session.login') && what.action !== 'node.join') return;
+    // A call refused before anyone was known is noise (and anyone could fill the log with it), but for a login, whose
+    // failures are the point. A node joins with no user: its joining is recorded, its refusals are not.
+    if (!user && !what.action.startsWith('session.login') && !(what.action === 'node.join' && status < 400)) return;
     let address = readableAddress(req.ip ?? req.socket.remoteAddress);
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     if (bearer && req.headers['x-gearshift-source'] === 'git-push') {
