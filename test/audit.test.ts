@@ -250,6 +250,9 @@ describe('audit log', { timeout: 600_000 }, () => {
       assert.equal(res.status, 422, `${query}: ${JSON.stringify(res.body)}`);
       assert.equal(res.body.details[0].pointer, pointer);
     }
+    // The OpenAPI document describes the route and its filters.
+    const doc = (await (await fetch(`${p.baseUrl}/api/docs-json`)).json()) as { paths: Record<string, { get?: { parameters?: { name: string }[] } }> };
+    assert.deepEqual((doc.paths['/api/v1/audit']?.get?.parameters ?? []).map((q) => q.name).sort(), ['action', 'domain', 'limit', 'since', 'until', 'user']);
   });
 
   it('prints the log as a table with gearshift audit', async () => {
