@@ -128,6 +128,15 @@ describe('audit actions', () => {
     });
   });
 
+  it('drops NUL characters, which Postgres refuses, from what it keeps', () => {
+    const d = describeCall(call('POST', '/domains/:domain/apps/:app/aliases', shop, { host: 'a\0b' }), 400)!;
+    const e = describeCall(call('PATCH', '/domains/:domain/apps/:app/env', shop, { 'A\0B': 'x' }), 400)!;
+    assert.ok(!JSON.stringify([d, e]).includes('\\u0000'), JSON.stringify([d, e]));
+    assert.equal(d.details.host, 'ab');
+    const login = describeCall(call('POST', '/auth/login', {}, { username: 'an\0n' }), 400)!;
+    assert.equal(login.target, 'ann');
+  });
+
   it('reads an answer as ok, refused or failed', () => {
     assert.deepEqual([200, 202, 204, 400, 404, 422, 429, 500, 503].map(outcomeOf), [
       'ok',

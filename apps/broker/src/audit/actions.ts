@@ -249,5 +249,16 @@ export function describeCall(c: AuditedCall, status: number): AuditDescription |
   const target = rule.target ? rule.target(c, body) : c.params.app ? app(c) : domain;
   const details = rule.details ? rule.details(body, c) : {};
   // A domain being created is named by the body; it is the event's domain as much as a path's would be.
-  return { action, target, domain: domain ?? (action === 'domain.create' ? target : null), details };
+  return withoutNul({ action, target, domain: domain ?? (action === 'domain.create' ? target : null), details });
+}
+
+/**
+ * A refused body may hold NUL characters, which Postgres takes in neither text nor jsonb: they are dropped, so that
+ * the refusal is still recorded.
+ */
+function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return value.replaceAll('\0', '') as T;
+  if (Array.isArray(value)) return value.map(withoutNul) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replaceAll('\0', ''), withoutNul(v)])) as T;
+  return value;
 }
