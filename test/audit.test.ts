@@ -229,6 +229,16 @@ describe('audit log', { timeout: 600_000 }, () => {
     assert.ok(!bobs.some((e) => e.domain === 'shop'));
     assert.deepEqual(await audit(bobToken, '?user=ann'), []);
     assert.deepEqual(await audit(bobToken, '?domain=shop'), []);
+    // A domain name ann gave up and bob then took shows bob his own events on it, never ann's from before.
+    assert.equal((await call('POST', '/domains', { name: 'spare' })).status, 201);
+    assert.equal((await call('DELETE', '/domains/spare')).status, 204);
+    await eventFor(annToken, 'the domain deleted', (e) => e.action === 'domain.delete' && e.user === 'ann');
+    assert.equal((await p.api('POST', '/domains', { name: 'spare' }, bobToken)).status, 201);
+    await eventFor(bobToken, "bob's domain made", (e) => e.action === 'domain.create' && e.user === 'bob');
+    assert.deepEqual(
+      (await audit(bobToken, '?domain=spare&limit=500')).map((e) => [e.user, e.action]),
+      [['bob', 'domain.create']],
+    );
     // ann's own filters work on her events.
     const scales = await audit(annToken, '?action=app.scale&domain=shop');
     assert.deepEqual(

@@ -24,7 +24,9 @@ import { NodesRepository } from './fleet/nodes.repository';
     // Whose events a user may read: those on the domains the domains room lets them see.
     {
       provide: AuditDomains,
-      useFactory: (domains: DomainsService): AuditDomains => ({ visibleTo: async (user) => (await domains.list(user)).map((d) => d.name) }),
+      useFactory: (domains: DomainsService): AuditDomains => ({
+        visibleTo: async (user) => (await domains.list(user)).map((d) => ({ name: d.name, since: d.createdAt })),
+      }),
       inject: [DomainsService],
     },
   ],

@@ -3,6 +3,7 @@ import { InjectEntityManager } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AuditEvent } from './audit-event.entity';
+import type { VisibleDomain } from './audit-domains';
 
 export interface AuditFilter {
   since?: Date;
@@ -13,7 +14,7 @@ export interface AuditFilter {
   action?: string;
   limit: number;
   /** For anyone but an administrator: their own events and those on these domains. */
-  visibleTo?: { userId: string; domains: string[] };
+  visibleTo?: { userId: string; domains: VisibleDomain[] };
 }
 
 @Injectable()
@@ -34,7 +35,12 @@ export class AuditRepository {
     if (f.domain) q.andWhere('e.domain = :domain', { domain: f.domain });
     if (f.action) q.andWhere("(e.action = :action or left(e.action, length(:action) + 1) = :action || '.')", { action: f.action });
     if (f.visibleTo) {
-      q.andWhere('(e.actor_id = :me or e.domain = any(:domains))', { me: f.visibleTo.userId, domains: f.visibleTo.domains });
+      q.andWhere(
+        `(e.actor_id = :me or exists (
+          select 1 from unnest(cast(:names as text[]), cast(:sinces as timestamptz[])) as v(name, since)
+          where v.name = e.domain and e.at >= v.since))`,
+        { me: f.visibleTo.userId, names: f.visibleTo.domains.map((d) => d.name), sinces: f.visibleTo.domains.map((d) => d.since.toISOString()) },
+      );
     }
     return q.getMany();
   }
