@@ -115,6 +115,8 @@ describe('audit actions', () => {
       ref: 'main',
     });
     assert.equal(safeUrl('not a url'), undefined);
+    // An upload refused before it was read (413) is still an upload.
+    assert.deepEqual(describeCall(call('POST', route, shop, undefined), 413)?.details, { source: 'archive' });
   });
 
   it('records no read, leaves out a node handing over a snapshot, and names a route it does not know', () => {

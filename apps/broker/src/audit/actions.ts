@@ -82,15 +82,17 @@ function envDetails(body: Body): Record<string, unknown> {
 }
 
 function deploymentSource(body: unknown, c: AuditedCall): Record<string, unknown> {
-  if (Buffer.isBuffer(body)) {
-    const commit = str(c.headers['x-gearshift-commit'], 64);
-    return compact({
-      source: c.headers['x-gearshift-source'] === 'git-push' ? 'git' : 'archive',
-      commit: commit && /^[0-9a-f]{7,64}$/.test(commit) ? commit : undefined,
-    });
+  const fields = asObject(body);
+  if ('git' in fields) {
+    const git = asObject(fields.git);
+    return compact({ source: 'git-url', url: safeUrl(git.url), ref: str(git.ref, 200) });
   }
-  const git = asObject(asObject(body).git);
-  return compact({ source: 'git-url', url: safeUrl(git.url), ref: str(git.ref, 200) });
+  // An archive, or a body refused before it was read (too large, say): what the headers said it was.
+  const commit = str(c.headers['x-gearshift-commit'], 64);
+  return compact({
+    source: c.headers['x-gearshift-source'] === 'git-push' ? 'git' : 'archive',
+    commit: commit && /^[0-9a-f]{7,64}$/.test(commit) ? commit : undefined,
+  });
 }
 
 /** Every changing route of the API, by method and pattern. */
