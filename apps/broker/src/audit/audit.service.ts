@@ -90,7 +90,7 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
       sourceAddress: actor.address,
       action: what.action,
       target: what.target?.slice(0, 300) ?? null,
-      domain: what.domain,
+      domain: what.domain?.slice(0, 300) ?? null,
       statusCode: status,
       outcome: outcomeOf(status),
       operationId: typeof operation === 'string' && UUID.test(operation) ? operation : null,
