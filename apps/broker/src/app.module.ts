@@ -8,6 +8,7 @@ import { SeamsModule } from './seams.module';
 import { BrokerJobs } from './broker-jobs';
 import { ApplyModule } from './apply/apply.module';
 import { AppsModule } from './apps/apps.module';
+import { AuditModule } from './audit/audit.module';
 import { CartridgesModule } from './cartridges/cartridges.module';
 import { ChangesModule } from './changes/changes.module';
 import { DeploymentsModule } from './deployments/deployments.module';
@@ -36,6 +37,7 @@ export class AppModule {
         SeamsModule,
         QueueModule,
         UsersModule,
+        AuditModule,
         CartridgesModule,
         DomainsModule,
         AppsModule,

@@ -44,6 +44,8 @@ export interface BrokerConfig {
   secretKey?: Buffer;
   /** GEARSHIFT_FETCH_ALLOW: addresses a git source may be fetched from although they are not public (see deployments/fetch-policy.ts). */
   fetchAllow: string;
+  /** GEARSHIFT_AUDIT_DAYS: how long audit events are kept. */
+  auditDays: number;
 }
 
 export { ConfigError, type RegistryCredentials };
@@ -125,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     routesAckTimeoutMs: int(env, 'GEARSHIFT_ROUTES_ACK_TIMEOUT_MS', 10000, 0, 600000),
     secretKey,
     fetchAllow: env.GEARSHIFT_FETCH_ALLOW ?? '',
+    auditDays: int(env, 'GEARSHIFT_AUDIT_DAYS', 90, 1, 3650),
   };
 }
 

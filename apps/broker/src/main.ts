@@ -16,6 +16,7 @@ import { loadSecretKey, useSecretKey } from './common/secrets';
 import { AuthService } from './users/auth.service';
 import { AppAccess } from './apps/app-access.service';
 import { gitBackend } from './deployments/git-backend';
+import { AuditService } from './audit/audit.service';
 import { urlProblem } from './common/body';
 import type { AddressInfo } from 'node:net';
 
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
       config,
       app.get(AuthService),
       app.get(AppAccess),
+      app.get(AuditService),
       () => `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${(app.getHttpServer().address() as AddressInfo).port}`,
     ),
   );

@@ -12,6 +12,7 @@ const FLOORS: string[][] = [
   ['config'],
   ['common', 'queue'],
   ['database', 'users'],
+  ['audit'],
   ['cartridges', 'domains'],
   ['apps', 'core.module'],
   ['fleet'],

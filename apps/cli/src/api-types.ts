@@ -222,3 +222,19 @@ export interface SnapshotRestore {
   restores: string[];
   operation: Operation;
 }
+
+/** One event of the audit log. */
+export interface AuditEvent {
+  id: string;
+  at: string;
+  user: string | null;
+  token: { id: string; kind: string | null; name: string | null } | null;
+  address: string | null;
+  action: string;
+  target: string | null;
+  domain: string | null;
+  status: number;
+  outcome: 'ok' | 'refused' | 'failed';
+  operationId: string | null;
+  details: Record<string, unknown>;
+}

@@ -4,6 +4,7 @@ import { CliError, EXIT } from './client';
 import { CliContext } from './context';
 import { register as registerApply } from './commands/apply';
 import { register as registerApps } from './commands/apps';
+import { register as registerAudit } from './commands/audit';
 import { register as registerCartridges } from './commands/cartridges';
 import { register as registerDeploy } from './commands/deploy';
 import { register as registerDeployments } from './commands/deployments';
@@ -49,6 +50,7 @@ for (const register of [
   registerLogs,
   registerSnapshots,
   registerOperations,
+  registerAudit,
 ]) {
   register(program, ctx);
 }

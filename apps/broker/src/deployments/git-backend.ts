@@ -5,7 +5,8 @@ import type { NextFunction, Request, Response } from 'express';
 import type { BrokerConfig } from '../config';
 import { GearshiftError } from '../common/errors';
 import type { AppAccess } from '../apps/app-access.service';
-import type { AuthService } from '../users/auth.service';
+import type { AuthService, Session } from '../users/auth.service';
+import { readableAddress, type AuditService } from '../audit/audit.service';
 import { requireScope } from '../users/auth.guard';
 
 const PATH = /^\/([a-z][a-z0-9]{0,31})\/([a-z][a-z0-9]{0,31})\.git(\/.*)?$/;
@@ -13,9 +14,10 @@ const PATH = /^\/([a-z][a-z0-9]{0,31})\/([a-z][a-z0-9]{0,31})\.git(\/.*)?$/;
 /**
  * `git push` to deploy: git's own http-backend (smart HTTP) serves one bare repository per app, behind the API's
  * tokens (the token is the password; any user name). The repository's pre-receive hook deploys the pushed commit
- * and streams the build back into the push; a failed deployment rejects the push.
+ * and streams the build back into the push; a failed deployment rejects the push. A push refused here is recorded
+ * in the audit log; one let through is recorded by the deployment its hook asks for, from the pusher's address.
  */
-export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppAccess, apiUrl: () => string) {
+export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppAccess, audit: AuditService, apiUrl: () => string) {
   const root = join(config.dataDir, 'git');
   const hookScript = join(__dirname, 'pre-receive.js');
 
@@ -45,8 +47,11 @@ export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppAcc
     if (!token) return refuse(res, 401, 'Gearshift needs your API token as the password (any user name)');
     let appId: string;
     let username: string;
+    let session: Session | undefined;
+    const pushing = rest === '/git-receive-pack' || /(^|&)service=git-receive-pack(&|$)/.test(req.url.split('?')[1] ?? '');
+    const address = readableAddress(req.ip ?? req.socket.remoteAddress);
     try {
-      const session = await auth.authenticate(`Bearer ${token}`);
+      session = await auth.authenticate(`Bearer ${token}`);
       // Fetching and pushing alike: a `read` token may use the API's GETs, but the repository is for deployers.
       requireScope(session, 'deploy');
       const who = session.user;
@@ -55,11 +60,19 @@ export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppAcc
     } catch (err) {
       if (err instanceof GearshiftError) {
         const status = err.code === 'unauthorized' ? 401 : err.code === 'forbidden' || err.code === 'insufficient_scope' ? 403 : 404;
+        if (session && pushing) {
+          audit.record(
+            { action: 'deployment.create', target: `${domainName}/${appName}`, domain: domainName, details: { source: 'git', error: err.code } },
+            { user: session.user, token: { id: session.tokenId, kind: session.tokenKind, name: session.tokenName }, address },
+            status,
+          );
+        }
         return refuse(res, status, err.message);
       }
       return next(err);
     }
     ensureRepo(appId);
+    if (pushing && req.method === 'POST') res.once('close', audit.pushing(token, address));
     let stderr = '';
     const child = spawn('git', ['http-backend'], {
       env: {

@@ -39,7 +39,8 @@ async function applyDescriptor(commit: string): Promise<void> {
   say('-----> applying gearshift.yml');
   const res = await fetch(`${api}/api/v1/domains/${domain}/apply?wait=600`, {
     method: 'POST',
-    headers: { ...headers, 'content-type': 'text/yaml' },
+    // Marked as a push's, as the deployment below is: the audit log records it from the pusher's address.
+    headers: { ...headers, 'content-type': 'text/yaml', 'x-gearshift-source': 'git-push' },
     body: text,
   });
   if (!res.ok) throw new Error(`gearshift.yml was not applied: ${await apiError(res)}`);

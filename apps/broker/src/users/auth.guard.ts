@@ -34,9 +34,10 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) return true;
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     const session = await this.auth.authenticate(req.headers.authorization);
-    requireScope(session, neededScope(req.method, this.reflector.getAllAndOverride<Scope | undefined>(SCOPE, targets)));
+    // Known before the scope is checked, so that a refusal is recorded with who was refused.
     req.session = session;
     req.user = session.user;
+    requireScope(session, neededScope(req.method, this.reflector.getAllAndOverride<Scope | undefined>(SCOPE, targets)));
     return true;
   }
 }

@@ -23,6 +23,9 @@ export interface Session {
   user: User;
   tokenId: string;
   scopes: string[];
+  /** `login` or `personal`, and a personal token's name: for the audit log. */
+  tokenKind?: string;
+  tokenName?: string | null;
 }
 
 @Injectable()
@@ -71,7 +74,7 @@ export class AuthService {
     const token = await this.usersRepository.findLiveToken(tokenHash(match[1]));
     if (!token) throw new GearshiftError('unauthorized', 'the token is unknown, revoked or expired; log in again');
     await this.usersRepository.touchToken(token.id);
-    return { user: token.user, tokenId: token.id, scopes: token.scopes };
+    return { user: token.user, tokenId: token.id, scopes: token.scopes, tokenKind: token.kind, tokenName: token.name };
   }
 
   /**
