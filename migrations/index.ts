@@ -8,6 +8,7 @@ import { GearInsideAddress1732900000000 } from './1732900000000-gear-inside-addr
 import { AppHealth1733040000000 } from './1733040000000-app-health';
 import { NodeIdentity1733100000000 } from './1733100000000-node-identity';
 import { Accounts1733200000000 } from './1733200000000-accounts';
+import { Teams1733300000000 } from './1733300000000-teams';
 
 /** Every migration, oldest first. A new migration is added here and reviewed like any other code. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   AppHealth1733040000000,
   NodeIdentity1733100000000,
   Accounts1733200000000,
+  Teams1733300000000,
 ];

@@ -21,6 +21,7 @@ import { QueueModule } from './queue/queue.module';
 import { RoutesModule } from './routes/routes.module';
 import { ScalingModule } from './scaling/scaling.module';
 import { SnapshotsModule } from './snapshots/snapshots.module';
+import { TeamsModule } from './teams/teams.module';
 import { AuthGuard } from './users/auth.guard';
 import { UsersModule } from './users/users.module';
 
@@ -36,6 +37,7 @@ export class AppModule {
         SeamsModule,
         QueueModule,
         UsersModule,
+        TeamsModule,
         CartridgesModule,
         DomainsModule,
         AppsModule,

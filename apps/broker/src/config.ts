@@ -39,6 +39,9 @@ export interface BrokerConfig {
   secretKey?: Buffer;
   /** GEARSHIFT_FETCH_ALLOW: addresses a git source may be fetched from although they are not public (see deployments/fetch-policy.ts). */
   fetchAllow: string;
+  /** GEARSHIFT_TEAM_MAX_GEARS / GEARSHIFT_TEAM_MAX_MEMORY_MB: the quota a new team starts with (null: unlimited). */
+  teamMaxGears: number | null;
+  teamMaxMemoryMb: number | null;
 }
 
 export { ConfigError };
@@ -117,6 +120,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     routesAckTimeoutMs: int(env, 'GEARSHIFT_ROUTES_ACK_TIMEOUT_MS', 10000, 0, 600000),
     secretKey,
     fetchAllow: env.GEARSHIFT_FETCH_ALLOW ?? '',
+    teamMaxGears: env.GEARSHIFT_TEAM_MAX_GEARS ? int(env, 'GEARSHIFT_TEAM_MAX_GEARS', 0, 0, 1_000_000) : null,
+    teamMaxMemoryMb: env.GEARSHIFT_TEAM_MAX_MEMORY_MB ? int(env, 'GEARSHIFT_TEAM_MAX_MEMORY_MB', 0, 0, 1_000_000) : null,
   };
 }
 

@@ -12,6 +12,7 @@ const FLOORS: string[][] = [
   ['config'],
   ['common', 'queue'],
   ['database', 'users'],
+  ['teams'],
   ['cartridges', 'domains'],
   ['apps', 'core.module'],
   ['fleet'],

@@ -10,6 +10,7 @@ import { generatedFor } from '../apps/generated-values';
 import type { Change, ChangeRepos } from '../changes/change-runner';
 import { placeGears, servicesReachableElsewhere, type NodeCandidate } from '../nodes/placement';
 import type { ConfigRollout } from '../operations/rollout';
+import { checkQuota } from '../teams/quota';
 
 /**
  * Where an app's gears go and how many web gears it runs: placement on the nodes (under the placement lock, inside
@@ -158,12 +159,16 @@ export class AppGears {
     if (app.activeDeploymentId) await repos.deployments.update(app.activeDeploymentId, { env });
   }
 
-  /** Adds web gears (see addWebGears) or removes the newest, inside the caller's transaction. */
+  /**
+   * Adds web gears (see addWebGears) or removes the newest, inside the caller's transaction. More gears must fit the
+   * team's quota: scaling by hand, by a descriptor or by the autoscaler alike.
+   */
   async setReplicas(repos: ChangeRepos, app: App, replicas: number): Promise<void> {
     const web = this.webOf(app);
     const gears = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
     const memoryMb = this.gearMb(app, web.manifest.name);
     if (replicas > gears.length) {
+      await checkQuota(repos.teams, app.domainId, Array<number>(replicas - gears.length).fill(memoryMb));
       const cartridges = (app.cartridges ?? []).map((c) => c.cartridge);
       await this.addWebGears(repos, app.id, cartridges, app.gears ?? [], web.manifest.name, replicas - gears.length, memoryMb, app.activeDeploymentId);
     } else {
