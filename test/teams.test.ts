@@ -1,8 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Platform } from './support/platform';
+import { Platform, runCli } from './support/platform';
 
 interface Answer {
   status: number;
@@ -324,6 +327,35 @@ describe('teams, roles and quotas', { timeout: 600_000 }, () => {
     assert.deepEqual((await call('GET', '/teams/small', tokens.ada)).body.quota, { maxGears: 1, maxMemoryMb: null });
     assert.equal((await call('GET', '/teams/small', tokens.ada)).body.use.gears, 1);
     await expectDone(call('DELETE', '/domains/tiny/apps/one?wait=120', tokens.ada), 'clean up');
+  });
+
+  it('drives teams from the CLI: list, create, add, remove, and a domain in a team', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'gearshift-teams-cli-'));
+    try {
+      const cli = (args: string[], input?: string) => runCli(p, home, args, input);
+      assert.equal((await cli(['login', '-u', 'ada', '--password-stdin'], 'ada password 1\n')).code, 0);
+      const created = await cli(['teams', 'create', 'clia']);
+      assert.equal(created.code, 0, created.stderr);
+      const added = await cli(['teams', 'add', 'clia', 'vic', '--role', 'developer']);
+      assert.equal(added.code, 0, added.stderr);
+      assert.equal((await cli(['teams', 'add', 'clia', 'vic', '--role', 'boss'])).code, 2);
+      const listed = await cli(['teams']);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /NAME\s+ROLE\s+PERSONAL\s+CREATED/);
+      assert.match(listed.stdout, /\bada\s+owner\s+yes\s/);
+      assert.match(listed.stdout, /\bclia\s+owner\s/);
+      const domain = await cli(['domains', 'create', 'clidom', '--team', 'clia']);
+      assert.equal(domain.code, 0, domain.stderr);
+      assert.equal((await call('GET', '/domains/clidom', tokens.vic)).body.team, 'clia');
+      const removed = await cli(['teams', 'remove', 'clia', 'vic']);
+      assert.equal(removed.code, 0, removed.stderr);
+      assert.equal((await call('GET', '/domains/clidom', tokens.vic)).status, 404);
+      const shown = await cli(['teams', 'show', 'clia']);
+      assert.match(shown.stdout, /ada\s+owner/);
+      assert.match(shown.stdout, /gears 0 of unlimited/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('answers the 11th wrong current password with 429 and Retry-After, as a login', async () => {
