@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -326,6 +327,19 @@ describe('teams, roles and quotas', { timeout: 600_000 }, () => {
     );
     assert.deepEqual((await call('GET', '/teams/small', tokens.ada)).body.quota, { maxGears: 1, maxMemoryMb: null });
     assert.equal((await call('GET', '/teams/small', tokens.ada)).body.use.gears, 1);
+
+    // An app without cartridges holds no gear, but its first release would place one: refused before anything is built.
+    await expectDone(call('POST', '/domains/tiny/apps?wait=30', tokens.ada, { name: 'later', cartridges: [] }), 'empty app');
+    const src = mkdtempSync(join(tmpdir(), 'gearshift-teams-src-'));
+    writeFileSync(join(src, 'package.json'), JSON.stringify({ name: 'later', scripts: { start: 'node server.js' } }));
+    writeFileSync(join(src, 'server.js'), 'require("http").createServer((q, s) => s.end("hi")).listen(process.env.PORT || 8080);\n');
+    const archive = execFileSync('tar', ['-czf', '-', '-C', src, '.']);
+    rmSync(src, { recursive: true, force: true });
+    const release = await call('POST', '/domains/tiny/apps/later/deployments', tokens.ada, undefined, { type: 'application/gzip', data: archive });
+    assert.equal(release.status, 422, JSON.stringify(release.body));
+    assert.equal(release.body.code, 'quota_exceeded');
+    assert.deepEqual((await call('GET', '/domains/tiny/apps/later/deployments', tokens.ada)).body, []);
+    assert.deepEqual((await call('GET', '/domains/tiny/apps/later', tokens.ada)).body.cartridges, []);
     await expectDone(call('DELETE', '/domains/tiny/apps/one?wait=120', tokens.ada), 'clean up');
   });
 

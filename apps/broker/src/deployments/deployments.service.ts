@@ -124,6 +124,7 @@ export class DeploymentsService {
         app,
         async (repos) => {
           const current = await repos.apps.findById(app.id);
+          await this.apps.checkFirstGears(repos, current!, web);
           const buildNode = detected ? await this.apps.adoptWebCartridge(repos, current!, web) : this.buildNode(current!);
           const number = await repos.deployments.nextNumber(app.id);
           const source: DeploymentSource = {

@@ -147,6 +147,17 @@ export class AppGears {
     return this.addWebGears(repos, app.id, cartridges, app.gears ?? [], web.manifest.name, count, this.gearMb(app, web.manifest.name), deploymentId);
   }
 
+  /**
+   * The first release of an app that has no web gear yet places the app's first ones when its build is done; they
+   * must fit the team's quota, which is checked as the deployment starts, so that nothing is built for gears that
+   * could not run.
+   */
+  async checkFirstGears(repos: ChangeRepos, app: App, web: Cartridge): Promise<void> {
+    if ((app.gears ?? []).some((g) => g.cartridge === web.manifest.name)) return;
+    const count = Math.max(1, web.manifest.scaling?.min ?? 1);
+    await checkQuota(repos.teams, app.domainId, Array<number>(count).fill(this.gearMb(app, web.manifest.name)));
+  }
+
   /** The memory of one gear of a cartridge: its own size if the app gave it one, else the app's. */
   private gearMb(app: App, cartridge: string): number {
     const own = (app.cartridges ?? []).find((c) => c.cartridge === cartridge)?.options?.size;
