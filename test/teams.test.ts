@@ -251,6 +251,11 @@ describe('teams, roles and quotas', { timeout: 600_000 }, () => {
     assert.equal(domain.status, 403);
     assert.deepEqual((await call('GET', '/domains/doma/apps/appa', tokens.ada)).body, before.body);
     assert.equal((await call('GET', '/teams/teama', tokens.vic)).body.role, 'viewer');
+    // A viewer reads the names of the app's variables, not their values.
+    assert.deepEqual((await call('GET', '/domains/doma/apps/appa', tokens.vic)).body.env, { KEEP: '********' });
+    assert.deepEqual((await call('GET', '/domains/doma/apps/appa/env', tokens.vic)).body.env, { KEEP: '********' });
+    assert.deepEqual((await call('GET', '/domains/doma/apps', tokens.vic)).body[0].env, { KEEP: '********' });
+    assert.deepEqual((await call('GET', '/domains/doma/apps/appa/env', tokens.dev)).body.env, { KEEP: 'me' });
   });
 
   it('lets a developer change apps, but neither the members of the team nor the domain itself', async () => {

@@ -48,6 +48,11 @@ export class DomainsService {
     return domain;
   }
 
+  /** Whether the user may take `action` on a domain they may already see. */
+  allows(user: User, domain: Domain, action: Action): Promise<boolean> {
+    return this.policy.allows(user, domain.teamId, action);
+  }
+
   /** As require(), for a domain known by id (an operation's), answering `hidden()` for what the user may not see. */
   async requireById(user: User, id: string, action: Action, hidden: () => GearshiftError): Promise<Domain> {
     const domain = await this.domainsRepository.findById(id);

@@ -43,12 +43,13 @@ export class AppsService {
   async list(user: User, domainName: string) {
     const domain = await this.domains.require(user, domainName, 'read');
     const apps = await this.appsRepository.list(domain.id);
-    return Promise.all(apps.map((a) => this.presenter.present(a, domain)));
+    const values = await this.domains.allows(user, domain, 'develop');
+    return Promise.all(apps.map((a) => this.presenter.present(a, domain, undefined, values)));
   }
 
   async get(user: User, domainName: string, appName: string) {
     const { domain, app } = await this.access.requireApp(user, domainName, appName, 'read');
-    return this.presenter.present(app, domain);
+    return this.presenter.present(app, domain, undefined, await this.domains.allows(user, domain, 'develop'));
   }
 
   async gears(user: User, domainName: string, appName: string) {
@@ -63,12 +64,12 @@ export class AppsService {
 
   /**
    * The user's variables, and the variables the app's services publish to its gears (as gears beside them see them).
-   * Secret values are masked unless revealed: viewers see the names, revealing needs a developer, and the mask keeps
-   * a password out of a shared screen or a pasted listing.
+   * Secret values are masked unless revealed, which needs a developer; the mask keeps a password out of a shared
+   * screen or a pasted listing. A viewer sees the names of the user's variables, not their values.
    */
   async env(user: User, domainName: string, appName: string, reveal = false) {
     const { domain, app } = await this.access.requireApp(user, domainName, appName, reveal ? 'develop' : 'read');
-    return this.presenter.env(app, domain, reveal);
+    return this.presenter.env(app, domain, reveal, await this.domains.allows(user, domain, 'develop'));
   }
 
   /**

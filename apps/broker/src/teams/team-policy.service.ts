@@ -13,6 +13,11 @@ import { TeamsRepository } from './teams.repository';
 export class TeamPolicy {
   constructor(private readonly teams: TeamsRepository) {}
 
+  /** Whether the user may take `action`, without refusing anything: for what an answer shows (values to a developer). */
+  async allows(user: User, teamId: string, action: Action): Promise<boolean> {
+    return decide(user, await this.teams.roleOf(teamId, user.id), action) === 'allow';
+  }
+
   async require(user: User, teamId: string, action: Action, hidden: () => GearshiftError): Promise<Role | null> {
     const role = await this.teams.roleOf(teamId, user.id);
     const decision = decide(user, role, action);
