@@ -292,6 +292,10 @@ describe('teams, roles and quotas', { timeout: 600_000 }, () => {
       ['ada:owner', 'dev:developer', 'ivan:developer', 'vic:viewer'],
     );
     await expectStatus(call('DELETE', '/teams/teama/members/ivan', tokens.ada), 204, 'remove');
+    // Nor does a team lose its last owner with the owner's account.
+    const gone = await call('DELETE', '/users/ada', p.token);
+    assert.equal(gone.status, 409, JSON.stringify(gone.body));
+    assert.match(gone.body.message, /only owner of team\(s\) teama/);
     assert.equal((await call('GET', '/domains/doma', tokens.ivan)).status, 404);
     // Every user has a personal team, where their domains go unless they name another.
     const own = await call('GET', '/teams', tokens.ivan);

@@ -68,6 +68,10 @@ export class AccountsService {
     if (domains.length > 0) {
       throw conflict(`"${username}" still owns domains (${domains.join(', ')}); delete them first`);
     }
+    const teams = await this.users.soleOwnerOf(user.id);
+    if (teams.length > 0) {
+      throw conflict(`"${username}" is the only owner of team(s) ${teams.join(', ')}; make another member owner first`);
+    }
     await this.users.delete(user.id);
   }
 

@@ -58,7 +58,19 @@ export class UsersRepository {
     return rows.map((r) => r.name);
   }
 
-  /** Deletes the user; their tokens go with them (on delete cascade). */
+  /** Teams (other than their own) of which the user is the only owner: without them, nobody but an admin could manage those. */
+  async soleOwnerOf(userId: string): Promise<string[]> {
+    const rows: { name: string }[] = await this.m.query(
+      `select t.name from teams t join team_members m on m.team_id = t.id and m.user_id = $1 and m.role = 'owner'
+        where t.personal_user_id is distinct from $1
+          and not exists (select 1 from team_members o where o.team_id = t.id and o.role = 'owner' and o.user_id <> $1)
+        order by t.name`,
+      [userId],
+    );
+    return rows.map((r) => r.name);
+  }
+
+  /** Deletes the user; their tokens, memberships and own team go with them (on delete cascade). */
   async delete(userId: string): Promise<void> {
     await this.m.delete(User, { id: userId });
   }
