@@ -292,6 +292,10 @@ describe('teams, roles and quotas', { timeout: 600_000 }, () => {
       ['ada:owner', 'dev:developer', 'ivan:developer', 'vic:viewer'],
     );
     await expectStatus(call('DELETE', '/teams/teama/members/ivan', tokens.ada), 204, 'remove');
+    // A user's own team is named as the user: a team's name is no longer free for a user.
+    const clash = await call('POST', '/users', p.token, { username: 'teama', password: 'teama password 1' });
+    assert.equal(clash.status, 409, JSON.stringify(clash.body));
+    assert.match(clash.body.message, /a team has that name/);
     // Nor does a team lose its last owner with the owner's account.
     const gone = await call('DELETE', '/users/ada', p.token);
     assert.equal(gone.status, 409, JSON.stringify(gone.body));

@@ -29,15 +29,15 @@ export class AccountsService {
   async create(actor: User, body: { username: string; password: string; admin?: boolean }) {
     requireAdmin(actor, 'create users');
     checkNewPassword(body.password, '/password');
-    const taken = () =>
-      new GearshiftError('conflict', `the username "${body.username}" is taken`, [{ pointer: '/username', rule: 'unique', message: 'is taken' }]);
+    const taken = (by = '') =>
+      new GearshiftError('conflict', `the username "${body.username}" is taken${by}`, [{ pointer: '/username', rule: 'unique', message: 'is taken' }]);
     if (await this.users.findByName(body.username)) throw taken();
     const user = await this.users.create(
       { username: body.username, passwordHash: await hashPassword(body.password), isAdmin: body.admin ?? false },
       { maxGears: this.config.teamMaxGears, maxMemoryMb: this.config.teamMaxMemoryMb },
     );
     // Every user gets a team of their own name: a name a team has is taken.
-    if (!user) throw taken();
+    if (!user) throw taken(' (a team has that name)');
     return { username: user.username, admin: user.isAdmin, createdAt: user.createdAt };
   }
 
