@@ -8,6 +8,7 @@ import { GearInsideAddress1732900000000 } from './1732900000000-gear-inside-addr
 import { AppHealth1733040000000 } from './1733040000000-app-health';
 import { NodeIdentity1733100000000 } from './1733100000000-node-identity';
 import { Accounts1733200000000 } from './1733200000000-accounts';
+import { Teams1733300000000 } from './1733300000000-teams';
 import { Audit1733400000000 } from './1733400000000-audit';
 import { NodeSealing1733500000000 } from './1733500000000-node-sealing';
 import { AppSecurity1733600000000 } from './1733600000000-app-security';
@@ -24,6 +25,7 @@ export const MIGRATIONS = [
   AppHealth1733040000000,
   NodeIdentity1733100000000,
   Accounts1733200000000,
+  Teams1733300000000,
   Audit1733400000000,
   NodeSealing1733500000000,
   AppSecurity1733600000000,

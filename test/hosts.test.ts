@@ -89,11 +89,11 @@ describe('host names are owned, and a certificate cannot hurt the router', { tim
     }
   });
 
-  it("refuses a host another user's app holds: first claim wins", async () => {
+  it("refuses a host another team's app holds: first claim wins", async () => {
     assert.equal((await p.api('POST', `${alpha}/site/aliases`, { host: 'www.first.test' })).status, 201);
     const r = await refusal('www.first.test');
     assert.deepEqual([r.status, r.pointer, r.rule], [422, '/host', 'owned'], JSON.stringify(r));
-    assert.match(r.message, /already held by another user's app/);
+    assert.match(r.message, /already held by another team's app/);
     // The holder itself is told the name is taken, as before.
     assert.equal((await p.api('POST', `${alpha}/site/aliases`, { host: 'www.first.test' })).status, 409);
   });

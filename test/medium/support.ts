@@ -20,6 +20,10 @@ import { Node as NodeEntity, NodeJoinToken } from '../../apps/broker/src/fleet/n
 import { Operation } from '../../apps/broker/src/operations/operation.entity';
 import { Alias } from '../../apps/broker/src/routes/alias.entity';
 import { ApiToken, User as UserEntity } from '../../apps/broker/src/users/user.entity';
+import { Team, TeamMember } from '../../apps/broker/src/teams/team.entity';
+import { TeamsRepository } from '../../apps/broker/src/teams/teams.repository';
+import { TeamPolicy } from '../../apps/broker/src/teams/team-policy.service';
+import { DomainsService } from '../../apps/broker/src/domains/domains.service';
 import { UnitOfWork } from '../../apps/broker/src/database/unit-of-work';
 import { CHANGE_REPOS, type ChangeRepos } from '../../apps/broker/src/changes/change-runner';
 import { CartridgesRepository } from '../../apps/broker/src/cartridges/cartridges.repository';
@@ -137,7 +141,22 @@ export async function mediumDb(name: string): Promise<MediumDb> {
   const dataSource = new DataSource({
     ...dataSourceOptions(config.databaseUrl),
     // What the broker's feature modules register, each its own.
-    entities: [UserEntity, ApiToken, Domain, AppEntity, AppCartridge, Gear, Deployment, NodeEntity, NodeJoinToken, Operation, CartridgeRecord, Alias],
+    entities: [
+      UserEntity,
+      ApiToken,
+      Domain,
+      AppEntity,
+      AppCartridge,
+      Gear,
+      Deployment,
+      NodeEntity,
+      NodeJoinToken,
+      Operation,
+      CartridgeRecord,
+      Alias,
+      Team,
+      TeamMember,
+    ],
   });
   await dataSource.initialize();
   await migrate(dataSource);
@@ -146,8 +165,10 @@ export async function mediumDb(name: string): Promise<MediumDb> {
   const appsRepository = new AppsRepository(m);
   const catalog = new CatalogService(loadCatalog(config.cartridgesDir), appsRepository, new CartridgesRepository(m), config);
   const specs = new GearSpecsService(new DeploymentsRepository(m), new DomainsRepository(m), new NodesRepository(m), catalog, config);
-  const user = await new UsersRepository(m).create({ username: 'ann', passwordHash: 'x', isAdmin: false });
-  const domain = (await new DomainsRepository(m).create('acme', user.id))!;
+  const user = (await new UsersRepository(m).create({ username: 'ann', passwordHash: 'x', isAdmin: false }, { maxGears: null, maxMemoryMb: null }))!;
+  const teams = new TeamsRepository(m);
+  const domain = (await new DomainsRepository(m).create('acme', user.id, (await teams.personalTeam(user.id))!.id))!;
+  const domains = new DomainsService(new DomainsRepository(m), appsRepository, teams, new TeamPolicy(teams));
   const addNode = (n: string) => new NodesRepository(m).upsert(n, 4096, 20);
   const node = await addNode('node1');
   const web = [...catalog.cartridges.values()].find((c) => c.manifest.name.startsWith('nodejs'))!.manifest.name;
@@ -162,7 +183,8 @@ export async function mediumDb(name: string): Promise<MediumDb> {
   return {
     uow,
     transaction: (work) => uow.run(CHANGE_REPOS, work),
-    operationsService: () => new OperationsService(uow, appsRepository, new OperationsRepository(m), queue.asService(), specs, routes.asService(), config),
+    operationsService: () =>
+      new OperationsService(uow, appsRepository, new OperationsRepository(m), queue.asService(), specs, routes.asService(), config, domains),
     nodesService: () =>
       new NodesService(appsRepository, new NodesRepository(m), new OperationsRepository(m), queue.asService(), specs, routes.asService(), config),
     dataSource,

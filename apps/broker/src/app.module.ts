@@ -22,6 +22,7 @@ import { QueueModule } from './queue/queue.module';
 import { RoutesModule } from './routes/routes.module';
 import { ScalingModule } from './scaling/scaling.module';
 import { SnapshotsModule } from './snapshots/snapshots.module';
+import { TeamsModule } from './teams/teams.module';
 import { AuthGuard } from './users/auth.guard';
 import { UsersModule } from './users/users.module';
 
@@ -38,6 +39,7 @@ export class AppModule {
         QueueModule,
         UsersModule,
         AuditModule,
+        TeamsModule,
         CartridgesModule,
         DomainsModule,
         AppsModule,

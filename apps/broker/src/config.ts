@@ -46,6 +46,9 @@ export interface BrokerConfig {
   fetchAllow: string;
   /** GEARSHIFT_AUDIT_DAYS: how long audit events are kept. */
   auditDays: number;
+  /** GEARSHIFT_TEAM_MAX_GEARS / GEARSHIFT_TEAM_MAX_MEMORY_MB: the quota a new team starts with (null: unlimited). */
+  teamMaxGears: number | null;
+  teamMaxMemoryMb: number | null;
 }
 
 export { ConfigError, type RegistryCredentials };
@@ -128,6 +131,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     secretKey,
     fetchAllow: env.GEARSHIFT_FETCH_ALLOW ?? '',
     auditDays: int(env, 'GEARSHIFT_AUDIT_DAYS', 90, 1, 3650),
+    teamMaxGears: env.GEARSHIFT_TEAM_MAX_GEARS ? int(env, 'GEARSHIFT_TEAM_MAX_GEARS', 0, 0, 1_000_000) : null,
+    teamMaxMemoryMb: env.GEARSHIFT_TEAM_MAX_MEMORY_MB ? int(env, 'GEARSHIFT_TEAM_MAX_MEMORY_MB', 0, 0, 1_000_000) : null,
   };
 }
 

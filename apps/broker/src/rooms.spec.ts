@@ -13,6 +13,7 @@ const FLOORS: string[][] = [
   ['common', 'queue'],
   ['database', 'users'],
   ['audit'],
+  ['teams'],
   ['cartridges', 'domains'],
   ['apps', 'core.module'],
   ['fleet'],

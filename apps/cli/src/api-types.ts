@@ -54,7 +54,31 @@ export interface CreatedToken {
 
 export interface Domain {
   name: string;
+  /** The team that holds it. */
+  team: string | null;
   createdAt: string;
+}
+
+export type TeamRole = 'owner' | 'developer' | 'viewer';
+
+/** A team as GET /teams lists it: the caller's role in it (null for an administrator who is not a member). */
+export interface TeamInfo {
+  name: string;
+  role: TeamRole | null;
+  /** The team every user has, named as the user. */
+  personal: boolean;
+  createdAt: string;
+}
+
+export interface TeamQuota {
+  maxGears: number | null;
+  maxMemoryMb: number | null;
+}
+
+export interface Team extends TeamInfo {
+  members: { username: string; role: TeamRole; since: string }[];
+  quota: TeamQuota;
+  use: { gears: number; memoryMb: number };
 }
 
 export interface Cartridge {

@@ -17,6 +17,7 @@ import { register as registerNodes } from './commands/nodes';
 import { register as registerOperations } from './commands/operations';
 import { register as registerScale } from './commands/scale';
 import { register as registerSnapshots } from './commands/snapshots';
+import { register as registerTeams } from './commands/teams';
 import { register as registerTokens } from './commands/tokens';
 
 /**
@@ -37,6 +38,7 @@ const ctx = new CliContext(program);
 for (const register of [
   registerLogin,
   registerTokens,
+  registerTeams,
   registerDomains,
   registerApps,
   registerCartridges,

@@ -17,6 +17,7 @@ import { CatalogService } from '../cartridges/catalog.service';
 import { DomainsService } from '../domains/domains.service';
 import { AppsService } from '../lifecycle/apps.service';
 import { AliasesService } from '../routes/aliases.service';
+import { checkQuota } from '../teams/quota';
 import type { User } from '../users/user.entity';
 import { planApply, type AppState, type PlanItem } from './plan';
 
@@ -38,8 +39,10 @@ export class ApplyService {
   ) {}
 
   async apply(user: User, domainName: string, text: string, opts: { dryRun: boolean; allowDataLoss: boolean; wait?: number }) {
+    // The caller's right comes first, even for a dry run (the plan tells what the app holds): whoever may not apply to
+    // the domain learns nothing from how the file is read.
+    const domain = await this.domains.require(user, domainName, 'develop');
     const d: AppDescriptor = parseDescriptor(text);
-    const domain = await this.domains.require(user, domainName);
     const app = await this.appsRepository.findByName(domain.id, d.name);
     await this.checkImages(d, app);
     const { items, refusals } = planApply(app ? await this.stateOf(app) : null, d, this.catalog.cartridges);
@@ -114,7 +117,7 @@ export class ApplyService {
 
   /** Converges an existing app to its descriptor in one operation. */
   private async applyDescriptor(user: User, domainName: string, app: App, d: AppDescriptor, items: PlanItem[], waitSeconds?: number) {
-    const domain = await this.domains.require(user, domainName);
+    const domain = await this.domains.require(user, domainName, 'develop');
     const summary = items.map((i) => `${i.action} ${i.target}`).join(', ');
     const op = await this.changes.changeApp(app, user, 'app.apply', `apply ${d.name}: ${summary}`, async (repos, a) => {
       const has = (target: string) => items.some((i) => i.target === target);
@@ -130,6 +133,7 @@ export class ApplyService {
           const options = entryOptions(entry);
           checkSize([this.catalog.require(name)], options.size ?? a.size, '/size');
           const memoryMb = GEAR_SIZES[options.size ?? a.size].memoryMb;
+          await checkQuota(repos.teams, a.domainId, [memoryMb]);
           const nodeId = await this.appGears.place(repos, [memoryMb], a.gears?.[0]?.nodeId);
           await repos.apps.addCartridge(a.id, { cartridge: name, generated: generatedFor(this.catalog.require(name), this.ca), options }, [
             { cartridge: name, nodeId, memoryMb },
@@ -166,7 +170,7 @@ export class ApplyService {
         if (item.action === 'remove') await repos.aliases.delete(a.id, host);
         else {
           checkAliasHost(host, this.config.appsDomain, '/aliases');
-          checkAliasHolder(host, await repos.aliases.holderOf(host), domain.ownerId, '/aliases');
+          checkAliasHolder(host, await repos.aliases.holderOf(host), domain.teamId, '/aliases');
           if (!(await repos.aliases.create({ appId: a.id, host, certificate: null, privateKey: null })))
             throw conflict(`the host name ${host} is already an alias`);
         }

@@ -10,6 +10,7 @@ import { AliasesRepository } from '../routes/aliases.repository';
 import { RoutesService } from '../routes/routes.service';
 import { OperationsRepository } from '../operations/operations.repository';
 import { OperationsService } from '../operations/operations.service';
+import { TeamsRepository } from '../teams/teams.repository';
 import type { Operation } from '../operations/operation.entity';
 import type { User } from '../users/user.entity';
 
@@ -19,6 +20,7 @@ export const CHANGE_REPOS = {
   deployments: DeploymentsRepository,
   nodes: NodesRepository,
   operations: OperationsRepository,
+  teams: TeamsRepository,
 };
 
 /** The repositories a change to an app writes through, bound to the change's transaction. */

@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   too_large: 413,
   unsupported_media_type: 415,
   rule_violation: 422,
+  quota_exceeded: 422,
   too_many_requests: 429,
   no_capacity: 503,
   unavailable: 503,

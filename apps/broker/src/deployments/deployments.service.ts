@@ -58,7 +58,7 @@ export class DeploymentsService {
   ) {}
 
   async list(user: User, domainName: string, appName: string) {
-    const { app } = await this.access.requireApp(user, domainName, appName);
+    const { app } = await this.access.requireApp(user, domainName, appName, 'read');
     return (await this.deploymentsRepository.forApp(app.id)).map((d) => ({ ...presentDeployment(d), active: d.id === app.activeDeploymentId }));
   }
 
@@ -70,20 +70,20 @@ export class DeploymentsService {
   }
 
   async get(user: User, domainName: string, appName: string, ref: string) {
-    const { app } = await this.access.requireApp(user, domainName, appName);
+    const { app } = await this.access.requireApp(user, domainName, appName, 'read');
     const d = await this.requireDeployment(app, ref);
     return { ...presentDeployment(d, true), active: d.id === app.activeDeploymentId };
   }
 
   /** A deployment from a git URL: nothing is fetched before the app is known to be the user's. */
   async deployFromGit(user: User, domainName: string, appName: string, git: { url: string; ref?: string }, waitSeconds?: number) {
-    await this.access.requireApp(user, domainName, appName);
+    await this.access.requireApp(user, domainName, appName, 'develop');
     const upload = await this.sources.fromGit(git.url, git.ref ?? 'main');
     return this.deploy(user, domainName, appName, upload, waitSeconds);
   }
 
   async deploy(user: User, domainName: string, appName: string, upload: SourceUpload, waitSeconds?: number) {
-    const { domain, app } = await this.access.requireApp(user, domainName, appName);
+    const { domain, app } = await this.access.requireApp(user, domainName, appName, 'develop');
     if (upload.archive.length > this.config.maxUploadBytes) {
       throw new GearshiftError('too_large', `the source archive is larger than the limit of ${Math.round(this.config.maxUploadBytes / 1024 / 1024)} MB`);
     }
@@ -124,6 +124,7 @@ export class DeploymentsService {
         app,
         async (repos) => {
           const current = await repos.apps.findById(app.id);
+          await this.apps.checkFirstGears(repos, current!, web);
           const buildNode = detected ? await this.apps.adoptWebCartridge(repos, current!, web) : this.buildNode(current!);
           const number = await repos.deployments.nextNumber(app.id);
           const source: DeploymentSource = {
@@ -183,7 +184,7 @@ export class DeploymentsService {
 
   /** Makes an earlier release serve again: no build, the same rollout. */
   async activate(user: User, domainName: string, appName: string, ref: string, waitSeconds?: number) {
-    const { domain, app } = await this.access.requireApp(user, domainName, appName);
+    const { domain, app } = await this.access.requireApp(user, domainName, appName, 'develop');
     const target = await this.requireDeployment(app, ref);
     if (target.id === app.activeDeploymentId) throw conflict(`release ${target.number} is already active`);
     if (target.state === 'failed' || !target.image)

@@ -56,7 +56,7 @@ export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppAcc
       requireScope(session, 'deploy');
       const who = session.user;
       username = who.username;
-      appId = (await apps.requireApp(who, domainName, appName)).app.id;
+      appId = (await apps.requireApp(who, domainName, appName, 'develop')).app.id;
     } catch (err) {
       if (err instanceof GearshiftError) {
         const status = err.code === 'unauthorized' ? 401 : err.code === 'forbidden' || err.code === 'insufficient_scope' ? 403 : 404;

@@ -11,7 +11,7 @@ const createDomainSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['name'],
-  properties: { name: { type: 'string', pattern: NAME_PATTERN } },
+  properties: { name: { type: 'string', pattern: NAME_PATTERN }, team: { type: 'string', minLength: 1, maxLength: 64 } },
 } as const;
 
 @ApiTags('domains')
@@ -20,16 +20,18 @@ const createDomainSchema = {
 export class DomainsController {
   constructor(private readonly domains: DomainsService) {}
 
+  /** Domains of the caller's teams. */
   @Get()
   list(@CurrentUser() user: User) {
     return this.domains.list(user);
   }
 
+  /** A domain in a team the caller owns or develops in (default: the caller's personal team). */
   @Post()
   @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: createDomainSchema as object })
-  create(@CurrentUser() user: User, @Body(new SchemaPipe(createDomainSchema)) body: { name: string }) {
-    return this.domains.create(user, body.name);
+  create(@CurrentUser() user: User, @Body(new SchemaPipe(createDomainSchema)) body: { name: string; team?: string }) {
+    return this.domains.create(user, body.name, body.team);
   }
 
   @Get(':domain')
@@ -37,6 +39,7 @@ export class DomainsController {
     return this.domains.get(user, name);
   }
 
+  /** Deletes an empty domain (owners of its team only). */
   @Delete(':domain')
   @HttpCode(204)
   delete(@CurrentUser() user: User, @Param('domain') name: string) {

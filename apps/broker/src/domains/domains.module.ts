@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { TeamsModule } from '../teams/teams.module';
 import { UsersModule } from '../users/users.module';
 import { DomainsRepository } from './domains.repository';
 import { DomainsService } from './domains.service';
@@ -8,7 +9,7 @@ import { Domain } from './domain.entity';
 
 /** Domains, the namespaces of apps. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Domain]), UsersModule],
+  imports: [TypeOrmModule.forFeature([Domain]), UsersModule, TeamsModule],
   controllers: [DomainsController],
   providers: [DomainsRepository, DomainsService],
   exports: [DomainsRepository, DomainsService],

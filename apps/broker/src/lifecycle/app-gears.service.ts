@@ -10,6 +10,7 @@ import { generatedFor } from '../apps/generated-values';
 import type { Change, ChangeRepos } from '../changes/change-runner';
 import { placeGears, servicesReachableElsewhere, type NodeCandidate } from '../nodes/placement';
 import type { ConfigRollout } from '../operations/rollout';
+import { checkQuota } from '../teams/quota';
 
 /**
  * Where an app's gears go and how many web gears it runs: placement on the nodes (under the placement lock, inside
@@ -146,6 +147,17 @@ export class AppGears {
     return this.addWebGears(repos, app.id, cartridges, app.gears ?? [], web.manifest.name, count, this.gearMb(app, web.manifest.name), deploymentId);
   }
 
+  /**
+   * The first release of an app that has no web gear yet places the app's first ones when its build is done; they
+   * must fit the team's quota, which is checked as the deployment starts, so that nothing is built for gears that
+   * could not run.
+   */
+  async checkFirstGears(repos: ChangeRepos, app: App, web: Cartridge): Promise<void> {
+    if ((app.gears ?? []).some((g) => g.cartridge === web.manifest.name)) return;
+    const count = Math.max(1, web.manifest.scaling?.min ?? 1);
+    await checkQuota(repos.teams, app.domainId, Array<number>(count).fill(this.gearMb(app, web.manifest.name)));
+  }
+
   /** The memory of one gear of a cartridge: its own size if the app gave it one, else the app's. */
   private gearMb(app: App, cartridge: string): number {
     const own = (app.cartridges ?? []).find((c) => c.cartridge === cartridge)?.options?.size;
@@ -158,12 +170,16 @@ export class AppGears {
     if (app.activeDeploymentId) await repos.deployments.update(app.activeDeploymentId, { env });
   }
 
-  /** Adds web gears (see addWebGears) or removes the newest, inside the caller's transaction. */
+  /**
+   * Adds web gears (see addWebGears) or removes the newest, inside the caller's transaction. More gears must fit the
+   * team's quota: scaling by hand, by a descriptor or by the autoscaler alike.
+   */
   async setReplicas(repos: ChangeRepos, app: App, replicas: number): Promise<void> {
     const web = this.webOf(app);
     const gears = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
     const memoryMb = this.gearMb(app, web.manifest.name);
     if (replicas > gears.length) {
+      await checkQuota(repos.teams, app.domainId, Array<number>(replicas - gears.length).fill(memoryMb));
       const cartridges = (app.cartridges ?? []).map((c) => c.cartridge);
       await this.addWebGears(repos, app.id, cartridges, app.gears ?? [], web.manifest.name, replicas - gears.length, memoryMb, app.activeDeploymentId);
     } else {

@@ -13,6 +13,9 @@ import { presentOperation } from '../operations/operations.service';
 /** Shown instead of a secret value that was not asked to be revealed. */
 export const SECRET_MASK = '********';
 
+/** The names of an app's variables, for whoever may read the app but not change it (a viewer). */
+const namesOnly = (env: Record<string, string>) => Object.fromEntries(Object.keys(env).map((k) => [k, SECRET_MASK]));
+
 /** Derived from the gears: what a person wants to know at a glance. */
 function statusOf(app: App): string {
   if (app.desiredState === 'deleting') return 'deleting';
@@ -35,7 +38,8 @@ export class AppsPresenter {
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
-  async present(app: App, domain: Domain, op?: Operation) {
+  /** `envValues` false shows the names of the user's variables only (to a viewer). */
+  async present(app: App, domain: Domain, op?: Operation, envValues = true) {
     const usage = await this.nodesRepository.usage();
     const nodes = new Map(usage.map((u) => [u.node.id, u.node.name]));
     const addresses = new Map(usage.map((u) => [u.node.id, u.node.address]));
@@ -56,7 +60,7 @@ export class AppsPresenter {
       health: app.health,
       // What an administrator allowed its docker-image gears; null: the restricted default.
       security: app.securityOverride ?? null,
-      env: app.env,
+      env: envValues ? app.env : namesOnly(app.env),
       release: app.activeDeploymentId ? (releases.get(app.activeDeploymentId) ?? null) : null,
       gears: (app.gears ?? [])
         .sort((a, b) => a.cartridge.localeCompare(b.cartridge) || a.createdAt.getTime() - b.createdAt.getTime())
@@ -85,7 +89,7 @@ export class AppsPresenter {
    * Secret values are masked unless revealed: only whoever may change the app gets this far, and the mask keeps a
    * password out of a shared screen or a pasted listing.
    */
-  env(app: App, domain: Domain, reveal = false) {
+  env(app: App, domain: Domain, reveal = false, envValues = true) {
     const shape: AppShape = {
       id: app.id,
       name: app.name,
@@ -102,6 +106,6 @@ export class AppsPresenter {
       secret: p.secret,
       from: p.from,
     }));
-    return { env: app.env, published, revealed: reveal };
+    return { env: envValues ? app.env : namesOnly(app.env), published, revealed: reveal };
   }
 }

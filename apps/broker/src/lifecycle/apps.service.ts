@@ -17,6 +17,7 @@ import { DomainsService } from '../domains/domains.service';
 import { OperationsRepository } from '../operations/operations.repository';
 import { OperationsService, presentOperation } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
+import { checkQuota } from '../teams/quota';
 import type { User } from '../users/user.entity';
 import type { AppAction, CreateAppBody, PatchAppBody, ScaleBody } from './apps.dto';
 import { AppGears } from './app-gears.service';
@@ -43,14 +44,15 @@ export class AppsService {
   ) {}
 
   async list(user: User, domainName: string) {
-    const domain = await this.domains.require(user, domainName);
+    const domain = await this.domains.require(user, domainName, 'read');
     const apps = await this.appsRepository.list(domain.id);
-    return Promise.all(apps.map((a) => this.presenter.present(a, domain)));
+    const values = await this.domains.allows(user, domain, 'develop');
+    return Promise.all(apps.map((a) => this.presenter.present(a, domain, undefined, values)));
   }
 
   async get(user: User, domainName: string, appName: string) {
-    const { domain, app } = await this.access.requireApp(user, domainName, appName);
-    return this.presenter.present(app, domain);
+    const { domain, app } = await this.access.requireApp(user, domainName, appName, 'read');
+    return this.presenter.present(app, domain, undefined, await this.domains.allows(user, domain, 'develop'));
   }
 
   async gears(user: User, domainName: string, appName: string) {
@@ -59,18 +61,18 @@ export class AppsService {
 
   /** The app's operations, newest first: what was asked, by whom or by the platform, and why. */
   async operationsOf(user: User, domainName: string, appName: string) {
-    const { app } = await this.access.requireApp(user, domainName, appName);
+    const { app } = await this.access.requireApp(user, domainName, appName, 'read');
     return (await this.operationsRepository.forApp(app.id, 50)).map((op) => ({ ...presentOperation(op), by: op.userId ? 'user' : 'platform' }));
   }
 
   /**
    * The user's variables, and the variables the app's services publish to its gears (as gears beside them see them).
-   * Secret values are masked unless revealed: only whoever may change the app gets this far, and the mask keeps a
-   * password out of a shared screen or a pasted listing.
+   * Secret values are masked unless revealed, which needs a developer; the mask keeps a password out of a shared
+   * screen or a pasted listing. A viewer sees the names of the user's variables, not their values.
    */
   async env(user: User, domainName: string, appName: string, reveal = false) {
-    const { domain, app } = await this.access.requireApp(user, domainName, appName);
-    return this.presenter.env(app, domain, reveal);
+    const { domain, app } = await this.access.requireApp(user, domainName, appName, reveal ? 'develop' : 'read');
+    return this.presenter.env(app, domain, reveal, await this.domains.allows(user, domain, 'develop'));
   }
 
   /**
@@ -86,7 +88,7 @@ export class AppsService {
     mutate: (repos: ChangeRepos, app: App) => Promise<Change>,
     waitSeconds?: number,
   ) {
-    const { domain, app } = await this.access.requireApp(user, domainName, appName);
+    const { domain, app } = await this.access.requireApp(user, domainName, appName, 'develop');
     const op = await this.changes.changeApp(app, user, kind, step, mutate);
     return this.respond(op, domain, waitSeconds);
   }
@@ -100,7 +102,7 @@ export class AppsService {
   }
 
   async create(user: User, domainName: string, body: CreateAppBody, waitSeconds?: number) {
-    const domain = await this.domains.require(user, domainName);
+    const domain = await this.domains.require(user, domainName, 'develop');
     const names = body.cartridges.map(entryName);
     const chosen = checkCartridgeSet(names, this.catalog.cartridges);
     const options = body.cartridges.map(entryOptions);
@@ -126,6 +128,7 @@ export class AppsService {
         CHANGE_REPOS,
         async (repos) => {
           if (await repos.apps.nameTaken(domain.id, body.name)) throw this.nameTaken(body.name, domainName);
+          await checkQuota(repos.teams, domain.id, gearCartridges.map(mb));
           const appFields = { domainId: domain.id, name: body.name, desiredState: 'started' as const, size, env: body.env ?? {} };
           const cartridgeRows = chosen.map((c, i) => ({ cartridge: c.manifest.name, generated: generatedFor(c, this.ca), options: options[i] }));
           let nodes: string[];
@@ -238,7 +241,7 @@ export class AppsService {
   }
 
   async unsetEnv(user: User, domainName: string, appName: string, name: string, waitSeconds?: number) {
-    const { app } = await this.access.requireApp(user, domainName, appName);
+    const { app } = await this.access.requireApp(user, domainName, appName, 'develop');
     if (!(name in app.env)) throw notFound(`environment variable "${name}" of app "${appName}"`);
     return this.patchEnv(user, domainName, appName, { [name]: null }, waitSeconds);
   }
@@ -261,6 +264,7 @@ export class AppsService {
         checkCartridgeSet([...current, name], this.catalog.cartridges, '/cartridge');
         checkSize([cartridge], app.size, '/cartridge');
         const memoryMb = GEAR_SIZES[app.size].memoryMb;
+        await checkQuota(repos.teams, app.domainId, [memoryMb]);
         const home = app.gears?.[0]?.nodeId;
         const nodeId = await this.appGears.place(repos, [memoryMb], home);
         await repos.apps.addCartridge(app.id, { cartridge: name, generated: generatedFor(cartridge, this.ca) }, [{ cartridge: name, nodeId, memoryMb }]);
@@ -359,7 +363,7 @@ export class AppsService {
   }
 
   async patch(user: User, domainName: string, appName: string, body: PatchAppBody, waitSeconds?: number) {
-    const { domain, app } = await this.access.requireApp(user, domainName, appName);
+    const { domain, app } = await this.access.requireApp(user, domainName, appName, 'develop');
     if (body.idleAfterSeconds !== undefined) await this.appsRepository.update(app.id, { idleAfterSeconds: body.idleAfterSeconds });
     if (body.health !== undefined) {
       const health = body.health;

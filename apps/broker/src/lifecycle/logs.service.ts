@@ -60,7 +60,7 @@ export class LogsService implements OnModuleDestroy {
   }
 
   async stream(user: User, domainName: string, appName: string, opts: { tail: number; follow: boolean }, res: Response): Promise<void> {
-    const { app } = await this.access.requireApp(user, domainName, appName);
+    const { app } = await this.access.requireApp(user, domainName, appName, 'read');
     const nodes = [...new Set((app.gears ?? []).map((g) => g.nodeId))];
     const id = randomUUID();
     const channel = `${this.config.instance}:logs:${id}`;

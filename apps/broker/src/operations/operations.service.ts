@@ -5,10 +5,12 @@ import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, notFound } from '../common/errors';
 import { UnitOfWork, type Repositories, type Tx } from '../database/unit-of-work';
 import { AppsRepository } from '../apps/apps.repository';
+import { DomainsService } from '../domains/domains.service';
 import { OperationsRepository } from './operations.repository';
 import { GearSpecsService } from '../apps/gear-specs.service';
 import { QueueService } from '../queue/queue.service';
 import { RoutesService } from '../routes/routes.service';
+import type { Action } from '../teams/policy';
 import type { User } from '../users/user.entity';
 import type { App } from '../apps/app.entity';
 import type { Operation } from './operation.entity';
@@ -71,6 +73,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     private readonly specs: GearSpecsService,
     private readonly routes: RoutesService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+    private readonly domains: DomainsService,
   ) {
     this.finished.setMaxListeners(0);
     this.lines.setMaxListeners(0);
@@ -163,10 +166,23 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     this.lines.emit(id, { kind: 'end', state: 'succeeded', error: null });
   }
 
+  /**
+   * The operation if the user may take `action` on it: an app's operation by the user's role in the app's team (see
+   * teams/policy.ts), another (a deleted app's, a node's) only by whoever asked for it and administrators.
+   */
+  private async require(user: User, id: string, action: Action): Promise<Operation> {
+    const hidden = () => notFound(`operation "${id}"`);
+    if (!/^[0-9a-f-]{36}$/.test(id)) throw hidden();
+    const op = await this.operationsRepository.findById(id);
+    if (!op) throw hidden();
+    const app = op.appId ? await this.appsRepository.findById(op.appId) : null;
+    if (app) await this.domains.requireById(user, app.domainId, action, hidden);
+    else if (op.userId !== user.id && !user.isAdmin) throw hidden();
+    return op;
+  }
+
   async get(user: User, id: string, waitSeconds?: number) {
-    if (!/^[0-9a-f-]{36}$/.test(id)) throw notFound(`operation "${id}"`);
-    let op = await this.operationsRepository.findById(id);
-    if (!op || (op.userId !== user.id && !user.isAdmin)) throw notFound(`operation "${id}"`);
+    let op = await this.require(user, id, 'read');
     if (waitSeconds) op = await this.wait(op, waitSeconds);
     return presentOperation(op);
   }
@@ -299,9 +315,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
 
   /** A user stops an operation: it ends failed, saying who cancelled it. */
   async cancel(user: User, id: string) {
-    if (!/^[0-9a-f-]{36}$/.test(id)) throw notFound(`operation "${id}"`);
-    const op = await this.operationsRepository.findById(id);
-    if (!op || (op.userId !== user.id && !user.isAdmin)) throw notFound(`operation "${id}"`);
+    const op = await this.require(user, id, 'develop');
     const ended = terminal(op) ? null : await this.fail(id, `cancelled by ${user.username}`);
     if (!ended) {
       const now = (await this.operationsRepository.findById(id)) ?? op;

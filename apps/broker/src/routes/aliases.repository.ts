@@ -15,16 +15,16 @@ export class AliasesRepository {
     return this.m.find(Alias, { order: { host: 'ASC' } });
   }
 
-  /** The owner of the domain whose app holds `host` as an alias, or null when no app does. */
-  async holderOf(host: string): Promise<{ ownerId: string } | null> {
+  /** The team of the domain whose app holds `host` as an alias, or null when no app does. */
+  async holderOf(host: string): Promise<{ teamId: string } | null> {
     const row = await this.m
       .createQueryBuilder()
-      .select('d.owner_id', 'ownerId')
+      .select('d.team_id', 'teamId')
       .from('aliases', 'a')
       .innerJoin('apps', 'p', 'p.id = a.app_id')
       .innerJoin('domains', 'd', 'd.id = p.domain_id')
       .where('a.host = :host', { host })
-      .getRawOne<{ ownerId: string }>();
+      .getRawOne<{ teamId: string }>();
     return row ?? null;
   }
 

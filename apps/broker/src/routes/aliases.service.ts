@@ -6,6 +6,7 @@ import { conflict, invalid, notFound, ruleViolation } from '../common/errors';
 import { AliasesRepository } from './aliases.repository';
 import { AppsRepository } from '../apps/apps.repository';
 import { DomainsService } from '../domains/domains.service';
+import type { Action } from '../teams/policy';
 import type { User } from '../users/user.entity';
 import type { Alias } from './alias.entity';
 import { RoutesService } from './routes.service';
@@ -27,10 +28,10 @@ export function checkAliasHost(host: string, appsDomain: string, pointer: string
   throw refusal.kind === 'invalid' ? invalid(pointer, refusal.rule, refusal.message) : ruleViolation(pointer, refusal.rule, refusal.message);
 }
 
-/** First claim wins: a host name another user's app already answers to is theirs (`holder`: who holds it, if anyone). */
-export function checkAliasHolder(host: string, holder: { ownerId: string } | null, ownerId: string, pointer: string): void {
-  if (holder && holder.ownerId !== ownerId) {
-    throw ruleViolation(pointer, 'owned', `${host} is already held by another user's app; a host name belongs to whoever claimed it first`);
+/** First claim wins: a host name another team's app already answers to is theirs (`holder`: which team holds it, if any). */
+export function checkAliasHolder(host: string, holder: { teamId: string } | null, teamId: string, pointer: string): void {
+  if (holder && holder.teamId !== teamId) {
+    throw ruleViolation(pointer, 'owned', `${host} is already held by another team's app; a host name belongs to whoever claimed it first`);
   }
 }
 
@@ -54,19 +55,19 @@ export class AliasesService {
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
-  private async app(user: User, domainName: string, appName: string) {
-    return (await this.appIn(user, domainName, appName)).app;
+  private async app(user: User, domainName: string, appName: string, action: Action) {
+    return (await this.appIn(user, domainName, appName, action)).app;
   }
 
-  private async appIn(user: User, domainName: string, appName: string) {
-    const domain = await this.domains.require(user, domainName);
+  private async appIn(user: User, domainName: string, appName: string, action: Action) {
+    const domain = await this.domains.require(user, domainName, action);
     const app = await this.appsRepository.findByName(domain.id, appName);
     if (!app) throw notFound(`app "${appName}" in domain "${domainName}"`);
     return { app, domain };
   }
 
   async list(user: User, domainName: string, appName: string) {
-    const app = await this.app(user, domainName, appName);
+    const app = await this.app(user, domainName, appName, 'read');
     return (await this.aliasesRepository.forApp(app.id)).map(present);
   }
 
@@ -91,8 +92,8 @@ export class AliasesService {
   async add(user: User, domainName: string, appName: string, body: AliasBody) {
     const host = body.host.toLowerCase();
     checkAliasHost(host, this.config.appsDomain, '/host');
-    const { app, domain } = await this.appIn(user, domainName, appName);
-    checkAliasHolder(host, await this.aliasesRepository.holderOf(host), domain.ownerId, '/host');
+    const { app, domain } = await this.appIn(user, domainName, appName, 'develop');
+    checkAliasHolder(host, await this.aliasesRepository.holderOf(host), domain.teamId, '/host');
     await this.checkTls(host, body.certificate, body.key);
     const alias = await this.aliasesRepository.create({ appId: app.id, host, certificate: body.certificate ?? null, privateKey: body.key ?? null });
     if (!alias) throw conflict(`the host name ${host} is already an alias`, [{ pointer: '/host', rule: 'unique', message: 'is taken' }]);
@@ -101,7 +102,7 @@ export class AliasesService {
   }
 
   async remove(user: User, domainName: string, appName: string, host: string): Promise<void> {
-    const app = await this.app(user, domainName, appName);
+    const app = await this.app(user, domainName, appName, 'develop');
     if (!(await this.aliasesRepository.delete(app.id, host.toLowerCase()))) throw notFound(`alias ${host} of app "${appName}"`);
     this.routes.schedule();
   }

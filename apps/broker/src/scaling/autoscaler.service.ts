@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { GearshiftError } from '../common/errors';
 import { AppsRepository } from '../apps/apps.repository';
 import { OperationsRepository } from '../operations/operations.repository';
 import { ScalingService } from './scaling.service';
@@ -70,8 +71,13 @@ export class AutoscalerService implements OnApplicationBootstrap, OnModuleDestro
         });
         if (!decision) continue;
         this.logger.log(`${app.name}: ${decision.kind === 'scale' ? `scale to ${decision.replicas}` : 'idle'} (${decision.reason})`);
-        if (decision.kind === 'scale') await this.scaling.autoscale(app, decision.replicas, decision.reason);
-        else await this.scaling.idle(app, decision.reason);
+        if (decision.kind === 'scale') {
+          // A team at its quota keeps the gears it has; the pass goes on to the other apps.
+          await this.scaling.autoscale(app, decision.replicas, decision.reason).catch((err: unknown) => {
+            if (!(err instanceof GearshiftError && err.code === 'quota_exceeded')) throw err;
+            this.logger.warn(`${app.name}: not scaled: ${err.message}`);
+          });
+        } else await this.scaling.idle(app, decision.reason);
       }
     } catch (err) {
       this.logger.warn(`autoscaling pass failed: ${(err as Error).message}`);

@@ -106,7 +106,7 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
 
   /** Takes a snapshot and streams it; nothing of it stays on the broker. */
   async take(user: User, domainName: string, appName: string, res: import('express').Response): Promise<void> {
-    const { app } = await this.access.requireApp(user, domainName, appName);
+    const { app } = await this.access.requireApp(user, domainName, appName, 'develop');
     if (app.desiredState !== 'started' && app.desiredState !== 'idle') throw conflict(`app "${appName}" is ${app.desiredState}; start it to take a snapshot`);
     const { nodeId } = await this.itemsOf(app);
     mkdirSync(join(this.config.dataDir, 'snapshots'), { recursive: true });
@@ -143,7 +143,7 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
   }
 
   async restore(user: User, domainName: string, appName: string, archive: Buffer, waitSeconds?: number) {
-    const { app } = await this.access.requireApp(user, domainName, appName);
+    const { app } = await this.access.requireApp(user, domainName, appName, 'develop');
     let paths: string[];
     try {
       paths = (await inspectArchive(archive, this.config.maxUnpackedBytes)).paths;

@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { GearshiftError, conflict, invalid, notFound } from '../common/errors';
 import { UsersRepository } from './users.repository';
-import { hashPassword, verifyPassword } from './password';
-import type { Session } from './auth.service';
+import { hashPassword } from './password';
+import { AuthService, type Session } from './auth.service';
 import type { User } from './user.entity';
 
 /** The rule every new password meets; the error names it. */
@@ -19,15 +20,24 @@ const view = (u: User) => ({ username: u.username, admin: u.isAdmin, disabled: u
 /** Users as administrators manage them (create, disable, reset a password, delete) and as each changes their own password. */
 @Injectable()
 export class AccountsService {
-  constructor(private readonly users: UsersRepository) {}
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly auth: AuthService,
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+  ) {}
 
   async create(actor: User, body: { username: string; password: string; admin?: boolean }) {
     requireAdmin(actor, 'create users');
     checkNewPassword(body.password, '/password');
-    if (await this.users.findByName(body.username)) {
-      throw new GearshiftError('conflict', `the username "${body.username}" is taken`, [{ pointer: '/username', rule: 'unique', message: 'is taken' }]);
-    }
-    const user = await this.users.create({ username: body.username, passwordHash: await hashPassword(body.password), isAdmin: body.admin ?? false });
+    const taken = (by = '') =>
+      new GearshiftError('conflict', `the username "${body.username}" is taken${by}`, [{ pointer: '/username', rule: 'unique', message: 'is taken' }]);
+    if (await this.users.findByName(body.username)) throw taken();
+    const user = await this.users.create(
+      { username: body.username, passwordHash: await hashPassword(body.password), isAdmin: body.admin ?? false },
+      { maxGears: this.config.teamMaxGears, maxMemoryMb: this.config.teamMaxMemoryMb },
+    );
+    // Every user gets a team of their own name: a name a team has is taken.
+    if (!user) throw taken(' (a team has that name)');
     return { username: user.username, admin: user.isAdmin, createdAt: user.createdAt };
   }
 
@@ -58,12 +68,19 @@ export class AccountsService {
     if (domains.length > 0) {
       throw conflict(`"${username}" still owns domains (${domains.join(', ')}); delete them first`);
     }
+    const teams = await this.users.soleOwnerOf(user.id);
+    if (teams.length > 0) {
+      throw conflict(`"${username}" is the only owner of team(s) ${teams.join(', ')}; make another member owner first`);
+    }
     await this.users.delete(user.id);
   }
 
-  /** The caller's own password; every other token of theirs is revoked, the one this call came with is kept. */
-  async changeOwnPassword(session: Session, body: { current: string; password: string }): Promise<void> {
-    if (!(await verifyPassword(body.current, session.user.passwordHash))) {
+  /**
+   * The caller's own password; every other token of theirs is revoked, the one this call came with is kept. A wrong
+   * current password counts as a failed login: a stolen token is no way around the login rate limit.
+   */
+  async changeOwnPassword(session: Session, body: { current: string; password: string }, address: string): Promise<void> {
+    if (!(await this.auth.checkPassword(session.user, body.current, address))) {
       throw new GearshiftError('forbidden', 'the current password is wrong', [
         { pointer: '/current', rule: 'matches', message: 'is not your current password' },
       ]);

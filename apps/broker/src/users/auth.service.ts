@@ -41,11 +41,30 @@ export class AuthService {
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
-  async login(username: string, password: string, address: string): Promise<{ token: string; expiresAt: string; username: string }> {
+  /** Refuses with 429 and Retry-After while the user name or the address has too many recent failures. */
+  private checkWindows(username: string, address: string): void {
     const wait = Math.max(this.byUser.retryAfter(username), this.byAddress.retryAfter(address));
     if (wait > 0) {
       throw new GearshiftError('too_many_requests', `too many failed logins; try again in ${wait} s`, [], { 'Retry-After': String(wait) });
     }
+  }
+
+  /**
+   * Whether `password` is the user's, for a password change: a wrong one counts against the same windows as a failed
+   * login, and past the limit the answer is 429 whatever the password.
+   */
+  async checkPassword(user: User, password: string, address: string): Promise<boolean> {
+    this.checkWindows(user.username, address);
+    this.byUser.fail(user.username);
+    this.byAddress.fail(address);
+    if (!(await verifyPassword(password, user.passwordHash))) return false;
+    this.byUser.undo(user.username);
+    this.byAddress.undo(address);
+    return true;
+  }
+
+  async login(username: string, password: string, address: string): Promise<{ token: string; expiresAt: string; username: string }> {
+    this.checkWindows(username, address);
     // Counted as failed before the password is checked, and taken back if it matches: attempts sent all at once
     // fill the window as surely as attempts sent one after another.
     this.byUser.fail(username);
@@ -99,6 +118,10 @@ export class AuthService {
     } else {
       this.logger.log('created user admin with the password from GEARSHIFT_ADMIN_PASSWORD');
     }
-    await this.usersRepository.create({ username: 'admin', passwordHash: await hashPassword(password), isAdmin: true });
+    const admin = await this.usersRepository.create(
+      { username: 'admin', passwordHash: await hashPassword(password), isAdmin: true },
+      { maxGears: this.config.teamMaxGears, maxMemoryMb: this.config.teamMaxMemoryMb },
+    );
+    if (!admin) throw new Error('a team named "admin" exists although no user does; the database is not a Gearshift one');
   }
 }

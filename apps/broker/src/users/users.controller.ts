@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, HttpCode, Param, Patch, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Ip, Param, Patch, Post, Put } from '@nestjs/common';
 import { AcceptsBody } from '../common/body';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { SchemaPipe } from '../common/schema.pipe';
@@ -49,8 +49,12 @@ export class UsersController {
   @HttpCode(204)
   @AcceptsBody({ json: 'api' })
   @ApiBody({ schema: changePasswordSchema as object })
-  async changePassword(@CurrentSession() session: Session, @Body(new SchemaPipe(changePasswordSchema)) body: { current: string; password: string }) {
-    await this.accounts.changeOwnPassword(session, body);
+  async changePassword(
+    @CurrentSession() session: Session,
+    @Body(new SchemaPipe(changePasswordSchema)) body: { current: string; password: string },
+    @Ip() address: string,
+  ) {
+    await this.accounts.changeOwnPassword(session, body, address);
   }
 
   @Patch(':username')

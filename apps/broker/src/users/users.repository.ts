@@ -22,21 +22,55 @@ export class UsersRepository {
     return this.m.count(User, { where: { isAdmin: true, disabled: false } });
   }
 
-  create(user: Pick<User, 'username' | 'passwordHash' | 'isAdmin'>): Promise<User> {
-    return this.m.save(this.m.create(User, user));
+  /**
+   * Creates the user with their personal team (named as the user, the user its owner, with the quota a new team
+   * starts with); null when a team already has that name.
+   */
+  create(user: Pick<User, 'username' | 'passwordHash' | 'isAdmin'>, quota: { maxGears: number | null; maxMemoryMb: number | null }): Promise<User | null> {
+    return this.m.transaction(async (t) => {
+      const created = await t.save(t.create(User, user));
+      const team: { id: string }[] = await t.query(
+        'insert into teams (name, personal_user_id, max_gears, max_memory_mb) values ($1, $2, $3, $4) on conflict (name) do nothing returning id',
+        [created.username, created.id, quota.maxGears, quota.maxMemoryMb],
+      );
+      if (team.length === 0) {
+        await t.delete(User, { id: created.id });
+        return null;
+      }
+      await t.query(`insert into team_members (team_id, user_id, role) values ($1, $2, 'owner')`, [team[0].id, created.id]);
+      return created;
+    });
   }
 
   async update(userId: string, change: Partial<Pick<User, 'passwordHash' | 'disabled'>>): Promise<void> {
     await this.m.update(User, { id: userId }, change);
   }
 
-  /** Domains the user owns; a user who owns any is not deleted (their apps would be left without an owner). */
+  /**
+   * Domains of the user's personal team; a user whose team holds any is not deleted (their apps would be left without
+   * an owner). The personal team goes with the user.
+   */
   async ownedDomains(userId: string): Promise<string[]> {
-    const rows: { name: string }[] = await this.m.query('select name from domains where owner_id = $1 order by name', [userId]);
+    const rows: { name: string }[] = await this.m.query(
+      'select d.name from domains d join teams t on t.id = d.team_id where t.personal_user_id = $1 order by d.name',
+      [userId],
+    );
     return rows.map((r) => r.name);
   }
 
-  /** Deletes the user; their tokens go with them (on delete cascade). */
+  /** Teams (other than their own) of which the user is the only owner: without them, nobody but an admin could manage those. */
+  async soleOwnerOf(userId: string): Promise<string[]> {
+    const rows: { name: string }[] = await this.m.query(
+      `select t.name from teams t join team_members m on m.team_id = t.id and m.user_id = $1 and m.role = 'owner'
+        where t.personal_user_id is distinct from $1
+          and not exists (select 1 from team_members o where o.team_id = t.id and o.role = 'owner' and o.user_id <> $1)
+        order by t.name`,
+      [userId],
+    );
+    return rows.map((r) => r.name);
+  }
+
+  /** Deletes the user; their tokens, memberships and own team go with them (on delete cascade). */
   async delete(userId: string): Promise<void> {
     await this.m.delete(User, { id: userId });
   }

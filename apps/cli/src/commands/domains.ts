@@ -14,18 +14,19 @@ export function register(program: Command, ctx: CliContext): void {
       const current = ctx.config().domain;
       ctx.print(list, () =>
         table(
-          list.map((d) => ({ name: d.name, default: d.name === current ? '*' : '', created: d.createdAt })),
-          ['name', 'default', 'created'],
+          list.map((d) => ({ name: d.name, team: d.team ?? '', default: d.name === current ? '*' : '', created: d.createdAt })),
+          ['name', 'team', 'default', 'created'],
         ),
       );
     });
   domains
     .command('create <name>')
     .description('create a domain (it becomes your default when you have none)')
-    .action(async (name: string) => {
-      const d = await ctx.api().post<Domain>('/domains', { name });
+    .option('--team <team>', 'the team that holds it (default: your own team)')
+    .action(async (name: string, opts: { team?: string }) => {
+      const d = await ctx.api().post<Domain>('/domains', { name, ...(opts.team ? { team: opts.team } : {}) });
       if (!ctx.config().domain) writeConfig({ ...ctx.config(), domain: name });
-      ctx.print(d, () => `Created domain ${name}.`);
+      ctx.print(d, () => `Created domain ${name} in team ${d.team}.`);
     });
   domains
     .command('use <name>')
