@@ -138,6 +138,11 @@ const RULES: Record<string, Rule> = {
     target: param('team'),
     details: (b, c) => compact({ username: c.params.username, role: str(b.role, 32) }),
   },
+  'PUT /teams/:team/quota': {
+    action: 'team.quota',
+    target: param('team'),
+    details: (b) => compact({ maxGears: int(b.maxGears), maxMemoryMb: int(b.maxMemoryMb) }),
+  },
   'DELETE /teams/:team/members/:username': {
     action: 'team.member_remove',
     target: param('team'),
@@ -200,6 +205,10 @@ const RULES: Record<string, Rule> = {
     details: (b) => compact({ host: str(b.host), certificate: 'certificate' in b ? true : undefined }),
   },
   'DELETE /domains/:domain/apps/:app/aliases/:host': { action: 'alias.remove', details: (_, c) => compact({ host: c.params.host }) },
+  'PUT /domains/:domain/apps/:app/security': {
+    action: 'app.security',
+    details: (b) => compact({ runAsRoot: bool(b.runAsRoot), capabilities: strings(b.capabilities), readOnlyRootfs: bool(b.readOnlyRootfs) }),
+  },
   'POST /domains/:domain/apps/:app/snapshots': { action: 'snapshot.create' },
   'POST /domains/:domain/apps/:app/snapshots/restore': { action: 'snapshot.restore' },
   'POST /domains/:domain/apply': {
