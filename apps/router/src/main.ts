@@ -178,8 +178,6 @@ class Router {
   async resume(): Promise<void> {
     if (this.adopt()) {
       this.restoreTable();
-      // Unchanged routes then need no reload.
-      this.applied = (await servedDescription(join(this.config.runDir, 'admin.sock'))) ?? '';
       return;
     }
     const cfg = join(this.config.runDir, 'haproxy.cfg');
@@ -197,10 +195,8 @@ class Router {
     const description = /^\s*description (\S+)/m.exec(readFileSync(cfg, 'utf8'))?.[1];
     this.start();
     // Reloads (SIGUSR2) wait for this HAProxy to answer: one that came before its handlers would stop it.
-    if (description && (await serving(join(this.config.runDir, 'admin.sock'), description, 10_000))) {
-      this.served = this.table.version;
-      this.applied = description;
-    } else log('haproxy did not answer with the configuration last applied within 10 s');
+    if (description && (await serving(join(this.config.runDir, 'admin.sock'), description, 10_000))) this.served = this.table.version;
+    else log('haproxy did not answer with the configuration last applied within 10 s');
   }
 
   /** The table the configuration on disk was rendered from, when it is there and readable. */
