@@ -13,6 +13,7 @@ import {
   surviveUnexpectedErrors,
   trafficKey,
   type AppRoute,
+  type AppTraffic,
   type BrokerJobs,
   type RouterAck,
   type RouteTable,
@@ -141,6 +142,7 @@ class Router {
     const socket = join(this.config.runDir, 'admin.sock');
     if (fingerprint === this.applied && (this.haproxy || this.adopted)) {
       if ((await servedDescription(socket)) === fingerprint) this.served = table.version;
+      if (!this.announced) this.announce(table);
       return;
     }
     // Checked in a folder of its own first: the run directory keeps the configuration last applied, which a router
@@ -166,6 +168,12 @@ class Router {
     // The table counts as served once a worker with it answers; the broker holds operations until then.
     if (await serving(socket, fingerprint, 10_000)) this.served = table.version;
     else log(`haproxy did not start a worker with routes version ${table.version} within 10 s`);
+    this.announce(table);
+  }
+
+  private announced = false;
+  private announce(table: RouteTable): void {
+    this.announced = true;
     log(`serving ${table.apps.length} app(s), ${table.apps.reduce((n, a) => n + a.backends.length, 0)} gear(s)`);
   }
 
@@ -176,8 +184,11 @@ class Router {
    * router catches up. A saved configuration HAProxy refuses is replaced, loudly, by an empty one.
    */
   async resume(): Promise<void> {
+    const socket = join(this.config.runDir, 'admin.sock');
     if (this.adopt()) {
       this.restoreTable();
+      // A route table that has not changed meanwhile then needs no reload.
+      this.applied = (await servedDescription(socket)) ?? '';
       return;
     }
     const cfg = join(this.config.runDir, 'haproxy.cfg');
@@ -195,8 +206,10 @@ class Router {
     const description = /^\s*description (\S+)/m.exec(readFileSync(cfg, 'utf8'))?.[1];
     this.start();
     // Reloads (SIGUSR2) wait for this HAProxy to answer: one that came before its handlers would stop it.
-    if (description && (await serving(join(this.config.runDir, 'admin.sock'), description, 10_000))) this.served = this.table.version;
-    else log('haproxy did not answer with the configuration last applied within 10 s');
+    if (description && (await serving(socket, description, 10_000))) {
+      this.served = this.table.version;
+      this.applied = description;
+    } else log('haproxy did not answer with the configuration last applied within 10 s');
   }
 
   /** The table the configuration on disk was rendered from, when it is there and readable. */
@@ -329,10 +342,16 @@ async function main(): Promise<void> {
   const meter = new TrafficMeter();
   // A sample that fails (HAProxy restarting, Redis away) is skipped; the same failure is logged once, not every second.
   let sampleFailure = '';
+  let seeded = false;
   const sampler = setInterval(() => {
     (async () => {
       const apps = active.table.apps;
       if (apps.length === 0) return;
+      if (!seeded) {
+        const reported = await redis.hgetall(trafficKey(config.instance));
+        meter.seed(new Map(Object.entries(reported).map(([appId, json]) => [appId, Number((JSON.parse(json) as AppTraffic).lastRequestAt) || 0])));
+        seeded = true;
+      }
       const stats = parseStats(await readStats(join(config.runDir, 'admin.sock')));
       const held = new Map(heldRequests);
       heldRequests.clear();
