@@ -2,10 +2,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import IORedis from 'ioredis';
+import { routesChannel, routesKey } from '@gearshift/cartridges';
 import { eventually, Platform, sleep } from './support/platform';
 import { hostRequest } from './support/http';
 import { freePort } from './support/processes';
 import { haproxyPid, ScriptedPlatform, TrafficLoad } from './support/scripted';
+import { REDIS_URL } from './support/stores';
 
 /**
  * Traffic outlives the control plane: while about 20 requests a second go to an app through the router, neither a
@@ -99,6 +102,27 @@ describe('traffic outlives the router', { timeout: 600_000 }, () => {
       p.router!.output.slice(-10).join('\n'),
     );
     await eventually('the router to serve the app again', async () => (await p.viaRouter(host).catch(() => null))?.status === 200, 30_000, 100);
+  });
+
+  it('keeps the routes it serves when the route table is gone from Redis', async () => {
+    const redis = new IORedis(REDIS_URL);
+    try {
+      // As after Redis lost its data: no table, and the broker has nothing new to publish.
+      await redis.del(routesKey(p.instance));
+      await redis.publish(routesChannel(p.instance), '0');
+      await eventually(
+        'the router to notice',
+        async () => p.router!.output.some((l) => /no route table in Redis; serving routes version \d+/.test(l)),
+        15_000,
+        50,
+      );
+      const load = new TrafficLoad(p.routerPort, host);
+      await sleep(1500);
+      await load.stop();
+      assert.deepEqual(load.failed.slice(0, 5), [], load.summary('no route table in Redis'));
+    } finally {
+      redis.disconnect();
+    }
   });
 });
 
