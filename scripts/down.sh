@@ -13,7 +13,7 @@ all=false
 for arg in "$@"; do
   case "$arg" in
     --all) all=true ;;
-    -h|--help) sed -n '7,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '6,7p' "$0"; exit 0 ;;
     *) die "unknown option $arg (try --all)" ;;
   esac
 done
