@@ -7,6 +7,7 @@ import { ImageBuilder } from '../apps/node-agent/src/images';
 import { deployPushBench, writeRawNodeApp } from './deploy-push';
 import { docker, eventually, Platform, ROOT } from '../test/support/platform';
 import { recoveryBench } from './recovery';
+import { restartBench } from './restart';
 import { routingBench } from './routing';
 import { soakBench } from './soak';
 import { join } from 'node:path';
@@ -14,13 +15,14 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 /**
- * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery or =soak for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
+ * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery, =restart or =soak for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
  *   gear start  app create → healthy through the API   vs  raw dockerode create + start + the same health wait
  *   queue       a no-op job through a node's queue       vs  a raw BullMQ round trip on the same Redis
  *   routing     wrk through the router      vs  wrk straight to the container's own address (and its published port)
  *   wake        the first request to an idle app, answered
  *   memory      broker and agent resident memory, idle and with 100 apps
  *   recovery    kill -9 of the broker, agent and router under the supervisor, until each is healthy again
+ *   restart     npm run down + npm run up -- --detach under traffic: failed requests and the longest gap
  *   soak        mixed and hostile API traffic from 8 clients: broker memory, p99 latency, 5xx, crashes
  */
 
@@ -231,6 +233,8 @@ async function memoryBench(p: Platform, idle: { broker: number; agent: number; r
 async function main(): Promise<void> {
   const rows: string[][] = [];
   const add = (what: string, platform: string, floor: string, ratio: string, goal: string) => rows.push([what, platform, floor, ratio, goal]);
+  // Its own platform, brought up by the real scripts: the bench platform below is not needed.
+  if (process.env.BENCH_ONLY === 'restart') return void (await restartBench(add), printTable(rows));
   const p = await Platform.start(
     'bench',
     { node1: { memoryMb: 64 * 1024, maxGears: 1000 } },
@@ -355,6 +359,7 @@ async function main(): Promise<void> {
     add('no-op job round trip (p99 of 300)', `${p99(platQ).toFixed(2)} ms`, `${p99(rawQ).toFixed(2)} ms`, (p99(platQ) / p99(rawQ)).toFixed(2), '');
 
     await recoveryBench(add);
+    await restartBench(add);
     await soakBench(p, add);
     await memoryBench(p, idle, add);
   } finally {

@@ -19,7 +19,8 @@ docker-compose -f docker-compose.yml config -q
 say "building cartridge images (cached by content hash)"
 node dist/apps/node-agent/src/prepare-images.js
 say "running the tests"
-# Tests that restart Postgres or Redis run alone, after the others, so they disturb no other test file.
+# Tests that restart Postgres, Redis or the platform itself (the real `npm run up` compiles in place) run alone,
+# after the others, so they disturb no other test file.
 files=$(find dist -path dist/node_modules -prune -o \( -name '*.spec.js' -o -name '*.test.js' \) -print | grep -v '\.serial\.test\.js$' | sort)
 serial=$(find dist -name '*.serial.test.js' -print | sort)
 # From here a failing run must not stop the script: the serial tests and the summary still run.

@@ -67,6 +67,10 @@ install_units() {
   local part main
   for part in broker agent router; do
     case $part in broker) main=broker ;; agent) main=node-agent ;; router) main=router ;; esac
+    # The router's HAProxy outlives it (apps stay online while the router stops or is upgraded): stopping the unit
+    # stops the router alone, and the next router takes HAProxy over ('npm run down -- --all' stops HAProxy).
+    kill_mode=mixed
+    [ "$part" = router ] && kill_mode=process
     as_root tee "/etc/systemd/system/gearshift-$part.service" >/dev/null <<UNIT
 [Unit]
 Description=Gearshift $part
@@ -79,7 +83,7 @@ WorkingDirectory=$PWD
 ExecStart=$(command -v node) $NODE_FLAGS $PWD/dist/apps/$main/src/main.js
 Restart=always
 RestartSec=1
-KillMode=mixed
+KillMode=$kill_mode
 StandardOutput=append:$log_dir/$part.log
 StandardError=append:$log_dir/$part.log
 

@@ -118,9 +118,9 @@ export class Platform {
     );
   }
 
-  async startRouter(): Promise<void> {
+  async startRouter(extra: Record<string, string> = {}): Promise<void> {
     // The router runs beside node1: node1's gears are reached at their own addresses, other nodes' at published ports.
-    const env = this.env({ GEARSHIFT_NODE_NAME: `${this.instance}-node1` });
+    const env = this.env({ GEARSHIFT_NODE_NAME: `${this.instance}-node1`, ...extra });
     const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist/apps/router/src/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.router = new Proc(child, 'router');
     await eventually(

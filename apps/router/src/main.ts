@@ -16,6 +16,7 @@ import {
   surviveUnexpectedErrors,
   trafficKey,
   type AppRoute,
+  type AppTraffic,
   type BrokerJobs,
   type RouterAck,
   type RouteTable,
@@ -34,6 +35,15 @@ const log = (msg: string) => console.log(`${new Date().toISOString()} router ${m
 function writeAtomic(path: string, content: string, mode = 0o644): void {
   writeFileSync(`${path}.tmp`, content, { mode });
   renameSync(`${path}.tmp`, path);
+}
+
+/** The port the waker listened on for the configuration last applied in `runDir` (0: none): idle apps are sent there. */
+function savedWakerPort(runDir: string): number {
+  try {
+    return Number(/^\s*server waker 127\.0\.0\.1:(\d+)/m.exec(readFileSync(join(runDir, 'haproxy.cfg'), 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -64,8 +74,7 @@ class Router {
     return this.hosts.get(host);
   }
 
-  private write(rendered: RenderedConfig): void {
-    const dir = this.config.runDir;
+  private write(rendered: RenderedConfig, table: RouteTable, dir = this.config.runDir): void {
     mkdirSync(join(dir, 'certs'), { recursive: true, mode: 0o700 });
     mkdirSync(join(dir, 'pages'), { recursive: true });
     writeAtomic(join(dir, 'pages', 'unknown-host.html'), UNKNOWN_HOST_PAGE);
@@ -75,6 +84,8 @@ class Router {
     writeAtomic(join(dir, 'certs.list'), rendered.crtList, 0o600);
     writeAtomic(join(dir, 'hosts.map'), rendered.hostsMap);
     writeAtomic(join(dir, 'haproxy.cfg'), rendered.config);
+    // The table beside its configuration: a router that starts from the saved configuration knows what it serves.
+    writeAtomic(join(dir, 'routes.json'), JSON.stringify(table), 0o600);
   }
 
   /** HAProxy's verdict on each certificate it was asked about, by the PEM's digest: each is checked once. */
@@ -124,11 +135,8 @@ class Router {
     return table;
   }
 
-  async apply(raw: unknown): Promise<void> {
-    const table = await this.servable(raw);
-    this.table = table;
-    this.hosts = new Map(table.apps.flatMap((a) => a.hosts.map((h) => [h, a] as const)));
-    const options = {
+  private renderOptions() {
+    return {
       runDir: this.config.runDir,
       bind: this.config.bind,
       port: this.config.port,
@@ -138,6 +146,13 @@ class Router {
       defaultCertificate: this.config.defaultCertificate,
       node: this.config.node,
     };
+  }
+
+  async apply(raw: unknown): Promise<void> {
+    const table = await this.servable(raw);
+    this.table = table;
+    this.hosts = new Map(table.apps.flatMap((a) => a.hosts.map((h) => [h, a] as const)));
+    const options = this.renderOptions();
     // The configuration is named after its own content: a worker that reports the name runs exactly this one.
     const fingerprint = `gearshift-${createHash('sha256')
       .update(JSON.stringify(renderHaproxy(table, options)))
@@ -146,11 +161,14 @@ class Router {
     const socket = join(this.config.runDir, 'admin.sock');
     if (fingerprint === this.applied && (this.haproxy || this.adopted)) {
       if ((await servedDescription(socket)) === fingerprint) this.served = table.version;
+      if (!this.announced) this.announce(table);
       return;
     }
-    const rendered = renderHaproxy(table, { ...options, description: fingerprint });
-    this.write(rendered);
-    const check = spawnSync(this.config.haproxy, ['-c', '-q', '-f', join(this.config.runDir, 'haproxy.cfg')], { encoding: 'utf8' });
+    // Checked in a folder of its own first: the run directory keeps the configuration last applied, which a router
+    // that starts without HAProxy running serves from (see resume).
+    const staged = join(this.config.runDir, 'staged');
+    this.write(renderHaproxy(table, { ...options, runDir: staged, description: fingerprint }), table, staged);
+    const check = spawnSync(this.config.haproxy, ['-c', '-q', '-f', join(staged, 'haproxy.cfg')], { encoding: 'utf8' });
     if (check.status !== 0) {
       // Certificates are what the router cannot fully check by itself (each passed alone, yet together they fail):
       // the routes without any alias certificate still deserve to be served.
@@ -161,6 +179,7 @@ class Router {
       log(`refusing a configuration HAProxy rejects; keeping the last good one:\n${check.stderr || check.stdout}`);
       return;
     }
+    this.write(renderHaproxy(table, { ...options, description: fingerprint }), table);
     this.applied = fingerprint;
     if (this.haproxy) this.haproxy.kill('SIGUSR2');
     else if (this.adopted || this.adopt()) process.kill(this.adopted!, 'SIGUSR2');
@@ -168,7 +187,65 @@ class Router {
     // The table counts as served once a worker with it answers; the broker holds operations until then.
     if (await serving(socket, fingerprint, 10_000)) this.served = table.version;
     else log(`haproxy did not start a worker with routes version ${table.version} within 10 s`);
+    this.announce(table);
+  }
+
+  private announced = false;
+  private announce(table: RouteTable): void {
+    this.announced = true;
     log(`serving ${table.apps.length} app(s), ${table.apps.reduce((n, a) => n + a.backends.length, 0)} gear(s)`);
+  }
+
+  /**
+   * Serves before the route table is known (Redis or the broker may be away): takes over the HAProxy an earlier
+   * router left running, or else starts HAProxy from the configuration the last router applied, kept in the run
+   * directory with its certificates and host map. Visitors see the last routes, never an empty table, while the
+   * router catches up. A saved configuration HAProxy refuses is replaced, loudly, by an empty one.
+   */
+  async resume(): Promise<void> {
+    const socket = join(this.config.runDir, 'admin.sock');
+    if (this.adopt()) {
+      this.restoreTable();
+      // A route table that has not changed meanwhile then needs no reload.
+      this.applied = (await servedDescription(socket)) ?? '';
+      return;
+    }
+    const cfg = join(this.config.runDir, 'haproxy.cfg');
+    if (!existsSync(cfg)) return;
+    const check = spawnSync(this.config.haproxy, ['-c', '-q', '-f', cfg], { encoding: 'utf8' });
+    if (check.status === 0) {
+      this.restoreTable();
+      log(`starting haproxy with the configuration last applied (routes version ${this.table.version}, ${this.table.apps.length} app(s))`);
+    } else {
+      log(`WARNING: HAProxy refuses the configuration last applied; starting with no routes until the route table arrives:\n${check.stderr || check.stdout}`);
+      this.table = { version: 0, apps: [] };
+      this.hosts = new Map();
+      this.write(renderHaproxy(this.table, { ...this.renderOptions(), description: 'gearshift-empty' }), this.table);
+    }
+    const description = /^\s*description (\S+)/m.exec(readFileSync(cfg, 'utf8'))?.[1];
+    this.start();
+    // Reloads (SIGUSR2) wait for this HAProxy to answer: one that came before its handlers would stop it.
+    if (description && (await serving(socket, description, 10_000))) {
+      this.served = this.table.version;
+      this.applied = description;
+    } else log('haproxy did not answer with the configuration last applied within 10 s');
+  }
+
+  /** The table the configuration on disk was rendered from, when it is there and readable. */
+  private restoreTable(): void {
+    try {
+      const saved = JSON.parse(readFileSync(join(this.config.runDir, 'routes.json'), 'utf8')) as RouteTable;
+      if (typeof saved?.version !== 'number' || !Array.isArray(saved.apps)) return;
+      this.table = saved;
+      this.hosts = new Map(saved.apps.flatMap((a) => a.hosts.map((h) => [h, a] as const)));
+    } catch {
+      // none saved yet (an earlier version of the router), or unreadable: the route table from Redis replaces it soon
+    }
+  }
+
+  /** Whether HAProxy serves some table already (one from before this router, or one it applied). */
+  get serves(): boolean {
+    return Boolean(this.haproxy || this.adopted) && this.table.version > 0;
   }
 
   /**
@@ -205,7 +282,12 @@ class Router {
   }
 
   private start(): void {
-    const child = spawn(this.config.haproxy, ['-W', '-db', '-f', join(this.config.runDir, 'haproxy.cfg')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    // In a session of its own: HAProxy outlives the router, and a signal to the router's process group (a supervisor
+    // or a terminal stopping it) does not reach HAProxy. The next router takes it over (see adopt).
+    const child = spawn(this.config.haproxy, ['-W', '-db', '-f', join(this.config.runDir, 'haproxy.cfg')], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      detached: true,
+    });
     this.haproxy = child;
     const again = (why: string) => {
       if (this.haproxy !== child) return;
@@ -223,12 +305,17 @@ class Router {
     log(`haproxy listening on http://${this.config.bind}:${this.config.port}`);
   }
 
+  /**
+   * Stops watching HAProxy and leaves it serving the routes it has: apps stay up while the router is stopped or
+   * upgraded, and the next router takes HAProxy over. `npm run down -- --all` stops HAProxy as well.
+   */
   stop(): void {
     this.stopping = true;
     clearTimeout(this.restarting);
     clearInterval(this.watching);
-    this.haproxy?.kill('SIGTERM');
-    if (this.adopted) process.kill(this.adopted, 'SIGTERM');
+    const pid = this.haproxy?.pid ?? this.adopted;
+    if (pid) log(`leaving haproxy ${pid} serving routes version ${this.table.version} for the next router`);
+    this.haproxy?.unref();
   }
 }
 
@@ -262,18 +349,28 @@ async function main(): Promise<void> {
     timeoutMs: 90_000,
     node: config.node,
   });
-  const wakerPort = await waker.listen(config.wakerPort);
+  // The port the saved configuration sends idle apps to, when it is free: they keep being woken before the new
+  // configuration is applied (and while Redis is away).
+  const saved = config.wakerPort ? 0 : savedWakerPort(config.runDir);
+  const wakerPort = await waker.listen(saved || config.wakerPort).catch(() => waker.listen(config.wakerPort));
   router = new Router(config, wakerPort);
   const active = router;
+  await active.resume();
 
   // Every second: what HAProxy served, per app, for the autoscaler and for idling.
   const meter = new TrafficMeter();
   // A sample that fails (HAProxy restarting, Redis away) is skipped; the same failure is logged once, not every second.
   let sampleFailure = '';
+  let seeded = false;
   const sampler = setInterval(() => {
     (async () => {
       const apps = active.table.apps;
       if (apps.length === 0) return;
+      if (!seeded) {
+        const reported = await redis.hgetall(trafficKey(config.instance));
+        meter.seed(new Map(Object.entries(reported).map(([appId, json]) => [appId, Number((JSON.parse(json) as AppTraffic).lastRequestAt) || 0])));
+        seeded = true;
+      }
       const stats = parseStats(await readStats(join(config.runDir, 'admin.sock')));
       const held = new Map(heldRequests);
       heldRequests.clear();
@@ -292,12 +389,20 @@ async function main(): Promise<void> {
   // Refreshes run one after another, so an older table never replaces a newer one. Each logs its own failure, so
   // `busy` never rejects and callers that do not wait for it lose nothing.
   let busy: Promise<void> = Promise.resolve();
+  let missing = false;
   const refresh = (): void => {
     busy = busy
       .then(async () => {
         const raw = await redis.get(routesKey(config.instance));
-        const table: unknown = raw ? JSON.parse(raw) : { version: 0, apps: [] };
-        await active.apply(table);
+        // No table in Redis (the broker has not published since Redis lost its data): the routes served stay as
+        // they are rather than being emptied; a router with none serves the unknown-host page.
+        if (!raw && active.serves) {
+          if (!missing) log(`no route table in Redis; serving routes version ${active.table.version} until the broker publishes one`);
+          missing = true;
+        } else {
+          missing = false;
+          await active.apply(raw ? JSON.parse(raw) : { version: 0, apps: [] });
+        }
         const ack: RouterAck = { version: active.served, at: Date.now() };
         await redis.hset(routersKey(config.instance), routerName, JSON.stringify(ack));
       })

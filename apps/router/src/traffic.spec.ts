@@ -19,4 +19,12 @@ describe('traffic', () => {
     // After a reload HAProxy counts from zero again.
     assert.equal(m.sample(parseStats(csv(0, 5)), apps, 5000, new Map()).get('A')?.rate, 5);
   });
+
+  it('keeps the time of the last request an earlier router reported until a request comes', () => {
+    const m = new TrafficMeter();
+    const apps = new Map([['app_x', 'A']]);
+    m.seed(new Map([['A', 900]]));
+    assert.equal(m.sample(parseStats(csv(0, 0)).set('app_x', { concurrent: 0, requests: 0 }), apps, 1000, new Map()).get('A')?.lastRequestAt, 900);
+    assert.equal(m.sample(parseStats(csv(0, 3)).set('app_x', { concurrent: 0, requests: 3 }), apps, 2000, new Map()).get('A')?.lastRequestAt, 2000);
+  });
 });

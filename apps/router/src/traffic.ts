@@ -42,6 +42,16 @@ export function readStats(socketPath: string): Promise<string> {
  */
 export class TrafficMeter {
   private last = new Map<string, { requests: number; at: number; lastRequestAt: number }>();
+  /** When each app last had a request as an earlier router saw it (see seed). */
+  private earlier = new Map<string, number>();
+
+  /**
+   * Takes over what an earlier router last reported (app id → time of the last request): a router that starts again
+   * does not report every app as never requested, which would have the broker idle busy apps.
+   */
+  seed(lastRequestAt: Map<string, number>): void {
+    this.earlier = lastRequestAt;
+  }
 
   sample(stats: Map<string, BackendStats>, backendToApp: Map<string, string>, now: number, extraRequests: Map<string, number>) {
     const out = new Map<string, { at: number; concurrent: number; rate: number; lastRequestAt: number }>();
@@ -50,7 +60,7 @@ export class TrafficMeter {
       const prev = this.last.get(appId);
       const delta = (prev ? (s.requests >= prev.requests ? s.requests - prev.requests : s.requests) : 0) + (extraRequests.get(appId) ?? 0);
       const seconds = prev ? Math.max(0.001, (now - prev.at) / 1000) : 1;
-      const lastRequestAt = delta > 0 || s.concurrent > 0 ? now : (prev?.lastRequestAt ?? 0);
+      const lastRequestAt = delta > 0 || s.concurrent > 0 ? now : (prev?.lastRequestAt ?? this.earlier.get(appId) ?? 0);
       this.last.set(appId, { requests: s.requests, at: now, lastRequestAt });
       out.set(appId, { at: now, concurrent: s.concurrent, rate: delta / seconds, lastRequestAt });
     }

@@ -36,7 +36,14 @@ export class Waker {
           else res.destroy();
         }),
     );
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    const server = this.server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
     return (this.server.address() as AddressInfo).port;
   }
 

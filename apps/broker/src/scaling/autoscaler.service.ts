@@ -66,6 +66,7 @@ export class AutoscalerService implements OnApplicationBootstrap, OnModuleDestro
             : null,
           idleAfterMs: app.idleAfterSeconds ? app.idleAfterSeconds * 1000 : null,
           traffic: t && now - t.at < STALE_MS ? t : undefined,
+          stale: t !== undefined && now - t.at >= STALE_MS,
           lastChangeAt: Math.max(app.lastScaledAt?.getTime() ?? 0, app.createdAt.getTime()),
           now,
         });

@@ -31,4 +31,9 @@ describe('decide', () => {
     assert.equal(decide({ ...base, policy: null, idleAfterMs: 10_000, traffic: { concurrent: 1, rate: 0, lastRequestAt: 85_000 } }), null);
     assert.equal(decide({ ...base, policy: null, idleAfterMs: 10_000, lastChangeAt: 95_000, traffic: undefined }), null, 'just woke');
   });
+
+  it('decides nothing on figures the routers reported too long ago', () => {
+    assert.equal(decide({ ...base, policy: null, idleAfterMs: 10_000, traffic: undefined, stale: true }), null, 'no idling');
+    assert.equal(decide({ ...base, replicas: 3, lastChangeAt: 60_000, traffic: undefined, stale: true }), null, 'no shrinking');
+  });
 });

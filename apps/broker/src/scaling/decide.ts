@@ -25,12 +25,18 @@ export interface DecideInput {
   policy: ScalingPolicy | null;
   idleAfterMs: number | null;
   traffic: Traffic | undefined;
+  /**
+   * The routers' last figures for the app are too old to say anything (the routers are stopped or restarting, while
+   * HAProxy serves on): nothing is decided on them, neither idling a busy app nor shrinking it.
+   */
+  stale?: boolean;
   /** When the app last scaled, started or woke (ms): traffic before that says nothing of the gears now. */
   lastChangeAt: number;
   now: number;
 }
 
 export function decide(i: DecideInput): Decision {
+  if (i.stale) return null;
   const t = i.traffic ?? { concurrent: 0, rate: 0, lastRequestAt: 0 };
   if (i.idleAfterMs !== null) {
     const quietSince = Math.max(t.lastRequestAt, i.lastChangeAt);
