@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { eventually, Platform, ROOT, sleep } from './support/platform';
+import { REDIS_URL } from './support/stores';
 
 /**
  * Restarting Redis or Postgres under a running platform loses nothing that was acknowledged: an operation accepted
@@ -39,7 +40,7 @@ describe('restarts of Redis and Postgres', { timeout: 600_000 }, () => {
   it('finishes an operation accepted just before Redis restarts', async () => {
     const res = await p.api('POST', apps, { name: 'duringredis', cartridges: ['static'] });
     assert.equal(res.status, 202);
-    execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', '6379', 'shutdown']);
+    execFileSync('redis-cli', ['-u', REDIS_URL, '--no-auth-warning', 'shutdown']);
     await sleep(1000);
     host('ensure_redis');
     const op = await settle(res.body.operation.id);

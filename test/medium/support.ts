@@ -77,6 +77,7 @@ export class FakeQueue {
     return `node-${nodeId}`;
   }
   async removeNodeUser(): Promise<void> {}
+  onReconnect(): void {}
   asService(): QueueService {
     return this as unknown as QueueService;
   }

@@ -71,6 +71,7 @@ export class NodeJoinService implements OnApplicationBootstrap {
    */
   async onApplicationBootstrap(): Promise<void> {
     await this.restoreRedisUsers();
+    this.queue.onReconnect(() => this.restoreRedisUsers());
     const file = join(this.config.dataDir, 'join-token');
     if (existsSync(file)) {
       const saved = await this.nodesRepository.findJoinToken(tokenHash(readFileSync(file, 'utf8').trim()));

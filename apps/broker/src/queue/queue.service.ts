@@ -95,6 +95,17 @@ export class QueueService implements OnApplicationShutdown {
     return user;
   }
 
+  /**
+   * Calls `restore` each time the broker's Redis connection becomes ready again after it was lost: a Redis that
+   * restarted has forgotten the users made with ACL SETUSER, and every agent is refused until they are made again.
+   */
+  onReconnect(restore: () => Promise<void>): void {
+    // Making a user again is harmless: a ready event that is not a reconnection costs a few ACL SETUSER calls.
+    this.connection.on('ready', () => {
+      restore().catch((err: Error) => this.logger.warn(`making the nodes' Redis users again: ${err.message}`));
+    });
+  }
+
   /** Removes a node's Redis user and ends its connections: a removed node reads and writes nothing more. */
   async removeNodeUser(nodeId: string): Promise<void> {
     await this.connection.call('ACL', 'DELUSER', nodeRedisUser(this.config.instance, nodeId));
