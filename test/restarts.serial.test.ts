@@ -40,7 +40,23 @@ describe('restarts of Redis and Postgres', { timeout: 600_000 }, () => {
   it('finishes an operation accepted just before Redis restarts', async () => {
     const res = await p.api('POST', apps, { name: 'duringredis', cartridges: ['static'] });
     assert.equal(res.status, 202);
-    execFileSync('redis-cli', ['-u', REDIS_URL, '--no-auth-warning', 'shutdown']);
+    const redis = new URL(REDIS_URL);
+    // redis-cli takes the password from its environment (its -u misreads a URL with a password but no user name).
+    execFileSync('redis-cli', ['-h', redis.hostname, '-p', redis.port || '6379', 'shutdown'], {
+      env: { ...process.env, REDISCLI_AUTH: decodeURIComponent(redis.password) },
+    });
+    const ping = () => {
+      try {
+        return execFileSync('redis-cli', ['-h', redis.hostname, '-p', redis.port || '6379', 'ping'], {
+          env: { ...process.env, REDISCLI_AUTH: decodeURIComponent(redis.password) },
+          encoding: 'utf8',
+          stdio: 'pipe',
+        }).trim();
+      } catch {
+        return 'no answer';
+      }
+    };
+    assert.notEqual(ping(), 'PONG', 'Redis went down');
     await sleep(1000);
     host('ensure_redis');
     const op = await settle(res.body.operation.id);

@@ -205,6 +205,11 @@ async function main(): Promise<void> {
     }
   });
   worker.on('error', (err) => log(`worker: ${err.message}`));
+  // A job done keeps its id, so that the broker sending it again (after a restart) is still a duplicate and cannot
+  // run an old stage over a newer one, but not its payload: nothing reads it again.
+  worker.on('completed', (job) => {
+    job.updateData({}).catch((err: Error) => log(`job ${job.id}: its payload was not cleared: ${err.message}`));
+  });
 
   let beating = false;
   const heartbeat = async () => {

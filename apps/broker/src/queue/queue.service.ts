@@ -68,15 +68,16 @@ export class QueueService implements OnApplicationShutdown {
   /**
    * Queues a job for a node. `jobId` makes sending twice harmless: BullMQ keeps one job per id while it exists.
    * Transient failures are retried with backoff by BullMQ on the agent's side. Every secret value of the payload is
-   * sealed for the node first, so Redis never holds one in clear; a job done is removed with its payload (waits for
-   * an outcome read the operation's reports, never a finished job), and a failed one keeps only sealed values.
+   * sealed for the node first, so Redis never holds one in clear; a job done keeps its id but not its payload (the
+   * agent empties it), and a failed one keeps only sealed values.
    */
   async send<N extends NodeJobName>(nodeId: string, name: N, data: NodeJobs[N], jobId?: string, attempts = 5): Promise<void> {
     await this.queueFor(nodeId).add(name, stamp(await this.seal(nodeId, name, data)), {
       jobId,
       attempts,
       backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: true,
+      // Kept (emptied of its payload by the agent) so that sending the same job id again stays harmless.
+      removeOnComplete: { count: 200 },
       removeOnFail: { count: 500 },
     });
   }
