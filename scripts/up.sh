@@ -20,6 +20,10 @@ export GEARSHIFT_PORT="${GEARSHIFT_PORT:-8080}"
 export GEARSHIFT_HOST="${GEARSHIFT_HOST:-127.0.0.1}"
 export DATABASE_URL="${DATABASE_URL:-postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:5432/gearshift}"
 export GEARSHIFT_BROKER_URL="${GEARSHIFT_BROKER_URL:-http://127.0.0.1:$GEARSHIFT_PORT}"
+# The registry's password is made in the state directory (by ensure_registry); the broker may keep its data elsewhere.
+if [ -z "${GEARSHIFT_REGISTRY_PASSWORD:-}" ]; then
+  export GEARSHIFT_REGISTRY_PASSWORD_FILE="${GEARSHIFT_REGISTRY_PASSWORD_FILE:-$GEARSHIFT_STATE_DIR/registry/password}"
+fi
 run_dir="$GEARSHIFT_DATA_DIR/run"
 log_dir="$GEARSHIFT_DATA_DIR/logs"
 api="http://$GEARSHIFT_HOST:$GEARSHIFT_PORT/api/v1"

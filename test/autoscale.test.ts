@@ -88,7 +88,8 @@ describe('autoscaling and idling', { timeout: 600_000 }, () => {
 
     await sleep(500);
     const t0 = Date.now();
-    const answer = await p.viaRouter('sleepy-load.localhost', '/', new Agent({ keepAlive: false }));
+    // The request waits while the gear starts: on a loaded machine that is longer than an ordinary request's 5 s.
+    const answer = await p.viaRouter('sleepy-load.localhost', '/', new Agent({ keepAlive: false }), 60_000);
     const wakeMs = Date.now() - t0;
     assert.equal(answer.status, 200, answer.body);
     assert.equal(JSON.parse(answer.body).app, 'sleepy');

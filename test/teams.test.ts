@@ -327,6 +327,14 @@ describe('teams, roles and quotas', { timeout: 600_000 }, () => {
     const scaled = await call('PUT', '/domains/tiny/apps/one/scale', tokens.ada, { replicas: 2 });
     assert.equal(scaled.status, 422, JSON.stringify(scaled.body));
     assert.equal(scaled.body.code, 'quota_exceeded');
+    // An autoscale minimum beyond the quota, through a descriptor: refused at apply, as PUT .../scale refuses it.
+    const applied = await call('POST', '/domains/tiny/apply', tokens.ada, undefined, {
+      type: 'text/yaml',
+      data: Buffer.from('name: one\ncartridges: [static]\nautoscale: {min: 2, max: 3}\n'),
+    });
+    assert.equal(applied.status, 422, JSON.stringify(applied.body));
+    assert.equal(applied.body.code, 'quota_exceeded');
+    assert.equal((await call('GET', '/domains/tiny/apps/one', tokens.ada)).body.autoscale, null, 'no autoscale bounds are kept');
 
     const apps = (await call('GET', '/domains/tiny/apps', tokens.ada)).body;
     assert.deepEqual(

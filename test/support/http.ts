@@ -8,9 +8,9 @@ export interface ApiResponse<T = any> {
 }
 
 /** One plain HTTP GET to a loopback port with the Host header given: how a request reaches the router. */
-export function hostRequest(port: number, host: string, path = '/', agent?: HttpAgent): Promise<{ status: number; body: string }> {
+export function hostRequest(port: number, host: string, path = '/', agent?: HttpAgent, timeoutMs = 5000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent, timeout: 5000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));

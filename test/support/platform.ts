@@ -155,8 +155,8 @@ export class Platform {
   }
 
   /** A request through the router, with the Host header an app (or alias) answers to. */
-  async viaRouter(host: string, path = '/', agent?: HttpAgent): Promise<{ status: number; body: string }> {
-    return hostRequest(this.routerPort, host, path, agent);
+  async viaRouter(host: string, path = '/', agent?: HttpAgent, timeoutMs?: number): Promise<{ status: number; body: string }> {
+    return hostRequest(this.routerPort, host, path, agent, timeoutMs);
   }
 
   /**

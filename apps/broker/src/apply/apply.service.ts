@@ -160,6 +160,11 @@ export class ApplyService {
           autoscaleMax: d.autoscale!.max,
           autoscaleTarget: d.autoscale!.targetConcurrency ?? 10,
         });
+        // As PUT .../scale does: the web gears come within the bounds now, so a minimum beyond the team's quota is
+        // refused here, not retried by the autoscaler for ever.
+        const current = (a.gears ?? []).filter((g) => g.cartridge === web.manifest.name).length;
+        const within = Math.min(d.autoscale!.max, Math.max(d.autoscale!.min, current));
+        if (within !== current) await this.appGears.setReplicas(repos, a, within);
       }
       if (has('idleAfterSeconds')) await repos.apps.update(a.id, { idleAfterSeconds: d.idleAfterSeconds ?? null });
       // For the next release only: at a push the file comes with the code it describes, and the running release
