@@ -17,7 +17,7 @@ for arg in "$@"; do
   case "$arg" in
     --dry-run) dry_run=true; args+=(--dry-run) ;;
     --no-registry) registry=false ;;
-    -h|--help) sed -n '5,7p' "$0"; exit 0 ;;
+    -h|--help) sed -n '6,8p' "$0"; exit 0 ;;
     *) die "unknown option $arg (try --dry-run or --no-registry)" ;;
   esac
 done
@@ -40,9 +40,7 @@ if $registry && [ -f "$config" ] && [ -d "$REGISTRY_DIR/data/docker/registry/v2/
     say "stopping the image registry for its garbage collection"
     as_root pkill -f "$registry_pattern" || true
     for _ in $(seq 1 40); do pgrep -f "$registry_pattern" >/dev/null || break; sleep 0.25; done
-    # Blobs only: whatever happens, the registry is started again.
-    as_root docker-registry garbage-collect "$config" >>"$REGISTRY_DIR/gc.log" 2>&1 ||
-      say "the registry's garbage collection failed (see $REGISTRY_DIR/gc.log)"
+    # Starting it as `npm run up` does collects its garbage first, while it is stopped.
     ensure_registry
     after=$(du_bytes "$REGISTRY_DIR/data")
     export GEARSHIFT_GC_REGISTRY_BYTES=$(( before > after ? before - after : 0 ))
