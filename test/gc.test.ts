@@ -76,6 +76,8 @@ describe('disk hygiene', { timeout: 900_000 }, () => {
         GEARSHIFT_STATE_DIR: p.dataDir,
         GEARSHIFT_BUILD_CACHE_MB: huge,
         GEARSHIFT_LOG_DAYS: '14',
+        // The test's images are seconds old.
+        GEARSHIFT_GC_GRACE_MINUTES: '0',
       },
     });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
@@ -93,7 +95,7 @@ describe('disk hygiene', { timeout: 900_000 }, () => {
   const rotated = () => join(p.dataDir, 'logs', 'broker.log.1');
 
   before(async () => {
-    p = await Platform.start('gc', { node1: {} }, { router: true, env: { GEARSHIFT_BUILD_CACHE_MB: huge } });
+    p = await Platform.start('gc', { node1: {} }, { router: true, env: { GEARSHIFT_BUILD_CACHE_MB: huge, GEARSHIFT_GC_GRACE_MINUTES: '0' } });
     assert.equal((await p.api('POST', '/domains', { name: 'gc' })).status, 201);
     const web = await p.api('POST', `${apps}?wait=240`, { name: 'web', cartridges: ['nodejs-18', 'postgresql-15'] });
     assert.equal(web.body.operation?.state, 'succeeded', JSON.stringify(web.body));

@@ -3,13 +3,20 @@ import assert from 'node:assert/strict';
 import { collectDisk, gcTable, planDiskGc, type DiskUsage, type GcFacts } from './disk-gc';
 
 const ours = { 'gearshift.managed-by': 'gearshift', 'gearshift.instance': 'gs' };
-const facts: GcFacts = { instance: 'gs', apps: new Set(['a1']), keepImages: new Set(['reg/a1:2', 'reg/a1:3']), buildCacheBytes: 1000, before: 10_000 };
+const facts: GcFacts = {
+  instance: 'gs',
+  apps: new Set(['a1']),
+  keepImages: new Set(['reg/a1:2', 'reg/a1:3']),
+  buildCacheBytes: 1000,
+  before: 10_000,
+  graceMs: 1000,
+};
 const empty: DiskUsage = { images: [], volumes: [], buildCacheBytes: 0 };
 
 describe('disk hygiene plan', () => {
   it('does nothing when nothing is left over', () => {
     const usage: DiskUsage = {
-      images: [{ id: 'i1', tags: ['reg/a1:3'], labels: { ...ours, 'gearshift.app': 'a1' }, size: 50, containers: 1 }],
+      images: [{ id: 'i1', tags: ['reg/a1:3'], labels: { ...ours, 'gearshift.app': 'a1' }, size: 50, containers: 1, created: 1 }],
       volumes: [{ name: 'v1', labels: { ...ours, 'gearshift.app': 'a1' }, size: 10, refCount: 1, createdAt: 1 }],
       buildCacheBytes: 999,
     };
@@ -20,10 +27,10 @@ describe('disk hygiene plan', () => {
   it('removes dangling images, unkept releases, volumes of deleted apps and cache over the limit', () => {
     const usage: DiskUsage = {
       images: [
-        { id: 'd1', tags: ['<none>:<none>'], labels: ours, size: 5, containers: 0 },
-        { id: 'r1', tags: ['reg/a1:1'], labels: { ...ours, 'gearshift.app': 'a1' }, size: 7, containers: 0 },
-        { id: 'r2', tags: ['reg/a1:2'], labels: { ...ours, 'gearshift.app': 'a1' }, size: 9, containers: 0 },
-        { id: 'r9', tags: ['reg/a9:1'], labels: { ...ours, 'gearshift.app': 'a9' }, size: 11, containers: 0 },
+        { id: 'd1', tags: ['<none>:<none>'], labels: ours, size: 5, containers: 0, created: 1 },
+        { id: 'r1', tags: ['reg/a1:1'], labels: { ...ours, 'gearshift.app': 'a1' }, size: 7, containers: 0, created: 1 },
+        { id: 'r2', tags: ['reg/a1:2'], labels: { ...ours, 'gearshift.app': 'a1' }, size: 9, containers: 0, created: 1 },
+        { id: 'r9', tags: ['reg/a9:1'], labels: { ...ours, 'gearshift.app': 'a9' }, size: 11, containers: 0, created: 1 },
       ],
       volumes: [{ name: 'v9', labels: { ...ours, 'gearshift.app': 'a9' }, size: 3, refCount: 0, createdAt: 1 }],
       buildCacheBytes: 1500,
@@ -37,13 +44,15 @@ describe('disk hygiene plan', () => {
     ]);
   });
 
-  it("never lists another instance's or an unlabelled thing, one in use, or a volume newer than the list of apps", () => {
+  it("never lists another instance's or an unlabelled thing, one in use, an image of a build in progress, or a volume newer than the list of apps", () => {
     const usage: DiskUsage = {
       images: [
-        { id: 'x1', tags: [], labels: {}, size: 5, containers: 0 },
-        { id: 'x2', tags: [], labels: { ...ours, 'gearshift.instance': 'other' }, size: 5, containers: 0 },
-        { id: 'x3', tags: [], labels: ours, size: 5, containers: 2 },
-        { id: 'x4', tags: ['plain:1'], labels: ours, size: 5, containers: 0 },
+        { id: 'x1', tags: [], labels: {}, size: 5, containers: 0, created: 1 },
+        { id: 'x2', tags: [], labels: { ...ours, 'gearshift.instance': 'other' }, size: 5, containers: 0, created: 1 },
+        { id: 'x3', tags: [], labels: ours, size: 5, containers: 2, created: 1 },
+        { id: 'x4', tags: ['plain:1'], labels: ours, size: 5, containers: 0, created: 1 },
+        { id: 'x5', tags: [], labels: ours, size: 5, containers: 0, created: 9_500 },
+        { id: 'x6', tags: ['reg/a9:7'], labels: { ...ours, 'gearshift.app': 'a9' }, size: 5, containers: 0, created: 9_500 },
       ],
       volumes: [
         { name: 'w1', labels: { 'gearshift.app': 'a9' }, size: 3, refCount: 0, createdAt: 1 },
@@ -59,7 +68,7 @@ describe('disk hygiene plan', () => {
   it('counts an image with two tags once, with its last tag', () => {
     const usage: DiskUsage = {
       ...empty,
-      images: [{ id: 'r', tags: ['reg/a9:1', 'reg/a9:latest'], labels: { ...ours, 'gearshift.app': 'a9' }, size: 8, containers: 0 }],
+      images: [{ id: 'r', tags: ['reg/a9:1', 'reg/a9:latest'], labels: { ...ours, 'gearshift.app': 'a9' }, size: 8, containers: 0, created: 1 }],
     };
     assert.deepEqual(
       planDiskGc(usage, facts).map((i) => i.bytes),
@@ -72,8 +81,8 @@ describe('disk hygiene plan', () => {
     const door = {
       diskUsage: async (): Promise<DiskUsage> => ({
         images: [
-          { id: 'd1', tags: [], labels: ours, size: 5, containers: 0 },
-          { id: 'd2', tags: [], labels: ours, size: 6, containers: 0 },
+          { id: 'd1', tags: [], labels: ours, size: 5, containers: 0, created: 1 },
+          { id: 'd2', tags: [], labels: ours, size: 6, containers: 0, created: 1 },
         ],
         volumes: [],
         buildCacheBytes: 0,

@@ -18,7 +18,8 @@ export interface GcItem {
 
 /** The part of the Engine's disk usage report the planner reads. */
 export interface DiskUsage {
-  images: { id: string; tags: string[]; labels: Record<string, string>; size: number; containers: number }[];
+  /** `created`: ms since the epoch. */
+  images: { id: string; tags: string[]; labels: Record<string, string>; size: number; containers: number; created: number }[];
   volumes: { name: string; labels: Record<string, string>; size: number; refCount: number; createdAt: number }[];
   /** Bytes of build cache no running build uses. */
   buildCacheBytes: number;
@@ -34,6 +35,11 @@ export interface GcFacts {
   buildCacheBytes: number;
   /** Volumes made after this (ms since the epoch) are left: their app may be newer than the list of apps. */
   before: number;
+  /**
+   * Images younger than this (ms) are left: a build in progress has made its image but not yet pushed it, or the
+   * broker has not yet recorded its release.
+   */
+  graceMs: number;
 }
 
 const isTag = (t: string) => t !== '<none>:<none>' && !t.endsWith('@<none>');
@@ -42,7 +48,7 @@ export function planDiskGc(usage: DiskUsage, facts: GcFacts): GcItem[] {
   const ours = (labels: Record<string, string>) => labels[LABELS.managedBy] === 'gearshift' && labels[LABELS.instance] === facts.instance;
   const items: GcItem[] = [];
   for (const image of usage.images) {
-    if (!ours(image.labels) || image.containers > 0) continue;
+    if (!ours(image.labels) || image.containers > 0 || image.created > facts.before - facts.graceMs) continue;
     const tags = image.tags.filter(isTag);
     if (tags.length === 0) {
       items.push({ kind: 'dangling images', name: image.id, bytes: image.size });

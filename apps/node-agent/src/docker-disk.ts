@@ -5,12 +5,19 @@ import { checkName, statusOf } from './docker-names';
 /** What the Engine's disk holds (`docker system df`), as the disk planner reads it. */
 export async function diskUsage(docker: Docker): Promise<DiskUsage> {
   const df = (await docker.df()) as {
-    Images?: { Id: string; RepoTags?: string[] | null; Labels?: Record<string, string> | null; Size: number; Containers: number }[];
+    Images?: { Id: string; RepoTags?: string[] | null; Labels?: Record<string, string> | null; Size: number; Containers: number; Created: number }[];
     Volumes?: { Name: string; Labels?: Record<string, string> | null; CreatedAt?: string; UsageData?: { Size: number; RefCount: number } | null }[];
     BuildCache?: { Size: number; InUse: boolean }[] | null;
   };
   return {
-    images: (df.Images ?? []).map((i) => ({ id: i.Id, tags: i.RepoTags ?? [], labels: i.Labels ?? {}, size: i.Size, containers: i.Containers })),
+    images: (df.Images ?? []).map((i) => ({
+      id: i.Id,
+      tags: i.RepoTags ?? [],
+      labels: i.Labels ?? {},
+      size: i.Size,
+      containers: i.Containers,
+      created: i.Created * 1000,
+    })),
     volumes: (df.Volumes ?? []).map((v) => ({
       name: v.Name,
       labels: v.Labels ?? {},

@@ -16,6 +16,7 @@ interface GcSettings {
   databaseUrl: string;
   buildCacheMb: number;
   logDays: number;
+  graceMinutes: number;
   logDir: string;
   dryRun: boolean;
 }
@@ -29,6 +30,7 @@ function settings(argv: string[], env: NodeJS.ProcessEnv): GcSettings {
     databaseUrl: env.DATABASE_URL || 'postgresql://gearshift:gearshift@127.0.0.1:5432/gearshift',
     buildCacheMb: intSetting(env, 'GEARSHIFT_BUILD_CACHE_MB', 2048, 0, 16 * 1024 * 1024),
     logDays: intSetting(env, 'GEARSHIFT_LOG_DAYS', 14, 0, 3650),
+    graceMinutes: intSetting(env, 'GEARSHIFT_GC_GRACE_MINUTES', 60, 0, 7 * 24 * 60),
     logDir: join(dataDir, 'logs'),
     dryRun: argv.includes('--dry-run'),
   };
@@ -74,7 +76,14 @@ async function main(): Promise<void> {
   const docker = new DockerAdapter();
   const items = await collectDisk(
     docker,
-    { instance: s.instance, apps: new Set(facts.apps), keepImages: new Set(facts.keepImages), buildCacheBytes: s.buildCacheMb * 1024 * 1024, before: at },
+    {
+      instance: s.instance,
+      apps: new Set(facts.apps),
+      keepImages: new Set(facts.keepImages),
+      buildCacheBytes: s.buildCacheMb * 1024 * 1024,
+      before: at,
+      graceMs: s.graceMinutes * 60_000,
+    },
     s.dryRun,
   );
   for (const log of oldLogs(s.logDir, s.logDays)) {

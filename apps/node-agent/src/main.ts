@@ -164,6 +164,7 @@ async function main(): Promise<void> {
         keepImages: new Set(d.keepImages),
         buildCacheBytes: d.buildCacheMb * 1024 * 1024,
         before: d.at,
+        graceMs: (d.graceMinutes ?? 60) * 60_000,
       };
       const items = await collectDisk(docker, facts, d.dryRun ?? false);
       const freed = items.reduce((n, i) => n + i.bytes, 0);

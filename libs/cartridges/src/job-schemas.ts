@@ -206,6 +206,7 @@ export const nodeJobSchemas = {
       apps: { type: 'array', items: string, maxItems: 100000 },
       keepImages: { type: 'array', items: string, maxItems: 1000000 },
       buildCacheMb: integer,
+      graceMinutes: { type: 'integer', minimum: 0 },
       dryRun: boolean,
     },
     ['at', 'apps', 'keepImages', 'buildCacheMb'],

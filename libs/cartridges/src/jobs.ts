@@ -184,6 +184,8 @@ export interface NodeJobs {
     /** Release images a deployment still keeps (running, or kept for rollback). */
     keepImages: string[];
     buildCacheMb: number;
+    /** Images younger than this are left (a build in progress); absent: 60. */
+    graceMinutes?: number;
     dryRun?: boolean;
   };
 }

@@ -85,6 +85,6 @@ export class DiskHygieneService implements OnApplicationBootstrap, OnModuleDestr
     // Read before the apps: an app made meanwhile has volumes newer than `at`, which the node leaves.
     const at = Date.now();
     const [apps, keepImages] = await Promise.all([this.apps.ids(), this.deployments.keptImages()]);
-    return { at, apps, keepImages, buildCacheMb: this.config.buildCacheMb, dryRun };
+    return { at, apps, keepImages, buildCacheMb: this.config.buildCacheMb, graceMinutes: this.config.gcGraceMinutes, dryRun };
   }
 }

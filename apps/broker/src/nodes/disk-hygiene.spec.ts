@@ -22,7 +22,7 @@ function service(lockFree: boolean) {
     send: async (nodeId: string, name: string, data: Record<string, unknown>, jobId?: string) => void sent.push({ nodeId, name, data, jobId }),
   } as unknown as QueueService;
   const uow = { runIfFree: async <T>(_lock: string, work: () => Promise<T>) => (lockFree ? work() : undefined) } as unknown as UnitOfWork;
-  const config = { gcHours: 24, buildCacheMb: 2048 } as BrokerConfig;
+  const config = { gcHours: 24, buildCacheMb: 2048, gcGraceMinutes: 60 } as BrokerConfig;
   return { disk: new DiskHygieneService(apps, deployments, nodes, queue, uow, config), sent };
 }
 
@@ -41,7 +41,7 @@ describe('disk hygiene on the nodes', () => {
     );
     const { at, ...rest } = sent[0].data;
     assert.equal(typeof at, 'number');
-    assert.deepEqual(rest, { apps: ['a1', 'a2'], keepImages: ['reg/a1:2'], buildCacheMb: 2048, dryRun: false });
+    assert.deepEqual(rest, { apps: ['a1', 'a2'], keepImages: ['reg/a1:2'], buildCacheMb: 2048, graceMinutes: 60, dryRun: false });
   });
 
   it('a broker that does not get the lock sends nothing', async () => {
