@@ -36,6 +36,12 @@ export interface BrokerConfig {
   keepReleases: number;
   buildMemoryMb: number;
   buildTimeoutSeconds: number;
+  /** Docker build cache each node keeps; disk hygiene prunes what is over it. */
+  buildCacheMb: number;
+  /** Hours between the leader's disk hygiene runs on every node (0: never). */
+  gcHours: number;
+  /** Images younger than this are left by disk hygiene (builds in progress). */
+  gcGraceMinutes: number;
   /** How long retired gears keep running after the routers stopped sending them requests. */
   drainMs: number;
   /** How long an operation that changed routes waits for every router to serve them before it ends with a warning. */
@@ -126,6 +132,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     keepReleases: int(env, 'GEARSHIFT_KEEP_RELEASES', 5, 1, 100),
     buildMemoryMb: int(env, 'GEARSHIFT_BUILD_MEMORY_MB', 2048, 128, 65536),
     buildTimeoutSeconds: int(env, 'GEARSHIFT_BUILD_TIMEOUT_SECONDS', 900, 10, 24 * 3600),
+    buildCacheMb: int(env, 'GEARSHIFT_BUILD_CACHE_MB', 2048, 0, 16 * 1024 * 1024),
+    gcHours: int(env, 'GEARSHIFT_GC_HOURS', 24, 0, 24 * 365),
+    gcGraceMinutes: int(env, 'GEARSHIFT_GC_GRACE_MINUTES', 60, 0, 7 * 24 * 60),
     drainMs: int(env, 'GEARSHIFT_DRAIN_MS', 2000, 0, 600000),
     routesAckTimeoutMs: int(env, 'GEARSHIFT_ROUTES_ACK_TIMEOUT_MS', 10000, 0, 600000),
     secretKey,

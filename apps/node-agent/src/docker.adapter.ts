@@ -3,6 +3,8 @@ import { namesPlatformRegistry, parseImageReference } from '@gearshift/cartridge
 import { execIn, execStreams, logTail, runOnce, streamLogs, type RunOnceOptions } from './docker-exec';
 import { buildImage, imageExists, listImages, pullImage, pushImage, removeImage, type BuildImageOptions, type RegistryAuth } from './docker-images';
 import { checkName, statusOf } from './docker-names';
+import { diskUsage, pruneBuildCache, removeImageRef } from './docker-disk';
+import type { DiskUsage } from './disk-gc';
 import { confinementHostConfig, type Confinement } from './docker-confinement';
 
 export { checkName, DockerError } from './docker-names';
@@ -116,6 +118,22 @@ export class DockerAdapter {
 
   async pullImage(ref: string): Promise<void> {
     return pullImage(this.docker, ref, this.authFor(ref));
+  }
+
+  // The disk: what it holds, and pruning it (docker-disk.ts).
+
+  async diskUsage(): Promise<DiskUsage> {
+    return diskUsage(this.docker);
+  }
+
+  /** Removes an image by id or tag; one a container uses is left and reported false. */
+  async removeImageRef(ref: string): Promise<boolean> {
+    return removeImageRef(this.docker, ref);
+  }
+
+  /** Prunes the build cache down to `keepBytes`; returns the bytes freed. */
+  async pruneBuildCache(keepBytes: number): Promise<number> {
+    return pruneBuildCache(this.docker, keepBytes);
   }
 
   // Commands in containers and what containers print (docker-exec.ts).

@@ -1,3 +1,4 @@
+import { collectDisk } from './disk-gc';
 import { createPrivateKey } from 'node:crypto';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import IORedis from 'ioredis';
@@ -156,6 +157,20 @@ async function main(): Promise<void> {
         operator.failedGears.read(d.appId),
       ),
     'node.ping': async (d) => ({ sentAt: d.sentAt, nodeId }),
+    'node.gc': async (d) => {
+      const facts = {
+        instance: config.instance,
+        apps: new Set(d.apps),
+        keepImages: new Set(d.keepImages),
+        buildCacheBytes: d.buildCacheMb * 1024 * 1024,
+        before: d.at,
+        graceMs: (d.graceMinutes ?? 60) * 60_000,
+      };
+      const items = await collectDisk(docker, facts, d.dryRun ?? false);
+      const freed = items.reduce((n, i) => n + i.bytes, 0);
+      log(`disk hygiene${d.dryRun ? ' (dry run)' : ''}: ${items.length} item(s), ${freed} bytes`);
+      return { nodeId, dryRun: d.dryRun ?? false, items };
+    },
   };
   assertHandlesAll(handlers, NODE_JOB_NAMES, 'the node agent');
   compileJobSchemas('node');

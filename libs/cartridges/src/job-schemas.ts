@@ -200,6 +200,17 @@ export const nodeJobSchemas = {
   'app.logs': object({ appId: string, channel: string, alive: string, tail: integer, follow: boolean }, ['appId', 'channel', 'alive', 'tail', 'follow']),
   'app.remove': object({ operationId: string, appId: string }, ['appId']),
   'node.ping': object({ sentAt: number }, ['sentAt']),
+  'node.gc': object(
+    {
+      at: number,
+      apps: { type: 'array', items: string, maxItems: 100000 },
+      keepImages: { type: 'array', items: string, maxItems: 1000000 },
+      buildCacheMb: integer,
+      graceMinutes: { type: 'integer', minimum: 0 },
+      dryRun: boolean,
+    },
+    ['at', 'apps', 'keepImages', 'buildCacheMb'],
+  ),
 } as const;
 
 /** The payload schema of every job on the broker's queue. */

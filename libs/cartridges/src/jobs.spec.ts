@@ -76,6 +76,7 @@ const nodeJobs: { [N in keyof NodeJobs]: NodeJobs[N] } = {
   'app.logs': { appId: 'a1', channel: 'logs.x', alive: 'logs.x.alive', tail: 100, follow: true },
   'app.remove': { appId: '' },
   'node.ping': { sentAt: 1_700_000_000_000 },
+  'node.gc': { at: 1_700_000_000_000, apps: ['a1'], keepImages: ['shop:3'], buildCacheMb: 2048, dryRun: true },
 };
 
 const report = {

@@ -172,6 +172,22 @@ export interface NodeJobs {
   'app.remove': { operationId?: string; appId: string };
   /** Does nothing: measures the platform's queue round trip. */
   'node.ping': { sentAt: number };
+  /**
+   * Disk hygiene: remove what this node no longer needs of this instance (dangling images, release images no
+   * deployment keeps, volumes of apps not in `apps`, build cache over `buildCacheMb`) and answer what went.
+   */
+  'node.gc': {
+    /** When the broker read its apps: volumes made since are left, their app may be newer than the list. */
+    at: number;
+    /** Every app the broker has. */
+    apps: string[];
+    /** Release images a deployment still keeps (running, or kept for rollback). */
+    keepImages: string[];
+    buildCacheMb: number;
+    /** Images younger than this are left (a build in progress); absent: 60. */
+    graceMinutes?: number;
+    dryRun?: boolean;
+  };
 }
 
 /** Jobs on the broker's queue. */

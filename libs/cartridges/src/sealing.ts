@@ -123,6 +123,7 @@ export const NODE_JOB_SECRETS: SecretFields = {
   'app.logs': (d) => d,
   'app.remove': (d) => d,
   'node.ping': (d) => d,
+  'node.gc': (d) => d,
 };
 
 /**

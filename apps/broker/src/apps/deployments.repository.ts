@@ -24,6 +24,17 @@ export class DeploymentsRepository {
     return (await this.m.find(Deployment, { select: { number: true }, where: { appId, pruned: true } })).map((d) => d.number);
   }
 
+  /** Every release image a deployment still keeps (not pruned): the running ones and those kept for rollback. */
+  async keptImages(): Promise<string[]> {
+    const rows = await this.m
+      .createQueryBuilder(Deployment, 'd')
+      .select('d.image', 'image')
+      .where('d.image is not null')
+      .andWhere('not d.pruned')
+      .getRawMany<{ image: string }>();
+    return rows.map((r) => r.image);
+  }
+
   findById(id: string): Promise<Deployment | null> {
     return this.m.findOne(Deployment, { where: { id } });
   }

@@ -44,6 +44,17 @@ export class UnitOfWork {
     });
   }
 
+  /**
+   * Runs work in one transaction only when no other broker holds the lock (it is not waited for); undefined when
+   * one does. For work one broker of many should do: the others skip it.
+   */
+  runIfFree<T>(lock: LockName, work: () => Promise<T>): Promise<T | undefined> {
+    return this.dataSource.transaction(async (m) => {
+      const [row] = (await m.query('select pg_try_advisory_xact_lock($1) as got', [LOCKS[lock]])) as { got: boolean }[];
+      return row?.got ? work() : undefined;
+    });
+  }
+
   async ping(): Promise<boolean> {
     try {
       await this.dataSource.query('select 1');

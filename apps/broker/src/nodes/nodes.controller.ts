@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { AcceptsBody } from '../common/body';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { SchemaPipe } from '../common/schema.pipe';
@@ -6,6 +6,8 @@ import { CurrentUser, Public } from '../users/auth.guard';
 import type { User } from '../users/user.entity';
 import { NodesService } from './nodes.service';
 import { NodeJoinService, type Registration } from './node-join.service';
+import { DiskHygieneService } from './disk-hygiene.service';
+import { invalid } from '../common/errors';
 
 const tokenSchema = {
   type: 'object',
@@ -44,6 +46,7 @@ export class NodesController {
   constructor(
     private readonly nodes: NodesService,
     private readonly joining: NodeJoinService,
+    private readonly disk: DiskHygieneService,
   ) {}
 
   @Get()
@@ -83,6 +86,14 @@ export class NodesController {
   @HttpCode(200)
   drain(@CurrentUser() user: User, @Param('id') id: string) {
     return this.nodes.drain(user, id);
+  }
+
+  /** Disk hygiene on one node now; `?dryRun=true` lists what would go and removes nothing. */
+  @Post(':id/gc')
+  @HttpCode(200)
+  gc(@CurrentUser() user: User, @Param('id') id: string, @Query('dryRun') dryRun?: string) {
+    if (dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false') throw invalid('/dryRun', 'enum', 'dryRun must be true or false');
+    return this.disk.runOn(user, id, dryRun === 'true');
   }
 
   @Delete(':id')

@@ -8,12 +8,13 @@ import { UsersModule } from '../users/users.module';
 import { NodesService } from './nodes.service';
 import { NodesController } from './nodes.controller';
 import { NodeJoinService } from './node-join.service';
+import { DiskHygieneService } from './disk-hygiene.service';
 
-/** Joining (join tokens, node keys), heartbeats and draining of nodes. */
+/** Joining (join tokens, node keys), heartbeats, draining and disk hygiene of nodes. */
 @Module({
   imports: [AppsModule, FleetModule, OperationsModule, QueueModule, RoutesModule, UsersModule],
   controllers: [NodesController],
-  providers: [NodesService, NodeJoinService],
+  providers: [NodesService, NodeJoinService, DiskHygieneService],
   exports: [NodesService],
 })
 export class NodesModule {}

@@ -143,6 +143,23 @@ export class QueueService implements OnApplicationShutdown {
     this.worker.on('error', (err) => this.logger.warn(`worker: ${err.message}`));
   }
 
+  /**
+   * What a node's job answered, once it has finished: polled, since a node's job has no other way back than its
+   * return value. Throws when it failed, or is not done within `timeoutMs`.
+   */
+  async result(nodeId: string, jobId: string, timeoutMs: number): Promise<unknown> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const job = await this.queueFor(nodeId).getJob(jobId);
+      if (job?.finishedOn) {
+        if (job.failedReason) throw new Error(job.failedReason);
+        return job.returnvalue;
+      }
+      if (Date.now() > until) throw new Error(`node ${nodeId} did not finish job ${jobId} within ${Math.round(timeoutMs / 1000)} s`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
   async ping(): Promise<boolean> {
     try {
       return (await this.connection.ping()) === 'PONG';
