@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, Platform, REGISTRY, registryHeaders, ROOT } from './support/platform';
+import { eventually, Platform, psqlIn, REGISTRY, registryHeaders, ROOT } from './support/platform';
 import { removeInstance } from './support/docker';
 import { dropDatabase, REDIS_URL } from './support/stores';
 import { registryEnv } from './support/registry';
@@ -23,9 +23,9 @@ describe('backup and restore of the platform', { timeout: 900_000 }, () => {
   const apps = '/domains/keep/apps';
 
   /** Runs `npm run backup`/`restore` (their node command) with the platform's environment, as `npm run up` sets it. */
-  const run = (command: 'backup' | 'restore', file: string) => {
+  const run = (command: 'backup' | 'restore', file: string, ...flags: string[]) => {
     const started = Date.now();
-    const r = spawnSync(process.execPath, [join(ROOT, 'dist/apps/backup/src/main.js'), command, file], {
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist/apps/backup/src/main.js'), command, file, ...flags], {
       env: {
         ...process.env,
         DATABASE_URL: p.databaseUrl,
@@ -33,6 +33,7 @@ describe('backup and restore of the platform', { timeout: 900_000 }, () => {
         GEARSHIFT_INSTANCE: p.instance,
         GEARSHIFT_DATA_DIR: p.dataDir,
         GEARSHIFT_PORT: String(p.port),
+        GEARSHIFT_ADMIN_PASSWORD: p.adminPassword,
         ...registryEnv(),
       },
       encoding: 'utf8',
@@ -58,6 +59,9 @@ describe('backup and restore of the platform', { timeout: 900_000 }, () => {
     assert.equal(((await up.json()) as { operation: { state: string } }).operation.state, 'succeeded', p.logs());
     assert.equal((await p.api('POST', `${apps}/site/aliases`, { host: 'www.kept.test' })).status, 201);
     assert.equal((await p.api('POST', '/users', { username: 'carol', password: 'carol-password-1' })).status, 201);
+    const store = await p.api('POST', `${apps}?wait=180`, { name: 'store', cartridges: ['postgresql-15'] });
+    assert.equal(store.body.operation?.state, 'succeeded', JSON.stringify(store.body));
+    await psqlIn(p, 'store', "create table facts (text text); insert into facts values ('kept in the app data')");
     await eventually(
       'the alias to answer through the router',
       async () => (await p.viaRouter('www.kept.test').catch(() => null))?.body.includes('kept through'),
@@ -80,7 +84,7 @@ describe('backup and restore of the platform', { timeout: 900_000 }, () => {
   });
 
   it('writes one archive, readable by its owner alone, with the database, the key, the release image and a manifest', async () => {
-    const r = run('backup', archive);
+    const r = run('backup', archive, '--with-app-data');
     assert.equal(r.status, 0, r.output);
     console.log(`# backup: ${r.ms} ms, ${statSync(archive).size} bytes`);
     assert.match(r.output, /==> dumping the database/);
@@ -94,6 +98,11 @@ describe('backup and restore of the platform', { timeout: 900_000 }, () => {
     assert.deepEqual(
       manifest.images.map((i: { repository: string; tag: string }) => i.tag),
       ['1'],
+    );
+    assert.deepEqual(
+      manifest.appData.map((d: { domain: string; app: string }) => `${d.domain}/${d.app}`),
+      ['keep/store'],
+      'the static site has no data; the database app has',
     );
     assert.ok(manifest.members.every((m: { sha256: string }) => /^[0-9a-f]{64}$/.test(m.sha256)));
   });
@@ -149,6 +158,7 @@ describe('backup and restore of the platform', { timeout: 900_000 }, () => {
     console.log(`# restore: ${r.ms} ms, ${statSync(archive).size} bytes`);
     assert.match(r.output, /==> replacing the database/);
     assert.match(r.output, /npm run up/);
+    assert.match(r.output, /--with-app-data` puts back the data of 1 apps/);
     assert.equal(statSync(join(p.dataDir, 'secret.key')).mode & 0o777, 0o600);
 
     await p.startBroker();
@@ -180,5 +190,13 @@ describe('backup and restore of the platform', { timeout: 900_000 }, () => {
     ).catch((err: Error) => assert.fail(`${err.message}\n${p.logs()}`));
     assert.equal(answer.status, 200);
     assert.equal((await p.viaRouter('site-keep.localhost')).status, 200);
+
+    // The second step, on the running platform: the database app's data from its snapshot.
+    await eventually('the restored database gear to answer', async () => (await psqlIn(p, 'store', 'select 1').catch(() => '')).trim() === '1', 120_000, 500);
+    assert.equal((await psqlIn(p, 'store', "select count(*) from pg_tables where tablename = 'facts'")).trim(), '0', 'the gear starts empty');
+    const data = run('restore', archive, '--with-app-data');
+    assert.equal(data.status, 0, data.output);
+    console.log(`# restore of app data: ${data.ms} ms`);
+    assert.equal((await psqlIn(p, 'store', 'select text from facts')).trim(), 'kept in the app data');
   });
 });

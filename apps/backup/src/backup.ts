@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BACKUP_FORMAT, type BackupManifest, type RegistryImage } from './manifest';
+import { takeAppData } from './app-data';
+import { BACKUP_FORMAT, type AppData, type BackupManifest, type RegistryImage } from './manifest';
 import { RegistryClient } from './registry-images';
 import { DATA_DIRS, DATA_FILES, filesUnder, gearshiftVersion, isDir, megabytes, pgTarget, query, say, sha256File, type PlatformSettings } from './settings';
 
@@ -11,7 +12,7 @@ import { DATA_DIRS, DATA_FILES, filesUnder, gearshiftVersion, isDir, megabytes, 
  * routes are not in it: the broker publishes them again from the database. The file holds the secrets key, so it is
  * made readable by its owner alone, and it appears whole or not at all (written beside, then renamed).
  */
-export async function backup(file: string, settings: PlatformSettings): Promise<void> {
+export async function backup(file: string, settings: PlatformSettings, opts: { withAppData: boolean; env: NodeJS.ProcessEnv }): Promise<void> {
   const started = Date.now();
   const target = resolve(file);
   const staging = mkdtempSync(join(dirname(target), `.${basename(target)}.`));
@@ -41,6 +42,11 @@ export async function backup(file: string, settings: PlatformSettings): Promise<
       if (isDir(join(settings.dataDir, name))) cpSync(join(settings.dataDir, name), join(staging, 'data', name), { recursive: true });
 
     const images = await exportImages(settings, staging);
+    let appData: AppData[] = [];
+    if (opts.withAppData) {
+      say('taking a snapshot of the data of each app');
+      appData = await takeAppData(settings, staging, opts.env);
+    }
 
     const members = await Promise.all(
       filesUnder(staging, staging).map(async (path) => ({ path, bytes: statSync(join(staging, path)).size, sha256: await sha256File(join(staging, path)) })),
@@ -54,6 +60,7 @@ export async function backup(file: string, settings: PlatformSettings): Promise<
       database: pg.database,
       secretKeyFrom: settings.secretKey ? 'env' : 'file',
       images,
+      appData,
       members,
     };
     writeFileSync(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -64,7 +71,9 @@ export async function backup(file: string, settings: PlatformSettings): Promise<
     chmodSync(pending, 0o600);
     renameSync(pending, target);
     const size = statSync(target).size;
-    say(`backup written: ${target} (${megabytes(size)}, ${images.length} images, in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    say(
+      `backup written: ${target} (${megabytes(size)}, ${images.length} images, data of ${appData.length} apps, in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    );
   } finally {
     rmSync(staging, { recursive: true, force: true });
     rmSync(pending, { force: true });

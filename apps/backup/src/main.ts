@@ -6,23 +6,25 @@ import { platformSettings } from './settings';
 
 /**
  * `npm run backup -- FILE` and `npm run restore -- FILE`: the platform named by the environment `npm run up` sets
- * (DATABASE_URL, GEARSHIFT_DATA_DIR, GEARSHIFT_REGISTRY ...), backed up to one archive or restored from it.
+ * (DATABASE_URL, GEARSHIFT_DATA_DIR, GEARSHIFT_REGISTRY ...), backed up to one archive or restored from it. With
+ * `--with-app-data` a backup also takes a snapshot of each app's data through the broker, and a restore, run again
+ * once the restored platform is up, puts that data back.
  */
-const USAGE = 'usage: npm run backup -- FILE\n       npm run restore -- FILE';
+const USAGE = 'usage: npm run backup -- FILE [--with-app-data]\n       npm run restore -- FILE [--with-app-data]';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const files = rest.filter((a) => !a.startsWith('-'));
   const options = rest.filter((a) => a.startsWith('-'));
-  if (!['backup', 'restore'].includes(command) || files.length !== 1 || options.length) {
-    if (options.includes('--with-app-data'))
-      process.stderr.write("error: --with-app-data is not supported yet: back up app data with the apps' own snapshots\n");
+  const unknown = options.filter((o) => o !== '--with-app-data');
+  if (!['backup', 'restore'].includes(command) || files.length !== 1 || unknown.length) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
   const settings = platformSettings();
-  if (command === 'backup') await backup(files[0], settings);
-  else await restore(files[0], settings);
+  const opts = { withAppData: options.includes('--with-app-data'), env: process.env };
+  if (command === 'backup') await backup(files[0], settings, opts);
+  else await restore(files[0], settings, opts);
   return 0;
 }
 

@@ -24,6 +24,13 @@ export interface RegistryImage {
   blobs: string[];
 }
 
+/** A snapshot of one app's data, taken with `--with-app-data`; its bytes are the member `path`. */
+export interface AppData {
+  domain: string;
+  app: string;
+  path: string;
+}
+
 export interface BackupManifest {
   format: number;
   gearshift: { version: string; commit: string | null };
@@ -35,6 +42,8 @@ export interface BackupManifest {
   /** Where the secrets key came from: the environment (GEARSHIFT_SECRET_KEY) or secret.key in the data directory. */
   secretKeyFrom: 'env' | 'file';
   images: RegistryImage[];
+  /** Absent, or empty, when the backup was made without `--with-app-data`. */
+  appData?: AppData[];
   members: BackupMember[];
 }
 
@@ -70,5 +79,8 @@ export function checkManifest(raw: unknown, knownMigrations: readonly string[]):
     if (!m.members.some((x) => x.path === required)) throw new BackupRefused(`manifest.json does not list ${required}`);
   }
   if (!Array.isArray(m.images)) throw new BackupRefused('manifest.json has no list of images');
+  for (const d of m.appData ?? []) {
+    if (!m.members.some((x) => x.path === d.path)) throw new BackupRefused(`manifest.json does not list ${d.path}, the data of ${d.domain}/${d.app}`);
+  }
   return m as BackupManifest;
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { MIGRATIONS } from '../../../migrations';
+import { restoreAppData } from './app-data';
 import { BackupRefused, checkManifest, type BackupManifest } from './manifest';
 import { RegistryClient } from './registry-images';
 import { DATA_DIRS, filesUnder, megabytes, pgTarget, query, say, sha256File, type PlatformSettings } from './settings';
@@ -15,7 +16,7 @@ import { DATA_DIRS, filesUnder, megabytes, pgTarget, query, say, sha256File, typ
  * key and data files written, and the release images pushed to the registry. When the platform starts again its
  * broker publishes the routes from the restored database and the agents converge the apps.
  */
-export async function restore(file: string, settings: PlatformSettings): Promise<void> {
+export async function restore(file: string, settings: PlatformSettings, opts: { withAppData: boolean; env: NodeJS.ProcessEnv }): Promise<void> {
   const started = Date.now();
   const archive = resolve(file);
   const unpacked = mkdtempSync(join(tmpdir(), 'gearshift-restore-'));
@@ -25,6 +26,15 @@ export async function restore(file: string, settings: PlatformSettings): Promise
     say(
       `the backup of ${manifest.createdAt} (Gearshift ${manifest.gearshift.version}, schema ${manifest.migration ?? 'empty'}, ${manifest.images.length} images) is whole`,
     );
+    const appData = manifest.appData ?? [];
+    if (opts.withAppData) {
+      // The second step, on the running platform its first step restored: the apps exist, their data comes back.
+      if (!appData.length) throw new BackupRefused(`${archive} holds no app data (it was made without --with-app-data)`);
+      say(`restoring the data of ${appData.length} apps through the broker`);
+      await restoreAppData(settings, unpacked, appData, opts.env);
+      say(`restored the data of ${appData.length} apps in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return;
+    }
     await checkStopped(settings);
 
     const pg = pgTarget(settings.databaseUrl);
@@ -64,6 +74,7 @@ export async function restore(file: string, settings: PlatformSettings): Promise
     say(
       `restored ${megabytes(statSync(archive).size)} in ${((Date.now() - started) / 1000).toFixed(1)} s; start the platform with \`npm run up\`: the broker publishes the routes again and the agents bring the apps back`,
     );
+    if (appData.length) say(`then \`npm run restore -- ${file} --with-app-data\` puts back the data of ${appData.length} apps from their snapshots`);
   } finally {
     rmSync(unpacked, { recursive: true, force: true });
   }
