@@ -14,6 +14,8 @@ import { DATA_DIRS, DATA_FILES, filesUnder, gearshiftVersion, isDir, megabytes, 
  */
 export async function backup(file: string, settings: PlatformSettings, opts: { withAppData: boolean; env: NodeJS.ProcessEnv }): Promise<void> {
   const started = Date.now();
+  // Every file made from here is its owner's alone, the archive too, from its first byte.
+  process.umask(0o077);
   const target = resolve(file);
   const staging = mkdtempSync(join(dirname(target), `.${basename(target)}.`));
   const pending = `${staging}.tar.gz`;
