@@ -222,6 +222,11 @@ const RULES: Record<string, Rule> = {
   'DELETE /nodes/tokens/:id': { action: 'node.token_revoke', target: param('id') },
   'POST /nodes/register': { action: 'node.join', target: (_, b) => str(b.name, 64) ?? null },
   'POST /nodes/:id/drain': { action: 'node.drain', target: param('id') },
+  'POST /nodes/:id/gc': {
+    action: 'node.gc',
+    target: param('id'),
+    details: (_, c) => compact({ dryRun: c.query.dryRun === 'true' ? true : undefined }),
+  },
   'DELETE /nodes/:id': { action: 'node.delete', target: param('id') },
 
   'POST /operations/:id/cancel': { action: 'operation.cancel', target: param('id') },
