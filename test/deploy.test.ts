@@ -109,6 +109,7 @@ describe('deploying code', { timeout: 900_000 }, () => {
         env: {
           GEARSHIFT_MAX_UPLOAD_MB: '2',
           GEARSHIFT_KEEP_RELEASES: '2',
+          GEARSHIFT_MAX_LOG_STREAMS: '3',
           // The git URLs deployed from here are the broker's own, on loopback: the operator allows them.
           GEARSHIFT_FETCH_ALLOW: '127.0.0.1',
         },
@@ -206,6 +207,38 @@ describe('deploying code', { timeout: 900_000 }, () => {
     controller.abort();
     await reading;
     assert.match(seen, /^\[nodejs-18 [0-9a-f]{8}\] served \/followed$/m);
+  });
+
+  it('holds one user to GEARSHIFT_MAX_LOG_STREAMS open log streams: the next is 429, and one closed makes room', async () => {
+    const open = (controller: AbortController) =>
+      fetch(`${p.baseUrl}/api/v1${apps}/shop/logs?tail=0&follow=true`, { headers: { authorization: `Bearer ${p.token}` }, signal: controller.signal });
+    const controllers = [new AbortController(), new AbortController(), new AbortController()];
+    const streams = await Promise.all(controllers.map(open));
+    assert.deepEqual(
+      streams.map((s) => s.status),
+      [200, 200, 200],
+    );
+    const over = await open(new AbortController());
+    assert.equal(over.status, 429);
+    assert.equal(over.headers.get('retry-after'), '5');
+    assert.match(((await over.json()) as { message: string }).message, /3 log streams open.*GEARSHIFT_MAX_LOG_STREAMS/);
+    // The broker answers everyone else meanwhile.
+    assert.equal((await p.api('GET', '/healthz', undefined, null)).status, 200);
+    controllers[0].abort();
+    const again = await eventually(
+      'a closed stream to make room',
+      async () => {
+        const c = new AbortController();
+        const s = await open(c);
+        if (s.status === 200) return c;
+        await s.body?.cancel();
+        return null;
+      },
+      10_000,
+      200,
+    );
+    again.abort();
+    for (const c of controllers.slice(1)) c.abort();
   });
 
   it('rolls out a code change while a request loop sees no failed request', async () => {

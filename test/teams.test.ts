@@ -292,10 +292,16 @@ describe('teams, roles and quotas', { timeout: 600_000 }, () => {
       ['ada:owner', 'dev:developer', 'ivan:developer', 'vic:viewer'],
     );
     await expectStatus(call('DELETE', '/teams/teama/members/ivan', tokens.ada), 204, 'remove');
-    // A user's own team is named as the user: a team's name is no longer free for a user.
-    const clash = await call('POST', '/users', p.token, { username: 'teama', password: 'teama password 1' });
-    assert.equal(clash.status, 409, JSON.stringify(clash.body));
-    assert.match(clash.body.message, /a team has that name/);
+    // A user's own team is named as the user; a team made first with that name (anyone may make one) cannot keep an
+    // administrator from creating the user: their own team is then "<name>-home", a name no team made by hand has.
+    const squatted = await call('POST', '/users', p.token, { username: 'teama', password: 'teama password 1' });
+    assert.equal(squatted.status, 201, JSON.stringify(squatted.body));
+    const homes = ((await call('GET', '/teams', p.token)).body as { name: string; personal: boolean }[]).filter((t) => t.name.startsWith('teama'));
+    assert.deepEqual(
+      homes.map((t) => `${t.name}:${t.personal}`),
+      ['teama:false', 'teama-home:true'],
+    );
+    await expectStatus(call('DELETE', '/users/teama', p.token), 204, 'the user named as a team');
     // Nor does a team lose its last owner with the owner's account.
     const gone = await call('DELETE', '/users/ada', p.token);
     assert.equal(gone.status, 409, JSON.stringify(gone.body));

@@ -31,6 +31,8 @@ export interface BrokerConfig {
   registryAuth?: RegistryCredentials;
   /** The largest source archive a deployment takes, and what it may unpack to. */
   maxUploadBytes: number;
+  /** GEARSHIFT_MAX_LOG_STREAMS: log requests one user may have open at once (following ones stay open). */
+  maxLogStreams: number;
   maxUnpackedBytes: number;
   /** Releases whose images are kept for rollback (the active one always is). */
   keepReleases: number;
@@ -128,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     registry: registrySetting(env),
     registryAuth: registrySetting(env) ? registryCredentials(env, dataDir) : undefined,
     maxUploadBytes: int(env, 'GEARSHIFT_MAX_UPLOAD_MB', 100, 1, 10240) * 1024 * 1024,
+    maxLogStreams: int(env, 'GEARSHIFT_MAX_LOG_STREAMS', 10, 1, 1000),
     maxUnpackedBytes: int(env, 'GEARSHIFT_MAX_UNPACKED_MB', 500, 1, 102400) * 1024 * 1024,
     keepReleases: int(env, 'GEARSHIFT_KEEP_RELEASES', 5, 1, 100),
     buildMemoryMb: int(env, 'GEARSHIFT_BUILD_MEMORY_MB', 2048, 128, 65536),

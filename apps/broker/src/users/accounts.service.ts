@@ -36,8 +36,8 @@ export class AccountsService {
       { username: body.username, passwordHash: await hashPassword(body.password), isAdmin: body.admin ?? false },
       { maxGears: this.config.teamMaxGears, maxMemoryMb: this.config.teamMaxMemoryMb },
     );
-    // Every user gets a team of their own name: a name a team has is taken.
-    if (!user) throw taken(' (a team has that name)');
+    // Every user gets a team of their own (see UsersRepository.create); only a run of taken names stops that.
+    if (!user) throw taken(' (teams hold that name and its -home forms)');
     return { username: user.username, admin: user.isAdmin, createdAt: user.createdAt };
   }
 

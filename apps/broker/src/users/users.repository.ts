@@ -29,16 +29,20 @@ export class UsersRepository {
   create(user: Pick<User, 'username' | 'passwordHash' | 'isAdmin'>, quota: { maxGears: number | null; maxMemoryMb: number | null }): Promise<User | null> {
     return this.m.transaction(async (t) => {
       const created = await t.save(t.create(User, user));
-      const team: { id: string }[] = await t.query(
-        'insert into teams (name, personal_user_id, max_gears, max_memory_mb) values ($1, $2, $3, $4) on conflict (name) do nothing returning id',
-        [created.username, created.id, quota.maxGears, quota.maxMemoryMb],
-      );
-      if (team.length === 0) {
-        await t.delete(User, { id: created.id });
-        return null;
+      // The user's own team is named as the user; when a team already has that name (anyone may make a team), it is
+      // the name with "-home", which no team made through the API can have (team names have no hyphen).
+      const names = [created.username, `${created.username}-home`, ...[2, 3, 4, 5].map((n) => `${created.username}-home-${n}`)];
+      for (const name of names) {
+        const team: { id: string }[] = await t.query(
+          'insert into teams (name, personal_user_id, max_gears, max_memory_mb) values ($1, $2, $3, $4) on conflict (name) do nothing returning id',
+          [name, created.id, quota.maxGears, quota.maxMemoryMb],
+        );
+        if (team.length === 0) continue;
+        await t.query(`insert into team_members (team_id, user_id, role) values ($1, $2, 'owner')`, [team[0].id, created.id]);
+        return created;
       }
-      await t.query(`insert into team_members (team_id, user_id, role) values ($1, $2, 'owner')`, [team[0].id, created.id]);
-      return created;
+      await t.delete(User, { id: created.id });
+      return null;
     });
   }
 
