@@ -4,31 +4,14 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
 import IORedis from 'ioredis';
 import { Client } from 'pg';
 import { routersKey, routesChannel, routesKey, type RouteTable } from '@gearshift/cartridges';
-import { selfSigned } from './support/certificates';
+import { selfSigned, servedCertificate } from './support/certificates';
 import { eventually, Platform } from './support/platform';
 import { REDIS_URL } from './support/stores';
 
 const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
-
-/** The certificate the router answers a TLS handshake for `servername` with (its SHA-256 fingerprint), or the error. */
-function servedCertificate(port: number, servername: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
-      const cert = socket.getPeerX509Certificate();
-      socket.destroy();
-      resolve(cert?.fingerprint256 ?? 'no certificate');
-    });
-    socket.on('error', (err) => resolve(`error: ${err.message}`));
-    socket.setTimeout(5000, () => {
-      socket.destroy();
-      resolve('error: timeout');
-    });
-  });
-}
 
 describe('host names are owned, and a certificate cannot hurt the router', { timeout: 600_000 }, () => {
   let p: Platform;

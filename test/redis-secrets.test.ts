@@ -3,10 +3,9 @@ import assert from 'node:assert/strict';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
 import IORedis from 'ioredis';
 import { JOB_CONTRACT_VERSION, makeNodeKeyPair, nodeQueue, routesKey, SEALED_ROUTE_V1, SEALED_V1, type RouteTable } from '@gearshift/cartridges';
-import { selfSigned } from './support/certificates';
+import { selfSigned, servedCertificate } from './support/certificates';
 import { docker, eventually, Platform } from './support/platform';
 import { REDIS_URL } from './support/stores';
 
@@ -15,22 +14,6 @@ import { REDIS_URL } from './support/stores';
  * its own limited to its queue, and no key holds an env value, a generated password or a TLS private key in clear,
  * whether the job that carries it is waiting, done or failed.
  */
-
-/** The certificate the router answers a TLS handshake for `servername` with (its SHA-256 fingerprint), or the error. */
-function servedCertificate(port: number, servername: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
-      const cert = socket.getPeerX509Certificate();
-      socket.destroy();
-      resolve(cert?.fingerprint256 ?? 'no certificate');
-    });
-    socket.on('error', (err) => resolve(`error: ${err.message}`));
-    socket.setTimeout(5000, () => {
-      socket.destroy();
-      resolve('error: timeout');
-    });
-  });
-}
 
 /** Every value of every key under `prefix:`, whatever its type, as text: what a reader of Redis could see. */
 async function everything(redis: IORedis, prefix: string): Promise<Map<string, string>> {

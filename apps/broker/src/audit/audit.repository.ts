@@ -4,16 +4,10 @@ import type { EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AuditEvent } from './audit-event.entity';
 import type { VisibleDomain } from './audit-domains';
+import type { AuditQuery } from './query';
 
-export interface AuditFilter {
-  since?: Date;
-  until?: Date;
-  username?: string;
-  domain?: string;
-  /** An action (`app.scale`) or a family of them (`app`, `session`). */
-  action?: string;
-  limit: number;
-  /** For anyone but an administrator: their own events and those on these domains. */
+/** An audit query, and for anyone but an administrator: their own events and those on these domains. */
+export interface AuditFilter extends AuditQuery {
   visibleTo?: { userId: string; domains: VisibleDomain[] };
 }
 
