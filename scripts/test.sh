@@ -15,7 +15,8 @@ node_modules/.bin/eslint . || lint_failed="ESLint"
 node_modules/.bin/prettier --check . || lint_failed="${lint_failed:+$lint_failed and }Prettier (npm run format fixes formatting)"
 [ -z "$lint_failed" ] || say "lint failed: $lint_failed; the tests run anyway, and the run fails at the end"
 say "checking docker-compose.yml"
-docker-compose -f docker-compose.yml config -q
+# The file asks for a Redis password; any value shows whether it reads.
+REDIS_PASSWORD=compose-check docker-compose -f docker-compose.yml config -q
 say "building cartridge images (cached by content hash)"
 node dist/apps/node-agent/src/prepare-images.js
 say "running the tests"

@@ -2,7 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lookup } from 'node:dns/promises';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { hashFolder } from '@gearshift/cartridges';
@@ -24,12 +25,13 @@ describe('registry credentials and image sources', { timeout: 600_000 }, () => {
   const port = REGISTRY.slice(REGISTRY.lastIndexOf(':') + 1);
   const publicImage = () => `${p.instance}/plain:1`;
 
-  const deployArchive = async (app: string, text: string) => {
+  const deployArchive = async (
+    app: string,
+    text: string,
+    dockerfile = ['ARG GEARSHIFT_CARTRIDGE_IMAGE', 'FROM ${GEARSHIFT_CARTRIDGE_IMAGE}', 'COPY app.js /opt/app/app.js', 'CMD ["node", "/opt/app/app.js"]'],
+  ) => {
     const dir = mkdtempSync(join(tmpdir(), 'gearshift-registry-'));
-    writeFileSync(
-      join(dir, 'Dockerfile'),
-      ['ARG GEARSHIFT_CARTRIDGE_IMAGE', 'FROM ${GEARSHIFT_CARTRIDGE_IMAGE}', 'COPY app.js /opt/app/app.js', 'CMD ["node", "/opt/app/app.js"]', ''].join('\n'),
-    );
+    writeFileSync(join(dir, 'Dockerfile'), [...dockerfile, ''].join('\n'));
     writeFileSync(join(dir, 'app.js'), `require('http').createServer((q, s) => s.end(${JSON.stringify(text)})).listen(8080);\n`);
     const archive = execFileSync('tar', ['-cz', '-C', dir, '.']);
     rmSync(dir, { recursive: true, force: true });
@@ -185,6 +187,88 @@ describe('registry credentials and image sources', { timeout: 600_000 }, () => {
     assert.equal(back.body.operation.state, 'succeeded', back.body.operation.error);
     assert.equal(back.body.security, null);
     assert.ok(!((await inspect()).HostConfig.CapAdd ?? []).includes('NET_ADMIN'));
+  });
+
+  it("refuses another app's release named by its image id or an id prefix, dry runs too, and makes nothing", async () => {
+    const id = (await docker.getImage(release).inspect()).Id.replace(/^sha256:/, '');
+    for (const image of [id, `sha256:${id}`, id.slice(0, 12), id.slice(0, 5), id.slice(0, 1)]) {
+      const created = await p.api('POST', '/domains/bobs/apps', { name: 'beta', cartridges: [{ name: 'docker-image', image, port: 8080 }] }, bob);
+      assert.equal(created.status, 422, `${image}: ${JSON.stringify(created.body)}`);
+      assert.equal(created.body.details[0].rule, 'image_source');
+      assert.equal(created.body.details[0].pointer, '/cartridges/0/image');
+      assert.match(created.body.details[0].message, /repository and tag/);
+      for (const query of ['', '?dryRun=true']) {
+        const applied = await apply('bobs', dockerImageYaml('beta', image), bob, query);
+        assert.equal(applied.status, 422, `${image}${query}: ${JSON.stringify(applied.body)}`);
+        assert.equal(applied.body.details[0].rule, 'image_source');
+      }
+    }
+    assert.ok(!((await p.api('GET', '/domains/bobs/apps', undefined, bob)).body as { name: string }[]).some((a) => a.name === 'beta'), 'no app was made');
+    assert.equal((await p.containers({ 'gearshift.app-name': 'beta' })).length, 0);
+  });
+
+  it('refuses the registry spelled with a zero-padded port, an address of this host, or a name that resolves to it', async () => {
+    const repo = `gearshift-apps/${p.instance}-${alphaId}:1`;
+    const addresses = Object.values(networkInterfaces())
+      .flatMap((list) => list ?? [])
+      .filter((a) => a.family === 'IPv4' && !a.internal)
+      .map((a) => a.address);
+    const hosts = [`127.0.0.1:0${port}`, `localhost:0${port}`, ...addresses.map((a) => `${a}:${port}`)];
+    // A name the host's resolver maps to loopback, where it has one.
+    if (
+      await lookup('localhost.localdomain').then(
+        () => true,
+        () => false,
+      )
+    )
+      hosts.push(`localhost.localdomain:${port}`);
+    for (const host of hosts) {
+      const image = `${host}/${repo}`;
+      const created = await p.api('POST', '/domains/bobs/apps', { name: 'beta', cartridges: [{ name: 'docker-image', image, port: 8080 }] }, bob);
+      assert.equal(created.status, 422, `${image}: ${JSON.stringify(created.body)}`);
+      assert.equal(created.body.details[0].rule, 'image_source');
+      const applied = await apply('bobs', dockerImageYaml('beta', image), bob, '?dryRun=true');
+      assert.equal(applied.status, 422, `${image}: ${JSON.stringify(applied.body)}`);
+      assert.equal(applied.body.details[0].rule, 'image_source');
+    }
+    assert.ok(!((await p.api('GET', '/domains/bobs/apps', undefined, bob)).body as { name: string }[]).some((a) => a.name === 'beta'), 'no app was made');
+  });
+
+  it("refuses a Dockerfile that builds from another app's image by id, naming the line; named stages still build", async () => {
+    const created = await p.api('POST', `${apps}?wait=180`, { name: 'delta', cartridges: ['nodejs-18'] });
+    assert.equal(created.body.operation.state, 'succeeded', created.body.operation.error);
+    const id = (await docker.getImage(release).inspect()).Id.replace(/^sha256:/, '');
+    const from = await deployArchive('delta', 'delta', [`FROM ${id.slice(0, 5)}`, 'RUN find / -name app.js | xargs cat']);
+    assert.equal(from.operation.state, 'failed');
+    assert.match(from.operation.error, /Dockerfile line 1: FROM [0-9a-f]{5} .*image_source/);
+    const copy = await deployArchive('delta', 'delta', [
+      'ARG GEARSHIFT_CARTRIDGE_IMAGE',
+      'FROM ${GEARSHIFT_CARTRIDGE_IMAGE}',
+      `COPY --from=${id.slice(0, 12)} /opt/app /stolen`,
+      'CMD ["node", "/stolen/app.js"]',
+    ]);
+    assert.equal(copy.operation.state, 'failed');
+    assert.match(copy.operation.error, /Dockerfile line 3: COPY --from [0-9a-f]{12} .*image_source/);
+    const mount = await deployArchive('delta', 'delta', [
+      'ARG GEARSHIFT_CARTRIDGE_IMAGE',
+      'FROM ${GEARSHIFT_CARTRIDGE_IMAGE}',
+      `RUN --mount=type=bind,from=sha256:${id},target=/o cat /o/opt/app/app.js`,
+    ]);
+    assert.equal(mount.operation.state, 'failed');
+    assert.match(mount.operation.error, /Dockerfile line 3: RUN --mount sha256:[0-9a-f]{64} .*image_source/);
+    const registry = await deployArchive('delta', 'delta', [`FROM ${release}`]);
+    assert.equal(registry.operation.state, 'failed');
+    assert.match(registry.operation.error, /Dockerfile line 1: FROM .*platform's registry.*image_source/);
+
+    const staged = await deployArchive('delta', 'delta staged', [
+      'ARG GEARSHIFT_CARTRIDGE_IMAGE',
+      'FROM ${GEARSHIFT_CARTRIDGE_IMAGE} AS base',
+      'COPY app.js /opt/app/app.js',
+      'FROM base AS final',
+      'COPY --from=base /opt/app/app.js /opt/app/copied.js',
+      'CMD ["node", "/opt/app/copied.js"]',
+    ]);
+    assert.equal(staged.operation.state, 'succeeded', staged.operation.error);
   });
 
   it("keeps the platform's logs from other users, and no password in them", async () => {

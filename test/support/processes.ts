@@ -1,7 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** The repository, seen from dist/test/support. */
 export const ROOT = resolve(__dirname, '../../..');
@@ -52,7 +53,12 @@ export class Proc {
     readonly child: ChildProcess,
     readonly label: string,
   ) {
+    // GEARSHIFT_TEST_LOG_DIR keeps every line, stamped with the time, for reading a run after it ended.
+    const file = process.env.GEARSHIFT_TEST_LOG_DIR
+      ? join(process.env.GEARSHIFT_TEST_LOG_DIR, `${label.replace(/[^\w.-]/g, '_')}-${child.pid}.log`)
+      : undefined;
     const keep = (chunk: Buffer) => {
+      if (file) appendFileSync(file, chunk.toString().replace(/^(?=.)/gm, `${new Date().toISOString()} `));
       for (const line of chunk.toString().split('\n')) if (line) this.output.push(line);
       if (this.output.length > 400) this.output.splice(0, this.output.length - 400);
     };

@@ -4,9 +4,19 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { GEAR_SIZES, LABELS, RESTRICTED_SECURITY, type BuildJob, type BuildRecipe } from '@gearshift/cartridges';
+import {
+  GEAR_SIZES,
+  isImageId,
+  LABELS,
+  namesPlatformRegistry,
+  parseImageReference,
+  RESTRICTED_SECURITY,
+  type BuildJob,
+  type BuildRecipe,
+} from '@gearshift/cartridges';
 import type { AgentConfig } from './config';
 import type { DockerAdapter } from './docker.adapter';
+import { carriesName, dockerfileImageRefs } from './dockerfile-refs';
 import { PermanentError } from './errors';
 import type { ImageBuilder, StepReporter } from './images';
 import { describeProcfile, parseProcfile, procfileCommand } from './procfile';
@@ -172,14 +182,16 @@ export class ReleaseBuilder {
         startLines = procfile ? describeProcfile(procfile) : [];
         onLine = readableBuildOutput(recipe.steps, out);
       }
+      // A repository's Dockerfile may build FROM the cartridge's image: ARG GEARSHIFT_CARTRIDGE_IMAGE.
+      const buildArgs: Record<string, string> = own ? { GEARSHIFT_CARTRIDGE_IMAGE: baseTag, GEARSHIFT_BASE_IMAGE: this.config.baseImage } : {};
+      if (own) await this.checkDockerfileImages(readFileSync(join(src, 'Dockerfile'), 'utf8'), buildArgs, job);
       const started = Date.now();
       try {
         await this.docker.buildImage({
           contextDir,
           tag: job.tag,
           dockerfile,
-          // A repository's Dockerfile may build FROM the cartridge's image: ARG GEARSHIFT_CARTRIDGE_IMAGE.
-          buildArgs: own ? { GEARSHIFT_CARTRIDGE_IMAGE: baseTag, GEARSHIFT_BASE_IMAGE: this.config.baseImage } : {},
+          buildArgs,
           labels: { ...job.labels, [LABELS.managedBy]: 'gearshift', [LABELS.instance]: this.config.instance, [LABELS.app]: job.appId },
           memoryMb: job.limits.memoryMb,
           cpus: buildLimits(job).cpus,
@@ -204,6 +216,42 @@ export class ReleaseBuilder {
       return { image: job.tag, dockerfile: own ? 'repository' : 'recipe' };
     } finally {
       rmSync(work, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Refuses, before anything is built, a Dockerfile that builds from an image named by its id or an id prefix (the
+   * node holds every tenant's images, and the Docker Engine finds them by id) or from a release in the platform
+   * registry that is not this app's own.
+   */
+  private async checkDockerfileImages(text: string, buildArgs: Record<string, string>, job: BuildJob): Promise<void> {
+    let ownRepository: string | undefined;
+    try {
+      ownRepository = parseImageReference(job.tag).path;
+    } catch {
+      ownRepository = undefined;
+    }
+    for (const ref of dockerfileImageRefs(text, buildArgs)) {
+      const at = `Dockerfile line ${ref.line}: ${ref.where} ${ref.image.slice(0, 100)}`;
+      if (isImageId(ref.image)) {
+        // A bare hex name is a repository on Docker Hub only when no image here has an id that starts so.
+        const found = ref.image.startsWith('sha256:') ? true : await this.docker.inspectImageNames(ref.image);
+        if (found === true || (found && !carriesName(ref.image, found.tags, found.digests)))
+          throw new PermanentError(
+            `${at} names an image by its id (or the start of one), which is refused (rule image_source): name the image by repository and tag`,
+          );
+        continue;
+      }
+      let parsed;
+      try {
+        parsed = parseImageReference(ref.image);
+      } catch {
+        continue; // the build reports a reference Docker cannot read
+      }
+      if (namesPlatformRegistry(parsed, this.config.registry) && parsed.path !== ownRepository)
+        throw new PermanentError(
+          `${at} is in the platform's registry, which holds every app's releases; a build may use only this app's own releases there (rule image_source)`,
+        );
     }
   }
 

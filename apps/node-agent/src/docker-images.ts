@@ -32,6 +32,17 @@ export async function imageExists(docker: Docker, tag: string): Promise<boolean>
   }
 }
 
+/** The image a reference finds on this node (by name, or by id or id prefix), with the names it carries; null when none. */
+export async function inspectImageNames(docker: Docker, ref: string): Promise<{ id: string; tags: string[]; digests: string[] } | null> {
+  try {
+    const info = await docker.getImage(checkName('image', ref)).inspect();
+    return { id: info.Id, tags: info.RepoTags ?? [], digests: info.RepoDigests ?? [] };
+  } catch (err) {
+    if (statusOf(err) === 404) return null;
+    throw err;
+  }
+}
+
 /** Builds an image from a folder; the build's own error message is thrown when it fails. */
 export async function buildImage(docker: Docker, opts: BuildImageOptions): Promise<void> {
   const { readdirSync, statSync } = await import('node:fs');

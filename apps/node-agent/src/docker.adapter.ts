@@ -1,7 +1,17 @@
 import Docker from 'dockerode';
 import { namesPlatformRegistry, parseImageReference } from '@gearshift/cartridges';
 import { execIn, execStreams, logTail, runOnce, streamLogs, type RunOnceOptions } from './docker-exec';
-import { buildImage, imageExists, listImages, pullImage, pushImage, removeImage, type BuildImageOptions, type RegistryAuth } from './docker-images';
+import {
+  buildImage,
+  imageExists,
+  inspectImageNames,
+  listImages,
+  pullImage,
+  pushImage,
+  removeImage,
+  type BuildImageOptions,
+  type RegistryAuth,
+} from './docker-images';
 import { checkName, statusOf } from './docker-names';
 import { diskUsage, pruneBuildCache, removeImageRef } from './docker-disk';
 import type { DiskUsage } from './disk-gc';
@@ -75,6 +85,11 @@ export class DockerAdapter {
 
   async imageExists(tag: string): Promise<boolean> {
     return imageExists(this.docker, tag);
+  }
+
+  /** The image a reference finds on this node, with its RepoTags and RepoDigests; null when there is none. */
+  async inspectImageNames(ref: string): Promise<{ id: string; tags: string[]; digests: string[] } | null> {
+    return inspectImageNames(this.docker, ref);
   }
 
   /** Builds an image from a folder; the build's own error message is thrown when it fails. */

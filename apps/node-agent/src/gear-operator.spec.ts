@@ -29,6 +29,9 @@ class SlowDatabaseDocker {
   async imageExists() {
     return true;
   }
+  async inspectImageNames(ref: string) {
+    return { id: 'sha256:0', tags: [ref], digests: [] };
+  }
   async createContainer(o: CreateContainerOptions) {
     this.calls.push(`create ${o.labels[LABELS.cartridge]}`);
     const id = `c${this.containers.length + 1}`;

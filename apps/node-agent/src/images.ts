@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { hashFolder, LABELS, type GearSpec } from '@gearshift/cartridges';
+import { hashFolder, isImageId, LABELS, type GearSpec } from '@gearshift/cartridges';
 import type { AgentConfig } from './config';
 import { DockerError, type DockerAdapter } from './docker.adapter';
+import { carriesReference } from './dockerfile-refs';
 import { PermanentError } from './errors';
 
 /** The registry an image reference names: its first part when that looks like a host, else Docker Hub. */
@@ -43,12 +44,21 @@ export class ImageBuilder {
   /** Returns true when it had to build or pull. */
   async ensure(image: GearSpec['image'], step: StepReporter): Promise<boolean> {
     const tag = this.tag(image);
-    const exists = await this.docker.imageExists(tag).catch((err: unknown) => {
-      // A reference Docker cannot take will not become one on a retry.
+    // A reference Docker cannot take will not become one on a retry.
+    const refused = (err: unknown) => {
       if (err instanceof DockerError && err.statusCode === 400) throw new PermanentError(`image ${tag.slice(0, 200)} could not be pulled: ${err.message}`);
       throw err;
-    });
-    if (exists) return false;
+    };
+    if ('ref' in image) {
+      // The node holds every tenant's images, and the Engine finds one by its id or any prefix of it: an image runs
+      // only when it carries the name it was asked for.
+      if (isImageId(tag))
+        throw new PermanentError(
+          `image ${tag.slice(0, 80)} is named by its id (or the start of one), which could be any app's image on this node; name an image by repository and tag`,
+        );
+      const found = await this.docker.inspectImageNames(tag).catch(refused);
+      if (found && carriesReference(tag, found.tags, found.digests)) return false;
+    } else if (await this.docker.imageExists(tag).catch(refused)) return false;
     let job = this.pending.get(tag);
     if (!job) {
       job = this.make(image, tag, step).finally(() => this.pending.delete(tag));
@@ -63,7 +73,11 @@ export class ImageBuilder {
       await step(`pulling image ${tag}`);
       try {
         await this.docker.pullImage(tag);
+        const pulled = await this.docker.inspectImageNames(tag);
+        if (pulled && !carriesReference(tag, pulled.tags, pulled.digests))
+          throw new PermanentError(`image ${tag} was found on this node only by id, not by its name; it is not run`);
       } catch (err) {
+        if (err instanceof PermanentError) throw err;
         // A public image comes from its own registry, which this node may have no way to reach.
         const where = this.docker.inPlatformRegistry(tag)
           ? ''

@@ -57,6 +57,9 @@ class FakeDocker {
     checkName('image', tag);
     return this.images.has(tag);
   }
+  async inspectImageNames(tag: string) {
+    return (await this.imageExists(tag)) ? { id: 'sha256:0', tags: [tag], digests: [] } : null;
+  }
   async pullImage(ref: string) {
     this.fault('pullImage');
     this.images.add(ref);

@@ -1,6 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { imageReferenceProblem, isImageReference, parseImageReference } from './image-reference';
+import { networkInterfaces } from 'node:os';
+import {
+  imageReferenceProblem,
+  isImageId,
+  isImageReference,
+  namesPlatformRegistry,
+  parseImageReference,
+  resolvesToPlatformRegistry,
+  splitDomain,
+} from './image-reference';
 
 const SHA = 'a'.repeat(64);
 
@@ -71,5 +80,45 @@ describe('image references', () => {
     for (const ref of ['mongo:7.0', 'jenkins/jenkins:lts-jdk17', 'registry:5000/team/api:1.2', '127.0.0.1:5000/team/api:1.4', 'gearshift/base:bookworm']) {
       assert.equal(imageReferenceProblem(ref), undefined, ref);
     }
+  });
+});
+
+describe('registry spellings', () => {
+  const lookups: Record<string, string[]> = { 'localhost.localdomain': ['127.0.0.1'], 'alias.internal': ['10.9.8.7'], 'registry.internal': ['10.9.8.7'] };
+  const resolve = async (host: string) => {
+    if (host === 'slow.example') return new Promise<never>(() => undefined);
+    const found = lookups[host];
+    if (!found) throw new Error('ENOTFOUND');
+    return found.map((address) => ({ address, family: 4 }));
+  };
+  const domain = (d: string) => ({ domain: d });
+
+  it('normalizes the port as a number and the host in lower case', () => {
+    assert.deepEqual(splitDomain('LOCALHOST:05000'), { host: 'localhost', port: 5000 });
+    assert.deepEqual(splitDomain('127.1:5000'), { host: '127.0.0.1', port: 5000 });
+    assert.deepEqual(splitDomain('registry.internal'), { host: 'registry.internal' });
+    assert.ok(namesPlatformRegistry(domain('127.0.0.1:05000'), '127.0.0.1:5000'));
+    assert.ok(!namesPlatformRegistry(domain('127.0.0.1:5001'), '127.0.0.1:5000'));
+  });
+
+  it("takes any address of this machine's interfaces for a registry on it", () => {
+    for (const a of Object.values(networkInterfaces()).flatMap((l) => l ?? [])) {
+      const host = a.family === 'IPv6' ? `[${a.address.replace(/%.*$/, '')}]` : a.address;
+      assert.ok(namesPlatformRegistry(domain(`${host}:5000`), '127.0.0.1:5000'), host);
+    }
+  });
+
+  it('takes a name that resolves to loopback, or to the registry, for the registry', async () => {
+    assert.ok(await resolvesToPlatformRegistry(domain('localhost.localdomain:5000'), '127.0.0.1:5000', 500, resolve));
+    assert.ok(await resolvesToPlatformRegistry(domain('alias.internal:5000'), 'registry.internal:5000', 500, resolve));
+    assert.ok(await resolvesToPlatformRegistry(domain('slow.example:5000'), '127.0.0.1:5000', 50, resolve), 'a lookup that does not answer in time');
+    assert.ok(!(await resolvesToPlatformRegistry(domain('localhost.localdomain:5001'), '127.0.0.1:5000', 500, resolve)));
+    assert.ok(!(await resolvesToPlatformRegistry(domain('nowhere.example:5000'), '127.0.0.1:5000', 500, resolve)));
+    assert.ok(!(await resolvesToPlatformRegistry(domain('docker.io'), '127.0.0.1:5000', 500, resolve)));
+  });
+
+  it('tells image ids from repository names', () => {
+    for (const id of ['9', '972e4', '972e41fdb44d', 'a'.repeat(64), `sha256:${'a'.repeat(64)}`, 'sha256:972e4']) assert.ok(isImageId(id), id);
+    for (const name of ['nginx', '972e4:1', 'team/972e4', 'a'.repeat(65), 'sha256', 'g972e4']) assert.ok(!isImageId(name), name);
   });
 });

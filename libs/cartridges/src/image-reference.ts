@@ -1,4 +1,5 @@
-import { hostname } from 'node:os';
+import { lookup } from 'node:dns/promises';
+import { hostname, networkInterfaces } from 'node:os';
 
 /**
  * Image references as Docker reads them (the distribution reference grammar):
@@ -150,9 +151,27 @@ function normalHost(host: string): string {
   }
 }
 
-function splitDomain(domain: string): { host: string; port?: string } {
+/**
+ * Whether `value` names an image by its id rather than by repository: `sha256:<hex>` or a bare string of 1 to 64 hex
+ * digits, which the Docker Engine takes as a (prefix of an) image id when an image on the node has one that starts so.
+ */
+export function isImageId(value: string): boolean {
+  return /^(?:sha256:)?[a-f0-9]{1,64}$/i.test(value);
+}
+
+/** A registry's host and port, normalized: the host as a URL parser spells it, the port as a number (absent when none). */
+export function splitDomain(domain: string): { host: string; port?: number } {
   const portAt = domain.startsWith('[') ? domain.indexOf(']:') + 1 : domain.lastIndexOf(':');
-  return portAt > 0 ? { host: normalHost(domain.slice(0, portAt)), port: domain.slice(portAt + 1) } : { host: normalHost(domain) };
+  return portAt > 0 ? { host: normalHost(domain.slice(0, portAt)), port: Number(domain.slice(portAt + 1)) } : { host: normalHost(domain) };
+}
+
+/** This machine's addresses, as hosts are spelled after normalHost (IPv6 in brackets). */
+function ownAddresses(): Set<string> {
+  const found = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) found.add(normalHost(a.family === 'IPv6' ? `[${a.address.replace(/%.*$/, '')}]` : a.address));
+  }
+  return found;
 }
 
 /** A host name or address that means this machine. */
@@ -165,21 +184,66 @@ function isLocal(host: string): boolean {
     host === '[::1]' ||
     host === '[::]' ||
     /^\[::ffff:(7f[0-9a-f]{2}:[0-9a-f]{1,4}|127\.\d+\.\d+\.\d+)\]$/.test(host) ||
-    host === normalHost(hostname())
+    host === normalHost(hostname()) ||
+    ownAddresses().has(host)
   );
 }
 
+/** Without a port Docker tries the registry's standard ones. */
+const portsOf = (p?: number) => (p === undefined ? [443, 80] : [p]);
+const samePort = (a?: number, b?: number) => portsOf(a).some((p) => portsOf(b).includes(p));
+
 /**
  * Whether an image reference's registry is the platform's (`registry`, host:port as configured), in any spelling of
- * its host and port: the same name in other case, and for a registry on this machine any name of this machine
- * (localhost, 127.x in any notation, ::1, its host name).
+ * its host and port: the same name in other case, the port with leading zeros, and for a registry on this machine
+ * any name or address of this machine (localhost, 127.x in any notation, ::1, its host name, its interfaces' addresses).
  */
 export function namesPlatformRegistry(ref: Pick<ImageReference, 'domain'>, registry: string): boolean {
   if (!registry) return false;
   const own = splitDomain(registry);
   const their = splitDomain(ref.domain);
-  // Without a port Docker tries the registry's standard ones.
-  const ports = (p?: string) => (p === undefined ? ['443', '80'] : [p]);
-  if (!ports(their.port).some((p) => ports(own.port).includes(p))) return false;
+  if (!samePort(their.port, own.port)) return false;
   return their.host === own.host || (isLocal(own.host) && isLocal(their.host));
+}
+
+/** How long a registry's host name may take to resolve before the answer counts as "the platform's". */
+export const REGISTRY_LOOKUP_MS = 2000;
+
+/** Resolves a host name to its addresses (the system resolver's, as getaddrinfo answers). */
+export type HostLookup = (host: string) => Promise<{ address: string; family: number }[]>;
+const systemLookup: HostLookup = (host) => lookup(host, { all: true });
+
+async function addressesOf(host: string, timeoutMs: number, resolve: HostLookup): Promise<string[] | 'timeout'> {
+  if (host.startsWith('[') || /^\d+\.\d+\.\d+\.\d+$/.test(host)) return [host];
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+  try {
+    const found = await Promise.race([resolve(host).catch(() => [] as { address: string; family: number }[]), timeout]);
+    if (found === 'timeout') return found;
+    return found.map((a) => normalHost(a.family === 6 ? `[${a.address}]` : a.address));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * namesPlatformRegistry, and besides a host name that resolves (DNS, bounded by `timeoutMs`) to loopback, to an address
+ * of this machine when the registry is on it, or to the registry's own addresses. A name that does not resolve in time
+ * on the registry's port counts as the platform's: refusing is the safe answer.
+ */
+export async function resolvesToPlatformRegistry(
+  ref: Pick<ImageReference, 'domain'>,
+  registry: string,
+  timeoutMs = REGISTRY_LOOKUP_MS,
+  resolve: HostLookup = systemLookup,
+): Promise<boolean> {
+  if (!registry) return false;
+  if (namesPlatformRegistry(ref, registry)) return true;
+  const own = splitDomain(registry);
+  const their = splitDomain(ref.domain);
+  if (!samePort(their.port, own.port)) return false;
+  const [theirs, owns] = await Promise.all([addressesOf(their.host, timeoutMs, resolve), addressesOf(own.host, timeoutMs, resolve)]);
+  if (theirs === 'timeout') return true;
+  const ownLocal = isLocal(own.host) || (owns !== 'timeout' && owns.some(isLocal));
+  return theirs.some((a) => (ownLocal && isLocal(a)) || (owns !== 'timeout' && owns.includes(a)));
 }

@@ -1,6 +1,6 @@
 import type Ajv from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { isImageReference } from './image-reference';
+import { isImageId, isImageReference } from './image-reference';
 
 /**
  * How many values (strings, numbers, objects, ...) a document checked against a schema may hold. Far above what
@@ -38,7 +38,8 @@ export function ajv(): Ajv {
     const AjvClass = (require('ajv') as { default: typeof Ajv }).default;
     instance = new AjvClass({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
     // Strings that reach Docker as image names are read with Docker's own grammar, not a loose pattern.
-    instance.addFormat('image-reference', { type: 'string', validate: isImageReference });
+    // An image id passes the format: the broker refuses it by rule (image_source), saying to name a repository and tag.
+    instance.addFormat('image-reference', { type: 'string', validate: (v: string) => isImageReference(v) || isImageId(v) });
   }
   return instance;
 }

@@ -89,15 +89,15 @@ export class ApplyService {
   /** Images a descriptor names for docker-image gears: public ones, or the app's own releases in the platform registry. */
   private async checkImages(d: AppDescriptor, app: App | null): Promise<void> {
     const releaseImages = app ? (await this.deploymentsRepository.forApp(app.id, 1000)).flatMap((x) => (x.image ? [x.image] : [])) : [];
-    d.cartridges.forEach((entry, i) => {
+    for (const [i, entry] of d.cartridges.entries()) {
       const c = this.catalog.cartridges.get(entryName(entry));
-      if (!c?.manifest.image['from-app']) return;
-      checkImageSource(
+      if (!c?.manifest.image['from-app']) continue;
+      await checkImageSource(
         entryOptions(entry).image,
         { registry: this.config.registry, instance: this.config.instance, appId: app?.id, releaseImages },
         `/cartridges/${i}/image`,
       );
-    });
+    }
   }
 
   /** What an app is now, in the terms of a descriptor. */

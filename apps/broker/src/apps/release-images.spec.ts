@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { GearshiftError } from '../common/errors';
 import { checkImageSource, releaseImage, RELEASE_APP_ID } from './release-images';
 
@@ -9,7 +9,7 @@ const other = '7d1e9b00-aaaa-4bbb-8ccc-ddddeeeeffff';
 const ctx = { registry: '127.0.0.1:5000', instance: 'gs', appId, releaseImages: [`127.0.0.1:5000/gearshift-apps/gs-${appId.slice(0, 8)}:3`] };
 
 const refused = (image: string, c: Parameters<typeof checkImageSource>[1] = ctx) =>
-  assert.throws(
+  assert.rejects(
     () => checkImageSource(image, c, '/cartridges/0/image'),
     (err: unknown) => {
       const detail = err instanceof GearshiftError && Array.isArray(err.details) ? err.details[0] : undefined;
@@ -18,10 +18,10 @@ const refused = (image: string, c: Parameters<typeof checkImageSource>[1] = ctx)
     image,
   );
 const allowed = (image: string, c: Parameters<typeof checkImageSource>[1] = ctx) =>
-  assert.doesNotThrow(() => checkImageSource(image, c, '/cartridges/0/image'), image);
+  assert.doesNotReject(() => checkImageSource(image, c, '/cartridges/0/image'), image);
 
 describe('release image names', () => {
-  it("carry the app's whole id", () => {
+  it("carry the app's whole id", async () => {
     assert.equal(releaseImage('127.0.0.1:5000', 'gs', appId, 4), `127.0.0.1:5000/gearshift-apps/gs-${appId}:4`);
     assert.equal(releaseImage('', 'gs', appId, 4), `gearshift-apps/gs-${appId}:4`);
     assert.ok(RELEASE_APP_ID.test(appId) && RELEASE_APP_ID.test(appId.slice(0, 8)) && !RELEASE_APP_ID.test('abc'));
@@ -29,7 +29,7 @@ describe('release image names', () => {
 });
 
 describe('docker-image sources', () => {
-  it("refuses another app's release in every spelling of the platform registry", () => {
+  it("refuses another app's release in every spelling of the platform registry", async () => {
     for (const host of [
       '127.0.0.1:5000',
       'localhost:5000',
@@ -40,39 +40,58 @@ describe('docker-image sources', () => {
       '0.0.0.0:5000',
       `${hostname()}:5000`,
     ]) {
-      refused(`${host}/gearshift-apps/gs-${other}:1`);
+      await refused(`${host}/gearshift-apps/gs-${other}:1`);
     }
-    refused(`localhost:5000/gearshift-apps/gs-${other}@sha256:${'a'.repeat(64)}`);
-    refused('127.0.0.1:5000/someone/else:1');
+    await refused(`localhost:5000/gearshift-apps/gs-${other}@sha256:${'a'.repeat(64)}`);
+    await refused('127.0.0.1:5000/someone/else:1');
   });
 
-  it("refuses a release named like the app's but of an older name it never recorded", () => {
-    refused(`127.0.0.1:5000/gearshift-apps/gs-${appId.slice(0, 8)}:9`);
+  it("refuses a release named like the app's but of an older name it never recorded", async () => {
+    await refused(`127.0.0.1:5000/gearshift-apps/gs-${appId.slice(0, 8)}:9`);
   });
 
-  it("allows the app's own releases, by full id or as recorded before", () => {
-    allowed(`127.0.0.1:5000/gearshift-apps/gs-${appId}:1`);
-    allowed(`localhost:5000/gearshift-apps/gs-${appId}:12`);
-    allowed(`localhost:5000/gearshift-apps/gs-${appId.slice(0, 8)}:3`);
+  it("allows the app's own releases, by full id or as recorded before", async () => {
+    await allowed(`127.0.0.1:5000/gearshift-apps/gs-${appId}:1`);
+    await allowed(`localhost:5000/gearshift-apps/gs-${appId}:12`);
+    await allowed(`localhost:5000/gearshift-apps/gs-${appId.slice(0, 8)}:3`);
   });
 
-  it('refuses every platform registry image while the app has no id yet', () => {
-    refused(`127.0.0.1:5000/gearshift-apps/gs-${appId}:1`, { registry: '127.0.0.1:5000', instance: 'gs' });
+  it('refuses every platform registry image while the app has no id yet', async () => {
+    await refused(`127.0.0.1:5000/gearshift-apps/gs-${appId}:1`, { registry: '127.0.0.1:5000', instance: 'gs' });
   });
 
-  it('allows public references and other registries', () => {
+  it('allows public references and other registries', async () => {
     for (const image of ['nginx', 'nginx:1.25', 'ghcr.io/team/api:2', 'localhost:5001/x:1', 'registry.example.com:5000/x:1', 'docker.io/library/redis:7'])
-      allowed(image);
+      await allowed(image);
   });
 
-  it('allows everything when the platform has no registry', () => {
-    allowed('127.0.0.1:5000/x:1', { registry: '', instance: 'gs' });
+  it('allows everything when the platform has no registry', async () => {
+    await allowed('127.0.0.1:5000/x:1', { registry: '', instance: 'gs' });
   });
 
-  it('matches a registry named by host name, with the default ports when it has none', () => {
-    refused('registry.internal:5000/x:1', { registry: 'Registry.Internal:5000', instance: 'gs' });
-    refused('registry.internal/x:1', { registry: 'registry.internal', instance: 'gs' });
-    refused('registry.internal:443/x:1', { registry: 'registry.internal', instance: 'gs' });
-    allowed('localhost:5000/x:1', { registry: 'registry.internal:5000', instance: 'gs' });
+  it('matches a registry named by host name, with the default ports when it has none', async () => {
+    await refused('registry.internal:5000/x:1', { registry: 'Registry.Internal:5000', instance: 'gs' });
+    await refused('registry.internal/x:1', { registry: 'registry.internal', instance: 'gs' });
+    await refused('registry.internal:443/x:1', { registry: 'registry.internal', instance: 'gs' });
+    await allowed('localhost:5000/x:1', { registry: 'registry.internal:5000', instance: 'gs' });
+  });
+
+  it('refuses an image named by its id or a prefix of it, in any registry context', async () => {
+    const id = '972e41fdb44d' + 'a'.repeat(52);
+    for (const image of [id, `sha256:${id}`, id.slice(0, 12), '972e4', '9', `sha256:${id.slice(0, 12)}`]) {
+      await refused(image);
+      await refused(image, { registry: '', instance: 'gs' });
+    }
+    await assert.rejects(checkImageSource('972e4', ctx, '/cartridges/0/image'), /name an image by repository and tag/);
+    await allowed('972e4:1');
+  });
+
+  it('refuses the registry with a zero-padded port, an address of this host, or an address of this host', async () => {
+    const own = Object.values(networkInterfaces())
+      .flatMap((list) => list ?? [])
+      .filter((a) => a.family === 'IPv4' && !a.internal)
+      .map((a) => a.address);
+    for (const host of ['127.0.0.1:05000', 'localhost:05000', ...own.map((a) => `${a}:5000`)]) await refused(`${host}/gearshift-apps/gs-${other}:1`);
+    await allowed('127.0.0.1:05001/x:1');
   });
 });

@@ -1,4 +1,11 @@
-import { ImageReferenceError, namesPlatformRegistry, parseImageReference, type ImageReference, type RegistryCredentials } from '@gearshift/cartridges';
+import {
+  ImageReferenceError,
+  isImageId,
+  parseImageReference,
+  resolvesToPlatformRegistry,
+  type ImageReference,
+  type RegistryCredentials,
+} from '@gearshift/cartridges';
 import { ruleViolation } from '../common/errors';
 
 /**
@@ -51,11 +58,18 @@ function isOwnRelease(ref: ImageReference, ctx: ImageSourceContext): boolean {
 }
 
 /**
- * Refuses (422, rule `image_source`) an image in the platform registry that is not one of the app's own releases:
- * the registry holds every tenant's code. Public references pass; whether a node can pull them is the node's to say.
+ * Refuses (422, rule `image_source`) an image named by its id (or a prefix of it), which the node would find among
+ * every tenant's images, and an image in the platform registry that is not one of the app's own releases: the
+ * registry holds every tenant's code. Public references pass; whether a node can pull them is the node's to say.
  */
-export function checkImageSource(image: string | undefined, ctx: ImageSourceContext, pointer: string): void {
+export async function checkImageSource(image: string | undefined, ctx: ImageSourceContext, pointer: string): Promise<void> {
   if (!image) return;
+  if (isImageId(image))
+    throw ruleViolation(
+      pointer,
+      'image_source',
+      `${image.slice(0, 80)} is an image id (or the start of one), which would find any image on the node, other apps' releases among them; name an image by repository and tag (name:tag)`,
+    );
   let ref: ImageReference;
   try {
     ref = parseImageReference(image);
@@ -63,7 +77,7 @@ export function checkImageSource(image: string | undefined, ctx: ImageSourceCont
     if (err instanceof ImageReferenceError) return; // the schema reports a malformed reference
     throw err;
   }
-  if (!namesPlatformRegistry(ref, ctx.registry) || isOwnRelease(ref, ctx)) return;
+  if (isOwnRelease(ref, ctx) || !(await resolvesToPlatformRegistry(ref, ctx.registry))) return;
   throw ruleViolation(
     pointer,
     'image_source',

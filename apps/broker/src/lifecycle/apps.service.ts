@@ -108,10 +108,10 @@ export class AppsService {
     const options = body.cartridges.map(entryOptions);
     chosen.forEach((c, i) => checkOptions(c, options[i], `/cartridges/${i}`));
     // A new app has no release yet: no image in the platform registry is its own.
-    chosen.forEach((c, i) => {
+    for (const [i, c] of chosen.entries()) {
       if (c.manifest.image['from-app'])
-        checkImageSource(options[i].image, { registry: this.config.registry, instance: this.config.instance }, `/cartridges/${i}/image`);
-    });
+        await checkImageSource(options[i].image, { registry: this.config.registry, instance: this.config.instance }, `/cartridges/${i}/image`);
+    }
     // Without a web cartridge the app waits for its code, whose files say which runtime it needs.
     const web = chosen.find(isWeb);
     const size: GearSize = body.size ?? 'small';
