@@ -10,6 +10,7 @@ import {
   compileJobSchemas,
   nodeQueue,
   openNodeJob,
+  platformLogger,
   stamp,
   surviveUnexpectedErrors,
   type BrokerJobName,
@@ -26,7 +27,9 @@ import { ReleaseBuilder } from './builder';
 import { streamAppLogs } from './logs';
 import { Snapshots } from './snapshots';
 
-const log = (msg: string) => console.log(`${new Date().toISOString()} agent ${msg}`);
+// JSON lines (pino), each with the request id of the operation being worked on (see @gearshift/cartridges logging).
+const agentLog = platformLogger('agent');
+const log = (msg: string) => agentLog.info(msg);
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -199,6 +202,10 @@ async function main(): Promise<void> {
       handlers,
       reportFailure,
       log,
+      started: (job, read) => {
+        const operationId = (read.data as { operationId?: string }).operationId;
+        if (operationId) log(`job ${job.name} ${job.id} of operation ${operationId} started`);
+      },
       deadlineMs: config.jobTimeoutMs,
       open: (job) => ({ name: job.name, data: openNodeJob(job.name, job.data as never, sealKey) }) as typeof job,
     }),
