@@ -115,7 +115,7 @@ describe('observability: metrics, readiness, structured logs', { timeout: 600_00
 
   before(async () => {
     // At info, so that the broker and the agent write the lines an operation leaves.
-    p = await Platform.start('observe', { node1: {} }, { env: { GEARSHIFT_LOG_LEVEL: 'info' } });
+    p = await Platform.start('observe', { node1: {} }, { router: true, env: { GEARSHIFT_LOG_LEVEL: 'info' } });
   });
   after(async () => {
     await p?.stop();
@@ -198,6 +198,32 @@ describe('observability: metrics, readiness, structured logs', { timeout: 600_00
     assert.ok((pick(samples, 'gearshift_operations_total', { kind: body.operation.kind, outcome: 'succeeded' })[0]?.value ?? 0) >= 1);
     assert.ok((pick(samples, 'gearshift_operation_duration_seconds_count', { kind: body.operation.kind, outcome: 'succeeded' })[0]?.value ?? 0) >= 1);
     assert.ok(pick(samples, 'gearshift_gears', { node: p.nodeName('node1'), state: 'running' })[0]?.value >= 1);
+    // The app's traffic as the router's HAProxy counts it.
+    for (let i = 0; i < 5; i++) assert.equal((await p.viaRouter('site-obs.localhost', '/')).status, 200);
+    const app = { domain: 'obs', app: 'site' };
+    await eventually(
+      "the app's requests through the router in the metrics",
+      async () => (pick((await scrape()).samples, 'gearshift_app_requests_total', app)[0]?.value ?? 0) >= 5,
+      30_000,
+      500,
+    );
+    const traffic = (await scrape()).samples;
+    assert.equal(pick(traffic, 'gearshift_app_errors_total', app)[0]?.value, 0);
+    assert.equal(pick(traffic, 'gearshift_app_response_time_seconds', app).length, 1);
+    // The gear's CPU and memory, as its node samples them from Docker.
+    const gear = { node: p.nodeName('node1'), domain: 'obs', app: 'site' };
+    const usage = await eventually(
+      "the gear's CPU and memory in the metrics",
+      async () => {
+        const s = (await scrape()).samples;
+        const memory = pick(s, 'gearshift_gear_memory_bytes', gear);
+        return memory.length === 1 ? { memory: memory[0], cpu: pick(s, 'gearshift_gear_cpu_seconds_total', gear)[0] } : null;
+      },
+      60_000,
+      1000,
+    );
+    assert.ok(usage.memory.value > 0 && usage.memory.value < 1024 ** 3, JSON.stringify(usage));
+    assert.ok(usage.cpu.value >= 0 && usage.cpu.labels.gear === usage.memory.labels.gear, JSON.stringify(usage));
   });
 
   it('is live while it answers, and ready only while Redis answers: 503 naming Redis, then ready again', async () => {

@@ -188,7 +188,16 @@ export async function mediumDb(name: string): Promise<MediumDb> {
     operationsService: () =>
       new OperationsService(uow, appsRepository, new OperationsRepository(m), queue.asService(), specs, routes.asService(), config, domains, new Metrics()),
     nodesService: () =>
-      new NodesService(appsRepository, new NodesRepository(m), new OperationsRepository(m), queue.asService(), specs, routes.asService(), config),
+      new NodesService(
+        appsRepository,
+        new NodesRepository(m),
+        new OperationsRepository(m),
+        queue.asService(),
+        specs,
+        routes.asService(),
+        config,
+        new Metrics(),
+      ),
     dataSource,
     config,
     catalog,

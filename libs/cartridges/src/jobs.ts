@@ -84,6 +84,14 @@ export interface GearReport {
   message?: string;
 }
 
+/** What a running gear uses, as Docker's stats say: CPU time since it started, and memory less the page cache. */
+export interface GearUsage {
+  gearId: string;
+  appId: string;
+  cpuSeconds: number;
+  memoryBytes: number;
+}
+
 export interface NodeCapacity {
   memoryMb: number;
   maxGears: number;
@@ -195,7 +203,15 @@ export interface NodeJobs {
 export interface BrokerJobs {
   /** A router holds a request for an idle app: start its web gears. */
   'app.wake': { appId: string; host: string };
-  'node.heartbeat': { nodeId: string; at: number; capacity: NodeCapacity; gears: GearReport[]; memoryRssMb: number };
+  'node.heartbeat': {
+    nodeId: string;
+    at: number;
+    capacity: NodeCapacity;
+    gears: GearReport[];
+    memoryRssMb: number;
+    /** Running gears' use of CPU and memory, sampled every few heartbeats (for the metrics; absent from an older agent). */
+    usage?: GearUsage[];
+  };
   'operation.report': {
     operationId: string;
     nodeId: string;

@@ -1,5 +1,6 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
-import type { AppTraffic } from '@gearshift/cartridges';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { AppTraffic, GearUsage } from '@gearshift/cartridges';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { AppsRepository } from '../apps/apps.repository';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { Metrics } from '../metrics/metrics';
@@ -29,6 +30,7 @@ export class PlatformGauges implements OnModuleInit {
     private readonly deployments: DeploymentsRepository,
     private readonly queue: QueueService,
     private readonly routes: RoutesService,
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
   onModuleInit(): void {
@@ -51,6 +53,28 @@ export class PlatformGauges implements OnModuleInit {
       for (const d of await bounded('Postgres', this.deployments.countByState())) set({ state: d.state }, d.count);
     });
     this.traffic();
+    this.gearUsage();
+  }
+
+  /** Per gear, from the CPU and memory its node samples from Docker and sends with its heartbeats. */
+  private gearUsage(): void {
+    const m = this.metrics;
+    const labels = ['node', 'domain', 'app', 'gear'] as const;
+    const each = async (set: (labels: Record<'node' | 'domain' | 'app' | 'gear', string>, value: number) => void, value: (u: GearUsage) => number) => {
+      const [nodes, names] = await Promise.all([this.nodeNames(), bounded('Postgres', this.apps.names())]);
+      for (const [nodeId, gears] of m.gearUsage(this.config.heartbeatTimeoutMs)) {
+        for (const u of gears) {
+          const name = names.get(u.appId);
+          if (name) set({ node: nodes.get(nodeId) ?? nodeId, ...name, gear: u.gearId }, value(u));
+        }
+      }
+    };
+    m.observed('counter', 'gearshift_gear_cpu_seconds_total', 'CPU time a running gear has used since its container started (Docker stats)', labels, (set) =>
+      each(set, (u) => u.cpuSeconds),
+    );
+    m.observed('gauge', 'gearshift_gear_memory_bytes', 'Memory a running gear uses, less reclaimable page cache (Docker stats)', labels, (set) =>
+      each(set, (u) => u.memoryBytes),
+    );
   }
 
   /** Per app, from the traffic its routers sample from HAProxy every second. */

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { GearUsage } from '@gearshift/cartridges';
 import { methodLabel } from '../common/http-requests';
 
 /**
@@ -81,6 +82,23 @@ export class Metrics {
 
   buildEnded(outcome: 'built' | 'failed', seconds: number): void {
     if (seconds >= 0) this.buildDuration.observe({ outcome }, seconds);
+  }
+
+  /** Each node's last sample of its running gears' CPU and memory (from its heartbeats). */
+  private readonly usage = new Map<string, { at: number; gears: GearUsage[] }>();
+
+  recordGearUsage(nodeId: string, gears: GearUsage[]): void {
+    this.usage.set(nodeId, { at: Date.now(), gears });
+  }
+
+  /** The gears' usage as last sampled, by node; a node silent for longer than `maxAgeMs` is left out (and forgotten). */
+  gearUsage(maxAgeMs: number): Map<string, GearUsage[]> {
+    const out = new Map<string, GearUsage[]>();
+    for (const [nodeId, u] of this.usage) {
+      if (Date.now() - u.at > maxAgeMs) this.usage.delete(nodeId);
+      else out.set(nodeId, u.gears);
+    }
+    return out;
   }
 
   /**
