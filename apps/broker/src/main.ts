@@ -108,6 +108,8 @@ main().catch((err: unknown) => {
     console.error(`gearshift broker: ${err.message}`);
     process.exit(2);
   }
+  // What the broker logged before it failed is still held back (bufferLogs): it is printed first, as it happened.
+  Logger.flush();
   console.error('gearshift broker failed to start:', err);
   process.exit(1);
 });
