@@ -1,6 +1,6 @@
 # The Gearshift platform image (broker, node agent and router), for machines that can pull images from a registry.
 # On a machine without one, `npm run up` runs the same code directly on the host.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /opt/gearshift
 COPY package.json package-lock.json ./
 COPY libs/cartridges/package.json libs/cartridges/index.js libs/cartridges/
@@ -12,7 +12,7 @@ COPY migrations migrations
 COPY test test
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends haproxy && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/gearshift
 COPY --from=build /opt/gearshift/node_modules node_modules

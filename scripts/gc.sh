@@ -49,4 +49,5 @@ if $registry && [ -f "$config" ] && [ -d "$REGISTRY_DIR/data/docker/registry/v2/
   fi
 fi
 
+ensure_node
 node dist/apps/node-agent/src/gc-main.js "${args[@]}"

@@ -240,12 +240,69 @@ ensure_base_image() {
   as_root rm -rf "$root"
 }
 
+# The platform (broker, agents, router, CLI, tests, bench) runs on Node.js 24 LTS. Where the host's own Node.js is
+# older than 22, the pinned 24 is installed from the npm registry's node-linux-<arch> package (Node's official
+# build), checked against the integrity recorded here, and unpacked under the state directory; the system's node is
+# left alone. The scripts put it first on PATH, so npm and everything they start run on it.
+NODE_MIN_MAJOR=22
+NODE_VERSION=24.22.3
+declare -A NODE_INTEGRITY=(
+  [x64]=sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==
+  [arm64]=sha512-IZx0J52/1NDwAsY2iyWR9nlPIYuYviTWetjj8+ElvYQh2+XRhLfCfkbFEF/2O5vGI2hcUbyPNHV+nz342FbJXw==
+)
+node_major() { "${1:-node}" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+ensure_node() {
+  local arch dir tarball integrity actual work
+  if [ "$(node_major)" -ge "$NODE_MIN_MAJOR" ]; then return; fi
+  case "$(uname -m)" in
+    x86_64) arch=x64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) die "Node.js $NODE_MIN_MAJOR or later is needed, and no build of Node.js $NODE_VERSION is pinned for $(uname -m): install one" ;;
+  esac
+  dir="$GEARSHIFT_STATE_DIR/tools/node-v$NODE_VERSION-linux-$arch"
+  if [ "$(node_major "$dir/bin/node")" -lt "$NODE_MIN_MAJOR" ]; then
+    say "installing Node.js $NODE_VERSION into $dir (the host's node is $(node -v 2>/dev/null || echo missing))"
+    command -v npm >/dev/null 2>&1 || die "npm is needed to fetch Node.js $NODE_VERSION from the npm registry"
+    work=$(mktemp -d)
+    tarball=$(cd "$work" && npm pack --silent "node-linux-$arch@$NODE_VERSION" | tail -1)
+    integrity=${NODE_INTEGRITY[$arch]}
+    actual="sha512-$(openssl dgst -sha512 -binary "$work/$tarball" | base64 -w0)"
+    if [ "$actual" != "$integrity" ]; then
+      rm -rf "$work"
+      die "node-linux-$arch@$NODE_VERSION from the registry is not the build pinned in scripts/host.sh ($actual)"
+    fi
+    as_root mkdir -p "$GEARSHIFT_STATE_DIR/tools"
+    as_root rm -rf "$dir.new"
+    as_root mkdir -p "$dir.new"
+    as_root tar -xzf "$work/$tarball" -C "$dir.new" --strip-components=1 --no-same-owner
+    rm -rf "$work"
+    as_root rm -rf "$dir"
+    as_root mv "$dir.new" "$dir"
+  fi
+  export PATH="$dir/bin:$PATH"
+  # Native add-ons built for another Node.js are built again for this one (node-gyp finds its headers beside it).
+  export npm_config_nodedir="$dir"
+}
+
 ensure_node_modules() {
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "installing npm packages"
     # `npm install` honours package-lock.json; `--no-save` leaves it untouched. (npm ci would refuse the lock
     # file because npm omits other platforms' optional native packages from it.)
     npm install --no-audit --no-fund --no-save --loglevel=error
+  fi
+  # Native add-ons are built for one Node.js ABI: when the node running the platform changed, they are built again.
+  local abi
+  abi=$(node -p process.versions.modules)
+  if [ "$(cat node_modules/.gearshift-node-abi 2>/dev/null)" != "$abi" ]; then
+    say "building native add-ons for Node.js $(node -v)"
+    local built
+    built=$(find node_modules -path '*/build/Release/*.node' -not -path '*/obj.target/*' |
+      sed -E 's#^(.*/)?node_modules/((@[^/]+/)?[^/]+)/.*#\2#' | sort -u)
+    [ -z "$built" ] || npm rebuild --no-audit --no-fund --loglevel=error $built >/dev/null 2>&1 ||
+      say "native add-ons could not be built for $(node -v); their packages fall back to JavaScript"
+    echo "$abi" >node_modules/.gearshift-node-abi
   fi
 }
 
@@ -256,6 +313,7 @@ ensure_build() {
 
 prepare_host() {
   as_root mkdir -p "$GEARSHIFT_STATE_DIR"
+  ensure_node
   ensure_packages
   ensure_dockerd
   ensure_postgres

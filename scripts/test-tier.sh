@@ -10,6 +10,7 @@ source scripts/host.sh
 tier=${1:-}
 case "$tier" in
   unit)
+    ensure_node
     ensure_node_modules
     if [ ! -f dist/.tsbuildinfo ] || [ -n "$(find apps libs migrations test bench -name '*.ts' -newer dist/.tsbuildinfo -print -quit)" ]; then
       ensure_build
@@ -17,6 +18,7 @@ case "$tier" in
     files=$(find dist -path dist/node_modules -prune -o -name '*.spec.js' -print | sort)
     ;;
   medium)
+    ensure_node
     ensure_node_modules
     if ! command -v pg_ctlcluster >/dev/null 2>&1; then
       say "installing postgresql from Debian's packages"

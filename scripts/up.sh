@@ -169,5 +169,8 @@ if $detach; then
 fi
 say "following the logs; Ctrl-C stops the platform"
 trap 'bash scripts/down.sh; exit 0' INT TERM
-tail -n 0 -F "$log_dir/broker.log" "$log_dir/agent.log" "$log_dir/router.log" "$log_dir/supervisor.log" 2>/dev/null &
+# The logs are JSON lines (for jq and log shippers); pino-pretty prints them readably here, and passes other lines
+# (the supervisor's, tail's file headers) through as they are.
+tail -n 0 -F "$log_dir/broker.log" "$log_dir/agent.log" "$log_dir/router.log" "$log_dir/supervisor.log" 2>/dev/null |
+  node_modules/.bin/pino-pretty --colorize --translateTime SYS:HH:MM:ss.l --ignore pid,hostname,part --messageFormat '{part}: {msg}' &
 wait

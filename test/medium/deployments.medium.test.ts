@@ -1,4 +1,5 @@
 import { after, before, describe, it } from 'node:test';
+import { Metrics } from '../../apps/broker/src/metrics/metrics';
 import assert from 'node:assert/strict';
 import { OperationsService } from '../../apps/broker/src/operations/operations.service';
 import { OperationsRepository } from '../../apps/broker/src/operations/operations.repository';
@@ -32,6 +33,7 @@ describe('deployment rollouts against Postgres: each stage persisted', () => {
       db.catalog,
       {} as RegistryJanitor,
       db.config,
+      new Metrics(),
     );
     stages.onModuleInit();
     operations = new OperationsRepository(db.dataSource.manager);

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Metrics } from '../../apps/broker/src/metrics/metrics';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -185,9 +186,18 @@ export async function mediumDb(name: string): Promise<MediumDb> {
     uow,
     transaction: (work) => uow.run(CHANGE_REPOS, work),
     operationsService: () =>
-      new OperationsService(uow, appsRepository, new OperationsRepository(m), queue.asService(), specs, routes.asService(), config, domains),
+      new OperationsService(uow, appsRepository, new OperationsRepository(m), queue.asService(), specs, routes.asService(), config, domains, new Metrics()),
     nodesService: () =>
-      new NodesService(appsRepository, new NodesRepository(m), new OperationsRepository(m), queue.asService(), specs, routes.asService(), config),
+      new NodesService(
+        appsRepository,
+        new NodesRepository(m),
+        new OperationsRepository(m),
+        queue.asService(),
+        specs,
+        routes.asService(),
+        config,
+        new Metrics(),
+      ),
     dataSource,
     config,
     catalog,

@@ -16,6 +16,7 @@ import { DomainsModule } from './domains/domains.module';
 import { FleetModule } from './fleet/fleet.module';
 import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
 import { OperationsModule } from './operations/operations.module';
 import { QueueModule } from './queue/queue.module';
@@ -35,6 +36,7 @@ export class AppModule {
       imports: [
         CoreModule.register(config, catalog),
         DatabaseModule,
+        MetricsModule,
         SeamsModule,
         QueueModule,
         UsersModule,

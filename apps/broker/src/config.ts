@@ -57,6 +57,11 @@ export interface BrokerConfig {
   /** GEARSHIFT_TEAM_MAX_GEARS / GEARSHIFT_TEAM_MAX_MEMORY_MB: the quota a new team starts with (null: unlimited). */
   teamMaxGears: number | null;
   teamMaxMemoryMb: number | null;
+  /**
+   * GEARSHIFT_METRICS_TOKEN: the bearer token that reads GET /metrics from anywhere. Unset, /metrics answers clients
+   * on this host's loopback alone.
+   */
+  metricsToken?: string;
 }
 
 export { ConfigError, type RegistryCredentials };
@@ -109,6 +114,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(appsDomain)) {
     throw new ConfigError(`GEARSHIFT_APPS_DOMAIN must be a DNS name, not "${appsDomain}"`);
   }
+  const metricsToken = env.GEARSHIFT_METRICS_TOKEN || undefined;
+  if (metricsToken && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
+    throw new ConfigError('GEARSHIFT_METRICS_TOKEN must be 16 to 256 printable characters without spaces (openssl rand -hex 24 makes one)');
+  }
   return {
     host: env.GEARSHIFT_HOST || '127.0.0.1',
     port: int(env, 'GEARSHIFT_PORT', 8080, 0, 65535),
@@ -145,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     auditDays: int(env, 'GEARSHIFT_AUDIT_DAYS', 90, 1, 3650),
     teamMaxGears: env.GEARSHIFT_TEAM_MAX_GEARS ? int(env, 'GEARSHIFT_TEAM_MAX_GEARS', 0, 0, 1_000_000) : null,
     teamMaxMemoryMb: env.GEARSHIFT_TEAM_MAX_MEMORY_MB ? int(env, 'GEARSHIFT_TEAM_MAX_MEMORY_MB', 0, 0, 1_000_000) : null,
+    metricsToken,
   };
 }
 

@@ -7,14 +7,17 @@ import { CertificateAuthority } from './common/certificates';
 import { loadSecretKey } from './common/secrets';
 import { BodyInterceptor } from './common/body';
 import { CATALOG } from './cartridges/catalog.service';
+import { LoggerModule } from 'nestjs-pino';
+import { brokerLogging } from './common/http-requests';
 
-/** What every module may use: the config, the cartridge catalog read at start, the CA; and one error filter. */
+/** What every module may use: the config, the cartridge catalog read at start, the CA, the logger; and one error filter. */
 @Global()
 @Module({})
 export class CoreModule {
   static register(config: BrokerConfig, catalog: Map<string, Cartridge>): DynamicModule {
     return {
       module: CoreModule,
+      imports: [LoggerModule.forRoot(brokerLogging(config.logLevel))],
       providers: [
         { provide: BROKER_CONFIG, useValue: config },
         { provide: CATALOG, useValue: catalog },

@@ -1,14 +1,15 @@
 import 'reflect-metadata';
-import { Logger, type LogLevel } from '@nestjs/common';
+import { Logger, RequestMethod } from '@nestjs/common';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { loadCatalog, SchemaViolationError, surviveUnexpectedErrors } from '@gearshift/cartridges';
+import { loadCatalog, SchemaViolationError, surviveUnexpectedErrors, withRequestId } from '@gearshift/cartridges';
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { AppModule } from './app.module';
 import { CatalogService } from './cartridges/catalog.service';
-import { ConfigError, loadConfig, type BrokerConfig } from './config';
+import { ConfigError, loadConfig } from './config';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './database/data-source';
 import { prepareDatabase } from './database/prepare';
@@ -19,13 +20,8 @@ import { gitBackend } from './deployments/git-backend';
 import { AuditService } from './audit/audit.service';
 import { urlProblem } from './common/body';
 import type { AddressInfo } from 'node:net';
-
-const LEVELS: Record<BrokerConfig['logLevel'], LogLevel[]> = {
-  debug: ['debug', 'log', 'warn', 'error', 'fatal'],
-  info: ['log', 'warn', 'error', 'fatal'],
-  warn: ['warn', 'error', 'fatal'],
-  error: ['error', 'fatal'],
-};
+import { Metrics } from './metrics/metrics';
+import { routeLabel } from './common/http-requests';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -45,15 +41,21 @@ async function main(): Promise<void> {
 
   // The database module migrates and seals before the rest of the broker is built (database/database.module.ts).
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, catalog), {
-    logger: LEVELS[config.logLevel],
+    bufferLogs: true,
     bodyParser: false,
     abortOnError: false,
   });
+  // Every log line of the broker is pino's JSON (common/http-requests.ts), Nest's own included.
+  app.useLogger(app.get(PinoLogger));
+  const metrics = app.get(Metrics);
   // No global body parser: each route reads its own body, after authentication (common/body.ts).
   app.use((req: Request & { id?: string }, res: Response, next: NextFunction) => {
     req.id = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
     res.setHeader('x-request-id', req.id);
-    next();
+    // Counted by the route it took once answered; the work it starts (operations, jobs) carries its id.
+    const started = process.hrtime.bigint();
+    res.on('finish', () => metrics.request(routeLabel(req), req.method, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9));
+    withRequestId(req.id, next);
   });
   app.use((req: Request & { id?: string }, res: Response, next: NextFunction) => {
     const problem = urlProblem(req.url);
@@ -72,7 +74,8 @@ async function main(): Promise<void> {
       () => `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${(app.getHttpServer().address() as AddressInfo).port}`,
     ),
   );
-  app.setGlobalPrefix('api/v1');
+  // GET /metrics stays where Prometheus looks by default.
+  app.setGlobalPrefix('api/v1', { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
   app.enableShutdownHooks();
 
   await app.get(CatalogService).publish();
@@ -105,6 +108,8 @@ main().catch((err: unknown) => {
     console.error(`gearshift broker: ${err.message}`);
     process.exit(2);
   }
+  // What the broker logged before it failed is still held back (bufferLogs): it is printed first, as it happened.
+  Logger.flush();
   console.error('gearshift broker failed to start:', err);
   process.exit(1);
 });

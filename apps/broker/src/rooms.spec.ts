@@ -11,7 +11,7 @@ import { dirname, join, normalize, relative, sep } from 'node:path';
 const FLOORS: string[][] = [
   ['config'],
   ['common', 'queue'],
-  ['database', 'users'],
+  ['database', 'users', 'metrics'],
   ['audit'],
   ['teams'],
   ['cartridges', 'domains'],

@@ -81,6 +81,25 @@ export class DockerAdapter {
     }));
   }
 
+  /**
+   * A container's CPU time since it started and its memory less the reclaimable page cache (as `docker stats` counts
+   * it), from one sample; null for a container that is gone or not running.
+   */
+  async containerUsage(id: string): Promise<{ cpuSeconds: number; memoryBytes: number } | null> {
+    try {
+      const s = await this.docker.getContainer(id).stats({ stream: false, 'one-shot': true });
+      const total = s.cpu_stats?.cpu_usage?.total_usage;
+      if (typeof total !== 'number' || typeof s.memory_stats?.usage !== 'number') return null;
+      const stats = (s.memory_stats.stats ?? {}) as unknown as Record<string, number | undefined>;
+      // cgroup v1 names it total_inactive_file, v2 inactive_file.
+      const cache = stats.total_inactive_file ?? stats.inactive_file ?? 0;
+      return { cpuSeconds: total / 1e9, memoryBytes: Math.max(0, s.memory_stats.usage - cache) };
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return null;
+      throw err;
+    }
+  }
+
   // Images: built from a folder, pulled, pushed to a registry, listed and removed (docker-images.ts).
 
   async imageExists(tag: string): Promise<boolean> {

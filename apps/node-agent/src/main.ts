@@ -10,10 +10,12 @@ import {
   compileJobSchemas,
   nodeQueue,
   openNodeJob,
+  platformLogger,
   stamp,
   surviveUnexpectedErrors,
   type BrokerJobName,
   type BrokerJobs,
+  type GearUsage,
   type HandlerMap,
   type NodeJobs,
 } from '@gearshift/cartridges';
@@ -26,7 +28,11 @@ import { ReleaseBuilder } from './builder';
 import { streamAppLogs } from './logs';
 import { Snapshots } from './snapshots';
 
-const log = (msg: string) => console.log(`${new Date().toISOString()} agent ${msg}`);
+// JSON lines (pino), each with the request id of the operation being worked on (see @gearshift/cartridges logging).
+const agentLog = platformLogger('agent');
+const log = (msg: string) => agentLog.info(msg);
+/** How often running gears' CPU and memory are sampled for the metrics. */
+const USAGE_SAMPLE_MS = 15_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -199,6 +205,10 @@ async function main(): Promise<void> {
       handlers,
       reportFailure,
       log,
+      started: (job, read) => {
+        const operationId = (read.data as { operationId?: string }).operationId;
+        if (operationId) log(`job ${job.name} ${job.id} of operation ${operationId} started`);
+      },
       deadlineMs: config.jobTimeoutMs,
       open: (job) => ({ name: job.name, data: openNodeJob(job.name, job.data as never, sealKey) }) as typeof job,
     }),
@@ -226,6 +236,28 @@ async function main(): Promise<void> {
     job.updateData({}).catch((err: Error) => log(`job ${job.id}: its payload was not cleared: ${err.message}`));
   });
 
+  // Running gears' CPU and memory, for the broker's metrics: sampled apart from the heartbeat (Docker's stats take a
+  // moment per container), one container at a time, and sent with the heartbeats that follow.
+  let usage: GearUsage[] | undefined;
+  let sampling = false;
+  const sampleUsage = async () => {
+    if (sampling) return;
+    sampling = true;
+    try {
+      const next: GearUsage[] = [];
+      for (const g of (await operator.observe()).filter((x) => x.state === 'running' && x.containerId)) {
+        const u = await docker.containerUsage(g.containerId!);
+        if (u) next.push({ gearId: g.gearId, appId: g.appId, ...u });
+      }
+      usage = next;
+    } finally {
+      sampling = false;
+    }
+  };
+  const usageTimer = setInterval(() => {
+    sampleUsage().catch((err: Error) => log(`gear usage sample failed: ${err.message}`));
+  }, USAGE_SAMPLE_MS);
+
   let beating = false;
   const heartbeat = async () => {
     if (beating) return;
@@ -238,6 +270,7 @@ async function main(): Promise<void> {
         capacity: { memoryMb: config.memoryMb, maxGears: config.maxGears, address: config.address },
         gears,
         memoryRssMb: Math.round(process.memoryUsage().rss / 1024 / 1024),
+        ...(usage ? { usage } : {}),
       });
     } catch (err) {
       log(`heartbeat failed: ${(err as Error).message}`);
@@ -254,6 +287,7 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     log(`${signal}: finishing current jobs`);
     clearInterval(timer);
+    clearInterval(usageTimer);
     await worker.close();
     await broker.close();
     connection.disconnect();

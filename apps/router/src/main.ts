@@ -7,6 +7,7 @@ import {
   BROKER_QUEUE,
   haproxyRefusal,
   openRouteSecret,
+  platformLogger,
   routeSealingKey,
   routersKey,
   SEALED_ROUTE_V1,
@@ -29,7 +30,9 @@ import { servableTable } from './route-check';
 import { parseStats, readStats, TrafficMeter } from './traffic';
 import { Waker } from './waker';
 
-const log = (msg: string) => console.log(`${new Date().toISOString()} router ${msg}`);
+// JSON lines (pino); the requests it serves are counted by HAProxy, not logged here.
+const routerLog = platformLogger('router');
+const log = (msg: string) => routerLog.info(msg);
 
 /** Writes a file through a temporary name, so HAProxy never reads half of it. */
 function writeAtomic(path: string, content: string, mode = 0o644): void {

@@ -10,6 +10,14 @@ describe('traffic', () => {
     assert.deepEqual(parseStats(csv(2, 40)).get('app_x'), { concurrent: 3, requests: 40 });
   });
 
+  it("passes HAProxy's HTTP counters on with an app's traffic, where its CSV has them", () => {
+    const full = '# pxname,svname,qcur,scur,stot,req_tot,hrsp_5xx,rtime\napp_x,BACKEND,0,1,10,42,3,17\n';
+    const stats = parseStats(full);
+    assert.deepEqual(stats.get('app_x'), { concurrent: 1, requests: 42, http: { requests: 42, errors: 3, responseMs: 17 } });
+    const sample = new TrafficMeter().sample(stats, new Map([['app_x', 'A']]), 1000, new Map()).get('A');
+    assert.deepEqual(sample?.http, { requests: 42, errors: 3, responseMs: 17 });
+  });
+
   it('turns samples into a rate and the time of the last request, across a reload', () => {
     const m = new TrafficMeter();
     const apps = new Map([['app_x', 'A']]);

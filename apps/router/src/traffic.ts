@@ -4,6 +4,14 @@ import { connect } from 'node:net';
 export interface BackendStats {
   concurrent: number;
   requests: number;
+  /** HTTP counters for the broker's metrics, where HAProxy's CSV has them: 5xx answers so far, average response time. */
+  http?: HttpStats;
+}
+
+export interface HttpStats {
+  requests: number;
+  errors: number;
+  responseMs: number;
 }
 
 /** Parses `show stat` CSV into the BACKEND rows, by backend name. */
@@ -11,13 +19,15 @@ export function parseStats(csv: string): Map<string, BackendStats> {
   const lines = csv.split('\n').filter((l) => l.trim());
   const header = (lines.shift() ?? '').replace(/^# /, '').split(',');
   const col = (name: string) => header.indexOf(name);
-  const [px, sv, scur, qcur, reqTot, stot] = ['pxname', 'svname', 'scur', 'qcur', 'req_tot', 'stot'].map(col);
+  const [px, sv, scur, qcur, reqTot, stot, http5xx, rtime] = ['pxname', 'svname', 'scur', 'qcur', 'req_tot', 'stot', 'hrsp_5xx', 'rtime'].map(col);
   const out = new Map<string, BackendStats>();
   for (const line of lines) {
     const f = line.split(',');
     if (f[sv] !== 'BACKEND') continue;
     const requests = Number(f[reqTot]) || Number(f[stot]) || 0;
-    out.set(f[px], { concurrent: (Number(f[scur]) || 0) + (Number(f[qcur]) || 0), requests });
+    const stats: BackendStats = { concurrent: (Number(f[scur]) || 0) + (Number(f[qcur]) || 0), requests };
+    if (http5xx >= 0) stats.http = { requests, errors: Number(f[http5xx]) || 0, responseMs: Number(f[rtime]) || 0 };
+    out.set(f[px], stats);
   }
   return out;
 }
@@ -54,7 +64,7 @@ export class TrafficMeter {
   }
 
   sample(stats: Map<string, BackendStats>, backendToApp: Map<string, string>, now: number, extraRequests: Map<string, number>) {
-    const out = new Map<string, { at: number; concurrent: number; rate: number; lastRequestAt: number }>();
+    const out = new Map<string, { at: number; concurrent: number; rate: number; lastRequestAt: number; http?: HttpStats }>();
     for (const [backend, appId] of backendToApp) {
       const s = stats.get(backend) ?? { concurrent: 0, requests: 0 };
       const prev = this.last.get(appId);
@@ -62,7 +72,7 @@ export class TrafficMeter {
       const seconds = prev ? Math.max(0.001, (now - prev.at) / 1000) : 1;
       const lastRequestAt = delta > 0 || s.concurrent > 0 ? now : (prev?.lastRequestAt ?? this.earlier.get(appId) ?? 0);
       this.last.set(appId, { requests: s.requests, at: now, lastRequestAt });
-      out.set(appId, { at: now, concurrent: s.concurrent, rate: delta / seconds, lastRequestAt });
+      out.set(appId, { at: now, concurrent: s.concurrent, rate: delta / seconds, lastRequestAt, ...(s.http ? { http: s.http } : {}) });
     }
     return out;
   }

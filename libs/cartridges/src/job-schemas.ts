@@ -223,6 +223,10 @@ export const brokerJobSchemas = {
       capacity: object({ memoryMb: number, maxGears: integer, address: string }, ['memoryMb', 'maxGears', 'address']),
       gears: { type: 'array', items: gearReportSchema },
       memoryRssMb: number,
+      usage: {
+        type: 'array',
+        items: object({ gearId: string, appId: string, cpuSeconds: number, memoryBytes: number }, ['gearId', 'appId', 'cpuSeconds', 'memoryBytes']),
+      },
     },
     ['nodeId', 'at', 'capacity', 'gears', 'memoryRssMb'],
   ),

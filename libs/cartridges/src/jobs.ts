@@ -3,6 +3,7 @@ import type { ValidateFunction } from 'ajv';
 import { brokerJobSchemas, nodeJobSchemas } from './job-schemas';
 import type { GearSecurity } from './security';
 import { ajv, toViolations, type Violation } from './validation';
+import { currentRequestId } from './logging';
 
 /**
  * The job contract between the broker and the node agents. Both sides import it from here and nothing else:
@@ -81,6 +82,14 @@ export interface GearReport {
   /** The gear's address on its app's network and its endpoints' container ports: reachable from its own node only. */
   inside?: GearInside;
   message?: string;
+}
+
+/** What a running gear uses, as Docker's stats say: CPU time since it started, and memory less the page cache. */
+export interface GearUsage {
+  gearId: string;
+  appId: string;
+  cpuSeconds: number;
+  memoryBytes: number;
 }
 
 export interface NodeCapacity {
@@ -194,7 +203,15 @@ export interface NodeJobs {
 export interface BrokerJobs {
   /** A router holds a request for an idle app: start its web gears. */
   'app.wake': { appId: string; host: string };
-  'node.heartbeat': { nodeId: string; at: number; capacity: NodeCapacity; gears: GearReport[]; memoryRssMb: number };
+  'node.heartbeat': {
+    nodeId: string;
+    at: number;
+    capacity: NodeCapacity;
+    gears: GearReport[];
+    memoryRssMb: number;
+    /** Running gears' use of CPU and memory, sampled every few heartbeats (for the metrics; absent from an older agent). */
+    usage?: GearUsage[];
+  };
   'operation.report': {
     operationId: string;
     nodeId: string;
@@ -256,12 +273,21 @@ export function assertHandlesAll<Jobs>(handlers: Partial<HandlerMap<Jobs>>, name
  */
 export const JOB_CONTRACT_VERSION = 2;
 
-/** A job's payload as it travels: with the contract version of its sender. */
-export type Stamped<T> = T & { contractVersion: number };
+/**
+ * A job's payload as it travels: with the contract version of its sender and, when it is part of an API request's
+ * work, that request's id (for the logs; a side that does not know it lets it through, as any field it does not name).
+ */
+export type Stamped<T> = T & { contractVersion: number; requestId?: string };
 
-/** Adds this side's contract version to a payload about to be queued. */
-export function stamp<T extends object>(data: T): Stamped<T> {
-  return { ...data, contractVersion: JOB_CONTRACT_VERSION };
+/** Adds this side's contract version (and the id of the request being worked for) to a payload about to be queued. */
+export function stamp<T extends object>(data: T, requestId = currentRequestId()): Stamped<T> {
+  return requestId ? { ...data, contractVersion: JOB_CONTRACT_VERSION, requestId } : { ...data, contractVersion: JOB_CONTRACT_VERSION };
+}
+
+/** The id of the API request a queued job was stamped with, if any. */
+export function jobRequestId(data: unknown): string | undefined {
+  const id = data !== null && typeof data === 'object' ? (data as { requestId?: unknown }).requestId : undefined;
+  return typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : undefined;
 }
 
 /** A job this side cannot take: of another contract version, or with a payload that breaks the contract. */
@@ -315,7 +341,7 @@ function readJob<Jobs, Name extends keyof Jobs & string>(
     throw new JobContractError(`${sides.receiver} knows no job ${JSON.stringify(name.slice(0, 100))} in job contract v${JOB_CONTRACT_VERSION}`, 'name');
   const version = data !== null && typeof data === 'object' ? (data as { contractVersion?: unknown }).contractVersion : undefined;
   if (version !== JOB_CONTRACT_VERSION) throw new JobContractError(contractMismatch(sides.sender(name as Name), sides.receiver, version), 'version');
-  const { contractVersion: _version, ...payload } = data as Record<string, unknown>;
+  const { contractVersion: _version, requestId: _requestId, ...payload } = data as Record<string, unknown>;
   const subject = `job ${name} of ${sides.sender(name as Name)} breaks job contract v${JOB_CONTRACT_VERSION}`;
   const validate = validatorOf(queue, name, schemas[name as Name]);
   if (!validate(payload)) {

@@ -29,6 +29,11 @@ export interface AppTraffic {
   concurrent: number;
   rate: number;
   lastRequestAt: number;
+  /**
+   * HAProxy's HTTP counters for the app since it last (re)loaded: requests, 5xx answers, and the average response
+   * time of recent requests in ms. For the broker's metrics; absent from an older router.
+   */
+  http?: { requests: number; errors: number; responseMs: number };
 }
 
 export interface RouteBackend {

@@ -42,6 +42,29 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     return new Map(sums.map((s) => [s.node_id, { memoryMb: Number(s.mb), gears: Number(s.n) }]));
   }
 
+  /** How many gears are in each state on each node (for the metrics). */
+  async gearStates(): Promise<{ nodeId: string; state: string; count: number }[]> {
+    const rows: { node_id: string; state: string; n: string }[] = await this.m
+      .createQueryBuilder(Gear, 'g')
+      .select('g.node_id', 'node_id')
+      .addSelect('g.state', 'state')
+      .addSelect('count(*)', 'n')
+      .groupBy('g.node_id')
+      .addGroupBy('g.state')
+      .getRawMany();
+    return rows.map((r) => ({ nodeId: r.node_id, state: r.state, count: Number(r.n) }));
+  }
+
+  /** Every app's name and its domain's, by app id (for the metrics' labels). */
+  async names(): Promise<Map<string, { app: string; domain: string }>> {
+    const rows = (await this.m.query('select a.id, a.name as app, d.name as domain from apps a join domains d on d.id = a.domain_id')) as {
+      id: string;
+      app: string;
+      domain: string;
+    }[];
+    return new Map(rows.map((r) => [r.id, { app: r.app, domain: r.domain }]));
+  }
+
   /** The names of the cartridges some app embeds. */
   async cartridgesInUse(): Promise<Set<string>> {
     const rows: { cartridge: string }[] = await this.m.createQueryBuilder(AppCartridge, 'c').select('distinct c.cartridge', 'cartridge').getRawMany();

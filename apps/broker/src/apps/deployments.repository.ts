@@ -19,6 +19,12 @@ export class DeploymentsRepository {
     return this.m.save(this.m.create(Deployment, d));
   }
 
+  /** How many deployments are in each state (for the metrics). */
+  async countByState(): Promise<{ state: string; count: number }[]> {
+    const rows = (await this.m.query('select state, count(*) as n from deployments group by state')) as { state: string; n: string }[];
+    return rows.map((r) => ({ state: r.state, count: Number(r.n) }));
+  }
+
   /** The numbers of an app's releases whose images were let go. */
   async prunedNumbers(appId: string): Promise<number[]> {
     return (await this.m.find(Deployment, { select: { number: true }, where: { appId, pruned: true } })).map((d) => d.number);

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { rmSync } from 'node:fs';
 import { gearSecurity, type BuildJob, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { Metrics } from '../metrics/metrics';
 import type { Tx } from '../database/unit-of-work';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { CHANGE_REPOS, type ChangeRepos } from '../changes/change-runner';
@@ -44,6 +45,7 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
     private readonly catalog: CatalogService,
     private readonly janitor: RegistryJanitor,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   onModuleInit(): void {
@@ -180,18 +182,24 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
     const decision = nextDeploymentStage({ stage: context.stage, outcome, release: d, activeDeploymentId: app.activeDeploymentId, gears: app.gears ?? [] });
     if (!decision) return null;
     await repos.apps.removeGears(decision.removeGears);
+    const buildSeconds = (now.getTime() - d.createdAt.getTime()) / 1000;
     switch (decision.release?.kind) {
       case 'build-failed':
         await repos.deployments.update(d.id, { state: 'failed', error: decision.release.error, finishedAt: now, sourceToken: null });
+        this.metrics.buildEnded('failed', buildSeconds);
+        this.metrics.deploymentEnded('build_failed');
         break;
       case 'built':
         await repos.deployments.update(d.id, { image: String(context.image), dockerfile: context.dockerfile, sourceToken: null });
+        this.metrics.buildEnded('built', buildSeconds);
         break;
       case 'rolled-back':
         await repos.deployments.update(d.id, { state: 'failed', error: decision.release.error, finishedAt: now });
+        this.metrics.deploymentEnded('rolled_back');
         break;
       case 'activate':
         await this.activated(repos, app, d, now);
+        this.metrics.deploymentEnded('activated');
         break;
     }
     // The starter app would go on answering at its URL as if the deployment had worked; instead the app stops, and

@@ -1,12 +1,17 @@
 import { Module } from '@nestjs/common';
+import { AppsModule } from '../apps/apps.module';
 import { NodesModule } from '../nodes/nodes.module';
 import { QueueModule } from '../queue/queue.module';
+import { RoutesModule } from '../routes/routes.module';
 import { UsersModule } from '../users/users.module';
 import { HealthController } from './health.controller';
+import { MetricsController } from './metrics.controller';
+import { PlatformGauges } from './platform-gauges';
 
-/** The broker's own health. */
+/** The broker's own health (liveness, readiness) and the platform's metrics for Prometheus. */
 @Module({
-  imports: [NodesModule, QueueModule, UsersModule],
-  controllers: [HealthController],
+  imports: [AppsModule, NodesModule, QueueModule, RoutesModule, UsersModule],
+  controllers: [HealthController, MetricsController],
+  providers: [PlatformGauges],
 })
 export class HealthModule {}

@@ -10,6 +10,7 @@ import { GearSpecsService } from '../apps/gear-specs.service';
 import { convergeJob } from '../operations/converge-job';
 import { QueueService } from '../queue/queue.service';
 import { RoutesService } from '../routes/routes.service';
+import { Metrics } from '../metrics/metrics';
 import type { User } from '../users/user.entity';
 import type { NodeUsage } from '../fleet/nodes.repository';
 
@@ -29,6 +30,7 @@ export class NodesService {
     private readonly specs: GearSpecsService,
     private readonly routes: RoutesService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   private present(u: NodeUsage) {
@@ -90,6 +92,7 @@ export class NodesService {
     if (!node) return;
     const addressChanged = node.address !== (hb.capacity.address ?? '127.0.0.1');
     await repos.nodes.recordHeartbeat(node.id, hb.capacity.memoryMb, hb.capacity.maxGears, hb.capacity.address ?? '127.0.0.1', hb.memoryRssMb);
+    if (hb.usage) this.metrics.recordGearUsage(node.id, hb.usage);
     if (addressChanged) this.routes.schedule();
     const busy = await repos.operations.appsWithActiveOperations();
     const observed = new Map(hb.gears.map((g) => [g.gearId, g]));

@@ -8,6 +8,8 @@ import type { ConfigRollout, RolloutStage } from './rollout';
 export interface BaseContext {
   stage?: 'build' | RolloutStage;
   serving?: boolean;
+  /** The id of the API request that asked for the operation: its jobs carry it, for the logs. */
+  requestId?: string;
 }
 
 /** A deployment or the activation of an earlier release: which release, which one served before, what the build made. */

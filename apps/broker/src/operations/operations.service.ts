@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import type { BrokerJobs, GearSpec, NodeJob, NodeJobs } from '@gearshift/cartridges';
+import { currentRequestId, withRequestId, type BrokerJobs, type GearSpec, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, notFound } from '../common/errors';
 import { UnitOfWork, type Repositories, type Tx } from '../database/unit-of-work';
@@ -9,6 +9,7 @@ import { DomainsService } from '../domains/domains.service';
 import { OperationsRepository } from './operations.repository';
 import { GearSpecsService } from '../apps/gear-specs.service';
 import { QueueService } from '../queue/queue.service';
+import { Metrics } from '../metrics/metrics';
 import { RoutesService } from '../routes/routes.service';
 import type { Action } from '../teams/policy';
 import type { User } from '../users/user.entity';
@@ -74,6 +75,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     private readonly routes: RoutesService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
     private readonly domains: DomainsService,
+    private readonly metrics: Metrics,
   ) {
     this.finished.setMaxListeners(0);
     this.lines.setMaxListeners(0);
@@ -121,13 +123,19 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       userId: user?.id ?? null,
       pendingNodes: [...new Set(dispatch.map((d) => d.nodeId))],
       dispatch,
-      context,
+      // The API request that asked for it: its jobs carry the id, so the logs of every node show it (dispatch()).
+      context: { ...context, ...(currentRequestId() && !context.requestId ? { requestId: currentRequestId() } : {}) },
       steps: [{ at: new Date().toISOString(), text: firstStep }],
     });
   }
 
   /** Sends an operation's jobs, computed from the desired state as it is now. Sending twice is harmless. */
-  async dispatch(op: Operation): Promise<void> {
+  dispatch(op: Operation): Promise<void> {
+    return withRequestId(op.context?.requestId, () => this.send(op));
+  }
+
+  private async send(op: Operation): Promise<void> {
+    this.logger.log(`operation ${op.id} (${op.kind}) dispatched${op.context?.stage ? ` at stage ${op.context.stage}` : ''}`);
     if (op.dispatch.length === 0) {
       await this.finish(op.id);
       return;
@@ -155,13 +163,16 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
 
   /** An operation with no node work ends at once. */
   private async finish(id: string): Promise<void> {
+    let ended: Operation | null = null;
     await this.uow.run(REPOS, async (repos) => {
       const op = await repos.operations.lock(id);
       if (!op || terminal(op)) return;
       op.state = 'succeeded';
       op.finishedAt = new Date();
       await repos.operations.save(op);
+      ended = op;
     });
+    if (ended) this.metrics.operationEnded(ended);
     this.finished.emit(id);
     this.lines.emit(id, { kind: 'end', state: 'succeeded', error: null });
   }
@@ -269,6 +280,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     }
     if (ended) {
       const op: Operation = ended;
+      this.metrics.operationEnded(op);
       this.finished.emit(r.operationId);
       this.lines.emit(r.operationId, { kind: 'end', state: op.state, error: op.error });
       await this.stages
@@ -298,6 +310,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     });
     if (!failed) return null;
     const op: Operation = failed;
+    this.metrics.operationEnded(op);
     for (const d of op.dispatch) {
       const jobId = op.context?.stage ? `${op.id}.${op.context.stage}.${d.nodeId}` : `${op.id}.${d.nodeId}`;
       await this.queue.withdraw(d.nodeId, jobId).catch((err: Error) => this.logger.warn(`withdrawing ${jobId}: ${err.message}`));
@@ -363,6 +376,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       .catch((err: Error) => this.logger.warn(`ending ${id}: ${err.message}`));
     if (!ended) return;
     const op: Operation = ended;
+    this.metrics.operationEnded(op);
     if (text) this.lines.emit(id, { kind: 'step', text });
     this.finished.emit(id);
     this.lines.emit(id, { kind: 'end', state: op.state, error: op.error });

@@ -7,10 +7,12 @@ import {
   JobContractError,
   assertHandlesAll,
   compileJobSchemas,
+  jobRequestId,
   nodeQueue,
   readBrokerJob,
   sealNodeJob,
   stamp,
+  withRequestId,
   type BrokerJobs,
   type HandlerMap,
   type NodeJobName,
@@ -35,7 +37,9 @@ export function brokerJobProcessor(handlers: HandlerMap<BrokerJobs>): (job: { na
       throw err;
     }
     const handler = handlers[read.name] as (data: unknown) => Promise<unknown>;
-    return handler(read.data);
+    // A node's report goes on with the request that started its operation: the broker's logs about it carry the id.
+    const data = read.data;
+    return withRequestId(jobRequestId(job.data), () => handler(data));
   };
 }
 
@@ -160,11 +164,27 @@ export class QueueService implements OnApplicationShutdown {
     }
   }
 
-  async ping(): Promise<boolean> {
+  /** The jobs in a node's queue by state: waiting (with delayed and prioritized ones) and active. */
+  async depth(nodeId: string): Promise<{ waiting: number; active: number }> {
+    if (this.connection.status !== 'ready') throw new Error('Redis is not connected');
+    const c = await this.queueFor(nodeId).getJobCounts('waiting', 'delayed', 'prioritized', 'active');
+    return { waiting: (c.waiting ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0 };
+  }
+
+  /**
+   * Whether Redis answers now. Not while the connection is down (a command would wait in the offline queue until it
+   * is back), and within `timeoutMs`, so that a health check answers while Redis does not.
+   */
+  async ping(timeoutMs = 2000): Promise<boolean> {
+    if (this.connection.status !== 'ready') return false;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
     try {
-      return (await this.connection.ping()) === 'PONG';
+      return await Promise.race([this.connection.ping().then((answer) => answer === 'PONG'), late]);
     } catch {
       return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
