@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import { namesPlatformRegistry, parseImageReference } from '@gearshift/cartridges';
 import { execIn, execStreams, logTail, runOnce, streamLogs, type RunOnceOptions } from './docker-exec';
-import { buildImage, imageExists, listImages, pullImage, pushImage, removeImage, type BuildImageOptions, type RegistryAuth } from './docker-images';
+import { buildImage, imageExists, listImages, pullImage, pushImage, removeImage, tagImage, type BuildImageOptions, type RegistryAuth } from './docker-images';
 import { checkName, statusOf } from './docker-names';
 import { diskUsage, pruneBuildCache, removeImageRef } from './docker-disk';
 import type { DiskUsage } from './disk-gc';
@@ -85,6 +85,16 @@ export class DockerAdapter {
   /** The registry at `server` (host:port) asks for this user and password. */
   useRegistry(server: string, credentials: { username: string; password: string }): void {
     this.registryAuth = { username: credentials.username, password: credentials.password, serveraddress: server };
+  }
+
+  /** The platform registry's host:port, once its credentials are known. */
+  platformRegistry(): string | undefined {
+    return this.registryAuth?.serveraddress;
+  }
+
+  /** Gives an image a second name. */
+  async tagImage(source: string, target: string): Promise<void> {
+    return tagImage(this.docker, source, target);
   }
 
   /** Whether an image is named in the platform registry, in any spelling (then the agent's credentials go with it). */
