@@ -139,7 +139,7 @@ describe('lab nodes join over the network', { timeout: 1_200_000 }, () => {
   it('starts two node hosts that join with a join token and report, each at its own address', async () => {
     const out = await lab('up', '2');
     assert.match(out, /2 lab node\(s\) up: lab-1, lab-2/);
-    const nodes = (await p.api('GET', '/nodes')).body as { name: string; ready: boolean; address: string }[];
+    const nodes = (await p.api('GET', '/nodes')).body as { id: string; name: string; ready: boolean; address: string }[];
     const joined = nodes.filter((n) => n.name.startsWith('lab-')).sort((a, b) => a.name.localeCompare(b.name));
     assert.deepEqual(
       joined.map((n) => [n.name, n.ready]),
@@ -154,6 +154,12 @@ describe('lab nodes join over the network', { timeout: 1_200_000 }, () => {
       }).trim();
       assert.equal(n.address, own, `${n.name} publishes gear ports on its own address`);
     }
+    // Up again with both serving: nothing is made again, and no token is spent.
+    const tokens = ((await p.api('GET', '/nodes/tokens')).body as unknown[]).length;
+    assert.match(await lab('up', '2'), /2 lab node\(s\) up/);
+    const again = ((await p.api('GET', '/nodes')).body as { id: string; name: string }[]).filter((n) => n.name.startsWith('lab-'));
+    assert.deepEqual(again.map((n) => n.id).sort(), joined.map((n) => n.id).sort());
+    assert.equal(((await p.api('GET', '/nodes/tokens')).body as unknown[]).length, tokens);
     // Each has an engine of its own, which trusts the registry at the gateway and nothing else was loaded into.
     assert.match(inNode(1, 'docker', 'info', '--format', '{{json .RegistryConfig.IndexConfigs}}'), new RegExp(`${gateway}:${registryPort}`));
     // Its Redis user is its own: the platform's password is nowhere on the node.

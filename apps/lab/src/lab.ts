@@ -109,14 +109,29 @@ export async function up(s: LabSettings, count: number): Promise<void> {
   }
   const gateway = await ensureNetwork();
   const image = await ensureNodeImage(s);
-  const token = await api<{ token: string; message?: string }>(s, 'POST', '/nodes/tokens', { uses: count, ttlHours: 1 });
-  if (token.status !== 201) throw new Error(`the broker gave no join token (${token.status}): ${token.body?.message ?? ''}`);
   const nodes = async () => (await api<ApiNode[]>(s, 'GET', '/nodes')).body;
-  const joined = new Set((await nodes()).filter((n) => n.ready).map((n) => n.name));
+  const known = await nodes();
+  const wanted = Array.from({ length: count }, (_, i) => i + 1);
+  const fresh: number[] = [];
+  for (const n of wanted) {
+    if ((await running(containerName(n))) && known.some((k) => k.name === nodeName(n) && k.ready)) continue;
+    // A node host made again is a new machine: the record of the one it replaces goes first (its name is taken).
+    if (known.some((k) => k.name === nodeName(n))) {
+      const gone = await api<{ message?: string }>(s, 'DELETE', `/nodes/${nodeName(n)}`);
+      if (gone.status !== 204 && gone.status !== 404) throw new Error(`${nodeName(n)} cannot join again (${gone.status}): ${gone.body?.message ?? ''}`);
+    }
+    fresh.push(n);
+  }
+  // One join token for the nodes that join now, as an administrator would make it.
+  let joinToken = '';
+  if (fresh.length > 0) {
+    const token = await api<{ token: string; message?: string }>(s, 'POST', '/nodes/tokens', { uses: fresh.length, ttlHours: 1 });
+    if (token.status !== 201) throw new Error(`the broker gave no join token (${token.status}): ${token.body?.message ?? ''}`);
+    joinToken = token.body.token;
+  }
   await Promise.all(
-    Array.from({ length: count }, (_, i) => i + 1).map(async (n) => {
+    fresh.map(async (n) => {
       const name = containerName(n);
-      if ((await running(name)) && joined.has(nodeName(n))) return;
       await docker(['rm', '-f', name]);
       await docker(['volume', 'create', '--label', `${LAB_LABEL}=1`, volumeName(n)]);
       await mustDocker([
@@ -152,7 +167,7 @@ export async function up(s: LabSettings, count: number): Promise<void> {
           '--broker',
           `http://${gateway}:${s.brokerPort}`,
           '--token',
-          token.body.token,
+          joinToken,
           '--redis',
           `${gateway}:${s.redisPort}`,
           '--registry',
