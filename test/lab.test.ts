@@ -27,6 +27,8 @@ describe('lab nodes join over the network', { timeout: 1_200_000 }, () => {
   let registryPort = 0;
   const pushedTags: string[] = [];
   const apps = '/domains/lab/apps';
+  // A lab of this file's own (its network, containers gearshift-lab-<id>-<n>): test files run side by side.
+  const labName = `gearshift-lab-${randomBytes(3).toString('hex')}`;
 
   /** `npm run lab -- ...`, as an operator runs it against this platform. */
   const lab = (...args: string[]) =>
@@ -34,6 +36,7 @@ describe('lab nodes join over the network', { timeout: 1_200_000 }, () => {
       const child = spawn(process.execPath, [join(ROOT, 'dist/apps/lab/src/main.js'), ...args], {
         env: {
           ...process.env,
+          GEARSHIFT_LAB: labName,
           GEARSHIFT_PORT: String(p?.port ?? 0),
           GEARSHIFT_TOKEN: p?.token ?? '',
           GEARSHIFT_INSTANCE: p?.instance ?? 'gearshift',
@@ -47,7 +50,7 @@ describe('lab nodes join over the network', { timeout: 1_200_000 }, () => {
       child.stderr.on('data', (c: Buffer) => (out += c.toString()));
       child.once('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`lab ${args.join(' ')} exited ${code}:\n${out}`))));
     });
-  const inNode = (n: number, ...args: string[]) => execFileSync('docker', ['exec', `gearshift-lab-${n}`, ...args], { encoding: 'utf8' });
+  const inNode = (n: number, ...args: string[]) => execFileSync('docker', ['exec', `${labName}-${n}`, ...args], { encoding: 'utf8' });
   const nodeLogs = () =>
     [1, 2]
       .map((n) => {
@@ -149,7 +152,7 @@ describe('lab nodes join over the network', { timeout: 1_200_000 }, () => {
       ],
     );
     for (const [i, n] of joined.entries()) {
-      const own = execFileSync('docker', ['inspect', `gearshift-lab-${i + 1}`, '-f', '{{(index .NetworkSettings.Networks "gearshift-lab").IPAddress}}'], {
+      const own = execFileSync('docker', ['inspect', `${labName}-${i + 1}`, '-f', `{{(index .NetworkSettings.Networks "${labName}").IPAddress}}`], {
         encoding: 'utf8',
       }).trim();
       assert.equal(n.address, own, `${n.name} publishes gear ports on its own address`);
@@ -207,9 +210,9 @@ describe('lab nodes join over the network', { timeout: 1_200_000 }, () => {
     await eventually('the app to be gone', async () => (await p.api('GET', `${apps}/site`)).status === 404, 120_000, 500);
     await lab('down');
     const left = (args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
-    assert.equal(left(['ps', '-aq', '--filter', 'label=gearshift.lab']), '');
-    assert.equal(left(['volume', 'ls', '-q', '--filter', 'label=gearshift.lab']), '');
-    assert.equal(left(['network', 'ls', '-q', '--filter', 'name=^gearshift-lab$']), '');
+    assert.equal(left(['ps', '-aq', '--filter', `label=gearshift.lab=${labName}`]), '');
+    assert.equal(left(['volume', 'ls', '-q', '--filter', `label=gearshift.lab=${labName}`]), '');
+    assert.equal(left(['network', 'ls', '-q', '--filter', `name=^${labName}$`]), '');
     const nodes = (await p.api('GET', '/nodes')).body as { name: string }[];
     assert.deepEqual(
       nodes.filter((n) => n.name.startsWith('lab-')),

@@ -6,14 +6,16 @@ import { docker, mustDocker } from './docker-cli';
 /**
  * Lab nodes: separate hosts on this machine. Each is a container built from the base image with Debian's Docker
  * Engine, on a network of its own, that joins the broker over that network with scripts/join.sh, as an operator's
- * second machine would. Names: network gearshift-lab, containers gearshift-lab-<n>, nodes lab-<n>.
+ * second machine would. Names: network gearshift-lab, containers gearshift-lab-<n>, nodes lab-<n> (GEARSHIFT_LAB names
+ * another lab: its network and the prefix of its containers).
  */
 
 export const LAB_LABEL = 'gearshift.lab';
-export const NETWORK = 'gearshift-lab';
-export const containerName = (n: number) => `gearshift-lab-${n}`;
+/** The lab's name, also its network's; another name makes another lab beside it (a test file of its own). */
+export const DEFAULT_LAB = 'gearshift-lab';
+export const containerName = (lab: string, n: number) => `${lab}-${n}`;
 export const nodeName = (n: number) => `lab-${n}`;
-const volumeName = (n: number) => `gearshift-lab-${n}-docker`;
+const volumeName = (lab: string, n: number) => `${lab}-${n}-docker`;
 
 /**
  * What a Docker Engine inside a container needs on a host that refuses --privileged: these capabilities, no seccomp
@@ -40,6 +42,8 @@ export const NODE_HOST_FLAGS = [
 ];
 
 export interface LabSettings {
+  /** The lab's name (GEARSHIFT_LAB, gearshift-lab by default): its network, and the prefix of its containers. */
+  lab: string;
   /** This checkout: its scripts/lab recipe, and mounted read-only in each node as the agent's code. */
   root: string;
   baseImage: string;
@@ -58,11 +62,11 @@ export interface LabSettings {
 }
 
 /** The lab network, made when missing; its gateway is this host's address on it. */
-export async function ensureNetwork(): Promise<string> {
-  if ((await docker(['network', 'inspect', NETWORK])).code !== 0) {
-    await mustDocker(['network', 'create', '--label', `${LAB_LABEL}=1`, NETWORK]);
+export async function ensureNetwork(lab: string): Promise<string> {
+  if ((await docker(['network', 'inspect', lab])).code !== 0) {
+    await mustDocker(['network', 'create', '--label', `${LAB_LABEL}=${lab}`, lab]);
   }
-  return mustDocker(['network', 'inspect', NETWORK, '-f', '{{(index .IPAM.Config 0).Gateway}}']);
+  return mustDocker(['network', 'inspect', lab, '-f', '{{(index .IPAM.Config 0).Gateway}}']);
 }
 
 /** The node-host image, tagged with the hash of its recipe and of the base image it is built from: built once. */
@@ -79,7 +83,7 @@ export async function ensureNodeImage(s: LabSettings): Promise<string> {
   const tag = `gearshift/lab-node:${hash}`;
   if ((await docker(['image', 'inspect', tag])).code === 0) return tag;
   s.log(`building the node-host image ${tag}`);
-  await mustDocker(['build', '-q', '--label', `${LAB_LABEL}=1`, '--build-arg', `BASE_IMAGE=${s.baseImage}`, '-t', tag, dir]);
+  await mustDocker(['build', '-q', '--label', `${LAB_LABEL}.image=1`, '--build-arg', `BASE_IMAGE=${s.baseImage}`, '-t', tag, dir]);
   return tag;
 }
 
@@ -107,14 +111,14 @@ export async function up(s: LabSettings, count: number): Promise<void> {
   if (/^(127\.|localhost|\[?::1)/.test(s.registry)) {
     throw new Error(`lab nodes cannot reach the registry at ${s.registry} (loopback): run it on an address they reach and set GEARSHIFT_REGISTRY to it`);
   }
-  const gateway = await ensureNetwork();
+  const gateway = await ensureNetwork(s.lab);
   const image = await ensureNodeImage(s);
   const nodes = async () => (await api<ApiNode[]>(s, 'GET', '/nodes')).body;
   const known = await nodes();
   const wanted = Array.from({ length: count }, (_, i) => i + 1);
   const fresh: number[] = [];
   for (const n of wanted) {
-    if ((await running(containerName(n))) && known.some((k) => k.name === nodeName(n) && k.ready)) continue;
+    if ((await running(containerName(s.lab, n))) && known.some((k) => k.name === nodeName(n) && k.ready)) continue;
     // A node host made again is a new machine: the record of the one it replaces goes first (its name is taken).
     if (known.some((k) => k.name === nodeName(n))) {
       const gone = await api<{ message?: string }>(s, 'DELETE', `/nodes/${nodeName(n)}`);
@@ -131,9 +135,9 @@ export async function up(s: LabSettings, count: number): Promise<void> {
   }
   await Promise.all(
     fresh.map(async (n) => {
-      const name = containerName(n);
+      const name = containerName(s.lab, n);
       await docker(['rm', '-f', name]);
-      await docker(['volume', 'create', '--label', `${LAB_LABEL}=1`, volumeName(n)]);
+      await docker(['volume', 'create', '--label', `${LAB_LABEL}=${s.lab}`, volumeName(s.lab, n)]);
       await mustDocker([
         'run',
         '-d',
@@ -143,19 +147,19 @@ export async function up(s: LabSettings, count: number): Promise<void> {
         nodeName(n),
         '--init',
         '--network',
-        NETWORK,
+        s.lab,
         '--label',
-        `${LAB_LABEL}=1`,
+        `${LAB_LABEL}=${s.lab}`,
         ...NODE_HOST_FLAGS,
         '-v',
-        `${volumeName(n)}:/var/lib/docker`,
+        `${volumeName(s.lab, n)}:/var/lib/docker`,
         // The agent's code, read-only: in the lab only; a real machine has a checkout of its own.
         '-v',
         `${s.root}:/opt/gearshift:ro`,
         ...(s.caFile ? ['-v', `${s.caFile}:/etc/gearshift/extra-ca.crt:ro`] : []),
         image,
       ]);
-      const address = await mustDocker(['inspect', name, '-f', `{{(index .NetworkSettings.Networks "${NETWORK}").IPAddress}}`]);
+      const address = await mustDocker(['inspect', name, '-f', `{{(index .NetworkSettings.Networks "${s.lab}").IPAddress}}`]);
       s.log(`${nodeName(n)}: host ${name} at ${address}, joining`);
       // The operator's steps (README "Adding a machine"), run inside the node host.
       const res = await docker(
@@ -196,7 +200,8 @@ export async function up(s: LabSettings, count: number): Promise<void> {
     if (Date.now() > deadline) {
       const logs = await Promise.all(
         waiting.map(
-          async (n) => `--- ${n}\n${(await docker(['exec', containerName(Number(n.slice(4))), 'tail', '-30', '/var/lib/gearshift/logs/agent.log'])).stdout}`,
+          async (n) =>
+            `--- ${n}\n${(await docker(['exec', containerName(s.lab, Number(n.slice(4))), 'tail', '-30', '/var/lib/gearshift/logs/agent.log'])).stdout}`,
         ),
       );
       throw new Error(`lab nodes ${waiting.join(', ')} did not report ready within 180 s\n${logs.join('\n')}`);
@@ -207,13 +212,13 @@ export async function up(s: LabSettings, count: number): Promise<void> {
 }
 
 /** Removes every lab node host, their volumes and the network, and the nodes' records at the broker. */
-export async function down(s: Pick<LabSettings, 'apiUrl' | 'token' | 'log'>): Promise<void> {
-  const ids = (await mustDocker(['ps', '-aq', '--filter', `label=${LAB_LABEL}`])).split('\n').filter(Boolean);
+export async function down(s: Pick<LabSettings, 'lab' | 'apiUrl' | 'token' | 'log'>): Promise<void> {
+  const ids = (await mustDocker(['ps', '-aq', '--filter', `label=${LAB_LABEL}=${s.lab}`])).split('\n').filter(Boolean);
   const names = ids.length ? (await mustDocker(['inspect', '-f', '{{.Config.Hostname}}', ...ids])).split('\n').filter(Boolean) : [];
   if (ids.length) await mustDocker(['rm', '-f', '-v', ...ids]);
-  const volumes = (await mustDocker(['volume', 'ls', '-q', '--filter', `label=${LAB_LABEL}`])).split('\n').filter(Boolean);
+  const volumes = (await mustDocker(['volume', 'ls', '-q', '--filter', `label=${LAB_LABEL}=${s.lab}`])).split('\n').filter(Boolean);
   if (volumes.length) await mustDocker(['volume', 'rm', ...volumes]);
-  if ((await docker(['network', 'inspect', NETWORK])).code === 0) await mustDocker(['network', 'rm', NETWORK]);
+  if ((await docker(['network', 'inspect', s.lab])).code === 0) await mustDocker(['network', 'rm', s.lab]);
   for (const name of names) {
     if (!s.token) break;
     const res = await api<{ message?: string }>(s, 'DELETE', `/nodes/${name}`).catch((err: Error) => ({ status: 0, body: { message: err.message } }));
