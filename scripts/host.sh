@@ -8,6 +8,10 @@ set -euo pipefail
 
 GEARSHIFT_STATE_DIR=${GEARSHIFT_STATE_DIR:-/var/lib/gearshift}
 BASE_IMAGE=${GEARSHIFT_BASE_IMAGE:-gearshift/base:bookworm}
+# GEARSHIFT_ADVERTISE_ADDRESS: this host's address on the network its other nodes reach it by. Redis and the API
+# listen there too, and the registry listens there (and is named by it, so every node pulls the same names).
+GEARSHIFT_ADVERTISE_ADDRESS=${GEARSHIFT_ADVERTISE_ADDRESS:-}
+GEARSHIFT_REGISTRY=${GEARSHIFT_REGISTRY:-${GEARSHIFT_ADVERTISE_ADDRESS:+$GEARSHIFT_ADVERTISE_ADDRESS:5000}}
 GEARSHIFT_REGISTRY=${GEARSHIFT_REGISTRY:-127.0.0.1:5000}
 PG_USER=${GEARSHIFT_PG_USER:-gearshift}
 PG_PASSWORD=${GEARSHIFT_PG_PASSWORD:-gearshift}
@@ -44,14 +48,22 @@ ensure_packages() {
 # for 16,384 app networks (/24 each) from the shared address space, which no LAN or public host uses.
 ensure_docker_config() {
   as_root mkdir -p /etc/docker
-  as_root node -e '
+  # A registry on an address other than loopback speaks plain HTTP on the platform's private network: this host's
+  # Docker is told to trust it (Docker trusts only loopback without TLS). A running engine rereads it on SIGHUP.
+  local changed
+  changed=$(as_root node -e '
     const fs = require("fs");
     const file = "/etc/docker/daemon.json";
     const cfg = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8") || "{}") : {};
-    if (cfg["default-address-pools"]) process.exit(0);
-    cfg["default-address-pools"] = [{ base: "100.64.0.0/10", size: 24 }];
+    const before = JSON.stringify(cfg);
+    cfg["default-address-pools"] ??= [{ base: "100.64.0.0/10", size: 24 }];
+    const registry = process.argv[1];
+    if (registry && !/^(127\.|localhost(:|$))/.test(registry)) cfg["insecure-registries"] = [...new Set([...(cfg["insecure-registries"] ?? []), registry])];
+    if (JSON.stringify(cfg) === before) process.exit(0);
     fs.writeFileSync(file, JSON.stringify(cfg, null, 2) + "\n");
-  '
+    process.stdout.write("changed");
+  ' "$GEARSHIFT_REGISTRY")
+  if [ "$changed" = changed ] && docker info >/dev/null 2>&1; then as_root pkill -HUP -x dockerd || true; fi
 }
 
 ensure_dockerd() {
@@ -125,7 +137,13 @@ ensure_redis() {
     redis_ping "$password" || die "Redis on 127.0.0.1:$REDIS_PORT did not take the password"
     return
   fi
-  if redis_ping "$password"; then return; fi
+  if redis_ping "$password"; then
+    # Nodes on other hosts reach it at the advertised address too (as their own Redis users, made at join).
+    if [ -n "$GEARSHIFT_ADVERTISE_ADDRESS" ]; then
+      REDISCLI_AUTH="$password" redis-cli --no-auth-warning -h 127.0.0.1 -p "$REDIS_PORT" CONFIG SET bind "127.0.0.1 $GEARSHIFT_ADVERTISE_ADDRESS" >/dev/null
+    fi
+    return
+  fi
   if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q NOAUTH; then
     die "Redis on 127.0.0.1:$REDIS_PORT requires a password other than the one in $(redis_password_file): put its password there"
   fi
@@ -134,7 +152,7 @@ ensure_redis() {
   # file readable by root alone, not on the command line.
   local conf="$GEARSHIFT_STATE_DIR/redis/redis.conf"
   (umask 077; as_root tee "$conf" >/dev/null <<CONF
-bind 127.0.0.1
+bind 127.0.0.1${GEARSHIFT_ADVERTISE_ADDRESS:+ $GEARSHIFT_ADVERTISE_ADDRESS}
 port $REDIS_PORT
 save ""
 appendonly yes

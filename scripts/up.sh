@@ -20,6 +20,8 @@ export GEARSHIFT_PORT="${GEARSHIFT_PORT:-8080}"
 export GEARSHIFT_HOST="${GEARSHIFT_HOST:-127.0.0.1}"
 export DATABASE_URL="${DATABASE_URL:-postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:5432/gearshift}"
 export GEARSHIFT_BROKER_URL="${GEARSHIFT_BROKER_URL:-http://127.0.0.1:$GEARSHIFT_PORT}"
+# Nodes on other hosts (scripts/join.sh, npm run lab) reach the API, Redis and the registry at this address.
+if [ -n "$GEARSHIFT_ADVERTISE_ADDRESS" ]; then export GEARSHIFT_ADVERTISE_ADDRESS GEARSHIFT_REGISTRY; fi
 # The registry's password is made in the state directory (by ensure_registry); the broker may keep its data elsewhere.
 if [ -z "${GEARSHIFT_REGISTRY_PASSWORD:-}" ]; then
   export GEARSHIFT_REGISTRY_PASSWORD_FILE="${GEARSHIFT_REGISTRY_PASSWORD_FILE:-$GEARSHIFT_STATE_DIR/registry/password}"
@@ -39,7 +41,12 @@ export REDIS_URL="${REDIS_URL:-$(redis_url)}"
 ensure_node_modules
 ensure_build
 say "building cartridge images (cached by content hash)"
-node dist/apps/node-agent/src/prepare-images.js
+if [ -n "$GEARSHIFT_ADVERTISE_ADDRESS" ]; then
+  # And into the registry, where nodes on other hosts pull them instead of building each one again.
+  node dist/apps/node-agent/src/prepare-images.js --push
+else
+  node dist/apps/node-agent/src/prepare-images.js
+fi
 
 db=$(basename "${DATABASE_URL%%\?*}")
 if ! as_root su postgres -c "psql -qAtc \"select 1 from pg_database where datname='$db'\"" | grep -q 1; then

@@ -1,9 +1,15 @@
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { ConfigError, instanceSetting, intSetting, registryCredentials, type RegistryCredentials } from '@gearshift/cartridges';
 
 /** The broker's settings, read and checked once at start-up. A bad value stops the process with its name. */
 export interface BrokerConfig {
   host: string;
+  /**
+   * GEARSHIFT_ADVERTISE_ADDRESS: the address of this host that nodes on other hosts reach (a private network's). The
+   * API listens there too, beside GEARSHIFT_HOST; empty: on GEARSHIFT_HOST alone.
+   */
+  advertiseAddress: string;
   port: number;
   databaseUrl: string;
   redisUrl: string;
@@ -118,8 +124,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
   if (metricsToken && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
     throw new ConfigError('GEARSHIFT_METRICS_TOKEN must be 16 to 256 printable characters without spaces (openssl rand -hex 24 makes one)');
   }
+  const advertiseAddress = env.GEARSHIFT_ADVERTISE_ADDRESS ?? '';
+  if (advertiseAddress && !isIP(advertiseAddress)) {
+    throw new ConfigError(`GEARSHIFT_ADVERTISE_ADDRESS must be an IP address of this host (or empty), not "${advertiseAddress}"`);
+  }
   return {
     host: env.GEARSHIFT_HOST || '127.0.0.1',
+    advertiseAddress,
     port: int(env, 'GEARSHIFT_PORT', 8080, 0, 65535),
     databaseUrl: url(env, 'DATABASE_URL', 'postgresql://gearshift:gearshift@127.0.0.1:5432/gearshift', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { AppModule } from './app.module';
 import { CatalogService } from './cartridges/catalog.service';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, type BrokerConfig } from './config';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './database/data-source';
 import { prepareDatabase } from './database/prepare';
@@ -22,6 +22,7 @@ import { urlProblem } from './common/body';
 import type { AddressInfo } from 'node:net';
 import { Metrics } from './metrics/metrics';
 import { routeLabel } from './common/http-requests';
+import { createServer, type RequestListener, type Server } from 'node:http';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -95,12 +96,35 @@ async function main(): Promise<void> {
   // Clients keep connections open between calls and reuse them; a server that closes an idle one at the moment a
   // client sends on it (Node's default is after 5 s) makes that request fail with a reset. Idle connections stay
   // open for a minute, longer than a client's pause between calls; headers still have to arrive within that bound.
-  const server = app.getHttpServer() as import('node:http').Server;
+  const server = app.getHttpServer() as Server;
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   await app.listen(config.port, config.host);
   const url = await app.getUrl();
   logger.log(`Gearshift broker listening on ${url.replace('[::1]', '127.0.0.1')}/api/v1 (instance ${config.instance})`);
+  await listenOnAdvertised(config, app, server, logger);
+}
+
+/**
+ * Nodes on other hosts reach the API at the advertised address: the same app answers there, on the same port, while
+ * GEARSHIFT_HOST (loopback by default) keeps serving this host. It closes with the main server.
+ */
+async function listenOnAdvertised(config: BrokerConfig, app: NestExpressApplication, server: Server, logger: Logger): Promise<void> {
+  const wildcard = ['0.0.0.0', '::'].includes(config.host);
+  if (!config.advertiseAddress || config.advertiseAddress === config.host || wildcard) return;
+  const port = (server.address() as AddressInfo).port;
+  const advertised = createServer(app.getHttpAdapter().getInstance() as RequestListener);
+  advertised.keepAliveTimeout = server.keepAliveTimeout;
+  advertised.headersTimeout = server.headersTimeout;
+  await new Promise<void>((resolve, reject) => {
+    advertised.once('error', reject);
+    advertised.listen(port, config.advertiseAddress, () => resolve());
+  });
+  server.once('close', () => {
+    advertised.close();
+    advertised.closeAllConnections();
+  });
+  logger.log(`and on ${config.advertiseAddress}:${port} for nodes on other hosts`);
 }
 
 main().catch((err: unknown) => {

@@ -128,6 +128,13 @@ export async function pushImage(docker: Docker, tag: string, auth?: RegistryAuth
   if (failure) throw new DockerError(`pushing ${tag} failed: ${failure}`);
 }
 
+/** Gives an image a second name (`source` and `target` are full references; a target without a tag is `latest`). */
+export async function tagImage(docker: Docker, source: string, target: string): Promise<void> {
+  const colon = target.lastIndexOf(':');
+  const [repo, tag] = colon > target.lastIndexOf('/') ? [target.slice(0, colon), target.slice(colon + 1)] : [target, 'latest'];
+  await docker.getImage(checkName('image', source)).tag({ repo: checkName('image', repo), tag });
+}
+
 /** Image tags carrying these labels. */
 export async function listImages(docker: Docker, labels: Record<string, string>): Promise<{ id: string; tags: string[] }[]> {
   const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };

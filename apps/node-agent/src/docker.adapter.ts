@@ -9,6 +9,7 @@ import {
   pullImage,
   pushImage,
   removeImage,
+  tagImage,
   type BuildImageOptions,
   type RegistryAuth,
 } from './docker-images';
@@ -119,6 +120,16 @@ export class DockerAdapter {
   /** The registry at `server` (host:port) asks for this user and password. */
   useRegistry(server: string, credentials: { username: string; password: string }): void {
     this.registryAuth = { username: credentials.username, password: credentials.password, serveraddress: server };
+  }
+
+  /** The platform registry's host:port, once its credentials are known. */
+  platformRegistry(): string | undefined {
+    return this.registryAuth?.serveraddress;
+  }
+
+  /** Gives an image a second name. */
+  async tagImage(source: string, target: string): Promise<void> {
+    return tagImage(this.docker, source, target);
   }
 
   /** Whether an image is named in the platform registry, in any spelling (then the agent's credentials go with it). */

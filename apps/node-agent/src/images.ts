@@ -14,6 +14,12 @@ function registryOf(ref: string): string {
 
 export type StepReporter = (text: string) => Promise<void>;
 
+/** Where cartridge images are kept in the platform registry, so that a node that lacks one pulls it. */
+export const CARTRIDGE_REPOSITORY = 'gearshift-cartridges';
+
+/** A cartridge image's name in the registry at `registry`: `<registry>/gearshift-cartridges/<cartridge>:<hash>`. */
+export const cartridgeInRegistry = (registry: string, cartridge: string, hash: string) => `${registry}/${CARTRIDGE_REPOSITORY}/${cartridge}:${hash}`;
+
 /**
  * Cartridge images: built from the cartridge folder and tagged with its content hash, so an unchanged cartridge is
  * never built again; or pulled by reference. Two gears asking for the same image share one build.
@@ -87,6 +93,7 @@ export class ImageBuilder {
       return;
     }
     const { cartridge, hash } = image.build;
+    if (await this.pullCartridge(cartridge, hash, tag, step)) return;
     const dir = join(this.config.cartridgesDir, cartridge);
     if (!existsSync(dir)) throw new PermanentError(`this node has no cartridge folder for ${cartridge} (looked in ${this.config.cartridgesDir})`);
     const local = hashFolder(dir);
@@ -107,5 +114,25 @@ export class ImageBuilder {
     } catch (err) {
       throw new PermanentError(`${(err as Error).message}\n${tail.join('\n')}`);
     }
+  }
+
+  /**
+   * A cartridge image someone pushed to the platform registry (`npm run images -- --push`) is pulled rather than
+   * built again on every node: the same content hash is the same image. Not there (or no registry): false, and the
+   * node builds it from its own cartridge folder as before.
+   */
+  private async pullCartridge(cartridge: string, hash: string, tag: string, step: StepReporter): Promise<boolean> {
+    const registry = this.docker.platformRegistry();
+    if (!registry) return false;
+    const ref = cartridgeInRegistry(registry, cartridge, hash);
+    try {
+      await this.docker.pullImage(ref);
+    } catch (err) {
+      await step(`image ${ref} not pulled (${(err as Error).message.slice(0, 200)}): building it here`);
+      return false;
+    }
+    await this.docker.tagImage(ref, tag);
+    await step(`pulled image ${tag} from the registry`);
+    return true;
   }
 }
