@@ -204,4 +204,17 @@ describe('Procfile processes and one-off commands', { timeout: 900_000 }, () => 
     assert.equal(none.status, 422, JSON.stringify(none.body));
     assert.match(none.body.message, /no process clock/);
   });
+
+  it('keeps a worker scaled to 0 at 0 through the next rollout', async () => {
+    const zero = await p.api('PUT', `${APP}/scale?wait=120`, { process: 'worker', replicas: 0 });
+    assert.equal(zero.body.operation?.state, 'succeeded', JSON.stringify(zero.body));
+    assert.deepEqual(zero.body.processes, {});
+    const again = await p.api('POST', `${APP}/deployments/2/activate?wait=180`);
+    assert.equal(again.body.operation?.state, 'succeeded', JSON.stringify(again.body));
+    await serving('web v2; worker none yet');
+    assert.deepEqual(
+      (await gears()).map((g) => g.process ?? 'web'),
+      ['web'],
+    );
+  });
 });

@@ -200,13 +200,14 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
   }
 
   private async activated(repos: Repos, app: App, d: Deployment, now: Date): Promise<void> {
+    const previous = app.activeDeploymentId && app.activeDeploymentId !== d.id ? await repos.deployments.findById(app.activeDeploymentId) : null;
     if (app.activeDeploymentId && app.activeDeploymentId !== d.id) await repos.deployments.update(app.activeDeploymentId, { state: 'inactive' });
     await repos.deployments.update(d.id, { state: 'active', finishedAt: now, error: null });
     // The release runs with the environment and health check it was deployed (or last ran) with.
     await repos.apps.update(app.id, { activeDeploymentId: d.id, env: d.env, health: d.health });
     // Workers run the release that serves: they follow it forward, and back on a rollback.
     const current = await repos.apps.findById(app.id);
-    if (current) await this.apps.followRelease(repos, current, d);
+    if (current) await this.apps.followRelease(repos, current, d, previous?.processes ?? {});
     for (const old of await repos.deployments.prunable(app.id, this.config.keepReleases, d.id)) {
       await repos.deployments.update(old.id, { pruned: true });
     }

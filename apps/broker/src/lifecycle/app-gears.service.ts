@@ -192,11 +192,17 @@ export class AppGears {
 
   /**
    * Brings the app's process gears (workers) to a release that now serves, inside the caller's transaction: each
-   * process type its Procfile names runs as many gears as before (one the first time), on the release, and the
-   * gears of types it no longer names go. Returns the nodes that got new gears. New gears go where the release's
-   * web gears are: its image and the app's network are there.
+   * process type its Procfile names runs as many gears as before, on the release; a type the `previous` release did
+   * not name starts with one (one it named with none was scaled to 0, and stays so). The gears of types the release
+   * no longer names go. Returns the nodes that got new gears. New gears go where the release's web gears are: its
+   * image and the app's network are there.
    */
-  async followRelease(repos: ChangeRepos, app: App, release: { id: string; processes: Record<string, string> }): Promise<string[]> {
+  async followRelease(
+    repos: ChangeRepos,
+    app: App,
+    release: { id: string; processes: Record<string, string> },
+    previous: Record<string, string> = {},
+  ): Promise<string[]> {
     const web = this.webOf(app).manifest.name;
     const types = gearProcessTypes(release.processes ?? {});
     const current = (app.gears ?? []).filter((g) => g.process);
@@ -211,6 +217,7 @@ export class AppGears {
         );
         continue;
       }
+      if (previous[type] !== undefined) continue;
       const webGears = (app.gears ?? []).filter((g) => g.cartridge === web && !g.process);
       const home = (webGears.find((g) => g.deploymentId === release.id) ?? webGears[0])?.nodeId;
       const memoryMb = this.gearMb(app, web);

@@ -361,7 +361,9 @@ export class AppsService {
               `the release app "${app.name}" runs has no process ${type} in its Procfile${types.length ? ` (it has ${types.join(', ')})` : ''}`,
             );
           }
-          checkScale(web, body.replicas, '/replicas');
+          // A process may stop altogether (0), unlike the web gears; at most as many gears as the web cartridge allows.
+          const max = web.manifest.scaling?.max ?? 1;
+          if (body.replicas > max) throw ruleViolation('/replicas', 'scaling', `process ${type} runs from 0 to ${max} gears, not ${body.replicas}`);
           await this.appGears.setProcessReplicas(repos, app, type, body.replicas, release);
         },
         waitSeconds,
