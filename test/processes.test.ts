@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, Platform, ROOT, runCli, sleep } from './support/platform';
@@ -185,6 +185,16 @@ describe('Procfile processes and one-off commands', { timeout: 900_000 }, () => 
       ['web', 2],
       ['worker', 2],
     ]);
+  });
+
+  it('refuses a push with both a release line and a deploy hook, which would do the same thing twice', async () => {
+    mkdirSync(join(repo, '.gearshift/hooks'), { recursive: true });
+    writeFileSync(join(repo, '.gearshift/hooks/deploy'), '#!/bin/sh\nnode release.js\n', { mode: 0o755 });
+    commit('v4', { 'release.js': 'console.log("migrating");\n' });
+    const r = await push();
+    assert.ok(!r.ok, r.output);
+    assert.match(r.output, /the Procfile's release process and the deploy hook both run once before each release takes traffic; keep one of them/);
+    assert.equal((await p.api('GET', APP)).body.release, 2);
   });
 
   it('takes the worker back to the earlier release on a rollback, and scales it by process type', async () => {

@@ -96,6 +96,7 @@ export class RunService implements OnModuleDestroy {
     const alive = `${channel}:alive`;
 
     await this.listen(channel);
+    let timer: NodeJS.Timeout | undefined;
     const ended = new Promise<RunMessage | null>((resolve) => {
       this.listeners.set(channel, (m) => {
         if ('line' in m) res.write(`${JSON.stringify(m)}\n`);
@@ -103,12 +104,17 @@ export class RunService implements OnModuleDestroy {
       });
       res.on('close', () => resolve(null));
       // A node that never answers does not hold the request forever.
-      setTimeout(
+      timer = setTimeout(
         () => resolve({ error: `the command did not end within ${this.config.runTimeoutSeconds} s` }),
         (this.config.runTimeoutSeconds + 60) * 1000,
-      ).unref();
+      );
     });
     const keepAlive = setInterval(() => void this.redis.set(alive, '1', 'EX', ALIVE_TTL_S).catch(() => undefined), (ALIVE_TTL_S * 1000) / 3);
+    // Set before the job goes: its first line may come back before the send returns. Until then, an error is still
+    // the error filter's to answer.
+    res.setHeader('content-type', 'application/x-ndjson; charset=utf-8');
+    res.setHeader('cache-control', 'no-cache');
+    res.setHeader('x-accel-buffering', 'no');
     try {
       await this.redis.set(alive, '1', 'EX', ALIVE_TTL_S);
       await this.queue.send(
@@ -131,14 +137,16 @@ export class RunService implements OnModuleDestroy {
         undefined,
         1,
       );
-      res.setHeader('content-type', 'application/x-ndjson; charset=utf-8');
-      res.setHeader('cache-control', 'no-cache');
-      res.setHeader('x-accel-buffering', 'no');
-      res.flushHeaders();
+      if (!res.headersSent) res.flushHeaders();
       const end = await ended;
       if (end && !res.writableEnded) res.write(`${JSON.stringify(end)}\n`);
+    } catch (err) {
+      // Not begun: the error filter answers with an error body of its own type.
+      if (!res.headersSent) for (const h of ['content-type', 'cache-control', 'x-accel-buffering']) res.removeHeader(h);
+      throw err;
     } finally {
       clearInterval(keepAlive);
+      clearTimeout(timer);
       this.listeners.delete(channel);
       await this.subscriber.unsubscribe(channel).catch(() => undefined);
       await this.redis.del(alive).catch(() => undefined);
