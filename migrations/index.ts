@@ -12,6 +12,7 @@ import { Teams1733300000000 } from './1733300000000-teams';
 import { Audit1733400000000 } from './1733400000000-audit';
 import { NodeSealing1733500000000 } from './1733500000000-node-sealing';
 import { AppSecurity1733600000000 } from './1733600000000-app-security';
+import { Processes1733720000000 } from './1733720000000-processes';
 
 /** Every migration, oldest first. A new migration is added here and reviewed like any other code. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   Audit1733400000000,
   NodeSealing1733500000000,
   AppSecurity1733600000000,
+  Processes1733720000000,
 ];

@@ -129,12 +129,17 @@ describe('buildpack conventions: real apps deploy unmodified', { timeout: 900_00
     assert.deepEqual((await p.api('GET', '/domains/dev/apps/express')).body.cartridges, ['nodejs-18']);
   });
 
-  it("starts a Procfile's web command, a binary from node_modules/.bin, and says the worker is not run yet", async () => {
+  it("starts a Procfile's web command, a binary from node_modules/.bin, and its worker as a gear of its own", async () => {
     const { push: r, res } = await deployed('procfile');
     assert.equal(res.status, 200, res.body);
     assert.match(res.body, /Served by http-server from node_modules\/\.bin/);
     assert.match(r.output, /start command: http-server public -p \$PORT --silent \(the Procfile's web process\)/);
-    assert.match(r.output, /note: the Procfile's worker process is not run yet; only web is/);
+    assert.match(r.output, /process worker: node worker\.js \(runs as gears of its own, without a port\)/);
+    const gears = (await p.api('GET', '/domains/dev/apps/procfile')).body.gears as { process?: string }[];
+    assert.deepEqual(
+      gears.map((g) => g.process ?? 'web'),
+      ['web', 'worker'],
+    );
   });
 
   it('builds a TypeScript app with its dev dependencies, runs npm run build, then prunes them', async () => {
@@ -168,12 +173,12 @@ describe('buildpack conventions: real apps deploy unmodified', { timeout: 900_00
     assert.match(r.output, /installing dependencies with Yarn 1 from yarn\.lock/);
   });
 
-  it('detects Python beside a service, runs the Procfile with $PORT expanded, and says release is not run', async () => {
+  it('detects Python beside a service, runs the Procfile with $PORT expanded, and its release command once', async () => {
     const { push: r, res } = await deployed('python', '/hello');
     assert.equal(res.status, 200, res.body);
     assert.equal(res.body, 'python-procfile on port 8080 answered /hello; cache configured\n');
     assert.match(r.output, /-----> detected Python \(pyproject\.toml\): the app's web cartridge is python-3\.11/);
-    assert.match(r.output, /the Procfile's release process is not run yet; only web is\. For a step before each release takes traffic, use a deploy hook/);
+    assert.match(r.output, /remote: +release: no migrations\s/);
   });
 
   it('detects a static site from index.html', async () => {

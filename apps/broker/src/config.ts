@@ -44,6 +44,8 @@ export interface BrokerConfig {
   keepReleases: number;
   buildMemoryMb: number;
   buildTimeoutSeconds: number;
+  /** GEARSHIFT_RUN_TIMEOUT_SECONDS: how long a one-off command (`gearshift run`) may run before it is killed. */
+  runTimeoutSeconds: number;
   /** Docker build cache each node keeps; disk hygiene prunes what is over it. */
   buildCacheMb: number;
   /** Hours between the leader's disk hygiene runs on every node (0: never). */
@@ -155,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     keepReleases: int(env, 'GEARSHIFT_KEEP_RELEASES', 5, 1, 100),
     buildMemoryMb: int(env, 'GEARSHIFT_BUILD_MEMORY_MB', 2048, 128, 65536),
     buildTimeoutSeconds: int(env, 'GEARSHIFT_BUILD_TIMEOUT_SECONDS', 900, 10, 24 * 3600),
+    runTimeoutSeconds: int(env, 'GEARSHIFT_RUN_TIMEOUT_SECONDS', 3600, 1, 24 * 3600),
     buildCacheMb: int(env, 'GEARSHIFT_BUILD_CACHE_MB', 2048, 0, 16 * 1024 * 1024),
     gcHours: int(env, 'GEARSHIFT_GC_HOURS', 24, 0, 24 * 365),
     gcGraceMinutes: int(env, 'GEARSHIFT_GC_GRACE_MINUTES', 60, 0, 7 * 24 * 60),

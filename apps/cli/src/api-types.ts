@@ -152,7 +152,7 @@ export interface AppEnv {
   revealed?: boolean;
 }
 
-export type ScaleRequest = { replicas: number } | { min: number; max: number; targetConcurrency?: number };
+export type ScaleRequest = { replicas: number; process?: string } | { min: number; max: number; targetConcurrency?: number };
 
 export type DeploymentState = 'building' | 'rolling-out' | 'active' | 'inactive' | 'failed';
 

@@ -87,9 +87,9 @@ export class ApiClient {
     return { data: Buffer.from(await res.arrayBuffer()), filename };
   }
 
-  /** A streamed text answer (logs, an operation's progress), chunk by chunk as it arrives. */
-  async *stream(path: string): AsyncGenerator<string> {
-    const res = await this.send('GET', path, {});
+  /** A streamed text answer (logs, an operation's progress, a command's output), chunk by chunk as it arrives. */
+  async *stream(path: string, method: Method = 'GET', body?: unknown): AsyncGenerator<string> {
+    const res = await this.send(method, path, body === undefined ? {} : { body: JSON.stringify(body), type: 'application/json' });
     if (!res.ok || !res.body) await this.answer<never>(res);
     const decoder = new TextDecoder();
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) yield decoder.decode(chunk, { stream: true });

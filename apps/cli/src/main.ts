@@ -15,6 +15,7 @@ import { register as registerLogin } from './commands/login';
 import { register as registerLogs } from './commands/logs';
 import { register as registerNodes } from './commands/nodes';
 import { register as registerOperations } from './commands/operations';
+import { register as registerRun } from './commands/run';
 import { register as registerScale } from './commands/scale';
 import { register as registerSnapshots } from './commands/snapshots';
 import { register as registerTeams } from './commands/teams';
@@ -50,6 +51,7 @@ for (const register of [
   registerDeploy,
   registerDeployments,
   registerLogs,
+  registerRun,
   registerSnapshots,
   registerOperations,
   registerAudit,

@@ -255,10 +255,15 @@ export class ReleaseBuilder {
     }
   }
 
-  /** The deploy hook: once, in a one-off container of the new image, before any new gear takes traffic. */
+  /**
+   * The deploy hook or the Procfile's release process: once, in a one-off container of the new image, before any
+   * new gear takes traffic.
+   */
   private async release(job: BuildJob, step: StepReporter, out: LogSink): Promise<void> {
     const r = job.release!;
-    await step('running the deploy hook (once, before the new release takes traffic)');
+    const name = r.name ?? 'deploy hook';
+    const what = name === 'release' ? "the Procfile's release process" : 'the deploy hook';
+    await step(`running ${what} (once, before the new release takes traffic)`);
     const code = await this.docker.runOnce({
       name: `${this.config.instance}-release-${job.deploymentId.slice(0, 8)}-${Date.now().toString(36)}`,
       image: job.tag,
@@ -269,10 +274,10 @@ export class ReleaseBuilder {
       ...buildLimits(job),
       security: r.security ?? RESTRICTED_SECURITY,
       timeoutMs: job.limits.timeoutSeconds * 1000,
-      onLine: (l) => out(`deploy hook: ${l}`),
+      onLine: (l) => out(`${name}: ${l}`),
     });
-    if (code !== 0) throw new PermanentError(`the deploy hook exited with code ${code}; the release was not rolled out`);
-    await step('the deploy hook succeeded');
+    if (code !== 0) throw new PermanentError(`${what} exited with code ${code}; the release was not rolled out`);
+    await step(`${what} succeeded`);
   }
 }
 

@@ -15,6 +15,8 @@ export interface RunOnceOptions extends Confinement {
   network?: string;
   timeoutMs: number;
   onLine: (line: string) => void;
+  /** Kills the command early (nobody reads its output any more). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -39,8 +41,13 @@ export async function runOnce(docker: Docker, o: RunOnceOptions): Promise<number
     stream.on('error', (err) => o.onLine(`(output interrupted: ${err.message})`));
     docker.modem.demuxStream(stream, out, out);
     await container.start();
-    const timer = setTimeout(() => void container.kill().catch(() => undefined), o.timeoutMs);
-    const result = (await container.wait().finally(() => clearTimeout(timer))) as { StatusCode: number };
+    const kill = () => void container.kill().catch(() => undefined);
+    const timer = setTimeout(kill, o.timeoutMs);
+    o.signal?.addEventListener('abort', kill);
+    const result = (await container.wait().finally(() => {
+      clearTimeout(timer);
+      o.signal?.removeEventListener('abort', kill);
+    })) as { StatusCode: number };
     await new Promise((r) => setTimeout(r, 50));
     if (pending) o.onLine(pending.trimEnd());
     return result.StatusCode;

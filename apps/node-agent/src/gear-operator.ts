@@ -199,6 +199,7 @@ export class GearOperator {
         [LABELS.domain]: spec.domain,
         [LABELS.gear]: spec.gearId,
         [LABELS.cartridge]: spec.cartridge,
+        ...(spec.process ? { [LABELS.process]: spec.process } : {}),
         [LABELS.specHash]: specHash(spec),
         'gearshift.endpoints': JSON.stringify(Object.fromEntries(spec.ports.map((p) => [p.name, p.containerPort]))),
       },

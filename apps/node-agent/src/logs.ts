@@ -39,13 +39,19 @@ export async function streamAppLogs(
     open++;
     const gear = c.labels[LABELS.gear];
     const cartridge = c.labels[LABELS.cartridge];
+    const processType = c.labels[LABELS.process];
     const ended = () => {
       attached.delete(c.id);
       endedAt.set(c.id, Date.now());
       finish();
     };
     docker
-      .streamLogs(c.id, { tail, follow: job.follow, since }, (line, stream) => publish({ gear, cartridge, line, stream }), ended)
+      .streamLogs(
+        c.id,
+        { tail, follow: job.follow, since },
+        (line, stream) => publish({ gear, cartridge, ...(processType ? { process: processType } : {}), line, stream }),
+        ended,
+      )
       .then(
         (stop) => (stopped ? stop() : stops.push(stop)),
         // The container went away meanwhile (a rollout retired it): nothing more from it.

@@ -26,6 +26,7 @@ import { GearOperator, type StepReporter } from './gear-operator';
 import { jobProcessor, withDeadline, type JobLike } from './worker';
 import { ReleaseBuilder } from './builder';
 import { streamAppLogs } from './logs';
+import { runAppCommand } from './run';
 import { Snapshots } from './snapshots';
 
 // JSON lines (pino), each with the request id of the operation being worked on (see @gearshift/cartridges logging).
@@ -162,6 +163,11 @@ async function main(): Promise<void> {
         d,
         operator.failedGears.read(d.appId),
       ),
+    // Answered at once: the command runs beside the queue, as long as it takes, and reports on its channel.
+    'app.run': async (d) => {
+      void runAppCommand(docker, connection, config.instance, d).catch((err: Error) => log(`one-off command of ${d.appId.slice(0, 8)}: ${err.message}`));
+      return { started: true };
+    },
     'node.ping': async (d) => ({ sentAt: d.sentAt, nodeId }),
     'node.gc': async (d) => {
       const facts = {

@@ -23,12 +23,12 @@ export interface ArchiveSummary {
   bytes: number;
   /** Paths of every regular file, relative to the tree's root. */
   paths: string[];
-  /** Small text files the platform reads before building: gearshift.yml. */
+  /** Small text files the platform reads before building: gearshift.yml, the Procfile. */
   texts: Record<string, string>;
 }
 
 const BLOCK = 512;
-const TEXTS = new Set(['gearshift.yml', 'gearshift.yaml']);
+const TEXTS = new Set(['gearshift.yml', 'gearshift.yaml', 'Procfile']);
 
 function cString(buf: Buffer, start: number, length: number): string {
   const slice = buf.subarray(start, start + length);
@@ -191,7 +191,7 @@ async function readTar(reader: TarReader, maxBytes: number): Promise<ArchiveSumm
 
     const isMeta = type === 'x' || type === 'L' || type === 'K';
     if (isMeta && size > MAX_META) throw new ArchiveError('', 'tar', `the archive has a ${size}-byte extended header; at most ${MAX_META} bytes are read`);
-    // Regular files are read only when the platform needs their text (gearshift.yml); the rest is passed over.
+    // Regular files are read only when the platform needs their text (gearshift.yml, the Procfile); the rest is passed over.
     let data: Buffer | undefined;
     const prefix = cString(header, 345, 155);
     const headerName = prefix ? `${prefix}/${cString(header, 0, 100)}` : cString(header, 0, 100);

@@ -17,3 +17,4 @@ export * from './security';
 export * from './tls';
 export * from './sealing';
 export * from './logging';
+export * from './procfile';

@@ -41,6 +41,8 @@ export interface GearSpec {
   app: string;
   domain: string;
   cartridge: string;
+  /** The Procfile process type the gear runs (a worker: no port, healthy while running); absent: the cartridge's gear. */
+  process?: string;
   /** Web gears serve the app's traffic and start after the app's services are healthy. */
   web: boolean;
   /** The image to run: built from the cartridge folder with this content hash, or pulled by reference. */
@@ -135,7 +137,14 @@ export interface BuildJob {
    * Runs once in a one-off container of the new image, on the app's network, before any new gear takes traffic,
    * confined as the app's web gears are (`security`; absent: the restricted default).
    */
-  release?: { command: string[]; network: string; env: Record<string, string>; security?: GearSecurity };
+  release?: {
+    command: string[];
+    network: string;
+    env: Record<string, string>;
+    security?: GearSecurity;
+    /** What the build output calls it: `deploy hook` (absent) or `release` (a Procfile's release process). */
+    name?: 'deploy hook' | 'release';
+  };
   /** Values never to show in logs (credentials the release command sees). */
   secrets: string[];
 }
@@ -177,6 +186,26 @@ export interface NodeJobs {
    * new lines while the key `alive` exists. Answered at once; the streaming goes on beside the queue.
    */
   'app.logs': { appId: string; channel: string; alive: string; tail: number; follow: boolean };
+  /**
+   * Run a command once in a new container of the app's release image, on its network, and send its output and exit
+   * code to a Redis channel (see RunMessage). Answered at once; the command runs beside the queue, and is killed
+   * after `timeoutSeconds` or once the key `alive` is gone (nobody reads its output any more).
+   */
+  'app.run': {
+    appId: string;
+    channel: string;
+    alive: string;
+    image: string;
+    command: string[];
+    env: Record<string, string>;
+    network: string;
+    labels: Record<string, string>;
+    limits: { memoryMb: number; cpus: number; pids: number };
+    security?: GearSecurity;
+    timeoutSeconds: number;
+    /** Values never to show in the output (credentials the command sees). */
+    secrets: string[];
+  };
   /** Remove everything of an app on this node: containers, network, volumes. */
   'app.remove': { operationId?: string; appId: string };
   /** Does nothing: measures the platform's queue round trip. */
@@ -251,7 +280,10 @@ export type OperationJobName = { [N in NodeJobName]: 'operationId' extends keyof
 /** A message on a log channel: a line of one gear, or the end of one node's output. */
 export type LogMessage =
   /** `failed`: the gear failed its rollout and is gone; says so, with when. */
-  { gear: string; cartridge: string; line: string; stream: 'stdout' | 'stderr'; failed?: string } | { end: string };
+  { gear: string; cartridge: string; process?: string; line: string; stream: 'stdout' | 'stderr'; failed?: string } | { end: string };
+
+/** A message on a one-off command's channel: a line of its output, or how it ended (its exit code, or why it could not run). */
+export type RunMessage = { line: string; stream: 'stdout' | 'stderr' } | { exitCode: number } | { error: string };
 
 export type JobOf<Jobs, Name extends keyof Jobs> = { name: Name; data: Jobs[Name] };
 export type NodeJob = { [N in NodeJobName]: JobOf<NodeJobs, N> }[NodeJobName];

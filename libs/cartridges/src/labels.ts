@@ -8,6 +8,7 @@ export const LABELS = {
   domain: 'gearshift.domain',
   gear: 'gearshift.gear',
   cartridge: 'gearshift.cartridge',
+  process: 'gearshift.process',
   specHash: 'gearshift.spec-hash',
   cartridgeHash: 'gearshift.cartridge-hash',
 } as const;

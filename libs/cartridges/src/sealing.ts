@@ -121,6 +121,11 @@ export const NODE_JOB_SECRETS: SecretFields = {
   'app.snapshot': (d, f) => ({ ...d, uploadUrl: f(d.uploadUrl, 'the upload URL') }),
   'app.restore': (d, f) => ({ ...d, sourceUrl: f(d.sourceUrl, 'the source URL') }),
   'app.logs': (d) => d,
+  'app.run': (d, f) => ({
+    ...d,
+    env: mapValues(d.env, (v, k) => f(v, `run env ${k}`)),
+    secrets: d.secrets.map((s, i) => f(s, `secret ${i}`)),
+  }),
   'app.remove': (d) => d,
   'node.ping': (d) => d,
   'node.gc': (d) => d,

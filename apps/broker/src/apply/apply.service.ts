@@ -106,7 +106,7 @@ export class ApplyService {
     return {
       cartridges: (app.cartridges ?? []).map((c) => c.cartridge),
       size: app.size,
-      webScale: (app.gears ?? []).filter((g) => g.cartridge === web?.manifest.name).length,
+      webScale: (app.gears ?? []).filter((g) => g.cartridge === web?.manifest.name && !g.process).length,
       autoscale: app.autoscaleMax ? { min: app.autoscaleMin ?? 1, max: app.autoscaleMax, targetConcurrency: app.autoscaleTarget ?? 10 } : null,
       env: app.env,
       aliases: (await this.aliasesRepository.forApp(app.id)).map((a) => a.host),
@@ -162,7 +162,7 @@ export class ApplyService {
         });
         // As PUT .../scale does: the web gears come within the bounds now, so a minimum beyond the team's quota is
         // refused here, not retried by the autoscaler for ever.
-        const current = (a.gears ?? []).filter((g) => g.cartridge === web.manifest.name).length;
+        const current = (a.gears ?? []).filter((g) => g.cartridge === web.manifest.name && !g.process).length;
         const within = Math.min(d.autoscale!.max, Math.max(d.autoscale!.min, current));
         if (within !== current) await this.appGears.setReplicas(repos, a, within);
       }

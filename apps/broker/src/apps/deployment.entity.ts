@@ -36,6 +36,8 @@ export class Deployment {
   @Column({ type: 'jsonb', nullable: true }) health!: AppHealth | null;
   /** The release's hooks, by name (pre-build, build, deploy, post-deploy), as shell commands. */
   @Column({ type: 'jsonb', default: {} }) hooks!: Partial<Record<HookName, string>>;
+  /** The Procfile's process types and their commands (empty: no Procfile, or a Dockerfile build). */
+  @Column({ type: 'jsonb', default: {} }) processes!: Record<string, string>;
   /** The build's output, its last 64 KB. */
   @Column({ type: 'text', default: '' }) log!: string;
   @Column({ type: 'text', nullable: true }) error!: string | null;

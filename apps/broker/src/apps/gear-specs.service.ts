@@ -58,7 +58,14 @@ export class GearSpecsService {
     const releases = new Map((await this.deploymentsRepository.findByIds(releaseIds)).map((d) => [d.id, d]));
     const releaseOf = (id: string | null): GearRelease | undefined => {
       const d = id ? releases.get(id) : undefined;
-      return d?.image ? { image: d.image, env: d.env, ...(d.health ? { health: d.health } : {}) } : undefined;
+      return d?.image
+        ? {
+            image: d.image,
+            env: d.env,
+            ...(d.health ? { health: d.health } : {}),
+            ...(Object.keys(d.processes ?? {}).length ? { processes: d.processes } : {}),
+          }
+        : undefined;
     };
     return {
       id: app.id,
@@ -74,6 +81,7 @@ export class GearSpecsService {
         nodeId: g.nodeId,
         generation: g.generation,
         release: releaseOf(g.deploymentId),
+        ...(g.process ? { process: g.process } : {}),
         ports: g.ports,
         ...(envOf?.has(g.id) ? { env: envOf.get(g.id) } : {}),
       })),
@@ -102,7 +110,7 @@ export class GearSpecsService {
       app.updatedAt.getTime(),
       app.desiredState,
       // Published ports and node addresses: what gears on other nodes reach the app's services at.
-      ...(app.gears ?? []).map((g) => `${g.id}:${g.generation}:${g.nodeId}:${g.deploymentId}:${JSON.stringify(g.ports)}`).sort(),
+      ...(app.gears ?? []).map((g) => `${g.id}:${g.generation}:${g.nodeId}:${g.deploymentId}:${g.process}:${JSON.stringify(g.ports)}`).sort(),
       ...(app.cartridges ?? []).map((c) => c.cartridge).sort(),
       JSON.stringify(await this.addressesFor(app)),
     ].join('|');

@@ -218,4 +218,54 @@ describe("a docker-image gear's confinement", () => {
     assert.equal(gear.user, '0:0');
     assert.deepEqual(gearOf(allowed, 'postgresql-15'), gearOf(image, 'postgresql-15'));
   });
+
+  describe('Procfile process gears', () => {
+    const release: GearRelease = {
+      image: 'reg/shop:4',
+      env: { GREETING: 'hey' },
+      processes: { web: 'node web.js', worker: 'node worker.js', release: 'node m.js' },
+    };
+    const shape: AppShape = {
+      ...app,
+      gears: [
+        { ...app.gears[0], release },
+        app.gears[1],
+        { id: 'b0000000-0000-4000-8000-000000000009', cartridge: 'nodejs-18', nodeId: app.gears[0].nodeId, generation: 2, release, process: 'worker' },
+      ],
+    };
+    const all = buildGearSpecs(shape, catalog, 'gs');
+    const worker = all.find((s) => s.process === 'worker')!;
+    const webGear = all.find((s) => s.cartridge === 'nodejs-18' && !s.process)!;
+
+    it("runs the release's image with the Procfile line through a shell, and the web gears' environment", () => {
+      assert.deepEqual(worker.image, { ref: 'reg/shop:4' });
+      assert.deepEqual(worker.command, ['/bin/sh', '-c', 'exec node worker.js']);
+      assert.equal(worker.env.GREETING, 'hey');
+      assert.equal(worker.env.DATABASE_URL, webGear.env.DATABASE_URL);
+      assert.equal(worker.generation, 2);
+    });
+
+    it('serves nothing: no port, no name on the network, healthy while it runs', () => {
+      assert.equal(worker.web, false);
+      assert.deepEqual(worker.ports, []);
+      assert.deepEqual(worker.aliases, []);
+      assert.deepEqual(worker.health, { kind: 'none', timeoutSeconds: 60 });
+      assert.match(worker.containerName, /^gs-shop-acme-worker-b0000000$/);
+      assert.equal(webGear.web, true);
+      assert.deepEqual(webGear.aliases, ['nodejs-18']);
+    });
+
+    it('keeps running while the app idles, as services do; web gears stop', () => {
+      const idle = buildGearSpecs({ ...shape, state: 'idle' }, catalog, 'gs');
+      assert.equal(idle.find((s) => s.process === 'worker')!.running, true);
+      assert.equal(idle.find((s) => s.cartridge === 'nodejs-18' && !s.process)!.running, false);
+    });
+
+    it('leaves the specs of an app without process gears as they were (no process field)', () => {
+      assert.equal(
+        buildGearSpecs(app, catalog, 'gs').some((s) => 'process' in s),
+        false,
+      );
+    });
+  });
 });

@@ -12,6 +12,7 @@ import {
   type HealthSpec,
   type RouteHealth,
   type TemplateContext,
+  procfileCommand,
 } from '@gearshift/cartridges';
 import type { AppSecurityOverride } from './app.entity';
 
@@ -34,6 +35,8 @@ export interface AppShape {
     nodeId: string;
     generation: number;
     release?: GearRelease;
+    /** The Procfile process type a gear of the web cartridge runs instead of serving (a worker); absent: web. */
+    process?: string | null;
     ports?: Record<string, number>;
     env?: Record<string, string>;
   }[];
@@ -48,6 +51,8 @@ export interface GearRelease {
   image: string;
   env: Record<string, string>;
   health?: AppHealth | null;
+  /** The release's Procfile process types and their commands. */
+  processes?: Record<string, string>;
 }
 
 export interface PublishedVar {
@@ -123,6 +128,25 @@ export function publishedVars(app: AppShape, catalog: Map<string, Cartridge>, no
   return out;
 }
 
+/** Environment variable names whose values are kept out of build, hook and one-off command output. */
+const SECRET_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIAL|PRIVATE)/i;
+
+/**
+ * The values the app's code sees that no output may show: what its cartridges generated, what its services
+ * publish as secret, and its own variables whose names say they are secret.
+ */
+export function secretValues(app: AppShape, catalog: Map<string, Cartridge>, env: Record<string, string>): string[] {
+  return [
+    ...app.cartridges.flatMap((c) => Object.values(c.generated)),
+    ...publishedVars(app, catalog)
+      .filter((p) => p.secret)
+      .map((p) => p.value),
+    ...Object.entries(env)
+      .filter(([k]) => SECRET_NAME.test(k))
+      .map(([, v]) => v),
+  ];
+}
+
 function healthOf(c: Cartridge): HealthSpec {
   for (const e of c.manifest.endpoints) {
     const h = e.health;
@@ -194,14 +218,47 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
         given.add(p.name);
       }
     }
-    const isWeb = c.manifest.categories.includes('web');
-    if (isWeb) Object.assign(env, g.env ?? g.release?.env ?? app.env);
+    // A process gear (a worker) is the app's code like its web gears, with their environment, but serves nothing.
+    const appCode = c.manifest.categories.includes('web');
+    const processType = appCode && g.process ? g.process : undefined;
+    const isWeb = appCode && !processType;
+    if (appCode) Object.assign(env, g.env ?? g.release?.env ?? app.env);
     Object.assign(env, {
       GEARSHIFT_APP: app.name,
       GEARSHIFT_DOMAIN: app.domain,
       GEARSHIFT_GEAR_ID: g.id,
       GEARSHIFT_CARTRIDGE: g.cartridge,
     });
+    if (processType) {
+      const line = g.release?.processes?.[processType];
+      if (!g.release || !line) throw new Error(`gear ${g.id} runs process ${processType}, which its release does not name`);
+      return {
+        gearId: g.id,
+        appId: app.id,
+        app: app.name,
+        domain: app.domain,
+        cartridge: g.cartridge,
+        process: processType,
+        web: false,
+        image: { ref: g.release.image },
+        command: procfileCommand(line),
+        containerName: `${instance}-${app.name}-${app.domain}-${processType}-${short(g.id)}`,
+        network: `${instance}-${short(app.id)}-${short(g.nodeId)}`,
+        hostname: `${processType.toLowerCase().replace(/_/g, '-')}-${short(g.id)}`,
+        // Nothing reaches a worker by name: the cartridge's name is its web gears'.
+        aliases: [],
+        env,
+        ports: [],
+        volumes: [],
+        resources: { memoryMb: size.memoryMb, cpus: size.cpus, pids: size.pids },
+        security: gearSecurity(c.manifest.security),
+        // Healthy while it runs: a worker answers nothing.
+        health: { kind: 'none', timeoutSeconds: 60 },
+        // An idle app stops only what requests wake again: its web gears.
+        running: app.state === 'started' || app.state === 'idle',
+        generation: g.generation,
+      };
+    }
     return {
       gearId: g.id,
       appId: app.id,

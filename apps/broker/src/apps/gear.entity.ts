@@ -14,6 +14,8 @@ export class Gear {
   @Column({ type: 'integer', default: 0 }) generation!: number;
   /** The release a web gear runs (null: the cartridge's own image). */
   @Column({ name: 'deployment_id', type: 'uuid', nullable: true }) deploymentId!: string | null;
+  /** The Procfile process type the gear runs (a worker), from its release; null: the cartridge's own gear (web or service). */
+  @Column({ type: 'text', nullable: true }) process!: string | null;
   @Column({ type: 'text', default: 'starting' }) state!: GearState;
   @Column({ type: 'jsonb', default: {} }) ports!: Record<string, number>;
   /** Its address on the app's network, for a router on the same node (null until reported). */

@@ -37,6 +37,12 @@ describe('audit actions', () => {
       domain: 'shop',
       details: { cartridges: [] },
     });
+    assert.deepEqual(describeCall(call('POST', '/domains/:domain/apps/:app/run', shop, { command: ['rake', 'db:migrate'], process: 'worker' }), 200), {
+      action: 'app.run',
+      target: 'shop/web',
+      domain: 'shop',
+      details: { command: ['rake', 'db:migrate'], process: 'worker' },
+    });
     assert.deepEqual(describeCall(call('PUT', '/domains/:domain/apps/:app/scale', shop, { replicas: 3 }), 202), {
       action: 'app.scale',
       target: 'shop/web',

@@ -56,6 +56,15 @@ const keyNames = (v: unknown): string[] =>
 const strings = (v: unknown): string[] | undefined =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && NAME.test(x)).slice(0, MAX_NAMES) : undefined;
 
+/** A one-off command's words as it was given (who ran what is the point of the event), cut to a sane size. */
+const commandWords = (v: unknown): string[] | undefined =>
+  Array.isArray(v)
+    ? v
+        .filter((x): x is string => typeof x === 'string')
+        .slice(0, MAX_NAMES)
+        .map((x) => x.slice(0, 500))
+    : undefined;
+
 /** Drops what is undefined, so that details show only what the call carried. */
 function compact(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
@@ -192,7 +201,12 @@ const RULES: Record<string, Rule> = {
   'DELETE /domains/:domain/apps/:app/env/:name': { action: 'env.unset', details: (_, c) => ({ unset: [c.params.name] }) },
   'PUT /domains/:domain/apps/:app/scale': {
     action: 'app.scale',
-    details: (b) => compact({ cartridge: str(b.cartridge, 64), replicas: int(b.replicas), min: int(b.min), max: int(b.max) }),
+    details: (b) => compact({ cartridge: str(b.cartridge, 64), process: str(b.process, 64), replicas: int(b.replicas), min: int(b.min), max: int(b.max) }),
+  },
+  // The command, never the environment it ran with.
+  'POST /domains/:domain/apps/:app/run': {
+    action: 'app.run',
+    details: (b) => compact({ command: commandWords(b.command), process: str(b.process, 64) }),
   },
   'POST /domains/:domain/apps/:app/deployments': { action: 'deployment.create', details: (_, c) => deploymentSource(c.body, c) },
   'POST /domains/:domain/apps/:app/deployments/:ref/activate': {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { rmSync } from 'node:fs';
-import { gearSecurity, type BuildJob, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
+import { gearSecurity, procfileCommand, type BuildJob, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { Metrics } from '../metrics/metrics';
 import type { Tx } from '../database/unit-of-work';
@@ -9,7 +9,7 @@ import { CHANGE_REPOS, type ChangeRepos } from '../changes/change-runner';
 import { AppGears } from '../lifecycle/app-gears.service';
 import type { App } from '../apps/app.entity';
 import { GearSpecsService } from '../apps/gear-specs.service';
-import { publishedVars } from '../apps/gear-specs';
+import { secretValues } from '../apps/gear-specs';
 import { CatalogService } from '../cartridges/catalog.service';
 import { OperationsService, type StageHandler, type StageOutcome } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
@@ -23,9 +23,6 @@ import type { Deployment } from '../apps/deployment.entity';
 /** A stage writes what a change to an app writes (see ChangeRunner). */
 const REPOS = CHANGE_REPOS;
 type Repos = ChangeRepos;
-
-/** Environment variable names whose values are kept out of build and hook output. */
-const SECRET_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIAL|PRIVATE)/i;
 
 /**
  * The stage side of deployments: the build job a node runs, the extras of each converge, and the step from one stage
@@ -60,7 +57,7 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
   async startRollout(repos: Repos, app: App, d: Deployment): Promise<{ stage: 'surge' | 'retire'; dispatch: Operation['dispatch']; first: boolean }> {
     const webCartridge = this.apps.webOf(app);
     const web = webCartridge.manifest.name;
-    const webGears = (app.gears ?? []).filter((g) => g.cartridge === web);
+    const webGears = (app.gears ?? []).filter((g) => g.cartridge === web && !g.process);
     await repos.deployments.update(d.id, { state: 'rolling-out' });
     // Stopped because its first release failed: the next deployment is the app starting.
     const stoppedAfterFirstFailure =
@@ -104,15 +101,7 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
     // Before its first release an app whose runtime was detected has no web gear; its services share the network.
     const webSpec = specs.find((s) => s.web && onNode(s));
     const network = (webSpec ?? specs.find(onNode))?.network ?? '';
-    const shape = await this.specs.shapeOf(app);
-    const published = publishedVars(shape, this.catalog.cartridges);
-    const secrets = [
-      ...(app.cartridges ?? []).flatMap((c) => Object.values(c.generated)),
-      ...published.filter((p) => p.secret).map((p) => p.value),
-      ...Object.entries(d.env)
-        .filter(([k]) => SECRET_NAME.test(k))
-        .map(([, v]) => v),
-    ];
+    const secrets = secretValues(await this.specs.shapeOf(app), this.catalog.cartridges, d.env);
     const build = web.manifest.build;
     const env = { ...(webSpec?.env ?? {}), ...d.env, GEARSHIFT_RELEASE: String(d.number) };
     return {
@@ -141,7 +130,11 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
       push: Boolean(this.config.registry),
       labels: { 'gearshift.release': String(d.number) },
       limits: { memoryMb: this.config.buildMemoryMb, timeoutSeconds: this.config.buildTimeoutSeconds },
-      release: d.hooks.deploy ? { command: ['sh', '-c', d.hooks.deploy], network, env, security: gearSecurity(web.manifest.security) } : undefined,
+      release: d.processes?.release
+        ? { command: procfileCommand(d.processes.release), network, env, security: gearSecurity(web.manifest.security), name: 'release' }
+        : d.hooks.deploy
+          ? { command: ['sh', '-c', d.hooks.deploy], network, env, security: gearSecurity(web.manifest.security) }
+          : undefined,
       secrets,
     };
   }
@@ -215,10 +208,14 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
   }
 
   private async activated(repos: Repos, app: App, d: Deployment, now: Date): Promise<void> {
+    const previous = app.activeDeploymentId && app.activeDeploymentId !== d.id ? await repos.deployments.findById(app.activeDeploymentId) : null;
     if (app.activeDeploymentId && app.activeDeploymentId !== d.id) await repos.deployments.update(app.activeDeploymentId, { state: 'inactive' });
     await repos.deployments.update(d.id, { state: 'active', finishedAt: now, error: null });
     // The release runs with the environment and health check it was deployed (or last ran) with.
     await repos.apps.update(app.id, { activeDeploymentId: d.id, env: d.env, health: d.health });
+    // Workers run the release that serves: they follow it forward, and back on a rollback.
+    const current = await repos.apps.findById(app.id);
+    if (current) await this.apps.followRelease(repos, current, d, previous?.processes ?? {});
     for (const old of await repos.deployments.prunable(app.id, this.config.keepReleases, d.id)) {
       await repos.deployments.update(old.id, { pruned: true });
     }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ArchiveError, inspectArchive, type ArchiveSummary } from '@gearshift/cartridges';
+import { ArchiveError, inspectArchive, parseProcfile, type ArchiveSummary } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { DeploymentsRepository } from '../apps/deployments.repository';
@@ -28,6 +28,7 @@ export const presentDeployment = (d: Deployment, withLog = false) => ({
   image: d.pruned ? null : d.image,
   dockerfile: d.dockerfile,
   hooks: Object.keys(d.hooks),
+  processes: d.processes ?? {},
   health: d.health,
   error: d.error,
   operation: d.operationId,
@@ -115,6 +116,16 @@ export class DeploymentsService {
     }
     const descriptor = this.sources.descriptorOf(summary);
     const hooks = this.sources.hooksOf(descriptor, paths);
+    // The Procfile is read for a build with the cartridge's recipe; a repository's Dockerfile says how it starts.
+    const procfile = summary.texts.Procfile !== undefined && !paths.has('Dockerfile') ? parseProcfile(summary.texts.Procfile) : null;
+    const processes = Object.fromEntries(procfile?.processes ?? []);
+    if (processes.release && hooks.deploy) {
+      throw ruleViolation(
+        '/archive/Procfile',
+        'one-release-step',
+        "the Procfile's release process and the deploy hook both run once before each release takes traffic; keep one of them",
+      );
+    }
     const id = randomUUID();
     mkdirSync(join(this.config.dataDir, 'sources'), { recursive: true });
     writeFileSync(this.sources.path(id), upload.archive, { mode: 0o600 });
@@ -146,6 +157,7 @@ export class DeploymentsService {
             // cartridge's by saying nothing); otherwise the app's setting holds.
             health: descriptor ? (descriptor.health ?? null) : current!.health,
             hooks,
+            processes,
             sourceToken: randomBytes(24).toString('base64url'),
             userId: user.id,
           });

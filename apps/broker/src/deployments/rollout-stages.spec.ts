@@ -69,6 +69,15 @@ describe('nextDeploymentStage', () => {
     });
   });
 
+  it('leaves worker gears out of the surge: they follow the release once it serves, neither retired nor rolled back', () => {
+    const worker = { ...gear('w1', 'n1', 'd1'), process: 'worker' };
+    const withWorker = [...gears, worker];
+    assert.deepEqual(nextDeploymentStage(input({ gears: withWorker }))?.removeGears, ['g1', 'g2']);
+    assert.deepEqual(nextDeploymentStage(input({ gears: withWorker, outcome: unhealthy }))?.removeGears, ['g3', 'g4']);
+    const freshWorker = { ...gear('w2', 'n1', 'd2'), process: 'worker' };
+    assert.deepEqual(nextDeploymentStage(input({ gears: [...gears, freshWorker], outcome: unhealthy }))?.removeGears, ['g3', 'g4']);
+  });
+
   it("names no retiring when the release's gears are the app's first", () => {
     assert.deepEqual(nextDeploymentStage(input({ activeDeploymentId: null, gears: [gear('g3', 'n1', 'd2')] })), {
       stage: 'retire',

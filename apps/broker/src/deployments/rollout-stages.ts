@@ -18,6 +18,8 @@ export interface RolloutGear {
   nodeId: string;
   cartridge: string;
   deploymentId: string | null;
+  /** A Procfile process type other than web (a worker): such gears follow the release once it serves. */
+  process?: string | null;
 }
 
 /** How the release's row changes. */
@@ -86,8 +88,8 @@ export function nextDeploymentStage(input: RolloutInput): RolloutDecision | null
       return { ...keep(), release, dispatch: [], step: `release ${d.number} failed to build`, error };
     }
     case 'surge': {
-      const fresh = gears.filter((g) => g.deploymentId === d.id);
-      const old = gears.filter((g) => g.cartridge === fresh[0]?.cartridge && g.deploymentId !== d.id);
+      const fresh = gears.filter((g) => g.deploymentId === d.id && !g.process);
+      const old = gears.filter((g) => g.cartridge === fresh[0]?.cartridge && !g.process && g.deploymentId !== d.id);
       const then = nextRolloutStage('surge', outcome.failed, { fresh: fresh.map((g) => g.id), old: old.map((g) => g.id) });
       if (then.stage === 'rollback') {
         // The new gears go; the old ones never stopped serving.

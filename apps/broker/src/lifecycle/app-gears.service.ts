@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { GEAR_SIZES, type Cartridge } from '@gearshift/cartridges';
+import { GEAR_SIZES, gearProcessTypes, type Cartridge } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CertificateAuthority } from '../common/certificates';
 import { GearshiftError, ruleViolation } from '../common/errors';
@@ -39,7 +39,7 @@ export class AppGears {
   /** Whether the app's web gears serve now, so that a change to them must roll out rather than replace them. */
   serving(app: App): boolean {
     const web = this.webOf(app);
-    return app.desiredState === 'started' && Boolean(web) && (app.gears ?? []).some((g) => g.cartridge === web.manifest.name);
+    return app.desiredState === 'started' && Boolean(web) && (app.gears ?? []).some((g) => g.cartridge === web.manifest.name && !g.process);
   }
 
   /**
@@ -50,7 +50,7 @@ export class AppGears {
   async surge(repos: ChangeRepos, app: App, change: Pick<ConfigRollout, 'env' | 'added'> = {}): Promise<Change> {
     const current = (await repos.apps.findById(app.id)) ?? app;
     const web = this.webOf(current).manifest.name;
-    const old = (current.gears ?? []).filter((g) => g.cartridge === web).map((g) => g.id);
+    const old = (current.gears ?? []).filter((g) => g.cartridge === web && !g.process).map((g) => g.id);
     const cartridges = (current.cartridges ?? []).map((c) => c.cartridge);
     const nodes = await this.addWebGears(
       repos,
@@ -62,7 +62,7 @@ export class AppGears {
       this.gearMb(current, web),
       current.activeDeploymentId,
     );
-    const fresh = ((await repos.apps.findById(app.id))?.gears ?? []).filter((g) => g.cartridge === web && !old.includes(g.id)).map((g) => g.id);
+    const fresh = ((await repos.apps.findById(app.id))?.gears ?? []).filter((g) => g.cartridge === web && !g.process && !old.includes(g.id)).map((g) => g.id);
     const rollout: ConfigRollout = { fresh, old, ...change };
     return { nodes, context: { stage: 'surge', rollout } };
   }
@@ -103,7 +103,7 @@ export class AppGears {
     repos: ChangeRepos,
     appId: string,
     cartridges: string[],
-    existing: { nodeId: string; cartridge: string; ports: Record<string, number> }[],
+    existing: { nodeId: string; cartridge: string; ports: Record<string, number>; process?: string | null }[],
     web: string,
     count: number,
     memoryMb: number,
@@ -128,7 +128,7 @@ export class AppGears {
       }
     }
     const spread: Record<string, number> = {};
-    for (const g of existing.filter((x) => x.cartridge === web)) spread[g.nodeId] = (spread[g.nodeId] ?? 0) + 1;
+    for (const g of existing.filter((x) => x.cartridge === web && !x.process)) spread[g.nodeId] = (spread[g.nodeId] ?? 0) + 1;
     for (let i = 0; i < count; i++) {
       const nodeId = await this.place(repos, [memoryMb], undefined, spread);
       await repos.apps.addGears(appId, [{ cartridge: web, nodeId, memoryMb, deploymentId }]);
@@ -153,7 +153,7 @@ export class AppGears {
    * could not run.
    */
   async checkFirstGears(repos: ChangeRepos, app: App, web: Cartridge): Promise<void> {
-    if ((app.gears ?? []).some((g) => g.cartridge === web.manifest.name)) return;
+    if ((app.gears ?? []).some((g) => g.cartridge === web.manifest.name && !g.process)) return;
     const count = Math.max(1, web.manifest.scaling?.min ?? 1);
     await checkQuota(repos.teams, app.domainId, Array<number>(count).fill(this.gearMb(app, web.manifest.name)));
   }
@@ -176,7 +176,9 @@ export class AppGears {
    */
   async setReplicas(repos: ChangeRepos, app: App, replicas: number): Promise<void> {
     const web = this.webOf(app);
-    const gears = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    const gears = (app.gears ?? [])
+      .filter((g) => g.cartridge === web.manifest.name && !g.process)
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
     const memoryMb = this.gearMb(app, web.manifest.name);
     if (replicas > gears.length) {
       await checkQuota(repos.teams, app.domainId, Array<number>(replicas - gears.length).fill(memoryMb));
@@ -186,5 +188,63 @@ export class AppGears {
       await repos.apps.removeGears(gears.slice(replicas).map((g) => g.id));
     }
     await repos.apps.update(app.id, { lastScaledAt: new Date() });
+  }
+
+  /**
+   * Brings the app's process gears (workers) to a release that now serves, inside the caller's transaction: each
+   * process type its Procfile names runs as many gears as before, on the release; a type the `previous` release did
+   * not name starts with one (one it named with none was scaled to 0, and stays so). The gears of types the release
+   * no longer names go. Returns the nodes that got new gears. New gears go where the release's web gears are: its
+   * image and the app's network are there.
+   */
+  async followRelease(
+    repos: ChangeRepos,
+    app: App,
+    release: { id: string; processes: Record<string, string> },
+    previous: Record<string, string> = {},
+  ): Promise<string[]> {
+    const web = this.webOf(app).manifest.name;
+    const types = gearProcessTypes(release.processes ?? {});
+    const current = (app.gears ?? []).filter((g) => g.process);
+    await repos.apps.removeGears(current.filter((g) => !types.includes(g.process!)).map((g) => g.id));
+    const nodes = new Set<string>();
+    for (const type of types) {
+      const own = current.filter((g) => g.process === type);
+      if (own.length > 0) {
+        await repos.apps.setRelease(
+          own.map((g) => g.id),
+          release.id,
+        );
+        continue;
+      }
+      if (previous[type] !== undefined) continue;
+      const webGears = (app.gears ?? []).filter((g) => g.cartridge === web && !g.process);
+      const home = (webGears.find((g) => g.deploymentId === release.id) ?? webGears[0])?.nodeId;
+      const memoryMb = this.gearMb(app, web);
+      const nodeId = await this.place(repos, [memoryMb], home);
+      await repos.apps.addGears(app.id, [{ cartridge: web, nodeId, memoryMb, deploymentId: release.id, process: type }]);
+      nodes.add(nodeId);
+    }
+    return [...nodes];
+  }
+
+  /**
+   * Runs `replicas` gears of one of the Procfile process types of the release the app serves, inside the caller's
+   * transaction: added where the app's web gears are, or the newest removed. More gears must fit the team's quota.
+   */
+  async setProcessReplicas(repos: ChangeRepos, app: App, type: string, replicas: number, release: { id: string }): Promise<void> {
+    const web = this.webOf(app).manifest.name;
+    const gears = (app.gears ?? []).filter((g) => g.process === type).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    const memoryMb = this.gearMb(app, web);
+    if (replicas <= gears.length) {
+      await repos.apps.removeGears(gears.slice(replicas).map((g) => g.id));
+      return;
+    }
+    await checkQuota(repos.teams, app.domainId, Array<number>(replicas - gears.length).fill(memoryMb));
+    const home = (app.gears ?? []).find((g) => g.cartridge === web && !g.process && g.deploymentId === release.id)?.nodeId ?? gears[0]?.nodeId;
+    for (let i = gears.length; i < replicas; i++) {
+      const nodeId = await this.place(repos, [memoryMb], home);
+      await repos.apps.addGears(app.id, [{ cartridge: web, nodeId, memoryMb, deploymentId: release.id, process: type }]);
+    }
   }
 }

@@ -2,7 +2,9 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query
 import { AcceptsBody } from '../common/body';
 import type { Response } from 'express';
 import { invalid } from '../common/errors';
+import { PROCESS_TYPE } from '@gearshift/cartridges';
 import { LogsService } from './logs.service';
+import { RunService, runSchema, type RunBody } from './run.service';
 import { ApiBearerAuth, ApiBody, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { SchemaPipe } from '../common/schema.pipe';
 import { WaitPipe } from '../common/wait.pipe';
@@ -34,23 +36,46 @@ export class AppsController {
   constructor(
     private readonly apps: AppsService,
     private readonly logs: LogsService,
+    private readonly runs: RunService,
   ) {}
+
+  /**
+   * A one-off command in a new container of the release the app serves: its output as lines of JSON while it runs
+   * (`{"line", "stream"}`), then `{"exitCode"}` (or `{"error"}` when it could not run). 409 before the first release.
+   */
+  @Post(':app/run')
+  @HttpCode(200)
+  @AcceptsBody({ json: 'api' })
+  @ApiBody({ schema: runSchema as object })
+  async run(
+    @CurrentUser() user: User,
+    @Param('domain') domain: string,
+    @Param('app') app: string,
+    @Body(new SchemaPipe(runSchema)) body: RunBody,
+    @Res() res: Response,
+  ) {
+    await this.runs.run(user, domain, app, body, res);
+  }
 
   /** Output of every gear, each line tagged with its cartridge and gear; with follow=true, streamed as it comes. */
   @Get(':app/logs')
   @ApiQuery({ name: 'tail', required: false, description: 'lines of each gear to start with (default 100, at most 10000)' })
   @ApiQuery({ name: 'follow', required: false, description: 'true: keep streaming new lines' })
+  @ApiQuery({ name: 'process', required: false, description: 'only the gears of one Procfile process type (web, worker, …)' })
   async appLogs(
     @CurrentUser() user: User,
     @Param('domain') domain: string,
     @Param('app') app: string,
     @Query('tail') tail: string | undefined,
     @Query('follow') follow: string | undefined,
+    @Query('process') processType: string | undefined,
     @Res() res: Response,
   ) {
+    if (processType !== undefined && !PROCESS_TYPE.test(processType))
+      throw invalid('/process', 'pattern', 'must be a Procfile process type (letters, digits, _ and -)');
     const lines = tail === undefined ? 100 : Number(tail);
     if (!Number.isInteger(lines) || lines < 0 || lines > 10000) throw invalid('/tail', 'range', 'must be a whole number from 0 to 10000');
-    await this.logs.stream(user, domain, app, { tail: lines, follow: ['1', 'true', 'yes'].includes(follow ?? '') }, res);
+    await this.logs.stream(user, domain, app, { tail: lines, follow: ['1', 'true', 'yes'].includes(follow ?? ''), process: processType }, res);
   }
 
   @Get()

@@ -76,13 +76,18 @@ export const scaleSchema = {
       type: 'object',
       additionalProperties: false,
       required: ['replicas'],
-      properties: { cartridge: { type: 'string', minLength: 1 }, replicas: { type: 'integer', minimum: 0, maximum: 100 } },
+      properties: {
+        cartridge: { type: 'string', minLength: 1 },
+        /** A Procfile process type of the running release (`worker`); absent or `web`: the web gears. */
+        process: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,30}$' },
+        replicas: { type: 'integer', minimum: 0, maximum: 100 },
+      },
     },
     autoscaleSchema,
   ],
 } as const;
 
-export type ScaleBody = { cartridge?: string; replicas: number } | { min: number; max: number; targetConcurrency?: number };
+export type ScaleBody = { cartridge?: string; process?: string; replicas: number } | { min: number; max: number; targetConcurrency?: number };
 
 export const patchAppSchema = {
   type: 'object',

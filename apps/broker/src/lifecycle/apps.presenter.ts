@@ -53,7 +53,9 @@ export class AppsPresenter {
       state: app.desiredState,
       status: statusOf(app),
       size: app.size,
-      scale: (app.gears ?? []).filter((g) => g.cartridge === web?.manifest.name).length,
+      scale: (app.gears ?? []).filter((g) => g.cartridge === web?.manifest.name && !g.process).length,
+      // Gears of each Procfile process type other than web (workers).
+      processes: (app.gears ?? []).reduce<Record<string, number>>((n, g) => (g.process ? { ...n, [g.process]: (n[g.process] ?? 0) + 1 } : n), {}),
       cartridges: (app.cartridges ?? []).map((c) => c.cartridge).sort(),
       autoscale: app.autoscaleMax ? { min: app.autoscaleMin, max: app.autoscaleMax, targetConcurrency: app.autoscaleTarget } : null,
       idleAfterSeconds: app.idleAfterSeconds,
@@ -67,6 +69,7 @@ export class AppsPresenter {
         .map((g) => ({
           id: g.id,
           cartridge: g.cartridge,
+          ...(g.process ? { process: g.process } : {}),
           node: nodes.get(g.nodeId) ?? g.nodeId,
           state: g.state,
           release: g.deploymentId ? (releases.get(g.deploymentId) ?? null) : null,

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { entryName, entryOptions, GEAR_SIZES, type Cartridge, type GearSize } from '@gearshift/cartridges';
+import { entryName, entryOptions, GEAR_SIZES, gearProcessTypes, type Cartridge, type GearSize } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CertificateAuthority } from '../common/certificates';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
@@ -335,9 +335,36 @@ export class AppsService {
           checkScale(web, body.min, '/min');
           checkScale(web, body.max, '/max');
           await repos.apps.update(app.id, { autoscaleMin: body.min, autoscaleMax: body.max, autoscaleTarget: body.targetConcurrency ?? 10 });
-          const current = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).length;
+          const current = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name && !g.process).length;
           const within = Math.min(body.max, Math.max(body.min, current));
           if (within !== current) await this.appGears.setReplicas(repos, app, within);
+        },
+        waitSeconds,
+      );
+    }
+    if (body.process && body.process !== 'web') {
+      const type = body.process;
+      return this.change(
+        user,
+        domainName,
+        appName,
+        'app.scale',
+        `scale process ${type} to ${body.replicas} gear(s)`,
+        async (repos, app) => {
+          const web = this.appGears.webOf(app);
+          const release = app.activeDeploymentId ? await repos.deployments.findById(app.activeDeploymentId) : null;
+          if (!release || !gearProcessTypes(release.processes ?? {}).includes(type)) {
+            const types = gearProcessTypes(release?.processes ?? {});
+            throw ruleViolation(
+              '/process',
+              'procfile-process',
+              `the release app "${app.name}" runs has no process ${type} in its Procfile${types.length ? ` (it has ${types.join(', ')})` : ''}`,
+            );
+          }
+          // A process may stop altogether (0), unlike the web gears; at most as many gears as the web cartridge allows.
+          const max = web.manifest.scaling?.max ?? 1;
+          if (body.replicas > max) throw ruleViolation('/replicas', 'scaling', `process ${type} runs from 0 to ${max} gears, not ${body.replicas}`);
+          await this.appGears.setProcessReplicas(repos, app, type, body.replicas, release);
         },
         waitSeconds,
       );

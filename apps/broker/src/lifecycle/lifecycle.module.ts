@@ -14,13 +14,14 @@ import { AppsPresenter } from './apps.presenter';
 import { AppsService } from './apps.service';
 import { ConfigRolloutService } from './config-rollout.service';
 import { LogsService } from './logs.service';
+import { RunService } from './run.service';
 import { AppsController } from './apps.controller';
 
 /** The apps API: creating, changing, scaling and deleting apps. */
 @Module({
   imports: [AppsModule, CartridgesModule, ChangesModule, DomainsModule, FleetModule, NodesModule, OperationsModule, QueueModule, RoutesModule, UsersModule],
   controllers: [AppsController],
-  providers: [AppGears, AppsPresenter, AppsService, ConfigRolloutService, LogsService],
+  providers: [AppGears, AppsPresenter, AppsService, ConfigRolloutService, LogsService, RunService],
   exports: [AppGears, AppsPresenter, AppsService, ConfigRolloutService, LogsService],
 })
 export class LifecycleModule {}

@@ -10,8 +10,16 @@ import type { User } from '../users/user.entity';
 import type { App } from '../apps/app.entity';
 import { AppAccess } from '../apps/app-access.service';
 import { GearshiftError } from '../common/errors';
+import { CatalogService } from '../cartridges/catalog.service';
 
 const ALIVE_TTL_S = 10;
+
+/** `process`: only the lines of one Procfile process type's gears (`web`: the web gears). */
+export interface LogOptions {
+  tail: number;
+  follow: boolean;
+  process?: string;
+}
 
 /**
  * Logs of every gear of an app, from every node: each node streams its gears' output to a Redis channel of this
@@ -31,6 +39,7 @@ export class LogsService implements OnModuleDestroy {
     private readonly access: AppAccess,
     private readonly queue: QueueService,
     private readonly appsRepository: AppsRepository,
+    private readonly catalog: CatalogService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {
     this.redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: 2 });
@@ -63,7 +72,7 @@ export class LogsService implements OnModuleDestroy {
     return this.subscribed;
   }
 
-  async stream(user: User, domainName: string, appName: string, opts: { tail: number; follow: boolean }, res: Response): Promise<void> {
+  async stream(user: User, domainName: string, appName: string, opts: LogOptions, res: Response): Promise<void> {
     const { app } = await this.access.requireApp(user, domainName, appName, 'read');
     const held = this.open.get(user.id) ?? 0;
     if (held >= this.config.maxLogStreams) {
@@ -84,8 +93,9 @@ export class LogsService implements OnModuleDestroy {
     }
   }
 
-  private async relay(app: App, opts: { tail: number; follow: boolean }, res: Response): Promise<void> {
+  private async relay(app: App, opts: LogOptions, res: Response): Promise<void> {
     const nodes = [...new Set((app.gears ?? []).map((g) => g.nodeId))];
+    const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge))?.manifest.name;
     const id = randomUUID();
     const channel = `${this.config.instance}:logs:${id}`;
     const alive = `${channel}:alive`;
@@ -122,7 +132,10 @@ export class LogsService implements OnModuleDestroy {
           }
           return;
         }
-        res.write(`[${m.cartridge} ${m.gear.slice(0, 8)}${m.failed ? `, ${m.failed}` : ''}] ${m.line}\n`);
+        // `web` is every gear of the app's code that runs no other process type.
+        if (opts.process && (m.process ?? (m.cartridge === web ? 'web' : undefined)) !== opts.process) return;
+        const what = m.process ? `${m.cartridge} ${m.process}` : m.cartridge;
+        res.write(`[${what} ${m.gear.slice(0, 8)}${m.failed ? `, ${m.failed}` : ''}] ${m.line}\n`);
       });
       ask(nodes).catch(done);
       // A follower also hears nodes the app's gears move to, and ends with the app.

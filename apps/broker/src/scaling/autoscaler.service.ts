@@ -54,7 +54,7 @@ export class AutoscalerService implements OnApplicationBootstrap, OnModuleDestro
         if (!web) continue;
         const t = traffic.get(app.id);
         const decision = decide({
-          replicas: (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name).length,
+          replicas: (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name && !g.process).length,
           policy: app.autoscaleMax
             ? {
                 min: app.autoscaleMin ?? 1,

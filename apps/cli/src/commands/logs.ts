@@ -9,8 +9,10 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(domainOption())
     .option('-f, --follow', 'keep streaming new lines (Ctrl-C stops)')
     .option('-n, --tail <lines>', 'lines of each gear to start with', '100')
-    .action(async (app: string, opts: DomainOpts & { follow?: boolean; tail: string }) => {
-      const path = `${ctx.appPath(opts, app)}/logs?tail=${encodeURIComponent(opts.tail)}&follow=${opts.follow ? 'true' : 'false'}`;
+    .option('--process <type>', "only the gears of one of the Procfile's process types (web, worker, …)")
+    .action(async (app: string, opts: DomainOpts & { follow?: boolean; tail: string; process?: string }) => {
+      const only = opts.process ? `&process=${encodeURIComponent(opts.process)}` : '';
+      const path = `${ctx.appPath(opts, app)}/logs?tail=${encodeURIComponent(opts.tail)}&follow=${opts.follow ? 'true' : 'false'}${only}`;
       for await (const chunk of ctx.api().stream(path)) process.stdout.write(chunk);
     });
 }

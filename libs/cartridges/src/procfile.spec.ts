@@ -1,0 +1,33 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { gearProcessTypes, parseProcfile, procfileCommand } from './procfile';
+
+describe('Procfiles', () => {
+  it('reads each process type and its command, skipping comments and blank lines', () => {
+    const p = parseProcfile('# processes\nweb: node server.js --port $PORT\r\n\nworker:   node worker.js\nrelease: npm run migrate\n');
+    assert.deepEqual(
+      [...p.processes],
+      [
+        ['web', 'node server.js --port $PORT'],
+        ['worker', 'node worker.js'],
+        ['release', 'npm run migrate'],
+      ],
+    );
+    assert.deepEqual(p.ignored, []);
+  });
+
+  it('reports lines that are not "type: command" instead of dropping them silently', () => {
+    const p = parseProcfile('web node server.js\nweb: nf start\nworker:\n' + 'x'.repeat(31) + ': too long a name\n');
+    assert.deepEqual(p.ignored, [1, 3, 4]);
+    assert.equal(p.processes.get('web'), 'nf start');
+  });
+
+  it('runs a line through a shell with exec, so $PORT expands and the app gets the stop signal', () => {
+    assert.deepEqual(procfileCommand('gunicorn app:app -b 0.0.0.0:$PORT'), ['/bin/sh', '-c', 'exec gunicorn app:app -b 0.0.0.0:$PORT']);
+  });
+
+  it('runs every type but web and release as gears of its own', () => {
+    assert.deepEqual(gearProcessTypes(parseProcfile('web: a\nrelease: b\nworker: c\nclock: d\n').processes), ['clock', 'worker']);
+    assert.deepEqual(gearProcessTypes({ web: 'a' }), []);
+  });
+});

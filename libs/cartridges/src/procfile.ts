@@ -1,0 +1,39 @@
+/**
+ * Procfiles as Heroku defined them (and Render, Railway and Dokku follow): one `type: command` per line, blank
+ * lines and `#` comments ignored. `web` is the command of the app's web gears, `release` runs once per deployment
+ * before the release takes traffic, and every other type runs as gears of its own (a worker, a clock).
+ */
+export interface Procfile {
+  processes: Map<string, string>;
+  /** Lines that are not `type: command`, by number, so that a typo is reported rather than silently dropped. */
+  ignored: number[];
+}
+
+/** A process type's name: what Heroku accepts, and what a container name and a Docker label can carry. */
+export const PROCESS_TYPE = /^[A-Za-z0-9_-]{1,30}$/;
+
+export function parseProcfile(text: string): Procfile {
+  const processes = new Map<string, string>();
+  const ignored: number[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (/^\s*(#.*)?$/.test(line)) return;
+    const m = /^([A-Za-z0-9_-]+)\s*:\s*(.*\S)\s*$/.exec(line);
+    if (!m || !PROCESS_TYPE.test(m[1])) ignored.push(i + 1);
+    else processes.set(m[1], m[2]);
+  });
+  return { processes, ignored };
+}
+
+/**
+ * A Procfile line's command as a container runs it: by a shell, as Heroku does, so that `$PORT` and other
+ * variables expand when the gear starts, and with exec so that the app itself receives the stop signal.
+ */
+export function procfileCommand(line: string): string[] {
+  return ['/bin/sh', '-c', `exec ${line}`];
+}
+
+/** The process types that run as gears of their own: every one but `web` (the web gears) and `release` (once). */
+export function gearProcessTypes(processes: Record<string, string> | Map<string, string>): string[] {
+  const names = processes instanceof Map ? [...processes.keys()] : Object.keys(processes);
+  return names.filter((n) => n !== 'web' && n !== 'release').sort();
+}
