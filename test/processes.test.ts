@@ -67,7 +67,7 @@ describe('Procfile processes and one-off commands', { timeout: 900_000 }, () => 
   const gears = async () => (await p.api('GET', APP)).body.gears as { process?: string; release: number | null; state: string }[];
 
   before(async () => {
-    p = await Platform.start('processes', { node1: {} }, { router: true });
+    p = await Platform.start('processes', { node1: {} }, { router: true, env: { GEARSHIFT_MAX_RUNS: '2' } });
     assert.equal((await p.api('POST', '/domains', { name: 'dev' })).status, 201);
     const created = await p.api('POST', '/domains/dev/apps?wait=120', { name: 'procs', cartridges: [], env: { GREETING: 'hello' } });
     assert.equal(created.status, 202, JSON.stringify(created.body));
@@ -144,6 +144,19 @@ describe('Procfile processes and one-off commands', { timeout: 900_000 }, () => 
     assert.doesNotMatch(text, /hello/);
     // Nothing is left behind.
     assert.equal((await p.containers({ 'gearshift.role': 'run' })).length, 0);
+  });
+
+  it('lets one user run only GEARSHIFT_MAX_RUNS commands at once; the next is 429 and starts nothing', async () => {
+    const long = [run({ command: ['sleep', '4'] }), run({ command: ['sleep', '4'] })];
+    await eventually('both commands to run', async () => (await p.containers({ 'gearshift.role': 'run' })).length === 2, 30_000, 100);
+    const third = await p.api('POST', `${APP}/run`, { command: ['true'] });
+    assert.equal(third.status, 429);
+    assert.equal(third.body.code, 'too_many_requests');
+    assert.match(third.body.message, /GEARSHIFT_MAX_RUNS/);
+    assert.equal((await p.containers({ 'gearshift.role': 'run' })).length, 2);
+    for (const done of await Promise.all(long)) assert.deepEqual(done.messages.at(-1), { exitCode: 0 });
+    // Once they end, the user may run again.
+    assert.deepEqual((await run({ command: ['true'] })).messages.at(-1), { exitCode: 0 });
   });
 
   it("prints the output of gearshift run and exits with the command's exit code", async () => {

@@ -46,6 +46,8 @@ export interface BrokerConfig {
   buildTimeoutSeconds: number;
   /** GEARSHIFT_RUN_TIMEOUT_SECONDS: how long a one-off command (`gearshift run`) may run before it is killed. */
   runTimeoutSeconds: number;
+  /** GEARSHIFT_MAX_RUNS: one-off commands one user may have running at once. */
+  maxRuns: number;
   /** Docker build cache each node keeps; disk hygiene prunes what is over it. */
   buildCacheMb: number;
   /** Hours between the leader's disk hygiene runs on every node (0: never). */
@@ -158,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     buildMemoryMb: int(env, 'GEARSHIFT_BUILD_MEMORY_MB', 2048, 128, 65536),
     buildTimeoutSeconds: int(env, 'GEARSHIFT_BUILD_TIMEOUT_SECONDS', 900, 10, 24 * 3600),
     runTimeoutSeconds: int(env, 'GEARSHIFT_RUN_TIMEOUT_SECONDS', 3600, 1, 24 * 3600),
+    maxRuns: int(env, 'GEARSHIFT_MAX_RUNS', 3, 1, 100),
     buildCacheMb: int(env, 'GEARSHIFT_BUILD_CACHE_MB', 2048, 0, 16 * 1024 * 1024),
     gcHours: int(env, 'GEARSHIFT_GC_HOURS', 24, 0, 24 * 365),
     gcGraceMinutes: int(env, 'GEARSHIFT_GC_GRACE_MINUTES', 60, 0, 7 * 24 * 60),
