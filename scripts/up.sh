@@ -108,7 +108,34 @@ if systemd_host; then
   install_units
   as_root systemctl enable --now gearshift-broker gearshift-agent gearshift-router >/dev/null
 elif running; then
-  say "the supervisor is already running (pid $(cat "$run_dir/supervisor.pid"))"
+  # A platform runs already, perhaps of an earlier checkout: an upgrade. The schema moves first (migrations are
+  # forward-only and the running broker works on the new schema); then a supervisor of this checkout retires the
+  # running one and replaces the broker, the agent and the router one at a time, each new one ready and healthy
+  # before the old one stops. HAProxy is handed from the old router to the new one, never restarted.
+  say "Gearshift runs already (supervisor pid $(cat "$run_dir/supervisor.pid")): upgrading it in place, one part at a time"
+  say "running the database migrations"
+  node dist/apps/broker/src/main.js migrate || die "the migrations failed; nothing was replaced (the running platform is as it was)"
+  status_file="$run_dir/take-over"
+  rm -f "$status_file"
+  (umask 027; GEARSHIFT_NODE_FLAGS="$NODE_FLAGS" exec setsid nohup node dist/apps/supervisor/src/main.js --take-over broker agent router \
+    >>"$log_dir/supervisor.log" 2>&1 < /dev/null) &
+  take_over_pid=$!
+  shown=0
+  for _ in $(seq 1 1200); do
+    if [ -f "$status_file" ]; then
+      lines=$(wc -l <"$status_file")
+      if [ "$lines" -gt "$shown" ]; then
+        tail -n +"$((shown + 1))" "$status_file" | head -n "$((lines - shown))" | while IFS= read -r line; do say "$line"; done
+        shown=$lines
+      fi
+      last=$(tail -1 "$status_file")
+      [ "$last" = done ] && break
+      case "$last" in failed:*) die "the upgrade stopped: ${last#failed: } (logs: $log_dir)" ;; esac
+    fi
+    kill -0 "$take_over_pid" 2>/dev/null || { tail -30 "$log_dir/supervisor.log" >&2; die "the new supervisor stopped (logs: $log_dir)"; }
+    sleep 0.5
+  done
+  [ "$(tail -1 "$status_file" 2>/dev/null)" = done ] || die "the upgrade did not finish within 10 minutes (logs: $log_dir)"
 else
   say "starting the broker, a node agent and the router under Gearshift's supervisor"
   (umask 027; GEARSHIFT_NODE_FLAGS="$NODE_FLAGS" exec setsid nohup node dist/apps/supervisor/src/main.js broker agent router \

@@ -25,6 +25,8 @@ export class ScriptedPlatform {
   port = 0;
   routerPort = 0;
   token = '';
+  /** The checkout whose `npm run` scripts are run (another one to upgrade from, say). */
+  checkout = ROOT;
   private env: NodeJS.ProcessEnv = {};
 
   constructor(name: string) {
@@ -63,7 +65,7 @@ export class ScriptedPlatform {
   /** `npm run NAME -- ARGS` in this platform's environment; resolves with what it printed. */
   async script(name: string, ...args: string[]): Promise<string> {
     try {
-      const { stdout, stderr } = await run('npm', ['run', '--silent', name, '--', ...args], { cwd: ROOT, env: this.env, maxBuffer: 16 * 1024 * 1024 });
+      const { stdout, stderr } = await run('npm', ['run', '--silent', name, '--', ...args], { cwd: this.checkout, env: this.env, maxBuffer: 16 * 1024 * 1024 });
       return `${stdout}${stderr}`;
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };

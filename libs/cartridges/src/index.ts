@@ -16,3 +16,4 @@ export * from './last-resort';
 export * from './security';
 export * from './tls';
 export * from './sealing';
+export * from './take-over';
