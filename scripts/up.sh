@@ -103,7 +103,10 @@ running() {
   [ -f "$run_dir/supervisor.pid" ] && kill -0 "$(cat "$run_dir/supervisor.pid")" 2>/dev/null
 }
 
+restart_units=false
 if systemd_host; then
+  # Units that run already run the code they started with: an upgrade restarts them one at a time (below).
+  systemctl is-active --quiet gearshift-broker && restart_units=true
   say "installing systemd units gearshift-broker, gearshift-agent and gearshift-router"
   install_units
   as_root systemctl enable --now gearshift-broker gearshift-agent gearshift-router >/dev/null
@@ -161,6 +164,20 @@ broker_up() { curl -fsS "$api/healthz" >/dev/null 2>&1; }
 agent_ready() { curl -fsS "$api/healthz" 2>/dev/null | grep -q '"ready":true'; }
 router_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${GEARSHIFT_ROUTER_PORT:-8000}/" || true)" = 404 ]; }
 
+if $restart_units; then
+  # systemd stops a unit before it starts it again: each part is away for the seconds of its restart (HAProxy, which
+  # the router unit does not stop, keeps serving the apps), and the next waits until it is back.
+  say "running the database migrations"
+  node dist/apps/broker/src/main.js migrate || die "the migrations failed; nothing was restarted"
+  say "restarting gearshift-broker"
+  as_root systemctl restart gearshift-broker
+  wait_for broker 60 "the broker did not become healthy" broker_up
+  say "restarting gearshift-agent"
+  as_root systemctl restart gearshift-agent
+  wait_for agent 60 "the node agent did not become ready" agent_ready
+  say "restarting gearshift-router"
+  as_root systemctl restart gearshift-router
+fi
 say "waiting for the broker on $api"
 wait_for broker 60 "the broker did not become healthy" broker_up
 say "waiting for the node agent"
