@@ -62,7 +62,13 @@ export async function backupBench(add: AddRow): Promise<void> {
     await p.startBroker();
     await p.login();
     const back = (await p.api('GET', '/domains/keep/apps')).body as unknown[];
-    add(`platform backup, ${APPS} static apps (npm run backup)`, `${(backupMs / 1000).toFixed(1)} s`, `${(size / 1024 / 1024).toFixed(1)} MB archive`, '', '');
+    add(
+      `platform backup, ${APPS} static apps (npm run backup)`,
+      `${(backupMs / 1000).toFixed(1)} s`,
+      `${size >= 1024 * 1024 ? `${(size / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(size / 1024)} kB`} archive`,
+      '',
+      '',
+    );
     add(
       `platform restore onto a wiped platform (npm run restore)`,
       `${(restoreMs / 1000).toFixed(1)} s`,
