@@ -68,7 +68,14 @@ describe('npm run up on a newer checkout', { timeout: 1_500_000 }, () => {
     await Promise.all(loads.map((l) => l.stop()));
     const summaries = loads.map((l, i) => l.summary(`upgrade ${from.slice(0, 7)} → ${to.slice(0, 7)}, ${Object.values(hosts)[i]}`));
     for (const s of summaries) console.log(`# ${s}`);
-    console.log(`# longest gap between good answers during the upgrade: ${Math.max(...loads.map((l) => l.longestGap))} ms`);
+    const worst = loads.reduce((a, b) => (b.longestGap > a.longestGap ? b : a));
+    console.log(`# longest gap between good answers during the upgrade: ${worst.longestGap} ms, ended ${new Date(worst.longestGapEnded).toISOString()}`);
+    // The roll as the supervisor logged it, to set the gap beside.
+    for (const line of p
+      .log('supervisor')
+      .split('\n')
+      .filter((l) => /supervisor (retired|broker|agent|router|done)/.test(l)))
+      console.log(`# ${line}`);
     for (const [i, l] of loads.entries()) assert.deepEqual(l.failed.slice(0, 5), [], `${summaries[i]}\n${out}\n${p.logs()}`);
     assert.ok(
       loads.every((l) => l.answers.length > 40),

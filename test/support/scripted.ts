@@ -151,9 +151,18 @@ export class TrafficLoad {
 
   /** The longest time between two successful answers in a row (ms). */
   get longestGap(): number {
+    return this.worstGap().ms;
+  }
+
+  /** When the longest gap ended (ms since the epoch; 0 with fewer than two good answers), to set beside the logs. */
+  get longestGapEnded(): number {
+    return this.worstGap().endedAt;
+  }
+
+  private worstGap(): { ms: number; endedAt: number } {
     const ok = this.answers.filter((a) => a.status === 200);
-    let worst = 0;
-    for (let i = 1; i < ok.length; i++) worst = Math.max(worst, ok[i].at - ok[i - 1].at);
+    let worst = { ms: 0, endedAt: 0 };
+    for (let i = 1; i < ok.length; i++) if (ok[i].at - ok[i - 1].at > worst.ms) worst = { ms: ok[i].at - ok[i - 1].at, endedAt: ok[i].at };
     return worst;
   }
 
