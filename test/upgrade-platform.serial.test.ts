@@ -74,7 +74,7 @@ describe('npm run up on a newer checkout', { timeout: 1_500_000 }, () => {
     for (const line of p
       .log('supervisor')
       .split('\n')
-      .filter((l) => /supervisor (retired|broker|agent|router|done)/.test(l)))
+      .filter((l) => /^\S+Z supervisor (retired|\w+: |done)/.test(l)))
       console.log(`# ${line}`);
     for (const [i, l] of loads.entries()) assert.deepEqual(l.failed.slice(0, 5), [], `${summaries[i]}\n${out}\n${p.logs()}`);
     assert.ok(
