@@ -8,6 +8,8 @@ import { deployPushBench, writeRawNodeApp } from './deploy-push';
 import { docker, eventually, Platform, ROOT } from '../test/support/platform';
 import { recoveryBench } from './recovery';
 import { restartBench } from './restart';
+import { backupBench } from './platform-backup';
+import { upgradeBench } from './upgrade';
 import { routingBench } from './routing';
 import { soakBench } from './soak';
 import { join } from 'node:path';
@@ -15,7 +17,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 /**
- * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery, =restart or =soak for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
+ * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery, =restart, =upgrade, =backup or =soak for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
  *   gear start  app create → healthy through the API   vs  raw dockerode create + start + the same health wait
  *   queue       a no-op job through a node's queue       vs  a raw BullMQ round trip on the same Redis
  *   routing     wrk through the router      vs  wrk straight to the container's own address (and its published port)
@@ -23,6 +25,8 @@ import { promisify } from 'node:util';
  *   memory      broker and agent resident memory, idle and with 100 apps
  *   recovery    kill -9 of the broker, agent and router under the supervisor, until each is healthy again
  *   restart     npm run down + npm run up -- --detach under traffic: failed requests and the longest gap
+ *   upgrade     npm run up of this checkout over the previous commit's platform under traffic: the same
+ *   backup      npm run backup and restore of a platform with 100 apps: time and archive size
  *   soak        mixed and hostile API traffic from 8 clients: broker memory, p99 latency, 5xx, crashes
  */
 
@@ -235,6 +239,8 @@ async function main(): Promise<void> {
   const add = (what: string, platform: string, floor: string, ratio: string, goal: string) => rows.push([what, platform, floor, ratio, goal]);
   // Its own platform, brought up by the real scripts: the bench platform below is not needed.
   if (process.env.BENCH_ONLY === 'restart') return void (await restartBench(add), printTable(rows));
+  if (process.env.BENCH_ONLY === 'upgrade') return void (await upgradeBench(add), printTable(rows));
+  if (process.env.BENCH_ONLY === 'backup') return void (await backupBench(add), printTable(rows));
   const p = await Platform.start(
     'bench',
     { node1: { memoryMb: 64 * 1024, maxGears: 1000 } },
@@ -360,6 +366,8 @@ async function main(): Promise<void> {
 
     await recoveryBench(add);
     await restartBench(add);
+    await upgradeBench(add);
+    await backupBench(add);
     await soakBench(p, add);
     await memoryBench(p, idle, add);
   } finally {

@@ -110,12 +110,42 @@ running() {
   [ -f "$run_dir/supervisor.pid" ] && kill -0 "$(cat "$run_dir/supervisor.pid")" 2>/dev/null
 }
 
+restart_units=false
 if systemd_host; then
+  # Units that run already run the code they started with: an upgrade restarts them one at a time (below).
+  systemctl is-active --quiet gearshift-broker && restart_units=true
   say "installing systemd units gearshift-broker, gearshift-agent and gearshift-router"
   install_units
   as_root systemctl enable --now gearshift-broker gearshift-agent gearshift-router >/dev/null
 elif running; then
-  say "the supervisor is already running (pid $(cat "$run_dir/supervisor.pid"))"
+  # A platform runs already, perhaps of an earlier checkout: an upgrade. The schema moves first (migrations are
+  # forward-only and the running broker works on the new schema); then a supervisor of this checkout retires the
+  # running one and replaces the broker, the agent and the router one at a time, each new one ready and healthy
+  # before the old one stops. HAProxy is handed from the old router to the new one, never restarted.
+  say "Gearshift runs already (supervisor pid $(cat "$run_dir/supervisor.pid")): upgrading it in place, one part at a time"
+  say "running the database migrations"
+  node dist/apps/broker/src/main.js migrate || die "the migrations failed; nothing was replaced (the running platform is as it was)"
+  status_file="$run_dir/take-over"
+  rm -f "$status_file"
+  (umask 027; GEARSHIFT_NODE_FLAGS="$NODE_FLAGS" exec setsid nohup node dist/apps/supervisor/src/main.js --take-over broker agent router \
+    >>"$log_dir/supervisor.log" 2>&1 < /dev/null) &
+  take_over_pid=$!
+  shown=0
+  for _ in $(seq 1 1200); do
+    if [ -f "$status_file" ]; then
+      lines=$(wc -l <"$status_file")
+      if [ "$lines" -gt "$shown" ]; then
+        tail -n +"$((shown + 1))" "$status_file" | head -n "$((lines - shown))" | while IFS= read -r line; do say "$line"; done
+        shown=$lines
+      fi
+      last=$(tail -1 "$status_file")
+      [ "$last" = done ] && break
+      case "$last" in failed:*) die "the upgrade stopped: ${last#failed: } (logs: $log_dir)" ;; esac
+    fi
+    kill -0 "$take_over_pid" 2>/dev/null || { tail -30 "$log_dir/supervisor.log" >&2; die "the new supervisor stopped (logs: $log_dir)"; }
+    sleep 0.5
+  done
+  [ "$(tail -1 "$status_file" 2>/dev/null)" = done ] || die "the upgrade did not finish within 10 minutes (logs: $log_dir)"
 else
   say "starting the broker, a node agent and the router under Gearshift's supervisor"
   (umask 027; GEARSHIFT_NODE_FLAGS="$NODE_FLAGS" exec setsid nohup node dist/apps/supervisor/src/main.js broker agent router \
@@ -141,6 +171,20 @@ broker_up() { curl -fsS "$api/healthz" >/dev/null 2>&1; }
 agent_ready() { curl -fsS "$api/healthz" 2>/dev/null | grep -q '"ready":true'; }
 router_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${GEARSHIFT_ROUTER_PORT:-8000}/" || true)" = 404 ]; }
 
+if $restart_units; then
+  # systemd stops a unit before it starts it again: each part is away for the seconds of its restart (HAProxy, which
+  # the router unit does not stop, keeps serving the apps), and the next waits until it is back.
+  say "running the database migrations"
+  node dist/apps/broker/src/main.js migrate || die "the migrations failed; nothing was restarted"
+  say "restarting gearshift-broker"
+  as_root systemctl restart gearshift-broker
+  wait_for broker 60 "the broker did not become healthy" broker_up
+  say "restarting gearshift-agent"
+  as_root systemctl restart gearshift-agent
+  wait_for agent 60 "the node agent did not become ready" agent_ready
+  say "restarting gearshift-router"
+  as_root systemctl restart gearshift-router
+fi
 say "waiting for the broker on $api"
 wait_for broker 60 "the broker did not become healthy" broker_up
 say "waiting for the node agent"

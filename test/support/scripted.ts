@@ -25,6 +25,8 @@ export class ScriptedPlatform {
   port = 0;
   routerPort = 0;
   token = '';
+  /** The checkout whose `npm run` scripts are run (another one to upgrade from, say). */
+  checkout = ROOT;
   private env: NodeJS.ProcessEnv = {};
 
   constructor(name: string) {
@@ -63,7 +65,7 @@ export class ScriptedPlatform {
   /** `npm run NAME -- ARGS` in this platform's environment; resolves with what it printed. */
   async script(name: string, ...args: string[]): Promise<string> {
     try {
-      const { stdout, stderr } = await run('npm', ['run', '--silent', name, '--', ...args], { cwd: ROOT, env: this.env, maxBuffer: 16 * 1024 * 1024 });
+      const { stdout, stderr } = await run('npm', ['run', '--silent', name, '--', ...args], { cwd: this.checkout, env: this.env, maxBuffer: 16 * 1024 * 1024 });
       return `${stdout}${stderr}`;
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
@@ -149,9 +151,18 @@ export class TrafficLoad {
 
   /** The longest time between two successful answers in a row (ms). */
   get longestGap(): number {
+    return this.worstGap().ms;
+  }
+
+  /** When the longest gap ended (ms since the epoch; 0 with fewer than two good answers), to set beside the logs. */
+  get longestGapEnded(): number {
+    return this.worstGap().endedAt;
+  }
+
+  private worstGap(): { ms: number; endedAt: number } {
     const ok = this.answers.filter((a) => a.status === 200);
-    let worst = 0;
-    for (let i = 1; i < ok.length; i++) worst = Math.max(worst, ok[i].at - ok[i - 1].at);
+    let worst = { ms: 0, endedAt: 0 };
+    for (let i = 1; i < ok.length; i++) if (ok[i].at - ok[i - 1].at > worst.ms) worst = { ms: ok[i].at - ok[i - 1].at, endedAt: ok[i].at };
     return worst;
   }
 

@@ -4,7 +4,7 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { loadCatalog, SchemaViolationError, surviveUnexpectedErrors, withRequestId } from '@gearshift/cartridges';
+import { loadCatalog, reportReady, SchemaViolationError, surviveUnexpectedErrors, takingOver, withRequestId } from '@gearshift/cartridges';
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { AppModule } from './app.module';
@@ -19,10 +19,10 @@ import { AppAccess } from './apps/app-access.service';
 import { gitBackend } from './deployments/git-backend';
 import { AuditService } from './audit/audit.service';
 import { urlProblem } from './common/body';
-import type { AddressInfo } from 'node:net';
 import { Metrics } from './metrics/metrics';
 import { routeLabel } from './common/http-requests';
 import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -99,8 +99,10 @@ async function main(): Promise<void> {
   const server = app.getHttpServer() as Server;
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  await app.listen(config.port, config.host);
+  if (takingOver()) await takeOver(app, config, logger);
+  else await app.listen(config.port, config.host);
   const url = await app.getUrl();
+  reportReady({ serving: true, healthUrl: `${url.replace('[::1]', '127.0.0.1')}/api/v1/healthz` });
   logger.log(`Gearshift broker listening on ${url.replace('[::1]', '127.0.0.1')}/api/v1 (instance ${config.instance})`);
   await listenOnAdvertised(config, app, server, logger);
 }
@@ -125,6 +127,36 @@ async function listenOnAdvertised(config: BrokerConfig, app: NestExpressApplicat
     advertised.closeAllConnections();
   });
   logger.log(`and on ${config.advertiseAddress}:${port} for nodes on other hosts`);
+}
+
+/** Whether `port` can be listened on now (the broker being replaced has let it go). */
+function portFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createTcpServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, host, () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Replacing a running broker (an upgrade): this broker is built and connected while the older one still holds the
+ * platform's port. It answers its health endpoint on a loopback port of its own until then, so the supervisor can
+ * check it before stopping the older one, and takes the platform's port as soon as it is free.
+ */
+async function takeOver(app: NestExpressApplication, config: BrokerConfig, logger: Logger): Promise<void> {
+  await app.init();
+  const side = createServer(app.getHttpAdapter().getInstance() as RequestListener);
+  await new Promise<void>((resolve, reject) => side.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const sidePort = (side.address() as AddressInfo).port;
+  reportReady({ serving: false, healthUrl: `http://127.0.0.1:${sidePort}/api/v1/healthz` });
+  logger.log(`ready to take over: answering on 127.0.0.1:${sidePort} until port ${config.port} is free`);
+  const deadline = Date.now() + 300_000;
+  while (!(await portFree(config.port, config.host))) {
+    if (Date.now() > deadline) throw new Error(`port ${config.port} stayed taken for 5 minutes: the broker being replaced did not stop`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await app.listen(config.port, config.host);
+  side.close();
 }
 
 main().catch((err: unknown) => {

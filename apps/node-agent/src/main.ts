@@ -11,6 +11,7 @@ import {
   nodeQueue,
   openNodeJob,
   platformLogger,
+  reportReady,
   stamp,
   surviveUnexpectedErrors,
   type BrokerJobName,
@@ -289,6 +290,7 @@ async function main(): Promise<void> {
     heartbeat().catch((err: Error) => log(`heartbeat failed: ${err.message}`));
   }, config.heartbeatMs);
   log(`node ${config.nodeName} (${nodeId}) ready: ${config.memoryMb} MB for up to ${config.maxGears} gears, queue ${nodeQueue(nodeId)}`);
+  reportReady({ serving: true });
 
   const stop = async (signal: string) => {
     log(`${signal}: finishing current jobs`);

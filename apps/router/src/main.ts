@@ -8,6 +8,7 @@ import {
   haproxyRefusal,
   openRouteSecret,
   platformLogger,
+  reportReady,
   routeSealingKey,
   routersKey,
   SEALED_ROUTE_V1,
@@ -416,6 +417,8 @@ async function main(): Promise<void> {
   // Catch up with anything missed while Redis was away, and serve the unknown-host page from the start.
   refresh();
   await busy;
+  // HAProxy is ours (taken over or started) and has the current table: a router being replaced may go.
+  reportReady({ serving: true });
   const timer = setInterval(refresh, 5000);
 
   const stop = (signal: string) => {

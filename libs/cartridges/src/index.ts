@@ -18,3 +18,4 @@ export * from './tls';
 export * from './sealing';
 export * from './logging';
 export * from './procfile';
+export * from './take-over';

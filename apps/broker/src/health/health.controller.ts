@@ -5,6 +5,7 @@ import { UnitOfWork } from '../database/unit-of-work';
 import { NodesService } from '../nodes/nodes.service';
 import { QueueService } from '../queue/queue.service';
 import { Public } from '../users/auth.guard';
+import { brokerVersion } from './version';
 
 /** How long a readiness check waits for Postgres or Redis before calling it down. */
 const CHECK_MS = 2000;
@@ -18,7 +19,7 @@ export class HealthController {
     private readonly nodes: NodesService,
   ) {}
 
-  /** Up or not, for the broker and what it depends on; 503 when Postgres or Redis is down. */
+  /** Up or not, for the broker and what it depends on; 503 when Postgres or Redis is down. The version says which code answers. */
   @Public()
   @Get('healthz')
   async health(@Res({ passthrough: true }) res: Response) {
@@ -26,7 +27,7 @@ export class HealthController {
     const nodes = postgres ? (await this.nodes.summary()).map((n) => ({ name: n.name, ready: n.ready, state: n.state })) : [];
     const ok = postgres && redis;
     res.status(ok ? 200 : 503);
-    return { status: ok ? 'ok' : 'degraded', broker: 'up', postgres: postgres ? 'up' : 'down', redis: redis ? 'up' : 'down', nodes };
+    return { status: ok ? 'ok' : 'degraded', broker: 'up', postgres: postgres ? 'up' : 'down', redis: redis ? 'up' : 'down', nodes, version: brokerVersion() };
   }
 
   /** Liveness: the process answers. Nothing else is asked, so a supervisor restarts the broker only when it hangs. */
