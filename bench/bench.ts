@@ -309,7 +309,7 @@ async function main(): Promise<void> {
     // then the check a node makes when they are there.
     const catalog = loadCatalog(join(ROOT, 'cartridges'));
     const builder = new ImageBuilder(
-      { cartridgesDir: join(ROOT, 'cartridges'), baseImage: 'gearshift/base:bookworm', imageRepository: 'gearshift' },
+      { cartridgesDir: join(ROOT, 'cartridges'), baseImage: 'gearshift/base:bookworm', trixieBaseImage: 'gearshift/base:trixie', imageRepository: 'gearshift' },
       new DockerAdapter(),
     );
     const buildable = [...catalog.values()].filter((c) => c.manifest.image.build);
