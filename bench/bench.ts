@@ -15,7 +15,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 /**
- * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery, =restart or =soak for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
+ * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery, =restart, =soak or =runtimes for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
  *   gear start  app create → healthy through the API   vs  raw dockerode create + start + the same health wait
  *   queue       a no-op job through a node's queue       vs  a raw BullMQ round trip on the same Redis
  *   routing     wrk through the router      vs  wrk straight to the container's own address (and its published port)
@@ -230,11 +230,55 @@ async function memoryBench(p: Platform, idle: { broker: number; agent: number; r
   add(`${APPS} static apps created, 4 at a time`, `${createAllS.toFixed(1)} s`, `${((createAllS * 1000) / APPS).toFixed(0)} ms per app`, '', '');
 }
 
+/** Each current cartridge (Debian 13) beside the one it follows (Debian 12): the new replaces the old in the row. */
+const RUNTIME_PAIRS: [string, string][] = [
+  ['nodejs-18', 'nodejs-22'],
+  ['nodejs-18', 'nodejs-24'],
+  ['python-3.11', 'python-3.13'],
+  ['postgresql-15', 'postgresql-17'],
+  ['redis-7', 'valkey-8'],
+];
+
+/**
+ * `BENCH_ONLY=runtimes`: the cold build time (no layer cache, one build at a time, so that they do not share the
+ * cores) and the image size of each new cartridge beside the old one's. A new node pays the build once per cartridge.
+ */
+async function runtimesBench(add: (what: string, platform: string, floor: string, ratio: string, goal: string) => void): Promise<void> {
+  const builder = new ImageBuilder(
+    { cartridgesDir: join(ROOT, 'cartridges'), baseImage: 'gearshift/base:bookworm', trixieBaseImage: 'gearshift/base:trixie', imageRepository: 'gearshift' },
+    new DockerAdapter(),
+  );
+  const measured = new Map<string, { s: number; mb: number }>();
+  const measure = async (name: string) => {
+    const known = measured.get(name);
+    if (known) return known;
+    const tag = `gearshift-bench/${name}:cold`;
+    const t0 = performance.now();
+    await builder.buildCold(name, tag);
+    const s = (performance.now() - t0) / 1000;
+    const mb = (await docker.getImage(tag).inspect()).Size / 1e6;
+    await docker
+      .getImage(tag)
+      .remove()
+      .catch(() => undefined);
+    measured.set(name, { s, mb });
+    return measured.get(name)!;
+  };
+  for (const [old, current] of RUNTIME_PAIRS) {
+    const o = await measure(old);
+    const n = await measure(current);
+    add(`cold build: ${current} (trixie) | ${old} (bookworm)`, `${n.s.toFixed(1)} s`, `${o.s.toFixed(1)} s`, (n.s / o.s).toFixed(2), '');
+    add(`image size: ${current} | ${old}`, `${n.mb.toFixed(0)} MB`, `${o.mb.toFixed(0)} MB`, (n.mb / o.mb).toFixed(2), '');
+  }
+}
+
 async function main(): Promise<void> {
   const rows: string[][] = [];
   const add = (what: string, platform: string, floor: string, ratio: string, goal: string) => rows.push([what, platform, floor, ratio, goal]);
   // Its own platform, brought up by the real scripts: the bench platform below is not needed.
   if (process.env.BENCH_ONLY === 'restart') return void (await restartBench(add), printTable(rows));
+  // Images alone: no platform.
+  if (process.env.BENCH_ONLY === 'runtimes') return void (await runtimesBench(add), printTable(rows));
   const p = await Platform.start(
     'bench',
     { node1: { memoryMb: 64 * 1024, maxGears: 1000 } },

@@ -128,10 +128,18 @@ export class ApplyService {
     const summary = items.map((i) => `${i.action} ${i.target}`).join(', ');
     const op = await this.changes.changeApp(app, user, 'app.apply', `apply ${d.name}: ${summary}`, async (repos, a) => {
       const has = (target: string) => items.some((i) => i.target === target);
-      const current = (a.cartridges ?? []).map((c) => c.cartridge);
+      const move = items.find((i) => i.target === 'web cartridge');
+      const nodes: string[] = [];
+      if (move) {
+        // The running release keeps serving from its gears, now under the new cartridge's name; the next deployment
+        // builds on the new version, health-gated, and a failed one leaves the running release in place.
+        const to = this.catalog.require(String(move.to));
+        await repos.apps.replaceCartridge(a.id, String(move.from), { cartridge: to.manifest.name, generated: generatedFor(to, this.ca) });
+        nodes.push(...(a.gears ?? []).filter((g) => g.cartridge === move.from).map((g) => g.nodeId));
+      }
+      const current = (a.cartridges ?? []).map((c) => (move && c.cartridge === move.from ? String(move.to) : c.cartridge));
       const wanted = d.cartridges.map(entryName);
       const added = d.cartridges.filter((c) => !current.includes(entryName(c)));
-      const nodes: string[] = [];
       if (added.length > 0) {
         const chosen = checkCartridgeSet(wanted, this.catalog.cartridges);
         chosen.forEach((c, i) => checkOptions(c, entryOptions(d.cartridges[i]), `/cartridges/${i}`));
