@@ -237,6 +237,10 @@ const RUNTIME_PAIRS: [string, string][] = [
   ['python-3.11', 'python-3.13'],
   ['postgresql-15', 'postgresql-17'],
   ['redis-7', 'valkey-8'],
+  ['php-8.2', 'php-8.4'],
+  ['mariadb-10.11', 'mariadb-11.8'],
+  ['ruby-3.1', 'ruby-3.3'],
+  ['openjdk-17', 'openjdk-21'],
 ];
 
 /**

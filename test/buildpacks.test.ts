@@ -148,7 +148,7 @@ describe('buildpack conventions: real apps deploy unmodified', { timeout: 900_00
 
   it('detects PHP from index.php and honours .htaccess rewrites and headers, with no health file in the tree', async () => {
     const { push: r, res } = await deployed('php', '/articles/42');
-    assert.match(r.output, /-----> detected PHP \(index\.php\): the app's web cartridge is php-8.2/);
+    assert.match(r.output, /-----> detected PHP \(index\.php\): the app's web cartridge is php-8.4/);
     assert.equal(res.status, 200, res.body);
     assert.match(res.body, /<h1>Article 42<\/h1>/);
     assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN', 'mod_headers ran the .htaccess Header line');

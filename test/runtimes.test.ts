@@ -4,7 +4,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { docker, execIn, getJson, Platform, runCli } from './support/platform';
+import { docker, eventually, execIn, getJson, Platform, runCli } from './support/platform';
 
 interface CatalogEntry {
   name: string;
@@ -131,6 +131,52 @@ describe('runtimes side by side', { timeout: 900_000 }, () => {
     const conninfo = `host=127.0.0.1 user=${db.env.POSTGRESQL_USER} dbname=${db.env.POSTGRESQL_DATABASE} sslmode=require`;
     const ssl = ['psql', '-qAt', conninfo, '-c', 'select ssl from pg_stat_ssl where pid = pg_backend_pid()'];
     assert.equal(await execIn(db.id, ['env', `PGPASSWORD=${db.env.POSTGRESQL_PASSWORD}`, ...ssl]), 't');
+  });
+
+  it('runs PHP 8.4 under Apache, wired to MariaDB 11.8 and Valkey 8', async () => {
+    const { body, url } = await create('php84', ['php', 'mariadb', 'valkey-8']);
+    assert.deepEqual(body.cartridges, ['mariadb-11.8', 'php-8.4', 'valkey-8']);
+    const page = await getJson(url);
+    assert.match(page?.body.server, /^Apache/);
+    assert.match(page?.body.php, /^8\.4\./);
+    assert.equal(page?.body.database.reachable, true, JSON.stringify(page?.body.database));
+    const test = await getJson(`${url}/selftest`);
+    assert.equal(test?.body.mysql?.read, test?.body.mysql?.wrote, JSON.stringify(test?.body));
+    assert.equal(test?.body.redis?.read, test?.body.redis?.wrote, JSON.stringify(test?.body));
+  });
+
+  it('runs Ruby 3.3 on Puma with MariaDB 11.8, and takes its rows out in a snapshot and back', async () => {
+    const { body, url } = await create('ruby33', ['ruby', 'mariadb-11.8']);
+    assert.deepEqual(body.cartridges, ['mariadb-11.8', 'ruby-3.3']);
+    const page = await getJson(url);
+    assert.match(page?.body.ruby, /^3\.3\./);
+    const test = await getJson(`${url}/selftest`);
+    assert.equal(test?.body.mysql?.read, test?.body.mysql?.wrote, JSON.stringify(test?.body));
+    const { id, env } = await container('ruby33', 'mariadb-11.8');
+    const sql = (q: string) => execIn(id, ['mariadb', '-N', `-u${env.MYSQL_USER}`, `-p${env.MYSQL_PASSWORD}`, env.MYSQL_DATABASE, '-e', q]);
+    assert.match(await sql('select version()'), /^11\.8\./);
+    await sql("create table notes (id int primary key, body text); insert into notes values (1, 'hello'), (2, 'world')");
+    const taken = await fetch(`${p.baseUrl}/api/v1${apps}/ruby33/snapshots`, { method: 'POST', headers: { authorization: `Bearer ${p.token}` } });
+    assert.equal(taken.status, 200, await taken.clone().text());
+    const archive = Buffer.from(await taken.arrayBuffer());
+    await sql('delete from notes');
+    const res = await fetch(`${p.baseUrl}/api/v1${apps}/ruby33/snapshots/restore?wait=120`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/gzip' },
+      body: archive,
+    });
+    const restored = (await res.json()) as { operation: { state: string; error: string | null } };
+    assert.equal(restored.operation.state, 'succeeded', restored.operation.error ?? '');
+    assert.equal(await sql('select group_concat(body order by id) from notes'), 'hello,world');
+  });
+
+  it('runs Java 21, wired to PostgreSQL 17', async () => {
+    const { body, url } = await create('java21', ['openjdk', 'postgresql-17']);
+    assert.deepEqual(body.cartridges, ['openjdk-21', 'postgresql-17']);
+    // The JVM's first database connection can outlast one request's timeout on a busy host.
+    const page = await eventually('the Java starter to answer', () => getJson(url), 60_000, 500);
+    assert.match(page?.body.java, /^21/);
+    assert.equal(page?.body.database.reachable, true, JSON.stringify(page?.body.database));
   });
 
   it('still creates an app on a deprecated cartridge, and the answer warns', async () => {

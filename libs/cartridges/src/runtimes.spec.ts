@@ -29,6 +29,10 @@ describe('runtime versions side by side', () => {
     assert.equal(resolveCartridgeName('postgresql', catalog), 'postgresql-17');
     assert.equal(resolveCartridgeName('valkey', catalog), 'valkey-8');
     assert.equal(resolveCartridgeName('redis', catalog), 'redis-7');
+    assert.equal(resolveCartridgeName('php', catalog), 'php-8.4');
+    assert.equal(resolveCartridgeName('mariadb', catalog), 'mariadb-11.8');
+    assert.equal(resolveCartridgeName('ruby', catalog), 'ruby-3.3');
+    assert.equal(resolveCartridgeName('openjdk', catalog), 'openjdk-21');
     assert.equal(resolveCartridgeName('nodejs-18', catalog), 'nodejs-18');
     assert.equal(resolveCartridgeName('nodejs-22', catalog), 'nodejs-22');
     assert.equal(resolveCartridgeName('static', catalog), 'static');

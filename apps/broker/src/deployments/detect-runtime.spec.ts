@@ -14,19 +14,19 @@ describe('runtime detection', () => {
 
   it('knows each runtime by the file its developers commit', () => {
     assert.equal(detect('package.json', 'index.js'), 'nodejs-24 package.json');
-    assert.equal(detect('index.php', '.htaccess'), 'php-8.2 index.php');
-    assert.equal(detect('composer.json', 'public/index.php'), 'php-8.2 composer.json');
+    assert.equal(detect('index.php', '.htaccess'), 'php-8.4 index.php');
+    assert.equal(detect('composer.json', 'public/index.php'), 'php-8.4 composer.json');
     assert.equal(detect('requirements.txt', 'app.py'), 'python-3.13 requirements.txt');
     assert.equal(detect('pyproject.toml', 'app.py'), 'python-3.13 pyproject.toml');
-    assert.equal(detect('Gemfile', 'config.ru'), 'ruby-3.1 Gemfile');
-    assert.equal(detect('pom.xml', 'src/main/java/App.java'), 'openjdk-17 pom.xml');
-    assert.equal(detect('app.jar'), 'openjdk-17 app.jar');
+    assert.equal(detect('Gemfile', 'config.ru'), 'ruby-3.3 Gemfile');
+    assert.equal(detect('pom.xml', 'src/main/java/App.java'), 'openjdk-21 pom.xml');
+    assert.equal(detect('app.jar'), 'openjdk-21 app.jar');
     assert.equal(detect('index.html', 'style.css'), 'static index.html');
   });
 
   it('prefers the runtime over the files it serves, and PHP over its asset tooling', () => {
     assert.equal(detect('index.html', 'package.json', 'server.js'), 'nodejs-24 package.json');
-    assert.equal(detect('package.json', 'composer.json', 'index.php'), 'php-8.2 composer.json');
+    assert.equal(detect('package.json', 'composer.json', 'index.php'), 'php-8.4 composer.json');
     assert.equal(detect('public/index.html', 'app.py', 'pyproject.toml'), 'python-3.13 pyproject.toml');
   });
 
