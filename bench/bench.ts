@@ -252,6 +252,8 @@ async function runtimesBench(add: (what: string, platform: string, floor: string
     { cartridgesDir: join(ROOT, 'cartridges'), baseImage: 'gearshift/base:bookworm', trixieBaseImage: 'gearshift/base:trixie', imageRepository: 'gearshift' },
     new DockerAdapter(),
   );
+  // BENCH_RUNTIMES=nodejs-24,valkey-8: only those rows (each pair builds two images from nothing).
+  const only = (process.env.BENCH_RUNTIMES ?? '').split(',').filter(Boolean);
   const measured = new Map<string, { s: number; mb: number }>();
   const measure = async (name: string) => {
     const known = measured.get(name);
@@ -268,11 +270,11 @@ async function runtimesBench(add: (what: string, platform: string, floor: string
     measured.set(name, { s, mb });
     return measured.get(name)!;
   };
-  for (const [old, current] of RUNTIME_PAIRS) {
+  for (const [old, current] of RUNTIME_PAIRS.filter(([, c]) => only.length === 0 || only.includes(c))) {
     const o = await measure(old);
     const n = await measure(current);
-    add(`cold build: ${current} (trixie) | ${old} (bookworm)`, `${n.s.toFixed(1)} s`, `${o.s.toFixed(1)} s`, (n.s / o.s).toFixed(2), '');
-    add(`image size: ${current} | ${old}`, `${n.mb.toFixed(0)} MB`, `${o.mb.toFixed(0)} MB`, (n.mb / o.mb).toFixed(2), '');
+    add(`cold build: ${current} (trixie) vs ${old} (bookworm)`, `${n.s.toFixed(1)} s`, `${o.s.toFixed(1)} s`, (n.s / o.s).toFixed(2), '');
+    add(`image size: ${current} vs ${old}`, `${n.mb.toFixed(0)} MB`, `${o.mb.toFixed(0)} MB`, (n.mb / o.mb).toFixed(2), '');
   }
 }
 
