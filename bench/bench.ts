@@ -17,7 +17,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 /**
- * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery, =restart, =upgrade, =backup or =soak for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
+ * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery, =restart, =upgrade, =backup, =soak or =runtimes for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
  *   gear start  app create → healthy through the API   vs  raw dockerode create + start + the same health wait
  *   queue       a no-op job through a node's queue       vs  a raw BullMQ round trip on the same Redis
  *   routing     wrk through the router      vs  wrk straight to the container's own address (and its published port)
@@ -234,6 +234,54 @@ async function memoryBench(p: Platform, idle: { broker: number; agent: number; r
   add(`${APPS} static apps created, 4 at a time`, `${createAllS.toFixed(1)} s`, `${((createAllS * 1000) / APPS).toFixed(0)} ms per app`, '', '');
 }
 
+/** Each current cartridge (Debian 13) beside the one it follows (Debian 12): the new replaces the old in the row. */
+const RUNTIME_PAIRS: [string, string][] = [
+  ['nodejs-18', 'nodejs-22'],
+  ['nodejs-18', 'nodejs-24'],
+  ['python-3.11', 'python-3.13'],
+  ['postgresql-15', 'postgresql-17'],
+  ['redis-7', 'valkey-8'],
+  ['php-8.2', 'php-8.4'],
+  ['mariadb-10.11', 'mariadb-11.8'],
+  ['ruby-3.1', 'ruby-3.3'],
+  ['openjdk-17', 'openjdk-21'],
+];
+
+/**
+ * `BENCH_ONLY=runtimes`: the cold build time (no layer cache, one build at a time, so that they do not share the
+ * cores) and the image size of each new cartridge beside the old one's. A new node pays the build once per cartridge.
+ */
+async function runtimesBench(add: (what: string, platform: string, floor: string, ratio: string, goal: string) => void): Promise<void> {
+  const builder = new ImageBuilder(
+    { cartridgesDir: join(ROOT, 'cartridges'), baseImage: 'gearshift/base:bookworm', trixieBaseImage: 'gearshift/base:trixie', imageRepository: 'gearshift' },
+    new DockerAdapter(),
+  );
+  // BENCH_RUNTIMES=nodejs-24,valkey-8: only those rows (each pair builds two images from nothing).
+  const only = (process.env.BENCH_RUNTIMES ?? '').split(',').filter(Boolean);
+  const measured = new Map<string, { s: number; mb: number }>();
+  const measure = async (name: string) => {
+    const known = measured.get(name);
+    if (known) return known;
+    const tag = `gearshift-bench/${name}:cold`;
+    const t0 = performance.now();
+    await builder.buildCold(name, tag);
+    const s = (performance.now() - t0) / 1000;
+    const mb = (await docker.getImage(tag).inspect()).Size / 1e6;
+    await docker
+      .getImage(tag)
+      .remove()
+      .catch(() => undefined);
+    measured.set(name, { s, mb });
+    return measured.get(name)!;
+  };
+  for (const [old, current] of RUNTIME_PAIRS.filter(([, c]) => only.length === 0 || only.includes(c))) {
+    const o = await measure(old);
+    const n = await measure(current);
+    add(`cold build: ${current} (trixie) vs ${old} (bookworm)`, `${n.s.toFixed(1)} s`, `${o.s.toFixed(1)} s`, (n.s / o.s).toFixed(2), '');
+    add(`image size: ${current} vs ${old}`, `${n.mb.toFixed(0)} MB`, `${o.mb.toFixed(0)} MB`, (n.mb / o.mb).toFixed(2), '');
+  }
+}
+
 async function main(): Promise<void> {
   const rows: string[][] = [];
   const add = (what: string, platform: string, floor: string, ratio: string, goal: string) => rows.push([what, platform, floor, ratio, goal]);
@@ -241,6 +289,8 @@ async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'restart') return void (await restartBench(add), printTable(rows));
   if (process.env.BENCH_ONLY === 'upgrade') return void (await upgradeBench(add), printTable(rows));
   if (process.env.BENCH_ONLY === 'backup') return void (await backupBench(add), printTable(rows));
+  // Images alone: no platform.
+  if (process.env.BENCH_ONLY === 'runtimes') return void (await runtimesBench(add), printTable(rows));
   const p = await Platform.start(
     'bench',
     { node1: { memoryMb: 64 * 1024, maxGears: 1000 } },
@@ -315,7 +365,7 @@ async function main(): Promise<void> {
     // then the check a node makes when they are there.
     const catalog = loadCatalog(join(ROOT, 'cartridges'));
     const builder = new ImageBuilder(
-      { cartridgesDir: join(ROOT, 'cartridges'), baseImage: 'gearshift/base:bookworm', imageRepository: 'gearshift' },
+      { cartridgesDir: join(ROOT, 'cartridges'), baseImage: 'gearshift/base:bookworm', trixieBaseImage: 'gearshift/base:trixie', imageRepository: 'gearshift' },
       new DockerAdapter(),
     );
     const buildable = [...catalog.values()].filter((c) => c.manifest.image.build);

@@ -12,6 +12,7 @@ BASE_IMAGE=${GEARSHIFT_BASE_IMAGE:-gearshift/base:bookworm}
 # listen there too, and the registry listens there (and is named by it, so every node pulls the same names).
 GEARSHIFT_ADVERTISE_ADDRESS=${GEARSHIFT_ADVERTISE_ADDRESS:-}
 GEARSHIFT_REGISTRY=${GEARSHIFT_REGISTRY:-${GEARSHIFT_ADVERTISE_ADDRESS:+$GEARSHIFT_ADVERTISE_ADDRESS:5000}}
+TRIXIE_BASE_IMAGE=${GEARSHIFT_BASE_IMAGE_TRIXIE:-gearshift/base:trixie}
 GEARSHIFT_REGISTRY=${GEARSHIFT_REGISTRY:-127.0.0.1:5000}
 PG_USER=${GEARSHIFT_PG_USER:-gearshift}
 PG_PASSWORD=${GEARSHIFT_PG_PASSWORD:-gearshift}
@@ -243,18 +244,22 @@ YAML
   die "the registry did not answer on $GEARSHIFT_REGISTRY"
 }
 
-ensure_base_image() {
-  if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then return; fi
-  say "making the base image $BASE_IMAGE with debootstrap (once, about a minute)"
-  local root="$GEARSHIFT_STATE_DIR/rootfs-bookworm"
+# make_base_image RELEASE IMAGE: a minimal Debian RELEASE made with debootstrap from Debian's mirror and imported
+# as IMAGE; nothing is pulled from an image registry.
+make_base_image() {
+  local release=$1 image=$2
+  if docker image inspect "$image" >/dev/null 2>&1; then return; fi
+  say "making the base image $image (Debian $release) with debootstrap (once, about a minute)"
+  local root="$GEARSHIFT_STATE_DIR/rootfs-$release"
+  local log="$GEARSHIFT_STATE_DIR/debootstrap-$release.log"
   as_root rm -rf "$root"
   as_root mkdir -p "$root"
-  as_root touch "$GEARSHIFT_STATE_DIR/debootstrap.log"
-  as_root chmod 0640 "$GEARSHIFT_STATE_DIR/debootstrap.log"
-  as_root debootstrap --variant=minbase bookworm "$root" >"$GEARSHIFT_STATE_DIR/debootstrap.log" 2>&1 \
-    || { tail -20 "$GEARSHIFT_STATE_DIR/debootstrap.log" >&2; die "debootstrap failed"; }
+  as_root touch "$log"
+  as_root chmod 0640 "$log"
+  as_root debootstrap --variant=minbase "$release" "$root" >"$log" 2>&1 \
+    || { tail -20 "$log" >&2; die "debootstrap $release failed"; }
   as_root rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-  as_root tar -C "$root" -c . | docker import -c 'ENV LANG=C.UTF-8' -c 'CMD ["/bin/bash"]' - "$BASE_IMAGE" >/dev/null
+  as_root tar -C "$root" -c . | docker import -c 'ENV LANG=C.UTF-8' -c 'CMD ["/bin/bash"]' - "$image" >/dev/null
   as_root rm -rf "$root"
 }
 
@@ -301,6 +306,13 @@ ensure_node() {
   export PATH="$dir/bin:$PATH"
   # Native add-ons built for another Node.js are built again for this one (node-gyp finds its headers beside it).
   export npm_config_nodedir="$dir"
+}
+
+# Cartridges say which base they build FROM (their manifest's base): Debian 12 for the older runtimes, Debian 13
+# for the current ones.
+ensure_base_image() {
+  make_base_image bookworm "$BASE_IMAGE"
+  make_base_image trixie "$TRIXIE_BASE_IMAGE"
 }
 
 ensure_node_modules() {

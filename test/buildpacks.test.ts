@@ -117,8 +117,8 @@ describe('buildpack conventions: real apps deploy unmodified', { timeout: 900_00
     const { push: r, res } = await deployed('express');
     assert.equal(res.status, 200, res.body);
     assert.equal(res.body, 'Hello World from express-hello!');
-    assert.match(r.output, /-----> detected Node\.js \(package\.json\): the app's web cartridge is nodejs-18/);
-    assert.match(r.output, /Node\.js v18\.\d+\.\d+ \(engines\.node ">=16" is satisfied\)/);
+    assert.match(r.output, /-----> detected Node\.js \(package\.json\): the app's web cartridge is nodejs-24/);
+    assert.match(r.output, /Node\.js v24\.\d+\.\d+ \(engines\.node ">=16" is satisfied\)/);
     assert.match(r.output, /installing dependencies with npm ci from package-lock\.json, production dependencies only/);
     assert.match(r.output, /start command: npm start \(node index\.js\)/);
     // What a developer reads, not the generated Dockerfile's plumbing.
@@ -126,7 +126,7 @@ describe('buildpack conventions: real apps deploy unmodified', { timeout: 900_00
     assert.match(r.output, /starting the first gears of the app, with release 1/);
     const greet = await get(p.routerPort, host('express'), '/greet/ada');
     assert.equal(JSON.parse(greet.body).greeting, 'Hello, ada!');
-    assert.deepEqual((await p.api('GET', '/domains/dev/apps/express')).body.cartridges, ['nodejs-18']);
+    assert.deepEqual((await p.api('GET', '/domains/dev/apps/express')).body.cartridges, ['nodejs-24']);
   });
 
   it("starts a Procfile's web command, a binary from node_modules/.bin, and its worker as a gear of its own", async () => {
@@ -153,7 +153,7 @@ describe('buildpack conventions: real apps deploy unmodified', { timeout: 900_00
 
   it('detects PHP from index.php and honours .htaccess rewrites and headers, with no health file in the tree', async () => {
     const { push: r, res } = await deployed('php', '/articles/42');
-    assert.match(r.output, /-----> detected PHP \(index\.php\): the app's web cartridge is php-8.2/);
+    assert.match(r.output, /-----> detected PHP \(index\.php\): the app's web cartridge is php-8.4/);
     assert.equal(res.status, 200, res.body);
     assert.match(res.body, /<h1>Article 42<\/h1>/);
     assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN', 'mod_headers ran the .htaccess Header line');
@@ -177,7 +177,7 @@ describe('buildpack conventions: real apps deploy unmodified', { timeout: 900_00
     const { push: r, res } = await deployed('python', '/hello');
     assert.equal(res.status, 200, res.body);
     assert.equal(res.body, 'python-procfile on port 8080 answered /hello; cache configured\n');
-    assert.match(r.output, /-----> detected Python \(pyproject\.toml\): the app's web cartridge is python-3\.11/);
+    assert.match(r.output, /-----> detected Python \(pyproject\.toml\): the app's web cartridge is python-3\.13/);
     assert.match(r.output, /remote: +release: no migrations\s/);
   });
 

@@ -111,8 +111,8 @@ describe('Procfile processes and one-off commands', { timeout: 900_000 }, () => 
     assert.equal((await p.api('GET', APP)).body.processes.worker, 1);
     // The worker's own output, by process type.
     const logs = await p.api('GET', `${APP}/logs?tail=20&process=worker`);
-    assert.match(logs.body, /^\[nodejs-18 worker [0-9a-f]{8}\] worker v1 started$/m);
-    assert.doesNotMatch(logs.body, /^\[nodejs-18 [0-9a-f]{8}\]/m, 'no web line among the worker lines');
+    assert.match(logs.body, /^\[nodejs-24 worker [0-9a-f]{8}\] worker v1 started$/m);
+    assert.doesNotMatch(logs.body, /^\[nodejs-24 [0-9a-f]{8}\]/m, 'no web line among the worker lines');
   });
 
   it("runs a one-off command in the release with the app's environment and network, giving its output and exit code", async () => {
@@ -128,7 +128,7 @@ describe('Procfile processes and one-off commands', { timeout: 900_000 }, () => 
       command: [
         'node',
         '-e',
-        'require("http").get("http://nodejs-18:8080/", (r) => r.pipe(process.stdout)).on("error", (e) => { console.log(e.message); process.exit(1); })',
+        'require("http").get("http://nodejs-24:8080/", (r) => r.pipe(process.stdout)).on("error", (e) => { console.log(e.message); process.exit(1); })',
       ],
     });
     assert.match(net.messages[0].line ?? '', /^web v1; worker/);

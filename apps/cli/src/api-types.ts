@@ -85,6 +85,13 @@ export interface Cartridge {
   name: string;
   displayName: string;
   version: string;
+  /** current, or deprecated: kept for the apps that use it. */
+  status?: 'current' | 'deprecated';
+  endOfLife?: string | null;
+  /** The Debian release its image is built on. */
+  base?: string;
+  /** The family name that means this cartridge in a request, when it is the newest current one. */
+  defaultFor?: string | null;
   categories: string[];
   hash: string;
   /** The cartridge's manifest, as its folder declares it. */
@@ -130,6 +137,8 @@ export interface App {
 /** A change to an app answers with the app as it now is and the operation carrying the change out. */
 export interface AppChange extends App {
   operation: Operation;
+  /** What the broker has to say about the request (a deprecated cartridge). */
+  warnings?: string[];
 }
 
 /** Deleting an app answers with the app while its gears are still going, or this once it is gone. */

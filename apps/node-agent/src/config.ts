@@ -15,7 +15,10 @@ export interface AgentConfig {
   address: string;
   dataDir: string;
   cartridgesDir: string;
+  /** The Debian 12 base image cartridges build FROM (build argument BASE_IMAGE). */
   baseImage: string;
+  /** The Debian 13 base image, for cartridges whose manifest says `base: trixie` (build argument BASE_IMAGE_TRIXIE). */
+  trixieBaseImage: string;
   imageRepository: string;
   heartbeatMs: number;
   jobLockMs: number;
@@ -61,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     dataDir,
     cartridgesDir: resolve(env.GEARSHIFT_CARTRIDGES_DIR || join(repoRoot, 'cartridges')),
     baseImage: env.GEARSHIFT_BASE_IMAGE || 'gearshift/base:bookworm',
+    trixieBaseImage: env.GEARSHIFT_BASE_IMAGE_TRIXIE || 'gearshift/base:trixie',
     imageRepository: env.GEARSHIFT_IMAGE_REPOSITORY || 'gearshift',
     heartbeatMs: int(env, 'GEARSHIFT_HEARTBEAT_MS', 2000, 200, 60000),
     jobLockMs: int(env, 'GEARSHIFT_JOB_LOCK_MS', 10000, 2000, 600000),

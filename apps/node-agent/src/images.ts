@@ -12,6 +12,15 @@ function registryOf(ref: string): string {
   return ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io';
 }
 
+/**
+ * The base images a cartridge's Dockerfile may build FROM, as build arguments: `ARG BASE_IMAGE` (Debian 12) or
+ * `ARG BASE_IMAGE_TRIXIE` (Debian 13), whichever its manifest's base names. Both are given to every build; a
+ * Dockerfile uses the one it declares.
+ */
+export function baseImageArgs(config: Pick<AgentConfig, 'baseImage' | 'trixieBaseImage'>): Record<string, string> {
+  return { BASE_IMAGE: config.baseImage, BASE_IMAGE_TRIXIE: config.trixieBaseImage };
+}
+
 export type StepReporter = (text: string) => Promise<void>;
 
 /** Where cartridge images are kept in the platform registry, so that a node that lacks one pulls it. */
@@ -28,7 +37,7 @@ export class ImageBuilder {
   private readonly pending = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly config: Pick<AgentConfig, 'cartridgesDir' | 'baseImage' | 'imageRepository'>,
+    private readonly config: Pick<AgentConfig, 'cartridgesDir' | 'baseImage' | 'trixieBaseImage' | 'imageRepository'>,
     private readonly docker: DockerAdapter,
   ) {}
 
@@ -41,7 +50,7 @@ export class ImageBuilder {
     await this.docker.buildImage({
       contextDir: join(this.config.cartridgesDir, cartridge),
       tag,
-      buildArgs: { BASE_IMAGE: this.config.baseImage },
+      buildArgs: baseImageArgs(this.config),
       labels: { [LABELS.managedBy]: 'gearshift-bench' },
       noCache: true,
     });
@@ -104,7 +113,7 @@ export class ImageBuilder {
       await this.docker.buildImage({
         contextDir: dir,
         tag,
-        buildArgs: { BASE_IMAGE: this.config.baseImage },
+        buildArgs: baseImageArgs(this.config),
         labels: { [LABELS.managedBy]: 'gearshift', [LABELS.cartridge]: cartridge, [LABELS.cartridgeHash]: hash },
         onLine: (line) => {
           tail.push(line);

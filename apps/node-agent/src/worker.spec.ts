@@ -102,6 +102,7 @@ const config = {
   address: '127.0.0.1',
   cartridgesDir: '/nonexistent',
   baseImage: 'base',
+  trixieBaseImage: 'base-trixie',
   imageRepository: 'gearshift',
   dataDir: join(tmpdir(), 'gearshift-worker-spec'),
 } as AgentConfig;

@@ -7,6 +7,7 @@ export * from './labels';
 export * from './routes';
 export * from './settings';
 export * from './descriptor';
+export * from './runtimes';
 export * from './compose';
 export * from './archive';
 export * from './cartridge-options';

@@ -53,6 +53,15 @@ export const manifestSchema = {
     'display-name': { type: 'string', minLength: 1, maxLength: 80 },
     version: { type: 'string', minLength: 1, maxLength: 40 },
     description: { type: 'string', maxLength: 500 },
+    /**
+     * Where the runtime stands: `current` for new apps, `deprecated` for apps that already use it (new ones get a
+     * warning). Absent: current.
+     */
+    status: { type: 'string', enum: ['current', 'deprecated'] },
+    /** The day the runtime's own project stops fixing it (security fixes included), YYYY-MM-DD. */
+    'end-of-life': { type: 'string', pattern: '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' },
+    /** The Debian release the cartridge's image is built FROM (its base image). Absent: bookworm. */
+    base: { type: 'string', enum: ['bookworm', 'trixie'] },
     categories: {
       type: 'array',
       minItems: 1,

@@ -42,14 +42,21 @@ export class ApplyService {
     // The caller's right comes first, even for a dry run (the plan tells what the app holds): whoever may not apply to
     // the domain learns nothing from how the file is read.
     const domain = await this.domains.require(user, domainName, 'develop');
-    const d: AppDescriptor = parseDescriptor(text);
-    const app = await this.appsRepository.findByName(domain.id, d.name);
+    const parsed: AppDescriptor = parseDescriptor(text);
+    const app = await this.appsRepository.findByName(domain.id, parsed.name);
+    // A bare family (`nodejs`) keeps the version the app has, and gives a new app the newest current one.
+    const { entries, warnings } = this.catalog.resolveEntries(
+      parsed.cartridges,
+      (app?.cartridges ?? []).map((c) => c.cartridge),
+    );
+    const d: AppDescriptor = { ...parsed, cartridges: entries };
+    const warned = warnings.length > 0 ? { warnings } : {};
     await this.checkImages(d, app);
     const { items, refusals } = planApply(app ? await this.stateOf(app) : null, d, this.catalog.cartridges);
     if (refusals.length > 0) throw new GearshiftError('rule_violation', refusals.map((r) => r.message).join('; '), refusals);
     const losses = items.filter((i) => i.loses);
-    if (opts.dryRun) return { dryRun: true, app: d.name, plan: items, losesData: losses.length > 0 };
-    if (items.length === 0) return { app: d.name, plan: [], operation: null, unchanged: true };
+    if (opts.dryRun) return { dryRun: true, app: d.name, plan: items, losesData: losses.length > 0, ...warned };
+    if (items.length === 0) return { app: d.name, plan: [], operation: null, unchanged: true, ...warned };
     if (losses.length > 0 && !opts.allowDataLoss) {
       throw new GearshiftError(
         'rule_violation',
@@ -80,10 +87,10 @@ export class ApplyService {
       if (d.idleAfterSeconds) await this.appsRepository.update(fresh.id, { idleAfterSeconds: d.idleAfterSeconds });
       if (d.health) await this.appsRepository.update(fresh.id, { health: d.health });
       for (const host of d.aliases ?? []) await this.aliases.add(user, domainName, d.name, { host });
-      return { app: d.name, plan: items, operation: 'operation' in created ? created.operation : null };
+      return { app: d.name, plan: items, operation: 'operation' in created ? created.operation : null, ...warned };
     }
     const result = await this.applyDescriptor(user, domainName, app, d, items, opts.wait);
-    return { app: d.name, plan: items, operation: 'operation' in result ? result.operation : null };
+    return { app: d.name, plan: items, operation: 'operation' in result ? result.operation : null, ...warned };
   }
 
   /** Images a descriptor names for docker-image gears: public ones, or the app's own releases in the platform registry. */
@@ -121,10 +128,18 @@ export class ApplyService {
     const summary = items.map((i) => `${i.action} ${i.target}`).join(', ');
     const op = await this.changes.changeApp(app, user, 'app.apply', `apply ${d.name}: ${summary}`, async (repos, a) => {
       const has = (target: string) => items.some((i) => i.target === target);
-      const current = (a.cartridges ?? []).map((c) => c.cartridge);
+      const move = items.find((i) => i.target === 'web cartridge');
+      const nodes: string[] = [];
+      if (move) {
+        // The running release keeps serving from its gears, now under the new cartridge's name; the next deployment
+        // builds on the new version, health-gated, and a failed one leaves the running release in place.
+        const to = this.catalog.require(String(move.to));
+        await repos.apps.replaceCartridge(a.id, String(move.from), { cartridge: to.manifest.name, generated: generatedFor(to, this.ca) });
+        nodes.push(...(a.gears ?? []).filter((g) => g.cartridge === move.from).map((g) => g.nodeId));
+      }
+      const current = (a.cartridges ?? []).map((c) => (move && c.cartridge === move.from ? String(move.to) : c.cartridge));
       const wanted = d.cartridges.map(entryName);
       const added = d.cartridges.filter((c) => !current.includes(entryName(c)));
-      const nodes: string[] = [];
       if (added.length > 0) {
         const chosen = checkCartridgeSet(wanted, this.catalog.cartridges);
         chosen.forEach((c, i) => checkOptions(c, entryOptions(d.cartridges[i]), `/cartridges/${i}`));

@@ -78,6 +78,23 @@ describe('descriptor plans', () => {
     assert.match(items[0].loses!, /the data of postgresql-15 \(\/var\/lib\/gearshift\/postgresql\)/);
   });
 
+  it('moves the web cartridge to another version of the same runtime, and nothing else', () => {
+    const d = parseDescriptor('name: shop\ncartridges: [nodejs-24, postgresql-15]\nenv: { GREETING: hi }\n');
+    const { items, refusals } = planApply(current, d, catalog);
+    assert.deepEqual(refusals, []);
+    assert.deepEqual(
+      items.map((i) => [`${i.action} ${i.target}`, i.from, i.to]),
+      [['change web cartridge', 'nodejs-18', 'nodejs-24']],
+    );
+    assert.equal(items[0].loses, undefined);
+    // Another runtime, or a second web cartridge, is still refused.
+    const twoWeb = planApply(current, parseDescriptor('name: shop\ncartridges: [nodejs-24, nodejs-22, postgresql-15]\n'), catalog);
+    assert.deepEqual(
+      twoWeb.refusals.map((r) => r.rule),
+      ['web-cartridge'],
+    );
+  });
+
   it('refuses what a descriptor cannot change', () => {
     const { refusals } = planApply(current, parseDescriptor('name: shop\ncartridges: [python-3.11, postgresql-15]\nsize: large\n'), catalog);
     assert.deepEqual(

@@ -1,4 +1,4 @@
-import { descriptorEnv, entryName, type AppDescriptor, type AppHealth, type Cartridge } from '@gearshift/cartridges';
+import { cartridgeFamily, descriptorEnv, entryName, type AppDescriptor, type AppHealth, type Cartridge } from '@gearshift/cartridges';
 
 /** What an app is now, as far as a descriptor can say. */
 export interface AppState {
@@ -45,13 +45,25 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
   }
 
   const isWeb = (n: string) => catalog.get(n)?.manifest.categories.includes('web') ?? false;
-  const added = names.filter((c) => !current.cartridges.includes(c));
-  const removed = current.cartridges.filter((c) => !names.includes(c));
-  if (added.some(isWeb) || removed.some(isWeb)) {
+  let added = names.filter((c) => !current.cartridges.includes(c));
+  let removed = current.cartridges.filter((c) => !names.includes(c));
+  const move = runtimeMove(added.filter(isWeb), removed.filter(isWeb));
+  if (move) {
+    // Another version of the same runtime: the app's next deployment builds on it, health-gated like any other.
+    items.push({
+      action: 'change',
+      target: 'web cartridge',
+      from: move.from,
+      to: move.to,
+      reason: 'another version of the same runtime: the next deployment builds the app on it',
+    });
+    added = added.filter((c) => c !== move.to);
+    removed = removed.filter((c) => c !== move.from);
+  } else if (added.some(isWeb) || removed.some(isWeb)) {
     refusals.push({
       pointer: '/cartridges',
       rule: 'web-cartridge',
-      message: `the web cartridge of an existing app cannot change (${current.cartridges.filter(isWeb).join(', ')}); create a new app instead`,
+      message: `the web cartridge of an existing app cannot change to another runtime (${current.cartridges.filter(isWeb).join(', ')}); another version of the same runtime can; create a new app instead`,
     });
   }
   for (const c of added) items.push({ action: 'add', target: `cartridge ${c}`, reason: 'in the file, not in the app' });
@@ -108,6 +120,13 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
     });
   }
   return { items, refusals };
+}
+
+/** One web cartridge out and one in, of the same family (`nodejs-18` → `nodejs-24`): a runtime version change. */
+function runtimeMove(addedWeb: string[], removedWeb: string[]): { from: string; to: string } | null {
+  if (addedWeb.length !== 1 || removedWeb.length !== 1) return null;
+  const family = cartridgeFamily(addedWeb[0]);
+  return family !== null && family === cartridgeFamily(removedWeb[0]) ? { from: removedWeb[0], to: addedWeb[0] } : null;
 }
 
 /** Postgres' jsonb keeps its own key order: compare objects key by key. */

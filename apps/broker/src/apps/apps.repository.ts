@@ -153,6 +153,15 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     await this.m.delete(AppCartridge, { appId, cartridge });
   }
 
+  /**
+   * Another version of the same runtime takes a cartridge's place: the app's row and its gears are renamed, so the
+   * gears keep serving what they run until a deployment replaces them.
+   */
+  async replaceCartridge(appId: string, from: string, to: Pick<AppCartridge, 'cartridge' | 'generated'>): Promise<void> {
+    await this.m.update(AppCartridge, { appId, cartridge: from }, { cartridge: to.cartridge, generated: to.generated });
+    await this.m.update(Gear, { appId, cartridge: from }, { cartridge: to.cartridge });
+  }
+
   async addGears(appId: string, gears: NewGear[]): Promise<void> {
     if (gears.length > 0)
       await this.m.insert(

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { loadCatalog, type Cartridge } from '@gearshift/cartridges';
+import { cartridgeFamily, entryName, lifecycleOf, loadCatalog, newestOf, resolveCartridge, type Cartridge, type CartridgeEntry } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { GearshiftError } from '../common/errors';
 import type { User } from '../users/user.entity';
@@ -61,19 +61,48 @@ export class CatalogService {
   }
 
   require(name: string): Cartridge {
-    const c = this.cartridges.get(name);
+    const c = this.cartridges.get(name) ?? resolveCartridge(name, this.cartridges)?.cartridge;
     if (!c) throw notFound(`cartridge "${name}"`);
     return c;
   }
 
+  /**
+   * The names a request or a gearshift.yml gives, as catalogue names: a bare family (`nodejs`) means the family's
+   * cartridge the app already has (`inApp`), else the newest current one; a full name pins. Unknown names stay as
+   * they are, for the set's own check to report. Deprecated choices come back as warnings.
+   */
+  resolveEntries<E extends CartridgeEntry>(entries: readonly E[], inApp: string[] = []): { entries: E[]; warnings: string[] } {
+    const warnings: string[] = [];
+    const resolved = entries.map((entry) => {
+      const name = entryName(entry);
+      const kept = this.cartridges.has(name) ? undefined : inApp.find((c) => cartridgeFamily(c) === name);
+      const r = kept ? resolveCartridge(kept, this.cartridges) : resolveCartridge(name, this.cartridges);
+      if (!r) return entry;
+      if (r.warning && !inApp.includes(r.cartridge.manifest.name)) warnings.push(r.warning);
+      const full = r.cartridge.manifest.name;
+      if (full === name) return entry;
+      return (typeof entry === 'string' ? full : { ...(entry as Exclude<CartridgeEntry, string>), name: full }) as E;
+    });
+    return { entries: resolved, warnings };
+  }
+
   list() {
-    return [...this.cartridges.values()].map((c) => ({
-      name: c.manifest.name,
-      displayName: c.manifest['display-name'],
-      version: c.manifest.version,
-      categories: c.manifest.categories,
-      hash: c.hash,
-      manifest: c.manifest,
-    }));
+    return [...this.cartridges.values()].map((c) => {
+      const family = cartridgeFamily(c.manifest.name);
+      const life = lifecycleOf(c.manifest);
+      return {
+        name: c.manifest.name,
+        displayName: c.manifest['display-name'],
+        version: c.manifest.version,
+        status: life.status,
+        endOfLife: life.endOfLife,
+        base: c.manifest.base ?? 'bookworm',
+        // The family name a request may give instead, when this is the cartridge it means.
+        defaultFor: family && newestOf(family, this.cartridges) === c ? family : null,
+        categories: c.manifest.categories,
+        hash: c.hash,
+        manifest: c.manifest,
+      };
+    });
   }
 }

@@ -13,21 +13,21 @@ describe('runtime detection', () => {
   };
 
   it('knows each runtime by the file its developers commit', () => {
-    assert.equal(detect('package.json', 'index.js'), 'nodejs-18 package.json');
-    assert.equal(detect('index.php', '.htaccess'), 'php-8.2 index.php');
-    assert.equal(detect('composer.json', 'public/index.php'), 'php-8.2 composer.json');
-    assert.equal(detect('requirements.txt', 'app.py'), 'python-3.11 requirements.txt');
-    assert.equal(detect('pyproject.toml', 'app.py'), 'python-3.11 pyproject.toml');
-    assert.equal(detect('Gemfile', 'config.ru'), 'ruby-3.1 Gemfile');
-    assert.equal(detect('pom.xml', 'src/main/java/App.java'), 'openjdk-17 pom.xml');
-    assert.equal(detect('app.jar'), 'openjdk-17 app.jar');
+    assert.equal(detect('package.json', 'index.js'), 'nodejs-24 package.json');
+    assert.equal(detect('index.php', '.htaccess'), 'php-8.4 index.php');
+    assert.equal(detect('composer.json', 'public/index.php'), 'php-8.4 composer.json');
+    assert.equal(detect('requirements.txt', 'app.py'), 'python-3.13 requirements.txt');
+    assert.equal(detect('pyproject.toml', 'app.py'), 'python-3.13 pyproject.toml');
+    assert.equal(detect('Gemfile', 'config.ru'), 'ruby-3.3 Gemfile');
+    assert.equal(detect('pom.xml', 'src/main/java/App.java'), 'openjdk-21 pom.xml');
+    assert.equal(detect('app.jar'), 'openjdk-21 app.jar');
     assert.equal(detect('index.html', 'style.css'), 'static index.html');
   });
 
   it('prefers the runtime over the files it serves, and PHP over its asset tooling', () => {
-    assert.equal(detect('index.html', 'package.json', 'server.js'), 'nodejs-18 package.json');
-    assert.equal(detect('package.json', 'composer.json', 'index.php'), 'php-8.2 composer.json');
-    assert.equal(detect('public/index.html', 'app.py', 'pyproject.toml'), 'python-3.11 pyproject.toml');
+    assert.equal(detect('index.html', 'package.json', 'server.js'), 'nodejs-24 package.json');
+    assert.equal(detect('package.json', 'composer.json', 'index.php'), 'php-8.4 composer.json');
+    assert.equal(detect('public/index.html', 'app.py', 'pyproject.toml'), 'python-3.13 pyproject.toml');
   });
 
   it('looks only at the root of the tree', () => {
@@ -35,11 +35,14 @@ describe('runtime detection', () => {
     assert.equal(detect('README.md'), null);
   });
 
-  it('picks the newest version the catalogue has', () => {
-    const node = catalog.get('nodejs-18')!;
-    const newer: Cartridge = { ...node, manifest: { ...node.manifest, name: 'nodejs-20', version: '20' } };
+  it('picks the newest current version the catalogue has', () => {
+    const node = catalog.get('nodejs-24')!;
+    const newer: Cartridge = { ...node, manifest: { ...node.manifest, name: 'nodejs-30', version: '30' } };
     const older: Cartridge = { ...node, manifest: { ...node.manifest, name: 'nodejs-9', version: '9' } };
-    const two = new Map([...catalog, ['nodejs-9', older], ['nodejs-20', newer]]);
-    assert.equal(detectRuntime(['package.json'], two)?.cartridge.manifest.name, 'nodejs-20');
+    const two = new Map([...catalog, ['nodejs-9', older], ['nodejs-30', newer]]);
+    assert.equal(detectRuntime(['package.json'], two)?.cartridge.manifest.name, 'nodejs-30');
+    // A newer version the catalogue marks deprecated is not what new code gets.
+    const retired: Cartridge = { ...node, manifest: { ...node.manifest, name: 'nodejs-30', version: '30', status: 'deprecated' } };
+    assert.equal(detectRuntime(['package.json'], new Map([...catalog, ['nodejs-30', retired]]))?.cartridge.manifest.name, 'nodejs-24');
   });
 });

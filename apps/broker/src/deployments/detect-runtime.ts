@@ -1,4 +1,4 @@
-import type { Cartridge } from '@gearshift/cartridges';
+import { lifecycleOf, type Cartridge } from '@gearshift/cartridges';
 
 /** Why a web cartridge was chosen for pushed code, in words for the build output. */
 export interface Detection {
@@ -25,8 +25,14 @@ const RULES: { runtime: string; provides: string; matches: (path: string) => boo
   { runtime: 'a static site', provides: 'static', file: 'index.html', matches: (p) => p === 'index.html' },
 ];
 
-/** The newest version first, so that a catalogue with two Node.js cartridges detects the newer one. */
-const newestFirst = (a: Cartridge, b: Cartridge) => b.manifest.version.localeCompare(a.manifest.version, undefined, { numeric: true });
+const deprecated = (c: Cartridge) => (lifecycleOf(c.manifest).status === 'deprecated' ? 1 : 0);
+
+/**
+ * Current cartridges before deprecated ones, then the newest version first: a catalogue with several Node.js
+ * cartridges detects the newest current one, as a bare `nodejs` in a request means.
+ */
+const newestFirst = (a: Cartridge, b: Cartridge) =>
+  deprecated(a) - deprecated(b) || b.manifest.version.localeCompare(a.manifest.version, undefined, { numeric: true });
 
 /** The web cartridge that runs a source tree, from the files at its root; null when nothing says. */
 export function detectRuntime(paths: Iterable<string>, catalog: Map<string, Cartridge>): Detection | null {

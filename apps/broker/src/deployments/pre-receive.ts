@@ -44,10 +44,16 @@ async function applyDescriptor(commit: string): Promise<void> {
     body: text,
   });
   if (!res.ok) throw new Error(`gearshift.yml was not applied: ${await apiError(res)}`);
-  const result = (await res.json()) as { app: string; plan: { action: string; target: string }[]; operation?: { state: string; error?: string } | null };
+  const result = (await res.json()) as {
+    app: string;
+    plan: { action: string; target: string }[];
+    operation?: { state: string; error?: string } | null;
+    warnings?: string[];
+  };
   if (result.app !== app) throw new Error(`gearshift.yml describes app "${result.app}", but this repository deploys "${app}"`);
   if (result.plan.length === 0) say('       unchanged');
   for (const item of result.plan) say(`       ${item.action} ${item.target}`);
+  for (const warning of result.warnings ?? []) say(`       warning: ${warning}`);
   if (result.operation && result.operation.state !== 'succeeded')
     throw new Error(`applying gearshift.yml ${result.operation.state}: ${result.operation.error ?? ''}`);
 }

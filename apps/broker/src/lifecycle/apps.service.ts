@@ -101,8 +101,11 @@ export class AppsService {
     return this.presenter.present(app, domain, done);
   }
 
-  async create(user: User, domainName: string, body: CreateAppBody, waitSeconds?: number) {
+  async create(user: User, domainName: string, request: CreateAppBody, waitSeconds?: number) {
     const domain = await this.domains.require(user, domainName, 'develop');
+    // `nodejs` means the newest current Node.js cartridge; a deprecated one still makes the app, with a warning.
+    const { entries, warnings } = this.catalog.resolveEntries(request.cartridges);
+    const body = { ...request, cartridges: entries };
     const names = body.cartridges.map(entryName);
     const chosen = checkCartridgeSet(names, this.catalog.cartridges);
     const options = body.cartridges.map(entryOptions);
@@ -166,7 +169,8 @@ export class AppsService {
       if (isUniqueViolation(err)) throw this.nameTaken(body.name, domainName);
       throw err;
     }
-    return this.respond(op, domain, waitSeconds);
+    const answer = await this.respond(op, domain, waitSeconds);
+    return warnings.length > 0 ? { ...answer, warnings } : answer;
   }
 
   private nameTaken(name: string, domain: string) {
@@ -246,8 +250,10 @@ export class AppsService {
     return this.patchEnv(user, domainName, appName, { [name]: null }, waitSeconds);
   }
 
-  async addCartridge(user: User, domainName: string, appName: string, name: string, waitSeconds?: number) {
-    return this.change(
+  async addCartridge(user: User, domainName: string, appName: string, requested: string, waitSeconds?: number) {
+    const { entries, warnings } = this.catalog.resolveEntries([requested]);
+    const name = entries[0];
+    const answer = await this.change(
       user,
       domainName,
       appName,
@@ -275,6 +281,7 @@ export class AppsService {
       },
       waitSeconds,
     );
+    return warnings.length > 0 ? { ...answer, warnings } : answer;
   }
 
   async removeCartridge(user: User, domainName: string, appName: string, name: string, waitSeconds?: number) {

@@ -25,7 +25,7 @@ export function register(program: Command, ctx: CliContext): void {
     });
   apps
     .command('create <name>')
-    .description('create an app from cartridges, e.g. -c nodejs-18 -c postgresql-15')
+    .description('create an app from cartridges, e.g. -c nodejs -c postgresql (the newest current) or -c nodejs-22 (pinned)')
     .addOption(domainOption())
     .requiredOption('-c, --cartridge <name>', 'a cartridge (repeat for more)', collect, [])
     .option('--scale <n>', 'web gears', (v) => Number(v))
@@ -42,6 +42,7 @@ export function register(program: Command, ctx: CliContext): void {
         ...(opts.env.length ? { env } : {}),
       };
       const res = await ctx.api().post<AppChange>(`${ctx.domainPath(opts)}/apps`, body);
+      for (const w of res.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
       await settle(ctx, res.operation, opts, () => ctx.api().get<App>(ctx.appPath(opts, name)), showApp);
     });
   apps

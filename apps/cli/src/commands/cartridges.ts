@@ -15,8 +15,16 @@ export function register(program: Command, ctx: CliContext): void {
       const list = await ctx.api().get<Cartridge[]>('/cartridges');
       ctx.print(list, () =>
         table(
-          list.map((c) => ({ name: c.name, categories: c.categories.join(','), version: c.version, description: c.displayName })),
-          ['name', 'categories', 'version', 'description'],
+          list.map((c) => ({
+            name: c.name,
+            categories: c.categories.join(','),
+            version: c.version,
+            // A family name (`nodejs`) in a request means the cartridge marked default here.
+            status: `${c.status ?? 'current'}${c.defaultFor ? ` (default for ${c.defaultFor})` : ''}`,
+            'end-of-life': c.endOfLife ?? '-',
+            description: c.displayName,
+          })),
+          ['name', 'categories', 'version', 'status', 'end-of-life', 'description'],
         ),
       );
     });

@@ -1,0 +1,35 @@
+#!/bin/bash
+# Initialise the data directory on the gear's volume once, then run the server in the foreground.
+set -euo pipefail
+: "${POSTGRESQL_USER:?POSTGRESQL_USER is not set}"
+: "${POSTGRESQL_PASSWORD:?POSTGRESQL_PASSWORD is not set}"
+: "${POSTGRESQL_DATABASE:?POSTGRESQL_DATABASE is not set}"
+
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  echo "initialising a new PostgreSQL data directory"
+  pwfile=$(mktemp)
+  printf '%s' "$POSTGRESQL_PASSWORD" > "$pwfile"
+  initdb --username="$POSTGRESQL_USER" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 \
+    --encoding=UTF8 --locale=C.UTF-8 -D "$PGDATA" >/dev/null
+  rm -f "$pwfile"
+  echo "host all all 0.0.0.0/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"
+  echo "host all all ::/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"
+  postgres -D "$PGDATA" -c listen_addresses='' -c unix_socket_directories=/run/postgresql &
+  pid=$!
+  until pg_isready -q -h /run/postgresql; do sleep 0.2; done
+  psql -v ON_ERROR_STOP=1 -h /run/postgresql -U "$POSTGRESQL_USER" -d postgres \
+    -c "create database \"$POSTGRESQL_DATABASE\" owner \"$POSTGRESQL_USER\"" >/dev/null
+  kill -INT "$pid"
+  wait "$pid" || true
+  echo "initialised"
+fi
+
+# TLS with the certificate the platform issued for this gear, written afresh at every start (outside the volume, so a
+# snapshot never carries the key); clients that do not ask for TLS are served in plain as before.
+tls=()
+if [ -n "${GEARSHIFT_TLS_CERT:-}" ] && [ -n "${GEARSHIFT_TLS_KEY:-}" ]; then
+  (umask 077 && printf '%s' "$GEARSHIFT_TLS_CERT" > /run/postgresql/server.crt && printf '%s' "$GEARSHIFT_TLS_KEY" > /run/postgresql/server.key)
+  tls=(-c ssl=on -c ssl_cert_file=/run/postgresql/server.crt -c ssl_key_file=/run/postgresql/server.key)
+fi
+unset GEARSHIFT_TLS_CERT GEARSHIFT_TLS_KEY
+exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/run/postgresql "${tls[@]}"
