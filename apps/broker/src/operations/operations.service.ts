@@ -1,7 +1,8 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import type { BrokerJobs, GearSpec, NodeJob, NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { Leadership } from '../leadership/leadership.service';
 import { conflict, notFound } from '../common/errors';
 import { UnitOfWork, type Repositories, type Tx } from '../database/unit-of-work';
 import { AppsRepository } from '../apps/apps.repository';
@@ -54,16 +55,17 @@ const terminal = (op: Operation) => op.state === 'succeeded' || op.state === 'fa
 
 /**
  * Operations: created in the same transaction as the change they carry out, dispatched to the nodes after commit,
- * finished by the nodes' reports. Unfinished ones are dispatched again at start (jobs are idempotent) and time out.
+ * finished by the nodes' reports. Unfinished ones are dispatched again (jobs are idempotent) by the broker that
+ * becomes leader, and time out by its sweeper: with several brokers, the operations a broker that died had committed
+ * but not yet sent are sent by the one that takes over.
  */
 @Injectable()
-export class OperationsService implements OnApplicationBootstrap, OnModuleDestroy {
+export class OperationsService implements OnApplicationBootstrap {
   private readonly logger = new Logger('operations');
   private readonly finished = new EventEmitter();
   private readonly lines = new EventEmitter();
   private readonly stages = new Map<string, StageHandler>();
   private readonly reportChains = new Map<string, Promise<void>>();
-  private sweeper?: NodeJS.Timeout;
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -74,6 +76,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     private readonly routes: RoutesService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
     private readonly domains: DomainsService,
+    private readonly leadership: Leadership,
   ) {
     this.finished.setMaxListeners(0);
     this.lines.setMaxListeners(0);
@@ -90,7 +93,16 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     return () => this.lines.off(id, listener);
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
+    this.leadership.whileLeader('operations', () => {
+      this.resume().catch((err: Error) => this.logger.warn(`resuming unfinished operations: ${err.message}`));
+      const sweeper = setInterval(() => void this.sweep().catch((err) => this.logger.warn(`sweep: ${err.message}`)), 5000);
+      return () => clearInterval(sweeper);
+    });
+  }
+
+  /** Sends every unfinished operation's jobs again, or ends it once routers serve it: whatever a broker left undone. */
+  private async resume(): Promise<void> {
     for (const op of await this.operationsRepository.unfinished()) {
       if (op.context?.serving) {
         this.serveLogged(op.id);
@@ -98,11 +110,6 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       }
       await this.dispatch(op).catch((err) => this.logger.warn(`dispatching ${op.id} again failed: ${err.message}`));
     }
-    this.sweeper = setInterval(() => void this.sweep().catch((err) => this.logger.warn(`sweep: ${err.message}`)), 5000);
-  }
-
-  onModuleDestroy(): void {
-    clearInterval(this.sweeper);
   }
 
   /** Records an operation inside the caller's transaction; send it with dispatch() after the commit. */
