@@ -5,6 +5,7 @@ import { hashFolder, loadCatalog, nodeQueue, stamp } from '@gearshift/cartridges
 import { DockerAdapter } from '../apps/node-agent/src/docker.adapter';
 import { ImageBuilder } from '../apps/node-agent/src/images';
 import { deployPushBench, writeRawNodeApp } from './deploy-push';
+import { failoverBench } from './failover';
 import { docker, eventually, Platform, ROOT } from '../test/support/platform';
 import { recoveryBench } from './recovery';
 import { restartBench } from './restart';
@@ -15,7 +16,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 /**
- * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery, =restart or =soak for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
+ * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery, =restart, =failover or =soak for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
  *   gear start  app create → healthy through the API   vs  raw dockerode create + start + the same health wait
  *   queue       a no-op job through a node's queue       vs  a raw BullMQ round trip on the same Redis
  *   routing     wrk through the router      vs  wrk straight to the container's own address (and its published port)
@@ -23,6 +24,7 @@ import { promisify } from 'node:util';
  *   memory      broker and agent resident memory, idle and with 100 apps
  *   recovery    kill -9 of the broker, agent and router under the supervisor, until each is healthy again
  *   restart     npm run down + npm run up -- --detach under traffic: failed requests and the longest gap
+ *   failover    kill -9 of the leading broker of two: the other answers, leads, and creates an app
  *   soak        mixed and hostile API traffic from 8 clients: broker memory, p99 latency, 5xx, crashes
  */
 
@@ -235,6 +237,7 @@ async function main(): Promise<void> {
   const add = (what: string, platform: string, floor: string, ratio: string, goal: string) => rows.push([what, platform, floor, ratio, goal]);
   // Its own platform, brought up by the real scripts: the bench platform below is not needed.
   if (process.env.BENCH_ONLY === 'restart') return void (await restartBench(add), printTable(rows));
+  if (process.env.BENCH_ONLY === 'failover') return void (await failoverBench(add), printTable(rows));
   const p = await Platform.start(
     'bench',
     { node1: { memoryMb: 64 * 1024, maxGears: 1000 } },
@@ -360,6 +363,7 @@ async function main(): Promise<void> {
 
     await recoveryBench(add);
     await restartBench(add);
+    await failoverBench(add);
     await soakBench(p, add);
     await memoryBench(p, idle, add);
   } finally {
