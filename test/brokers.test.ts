@@ -70,7 +70,7 @@ describe('two brokers', { timeout: 600_000 }, () => {
     }
   });
 
-  it('returns ?wait= on one broker as soon as the other ends the operation', async () => {
+  it('ends a ?wait= and a followed log on one broker as soon as the other ends the operation', async () => {
     pauseAgent(true);
     try {
       const made = await at(p.port, 'POST', apps, { name: 'held', cartridges: ['static'] });
@@ -78,6 +78,11 @@ describe('two brokers', { timeout: 600_000 }, () => {
       const opId = made.body.operation.id;
       const t0 = Date.now();
       const waiting = at(second, 'GET', `/operations/${opId}?wait=60`);
+      // A follower of the operation's progress (as `git push` is) on the other broker, cut off after 30 s at most.
+      const following = fetch(`http://127.0.0.1:${second}/api/v1/operations/${opId}/log?follow=true`, {
+        headers: { authorization: `Bearer ${p.token}` },
+        signal: AbortSignal.timeout(30_000),
+      }).then((res) => res.text());
       await sleep(1000);
       // The first broker ends it: only its own process hears of it at once.
       const cancelled = await at(p.port, 'POST', `/operations/${opId}/cancel`);
@@ -86,6 +91,9 @@ describe('two brokers', { timeout: 600_000 }, () => {
       assert.equal(seen.body.state, 'failed');
       assert.match(seen.body.error, /cancelled by admin/);
       assert.ok(Date.now() - t0 < 10_000, `the wait took ${Date.now() - t0} ms`);
+      const log = await following;
+      assert.match(log, /failed: cancelled by admin/);
+      assert.ok(Date.now() - t0 < 10_000, `the followed log ended after ${Date.now() - t0} ms`);
     } finally {
       pauseAgent(false);
     }

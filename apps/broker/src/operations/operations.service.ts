@@ -1,4 +1,6 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import IORedis from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { BrokerJobs, GearSpec, NodeJob, NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
@@ -60,12 +62,17 @@ const terminal = (op: Operation) => op.state === 'succeeded' || op.state === 'fa
  * but not yet sent are sent by the one that takes over.
  */
 @Injectable()
-export class OperationsService implements OnApplicationBootstrap {
+export class OperationsService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('operations');
   private readonly finished = new EventEmitter();
   private readonly lines = new EventEmitter();
   private readonly stages = new Map<string, StageHandler>();
   private readonly reportChains = new Map<string, Promise<void>>();
+  /**
+   * Progress lines go to the other brokers through Redis: a report may be applied by any broker, while the client
+   * following the operation (a `git push`, a `?wait=`) is answered by one of them. Made at start (see relay()).
+   */
+  private relayed?: { publisher: IORedis; subscriber: IORedis; channel: string; self: string };
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -94,11 +101,53 @@ export class OperationsService implements OnApplicationBootstrap {
   }
 
   onApplicationBootstrap(): void {
+    this.relay();
     this.leadership.whileLeader('operations', () => {
       this.resume().catch((err: Error) => this.logger.warn(`resuming unfinished operations: ${err.message}`));
       const sweeper = setInterval(() => void this.sweep().catch((err) => this.logger.warn(`sweep: ${err.message}`)), 5000);
       return () => clearInterval(sweeper);
     });
+  }
+
+  onModuleDestroy(): void {
+    this.relayed?.publisher.disconnect();
+    this.relayed?.subscriber.disconnect();
+  }
+
+  /** Hears the progress lines other brokers emit, and tells this broker's followers and waits. */
+  private relay(): void {
+    const channel = `${this.config.instance}:operation-lines`;
+    const publisher = new IORedis(this.config.redisUrl, { maxRetriesPerRequest: 2 });
+    const subscriber = new IORedis(this.config.redisUrl);
+    publisher.on('error', (err) => this.logger.warn(`redis: ${err.message}`));
+    subscriber.on('error', (err) => this.logger.warn(`redis: ${err.message}`));
+    this.relayed = { publisher, subscriber, channel, self: randomUUID() };
+    subscriber.on('message', (_channel: string, raw: string) => {
+      let message: { from: string; id: string; line: OperationLine };
+      try {
+        message = JSON.parse(raw) as typeof message;
+      } catch {
+        return;
+      }
+      if (message.from !== this.relayed?.self) this.emitHere(message.id, message.line);
+    });
+    // ioredis subscribes again after a reconnect.
+    subscriber.subscribe(channel).catch((err: Error) => this.logger.warn(`hearing other brokers' operation lines: ${err.message}`));
+  }
+
+  /** A progress line of an operation, for the followers on every broker; an end line also ends their waits. */
+  private emit(id: string, line: OperationLine): void {
+    this.emitHere(id, line);
+    const r = this.relayed;
+    if (!r) return;
+    r.publisher
+      .publish(r.channel, JSON.stringify({ from: r.self, id, line }))
+      .catch((err: Error) => this.logger.warn(`relaying a line of ${id}: ${err.message}`));
+  }
+
+  private emitHere(id: string, line: OperationLine): void {
+    this.lines.emit(id, line);
+    if (line.kind === 'end') this.finished.emit(id);
   }
 
   /** Sends every unfinished operation's jobs again, or ends it once routers serve it: whatever a broker left undone. */
@@ -169,8 +218,7 @@ export class OperationsService implements OnApplicationBootstrap {
       op.finishedAt = new Date();
       await repos.operations.save(op);
     });
-    this.finished.emit(id);
-    this.lines.emit(id, { kind: 'end', state: 'succeeded', error: null });
+    this.emit(id, { kind: 'end', state: 'succeeded', error: null });
   }
 
   /**
@@ -263,7 +311,7 @@ export class OperationsService implements OnApplicationBootstrap {
       }
       if (decision.save) await repos.operations.save(op);
     });
-    for (const line of emitted) this.lines.emit(r.operationId, line);
+    for (const line of emitted) this.emit(r.operationId, line);
     if (r.gears.length > 0 || ended || continued) this.routes.schedule();
     if (serving) this.serveLogged(r.operationId);
     if (continued) {
@@ -276,8 +324,7 @@ export class OperationsService implements OnApplicationBootstrap {
     }
     if (ended) {
       const op: Operation = ended;
-      this.finished.emit(r.operationId);
-      this.lines.emit(r.operationId, { kind: 'end', state: op.state, error: op.error });
+      this.emit(r.operationId, { kind: 'end', state: op.state, error: op.error });
       await this.stages
         .get(op.kind)
         ?.ended?.(op)
@@ -309,9 +356,8 @@ export class OperationsService implements OnApplicationBootstrap {
       const jobId = op.context?.stage ? `${op.id}.${op.context.stage}.${d.nodeId}` : `${op.id}.${d.nodeId}`;
       await this.queue.withdraw(d.nodeId, jobId).catch((err: Error) => this.logger.warn(`withdrawing ${jobId}: ${err.message}`));
     }
-    this.finished.emit(id);
-    this.lines.emit(id, { kind: 'step', text: reason });
-    this.lines.emit(id, { kind: 'end', state: 'failed', error: op.error });
+    this.emit(id, { kind: 'step', text: reason });
+    this.emit(id, { kind: 'end', state: 'failed', error: op.error });
     this.routes.schedule();
     await this.stages
       .get(op.kind)
@@ -370,9 +416,8 @@ export class OperationsService implements OnApplicationBootstrap {
       .catch((err: Error) => this.logger.warn(`ending ${id}: ${err.message}`));
     if (!ended) return;
     const op: Operation = ended;
-    if (text) this.lines.emit(id, { kind: 'step', text });
-    this.finished.emit(id);
-    this.lines.emit(id, { kind: 'end', state: op.state, error: op.error });
+    if (text) this.emit(id, { kind: 'step', text });
+    this.emit(id, { kind: 'end', state: op.state, error: op.error });
     await this.stages
       .get(op.kind)
       ?.ended?.(op)
