@@ -57,7 +57,7 @@ export class Leadership implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(@Inject(BROKER_CONFIG) private readonly config: BrokerConfig) {
     this.id = `${hostname()}:${config.port}`;
-    this.version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+    this.version = packageVersion();
   }
 
   isLeader(): boolean {
@@ -184,5 +184,14 @@ export class Leadership implements OnApplicationBootstrap, OnModuleDestroy {
     const client = this.client;
     this.client = undefined;
     await client?.end().catch(() => undefined);
+  }
+}
+
+/** Gearshift's version, as the package says; `unknown` where the package file is not beside the build. */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
