@@ -39,6 +39,7 @@ import { NodesRepository } from '../../apps/broker/src/fleet/nodes.repository';
 import { AppsRepository, type NewGear } from '../../apps/broker/src/apps/apps.repository';
 import { OperationsRepository } from '../../apps/broker/src/operations/operations.repository';
 import { OperationsService } from '../../apps/broker/src/operations/operations.service';
+import { Leadership } from '../../apps/broker/src/leadership/leadership.service';
 import { NodesService } from '../../apps/broker/src/nodes/nodes.service';
 import type { App } from '../../apps/broker/src/apps/app.entity';
 import type { Node } from '../../apps/broker/src/fleet/node.entity';
@@ -186,7 +187,18 @@ export async function mediumDb(name: string): Promise<MediumDb> {
     uow,
     transaction: (work) => uow.run(CHANGE_REPOS, work),
     operationsService: () =>
-      new OperationsService(uow, appsRepository, new OperationsRepository(m), queue.asService(), specs, routes.asService(), config, domains, new Metrics()),
+      new OperationsService(
+        uow,
+        appsRepository,
+        new OperationsRepository(m),
+        queue.asService(),
+        specs,
+        routes.asService(),
+        config,
+        domains,
+        new Metrics(),
+        new Leadership(config),
+      ),
     nodesService: () =>
       new NodesService(
         appsRepository,

@@ -44,6 +44,8 @@ export class Platform {
   routerPort = 0;
   routerTlsPort = 0;
   readonly agents = new Map<string, Proc>();
+  /** Brokers started beside the first one, by port (see startBroker). */
+  readonly brokers = new Map<number, Proc>();
   readonly adminPassword = randomBytes(9).toString('base64url');
   private extraEnv: Record<string, string> = {};
 
@@ -103,19 +105,29 @@ export class Platform {
     };
   }
 
-  async startBroker(): Promise<void> {
-    const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist/apps/broker/src/main.js')], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    this.broker = new Proc(child, 'broker');
+  /**
+   * Starts the broker; given another `port`, one more broker beside it (on the same database, Redis prefix and data
+   * directory, as brokers behind one load balancer), kept in `brokers` by its port.
+   */
+  async startBroker(port = this.port): Promise<Proc> {
+    const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist/apps/broker/src/main.js')], {
+      env: this.env({ GEARSHIFT_PORT: String(port) }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const proc = new Proc(child, `broker:${port}`);
+    if (port === this.port) this.broker = proc;
+    else this.brokers.set(port, proc);
     await eventually(
       'the broker to answer /healthz',
       async () => {
-        if (!this.broker!.alive) throw new Error(`the broker exited:\n${this.broker!.output.slice(-30).join('\n')}`);
-        const res = await fetch(`${this.baseUrl}/api/v1/healthz`).catch(() => null);
+        if (!proc.alive) throw new Error(`the broker exited:\n${proc.output.slice(-30).join('\n')}`);
+        const res = await fetch(`http://127.0.0.1:${port}/api/v1/healthz`).catch(() => null);
         return res?.status === 200;
       },
       STARTUP_MS,
       100,
     );
+    return proc;
   }
 
   async startRouter(extra: Record<string, string> = {}): Promise<void> {
@@ -273,6 +285,7 @@ export class Platform {
     return [
       ...(this.supervisor ? ['--- supervisor', ...this.supervisor.output.slice(-40)] : []),
       ...(this.broker ? [`--- broker`, ...this.broker.output.slice(-60)] : []),
+      ...[...this.brokers].flatMap(([port, b]) => [`--- broker on ${port}`, ...b.output.slice(-60)]),
       ...(this.router ? ['--- router', ...this.router.output.slice(-40)] : []),
       ...[...this.agents].flatMap(([n, p]) => [`--- agent ${n}`, ...p.output.slice(-60)]),
     ].join('\n');
@@ -288,6 +301,7 @@ export class Platform {
       // no HAProxy left
     }
     await this.broker?.kill();
+    await Promise.all([...this.brokers.values()].map((b) => b.kill()));
     await removeInstance(this.instance);
     await clearRedisPrefix(this.instance);
     await dropDatabase(this.database);

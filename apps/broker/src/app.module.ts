@@ -4,6 +4,7 @@ import type { Cartridge } from '@gearshift/cartridges';
 import type { BrokerConfig } from './config';
 import { CoreModule } from './core.module';
 import { DatabaseModule } from './database/database.module';
+import { LeadershipModule } from './leadership/leadership.module';
 import { SeamsModule } from './seams.module';
 import { BrokerJobs } from './broker-jobs';
 import { ApplyModule } from './apply/apply.module';
@@ -37,6 +38,7 @@ export class AppModule {
         CoreModule.register(config, catalog),
         DatabaseModule,
         MetricsModule,
+        LeadershipModule,
         SeamsModule,
         QueueModule,
         UsersModule,

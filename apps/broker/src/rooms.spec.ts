@@ -10,7 +10,7 @@ import { dirname, join, normalize, relative, sep } from 'node:path';
  */
 const FLOORS: string[][] = [
   ['config'],
-  ['common', 'queue'],
+  ['common', 'queue', 'leadership'],
   ['database', 'users', 'metrics'],
   ['audit'],
   ['teams'],

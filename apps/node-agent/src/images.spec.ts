@@ -24,7 +24,7 @@ function fakeDocker(registry: string | undefined, pullFails: boolean) {
 
 describe('cartridge images on a node that lacks them', () => {
   const cartridgesDir = mkdtempSync(join(tmpdir(), 'gearshift-images-'));
-  const config = { cartridgesDir, baseImage: 'gearshift/base:bookworm', imageRepository: 'gearshift' };
+  const config = { cartridgesDir, baseImage: 'gearshift/base:bookworm', trixieBaseImage: 'gearshift/base:trixie', imageRepository: 'gearshift' };
   const image = { build: { cartridge: 'static', hash: 'abc123' } };
   const steps: string[] = [];
   const step = async (text: string) => void steps.push(text);

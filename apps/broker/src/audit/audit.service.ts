@@ -1,6 +1,7 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { Leadership } from '../leadership/leadership.service';
 import type { User } from '../users/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { outcomeOf, type AuditDescription } from './actions';
@@ -49,30 +50,29 @@ const tokenKey = (token: string) => createHash('sha256').update(token).digest('h
  * reads them back for those allowed to see them, and forgets them after GEARSHIFT_AUDIT_DAYS.
  */
 @Injectable()
-export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
+export class AuditService implements OnApplicationBootstrap {
   private readonly logger = new Logger('audit');
   /** Pushes in progress, by their token: the deployment their hook asks for is the pusher's, from the pusher's address. */
   private readonly pushes = new Map<string, { address: string | null; count: number }>();
-  private pruner?: NodeJS.Timeout;
-
   constructor(
     private readonly auditRepository: AuditRepository,
     private readonly usersRepository: UsersRepository,
     private readonly domains: AuditDomains,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+    private readonly leadership: Leadership,
   ) {}
 
+  /** The leading broker prunes; the others would only delete the same rows again. */
   onApplicationBootstrap(): void {
     const prune = () => {
       this.prune().catch((err: Error) => this.logger.warn(`pruning the audit log failed: ${err.message}`));
     };
-    prune();
-    this.pruner = setInterval(prune, PRUNE_EVERY_MS);
-    this.pruner.unref();
-  }
-
-  onModuleDestroy(): void {
-    clearInterval(this.pruner);
+    this.leadership.whileLeader('audit pruner', () => {
+      prune();
+      const pruner = setInterval(prune, PRUNE_EVERY_MS);
+      pruner.unref();
+      return () => clearInterval(pruner);
+    });
   }
 
   /** Records a described change answered `status`; `answer` is the body sent back (for the operation it started). */

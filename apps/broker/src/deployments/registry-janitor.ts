@@ -1,6 +1,7 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { request } from 'node:http';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { Leadership } from '../leadership/leadership.service';
 import { AppsRepository } from '../apps/apps.repository';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { basicAuth, RELEASE_APP_ID, RELEASE_REPOSITORY } from '../apps/release-images';
@@ -16,29 +17,28 @@ const MANIFEST_TYPES = [
  * Removes release images from the registry that no release needs any more: those of pruned releases and of deleted
  * apps. Reads what is there and compares it with Postgres, so a crash or a missed call leaves nothing behind for
  * good; the registry frees the space of removed images when it is next garbage-collected (`npm run up` does that
- * when it starts the registry).
+ * when it starts the registry). The leading broker sweeps; the others leave the registry alone.
  */
 @Injectable()
-export class RegistryJanitor implements OnApplicationBootstrap, OnModuleDestroy {
+export class RegistryJanitor implements OnApplicationBootstrap {
   private readonly logger = new Logger('registry');
-  private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
 
   constructor(
     private readonly apps: AppsRepository,
     private readonly deployments: DeploymentsRepository,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+    private readonly leadership: Leadership,
   ) {}
 
   onApplicationBootstrap(): void {
     if (!this.config.registry) return;
-    this.timer = setInterval(() => void this.sweep().catch(() => undefined), 10 * 60_000);
-    this.timer.unref();
-    void this.sweep().catch(() => undefined);
-  }
-
-  onModuleDestroy(): void {
-    clearInterval(this.timer);
+    this.leadership.whileLeader('registry janitor', () => {
+      const timer = setInterval(() => void this.sweep().catch(() => undefined), 10 * 60_000);
+      timer.unref();
+      void this.sweep().catch(() => undefined);
+      return () => clearInterval(timer);
+    });
   }
 
   /** One pass at a time; resolves to how many images went. */

@@ -2,6 +2,7 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { UnitOfWork } from '../database/unit-of-work';
+import { Leadership } from '../leadership/leadership.service';
 import { NodesService } from '../nodes/nodes.service';
 import { QueueService } from '../queue/queue.service';
 import { Public } from '../users/auth.guard';
@@ -17,17 +18,32 @@ export class HealthController {
     private readonly database: UnitOfWork,
     private readonly queue: QueueService,
     private readonly nodes: NodesService,
+    private readonly leadership: Leadership,
   ) {}
 
-  /** Up or not, for the broker and what it depends on; 503 when Postgres or Redis is down. The version says which code answers. */
+  /**
+   * Up or not, for the broker and what it depends on; 503 when Postgres or Redis is down. The version says which code
+   * answers; `brokers`: every broker connected to the database, the one that runs the loops marked `leader`.
+   */
   @Public()
   @Get('healthz')
   async health(@Res({ passthrough: true }) res: Response) {
     const { postgres, redis } = await this.dependencies();
     const nodes = postgres ? (await this.nodes.summary()).map((n) => ({ name: n.name, ready: n.ready, state: n.state })) : [];
+    const brokers = postgres ? await this.leadership.brokers().catch(() => []) : [];
     const ok = postgres && redis;
     res.status(ok ? 200 : 503);
-    return { status: ok ? 'ok' : 'degraded', broker: 'up', postgres: postgres ? 'up' : 'down', redis: redis ? 'up' : 'down', nodes, version: brokerVersion() };
+    return {
+      status: ok ? 'ok' : 'degraded',
+      broker: 'up',
+      postgres: postgres ? 'up' : 'down',
+      redis: redis ? 'up' : 'down',
+      nodes,
+      version: brokerVersion(),
+      brokerId: this.leadership.id,
+      leader: this.leadership.isLeader(),
+      brokers,
+    };
   }
 
   /** Liveness: the process answers. Nothing else is asked, so a supervisor restarts the broker only when it hangs. */

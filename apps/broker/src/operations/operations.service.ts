@@ -1,7 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import IORedis from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { currentRequestId, withRequestId, type BrokerJobs, type GearSpec, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { Leadership } from '../leadership/leadership.service';
 import { conflict, notFound } from '../common/errors';
 import { UnitOfWork, type Repositories, type Tx } from '../database/unit-of-work';
 import { AppsRepository } from '../apps/apps.repository';
@@ -55,7 +58,9 @@ const terminal = (op: Operation) => op.state === 'succeeded' || op.state === 'fa
 
 /**
  * Operations: created in the same transaction as the change they carry out, dispatched to the nodes after commit,
- * finished by the nodes' reports. Unfinished ones are dispatched again at start (jobs are idempotent) and time out.
+ * finished by the nodes' reports. Unfinished ones are dispatched again (jobs are idempotent) by the broker that
+ * becomes leader, and time out by its sweeper: with several brokers, the operations a broker that died had committed
+ * but not yet sent are sent by the one that takes over.
  */
 @Injectable()
 export class OperationsService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -64,7 +69,11 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
   private readonly lines = new EventEmitter();
   private readonly stages = new Map<string, StageHandler>();
   private readonly reportChains = new Map<string, Promise<void>>();
-  private sweeper?: NodeJS.Timeout;
+  /**
+   * Progress lines go to the other brokers through Redis: a report may be applied by any broker, while the client
+   * following the operation (a `git push`, a `?wait=`) is answered by one of them. Made at start (see relay()).
+   */
+  private relayed?: { publisher: IORedis; subscriber: IORedis; channel: string; self: string };
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -76,6 +85,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
     private readonly domains: DomainsService,
     private readonly metrics: Metrics,
+    private readonly leadership: Leadership,
   ) {
     this.finished.setMaxListeners(0);
     this.lines.setMaxListeners(0);
@@ -92,7 +102,58 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     return () => this.lines.off(id, listener);
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
+    this.relay();
+    this.leadership.whileLeader('operations', () => {
+      this.resume().catch((err: Error) => this.logger.warn(`resuming unfinished operations: ${err.message}`));
+      const sweeper = setInterval(() => void this.sweep().catch((err) => this.logger.warn(`sweep: ${err.message}`)), 5000);
+      return () => clearInterval(sweeper);
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.relayed?.publisher.disconnect();
+    this.relayed?.subscriber.disconnect();
+  }
+
+  /** Hears the progress lines other brokers emit, and tells this broker's followers and waits. */
+  private relay(): void {
+    const channel = `${this.config.instance}:operation-lines`;
+    const publisher = new IORedis(this.config.redisUrl, { maxRetriesPerRequest: 2 });
+    const subscriber = new IORedis(this.config.redisUrl);
+    publisher.on('error', (err) => this.logger.warn(`redis: ${err.message}`));
+    subscriber.on('error', (err) => this.logger.warn(`redis: ${err.message}`));
+    this.relayed = { publisher, subscriber, channel, self: randomUUID() };
+    subscriber.on('message', (_channel: string, raw: string) => {
+      let message: { from: string; id: string; line: OperationLine };
+      try {
+        message = JSON.parse(raw) as typeof message;
+      } catch {
+        return;
+      }
+      if (message.from !== this.relayed?.self) this.emitHere(message.id, message.line);
+    });
+    // ioredis subscribes again after a reconnect.
+    subscriber.subscribe(channel).catch((err: Error) => this.logger.warn(`hearing other brokers' operation lines: ${err.message}`));
+  }
+
+  /** A progress line of an operation, for the followers on every broker; an end line also ends their waits. */
+  private emit(id: string, line: OperationLine): void {
+    this.emitHere(id, line);
+    const r = this.relayed;
+    if (!r) return;
+    r.publisher
+      .publish(r.channel, JSON.stringify({ from: r.self, id, line }))
+      .catch((err: Error) => this.logger.warn(`relaying a line of ${id}: ${err.message}`));
+  }
+
+  private emitHere(id: string, line: OperationLine): void {
+    this.lines.emit(id, line);
+    if (line.kind === 'end') this.finished.emit(id);
+  }
+
+  /** Sends every unfinished operation's jobs again, or ends it once routers serve it: whatever a broker left undone. */
+  private async resume(): Promise<void> {
     for (const op of await this.operationsRepository.unfinished()) {
       if (op.context?.serving) {
         this.serveLogged(op.id);
@@ -100,11 +161,6 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       }
       await this.dispatch(op).catch((err) => this.logger.warn(`dispatching ${op.id} again failed: ${err.message}`));
     }
-    this.sweeper = setInterval(() => void this.sweep().catch((err) => this.logger.warn(`sweep: ${err.message}`)), 5000);
-  }
-
-  onModuleDestroy(): void {
-    clearInterval(this.sweeper);
   }
 
   /** Records an operation inside the caller's transaction; send it with dispatch() after the commit. */
@@ -173,8 +229,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       ended = op;
     });
     if (ended) this.metrics.operationEnded(ended);
-    this.finished.emit(id);
-    this.lines.emit(id, { kind: 'end', state: 'succeeded', error: null });
+    this.emit(id, { kind: 'end', state: 'succeeded', error: null });
   }
 
   /**
@@ -267,7 +322,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       }
       if (decision.save) await repos.operations.save(op);
     });
-    for (const line of emitted) this.lines.emit(r.operationId, line);
+    for (const line of emitted) this.emit(r.operationId, line);
     if (r.gears.length > 0 || ended || continued) this.routes.schedule();
     if (serving) this.serveLogged(r.operationId);
     if (continued) {
@@ -281,8 +336,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     if (ended) {
       const op: Operation = ended;
       this.metrics.operationEnded(op);
-      this.finished.emit(r.operationId);
-      this.lines.emit(r.operationId, { kind: 'end', state: op.state, error: op.error });
+      this.emit(r.operationId, { kind: 'end', state: op.state, error: op.error });
       await this.stages
         .get(op.kind)
         ?.ended?.(op)
@@ -315,9 +369,8 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       const jobId = op.context?.stage ? `${op.id}.${op.context.stage}.${d.nodeId}` : `${op.id}.${d.nodeId}`;
       await this.queue.withdraw(d.nodeId, jobId).catch((err: Error) => this.logger.warn(`withdrawing ${jobId}: ${err.message}`));
     }
-    this.finished.emit(id);
-    this.lines.emit(id, { kind: 'step', text: reason });
-    this.lines.emit(id, { kind: 'end', state: 'failed', error: op.error });
+    this.emit(id, { kind: 'step', text: reason });
+    this.emit(id, { kind: 'end', state: 'failed', error: op.error });
     this.routes.schedule();
     await this.stages
       .get(op.kind)
@@ -377,9 +430,8 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     if (!ended) return;
     const op: Operation = ended;
     this.metrics.operationEnded(op);
-    if (text) this.lines.emit(id, { kind: 'step', text });
-    this.finished.emit(id);
-    this.lines.emit(id, { kind: 'end', state: op.state, error: op.error });
+    if (text) this.emit(id, { kind: 'step', text });
+    this.emit(id, { kind: 'end', state: op.state, error: op.error });
     await this.stages
       .get(op.kind)
       ?.ended?.(op)

@@ -15,6 +15,7 @@ import {
 } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { loadSecretKey } from '../common/secrets';
+import { UnitOfWork } from '../database/unit-of-work';
 import { AliasesRepository } from './aliases.repository';
 import { AppsRepository } from '../apps/apps.repository';
 import { DeploymentsRepository } from '../apps/deployments.repository';
@@ -32,7 +33,8 @@ function activeRelease(app: App, shape: AppShape): GearRelease | undefined {
 
 /**
  * Publishes the route table (host names → healthy web gears) in Redis whenever gears or aliases change, and every
- * few seconds in any case, so that a router that was away catches up.
+ * few seconds in any case, so that a router that was away catches up. Every broker publishes (after the changes it
+ * makes, and every few seconds), one broker at a time (see publish()).
  */
 @Injectable()
 export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -60,6 +62,7 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly catalog: CatalogService,
     private readonly specs: GearSpecsService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+    private readonly uow: UnitOfWork,
   ) {
     this.redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
     this.redis.on('error', (err) => this.logger.warn(`redis: ${err.message}`));
@@ -183,17 +186,34 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
     return new Map(Object.entries(raw).map(([appId, json]) => [appId, JSON.parse(json) as AppTraffic]));
   }
 
-  private async publish(): Promise<number> {
+  /**
+   * Reads the table and writes it to Redis under a lock that every broker takes: each publication reads the database
+   * after the one before it was written, so a table read earlier never overwrites one read later, and "the routers
+   * serve version N or newer" means they serve what the database held when N was read, whichever broker wrote it.
+   */
+  private publish(): Promise<number> {
+    return this.uow.run({}, () => this.publishLocked(), 'routes');
+  }
+
+  private async publishLocked(): Promise<number> {
     const table = await this.table();
     const json = JSON.stringify(table.apps);
-    if (json === this.lastJson) return this.lastVersion;
-    // Versions only grow, even if the clock steps back: routers confirm "this version or newer".
-    table.version = Math.max(table.version, this.lastVersion + 1);
+    const current = await this.publishedVersion();
+    // Unchanged, and still this broker's table: nothing to send.
+    if (json === this.lastJson && current === this.lastVersion) return this.lastVersion;
+    // Versions only grow, across brokers and even if a clock steps back: routers confirm "this version or newer".
+    table.version = Math.max(table.version, this.lastVersion + 1, current + 1);
     await this.redis.set(routesKey(this.config.instance), JSON.stringify(table));
     await this.redis.publish(routesChannel(this.config.instance), String(table.version));
     this.lastJson = json;
     this.lastVersion = table.version;
     return table.version;
+  }
+
+  /** The version of the table in Redis (0 when there is none), read from the start of its text, where it is written. */
+  private async publishedVersion(): Promise<number> {
+    const head = await this.redis.getrange(routesKey(this.config.instance), 0, 40);
+    return Number(/^\{"version":(\d+)/.exec(head)?.[1] ?? 0);
   }
 }
 

@@ -1,5 +1,6 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { Leadership } from '../leadership/leadership.service';
 import { GearshiftError } from '../common/errors';
 import { AppsRepository } from '../apps/apps.repository';
 import { OperationsRepository } from '../operations/operations.repository';
@@ -13,12 +14,12 @@ const STALE_MS = 10_000;
 
 /**
  * Every few seconds, compares each autoscaled or idling app's traffic (as the routers measure it) with its policy,
- * and starts an operation, with its reason, when the app should grow, shrink or idle.
+ * and starts an operation, with its reason, when the app should grow, shrink or idle. On the leading broker only: two
+ * brokers deciding at once would both scale the same app.
  */
 @Injectable()
-export class AutoscalerService implements OnApplicationBootstrap, OnModuleDestroy {
+export class AutoscalerService implements OnApplicationBootstrap {
   private readonly logger = new Logger('autoscaler');
-  private timer?: NodeJS.Timeout;
   private ticking = false;
 
   constructor(
@@ -28,16 +29,16 @@ export class AutoscalerService implements OnApplicationBootstrap, OnModuleDestro
     private readonly routes: RoutesService,
     private readonly catalog: CatalogService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+    private readonly leadership: Leadership,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.tick().catch((err: Error) => this.logger.warn(`autoscaling pass failed: ${err.message}`));
-    }, this.config.autoscaleIntervalMs);
-  }
-
-  onModuleDestroy(): void {
-    clearInterval(this.timer);
+    this.leadership.whileLeader('autoscaler', () => {
+      const timer = setInterval(() => {
+        this.tick().catch((err: Error) => this.logger.warn(`autoscaling pass failed: ${err.message}`));
+      }, this.config.autoscaleIntervalMs);
+      return () => clearInterval(timer);
+    });
   }
 
   async tick(): Promise<void> {
