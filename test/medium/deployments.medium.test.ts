@@ -12,6 +12,10 @@ import type { RegistryJanitor } from '../../apps/broker/src/deployments/registry
 import type { Deployment } from '../../apps/broker/src/apps/deployment.entity';
 import type { OperationReport } from '../../apps/broker/src/operations/report';
 import { mediumDb, type MediumDb } from './support';
+import type { AppGears } from '../../apps/broker/src/lifecycle/app-gears.service';
+import type { DeploymentSources } from '../../apps/broker/src/deployments/sources';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 describe('deployment rollouts against Postgres: each stage persisted', () => {
   let db: MediumDb;
@@ -23,11 +27,14 @@ describe('deployment rollouts against Postgres: each stage persisted', () => {
   before(async () => {
     db = await mediumDb('deployments');
     ops = db.operationsService();
-    // Surge, retire and rollback need nothing of AppGears; only starting a rollout after a build does.
+    // Surge, retire and rollback need nothing of AppGears but following the release with worker gears, which these
+    // apps (no Procfile) have none of; no source archive is kept for these deployments.
+    const noWorkers = { followRelease: () => Promise.resolve() } as unknown as AppGears;
+    const noSources = { path: (id: string) => join(tmpdir(), `gearshift-medium-no-source-${id}`) } as unknown as DeploymentSources;
     const stages = new DeploymentStages(
       new DeploymentsRepository(db.dataSource.manager),
-      {} as never,
-      {} as never,
+      noSources,
+      noWorkers,
       ops,
       db.specs,
       db.catalog,
