@@ -70,6 +70,17 @@ describe('two brokers', { timeout: 600_000 }, () => {
     }
   });
 
+  it('counts failed logins across brokers: a guesser gets no more attempts by going through both', async () => {
+    const guess = (port: number, i: number) => at(port, 'POST', '/auth/login', { username: 'nobody-here', password: `guess-${i}` });
+    // The limit is 10 a minute per user name and per address; half the guesses go to each broker.
+    for (let i = 0; i < 10; i++) assert.equal((await guess(i % 2 === 0 ? p.port : second, i)).status, 401, `guess ${i}`);
+    for (const port of [p.port, second]) {
+      const refused = await guess(port, 10);
+      assert.equal(refused.status, 429, `broker on ${port}: ${JSON.stringify(refused.body)}`);
+      assert.match(refused.body.message, /too many failed logins/);
+    }
+  });
+
   it('ends a ?wait= and a followed log on one broker as soon as the other ends the operation', async () => {
     pauseAgent(true);
     try {

@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import IORedis from 'ioredis';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -7,7 +8,7 @@ import { randomToken } from '../common/random-token';
 import { GearshiftError } from '../common/errors';
 import { UsersRepository } from './users.repository';
 import { hashPassword, tokenHash, verifyPassword } from './password';
-import { LoginWindow } from './login-window';
+import { SharedLoginWindow, type CountedFailure } from './shared-login-window';
 import type { User } from './user.entity';
 
 const TOKEN_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -29,24 +30,41 @@ export interface Session {
 }
 
 @Injectable()
-export class AuthService {
+export class AuthService implements OnModuleDestroy {
   private readonly logger = new Logger('auth');
-  private readonly byUser = new LoginWindow(LOGIN_LIMIT, LOGIN_WINDOW_MS, LOGIN_WINDOW_KEYS);
-  private readonly byAddress = new LoginWindow(LOGIN_LIMIT, LOGIN_WINDOW_MS, LOGIN_WINDOW_KEYS);
+  /** Failed logins are counted across brokers in Redis; a command that finds Redis away fails at once (local count). */
+  private readonly redis: IORedis;
+  private readonly byUser: SharedLoginWindow;
+  private readonly byAddress: SharedLoginWindow;
   /** A hash of nothing, of the same cost as real ones: an unknown user name takes as long to refuse as a known one. */
   private dummyHash?: Promise<string>;
 
   constructor(
     private readonly usersRepository: UsersRepository,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
-  ) {}
+  ) {
+    this.redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 1000 });
+    this.redis.on('error', () => undefined);
+    this.byUser = new SharedLoginWindow(this.redis, `${config.instance}:login:user`, LOGIN_LIMIT, LOGIN_WINDOW_MS, LOGIN_WINDOW_KEYS);
+    this.byAddress = new SharedLoginWindow(this.redis, `${config.instance}:login:address`, LOGIN_LIMIT, LOGIN_WINDOW_MS, LOGIN_WINDOW_KEYS);
+  }
 
-  /** Refuses with 429 and Retry-After while the user name or the address has too many recent failures. */
-  private checkWindows(username: string, address: string): void {
-    const wait = Math.max(this.byUser.retryAfter(username), this.byAddress.retryAfter(address));
-    if (wait > 0) {
+  onModuleDestroy(): void {
+    this.redis.disconnect();
+  }
+
+  /**
+   * Counts an attempt as failed up front for the user name and the address, or refuses it with 429 and Retry-After
+   * (counting nothing) while either has too many recent failures. An attempt that succeeds is taken back.
+   */
+  private async countAttempt(username: string, address: string): Promise<[CountedFailure, CountedFailure]> {
+    const [user, from] = await Promise.all([this.byUser.attempt(username), this.byAddress.attempt(address)]);
+    const wait = Math.max(user.wait, from.wait);
+    if (wait > 0 || !user.failure || !from.failure) {
+      await Promise.all([user.failure && this.byUser.undo(user.failure), from.failure && this.byAddress.undo(from.failure)]);
       throw new GearshiftError('too_many_requests', `too many failed logins; try again in ${wait} s`, [], { 'Retry-After': String(wait) });
     }
+    return [user.failure, from.failure];
   }
 
   /**
@@ -54,28 +72,22 @@ export class AuthService {
    * login, and past the limit the answer is 429 whatever the password.
    */
   async checkPassword(user: User, password: string, address: string): Promise<boolean> {
-    this.checkWindows(user.username, address);
-    this.byUser.fail(user.username);
-    this.byAddress.fail(address);
+    const counted = await this.countAttempt(user.username, address);
     if (!(await verifyPassword(password, user.passwordHash))) return false;
-    this.byUser.undo(user.username);
-    this.byAddress.undo(address);
+    await Promise.all([this.byUser.undo(counted[0]), this.byAddress.undo(counted[1])]);
     return true;
   }
 
   async login(username: string, password: string, address: string): Promise<{ token: string; expiresAt: string; username: string }> {
-    this.checkWindows(username, address);
     // Counted as failed before the password is checked, and taken back if it matches: attempts sent all at once
     // fill the window as surely as attempts sent one after another.
-    this.byUser.fail(username);
-    this.byAddress.fail(address);
+    const [, byAddress] = await this.countAttempt(username, address);
     const user = await this.usersRepository.findByName(username);
     this.dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
     const matches = await verifyPassword(password, user?.passwordHash ?? (await this.dummyHash));
     // A disabled user is refused exactly as a wrong password is: the answer does not tell which.
     if (!user || !matches || user.disabled) throw new GearshiftError('unauthorized', 'wrong username or password');
-    this.byUser.clear(username);
-    this.byAddress.undo(address);
+    await Promise.all([this.byUser.clear(username), this.byAddress.undo(byAddress)]);
     const token = randomToken('gst');
     const expiresAt = new Date(Date.now() + TOKEN_TTL_MS);
     await this.usersRepository.addToken({ userId: user.id, tokenHash: tokenHash(token), expiresAt, kind: 'login', name: null, scopes: ['admin'] });
