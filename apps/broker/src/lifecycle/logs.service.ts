@@ -9,7 +9,7 @@ import { AppsRepository } from '../apps/apps.repository';
 import type { User } from '../users/user.entity';
 import type { App } from '../apps/app.entity';
 import { AppAccess } from '../apps/app-access.service';
-import { GearshiftError } from '../common/errors';
+import { HeldPerUser } from '../common/held-per-user';
 import { CatalogService } from '../cartridges/catalog.service';
 
 const ALIVE_TTL_S = 10;
@@ -33,7 +33,7 @@ export class LogsService implements OnModuleDestroy {
   private readonly listeners = new Map<string, (m: LogMessage) => void>();
   private subscribed?: Promise<unknown>;
   /** Log requests open per user: each holds a Redis channel and a job per node, so one user may hold only so many. */
-  private readonly open = new Map<string, number>();
+  private readonly open = new HeldPerUser();
 
   constructor(
     private readonly access: AppAccess,
@@ -74,23 +74,12 @@ export class LogsService implements OnModuleDestroy {
 
   async stream(user: User, domainName: string, appName: string, opts: LogOptions, res: Response): Promise<void> {
     const { app } = await this.access.requireApp(user, domainName, appName, 'read');
-    const held = this.open.get(user.id) ?? 0;
-    if (held >= this.config.maxLogStreams) {
-      throw new GearshiftError(
-        'too_many_requests',
-        `you have ${held} log streams open, the most one user may (GEARSHIFT_MAX_LOG_STREAMS); close one and try again`,
-        [],
-        { 'Retry-After': '5' },
-      );
-    }
-    this.open.set(user.id, held + 1);
-    try {
-      await this.relay(app, opts, res);
-    } finally {
-      const left = (this.open.get(user.id) ?? 1) - 1;
-      if (left > 0) this.open.set(user.id, left);
-      else this.open.delete(user.id);
-    }
+    await this.open.run(
+      user.id,
+      this.config.maxLogStreams,
+      (held) => `you have ${held} log streams open, the most one user may (GEARSHIFT_MAX_LOG_STREAMS); close one and try again`,
+      () => this.relay(app, opts, res),
+    );
   }
 
   private async relay(app: App, opts: LogOptions, res: Response): Promise<void> {

@@ -4,7 +4,8 @@ import IORedis from 'ioredis';
 import type { Response } from 'express';
 import { GEAR_SIZES, gearProcessTypes, type RunMessage } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
-import { conflict, GearshiftError, ruleViolation } from '../common/errors';
+import { conflict, ruleViolation } from '../common/errors';
+import { HeldPerUser } from '../common/held-per-user';
 import { AppAccess } from '../apps/app-access.service';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { GearSpecsService } from '../apps/gear-specs.service';
@@ -44,7 +45,7 @@ export class RunService implements OnModuleDestroy {
   private readonly subscriber: IORedis;
   private readonly listeners = new Map<string, (m: RunMessage) => void>();
   /** Commands each user has running through this broker. */
-  private readonly running = new Map<string, number>();
+  private readonly running = new HeldPerUser();
 
   constructor(
     private readonly access: AppAccess,
@@ -77,23 +78,12 @@ export class RunService implements OnModuleDestroy {
   async run(user: User, domainName: string, appName: string, body: RunBody, res: Response): Promise<void> {
     const { app } = await this.access.requireApp(user, domainName, appName, 'develop');
     // Each command holds a container as large as a build on a node: one user may run only a few at once.
-    const held = this.running.get(user.id) ?? 0;
-    if (held >= this.config.maxRuns) {
-      throw new GearshiftError(
-        'too_many_requests',
-        `you have ${held} commands running, the most one user may (GEARSHIFT_MAX_RUNS); wait for one to end and try again`,
-        [],
-        { 'Retry-After': '5' },
-      );
-    }
-    this.running.set(user.id, held + 1);
-    try {
-      await this.runIn(app, body, res);
-    } finally {
-      const left = (this.running.get(user.id) ?? 1) - 1;
-      if (left > 0) this.running.set(user.id, left);
-      else this.running.delete(user.id);
-    }
+    await this.running.run(
+      user.id,
+      this.config.maxRuns,
+      (held) => `you have ${held} commands running, the most one user may (GEARSHIFT_MAX_RUNS); wait for one to end and try again`,
+      () => this.runIn(app, body, res),
+    );
   }
 
   private async runIn(app: App, body: RunBody, res: Response): Promise<void> {
