@@ -118,9 +118,13 @@ describe('Procfile processes and one-off commands', { timeout: 900_000 }, () => 
   it("runs a one-off command in the release with the app's environment and network, giving its output and exit code", async () => {
     const ok = await run({ command: ['node', '-e', 'console.log(require("./version"), process.env.GREETING); console.error("to stderr")'] });
     assert.equal(ok.status, 200);
+    // Its stdout and stderr are two streams: which line comes first is the kernel's to say.
     assert.deepEqual(
-      ok.messages.filter((m) => m.line !== undefined).map((m) => m.line),
-      ['v1 hello', 'to stderr'],
+      ok.messages
+        .filter((m) => m.line !== undefined)
+        .map((m) => m.line)
+        .sort(),
+      ['to stderr', 'v1 hello'],
     );
     assert.deepEqual(ok.messages.at(-1), { exitCode: 0 });
     // On the app's network: the web gears answer by name.
