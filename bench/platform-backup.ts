@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Platform, ROOT } from '../test/support/platform';
+import { Platform } from '../test/support/platform';
 import { removeInstance } from '../test/support/docker';
-import { registryEnv } from '../test/support/registry';
-import { dropDatabase, REDIS_URL } from '../test/support/stores';
+import { runBackupTool } from '../test/support/backup-tool';
+import { dropDatabase } from '../test/support/stores';
 
 type AddRow = (what: string, platform: string, floor: string, ratio: string, goal: string) => void;
 
@@ -22,22 +21,9 @@ export async function backupBench(add: AddRow): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'gearshift-bench-backup-'));
   const archive = join(work, 'platform.tar.gz');
   const run = (command: 'backup' | 'restore') => {
-    const t0 = performance.now();
-    const r = spawnSync(process.execPath, [join(ROOT, 'dist/apps/backup/src/main.js'), command, archive], {
-      env: {
-        ...process.env,
-        DATABASE_URL: p.databaseUrl,
-        REDIS_URL,
-        GEARSHIFT_INSTANCE: p.instance,
-        GEARSHIFT_DATA_DIR: p.dataDir,
-        GEARSHIFT_PORT: String(p.port),
-        GEARSHIFT_ADMIN_PASSWORD: p.adminPassword,
-        ...registryEnv(),
-      },
-      encoding: 'utf8',
-    });
-    if (r.status !== 0) throw new Error(`npm run ${command} failed:\n${r.stdout}${r.stderr}`);
-    return performance.now() - t0;
+    const r = runBackupTool(p, command, archive);
+    if (r.status !== 0) throw new Error(`npm run ${command} failed:\n${r.output}`);
+    return r.ms;
   };
   try {
     await p.api('POST', '/domains', { name: 'keep' });

@@ -1,13 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, Platform, psqlIn, REGISTRY, registryHeaders, ROOT } from './support/platform';
 import { removeInstance } from './support/docker';
-import { dropDatabase, REDIS_URL } from './support/stores';
-import { registryEnv } from './support/registry';
+import { dropDatabase } from './support/stores';
+import { runBackupTool } from './support/backup-tool';
 
 /**
  * Backup and restore of the platform itself: a platform with a domain, a static site with a release, an alias and a
@@ -22,24 +22,7 @@ describe('backup and restore of the platform', { timeout: 900_000 }, () => {
   const archive = join(work, 'platform.tar.gz');
   const apps = '/domains/keep/apps';
 
-  /** Runs `npm run backup`/`restore` (their node command) with the platform's environment, as `npm run up` sets it. */
-  const run = (command: 'backup' | 'restore', file: string, ...flags: string[]) => {
-    const started = Date.now();
-    const r = spawnSync(process.execPath, [join(ROOT, 'dist/apps/backup/src/main.js'), command, file, ...flags], {
-      env: {
-        ...process.env,
-        DATABASE_URL: p.databaseUrl,
-        REDIS_URL,
-        GEARSHIFT_INSTANCE: p.instance,
-        GEARSHIFT_DATA_DIR: p.dataDir,
-        GEARSHIFT_PORT: String(p.port),
-        GEARSHIFT_ADMIN_PASSWORD: p.adminPassword,
-        ...registryEnv(),
-      },
-      encoding: 'utf8',
-    });
-    return { status: r.status, output: `${r.stdout}${r.stderr}`, ms: Date.now() - started };
-  };
+  const run = (command: 'backup' | 'restore', file: string, ...flags: string[]) => runBackupTool(p, command, file, ...flags);
 
   const appCount = async () => (await p.api('GET', apps)).body.length;
 
