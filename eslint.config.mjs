@@ -42,7 +42,8 @@ export default defineConfig(
     ],
   },
   {
-    files: ['**/*.ts'],
+    // The console's components are .tsx (apps/console, its own tsconfig with the DOM's types).
+    files: ['**/*.ts', '**/*.tsx'],
     extends: [tseslint.configs.base],
     languageOptions: {
       parserOptions: {

@@ -38,6 +38,8 @@ ensure_packages() {
   command -v jq >/dev/null 2>&1 || missing+=(jq)
   command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
   command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
+  # The console's browser tests (test/console.test.ts) drive Debian's Chromium headless.
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   if [ "${#missing[@]}" -gt 0 ]; then
     say "installing ${missing[*]} from Debian's packages"
     as_root apt-get update -q

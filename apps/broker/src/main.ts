@@ -21,6 +21,7 @@ import { AuditService } from './audit/audit.service';
 import { urlProblem } from './common/body';
 import { Metrics } from './metrics/metrics';
 import { routeLabel } from './common/http-requests';
+import { consoleFiles } from './common/console-files';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 
@@ -75,6 +76,8 @@ async function main(): Promise<void> {
       () => `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${(app.getHttpServer().address() as AddressInfo).port}`,
     ),
   );
+  // The web console: its page at / and its own routes, its hashed assets under /assets (common/console-files.ts).
+  app.use(consoleFiles());
   // GET /metrics stays where Prometheus looks by default.
   app.setGlobalPrefix('api/v1', { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
   app.enableShutdownHooks();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Params } from 'nestjs-pino';
 import { loggerOptions, type LogLevel } from '@gearshift/cartridges';
+import { isConsolePath } from './console-files';
 
 /** HTTP methods that get a label of their own; any other is counted as "other", so a client cannot add series. */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -15,6 +16,7 @@ export function routeLabel(req: { route?: { path?: unknown }; baseUrl?: string; 
   if (typeof template === 'string' && !/[*{]/.test(template)) return `${req.baseUrl ?? ''}${template}`;
   const path = (req.originalUrl ?? req.url ?? '').split('?')[0];
   if (path === '/git' || path.startsWith('/git/')) return '/git';
+  if (isConsolePath(path)) return '/console';
   return 'unmatched';
 }
 

@@ -74,6 +74,7 @@ export class AppsPresenter {
           state: g.state,
           release: g.deploymentId ? (releases.get(g.deploymentId) ?? null) : null,
           message: g.message,
+          createdAt: g.createdAt,
           ports: g.ports,
           endpoints: Object.fromEntries(
             Object.entries(g.ports).map(([name, port]) => {

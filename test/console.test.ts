@@ -1,0 +1,226 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import { eventually, Platform, ROOT } from './support/platform';
+
+/**
+ * The web console in a real browser (Debian's chromium, driven by playwright-core): a user logs in, creates an app
+ * from the catalogue and watches it run, opens its URL, scales it, deploys a folder and rolls back, follows its logs,
+ * and looks at the nodes, with no error in the browser's console. Each page is saved as a screenshot.
+ */
+
+const CHROMIUM = process.env.GEARSHIFT_CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ?? '/usr/bin/chromium';
+const SHOTS = join(process.env.GEARSHIFT_TEST_LOG_DIR ?? join(ROOT, 'test-output'), 'console');
+
+/** A Node app that answers with its version and logs each request it serves. */
+function appFolder(version: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `gearshift-console-${version}-`));
+  const folder = join(dir, 'site');
+  mkdirSync(folder);
+  writeFileSync(join(folder, 'package.json'), JSON.stringify({ name: 'console-site', version: '1.0.0', scripts: { start: 'node server.js' } }, null, 2));
+  writeFileSync(
+    join(folder, 'server.js'),
+    `require('http').createServer((req, res) => {
+  console.log('served ' + req.url);
+  res.end('console ${version}\\n');
+}).listen(process.env.PORT || 8080);
+`,
+  );
+  return folder;
+}
+
+describe('the web console', { timeout: 900_000 }, () => {
+  let p: Platform;
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+  const folders: string[] = [];
+  const domain = 'web';
+  const app = 'hello';
+  /** Requests refused on purpose: a wrong password, a bad app name, and the charts' metrics while there are none (404, "no data yet"). */
+  const expectedRefusals: [number, string][] = [
+    [401, '/api/v1/auth/login'],
+    [400, `/api/v1/domains/${domain}/apps`],
+    [404, `/api/v1/domains/${domain}/apps/${app}/metrics`],
+  ];
+
+  const shot = async (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const activeRelease = () => page.locator('table.deployments tr:has(.badge:text-is("active"))').getAttribute('data-release');
+  /** Until the app's operations on the page have all ended: the API takes one change to an app at a time. */
+  const settled = async () =>
+    eventually(
+      'no operation of the app under way',
+      async () => (await page.locator('ol.timeline > li.op-queued, ol.timeline > li.op-running').count()) === 0,
+      300_000,
+      1000,
+    );
+  const viaRouter = async () => (await p.viaRouter(`${app}-${domain}.localhost`, '/')).body.trim();
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    p = await Platform.start('console', { node1: {} }, { router: true });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-proxy-server'] });
+    const context = await browser.newContext({ baseURL: p.baseUrl, viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    const record = (msg: ConsoleMessage) => {
+      if (msg.type() !== 'error') return;
+      // The browser notes every refused request; those the test asks for on purpose are answered on the page.
+      if (expectedRefusals.some(([status, path]) => msg.text().includes(`status of ${status}`) && new URL(msg.location().url).pathname === path)) return;
+      errors.push(`${msg.text()} (${msg.location().url})`);
+    };
+    context.on('console', record);
+    context.on('weberror', (err) => errors.push(`uncaught: ${err.error().message}`));
+  });
+
+  after(async () => {
+    await browser?.close();
+    for (const f of folders) rmSync(join(f, '..'), { recursive: true, force: true });
+    await p?.stop();
+  });
+
+  it('serves the console at / with a CSP, and its hashed assets for a year', async () => {
+    const res = await fetch(`${p.baseUrl}/`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.equal(res.headers.get('cache-control'), 'no-cache');
+    const html = await res.text();
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    assert.ok(asset, html);
+    const js = await fetch(`${p.baseUrl}${asset}`);
+    assert.equal(js.status, 200);
+    assert.match(js.headers.get('cache-control') ?? '', /immutable/);
+    // Its own routes answer the same page; the API, its OpenAPI page and unknown paths keep their answers.
+    assert.equal((await fetch(`${p.baseUrl}/apps/${domain}/${app}`)).status, 200);
+    assert.equal((await fetch(`${p.baseUrl}/nodes`)).headers.get('content-security-policy'), res.headers.get('content-security-policy'));
+    assert.equal((await fetch(`${p.baseUrl}/api/v1/healthz`)).status, 200);
+    assert.equal((await fetch(`${p.baseUrl}/api/docs-json`)).status, 200);
+    assert.equal((await fetch(`${p.baseUrl}/no-such-page`)).status, 404);
+    assert.equal((await fetch(`${p.baseUrl}/assets/missing.js`)).status, 404);
+  });
+
+  it("logs in, after showing the API's words for a wrong password", async () => {
+    await page.goto('/');
+    await page.fill('#username', 'admin');
+    await page.fill('#password', 'not-the-password');
+    await page.click('button[type=submit]');
+    await page.locator('.error[role=alert]').waitFor();
+    await shot('login');
+    await page.fill('#password', p.adminPassword);
+    await page.click('button[type=submit]');
+    await page.locator('header.top nav').waitFor();
+    await page.locator('h1', { hasText: 'Apps' }).waitFor();
+    await shot('apps-empty');
+  });
+
+  it('creates an app from the catalogue and watches it become running', async () => {
+    await page.click('header.top >> text=Create app');
+    await page.locator('[data-cartridge="nodejs-24"]').waitFor();
+    await page.selectOption('#domain', '');
+    // A name the API refuses: its message stands beside the field it names.
+    await page.fill('#new-domain', domain);
+    await page.fill('#app-name', 'Not_A_Name');
+    await page.click('[data-cartridge="nodejs-24"]');
+    await page.click('button:text-is("Create app")');
+    await page.locator('#app-name-error').waitFor();
+    await shot('create-app');
+    await page.selectOption('#domain', domain);
+    await page.fill('#app-name', app);
+    await page.click('button:text-is("Create app")');
+    await page.waitForURL(`**/apps/${domain}/${app}`);
+    await page.locator('.heading .badge:text-is("running")').waitFor({ timeout: 240_000 });
+    await shot('app-running');
+    await page.click('header.top >> text=Apps');
+    await page.locator(`tr[data-app="${app}"] .badge:text-is("running")`).first().waitFor();
+    await shot('apps');
+  });
+
+  it("opens the app's URL", async () => {
+    await page.click(`tr[data-app="${app}"] a[href^="/apps/"]`);
+    const [site] = await Promise.all([page.context().waitForEvent('page'), page.click('a.app-url')]);
+    await site.waitForLoadState();
+    assert.match(site.url(), new RegExp(`^http://${app}-${domain}\\.localhost:${p.routerPort}/`));
+    const text = await site.locator('body').innerText();
+    assert.ok(text.trim().length > 0, 'the app answered with an empty page');
+    await site.screenshot({ path: join(SHOTS, 'app-url.png') });
+    await site.close();
+  });
+
+  it('scales the app to 2 and shows two gears', async () => {
+    await page.fill('#replicas', '2');
+    await page.click('button:text-is("Scale")');
+    await eventually(
+      'two running gears on the page',
+      async () => (await page.locator('table.gears tbody tr:has(.badge:text-is("running"))').count()) === 2,
+      240_000,
+      500,
+    );
+    await settled();
+    await shot('app-scaled');
+  });
+
+  it('deploys a folder twice and rolls back to the first', async () => {
+    for (const [version, release] of [
+      ['v1', '1'],
+      ['v2', '2'],
+    ]) {
+      const folder = appFolder(version);
+      folders.push(folder);
+      await page.setInputFiles('#deploy-folder', folder);
+      await page.click('button:text-is("Upload and deploy")');
+      await eventually(`release ${release} to be active`, async () => (await activeRelease()) === release, 300_000, 1000);
+      await eventually(`the router to answer ${version}`, async () => (await viaRouter()) === `console ${version}`, 120_000, 500);
+      await settled();
+    }
+    await shot('app-deployed');
+    await page.click('button:text-is("Roll back to 1")');
+    await eventually('release 1 to be active again', async () => (await activeRelease()) === '1', 300_000, 1000);
+    await eventually('the router to answer v1 again', async () => (await viaRouter()) === 'console v1', 120_000, 500);
+    await shot('app-rolled-back');
+  });
+
+  it('follows the logs and shows a new line as it is written', async () => {
+    await page.click('button:text-is("Follow logs")');
+    await page.locator('button:text-is("Stop following")').waitFor();
+    const probe = `/console-probe-${randomBytes(4).toString('hex')}`;
+    await eventually(
+      'the new log line on the page',
+      async () => {
+        await p.viaRouter(`${app}-${domain}.localhost`, probe);
+        return (await page.locator('pre.logs').innerText()).includes(`served ${probe}`);
+      },
+      60_000,
+      1000,
+    );
+    await page.locator('#operations').scrollIntoViewIfNeeded();
+    await shot('app-logs');
+    await page.click('button:text-is("Stop following")');
+  });
+
+  it('reads on a phone', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot('app-phone');
+    // Evaluated in the page, given as text: the test itself is compiled without the DOM's types.
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    assert.ok(overflow <= 1, `the page is ${overflow}px wider than a phone's screen`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('lists the node on the nodes page', async () => {
+    await page.click('header.top >> text=Nodes');
+    const node = page.locator(`article[data-node="${p.nodeName('node1')}"]`);
+    await node.waitFor();
+    await node.locator('summary').click();
+    assert.equal(await node.locator(`a[href="/apps/${domain}/${app}"]`).count(), 2);
+    await shot('nodes');
+  });
+
+  it('wrote nothing to the browser console', () => {
+    assert.deepEqual(errors, []);
+  });
+});
