@@ -67,11 +67,10 @@ export function messageOf(err: unknown): string {
 /** An error as the API worded it; the messages about fields are shown beside those fields instead. */
 export function ErrorBox({ error, fields = [] }: { error: unknown; fields?: string[] }) {
   if (!error) return null;
-  const claimed = error instanceof ApiError && fields.some((f) => error.about(f));
   const others = error instanceof ApiError ? error.details.filter((d) => !fields.some((f) => d.pointer === f || d.pointer.startsWith(`${f}/`))) : [];
   return (
     <div class="error" role="alert">
-      {claimed && others.length === 0 ? 'Please correct the fields marked below.' : messageOf(error)}
+      {messageOf(error)}
       {others.length > 0 && (
         <ul>
           {others.map((d) => (

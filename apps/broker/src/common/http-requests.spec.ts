@@ -17,6 +17,9 @@ describe('request labels', () => {
     assert.equal(routeLabel({ originalUrl: `/${'x'.repeat(500)}` }), 'unmatched');
     assert.equal(routeLabel({ originalUrl: '/git/acme/shop.git/info/refs?service=git-receive-pack' }), '/git');
     assert.equal(routeLabel({ originalUrl: '/gitlab' }), 'unmatched');
+    // The console's pages and assets are one series, whatever app a page names.
+    assert.equal(routeLabel({ originalUrl: '/apps/acme/shop' }), '/console');
+    assert.equal(routeLabel({ originalUrl: '/assets/index-abc123.js' }), '/console');
   });
 
   it('keeps methods to the standard ones', () => {
