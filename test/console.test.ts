@@ -111,8 +111,11 @@ describe('the web console', { timeout: 900_000 }, () => {
     await page.click('button[type=submit]');
     await page.locator('.error[role=alert]').waitFor();
     await shot('login');
-    await page.fill('#password', p.adminPassword);
-    await page.click('button[type=submit]');
+    // From the keyboard alone: type the password and press Enter.
+    await page.fill('#password', '');
+    await page.focus('#password');
+    await page.keyboard.type(p.adminPassword);
+    await page.keyboard.press('Enter');
     await page.locator('header.top nav').waitFor();
     await page.locator('h1', { hasText: 'Apps' }).waitFor();
     await shot('apps-empty');
@@ -134,6 +137,13 @@ describe('the web console', { timeout: 900_000 }, () => {
     await page.click('button:text-is("Create app")');
     await page.waitForURL(`**/apps/${domain}/${app}`);
     await page.locator('.heading .badge:text-is("running")').waitFor({ timeout: 240_000 });
+    // The charts draw the app's metrics, or say there are none yet.
+    await eventually(
+      'the charts to draw or say "no data yet"',
+      async () => (await page.locator('#charts + .charts figure.chart:has(svg, p)').count()) === 3,
+      30_000,
+      500,
+    );
     await shot('app-running');
     await page.click('header.top >> text=Apps');
     await page.locator(`tr[data-app="${app}"] .badge:text-is("running")`).first().waitFor();
