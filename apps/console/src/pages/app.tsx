@@ -154,9 +154,11 @@ function Env({ app }: { app: App }) {
   const [revealed, setRevealed] = useState<Record<string, boolean>>({});
   const [values, setValues] = useState<AppEnv | null>(null);
   const { data, error } = useData(() => get<AppEnv>(path), [path]);
+  const [revealError, setRevealError] = useState<unknown>(null);
   const shown = values ?? data;
   const rows = shown ? [...Object.entries(shown.env).map(([name, value]) => ({ name, value, from: 'app' })), ...(shown.published ?? [])] : [];
   const reveal = async (name: string) => {
+    setRevealError(null);
     // Published credentials come masked: only an explicit reveal asks the broker for their values.
     if (!values && (data?.published ?? []).some((p) => p.name === name && p.secret)) setValues(await get<AppEnv>(`${path}?reveal=true`));
     setRevealed((r) => ({ ...r, [name]: !r[name] }));
@@ -164,6 +166,7 @@ function Env({ app }: { app: App }) {
   return (
     <section aria-labelledby="env">
       <h2 id="env">Environment</h2>
+      <ErrorBox error={revealError} />
       {!shown ? (
         <Loading error={error} />
       ) : rows.length === 0 ? (
@@ -190,7 +193,7 @@ function Env({ app }: { app: App }) {
                       type="button"
                       class="small"
                       aria-label={`${revealed[row.name] ? 'Hide' : 'Reveal'} ${row.name}`}
-                      onClick={() => background(reveal(row.name))}
+                      onClick={() => background(reveal(row.name), setRevealError)}
                     >
                       {revealed[row.name] ? 'Hide' : 'Reveal'}
                     </button>
