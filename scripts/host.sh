@@ -38,8 +38,6 @@ ensure_packages() {
   command -v jq >/dev/null 2>&1 || missing+=(jq)
   command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
   command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
-  # The console's browser tests (test/console.test.ts) drive Debian's Chromium headless.
-  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   if [ "${#missing[@]}" -gt 0 ]; then
     say "installing ${missing[*]} from Debian's packages"
     as_root apt-get update -q
@@ -336,6 +334,15 @@ ensure_node_modules() {
       say "native add-ons could not be built for $(node -v); their packages fall back to JavaScript"
     echo "$abi" >node_modules/.gearshift-node-abi
   fi
+}
+
+# Only the test run needs a browser: the console's browser tests (test/console.test.ts) drive Debian's Chromium
+# headless. An operator's `npm run up` does not install it.
+ensure_browser() {
+  command -v chromium >/dev/null 2>&1 && return
+  say "installing chromium from Debian's packages (for the console's browser tests)"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null
 }
 
 ensure_build() {

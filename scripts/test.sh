@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/host.sh
 prepare_host
+ensure_browser
 ensure_node_modules
 ensure_build
 # Lint runs before the slow tests so that its findings come early; a failure is held until the end, so the tests
