@@ -135,7 +135,8 @@ export class DeploymentsService {
         app,
         async (repos) => {
           const current = await repos.apps.findById(app.id);
-          await this.apps.checkFirstGears(repos, current!, web);
+          const replaced = current!.activeDeploymentId ? await repos.deployments.findById(current!.activeDeploymentId) : null;
+          await this.apps.checkReleaseGears(repos, current!, processes, replaced?.processes ?? {}, web);
           const buildNode = detected ? await this.apps.adoptWebCartridge(repos, current!, web) : this.buildNode(current!);
           const number = await repos.deployments.nextNumber(app.id);
           const source: DeploymentSource = {
@@ -212,6 +213,8 @@ export class DeploymentsService {
       app,
       async (repos) => {
         const current = (await repos.apps.findById(app.id))!;
+        const replaced = current.activeDeploymentId ? await repos.deployments.findById(current.activeDeploymentId) : null;
+        await this.apps.checkReleaseGears(repos, current, target.processes ?? {}, replaced?.processes ?? {});
         const stage = await this.stages.startRollout(repos, current, target);
         const created = await this.operations.create(
           repos,
