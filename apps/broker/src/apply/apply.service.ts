@@ -4,7 +4,7 @@ import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CertificateAuthority } from '../common/certificates';
 import { conflict, GearshiftError, ruleViolation } from '../common/errors';
 import type { App } from '../apps/app.entity';
-import { checkCartridgeSet, checkOptions, checkScale, checkSize } from '../apps/cartridge-rules';
+import { checkCartridgeSet, checkOptions, checkScale, checkSize, refuseServices } from '../apps/cartridge-rules';
 import { generatedFor } from '../apps/generated-values';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { checkImageSource } from '../apps/release-images';
@@ -43,6 +43,7 @@ export class ApplyService {
     // the domain learns nothing from how the file is read.
     const domain = await this.domains.require(user, domainName, 'develop');
     const parsed: AppDescriptor = parseDescriptor(text);
+    refuseServices(parsed.services);
     const app = await this.appsRepository.findByName(domain.id, parsed.name);
     // A bare family (`nodejs`) keeps the version the app has, and gives a new app the newest current one.
     const { entries, warnings } = this.catalog.resolveEntries(

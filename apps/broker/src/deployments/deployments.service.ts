@@ -6,6 +6,7 @@ import { ArchiveError, inspectArchive, parseProcfile, type ArchiveSummary } from
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { DeploymentsRepository } from '../apps/deployments.repository';
+import { refuseServices } from '../apps/cartridge-rules';
 import { AppAccess } from '../apps/app-access.service';
 import { ChangeRunner } from '../changes/change-runner';
 import { AppGears } from '../lifecycle/app-gears.service';
@@ -115,6 +116,7 @@ export class DeploymentsService {
       throw ruleViolation('/archive', 'buildable', `${web.manifest.name} has no build recipe; add a Dockerfile at the root of the source`);
     }
     const descriptor = this.sources.descriptorOf(summary);
+    refuseServices(descriptor?.services, '/archive/gearshift.yml');
     const hooks = this.sources.hooksOf(descriptor, paths);
     // The Procfile is read for a build with the cartridge's recipe; a repository's Dockerfile says how it starts.
     const procfile = summary.texts.Procfile !== undefined && !paths.has('Dockerfile') ? parseProcfile(summary.texts.Procfile) : null;
