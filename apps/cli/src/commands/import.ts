@@ -22,7 +22,10 @@ function showImport(r: ComposeImport): string {
   if (notes.length) lines.push('', 'Notes:', ...notes);
   if (r.unsupported.length) lines.push('', 'Not supported (not imported):', ...r.unsupported.map((u) => `  ${u.pointer}: ${u.reason}`));
   if (r.warnings.length) lines.push('', 'Warnings:', ...r.warnings.map((w) => `  ${w.pointer} ${w.reason}`));
-  const names = (r.cartridges ?? []).map((c) => (typeof c === 'string' ? c : `${c.name} (${c.image})`));
+  const names = [
+    ...(r.cartridges ?? []).map((c) => (typeof c === 'string' ? c : `${c.name} (${c.image})`)),
+    ...Object.entries(r.appServices ?? {}).map(([name, s]) => `${s.kind} service ${name}`),
+  ];
   lines.push(
     '',
     r.blockers.length ? 'What stops it here:' : `Runs here as an app with ${names.join(', ')}.`,
@@ -52,7 +55,11 @@ export function register(program: Command, ctx: CliContext): void {
         return;
       }
       if (opts.apply) {
-        const res = await ctx.api().post<ApplyResult>(`${ctx.domainPath(opts)}/apply`, { name: opts.apply, cartridges: r.cartridges });
+        const res = await ctx.api().post<ApplyResult>(`${ctx.domainPath(opts)}/apply`, {
+          name: opts.apply,
+          cartridges: r.cartridges,
+          ...(r.appServices ? { services: r.appServices } : {}),
+        });
         let op = res.operation;
         if (op) op = await ctx.follow(op);
         if (!ctx.json) console.log(op ? `${opts.apply}: ${op.state}${op.error ? ` (${op.error})` : ''}` : `${opts.apply} is unchanged.`);
