@@ -10,10 +10,19 @@ import { table } from '../output';
 
 const COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
 
+/** What a compose service becomes among the app's services (`web service` ...), when it becomes one. */
+function kindOf(r: ComposeImport, service: string): string | undefined {
+  const own = r.appServices?.[service.toLowerCase().replace(/_/g, '-')];
+  return own ? `${own.kind} service` : undefined;
+}
+
 function showImport(r: ComposeImport): string {
   const rows = r.services.map((s) => ({
     service: s.service,
-    becomes: s.becomes.kind === 'cartridge' ? `cartridge ${s.becomes.cartridge}` : `container ${s.becomes.image ?? `(build ${s.becomes.build?.context})`}`,
+    becomes:
+      s.becomes.kind === 'cartridge'
+        ? `cartridge ${s.becomes.cartridge}`
+        : `${kindOf(r, s.service) ?? 'container'} ${s.becomes.build ? `(build ${s.becomes.build.context})` : s.becomes.image}`,
     ports: s.ports.map((p) => (p.published ? `${p.published}:${p.target}` : p.target)).join(' '),
     depends: s.dependsOn.map((d) => `${d.service}${d.condition === 'service_healthy' ? ' (healthy)' : ''}`).join(' '),
   }));
@@ -28,7 +37,11 @@ function showImport(r: ComposeImport): string {
   ];
   lines.push(
     '',
-    r.blockers.length ? 'What stops it here:' : `Runs here as an app with ${names.join(', ')}.`,
+    r.blockers.length
+      ? 'What stops it here:'
+      : r.appServices
+        ? `Imports as an app with ${names.join(', ')}; the broker does not run named services yet.`
+        : `Runs here as an app with ${names.join(', ')}.`,
     ...r.blockers.map((b) => `  ${b.pointer}: ${b.reason}`),
   );
   return lines.join('\n');
