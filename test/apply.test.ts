@@ -98,4 +98,30 @@ aliases: [www.shop.test]
     assert.equal(yaml.status, 400);
     assert.match(yaml.body.message, /not valid YAML/);
   });
+
+  it('plans a compose file as the app it imports to, and says what stops one that does not run here', async () => {
+    const compose = 'services:\n  web:\n    image: ghcr.io/acme/notes:2.3.1\n    ports: ["3000:3000"]\n  db:\n    image: postgres:16\n';
+    const unnamed = await apply(compose, '?dryRun=true');
+    assert.equal(unnamed.status, 400, JSON.stringify(unnamed.body));
+    assert.deepEqual(
+      unnamed.body.details.map((d: { pointer: string }) => d.pointer),
+      ['/name'],
+    );
+    const plan = await apply(compose, '?dryRun=true&name=notes');
+    assert.equal(plan.status, 200, JSON.stringify(plan.body));
+    assert.deepEqual(steps(plan.body.plan), ['create app notes']);
+    assert.equal((await p.api('GET', '/domains/repo/apps/notes')).status, 404);
+    const blocked = await apply('services:\n  web:\n    image: team/web:1\n    volumes: ["/var/run/docker.sock:/var/run/docker.sock"]\n', '?name=notes');
+    assert.equal(blocked.status, 422, JSON.stringify(blocked.body));
+    assert.deepEqual(blocked.body.details, [
+      { pointer: '/services/web/volumes/0', rule: 'compose', message: 'mounts the Docker socket, which would hand the node to the app; refused' },
+    ]);
+    // Several containers of the app's own become its services, which this broker does not run yet: refused, not dropped.
+    const services = await apply('services:\n  api:\n    build: ./api\n    ports: ["80:8080"]\n  jobs:\n    build: ./jobs\n', '?dryRun=true&name=notes');
+    assert.equal(services.status, 422, JSON.stringify(services.body));
+    assert.deepEqual(
+      services.body.details.map((d: { pointer: string; rule: string }) => `${d.pointer} ${d.rule}`),
+      ['/services services-run'],
+    );
+  });
 });

@@ -368,6 +368,18 @@ describe('teams, roles and quotas', { timeout: 600_000 }, () => {
     assert.deepEqual((await call('GET', '/domains/tiny/apps/later/deployments', tokens.ada)).body, []);
     assert.deepEqual((await call('GET', '/domains/tiny/apps/later', tokens.ada)).body.cartridges, []);
     await expectDone(call('DELETE', '/domains/tiny/apps/one?wait=120', tokens.ada), 'clean up');
+
+    // With room for one gear, a first release whose Procfile names a worker needs two: the web gear and the worker's.
+    const withWorker = mkdtempSync(join(tmpdir(), 'gearshift-teams-src-'));
+    writeFileSync(join(withWorker, 'package.json'), JSON.stringify({ name: 'later', scripts: { start: 'node server.js' } }));
+    writeFileSync(join(withWorker, 'server.js'), 'require("http").createServer((q, s) => s.end("hi")).listen(process.env.PORT || 8080);\n');
+    writeFileSync(join(withWorker, 'Procfile'), 'web: node server.js\nworker: node server.js\n');
+    const workerArchive = execFileSync('tar', ['-czf', '-', '-C', withWorker, '.']);
+    rmSync(withWorker, { recursive: true, force: true });
+    const worker = await call('POST', '/domains/tiny/apps/later/deployments', tokens.ada, undefined, { type: 'application/gzip', data: workerArchive });
+    assert.equal(worker.status, 422, JSON.stringify(worker.body));
+    assert.deepEqual(worker.body.details, { quota: 'maxGears', limit: 1, use: 0, requested: 2 });
+    assert.deepEqual((await call('GET', '/domains/tiny/apps/later/deployments', tokens.ada)).body, []);
   });
 
   it('drives teams from the CLI: list, create, add, remove, and a domain in a team', async () => {

@@ -22,18 +22,21 @@ function importSample(dir: string, file = COMPOSE_FILES.map((f) => join(dir, f))
 }
 
 /** Each file either plans an app or says what stops it, and every service key is honoured or listed with a reason. */
-function walkCorpus(corpus: string): { planned: number; explained: number } {
+function walkCorpus(corpus: string): { planned: number; explained: number; plans: string[] } {
   const yaml = require('yaml') as typeof import('yaml');
   let planned = 0;
   let explained = 0;
+  const plans: string[] = [];
   for (const sample of readdirSync(corpus).sort()) {
     const dir = join(corpus, sample);
     const file = COMPOSE_FILES.map((f) => join(dir, f)).find(existsSync);
     if (!file) continue;
     const text = readFileSync(file, 'utf8');
     const r = importSample(dir, file);
-    if (r.cartridges) planned++;
-    else explained++;
+    if (r.cartridges) {
+      planned++;
+      plans.push(sample);
+    } else explained++;
     assert.ok(r.cartridges !== null || r.blockers.length > 0, `${sample}: neither a plan nor a reason`);
     for (const b of [...r.blockers, ...r.unsupported]) assert.ok(b.pointer !== undefined && b.reason.length > 0, `${sample}: ${JSON.stringify(b)}`);
     const doc = yaml.parse(text) as { services: Record<string, Record<string, unknown>> };
@@ -50,16 +53,13 @@ function walkCorpus(corpus: string): { planned: number; explained: number } {
         );
     }
   }
-  return { planned, explained };
+  return { planned, explained, plans };
 }
 
 const CATALOGUE_NOTE = (image: string, cartridge: string) =>
   `${image} becomes the ${cartridge} cartridge; its credentials are generated and published to the app's web gears`;
 const NGINX_NOTE = (image: string) => `${image} becomes the static cartridge; the router does the proxying, so an nginx proxy configuration is not used`;
 const GIVES_WAY = (names: string) => `its environment (${names}) gives way to the cartridge's generated credentials`;
-const BUILT_HERE = (context: string) =>
-  `is built from ${context}, which is not here: create the app from the other services, then deploy that folder with gearshift deploy (its Dockerfile is used)`;
-const ONE_CUSTOM = (names: string) => `${names} are all custom containers; an app runs one (its web gear), the others must be catalogue services`;
 const NOT_IMPORTED = 'is not a key Gearshift imports';
 
 /** What each file of the fixture corpus becomes, or why it is refused; for each service, the fields listed. */
@@ -67,6 +67,7 @@ const EXPECTED: Record<
   string,
   {
     cartridges: ComposeImport['cartridges'];
+    appServices?: ComposeImport['appServices'];
     blockers?: ComposeIssue[];
     unsupported?: ComposeIssue[];
     warnings?: ComposeIssue[];
@@ -102,10 +103,7 @@ const EXPECTED: Record<
   },
   'nginx-app-db': {
     cartridges: null,
-    blockers: [
-      { pointer: '/services/proxy/volumes/0', reason: 'bind-mounts ./nginx/default.conf from the host; only administrators may mount host paths' },
-      { pointer: '/services/app/build', reason: BUILT_HERE('./app') },
-    ],
+    blockers: [{ pointer: '/services/proxy/volumes/0', reason: 'bind-mounts ./nginx/default.conf from the host; only administrators may mount host paths' }],
     volumes: ['db-data'],
     services: {
       proxy: {
@@ -125,8 +123,24 @@ const EXPECTED: Record<
     },
   },
   'cache-worker': {
-    cartridges: null,
-    blockers: [{ pointer: '/services', reason: ONE_CUSTOM('web, worker') }],
+    cartridges: ['redis-7'],
+    appServices: {
+      web: {
+        kind: 'web',
+        image: 'registry.example.com/shop/storefront:4.2.0',
+        command: ['node', 'server.js'],
+        env: { REDIS_URL: 'redis://cache:6379/0', QUEUE: 'default' },
+        port: 8080,
+        dependsOn: ['redis-7'],
+      },
+      worker: {
+        kind: 'worker',
+        image: 'registry.example.com/shop/storefront:4.2.0',
+        command: ['node', 'worker.js', '--concurrency', '4'],
+        env: { REDIS_URL: 'redis://cache:6379/0', QUEUE: 'default' },
+        dependsOn: ['redis-7'],
+      },
+    },
     volumes: ['cache-data'],
     services: {
       web: { command: ['node', 'server.js'], env: { REDIS_URL: 'redis://cache:6379/0', QUEUE: 'default' }, ports: [{ target: 8080, published: 8080 }] },
@@ -139,8 +153,10 @@ const EXPECTED: Record<
     },
   },
   'api-dockerfile': {
-    cartridges: null,
-    blockers: [{ pointer: '/services/api/build', reason: BUILT_HERE('.') }],
+    cartridges: ['redis-7'],
+    appServices: {
+      api: { kind: 'web', build: { context: '.', dockerfile: 'docker/api.Dockerfile', target: 'runtime' }, port: 4000, dependsOn: ['redis-7'] },
+    },
     services: {
       api: {
         becomes: { kind: 'container', build: { context: '.', dockerfile: 'docker/api.Dockerfile', target: 'runtime' }, image: 'acme/api:dev' },
@@ -176,10 +192,33 @@ const EXPECTED: Record<
     },
   },
   'migrate-then-serve': {
-    cartridges: null,
-    blockers: [{ pointer: '/services', reason: ONE_CUSTOM('migrate, web') }],
+    cartridges: ['postgresql-15'],
+    // Started after what it waits for: the migration first, then the web service.
+    appServices: {
+      migrate: {
+        kind: 'worker',
+        image: 'ghcr.io/acme/ledger:3.0',
+        command: ['./manage', 'migrate'],
+        env: { DATABASE_URL: 'postgres://ledger:ledger@db/ledger' },
+        dependsOn: ['postgresql-15'],
+      },
+      web: {
+        kind: 'web',
+        image: 'ghcr.io/acme/ledger:3.0',
+        command: ['./manage', 'serve', '--port', '8000'],
+        env: { DATABASE_URL: 'postgres://ledger:ledger@db/ledger' },
+        port: 8000,
+        dependsOn: ['migrate', 'postgresql-15'],
+      },
+    },
     services: {
-      migrate: { command: ['./manage', 'migrate'], dependsOn: [{ service: 'db', condition: 'service_healthy' }] },
+      migrate: {
+        command: ['./manage', 'migrate'],
+        dependsOn: [{ service: 'db', condition: 'service_healthy' }],
+        notes: [
+          'web waits for it to finish, as a one-off step; here it runs as a worker service, started again when it exits: a step to run once per deployment belongs in the release process (Procfile release:) or the deploy hook',
+        ],
+      },
       web: {
         ports: [{ target: 8000, published: undefined }],
         dependsOn: [
@@ -231,7 +270,6 @@ const EXPECTED: Record<
     blockers: [
       { pointer: '/services/agent/volumes/0', reason: 'bind-mounts /proc from the host; only administrators may mount host paths' },
       { pointer: '/services/agent/volumes/1', reason: 'mounts the Docker socket, which would hand the node to the app; refused' },
-      { pointer: '/services', reason: ONE_CUSTOM('dashboard, agent') },
     ],
     unsupported: [
       { pointer: '/services/agent/privileged', reason: 'privileged gears are not allowed' },
@@ -245,11 +283,17 @@ const EXPECTED: Record<
     },
   },
   'frontend-backend-builds': {
-    cartridges: null,
-    blockers: [
-      { pointer: '/services/frontend/build', reason: BUILT_HERE('./frontend') },
-      { pointer: '/services/backend/build', reason: BUILT_HERE('./backend') },
-    ],
+    cartridges: ['postgresql-15'],
+    // The backend listens on no port it declares: a worker; the frontend, which waits for it, starts after it.
+    appServices: {
+      backend: {
+        kind: 'worker',
+        build: { context: './backend', dockerfile: 'Dockerfile' },
+        env: { DATABASE_URL: 'postgresql://app:app@db/app' },
+        dependsOn: ['postgresql-15'],
+      },
+      frontend: { kind: 'web', build: './frontend', port: 3000, dependsOn: ['backend'] },
+    },
     unsupported: [{ pointer: '/networks', reason: 'each app has one private network of its own; declared networks are not used' }],
     volumes: ['pg'],
     services: {
@@ -367,13 +411,53 @@ services:
     );
   });
 
-  it('says what a build needs, and that an app runs one custom container', () => {
+  it('says what a build needs, and makes every build and several images services of the app', () => {
     const r = importCompose('services:\n  api:\n    build: { context: backend, target: dev }\n    ports: [3000]\n');
     assert.match(r.services[0].notes[0], /built from the context backend, target dev: that folder must be uploaded/);
-    assert.match(r.blockers[0].reason, /is built from backend, which is not here: .* gearshift deploy/);
-    assert.equal(r.cartridges, null);
-    const two = importCompose('services:\n  a:\n    image: team/a:1\n  b:\n    image: team/b:1\n');
-    assert.match(two.blockers[0].reason, /a, b are all custom containers; an app runs one/);
+    assert.deepEqual(r.blockers, []);
+    assert.deepEqual(r.cartridges, []);
+    assert.deepEqual(r.appServices, { api: { kind: 'web', build: { context: './backend', target: 'dev' }, port: 3000 } });
+    const two = importCompose(
+      'services:\n  a:\n    image: team/a:1\n    expose: [9000]\n  b:\n    image: team/b:1\n    ports: ["80:8080"]\n  c_1:\n    image: team/c:1\n',
+    );
+    assert.deepEqual(two.blockers, []);
+    assert.deepEqual(two.appServices, {
+      a: { kind: 'internal', image: 'team/a:1', port: 9000 },
+      b: { kind: 'web', image: 'team/b:1', port: 8080 },
+      'c-1': { kind: 'worker', image: 'team/c:1' },
+    });
+  });
+
+  it('reads a lone path as an anonymous volume and drops development source mounts of a built service', () => {
+    const r = importCompose(
+      'services:\n  web:\n    build: ./web\n    ports: ["3000:3000"]\n    volumes: ["./web/src:/code/src", "/code/node_modules", { type: volume, target: /cache }]\n',
+    );
+    assert.deepEqual(r.blockers, []);
+    assert.deepEqual(r.appServices?.web.volumes, [
+      { name: 'web-1', path: '/code/node_modules' },
+      { name: 'web-2', path: '/cache' },
+    ]);
+    assert.match(r.services[0].notes.join(' '), /drops the bind mount \.\/web\/src:\/code\/src, used in development: the code is baked into the image/);
+    // A configuration file mounted into an image is not code built into it: still a host path.
+    const config = importCompose('services:\n  web:\n    image: team/web:1\n    volumes: ["./web.conf:/etc/web.conf"]\n');
+    assert.deepEqual(
+      config.blockers.map((b) => b.pointer),
+      ['/services/web/volumes/0'],
+    );
+  });
+
+  it('starts services after what they depend on, waiting for catalogue services by their cartridge, and refuses a circle', () => {
+    const r = importCompose(
+      'services:\n  web:\n    build: .\n    ports: ["80:80"]\n    depends_on: [api, db]\n  api:\n    build: ./api\n    expose: [9000]\n    depends_on: { db: { condition: service_healthy } }\n  db:\n    image: postgres:16\n',
+    );
+    assert.deepEqual(Object.keys(r.appServices!), ['api', 'web']);
+    assert.deepEqual(r.appServices!.web.dependsOn, ['api', 'postgresql-15']);
+    const circle = importCompose('services:\n  a:\n    build: ./a\n    ports: ["80:80"]\n    depends_on: [b]\n  b:\n    build: ./b\n    depends_on: [a]\n');
+    assert.equal(circle.cartridges, null);
+    assert.deepEqual(
+      circle.blockers.map((b) => `${b.pointer}: ${b.reason}`),
+      ['/services/a/dependsOn: the services wait for each other in a circle: a → b → a'],
+    );
   });
 
   it('makes an image service the docker-image web gear, wired to catalogue services, with nginx dropped', () => {
@@ -414,9 +498,15 @@ services:
 
   for (const [label, dir] of CORPORA) {
     it(`plans or explains every file of ${label}, leaving no key unaccounted for`, () => {
-      const { planned, explained } = walkCorpus(dir);
-      if (dir === OWN_CORPUS) assert.deepEqual([planned, explained], [5, 6]);
-      else assert.equal(planned + explained, 39);
+      const { planned, explained, plans } = walkCorpus(dir);
+      if (dir === OWN_CORPUS) assert.deepEqual([planned, explained], [9, 2]);
+      else {
+        assert.equal(planned + explained, 39);
+        // Samples that stopped only on a build context, several containers of their own, or an anonymous volume
+        // (`- /project/node_modules`) read as a host path, beside a development source mount: they plan now.
+        for (const sample of ['angular', 'fastapi', 'nginx-nodejs-redis', 'react-express-mongodb', 'react-express-mysql', 'react-java-mysql', 'vuejs'])
+          assert.ok(plans.includes(sample), `${sample} plans an app`);
+      }
       console.log(`# ${label}: ${planned} file(s) plan an app that runs here, ${explained} explain what stops them`);
     });
   }
@@ -428,6 +518,7 @@ services:
       const want = EXPECTED[sample];
       const r = importSample(join(OWN_CORPUS, sample));
       assert.deepEqual(r.cartridges, want.cartridges, `${sample}: cartridges`);
+      assert.deepEqual(r.appServices, want.appServices ?? null, `${sample}: services of the app`);
       assert.deepEqual(r.blockers, want.blockers ?? [], `${sample}: blockers`);
       assert.deepEqual(r.unsupported, want.unsupported ?? [], `${sample}: unsupported`);
       assert.deepEqual(r.warnings, want.warnings ?? [], `${sample}: warnings`);

@@ -7,6 +7,7 @@
 
 import { entryName, type CartridgeEntry } from './cartridge-options';
 import { imageReferenceProblem, parseImageReference } from './image-reference';
+import { SERVICE_NAME, serviceViolations, startOrder, type ServiceDescriptor } from './services';
 
 export interface ComposeIssue {
   pointer: string;
@@ -34,8 +35,16 @@ export interface ComposeImport {
   /** Interpolation that fell back to empty values, and similar things worth knowing. */
   warnings: ComposeIssue[];
   blockers: ComposeIssue[];
-  /** The app as Gearshift runs it, when nothing blocks it: catalogue cartridges and a docker-image web gear. */
+  /**
+   * The app as Gearshift runs it, when nothing blocks it: its catalogue cartridges, with a docker-image web gear
+   * when its only own container is one image; else empty when every service is the app's own.
+   */
   cartridges: CartridgeEntry[] | null;
+  /**
+   * The app's own services as gearshift.yml names them, when it has several containers or builds any, in the order
+   * they start (after what they depend on); null when nothing blocks the app and it has none, or something blocks it.
+   */
+  appServices: Record<string, ServiceDescriptor> | null;
 }
 
 /** Images that become catalogue cartridges, by repository name (registry and tag stripped). */
@@ -151,7 +160,7 @@ function healthcheckCommand(test: unknown): string[] | undefined {
 }
 
 export function importCompose(text: string, opts: ImportOptions = {}): ComposeImport {
-  const result: ComposeImport = { services: [], volumes: [], secrets: [], unsupported: [], warnings: [], blockers: [], cartridges: null };
+  const result: ComposeImport = { services: [], volumes: [], secrets: [], unsupported: [], warnings: [], blockers: [], cartridges: null, appServices: null };
   let doc: unknown;
   try {
     doc = (require('yaml') as typeof import('yaml')).parse(interpolate(text, opts.env ?? {}, result.warnings), { merge: true });
@@ -231,12 +240,21 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
       else result.unsupported.push({ pointer: `${base}/ports`, reason: `cannot read the port ${JSON.stringify(p)}` });
     }
     for (const [i, v] of (Array.isArray(raw.volumes) ? raw.volumes : []).entries()) {
-      const spec = isObject(v) ? v : { type: undefined, source: String(v).split(':')[0], target: String(v).split(':')[1] };
+      // `- /code/node_modules` (one path, no colon) is an anonymous volume at that path, not a bind mount.
+      const parts = String(v).split(':');
+      const spec = isObject(v)
+        ? v
+        : parts.length === 1
+          ? { type: 'volume', source: '', target: parts[0] }
+          : { type: undefined, source: parts[0], target: parts[1] };
       const source = String(spec.source ?? '');
       const target = String(spec.target ?? '');
       const bind = spec.type === 'bind' || source.startsWith('.') || source.startsWith('/') || source.startsWith('~');
       if (source === '/var/run/docker.sock' || target === '/var/run/docker.sock') {
         result.blockers.push({ pointer: `${base}/volumes/${i}`, reason: 'mounts the Docker socket, which would hand the node to the app; refused' });
+      } else if (bind && source.startsWith('.') && raw.build !== undefined) {
+        // A development habit: the source tree mounted over the code the image was built with, for live reloads.
+        plan.notes.push(`drops the bind mount ${source}:${target}, used in development: the code is baked into the image when it is built`);
       } else if (bind) {
         if (opts.admin) plan.notes.push(`bind-mounts ${source} from the node at ${target} (allowed for administrators)`);
         else result.blockers.push({ pointer: `${base}/volumes/${i}`, reason: `bind-mounts ${source} from the host; only administrators may mount host paths` });
@@ -268,27 +286,17 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
     result.services.push(plan);
   }
 
-  // What runs here: catalogue cartridges, and at most one custom container from an image, which becomes the app's
-  // web gear (docker-image). An nginx in front of it is dropped: the router does the proxying.
+  // What runs here: catalogue cartridges, and the app's own containers. One container from an image alone becomes the
+  // app's web gear (docker-image); several, or any built from a folder, become the app's services. An nginx in front
+  // of them is dropped: the router does the proxying.
   const custom = result.services.filter((s) => s.becomes.kind === 'container');
-  for (const s of custom.filter((x) => (x.becomes as { build?: unknown }).build)) {
-    const ctx = (s.becomes as { build: { context: string } }).build.context;
-    result.blockers.push({
-      pointer: `/services/${s.service}/build`,
-      reason: `is built from ${ctx}, which is not here: create the app from the other services, then deploy that folder with gearshift deploy (its Dockerfile is used)`,
-    });
-  }
+  const built = (s: ServicePlan) => Boolean((s.becomes as { build?: unknown }).build);
   // A service whose image is not a reference is already a blocker of its own.
-  const images = custom.filter((x) => !(x.becomes as { build?: unknown }).build && (x.becomes as { image?: string }).image);
-  if (images.length > 1) {
-    result.blockers.push({
-      pointer: '/services',
-      reason: `${images.map((s) => s.service).join(', ')} are all custom containers; an app runs one (its web gear), the others must be catalogue services`,
-    });
-  }
+  const runnable = custom.filter((x) => built(x) || (x.becomes as { image?: string }).image);
+  const asServices = runnable.length > 1 || runnable.some(built);
   if (result.blockers.length === 0) {
     const entries: CartridgeEntry[] = [];
-    const web = images[0];
+    const web = asServices ? undefined : runnable[0];
     if (web) {
       const port = web.ports[0]?.target;
       const entry: CartridgeEntry = {
@@ -296,34 +304,142 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
         image: (web.becomes as { image: string }).image,
         ...(port ? { port } : {}),
         ...(Object.keys(web.env).length ? { env: web.env } : {}),
-        ...(web.volumes.length
-          ? {
-              volumes: web.volumes.map((v) => ({
-                name:
-                  v.name
-                    .toLowerCase()
-                    .replace(/[^a-z0-9-]/g, '-')
-                    .replace(/^[^a-z]+/, '') || 'data',
-                path: v.path,
-              })),
-            }
-          : {}),
+        ...(web.volumes.length ? { volumes: web.volumes.map((v) => ({ name: volumeName(v.name), path: v.path })) } : {}),
         ...(web.command ? { command: web.command } : {}),
       };
       entries.push(entry);
       if (!port) web.notes.push('exposes no port: Gearshift expects it on 8080');
     }
+    const services = asServices ? ownServices(runnable, result) : null;
+    const front = services && Object.entries(services).find(([, s]) => s.kind === 'web');
     for (const s of result.services) {
       if (s.becomes.kind !== 'cartridge') continue;
-      if (web && s.becomes.cartridge === 'static') {
-        s.notes.push(`dropped: ${web.service} is the web gear, and the router does the proxying`);
+      const holder = web?.service ?? front?.[0];
+      if (holder && s.becomes.cartridge === 'static') {
+        s.notes.push(`dropped: ${holder} is the web ${web ? 'gear' : 'service'}, and the router does the proxying`);
         continue;
       }
       if (!entries.some((e) => entryName(e) === (s.becomes as { cartridge: string }).cartridge)) entries.push(s.becomes.cartridge);
     }
-    if (!entries.some((e) => entryName(e) === 'static' || entryName(e) === 'docker-image'))
-      result.blockers.push({ pointer: '/services', reason: 'no service becomes a web cartridge (an app needs one)' });
-    else result.cartridges = entries;
+    if (services) {
+      // Compose names what each service waits for by service; here a catalogue service is waited for by its cartridge.
+      const renamed = new Map(result.services.map((s) => [s.service, s.becomes.kind === 'cartridge' ? s.becomes.cartridge : serviceName(s.service)]));
+      for (const svc of Object.values(services)) {
+        const deps = [
+          ...new Set((svc.dependsOn ?? []).map((d) => renamed.get(d) ?? d).filter((d) => d in services || entries.some((e) => entryName(e) === d))),
+        ];
+        if (deps.length) svc.dependsOn = deps;
+        else delete svc.dependsOn;
+      }
+      for (const v of serviceViolations(services, entries.map(entryName))) result.blockers.push({ pointer: v.pointer, reason: v.message });
+    }
+    if (!front && !entries.some((e) => entryName(e) === 'static' || entryName(e) === 'docker-image'))
+      result.blockers.push({ pointer: '/services', reason: 'no service becomes a web cartridge or a web service (an app needs one)' });
+    else if (result.blockers.length === 0) {
+      result.cartridges = entries;
+      if (services) result.appServices = Object.fromEntries(startOrder(services).map((n) => [n, services[n]]));
+    }
   }
   return result;
+}
+
+/** A compose volume's name as Gearshift names volumes: lowercase letters, digits and dashes, starting with a letter. */
+const volumeName = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^[^a-z]+/, '') || 'data';
+
+/** A compose service's name as a service's (a DNS label): lowercase, underscores as dashes. */
+const serviceName = (name: string) => name.toLowerCase().replace(/_/g, '-');
+
+/** Ports that say "this one serves the browser", in the order they win the app's host name. */
+const FRONT_PORTS = [80, 443, 8080, 3000];
+
+/**
+ * The app's own containers as services. A container that publishes a port is what people open: the one on the most
+ * usual front port (else the first) is the web service at the app's host name; the others that listen on a port are
+ * internal (reached by name on the app's network, a published port is not routed) and the rest are workers.
+ */
+function ownServices(plans: ServicePlan[], result: ComposeImport): Record<string, ServiceDescriptor> {
+  const published = plans.filter((p) => p.ports.some((x) => x.published !== undefined));
+  const rank = (p: ServicePlan) => {
+    const i = FRONT_PORTS.findIndex((f) => p.ports.some((x) => x.published === f || x.target === f));
+    return i < 0 ? FRONT_PORTS.length : i;
+  };
+  const front = [...published].sort((a, b) => rank(a) - rank(b))[0] ?? plans.find((p) => p.ports.length > 0);
+  const out: Record<string, ServiceDescriptor> = {};
+  for (const p of plans) {
+    const name = serviceName(p.service);
+    if (!new RegExp(SERVICE_NAME).test(name)) {
+      result.blockers.push({ pointer: `/services/${p.service}`, reason: `cannot name a service: names are DNS labels (${SERVICE_NAME})` });
+      continue;
+    }
+    const b = p.becomes as { image?: string; build?: { context: string; dockerfile?: string; target?: string } };
+    const port = p.ports[0]?.target;
+    const kind = p === front ? 'web' : port ? 'internal' : 'worker';
+    if (kind === 'internal' && p.ports.some((x) => x.published !== undefined))
+      p.notes.push(`runs as an internal service: reached as ${name}:${port} on the app's network; only ${front!.service} is routed`);
+    const waiter = plans.find((o) => o.dependsOn.some((d) => d.service === p.service && d.condition === 'service_completed_successfully'));
+    if (waiter)
+      p.notes.push(
+        `${waiter.service} waits for it to finish, as a one-off step; here it runs as a ${kind} service, started again when it exits: a step to run once per deployment belongs in the release process (Procfile release:) or the deploy hook`,
+      );
+    const context = b.build && (b.build.context.startsWith('.') ? b.build.context : `./${b.build.context}`);
+    const svc: ServiceDescriptor = {
+      kind,
+      ...(b.build
+        ? {
+            build:
+              b.build.dockerfile || b.build.target
+                ? {
+                    context: context!,
+                    ...(b.build.dockerfile ? { dockerfile: b.build.dockerfile } : {}),
+                    ...(b.build.target ? { target: b.build.target } : {}),
+                  }
+                : context!,
+          }
+        : { image: b.image! }),
+      ...(p.command ? { command: p.command } : {}),
+      ...(Object.keys(p.env).length ? { env: p.env } : {}),
+      ...(kind !== 'worker' && port ? { port } : {}),
+      ...(p.dependsOn.length ? { dependsOn: p.dependsOn.map((d) => d.service) } : {}),
+      ...(p.volumes.length ? { volumes: p.volumes.map((v) => ({ name: volumeName(v.name), path: v.path })) } : {}),
+    };
+    out[name] = svc;
+  }
+  return out;
+}
+
+/**
+ * Whether a document (YAML or JSON text) is a compose file rather than a gearshift.yml: a services map and no
+ * cartridges, which every gearshift.yml names. Unreadable text is not a compose file (the descriptor's reader says
+ * what is wrong with it).
+ */
+export function isComposeText(text: string): boolean {
+  try {
+    const doc: unknown = (require('yaml') as typeof import('yaml')).parse(text, { merge: true });
+    return isObject(doc) && isObject(doc.services) && !('cartridges' in doc);
+  } catch {
+    return false;
+  }
+}
+
+/** The name a compose file gives its project (`name:`), when it has one. */
+export function composeProjectName(text: string): string | undefined {
+  try {
+    const doc: unknown = (require('yaml') as typeof import('yaml')).parse(text, { merge: true });
+    return isObject(doc) && typeof doc.name === 'string' ? doc.name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An import that nothing blocks as the gearshift.yml of the app `name`: its cartridges and its services. */
+export function composeDescriptor(
+  name: string,
+  r: ComposeImport,
+): { name: string; cartridges: CartridgeEntry[]; services?: ComposeImport['appServices'] } | null {
+  if (!r.cartridges) return null;
+  return { name, cartridges: r.cartridges, ...(r.appServices ? { services: r.appServices } : {}) };
 }

@@ -3,9 +3,10 @@ import type { ValidateFunction } from 'ajv';
 import type { YAMLParseError } from 'yaml';
 import { envNamePattern } from './manifest.schema';
 import { NAME_PATTERN } from './gear-sizes';
-import { ajv, check, SchemaViolationError } from './validation';
-import { cartridgeEntrySchema } from './cartridge-options';
+import { ajv, check, SchemaViolationError, type Violation } from './validation';
+import { cartridgeEntrySchema, entryName } from './cartridge-options';
 import { appHealthSchema } from './app-health';
+import { serviceViolations, servicesSchema } from './services';
 
 /** Autoscaling bounds of an app's web gears, as the API and gearshift.yml both take them. */
 export const autoscaleSchema = {
@@ -28,7 +29,8 @@ export const descriptorSchema = {
   properties: {
     name: { type: 'string', pattern: NAME_PATTERN },
     /** Names, or objects with a name and settings (a gear size; for docker-image, the image and how to run it). */
-    cartridges: { type: 'array', minItems: 1, uniqueItems: true, items: { oneOf: [{ type: 'string', minLength: 1, maxLength: 64 }, cartridgeEntrySchema] } },
+    /** At least one, unless the app has services (see parseDescriptor). */
+    cartridges: { type: 'array', uniqueItems: true, items: { oneOf: [{ type: 'string', minLength: 1, maxLength: 64 }, cartridgeEntrySchema] } },
     size: { type: 'string', enum: ['small', 'medium', 'large'] },
     scale: { type: 'integer', minimum: 1, maximum: 100 },
     autoscale: autoscaleSchema,
@@ -38,6 +40,8 @@ export const descriptorSchema = {
       uniqueItems: true,
       items: { type: 'string', pattern: '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$' },
     },
+    /** The app's own services, by name: built from folders of the repository or run from images (see services.ts). */
+    services: servicesSchema,
     idleAfterSeconds: { type: ['integer', 'null'], minimum: 1 },
     /** The web gears' health check, when the cartridge's (any answer on the port) is not enough: `{path: /ready, status: 200}`. */
     health: appHealthSchema,
@@ -79,13 +83,27 @@ export function parseDescriptor(text: string, subject = 'gearshift.yml'): AppDes
     ]);
   }
   validateDescriptor ??= ajv().compile(descriptorSchema);
+  // An app is its cartridges, its services, or both: a file with neither describes nothing.
+  const doc = typeof raw === 'object' && raw !== null ? (raw as { cartridges?: unknown; services?: unknown }) : {};
+  const empty: Violation[] =
+    Array.isArray(doc.cartridges) &&
+    doc.cartridges.length === 0 &&
+    (typeof doc.services !== 'object' || doc.services === null || Object.keys(doc.services).length === 0)
+      ? [{ pointer: '/cartridges', rule: 'minItems', message: 'must NOT have fewer than 1 items (or give the app services)' }]
+      : [];
+  let d: AppDescriptor;
   try {
-    return check<AppDescriptor>(validateDescriptor, raw ?? {}, subject);
+    d = check<AppDescriptor>(validateDescriptor, raw ?? {}, subject);
   } catch (err) {
     if (err instanceof SchemaViolationError) {
       for (const v of err.violations)
-        if (v.rule === 'not') Object.assign(v, { pointer: '/autoscale', message: 'cannot be given together with scale: choose a fixed scale or autoscaling' });
+        if (v.rule === 'not')
+          Object.assign(v, { pointer: `${v.pointer}/autoscale`, message: 'cannot be given together with scale: choose a fixed scale or autoscaling' });
+      if (empty.length) throw new SchemaViolationError(subject, [...err.violations, ...empty], err.more);
     }
     throw err;
   }
+  const violations = [...empty, ...serviceViolations(d.services ?? {}, d.cartridges.map(entryName))];
+  if (violations.length) throw new SchemaViolationError(subject, violations);
+  return d;
 }

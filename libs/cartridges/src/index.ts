@@ -19,4 +19,5 @@ export * from './tls';
 export * from './sealing';
 export * from './logging';
 export * from './procfile';
+export * from './services';
 export * from './take-over';

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { gearProcessTypes, parseProcfile, procfileCommand } from './procfile';
+import { gearProcessTypes, newProcessTypes, parseProcfile, procfileCommand } from './procfile';
 
 describe('Procfiles', () => {
   it('reads each process type and its command, skipping comments and blank lines', () => {
@@ -29,5 +29,12 @@ describe('Procfiles', () => {
   it('runs every type but web and release as gears of its own', () => {
     assert.deepEqual(gearProcessTypes(parseProcfile('web: a\nrelease: b\nworker: c\nclock: d\n').processes), ['clock', 'worker']);
     assert.deepEqual(gearProcessTypes({ web: 'a' }), []);
+  });
+
+  it('names the process types a release starts a first gear of: new to it, and running no gear', () => {
+    const release = { web: 'node server.js', worker: 'node worker.js', clock: 'node clock.js', mailer: 'node mail.js', release: 'npm run migrate' };
+    // clock: named by the release it replaces and scaled to 0; mailer: already runs; worker: new.
+    assert.deepEqual(newProcessTypes(release, { clock: 'node clock.js' }, ['mailer', null]), ['worker']);
+    assert.deepEqual(newProcessTypes({ web: 'node server.js', release: 'x' }, {}, []), []);
   });
 });

@@ -37,3 +37,16 @@ export function gearProcessTypes(processes: Record<string, string> | Map<string,
   const names = processes instanceof Map ? [...processes.keys()] : Object.keys(processes);
   return names.filter((n) => n !== 'web' && n !== 'release').sort();
 }
+
+/**
+ * The process types a release starts a first gear of when it begins to serve: those it names that the release it
+ * replaces did not (a type that release named with no gear was scaled to 0, and stays so) and that run no gear yet.
+ */
+export function newProcessTypes(
+  processes: Record<string, string> | Map<string, string>,
+  previous: Record<string, string>,
+  running: Iterable<string | null | undefined>,
+): string[] {
+  const have = new Set(running);
+  return gearProcessTypes(processes).filter((t) => previous[t] === undefined && !have.has(t));
+}

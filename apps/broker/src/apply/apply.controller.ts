@@ -15,7 +15,7 @@ export class ApplyController {
   constructor(private readonly applier: ApplyService) {}
 
   /**
-   * The body is a gearshift.yml (text/yaml) or the same as JSON. A `deploy` token may apply: a push's gearshift.yml
+   * The body is a gearshift.yml (text/yaml) or the same as JSON, or a compose file (its app named by `?name=`). A `deploy` token may apply: a push's gearshift.yml
    * is applied with the pusher's token, and shipping code includes shipping its descriptor.
    */
   @Post()
@@ -25,6 +25,7 @@ export class ApplyController {
   @ApiQuery({ name: 'dryRun', required: false })
   @ApiQuery({ name: 'allowDataLoss', required: false })
   @ApiQuery({ name: 'wait', required: false })
+  @ApiQuery({ name: 'name', required: false, description: "the app's name, for a compose file" })
   async apply(
     @Res({ passthrough: true }) res: Response,
     @CurrentUser() user: User,
@@ -33,9 +34,10 @@ export class ApplyController {
     @Query('dryRun') dryRun?: string,
     @Query('allowDataLoss') allowDataLoss?: string,
     @Query('wait', WaitPipe) wait?: number,
+    @Query('name') name?: string,
   ) {
     const text = typeof body === 'string' ? body : JSON.stringify(body ?? {});
-    const result = await this.applier.apply(user, domain, text, { dryRun: dryRun === 'true', allowDataLoss: allowDataLoss === 'true', wait });
+    const result = await this.applier.apply(user, domain, text, { dryRun: dryRun === 'true', allowDataLoss: allowDataLoss === 'true', wait, name });
     // 202 when an operation started; 200 for a plan or an app that already is what the file says.
     res.status('operation' in result && result.operation ? 202 : 200);
     return result;

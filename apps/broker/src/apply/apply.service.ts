@@ -1,10 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { descriptorEnv, entryName, entryOptions, GEAR_SIZES, parseDescriptor, type AppDescriptor } from '@gearshift/cartridges';
+import {
+  composeDescriptor,
+  composeProjectName,
+  descriptorEnv,
+  entryName,
+  entryOptions,
+  GEAR_SIZES,
+  importCompose,
+  isComposeText,
+  parseDescriptor,
+  type AppDescriptor,
+} from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CertificateAuthority } from '../common/certificates';
-import { conflict, GearshiftError, ruleViolation } from '../common/errors';
+import { conflict, GearshiftError, invalid, ruleViolation } from '../common/errors';
 import type { App } from '../apps/app.entity';
-import { checkCartridgeSet, checkOptions, checkScale, checkSize } from '../apps/cartridge-rules';
+import { checkCartridgeSet, checkOptions, checkScale, checkSize, refuseServices } from '../apps/cartridge-rules';
 import { generatedFor } from '../apps/generated-values';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { checkImageSource } from '../apps/release-images';
@@ -38,11 +49,12 @@ export class ApplyService {
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
-  async apply(user: User, domainName: string, text: string, opts: { dryRun: boolean; allowDataLoss: boolean; wait?: number }) {
+  async apply(user: User, domainName: string, text: string, opts: { dryRun: boolean; allowDataLoss: boolean; wait?: number; name?: string }) {
     // The caller's right comes first, even for a dry run (the plan tells what the app holds): whoever may not apply to
     // the domain learns nothing from how the file is read.
     const domain = await this.domains.require(user, domainName, 'develop');
-    const parsed: AppDescriptor = parseDescriptor(text);
+    const parsed: AppDescriptor = parseDescriptor(isComposeText(text) ? this.fromCompose(user, text, opts.name) : text);
+    refuseServices(parsed.services);
     const app = await this.appsRepository.findByName(domain.id, parsed.name);
     // A bare family (`nodejs`) keeps the version the app has, and gives a new app the newest current one.
     const { entries, warnings } = this.catalog.resolveEntries(
@@ -91,6 +103,22 @@ export class ApplyService {
     }
     const result = await this.applyDescriptor(user, domainName, app, d, items, opts.wait);
     return { app: d.name, plan: items, operation: 'operation' in result ? result.operation : null, ...warned };
+  }
+
+  /**
+   * A compose file as the gearshift.yml it imports to (JSON text), for the app `name` (else the file's own `name:`);
+   * what stops it here is refused with the field of the compose file that says it.
+   */
+  private fromCompose(user: User, text: string, name?: string): string {
+    const app = name ?? composeProjectName(text);
+    if (!app) throw invalid('/name', 'required', 'a compose file names no app: give its name (?name=APP, or name: in the file)');
+    const r = importCompose(text, { admin: user.isAdmin });
+    const d = composeDescriptor(app, r);
+    if (!d) {
+      const details = r.blockers.map((b) => ({ pointer: b.pointer, rule: 'compose', message: b.reason }));
+      throw new GearshiftError('rule_violation', `the compose file does not run here: ${details.map((x) => `${x.pointer} ${x.message}`).join('; ')}`, details);
+    }
+    return JSON.stringify(d);
   }
 
   /** Images a descriptor names for docker-image gears: public ones, or the app's own releases in the platform registry. */

@@ -103,6 +103,20 @@ describe('descriptor plans', () => {
     );
   });
 
+  it('gives an app created empty its web cartridge, but never takes one away', () => {
+    const empty: AppState = { ...current, cartridges: [], env: {} };
+    const { items, refusals } = planApply(empty, parseDescriptor('name: shop\ncartridges: [static, redis-7]\n'), catalog);
+    assert.deepEqual(refusals, []);
+    assert.deepEqual(
+      items.map((i) => `${i.action} ${i.target}`),
+      ['add cartridge static', 'add cartridge redis-7'],
+    );
+    assert.deepEqual(
+      planApply(current, parseDescriptor('name: shop\ncartridges: [postgresql-15]\nenv: { GREETING: hi }\n'), catalog).refusals.map((r) => r.rule),
+      ['web-cartridge'],
+    );
+  });
+
   it('reports every violation of a broken file at once, with its path and rule', () => {
     try {
       parseDescriptor('name: Shop\ncartridges: []\nscale: 2\nautoscale: { min: 1, max: 3 }\nenv: { "BAD-NAME": x }\ncolour: red\n');

@@ -59,7 +59,8 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
     });
     added = added.filter((c) => c !== move.to);
     removed = removed.filter((c) => c !== move.from);
-  } else if (added.some(isWeb) || removed.some(isWeb)) {
+  } else if (removed.some(isWeb) || (added.some(isWeb) && current.cartridges.some(isWeb))) {
+    // An app created empty has no web cartridge until its first push: its file may give it one.
     refusals.push({
       pointer: '/cartridges',
       rule: 'web-cartridge',

@@ -6,6 +6,7 @@ import { ArchiveError, inspectArchive, parseProcfile, type ArchiveSummary } from
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { DeploymentsRepository } from '../apps/deployments.repository';
+import { refuseServices } from '../apps/cartridge-rules';
 import { AppAccess } from '../apps/app-access.service';
 import { ChangeRunner } from '../changes/change-runner';
 import { AppGears } from '../lifecycle/app-gears.service';
@@ -115,6 +116,7 @@ export class DeploymentsService {
       throw ruleViolation('/archive', 'buildable', `${web.manifest.name} has no build recipe; add a Dockerfile at the root of the source`);
     }
     const descriptor = this.sources.descriptorOf(summary);
+    refuseServices(descriptor?.services, '/archive/gearshift.yml');
     const hooks = this.sources.hooksOf(descriptor, paths);
     // The Procfile is read for a build with the cartridge's recipe; a repository's Dockerfile says how it starts.
     const procfile = summary.texts.Procfile !== undefined && !paths.has('Dockerfile') ? parseProcfile(summary.texts.Procfile) : null;
@@ -135,7 +137,8 @@ export class DeploymentsService {
         app,
         async (repos) => {
           const current = await repos.apps.findById(app.id);
-          await this.apps.checkFirstGears(repos, current!, web);
+          const replaced = current!.activeDeploymentId ? await repos.deployments.findById(current!.activeDeploymentId) : null;
+          await this.apps.checkReleaseGears(repos, current!, processes, replaced?.processes ?? {}, web);
           const buildNode = detected ? await this.apps.adoptWebCartridge(repos, current!, web) : this.buildNode(current!);
           const number = await repos.deployments.nextNumber(app.id);
           const source: DeploymentSource = {
@@ -212,6 +215,8 @@ export class DeploymentsService {
       app,
       async (repos) => {
         const current = (await repos.apps.findById(app.id))!;
+        const replaced = current.activeDeploymentId ? await repos.deployments.findById(current.activeDeploymentId) : null;
+        await this.apps.checkReleaseGears(repos, current, target.processes ?? {}, replaced?.processes ?? {});
         const stage = await this.stages.startRollout(repos, current, target);
         const created = await this.operations.create(
           repos,

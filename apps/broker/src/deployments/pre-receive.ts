@@ -1,8 +1,8 @@
 /**
  * The pre-receive hook of every app repository. git runs it with the pushed refs on stdin, before it updates them;
  * its output reaches the pusher as "remote:" lines, and a non-zero exit rejects the push. A push to main or master
- * deploys the pushed commit: gearshift.yml is applied first when there is one, then the source is built and rolled
- * out while the progress streams back.
+ * deploys the pushed commit: gearshift.yml is applied first when there is one (a compose file when there is none and
+ * the app is still empty), then the source is built and rolled out while the progress streams back.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ const domain = process.env.GEARSHIFT_HOOK_DOMAIN!;
 const app = process.env.GEARSHIFT_HOOK_APP!;
 const ZERO = /^0+$/;
 const DEPLOYED = new Set(['refs/heads/main', 'refs/heads/master']);
+const COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
 const headers = { authorization: `Bearer ${token}` };
@@ -35,27 +36,44 @@ function fileAt(commit: string, path: string): string | null {
 
 async function applyDescriptor(commit: string): Promise<void> {
   const text = fileAt(commit, 'gearshift.yml') ?? fileAt(commit, 'gearshift.yaml');
-  if (text === null) return;
-  say('-----> applying gearshift.yml');
-  const res = await fetch(`${api}/api/v1/domains/${domain}/apply?wait=600`, {
+  if (text === null) return applyCompose(commit);
+  await apply(text, 'gearshift.yml');
+}
+
+/**
+ * An app created empty takes its shape from the repository's compose file when it has no gearshift.yml. An app that
+ * has cartridges keeps them: a compose file beside the code is often for development only.
+ */
+async function applyCompose(commit: string): Promise<void> {
+  const file = COMPOSE_FILES.find((f) => fileAt(commit, f) !== null);
+  if (!file) return;
+  const res = await fetch(`${api}/api/v1/domains/${domain}/apps/${app}`, { headers });
+  if (!res.ok) throw new Error(await apiError(res));
+  if (((await res.json()) as { cartridges?: string[] }).cartridges?.length) return;
+  await apply(fileAt(commit, file)!, file, `&name=${app}`);
+}
+
+async function apply(text: string, file: string, query = ''): Promise<void> {
+  say(`-----> applying ${file}`);
+  const res = await fetch(`${api}/api/v1/domains/${domain}/apply?wait=600${query}`, {
     method: 'POST',
     // Marked as a push's, as the deployment below is: the audit log records it from the pusher's address.
     headers: { ...headers, 'content-type': 'text/yaml', 'x-gearshift-source': 'git-push' },
     body: text,
   });
-  if (!res.ok) throw new Error(`gearshift.yml was not applied: ${await apiError(res)}`);
+  if (!res.ok) throw new Error(`${file} was not applied: ${await apiError(res)}`);
   const result = (await res.json()) as {
     app: string;
     plan: { action: string; target: string }[];
     operation?: { state: string; error?: string } | null;
     warnings?: string[];
   };
-  if (result.app !== app) throw new Error(`gearshift.yml describes app "${result.app}", but this repository deploys "${app}"`);
+  if (result.app !== app) throw new Error(`${file} describes app "${result.app}", but this repository deploys "${app}"`);
   if (result.plan.length === 0) say('       unchanged');
   for (const item of result.plan) say(`       ${item.action} ${item.target}`);
   for (const warning of result.warnings ?? []) say(`       warning: ${warning}`);
   if (result.operation && result.operation.state !== 'succeeded')
-    throw new Error(`applying gearshift.yml ${result.operation.state}: ${result.operation.error ?? ''}`);
+    throw new Error(`applying ${file} ${result.operation.state}: ${result.operation.error ?? ''}`);
 }
 
 /**

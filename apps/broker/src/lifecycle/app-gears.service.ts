@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { GEAR_SIZES, gearProcessTypes, type Cartridge } from '@gearshift/cartridges';
+import { GEAR_SIZES, gearProcessTypes, newProcessTypes, type Cartridge } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CertificateAuthority } from '../common/certificates';
 import { GearshiftError, ruleViolation } from '../common/errors';
@@ -147,17 +147,6 @@ export class AppGears {
     return this.addWebGears(repos, app.id, cartridges, app.gears ?? [], web.manifest.name, count, this.gearMb(app, web.manifest.name), deploymentId);
   }
 
-  /**
-   * The first release of an app that has no web gear yet places the app's first ones when its build is done; they
-   * must fit the team's quota, which is checked as the deployment starts, so that nothing is built for gears that
-   * could not run.
-   */
-  async checkFirstGears(repos: ChangeRepos, app: App, web: Cartridge): Promise<void> {
-    if ((app.gears ?? []).some((g) => g.cartridge === web.manifest.name && !g.process)) return;
-    const count = Math.max(1, web.manifest.scaling?.min ?? 1);
-    await checkQuota(repos.teams, app.domainId, Array<number>(count).fill(this.gearMb(app, web.manifest.name)));
-  }
-
   /** The memory of one gear of a cartridge: its own size if the app gave it one, else the app's. */
   private gearMb(app: App, cartridge: string): number {
     const own = (app.cartridges ?? []).find((c) => c.cartridge === cartridge)?.options?.size;
@@ -188,6 +177,23 @@ export class AppGears {
       await repos.apps.removeGears(gears.slice(replicas).map((g) => g.id));
     }
     await repos.apps.update(app.id, { lastScaledAt: new Date() });
+  }
+
+  /**
+   * The gears a release adds when it begins to serve must fit the team's quota: the first web gears of an app that
+   * has none yet (`web`: the cartridge a first push adopts) and the first gear of each process type it starts (see
+   * followRelease). Checked as its deployment or rollback starts, so that nothing is built for gears that could not
+   * run.
+   */
+  async checkReleaseGears(repos: ChangeRepos, app: App, processes: Record<string, string>, previous: Record<string, string>, web?: Cartridge): Promise<void> {
+    const name = (web ?? this.webOf(app)).manifest.name;
+    const types = newProcessTypes(
+      processes,
+      previous,
+      (app.gears ?? []).map((g) => g.process),
+    );
+    const firstWeb = (app.gears ?? []).some((g) => g.cartridge === name && !g.process) ? 0 : Math.max(1, (web ?? this.webOf(app)).manifest.scaling?.min ?? 1);
+    await checkQuota(repos.teams, app.domainId, Array<number>(types.length + firstWeb).fill(this.gearMb(app, name)));
   }
 
   /**

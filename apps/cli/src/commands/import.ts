@@ -10,10 +10,19 @@ import { table } from '../output';
 
 const COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
 
+/** What a compose service becomes among the app's services (`web service` ...), when it becomes one. */
+function kindOf(r: ComposeImport, service: string): string | undefined {
+  const own = r.appServices?.[service.toLowerCase().replace(/_/g, '-')];
+  return own ? `${own.kind} service` : undefined;
+}
+
 function showImport(r: ComposeImport): string {
   const rows = r.services.map((s) => ({
     service: s.service,
-    becomes: s.becomes.kind === 'cartridge' ? `cartridge ${s.becomes.cartridge}` : `container ${s.becomes.image ?? `(build ${s.becomes.build?.context})`}`,
+    becomes:
+      s.becomes.kind === 'cartridge'
+        ? `cartridge ${s.becomes.cartridge}`
+        : `${kindOf(r, s.service) ?? 'container'} ${s.becomes.build ? `(build ${s.becomes.build.context})` : s.becomes.image}`,
     ports: s.ports.map((p) => (p.published ? `${p.published}:${p.target}` : p.target)).join(' '),
     depends: s.dependsOn.map((d) => `${d.service}${d.condition === 'service_healthy' ? ' (healthy)' : ''}`).join(' '),
   }));
@@ -22,10 +31,17 @@ function showImport(r: ComposeImport): string {
   if (notes.length) lines.push('', 'Notes:', ...notes);
   if (r.unsupported.length) lines.push('', 'Not supported (not imported):', ...r.unsupported.map((u) => `  ${u.pointer}: ${u.reason}`));
   if (r.warnings.length) lines.push('', 'Warnings:', ...r.warnings.map((w) => `  ${w.pointer} ${w.reason}`));
-  const names = (r.cartridges ?? []).map((c) => (typeof c === 'string' ? c : `${c.name} (${c.image})`));
+  const names = [
+    ...(r.cartridges ?? []).map((c) => (typeof c === 'string' ? c : `${c.name} (${c.image})`)),
+    ...Object.entries(r.appServices ?? {}).map(([name, s]) => `${s.kind} service ${name}`),
+  ];
   lines.push(
     '',
-    r.blockers.length ? 'What stops it here:' : `Runs here as an app with ${names.join(', ')}.`,
+    r.blockers.length
+      ? 'What stops it here:'
+      : r.appServices
+        ? `Imports as an app with ${names.join(', ')}; the broker does not run named services yet.`
+        : `Runs here as an app with ${names.join(', ')}.`,
     ...r.blockers.map((b) => `  ${b.pointer}: ${b.reason}`),
   );
   return lines.join('\n');
@@ -52,7 +68,11 @@ export function register(program: Command, ctx: CliContext): void {
         return;
       }
       if (opts.apply) {
-        const res = await ctx.api().post<ApplyResult>(`${ctx.domainPath(opts)}/apply`, { name: opts.apply, cartridges: r.cartridges });
+        const res = await ctx.api().post<ApplyResult>(`${ctx.domainPath(opts)}/apply`, {
+          name: opts.apply,
+          cartridges: r.cartridges,
+          ...(r.appServices ? { services: r.appServices } : {}),
+        });
         let op = res.operation;
         if (op) op = await ctx.follow(op);
         if (!ctx.json) console.log(op ? `${opts.apply}: ${op.state}${op.error ? ` (${op.error})` : ''}` : `${opts.apply} is unchanged.`);

@@ -1,0 +1,111 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventually, Platform } from './support/platform';
+
+/**
+ * Apps created empty (`"cartridges": []`) and shaped by their first push: a compose file in a repository without a
+ * gearshift.yml gives the app its catalogue services and web cartridge, then the code is built on it; an app that
+ * already has cartridges keeps them. A gearshift.yml or compose file whose services are the app's own (built from
+ * folders, or several images) is refused, naming the field, and the push deploys nothing.
+ */
+
+function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', ['-C', dir, '-c', 'user.email=dev@example.com', '-c', 'user.name=dev', ...args], { encoding: 'utf8' });
+}
+
+describe('apps shaped by their first push', { timeout: 900_000 }, () => {
+  let p: Platform;
+  const repos: string[] = [];
+
+  /** A new repository holding `files`, committed on main. */
+  const repo = (files: Record<string, string>): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'gearshift-services-'));
+    repos.push(dir);
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    git(dir, 'init', '-q', '-b', 'main');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'initial commit');
+    return dir;
+  };
+
+  const push = (dir: string, app: string): Promise<{ ok: boolean; output: string }> =>
+    new Promise((resolve) => {
+      const url = `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/${app}.git`;
+      const child = spawn('git', ['-C', dir, 'push', url, 'main'], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+      let output = '';
+      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+      child.on('close', (code) => resolve({ ok: code === 0, output }));
+    });
+
+  const createEmpty = async (name: string) => {
+    const created = await p.api('POST', '/domains/dev/apps?wait=60', { name, cartridges: [] });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+  };
+
+  before(async () => {
+    p = await Platform.start('services', { node1: {} }, { router: true });
+    assert.equal((await p.api('POST', '/domains', { name: 'dev' })).status, 201);
+  });
+  after(async () => {
+    await p?.stop();
+    for (const dir of repos) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("gives an empty app the shape of its repository's compose file, then serves the pushed code", async () => {
+    await createEmpty('site');
+    const dir = repo({
+      'compose.yaml': 'services:\n  web:\n    image: nginx:1.27\n    ports: ["8080:80"]\n  cache:\n    image: redis:7\n',
+      'index.html': '<h1>shaped by compose</h1>\n',
+    });
+    const pushed = await push(dir, 'site');
+    assert.ok(pushed.ok, pushed.output);
+    assert.match(pushed.output, /applying compose\.yaml/);
+    assert.match(pushed.output, /add cartridge static/);
+    const app = (await p.api('GET', '/domains/dev/apps/site')).body;
+    assert.deepEqual([...app.cartridges].sort(), ['redis-7', 'static']);
+    await eventually(
+      'the router to serve the pushed page',
+      async () => {
+        const res = await p.viaRouter('site-dev.localhost', '/').catch(() => null);
+        return res?.body.includes('shaped by compose') && res;
+      },
+      60_000,
+      250,
+    );
+
+    // Once it has cartridges, a compose file beside the code changes nothing: it may be for development only.
+    writeFileSync(join(dir, 'compose.yaml'), 'services:\n  web:\n    image: nginx:1.27\n  db:\n    image: postgres:16\n');
+    writeFileSync(join(dir, 'index.html'), '<h1>second release</h1>\n');
+    git(dir, 'commit', '-qam', 'second');
+    const second = await push(dir, 'site');
+    assert.ok(second.ok, second.output);
+    assert.doesNotMatch(second.output, /applying compose\.yaml/);
+    assert.deepEqual([...(await p.api('GET', '/domains/dev/apps/site')).body.cartridges].sort(), ['redis-7', 'static']);
+  });
+
+  it("refuses a push whose gearshift.yml or compose file names services of the app's own, naming the field, and deploys nothing", async () => {
+    await createEmpty('multi');
+    const described = repo({
+      'gearshift.yml': 'name: multi\ncartridges: []\nservices:\n  api: { kind: web, build: ./api, port: 3000 }\n  jobs: { kind: worker, build: ./jobs }\n',
+    });
+    const refused = await push(described, 'multi');
+    assert.equal(refused.ok, false, refused.output);
+    assert.match(refused.output, /gearshift\.yml was not applied: this broker does not run named services yet \(api, jobs\)/);
+    assert.match(refused.output, /\/services this broker does not run named services yet/);
+
+    const composed = repo({
+      'compose.yaml': 'services:\n  api:\n    build: ./api\n    ports: ["80:3000"]\n  worker:\n    build: ./worker\n    depends_on: [api]\n',
+      'index.html': 'x',
+    });
+    const refusedCompose = await push(composed, 'multi');
+    assert.equal(refusedCompose.ok, false, refusedCompose.output);
+    assert.match(refusedCompose.output, /compose\.yaml was not applied: this broker does not run named services yet \(api, worker\)/);
+    assert.deepEqual((await p.api('GET', '/domains/dev/apps/multi/deployments')).body, []);
+    assert.deepEqual((await p.api('GET', '/domains/dev/apps/multi')).body.cartridges, []);
+  });
+});
