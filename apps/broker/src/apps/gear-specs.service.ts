@@ -12,7 +12,7 @@ import { buildGearSpecs, type AppShape, type GearRelease } from './gear-specs';
 export const shapeCartridges = (app: App): AppShape['cartridges'] =>
   [...(app.cartridges ?? [])]
     .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.cartridge.localeCompare(b.cartridge))
-    .map((c) => ({ name: c.cartridge, generated: c.generated, options: c.options }));
+    .map((c) => ({ name: c.cartridge, generated: c.generated, options: c.options, ...(c.supersededBy ? { supersededBy: c.supersededBy } : {}) }));
 
 /** Turns stored apps into gear specs, the desired state the node agents converge to. */
 @Injectable()
@@ -111,7 +111,7 @@ export class GearSpecsService {
       app.desiredState,
       // Published ports and node addresses: what gears on other nodes reach the app's services at.
       ...(app.gears ?? []).map((g) => `${g.id}:${g.generation}:${g.nodeId}:${g.deploymentId}:${g.process}:${JSON.stringify(g.ports)}`).sort(),
-      ...(app.cartridges ?? []).map((c) => c.cartridge).sort(),
+      ...(app.cartridges ?? []).map((c) => `${c.cartridge}:${c.supersededBy ?? ''}`).sort(),
       JSON.stringify(await this.addressesFor(app)),
     ].join('|');
     const hit = this.cache.get(app.id);
