@@ -148,11 +148,15 @@ export class ApplyService {
       const has = (target: string) => items.some((i) => i.target === target);
       const move = items.find((i) => i.target === 'web cartridge');
       const nodes: string[] = [];
+      // Serving web gears move to the new runtime as any health-gated change does: new gears under its name start
+      // beside the old ones, which keep serving until the new ones are healthy, and serve on if they never are.
+      const movesServing = Boolean(move) && this.appGears.serving(a);
       if (move) {
-        // The running release keeps serving from its gears, now under the new cartridge's name; the next deployment
-        // builds on the new version, health-gated, and a failed one leaves the running release in place.
+        // The running release keeps serving, now under the new cartridge's name; the next deployment builds on the
+        // new version, health-gated, and a failed one leaves the running release in place.
         const to = this.catalog.require(String(move.to));
-        await repos.apps.replaceCartridge(a.id, String(move.from), { cartridge: to.manifest.name, generated: generatedFor(to, this.ca) });
+        const had = (a.cartridges ?? []).find((c) => c.cartridge === move.from)?.generated ?? {};
+        await repos.apps.replaceCartridge(a.id, String(move.from), { cartridge: to.manifest.name, generated: generatedFor(to, this.ca, had) });
         nodes.push(...(a.gears ?? []).filter((g) => g.cartridge === move.from).map((g) => g.nodeId));
       }
       const current = (a.cartridges ?? []).filter((c) => !c.supersededBy).map((c) => (move && c.cartridge === move.from ? String(move.to) : c.cartridge));
@@ -212,6 +216,10 @@ export class ApplyService {
           if (!(await repos.aliases.create({ appId: a.id, host, certificate: null, privateKey: null })))
             throw conflict(`the host name ${host} is already an alias`);
         }
+      }
+      if (move && movesServing) {
+        const surged = await this.appGears.surge(repos, a, { renamed: { from: String(move.from), to: String(move.to) } });
+        if (surged && !Array.isArray(surged)) return { nodes: [...nodes, ...surged.nodes], context: surged.context };
       }
       return nodes;
     });

@@ -101,6 +101,17 @@ export class GearSpecsService {
     return buildGearSpecs(without, this.catalog.cartridges, this.config.instance);
   }
 
+  /** The specs of `gearIds` as they were while the app's web cartridge `to` was still `from` (a runtime move). */
+  async specsBeforeMove(app: App, gearIds: string[], from: string, to: string): Promise<GearSpec[]> {
+    const shape = await this.shapeOf(app);
+    const before = {
+      ...shape,
+      cartridges: shape.cartridges.map((c) => (c.name === to ? { ...c, name: from } : c)),
+      gears: shape.gears.map((g) => (gearIds.includes(g.id) ? { ...g, cartridge: from } : g)),
+    };
+    return buildGearSpecs(before, this.catalog.cartridges, this.config.instance).filter((s) => gearIds.includes(s.gearId));
+  }
+
   /**
    * The same specs, reused while the app is unchanged (its row, gears, generations and cartridges): heartbeats ask
    * for every app on a node every few seconds.

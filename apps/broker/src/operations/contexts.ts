@@ -63,6 +63,7 @@ export interface OperationContexts {
   'app.restart': ConfigRolloutContext;
   'app.reload': ConfigRolloutContext;
   'cartridge.add': ConfigRolloutContext;
+  'app.apply': ConfigRolloutContext;
   'app.snapshot': SnapshotContext;
   'app.restore': SnapshotContext;
   'cartridge.upgrade': UpgradeContext;
