@@ -135,7 +135,24 @@ describe('database upgrades that keep the data', { timeout: 1_500_000 }, () => {
     const redis = await container('cache', 'redis-7');
     for (let i = 0; i < 20; i++) await execIn(redis.id, ['redis-cli', '-a', redis.env.REDIS_PASSWORD, '--no-auth-warning', 'set', `k${i}`, `v${i}`]);
     await execIn(redis.id, ['redis-cli', '-a', redis.env.REDIS_PASSWORD, '--no-auth-warning', 'rpush', 'queue', 'x', 'y']);
-    const res = await p.api('POST', `${apps}/cache/cartridges/redis-7/upgrade?wait=600`, { to: 'valkey-8' });
+    // Through its gearshift.yml this time: the plan says upgrade, not remove and add.
+    const apply = (dryRun: boolean) =>
+      fetch(`${p.baseUrl}/api/v1/domains/up/apply?${dryRun ? 'dryRun=true' : 'wait=600'}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${p.token}`, 'content-type': 'text/yaml' },
+        body: 'name: cache\ncartridges: [valkey-8]\n',
+      }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { plan: { action: string; target: string; to: string }[]; operation: { state: string; steps: Step[] } },
+      }));
+    const plan = await apply(true);
+    assert.equal(plan.status, 200, JSON.stringify(plan.body));
+    assert.deepEqual(
+      plan.body.plan.map((i) => [i.action, i.target, i.to]),
+      [['upgrade', 'cartridge redis-7', 'valkey-8']],
+    );
+    const res = await apply(false);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.equal(res.body.operation.state, 'succeeded', JSON.stringify(res.body.operation));
     assert.match((res.body.operation.steps as Step[]).map((s) => s.text).join('\n'), /valkey-8: 21 key\(s\), as in redis-7/);
     const valkey = await container('cache', 'valkey-8');
