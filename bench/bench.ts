@@ -11,6 +11,7 @@ import { recoveryBench } from './recovery';
 import { restartBench } from './restart';
 import { backupBench } from './platform-backup';
 import { upgradeBench } from './upgrade';
+import { dbUpgradeBench } from './db-upgrade';
 import { routingBench } from './routing';
 import { soakBench } from './soak';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 /**
- * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery, =restart, =upgrade, =backup, =failover, =soak or =runtimes for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
+ * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery, =restart, =upgrade, =backup, =failover, =soak, =runtimes or =db-upgrade for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
  *   gear start  app create → healthy through the API   vs  raw dockerode create + start + the same health wait
  *   queue       a no-op job through a node's queue       vs  a raw BullMQ round trip on the same Redis
  *   routing     wrk through the router      vs  wrk straight to the container's own address (and its published port)
@@ -30,6 +31,8 @@ import { promisify } from 'node:util';
  *   backup      npm run backup and restore of a platform with 100 apps: time and archive size
  *   failover    kill -9 of the leading broker of two: the other answers, leads, and creates an app
  *   soak        mixed and hostile API traffic from 8 clients: broker memory, p99 latency, 5xx, crashes
+ *   runtimes    cold build time and image size of each new cartridge beside the old one's
+ *   db-upgrade  postgresql-15 → 17 with 10,000 rows through the API   vs  a plain pg_dump and psql of the same rows
  */
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -294,6 +297,7 @@ async function main(): Promise<void> {
   // Images alone: no platform.
   if (process.env.BENCH_ONLY === 'runtimes') return void (await runtimesBench(add), printTable(rows));
   if (process.env.BENCH_ONLY === 'failover') return void (await failoverBench(add), printTable(rows));
+  if (process.env.BENCH_ONLY === 'db-upgrade') return void (await dbUpgradeBench(add), printTable(rows));
   const p = await Platform.start(
     'bench',
     { node1: { memoryMb: 64 * 1024, maxGears: 1000 } },

@@ -24,6 +24,7 @@ import { QueueModule } from './queue/queue.module';
 import { RoutesModule } from './routes/routes.module';
 import { ScalingModule } from './scaling/scaling.module';
 import { SnapshotsModule } from './snapshots/snapshots.module';
+import { UpgradesModule } from './upgrades/upgrades.module';
 import { TeamsModule } from './teams/teams.module';
 import { AuthGuard } from './users/auth.guard';
 import { UsersModule } from './users/users.module';
@@ -57,6 +58,7 @@ export class AppModule {
         ScalingModule,
         DeploymentsModule,
         SnapshotsModule,
+        UpgradesModule,
         HealthModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: AuthGuard }, BrokerJobs],

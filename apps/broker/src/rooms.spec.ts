@@ -21,6 +21,7 @@ const FLOORS: string[][] = [
   ['operations'],
   ['changes', 'nodes'],
   ['health', 'lifecycle', 'snapshots'],
+  ['upgrades'],
   ['apply', 'deployments', 'scaling'],
   ['broker-jobs'],
   ['app.module'],

@@ -125,6 +125,8 @@ export interface App {
   size: string;
   scale: number;
   cartridges: string[];
+  /** Databases an upgrade replaced, stopped with their volume kept until the upgrade is confirmed or aborted. */
+  kept?: { cartridge: string; upgradedTo: string }[];
   autoscale: Autoscale | null;
   idleAfterSeconds: number | null;
   health: AppHealth | null;

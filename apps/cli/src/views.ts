@@ -12,6 +12,7 @@ export function showApp(a: App): string {
     `${a.name} (${a.domain})  ${a.status}`,
     `  url         ${a.url}`,
     `  cartridges  ${a.cartridges.join(', ')}`,
+    ...(a.kept ?? []).map((k) => `  kept        ${k.cartridge} (upgraded to ${k.upgradedTo}; confirm or abort the upgrade)`),
     `  size        ${a.size}, ${a.scale} web gear(s)${a.autoscale ? `, autoscaling ${a.autoscale.min}..${a.autoscale.max}` : ''}${a.idleAfterSeconds ? `, idles after ${a.idleAfterSeconds} s` : ''}`,
     '',
     table(

@@ -42,6 +42,8 @@ export class Snapshots {
     const work = this.workDir();
     try {
       const tree = join(work, 'tree');
+      // What each item holds, counted in the gear as it was dumped: table → rows (Redis: its keys).
+      const counts = new Map<SnapshotItem, Record<string, number>>();
       for (const item of job.items) {
         const target = join(tree, item.file);
         mkdirSync(dirname(target), { recursive: true });
@@ -49,6 +51,7 @@ export class Snapshots {
         const t0 = Date.now();
         if (item.method.kind === 'redis') {
           const n = await this.redisDump(c, item.method, target);
+          counts.set(item, { keys: n });
           await step(`${item.cartridge}: ${n} key(s) in ${Date.now() - t0} ms`);
           continue;
         }
@@ -56,10 +59,19 @@ export class Snapshots {
         const r = await this.docker.execStreams(c.id, command, { stdout: createWriteStream(target) });
         if (r.exitCode !== 0) throw new PermanentError(`the snapshot of ${item.cartridge} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
         await step(`${item.cartridge}: ${item.method.kind === 'exec' ? 'dumped' : `files of ${item.method.path} packed`} in ${Date.now() - t0} ms`);
+        if (item.method.kind === 'exec' && item.method.count) {
+          const counted = await this.docker.exec(c.id, item.method.count);
+          if (counted.exitCode !== 0)
+            throw new PermanentError(`counting the rows of ${item.cartridge} failed (exit ${counted.exitCode}): ${counted.output.trim()}`);
+          const rows = parseCounts(counted.output);
+          counts.set(item, rows);
+          const total = Object.values(rows).reduce((a, b) => a + b, 0);
+          await step(`${item.cartridge}: ${Object.keys(rows).length} table(s), ${total} row(s)`);
+        }
       }
       writeFileSync(
         join(tree, 'gearshift-snapshot.json'),
-        `${JSON.stringify({ ...job.meta, items: job.items.map((i) => ({ cartridge: i.cartridge, file: i.file, kind: i.method.kind })) }, null, 2)}\n`,
+        `${JSON.stringify({ ...job.meta, items: job.items.map((i) => ({ cartridge: i.cartridge, file: i.file, kind: i.method.kind, ...(counts.has(i) ? { counts: counts.get(i) } : {}) })) }, null, 2)}\n`,
       );
       const archive = join(work, 'snapshot.tar.gz');
       await run('tar', ['-czf', archive, '-C', tree, '.']);
@@ -162,6 +174,16 @@ export class Snapshots {
     }
     return n;
   }
+}
+
+/** A count command's output: one `name<TAB>rows` (or `name|rows`) line a table; other lines are not counts. */
+export function parseCounts(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^(.+)[\t|]([0-9]+)$/.exec(line.trim());
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return out;
 }
 
 export type { SnapshotItem };

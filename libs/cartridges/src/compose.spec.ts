@@ -2,7 +2,17 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { importCompose, interpolate, parseDotEnv, SERVICE_KEYS_HONOURED, type ComposeImport, type ComposeIssue, type ServicePlan } from './compose';
+import {
+  cartridgeForImage,
+  COMPOSE_IMAGE_FAMILIES,
+  importCompose,
+  interpolate,
+  parseDotEnv,
+  SERVICE_KEYS_HONOURED,
+  type ComposeImport,
+  type ComposeIssue,
+  type ServicePlan,
+} from './compose';
 
 const ROOT = resolve(__dirname, '../../../..');
 /** Compose files in the shapes real projects use, kept with the tests: one folder each, a .env beside some. */
@@ -83,7 +93,7 @@ const EXPECTED: Record<
         port: 3000,
         env: { NODE_ENV: 'production', SESSION_SECRET: 'change-me', DATABASE_URL: 'postgres://notes:notes-pw@db:5432/notes' },
       },
-      'postgresql-15',
+      'postgresql-17',
     ],
     volumes: ['pgdata'],
     services: {
@@ -94,10 +104,10 @@ const EXPECTED: Record<
         notes: [],
       },
       db: {
-        becomes: { kind: 'cartridge', cartridge: 'postgresql-15' },
+        becomes: { kind: 'cartridge', cartridge: 'postgresql-17' },
         volumes: [{ name: 'pgdata', path: '/var/lib/postgresql/data' }],
         healthcheck: ['sh', '-c', 'pg_isready -U notes -d notes'],
-        notes: [CATALOGUE_NOTE('postgres:16-alpine', 'postgresql-15'), GIVES_WAY('POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB')],
+        notes: [CATALOGUE_NOTE('postgres:16-alpine', 'postgresql-17'), GIVES_WAY('POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB')],
       },
     },
   },
@@ -119,7 +129,7 @@ const EXPECTED: Record<
         secrets: ['db-password'],
         notes: ['built from the context ./app (Dockerfile.prod): that folder must be uploaded with the app'],
       },
-      db: { becomes: { kind: 'cartridge', cartridge: 'postgresql-15' }, ports: [{ target: 5432 }], secrets: ['db-password'], healthcheck: ['pg_isready'] },
+      db: { becomes: { kind: 'cartridge', cartridge: 'postgresql-17' }, ports: [{ target: 5432 }], secrets: ['db-password'], healthcheck: ['pg_isready'] },
     },
   },
   'cache-worker': {
@@ -171,7 +181,7 @@ const EXPECTED: Record<
     },
   },
   healthchecks: {
-    cartridges: [{ name: 'docker-image', image: 'ghcr.io/acme/inventory:1.8', port: 8000 }, 'mariadb-10.11', 'redis-7'],
+    cartridges: [{ name: 'docker-image', image: 'ghcr.io/acme/inventory:1.8', port: 8000 }, 'mariadb-11.8', 'redis-7'],
     // No .env beside it: the required variable is reported, and the cartridge's generated credentials replace it anyway.
     warnings: [{ pointer: '${DB_ROOT_PASSWORD}', reason: 'is required: set DB_ROOT_PASSWORD in .env' }],
     volumes: ['db'],
@@ -184,7 +194,7 @@ const EXPECTED: Record<
         ],
       },
       db: {
-        becomes: { kind: 'cartridge', cartridge: 'mariadb-10.11' },
+        becomes: { kind: 'cartridge', cartridge: 'mariadb-11.8' },
         healthcheck: ['healthcheck.sh', '--connect', '--innodb_initialized'],
         env: { MARIADB_ROOT_PASSWORD: '', MARIADB_DATABASE: 'inventory' },
       },
@@ -242,14 +252,14 @@ const EXPECTED: Record<
         env: { url: 'http://localhost:2368', database__client: 'mysql', database__connection__host: 'db' },
         volumes: [{ name: 'content', path: '/var/lib/blog/content' }],
       },
-      'mariadb-10.11',
+      'mariadb-11.8',
     ],
     volumes: ['content', 'mysql'],
     services: {
       blog: { dependsOn: [{ service: 'db', condition: 'service_started' }], notes: ['reads ./config/blog.env at import: those files must be present'] },
       db: {
-        becomes: { kind: 'cartridge', cartridge: 'mariadb-10.11' },
-        notes: [CATALOGUE_NOTE('mysql:8.0', 'mariadb-10.11'), 'reads ./config/db.env at import: those files must be present'],
+        becomes: { kind: 'cartridge', cartridge: 'mariadb-11.8' },
+        notes: [CATALOGUE_NOTE('mysql:8.0', 'mariadb-11.8'), 'reads ./config/db.env at import: those files must be present'],
       },
     },
   },
@@ -556,5 +566,74 @@ services:
         { kind: 'container', image: 'registry:5000/team/api:1.2' },
       ],
     );
+  });
+
+  it('maps each image version to the catalogue cartridge that runs it: the same major, else the next, else the current one', () => {
+    const cases: [string, string | undefined][] = [
+      ['postgres:17', 'postgresql-17'],
+      ['postgres:17.2-alpine', 'postgresql-17'],
+      ['postgres:16', 'postgresql-17'],
+      ['postgres:15-alpine', 'postgresql-15'],
+      ['postgres:13', 'postgresql-15'],
+      ['postgres', 'postgresql-17'],
+      ['postgres:alpine', 'postgresql-17'],
+      ['postgres:18', 'postgresql-17'],
+      ['docker.io/library/postgres:15@sha256:' + 'a'.repeat(64), 'postgresql-15'],
+      ['mariadb:11', 'mariadb-11.8'],
+      ['mariadb:11.8.2', 'mariadb-11.8'],
+      ['mariadb:10.11', 'mariadb-10.11'],
+      ['mariadb:10.6', 'mariadb-10.11'],
+      ['mariadb:11.4', 'mariadb-11.8'],
+      ['mysql:8.0', 'mariadb-11.8'],
+      ['valkey/valkey:8', 'valkey-8'],
+      ['valkey/valkey:8.1-alpine', 'valkey-8'],
+      ['redis:7', 'redis-7'],
+      ['redis:7.2-alpine', 'redis-7'],
+      ['redis:8', 'valkey-8'],
+      ['redis:8.0.2', 'valkey-8'],
+      ['redis', 'valkey-8'],
+      ['node:22', 'nodejs-22'],
+      ['node:24-slim', 'nodejs-24'],
+      ['node:20-alpine', 'nodejs-22'],
+      ['node:18', 'nodejs-18'],
+      ['node:lts', 'nodejs-24'],
+      ['python:3.13', 'python-3.13'],
+      ['python:3.13.5-slim', 'python-3.13'],
+      ['python:3.12', 'python-3.13'],
+      ['python:3.11', 'python-3.11'],
+      ['php:8.4-apache', 'php-8.4'],
+      ['php:8.3-fpm', 'php-8.4'],
+      ['php:8.2', 'php-8.2'],
+      ['ruby:3.3', 'ruby-3.3'],
+      ['eclipse-temurin:21-jre', 'openjdk-21'],
+      ['nginx:1.27-alpine', 'static'],
+      ['ghcr.io/acme/api:1.2', undefined],
+    ];
+    assert.deepEqual(
+      cases.map(([image]) => [image, cartridgeForImage(image)]),
+      cases,
+    );
+  });
+
+  it('maps only to cartridges the catalogue has', () => {
+    const catalogue = new Set(readdirSync(resolve(__dirname, '../../../../cartridges')));
+    for (const [repo, f] of Object.entries(COMPOSE_IMAGE_FAMILIES)) {
+      for (const v of [...f.versions, f.current]) {
+        const name = v.includes('-') ? v : `${f.family}-${v}`;
+        assert.ok(catalogue.has(name), `${repo} maps to ${name}, which is not in the catalogue`);
+      }
+    }
+  });
+
+  it("makes a runtime image the app's web cartridge, built from the code deployed to it", () => {
+    const r = importCompose(
+      'services:\n  api:\n    image: node:24\n    command: node server.js\n  db:\n    image: postgres:17\n  cache:\n    image: valkey/valkey:8\n',
+    );
+    assert.deepEqual(r.blockers, []);
+    assert.deepEqual(r.cartridges, ['nodejs-24', 'postgresql-17', 'valkey-8']);
+    assert.match(r.services[0].notes.join(' '), /node:24 becomes the nodejs-24 cartridge, the app's web gear: its code comes with gearshift deploy/);
+    const two = importCompose('services:\n  api:\n    image: python:3.13\n  admin:\n    image: php:8.4\n');
+    assert.equal(two.cartridges, null);
+    assert.match(two.blockers[0].reason, /api, admin would each be the app's web gear/);
   });
 });

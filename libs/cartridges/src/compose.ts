@@ -47,15 +47,62 @@ export interface ComposeImport {
   appServices: Record<string, ServiceDescriptor> | null;
 }
 
-/** Images that become catalogue cartridges, by repository name (registry and tag stripped). */
-export const COMPOSE_IMAGE_CARTRIDGES: Record<string, string> = {
-  postgres: 'postgresql-15',
-  postgresql: 'postgresql-15',
-  mysql: 'mariadb-10.11',
-  mariadb: 'mariadb-10.11',
-  redis: 'redis-7',
-  nginx: 'static',
+/**
+ * Images that become catalogue cartridges, by repository name (registry and tag stripped): the family, and the
+ * major versions the catalogue has of it, oldest first. An image's tag picks the oldest of them that is at least its
+ * version (data and code made for it run there); a newer tag, or none (`latest`, `alpine`), the current one.
+ */
+export const COMPOSE_IMAGE_FAMILIES: Record<string, { family: string; versions: string[]; current: string }> = {
+  postgres: { family: 'postgresql', versions: ['15', '17'], current: '17' },
+  postgresql: { family: 'postgresql', versions: ['15', '17'], current: '17' },
+  mariadb: { family: 'mariadb', versions: ['10.11', '11.8'], current: '11.8' },
+  // MySQL's data and dumps go to MariaDB, whose current version reads them best.
+  mysql: { family: 'mariadb', versions: ['11.8'], current: '11.8' },
+  // Redis 8 and later, and an untagged Redis, become Valkey: the catalogue's current drop-in for Redis clients.
+  redis: { family: 'redis', versions: ['7'], current: 'valkey-8' },
+  valkey: { family: 'valkey', versions: ['8'], current: '8' },
+  node: { family: 'nodejs', versions: ['18', '22', '24'], current: '24' },
+  python: { family: 'python', versions: ['3.11', '3.13'], current: '3.13' },
+  php: { family: 'php', versions: ['8.2', '8.4'], current: '8.4' },
+  ruby: { family: 'ruby', versions: ['3.1', '3.3'], current: '3.3' },
+  openjdk: { family: 'openjdk', versions: ['17', '21'], current: '21' },
+  'eclipse-temurin': { family: 'openjdk', versions: ['17', '21'], current: '21' },
 };
+
+/** Images that become the static cartridge (the router does their proxying). */
+const STATIC_IMAGES = new Set(['nginx']);
+
+/** Runtime families: their image becomes the app's web cartridge, which builds the app's code. */
+const RUNTIME_FAMILIES = new Set(['nodejs', 'python', 'php', 'ruby', 'openjdk']);
+
+const compareVersions = (a: string, b: string) => a.localeCompare(b, undefined, { numeric: true });
+
+/** The version a tag names (`16-alpine` → 16, `3.13-slim` → 3.13, `8.4-apache` → 8.4), or null for none. */
+function tagVersion(tag: string | undefined): string | null {
+  const m = tag ? /^v?([0-9]+(?:\.[0-9]+)*)/.exec(tag) : null;
+  return m ? m[1] : null;
+}
+
+/** The catalogue cartridge an image becomes, or undefined when it is none (it stays a custom container). */
+export function cartridgeForImage(image: string): string | undefined {
+  const ref = parseImageReference(image);
+  const repo = ref.path.split('/').pop()!;
+  if (STATIC_IMAGES.has(repo)) return 'static';
+  const f = COMPOSE_IMAGE_FAMILIES[repo];
+  if (!f) return undefined;
+  const name = (v: string) => (v.includes('-') ? v : `${f.family}-${v}`);
+  const wanted = tagVersion(ref.tag);
+  if (!wanted) return name(f.current);
+  // `3.13.5` asks for 3.13 or later, `16` for 16 or later: compare on as many parts as the catalogue's version has.
+  const fits = f.versions.find((v) => {
+    const parts = wanted.split('.').slice(0, v.split('.').length).join('.');
+    return compareVersions(v, parts) >= 0;
+  });
+  return name(fits ?? f.current);
+}
+
+/** Whether a cartridge the importer chose is a language runtime (the app's web cartridge, built from its code). */
+const isRuntime = (cartridge: string) => [...RUNTIME_FAMILIES].some((f) => cartridge.startsWith(`${f}-`));
 
 /** Service keys the importer turns into Gearshift's model. */
 export const SERVICE_KEYS_HONOURED = new Set([
@@ -121,7 +168,6 @@ export function parseDotEnv(text: string): Record<string, string> {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const repoOf = (image: string) => parseImageReference(image).path.split('/').pop()!;
 
 function listOrMap(v: unknown): Record<string, string> {
   if (Array.isArray(v)) {
@@ -205,13 +251,15 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
       result.blockers.push({ pointer: `${base}/image`, reason: `is not an image reference: ${imageProblem}` });
       image = undefined;
     }
-    const cartridge = image ? COMPOSE_IMAGE_CARTRIDGES[repoOf(image)] : undefined;
+    const cartridge = image ? cartridgeForImage(image) : undefined;
     if (cartridge && raw.build === undefined) {
       plan.becomes = { kind: 'cartridge', cartridge };
       plan.notes.push(
         cartridge === 'static'
           ? `${image} becomes the static cartridge; the router does the proxying, so an nginx proxy configuration is not used`
-          : `${image} becomes the ${cartridge} cartridge; its credentials are generated and published to the app's web gears`,
+          : isRuntime(cartridge)
+            ? `${image} becomes the ${cartridge} cartridge, the app's web gear: its code comes with gearshift deploy (or git push) and is built by the cartridge`
+            : `${image} becomes the ${cartridge} cartridge; its credentials are generated and published to the app's web gears`,
       );
     } else if (raw.build !== undefined) {
       const b = isObject(raw.build) ? raw.build : { context: String(raw.build) };
@@ -230,7 +278,7 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
       result.blockers.push({ pointer: base, reason: 'has neither image nor build' });
     }
     plan.env = listOrMap(raw.environment);
-    if (plan.becomes.kind === 'cartridge' && Object.keys(plan.env).length > 0 && plan.becomes.cartridge !== 'static') {
+    if (plan.becomes.kind === 'cartridge' && Object.keys(plan.env).length > 0 && plan.becomes.cartridge !== 'static' && !isRuntime(plan.becomes.cartridge)) {
       plan.notes.push(`its environment (${Object.keys(plan.env).join(', ')}) gives way to the cartridge's generated credentials`);
     }
     if (raw.env_file !== undefined) plan.notes.push(`reads ${[raw.env_file].flat().join(', ')} at import: those files must be present`);
@@ -294,6 +342,15 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
   // A service whose image is not a reference is already a blocker of its own.
   const runnable = custom.filter((x) => built(x) || (x.becomes as { image?: string }).image);
   const asServices = runnable.length > 1 || runnable.some(built);
+  // A runtime image (node:24, python:3.13) is the app's web cartridge, built from the repository's code: an app has
+  // one, and not beside containers of its own, one of which is its web gear or web service.
+  const runtimes = result.services.filter((x) => x.becomes.kind === 'cartridge' && isRuntime(x.becomes.cartridge));
+  if (runtimes.length + Math.min(runnable.length, 1) > 1) {
+    result.blockers.push({
+      pointer: '/services',
+      reason: `${[...runnable.slice(0, 1), ...runtimes].map((s) => s.service).join(', ')} would each be the app's web gear; an app has one, the others must be catalogue services or services built from a folder`,
+    });
+  }
   if (result.blockers.length === 0) {
     const entries: CartridgeEntry[] = [];
     const web = asServices ? undefined : runnable[0];
@@ -314,9 +371,9 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
     const front = services && Object.entries(services).find(([, s]) => s.kind === 'web');
     for (const s of result.services) {
       if (s.becomes.kind !== 'cartridge') continue;
-      const holder = web?.service ?? front?.[0];
+      const holder = web?.service ?? front?.[0] ?? runtimes[0]?.service;
       if (holder && s.becomes.cartridge === 'static') {
-        s.notes.push(`dropped: ${holder} is the web ${web ? 'gear' : 'service'}, and the router does the proxying`);
+        s.notes.push(`dropped: ${holder} is the web ${front && !web ? 'service' : 'gear'}, and the router does the proxying`);
         continue;
       }
       if (!entries.some((e) => entryName(e) === (s.becomes as { cartridge: string }).cartridge)) entries.push(s.becomes.cartridge);
@@ -333,7 +390,7 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
       }
       for (const v of serviceViolations(services, entries.map(entryName))) result.blockers.push({ pointer: v.pointer, reason: v.message });
     }
-    if (!front && !entries.some((e) => entryName(e) === 'static' || entryName(e) === 'docker-image'))
+    if (!front && !entries.some((e) => entryName(e) === 'static' || entryName(e) === 'docker-image' || isRuntime(entryName(e))))
       result.blockers.push({ pointer: '/services', reason: 'no service becomes a web cartridge or a web service (an app needs one)' });
     else if (result.blockers.length === 0) {
       result.cartridges = entries;

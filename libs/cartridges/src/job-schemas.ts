@@ -143,7 +143,7 @@ const snapshotItemSchema = object(
     cartridge: string,
     file: string,
     method: byKind({
-      exec: { properties: { dump: command, restore: command }, required: ['dump', 'restore'] },
+      exec: { properties: { dump: command, restore: command, count: command }, required: ['dump', 'restore'] },
       redis: { properties: { port, passwordEnv: string }, required: ['port'] },
       files: { properties: { path: string }, required: ['path'] },
     }),

@@ -156,7 +156,8 @@ export interface SnapshotItem {
   /** Path inside the archive. */
   file: string;
   method:
-    | { kind: 'exec'; dump: string[]; restore: string[] }
+    /** `count`: prints `name<TAB>rows` lines; the counts go into the archive's gearshift-snapshot.json. */
+    | { kind: 'exec'; dump: string[]; restore: string[]; count?: string[] }
     | { kind: 'redis'; port: number; passwordEnv?: string }
     /** The files of a volume, as a tar.gz. */
     | { kind: 'files'; path: string };

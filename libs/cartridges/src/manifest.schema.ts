@@ -62,6 +62,11 @@ export const manifestSchema = {
     'end-of-life': { type: 'string', pattern: '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' },
     /** The Debian release the cartridge's image is built FROM (its base image). Absent: bookworm. */
     base: { type: 'string', enum: ['bookworm', 'trixie'] },
+    /**
+     * The cartridges whose data this one takes over in one upgrade (`postgresql-17` from `postgresql-15`): a dump of
+     * the old gear restored into a new gear of this one. Absent: no upgrade leads here.
+     */
+    'upgrades-from': { type: 'array', uniqueItems: true, items: { type: 'string', pattern: cartridgeNamePattern } },
     categories: {
       type: 'array',
       minItems: 1,
@@ -183,6 +188,11 @@ export const manifestSchema = {
         restore: { type: 'array', minItems: 1, items: { type: 'string' } },
         protocol: { type: 'string', enum: ['redis'] },
         'password-env': { type: 'string', pattern: envNamePattern },
+        /**
+         * Counts the rows of the data, run in the gear: one `name<TAB>rows` line a table. An upgrade compares the
+         * counts before and after. (The Redis protocol counts keys itself.)
+         */
+        count: { type: 'array', minItems: 1, items: { type: 'string' } },
       },
       oneOf: [{ required: ['dump', 'restore'] }, { required: ['protocol'] }],
     },

@@ -3,7 +3,17 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCatalog, parseManifest, type Cartridge } from './manifest';
-import { cartridgeFamily, deprecationWarning, familyMembers, lifecycleOf, newestOf, resolveCartridge, resolveCartridgeName } from './runtimes';
+import {
+  cartridgeFamily,
+  deprecationWarning,
+  familyMembers,
+  lifecycleOf,
+  newestOf,
+  resolveCartridge,
+  resolveCartridgeName,
+  upgradeProblem,
+  upgradesTo,
+} from './runtimes';
 import { SchemaViolationError } from './validation';
 
 const ROOT = resolve(__dirname, '../../../..');
@@ -114,6 +124,40 @@ describe('manifest fields for versions and bases', () => {
       assert.match(text, /^ARG NPM_INTEGRITY=sha512-[A-Za-z0-9+/]{86}==$/m);
       assert.match(text, /verify-integrity \/fetch\/node\.tgz "\$NODE_INTEGRITY"/);
       assert.ok(c.manifest.version.startsWith(name.slice('nodejs-'.length)));
+    }
+  });
+});
+
+describe('database upgrades that keep the data', () => {
+  it('moves each old database to its successor only', () => {
+    assert.deepEqual(upgradesTo('postgresql-15', catalog), ['postgresql-17']);
+    assert.deepEqual(upgradesTo('mariadb-10.11', catalog), ['mariadb-11.8']);
+    assert.deepEqual(upgradesTo('redis-7', catalog), ['valkey-8']);
+    assert.deepEqual(upgradesTo('postgresql-17', catalog), []);
+    assert.deepEqual(upgradesTo('nodejs-18', catalog), []);
+    assert.equal(upgradeProblem('postgresql-15', 'postgresql-17', catalog), null);
+    assert.equal(upgradeProblem('redis-7', 'valkey-8', catalog), null);
+  });
+
+  it('says why any other move is refused', () => {
+    assert.equal(
+      upgradeProblem('postgresql-17', 'postgresql-15', catalog),
+      'postgresql-17 cannot be upgraded to postgresql-15; no cartridge takes over its data',
+    );
+    assert.equal(upgradeProblem('postgresql-15', 'mariadb-11.8', catalog), 'postgresql-15 cannot be upgraded to mariadb-11.8; it can move to postgresql-17');
+    assert.equal(upgradeProblem('postgresql-15', 'postgresql-99', catalog), 'postgresql-99 is not in the catalogue');
+    assert.equal(upgradeProblem('postgresql-15', 'postgresql-15', catalog), 'the app already runs postgresql-15');
+  });
+
+  it('names only newer versions of the same family, or a drop-in with the same way of taking its data', () => {
+    for (const c of catalog.values()) {
+      for (const from of c.manifest['upgrades-from'] ?? []) {
+        const old = catalog.get(from);
+        assert.ok(old, `${c.manifest.name} upgrades from ${from}, which is not in the catalogue`);
+        assert.ok(c.manifest.snapshot && old.manifest.snapshot, `${from} → ${c.manifest.name} needs a snapshot on both sides`);
+        if (cartridgeFamily(from) === cartridgeFamily(c.manifest.name))
+          assert.ok(old.manifest.version.localeCompare(c.manifest.version, undefined, { numeric: true }) < 0, `${from} → ${c.manifest.name} goes back`);
+      }
     }
   });
 });

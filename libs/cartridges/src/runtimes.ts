@@ -77,3 +77,36 @@ export function deprecationWarning(c: Cartridge, catalog: Map<string, Cartridge>
   const eol = life.endOfLife ? `, end of life ${life.endOfLife}` : '';
   return `${c.manifest.name} is deprecated (${c.manifest['display-name']}${eol})${instead}`;
 }
+
+/**
+ * Why an app's `from` cannot move to `to` in one upgrade that keeps its data, or null when it can: `to` names `from`
+ * in its `upgrades-from` (a newer major of the same family, or a drop-in such as Valkey for Redis), and both know how
+ * to dump and restore their data.
+ */
+export function upgradeProblem(from: string, to: string, catalog: Map<string, Cartridge>): string | null {
+  const old = catalog.get(from);
+  const next = catalog.get(to);
+  if (!next) return `${to} is not in the catalogue`;
+  if (!old) return `${from} is not in the catalogue`;
+  if (from === to) return `the app already runs ${to}`;
+  const allowed = upgradesTo(from, catalog);
+  if (!allowed.includes(to)) {
+    return `${from} cannot be upgraded to ${to}${allowed.length ? `; it can move to ${allowed.join(', ')}` : '; no cartridge takes over its data'}`;
+  }
+  return null;
+}
+
+/** The cartridges that take over `from`'s data in one upgrade, oldest first. */
+export function upgradesTo(from: string, catalog: Map<string, Cartridge>): string[] {
+  const old = catalog.get(from);
+  if (!old?.manifest.snapshot) return [];
+  return [...catalog.values()]
+    .filter(
+      (c) =>
+        (c.manifest['upgrades-from'] ?? []).includes(from) &&
+        c.manifest.snapshot &&
+        Boolean(c.manifest.snapshot.protocol) === Boolean(old.manifest.snapshot!.protocol),
+    )
+    .sort(byVersion)
+    .map((c) => c.manifest.name);
+}

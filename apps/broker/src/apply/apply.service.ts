@@ -30,6 +30,7 @@ import { AppsService } from '../lifecycle/apps.service';
 import { AliasesService } from '../routes/aliases.service';
 import { checkQuota } from '../teams/quota';
 import type { User } from '../users/user.entity';
+import { UpgradesService } from '../upgrades/upgrades.service';
 import { planApply, type AppState, type PlanItem } from './plan';
 
 /** `POST /domains/:domain/apply`: a gearshift.yml becomes a plan, and with no dryRun, one operation. */
@@ -46,6 +47,7 @@ export class ApplyService {
     private readonly changes: ChangeRunner,
     private readonly appGears: AppGears,
     private readonly ca: CertificateAuthority,
+    private readonly upgrades: UpgradesService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
@@ -101,6 +103,21 @@ export class ApplyService {
       for (const host of d.aliases ?? []) await this.aliases.add(user, domainName, d.name, { host });
       return { app: d.name, plan: items, operation: 'operation' in created ? created.operation : null, ...warned };
     }
+    const upgrade = items.find((i) => i.action === 'upgrade');
+    if (upgrade) {
+      // A database upgrade is an operation of its own, with its own steps and its own end (confirm or abort).
+      if (items.length > 1)
+        throw ruleViolation(
+          '/cartridges',
+          'upgrade-alone',
+          `upgrading ${String(upgrade.from)} to ${String(upgrade.to)} is an operation of its own: apply it alone first, then the other changes (${items
+            .filter((i) => i !== upgrade)
+            .map((i) => `${i.action} ${i.target}`)
+            .join(', ')})`,
+        );
+      const started = await this.upgrades.start(user, domainName, d.name, String(upgrade.from), String(upgrade.to), opts.wait);
+      return { app: d.name, plan: items, operation: 'operation' in started ? started.operation : null, ...warned };
+    }
     const result = await this.applyDescriptor(user, domainName, app, d, items, opts.wait);
     return { app: d.name, plan: items, operation: 'operation' in result ? result.operation : null, ...warned };
   }
@@ -139,7 +156,8 @@ export class ApplyService {
   private async stateOf(app: App): Promise<AppState> {
     const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
     return {
-      cartridges: (app.cartridges ?? []).map((c) => c.cartridge),
+      // A database an upgrade replaced waits for its confirmation; the file speaks of the one that serves.
+      cartridges: (app.cartridges ?? []).filter((c) => !c.supersededBy).map((c) => c.cartridge),
       size: app.size,
       webScale: (app.gears ?? []).filter((g) => g.cartridge === web?.manifest.name && !g.process).length,
       autoscale: app.autoscaleMax ? { min: app.autoscaleMin ?? 1, max: app.autoscaleMax, targetConcurrency: app.autoscaleTarget ?? 10 } : null,
@@ -158,14 +176,18 @@ export class ApplyService {
       const has = (target: string) => items.some((i) => i.target === target);
       const move = items.find((i) => i.target === 'web cartridge');
       const nodes: string[] = [];
+      // Serving web gears move to the new runtime as any health-gated change does: new gears under its name start
+      // beside the old ones, which keep serving until the new ones are healthy, and serve on if they never are.
+      const movesServing = Boolean(move) && this.appGears.serving(a);
       if (move) {
-        // The running release keeps serving from its gears, now under the new cartridge's name; the next deployment
-        // builds on the new version, health-gated, and a failed one leaves the running release in place.
+        // The running release keeps serving, now under the new cartridge's name; the next deployment builds on the
+        // new version, health-gated, and a failed one leaves the running release in place.
         const to = this.catalog.require(String(move.to));
-        await repos.apps.replaceCartridge(a.id, String(move.from), { cartridge: to.manifest.name, generated: generatedFor(to, this.ca) });
+        const had = (a.cartridges ?? []).find((c) => c.cartridge === move.from)?.generated ?? {};
+        await repos.apps.replaceCartridge(a.id, String(move.from), { cartridge: to.manifest.name, generated: generatedFor(to, this.ca, had) });
         nodes.push(...(a.gears ?? []).filter((g) => g.cartridge === move.from).map((g) => g.nodeId));
       }
-      const current = (a.cartridges ?? []).map((c) => (move && c.cartridge === move.from ? String(move.to) : c.cartridge));
+      const current = (a.cartridges ?? []).filter((c) => !c.supersededBy).map((c) => (move && c.cartridge === move.from ? String(move.to) : c.cartridge));
       const wanted = d.cartridges.map(entryName);
       const added = d.cartridges.filter((c) => !current.includes(entryName(c)));
       if (added.length > 0) {
@@ -222,6 +244,10 @@ export class ApplyService {
           if (!(await repos.aliases.create({ appId: a.id, host, certificate: null, privateKey: null })))
             throw conflict(`the host name ${host} is already an alias`);
         }
+      }
+      if (move && movesServing) {
+        const surged = await this.appGears.surge(repos, a, { renamed: { from: String(move.from), to: String(move.to) } });
+        if (surged && !Array.isArray(surged)) return { nodes: [...nodes, ...surged.nodes], context: surged.context };
       }
       return nodes;
     });

@@ -127,4 +127,20 @@ describe('descriptor plans', () => {
       assert.deepEqual(got, ['/autoscale not', '/cartridges minItems', '/colour additionalProperties', '/env/BAD-NAME propertyNames', '/name pattern']);
     }
   });
+
+  it('plans an upgrade, not a removal and an addition, when a database gives way to its successor', () => {
+    const d = parseDescriptor('name: shop\ncartridges: [nodejs-18, postgresql-17]\nenv: { GREETING: hi }\n');
+    const { items, refusals } = planApply(current, d, catalog);
+    assert.deepEqual(refusals, []);
+    assert.deepEqual(
+      items.map((i) => [i.action, i.target, i.from, i.to, i.loses]),
+      [['upgrade', 'cartridge postgresql-15', 'postgresql-15', 'postgresql-17', undefined]],
+    );
+    // Another database is no successor: that one is a removal that loses data.
+    const other = planApply(current, parseDescriptor('name: shop\ncartridges: [nodejs-18, mariadb-11.8]\nenv: { GREETING: hi }\n'), catalog);
+    assert.deepEqual(
+      other.items.map((i) => `${i.action} ${i.target}`),
+      ['add cartridge mariadb-11.8', 'remove cartridge postgresql-15'],
+    );
+  });
 });

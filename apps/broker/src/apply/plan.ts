@@ -1,4 +1,4 @@
-import { cartridgeFamily, descriptorEnv, entryName, type AppDescriptor, type AppHealth, type Cartridge } from '@gearshift/cartridges';
+import { cartridgeFamily, descriptorEnv, entryName, upgradeProblem, type AppDescriptor, type AppHealth, type Cartridge } from '@gearshift/cartridges';
 
 /** What an app is now, as far as a descriptor can say. */
 export interface AppState {
@@ -13,7 +13,8 @@ export interface AppState {
 }
 
 export interface PlanItem {
-  action: 'create' | 'add' | 'remove' | 'change';
+  /** `upgrade`: a database moves to its successor in one operation that keeps its data (see upgrades/). */
+  action: 'create' | 'add' | 'remove' | 'change' | 'upgrade';
   target: string;
   from?: unknown;
   to?: unknown;
@@ -66,6 +67,20 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
       rule: 'web-cartridge',
       message: `the web cartridge of an existing app cannot change to another runtime (${current.cartridges.filter(isWeb).join(', ')}); another version of the same runtime can; create a new app instead`,
     });
+  }
+  // A database replaced by its successor (postgresql-15 by postgresql-17) keeps its data: an upgrade, not a removal.
+  for (const from of [...removed]) {
+    const to = added.find((a) => upgradeProblem(from, a, catalog) === null);
+    if (!to) continue;
+    items.push({
+      action: 'upgrade',
+      target: `cartridge ${from}`,
+      from,
+      to,
+      reason: `${to} takes over the data of ${from}: dumped, restored and every row counted; the old volume is kept until the upgrade is confirmed`,
+    });
+    added = added.filter((c) => c !== to);
+    removed = removed.filter((c) => c !== from);
   }
   for (const c of added) items.push({ action: 'add', target: `cartridge ${c}`, reason: 'in the file, not in the app' });
   for (const c of removed) {

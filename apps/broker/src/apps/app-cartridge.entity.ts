@@ -13,5 +13,10 @@ export class AppCartridge {
   @Column({ type: 'jsonb', default: {}, transformer: sealedValues }) generated!: Record<string, string>;
   /** What the app set for this cartridge: its own gear size; for docker-image, the image and how to run it. */
   @Column({ type: 'jsonb', default: {} }) options!: CartridgeOptions;
+  /**
+   * The cartridge an upgrade moved this one's data to (null: none). Until the user confirms or aborts the upgrade,
+   * this one stays with its gear stopped and its volume kept, and publishes nothing.
+   */
+  @Column({ name: 'superseded_by', type: 'text', nullable: true }) supersededBy!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }

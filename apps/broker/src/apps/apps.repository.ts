@@ -162,6 +162,11 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     await this.m.update(Gear, { appId, cartridge: from }, { cartridge: to.cartridge });
   }
 
+  /** Marks an embedded cartridge replaced by an upgrade (its gear stops, its volume stays), or (null) serving again. */
+  async supersede(appId: string, cartridge: string, by: string | null): Promise<void> {
+    await this.m.update(AppCartridge, { appId, cartridge }, { supersededBy: by });
+  }
+
   async addGears(appId: string, gears: NewGear[]): Promise<void> {
     if (gears.length > 0)
       await this.m.insert(

@@ -12,7 +12,7 @@ import { buildGearSpecs, type AppShape, type GearRelease } from './gear-specs';
 export const shapeCartridges = (app: App): AppShape['cartridges'] =>
   [...(app.cartridges ?? [])]
     .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.cartridge.localeCompare(b.cartridge))
-    .map((c) => ({ name: c.cartridge, generated: c.generated, options: c.options }));
+    .map((c) => ({ name: c.cartridge, generated: c.generated, options: c.options, ...(c.supersededBy ? { supersededBy: c.supersededBy } : {}) }));
 
 /** Turns stored apps into gear specs, the desired state the node agents converge to. */
 @Injectable()
@@ -101,6 +101,17 @@ export class GearSpecsService {
     return buildGearSpecs(without, this.catalog.cartridges, this.config.instance);
   }
 
+  /** The specs of `gearIds` as they were while the app's web cartridge `to` was still `from` (a runtime move). */
+  async specsBeforeMove(app: App, gearIds: string[], from: string, to: string): Promise<GearSpec[]> {
+    const shape = await this.shapeOf(app);
+    const before = {
+      ...shape,
+      cartridges: shape.cartridges.map((c) => (c.name === to ? { ...c, name: from } : c)),
+      gears: shape.gears.map((g) => (gearIds.includes(g.id) ? { ...g, cartridge: from } : g)),
+    };
+    return buildGearSpecs(before, this.catalog.cartridges, this.config.instance).filter((s) => gearIds.includes(s.gearId));
+  }
+
   /**
    * The same specs, reused while the app is unchanged (its row, gears, generations and cartridges): heartbeats ask
    * for every app on a node every few seconds.
@@ -111,7 +122,7 @@ export class GearSpecsService {
       app.desiredState,
       // Published ports and node addresses: what gears on other nodes reach the app's services at.
       ...(app.gears ?? []).map((g) => `${g.id}:${g.generation}:${g.nodeId}:${g.deploymentId}:${g.process}:${JSON.stringify(g.ports)}`).sort(),
-      ...(app.cartridges ?? []).map((c) => c.cartridge).sort(),
+      ...(app.cartridges ?? []).map((c) => `${c.cartridge}:${c.supersededBy ?? ''}`).sort(),
       JSON.stringify(await this.addressesFor(app)),
     ].join('|');
     const hit = this.cache.get(app.id);

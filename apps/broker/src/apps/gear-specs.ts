@@ -24,7 +24,8 @@ export interface AppShape {
   state: 'started' | 'stopped' | 'idle' | 'deleting';
   size: GearSize;
   env: Record<string, string>;
-  cartridges: { name: string; generated: Record<string, string>; options?: CartridgeOptions }[];
+  /** `supersededBy`: an upgrade moved the cartridge's data there; its gear stays stopped and it publishes nothing. */
+  cartridges: { name: string; generated: Record<string, string>; options?: CartridgeOptions; supersededBy?: string }[];
   /**
    * `env`: what a web gear that a configuration change is rolling out starts with, instead of its release's or the
    * app's environment, which it takes only once the new gears are healthy.
@@ -118,7 +119,7 @@ export function publishedVars(app: AppShape, catalog: Map<string, Cartridge>, no
   const out: PublishedVar[] = [];
   for (const ac of app.cartridges) {
     const c = catalog.get(ac.name);
-    if (!c) continue;
+    if (!c || ac.supersededBy) continue;
     const env = cartridgeEnv(c, app, ac.generated);
     const ctx: TemplateContext = { env, endpoint: endpointsFrom(c, app, nodeId), app: { name: app.name }, domain: { name: app.domain } };
     for (const p of c.manifest.publishes ?? []) {
@@ -299,8 +300,9 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
       // what an administrator allowed the app.
       security: fromApp ? imageSecurity(app.securityOverride) : gearSecurity(c.manifest.security),
       health: gearHealth(c, options, isWeb ? g.release : undefined),
-      // An idle app keeps its services (data, connections) and stops only its web gears.
-      running: app.state === 'started' || (app.state === 'idle' && !isWeb),
+      // An idle app keeps its services (data, connections) and stops only its web gears. A database an upgrade
+      // replaced stops, its volume kept until the upgrade is confirmed.
+      running: !ac?.supersededBy && (app.state === 'started' || (app.state === 'idle' && !isWeb)),
       generation: g.generation,
     };
   });

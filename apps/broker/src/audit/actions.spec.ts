@@ -159,6 +159,28 @@ describe('audit actions', () => {
     ]);
   });
 
+  it('names a database upgrade, its confirmation and its abort, with the cartridges', () => {
+    const call = (body: unknown) => ({
+      method: 'POST',
+      route: '/domains/:domain/apps/:app/cartridges/:cartridge/upgrade',
+      params: { domain: 'dev', app: 'shop', cartridge: 'postgresql-15' },
+      query: {},
+      body,
+      headers: {},
+    });
+    assert.deepEqual(
+      [{ to: 'postgresql-17' }, { confirm: true }, { abort: true }].map((b) => {
+        const d = describeCall(call(b), 202)!;
+        return [d.action, d.details];
+      }),
+      [
+        ['cartridge.upgrade', { cartridge: 'postgresql-15', to: 'postgresql-17' }],
+        ['cartridge.upgrade.confirm', { cartridge: 'postgresql-15' }],
+        ['cartridge.upgrade.abort', { cartridge: 'postgresql-15' }],
+      ],
+    );
+  });
+
   it('has a name for every changing route of the broker', () => {
     // Read from the controllers' decorators, as rooms.spec.ts reads imports: a new route must be named here.
     const root = join(__dirname, '..', '..', '..', '..', '..', 'apps', 'broker', 'src');

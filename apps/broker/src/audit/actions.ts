@@ -194,6 +194,10 @@ const RULES: Record<string, Rule> = {
     action: 'cartridge.remove',
     details: (_, c) => compact({ cartridge: c.params.cartridge }),
   },
+  'POST /domains/:domain/apps/:app/cartridges/:cartridge/upgrade': {
+    action: (b) => (b.confirm === true ? 'cartridge.upgrade.confirm' : b.abort === true ? 'cartridge.upgrade.abort' : 'cartridge.upgrade'),
+    details: (b, c) => compact({ cartridge: c.params.cartridge, to: str(b.to, 64) }),
+  },
   'PATCH /domains/:domain/apps/:app/env': {
     action: (b) => (Object.keys(b).length > 0 && Object.values(b).every((v) => v === null) ? 'env.unset' : 'env.set'),
     details: envDetails,

@@ -47,7 +47,7 @@ export class AppGears {
    * beside the old ones, started with `change.env` if given. The app takes a new environment only once they are
    * healthy; a cartridge `change.added` (already in the app's rows) goes again if they never are.
    */
-  async surge(repos: ChangeRepos, app: App, change: Pick<ConfigRollout, 'env' | 'added'> = {}): Promise<Change> {
+  async surge(repos: ChangeRepos, app: App, change: Pick<ConfigRollout, 'env' | 'added' | 'renamed'> = {}): Promise<Change> {
     const current = (await repos.apps.findById(app.id)) ?? app;
     const web = this.webOf(current).manifest.name;
     const old = (current.gears ?? []).filter((g) => g.cartridge === web && !g.process).map((g) => g.id);

@@ -57,6 +57,10 @@ export class AppsPresenter {
       // Gears of each Procfile process type other than web (workers).
       processes: (app.gears ?? []).reduce<Record<string, number>>((n, g) => (g.process ? { ...n, [g.process]: (n[g.process] ?? 0) + 1 } : n), {}),
       cartridges: (app.cartridges ?? []).map((c) => c.cartridge).sort(),
+      // What an upgrade replaced and keeps (stopped, its volume intact) until it is confirmed or aborted.
+      ...((app.cartridges ?? []).some((c) => c.supersededBy)
+        ? { kept: (app.cartridges ?? []).filter((c) => c.supersededBy).map((c) => ({ cartridge: c.cartridge, upgradedTo: c.supersededBy })) }
+        : {}),
       autoscale: app.autoscaleMax ? { min: app.autoscaleMin, max: app.autoscaleMax, targetConcurrency: app.autoscaleTarget } : null,
       idleAfterSeconds: app.idleAfterSeconds,
       health: app.health,

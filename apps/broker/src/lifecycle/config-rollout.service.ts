@@ -19,9 +19,10 @@ const GATED: Record<ConfigRolloutKind, string> = {
   'app.restart': 'the restart',
   'app.reload': 'the reload',
   'cartridge.add': 'adding the cartridge',
+  'app.apply': 'applying the file',
 };
 
-type ConfigRolloutKind = 'app.env' | 'app.restart' | 'app.reload' | 'cartridge.add';
+type ConfigRolloutKind = 'app.env' | 'app.restart' | 'app.reload' | 'cartridge.add' | 'app.apply';
 const GATED_KINDS = Object.keys(GATED) as ConfigRolloutKind[];
 
 const isStage = (s: unknown): s is RolloutStage => s === 'surge' || s === 'retire' || s === 'rollback';
@@ -52,6 +53,10 @@ export class ConfigRolloutService implements OnModuleInit, StageHandler {
     const context = contextOf(op, ...GATED_KINDS);
     const r = context.stage === 'surge' ? rolloutOf(context) : null;
     const specs = await this.gearSpecs.specs(app, r?.env ? new Map(r.fresh.map((id) => [id, r.env!])) : undefined);
+    if (r?.renamed) {
+      const before = new Map((await this.gearSpecs.specsBeforeMove(app, r.old, r.renamed.from, r.renamed.to)).map((s) => [s.gearId, s]));
+      return specs.map((s) => before.get(s.gearId) ?? s);
+    }
     if (!r?.added) return specs;
     const before = new Map((await this.gearSpecs.specsWithout(app, r.added)).map((s) => [s.gearId, s]));
     return specs.map((s) => (r.old.includes(s.gearId) ? (before.get(s.gearId) ?? s) : s));
@@ -70,10 +75,19 @@ export class ConfigRolloutService implements OnModuleInit, StageHandler {
     const dispatch = [...new Set((app.gears ?? []).map((g) => g.nodeId))].map((nodeId) => ({ nodeId, job: 'app.converge' as const }));
     await repos.apps.removeGears(then.remove);
     op.context = { ...op.context, stage: then.stage };
-    const what = r.added ? `adding ${r.added}` : (GATED[op.kind as ConfigRolloutKind] ?? 'the change');
+    const what = r.added
+      ? `adding ${r.added}`
+      : r.renamed
+        ? `moving the web gears from ${r.renamed.from} to ${r.renamed.to}`
+        : (GATED[op.kind as ConfigRolloutKind] ?? 'the change');
     if (then.stage === 'rollback') {
       // A cartridge the change added goes with its gears; it never served anything.
       if (r.added) await repos.apps.removeCartridge(app.id, r.added);
+      // The old gears, which never stopped, are the previous runtime's again.
+      if (r.renamed) {
+        const row = (app.cartridges ?? []).find((c) => c.cartridge === r.renamed!.to);
+        await repos.apps.replaceCartridge(app.id, r.renamed.to, { cartridge: r.renamed.from, generated: row?.generated ?? {} });
+      }
       return {
         dispatch,
         step: `rolling back ${what}: a new gear did not become healthy; the previous gears keep serving`,

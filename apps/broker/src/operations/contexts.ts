@@ -6,7 +6,7 @@ import type { ConfigRollout, RolloutStage } from './rollout';
  * nodes all succeeded and it waits for the routers to serve what it changed.
  */
 export interface BaseContext {
-  stage?: 'build' | RolloutStage;
+  stage?: 'build' | RolloutStage | UpgradeStage;
   serving?: boolean;
   /** The id of the API request that asked for the operation: its jobs carry it, for the logs. */
   requestId?: string;
@@ -32,6 +32,27 @@ export interface ConfigRolloutContext extends BaseContext {
 export interface SnapshotContext extends BaseContext {
   token: string;
   domain?: string;
+  /** The name (without .tar.gz) the node's upload is stored under in the snapshots folder; absent: the operation's id. */
+  upload?: string;
+}
+
+/**
+ * The stages of a database upgrade before its subscribers switch (then it rolls out: surge, retire or rollback):
+ * dump and count the old gear, start the new one, restore into it, count it again; `undo` takes away what a failed
+ * upgrade added.
+ */
+export type UpgradeStage = 'dump' | 'start' | 'restore' | 'verify' | 'undo';
+
+/** A database upgrade: from which cartridge to which, the rows the old one held, and the subscribers' rollout. */
+export interface UpgradeContext extends SnapshotContext {
+  stage: UpgradeStage | RolloutStage;
+  from: string;
+  to: string;
+  /** The node both database gears run on. */
+  nodeId: string;
+  /** Table (Redis: `keys`) → rows, counted in the old gear as it was dumped. */
+  counts?: Record<string, number>;
+  rollout?: ConfigRollout;
 }
 
 /** The context of each kind of operation; kinds not named here carry only the common fields. */
@@ -42,8 +63,10 @@ export interface OperationContexts {
   'app.restart': ConfigRolloutContext;
   'app.reload': ConfigRolloutContext;
   'cartridge.add': ConfigRolloutContext;
+  'app.apply': ConfigRolloutContext;
   'app.snapshot': SnapshotContext;
   'app.restore': SnapshotContext;
+  'cartridge.upgrade': UpgradeContext;
 }
 
 export type OperationKindWithContext = keyof OperationContexts;

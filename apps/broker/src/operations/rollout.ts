@@ -35,11 +35,16 @@ export interface ConfigRollout extends RolloutGears {
   env?: Record<string, string>;
   /** A cartridge the change added; the old gears run as if it were not there, and a rollback removes it. */
   added?: string;
+  /**
+   * The web cartridge the change moved to another version of its runtime: the old gears run as they did under
+   * `from`, the fresh ones under `to`, and a rollback names the app's web cartridge `from` again.
+   */
+  renamed?: { from: string; to: string };
 }
 
 /** Reads a rollout from an operation's context (stored as JSON), or null when the operation has none. */
 export function rolloutOf(context: { rollout?: Partial<ConfigRollout> } | Record<string, unknown>): ConfigRollout | null {
   const r = context.rollout as Partial<ConfigRollout> | undefined;
   if (!r || !Array.isArray(r.fresh) || !Array.isArray(r.old)) return null;
-  return { fresh: r.fresh, old: r.old, ...(r.env ? { env: r.env } : {}), ...(r.added ? { added: r.added } : {}) };
+  return { fresh: r.fresh, old: r.old, ...(r.env ? { env: r.env } : {}), ...(r.added ? { added: r.added } : {}), ...(r.renamed ? { renamed: r.renamed } : {}) };
 }

@@ -50,8 +50,10 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
     const items: SnapshotItem[] = [];
     let nodeId: string | undefined;
     const seen = new Set<string>();
+    // A database an upgrade replaced is stopped: its data is the new one's now.
+    const kept = new Set((app.cartridges ?? []).filter((c) => c.supersededBy).map((c) => c.cartridge));
     for (const spec of specs) {
-      if (seen.has(spec.cartridge)) continue;
+      if (seen.has(spec.cartridge) || kept.has(spec.cartridge)) continue;
       const c = this.catalog.find(spec.cartridge);
       const snap = c?.manifest.snapshot;
       const gear = app.gears!.find((g) => g.id === spec.gearId)!;
@@ -135,11 +137,14 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
   /** The node's upload of a snapshot it took, by the token in its job. */
   async receive(opId: string, token: string, body: Readable): Promise<void> {
     const op = /^[0-9a-f-]{36}$/.test(opId) ? await this.operationsRepository.findById(opId) : null;
-    const expected = op?.kind === 'app.snapshot' ? contextOf(op, 'app.snapshot').token : undefined;
-    if (!op || op.kind !== 'app.snapshot' || !expected || token.length !== expected.length || !timingSafeEqual(Buffer.from(token), Buffer.from(expected))) {
+    // A database upgrade takes snapshots too (the old database's dump, the new one's counts).
+    const context = op?.kind === 'app.snapshot' || op?.kind === 'cartridge.upgrade' ? contextOf(op, 'app.snapshot', 'cartridge.upgrade') : undefined;
+    const expected = context?.token;
+    if (!op || !expected || token.length !== expected.length || !timingSafeEqual(Buffer.from(token), Buffer.from(expected))) {
       throw notFound(`snapshot "${opId}"`);
     }
-    await pipeline(body, createWriteStream(this.file(op.id), { mode: 0o600 }));
+    const file = context.upload ? join(this.config.dataDir, 'snapshots', `${context.upload}.tar.gz`) : this.file(op.id);
+    await pipeline(body, createWriteStream(file, { mode: 0o600 }));
   }
 
   async restore(user: User, domainName: string, appName: string, archive: Buffer, waitSeconds?: number) {

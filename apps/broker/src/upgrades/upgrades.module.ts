@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { AppsModule } from '../apps/apps.module';
+import { CartridgesModule } from '../cartridges/cartridges.module';
+import { ChangesModule } from '../changes/changes.module';
+import { LifecycleModule } from '../lifecycle/lifecycle.module';
+import { OperationsModule } from '../operations/operations.module';
+import { UsersModule } from '../users/users.module';
+import { UpgradesController } from './upgrades.controller';
+import { UpgradesService } from './upgrades.service';
+
+/** Database upgrades that keep the data: one operation from the old major version to the new. */
+@Module({
+  imports: [AppsModule, CartridgesModule, ChangesModule, LifecycleModule, OperationsModule, UsersModule],
+  controllers: [UpgradesController],
+  providers: [UpgradesService],
+  exports: [UpgradesService],
+})
+export class UpgradesModule {}
