@@ -19,9 +19,10 @@ const GATED: Record<ConfigRolloutKind, string> = {
   'app.restart': 'the restart',
   'app.reload': 'the reload',
   'cartridge.add': 'adding the cartridge',
+  'app.move': 'the move off a draining node',
 };
 
-type ConfigRolloutKind = 'app.env' | 'app.restart' | 'app.reload' | 'cartridge.add';
+type ConfigRolloutKind = 'app.env' | 'app.restart' | 'app.reload' | 'cartridge.add' | 'app.move';
 const GATED_KINDS = Object.keys(GATED) as ConfigRolloutKind[];
 
 const isStage = (s: unknown): s is RolloutStage => s === 'surge' || s === 'retire' || s === 'rollback';

@@ -44,6 +44,8 @@ export class NodesService {
       ready,
       lastHeartbeat: node.lastHeartbeat,
       address: node.address,
+      zone: node.zone,
+      labels: node.labels,
       capacity: { memoryMb: node.memoryMb, maxGears: node.maxGears },
       allocated: { memoryMb: u.allocatedMb, gears: u.gears },
       agentRssMb: node.agentRssMb,
@@ -59,11 +61,30 @@ export class NodesService {
     return (await this.nodesRepository.usage()).map((u) => this.present(u));
   }
 
-  async drain(user: User, id: string) {
+  /** Places no new gear on the node; moving its gears off is the drain's (lifecycle/node-drain.service.ts). */
+  async markDraining(user: User, id: string) {
     requireAdmin(user);
     const node = await this.requireNode(id);
     await this.nodesRepository.setState(node.id, 'draining');
-    return this.present((await this.nodesRepository.usage()).find((u) => u.node.id === node.id)!);
+    return this.presentOne(node.id);
+  }
+
+  async activate(user: User, id: string) {
+    requireAdmin(user);
+    const node = await this.requireNode(id);
+    await this.nodesRepository.setState(node.id, 'active');
+    return this.presentOne(node.id);
+  }
+
+  async setPlacement(user: User, id: string, placement: { zone?: string | null; labels?: Record<string, string> }) {
+    requireAdmin(user);
+    const node = await this.requireNode(id);
+    await this.nodesRepository.setPlacement(node.id, placement);
+    return this.presentOne(node.id);
+  }
+
+  private async presentOne(id: string) {
+    return this.present((await this.nodesRepository.usage()).find((u) => u.node.id === id)!);
   }
 
   async remove(user: User, id: string): Promise<void> {
@@ -75,7 +96,7 @@ export class NodesService {
     await this.queue.removeNodeUser(node.id);
   }
 
-  private async requireNode(idOrName: string) {
+  async requireNode(idOrName: string) {
     const node = /^[0-9a-f-]{36}$/.test(idOrName) ? await this.nodesRepository.findById(idOrName) : await this.nodesRepository.findByName(idOrName);
     if (!node) throw notFound(`node "${idOrName}"`);
     return node;
