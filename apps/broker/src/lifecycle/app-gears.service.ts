@@ -117,9 +117,8 @@ export class AppGears {
    * Places gears under the placement lock; fails with 503 and the shortfall when no node has room. The operation of
    * the change records which nodes were considered and why (see placement-log.ts).
    */
-  async place(repos: ChangeRepos, gearsMb: number[], onlyNode?: string, spread?: Record<string, number>): Promise<string> {
-    const usage = await repos.nodes.usage();
-    const nodes = this.candidates(usage).filter((n) => !onlyNode || n.id === onlyNode);
+  async place(repos: ChangeRepos, gearsMb: number[], onlyNode?: string, spread?: Record<string, number>, known?: NodeCandidate[]): Promise<string> {
+    const nodes = (known ?? this.candidates(await repos.nodes.usage())).filter((n) => !onlyNode || n.id === onlyNode);
     const explained = explainPlacement(nodes, { gearsMb, now: new Date(), heartbeatTimeoutMs: this.config.heartbeatTimeoutMs, spread });
     const { placement } = explained;
     if (!placement.ok) throw new GearshiftError('no_capacity', placement.shortfall);
@@ -143,8 +142,7 @@ export class AppGears {
   /**
    * Adds `count` web gears, spread over the nodes, fewest of the app's web gears first. An app with services spreads
    * only once other nodes can reach them (see servicesReachableElsewhere); until then its gears stay on the services'
-   * node, where they share the app's network. Each gear is written as soon as it is placed, so the next placement
-   * counts it.
+   * node, where they share the app's network. Each gear placed is counted in the node usage the next placement reads.
    */
   async addWebGears(
     repos: ChangeRepos,
@@ -176,11 +174,21 @@ export class AppGears {
     }
     const spread: Record<string, number> = {};
     for (const g of existing.filter((x) => x.cartridge === web && !x.process)) spread[g.nodeId] = (spread[g.nodeId] ?? 0) + 1;
+    // Node usage is read once (under the placement lock, nothing else places meanwhile) and counted on here.
+    const known = this.candidates(await repos.nodes.usage());
+    const placed: string[] = [];
     for (let i = 0; i < count; i++) {
-      const nodeId = await this.place(repos, [memoryMb], undefined, spread);
-      await repos.apps.addGears(appId, [{ cartridge: web, nodeId, memoryMb, deploymentId }]);
+      const nodeId = await this.place(repos, [memoryMb], undefined, spread, known);
+      const node = known.find((n) => n.id === nodeId)!;
+      node.allocatedMb += memoryMb;
+      node.gears += 1;
+      placed.push(nodeId);
       spread[nodeId] = (spread[nodeId] ?? 0) + 1;
     }
+    await repos.apps.addGears(
+      appId,
+      placed.map((nodeId) => ({ cartridge: web, nodeId, memoryMb, deploymentId })),
+    );
     return Object.keys(spread);
   }
 

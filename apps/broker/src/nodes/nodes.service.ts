@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { specHash, type BrokerJobs, type GearReport } from '@gearshift/cartridges';
 import type { Gear } from '../apps/gear.entity';
@@ -14,6 +15,11 @@ import { Metrics } from '../metrics/metrics';
 import type { User } from '../users/user.entity';
 import type { NodeUsage } from '../fleet/nodes.repository';
 
+/** How long a node that keeps reporting the same gears goes without a comparison with the desired state. */
+const RECOMPARE_MS = 10_000;
+/** A heartbeat this old when the broker takes it from the queue is stale. */
+const STALE_HEARTBEAT_MS = 5_000;
+
 const requireAdmin = (user: User) => {
   if (!user.isAdmin) throw new GearshiftError('forbidden', 'only an administrator can manage nodes');
 };
@@ -21,6 +27,8 @@ const requireAdmin = (user: User) => {
 @Injectable()
 export class NodesService {
   private readonly logger = new Logger('nodes');
+  /** Per node: a digest of the gears its heartbeat reported when they were last compared with the desired state. */
+  private readonly compared = new Map<string, { digest: string; at: number }>();
 
   constructor(
     private readonly appsRepository: AppsRepository,
@@ -111,10 +119,23 @@ export class NodesService {
     const repos = { apps: this.appsRepository, nodes: this.nodesRepository, operations: this.operationsRepository };
     const node = await repos.nodes.findById(hb.nodeId);
     if (!node) return;
+    // A beat that waited long in the queue has later ones of the same node queued behind it: a broker that fell
+    // behind (a hundred nodes beating while it places thousands of gears) catches up by skipping it, as long as the
+    // node counts as alive. A node whose clock runs apart from the broker's loses no more than the beats in between.
+    const keptMs = node.lastHeartbeat ? Date.now() - node.lastHeartbeat.getTime() : Infinity;
+    if (Date.now() - hb.at > STALE_HEARTBEAT_MS && keptMs < this.config.heartbeatTimeoutMs / 3) return;
     const addressChanged = node.address !== (hb.capacity.address ?? '127.0.0.1');
     await repos.nodes.recordHeartbeat(node.id, hb.capacity.memoryMb, hb.capacity.maxGears, hb.capacity.address ?? '127.0.0.1', hb.memoryRssMb);
     if (hb.usage) this.metrics.recordGearUsage(node.id, hb.usage);
     if (addressChanged) this.routes.schedule();
+    // A node that reports what it reported last time was compared with the desired state moments ago: with a hundred
+    // nodes of a hundred apps each, comparing on every beat is most of the broker's work. What it runs changing (a
+    // container gone, stopped, replaced) is compared at once; a change of the desired state alone, within seconds.
+    const digest = createHash('sha1')
+      .update(JSON.stringify([...hb.gears].sort((a, b) => a.gearId.localeCompare(b.gearId))))
+      .digest('base64');
+    const seen = this.compared.get(node.id);
+    if (seen && seen.digest === digest && Date.now() - seen.at < RECOMPARE_MS) return;
     const busy = await repos.operations.appsWithActiveOperations();
     const observed = new Map(hb.gears.map((g) => [g.gearId, g]));
     const apps = await repos.apps.findByIds(await repos.apps.appIdsOnNode(node.id));
@@ -156,6 +177,10 @@ export class NodesService {
       this.logger.log(`node ${node.name} runs containers of unknown app ${appId}; removing them`);
       await this.queue.send(node.id, 'app.remove', { appId }, `orphan.${appId}.${node.id}.${bucket}`);
     }
+    // Compared whole only when no operation of its apps held a part back.
+    const held = apps.some((a) => busy.has(a.id)) || hb.gears.some((g) => busy.has(g.appId));
+    if (held) this.compared.delete(node.id);
+    else this.compared.set(node.id, { digest, at: Date.now() });
   }
 }
 
