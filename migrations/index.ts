@@ -13,6 +13,7 @@ import { Audit1733400000000 } from './1733400000000-audit';
 import { NodeSealing1733500000000 } from './1733500000000-node-sealing';
 import { AppSecurity1733600000000 } from './1733600000000-app-security';
 import { Processes1733720000000 } from './1733720000000-processes';
+import { NodeZones1733810000000 } from './1733810000000-node-zones';
 import { CartridgeUpgrades1733840000000 } from './1733840000000-cartridge-upgrades';
 
 /** Every migration, oldest first. A new migration is added here and reviewed like any other code. */
@@ -32,5 +33,6 @@ export const MIGRATIONS = [
   NodeSealing1733500000000,
   AppSecurity1733600000000,
   Processes1733720000000,
+  NodeZones1733810000000,
   CartridgeUpgrades1733840000000,
 ];

@@ -14,7 +14,8 @@ export interface Operation {
   id: string;
   kind: string;
   state: OperationState;
-  steps: { at: string; text: string }[];
+  /** A placement's step names every node it considered, and why each was or was not chosen. */
+  steps: { at: string; text: string; considered?: { node: string; zone: string | null; chosen: boolean; reason: string }[] }[];
   error: string | null;
   createdAt?: string;
   finishedAt?: string | null;
@@ -211,6 +212,8 @@ export interface Node {
   ready: boolean;
   lastHeartbeat: string | null;
   address: string | null;
+  zone: string | null;
+  labels: Record<string, string>;
   capacity: { memoryMb: number; maxGears: number };
   allocated: { memoryMb: number; gears: number };
   agentRssMb: number | null;

@@ -12,6 +12,10 @@ export interface AgentConfig {
   joinToken?: string;
   memoryMb: number;
   maxGears: number;
+  /** The failure domain this host stands in (GEARSHIFT_NODE_ZONE); an app's replicas spread across zones. */
+  zone?: string;
+  /** What the operator says of this host (GEARSHIFT_NODE_LABELS, `disk=ssd,gpu=none`). */
+  labels?: Record<string, string>;
   address: string;
   dataDir: string;
   cartridgesDir: string;
@@ -60,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     joinToken,
     memoryMb: int(env, 'GEARSHIFT_NODE_MEMORY_MB', Math.floor((totalmem() / 1024 / 1024) * 0.8), 64, 16 * 1024 * 1024),
     maxGears: int(env, 'GEARSHIFT_NODE_MAX_GEARS', 200, 1, 10000),
+    ...placementSettings(env),
     address: env.GEARSHIFT_NODE_ADDRESS || '127.0.0.1',
     dataDir,
     cartridgesDir: resolve(env.GEARSHIFT_CARTRIDGES_DIR || join(repoRoot, 'cartridges')),
@@ -74,4 +79,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     registry: env.GEARSHIFT_REGISTRY ?? '127.0.0.1:5000',
     registryAuth: registryCredentials(env, dataDir),
   };
+}
+
+/** GEARSHIFT_NODE_ZONE and GEARSHIFT_NODE_LABELS, checked as the broker checks them; absent when unset. */
+export function placementSettings(env: NodeJS.ProcessEnv): { zone?: string; labels?: Record<string, string> } {
+  const out: { zone?: string; labels?: Record<string, string> } = {};
+  const zone = env.GEARSHIFT_NODE_ZONE;
+  if (zone) {
+    if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(zone)) throw new ConfigError(`GEARSHIFT_NODE_ZONE must match ^[a-z0-9][a-z0-9._-]{0,62}$, not "${zone}"`);
+    out.zone = zone;
+  }
+  const labels = env.GEARSHIFT_NODE_LABELS;
+  if (labels) {
+    out.labels = {};
+    for (const pair of labels
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const m = /^([a-z0-9][a-z0-9._/-]{0,62})=(.{0,63})$/.exec(pair);
+      if (!m) throw new ConfigError(`GEARSHIFT_NODE_LABELS must be key=value pairs separated by commas, not "${pair}"`);
+      out.labels[m[1]] = m[2];
+    }
+  }
+  return out;
 }

@@ -20,7 +20,7 @@ import {
   type HandlerMap,
   type NodeJobs,
 } from '@gearshift/cartridges';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, type AgentConfig } from './config';
 import { register, redisUrlAs } from './registration';
 import { DockerAdapter } from './docker.adapter';
 import { GearOperator, type StepReporter } from './gear-operator';
@@ -31,16 +31,25 @@ import { runAppCommand } from './run';
 import { Snapshots } from './snapshots';
 
 // JSON lines (pino), each with the request id of the operation being worked on (see @gearshift/cartridges logging).
-const agentLog = platformLogger('agent');
+export const agentLog = platformLogger('agent');
 const log = (msg: string) => agentLog.info(msg);
 /** How often running gears' CPU and memory are sampled for the metrics. */
 const USAGE_SAMPLE_MS = 15_000;
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  surviveUnexpectedErrors(log);
-  const docker = new DockerAdapter();
-  await docker.ping();
+/** A running agent: its node, how to stop it, and the broker's refusal of it if one comes after the start. */
+export interface RunningAgent {
+  nodeId: string;
+  /** Finishes the jobs at hand and closes its connections. */
+  stop(): Promise<void>;
+  /** Settles with the refusal (the node was removed, its key does not match), or null once the broker confirmed it. */
+  refusal: Promise<Error | null>;
+}
+
+/**
+ * Runs a node agent on `docker`: joins (or authenticates), works its queue, sends heartbeats. A host runs one (see
+ * main below); the scale simulation (bench/scale.ts) runs many in one process, each on an in-memory Docker.
+ */
+export async function startAgent(config: AgentConfig, docker: DockerAdapter): Promise<RunningAgent> {
   const { nodeId, confirmed, privateKey, redis, registry } = await register(config, log);
   const sealKey = createPrivateKey(privateKey);
   // This host's own setting first; else what the broker handed the node (never logged: it is a password).
@@ -206,6 +215,8 @@ async function main(): Promise<void> {
     });
   };
 
+  // The worker blocks on its own connection; BullMQ leaves a connection it was given open, so stop() closes it.
+  const workerConnection = connection.duplicate();
   const worker = new Worker(
     nodeQueue(nodeId),
     jobProcessor({
@@ -220,7 +231,7 @@ async function main(): Promise<void> {
       open: (job) => ({ name: job.name, data: openNodeJob(job.name, job.data as never, sealKey) }) as typeof job,
     }),
     {
-      connection: connection.duplicate() as unknown as ConnectionOptions,
+      connection: workerConnection as unknown as ConnectionOptions,
       prefix: config.instance,
       concurrency: config.concurrency,
       lockDuration: config.jobLockMs,
@@ -290,15 +301,27 @@ async function main(): Promise<void> {
     heartbeat().catch((err: Error) => log(`heartbeat failed: ${err.message}`));
   }, config.heartbeatMs);
   log(`node ${config.nodeName} (${nodeId}) ready: ${config.memoryMb} MB for up to ${config.maxGears} gears, queue ${nodeQueue(nodeId)}`);
-  reportReady({ serving: true });
-
-  const stop = async (signal: string) => {
-    log(`${signal}: finishing current jobs`);
+  const stop = async () => {
     clearInterval(timer);
     clearInterval(usageTimer);
     await worker.close();
     await broker.close();
+    workerConnection.disconnect();
     connection.disconnect();
+  };
+  return { nodeId, stop, refusal };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  surviveUnexpectedErrors(log);
+  const docker = new DockerAdapter();
+  await docker.ping();
+  const agent = await startAgent(config, docker);
+  reportReady({ serving: true });
+  const stop = async (signal: string) => {
+    log(`${signal}: finishing current jobs`);
+    await agent.stop();
     process.exit();
   };
   // An agent that cannot close cleanly still exits when told to, so that its supervisor is not left waiting.
@@ -314,7 +337,7 @@ async function main(): Promise<void> {
   });
   // Started while the broker was away: a refusal once it answers (the node was removed, its key does not match)
   // stops this agent, as it would have at start-up.
-  refusal
+  agent.refusal
     .then(async (err) => {
       if (!err) return;
       log(err.message);
@@ -324,11 +347,13 @@ async function main(): Promise<void> {
     .catch(exitOnFailure);
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    console.error(`gearshift node agent: ${err.message}`);
-    process.exit(2);
-  }
-  console.error('gearshift node agent failed:', err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    if (err instanceof ConfigError) {
+      console.error(`gearshift node agent: ${err.message}`);
+      process.exit(2);
+    }
+    console.error('gearshift node agent failed:', err);
+    process.exit(1);
+  });
+}

@@ -93,7 +93,15 @@ async function post(config: AgentConfig, body: Record<string, unknown>): Promise
   const res = await fetch(`${config.brokerUrl}/api/v1/nodes/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: config.nodeName, memoryMb: config.memoryMb, maxGears: config.maxGears, contractVersion: JOB_CONTRACT_VERSION, ...body }),
+    body: JSON.stringify({
+      name: config.nodeName,
+      memoryMb: config.memoryMb,
+      maxGears: config.maxGears,
+      contractVersion: JOB_CONTRACT_VERSION,
+      ...(config.zone ? { zone: config.zone } : {}),
+      ...(config.labels ? { labels: config.labels } : {}),
+      ...body,
+    }),
     signal: AbortSignal.timeout(10_000),
   });
   const answer = (await res.json().catch(() => ({}))) as { id?: string; key?: string; redis?: RedisCredentials; registry?: RegistryAccess; message?: string };

@@ -240,6 +240,16 @@ const RULES: Record<string, Rule> = {
   'DELETE /nodes/tokens/:id': { action: 'node.token_revoke', target: param('id') },
   'POST /nodes/register': { action: 'node.join', target: (_, b) => str(b.name, 64) ?? null },
   'POST /nodes/:id/drain': { action: 'node.drain', target: param('id') },
+  'POST /nodes/:id/activate': { action: 'node.activate', target: param('id') },
+  'PATCH /nodes/:id': {
+    action: 'node.update',
+    target: param('id'),
+    details: (b) =>
+      compact({
+        zone: b.zone === null ? null : str(b.zone, 64),
+        labels: b.labels && typeof b.labels === 'object' ? Object.keys(b.labels).slice(0, 32) : undefined,
+      }),
+  },
   'POST /nodes/:id/gc': {
     action: 'node.gc',
     target: param('id'),

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
+import { withPlacementLog } from '../common/placement-log';
 import { LOCKS, type LockName } from './locks';
 
 /** A repository class: built on an EntityManager, the shared one or a transaction's. */
@@ -37,11 +38,14 @@ export class UnitOfWork {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   run<C extends RepositoryClasses, T>(classes: C, work: (repos: Repositories<C>, tx: Tx) => Promise<T>, lock?: LockName): Promise<T> {
-    return this.dataSource.transaction(async (m) => {
-      if (lock) await m.query('select pg_advisory_xact_lock($1)', [LOCKS[lock]]);
-      const tx = new Tx(m);
-      return work(tx.pick(classes), tx);
-    });
+    // The placements it makes become steps of the operation it records (common/placement-log.ts).
+    return withPlacementLog(() =>
+      this.dataSource.transaction(async (m) => {
+        if (lock) await m.query('select pg_advisory_xact_lock($1)', [LOCKS[lock]]);
+        const tx = new Tx(m);
+        return work(tx.pick(classes), tx);
+      }),
+    );
   }
 
   /**

@@ -8,6 +8,10 @@ export class Node {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ type: 'text', unique: true }) name!: string;
   @Column({ type: 'text', default: 'active' }) state!: NodeState;
+  /** The failure domain it stands in; an app's replicas spread across zones first (null: a zone of its own). */
+  @Column({ type: 'text', nullable: true }) zone!: string | null;
+  /** What an operator says of the node (`disk=ssd`). */
+  @Column({ type: 'jsonb', default: {} }) labels!: Record<string, string>;
   /** Where this node's published gear ports are reached from routers. */
   @Column({ type: 'text', default: '127.0.0.1' }) address!: string;
   @Column({ name: 'memory_mb', type: 'integer' }) memoryMb!: number;

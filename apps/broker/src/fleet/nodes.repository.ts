@@ -106,6 +106,12 @@ export class NodesRepository implements NodeAddresses, NodePublicKeys {
     await this.m.update(Node, { id }, { lastHeartbeat: new Date(), memoryMb, maxGears, address, agentRssMb: rssMb });
   }
 
+  /** Sets a node's zone (null: none) and labels; what is not given stays. */
+  async setPlacement(id: string, placement: { zone?: string | null; labels?: Record<string, string> }): Promise<void> {
+    const set = { ...(placement.zone !== undefined ? { zone: placement.zone } : {}), ...(placement.labels ? { labels: placement.labels } : {}) };
+    if (Object.keys(set).length > 0) await this.m.update(Node, { id }, set);
+  }
+
   async setState(id: string, state: Node['state']): Promise<void> {
     await this.m.update(Node, { id }, { state });
   }

@@ -8,7 +8,8 @@ import type { App } from '../apps/app.entity';
 import { checkCartridgeSet, checkSize } from '../apps/cartridge-rules';
 import { generatedFor } from '../apps/generated-values';
 import type { Change, ChangeRepos } from '../changes/change-runner';
-import { placeGears, servicesReachableElsewhere, type NodeCandidate } from '../nodes/placement';
+import { explainPlacement, servicesReachableElsewhere, type NodeCandidate } from '../nodes/placement';
+import { recordPlacement } from '../common/placement-log';
 import type { ConfigRollout } from '../operations/rollout';
 import { checkQuota } from '../teams/quota';
 
@@ -67,17 +68,62 @@ export class AppGears {
     return { nodes, context: { stage: 'surge', rollout } };
   }
 
+  /**
+   * What of an app a drain can move off `nodeId`: its web and worker gears, unless they must stay beside services
+   * that other nodes cannot reach. Services (a database) never move: their data is on the node.
+   */
+  movableOff(app: App, nodeId: string, servicesElsewhere: boolean): { gears: App['gears']; staying: string[]; why?: string } {
+    const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge))?.manifest.name;
+    const here = (app.gears ?? []).filter((g) => g.nodeId === nodeId);
+    const services = here.filter((g) => g.cartridge !== web);
+    const runtimes = here.filter((g) => g.cartridge === web);
+    const staying = services.map((g) => g.cartridge);
+    if (runtimes.length > 0 && !servicesElsewhere && (app.gears ?? []).some((g) => g.cartridge !== web)) {
+      return { gears: [], staying: [...staying, ...runtimes.map((g) => g.cartridge)], why: 'its web gears reach its services on this node only' };
+    }
+    return { gears: runtimes, staying };
+  }
+
+  /**
+   * A drain's move, as the first half of a health-gated rollout: a new gear on another node for each web or worker
+   * gear of the app on `nodeId` (web gears spread over the nodes that keep the app's others); the old ones retire
+   * once the new ones are healthy and routed (ConfigRolloutService), or stay serving if they never are.
+   */
+  async moveOff(repos: ChangeRepos, app: App, nodeId: string, gearIds: string[]): Promise<Change> {
+    const current = (await repos.apps.findById(app.id)) ?? app;
+    const old = (current.gears ?? []).filter((g) => g.nodeId === nodeId && gearIds.includes(g.id));
+    const spread: Record<string, number> = {};
+    for (const g of (current.gears ?? []).filter((x) => x.nodeId !== nodeId && x.cartridge === old[0]?.cartridge && !x.process)) {
+      spread[g.nodeId] = (spread[g.nodeId] ?? 0) + 1;
+    }
+    const nodes = new Set<string>([nodeId]);
+    for (const g of old) {
+      const to = await this.place(repos, [g.memoryMb], undefined, g.process ? undefined : spread);
+      await repos.apps.addGears(app.id, [{ cartridge: g.cartridge, nodeId: to, memoryMb: g.memoryMb, deploymentId: g.deploymentId, process: g.process }]);
+      if (!g.process) spread[to] = (spread[to] ?? 0) + 1;
+      nodes.add(to);
+    }
+    const before = new Set((current.gears ?? []).map((g) => g.id));
+    const fresh = ((await repos.apps.findById(app.id))?.gears ?? []).filter((g) => !before.has(g.id)).map((g) => g.id);
+    const rollout: ConfigRollout = { fresh, old: old.map((g) => g.id) };
+    return { nodes: [...nodes], context: { stage: 'surge', rollout } };
+  }
+
   private candidates(usage: Awaited<ReturnType<ChangeRepos['nodes']['usage']>>): NodeCandidate[] {
     return usage.map((u) => ({ ...u.node, allocatedMb: u.allocatedMb, gears: u.gears }));
   }
 
-  /** Places gears under the placement lock; fails with 503 and the shortfall when no node has room. */
-  async place(repos: ChangeRepos, gearsMb: number[], onlyNode?: string, spread?: Record<string, number>): Promise<string> {
-    const usage = await repos.nodes.usage();
-    const nodes = this.candidates(usage).filter((n) => !onlyNode || n.id === onlyNode);
-    const placed = placeGears(nodes, { gearsMb, now: new Date(), heartbeatTimeoutMs: this.config.heartbeatTimeoutMs, spread });
-    if (!placed.ok) throw new GearshiftError('no_capacity', placed.shortfall);
-    return placed.nodeId;
+  /**
+   * Places gears under the placement lock; fails with 503 and the shortfall when no node has room. The operation of
+   * the change records which nodes were considered and why (see placement-log.ts).
+   */
+  async place(repos: ChangeRepos, gearsMb: number[], onlyNode?: string, spread?: Record<string, number>, known?: NodeCandidate[]): Promise<string> {
+    const nodes = (known ?? this.candidates(await repos.nodes.usage())).filter((n) => !onlyNode || n.id === onlyNode);
+    const explained = explainPlacement(nodes, { gearsMb, now: new Date(), heartbeatTimeoutMs: this.config.heartbeatTimeoutMs, spread });
+    const { placement } = explained;
+    if (!placement.ok) throw new GearshiftError('no_capacity', placement.shortfall);
+    recordPlacement({ text: `placed ${explained.summary}`, considered: explained.considered });
+    return placement.nodeId;
   }
 
   /**
@@ -96,8 +142,7 @@ export class AppGears {
   /**
    * Adds `count` web gears, spread over the nodes, fewest of the app's web gears first. An app with services spreads
    * only once other nodes can reach them (see servicesReachableElsewhere); until then its gears stay on the services'
-   * node, where they share the app's network. Each gear is written as soon as it is placed, so the next placement
-   * counts it.
+   * node, where they share the app's network. Each gear placed is counted in the node usage the next placement reads.
    */
   async addWebGears(
     repos: ChangeRepos,
@@ -129,11 +174,21 @@ export class AppGears {
     }
     const spread: Record<string, number> = {};
     for (const g of existing.filter((x) => x.cartridge === web && !x.process)) spread[g.nodeId] = (spread[g.nodeId] ?? 0) + 1;
+    // Node usage is read once (under the placement lock, nothing else places meanwhile) and counted on here.
+    const known = this.candidates(await repos.nodes.usage());
+    const placed: string[] = [];
     for (let i = 0; i < count; i++) {
-      const nodeId = await this.place(repos, [memoryMb], undefined, spread);
-      await repos.apps.addGears(appId, [{ cartridge: web, nodeId, memoryMb, deploymentId }]);
+      const nodeId = await this.place(repos, [memoryMb], undefined, spread, known);
+      const node = known.find((n) => n.id === nodeId)!;
+      node.allocatedMb += memoryMb;
+      node.gears += 1;
+      placed.push(nodeId);
       spread[nodeId] = (spread[nodeId] ?? 0) + 1;
     }
+    await repos.apps.addGears(
+      appId,
+      placed.map((nodeId) => ({ cartridge: web, nodeId, memoryMb, deploymentId })),
+    );
     return Object.keys(spread);
   }
 

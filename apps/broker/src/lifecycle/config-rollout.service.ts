@@ -20,9 +20,10 @@ const GATED: Record<ConfigRolloutKind, string> = {
   'app.reload': 'the reload',
   'cartridge.add': 'adding the cartridge',
   'app.apply': 'applying the file',
+  'app.move': 'the move off a draining node',
 };
 
-type ConfigRolloutKind = 'app.env' | 'app.restart' | 'app.reload' | 'cartridge.add' | 'app.apply';
+type ConfigRolloutKind = 'app.env' | 'app.restart' | 'app.reload' | 'cartridge.add' | 'app.apply' | 'app.move';
 const GATED_KINDS = Object.keys(GATED) as ConfigRolloutKind[];
 
 const isStage = (s: unknown): s is RolloutStage => s === 'surge' || s === 'retire' || s === 'rollback';

@@ -9,6 +9,8 @@ import { OperationsModule } from '../operations/operations.module';
 import { QueueModule } from '../queue/queue.module';
 import { RoutesModule } from '../routes/routes.module';
 import { UsersModule } from '../users/users.module';
+import { NodeDrainController } from './node-drain.controller';
+import { NodeDrainService } from './node-drain.service';
 import { AppGears } from './app-gears.service';
 import { AppsPresenter } from './apps.presenter';
 import { AppsService } from './apps.service';
@@ -20,8 +22,8 @@ import { AppsController } from './apps.controller';
 /** The apps API: creating, changing, scaling and deleting apps. */
 @Module({
   imports: [AppsModule, CartridgesModule, ChangesModule, DomainsModule, FleetModule, NodesModule, OperationsModule, QueueModule, RoutesModule, UsersModule],
-  controllers: [AppsController],
-  providers: [AppGears, AppsPresenter, AppsService, ConfigRolloutService, LogsService, RunService],
+  controllers: [AppsController, NodeDrainController],
+  providers: [AppGears, AppsPresenter, AppsService, ConfigRolloutService, LogsService, NodeDrainService, RunService],
   exports: [AppGears, AppsPresenter, AppsService, ConfigRolloutService, LogsService],
 })
 export class LifecycleModule {}

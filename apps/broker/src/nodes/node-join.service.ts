@@ -26,6 +26,9 @@ export interface Registration {
   key?: string;
   /** The X25519 public key the agent made (base64url): the broker seals the node's secrets for it. */
   publicKey?: string;
+  /** The zone and labels the node's own settings give it; when given, they replace what the node had. */
+  zone?: string;
+  labels?: Record<string, string>;
 }
 
 /** A node's own Redis user, given once (at join, or to a node that had none) and kept by its agent. */
@@ -163,6 +166,7 @@ export class NodeJoinService implements OnApplicationBootstrap {
       redis = made.credentials;
     }
     await this.nodesRepository.reregister(node.id, body.memoryMb, body.maxGears, newKey ? tokenHash(newKey) : undefined, sealing);
+    await this.nodesRepository.setPlacement(node.id, { zone: body.zone, labels: body.labels });
     if (newKey) this.logger.log(`node ${node.name} (${node.id}), registered before nodes had keys, was given its key`);
     else this.logger.log(`node ${node.name} (${node.id}) authenticated with its key`);
     return { ...this.answer(node), ...(newKey ? { key: newKey } : {}), ...(redis ? { redis } : {}) };
@@ -194,6 +198,7 @@ export class NodeJoinService implements OnApplicationBootstrap {
     // The Redis user is made once the node has its id (its queue's name); its password is shown here only.
     const redis = await this.newRedisUser(node.id);
     await this.nodesRepository.reregister(node.id, body.memoryMb, body.maxGears, undefined, { redisPasswordHash: redis.hash });
+    await this.nodesRepository.setPlacement(node.id, { zone: body.zone, labels: body.labels });
     this.logger.log(`node ${node.name} (${node.id}) joined with ${body.memoryMb} MB for ${body.maxGears} gears`);
     return { ...this.answer(node), key, redis: redis.credentials };
   }

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { AcceptsBody } from '../common/body';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { SchemaPipe } from '../common/schema.pipe';
@@ -8,6 +8,14 @@ import { NodesService } from './nodes.service';
 import { NodeJoinService, type Registration } from './node-join.service';
 import { DiskHygieneService } from './disk-hygiene.service';
 import { invalid } from '../common/errors';
+
+const ZONE = '^[a-z0-9][a-z0-9._-]{0,62}$';
+const LABELS = {
+  type: 'object',
+  maxProperties: 32,
+  propertyNames: { pattern: '^[a-z0-9][a-z0-9._/-]{0,62}$' },
+  additionalProperties: { type: 'string', maxLength: 63 },
+} as const;
 
 const tokenSchema = {
   type: 'object',
@@ -36,6 +44,20 @@ const registerSchema = {
     maxGears: { type: 'integer', minimum: 1, maximum: 10000 },
     /** The job contract version the agent speaks; absent from agents older than versioned contracts. */
     contractVersion: { type: 'integer', minimum: 0 },
+    zone: { type: 'string', pattern: ZONE },
+    labels: LABELS,
+  },
+} as const;
+
+const placementSchema = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    /** null: the node stands in no zone (a zone of its own). */
+    zone: { anyOf: [{ type: 'string', pattern: ZONE }, { type: 'null' }] },
+    /** Replaces the node's labels. */
+    labels: LABELS,
   },
 } as const;
 
@@ -82,10 +104,23 @@ export class NodesController {
     return this.joining.register(body);
   }
 
-  @Post(':id/drain')
+  /** A node's zone and labels, as an operator sets them (an agent's own settings set them when it starts). */
+  @Patch(':id')
+  @AcceptsBody({ json: 'api' })
+  @ApiBody({ schema: placementSchema as object })
+  setPlacement(
+    @CurrentUser() user: User,
+    @Param('id') id: string,
+    @Body(new SchemaPipe(placementSchema)) body: { zone?: string | null; labels?: Record<string, string> },
+  ) {
+    return this.nodes.setPlacement(user, id, body);
+  }
+
+  /** A drained node takes gears again (it gets no gear back by itself: new placements may choose it). */
+  @Post(':id/activate')
   @HttpCode(200)
-  drain(@CurrentUser() user: User, @Param('id') id: string) {
-    return this.nodes.drain(user, id);
+  activate(@CurrentUser() user: User, @Param('id') id: string) {
+    return this.nodes.activate(user, id);
   }
 
   /** Disk hygiene on one node now; `?dryRun=true` lists what would go and removes nothing. */

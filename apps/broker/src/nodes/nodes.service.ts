@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { specHash, type BrokerJobs, type GearReport } from '@gearshift/cartridges';
 import type { Gear } from '../apps/gear.entity';
@@ -14,6 +15,11 @@ import { Metrics } from '../metrics/metrics';
 import type { User } from '../users/user.entity';
 import type { NodeUsage } from '../fleet/nodes.repository';
 
+/** How long a node that keeps reporting the same gears goes without a comparison with the desired state. */
+const RECOMPARE_MS = 10_000;
+/** A heartbeat this old when the broker takes it from the queue is stale. */
+const STALE_HEARTBEAT_MS = 5_000;
+
 const requireAdmin = (user: User) => {
   if (!user.isAdmin) throw new GearshiftError('forbidden', 'only an administrator can manage nodes');
 };
@@ -21,6 +27,8 @@ const requireAdmin = (user: User) => {
 @Injectable()
 export class NodesService {
   private readonly logger = new Logger('nodes');
+  /** Per node: a digest of the gears its heartbeat reported when they were last compared with the desired state. */
+  private readonly compared = new Map<string, { digest: string; at: number }>();
 
   constructor(
     private readonly appsRepository: AppsRepository,
@@ -44,6 +52,8 @@ export class NodesService {
       ready,
       lastHeartbeat: node.lastHeartbeat,
       address: node.address,
+      zone: node.zone,
+      labels: node.labels,
       capacity: { memoryMb: node.memoryMb, maxGears: node.maxGears },
       allocated: { memoryMb: u.allocatedMb, gears: u.gears },
       agentRssMb: node.agentRssMb,
@@ -59,11 +69,30 @@ export class NodesService {
     return (await this.nodesRepository.usage()).map((u) => this.present(u));
   }
 
-  async drain(user: User, id: string) {
+  /** Places no new gear on the node; moving its gears off is the drain's (lifecycle/node-drain.service.ts). */
+  async markDraining(user: User, id: string) {
     requireAdmin(user);
     const node = await this.requireNode(id);
     await this.nodesRepository.setState(node.id, 'draining');
-    return this.present((await this.nodesRepository.usage()).find((u) => u.node.id === node.id)!);
+    return this.presentOne(node.id);
+  }
+
+  async activate(user: User, id: string) {
+    requireAdmin(user);
+    const node = await this.requireNode(id);
+    await this.nodesRepository.setState(node.id, 'active');
+    return this.presentOne(node.id);
+  }
+
+  async setPlacement(user: User, id: string, placement: { zone?: string | null; labels?: Record<string, string> }) {
+    requireAdmin(user);
+    const node = await this.requireNode(id);
+    await this.nodesRepository.setPlacement(node.id, placement);
+    return this.presentOne(node.id);
+  }
+
+  private async presentOne(id: string) {
+    return this.present((await this.nodesRepository.usage()).find((u) => u.node.id === id)!);
   }
 
   async remove(user: User, id: string): Promise<void> {
@@ -75,7 +104,7 @@ export class NodesService {
     await this.queue.removeNodeUser(node.id);
   }
 
-  private async requireNode(idOrName: string) {
+  async requireNode(idOrName: string) {
     const node = /^[0-9a-f-]{36}$/.test(idOrName) ? await this.nodesRepository.findById(idOrName) : await this.nodesRepository.findByName(idOrName);
     if (!node) throw notFound(`node "${idOrName}"`);
     return node;
@@ -90,10 +119,23 @@ export class NodesService {
     const repos = { apps: this.appsRepository, nodes: this.nodesRepository, operations: this.operationsRepository };
     const node = await repos.nodes.findById(hb.nodeId);
     if (!node) return;
+    // A beat that waited long in the queue has later ones of the same node queued behind it: a broker that fell
+    // behind (a hundred nodes beating while it places thousands of gears) catches up by skipping it, as long as the
+    // node counts as alive. A node whose clock runs apart from the broker's loses no more than the beats in between.
+    const keptMs = node.lastHeartbeat ? Date.now() - node.lastHeartbeat.getTime() : Infinity;
+    if (Date.now() - hb.at > STALE_HEARTBEAT_MS && keptMs < this.config.heartbeatTimeoutMs / 3) return;
     const addressChanged = node.address !== (hb.capacity.address ?? '127.0.0.1');
     await repos.nodes.recordHeartbeat(node.id, hb.capacity.memoryMb, hb.capacity.maxGears, hb.capacity.address ?? '127.0.0.1', hb.memoryRssMb);
     if (hb.usage) this.metrics.recordGearUsage(node.id, hb.usage);
     if (addressChanged) this.routes.schedule();
+    // A node that reports what it reported last time was compared with the desired state moments ago: with a hundred
+    // nodes of a hundred apps each, comparing on every beat is most of the broker's work. What it runs changing (a
+    // container gone, stopped, replaced) is compared at once; a change of the desired state alone, within seconds.
+    const digest = createHash('sha1')
+      .update(JSON.stringify([...hb.gears].sort((a, b) => a.gearId.localeCompare(b.gearId))))
+      .digest('base64');
+    const seen = this.compared.get(node.id);
+    if (seen && seen.digest === digest && Date.now() - seen.at < RECOMPARE_MS) return;
     const busy = await repos.operations.appsWithActiveOperations();
     const observed = new Map(hb.gears.map((g) => [g.gearId, g]));
     const apps = await repos.apps.findByIds(await repos.apps.appIdsOnNode(node.id));
@@ -135,6 +177,10 @@ export class NodesService {
       this.logger.log(`node ${node.name} runs containers of unknown app ${appId}; removing them`);
       await this.queue.send(node.id, 'app.remove', { appId }, `orphan.${appId}.${node.id}.${bucket}`);
     }
+    // Compared whole only when no operation of its apps held a part back.
+    const held = apps.some((a) => busy.has(a.id)) || hb.gears.some((g) => busy.has(g.appId));
+    if (held) this.compared.delete(node.id);
+    else this.compared.set(node.id, { digest, at: Date.now() });
   }
 }
 

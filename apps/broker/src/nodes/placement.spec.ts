@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { placeGears, servicesReachableElsewhere, type NodeCandidate } from './placement';
+import { explainPlacement, placeGears, servicesReachableElsewhere, type NodeCandidate } from './placement';
 
 const now = new Date('2026-01-01T00:00:00Z');
 const node = (name: string, over: Partial<NodeCandidate> = {}): NodeCandidate => ({
@@ -61,5 +61,94 @@ describe('placeGears', () => {
     assert.equal(servicesReachableElsewhere('127.0.0.1', reported), false, 'loopback reaches nothing on another host');
     assert.equal(servicesReachableElsewhere('10.0.0.5', [{ ports: {}, endpoints: 1 }]), false, 'no published port reported yet');
     assert.equal(servicesReachableElsewhere(undefined, reported), false);
+  });
+
+  it('explains every node it considered: the chosen one first, then why each other was not chosen', () => {
+    const r = explainPlacement(
+      [
+        node('a', { allocatedMb: 512 }),
+        node('b', { state: 'draining' }),
+        node('c', { lastHeartbeat: null }),
+        node('d'),
+        node('e', { memoryMb: 300, allocatedMb: 200 }),
+        node('f', { maxGears: 1, gears: 1 }),
+        node('g', { labels: { disk: 'hdd' } }),
+      ],
+      { ...req([256]), labels: { disk: 'hdd' } },
+    );
+    assert.deepEqual(r.placement, { ok: true, nodeId: 'g' });
+    assert.deepEqual(
+      r.considered.map((v) => [v.node, v.chosen, v.reason]),
+      [
+        ['g', true, 'g ranks first: 1024 MB free'],
+        ['a', false, 'a lacks the label disk=hdd'],
+        ['b', false, 'b is draining'],
+        ['c', false, 'c has not reported yet'],
+        ['d', false, 'd lacks the label disk=hdd'],
+        ['e', false, 'e lacks the label disk=hdd'],
+        ['f', false, 'f lacks the label disk=hdd'],
+      ],
+    );
+  });
+
+  it('says what ranked a fitting node below the chosen one: replicas, free memory, gears', () => {
+    const r = explainPlacement([node('a', { allocatedMb: 512 }), node('b'), node('c', { gears: 3 }), node('d', { allocatedMb: 0 })], {
+      ...req([256]),
+      spread: { a: 0, b: 1 },
+    });
+    assert.deepEqual(r.placement, { ok: true, nodeId: 'd' });
+    assert.deepEqual(
+      r.considered.map((v) => [v.node, v.chosen, v.reason]),
+      [
+        ['d', true, "d ranks first: 1024 MB free, 0 of the app's replicas in d (no zone) and 0 on the node"],
+        ['c', false, 'c runs 3 gears, d 0'],
+        ['a', false, 'a has 512 MB free, d 1024 MB'],
+        ['b', false, "b (no zone) holds 1 of the app's replicas, d (no zone) 0"],
+      ],
+    );
+    assert.match(r.summary, /^1 gear needing 256 MB on d: 4 of 4 nodes could take them$/);
+  });
+
+  it('names the node state a later state adds, and a shortfall explains every refusal', () => {
+    const r = explainPlacement([node('a', { state: 'lost' }), node('b', { allocatedMb: 1000 })], req([256]));
+    assert.equal(r.placement.ok, false);
+    assert.deepEqual(
+      r.considered.map((v) => v.reason),
+      ['a is lost', 'b has 24 MB free'],
+    );
+  });
+
+  it("spreads an app's replicas across zones first, then across the nodes of a zone", () => {
+    const nodes = [
+      node('a1', { zone: 'east' }),
+      node('a2', { zone: 'east' }),
+      node('b1', { zone: 'west', allocatedMb: 800 }),
+      node('b2', { zone: 'west', allocatedMb: 800 }),
+    ];
+    const spread: Record<string, number> = {};
+    const placed: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = placeGears(nodes, { ...req([64]), spread });
+      assert.equal(r.ok, true);
+      const id = (r as { nodeId: string }).nodeId;
+      placed.push(id);
+      spread[id] = (spread[id] ?? 0) + 1;
+    }
+    // East has more room, yet the second replica goes west: a zone lost takes at most half of them.
+    assert.deepEqual(placed, ['a1', 'b1', 'a2', 'b2']);
+    const explained = explainPlacement(nodes, { ...req([64]), spread: { a1: 1 } });
+    assert.deepEqual(explained.placement, { ok: true, nodeId: 'b1' });
+    assert.equal(explained.considered.find((v) => v.node === 'a2')?.reason, "zone east holds 1 of the app's replicas, zone west 0");
+    assert.equal(explained.considered.find((v) => v.node === 'b2')?.reason, 'b2 ties with b1, which comes first by name');
+    assert.match(explained.summary, /on b1 \(zone west\)/);
+  });
+
+  it('keeps the preferred node and says so of the others', () => {
+    const r = explainPlacement([node('a', { allocatedMb: 700 }), node('b')], req([256], 'a'));
+    assert.deepEqual(r.placement, { ok: true, nodeId: 'a' });
+    assert.deepEqual(
+      r.considered.map((v) => v.reason),
+      ["a runs the app's gears and has 324 MB free", "b fits, but the app's gears run on a"],
+    );
   });
 });

@@ -3,7 +3,12 @@
 export interface NodeCandidate {
   id: string;
   name: string;
-  state: 'active' | 'draining';
+  /** Only an active node takes gears; any other state (draining, or one a later state adds) is named as the reason. */
+  state: string;
+  /** The failure domain the node stands in (a rack, a room, a cloud zone); null: a zone of its own. */
+  zone?: string | null;
+  /** What an operator said of the node (`disk=ssd`); a placement may ask for some of them. */
+  labels?: Record<string, string>;
   lastHeartbeat: Date | null;
   memoryMb: number;
   maxGears: number;
@@ -18,49 +23,117 @@ export interface PlacementRequest {
   gearsMb: number[];
   /** The node that already runs the app's gears: used when it has room. */
   preferNode?: string;
-  /** Gears the app already has per node: spread placement picks the node with the fewest (then the most room). */
+  /**
+   * Replicas the app already has per node (anti-affinity): spread placement picks the zone with the fewest of them,
+   * then the node with the fewest, then the one with the most room.
+   */
   spread?: Record<string, number>;
+  /** Labels a node must carry to take the gears. */
+  labels?: Record<string, string>;
   now: Date;
   heartbeatTimeoutMs: number;
 }
 
-function whyNot(n: NodeCandidate, needMb: number, count: number, now: Date, timeoutMs: number): string | null {
-  if (n.state !== 'active') return `${n.name} is draining`;
+/** One node a placement looked at, and why it was or was not chosen. */
+export interface NodeVerdict {
+  node: string;
+  zone: string | null;
+  chosen: boolean;
+  reason: string;
+}
+
+/** A placement and its explanation: every node considered, in the order they ranked (the chosen one first). */
+export interface ExplainedPlacement {
+  placement: Placement;
+  considered: NodeVerdict[];
+  /** One line for an operation's step. */
+  summary: string;
+}
+
+function whyNot(n: NodeCandidate, needMb: number, count: number, req: PlacementRequest): string | null {
+  if (n.state !== 'active') return `${n.name} is ${n.state}`;
   if (!n.lastHeartbeat) return `${n.name} has not reported yet`;
-  const silentMs = now.getTime() - n.lastHeartbeat.getTime();
-  if (silentMs > timeoutMs) return `${n.name} has not reported for ${Math.round(silentMs / 1000)} s`;
+  const silentMs = req.now.getTime() - n.lastHeartbeat.getTime();
+  if (silentMs > req.heartbeatTimeoutMs) return `${n.name} has not reported for ${Math.round(silentMs / 1000)} s`;
+  for (const [key, value] of Object.entries(req.labels ?? {})) {
+    if (n.labels?.[key] !== value) return `${n.name} lacks the label ${key}=${value}`;
+  }
   const free = n.memoryMb - n.allocatedMb;
   if (free < needMb) return `${n.name} has ${free} MB free`;
   if (n.gears + count > n.maxGears) return `${n.name} runs ${n.gears} of at most ${n.maxGears} gears`;
   return null;
 }
 
-/** Picks the node for a group of gears: the preferred node when it fits, else the one with the most free memory. */
-export function placeGears(nodes: NodeCandidate[], req: PlacementRequest): Placement {
+/** The zone a node counts in for spread: a node without one is a zone of its own. */
+const zoneKey = (n: NodeCandidate) => (n.zone ? `zone:${n.zone}` : `node:${n.id}`);
+const free = (n: NodeCandidate) => n.memoryMb - n.allocatedMb;
+const plural = (k: number, one: string) => `${k} ${one}${k === 1 ? '' : 's'}`;
+
+/**
+ * Picks the node for a group of gears and says why: the preferred node when it fits (and no spread is asked), else
+ * across zones first (fewest of the app's replicas), then nodes (fewest replicas, then most free memory, fewest gears,
+ * name). Every node considered gets a verdict: the reason it cannot take the gears (state, silence, labels,
+ * capacity), or what ranked it below the chosen one.
+ */
+export function explainPlacement(nodes: NodeCandidate[], req: PlacementRequest): ExplainedPlacement {
   const needMb = req.gearsMb.reduce((a, b) => a + b, 0);
   const count = req.gearsMb.length;
-  if (nodes.length === 0) return { ok: false, shortfall: 'no node has joined the platform yet' };
-  const reasons: string[] = [];
+  const what = `${plural(count, 'gear')} needing ${needMb} MB`;
+  if (nodes.length === 0) {
+    const shortfall = 'no node has joined the platform yet';
+    return { placement: { ok: false, shortfall }, considered: [], summary: `${what}: ${shortfall}` };
+  }
+  const refused: NodeVerdict[] = [];
   const fitting: NodeCandidate[] = [];
   for (const n of nodes) {
-    const reason = whyNot(n, needMb, count, req.now, req.heartbeatTimeoutMs);
-    if (reason) reasons.push(reason);
+    const reason = whyNot(n, needMb, count, req);
+    if (reason) refused.push({ node: n.name, zone: n.zone ?? null, chosen: false, reason });
     else fitting.push(n);
   }
   if (fitting.length === 0) {
-    return { ok: false, shortfall: `no node can take ${count} gear(s) needing ${needMb} MB: ${reasons.join('; ')}` };
+    const shortfall = `no node can take ${count} gear(s) needing ${needMb} MB: ${refused.map((v) => v.reason).join('; ')}`;
+    return { placement: { ok: false, shortfall }, considered: refused, summary: shortfall };
   }
+  const verdict = (n: NodeCandidate, chosen: boolean, reason: string): NodeVerdict => ({ node: n.name, zone: n.zone ?? null, chosen, reason });
   const preferred = fitting.find((n) => n.id === req.preferNode);
-  if (preferred && !req.spread) return { ok: true, nodeId: preferred.id };
+  if (preferred && !req.spread) {
+    const others = fitting.filter((n) => n !== preferred).map((n) => verdict(n, false, `${n.name} fits, but the app's gears run on ${preferred.name}`));
+    return {
+      placement: { ok: true, nodeId: preferred.id },
+      considered: [verdict(preferred, true, `${preferred.name} runs the app's gears and has ${free(preferred)} MB free`), ...others, ...refused],
+      summary: `${what} on ${preferred.name}, beside the app's gears`,
+    };
+  }
   const spread = req.spread ?? {};
-  fitting.sort(
-    (a, b) =>
-      (spread[a.id] ?? 0) - (spread[b.id] ?? 0) ||
-      b.memoryMb - b.allocatedMb - (a.memoryMb - a.allocatedMb) ||
-      a.gears - b.gears ||
-      a.name.localeCompare(b.name),
-  );
-  return { ok: true, nodeId: fitting[0].id };
+  const inZone = new Map<string, number>();
+  for (const n of nodes) inZone.set(zoneKey(n), (inZone.get(zoneKey(n)) ?? 0) + (spread[n.id] ?? 0));
+  const zoneCount = (n: NodeCandidate) => inZone.get(zoneKey(n)) ?? 0;
+  const nodeCount = (n: NodeCandidate) => spread[n.id] ?? 0;
+  fitting.sort((a, b) => zoneCount(a) - zoneCount(b) || nodeCount(a) - nodeCount(b) || free(b) - free(a) || a.gears - b.gears || a.name.localeCompare(b.name));
+  const best = fitting[0];
+  const zoned = (n: NodeCandidate) => (n.zone ? `zone ${n.zone}` : `${n.name} (no zone)`);
+  const below = (n: NodeCandidate): string => {
+    if (zoneCount(n) !== zoneCount(best)) return `${zoned(n)} holds ${zoneCount(n)} of the app's replicas, ${zoned(best)} ${zoneCount(best)}`;
+    if (nodeCount(n) !== nodeCount(best)) return `${n.name} holds ${nodeCount(n)} of the app's replicas, ${best.name} ${nodeCount(best)}`;
+    if (free(n) !== free(best)) return `${n.name} has ${free(n)} MB free, ${best.name} ${free(best)} MB`;
+    if (n.gears !== best.gears) return `${n.name} runs ${n.gears} gears, ${best.name} ${best.gears}`;
+    return `${n.name} ties with ${best.name}, which comes first by name`;
+  };
+  const spreadNote = req.spread ? `, ${zoneCount(best)} of the app's replicas in ${zoned(best)} and ${nodeCount(best)} on the node` : '';
+  return {
+    placement: { ok: true, nodeId: best.id },
+    considered: [
+      verdict(best, true, `${best.name} ranks first: ${free(best)} MB free${spreadNote}`),
+      ...fitting.slice(1).map((n) => verdict(n, false, below(n))),
+      ...refused,
+    ],
+    summary: `${what} on ${best.name}${best.zone ? ` (zone ${best.zone})` : ''}: ${fitting.length} of ${plural(nodes.length, 'node')} could take them`,
+  };
+}
+
+/** Picks the node for a group of gears (see explainPlacement). */
+export function placeGears(nodes: NodeCandidate[], req: PlacementRequest): Placement {
+  return explainPlacement(nodes, req).placement;
 }
 
 /** Loopback addresses reach nothing outside their own host's network namespace. */

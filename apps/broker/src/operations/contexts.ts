@@ -10,6 +10,8 @@ export interface BaseContext {
   serving?: boolean;
   /** The id of the API request that asked for the operation: its jobs carry it, for the logs. */
   requestId?: string;
+  /** Driven by a broker's own loop rather than by node jobs (a node's drain): nothing to dispatch again. */
+  driven?: boolean;
 }
 
 /** A deployment or the activation of an earlier release: which release, which one served before, what the build made. */
@@ -64,6 +66,7 @@ export interface OperationContexts {
   'app.reload': ConfigRolloutContext;
   'cartridge.add': ConfigRolloutContext;
   'app.apply': ConfigRolloutContext;
+  'app.move': ConfigRolloutContext;
   'app.snapshot': SnapshotContext;
   'app.restore': SnapshotContext;
   'cartridge.upgrade': UpgradeContext;

@@ -8,6 +8,8 @@ export interface OperationStep {
   at: string;
   node?: string;
   text: string;
+  /** A placement's step: every node considered, the chosen one first, and why each was or was not chosen. */
+  considered?: { node: string; zone: string | null; chosen: boolean; reason: string }[];
 }
 
 /**

@@ -19,6 +19,7 @@ import type { User } from '../users/user.entity';
 import type { App } from '../apps/app.entity';
 import type { Operation } from './operation.entity';
 import { convergeJob } from './converge-job';
+import { takePlacements } from '../common/placement-log';
 import { reduceReport, reduceStageEnd, type OperationLine, type StageOutcome } from './report';
 
 export type { OperationLine, StageOutcome } from './report';
@@ -155,6 +156,8 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
   /** Sends every unfinished operation's jobs again, or ends it once routers serve it: whatever a broker left undone. */
   private async resume(): Promise<void> {
     for (const op of await this.operationsRepository.unfinished()) {
+      // A broker drives it step by step (a node's drain), with no job to send again; run again, it goes on.
+      if (op.context?.driven) continue;
       if (op.context?.serving) {
         this.serveLogged(op.id);
         continue;
@@ -181,7 +184,8 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       dispatch,
       // The API request that asked for it: its jobs carry the id, so the logs of every node show it (dispatch()).
       context: { ...context, ...(currentRequestId() && !context.requestId ? { requestId: currentRequestId() } : {}) },
-      steps: [{ at: new Date().toISOString(), text: firstStep }],
+      // Which nodes its gears were placed on, and why (placed earlier in the same transaction).
+      steps: [{ at: new Date().toISOString(), text: firstStep }, ...takePlacements()],
     });
   }
 

@@ -1,0 +1,183 @@
+import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { loadConfig } from '../apps/node-agent/src/config';
+import { agentLog, startAgent, type RunningAgent } from '../apps/node-agent/src/main';
+import { MemoryDocker } from '../apps/node-agent/src/memory-docker';
+import { eventually, Platform } from '../test/support/platform';
+import { REDIS_URL } from '../test/support/stores';
+
+type AddRow = (what: string, platform: string, floor: string, ratio: string, goal: string) => void;
+
+/** One simulated node: the real agent code on an in-memory Docker. */
+export interface SimNode {
+  name: string;
+  zone: string;
+  docker: MemoryDocker;
+  agent: RunningAgent;
+}
+
+export interface Simulation {
+  p: Platform;
+  nodes: SimNode[];
+  /** Broker resident memory (MB) against the gears placed so far, sampled as they were created. */
+  rss: { gears: number; mb: number }[];
+  /** Gears placed per second while the apps were created (each create places its replicas in its transaction). */
+  placementsPerSecond: number;
+  stop(): Promise<void>;
+}
+
+const rssMb = (pid: number) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024);
+/** CPU time (user + system) of a process so far, in ms. */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+export const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))];
+
+/** Runs `work` over `items`, `width` at a time. */
+async function pool<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
+}
+
+/**
+ * A broker on its own database and Redis prefix, `nodes` simulated nodes in `zones` zones joined with a token as
+ * real ones join, and `apps` web apps of `replicas` gears each created through the API, `width` at a time. Returns
+ * once every gear runs on its node's in-memory Docker.
+ */
+export async function simulate(o: { nodes: number; zones: number; apps: number; replicas: number; width?: number; heartbeatMs?: number }): Promise<Simulation> {
+  const health: Server = createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((resolve) => health.listen(0, '127.0.0.1', resolve));
+  const healthPort = (health.address() as { port: number }).port;
+  const p = await Platform.start('scale', {}, {});
+  const nodes: SimNode[] = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.agent.stop().catch(() => undefined)));
+    await p.stop();
+    health.close();
+  };
+  try {
+    // Agents print only what goes wrong: a hundred of them share this process's output.
+    agentLog.level = 'warn';
+    const token = (await p.api('POST', '/nodes/tokens', { uses: o.nodes, ttlHours: 1 })).body.token as string;
+    const names = Array.from({ length: o.nodes }, (_, i) => i);
+    // A few at a time: a join whose answer is lost to a timeout cannot be repeated under the same name.
+    await pool(names, 3, async (i) => {
+      const name = `${p.instance}-sim-${i}`;
+      const zone = `zone-${i % o.zones}`;
+      const config = loadConfig({
+        GEARSHIFT_INSTANCE: p.instance,
+        GEARSHIFT_NODE_NAME: name,
+        GEARSHIFT_NODE_ZONE: zone,
+        GEARSHIFT_DATA_DIR: p.dataDir,
+        GEARSHIFT_BROKER_URL: p.baseUrl,
+        GEARSHIFT_JOIN_TOKEN: token,
+        REDIS_URL,
+        GEARSHIFT_NODE_MEMORY_MB: String(256 * 1024),
+        GEARSHIFT_NODE_MAX_GEARS: '1000',
+        GEARSHIFT_HEARTBEAT_MS: String(o.heartbeatMs ?? 2000),
+        GEARSHIFT_REGISTRY: '',
+      });
+      const docker = new MemoryDocker(healthPort);
+      nodes.push({ name, zone, docker, agent: await startAgent(config, docker.asAdapter()) });
+    });
+    await eventually(
+      `${o.nodes} simulated nodes to be ready`,
+      async () => (await p.api('GET', '/nodes')).body.filter((n: { ready: boolean }) => n.ready).length === o.nodes,
+      60_000,
+      200,
+    );
+    if ((await p.api('POST', '/domains', { name: 'sim' })).status !== 201) throw new Error('could not create the domain sim');
+    const pid = p.broker!.child.pid!;
+    const rss = [{ gears: 0, mb: rssMb(pid) }];
+    let created = 0;
+    const t0 = performance.now();
+    await pool(
+      Array.from({ length: o.apps }, (_, i) => i),
+      o.width ?? 4,
+      async (i) => {
+        const r = await p.api('POST', '/domains/sim/apps', { name: `app${i}`, cartridges: ['nodejs-18'], scale: o.replicas });
+        if (r.status !== 202 && r.status !== 201) throw new Error(`creating app${i}: ${r.status} ${JSON.stringify(r.body)}`);
+        created += o.replicas;
+        if (created % 1000 === 0) rss.push({ gears: created, mb: rssMb(pid) });
+      },
+    );
+    const placementsPerSecond = (o.apps * o.replicas) / ((performance.now() - t0) / 1000);
+    const total = o.apps * o.replicas;
+    const running = () => nodes.reduce((n, x) => n + [...x.docker.containers.values()].filter((c) => c.state === 'running').length, 0);
+    await eventually(`${total} gears to run`, async () => running() === total, 600_000, 500).catch((err: Error) => {
+      throw new Error(`${err.message} (${running()} run)`);
+    });
+    rss.push({ gears: total, mb: rssMb(pid) });
+    return { p, nodes, rss, placementsPerSecond, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Least-squares slope of y on x. */
+function slope(points: { x: number; y: number }[]): number {
+  const n = points.length;
+  const mx = points.reduce((a, p) => a + p.x, 0) / n;
+  const my = points.reduce((a, p) => a + p.y, 0) / n;
+  const sxy = points.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0);
+  const sxx = points.reduce((a, p) => a + (p.x - mx) ** 2, 0);
+  return sxx === 0 ? 0 : sxy / sxx;
+}
+
+/**
+ * `BENCH_ONLY=scale`: 100 simulated nodes (BENCH_SCALE_NODES) in 3 zones, 10,000 gears (BENCH_SCALE_APPS apps of 10
+ * replicas) against one broker on the real Postgres and Redis. Prints the broker's CPU per heartbeat cycle (every
+ * node reporting once), the p99 of common GETs while the nodes beat, placements per second, and the broker's resident
+ * memory at the end with its slope per 1,000 gears.
+ */
+export async function scaleBench(add: AddRow): Promise<void> {
+  const nodeCount = Number(process.env.BENCH_SCALE_NODES || 100);
+  const apps = Number(process.env.BENCH_SCALE_APPS || 1000);
+  const heartbeatMs = 2000;
+  const sim = await simulate({ nodes: nodeCount, zones: 3, apps, replicas: 10, heartbeatMs });
+  try {
+    const { p } = sim;
+    const pid = p.broker!.child.pid!;
+    const gears = apps * 10;
+    // Heartbeats only: the broker's CPU over a quiet window, per cycle of every node reporting once.
+    const windowMs = 20_000;
+    const c0 = cpuMs(pid);
+    await new Promise((r) => setTimeout(r, windowMs));
+    const perCycle = (cpuMs(pid) - c0) / (windowMs / heartbeatMs);
+    add(
+      `simulated ${nodeCount} nodes / ${gears} gears: broker CPU per heartbeat cycle`,
+      `${perCycle.toFixed(0)} ms (${((perCycle / heartbeatMs) * 100).toFixed(0)}% of a core at one beat per ${heartbeatMs / 1000} s)`,
+      '-',
+      '-',
+      `< ${heartbeatMs} ms`,
+    );
+    const paths = ['/nodes', '/domains', '/domains/sim/apps/app1', '/domains/sim/apps/app1/operations'];
+    const times: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      const path = paths[i % paths.length].replace('app1', `app${(i * 7) % apps}`);
+      const t = performance.now();
+      const r = await p.api('GET', path);
+      times.push(performance.now() - t);
+      if (r.status !== 200) throw new Error(`GET ${path}: ${r.status}`);
+    }
+    add(`simulated: API p99 (GET ${paths.join(', ')}) while the nodes beat`, `${p99(times).toFixed(1)} ms`, '-', '-', '< 50 ms');
+    add('simulated: placements per second (apps of 10 replicas, 4 creates at a time)', `${sim.placementsPerSecond.toFixed(0)}/s`, '-', '-', '>= 500/s');
+    const last = sim.rss[sim.rss.length - 1];
+    const perK = slope(sim.rss.map((r) => ({ x: r.gears, y: r.mb }))) * 1000;
+    add(
+      `simulated: broker resident memory at ${last.gears} gears`,
+      `${last.mb} MB, ${perK.toFixed(1)} MB per 1,000 gears`,
+      `${sim.rss[0].mb} MB at 0`,
+      '-',
+      'printed',
+    );
+  } finally {
+    await sim.stop();
+  }
+}

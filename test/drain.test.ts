@@ -1,0 +1,124 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { eventually, hostAddress, Platform } from './support/platform';
+
+/**
+ * Draining a node under load: two agents on this host (each publishing on the host's own address, as two hosts
+ * would on theirs), a router in front, about 20 requests a second through it while the drain moves the gears.
+ */
+describe('draining a node', { timeout: 600_000 }, () => {
+  let p: Platform;
+  const apps = '/domains/tide/apps';
+  const address = hostAddress();
+
+  before(async () => {
+    p = await Platform.start('drain', { node1: { address }, node2: { address } }, { router: true });
+    assert.equal((await p.api('POST', '/domains', { name: 'tide' })).status, 201);
+  });
+  after(async () => {
+    await p?.stop();
+  });
+
+  const nodeOf = async (name: string) => (await p.api('GET', '/nodes')).body.find((n: { name: string }) => n.name === name);
+
+  it('sets zones and labels, which spread an app over the zones and are explained in its operation', async () => {
+    for (const [agent, zone] of [
+      ['node1', 'east'],
+      ['node2', 'west'],
+    ]) {
+      const r = await p.api('PATCH', `/nodes/${p.nodeName(agent)}`, { zone, labels: { disk: 'ssd' } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.zone, zone);
+      assert.deepEqual(r.body.labels, { disk: 'ssd' });
+    }
+    const bad = await p.api('PATCH', `/nodes/${p.nodeName('node1')}`, { zone: 'Not A Zone' });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.details[0].pointer, '/zone');
+
+    const created = await p.api('POST', `${apps}?wait=180`, { name: 'steady', cartridges: ['nodejs-18'], scale: 2 });
+    assert.equal(created.body.operation.state, 'succeeded', created.body.operation.error);
+    const nodes = created.body.gears.map((g: { node: string }) => g.node).sort();
+    assert.deepEqual(nodes, [p.nodeName('node1'), p.nodeName('node2')].sort(), 'one replica per zone');
+    const placements = created.body.operation.steps.filter((s: { considered?: unknown[] }) => s.considered);
+    assert.equal(placements.length, 2, JSON.stringify(created.body.operation.steps));
+    assert.equal(placements[0].considered.length, 2, 'both nodes were considered');
+    assert.match(placements[1].text, /^placed 1 gear needing \d+ MB on .* \(zone (east|west)\)/);
+    const second = placements[1].considered;
+    assert.equal(second.filter((v: { chosen: boolean }) => v.chosen).length, 1);
+    assert.match(second.find((v: { chosen: boolean }) => !v.chosen).reason, /zone (east|west) holds 1 of the app's replicas, zone (east|west) 0/);
+  });
+
+  it('moves every gear off a drained node with no failed request, and the node takes gears again once activated', async () => {
+    const host = 'steady-tide.localhost';
+    await eventually('the router to serve the app', async () => (await p.viaRouter(host, '/')).status === 200, 30_000, 100);
+    let sent = 0;
+    const failures: string[] = [];
+    const inFlight = new Set<Promise<void>>();
+    const load = setInterval(() => {
+      sent++;
+      const req = p
+        .viaRouter(host, '/', undefined, 5000)
+        .then((r) => {
+          if (r.status !== 200) failures.push(`${r.status} ${r.body.slice(0, 100)}`);
+        })
+        .catch((err: Error) => {
+          failures.push(err.message);
+        });
+      inFlight.add(req);
+      req.finally(() => inFlight.delete(req)).catch(() => undefined);
+    }, 50);
+    try {
+      await new Promise((r) => setTimeout(r, 2000));
+      const drained = await p.api('POST', `/nodes/${p.nodeName('node1')}/drain?wait=300`);
+      assert.equal(drained.status, 202, JSON.stringify(drained.body));
+      assert.equal(drained.body.kind, 'node.drain');
+      assert.equal(drained.body.state, 'succeeded', `${drained.body.error}\n${JSON.stringify(drained.body.steps, null, 1)}`);
+      const texts: string[] = drained.body.steps.map((s: { text: string }) => s.text);
+      assert.ok(
+        texts.some((t) => /app steady: 1 gear\(s\) moved off/.test(t)),
+        texts.join('\n'),
+      );
+      const placement = drained.body.steps.find((s: { considered?: unknown[] }) => s.considered);
+      assert.ok(placement, 'the drain tells where the new gear went and why');
+      assert.match(placement.considered.find((v: { node: string }) => v.node === p.nodeName('node1')).reason, /is draining/);
+      await new Promise((r) => setTimeout(r, 2000));
+    } finally {
+      clearInterval(load);
+      await Promise.all([...inFlight]);
+    }
+    assert.ok(sent >= 60, `sent ${sent} requests`);
+    assert.deepEqual(failures, [], `${failures.length} of ${sent} requests failed`);
+
+    const app = (await p.api('GET', `${apps}/steady`)).body;
+    assert.deepEqual(
+      app.gears.map((g: { node: string }) => g.node),
+      [p.nodeName('node2'), p.nodeName('node2')],
+    );
+    const node1 = await nodeOf(p.nodeName('node1'));
+    assert.equal(node1.state, 'draining');
+    assert.equal(node1.allocated.gears, 0);
+    await eventually(
+      'the drained node to run no container of the app',
+      async () => (await p.containers({ 'gearshift.node': node1.id })).length === 0,
+      30_000,
+      200,
+    );
+    const node2 = await nodeOf(p.nodeName('node2'));
+    assert.equal((await p.containers({ 'gearshift.node': node2.id })).length, 2, 'the old gears are gone, the new ones run');
+
+    const activated = await p.api('POST', `/nodes/${p.nodeName('node1')}/activate`);
+    assert.equal(activated.status, 200);
+    assert.equal(activated.body.state, 'active');
+    const scaled = await p.api('PUT', `${apps}/steady/scale?wait=180`, { replicas: 3 });
+    assert.equal(scaled.body.operation.state, 'succeeded', scaled.body.operation.error);
+    assert.ok(
+      scaled.body.gears.some((g: { node: string }) => g.node === p.nodeName('node1')),
+      'the active node takes the new replica',
+    );
+  });
+
+  it('names an unknown node', async () => {
+    assert.equal((await p.api('POST', '/nodes/no-such-node/drain')).status, 404);
+    assert.equal((await p.api('POST', '/nodes/no-such-node/activate')).status, 404);
+  });
+});
