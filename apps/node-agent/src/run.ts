@@ -33,7 +33,7 @@ export async function runAppCommand(docker: DockerAdapter, redis: IORedis, insta
       timeoutMs: job.timeoutSeconds * 1000,
       signal: gone.signal,
       // Not awaited: commands on one Redis connection keep their order, so the exit code still comes last.
-      onLine: (line) => void publish({ line: redact(line), stream: 'stdout' }).catch(() => 0),
+      onLine: (line, stream) => void publish({ line: redact(line), stream }).catch(() => 0),
     });
     await publish({ exitCode });
   } catch (err) {

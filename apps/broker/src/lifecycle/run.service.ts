@@ -1,6 +1,4 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
-import IORedis from 'ioredis';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import { GEAR_SIZES, gearProcessTypes, type RunMessage } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
@@ -12,10 +10,9 @@ import { GearSpecsService } from '../apps/gear-specs.service';
 import { secretValues } from '../apps/gear-specs';
 import { CatalogService } from '../cartridges/catalog.service';
 import { QueueService } from '../queue/queue.service';
+import { NodeRelay } from '../queue/node-relay';
 import type { User } from '../users/user.entity';
 import type { App } from '../apps/app.entity';
-
-const ALIVE_TTL_S = 10;
 
 /** `POST .../run`: the command's words, and the process type whose gears' environment and node it runs with. */
 export interface RunBody {
@@ -33,17 +30,23 @@ export const runSchema = {
   },
 } as const;
 
+/** How a one-off command ended: its exit code, or why it could not run. */
+export type RunEnd = { exitCode: number } | { error: string };
+
+/** What runs, for whom: the command's words and the process type whose gear gives the environment and the node. */
+export interface RunRequest {
+  command: string[];
+  process?: string;
+}
+
 /**
  * One-off commands (`gearshift run APP -- rake db:migrate`): a new container of the release the app serves, with
  * the environment of its gears, on the app's network, on a node that runs the release (its image is there). The
- * node sends the output and the exit code on a Redis channel of this request; the answer streams them on as lines
+ * node sends the output and the exit code on a relay channel of this request; the answer streams them on as lines
  * of JSON (`{"line", "stream"}`, then `{"exitCode"}` or `{"error"}`). A client that goes away kills the command.
  */
 @Injectable()
-export class RunService implements OnModuleDestroy {
-  private readonly redis: IORedis;
-  private readonly subscriber: IORedis;
-  private readonly listeners = new Map<string, (m: RunMessage) => void>();
+export class RunService {
   /** Commands each user has running through this broker. */
   private readonly running = new HeldPerUser();
 
@@ -53,27 +56,9 @@ export class RunService implements OnModuleDestroy {
     private readonly specs: GearSpecsService,
     private readonly catalog: CatalogService,
     private readonly queue: QueueService,
+    private readonly relays: NodeRelay,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
-  ) {
-    this.redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: 2 });
-    this.redis.on('error', () => undefined);
-    this.subscriber = new IORedis(config.redisUrl, { lazyConnect: true });
-    this.subscriber.on('error', () => undefined);
-    this.subscriber.on('message', (channel: string, raw: string) => {
-      let message: RunMessage;
-      try {
-        message = JSON.parse(raw) as RunMessage;
-      } catch {
-        return;
-      }
-      this.listeners.get(channel)?.(message);
-    });
-  }
-
-  onModuleDestroy(): void {
-    this.redis.disconnect();
-    this.subscriber.disconnect();
-  }
+  ) {}
 
   async run(user: User, domainName: string, appName: string, body: RunBody, res: Response): Promise<void> {
     const { app } = await this.access.requireApp(user, domainName, appName, 'develop');
@@ -87,11 +72,49 @@ export class RunService implements OnModuleDestroy {
   }
 
   private async runIn(app: App, body: RunBody, res: Response): Promise<void> {
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    try {
+      const end = await this.execute(app, body, (m) => res.write(`${JSON.stringify(m)}\n`), {
+        signal: gone.signal,
+        // Set before the job goes: its first line may come back before the send returns. Until then, an error is
+        // still the error filter's to answer.
+        sending: () => {
+          res.setHeader('content-type', 'application/x-ndjson; charset=utf-8');
+          res.setHeader('cache-control', 'no-cache');
+          res.setHeader('x-accel-buffering', 'no');
+        },
+        sent: () => {
+          if (!res.headersSent) res.flushHeaders();
+        },
+      });
+      if (end && !res.writableEnded) res.write(`${JSON.stringify(end)}\n`);
+    } catch (err) {
+      // Not begun: the error filter answers with an error body of its own type.
+      if (!res.headersSent) for (const h of ['content-type', 'cache-control', 'x-accel-buffering']) res.removeHeader(h);
+      throw err;
+    } finally {
+      // An error before the answer began is the error filter's to write.
+      if (res.headersSent && !res.writableEnded) res.end();
+    }
+  }
+
+  /**
+   * Runs `request` once in a new container of the app's release and passes on each line of its output; resolves how
+   * it ended, or null when `signal` ended it first (the command is then killed). Throws, before anything runs, when
+   * the app has no release or no gear of it to run beside.
+   */
+  async execute(
+    app: App,
+    request: RunRequest,
+    onLine: (m: Extract<RunMessage, { line: string }>) => void,
+    opts: { signal?: AbortSignal; labels?: Record<string, string>; sending?: () => void; sent?: () => void } = {},
+  ): Promise<RunEnd | null> {
     const release = app.activeDeploymentId ? await this.deploymentsRepository.findById(app.activeDeploymentId) : null;
     if (!release?.image || release.pruned) {
       throw conflict(`app "${app.name}" has no release yet: deploy its code first (git push, or POST .../deployments), then run commands in it`);
     }
-    const type = body.process ?? 'web';
+    const type = request.process ?? 'web';
     const types = gearProcessTypes(release.processes ?? {});
     if (type !== 'web' && !types.includes(type)) {
       throw ruleViolation('/process', 'procfile-process', `release ${release.number} has no process ${type}; it has web${types.map((t) => `, ${t}`).join('')}`);
@@ -104,45 +127,36 @@ export class RunService implements OnModuleDestroy {
     const spec = (await this.specs.specs(app)).find((s) => s.gearId === gear.id)!;
     const env = { ...spec.env, GEARSHIFT_RELEASE: String(release.number) };
     const large = GEAR_SIZES.large;
-    const id = randomUUID();
-    // Under the logs' channel prefix: the one a node's Redis user may publish on and read the key of.
-    const channel = `${this.config.instance}:logs:run-${id}`;
-    const alive = `${channel}:alive`;
 
-    await this.listen(channel);
+    const relay = await this.relays.open<RunMessage>('run-');
     let timer: NodeJS.Timeout | undefined;
-    const ended = new Promise<RunMessage | null>((resolve) => {
-      this.listeners.set(channel, (m) => {
-        if ('line' in m) res.write(`${JSON.stringify(m)}\n`);
+    const ended = new Promise<RunEnd | null>((resolve) => {
+      relay.onMessage((m) => {
+        if ('line' in m) onLine(m);
         else resolve(m);
       });
-      res.on('close', () => resolve(null));
+      if (opts.signal?.aborted) resolve(null);
+      opts.signal?.addEventListener('abort', () => resolve(null));
       // A node that never answers does not hold the request forever.
       timer = setTimeout(
         () => resolve({ error: `the command did not end within ${this.config.runTimeoutSeconds} s` }),
         (this.config.runTimeoutSeconds + 60) * 1000,
       );
     });
-    const keepAlive = setInterval(() => void this.redis.set(alive, '1', 'EX', ALIVE_TTL_S).catch(() => undefined), (ALIVE_TTL_S * 1000) / 3);
-    // Set before the job goes: its first line may come back before the send returns. Until then, an error is still
-    // the error filter's to answer.
-    res.setHeader('content-type', 'application/x-ndjson; charset=utf-8');
-    res.setHeader('cache-control', 'no-cache');
-    res.setHeader('x-accel-buffering', 'no');
     try {
-      await this.redis.set(alive, '1', 'EX', ALIVE_TTL_S);
+      opts.sending?.();
       await this.queue.send(
         gear.nodeId,
         'app.run',
         {
           appId: app.id,
-          channel,
-          alive,
+          channel: relay.channel,
+          alive: relay.alive,
           image: release.image,
-          command: body.command,
+          command: request.command,
           env,
           network: spec.network,
-          labels: { 'gearshift.release': String(release.number) },
+          labels: { ...opts.labels, 'gearshift.release': String(release.number) },
           limits: { memoryMb: this.config.buildMemoryMb, cpus: large.cpus, pids: large.pids },
           ...(spec.security ? { security: spec.security } : {}),
           timeoutSeconds: this.config.runTimeoutSeconds,
@@ -151,25 +165,12 @@ export class RunService implements OnModuleDestroy {
         undefined,
         1,
       );
-      if (!res.headersSent) res.flushHeaders();
-      const end = await ended;
-      if (end && !res.writableEnded) res.write(`${JSON.stringify(end)}\n`);
-    } catch (err) {
-      // Not begun: the error filter answers with an error body of its own type.
-      if (!res.headersSent) for (const h of ['content-type', 'cache-control', 'x-accel-buffering']) res.removeHeader(h);
-      throw err;
+      opts.sent?.();
+      return await ended;
     } finally {
-      clearInterval(keepAlive);
       clearTimeout(timer);
-      this.listeners.delete(channel);
-      await this.subscriber.unsubscribe(channel).catch(() => undefined);
-      await this.redis.del(alive).catch(() => undefined);
-      // An error before the answer began is the error filter's to write.
-      if (res.headersSent && !res.writableEnded) res.end();
+      // The key goes: the node kills a command still running.
+      await relay.close();
     }
-  }
-
-  private async listen(channel: string): Promise<void> {
-    await this.subscriber.subscribe(channel);
   }
 }
