@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { descriptorEnv, entryName, entryOptions, GEAR_SIZES, parseDescriptor, type AppDescriptor } from '@gearshift/cartridges';
+import { cronViolations, descriptorEnv, entryName, entryOptions, GEAR_SIZES, parseDescriptor, type AppDescriptor } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CertificateAuthority } from '../common/certificates';
 import { conflict, GearshiftError, ruleViolation } from '../common/errors';
@@ -43,6 +43,9 @@ export class ApplyService {
     // the domain learns nothing from how the file is read.
     const domain = await this.domains.require(user, domainName, 'develop');
     const parsed: AppDescriptor = parseDescriptor(text);
+    // Cron entries run with the release whose gearshift.yml names them; a schedule cron cannot read is refused here too.
+    const schedules = cronViolations(parsed.cron);
+    if (schedules.length > 0) throw new GearshiftError('rule_violation', schedules.map((v) => `${v.pointer} ${v.message}`).join('; '), schedules);
     const app = await this.appsRepository.findByName(domain.id, parsed.name);
     // A bare family (`nodejs`) keeps the version the app has, and gives a new app the newest current one.
     const { entries, warnings } = this.catalog.resolveEntries(

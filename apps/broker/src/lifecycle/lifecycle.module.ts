@@ -22,6 +22,6 @@ import { AppsController } from './apps.controller';
   imports: [AppsModule, CartridgesModule, ChangesModule, DomainsModule, FleetModule, NodesModule, OperationsModule, QueueModule, RoutesModule, UsersModule],
   controllers: [AppsController],
   providers: [AppGears, AppsPresenter, AppsService, ConfigRolloutService, LogsService, RunService],
-  exports: [AppGears, AppsPresenter, AppsService, ConfigRolloutService, LogsService],
+  exports: [AppGears, AppsPresenter, AppsService, ConfigRolloutService, LogsService, RunService],
 })
 export class LifecycleModule {}

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
-import { GEAR_SIZES, gearProcessTypes, type RunMessage } from '@gearshift/cartridges';
+import { GEAR_SIZES, gearProcessTypes, type RunInput, type RunMessage, type TerminalSize } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
-import { conflict, ruleViolation } from '../common/errors';
+import { conflict, notFound, ruleViolation } from '../common/errors';
 import { HeldPerUser } from '../common/held-per-user';
 import { AppAccess } from '../apps/app-access.service';
 import { DeploymentsRepository } from '../apps/deployments.repository';
@@ -10,7 +10,7 @@ import { GearSpecsService } from '../apps/gear-specs.service';
 import { secretValues } from '../apps/gear-specs';
 import { CatalogService } from '../cartridges/catalog.service';
 import { QueueService } from '../queue/queue.service';
-import { NodeRelay } from '../queue/node-relay';
+import { NodeRelay, type RelayChannel } from '../queue/node-relay';
 import type { User } from '../users/user.entity';
 import type { App } from '../apps/app.entity';
 
@@ -30,8 +30,27 @@ export const runSchema = {
   },
 } as const;
 
+/** `POST .../exec`: the command's words, and the gear to run it in (its id or the start of it; default: a web gear). */
+export interface ExecBody {
+  command: string[];
+  gear?: string;
+}
+
+export const execSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['command'],
+  properties: {
+    command: runSchema.properties.command,
+    gear: { type: 'string', pattern: '^[0-9a-f-]{4,36}$' },
+  },
+} as const;
+
 /** How a one-off command ended: its exit code, or why it could not run. */
 export type RunEnd = { exitCode: number } | { error: string };
+
+/** What a command prints: lines (stdout and stderr apart), or, with a terminal, what the terminal shows. */
+export type RunOutput = Extract<RunMessage, { line: string }> | Extract<RunMessage, { data: string }>;
 
 /** What runs, for whom: the command's words and the process type whose gear gives the environment and the node. */
 export interface RunRequest {
@@ -39,15 +58,32 @@ export interface RunRequest {
   process?: string;
 }
 
+/** How a command's output goes out and its input comes in. */
+export interface CommandIo {
+  onOutput: (m: RunOutput) => void;
+  /** Ends the command early: nobody reads it any more. */
+  signal?: AbortSignal;
+  /** A terminal of this size. */
+  tty?: TerminalSize;
+  /** Given when the command reads an input: called with how to send it, once the node listens for it. */
+  onInput?: (send: (m: RunInput) => Promise<void>) => void;
+  labels?: Record<string, string>;
+  /** Just before the job goes to the node, and just after. */
+  sending?: () => void;
+  sent?: () => void;
+}
+
 /**
  * One-off commands (`gearshift run APP -- rake db:migrate`): a new container of the release the app serves, with
- * the environment of its gears, on the app's network, on a node that runs the release (its image is there). The
- * node sends the output and the exit code on a relay channel of this request; the answer streams them on as lines
- * of JSON (`{"line", "stream"}`, then `{"exitCode"}` or `{"error"}`). A client that goes away kills the command.
+ * the environment of its gears, on the app's network, on a node that runs the release (its image is there); and
+ * commands in a running gear (`gearshift exec`). The node sends the output and the exit code on a relay channel of
+ * this request; the answer streams them on as lines of JSON (`{"line", "stream"}`, then `{"exitCode"}` or
+ * `{"error"}`). A client that goes away kills the command. The same commands with a terminal go over a WebSocket
+ * (terminal.gateway.ts).
  */
 @Injectable()
 export class RunService {
-  /** Commands each user has running through this broker. */
+  /** Commands each user has running through this broker, run or exec, with or without a terminal. */
   private readonly running = new HeldPerUser();
 
   constructor(
@@ -60,22 +96,38 @@ export class RunService {
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
-  async run(user: User, domainName: string, appName: string, body: RunBody, res: Response): Promise<void> {
-    const { app } = await this.access.requireApp(user, domainName, appName, 'develop');
-    // Each command holds a container as large as a build on a node: one user may run only a few at once.
-    await this.running.run(
+  /** The app, if `user` may run commands in it (developers and owners: a viewer may not). */
+  async appFor(user: User, domainName: string, appName: string): Promise<App> {
+    return (await this.access.requireApp(user, domainName, appName, 'develop')).app;
+  }
+
+  /** Runs `work` as one of the user's commands: each holds a container (or a process in a gear) and a relay. */
+  held<T>(user: User, work: () => Promise<T>): Promise<T> {
+    return this.running.run(
       user.id,
       this.config.maxRuns,
       (held) => `you have ${held} commands running, the most one user may (GEARSHIFT_MAX_RUNS); wait for one to end and try again`,
-      () => this.runIn(app, body, res),
+      work,
     );
   }
 
-  private async runIn(app: App, body: RunBody, res: Response): Promise<void> {
+  async run(user: User, domainName: string, appName: string, body: RunBody, res: Response): Promise<void> {
+    const app = await this.appFor(user, domainName, appName);
+    await this.held(user, () => this.answer(res, (io) => this.execute(app, body, io)));
+  }
+
+  async exec(user: User, domainName: string, appName: string, body: ExecBody, res: Response): Promise<void> {
+    const app = await this.appFor(user, domainName, appName);
+    await this.held(user, () => this.answer(res, (io) => this.executeIn(app, body.gear, body.command, io)));
+  }
+
+  /** Streams a command's output and end as lines of JSON. */
+  private async answer(res: Response, start: (io: CommandIo) => Promise<RunEnd | null>): Promise<void> {
     const gone = new AbortController();
     res.on('close', () => gone.abort());
     try {
-      const end = await this.execute(app, body, (m) => res.write(`${JSON.stringify(m)}\n`), {
+      const end = await start({
+        onOutput: (m) => res.write(`${JSON.stringify(m)}\n`),
         signal: gone.signal,
         // Set before the job goes: its first line may come back before the send returns. Until then, an error is
         // still the error filter's to answer.
@@ -100,16 +152,11 @@ export class RunService {
   }
 
   /**
-   * Runs `request` once in a new container of the app's release and passes on each line of its output; resolves how
-   * it ended, or null when `signal` ended it first (the command is then killed). Throws, before anything runs, when
-   * the app has no release or no gear of it to run beside.
+   * Runs `request` once in a new container of the app's release and passes on its output; resolves how it ended, or
+   * null when `signal` ended it first (the command is then killed). Throws, before anything runs, when the app has
+   * no release or no gear of it to run beside.
    */
-  async execute(
-    app: App,
-    request: RunRequest,
-    onLine: (m: Extract<RunMessage, { line: string }>) => void,
-    opts: { signal?: AbortSignal; labels?: Record<string, string>; sending?: () => void; sent?: () => void } = {},
-  ): Promise<RunEnd | null> {
+  async execute(app: App, request: RunRequest, io: CommandIo): Promise<RunEnd | null> {
     const release = app.activeDeploymentId ? await this.deploymentsRepository.findById(app.activeDeploymentId) : null;
     if (!release?.image || release.pruned) {
       throw conflict(`app "${app.name}" has no release yet: deploy its code first (git push, or POST .../deployments), then run commands in it`);
@@ -127,16 +174,81 @@ export class RunService {
     const spec = (await this.specs.specs(app)).find((s) => s.gearId === gear.id)!;
     const env = { ...spec.env, GEARSHIFT_RELEASE: String(release.number) };
     const large = GEAR_SIZES.large;
+    return this.relay(gear.nodeId, io, (relay) =>
+      this.queue.send(
+        gear.nodeId,
+        'app.run',
+        {
+          appId: app.id,
+          channel: relay.channel,
+          alive: relay.alive,
+          image: release.image!,
+          command: request.command,
+          env,
+          network: spec.network,
+          labels: { ...io.labels, 'gearshift.release': String(release.number) },
+          limits: { memoryMb: this.config.buildMemoryMb, cpus: large.cpus, pids: large.pids },
+          ...(spec.security ? { security: spec.security } : {}),
+          timeoutSeconds: this.config.runTimeoutSeconds,
+          secrets: secretValues(shape, this.catalog.cartridges, env),
+          ...(io.tty ? { tty: io.tty } : {}),
+          ...(io.onInput ? { input: relay.input } : {}),
+        },
+        undefined,
+        1,
+      ),
+    );
+  }
 
+  /**
+   * Runs a command in a running gear of the app: the one whose id starts with `gearRef`, else a running gear of the
+   * app's code (web first). Resolves as execute does.
+   */
+  async executeIn(app: App, gearRef: string | undefined, command: string[], io: CommandIo): Promise<RunEnd | null> {
+    const gears = app.gears ?? [];
+    const gear = gearRef
+      ? gears.find((g) => g.id.startsWith(gearRef))
+      : (gears.find((g) => g.state === 'running' && g.deploymentId && !g.process) ?? gears.find((g) => g.state === 'running' && g.deploymentId));
+    if (!gear) {
+      if (gearRef) throw notFound(`gear "${gearRef}" of app "${app.name}"`);
+      throw conflict(`no gear of app "${app.name}" is running; start it, or name a gear (GET .../gears)`);
+    }
+    if (gear.state !== 'running') throw conflict(`gear ${gear.id.slice(0, 8)} is ${gear.state}, not running`);
+    const shape = await this.specs.shapeOf(app);
+    const spec = (await this.specs.specs(app)).find((s) => s.gearId === gear.id);
+    return this.relay(gear.nodeId, io, (relay) =>
+      this.queue.send(
+        gear.nodeId,
+        'app.exec',
+        {
+          appId: app.id,
+          gearId: gear.id,
+          channel: relay.channel,
+          alive: relay.alive,
+          command,
+          timeoutSeconds: this.config.runTimeoutSeconds,
+          secrets: spec ? secretValues(shape, this.catalog.cartridges, spec.env) : [],
+          ...(io.tty ? { tty: io.tty } : {}),
+          ...(io.onInput ? { input: relay.input } : {}),
+        },
+        undefined,
+        1,
+      ),
+    );
+  }
+
+  /** Opens a relay channel, sends the node its job, and passes output on until the command ends or `signal` ends it. */
+  private async relay(nodeId: string, io: CommandIo, send: (relay: RelayChannel<RunMessage>) => Promise<unknown>): Promise<RunEnd | null> {
     const relay = await this.relays.open<RunMessage>('run-');
     let timer: NodeJS.Timeout | undefined;
     const ended = new Promise<RunEnd | null>((resolve) => {
       relay.onMessage((m) => {
-        if ('line' in m) onLine(m);
+        if ('line' in m || 'data' in m) io.onOutput(m);
+        else if ('started' in m) io.onInput?.((input) => relay.send(input));
         else resolve(m);
       });
-      if (opts.signal?.aborted) resolve(null);
-      opts.signal?.addEventListener('abort', () => resolve(null));
+      if (io.signal?.aborted) resolve(null);
+      io.signal?.addEventListener('abort', () => resolve(null));
       // A node that never answers does not hold the request forever.
       timer = setTimeout(
         () => resolve({ error: `the command did not end within ${this.config.runTimeoutSeconds} s` }),
@@ -144,28 +256,9 @@ export class RunService {
       );
     });
     try {
-      opts.sending?.();
-      await this.queue.send(
-        gear.nodeId,
-        'app.run',
-        {
-          appId: app.id,
-          channel: relay.channel,
-          alive: relay.alive,
-          image: release.image,
-          command: request.command,
-          env,
-          network: spec.network,
-          labels: { ...opts.labels, 'gearshift.release': String(release.number) },
-          limits: { memoryMb: this.config.buildMemoryMb, cpus: large.cpus, pids: large.pids },
-          ...(spec.security ? { security: spec.security } : {}),
-          timeoutSeconds: this.config.runTimeoutSeconds,
-          secrets: secretValues(shape, this.catalog.cartridges, env),
-        },
-        undefined,
-        1,
-      );
-      opts.sent?.();
+      io.sending?.();
+      await send(relay);
+      io.sent?.();
       return await ended;
     } finally {
       clearTimeout(timer);

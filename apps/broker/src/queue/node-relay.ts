@@ -15,6 +15,10 @@ export interface RelayChannel<M> {
   alive: string;
   /** Called with each message that arrives on the channel, parsed; what does not parse is dropped. */
   onMessage(handler: (m: M) => void): void;
+  /** The channel the node takes the request's input from (a command's keys, its terminal's size). */
+  input: string;
+  /** Sends a message to the node on the input channel. */
+  send(m: unknown): Promise<void>;
   /** Stops listening and lets the key go: the node stops. Safe to call more than once. */
   close(): Promise<void>;
 }
@@ -77,9 +81,14 @@ export class NodeRelay implements OnModuleDestroy {
     await this.redis.set(alive, '1', 'EX', ALIVE_TTL_S);
     const keepAlive = setInterval(() => void this.redis.set(alive, '1', 'EX', ALIVE_TTL_S).catch(() => undefined), (ALIVE_TTL_S * 1000) / 3);
     let closed = false;
+    const input = `${channel}:in`;
     return {
       channel,
       alive,
+      input,
+      send: async (m) => {
+        await this.redis.publish(input, JSON.stringify(m));
+      },
       onMessage: (h) => {
         handler = h;
       },
