@@ -83,6 +83,8 @@ export async function runTerminal(docker: Docker, o: RunOnceOptions & TerminalOp
   const options = runOnceContainerOptions(o);
   const container = await docker.createContainer({
     ...options,
+    // The terminal has its size from the start: a resize right after the start can come before the terminal does.
+    HostConfig: { ...options.HostConfig, ...(o.tty ? { ConsoleSize: [o.tty.rows, o.tty.cols] } : {}) },
     Tty: Boolean(o.tty),
     OpenStdin: o.stdin,
     StdinOnce: o.stdin,

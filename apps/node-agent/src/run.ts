@@ -27,11 +27,16 @@ async function relayFor(redis: IORedis, job: CommandJob) {
   }, CHECK_MS);
   let input: CommandInput | undefined;
   const early: RunInput[] = [];
+  // One message after the other: keys typed after a resize reach the terminal once it has its new size.
+  let inOrder = Promise.resolve();
   const take = (m: RunInput) => {
     if (!input) return void early.push(m);
-    if ('data' in m) input.write(Buffer.from(m.data, 'base64'));
-    else if ('eof' in m) input.end();
-    else input.resize(m.resize.cols, m.resize.rows).catch(() => undefined);
+    const to = input;
+    inOrder = inOrder.then(async () => {
+      if ('data' in m) to.write(Buffer.from(m.data, 'base64'));
+      else if ('eof' in m) to.end();
+      else await to.resize(m.resize.cols, m.resize.rows).catch(() => undefined);
+    });
   };
   // Its own connection: one that subscribes can do nothing else.
   const subscriber = job.input ? redis.duplicate() : undefined;
