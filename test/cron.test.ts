@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, Platform, runCli } from './support/platform';
+import { freePort } from './support/processes';
 
 /**
  * Cron entries in gearshift.yml: each runs on its schedule (here every two seconds: cron's optional seconds field) as
@@ -184,6 +185,30 @@ describe('cron entries', { timeout: 600_000 }, () => {
     assert.equal(ticks[0].target, 'dev/crons');
     assert.equal(ticks[0].details.exitCode, 3);
     assert.ok(events.some((e) => e.details.skipped === true && e.outcome === 'refused'));
+  });
+
+  it('goes on where the leading broker stopped when it is killed: the next leader runs the entries, each time once', async () => {
+    const second = await freePort();
+    await p.startBroker(second);
+    const last = (await cron()).entries[0].runs[0].dueAt;
+    await p.broker!.kill('SIGKILL');
+    const view = await eventually(
+      'runs of the tick entry by the broker that leads now',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${second}/api/v1${APP}/cron`, { headers: { authorization: `Bearer ${p.token}` } });
+        if (res.status !== 200) return false;
+        const v = (await res.json()) as CronView;
+        return v.entries[0].runs.some((r) => Date.parse(r.dueAt) > Date.parse(last) + 4000 && r.finishedAt && r.state !== 'skipped') && v;
+      },
+      90_000,
+      500,
+    );
+    const dues = view.entries[0].runs.map((r) => r.dueAt);
+    assert.equal(new Set(dues).size, dues.length, `a time ran twice: ${dues.join(' ')}`);
+    // A run the killed broker had going is ended by the next leader, not left running for ever.
+    for (const r of view.entries[1].runs) if (Date.parse(r.dueAt) < Date.parse(last)) assert.notEqual(r.state, 'running', JSON.stringify(r));
+    // The first broker back, for what follows.
+    await p.startBroker();
   });
 
   it('stops running entries that a new release no longer has', async () => {
