@@ -201,14 +201,14 @@ export class RunService {
   }
 
   /**
-   * Runs a command in a running gear of the app: the one whose id starts with `gearRef`, else a running gear of the
-   * app's code (web first). Resolves as execute does.
+   * Runs a command in a running gear of the app: the one whose id starts with `gearRef`, else a web gear of the
+   * app's release, else any running gear of the app. Resolves as execute does.
    */
   async executeIn(app: App, gearRef: string | undefined, command: string[], io: CommandIo): Promise<RunEnd | null> {
     const gears = app.gears ?? [];
     const gear = gearRef
       ? gears.find((g) => g.id.startsWith(gearRef))
-      : (gears.find((g) => g.state === 'running' && g.deploymentId && !g.process) ?? gears.find((g) => g.state === 'running' && g.deploymentId));
+      : (gears.find((g) => g.state === 'running' && g.deploymentId && !g.process) ?? gears.find((g) => g.state === 'running'));
     if (!gear) {
       if (gearRef) throw notFound(`gear "${gearRef}" of app "${app.name}"`);
       throw conflict(`no gear of app "${app.name}" is running; start it, or name a gear (GET .../gears)`);
