@@ -14,6 +14,7 @@ import { NodeSealing1733500000000 } from './1733500000000-node-sealing';
 import { AppSecurity1733600000000 } from './1733600000000-app-security';
 import { Processes1733720000000 } from './1733720000000-processes';
 import { NodeZones1733810000000 } from './1733810000000-node-zones';
+import { Cron1733830000000 } from './1733830000000-cron';
 import { CartridgeUpgrades1733840000000 } from './1733840000000-cartridge-upgrades';
 
 /** Every migration, oldest first. A new migration is added here and reviewed like any other code. */
@@ -34,5 +35,6 @@ export const MIGRATIONS = [
   AppSecurity1733600000000,
   Processes1733720000000,
   NodeZones1733810000000,
+  Cron1733830000000,
   CartridgeUpgrades1733840000000,
 ];

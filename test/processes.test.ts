@@ -122,9 +122,9 @@ describe('Procfile processes and one-off commands', { timeout: 900_000 }, () => 
     assert.deepEqual(
       ok.messages
         .filter((m) => m.line !== undefined)
-        .map((m) => m.line)
+        .map((m) => `${m.stream}: ${m.line}`)
         .sort(),
-      ['to stderr', 'v1 hello'],
+      ['stderr: to stderr', 'stdout: v1 hello'],
     );
     assert.deepEqual(ok.messages.at(-1), { exitCode: 0 });
     // On the app's network: the web gears answer by name.

@@ -11,6 +11,7 @@ import { ApplyModule } from './apply/apply.module';
 import { AppsModule } from './apps/apps.module';
 import { AuditModule } from './audit/audit.module';
 import { CartridgesModule } from './cartridges/cartridges.module';
+import { CronModule } from './cron/cron.module';
 import { ChangesModule } from './changes/changes.module';
 import { DeploymentsModule } from './deployments/deployments.module';
 import { DomainsModule } from './domains/domains.module';
@@ -57,6 +58,7 @@ export class AppModule {
         ApplyModule,
         ScalingModule,
         DeploymentsModule,
+        CronModule,
         SnapshotsModule,
         UpgradesModule,
         HealthModule,

@@ -22,7 +22,7 @@ const FLOORS: string[][] = [
   ['changes', 'nodes'],
   ['health', 'lifecycle', 'snapshots'],
   ['upgrades'],
-  ['apply', 'deployments', 'scaling'],
+  ['apply', 'cron', 'deployments', 'scaling'],
   ['broker-jobs'],
   ['app.module'],
   ['main'],

@@ -276,3 +276,21 @@ export interface AuditEvent {
   operationId: string | null;
   details: Record<string, unknown>;
 }
+
+/** One run of a cron entry. */
+export interface CronRunView {
+  dueAt: string;
+  state: 'running' | 'succeeded' | 'failed' | 'skipped';
+  release: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  error: string | null;
+  output: string;
+}
+
+/** `GET .../cron`: the entries of the app's release, each with its next time and newest runs. */
+export interface CronView {
+  release: number | null;
+  entries: { schedule: string; command: string; process: string; next: string | null; runs: CronRunView[] }[];
+}

@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import type { Operation } from './api-types';
 
 export type { Operation } from './api-types';
@@ -93,6 +94,29 @@ export class ApiClient {
     if (!res.ok || !res.body) await this.answer<never>(res);
     const decoder = new TextDecoder();
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) yield decoder.decode(chunk, { stream: true });
+  }
+
+  /**
+   * A WebSocket to the API (an interactive command), open; a refusal (the broker answers HTTP instead of upgrading)
+   * is a CliError with the broker's message, as for any other call.
+   */
+  socket(path: string): Promise<WebSocket> {
+    const url = `${this.server.replace(/\/$/, '').replace(/^http/, 'ws')}/api/v1${path}`;
+    const ws = new WebSocket(url, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(ws));
+      ws.once('unexpected-response', (_req, res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        res.on('end', () => {
+          const body = new Response(text, { status: res.statusCode ?? 500, statusText: res.statusMessage ?? '' });
+          this.answer<never>(body).then(() => reject(new CliError('the broker answered without opening the connection', EXIT.unreachable)), reject);
+        });
+      });
+      ws.once('error', (err) =>
+        reject(new CliError(`cannot reach the broker at ${this.server} (${err.message}); is it running? (npm run up)`, EXIT.unreachable)),
+      );
+    });
   }
 
   private async send(method: Method, path: string, init: { body?: string | Buffer; type?: string }): Promise<Response> {

@@ -6,6 +6,7 @@ import { register as registerApply } from './commands/apply';
 import { register as registerApps } from './commands/apps';
 import { register as registerAudit } from './commands/audit';
 import { register as registerCartridges } from './commands/cartridges';
+import { register as registerCron } from './commands/cron';
 import { register as registerDeploy } from './commands/deploy';
 import { register as registerDeployments } from './commands/deployments';
 import { register as registerDomains } from './commands/domains';
@@ -52,6 +53,7 @@ for (const register of [
   registerDeployments,
   registerLogs,
   registerRun,
+  registerCron,
   registerSnapshots,
   registerOperations,
   registerAudit,

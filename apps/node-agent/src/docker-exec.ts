@@ -14,7 +14,7 @@ export interface RunOnceOptions extends Confinement {
   /** The network to join; Docker's default bridge when absent. */
   network?: string;
   timeoutMs: number;
-  onLine: (line: string) => void;
+  onLine: (line: string, stream: 'stdout' | 'stderr') => void;
   /** Kills the command early (nobody reads its output any more). */
   signal?: AbortSignal;
 }
@@ -27,19 +27,24 @@ export async function runOnce(docker: Docker, o: RunOnceOptions): Promise<number
   const container = await docker.createContainer(runOnceContainerOptions(o));
   try {
     const stream = (await container.attach({ stream: true, stdout: true, stderr: true, logs: true })) as unknown as Readable;
-    let pending = '';
-    const emit = (text: string) => {
-      pending += text;
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const l of lines) o.onLine(l.trimEnd());
-    };
     const { PassThrough } = await import('node:stream');
-    const out = new PassThrough();
-    out.on('data', (c: Buffer) => emit(c.toString('utf8')));
+    // Each stream has its own unfinished line: a stderr line is never glued to the end of a stdout one.
+    const split = (name: 'stdout' | 'stderr') => {
+      const pass = new PassThrough();
+      let pending = '';
+      pass.on('data', (c: Buffer) => {
+        pending += c.toString('utf8');
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        for (const l of lines) o.onLine(l.trimEnd(), name);
+      });
+      return { pass, flush: () => pending && o.onLine(pending.trimEnd(), name) };
+    };
+    const out = split('stdout');
+    const err = split('stderr');
     // The attached output is only a view: a broken connection loses lines, not the outcome, which wait() gives.
-    stream.on('error', (err) => o.onLine(`(output interrupted: ${err.message})`));
-    docker.modem.demuxStream(stream, out, out);
+    stream.on('error', (e) => o.onLine(`(output interrupted: ${e.message})`, 'stderr'));
+    docker.modem.demuxStream(stream, out.pass, err.pass);
     await container.start();
     const kill = () => void container.kill().catch(() => undefined);
     const timer = setTimeout(kill, o.timeoutMs);
@@ -49,7 +54,8 @@ export async function runOnce(docker: Docker, o: RunOnceOptions): Promise<number
       o.signal?.removeEventListener('abort', kill);
     })) as { StatusCode: number };
     await new Promise((r) => setTimeout(r, 50));
-    if (pending) o.onLine(pending.trimEnd());
+    out.flush();
+    err.flush();
     return result.StatusCode;
   } finally {
     await container.remove({ force: true }).catch(() => undefined);

@@ -1,6 +1,7 @@
 import Docker from 'dockerode';
 import { namesPlatformRegistry, parseImageReference } from '@gearshift/cartridges';
 import { execIn, execStreams, logTail, runOnce, streamLogs, type RunOnceOptions } from './docker-exec';
+import { execTerminal, runTerminal, type TerminalOptions } from './docker-terminal';
 import {
   buildImage,
   imageExists,
@@ -191,6 +192,17 @@ export class DockerAdapter {
   async runOnce(o: RunOnceOptions): Promise<number> {
     const network = o.network && (await this.networkExists(o.network)) ? o.network : undefined;
     return runOnce(this.docker, { ...o, network });
+  }
+
+  /** As runOnce, with a terminal and/or an input (`gearshift run -it`). */
+  async runTerminal(o: RunOnceOptions & TerminalOptions): Promise<number> {
+    const network = o.network && (await this.networkExists(o.network)) ? o.network : undefined;
+    return runTerminal(this.docker, { ...o, network });
+  }
+
+  /** Runs a command in a running container, its output streamed, with a terminal and/or an input when asked. */
+  async execTerminal(id: string, command: string[], o: TerminalOptions): Promise<number> {
+    return execTerminal(this.docker, id, command, o);
   }
 
   /** Runs a command in a container and returns its exit code and output. */

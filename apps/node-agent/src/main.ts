@@ -27,7 +27,7 @@ import { GearOperator, type StepReporter } from './gear-operator';
 import { jobProcessor, withDeadline, type JobLike } from './worker';
 import { ReleaseBuilder } from './builder';
 import { streamAppLogs } from './logs';
-import { runAppCommand } from './run';
+import { execAppCommand, runAppCommand } from './run';
 import { Snapshots } from './snapshots';
 
 // JSON lines (pino), each with the request id of the operation being worked on (see @gearshift/cartridges logging).
@@ -176,6 +176,12 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
     // Answered at once: the command runs beside the queue, as long as it takes, and reports on its channel.
     'app.run': async (d) => {
       void runAppCommand(docker, connection, config.instance, d).catch((err: Error) => log(`one-off command of ${d.appId.slice(0, 8)}: ${err.message}`));
+      return { started: true };
+    },
+    'app.exec': async (d) => {
+      void execAppCommand(docker, connection, { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: config.instance, [LABELS.node]: nodeId }, d).catch(
+        (err: Error) => log(`command in gear ${d.gearId.slice(0, 8)}: ${err.message}`),
+      );
       return { started: true };
     },
     'node.ping': async (d) => ({ sentAt: d.sentAt, nodeId }),

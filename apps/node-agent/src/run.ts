@@ -1,16 +1,21 @@
 import type IORedis from 'ioredis';
-import { LABELS, RESTRICTED_SECURITY, type NodeJobs, type RunMessage } from '@gearshift/cartridges';
+import { LABELS, RESTRICTED_SECURITY, type NodeJobs, type RunInput, type RunMessage } from '@gearshift/cartridges';
 import { redactor } from './builder';
 import type { DockerAdapter } from './docker.adapter';
+import type { CommandInput, TerminalOptions } from './docker-terminal';
 
 const CHECK_MS = 1000;
 
+/** What a command of the app's (run or exec) shares: its channel, its key, its secrets, its terminal and input. */
+type CommandJob = Pick<NodeJobs['app.run'], 'channel' | 'alive' | 'secrets' | 'tty' | 'input' | 'timeoutSeconds'>;
+
 /**
- * A one-off command of an app (`gearshift run`): a new container of its release image on its network, removed
- * afterwards. Each output line, then the exit code, goes to the request's Redis channel. The command is killed at
- * its time limit, or as soon as the broker stops refreshing the request's key: nobody reads its output any more.
+ * The far end of a command's relay: publishes its output and how it ended on the request's channel, takes its input
+ * from the input channel, and aborts `gone` as soon as the broker stops refreshing the request's key (nobody reads its
+ * output any more). A terminal's output is redacted chunk by chunk: a secret cut in two by the terminal's writes
+ * could show, which is why the secrets' holders, not viewers, may open one.
  */
-export async function runAppCommand(docker: DockerAdapter, redis: IORedis, instance: string, job: NodeJobs['app.run']): Promise<void> {
+async function relayFor(redis: IORedis, job: CommandJob) {
   const redact = redactor(job.secrets);
   const publish = (m: RunMessage) => redis.publish(job.channel, JSON.stringify(m)).catch(() => 0);
   const gone = new AbortController();
@@ -20,8 +25,67 @@ export async function runAppCommand(docker: DockerAdapter, redis: IORedis, insta
       () => undefined,
     );
   }, CHECK_MS);
+  let input: CommandInput | undefined;
+  const early: RunInput[] = [];
+  // One message after the other: keys typed after a resize reach the terminal once it has its new size.
+  let inOrder = Promise.resolve();
+  const take = (m: RunInput) => {
+    if (!input) return void early.push(m);
+    const to = input;
+    inOrder = inOrder.then(async () => {
+      if ('data' in m) to.write(Buffer.from(m.data, 'base64'));
+      else if ('eof' in m) to.end();
+      else await to.resize(m.resize.cols, m.resize.rows).catch(() => undefined);
+    });
+  };
+  // Its own connection: one that subscribes can do nothing else.
+  const subscriber = job.input ? redis.duplicate() : undefined;
+  if (subscriber && job.input) {
+    subscriber.on('error', () => undefined);
+    subscriber.on('message', (_channel: string, raw: string) => {
+      try {
+        take(JSON.parse(raw) as RunInput);
+      } catch {
+        // not a message of ours
+      }
+    });
+    await subscriber.subscribe(job.input);
+    // Pub/sub keeps nothing for a channel nobody listens to: the broker holds the input until now.
+    await publish({ started: true });
+  }
+  const terminal: TerminalOptions = {
+    ...(job.tty ? { tty: job.tty } : {}),
+    stdin: Boolean(job.input),
+    // Not awaited: commands on one Redis connection keep their order, so the exit code still comes last.
+    onData: (chunk) => void publish({ data: Buffer.from(redact(chunk.toString('utf8'))).toString('base64') }).catch(() => 0),
+    onLine: (line, stream) => void publish({ line: redact(line), stream }).catch(() => 0),
+    onInput: (i) => {
+      input = i;
+      for (const m of early.splice(0)) take(m);
+    },
+    timeoutMs: job.timeoutSeconds * 1000,
+    signal: gone.signal,
+  };
+  return {
+    terminal,
+    publish,
+    redact,
+    close: () => {
+      clearInterval(watch);
+      subscriber?.disconnect();
+    },
+  };
+}
+
+/**
+ * A one-off command of an app (`gearshift run`): a new container of its release image on its network, removed
+ * afterwards. Each output line (or, with a terminal, what it prints), then the exit code, goes to the request's Redis
+ * channel. The command is killed at its time limit, or as soon as nobody reads its output any more.
+ */
+export async function runAppCommand(docker: DockerAdapter, redis: IORedis, instance: string, job: NodeJobs['app.run']): Promise<void> {
+  const relay = await relayFor(redis, job);
   try {
-    const exitCode = await docker.runOnce({
+    const container = {
       name: `${instance}-run-${job.appId.slice(0, 8)}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`,
       image: job.image,
       command: job.command,
@@ -30,15 +94,30 @@ export async function runAppCommand(docker: DockerAdapter, redis: IORedis, insta
       network: job.network,
       ...job.limits,
       security: job.security ?? RESTRICTED_SECURITY,
-      timeoutMs: job.timeoutSeconds * 1000,
-      signal: gone.signal,
-      // Not awaited: commands on one Redis connection keep their order, so the exit code still comes last.
-      onLine: (line) => void publish({ line: redact(line), stream: 'stdout' }).catch(() => 0),
-    });
-    await publish({ exitCode });
+    };
+    const exitCode =
+      job.tty || job.input
+        ? await docker.runTerminal({ ...container, ...relay.terminal })
+        : await docker.runOnce({ ...container, timeoutMs: relay.terminal.timeoutMs, signal: relay.terminal.signal, onLine: relay.terminal.onLine });
+    await relay.publish({ exitCode });
   } catch (err) {
-    await publish({ error: `the command could not run: ${redact((err as Error).message)}` });
+    await relay.publish({ error: `the command could not run: ${relay.redact((err as Error).message)}` });
   } finally {
-    clearInterval(watch);
+    relay.close();
+  }
+}
+
+/** A command in a running gear of the app (`gearshift exec`): its output and exit code as for a one-off command. */
+export async function execAppCommand(docker: DockerAdapter, redis: IORedis, labels: Record<string, string>, job: NodeJobs['app.exec']): Promise<void> {
+  const relay = await relayFor(redis, job);
+  try {
+    const gear = (await docker.listContainers({ ...labels, [LABELS.app]: job.appId, [LABELS.gear]: job.gearId })).find((c) => c.state === 'running');
+    if (!gear) throw new Error(`gear ${job.gearId.slice(0, 8)} is not running on this node`);
+    const exitCode = await docker.execTerminal(gear.id, job.command, relay.terminal);
+    await relay.publish({ exitCode });
+  } catch (err) {
+    await relay.publish({ error: `the command could not run: ${relay.redact((err as Error).message)}` });
+  } finally {
+    relay.close();
   }
 }

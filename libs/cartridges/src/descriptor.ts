@@ -6,6 +6,7 @@ import { NAME_PATTERN } from './gear-sizes';
 import { ajv, check, SchemaViolationError, type Violation } from './validation';
 import { cartridgeEntrySchema, entryName } from './cartridge-options';
 import { appHealthSchema } from './app-health';
+import { cronSchema } from './cron';
 import { serviceViolations, servicesSchema } from './services';
 
 /** Autoscaling bounds of an app's web gears, as the API and gearshift.yml both take them. */
@@ -60,6 +61,8 @@ export const descriptorSchema = {
         'post-deploy': { type: 'string', minLength: 1, maxLength: 4096 },
       },
     },
+    /** Commands run on a schedule (see cron.ts). */
+    cron: cronSchema,
   },
   not: { required: ['scale', 'autoscale'] },
 } as const;

@@ -21,3 +21,4 @@ export * from './logging';
 export * from './procfile';
 export * from './services';
 export * from './take-over';
+export * from './cron';

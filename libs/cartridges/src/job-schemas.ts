@@ -11,6 +11,12 @@ const integer = { type: 'integer' } as const;
 const boolean = { type: 'boolean' } as const;
 const strings = { type: 'array', items: string } as const;
 const command = { type: 'array', minItems: 1, items: string } as const;
+const terminalSize = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['cols', 'rows'],
+  properties: { cols: { type: 'integer', minimum: 1, maximum: 1000 }, rows: { type: 'integer', minimum: 1, maximum: 1000 } },
+} as const;
 const stringMap = { type: 'object', additionalProperties: string } as const;
 const numberMap = { type: 'object', additionalProperties: number } as const;
 
@@ -221,8 +227,24 @@ export const nodeJobSchemas = {
       security: securitySpecSchema,
       timeoutSeconds: { type: 'number', minimum: 1 },
       secrets: strings,
+      tty: terminalSize,
+      input: string,
     },
     ['appId', 'channel', 'alive', 'image', 'command', 'env', 'network', 'labels', 'limits', 'timeoutSeconds', 'secrets'],
+  ),
+  'app.exec': object(
+    {
+      appId: string,
+      gearId: string,
+      channel: string,
+      alive: string,
+      command,
+      timeoutSeconds: { type: 'number', minimum: 1 },
+      secrets: strings,
+      tty: terminalSize,
+      input: string,
+    },
+    ['appId', 'gearId', 'channel', 'alive', 'command', 'timeoutSeconds', 'secrets'],
   ),
   'app.remove': object({ operationId: string, appId: string }, ['appId']),
   'node.ping': object({ sentAt: number }, ['sentAt']),

@@ -206,6 +206,25 @@ export interface NodeJobs {
     timeoutSeconds: number;
     /** Values never to show in the output (credentials the command sees). */
     secrets: string[];
+    /** A terminal of this size (`gearshift run -it`): its output comes as `{data}` messages. */
+    tty?: TerminalSize;
+    /** The channel the command's input comes on (see RunInput); without it, the command reads nothing. */
+    input?: string;
+  };
+  /**
+   * Run a command in a running gear of the app (`gearshift exec`), with its output and exit code on a Redis channel
+   * as for `app.run`. Answered at once; the command is let go after `timeoutSeconds` or once `alive` is gone.
+   */
+  'app.exec': {
+    appId: string;
+    gearId: string;
+    channel: string;
+    alive: string;
+    command: string[];
+    timeoutSeconds: number;
+    secrets: string[];
+    tty?: TerminalSize;
+    input?: string;
   };
   /** Remove everything of an app on this node: containers, network, volumes. */
   'app.remove': { operationId?: string; appId: string };
@@ -283,8 +302,21 @@ export type LogMessage =
   /** `failed`: the gear failed its rollout and is gone; says so, with when. */
   { gear: string; cartridge: string; process?: string; line: string; stream: 'stdout' | 'stderr'; failed?: string } | { end: string };
 
-/** A message on a one-off command's channel: a line of its output, or how it ended (its exit code, or why it could not run). */
-export type RunMessage = { line: string; stream: 'stdout' | 'stderr' } | { exitCode: number } | { error: string };
+/**
+ * A message on a one-off command's channel: a line of its output, what its terminal printed (`data`, base64), that
+ * the node listens for its input (`started`: input sent before would be lost), or how it ended (its exit code, or
+ * why it could not run).
+ */
+export type RunMessage = { line: string; stream: 'stdout' | 'stderr' } | { data: string } | { started: true } | { exitCode: number } | { error: string };
+
+/** A message on a command's input channel: what was typed (`data`, base64), the end of the input, a new terminal size. */
+export type RunInput = { data: string } | { eof: true } | { resize: TerminalSize };
+
+/** A terminal's size in characters. */
+export interface TerminalSize {
+  cols: number;
+  rows: number;
+}
 
 export type JobOf<Jobs, Name extends keyof Jobs> = { name: Name; data: Jobs[Name] };
 export type NodeJob = { [N in NodeJobName]: JobOf<NodeJobs, N> }[NodeJobName];

@@ -126,6 +126,7 @@ export const NODE_JOB_SECRETS: SecretFields = {
     env: mapValues(d.env, (v, k) => f(v, `run env ${k}`)),
     secrets: d.secrets.map((s, i) => f(s, `secret ${i}`)),
   }),
+  'app.exec': (d, f) => ({ ...d, secrets: d.secrets.map((s, i) => f(s, `secret ${i}`)) }),
   'app.remove': (d) => d,
   'node.ping': (d) => d,
   'node.gc': (d) => d,

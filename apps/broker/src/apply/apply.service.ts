@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   composeDescriptor,
+  cronViolations,
   composeProjectName,
   descriptorEnv,
   entryName,
@@ -57,6 +58,9 @@ export class ApplyService {
     const domain = await this.domains.require(user, domainName, 'develop');
     const parsed: AppDescriptor = parseDescriptor(isComposeText(text) ? this.fromCompose(user, text, opts.name) : text);
     refuseServices(parsed.services);
+    // Cron entries run with the release whose gearshift.yml names them; a schedule cron cannot read is refused here too.
+    const schedules = cronViolations(parsed.cron);
+    if (schedules.length > 0) throw new GearshiftError('rule_violation', schedules.map((v) => `${v.pointer} ${v.message}`).join('; '), schedules);
     const app = await this.appsRepository.findByName(domain.id, parsed.name);
     // A bare family (`nodejs`) keeps the version the app has, and gives a new app the newest current one.
     const { entries, warnings } = this.catalog.resolveEntries(

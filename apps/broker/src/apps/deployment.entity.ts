@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import type { AppHealth } from '@gearshift/cartridges';
+import type { AppHealth, CronEntry } from '@gearshift/cartridges';
 import { sealedValues } from '../common/secrets';
 
 /**
@@ -38,6 +38,8 @@ export class Deployment {
   @Column({ type: 'jsonb', default: {} }) hooks!: Partial<Record<HookName, string>>;
   /** The Procfile's process types and their commands (empty: no Procfile, or a Dockerfile build). */
   @Column({ type: 'jsonb', default: {} }) processes!: Record<string, string>;
+  /** The `cron:` entries of its gearshift.yml: while it is the app's release, they run on their schedules. */
+  @Column({ type: 'jsonb', default: [] }) cron!: CronEntry[];
   /** The build's output, its last 64 KB. */
   @Column({ type: 'text', default: '' }) log!: string;
   @Column({ type: 'text', nullable: true }) error!: string | null;

@@ -57,7 +57,7 @@ const strings = (v: unknown): string[] | undefined =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && NAME.test(x)).slice(0, MAX_NAMES) : undefined;
 
 /** A one-off command's words as it was given (who ran what is the point of the event), cut to a sane size. */
-const commandWords = (v: unknown): string[] | undefined =>
+export const commandWords = (v: unknown): string[] | undefined =>
   Array.isArray(v)
     ? v
         .filter((x): x is string => typeof x === 'string')
@@ -211,6 +211,10 @@ const RULES: Record<string, Rule> = {
   'POST /domains/:domain/apps/:app/run': {
     action: 'app.run',
     details: (b) => compact({ command: commandWords(b.command), process: str(b.process, 64) }),
+  },
+  'POST /domains/:domain/apps/:app/exec': {
+    action: 'app.exec',
+    details: (b) => compact({ command: commandWords(b.command), gear: str(b.gear, 36) }),
   },
   'POST /domains/:domain/apps/:app/deployments': { action: 'deployment.create', details: (_, c) => deploymentSource(c.body, c) },
   'POST /domains/:domain/apps/:app/deployments/:ref/activate': {

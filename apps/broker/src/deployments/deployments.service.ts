@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ArchiveError, inspectArchive, parseProcfile, type ArchiveSummary } from '@gearshift/cartridges';
+import { ArchiveError, cronViolations, inspectArchive, parseProcfile, type ArchiveSummary } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { DeploymentsRepository } from '../apps/deployments.repository';
@@ -118,6 +118,10 @@ export class DeploymentsService {
     const descriptor = this.sources.descriptorOf(summary);
     refuseServices(descriptor?.services, '/archive/gearshift.yml');
     const hooks = this.sources.hooksOf(descriptor, paths);
+    // A schedule cron cannot read is refused with the push, not found out when it would have run.
+    const badSchedule = cronViolations(descriptor?.cron)[0];
+    if (badSchedule)
+      throw ruleViolation(`/archive/gearshift.yml${badSchedule.pointer}`, badSchedule.rule, `gearshift.yml ${badSchedule.pointer}: ${badSchedule.message}`);
     // The Procfile is read for a build with the cartridge's recipe; a repository's Dockerfile says how it starts.
     const procfile = summary.texts.Procfile !== undefined && !paths.has('Dockerfile') ? parseProcfile(summary.texts.Procfile) : null;
     const processes = Object.fromEntries(procfile?.processes ?? []);
@@ -161,6 +165,7 @@ export class DeploymentsService {
             health: descriptor ? (descriptor.health ?? null) : current!.health,
             hooks,
             processes,
+            cron: descriptor?.cron ?? [],
             sourceToken: randomBytes(24).toString('base64url'),
             userId: user.id,
           });

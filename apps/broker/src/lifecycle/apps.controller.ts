@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import { invalid } from '../common/errors';
 import { PROCESS_TYPE } from '@gearshift/cartridges';
 import { LogsService } from './logs.service';
-import { RunService, runSchema, type RunBody } from './run.service';
+import { execSchema, RunService, runSchema, type ExecBody, type RunBody } from './run.service';
 import { ApiBearerAuth, ApiBody, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { SchemaPipe } from '../common/schema.pipe';
 import { WaitPipe } from '../common/wait.pipe';
@@ -55,6 +55,24 @@ export class AppsController {
     @Res() res: Response,
   ) {
     await this.runs.run(user, domain, app, body, res);
+  }
+
+  /**
+   * A command in a running gear of the app (the one named by `gear`, an id or its start; else a web gear): its
+   * output and exit code as for `run`. With a terminal: the WebSocket of the same path.
+   */
+  @Post(':app/exec')
+  @HttpCode(200)
+  @AcceptsBody({ json: 'api' })
+  @ApiBody({ schema: execSchema as object })
+  async exec(
+    @CurrentUser() user: User,
+    @Param('domain') domain: string,
+    @Param('app') app: string,
+    @Body(new SchemaPipe(execSchema)) body: ExecBody,
+    @Res() res: Response,
+  ) {
+    await this.runs.exec(user, domain, app, body, res);
   }
 
   /** Output of every gear, each line tagged with its cartridge and gear; with follow=true, streamed as it comes. */

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AppsModule } from '../apps/apps.module';
+import { AuditModule } from '../audit/audit.module';
 import { CartridgesModule } from '../cartridges/cartridges.module';
 import { ChangesModule } from '../changes/changes.module';
 import { DomainsModule } from '../domains/domains.module';
@@ -17,13 +18,26 @@ import { AppsService } from './apps.service';
 import { ConfigRolloutService } from './config-rollout.service';
 import { LogsService } from './logs.service';
 import { RunService } from './run.service';
+import { TerminalGateway } from './terminal.gateway';
 import { AppsController } from './apps.controller';
 
 /** The apps API: creating, changing, scaling and deleting apps. */
 @Module({
-  imports: [AppsModule, CartridgesModule, ChangesModule, DomainsModule, FleetModule, NodesModule, OperationsModule, QueueModule, RoutesModule, UsersModule],
+  imports: [
+    AppsModule,
+    AuditModule,
+    CartridgesModule,
+    ChangesModule,
+    DomainsModule,
+    FleetModule,
+    NodesModule,
+    OperationsModule,
+    QueueModule,
+    RoutesModule,
+    UsersModule,
+  ],
   controllers: [AppsController, NodeDrainController],
-  providers: [AppGears, AppsPresenter, AppsService, ConfigRolloutService, LogsService, NodeDrainService, RunService],
-  exports: [AppGears, AppsPresenter, AppsService, ConfigRolloutService, LogsService],
+  providers: [AppGears, AppsPresenter, AppsService, ConfigRolloutService, LogsService, NodeDrainService, RunService, TerminalGateway],
+  exports: [AppGears, AppsPresenter, AppsService, ConfigRolloutService, LogsService, RunService],
 })
 export class LifecycleModule {}

@@ -1,18 +1,15 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
-import IORedis from 'ioredis';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import type { LogMessage } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { QueueService } from '../queue/queue.service';
+import { NodeRelay } from '../queue/node-relay';
 import { AppsRepository } from '../apps/apps.repository';
 import type { User } from '../users/user.entity';
 import type { App } from '../apps/app.entity';
 import { AppAccess } from '../apps/app-access.service';
 import { HeldPerUser } from '../common/held-per-user';
 import { CatalogService } from '../cartridges/catalog.service';
-
-const ALIVE_TTL_S = 10;
 
 /** `process`: only the lines of one Procfile process type's gears (`web`: the web gears). */
 export interface LogOptions {
@@ -26,51 +23,18 @@ export interface LogOptions {
  * request, and the broker writes it on, each line tagged with its gear. Following lasts while the client listens.
  */
 @Injectable()
-export class LogsService implements OnModuleDestroy {
-  private readonly redis: IORedis;
-  /** One subscriber for every log request of this broker, by channel. */
-  private readonly subscriber: IORedis;
-  private readonly listeners = new Map<string, (m: LogMessage) => void>();
-  private subscribed?: Promise<unknown>;
+export class LogsService {
   /** Log requests open per user: each holds a Redis channel and a job per node, so one user may hold only so many. */
   private readonly open = new HeldPerUser();
 
   constructor(
     private readonly access: AppAccess,
     private readonly queue: QueueService,
+    private readonly relayOf: NodeRelay,
     private readonly appsRepository: AppsRepository,
     private readonly catalog: CatalogService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
-  ) {
-    this.redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: 2 });
-    this.redis.on('error', () => undefined);
-    this.subscriber = new IORedis(config.redisUrl, { lazyConnect: true });
-    this.subscriber.on('error', () => undefined);
-    this.subscriber.on('pmessage', (_pattern: string, channel: string, raw: string) => {
-      // Anything on the channel that is not a log message is dropped, not thrown out of an event handler.
-      let message: LogMessage;
-      try {
-        message = JSON.parse(raw) as LogMessage;
-      } catch {
-        return;
-      }
-      this.listeners.get(channel)?.(message);
-    });
-  }
-
-  onModuleDestroy(): void {
-    this.redis.disconnect();
-    this.subscriber.disconnect();
-  }
-
-  private listen(): Promise<unknown> {
-    // Subscribed once, on first use; ioredis subscribes again after a reconnect.
-    this.subscribed ??= this.subscriber.psubscribe(`${this.config.instance}:logs:*`).catch((err: Error) => {
-      this.subscribed = undefined;
-      throw err;
-    });
-    return this.subscribed;
-  }
+  ) {}
 
   async stream(user: User, domainName: string, appName: string, opts: LogOptions, res: Response): Promise<void> {
     const { app } = await this.access.requireApp(user, domainName, appName, 'read');
@@ -85,9 +49,6 @@ export class LogsService implements OnModuleDestroy {
   private async relay(app: App, opts: LogOptions, res: Response): Promise<void> {
     const nodes = [...new Set((app.gears ?? []).map((g) => g.nodeId))];
     const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge))?.manifest.name;
-    const id = randomUUID();
-    const channel = `${this.config.instance}:logs:${id}`;
-    const alive = `${channel}:alive`;
     res.setHeader('content-type', 'text/plain; charset=utf-8');
     res.setHeader('cache-control', 'no-cache');
     res.setHeader('x-accel-buffering', 'no');
@@ -96,9 +57,8 @@ export class LogsService implements OnModuleDestroy {
       res.end();
       return;
     }
-    await this.listen();
-    await this.redis.set(alive, '1', 'EX', ALIVE_TTL_S);
-    const keepAlive = setInterval(() => void this.redis.set(alive, '1', 'EX', ALIVE_TTL_S).catch(() => undefined), (ALIVE_TTL_S * 1000) / 3);
+    const relay = await this.relayOf.open<LogMessage>();
+    const { channel, alive } = relay;
     let pending = nodes.length;
     const asked = new Set<string>();
     const ask = async (nodeIds: string[]) => {
@@ -113,7 +73,7 @@ export class LogsService implements OnModuleDestroy {
       res.on('close', done);
       // Without follow, a node that never answers does not hold the request forever.
       const timeout = opts.follow ? undefined : setTimeout(done, 15000);
-      this.listeners.set(channel, (m) => {
+      relay.onMessage((m) => {
         if ('end' in m) {
           if (--pending === 0) {
             clearTimeout(timeout);
@@ -141,9 +101,7 @@ export class LogsService implements OnModuleDestroy {
       }
     });
     clearInterval(watch);
-    this.listeners.delete(channel);
-    clearInterval(keepAlive);
-    await this.redis.del(alive).catch(() => undefined);
+    await relay.close();
     if (!res.writableEnded) res.end();
   }
 }

@@ -1,10 +1,8 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
-import IORedis from 'ioredis';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
-import { GEAR_SIZES, gearProcessTypes, type RunMessage } from '@gearshift/cartridges';
+import { GEAR_SIZES, gearProcessTypes, type RunInput, type RunMessage, type TerminalSize } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
-import { conflict, ruleViolation } from '../common/errors';
+import { conflict, notFound, ruleViolation } from '../common/errors';
 import { HeldPerUser } from '../common/held-per-user';
 import { AppAccess } from '../apps/app-access.service';
 import { DeploymentsRepository } from '../apps/deployments.repository';
@@ -12,10 +10,9 @@ import { GearSpecsService } from '../apps/gear-specs.service';
 import { secretValues } from '../apps/gear-specs';
 import { CatalogService } from '../cartridges/catalog.service';
 import { QueueService } from '../queue/queue.service';
+import { NodeRelay, type RelayChannel } from '../queue/node-relay';
 import type { User } from '../users/user.entity';
 import type { App } from '../apps/app.entity';
-
-const ALIVE_TTL_S = 10;
 
 /** `POST .../run`: the command's words, and the process type whose gears' environment and node it runs with. */
 export interface RunBody {
@@ -33,18 +30,60 @@ export const runSchema = {
   },
 } as const;
 
+/** `POST .../exec`: the command's words, and the gear to run it in (its id or the start of it; default: a web gear). */
+export interface ExecBody {
+  command: string[];
+  gear?: string;
+}
+
+export const execSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['command'],
+  properties: {
+    command: runSchema.properties.command,
+    gear: { type: 'string', pattern: '^[0-9a-f-]{4,36}$' },
+  },
+} as const;
+
+/** How a one-off command ended: its exit code, or why it could not run. */
+export type RunEnd = { exitCode: number } | { error: string };
+
+/** What a command prints: lines (stdout and stderr apart), or, with a terminal, what the terminal shows. */
+export type RunOutput = Extract<RunMessage, { line: string }> | Extract<RunMessage, { data: string }>;
+
+/** What runs, for whom: the command's words and the process type whose gear gives the environment and the node. */
+export interface RunRequest {
+  command: string[];
+  process?: string;
+}
+
+/** How a command's output goes out and its input comes in. */
+export interface CommandIo {
+  onOutput: (m: RunOutput) => void;
+  /** Ends the command early: nobody reads it any more. */
+  signal?: AbortSignal;
+  /** A terminal of this size. */
+  tty?: TerminalSize;
+  /** Given when the command reads an input: called with how to send it, once the node listens for it. */
+  onInput?: (send: (m: RunInput) => Promise<void>) => void;
+  labels?: Record<string, string>;
+  /** Just before the job goes to the node, and just after. */
+  sending?: () => void;
+  sent?: () => void;
+}
+
 /**
  * One-off commands (`gearshift run APP -- rake db:migrate`): a new container of the release the app serves, with
- * the environment of its gears, on the app's network, on a node that runs the release (its image is there). The
- * node sends the output and the exit code on a Redis channel of this request; the answer streams them on as lines
- * of JSON (`{"line", "stream"}`, then `{"exitCode"}` or `{"error"}`). A client that goes away kills the command.
+ * the environment of its gears, on the app's network, on a node that runs the release (its image is there); and
+ * commands in a running gear (`gearshift exec`). The node sends the output and the exit code on a relay channel of
+ * this request; the answer streams them on as lines of JSON (`{"line", "stream"}`, then `{"exitCode"}` or
+ * `{"error"}`). A client that goes away kills the command. The same commands with a terminal go over a WebSocket
+ * (terminal.gateway.ts).
  */
 @Injectable()
-export class RunService implements OnModuleDestroy {
-  private readonly redis: IORedis;
-  private readonly subscriber: IORedis;
-  private readonly listeners = new Map<string, (m: RunMessage) => void>();
-  /** Commands each user has running through this broker. */
+export class RunService {
+  /** Commands each user has running through this broker, run or exec, with or without a terminal. */
   private readonly running = new HeldPerUser();
 
   constructor(
@@ -53,45 +92,76 @@ export class RunService implements OnModuleDestroy {
     private readonly specs: GearSpecsService,
     private readonly catalog: CatalogService,
     private readonly queue: QueueService,
+    private readonly relays: NodeRelay,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
-  ) {
-    this.redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: 2 });
-    this.redis.on('error', () => undefined);
-    this.subscriber = new IORedis(config.redisUrl, { lazyConnect: true });
-    this.subscriber.on('error', () => undefined);
-    this.subscriber.on('message', (channel: string, raw: string) => {
-      let message: RunMessage;
-      try {
-        message = JSON.parse(raw) as RunMessage;
-      } catch {
-        return;
-      }
-      this.listeners.get(channel)?.(message);
-    });
+  ) {}
+
+  /** The app, if `user` may run commands in it (developers and owners: a viewer may not). */
+  async appFor(user: User, domainName: string, appName: string): Promise<App> {
+    return (await this.access.requireApp(user, domainName, appName, 'develop')).app;
   }
 
-  onModuleDestroy(): void {
-    this.redis.disconnect();
-    this.subscriber.disconnect();
-  }
-
-  async run(user: User, domainName: string, appName: string, body: RunBody, res: Response): Promise<void> {
-    const { app } = await this.access.requireApp(user, domainName, appName, 'develop');
-    // Each command holds a container as large as a build on a node: one user may run only a few at once.
-    await this.running.run(
+  /** Runs `work` as one of the user's commands: each holds a container (or a process in a gear) and a relay. */
+  held<T>(user: User, work: () => Promise<T>): Promise<T> {
+    return this.running.run(
       user.id,
       this.config.maxRuns,
       (held) => `you have ${held} commands running, the most one user may (GEARSHIFT_MAX_RUNS); wait for one to end and try again`,
-      () => this.runIn(app, body, res),
+      work,
     );
   }
 
-  private async runIn(app: App, body: RunBody, res: Response): Promise<void> {
+  async run(user: User, domainName: string, appName: string, body: RunBody, res: Response): Promise<void> {
+    const app = await this.appFor(user, domainName, appName);
+    await this.held(user, () => this.answer(res, (io) => this.execute(app, body, io)));
+  }
+
+  async exec(user: User, domainName: string, appName: string, body: ExecBody, res: Response): Promise<void> {
+    const app = await this.appFor(user, domainName, appName);
+    await this.held(user, () => this.answer(res, (io) => this.executeIn(app, body.gear, body.command, io)));
+  }
+
+  /** Streams a command's output and end as lines of JSON. */
+  private async answer(res: Response, start: (io: CommandIo) => Promise<RunEnd | null>): Promise<void> {
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    try {
+      const end = await start({
+        onOutput: (m) => res.write(`${JSON.stringify(m)}\n`),
+        signal: gone.signal,
+        // Set before the job goes: its first line may come back before the send returns. Until then, an error is
+        // still the error filter's to answer.
+        sending: () => {
+          res.setHeader('content-type', 'application/x-ndjson; charset=utf-8');
+          res.setHeader('cache-control', 'no-cache');
+          res.setHeader('x-accel-buffering', 'no');
+        },
+        sent: () => {
+          if (!res.headersSent) res.flushHeaders();
+        },
+      });
+      if (end && !res.writableEnded) res.write(`${JSON.stringify(end)}\n`);
+    } catch (err) {
+      // Not begun: the error filter answers with an error body of its own type.
+      if (!res.headersSent) for (const h of ['content-type', 'cache-control', 'x-accel-buffering']) res.removeHeader(h);
+      throw err;
+    } finally {
+      // An error before the answer began is the error filter's to write.
+      if (res.headersSent && !res.writableEnded) res.end();
+    }
+  }
+
+  /**
+   * Runs `request` once in a new container of the app's release and passes on its output; resolves how it ended, or
+   * null when `signal` ended it first (the command is then killed). Throws, before anything runs, when the app has
+   * no release or no gear of it to run beside.
+   */
+  async execute(app: App, request: RunRequest, io: CommandIo): Promise<RunEnd | null> {
     const release = app.activeDeploymentId ? await this.deploymentsRepository.findById(app.activeDeploymentId) : null;
     if (!release?.image || release.pruned) {
       throw conflict(`app "${app.name}" has no release yet: deploy its code first (git push, or POST .../deployments), then run commands in it`);
     }
-    const type = body.process ?? 'web';
+    const type = request.process ?? 'web';
     const types = gearProcessTypes(release.processes ?? {});
     if (type !== 'web' && !types.includes(type)) {
       throw ruleViolation('/process', 'procfile-process', `release ${release.number} has no process ${type}; it has web${types.map((t) => `, ${t}`).join('')}`);
@@ -104,72 +174,96 @@ export class RunService implements OnModuleDestroy {
     const spec = (await this.specs.specs(app)).find((s) => s.gearId === gear.id)!;
     const env = { ...spec.env, GEARSHIFT_RELEASE: String(release.number) };
     const large = GEAR_SIZES.large;
-    const id = randomUUID();
-    // Under the logs' channel prefix: the one a node's Redis user may publish on and read the key of.
-    const channel = `${this.config.instance}:logs:run-${id}`;
-    const alive = `${channel}:alive`;
+    return this.relay(gear.nodeId, io, (relay) =>
+      this.queue.send(
+        gear.nodeId,
+        'app.run',
+        {
+          appId: app.id,
+          channel: relay.channel,
+          alive: relay.alive,
+          image: release.image!,
+          command: request.command,
+          env,
+          network: spec.network,
+          labels: { ...io.labels, 'gearshift.release': String(release.number) },
+          limits: { memoryMb: this.config.buildMemoryMb, cpus: large.cpus, pids: large.pids },
+          ...(spec.security ? { security: spec.security } : {}),
+          timeoutSeconds: this.config.runTimeoutSeconds,
+          secrets: secretValues(shape, this.catalog.cartridges, env),
+          ...(io.tty ? { tty: io.tty } : {}),
+          ...(io.onInput ? { input: relay.input } : {}),
+        },
+        undefined,
+        1,
+      ),
+    );
+  }
 
-    await this.listen(channel);
+  /**
+   * Runs a command in a running gear of the app: the one whose id starts with `gearRef`, else a web gear of the
+   * app's release, else any running gear of the app. Resolves as execute does.
+   */
+  async executeIn(app: App, gearRef: string | undefined, command: string[], io: CommandIo): Promise<RunEnd | null> {
+    const gears = app.gears ?? [];
+    const gear = gearRef
+      ? gears.find((g) => g.id.startsWith(gearRef))
+      : (gears.find((g) => g.state === 'running' && g.deploymentId && !g.process) ?? gears.find((g) => g.state === 'running'));
+    if (!gear) {
+      if (gearRef) throw notFound(`gear "${gearRef}" of app "${app.name}"`);
+      throw conflict(`no gear of app "${app.name}" is running; start it, or name a gear (GET .../gears)`);
+    }
+    if (gear.state !== 'running') throw conflict(`gear ${gear.id.slice(0, 8)} is ${gear.state}, not running`);
+    const shape = await this.specs.shapeOf(app);
+    const spec = (await this.specs.specs(app)).find((s) => s.gearId === gear.id);
+    return this.relay(gear.nodeId, io, (relay) =>
+      this.queue.send(
+        gear.nodeId,
+        'app.exec',
+        {
+          appId: app.id,
+          gearId: gear.id,
+          channel: relay.channel,
+          alive: relay.alive,
+          command,
+          timeoutSeconds: this.config.runTimeoutSeconds,
+          secrets: spec ? secretValues(shape, this.catalog.cartridges, spec.env) : [],
+          ...(io.tty ? { tty: io.tty } : {}),
+          ...(io.onInput ? { input: relay.input } : {}),
+        },
+        undefined,
+        1,
+      ),
+    );
+  }
+
+  /** Opens a relay channel, sends the node its job, and passes output on until the command ends or `signal` ends it. */
+  private async relay(nodeId: string, io: CommandIo, send: (relay: RelayChannel<RunMessage>) => Promise<unknown>): Promise<RunEnd | null> {
+    const relay = await this.relays.open<RunMessage>('run-');
     let timer: NodeJS.Timeout | undefined;
-    const ended = new Promise<RunMessage | null>((resolve) => {
-      this.listeners.set(channel, (m) => {
-        if ('line' in m) res.write(`${JSON.stringify(m)}\n`);
+    const ended = new Promise<RunEnd | null>((resolve) => {
+      relay.onMessage((m) => {
+        if ('line' in m || 'data' in m) io.onOutput(m);
+        else if ('started' in m) io.onInput?.((input) => relay.send(input));
         else resolve(m);
       });
-      res.on('close', () => resolve(null));
+      if (io.signal?.aborted) resolve(null);
+      io.signal?.addEventListener('abort', () => resolve(null));
       // A node that never answers does not hold the request forever.
       timer = setTimeout(
         () => resolve({ error: `the command did not end within ${this.config.runTimeoutSeconds} s` }),
         (this.config.runTimeoutSeconds + 60) * 1000,
       );
     });
-    const keepAlive = setInterval(() => void this.redis.set(alive, '1', 'EX', ALIVE_TTL_S).catch(() => undefined), (ALIVE_TTL_S * 1000) / 3);
-    // Set before the job goes: its first line may come back before the send returns. Until then, an error is still
-    // the error filter's to answer.
-    res.setHeader('content-type', 'application/x-ndjson; charset=utf-8');
-    res.setHeader('cache-control', 'no-cache');
-    res.setHeader('x-accel-buffering', 'no');
     try {
-      await this.redis.set(alive, '1', 'EX', ALIVE_TTL_S);
-      await this.queue.send(
-        gear.nodeId,
-        'app.run',
-        {
-          appId: app.id,
-          channel,
-          alive,
-          image: release.image,
-          command: body.command,
-          env,
-          network: spec.network,
-          labels: { 'gearshift.release': String(release.number) },
-          limits: { memoryMb: this.config.buildMemoryMb, cpus: large.cpus, pids: large.pids },
-          ...(spec.security ? { security: spec.security } : {}),
-          timeoutSeconds: this.config.runTimeoutSeconds,
-          secrets: secretValues(shape, this.catalog.cartridges, env),
-        },
-        undefined,
-        1,
-      );
-      if (!res.headersSent) res.flushHeaders();
-      const end = await ended;
-      if (end && !res.writableEnded) res.write(`${JSON.stringify(end)}\n`);
-    } catch (err) {
-      // Not begun: the error filter answers with an error body of its own type.
-      if (!res.headersSent) for (const h of ['content-type', 'cache-control', 'x-accel-buffering']) res.removeHeader(h);
-      throw err;
+      io.sending?.();
+      await send(relay);
+      io.sent?.();
+      return await ended;
     } finally {
-      clearInterval(keepAlive);
       clearTimeout(timer);
-      this.listeners.delete(channel);
-      await this.subscriber.unsubscribe(channel).catch(() => undefined);
-      await this.redis.del(alive).catch(() => undefined);
-      // An error before the answer began is the error filter's to write.
-      if (res.headersSent && !res.writableEnded) res.end();
+      // The key goes: the node kills a command still running.
+      await relay.close();
     }
-  }
-
-  private async listen(channel: string): Promise<void> {
-    await this.subscriber.subscribe(channel);
   }
 }

@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
+import { NodeRelay } from './node-relay';
 import { QueueService } from './queue.service';
 
-/** The job queues to the nodes and back. */
+/** The job queues to the nodes and back, and the relay of what nodes stream for a request. */
 @Module({
-  providers: [QueueService],
-  exports: [QueueService],
+  providers: [QueueService, NodeRelay],
+  exports: [QueueService, NodeRelay],
 })
 export class QueueModule {}

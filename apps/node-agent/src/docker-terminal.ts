@@ -1,0 +1,158 @@
+import type Docker from 'dockerode';
+import type { Duplex } from 'node:stream';
+import { PassThrough } from 'node:stream';
+import { checkName } from './docker-names';
+import { runOnceContainerOptions, type RunOnceOptions } from './docker-exec';
+
+/** Commands with a terminal or an input (`gearshift run -it`, `gearshift exec`). Reached through the DockerAdapter. */
+
+/** What the far end may do to a command while it runs: type into it, close its input, resize its terminal. */
+export interface CommandInput {
+  write(data: Buffer): void;
+  end(): void;
+  resize(cols: number, rows: number): Promise<void>;
+}
+
+export interface TerminalOptions {
+  /** A terminal of this size; without it, stdout and stderr stay apart, line by line. */
+  tty?: { cols: number; rows: number };
+  /** Whether the command reads an input (the user's keys). */
+  stdin: boolean;
+  /** What a terminal prints, as it comes (one stream: a terminal does not keep stdout and stderr apart). */
+  onData: (chunk: Buffer) => void;
+  /** Each line of output without a terminal. */
+  onLine: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Called once the command runs, with how to reach its input. */
+  onInput?: (input: CommandInput) => void;
+  timeoutMs: number;
+  /** Ends the command early (nobody reads its output any more). */
+  signal?: AbortSignal;
+}
+
+/** Splits a stream into lines, each passed on as it ends; `flush` passes on an unfinished last line. */
+function lines(onLine: (line: string) => void): { pass: PassThrough; flush: () => void } {
+  const pass = new PassThrough();
+  let pending = '';
+  pass.on('data', (c: Buffer) => {
+    pending += c.toString('utf8');
+    const parts = pending.split('\n');
+    pending = parts.pop() ?? '';
+    for (const l of parts) onLine(l.trimEnd());
+  });
+  return {
+    pass,
+    flush: () => {
+      if (pending) onLine(pending.trimEnd());
+      pending = '';
+    },
+  };
+}
+
+/** Wires an attached stream to the options: output out, input in. Returns what flushes the last lines. */
+function wire(docker: Docker, stream: Duplex, o: TerminalOptions, resize: (cols: number, rows: number) => Promise<void>): () => void {
+  let flush = () => undefined as void;
+  if (o.tty) {
+    stream.on('data', (c: Buffer) => o.onData(c));
+  } else {
+    const out = lines((l) => o.onLine(l, 'stdout'));
+    const err = lines((l) => o.onLine(l, 'stderr'));
+    docker.modem.demuxStream(stream, out.pass, err.pass);
+    flush = () => {
+      out.flush();
+      err.flush();
+    };
+  }
+  stream.on('error', (e) => o.onLine(`(output interrupted: ${e.message})`, 'stderr'));
+  o.onInput?.({
+    write: (data) => {
+      if (o.stdin && !stream.destroyed) stream.write(data);
+    },
+    end: () => {
+      if (o.stdin && !stream.destroyed) stream.end();
+    },
+    resize,
+  });
+  return flush;
+}
+
+/**
+ * Runs a command once in a new container of an image, as runOnce does, but with a terminal and/or an input.
+ * Returns the exit code; killed at the time limit or on the signal (-1 or the signal's code).
+ */
+export async function runTerminal(docker: Docker, o: RunOnceOptions & TerminalOptions): Promise<number> {
+  const options = runOnceContainerOptions(o);
+  const container = await docker.createContainer({
+    ...options,
+    // The terminal has its size from the start: a resize right after the start can come before the terminal does.
+    HostConfig: { ...options.HostConfig, ...(o.tty ? { ConsoleSize: [o.tty.rows, o.tty.cols] } : {}) },
+    Tty: Boolean(o.tty),
+    OpenStdin: o.stdin,
+    StdinOnce: o.stdin,
+    AttachStdin: o.stdin,
+    AttachStdout: true,
+    AttachStderr: true,
+  });
+  try {
+    const stream = (await container.attach({ stream: true, stdin: o.stdin, stdout: true, stderr: true, hijack: true })) as unknown as Duplex;
+    const flush = wire(docker, stream, o, async (cols, rows) => {
+      await container.resize({ w: cols, h: rows }).catch(() => undefined);
+    });
+    await container.start();
+    if (o.tty) await container.resize({ w: o.tty.cols, h: o.tty.rows }).catch(() => undefined);
+    const kill = () => void container.kill().catch(() => undefined);
+    const timer = setTimeout(kill, o.timeoutMs);
+    o.signal?.addEventListener('abort', kill);
+    const result = (await container.wait().finally(() => {
+      clearTimeout(timer);
+      o.signal?.removeEventListener('abort', kill);
+    })) as { StatusCode: number };
+    await new Promise((r) => setTimeout(r, 50));
+    flush();
+    stream.destroy();
+    return result.StatusCode;
+  } finally {
+    await container.remove({ force: true }).catch(() => undefined);
+  }
+}
+
+/**
+ * Runs a command in a running container (`gearshift exec`), with a terminal and/or an input when asked. Returns the
+ * exit code. Docker cannot kill what an exec started: at the time limit, or when nobody reads any more, the
+ * connection is closed, which hangs up a terminal's shell and ends a command's input; a command that ignores both
+ * goes on until it ends by itself, inside the gear, within the gear's own limits.
+ */
+export async function execTerminal(docker: Docker, id: string, command: string[], o: TerminalOptions): Promise<number> {
+  const exec = await docker.getContainer(checkName('container', id)).exec({
+    Cmd: command,
+    AttachStdin: o.stdin,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: Boolean(o.tty),
+    ...(o.tty ? { ConsoleSize: [o.tty.rows, o.tty.cols] } : {}),
+  });
+  const stream = (await exec.start({ hijack: true, stdin: o.stdin, Tty: Boolean(o.tty) })) as unknown as Duplex;
+  const flush = wire(docker, stream, o, async (cols, rows) => {
+    await exec.resize({ w: cols, h: rows }).catch(() => undefined);
+  });
+  const close = () => stream.destroy();
+  const timer = setTimeout(close, o.timeoutMs);
+  o.signal?.addEventListener('abort', close);
+  try {
+    await new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+  } finally {
+    clearTimeout(timer);
+    o.signal?.removeEventListener('abort', close);
+  }
+  flush();
+  // The exit code is there once the process ended; a moment after the stream closed, at most.
+  for (let i = 0; i < 20; i++) {
+    const info = await exec.inspect();
+    if (!info.Running) return info.ExitCode ?? -1;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return -1;
+}

@@ -1,0 +1,78 @@
+import { CronExpressionParser } from 'cron-parser';
+import type { FromSchema } from 'json-schema-to-ts';
+import type { Violation } from './validation';
+
+/**
+ * `cron:` in gearshift.yml: commands run on a schedule, each as a one-off container of the app's current release
+ * with the environment of a process type's gears (web unless named).
+ */
+export const cronSchema = {
+  type: 'array',
+  maxItems: 50,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['schedule', 'command'],
+    properties: {
+      /** Five cron fields (minute hour day month weekday), or six with seconds first; `@hourly` and the like. */
+      schedule: { type: 'string', minLength: 1, maxLength: 200 },
+      /** A shell command line, run with `sh -c`. */
+      command: { type: 'string', minLength: 1, maxLength: 4096 },
+      process: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,30}$' },
+    },
+  },
+} as const;
+
+export type CronEntry = FromSchema<(typeof cronSchema)['items']>;
+
+/** Schedules run in UTC, whatever the broker's own time zone: the same entry means the same times on every broker. */
+const TZ = 'UTC';
+
+/**
+ * Why a schedule cannot be used, or null. Strict about what cron itself would refuse (values out of range, wrong
+ * number of fields), and about schedules that never come.
+ */
+export function scheduleProblem(schedule: string): string | null {
+  let expression;
+  try {
+    expression = CronExpressionParser.parse(schedule.trim(), { tz: TZ, currentDate: new Date() });
+  } catch (err) {
+    return `is not a cron schedule: ${(err as Error).message}`;
+  }
+  const fields = schedule.trim().split(/\s+/).length;
+  if (!schedule.trim().startsWith('@') && fields !== 5 && fields !== 6) {
+    return `is not a cron schedule: it has ${fields} fields, where cron takes 5 (minute hour day month weekday) or 6 (seconds first)`;
+  }
+  if (!expression.hasNext()) return 'never comes';
+  return null;
+}
+
+/** Each entry whose schedule cannot be used, by its JSON pointer (`/cron/0/schedule`). */
+export function cronViolations(entries: readonly CronEntry[] | undefined): Violation[] {
+  return (entries ?? []).flatMap((e, i) => {
+    const problem = scheduleProblem(e.schedule);
+    return problem ? [{ pointer: `/cron/${i}/schedule`, rule: 'cron-schedule', message: `"${e.schedule}" ${problem}` }] : [];
+  });
+}
+
+/** The first time the schedule names strictly after `after`. */
+export function nextRunAfter(schedule: string, after: Date): Date {
+  return CronExpressionParser.parse(schedule.trim(), { tz: TZ, currentDate: after }).next().toDate();
+}
+
+/** The last time the schedule names at or before `at`, or null when it names none in the year before. */
+export function lastRunAtOrBefore(schedule: string, at: Date): Date | null {
+  const expression = CronExpressionParser.parse(schedule.trim(), { tz: TZ, currentDate: new Date(at.getTime() + 1) });
+  try {
+    const prev = expression.prev().toDate();
+    return at.getTime() - prev.getTime() > 366 * 86_400_000 ? null : prev;
+  } catch {
+    return null;
+  }
+}
+
+/** The scheduled time an entry should run at now, if any: the newest time it names after `last` and not after `now`. */
+export function dueRun(schedule: string, last: Date, now: Date): Date | null {
+  const due = lastRunAtOrBefore(schedule, now);
+  return due && due.getTime() > last.getTime() ? due : null;
+}
