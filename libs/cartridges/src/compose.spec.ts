@@ -458,10 +458,10 @@ services:
 
   it('starts services after what they depend on, waiting for catalogue services by their cartridge, and refuses a circle', () => {
     const r = importCompose(
-      'services:\n  web:\n    build: .\n    ports: ["80:80"]\n    depends_on: [api, db]\n  api:\n    build: ./api\n    expose: [9000]\n    depends_on: { db: { condition: service_healthy } }\n  db:\n    image: postgres:16\n',
+      'services:\n  web:\n    build: .\n    ports: ["80:80"]\n    depends_on: [api, db]\n  api:\n    build: ./api\n    expose: [9000]\n    depends_on: { db: { condition: service_healthy } }\n  db:\n    image: postgres:17\n',
     );
     assert.deepEqual(Object.keys(r.appServices!), ['api', 'web']);
-    assert.deepEqual(r.appServices!.web.dependsOn, ['api', 'postgresql-15']);
+    assert.deepEqual(r.appServices!.web.dependsOn, ['api', 'postgresql-17']);
     const circle = importCompose('services:\n  a:\n    build: ./a\n    ports: ["80:80"]\n    depends_on: [b]\n  b:\n    build: ./b\n    depends_on: [a]\n');
     assert.equal(circle.cartridges, null);
     assert.deepEqual(
