@@ -115,7 +115,12 @@ describe('observability: metrics, readiness, structured logs', { timeout: 600_00
 
   before(async () => {
     // At info, so that the broker and the agent write the lines an operation leaves.
-    p = await Platform.start('observe', { node1: {} }, { router: true, env: { GEARSHIFT_LOG_LEVEL: 'info' } });
+    // Gears' usage sampled and the history written every second, so that both show within a test's patience.
+    p = await Platform.start(
+      'observe',
+      { node1: {} },
+      { router: true, env: { GEARSHIFT_LOG_LEVEL: 'info', GEARSHIFT_USAGE_SAMPLE_MS: '1000', GEARSHIFT_METRICS_STEP_SECONDS: '1' } },
+    );
   });
   after(async () => {
     await p?.stop();
@@ -224,6 +229,69 @@ describe('observability: metrics, readiness, structured logs', { timeout: 600_00
     );
     assert.ok(usage.memory.value > 0 && usage.memory.value < 1024 ** 3, JSON.stringify(usage));
     assert.ok(usage.cpu.value >= 0 && usage.cpu.labels.gear === usage.memory.labels.gear, JSON.stringify(usage));
+    // From the gear's second sample on, its CPU as a ratio of one core.
+    await eventually(
+      "the gear's CPU ratio in the metrics",
+      async () => pick((await scrape()).samples, 'gearshift_gear_cpu_ratio', { ...gear, gear: usage.memory.labels.gear })[0]?.value >= 0,
+      30_000,
+      1000,
+    );
+
+    // The node's jobs, from being queued to their end on the agent, and its queue's depth.
+    const jobs = (await scrape()).samples;
+    const node = p.nodeName('node1');
+    const timed = pick(jobs, 'gearshift_job_duration_seconds_count', { node });
+    assert.ok(timed.reduce((sum, s) => sum + s.value, 0) >= 1, JSON.stringify(timed));
+    assert.ok(
+      timed.every((s) => s.labels.kind),
+      JSON.stringify(timed),
+    );
+    assert.equal(pick(jobs, 'gearshift_queue_depth', { node }).length, 1);
+
+    // The app's recent history, for the console's charts: the requests made above, and the gear's memory.
+    const history = await eventually(
+      "the app's requests and its gear in its metrics history",
+      async () => {
+        const res = await p.api('GET', '/domains/obs/apps/site/metrics?minutes=5');
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        const h = res.body as {
+          step: number;
+          series: Record<'requestsPerSecond' | 'responseTimeMs' | 'errorRate', [number, number][]>;
+          gears: { name: string; node: string; cpuPercent: [number, number][]; memoryBytes: [number, number][] }[];
+        };
+        return h.series.requestsPerSecond.some(([, v]) => v > 0) && h.gears.some((g) => g.memoryBytes.some(([, v]) => v > 0)) ? h : null;
+      },
+      30_000,
+      1000,
+    );
+    assert.equal(history.step, 1);
+    assert.deepEqual(Object.keys(history.series).sort(), ['errorRate', 'requestsPerSecond', 'responseTimeMs']);
+    const now = Date.now() / 1000;
+    for (const points of Object.values(history.series)) {
+      assert.ok(
+        points.every(([t, v]) => Number.isInteger(t) && t > now - 5 * 60 - 2 && t <= now + 1 && Number.isFinite(v)),
+        JSON.stringify(points),
+      );
+    }
+    assert.ok(
+      history.series.errorRate.every(([, v]) => v === 0),
+      JSON.stringify(history.series.errorRate),
+    );
+    assert.deepEqual(
+      history.gears.map((g) => ({ name: g.name, node: g.node })),
+      [{ name: usage.memory.labels.gear, node }],
+    );
+    assert.equal(history.gears[0].cpuPercent.length, history.gears[0].memoryBytes.length);
+
+    // minutes is 1 to 60; the history is the app's, for those who may read it.
+    for (const bad of ['0', '61', '1.5', 'ten']) {
+      const res = await p.api('GET', `/domains/obs/apps/site/metrics?minutes=${bad}`);
+      assert.equal(res.status, 422, `minutes=${bad}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.details[0].pointer, '?minutes');
+      assert.match(res.body.message, /minutes/);
+    }
+    assert.equal((await p.api('GET', '/domains/obs/apps/site/metrics', undefined, null)).status, 401);
+    assert.equal((await p.api('GET', '/domains/obs/apps/nosuchapp/metrics')).status, 404);
   });
 
   it('is live while it answers, and ready only while Redis answers: 503 naming Redis, then ready again', async () => {

@@ -29,12 +29,11 @@ import { ReleaseBuilder } from './builder';
 import { streamAppLogs } from './logs';
 import { runAppCommand } from './run';
 import { Snapshots } from './snapshots';
+import { CpuRatios, JobTimings, mapBounded, USAGE_CONCURRENCY } from './usage';
 
 // JSON lines (pino), each with the request id of the operation being worked on (see @gearshift/cartridges logging).
 const agentLog = platformLogger('agent');
 const log = (msg: string) => agentLog.info(msg);
-/** How often running gears' CPU and memory are sampled for the metrics. */
-const USAGE_SAMPLE_MS = 15_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -230,6 +229,7 @@ async function main(): Promise<void> {
   );
   // A job that stalled too often (its agent died each time) fails here; tell the broker why.
   worker.on('failed', (job, err) => {
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) timings.add(job.name, job.timestamp, job.finishedOn ?? Date.now());
     if (job && /stalled/i.test(err.message)) {
       reportFailure(job, new Error(`the node agent stopped while working on it (${err.message})`)).catch((e: Error) =>
         log(`failure report for job ${job.id} lost: ${e.message}`),
@@ -239,31 +239,36 @@ async function main(): Promise<void> {
   worker.on('error', (err) => log(`worker: ${err.message}`));
   // A job done keeps its id, so that the broker sending it again (after a restart) is still a duplicate and cannot
   // run an old stage over a newer one, but not its payload: nothing reads it again.
+  // How long each job took from the broker queueing it to its end here, for the broker's job latency histogram.
+  const timings = new JobTimings();
   worker.on('completed', (job) => {
+    timings.add(job.name, job.timestamp, job.finishedOn ?? Date.now());
     job.updateData({}).catch((err: Error) => log(`job ${job.id}: its payload was not cleared: ${err.message}`));
   });
 
   // Running gears' CPU and memory, for the broker's metrics: sampled apart from the heartbeat (Docker's stats take a
-  // moment per container), one container at a time, and sent with the heartbeats that follow.
+  // moment per container), a few containers at a time, and sent with the heartbeats that follow.
   let usage: GearUsage[] | undefined;
   let sampling = false;
+  const ratios = new CpuRatios();
   const sampleUsage = async () => {
     if (sampling) return;
     sampling = true;
     try {
-      const next: GearUsage[] = [];
-      for (const g of (await operator.observe()).filter((x) => x.state === 'running' && x.containerId)) {
+      const running = (await operator.observe()).filter((x) => x.state === 'running' && x.containerId);
+      const at = Date.now();
+      const read = await mapBounded(running, USAGE_CONCURRENCY, async (g) => {
         const u = await docker.containerUsage(g.containerId!);
-        if (u) next.push({ gearId: g.gearId, appId: g.appId, ...u });
-      }
-      usage = next;
+        return u ? [{ gearId: g.gearId, appId: g.appId, ...u }] : [];
+      });
+      usage = ratios.apply(read.flat(), at);
     } finally {
       sampling = false;
     }
   };
   const usageTimer = setInterval(() => {
     sampleUsage().catch((err: Error) => log(`gear usage sample failed: ${err.message}`));
-  }, USAGE_SAMPLE_MS);
+  }, config.usageSampleMs);
 
   let beating = false;
   const heartbeat = async () => {
@@ -271,6 +276,7 @@ async function main(): Promise<void> {
     beating = true;
     try {
       const gears = await operator.observe();
+      const finished = timings.take();
       await tell('node.heartbeat', {
         nodeId,
         at: Date.now(),
@@ -278,7 +284,9 @@ async function main(): Promise<void> {
         gears,
         memoryRssMb: Math.round(process.memoryUsage().rss / 1024 / 1024),
         ...(usage ? { usage } : {}),
+        ...(finished.jobs.length ? { jobs: finished.jobs } : {}),
       });
+      finished.sent();
     } catch (err) {
       log(`heartbeat failed: ${(err as Error).message}`);
     } finally {

@@ -92,7 +92,8 @@ export class NodesService {
     if (!node) return;
     const addressChanged = node.address !== (hb.capacity.address ?? '127.0.0.1');
     await repos.nodes.recordHeartbeat(node.id, hb.capacity.memoryMb, hb.capacity.maxGears, hb.capacity.address ?? '127.0.0.1', hb.memoryRssMb);
-    if (hb.usage) this.metrics.recordGearUsage(node.id, hb.usage);
+    if (hb.usage) this.metrics.recordGearUsage(node.id, hb.usage, node.name);
+    if (hb.jobs) this.metrics.jobsEnded(node.name, hb.jobs);
     if (addressChanged) this.routes.schedule();
     const busy = await repos.operations.appsWithActiveOperations();
     const observed = new Map(hb.gears.map((g) => [g.gearId, g]));
