@@ -2,7 +2,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { eventually, Platform } from './support/platform';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventually, Platform, runCli } from './support/platform';
 import { freePort } from './support/processes';
 
 /**
@@ -292,6 +295,19 @@ describe('observability: metrics, readiness, structured logs', { timeout: 600_00
     }
     assert.equal((await p.api('GET', '/domains/obs/apps/site/metrics', undefined, null)).status, 401);
     assert.equal((await p.api('GET', '/domains/obs/apps/nosuchapp/metrics')).status, 404);
+
+    // The CLI's table of the latest values: the app's traffic, and its gear with its node.
+    const home = mkdtempSync(join(tmpdir(), 'observe-cli-'));
+    try {
+      assert.equal((await runCli(p, home, ['login', '--password-stdin'], `${p.adminPassword}\n`)).code, 0);
+      const cli = await runCli(p, home, ['app', 'metrics', 'site', '-d', 'obs']);
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.match(cli.stdout, /REQUESTS\/S +RESPONSE TIME +ERRORS +AT/);
+      assert.match(cli.stdout, /\d+ ms +0\.0 %/);
+      assert.match(cli.stdout, new RegExp(`${usage.memory.labels.gear} +${node} +\\d+\\.\\d % +\\d+\\.\\d MiB`));
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('is live while it answers, and ready only while Redis answers: 503 naming Redis, then ready again', async () => {
