@@ -296,6 +296,26 @@ describe('observability: metrics, readiness, structured logs', { timeout: 600_00
     assert.equal((await p.api('GET', '/domains/obs/apps/site/metrics', undefined, null)).status, 401);
     assert.equal((await p.api('GET', '/domains/obs/apps/nosuchapp/metrics')).status, 404);
 
+    // The history is in Redis, not in the broker that wrote it: another broker of the platform answers the same.
+    const port = await freePort();
+    const second = await p.startBroker(port);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/domains/obs/apps/site/metrics?minutes=5`, { headers: { authorization: `Bearer ${p.token}` } });
+      assert.equal(res.status, 200);
+      const other = (await res.json()) as typeof history;
+      assert.ok(
+        other.series.requestsPerSecond.some(([, v]) => v > 0),
+        JSON.stringify(other.series),
+      );
+      assert.deepEqual(
+        other.gears.map((g) => g.name),
+        [usage.memory.labels.gear],
+      );
+    } finally {
+      await second.kill();
+      p.brokers.delete(port);
+    }
+
     // The CLI's table of the latest values: the app's traffic, and its gear with its node.
     const home = mkdtempSync(join(tmpdir(), 'observe-cli-'));
     try {

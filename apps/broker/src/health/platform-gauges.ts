@@ -4,6 +4,7 @@ import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { AppsRepository } from '../apps/apps.repository';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { Metrics } from '../metrics/metrics';
+import { MetricsHistory } from '../metrics/metrics-history.service';
 import { NodesService } from '../nodes/nodes.service';
 import { QueueService } from '../queue/queue.service';
 import { RoutesService } from '../routes/routes.service';
@@ -30,6 +31,7 @@ export class PlatformGauges implements OnModuleInit {
     private readonly deployments: DeploymentsRepository,
     private readonly queue: QueueService,
     private readonly routes: RoutesService,
+    private readonly history: MetricsHistory,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
@@ -59,7 +61,10 @@ export class PlatformGauges implements OnModuleInit {
     this.gearUsage();
   }
 
-  /** Per gear, from the CPU and memory its node samples from Docker and sends with its heartbeats. */
+  /**
+   * Per gear, from the CPU and memory its node samples from Docker and sends with its heartbeats, read from Redis:
+   * each heartbeat reaches one broker, and every broker answers for every node.
+   */
   private gearUsage(): void {
     const m = this.metrics;
     const labels = ['node', 'domain', 'app', 'gear'] as const;
@@ -67,8 +72,12 @@ export class PlatformGauges implements OnModuleInit {
       set: (labels: Record<'node' | 'domain' | 'app' | 'gear', string>, value: number) => void,
       value: (u: GearUsage) => number | undefined,
     ) => {
-      const [nodes, names] = await Promise.all([this.nodeNames(), bounded('Postgres', this.apps.names())]);
-      for (const [nodeId, gears] of m.gearUsage(this.config.heartbeatTimeoutMs)) {
+      const [nodes, names, usage] = await Promise.all([
+        this.nodeNames(),
+        bounded('Postgres', this.apps.names()),
+        bounded('Redis', this.history.gearUsage(this.config.heartbeatTimeoutMs)),
+      ]);
+      for (const [nodeId, gears] of usage) {
         for (const u of gears) {
           const name = names.get(u.appId);
           const v = value(u);

@@ -37,6 +37,8 @@ export class MetricsHistory implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly redis: IORedis;
   private readonly step: number;
   private failure = '';
+  /** What this broker last wrote of each node's sample, and when. */
+  private readonly written = new Map<string, { json: string; at: number }>();
 
   constructor(
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
@@ -82,8 +84,26 @@ export class MetricsHistory implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** A node's heartbeat brought a sample of its gears' use. */
   async recordGearUsage(nodeId: string, node: string, gears: GearUsage[]): Promise<void> {
+    // A node sends its last sample with every heartbeat until it takes the next: the same one is written again only
+    // now and then, to say the node still has it (readers take samples up to the heartbeat timeout old).
+    const json = JSON.stringify(gears);
+    const last = this.written.get(nodeId);
+    if (last && last.json === json && Date.now() - last.at < Math.min(5000, this.config.heartbeatTimeoutMs / 3)) return;
     const usage: NodeUsage = { at: Date.now(), node, gears };
     await this.redis.hset(this.key('gear-usage'), nodeId, JSON.stringify(usage));
+    this.written.set(nodeId, { json, at: usage.at });
+  }
+
+  /** Each node's last sample of its gears, from whichever broker took its heartbeat; older than `maxAgeMs`, left out. */
+  async gearUsage(maxAgeMs: number): Promise<Map<string, GearUsage[]>> {
+    const raw = await this.redis.hgetall(this.key('gear-usage'));
+    const now = Date.now();
+    return new Map(
+      Object.entries(raw)
+        .map(([nodeId, json]) => [nodeId, JSON.parse(json) as NodeUsage] as const)
+        .filter(([, u]) => now - u.at <= maxAgeMs)
+        .map(([nodeId, u]) => [nodeId, u.gears]),
+    );
   }
 
   /** Writes the step at `t` (unix seconds): a point for every app its routers saw lately and every running gear. */

@@ -97,29 +97,16 @@ export class Metrics {
     for (const j of jobs) if (j.seconds >= 0) this.jobDuration.observe({ node, kind: j.kind }, j.seconds);
   }
 
-  /** Each node's last sample of its running gears' CPU and memory (from its heartbeats). */
-  private readonly usage = new Map<string, { at: number; gears: GearUsage[] }>();
-
-  /** Who else wants each sample (the history, which keeps it where every broker sees it). */
+  /** Who keeps each node's sample of its gears (the history, in Redis, where every broker reads it). */
   private readonly usageListeners: ((nodeId: string, node: string, gears: GearUsage[]) => void)[] = [];
 
+  /** A node's heartbeat brought its running gears' CPU and memory. */
   recordGearUsage(nodeId: string, gears: GearUsage[], node = nodeId): void {
-    this.usage.set(nodeId, { at: Date.now(), gears });
     for (const listener of this.usageListeners) listener(nodeId, node, gears);
   }
 
   onGearUsage(listener: (nodeId: string, node: string, gears: GearUsage[]) => void): void {
     this.usageListeners.push(listener);
-  }
-
-  /** The gears' usage as last sampled, by node; a node silent for longer than `maxAgeMs` is left out (and forgotten). */
-  gearUsage(maxAgeMs: number): Map<string, GearUsage[]> {
-    const out = new Map<string, GearUsage[]>();
-    for (const [nodeId, u] of this.usage) {
-      if (Date.now() - u.at > maxAgeMs) this.usage.delete(nodeId);
-      else out.set(nodeId, u.gears);
-    }
-    return out;
   }
 
   /**
