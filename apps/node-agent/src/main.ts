@@ -227,6 +227,9 @@ async function main(): Promise<void> {
       maxStalledCount: 2,
     },
   );
+  // How long each job took from the broker queueing it to its end here (done, or failed for the last time), for the
+  // broker's job latency histogram; sent with the heartbeats.
+  const timings = new JobTimings();
   // A job that stalled too often (its agent died each time) fails here; tell the broker why.
   worker.on('failed', (job, err) => {
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) timings.add(job.name, job.timestamp, job.finishedOn ?? Date.now());
@@ -239,8 +242,6 @@ async function main(): Promise<void> {
   worker.on('error', (err) => log(`worker: ${err.message}`));
   // A job done keeps its id, so that the broker sending it again (after a restart) is still a duplicate and cannot
   // run an old stage over a newer one, but not its payload: nothing reads it again.
-  // How long each job took from the broker queueing it to its end here, for the broker's job latency histogram.
-  const timings = new JobTimings();
   worker.on('completed', (job) => {
     timings.add(job.name, job.timestamp, job.finishedOn ?? Date.now());
     job.updateData({}).catch((err: Error) => log(`job ${job.id}: its payload was not cleared: ${err.message}`));
