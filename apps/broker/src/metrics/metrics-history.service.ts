@@ -64,16 +64,30 @@ export class MetricsHistory implements OnApplicationBootstrap, OnModuleDestroy {
 
   onApplicationBootstrap(): void {
     this.leadership.whileLeader('metrics history', () => {
-      const timer = setInterval(() => {
-        this.sample(Math.floor(Date.now() / 1000 / this.step) * this.step).then(
-          () => (this.failure = ''),
-          (err: Error) => {
-            // The same failure (Redis away) is logged once, not every step.
-            if (err.message !== this.failure) this.logger.warn(`metrics history step skipped: ${err.message}`);
-            this.failure = err.message;
-          },
-        );
-      }, this.step * 1000);
+      // Points fall on whole multiples of the step in unix time. The timer looks several times a step and writes once
+      // per step, so that a timer that drifts neither skips a step nor writes one twice.
+      // One sample at a time: a Redis that is slow to answer does not pile them up.
+      let last = 0;
+      let busy = false;
+      const timer = setInterval(
+        () => {
+          const t = Math.floor(Date.now() / 1000 / this.step) * this.step;
+          if (t <= last || busy) return;
+          last = t;
+          busy = true;
+          this.sample(t)
+            .then(
+              () => (this.failure = ''),
+              (err: Error) => {
+                // The same failure (Redis away) is logged once, not every step.
+                if (err.message !== this.failure) this.logger.warn(`metrics history step skipped: ${err.message}`);
+                this.failure = err.message;
+              },
+            )
+            .finally(() => (busy = false));
+        },
+        Math.min(1000, (this.step * 1000) / 3),
+      );
       return () => clearInterval(timer);
     });
   }
