@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import IORedis from 'ioredis';
-import { trafficKey, type AppTraffic, type GearUsage } from '@gearshift/cartridges';
+import { sumTraffic, trafficKey, type GearUsage } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { Leadership } from '../leadership/leadership.service';
 import { Metrics } from './metrics';
@@ -125,9 +125,7 @@ export class MetricsHistory implements OnApplicationBootstrap, OnModuleDestroy {
     const now = Date.now();
     const fresh = Math.max(30_000, 3 * this.step * 1000);
     const [rawTraffic, rawUsage] = await Promise.all([this.redis.hgetall(trafficKey(this.config.instance)), this.redis.hgetall(this.key('gear-usage'))]);
-    const traffic = Object.entries(rawTraffic)
-      .map(([appId, json]) => [appId, JSON.parse(json) as AppTraffic] as const)
-      .filter(([, tr]) => now - tr.at < fresh);
+    const traffic = [...sumTraffic(rawTraffic).apps].filter(([, tr]) => now - tr.at < fresh);
     const stale = Object.entries(rawUsage).flatMap(([nodeId, json]) => ((JSON.parse(json) as NodeUsage).at < now - fresh ? [nodeId] : []));
     const usage = Object.values(rawUsage)
       .map((json) => JSON.parse(json) as NodeUsage)
