@@ -7,6 +7,7 @@
 
 import { entryName, type CartridgeEntry } from './cartridge-options';
 import { imageReferenceProblem, parseImageReference } from './image-reference';
+import { MAX_YAML_ALIASES, yamlLimitViolation } from './yaml-limits';
 
 export interface ComposeIssue {
   pointer: string;
@@ -153,8 +154,17 @@ function healthcheckCommand(test: unknown): string[] | undefined {
 export function importCompose(text: string, opts: ImportOptions = {}): ComposeImport {
   const result: ComposeImport = { services: [], volumes: [], secrets: [], unsupported: [], warnings: [], blockers: [], cartridges: null };
   let doc: unknown;
+  // Refused before it is built, and before its variables are replaced: a hostile file's nodes would take many
+  // times its size in memory.
+  const raw = yamlLimitViolation(text);
+  const interpolated = raw ? '' : interpolate(text, opts.env ?? {}, result.warnings);
+  const tooLarge = raw ?? yamlLimitViolation(interpolated);
+  if (tooLarge) {
+    result.blockers.push({ pointer: '', reason: tooLarge.message });
+    return result;
+  }
   try {
-    doc = (require('yaml') as typeof import('yaml')).parse(interpolate(text, opts.env ?? {}, result.warnings), { merge: true });
+    doc = (require('yaml') as typeof import('yaml')).parse(interpolated, { merge: true, maxAliasCount: MAX_YAML_ALIASES });
   } catch (err) {
     result.blockers.push({ pointer: '', reason: `is not valid YAML: ${(err as Error).message.split('\n')[0]}` });
     return result;

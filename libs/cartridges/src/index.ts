@@ -20,3 +20,4 @@ export * from './sealing';
 export * from './logging';
 export * from './procfile';
 export * from './take-over';
+export * from './yaml-limits';
