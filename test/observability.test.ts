@@ -5,7 +5,9 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import IORedis from 'ioredis';
 import { eventually, Platform, runCli } from './support/platform';
+import { REDIS_URL } from './support/stores';
 import { freePort } from './support/processes';
 
 /**
@@ -218,6 +220,25 @@ describe('observability: metrics, readiness, structured logs', { timeout: 600_00
     const traffic = (await scrape()).samples;
     assert.equal(pick(traffic, 'gearshift_app_errors_total', app)[0]?.value, 0);
     assert.equal(pick(traffic, 'gearshift_app_response_time_seconds', app).length, 1);
+    // A second router writes its own field for the app: the broker adds the two, neither replaces the other.
+    const redis = new IORedis(REDIS_URL);
+    let appId: string | undefined;
+    try {
+      // The router names its field app id/router; this platform's one app is the site.
+      const fields = Object.keys(await redis.hgetall(`${p.instance}:traffic`));
+      assert.ok(fields.length > 0 && fields.every((f) => /^[^/]+\/.+:\d+$/.test(f)), fields.join(' '));
+      const ids = [...new Set(fields.map((f) => f.split('/')[0]))];
+      assert.equal(ids.length, 1, fields.join(' '));
+      appId = ids[0];
+      const other = { at: Date.now(), concurrent: 0, rate: 0, lastRequestAt: 0, http: { requests: 1000, errors: 7, responseMs: 3 } };
+      await redis.hset(`${p.instance}:traffic`, `${appId}/another-router:8000`, JSON.stringify(other));
+      const both = (await scrape()).samples;
+      assert.ok((pick(both, 'gearshift_app_requests_total', app)[0]?.value ?? 0) >= 1005);
+      assert.equal(pick(both, 'gearshift_app_errors_total', app)[0]?.value, 7);
+    } finally {
+      if (appId) await redis.hdel(`${p.instance}:traffic`, `${appId}/another-router:8000`);
+      redis.disconnect();
+    }
     // The gear's CPU and memory, as its node samples them from Docker.
     const gear = { node: p.nodeName('node1'), domain: 'obs', app: 'site' };
     const usage = await eventually(
