@@ -446,8 +446,29 @@ describe('hostile requests', { timeout: 1_200_000 }, () => {
       { ...auth, 'content-type': 'text/yaml' },
       Buffer.from(`name: x\ncartridges: [${Array.from({ length: 60_000 }, () => '1').join(',')}]\n`),
     );
-    assert.equal(yaml.status, 400, yaml.body);
-    assert.equal(yaml.json!.details![0].rule, 'max-values');
+    // Refused by counting its nodes, before the document is built.
+    assert.equal(yaml.status, 422, yaml.body);
+    assert.equal(yaml.json!.details![0].rule, 'yaml-nodes');
+  });
+
+  it('refuses a gearshift.yml of very many nodes or aliases with 422 before building it, and grows no memory for it', async () => {
+    const auth = { authorization: `Bearer ${p.token}`, 'content-type': 'text/yaml' };
+    const apply = `/api/v1/domains/${DOMAIN}/apply?dryRun=true`;
+    // 120,000 items in 240 KB, under the body limit: building the document took about 230 MB.
+    const items = Buffer.from(`name: x\ncartridges: [${Array.from({ length: 120_000 }, () => '1').join(',')}]\n`);
+    const aliases = Buffer.from(`name: x\nl0: &l0 [a]\ncartridges: [${Array.from({ length: 40_000 }, () => '*l0').join(',')}]\n`);
+    const before = rssMb(pid);
+    for (let i = 0; i < 4; i++) {
+      const a = await send(p.port, 'POST', apply, auth, items);
+      assert.equal(a.status, 422, a.body);
+      assert.deepEqual(a.json!.details![0].rule, 'yaml-nodes');
+      const b = await send(p.port, 'POST', apply, auth, aliases);
+      assert.equal(b.status, 422, b.body);
+      assert.deepEqual(b.json!.details![0].rule, 'yaml-aliases');
+    }
+    const after = rssMb(pid);
+    console.log(`# broker resident memory around the large YAML documents: ${before.toFixed(0)} MB, then ${after.toFixed(0)} MB`);
+    assert.ok(after - before < 100, `the broker grew from ${before.toFixed(0)} to ${after.toFixed(0)} MB`);
   });
 
   it('refuses a docker-image cartridge whose image is a file:// URL, naming the field', async () => {

@@ -2,7 +2,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { eventually, Platform } from './support/platform';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import IORedis from 'ioredis';
+import { eventually, Platform, runCli } from './support/platform';
+import { REDIS_URL } from './support/stores';
 import { freePort } from './support/processes';
 
 /**
@@ -115,7 +120,12 @@ describe('observability: metrics, readiness, structured logs', { timeout: 600_00
 
   before(async () => {
     // At info, so that the broker and the agent write the lines an operation leaves.
-    p = await Platform.start('observe', { node1: {} }, { router: true, env: { GEARSHIFT_LOG_LEVEL: 'info' } });
+    // Gears' usage sampled and the history written every second, so that both show within a test's patience.
+    p = await Platform.start(
+      'observe',
+      { node1: {} },
+      { router: true, env: { GEARSHIFT_LOG_LEVEL: 'info', GEARSHIFT_USAGE_SAMPLE_MS: '1000', GEARSHIFT_METRICS_STEP_SECONDS: '1' } },
+    );
   });
   after(async () => {
     await p?.stop();
@@ -210,6 +220,25 @@ describe('observability: metrics, readiness, structured logs', { timeout: 600_00
     const traffic = (await scrape()).samples;
     assert.equal(pick(traffic, 'gearshift_app_errors_total', app)[0]?.value, 0);
     assert.equal(pick(traffic, 'gearshift_app_response_time_seconds', app).length, 1);
+    // A second router writes its own field for the app: the broker adds the two, neither replaces the other.
+    const redis = new IORedis(REDIS_URL);
+    let appId: string | undefined;
+    try {
+      // The router names its field app id/router; this platform's one app is the site.
+      const fields = Object.keys(await redis.hgetall(`${p.instance}:traffic`));
+      assert.ok(fields.length > 0 && fields.every((f) => /^[^/]+\/.+:\d+$/.test(f)), fields.join(' '));
+      const ids = [...new Set(fields.map((f) => f.split('/')[0]))];
+      assert.equal(ids.length, 1, fields.join(' '));
+      appId = ids[0];
+      const other = { at: Date.now(), concurrent: 0, rate: 0, lastRequestAt: 0, http: { requests: 1000, errors: 7, responseMs: 3 } };
+      await redis.hset(`${p.instance}:traffic`, `${appId}/another-router:8000`, JSON.stringify(other));
+      const both = (await scrape()).samples;
+      assert.ok((pick(both, 'gearshift_app_requests_total', app)[0]?.value ?? 0) >= 1005);
+      assert.equal(pick(both, 'gearshift_app_errors_total', app)[0]?.value, 7);
+    } finally {
+      if (appId) await redis.hdel(`${p.instance}:traffic`, `${appId}/another-router:8000`);
+      redis.disconnect();
+    }
     // The gear's CPU and memory, as its node samples them from Docker.
     const gear = { node: p.nodeName('node1'), domain: 'obs', app: 'site' };
     const usage = await eventually(
@@ -224,6 +253,102 @@ describe('observability: metrics, readiness, structured logs', { timeout: 600_00
     );
     assert.ok(usage.memory.value > 0 && usage.memory.value < 1024 ** 3, JSON.stringify(usage));
     assert.ok(usage.cpu.value >= 0 && usage.cpu.labels.gear === usage.memory.labels.gear, JSON.stringify(usage));
+    // From the gear's second sample on, its CPU as a ratio of one core.
+    await eventually(
+      "the gear's CPU ratio in the metrics",
+      async () => pick((await scrape()).samples, 'gearshift_gear_cpu_ratio', { ...gear, gear: usage.memory.labels.gear })[0]?.value >= 0,
+      30_000,
+      1000,
+    );
+
+    // The node's jobs, from being queued to their end on the agent, and its queue's depth.
+    const jobs = (await scrape()).samples;
+    const node = p.nodeName('node1');
+    const timed = pick(jobs, 'gearshift_job_duration_seconds_count', { node });
+    assert.ok(timed.reduce((sum, s) => sum + s.value, 0) >= 1, JSON.stringify(timed));
+    assert.ok(
+      timed.every((s) => s.labels.kind),
+      JSON.stringify(timed),
+    );
+    assert.equal(pick(jobs, 'gearshift_queue_depth', { node }).length, 1);
+
+    // The app's recent history, for the console's charts: the requests made above, and the gear's memory.
+    const history = await eventually(
+      "the app's requests and its gear in its metrics history",
+      async () => {
+        const res = await p.api('GET', '/domains/obs/apps/site/metrics?minutes=5');
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        const h = res.body as {
+          step: number;
+          series: Record<'requestsPerSecond' | 'responseTimeMs' | 'errorRate', [number, number][]>;
+          gears: { name: string; node: string; cpuPercent: [number, number][]; memoryBytes: [number, number][] }[];
+        };
+        return h.series.requestsPerSecond.some(([, v]) => v > 0) && h.gears.some((g) => g.memoryBytes.some(([, v]) => v > 0)) ? h : null;
+      },
+      30_000,
+      1000,
+    );
+    assert.equal(history.step, 1);
+    assert.deepEqual(Object.keys(history.series).sort(), ['errorRate', 'requestsPerSecond', 'responseTimeMs']);
+    const now = Date.now() / 1000;
+    for (const points of Object.values(history.series)) {
+      assert.ok(
+        points.every(([t, v]) => Number.isInteger(t) && t > now - 5 * 60 - 2 && t <= now + 1 && Number.isFinite(v)),
+        JSON.stringify(points),
+      );
+    }
+    assert.ok(
+      history.series.errorRate.every(([, v]) => v === 0),
+      JSON.stringify(history.series.errorRate),
+    );
+    assert.deepEqual(
+      history.gears.map((g) => ({ name: g.name, node: g.node })),
+      [{ name: usage.memory.labels.gear, node }],
+    );
+    assert.equal(history.gears[0].cpuPercent.length, history.gears[0].memoryBytes.length);
+
+    // minutes is 1 to 60; the history is the app's, for those who may read it.
+    for (const bad of ['0', '61', '1.5', 'ten']) {
+      const res = await p.api('GET', `/domains/obs/apps/site/metrics?minutes=${bad}`);
+      assert.equal(res.status, 422, `minutes=${bad}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.details[0].pointer, '?minutes');
+      assert.match(res.body.message, /minutes/);
+    }
+    assert.equal((await p.api('GET', '/domains/obs/apps/site/metrics', undefined, null)).status, 401);
+    assert.equal((await p.api('GET', '/domains/obs/apps/nosuchapp/metrics')).status, 404);
+
+    // The history is in Redis, not in the broker that wrote it: another broker of the platform answers the same.
+    const port = await freePort();
+    const second = await p.startBroker(port);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/domains/obs/apps/site/metrics?minutes=5`, { headers: { authorization: `Bearer ${p.token}` } });
+      assert.equal(res.status, 200);
+      const other = (await res.json()) as typeof history;
+      assert.ok(
+        other.series.requestsPerSecond.some(([, v]) => v > 0),
+        JSON.stringify(other.series),
+      );
+      assert.deepEqual(
+        other.gears.map((g) => g.name),
+        [usage.memory.labels.gear],
+      );
+    } finally {
+      await second.kill();
+      p.brokers.delete(port);
+    }
+
+    // The CLI's table of the latest values: the app's traffic, and its gear with its node.
+    const home = mkdtempSync(join(tmpdir(), 'observe-cli-'));
+    try {
+      assert.equal((await runCli(p, home, ['login', '--password-stdin'], `${p.adminPassword}\n`)).code, 0);
+      const cli = await runCli(p, home, ['app', 'metrics', 'site', '-d', 'obs']);
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.match(cli.stdout, /REQUESTS\/S +RESPONSE TIME +ERRORS +AT/);
+      assert.match(cli.stdout, /\d+ ms +0\.0 %/);
+      assert.match(cli.stdout, new RegExp(`${usage.memory.labels.gear} +${node} +\\d+\\.\\d % +\\d+\\.\\d MiB`));
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('is live while it answers, and ready only while Redis answers: 503 naming Redis, then ready again', async () => {

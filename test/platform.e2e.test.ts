@@ -33,9 +33,23 @@ describe('platform end to end', { timeout: 600_000 }, () => {
   });
 
   it('reports health of the broker, Postgres, Redis and the nodes', async () => {
-    const res = await p.api('GET', '/healthz', undefined, null);
+    const res = await p.api('GET', '/healthz');
     assert.deepEqual({ status: res.body.status, postgres: res.body.postgres, redis: res.body.redis }, { status: 'ok', postgres: 'up', redis: 'up' });
     assert.ok(res.body.nodes.some((n: { name: string; ready: boolean }) => n.name === p.nodeName('node1') && n.ready));
+    assert.ok(res.body.brokers.length >= 1 && res.body.brokerId);
+  });
+
+  it('tells a caller without an administrator token only what is up and how many, no names', async () => {
+    for (const token of [null, 'gst_not-a-token']) {
+      const res = await p.api('GET', '/healthz', undefined, token);
+      assert.equal(res.status, 200);
+      assert.deepEqual({ status: res.body.status, ready: res.body.ready }, { status: 'ok', ready: true });
+      assert.ok(res.body.counts.nodes >= 1 && res.body.counts.readyNodes >= 1 && res.body.counts.brokers >= 1, JSON.stringify(res.body));
+      assert.equal(res.body.nodes, undefined);
+      assert.equal(res.body.brokers, undefined);
+      assert.equal(res.body.brokerId, undefined);
+      assert.doesNotMatch(JSON.stringify(res.body), new RegExp(p.nodeName('node1')));
+    }
   });
 
   it('lists the node with its capacity and last heartbeat', async () => {

@@ -23,6 +23,8 @@ export interface BrokerConfig {
   /** The largest JSON or YAML body an authenticated route takes, in bytes. */
   maxJsonBody: number;
   heartbeatTimeoutMs: number;
+  /** GEARSHIFT_METRICS_STEP_SECONDS: the step of the apps' and gears' metrics history (the last hour of it is kept). */
+  metricsStepSeconds: number;
   operationTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   autoscaleIntervalMs: number;
@@ -146,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     adminPassword: env.GEARSHIFT_ADMIN_PASSWORD || undefined,
     maxJsonBody: byteSize(env, 'GEARSHIFT_MAX_JSON_BODY', '256kb'),
     heartbeatTimeoutMs: int(env, 'GEARSHIFT_HEARTBEAT_TIMEOUT_MS', 15000, 1000, 600000),
+    metricsStepSeconds: int(env, 'GEARSHIFT_METRICS_STEP_SECONDS', 15, 1, 300),
     operationTimeoutMs: int(env, 'GEARSHIFT_OPERATION_TIMEOUT_MS', 15 * 60000, 5000, 24 * 3600000),
     logLevel,
     autoscaleIntervalMs: int(env, 'GEARSHIFT_AUTOSCALE_INTERVAL_MS', 2000, 100, 600000),

@@ -25,6 +25,8 @@ export interface AgentConfig {
   trixieBaseImage: string;
   imageRepository: string;
   heartbeatMs: number;
+  /** GEARSHIFT_USAGE_SAMPLE_MS: how often running gears' CPU and memory are read from Docker for the metrics. */
+  usageSampleMs: number;
   jobLockMs: number;
   concurrency: number;
   /** A job still running after this long fails and frees its app's turn on this node. */
@@ -72,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     trixieBaseImage: env.GEARSHIFT_BASE_IMAGE_TRIXIE || 'gearshift/base:trixie',
     imageRepository: env.GEARSHIFT_IMAGE_REPOSITORY || 'gearshift',
     heartbeatMs: int(env, 'GEARSHIFT_HEARTBEAT_MS', 2000, 200, 60000),
+    usageSampleMs: int(env, 'GEARSHIFT_USAGE_SAMPLE_MS', 15000, 500, 600000),
     jobLockMs: int(env, 'GEARSHIFT_JOB_LOCK_MS', 10000, 2000, 600000),
     concurrency: int(env, 'GEARSHIFT_AGENT_CONCURRENCY', 4, 1, 64),
     jobTimeoutMs: int(env, 'GEARSHIFT_JOB_TIMEOUT_MS', 30 * 60_000, 1000, 24 * 3600_000),

@@ -29,12 +29,11 @@ import { ReleaseBuilder } from './builder';
 import { streamAppLogs } from './logs';
 import { execAppCommand, runAppCommand } from './run';
 import { Snapshots } from './snapshots';
+import { CpuRatios, JobTimings, mapBounded, USAGE_CONCURRENCY } from './usage';
 
 // JSON lines (pino), each with the request id of the operation being worked on (see @gearshift/cartridges logging).
 export const agentLog = platformLogger('agent');
 const log = (msg: string) => agentLog.info(msg);
-/** How often running gears' CPU and memory are sampled for the metrics. */
-const USAGE_SAMPLE_MS = 15_000;
 
 /** A running agent: its node, how to stop it, and the broker's refusal of it if one comes after the start. */
 export interface RunningAgent {
@@ -245,8 +244,12 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
       maxStalledCount: 2,
     },
   );
+  // How long each job took from the broker queueing it to its end here (done, or failed for the last time), for the
+  // broker's job latency histogram; sent with the heartbeats.
+  const timings = new JobTimings();
   // A job that stalled too often (its agent died each time) fails here; tell the broker why.
   worker.on('failed', (job, err) => {
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) timings.add(job.name, job.timestamp, job.finishedOn ?? Date.now());
     if (job && /stalled/i.test(err.message)) {
       reportFailure(job, new Error(`the node agent stopped while working on it (${err.message})`)).catch((e: Error) =>
         log(`failure report for job ${job.id} lost: ${e.message}`),
@@ -257,30 +260,33 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
   // A job done keeps its id, so that the broker sending it again (after a restart) is still a duplicate and cannot
   // run an old stage over a newer one, but not its payload: nothing reads it again.
   worker.on('completed', (job) => {
+    timings.add(job.name, job.timestamp, job.finishedOn ?? Date.now());
     job.updateData({}).catch((err: Error) => log(`job ${job.id}: its payload was not cleared: ${err.message}`));
   });
 
   // Running gears' CPU and memory, for the broker's metrics: sampled apart from the heartbeat (Docker's stats take a
-  // moment per container), one container at a time, and sent with the heartbeats that follow.
+  // moment per container), a few containers at a time, and sent with the heartbeats that follow.
   let usage: GearUsage[] | undefined;
   let sampling = false;
+  const ratios = new CpuRatios();
   const sampleUsage = async () => {
     if (sampling) return;
     sampling = true;
     try {
-      const next: GearUsage[] = [];
-      for (const g of (await operator.observe()).filter((x) => x.state === 'running' && x.containerId)) {
+      const running = (await operator.observe()).filter((x) => x.state === 'running' && x.containerId);
+      const at = Date.now();
+      const read = await mapBounded(running, USAGE_CONCURRENCY, async (g) => {
         const u = await docker.containerUsage(g.containerId!);
-        if (u) next.push({ gearId: g.gearId, appId: g.appId, ...u });
-      }
-      usage = next;
+        return u ? [{ gearId: g.gearId, appId: g.appId, ...u }] : [];
+      });
+      usage = ratios.apply(read.flat(), at);
     } finally {
       sampling = false;
     }
   };
   const usageTimer = setInterval(() => {
     sampleUsage().catch((err: Error) => log(`gear usage sample failed: ${err.message}`));
-  }, USAGE_SAMPLE_MS);
+  }, config.usageSampleMs);
 
   let beating = false;
   const heartbeat = async () => {
@@ -288,6 +294,7 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
     beating = true;
     try {
       const gears = await operator.observe();
+      const finished = timings.take();
       await tell('node.heartbeat', {
         nodeId,
         at: Date.now(),
@@ -295,7 +302,9 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
         gears,
         memoryRssMb: Math.round(process.memoryUsage().rss / 1024 / 1024),
         ...(usage ? { usage } : {}),
+        ...(finished.jobs.length ? { jobs: finished.jobs } : {}),
       });
+      finished.sent();
     } catch (err) {
       log(`heartbeat failed: ${(err as Error).message}`);
     } finally {

@@ -16,9 +16,10 @@ import {
   routesChannel,
   routesKey,
   surviveUnexpectedErrors,
+  sumTraffic,
+  trafficField,
   trafficKey,
   type AppRoute,
-  type AppTraffic,
   type BrokerJobs,
   type RouterAck,
   type RouteTable,
@@ -361,7 +362,10 @@ async function main(): Promise<void> {
   const active = router;
   await active.resume();
 
-  // Every second: what HAProxy served, per app, for the autoscaler and for idling.
+  // Several routers may share a node; each listens on its own port.
+  const routerName = `${config.node}:${config.port}`;
+
+  // Every second: what HAProxy served, per app, for the autoscaler and for idling. Each router writes its own fields.
   const meter = new TrafficMeter();
   // A sample that fails (HAProxy restarting, Redis away) is skipped; the same failure is logged once, not every second.
   let sampleFailure = '';
@@ -372,14 +376,14 @@ async function main(): Promise<void> {
       if (apps.length === 0) return;
       if (!seeded) {
         const reported = await redis.hgetall(trafficKey(config.instance));
-        meter.seed(new Map(Object.entries(reported).map(([appId, json]) => [appId, Number((JSON.parse(json) as AppTraffic).lastRequestAt) || 0])));
+        meter.seed(new Map([...sumTraffic(reported).apps].map(([appId, t]) => [appId, t.lastRequestAt])));
         seeded = true;
       }
       const stats = parseStats(await readStats(join(config.runDir, 'admin.sock')));
       const held = new Map(heldRequests);
       heldRequests.clear();
       const traffic = meter.sample(stats, new Map(apps.map((a) => [backendName(a), a.appId])), Date.now(), held);
-      const fields = [...traffic].flatMap(([appId, t]) => [appId, JSON.stringify(t)]);
+      const fields = [...traffic].flatMap(([appId, t]) => [trafficField(appId, routerName), JSON.stringify(t)]);
       if (fields.length > 0) await redis.hset(trafficKey(config.instance), ...fields);
       sampleFailure = '';
     })().catch((err: Error) => {
@@ -388,8 +392,6 @@ async function main(): Promise<void> {
     });
   }, 1000);
 
-  // Several routers may share a node; each listens on its own port.
-  const routerName = `${config.node}:${config.port}`;
   // Refreshes run one after another, so an older table never replaces a newer one. Each logs its own failure, so
   // `busy` never rejects and callers that do not wait for it lose nothing.
   let busy: Promise<void> = Promise.resolve();

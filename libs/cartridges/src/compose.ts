@@ -8,6 +8,7 @@
 import { entryName, type CartridgeEntry } from './cartridge-options';
 import { imageReferenceProblem, parseImageReference } from './image-reference';
 import { SERVICE_NAME, serviceViolations, startOrder, type ServiceDescriptor } from './services';
+import { MAX_YAML_ALIASES, yamlLimitViolation } from './yaml-limits';
 
 export interface ComposeIssue {
   pointer: string;
@@ -208,8 +209,17 @@ function healthcheckCommand(test: unknown): string[] | undefined {
 export function importCompose(text: string, opts: ImportOptions = {}): ComposeImport {
   const result: ComposeImport = { services: [], volumes: [], secrets: [], unsupported: [], warnings: [], blockers: [], cartridges: null, appServices: null };
   let doc: unknown;
+  // Refused before it is built, and before its variables are replaced: a hostile file's nodes would take many
+  // times its size in memory.
+  const raw = yamlLimitViolation(text);
+  const interpolated = raw ? '' : interpolate(text, opts.env ?? {}, result.warnings);
+  const tooLarge = raw ?? yamlLimitViolation(interpolated);
+  if (tooLarge) {
+    result.blockers.push({ pointer: '', reason: tooLarge.message });
+    return result;
+  }
   try {
-    doc = (require('yaml') as typeof import('yaml')).parse(interpolate(text, opts.env ?? {}, result.warnings), { merge: true });
+    doc = (require('yaml') as typeof import('yaml')).parse(interpolated, { merge: true, maxAliasCount: MAX_YAML_ALIASES });
   } catch (err) {
     result.blockers.push({ pointer: '', reason: `is not valid YAML: ${(err as Error).message.split('\n')[0]}` });
     return result;
@@ -474,8 +484,10 @@ function ownServices(plans: ServicePlan[], result: ComposeImport): Record<string
  * what is wrong with it).
  */
 export function isComposeText(text: string): boolean {
+  // A document over the limits is read by the descriptor's reader, which refuses it saying which limit.
+  if (yamlLimitViolation(text)) return false;
   try {
-    const doc: unknown = (require('yaml') as typeof import('yaml')).parse(text, { merge: true });
+    const doc: unknown = (require('yaml') as typeof import('yaml')).parse(text, { merge: true, maxAliasCount: MAX_YAML_ALIASES });
     return isObject(doc) && isObject(doc.services) && !('cartridges' in doc);
   } catch {
     return false;
@@ -484,8 +496,9 @@ export function isComposeText(text: string): boolean {
 
 /** The name a compose file gives its project (`name:`), when it has one. */
 export function composeProjectName(text: string): string | undefined {
+  if (yamlLimitViolation(text)) return undefined;
   try {
-    const doc: unknown = (require('yaml') as typeof import('yaml')).parse(text, { merge: true });
+    const doc: unknown = (require('yaml') as typeof import('yaml')).parse(text, { merge: true, maxAliasCount: MAX_YAML_ALIASES });
     return isObject(doc) && typeof doc.name === 'string' ? doc.name : undefined;
   } catch {
     return undefined;

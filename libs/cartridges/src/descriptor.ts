@@ -4,6 +4,7 @@ import type { YAMLParseError } from 'yaml';
 import { envNamePattern } from './manifest.schema';
 import { NAME_PATTERN } from './gear-sizes';
 import { ajv, check, SchemaViolationError, type Violation } from './validation';
+import { checkYamlLimits, MAX_YAML_ALIASES } from './yaml-limits';
 import { cartridgeEntrySchema, entryName } from './cartridge-options';
 import { appHealthSchema } from './app-health';
 import { cronSchema } from './cron';
@@ -77,8 +78,9 @@ let validateDescriptor: ValidateFunction | undefined;
 /** Parses a gearshift.yml (YAML or JSON); every violation is reported at once, each with its path and rule. */
 export function parseDescriptor(text: string, subject = 'gearshift.yml'): AppDescriptor {
   let raw: unknown;
+  checkYamlLimits(text, subject);
   try {
-    raw = (require('yaml') as typeof import('yaml')).parse(text);
+    raw = (require('yaml') as typeof import('yaml')).parse(text, { maxAliasCount: MAX_YAML_ALIASES });
   } catch (err) {
     const pos = (err as YAMLParseError).linePos;
     throw new SchemaViolationError(subject, [

@@ -22,3 +22,4 @@ export * from './procfile';
 export * from './services';
 export * from './take-over';
 export * from './cron';
+export * from './yaml-limits';

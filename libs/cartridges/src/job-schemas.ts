@@ -273,8 +273,14 @@ export const brokerJobSchemas = {
       memoryRssMb: number,
       usage: {
         type: 'array',
-        items: object({ gearId: string, appId: string, cpuSeconds: number, memoryBytes: number }, ['gearId', 'appId', 'cpuSeconds', 'memoryBytes']),
+        items: object({ gearId: string, appId: string, cpuSeconds: number, memoryBytes: number, cpuRatio: number }, [
+          'gearId',
+          'appId',
+          'cpuSeconds',
+          'memoryBytes',
+        ]),
       },
+      jobs: { type: 'array', items: object({ kind: string, seconds: number }, ['kind', 'seconds']), maxItems: 500 },
     },
     ['nodeId', 'at', 'capacity', 'gears', 'memoryRssMb'],
   ),

@@ -92,6 +92,14 @@ export interface GearUsage {
   appId: string;
   cpuSeconds: number;
   memoryBytes: number;
+  /** CPU used since the node's previous sample, in cores (1 = one core busy); absent on a gear's first sample. */
+  cpuRatio?: number;
+}
+
+/** A job its node finished: its name, and the time from being queued to its end on the node. */
+export interface JobTiming {
+  kind: string;
+  seconds: number;
 }
 
 export interface NodeCapacity {
@@ -260,6 +268,8 @@ export interface BrokerJobs {
     memoryRssMb: number;
     /** Running gears' use of CPU and memory, sampled every few heartbeats (for the metrics; absent from an older agent). */
     usage?: GearUsage[];
+    /** Jobs the node finished since its last heartbeat that the broker heard (at most the last 500). */
+    jobs?: JobTiming[];
   };
   'operation.report': {
     operationId: string;

@@ -5,6 +5,7 @@ import type { YAMLParseError } from 'yaml';
 import { manifestSchema, type CartridgeManifest } from './manifest.schema';
 import type { ValidateFunction } from 'ajv';
 import { ajv, check, SchemaViolationError, type Violation } from './validation';
+import { checkYamlLimits, MAX_YAML_ALIASES } from './yaml-limits';
 
 let validateManifestSchema: ValidateFunction | undefined;
 
@@ -85,9 +86,10 @@ function semanticViolations(m: CartridgeManifest, folderName?: string): Violatio
 /** Parses and validates a manifest document; `subject` names it in errors (usually the file). */
 export function parseManifest(text: string, subject: string, folderName?: string): CartridgeManifest {
   let raw: unknown;
+  checkYamlLimits(text, subject);
   try {
     // Loaded on first use: node agents hash cartridge folders but never parse manifests.
-    raw = (require('yaml') as typeof import('yaml')).parse(text);
+    raw = (require('yaml') as typeof import('yaml')).parse(text, { maxAliasCount: MAX_YAML_ALIASES });
   } catch (err) {
     const pos = (err as YAMLParseError).linePos;
     const line = pos ? ` (line ${pos[0].line})` : '';

@@ -20,8 +20,82 @@ export interface RouterAck {
   at: number;
 }
 
-/** A hash, app id → AppTraffic as JSON, written by routers every second. */
+/**
+ * A hash, `app id/router name` → AppTraffic as JSON: each router writes its own field for each app every second, so
+ * several routers never overwrite one another. Readers add them up with `sumTraffic`. (A field that is only an app id
+ * is an older router's.)
+ */
 export const trafficKey = (instance: string): string => `${instance}:traffic`;
+
+/** The field of the traffic hash where `router` writes what it saw of `appId`. */
+export const trafficField = (appId: string, router: string): string => `${appId}/${router}`;
+
+/**
+ * A router whose field for an app is this much older than the app's newest field has stopped (routers write every
+ * second): its concurrency and rate no longer count.
+ */
+export const TRAFFIC_GONE_MS = 15_000;
+
+export interface SummedTraffic {
+  /** Per app: all its routers' traffic together. */
+  apps: Map<string, AppTraffic>;
+  /** Fields of stopped routers that tell nothing the others do not: the reader may delete them. */
+  expired: string[];
+}
+
+/**
+ * Adds up the traffic hash per app. The freshest routers (within TRAFFIC_GONE_MS of the newest) add their
+ * concurrency and rate; every router still in the hash adds its HTTP counters, so the sum does not drop when one
+ * stops; the last request is the latest any of them saw. A stopped router's field expires once a live router of the
+ * app has seen a request as recent as its last one; until then it keeps the app from looking idle too early.
+ */
+export function sumTraffic(raw: Record<string, string>): SummedTraffic {
+  const perApp = new Map<string, { field: string; t: AppTraffic }[]>();
+  for (const [field, json] of Object.entries(raw)) {
+    const t = parseTraffic(json);
+    if (!t) continue;
+    const slash = field.indexOf('/');
+    const appId = slash < 0 ? field : field.slice(0, slash);
+    perApp.set(appId, [...(perApp.get(appId) ?? []), { field, t }]);
+  }
+  const apps = new Map<string, AppTraffic>();
+  const expired: string[] = [];
+  for (const [appId, fields] of perApp) {
+    const at = Math.max(...fields.map((f) => f.t.at));
+    const live = fields.filter((f) => at - f.t.at <= TRAFFIC_GONE_MS);
+    const gone = fields.filter((f) => at - f.t.at > TRAFFIC_GONE_MS);
+    const liveLast = Math.max(...live.map((f) => f.t.lastRequestAt));
+    expired.push(...gone.filter((f) => f.t.lastRequestAt <= liveLast).map((f) => f.field));
+    const kept = fields.filter((f) => !expired.includes(f.field));
+    const sum: AppTraffic = {
+      at,
+      concurrent: live.reduce((n, f) => n + f.t.concurrent, 0),
+      rate: live.reduce((n, f) => n + f.t.rate, 0),
+      lastRequestAt: Math.max(...kept.map((f) => f.t.lastRequestAt)),
+    };
+    const http = kept.flatMap((f) => (f.t.http ? [f.t.http] : []));
+    if (http.length > 0) {
+      // The response time is each live router's, weighted by the requests it serves now.
+      const timed = live.flatMap((f) => (f.t.http ? [{ rate: f.t.rate, ms: f.t.http.responseMs }] : []));
+      const weight = timed.reduce((n, r) => n + r.rate, 0);
+      const responseMs = weight > 0 ? timed.reduce((n, r) => n + r.rate * r.ms, 0) / weight : Math.max(0, ...timed.map((r) => r.ms));
+      sum.http = { requests: http.reduce((n, h) => n + h.requests, 0), errors: http.reduce((n, h) => n + h.errors, 0), responseMs };
+    }
+    apps.set(appId, sum);
+  }
+  return { apps, expired };
+}
+
+function parseTraffic(json: string): AppTraffic | undefined {
+  try {
+    const t = JSON.parse(json) as AppTraffic;
+    return typeof t?.at === 'number' && typeof t.rate === 'number' && typeof t.concurrent === 'number'
+      ? { ...t, lastRequestAt: Number(t.lastRequestAt) || 0 }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface AppTraffic {
   /** When the router sampled it (ms since the epoch). */

@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import { SchemaViolationError } from '@gearshift/cartridges';
+import { SchemaViolationError, YamlLimitError } from '@gearshift/cartridges';
 import type { Request, Response } from 'express';
 import { ERROR_STATUS, GearshiftError, type ErrorCode } from './errors';
 
@@ -33,6 +33,11 @@ export class ErrorFilter implements ExceptionFilter {
   private toBody(error: unknown): ErrorBody {
     if (error instanceof GearshiftError) {
       return { statusCode: ERROR_STATUS[error.code], code: error.code, message: error.message, details: error.details };
+    }
+    // A YAML document too large to read breaks a rule; its fields were never looked at.
+    if (error instanceof YamlLimitError) {
+      const [v] = error.violations;
+      return { statusCode: ERROR_STATUS.rule_violation, code: 'rule_violation', message: `${error.subject} ${v.message}`, details: error.violations };
     }
     if (error instanceof SchemaViolationError) {
       const first = error.violations[0];

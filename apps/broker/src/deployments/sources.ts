@@ -4,7 +4,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseDescriptor, SchemaViolationError, type AppDescriptor, type ArchiveSummary } from '@gearshift/cartridges';
+import { parseDescriptor, SchemaViolationError, YamlLimitError, type AppDescriptor, type ArchiveSummary } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { DeploymentsRepository } from '../apps/deployments.repository';
@@ -91,7 +91,7 @@ export class DeploymentSources {
     } catch (err) {
       if (err instanceof SchemaViolationError)
         throw new GearshiftError(
-          'invalid_input',
+          err instanceof YamlLimitError ? 'rule_violation' : 'invalid_input',
           err.message,
           err.violations.map((v) => ({ ...v, pointer: `/archive/gearshift.yml${v.pointer}` })),
         );

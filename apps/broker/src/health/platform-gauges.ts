@@ -4,6 +4,7 @@ import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { AppsRepository } from '../apps/apps.repository';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { Metrics } from '../metrics/metrics';
+import { MetricsHistory } from '../metrics/metrics-history.service';
 import { NodesService } from '../nodes/nodes.service';
 import { QueueService } from '../queue/queue.service';
 import { RoutesService } from '../routes/routes.service';
@@ -30,6 +31,7 @@ export class PlatformGauges implements OnModuleInit {
     private readonly deployments: DeploymentsRepository,
     private readonly queue: QueueService,
     private readonly routes: RoutesService,
+    private readonly history: MetricsHistory,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
@@ -49,6 +51,9 @@ export class PlatformGauges implements OnModuleInit {
         set({ node: name, state: 'active' }, depth.active);
       }
     });
+    m.observed('gauge', 'gearshift_queue_depth', "Jobs waiting in a node's queue for its agent to take them", ['node'], async (set) => {
+      for (const [id, name] of await this.nodeNames()) set({ node: name }, (await bounded('Redis', this.queue.depth(id))).waiting);
+    });
     m.observed('gauge', 'gearshift_deployments', 'Deployments by state', ['state'], async (set) => {
       for (const d of await bounded('Postgres', this.deployments.countByState())) set({ state: d.state }, d.count);
     });
@@ -56,21 +61,35 @@ export class PlatformGauges implements OnModuleInit {
     this.gearUsage();
   }
 
-  /** Per gear, from the CPU and memory its node samples from Docker and sends with its heartbeats. */
+  /**
+   * Per gear, from the CPU and memory its node samples from Docker and sends with its heartbeats, read from Redis:
+   * each heartbeat reaches one broker, and every broker answers for every node.
+   */
   private gearUsage(): void {
     const m = this.metrics;
     const labels = ['node', 'domain', 'app', 'gear'] as const;
-    const each = async (set: (labels: Record<'node' | 'domain' | 'app' | 'gear', string>, value: number) => void, value: (u: GearUsage) => number) => {
-      const [nodes, names] = await Promise.all([this.nodeNames(), bounded('Postgres', this.apps.names())]);
-      for (const [nodeId, gears] of m.gearUsage(this.config.heartbeatTimeoutMs)) {
+    const each = async (
+      set: (labels: Record<'node' | 'domain' | 'app' | 'gear', string>, value: number) => void,
+      value: (u: GearUsage) => number | undefined,
+    ) => {
+      const [nodes, names, usage] = await Promise.all([
+        this.nodeNames(),
+        bounded('Postgres', this.apps.names()),
+        bounded('Redis', this.history.gearUsage(this.config.heartbeatTimeoutMs)),
+      ]);
+      for (const [nodeId, gears] of usage) {
         for (const u of gears) {
           const name = names.get(u.appId);
-          if (name) set({ node: nodes.get(nodeId) ?? nodeId, ...name, gear: u.gearId }, value(u));
+          const v = value(u);
+          if (name && v !== undefined) set({ node: nodes.get(nodeId) ?? nodeId, ...name, gear: u.gearId }, v);
         }
       }
     };
     m.observed('counter', 'gearshift_gear_cpu_seconds_total', 'CPU time a running gear has used since its container started (Docker stats)', labels, (set) =>
       each(set, (u) => u.cpuSeconds),
+    );
+    m.observed('gauge', 'gearshift_gear_cpu_ratio', "CPU a running gear used between its node's last two samples, in cores (Docker stats)", labels, (set) =>
+      each(set, (u) => u.cpuRatio),
     );
     m.observed('gauge', 'gearshift_gear_memory_bytes', 'Memory a running gear uses, less reclaimable page cache (Docker stats)', labels, (set) =>
       each(set, (u) => u.memoryBytes),

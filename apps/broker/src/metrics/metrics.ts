@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { GearUsage } from '@gearshift/cartridges';
+import type { GearUsage, JobTiming } from '@gearshift/cartridges';
 import { methodLabel } from '../common/http-requests';
 
 /**
@@ -58,6 +58,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly jobDuration = new Histogram({
+    name: 'gearshift_job_duration_seconds',
+    help: "Time from a job being queued for a node to its end on that node's agent, by node and job kind",
+    labelNames: ['node', 'kind'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900],
+    registers: [this.registry],
+  });
+
   constructor() {
     // The broker process itself: memory, CPU, event loop lag, under gearshift_broker_.
     collectDefaultMetrics({ register: this.registry, prefix: 'gearshift_broker_' });
@@ -84,21 +92,21 @@ export class Metrics {
     if (seconds >= 0) this.buildDuration.observe({ outcome }, seconds);
   }
 
-  /** Each node's last sample of its running gears' CPU and memory (from its heartbeats). */
-  private readonly usage = new Map<string, { at: number; gears: GearUsage[] }>();
-
-  recordGearUsage(nodeId: string, gears: GearUsage[]): void {
-    this.usage.set(nodeId, { at: Date.now(), gears });
+  /** Jobs a node's agent finished, as its heartbeat tells them (each heartbeat reaches one broker: sum over brokers). */
+  jobsEnded(node: string, jobs: readonly JobTiming[]): void {
+    for (const j of jobs) if (j.seconds >= 0) this.jobDuration.observe({ node, kind: j.kind }, j.seconds);
   }
 
-  /** The gears' usage as last sampled, by node; a node silent for longer than `maxAgeMs` is left out (and forgotten). */
-  gearUsage(maxAgeMs: number): Map<string, GearUsage[]> {
-    const out = new Map<string, GearUsage[]>();
-    for (const [nodeId, u] of this.usage) {
-      if (Date.now() - u.at > maxAgeMs) this.usage.delete(nodeId);
-      else out.set(nodeId, u.gears);
-    }
-    return out;
+  /** Who keeps each node's sample of its gears (the history, in Redis, where every broker reads it). */
+  private readonly usageListeners: ((nodeId: string, node: string, gears: GearUsage[]) => void)[] = [];
+
+  /** A node's heartbeat brought its running gears' CPU and memory. */
+  recordGearUsage(nodeId: string, gears: GearUsage[], node = nodeId): void {
+    for (const listener of this.usageListeners) listener(nodeId, node, gears);
+  }
+
+  onGearUsage(listener: (nodeId: string, node: string, gears: GearUsage[]) => void): void {
+    this.usageListeners.push(listener);
   }
 
   /**

@@ -126,7 +126,8 @@ export class NodesService {
     if (Date.now() - hb.at > STALE_HEARTBEAT_MS && keptMs < this.config.heartbeatTimeoutMs / 3) return;
     const addressChanged = node.address !== (hb.capacity.address ?? '127.0.0.1');
     await repos.nodes.recordHeartbeat(node.id, hb.capacity.memoryMb, hb.capacity.maxGears, hb.capacity.address ?? '127.0.0.1', hb.memoryRssMb);
-    if (hb.usage) this.metrics.recordGearUsage(node.id, hb.usage);
+    if (hb.usage) this.metrics.recordGearUsage(node.id, hb.usage, node.name);
+    if (hb.jobs) this.metrics.jobsEnded(node.name, hb.jobs);
     if (addressChanged) this.routes.schedule();
     // A node that reports what it reported last time was compared with the desired state moments ago: with a hundred
     // nodes of a hundred apps each, comparing on every beat is most of the broker's work. What it runs changing (a

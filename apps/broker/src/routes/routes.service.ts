@@ -7,6 +7,7 @@ import {
   routesKey,
   routeSealingKey,
   sealRouteSecret,
+  sumTraffic,
   trafficKey,
   type AppRoute,
   type AppTraffic,
@@ -180,10 +181,11 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
       .slice(0, 300);
   }
 
-  /** What the routers last saw of each app's traffic. */
+  /** What the routers last saw of each app's traffic, all of an app's routers together; stopped routers' fields expire. */
   async traffic(): Promise<Map<string, AppTraffic>> {
-    const raw = await this.redis.hgetall(trafficKey(this.config.instance));
-    return new Map(Object.entries(raw).map(([appId, json]) => [appId, JSON.parse(json) as AppTraffic]));
+    const { apps, expired } = sumTraffic(await this.redis.hgetall(trafficKey(this.config.instance)));
+    if (expired.length > 0) await this.redis.hdel(trafficKey(this.config.instance), ...expired);
+    return apps;
   }
 
   /**

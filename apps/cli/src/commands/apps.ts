@@ -3,6 +3,7 @@ import type { App, AppChange, AppDeleted, AppOperation } from '../api-types';
 import { changeApp, settle } from '../changes';
 import type { CliContext, DomainOpts, WaitOpts } from '../context';
 import { collect, domainOption, noWait, parseAssignment } from '../options';
+import { metricsView, type AppMetrics } from '../metrics-view';
 import { table } from '../output';
 import { appTable, showApp } from '../views';
 
@@ -14,7 +15,7 @@ interface CreateOpts extends DomainOpts, WaitOpts {
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  const apps = program.command('apps').description('create, inspect and manage apps');
+  const apps = program.command('apps').alias('app').description('create, inspect and manage apps');
   apps
     .command('list', { isDefault: true })
     .description('list the apps of a domain')
@@ -81,6 +82,15 @@ export function register(program: Command, ctx: CliContext): void {
               .get<App>(path)
               .catch(() => res);
       await settle(ctx, res.operation, opts, latest, () => `Deleted app ${name}.`);
+    });
+  apps
+    .command('metrics <name>')
+    .description("an app's latest requests per second, response time and errors, and its gears' CPU and memory")
+    .addOption(domainOption())
+    .option('--minutes <n>', 'how far back to look, 1 to 60 (with --json, every point)', '5')
+    .action(async (name: string, opts: DomainOpts & { minutes: string }) => {
+      const m = await ctx.api().get<AppMetrics>(`${ctx.appPath(opts, name)}/metrics?minutes=${encodeURIComponent(opts.minutes)}`);
+      ctx.print(m, () => metricsView(m));
     });
   apps
     .command('operations <name>')

@@ -1,0 +1,94 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { importCompose } from './compose';
+import { parseDescriptor } from './descriptor';
+import { parseManifest } from './manifest';
+import { MAX_YAML_ALIASES, MAX_YAML_BYTES, MAX_YAML_NODES, YamlLimitError, yamlLimitViolation } from './yaml-limits';
+
+const rule = (fn: () => unknown): string | undefined => {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof YamlLimitError, String(err));
+    return err.violations[0].rule;
+  }
+  return undefined;
+};
+
+/** Each level an alias list of the one before: few aliases written, very many once expanded. */
+const anchors = (levels: number, width: number) => {
+  const lines = ['l0: &l0 [a, b]'];
+  for (let i = 1; i < levels; i++) lines.push(`l${i}: &l${i} [${Array.from({ length: width }, () => `*l${i - 1}`).join(', ')}]`);
+  return `name: x\n${lines.join('\n')}\n`;
+};
+
+describe('YAML limits', () => {
+  it('counts the nodes of every kind of scalar, alias and flow collection', () => {
+    // k and [ are two nodes; each item is one more, whatever its kind.
+    const items = ['1', '"b"', "'c'", '{}', '[]', '*a'];
+    for (const item of items) {
+      const doc = (n: number) => `a: &a x\nk: [${Array.from({ length: n }, () => item).join(', ')}]\n`;
+      const n = MAX_YAML_NODES - 4; // a, x, k and [
+      if (item === '*a') {
+        assert.equal(yamlLimitViolation(doc(MAX_YAML_ALIASES))?.rule, undefined);
+        continue;
+      }
+      assert.equal(yamlLimitViolation(doc(n)), undefined, item);
+      assert.equal(yamlLimitViolation(doc(n + 1))?.rule, 'yaml-nodes', item);
+    }
+    const block = (n: number) => `k:\n${'- |\n x\n'.repeat(n)}`;
+    assert.equal(yamlLimitViolation(block(MAX_YAML_NODES - 1)), undefined);
+    assert.equal(yamlLimitViolation(block(MAX_YAML_NODES))?.rule, 'yaml-nodes');
+  });
+
+  it('refuses a long flow sequence before it is built, naming the rule', () => {
+    const text = `name: x\ncartridges: [${Array.from({ length: MAX_YAML_NODES + 1 }, () => '1').join(',')}]\n`;
+    assert.ok(Buffer.byteLength(text) < MAX_YAML_BYTES);
+    assert.equal(
+      rule(() => parseDescriptor(text)),
+      'yaml-nodes',
+    );
+    assert.equal(
+      rule(() => parseManifest(text, 'manifest.yml')),
+      'yaml-nodes',
+    );
+  });
+
+  it('refuses a document larger than the byte limit, and one deeper than it is long', () => {
+    assert.equal(
+      rule(() => parseDescriptor(`name: x\nenv: {A: "${'x'.repeat(MAX_YAML_BYTES)}"}\n`)),
+      'yaml-size',
+    );
+    assert.equal(
+      rule(() => parseDescriptor(`${'['.repeat(30_000)}${']'.repeat(30_000)}`)),
+      'yaml-nodes',
+    );
+  });
+
+  it('refuses more aliases than the limit, and still lets the yaml package bound their expansion', () => {
+    const text = `a: &a x\nb: [${Array.from({ length: MAX_YAML_ALIASES + 1 }, () => '*a').join(', ')}]\n`;
+    assert.equal(
+      rule(() => parseDescriptor(text)),
+      'yaml-aliases',
+    );
+    // 9 aliases written, 8^9 values once expanded: the parser's own count refuses it as YAML.
+    assert.throws(
+      () => parseDescriptor(anchors(9, 8)),
+      (err: Error) => !(err instanceof YamlLimitError) && /alias/i.test(err.message),
+    );
+  });
+
+  it('leaves an ordinary file to the schema', () => {
+    assert.equal(
+      rule(() => parseDescriptor('name: web\ncartridges: [nodejs]\nenv: {A: "1"}\n')),
+      undefined,
+    );
+  });
+
+  it('blocks a compose file too large to read, before its variables are replaced', () => {
+    const text = `services:\n  web:\n    image: nginx\n    command: [${Array.from({ length: MAX_YAML_NODES }, () => '"${X}"').join(',')}]\n`;
+    const r = importCompose(text, { env: { X: 'x' } });
+    assert.deepEqual(r.blockers, [{ pointer: '', reason: `holds more than ${MAX_YAML_NODES} YAML nodes` }]);
+    assert.deepEqual(r.warnings, []);
+  });
+});

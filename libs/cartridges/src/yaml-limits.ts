@@ -1,0 +1,57 @@
+import { MAX_VALUES, SchemaViolationError, type Violation } from './validation';
+
+/** The largest YAML document read (a gearshift.yml, a compose file, a manifest): far above any real one. */
+export const MAX_YAML_BYTES = 256 * 1024;
+/**
+ * How many nodes (scalars, keys included, aliases and flow collections) a YAML document may hold. A document within
+ * MAX_VALUES values has at most about twice as many nodes, its keys being the rest.
+ */
+export const MAX_YAML_NODES = 2 * MAX_VALUES;
+/** The first character of a token that is a node of its own: a quoted scalar, an alias, a flow map or sequence. */
+const NODE_STARTS = new Set(['"', "'", '*', '{', '[']);
+
+/** How many aliases a YAML document may write, and how many the yaml package may expand. */
+export const MAX_YAML_ALIASES = 100;
+
+/**
+ * A YAML document too large to read: refused before the document is built, whose nodes take many times the memory
+ * of their text. The broker answers it 422, a rule the document breaks rather than a field.
+ */
+export class YamlLimitError extends SchemaViolationError {
+  constructor(subject: string, violation: Violation) {
+    super(subject, [violation]);
+    this.name = 'YamlLimitError';
+  }
+}
+
+/**
+ * What makes `text` too large to parse, if anything: its size in bytes, then its nodes and aliases as the yaml
+ * package's lexer counts them. The lexer hands out one token at a time and keeps none, so counting costs little
+ * memory, and it stops at the first limit passed.
+ */
+export function yamlLimitViolation(text: string): Violation | undefined {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_YAML_BYTES) return { pointer: '', rule: 'yaml-size', message: `is ${bytes} bytes of YAML; at most ${MAX_YAML_BYTES} are read` };
+  const { Lexer, CST } = require('yaml') as typeof import('yaml');
+  let nodes = 0;
+  let aliases = 0;
+  // A plain or block scalar comes as a marker and then its text; a quoted one, an alias or a flow collection's start
+  // as one token whose first character says what it is.
+  let inScalar = false;
+  for (const token of new Lexer().lex(text)) {
+    const content = inScalar;
+    inScalar = token === CST.SCALAR;
+    if (content) continue;
+    const node = inScalar || NODE_STARTS.has(token[0]);
+    if (token[0] === '*' && ++aliases > MAX_YAML_ALIASES)
+      return { pointer: '', rule: 'yaml-aliases', message: `writes more than ${MAX_YAML_ALIASES} aliases (*name)` };
+    if (node && ++nodes > MAX_YAML_NODES) return { pointer: '', rule: 'yaml-nodes', message: `holds more than ${MAX_YAML_NODES} YAML nodes` };
+  }
+  return undefined;
+}
+
+/** Throws a YamlLimitError naming `subject` when `text` is too large to parse (see yamlLimitViolation). */
+export function checkYamlLimits(text: string, subject: string): void {
+  const violation = yamlLimitViolation(text);
+  if (violation) throw new YamlLimitError(subject, violation);
+}
