@@ -13,6 +13,7 @@ import { Audit1733400000000 } from './1733400000000-audit';
 import { NodeSealing1733500000000 } from './1733500000000-node-sealing';
 import { AppSecurity1733600000000 } from './1733600000000-app-security';
 import { Processes1733720000000 } from './1733720000000-processes';
+import { NodeLoss1733800000000 } from './1733800000000-node-loss';
 
 /** Every migration, oldest first. A new migration is added here and reviewed like any other code. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   NodeSealing1733500000000,
   AppSecurity1733600000000,
   Processes1733720000000,
+  NodeLoss1733800000000,
 ];

@@ -21,6 +21,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
 import { OperationsModule } from './operations/operations.module';
 import { QueueModule } from './queue/queue.module';
+import { RecoveryModule } from './recovery/recovery.module';
 import { RoutesModule } from './routes/routes.module';
 import { ScalingModule } from './scaling/scaling.module';
 import { SnapshotsModule } from './snapshots/snapshots.module';
@@ -57,6 +58,7 @@ export class AppModule {
         ScalingModule,
         DeploymentsModule,
         SnapshotsModule,
+        RecoveryModule,
         HealthModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: AuthGuard }, BrokerJobs],

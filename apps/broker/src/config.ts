@@ -22,6 +22,7 @@ export interface BrokerConfig {
   adminPassword?: string;
   /** The largest JSON or YAML body an authenticated route takes, in bytes. */
   maxJsonBody: number;
+  /** A node silent for longer gets no new gears, and the leader marks it lost and moves its stateless gears. */
   heartbeatTimeoutMs: number;
   operationTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -145,7 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     cartridgesDir: resolve(env.GEARSHIFT_CARTRIDGES_DIR || join(repoRoot, 'cartridges')),
     adminPassword: env.GEARSHIFT_ADMIN_PASSWORD || undefined,
     maxJsonBody: byteSize(env, 'GEARSHIFT_MAX_JSON_BODY', '256kb'),
-    heartbeatTimeoutMs: int(env, 'GEARSHIFT_HEARTBEAT_TIMEOUT_MS', 15000, 1000, 600000),
+    heartbeatTimeoutMs: int(env, 'GEARSHIFT_HEARTBEAT_TIMEOUT_MS', 3000, 1000, 600000),
     operationTimeoutMs: int(env, 'GEARSHIFT_OPERATION_TIMEOUT_MS', 15 * 60000, 5000, 24 * 3600000),
     logLevel,
     autoscaleIntervalMs: int(env, 'GEARSHIFT_AUTOSCALE_INTERVAL_MS', 2000, 100, 600000),

@@ -21,7 +21,7 @@ const FLOORS: string[][] = [
   ['operations'],
   ['changes', 'nodes'],
   ['health', 'lifecycle', 'snapshots'],
-  ['apply', 'deployments', 'scaling'],
+  ['apply', 'deployments', 'recovery', 'scaling'],
   ['broker-jobs'],
   ['app.module'],
   ['main'],

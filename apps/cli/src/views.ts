@@ -10,6 +10,7 @@ export const appTable = (apps: App[]): string =>
 export function showApp(a: App): string {
   const lines = [
     `${a.name} (${a.domain})  ${a.status}`,
+    ...(a.degraded ? [`  degraded    ${a.degraded}`] : []),
     `  url         ${a.url}`,
     `  cartridges  ${a.cartridges.join(', ')}`,
     `  size        ${a.size}, ${a.scale} web gear(s)${a.autoscale ? `, autoscaling ${a.autoscale.min}..${a.autoscale.max}` : ''}${a.idleAfterSeconds ? `, idles after ${a.idleAfterSeconds} s` : ''}`,

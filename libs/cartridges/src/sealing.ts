@@ -128,6 +128,7 @@ export const NODE_JOB_SECRETS: SecretFields = {
   }),
   'app.remove': (d) => d,
   'node.ping': (d) => d,
+  'node.fence': (d) => d,
   'node.gc': (d) => d,
 };
 

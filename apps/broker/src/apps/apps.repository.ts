@@ -190,6 +190,7 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
         | 'activeDeploymentId'
         | 'health'
         | 'securityOverride'
+        | 'degraded'
       >
     >,
   ): Promise<void> {
@@ -213,6 +214,31 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
 
   async delete(id: string): Promise<void> {
     await this.m.delete(App, { id });
+  }
+
+  /**
+   * Assigns a gear to another node under a new epoch (its fencing token): the node it leaves is told, when it comes
+   * back, that the gear is no longer its own. Until the new node reports, the gear has no container.
+   */
+  async reassignGear(id: string, nodeId: string): Promise<void> {
+    await this.m
+      .createQueryBuilder()
+      .update(Gear)
+      .set({ nodeId, epoch: () => 'epoch + 1', state: 'starting', ports: {}, inside: null, containerId: null, message: null })
+      .where('id = :id', { id })
+      .execute();
+  }
+
+  /** Of these gears (reported by a node), the ones assigned to another node now, with their assignment's epoch. */
+  async assignedElsewhere(nodeId: string, ids: string[]): Promise<{ id: string; appId: string; epoch: number }[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.m.find(Gear, { select: { id: true, appId: true, epoch: true, nodeId: true }, where: { id: In(ids) } });
+    return rows.filter((g) => g.nodeId !== nodeId).map((g) => ({ id: g.id, appId: g.appId, epoch: g.epoch }));
+  }
+
+  /** Apps marked degraded (their data was on a lost node). */
+  degradedApps(): Promise<App[]> {
+    return this.m.createQueryBuilder(App, 'a').where('a.degraded is not null').getMany();
   }
 
   /** Ids of the apps with at least one gear on a node. */

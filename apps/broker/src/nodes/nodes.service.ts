@@ -40,7 +40,9 @@ export class NodesService {
     return {
       id: node.id,
       name: node.name,
-      state: node.state,
+      // Lost (the leader stopped hearing it, and moved what it could elsewhere) says more than active or draining.
+      state: node.lostAt ? ('lost' as const) : node.state,
+      ...(node.lostAt ? { lostAt: node.lostAt } : {}),
       ready,
       lastHeartbeat: node.lastHeartbeat,
       address: node.address,
@@ -82,6 +84,26 @@ export class NodesService {
   }
 
   /**
+   * Tells a node which of the containers it reports are no longer its own: gears that moved to another node (under
+   * a newer epoch) while it was lost. It removes them, and refuses any job for their old assignment from then on.
+   */
+  private async fence(nodeId: string, nodeName: string, reports: GearReport[]): Promise<void> {
+    const moved = await this.appsRepository.assignedElsewhere(
+      nodeId,
+      reports.map((r) => r.gearId),
+    );
+    const stale = moved.filter((g) => (reports.find((r) => r.gearId === g.id)?.epoch ?? 0) < g.epoch);
+    if (stale.length === 0) return;
+    this.logger.warn(`node ${nodeName} still runs ${stale.length} gear(s) that moved elsewhere; fencing them`);
+    await this.queue.send(
+      nodeId,
+      'node.fence',
+      { gears: stale.map((g) => ({ gearId: g.id, appId: g.appId, epoch: g.epoch })) },
+      `fence.${nodeId}.${Math.floor(Date.now() / 5000)}`,
+    );
+  }
+
+  /**
    * A heartbeat: the node is alive, and this is what runs on it. Compares it with the desired state and sends a
    * converge job for every app that drifted (a gear missing, stopped, or different), and a removal for containers of
    * apps the platform no longer has.
@@ -94,6 +116,8 @@ export class NodesService {
     await repos.nodes.recordHeartbeat(node.id, hb.capacity.memoryMb, hb.capacity.maxGears, hb.capacity.address ?? '127.0.0.1', hb.memoryRssMb);
     if (hb.usage) this.metrics.recordGearUsage(node.id, hb.usage);
     if (addressChanged) this.routes.schedule();
+    if (node.lostAt) this.logger.warn(`node ${node.name} reports again after it was lost`);
+    await this.fence(node.id, node.name, hb.gears);
     const busy = await repos.operations.appsWithActiveOperations();
     const observed = new Map(hb.gears.map((g) => [g.gearId, g]));
     const apps = await repos.apps.findByIds(await repos.apps.appIdsOnNode(node.id));
