@@ -6,6 +6,7 @@ import { DockerAdapter } from '../apps/node-agent/src/docker.adapter';
 import { ImageBuilder } from '../apps/node-agent/src/images';
 import { deployPushBench, writeRawNodeApp } from './deploy-push';
 import { failoverBench } from './failover';
+import { nodeLossBench } from './node-loss';
 import { docker, eventually, Platform, ROOT } from '../test/support/platform';
 import { recoveryBench } from './recovery';
 import { restartBench } from './restart';
@@ -18,7 +19,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 /**
- * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery, =restart, =upgrade, =backup, =failover, =soak or =runtimes for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
+ * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery, =restart, =upgrade, =backup, =failover, =node-loss, =soak or =runtimes for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
  *   gear start  app create → healthy through the API   vs  raw dockerode create + start + the same health wait
  *   queue       a no-op job through a node's queue       vs  a raw BullMQ round trip on the same Redis
  *   routing     wrk through the router      vs  wrk straight to the container's own address (and its published port)
@@ -29,6 +30,7 @@ import { promisify } from 'node:util';
  *   upgrade     npm run up of this checkout over the previous commit's platform under traffic: the same
  *   backup      npm run backup and restore of a platform with 100 apps: time and archive size
  *   failover    kill -9 of the leading broker of two: the other answers, leads, and creates an app
+ *   node-loss   docker kill of one of three lab nodes under 50 req/s: replica serving elsewhere, failed requests
  *   soak        mixed and hostile API traffic from 8 clients: broker memory, p99 latency, 5xx, crashes
  */
 
@@ -294,6 +296,8 @@ async function main(): Promise<void> {
   // Images alone: no platform.
   if (process.env.BENCH_ONLY === 'runtimes') return void (await runtimesBench(add), printTable(rows));
   if (process.env.BENCH_ONLY === 'failover') return void (await failoverBench(add), printTable(rows));
+  // Lab nodes of its own: hosts with their own engines.
+  if (process.env.BENCH_ONLY === 'node-loss') return void (await nodeLossBench(add), printTable(rows));
   const p = await Platform.start(
     'bench',
     { node1: { memoryMb: 64 * 1024, maxGears: 1000 } },
@@ -422,6 +426,7 @@ async function main(): Promise<void> {
     await upgradeBench(add);
     await backupBench(add);
     await failoverBench(add);
+    await nodeLossBench(add);
     await soakBench(p, add);
     await memoryBench(p, idle, add);
   } finally {

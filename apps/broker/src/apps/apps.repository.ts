@@ -229,11 +229,16 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
       .execute();
   }
 
-  /** Of these gears (reported by a node), the ones assigned to another node now, with their assignment's epoch. */
-  async assignedElsewhere(nodeId: string, ids: string[]): Promise<{ id: string; appId: string; epoch: number }[]> {
+  /** Where these gears (reported by a node) are assigned now, under which epoch; a gear that is gone has no row. */
+  async assignments(ids: string[]): Promise<{ id: string; appId: string; nodeId: string; epoch: number }[]> {
     if (ids.length === 0) return [];
-    const rows = await this.m.find(Gear, { select: { id: true, appId: true, epoch: true, nodeId: true }, where: { id: In(ids) } });
-    return rows.filter((g) => g.nodeId !== nodeId).map((g) => ({ id: g.id, appId: g.appId, epoch: g.epoch }));
+    return this.m.find(Gear, { select: { id: true, appId: true, epoch: true, nodeId: true }, where: { id: In(ids) } });
+  }
+
+  /** Of these app ids, the ones of apps that exist. */
+  async existing(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    return new Set((await this.m.find(App, { select: { id: true }, where: { id: In(ids) } })).map((a) => a.id));
   }
 
   /** Apps marked degraded (their data was on a lost node). */

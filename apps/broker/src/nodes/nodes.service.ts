@@ -84,26 +84,6 @@ export class NodesService {
   }
 
   /**
-   * Tells a node which of the containers it reports are no longer its own: gears that moved to another node (under
-   * a newer epoch) while it was lost. It removes them, and refuses any job for their old assignment from then on.
-   */
-  private async fence(nodeId: string, nodeName: string, reports: GearReport[]): Promise<void> {
-    const moved = await this.appsRepository.assignedElsewhere(
-      nodeId,
-      reports.map((r) => r.gearId),
-    );
-    const stale = moved.filter((g) => (reports.find((r) => r.gearId === g.id)?.epoch ?? 0) < g.epoch);
-    if (stale.length === 0) return;
-    this.logger.warn(`node ${nodeName} still runs ${stale.length} gear(s) that moved elsewhere; fencing them`);
-    await this.queue.send(
-      nodeId,
-      'node.fence',
-      { gears: stale.map((g) => ({ gearId: g.id, appId: g.appId, epoch: g.epoch })) },
-      `fence.${nodeId}.${Math.floor(Date.now() / 5000)}`,
-    );
-  }
-
-  /**
    * A heartbeat: the node is alive, and this is what runs on it. Compares it with the desired state and sends a
    * converge job for every app that drifted (a gear missing, stopped, or different), and a removal for containers of
    * apps the platform no longer has.
@@ -116,8 +96,11 @@ export class NodesService {
     await repos.nodes.recordHeartbeat(node.id, hb.capacity.memoryMb, hb.capacity.maxGears, hb.capacity.address ?? '127.0.0.1', hb.memoryRssMb);
     if (hb.usage) this.metrics.recordGearUsage(node.id, hb.usage);
     if (addressChanged) this.routes.schedule();
-    if (node.lostAt) this.logger.warn(`node ${node.name} reports again after it was lost`);
-    await this.fence(node.id, node.name, hb.gears);
+    if (node.lostAt) {
+      // The gears it still owns (the ones that could not move) serve again.
+      this.logger.warn(`node ${node.name} reports again after it was lost`);
+      this.routes.schedule();
+    }
     const busy = await repos.operations.appsWithActiveOperations();
     const observed = new Map(hb.gears.map((g) => [g.gearId, g]));
     const apps = await repos.apps.findByIds(await repos.apps.appIdsOnNode(node.id));
@@ -153,14 +136,45 @@ export class NodesService {
       await repos.apps.recordGearReports(node.id, changed);
       this.routes.schedule();
     }
-    const orphanApps = new Set(hb.gears.filter((g) => !known.has(g.gearId) && !apps.some((a) => a.id === g.appId)).map((g) => g.appId));
-    for (const appId of orphanApps) {
+    // Containers of gears that are not placed here: moved elsewhere while the node was lost, gone, or of gone apps.
+    const strays = hb.gears.filter((g) => !known.has(g.gearId));
+    if (strays.length === 0) return;
+    const existing = await repos.apps.existing([...new Set(strays.map((g) => g.appId))]);
+    await this.fence(
+      node.id,
+      node.name,
+      strays.filter((g) => existing.has(g.appId)),
+      bucket,
+    );
+    for (const appId of new Set(strays.filter((g) => !existing.has(g.appId)).map((g) => g.appId))) {
       if (busy.has(appId)) continue;
       this.logger.log(`node ${node.name} runs containers of unknown app ${appId}; removing them`);
       await this.queue.send(node.id, 'app.remove', { appId }, `orphan.${appId}.${node.id}.${bucket}`);
     }
   }
+
+  /**
+   * Tells a node which of the containers it reports are no longer its own: gears of existing apps that moved to
+   * another node (under a newer epoch) while it was lost, or that are gone. It removes their containers (their app's
+   * volumes stay: a database's may hold rows newer than what was restored elsewhere), and refuses any job for their
+   * old assignment from then on.
+   */
+  private async fence(nodeId: string, nodeName: string, reports: GearReport[], bucket: number): Promise<void> {
+    if (reports.length === 0) return;
+    const rows = new Map((await this.appsRepository.assignments(reports.map((r) => r.gearId))).map((g) => [g.id, g]));
+    const gears = reports.flatMap((r) => {
+      const row = rows.get(r.gearId);
+      if (!row) return [{ gearId: r.gearId, appId: r.appId, epoch: GONE_EPOCH }];
+      return row.nodeId !== nodeId && row.epoch > (r.epoch ?? 0) ? [{ gearId: r.gearId, appId: r.appId, epoch: row.epoch }] : [];
+    });
+    if (gears.length === 0) return;
+    this.logger.warn(`node ${nodeName} runs ${gears.length} gear(s) that are not its own any more; fencing them`);
+    await this.queue.send(nodeId, 'node.fence', { gears }, `fence.${nodeId}.${bucket}`);
+  }
 }
+
+/** The epoch a fence gives a gear that is gone: higher than any assignment it had. */
+const GONE_EPOCH = 2 ** 31 - 1;
 
 function gearChanged(gear: Gear, r: GearReport): boolean {
   return (

@@ -14,7 +14,7 @@ import { SnapshotsService } from '../snapshots/snapshots.service';
 import { nodesToLose, planMoves, type GearSeen } from './node-loss';
 
 /** How often the leader looks for silent nodes: well inside the heartbeat timeout. */
-const WATCH_MS = 500;
+const WATCH_MS = 250;
 /** How often kept snapshots of deleted apps are removed. */
 const PRUNE_MS = 60_000;
 
@@ -77,9 +77,12 @@ export class NodeLossService implements OnApplicationBootstrap {
         const silent = n.lastHeartbeat ? ((now.getTime() - n.lastHeartbeat.getTime()) / 1000).toFixed(1) : '?';
         this.logger.warn(`node ${n.name} is lost (silent for ${silent} s): its routes go, its stateless gears move`);
         n.lostAt = now;
-        await this.routes.publishNow();
+        // The routers hear of it while the gears move: neither waits for the other.
+        this.routes.publishNow().catch((err: Error) => this.logger.warn(`publishing routes without ${n.name}: ${err.message}`));
         const discarded = await this.queue.discardWaiting(n.id);
         if (discarded > 0) this.logger.log(`took back ${discarded} job(s) node ${n.name} had not started`);
+        const failed = await this.operations.failWaitingOn(n.id, n.name);
+        if (failed > 0) this.logger.warn(`${failed} operation(s) waited for node ${n.name}: failed`);
       }
       const lost = new Map(usage.filter((u) => u.node.lostAt).map((u) => [u.node.id, u.node.name]));
       const appIds = new Set((await Promise.all([...lost.keys()].map((id) => this.appsRepository.appIdsOnNode(id)))).flat());

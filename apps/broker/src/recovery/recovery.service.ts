@@ -7,6 +7,7 @@ import { NodesRepository } from '../fleet/nodes.repository';
 import { ChangeRunner } from '../changes/change-runner';
 import { OperationsService, presentOperation } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
+import { OperationsRepository } from '../operations/operations.repository';
 import { SnapshotsService } from '../snapshots/snapshots.service';
 import type { User } from '../users/user.entity';
 import { placeRecovery } from './node-loss';
@@ -27,6 +28,7 @@ export class RecoveryService {
     private readonly nodesRepository: NodesRepository,
     private readonly changes: ChangeRunner,
     private readonly operations: OperationsService,
+    private readonly operationsRepository: OperationsRepository,
     private readonly snapshots: SnapshotsService,
     private readonly loss: NodeLossService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
@@ -34,6 +36,9 @@ export class RecoveryService {
 
   async recover(user: User, domainName: string, appName: string, waitSeconds = 600) {
     const { app } = await this.access.requireApp(user, domainName, appName, 'develop');
+    // The platform may be moving the app's web gears off the same lost node: that ends first, then the data moves.
+    const moving = await this.operationsRepository.activeForApp(app.id);
+    if (moving?.kind === 'app.reschedule') await this.operations.wait(moving, Math.min(waitSeconds, 120));
     const usage = await this.nodesRepository.usage();
     const lost = new Map(usage.filter((u) => u.node.lostAt).map((u) => [u.node.id, u.node.name]));
     const name = (id: string) => usage.find((u) => u.node.id === id)?.node.name ?? id;
