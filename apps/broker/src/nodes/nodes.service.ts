@@ -144,6 +144,7 @@ export class NodesService {
       node.id,
       node.name,
       strays.filter((g) => existing.has(g.appId)),
+      busy,
       bucket,
     );
     for (const appId of new Set(strays.filter((g) => !existing.has(g.appId)).map((g) => g.appId))) {
@@ -159,12 +160,13 @@ export class NodesService {
    * volumes stay: a database's may hold rows newer than what was restored elsewhere), and refuses any job for their
    * old assignment from then on.
    */
-  private async fence(nodeId: string, nodeName: string, reports: GearReport[], bucket: number): Promise<void> {
+  private async fence(nodeId: string, nodeName: string, reports: GearReport[], busy: Set<string>, bucket: number): Promise<void> {
     if (reports.length === 0) return;
     const rows = new Map((await this.appsRepository.assignments(reports.map((r) => r.gearId))).map((g) => [g.id, g]));
     const gears = reports.flatMap((r) => {
       const row = rows.get(r.gearId);
-      if (!row) return [{ gearId: r.gearId, appId: r.appId, epoch: GONE_EPOCH }];
+      // A gear that is gone while an operation of its app runs is that operation's to remove (after its drain).
+      if (!row) return busy.has(r.appId) ? [] : [{ gearId: r.gearId, appId: r.appId, epoch: GONE_EPOCH }];
       return row.nodeId !== nodeId && row.epoch > (r.epoch ?? 0) ? [{ gearId: r.gearId, appId: r.appId, epoch: row.epoch }] : [];
     });
     if (gears.length === 0) return;

@@ -11,7 +11,7 @@ import { RoutesService } from '../routes/routes.service';
 import { AppBusyError, ChangeRunner } from '../changes/change-runner';
 import { OperationsService } from '../operations/operations.service';
 import { SnapshotsService } from '../snapshots/snapshots.service';
-import { nodesToLose, planMoves, type GearSeen } from './node-loss';
+import { nodesToLose, planMoves, type GearSeen, type NodeSeen } from './node-loss';
 
 /** How often the leader looks for silent nodes: well inside the heartbeat timeout. */
 const WATCH_MS = 250;
@@ -68,6 +68,7 @@ export class NodeLossService implements OnApplicationBootstrap {
     try {
       const now = new Date();
       const usage = await this.nodesRepository.usage();
+      const newlyLost: NodeSeen[] = [];
       for (const n of nodesToLose(
         usage.map((u) => u.node),
         now,
@@ -77,17 +78,22 @@ export class NodeLossService implements OnApplicationBootstrap {
         const silent = n.lastHeartbeat ? ((now.getTime() - n.lastHeartbeat.getTime()) / 1000).toFixed(1) : '?';
         this.logger.warn(`node ${n.name} is lost (silent for ${silent} s): its routes go, its stateless gears move`);
         n.lostAt = now;
+        newlyLost.push(n);
         // The routers hear of it while the gears move: neither waits for the other.
         this.routes.publishNow().catch((err: Error) => this.logger.warn(`publishing routes without ${n.name}: ${err.message}`));
+      }
+      const lost = new Map(usage.filter((u) => u.node.lostAt).map((u) => [u.node.id, u.node.name]));
+      const appIds = new Set((await Promise.all([...lost.keys()].map((id) => this.appsRepository.appIdsOnNode(id)))).flat());
+      const apps = await this.appsRepository.findByIds([...appIds]);
+      // Gears move first; what the lost node left behind is tidied after (an app it held busy moves on the next pass).
+      await Promise.all(
+        apps.map((app) => this.reschedule(app, lost, usage, now).catch((err: Error) => this.logger.warn(`moving ${app.name}'s gears: ${err.message}`))),
+      );
+      for (const n of newlyLost) {
         const discarded = await this.queue.discardWaiting(n.id);
         if (discarded > 0) this.logger.log(`took back ${discarded} job(s) node ${n.name} had not started`);
         const failed = await this.operations.failWaitingOn(n.id, n.name);
         if (failed > 0) this.logger.warn(`${failed} operation(s) waited for node ${n.name}: failed`);
-      }
-      const lost = new Map(usage.filter((u) => u.node.lostAt).map((u) => [u.node.id, u.node.name]));
-      const appIds = new Set((await Promise.all([...lost.keys()].map((id) => this.appsRepository.appIdsOnNode(id)))).flat());
-      for (const app of await this.appsRepository.findByIds([...appIds])) {
-        await this.reschedule(app, lost, usage, now).catch((err: Error) => this.logger.warn(`moving ${app.name}'s gears: ${err.message}`));
       }
       await this.clearRecovered(appIds);
       if (now.getTime() - this.lastPrune > PRUNE_MS) {
