@@ -3,6 +3,12 @@ import { join, resolve } from 'node:path';
 import { ConfigError, instanceSetting, intSetting, registryCredentials, type RegistryCredentials } from '@gearshift/cartridges';
 
 /** The broker's settings, read and checked once at start-up. A bad value stops the process with its name. */
+/**
+ * How long a node that is not lost may be silent and still be given gears and be listed ready: the leader does not
+ * declare the only reporting node lost, and a busy machine's heartbeat may be late without the node being gone.
+ */
+export const QUIET_NODE_MS = 15_000;
+
 export interface BrokerConfig {
   host: string;
   /**
@@ -22,7 +28,7 @@ export interface BrokerConfig {
   adminPassword?: string;
   /** The largest JSON or YAML body an authenticated route takes, in bytes. */
   maxJsonBody: number;
-  /** A node silent for longer gets no new gears, and the leader marks it lost and moves its stateless gears. */
+  /** The leader marks a node silent for longer lost, and moves its stateless gears (see QUIET_NODE_MS). */
   heartbeatTimeoutMs: number;
   operationTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';

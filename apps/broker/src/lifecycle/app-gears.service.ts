@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GEAR_SIZES, gearProcessTypes, type Cartridge } from '@gearshift/cartridges';
-import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { BROKER_CONFIG, QUIET_NODE_MS, type BrokerConfig } from '../config';
 import { CertificateAuthority } from '../common/certificates';
 import { GearshiftError, ruleViolation } from '../common/errors';
 import { CatalogService } from '../cartridges/catalog.service';
@@ -67,15 +67,19 @@ export class AppGears {
     return { nodes, context: { stage: 'surge', rollout } };
   }
 
+  /** Lost nodes take no gears; see place() for the ones that are only quiet. */
   private candidates(usage: Awaited<ReturnType<ChangeRepos['nodes']['usage']>>): NodeCandidate[] {
-    return usage.map((u) => ({ ...u.node, allocatedMb: u.allocatedMb, gears: u.gears }));
+    return usage.filter((u) => !u.node.lostAt).map((u) => ({ ...u.node, allocatedMb: u.allocatedMb, gears: u.gears }));
   }
 
   /** Places gears under the placement lock; fails with 503 and the shortfall when no node has room. */
   async place(repos: ChangeRepos, gearsMb: number[], onlyNode?: string, spread?: Record<string, number>): Promise<string> {
     const usage = await repos.nodes.usage();
     const nodes = this.candidates(usage).filter((n) => !onlyNode || n.id === onlyNode);
-    const placed = placeGears(nodes, { gearsMb, now: new Date(), heartbeatTimeoutMs: this.config.heartbeatTimeoutMs, spread });
+    // A node the leader has not marked lost may be quiet for longer than the heartbeat timeout (the only node, whose
+    // loss the leader does not declare; a busy machine) and still takes gears, as it did before nodes could be lost.
+    const quietMs = Math.max(this.config.heartbeatTimeoutMs, QUIET_NODE_MS);
+    const placed = placeGears(nodes, { gearsMb, now: new Date(), heartbeatTimeoutMs: quietMs, spread });
     if (!placed.ok) throw new GearshiftError('no_capacity', placed.shortfall);
     return placed.nodeId;
   }

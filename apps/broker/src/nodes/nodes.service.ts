@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { specHash, type BrokerJobs, type GearReport } from '@gearshift/cartridges';
 import type { Gear } from '../apps/gear.entity';
-import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { BROKER_CONFIG, QUIET_NODE_MS, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound } from '../common/errors';
 import { AppsRepository } from '../apps/apps.repository';
 import { NodesRepository } from '../fleet/nodes.repository';
@@ -36,7 +36,8 @@ export class NodesService {
   private present(u: NodeUsage) {
     const { node } = u;
     const silentMs = node.lastHeartbeat ? Date.now() - node.lastHeartbeat.getTime() : null;
-    const ready = silentMs !== null && silentMs <= this.config.heartbeatTimeoutMs;
+    // Ready: it is given gears (as placement decides: not lost, and not silent for long).
+    const ready = !node.lostAt && silentMs !== null && silentMs <= Math.max(this.config.heartbeatTimeoutMs, QUIET_NODE_MS);
     return {
       id: node.id,
       name: node.name,
