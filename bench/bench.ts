@@ -7,6 +7,7 @@ import { ImageBuilder } from '../apps/node-agent/src/images';
 import { deployPushBench, writeRawNodeApp } from './deploy-push';
 import { failoverBench } from './failover';
 import { scaleBench } from './scale';
+import { nodeLossBench } from './node-loss';
 import { docker, eventually, Platform, ROOT } from '../test/support/platform';
 import { recoveryBench } from './recovery';
 import { restartBench } from './restart';
@@ -20,7 +21,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 /**
- * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery, =restart, =upgrade, =backup, =failover, =scale, =soak, =runtimes or =db-upgrade for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
+ * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery, =restart, =upgrade, =backup, =failover, =node-loss, =scale, =soak, =runtimes or =db-upgrade for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
  *   gear start  app create → healthy through the API   vs  raw dockerode create + start + the same health wait
  *   queue       a no-op job through a node's queue       vs  a raw BullMQ round trip on the same Redis
  *   routing     wrk through the router      vs  wrk straight to the container's own address (and its published port)
@@ -31,6 +32,7 @@ import { promisify } from 'node:util';
  *   upgrade     npm run up of this checkout over the previous commit's platform under traffic: the same
  *   backup      npm run backup and restore of a platform with 100 apps: time and archive size
  *   failover    kill -9 of the leading broker of two: the other answers, leads, and creates an app
+ *   node-loss   docker kill of one of three lab nodes under 50 req/s: replica serving elsewhere, failed requests
  *   scale       100 simulated nodes (the agent on an in-memory Docker), 10,000 gears: heartbeat CPU, API p99,
  *               placements per second, broker memory and its slope per 1,000 gears
  *   soak        mixed and hostile API traffic from 8 clients: broker memory, p99 latency, 5xx, crashes
@@ -303,6 +305,8 @@ async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'db-upgrade') return void (await dbUpgradeBench(add), printTable(rows));
   // Simulated nodes on its own broker.
   if (process.env.BENCH_ONLY === 'scale') return void (await scaleBench(add), printTable(rows));
+  // Lab nodes of its own: hosts with their own engines.
+  if (process.env.BENCH_ONLY === 'node-loss') return void (await nodeLossBench(add), printTable(rows));
   const p = await Platform.start(
     'bench',
     { node1: { memoryMb: 64 * 1024, maxGears: 1000 } },
@@ -431,6 +435,7 @@ async function main(): Promise<void> {
     await upgradeBench(add);
     await backupBench(add);
     await failoverBench(add);
+    await nodeLossBench(add);
     await scaleBench(add);
     await soakBench(p, add);
     await memoryBench(p, idle, add);

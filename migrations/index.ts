@@ -13,6 +13,7 @@ import { Audit1733400000000 } from './1733400000000-audit';
 import { NodeSealing1733500000000 } from './1733500000000-node-sealing';
 import { AppSecurity1733600000000 } from './1733600000000-app-security';
 import { Processes1733720000000 } from './1733720000000-processes';
+import { NodeLoss1733800000000 } from './1733800000000-node-loss';
 import { NodeZones1733810000000 } from './1733810000000-node-zones';
 import { Cron1733830000000 } from './1733830000000-cron';
 import { CartridgeUpgrades1733840000000 } from './1733840000000-cartridge-upgrades';
@@ -34,6 +35,7 @@ export const MIGRATIONS = [
   NodeSealing1733500000000,
   AppSecurity1733600000000,
   Processes1733720000000,
+  NodeLoss1733800000000,
   NodeZones1733810000000,
   Cron1733830000000,
   CartridgeUpgrades1733840000000,

@@ -22,6 +22,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
 import { OperationsModule } from './operations/operations.module';
 import { QueueModule } from './queue/queue.module';
+import { RecoveryModule } from './recovery/recovery.module';
 import { RoutesModule } from './routes/routes.module';
 import { ScalingModule } from './scaling/scaling.module';
 import { SnapshotsModule } from './snapshots/snapshots.module';
@@ -60,6 +61,7 @@ export class AppModule {
         DeploymentsModule,
         CronModule,
         SnapshotsModule,
+        RecoveryModule,
         UpgradesModule,
         HealthModule,
       ],

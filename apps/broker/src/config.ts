@@ -3,6 +3,12 @@ import { join, resolve } from 'node:path';
 import { ConfigError, instanceSetting, intSetting, registryCredentials, type RegistryCredentials } from '@gearshift/cartridges';
 
 /** The broker's settings, read and checked once at start-up. A bad value stops the process with its name. */
+/**
+ * How long a node that is not lost may be silent and still be given gears and be listed ready: the leader does not
+ * declare the only reporting node lost, and a busy machine's heartbeat may be late without the node being gone.
+ */
+export const QUIET_NODE_MS = 15_000;
+
 export interface BrokerConfig {
   host: string;
   /**
@@ -22,6 +28,7 @@ export interface BrokerConfig {
   adminPassword?: string;
   /** The largest JSON or YAML body an authenticated route takes, in bytes. */
   maxJsonBody: number;
+  /** The leader marks a node silent for longer lost, and moves its stateless gears (see QUIET_NODE_MS). */
   heartbeatTimeoutMs: number;
   /** GEARSHIFT_METRICS_STEP_SECONDS: the step of the apps' and gears' metrics history (the last hour of it is kept). */
   metricsStepSeconds: number;
@@ -147,7 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     cartridgesDir: resolve(env.GEARSHIFT_CARTRIDGES_DIR || join(repoRoot, 'cartridges')),
     adminPassword: env.GEARSHIFT_ADMIN_PASSWORD || undefined,
     maxJsonBody: byteSize(env, 'GEARSHIFT_MAX_JSON_BODY', '256kb'),
-    heartbeatTimeoutMs: int(env, 'GEARSHIFT_HEARTBEAT_TIMEOUT_MS', 15000, 1000, 600000),
+    heartbeatTimeoutMs: int(env, 'GEARSHIFT_HEARTBEAT_TIMEOUT_MS', 3000, 1000, 600000),
     metricsStepSeconds: int(env, 'GEARSHIFT_METRICS_STEP_SECONDS', 15, 1, 300),
     operationTimeoutMs: int(env, 'GEARSHIFT_OPERATION_TIMEOUT_MS', 15 * 60000, 5000, 24 * 3600000),
     logLevel,

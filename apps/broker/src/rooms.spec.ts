@@ -22,7 +22,7 @@ const FLOORS: string[][] = [
   ['changes', 'nodes'],
   ['health', 'lifecycle', 'snapshots'],
   ['upgrades'],
-  ['apply', 'cron', 'deployments', 'scaling'],
+  ['apply', 'cron', 'deployments', 'recovery', 'scaling'],
   ['broker-jobs'],
   ['app.module'],
   ['main'],

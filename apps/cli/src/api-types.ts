@@ -123,6 +123,8 @@ export interface App {
   url: string;
   state: string;
   status: string;
+  /** Why the app cannot fully run (its data was on a lost node); null when nothing is wrong. */
+  degraded?: string | null;
   size: string;
   scale: number;
   cartridges: string[];
@@ -293,4 +295,14 @@ export interface CronRunView {
 export interface CronView {
   release: number | null;
   entries: { schedule: string; command: string; process: string; next: string | null; runs: CronRunView[] }[];
+}
+
+/** What `app recover` did: the gears it moved off lost nodes, and the snapshot it put back. */
+export interface AppRecovery {
+  app: string;
+  domain: string;
+  moved: { gear: string; cartridge: string; from: string; to: string }[];
+  /** The kept snapshot restored (when it was taken), or null when the broker keeps none of this app. */
+  snapshot: { takenAt: string } | null;
+  operation: Operation;
 }

@@ -10,6 +10,7 @@ export const appTable = (apps: App[]): string =>
 export function showApp(a: App): string {
   const lines = [
     `${a.name} (${a.domain})  ${a.status}`,
+    ...(a.degraded ? [`  degraded    ${a.degraded}`] : []),
     `  url         ${a.url}`,
     `  cartridges  ${a.cartridges.join(', ')}`,
     ...(a.kept ?? []).map((k) => `  kept        ${k.cartridge} (upgraded to ${k.upgradedTo}; confirm or abort the upgrade)`),

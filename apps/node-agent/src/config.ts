@@ -73,7 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     baseImage: env.GEARSHIFT_BASE_IMAGE || 'gearshift/base:bookworm',
     trixieBaseImage: env.GEARSHIFT_BASE_IMAGE_TRIXIE || 'gearshift/base:trixie',
     imageRepository: env.GEARSHIFT_IMAGE_REPOSITORY || 'gearshift',
-    heartbeatMs: int(env, 'GEARSHIFT_HEARTBEAT_MS', 2000, 200, 60000),
+    heartbeatMs: int(env, 'GEARSHIFT_HEARTBEAT_MS', 1000, 200, 60000),
     usageSampleMs: int(env, 'GEARSHIFT_USAGE_SAMPLE_MS', 15000, 500, 600000),
     jobLockMs: int(env, 'GEARSHIFT_JOB_LOCK_MS', 10000, 2000, 600000),
     concurrency: int(env, 'GEARSHIFT_AGENT_CONCURRENCY', 4, 1, 64),

@@ -7,6 +7,7 @@ import { ImageBuilder, type StepReporter } from './images';
 import { planConverge, type Action } from './reconcile';
 import { pruneReleaseImages } from './builder';
 import { FailedGears } from './failed-gears';
+import { epochOf, fencedContainers, HeldEpochs, staleGears } from './fencing';
 import { join } from 'node:path';
 
 export { PermanentError, type StepReporter };
@@ -22,6 +23,8 @@ export class GearOperator {
   readonly images: ImageBuilder;
   /** The output of gears that failed their rollout, for `logs` once their containers are gone. */
   readonly failedGears: FailedGears;
+  /** The gear assignments this node holds (see fencing.ts). */
+  readonly held = new HeldEpochs();
 
   constructor(
     private readonly config: AgentConfig,
@@ -43,7 +46,24 @@ export class GearOperator {
   /** Every container of Gearshift's on this node, as reports for the broker. */
   async observe(): Promise<GearReport[]> {
     const containers = await this.docker.listContainers(this.baseLabels());
+    this.held.learn(containers);
     return containers.filter((c) => c.labels[LABELS.gear]).map((c) => this.report(c));
+  }
+
+  /**
+   * The broker's word that these gears are no longer this node's: their containers of older assignments go, and
+   * jobs naming those assignments are refused from now on. Their volumes stay: a database's volume here may hold
+   * rows newer than the snapshot it was restored from elsewhere, and an operator may want them.
+   */
+  async fence(gears: { gearId: string; appId: string; epoch: number }[], step: StepReporter): Promise<number> {
+    for (const g of gears) this.held.raise(g.gearId, g.epoch);
+    const doomed = fencedContainers(await this.docker.listContainers(this.baseLabels()), gears);
+    for (const c of doomed) {
+      await step(`removing container ${c.id.slice(0, 12)} of gear ${c.labels[LABELS.gear].slice(0, 8)}: it runs on another node now`);
+      await this.docker.stopContainer(c.id);
+      await this.docker.removeContainer(c.id);
+    }
+    return doomed.length;
   }
 
   private report(c: ObservedContainer, state?: GearState, message?: string): GearReport {
@@ -64,6 +84,7 @@ export class GearOperator {
       ports,
       ...(address && Object.keys(endpoints).length > 0 ? { inside: { address, ports: endpoints } } : {}),
       message,
+      ...(epochOf(c.labels) ? { epoch: epochOf(c.labels) } : {}),
     };
   }
 
@@ -72,7 +93,13 @@ export class GearOperator {
     appId: string,
     specs: GearSpec[],
     step: StepReporter,
-    opts: { keepImages?: string[]; after?: { gearId: string; command: string[] }; drainMs?: number; log?: (line: string) => void } = {},
+    opts: {
+      keepImages?: string[];
+      after?: { gearId: string; command: string[] };
+      drainMs?: number;
+      log?: (line: string) => void;
+      epochs?: Record<string, number>;
+    } = {},
   ): Promise<GearReport[]> {
     const labels = this.appLabels(appId);
     const [containers, networks, volumes] = await Promise.all([
@@ -80,6 +107,15 @@ export class GearOperator {
       this.docker.listNetworks(labels),
       this.docker.listVolumes(labels),
     ]);
+    this.held.learn(containers);
+    // A job that waited in the queue while this node was lost may name gears that have moved since: it must not
+    // start them again here, beside their new containers elsewhere.
+    const stale = staleGears(opts.epochs, this.held);
+    if (stale.length > 0) {
+      throw new PermanentError(`stale job: gear(s) ${stale.map((g) => g.slice(0, 8)).join(', ')} have been assigned to another node since it was sent`);
+    }
+    for (const [gearId, epoch] of Object.entries(opts.epochs ?? {})) this.held.raise(gearId, epoch);
+    const epochs = opts.epochs ?? {};
     const plan = planConverge(specs, { containers, networks, volumes });
     // Images, networks and volumes do not depend on each other: prepare them together.
     await Promise.all([
@@ -111,7 +147,7 @@ export class GearOperator {
       }
     }
     for (const action of plan.actions) {
-      const result = await this.apply(action, step);
+      const result = await this.apply(action, step, epochs);
       if (result) started.push(result);
       // A web gear waits for the app's services to be healthy before it starts.
       if (result && !result.spec.web) await this.waitHealthy(result.spec, result.containerId, step);
@@ -158,7 +194,7 @@ export class GearOperator {
     }
   }
 
-  private async apply(action: Action, step: StepReporter): Promise<{ spec: GearSpec; containerId: string } | null> {
+  private async apply(action: Action, step: StepReporter, epochs: Record<string, number> = {}): Promise<{ spec: GearSpec; containerId: string } | null> {
     switch (action.kind) {
       case 'remove':
         await step(`removing container ${action.containerId.slice(0, 12)} (${action.reason})`);
@@ -178,14 +214,14 @@ export class GearOperator {
         await step(`replacing gear ${action.spec.cartridge} ${action.spec.gearId.slice(0, 8)} (its spec changed)`);
         await this.docker.stopContainer(action.containerId);
         await this.docker.removeContainer(action.containerId);
-        return this.create(action.spec);
+        return this.create(action.spec, epochs[action.spec.gearId]);
       case 'create':
         await step(`creating gear ${action.spec.cartridge} ${action.spec.gearId.slice(0, 8)}`);
-        return this.create(action.spec);
+        return this.create(action.spec, epochs[action.spec.gearId]);
     }
   }
 
-  private async create(spec: GearSpec): Promise<{ spec: GearSpec; containerId: string } | null> {
+  private async create(spec: GearSpec, epoch?: number): Promise<{ spec: GearSpec; containerId: string } | null> {
     const containerId = await this.docker.createContainer({
       name: spec.containerName,
       image: this.images.tag(spec.image),
@@ -201,6 +237,7 @@ export class GearOperator {
         [LABELS.cartridge]: spec.cartridge,
         ...(spec.process ? { [LABELS.process]: spec.process } : {}),
         [LABELS.specHash]: specHash(spec),
+        ...(epoch ? { [LABELS.epoch]: String(epoch) } : {}),
         'gearshift.endpoints': JSON.stringify(Object.fromEntries(spec.ports.map((p) => [p.name, p.containerPort]))),
       },
       ports: spec.ports,

@@ -135,6 +135,7 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
           after: d.after,
           drainMs: d.drainMs,
           log: out?.line,
+          epochs: d.epochs,
         });
         await out?.flush();
         if (d.operationId) await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears });
@@ -184,6 +185,19 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
       return { started: true };
     },
     'node.ping': async (d) => ({ sentAt: d.sentAt, nodeId }),
+    // One app's turn at a time, like its other jobs: a fence never races a converge of the same app.
+    'node.fence': async (d) => {
+      let removed = 0;
+      for (const appId of new Set(d.gears.map((g) => g.appId))) {
+        removed += await serial(appId, () =>
+          operator.fence(
+            d.gears.filter((g) => g.appId === appId),
+            stepper(undefined, appId),
+          ),
+        );
+      }
+      return { removed };
+    },
     'node.gc': async (d) => {
       const facts = {
         instance: config.instance,

@@ -125,6 +125,7 @@ const gearReportSchema = object(
     ports: numberMap,
     inside: object({ address: string, ports: numberMap }, ['address', 'ports']),
     message: string,
+    epoch: integer,
   },
   ['gearId', 'appId', 'state', 'ports'],
 );
@@ -168,6 +169,7 @@ export const nodeJobSchemas = {
       keepImages: strings,
       drainMs: { type: 'number', minimum: 0 },
       after: object({ gearId: string, command }, ['gearId', 'command']),
+      epochs: { type: 'object', additionalProperties: { type: 'integer', minimum: 1 } },
     },
     ['appId', 'gears'],
   ),
@@ -248,6 +250,10 @@ export const nodeJobSchemas = {
   ),
   'app.remove': object({ operationId: string, appId: string }, ['appId']),
   'node.ping': object({ sentAt: number }, ['sentAt']),
+  'node.fence': object(
+    { gears: { type: 'array', items: object({ gearId: string, appId: string, epoch: { type: 'integer', minimum: 1 } }, ['gearId', 'appId', 'epoch']) } },
+    ['gears'],
+  ),
   'node.gc': object(
     {
       at: number,

@@ -100,6 +100,7 @@ const nodeJobs: { [N in keyof NodeJobs]: NodeJobs[N] } = {
   },
   'app.remove': { appId: '' },
   'node.ping': { sentAt: 1_700_000_000_000 },
+  'node.fence': { gears: [{ gearId: 'g1', appId: 'a1', epoch: 2 }] },
   'node.gc': { at: 1_700_000_000_000, apps: ['a1'], keepImages: ['shop:3'], buildCacheMb: 2048, dryRun: true },
 };
 

@@ -84,6 +84,8 @@ export interface GearReport {
   /** The gear's address on its app's network and its endpoints' container ports: reachable from its own node only. */
   inside?: GearInside;
   message?: string;
+  /** The gear assignment the container was made for (its label); absent: made before assignments had epochs. */
+  epoch?: number;
 }
 
 /** What a running gear uses, as Docker's stats say: CPU time since it started, and memory less the page cache. */
@@ -184,6 +186,11 @@ export interface NodeJobs {
     drainMs?: number;
     /** A command to run in one gear once the gears are converged (a post-deploy hook); its failure is reported, not fatal. */
     after?: { gearId: string; command: string[] };
+    /**
+     * The assignment (epoch, a fencing token) of each gear placed on this node. A gear that moves to another node
+     * gets a higher one; a node that holds a higher epoch for a gear than its job names knows the job is stale.
+     */
+    epochs?: Record<string, number>;
   };
   'app.build': BuildJob;
   /** Take the data of the app's gears on this node into one .tar.gz, and upload it to the broker. */
@@ -238,6 +245,11 @@ export interface NodeJobs {
   'app.remove': { operationId?: string; appId: string };
   /** Does nothing: measures the platform's queue round trip. */
   'node.ping': { sentAt: number };
+  /**
+   * These gears are no longer this node's (the node was lost and they run elsewhere now, under `epoch`): remove
+   * their containers here, and from now on refuse any job that names an older assignment of them.
+   */
+  'node.fence': { gears: { gearId: string; appId: string; epoch: number }[] };
   /**
    * Disk hygiene: remove what this node no longer needs of this instance (dangling images, release images no
    * deployment keeps, volumes of apps not in `apps`, build cache over `buildCacheMb`) and answer what went.

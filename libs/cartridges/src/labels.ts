@@ -11,4 +11,6 @@ export const LABELS = {
   process: 'gearshift.process',
   specHash: 'gearshift.spec-hash',
   cartridgeHash: 'gearshift.cartridge-hash',
+  /** The gear assignment a container was made for (see NodeJobs['node.fence']). */
+  epoch: 'gearshift.epoch',
 } as const;

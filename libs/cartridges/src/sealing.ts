@@ -129,6 +129,7 @@ export const NODE_JOB_SECRETS: SecretFields = {
   'app.exec': (d, f) => ({ ...d, secrets: d.secrets.map((s, i) => f(s, `secret ${i}`)) }),
   'app.remove': (d) => d,
   'node.ping': (d) => d,
+  'node.fence': (d) => d,
   'node.gc': (d) => d,
 };
 

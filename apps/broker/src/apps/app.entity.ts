@@ -40,6 +40,8 @@ export class App {
   @Column({ type: 'jsonb', nullable: true }) health!: AppHealth | null;
   /** Set by an administrator only; null: docker-image gears get the restricted default. */
   @Column({ name: 'security_override', type: 'jsonb', nullable: true }) securityOverride!: AppSecurityOverride | null;
+  /** Why the app cannot fully run (its data was on a lost node); null when nothing is wrong. */
+  @Column({ type: 'text', nullable: true }) degraded!: string | null;
   @OneToMany(() => AppCartridge, (c) => c.app) cartridges?: AppCartridge[];
   @OneToMany(() => Gear, (g) => g.app) gears?: Gear[];
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;

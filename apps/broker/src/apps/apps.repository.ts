@@ -195,6 +195,7 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
         | 'activeDeploymentId'
         | 'health'
         | 'securityOverride'
+        | 'degraded'
       >
     >,
   ): Promise<void> {
@@ -218,6 +219,36 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
 
   async delete(id: string): Promise<void> {
     await this.m.delete(App, { id });
+  }
+
+  /**
+   * Assigns a gear to another node under a new epoch (its fencing token): the node it leaves is told, when it comes
+   * back, that the gear is no longer its own. Until the new node reports, the gear has no container.
+   */
+  async reassignGear(id: string, nodeId: string): Promise<void> {
+    await this.m
+      .createQueryBuilder()
+      .update(Gear)
+      .set({ nodeId, epoch: () => 'epoch + 1', state: 'starting', ports: {}, inside: null, containerId: null, message: null })
+      .where('id = :id', { id })
+      .execute();
+  }
+
+  /** Where these gears (reported by a node) are assigned now, under which epoch; a gear that is gone has no row. */
+  async assignments(ids: string[]): Promise<{ id: string; appId: string; nodeId: string; epoch: number }[]> {
+    if (ids.length === 0) return [];
+    return this.m.find(Gear, { select: { id: true, appId: true, epoch: true, nodeId: true }, where: { id: In(ids) } });
+  }
+
+  /** Of these app ids, the ones of apps that exist. */
+  async existing(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    return new Set((await this.m.find(App, { select: { id: true }, where: { id: In(ids) } })).map((a) => a.id));
+  }
+
+  /** Apps marked degraded (their data was on a lost node). */
+  degradedApps(): Promise<App[]> {
+    return this.m.createQueryBuilder(App, 'a').where('a.degraded is not null').getMany();
   }
 
   /** Ids of the apps with at least one gear on a node. */

@@ -12,6 +12,8 @@ export class Gear {
   @Column({ name: 'node_id', type: 'uuid' }) nodeId!: string;
   @Column({ name: 'memory_mb', type: 'integer' }) memoryMb!: number;
   @Column({ type: 'integer', default: 0 }) generation!: number;
+  /** The epoch of the gear's assignment to its node (a fencing token): raised each time the gear moves to another node. */
+  @Column({ type: 'integer', default: 1 }) epoch!: number;
   /** The release a web gear runs (null: the cartridge's own image). */
   @Column({ name: 'deployment_id', type: 'uuid', nullable: true }) deploymentId!: string | null;
   /** The Procfile process type the gear runs (a worker), from its release; null: the cartridge's own gear (web or service). */

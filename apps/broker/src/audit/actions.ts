@@ -233,6 +233,8 @@ const RULES: Record<string, Rule> = {
   },
   'POST /domains/:domain/apps/:app/snapshots': { action: 'snapshot.create' },
   'POST /domains/:domain/apps/:app/snapshots/restore': { action: 'snapshot.restore' },
+  // An app's data moved off a lost node, and its kept snapshot restored.
+  'POST /domains/:domain/apps/:app/recover': { action: 'app.recover' },
   'POST /domains/:domain/apply': {
     action: 'apply',
     target: param('domain'),

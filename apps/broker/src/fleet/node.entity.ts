@@ -17,6 +17,8 @@ export class Node {
   @Column({ name: 'memory_mb', type: 'integer' }) memoryMb!: number;
   @Column({ name: 'max_gears', type: 'integer' }) maxGears!: number;
   @Column({ name: 'last_heartbeat', type: 'timestamptz', nullable: true }) lastHeartbeat!: Date | null;
+  /** When the leader broker marked the node lost (its heartbeats stopped); null while it reports. */
+  @Column({ name: 'lost_at', type: 'timestamptz', nullable: true }) lostAt!: Date | null;
   @Column({ name: 'agent_rss_mb', type: 'integer', nullable: true }) agentRssMb!: number | null;
   /** The hash of the key made when the node joined; its agent authenticates with the key. */
   @Column({ name: 'key_hash', type: 'text', nullable: true, select: false }) keyHash!: string | null;

@@ -103,7 +103,18 @@ export class NodesRepository implements NodeAddresses, NodePublicKeys {
   }
 
   async recordHeartbeat(id: string, memoryMb: number, maxGears: number, address: string, rssMb: number): Promise<void> {
-    await this.m.update(Node, { id }, { lastHeartbeat: new Date(), memoryMb, maxGears, address, agentRssMb: rssMb });
+    await this.m.update(Node, { id }, { lastHeartbeat: new Date(), memoryMb, maxGears, address, agentRssMb: rssMb, lostAt: null });
+  }
+
+  /** Marks a node lost unless it has reported since `silentSince`; false when it had (or was lost already). */
+  async markLost(id: string, silentSince: Date): Promise<boolean> {
+    const result = await this.m
+      .createQueryBuilder()
+      .update(Node)
+      .set({ lostAt: () => 'now()' })
+      .where('id = :id and lost_at is null and last_heartbeat < :silentSince', { id, silentSince })
+      .execute();
+    return (result.affected ?? 0) > 0;
   }
 
   /** Sets a node's zone (null: none) and labels; what is not given stays. */

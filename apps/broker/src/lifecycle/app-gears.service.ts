@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GEAR_SIZES, gearProcessTypes, newProcessTypes, type Cartridge } from '@gearshift/cartridges';
-import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { BROKER_CONFIG, QUIET_NODE_MS, type BrokerConfig } from '../config';
 import { CertificateAuthority } from '../common/certificates';
 import { GearshiftError, ruleViolation } from '../common/errors';
 import { CatalogService } from '../cartridges/catalog.service';
@@ -109,8 +109,9 @@ export class AppGears {
     return { nodes: [...nodes], context: { stage: 'surge', rollout } };
   }
 
+  /** Lost nodes take no gears; see place() for the ones that are only quiet. */
   private candidates(usage: Awaited<ReturnType<ChangeRepos['nodes']['usage']>>): NodeCandidate[] {
-    return usage.map((u) => ({ ...u.node, allocatedMb: u.allocatedMb, gears: u.gears }));
+    return usage.filter((u) => !u.node.lostAt).map((u) => ({ ...u.node, allocatedMb: u.allocatedMb, gears: u.gears }));
   }
 
   /**
@@ -119,11 +120,20 @@ export class AppGears {
    */
   async place(repos: ChangeRepos, gearsMb: number[], onlyNode?: string, spread?: Record<string, number>, known?: NodeCandidate[]): Promise<string> {
     const nodes = (known ?? this.candidates(await repos.nodes.usage())).filter((n) => !onlyNode || n.id === onlyNode);
-    const explained = explainPlacement(nodes, { gearsMb, now: new Date(), heartbeatTimeoutMs: this.config.heartbeatTimeoutMs, spread });
+    const explained = explainPlacement(nodes, { gearsMb, now: new Date(), heartbeatTimeoutMs: this.quietMs(), spread });
     const { placement } = explained;
     if (!placement.ok) throw new GearshiftError('no_capacity', placement.shortfall);
     recordPlacement({ text: `placed ${explained.summary}`, considered: explained.considered });
     return placement.nodeId;
+  }
+
+  /**
+   * How long a node may be silent and still take gears. A node the leader has not marked lost may be quiet for longer
+   * than the heartbeat timeout (the only node, whose loss the leader does not declare; a busy machine) and still takes
+   * gears, as it did before nodes could be lost.
+   */
+  quietMs(): number {
+    return Math.max(this.config.heartbeatTimeoutMs, QUIET_NODE_MS);
   }
 
   /**

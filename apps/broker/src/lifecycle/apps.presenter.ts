@@ -20,6 +20,7 @@ const namesOnly = (env: Record<string, string>) => Object.fromEntries(Object.key
 function statusOf(app: App): string {
   if (app.desiredState === 'deleting') return 'deleting';
   if (app.desiredState === 'idle') return 'idle';
+  if (app.degraded) return 'degraded';
   const states = (app.gears ?? []).map((g) => g.state);
   if (states.length === 0) return app.desiredState;
   if (app.desiredState === 'stopped') return states.every((s) => s === 'stopped' || s === 'missing') ? 'stopped' : 'stopping';
@@ -52,6 +53,8 @@ export class AppsPresenter {
       url: `http://${app.name}-${domain.name}.${this.config.appsDomain}:${this.config.routerPort}`,
       state: app.desiredState,
       status: statusOf(app),
+      // Why the app cannot fully run (its data was on a lost node), and what brings it back; null: nothing is wrong.
+      degraded: app.degraded ?? null,
       size: app.size,
       scale: (app.gears ?? []).filter((g) => g.cartridge === web?.manifest.name && !g.process).length,
       // Gears of each Procfile process type other than web (workers).

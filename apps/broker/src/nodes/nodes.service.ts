@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { specHash, type BrokerJobs, type GearReport } from '@gearshift/cartridges';
 import type { Gear } from '../apps/gear.entity';
-import { BROKER_CONFIG, type BrokerConfig } from '../config';
+import { BROKER_CONFIG, QUIET_NODE_MS, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound } from '../common/errors';
 import { AppsRepository } from '../apps/apps.repository';
 import { NodesRepository } from '../fleet/nodes.repository';
@@ -44,11 +44,14 @@ export class NodesService {
   private present(u: NodeUsage) {
     const { node } = u;
     const silentMs = node.lastHeartbeat ? Date.now() - node.lastHeartbeat.getTime() : null;
-    const ready = silentMs !== null && silentMs <= this.config.heartbeatTimeoutMs;
+    // Ready: it is given gears (as placement decides: not lost, and not silent for long).
+    const ready = !node.lostAt && silentMs !== null && silentMs <= Math.max(this.config.heartbeatTimeoutMs, QUIET_NODE_MS);
     return {
       id: node.id,
       name: node.name,
-      state: node.state,
+      // Lost (the leader stopped hearing it, and moved what it could elsewhere) says more than active or draining.
+      state: node.lostAt ? ('lost' as const) : node.state,
+      ...(node.lostAt ? { lostAt: node.lostAt } : {}),
       ready,
       lastHeartbeat: node.lastHeartbeat,
       address: node.address,
@@ -129,6 +132,11 @@ export class NodesService {
     if (hb.usage) this.metrics.recordGearUsage(node.id, hb.usage, node.name);
     if (hb.jobs) this.metrics.jobsEnded(node.name, hb.jobs);
     if (addressChanged) this.routes.schedule();
+    if (node.lostAt) {
+      // The gears it still owns (the ones that could not move) serve again.
+      this.logger.warn(`node ${node.name} reports again after it was lost`);
+      this.routes.schedule();
+    }
     // A node that reports what it reported last time was compared with the desired state moments ago: with a hundred
     // nodes of a hundred apps each, comparing on every beat is most of the broker's work. What it runs changing (a
     // container gone, stopped, replaced) is compared at once; a change of the desired state alone, within seconds.
@@ -172,8 +180,18 @@ export class NodesService {
       await repos.apps.recordGearReports(node.id, changed);
       this.routes.schedule();
     }
-    const orphanApps = new Set(hb.gears.filter((g) => !known.has(g.gearId) && !apps.some((a) => a.id === g.appId)).map((g) => g.appId));
-    for (const appId of orphanApps) {
+    // Containers of gears that are not placed here: moved elsewhere while the node was lost, gone, or of gone apps.
+    const strays = hb.gears.filter((g) => !known.has(g.gearId));
+    if (strays.length === 0) return;
+    const existing = await repos.apps.existing([...new Set(strays.map((g) => g.appId))]);
+    await this.fence(
+      node.id,
+      node.name,
+      strays.filter((g) => existing.has(g.appId)),
+      busy,
+      bucket,
+    );
+    for (const appId of new Set(strays.filter((g) => !existing.has(g.appId)).map((g) => g.appId))) {
       if (busy.has(appId)) continue;
       this.logger.log(`node ${node.name} runs containers of unknown app ${appId}; removing them`);
       await this.queue.send(node.id, 'app.remove', { appId }, `orphan.${appId}.${node.id}.${bucket}`);
@@ -183,7 +201,30 @@ export class NodesService {
     if (held) this.compared.delete(node.id);
     else this.compared.set(node.id, { digest, at: Date.now() });
   }
+
+  /**
+   * Tells a node which of the containers it reports are no longer its own: gears of existing apps that moved to
+   * another node (under a newer epoch) while it was lost, or that are gone. It removes their containers (their app's
+   * volumes stay: a database's may hold rows newer than what was restored elsewhere), and refuses any job for their
+   * old assignment from then on.
+   */
+  private async fence(nodeId: string, nodeName: string, reports: GearReport[], busy: Set<string>, bucket: number): Promise<void> {
+    if (reports.length === 0) return;
+    const rows = new Map((await this.appsRepository.assignments(reports.map((r) => r.gearId))).map((g) => [g.id, g]));
+    const gears = reports.flatMap((r) => {
+      const row = rows.get(r.gearId);
+      // A gear that is gone while an operation of its app runs is that operation's to remove (after its drain).
+      if (!row) return busy.has(r.appId) ? [] : [{ gearId: r.gearId, appId: r.appId, epoch: GONE_EPOCH }];
+      return row.nodeId !== nodeId && row.epoch > (r.epoch ?? 0) ? [{ gearId: r.gearId, appId: r.appId, epoch: row.epoch }] : [];
+    });
+    if (gears.length === 0) return;
+    this.logger.warn(`node ${nodeName} runs ${gears.length} gear(s) that are not its own any more; fencing them`);
+    await this.queue.send(nodeId, 'node.fence', { gears }, `fence.${nodeId}.${bucket}`);
+  }
 }
+
+/** The epoch a fence gives a gear that is gone: higher than any assignment it had. */
+const GONE_EPOCH = 2 ** 31 - 1;
 
 function gearChanged(gear: Gear, r: GearReport): boolean {
   return (

@@ -6,8 +6,8 @@ export interface ConvergeJobInput {
   appId: string;
   /** The node the job goes to: it gets the specs of the gears placed on it, and no others. */
   nodeId: string;
-  /** Where each of the app's gears is placed. */
-  gears: readonly { id: string; nodeId: string }[];
+  /** Where each of the app's gears is placed, under which assignment (epoch; absent: no fencing). */
+  gears: readonly { id: string; nodeId: string; epoch?: number }[];
   /** The app's gear specs (of every node, or of this node alone). */
   specs: readonly GearSpec[];
   /** The operation the job belongs to; a drift repair belongs to none, and the node reports nothing back. */
@@ -25,7 +25,11 @@ export interface ConvergeJobInput {
 export function convergeJob(input: ConvergeJobInput): ConvergeJob {
   const placed = new Map(input.gears.map((g) => [g.id, g.nodeId]));
   const gears = input.specs.filter((s) => placed.get(s.gearId) === input.nodeId);
+  const epochs = Object.fromEntries(
+    input.gears.filter((g) => g.nodeId === input.nodeId && g.epoch !== undefined && gears.some((s) => s.gearId === g.id)).map((g) => [g.id, g.epoch!]),
+  );
   return {
+    ...(Object.keys(epochs).length > 0 ? { epochs } : {}),
     ...(input.drainMs !== undefined ? { drainMs: input.drainMs } : {}),
     ...input.extras,
     ...(input.operationId !== undefined ? { operationId: input.operationId } : {}),

@@ -442,6 +442,19 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       .catch((err: Error) => this.logger.warn(`after ${op.id}: ${err.message}`));
   }
 
+  /**
+   * Fails the operations that wait for a node the leader found lost: its report will not come, and its app must be
+   * free for its gears to move. Returns how many there were.
+   */
+  async failWaitingOn(nodeId: string, nodeName: string): Promise<number> {
+    let n = 0;
+    for (const op of await this.operationsRepository.unfinished()) {
+      if (!op.pendingNodes.includes(nodeId)) continue;
+      if (await this.fail(op.id, `node ${nodeName} was lost while this operation waited for it`)) n++;
+    }
+    return n;
+  }
+
   /** Fails operations that no node finished in time (their deadline), so that nothing waits forever. */
   private async sweep(): Promise<void> {
     const cutoff = Date.now() - this.config.operationTimeoutMs;

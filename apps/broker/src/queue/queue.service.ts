@@ -117,6 +117,17 @@ export class QueueService implements OnApplicationShutdown {
   }
 
   /**
+   * Takes back every job a lost node has not started: they were meant for gears that are moving elsewhere, and the
+   * node must not act on them if it comes back. Returns how many there were.
+   */
+  async discardWaiting(nodeId: string): Promise<number> {
+    const queue = this.queueFor(nodeId);
+    const { waiting = 0, delayed = 0, prioritized = 0 } = await queue.getJobCounts('waiting', 'delayed', 'prioritized');
+    await queue.drain(true);
+    return waiting + delayed + prioritized;
+  }
+
+  /**
    * Takes back a job a node has not started (an operation was cancelled or timed out). A job already being worked on
    * is locked by its node and stays; its outcome is ignored by then.
    */

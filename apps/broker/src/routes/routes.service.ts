@@ -149,7 +149,8 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
         // own check at the agent before traffic moves to them, and the route table takes the new check with it.
         health: routeHealth(gearHealth(web, shape.cartridges.find((c) => c.name === web.manifest.name)?.options, activeRelease(app, shape))),
         backends: (app.gears ?? [])
-          .filter((g) => g.cartridge === web.manifest.name && g.state === 'running' && http && g.ports[http.name])
+          // A lost node's gears leave at once: the broker's word reaches the routers before their own checks fail.
+          .filter((g) => g.cartridge === web.manifest.name && g.state === 'running' && http && g.ports[http.name] && !nodeOf.get(g.nodeId)?.lostAt)
           .sort((a, b) => a.id.localeCompare(b.id))
           .map((g) => {
             const inside = g.inside?.ports[http!.name] ? { host: g.inside.address, port: g.inside.ports[http!.name] } : undefined;

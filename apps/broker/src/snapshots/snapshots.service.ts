@@ -1,6 +1,18 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -42,6 +54,27 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
 
   private file(opId: string): string {
     return join(this.config.dataDir, 'snapshots', `${opId}.tar.gz`);
+  }
+
+  /** The latest snapshot taken of an app, kept on the broker host: the one copy that outlives the node it was taken on. */
+  private kept(appId: string): string {
+    return join(this.config.dataDir, 'snapshots', 'kept', `${appId}.tar.gz`);
+  }
+
+  /** The app's latest kept snapshot and when it was taken; null when this broker keeps none. */
+  latestKept(appId: string): { archive: Buffer; takenAt: Date } | null {
+    const file = this.kept(appId);
+    if (!existsSync(file)) return null;
+    return { archive: readFileSync(file), takenAt: statSync(file).mtime };
+  }
+
+  /** Removes the kept snapshots of apps that are gone: an app's data does not outlive the app. */
+  pruneKept(appIds: Set<string>): void {
+    const dir = join(this.config.dataDir, 'snapshots', 'kept');
+    if (!existsSync(dir)) return;
+    for (const name of readdirSync(dir)) {
+      if (!appIds.has(name.replace(/\.tar\.gz(\.tmp)?$/, ''))) rmSync(join(dir, name), { force: true });
+    }
   }
 
   /** What a snapshot of this app holds, gear by gear, and the node that has them. */
@@ -124,6 +157,10 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
           { operation: presentOperation(done) },
         );
       }
+      // A copy stays on the broker host, replacing the one before: a node that is lost takes its data with it.
+      mkdirSync(join(this.config.dataDir, 'snapshots', 'kept'), { recursive: true, mode: 0o700 });
+      copyFileSync(file, `${this.kept(app.id)}.tmp`);
+      renameSync(`${this.kept(app.id)}.tmp`, this.kept(app.id));
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       res.setHeader('content-type', 'application/gzip');
       res.setHeader('content-disposition', `attachment; filename="${appName}-${domainName}-${stamp}.tar.gz"`);

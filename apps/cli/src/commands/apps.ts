@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import type { App, AppChange, AppDeleted, AppOperation } from '../api-types';
+import type { App, AppChange, AppDeleted, AppOperation, AppRecovery } from '../api-types';
 import { changeApp, settle } from '../changes';
+import { EXIT } from '../client';
 import type { CliContext, DomainOpts, WaitOpts } from '../context';
 import { collect, domainOption, noWait, parseAssignment } from '../options';
 import { metricsView, type AppMetrics } from '../metrics-view';
@@ -91,6 +92,22 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (name: string, opts: DomainOpts & { minutes: string }) => {
       const m = await ctx.api().get<AppMetrics>(`${ctx.appPath(opts, name)}/metrics?minutes=${encodeURIComponent(opts.minutes)}`);
       ctx.print(m, () => metricsView(m));
+    });
+
+  apps
+    .command('recover <name>')
+    .description("move a degraded app's data gears off a lost node and restore its latest kept snapshot there")
+    .addOption(domainOption())
+    .action(async (name: string, opts: DomainOpts) => {
+      // Both steps (the move, then the restore) run on the broker, one after the other: the answer comes at the end.
+      const res = await ctx.api().post<AppRecovery>(`${ctx.appPath(opts, name)}/recover?wait=600`);
+      ctx.print(res, () =>
+        [
+          ...res.moved.map((m) => `Moved ${m.cartridge} ${m.gear.slice(0, 8)} from ${m.from} to ${m.to}.`),
+          res.snapshot ? `Restored the snapshot taken ${res.snapshot.takenAt}.` : 'The broker keeps no snapshot of this app: its data starts empty.',
+        ].join('\n'),
+      );
+      if (res.operation.state === 'failed') process.exitCode = EXIT.operationFailed;
     });
   apps
     .command('operations <name>')
