@@ -114,6 +114,8 @@ export class LabPlatform {
           GEARSHIFT_REGISTRY: `${this.gateway}:${this.registryPort}`,
           GEARSHIFT_REGISTRY_USER: 'gearshift',
           GEARSHIFT_REGISTRY_PASSWORD: this.registryPassword,
+          // The platform's default, which the node-loss test and bench measure (other test files allow more).
+          GEARSHIFT_HEARTBEAT_TIMEOUT_MS: '3000',
           ...env,
         },
       },

@@ -96,6 +96,10 @@ export class Platform {
       GEARSHIFT_ADMIN_PASSWORD: this.adminPassword,
       GEARSHIFT_LOG_LEVEL: 'warn',
       GEARSHIFT_HEARTBEAT_MS: '1000',
+      // Test files run three at a time on a small machine, where a heartbeat can be late by seconds: a node declared
+      // lost there would move the gears another test is watching. The files about losing nodes set the platform's
+      // default (3 s) themselves (test/support/lab-platform.ts).
+      GEARSHIFT_HEARTBEAT_TIMEOUT_MS: '10000',
       GEARSHIFT_JOB_LOCK_MS: '4000',
       GEARSHIFT_ROUTER_PORT: String(this.routerPort),
       GEARSHIFT_ROUTER_TLS_PORT: String(this.routerTlsPort),
