@@ -120,7 +120,14 @@ describe('deployment rollouts against Postgres: each stage persisted', () => {
     assert.equal(job.jobId, `${op.id}.retire.${db.node.id}`);
     assert.deepEqual(
       { ...job.data, gears: undefined },
-      { drainMs: db.config.drainMs, keepImages: ['reg/app:2', 'reg/app:1'], operationId: op.id, appId: app.id, gears: undefined },
+      {
+        epochs: Object.fromEntries((job.data as { gears: { gearId: string }[] }).gears.map((g) => [g.gearId, 1])),
+        drainMs: db.config.drainMs,
+        keepImages: ['reg/app:2', 'reg/app:1'],
+        operationId: op.id,
+        appId: app.id,
+        gears: undefined,
+      },
     );
 
     await ops.handleReport(report(op.id, app.id, {}));

@@ -47,7 +47,8 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
     assert.match(job.jobId!, new RegExp(`^drift\\.${app.id}\\.${db.node.id}\\.\\d+$`));
     assert.deepEqual(
       { nodeId: job.nodeId, name: job.name, data: job.data },
-      { nodeId: db.node.id, name: 'app.converge', data: { appId: app.id, gears: specs } },
+      // Each gear's assignment epoch goes with it: the node refuses a job older than the one it holds.
+      { nodeId: db.node.id, name: 'app.converge', data: { epochs: { [app.gears![0].id]: 1 }, appId: app.id, gears: specs } },
     );
     assert.equal((await apps.findById(app.id))!.gears![0].state, 'missing');
     await apps.delete(app.id);

@@ -51,7 +51,13 @@ describe('operations against Postgres: created, dispatched, finished by reports'
         nodeId,
         name: 'app.converge',
         jobId: `${op.id}.${nodeId}`,
-        data: { drainMs: db.config.drainMs, operationId: op.id, appId: app.id, gears: specs.filter((s) => s.gearId === gearOn(nodeId)) },
+        data: {
+          epochs: { [gearOn(nodeId)]: 1 },
+          drainMs: db.config.drainMs,
+          operationId: op.id,
+          appId: app.id,
+          gears: specs.filter((s) => s.gearId === gearOn(nodeId)),
+        },
       })),
     );
 

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -54,9 +54,9 @@ export class Proc {
     readonly label: string,
   ) {
     // GEARSHIFT_TEST_LOG_DIR keeps every line, stamped with the time, for reading a run after it ended.
-    const file = process.env.GEARSHIFT_TEST_LOG_DIR
-      ? join(process.env.GEARSHIFT_TEST_LOG_DIR, `${label.replace(/[^\w.-]/g, '_')}-${child.pid}.log`)
-      : undefined;
+    const dir = process.env.GEARSHIFT_TEST_LOG_DIR;
+    if (dir) mkdirSync(dir, { recursive: true });
+    const file = dir ? join(dir, `${label.replace(/[^\w.-]/g, '_')}-${child.pid}.log`) : undefined;
     const keep = (chunk: Buffer) => {
       if (file) appendFileSync(file, chunk.toString().replace(/^(?=.)/gm, `${new Date().toISOString()} `));
       for (const line of chunk.toString().split('\n')) if (line) this.output.push(line);
