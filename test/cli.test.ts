@@ -114,7 +114,7 @@ describe('gearshift CLI', { timeout: 600_000 }, () => {
     assert.match(r.stdout, /^SERVICE\s+BECOMES\s+PORTS\s+DEPENDS$/m);
     assert.match(r.stdout, /^proxy\s+cartridge static\s+80:80\s+app$/m);
     assert.match(r.stdout, /^app\s+container \(build \.\/app\)\s+8000\s+db \(healthy\)$/m);
-    assert.match(r.stdout, /^db\s+cartridge postgresql-15\s+5432$/m);
+    assert.match(r.stdout, /^db\s+cartridge postgresql-17\s+5432$/m);
     assert.match(r.stdout, /^  app: built from the context \.\/app \(Dockerfile\.prod\): that folder must be uploaded with the app$/m);
     assert.match(
       r.stdout,
@@ -138,7 +138,7 @@ describe('gearshift CLI', { timeout: 600_000 }, () => {
     const r = await gearshift(['import', fixture('notes-postgres')]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^web\s+container ghcr\.io\/acme\/notes:2\.3\.1\s+3000:3000\s+db \(healthy\)$/m, 'the tag comes from .env');
-    assert.match(r.stdout, /^Runs here as an app with docker-image \(ghcr\.io\/acme\/notes:2\.3\.1\), postgresql-15\.$/m);
+    assert.match(r.stdout, /^Runs here as an app with docker-image \(ghcr\.io\/acme\/notes:2\.3\.1\), postgresql-17\.$/m);
     assert.deepEqual(await names(), before, 'without --apply nothing is created');
   });
 
@@ -148,7 +148,7 @@ describe('gearshift CLI', { timeout: 600_000 }, () => {
     it('explains a compose file of the awesome-compose corpus', async () => {
       const r = await gearshift(['import', outsideFile]);
       assert.equal(r.code, 3, 'blocked files exit like a refusal');
-      assert.match(r.stdout, /^db\s+cartridge postgresql-15\s+5432/m);
+      assert.match(r.stdout, /^db\s+cartridge postgresql-17\s+5432/m);
       assert.match(r.stdout, /\/services\/proxy\/volumes\/0: bind-mounts \.\/proxy\/nginx\.conf from the host/);
       const json = JSON.parse((await gearshift(['--json', 'import', outsideFile])).stdout);
       assert.equal(json.services.length, 3);

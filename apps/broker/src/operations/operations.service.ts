@@ -176,6 +176,10 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     firstStep: string,
     context: Operation['context'] = {},
   ): Promise<Operation> {
+    // Placements happen before the operation is made, in the same transaction. The first step (why the operation
+    // exists) takes the time of the first of them, so that steps kept in time order keep it first.
+    const placements = takePlacements();
+    const at = placements[0]?.at ?? new Date().toISOString();
     return repos.operations.create({
       kind,
       appId,
@@ -185,7 +189,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       // The API request that asked for it: its jobs carry the id, so the logs of every node show it (dispatch()).
       context: { ...context, ...(currentRequestId() && !context.requestId ? { requestId: currentRequestId() } : {}) },
       // Which nodes its gears were placed on, and why (placed earlier in the same transaction).
-      steps: [{ at: new Date().toISOString(), text: firstStep }, ...takePlacements()],
+      steps: [{ at, text: firstStep }, ...placements],
     });
   }
 
