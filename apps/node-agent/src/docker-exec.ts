@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import { checkName } from './docker-names';
 import { confinementHostConfig, type Confinement } from './docker-confinement';
+import { splitLines } from './line-splitter';
 
 /** Commands run in containers, and what containers print. Reached through the DockerAdapter. */
 
@@ -27,21 +28,9 @@ export async function runOnce(docker: Docker, o: RunOnceOptions): Promise<number
   const container = await docker.createContainer(runOnceContainerOptions(o));
   try {
     const stream = (await container.attach({ stream: true, stdout: true, stderr: true, logs: true })) as unknown as Readable;
-    const { PassThrough } = await import('node:stream');
     // Each stream has its own unfinished line: a stderr line is never glued to the end of a stdout one.
-    const split = (name: 'stdout' | 'stderr') => {
-      const pass = new PassThrough();
-      let pending = '';
-      pass.on('data', (c: Buffer) => {
-        pending += c.toString('utf8');
-        const lines = pending.split('\n');
-        pending = lines.pop() ?? '';
-        for (const l of lines) o.onLine(l.trimEnd(), name);
-      });
-      return { pass, flush: () => pending && o.onLine(pending.trimEnd(), name) };
-    };
-    const out = split('stdout');
-    const err = split('stderr');
+    const out = splitLines((l) => o.onLine(l, 'stdout'));
+    const err = splitLines((l) => o.onLine(l, 'stderr'));
     // The attached output is only a view: a broken connection loses lines, not the outcome, which wait() gives.
     stream.on('error', (e) => o.onLine(`(output interrupted: ${e.message})`, 'stderr'));
     docker.modem.demuxStream(stream, out.pass, err.pass);
@@ -99,24 +88,11 @@ export async function streamLogs(
   onLine: (line: string, stream: 'stdout' | 'stderr') => void,
   onEnd: () => void,
 ): Promise<() => void> {
-  const { PassThrough } = await import('node:stream');
   // Docker's default is all of it.
   const tail = opts.tail < 0 ? undefined : opts.tail;
   const container = docker.getContainer(checkName('container', id));
-  const split = (stream: 'stdout' | 'stderr') => {
-    const pass = new PassThrough();
-    let pending = '';
-    pass.on('data', (c: Buffer) => {
-      pending += c.toString('utf8');
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const l of lines) onLine(l.trimEnd(), stream);
-    });
-    pass.on('end', () => pending && onLine(pending, stream));
-    return pass;
-  };
-  const out = split('stdout');
-  const err = split('stderr');
+  const out = splitLines((l) => onLine(l, 'stdout')).pass;
+  const err = splitLines((l) => onLine(l, 'stderr')).pass;
   if (!opts.follow) {
     const buf = (await container.logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;
     for (const [stream, text] of frames(buf)) (stream === 'stderr' ? err : out).write(text);

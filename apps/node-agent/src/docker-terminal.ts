@@ -1,8 +1,8 @@
 import type Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
-import { PassThrough } from 'node:stream';
 import { checkName } from './docker-names';
 import { runOnceContainerOptions, type RunOnceOptions } from './docker-exec';
+import { splitLines } from './line-splitter';
 
 /** Commands with a terminal or an input (`gearshift run -it`, `gearshift exec`). Reached through the DockerAdapter. */
 
@@ -29,33 +29,14 @@ export interface TerminalOptions {
   signal?: AbortSignal;
 }
 
-/** Splits a stream into lines, each passed on as it ends; `flush` passes on an unfinished last line. */
-function lines(onLine: (line: string) => void): { pass: PassThrough; flush: () => void } {
-  const pass = new PassThrough();
-  let pending = '';
-  pass.on('data', (c: Buffer) => {
-    pending += c.toString('utf8');
-    const parts = pending.split('\n');
-    pending = parts.pop() ?? '';
-    for (const l of parts) onLine(l.trimEnd());
-  });
-  return {
-    pass,
-    flush: () => {
-      if (pending) onLine(pending.trimEnd());
-      pending = '';
-    },
-  };
-}
-
 /** Wires an attached stream to the options: output out, input in. Returns what flushes the last lines. */
 function wire(docker: Docker, stream: Duplex, o: TerminalOptions, resize: (cols: number, rows: number) => Promise<void>): () => void {
   let flush = () => undefined as void;
   if (o.tty) {
     stream.on('data', (c: Buffer) => o.onData(c));
   } else {
-    const out = lines((l) => o.onLine(l, 'stdout'));
-    const err = lines((l) => o.onLine(l, 'stderr'));
+    const out = splitLines((l) => o.onLine(l, 'stdout'));
+    const err = splitLines((l) => o.onLine(l, 'stderr'));
     docker.modem.demuxStream(stream, out.pass, err.pass);
     flush = () => {
       out.flush();
