@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { checkName } from './docker-names';
 import { confinementHostConfig, type Confinement } from './docker-confinement';
 import { splitLines } from './line-splitter';
@@ -63,10 +63,44 @@ export function runOnceContainerOptions(o: RunOnceOptions): Docker.ContainerCrea
   };
 }
 
+/**
+ * Starts a command in a running container, attached to its output, and to its input when `stdin` is set. With
+ * `tty`, it runs in a terminal of that size (one output stream); without, stdout and stderr come multiplexed.
+ */
+export async function startExec(
+  docker: Docker,
+  id: string,
+  command: string[],
+  o: { stdin: boolean; tty?: { cols: number; rows: number } },
+): Promise<{ exec: Docker.Exec; stream: Duplex }> {
+  const exec = await docker.getContainer(checkName('container', id)).exec({
+    Cmd: command,
+    AttachStdin: o.stdin,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: Boolean(o.tty),
+    ...(o.tty ? { ConsoleSize: [o.tty.rows, o.tty.cols] as [number, number] } : {}),
+  });
+  const stream = (await exec.start({ hijack: true, stdin: o.stdin, Tty: Boolean(o.tty) })) as unknown as Duplex;
+  return { exec, stream };
+}
+
+/**
+ * The exit code of a command started by startExec, once its stream ended: the process has ended by then, or does a
+ * moment later; -1 when it still runs after `tries` looks `everyMs` apart.
+ */
+export async function execExitCode(exec: Docker.Exec, tries: number, everyMs: number): Promise<number> {
+  let info = await exec.inspect();
+  for (let i = 0; info.Running && i < tries; i++) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    info = await exec.inspect();
+  }
+  return info.Running ? -1 : (info.ExitCode ?? -1);
+}
+
 /** Runs a command in a container and returns its exit code and output. */
 export async function execIn(docker: Docker, id: string, command: string[]): Promise<{ exitCode: number; output: string }> {
-  const exec = await docker.getContainer(checkName('container', id)).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
+  const { exec, stream } = await startExec(docker, id, command, { stdin: false });
   const chunks: Buffer[] = [];
   await new Promise<void>((resolve, reject) => {
     stream.on('data', (c: Buffer) => chunks.push(c));
@@ -129,10 +163,7 @@ export async function execStreams(
   io: { stdout?: NodeJS.WritableStream; stdin?: NodeJS.ReadableStream },
 ): Promise<{ exitCode: number; stderr: string }> {
   const { PassThrough, Writable } = await import('node:stream');
-  const exec = await docker
-    .getContainer(checkName('container', id))
-    .exec({ Cmd: command, AttachStdout: true, AttachStderr: true, AttachStdin: Boolean(io.stdin) });
-  const stream = (await exec.start({ hijack: true, stdin: Boolean(io.stdin) })) as unknown as import('node:stream').Duplex;
+  const { exec, stream } = await startExec(docker, id, command, { stdin: Boolean(io.stdin) });
   let stderr = '';
   const err = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -161,12 +192,7 @@ export async function execStreams(
     io.stdin.on('end', () => stream.end());
   }
   await finished;
-  let info = await exec.inspect();
-  for (let i = 0; info.Running && i < 100; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    info = await exec.inspect();
-  }
-  return { exitCode: info.ExitCode ?? -1, stderr };
+  return { exitCode: await execExitCode(exec, 100, 50), stderr };
 }
 
 /** The last lines a container wrote, for error messages. */

@@ -1,7 +1,6 @@
 import type Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
-import { checkName } from './docker-names';
-import { runOnceContainerOptions, type RunOnceOptions } from './docker-exec';
+import { execExitCode, runOnceContainerOptions, startExec, type RunOnceOptions } from './docker-exec';
 import { splitLines } from './line-splitter';
 
 /** Commands with a terminal or an input (`gearshift run -it`, `gearshift exec`). Reached through the DockerAdapter. */
@@ -103,15 +102,7 @@ export async function runTerminal(docker: Docker, o: RunOnceOptions & TerminalOp
  * goes on until it ends by itself, inside the gear, within the gear's own limits.
  */
 export async function execTerminal(docker: Docker, id: string, command: string[], o: TerminalOptions): Promise<number> {
-  const exec = await docker.getContainer(checkName('container', id)).exec({
-    Cmd: command,
-    AttachStdin: o.stdin,
-    AttachStdout: true,
-    AttachStderr: true,
-    Tty: Boolean(o.tty),
-    ...(o.tty ? { ConsoleSize: [o.tty.rows, o.tty.cols] } : {}),
-  });
-  const stream = (await exec.start({ hijack: true, stdin: o.stdin, Tty: Boolean(o.tty) })) as unknown as Duplex;
+  const { exec, stream } = await startExec(docker, id, command, { stdin: o.stdin, tty: o.tty });
   const flush = wire(docker, stream, o, async (cols, rows) => {
     await exec.resize({ w: cols, h: rows }).catch(() => undefined);
   });
@@ -129,11 +120,5 @@ export async function execTerminal(docker: Docker, id: string, command: string[]
     o.signal?.removeEventListener('abort', close);
   }
   flush();
-  // The exit code is there once the process ended; a moment after the stream closed, at most.
-  for (let i = 0; i < 20; i++) {
-    const info = await exec.inspect();
-    if (!info.Running) return info.ExitCode ?? -1;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return -1;
+  return execExitCode(exec, 19, 100);
 }
