@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ValidateFunction } from 'ajv';
 import { brokerJobSchemas, nodeJobSchemas } from './job-schemas';
+import type { GearState } from './gear-state';
 import type { GearSecurity } from './security';
 import { ajv, toViolations, type Violation } from './validation';
 import { currentRequestId } from './logging';
@@ -15,7 +16,7 @@ export const BROKER_QUEUE = 'broker';
 /** Each node consumes its own queue, so a job reaches exactly the host that owns the gears. */
 export const nodeQueue = (nodeId: string): string => `node-${nodeId}`;
 
-export type GearState = 'running' | 'stopped' | 'starting' | 'failed' | 'missing';
+export type { GearState } from './gear-state';
 
 export interface PortSpec {
   name: string;

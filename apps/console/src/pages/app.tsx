@@ -13,7 +13,7 @@ import {
   type AppEnv,
   type AppMetrics,
   type Deployment,
-  type Operation,
+  type AppOperation,
 } from '../api';
 import { LineChart, bytes } from '../charts';
 import { tarGz } from '../tar';
@@ -483,7 +483,7 @@ function Snapshots({ app, reload }: { app: App; reload: Reload }) {
 
 function Operations({ app }: { app: App }) {
   const path = `${appPath(app.domain, app.name)}/operations`;
-  const { data, error } = useData(() => get<Operation[]>(path), [path], 3000);
+  const { data, error } = useData(() => get<AppOperation[]>(path), [path], 3000);
   return (
     <section aria-labelledby="operations">
       <h2 id="operations">Operations</h2>
