@@ -120,3 +120,69 @@ export function StateBadge({ state }: { state: string }) {
 export function Loading({ error }: { error?: unknown }) {
   return error ? <ErrorBox error={error} /> : <p class="muted">Loading…</p>;
 }
+
+/** What a section shows where it has nothing to list. */
+export function Empty({ children }: { children: ComponentChildren }) {
+  return <p class="muted">{children}</p>;
+}
+
+/** One column of a Table. */
+export interface Column<T> {
+  /** Names the column, and each of its cells on a narrow screen, where rows become cards. */
+  label: string;
+  /** The heading, when it says more than the label. */
+  heading?: ComponentChildren;
+  /** Only screen readers read the heading, and the cells go without a label (a column of buttons). */
+  unlabelled?: boolean;
+  cell: (row: T) => ComponentChildren;
+}
+
+/**
+ * A table of rows, one column a field, or `empty` in its place when there are no rows. `row` gives each row its key
+ * and the data attributes that name it.
+ */
+export function Table<T>({
+  name,
+  rows,
+  columns,
+  row,
+  empty,
+}: {
+  name: string;
+  rows: T[];
+  columns: Column<T>[];
+  row: (r: T) => { key: string | number; data?: Record<string, string | number> };
+  empty: ComponentChildren;
+}) {
+  if (rows.length === 0) return <Empty>{empty}</Empty>;
+  return (
+    <div class="table-wrap">
+      <table class={name}>
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th scope="col" key={c.label}>
+                {c.unlabelled ? <span class="sr-only">{c.label}</span> : (c.heading ?? c.label)}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => {
+            const { key, data = {} } = row(r);
+            const attributes = Object.fromEntries(Object.entries(data).map(([k, v]) => [`data-${k}`, v]));
+            return (
+              <tr key={key} {...attributes}>
+                {columns.map((c) => (
+                  <td key={c.label} data-label={c.unlabelled ? undefined : c.label}>
+                    {c.cell(r)}
+                  </td>
+                ))}
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -17,7 +17,7 @@ import {
 } from '../api';
 import { LineChart, bytes } from '../charts';
 import { tarGz } from '../tar';
-import { ErrorBox, Field, Link, Loading, StateBadge, age, background, messageOf, useData, when } from '../ui';
+import { Empty, ErrorBox, Field, Link, Loading, StateBadge, Table, age, background, messageOf, useData, when } from '../ui';
 
 type Reload = () => Promise<void>;
 
@@ -45,41 +45,28 @@ function Gears({ app }: { app: App }) {
   return (
     <section aria-labelledby="gears">
       <h2 id="gears">Gears</h2>
-      {app.gears.length === 0 ? (
-        <p class="muted">No gears.</p>
-      ) : (
-        <div class="table-wrap">
-          <table class="gears">
-            <thead>
-              <tr>
-                <th scope="col">Gear</th>
-                <th scope="col">Cartridge</th>
-                <th scope="col">Node</th>
-                <th scope="col">State</th>
-                <th scope="col">Release</th>
-                <th scope="col">Age</th>
-              </tr>
-            </thead>
-            <tbody>
-              {app.gears.map((g) => (
-                <tr key={g.id} data-gear={g.id}>
-                  <td data-label="Gear">
-                    <code>{g.id.slice(0, 8)}</code>
-                  </td>
-                  <td data-label="Cartridge">{g.process ? `${g.cartridge} (${g.process})` : g.cartridge}</td>
-                  <td data-label="Node">{g.node}</td>
-                  <td data-label="State">
-                    <StateBadge state={g.state} />
-                    {g.message ? <div class="gear-message">{g.message}</div> : null}
-                  </td>
-                  <td data-label="Release">{g.release ?? '—'}</td>
-                  <td data-label="Age">{age(g.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <Table
+        name="gears"
+        rows={app.gears}
+        empty="No gears."
+        row={(g) => ({ key: g.id, data: { gear: g.id } })}
+        columns={[
+          { label: 'Gear', cell: (g) => <code>{g.id.slice(0, 8)}</code> },
+          { label: 'Cartridge', cell: (g) => (g.process ? `${g.cartridge} (${g.process})` : g.cartridge) },
+          { label: 'Node', cell: (g) => g.node },
+          {
+            label: 'State',
+            cell: (g) => (
+              <>
+                <StateBadge state={g.state} />
+                {g.message ? <div class="gear-message">{g.message}</div> : null}
+              </>
+            ),
+          },
+          { label: 'Release', cell: (g) => g.release ?? '—' },
+          { label: 'Age', cell: (g) => age(g.createdAt) },
+        ]}
+      />
     </section>
   );
 }
@@ -169,41 +156,33 @@ function Env({ app }: { app: App }) {
       <ErrorBox error={revealError} />
       {!shown ? (
         <Loading error={error} />
-      ) : rows.length === 0 ? (
-        <p class="muted">No variables.</p>
       ) : (
-        <div class="table-wrap">
-          <table class="env">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Value</th>
-                <th scope="col">From</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((row) => (
-                <tr key={row.name}>
-                  <td data-label="Name">
-                    <code>{row.name}</code>
-                  </td>
-                  <td data-label="Value">
-                    <code class="value">{revealed[row.name] ? row.value : '••••••••'}</code>{' '}
-                    <button
-                      type="button"
-                      class="small"
-                      aria-label={`${revealed[row.name] ? 'Hide' : 'Reveal'} ${row.name}`}
-                      onClick={() => background(reveal(row.name), setRevealError)}
-                    >
-                      {revealed[row.name] ? 'Hide' : 'Reveal'}
-                    </button>
-                  </td>
-                  <td data-label="From">{row.from}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          name="env"
+          rows={rows}
+          empty="No variables."
+          row={(row) => ({ key: row.name })}
+          columns={[
+            { label: 'Name', cell: (row) => <code>{row.name}</code> },
+            {
+              label: 'Value',
+              cell: (row) => (
+                <>
+                  <code class="value">{revealed[row.name] ? row.value : '••••••••'}</code>{' '}
+                  <button
+                    type="button"
+                    class="small"
+                    aria-label={`${revealed[row.name] ? 'Hide' : 'Reveal'} ${row.name}`}
+                    onClick={() => background(reveal(row.name), setRevealError)}
+                  >
+                    {revealed[row.name] ? 'Hide' : 'Reveal'}
+                  </button>
+                </>
+              ),
+            },
+            { label: 'From', cell: (row) => row.from },
+          ]}
+        />
       )}
     </section>
   );
@@ -220,7 +199,7 @@ function Aliases({ app }: { app: App }) {
       {!data ? (
         <Loading error={error} />
       ) : data.length === 0 ? (
-        <p class="muted">No aliases.</p>
+        <Empty>No aliases.</Empty>
       ) : (
         <ul class="plain">
           {data.map((a) => (
@@ -327,48 +306,51 @@ function Deployments({ app, reload: reloadApp }: { app: App; reload: Reload }) {
       <ErrorBox error={rollback.error} />
       {!data ? (
         <Loading error={error} />
-      ) : data.length === 0 ? (
-        <p class="muted">No deployments yet.</p>
       ) : (
-        <div class="table-wrap">
-          <table class="deployments">
-            <thead>
-              <tr>
-                <th scope="col">Release</th>
-                <th scope="col">State</th>
-                <th scope="col">Source</th>
-                <th scope="col">Made</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.map((d) => (
-                <tr key={d.id} data-release={d.number}>
-                  <td data-label="Release">
-                    {d.number} {d.active ? <span class="badge state-running">active</span> : null}
-                  </td>
-                  <td data-label="State">
-                    <StateBadge state={d.state} />
-                    {d.error ? <div class="gear-message">{d.error}</div> : null}
-                  </td>
-                  <td data-label="Source">
-                    {d.source.kind === 'git' ? `${d.source.url ?? 'git'} ${d.source.ref ?? ''}` : d.source.kind}, {d.source.files} file(s)
-                  </td>
-                  <td data-label="Made">{when(d.createdAt)}</td>
-                  <td>
-                    {!d.active && d.state === 'inactive' ? (
-                      <button type="button" class="small" disabled={rollback.busy} onClick={() => rollback.run(() => post(`${path}/${d.number}/activate`))}>
-                        Roll back to {d.number}
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          name="deployments"
+          rows={data}
+          empty="No deployments yet."
+          row={(d) => ({ key: d.id, data: { release: d.number } })}
+          columns={[
+            {
+              label: 'Release',
+              cell: (d) => (
+                <>
+                  {d.number} {d.active ? <span class="badge state-running">active</span> : null}
+                </>
+              ),
+            },
+            {
+              label: 'State',
+              cell: (d) => (
+                <>
+                  <StateBadge state={d.state} />
+                  {d.error ? <div class="gear-message">{d.error}</div> : null}
+                </>
+              ),
+            },
+            {
+              label: 'Source',
+              cell: (d) => (
+                <>
+                  {d.source.kind === 'git' ? `${d.source.url ?? 'git'} ${d.source.ref ?? ''}` : d.source.kind}, {d.source.files} file(s)
+                </>
+              ),
+            },
+            { label: 'Made', cell: (d) => when(d.createdAt) },
+            {
+              label: 'Actions',
+              unlabelled: true,
+              cell: (d) =>
+                !d.active && d.state === 'inactive' ? (
+                  <button type="button" class="small" disabled={rollback.busy} onClick={() => rollback.run(() => post(`${path}/${d.number}/activate`))}>
+                    Roll back to {d.number}
+                  </button>
+                ) : null,
+            },
+          ]}
+        />
       )}
     </section>
   );
@@ -490,7 +472,7 @@ function Operations({ app }: { app: App }) {
       {!data ? (
         <Loading error={error} />
       ) : data.length === 0 ? (
-        <p class="muted">No operations yet.</p>
+        <Empty>No operations yet.</Empty>
       ) : (
         <ol class="timeline">
           {data.map((op) => (

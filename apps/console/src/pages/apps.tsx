@@ -1,5 +1,5 @@
 import { get, enc, type App, type Domain } from '../api';
-import { Link, Loading, StateBadge, age, useData } from '../ui';
+import { Link, Loading, StateBadge, Table, age, useData } from '../ui';
 
 export interface DomainApps {
   domain: Domain;
@@ -57,50 +57,39 @@ export function AppsPage() {
             <h2 id={`domain-${domain.name}`}>
               {domain.name} {domain.team && <small class="muted">team {domain.team}</small>}
             </h2>
-            {apps.length === 0 ? (
-              <p class="muted">No apps in this domain.</p>
-            ) : (
-              <div class="table-wrap">
-                <table class="apps">
-                  <thead>
-                    <tr>
-                      <th scope="col">App</th>
-                      <th scope="col">State</th>
-                      <th scope="col">URL</th>
-                      <th scope="col">Cartridges</th>
-                      <th scope="col">Gears per node (state, health, age)</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {apps.map((app) => (
-                      <tr key={app.name} data-app={app.name}>
-                        <td data-label="App">
-                          <Link href={`/apps/${enc(domain.name)}/${enc(app.name)}`}>{app.name}</Link>
-                        </td>
-                        <td data-label="State">
-                          <StateBadge state={app.status} />
-                          {app.health?.path ? (
-                            <>
-                              {' '}
-                              <span class="muted">checks {app.health.path}</span>
-                            </>
-                          ) : null}
-                        </td>
-                        <td data-label="URL">
-                          <a href={app.url} target="_blank" rel="noopener noreferrer">
-                            {app.url}
-                          </a>
-                        </td>
-                        <td data-label="Cartridges">{app.cartridges.join(', ') || '—'}</td>
-                        <td data-label="Gears">
-                          <GearsByNode app={app} />
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )}
+            <Table
+              name="apps"
+              rows={apps}
+              empty="No apps in this domain."
+              row={(app) => ({ key: app.name, data: { app: app.name } })}
+              columns={[
+                { label: 'App', cell: (app) => <Link href={`/apps/${enc(domain.name)}/${enc(app.name)}`}>{app.name}</Link> },
+                {
+                  label: 'State',
+                  cell: (app) => (
+                    <>
+                      <StateBadge state={app.status} />
+                      {app.health?.path ? (
+                        <>
+                          {' '}
+                          <span class="muted">checks {app.health.path}</span>
+                        </>
+                      ) : null}
+                    </>
+                  ),
+                },
+                {
+                  label: 'URL',
+                  cell: (app) => (
+                    <a href={app.url} target="_blank" rel="noopener noreferrer">
+                      {app.url}
+                    </a>
+                  ),
+                },
+                { label: 'Cartridges', cell: (app) => app.cartridges.join(', ') || '—' },
+                { label: 'Gears', heading: 'Gears per node (state, health, age)', cell: (app) => <GearsByNode app={app} /> },
+              ]}
+            />
           </section>
         ))
       )}

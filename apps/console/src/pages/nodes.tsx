@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { enc, get, post, type NodeInfo } from '../api';
-import { ErrorBox, Link, Loading, StateBadge, age, background, useData } from '../ui';
+import { Empty, ErrorBox, Link, Loading, StateBadge, age, background, useData } from '../ui';
 import { loadDomains } from './apps';
 
 function Meter({ label, used, total, unit }: { label: string; used: number; total: number; unit?: string }) {
@@ -37,7 +37,7 @@ export function NodesPage() {
       <h1>Nodes</h1>
       <ErrorBox error={error} />
       {nodes.data.length === 0 ? (
-        <p class="muted">No nodes have joined.</p>
+        <Empty>No nodes have joined.</Empty>
       ) : (
         <div class="node-list">
           {nodes.data.map((n) => {
