@@ -35,20 +35,29 @@ export async function runOnce(docker: Docker, o: RunOnceOptions): Promise<number
     stream.on('error', (e) => o.onLine(`(output interrupted: ${e.message})`, 'stderr'));
     docker.modem.demuxStream(stream, out.pass, err.pass);
     await container.start();
-    const kill = () => void container.kill().catch(() => undefined);
-    const timer = setTimeout(kill, o.timeoutMs);
-    o.signal?.addEventListener('abort', kill);
-    const result = (await container.wait().finally(() => {
-      clearTimeout(timer);
-      o.signal?.removeEventListener('abort', kill);
-    })) as { StatusCode: number };
-    await new Promise((r) => setTimeout(r, 50));
+    const exitCode = await waitForExit(container, o);
     out.flush();
     err.flush();
-    return result.StatusCode;
+    return exitCode;
   } finally {
     await container.remove({ force: true }).catch(() => undefined);
   }
+}
+
+/**
+ * Waits for the command of a started one-off container to end, killing it at the time limit or on the signal, and
+ * gives its exit code a moment later: the last of the attached output comes after the wait answers.
+ */
+export async function waitForExit(container: Docker.Container, o: { timeoutMs: number; signal?: AbortSignal }): Promise<number> {
+  const kill = () => void container.kill().catch(() => undefined);
+  const timer = setTimeout(kill, o.timeoutMs);
+  o.signal?.addEventListener('abort', kill);
+  const result = (await container.wait().finally(() => {
+    clearTimeout(timer);
+    o.signal?.removeEventListener('abort', kill);
+  })) as { StatusCode: number };
+  await new Promise((r) => setTimeout(r, 50));
+  return result.StatusCode;
 }
 
 /** What the Engine is asked for to create a one-off container (a deploy hook): confined as a gear is. */

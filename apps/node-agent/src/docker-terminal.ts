@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
-import { execExitCode, runOnceContainerOptions, startExec, type RunOnceOptions } from './docker-exec';
+import { execExitCode, runOnceContainerOptions, startExec, waitForExit, type RunOnceOptions } from './docker-exec';
 import { splitLines } from './line-splitter';
 
 /** Commands with a terminal or an input (`gearshift run -it`, `gearshift exec`). Reached through the DockerAdapter. */
@@ -79,17 +79,10 @@ export async function runTerminal(docker: Docker, o: RunOnceOptions & TerminalOp
     });
     await container.start();
     if (o.tty) await container.resize({ w: o.tty.cols, h: o.tty.rows }).catch(() => undefined);
-    const kill = () => void container.kill().catch(() => undefined);
-    const timer = setTimeout(kill, o.timeoutMs);
-    o.signal?.addEventListener('abort', kill);
-    const result = (await container.wait().finally(() => {
-      clearTimeout(timer);
-      o.signal?.removeEventListener('abort', kill);
-    })) as { StatusCode: number };
-    await new Promise((r) => setTimeout(r, 50));
+    const exitCode = await waitForExit(container, o);
     flush();
     stream.destroy();
-    return result.StatusCode;
+    return exitCode;
   } finally {
     await container.remove({ force: true }).catch(() => undefined);
   }
