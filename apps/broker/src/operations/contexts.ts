@@ -10,8 +10,13 @@ export interface BaseContext {
   serving?: boolean;
   /** The id of the API request that asked for the operation: its jobs carry it, for the logs. */
   requestId?: string;
-  /** Driven by a broker's own loop rather than by node jobs (a node's drain): nothing to dispatch again. */
+  /**
+   * Driven by a broker's own loop rather than by node jobs (a node's drain): nothing to dispatch again; when its
+   * broker dies, the leader drives it on (OperationsService.drive()).
+   */
   driven?: boolean;
+  /** The broker process that drives a driven operation now: a driver that is no longer named stops. */
+  driver?: string;
 }
 
 /** A deployment or the activation of an earlier release: which release, which one served before, what the build made. */
