@@ -84,7 +84,8 @@ export class NodeDrainService implements OnModuleInit {
         return;
       }
       const user = op.userId ? await this.users.findById(op.userId) : null;
-      await this.run(op.id, node.id, node.name, user, resumed);
+      if (resumed) await this.settleEarlierMoves(op);
+      await this.run(op.id, node.id, node.name, user);
     } catch (err) {
       if (err instanceof Superseded) {
         this.logger.warn(`draining node ${nodeId}: ${err.message}`);
@@ -95,19 +96,25 @@ export class NodeDrainService implements OnModuleInit {
     }
   }
 
-  private async run(opId: string, nodeId: string, nodeName: string, user: User | null, resumed: boolean): Promise<void> {
+  /**
+   * The moves a drain taken over had begun and not yet told in its steps: they go on by themselves (the leader
+   * dispatches them again), and the drain waits for each to end and tells how it did before it moves what is left.
+   */
+  private async settleEarlierMoves(op: Operation): Promise<void> {
+    for (const move of await this.operationsRepository.withContext('app.move', 'drain', op.id)) {
+      if (op.steps.some((s) => s.text.includes(move.id))) continue;
+      const ended = await this.operations.wait(move, MOVE_WAIT_S);
+      const name = (move.appId && (await this.appsRepository.findById(move.appId))?.name) ?? move.appId;
+      await this.step(op.id, {
+        text: `app ${name}: the move begun before (operation ${ended.id}) ended ${ended.state}${ended.error ? `: ${ended.error}` : ''}`,
+      });
+    }
+  }
+
+  private async run(opId: string, nodeId: string, nodeName: string, user: User | null): Promise<void> {
     const failures: string[] = [];
     let stay = 0;
     for (const appId of await this.appsRepository.appIdsOnNode(nodeId)) {
-      // A move the broker that began the drain had started goes on by itself (it is dispatched again): it ends first.
-      const started = resumed ? await this.operationsRepository.activeForApp(appId) : null;
-      if (started?.kind === 'app.move') {
-        const ended = await this.operations.wait(started, MOVE_WAIT_S);
-        const name = (await this.appsRepository.findById(appId))?.name ?? appId;
-        await this.step(opId, {
-          text: `app ${name}: the move begun before (operation ${ended.id}) ended ${ended.state}${ended.error ? `: ${ended.error}` : ''}`,
-        });
-      }
       const app = await this.appsRepository.findById(appId);
       if (!app || app.desiredState === 'deleting') continue;
       const { gears, staying, why } = this.gears.movableOff(app, nodeId, await this.servicesElsewhere(app));
@@ -118,6 +125,7 @@ export class NodeDrainService implements OnModuleInit {
       }
       if (!gears || gears.length === 0) continue;
       const moved = await this.move(
+        opId,
         app,
         nodeId,
         gears.map((g) => g.id),
@@ -138,7 +146,7 @@ export class NodeDrainService implements OnModuleInit {
   }
 
   /** One app's move: begun once the app is free (another operation of it may be running), then waited for. */
-  private async move(app: App, nodeId: string, gearIds: string[], user: User | null): Promise<Operation> {
+  private async move(drainId: string, app: App, nodeId: string, gearIds: string[], user: User | null): Promise<Operation> {
     const deadline = Date.now() + BUSY_WAIT_MS;
     for (;;) {
       try {
@@ -154,7 +162,7 @@ export class NodeDrainService implements OnModuleInit {
               user,
               nodes.map((n) => ({ nodeId: n, job: 'app.converge' as const })),
               `moving ${gearIds.length} gear(s) off a draining node: new gears start elsewhere, the old ones stop once those serve`,
-              context,
+              { ...context, drain: drainId },
             );
           },
           { lock: 'placement' },

@@ -33,6 +33,8 @@ export interface DeploymentContext extends BaseContext {
 /** A health-gated configuration change; without `rollout` (a stopped app) it simply converges. */
 export interface ConfigRolloutContext extends BaseContext {
   rollout?: ConfigRollout;
+  /** The `node.drain` operation that made this move (`app.move`): a drain taken over finds its moves by it. */
+  drain?: string;
 }
 
 /** A snapshot or restore: the token of its one upload or download, and the app's domain for the archive's metadata. */

@@ -555,12 +555,18 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     return n;
   }
 
-  /** Fails operations that no node finished in time (their deadline), so that nothing waits forever. */
+  /**
+   * Takes over driven operations whose broker died, and fails operations that no node finished in time (their
+   * deadline), so that nothing waits forever.
+   */
   private async sweep(): Promise<void> {
     await this.adopt();
     const cutoff = Date.now() - this.config.operationTimeoutMs;
     for (const op of await this.operationsRepository.unfinished()) {
       if (op.createdAt.getTime() > cutoff) continue;
+      // A driven operation has a live driver (adopt() just took over those whose broker died), which ends it: each of
+      // its steps waits for its own operation, which this deadline bounds, and a drain of many apps takes longer.
+      if (op.context?.driven && this.drivers.has(op.kind)) continue;
       const waiting = op.pendingNodes.length > 0 ? ` waiting for node(s) ${op.pendingNodes.join(', ')}` : '';
       const failed = await this.fail(op.id, `timed out after ${Math.round(this.config.operationTimeoutMs / 1000)} s${waiting}`);
       if (failed) this.logger.warn(`operation ${op.id} (${op.kind}) ${failed.error}`);
