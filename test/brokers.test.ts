@@ -111,11 +111,27 @@ describe('two brokers', { timeout: 600_000 }, () => {
     }
   });
 
-  it('moves the leadership to the other broker within 5 s of a kill -9, and its loops run', async () => {
+  it('moves the leadership to the other broker within 5 s of a kill -9 of the leader, and its loops run', async () => {
+    // The broker killed is the one that leads now, as both say.
+    const [a, b] = await Promise.all([health(p.port), health(second)]);
+    assert.equal(a?.leader, true, JSON.stringify(a));
+    assert.equal(b?.leader, false, JSON.stringify(b));
     const leader = p.broker!;
     const t0 = Date.now();
     await leader.kill('SIGKILL');
+    // The API answers through the other broker, reads and writes, as a load balancer would send them on.
+    const answered = await eventually(
+      'the second broker to answer',
+      async () => {
+        const [read, write] = await Promise.all([at(second, 'GET', `${apps}/first`), at(second, 'POST', '/domains', { name: 'pair2' })]);
+        return read.status === 200 && write.status === 201 ? Date.now() - t0 : null;
+      },
+      10_000,
+      50,
+    );
     const took = await eventually('the second broker to lead', async () => ((await health(second))?.leader ? Date.now() - t0 : null), 10_000, 50);
+    console.log(`leader killed: the other broker answered after ${answered} ms and led after ${took} ms`);
+    assert.ok(answered < 5000, `the API answered after ${answered} ms`);
     assert.ok(took < 5000, `leadership moved after ${took} ms`);
     const h = (await health(second))!;
     assert.deepEqual(
@@ -124,7 +140,8 @@ describe('two brokers', { timeout: 600_000 }, () => {
       'the killed broker is no longer listed',
     );
 
-    // The survivor's sweeper: an operation whose node has stopped answering ends, failed, at its deadline.
+    // The operation sweeper runs on the leader only, the survivor now: an operation whose node has stopped answering
+    // ends, failed, at its deadline.
     pauseAgent(true);
     let stuck: string;
     try {
@@ -157,5 +174,64 @@ describe('two brokers', { timeout: 600_000 }, () => {
     );
     assert.equal(a.brokers.length, 2);
     assert.equal((await at(p.port, 'GET', `${apps}/after`)).body.status, 'running');
+  });
+
+  it("drives on a node's drain whose broker died: the leader takes it over within a sweep", async () => {
+    // A second node to drain onto; the first broker (a follower now) begins the drain, the second leads.
+    await p.startAgent('node2');
+    assert.equal((await health(second))?.leader, true);
+    const node1 = p.nodeName('node1');
+    const node2 = p.agents.get('node2')!.child;
+    let drainId = '';
+    // Every app made here has a gear on the first node.
+    const names = ['first', 'held', 'stuck', 'after'];
+    // The node the new gears start on holds still for a moment, so that the broker dies with a move under way.
+    node2.kill('SIGSTOP');
+    let killedAt = 0;
+    try {
+      const begun = await at(p.port, 'POST', `/nodes/${node1}/drain`);
+      assert.equal(begun.status, 202, JSON.stringify(begun.body));
+      drainId = begun.body.id;
+      await eventually(
+        'the drain to begin a move',
+        async () => {
+          const ops = await Promise.all(
+            names.map(async (name) => (await at(second, 'GET', `${apps}/${name}/operations`)).body as { kind: string; state: string }[]),
+          );
+          return ops.flat().some((o) => o.kind === 'app.move' && (o.state === 'queued' || o.state === 'running'));
+        },
+        20_000,
+        100,
+      );
+      await p.stopBroker('SIGKILL');
+      killedAt = Date.now();
+    } finally {
+      node2.kill('SIGCONT');
+    }
+    const tookOver = await eventually(
+      'the leader to take the drain over',
+      async () => {
+        const op = (await at(second, 'GET', `/operations/${drainId}`)).body as { steps: { text: string }[] };
+        return op.steps.some((x) => /^broker \S+ drives the operation on: the broker that drove it stopped$/.test(x.text)) ? Date.now() - killedAt : null;
+      },
+      30_000,
+      100,
+    );
+    const drained = await at(second, 'GET', `/operations/${drainId}?wait=120`);
+    const texts: string[] = drained.body.steps.map((x: { text: string }) => x.text);
+    console.log(`the drain's broker killed: the leader took it over after ${tookOver} ms\n  ${texts.join('\n  ')}`);
+    assert.equal(drained.body.state, 'succeeded', `${drained.body.error}\n${texts.join('\n')}\n${p.logs()}`);
+    // The leader's sweep runs every 5 s.
+    assert.ok(tookOver < 8000, `taken over after ${tookOver} ms`);
+    // The move under way when the broker died is told, then the others.
+    assert.ok(
+      texts.some((t) => /^app (first|held|stuck|after): the move begun before \(operation \S+\) ended succeeded$/.test(t)),
+      texts.join('\n'),
+    );
+    assert.equal(texts.at(-1), `node ${node1} drained: 0 gear(s) left on it`);
+    for (const name of ['first', 'after']) {
+      const app = (await at(second, 'GET', `${apps}/${name}`)).body as { gears: { node: string }[] };
+      assert.ok(app.gears.length > 0 && app.gears.every((g) => g.node === p.nodeName('node2')), `${name}: ${JSON.stringify(app.gears)}`);
+    }
   });
 });

@@ -117,6 +117,57 @@ describe('draining a node', { timeout: 600_000 }, () => {
     );
   });
 
+  it('finishes a drain whose broker is killed during it: the broker started again drives it on', async () => {
+    const node1 = p.nodeName('node1');
+    const before = (await p.api('GET', `${apps}/steady`)).body.gears as { id: string; node: string }[];
+    assert.ok(
+      before.some((g) => g.node === node1),
+      'the node holds a replica again',
+    );
+    const node2 = p.agents.get('node2')!.child;
+    let drainId = '';
+    // The node the new gear starts on holds still for a moment, so that the broker dies with the move under way.
+    node2.kill('SIGSTOP');
+    try {
+      const begun = await p.api('POST', `/nodes/${node1}/drain`);
+      assert.equal(begun.status, 202, JSON.stringify(begun.body));
+      drainId = begun.body.id;
+      await eventually(
+        "the drain to begin the app's move",
+        async () =>
+          ((await p.api('GET', `${apps}/steady/operations`)).body as { kind: string; state: string }[]).some(
+            (o) => o.kind === 'app.move' && (o.state === 'queued' || o.state === 'running'),
+          ),
+        20_000,
+        100,
+      );
+      await p.stopBroker('SIGKILL');
+    } finally {
+      node2.kill('SIGCONT');
+    }
+    const t0 = Date.now();
+    await p.startBroker();
+    const drained = await p.api('GET', `/operations/${drainId}?wait=120`);
+    const texts: string[] = drained.body.steps.map((s: { text: string }) => s.text);
+    assert.equal(drained.body.state, 'succeeded', `${drained.body.error}\n${texts.join('\n')}\n${p.logs()}`);
+    console.log(`drain resumed by the restarted broker, ended ${((Date.now() - t0) / 1000).toFixed(1)} s after its start:\n  ${texts.join('\n  ')}`);
+    assert.ok(
+      texts.some((t) => /^broker \S+ drives the operation on: the broker that drove it stopped$/.test(t)),
+      texts.join('\n'),
+    );
+    assert.ok(
+      texts.some((t) => /^app steady: the move begun before \(operation \S+\) ended succeeded$/.test(t)),
+      texts.join('\n'),
+    );
+    assert.equal(texts.at(-1), `node ${node1} drained: 0 gear(s) left on it`);
+    const after = (await p.api('GET', `${apps}/steady`)).body.gears as { id: string; node: string }[];
+    assert.equal(after.length, 3);
+    assert.ok(!after.some((g) => g.node === node1), JSON.stringify(after));
+    const id1 = (await nodeOf(node1)).id;
+    await eventually('the drained node to run no container of the app', async () => (await p.containers({ 'gearshift.node': id1 })).length === 0, 30_000, 200);
+    assert.equal((await p.api('POST', `/nodes/${node1}/activate`)).status, 200);
+  });
+
   it('names an unknown node', async () => {
     assert.equal((await p.api('POST', '/nodes/no-such-node/drain')).status, 404);
     assert.equal((await p.api('POST', '/nodes/no-such-node/activate')).status, 404);

@@ -8,6 +8,9 @@ import { BROKER_CONFIG, repoRoot, type BrokerConfig } from '../config';
 /** The advisory lock the leader holds for as long as it leads (its own key: migrations and the others use theirs). */
 export const LEADER_LOCK = 0x6765_6175;
 
+/** The first key of the locks claim() takes (the second is a hash of the claim's name): apart from LEADER_LOCK's. */
+const CLAIM_LOCKS = 0x6773_636c;
+
 /** How often a follower tries the lock and the leader checks its connection. */
 const CHECK_MS = 1000;
 
@@ -54,6 +57,8 @@ export class Leadership implements OnApplicationBootstrap, OnModuleDestroy {
   private checking = false;
   private timer?: NodeJS.Timeout;
   private readonly work: { name: string; start: LeaderWork; stop?: () => void }[] = [];
+  /** The names this broker has claimed (see claim()), taken again on a new connection. */
+  private readonly claims = new Set<string>();
 
   constructor(@Inject(BROKER_CONFIG) private readonly config: BrokerConfig) {
     this.id = `${hostname()}:${config.port}`;
@@ -84,6 +89,27 @@ export class Leadership implements OnApplicationBootstrap, OnModuleDestroy {
     clearInterval(this.timer);
     // Ending the session frees the lock at once: another broker takes over within a second.
     await this.drop();
+  }
+
+  /**
+   * Claims work named `key` (a driven operation) for this broker's life: true when this broker holds it now (it may
+   * have held it already), false when another broker does or Postgres cannot be reached. It is the same kind of lock
+   * as the leader's, on the same connection, so it ends the moment this broker dies, and the leader can take the work
+   * over at once. A connection lost and made again claims its names again; one another broker took meanwhile is
+   * that broker's, and the work itself must notice (a driven operation names its driver).
+   */
+  async claim(key: string): Promise<boolean> {
+    if (this.claims.has(key)) return true;
+    if (!this.client) return false;
+    const { rows } = await this.client.query<{ got: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as got', [CLAIM_LOCKS, key]);
+    if (rows[0]?.got) this.claims.add(key);
+    return rows[0]?.got === true;
+  }
+
+  /** Lets go of a claim once its work is done. */
+  async release(key: string): Promise<void> {
+    if (!this.claims.delete(key)) return;
+    await this.client?.query('select pg_advisory_unlock($1, hashtext($2))', [CLAIM_LOCKS, key]);
   }
 
   /** Every broker connected to this database, the leader marked, as Postgres sees them now. */
@@ -156,6 +182,10 @@ export class Leadership implements OnApplicationBootstrap, OnModuleDestroy {
     this.client = client;
     // Postgres ends a session whose peer vanished without closing it after 5 + 3 × 1 s (over TCP; ignored on a socket).
     await client.query('set tcp_keepalives_idle = 5; set tcp_keepalives_interval = 1; set tcp_keepalives_count = 3').catch(() => undefined);
+    for (const key of [...this.claims]) {
+      const { rows } = await client.query<{ got: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as got', [CLAIM_LOCKS, key]);
+      if (!rows[0]?.got) this.claims.delete(key);
+    }
     return client;
   }
 

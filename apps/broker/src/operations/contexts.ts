@@ -10,8 +10,13 @@ export interface BaseContext {
   serving?: boolean;
   /** The id of the API request that asked for the operation: its jobs carry it, for the logs. */
   requestId?: string;
-  /** Driven by a broker's own loop rather than by node jobs (a node's drain): nothing to dispatch again. */
+  /**
+   * Driven by a broker's own loop rather than by node jobs (a node's drain): nothing to dispatch again; when its
+   * broker dies, the leader drives it on (OperationsService.drive()).
+   */
   driven?: boolean;
+  /** The broker process that drives a driven operation now: a driver that is no longer named stops. */
+  driver?: string;
 }
 
 /** A deployment or the activation of an earlier release: which release, which one served before, what the build made. */
@@ -28,6 +33,8 @@ export interface DeploymentContext extends BaseContext {
 /** A health-gated configuration change; without `rollout` (a stopped app) it simply converges. */
 export interface ConfigRolloutContext extends BaseContext {
   rollout?: ConfigRollout;
+  /** The `node.drain` operation that made this move (`app.move`): a drain taken over finds its moves by it. */
+  drain?: string;
 }
 
 /** A snapshot or restore: the token of its one upload or download, and the app's domain for the archive's metadata. */

@@ -43,6 +43,15 @@ export class OperationsRepository {
     return this.m.createQueryBuilder(Operation, 'o').where("o.state in ('queued', 'running')").orderBy('o.created_at', 'ASC').getMany();
   }
 
+  /** The operations of `kind` whose context has `value` under `key` (the moves a drain made), oldest first. */
+  withContext(kind: string, key: string, value: string): Promise<Operation[]> {
+    return this.m
+      .createQueryBuilder(Operation, 'o')
+      .where('o.kind = :kind and o.context ->> :key = :value', { kind, key, value })
+      .orderBy('o.created_at', 'ASC')
+      .getMany();
+  }
+
   appsWithActiveOperations(): Promise<Set<string>> {
     return this.m
       .createQueryBuilder(Operation, 'o')

@@ -45,6 +45,12 @@ export interface StageHandler {
   ended?(op: Operation): Promise<void>;
 }
 
+/**
+ * Drives an operation of one kind to its end (a node's drain), from where its steps say it is: `resumed` when
+ * another broker began it and died. It ends the operation itself, and stops early once drives() says no.
+ */
+export type Driver = (op: Operation, resumed: boolean) => Promise<void>;
+
 export const presentOperation = (op: Operation) => ({
   id: op.id,
   kind: op.kind,
@@ -56,6 +62,9 @@ export const presentOperation = (op: Operation) => ({
 });
 
 const terminal = (op: Operation) => op.state === 'succeeded' || op.state === 'failed';
+
+/** The name of a driven operation's claim (see drive()). */
+const driveClaim = (id: string) => `operation:${id}`;
 
 /**
  * Operations: created in the same transaction as the change they carry out, dispatched to the nodes after commit,
@@ -70,6 +79,12 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
   private readonly lines = new EventEmitter();
   private readonly stages = new Map<string, StageHandler>();
   private readonly reportChains = new Map<string, Promise<void>>();
+  private readonly drivers = new Map<string, Driver>();
+  /** The driven operations this process runs now. */
+  private readonly driving = new Set<string>();
+  private adopting = false;
+  /** This broker process, as a driven operation names its driver: a broker restarted on the same port is another. */
+  readonly driverId: string;
   /**
    * Progress lines go to the other brokers through Redis: a report may be applied by any broker, while the client
    * following the operation (a `git push`, a `?wait=`) is answered by one of them. Made at start (see relay()).
@@ -90,11 +105,91 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
   ) {
     this.finished.setMaxListeners(0);
     this.lines.setMaxListeners(0);
+    this.driverId = `${leadership.id}/${randomUUID().slice(0, 8)}`;
   }
 
   /** Operations of `kind` run in stages that `handler` drives. */
   registerStages(kind: string, handler: StageHandler): void {
     this.stages.set(kind, handler);
+  }
+
+  /** Operations of `kind` are driven by `driver` in a broker's own loop; see drive(). */
+  registerDriver(kind: string, driver: Driver): void {
+    this.drivers.set(kind, driver);
+  }
+
+  /** Whether this broker process still drives the operation (made with driverContext()), as its row says now. */
+  drives(op: Pick<Operation, 'context'>): boolean {
+    return op.context?.driver === this.driverId;
+  }
+
+  /** The context of a new operation that this broker process drives. */
+  driverContext(): Operation['context'] {
+    return { driven: true, driver: this.driverId };
+  }
+
+  /**
+   * Runs a driven operation (made with driverContext()) in this process. For as long as it runs, this broker holds
+   * the operation's claim (Leadership.claim), which Postgres lets go of when the broker dies: the leader then takes
+   * it over (adopt()) and drives it on. Returns once the claim is held; the work goes on in the background.
+   */
+  async drive(op: Operation): Promise<void> {
+    await this.leadership.claim(driveClaim(op.id)).catch((err: Error) => this.logger.warn(`claiming ${op.id}: ${err.message}`));
+    this.runDriver(op, false);
+  }
+
+  private runDriver(op: Operation, resumed: boolean): void {
+    const driver = this.drivers.get(op.kind);
+    if (!driver) throw new Error(`no driver for operations of kind ${op.kind}`);
+    this.driving.add(op.id);
+    driver(op, resumed)
+      .catch((err: Error) => this.logger.error(`driving ${op.id} (${op.kind}): ${err.message}`))
+      .finally(() => {
+        this.driving.delete(op.id);
+        this.leadership.release(driveClaim(op.id)).catch(() => undefined);
+      });
+  }
+
+  /**
+   * Takes over the driven operations whose broker is gone (its claim is free): the leader's work, at its start and
+   * with each sweep. The operation names its new driver, so that a broker that only lost its connection for a while
+   * stops driving it at its next step.
+   */
+  private async adopt(): Promise<void> {
+    // The claims of this process are its own to take again: two passes at once would both take the same operation.
+    if (this.adopting) return;
+    this.adopting = true;
+    try {
+      await this.adoptOrphans();
+    } catch (err) {
+      this.logger.warn(`taking over driven operations: ${(err as Error).message}`);
+    } finally {
+      this.adopting = false;
+    }
+  }
+
+  private async adoptOrphans(): Promise<void> {
+    for (const op of await this.operationsRepository.unfinished()) {
+      if (!op.context?.driven || this.driving.has(op.id) || !this.drivers.has(op.kind)) continue;
+      if (!(await this.leadership.claim(driveClaim(op.id)))) continue;
+      let taken: Operation | null = null;
+      const text = `broker ${this.leadership.id} drives the operation on: the broker that drove it stopped`;
+      await this.uow.run(REPOS, async (repos) => {
+        const locked = await repos.operations.lock(op.id);
+        if (!locked || terminal(locked)) return;
+        locked.context = { ...locked.context, driver: this.driverId };
+        locked.steps = [...locked.steps, { at: new Date().toISOString(), text }];
+        await repos.operations.save(locked);
+        taken = locked;
+      });
+      if (!taken) {
+        await this.leadership.release(driveClaim(op.id));
+        continue;
+      }
+      this.logger.warn(`operation ${op.id} (${op.kind}): ${text}`);
+      this.emit(op.id, { kind: 'step', text });
+      this.runDriver(taken, true);
+    }
   }
 
   /** Progress of one operation as it happens: steps, output lines, and its end. Returns the unsubscribe function. */
@@ -155,8 +250,9 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
 
   /** Sends every unfinished operation's jobs again, or ends it once routers serve it: whatever a broker left undone. */
   private async resume(): Promise<void> {
+    await this.adopt();
     for (const op of await this.operationsRepository.unfinished()) {
-      // A broker drives it step by step (a node's drain), with no job to send again; run again, it goes on.
+      // A broker drives it step by step (a node's drain), with no job to send again: adopt() took it over.
       if (op.context?.driven) continue;
       if (op.context?.serving) {
         this.serveLogged(op.id);
@@ -459,11 +555,18 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     return n;
   }
 
-  /** Fails operations that no node finished in time (their deadline), so that nothing waits forever. */
+  /**
+   * Takes over driven operations whose broker died, and fails operations that no node finished in time (their
+   * deadline), so that nothing waits forever.
+   */
   private async sweep(): Promise<void> {
+    await this.adopt();
     const cutoff = Date.now() - this.config.operationTimeoutMs;
     for (const op of await this.operationsRepository.unfinished()) {
       if (op.createdAt.getTime() > cutoff) continue;
+      // A driven operation has a live driver (adopt() just took over those whose broker died), which ends it: each of
+      // its steps waits for its own operation, which this deadline bounds, and a drain of many apps takes longer.
+      if (op.context?.driven && this.drivers.has(op.kind)) continue;
       const waiting = op.pendingNodes.length > 0 ? ` waiting for node(s) ${op.pendingNodes.join(', ')}` : '';
       const failed = await this.fail(op.id, `timed out after ${Math.round(this.config.operationTimeoutMs / 1000)} s${waiting}`);
       if (failed) this.logger.warn(`operation ${op.id} (${op.kind}) ${failed.error}`);

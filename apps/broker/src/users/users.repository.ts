@@ -9,6 +9,10 @@ export type NewToken = Pick<ApiToken, 'userId' | 'tokenHash' | 'expiresAt' | 'ki
 export class UsersRepository {
   constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
+  findById(id: string): Promise<User | null> {
+    return this.m.findOne(User, { where: { id } });
+  }
+
   findByName(username: string): Promise<User | null> {
     return this.m.findOne(User, { where: { username } });
   }
