@@ -11,8 +11,8 @@ interface Step {
 
 /**
  * A database moves to a new major version in one operation and keeps every row: PostgreSQL 15 → 17 with a web app
- * subscribed to it, MariaDB 10.11 → 11.8 and Redis 7 → Valkey 8; the old gear stays stopped with its volume until
- * the upgrade is confirmed. An upgrade that cannot finish (here: the node has no room for the new gear) leaves the
+ * subscribed to it that writes all along (every write it was told succeeded is in 17), MariaDB 10.11 → 11.8 and
+ * Redis 7 → Valkey 8; the old gear stays stopped with its volume until the upgrade is confirmed. An upgrade that cannot finish (here: the node has no room for the new gear) leaves the
  * old database serving and the subscriber as it was.
  */
 describe('database upgrades that keep the data', { timeout: 1_500_000 }, () => {
@@ -57,14 +57,30 @@ describe('database upgrades that keep the data', { timeout: 1_500_000 }, () => {
   };
   const volumesOf = async (cartridge: string) => (await p.volumes()).map((v) => v.Name).filter((v) => v.endsWith(`-${cartridge}-data`));
 
-  it('moves a PostgreSQL 15 app with rows to 17, every row kept, its web gears serving from 17', async () => {
+  it('moves a PostgreSQL 15 app with rows to 17, every row kept and every acknowledged write, its web gears serving from 17', async () => {
     const created = await create('shop', ['nodejs-24', 'postgresql-15']);
     await psql(
       'shop',
       'postgresql-15',
       "create table items (id serial primary key, name text not null); insert into items (name) select 'item ' || n from generate_series(1, 2500) n;" +
-        "create table notes (body text); insert into notes values ('first'), ('second');",
+        "create table notes (body text); insert into notes values ('first'), ('second');" +
+        'create table gearshift_selftest (v varchar(200));',
     );
+    // The app writes a row every ~100 ms through its web gear (the starter's /selftest inserts one and reads it back)
+    // during the whole upgrade. Each write it acknowledges must be in 17; the others must have failed, not vanished.
+    const acknowledged: string[] = [];
+    const refused: { at: number; error: string }[] = [];
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        const r = await getJson(`${webUrl(created)}/selftest`);
+        const pg = r?.body?.postgresql as { wrote: string; read?: string } | undefined;
+        if (pg?.read && pg.read === pg.wrote) acknowledged.push(pg.wrote);
+        else if (r?.body?.sql?.error) refused.push({ at: Date.now(), error: String(r.body.sql.error) });
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    })();
+    while (acknowledged.length < 3) await new Promise((res) => setTimeout(res, 100));
     const before = await getJson(webUrl(created));
     assert.match(before?.body.database.version, /^PostgreSQL 15\./, JSON.stringify(before?.body));
 
@@ -74,13 +90,28 @@ describe('database upgrades that keep the data', { timeout: 1_500_000 }, () => {
     assert.equal(wrong.body.details[0].pointer, '/to');
 
     const r = await runCli(p, home, ['cartridge', 'upgrade', 'shop', 'postgresql-15', '--to', 'postgresql-17', '--domain', 'up', '--json']);
+    writing = false;
+    await writer;
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n${p.logs()}`);
     const out = JSON.parse(r.stdout);
     assert.equal(out.operation.state, 'succeeded', JSON.stringify(out.operation));
     const steps = (out.operation.steps as Step[]).map((s) => s.text).join('\n');
     // The row counts before and after are in the operation's steps.
-    assert.match(steps, /postgresql-15: 2 table\(s\), 2502 row\(s\) \(public\.items 2500, public\.notes 2\)/, steps);
-    assert.match(steps, /postgresql-17: 2 table\(s\), 2502 row\(s\)/, steps);
+    assert.match(steps, /postgresql-15: 3 table\(s\), \d+ row\(s\) \(public\.gearshift_selftest \d+, public\.items 2500, public\.notes 2\)/, steps);
+    assert.match(steps, /postgresql-17: 3 table\(s\), \d+ row\(s\)/, steps);
+    assert.match(steps, /postgresql-15 takes no writes/, steps);
+
+    // Every write the app was told succeeded is in 17; during the copy the app's writes failed, saying why.
+    const copied = new Set((await psql('shop', 'postgresql-17', 'select v from gearshift_selftest')).split('\n'));
+    const lost = acknowledged.filter((v) => !copied.has(v));
+    assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.length} acknowledged write(s) are not in postgresql-17`);
+    assert.ok(refused.length > 0, 'some writes came while postgresql-15 took none');
+    assert.ok(
+      refused.some((x) => /read-only transaction/.test(x.error)),
+      refused.map((x) => x.error).join('\n'),
+    );
+    const window = refused.length ? refused[refused.length - 1].at - refused[0].at : 0;
+    process.stdout.write(`# ${acknowledged.length} acknowledged write(s), ${refused.length} refused over ${window} ms\n`);
 
     assert.equal(await psql('shop', 'postgresql-17', 'select count(*) from items'), '2500');
     assert.equal(await psql('shop', 'postgresql-17', "select string_agg(body, ',' order by body) from notes"), 'first,second');
