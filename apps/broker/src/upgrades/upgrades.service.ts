@@ -10,6 +10,7 @@ import { CertificateAuthority } from '../common/certificates';
 import { conflict, GearshiftError, invalid, notFound, ruleViolation } from '../common/errors';
 import type { Tx } from '../database/unit-of-work';
 import { AppAccess } from '../apps/app-access.service';
+import { AppsRepository } from '../apps/apps.repository';
 import type { App } from '../apps/app.entity';
 import { buildGearSpecs } from '../apps/gear-specs';
 import { GearSpecsService } from '../apps/gear-specs.service';
@@ -21,7 +22,8 @@ import { AppsService } from '../lifecycle/apps.service';
 import { contextOf, newContext, type UpgradeContext } from '../operations/contexts';
 import type { Operation } from '../operations/operation.entity';
 import { OperationsService, type StageHandler, type StageOutcome } from '../operations/operations.service';
-import { compareCounts, describeCounts } from './counts';
+import { QueueService } from '../queue/queue.service';
+import { compareCounts, describeCounts, explainDifferences } from './counts';
 import { UpgradeAbortService } from './upgrade-abort.service';
 import type { User } from '../users/user.entity';
 
@@ -47,6 +49,8 @@ export class UpgradesService implements OnModuleInit, StageHandler {
     private readonly apps: AppsService,
     private readonly ca: CertificateAuthority,
     private readonly aborts: UpgradeAbortService,
+    private readonly appsRepository: AppsRepository,
+    private readonly queue: QueueService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
@@ -374,19 +378,16 @@ export class UpgradesService implements OnModuleInit, StageHandler {
     const ctx = contextOf(op, 'cartridge.upgrade');
     rmSync(this.file(`restore-${ctx.token}`), { force: true });
     rmSync(this.file(`${op.id}-verify`), { force: true });
+    // A failure ends through `resume`; an upgrade cancelled (or timed out) while the old database took no writes ends
+    // where it was, and the old database, which still serves, takes writes again.
+    const copying: UpgradeContext['stage'][] = ['quiesce', 'dump', 'start', 'restore', 'verify', 'surge'];
+    if (op.state !== 'failed' || !ctx.quiesced || !copying.includes(ctx.stage) || !op.appId) return;
+    const app = await this.appsRepository.findById(op.appId);
+    if (!app || !(app.gears ?? []).some((g) => g.cartridge === ctx.from)) return;
+    const resume = { ...op, context: { ...op.context, stage: 'resume' } } as Operation;
+    const job = await this.job(resume, app, ctx.nodeId, 'app.writes');
+    if (job.name === 'app.writes') await this.queue.send(ctx.nodeId, 'app.writes', job.data, `${op.id}.resume.${ctx.nodeId}`);
   }
-}
-
-/**
- * Why the counts can differ, after what differs: the old database took no writes during the copy when its cartridge
- * can refuse them, so only the restore (or a client the refusal does not bind) can be the cause; otherwise writes
- * that came after the dump.
- */
-export function explainDifferences(differences: string[], ctx: Pick<UpgradeContext, 'from' | 'to' | 'quiesced'>): string {
-  const why = ctx.quiesced
-    ? `${ctx.from} took no writes during the copy, so the restore into ${ctx.to} left rows out (see its output above), or a client that the refusal does not bind (an administrator's session) wrote`
-    : `${ctx.from} kept taking writes during the copy: rows written after its dump are not in ${ctx.to}`;
-  return `${differences.join('; ')} (${why}); nothing was switched, try again`;
 }
 
 /** The request's `to`, checked: a cartridge name. */
