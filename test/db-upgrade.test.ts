@@ -9,10 +9,18 @@ interface Step {
   text: string;
 }
 
+/** What POST /apply answers, as far as these tests read it. */
+interface ApplyAnswer {
+  plan: { action: string; target: string }[];
+  losesData?: boolean;
+  details: { rule: string }[];
+  operation: { state: string; steps: Step[] };
+}
+
 /**
  * A database moves to a new major version in one operation and keeps every row: PostgreSQL 15 → 17 with a web app
- * subscribed to it, MariaDB 10.11 → 11.8 and Redis 7 → Valkey 8; the old gear stays stopped with its volume until
- * the upgrade is confirmed. An upgrade that cannot finish (here: the node has no room for the new gear) leaves the
+ * subscribed to it that writes all along (every write it was told succeeded is in 17), MariaDB 10.11 → 11.8 and
+ * Redis 7 → Valkey 8; the old gear stays stopped with its volume until the upgrade is confirmed. An upgrade that cannot finish (here: the node has no room for the new gear) leaves the
  * old database serving and the subscriber as it was.
  */
 describe('database upgrades that keep the data', { timeout: 1_500_000 }, () => {
@@ -57,14 +65,30 @@ describe('database upgrades that keep the data', { timeout: 1_500_000 }, () => {
   };
   const volumesOf = async (cartridge: string) => (await p.volumes()).map((v) => v.Name).filter((v) => v.endsWith(`-${cartridge}-data`));
 
-  it('moves a PostgreSQL 15 app with rows to 17, every row kept, its web gears serving from 17', async () => {
+  it('moves a PostgreSQL 15 app with rows to 17, every row kept and every acknowledged write, its web gears serving from 17', async () => {
     const created = await create('shop', ['nodejs-24', 'postgresql-15']);
     await psql(
       'shop',
       'postgresql-15',
       "create table items (id serial primary key, name text not null); insert into items (name) select 'item ' || n from generate_series(1, 2500) n;" +
-        "create table notes (body text); insert into notes values ('first'), ('second');",
+        "create table notes (body text); insert into notes values ('first'), ('second');" +
+        'create table gearshift_selftest (v varchar(200));',
     );
+    // The app writes a row every ~100 ms through its web gear (the starter's /selftest inserts one and reads it back)
+    // during the whole upgrade. Each write it acknowledges must be in 17; the others must have failed, not vanished.
+    const acknowledged: string[] = [];
+    const refused: { at: number; error: string }[] = [];
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        const r = await getJson(`${webUrl(created)}/selftest`);
+        const pg = r?.body?.postgresql as { wrote: string; read?: string } | undefined;
+        if (pg?.read && pg.read === pg.wrote) acknowledged.push(pg.wrote);
+        else if (r?.body?.sql?.error) refused.push({ at: Date.now(), error: String(r.body.sql.error) });
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    })();
+    while (acknowledged.length < 3) await new Promise((res) => setTimeout(res, 100));
     const before = await getJson(webUrl(created));
     assert.match(before?.body.database.version, /^PostgreSQL 15\./, JSON.stringify(before?.body));
 
@@ -74,13 +98,31 @@ describe('database upgrades that keep the data', { timeout: 1_500_000 }, () => {
     assert.equal(wrong.body.details[0].pointer, '/to');
 
     const r = await runCli(p, home, ['cartridge', 'upgrade', 'shop', 'postgresql-15', '--to', 'postgresql-17', '--domain', 'up', '--json']);
+    writing = false;
+    await writer;
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n${p.logs()}`);
     const out = JSON.parse(r.stdout);
     assert.equal(out.operation.state, 'succeeded', JSON.stringify(out.operation));
     const steps = (out.operation.steps as Step[]).map((s) => s.text).join('\n');
     // The row counts before and after are in the operation's steps.
-    assert.match(steps, /postgresql-15: 2 table\(s\), 2502 row\(s\) \(public\.items 2500, public\.notes 2\)/, steps);
-    assert.match(steps, /postgresql-17: 2 table\(s\), 2502 row\(s\)/, steps);
+    assert.match(steps, /postgresql-15: 3 table\(s\), \d+ row\(s\) \(public\.gearshift_selftest \d+, public\.items 2500, public\.notes 2\)/, steps);
+    assert.match(steps, /postgresql-17: 3 table\(s\), \d+ row\(s\)/, steps);
+    assert.match(steps, /postgresql-15 takes no writes/, steps);
+
+    // Every write the app was told succeeded is in 17; during the copy the app's writes failed, saying why.
+    const copied = new Set((await psql('shop', 'postgresql-17', 'select v from gearshift_selftest')).split('\n'));
+    const lost = acknowledged.filter((v) => !copied.has(v));
+    assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.length} acknowledged write(s) are not in postgresql-17`);
+    assert.ok(refused.length > 0, 'some writes came while postgresql-15 took none');
+    assert.ok(
+      refused.some((x) => /read-only transaction/.test(x.error)),
+      refused.map((x) => x.error).join('\n'),
+    );
+    const readOnly = refused.filter((x) => /read-only/.test(x.error));
+    const window = readOnly.length ? readOnly[readOnly.length - 1].at - readOnly[0].at : 0;
+    process.stdout.write(
+      `# ${acknowledged.length} acknowledged write(s); ${readOnly.length} refused as read-only over ${window} ms, ${refused.length} failed in all\n`,
+    );
 
     assert.equal(await psql('shop', 'postgresql-17', 'select count(*) from items'), '2500');
     assert.equal(await psql('shop', 'postgresql-17', "select string_agg(body, ',' order by body) from notes"), 'first,second');
@@ -95,6 +137,55 @@ describe('database upgrades that keep the data', { timeout: 1_500_000 }, () => {
     // The old gear is stopped; its volume waits for the confirmation.
     assert.equal((await container('shop', 'postgresql-15')).running, false);
     assert.equal((await volumesOf('postgresql-15')).length, 1);
+
+    // While the upgrade waits it says so, and the app serves.
+    assert.equal(app.status, 'upgraded', JSON.stringify(app));
+
+    // A gearshift.yml that names the kept database again aborts the upgrade (losing what 17 took: allowDataLoss); one
+    // that names both is refused. Neither is a 500, and the dry run says the same.
+    const applyShop = (cartridges: string, query: string) =>
+      fetch(`${p.baseUrl}/api/v1/domains/up/apply?${query}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${p.token}`, 'content-type': 'text/yaml' },
+        body: `name: shop\ncartridges: [${cartridges}]\n`,
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as ApplyAnswer }));
+    for (const query of ['dryRun=true', 'allowDataLoss=true&wait=60']) {
+      const both = await applyShop('nodejs-24, postgresql-15, postgresql-17', query);
+      assert.equal(both.status, 422, JSON.stringify(both.body));
+      assert.equal(both.body.details[0].rule, 'upgrade-waiting');
+    }
+    const dry = await applyShop('nodejs-24, postgresql-15', 'dryRun=true');
+    assert.equal(dry.status, 200, JSON.stringify(dry.body));
+    assert.deepEqual(
+      dry.body.plan.map((i) => [i.action, i.target]),
+      [['abort', 'upgrade of postgresql-15 to postgresql-17']],
+    );
+    assert.equal(dry.body.losesData, true);
+    const unconfirmed = await applyShop('nodejs-24, postgresql-15', 'wait=60');
+    assert.equal(unconfirmed.status, 422, JSON.stringify(unconfirmed.body));
+    assert.equal(unconfirmed.body.details[0].rule, 'data-loss');
+
+    // The abort: 15 starts and is healthy, takes writes again, then the web gears move back behind the health gate.
+    const aborted = await applyShop('nodejs-24, postgresql-15', 'allowDataLoss=true&wait=600');
+    assert.equal(aborted.status, 202, JSON.stringify(aborted.body));
+    assert.equal(aborted.body.operation.state, 'succeeded', JSON.stringify(aborted.body.operation));
+    const abortSteps = aborted.body.operation.steps.map((s) => s.text).join('\n');
+    assert.match(abortSteps, /postgresql-15 is healthy; letting it take writes again/, abortSteps);
+    assert.match(abortSteps, /postgresql-15 takes writes again; switching the subscribers back: 1 new web gear\(s\)/, abortSteps);
+    const back = (await p.api('GET', `${apps}/shop`)).body;
+    assert.deepEqual(back.cartridges, ['nodejs-24', 'postgresql-15']);
+    assert.equal(back.kept, undefined);
+    assert.match((await container('shop', 'nodejs-24')).env.DATABASE_URL, /@postgresql-15:5432\//);
+    assert.deepEqual(await p.containers({ 'gearshift.app-name': 'shop', 'gearshift.cartridge': 'postgresql-17' }), []);
+    const wrote = await getJson(`${webUrl(back)}/selftest`);
+    assert.ok(wrote?.body?.postgresql?.read, `postgresql-15 takes writes again: ${JSON.stringify(wrote?.body)}`);
+    const page15 = await getJson(webUrl(back));
+    assert.match(page15?.body.database.version, /^PostgreSQL 15\./, JSON.stringify(page15?.body));
+
+    // Upgraded again, then confirmed.
+    const again = await p.api('POST', `${apps}/shop/cartridges/postgresql-15/upgrade?wait=600`, { to: 'postgresql-17' });
+    assert.equal(again.status, 202, JSON.stringify(again.body));
+    assert.equal(again.body.operation.state, 'succeeded', JSON.stringify(again.body.operation));
 
     const confirm = await runCli(p, home, ['cartridge', 'upgrade', 'shop', '--confirm', '--domain', 'up', '--json']);
     assert.equal(confirm.code, 0, `${confirm.stdout}\n${confirm.stderr}`);
@@ -190,5 +281,26 @@ describe('database upgrades that keep the data', { timeout: 1_500_000 }, () => {
     const page = await getJson(webUrl(created));
     assert.match(page?.body.database.version, /^PostgreSQL 15\./, JSON.stringify(page?.body));
     assert.deepEqual(await p.containers({ 'gearshift.app-name': 'blog', 'gearshift.cartridge': 'postgresql-17' }), []);
+  });
+
+  it('lets the old database take writes again when an upgrade is cancelled while it takes none', async () => {
+    const res = await p.api('POST', `${apps}/blog/cartridges/postgresql-15/upgrade`, { to: 'postgresql-17' });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const id = res.body.operation.id as string;
+    const deadline = Date.now() + 120_000;
+    let op = res.body.operation as { state: string; steps: Step[] };
+    while (!op.steps.some((s) => /takes no writes \(the app's writes fail/.test(s.text)) && op.state !== 'failed' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      op = (await p.api('GET', `/operations/${id}`)).body;
+    }
+    // Cancelled while it copies (or, on a fast machine, already failed for want of room: then it resumed on its own).
+    const cancelled = await p.api('POST', `/operations/${id}/cancel`);
+    assert.ok(cancelled.status === 200 || (cancelled.status === 409 && op.state === 'failed'), JSON.stringify(cancelled.body));
+    let answer = '';
+    for (const until = Date.now() + 60_000; Date.now() < until; await new Promise((r) => setTimeout(r, 500))) {
+      answer = await psql('blog', 'postgresql-15', "insert into posts values ('after'); select count(*) from posts");
+      if (answer === '2') break;
+    }
+    assert.equal(answer, '2', `postgresql-15 takes writes again: ${answer}`);
   });
 });

@@ -119,7 +119,7 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
   };
   const builder = new ReleaseBuilder(config, docker, operator.images);
   const snapshots = new Snapshots(config, docker);
-  const once = (name: 'snapshot' | 'restore', work: (step: StepReporter) => Promise<void>) => async (d: { operationId: string; appId: string }) =>
+  const once = (name: 'snapshot' | 'restore' | 'writes', work: (step: StepReporter) => Promise<void>) => async (d: { operationId: string; appId: string }) =>
     serial(d.appId, async () => {
       await work(stepper(d.operationId, d.appId));
       await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears: [] });
@@ -164,6 +164,7 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
       }),
     'app.snapshot': (d) => once('snapshot', (step) => snapshots.take(d, step))(d),
     'app.restore': (d) => once('restore', (step) => snapshots.restore(d, step))(d),
+    'app.writes': (d) => once('writes', (step) => snapshots.writes(d, step))(d),
     'app.logs': (d) =>
       streamAppLogs(
         docker,

@@ -118,6 +118,16 @@ export class Snapshots {
     }
   }
 
+  /** Runs a database's `quiesce` or `resume` command in its gear (writes stop, or take again). */
+  async writes(job: NodeJobs['app.writes'], step: StepReporter): Promise<void> {
+    const c = await this.containerOf(job.appId, job.gearId);
+    const t0 = Date.now();
+    const r = await this.docker.exec(c.id, job.command);
+    const what = job.allow ? 'letting writes to' : 'stopping writes to';
+    if (r.exitCode !== 0) throw new PermanentError(`${what} ${job.cartridge} failed (exit ${r.exitCode}): ${r.output.trim()}`);
+    await step(`${job.cartridge}: ${job.allow ? 'takes writes again' : 'takes no writes (reads go on)'} after ${Date.now() - t0} ms`);
+  }
+
   private redisClient(c: { ip: string; env: Record<string, string> }, m: { port: number; passwordEnv?: string }): IORedis {
     const client = new IORedis({
       host: c.ip,

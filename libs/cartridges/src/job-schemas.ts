@@ -210,6 +210,14 @@ export const nodeJobSchemas = {
     'meta',
   ]),
   'app.restore': object({ operationId: string, appId: string, sourceUrl: string, items: snapshotItems }, ['operationId', 'appId', 'sourceUrl', 'items']),
+  'app.writes': object({ operationId: string, appId: string, gearId: string, cartridge: string, allow: boolean, command }, [
+    'operationId',
+    'appId',
+    'gearId',
+    'cartridge',
+    'allow',
+    'command',
+  ]),
   'app.logs': object({ appId: string, channel: string, alive: string, tail: integer, follow: boolean }, ['appId', 'channel', 'alive', 'tail', 'follow']),
   'app.run': object(
     {

@@ -73,6 +73,7 @@ const nodeJobs: { [N in keyof NodeJobs]: NodeJobs[N] } = {
     meta: { release: 3 },
   },
   'app.restore': { operationId: 'op1', appId: 'a1', sourceUrl: 'http://127.0.0.1:8080/down', items: [] },
+  'app.writes': { operationId: 'op1', appId: 'a1', gearId: 'g1', cartridge: 'postgresql-15', allow: false, command: ['sh', '-c', 'true'] },
   'app.logs': { appId: 'a1', channel: 'logs.x', alive: 'logs.x.alive', tail: 100, follow: true },
   'app.run': {
     appId: 'a1',
@@ -148,9 +149,10 @@ describe('job contract', () => {
       'app.build': true,
       'app.snapshot': true,
       'app.restore': true,
+      'app.writes': true,
       'app.remove': true,
     };
-    assert.equal(Object.keys(operationJobs).length, 5);
+    assert.equal(Object.keys(operationJobs).length, 6);
   });
 
   it('takes every job as its sender makes it, and hands over the payload without the version', () => {

@@ -199,6 +199,11 @@ export interface NodeJobs {
   /** Put a snapshot's data back into the app's gears on this node. */
   'app.restore': { operationId: string; appId: string; sourceUrl: string; items: SnapshotItem[] };
   /**
+   * Stop (`allow: false`) or let again (`allow: true`) the writes to one database gear, with its cartridge's
+   * `quiesce` or `resume` command: an upgrade copies a database that takes no writes, so none is acknowledged and lost.
+   */
+  'app.writes': { operationId: string; appId: string; gearId: string; cartridge: string; allow: boolean; command: string[] };
+  /**
    * Stream the output of the app's gears on this node to a Redis channel: the last `tail` lines, then (with follow)
    * new lines while the key `alive` exists. Answered at once; the streaming goes on beside the queue.
    */

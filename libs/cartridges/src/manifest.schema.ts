@@ -193,6 +193,13 @@ export const manifestSchema = {
          * counts before and after. (The Redis protocol counts keys itself.)
          */
         count: { type: 'array', minItems: 1, items: { type: 'string' } },
+        /**
+         * Makes the database refuse writes (reads go on), run in the gear: an upgrade runs it before its counts and
+         * dump, so that no write is acknowledged by the old database after the copy and then lost at the switch.
+         */
+        quiesce: { type: 'array', minItems: 1, items: { type: 'string' } },
+        /** Takes writes again after `quiesce`: when an upgrade fails before its switch, or is aborted. */
+        resume: { type: 'array', minItems: 1, items: { type: 'string' } },
       },
       oneOf: [{ required: ['dump', 'restore'] }, { required: ['protocol'] }],
     },

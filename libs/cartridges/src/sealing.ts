@@ -120,6 +120,7 @@ export const NODE_JOB_SECRETS: SecretFields = {
   }),
   'app.snapshot': (d, f) => ({ ...d, uploadUrl: f(d.uploadUrl, 'the upload URL') }),
   'app.restore': (d, f) => ({ ...d, sourceUrl: f(d.sourceUrl, 'the source URL') }),
+  'app.writes': (d) => d,
   'app.logs': (d) => d,
   'app.run': (d, f) => ({
     ...d,

@@ -79,7 +79,11 @@ export class ApplyService {
       throw new GearshiftError(
         'rule_violation',
         `applying would lose ${losses.map((l) => l.loses).join(' and ')}; apply again with allowDataLoss=true to go ahead`,
-        losses.map((l) => ({ pointer: '/cartridges', rule: 'data-loss', message: `removing ${l.target.replace('cartridge ', '')} loses ${l.loses}` })),
+        losses.map((l) => ({
+          pointer: '/cartridges',
+          rule: 'data-loss',
+          message: `${l.action === 'abort' ? `aborting the ${l.target}` : `removing ${l.target.replace('cartridge ', '')}`} loses ${l.loses}`,
+        })),
       );
     }
     if (!app) {
@@ -106,6 +110,21 @@ export class ApplyService {
       if (d.health) await this.appsRepository.update(fresh.id, { health: d.health });
       for (const host of d.aliases ?? []) await this.aliases.add(user, domainName, d.name, { host });
       return { app: d.name, plan: items, operation: 'operation' in created ? created.operation : null, ...warned };
+    }
+    const abort = items.find((i) => i.action === 'abort');
+    if (abort) {
+      // As `gearshift cartridge upgrade APP --abort`: an operation of its own, like the upgrade it ends.
+      if (items.length > 1)
+        throw ruleViolation(
+          '/cartridges',
+          'upgrade-alone',
+          `aborting the ${abort.target} is an operation of its own: apply it alone first, then the other changes (${items
+            .filter((i) => i !== abort)
+            .map((i) => `${i.action} ${i.target}`)
+            .join(', ')})`,
+        );
+      const settled = await this.upgrades.settle(user, domainName, d.name, String(abort.to), 'abort', opts.wait);
+      return { app: d.name, plan: items, operation: 'operation' in settled ? settled.operation : null, ...warned };
     }
     const upgrade = items.find((i) => i.action === 'upgrade');
     if (upgrade) {
@@ -169,6 +188,7 @@ export class ApplyService {
       aliases: (await this.aliasesRepository.forApp(app.id)).map((a) => a.host),
       idleAfterSeconds: app.idleAfterSeconds,
       health: app.health,
+      kept: (app.cartridges ?? []).flatMap((c) => (c.supersededBy ? [{ cartridge: c.cartridge, upgradedTo: c.supersededBy }] : [])),
     };
   }
 

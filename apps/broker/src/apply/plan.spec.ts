@@ -143,4 +143,34 @@ describe('descriptor plans', () => {
       ['add cartridge mariadb-11.8', 'remove cartridge postgresql-15'],
     );
   });
+
+  describe('while an upgrade waits to be confirmed', () => {
+    const upgraded: AppState = { ...current, cartridges: ['nodejs-18', 'postgresql-17'], kept: [{ cartridge: 'postgresql-15', upgradedTo: 'postgresql-17' }] };
+    const naming = (cartridges: string) => parseDescriptor(`name: shop\ncartridges: [${cartridges}]\nenv: { GREETING: hi }\n`);
+
+    it('has nothing to do when the file names the new database', () => {
+      assert.deepEqual(planApply(upgraded, naming('nodejs-18, postgresql-17'), catalog), { items: [], refusals: [] });
+    });
+
+    it('plans an abort, which loses what the new database took, when the file names the kept one', () => {
+      const { items, refusals } = planApply(upgraded, naming('nodejs-18, postgresql-15'), catalog);
+      assert.deepEqual(refusals, []);
+      assert.deepEqual(
+        items.map((i) => [i.action, i.target, i.from, i.to, i.loses]),
+        [['abort', 'upgrade of postgresql-15 to postgresql-17', 'postgresql-17', 'postgresql-15', 'what was written to postgresql-17 since the upgrade']],
+      );
+    });
+
+    it('refuses a file that names both, or neither, and says how to end the upgrade', () => {
+      for (const cartridges of ['nodejs-18, postgresql-15, postgresql-17', 'nodejs-18']) {
+        const { items, refusals } = planApply(upgraded, naming(cartridges), catalog);
+        assert.deepEqual(items, [], cartridges);
+        assert.deepEqual(
+          refusals.map((r) => [r.pointer, r.rule]),
+          [['/cartridges', 'upgrade-waiting']],
+        );
+        assert.match(refusals[0].message, /--confirm\) or aborted \(--abort\)/);
+      }
+    });
+  });
 });

@@ -10,11 +10,16 @@ export interface AppState {
   aliases: string[];
   idleAfterSeconds: number | null;
   health: AppHealth | null;
+  /** Databases an upgrade replaced, kept (stopped, with their data) until it is confirmed or aborted. */
+  kept?: { cartridge: string; upgradedTo: string }[];
 }
 
 export interface PlanItem {
-  /** `upgrade`: a database moves to its successor in one operation that keeps its data (see upgrades/). */
-  action: 'create' | 'add' | 'remove' | 'change' | 'upgrade';
+  /**
+   * `upgrade`: a database moves to its successor in one operation that keeps its data (see upgrades/). `abort`: the
+   * file names the database an upgrade keeps, in place of its successor: the upgrade is aborted and it serves again.
+   */
+  action: 'create' | 'add' | 'remove' | 'change' | 'upgrade' | 'abort';
   target: string;
   from?: unknown;
   to?: unknown;
@@ -48,6 +53,35 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
   const isWeb = (n: string) => catalog.get(n)?.manifest.categories.includes('web') ?? false;
   let added = names.filter((c) => !current.cartridges.includes(c));
   let removed = current.cartridges.filter((c) => !names.includes(c));
+  // An upgrade that waits for its confirmation: the file may keep the new database (nothing to do), or name the old
+  // one again (the upgrade is aborted); anything else would leave the kept database without its successor.
+  for (const k of current.kept ?? []) {
+    const old = names.includes(k.cartridge);
+    const successor = names.includes(k.upgradedTo);
+    if (successor && !old) continue;
+    if (old && !successor) {
+      items.push({
+        action: 'abort',
+        target: `upgrade of ${k.cartridge} to ${k.upgradedTo}`,
+        from: k.upgradedTo,
+        to: k.cartridge,
+        reason: `the file names ${k.cartridge}, which the upgrade to ${k.upgradedTo} keeps until it is confirmed: the upgrade is aborted and ${k.cartridge} serves again`,
+        loses: `what was written to ${k.upgradedTo} since the upgrade`,
+      });
+      added = added.filter((c) => c !== k.cartridge);
+      removed = removed.filter((c) => c !== k.upgradedTo);
+      continue;
+    }
+    refusals.push({
+      pointer: '/cartridges',
+      rule: 'upgrade-waiting',
+      message:
+        `the upgrade of ${k.cartridge} to ${k.upgradedTo} waits to be confirmed (gearshift cartridge upgrade ${d.name} --confirm) or aborted ` +
+        `(--abort): name ${k.upgradedTo} to keep it, or ${k.cartridge} to abort it, ${successor ? 'not both' : 'or end the upgrade first'}`,
+    });
+    added = added.filter((c) => c !== k.cartridge && c !== k.upgradedTo);
+    removed = removed.filter((c) => c !== k.upgradedTo);
+  }
   const move = runtimeMove(added.filter(isWeb), removed.filter(isWeb));
   if (move) {
     // Another version of the same runtime: the app's next deployment builds on it, health-gated like any other.

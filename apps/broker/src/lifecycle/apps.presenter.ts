@@ -16,15 +16,19 @@ export const SECRET_MASK = '********';
 /** The names of an app's variables, for whoever may read the app but not change it (a viewer). */
 const namesOnly = (env: Record<string, string>) => Object.fromEntries(Object.keys(env).map((k) => [k, SECRET_MASK]));
 
-/** Derived from the gears: what a person wants to know at a glance. */
-function statusOf(app: App): string {
+/**
+ * Derived from the gears: what a person wants to know at a glance. A database an upgrade keeps is stopped on
+ * purpose: an app that serves from its successor is `upgraded` (running, with an upgrade to confirm or abort).
+ */
+export function statusOf(app: Pick<App, 'desiredState' | 'degraded' | 'gears' | 'cartridges'>): string {
   if (app.desiredState === 'deleting') return 'deleting';
   if (app.desiredState === 'idle') return 'idle';
   if (app.degraded) return 'degraded';
-  const states = (app.gears ?? []).map((g) => g.state);
+  const kept = new Set((app.cartridges ?? []).filter((c) => c.supersededBy).map((c) => c.cartridge));
+  const states = (app.gears ?? []).filter((g) => !kept.has(g.cartridge)).map((g) => g.state);
   if (states.length === 0) return app.desiredState;
   if (app.desiredState === 'stopped') return states.every((s) => s === 'stopped' || s === 'missing') ? 'stopped' : 'stopping';
-  if (states.every((s) => s === 'running')) return 'running';
+  if (states.every((s) => s === 'running')) return kept.size > 0 ? 'upgraded' : 'running';
   if (states.some((s) => s === 'failed')) return 'failed';
   return 'starting';
 }

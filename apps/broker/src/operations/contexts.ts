@@ -47,10 +47,10 @@ export interface SnapshotContext extends BaseContext {
 
 /**
  * The stages of a database upgrade before its subscribers switch (then it rolls out: surge, retire or rollback):
- * dump and count the old gear, start the new one, restore into it, count it again; `undo` takes away what a failed
- * upgrade added.
+ * stop the writes to the old gear, dump and count it, start the new one, restore into it, count it again; `resume`
+ * lets the old gear take writes again and `undo` takes away what a failed upgrade added.
  */
-export type UpgradeStage = 'dump' | 'start' | 'restore' | 'verify' | 'undo';
+export type UpgradeStage = 'quiesce' | 'dump' | 'start' | 'restore' | 'verify' | 'resume' | 'undo' | 'revive';
 
 /** A database upgrade: from which cartridge to which, the rows the old one held, and the subscribers' rollout. */
 export interface UpgradeContext extends SnapshotContext {
@@ -61,6 +61,22 @@ export interface UpgradeContext extends SnapshotContext {
   nodeId: string;
   /** Table (Redis: `keys`) → rows, counted in the old gear as it was dumped. */
   counts?: Record<string, number>;
+  /** The old gear was told to stop taking writes (its cartridge can): a failure before the switch lets them again. */
+  quiesced?: boolean;
+  rollout?: ConfigRollout;
+}
+
+/**
+ * The abort of an upgrade that waits for its confirmation: `revive` starts the kept database `from` (health-gated),
+ * `resume` lets it take writes again, then the subscribers move back to it (surge, retire) and `to` goes; `undo`
+ * stops `from` again when a step fails, and the upgrade still waits.
+ */
+export interface UpgradeAbortContext extends BaseContext {
+  stage: UpgradeStage | RolloutStage;
+  from: string;
+  to: string;
+  /** The node of the kept gear. */
+  nodeId: string;
   rollout?: ConfigRollout;
 }
 
@@ -77,6 +93,7 @@ export interface OperationContexts {
   'app.snapshot': SnapshotContext;
   'app.restore': SnapshotContext;
   'cartridge.upgrade': UpgradeContext;
+  'cartridge.upgrade.abort': UpgradeAbortContext;
 }
 
 export type OperationKindWithContext = keyof OperationContexts;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareCounts, describeCounts } from './counts';
+import { compareCounts, describeCounts, explainDifferences } from './counts';
 
 describe('row counts of an upgrade', () => {
   it('finds no difference when every row is there', () => {
@@ -19,5 +19,17 @@ describe('row counts of an upgrade', () => {
     assert.equal(describeCounts({ 'public.notes': 2, 'public.items': 2500 }), '2 table(s), 2502 row(s) (public.items 2500, public.notes 2)');
     assert.equal(describeCounts({ keys: 21 }), '21 key(s)');
     assert.equal(describeCounts({}), '0 table(s), 0 row(s)');
+  });
+
+  it('says why the counts can differ: the restore when the old database took no writes, late writes when it could not refuse them', () => {
+    const differences = ['public.notes has 9 row(s) instead of 10'];
+    assert.match(
+      explainDifferences(differences, { from: 'postgresql-15', to: 'postgresql-17', quiesced: true }),
+      /^public\.notes has 9 row\(s\) instead of 10 \(postgresql-15 took no writes during the copy, so the restore into postgresql-17 left rows out/,
+    );
+    assert.match(
+      explainDifferences(differences, { from: 'x-1', to: 'x-2' }),
+      /x-1 kept taking writes during the copy: rows written after its dump are not in x-2\); nothing was switched/,
+    );
   });
 });

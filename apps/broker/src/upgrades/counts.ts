@@ -23,3 +23,15 @@ export function describeCounts(counts: Counts): string {
   const each = names.slice(0, 8).map((k) => `${k} ${counts[k]}`);
   return `${names.length} table(s), ${total} row(s)${each.length ? ` (${each.join(', ')}${names.length > 8 ? ', …' : ''})` : ''}`;
 }
+
+/**
+ * Why the counts can differ, after what differs: the old database took no writes during the copy when its cartridge
+ * can refuse them, so only the restore (or a client the refusal does not bind) can be the cause; otherwise writes
+ * that came after the dump.
+ */
+export function explainDifferences(differences: string[], ctx: { from: string; to: string; quiesced?: boolean }): string {
+  const why = ctx.quiesced
+    ? `${ctx.from} took no writes during the copy, so the restore into ${ctx.to} left rows out, or a client that the refusal does not bind (an administrator's session) wrote`
+    : `${ctx.from} kept taking writes during the copy: rows written after its dump are not in ${ctx.to}`;
+  return `${differences.join('; ')} (${why}); nothing was switched, try again`;
+}

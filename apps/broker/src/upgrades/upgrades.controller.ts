@@ -11,9 +11,17 @@ export const upgradeSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    to: { type: 'string', minLength: 1, maxLength: 64, description: 'the cartridge that takes over the data (postgresql-17)' },
+    to: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 64,
+      description: "the cartridge that takes over the data (postgresql-17); the old one takes no writes until the switch (the app's writes fail meanwhile)",
+    },
     confirm: { type: 'boolean', description: 'the upgrade is good: the old database and its kept volume go' },
-    abort: { type: 'boolean', description: 'the old database serves again; the new one goes' },
+    abort: {
+      type: 'boolean',
+      description: 'the old database starts, is healthy and takes writes, the web gears move back to it health-gated; then the new one goes',
+    },
   },
 } as const;
 

@@ -10,6 +10,7 @@ import { CertificateAuthority } from '../common/certificates';
 import { conflict, GearshiftError, invalid, notFound, ruleViolation } from '../common/errors';
 import type { Tx } from '../database/unit-of-work';
 import { AppAccess } from '../apps/app-access.service';
+import { AppsRepository } from '../apps/apps.repository';
 import type { App } from '../apps/app.entity';
 import { buildGearSpecs } from '../apps/gear-specs';
 import { GearSpecsService } from '../apps/gear-specs.service';
@@ -21,7 +22,9 @@ import { AppsService } from '../lifecycle/apps.service';
 import { contextOf, newContext, type UpgradeContext } from '../operations/contexts';
 import type { Operation } from '../operations/operation.entity';
 import { OperationsService, type StageHandler, type StageOutcome } from '../operations/operations.service';
-import { compareCounts, describeCounts } from './counts';
+import { QueueService } from '../queue/queue.service';
+import { compareCounts, describeCounts, explainDifferences } from './counts';
+import { UpgradeAbortService } from './upgrade-abort.service';
 import type { User } from '../users/user.entity';
 
 const run = promisify(execFile);
@@ -45,6 +48,9 @@ export class UpgradesService implements OnModuleInit, StageHandler {
     private readonly appGears: AppGears,
     private readonly apps: AppsService,
     private readonly ca: CertificateAuthority,
+    private readonly aborts: UpgradeAbortService,
+    private readonly appsRepository: AppsRepository,
+    private readonly queue: QueueService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
@@ -71,15 +77,29 @@ export class UpgradesService implements OnModuleInit, StageHandler {
     if (!gear) throw conflict(`app "${appName}" has no gear of ${from} to upgrade`);
     mkdirSync(join(this.config.dataDir, 'snapshots'), { recursive: true });
     const token = randomBytes(24).toString('base64url');
-    const context: UpgradeContext = { stage: 'dump', token, domain: domainName, from, to, nodeId: gear.nodeId, upload: `restore-${token}` };
+    // A database that can refuse writes does so from before its dump until the switch: a write it acknowledged
+    // after the dump would not be in the new one. The app sees its writes fail (or, for Redis, wait) meanwhile.
+    const quiesced = Boolean(this.manifestOf(from).manifest.snapshot?.quiesce);
+    const context: UpgradeContext = {
+      stage: quiesced ? 'quiesce' : 'dump',
+      token,
+      domain: domainName,
+      from,
+      to,
+      nodeId: gear.nodeId,
+      upload: `restore-${token}`,
+      ...(quiesced ? { quiesced } : {}),
+    };
     const op = await this.changes.begin(app, (repos) =>
       this.operations.create(
         repos,
         'cartridge.upgrade',
         app.id,
         user,
-        [{ nodeId: gear.nodeId, job: 'app.snapshot' }],
-        `upgrade ${from} to ${to}: counting and dumping ${from}`,
+        [{ nodeId: gear.nodeId, job: quiesced ? 'app.writes' : 'app.snapshot' }],
+        quiesced
+          ? `upgrade ${from} to ${to}: ${from} takes no writes from now until the switch (reads go on), then is counted and dumped`
+          : `upgrade ${from} to ${to}: counting and dumping ${from}`,
         newContext('cartridge.upgrade', context),
       ),
     );
@@ -93,6 +113,10 @@ export class UpgradesService implements OnModuleInit, StageHandler {
     if (!kept?.supersededBy) throw conflict(`app "${appName}" has no upgrade waiting to be confirmed or aborted${named ? ` for ${named}` : ''}`);
     const from = kept.cartridge;
     const to = kept.supersededBy;
+    if (how === 'abort' && app.desiredState === 'started' && (app.gears ?? []).some((g) => g.cartridge === from)) {
+      // A serving app moves back health-gated: the old database is up and takes writes before anyone uses it.
+      return this.apps.respond(await this.aborts.begin(app, user, from, to), domain, waitSeconds);
+    }
     const step = how === 'confirm' ? `confirm the upgrade to ${to}: ${from} and its volume go` : `abort the upgrade to ${to}: ${from} serves again, ${to} goes`;
     const op = await this.changes.changeApp(app, user, `cartridge.upgrade.${how}`, step, async (repos) => {
       if (how === 'confirm') {
@@ -139,6 +163,14 @@ export class UpgradesService implements OnModuleInit, StageHandler {
       return g.id;
     };
     const uploadUrl = `/api/v1/snapshots/${op.id}?token=${ctx.token}`;
+    if (name === 'app.writes') {
+      // Stopped at the start of the copy; let again when the upgrade fails before its switch.
+      const snap = this.manifestOf(ctx.from).manifest.snapshot!;
+      const allow = ctx.stage !== 'quiesce';
+      const command = allow ? snap.resume : snap.quiesce;
+      if (!command) throw new Error(`cartridge ${ctx.from} has no ${allow ? 'resume' : 'quiesce'} command`);
+      return { name, data: { operationId: op.id, appId: app.id, gearId: gearOf(ctx.from), cartridge: ctx.from, allow, command: [...command] } };
+    }
     if (name === 'app.restore') {
       // The old database's dump, into the new one (the archive names it by the old cartridge).
       const item = { ...this.item(ctx.to, gearOf(ctx.to), this.fileIn(ctx.from)) };
@@ -194,35 +226,47 @@ export class UpgradesService implements OnModuleInit, StageHandler {
     const move = (stage: UpgradeContext['stage'], extra: Partial<UpgradeContext> = {}) => {
       op.context = { ...op.context, ...extra, stage } as Operation['context'];
     };
-    /** Takes away what the upgrade added; the old database never stopped serving. */
-    const undo = async (what: string, reason: string): Promise<Next> => {
+    /** Takes away what the upgrade added (on every node it may be on); the old database never stopped serving. */
+    const takeAway = async (): Promise<Operation['dispatch']> => {
       const nodes = allNodes();
       if (ctx.rollout) await repos.apps.removeGears(ctx.rollout.fresh);
       await repos.apps.removeCartridge(app.id, ctx.to);
       move('undo');
-      return {
-        dispatch: nodes,
-        step: `${what} failed; ${ctx.to} is taken away and ${ctx.from} keeps serving`,
-        error: `the upgrade of ${ctx.from} to ${ctx.to} failed at ${what}: ${reason}`,
-      };
+      return nodes;
+    };
+    /** A failure before the switch: the old database takes writes again (if it had stopped), then the new one goes. */
+    const undo = async (what: string, reason: string, error = `the upgrade of ${ctx.from} to ${ctx.to} failed at ${what}: ${reason}`): Promise<Next> => {
+      if (ctx.quiesced) {
+        move('resume');
+        return { dispatch: [{ nodeId: ctx.nodeId, job: 'app.writes' }], step: `${what} failed; ${ctx.from} takes writes again`, error };
+      }
+      return { dispatch: await takeAway(), step: `${what} failed; ${ctx.to} is taken away and ${ctx.from} keeps serving`, error };
+    };
+    /** The upgrade ends before it added anything; an old database that stopped taking writes takes them again. */
+    const stop = async (step: string, error: string): Promise<Next> => {
+      if (!ctx.quiesced) return { dispatch: [], step, error };
+      move('resume');
+      return { dispatch: [{ nodeId: ctx.nodeId, job: 'app.writes' }], step: `${step}; ${ctx.from} takes writes again`, error };
     };
     try {
       switch (ctx.stage) {
+        case 'quiesce':
+          if (outcome.failed) return await undo(`stopping the writes to ${ctx.from}`, outcome.error ?? 'its quiesce command failed');
+          move('dump');
+          return {
+            dispatch: [{ nodeId: ctx.nodeId, job: 'app.snapshot' }],
+            step: `${ctx.from} takes no writes (the app's writes fail until the switch); counting and dumping it`,
+          };
         case 'dump': {
           if (outcome.failed)
-            return {
-              dispatch: [],
-              step: `the dump of ${ctx.from} failed; nothing changed`,
-              error: `the upgrade of ${ctx.from} to ${ctx.to} failed at the dump of ${ctx.from}: ${outcome.error}`,
-            };
+            return await stop(`the dump of ${ctx.from} failed`, `the upgrade of ${ctx.from} to ${ctx.to} failed at the dump of ${ctx.from}: ${outcome.error}`);
           const counts = await this.countsIn(this.file(`restore-${ctx.token}`));
           if (!counts)
-            return {
-              dispatch: [],
-              step: `the dump of ${ctx.from} holds no counts; nothing changed`,
-              error: `the upgrade of ${ctx.from} to ${ctx.to} failed: the dump of ${ctx.from} holds no row counts`,
-            };
-          return await this.startNew(repos, app, ctx, counts, move);
+            return await stop(
+              `the dump of ${ctx.from} holds no counts`,
+              `the upgrade of ${ctx.from} to ${ctx.to} failed: the dump of ${ctx.from} holds no row counts`,
+            );
+          return await this.startNew(repos, app, ctx, counts, move, stop);
         }
         case 'start':
           if (outcome.failed) return await undo(`starting ${ctx.to}`, outcome.error ?? 'its gear did not start');
@@ -236,7 +280,8 @@ export class UpgradesService implements OnModuleInit, StageHandler {
           if (outcome.failed) return await undo(`counting the rows of ${ctx.to}`, outcome.error ?? 'the count failed');
           const after = await this.countsIn(this.file(`${op.id}-verify`));
           const differences = compareCounts(ctx.counts ?? {}, after ?? {});
-          if (!after || differences.length > 0) return await undo(`comparing the row counts`, differences.join('; ') || `${ctx.to} gave no counts`);
+          if (!after || differences.length > 0)
+            return await undo(`comparing the row counts`, differences.length ? explainDifferences(differences, ctx) : `${ctx.to} gave no counts`);
           return await this.switchSubscribers(repos, app, ctx, after, move);
         }
         case 'surge': {
@@ -248,11 +293,20 @@ export class UpgradesService implements OnModuleInit, StageHandler {
           move('retire');
           return { dispatch: nodes, step: this.switchedStep(ctx, r.old.length) };
         }
+        case 'resume': {
+          const dispatch = await takeAway();
+          if (!outcome.failed) return { dispatch, step: `${ctx.from} takes writes again and keeps serving; ${ctx.to} is taken away` };
+          return {
+            dispatch,
+            step: `${ctx.from} could not take writes again: ${outcome.error}; ${ctx.to} is taken away`,
+            error: `${op.error ?? `the upgrade of ${ctx.from} to ${ctx.to} failed`}; and ${ctx.from} could not take writes again: ${outcome.error}`,
+          };
+        }
         default:
           return null;
       }
     } catch (err) {
-      if (ctx.stage === 'dump' || ctx.stage === 'undo' || ctx.stage === 'retire') {
+      if ((ctx.stage === 'dump' && !ctx.quiesced) || ctx.stage === 'undo' || ctx.stage === 'retire' || ctx.stage === 'resume') {
         return {
           dispatch: [],
           step: `the upgrade stopped: ${(err as Error).message}`,
@@ -277,6 +331,7 @@ export class UpgradesService implements OnModuleInit, StageHandler {
     ctx: UpgradeContext,
     counts: Record<string, number>,
     move: (s: UpgradeContext['stage'], e?: Partial<UpgradeContext>) => void,
+    stop: (step: string, error: string) => Promise<Next>,
   ): Promise<Next> {
     const c = this.manifestOf(ctx.to);
     const old = (app.gears ?? []).find((g) => g.cartridge === ctx.from);
@@ -287,11 +342,7 @@ export class UpgradesService implements OnModuleInit, StageHandler {
       nodeId = await this.appGears.place(repos, [memoryMb], ctx.nodeId);
     } catch (err) {
       if (!(err instanceof GearshiftError)) throw err;
-      return {
-        dispatch: [],
-        step: counted,
-        error: `the upgrade of ${ctx.from} to ${ctx.to} failed at starting ${ctx.to}: ${err.message}; ${ctx.from} keeps serving, nothing changed`,
-      };
+      return stop(counted, `the upgrade of ${ctx.from} to ${ctx.to} failed at starting ${ctx.to}: ${err.message}; ${ctx.from} keeps serving, nothing changed`);
     }
     await repos.apps.addCartridge(app.id, { cartridge: ctx.to, generated: generatedFor(c, this.ca) }, [{ cartridge: ctx.to, nodeId, memoryMb }]);
     move('start', { counts });
@@ -327,6 +378,15 @@ export class UpgradesService implements OnModuleInit, StageHandler {
     const ctx = contextOf(op, 'cartridge.upgrade');
     rmSync(this.file(`restore-${ctx.token}`), { force: true });
     rmSync(this.file(`${op.id}-verify`), { force: true });
+    // A failure ends through `resume`; an upgrade cancelled (or timed out) while the old database took no writes ends
+    // where it was, and the old database, which still serves, takes writes again.
+    const copying: UpgradeContext['stage'][] = ['quiesce', 'dump', 'start', 'restore', 'verify', 'surge'];
+    if (op.state !== 'failed' || !ctx.quiesced || !copying.includes(ctx.stage) || !op.appId) return;
+    const app = await this.appsRepository.findById(op.appId);
+    if (!app || !(app.gears ?? []).some((g) => g.cartridge === ctx.from)) return;
+    const resume = { ...op, context: { ...op.context, stage: 'resume' } } as Operation;
+    const job = await this.job(resume, app, ctx.nodeId, 'app.writes');
+    if (job.name === 'app.writes') await this.queue.send(ctx.nodeId, 'app.writes', job.data, `${op.id}.resume.${ctx.nodeId}`);
   }
 }
 
