@@ -126,6 +126,7 @@ describe('named services run', { timeout: 900_000 }, () => {
       'web/server.js': WEB,
       'echo/package.json': pkg('echo'),
       'echo/server.js': ECHO,
+      'web/Procfile': 'release: echo "release step of $GEARSHIFT_RELEASE for $GEARSHIFT_SERVICE"\n',
     });
   });
   after(async () => {
@@ -139,6 +140,8 @@ describe('named services run', { timeout: 900_000 }, () => {
     assert.ok(pushed.ok, pushed.output);
     assert.match(pushed.output, /service web: detected Node\.js in \.\/web \(package\.json\)/);
     assert.match(pushed.output, /building service echo from \.\/echo/);
+    // The release step of the web service's Procfile runs once, in its new image, before the release takes traffic.
+    assert.match(pushed.output, /release: release step of 1 for web/);
     await serving('web 1 / echo 1 says hello');
     const app = (await p.api('GET', APP)).body;
     assert.deepEqual(app.cartridges, []);
