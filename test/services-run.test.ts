@@ -224,4 +224,22 @@ describe('named services run', { timeout: 900_000 }, () => {
     await serving('web 3 / echo 3 says hello');
     await runningGears({ echo: ['3:running'], web: ['3:running'] });
   });
+
+  it('fails the whole release when one service never gets healthy: every service keeps its old gears serving', async () => {
+    write({
+      'gearshift.yml': DESCRIPTOR.replace(/ {2}ticker:\n(.*\n){3}/, '').replace(
+        '    env: { SAYING: hello }\n',
+        '    env: { SAYING: hello }\n    health: { timeoutSeconds: 15 }\n',
+      ),
+      'echo/server.js': `process.exit(1);\n${ECHO}`,
+    });
+    commit('4');
+    const pushed = await push();
+    assert.equal(pushed.ok, false, pushed.output);
+    assert.match(pushed.output, /rolling back|rolled back/);
+    await serving('web 3 / echo 3 says hello');
+    await runningGears({ echo: ['3:running'], web: ['3:running'] });
+    const [latest] = (await p.api('GET', `${APP}/deployments`)).body;
+    assert.deepEqual([latest.number, latest.state], [4, 'failed']);
+  });
 });
