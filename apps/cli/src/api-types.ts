@@ -9,6 +9,7 @@ export type {
   App,
   AppEnv,
   AppOperation,
+  AppService,
   Autoscale,
   Cartridge,
   Deployment,
@@ -85,7 +86,7 @@ export interface AppDeleted {
   operation: Operation;
 }
 
-export type ScaleRequest = { replicas: number; process?: string } | { min: number; max: number; targetConcurrency?: number };
+export type ScaleRequest = { replicas: number; process?: string; service?: string } | { min: number; max: number; targetConcurrency?: number };
 
 /** A deployment or an activation: the release and the operation that rolls it out. */
 export interface DeploymentChange {

@@ -44,6 +44,8 @@ export interface GearSpec {
   cartridge: string;
   /** The Procfile process type the gear runs (a worker: no port, healthy while running); absent: the cartridge's gear. */
   process?: string;
+  /** The named service of the app (gearshift.yml `services:`) the gear runs; absent: a cartridge's or process gear. */
+  service?: string;
   /** Web gears serve the app's traffic and start after the app's services are healthy. */
   web: boolean;
   /** The image to run: built from the cartridge folder with this content hash, or pulled by reference. */
@@ -155,9 +157,30 @@ export interface BuildJob {
     security?: GearSecurity;
     /** What the build output calls it: `deploy hook` (absent) or `release` (a Procfile's release process). */
     name?: 'deploy hook' | 'release';
+    /** The image it runs in: a named service's (absent: the release's image, `tag`). */
+    image?: string;
   };
   /** Values never to show in logs (credentials the release command sees). */
   secrets: string[];
+  /**
+   * The app's named services built from folders of the same source: each its own image, from the folder's
+   * Dockerfile (or the one it names) or with its runtime cartridge's recipe on that cartridge's image.
+   */
+  services?: ServiceBuild[];
+  /** The app has no web cartridge of its own: only the services' images are built (and no release command runs). */
+  onlyServices?: boolean;
+}
+
+/** One named service's image in a build (see BuildJob.services). */
+export interface ServiceBuild {
+  name: string;
+  /** Its folder in the source tree (`.`: the root). */
+  context: string;
+  dockerfile?: string;
+  target?: string;
+  base: GearSpec['image'];
+  recipe: BuildRecipe | null;
+  tag: string;
 }
 
 /** One gear's data in a snapshot: how to take it out and put it back, and where it goes in the archive. */
@@ -328,7 +351,7 @@ export type OperationJobName = { [N in NodeJobName]: 'operationId' extends keyof
 /** A message on a log channel: a line of one gear, or the end of one node's output. */
 export type LogMessage =
   /** `failed`: the gear failed its rollout and is gone; says so, with when. */
-  { gear: string; cartridge: string; process?: string; line: string; stream: 'stdout' | 'stderr'; failed?: string } | { end: string };
+  { gear: string; cartridge: string; process?: string; service?: string; line: string; stream: 'stdout' | 'stderr'; failed?: string } | { end: string };
 
 /**
  * A message on a one-off command's channel: a line of its output, what its terminal printed (`data`, base64), that

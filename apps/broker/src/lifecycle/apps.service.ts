@@ -342,9 +342,35 @@ export class AppsService {
           checkScale(web, body.min, '/min');
           checkScale(web, body.max, '/max');
           await repos.apps.update(app.id, { autoscaleMin: body.min, autoscaleMax: body.max, autoscaleTarget: body.targetConcurrency ?? 10 });
-          const current = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name && !g.process).length;
+          const current = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name && !g.process && !g.service).length;
           const within = Math.min(body.max, Math.max(body.min, current));
           if (within !== current) await this.appGears.setReplicas(repos, app, within);
+        },
+        waitSeconds,
+      );
+    }
+    if (body.service !== undefined) {
+      const name = body.service;
+      return this.change(
+        user,
+        domainName,
+        appName,
+        'app.scale',
+        `scale service ${name} to ${body.replicas} gear(s)`,
+        async (repos, app) => {
+          if (body.process !== undefined || body.cartridge !== undefined)
+            throw ruleViolation('/service', 'one-target', 'scale a service, a process type or the web cartridge: name one of them');
+          const release = app.activeDeploymentId ? await repos.deployments.findById(app.activeDeploymentId) : null;
+          if (!release?.services?.[name]) {
+            const names = Object.keys(release?.services ?? {});
+            throw ruleViolation(
+              '/service',
+              'known-service',
+              `the release app "${app.name}" runs has no service ${name}${names.length ? ` (it has ${names.join(', ')})` : ''}`,
+            );
+          }
+          // A service may stop altogether (0); it keeps the scale given by hand through later releases.
+          await this.appGears.setServiceReplicas(repos, app, name, body.replicas, release);
         },
         waitSeconds,
       );
