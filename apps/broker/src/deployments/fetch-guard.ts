@@ -42,7 +42,8 @@ export class FetchGuard {
     } catch {
       throw invalid('/git/url', 'url', 'must be a URL');
     }
-    if (!(url.protocol in DEFAULT_PORTS)) throw invalid('/git/url', 'scheme', 'must be an http, https or git URL');
+    // A URL of another scheme (file:, ext:, ssh:) is refused as every URL a fetch may not use is: 422, the same words.
+    if (!(url.protocol in DEFAULT_PORTS)) throw this.refuse(url, `its scheme ${url.protocol} is not one a fetch uses (http, https, git)`);
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     if (!host) throw invalid('/git/url', 'url', 'must name a host');
     const port = url.port ? Number(url.port) : DEFAULT_PORTS[url.protocol];
