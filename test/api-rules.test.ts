@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually, Platform } from './support/platform';
 
@@ -182,10 +182,30 @@ describe('API rules and placement', { timeout: 600_000 }, () => {
     const basic = { authorization: `Basic ${Buffer.from(`admin:${p.token}`).toString('base64')}` };
     const refs = await raw(p.port, '/git/rules/gitgone.git/info/refs?service=git-upload-pack', basic);
     assert.equal(refs.status, 200, refs.text);
-    const repo = join(p.dataDir, 'git', `${made.body.id}.git`);
-    assert.ok(existsSync(join(repo, 'HEAD')), 'the first fetch made the repository');
+    const repos = readdirSync(join(p.dataDir, 'git'));
+    assert.equal(repos.length, 1, `the first fetch made the repository: ${repos.join(', ')} (answer ${refs.text.slice(0, 200)}, app ${made.body.id})`);
+    const repo = join(p.dataDir, 'git', repos[0]);
+    assert.ok(existsSync(join(repo, 'HEAD')));
+    // Query parameters out of range are bad input, one status and one pointer spelling on every endpoint.
+    await expectError('GET', `${apps}/gitgone/logs?tail=-1`, undefined, 400, '?tail', 'range');
+    await expectError('GET', `${apps}/gitgone/metrics?minutes=0`, undefined, 400, '?minutes', 'range');
+    // A value out of range is that, not also a field the other form of the body does not know.
+    const huge = await expectError('PUT', `${apps}/gitgone/scale`, { replicas: 100000 }, 400, '/replicas', 'maximum');
+    assert.doesNotMatch(JSON.stringify(huge), /not a known field/);
+    // exec picks a web gear, never the database's; with none it says so.
+    const exec = await p.api('POST', `${apps}/gitgone/exec`, { command: ['true'] });
+    assert.equal(exec.status, 409, JSON.stringify(exec.body));
+    assert.match(exec.body.message, /has no web gear yet/);
+    // An operation names who asked for it.
+    const ops = await p.api('GET', `${apps}/gitgone/operations`);
+    assert.deepEqual(
+      ops.body.map((o: { kind: string; by: string }) => [o.kind, o.by]),
+      [['app.create', 'admin']],
+    );
     const gone = await p.api('DELETE', `${apps}/gitgone?wait=60`);
     assert.equal(gone.body.operation?.state, 'succeeded', JSON.stringify(gone.body));
+    // An app that never had a gear goes at once too.
+    assert.equal((await p.api('GET', `${apps}/gitgone`)).status, 404);
     await eventually('the repository gone', async () => !existsSync(repo), 10_000);
   });
 });
