@@ -193,14 +193,20 @@ function readOr(path: string): string {
   }
 }
 
-/** This machine's addresses, as hosts are spelled after normalHost (IPv6 in brackets), read each time they are asked for. */
-function ownAddresses(): Set<string> {
+/**
+ * Every address of this machine, read now: its interfaces' as Node lists them and the kernel's local addresses
+ * (interfaces that are down included), IPv6 without brackets or zone.
+ */
+export function machineAddresses(): string[] {
   const found = new Set<string>();
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) found.add(normalHost(a.family === 'IPv6' ? `[${a.address.replace(/%.*$/, '')}]` : a.address));
-  }
-  for (const a of kernelAddresses(readOr('/proc/net/fib_trie'), readOr('/proc/net/if_inet6'))) found.add(normalHost(a));
-  return found;
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) found.add(a.address.replace(/%.*$/, ''));
+  for (const a of kernelAddresses(readOr('/proc/net/fib_trie'), readOr('/proc/net/if_inet6'))) found.add(a.replace(/^\[(.*)\]$/, '$1'));
+  return [...found];
+}
+
+/** This machine's addresses, as hosts are spelled after normalHost (IPv6 in brackets). */
+function ownAddresses(): Set<string> {
+  return new Set(machineAddresses().map((a) => normalHost(a.includes(':') ? `[${a}]` : a)));
 }
 
 /** A host name or address that means this machine. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { lookup } from 'node:dns/promises';
-import { networkInterfaces } from 'node:os';
+import { machineAddresses } from '@gearshift/cartridges';
 import { BROKER_CONFIG, ConfigError, type BrokerConfig } from '../config';
 import { invalid, ruleViolation, type GearshiftError } from '../common/errors';
 import { parseAllowList, parseIp, refusal, type AddressRange, type Endpoint, type FetchRules, type Ip } from './fetch-policy';
@@ -76,9 +76,9 @@ export class FetchGuard {
   }
 
   private async rules(): Promise<FetchRules> {
-    const local = Object.values(networkInterfaces())
-      .flatMap((list) => list ?? [])
-      .map((i) => parseIp(i.address))
+    // Every address of this host, those of interfaces that are down (docker0 with no container) included.
+    const local = machineAddresses()
+      .map((a) => parseIp(a))
       .filter((ip): ip is Ip => ip !== null);
     const services = await Promise.all(
       this.endpoints().map(async (e) => ((await resolve(e.host).catch(() => [])) ?? []).map((a) => ({ ip: parseIp(a), port: e.port }))),
