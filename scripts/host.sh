@@ -313,6 +313,11 @@ ensure_node() {
 ensure_base_image() {
   make_base_image bookworm "$BASE_IMAGE"
   make_base_image trixie "$TRIXIE_BASE_IMAGE"
+  # Logs of debootstrap runs made before they were kept private (debootstrap.log among them) become root's too.
+  local log
+  for log in "$GEARSHIFT_STATE_DIR"/debootstrap*.log; do
+    if [ -f "$log" ] && [ -n "$(find "$log" -perm /0007 2>/dev/null)" ]; then as_root chmod 0640 "$log"; fi
+  done
 }
 
 ensure_node_modules() {

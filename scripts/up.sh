@@ -209,8 +209,9 @@ cat <<MSG
     apps         http://<app>-<domain>.${GEARSHIFT_APPS_DOMAIN:-localhost}:${GEARSHIFT_ROUTER_PORT:-8000}
     log in as    admin, with $password_hint
     logs         $log_dir
-    try          curl -s -X POST $api/auth/login -H 'content-type: application/json' \\
-                   -d "{\"username\":\"admin\",\"password\":\"\$(sudo cat $GEARSHIFT_DATA_DIR/admin-password)\"}"
+    try          PASSWORD=\$(cat $GEARSHIFT_DATA_DIR/admin-password 2>/dev/null || sudo cat $GEARSHIFT_DATA_DIR/admin-password)
+                 curl -s -X POST $api/auth/login -H 'content-type: application/json' \\
+                   -d "{\"username\":\"admin\",\"password\":\"\$PASSWORD\"}"
 
 MSG
 

@@ -1,6 +1,22 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Platform } from './support/platform';
+import { request } from 'node:http';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { eventually, Platform } from './support/platform';
+
+/** A request sent as written: no URL normalization (`..` stays), any Host header. */
+function raw(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; type: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, type: String(res.headers['content-type'] ?? '') }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 /**
  * Bad input gets a clear error naming the field and the rule, never a 500 and never a half-made app; placement
@@ -84,6 +100,35 @@ describe('API rules and placement', { timeout: 600_000 }, () => {
     await expectError('POST', `${apps}?wait=forever`, { name: 'x', cartridges: ['static'] }, 400, '?wait', 'range');
   });
 
+  it("refuses a git path with . or .. segments, escaped or not, with 400 and the API's error body, and logs it", async () => {
+    const basic = { authorization: `Basic ${Buffer.from(`admin:${p.token}`).toString('base64')}` };
+    const other = '00000000-0000-4000-8000-000000000000';
+    for (const path of [
+      `/git/rules/web.git/../${other}.git/info/refs?service=git-upload-pack`,
+      `/git/rules/web.git/%2e%2e/${other}.git/info/refs?service=git-upload-pack`,
+      `/git/rules/web.git/./info/refs?service=git-upload-pack`,
+      `/git/rules/web.git/..%5c${other}.git/info/refs?service=git-upload-pack`,
+    ]) {
+      const res = await raw(p.port, path, basic);
+      assert.equal(res.status, 400, `${path}: ${res.status} ${res.text}`);
+      assert.match(res.type, /json/, path);
+      const body = JSON.parse(res.text);
+      assert.equal(body.code, 'invalid_input', path);
+      assert.equal(body.details[0].rule, 'git-path', path);
+    }
+    await eventually('the refusal in the broker log', async () => /refused a git request for rules\/web/.test(p.logs()), 5000);
+    assert.doesNotMatch(p.logs(), new RegExp(other), 'the path itself is not logged');
+  });
+
+  it('answers /metrics on loopback only for a Host header a scraper sends, not a rebound name', async () => {
+    assert.equal((await raw(p.port, '/metrics', { host: `127.0.0.1:${p.port}` })).status, 200);
+    assert.equal((await raw(p.port, '/metrics', { host: `localhost:${p.port}` })).status, 200);
+    const rebound = await raw(p.port, '/metrics', { host: 'attacker.example' });
+    assert.equal(rebound.status, 403, rebound.text);
+    assert.equal(JSON.parse(rebound.text).code, 'forbidden');
+    assert.doesNotMatch(rebound.text, /gearshift_/);
+  });
+
   it('made nothing out of all that bad input', async () => {
     assert.deepEqual((await p.api('GET', apps)).body, []);
     assert.equal((await p.containers()).length, 0);
@@ -129,5 +174,38 @@ describe('API rules and placement', { timeout: 600_000 }, () => {
   it('refuses a join token that does not exist', async () => {
     const res = await p.api('POST', '/nodes/register', { token: 'gsj_forged', name: 'intruder', memoryMb: 1024, maxGears: 10 }, null);
     assert.equal(res.status, 401);
+  });
+
+  it("removes a deleted app's git repository from the data directory", async () => {
+    const made = await p.api('POST', `${apps}?wait=60`, { name: 'gitgone', cartridges: [] });
+    assert.equal(made.status, 202, JSON.stringify(made.body));
+    const basic = { authorization: `Basic ${Buffer.from(`admin:${p.token}`).toString('base64')}` };
+    const refs = await raw(p.port, '/git/rules/gitgone.git/info/refs?service=git-upload-pack', basic);
+    assert.equal(refs.status, 200, refs.text);
+    const repos = readdirSync(join(p.dataDir, 'git'));
+    assert.equal(repos.length, 1, `the first fetch made the repository: ${repos.join(', ')} (answer ${refs.text.slice(0, 200)}, app ${made.body.id})`);
+    const repo = join(p.dataDir, 'git', repos[0]);
+    assert.ok(existsSync(join(repo, 'HEAD')));
+    // Query parameters out of range are bad input, one status and one pointer spelling on every endpoint.
+    await expectError('GET', `${apps}/gitgone/logs?tail=-1`, undefined, 400, '?tail', 'range');
+    await expectError('GET', `${apps}/gitgone/metrics?minutes=0`, undefined, 400, '?minutes', 'range');
+    // A value out of range is that, not also a field the other form of the body does not know.
+    const huge = await expectError('PUT', `${apps}/gitgone/scale`, { replicas: 100000 }, 400, '/replicas', 'maximum');
+    assert.doesNotMatch(JSON.stringify(huge), /not a known field/);
+    // exec picks a web gear, never the database's; with none it says so.
+    const exec = await p.api('POST', `${apps}/gitgone/exec`, { command: ['true'] });
+    assert.equal(exec.status, 409, JSON.stringify(exec.body));
+    assert.match(exec.body.message, /has no web gear yet/);
+    // An operation names who asked for it.
+    const ops = await p.api('GET', `${apps}/gitgone/operations`);
+    assert.deepEqual(
+      ops.body.map((o: { kind: string; by: string }) => [o.kind, o.by]),
+      [['app.create', 'admin']],
+    );
+    const gone = await p.api('DELETE', `${apps}/gitgone?wait=60`);
+    assert.equal(gone.body.operation?.state, 'succeeded', JSON.stringify(gone.body));
+    // An app that never had a gear goes at once too.
+    assert.equal((await p.api('GET', `${apps}/gitgone`)).status, 404);
+    await eventually('the repository gone', async () => !existsSync(repo), 10_000);
   });
 });

@@ -249,7 +249,7 @@ describe('audit log', { timeout: 600_000 }, () => {
     assert.equal((await audit(p.token, '?limit=2')).length, 2);
   });
 
-  it('refuses a bad query with a 422 that names the parameter', async () => {
+  it('refuses a bad query with a 400 that names the parameter', async () => {
     for (const [query, pointer] of [
       ['?limit=0', '?limit'],
       ['?limit=501', '?limit'],
@@ -257,7 +257,7 @@ describe('audit log', { timeout: 600_000 }, () => {
       ['?action=drop%20table', '?action'],
     ]) {
       const res = await p.api('GET', `/audit${query}`, undefined, annToken);
-      assert.equal(res.status, 422, `${query}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.status, 400, `${query}: ${JSON.stringify(res.body)}`);
       assert.equal(res.body.details[0].pointer, pointer);
     }
     // The OpenAPI document describes the route and its filters.

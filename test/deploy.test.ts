@@ -176,7 +176,7 @@ describe('deploying code', { timeout: 900_000 }, () => {
     assert.match(text, /^\[postgresql-15 [0-9a-f]{8}\] /m, "the database gear's output is there too");
     const bad = await p.api('GET', `${apps}/shop/logs?tail=-1`);
     assert.equal(bad.status, 400);
-    assert.equal(bad.body.details[0].pointer, '/tail');
+    assert.equal(bad.body.details[0].pointer, '?tail');
 
     const controller = new AbortController();
     const follow = await fetch(`${p.baseUrl}/api/v1${apps}/shop/logs?tail=0&follow=true`, {

@@ -137,12 +137,16 @@ describe('outbound fetches of git sources', { timeout: 600_000 }, () => {
     assert.equal(relayed, before, 'the allowed host was never connected to');
   });
 
-  it('refuses URLs of other schemes and refs that look like options, as bad input', async () => {
-    for (const url of ['file:///etc/passwd', 'ext::sh -c touch% /tmp/x', 'ssh://-oProxyCommand=touch/x.git', '-u/x.git']) {
+  it('refuses URLs of other schemes as every refused URL (422, the same words), and what is no URL or a ref that looks like an option as bad input', async () => {
+    for (const url of ['file:///etc/passwd', 'ext::sh -c touch% /tmp/x', 'ssh://-oProxyCommand=touch/x.git']) {
       const res = await p.api('POST', `${apps}/origin/deployments`, { git: { url, ref: 'main' } });
-      assert.equal(res.status, 400, `${url}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.status, 422, `${url}: ${JSON.stringify(res.body)}`);
       assert.equal(res.body.details[0].pointer, '/git/url');
+      assert.equal(res.body.message, 'the source URL is not reachable from Gearshift: its host is not allowed');
     }
+    const notUrl = await p.api('POST', `${apps}/origin/deployments`, { git: { url: '-u/x.git', ref: 'main' } });
+    assert.equal(notUrl.status, 400, JSON.stringify(notUrl.body));
+    assert.equal(notUrl.body.details[0].pointer, '/git/url');
     const ref = await p.api('POST', `${apps}/origin/deployments`, { git: { url: allowedUrl(), ref: '--upload-pack=touch' } });
     assert.equal(ref.status, 400, JSON.stringify(ref.body));
     assert.equal(ref.body.details[0].pointer, '/git/ref');

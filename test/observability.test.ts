@@ -310,7 +310,7 @@ describe('observability: metrics, readiness, structured logs', { timeout: 600_00
     // minutes is 1 to 60; the history is the app's, for those who may read it.
     for (const bad of ['0', '61', '1.5', 'ten']) {
       const res = await p.api('GET', `/domains/obs/apps/site/metrics?minutes=${bad}`);
-      assert.equal(res.status, 422, `minutes=${bad}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.status, 400, `minutes=${bad}: ${JSON.stringify(res.body)}`);
       assert.equal(res.body.details[0].pointer, '?minutes');
       assert.match(res.body.message, /minutes/);
     }

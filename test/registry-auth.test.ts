@@ -6,7 +6,7 @@ import { lookup } from 'node:dns/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { hashFolder } from '@gearshift/cartridges';
+import { hashFolder, kernelAddresses } from '@gearshift/cartridges';
 import { Supervisor } from '../apps/supervisor/src/supervisor';
 import { docker, eventually, Platform, REGISTRY, registryHeaders, ROOT } from './support/platform';
 import { REGISTRY_AUTH } from './support/registry';
@@ -209,10 +209,15 @@ describe('registry credentials and image sources', { timeout: 600_000 }, () => {
 
   it('refuses the registry spelled with a zero-padded port, an address of this host, or a name that resolves to it', async () => {
     const repo = `gearshift-apps/${p.instance}-${alphaId}:1`;
-    const addresses = Object.values(networkInterfaces())
-      .flatMap((list) => list ?? [])
-      .filter((a) => a.family === 'IPv4' && !a.internal)
-      .map((a) => a.address);
+    // The interfaces' addresses, and those of interfaces that are down (docker0 with no container on it), which
+    // Node does not list but the kernel still delivers to this host.
+    const addresses = [
+      ...Object.values(networkInterfaces())
+        .flatMap((list) => list ?? [])
+        .filter((a) => a.family === 'IPv4' && !a.internal)
+        .map((a) => a.address),
+      ...(existsSync('/proc/net/fib_trie') ? kernelAddresses(readFileSync('/proc/net/fib_trie', 'utf8'), '') : []).filter((a) => !a.startsWith('127.')),
+    ].filter((a, i, all) => all.indexOf(a) === i);
     const hosts = [`127.0.0.1:0${port}`, `localhost:0${port}`, ...addresses.map((a) => `${a}:${port}`)];
     // A name the host's resolver maps to loopback, where it has one.
     if (

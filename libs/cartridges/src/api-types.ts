@@ -30,7 +30,8 @@ export interface Operation {
 
 /** An app's operation as its history lists it: asked by a user or started by the platform. */
 export interface AppOperation extends Operation {
-  by: 'user' | 'platform';
+  /** The name of the user who asked, or `platform` for the platform's own loops (autoscaler, recovery, cron). */
+  by: string;
 }
 
 export interface Domain {

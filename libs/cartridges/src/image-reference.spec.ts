@@ -1,10 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import {
   imageReferenceProblem,
   isImageId,
   isImageReference,
+  kernelAddresses,
   namesPlatformRegistry,
   parseImageReference,
   resolvesToPlatformRegistry,
@@ -106,6 +108,23 @@ describe('registry spellings', () => {
       const host = a.family === 'IPv6' ? `[${a.address.replace(/%.*$/, '')}]` : a.address;
       assert.ok(namesPlatformRegistry(domain(`${host}:5000`), '127.0.0.1:5000'), host);
     }
+  });
+
+  it('takes the addresses of interfaces that are down too (a bridge with no container on it), read from the kernel', () => {
+    const fibTrie = [
+      'Main:',
+      '  +-- 0.0.0.0/0 3 1 5',
+      '     |-- 100.64.0.0',
+      '        /24 link UNICAST',
+      '     |-- 100.64.0.1',
+      '        /32 host LOCAL',
+      '     |-- 100.64.0.255',
+      '        /32 link BROADCAST',
+    ].join('\n');
+    const ifInet6 = 'fe80000000000000004223fffebd84e0 666d 40 20 80  docker0\n';
+    assert.deepEqual(kernelAddresses(fibTrie, ifInet6), ['100.64.0.1', '[fe80:0000:0000:0000:0042:23ff:febd:84e0]']);
+    const here = existsSync('/proc/net/fib_trie') ? kernelAddresses(readFileSync('/proc/net/fib_trie', 'utf8'), '') : [];
+    for (const host of here) assert.ok(namesPlatformRegistry(domain(`${host}:5000`), '127.0.0.1:5000'), host);
   });
 
   it('takes a name that resolves to loopback, or to the registry, for the registry', async () => {

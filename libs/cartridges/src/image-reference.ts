@@ -1,4 +1,5 @@
 import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 
 /**
@@ -165,13 +166,47 @@ export function splitDomain(domain: string): { host: string; port?: number } {
   return portAt > 0 ? { host: normalHost(domain.slice(0, portAt)), port: Number(domain.slice(portAt + 1)) } : { host: normalHost(domain) };
 }
 
-/** This machine's addresses, as hosts are spelled after normalHost (IPv6 in brackets). */
-function ownAddresses(): Set<string> {
-  const found = new Set<string>();
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) found.add(normalHost(a.family === 'IPv6' ? `[${a.address.replace(/%.*$/, '')}]` : a.address));
+/**
+ * The local addresses in the kernel's tables (`/proc/net/fib_trie` for IPv4, `/proc/net/if_inet6` for IPv6), as
+ * written there. Node lists only interfaces that are up and running; a bridge with no container on it (docker0 on a
+ * host whose gears are on networks of their own) is down, yet its address still reaches this machine.
+ */
+export function kernelAddresses(fibTrie: string, ifInet6: string): string[] {
+  const found: string[] = [];
+  const lines = fibTrie.split('\n');
+  lines.forEach((line, i) => {
+    const m = /^\s*\|--\s+(\d+\.\d+\.\d+\.\d+)\s*$/.exec(line);
+    if (m && /\bhost LOCAL\b/.test(lines[i + 1] ?? '')) found.push(m[1]);
+  });
+  for (const line of ifInet6.split('\n')) {
+    const hex = /^([0-9a-f]{32})\s/i.exec(line)?.[1];
+    if (hex) found.push(`[${hex.match(/.{4}/g)!.join(':')}]`);
   }
   return found;
+}
+
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Every address of this machine, read now: its interfaces' as Node lists them and the kernel's local addresses
+ * (interfaces that are down included), IPv6 without brackets or zone.
+ */
+export function machineAddresses(): string[] {
+  const found = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) found.add(a.address.replace(/%.*$/, ''));
+  for (const a of kernelAddresses(readOr('/proc/net/fib_trie'), readOr('/proc/net/if_inet6'))) found.add(a.replace(/^\[(.*)\]$/, '$1'));
+  return [...found];
+}
+
+/** This machine's addresses, as hosts are spelled after normalHost (IPv6 in brackets). */
+function ownAddresses(): Set<string> {
+  return new Set(machineAddresses().map((a) => normalHost(a.includes(':') ? `[${a}]` : a)));
 }
 
 /** A host name or address that means this machine. */

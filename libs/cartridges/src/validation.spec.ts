@@ -74,4 +74,24 @@ describe('schema validation', () => {
       (e: SchemaViolationError) => e.violations.some((v) => v.pointer === '/cartridges/0' && v.rule === 'oneOf'),
     );
   });
+
+  it('says a value is out of range, not also that its field is unknown to the other branch of a oneOf', () => {
+    const validate = ajv().compile({
+      type: 'object',
+      oneOf: [
+        { type: 'object', additionalProperties: false, required: ['replicas'], properties: { replicas: { type: 'integer', maximum: 100 } } },
+        { type: 'object', additionalProperties: false, required: ['min', 'max'], properties: { min: { type: 'integer' }, max: { type: 'integer' } } },
+      ],
+    });
+    assert.throws(
+      () => check(validate, { replicas: 100000 }, 'body'),
+      (e: SchemaViolationError) =>
+        e.violations.length === 1 && e.violations[0].pointer === '/replicas' && e.violations[0].rule === 'maximum' && !/not a known field/.test(e.message),
+    );
+    // A field no branch knows is still named.
+    assert.throws(
+      () => check(validate, { replicas: 1, colour: 'red' }, 'body'),
+      (e: SchemaViolationError) => e.violations.some((v) => v.pointer === '/colour' && v.rule === 'additionalProperties'),
+    );
+  });
 });

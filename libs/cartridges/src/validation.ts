@@ -107,12 +107,17 @@ export function toViolations(errors: ErrorObject[] | null | undefined, max = MAX
   }
   // A missing field inside one branch of a oneOf is reported by the oneOf itself; keep the clearer line only.
   const deeper = (v: Violation) => out.some((o) => !alternatives.has(o) && o.rule !== 'required' && o.pointer.startsWith(`${v.pointer}/`));
+  // A field one branch of a oneOf knows and another does not: the known branch's line says what is wrong with its
+  // value ({"replicas": 100000} is too large, not also "not a known field").
+  const knownElsewhere = (v: Violation) => v.rule === 'additionalProperties' && out.some((o) => o.pointer === v.pointer && o.rule !== v.rule);
   const violations = out.filter(
     (v) =>
       !(
         v.rule === 'required' &&
         out.some((o) => o.rule === 'oneOf' && v.pointer.startsWith(`${o.pointer}/`) && v.pointer.split('/').length === o.pointer.split('/').length + 1)
-      ) && !(alternatives.has(v) && deeper(v)),
+      ) &&
+      !(alternatives.has(v) && deeper(v)) &&
+      !knownElsewhere(v),
   );
   return { violations, more };
 }

@@ -208,7 +208,7 @@ describe('audit query', () => {
   const rejects = (q: Record<string, unknown>, pointer: string) =>
     assert.throws(
       () => parseAuditQuery(q, now),
-      (e: unknown) => e instanceof GearshiftError && e.code === 'rule_violation' && JSON.stringify(e.details).includes(pointer),
+      (e: unknown) => e instanceof GearshiftError && e.code === 'invalid_input' && JSON.stringify(e.details).includes(pointer),
     );
 
   it('reads times ago, dates, filters and a limit', () => {
@@ -220,7 +220,7 @@ describe('audit query', () => {
     assert.equal(parseAuditQuery({ action: 'session' }, now).action, 'session');
   });
 
-  it('refuses a bad parameter with a 422 that names it', () => {
+  it('refuses a bad parameter with a 400 that names it', () => {
     rejects({ limit: '0' }, '?limit');
     rejects({ limit: '501' }, '?limit');
     rejects({ limit: 'ten' }, '?limit');

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import { SchemaViolationError, YamlLimitError } from '@gearshift/cartridges';
 import type { Request, Response } from 'express';
 import { ERROR_STATUS, GearshiftError, type ErrorCode } from './errors';
+import { methodLabel, routeLabel } from './http-requests';
 
 interface ErrorBody {
   statusCode: number;
@@ -23,7 +24,8 @@ export class ErrorFilter implements ExceptionFilter {
     const body = this.toBody(error);
     body.requestId = req.id;
     if (body.statusCode >= 500 && body.code === 'internal') {
-      this.logger.error(`${req.method} ${req.originalUrl} [${req.id}] ${(error as Error)?.stack ?? String(error)}`);
+      // The route's template, not the path: paths and query strings may carry one-time tokens (common/http-requests.ts).
+      this.logger.error(`${methodLabel(req.method)} ${routeLabel(req)} [${req.id}] ${(error as Error)?.stack ?? String(error)}`);
     }
     if (!res.headersSent && error instanceof GearshiftError) res.set(error.headers);
     if (!res.headersSent) res.status(body.statusCode).json(body);

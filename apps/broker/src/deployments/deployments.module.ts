@@ -10,6 +10,7 @@ import { UsersModule } from '../users/users.module';
 import { DeploymentsService } from './deployments.service';
 import { DeploymentStages } from './deployment-stages.service';
 import { RegistryJanitor } from './registry-janitor';
+import { GitRepositories } from './git-repositories';
 import { DeploymentSources } from './sources';
 import { FetchGuard } from './fetch-guard';
 import { DeploymentsController } from './deployments.controller';
@@ -18,7 +19,7 @@ import { DeploymentsController } from './deployments.controller';
 @Module({
   imports: [AppsModule, CartridgesModule, ChangesModule, FleetModule, LifecycleModule, OperationsModule, RoutesModule, UsersModule],
   controllers: [DeploymentsController],
-  providers: [DeploymentsService, DeploymentStages, RegistryJanitor, DeploymentSources, FetchGuard],
+  providers: [DeploymentsService, DeploymentStages, RegistryJanitor, GitRepositories, DeploymentSources, FetchGuard],
   exports: [DeploymentsService, RegistryJanitor, DeploymentSources],
 })
 export class DeploymentsModule {}

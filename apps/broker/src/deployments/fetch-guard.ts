@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { lookup } from 'node:dns/promises';
-import { networkInterfaces } from 'node:os';
+import { machineAddresses } from '@gearshift/cartridges';
 import { BROKER_CONFIG, ConfigError, type BrokerConfig } from '../config';
 import { invalid, ruleViolation, type GearshiftError } from '../common/errors';
 import { parseAllowList, parseIp, refusal, type AddressRange, type Endpoint, type FetchRules, type Ip } from './fetch-policy';
@@ -42,7 +42,8 @@ export class FetchGuard {
     } catch {
       throw invalid('/git/url', 'url', 'must be a URL');
     }
-    if (!(url.protocol in DEFAULT_PORTS)) throw invalid('/git/url', 'scheme', 'must be an http, https or git URL');
+    // A URL of another scheme (file:, ext:, ssh:) is refused as every URL a fetch may not use is: 422, the same words.
+    if (!(url.protocol in DEFAULT_PORTS)) throw this.refuse(url, `its scheme ${url.protocol} is not one a fetch uses (http, https, git)`);
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     if (!host) throw invalid('/git/url', 'url', 'must name a host');
     const port = url.port ? Number(url.port) : DEFAULT_PORTS[url.protocol];
@@ -75,9 +76,9 @@ export class FetchGuard {
   }
 
   private async rules(): Promise<FetchRules> {
-    const local = Object.values(networkInterfaces())
-      .flatMap((list) => list ?? [])
-      .map((i) => parseIp(i.address))
+    // Every address of this host, those of interfaces that are down (docker0 with no container) included.
+    const local = machineAddresses()
+      .map((a) => parseIp(a))
       .filter((ip): ip is Ip => ip !== null);
     const services = await Promise.all(
       this.endpoints().map(async (e) => ((await resolve(e.host).catch(() => [])) ?? []).map((a) => ({ ip: parseIp(a), port: e.port }))),

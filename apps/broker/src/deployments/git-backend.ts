@@ -2,6 +2,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NextFunction, Request, Response } from 'express';
+import { Logger } from '@nestjs/common';
 import type { BrokerConfig } from '../config';
 import { GearshiftError } from '../common/errors';
 import type { AppAccess } from '../apps/app-access.service';
@@ -12,6 +13,18 @@ import { requireScope } from '../users/auth.guard';
 const PATH = /^\/([a-z][a-z0-9]{0,31})\/([a-z][a-z0-9]{0,31})\.git(\/.*)?$/;
 
 /**
+ * What is wrong with the part of a git URL after `<app>.git`, if anything. Smart HTTP asks only for plain names
+ * (`/info/refs`, `/git-upload-pack`, `/objects/ab/cdef…`): a `.` or `..` segment, escaped or not, a backslash or any
+ * other escape would let the path name another repository than the app's, so none of it reaches git.
+ */
+export function gitPathProblem(rest: string): string | undefined {
+  if (/[\\%]/.test(rest)) return 'must not contain backslashes or percent-escapes';
+  if (rest.split('/').some((segment) => segment === '.' || segment === '..')) return 'must not contain . or .. segments';
+  if (!/^(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*\/?$/.test(rest)) return 'is not a path git serves';
+  return undefined;
+}
+
+/**
  * `git push` to deploy: git's own http-backend (smart HTTP) serves one bare repository per app, behind the API's
  * tokens (the token is the password; any user name). The repository's pre-receive hook deploys the pushed commit
  * and streams the build back into the push; a failed deployment rejects the push. A push refused here is recorded
@@ -20,6 +33,7 @@ const PATH = /^\/([a-z][a-z0-9]{0,31})\/([a-z][a-z0-9]{0,31})\.git(\/.*)?$/;
 export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppAccess, audit: AuditService, apiUrl: () => string) {
   const root = join(config.dataDir, 'git');
   const hookScript = join(__dirname, 'pre-receive.js');
+  const logger = new Logger('git');
 
   const ensureRepo = (appId: string): void => {
     const dir = join(root, `${appId}.git`);
@@ -42,6 +56,19 @@ export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppAcc
     const m = PATH.exec(req.path);
     if (!m) return next();
     const [, domainName, appName, rest = '/'] = m;
+    const problem = gitPathProblem(rest);
+    if (problem) {
+      // The names are checked above; the rest of the path and the query are the client's and stay out of the log.
+      logger.warn(`refused a git request for ${domainName}/${appName}: the path after .git ${problem}`);
+      res.status(400).json({
+        statusCode: 400,
+        code: 'invalid_input',
+        message: `the git path ${problem}`,
+        details: [{ pointer: '', rule: 'git-path', message: problem }],
+        requestId: (req as Request & { id?: string }).id,
+      });
+      return;
+    }
     const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     const [user, token] = basic ? Buffer.from(basic[1], 'base64').toString('utf8').split(/:(.*)/s) : [];
     if (!token) return refuse(res, 401, 'Gearshift needs your API token as the password (any user name)');
@@ -130,8 +157,10 @@ export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppAcc
     // Only the tail is kept for the error message: git's output to a long push must not grow the broker's heap.
     child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString('utf8')).slice(-4000)));
     child.on('close', (code) => {
-      if (!headersDone) refuse(res, 500, `git http-backend failed (exit ${code}): ${stderr.trim()}`);
-      else res.end();
+      if (!headersDone) {
+        logger.error(`git http-backend failed for ${domainName}/${appName} (exit ${code}): ${stderr.trim()}`);
+        refuse(res, 500, `git http-backend failed (exit ${code}): ${stderr.trim()}`);
+      } else res.end();
     });
     // The client went away: so does git.
     res.on('close', () => {

@@ -11,12 +11,12 @@ describe('?minutes of an app metrics request', () => {
     assert.equal(metricsMinutes('60'), 60);
   });
 
-  it('refuses anything else with a 422 that names minutes', () => {
+  it('refuses anything else with a 400 that names minutes', () => {
     for (const bad of ['0', '61', '-5', '1.5', '1e1', 'ten', ' 5']) {
       assert.throws(
         () => metricsMinutes(bad),
         (err: GearshiftError) =>
-          err.code === 'rule_violation' && (err.details as { pointer: string }[])[0].pointer === '?minutes' && /minutes/.test(err.message),
+          err.code === 'invalid_input' && (err.details as { pointer: string }[])[0].pointer === '?minutes' && /minutes/.test(err.message),
         bad,
       );
     }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppAccess } from '../apps/app-access.service';
-import { ruleViolation } from '../common/errors';
+import { invalid } from '../common/errors';
 import type { AppMetricsHistory } from '../metrics/history';
 import { MetricsHistory } from '../metrics/metrics-history.service';
 import type { User } from '../users/user.entity';
@@ -9,7 +9,7 @@ import type { User } from '../users/user.entity';
 export function metricsMinutes(raw: string | undefined): number {
   if (raw === undefined || raw === '') return 60;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isInteger(n) || n < 1 || n > 60) throw ruleViolation('?minutes', 'range', 'minutes must be a whole number from 1 to 60');
+  if (!/^\d+$/.test(raw) || !Number.isInteger(n) || n < 1 || n > 60) throw invalid('?minutes', 'range', 'must be a whole number from 1 to 60');
   return n;
 }
 

@@ -92,11 +92,11 @@ export class AppsController {
     @Res() res: Response,
   ) {
     if (processType !== undefined && !PROCESS_TYPE.test(processType))
-      throw invalid('/process', 'pattern', 'must be a Procfile process type (letters, digits, _ and -)');
+      throw invalid('?process', 'pattern', 'must be a Procfile process type (letters, digits, _ and -)');
     if (service !== undefined && !new RegExp(SERVICE_NAME).test(service))
-      throw invalid('/service', 'pattern', 'must be the name of a service of the app (lower-case letters, digits and -)');
+      throw invalid('?service', 'pattern', 'must be the name of a service of the app (lower-case letters, digits and -)');
     const lines = tail === undefined ? 100 : Number(tail);
-    if (!Number.isInteger(lines) || lines < 0 || lines > 10000) throw invalid('/tail', 'range', 'must be a whole number from 0 to 10000');
+    if (!Number.isInteger(lines) || lines < 0 || lines > 10000) throw invalid('?tail', 'range', 'must be a whole number from 0 to 10000');
     await this.logs.stream(user, domain, app, { tail: lines, follow: ['1', 'true', 'yes'].includes(follow ?? ''), process: processType, service }, res);
   }
 

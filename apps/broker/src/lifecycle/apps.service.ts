@@ -22,6 +22,7 @@ import type { User } from '../users/user.entity';
 import type { AppAction, CreateAppBody, PatchAppBody, ScaleBody } from './apps.dto';
 import { AppGears } from './app-gears.service';
 import { AppsPresenter } from './apps.presenter';
+import { UsersRepository } from '../users/users.repository';
 
 const isUniqueViolation = (err: unknown) => (err as { code?: string })?.code === '23505';
 
@@ -40,6 +41,7 @@ export class AppsService {
     private readonly appGears: AppGears,
     private readonly presenter: AppsPresenter,
     private readonly ca: CertificateAuthority,
+    private readonly users: UsersRepository,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
@@ -62,7 +64,10 @@ export class AppsService {
   /** The app's operations, newest first: what was asked, by whom or by the platform, and why. */
   async operationsOf(user: User, domainName: string, appName: string) {
     const { app } = await this.access.requireApp(user, domainName, appName, 'read');
-    return (await this.operationsRepository.forApp(app.id, 50)).map((op) => ({ ...presentOperation(op), by: op.userId ? 'user' : 'platform' }));
+    const ops = await this.operationsRepository.forApp(app.id, 50);
+    const names = await this.users.namesById(ops.flatMap((op) => (op.userId ? [op.userId] : [])));
+    // Who asked: the user's name (a user deleted since is "a deleted user"), or the platform's own loops.
+    return ops.map((op) => ({ ...presentOperation(op), by: op.userId ? (names.get(op.userId) ?? 'a deleted user') : 'platform' }));
   }
 
   /**

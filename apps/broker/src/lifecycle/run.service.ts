@@ -231,17 +231,25 @@ export class RunService {
   }
 
   /**
-   * Runs a command in a running gear of the app: the one whose id starts with `gearRef`, else a web gear of the
-   * app's release, else any running gear of the app. Resolves as execute does.
+   * Runs a command in a running gear of the app: the one whose id starts with `gearRef`, else a running web gear,
+   * one of the app's release first (never a service's gear unless named: a command meant for the app must not run
+   * beside its database). Resolves as execute does.
    */
   async executeIn(app: App, gearRef: string | undefined, command: string[], io: CommandIo): Promise<RunEnd | null> {
     const gears = app.gears ?? [];
+    const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge))?.manifest.name;
+    const webGears = gears.filter((g) => g.cartridge === web && !g.process);
     const gear = gearRef
       ? gears.find((g) => g.id.startsWith(gearRef))
-      : (gears.find((g) => g.state === 'running' && g.deploymentId && !g.process) ?? gears.find((g) => g.state === 'running'));
+      : (webGears.find((g) => g.state === 'running' && g.deploymentId) ?? webGears.find((g) => g.state === 'running'));
     if (!gear) {
       if (gearRef) throw notFound(`gear "${gearRef}" of app "${app.name}"`);
-      throw conflict(`no gear of app "${app.name}" is running; start it, or name a gear (GET .../gears)`);
+      if (webGears.length === 0) {
+        throw conflict(
+          `app "${app.name}" has no web gear yet${web ? '' : ' (its runtime comes with its first push)'}; name a gear to run the command in (GET .../gears)`,
+        );
+      }
+      throw conflict(`no web gear of app "${app.name}" is running; start it, or name a gear (GET .../gears)`);
     }
     if (gear.state !== 'running') throw conflict(`gear ${gear.id.slice(0, 8)} is ${gear.state}, not running`);
     const shape = await this.specs.shapeOf(app);

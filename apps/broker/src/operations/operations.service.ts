@@ -329,11 +329,23 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
       if (!op || terminal(op)) return;
       op.state = 'succeeded';
       op.finishedAt = new Date();
+      if (op.kind === 'app.delete' && op.appId) {
+        // An app with no gear on any node (created empty, never pushed) has nothing to remove there: it goes now.
+        await repos.apps.delete(op.appId);
+        op.appId = null;
+      }
       await repos.operations.save(op);
       ended = op;
     });
     if (ended) this.metrics.operationEnded(ended);
     this.emit(id, { kind: 'end', state: 'succeeded', error: null });
+    // Assigned in the transaction's callback, which the compiler does not follow.
+    const op = ended as Operation | null;
+    if (op)
+      await this.stages
+        .get(op.kind)
+        ?.ended?.(op)
+        .catch((err: Error) => this.logger.warn(`after ${op.id}: ${err.message}`));
   }
 
   /**

@@ -13,8 +13,14 @@ import type { User } from './user.entity';
 
 const TOKEN_TTL_MS = 30 * 24 * 3600 * 1000;
 
-/** Failed logins allowed per user name and per client address within a minute; the next one is answered 429. */
+/** Failed logins allowed per user name within a minute, from whatever addresses; the next one is answered 429. */
 export const LOGIN_LIMIT = 10;
+/**
+ * Failed logins allowed per client address within a minute, whatever the names: looser than a name's, so that wrong
+ * passwords for one user do not lock the other users behind the same address out, and still a ceiling for a client
+ * that tries one password on many names.
+ */
+export const LOGIN_ADDRESS_LIMIT = 3 * LOGIN_LIMIT;
 const LOGIN_WINDOW_MS = 60_000;
 /** Keys each window remembers at most: a flood of made-up names costs bounded memory. */
 const LOGIN_WINDOW_KEYS = 10_000;
@@ -46,7 +52,7 @@ export class AuthService implements OnModuleDestroy {
     this.redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 1000 });
     this.redis.on('error', () => undefined);
     this.byUser = new SharedLoginWindow(this.redis, `${config.instance}:login:user`, LOGIN_LIMIT, LOGIN_WINDOW_MS, LOGIN_WINDOW_KEYS);
-    this.byAddress = new SharedLoginWindow(this.redis, `${config.instance}:login:address`, LOGIN_LIMIT, LOGIN_WINDOW_MS, LOGIN_WINDOW_KEYS);
+    this.byAddress = new SharedLoginWindow(this.redis, `${config.instance}:login:address`, LOGIN_ADDRESS_LIMIT, LOGIN_WINDOW_MS, LOGIN_WINDOW_KEYS);
   }
 
   onModuleDestroy(): void {

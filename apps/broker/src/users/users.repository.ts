@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
-import type { EntityManager } from 'typeorm';
+import { In, type EntityManager } from 'typeorm';
 import { ApiToken, User } from './user.entity';
 
 export type NewToken = Pick<ApiToken, 'userId' | 'tokenHash' | 'expiresAt' | 'kind' | 'name' | 'scopes'>;
@@ -15,6 +15,13 @@ export class UsersRepository {
 
   findByName(username: string): Promise<User | null> {
     return this.m.findOne(User, { where: { username } });
+  }
+
+  /** The names of the users with these ids (a user deleted since is absent). */
+  async namesById(ids: readonly string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const users = await this.m.find(User, { where: { id: In([...new Set(ids)]) }, select: { id: true, username: true } });
+    return new Map(users.map((u) => [u.id, u.username]));
   }
 
   count(): Promise<number> {

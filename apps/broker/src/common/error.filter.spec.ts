@@ -1,0 +1,35 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ArgumentsHost } from '@nestjs/common';
+import { ErrorFilter } from './error.filter';
+
+describe('the error filter', () => {
+  it("logs an internal error with the route's template, never the path and query it came with", () => {
+    const filter = new ErrorFilter();
+    const logged: string[] = [];
+    (filter as unknown as { logger: { error: (m: string) => void } }).logger = { error: (m: string) => logged.push(m) };
+    const req = {
+      method: 'POST',
+      originalUrl: '/api/v1/domains/demo/apply?allowDataLoss=true&token=secret123',
+      url: '/api/v1/domains/demo/apply?allowDataLoss=true&token=secret123',
+      baseUrl: '',
+      route: { path: '/api/v1/domains/:domain/apply' },
+      id: 'req-1',
+    };
+    let sent: { status?: number; body?: { statusCode: number; code: string } } = {};
+    const res = {
+      headersSent: false,
+      set: () => res,
+      status: (status: number) => ((sent.status = status), res),
+      json: (body: { statusCode: number; code: string }) => ((sent = { ...sent, body }), res),
+      end: () => res,
+    };
+    const host = { switchToHttp: () => ({ getRequest: () => req, getResponse: () => res }) } as unknown as ArgumentsHost;
+    filter.catch(new Error('duplicate key'), host);
+    assert.equal(sent.status, 500);
+    assert.equal(sent.body?.code, 'internal');
+    assert.equal(logged.length, 1);
+    assert.match(logged[0], /^POST \/api\/v1\/domains\/:domain\/apply \[req-1\] Error: duplicate key/);
+    assert.doesNotMatch(logged[0], /allowDataLoss|secret123|demo/);
+  });
+});
