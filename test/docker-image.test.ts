@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { hashFolder } from '@gearshift/cartridges';
-import { docker, execIn, Platform, psqlIn, ROOT } from './support/platform';
+import { docker, execIn, Platform, psqlIn, ROOT, sleep } from './support/platform';
 
 /**
  * The docker-image cartridge: any public image a user names (here one already on the node: no public registry is
@@ -81,6 +81,14 @@ describe('docker-image cartridge and per-cartridge gear sizes', { timeout: 600_0
       /image 127\.0\.0\.1:9\/.*nothing:here could not be pulled: .*\(a public image: this node fetches it from its registry, 127\.0\.0\.1:9/,
     );
     assert.equal((await p.containers({ 'gearshift.app-name': 'missing' })).length, 0);
+    // Retrying ends: the gear stays failed with the reason, through the heartbeats that used to converge it again.
+    await sleep(12_000);
+    const gears = (await p.api('GET', `${apps}/missing`)).body.gears as { state: string; message: string | null }[];
+    assert.ok(gears.length > 0);
+    for (const g of gears) {
+      assert.equal(g.state, 'failed', JSON.stringify(gears));
+      assert.match(g.message ?? '', /could not be pulled/);
+    }
   });
 
   it('refuses what a cartridge does not take, and an image-less docker-image, naming the field', async () => {
