@@ -302,10 +302,8 @@ export class GearOperator {
         intervalMs: h.kind === 'command' ? 250 : 50,
         alive: async () => {
           const now = await this.docker.inspectContainer(containerId);
-          // Restarted by Docker since the check began: it stopped, whatever it is doing now.
-          return now.state === 'running' && now.restartCount === info.restartCount
-            ? null
-            : `stopped with exit code ${now.exitCode} before it passed its health check`;
+          // Caught between two restarts (running again, its exit code reset) it is seen stopped at a later look.
+          return now.state === 'running' ? null : `stopped with exit code ${now.exitCode} before it passed its health check`;
         },
       });
       await step(`${spec.cartridge} ${spec.gearId.slice(0, 8)} is healthy (${ms} ms)`);
