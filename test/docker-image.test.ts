@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { hashFolder } from '@gearshift/cartridges';
-import { docker, execIn, Platform, psqlIn, ROOT } from './support/platform';
+import { docker, execIn, Platform, psqlIn, ROOT, sleep } from './support/platform';
 
 /**
  * The docker-image cartridge: any public image a user names (here one already on the node: no public registry is
@@ -13,6 +13,8 @@ describe('docker-image cartridge and per-cartridge gear sizes', { timeout: 600_0
   let p: Platform;
   const apps = '/domains/img/apps';
   let image: string;
+  /** Images the tests below make from the base image, removed at the end. */
+  const made: string[] = [];
 
   before(async () => {
     p = await Platform.start('dockerimage');
@@ -23,10 +25,11 @@ describe('docker-image cartridge and per-cartridge gear sizes', { timeout: 600_0
     await docker.getImage(source).tag({ repo: image.slice(0, image.lastIndexOf(':')), tag: '1.0' });
   });
   after(async () => {
-    await docker
-      .getImage(image)
-      .remove({ force: true })
-      .catch(() => undefined);
+    for (const name of [image, ...made])
+      await docker
+        .getImage(name)
+        .remove({ force: true })
+        .catch(() => undefined);
     await p?.stop();
   });
 
@@ -78,6 +81,14 @@ describe('docker-image cartridge and per-cartridge gear sizes', { timeout: 600_0
       /image 127\.0\.0\.1:9\/.*nothing:here could not be pulled: .*\(a public image: this node fetches it from its registry, 127\.0\.0\.1:9/,
     );
     assert.equal((await p.containers({ 'gearshift.app-name': 'missing' })).length, 0);
+    // Retrying ends: the gear stays failed with the reason, through the heartbeats that used to converge it again.
+    await sleep(12_000);
+    const gears = (await p.api('GET', `${apps}/missing`)).body.gears as { state: string; message: string | null }[];
+    assert.ok(gears.length > 0);
+    for (const g of gears) {
+      assert.equal(g.state, 'failed', JSON.stringify(gears));
+      assert.match(g.message ?? '', /could not be pulled/);
+    }
   });
 
   it('refuses what a cartridge does not take, and an image-less docker-image, naming the field', async () => {
@@ -103,5 +114,39 @@ describe('docker-image cartridge and per-cartridge gear sizes', { timeout: 600_0
     const bad = await p.api('POST', apps, { name: 'toobig', cartridges: ['static', { name: 'redis-7', size: 'huge' }] });
     assert.equal(bad.status, 400);
     assert.match(JSON.stringify(bad.body.details), /\/cartridges\/1/);
+  });
+
+  it('does not call a gear healthy that exits again and again: the create fails and says why', async () => {
+    // The base image's command is a shell that exits at once without a terminal: Docker restarts it in a loop, while
+    // its port proxy still takes connections on the published port.
+    const looping = `${p.instance}/loop:1`;
+    await docker.getImage('gearshift/base:bookworm').tag({ repo: looping.slice(0, looping.lastIndexOf(':')), tag: '1' });
+    made.push(looping);
+    const res = await p.api('POST', `${apps}?wait=60`, { name: 'looping', cartridges: [{ name: 'docker-image', image: looping, port: 8080 }] });
+    assert.equal(res.body.operation.state, 'failed', JSON.stringify(res.body.operation));
+    assert.match(res.body.operation.error, /gear docker-image \w+ stopped with exit code \d+ before it passed its health check/);
+    assert.ok(!res.body.operation.steps.some((s: { text: string }) => /is healthy/.test(s.text)), JSON.stringify(res.body.operation.steps));
+  });
+
+  it('does not call a gear healthy that runs but never listens on its port', async () => {
+    // The base image, sleeping: the container runs, nothing in it listens.
+    const sleeping = `${p.instance}/sleeper:1`;
+    await docker.getImage('gearshift/base:bookworm').tag({ repo: sleeping.slice(0, sleeping.lastIndexOf(':')), tag: '1' });
+    made.push(sleeping);
+    const res = await p.api('POST', `${apps}?wait=15`, {
+      name: 'sleeper',
+      cartridges: [{ name: 'docker-image', image: sleeping, port: 8080, command: ['sleep', 'infinity'] }],
+    });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const steps = (res.body.operation.steps as { text: string }[]).map((s) => s.text);
+    assert.notEqual(res.body.operation.state, 'succeeded', steps.join('\n'));
+    assert.ok(
+      steps.some((s) => /waiting for docker-image \w+ to pass its health check/.test(s)),
+      steps.join('\n'),
+    );
+    assert.ok(!steps.some((s) => /is healthy/.test(s)), steps.join('\n'));
+    const [gear] = await p.containers({ 'gearshift.app-name': 'sleeper', 'gearshift.cartridge': 'docker-image' });
+    assert.equal(gear.State, 'running', 'the container runs: only its port is silent');
+    await p.api('DELETE', `${apps}/sleeper`);
   });
 });

@@ -4,7 +4,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { docker, Platform, requestLoop as routerLoop, ROOT, sleep } from './support/platform';
+import { docker, eventually, Platform, requestLoop as routerLoop, ROOT, sleep } from './support/platform';
 
 /**
  * The catalogue plus a service whose image no node can pull (the platform's own registry answers at once that it
@@ -206,6 +206,30 @@ describe('health-gated changes and ?wait meaning serving', { timeout: 900_000 },
     const r = await p.viaRouter(host, '/');
     assert.equal(r.status, 200);
     assert.ok(afterIds.includes(JSON.parse(r.body).gear), 'a new gear answers');
+  });
+
+  it('cancelling a restart takes away the gears it added: the app stays at its scale, served by its gears', async () => {
+    const before = await webGears();
+    assert.equal(before.length, 2);
+    const started = await p.api('POST', `${apps}/shop/actions`, { action: 'restart' });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const op = started.body.operation.id as string;
+    await eventually('the restart to add its new gears', async () => (await webGears()).length > before.length, 30_000, 20);
+    const cancelled = await p.api('POST', `/operations/${op}/cancel`);
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    assert.deepEqual(await webGears(), before, 'the gears of the app before the restart, and no others');
+    const app = await p.api('GET', `${apps}/shop`);
+    assert.equal(app.body.gears.filter((g: { cartridge: string }) => g.cartridge === 'nodejs-18').length, 2);
+    // The containers the restart started (or was still starting when it was cancelled) leave the node, and stay gone.
+    const onlyKept = async () => {
+      const running = await p.containers({ 'gearshift.app-name': 'shop', 'gearshift.cartridge': 'nodejs-18' });
+      return running.length === 2 && running.every((c) => before.includes(c.Labels['gearshift.gear']));
+    };
+    let steady = 0;
+    await eventually('only the containers of the kept gears to run, for 8 s', async () => (steady = (await onlyKept()) ? steady + 1 : 0) >= 16, 90_000, 500);
+    const r = await p.viaRouter(host, '/');
+    assert.equal(r.status, 200);
+    assert.ok(before.includes(JSON.parse(r.body).gear), 'a kept gear answers');
   });
 
   it('ends an operation with a warning when a router does not confirm the new routes in time', async () => {

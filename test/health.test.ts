@@ -214,6 +214,8 @@ describe('health checks', { timeout: 900_000 }, () => {
       assert.equal(r.ok, false, r.output);
       assert.match(r.output, /stopped with exit code 1 before it passed its health check; it printed:\s+remote: +missing configuration, giving up/);
       assert.match(r.output, /the app had no release yet, so it stops until a deployment works/);
+      assert.match(r.output, /push rejected: the first deployment failed, so first-hc is stopped: its URL says the deployment failed/);
+      assert.doesNotMatch(r.output, /keeps serving/, 'no release serves');
       assert.equal((await p.api('GET', `${apps}/first`)).body.state, 'stopped');
       // Not the starter page: the router says the deployment failed, and why.
       const page = await eventually(

@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { specHash, type BrokerJobs, type GearReport } from '@gearshift/cartridges';
 import { NodesService } from '../../apps/broker/src/nodes/nodes.service';
@@ -51,6 +51,37 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
       { nodeId: db.node.id, name: 'app.converge', data: { epochs: { [app.gears![0].id]: 1 }, appId: app.id, gears: specs } },
     );
     assert.equal((await apps.findById(app.id))!.gears![0].state, 'missing');
+    await apps.delete(app.id);
+  });
+
+  it('converges a gear that stays missing five times, then leaves it failed with the reason and sends no more', async () => {
+    const app = await db.addApp('hopeless', [{}]);
+    db.queue.sent.length = 0;
+    // Each beat in a later 5 s window, after the broker would compare an unchanged node again.
+    mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    try {
+      for (let i = 0; i < 8; i++) {
+        await nodes.handleHeartbeat(heartbeat([]));
+        mock.timers.tick(11_000);
+      }
+    } finally {
+      mock.timers.reset();
+    }
+    assert.equal(db.queue.sent.filter((j) => j.name === 'app.converge').length, 5);
+    const gear = (await apps.findById(app.id))!.gears![0];
+    assert.equal(gear.state, 'failed');
+    assert.equal(gear.message, 'not started again after 5 attempts: its container is missing');
+    await apps.delete(app.id);
+  });
+
+  it('does not converge a gear an operation left failed, and keeps its reason', async () => {
+    const app = await db.addApp('pullless', [{}]);
+    await apps.markFailed(app.id, db.node.id, [], 'image x:1 could not be pulled');
+    db.queue.sent.length = 0;
+    await nodes.handleHeartbeat(heartbeat([]));
+    assert.deepEqual(db.queue.sent, []);
+    const gear = (await apps.findById(app.id))!.gears![0];
+    assert.deepEqual([gear.state, gear.message], ['failed', 'image x:1 could not be pulled']);
     await apps.delete(app.id);
   });
 

@@ -25,7 +25,7 @@ describe('runtime moves behind the health gate, against Postgres', () => {
     db = await mediumDb('runtime-move');
     ops = db.operationsService();
     // Retire and rollback need nothing of AppGears (the app's environment is not part of a runtime move).
-    new ConfigRolloutService(ops, {} as AppGears, db.specs).onModuleInit();
+    new ConfigRolloutService(ops, {} as AppGears, db.specs, db.uow).onModuleInit();
     operations = new OperationsRepository(db.dataSource.manager);
     apps = new AppsRepository(db.dataSource.manager);
   });

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readableBuildOutput, recipeBuild, recipeDockerfile, redactor, serviceFolder } from './builder';
+import { withoutTerminalCodes } from './docker-images';
 
 describe('build recipes', () => {
   const recipe = { workdir: '/opt/app', dependencies: ['package.json', 'package-lock.json'], install: 'npm install', command: ['gear-start'], hooks: {} };
@@ -71,6 +72,23 @@ describe('build recipes', () => {
       'Successfully tagged x:1',
     ].forEach(out);
     assert.deepEqual(seen, ['installing dependencies (package.json)', 'added 3 packages in 2s']);
+  });
+
+  it('makes the trusted CAs readable to the build user whatever mode the file had in the build context', () => {
+    const lines = recipeDockerfile('base', recipe, new Set(['package.json']), true).split('\n');
+    const copy = lines.indexOf('COPY ca.crt /tmp/gearshift-ca.crt');
+    const chmod = lines.indexOf('RUN chmod 0644 /tmp/gearshift-ca.crt');
+    const asUser = lines.indexOf('USER gear');
+    const install = lines.findIndex((l) => l.includes('npm install'));
+    // As root, after the copy and before anything runs as the build user.
+    assert.ok(copy > 0 && chmod === copy + 1 && asUser > chmod && install > asUser, lines.join('\n'));
+    assert.doesNotMatch(recipeDockerfile('base', recipe, new Set(['package.json']), false), /chmod/);
+  });
+
+  it('drops terminal colour codes from build output', () => {
+    assert.equal(withoutTerminalCodes('\x1b[91mnpm warn deprecated x\x1b[0m'), 'npm warn deprecated x');
+    assert.equal(withoutTerminalCodes('\x1b[1;31merror\x1b[K plain'), 'error plain');
+    assert.equal(withoutTerminalCodes('added 3 packages in 2s'), 'added 3 packages in 2s');
   });
 
   it('masks secrets in output, longest first', () => {

@@ -64,7 +64,12 @@ export function recipeBuild(base: string, recipe: BuildRecipe, present: Set<stri
   add(`WORKDIR ${recipe.workdir}`);
   // The cartridge's starter app makes way for the source.
   add(`RUN find . -mindepth 1 -delete && chown ${user} .`);
-  if (withCa) add('COPY ca.crt /tmp/gearshift-ca.crt');
+  if (withCa) {
+    add('COPY ca.crt /tmp/gearshift-ca.crt');
+    // The classic builder keeps the mode the file had in the context, where the agent's umask may have left it
+    // unreadable to the build user: npm then exits at once, before printing anything.
+    add('RUN chmod 0644 /tmp/gearshift-ca.crt');
+  }
   add(`USER ${user}`);
   if (deps.length > 0) add(`COPY --chown=${user} ${deps.map((d) => `src/${d}`).join(' ')} ./`);
   if (recipe.hooks.preBuild) {

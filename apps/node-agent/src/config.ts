@@ -10,6 +10,8 @@ export interface AgentConfig {
   instance: string;
   nodeName: string;
   joinToken?: string;
+  /** Where this host's broker leaves a join token for its own agents (GEARSHIFT_JOIN_TOKEN_FILE); absent when one was given. */
+  joinTokenFile?: string;
   memoryMb: number;
   maxGears: number;
   /** The failure domain this host stands in (GEARSHIFT_NODE_ZONE); an app's replicas spread across zones. */
@@ -64,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     instance,
     nodeName,
     joinToken,
+    ...(env.GEARSHIFT_JOIN_TOKEN ? {} : { joinTokenFile: tokenFile }),
     memoryMb: int(env, 'GEARSHIFT_NODE_MEMORY_MB', Math.floor((totalmem() / 1024 / 1024) * 0.8), 64, 16 * 1024 * 1024),
     maxGears: int(env, 'GEARSHIFT_NODE_MAX_GEARS', 200, 1, 10000),
     ...placementSettings(env),

@@ -46,6 +46,14 @@ export async function inspectImageNames(docker: Docker, ref: string): Promise<{ 
 }
 
 /** Builds an image from a folder; the build's own error message is thrown when it fails. */
+/**
+ * A line of build output without terminal escape sequences: the Engine colours what a build step wrote to stderr, and
+ * a developer reads the output in a log or a browser, where the codes are noise.
+ */
+export function withoutTerminalCodes(line: string): string {
+  return line.replace(/\x1b\[[0-9;?]*[ -\/]*[@-~]|\x1b[@-Z\\-_]/g, '');
+}
+
 export async function buildImage(docker: Docker, opts: BuildImageOptions): Promise<void> {
   const { readdirSync, statSync } = await import('node:fs');
   const { join, relative } = await import('node:path');
@@ -94,7 +102,7 @@ export async function buildImage(docker: Docker, opts: BuildImageOptions): Promi
         (event: { stream?: string; error?: string; errorDetail?: { message?: string } }) => {
           if (event.error) failure = event.errorDetail?.message ?? event.error;
           for (const line of (event.stream ?? '').split('\n')) {
-            const text = line.trimEnd();
+            const text = withoutTerminalCodes(line).trimEnd();
             if (text) opts.onLine?.(text);
           }
         },

@@ -329,7 +329,9 @@ export class DockerAdapter {
     }
   }
 
-  async inspectContainer(id: string): Promise<{ state: string; exitCode: number; ip: Record<string, string>; publishedPorts: Record<number, number> }> {
+  async inspectContainer(
+    id: string,
+  ): Promise<{ state: string; exitCode: number; restartCount: number; ip: Record<string, string>; publishedPorts: Record<number, number> }> {
     const info = await this.docker.getContainer(checkName('container', id)).inspect();
     const ports: Record<number, number> = {};
     for (const [key, binds] of Object.entries(info.NetworkSettings.Ports ?? {})) {
@@ -337,7 +339,7 @@ export class DockerAdapter {
       if (hostPort) ports[Number(key.split('/')[0])] = Number(hostPort);
     }
     const ip = Object.fromEntries(Object.entries(info.NetworkSettings.Networks ?? {}).map(([n, v]) => [n, v.IPAddress]));
-    return { state: info.State.Status, exitCode: info.State.ExitCode, ip, publishedPorts: ports };
+    return { state: info.State.Status, exitCode: info.State.ExitCode, restartCount: info.RestartCount ?? 0, ip, publishedPorts: ports };
   }
 
   /** A container's addresses by network and its environment. */

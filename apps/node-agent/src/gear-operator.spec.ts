@@ -43,7 +43,7 @@ class SlowDatabaseDocker {
   }
   async inspectContainer(id: string) {
     const c = this.containers.find((x) => x.id === id)!;
-    return { state: c.state, exitCode: 0, publishedPorts: {}, ip: {} };
+    return { state: c.state, exitCode: 0, restartCount: 0, publishedPorts: {}, ip: {} };
   }
   async exec(id: string, command: string[]) {
     this.calls.push(`check ${id} ${command.join(' ')}`);

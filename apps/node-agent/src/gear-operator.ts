@@ -270,13 +270,32 @@ export class GearOperator {
           : { message: `${h.command.join(' ')} exited ${r.exitCode}${r.output ? `: ${r.output.trim().slice(0, 200)}` : ''}`, refused: false };
       };
     } else {
-      const published = info.publishedPorts[h.port];
-      const inside = info.ip[spec.network];
       // A published port accepts connections before the process in the container listens (Docker's proxy answers
-      // for it), so a check goes to the container's own address whenever it has one.
-      const [host, port] = inside ? [inside, h.port] : [this.config.address, published ?? h.port];
-      probe = h.kind === 'http' ? httpProbe({ host, port, path: h.path, status: h.status, viaProxy: !inside }) : tcpProbe(host, port);
+      // for it), so a check goes to the container's own address whenever it has one. A container that is not running
+      // (it exited, or waits to be restarted) has no address yet and passes nothing.
+      let inside: string | undefined = info.ip[spec.network] || undefined;
+      let published = info.publishedPorts[h.port];
+      probe = async () => {
+        if (!inside) {
+          const now = await this.docker.inspectContainer(containerId);
+          if (now.state !== 'running') return { message: `the container is ${now.state} (last exit code ${now.exitCode})`, refused: true };
+          inside = now.ip[spec.network] || undefined;
+          published = now.publishedPorts[h.port] ?? published;
+        }
+        const [host, port] = inside ? [inside, h.port] : [this.config.address, published ?? h.port];
+        return (h.kind === 'http' ? httpProbe({ host, port, path: h.path, status: h.status, viaProxy: !inside }) : tcpProbe(host, port, !inside))();
+      };
     }
+    // A gear in a restart loop may answer for a moment between two exits: an answer counts only while the container
+    // that gave it still runs, not restarted since the check began.
+    const answered = probe;
+    probe = async () => {
+      const result = await answered();
+      if (result !== null) return result;
+      const now = await this.docker.inspectContainer(containerId);
+      if (now.state === 'running' && now.restartCount === info.restartCount) return null;
+      return { message: `the container answered, then exited (exit code ${now.exitCode})`, refused: false };
+    };
     try {
       const ms = await waitHealthy({
         health: h,
@@ -284,11 +303,15 @@ export class GearOperator {
         intervalMs: h.kind === 'command' ? 250 : 50,
         alive: async () => {
           const now = await this.docker.inspectContainer(containerId);
+          // Caught between two restarts (running again, its exit code reset) it is seen stopped at a later look.
           return now.state === 'running' ? null : `stopped with exit code ${now.exitCode} before it passed its health check`;
         },
       });
       await step(`${spec.cartridge} ${spec.gearId.slice(0, 8)} is healthy (${ms} ms)`);
     } catch (err) {
+      // A container that stopped is not restarted by Docker again and again: the gear failed, with this reason.
+      const now = await this.docker.inspectContainer(containerId).catch(() => null);
+      if (now && now.state !== 'running') await this.docker.stopContainer(containerId).catch(() => undefined);
       const logs = (await this.docker.logTail(containerId, 30)).trim();
       if (spec.web) {
         const lines = (await this.docker.logTail(containerId, 500)).split('\n').filter(Boolean);

@@ -63,6 +63,22 @@ describe('health checks', () => {
     assert.equal(await tcpProbe('127.0.0.1', port)(), null);
   });
 
+  it("does not take Docker's port proxy for a listener: a connection closed at once through it fails", async () => {
+    // What the proxy does on a published port when nothing listens in the container: accept, then close.
+    const proxy = createTcpServer((socket) => socket.destroy());
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const proxied = (proxy.address() as AddressInfo).port;
+    try {
+      const failed = await tcpProbe('127.0.0.1', proxied, true)();
+      assert.equal(failed?.refused, true);
+      assert.match(failed!.message, /closed at once/);
+      // A listener that keeps the connection open passes through the proxy too.
+      assert.equal(await tcpProbe('127.0.0.1', port, true)(), null);
+    } finally {
+      proxy.close();
+    }
+  });
+
   it('says plainly that nothing listened when no probe ever connected', async () => {
     const refused: ProbeFailure = { message: 'GET /: connect ECONNREFUSED', refused: true };
     await assert.rejects(

@@ -49,16 +49,35 @@ export function httpProbe(o: { host: string; port: number; path: string; status?
     });
 }
 
-export function tcpProbe(host: string, port: number): Probe {
+/** How long a connection through Docker's port proxy must stay open to count: the proxy closes it at once when nothing listens behind. */
+export const PROXY_SETTLE_MS = 300;
+
+export function tcpProbe(host: string, port: number, viaProxy = false): Probe {
   return () =>
     new Promise((resolve) => {
-      const socket = connect({ host, port, timeout: 2000 }, () => {
+      let connected = false;
+      const done = (result: ProbeFailure | null) => {
         socket.destroy();
-        resolve(null);
+        resolve(result);
+      };
+      const socket = connect({ host, port, timeout: 2000 }, () => {
+        connected = true;
+        if (!viaProxy) return done(null);
+        // Docker's proxy takes every connection on a published port and then ends or resets it when the container
+        // does not; a connection that is still open a moment later reached a listener.
+        socket.setTimeout(0);
+        const timer = setTimeout(() => done(null), PROXY_SETTLE_MS);
+        socket.once('close', () => {
+          clearTimeout(timer);
+          done({ message: `tcp ${port}: the connection was closed at once (nothing listens in the container)`, refused: true });
+        });
+        socket.resume();
       });
-      // Only reached before a connection: once connected the probe has passed and the socket is gone.
       socket.on('timeout', () => socket.destroy(new Error('could not connect within 2 s')));
-      socket.on('error', (err: NodeJS.ErrnoException) => resolve({ message: `tcp ${port}: ${err.message}`, refused: true }));
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        if (connected && !viaProxy) return;
+        resolve({ message: `tcp ${port}: ${err.message}`, refused: true });
+      });
     });
 }
 

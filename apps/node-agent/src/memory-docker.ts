@@ -120,9 +120,11 @@ export class MemoryDocker {
     this.containers.delete(id);
   }
 
-  async inspectContainer(id: string): Promise<{ state: string; exitCode: number; ip: Record<string, string>; publishedPorts: Record<number, number> }> {
+  async inspectContainer(
+    id: string,
+  ): Promise<{ state: string; exitCode: number; restartCount: number; ip: Record<string, string>; publishedPorts: Record<number, number> }> {
     const c = this.require(id);
-    return { state: c.state, exitCode: c.exitCode, ip: {}, publishedPorts: { ...c.publishedPorts } };
+    return { state: c.state, exitCode: c.exitCode, restartCount: 0, ip: {}, publishedPorts: { ...c.publishedPorts } };
   }
 
   private require(id: string): Held {

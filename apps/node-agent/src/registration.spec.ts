@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type AgentConfig } from './config';
 import { publicKeyOf } from '@gearshift/cartridges';
-import { register, redisUrlAs } from './registration';
+import { register, redisUrlAs, waitForJoinToken } from './registration';
 
 const ID = '11111111-2222-4333-8444-555555555555';
 
@@ -109,6 +109,31 @@ describe('node registration', () => {
       await broker.close();
     } finally {
       done();
+    }
+  });
+
+  it('on a first start waits for the join token its host writes, saying so once, and stops with the reason when none comes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gearshift-join-'));
+    const file = join(dir, 'join-token');
+    const said: string[] = [];
+    try {
+      const waiting = waitForJoinToken(file, (m) => said.push(m), 5000, 20);
+      await new Promise((r) => setTimeout(r, 100));
+      writeFileSync(file, 'gsj_written-later\n');
+      assert.equal(await waiting, 'gsj_written-later');
+      assert.equal(said.length, 2, said.join('\n'));
+      assert.match(said[0], /has not joined yet: waiting for the join token .* writes to .*join-token/);
+      rmSync(file);
+      await assert.rejects(
+        waitForJoinToken(file, () => undefined, 50, 10),
+        /set GEARSHIFT_JOIN_TOKEN/,
+      );
+      await assert.rejects(
+        waitForJoinToken(undefined, () => undefined),
+        /set GEARSHIFT_JOIN_TOKEN/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

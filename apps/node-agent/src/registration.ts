@@ -123,6 +123,43 @@ async function persist<T>(config: AgentConfig, log: (msg: string) => void, work:
   }
 }
 
+/** How long a first start waits for the join token its host's broker writes. */
+export const JOIN_TOKEN_WAIT_MS = 120_000;
+
+/**
+ * The join token of a node that has not joined yet. On a host set up with `npm run up` the broker, started beside the
+ * agent, writes one into the data directory when it first starts: the agent waits for it, saying so once, rather than
+ * stopping as if it were misconfigured. With no token in time it stops and says how to give one.
+ */
+export async function waitForJoinToken(
+  file: string | undefined,
+  log: (msg: string) => void,
+  timeoutMs = JOIN_TOKEN_WAIT_MS,
+  intervalMs = 500,
+): Promise<string> {
+  const read = () => {
+    try {
+      return readFileSync(file!, 'utf8').trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const deadline = Date.now() + timeoutMs;
+  let said = false;
+  while (file) {
+    const token = read();
+    if (token) {
+      if (said) log(`found the join token in ${file}: joining`);
+      return token;
+    }
+    if (Date.now() >= deadline) break;
+    if (!said) log(`this node has not joined yet: waiting for the join token the broker of this host writes to ${file}`);
+    said = true;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new ConfigError('this node has not joined yet: set GEARSHIFT_JOIN_TOKEN (an administrator creates one with POST /api/v1/nodes/tokens)');
+}
+
 /**
  * Registers with the broker. A new node joins with a join token and is given a key and a Redis user of its own, kept
  * in the data directory beside its id and the private key of the key pair it made (the public key goes to the
@@ -176,11 +213,9 @@ export async function register(config: AgentConfig, log: (msg: string) => void):
       return { nodeId: saved.nodeId, privateKey, redis: saved.redis, confirmed, registry: saved.registry };
     }
   }
-  if (!config.joinToken) {
-    throw new ConfigError('this node has not joined yet: set GEARSHIFT_JOIN_TOKEN (an administrator creates one with POST /api/v1/nodes/tokens)');
-  }
+  const token = config.joinToken ?? (await waitForJoinToken(config.joinTokenFile, log));
   const { publicKey, privateKey } = makeNodeKeyPair();
-  const answer = await persist(config, log, () => post(config, { token: config.joinToken, publicKey }));
+  const answer = await persist(config, log, () => post(config, { token, publicKey }));
   if (!answer.key || !answer.redis) throw new ConfigError('the broker gave this node no key or no Redis user: upgrade the broker');
   save(config, { nodeId: answer.id, name: config.nodeName, key: answer.key, privateKey, redis: answer.redis, registry: answer.registry });
   return { nodeId: answer.id, privateKey, redis: answer.redis, confirmed: Promise.resolve(), registry: answer.registry };

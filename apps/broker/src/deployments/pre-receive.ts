@@ -119,6 +119,17 @@ async function deploy(commit: string, ref: string): Promise<boolean> {
   return op.state === 'succeeded';
 }
 
+/**
+ * Whether a release of the app is active. An app whose first deployment failed has none: it was stopped, and saying
+ * that a release keeps serving would be wrong.
+ */
+async function hasServingRelease(): Promise<boolean> {
+  const res = await fetch(`${api}/api/v1/domains/${domain}/apps/${app}/deployments`, { headers }).catch(() => null);
+  if (!res?.ok) return true; // unknown: the deployment's own log above said what happened
+  const history = (await res.json()) as { state: string }[];
+  return history.some((d) => d.state === 'active');
+}
+
 async function main(): Promise<number> {
   const updates = readFileSync(0, 'utf8')
     .split('\n')
@@ -134,7 +145,11 @@ async function main(): Promise<number> {
       say(`-----> ${app}-${domain} runs ${commit.slice(0, 10)}`);
       return 0;
     }
-    say('!!!!!  push rejected: the deployment failed, and the running release keeps serving');
+    say(
+      (await hasServingRelease())
+        ? '!!!!!  push rejected: the deployment failed, and the running release keeps serving'
+        : `!!!!!  push rejected: the first deployment failed, so ${app}-${domain} is stopped: its URL says the deployment failed until a deployment works`,
+    );
     return 1;
   } catch (err) {
     say(`!!!!!  push rejected: ${(err as Error).message}`);

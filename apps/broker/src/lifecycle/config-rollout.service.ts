@@ -1,6 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { GearSpec } from '@gearshift/cartridges';
-import type { Tx } from '../database/unit-of-work';
+import { UnitOfWork, type Tx } from '../database/unit-of-work';
 import { CHANGE_REPOS } from '../changes/change-runner';
 import { OperationsService, type StageHandler, type StageOutcome } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
@@ -40,6 +40,7 @@ export class ConfigRolloutService implements OnModuleInit, StageHandler {
     private readonly operations: OperationsService,
     private readonly apps: AppGears,
     private readonly gearSpecs: GearSpecsService,
+    private readonly uow: UnitOfWork,
   ) {}
 
   onModuleInit(): void {
@@ -97,5 +98,29 @@ export class ConfigRolloutService implements OnModuleInit, StageHandler {
     }
     if (r.env) await this.apps.setEnv(repos, app, r.env);
     return { dispatch, step: `the new gears are healthy; retiring ${then.remove.length} old gear(s)` };
+  }
+
+  /**
+   * A change cancelled (or timed out) while its fresh gears were starting leaves the app as it was before it: the
+   * fresh gears go, with a cartridge the change added, and the old gears, which never stopped, keep serving at the
+   * app's scale. Their containers leave their nodes at the next heartbeat, as any container of a gear that no longer
+   * exists, including those a node was still creating for the ended operation.
+   */
+  async ended(op: Operation): Promise<void> {
+    if (op.state !== 'failed' || !op.appId) return;
+    const context = contextOf(op, ...GATED_KINDS);
+    const r = rolloutOf(context);
+    if (!r || context.stage !== 'surge') return;
+    await this.uow.run(REPOS, async (repos) => {
+      const app = await repos.apps.findById(op.appId!);
+      if (!app) return;
+      const fresh = (app.gears ?? []).filter((g) => r.fresh.includes(g.id)).map((g) => g.id);
+      if (fresh.length > 0) await repos.apps.removeGears(fresh);
+      if (r.added) await repos.apps.removeCartridge(app.id, r.added);
+      if (r.renamed) {
+        const row = (app.cartridges ?? []).find((c) => c.cartridge === r.renamed!.to);
+        await repos.apps.replaceCartridge(app.id, r.renamed.to, { cartridge: r.renamed.from, generated: row?.generated ?? {} });
+      }
+    });
   }
 }

@@ -17,6 +17,8 @@ import type { NodeUsage } from '../fleet/nodes.repository';
 
 /** How long a node that keeps reporting the same gears goes without a comparison with the desired state. */
 const RECOMPARE_MS = 10_000;
+/** How many times a gear that drifted is converged before it is left failed, as a job is retried (README). */
+export const DRIFT_ATTEMPTS = 5;
 /** A heartbeat this old when the broker takes it from the queue is stale. */
 const STALE_HEARTBEAT_MS = 5_000;
 
@@ -29,6 +31,8 @@ export class NodesService {
   private readonly logger = new Logger('nodes');
   /** Per node: a digest of the gears its heartbeat reported when they were last compared with the desired state. */
   private readonly compared = new Map<string, { digest: string; at: number }>();
+  /** Per gear: how many converges its drift has been sent in a row, and in which 5 s bucket the last one went. */
+  private readonly driftAttempts = new Map<string, { count: number; bucket: number }>();
 
   constructor(
     private readonly appsRepository: AppsRepository,
@@ -156,16 +160,43 @@ export class NodesService {
       specs.forEach((s) => known.add(s.gearId));
       if (busy.has(app.id)) continue;
       // Store only what changed: a quiet node costs no writes.
+      const failed = new Set<string>();
       for (const gear of app.gears!.filter((g) => g.nodeId === node.id)) {
         const report = observed.get(gear.id) ?? { gearId: gear.id, appId: app.id, state: 'missing' as const, ports: {} };
+        // A gear left failed keeps its reason until it runs again (a new operation on the app converges it anew).
+        if (gear.state === 'failed' && report.state !== 'running') {
+          failed.add(gear.id);
+          continue;
+        }
         if (gearChanged(gear, report)) changed.push(report);
       }
       if (app.desiredState === 'deleting') continue;
       const extra = hb.gears.some((g) => g.appId === app.id && !specs.some((s) => s.gearId === g.gearId));
       const drifted = specs.filter((s) => {
         const o = observed.get(s.gearId);
-        return !o || o.specHash !== specHash(s) || (s.running ? o.state !== 'running' && o.state !== 'starting' : o.state === 'running');
+        const off = !o || o.specHash !== specHash(s) || (s.running ? o.state !== 'running' && o.state !== 'starting' : o.state === 'running');
+        if (!off) this.driftAttempts.delete(s.gearId);
+        return off && !failed.has(s.gearId);
       });
+      // Retrying ends: a gear converged DRIFT_ATTEMPTS times that is still off (an image that cannot be pulled, a
+      // process that exits again and again) is left failed with the reason, not converged every few seconds forever.
+      for (const s of [...drifted]) {
+        const seen = this.driftAttempts.get(s.gearId);
+        if (seen?.bucket === bucket) continue;
+        const count = (seen?.count ?? 0) + 1;
+        if (count <= DRIFT_ATTEMPTS) {
+          this.driftAttempts.set(s.gearId, { count, bucket });
+          continue;
+        }
+        this.driftAttempts.delete(s.gearId);
+        drifted.splice(drifted.indexOf(s), 1);
+        const o = observed.get(s.gearId);
+        const gear = app.gears!.find((g) => g.id === s.gearId);
+        const why = gear?.message ?? o?.message ?? (o ? `its container is ${o.state}` : 'its container is missing');
+        const message = `not started again after ${DRIFT_ATTEMPTS} attempts: ${why}`.slice(0, 2000);
+        this.logger.warn(`gear ${s.cartridge} ${s.gearId.slice(0, 8)} of app ${app.name} on ${node.name} ${message}`);
+        changed.push({ gearId: s.gearId, appId: app.id, state: 'failed', ports: o?.ports ?? {}, containerId: o?.containerId, message });
+      }
       if (drifted.length > 0 || extra) {
         this.logger.log(`app ${app.name} drifted on ${node.name} (${drifted.length} gear(s) off, extra containers: ${extra}); converging`);
         await this.queue.send(
