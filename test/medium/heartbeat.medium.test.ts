@@ -66,6 +66,31 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
     await apps.delete(app.id);
   });
 
+  it('compares a node that reports the same gears again only after a while, and at once when they change', async () => {
+    const app = await db.addApp('quiet', [{}]);
+    const gears = await runningAsSpecified(app);
+    const repo = (nodes as unknown as { appsRepository: AppsRepository }).appsRepository;
+    const compare = repo.appIdsOnNode.bind(repo);
+    let compared = 0;
+    repo.appIdsOnNode = (nodeId: string) => (compared++, compare(nodeId));
+    try {
+      await nodes.handleHeartbeat(heartbeat(gears));
+      await nodes.handleHeartbeat(heartbeat(gears));
+      await nodes.handleHeartbeat(heartbeat(gears));
+      assert.equal(compared, 1, 'the same gears again are not compared again');
+      db.queue.sent.length = 0;
+      await nodes.handleHeartbeat(heartbeat([]));
+      assert.equal(compared, 2, 'a gear gone is compared at once');
+      assert.deepEqual(
+        db.queue.sent.map((j) => j.name),
+        ['app.converge'],
+      );
+    } finally {
+      repo.appIdsOnNode = compare;
+      await apps.delete(app.id);
+    }
+  });
+
   it('leaves an app alone while an operation of it runs', async () => {
     const app = await db.addApp('busy', [{}]);
     await db.transaction((repos) => ops.create(repos, 'app.restart', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], 'restart busy'));

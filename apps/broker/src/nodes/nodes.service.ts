@@ -135,6 +135,8 @@ export class NodesService {
     if (node.lostAt) {
       // The gears it still owns (the ones that could not move) serve again.
       this.logger.warn(`node ${node.name} reports again after it was lost`);
+      // Its gears may have moved meanwhile: what it runs is compared now, whatever it reported before.
+      this.compared.delete(node.id);
       this.routes.schedule();
     }
     // A node that reports what it reported last time was compared with the desired state moments ago: with a hundred
@@ -182,8 +184,16 @@ export class NodesService {
     }
     // Containers of gears that are not placed here: moved elsewhere while the node was lost, gone, or of gone apps.
     const strays = hb.gears.filter((g) => !known.has(g.gearId));
-    if (strays.length === 0) return;
-    const existing = await repos.apps.existing([...new Set(strays.map((g) => g.appId))]);
+    if (strays.length > 0) await this.removeStrays(node, strays, busy, bucket);
+    // Compared whole only when no operation of its apps held a part back.
+    const held = apps.some((a) => busy.has(a.id)) || hb.gears.some((g) => busy.has(g.appId));
+    if (held) this.compared.delete(node.id);
+    else this.compared.set(node.id, { digest, at: Date.now() });
+  }
+
+  /** Fences a node's containers of gears placed elsewhere, and removes those of apps the platform no longer has. */
+  private async removeStrays(node: { id: string; name: string }, strays: GearReport[], busy: Set<string>, bucket: number): Promise<void> {
+    const existing = await this.appsRepository.existing([...new Set(strays.map((g) => g.appId))]);
     await this.fence(
       node.id,
       node.name,
@@ -196,10 +206,6 @@ export class NodesService {
       this.logger.log(`node ${node.name} runs containers of unknown app ${appId}; removing them`);
       await this.queue.send(node.id, 'app.remove', { appId }, `orphan.${appId}.${node.id}.${bucket}`);
     }
-    // Compared whole only when no operation of its apps held a part back.
-    const held = apps.some((a) => busy.has(a.id)) || hb.gears.some((g) => busy.has(g.appId));
-    if (held) this.compared.delete(node.id);
-    else this.compared.set(node.id, { digest, at: Date.now() });
   }
 
   /**

@@ -51,8 +51,8 @@ export function brokerJobProcessor(
   };
 }
 
-/** How many heartbeats one broker takes at a time: beats of different nodes touch different rows. */
-export const BEAT_CONCURRENCY = 8;
+/** How many heartbeats one broker takes at a time: a beat is a few short queries, and the API shares the pool. */
+export const BEAT_CONCURRENCY = 4;
 
 /**
  * BullMQ: one queue per node for the broker's jobs; one broker queue for what the nodes report, and one for their
