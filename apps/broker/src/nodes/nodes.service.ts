@@ -120,15 +120,22 @@ export class NodesService {
    */
   async handleHeartbeat(hb: BrokerJobs['node.heartbeat']): Promise<void> {
     const repos = { apps: this.appsRepository, nodes: this.nodesRepository, operations: this.operationsRepository };
-    const node = await repos.nodes.findById(hb.nodeId);
-    if (!node) return;
     // A beat that waited long in the queue has later ones of the same node queued behind it: a broker that fell
     // behind (a hundred nodes beating while it places thousands of gears) catches up by skipping it, as long as the
     // node counts as alive. A node whose clock runs apart from the broker's loses no more than the beats in between.
-    const keptMs = node.lastHeartbeat ? Date.now() - node.lastHeartbeat.getTime() : Infinity;
-    if (Date.now() - hb.at > STALE_HEARTBEAT_MS && keptMs < this.config.heartbeatTimeoutMs / 3) return;
-    const addressChanged = node.address !== (hb.capacity.address ?? '127.0.0.1');
-    await repos.nodes.recordHeartbeat(node.id, hb.capacity.memoryMb, hb.capacity.maxGears, hb.capacity.address ?? '127.0.0.1', hb.memoryRssMb);
+    const now = new Date();
+    const stale = now.getTime() - hb.at > STALE_HEARTBEAT_MS;
+    const address = hb.capacity.address ?? '127.0.0.1';
+    const before = await repos.nodes.recordHeartbeat(
+      hb.nodeId,
+      { memoryMb: hb.capacity.memoryMb, maxGears: hb.capacity.maxGears, address, rssMb: hb.memoryRssMb },
+      now,
+      stale ? new Date(now.getTime() - this.config.heartbeatTimeoutMs / 3) : null,
+    );
+    // Unknown, or a stale beat of a node that counts as alive.
+    if (!before) return;
+    const node = { id: hb.nodeId, ...before };
+    const addressChanged = node.address !== address;
     if (hb.usage) this.metrics.recordGearUsage(node.id, hb.usage, node.name);
     if (hb.jobs) this.metrics.jobsEnded(node.name, hb.jobs);
     if (addressChanged) this.routes.schedule();
