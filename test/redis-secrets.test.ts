@@ -4,7 +4,8 @@ import { randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import IORedis from 'ioredis';
-import { JOB_CONTRACT_VERSION, makeNodeKeyPair, nodeQueue, routesKey, SEALED_ROUTE_V1, SEALED_V1, type RouteTable } from '@gearshift/cartridges';
+import { Queue, type ConnectionOptions } from 'bullmq';
+import { BEATS_QUEUE, JOB_CONTRACT_VERSION, makeNodeKeyPair, nodeQueue, routesKey, SEALED_ROUTE_V1, SEALED_V1, type RouteTable } from '@gearshift/cartridges';
 import { selfSigned, servedCertificate } from './support/certificates';
 import { docker, eventually, Platform } from './support/platform';
 import { REDIS_URL } from './support/stores';
@@ -121,6 +122,11 @@ describe('secrets leave Redis', { timeout: 600_000 }, () => {
       await node.connect();
       assert.equal(await node.get(`${own}:probe`), 'yours');
       assert.ok((await node.exists(`${own}:meta`)) === 1, 'the worker of node1 keeps its queue meta');
+      // Heartbeats go on a queue of their own, which every node may add to (BullMQ's script touches its keys).
+      const beats = new Queue(BEATS_QUEUE, { connection: node as unknown as ConnectionOptions, prefix: p.instance });
+      assert.ok((await beats.add('probe', {}, { removeOnComplete: true })).id);
+      await beats.close();
+      await assert.rejects(node.get(`${p.instance}:${BEATS_QUEUE}x:probe`), /NOPERM/);
       await assert.rejects(node.get(`${others}:probe`), /NOPERM/);
       await assert.rejects(node.rpush(`${others}:wait`, 'forged'), /NOPERM/);
       await assert.rejects(node.get(routesKey(p.instance)), /NOPERM/);

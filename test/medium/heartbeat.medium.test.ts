@@ -4,6 +4,7 @@ import { specHash, type BrokerJobs, type GearReport } from '@gearshift/cartridge
 import { NodesService } from '../../apps/broker/src/nodes/nodes.service';
 import { OperationsService } from '../../apps/broker/src/operations/operations.service';
 import { AppsRepository } from '../../apps/broker/src/apps/apps.repository';
+import { NodesRepository } from '../../apps/broker/src/fleet/nodes.repository';
 import type { App } from '../../apps/broker/src/apps/app.entity';
 import { mediumDb, type MediumDb } from './support';
 
@@ -97,12 +98,57 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
     await apps.delete(app.id);
   });
 
+  it('compares a node that reports the same gears again only after a while, and at once when they change', async () => {
+    const app = await db.addApp('quiet', [{}]);
+    const gears = await runningAsSpecified(app);
+    const repo = (nodes as unknown as { appsRepository: AppsRepository }).appsRepository;
+    const compare = repo.appIdsOnNode.bind(repo);
+    let compared = 0;
+    repo.appIdsOnNode = (nodeId: string) => (compared++, compare(nodeId));
+    try {
+      await nodes.handleHeartbeat(heartbeat(gears));
+      await nodes.handleHeartbeat(heartbeat(gears));
+      await nodes.handleHeartbeat(heartbeat(gears));
+      assert.equal(compared, 1, 'the same gears again are not compared again');
+      db.queue.sent.length = 0;
+      await nodes.handleHeartbeat(heartbeat([]));
+      assert.equal(compared, 2, 'a gear gone is compared at once');
+      assert.deepEqual(
+        db.queue.sent.map((j) => j.name),
+        ['app.converge'],
+      );
+    } finally {
+      repo.appIdsOnNode = compare;
+      await apps.delete(app.id);
+    }
+  });
+
   it('leaves an app alone while an operation of it runs', async () => {
     const app = await db.addApp('busy', [{}]);
     await db.transaction((repos) => ops.create(repos, 'app.restart', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], 'restart busy'));
     db.queue.sent.length = 0;
     await nodes.handleHeartbeat(heartbeat([]));
     assert.deepEqual(db.queue.sent, []);
+  });
+
+  it('records a beat in one statement, and skips one that waited in the queue while the node counts as alive', async () => {
+    const nodesRepo = new NodesRepository(db.dataSource.manager);
+    await nodes.handleHeartbeat({ ...heartbeat([]), at: Date.now() });
+    const heard = (await nodesRepo.findById(db.node.id))!;
+    assert.equal(heard.memoryMb, 4096);
+    assert.equal(heard.lostAt, null);
+    // Ten seconds in the queue, and the node was heard just now: later beats follow it, it is not needed.
+    await nodes.handleHeartbeat({ ...heartbeat([]), at: Date.now() - 10_000, capacity: { memoryMb: 2048, maxGears: 20, address: '127.0.0.1' } });
+    assert.equal((await nodesRepo.findById(db.node.id))!.memoryMb, 4096);
+    // A node silent for longer is heard even through a late beat.
+    await db.dataSource.query(`update nodes set last_heartbeat = now() - interval '1 hour' where id = $1`, [db.node.id]);
+    await nodes.handleHeartbeat({ ...heartbeat([]), at: Date.now() - 10_000, capacity: { memoryMb: 2048, maxGears: 20, address: '127.0.0.1' } });
+    const late = (await nodesRepo.findById(db.node.id))!;
+    assert.equal(late.memoryMb, 2048);
+    assert.ok(Date.now() - late.lastHeartbeat!.getTime() < 60_000);
+    await nodes.handleHeartbeat({ ...heartbeat([]), at: Date.now() });
+    // An unknown node's beat changes nothing and fails nothing.
+    await nodes.handleHeartbeat({ ...heartbeat([]), nodeId: '00000000-0000-4000-8000-0000000000ff', at: Date.now() });
   });
 
   it('removes containers of an app the platform does not know', async () => {

@@ -3,6 +3,7 @@ import { createPrivateKey } from 'node:crypto';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import IORedis from 'ioredis';
 import {
+  BEATS_QUEUE,
   BROKER_QUEUE,
   LABELS,
   NODE_JOB_NAMES,
@@ -30,6 +31,7 @@ import { streamAppLogs } from './logs';
 import { execAppCommand, runAppCommand } from './run';
 import { Snapshots } from './snapshots';
 import { CpuRatios, JobTimings, mapBounded, USAGE_CONCURRENCY } from './usage';
+import { StepBatcher } from './reports';
 
 // JSON lines (pino), each with the request id of the operation being worked on (see @gearshift/cartridges logging).
 export const agentLog = platformLogger('agent');
@@ -66,8 +68,24 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
   const broker = new Queue(BROKER_QUEUE, { connection: connection as unknown as ConnectionOptions, prefix: config.instance });
   broker.on('error', (err) => log(`broker queue: ${err.message}`));
 
+  // Heartbeats go on a queue of their own, which the broker works apart from the reports.
+  const beats = new Queue(BEATS_QUEUE, { connection: connection as unknown as ConnectionOptions, prefix: config.instance });
+  beats.on('error', (err) => log(`heartbeat queue: ${err.message}`));
+
   const tell = <N extends BrokerJobName>(name: N, data: BrokerJobs[N]) =>
-    broker.add(name, stamp(data), { removeOnComplete: true, removeOnFail: { count: 100 }, attempts: 10, backoff: { type: 'exponential', delay: 500 } });
+    (name === 'node.heartbeat' ? beats : broker).add(name, stamp(data), {
+      removeOnComplete: true,
+      removeOnFail: { count: 100 },
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 500 },
+    });
+  // An operation's progress steps are batched; its other reports carry the steps still waiting.
+  const reports = new StepBatcher(
+    nodeId,
+    (r) => tell('operation.report', r),
+    (err) => log(`progress report lost: ${err.message}`),
+  );
+  const report = (r: BrokerJobs['operation.report']) => reports.report(r);
 
   // Jobs of one app run one at a time on this node; different apps run in parallel.
   const appLocks = new Map<string, Promise<unknown>>();
@@ -81,16 +99,13 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
     return next;
   };
 
-  // Progress is sent without waiting for Redis: commands on one connection keep their order, and the outcome
-  // report that follows is awaited.
+  // Progress is sent without waiting for Redis, batched for a moment: commands on one connection keep their order,
+  // and the outcome report that follows (awaited) carries the steps not sent yet.
   const stepper =
     (operationId: string | undefined, appId: string): StepReporter =>
     async (text) => {
       log(`${appId.slice(0, 8)}: ${text}`);
-      if (operationId)
-        tell('operation.report', { operationId, nodeId, appId, phase: 'step', at: Date.now(), step: text, gears: [] }).catch((err: Error) =>
-          log(`progress report lost: ${err.message}`),
-        );
+      if (operationId) reports.step(operationId, appId, text);
     };
 
   // Build and hook output goes to the broker in batches, in order, a few times a second.
@@ -103,7 +118,7 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
       if (lines.length === 0) return;
       const batch = lines;
       lines = [];
-      await tell('operation.report', { operationId, nodeId, appId, phase: 'step', at: Date.now(), log: batch, gears: [] }).catch((err: Error) =>
+      await report({ operationId, nodeId, appId, phase: 'step', at: Date.now(), log: batch, gears: [] }).catch((err: Error) =>
         log(`build output lost: ${err.message}`),
       );
     };
@@ -122,7 +137,7 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
   const once = (name: 'snapshot' | 'restore' | 'writes', work: (step: StepReporter) => Promise<void>) => async (d: { operationId: string; appId: string }) =>
     serial(d.appId, async () => {
       await work(stepper(d.operationId, d.appId));
-      await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears: [] });
+      await report({ operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears: [] });
       return { [name]: true };
     });
 
@@ -138,7 +153,7 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
           epochs: d.epochs,
         });
         await out?.flush();
-        if (d.operationId) await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears });
+        if (d.operationId) await report({ operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears });
         return { gears: gears.length };
       }),
     'app.build': (d) =>
@@ -149,7 +164,7 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
           // Output comes before the step that follows it.
           const result = await builder.build(d, async (text) => (await out.flush(), step(text)), out.line);
           await out.flush();
-          await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), result, gears: [] });
+          await report({ operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), result, gears: [] });
           return result;
         } finally {
           await out.flush();
@@ -158,8 +173,7 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
     'app.remove': (d) =>
       serial(d.appId, async () => {
         await operator.removeApp(d.appId, stepper(d.operationId, d.appId));
-        if (d.operationId)
-          await tell('operation.report', { operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears: [] });
+        if (d.operationId) await report({ operationId: d.operationId, nodeId, appId: d.appId, phase: 'succeeded', at: Date.now(), gears: [] });
         return { removed: true };
       }),
     'app.snapshot': (d) => once('snapshot', (step) => snapshots.take(d, step))(d),
@@ -221,7 +235,7 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
     // The payload may be one that broke the contract: only strings are taken from it.
     const d = (job.data ?? {}) as { operationId?: unknown; appId?: unknown };
     if (typeof d.operationId !== 'string' || typeof d.appId !== 'string' || !d.operationId || !d.appId) return;
-    await tell('operation.report', {
+    await report({
       operationId: d.operationId,
       nodeId,
       appId: d.appId,
@@ -335,7 +349,9 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
     clearInterval(timer);
     clearInterval(usageTimer);
     await worker.close();
+    await reports.flush();
     await broker.close();
+    await beats.close();
     workerConnection.disconnect();
     connection.disconnect();
   };

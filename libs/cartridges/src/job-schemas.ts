@@ -322,6 +322,7 @@ export const brokerJobSchemas = {
       phase: { type: 'string', enum: ['step', 'succeeded', 'failed'] },
       at: number,
       step: string,
+      steps: { type: 'array', items: object({ at: number, text: string }, ['at', 'text']) },
       log: strings,
       error: string,
       result: object({ image: string, dockerfile: { type: 'string', enum: ['recipe', 'repository'] } }, ['image', 'dockerfile']),

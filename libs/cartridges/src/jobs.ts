@@ -11,8 +11,16 @@ import { currentRequestId } from './logging';
  * queue names, job names, and one typed union of payloads.
  */
 
-/** The queue the broker consumes: heartbeats and operation reports from every node. */
+/**
+ * The queue the broker consumes: operation reports from every node and a router's wakes (and heartbeats from an agent
+ * older than BEATS_QUEUE, still taken there while a platform is upgraded).
+ */
 export const BROKER_QUEUE = 'broker';
+/**
+ * Heartbeats of every node, on a queue of their own with a worker of their own: thousands of reports queued while
+ * gears are placed never hold a beat back long enough for its node to look silent.
+ */
+export const BEATS_QUEUE = 'beats';
 /** Each node consumes its own queue, so a job reaches exactly the host that owns the gears. */
 export const nodeQueue = (nodeId: string): string => `node-${nodeId}`;
 
@@ -320,6 +328,11 @@ export interface BrokerJobs {
     /** When the node did it (ms since the epoch): reports may be processed out of order. */
     at: number;
     step?: string;
+    /**
+     * Steps taken before this report's own (its `log`, `step` or outcome) and not sent yet, in order: progress that
+     * came within moments is sent as one job. Absent from an older agent.
+     */
+    steps?: { at: number; text: string }[];
     /** Output lines of a build or hook, in order. */
     log?: string[];
     error?: string;

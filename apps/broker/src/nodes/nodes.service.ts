@@ -124,21 +124,30 @@ export class NodesService {
    */
   async handleHeartbeat(hb: BrokerJobs['node.heartbeat']): Promise<void> {
     const repos = { apps: this.appsRepository, nodes: this.nodesRepository, operations: this.operationsRepository };
-    const node = await repos.nodes.findById(hb.nodeId);
-    if (!node) return;
     // A beat that waited long in the queue has later ones of the same node queued behind it: a broker that fell
     // behind (a hundred nodes beating while it places thousands of gears) catches up by skipping it, as long as the
     // node counts as alive. A node whose clock runs apart from the broker's loses no more than the beats in between.
-    const keptMs = node.lastHeartbeat ? Date.now() - node.lastHeartbeat.getTime() : Infinity;
-    if (Date.now() - hb.at > STALE_HEARTBEAT_MS && keptMs < this.config.heartbeatTimeoutMs / 3) return;
-    const addressChanged = node.address !== (hb.capacity.address ?? '127.0.0.1');
-    await repos.nodes.recordHeartbeat(node.id, hb.capacity.memoryMb, hb.capacity.maxGears, hb.capacity.address ?? '127.0.0.1', hb.memoryRssMb);
+    const now = new Date();
+    const stale = now.getTime() - hb.at > STALE_HEARTBEAT_MS;
+    const address = hb.capacity.address ?? '127.0.0.1';
+    const before = await repos.nodes.recordHeartbeat(
+      hb.nodeId,
+      { memoryMb: hb.capacity.memoryMb, maxGears: hb.capacity.maxGears, address, rssMb: hb.memoryRssMb },
+      now,
+      stale ? new Date(now.getTime() - this.config.heartbeatTimeoutMs / 3) : null,
+    );
+    // Unknown, or a stale beat of a node that counts as alive.
+    if (!before) return;
+    const node = { id: hb.nodeId, ...before };
+    const addressChanged = node.address !== address;
     if (hb.usage) this.metrics.recordGearUsage(node.id, hb.usage, node.name);
     if (hb.jobs) this.metrics.jobsEnded(node.name, hb.jobs);
     if (addressChanged) this.routes.schedule();
     if (node.lostAt) {
       // The gears it still owns (the ones that could not move) serve again.
       this.logger.warn(`node ${node.name} reports again after it was lost`);
+      // Its gears may have moved meanwhile: what it runs is compared now, whatever it reported before.
+      this.compared.delete(node.id);
       this.routes.schedule();
     }
     // A node that reports what it reported last time was compared with the desired state moments ago: with a hundred
@@ -213,8 +222,16 @@ export class NodesService {
     }
     // Containers of gears that are not placed here: moved elsewhere while the node was lost, gone, or of gone apps.
     const strays = hb.gears.filter((g) => !known.has(g.gearId));
-    if (strays.length === 0) return;
-    const existing = await repos.apps.existing([...new Set(strays.map((g) => g.appId))]);
+    if (strays.length > 0) await this.removeStrays(node, strays, busy, bucket);
+    // Compared whole only when no operation of its apps held a part back.
+    const held = apps.some((a) => busy.has(a.id)) || hb.gears.some((g) => busy.has(g.appId));
+    if (held) this.compared.delete(node.id);
+    else this.compared.set(node.id, { digest, at: Date.now() });
+  }
+
+  /** Fences a node's containers of gears placed elsewhere, and removes those of apps the platform no longer has. */
+  private async removeStrays(node: { id: string; name: string }, strays: GearReport[], busy: Set<string>, bucket: number): Promise<void> {
+    const existing = await this.appsRepository.existing([...new Set(strays.map((g) => g.appId))]);
     await this.fence(
       node.id,
       node.name,
@@ -227,10 +244,6 @@ export class NodesService {
       this.logger.log(`node ${node.name} runs containers of unknown app ${appId}; removing them`);
       await this.queue.send(node.id, 'app.remove', { appId }, `orphan.${appId}.${node.id}.${bucket}`);
     }
-    // Compared whole only when no operation of its apps held a part back.
-    const held = apps.some((a) => busy.has(a.id)) || hb.gears.some((g) => busy.has(g.appId));
-    if (held) this.compared.delete(node.id);
-    else this.compared.set(node.id, { digest, at: Date.now() });
   }
 
   /**

@@ -44,6 +44,29 @@ describe('reduceReport', () => {
     });
   });
 
+  it('takes the steps a node batched before the output and the outcome the same report carries', () => {
+    const batched = [
+      { at: AT - 20, text: 'creating gear nodejs-18 1234abcd' },
+      { at: AT - 10, text: 'nodejs-18 1234abcd is healthy (3 ms)' },
+    ];
+    const decision = reduceReport(op({ state: 'running', pendingNodes: ['n1'] }), report({ phase: 'succeeded', steps: batched, log: ['ready'] }));
+    assert.deepEqual(
+      decision.operation.steps.map((s) => s.text),
+      [first.text, batched[0].text, batched[1].text, 'node finished'],
+    );
+    assert.deepEqual(decision.lines, [
+      { kind: 'step', text: batched[0].text },
+      { kind: 'step', text: batched[1].text },
+      { kind: 'log', text: 'ready' },
+      { kind: 'step', text: 'node finished' },
+    ]);
+    assert.deepEqual(decision.stageEnded, { failed: false, error: null });
+    // A batch alone, after the operation ended, is kept like a late step.
+    const ended = reduceReport(op({ state: 'succeeded' }), report({ steps: batched }));
+    assert.equal(ended.save, true);
+    assert.equal(ended.operation.steps.length, 3);
+  });
+
   it('passes output lines on, before the step, and keeps steps in the order the nodes made them', () => {
     const later = { at: '2026-11-29T10:00:01.000Z', node: 'n2', text: 'started' };
     assert.deepEqual(reduceReport(op({ state: 'running', steps: [first, later] }), report({ log: ['npm ci', 'done'] })), {

@@ -47,18 +47,23 @@ const terminal = (op: Pick<OperationFields, 'state'>) => op.state === 'succeeded
 /** Applies one node's report to an operation: its step, its output, and (for a node's last word) its outcome. */
 export function reduceReport(op: OperationFields, r: OperationReport): ReportDecision {
   const next: OperationFields = { ...op };
-  const lines: OperationLine[] = (r.log ?? []).map((text) => ({ kind: 'log', text }));
+  // Steps the node batched come first: they were taken before this report's output, step or outcome.
+  const earlier = (r.steps ?? []).map((s): OperationStep => ({ at: new Date(s.at).toISOString(), node: r.nodeId, text: s.text }));
+  const lines: OperationLine[] = [
+    ...earlier.map((s) => ({ kind: 'step' as const, text: s.text })),
+    ...(r.log ?? []).map((text) => ({ kind: 'log' as const, text })),
+  ];
   const decision: ReportDecision = { operation: next, save: false, log: [...(r.log ?? [])], markFailed: null, stageEnded: null, lines };
   // The reason of a failure is the operation's error, printed once when it ends (with what happened meanwhile).
   const text = r.phase === 'step' ? r.step : r.phase === 'succeeded' ? 'node finished' : 'node failed';
-  if (text) {
-    const step: OperationStep = { at: new Date(r.at).toISOString(), node: r.nodeId, text };
-    next.steps = [...op.steps, step].sort((a, b) => a.at.localeCompare(b.at));
-    lines.push({ kind: 'step', text });
+  const taken = text ? [...earlier, { at: new Date(r.at).toISOString(), node: r.nodeId, text }] : earlier;
+  if (taken.length > 0) {
+    next.steps = [...op.steps, ...taken].sort((a, b) => a.at.localeCompare(b.at));
+    if (text) lines.push({ kind: 'step', text });
   }
   // A progress line can arrive after the outcome; it is kept, but the outcome stands.
   if (terminal(op)) {
-    decision.save = r.phase === 'step' && Boolean(text);
+    decision.save = r.phase === 'step' && taken.length > 0;
     return decision;
   }
   decision.save = true;

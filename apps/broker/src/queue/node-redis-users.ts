@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { BROKER_QUEUE, nodeQueue } from '@gearshift/cartridges';
+import { BEATS_QUEUE, BROKER_QUEUE, nodeQueue } from '@gearshift/cartridges';
 
 /** The name of a node's own Redis user: one per node and platform instance. */
 export const nodeRedisUser = (instance: string, nodeId: string) => `${instance}-node-${nodeId}`;
@@ -14,8 +14,9 @@ export function newRedisPassword(): { password: string; hash: string } {
  * The ACL rule of a node's Redis user, as `ACL SETUSER` arguments. What an agent does in Redis, all through BullMQ
  * and one connection: it works its own queue (`<instance>:node-<id>:*`: the jobs, their locks, events and markers,
  * which BullMQ's Lua scripts touch by name, and Redis checks every key a script touches against the user's patterns),
- * adds reports and heartbeats to the broker's queue (`<instance>:broker:*`: adding a job runs a script over the
- * queue's wait list, meta, id counter, events and the job's hash, so the whole queue prefix), and for a log request
+ * adds reports to the broker's queue (`<instance>:broker:*`: adding a job runs a script over the queue's wait list,
+ * meta, id counter, events and the job's hash, so the whole queue prefix) and heartbeats to the heartbeats' queue
+ * (`<instance>:beats:*`, for the same reason; an older agent still beats on the broker's), and for a log request
  * reads the request's `alive` key and publishes lines on its channel (`<instance>:logs:*`, read-only keys). It may run
  * every command but administrative and dangerous ones; INFO is let through because ioredis's ready check and BullMQ's
  * version check ask it. Another node's queue, the router's keys and every other key are refused (NOPERM).
@@ -27,6 +28,7 @@ export function nodeRedisRule(instance: string, nodeId: string, passwordHash: st
     `#${passwordHash}`,
     `~${instance}:${nodeQueue(nodeId)}:*`,
     `~${instance}:${BROKER_QUEUE}:*`,
+    `~${instance}:${BEATS_QUEUE}:*`,
     `%R~${instance}:logs:*`,
     `&${instance}:logs:*`,
     '+@all',

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import IORedis from 'ioredis';
 import {
+  BEATS_QUEUE,
   BROKER_JOB_NAMES,
   BROKER_QUEUE,
   JobContractError,
@@ -13,6 +14,7 @@ import {
   sealNodeJob,
   stamp,
   withRequestId,
+  type BrokerJobName,
   type BrokerJobs,
   type HandlerMap,
   type NodeJobName,
@@ -27,8 +29,14 @@ import { nodeRedisRule, nodeRedisUser } from './node-redis-users';
  * job's handler. A job of another contract version, or whose payload breaks the contract, fails for good with the
  * field and the rule; retrying could not change it.
  */
-export function brokerJobProcessor(handlers: HandlerMap<BrokerJobs>): (job: { name: string; data: unknown }) => Promise<unknown> {
+export function brokerJobProcessor(
+  handlers: HandlerMap<BrokerJobs>,
+  only?: readonly BrokerJobName[],
+): (job: { name: string; data: unknown }) => Promise<unknown> {
   return async (job) => {
+    // A queue kept for some jobs (the heartbeats') takes no other: a job that is not its own fails for good.
+    if (only && !only.includes(job.name as BrokerJobName))
+      throw new UnrecoverableError(`job ${JSON.stringify(job.name.slice(0, 100))} does not belong on this queue (it takes ${only.join(', ')})`);
     let read;
     try {
       read = readBrokerJob(job.name, job.data);
@@ -43,13 +51,20 @@ export function brokerJobProcessor(handlers: HandlerMap<BrokerJobs>): (job: { na
   };
 }
 
-/** BullMQ: one queue per node for the broker's jobs, one broker queue for what the nodes report. */
+/** How many heartbeats one broker takes at a time: a beat is a few short queries, and the API shares the pool. */
+export const BEAT_CONCURRENCY = 4;
+
+/**
+ * BullMQ: one queue per node for the broker's jobs; one broker queue for what the nodes report, and one for their
+ * heartbeats, each worked by its own worker.
+ */
 @Injectable()
 export class QueueService implements OnApplicationShutdown {
   private readonly logger = new Logger('queue');
   private readonly connection: IORedis;
   private readonly queues = new Map<string, Queue>();
   private worker?: Worker;
+  private beatsWorker?: Worker;
 
   constructor(
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
@@ -156,6 +171,17 @@ export class QueueService implements OnApplicationShutdown {
     });
     this.worker.on('failed', (job, err) => this.logger.warn(`job ${job?.name} ${job?.id} failed: ${err.message}`));
     this.worker.on('error', (err) => this.logger.warn(`worker: ${err.message}`));
+    // Heartbeats on their own queue and worker: no number of reports waiting delays one, so no node looks silent
+    // because the broker is busy placing gears. An agent older than this queue still beats on the broker queue above.
+    this.beatsWorker = new Worker(BEATS_QUEUE, brokerJobProcessor(handlers, ['node.heartbeat']), {
+      connection: this.connection.duplicate() as unknown as ConnectionOptions,
+      prefix: this.config.instance,
+      concurrency: BEAT_CONCURRENCY,
+      removeOnComplete: { count: 0 },
+      removeOnFail: { count: 100 },
+    });
+    this.beatsWorker.on('failed', (job, err) => this.logger.warn(`heartbeat ${job?.id} failed: ${err.message}`));
+    this.beatsWorker.on('error', (err) => this.logger.warn(`heartbeat worker: ${err.message}`));
   }
 
   /**
@@ -200,7 +226,7 @@ export class QueueService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.worker?.close();
+    await Promise.all([this.worker?.close(), this.beatsWorker?.close()]);
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.connection.disconnect();
   }
