@@ -27,9 +27,9 @@ describe('deployment rollouts against Postgres: each stage persisted', () => {
   before(async () => {
     db = await mediumDb('deployments');
     ops = db.operationsService();
-    // Surge, retire and rollback need nothing of AppGears but following the release with worker gears, which these
-    // apps (no Procfile) have none of; no source archive is kept for these deployments.
-    const noWorkers = { followRelease: () => Promise.resolve() } as unknown as AppGears;
+    // Surge, retire and rollback need nothing of AppGears but following the release with worker and service gears,
+    // which these apps (no Procfile, no services) have none of; no source archive is kept for these deployments.
+    const noWorkers = { followRelease: () => Promise.resolve(), followServices: () => Promise.resolve() } as unknown as AppGears;
     const noSources = { path: (id: string) => join(tmpdir(), `gearshift-medium-no-source-${id}`) } as unknown as DeploymentSources;
     const stages = new DeploymentStages(
       new DeploymentsRepository(db.dataSource.manager),
