@@ -17,6 +17,7 @@ import { NodeLoss1733800000000 } from './1733800000000-node-loss';
 import { NodeZones1733810000000 } from './1733810000000-node-zones';
 import { Cron1733830000000 } from './1733830000000-cron';
 import { CartridgeUpgrades1733840000000 } from './1733840000000-cartridge-upgrades';
+import { Services1733850000000 } from './1733850000000-services';
 
 /** Every migration, oldest first. A new migration is added here and reviewed like any other code. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   NodeZones1733810000000,
   Cron1733830000000,
   CartridgeUpgrades1733840000000,
+  Services1733850000000,
 ];

@@ -236,6 +236,7 @@ export class GearOperator {
         [LABELS.gear]: spec.gearId,
         [LABELS.cartridge]: spec.cartridge,
         ...(spec.process ? { [LABELS.process]: spec.process } : {}),
+        ...(spec.service ? { [LABELS.service]: spec.service } : {}),
         [LABELS.specHash]: specHash(spec),
         ...(epoch ? { [LABELS.epoch]: String(epoch) } : {}),
         'gearshift.endpoints': JSON.stringify(Object.fromEntries(spec.ports.map((p) => [p.name, p.containerPort]))),

@@ -40,6 +40,7 @@ export async function streamAppLogs(
     const gear = c.labels[LABELS.gear];
     const cartridge = c.labels[LABELS.cartridge];
     const processType = c.labels[LABELS.process];
+    const service = c.labels[LABELS.service];
     const ended = () => {
       attached.delete(c.id);
       endedAt.set(c.id, Date.now());
@@ -49,7 +50,7 @@ export async function streamAppLogs(
       .streamLogs(
         c.id,
         { tail, follow: job.follow, since },
-        (line, stream) => publish({ gear, cartridge, ...(processType ? { process: processType } : {}), line, stream }),
+        (line, stream) => publish({ gear, cartridge, ...(processType ? { process: processType } : {}), ...(service ? { service } : {}), line, stream }),
         ended,
       )
       .then(

@@ -68,6 +68,7 @@ export const gearSpecSchema = object(
     domain: string,
     cartridge: string,
     process: string,
+    service: string,
     web: boolean,
     image: imageSchema,
     command: strings,

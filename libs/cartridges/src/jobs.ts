@@ -43,6 +43,8 @@ export interface GearSpec {
   cartridge: string;
   /** The Procfile process type the gear runs (a worker: no port, healthy while running); absent: the cartridge's gear. */
   process?: string;
+  /** The named service of the app (gearshift.yml `services:`) the gear runs; absent: a cartridge's or process gear. */
+  service?: string;
   /** Web gears serve the app's traffic and start after the app's services are healthy. */
   web: boolean;
   /** The image to run: built from the cartridge folder with this content hash, or pulled by reference. */
@@ -322,7 +324,7 @@ export type OperationJobName = { [N in NodeJobName]: 'operationId' extends keyof
 /** A message on a log channel: a line of one gear, or the end of one node's output. */
 export type LogMessage =
   /** `failed`: the gear failed its rollout and is gone; says so, with when. */
-  { gear: string; cartridge: string; process?: string; line: string; stream: 'stdout' | 'stderr'; failed?: string } | { end: string };
+  { gear: string; cartridge: string; process?: string; service?: string; line: string; stream: 'stdout' | 'stderr'; failed?: string } | { end: string };
 
 /**
  * A message on a one-off command's channel: a line of its output, what its terminal printed (`data`, base64), that

@@ -9,6 +9,7 @@ export const LABELS = {
   gear: 'gearshift.gear',
   cartridge: 'gearshift.cartridge',
   process: 'gearshift.process',
+  service: 'gearshift.service',
   specHash: 'gearshift.spec-hash',
   cartridgeHash: 'gearshift.cartridge-hash',
   /** The gear assignment a container was made for (see NodeJobs['node.fence']). */

@@ -20,6 +20,12 @@ export interface AppSecurityOverride {
   readOnlyRootfs?: boolean;
 }
 
+/** The desired scale of one named service of an app: `scale` gears, set by hand (`scaled`) or by its release. */
+export interface AppServiceScale {
+  scale: number;
+  scaled?: boolean;
+}
+
 @Entity('apps')
 export class App {
   @PrimaryGeneratedColumn('uuid') id!: string;
@@ -40,6 +46,8 @@ export class App {
   @Column({ type: 'jsonb', nullable: true }) health!: AppHealth | null;
   /** Set by an administrator only; null: docker-image gears get the restricted default. */
   @Column({ name: 'security_override', type: 'jsonb', nullable: true }) securityOverride!: AppSecurityOverride | null;
+  /** How many gears each of the app's named services runs (its release's `scale`, or what it was scaled to). */
+  @Column({ type: 'jsonb', default: {} }) services!: Record<string, AppServiceScale>;
   /** Why the app cannot fully run (its data was on a lost node); null when nothing is wrong. */
   @Column({ type: 'text', nullable: true }) degraded!: string | null;
   @OneToMany(() => AppCartridge, (c) => c.app) cartridges?: AppCartridge[];

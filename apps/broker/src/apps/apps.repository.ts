@@ -8,7 +8,7 @@ import type { CartridgesInUse } from '../cartridges/cartridges-in-use';
 import { AppCartridge } from './app-cartridge.entity';
 import { Gear } from './gear.entity';
 
-export type NewGear = Pick<Gear, 'cartridge' | 'nodeId' | 'memoryMb'> & { deploymentId?: string | null; process?: string | null };
+export type NewGear = Pick<Gear, 'cartridge' | 'nodeId' | 'memoryMb'> & { deploymentId?: string | null; process?: string | null; service?: string | null };
 
 @Injectable()
 export class AppsRepository implements DomainApps, CartridgesInUse {
@@ -196,6 +196,7 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
         | 'health'
         | 'securityOverride'
         | 'degraded'
+        | 'services'
       >
     >,
   ): Promise<void> {

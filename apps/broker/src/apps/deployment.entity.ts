@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import type { AppHealth, CronEntry } from '@gearshift/cartridges';
+import type { AppHealth, CronEntry, GearSize, ServiceKind } from '@gearshift/cartridges';
 import { sealedValues } from '../common/secrets';
 
 /**
@@ -21,6 +21,28 @@ export interface DeploymentSource {
   files: number;
 }
 
+/**
+ * One named service as a release runs it: the image its gears run (built from a folder of the source, or named), on
+ * which catalogue cartridge (the runtime it was built on, or docker-image), and how it runs.
+ */
+export interface ReleaseService {
+  kind: ServiceKind;
+  image: string;
+  cartridge: string;
+  /** The folder it is built from (and its Dockerfile and target); absent: it runs a named image. */
+  build?: { context: string; dockerfile?: string; target?: string };
+  /** A string runs through a shell, as a Procfile line does. */
+  command?: string | string[];
+  env?: Record<string, string>;
+  port?: number;
+  health?: AppHealth;
+  hosts?: string[];
+  size?: GearSize;
+  volumes?: { name: string; path: string }[];
+  dependsOn?: string[];
+  scale?: number;
+}
+
 /** One immutable release of an app: the image built from one source, and the environment it was released with. */
 @Entity('deployments')
 export class Deployment {
@@ -38,6 +60,8 @@ export class Deployment {
   @Column({ type: 'jsonb', default: {} }) hooks!: Partial<Record<HookName, string>>;
   /** The Procfile's process types and their commands (empty: no Procfile, or a Dockerfile build). */
   @Column({ type: 'jsonb', default: {} }) processes!: Record<string, string>;
+  /** The named services of its gearshift.yml, by name: what each one's gears run while it is the app's release. */
+  @Column({ type: 'jsonb', default: {} }) services!: Record<string, ReleaseService>;
   /** The `cron:` entries of its gearshift.yml: while it is the app's release, they run on their schedules. */
   @Column({ type: 'jsonb', default: [] }) cron!: CronEntry[];
   /** The build's output, its last 64 KB. */

@@ -58,12 +58,14 @@ export class GearSpecsService {
     const releases = new Map((await this.deploymentsRepository.findByIds(releaseIds)).map((d) => [d.id, d]));
     const releaseOf = (id: string | null): GearRelease | undefined => {
       const d = id ? releases.get(id) : undefined;
-      return d?.image
+      // A release of named services only builds no image of the web cartridge's.
+      return d && (d.image || Object.keys(d.services ?? {}).length)
         ? {
-            image: d.image,
+            image: d.image ?? '',
             env: d.env,
             ...(d.health ? { health: d.health } : {}),
             ...(Object.keys(d.processes ?? {}).length ? { processes: d.processes } : {}),
+            ...(Object.keys(d.services ?? {}).length ? { services: d.services } : {}),
           }
         : undefined;
     };
@@ -82,6 +84,7 @@ export class GearSpecsService {
         generation: g.generation,
         release: releaseOf(g.deploymentId),
         ...(g.process ? { process: g.process } : {}),
+        ...(g.service ? { service: g.service } : {}),
         ports: g.ports,
         ...(envOf?.has(g.id) ? { env: envOf.get(g.id) } : {}),
       })),
@@ -121,7 +124,7 @@ export class GearSpecsService {
       app.updatedAt.getTime(),
       app.desiredState,
       // Published ports and node addresses: what gears on other nodes reach the app's services at.
-      ...(app.gears ?? []).map((g) => `${g.id}:${g.generation}:${g.nodeId}:${g.deploymentId}:${g.process}:${JSON.stringify(g.ports)}`).sort(),
+      ...(app.gears ?? []).map((g) => `${g.id}:${g.generation}:${g.nodeId}:${g.deploymentId}:${g.process}:${g.service}:${JSON.stringify(g.ports)}`).sort(),
       ...(app.cartridges ?? []).map((c) => `${c.cartridge}:${c.supersededBy ?? ''}`).sort(),
       JSON.stringify(await this.addressesFor(app)),
     ].join('|');

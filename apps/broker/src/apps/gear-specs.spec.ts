@@ -268,4 +268,93 @@ describe("a docker-image gear's confinement", () => {
       );
     });
   });
+
+  describe('named service gears', () => {
+    const node = app.gears[0].nodeId;
+    const release: GearRelease = {
+      image: '',
+      env: { GREETING: 'hey' },
+      services: {
+        api: { kind: 'web', image: 'reg/shop:5-api', cartridge: 'nodejs-18', port: 3000, health: { path: '/ready' }, env: { MODE: 'api' } },
+        echo: {
+          kind: 'internal',
+          image: 'reg/shop:5-echo',
+          cartridge: 'docker-image',
+          port: 7000,
+          command: 'node echo.js',
+          volumes: [{ name: 'data', path: '/data' }],
+        },
+        jobs: { kind: 'worker', image: 'busybox:1', cartridge: 'docker-image', command: ['sleep', '1000'], size: 'medium' },
+      },
+    };
+    const gear = (n: number, service: string, cartridge: string) => ({
+      id: `b0000000-0000-4000-8000-00000000001${n}`,
+      cartridge,
+      nodeId: node,
+      generation: 1,
+      release,
+      service,
+    });
+    const shape: AppShape = {
+      ...app,
+      cartridges: [app.cartridges[1]],
+      gears: [app.gears[1], gear(1, 'api', 'nodejs-18'), gear(2, 'echo', 'docker-image'), gear(3, 'jobs', 'docker-image')],
+    };
+    const all = buildGearSpecs(shape, catalog, 'gs');
+    const [api, echo, jobs] = ['api', 'echo', 'jobs'].map((n) => all.find((s) => s.service === n)!);
+
+    it("runs each service's image and command, with the app's environment, its own and what the cartridges publish", () => {
+      assert.deepEqual(api.image, { ref: 'reg/shop:5-api' });
+      assert.equal(api.command, undefined);
+      assert.deepEqual(echo.command, ['/bin/sh', '-c', 'exec node echo.js']);
+      assert.deepEqual(jobs.command, ['sleep', '1000']);
+      assert.equal(api.env.GREETING, 'hey');
+      assert.equal(api.env.MODE, 'api');
+      assert.equal(api.env.PORT, '3000');
+      assert.equal(api.env.GEARSHIFT_SERVICE, 'api');
+      for (const s of [api, echo, jobs]) assert.equal(s.env.DATABASE_URL, 'postgresql://u1:pw@postgresql-15:5432/shop');
+    });
+
+    it('routes only web services; web and internal ones are reached by name on their port, a worker by nothing', () => {
+      assert.deepEqual([api.web, echo.web, jobs.web], [true, false, false]);
+      assert.deepEqual(api.aliases, ['api']);
+      assert.deepEqual(echo.aliases, ['echo']);
+      assert.deepEqual(jobs.aliases, []);
+      assert.deepEqual(api.ports, [{ name: 'http', containerPort: 3000, protocol: 'http', publish: true }]);
+      assert.deepEqual(echo.ports, [{ name: 'tcp', containerPort: 7000, protocol: 'tcp', publish: true }]);
+      assert.deepEqual(jobs.ports, []);
+    });
+
+    it("checks a web service at its health path, an internal one on its port, and a worker's running", () => {
+      assert.deepEqual(api.health, { kind: 'http', port: 3000, path: '/ready', timeoutSeconds: 120 });
+      assert.deepEqual(echo.health, { kind: 'tcp', port: 7000, timeoutSeconds: 120 });
+      assert.deepEqual(jobs.health, { kind: 'none', timeoutSeconds: 60 });
+    });
+
+    it('confines every service as a named image, with its own size and volumes', () => {
+      for (const s of [api, echo, jobs]) assert.deepEqual(s.security, { capabilities: [], readOnlyRootFilesystem: false, tmpfs: [] });
+      assert.deepEqual(echo.volumes, [{ name: `gs-${app.id}-svc-echo-data`, path: '/data' }]);
+      assert.equal(jobs.resources.memoryMb, 1024);
+      assert.match(echo.containerName, /^gs-shop-acme-echo-b0000000$/);
+    });
+
+    it('stops only web services while the app idles', () => {
+      const idle = buildGearSpecs({ ...shape, state: 'idle' }, catalog, 'gs');
+      assert.deepEqual(
+        ['api', 'echo', 'jobs'].map((n) => idle.find((s) => s.service === n)!.running),
+        [false, true, true],
+      );
+    });
+
+    it("leaves the specs of the app's other gears as they were (no service field)", () => {
+      assert.deepEqual(
+        all.find((s) => s.cartridge === 'postgresql-15'),
+        buildGearSpecs({ ...shape, gears: [app.gears[1]] }, catalog, 'gs')[0],
+      );
+      assert.equal(
+        buildGearSpecs(app, catalog, 'gs').some((s) => 'service' in s),
+        false,
+      );
+    });
+  });
 });

@@ -15,6 +15,7 @@ import {
   procfileCommand,
 } from '@gearshift/cartridges';
 import type { AppSecurityOverride } from './app.entity';
+import type { ReleaseService } from './deployment.entity';
 
 /** What the spec builder needs to know of an app; plain data, so the builder is a pure function. */
 export interface AppShape {
@@ -38,6 +39,8 @@ export interface AppShape {
     release?: GearRelease;
     /** The Procfile process type a gear of the web cartridge runs instead of serving (a worker); absent: web. */
     process?: string | null;
+    /** The named service of the app the gear runs, as its release describes it; absent: none. */
+    service?: string | null;
     ports?: Record<string, number>;
     env?: Record<string, string>;
   }[];
@@ -54,6 +57,8 @@ export interface GearRelease {
   health?: AppHealth | null;
   /** The release's Procfile process types and their commands. */
   processes?: Record<string, string>;
+  /** The release's named services, by name. */
+  services?: Record<string, ReleaseService>;
 }
 
 export interface PublishedVar {
@@ -198,6 +203,7 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
   return gears.map((g): GearSpec => {
     if (!publishedOn.has(g.nodeId)) publishedOn.set(g.nodeId, publishedVars(app, catalog, g.nodeId));
     const published = publishedOn.get(g.nodeId)!;
+    if (g.service) return serviceSpec(app, g, published, instance);
     const c = catalog.get(g.cartridge);
     if (!c) throw new Error(`gear ${g.id} uses cartridge ${g.cartridge}, which is not in the catalogue`);
     const ac = app.cartridges.find((x) => x.name === g.cartridge);
@@ -306,4 +312,68 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
       generation: g.generation,
     };
   });
+}
+
+/** A service's health check: a worker's is that it runs; a web or internal one answers on its port. */
+export function serviceHealth(s: ReleaseService): HealthSpec {
+  if (s.kind === 'worker' || s.port === undefined) return { kind: 'none', timeoutSeconds: 60 };
+  const timeoutSeconds = s.health?.timeoutSeconds ?? 120;
+  if (s.health?.path !== undefined || s.health?.status !== undefined)
+    return { kind: 'http', port: s.port, path: s.health.path ?? '/', ...(s.health.status !== undefined ? { status: s.health.status } : {}), timeoutSeconds };
+  return { kind: 'tcp', port: s.port, timeoutSeconds };
+}
+
+/**
+ * The spec of a gear of one of the app's named services, from its release: the service's image and command, the
+ * app's environment with the service's own and what the app's cartridges publish (every service subscribes to every
+ * publisher), confined as a named image is. Web and internal services are reached by their name on the app's
+ * network and publish their port like other gears; a worker serves nothing.
+ */
+function serviceSpec(app: AppShape, g: AppShape['gears'][number], published: PublishedVar[], instance: string): GearSpec {
+  const name = g.service!;
+  const s = g.release?.services?.[name];
+  if (!g.release || !s) throw new Error(`gear ${g.id} runs service ${name}, which its release does not name`);
+  const size = GEAR_SIZES[s.size ?? app.size];
+  const env: Record<string, string> = { ...(g.env ?? g.release.env ?? app.env), ...(s.env ?? {}) };
+  if (s.port !== undefined && env.PORT === undefined) env.PORT = String(s.port);
+  const given = new Set<string>();
+  for (const p of published) {
+    if (given.has(p.name)) continue;
+    env[p.name] = p.value;
+    given.add(p.name);
+  }
+  Object.assign(env, {
+    GEARSHIFT_APP: app.name,
+    GEARSHIFT_DOMAIN: app.domain,
+    GEARSHIFT_GEAR_ID: g.id,
+    GEARSHIFT_CARTRIDGE: g.cartridge,
+    GEARSHIFT_SERVICE: name,
+  });
+  const serves = s.kind !== 'worker' && s.port !== undefined;
+  return {
+    gearId: g.id,
+    appId: app.id,
+    app: app.name,
+    domain: app.domain,
+    cartridge: g.cartridge,
+    service: name,
+    web: s.kind === 'web',
+    image: { ref: s.image },
+    command: s.command === undefined ? undefined : typeof s.command === 'string' ? procfileCommand(s.command) : [...s.command],
+    user: app.securityOverride?.runAsRoot ? '0:0' : undefined,
+    containerName: `${instance}-${app.name}-${app.domain}-${name}-${short(g.id)}`,
+    network: `${instance}-${short(app.id)}-${short(g.nodeId)}`,
+    hostname: `${name}-${short(g.id)}`,
+    // Services reach each other by name; nothing reaches a worker.
+    aliases: serves ? [name] : [],
+    env,
+    ports: serves ? [{ name: s.kind === 'web' ? 'http' : 'tcp', containerPort: s.port!, protocol: s.kind === 'web' ? 'http' : 'tcp', publish: true }] : [],
+    volumes: (s.volumes ?? []).map((v) => ({ name: `${instance}-${app.id}-svc-${name}-${v.name}`, path: v.path })),
+    resources: { memoryMb: size.memoryMb, cpus: size.cpus, pids: size.pids },
+    security: imageSecurity(app.securityOverride),
+    health: serviceHealth(s),
+    // An idle app stops only what requests wake again: its web gears.
+    running: app.state === 'started' || (app.state === 'idle' && s.kind !== 'web'),
+    generation: g.generation,
+  };
 }

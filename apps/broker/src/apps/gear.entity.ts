@@ -18,6 +18,8 @@ export class Gear {
   @Column({ name: 'deployment_id', type: 'uuid', nullable: true }) deploymentId!: string | null;
   /** The Procfile process type the gear runs (a worker), from its release; null: the cartridge's own gear (web or service). */
   @Column({ type: 'text', nullable: true }) process!: string | null;
+  /** The named service of the app (gearshift.yml `services:`) the gear runs, from its release; null: none. */
+  @Column({ type: 'text', nullable: true }) service!: string | null;
   @Column({ type: 'text', default: 'starting' }) state!: GearState;
   @Column({ type: 'jsonb', default: {} }) ports!: Record<string, number>;
   /** Its address on the app's network, for a router on the same node (null until reported). */
