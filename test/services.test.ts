@@ -9,8 +9,8 @@ import { eventually, Platform } from './support/platform';
 /**
  * Apps created empty (`"cartridges": []`) and shaped by their first push: a compose file in a repository without a
  * gearshift.yml gives the app its catalogue services and web cartridge, then the code is built on it; an app that
- * already has cartridges keeps them. A gearshift.yml or compose file whose services are the app's own (built from
- * folders, or several images) is refused, naming the field, and the push deploys nothing.
+ * already has cartridges keeps them. A gearshift.yml or compose file whose services are built from folders the source
+ * does not have is refused, naming the field, and the push deploys nothing (services-run.test.ts runs them).
  */
 
 function git(dir: string, ...args: string[]): string {
@@ -88,15 +88,14 @@ describe('apps shaped by their first push', { timeout: 900_000 }, () => {
     assert.deepEqual([...(await p.api('GET', '/domains/dev/apps/site')).body.cartridges].sort(), ['redis-7', 'static']);
   });
 
-  it("refuses a push whose gearshift.yml or compose file names services of the app's own, naming the field, and deploys nothing", async () => {
+  it('refuses a push whose gearshift.yml or compose file builds services from folders it lacks, naming the field, and deploys nothing', async () => {
     await createEmpty('multi');
     const described = repo({
       'gearshift.yml': 'name: multi\ncartridges: []\nservices:\n  api: { kind: web, build: ./api, port: 3000 }\n  jobs: { kind: worker, build: ./jobs }\n',
     });
     const refused = await push(described, 'multi');
     assert.equal(refused.ok, false, refused.output);
-    assert.match(refused.output, /gearshift\.yml was not applied: this broker does not run named services yet \(api, jobs\)/);
-    assert.match(refused.output, /\/services this broker does not run named services yet/);
+    assert.match(refused.output, /\/archive\/gearshift\.yml\/services\/api\/build \.\/api is not a folder of the source/);
 
     const composed = repo({
       'compose.yaml': 'services:\n  api:\n    build: ./api\n    ports: ["80:3000"]\n  worker:\n    build: ./worker\n    depends_on: [api]\n',
@@ -104,7 +103,7 @@ describe('apps shaped by their first push', { timeout: 900_000 }, () => {
     });
     const refusedCompose = await push(composed, 'multi');
     assert.equal(refusedCompose.ok, false, refusedCompose.output);
-    assert.match(refusedCompose.output, /compose\.yaml was not applied: this broker does not run named services yet \(api, worker\)/);
+    assert.match(refusedCompose.output, /\/archive\/compose\.yaml\/services\/api\/build \.\/api is not a folder of the source/);
     assert.deepEqual((await p.api('GET', '/domains/dev/apps/multi/deployments')).body, []);
     assert.deepEqual((await p.api('GET', '/domains/dev/apps/multi')).body.cartridges, []);
   });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readableBuildOutput, recipeBuild, recipeDockerfile, redactor } from './builder';
+import { readableBuildOutput, recipeBuild, recipeDockerfile, redactor, serviceFolder } from './builder';
 
 describe('build recipes', () => {
   const recipe = { workdir: '/opt/app', dependencies: ['package.json', 'package-lock.json'], install: 'npm install', command: ['gear-start'], hooks: {} };
@@ -76,5 +76,15 @@ describe('build recipes', () => {
   it('masks secrets in output, longest first', () => {
     const redact = redactor(['s3cret-pass', 's3cret', 'ab']);
     assert.equal(redact('postgres://u:s3cret-pass@db/x and s3cret and ab'), 'postgres://u:******@db/x and ****** and ab');
+  });
+});
+
+describe('service folders', () => {
+  it('are folders of the source tree; a path that leaves it is refused', () => {
+    assert.equal(serviceFolder('/b/src', 'api'), '/b/src/api');
+    assert.equal(serviceFolder('/b/src', './services/api/'), '/b/src/services/api');
+    assert.equal(serviceFolder('/b/src', '.'), '/b/src');
+    assert.throws(() => serviceFolder('/b/src', '../other'), /not a folder of the source/);
+    assert.throws(() => serviceFolder('/b/src', '/etc'), /not a folder of the source/);
   });
 });

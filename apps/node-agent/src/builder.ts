@@ -119,6 +119,27 @@ async function filesOf(dir: string): Promise<Set<string>> {
   );
 }
 
+/** One image a build makes: from which folder, on which base, with which recipe (null: its Dockerfile), as what. */
+interface ImageToBuild {
+  dir: string;
+  base: BuildJob['base'];
+  recipe: BuildRecipe | null;
+  tag: string;
+  dockerfile?: string;
+  target?: string;
+  /** The named service it is for; absent: the app's web cartridge. */
+  name?: string;
+  /** The release's pre-build and build hooks belong to the web cartridge's image. */
+  withHooks?: boolean;
+}
+
+/** The folder of a service inside the source tree; a path that leaves the tree is refused. */
+export function serviceFolder(src: string, context: string): string {
+  const parts = context.split('/').filter((p) => p !== '' && p !== '.');
+  if (context.startsWith('/') || parts.includes('..')) throw new PermanentError(`${context} is not a folder of the source`);
+  return parts.length ? join(src, ...parts) : src;
+}
+
 /** Builds one release of an app: source in, image (pushed) out, release command run. */
 export class ReleaseBuilder {
   constructor(
@@ -154,69 +175,114 @@ export class ReleaseBuilder {
       await run('tar', ['-xzf', archive, '-C', src, '--no-same-owner', '--no-same-permissions']);
       rmSync(archive);
 
-      await this.images.ensure(job.base, step);
-      const baseTag = this.images.tag(job.base);
-      const present = await filesOf(src);
-      const own = present.has('Dockerfile');
-      if (!own && !job.recipe) throw new PermanentError('this cartridge has no build recipe and the source has no Dockerfile at its root');
-      let contextDir = src;
-      let dockerfile = 'Dockerfile';
-      let onLine = out;
-      // What starts the app is said last, after the install and build it depends on.
-      let startLines: string[] = [];
-      if (own) {
-        await step("building the image with the repository's Dockerfile");
-        if (job.recipe?.hooks.preBuild || job.recipe?.hooks.build)
-          out('note: pre-build and build hooks are not run for a Dockerfile build; put those steps in the Dockerfile');
-        if (present.has('Procfile')) out("note: the Procfile is not used for a Dockerfile build; the Dockerfile's CMD starts the app");
-      } else {
-        const procfile = present.has('Procfile') ? parseProcfile(readFileSync(join(src, 'Procfile'), 'utf8')) : null;
-        const ca = existsSync(this.config.buildCaFile) ? this.config.buildCaFile : undefined;
-        if (ca) copyFileSync(ca, join(work, 'ca.crt'));
-        const recipe = recipeBuild(baseTag, job.recipe!, present, Boolean(ca), procfile?.processes.get('web'));
-        writeFileSync(join(work, 'Dockerfile'), recipe.dockerfile);
-        writeFileSync(join(work, '.dockerignore'), 'src/.git\n');
-        contextDir = work;
-        dockerfile = 'Dockerfile';
-        await step("building the image with the cartridge's build recipe");
-        startLines = procfile ? describeProcfile(procfile) : [];
-        onLine = readableBuildOutput(recipe.steps, out);
+      let dockerfile: 'recipe' | 'repository' = 'recipe';
+      if (!job.onlyServices) {
+        dockerfile = await this.image(job, { dir: src, base: job.base, recipe: job.recipe, tag: job.tag, withHooks: true }, work, step, out, redact);
       }
-      // A repository's Dockerfile may build FROM the cartridge's image: ARG GEARSHIFT_CARTRIDGE_IMAGE.
-      const buildArgs: Record<string, string> = own ? { GEARSHIFT_CARTRIDGE_IMAGE: baseTag, GEARSHIFT_BASE_IMAGE: this.config.baseImage } : {};
-      if (own) await this.checkDockerfileImages(readFileSync(join(src, 'Dockerfile'), 'utf8'), buildArgs, job);
-      const started = Date.now();
-      try {
-        await this.docker.buildImage({
-          contextDir,
-          tag: job.tag,
-          dockerfile,
-          buildArgs,
-          labels: { ...job.labels, [LABELS.managedBy]: 'gearshift', [LABELS.instance]: this.config.instance, [LABELS.app]: job.appId },
-          memoryMb: job.limits.memoryMb,
-          cpus: buildLimits(job).cpus,
-          timeoutMs: job.limits.timeoutSeconds * 1000,
-          onLine,
-        });
-      } catch (err) {
-        throw new PermanentError(redact((err as Error).message));
+      for (const s of job.services ?? []) {
+        const dir = serviceFolder(src, s.context);
+        if (!existsSync(dir)) throw new PermanentError(`service ${s.name}: the folder ${s.context} is not in the source`);
+        await step(`building service ${s.name} from ${s.context === '.' ? 'the root of the source' : `./${s.context}`}`);
+        const made = await this.image(
+          job,
+          { dir, base: s.base, recipe: s.recipe, tag: s.tag, dockerfile: s.dockerfile, target: s.target, name: s.name },
+          join(work, `service-${s.name}`),
+          step,
+          out,
+          redact,
+        );
+        // Without an image of the web cartridge's, the release says how its first service was built.
+        if (job.onlyServices && s === job.services![0]) dockerfile = made;
       }
-      for (const line of startLines) out(line);
-      await step(`image ${job.tag} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      if (job.push) {
-        const t = Date.now();
-        try {
-          await this.docker.pushImage(job.tag);
-        } catch (err) {
-          throw new Error(`the image registry did not take the image: ${(err as Error).message}`);
-        }
-        await step(`pushed to the registry in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-      }
-      if (job.release) await this.release(job, step, out);
-      return { image: job.tag, dockerfile: own ? 'repository' : 'recipe' };
+      // A release of named services only has no image of the web cartridge's to run the release command in.
+      if (job.release && !job.onlyServices) await this.release(job, step, out);
+      return { image: job.onlyServices ? '' : job.tag, dockerfile };
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Builds one image from a folder of the source and pushes it: with the folder's own Dockerfile when it has one
+   * (or names one), else with the cartridge's recipe on its base image. `work` is a scratch folder of its own.
+   */
+  private async image(
+    job: BuildJob,
+    what: ImageToBuild,
+    work: string,
+    step: StepReporter,
+    out: LogSink,
+    redact: (line: string) => string,
+  ): Promise<'recipe' | 'repository'> {
+    const label = what.name ? `service ${what.name}: ` : '';
+    await this.images.ensure(what.base, step);
+    const baseTag = this.images.tag(what.base);
+    const present = await filesOf(what.dir);
+    const ownFile = what.dockerfile ?? 'Dockerfile';
+    const own = present.has(ownFile);
+    if (what.dockerfile && !own) throw new PermanentError(`${label}its Dockerfile ${what.dockerfile} is not in its folder`);
+    if (!own && !what.recipe) throw new PermanentError(`${label}this cartridge has no build recipe and the source has no Dockerfile at its root`);
+    mkdirSync(work, { recursive: true });
+    let contextDir = what.dir;
+    let dockerfile = ownFile;
+    let onLine = out;
+    // What starts the app is said last, after the install and build it depends on.
+    let startLines: string[] = [];
+    if (own) {
+      await step(`${label}building the image with the repository's Dockerfile`);
+      if (what.withHooks && (what.recipe?.hooks.preBuild || what.recipe?.hooks.build))
+        out('note: pre-build and build hooks are not run for a Dockerfile build; put those steps in the Dockerfile');
+      if (present.has('Procfile')) out("note: the Procfile is not used for a Dockerfile build; the Dockerfile's CMD starts the app");
+    } else {
+      const procfile = present.has('Procfile') ? parseProcfile(readFileSync(join(what.dir, 'Procfile'), 'utf8')) : null;
+      const ca = existsSync(this.config.buildCaFile) ? this.config.buildCaFile : undefined;
+      if (ca) copyFileSync(ca, join(work, 'ca.crt'));
+      const recipe = recipeBuild(baseTag, what.recipe!, present, Boolean(ca), procfile?.processes.get('web'));
+      writeFileSync(join(work, 'Dockerfile'), recipe.dockerfile);
+      writeFileSync(join(work, '.dockerignore'), 'src/.git\n');
+      // The recipe's Dockerfile copies the folder from src/ of its context.
+      if (what.dir !== join(work, 'src')) {
+        mkdirSync(join(work, 'src'), { recursive: true });
+        await run('cp', ['-a', `${what.dir}/.`, join(work, 'src')]);
+      }
+      contextDir = work;
+      dockerfile = 'Dockerfile';
+      await step(`${label}building the image with the cartridge's build recipe`);
+      startLines = procfile ? describeProcfile(procfile) : [];
+      onLine = readableBuildOutput(recipe.steps, out);
+    }
+    // A repository's Dockerfile may build FROM the cartridge's image: ARG GEARSHIFT_CARTRIDGE_IMAGE.
+    const buildArgs: Record<string, string> = own ? { GEARSHIFT_CARTRIDGE_IMAGE: baseTag, GEARSHIFT_BASE_IMAGE: this.config.baseImage } : {};
+    if (own) await this.checkDockerfileImages(readFileSync(join(what.dir, ownFile), 'utf8'), buildArgs, job);
+    const started = Date.now();
+    try {
+      await this.docker.buildImage({
+        contextDir,
+        tag: what.tag,
+        dockerfile,
+        ...(what.target ? { target: what.target } : {}),
+        buildArgs,
+        labels: { ...job.labels, [LABELS.managedBy]: 'gearshift', [LABELS.instance]: this.config.instance, [LABELS.app]: job.appId },
+        memoryMb: job.limits.memoryMb,
+        cpus: buildLimits(job).cpus,
+        timeoutMs: job.limits.timeoutSeconds * 1000,
+        onLine,
+      });
+    } catch (err) {
+      throw new PermanentError(`${label}${redact((err as Error).message)}`);
+    }
+    for (const line of startLines) out(line);
+    await step(`${label}image ${what.tag} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (job.push) {
+      const t = Date.now();
+      try {
+        await this.docker.pushImage(what.tag);
+      } catch (err) {
+        throw new Error(`${label}the image registry did not take the image: ${(err as Error).message}`);
+      }
+      await step(`${label}pushed to the registry in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    }
+    return own ? 'repository' : 'recipe';
   }
 
   /**

@@ -14,6 +14,8 @@ export interface BuildImageOptions {
   noCache?: boolean;
   /** The Dockerfile's path inside the context (default: Dockerfile). */
   dockerfile?: string;
+  /** The stage of a multi-stage Dockerfile to build (default: its last). */
+  target?: string;
   /** Limits of the build's containers. */
   memoryMb?: number;
   cpus?: number;
@@ -62,6 +64,7 @@ export async function buildImage(docker: Docker, opts: BuildImageOptions): Promi
     {
       t: opts.tag,
       dockerfile: opts.dockerfile ?? 'Dockerfile',
+      ...(opts.target ? { target: opts.target } : {}),
       buildargs: opts.buildArgs,
       labels: opts.labels,
       rm: true,

@@ -23,12 +23,12 @@ export interface ArchiveSummary {
   bytes: number;
   /** Paths of every regular file, relative to the tree's root. */
   paths: string[];
-  /** Small text files the platform reads before building: gearshift.yml, the Procfile. */
+  /** Small text files the platform reads before building: gearshift.yml, a compose file, the Procfile. */
   texts: Record<string, string>;
 }
 
 const BLOCK = 512;
-const TEXTS = new Set(['gearshift.yml', 'gearshift.yaml', 'Procfile']);
+const TEXTS = new Set(['gearshift.yml', 'gearshift.yaml', 'Procfile', 'compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml']);
 
 function cString(buf: Buffer, start: number, length: number): string {
   const slice = buf.subarray(start, start + length);

@@ -200,6 +200,22 @@ export const nodeJobSchemas = {
         'env',
       ]),
       secrets: strings,
+      services: {
+        type: 'array',
+        items: object(
+          {
+            name: string,
+            context: string,
+            dockerfile: string,
+            target: string,
+            base: imageSchema,
+            recipe: { oneOf: [{ type: 'null' }, recipeSchema] },
+            tag: string,
+          },
+          ['name', 'context', 'base', 'recipe', 'tag'],
+        ),
+      },
+      onlyServices: boolean,
     },
     ['operationId', 'appId', 'deploymentId', 'sourceUrl', 'base', 'recipe', 'tag', 'push', 'labels', 'limits', 'secrets'],
   ),

@@ -159,6 +159,25 @@ export interface BuildJob {
   };
   /** Values never to show in logs (credentials the release command sees). */
   secrets: string[];
+  /**
+   * The app's named services built from folders of the same source: each its own image, from the folder's
+   * Dockerfile (or the one it names) or with its runtime cartridge's recipe on that cartridge's image.
+   */
+  services?: ServiceBuild[];
+  /** The app has no web cartridge of its own: only the services' images are built (and no release command runs). */
+  onlyServices?: boolean;
+}
+
+/** One named service's image in a build (see BuildJob.services). */
+export interface ServiceBuild {
+  name: string;
+  /** Its folder in the source tree (`.`: the root). */
+  context: string;
+  dockerfile?: string;
+  target?: string;
+  base: GearSpec['image'];
+  recipe: BuildRecipe | null;
+  tag: string;
 }
 
 /** One gear's data in a snapshot: how to take it out and put it back, and where it goes in the archive. */

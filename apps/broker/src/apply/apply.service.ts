@@ -16,7 +16,7 @@ import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CertificateAuthority } from '../common/certificates';
 import { conflict, GearshiftError, invalid, ruleViolation } from '../common/errors';
 import type { App } from '../apps/app.entity';
-import { checkCartridgeSet, checkOptions, checkScale, checkSize, refuseServices } from '../apps/cartridge-rules';
+import { checkCartridgeSet, checkOptions, checkScale, checkSize } from '../apps/cartridge-rules';
 import { generatedFor } from '../apps/generated-values';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { checkImageSource } from '../apps/release-images';
@@ -57,7 +57,7 @@ export class ApplyService {
     // the domain learns nothing from how the file is read.
     const domain = await this.domains.require(user, domainName, 'develop');
     const parsed: AppDescriptor = parseDescriptor(isComposeText(text) ? this.fromCompose(user, text, opts.name) : text);
-    refuseServices(parsed.services);
+    // Named services are built from the repository's folders: they come with the next push of its code.
     // Cron entries run with the release whose gearshift.yml names them; a schedule cron cannot read is refused here too.
     const schedules = cronViolations(parsed.cron);
     if (schedules.length > 0) throw new GearshiftError('rule_violation', schedules.map((v) => `${v.pointer} ${v.message}`).join('; '), schedules);
@@ -163,7 +163,7 @@ export class ApplyService {
       // A database an upgrade replaced waits for its confirmation; the file speaks of the one that serves.
       cartridges: (app.cartridges ?? []).filter((c) => !c.supersededBy).map((c) => c.cartridge),
       size: app.size,
-      webScale: (app.gears ?? []).filter((g) => g.cartridge === web?.manifest.name && !g.process).length,
+      webScale: (app.gears ?? []).filter((g) => g.cartridge === web?.manifest.name && !g.process && !g.service).length,
       autoscale: app.autoscaleMax ? { min: app.autoscaleMin ?? 1, max: app.autoscaleMax, targetConcurrency: app.autoscaleTarget ?? 10 } : null,
       env: app.env,
       aliases: (await this.aliasesRepository.forApp(app.id)).map((a) => a.host),
@@ -231,7 +231,7 @@ export class ApplyService {
         });
         // As PUT .../scale does: the web gears come within the bounds now, so a minimum beyond the team's quota is
         // refused here, not retried by the autoscaler for ever.
-        const current = (a.gears ?? []).filter((g) => g.cartridge === web.manifest.name && !g.process).length;
+        const current = (a.gears ?? []).filter((g) => g.cartridge === web.manifest.name && !g.process && !g.service).length;
         const within = Math.min(d.autoscale!.max, Math.max(d.autoscale!.min, current));
         if (within !== current) await this.appGears.setReplicas(repos, a, within);
       }

@@ -74,17 +74,3 @@ export function checkOptions(c: Cartridge, options: CartridgeOptions, pointer: s
 }
 
 export { isWeb };
-
-/**
- * Named services are read and checked in a descriptor, but this broker does not run them yet: a file that names
- * them is refused (422 `services-run`) rather than applied without them. `pointer` locates the descriptor.
- */
-export function refuseServices(services: Record<string, unknown> | undefined, pointer = ''): void {
-  const names = Object.keys(services ?? {});
-  if (names.length === 0) return;
-  throw ruleViolation(
-    `${pointer}/services`,
-    'services-run',
-    `this broker does not run named services yet (${names.join(', ')}); run the app's code as its web cartridge, with Procfile workers, or as a docker-image gear`,
-  );
-}

@@ -314,6 +314,10 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
   });
 }
 
+/** The web service that answers at the app's host name (the one without hosts of its own), if any. */
+export const appHostService = (services: Record<string, Pick<ReleaseService, 'kind' | 'hosts'>>): string | undefined =>
+  Object.entries(services).find(([, s]) => s.kind === 'web' && !s.hosts)?.[0];
+
 /** A service's health check: a worker's is that it runs; a web or internal one answers on its port. */
 export function serviceHealth(s: ReleaseService): HealthSpec {
   if (s.kind === 'worker' || s.port === undefined) return { kind: 'none', timeoutSeconds: 60 };

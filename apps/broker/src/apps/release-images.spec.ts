@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname, networkInterfaces } from 'node:os';
 import { GearshiftError } from '../common/errors';
-import { checkImageSource, releaseImage, RELEASE_APP_ID } from './release-images';
+import { checkImageSource, releaseImage, releaseNumberOf, RELEASE_APP_ID, serviceImage } from './release-images';
 
 const appId = '0f8e2c4a-1b2c-4d5e-8f90-a1b2c3d4e5f6';
 const other = '7d1e9b00-aaaa-4bbb-8ccc-ddddeeeeffff';
@@ -25,6 +25,12 @@ describe('release image names', () => {
     assert.equal(releaseImage('127.0.0.1:5000', 'gs', appId, 4), `127.0.0.1:5000/gearshift-apps/gs-${appId}:4`);
     assert.equal(releaseImage('', 'gs', appId, 4), `gearshift-apps/gs-${appId}:4`);
     assert.ok(RELEASE_APP_ID.test(appId) && RELEASE_APP_ID.test(appId.slice(0, 8)) && !RELEASE_APP_ID.test('abc'));
+  });
+
+  it("name a service's image after its release, in the app's repository, so it goes when its release is pruned", async () => {
+    assert.equal(serviceImage('127.0.0.1:5000', 'gs', appId, 4, 'api'), `127.0.0.1:5000/gearshift-apps/gs-${appId}:4-api`);
+    assert.deepEqual(['4', '4-api', '4-web-2'].map(releaseNumberOf), ['4', '4', '4']);
+    await allowed(serviceImage('127.0.0.1:5000', 'gs', appId, 4, 'api'));
   });
 });
 

@@ -27,6 +27,16 @@ export const releaseRepository = (instance: string, appId: string) => `${RELEASE
 export const releaseImage = (registry: string, instance: string, appId: string, number: number) =>
   `${registry ? `${registry}/` : ''}${releaseRepository(instance, appId)}:${number}`;
 
+/**
+ * The image a named service of a release is built as: the release's, with the service's name after its number
+ * (`<registry>/gearshift-apps/<instance>-<app id>:<number>-<service>`), so that it goes with its release.
+ */
+export const serviceImage = (registry: string, instance: string, appId: string, number: number, service: string) =>
+  `${releaseImage(registry, instance, appId, number)}-${service}`;
+
+/** The release number a tag of a release repository belongs to (`7`, or `7-api` for a service of release 7). */
+export const releaseNumberOf = (tag: string) => tag.replace(/-.*$/, '');
+
 /** The HTTP Authorization header the registry takes for its credentials. */
 export const basicAuth = (c: RegistryCredentials) => `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
 

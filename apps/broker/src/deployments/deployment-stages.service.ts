@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { rmSync } from 'node:fs';
-import { gearSecurity, procfileCommand, type BuildJob, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
+import { gearSecurity, procfileCommand, type BuildJob, type NodeJob, type NodeJobs, type ServiceBuild } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { Metrics } from '../metrics/metrics';
 import type { Tx } from '../database/unit-of-work';
@@ -18,7 +18,8 @@ import { convergeAll, nextDeploymentStage, planRolloutStart, rolloutStartStep } 
 import { RegistryJanitor } from './registry-janitor';
 import { releaseImage } from '../apps/release-images';
 import { DeploymentSources } from './sources';
-import type { Deployment } from '../apps/deployment.entity';
+import { IMAGE_CARTRIDGE } from './release-services';
+import type { Deployment, ReleaseService } from '../apps/deployment.entity';
 
 /** A stage writes what a change to an app writes (see ChangeRunner). */
 const REPOS = CHANGE_REPOS;
@@ -55,9 +56,11 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
    * points its web gears at the release (`retire`, which here only converges).
    */
   async startRollout(repos: Repos, app: App, d: Deployment): Promise<{ stage: 'surge' | 'retire'; dispatch: Operation['dispatch']; first: boolean }> {
-    const webCartridge = this.apps.webOf(app);
-    const web = webCartridge.manifest.name;
-    const webGears = (app.gears ?? []).filter((g) => g.cartridge === web && !g.process);
+    // An app of named services only has no web cartridge: its services are all the release runs.
+    const webCartridge = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
+    if (!webCartridge && Object.keys(d.services ?? {}).length === 0) this.apps.webOf(app);
+    const web = webCartridge?.manifest.name;
+    const webGears = (app.gears ?? []).filter((g) => g.cartridge === web && !g.process && !g.service);
     await repos.deployments.update(d.id, { state: 'rolling-out' });
     // Stopped because its first release failed: the next deployment is the app starting.
     const stoppedAfterFirstFailure =
@@ -66,22 +69,29 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
       (await repos.deployments.forApp(app.id, 2)).some((x) => x.id !== d.id && x.state === 'failed');
     const plan = planRolloutStart({
       desiredState: app.desiredState,
-      webGears: webGears.length,
-      minGears: webCartridge.manifest.scaling?.min ?? 1,
+      // Without a web cartridge, the services' gears are what starts first.
+      webGears: webCartridge ? webGears.length : (app.gears ?? []).some((g) => g.service) ? 1 : 0,
+      minGears: webCartridge?.manifest.scaling?.min ?? 1,
       stoppedAfterFirstFailure,
     });
     if (plan.start) {
       await repos.apps.update(app.id, { desiredState: 'started' });
       app.desiredState = 'started';
     }
+    const release = { id: d.id, services: d.services ?? {} };
     if (plan.addGears === null) {
       await repos.apps.setRelease(
         webGears.map((g) => g.id),
         d.id,
       );
-      return { stage: plan.stage, dispatch: convergeAll(app.gears ?? []), first: plan.first };
+      // Nothing serves: the services' gears of the release take the place of the ones before at once.
+      await repos.apps.removeGears((app.gears ?? []).filter((g) => g.service).map((g) => g.id));
+      const nodes = await this.apps.addServiceGears(repos, app, release);
+      return { stage: plan.stage, dispatch: convergeAll(app.gears ?? [], nodes), first: plan.first };
     }
-    const nodes = await this.apps.addReleaseGears(repos, app, plan.addGears, d.id);
+    const nodes = webCartridge ? await this.apps.addReleaseGears(repos, app, plan.addGears, d.id) : [];
+    // Every service of the release surges beside the gears of the one before, in one rollout with the web gears.
+    nodes.push(...(await this.apps.addServiceGears(repos, app, release)));
     return { stage: plan.stage, dispatch: convergeAll(app.gears ?? [], nodes), first: plan.first };
   }
 
@@ -95,7 +105,10 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
     const { deploymentId } = contextOf(op, 'app.deploy');
     const d = await this.deploymentsRepository.findById(deploymentId);
     if (!d) throw new Error(`deployment ${deploymentId} is gone`);
-    const web = this.apps.webOf(app);
+    const own = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
+    // A release of named services only builds their images; the base and recipe below are then the first one's.
+    const built = Object.entries(d.services ?? {}).filter(([, s]) => s.build);
+    const web = own ?? this.catalog.find(built[0]?.[1].cartridge ?? IMAGE_CARTRIDGE) ?? this.apps.webOf(app);
     const specs = await this.specs.specs(app);
     const onNode = (s: (typeof specs)[number]) => app.gears!.find((g) => g.id === s.gearId)?.nodeId === nodeId;
     // Before its first release an app whose runtime was detected has no web gear; its services share the network.
@@ -127,6 +140,8 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
           }
         : null,
       tag: this.imageTag(app, d.number),
+      ...(built.length > 0 ? { services: built.map(([name, s]) => this.serviceBuild(app, name, s)) } : {}),
+      ...(own ? {} : { onlyServices: true }),
       push: Boolean(this.config.registry),
       labels: { 'gearshift.release': String(d.number) },
       limits: { memoryMb: this.config.buildMemoryMb, timeoutSeconds: this.config.buildTimeoutSeconds },
@@ -136,6 +151,34 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
           ? { command: ['sh', '-c', d.hooks.deploy], network, env, security: gearSecurity(web.manifest.security) }
           : undefined,
       secrets,
+    };
+  }
+
+  /** How a node builds one named service's image: from its folder, with its Dockerfile or its runtime's recipe. */
+  private serviceBuild(app: App, name: string, s: ReleaseService): ServiceBuild {
+    const c = this.catalog.find(s.cartridge);
+    if (!c) throw new Error(`service ${name} is built on ${s.cartridge}, which is not in the catalogue`);
+    const build = c.manifest.build;
+    return {
+      name,
+      context: s.build!.context,
+      ...(s.build!.dockerfile ? { dockerfile: s.build!.dockerfile } : {}),
+      ...(s.build!.target ? { target: s.build!.target } : {}),
+      base: c.manifest.image.ref ? { ref: c.manifest.image.ref } : { build: { cartridge: c.manifest.name, hash: c.hash } },
+      recipe:
+        build && !c.manifest.image['from-app']
+          ? {
+              workdir: build.workdir,
+              dependencies: [...(build.dependencies ?? [])],
+              install: build.install,
+              compile: build.compile,
+              port: s.port ?? c.manifest.endpoints.find((e) => e.public && e.protocol === 'http')?.port,
+              command: build.command ? [...build.command] : c.manifest.command ? [...c.manifest.command] : undefined,
+              user: c.manifest.user,
+              hooks: {},
+            }
+          : null,
+      tag: s.image,
     };
   }
 
@@ -150,7 +193,9 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
     if (context.stage === 'rollback') return { drainMs: 0 };
     if (context.stage !== 'retire') return {};
     const d = await this.deploymentsRepository.findById(context.deploymentId);
-    const kept = (await this.deploymentsRepository.forApp(app.id, 1000)).filter((x) => x.image && !x.pruned).map((x) => x.image!);
+    const kept = (await this.deploymentsRepository.forApp(app.id, 1000))
+      .filter((x) => !x.pruned)
+      .flatMap((x) => [...(x.image ? [x.image] : []), ...Object.values(x.services ?? {}).map((s) => s.image)]);
     const extras: Partial<NodeJobs['app.converge']> = { keepImages: kept };
     const first = (app.gears ?? []).find((g) => g.deploymentId === d?.id);
     if (d?.hooks['post-deploy'] && first?.nodeId === nodeId && op.kind === 'app.deploy') {
@@ -183,7 +228,8 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
         this.metrics.deploymentEnded('build_failed');
         break;
       case 'built':
-        await repos.deployments.update(d.id, { image: String(context.image), dockerfile: context.dockerfile, sourceToken: null });
+        // A release of named services only has no image of the web cartridge's.
+        await repos.deployments.update(d.id, { image: context.image ? String(context.image) : null, dockerfile: context.dockerfile, sourceToken: null });
         this.metrics.buildEnded('built', buildSeconds);
         break;
       case 'rolled-back':
@@ -199,7 +245,7 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
     // the router's page for it gives the reason (see RoutesService).
     if (decision.stopApp) await repos.apps.update(app.id, { desiredState: 'stopped' });
     if (decision.startRollout) {
-      const started = await this.startRollout(repos, app, { ...d, image: String(context.image) });
+      const started = await this.startRollout(repos, app, { ...d, image: context.image ? String(context.image) : null });
       op.context = { ...op.context, stage: started.stage };
       return { dispatch: started.dispatch, step: rolloutStartStep(d.number, started) };
     }
@@ -215,7 +261,9 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
     await repos.apps.update(app.id, { activeDeploymentId: d.id, env: d.env, health: d.health });
     // Workers run the release that serves: they follow it forward, and back on a rollback.
     const current = await repos.apps.findById(app.id);
-    if (current) await this.apps.followRelease(repos, current, d, previous?.processes ?? {});
+    if (current && this.catalog.webOf((current.cartridges ?? []).map((c) => c.cartridge)))
+      await this.apps.followRelease(repos, current, d, previous?.processes ?? {});
+    if (current) await this.apps.followServices(repos, current, d);
     for (const old of await repos.deployments.prunable(app.id, this.config.keepReleases, d.id)) {
       await repos.deployments.update(old.id, { pruned: true });
     }

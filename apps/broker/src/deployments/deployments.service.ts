@@ -6,7 +6,7 @@ import { ArchiveError, cronViolations, inspectArchive, parseProcfile, type Archi
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { DeploymentsRepository } from '../apps/deployments.repository';
-import { refuseServices } from '../apps/cartridge-rules';
+import { checkImageSource, serviceImage } from '../apps/release-images';
 import { AppAccess } from '../apps/app-access.service';
 import { ChangeRunner } from '../changes/change-runner';
 import { AppGears } from '../lifecycle/app-gears.service';
@@ -19,6 +19,8 @@ import type { User } from '../users/user.entity';
 import { DeploymentStages } from './deployment-stages.service';
 import { DeploymentSources, type SourceUpload } from './sources';
 import { DETECTED_FILES, detectRuntime } from './detect-runtime';
+import { planServices } from './release-services';
+import { appHostService } from '../apps/gear-specs';
 import { type Deployment, type DeploymentSource } from '../apps/deployment.entity';
 
 export const presentDeployment = (d: Deployment, withLog = false) => ({
@@ -30,6 +32,9 @@ export const presentDeployment = (d: Deployment, withLog = false) => ({
   dockerfile: d.dockerfile,
   hooks: Object.keys(d.hooks),
   processes: d.processes ?? {},
+  services: Object.fromEntries(
+    Object.entries(d.services ?? {}).map(([name, s]) => [name, { kind: s.kind, image: d.pruned ? null : s.image, cartridge: s.cartridge }]),
+  ),
   health: d.health,
   error: d.error,
   operation: d.operationId,
@@ -101,29 +106,51 @@ export class DeploymentsService {
       throw err;
     }
     const paths = new Set(summary.paths);
-    // An app without a web cartridge gets the one its files call for, as other platforms' buildpacks detect them.
+    const descriptor = this.sources.descriptorOf(summary);
+    // The app's named services: each built from its folder (or run from its image) beside the web cartridge's. A
+    // source without gearshift.yml takes them from its compose file.
+    const composed = descriptor ? null : this.sources.composeServicesOf(summary);
+    const planned = composed
+      ? planServices(composed.services, summary.paths, this.catalog.cartridges, `/archive/${composed.file}`)
+      : planServices(descriptor?.services ?? {}, summary.paths, this.catalog.cartridges);
+    const hasServices = Object.keys(planned.services).length > 0;
+    const hostService = appHostService(planned.services);
+    // An app without a web cartridge gets the one its files call for, as other platforms' buildpacks detect them;
+    // not when one of its services answers at its host name (its code is in the services' folders).
     const named = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
-    const detected = named ? null : detectRuntime(paths, this.catalog.cartridges);
-    if (!named && !detected) {
+    if (named && hostService)
+      throw ruleViolation(
+        `/archive/${composed?.file ?? 'gearshift.yml'}/services/${hostService}/hosts`,
+        'one-app-host',
+        `the app's web cartridge ${named.manifest.name} answers at its host name; give the web service ${hostService} host names of its own, or make it the app's only web code`,
+      );
+    const detected = named || hostService ? null : detectRuntime(paths, this.catalog.cartridges);
+    if (!named && !detected && !hasServices) {
       throw ruleViolation(
         '/archive',
         'runtime-detected',
         `app "${app.name}" has no web cartridge and its code does not say which runtime it needs: none of ${DETECTED_FILES} is at the root of the tree; add one, or add a web cartridge to the app (POST .../cartridges or gearshift.yml)`,
       );
     }
-    const web = named ?? detected!.cartridge;
-    if (!web.manifest.build && !paths.has('Dockerfile')) {
+    const web = named ?? detected?.cartridge ?? null;
+    if (web && !web.manifest.build && !paths.has('Dockerfile')) {
       throw ruleViolation('/archive', 'buildable', `${web.manifest.name} has no build recipe; add a Dockerfile at the root of the source`);
     }
-    const descriptor = this.sources.descriptorOf(summary);
-    refuseServices(descriptor?.services, '/archive/gearshift.yml');
+    for (const [name, s] of Object.entries(planned.services))
+      if (!s.build)
+        await checkImageSource(
+          s.image,
+          { registry: this.config.registry, instance: this.config.instance, appId: app.id },
+          `/archive/${composed?.file ?? 'gearshift.yml'}/services/${name}/image`,
+        );
     const hooks = this.sources.hooksOf(descriptor, paths);
     // A schedule cron cannot read is refused with the push, not found out when it would have run.
     const badSchedule = cronViolations(descriptor?.cron)[0];
     if (badSchedule)
       throw ruleViolation(`/archive/gearshift.yml${badSchedule.pointer}`, badSchedule.rule, `gearshift.yml ${badSchedule.pointer}: ${badSchedule.message}`);
     // The Procfile is read for a build with the cartridge's recipe; a repository's Dockerfile says how it starts.
-    const procfile = summary.texts.Procfile !== undefined && !paths.has('Dockerfile') ? parseProcfile(summary.texts.Procfile) : null;
+    // A release of named services only builds no image of the web cartridge's for Procfile processes to run in.
+    const procfile = web && summary.texts.Procfile !== undefined && !paths.has('Dockerfile') ? parseProcfile(summary.texts.Procfile) : null;
     const processes = Object.fromEntries(procfile?.processes ?? []);
     if (processes.release && hooks.deploy) {
       throw ruleViolation(
@@ -142,9 +169,19 @@ export class DeploymentsService {
         async (repos) => {
           const current = await repos.apps.findById(app.id);
           const replaced = current!.activeDeploymentId ? await repos.deployments.findById(current!.activeDeploymentId) : null;
-          await this.apps.checkReleaseGears(repos, current!, processes, replaced?.processes ?? {}, web);
-          const buildNode = detected ? await this.apps.adoptWebCartridge(repos, current!, web) : this.buildNode(current!);
+          await this.apps.checkReleaseGears(repos, current!, processes, replaced?.processes ?? {}, web, planned.services);
+          const buildNode = detected
+            ? await this.apps.adoptWebCartridge(repos, current!, detected.cartridge)
+            : named
+              ? this.buildNode(current!)
+              : await this.apps.serviceHome(repos, current!);
           const number = await repos.deployments.nextNumber(app.id);
+          const services = Object.fromEntries(
+            Object.entries(planned.services).map(([name, s]) => [
+              name,
+              s.build ? { ...s, image: serviceImage(this.config.registry, this.config.instance, app.id, number, name) } : s,
+            ]),
+          );
           const source: DeploymentSource = {
             kind: upload.kind,
             bytes: upload.archive.length,
@@ -165,6 +202,7 @@ export class DeploymentsService {
             health: descriptor ? (descriptor.health ?? null) : current!.health,
             hooks,
             processes,
+            services,
             cron: descriptor?.cron ?? [],
             sourceToken: randomBytes(24).toString('base64url'),
             userId: user.id,
@@ -184,11 +222,13 @@ export class DeploymentsService {
             }),
           );
           await repos.deployments.update(id, { operationId: created.id });
-          if (detected) {
-            created.steps = [
-              ...created.steps,
-              { at: new Date().toISOString(), text: `detected ${detected.runtime} (${detected.because}): the app's web cartridge is ${web.manifest.name}` },
-            ];
+          const said = [
+            ...(detected ? [`detected ${detected.runtime} (${detected.because}): the app's web cartridge is ${detected.cartridge.manifest.name}`] : []),
+            ...planned.steps,
+          ];
+          if (said.length > 0) {
+            const at = new Date().toISOString();
+            created.steps = [...created.steps, ...said.map((text) => ({ at, text }))];
             await repos.operations.save(created);
           }
           return created;
@@ -207,7 +247,7 @@ export class DeploymentsService {
     const { domain, app } = await this.access.requireApp(user, domainName, appName, 'develop');
     const target = await this.requireDeployment(app, ref);
     if (target.id === app.activeDeploymentId) throw conflict(`release ${target.number} is already active`);
-    if (target.state === 'failed' || !target.image)
+    if (target.state === 'failed' || (!target.image && Object.keys(target.services ?? {}).length === 0))
       throw ruleViolation('/deployment', 'activatable', `release ${target.number} failed (${target.error ?? 'no image'}); it cannot serve`);
     if (target.pruned)
       throw ruleViolation(
@@ -221,7 +261,7 @@ export class DeploymentsService {
       async (repos) => {
         const current = (await repos.apps.findById(app.id))!;
         const replaced = current.activeDeploymentId ? await repos.deployments.findById(current.activeDeploymentId) : null;
-        await this.apps.checkReleaseGears(repos, current, target.processes ?? {}, replaced?.processes ?? {});
+        await this.apps.checkReleaseGears(repos, current, target.processes ?? {}, replaced?.processes ?? {}, undefined, target.services ?? {});
         const stage = await this.stages.startRollout(repos, current, target);
         const created = await this.operations.create(
           repos,
@@ -252,7 +292,7 @@ export class DeploymentsService {
   /** Builds run where the app's web gears are (with its services, its network is there for the deploy hook). */
   private buildNode(app: App): string {
     const web = this.apps.webOf(app).manifest.name;
-    const gear = (app.gears ?? []).find((g) => g.cartridge === web) ?? app.gears?.[0];
+    const gear = (app.gears ?? []).find((g) => g.cartridge === web && !g.service) ?? app.gears?.[0];
     if (!gear) throw new GearshiftError('no_capacity', `app "${app.name}" has no gear on any node to build on; scale it up first`);
     return gear.nodeId;
   }

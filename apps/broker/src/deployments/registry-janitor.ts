@@ -4,7 +4,7 @@ import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { Leadership } from '../leadership/leadership.service';
 import { AppsRepository } from '../apps/apps.repository';
 import { DeploymentsRepository } from '../apps/deployments.repository';
-import { basicAuth, RELEASE_APP_ID, RELEASE_REPOSITORY } from '../apps/release-images';
+import { basicAuth, RELEASE_APP_ID, RELEASE_REPOSITORY, releaseNumberOf } from '../apps/release-images';
 
 const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',
@@ -64,7 +64,8 @@ export class RegistryJanitor implements OnApplicationBootstrap {
       // A release that is being built has a row already: only pruned releases and deleted apps let go of images.
       const pruned = appId ? new Set((await deployments.prunedNumbers(appId)).map(String)) : null;
       for (const tag of tags) {
-        if (pruned && !pruned.has(tag)) continue;
+        // A named service's image goes with its release (see serviceImage).
+        if (pruned && !pruned.has(releaseNumberOf(tag))) continue;
         if (await this.remove(base, repo, tag)) removed++;
       }
     }

@@ -57,6 +57,30 @@ describe('nextDeploymentStage', () => {
     );
   });
 
+  it('rolls every named service out with the web gears: retires the old gears of each, and of services the release drops', () => {
+    const svc = (id: string, deploymentId: string, service: string, cartridge = 'docker-image'): RolloutGear => ({
+      ...gear(id, 'n1', deploymentId, cartridge),
+      service,
+    });
+    const all = [
+      gear('g1', 'n1', 'd1'),
+      gear('db', 'n1', null, 'postgresql-15'),
+      svc('api1', 'd1', 'api', 'node-20'),
+      svc('jobs1', 'd1', 'jobs'),
+      gear('g3', 'n1', 'd2'),
+      svc('api2', 'd2', 'api', 'node-20'),
+    ];
+    const served = nextDeploymentStage(input({ gears: all }))!;
+    assert.equal(served.stage, 'retire');
+    assert.deepEqual(served.removeGears.sort(), ['api1', 'g1', 'jobs1']);
+    const failed = nextDeploymentStage(input({ gears: all, outcome: unhealthy }))!;
+    assert.equal(failed.stage, 'rollback');
+    assert.deepEqual(failed.removeGears.sort(), ['api2', 'g3']);
+    // An app of services only: no web cartridge's gears among them.
+    const only = nextDeploymentStage(input({ gears: [svc('api1', 'd1', 'api', 'node-20'), svc('api2', 'd2', 'api', 'node-20')] }))!;
+    assert.deepEqual(only.removeGears, ['api1']);
+  });
+
   it('activates a release whose fresh gears are healthy and retires the old web gears, not the database', () => {
     assert.deepEqual(nextDeploymentStage(input({})), {
       stage: 'retire',

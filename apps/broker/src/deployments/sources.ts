@@ -4,7 +4,15 @@ import { timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseDescriptor, SchemaViolationError, YamlLimitError, type AppDescriptor, type ArchiveSummary } from '@gearshift/cartridges';
+import {
+  composeDescriptor,
+  importCompose,
+  parseDescriptor,
+  SchemaViolationError,
+  YamlLimitError,
+  type AppDescriptor,
+  type ArchiveSummary,
+} from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { DeploymentsRepository } from '../apps/deployments.repository';
@@ -25,6 +33,9 @@ export interface SourceUpload {
  * The source of a deployment: fetched from git or uploaded, read for its gearshift.yml and hooks, and kept in the
  * data directory until the node that builds it has fetched it once with the job's token.
  */
+/** The compose files a source may carry, in the order they are looked for. */
+const COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
+
 @Injectable()
 export class DeploymentSources {
   constructor(
@@ -97,6 +108,18 @@ export class DeploymentSources {
         );
       throw err;
     }
+  }
+
+  /**
+   * The services of the app's own that a compose file of a source without gearshift.yml runs (its `build:` and
+   * non-catalogue `image:` services, as the importer maps them), with where the file is; none when it has none or
+   * does not import (the push's apply of it says why).
+   */
+  composeServicesOf(summary: ArchiveSummary): { file: string; services: NonNullable<AppDescriptor['services']> } | null {
+    const file = COMPOSE_FILES.find((f) => summary.texts[f] !== undefined);
+    if (!file) return null;
+    const d = composeDescriptor('app', importCompose(summary.texts[file]));
+    return d?.services && Object.keys(d.services).length > 0 ? { file, services: d.services } : null;
   }
 
   /** Hooks by name: a command in gearshift.yml, else an executable file in .gearshift/hooks. */

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { GEAR_SIZES, gearProcessTypes, newProcessTypes, type Cartridge } from '@gearshift/cartridges';
+import { GEAR_SIZES, gearProcessTypes, newProcessTypes, startOrder, type Cartridge } from '@gearshift/cartridges';
+import type { ReleaseService } from '../apps/deployment.entity';
 import { BROKER_CONFIG, QUIET_NODE_MS, type BrokerConfig } from '../config';
 import { CertificateAuthority } from '../common/certificates';
 import { GearshiftError, ruleViolation } from '../common/errors';
@@ -40,7 +41,7 @@ export class AppGears {
   /** Whether the app's web gears serve now, so that a change to them must roll out rather than replace them. */
   serving(app: App): boolean {
     const web = this.webOf(app);
-    return app.desiredState === 'started' && Boolean(web) && (app.gears ?? []).some((g) => g.cartridge === web.manifest.name && !g.process);
+    return app.desiredState === 'started' && Boolean(web) && (app.gears ?? []).some((g) => g.cartridge === web.manifest.name && !g.process && !g.service);
   }
 
   /**
@@ -51,7 +52,7 @@ export class AppGears {
   async surge(repos: ChangeRepos, app: App, change: Pick<ConfigRollout, 'env' | 'added' | 'renamed'> = {}): Promise<Change> {
     const current = (await repos.apps.findById(app.id)) ?? app;
     const web = this.webOf(current).manifest.name;
-    const old = (current.gears ?? []).filter((g) => g.cartridge === web && !g.process).map((g) => g.id);
+    const old = (current.gears ?? []).filter((g) => g.cartridge === web && !g.process && !g.service).map((g) => g.id);
     const cartridges = (current.cartridges ?? []).map((c) => c.cartridge);
     const nodes = await this.addWebGears(
       repos,
@@ -63,7 +64,9 @@ export class AppGears {
       this.gearMb(current, web),
       current.activeDeploymentId,
     );
-    const fresh = ((await repos.apps.findById(app.id))?.gears ?? []).filter((g) => g.cartridge === web && !g.process && !old.includes(g.id)).map((g) => g.id);
+    const fresh = ((await repos.apps.findById(app.id))?.gears ?? [])
+      .filter((g) => g.cartridge === web && !g.process && !g.service && !old.includes(g.id))
+      .map((g) => g.id);
     const rollout: ConfigRollout = { fresh, old, ...change };
     return { nodes, context: { stage: 'surge', rollout } };
   }
@@ -99,7 +102,9 @@ export class AppGears {
     const nodes = new Set<string>([nodeId]);
     for (const g of old) {
       const to = await this.place(repos, [g.memoryMb], undefined, g.process ? undefined : spread);
-      await repos.apps.addGears(app.id, [{ cartridge: g.cartridge, nodeId: to, memoryMb: g.memoryMb, deploymentId: g.deploymentId, process: g.process }]);
+      await repos.apps.addGears(app.id, [
+        { cartridge: g.cartridge, nodeId: to, memoryMb: g.memoryMb, deploymentId: g.deploymentId, process: g.process, service: g.service },
+      ]);
       if (!g.process) spread[to] = (spread[to] ?? 0) + 1;
       nodes.add(to);
     }
@@ -158,7 +163,7 @@ export class AppGears {
     repos: ChangeRepos,
     appId: string,
     cartridges: string[],
-    existing: { nodeId: string; cartridge: string; ports: Record<string, number>; process?: string | null }[],
+    existing: { nodeId: string; cartridge: string; ports: Record<string, number>; process?: string | null; service?: string | null }[],
     web: string,
     count: number,
     memoryMb: number,
@@ -183,7 +188,7 @@ export class AppGears {
       }
     }
     const spread: Record<string, number> = {};
-    for (const g of existing.filter((x) => x.cartridge === web && !x.process)) spread[g.nodeId] = (spread[g.nodeId] ?? 0) + 1;
+    for (const g of existing.filter((x) => x.cartridge === web && !x.process && !x.service)) spread[g.nodeId] = (spread[g.nodeId] ?? 0) + 1;
     // Node usage is read once (under the placement lock, nothing else places meanwhile) and counted on here.
     const known = this.candidates(await repos.nodes.usage());
     const placed: string[] = [];
@@ -231,7 +236,7 @@ export class AppGears {
   async setReplicas(repos: ChangeRepos, app: App, replicas: number): Promise<void> {
     const web = this.webOf(app);
     const gears = (app.gears ?? [])
-      .filter((g) => g.cartridge === web.manifest.name && !g.process)
+      .filter((g) => g.cartridge === web.manifest.name && !g.process && !g.service)
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
     const memoryMb = this.gearMb(app, web.manifest.name);
     if (replicas > gears.length) {
@@ -250,15 +255,79 @@ export class AppGears {
    * followRelease). Checked as its deployment or rollback starts, so that nothing is built for gears that could not
    * run.
    */
-  async checkReleaseGears(repos: ChangeRepos, app: App, processes: Record<string, string>, previous: Record<string, string>, web?: Cartridge): Promise<void> {
-    const name = (web ?? this.webOf(app)).manifest.name;
-    const types = newProcessTypes(
-      processes,
-      previous,
-      (app.gears ?? []).map((g) => g.process),
+  async checkReleaseGears(
+    repos: ChangeRepos,
+    app: App,
+    processes: Record<string, string>,
+    previous: Record<string, string>,
+    web?: Cartridge | null,
+    services: Record<string, ReleaseService> = {},
+  ): Promise<void> {
+    const gearsMb: number[] = [];
+    // An app of named services only has no web cartridge (`web` null, or none of its own).
+    const cartridge = web === undefined ? this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge)) : web;
+    if (cartridge) {
+      const name = cartridge.manifest.name;
+      const types = newProcessTypes(
+        processes,
+        previous,
+        (app.gears ?? []).map((g) => g.process),
+      );
+      const firstWeb = (app.gears ?? []).some((g) => g.cartridge === name && !g.process && !g.service) ? 0 : Math.max(1, cartridge.manifest.scaling?.min ?? 1);
+      gearsMb.push(...Array<number>(types.length + firstWeb).fill(this.gearMb(app, name)));
+    }
+    // Every gear of a service counts; a service the app does not run yet starts with its scale.
+    for (const [name, s] of Object.entries(services)) {
+      if ((app.gears ?? []).some((g) => g.service === name)) continue;
+      gearsMb.push(...Array<number>(this.serviceScale(app, name, s)).fill(GEAR_SIZES[s.size ?? app.size].memoryMb));
+    }
+    await checkQuota(repos.teams, app.domainId, gearsMb);
+  }
+
+  /** How many gears a named service runs: what it was scaled to by hand, else its release's `scale` (default 1). */
+  serviceScale(app: App, name: string, s: Pick<ReleaseService, 'scale'>): number {
+    const own = app.services?.[name];
+    return own?.scaled ? own.scale : (s.scale ?? 1);
+  }
+
+  /**
+   * Where an app of named services only builds and runs them: beside its gears (the app's network on that node is
+   * where its services reach each other by name), else on a node with room.
+   */
+  async serviceHome(repos: ChangeRepos, app: App): Promise<string> {
+    return app.gears?.[0]?.nodeId ?? this.place(repos, [GEAR_SIZES[app.size].memoryMb]);
+  }
+
+  /**
+   * Adds the gears of every named service of a release, in start order, each as many as it runs (see
+   * serviceScale), inside the caller's transaction: beside the app's other gears, whose network they share. Returns
+   * the nodes that got them. The gears of the release the app ran before stay until the rollout retires them.
+   */
+  async addServiceGears(repos: ChangeRepos, app: App, release: { id: string; services: Record<string, ReleaseService> }): Promise<string[]> {
+    const nodes = new Set<string>();
+    let home = app.gears?.[0]?.nodeId;
+    for (const name of startOrder(release.services)) {
+      const s = release.services[name];
+      const memoryMb = GEAR_SIZES[s.size ?? app.size].memoryMb;
+      for (let i = 0; i < this.serviceScale(app, name, s); i++) {
+        const nodeId = await this.place(repos, [memoryMb], home);
+        home = nodeId;
+        await repos.apps.addGears(app.id, [{ cartridge: s.cartridge, nodeId, memoryMb, deploymentId: release.id, service: name }]);
+        nodes.add(nodeId);
+      }
+    }
+    return [...nodes];
+  }
+
+  /**
+   * Records the services a release that now serves runs, inside the caller's transaction: a scale set by hand is
+   * kept, the release's is taken otherwise; services it no longer names are forgotten.
+   */
+  async followServices(repos: ChangeRepos, app: App, release: { services: Record<string, ReleaseService> }): Promise<void> {
+    const services = Object.fromEntries(
+      Object.entries(release.services ?? {}).map(([name, s]) => [name, app.services?.[name]?.scaled ? app.services[name] : { scale: s.scale ?? 1 }]),
     );
-    const firstWeb = (app.gears ?? []).some((g) => g.cartridge === name && !g.process) ? 0 : Math.max(1, (web ?? this.webOf(app)).manifest.scaling?.min ?? 1);
-    await checkQuota(repos.teams, app.domainId, Array<number>(types.length + firstWeb).fill(this.gearMb(app, name)));
+    await repos.apps.update(app.id, { services });
   }
 
   /**
@@ -289,7 +358,7 @@ export class AppGears {
         continue;
       }
       if (previous[type] !== undefined) continue;
-      const webGears = (app.gears ?? []).filter((g) => g.cartridge === web && !g.process);
+      const webGears = (app.gears ?? []).filter((g) => g.cartridge === web && !g.process && !g.service);
       const home = (webGears.find((g) => g.deploymentId === release.id) ?? webGears[0])?.nodeId;
       const memoryMb = this.gearMb(app, web);
       const nodeId = await this.place(repos, [memoryMb], home);
@@ -312,7 +381,7 @@ export class AppGears {
       return;
     }
     await checkQuota(repos.teams, app.domainId, Array<number>(replicas - gears.length).fill(memoryMb));
-    const home = (app.gears ?? []).find((g) => g.cartridge === web && !g.process && g.deploymentId === release.id)?.nodeId ?? gears[0]?.nodeId;
+    const home = (app.gears ?? []).find((g) => g.cartridge === web && !g.process && !g.service && g.deploymentId === release.id)?.nodeId ?? gears[0]?.nodeId;
     for (let i = gears.length; i < replicas; i++) {
       const nodeId = await this.place(repos, [memoryMb], home);
       await repos.apps.addGears(app.id, [{ cartridge: web, nodeId, memoryMb, deploymentId: release.id, process: type }]);

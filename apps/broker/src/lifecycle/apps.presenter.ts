@@ -56,10 +56,12 @@ export class AppsPresenter {
       // Why the app cannot fully run (its data was on a lost node), and what brings it back; null: nothing is wrong.
       degraded: app.degraded ?? null,
       size: app.size,
-      scale: (app.gears ?? []).filter((g) => g.cartridge === web?.manifest.name && !g.process).length,
+      scale: (app.gears ?? []).filter((g) => g.cartridge === web?.manifest.name && !g.process && !g.service).length,
       // Gears of each Procfile process type other than web (workers).
       processes: (app.gears ?? []).reduce<Record<string, number>>((n, g) => (g.process ? { ...n, [g.process]: (n[g.process] ?? 0) + 1 } : n), {}),
       cartridges: (app.cartridges ?? []).map((c) => c.cartridge).sort(),
+      // Its named services: their kind, the release their gears run, and how many gears each runs.
+      services: presentServices(app, releases),
       // What an upgrade replaced and keeps (stopped, its volume intact) until it is confirmed or aborted.
       ...((app.cartridges ?? []).some((c) => c.supersededBy)
         ? { kept: (app.cartridges ?? []).filter((c) => c.supersededBy).map((c) => ({ cartridge: c.cartridge, upgradedTo: c.supersededBy })) }
@@ -77,6 +79,7 @@ export class AppsPresenter {
           id: g.id,
           cartridge: g.cartridge,
           ...(g.process ? { process: g.process } : {}),
+          ...(g.service ? { service: g.service } : {}),
           node: nodes.get(g.nodeId) ?? g.nodeId,
           state: g.state,
           release: g.deploymentId ? (releases.get(g.deploymentId) ?? null) : null,
@@ -119,4 +122,20 @@ export class AppsPresenter {
     }));
     return { env: envValues ? app.env : namesOnly(app.env), published, revealed: reveal };
   }
+}
+
+/** An app's named services, by name, as GET app lists them: what it keeps of each, and what its gears run. */
+function presentServices(app: App, releases: Map<string, number>) {
+  const names = [...new Set([...Object.keys(app.services ?? {}), ...(app.gears ?? []).flatMap((g) => (g.service ? [g.service] : []))])].sort();
+  return names.map((name) => {
+    const gears = (app.gears ?? []).filter((g) => g.service === name);
+    const serving = gears.find((g) => g.deploymentId === app.activeDeploymentId) ?? gears[0];
+    return {
+      name,
+      scale: app.services?.[name]?.scale ?? gears.length,
+      gears: gears.length,
+      release: serving?.deploymentId ? (releases.get(serving.deploymentId) ?? null) : null,
+      cartridge: serving?.cartridge ?? null,
+    };
+  });
 }

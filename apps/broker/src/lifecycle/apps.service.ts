@@ -342,7 +342,7 @@ export class AppsService {
           checkScale(web, body.min, '/min');
           checkScale(web, body.max, '/max');
           await repos.apps.update(app.id, { autoscaleMin: body.min, autoscaleMax: body.max, autoscaleTarget: body.targetConcurrency ?? 10 });
-          const current = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name && !g.process).length;
+          const current = (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name && !g.process && !g.service).length;
           const within = Math.min(body.max, Math.max(body.min, current));
           if (within !== current) await this.appGears.setReplicas(repos, app, within);
         },

@@ -23,13 +23,26 @@ import { DeploymentsRepository } from '../apps/deployments.repository';
 import { NodesRepository } from '../fleet/nodes.repository';
 import { CatalogService } from '../cartridges/catalog.service';
 import { GearSpecsService } from '../apps/gear-specs.service';
-import { gearHealth, routeHealth, type AppShape, type GearRelease } from '../apps/gear-specs';
+import { appHostService, gearHealth, routeHealth, serviceHealth, type AppShape, type GearRelease } from '../apps/gear-specs';
+import type { ReleaseService } from '../apps/deployment.entity';
 import type { App } from '../apps/app.entity';
 
 /** The release the app serves, as its web gears run it. */
 function activeRelease(app: App, shape: AppShape): GearRelease | undefined {
   const gear = (app.gears ?? []).find((g) => g.deploymentId !== null && g.deploymentId === app.activeDeploymentId);
   return gear ? shape.gears.find((g) => g.id === gear.id)?.release : undefined;
+}
+
+/**
+ * The web service of an app of named services that answers at its host name (the one without hosts), as the
+ * release it serves describes it (or, before its first release serves, the one rolling out).
+ */
+function appHostServiceOf(app: App, shape: AppShape): { name: string; service: ReleaseService } | undefined {
+  const releases = shape.gears.filter((g) => g.service && g.release?.services);
+  const active = app.gears?.find((g) => g.service && g.deploymentId === app.activeDeploymentId);
+  const release = (active ? shape.gears.find((g) => g.id === active.id) : releases[0])?.release;
+  const name = appHostService(release?.services ?? {});
+  return name ? { name, service: release!.services![name] } : undefined;
 }
 
 /**
@@ -134,8 +147,10 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
       if (app.desiredState === 'deleting') continue;
       const shape = await this.specs.shapeOf(app);
       const web = this.catalog.webOf(shape.cartridges.map((c) => c.name));
-      if (!web) continue;
-      const http = web.manifest.endpoints.find((e) => e.protocol === 'http' && e.public);
+      // An app of named services only: its web service without hosts of its own answers at the app's host name.
+      const hostService = web ? undefined : appHostServiceOf(app, shape);
+      if (!web && !hostService) continue;
+      const http = web?.manifest.endpoints.find((e) => e.protocol === 'http' && e.public);
       const own = aliases.filter((a) => a.appId === app.id);
       const failure = app.desiredState === 'stopped' && !app.activeDeploymentId ? await this.firstDeploymentFailure(app.id) : undefined;
       routes.push({
@@ -147,18 +162,22 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
         ...(failure ? { failure } : {}),
         // One check per backend in HAProxy, so one per app: the active release's. A new release's gears passed their
         // own check at the agent before traffic moves to them, and the route table takes the new check with it.
-        health: routeHealth(gearHealth(web, shape.cartridges.find((c) => c.name === web.manifest.name)?.options, activeRelease(app, shape))),
+        health: web
+          ? routeHealth(gearHealth(web, shape.cartridges.find((c) => c.name === web.manifest.name)?.options, activeRelease(app, shape)))
+          : routeHealth(serviceHealth(hostService!.service)),
         backends: (app.gears ?? [])
           // A lost node's gears leave at once: the broker's word reaches the routers before their own checks fail.
-          .filter((g) => g.cartridge === web.manifest.name && g.state === 'running' && http && g.ports[http.name] && !nodeOf.get(g.nodeId)?.lostAt)
+          .filter((g) => (web ? g.cartridge === web.manifest.name && !g.service : g.service === hostService!.name))
+          .filter((g) => g.state === 'running' && (http || !web) && g.ports[http?.name ?? 'http'] && !nodeOf.get(g.nodeId)?.lostAt)
           .sort((a, b) => a.id.localeCompare(b.id))
           .map((g) => {
-            const inside = g.inside?.ports[http!.name] ? { host: g.inside.address, port: g.inside.ports[http!.name] } : undefined;
+            const port = http?.name ?? 'http';
+            const inside = g.inside?.ports[port] ? { host: g.inside.address, port: g.inside.ports[port] } : undefined;
             return {
               gearId: g.id,
               node: nodeOf.get(g.nodeId)?.name ?? '',
               host: nodeOf.get(g.nodeId)?.address ?? '127.0.0.1',
-              port: g.ports[http!.name],
+              port: g.ports[port],
               ...(inside ? { inside } : {}),
             };
           }),

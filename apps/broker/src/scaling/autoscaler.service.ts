@@ -55,7 +55,7 @@ export class AutoscalerService implements OnApplicationBootstrap {
         if (!web) continue;
         const t = traffic.get(app.id);
         const decision = decide({
-          replicas: (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name && !g.process).length,
+          replicas: (app.gears ?? []).filter((g) => g.cartridge === web.manifest.name && !g.process && !g.service).length,
           policy: app.autoscaleMax
             ? {
                 min: app.autoscaleMin ?? 1,

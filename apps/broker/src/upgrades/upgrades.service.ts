@@ -308,7 +308,7 @@ export class UpgradesService implements OnModuleInit, StageHandler {
   ): Promise<Next> {
     const matched = `${ctx.to}: ${describeCounts(counts)}, as in ${ctx.from}`;
     const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
-    const serving = web && app.desiredState === 'started' && (app.gears ?? []).some((g) => g.cartridge === web.manifest.name && !g.process);
+    const serving = web && app.desiredState === 'started' && (app.gears ?? []).some((g) => g.cartridge === web.manifest.name && !g.process && !g.service);
     if (!serving) {
       const nodes = [...new Set((app.gears ?? []).map((g) => g.nodeId))].map((nodeId) => ({ nodeId, job: 'app.converge' as const }));
       await repos.apps.supersede(app.id, ctx.from, ctx.to);

@@ -1,0 +1,78 @@
+import { buildContext, servicePort, type Cartridge, type ServiceDescriptor } from '@gearshift/cartridges';
+import { ruleViolation } from '../common/errors';
+import type { ReleaseService } from '../apps/deployment.entity';
+import { detectRuntime, DETECTED_FILES } from './detect-runtime';
+
+/** The cartridge a named image, or a folder with its own Dockerfile, runs as. */
+export const IMAGE_CARTRIDGE = 'docker-image';
+
+/** A release's services before its number is known: a built one gets its image name from it (see serviceImage). */
+export interface PlannedServices {
+  services: Record<string, ReleaseService>;
+  /** For the build output: what was detected in each folder, and why. */
+  steps: string[];
+}
+
+/**
+ * What each named service of a pushed source runs on: a folder with its own Dockerfile (or the one it names) and a
+ * named image run as docker-image; any other folder is built on the runtime its files call for, detected as for the
+ * root of a repository. A folder that is not in the source, or says nothing of its runtime, is refused with the
+ * push. `at` locates the descriptor in the request.
+ */
+export function planServices(
+  declared: Record<string, ServiceDescriptor>,
+  paths: readonly string[],
+  catalog: Map<string, Cartridge>,
+  at = '/archive/gearshift.yml',
+): PlannedServices {
+  const services: Record<string, ReleaseService> = {};
+  const steps: string[] = [];
+  for (const [name, s] of Object.entries(declared)) {
+    const pointer = `${at}/services/${name}/build`;
+    const context = buildContext(s.build);
+    let cartridge = IMAGE_CARTRIDGE;
+    let build: ReleaseService['build'];
+    if (context !== undefined) {
+      const prefix = context === '.' ? '' : `${context}/`;
+      const inside = paths.filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length));
+      const folder = context === '.' ? 'the root of the source' : `./${context}`;
+      if (inside.length === 0) throw ruleViolation(pointer, 'folder', `${folder} is not a folder of the source (or holds no files)`);
+      const dockerfile = typeof s.build === 'object' ? s.build.dockerfile : undefined;
+      const target = typeof s.build === 'object' ? s.build.target : undefined;
+      build = { context, ...(dockerfile ? { dockerfile } : {}), ...(target ? { target } : {}) };
+      if (dockerfile !== undefined && !inside.includes(dockerfile)) throw ruleViolation(`${pointer}/dockerfile`, 'file', `${dockerfile} is not in ${folder}`);
+      if (inside.includes(dockerfile ?? 'Dockerfile')) {
+        steps.push(`service ${name}: built from ${folder} with its Dockerfile`);
+      } else {
+        const detected = detectRuntime(inside, catalog);
+        if (!detected)
+          throw ruleViolation(
+            pointer,
+            'runtime-detected',
+            `service ${name}: ${folder} has no Dockerfile and its files do not say which runtime it needs: none of ${DETECTED_FILES} is in it`,
+          );
+        if (!detected.cartridge.manifest.build)
+          throw ruleViolation(pointer, 'buildable', `service ${name}: ${detected.cartridge.manifest.name} has no build recipe; add a Dockerfile to ${folder}`);
+        cartridge = detected.cartridge.manifest.name;
+        steps.push(`service ${name}: detected ${detected.runtime} in ${folder} (${detected.because}): built on ${cartridge}`);
+      }
+    }
+    const port = servicePort(s);
+    services[name] = {
+      kind: s.kind,
+      image: s.image ?? '',
+      cartridge,
+      ...(build ? { build } : {}),
+      ...(s.command !== undefined ? { command: typeof s.command === 'string' ? s.command : [...s.command] } : {}),
+      ...(s.env ? { env: Object.fromEntries(Object.entries(s.env).map(([k, v]) => [k, String(v)])) } : {}),
+      ...(port !== undefined ? { port } : {}),
+      ...(s.health ? { health: s.health } : {}),
+      ...(s.hosts ? { hosts: [...s.hosts] } : {}),
+      ...(s.size ? { size: s.size } : {}),
+      ...(s.volumes ? { volumes: s.volumes.map((v) => ({ name: v.name, path: v.path })) } : {}),
+      ...(s.dependsOn ? { dependsOn: [...s.dependsOn] } : {}),
+      ...(s.scale !== undefined ? { scale: s.scale } : s.autoscale ? { scale: s.autoscale.min } : {}),
+    };
+  }
+  return { services, steps };
+}

@@ -1,0 +1,177 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventually, Platform } from './support/platform';
+
+/**
+ * An app of named services only, created empty and pushed with git: a web service built from ./web (Node.js, no
+ * Dockerfile: the runtime is detected from its folder), an internal service from ./echo that the web one calls by
+ * its name on the app's network, and a worker that runs an image. One push builds both images and rolls every
+ * service out; the next push replaces every service's gears; a rollback brings every service back to the earlier
+ * release; a service a release no longer names goes.
+ */
+
+const APP = '/domains/dev/apps/svc';
+const HOST = 'svc-dev.localhost';
+
+const DESCRIPTOR = `name: svc
+cartridges: []
+services:
+  web:
+    kind: web
+    build: ./web
+    port: 3000
+    dependsOn: [echo]
+  echo:
+    kind: internal
+    build: ./echo
+    port: 7000
+    env: { SAYING: hello }
+  ticker:
+    kind: worker
+    image: gearshift/base:trixie
+    command: while true; do echo tick; sleep 5; done
+`;
+
+const WEB = `const http = require('node:http');
+const version = require('./version');
+http
+  .createServer((req, res) => {
+    http
+      .get('http://echo:7000/', (r) => {
+        let body = '';
+        r.on('data', (c) => (body += c));
+        r.on('end', () => res.end(\`web \${version} / \${body}\`));
+      })
+      .on('error', (err) => {
+        res.statusCode = 502;
+        res.end(\`web \${version} / echo unreachable: \${err.message}\`);
+      });
+  })
+  .listen(Number(process.env.PORT));
+`;
+
+const ECHO = `const http = require('node:http');
+const version = require('./version');
+http.createServer((req, res) => res.end(\`echo \${version} says \${process.env.SAYING}\`)).listen(7000);
+`;
+
+const pkg = (name: string) => JSON.stringify({ name, version: '1.0.0', scripts: { start: 'node server.js' } });
+
+function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', ['-C', dir, '-c', 'user.email=dev@example.com', '-c', 'user.name=dev', ...args], { encoding: 'utf8' });
+}
+
+type GearSeen = { service?: string; release: number | null; state: string; cartridge: string };
+
+describe('named services run', { timeout: 900_000 }, () => {
+  let p: Platform;
+  const repo = mkdtempSync(join(tmpdir(), 'gearshift-svcrun-'));
+
+  const write = (files: Record<string, string>) => {
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(join(repo, name, '..'), { recursive: true });
+      writeFileSync(join(repo, name), text);
+    }
+  };
+  const commit = (version: string, files: Record<string, string> = {}) => {
+    write({ 'web/version.js': `module.exports = '${version}';\n`, 'echo/version.js': `module.exports = '${version}';\n`, ...files });
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-qm', `release ${version}`);
+  };
+  const push = (): Promise<{ ok: boolean; output: string }> =>
+    new Promise((resolve) => {
+      const url = `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/svc.git`;
+      const child = spawn('git', ['-C', repo, 'push', url, 'main'], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+      let output = '';
+      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+      child.on('close', (code) => resolve({ ok: code === 0, output }));
+    });
+  const serving = (want: string) =>
+    eventually(
+      `the router to answer "${want}"`,
+      async () => {
+        const res = await p.viaRouter(HOST, '/').catch(() => null);
+        return res?.status === 200 && res.body.trim() === want && res;
+      },
+      60_000,
+      250,
+    );
+  const gears = async () => ((await p.api('GET', APP)).body.gears as GearSeen[]).filter((g) => g.service);
+  const byService = (all: GearSeen[]) =>
+    Object.fromEntries(
+      [...new Set(all.map((g) => g.service!))].sort().map((s) => [s, all.filter((g) => g.service === s).map((g) => `${g.release}:${g.state}`)]),
+    );
+  /** Waits for the app's service gears to be these (a worker reports running with the node's next beat). */
+  const runningGears = async (want: Record<string, string[]>) => {
+    await eventually('the service gears to run', async () => JSON.stringify(byService(await gears())) === JSON.stringify(want), 60_000, 500).catch(
+      () => undefined,
+    );
+    assert.deepEqual(byService(await gears()), want);
+  };
+
+  before(async () => {
+    p = await Platform.start('services-run', { node1: {} }, { router: true });
+    assert.equal((await p.api('POST', '/domains', { name: 'dev' })).status, 201);
+    const created = await p.api('POST', '/domains/dev/apps?wait=60', { name: 'svc', cartridges: [] });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    git(repo, 'init', '-q', '-b', 'main');
+    write({
+      'gearshift.yml': DESCRIPTOR,
+      'web/package.json': pkg('web'),
+      'web/server.js': WEB,
+      'echo/package.json': pkg('echo'),
+      'echo/server.js': ECHO,
+    });
+  });
+  after(async () => {
+    await p?.stop();
+    rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('builds every service from its folder and rolls them out in one push: the web service reaches the internal one by name', async () => {
+    commit('1');
+    const pushed = await push();
+    assert.ok(pushed.ok, pushed.output);
+    assert.match(pushed.output, /service web: detected Node\.js in \.\/web \(package\.json\)/);
+    assert.match(pushed.output, /building service echo from \.\/echo/);
+    await serving('web 1 / echo 1 says hello');
+    const app = (await p.api('GET', APP)).body;
+    assert.deepEqual(app.cartridges, []);
+    await runningGears({ echo: ['1:running'], ticker: ['1:running'], web: ['1:running'] });
+    assert.deepEqual(
+      app.services.map((s: { name: string; gears: number; release: number }) => `${s.name} ${s.gears} ${s.release}`),
+      ['echo 1 1', 'ticker 1 1', 'web 1 1'],
+    );
+    const [release] = (await p.api('GET', `${APP}/deployments`)).body;
+    assert.deepEqual(Object.keys(release.services).sort(), ['echo', 'ticker', 'web']);
+    assert.equal(release.services.ticker.image, 'gearshift/base:trixie');
+    assert.match(release.services.web.image, /:1-web$/);
+  });
+
+  it('replaces the gears of every service with the next push, and a rollback brings every one back', async () => {
+    commit('2');
+    const pushed = await push();
+    assert.ok(pushed.ok, pushed.output);
+    await serving('web 2 / echo 2 says hello');
+    await runningGears({ echo: ['2:running'], ticker: ['2:running'], web: ['2:running'] });
+
+    const back = await p.api('POST', `${APP}/deployments/1/activate?wait=180`);
+    assert.equal(back.body.operation.state, 'succeeded', JSON.stringify(back.body.operation));
+    await serving('web 1 / echo 1 says hello');
+    await runningGears({ echo: ['1:running'], ticker: ['1:running'], web: ['1:running'] });
+  });
+
+  it('removes a service a release no longer names, and keeps the others serving', async () => {
+    write({ 'gearshift.yml': DESCRIPTOR.replace(/ {2}ticker:\n(.*\n){3}/, '') });
+    commit('3');
+    const pushed = await push();
+    assert.ok(pushed.ok, pushed.output);
+    await serving('web 3 / echo 3 says hello');
+    await runningGears({ echo: ['3:running'], web: ['3:running'] });
+  });
+});
