@@ -126,6 +126,7 @@ describe('named services run', { timeout: 900_000 }, () => {
       'web/server.js': WEB,
       'echo/package.json': pkg('echo'),
       'echo/server.js': ECHO,
+      'web/Procfile': 'release: echo "release step of $GEARSHIFT_RELEASE for $GEARSHIFT_SERVICE"\n',
     });
   });
   after(async () => {
@@ -139,6 +140,8 @@ describe('named services run', { timeout: 900_000 }, () => {
     assert.ok(pushed.ok, pushed.output);
     assert.match(pushed.output, /service web: detected Node\.js in \.\/web \(package\.json\)/);
     assert.match(pushed.output, /building service echo from \.\/echo/);
+    // The release step of the web service's Procfile runs once, in its new image, before the release takes traffic.
+    assert.match(pushed.output, /release: release step of 1 for web/);
     await serving('web 1 / echo 1 says hello');
     const app = (await p.api('GET', APP)).body;
     assert.deepEqual(app.cartridges, []);
@@ -164,6 +167,27 @@ describe('named services run', { timeout: 900_000 }, () => {
     assert.equal(back.body.operation.state, 'succeeded', JSON.stringify(back.body.operation));
     await serving('web 1 / echo 1 says hello');
     await runningGears({ echo: ['1:running'], ticker: ['1:running'], web: ['1:running'] });
+  });
+
+  it("scales one service by name, which keeps the number, and shows one service's output alone", async () => {
+    const scaled = await p.api('PUT', `${APP}/scale?wait=120`, { service: 'ticker', replicas: 2 });
+    assert.equal(scaled.body.operation?.state, 'succeeded', JSON.stringify(scaled.body));
+    assert.equal(scaled.body.services.find((s: { name: string }) => s.name === 'ticker').scale, 2);
+    await runningGears({ echo: ['1:running'], ticker: ['1:running', '1:running'], web: ['1:running'] });
+    const unknown = await p.api('PUT', `${APP}/scale`, { service: 'clock', replicas: 1 });
+    assert.equal(unknown.status, 422, JSON.stringify(unknown.body));
+    assert.equal(unknown.body.details[0].rule, 'known-service');
+
+    const logs = await eventually(
+      'the worker to tick',
+      async () => {
+        const res = await p.api('GET', `${APP}/logs?tail=5&service=ticker`);
+        return /^\[ticker [0-9a-f]{8}\] tick$/m.test(res.body) && res;
+      },
+      30_000,
+      1000,
+    );
+    assert.doesNotMatch(logs.body, /^\[(web|echo) /m, 'no other service among its lines');
   });
 
   it('removes a service a release no longer names, and keeps the others serving', async () => {

@@ -117,6 +117,15 @@ export interface Autoscale {
   targetConcurrency: number;
 }
 
+/** One named service of an app (gearshift.yml `services:`), as GET app lists it. */
+export interface AppService {
+  name: string;
+  scale: number;
+  gears: number;
+  release: number | null;
+  cartridge: string | null;
+}
+
 export interface App {
   name: string;
   domain: string;
@@ -128,6 +137,8 @@ export interface App {
   size: string;
   scale: number;
   cartridges: string[];
+  /** Its named services: how many gears each runs (and should), and the release they run. */
+  services?: AppService[];
   /** Databases an upgrade replaced, stopped with their volume kept until the upgrade is confirmed or aborted. */
   kept?: { cartridge: string; upgradedTo: string }[];
   autoscale: Autoscale | null;
@@ -166,7 +177,7 @@ export interface AppEnv {
   revealed?: boolean;
 }
 
-export type ScaleRequest = { replicas: number; process?: string } | { min: number; max: number; targetConcurrency?: number };
+export type ScaleRequest = { replicas: number; process?: string; service?: string } | { min: number; max: number; targetConcurrency?: number };
 
 export type DeploymentState = 'building' | 'rolling-out' | 'active' | 'inactive' | 'failed';
 

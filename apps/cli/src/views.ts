@@ -15,6 +15,10 @@ export function showApp(a: App): string {
     `  cartridges  ${a.cartridges.join(', ')}`,
     ...(a.kept ?? []).map((k) => `  kept        ${k.cartridge} (upgraded to ${k.upgradedTo}; confirm or abort the upgrade)`),
     `  size        ${a.size}, ${a.scale} web gear(s)${a.autoscale ? `, autoscaling ${a.autoscale.min}..${a.autoscale.max}` : ''}${a.idleAfterSeconds ? `, idles after ${a.idleAfterSeconds} s` : ''}`,
+    ...(a.services ?? []).map(
+      (s) =>
+        `  service     ${s.name}: ${s.gears} of ${s.scale} gear(s)${s.release !== null ? `, release ${s.release}` : ''}${s.cartridge ? ` (${s.cartridge})` : ''}`,
+    ),
     '',
     table(
       a.gears.map((g) => ({ gear: g.id.slice(0, 8), cartridge: g.cartridge, node: g.node, state: g.state, endpoint: g.endpoints?.http ?? '' })),

@@ -195,7 +195,7 @@ export class ReleaseBuilder {
         if (job.onlyServices && s === job.services![0]) dockerfile = made;
       }
       // A release of named services only has no image of the web cartridge's to run the release command in.
-      if (job.release && !job.onlyServices) await this.release(job, step, out);
+      if (job.release && (!job.onlyServices || job.release.image)) await this.release(job, step, out);
       return { image: job.onlyServices ? '' : job.tag, dockerfile };
     } finally {
       rmSync(work, { recursive: true, force: true });
@@ -332,7 +332,7 @@ export class ReleaseBuilder {
     await step(`running ${what} (once, before the new release takes traffic)`);
     const code = await this.docker.runOnce({
       name: `${this.config.instance}-release-${job.deploymentId.slice(0, 8)}-${Date.now().toString(36)}`,
-      image: job.tag,
+      image: r.image ?? job.tag,
       command: r.command,
       env: r.env,
       labels: { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: this.config.instance, [LABELS.app]: job.appId, 'gearshift.role': 'release' },

@@ -50,11 +50,17 @@ describe('source archives', () => {
       writeFileSync(join(dir, 'package.json'), '{}');
       writeFileSync(join(dir, 'src/lib/a.js'), 'x');
       writeFileSync(join(dir, 'gearshift.yml'), 'name: web\n');
+      writeFileSync(join(dir, 'src/Procfile'), 'release: ./migrate\n');
+      writeFileSync(join(dir, 'compose.yaml'), 'services: {}\n');
       symlinkSync('lib/a.js', join(dir, 'src/link.js'));
       execFileSync('tar', ['-czf', join(dir, '..', 'gs-archive-test.tgz'), '-C', dir, '.']);
       const summary = await inspectArchive(readFileSync(join(dir, '..', 'gs-archive-test.tgz')), 1 << 20);
-      assert.deepEqual(summary.paths.sort(), ['gearshift.yml', 'package.json', 'src/lib/a.js']);
+      assert.deepEqual(summary.paths.sort(), ['compose.yaml', 'gearshift.yml', 'package.json', 'src/Procfile', 'src/lib/a.js']);
       assert.equal(summary.texts['gearshift.yml'], 'name: web\n');
+      // A folder's Procfile and a compose file are read too: named services are built from folders.
+      assert.equal(summary.texts['src/Procfile'], 'release: ./migrate\n');
+      assert.equal(summary.texts['compose.yaml'], 'services: {}\n');
+      assert.equal(summary.texts['package.json'], undefined);
     } finally {
       rmSync(dir, { recursive: true, force: true });
       rmSync(join(dir, '..', 'gs-archive-test.tgz'), { force: true });

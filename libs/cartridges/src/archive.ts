@@ -29,6 +29,11 @@ export interface ArchiveSummary {
 
 const BLOCK = 512;
 const TEXTS = new Set(['gearshift.yml', 'gearshift.yaml', 'Procfile', 'compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml']);
+/** The Procfile of a folder a named service may be built from (a few levels down), read like the root's. */
+const FOLDER_PROCFILE = /^([^/]+\/){1,3}Procfile$/;
+/** At most this many texts are kept from one archive. */
+const MAX_TEXTS = 64;
+const isText = (path: string, kept: number) => TEXTS.has(path) || (FOLDER_PROCFILE.test(path) && kept < MAX_TEXTS);
 
 function cString(buf: Buffer, start: number, length: number): string {
   const slice = buf.subarray(start, start + length);
@@ -195,7 +200,8 @@ async function readTar(reader: TarReader, maxBytes: number): Promise<ArchiveSumm
     let data: Buffer | undefined;
     const prefix = cString(header, 345, 155);
     const headerName = prefix ? `${prefix}/${cString(header, 0, 100)}` : cString(header, 0, 100);
-    const wantsText = (type === '0' || type === '7') && size <= 65536 && TEXTS.has((pax.path ?? longName ?? headerName).replace(/^\.\//, ''));
+    const wantsText =
+      (type === '0' || type === '7') && size <= 65536 && isText((pax.path ?? longName ?? headerName).replace(/^\.\//, ''), Object.keys(summary.texts).length);
     if (isMeta || wantsText) {
       const block = await reader.read(padded);
       if (block.length < padded) throw new ArchiveError('', 'tar', 'the archive is truncated');
@@ -231,7 +237,7 @@ async function readTar(reader: TarReader, maxBytes: number): Promise<ArchiveSumm
         summary.bytes += size;
         if (summary.bytes > maxBytes) throw new ArchiveError(path, 'max-size', `the archive unpacks to more than ${Math.round(maxBytes / 1024 / 1024)} MB`);
         summary.paths.push(path);
-        if (data && TEXTS.has(path)) summary.texts[path] = data.toString('utf8');
+        if (data && isText(path, Object.keys(summary.texts).length)) summary.texts[path] = data.toString('utf8');
         break;
       case '5':
         break;

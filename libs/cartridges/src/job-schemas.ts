@@ -194,11 +194,10 @@ export const nodeJobSchemas = {
         },
         ['memoryMb', 'timeoutSeconds'],
       ),
-      release: object({ command, network: string, env: stringMap, security: securitySpecSchema, name: { type: 'string', enum: ['deploy hook', 'release'] } }, [
-        'command',
-        'network',
-        'env',
-      ]),
+      release: object(
+        { command, network: string, env: stringMap, security: securitySpecSchema, name: { type: 'string', enum: ['deploy hook', 'release'] }, image: string },
+        ['command', 'network', 'env'],
+      ),
       secrets: strings,
       services: {
         type: 'array',

@@ -156,6 +156,8 @@ export interface BuildJob {
     security?: GearSecurity;
     /** What the build output calls it: `deploy hook` (absent) or `release` (a Procfile's release process). */
     name?: 'deploy hook' | 'release';
+    /** The image it runs in: a named service's (absent: the release's image, `tag`). */
+    image?: string;
   };
   /** Values never to show in logs (credentials the release command sees). */
   secrets: string[];

@@ -41,6 +41,8 @@ export interface ReleaseService {
   volumes?: { name: string; path: string }[];
   dependsOn?: string[];
   scale?: number;
+  /** The `release:` line of its folder's Procfile: in a release of named services only, it runs once per deployment. */
+  release?: string;
 }
 
 /** One immutable release of an app: the image built from one source, and the environment it was released with. */

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve, join } from 'node:path';
 import { loadCatalog } from '@gearshift/cartridges';
-import { buildGearSpecs, publishedVars, routeHealth, type AppShape, type GearRelease } from './gear-specs';
+import { buildGearSpecs, publishedVars, routeHealth, shellCommand, type AppShape, type GearRelease } from './gear-specs';
 import { checkCartridgeSet } from './cartridge-rules';
 import { GearshiftError } from '../common/errors';
 
@@ -308,6 +308,8 @@ describe("a docker-image gear's confinement", () => {
       assert.equal(api.command, undefined);
       assert.deepEqual(echo.command, ['/bin/sh', '-c', 'exec node echo.js']);
       assert.deepEqual(jobs.command, ['sleep', '1000']);
+      assert.deepEqual(shellCommand('while true; do sleep 1; done'), ['/bin/sh', '-c', 'while true; do sleep 1; done']);
+      assert.deepEqual(shellCommand('node a.js | tee out'), ['/bin/sh', '-c', 'node a.js | tee out']);
       assert.equal(api.env.GREETING, 'hey');
       assert.equal(api.env.MODE, 'api');
       assert.equal(api.env.PORT, '3000');

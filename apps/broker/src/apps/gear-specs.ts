@@ -314,6 +314,14 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
   });
 }
 
+/**
+ * A service's command line, run by a shell: a simple command replaces the shell (as a Procfile line does, so that it
+ * gets the stop signal); a list, a loop or a pipeline cannot, and runs under the shell.
+ */
+export function shellCommand(line: string): string[] {
+  return /[;&|\n]|^\s*(while|until|for|if|case|\{|\()/.test(line) ? ['/bin/sh', '-c', line] : procfileCommand(line);
+}
+
 /** The web service that answers at the app's host name (the one without hosts of its own), if any. */
 export const appHostService = (services: Record<string, Pick<ReleaseService, 'kind' | 'hosts'>>): string | undefined =>
   Object.entries(services).find(([, s]) => s.kind === 'web' && !s.hosts)?.[0];
@@ -363,7 +371,7 @@ function serviceSpec(app: AppShape, g: AppShape['gears'][number], published: Pub
     service: name,
     web: s.kind === 'web',
     image: { ref: s.image },
-    command: s.command === undefined ? undefined : typeof s.command === 'string' ? procfileCommand(s.command) : [...s.command],
+    command: s.command === undefined ? undefined : typeof s.command === 'string' ? shellCommand(s.command) : [...s.command],
     user: app.securityOverride?.runAsRoot ? '0:0' : undefined,
     containerName: `${instance}-${app.name}-${app.domain}-${name}-${short(g.id)}`,
     network: `${instance}-${short(app.id)}-${short(g.nodeId)}`,

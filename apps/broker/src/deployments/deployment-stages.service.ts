@@ -9,7 +9,7 @@ import { CHANGE_REPOS, type ChangeRepos } from '../changes/change-runner';
 import { AppGears } from '../lifecycle/app-gears.service';
 import type { App } from '../apps/app.entity';
 import { GearSpecsService } from '../apps/gear-specs.service';
-import { secretValues } from '../apps/gear-specs';
+import { publishedVars, secretValues } from '../apps/gear-specs';
 import { CatalogService } from '../cartridges/catalog.service';
 import { OperationsService, type StageHandler, type StageOutcome } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
@@ -117,6 +117,18 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
     const secrets = secretValues(await this.specs.shapeOf(app), this.catalog.cartridges, d.env);
     const build = web.manifest.build;
     const env = { ...(webSpec?.env ?? {}), ...d.env, GEARSHIFT_RELEASE: String(d.number) };
+    // A release of named services only runs its release step in a service's image: the one whose Procfile names it,
+    // else (a deploy hook) the first built; with the app's environment, that service's and what the cartridges publish.
+    const releasing = own ? undefined : (built.find(([, s]) => s.release) ?? (d.hooks.deploy ? built[0] : undefined));
+    const serviceEnv = releasing
+      ? {
+          ...d.env,
+          ...(releasing[1].env ?? {}),
+          ...Object.fromEntries(publishedVars(await this.specs.shapeOf(app), this.catalog.cartridges, nodeId).map((p) => [p.name, p.value])),
+          GEARSHIFT_SERVICE: releasing[0],
+          GEARSHIFT_RELEASE: String(d.number),
+        }
+      : env;
     return {
       operationId: op.id,
       appId: app.id,
@@ -145,11 +157,22 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
       push: Boolean(this.config.registry),
       labels: { 'gearshift.release': String(d.number) },
       limits: { memoryMb: this.config.buildMemoryMb, timeoutSeconds: this.config.buildTimeoutSeconds },
-      release: d.processes?.release
-        ? { command: procfileCommand(d.processes.release), network, env, security: gearSecurity(web.manifest.security), name: 'release' }
-        : d.hooks.deploy
-          ? { command: ['sh', '-c', d.hooks.deploy], network, env, security: gearSecurity(web.manifest.security) }
-          : undefined,
+      release: releasing
+        ? {
+            command: releasing[1].release ? procfileCommand(releasing[1].release) : ['sh', '-c', d.hooks.deploy!],
+            image: releasing[1].image,
+            network,
+            env: serviceEnv,
+            security: gearSecurity(this.catalog.find(releasing[1].cartridge)?.manifest.security),
+            ...(releasing[1].release ? { name: 'release' as const } : {}),
+          }
+        : !own
+          ? undefined
+          : d.processes?.release
+            ? { command: procfileCommand(d.processes.release), network, env, security: gearSecurity(web.manifest.security), name: 'release' }
+            : d.hooks.deploy
+              ? { command: ['sh', '-c', d.hooks.deploy], network, env, security: gearSecurity(web.manifest.security) }
+              : undefined,
       secrets,
     };
   }

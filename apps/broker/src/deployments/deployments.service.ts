@@ -19,7 +19,7 @@ import type { User } from '../users/user.entity';
 import { DeploymentStages } from './deployment-stages.service';
 import { DeploymentSources, type SourceUpload } from './sources';
 import { DETECTED_FILES, detectRuntime } from './detect-runtime';
-import { planServices } from './release-services';
+import { planServices, releaseLineOf } from './release-services';
 import { appHostService } from '../apps/gear-specs';
 import { type Deployment, type DeploymentSource } from '../apps/deployment.entity';
 
@@ -152,6 +152,15 @@ export class DeploymentsService {
     // A release of named services only builds no image of the web cartridge's for Procfile processes to run in.
     const procfile = web && summary.texts.Procfile !== undefined && !paths.has('Dockerfile') ? parseProcfile(summary.texts.Procfile) : null;
     const processes = Object.fromEntries(procfile?.processes ?? []);
+    // Without a web cartridge, a service's folder may carry the Procfile whose release line runs once per deployment.
+    const serviceRelease = web ? null : releaseLineOf(planned.services, summary.texts);
+    if (serviceRelease) planned.services[serviceRelease.service].release = serviceRelease.line;
+    if (serviceRelease && hooks.deploy)
+      throw ruleViolation(
+        `/archive/${planned.services[serviceRelease.service].build!.context}/Procfile`,
+        'one-release-step',
+        "a service's Procfile release process and the deploy hook both run once before each release takes traffic; keep one of them",
+      );
     if (processes.release && hooks.deploy) {
       throw ruleViolation(
         '/archive/Procfile',

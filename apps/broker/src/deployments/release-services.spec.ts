@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import { loadCatalog } from '@gearshift/cartridges';
 import { GearshiftError } from '../common/errors';
-import { planServices } from './release-services';
+import { planServices, releaseLineOf } from './release-services';
 
 const catalog = loadCatalog(join(resolve(__dirname, '../../../../..'), 'cartridges'));
 
@@ -53,5 +53,20 @@ describe('the services of a pushed source', () => {
       refusal(() => planServices({ x: { kind: 'worker', build: { context: 'api', dockerfile: 'Dockerfile.prod' } } }, paths, catalog, '/archive/compose.yaml')),
       '/archive/compose.yaml/services/x/build/dockerfile file',
     );
+  });
+
+  it("takes the release step of a services-only release from the first service in start order whose folder's Procfile names one", () => {
+    const { services } = planServices(
+      {
+        web: { kind: 'web', build: './web', dependsOn: ['api'] },
+        api: { kind: 'internal', build: './api', port: 8000 },
+        jobs: { kind: 'worker', image: 'busybox:1' },
+      },
+      paths,
+      catalog,
+    );
+    const texts = { 'web/Procfile': 'release: node migrate.js\n', 'api/Procfile': 'web: ./api\n' };
+    assert.deepEqual(releaseLineOf(services, texts), { service: 'web', line: 'node migrate.js' });
+    assert.equal(releaseLineOf(services, { 'api/Procfile': 'web: ./api\n' }), null);
   });
 });

@@ -1,10 +1,26 @@
-import { buildContext, servicePort, type Cartridge, type ServiceDescriptor } from '@gearshift/cartridges';
+import { buildContext, parseProcfile, servicePort, startOrder, type Cartridge, type ServiceDescriptor } from '@gearshift/cartridges';
 import { ruleViolation } from '../common/errors';
 import type { ReleaseService } from '../apps/deployment.entity';
 import { detectRuntime, DETECTED_FILES } from './detect-runtime';
 
 /** The cartridge a named image, or a folder with its own Dockerfile, runs as. */
 export const IMAGE_CARTRIDGE = 'docker-image';
+
+/**
+ * The service whose folder's Procfile names a `release:` line (the first in start order), with the line: in a
+ * release of named services only, that line runs once per deployment in the service's new image, as the root
+ * Procfile's does for a web cartridge's.
+ */
+export function releaseLineOf(services: Record<string, ReleaseService>, texts: Record<string, string>): { service: string; line: string } | null {
+  for (const name of startOrder(services)) {
+    const context = services[name].build?.context;
+    if (context === undefined) continue;
+    const text = texts[context === '.' ? 'Procfile' : `${context}/Procfile`];
+    const line = text === undefined ? undefined : parseProcfile(text).processes.get('release');
+    if (line) return { service: name, line };
+  }
+  return null;
+}
 
 /** A release's services before its number is known: a built one gets its image name from it (see serviceImage). */
 export interface PlannedServices {

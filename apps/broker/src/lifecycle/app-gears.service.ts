@@ -320,6 +320,34 @@ export class AppGears {
   }
 
   /**
+   * Runs `replicas` gears of one named service of the release the app serves, inside the caller's transaction: added
+   * beside the app's other gears, or the newest removed. The app keeps the number through later releases. More gears
+   * must fit the team's quota.
+   */
+  async setServiceReplicas(
+    repos: ChangeRepos,
+    app: App,
+    name: string,
+    replicas: number,
+    release: { id: string; services: Record<string, ReleaseService> },
+  ): Promise<void> {
+    const s = release.services[name];
+    const gears = (app.gears ?? []).filter((g) => g.service === name).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    await repos.apps.update(app.id, { services: { ...(app.services ?? {}), [name]: { scale: replicas, scaled: true } } });
+    if (replicas <= gears.length) {
+      await repos.apps.removeGears(gears.slice(replicas).map((g) => g.id));
+      return;
+    }
+    const memoryMb = GEAR_SIZES[s.size ?? app.size].memoryMb;
+    await checkQuota(repos.teams, app.domainId, Array<number>(replicas - gears.length).fill(memoryMb));
+    const home = gears[0]?.nodeId ?? app.gears?.[0]?.nodeId;
+    for (let i = gears.length; i < replicas; i++) {
+      const nodeId = await this.place(repos, [memoryMb], home);
+      await repos.apps.addGears(app.id, [{ cartridge: s.cartridge, nodeId, memoryMb, deploymentId: release.id, service: name }]);
+    }
+  }
+
+  /**
    * Records the services a release that now serves runs, inside the caller's transaction: a scale set by hand is
    * kept, the release's is taken otherwise; services it no longer names are forgotten.
    */

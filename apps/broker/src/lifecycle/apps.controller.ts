@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query
 import { AcceptsBody } from '../common/body';
 import type { Response } from 'express';
 import { invalid } from '../common/errors';
-import { PROCESS_TYPE } from '@gearshift/cartridges';
+import { PROCESS_TYPE, SERVICE_NAME } from '@gearshift/cartridges';
 import { LogsService } from './logs.service';
 import { execSchema, RunService, runSchema, type ExecBody, type RunBody } from './run.service';
 import { ApiBearerAuth, ApiBody, ApiQuery, ApiTags } from '@nestjs/swagger';
@@ -80,6 +80,7 @@ export class AppsController {
   @ApiQuery({ name: 'tail', required: false, description: 'lines of each gear to start with (default 100, at most 10000)' })
   @ApiQuery({ name: 'follow', required: false, description: 'true: keep streaming new lines' })
   @ApiQuery({ name: 'process', required: false, description: 'only the gears of one Procfile process type (web, worker, …)' })
+  @ApiQuery({ name: 'service', required: false, description: 'only the gears of one named service of the app' })
   async appLogs(
     @CurrentUser() user: User,
     @Param('domain') domain: string,
@@ -87,13 +88,16 @@ export class AppsController {
     @Query('tail') tail: string | undefined,
     @Query('follow') follow: string | undefined,
     @Query('process') processType: string | undefined,
+    @Query('service') service: string | undefined,
     @Res() res: Response,
   ) {
     if (processType !== undefined && !PROCESS_TYPE.test(processType))
       throw invalid('/process', 'pattern', 'must be a Procfile process type (letters, digits, _ and -)');
+    if (service !== undefined && !new RegExp(SERVICE_NAME).test(service))
+      throw invalid('/service', 'pattern', 'must be the name of a service of the app (lower-case letters, digits and -)');
     const lines = tail === undefined ? 100 : Number(tail);
     if (!Number.isInteger(lines) || lines < 0 || lines > 10000) throw invalid('/tail', 'range', 'must be a whole number from 0 to 10000');
-    await this.logs.stream(user, domain, app, { tail: lines, follow: ['1', 'true', 'yes'].includes(follow ?? ''), process: processType }, res);
+    await this.logs.stream(user, domain, app, { tail: lines, follow: ['1', 'true', 'yes'].includes(follow ?? ''), process: processType, service }, res);
   }
 
   @Get()

@@ -6,6 +6,7 @@ import {
   autoscaleSchema,
   cartridgeEntrySchema,
   envNamePattern,
+  SERVICE_NAME,
 } from '@gearshift/cartridges';
 import type { AppHealth, CartridgeEntry, GearSize } from '@gearshift/cartridges';
 
@@ -80,6 +81,8 @@ export const scaleSchema = {
         cartridge: { type: 'string', minLength: 1 },
         /** A Procfile process type of the running release (`worker`); absent or `web`: the web gears. */
         process: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,30}$' },
+        /** A named service of the app (`worker`): its gears, from 0. */
+        service: { type: 'string', pattern: SERVICE_NAME },
         replicas: { type: 'integer', minimum: 0, maximum: 100 },
       },
     },
@@ -87,7 +90,7 @@ export const scaleSchema = {
   ],
 } as const;
 
-export type ScaleBody = { cartridge?: string; process?: string; replicas: number } | { min: number; max: number; targetConcurrency?: number };
+export type ScaleBody = { cartridge?: string; process?: string; service?: string; replicas: number } | { min: number; max: number; targetConcurrency?: number };
 
 export const patchAppSchema = {
   type: 'object',

@@ -349,6 +349,32 @@ export class AppsService {
         waitSeconds,
       );
     }
+    if (body.service !== undefined) {
+      const name = body.service;
+      return this.change(
+        user,
+        domainName,
+        appName,
+        'app.scale',
+        `scale service ${name} to ${body.replicas} gear(s)`,
+        async (repos, app) => {
+          if (body.process !== undefined || body.cartridge !== undefined)
+            throw ruleViolation('/service', 'one-target', 'scale a service, a process type or the web cartridge: name one of them');
+          const release = app.activeDeploymentId ? await repos.deployments.findById(app.activeDeploymentId) : null;
+          if (!release?.services?.[name]) {
+            const names = Object.keys(release?.services ?? {});
+            throw ruleViolation(
+              '/service',
+              'known-service',
+              `the release app "${app.name}" runs has no service ${name}${names.length ? ` (it has ${names.join(', ')})` : ''}`,
+            );
+          }
+          // A service may stop altogether (0); it keeps the scale given by hand through later releases.
+          await this.appGears.setServiceReplicas(repos, app, name, body.replicas, release);
+        },
+        waitSeconds,
+      );
+    }
     if (body.process && body.process !== 'web') {
       const type = body.process;
       return this.change(

@@ -16,6 +16,8 @@ export interface LogOptions {
   tail: number;
   follow: boolean;
   process?: string;
+  /** Only the gears of this named service. */
+  service?: string;
 }
 
 /**
@@ -81,9 +83,10 @@ export class LogsService {
           }
           return;
         }
-        // `web` is every gear of the app's code that runs no other process type.
-        if (opts.process && (m.process ?? (m.cartridge === web ? 'web' : undefined)) !== opts.process) return;
-        const what = m.process ? `${m.cartridge} ${m.process}` : m.cartridge;
+        // `web` is every gear of the app's code that runs no other process type (and no named service).
+        if (opts.process && (m.process ?? (m.cartridge === web && !m.service ? 'web' : undefined)) !== opts.process) return;
+        if (opts.service && m.service !== opts.service) return;
+        const what = m.service ? m.service : m.process ? `${m.cartridge} ${m.process}` : m.cartridge;
         res.write(`[${what} ${m.gear.slice(0, 8)}${m.failed ? `, ${m.failed}` : ''}] ${m.line}\n`);
       });
       ask(nodes).catch(done);

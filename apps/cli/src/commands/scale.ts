@@ -11,6 +11,7 @@ interface ScaleOpts extends DomainOpts, WaitOpts {
   max?: number;
   target?: number;
   process?: string;
+  service?: string;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -22,13 +23,14 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--max <n>', 'autoscale: most gears', (v) => Number(v))
     .option('--target <n>', 'autoscale: concurrent requests a gear should carry', (v) => Number(v))
     .option('--process <type>', "scale the gears of one of the Procfile's process types (worker, …) instead of the web gears")
+    .option('--service <name>', "scale the gears of one of the app's named services instead of the web gears")
     .addOption(noWait())
     .action(async (name: string, replicas: string | undefined, opts: ScaleOpts) => {
       const body: ScaleRequest | null =
         opts.min !== undefined || opts.max !== undefined
           ? { min: opts.min ?? 1, max: opts.max ?? opts.min ?? 1, ...(opts.target ? { targetConcurrency: opts.target } : {}) }
           : replicas !== undefined
-            ? { replicas: Number(replicas), ...(opts.process ? { process: opts.process } : {}) }
+            ? { replicas: Number(replicas), ...(opts.process ? { process: opts.process } : {}), ...(opts.service ? { service: opts.service } : {}) }
             : null;
       if (!body) throw new CliError('give a number of gears, or --min and --max', EXIT.usage);
       const app = ctx.appPath(opts, name);
