@@ -274,6 +274,8 @@ describe('an app of several services from one repository', { timeout: 1_200_000 
     assert.equal((await p.api('GET', `/operations/${deployments[0].operation}`)).body.kind, 'app.deploy');
     await answers(COMPOSED_HOST, '/hello', 'api v1 heard: internal v1 says hello');
     assert.equal((await job(COMPOSED_HOST, 'composed job')).doneBy, 'worker v1');
+    // The release line of the API's Procfile ran once, in the API service's image: it is first in start order to have one.
+    assert.equal(await count(COMPOSED_HOST, 'migrations'), 1);
     // Every compose service is a service of the app, the API too (built from the root): no web cartridge.
     assert.match(r.output, /service api: detected Node\.js in the root of the source \(package\.json\)/);
     await settles(COMPOSED, [
