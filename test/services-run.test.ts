@@ -190,7 +190,33 @@ describe('named services run', { timeout: 900_000 }, () => {
     assert.doesNotMatch(logs.body, /^\[(web|echo) /m, 'no other service among its lines');
   });
 
+  it("runs a one-off command in a service's image with its environment, by default the web service's", async () => {
+    const run = async (body: unknown) => {
+      const res = await p.api('POST', `${APP}/run`, body);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return (res.body as string)
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { line?: string; exitCode?: number });
+    };
+    const inEcho = await run({ command: ['sh', '-c', 'echo "$SAYING from $GEARSHIFT_SERVICE"; exit 3'], service: 'echo' });
+    assert.deepEqual(
+      inEcho.map((m) => m.line ?? m.exitCode),
+      ['hello from echo', 3],
+    );
+    const byDefault = await run({ command: ['sh', '-c', 'echo "$GEARSHIFT_SERVICE saying ${SAYING:-nothing}"; cat version.js'] });
+    assert.deepEqual(
+      byDefault.map((m) => m.line ?? m.exitCode),
+      ['web saying nothing', "module.exports = '1';", 0],
+    );
+  });
+
   it('removes a service a release no longer names, and keeps the others serving', async () => {
+    write({ 'gearshift.yml': DESCRIPTOR.replace('    dependsOn: [echo]\n', '    dependsOn: [echo]\n    hosts: [shop.example.test]\n') });
+    commit('3');
+    const refused = await push();
+    assert.equal(refused.ok, false, refused.output);
+    assert.match(refused.output, /\/archive\/gearshift\.yml\/services\/web\/hosts .*does not route yet/);
     write({ 'gearshift.yml': DESCRIPTOR.replace(/ {2}ticker:\n(.*\n){3}/, '') });
     commit('3');
     const pushed = await push();

@@ -124,6 +124,15 @@ export class DeploymentsService {
         'one-app-host',
         `the app's web cartridge ${named.manifest.name} answers at its host name; give the web service ${hostService} host names of its own, or make it the app's only web code`,
       );
+    // A web service's own host names would need the ownership rules of aliases: until the router serves them, a
+    // service that names them is refused rather than run unreachable.
+    const hosted = Object.entries(planned.services).find(([, s]) => s.hosts);
+    if (hosted)
+      throw ruleViolation(
+        `/archive/${composed?.file ?? 'gearshift.yml'}/services/${hosted[0]}/hosts`,
+        'service-hosts',
+        `web service ${hosted[0]} names host names of its own, which this broker does not route yet; let one web service answer at the app's host name and add aliases to the app (POST .../aliases), or make ${hosted[0]} internal`,
+      );
     const detected = named || hostService ? null : detectRuntime(paths, this.catalog.cartridges);
     if (!named && !detected && !hasServices) {
       throw ruleViolation(

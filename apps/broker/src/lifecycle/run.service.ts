@@ -1,23 +1,24 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
-import { GEAR_SIZES, gearProcessTypes, type RunInput, type RunMessage, type TerminalSize } from '@gearshift/cartridges';
+import { GEAR_SIZES, gearProcessTypes, SERVICE_NAME, startOrder, type RunInput, type RunMessage, type TerminalSize } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, notFound, ruleViolation } from '../common/errors';
 import { HeldPerUser } from '../common/held-per-user';
 import { AppAccess } from '../apps/app-access.service';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { GearSpecsService } from '../apps/gear-specs.service';
-import { secretValues } from '../apps/gear-specs';
+import { appHostService, secretValues } from '../apps/gear-specs';
 import { CatalogService } from '../cartridges/catalog.service';
 import { QueueService } from '../queue/queue.service';
 import { NodeRelay, type RelayChannel } from '../queue/node-relay';
 import type { User } from '../users/user.entity';
 import type { App } from '../apps/app.entity';
 
-/** `POST .../run`: the command's words, and the process type whose gears' environment and node it runs with. */
+/** `POST .../run`: the command's words, and the process type or named service whose environment and node it runs with. */
 export interface RunBody {
   command: string[];
   process?: string;
+  service?: string;
 }
 
 export const runSchema = {
@@ -27,6 +28,8 @@ export const runSchema = {
   properties: {
     command: { type: 'array', minItems: 1, maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 4096 } },
     process: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,30}$' },
+    /** A named service of the app: its image, environment and node. */
+    service: { type: 'string', pattern: SERVICE_NAME },
   },
 } as const;
 
@@ -56,6 +59,8 @@ export type RunOutput = Extract<RunMessage, { line: string }> | Extract<RunMessa
 export interface RunRequest {
   command: string[];
   process?: string;
+  /** A named service of the release: the command runs in its image, with its environment (see execute). */
+  service?: string;
 }
 
 /** How a command's output goes out and its input comes in. */
@@ -158,18 +163,43 @@ export class RunService {
    */
   async execute(app: App, request: RunRequest, io: CommandIo): Promise<RunEnd | null> {
     const release = app.activeDeploymentId ? await this.deploymentsRepository.findById(app.activeDeploymentId) : null;
-    if (!release?.image || release.pruned) {
+    // A release of named services only runs commands in a service's image: the one asked for, else the one that
+    // answers at the app's host name, else the first to start.
+    const services = release?.services ?? {};
+    const service = request.service ?? (release && !release.image && !request.process ? (appHostService(services) ?? startOrder(services)[0]) : undefined);
+    if (!release || release.pruned || (!release.image && !service)) {
       throw conflict(`app "${app.name}" has no release yet: deploy its code first (git push, or POST .../deployments), then run commands in it`);
     }
-    const type = request.process ?? 'web';
-    const types = gearProcessTypes(release.processes ?? {});
-    if (type !== 'web' && !types.includes(type)) {
-      throw ruleViolation('/process', 'procfile-process', `release ${release.number} has no process ${type}; it has web${types.map((t) => `, ${t}`).join('')}`);
-    }
-    // A node that runs the release has its image and the app's network; the process type's gear gives the environment.
     const gears = (app.gears ?? []).filter((g) => g.deploymentId === release.id);
-    const gear = gears.find((g) => (type === 'web' ? !g.process : g.process === type)) ?? gears[0];
-    if (!gear) throw conflict(`no gear of app "${app.name}" runs release ${release.number} (the app may be scaled to 0); start or scale it first`);
+    let gear: (typeof gears)[number] | undefined;
+    let image = release.image ?? '';
+    if (service !== undefined) {
+      if (request.process !== undefined) throw ruleViolation('/service', 'one-target', 'run in a service or in a process type, not both');
+      if (!services[service]) {
+        const names = Object.keys(services);
+        throw ruleViolation(
+          '/service',
+          'known-service',
+          `release ${release.number} has no service ${service}${names.length ? `; it has ${names.join(', ')}` : ''}`,
+        );
+      }
+      image = services[service].image;
+      gear = gears.find((g) => g.service === service);
+      if (!gear) throw conflict(`no gear of service ${service} runs release ${release.number} (it may be scaled to 0); scale it first`);
+    } else {
+      const type = request.process ?? 'web';
+      const types = gearProcessTypes(release.processes ?? {});
+      if (type !== 'web' && !types.includes(type)) {
+        throw ruleViolation(
+          '/process',
+          'procfile-process',
+          `release ${release.number} has no process ${type}; it has web${types.map((t) => `, ${t}`).join('')}`,
+        );
+      }
+      // A node that runs the release has its image and the app's network; the process type's gear gives the environment.
+      gear = gears.find((g) => !g.service && (type === 'web' ? !g.process : g.process === type)) ?? gears.find((g) => !g.service);
+      if (!gear) throw conflict(`no gear of app "${app.name}" runs release ${release.number} (the app may be scaled to 0); start or scale it first`);
+    }
     const shape = await this.specs.shapeOf(app);
     const spec = (await this.specs.specs(app)).find((s) => s.gearId === gear.id)!;
     const env = { ...spec.env, GEARSHIFT_RELEASE: String(release.number) };
@@ -182,7 +212,7 @@ export class RunService {
           appId: app.id,
           channel: relay.channel,
           alive: relay.alive,
-          image: release.image!,
+          image,
           command: request.command,
           env,
           network: spec.network,

@@ -38,15 +38,20 @@ export function register(program: Command, ctx: CliContext): void {
     .description("run a command once in a new container of the app's release, with its environment (gearshift run [-it] APP -- cmd args…)")
     .addOption(domainOption())
     .option('--process <type>', 'take the environment and node of this Procfile process type (default: web)')
+    .option('--service <name>', 'run in the image of this named service of the app, with its environment')
     .option('-i, --interactive', 'send what this command reads to it (over a WebSocket)')
     .option('-t, --tty', 'give the command a terminal (with -i: a shell, as with ssh)')
-    .action(async (app: string, command: string[], opts: DomainOpts & TerminalOpts & { process?: string }) => {
+    .action(async (app: string, command: string[], opts: DomainOpts & TerminalOpts & { process?: string; service?: string }) => {
       const path = `${ctx.appPath(opts, app)}/run`;
       // The command's own exit code is the CLI's, as with ssh or docker run.
       process.exitCode =
         opts.interactive || opts.tty
           ? await runInTerminal(ctx.api(), path, { command, tty: Boolean(opts.tty), stdin: Boolean(opts.interactive), process: opts.process })
-          : await streamed(ctx.api(), path, { command, ...(opts.process ? { process: opts.process } : {}) });
+          : await streamed(ctx.api(), path, {
+              command,
+              ...(opts.process ? { process: opts.process } : {}),
+              ...(opts.service ? { service: opts.service } : {}),
+            });
     });
 
   program
