@@ -12,20 +12,20 @@ const ROUNDS = 3;
 
 /** The single-service figure: the Express getting-started app of the buildpack tests. */
 const EXPRESS = join(ROOT, 'test/fixtures/apps/express-hello');
-/** The app of several services of the end-to-end test: an API at the root, an internal service and a worker, each Node.js. */
+/** The app of several services of the end-to-end test: an API, an internal service and a worker, each a Node.js folder. */
 const SERVICES = join(ROOT, 'test/fixtures/services-app');
 
 /**
- * The four services, each built from its folder on the runtime detected there: the fixture's API (the repository's
- * root, whose Procfile's release line runs once per deployment in its image) as the web service, its internal service
- * and worker, and a second worker; beside PostgreSQL and Valkey. No cron entry.
+ * The four services, each built from its folder on the runtime detected there: the fixture's API (whose Procfile's
+ * release line runs once per deployment in its image), its internal service and worker, and a second worker; beside
+ * PostgreSQL and Valkey. No cron entry.
  */
 const DESCRIPTOR = `name: multi
 cartridges: [postgresql-17, valkey-8]
 services:
   api:
     kind: web
-    build: .
+    build: ./api
     env:
       INTERNAL_URL: http://internal:5000
     dependsOn: [postgresql-17, valkey-8, internal]
@@ -109,7 +109,7 @@ export async function servicesBench(p: Platform, add: (what: string, platform: s
     };
     let release = 0;
     const pushMulti = async (version: string) => {
-      writeFileSync(join(multi.dir, 'answer.js'), `module.exports = 'api ${version}';\n`);
+      writeFileSync(join(multi.dir, 'api/answer.js'), `module.exports = 'api ${version}';\n`);
       edit('internal/server.js', /internal [\w-]+ says hello/, `internal ${version} says hello`);
       edit('worker/worker.js', /worker [\w-]+'/, `worker ${version}'`);
       writeFileSync(join(multi.dir, 'mailer/mailer.js'), mailer(version));

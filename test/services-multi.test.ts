@@ -11,9 +11,8 @@ import { eventually, Platform, ROOT, runCli } from './support/platform';
  * An app of several services from one repository, pushed with git: an API (Node.js, no Dockerfile) that queues jobs
  * on Redis, a worker that takes them and writes their rows to PostgreSQL, an internal service the API calls by its
  * name, a cron entry that writes a row on its schedule and a Procfile `release:` that migrates the database once per
- * deployment; PostgreSQL and Valkey from the catalogue. The API is the repository's root, the app's web code on
- * nodejs-24 (the Procfile's release line runs in the image of the app's web code), the others are built from their
- * folders, each on the runtime detected there. Every
+ * deployment; PostgreSQL and Valkey from the catalogue. Each service is built from its folder on the runtime detected
+ * there, with no web cartridge; the release line, cron entries and one-off commands run in the API's image. Every
  * service of a push is built and rolled out by one operation and answers through the router; a rollback takes every
  * service back; `gearshift run` gives a command's output and exit code; the compose form of the same repository,
  * pushed to another empty app, deploys every service from its folder and answers the same.
@@ -76,7 +75,7 @@ describe('an app of several services from one repository', { timeout: 1_200_000 
 
   /** Changes what each service says (the API's answer, the internal service's words, the worker's name): code only. */
   const release = (version: string) => {
-    writeFileSync(join(repo, 'answer.js'), `module.exports = 'api ${version}';\n`);
+    writeFileSync(join(repo, 'api/answer.js'), `module.exports = 'api ${version}';\n`);
     const edit = (file: string, from: RegExp, to: string) => {
       const path = join(repo, file);
       writeFileSync(path, readFileSync(path, 'utf8').replace(from, to));
@@ -172,10 +171,8 @@ describe('an app of several services from one repository', { timeout: 1_200_000 
     assert.match(r.output, /applying gearshift\.yml/);
     assert.match(r.output, /add cartridge postgresql-17/);
     assert.match(r.output, /add cartridge valkey-8/);
-    assert.match(r.output, /add cartridge nodejs-24/);
-    // No Dockerfile anywhere: the web code is built with its cartridge's recipe, each service's runtime is told from
-    // the package.json in its folder.
-    for (const s of ['internal', 'worker']) assert.match(r.output, new RegExp(`service ${s}: detected Node\\.js in \\./${s} \\(package\\.json\\)`));
+    // No Dockerfile anywhere: each service's runtime is told from the package.json in its folder.
+    for (const s of ['api', 'internal', 'worker']) assert.match(r.output, new RegExp(`service ${s}: detected Node\\.js in \\./${s} \\(package\\.json\\)`));
     const deployments = (await p.api('GET', `${APP}/deployments`)).body as { number: number; state: string; operation: string }[];
     assert.deepEqual(
       deployments.map((d) => [d.number, d.state]),
@@ -184,18 +181,18 @@ describe('an app of several services from one repository', { timeout: 1_200_000 
     const op = (await p.api('GET', `/operations/${deployments[0].operation}`)).body as { kind: string; state: string; steps: { text: string }[] };
     assert.equal(op.kind, 'app.deploy');
     assert.equal(op.state, 'succeeded', JSON.stringify(op));
-    // That one operation built every service's image beside the web code's.
-    for (const s of ['internal', 'worker'])
+    // That one operation built every service's image.
+    for (const s of ['api', 'internal', 'worker'])
       assert.ok(
         op.steps.some((x) => x.text.includes(`building service ${s} from ./${s}`)),
         JSON.stringify(op.steps.map((x) => x.text)),
       );
     const d = (await p.api('GET', `${APP}/deployments/1`)).body as { log: string };
     assert.equal(d.log.match(/migrated: tables jobs, ticks and migrations are in place \(migration run 1\)/g)?.length, 1, d.log);
-    // Every part of the app's code runs the release: the web code, the internal service and the worker.
+    // Every service runs the release, each in gears of its own; the app has no web cartridge.
     await settles(APP, [
+      ['api', 1, 'running'],
       ['internal', 1, 'running'],
-      ['nodejs-24', 1, 'running'],
       ['worker', 1, 'running'],
     ]);
   });
@@ -242,20 +239,24 @@ describe('an app of several services from one repository', { timeout: 1_200_000 
     await answers(HOST, '/hello', 'api v1 heard: internal v1 says hello', 30_000);
     assert.equal((await job(HOST, 'after the rollback')).doneBy, 'worker v1');
     await settles(APP, [
+      ['api', 1, 'running'],
       ['internal', 1, 'running'],
-      ['nodejs-24', 1, 'running'],
       ['worker', 1, 'running'],
     ]);
     // A rollback deploys nothing new: the release step does not run again.
     assert.equal(await count(HOST, 'migrations'), 2);
   });
 
-  it("prints a one-off command's output with gearshift run, and exits with its exit code", async () => {
+  it("prints a one-off command's output with gearshift run, in the API's image or another service's, and exits with its exit code", async () => {
     const login = await runCli(p, home, ['login', '--password-stdin'], `${p.adminPassword}\n`);
     assert.equal(login.code, 0, login.stderr);
     const ok = await runCli(p, home, ['run', 'jobs', '-d', 'dev', '--', 'node', '-e', 'console.log(require("./answer"), Boolean(process.env.DATABASE_URL))']);
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.stdout, 'api v1 true\n');
+    // In another service's image, with --service.
+    const worker = await runCli(p, home, ['run', 'jobs', '-d', 'dev', '--service', 'worker', '--', 'node', '-e', 'console.log(require("./package").name)']);
+    assert.equal(worker.code, 0, worker.stderr);
+    assert.equal(worker.stdout, 'jobs-worker\n');
     const failing = await runCli(p, home, ['run', 'jobs', '-d', 'dev', '--', 'sh', '-c', 'echo bye; exit 5']);
     assert.equal(failing.code, 5, failing.stderr);
     assert.equal(failing.stdout, 'bye\n');
@@ -276,8 +277,7 @@ describe('an app of several services from one repository', { timeout: 1_200_000 
     assert.equal((await job(COMPOSED_HOST, 'composed job')).doneBy, 'worker v1');
     // The release line of the API's Procfile ran once, in the API service's image: it is first in start order to have one.
     assert.equal(await count(COMPOSED_HOST, 'migrations'), 1);
-    // Every compose service is a service of the app, the API too (built from the root): no web cartridge.
-    assert.match(r.output, /service api: detected Node\.js in the root of the source \(package\.json\)/);
+    for (const s of ['api', 'internal', 'worker']) assert.match(r.output, new RegExp(`service ${s}: detected Node\\.js in \\./${s} \\(package\\.json\\)`));
     await settles(COMPOSED, [
       ['api', 1, 'running'],
       ['internal', 1, 'running'],

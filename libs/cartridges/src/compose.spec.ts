@@ -324,15 +324,14 @@ const EXPECTED: Record<
     },
   },
   // The compose form of the several-services app the end-to-end test pushes (test/services-multi.test.ts): three
-  // services built from their folders (the API from the root), a development source mount dropped and its anonymous
-  // volume kept as a volume.
+  // services built from their folders, a development source mount dropped and its anonymous volume kept as a volume.
   'services-app': {
     cartridges: ['postgresql-17', 'redis-7'],
     appServices: {
       internal: { kind: 'internal', build: './internal', port: 5000 },
       api: {
         kind: 'web',
-        build: '.',
+        build: './api',
         env: { INTERNAL_URL: 'http://internal:5000', DATABASE_URL: 'postgres://jobs:jobs@db:5432/jobs', REDIS_URL: 'redis://cache:6379/0' },
         port: 8080,
         dependsOn: ['postgresql-17', 'redis-7', 'internal'],
@@ -348,12 +347,12 @@ const EXPECTED: Record<
     volumes: ['pgdata'],
     services: {
       api: {
-        becomes: { kind: 'container', build: { context: '.', dockerfile: undefined, target: undefined } },
+        becomes: { kind: 'container', build: { context: './api', dockerfile: undefined, target: undefined } },
         ports: [{ target: 8080, published: 8080 }],
         volumes: [{ name: 'api-1', path: '/app/node_modules' }],
         notes: [
-          'built from the context .: that folder must be uploaded with the app',
-          'drops the bind mount .:/app, used in development: the code is baked into the image when it is built',
+          'built from the context ./api: that folder must be uploaded with the app',
+          'drops the bind mount ./api:/app, used in development: the code is baked into the image when it is built',
         ],
       },
       internal: { ports: [{ target: 5000, published: undefined }], notes: ['built from the context ./internal: that folder must be uploaded with the app'] },
