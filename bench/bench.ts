@@ -5,6 +5,7 @@ import { hashFolder, loadCatalog, nodeQueue, stamp } from '@gearshift/cartridges
 import { DockerAdapter } from '../apps/node-agent/src/docker.adapter';
 import { ImageBuilder } from '../apps/node-agent/src/images';
 import { deployPushBench, writeRawNodeApp } from './deploy-push';
+import { servicesBench } from './services';
 import { failoverBench } from './failover';
 import { scaleBench } from './scale';
 import { nodeLossBench } from './node-loss';
@@ -21,11 +22,12 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 /**
- * `npm run bench` (BENCH_ONLY=deploy, =push, =routing, =memory, =recovery, =restart, =upgrade, =backup, =failover, =node-loss, =scale, =soak, =runtimes or =db-upgrade for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
+ * `npm run bench` (BENCH_ONLY=deploy, =push, =services, =routing, =memory, =recovery, =restart, =upgrade, =backup, =failover, =node-loss, =scale, =soak, =runtimes or =db-upgrade for those rows alone): what the platform costs over the raw floor, measured in the same run on the same machine.
  *   gear start  app create → healthy through the API   vs  raw dockerode create + start + the same health wait
  *   queue       a no-op job through a node's queue       vs  a raw BullMQ round trip on the same Redis
  *   routing     wrk through the router      vs  wrk straight to the container's own address (and its published port)
  *   wake        the first request to an idle app, answered
+ *   services    git push → all four services of an app serving, code-only  vs  the same for an app of one service
  *   memory      broker and agent resident memory, idle and with 100 apps
  *   recovery    kill -9 of the broker, agent and router under the supervisor, until each is healthy again
  *   restart     npm run down + npm run up -- --detach under traffic: failed requests and the longest gap
@@ -333,6 +335,7 @@ async function main(): Promise<void> {
       return;
     }
     if (process.env.BENCH_ONLY === 'push') return void (await deployPushBench(p, nodeImage, add), printTable(rows));
+    if (process.env.BENCH_ONLY === 'services') return void (await servicesBench(p, add), printTable(rows));
     if (process.env.BENCH_ONLY === 'deploy' || process.env.BENCH_ONLY === 'routing') {
       const floor = [await rawGearStart(nodeImage), await rawGearStart(nodeImage), await rawGearStart(nodeImage)];
       if (process.env.BENCH_ONLY === 'deploy') await deployBench(p, nodeImage, floor, add);
@@ -416,6 +419,7 @@ async function main(): Promise<void> {
     // and run of the equivalent Dockerfile.
     await deployBench(p, nodeImage, raw, add);
     await deployPushBench(p, nodeImage, add);
+    await servicesBench(p, add);
 
     const nodes = await p.api('GET', '/nodes');
     const nodeId = nodes.body[0].id as string;

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { entryName } from './cartridge-options';
 import {
   cartridgeForImage,
   COMPOSE_IMAGE_FAMILIES,
@@ -322,6 +323,53 @@ const EXPECTED: Record<
       },
     },
   },
+  // The compose form of the several-services app the end-to-end test pushes (test/services-multi.test.ts): three
+  // services built from their folders, a development source mount dropped and its anonymous volume kept as a volume.
+  'services-app': {
+    cartridges: ['postgresql-17', 'redis-7'],
+    appServices: {
+      internal: { kind: 'internal', build: './internal', port: 5000 },
+      api: {
+        kind: 'web',
+        build: './api',
+        env: { INTERNAL_URL: 'http://internal:5000', DATABASE_URL: 'postgres://jobs:jobs@db:5432/jobs', REDIS_URL: 'redis://cache:6379/0' },
+        port: 8080,
+        dependsOn: ['postgresql-17', 'redis-7', 'internal'],
+        volumes: [{ name: 'api-1', path: '/app/node_modules' }],
+      },
+      worker: {
+        kind: 'worker',
+        build: './worker',
+        env: { DATABASE_URL: 'postgres://jobs:jobs@db:5432/jobs', REDIS_URL: 'redis://cache:6379/0' },
+        dependsOn: ['postgresql-17', 'redis-7'],
+      },
+    },
+    volumes: ['pgdata'],
+    services: {
+      api: {
+        becomes: { kind: 'container', build: { context: './api', dockerfile: undefined, target: undefined } },
+        ports: [{ target: 8080, published: 8080 }],
+        volumes: [{ name: 'api-1', path: '/app/node_modules' }],
+        notes: [
+          'built from the context ./api: that folder must be uploaded with the app',
+          'drops the bind mount ./api:/app, used in development: the code is baked into the image when it is built',
+        ],
+      },
+      internal: { ports: [{ target: 5000, published: undefined }], notes: ['built from the context ./internal: that folder must be uploaded with the app'] },
+      worker: {
+        ports: [],
+        dependsOn: [
+          { service: 'db', condition: 'service_healthy' },
+          { service: 'cache', condition: 'service_started' },
+        ],
+      },
+      db: {
+        becomes: { kind: 'cartridge', cartridge: 'postgresql-17' },
+        notes: [CATALOGUE_NOTE('postgres:17', 'postgresql-17'), GIVES_WAY('POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB')],
+      },
+      cache: { becomes: { kind: 'cartridge', cartridge: 'redis-7' }, notes: [CATALOGUE_NOTE('redis:7', 'redis-7')] },
+    },
+  },
   'billing-secrets': {
     cartridges: [
       { name: 'docker-image', image: 'ghcr.io/acme/billing:5.1', port: 9000, env: { DB_PASSWORD_FILE: '/run/secrets/db_password' } },
@@ -340,6 +388,53 @@ const EXPECTED: Record<
       db: { becomes: { kind: 'cartridge', cartridge: 'postgresql-15' }, secrets: ['db_password'] },
     },
   },
+};
+
+/**
+ * What each file of the outside corpus becomes: the catalogue cartridges and the app's own services of a plan, or the
+ * fields that stop it. Several containers of the app's own, builds, anonymous volumes and development source mounts
+ * plan; what stops the rest is a host path or the Docker socket.
+ */
+const OUTSIDE_EXPECTED: Record<string, { cartridges: string[]; services: string[] } | { blockers: string[] }> = {
+  angular: { cartridges: [], services: ['web'] },
+  'apache-php': { cartridges: [], services: ['web'] },
+  'aspnet-mssql': { cartridges: [], services: ['web', 'db'] },
+  django: { cartridges: [], services: ['web'] },
+  'elasticsearch-logstash-kibana': { blockers: ['/services/logstash/volumes/0', '/services/logstash/volumes/1'] },
+  fastapi: { cartridges: [], services: ['api'] },
+  flask: { cartridges: [], services: ['web'] },
+  'flask-redis': { cartridges: [], services: ['redis', 'web'] },
+  'gitea-postgres': { cartridges: ['docker-image', 'postgresql-17'], services: [] },
+  minecraft: { blockers: ['/services/minecraft/volumes/0'] },
+  'nextcloud-postgres': { cartridges: ['docker-image', 'postgresql-17'], services: [] },
+  'nextcloud-redis-mariadb': { cartridges: ['docker-image', 'valkey-8', 'mariadb-10.11'], services: [] },
+  'nginx-aspnet-mysql': { cartridges: ['mariadb-10.11'], services: ['backend', 'proxy'] },
+  'nginx-flask-mongo': { blockers: ['/services/web/volumes/0'] },
+  'nginx-flask-mysql': { cartridges: ['mariadb-10.11'], services: ['backend', 'proxy'] },
+  'nginx-golang': { blockers: ['/services/proxy/volumes/0'] },
+  'nginx-golang-mysql': { blockers: ['/services/proxy/volumes/0'] },
+  'nginx-golang-postgres': { blockers: ['/services/proxy/volumes/0'] },
+  'nginx-nodejs-redis': { cartridges: [], services: ['redis', 'web1', 'web2', 'nginx'] },
+  'nginx-wsgi-flask': { cartridges: [], services: ['flask-app', 'nginx-proxy'] },
+  'pihole-cloudflared-DoH': { blockers: ['/services/pihole/volumes/0', '/services/pihole/volumes/1'] },
+  plex: { blockers: ['/services/plex/volumes/0'] },
+  portainer: { blockers: ['/services/portainer/volumes/0'] },
+  'postgresql-pgadmin': { cartridges: ['docker-image', 'postgresql-17'], services: [] },
+  'prometheus-grafana': { blockers: ['/services/prometheus/volumes/0', '/services/grafana/volumes/0'] },
+  'react-express-mongodb': { cartridges: [], services: ['mongo', 'backend', 'frontend'] },
+  'react-express-mysql': { cartridges: ['mariadb-10.11'], services: ['backend', 'frontend'] },
+  'react-java-mysql': { cartridges: ['mariadb-10.11'], services: ['backend', 'frontend'] },
+  'react-nginx': { cartridges: [], services: ['frontend'] },
+  'react-rust-postgres': { cartridges: ['postgresql-15'], services: ['frontend', 'backend'] },
+  sparkjava: { cartridges: [], services: ['sparkjava'] },
+  'sparkjava-mysql': { cartridges: ['mariadb-10.11'], services: ['backend'] },
+  'spring-postgres': { cartridges: ['postgresql-17'], services: ['backend'] },
+  'traefik-golang': { blockers: ['/services/frontend/volumes/0'] },
+  vuejs: { cartridges: [], services: ['web'] },
+  'wasmedge-kafka-mysql': { blockers: ['/services/redpanda/volumes/0'] },
+  'wasmedge-mysql-nginx': { blockers: ['/services/frontend/volumes/0'] },
+  wireguard: { blockers: ['/services/wireguard/volumes/0', '/services/wireguard/volumes/1', '/services/wireguard/volumes/2'] },
+  'wordpress-mysql': { cartridges: ['docker-image', 'mariadb-10.11'], services: [] },
 };
 
 describe('compose import', () => {
@@ -509,7 +604,7 @@ services:
   for (const [label, dir] of CORPORA) {
     it(`plans or explains every file of ${label}, leaving no key unaccounted for`, () => {
       const { planned, explained, plans } = walkCorpus(dir);
-      if (dir === OWN_CORPUS) assert.deepEqual([planned, explained], [9, 2]);
+      if (dir === OWN_CORPUS) assert.deepEqual([planned, explained], [10, 2]);
       else {
         assert.equal(planned + explained, 39);
         // Samples that stopped only on a build context, several containers of their own, or an anonymous volume
@@ -520,6 +615,21 @@ services:
       console.log(`# ${label}: ${planned} file(s) plan an app that runs here, ${explained} explain what stops them`);
     });
   }
+
+  if (existsSync(OUTSIDE_CORPUS))
+    it('imports each file of the awesome-compose corpus as expected: its plan, or the fields that stop it', () => {
+      const samples = readdirSync(OUTSIDE_CORPUS)
+        .filter((s) => COMPOSE_FILES.some((f) => existsSync(join(OUTSIDE_CORPUS, s, f))))
+        .sort();
+      assert.deepEqual(samples, Object.keys(OUTSIDE_EXPECTED).sort(), 'every sample has its expectation, and only samples do');
+      for (const sample of samples) {
+        const r = importSample(join(OUTSIDE_CORPUS, sample));
+        const got = r.cartridges
+          ? { cartridges: r.cartridges.map(entryName), services: Object.keys(r.appServices ?? {}) }
+          : { blockers: r.blockers.map((b) => b.pointer) };
+        assert.deepEqual(got, OUTSIDE_EXPECTED[sample], `${sample}: ${JSON.stringify(r.blockers)}`);
+      }
+    });
 
   it('imports each file of its own corpus exactly as expected', () => {
     const samples = readdirSync(OWN_CORPUS).sort();
