@@ -1,6 +1,6 @@
-import { Agent } from 'node:http';
 import { eventually } from '../test/support/platform';
 import { LabPlatform } from '../test/support/lab-platform';
+import { routerTraffic } from '../test/support/traffic';
 
 type AddRow = (what: string, platform: string, floor: string, ratio: string, goal: string) => void;
 
@@ -28,19 +28,7 @@ export async function nodeLossBench(add: AddRow): Promise<void> {
     const [first] = created.body.gears as GearView[];
     await eventually('the router to serve the app', async () => (await p.viaRouter('site-loss.localhost')).status === 200, 60_000, 250);
 
-    const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-    let sent = 0;
-    let failed = 0;
-    const pending: Promise<void>[] = [];
-    const pacer = setInterval(() => {
-      sent++;
-      pending.push(
-        p.viaRouter('site-loss.localhost', '/', agent, 10_000).then(
-          (r) => void (r.status !== 200 && failed++),
-          () => void failed++,
-        ),
-      );
-    }, 1000 / RATE);
+    const traffic = routerTraffic(p, 'site-loss.localhost', RATE);
     await new Promise((r) => setTimeout(r, 2000));
     const t0 = performance.now();
     l.kill(first.node);
@@ -56,9 +44,8 @@ export async function nodeLossBench(add: AddRow): Promise<void> {
       20,
     );
     await new Promise((r) => setTimeout(r, 3000));
-    clearInterval(pacer);
-    await Promise.all(pending);
-    agent.destroy();
+    const { sent, failures } = await traffic.stop();
+    const failed = failures.length;
     add(`node loss (docker kill of 1 of ${NODES} lab nodes) → replica serving elsewhere`, `${(back / 1000).toFixed(2)} s`, '', '', '< 5 s');
     add(`  failed requests during the loss, at ${RATE} req/s`, `${failed} of ${sent} (${((100 * failed) / sent).toFixed(2)}%)`, '', '', '< 1%');
   } finally {

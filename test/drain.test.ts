@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually, hostAddress, Platform } from './support/platform';
+import { routerTraffic, type TrafficTally } from './support/traffic';
 
 /**
  * Draining a node under load: two agents on this host (each publishing on the host's own address, as two hosts
@@ -51,22 +52,8 @@ describe('draining a node', { timeout: 600_000 }, () => {
   it('moves every gear off a drained node with no failed request, and the node takes gears again once activated', async () => {
     const host = 'steady-tide.localhost';
     await eventually('the router to serve the app', async () => (await p.viaRouter(host, '/')).status === 200, 30_000, 100);
-    let sent = 0;
-    const failures: string[] = [];
-    const inFlight = new Set<Promise<void>>();
-    const load = setInterval(() => {
-      sent++;
-      const req = p
-        .viaRouter(host, '/', undefined, 5000)
-        .then((r) => {
-          if (r.status !== 200) failures.push(`${r.status} ${r.body.slice(0, 100)}`);
-        })
-        .catch((err: Error) => {
-          failures.push(err.message);
-        });
-      inFlight.add(req);
-      req.finally(() => inFlight.delete(req)).catch(() => undefined);
-    }, 50);
+    const traffic = routerTraffic(p, host, 20, 5000);
+    let tally: TrafficTally;
     try {
       await new Promise((r) => setTimeout(r, 2000));
       const drained = await p.api('POST', `/nodes/${p.nodeName('node1')}/drain?wait=300`);
@@ -83,9 +70,9 @@ describe('draining a node', { timeout: 600_000 }, () => {
       assert.match(placement.considered.find((v: { node: string }) => v.node === p.nodeName('node1')).reason, /is draining/);
       await new Promise((r) => setTimeout(r, 2000));
     } finally {
-      clearInterval(load);
-      await Promise.all([...inFlight]);
+      tally = await traffic.stop();
     }
+    const { sent, failures } = tally;
     assert.ok(sent >= 60, `sent ${sent} requests`);
     assert.deepEqual(failures, [], `${failures.length} of ${sent} requests failed`);
 

@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent } from 'node:http';
 import { eventually, type Platform } from './support/platform';
 import { LabPlatform } from './support/lab-platform';
+import { routerTraffic, type TrafficTally } from './support/traffic';
 
 /** Three lab nodes, as the issue asks: one web replica on each. */
 const NODES = 3;
@@ -57,19 +57,8 @@ describe('draining a lab node', { timeout: 1_800_000 }, () => {
     await eventually('the router to serve the app', async () => (await p.viaRouter('shop-tide.localhost')).status === 200, 60_000, 250);
 
     // 40 requests a second through the router, each on its own, as clients send them.
-    const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-    let sent = 0;
-    const failures: string[] = [];
-    const pending: Promise<void>[] = [];
-    const pacer = setInterval(() => {
-      sent++;
-      pending.push(
-        p.viaRouter('shop-tide.localhost', '/', agent, 10_000).then(
-          (r) => void (r.status !== 200 && failures.push(`status ${r.status} ${r.body.slice(0, 100)}`)),
-          (err: Error) => void failures.push(err.message),
-        ),
-      );
-    }, 25);
+    const traffic = routerTraffic(p, 'shop-tide.localhost', 40);
+    let tally: TrafficTally;
     let drained: { status: number; body: { kind: string; state: string; error: string | null; steps: { text: string }[] } };
     const t0 = Date.now();
     try {
@@ -77,10 +66,9 @@ describe('draining a lab node', { timeout: 1_800_000 }, () => {
       drained = await p.api('POST', `/nodes/${victim}/drain?wait=600`);
       await new Promise((r) => setTimeout(r, 2000));
     } finally {
-      clearInterval(pacer);
-      await Promise.all(pending);
-      agent.destroy();
+      tally = await traffic.stop();
     }
+    const { sent, failures } = tally;
     const texts = drained.body.steps.map((s) => s.text);
     console.log(
       `node ${victim} drained under load in ${((Date.now() - t0) / 1000 - 4).toFixed(1)} s: ${failures.length} of ${sent} requests failed\n  ${texts.join('\n  ')}`,

@@ -1,9 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { eventually, type Platform } from './support/platform';
 import { LabPlatform } from './support/lab-platform';
+import { routerTraffic } from './support/traffic';
 
 /** Three lab nodes, as the issue asks: the machine copes (each is a Docker Engine in a container). */
 const NODES = 3;
@@ -60,19 +60,7 @@ describe('losing a node', { timeout: 1_800_000 }, () => {
     await eventually('the router to serve the app', async () => (await p.viaRouter('site-loss.localhost')).status === 200, 60_000, 250);
 
     // 50 requests a second through the router, each on its own, as clients send them.
-    const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-    let sent = 0;
-    const failures: string[] = [];
-    const pending: Promise<void>[] = [];
-    const pacer = setInterval(() => {
-      sent++;
-      pending.push(
-        p.viaRouter('site-loss.localhost', '/', agent, 10_000).then(
-          (r) => void (r.status !== 200 && failures.push(`status ${r.status}`)),
-          (err: Error) => void failures.push(err.message),
-        ),
-      );
-    }, 20);
+    const traffic = routerTraffic(p, 'site-loss.localhost', 50);
     await new Promise((r) => setTimeout(r, 1000));
 
     victim = gears[0].node;
@@ -99,9 +87,7 @@ describe('losing a node', { timeout: 1_800_000 }, () => {
       throw new Error(`${err.message}\n${JSON.stringify(await gearsOf('site'))}\n${nodeLogs()}`);
     });
     await new Promise((r) => setTimeout(r, 3000));
-    clearInterval(pacer);
-    await Promise.all(pending);
-    agent.destroy();
+    const { sent, failures } = await traffic.stop();
     const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     console.log(
       `node ${victim} killed: lost after ${s(lostAfterMs)}, replica placed elsewhere after ${s(placedAfterMs)}, serving there after ${s(backAfterMs)}; ` +
