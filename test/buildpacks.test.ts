@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,7 +178,22 @@ describe('buildpack conventions: real apps deploy unmodified', { timeout: 900_00
     assert.equal(res.status, 200, res.body);
     assert.equal(res.body, 'python-procfile on port 8080 answered /hello; cache configured\n');
     assert.match(r.output, /-----> detected Python \(pyproject\.toml\): the app's web cartridge is python-3\.13/);
-    assert.match(r.output, /remote: +release: no migrations\s/);
+    // The release command runs before the app has a web gear, with what its cartridges publish already.
+    assert.match(r.output, /remote: +release: no migrations \(cache configured\)\s/);
+  });
+
+  it('deploys again once the repository names its cache in a gearshift.yml, the runtime still detected', async () => {
+    await deployed('python', '/hello');
+    const repo = repos.get('python')!;
+    writeFileSync(join(repo, 'gearshift.yml'), 'name: python\ncartridges: [redis-7]\n');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-qm', 'describe the app');
+    const again = await push('python');
+    assert.ok(again.ok, again.output);
+    assert.match(again.output, /applying gearshift\.yml/);
+    const app = (await p.api('GET', '/domains/dev/apps/python')).body;
+    assert.deepEqual([...app.cartridges].sort(), ['python-3.13', 'redis-7']);
+    assert.equal(app.release, 2);
   });
 
   it('detects a static site from index.html', async () => {

@@ -40,6 +40,7 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
   const env = descriptorEnv(d);
   // Settings of a cartridge (a docker-image's image, a size) take effect when it is added; names are compared.
   const names = d.cartridges.map(entryName);
+  const isWeb = (n: string) => catalog.get(n)?.manifest.categories.includes('web') ?? false;
   if (!current) {
     items.push({ action: 'create', target: `app ${d.name}`, to: names, reason: 'the app does not exist yet' });
     for (const [k, v] of Object.entries(env)) items.push({ action: 'add', target: `env ${k}`, to: v, reason: 'declared in the file' });
@@ -50,9 +51,10 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
     return { items, refusals };
   }
 
-  const isWeb = (n: string) => catalog.get(n)?.manifest.categories.includes('web') ?? false;
   let added = names.filter((c) => !current.cartridges.includes(c));
-  let removed = current.cartridges.filter((c) => !names.includes(c));
+  // A file that names no web cartridge leaves the runtime to the app: the one a push detected (or that was added)
+  // stays, as the push that detected it would detect it again.
+  let removed = current.cartridges.filter((c) => !names.includes(c) && (names.some(isWeb) || !isWeb(c)));
   // An upgrade that waits for its confirmation: the file may keep the new database (nothing to do), or name the old
   // one again (the upgrade is aborted); anything else would leave the kept database without its successor.
   for (const k of current.kept ?? []) {

@@ -114,9 +114,13 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
     // Before its first release an app whose runtime was detected has no web gear; its services share the network.
     const webSpec = specs.find((s) => s.web && onNode(s));
     const network = (webSpec ?? specs.find(onNode))?.network ?? '';
-    const secrets = secretValues(await this.specs.shapeOf(app), this.catalog.cartridges, d.env);
+    const shape = await this.specs.shapeOf(app);
+    const secrets = secretValues(shape, this.catalog.cartridges, d.env);
     const build = web.manifest.build;
-    const env = { ...(webSpec?.env ?? {}), ...d.env, GEARSHIFT_RELEASE: String(d.number) };
+    // What the cartridges publish (DATABASE_URL …), as a gear on the building node sees it: from the web gear's own
+    // environment, or, before the first release of a detected runtime (no web gear yet), from the publishers.
+    const published = Object.fromEntries(publishedVars(shape, this.catalog.cartridges, nodeId).map((p) => [p.name, p.value]));
+    const env = { ...(webSpec?.env ?? published), ...d.env, GEARSHIFT_RELEASE: String(d.number) };
     // A release of named services only runs its release step in a service's image: the one whose Procfile names it,
     // else (a deploy hook) the first built; with the app's environment, that service's and what the cartridges publish.
     const releasing = own ? undefined : (built.find(([, s]) => s.release) ?? (d.hooks.deploy ? built[0] : undefined));
@@ -124,7 +128,7 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
       ? {
           ...d.env,
           ...(releasing[1].env ?? {}),
-          ...Object.fromEntries(publishedVars(await this.specs.shapeOf(app), this.catalog.cartridges, nodeId).map((p) => [p.name, p.value])),
+          ...published,
           GEARSHIFT_SERVICE: releasing[0],
           GEARSHIFT_RELEASE: String(d.number),
         }
