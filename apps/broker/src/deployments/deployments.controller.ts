@@ -21,8 +21,9 @@ export const gitSourceSchema = {
       additionalProperties: false,
       required: ['url'],
       properties: {
-        // http(s) and git's own protocol only: the broker checks where those connect to (fetch-guard.ts).
-        url: { type: 'string', pattern: '^(https?|git)://', maxLength: 2000 },
+        // http(s) and git's own protocol only: the broker checks the scheme and where the URL connects to
+        // (fetch-guard.ts), refusing any other scheme as every URL a fetch may not use (422).
+        url: { type: 'string', minLength: 1, maxLength: 2000 },
         ref: { type: 'string', pattern: '^[A-Za-z0-9._/][A-Za-z0-9._/-]*$', maxLength: 200 },
       },
     },
