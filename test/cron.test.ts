@@ -11,7 +11,8 @@ import { freePort } from './support/processes';
  * Cron entries in gearshift.yml: each runs on its schedule (here every two seconds: cron's optional seconds field) as
  * a one-off container of the app's release with the app's environment; its output and exit code are kept and shown
  * by `GET .../cron` and `gearshift cron`; a run still going when its entry is due again makes that time a skipped run;
- * a schedule cron cannot read is refused with the deployment; every run is in the audit log.
+ * a schedule cron cannot read is refused with the deployment; an entry may name a service of the file to run in;
+ * every run is in the audit log.
  */
 
 const APP = '/domains/dev/apps/crons';
@@ -28,7 +29,7 @@ interface CronRunView {
 }
 interface CronView {
   release: number | null;
-  entries: { schedule: string; command: string; process: string; next: string | null; runs: CronRunView[] }[];
+  entries: { schedule: string; command: string; process: string | null; service: string | null; next: string | null; runs: CronRunView[] }[];
 }
 
 describe('cron entries', { timeout: 600_000 }, () => {
@@ -209,6 +210,42 @@ describe('cron entries', { timeout: 600_000 }, () => {
     for (const r of view.entries[1].runs) if (Date.parse(r.dueAt) < Date.parse(last)) assert.notEqual(r.state, 'running', JSON.stringify(r));
     // The first broker back, for what follows.
     await p.startBroker();
+  });
+
+  it("runs an entry that names a service in that service's image, with its environment; refuses a service the file lacks", async () => {
+    const refused = await deploy('cron:\n  - schedule: "@hourly"\n    command: "true"\n    service: mailer\n');
+    assert.equal(refused.status, 422, JSON.stringify(refused.body));
+    assert.match(refused.body.details[0].pointer, /\/cron\/0\/service$/);
+    assert.match(refused.body.message ?? '', /mailer/);
+    const res = await deploy(
+      [
+        'services:',
+        '  ticker:',
+        '    kind: worker',
+        '    image: gearshift/base:trixie',
+        '    command: while true; do sleep 5; done',
+        '    env: { SAYING: hi }',
+        'cron:',
+        '  - schedule: "*/2 * * * * *"',
+        '    command: echo "$SAYING from $GEARSHIFT_SERVICE"',
+        '    service: ticker',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.equal(res.body.operation.state, 'succeeded', JSON.stringify(res.body.operation));
+    const view = await eventually(
+      'a run of the entry in the ticker service',
+      async () => {
+        const v = await cron();
+        return v.entries[0]?.runs.some((r) => r.state === 'succeeded' && r.release === v.release) && v;
+      },
+      60_000,
+      500,
+    );
+    const [entry] = view.entries;
+    assert.deepEqual([entry.service, entry.process], ['ticker', null]);
+    assert.equal(entry.runs.find((r) => r.state === 'succeeded')?.output, 'hi from ticker\n');
   });
 
   it('stops running entries that a new release no longer has', async () => {

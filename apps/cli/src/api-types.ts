@@ -162,7 +162,8 @@ export interface CronRunView {
 /** `GET .../cron`: the entries of the app's release, each with its next time and newest runs. */
 export interface CronView {
   release: number | null;
-  entries: { schedule: string; command: string; process: string; next: string | null; runs: CronRunView[] }[];
+  /** `process` is null for an entry that runs in a named service (`service`). */
+  entries: { schedule: string; command: string; process: string | null; service: string | null; next: string | null; runs: CronRunView[] }[];
 }
 
 /** What `app recover` did: the gears it moved off lost nodes, and the snapshot it put back. */

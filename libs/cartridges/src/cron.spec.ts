@@ -42,4 +42,39 @@ describe('cron schedules', () => {
     assert.deepEqual(d.cron, [{ schedule: '*/5 * * * *', command: 'node clean.js', process: 'worker' }]);
     assert.throws(() => parseDescriptor('name: a\ncartridges: [nodejs-24]\ncron:\n  - schedule: "* * * * *"\n'), /command/);
   });
+
+  it('may name a service of the file to run in, and refuses one the file does not name', () => {
+    const d = parseDescriptor(
+      'name: a\ncartridges: []\nservices:\n  api: {kind: web, build: api, port: 3000}\n  jobs: {kind: worker, build: jobs}\ncron:\n  - schedule: "@hourly"\n    command: node sweep.js\n    service: jobs\n',
+    );
+    assert.deepEqual(d.cron, [{ schedule: '@hourly', command: 'node sweep.js', service: 'jobs' }]);
+    assert.deepEqual(cronViolations(d.cron, Object.keys(d.services ?? {})), []);
+    const bad = cronViolations(
+      [
+        { schedule: '@hourly', command: 'true', service: 'jobs' },
+        { schedule: '@hourly', command: 'true', service: 'mailer' },
+      ],
+      ['api', 'jobs'],
+    );
+    assert.deepEqual(
+      bad.map((v) => [v.pointer, v.rule]),
+      [['/cron/1/service', 'known-service']],
+    );
+    assert.match(bad[0].message, /mailer.*api, jobs/);
+    // A file without services has none to name.
+    assert.deepEqual(
+      cronViolations([{ schedule: '@hourly', command: 'true', service: 'jobs' }]).map((v) => [v.pointer, v.rule]),
+      [['/cron/0/service', 'known-service']],
+    );
+    // A service or a process type, not both.
+    assert.deepEqual(
+      cronViolations([{ schedule: '@hourly', command: 'true', service: 'jobs', process: 'worker' }], ['jobs']).map((v) => [v.pointer, v.rule]),
+      [['/cron/0/process', 'one-target']],
+    );
+    // A service's name follows the rule of services' names.
+    assert.throws(
+      () => parseDescriptor('name: a\ncartridges: [nodejs-24]\ncron:\n  - {schedule: "@hourly", command: "true", service: "Bad_Name"}\n'),
+      /service/,
+    );
+  });
 });

@@ -1,10 +1,12 @@
 import { CronExpressionParser } from 'cron-parser';
 import type { FromSchema } from 'json-schema-to-ts';
+import { SERVICE_NAME } from './services';
 import type { Violation } from './validation';
 
 /**
  * `cron:` in gearshift.yml: commands run on a schedule, each as a one-off container of the app's current release
- * with the environment of a process type's gears (web unless named).
+ * with the environment of a process type's gears (web unless named), or in a named service's image with that
+ * service's environment.
  */
 export const cronSchema = {
   type: 'array',
@@ -19,6 +21,8 @@ export const cronSchema = {
       /** A shell command line, run with `sh -c`. */
       command: { type: 'string', minLength: 1, maxLength: 4096 },
       process: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,30}$' },
+      /** A service of the same gearshift.yml: the command runs in its image, with its environment. */
+      service: { type: 'string', pattern: SERVICE_NAME },
     },
   },
 } as const;
@@ -47,11 +51,26 @@ export function scheduleProblem(schedule: string): string | null {
   return null;
 }
 
-/** Each entry whose schedule cannot be used, by its JSON pointer (`/cron/0/schedule`). */
-export function cronViolations(entries: readonly CronEntry[] | undefined): Violation[] {
+/**
+ * What cannot be used in each entry, by its JSON pointer: a schedule cron cannot read (`/cron/0/schedule`), a service
+ * the file does not name (`/cron/0/service`), or both a service and a process type to run in.
+ */
+export function cronViolations(entries: readonly CronEntry[] | undefined, services: readonly string[] = []): Violation[] {
   return (entries ?? []).flatMap((e, i) => {
+    const out: Violation[] = [];
     const problem = scheduleProblem(e.schedule);
-    return problem ? [{ pointer: `/cron/${i}/schedule`, rule: 'cron-schedule', message: `"${e.schedule}" ${problem}` }] : [];
+    if (problem) out.push({ pointer: `/cron/${i}/schedule`, rule: 'cron-schedule', message: `"${e.schedule}" ${problem}` });
+    if (e.service !== undefined && !services.includes(e.service)) {
+      out.push({
+        pointer: `/cron/${i}/service`,
+        rule: 'known-service',
+        message: `names no service of the file: ${e.service}${services.length ? ` (it has ${services.join(', ')})` : ' (it has none)'}`,
+      });
+    }
+    if (e.service !== undefined && e.process !== undefined) {
+      out.push({ pointer: `/cron/${i}/process`, rule: 'one-target', message: 'an entry runs in a service or in a process type, not both' });
+    }
+    return out;
   });
 }
 

@@ -125,7 +125,7 @@ export class CronService implements OnApplicationBootstrap {
       if (!now) throw new Error('the app is gone');
       end = await this.runs.execute(
         now,
-        { command: ['sh', '-c', entry.command], process: entry.process },
+        { command: ['sh', '-c', entry.command], process: entry.process, service: entry.service },
         {
           onOutput: (m) => add('line' in m ? m.line : Buffer.from(m.data, 'base64').toString('utf8')),
           signal,
@@ -149,7 +149,14 @@ export class CronService implements OnApplicationBootstrap {
         action: 'app.cron.run',
         target: `${app.domain}/${app.app}`,
         domain: app.domain,
-        details: { schedule: entry.schedule, command: entry.command, ...(entry.process ? { process: entry.process } : {}), release: app.release, ...details },
+        details: {
+          schedule: entry.schedule,
+          command: entry.command,
+          ...(entry.process ? { process: entry.process } : {}),
+          ...(entry.service ? { service: entry.service } : {}),
+          release: app.release,
+          ...details,
+        },
       },
       { user: app.deployer, address: null },
       status,
@@ -167,7 +174,8 @@ export class CronService implements OnApplicationBootstrap {
       entries: (release?.cron ?? []).map((e) => ({
         schedule: e.schedule,
         command: e.command,
-        process: e.process ?? 'web',
+        process: e.service ? null : (e.process ?? 'web'),
+        service: e.service ?? null,
         next: app.desiredState === 'started' || app.desiredState === 'idle' ? nextRunAfter(e.schedule, now).toISOString() : null,
         runs: runs.filter((r) => r.schedule === e.schedule && r.command === e.command).map(presentRun),
       })),

@@ -153,10 +153,10 @@ export class DeploymentsService {
           `/archive/${composed?.file ?? 'gearshift.yml'}/services/${name}/image`,
         );
     const hooks = this.sources.hooksOf(descriptor, paths);
-    // A schedule cron cannot read is refused with the push, not found out when it would have run.
-    const badSchedule = cronViolations(descriptor?.cron)[0];
-    if (badSchedule)
-      throw ruleViolation(`/archive/gearshift.yml${badSchedule.pointer}`, badSchedule.rule, `gearshift.yml ${badSchedule.pointer}: ${badSchedule.message}`);
+    // A schedule cron cannot read, or a service the file does not name, is refused with the push, not found out when
+    // the entry would have run.
+    const badEntry = cronViolations(descriptor?.cron, Object.keys(descriptor?.services ?? {}))[0];
+    if (badEntry) throw ruleViolation(`/archive/gearshift.yml${badEntry.pointer}`, badEntry.rule, `gearshift.yml ${badEntry.pointer}: ${badEntry.message}`);
     // The Procfile is read for a build with the cartridge's recipe; a repository's Dockerfile says how it starts.
     // A release of named services only builds no image of the web cartridge's for Procfile processes to run in.
     const procfile = web && summary.texts.Procfile !== undefined && !paths.has('Dockerfile') ? parseProcfile(summary.texts.Procfile) : null;

@@ -31,10 +31,14 @@ export function register(program: Command, ctx: CliContext): void {
             schedule: e.schedule,
             command: cut(e.command, 50),
             process: e.process,
+            service: e.service,
             next: when(e.next),
             last: e.runs[0] ? `${when(e.runs[0].dueAt)} ${outcome(e.runs[0])}` : null,
           })),
-          ['schedule', 'command', 'process', 'next', 'last'],
+          // The service column only for an app whose entries name one.
+          view.entries.some((e) => e.service)
+            ? ['schedule', 'command', 'process', 'service', 'next', 'last']
+            : ['schedule', 'command', 'process', 'next', 'last'],
         );
         const history = view.entries.flatMap((e) =>
           e.runs.slice(0, runs).map((r) => ({
