@@ -39,7 +39,9 @@ describe('two brokers', { timeout: 600_000 }, () => {
 
   before(async () => {
     // A short operation deadline, so the sweeper's work shows within the test; every real operation here takes seconds.
-    p = await Platform.start('brokers', { node1: {} }, { env: { GEARSHIFT_OPERATION_TIMEOUT_MS: '20000' } });
+    // Agents are held still (SIGSTOP) on purpose here, for longer than the tests' usual allowance of silence on a
+    // loaded machine: a node declared lost would fail the operations the cases watch. Losing nodes is node-loss's.
+    p = await Platform.start('brokers', { node1: {} }, { env: { GEARSHIFT_OPERATION_TIMEOUT_MS: '20000', GEARSHIFT_HEARTBEAT_TIMEOUT_MS: '60000' } });
     second = await freePort();
     await p.startBroker(second);
     assert.equal((await p.api('POST', '/domains', { name: 'pair' })).status, 201);
