@@ -126,10 +126,15 @@ export interface AppEnv {
   revealed?: boolean;
 }
 
+/**
+ * `building` → `rolling-out` → `active`; the release it replaced becomes `inactive` (and can be activated again).
+ * A build that fails, or a release whose gears never get healthy, ends `failed`.
+ */
 export type DeploymentState = 'building' | 'rolling-out' | 'active' | 'inactive' | 'failed';
 
 export interface DeploymentSource {
   kind: 'archive' | 'git-push' | 'git';
+  /** For git: the URL (without credentials) and ref; for a push, the commit. */
   url?: string;
   ref?: string;
   commit?: string;

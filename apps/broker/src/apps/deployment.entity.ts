@@ -1,25 +1,12 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import type { AppHealth, CronEntry, GearSize, ServiceKind } from '@gearshift/cartridges';
 import { sealedValues } from '../common/secrets';
+import type { DeploymentSource, DeploymentState } from '@gearshift/cartridges/src/api-types';
 
-/**
- * `building` → `rolling-out` → `active`; the release it replaced becomes `inactive` (and can be activated again).
- * A build that fails, or a release whose gears never get healthy, ends `failed`.
- */
-export type DeploymentState = 'building' | 'rolling-out' | 'active' | 'inactive' | 'failed';
+export type { DeploymentSource, DeploymentState };
 
 export const HOOK_NAMES = ['pre-build', 'build', 'deploy', 'post-deploy'] as const;
 export type HookName = (typeof HOOK_NAMES)[number];
-
-export interface DeploymentSource {
-  kind: 'archive' | 'git-push' | 'git';
-  /** For git: the URL (without credentials) and ref; for a push, the commit. */
-  url?: string;
-  ref?: string;
-  commit?: string;
-  bytes: number;
-  files: number;
-}
 
 /**
  * One named service as a release runs it: the image its gears run (built from a folder of the source, or named), on

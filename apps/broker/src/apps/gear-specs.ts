@@ -196,6 +196,11 @@ export function routeHealth(h: HealthSpec): RouteHealth | null {
   return null;
 }
 
+/** What every gear is told of itself: its app, domain, id and cartridge. */
+function gearIdentity(app: AppShape, g: AppShape['gears'][number]): Record<string, string> {
+  return { GEARSHIFT_APP: app.name, GEARSHIFT_DOMAIN: app.domain, GEARSHIFT_GEAR_ID: g.id, GEARSHIFT_CARTRIDGE: g.cartridge };
+}
+
 /** Computes the spec of every gear of an app. Deterministic: the same app always gives the same specs. */
 export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, instance: string): GearSpec[] {
   const publishedOn = new Map<string, PublishedVar[]>();
@@ -230,12 +235,7 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
     const processType = appCode && g.process ? g.process : undefined;
     const isWeb = appCode && !processType;
     if (appCode) Object.assign(env, g.env ?? g.release?.env ?? app.env);
-    Object.assign(env, {
-      GEARSHIFT_APP: app.name,
-      GEARSHIFT_DOMAIN: app.domain,
-      GEARSHIFT_GEAR_ID: g.id,
-      GEARSHIFT_CARTRIDGE: g.cartridge,
-    });
+    Object.assign(env, gearIdentity(app, g));
     if (processType) {
       const line = g.release?.processes?.[processType];
       if (!g.release || !line) throw new Error(`gear ${g.id} runs process ${processType}, which its release does not name`);
@@ -354,13 +354,7 @@ function serviceSpec(app: AppShape, g: AppShape['gears'][number], published: Pub
     env[p.name] = p.value;
     given.add(p.name);
   }
-  Object.assign(env, {
-    GEARSHIFT_APP: app.name,
-    GEARSHIFT_DOMAIN: app.domain,
-    GEARSHIFT_GEAR_ID: g.id,
-    GEARSHIFT_CARTRIDGE: g.cartridge,
-    GEARSHIFT_SERVICE: name,
-  });
+  Object.assign(env, gearIdentity(app, g), { GEARSHIFT_SERVICE: name });
   const serves = s.kind !== 'worker' && s.port !== undefined;
   return {
     gearId: g.id,
