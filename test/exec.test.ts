@@ -148,8 +148,10 @@ describe('exec and interactive commands', { timeout: 600_000 }, () => {
     assert.equal(piped.stdout, 'got piped\n');
   });
 
-  it('runs an interactive command with a terminal over a WebSocket: echoes what is typed, follows a resize, ends with the exit code', async () => {
+  it('runs an interactive command with a terminal over a WebSocket: echoes what is typed, follows a resize, ends with the exit code', async (t) => {
     const s = await open('run', { command: 'sh', tty: 'true', cols: '100', rows: '30' });
+    // A session this case leaves open would hold a command of the user's, and the cases after it would see it.
+    t.after(() => s.ws.terminate());
     s.type('echo hello-$((6*7))\n');
     // The terminal echoes the line typed (a terminal ends lines with \r\n), then the shell prints the answer.
     await s.until(/echo hello-\$\(\(6\*7\)\)\r\n/);

@@ -38,20 +38,15 @@ async function relayFor(redis: IORedis, job: CommandJob) {
       else await to.resize(m.resize.cols, m.resize.rows).catch(() => undefined);
     });
   };
-  // Its own connection: one that subscribes can do nothing else.
-  const subscriber = job.input ? redis.duplicate() : undefined;
-  if (subscriber && job.input) {
-    subscriber.on('error', () => undefined);
-    subscriber.on('message', (_channel: string, raw: string) => {
-      try {
-        take(JSON.parse(raw) as RunInput);
-      } catch {
-        // not a message of ours
-      }
-    });
-    await subscriber.subscribe(job.input);
-    // Pub/sub keeps nothing for a channel nobody listens to: the broker holds the input until now.
-    await publish({ started: true });
+  // The input is a Redis stream (the request's input key), read from its start on a connection of its own: what was
+  // sent before the reader came, or while its connection was down, is still there to read, in order. Pub/sub would
+  // drop a message published while the subscriber reconnects, and a lost key is a terminal that stops answering.
+  const reader = job.input ? redis.duplicate() : undefined;
+  let reading = true;
+  if (reader && job.input) {
+    reader.on('error', () => undefined);
+    readInput(reader, job.input, take, () => reading).catch(() => undefined);
+    await publish({ started: true, stream: true });
   }
   const terminal: TerminalOptions = {
     ...(job.tty ? { tty: job.tty } : {}),
@@ -72,9 +67,33 @@ async function relayFor(redis: IORedis, job: CommandJob) {
     redact,
     close: () => {
       clearInterval(watch);
-      subscriber?.disconnect();
+      reading = false;
+      reader?.disconnect();
     },
   };
+}
+
+/** Reads a command's input stream from its start until `more()` says stop, passing each message on in order. */
+export async function readInput(reader: IORedis, key: string, take: (m: RunInput) => void, more: () => boolean): Promise<void> {
+  let last = '0-0';
+  while (more()) {
+    const read = await reader.xread('COUNT', 100, 'BLOCK', 1000, 'STREAMS', key, last).catch(() => 'failed' as const);
+    if (read === 'failed') {
+      // Down for now: ioredis reconnects; the stream keeps what comes meanwhile.
+      if (more()) await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
+    for (const [, entries] of read ?? []) {
+      for (const [id, fields] of entries) {
+        last = id;
+        try {
+          take(JSON.parse(fields[1]) as RunInput);
+        } catch {
+          // not a message of ours
+        }
+      }
+    }
+  }
 }
 
 /**

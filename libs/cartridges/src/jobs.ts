@@ -260,7 +260,11 @@ export interface NodeJobs {
     secrets: string[];
     /** A terminal of this size (`gearshift run -it`): its output comes as `{data}` messages. */
     tty?: TerminalSize;
-    /** The channel the command's input comes on (see RunInput); without it, the command reads nothing. */
+    /**
+     * The key of the command's input (see RunInput): a Redis stream the node reads from its start (an agent that
+     * says `stream` in its `started` message), or, for an older agent, a pub/sub channel of the same name. Without
+     * it, the command reads nothing.
+     */
     input?: string;
   };
   /**
@@ -368,12 +372,13 @@ export type LogMessage =
 
 /**
  * A message on a one-off command's channel: a line of its output, what its terminal printed (`data`, base64), that
- * the node listens for its input (`started`: input sent before would be lost), or how it ended (its exit code, or
- * why it could not run).
+ * the node reads its input (`started`; `stream`: as a Redis stream, else as a pub/sub channel, on which input sent
+ * before would be lost), or how it ended (its exit code, or why it could not run).
  */
-export type RunMessage = { line: string; stream: 'stdout' | 'stderr' } | { data: string } | { started: true } | { exitCode: number } | { error: string };
+export type RunMessage =
+  { line: string; stream: 'stdout' | 'stderr' } | { data: string } | { started: true; stream?: true } | { exitCode: number } | { error: string };
 
-/** A message on a command's input channel: what was typed (`data`, base64), the end of the input, a new terminal size. */
+/** A message on a command's input: what was typed (`data`, base64), the end of the input, a new terminal size. */
 export type RunInput = { data: string } | { eof: true } | { resize: TerminalSize };
 
 /** A terminal's size in characters. */

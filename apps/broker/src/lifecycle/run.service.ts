@@ -282,7 +282,7 @@ export class RunService {
     const ended = new Promise<RunEnd | null>((resolve) => {
       relay.onMessage((m) => {
         if ('line' in m || 'data' in m) io.onOutput(m);
-        else if ('started' in m) io.onInput?.((input) => relay.send(input));
+        else if ('started' in m) io.onInput?.((input) => relay.send(input, m.stream === true));
         else resolve(m);
       });
       if (io.signal?.aborted) resolve(null);

@@ -5,6 +5,8 @@ import { BROKER_CONFIG, type BrokerConfig } from '../config';
 
 /** How long a request's key lives without being refreshed: a node stops streaming once it is gone. */
 const ALIVE_TTL_S = 10;
+/** How long a request's input outlives its last message when the request ends without closing (a broker killed). */
+const INPUT_TTL_S = 3600;
 
 /**
  * One request's channel from the nodes to this broker: `channel` and `alive` go into the node's job; the node
@@ -15,10 +17,13 @@ export interface RelayChannel<M> {
   alive: string;
   /** Called with each message that arrives on the channel, parsed; what does not parse is dropped. */
   onMessage(handler: (m: M) => void): void;
-  /** The channel the node takes the request's input from (a command's keys, its terminal's size). */
+  /** Where the node takes the request's input from (a command's keys, its terminal's size). */
   input: string;
-  /** Sends a message to the node on the input channel. */
-  send(m: unknown): Promise<void>;
+  /**
+   * Sends a message to the node: added to the input's stream, which keeps every message in order until the node reads
+   * it, or (`stream` false, an older agent) published on the channel of that name.
+   */
+  send(m: unknown, stream?: boolean): Promise<void>;
   /** Stops listening and lets the key go: the node stops. Safe to call more than once. */
   close(): Promise<void>;
 }
@@ -86,8 +91,11 @@ export class NodeRelay implements OnModuleDestroy {
       channel,
       alive,
       input,
-      send: async (m) => {
-        await this.redis.publish(input, JSON.stringify(m));
+      send: async (m, stream = true) => {
+        if (!stream) return void (await this.redis.publish(input, JSON.stringify(m)));
+        const replies = await this.redis.multi().xadd(input, '*', 'm', JSON.stringify(m)).expire(input, INPUT_TTL_S).exec();
+        const failed = replies?.find(([err]) => err);
+        if (failed?.[0]) throw failed[0];
       },
       onMessage: (h) => {
         handler = h;
@@ -97,7 +105,7 @@ export class NodeRelay implements OnModuleDestroy {
         closed = true;
         clearInterval(keepAlive);
         this.listeners.delete(channel);
-        await this.redis.del(alive).catch(() => undefined);
+        await this.redis.del(alive, input).catch(() => undefined);
       },
     };
   }
