@@ -42,6 +42,25 @@ describe('health checks', () => {
     assert.equal(await httpProbe({ host: '127.0.0.1', port, path: '/', status: 'any' })(), null);
   });
 
+  it('leaves no listener behind on a connection kept alive between probes', async () => {
+    const sockets = new Set<unknown>();
+    server.on('connection', (s) => sockets.add(s));
+    const warnings: Error[] = [];
+    const warned = (w: Error) => warnings.push(w);
+    process.on('warning', warned);
+    try {
+      for (let i = 0; i < 15; i++) assert.equal(await httpProbe({ host: '127.0.0.1', port, path: '/ready', status: 200 })(), null);
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', warned);
+    }
+    assert.ok(sockets.size < 15, 'the probes shared a connection');
+    assert.deepEqual(
+      warnings.filter((w) => w.name === 'MaxListenersExceededWarning'),
+      [],
+    );
+  });
+
   it('holds a named path to its status, and says what it got', async () => {
     assert.equal(await httpProbe({ host: '127.0.0.1', port, path: '/ready', status: 200 })(), null);
     assert.deepEqual(await httpProbe({ host: '127.0.0.1', port, path: '/', status: 200 })(), {

@@ -40,7 +40,9 @@ export function httpProbe(o: { host: string; port: number; path: string; status?
         const status = res.statusCode ?? 0;
         resolve(statusPasses(status, o.status) ? null : { message: `GET ${o.path} answered ${status}, expected ${expectation(o.status)}`, refused: false });
       });
-      req.on('socket', (s) => s.once('connect', () => (connected = true)));
+      // A socket kept alive from an earlier probe is connected already: a listener for a connect that never comes
+      // again would stay on it, one more per probe.
+      req.on('socket', (s) => (s.connecting ? s.once('connect', () => (connected = true)) : (connected = true)));
       req.on('timeout', () => req.destroy(new Error(connected ? 'no answer within 10 s' : 'could not connect within 10 s')));
       req.on('error', (err: NodeJS.ErrnoException) =>
         resolve({ message: `GET ${o.path}: ${err.message}`, refused: !connected || refusedBy(err, Boolean(o.viaProxy)) }),
