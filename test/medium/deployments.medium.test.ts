@@ -41,6 +41,7 @@ describe('deployment rollouts against Postgres: each stage persisted', () => {
       {} as RegistryJanitor,
       db.config,
       new Metrics(),
+      db.uow,
     );
     stages.onModuleInit();
     operations = new OperationsRepository(db.dataSource.manager);
@@ -168,5 +169,24 @@ describe('deployment rollouts against Postgres: each stage persisted', () => {
     const stopped = (await apps.findById(app.id))!;
     assert.deepEqual([stopped.desiredState, stopped.activeDeploymentId, stopped.gears!.length], ['stopped', null, 0]);
     assert.equal((await deployments.findById(r2.id))!.state, 'failed');
+  });
+
+  it('takes away the fresh gears of a deployment cancelled while they start: the old release keeps serving', async () => {
+    const { app, r1, r2, op, oldGears } = await surging('cancelled');
+    await ops.cancel(db.user, op.id);
+    assert.deepEqual(await gearIds(app.id), oldGears);
+    assert.equal((await apps.findById(app.id))!.activeDeploymentId, r1!.id);
+    const failed = (await deployments.findById(r2.id))!;
+    assert.deepEqual([failed.state, failed.error], ['failed', `cancelled by ${db.user.username}`]);
+    // The node's report of the job it was still running changes nothing any more.
+    await ops.handleReport(report(op.id, app.id, {}));
+    assert.deepEqual(await gearIds(app.id), oldGears);
+    assert.equal((await deployments.findById(r1!.id))!.state, 'active');
+  });
+
+  it('keeps the gears of a cancelled first release, which nothing else serves beside', async () => {
+    const { app, op, freshGears } = await surging('cancelled-first', { firstRelease: true });
+    await ops.cancel(db.user, op.id);
+    assert.deepEqual(await gearIds(app.id), freshGears);
   });
 });

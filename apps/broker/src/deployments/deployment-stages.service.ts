@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { gearSecurity, procfileCommand, type BuildJob, type NodeJob, type NodeJobs, type ServiceBuild } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { Metrics } from '../metrics/metrics';
-import type { Tx } from '../database/unit-of-work';
+import { UnitOfWork, type Tx } from '../database/unit-of-work';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { CHANGE_REPOS, type ChangeRepos } from '../changes/change-runner';
 import { AppGears } from '../lifecycle/app-gears.service';
@@ -44,6 +44,7 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
     private readonly janitor: RegistryJanitor,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
     private readonly metrics: Metrics,
+    private readonly uow: UnitOfWork,
   ) {}
 
   onModuleInit(): void {
@@ -297,14 +298,32 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
   }
 
   async ended(op: Operation): Promise<void> {
-    const id = contextOf(op, 'app.deploy', 'app.activate').deploymentId;
+    const context = contextOf(op, 'app.deploy', 'app.activate');
+    const id = context.deploymentId;
     if (!id) return;
     rmSync(this.sources.path(id), { force: true });
+    if (op.state === 'failed' && context.stage === 'surge' && op.appId) await this.dropSurge(op.appId, id);
     const d = await this.deploymentsRepository.findById(id);
     if (d && (d.state === 'building' || d.state === 'rolling-out') && op.state === 'failed') {
       await this.deploymentsRepository.update(id, { state: 'failed', error: op.error, finishedAt: new Date(), sourceToken: null });
     }
     // Releases this one pushed out of the kept count leave the registry too.
     if (this.config.registry) void this.janitor.sweep().catch((err: Error) => this.logger.warn(`cleaning the registry: ${err.message}`));
+  }
+
+  /**
+   * A deployment cancelled (or timed out) while the gears of its release were starting beside the serving ones leaves
+   * the app as it was: those gears go, and the serving ones, which never stopped, go on. Their containers leave their
+   * nodes at the next heartbeat, as any container of a gear that no longer exists, including those a node was still
+   * creating for the ended operation. Without serving gears beside them (a first release) they stay, as a failed
+   * first release leaves them.
+   */
+  private async dropSurge(appId: string, deploymentId: string): Promise<void> {
+    await this.uow.run(REPOS, async (repos) => {
+      const gears = (await repos.apps.findById(appId))?.gears ?? [];
+      const fresh = gears.filter((g) => g.deploymentId === deploymentId && !g.process);
+      const serving = gears.filter((g) => g.deploymentId !== deploymentId && !g.process);
+      if (fresh.length > 0 && serving.length > 0) await repos.apps.removeGears(fresh.map((g) => g.id));
+    });
   }
 }
