@@ -266,6 +266,8 @@ export interface NodeJobs {
      * it, the command reads nothing.
      */
     input?: string;
+    /** The broker trims the input's stream and holds back the user's keys by `read` messages (see RunMessage). */
+    inputAcks?: boolean;
   };
   /**
    * Run a command in a running gear of the app (`gearshift exec`), with its output and exit code on a Redis channel
@@ -281,6 +283,7 @@ export interface NodeJobs {
     secrets: string[];
     tty?: TerminalSize;
     input?: string;
+    inputAcks?: boolean;
   };
   /** Remove everything of an app on this node: containers, network, volumes. */
   'app.remove': { operationId?: string; appId: string };
@@ -373,10 +376,17 @@ export type LogMessage =
 /**
  * A message on a one-off command's channel: a line of its output, what its terminal printed (`data`, base64), that
  * the node reads its input (`started`; `stream`: as a Redis stream, else as a pub/sub channel, on which input sent
- * before would be lost), or how it ended (its exit code, or why it could not run).
+ * before would be lost), how much of its input it has read (`read`: the id of the last message of the stream it
+ * took, `count`: how many in all; sent when the job asks for `inputAcks`), or how it ended (its exit code, or why it
+ * could not run).
  */
 export type RunMessage =
-  { line: string; stream: 'stdout' | 'stderr' } | { data: string } | { started: true; stream?: true } | { exitCode: number } | { error: string };
+  | { line: string; stream: 'stdout' | 'stderr' }
+  | { data: string }
+  | { started: true; stream?: true }
+  | { read: string; count: number }
+  | { exitCode: number }
+  | { error: string };
 
 /** A message on a command's input: what was typed (`data`, base64), the end of the input, a new terminal size. */
 export type RunInput = { data: string } | { eof: true } | { resize: TerminalSize };

@@ -70,8 +70,13 @@ export interface CommandIo {
   signal?: AbortSignal;
   /** A terminal of this size. */
   tty?: TerminalSize;
-  /** Given when the command reads an input: called with how to send it, once the node listens for it. */
-  onInput?: (send: (m: RunInput) => Promise<void>) => void;
+  /**
+   * Given when the command reads an input: called with how to send it, once the node listens for it, and whether the
+   * node says how much it has read (onInputRead).
+   */
+  onInput?: (send: (m: RunInput) => Promise<void>, reads: boolean) => void;
+  /** How many of the input's messages the node has read in all (a node that says so). */
+  onInputRead?: (count: number) => void;
   labels?: Record<string, string>;
   /** Just before the job goes to the node, and just after. */
   sending?: () => void;
@@ -222,7 +227,7 @@ export class RunService {
           timeoutSeconds: this.config.runTimeoutSeconds,
           secrets: secretValues(shape, this.catalog.cartridges, env),
           ...(io.tty ? { tty: io.tty } : {}),
-          ...(io.onInput ? { input: relay.input } : {}),
+          ...(io.onInput ? { input: relay.input, inputAcks: true } : {}),
         },
         undefined,
         1,
@@ -267,7 +272,7 @@ export class RunService {
           timeoutSeconds: this.config.runTimeoutSeconds,
           secrets: spec ? secretValues(shape, this.catalog.cartridges, spec.env) : [],
           ...(io.tty ? { tty: io.tty } : {}),
-          ...(io.onInput ? { input: relay.input } : {}),
+          ...(io.onInput ? { input: relay.input, inputAcks: true } : {}),
         },
         undefined,
         1,
@@ -282,8 +287,11 @@ export class RunService {
     const ended = new Promise<RunEnd | null>((resolve) => {
       relay.onMessage((m) => {
         if ('line' in m || 'data' in m) io.onOutput(m);
-        else if ('started' in m) io.onInput?.((input) => relay.send(input, m.stream === true));
-        else resolve(m);
+        else if ('started' in m) io.onInput?.((input) => relay.send(input, m.stream === true), m.stream === true);
+        else if ('read' in m) {
+          void relay.trim(m.read).catch(() => undefined);
+          io.onInputRead?.(m.count);
+        } else resolve(m);
       });
       if (io.signal?.aborted) resolve(null);
       io.signal?.addEventListener('abort', () => resolve(null));
