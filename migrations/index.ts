@@ -19,6 +19,7 @@ import { Cron1733830000000 } from './1733830000000-cron';
 import { CartridgeUpgrades1733840000000 } from './1733840000000-cartridge-upgrades';
 import { Services1733850000000 } from './1733850000000-services';
 import { ServiceHosts1733910000000 } from './1733910000000-service-hosts';
+import { CronRunService1733911000000 } from './1733911000000-cron-run-service';
 
 /** Every migration, oldest first. A new migration is added here and reviewed like any other code. */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   CartridgeUpgrades1733840000000,
   Services1733850000000,
   ServiceHosts1733910000000,
+  CronRunService1733911000000,
 ];
