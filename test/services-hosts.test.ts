@@ -4,13 +4,14 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, Platform, requestLoop } from './support/platform';
+import { eventually, execIn, Platform, requestLoop, runCli } from './support/platform';
 
 /**
  * An app of two web services pushed with git: `front` answers at the app's host name, `admin` at a host name of its
  * own. The router sends that host to admin's gears; a push, a rollback and a scale of admin keep it answering; a host
  * name another app holds, or another app's own host name, is refused with the push; a release that no longer names
- * the host frees it for others.
+ * the host frees it for others. A worker's volume is part of the app's snapshot and comes back with a restore; a cron
+ * entry that runs in the worker records it with each run.
  */
 
 const APP = '/domains/dev/apps/svh';
@@ -31,6 +32,15 @@ services:
     port: 3000
     env: { WHO: admin }
     hosts: [${adminHosts}]
+  store:
+    kind: worker
+    image: gearshift/base:trixie
+    command: while true; do sleep 5; done
+    volumes: [{ name: files, path: /data }]
+cron:
+  - schedule: "*/10 * * * * *"
+    command: echo "in $GEARSHIFT_SERVICE"
+    service: store
 `;
 
 const SERVER = `const http = require('node:http');
@@ -168,5 +178,89 @@ describe('web services with host names of their own', { timeout: 900_000 }, () =
     assert.deepEqual(app.services.find((s: { name: string }) => s.name === 'admin').hosts, ['ops.svh.test']);
     const taken = await p.api('POST', '/domains/dev/apps/other/aliases', { host: ADMIN });
     assert.equal(taken.status, 201, JSON.stringify(taken.body));
+  });
+
+  it("takes a service's volume into the app's snapshot, and puts its files back with a restore", async () => {
+    const gear = (await p.api('GET', APP)).body.gears.find((g: { service?: string; state: string }) => g.service === 'store' && g.state === 'running');
+    assert.ok(gear, 'a running gear of the store service');
+    const [container] = await p.containers({ 'gearshift.gear': gear.id });
+    await execIn(container.Id, ['sh', '-c', 'echo kept > /data/note.txt']);
+    const auth = { authorization: `Bearer ${p.token}` };
+    const taken = await fetch(`${p.baseUrl}/api/v1${APP}/snapshots`, { method: 'POST', headers: auth });
+    assert.equal(taken.status, 200, await taken.clone().text());
+    const archive = Buffer.from(await taken.arrayBuffer());
+    const dir = mkdtempSync(join(tmpdir(), 'gearshift-svchosts-snap-'));
+    try {
+      writeFileSync(join(dir, 's.tgz'), archive);
+      assert.match(execFileSync('tar', ['-tzf', join(dir, 's.tgz')], { encoding: 'utf8' }), /^(\.\/)?services\/store\/volumes\/files\.tar\.gz$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await execIn(container.Id, ['sh', '-c', 'echo changed > /data/note.txt']);
+    const restored = await fetch(`${p.baseUrl}/api/v1${APP}/snapshots/restore?wait=120`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/gzip' },
+      body: archive,
+    });
+    const body = (await restored.json()) as { operation: { state: string; error: string | null }; restores: string[] };
+    assert.equal(body.operation.state, 'succeeded', JSON.stringify(body));
+    assert.deepEqual(body.restores, ['service store']);
+    assert.equal((await execIn(container.Id, ['cat', '/data/note.txt'])).trim(), 'kept');
+  });
+
+  it('records the service each cron run ran in, and gearshift cron shows it', async () => {
+    const run = await eventually(
+      'a cron run in the store service',
+      async () => {
+        const v = (await p.api('GET', `${APP}/cron`)).body as { entries: { runs: { state: string; service: string | null; output: string }[] }[] };
+        return v.entries[0]?.runs.find((r) => r.state === 'succeeded');
+      },
+      60_000,
+      1000,
+    );
+    assert.deepEqual([run.service, run.output.trim()], ['store', 'in store']);
+    const home = mkdtempSync(join(tmpdir(), 'gearshift-svchosts-cli-'));
+    try {
+      const login = await runCli(p, home, ['login', '--password-stdin'], `${p.adminPassword}\n`);
+      assert.equal(login.code, 0, login.stderr);
+      const out = await runCli(p, home, ['cron', 'svh', '-d', 'dev']);
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(out.stdout, /^COMMAND\s+DUE\s+RELEASE\s+IN\s+TOOK\s+OUTCOME$/m);
+      assert.match(out.stdout, /^echo "in \$GEARSHIFT_SERVICE"\s+\S+ \S+\s+\d+\s+service store\s+\d+\.\ds\s+exit 0$/m);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('plans the services a file adds, removes and changes against the release that serves; the next push makes them so', async () => {
+    const apply = async (yaml: string, query: string) => {
+      const res = await fetch(`${p.baseUrl}/api/v1/domains/dev/apply${query}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${p.token}`, 'content-type': 'text/yaml' },
+        body: yaml,
+      });
+      return {
+        status: res.status,
+        body: (await res.json()) as { plan: { action: string; target: string; from?: unknown; to?: unknown }[]; operation?: unknown },
+      };
+    };
+    const same = await apply(descriptor('ops.svh.test'), '?dryRun=true');
+    assert.equal(same.status, 200, JSON.stringify(same.body));
+    assert.deepEqual(same.body.plan, []);
+    const changed = descriptor('ops.svh.test')
+      .replace('env: { WHO: front }', 'env: { WHO: front2 }')
+      .replace(/ {2}store:\n( {4}.*\n)+/, '  extra:\n    kind: worker\n    image: gearshift/base:trixie\n')
+      .replace(/cron:\n(.*\n)*$/, '');
+    const plan = await apply(changed, '?dryRun=true');
+    assert.equal(plan.status, 200, JSON.stringify(plan.body));
+    assert.deepEqual(
+      plan.body.plan.map((i) => `${i.action} ${i.target}`),
+      ['change service front', 'add service extra', 'remove service store'],
+    );
+    assert.deepEqual([plan.body.plan[0].from, plan.body.plan[0].to], [{ env: { WHO: 'front' } }, { env: { WHO: 'front2' } }]);
+    // Applied, the file changes nothing yet: the services come with the code.
+    const applied = await apply(changed, '?wait=30');
+    assert.equal(applied.body.operation, null, JSON.stringify(applied.body));
+    assert.equal(applied.body.plan.length, 3);
   });
 });
