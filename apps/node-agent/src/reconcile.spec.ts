@@ -53,6 +53,26 @@ describe('planConverge', () => {
     assert.deepEqual(plan.removeNetworks, []);
   });
 
+  it("starts a named service's gears after those of the services it depends on, and web gears last", () => {
+    const svc = (id: string, service: string, over: Partial<GearSpec> = {}) => spec(id, { web: false, service, ...over });
+    const jobs = svc('j1', 'jobs', { startsAfter: ['prices', 'mailer'] });
+    const mailer = svc('m1', 'mailer', { startsAfter: ['prices'] });
+    const prices = svc('p1', 'prices');
+    const prices2 = svc('p2', 'prices');
+    const web = spec('w1', { service: 'www', startsAfter: ['jobs'] });
+    const plan = planConverge([web, jobs, mailer, prices, prices2], { containers: [], networks: [], volumes: [] });
+    assert.deepEqual(kinds(plan), ['create:p1', 'create:p2', 'create:m1', 'create:j1', 'create:w1']);
+    // A dependency that runs already orders nothing.
+    const again = planConverge([jobs, mailer, prices], { containers: [container('c1', prices)], networks: ['gs-net'], volumes: [] });
+    assert.deepEqual(kinds(again), ['create:m1', 'create:j1']);
+  });
+
+  it('keeps the containers of gears whose start order alone changed', () => {
+    const jobs = spec('j1', { web: false, service: 'jobs' });
+    const plan = planConverge([{ ...jobs, startsAfter: ['prices'] }], { containers: [container('c1', jobs)], networks: ['gs-net'], volumes: [] });
+    assert.ok(isEmptyPlan(plan), JSON.stringify(plan));
+  });
+
   it('replaces a container whose spec changed', () => {
     const web = spec('w1');
     const plan = planConverge([{ ...web, env: { A: '2' } }], { containers: [container('c1', web)], networks: ['gs-net'], volumes: [] });

@@ -62,9 +62,10 @@ export function planConverge(desired: GearSpec[], observed: Observed): Plan {
       actions.push({ kind: 'stop', spec, containerId: keep.id });
     }
   }
-  // Services before web gears, so that a web gear finds its database when it starts.
+  // Services before web gears, so that a web gear finds its database when it starts; a named service after those it
+  // depends on (see GearSpec.startsAfter).
   starts.sort((a, b) => Number((a as { spec: GearSpec }).spec.web) - Number((b as { spec: GearSpec }).spec.web));
-  actions.push(...starts);
+  actions.push(...dependenciesFirst(starts as Extract<Action, { spec: GearSpec }>[]));
 
   const networks = [...new Set(desired.map((s) => s.network))];
   const volumes = [...new Set(desired.flatMap((s) => s.volumes.map((v) => v.name)))];
@@ -75,6 +76,21 @@ export function planConverge(desired: GearSpec[], observed: Observed): Plan {
     removeNetworks: observed.networks.filter((n) => !networks.includes(n)),
     removeVolumes: observed.volumes.filter((v) => !volumes.includes(v)),
   };
+}
+
+/**
+ * The starts in the same order, except that a gear comes after the gears of the services it starts after (each gear
+ * once its own are placed). A cycle, which the broker refuses, leaves the rest as they were.
+ */
+function dependenciesFirst<T extends { spec: GearSpec }>(starts: T[]): T[] {
+  const ordered: T[] = [];
+  const left = [...starts];
+  while (left.length > 0) {
+    const pending = new Set(left.map((a) => a.spec.service).filter((s): s is string => s !== undefined));
+    const i = left.findIndex((a) => !(a.spec.startsAfter ?? []).some((s) => pending.has(s) && s !== a.spec.service));
+    ordered.push(...left.splice(i < 0 ? 0 : i, 1));
+  }
+  return ordered;
 }
 
 export const isEmptyPlan = (p: Plan) =>

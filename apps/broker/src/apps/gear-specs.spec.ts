@@ -284,7 +284,14 @@ describe("a docker-image gear's confinement", () => {
           command: 'node echo.js',
           volumes: [{ name: 'data', path: '/data' }],
         },
-        jobs: { kind: 'worker', image: 'busybox:1', cartridge: 'docker-image', command: ['sleep', '1000'], size: 'medium' },
+        jobs: {
+          kind: 'worker',
+          image: 'busybox:1',
+          cartridge: 'docker-image',
+          command: ['sleep', '1000'],
+          size: 'medium',
+          dependsOn: ['echo', 'postgresql-15'],
+        },
       },
     };
     const gear = (n: number, service: string, cartridge: string) => ({
@@ -338,6 +345,12 @@ describe("a docker-image gear's confinement", () => {
       assert.deepEqual(echo.volumes, [{ name: `gs-${app.id}-svc-echo-data`, path: '/data' }]);
       assert.equal(jobs.resources.memoryMb, 1024);
       assert.match(echo.containerName, /^gs-shop-acme-echo-b0000000$/);
+    });
+
+    it('starts a service after the other services it depends on; cartridges start first anyway', () => {
+      assert.deepEqual(jobs.startsAfter, ['echo']);
+      assert.equal(api.startsAfter, undefined);
+      assert.equal(echo.startsAfter, undefined);
     });
 
     it('stops only web services while the app idles', () => {
