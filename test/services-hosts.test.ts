@@ -10,8 +10,8 @@ import { eventually, execIn, Platform, requestLoop, runCli } from './support/pla
  * An app of two web services pushed with git: `front` answers at the app's host name, `admin` at a host name of its
  * own. The router sends that host to admin's gears; a push, a rollback and a scale of admin keep it answering; a host
  * name another app holds, or another app's own host name, is refused with the push; a release that no longer names
- * the host frees it for others. A worker's volume is part of the app's snapshot and comes back with a restore; a cron
- * entry that runs in the worker records it with each run.
+ * the host frees it for others. A worker built from its folder's own Dockerfile has a volume, which is part of the
+ * app's snapshot and comes back with a restore; a cron entry that runs in the worker records it with each run.
  */
 
 const APP = '/domains/dev/apps/svh';
@@ -34,7 +34,7 @@ services:
     hosts: [${adminHosts}]
   store:
     kind: worker
-    image: gearshift/base:trixie
+    build: ./store
     command: while true; do sleep 5; done
     volumes: [{ name: files, path: /data }]
 cron:
@@ -62,6 +62,8 @@ describe('web services with host names of their own', { timeout: 900_000 }, () =
       'web/package.json': JSON.stringify({ name: 'web', version: '1.0.0', scripts: { start: 'node server.js' } }),
       'web/server.js': SERVER,
       'web/version.js': `module.exports = '${version}';\n`,
+      // A folder with a Dockerfile of its own, on the platform's base image.
+      'store/Dockerfile': 'ARG GEARSHIFT_BASE_IMAGE\nFROM ${GEARSHIFT_BASE_IMAGE}\n',
     };
     for (const [name, text] of Object.entries(files)) {
       mkdirSync(join(repo, name, '..'), { recursive: true });

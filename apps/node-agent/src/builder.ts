@@ -127,7 +127,8 @@ async function filesOf(dir: string): Promise<Set<string>> {
 /** One image a build makes: from which folder, on which base, with which recipe (null: its Dockerfile), as what. */
 interface ImageToBuild {
   dir: string;
-  base: BuildJob['base'];
+  /** Absent: built only with its own Dockerfile. */
+  base?: BuildJob['base'];
   recipe: BuildRecipe | null;
   tag: string;
   dockerfile?: string;
@@ -220,13 +221,13 @@ export class ReleaseBuilder {
     redact: (line: string) => string,
   ): Promise<'recipe' | 'repository'> {
     const label = what.name ? `service ${what.name}: ` : '';
-    await this.images.ensure(what.base, step);
-    const baseTag = this.images.tag(what.base);
+    if (what.base) await this.images.ensure(what.base, step);
+    const baseTag = what.base ? this.images.tag(what.base) : undefined;
     const present = await filesOf(what.dir);
     const ownFile = what.dockerfile ?? 'Dockerfile';
     const own = present.has(ownFile);
     if (what.dockerfile && !own) throw new PermanentError(`${label}its Dockerfile ${what.dockerfile} is not in its folder`);
-    if (!own && !what.recipe) throw new PermanentError(`${label}this cartridge has no build recipe and the source has no Dockerfile at its root`);
+    if (!own && (!what.recipe || !baseTag)) throw new PermanentError(`${label}this cartridge has no build recipe and the source has no Dockerfile at its root`);
     mkdirSync(work, { recursive: true });
     let contextDir = what.dir;
     let dockerfile = ownFile;
@@ -242,7 +243,7 @@ export class ReleaseBuilder {
       const procfile = present.has('Procfile') ? parseProcfile(readFileSync(join(what.dir, 'Procfile'), 'utf8')) : null;
       const ca = existsSync(this.config.buildCaFile) ? this.config.buildCaFile : undefined;
       if (ca) copyFileSync(ca, join(work, 'ca.crt'));
-      const recipe = recipeBuild(baseTag, what.recipe!, present, Boolean(ca), procfile?.processes.get('web'));
+      const recipe = recipeBuild(baseTag!, what.recipe!, present, Boolean(ca), procfile?.processes.get('web'));
       writeFileSync(join(work, 'Dockerfile'), recipe.dockerfile);
       writeFileSync(join(work, '.dockerignore'), 'src/.git\n');
       // The recipe's Dockerfile copies the folder from src/ of its context.
@@ -257,7 +258,9 @@ export class ReleaseBuilder {
       onLine = readableBuildOutput(recipe.steps, out);
     }
     // A repository's Dockerfile may build FROM the cartridge's image: ARG GEARSHIFT_CARTRIDGE_IMAGE.
-    const buildArgs: Record<string, string> = own ? { GEARSHIFT_CARTRIDGE_IMAGE: baseTag, GEARSHIFT_BASE_IMAGE: this.config.baseImage } : {};
+    const buildArgs: Record<string, string> = own
+      ? { ...(baseTag ? { GEARSHIFT_CARTRIDGE_IMAGE: baseTag } : {}), GEARSHIFT_BASE_IMAGE: this.config.baseImage }
+      : {};
     if (own) await this.checkDockerfileImages(readFileSync(join(what.dir, ownFile), 'utf8'), buildArgs, job);
     const started = Date.now();
     try {

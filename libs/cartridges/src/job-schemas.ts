@@ -212,7 +212,7 @@ export const nodeJobSchemas = {
             recipe: { oneOf: [{ type: 'null' }, recipeSchema] },
             tag: string,
           },
-          ['name', 'context', 'base', 'recipe', 'tag'],
+          ['name', 'context', 'recipe', 'tag'],
         ),
       },
       onlyServices: boolean,

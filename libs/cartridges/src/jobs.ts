@@ -191,7 +191,8 @@ export interface ServiceBuild {
   context: string;
   dockerfile?: string;
   target?: string;
-  base: GearSpec['image'];
+  /** The runtime's image the recipe builds on; absent for a folder built only with its own Dockerfile. */
+  base?: GearSpec['image'];
   recipe: BuildRecipe | null;
   tag: string;
 }

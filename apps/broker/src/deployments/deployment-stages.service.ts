@@ -193,7 +193,11 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
       context: s.build!.context,
       ...(s.build!.dockerfile ? { dockerfile: s.build!.dockerfile } : {}),
       ...(s.build!.target ? { target: s.build!.target } : {}),
-      base: c.manifest.image.ref ? { ref: c.manifest.image.ref } : { build: { cartridge: c.manifest.name, hash: c.hash } },
+      // A folder with its own Dockerfile (run as docker-image, which names no image of its own) builds on nothing of
+      // the catalogue's: its Dockerfile says what it starts from.
+      ...(c.manifest.image['from-app']
+        ? {}
+        : { base: c.manifest.image.ref ? { ref: c.manifest.image.ref } : { build: { cartridge: c.manifest.name, hash: c.hash } } }),
       recipe:
         build && !c.manifest.image['from-app']
           ? {

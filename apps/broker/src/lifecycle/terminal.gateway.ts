@@ -4,7 +4,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { RunInput, TerminalSize } from '@gearshift/cartridges';
+import { SERVICE_NAME, type RunInput, type TerminalSize } from '@gearshift/cartridges';
 import { ERROR_STATUS, GearshiftError, invalid } from '../common/errors';
 import { AuditService, readableAddress } from '../audit/audit.service';
 import { commandWords } from '../audit/actions';
@@ -29,6 +29,7 @@ interface TerminalRequest {
   app: string;
   command: string[];
   process?: string;
+  service?: string;
   gear?: string;
   tty?: TerminalSize;
   stdin: boolean;
@@ -59,6 +60,8 @@ export function parseTerminalRequest(url: string): TerminalRequest | null {
   const tty = flag('tty', false);
   const process = q.get('process') ?? undefined;
   if (process !== undefined && !/^[A-Za-z0-9_-]{1,30}$/.test(process)) throw invalid('/process', 'pattern', 'must be a Procfile process type');
+  const service = q.get('service') ?? undefined;
+  if (service !== undefined && !new RegExp(SERVICE_NAME).test(service)) throw invalid('/service', 'pattern', "must be the name of one of the app's services");
   const gear = q.get('gear') ?? undefined;
   if (gear !== undefined && !/^[0-9a-f-]{4,36}$/.test(gear)) throw invalid('/gear', 'pattern', 'must be a gear id or its first characters');
   return {
@@ -67,6 +70,7 @@ export function parseTerminalRequest(url: string): TerminalRequest | null {
     app: decodeURIComponent(m[2]),
     command,
     ...(process ? { process } : {}),
+    ...(service ? { service } : {}),
     ...(gear ? { gear } : {}),
     ...(tty ? { tty: { cols: size('cols', 80), rows: size('rows', 24) } } : {}),
     stdin: flag('stdin', true),
@@ -143,8 +147,8 @@ export class TerminalGateway implements OnApplicationBootstrap, OnModuleDestroy 
         ws = await new Promise<WebSocket>((resolve) => this.wss.handleUpgrade(req, socket, head, resolve));
         const end = await this.session(ws, request, (io) =>
           kind === 'run'
-            ? this.runs.execute(app, { command: request.command, process: request.process }, io)
-            : this.runs.executeIn(app, request.gear, request.command, io),
+            ? this.runs.execute(app, { command: request.command, process: request.process, service: request.service }, io)
+            : this.runs.executeIn(app, { gear: request.gear, service: request.service }, request.command, io),
         );
         this.audit.record({ ...what, details: { ...what.details, ...(end ?? { clientLeft: true }) } }, actor, 200);
       });
