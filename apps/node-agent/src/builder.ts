@@ -18,6 +18,8 @@ import type { AgentConfig } from './config';
 import type { DockerAdapter } from './docker.adapter';
 import { carriesName, dockerfileImageRefs } from './dockerfile-refs';
 import { PermanentError } from './errors';
+import { allAtMost } from './at-most';
+import { buildInputsHash } from './build-inputs';
 import type { ImageBuilder, StepReporter } from './images';
 import { describeProcfile, parseProcfile, procfileCommand } from './procfile';
 
@@ -136,7 +138,12 @@ interface ImageToBuild {
   name?: string;
   /** The release's pre-build and build hooks belong to the web cartridge's image. */
   withHooks?: boolean;
+  /** A service's folder as its descriptor names it (`.`: the root of the source). */
+  context?: string;
 }
+
+/** What the output of the web cartridge's image is prefixed with when it builds beside services. */
+const webName = (base: BuildJob['base']): string => ('build' in base ? base.build.cartridge : 'app');
 
 /** The folder of a service inside the source tree; a path that leaves the tree is refused. */
 export function serviceFolder(src: string, context: string): string {
@@ -174,31 +181,34 @@ export class ReleaseBuilder {
       if (!res.ok || !res.body)
         throw new PermanentError(`the broker did not give the source archive (HTTP ${res.status}); it is fetched once, while the build runs`);
       await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(archive));
-      const src = join(work, 'src');
-      mkdirSync(src);
+      // The web cartridge's image is built from app/ of the scratch folder, so that the services' scratch folders
+      // beside it, filled while it builds, are not in its build context.
+      const src = join(work, 'app', 'src');
+      mkdirSync(src, { recursive: true });
       // The broker refused archives with paths or links leaving the tree; tar refuses them too.
       await run('tar', ['-xzf', archive, '-C', src, '--no-same-owner', '--no-same-permissions']);
       rmSync(archive);
 
-      let dockerfile: 'recipe' | 'repository' = 'recipe';
-      if (!job.onlyServices) {
-        dockerfile = await this.image(job, { dir: src, base: job.base, recipe: job.recipe, tag: job.tag, withHooks: true }, work, step, out, redact);
-      }
+      const images: ImageToBuild[] = [];
+      if (!job.onlyServices) images.push({ dir: src, base: job.base, recipe: job.recipe, tag: job.tag, withHooks: true });
       for (const s of job.services ?? []) {
         const dir = serviceFolder(src, s.context);
         if (!existsSync(dir)) throw new PermanentError(`service ${s.name}: the folder ${s.context} is not in the source`);
-        await step(`building service ${s.name} from ${s.context === '.' ? 'the root of the source' : `./${s.context}`}`);
-        const made = await this.image(
-          job,
-          { dir, base: s.base, recipe: s.recipe, tag: s.tag, dockerfile: s.dockerfile, target: s.target, name: s.name },
-          join(work, `service-${s.name}`),
-          step,
-          out,
-          redact,
-        );
-        // Without an image of the web cartridge's, the release says how its first service was built.
-        if (job.onlyServices && s === job.services![0]) dockerfile = made;
+        images.push({ dir, base: s.base, recipe: s.recipe, tag: s.tag, dockerfile: s.dockerfile, target: s.target, name: s.name, context: s.context });
       }
+      // Several images build side by side, each line of their output prefixed by what it is for (as compose does).
+      const prefixed = images.length > 1;
+      const made = await allAtMost(
+        this.config.buildConcurrency,
+        images.map((what) => async () => {
+          if (what.name) await step(`building service ${what.name} from ${what.context === '.' ? 'the root of the source' : `./${what.context}`}`);
+          const prefix = prefixed ? `${what.name ?? webName(what.base)} | ` : '';
+          const lines = prefix ? (line: string) => out(`${prefix}${line}`) : out;
+          return this.image(job, what, what.name ? join(work, `service-${what.name}`) : join(work, 'app'), step, lines, redact);
+        }),
+      );
+      // Without an image of the web cartridge's, the release says how its first service was built.
+      const dockerfile: 'recipe' | 'repository' = made[0] ?? 'recipe';
       // A release of named services only has no image of the web cartridge's to run the release command in.
       if (job.release && (!job.onlyServices || job.release.image)) await this.release(job, step, out);
       return { image: job.onlyServices ? '' : job.tag, dockerfile };
@@ -233,8 +243,8 @@ export class ReleaseBuilder {
     let onLine = out;
     // What starts the app is said last, after the install and build it depends on.
     let startLines: string[] = [];
+    let how = "the repository's Dockerfile";
     if (own) {
-      await step(`${label}building the image with the repository's Dockerfile`);
       if (what.withHooks && (what.recipe?.hooks.preBuild || what.recipe?.hooks.build))
         out('note: pre-build and build hooks are not run for a Dockerfile build; put those steps in the Dockerfile');
       if (present.has('Procfile')) out("note: the Procfile is not used for a Dockerfile build; the Dockerfile's CMD starts the app");
@@ -252,32 +262,42 @@ export class ReleaseBuilder {
       }
       contextDir = work;
       dockerfile = 'Dockerfile';
-      await step(`${label}building the image with the cartridge's build recipe`);
+      how = "the cartridge's build recipe";
       startLines = procfile ? describeProcfile(procfile) : [];
       onLine = readableBuildOutput(recipe.steps, out);
     }
     // A repository's Dockerfile may build FROM the cartridge's image: ARG GEARSHIFT_CARTRIDGE_IMAGE.
     const buildArgs: Record<string, string> = own ? { GEARSHIFT_CARTRIDGE_IMAGE: baseTag, GEARSHIFT_BASE_IMAGE: this.config.baseImage } : {};
     if (own) await this.checkDockerfileImages(readFileSync(join(what.dir, ownFile), 'utf8'), buildArgs, job);
-    const started = Date.now();
-    try {
-      await this.docker.buildImage({
-        contextDir,
-        tag: what.tag,
-        dockerfile,
-        ...(what.target ? { target: what.target } : {}),
-        buildArgs,
-        labels: { ...job.labels, [LABELS.managedBy]: 'gearshift', [LABELS.instance]: this.config.instance, [LABELS.app]: job.appId },
-        memoryMb: job.limits.memoryMb,
-        cpus: buildLimits(job).cpus,
-        timeoutMs: job.limits.timeoutSeconds * 1000,
-        onLine,
-      });
-    } catch (err) {
-      throw new PermanentError(`${label}${redact((err as Error).message)}`);
+    const appLabels = { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: this.config.instance, [LABELS.app]: job.appId };
+    // A service whose folder, recipe and build arguments are those of an image of an earlier release reuses it.
+    const inputs = what.name ? buildInputsHash({ contextDir, dockerfile, target: what.target, buildArgs }) : undefined;
+    const earlier = inputs ? await this.earlierImage({ ...appLabels, [LABELS.buildInputs]: inputs }) : undefined;
+    if (earlier) {
+      await this.docker.tagImage(earlier, what.tag);
+      await step(`${label}unchanged since an earlier release, reusing its image ${earlier}`);
+    } else {
+      await step(`${label}building the image with ${how}`);
+      const started = Date.now();
+      try {
+        await this.docker.buildImage({
+          contextDir,
+          tag: what.tag,
+          dockerfile,
+          ...(what.target ? { target: what.target } : {}),
+          buildArgs,
+          labels: { ...job.labels, ...appLabels, ...(inputs ? { [LABELS.buildInputs]: inputs } : {}) },
+          memoryMb: job.limits.memoryMb,
+          cpus: buildLimits(job).cpus,
+          timeoutMs: job.limits.timeoutSeconds * 1000,
+          onLine,
+        });
+      } catch (err) {
+        throw new PermanentError(`${label}${redact((err as Error).message)}`);
+      }
+      for (const line of startLines) out(line);
+      await step(`${label}image ${what.tag} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
-    for (const line of startLines) out(line);
-    await step(`${label}image ${what.tag} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (job.push) {
       const t = Date.now();
       try {
@@ -288,6 +308,12 @@ export class ReleaseBuilder {
       await step(`${label}pushed to the registry in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     }
     return own ? 'repository' : 'recipe';
+  }
+
+  /** A tag of this app's image built from the same inputs, if this node still has one. */
+  private async earlierImage(labels: Record<string, string>): Promise<string | undefined> {
+    const images = await this.docker.listImages(labels);
+    return images.flatMap((i) => i.tags)[0];
   }
 
   /**

@@ -4,13 +4,17 @@ import { DockerAdapter, type ObservedContainer } from './docker.adapter';
 import { httpProbe, tcpProbe, waitHealthy, type Probe } from './health';
 import { PermanentError } from './errors';
 import { ImageBuilder, type StepReporter } from './images';
-import { planConverge, type Action } from './reconcile';
+import { planConverge, startPrerequisites, type Action } from './reconcile';
+import { atMost } from './at-most';
 import { pruneReleaseImages } from './builder';
 import { FailedGears } from './failed-gears';
 import { epochOf, fencedContainers, HeldEpochs, staleGears } from './fencing';
 import { join } from 'node:path';
 
 export { PermanentError, type StepReporter };
+
+/** How many containers one converge creates and starts at once. */
+const START_CONCURRENCY = 4;
 
 const stateOf = (dockerState: string): GearState =>
   dockerState === 'running' ? 'running' : dockerState === 'restarting' || dockerState === 'created' ? 'starting' : 'stopped';
@@ -126,7 +130,6 @@ export class GearOperator {
         return this.docker.ensureVolume(v, { ...labels, [LABELS.cartridge]: owner.cartridge });
       }),
     ]);
-    const started: { spec: GearSpec; containerId: string }[] = [];
     // Gears others reach (their ports are published for routers and the app's gears on other nodes) that are going away.
     const removals = plan.actions.filter(
       (a) => a.kind === 'remove' && Object.keys(containers.find((c) => c.id === a.containerId)?.publishedPorts ?? {}).length > 0,
@@ -146,13 +149,13 @@ export class GearOperator {
         if (existing) await this.waitHealthy(spec, existing.id, async () => undefined);
       }
     }
+    // Removals and stops first, one after the other; then the starts, each as soon as what it waits for is healthy.
+    const starts: Exclude<Action, { kind: 'remove' | 'stop' }>[] = [];
     for (const action of plan.actions) {
-      const result = await this.apply(action, step, epochs);
-      if (result) started.push(result);
-      // A web gear waits for the app's services to be healthy before it starts.
-      if (result && !result.spec.web) await this.waitHealthy(result.spec, result.containerId, step);
+      if (action.kind === 'remove' || action.kind === 'stop') await this.apply(action, step, epochs);
+      else starts.push(action);
     }
-    for (const s of started.filter((s) => s.spec.web)) await this.waitHealthy(s.spec, s.containerId, step);
+    await this.startAll(starts, step, epochs);
     for (const n of plan.removeNetworks) await this.docker.removeNetwork(n);
     for (const v of plan.removeVolumes) {
       await step(`removing volume ${v}`);
@@ -165,6 +168,28 @@ export class GearOperator {
       if (removed.length > 0) await step(`removed ${removed.length} old release image(s)`);
     }
     return after.map((c) => this.report(c));
+  }
+
+  /**
+   * Creates or starts the gears of one pass, each once the gears it waits for (startPrerequisites) are healthy, and
+   * waits for each to pass its health check: the services of a release start together, and the web gears once they
+   * are up. A gear whose prerequisite failed is not started; once nothing runs any more, the failure of the first gear (in
+   * the plan's order) that failed is thrown.
+   */
+  private async startAll(starts: Exclude<Action, { kind: 'remove' | 'stop' }>[], step: StepReporter, epochs: Record<string, number>): Promise<void> {
+    const prerequisites = startPrerequisites(starts.map((a) => a.spec));
+    // Docker's create and start calls, not the health waits, are what a node has to share.
+    const gate = atMost(START_CONCURRENCY);
+    const healthy: Promise<void>[] = [];
+    const start = (i: number): Promise<void> =>
+      (healthy[i] ??= (async () => {
+        await Promise.all(prerequisites[i].map(start));
+        const result = await gate(() => this.apply(starts[i], step, epochs));
+        if (result) await this.waitHealthy(result.spec, result.containerId, step);
+      })());
+    const outcomes = await Promise.allSettled(starts.map((_, i) => start(i)));
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** The post-deploy hook: in one running gear; its failure is reported and changes nothing else. */

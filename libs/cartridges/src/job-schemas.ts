@@ -70,6 +70,7 @@ export const gearSpecSchema = object(
     process: string,
     service: string,
     web: boolean,
+    waitsFor: strings,
     image: imageSchema,
     command: strings,
     user: string,
