@@ -51,6 +51,16 @@ describe('build recipes', () => {
     assert.doesNotMatch(df, /gear-start/);
   });
 
+  it('says what starts the app after the dependencies and before the source, so that new code makes no new layer of it', () => {
+    for (const web of [undefined, 'serve -l $PORT']) {
+      const lines = recipeDockerfile('base', { ...recipe, port: 8080 }, new Set(['package.json', 'Procfile']), false, web).split('\n');
+      const install = lines.findIndex((l) => l.includes("sh -c 'npm install'"));
+      const starts = lines.flatMap((l, i) => (/^(CMD|ENV) /.test(l) ? [i] : []));
+      const code = lines.indexOf('COPY --chown=gear src/ ./');
+      assert.ok(starts.length > 0 && starts.every((i) => i > install && i < code), lines.join('\n'));
+    }
+  });
+
   it("names each step that matters and hides the Dockerfile's plumbing", () => {
     const { dockerfile, steps } = recipeBuild('base', recipe, new Set(['package.json']), true);
     const instructions = dockerfile.split('\n').filter((l) => l && !l.startsWith('#'));

@@ -5,7 +5,7 @@ import { httpProbe, tcpProbe, waitHealthy, type Probe } from './health';
 import { PermanentError } from './errors';
 import { ImageBuilder, type StepReporter } from './images';
 import { planConverge, startPrerequisites, type Action } from './reconcile';
-import { atMost } from './at-most';
+import { allAtMost, atMost } from './at-most';
 import { pruneReleaseImages } from './builder';
 import { FailedGears } from './failed-gears';
 import { epochOf, fencedContainers, HeldEpochs, staleGears } from './fencing';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 
 export { PermanentError, type StepReporter };
 
-/** How many containers one converge creates and starts at once. */
+/** How many containers one converge creates, starts, stops or removes at once. */
 const START_CONCURRENCY = 4;
 
 const stateOf = (dockerState: string): GearState =>
@@ -149,12 +149,14 @@ export class GearOperator {
         if (existing) await this.waitHealthy(spec, existing.id, async () => undefined);
       }
     }
-    // Removals and stops first, one after the other; then the starts, each as soon as what it waits for is healthy.
-    const starts: Exclude<Action, { kind: 'remove' | 'stop' }>[] = [];
-    for (const action of plan.actions) {
-      if (action.kind === 'remove' || action.kind === 'stop') await this.apply(action, step, epochs);
-      else starts.push(action);
-    }
+    // Removals and stops first, side by side (a graceful stop may take its while); then the starts, each as soon as
+    // what it waits for is healthy.
+    const starts = plan.actions.filter((a): a is Exclude<Action, { kind: 'remove' | 'stop' }> => a.kind !== 'remove' && a.kind !== 'stop');
+    const ends = plan.actions.filter((a) => a.kind === 'remove' || a.kind === 'stop');
+    await allAtMost(
+      START_CONCURRENCY,
+      ends.map((a) => () => this.apply(a, step, epochs)),
+    );
     await this.startAll(starts, step, epochs);
     for (const n of plan.removeNetworks) await this.docker.removeNetwork(n);
     for (const v of plan.removeVolumes) {
@@ -183,8 +185,20 @@ export class GearOperator {
     const healthy: Promise<void>[] = [];
     const start = (i: number): Promise<void> =>
       (healthy[i] ??= (async () => {
+        const action = starts[i];
+        // A new gear that waits for others has its container made meanwhile; only its start waits for them.
+        let made: Promise<string> | undefined;
+        if (action.kind === 'create' && prerequisites[i].length > 0) {
+          made = gate(async () => {
+            await step(`creating gear ${action.spec.cartridge} ${action.spec.gearId.slice(0, 8)}`);
+            return this.createContainer(action.spec, epochs[action.spec.gearId]);
+          });
+          // Met below, unless a prerequisite failed first: the next converge starts or removes that container.
+          made.catch(() => undefined);
+        }
         await Promise.all(prerequisites[i].map(start));
-        const result = await gate(() => this.apply(starts[i], step, epochs));
+        const containerId = made ? await made : undefined;
+        const result = await gate(() => (containerId ? this.startCreated(action.spec, containerId) : this.apply(action, step, epochs)));
         if (result) await this.waitHealthy(result.spec, result.containerId, step);
       })());
     const outcomes = await Promise.allSettled(starts.map((_, i) => start(i)));
@@ -247,7 +261,17 @@ export class GearOperator {
   }
 
   private async create(spec: GearSpec, epoch?: number): Promise<{ spec: GearSpec; containerId: string } | null> {
-    const containerId = await this.docker.createContainer({
+    return this.startCreated(spec, await this.createContainer(spec, epoch));
+  }
+
+  private async startCreated(spec: GearSpec, containerId: string): Promise<{ spec: GearSpec; containerId: string } | null> {
+    if (!spec.running) return null;
+    await this.docker.startContainer(containerId);
+    return { spec, containerId };
+  }
+
+  private async createContainer(spec: GearSpec, epoch?: number): Promise<string> {
+    return this.docker.createContainer({
       name: spec.containerName,
       image: this.images.tag(spec.image),
       command: spec.command,
@@ -276,9 +300,6 @@ export class GearOperator {
       pids: spec.resources.pids,
       security: spec.security ?? RESTRICTED_SECURITY,
     });
-    if (!spec.running) return null;
-    await this.docker.startContainer(containerId);
-    return { spec, containerId };
   }
 
   private async waitHealthy(spec: GearSpec, containerId: string, step: StepReporter): Promise<void> {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve, join } from 'node:path';
-import { loadCatalog } from '@gearshift/cartridges';
+import { loadCatalog, specHash } from '@gearshift/cartridges';
 import { buildGearSpecs, publishedVars, routeHealth, shellCommand, type AppShape, type GearRelease } from './gear-specs';
 import { checkCartridgeSet } from './cartridge-rules';
 import { GearshiftError } from '../common/errors';
@@ -275,7 +275,15 @@ describe("a docker-image gear's confinement", () => {
       image: '',
       env: { GREETING: 'hey' },
       services: {
-        api: { kind: 'web', image: 'reg/shop:5-api', cartridge: 'nodejs-18', port: 3000, health: { path: '/ready' }, env: { MODE: 'api' } },
+        api: {
+          kind: 'web',
+          image: 'reg/shop:5-api',
+          cartridge: 'nodejs-18',
+          port: 3000,
+          health: { path: '/ready' },
+          env: { MODE: 'api' },
+          dependsOn: ['echo', 'postgresql-15'],
+        },
         echo: {
           kind: 'internal',
           image: 'reg/shop:5-echo',
@@ -325,6 +333,12 @@ describe("a docker-image gear's confinement", () => {
       assert.deepEqual(api.ports, [{ name: 'http', containerPort: 3000, protocol: 'http', publish: true }]);
       assert.deepEqual(echo.ports, [{ name: 'tcp', containerPort: 7000, protocol: 'tcp', publish: true }]);
       assert.deepEqual(jobs.ports, []);
+    });
+
+    it('starts a service after those it depends on, which does not change its spec hash', () => {
+      assert.deepEqual(api.waitsFor, ['echo', 'postgresql-15']);
+      assert.equal(echo.waitsFor, undefined);
+      assert.equal(specHash(api), specHash({ ...api, waitsFor: undefined }));
     });
 
     it("checks a web service at its health path, an internal one on its port, and a worker's running", () => {
