@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readableBuildOutput, recipeBuild, recipeDockerfile, redactor, serviceFolder } from './builder';
+import { labelInstruction, readableBuildOutput, recipeBuild, recipeDockerfile, redactor, serviceFolder } from './builder';
 import { withoutTerminalCodes } from './docker-images';
 
 describe('build recipes', () => {
@@ -59,6 +59,13 @@ describe('build recipes', () => {
       const code = lines.indexOf('COPY --chown=gear src/ ./');
       assert.ok(starts.length > 0 && starts.every((i) => i > install && i < code), lines.join('\n'));
     }
+  });
+
+  it('gives an image all its labels in one instruction, in which no value is read as a variable or a second label', () => {
+    assert.equal(
+      labelInstruction({ 'gearshift.release': '7', 'gearshift.app': 'a-1', odd: 'a$b "c" d=e' }),
+      'LABEL "gearshift.app"="a-1" "gearshift.release"="7" "odd"="a\\$b \\"c\\" d=e"',
+    );
   });
 
   it("names each step that matters and hides the Dockerfile's plumbing", () => {
