@@ -237,4 +237,32 @@ describe('named services run', { timeout: 900_000 }, () => {
     const [latest] = (await p.api('GET', `${APP}/deployments`)).body;
     assert.deepEqual([latest.number, latest.state], [4, 'failed']);
   });
+
+  it('fails a push whose one service does not build, naming that service, while the others built beside it', async () => {
+    const services = DESCRIPTOR.replace(/ {2}ticker:\n(.*\n){3}/, '');
+    write({ 'gearshift.yml': services, 'echo/server.js': ECHO, 'web/package.json': '{ "name": "web", ' });
+    commit('5');
+    const pushed = await push();
+    assert.equal(pushed.ok, false, pushed.output);
+    assert.match(pushed.output, /service web: .*(failed|returned a non-zero code)/);
+    assert.doesNotMatch(pushed.output, /service echo: .*(failed|returned a non-zero code)/);
+    // Both built at once: each line of their output says whose it is.
+    assert.match(pushed.output, /web \| package\.json is not valid JSON/);
+    await serving('web 3 / echo 3 says hello');
+  });
+
+  it('reuses the image of a service whose folder did not change since an earlier release, and builds the others', async () => {
+    // The echo folder is as release 3 had it; only the web service changes.
+    write({ 'web/package.json': pkg('web'), 'echo/version.js': "module.exports = '3';\n" });
+    write({ 'web/version.js': "module.exports = '6';\n" });
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-qm', 'release 6 of the web service alone');
+    const pushed = await push();
+    assert.ok(pushed.ok, pushed.output);
+    assert.match(pushed.output, /service echo: unchanged since an earlier release, reusing its image \S+/);
+    assert.doesNotMatch(pushed.output, /service echo: building the image/);
+    assert.match(pushed.output, /service web: image \S+ built in/);
+    await serving('web 6 / echo 3 says hello');
+    await runningGears({ echo: ['6:running'], web: ['6:running'] });
+  });
 });

@@ -70,7 +70,7 @@ export const gearSpecSchema = object(
     process: string,
     service: string,
     web: boolean,
-    startsAfter: strings,
+    waitsFor: strings,
     image: imageSchema,
     command: strings,
     user: string,

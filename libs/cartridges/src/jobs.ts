@@ -57,10 +57,10 @@ export interface GearSpec {
   /** Web gears serve the app's traffic and start after the app's services are healthy. */
   web: boolean;
   /**
-   * The named services of the app (their `dependsOn`) whose gears on the node start, and pass their health checks,
-   * before this one starts. Orders starts only: not part of the spec hash, so it never replaces a container.
+   * The app's services and cartridges (by name) whose gears must be healthy before this one starts (a service's
+   * `dependsOn`). It orders the start only, so it is not part of the spec's hash: a change of it replaces nothing.
    */
-  startsAfter?: string[];
+  waitsFor?: string[];
   /** The image to run: built from the cartridge folder with this content hash, or pulled by reference. */
   image: { build: { cartridge: string; hash: string } } | { ref: string };
   command?: string[];
@@ -535,7 +535,7 @@ function canonical(value: unknown): unknown {
 
 /** The hash of what a container is made from; a change in it means the container must be replaced. */
 export function specHash(spec: GearSpec): string {
-  const { running: _running, startsAfter: _startsAfter, ...shape } = spec;
+  const { running: _running, waitsFor: _waitsFor, ...shape } = spec;
   return createHash('sha256')
     .update(JSON.stringify(canonical(shape)))
     .digest('hex')

@@ -356,7 +356,6 @@ function serviceSpec(app: AppShape, g: AppShape['gears'][number], published: Pub
   }
   Object.assign(env, gearIdentity(app, g), { GEARSHIFT_SERVICE: name });
   const serves = s.kind !== 'worker' && s.port !== undefined;
-  const startsAfter = (s.dependsOn ?? []).filter((d) => d !== name && g.release!.services![d] !== undefined);
   return {
     gearId: g.id,
     appId: app.id,
@@ -365,8 +364,7 @@ function serviceSpec(app: AppShape, g: AppShape['gears'][number], published: Pub
     cartridge: g.cartridge,
     service: name,
     web: s.kind === 'web',
-    // Cartridges start before every service anyway: what orders the start is the other services it depends on.
-    ...(startsAfter.length > 0 ? { startsAfter } : {}),
+    ...(s.dependsOn?.length ? { waitsFor: [...s.dependsOn] } : {}),
     image: { ref: s.image },
     command: s.command === undefined ? undefined : typeof s.command === 'string' ? shellCommand(s.command) : [...s.command],
     user: app.securityOverride?.runAsRoot ? '0:0' : undefined,
