@@ -13,6 +13,7 @@ import {
   RESTRICTED_SECURITY,
   type BuildJob,
   type BuildRecipe,
+  redactor,
 } from '@gearshift/cartridges';
 import type { AgentConfig } from './config';
 import type { DockerAdapter } from './docker.adapter';
@@ -27,12 +28,6 @@ const run = promisify(execFile);
 
 /** Output lines of a build, sent on in batches. */
 export type LogSink = (line: string) => void;
-
-/** Replaces every secret value in a line with a mask, so that build and hook output never shows credentials. */
-export function redactor(secrets: string[]): (line: string) => string {
-  const values = [...new Set(secrets.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
-  return (line) => values.reduce((acc, v) => acc.split(v).join('******'), line);
-}
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 

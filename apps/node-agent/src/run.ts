@@ -1,6 +1,5 @@
 import type IORedis from 'ioredis';
-import { LABELS, RESTRICTED_SECURITY, type NodeJobs, type RunInput, type RunMessage } from '@gearshift/cartridges';
-import { redactor } from './builder';
+import { LABELS, redactor, RESTRICTED_SECURITY, type NodeJobs, type RunInput, type RunMessage } from '@gearshift/cartridges';
 import type { DockerAdapter } from './docker.adapter';
 import type { CommandInput, TerminalOptions } from './docker-terminal';
 
