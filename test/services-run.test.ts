@@ -19,6 +19,7 @@ const HOST = 'svc-dev.localhost';
 
 const DESCRIPTOR = `name: svc
 cartridges: []
+env: { ECHO_TOKEN: tok-secret-1234 }
 services:
   web:
     kind: web
@@ -56,6 +57,7 @@ http
 
 const ECHO = `const http = require('node:http');
 const version = require('./version');
+console.log(\`echo starts with token \${process.env.ECHO_TOKEN}\`);
 http.createServer((req, res) => res.end(\`echo \${version} says \${process.env.SAYING}\`)).listen(7000);
 `;
 
@@ -209,6 +211,39 @@ describe('named services run', { timeout: 900_000 }, () => {
       byDefault.map((m) => m.line ?? m.exitCode),
       ['web saying nothing', "module.exports = '1';", 0],
     );
+  });
+
+  it('runs gearshift exec in the service at the app host by default, or in the one named; logs hide its secrets', async () => {
+    const exec = async (body: unknown) => {
+      const res = await p.api('POST', `${APP}/exec`, body);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return (res.body as string)
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { line?: string; exitCode?: number })
+        .map((m) => m.line ?? m.exitCode);
+    };
+    assert.deepEqual(await exec({ command: ['sh', '-c', 'echo in $GEARSHIFT_SERVICE'] }), ['in web', 0]);
+    assert.deepEqual(await exec({ command: ['sh', '-c', 'echo in $GEARSHIFT_SERVICE'], service: 'echo' }), ['in echo', 0]);
+    const unknown = await p.api('POST', `${APP}/exec`, { command: ['true'], service: 'nope' });
+    assert.equal(unknown.status, 422, JSON.stringify(unknown.body));
+    assert.equal(unknown.body.details[0].rule, 'known-service');
+    // A name the app has none of is said, with the names it has, rather than answered with an empty log.
+    const noLogs = await p.api('GET', `${APP}/logs?tail=5&service=nope`);
+    assert.equal(noLogs.status, 422, JSON.stringify(noLogs.body));
+    assert.match(noLogs.body.message, /has no service nope; it has echo, ticker, web/);
+    // What a service prints of a secret-named variable is hidden from everyone who reads its logs.
+    const logs = await eventually(
+      "the echo service's first line",
+      async () => {
+        const res = await p.api('GET', `${APP}/logs?tail=50&service=echo`);
+        return /echo starts with token/.test(res.body) && (res.body as string);
+      },
+      20_000,
+      500,
+    );
+    assert.match(logs, /echo starts with token \*{6}/);
+    assert.doesNotMatch(logs, /tok-secret-1234/);
   });
 
   it('removes a service a release no longer names, and keeps the others serving', async () => {
