@@ -118,15 +118,23 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
         db.queue.sent.map((j) => j.name),
         ['app.converge'],
       );
-      // What the app should run changing, with nothing changed on the node: compared at the next beat.
+      // What the app should run changing, with nothing changed on the node: compared within seconds.
       await nodes.handleHeartbeat(heartbeat(gears));
       compared.length = 0;
       await nodes.handleHeartbeat(heartbeat(gears));
       assert.deepEqual(compared, [], 'the node runs what it should again');
       await apps.update(other.id, { desiredState: 'stopped' });
       db.queue.sent.length = 0;
-      await nodes.handleHeartbeat(heartbeat(gears));
-      assert.deepEqual(compared, [[other.id]], 'a change of the desired state is compared at once');
+      mock.timers.enable({ apis: ['Date'], now: Date.now() });
+      try {
+        await nodes.handleHeartbeat(heartbeat(gears));
+        assert.deepEqual(compared, [], 'a node reporting the same gears is not looked at again at once');
+        mock.timers.tick(11_000);
+        await nodes.handleHeartbeat(heartbeat(gears));
+      } finally {
+        mock.timers.reset();
+      }
+      assert.deepEqual(compared, [[other.id]], 'a change of the desired state is compared within seconds, and only its app');
       assert.deepEqual(
         db.queue.sent.map((j) => [j.name, (j.data as { appId: string }).appId]),
         [['app.converge', other.id]],

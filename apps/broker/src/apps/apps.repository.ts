@@ -275,7 +275,8 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
   /** Ids of the apps with at least one gear on a node. */
   /**
    * Each app with a gear on the node: a digest of its desired state as a heartbeat compares it (the app's row, every
-   * gear of it with the address of its node and its release, its cartridges), and its gears placed on the node.
+   * gear of it with the address of its node and its release's image, its cartridges; a change of its environment
+   * moves updated_at), and its gears placed on the node.
    * Postgres computes the digests: a node's apps are read whole only when one of them changed. What the nodes report
    * of a gear (its state, container, message) is left out: the heartbeat compares it with the report itself, and
    * storing a report must not make the next beat compare again.
@@ -283,11 +284,10 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
   async desiredOnNode(nodeId: string): Promise<{ appId: string; digest: string; gearIds: string[] }[]> {
     const rows = (await this.m.query(
       `select a.id as app_id,
-        md5(concat_ws('|', a.updated_at, a.desired_state, a.size, a.active_deployment_id, a.env::text, a.services::text,
-          a.security_override::text,
+        md5(concat_ws('|', a.updated_at, a.desired_state, a.size, a.active_deployment_id, a.services::text, a.security_override::text,
           (select string_agg(concat_ws(':', g.id, g.cartridge, g.node_id, g.memory_mb, g.generation, g.epoch, g.deployment_id,
                     g.process, g.service, g.ports::text, g.inside::text,
-                    n.address, d.image, d.env::text, d.health::text, d.processes::text, d.services::text), ',' order by g.id)
+                    n.address, d.image), ',' order by g.id)
              from gears g left join nodes n on n.id = g.node_id left join deployments d on d.id = g.deployment_id
             where g.app_id = a.id),
           (select string_agg(concat_ws(':', c.id, c.cartridge, c.superseded_by, c.generated::text, c.options::text), ',' order by c.id)

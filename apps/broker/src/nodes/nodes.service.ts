@@ -15,7 +15,10 @@ import { Metrics } from '../metrics/metrics';
 import type { User } from '../users/user.entity';
 import type { NodeUsage } from '../fleet/nodes.repository';
 
-/** How long an app that drifted, or waits on an operation, goes without a comparison while nothing of it changes. */
+/**
+ * How long a node that reports the same gears goes without its apps' desired state being looked at, and an app that
+ * drifted, or waits on an operation, without a comparison while nothing of it changes.
+ */
 const RECOMPARE_MS = 10_000;
 /**
  * How long an app found in order goes without a comparison while nothing of it changes, on its node or in the
@@ -39,6 +42,8 @@ export class NodesService {
    * were last compared, when, and whether the app was found in order.
    */
   private readonly compared = new Map<string, Map<string, { reported: string; desired: string; at: number; inOrder: boolean }>>();
+  /** Per node: a digest of everything its last heartbeat reported, and when its apps' desired state was last read. */
+  private readonly beats = new Map<string, { reported: string; at: number }>();
   /** Per gear: how many converges its drift has been sent in a row, and in which 5 s bucket the last one went. */
   private readonly driftAttempts = new Map<string, { count: number; bucket: number }>();
 
@@ -160,16 +165,20 @@ export class NodesService {
     }
     // An app whose gears the node reports as it did last time, and whose desired state is as it was, was compared
     // moments ago: with a hundred nodes of a hundred apps each, comparing every app on every beat is most of the
-    // broker's work. What an app runs changing (a container gone, stopped, replaced) or what it should run changing
-    // (its rows, gears, cartridges or release) is compared at once; Postgres digests the desired state of the node's
-    // apps, and only the apps that changed are read whole.
-    const desired = await repos.apps.desiredOnNode(node.id);
-    const reportsOf = new Map<string, GearReport[]>();
-    for (const g of hb.gears) reportsOf.set(g.appId, [...(reportsOf.get(g.appId) ?? []), g]);
+    // broker's work. What an app runs changing (a container gone, stopped, replaced) is compared at once; what it
+    // should run changing (its rows, gears, cartridges or release), within seconds. Postgres digests the desired
+    // state of the node's apps, and only the apps whose report or digest changed are read whole.
     const digestOf = (reports: GearReport[] = []) =>
       createHash('sha1')
         .update(JSON.stringify([...reports].sort((a, b) => a.gearId.localeCompare(b.gearId))))
         .digest('base64');
+    const reported = digestOf(hb.gears);
+    const beat = this.beats.get(node.id);
+    if (beat && beat.reported === reported && this.compared.has(node.id) && Date.now() - beat.at < RECOMPARE_MS) return;
+    this.beats.set(node.id, { reported, at: Date.now() });
+    const desired = await repos.apps.desiredOnNode(node.id);
+    const reportsOf = new Map<string, GearReport[]>();
+    for (const g of hb.gears) reportsOf.set(g.appId, [...(reportsOf.get(g.appId) ?? []), g]);
     const desiredOf = new Map(desired.map((d) => [d.appId, d.digest]));
     const lastCompared = this.compared.get(node.id) ?? new Map<string, { reported: string; desired: string; at: number; inOrder: boolean }>();
     this.compared.set(node.id, lastCompared);
@@ -252,6 +261,7 @@ export class NodesService {
     const strays = hb.gears.filter((g) => subjects.has(g.appId) && !known.has(g.gearId));
     if (strays.length > 0) await this.removeStrays(node, strays, busy, bucket);
     // An app an operation held back is compared again on the next beat; a stray's app, once the stray is gone.
+    if ([...subjects.keys()].some((appId) => busy.has(appId))) this.beats.delete(node.id);
     for (const [appId, now] of subjects) {
       if (busy.has(appId)) lastCompared.delete(appId);
       else lastCompared.set(appId, { ...now, at: nowMs, inOrder: inOrder.has(appId) && !strays.some((g) => g.appId === appId) });
