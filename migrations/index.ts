@@ -18,6 +18,7 @@ import { NodeZones1733810000000 } from './1733810000000-node-zones';
 import { Cron1733830000000 } from './1733830000000-cron';
 import { CartridgeUpgrades1733840000000 } from './1733840000000-cartridge-upgrades';
 import { Services1733850000000 } from './1733850000000-services';
+import { OperationHistoryIndex1733869000000 } from './1733869000000-operation-history-index';
 import { ServiceHosts1733910000000 } from './1733910000000-service-hosts';
 import { CronRunService1733911000000 } from './1733911000000-cron-run-service';
 
@@ -43,6 +44,7 @@ export const MIGRATIONS = [
   Cron1733830000000,
   CartridgeUpgrades1733840000000,
   Services1733850000000,
+  OperationHistoryIndex1733869000000,
   ServiceHosts1733910000000,
   CronRunService1733911000000,
 ];

@@ -59,11 +59,23 @@ describe('the scale simulation', { timeout: 600_000 }, () => {
     }
   });
 
-  it('records in the operation which nodes each placement considered, and why', async () => {
+  it('records in the operation which nodes each placement considered, and why: every node for the first few, then counts', async () => {
     const ops = (await sim.p.api('GET', '/domains/sim/apps/app0/operations')).body;
     const create = (ops.operations ?? ops).find((o: { kind: string }) => o.kind === 'app.create');
-    const placements = create.steps.filter((s: { considered?: unknown[] }) => s.considered);
+    type Step = { considered?: { chosen: boolean; reason: string }[]; passedOver?: Record<string, number> };
+    const placements: Step[] = create.steps.filter((s: Step) => s.considered);
     assert.equal(placements.length, REPLICAS);
-    for (const s of placements) assert.equal(s.considered.length, NODES);
+    placements.forEach((s, i) => {
+      assert.equal(s.considered!.filter((v) => v.chosen).length, 1, `placement ${i} names the chosen node`);
+      if (i < 3) assert.equal(s.considered!.length, NODES, `placement ${i} names every node`);
+      else {
+        assert.equal(s.considered!.length, 1, `placement ${i} names only the chosen node`);
+        const counted = Object.values(s.passedOver ?? {}).reduce((a, b) => a + b, 0);
+        assert.equal(counted, NODES - 1, `placement ${i} counts the others by why: ${JSON.stringify(s.passedOver)}`);
+      }
+    });
+    // A counted placement is a fraction of a full one, and stays that size however many nodes there are.
+    const size = (x: Step) => JSON.stringify(x).length;
+    assert.ok(size(placements[3]) * 2 < size(placements[0]), `a counted placement ${size(placements[3])}, a full one ${size(placements[0])} characters`);
   });
 });

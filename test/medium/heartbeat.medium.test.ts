@@ -98,28 +98,51 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
     await apps.delete(app.id);
   });
 
-  it('compares a node that reports the same gears again only after a while, and at once when they change', async () => {
+  it('compares an app that reports the same gears again only after a while, and at once when they change', async () => {
     const app = await db.addApp('quiet', [{}]);
-    const gears = await runningAsSpecified(app);
+    const other = await db.addApp('neighbour', [{}]);
+    const gears = [...(await runningAsSpecified(app)), ...(await runningAsSpecified(other))];
     const repo = (nodes as unknown as { appsRepository: AppsRepository }).appsRepository;
-    const compare = repo.appIdsOnNode.bind(repo);
-    let compared = 0;
-    repo.appIdsOnNode = (nodeId: string) => (compared++, compare(nodeId));
+    const read = repo.findByIds.bind(repo);
+    const compared: string[][] = [];
+    repo.findByIds = (ids: string[]) => (compared.push([...ids].sort()), read(ids));
     try {
       await nodes.handleHeartbeat(heartbeat(gears));
       await nodes.handleHeartbeat(heartbeat(gears));
       await nodes.handleHeartbeat(heartbeat(gears));
-      assert.equal(compared, 1, 'the same gears again are not compared again');
+      assert.deepEqual(compared, [[app.id, other.id].sort()], 'the same gears again are not compared again');
       db.queue.sent.length = 0;
-      await nodes.handleHeartbeat(heartbeat([]));
-      assert.equal(compared, 2, 'a gear gone is compared at once');
+      await nodes.handleHeartbeat(heartbeat(gears.filter((g) => g.appId !== app.id)));
+      assert.deepEqual(compared.slice(1), [[app.id]], 'a gear gone is compared at once, and only its app');
       assert.deepEqual(
         db.queue.sent.map((j) => j.name),
         ['app.converge'],
       );
+      // What the app should run changing, with nothing changed on the node: compared within seconds.
+      await nodes.handleHeartbeat(heartbeat(gears));
+      compared.length = 0;
+      await nodes.handleHeartbeat(heartbeat(gears));
+      assert.deepEqual(compared, [], 'the node runs what it should again');
+      await apps.update(other.id, { desiredState: 'stopped' });
+      db.queue.sent.length = 0;
+      mock.timers.enable({ apis: ['Date'], now: Date.now() });
+      try {
+        await nodes.handleHeartbeat(heartbeat(gears));
+        assert.deepEqual(compared, [], 'a node reporting the same gears is not looked at again at once');
+        mock.timers.tick(11_000);
+        await nodes.handleHeartbeat(heartbeat(gears));
+      } finally {
+        mock.timers.reset();
+      }
+      assert.deepEqual(compared, [[other.id]], 'a change of the desired state is compared within seconds, and only its app');
+      assert.deepEqual(
+        db.queue.sent.map((j) => [j.name, (j.data as { appId: string }).appId]),
+        [['app.converge', other.id]],
+      );
     } finally {
-      repo.appIdsOnNode = compare;
+      repo.findByIds = read;
       await apps.delete(app.id);
+      await apps.delete(other.id);
     }
   });
 

@@ -21,8 +21,16 @@ export interface Operation {
   id: string;
   kind: string;
   state: OperationState;
-  /** A placement's step names every node it considered, and why each was or was not chosen. */
-  steps: { at: string; text: string; considered?: { node: string; zone: string | null; chosen: boolean; reason: string }[] }[];
+  /**
+   * A placement's step names the nodes it considered, and why each was or was not chosen: every node for the first few
+   * placements of an operation, then the chosen one, with the others counted by why in `passedOver`.
+   */
+  steps: {
+    at: string;
+    text: string;
+    considered?: { node: string; zone: string | null; chosen: boolean; reason: string }[];
+    passedOver?: Record<string, number>;
+  }[];
   error: string | null;
   createdAt?: string;
   finishedAt?: string | null;

@@ -113,6 +113,19 @@ describe('values sealed for a node', () => {
     assert.deepEqual(openNodeJob('app.restore', sealNodeJob('app.restore', restore, node.publicKey), node.privateKey), restore);
   });
 
+  it('seals the values of one job with one ephemeral key, each with an IV of its own, and another job with another key', () => {
+    const converge: NodeJobs['app.converge'] = { appId: 'a1', gears: [gear({ A: 'same', B: 'same', C: 'other' })] };
+    const parts = (job: NodeJobs['app.converge']) => Object.values(job.gears[0].env).map((v) => Buffer.from(v.slice(SEALED_V1.length), 'base64url'));
+    const one = parts(sealNodeJob('app.converge', converge, node.publicKey));
+    const ephemerals = new Set(one.map((raw) => raw.subarray(0, 32).toString('hex')));
+    assert.equal(ephemerals.size, 1, 'one ephemeral key for the job');
+    assert.equal(new Set(one.map((raw) => raw.subarray(32, 44).toString('hex'))).size, 3, 'an IV per value');
+    assert.notEqual(one[0].toString('hex'), one[1].toString('hex'), 'equal values seal apart');
+    const two = parts(sealNodeJob('app.converge', converge, node.publicKey));
+    assert.ok(!ephemerals.has(two[0].subarray(0, 32).toString('hex')), 'another job, another key');
+    assert.deepEqual(openNodeJob('app.converge', sealNodeJob('app.converge', converge, node.publicKey), node.privateKey), converge);
+  });
+
   it('refuses a job whose secrets came in clear, and sends none to a node without a public key', () => {
     const converge: NodeJobs['app.converge'] = { appId: 'a1', gears: [gear({ PASSWORD: 'canary' })] };
     assert.throws(() => openNodeJob('app.converge', converge, node.privateKey), /env PASSWORD of gear g1 came in clear/);

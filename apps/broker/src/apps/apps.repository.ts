@@ -14,8 +14,28 @@ export type NewGear = Pick<Gear, 'cartridge' | 'nodeId' | 'memoryMb'> & { deploy
 export class AppsRepository implements DomainApps, CartridgesInUse {
   constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
-  list(domainId: string): Promise<App[]> {
-    return this.m.find(App, { where: { domainId }, relations: { cartridges: true, gears: true }, order: { name: 'ASC' } });
+  async list(domainId: string): Promise<App[]> {
+    return this.withParts(await this.m.find(App, { where: { domainId }, order: { name: 'ASC' } }), { domainId });
+  }
+
+  /**
+   * Gives apps their cartridges and gears, read with one query each. A join would repeat every app's row (its sealed
+   * environment among it) once per gear and cartridge: with thousands of gears, most of what Postgres sends and the
+   * broker parses and collects. `scope` narrows the two queries to the apps' domain, or to all apps when it is empty.
+   */
+  private async withParts(apps: App[], scope: { domainId?: string; ids?: string[] }): Promise<App[]> {
+    if (apps.length === 0) return apps;
+    const where = scope.ids ? { appId: In(scope.ids) } : scope.domainId ? { app: { domainId: scope.domainId } } : {};
+    const cartridges = await this.m.find(AppCartridge, { where, order: { createdAt: 'ASC' } });
+    const gears = await this.m.find(Gear, { where, order: { createdAt: 'ASC' } });
+    const byApp = new Map(apps.map((a) => [a.id, a]));
+    for (const a of apps) {
+      a.cartridges = [];
+      a.gears = [];
+    }
+    for (const c of cartridges) byApp.get(c.appId)?.cartridges!.push(c);
+    for (const g of gears) byApp.get(g.appId)?.gears!.push(g);
+    return apps;
   }
 
   findByName(domainId: string, name: string): Promise<App | null> {
@@ -86,13 +106,13 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     return (await this.m.find(App, { select: { id: true } })).map((a) => a.id);
   }
 
-  all(): Promise<App[]> {
-    return this.m.find(App, { relations: { cartridges: true, gears: true } });
+  async all(): Promise<App[]> {
+    return this.withParts(await this.m.find(App), {});
   }
 
-  findByIds(ids: string[]): Promise<App[]> {
-    if (ids.length === 0) return Promise.resolve([]);
-    return this.m.find(App, { where: { id: In(ids) }, relations: { cartridges: true, gears: true } });
+  async findByIds(ids: string[]): Promise<App[]> {
+    if (ids.length === 0) return [];
+    return this.withParts(await this.m.find(App, { where: { id: In(ids) } }), { ids });
   }
 
   nameTaken(domainId: string, name: string): Promise<boolean> {
@@ -253,6 +273,32 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
   }
 
   /** Ids of the apps with at least one gear on a node. */
+  /**
+   * Each app with a gear on the node: a digest of its desired state as a heartbeat compares it (the app's row, every
+   * gear of it with the address of its node and its release's image, its cartridges; a change of its environment
+   * moves updated_at), and its gears placed on the node.
+   * Postgres computes the digests: a node's apps are read whole only when one of them changed. What the nodes report
+   * of a gear (its state, container, message) is left out: the heartbeat compares it with the report itself, and
+   * storing a report must not make the next beat compare again.
+   */
+  async desiredOnNode(nodeId: string): Promise<{ appId: string; digest: string; gearIds: string[] }[]> {
+    const rows = (await this.m.query(
+      `select a.id as app_id,
+        md5(concat_ws('|', a.updated_at, a.desired_state, a.size, a.active_deployment_id, a.services::text, a.security_override::text,
+          (select string_agg(concat_ws(':', g.id, g.cartridge, g.node_id, g.memory_mb, g.generation, g.epoch, g.deployment_id,
+                    g.process, g.service, g.ports::text, g.inside::text,
+                    n.address, d.image), ',' order by g.id)
+             from gears g left join nodes n on n.id = g.node_id left join deployments d on d.id = g.deployment_id
+            where g.app_id = a.id),
+          (select string_agg(concat_ws(':', c.id, c.cartridge, c.superseded_by, c.generated::text, c.options::text), ',' order by c.id)
+             from app_cartridges c where c.app_id = a.id))) as digest,
+        array(select g.id from gears g where g.app_id = a.id and g.node_id = $1 order by g.id) as gear_ids
+       from apps a where a.id in (select app_id from gears where node_id = $1)`,
+      [nodeId],
+    )) as { app_id: string; digest: string; gear_ids: string[] }[];
+    return rows.map((r) => ({ appId: r.app_id, digest: r.digest, gearIds: r.gear_ids }));
+  }
+
   async appIdsOnNode(nodeId: string): Promise<string[]> {
     const rows: { app_id: string }[] = await this.m
       .createQueryBuilder(Gear, 'g')

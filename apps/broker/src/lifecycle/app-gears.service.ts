@@ -128,7 +128,7 @@ export class AppGears {
     const explained = explainPlacement(nodes, { gearsMb, now: new Date(), heartbeatTimeoutMs: this.quietMs(), spread });
     const { placement } = explained;
     if (!placement.ok) throw new GearshiftError('no_capacity', placement.shortfall);
-    recordPlacement({ text: `placed ${explained.summary}`, considered: explained.considered });
+    recordPlacement({ text: `placed ${explained.summary}`, considered: explained.considered, passedOver: explained.passedOver });
     return placement.nodeId;
   }
 

@@ -132,7 +132,7 @@ export class NodeDrainService implements OnModuleInit {
         user,
       );
       const placements = moved.steps.filter((s) => s.considered);
-      for (const s of placements) await this.step(opId, { text: `app ${app.name}: ${s.text}`, considered: s.considered });
+      for (const s of placements) await this.step(opId, { text: `app ${app.name}: ${s.text}`, considered: s.considered, passedOver: s.passedOver });
       if (moved.state === 'succeeded') {
         await this.step(opId, { text: `app ${app.name}: ${gears.length} gear(s) moved off ${nodeName} (operation ${moved.id})` });
       } else {

@@ -15,8 +15,16 @@ import { Metrics } from '../metrics/metrics';
 import type { User } from '../users/user.entity';
 import type { NodeUsage } from '../fleet/nodes.repository';
 
-/** How long a node that keeps reporting the same gears goes without a comparison with the desired state. */
+/**
+ * How long a node that reports the same gears goes without its apps' desired state being looked at, and an app that
+ * drifted, or waits on an operation, without a comparison while nothing of it changes.
+ */
 const RECOMPARE_MS = 10_000;
+/**
+ * How long an app found in order goes without a comparison while nothing of it changes, on its node or in the
+ * database: a net under the digests, for what they leave out (the catalog a broker starts with).
+ */
+const RECHECK_MS = 60_000;
 /** How many times a gear that drifted is converged before it is left failed, as a job is retried (README). */
 export const DRIFT_ATTEMPTS = 5;
 /** A heartbeat this old when the broker takes it from the queue is stale. */
@@ -29,8 +37,13 @@ const requireAdmin = (user: User) => {
 @Injectable()
 export class NodesService {
   private readonly logger = new Logger('nodes');
-  /** Per node: a digest of the gears its heartbeat reported when they were last compared with the desired state. */
-  private readonly compared = new Map<string, { digest: string; at: number }>();
+  /**
+   * Per node, per app: digests of what the node reported of the app's gears and of the app's desired state when they
+   * were last compared, when, and whether the app was found in order.
+   */
+  private readonly compared = new Map<string, Map<string, { reported: string; desired: string; at: number; inOrder: boolean }>>();
+  /** Per node: a digest of everything its last heartbeat reported, and when its apps' desired state was last read. */
+  private readonly beats = new Map<string, { reported: string; at: number }>();
   /** Per gear: how many converges its drift has been sent in a row, and in which 5 s bucket the last one went. */
   private readonly driftAttempts = new Map<string, { count: number; bucket: number }>();
 
@@ -150,19 +163,42 @@ export class NodesService {
       this.compared.delete(node.id);
       this.routes.schedule();
     }
-    // A node that reports what it reported last time was compared with the desired state moments ago: with a hundred
-    // nodes of a hundred apps each, comparing on every beat is most of the broker's work. What it runs changing (a
-    // container gone, stopped, replaced) is compared at once; a change of the desired state alone, within seconds.
-    const digest = createHash('sha1')
-      .update(JSON.stringify([...hb.gears].sort((a, b) => a.gearId.localeCompare(b.gearId))))
-      .digest('base64');
-    const seen = this.compared.get(node.id);
-    if (seen && seen.digest === digest && Date.now() - seen.at < RECOMPARE_MS) return;
+    // An app whose gears the node reports as it did last time, and whose desired state is as it was, was compared
+    // moments ago: with a hundred nodes of a hundred apps each, comparing every app on every beat is most of the
+    // broker's work. What an app runs changing (a container gone, stopped, replaced) is compared at once; what it
+    // should run changing (its rows, gears, cartridges or release), within seconds. Postgres digests the desired
+    // state of the node's apps, and only the apps whose report or digest changed are read whole.
+    const digestOf = (reports: GearReport[] = []) =>
+      createHash('sha1')
+        .update(JSON.stringify([...reports].sort((a, b) => a.gearId.localeCompare(b.gearId))))
+        .digest('base64');
+    const reported = digestOf(hb.gears);
+    const beat = this.beats.get(node.id);
+    if (beat && beat.reported === reported && this.compared.has(node.id) && Date.now() - beat.at < RECOMPARE_MS) return;
+    this.beats.set(node.id, { reported, at: Date.now() });
+    const desired = await repos.apps.desiredOnNode(node.id);
+    const reportsOf = new Map<string, GearReport[]>();
+    for (const g of hb.gears) reportsOf.set(g.appId, [...(reportsOf.get(g.appId) ?? []), g]);
+    const desiredOf = new Map(desired.map((d) => [d.appId, d.digest]));
+    const lastCompared = this.compared.get(node.id) ?? new Map<string, { reported: string; desired: string; at: number; inOrder: boolean }>();
+    this.compared.set(node.id, lastCompared);
+    const nowMs = Date.now();
+    const subjects = new Map<string, { reported: string; desired: string }>();
+    for (const appId of new Set([...desiredOf.keys(), ...reportsOf.keys()])) {
+      const now = { reported: digestOf(reportsOf.get(appId)), desired: desiredOf.get(appId) ?? '' };
+      const last = lastCompared.get(appId);
+      const fresh = last && last.reported === now.reported && last.desired === now.desired && nowMs - last.at < (last.inOrder ? RECHECK_MS : RECOMPARE_MS);
+      if (!fresh) subjects.set(appId, now);
+    }
+    for (const appId of lastCompared.keys()) if (!desiredOf.has(appId) && !reportsOf.has(appId)) lastCompared.delete(appId);
+    if (subjects.size === 0) return;
     const busy = await repos.operations.appsWithActiveOperations();
     const observed = new Map(hb.gears.map((g) => [g.gearId, g]));
-    const apps = await repos.apps.findByIds(await repos.apps.appIdsOnNode(node.id));
+    const apps = await repos.apps.findByIds([...subjects.keys()].filter((id) => desiredOf.has(id)));
+    // Every gear placed on the node, of the apps compared now or not: a container of any other is a stray.
+    const known = new Set<string>(desired.flatMap((d) => d.gearIds));
+    const inOrder = new Set<string>();
     const bucket = Math.floor(Date.now() / 5000);
-    const known = new Set<string>();
     const changed: GearReport[] = [];
     for (const app of apps) {
       const specs = (await this.specs.cachedSpecs(app)).filter((s) => app.gears!.find((g) => g.id === s.gearId)?.nodeId === node.id);
@@ -206,6 +242,7 @@ export class NodesService {
         this.logger.warn(`gear ${s.cartridge} ${s.gearId.slice(0, 8)} of app ${app.name} on ${node.name} ${message}`);
         changed.push({ gearId: s.gearId, appId: app.id, state: 'failed', ports: o?.ports ?? {}, containerId: o?.containerId, message });
       }
+      if (drifted.length === 0 && !extra) inOrder.add(app.id);
       if (drifted.length > 0 || extra) {
         this.logger.log(`app ${app.name} drifted on ${node.name} (${drifted.length} gear(s) off, extra containers: ${extra}); converging`);
         await this.queue.send(
@@ -221,12 +258,14 @@ export class NodesService {
       this.routes.schedule();
     }
     // Containers of gears that are not placed here: moved elsewhere while the node was lost, gone, or of gone apps.
-    const strays = hb.gears.filter((g) => !known.has(g.gearId));
+    const strays = hb.gears.filter((g) => subjects.has(g.appId) && !known.has(g.gearId));
     if (strays.length > 0) await this.removeStrays(node, strays, busy, bucket);
-    // Compared whole only when no operation of its apps held a part back.
-    const held = apps.some((a) => busy.has(a.id)) || hb.gears.some((g) => busy.has(g.appId));
-    if (held) this.compared.delete(node.id);
-    else this.compared.set(node.id, { digest, at: Date.now() });
+    // An app an operation held back is compared again on the next beat; a stray's app, once the stray is gone.
+    if ([...subjects.keys()].some((appId) => busy.has(appId))) this.beats.delete(node.id);
+    for (const [appId, now] of subjects) {
+      if (busy.has(appId)) lastCompared.delete(appId);
+      else lastCompared.set(appId, { ...now, at: nowMs, inOrder: inOrder.has(appId) && !strays.some((g) => g.appId === appId) });
+    }
   }
 
   /** Fences a node's containers of gears placed elsewhere, and removes those of apps the platform no longer has. */

@@ -109,6 +109,34 @@ describe('placeGears', () => {
     assert.match(r.summary, /^1 gear needing 256 MB on d: 4 of 4 nodes could take them$/);
   });
 
+  it('counts the nodes it passed over by why, in words that name no node', () => {
+    const r = explainPlacement(
+      [
+        node('a', { allocatedMb: 512 }),
+        node('b'),
+        node('c', { gears: 3 }),
+        node('d'),
+        node('e', { state: 'draining' }),
+        node('f', { memoryMb: 100 }),
+        node('g', { memoryMb: 100 }),
+      ],
+      { ...req([256]), spread: { b: 1 } },
+    );
+    assert.deepEqual(r.placement, { ok: true, nodeId: 'd' });
+    assert.deepEqual(r.passedOver, {
+      'runs more gears': 1,
+      'has less free memory': 1,
+      "its zone holds more of the app's replicas": 1,
+      'is draining': 1,
+      'has too little free memory': 2,
+    });
+    assert.equal(
+      Object.values(r.passedOver).reduce((x, y) => x + y, 0),
+      r.considered.length - 1,
+      'every node but the chosen one is counted once',
+    );
+  });
+
   it('names the node state a later state adds, and a shortfall explains every refusal', () => {
     const r = explainPlacement([node('a', { state: 'lost' }), node('b', { allocatedMb: 1000 })], req([256]));
     assert.equal(r.placement.ok, false);

@@ -46,23 +46,40 @@ export interface NodeVerdict {
 export interface ExplainedPlacement {
   placement: Placement;
   considered: NodeVerdict[];
+  /**
+   * The nodes not chosen, counted by why (`is draining`, `has less free memory`...): the explanation an operation keeps
+   * once it has placed more than a few gears, instead of every node's verdict on each.
+   */
+  passedOver: Record<string, number>;
   /** One line for an operation's step. */
   summary: string;
 }
 
-function whyNot(n: NodeCandidate, needMb: number, count: number, req: PlacementRequest): string | null {
-  if (n.state !== 'active') return `${n.name} is ${n.state}`;
-  if (!n.lastHeartbeat) return `${n.name} has not reported yet`;
+/** Why a node cannot take the gears: its own words, and the same words for every node it befalls (for counting). */
+interface Refusal {
+  reason: string;
+  kind: string;
+}
+
+function whyNot(n: NodeCandidate, needMb: number, count: number, req: PlacementRequest): Refusal | null {
+  if (n.state !== 'active') return { reason: `${n.name} is ${n.state}`, kind: `is ${n.state}` };
+  if (!n.lastHeartbeat) return { reason: `${n.name} has not reported yet`, kind: 'has not reported yet' };
   const silentMs = req.now.getTime() - n.lastHeartbeat.getTime();
-  if (silentMs > req.heartbeatTimeoutMs) return `${n.name} has not reported for ${Math.round(silentMs / 1000)} s`;
+  if (silentMs > req.heartbeatTimeoutMs) return { reason: `${n.name} has not reported for ${Math.round(silentMs / 1000)} s`, kind: 'is silent' };
   for (const [key, value] of Object.entries(req.labels ?? {})) {
-    if (n.labels?.[key] !== value) return `${n.name} lacks the label ${key}=${value}`;
+    if (n.labels?.[key] !== value) return { reason: `${n.name} lacks the label ${key}=${value}`, kind: `lacks the label ${key}=${value}` };
   }
   const free = n.memoryMb - n.allocatedMb;
-  if (free < needMb) return `${n.name} has ${free} MB free`;
-  if (n.gears + count > n.maxGears) return `${n.name} runs ${n.gears} of at most ${n.maxGears} gears`;
+  if (free < needMb) return { reason: `${n.name} has ${free} MB free`, kind: 'has too little free memory' };
+  if (n.gears + count > n.maxGears) return { reason: `${n.name} runs ${n.gears} of at most ${n.maxGears} gears`, kind: 'runs its most gears' };
   return null;
 }
+
+const countBy = (kinds: string[]): Record<string, number> => {
+  const counts: Record<string, number> = {};
+  for (const k of kinds) counts[k] = (counts[k] ?? 0) + 1;
+  return counts;
+};
 
 /** The zone a node counts in for spread: a node without one is a zone of its own. */
 const zoneKey = (n: NodeCandidate) => (n.zone ? `zone:${n.zone}` : `node:${n.id}`);
@@ -81,18 +98,21 @@ export function explainPlacement(nodes: NodeCandidate[], req: PlacementRequest):
   const what = `${plural(count, 'gear')} needing ${needMb} MB`;
   if (nodes.length === 0) {
     const shortfall = 'no node has joined the platform yet';
-    return { placement: { ok: false, shortfall }, considered: [], summary: `${what}: ${shortfall}` };
+    return { placement: { ok: false, shortfall }, considered: [], passedOver: {}, summary: `${what}: ${shortfall}` };
   }
   const refused: NodeVerdict[] = [];
+  const refusedKinds: string[] = [];
   const fitting: NodeCandidate[] = [];
   for (const n of nodes) {
-    const reason = whyNot(n, needMb, count, req);
-    if (reason) refused.push({ node: n.name, zone: n.zone ?? null, chosen: false, reason });
-    else fitting.push(n);
+    const refusal = whyNot(n, needMb, count, req);
+    if (refusal) {
+      refused.push({ node: n.name, zone: n.zone ?? null, chosen: false, reason: refusal.reason });
+      refusedKinds.push(refusal.kind);
+    } else fitting.push(n);
   }
   if (fitting.length === 0) {
     const shortfall = `no node can take ${count} gear(s) needing ${needMb} MB: ${refused.map((v) => v.reason).join('; ')}`;
-    return { placement: { ok: false, shortfall }, considered: refused, summary: shortfall };
+    return { placement: { ok: false, shortfall }, considered: refused, passedOver: countBy(refusedKinds), summary: shortfall };
   }
   const verdict = (n: NodeCandidate, chosen: boolean, reason: string): NodeVerdict => ({ node: n.name, zone: n.zone ?? null, chosen, reason });
   const preferred = fitting.find((n) => n.id === req.preferNode);
@@ -101,6 +121,7 @@ export function explainPlacement(nodes: NodeCandidate[], req: PlacementRequest):
     return {
       placement: { ok: true, nodeId: preferred.id },
       considered: [verdict(preferred, true, `${preferred.name} runs the app's gears and has ${free(preferred)} MB free`), ...others, ...refused],
+      passedOver: countBy([...others.map(() => "fits, but the app's gears run elsewhere"), ...refusedKinds]),
       summary: `${what} on ${preferred.name}, beside the app's gears`,
     };
   }
@@ -119,6 +140,14 @@ export function explainPlacement(nodes: NodeCandidate[], req: PlacementRequest):
     if (n.gears !== best.gears) return `${n.name} runs ${n.gears} gears, ${best.name} ${best.gears}`;
     return `${n.name} ties with ${best.name}, which comes first by name`;
   };
+  /** What `below` says, in the same words for every node it befalls. */
+  const belowKind = (n: NodeCandidate): string => {
+    if (zoneCount(n) !== zoneCount(best)) return "its zone holds more of the app's replicas";
+    if (nodeCount(n) !== nodeCount(best)) return "holds more of the app's replicas";
+    if (free(n) !== free(best)) return 'has less free memory';
+    if (n.gears !== best.gears) return 'runs more gears';
+    return 'ties, and comes later by name';
+  };
   const spreadNote = req.spread ? `, ${zoneCount(best)} of the app's replicas in ${zoned(best)} and ${nodeCount(best)} on the node` : '';
   return {
     placement: { ok: true, nodeId: best.id },
@@ -127,6 +156,7 @@ export function explainPlacement(nodes: NodeCandidate[], req: PlacementRequest):
       ...fitting.slice(1).map((n) => verdict(n, false, below(n))),
       ...refused,
     ],
+    passedOver: countBy([...fitting.slice(1).map(belowKind), ...refusedKinds]),
     summary: `${what} on ${best.name}${best.zone ? ` (zone ${best.zone})` : ''}: ${fitting.length} of ${plural(nodes.length, 'node')} could take them`,
   };
 }

@@ -8,8 +8,13 @@ export interface OperationStep {
   at: string;
   node?: string;
   text: string;
-  /** A placement's step: every node considered, the chosen one first, and why each was or was not chosen. */
+  /**
+   * A placement's step: the nodes considered, the chosen one first, and why each was or was not chosen. The first few
+   * placements of a change name every node; later ones only the chosen one, and count the others in `passedOver`.
+   */
   considered?: { node: string; zone: string | null; chosen: boolean; reason: string }[];
+  /** The nodes a placement passed over and did not name in `considered`, counted by why. */
+  passedOver?: Record<string, number>;
 }
 
 /**

@@ -68,6 +68,8 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
   private periodic?: NodeJS.Timeout;
   private lastJson = '';
   private lastVersion = 0;
+  /** How long the last publication took: the next one waits at least as long (see schedule()). */
+  private lastPublishMs = 0;
   /** Publications one after the other, so that a newer table is never overwritten by an older one. */
   private publishing: Promise<unknown> = Promise.resolve();
   /** Seals certificates and keys for the router (see sealRouteSecret). */
@@ -115,13 +117,20 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
     this.redis.disconnect();
   }
 
-  /** Asks for a new table soon; several changes close together make one publication. */
+  /**
+   * Asks for a new table soon; several changes close together make one publication. It waits as long as the last
+   * publication took: a table of thousands of gears, read again on every gear's report, would otherwise take all of
+   * the broker's time while gears start; this way it takes at most half of it.
+   */
   schedule(): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.publishNow().catch((err: Error) => this.logger.warn(`publishing routes failed: ${err.message}`));
-    }, 25);
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.publishNow().catch((err: Error) => this.logger.warn(`publishing routes failed: ${err.message}`));
+      },
+      Math.max(25, Math.min(this.lastPublishMs, 2000)),
+    );
   }
 
   /** Publishes the table as the database has it now; resolves with the version the routers will serve it under. */
@@ -255,8 +264,13 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
    * after the one before it was written, so a table read earlier never overwrites one read later, and "the routers
    * serve version N or newer" means they serve what the database held when N was read, whichever broker wrote it.
    */
-  private publish(): Promise<number> {
-    return this.uow.run({}, () => this.publishLocked(), 'routes');
+  private async publish(): Promise<number> {
+    const started = performance.now();
+    try {
+      return await this.uow.run({}, () => this.publishLocked(), 'routes');
+    } finally {
+      this.lastPublishMs = performance.now() - started;
+    }
   }
 
   private async publishLocked(): Promise<number> {
