@@ -134,6 +134,16 @@ export class DeploymentsService {
         `web service ${hosted[0]} names host names of its own, which this broker does not route yet; let one web service answer at the app's host name and add aliases to the app (POST .../aliases), or make ${hosted[0]} internal`,
       );
     const detected = named || hostService ? null : detectRuntime(paths, this.catalog.cartridges);
+    // A compose file meant to give the app its services, which does not run here, says why by its own fields.
+    const blockers = !named && !detected && !hasServices && !descriptor ? this.sources.composeBlockersOf(summary) : [];
+    if (blockers.length > 0) {
+      const details = blockers.map((b) => ({ pointer: `/archive/${b.file}${b.pointer}`, rule: 'compose', message: b.reason }));
+      throw new GearshiftError(
+        'rule_violation',
+        `${blockers[0].file} does not run here: ${blockers.map((b) => `${b.pointer} ${b.reason}`).join('; ')}`,
+        details,
+      );
+    }
     if (!named && !detected && !hasServices) {
       throw ruleViolation(
         '/archive',
