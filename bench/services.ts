@@ -51,6 +51,20 @@ interface Gear {
   state: string;
 }
 
+/**
+ * BENCH_STEPS=1: where the time of a push went, from its operation's steps: each step's time since the push began,
+ * and the moment everything served.
+ */
+async function printSteps(p: Platform, app: string, version: string, wall: number, served: number): Promise<void> {
+  const [latest] = (await p.api('GET', `/domains/bench/apps/${app}/deployments`)).body as { operation: string | null }[];
+  if (!latest?.operation) return;
+  const op = (await p.api('GET', `/operations/${latest.operation}`)).body as { steps: { at: string; text: string }[] };
+  const at = (t: number) => `+${(t / 1000).toFixed(1).padStart(5)} s`;
+  console.error(`${app} ${version}:`);
+  for (const s of op.steps) console.error(`  ${at(Date.parse(s.at) - wall)}  ${s.text}`);
+  console.error(`  ${at(served)}  every service serves the new release`);
+}
+
 /** A repository in a new folder, with `git` bound to it. */
 function repository(prefix: string) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -81,6 +95,7 @@ export async function servicesBench(p: Platform, add: (what: string, platform: s
       writeFileSync(join(single.dir, 'index.js'), source.replace(/res\.send\('[^']*'\)/, `res.send('${version}')`));
       await single.git('add', '-A');
       await single.git('commit', '-qm', version);
+      const wall = Date.now();
       const t0 = performance.now();
       const pushing = single.git('push', '-q', `http://bench:${p.token}@127.0.0.1:${p.port}/git/bench/single.git`, 'main');
       await eventually(
@@ -91,6 +106,7 @@ export async function servicesBench(p: Platform, add: (what: string, platform: s
       );
       const served = performance.now() - t0;
       await pushing;
+      if (process.env.BENCH_STEPS) await printSteps(p, 'single', version, wall, served);
       return served;
     };
 
@@ -116,6 +132,7 @@ export async function servicesBench(p: Platform, add: (what: string, platform: s
       await multi.git('add', '-A');
       await multi.git('commit', '-qm', version);
       release++;
+      const wall = Date.now();
       const t0 = performance.now();
       const pushing = multi.git('push', '-q', `http://bench:${p.token}@127.0.0.1:${p.port}/git/bench/multi.git`, 'main');
       await eventually(
@@ -132,6 +149,7 @@ export async function servicesBench(p: Platform, add: (what: string, platform: s
       );
       const served = performance.now() - t0;
       await pushing;
+      if (process.env.BENCH_STEPS) await printSteps(p, 'multi', version, wall, served);
       return served;
     };
 

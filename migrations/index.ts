@@ -18,6 +18,8 @@ import { NodeZones1733810000000 } from './1733810000000-node-zones';
 import { Cron1733830000000 } from './1733830000000-cron';
 import { CartridgeUpgrades1733840000000 } from './1733840000000-cartridge-upgrades';
 import { Services1733850000000 } from './1733850000000-services';
+import { ServiceHosts1733910000000 } from './1733910000000-service-hosts';
+import { CronRunService1733911000000 } from './1733911000000-cron-run-service';
 
 /** Every migration, oldest first. A new migration is added here and reviewed like any other code. */
 export const MIGRATIONS = [
@@ -41,4 +43,6 @@ export const MIGRATIONS = [
   Cron1733830000000,
   CartridgeUpgrades1733840000000,
   Services1733850000000,
+  ServiceHosts1733910000000,
+  CronRunService1733911000000,
 ];

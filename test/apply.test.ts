@@ -119,7 +119,7 @@ aliases: [www.shop.test]
     // Several containers of the app's own become its services, built from their folders when its code is pushed.
     const services = await apply('services:\n  api:\n    build: ./api\n    ports: ["80:8080"]\n  jobs:\n    build: ./jobs\n', '?dryRun=true&name=notes');
     assert.equal(services.status, 200, JSON.stringify(services.body));
-    assert.deepEqual(steps(services.body.plan), ['create app notes']);
+    assert.deepEqual(steps(services.body.plan), ['create app notes', 'add service api', 'add service jobs']);
   });
   it('makes nothing when a gearshift.yml names another app than the one it is applied to, as a push does', async () => {
     const res = await apply('name: other\ncartridges: [static]\n', '?wait=60&name=x');

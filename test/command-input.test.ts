@@ -35,11 +35,13 @@ describe("a command's input", { timeout: 60_000 }, () => {
     let reading = true;
     await send(typed('early'));
     await send({ resize: { cols: 120, rows: 40 } });
+    const acks: number[] = [];
     const done = readInput(
       reader,
       key,
-      (m) => got.push(m),
+      async (m) => void got.push(m),
       () => reading,
+      (_last, count) => acks.push(count),
     );
     await eventually('the early input', async () => got.length === 2, 10_000, 20);
 
@@ -57,5 +59,33 @@ describe("a command's input", { timeout: 60_000 }, () => {
     reading = false;
     await done;
     assert.deepEqual(got, [typed('early'), { resize: { cols: 120, rows: 40 } }, typed('while'), typed('down'), { eof: true }]);
+    // The node says how far it has read, which lets the broker trim the stream and take more from the user.
+    assert.equal(acks.at(-1), 5);
+  });
+
+  it('says it has read a message only once the command took it: a command that reads nothing holds the input back', async () => {
+    const held = `${key}:held`;
+    const acks: number[] = [];
+    let reading = true;
+    let release = () => undefined as void;
+    const taken = new Promise<void>((resolve) => (release = resolve));
+    try {
+      await redis.xadd(held, '*', 'm', JSON.stringify(typed('stuck')));
+      const done = readInput(
+        reader,
+        held,
+        () => taken,
+        () => reading,
+        (_last, count) => acks.push(count),
+      );
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(acks.length, 0, 'nothing acknowledged while the command has not taken the input');
+      release();
+      await eventually('the acknowledgement', async () => acks.includes(1), 5_000, 20);
+      reading = false;
+      await done;
+    } finally {
+      await redis.del(held);
+    }
   });
 });

@@ -212,11 +212,6 @@ describe('named services run', { timeout: 900_000 }, () => {
   });
 
   it('removes a service a release no longer names, and keeps the others serving', async () => {
-    write({ 'gearshift.yml': DESCRIPTOR.replace('    dependsOn: [echo]\n', '    dependsOn: [echo]\n    hosts: [shop.example.test]\n') });
-    commit('3');
-    const refused = await push();
-    assert.equal(refused.ok, false, refused.output);
-    assert.match(refused.output, /\/archive\/gearshift\.yml\/services\/web\/hosts .*does not route yet/);
     write({ 'gearshift.yml': DESCRIPTOR.replace(/ {2}ticker:\n(.*\n){3}/, '') });
     commit('3');
     const pushed = await push();
@@ -242,18 +237,47 @@ describe('named services run', { timeout: 900_000 }, () => {
     const [latest] = (await p.api('GET', `${APP}/deployments`)).body;
     assert.deepEqual([latest.number, latest.state], [4, 'failed']);
   });
+
+  it('fails a push whose one service does not build, naming that service, while the others built beside it', async () => {
+    const services = DESCRIPTOR.replace(/ {2}ticker:\n(.*\n){3}/, '');
+    write({ 'gearshift.yml': services, 'echo/server.js': ECHO, 'web/package.json': '{ "name": "web", ' });
+    commit('5');
+    const pushed = await push();
+    assert.equal(pushed.ok, false, pushed.output);
+    assert.match(pushed.output, /service web: .*(failed|returned a non-zero code)/);
+    assert.doesNotMatch(pushed.output, /service echo: .*(failed|returned a non-zero code)/);
+    // Both built at once: each line of their output says whose it is.
+    assert.match(pushed.output, /web \| package\.json is not valid JSON/);
+    await serving('web 3 / echo 3 says hello');
+  });
+
+  it('reuses the image of a service whose folder did not change since an earlier release, and builds the others', async () => {
+    // The echo folder is as release 3 had it; only the web service changes.
+    write({ 'web/package.json': pkg('web'), 'echo/version.js': "module.exports = '3';\n" });
+    write({ 'web/version.js': "module.exports = '6';\n" });
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-qm', 'release 6 of the web service alone');
+    const pushed = await push();
+    assert.ok(pushed.ok, pushed.output);
+    assert.match(pushed.output, /service echo: unchanged since an earlier release, reusing its image \S+/);
+    assert.doesNotMatch(pushed.output, /service echo: building the image/);
+    assert.match(pushed.output, /service web: image \S+ built in/);
+    await serving('web 6 / echo 3 says hello');
+    await runningGears({ echo: ['6:running'], web: ['6:running'] });
+  });
+
   it('fails the release when a worker crashes at start, naming the service and what it printed; the old release keeps serving', async () => {
     write({
       'gearshift.yml': DESCRIPTOR.replace('command: while true; do echo tick; sleep 5; done', 'command: echo no queue configured; exit 1'),
       'echo/server.js': ECHO,
     });
-    commit('5');
+    commit('7');
     const pushed = await push();
     assert.equal(pushed.ok, false, pushed.output);
     assert.match(pushed.output, /service ticker, gear [0-9a-f]{8} did not keep running for 3 s: [^\n]*; it printed:\s+remote:\s+no queue configured/);
-    assert.doesNotMatch(pushed.output, /release 5 is active/);
-    await serving('web 3 / echo 3 says hello');
+    assert.doesNotMatch(pushed.output, /release 7 is active/);
+    await serving('web 6 / echo 3 says hello');
     const [latest] = (await p.api('GET', `${APP}/deployments`)).body;
-    assert.deepEqual([latest.number, latest.state], [5, 'failed']);
+    assert.deepEqual([latest.number, latest.state], [7, 'failed']);
   });
 });

@@ -152,6 +152,9 @@ export interface CronRunView {
   dueAt: string;
   state: 'running' | 'succeeded' | 'failed' | 'skipped';
   release: number;
+  /** The named service it ran in; null when it ran as a process of the release's image (`process`). */
+  service?: string | null;
+  process?: string | null;
   startedAt: string | null;
   finishedAt: string | null;
   exitCode: number | null;

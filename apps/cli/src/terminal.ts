@@ -9,6 +9,8 @@ export interface TerminalRequest {
   /** An input (-i): what this process reads goes to the command. */
   stdin: boolean;
   process?: string;
+  /** A named service of the app: the command runs in its image, with its environment. */
+  service?: string;
   gear?: string;
 }
 
@@ -30,6 +32,7 @@ export async function runInTerminal(api: ApiClient, path: string, r: TerminalReq
     query.set('rows', String(out.rows || 24));
   }
   if (r.process) query.set('process', r.process);
+  if (r.service) query.set('service', r.service);
   if (r.gear) query.set('gear', r.gear);
   const ws: WebSocket = await api.socket(`${path}?${query}`);
   const stdin = process.stdin;

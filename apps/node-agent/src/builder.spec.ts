@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readableBuildOutput, recipeBuild, recipeDockerfile, redactor, serviceFolder } from './builder';
+import { labelInstruction, readableBuildOutput, recipeBuild, recipeDockerfile, redactor, serviceFolder } from './builder';
 import { withoutTerminalCodes } from './docker-images';
 
 describe('build recipes', () => {
@@ -49,6 +49,23 @@ describe('build recipes', () => {
     assert.match(df, /^ENV PORT=\$\{PORT:-8080\}$/m);
     assert.match(df, /^CMD \["\/bin\/sh","-c","exec serve -l \$PORT"\]$/m);
     assert.doesNotMatch(df, /gear-start/);
+  });
+
+  it('says what starts the app after the dependencies and before the source, so that new code makes no new layer of it', () => {
+    for (const web of [undefined, 'serve -l $PORT']) {
+      const lines = recipeDockerfile('base', { ...recipe, port: 8080 }, new Set(['package.json', 'Procfile']), false, web).split('\n');
+      const install = lines.findIndex((l) => l.includes("sh -c 'npm install'"));
+      const starts = lines.flatMap((l, i) => (/^(CMD|ENV) /.test(l) ? [i] : []));
+      const code = lines.indexOf('COPY --chown=gear src/ ./');
+      assert.ok(starts.length > 0 && starts.every((i) => i > install && i < code), lines.join('\n'));
+    }
+  });
+
+  it('gives an image all its labels in one instruction, in which no value is read as a variable or a second label', () => {
+    assert.equal(
+      labelInstruction({ 'gearshift.release': '7', 'gearshift.app': 'a-1', odd: 'a$b "c" d=e' }),
+      'LABEL "gearshift.app"="a-1" "gearshift.release"="7" "odd"="a\\$b \\"c\\" d=e"',
+    );
   });
 
   it("names each step that matters and hides the Dockerfile's plumbing", () => {

@@ -31,6 +31,8 @@ export interface AgentConfig {
   usageSampleMs: number;
   jobLockMs: number;
   concurrency: number;
+  /** GEARSHIFT_BUILD_CONCURRENCY: how many images of one release (its services') a build makes at once. */
+  buildConcurrency: number;
   /** A job still running after this long fails and frees its app's turn on this node. */
   jobTimeoutMs: number;
   /** CA certificates builds trust when they fetch dependencies (a proxy's CA, for one). */
@@ -80,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     usageSampleMs: int(env, 'GEARSHIFT_USAGE_SAMPLE_MS', 15000, 500, 600000),
     jobLockMs: int(env, 'GEARSHIFT_JOB_LOCK_MS', 10000, 2000, 600000),
     concurrency: int(env, 'GEARSHIFT_AGENT_CONCURRENCY', 4, 1, 64),
+    buildConcurrency: int(env, 'GEARSHIFT_BUILD_CONCURRENCY', 4, 1, 32),
     jobTimeoutMs: int(env, 'GEARSHIFT_JOB_TIMEOUT_MS', 30 * 60_000, 1000, 24 * 3600_000),
     buildCaFile: env.GEARSHIFT_BUILD_CA_FILE || '/etc/ssl/certs/ca-certificates.crt',
     registry: env.GEARSHIFT_REGISTRY ?? '127.0.0.1:5000',

@@ -7,7 +7,8 @@ import { splitLines } from './line-splitter';
 
 /** What the far end may do to a command while it runs: type into it, close its input, resize its terminal. */
 export interface CommandInput {
-  write(data: Buffer): void;
+  /** Done once the command's connection has taken the bytes (or is gone). */
+  write(data: Buffer): Promise<void>;
   end(): void;
   resize(cols: number, rows: number): Promise<void>;
 }
@@ -44,9 +45,11 @@ function wire(docker: Docker, stream: Duplex, o: TerminalOptions, resize: (cols:
   }
   stream.on('error', (e) => o.onLine(`(output interrupted: ${e.message})`, 'stderr'));
   o.onInput?.({
-    write: (data) => {
-      if (o.stdin && !stream.destroyed) stream.write(data);
-    },
+    write: (data) =>
+      new Promise<void>((resolve) => {
+        if (!o.stdin || stream.destroyed) return resolve();
+        stream.write(data, () => resolve());
+      }),
     end: () => {
       if (o.stdin && !stream.destroyed) stream.end();
     },

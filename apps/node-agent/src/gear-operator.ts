@@ -4,13 +4,17 @@ import { DockerAdapter, type ObservedContainer } from './docker.adapter';
 import { httpProbe, tcpProbe, waitHealthy, waitSettled, WORKER_SETTLE_MS, type Probe } from './health';
 import { PermanentError } from './errors';
 import { ImageBuilder, type StepReporter } from './images';
-import { planConverge, type Action } from './reconcile';
+import { planConverge, startPrerequisites, type Action } from './reconcile';
+import { allAtMost, atMost } from './at-most';
 import { pruneReleaseImages } from './builder';
 import { FailedGears } from './failed-gears';
 import { epochOf, fencedContainers, HeldEpochs, staleGears } from './fencing';
 import { join } from 'node:path';
 
 export { PermanentError, type StepReporter };
+
+/** How many containers one converge creates, starts, stops or removes at once. */
+const START_CONCURRENCY = 4;
 
 const stateOf = (dockerState: string): GearState =>
   dockerState === 'running' ? 'running' : dockerState === 'restarting' || dockerState === 'created' ? 'starting' : 'stopped';
@@ -126,7 +130,6 @@ export class GearOperator {
         return this.docker.ensureVolume(v, { ...labels, [LABELS.cartridge]: owner.cartridge });
       }),
     ]);
-    const started: { spec: GearSpec; containerId: string }[] = [];
     // Gears others reach (their ports are published for routers and the app's gears on other nodes) that are going away.
     const removals = plan.actions.filter(
       (a) => a.kind === 'remove' && Object.keys(containers.find((c) => c.id === a.containerId)?.publishedPorts ?? {}).length > 0,
@@ -146,13 +149,15 @@ export class GearOperator {
         if (existing) await this.waitHealthy(spec, existing.id, async () => undefined);
       }
     }
-    for (const action of plan.actions) {
-      const result = await this.apply(action, step, epochs);
-      if (result) started.push(result);
-      // A web gear waits for the app's services to be healthy before it starts.
-      if (result && !result.spec.web) await this.waitHealthy(result.spec, result.containerId, step);
-    }
-    for (const s of started.filter((s) => s.spec.web)) await this.waitHealthy(s.spec, s.containerId, step);
+    // Removals and stops first, side by side (a graceful stop may take its while); then the starts, each as soon as
+    // what it waits for is healthy.
+    const starts = plan.actions.filter((a): a is Exclude<Action, { kind: 'remove' | 'stop' }> => a.kind !== 'remove' && a.kind !== 'stop');
+    const ends = plan.actions.filter((a) => a.kind === 'remove' || a.kind === 'stop');
+    await allAtMost(
+      START_CONCURRENCY,
+      ends.map((a) => () => this.apply(a, step, epochs)),
+    );
+    await this.startAll(starts, step, epochs);
     for (const n of plan.removeNetworks) await this.docker.removeNetwork(n);
     for (const v of plan.removeVolumes) {
       await step(`removing volume ${v}`);
@@ -165,6 +170,40 @@ export class GearOperator {
       if (removed.length > 0) await step(`removed ${removed.length} old release image(s)`);
     }
     return after.map((c) => this.report(c));
+  }
+
+  /**
+   * Creates or starts the gears of one pass, each once the gears it waits for (startPrerequisites) are healthy, and
+   * waits for each to pass its health check: the services of a release start together, and the web gears once they
+   * are up. A gear whose prerequisite failed is not started; once nothing runs any more, the failure of the first gear (in
+   * the plan's order) that failed is thrown.
+   */
+  private async startAll(starts: Exclude<Action, { kind: 'remove' | 'stop' }>[], step: StepReporter, epochs: Record<string, number>): Promise<void> {
+    const prerequisites = startPrerequisites(starts.map((a) => a.spec));
+    // Docker's create and start calls, not the health waits, are what a node has to share.
+    const gate = atMost(START_CONCURRENCY);
+    const healthy: Promise<void>[] = [];
+    const start = (i: number): Promise<void> =>
+      (healthy[i] ??= (async () => {
+        const action = starts[i];
+        // A new gear that waits for others has its container made meanwhile; only its start waits for them.
+        let made: Promise<string> | undefined;
+        if (action.kind === 'create' && prerequisites[i].length > 0) {
+          made = gate(async () => {
+            await step(`creating gear ${action.spec.cartridge} ${action.spec.gearId.slice(0, 8)}`);
+            return this.createContainer(action.spec, epochs[action.spec.gearId]);
+          });
+          // Met below, unless a prerequisite failed first: the next converge starts or removes that container.
+          made.catch(() => undefined);
+        }
+        await Promise.all(prerequisites[i].map(start));
+        const containerId = made ? await made : undefined;
+        const result = await gate(() => (containerId ? this.startCreated(action.spec, containerId) : this.apply(action, step, epochs)));
+        if (result) await this.waitHealthy(result.spec, result.containerId, step);
+      })());
+    const outcomes = await Promise.allSettled(starts.map((_, i) => start(i)));
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** The post-deploy hook: in one running gear; its failure is reported and changes nothing else. */
@@ -222,7 +261,17 @@ export class GearOperator {
   }
 
   private async create(spec: GearSpec, epoch?: number): Promise<{ spec: GearSpec; containerId: string } | null> {
-    const containerId = await this.docker.createContainer({
+    return this.startCreated(spec, await this.createContainer(spec, epoch));
+  }
+
+  private async startCreated(spec: GearSpec, containerId: string): Promise<{ spec: GearSpec; containerId: string } | null> {
+    if (!spec.running) return null;
+    await this.docker.startContainer(containerId);
+    return { spec, containerId };
+  }
+
+  private async createContainer(spec: GearSpec, epoch?: number): Promise<string> {
+    return this.docker.createContainer({
       name: spec.containerName,
       image: this.images.tag(spec.image),
       command: spec.command,
@@ -251,9 +300,6 @@ export class GearOperator {
       pids: spec.resources.pids,
       security: spec.security ?? RESTRICTED_SECURITY,
     });
-    if (!spec.running) return null;
-    await this.docker.startContainer(containerId);
-    return { spec, containerId };
   }
 
   private async waitHealthy(spec: GearSpec, containerId: string, step: StepReporter): Promise<void> {

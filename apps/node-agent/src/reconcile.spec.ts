@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LABELS, specHash, type GearSpec } from '@gearshift/cartridges';
 import type { ObservedContainer } from './docker.adapter';
-import { isEmptyPlan, planConverge } from './reconcile';
+import { isEmptyPlan, planConverge, startPrerequisites } from './reconcile';
 
 const APP = 'a0000000-0000-4000-8000-000000000000';
 
@@ -51,6 +51,12 @@ describe('planConverge', () => {
     assert.deepEqual(plan.ensureNetworks, ['gs-net']);
     assert.deepEqual(plan.ensureVolumes, ['vol-d1']);
     assert.deepEqual(plan.removeNetworks, []);
+  });
+
+  it('keeps the containers of gears whose start order alone changed', () => {
+    const jobs = spec('j1', { web: false, service: 'jobs' });
+    const plan = planConverge([{ ...jobs, waitsFor: ['prices'] }], { containers: [container('c1', jobs)], networks: ['gs-net'], volumes: [] });
+    assert.ok(isEmptyPlan(plan), JSON.stringify(plan));
   });
 
   it('replaces a container whose spec changed', () => {
@@ -120,5 +126,51 @@ describe('planConverge', () => {
     };
     assert.deepEqual(planConverge([web], observed), expected);
     assert.deepEqual(planConverge([web], observed), expected, 'the second delivery plans exactly the same');
+  });
+});
+
+describe('startPrerequisites', () => {
+  const db = spec('db', { web: false, cartridge: 'postgresql-17' });
+  const cache = spec('cache', { web: false, cartridge: 'valkey-8' });
+  const internal = spec('internal', { web: false, service: 'internal' });
+  const worker = spec('worker', { web: false, service: 'worker', waitsFor: ['postgresql-17', 'valkey-8'] });
+  const mailer = spec('mailer', { web: false, service: 'mailer' });
+  const api = spec('api', { service: 'api', waitsFor: ['postgresql-17', 'valkey-8', 'internal'] });
+
+  it('starts the services of a release together, and the web service once they are healthy', () => {
+    // A rollout: the cartridges' gears run already; only the release's services start.
+    assert.deepEqual(startPrerequisites([internal, worker, mailer, api]), [[], [], [], [0, 1, 2]]);
+  });
+
+  it('starts the cartridges first, then every service (a service finds its database), then the web gears', () => {
+    assert.deepEqual(startPrerequisites([db, cache, internal, mailer, api]), [[], [], [0, 1], [0, 1], [0, 1, 2, 3]]);
+  });
+
+  it('keeps the order a service names among services of its tier', () => {
+    const reports = spec('reports', { web: false, service: 'reports', waitsFor: ['internal'] });
+    const front = spec('front', { service: 'front', waitsFor: ['api'] });
+    assert.deepEqual(startPrerequisites([reports, internal, front, api]), [[1], [], [0, 1, 3], [0, 1]]);
+  });
+
+  it('waits for every gear of a service that runs several', () => {
+    const second = spec('internal-2', { web: false, service: 'internal' });
+    const reports = spec('reports', { web: false, service: 'reports', waitsFor: ['internal'] });
+    assert.deepEqual(startPrerequisites([internal, second, reports]), [[], [], [0, 1]]);
+  });
+
+  it('never makes a service wait for a web gear (those start last), nor for what is not started', () => {
+    const hook = spec('hook', { web: false, service: 'hook', waitsFor: ['api', 'redis-7'] });
+    assert.deepEqual(startPrerequisites([hook, api]), [[], [0]]);
+  });
+
+  it('falls back to the tiers when the names wait for each other in a circle', () => {
+    const a = spec('a', { web: false, service: 'a', waitsFor: ['b'] });
+    const b = spec('b', { web: false, service: 'b', waitsFor: ['a'] });
+    assert.deepEqual(startPrerequisites([db, a, b]), [[], [0], [0]]);
+  });
+
+  it('starts nothing before anything when nothing waits (the does-nothing case)', () => {
+    assert.deepEqual(startPrerequisites([]), []);
+    assert.deepEqual(startPrerequisites([db, cache]), [[], []]);
   });
 });

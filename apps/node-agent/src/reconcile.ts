@@ -79,3 +79,40 @@ export function planConverge(desired: GearSpec[], observed: Observed): Plan {
 
 export const isEmptyPlan = (p: Plan) =>
   p.actions.length === 0 && p.ensureNetworks.length === 0 && p.ensureVolumes.length === 0 && p.removeNetworks.length === 0 && p.removeVolumes.length === 0;
+
+/** Which gears start first: the cartridges' own (databases, caches), then services and process gears, then web gears. */
+const tierOf = (spec: GearSpec): number => (spec.web ? 2 : spec.service || spec.process ? 1 : 0);
+
+/** Whether a name in a `waitsFor` list means this gear: its service's name, or a cartridge gear's cartridge. */
+const isNamed = (spec: GearSpec, name: string): boolean => (spec.service ? spec.service === name : !spec.process && !spec.web && spec.cartridge === name);
+
+/**
+ * For each gear a converge starts, the indexes (in `specs`) of the gears started in the same pass that must be
+ * healthy before it starts; the others start at the same time. A web gear waits for every other gear that starts (as
+ * it always has: it finds its services up), a service or process gear for the cartridges' gears that start (its
+ * database), and any gear for the services and cartridges it names in `waitsFor`, when they are of its own or an
+ * earlier tier. Should those names wait for each other in a circle (a descriptor never lets them), they are
+ * ignored and the tiers alone order the start. Pure.
+ */
+export function startPrerequisites(specs: GearSpec[]): number[][] {
+  const tiers = specs.map(tierOf);
+  const byTier = specs.map((_, i) => specs.flatMap((__, j) => (tiers[j] < tiers[i] && (tiers[i] === 2 || tiers[j] === 0) ? [j] : [])));
+  const named = specs.map((s, i) =>
+    (s.waitsFor ?? []).flatMap((name) => specs.flatMap((other, j) => (j !== i && tiers[j] <= tiers[i] && isNamed(other, name) ? [j] : []))),
+  );
+  const withNames = specs.map((_, i) => [...new Set([...byTier[i], ...named[i]])].sort((a, b) => a - b));
+  return hasCycle(withNames) ? byTier : withNames;
+}
+
+function hasCycle(edges: number[][]): boolean {
+  const state = edges.map(() => 0); // 0 unseen, 1 on the path, 2 done
+  const visit = (i: number): boolean => {
+    if (state[i] === 1) return true;
+    if (state[i] === 2) return false;
+    state[i] = 1;
+    if (edges[i].some(visit)) return true;
+    state[i] = 2;
+    return false;
+  };
+  return edges.some((_, i) => visit(i));
+}

@@ -7,7 +7,7 @@ import type { CommandInput, TerminalOptions } from './docker-terminal';
 const CHECK_MS = 1000;
 
 /** What a command of the app's (run or exec) shares: its channel, its key, its secrets, its terminal and input. */
-type CommandJob = Pick<NodeJobs['app.run'], 'channel' | 'alive' | 'secrets' | 'tty' | 'input' | 'timeoutSeconds'>;
+type CommandJob = Pick<NodeJobs['app.run'], 'channel' | 'alive' | 'secrets' | 'tty' | 'input' | 'inputAcks' | 'timeoutSeconds'>;
 
 /**
  * The far end of a command's relay: publishes its output and how it ended on the request's channel, takes its input
@@ -25,29 +25,22 @@ async function relayFor(redis: IORedis, job: CommandJob) {
       () => undefined,
     );
   }, CHECK_MS);
-  let input: CommandInput | undefined;
-  const early: RunInput[] = [];
-  // One message after the other: keys typed after a resize reach the terminal once it has its new size.
+  // One message after the other: keys typed after a resize reach the terminal once it has its new size. Each is
+  // done once the command's connection took it, so a command that reads nothing holds the reading back.
   let inOrder = Promise.resolve();
-  const take = (m: RunInput) => {
-    if (!input) return void early.push(m);
-    const to = input;
-    inOrder = inOrder.then(async () => {
-      if ('data' in m) to.write(Buffer.from(m.data, 'base64'));
+  const take = (to: CommandInput, m: RunInput) =>
+    (inOrder = inOrder.then(async () => {
+      if ('data' in m) await to.write(Buffer.from(m.data, 'base64'));
       else if ('eof' in m) to.end();
       else await to.resize(m.resize.cols, m.resize.rows).catch(() => undefined);
-    });
-  };
-  // The input is a Redis stream (the request's input key), read from its start on a connection of its own: what was
-  // sent before the reader came, or while its connection was down, is still there to read, in order. Pub/sub would
-  // drop a message published while the subscriber reconnects, and a lost key is a terminal that stops answering.
+    }));
+  // The input is a Redis stream (the request's input key), read from its start on a connection of its own once the
+  // command can take it: what was sent before, or while the connection was down, is still there to read, in order.
+  // Pub/sub would drop a message published while the subscriber reconnects: a terminal that stops answering.
   const reader = job.input ? redis.duplicate() : undefined;
+  reader?.on('error', () => undefined);
   let reading = true;
-  if (reader && job.input) {
-    reader.on('error', () => undefined);
-    readInput(reader, job.input, take, () => reading).catch(() => undefined);
-    await publish({ started: true, stream: true });
-  }
+  if (reader) await publish({ started: true, stream: true });
   const terminal: TerminalOptions = {
     ...(job.tty ? { tty: job.tty } : {}),
     stdin: Boolean(job.input),
@@ -55,8 +48,15 @@ async function relayFor(redis: IORedis, job: CommandJob) {
     onData: (chunk) => void publish({ data: Buffer.from(redact(chunk.toString('utf8'))).toString('base64') }).catch(() => 0),
     onLine: (line, stream) => void publish({ line: redact(line), stream }).catch(() => 0),
     onInput: (i) => {
-      input = i;
-      for (const m of early.splice(0)) take(m);
+      if (!reader || !job.input) return;
+      const acks = job.inputAcks ? (read: string, count: number) => void publish({ read, count }).catch(() => 0) : undefined;
+      readInput(
+        reader,
+        job.input,
+        (m) => take(i, m),
+        () => reading,
+        acks,
+      ).catch(() => undefined);
     },
     timeoutMs: job.timeoutSeconds * 1000,
     signal: gone.signal,
@@ -73,9 +73,20 @@ async function relayFor(redis: IORedis, job: CommandJob) {
   };
 }
 
-/** Reads a command's input stream from its start until `more()` says stop, passing each message on in order. */
-export async function readInput(reader: IORedis, key: string, take: (m: RunInput) => void, more: () => boolean): Promise<void> {
+/**
+ * Reads a command's input stream from its start until `more()` says stop, passing each message on in order; after
+ * each batch, says how far it has read (`acked`), which lets the broker trim the stream and send more.
+ */
+export async function readInput(
+  reader: IORedis,
+  key: string,
+  take: (m: RunInput) => Promise<void>,
+  more: () => boolean,
+  acked?: (last: string, count: number) => void,
+): Promise<void> {
   let last = '0-0';
+  let count = 0;
+  let taken = Promise.resolve();
   while (more()) {
     const read = await reader.xread('COUNT', 100, 'BLOCK', 1000, 'STREAMS', key, last).catch(() => 'failed' as const);
     if (read === 'failed') {
@@ -86,13 +97,19 @@ export async function readInput(reader: IORedis, key: string, take: (m: RunInput
     for (const [, entries] of read ?? []) {
       for (const [id, fields] of entries) {
         last = id;
+        count++;
+        let m: RunInput;
         try {
-          take(JSON.parse(fields[1]) as RunInput);
+          m = JSON.parse(fields[1]) as RunInput;
         } catch {
-          // not a message of ours
+          continue; // not a message of ours
         }
+        taken = take(m);
       }
     }
+    if (!read) continue;
+    await taken;
+    acked?.(last, count);
   }
 }
 

@@ -45,6 +45,21 @@ describe('renderHaproxy', () => {
     assert.doesNotMatch(out.config, /:18443/, 'no TLS listener without a certificate');
   });
 
+  it("gives a web service's own host names a backend of their own, beside the app's", () => {
+    const admin = route({
+      service: 'admin-ui',
+      hosts: ['admin.shop.test'],
+      backends: [{ gearId: 'b0000000-0000-4000-8000-000000000009', node: 'n2', host: '127.0.0.1', port: 32009 }],
+    });
+    const out = renderHaproxy({ version: 1, apps: [route(), admin] }, opts('/run/gs'));
+    assert.match(out.hostsMap, /^admin\.shop\.test app_a1b2c3d4000040008000000000000000_svc_admin_ui$/m);
+    assert.match(out.hostsMap, /^www\.shop\.test app_a1b2c3d4000040008000000000000000$/m);
+    assert.match(
+      out.config,
+      /backend app_a1b2c3d4000040008000000000000000_svc_admin_ui\n(.*\n){3}  server gear_b0000000000040008000000000000009 127\.0\.0\.1:32009 check\n/,
+    );
+  });
+
   it("reaches gears of its own node at their own addresses, and other nodes' at their published ports", () => {
     const backends = [
       { gearId: 'b0000000-0000-4000-8000-000000000001', node: 'n1', host: '10.0.0.1', port: 32001, inside: { host: '172.18.0.5', port: 8080 } },

@@ -36,7 +36,7 @@ export function targetOf(b: RouteBackend, node: string): { host: string; port: n
   return b.inside && b.node === node ? b.inside : { host: b.host, port: b.port };
 }
 
-const backendName = (r: AppRoute) => `app_${r.appId.replace(/-/g, '')}`;
+const backendName = (r: AppRoute) => `app_${r.appId.replace(/-/g, '')}${r.service ? `_svc_${r.service.replace(/-/g, '_')}` : ''}`;
 const certName = (host: string) => `${host.replace(/[^a-z0-9.-]/g, '_')}-${createHash('sha256').update(host).digest('hex').slice(0, 8)}.pem`;
 
 /**

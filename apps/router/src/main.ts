@@ -382,7 +382,8 @@ async function main(): Promise<void> {
       const stats = parseStats(await readStats(join(config.runDir, 'admin.sock')));
       const held = new Map(heldRequests);
       heldRequests.clear();
-      const traffic = meter.sample(stats, new Map(apps.map((a) => [backendName(a), a.appId])), Date.now(), held);
+      // The meter keeps one backend per app, its own route's; a web service's own host names are not counted in it.
+      const traffic = meter.sample(stats, new Map(apps.filter((a) => !a.service).map((a) => [backendName(a), a.appId])), Date.now(), held);
       const fields = [...traffic].flatMap(([appId, t]) => [trafficField(appId, routerName), JSON.stringify(t)]);
       if (fields.length > 0) await redis.hset(trafficKey(config.instance), ...fields);
       sampleFailure = '';

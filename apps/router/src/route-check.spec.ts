@@ -57,6 +57,7 @@ describe('route items the router serves', () => {
     assert.equal(routeProblem(route()), null);
     assert.equal(routeProblem(route({ health: null, state: 'idle' })), null);
     assert.equal(routeProblem(route({ health: { kind: 'http', path: '/ready?full=1', status: 'any' } })), null);
+    assert.equal(routeProblem(route({ service: 'admin-ui', hosts: ['admin.shop.test'] })), null);
   });
 
   it('refuses each item that could break or bend the configuration, saying which', () => {
@@ -64,6 +65,7 @@ describe('route items the router serves', () => {
       [null, /not an object/],
       [route({ appId: 'x y' }), /app id/],
       [route({ app: 'Shop"' }), /app name/],
+      [route({ service: 'admin ui\n  server x 1.2.3.4:80' }), /service name/],
       [route({ hosts: [] }), /no host names/],
       [route({ hosts: ['www.shop.test backend_other'] }), /host name that is not one/],
       [route({ hosts: ['www.shop.test\nevil.test app_other'] }), /host name that is not one/],

@@ -15,6 +15,8 @@ export interface Skipped {
 
 const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const NAME = /^[a-z][a-z0-9]{0,31}$/;
+/** A named service of an app (as gearshift.yml names them). */
+const SERVICE = /^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const ID = /^[0-9a-f][0-9a-f-]{0,63}$/;
 /** An HTTP request path HAProxy's `option httpchk` takes as one word: printable, no spaces, quotes or escapes. */
 const CHECK_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@/?%-]{0,1023}$/;
@@ -29,6 +31,7 @@ export function routeProblem(r: unknown): string | null {
   if (typeof r.appId !== 'string' || !ID.test(r.appId)) return 'has no valid app id';
   if (typeof r.app !== 'string' || !NAME.test(r.app)) return 'has no valid app name';
   if (typeof r.domain !== 'string' || !NAME.test(r.domain)) return 'has no valid domain name';
+  if (r.service !== undefined && (typeof r.service !== 'string' || !SERVICE.test(r.service))) return 'has no valid service name';
   if (!Array.isArray(r.hosts) || r.hosts.length === 0) return 'has no host names';
   const badHost = r.hosts.find((h) => typeof h !== 'string' || !HOST.test(h));
   if (badHost !== undefined) return `has a host name that is not one: ${JSON.stringify(badHost).slice(0, 80)}`;
@@ -95,7 +98,9 @@ export function servableTable(table: unknown, now: number = Date.now(), open?: (
   const taken = new Set<string>();
   for (const r of table.apps as unknown[]) {
     const problem = routeProblem(r);
-    const name = isObject(r) ? `app ${String(r.app)}-${String(r.domain)} (${String(r.appId)})`.slice(0, 120) : 'an app';
+    const name = isObject(r)
+      ? `app ${String(r.app)}-${String(r.domain)}${r.service === undefined ? '' : ` service ${String(r.service)}`} (${String(r.appId)})`.slice(0, 120)
+      : 'an app';
     if (problem) {
       skipped.push({ item: name, reason: problem });
       continue;

@@ -88,6 +88,8 @@ export interface AppService {
   gears: number;
   release: number | null;
   cartridge: string | null;
+  /** A web service's own host names, routed to its gears. */
+  hosts?: string[];
 }
 
 export interface App {

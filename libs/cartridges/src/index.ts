@@ -23,3 +23,4 @@ export * from './services';
 export * from './take-over';
 export * from './cron';
 export * from './yaml-limits';
+export * from './redaction';

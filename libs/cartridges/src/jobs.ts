@@ -56,6 +56,11 @@ export interface GearSpec {
   service?: string;
   /** Web gears serve the app's traffic and start after the app's services are healthy. */
   web: boolean;
+  /**
+   * The app's services and cartridges (by name) whose gears must be healthy before this one starts (a service's
+   * `dependsOn`). It orders the start only, so it is not part of the spec's hash: a change of it replaces nothing.
+   */
+  waitsFor?: string[];
   /** The image to run: built from the cartridge folder with this content hash, or pulled by reference. */
   image: { build: { cartridge: string; hash: string } } | { ref: string };
   command?: string[];
@@ -186,7 +191,8 @@ export interface ServiceBuild {
   context: string;
   dockerfile?: string;
   target?: string;
-  base: GearSpec['image'];
+  /** The runtime's image the recipe builds on; absent for a folder built only with its own Dockerfile. */
+  base?: GearSpec['image'];
   recipe: BuildRecipe | null;
   tag: string;
 }
@@ -266,6 +272,8 @@ export interface NodeJobs {
      * it, the command reads nothing.
      */
     input?: string;
+    /** The broker trims the input's stream and holds back the user's keys by `read` messages (see RunMessage). */
+    inputAcks?: boolean;
   };
   /**
    * Run a command in a running gear of the app (`gearshift exec`), with its output and exit code on a Redis channel
@@ -281,6 +289,7 @@ export interface NodeJobs {
     secrets: string[];
     tty?: TerminalSize;
     input?: string;
+    inputAcks?: boolean;
   };
   /** Remove everything of an app on this node: containers, network, volumes. */
   'app.remove': { operationId?: string; appId: string };
@@ -373,10 +382,17 @@ export type LogMessage =
 /**
  * A message on a one-off command's channel: a line of its output, what its terminal printed (`data`, base64), that
  * the node reads its input (`started`; `stream`: as a Redis stream, else as a pub/sub channel, on which input sent
- * before would be lost), or how it ended (its exit code, or why it could not run).
+ * before would be lost), how much of its input it has read (`read`: the id of the last message of the stream it
+ * took, `count`: how many in all; sent when the job asks for `inputAcks`), or how it ended (its exit code, or why it
+ * could not run).
  */
 export type RunMessage =
-  { line: string; stream: 'stdout' | 'stderr' } | { data: string } | { started: true; stream?: true } | { exitCode: number } | { error: string };
+  | { line: string; stream: 'stdout' | 'stderr' }
+  | { data: string }
+  | { started: true; stream?: true }
+  | { read: string; count: number }
+  | { exitCode: number }
+  | { error: string };
 
 /** A message on a command's input: what was typed (`data`, base64), the end of the input, a new terminal size. */
 export type RunInput = { data: string } | { eof: true } | { resize: TerminalSize };
@@ -519,7 +535,7 @@ function canonical(value: unknown): unknown {
 
 /** The hash of what a container is made from; a change in it means the container must be replaced. */
 export function specHash(spec: GearSpec): string {
-  const { running: _running, ...shape } = spec;
+  const { running: _running, waitsFor: _waitsFor, ...shape } = spec;
   return createHash('sha256')
     .update(JSON.stringify(canonical(shape)))
     .digest('hex')

@@ -12,6 +12,8 @@ export const LABELS = {
   service: 'gearshift.service',
   specHash: 'gearshift.spec-hash',
   cartridgeHash: 'gearshift.cartridge-hash',
+  /** On a service's release image: the hash of what it was built from (see the builder's buildInputsHash). */
+  buildInputs: 'gearshift.build-inputs',
   /** The gear assignment a container was made for (see NodeJobs['node.fence']). */
   epoch: 'gearshift.epoch',
 } as const;

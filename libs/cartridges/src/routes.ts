@@ -127,6 +127,11 @@ export interface AppRoute {
   appId: string;
   app: string;
   domain: string;
+  /**
+   * A web service of the app with host names of its own: this route sends them to that service's gears, beside the
+   * app's own route. Absent: the app's route (its host name and aliases).
+   */
+  service?: string;
   /** Every host name the app answers to: its own and its aliases, lower case. */
   hosts: string[];
   /**

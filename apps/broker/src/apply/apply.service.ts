@@ -32,7 +32,7 @@ import { AliasesService } from '../routes/aliases.service';
 import { checkQuota } from '../teams/quota';
 import type { User } from '../users/user.entity';
 import { UpgradesService } from '../upgrades/upgrades.service';
-import { planApply, type AppState, type PlanItem } from './plan';
+import { planApply, type AppState, type PlanItem, type ServiceState } from './plan';
 
 /** `POST /domains/:domain/apply`: a gearshift.yml becomes a plan, and with no dryRun, one operation. */
 @Injectable()
@@ -78,11 +78,14 @@ export class ApplyService {
     const d: AppDescriptor = { ...parsed, ...kept, cartridges: entries };
     const warned = warnings.length > 0 ? { warnings } : {};
     await this.checkImages(d, app);
-    const { items, refusals } = planApply(app ? await this.stateOf(app) : null, d, this.catalog.cartridges);
+    const { items: planned, refusals } = planApply(app ? await this.stateOf(app) : null, d, this.catalog.cartridges);
     if (refusals.length > 0) throw new GearshiftError('rule_violation', refusals.map((r) => r.message).join('; '), refusals);
-    const losses = items.filter((i) => i.loses);
-    if (opts.dryRun) return { dryRun: true, app: d.name, plan: items, losesData: losses.length > 0, ...warned };
-    if (items.length === 0) return { app: d.name, plan: [], operation: null, unchanged: true, ...warned };
+    const losses = planned.filter((i) => i.loses);
+    if (opts.dryRun) return { dryRun: true, app: d.name, plan: planned, losesData: losses.length > 0, ...warned };
+    if (planned.length === 0) return { app: d.name, plan: [], operation: null, unchanged: true, ...warned };
+    // Named services change with the next push of the code they are built from; apply converges the rest.
+    const items = planned.filter((i) => !i.target.startsWith('service '));
+    if (app && items.length === 0) return { app: d.name, plan: planned, operation: null, ...warned };
     if (losses.length > 0 && !opts.allowDataLoss) {
       throw new GearshiftError(
         'rule_violation',
@@ -117,7 +120,7 @@ export class ApplyService {
       if (d.idleAfterSeconds) await this.appsRepository.update(fresh.id, { idleAfterSeconds: d.idleAfterSeconds });
       if (d.health) await this.appsRepository.update(fresh.id, { health: d.health });
       for (const host of d.aliases ?? []) await this.aliases.add(user, domainName, d.name, { host });
-      return { app: d.name, plan: items, operation: 'operation' in created ? created.operation : null, ...warned };
+      return { app: d.name, plan: planned, operation: 'operation' in created ? created.operation : null, ...warned };
     }
     const abort = items.find((i) => i.action === 'abort');
     if (abort) {
@@ -132,7 +135,7 @@ export class ApplyService {
             .join(', ')})`,
         );
       const settled = await this.upgrades.settle(user, domainName, d.name, String(abort.to), 'abort', opts.wait);
-      return { app: d.name, plan: items, operation: 'operation' in settled ? settled.operation : null, ...warned };
+      return { app: d.name, plan: planned, operation: 'operation' in settled ? settled.operation : null, ...warned };
     }
     const upgrade = items.find((i) => i.action === 'upgrade');
     if (upgrade) {
@@ -147,10 +150,10 @@ export class ApplyService {
             .join(', ')})`,
         );
       const started = await this.upgrades.start(user, domainName, d.name, String(upgrade.from), String(upgrade.to), opts.wait);
-      return { app: d.name, plan: items, operation: 'operation' in started ? started.operation : null, ...warned };
+      return { app: d.name, plan: planned, operation: 'operation' in started ? started.operation : null, ...warned };
     }
     const result = await this.applyDescriptor(user, domainName, app, d, items, opts.wait);
-    return { app: d.name, plan: items, operation: 'operation' in result ? result.operation : null, ...warned };
+    return { app: d.name, plan: planned, operation: 'operation' in result ? result.operation : null, ...warned };
   }
 
   /**
@@ -208,7 +211,28 @@ export class ApplyService {
       idleAfterSeconds: app.idleAfterSeconds,
       health: app.health,
       kept: (app.cartridges ?? []).flatMap((c) => (c.supersededBy ? [{ cartridge: c.cartridge, upgradedTo: c.supersededBy }] : [])),
+      services: await this.servicesOf(app),
     };
+  }
+
+  /** The named services of the release the app serves, as a descriptor would say them, with the scale each runs at. */
+  private async servicesOf(app: App): Promise<Record<string, ServiceState>> {
+    const release = app.activeDeploymentId ? await this.deploymentsRepository.findById(app.activeDeploymentId) : null;
+    return Object.fromEntries(
+      Object.entries(release?.services ?? {}).map(([name, s]) => [
+        name,
+        {
+          kind: s.kind,
+          ...(s.build ? { build: s.build } : { image: s.image }),
+          ...(s.command !== undefined ? { command: s.command } : {}),
+          env: s.env ?? {},
+          ...(s.port !== undefined ? { port: s.port } : {}),
+          ...(s.hosts ? { hosts: s.hosts } : {}),
+          scale: app.services?.[name]?.scale ?? s.scale ?? 1,
+          scaled: Boolean(app.services?.[name]?.scaled),
+        },
+      ]),
+    );
   }
 
   /** Converges an existing app to its descriptor in one operation. */

@@ -174,4 +174,63 @@ describe('descriptor plans', () => {
       }
     });
   });
+
+  describe('named services', () => {
+    const withServices: AppState = {
+      ...current,
+      services: {
+        api: { kind: 'web', build: { context: 'api' }, env: { MODE: 'fast' }, port: 3000, scale: 2, scaled: false },
+        jobs: { kind: 'worker', build: { context: 'worker' }, command: 'node worker.js', env: {}, scale: 1, scaled: false },
+        prices: { kind: 'internal', image: 'registry:5000/team/prices:1.4', env: {}, port: 9000, scale: 1, scaled: false },
+        old: { kind: 'worker', image: 'gearshift/base:trixie', env: {}, scale: 1, scaled: false },
+      },
+    };
+    const services = (text: string) => file(`services:\n${text}`);
+    const same = `  api: { kind: web, build: ./api, port: 3000, scale: 2, env: { MODE: fast } }
+  jobs: { kind: worker, build: ./worker, command: node worker.js }
+  prices: { kind: internal, image: registry:5000/team/prices:1.4, port: 9000 }
+  old: { kind: worker, image: gearshift/base:trixie }
+`;
+
+    it('lists nothing for services the release that serves runs as the file says', () => {
+      assert.deepEqual(planApply(withServices, services(same), catalog).items, []);
+    });
+
+    it('lists services added, removed and changed (scale, image or build, env), each as one item that says what differs', () => {
+      const d = services(
+        same
+          .replace('scale: 2, env: { MODE: fast }', 'scale: 3, env: { MODE: slow }')
+          .replace('build: ./worker', 'build: { context: ./worker, dockerfile: Dockerfile.prod }')
+          .replace('prices:1.4', 'prices:1.5')
+          .replace(/ {2}old: .*\n/, '  mailer: { kind: internal, image: registry:5000/team/mailer:2, port: 25 }\n'),
+      );
+      const { items, refusals } = planApply(withServices, d, catalog);
+      assert.deepEqual(refusals, []);
+      assert.deepEqual(
+        items.map((i) => `${i.action} ${i.target}`),
+        ['change service api', 'change service jobs', 'change service prices', 'add service mailer', 'remove service old'],
+      );
+      const api = items[0];
+      assert.deepEqual(
+        [api.from, api.to],
+        [
+          { env: { MODE: 'fast' }, scale: 2 },
+          { env: { MODE: 'slow' }, scale: 3 },
+        ],
+      );
+      assert.match(api.reason, /its env, scale differ: the next push of the code rolls it out/);
+      assert.deepEqual(items[1].to, { build: { context: 'worker', dockerfile: 'Dockerfile.prod' } });
+      assert.deepEqual(items[2].to, { image: 'registry:5000/team/prices:1.5' });
+      assert.match(items[4].reason, /next push of the code stops it/);
+    });
+
+    it('keeps a scale set by hand, and lists the services of a new app', () => {
+      const scaled = { ...withServices, services: { ...withServices.services, api: { ...withServices.services!.api, scale: 5, scaled: true } } };
+      assert.deepEqual(planApply(scaled, services(same), catalog).items, []);
+      assert.deepEqual(
+        planApply(null, services(same), catalog).items.map((i) => `${i.action} ${i.target}`),
+        ['create app shop', 'add env GREETING', 'add service api', 'add service jobs', 'add service prices', 'add service old'],
+      );
+    });
+  });
 });

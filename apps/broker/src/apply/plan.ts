@@ -1,4 +1,15 @@
-import { cartridgeFamily, descriptorEnv, entryName, upgradeProblem, type AppDescriptor, type AppHealth, type Cartridge } from '@gearshift/cartridges';
+import {
+  buildContext,
+  cartridgeFamily,
+  descriptorEnv,
+  entryName,
+  servicePort,
+  upgradeProblem,
+  type AppDescriptor,
+  type AppHealth,
+  type Cartridge,
+  type ServiceDescriptor,
+} from '@gearshift/cartridges';
 
 /** What an app is now, as far as a descriptor can say. */
 export interface AppState {
@@ -12,6 +23,22 @@ export interface AppState {
   health: AppHealth | null;
   /** Databases an upgrade replaced, kept (stopped, with their data) until it is confirmed or aborted. */
   kept?: { cartridge: string; upgradedTo: string }[];
+  /** The named services of the release that serves, with the scale each runs at (`scaled`: set by hand, kept). */
+  services?: Record<string, ServiceState>;
+}
+
+/** A named service as the release that serves runs it, in the terms of a descriptor. */
+export interface ServiceState {
+  kind: string;
+  /** A named image; absent for one built from a folder. */
+  image?: string;
+  build?: { context: string; dockerfile?: string; target?: string };
+  command?: string | string[];
+  env: Record<string, string>;
+  port?: number;
+  hosts?: string[];
+  scale: number;
+  scaled: boolean;
 }
 
 export interface PlanItem {
@@ -48,6 +75,7 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
     if (d.autoscale) items.push({ action: 'change', target: 'autoscale', to: d.autoscale, reason: 'declared in the file' });
     if (d.idleAfterSeconds) items.push({ action: 'change', target: 'idleAfterSeconds', to: d.idleAfterSeconds, reason: 'declared in the file' });
     if (d.health) items.push({ action: 'change', target: 'health', to: d.health, reason: 'declared in the file' });
+    items.push(...serviceItems({}, d.services ?? {}));
     return { items, refusals };
   }
 
@@ -171,8 +199,88 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
       reason: health ? 'the health check differs' : "the file keeps the web cartridge's health check",
     });
   }
+  items.push(...serviceItems(current.services ?? {}, d.services ?? {}));
   return { items, refusals };
 }
+
+/**
+ * The named services the file adds, removes and changes against the release that serves. They are built from the
+ * repository's folders, so each takes effect with the next push of the code; the plan says so. A scale set by hand
+ * (PUT .../scale) holds through releases, so the file's does not count against it.
+ */
+export function serviceItems(current: Record<string, ServiceState>, wanted: Record<string, ServiceDescriptor>): PlanItem[] {
+  const items: PlanItem[] = [];
+  for (const [name, s] of Object.entries(wanted)) {
+    const now = current[name];
+    if (!now) {
+      items.push({ action: 'add', target: `service ${name}`, to: s.kind, reason: `a ${s.kind} service in the file: the next push of the code starts it` });
+      continue;
+    }
+    const want = serviceStateOf(s);
+    const from: Record<string, unknown> = {};
+    const to: Record<string, unknown> = {};
+    const differs = (field: string, a: unknown, b: unknown) => {
+      if (JSON.stringify(sortedValue(a)) === JSON.stringify(sortedValue(b))) return;
+      from[field] = a ?? null;
+      to[field] = b ?? null;
+    };
+    differs('kind', now.kind, want.kind);
+    differs('image', now.image, want.image);
+    differs('build', now.build, want.build);
+    differs('command', now.command, want.command);
+    differs('env', now.env, want.env);
+    differs('port', now.port, want.port);
+    differs('hosts', now.hosts, want.hosts);
+    if (!now.scaled) differs('scale', now.scale, want.scale);
+    const fields = Object.keys(to);
+    if (fields.length > 0)
+      items.push({
+        action: 'change',
+        target: `service ${name}`,
+        from,
+        to,
+        reason: `its ${fields.join(', ')} ${fields.length === 1 ? 'differs' : 'differ'}: the next push of the code rolls it out`,
+      });
+  }
+  for (const name of Object.keys(current))
+    if (!(name in wanted))
+      items.push({ action: 'remove', target: `service ${name}`, reason: 'in the release that serves, not in the file: the next push of the code stops it' });
+  return items;
+}
+
+/** A service of a file as a release would run it (see planServices in deployments/). */
+function serviceStateOf(s: ServiceDescriptor): Omit<ServiceState, 'scaled'> {
+  const context = buildContext(s.build);
+  const port = servicePort(s);
+  return {
+    kind: s.kind,
+    ...(s.image !== undefined && context === undefined ? { image: s.image } : {}),
+    ...(context !== undefined
+      ? {
+          build: {
+            context,
+            ...(typeof s.build === 'object' && s.build.dockerfile ? { dockerfile: s.build.dockerfile } : {}),
+            ...(typeof s.build === 'object' && s.build.target ? { target: s.build.target } : {}),
+          },
+        }
+      : {}),
+    ...(s.command !== undefined ? { command: typeof s.command === 'string' ? s.command : [...s.command] } : {}),
+    env: Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, String(v)])),
+    ...(port !== undefined ? { port } : {}),
+    ...(s.hosts ? { hosts: [...s.hosts] } : {}),
+    scale: s.scale ?? s.autoscale?.min ?? 1,
+  };
+}
+
+/** Objects compared key by key at every depth; lists as they stand. */
+const sortedValue = (v: unknown): unknown =>
+  v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(
+        Object.entries(v)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, x]) => [k, sortedValue(x)]),
+      )
+    : v;
 
 /** One web cartridge out and one in, of the same family (`nodejs-18` → `nodejs-24`): a runtime version change. */
 function runtimeMove(addedWeb: string[], removedWeb: string[]): { from: string; to: string } | null {

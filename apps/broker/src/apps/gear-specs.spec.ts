@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve, join } from 'node:path';
-import { loadCatalog } from '@gearshift/cartridges';
+import { loadCatalog, specHash } from '@gearshift/cartridges';
 import { buildGearSpecs, publishedVars, routeHealth, shellCommand, type AppShape, type GearRelease } from './gear-specs';
 import { checkCartridgeSet } from './cartridge-rules';
 import { GearshiftError } from '../common/errors';
@@ -275,7 +275,15 @@ describe("a docker-image gear's confinement", () => {
       image: '',
       env: { GREETING: 'hey' },
       services: {
-        api: { kind: 'web', image: 'reg/shop:5-api', cartridge: 'nodejs-18', port: 3000, health: { path: '/ready' }, env: { MODE: 'api' } },
+        api: {
+          kind: 'web',
+          image: 'reg/shop:5-api',
+          cartridge: 'nodejs-18',
+          port: 3000,
+          health: { path: '/ready' },
+          env: { MODE: 'api' },
+          dependsOn: ['echo', 'postgresql-15'],
+        },
         echo: {
           kind: 'internal',
           image: 'reg/shop:5-echo',
@@ -284,7 +292,14 @@ describe("a docker-image gear's confinement", () => {
           command: 'node echo.js',
           volumes: [{ name: 'data', path: '/data' }],
         },
-        jobs: { kind: 'worker', image: 'busybox:1', cartridge: 'docker-image', command: ['sleep', '1000'], size: 'medium' },
+        jobs: {
+          kind: 'worker',
+          image: 'busybox:1',
+          cartridge: 'docker-image',
+          command: ['sleep', '1000'],
+          size: 'medium',
+          dependsOn: ['echo', 'postgresql-15'],
+        },
       },
     };
     const gear = (n: number, service: string, cartridge: string) => ({
@@ -327,6 +342,12 @@ describe("a docker-image gear's confinement", () => {
       assert.deepEqual(jobs.ports, []);
     });
 
+    it('starts a service after those it depends on, which does not change its spec hash', () => {
+      assert.deepEqual(api.waitsFor, ['echo', 'postgresql-15']);
+      assert.equal(echo.waitsFor, undefined);
+      assert.equal(specHash(api), specHash({ ...api, waitsFor: undefined }));
+    });
+
     it("checks a web service at its health path, an internal one on its port, and a worker's running", () => {
       assert.deepEqual(api.health, { kind: 'http', port: 3000, path: '/ready', timeoutSeconds: 120 });
       assert.deepEqual(echo.health, { kind: 'tcp', port: 7000, timeoutSeconds: 120 });
@@ -338,6 +359,10 @@ describe("a docker-image gear's confinement", () => {
       assert.deepEqual(echo.volumes, [{ name: `gs-${app.id}-svc-echo-data`, path: '/data' }]);
       assert.equal(jobs.resources.memoryMb, 1024);
       assert.match(echo.containerName, /^gs-shop-acme-echo-b0000000$/);
+    });
+
+    it('starts a worker after the internal service it depends on', () => {
+      assert.deepEqual(jobs.waitsFor, ['echo', 'postgresql-15']);
     });
 
     it('stops only web services while the app idles', () => {

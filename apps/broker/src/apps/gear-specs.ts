@@ -364,6 +364,7 @@ function serviceSpec(app: AppShape, g: AppShape['gears'][number], published: Pub
     cartridge: g.cartridge,
     service: name,
     web: s.kind === 'web',
+    ...(s.dependsOn?.length ? { waitsFor: [...s.dependsOn] } : {}),
     image: { ref: s.image },
     command: s.command === undefined ? undefined : typeof s.command === 'string' ? shellCommand(s.command) : [...s.command],
     user: app.securityOverride?.runAsRoot ? '0:0' : undefined,

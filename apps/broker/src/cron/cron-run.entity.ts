@@ -11,6 +11,8 @@ export class CronRun {
   @Column({ type: 'text' }) schedule!: string;
   @Column({ type: 'text' }) command!: string;
   @Column({ type: 'text', nullable: true }) process!: string | null;
+  /** The named service it ran in (gearshift.yml `services:`); null: a process of the release's image. */
+  @Column({ type: 'text', nullable: true }) service!: string | null;
   /** The release it ran in. */
   @Column({ type: 'integer' }) release!: number;
   /** The time the schedule named: with the entry, it names the run. */

@@ -69,11 +69,24 @@ export class CronRepository {
    */
   async claim(run: Omit<CronRun, 'id' | 'finishedAt' | 'exitCode' | 'output'> & Partial<Pick<CronRun, 'finishedAt'>>): Promise<string | null> {
     const rows = await this.m.query<{ id: string }[]>(
-      `insert into cron_runs (app_id, schedule, command, process, release, due_at, state, started_at, finished_at, error, broker)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+      `insert into cron_runs (app_id, schedule, command, process, service, release, due_at, state, started_at, finished_at, error, broker)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        on conflict (app_id, schedule, command, due_at) do nothing
        returning id`,
-      [run.appId, run.schedule, run.command, run.process, run.release, run.dueAt, run.state, run.startedAt, run.finishedAt ?? null, run.error, run.broker],
+      [
+        run.appId,
+        run.schedule,
+        run.command,
+        run.process,
+        run.service,
+        run.release,
+        run.dueAt,
+        run.state,
+        run.startedAt,
+        run.finishedAt ?? null,
+        run.error,
+        run.broker,
+      ],
     );
     return rows[0]?.id ?? null;
   }

@@ -84,7 +84,7 @@ export class CronService implements OnApplicationBootstrap {
   }
 
   private async start(app: ScheduledApp, entry: CronEntry, key: EntryKey, due: Date): Promise<void> {
-    const base = { ...key, process: entry.process ?? null, release: app.release, dueAt: due, broker: this.leadership.id };
+    const base = { ...key, process: entry.process ?? null, service: entry.service ?? null, release: app.release, dueAt: due, broker: this.leadership.id };
     if (this.inFlight.has(entryKey(key)) || (await this.cronRepository.running(key))) {
       const claimed = await this.cronRepository.claim({
         ...base,
@@ -188,6 +188,9 @@ export function presentRun(r: CronRun) {
     dueAt: r.dueAt.toISOString(),
     state: r.state,
     release: r.release,
+    // Where it ran: a named service, else a process type of the release's image.
+    service: r.service,
+    process: r.service ? null : (r.process ?? 'web'),
     startedAt: r.startedAt?.toISOString() ?? null,
     finishedAt: r.finishedAt?.toISOString() ?? null,
     exitCode: r.exitCode,

@@ -19,6 +19,7 @@ import { RegistryJanitor } from './registry-janitor';
 import { releaseImage } from '../apps/release-images';
 import { DeploymentSources } from './sources';
 import { IMAGE_CARTRIDGE } from './release-services';
+import { serviceHostsOf } from '../routes/service-hosts';
 import type { Deployment, ReleaseService } from '../apps/deployment.entity';
 
 /** A stage writes what a change to an app writes (see ChangeRunner). */
@@ -192,7 +193,11 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
       context: s.build!.context,
       ...(s.build!.dockerfile ? { dockerfile: s.build!.dockerfile } : {}),
       ...(s.build!.target ? { target: s.build!.target } : {}),
-      base: c.manifest.image.ref ? { ref: c.manifest.image.ref } : { build: { cartridge: c.manifest.name, hash: c.hash } },
+      // A folder with its own Dockerfile (run as docker-image, which names no image of its own) builds on nothing of
+      // the catalogue's: its Dockerfile says what it starts from.
+      ...(c.manifest.image['from-app']
+        ? {}
+        : { base: c.manifest.image.ref ? { ref: c.manifest.image.ref } : { build: { cartridge: c.manifest.name, hash: c.hash } } }),
       recipe:
         build && !c.manifest.image['from-app']
           ? {
@@ -269,6 +274,10 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
         this.metrics.deploymentEnded('activated');
         break;
     }
+    // The host names of web services are held for the release that serves: the one activated, or after a failure the
+    // one before, which goes on serving.
+    if (decision.release?.kind === 'activate') await repos.aliases.releaseServiceHosts(app.id, [...serviceHostsOf(d.services ?? {}).keys()]);
+    else if (decision.release?.kind === 'build-failed' || decision.release?.kind === 'rolled-back') await this.keepServingHosts(repos, app);
     // The starter app would go on answering at its URL as if the deployment had worked; instead the app stops, and
     // the router's page for it gives the reason (see RoutesService).
     if (decision.stopApp) await repos.apps.update(app.id, { desiredState: 'stopped' });
@@ -279,6 +288,12 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
     }
     if (decision.stage) op.context = { ...op.context, stage: decision.stage };
     return { dispatch: decision.dispatch, step: decision.step, ...(decision.error !== undefined ? { error: decision.error } : {}) };
+  }
+
+  /** Lets go of host names only a release that did not come to serve named. */
+  private async keepServingHosts(repos: Repos, app: App): Promise<void> {
+    const serving = app.activeDeploymentId ? await repos.deployments.findById(app.activeDeploymentId) : null;
+    await repos.aliases.releaseServiceHosts(app.id, [...serviceHostsOf(serving?.services ?? {}).keys()]);
   }
 
   private async activated(repos: Repos, app: App, d: Deployment, now: Date): Promise<void> {

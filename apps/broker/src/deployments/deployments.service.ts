@@ -21,6 +21,7 @@ import { DeploymentSources, type SourceUpload } from './sources';
 import { DETECTED_FILES, detectRuntime } from './detect-runtime';
 import { planServices, releaseLineOf } from './release-services';
 import { appHostService } from '../apps/gear-specs';
+import { holdServiceHosts } from '../routes/service-hosts';
 import { type Deployment, type DeploymentSource } from '../apps/deployment.entity';
 
 export const presentDeployment = (d: Deployment, withLog = false) => ({
@@ -124,15 +125,6 @@ export class DeploymentsService {
         'one-app-host',
         `the app's web cartridge ${named.manifest.name} answers at its host name; give the web service ${hostService} host names of its own, or make it the app's only web code`,
       );
-    // A web service's own host names would need the ownership rules of aliases: until the router serves them, a
-    // service that names them is refused rather than run unreachable.
-    const hosted = Object.entries(planned.services).find(([, s]) => s.hosts);
-    if (hosted)
-      throw ruleViolation(
-        `/archive/${composed?.file ?? 'gearshift.yml'}/services/${hosted[0]}/hosts`,
-        'service-hosts',
-        `web service ${hosted[0]} names host names of its own, which this broker does not route yet; let one web service answer at the app's host name and add aliases to the app (POST .../aliases), or make ${hosted[0]} internal`,
-      );
     const detected = named || hostService ? null : detectRuntime(paths, this.catalog.cartridges);
     // A compose file meant to give the app its services, which does not run here, says why by its own fields.
     const blockers = !named && !detected && !hasServices && !descriptor ? this.sources.composeBlockersOf(summary) : [];
@@ -198,6 +190,15 @@ export class DeploymentsService {
           const current = await repos.apps.findById(app.id);
           const replaced = current!.activeDeploymentId ? await repos.deployments.findById(current!.activeDeploymentId) : null;
           await this.apps.checkReleaseGears(repos, current!, processes, replaced?.processes ?? {}, web, planned.services);
+          // Its web services' own host names are held from the push on, with the rules of aliases; those the serving
+          // release names stay held until this one takes its place.
+          await holdServiceHosts(
+            repos.aliases,
+            { id: app.id, teamId: domain.teamId },
+            planned.services,
+            this.config.appsDomain,
+            `/archive/${composed?.file ?? 'gearshift.yml'}`,
+          );
           const buildNode = detected
             ? await this.apps.adoptWebCartridge(repos, current!, detected.cartridge)
             : named
@@ -290,6 +291,7 @@ export class DeploymentsService {
         const current = (await repos.apps.findById(app.id))!;
         const replaced = current.activeDeploymentId ? await repos.deployments.findById(current.activeDeploymentId) : null;
         await this.apps.checkReleaseGears(repos, current, target.processes ?? {}, replaced?.processes ?? {}, undefined, target.services ?? {});
+        await holdServiceHosts(repos.aliases, { id: app.id, teamId: domain.teamId }, target.services ?? {}, this.config.appsDomain, '/deployment');
         const stage = await this.stages.startRollout(repos, current, target);
         const created = await this.operations.create(
           repos,

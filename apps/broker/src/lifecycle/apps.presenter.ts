@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CatalogService } from '../cartridges/catalog.service';
 import type { App } from '../apps/app.entity';
+import type { ReleaseService } from '../apps/deployment.entity';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { publishedVars, type AppShape } from '../apps/gear-specs';
 import { shapeCartridges } from '../apps/gear-specs.service';
@@ -50,7 +51,9 @@ export class AppsPresenter {
     const addresses = new Map(usage.map((u) => [u.node.id, u.node.address]));
     const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
     const releaseIds = [...new Set([app.activeDeploymentId, ...(app.gears ?? []).map((g) => g.deploymentId)].filter((id): id is string => Boolean(id)))];
-    const releases = new Map((await this.deploymentsRepository.findByIds(releaseIds)).map((d) => [d.id, d.number]));
+    const found = await this.deploymentsRepository.findByIds(releaseIds);
+    const releases = new Map(found.map((d) => [d.id, d.number]));
+    const serviceDefs = new Map(found.map((d) => [d.id, d.services ?? {}]));
     return {
       name: app.name,
       domain: domain.name,
@@ -65,7 +68,7 @@ export class AppsPresenter {
       processes: (app.gears ?? []).reduce<Record<string, number>>((n, g) => (g.process ? { ...n, [g.process]: (n[g.process] ?? 0) + 1 } : n), {}),
       cartridges: (app.cartridges ?? []).map((c) => c.cartridge).sort(),
       // Its named services: their kind, the release their gears run, and how many gears each runs.
-      services: presentServices(app, releases),
+      services: presentServices(app, releases, serviceDefs),
       // What an upgrade replaced and keeps (stopped, its volume intact) until it is confirmed or aborted.
       ...((app.cartridges ?? []).some((c) => c.supersededBy)
         ? { kept: (app.cartridges ?? []).filter((c) => c.supersededBy).map((c) => ({ cartridge: c.cartridge, upgradedTo: c.supersededBy })) }
@@ -129,7 +132,7 @@ export class AppsPresenter {
 }
 
 /** An app's named services, by name, as GET app lists them: what it keeps of each, and what its gears run. */
-function presentServices(app: App, releases: Map<string, number>) {
+function presentServices(app: App, releases: Map<string, number>, defs: Map<string, Record<string, ReleaseService>>) {
   const names = [...new Set([...Object.keys(app.services ?? {}), ...(app.gears ?? []).flatMap((g) => (g.service ? [g.service] : []))])].sort();
   return names.map((name) => {
     const gears = (app.gears ?? []).filter((g) => g.service === name);
@@ -140,6 +143,8 @@ function presentServices(app: App, releases: Map<string, number>) {
       gears: gears.length,
       release: serving?.deploymentId ? (releases.get(serving.deploymentId) ?? null) : null,
       cartridge: serving?.cartridge ?? null,
+      // A web service's own host names, as the release its gears run names them.
+      ...(serving?.deploymentId && defs.get(serving.deploymentId)?.[name]?.hosts ? { hosts: defs.get(serving.deploymentId)![name].hosts } : {}),
     };
   });
 }

@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
-import type { LogMessage } from '@gearshift/cartridges';
+import { gearProcessTypes, redactor, type LogMessage } from '@gearshift/cartridges';
+import { ruleViolation } from '../common/errors';
+import { DeploymentsRepository } from '../apps/deployments.repository';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { QueueService } from '../queue/queue.service';
 import { NodeRelay } from '../queue/node-relay';
@@ -10,6 +12,8 @@ import type { App } from '../apps/app.entity';
 import { AppAccess } from '../apps/app-access.service';
 import { HeldPerUser } from '../common/held-per-user';
 import { CatalogService } from '../cartridges/catalog.service';
+import { GearSpecsService } from '../apps/gear-specs.service';
+import { secretValues } from '../apps/gear-specs';
 
 /** `process`: only the lines of one Procfile process type's gears (`web`: the web gears). */
 export interface LogOptions {
@@ -35,11 +39,14 @@ export class LogsService {
     private readonly relayOf: NodeRelay,
     private readonly appsRepository: AppsRepository,
     private readonly catalog: CatalogService,
+    private readonly specs: GearSpecsService,
+    private readonly deployments: DeploymentsRepository,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
   async stream(user: User, domainName: string, appName: string, opts: LogOptions, res: Response): Promise<void> {
     const { app } = await this.access.requireApp(user, domainName, appName, 'read');
+    await this.checkNames(app, opts);
     await this.open.run(
       user.id,
       this.config.maxLogStreams,
@@ -59,6 +66,9 @@ export class LogsService {
       res.end();
       return;
     }
+    // What the app's gears print of their credentials is hidden, as in a command's output: a viewer of the app
+    // reads its logs, and its generated passwords are not theirs to see.
+    const redact = await this.redactorFor(app);
     const relay = await this.relayOf.open<LogMessage>();
     const { channel, alive } = relay;
     let pending = nodes.length;
@@ -87,7 +97,7 @@ export class LogsService {
         if (opts.process && (m.process ?? (m.cartridge === web && !m.service ? 'web' : undefined)) !== opts.process) return;
         if (opts.service && m.service !== opts.service) return;
         const what = m.service ? m.service : m.process ? `${m.cartridge} ${m.process}` : m.cartridge;
-        res.write(`[${what} ${m.gear.slice(0, 8)}${m.failed ? `, ${m.failed}` : ''}] ${m.line}\n`);
+        res.write(`[${what} ${m.gear.slice(0, 8)}${m.failed ? `, ${m.failed}` : ''}] ${redact(m.line)}\n`);
       });
       ask(nodes).catch(done);
       // A follower also hears nodes the app's gears move to, and ends with the app.
@@ -106,5 +116,40 @@ export class LogsService {
     clearInterval(watch);
     await relay.close();
     if (!res.writableEnded) res.end();
+  }
+
+  /** Hides the credentials any gear of the app is given: the cartridges' generated values and secret-named variables. */
+  private async redactorFor(app: App): Promise<(line: string) => string> {
+    const shape = await this.specs.shapeOf(app);
+    const env = Object.assign({}, ...(await this.specs.specs(app)).map((s) => s.env)) as Record<string, string>;
+    return redactor(secretValues(shape, this.catalog.cartridges, env));
+  }
+
+  /** A process type or service the app has none of is named in a 422, with those it has: an empty log says nothing. */
+  private async checkNames(app: App, opts: LogOptions): Promise<void> {
+    if (opts.process === undefined && opts.service === undefined) return;
+    const gears = app.gears ?? [];
+    const release = app.activeDeploymentId ? await this.deployments.findById(app.activeDeploymentId) : null;
+    if (opts.service !== undefined) {
+      const names = [...new Set([...Object.keys(release?.services ?? {}), ...gears.flatMap((g) => (g.service ? [g.service] : []))])].sort();
+      if (!names.includes(opts.service))
+        throw ruleViolation(
+          '?service',
+          'known-service',
+          `app "${app.name}" has no service ${opts.service}${names.length ? `; it has ${names.join(', ')}` : ''}`,
+        );
+    }
+    if (opts.process !== undefined) {
+      const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
+      const types = [
+        ...new Set([...(web ? ['web'] : []), ...gearProcessTypes(release?.processes ?? {}), ...gears.flatMap((g) => (g.process ? [g.process] : []))]),
+      ];
+      if (!types.includes(opts.process))
+        throw ruleViolation(
+          '?process',
+          'procfile-process',
+          `app "${app.name}" has no process ${opts.process}${types.length ? `; it has ${types.join(', ')}` : ''}${Object.keys(release?.services ?? {}).length ? ' (its services are named with ?service)' : ''}`,
+        );
+    }
   }
 }

@@ -33,10 +33,14 @@ export const runSchema = {
   },
 } as const;
 
-/** `POST .../exec`: the command's words, and the gear to run it in (its id or the start of it; default: a web gear). */
+/**
+ * `POST .../exec`: the command's words, and the gear to run it in (its id or the start of it), or the named service
+ * one of whose gears it runs in; default: a web gear (of an app of services only, the service at its host name).
+ */
 export interface ExecBody {
   command: string[];
   gear?: string;
+  service?: string;
 }
 
 export const execSchema = {
@@ -46,6 +50,7 @@ export const execSchema = {
   properties: {
     command: runSchema.properties.command,
     gear: { type: 'string', pattern: '^[0-9a-f-]{4,36}$' },
+    service: runSchema.properties.service,
   },
 } as const;
 
@@ -70,8 +75,13 @@ export interface CommandIo {
   signal?: AbortSignal;
   /** A terminal of this size. */
   tty?: TerminalSize;
-  /** Given when the command reads an input: called with how to send it, once the node listens for it. */
-  onInput?: (send: (m: RunInput) => Promise<void>) => void;
+  /**
+   * Given when the command reads an input: called with how to send it, once the node listens for it, and whether the
+   * node says how much it has read (onInputRead).
+   */
+  onInput?: (send: (m: RunInput) => Promise<void>, reads: boolean) => void;
+  /** How many of the input's messages the node has read in all (a node that says so). */
+  onInputRead?: (count: number) => void;
   labels?: Record<string, string>;
   /** Just before the job goes to the node, and just after. */
   sending?: () => void;
@@ -123,7 +133,7 @@ export class RunService {
 
   async exec(user: User, domainName: string, appName: string, body: ExecBody, res: Response): Promise<void> {
     const app = await this.appFor(user, domainName, appName);
-    await this.held(user, () => this.answer(res, (io) => this.executeIn(app, body.gear, body.command, io)));
+    await this.held(user, () => this.answer(res, (io) => this.executeIn(app, body, body.command, io)));
   }
 
   /** Streams a command's output and end as lines of JSON. */
@@ -167,6 +177,14 @@ export class RunService {
     // answers at the app's host name, else the first to start.
     const services = release?.services ?? {};
     const service = request.service ?? (release && !release.image && !request.process ? (appHostService(services) ?? startOrder(services)[0]) : undefined);
+    if (release && !release.pruned && !release.image && request.process !== undefined && request.service === undefined) {
+      const names = Object.keys(services);
+      throw ruleViolation(
+        '/process',
+        'procfile-process',
+        `release ${release.number} runs named services${names.length ? ` (${names.join(', ')})` : ''}, not process types: run in one of them with "service"`,
+      );
+    }
     if (!release || release.pruned || (!release.image && !service)) {
       throw conflict(`app "${app.name}" has no release yet: deploy its code first (git push, or POST .../deployments), then run commands in it`);
     }
@@ -222,7 +240,7 @@ export class RunService {
           timeoutSeconds: this.config.runTimeoutSeconds,
           secrets: secretValues(shape, this.catalog.cartridges, env),
           ...(io.tty ? { tty: io.tty } : {}),
-          ...(io.onInput ? { input: relay.input } : {}),
+          ...(io.onInput ? { input: relay.input, inputAcks: true } : {}),
         },
         undefined,
         1,
@@ -231,26 +249,50 @@ export class RunService {
   }
 
   /**
+   * The gear a command of `gearshift exec` runs in: the one named, else a running gear of the named service, else a
+   * running web gear (one of the app's release first), else, for an app of named services only, a running gear of the
+   * service that answers at its host name (or of the first to start).
+   */
+  private async gearToExecIn(app: App, target: { gear?: string; service?: string }) {
+    const gears = app.gears ?? [];
+    if (target.gear && target.service) throw ruleViolation('/service', 'one-target', 'name a gear or a service, not both');
+    if (target.gear) {
+      const named = gears.find((g) => g.id.startsWith(target.gear!));
+      if (!named) throw notFound(`gear "${target.gear}" of app "${app.name}"`);
+      return named;
+    }
+    const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge))?.manifest.name;
+    const release = app.activeDeploymentId ? await this.deploymentsRepository.findById(app.activeDeploymentId) : null;
+    const services = release?.services ?? {};
+    const service = target.service ?? (web ? undefined : (appHostService(services) ?? startOrder(services)[0]));
+    if (service !== undefined) {
+      const own = gears.filter((g) => g.service === service);
+      if (own.length === 0 && !services[service]) {
+        const names = Object.keys(services);
+        throw ruleViolation('/service', 'known-service', `app "${app.name}" has no service ${service}${names.length ? `; it has ${names.join(', ')}` : ''}`);
+      }
+      const running = own.find((g) => g.state === 'running' && g.deploymentId === release?.id) ?? own.find((g) => g.state === 'running');
+      if (!running) throw conflict(`no gear of service ${service} of app "${app.name}" is running (it may be scaled to 0); scale or start it first`);
+      return running;
+    }
+    const webGears = gears.filter((g) => g.cartridge === web && !g.process && !g.service);
+    const gear = webGears.find((g) => g.state === 'running' && g.deploymentId) ?? webGears.find((g) => g.state === 'running');
+    if (gear) return gear;
+    if (webGears.length === 0) {
+      throw conflict(
+        `app "${app.name}" has no web gear yet${web ? '' : ' (its runtime comes with its first push)'}; name a gear to run the command in (GET .../gears)`,
+      );
+    }
+    throw conflict(`no web gear of app "${app.name}" is running; start it, or name a gear (GET .../gears)`);
+  }
+
+  /**
    * Runs a command in a running gear of the app: the one whose id starts with `gearRef`, else a running web gear,
    * one of the app's release first (never a service's gear unless named: a command meant for the app must not run
    * beside its database). Resolves as execute does.
    */
-  async executeIn(app: App, gearRef: string | undefined, command: string[], io: CommandIo): Promise<RunEnd | null> {
-    const gears = app.gears ?? [];
-    const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge))?.manifest.name;
-    const webGears = gears.filter((g) => g.cartridge === web && !g.process);
-    const gear = gearRef
-      ? gears.find((g) => g.id.startsWith(gearRef))
-      : (webGears.find((g) => g.state === 'running' && g.deploymentId) ?? webGears.find((g) => g.state === 'running'));
-    if (!gear) {
-      if (gearRef) throw notFound(`gear "${gearRef}" of app "${app.name}"`);
-      if (webGears.length === 0) {
-        throw conflict(
-          `app "${app.name}" has no web gear yet${web ? '' : ' (its runtime comes with its first push)'}; name a gear to run the command in (GET .../gears)`,
-        );
-      }
-      throw conflict(`no web gear of app "${app.name}" is running; start it, or name a gear (GET .../gears)`);
-    }
+  async executeIn(app: App, target: { gear?: string; service?: string }, command: string[], io: CommandIo): Promise<RunEnd | null> {
+    const gear = await this.gearToExecIn(app, target);
     if (gear.state !== 'running') throw conflict(`gear ${gear.id.slice(0, 8)} is ${gear.state}, not running`);
     const shape = await this.specs.shapeOf(app);
     const spec = (await this.specs.specs(app)).find((s) => s.gearId === gear.id);
@@ -267,7 +309,7 @@ export class RunService {
           timeoutSeconds: this.config.runTimeoutSeconds,
           secrets: spec ? secretValues(shape, this.catalog.cartridges, spec.env) : [],
           ...(io.tty ? { tty: io.tty } : {}),
-          ...(io.onInput ? { input: relay.input } : {}),
+          ...(io.onInput ? { input: relay.input, inputAcks: true } : {}),
         },
         undefined,
         1,
@@ -282,8 +324,11 @@ export class RunService {
     const ended = new Promise<RunEnd | null>((resolve) => {
       relay.onMessage((m) => {
         if ('line' in m || 'data' in m) io.onOutput(m);
-        else if ('started' in m) io.onInput?.((input) => relay.send(input, m.stream === true));
-        else resolve(m);
+        else if ('started' in m) io.onInput?.((input) => relay.send(input, m.stream === true), m.stream === true);
+        else if ('read' in m) {
+          void relay.trim(m.read).catch(() => undefined);
+          io.onInputRead?.(m.count);
+        } else resolve(m);
       });
       if (io.signal?.aborted) resolve(null);
       io.signal?.addEventListener('abort', () => resolve(null));

@@ -4,7 +4,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { RunInput, TerminalSize } from '@gearshift/cartridges';
+import { SERVICE_NAME, type RunInput, type TerminalSize } from '@gearshift/cartridges';
 import { ERROR_STATUS, GearshiftError, invalid } from '../common/errors';
 import { AuditService, readableAddress } from '../audit/audit.service';
 import { commandWords } from '../audit/actions';
@@ -19,6 +19,8 @@ const MAX_WORDS = 100;
 const MAX_WORD = 4096;
 /** A frame larger than this is refused: keys typed, or a file pasted, not a stream of data. */
 const MAX_FRAME = 1024 * 1024;
+/** Bytes of input the node may have yet to read before the socket stops taking more (and one frame more). */
+const MAX_UNREAD = 1024 * 1024;
 
 /** What the client asked for, from the URL's query. */
 interface TerminalRequest {
@@ -27,6 +29,7 @@ interface TerminalRequest {
   app: string;
   command: string[];
   process?: string;
+  service?: string;
   gear?: string;
   tty?: TerminalSize;
   stdin: boolean;
@@ -57,6 +60,8 @@ export function parseTerminalRequest(url: string): TerminalRequest | null {
   const tty = flag('tty', false);
   const process = q.get('process') ?? undefined;
   if (process !== undefined && !/^[A-Za-z0-9_-]{1,30}$/.test(process)) throw invalid('/process', 'pattern', 'must be a Procfile process type');
+  const service = q.get('service') ?? undefined;
+  if (service !== undefined && !new RegExp(SERVICE_NAME).test(service)) throw invalid('/service', 'pattern', "must be the name of one of the app's services");
   const gear = q.get('gear') ?? undefined;
   if (gear !== undefined && !/^[0-9a-f-]{4,36}$/.test(gear)) throw invalid('/gear', 'pattern', 'must be a gear id or its first characters');
   return {
@@ -65,6 +70,7 @@ export function parseTerminalRequest(url: string): TerminalRequest | null {
     app: decodeURIComponent(m[2]),
     command,
     ...(process ? { process } : {}),
+    ...(service ? { service } : {}),
     ...(gear ? { gear } : {}),
     ...(tty ? { tty: { cols: size('cols', 80), rows: size('rows', 24) } } : {}),
     stdin: flag('stdin', true),
@@ -141,8 +147,8 @@ export class TerminalGateway implements OnApplicationBootstrap, OnModuleDestroy 
         ws = await new Promise<WebSocket>((resolve) => this.wss.handleUpgrade(req, socket, head, resolve));
         const end = await this.session(ws, request, (io) =>
           kind === 'run'
-            ? this.runs.execute(app, { command: request.command, process: request.process }, io)
-            : this.runs.executeIn(app, request.gear, request.command, io),
+            ? this.runs.execute(app, { command: request.command, process: request.process, service: request.service }, io)
+            : this.runs.executeIn(app, { gear: request.gear, service: request.service }, request.command, io),
         );
         this.audit.record({ ...what, details: { ...what.details, ...(end ?? { clientLeft: true }) } }, actor, 200);
       });
@@ -164,10 +170,32 @@ export class TerminalGateway implements OnApplicationBootstrap, OnModuleDestroy 
     ws.on('error', () => gone.abort());
     let send: ((m: RunInput) => Promise<void>) | undefined;
     const early: RunInput[] = [];
-    const pass = (m: RunInput) => (send ? void send(m).catch(() => undefined) : void early.push(m));
+    // What the node has not read yet is held in Redis (or here, before the node listens): past MAX_UNREAD bytes the
+    // socket is paused, so a client that sends faster than the command reads waits, and fills no memory. A node
+    // that does not say what it read (an older agent) is sent everything at once, as before.
+    let acked = true;
+    const unread: number[] = [];
+    let unreadBytes = 0;
+    let readCount = 0;
+    let sentCount = 0;
+    const flow = () => {
+      if (unreadBytes >= MAX_UNREAD && !ws.isPaused) ws.pause();
+      else if (unreadBytes <= MAX_UNREAD / 2 && ws.isPaused) ws.resume();
+    };
+    const pass = (m: RunInput, bytes: number) => {
+      if (acked) {
+        unread.push(bytes);
+        unreadBytes += bytes;
+      }
+      if (send) {
+        sentCount++;
+        void send(m).catch(() => undefined);
+      } else early.push(m);
+      flow();
+    };
     ws.on('message', (data: RawData, binary: boolean) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      if (binary) return pass({ data: bytes.toString('base64') });
+      if (binary) return pass({ data: bytes.toString('base64') }, bytes.length);
       let m: unknown;
       try {
         m = JSON.parse(bytes.toString('utf8'));
@@ -175,9 +203,9 @@ export class TerminalGateway implements OnApplicationBootstrap, OnModuleDestroy 
         return;
       }
       const control = m as Partial<{ resize: TerminalSize; eof: boolean; data: string }>;
-      if (control.eof === true) pass({ eof: true });
-      else if (typeof control.data === 'string') pass({ data: Buffer.from(control.data, 'utf8').toString('base64') });
-      else if (control.resize && isSize(control.resize)) pass({ resize: { cols: control.resize.cols, rows: control.resize.rows } });
+      if (control.eof === true) pass({ eof: true }, bytes.length);
+      else if (typeof control.data === 'string') pass({ data: Buffer.from(control.data, 'utf8').toString('base64') }, bytes.length);
+      else if (control.resize && isSize(control.resize)) pass({ resize: { cols: control.resize.cols, rows: control.resize.rows } }, bytes.length);
     });
     const end = await start({
       ...(request.tty ? { tty: request.tty } : {}),
@@ -189,9 +217,22 @@ export class TerminalGateway implements OnApplicationBootstrap, OnModuleDestroy 
       },
       ...(request.stdin
         ? {
-            onInput: (s: (m: RunInput) => Promise<void>) => {
+            onInput: (s: (m: RunInput) => Promise<void>, reads: boolean) => {
               send = s;
-              for (const m of early.splice(0)) pass(m);
+              acked = reads;
+              if (!reads) {
+                unread.length = 0;
+                unreadBytes = 0;
+              }
+              for (const m of early.splice(0)) {
+                sentCount++;
+                void send(m).catch(() => undefined);
+              }
+              flow();
+            },
+            onInputRead: (count: number) => {
+              for (; readCount < Math.min(count, sentCount) && unread.length > 0; readCount++) unreadBytes -= unread.shift()!;
+              flow();
             },
           }
         : {}),

@@ -24,6 +24,8 @@ export interface RelayChannel<M> {
    * it, or (`stream` false, an older agent) published on the channel of that name.
    */
   send(m: unknown, stream?: boolean): Promise<void>;
+  /** Lets go of the input's messages before this id of the stream: the node has read them. */
+  trim(before: string): Promise<void>;
   /** Stops listening and lets the key go: the node stops. Safe to call more than once. */
   close(): Promise<void>;
 }
@@ -96,6 +98,9 @@ export class NodeRelay implements OnModuleDestroy {
         const replies = await this.redis.multi().xadd(input, '*', 'm', JSON.stringify(m)).expire(input, INPUT_TTL_S).exec();
         const failed = replies?.find(([err]) => err);
         if (failed?.[0]) throw failed[0];
+      },
+      trim: async (before) => {
+        await this.redis.xtrim(input, 'MINID', before);
       },
       onMessage: (h) => {
         handler = h;

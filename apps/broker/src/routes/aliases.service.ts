@@ -103,7 +103,16 @@ export class AliasesService {
 
   async remove(user: User, domainName: string, appName: string, host: string): Promise<void> {
     const app = await this.app(user, domainName, appName, 'develop');
-    if (!(await this.aliasesRepository.delete(app.id, host.toLowerCase()))) throw notFound(`alias ${host} of app "${appName}"`);
+    if (!(await this.aliasesRepository.delete(app.id, host.toLowerCase()))) {
+      const held = (await this.aliasesRepository.serviceHostsOf(app.id)).find((a) => a.host === host.toLowerCase());
+      if (held)
+        throw ruleViolation(
+          '/host',
+          'service-host',
+          `${held.host} is a host name of web service ${held.service}; remove it from the service's hosts in gearshift.yml and push`,
+        );
+      throw notFound(`alias ${host} of app "${appName}"`);
+    }
     this.routes.schedule();
   }
 }

@@ -11,6 +11,7 @@ import {
   trafficKey,
   type AppRoute,
   type AppTraffic,
+  type RouteBackend,
   type RouterAck,
   type RouteTable,
 } from '@gearshift/cartridges';
@@ -26,6 +27,8 @@ import { GearSpecsService } from '../apps/gear-specs.service';
 import { appHostService, gearHealth, routeHealth, serviceHealth, type AppShape, type GearRelease } from '../apps/gear-specs';
 import type { ReleaseService } from '../apps/deployment.entity';
 import type { App } from '../apps/app.entity';
+import type { Gear } from '../apps/gear.entity';
+import type { Node } from '../fleet/node.entity';
 
 /** The release the app serves, as its web gears run it. */
 function activeRelease(app: App, shape: AppShape): GearRelease | undefined {
@@ -43,6 +46,13 @@ function appHostServiceOf(app: App, shape: AppShape): { name: string; service: R
   const release = (active ? shape.gears.find((g) => g.id === active.id) : releases[0])?.release;
   const name = appHostService(release?.services ?? {});
   return name ? { name, service: release!.services![name] } : undefined;
+}
+
+/** A web service of the app as the release it serves describes it (or, before that release serves, the newest). */
+function serviceOf(app: App, shape: AppShape, name: string): ReleaseService | undefined {
+  const gears = (app.gears ?? []).filter((g) => g.service === name);
+  const serving = gears.find((g) => g.deploymentId === app.activeDeploymentId) ?? gears[gears.length - 1];
+  return serving ? shape.gears.find((g) => g.id === serving.id)?.release?.services?.[name] : undefined;
 }
 
 /**
@@ -147,40 +157,51 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
       if (app.desiredState === 'deleting') continue;
       const shape = await this.specs.shapeOf(app);
       const web = this.catalog.webOf(shape.cartridges.map((c) => c.name));
+      const state = app.desiredState === 'stopped' ? 'stopped' : app.desiredState === 'idle' ? 'idle' : 'serving';
+      const failure = app.desiredState === 'stopped' && !app.activeDeploymentId ? await this.firstDeploymentFailure(app.id) : undefined;
+      // Its web services' own host names, each a route of its own to that service's gears.
+      const held = aliases.filter((a) => a.appId === app.id && a.service);
+      for (const service of [...new Set(held.map((a) => a.service!))].sort()) {
+        const release = serviceOf(app, shape, service);
+        routes.push({
+          appId: app.id,
+          app: app.name,
+          domain: shape.domain,
+          service,
+          hosts: held.filter((a) => a.service === service).map((a) => a.host),
+          state,
+          ...(failure ? { failure } : {}),
+          health: release ? routeHealth(serviceHealth(release)) : null,
+          backends: this.backendsOf(app, (g) => g.service === service, 'http', nodeOf),
+          tls: [],
+        });
+      }
       // An app of named services only: its web service without hosts of its own answers at the app's host name.
       const hostService = web ? undefined : appHostServiceOf(app, shape);
       if (!web && !hostService) continue;
       const http = web?.manifest.endpoints.find((e) => e.protocol === 'http' && e.public);
-      const own = aliases.filter((a) => a.appId === app.id);
-      const failure = app.desiredState === 'stopped' && !app.activeDeploymentId ? await this.firstDeploymentFailure(app.id) : undefined;
+      const own = aliases.filter((a) => a.appId === app.id && !a.service);
       routes.push({
         appId: app.id,
         app: app.name,
         domain: shape.domain,
         hosts: [`${app.name}-${shape.domain}.${this.config.appsDomain}`, ...own.map((a) => a.host)],
-        state: app.desiredState === 'stopped' ? 'stopped' : app.desiredState === 'idle' ? 'idle' : 'serving',
+        state,
         ...(failure ? { failure } : {}),
         // One check per backend in HAProxy, so one per app: the active release's. A new release's gears passed their
         // own check at the agent before traffic moves to them, and the route table takes the new check with it.
         health: web
           ? routeHealth(gearHealth(web, shape.cartridges.find((c) => c.name === web.manifest.name)?.options, activeRelease(app, shape)))
           : routeHealth(serviceHealth(hostService!.service)),
-        backends: (app.gears ?? [])
-          // A lost node's gears leave at once: the broker's word reaches the routers before their own checks fail.
-          .filter((g) => (web ? g.cartridge === web.manifest.name && !g.service : g.service === hostService!.name))
-          .filter((g) => g.state === 'running' && (http || !web) && g.ports[http?.name ?? 'http'] && !nodeOf.get(g.nodeId)?.lostAt)
-          .sort((a, b) => a.id.localeCompare(b.id))
-          .map((g) => {
-            const port = http?.name ?? 'http';
-            const inside = g.inside?.ports[port] ? { host: g.inside.address, port: g.inside.ports[port] } : undefined;
-            return {
-              gearId: g.id,
-              node: nodeOf.get(g.nodeId)?.name ?? '',
-              host: nodeOf.get(g.nodeId)?.address ?? '127.0.0.1',
-              port: g.ports[port],
-              ...(inside ? { inside } : {}),
-            };
-          }),
+        backends:
+          http || !web
+            ? this.backendsOf(
+                app,
+                (g) => (web ? g.cartridge === web.manifest.name && !g.service : g.service === hostService!.name),
+                http?.name ?? 'http',
+                nodeOf,
+              )
+            : [],
         tls: own
           .filter((a) => a.certificate && a.privateKey)
           .map((a) => ({ host: a.host, pem: this.sealPem(`${a.certificate!.trim()}\n${a.privateKey!.trim()}\n`) })),
@@ -188,6 +209,27 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
     }
     routes.sort((a, b) => a.appId.localeCompare(b.appId));
     return { version: Date.now(), apps: routes };
+  }
+
+  /** The running gears of the app that `pick` chooses, where a router reaches them on their endpoint `port`. */
+  private backendsOf(app: App, pick: (g: Gear) => boolean, port: string, nodeOf: Map<string, Node>): RouteBackend[] {
+    return (
+      (app.gears ?? [])
+        .filter(pick)
+        // A lost node's gears leave at once: the broker's word reaches the routers before their own checks fail.
+        .filter((g) => g.state === 'running' && g.ports[port] && !nodeOf.get(g.nodeId)?.lostAt)
+        .sort((a, b) => a.id.localeCompare(b.id))
+        .map((g) => {
+          const inside = g.inside?.ports[port] ? { host: g.inside.address, port: g.inside.ports[port] } : undefined;
+          return {
+            gearId: g.id,
+            node: nodeOf.get(g.nodeId)?.name ?? '',
+            host: nodeOf.get(g.nodeId)?.address ?? '127.0.0.1',
+            port: g.ports[port],
+            ...(inside ? { inside } : {}),
+          };
+        })
+    );
   }
 
   /** The reason an app that never served a release stopped: its latest deployment failed (see DeploymentStages). */

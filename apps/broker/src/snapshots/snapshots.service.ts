@@ -86,6 +86,27 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
     // A database an upgrade replaced is stopped: its data is the new one's now.
     const kept = new Set((app.cartridges ?? []).filter((c) => c.supersededBy).map((c) => c.cartridge));
     for (const spec of specs) {
+      if (spec.service) {
+        // A named service's volumes are its own (one per service, whichever gear mounts it), kept apart from the
+        // cartridges' data under services/NAME/.
+        const key = `services/${spec.service}`;
+        if (seen.has(key) || spec.volumes.length === 0) continue;
+        const gear = app.gears!.find((g) => g.id === spec.gearId)!;
+        for (const v of spec.volumes) {
+          const infix = `-svc-${spec.service}-`;
+          items.push({
+            gearId: spec.gearId,
+            cartridge: `service ${spec.service}`,
+            file: `${key}/volumes/${v.name.slice(v.name.lastIndexOf(infix) + infix.length)}.tar.gz`,
+            method: { kind: 'files', path: v.path },
+          });
+        }
+        seen.add(key);
+        if (nodeId && nodeId !== gear.nodeId)
+          throw ruleViolation('/', 'one-node', `app "${app.name}" keeps data on several nodes; snapshots take one node's data at a time`);
+        nodeId = gear.nodeId;
+        continue;
+      }
       if (seen.has(spec.cartridge) || kept.has(spec.cartridge)) continue;
       const c = this.catalog.find(spec.cartridge);
       const snap = c?.manifest.snapshot;
@@ -196,13 +217,19 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
     if (!paths.includes('gearshift-snapshot.json'))
       throw ruleViolation('/archive', 'snapshot', 'this is not a Gearshift snapshot (it has no gearshift-snapshot.json)');
     const { nodeId, items } = await this.itemsOf(app);
-    const cartridges = new Set(items.map((i) => i.cartridge));
-    const foreign = [...new Set(paths.filter((p) => p.includes('/')).map((p) => p.slice(0, p.indexOf('/'))))].filter((c) => !cartridges.has(c));
+    // What holds the data: a cartridge's folder, or a named service's (services/NAME).
+    const holderOf = (file: string) =>
+      file
+        .split('/')
+        .slice(0, file.startsWith('services/') ? 2 : 1)
+        .join('/');
+    const holders = new Set(items.map((i) => holderOf(i.file)));
+    const foreign = [...new Set(paths.filter((p) => p.includes('/')).map(holderOf))].filter((c) => !holders.has(c));
     if (foreign.length > 0)
       throw ruleViolation(
         '/archive',
         'same-cartridges',
-        `the snapshot holds data of ${foreign.join(', ')}, which app "${appName}" does not have; add the cartridge(s) first`,
+        `the snapshot holds data of ${foreign.map((f) => f.replace(/^services\//, 'service ')).join(', ')}, which app "${appName}" does not have; add the cartridge(s) or service(s) first`,
       );
     const token = randomBytes(24).toString('base64url');
     mkdirSync(join(this.config.dataDir, 'snapshots'), { recursive: true });
@@ -219,7 +246,7 @@ export class SnapshotsService implements OnModuleInit, StageHandler {
     return {
       app: appName,
       domain: domainName,
-      restores: [...cartridges].filter((c) => paths.some((p) => p.startsWith(`${c}/`))),
+      restores: [...holders].filter((c) => paths.some((p) => p.startsWith(`${c}/`))).map((c) => c.replace(/^services\//, 'service ')),
       operation: presentOperation(done),
     };
   }

@@ -45,12 +45,23 @@ export function register(program: Command, ctx: CliContext): void {
             command: cut(e.command, 30),
             due: when(r.dueAt),
             release: r.release,
+            in: r.service ? `service ${r.service}` : (r.process ?? null),
             took: r.startedAt && r.finishedAt ? `${((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1)}s` : null,
             outcome: outcome(r),
           })),
         );
         const parts = [entries];
-        if (history.length > 0) parts.push('', table(history, ['command', 'due', 'release', 'took', 'outcome']));
+        if (history.length > 0)
+          parts.push(
+            '',
+            table(
+              history,
+              // Where each ran, for an app whose runs went to named services.
+              history.some((h) => h.in?.startsWith('service '))
+                ? ['command', 'due', 'release', 'in', 'took', 'outcome']
+                : ['command', 'due', 'release', 'took', 'outcome'],
+            ),
+          );
         if (opts.output) {
           for (const e of view.entries) {
             const r = e.runs.find((x) => x.state === 'succeeded' || x.state === 'failed');

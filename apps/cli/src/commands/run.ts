@@ -46,7 +46,13 @@ export function register(program: Command, ctx: CliContext): void {
       // The command's own exit code is the CLI's, as with ssh or docker run.
       process.exitCode =
         opts.interactive || opts.tty
-          ? await runInTerminal(ctx.api(), path, { command, tty: Boolean(opts.tty), stdin: Boolean(opts.interactive), process: opts.process })
+          ? await runInTerminal(ctx.api(), path, {
+              command,
+              tty: Boolean(opts.tty),
+              stdin: Boolean(opts.interactive),
+              process: opts.process,
+              service: opts.service,
+            })
           : await streamed(ctx.api(), path, {
               command,
               ...(opts.process ? { process: opts.process } : {}),
@@ -58,9 +64,10 @@ export function register(program: Command, ctx: CliContext): void {
     .command('exec <app> <words...>')
     .description('run a command in a running gear of the app (gearshift exec [-it] APP [GEAR] -- cmd args…; default: a web gear)')
     .addOption(domainOption())
+    .option('--service <name>', 'in a running gear of this named service of the app')
     .option('-i, --interactive', 'send what this command reads to it (over a WebSocket)')
     .option('-t, --tty', 'give the command a terminal (with -i: a shell, as with ssh)')
-    .action(async (app: string, words: string[], opts: DomainOpts & TerminalOpts) => {
+    .action(async (app: string, words: string[], opts: DomainOpts & TerminalOpts & { service?: string }) => {
       // Words before `--` name the gear; those after it are the command.
       const dashes = process.argv.indexOf('--');
       const commandLength = dashes >= 0 ? process.argv.length - dashes - 1 : words.length;
@@ -72,7 +79,7 @@ export function register(program: Command, ctx: CliContext): void {
       const path = `${ctx.appPath(opts, app)}/exec`;
       process.exitCode =
         opts.interactive || opts.tty
-          ? await runInTerminal(ctx.api(), path, { command, tty: Boolean(opts.tty), stdin: Boolean(opts.interactive), gear })
-          : await streamed(ctx.api(), path, { command, ...(gear ? { gear } : {}) });
+          ? await runInTerminal(ctx.api(), path, { command, tty: Boolean(opts.tty), stdin: Boolean(opts.interactive), gear, service: opts.service })
+          : await streamed(ctx.api(), path, { command, ...(gear ? { gear } : {}), ...(opts.service ? { service: opts.service } : {}) });
     });
 }
