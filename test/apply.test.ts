@@ -121,4 +121,22 @@ aliases: [www.shop.test]
     assert.equal(services.status, 200, JSON.stringify(services.body));
     assert.deepEqual(steps(services.body.plan), ['create app notes', 'add service api', 'add service jobs']);
   });
+  it('makes nothing when a gearshift.yml names another app than the one it is applied to, as a push does', async () => {
+    const res = await apply('name: other\ncartridges: [static]\n', '?wait=60&name=x');
+    assert.equal(res.status, 422, JSON.stringify(res.body));
+    assert.deepEqual(
+      res.body.details.map((d: { pointer: string; rule: string }) => [d.pointer, d.rule]),
+      [['/name', 'same-app']],
+    );
+    assert.match(res.body.message, /the file describes app "other", but it is applied to "x"/);
+    assert.equal((await p.api('GET', '/domains/repo/apps/other')).status, 404);
+    assert.equal((await p.api('GET', '/domains/repo/apps/x')).status, 404);
+  });
+
+  it('applies a compose file to an existing app as cartridges only: its environment, aliases and health stay', async () => {
+    const compose = 'services:\n  api:\n    build: ./api\n    ports: ["80:8080"]\n  cache:\n    image: redis:7\n  search:\n    image: mariadb:11\n';
+    const res = await apply(compose, '?dryRun=true&name=shop');
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(steps(res.body.plan), ['add cartridge mariadb-11.8']);
+  });
 });

@@ -284,4 +284,27 @@ describe('an app of several services from one repository', { timeout: 1_200_000 
       ['worker', 1, 'running'],
     ]);
   });
+  it('applies the compose file again on later pushes: a broken one is refused by its field, a new catalogue service is added', async () => {
+    const text = readFileSync(COMPOSE, 'utf8');
+    const releases = async () => ((await p.api('GET', `${COMPOSED}/deployments`)).body as unknown[]).length;
+    const before = await releases();
+    writeFileSync(
+      join(composeRepo, 'compose.yaml'),
+      text.replace('      cache:\n        condition: service_started', '      quueue:\n        condition: service_started'),
+    );
+    git(composeRepo, 'commit', '-qam', 'a typo');
+    const refused = await push(composeRepo, 'composed');
+    assert.equal(refused.ok, false, refused.output);
+    assert.match(refused.output, /\/services\/worker\/depends_on depends on quueue, which the file does not define/);
+    assert.doesNotMatch(refused.output, /does not say which runtime/);
+    assert.equal(await releases(), before, 'nothing deployed');
+
+    writeFileSync(join(composeRepo, 'compose.yaml'), `${text.replace(/\nvolumes:\n/, '\n  search:\n    image: mariadb:11\nvolumes:\n')}`);
+    git(composeRepo, 'commit', '-qam', 'a search database');
+    // The file is applied before the code is built: the cartridge joins the app whatever the release does next
+    // (this one's release step speaks to PostgreSQL, and finds MariaDB's DATABASE_URL published beside it).
+    const added = await push(composeRepo, 'composed');
+    assert.match(added.output, /applying compose\.yaml\s+remote:\s+add cartridge mariadb-11\.8/);
+    assert.ok(((await p.api('GET', COMPOSED)).body as { cartridges: string[] }).cartridges.includes('mariadb-11.8'));
+  });
 });

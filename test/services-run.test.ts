@@ -300,4 +300,19 @@ describe('named services run', { timeout: 900_000 }, () => {
     await serving('web 6 / echo 3 says hello');
     await runningGears({ echo: ['6:running'], web: ['6:running'] });
   });
+
+  it('fails the release when a worker crashes at start, naming the service and what it printed; the old release keeps serving', async () => {
+    write({
+      'gearshift.yml': DESCRIPTOR.replace('command: while true; do echo tick; sleep 5; done', 'command: echo no queue configured; exit 1'),
+      'echo/server.js': ECHO,
+    });
+    commit('7');
+    const pushed = await push();
+    assert.equal(pushed.ok, false, pushed.output);
+    assert.match(pushed.output, /service ticker, gear [0-9a-f]{8} did not keep running for 3 s: [^\n]*; it printed:\s+remote:\s+no queue configured/);
+    assert.doesNotMatch(pushed.output, /release 7 is active/);
+    await serving('web 6 / echo 3 says hello');
+    const [latest] = (await p.api('GET', `${APP}/deployments`)).body;
+    assert.deepEqual([latest.number, latest.state], [7, 'failed']);
+  });
 });

@@ -107,4 +107,24 @@ describe('apps shaped by their first push', { timeout: 900_000 }, () => {
     assert.deepEqual((await p.api('GET', '/domains/dev/apps/multi/deployments')).body, []);
     assert.deepEqual((await p.api('GET', '/domains/dev/apps/multi')).body.cartridges, []);
   });
+  it('makes nothing for a push whose gearshift.yml names another app', async () => {
+    const dir = repo({ 'gearshift.yml': 'name: other\ncartridges: [static]\n', 'index.html': 'x' });
+    const refused = await push(dir, 'multi');
+    assert.equal(refused.ok, false, refused.output);
+    assert.match(refused.output, /push rejected: gearshift\.yml was not applied: the file describes app "other", but it is applied to "multi"/);
+    assert.equal((await p.api('GET', '/domains/dev/apps/other')).status, 404);
+  });
+
+  it('says what stops a compose file from running by its field, on an app that already has cartridges', async () => {
+    const created = await p.api('POST', '/domains/dev/apps?wait=120', { name: 'corders', cartridges: ['redis-7'] });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    const dir = repo({
+      'compose.yaml': 'services:\n  api:\n    build: .\n    ports: ["80:3000"]\n  worker:\n    build: .\n    depends_on: [quueue]\n',
+      'server.js': 'require("http").createServer((q, s) => s.end("ok")).listen(3000);\n',
+    });
+    const refused = await push(dir, 'corders');
+    assert.equal(refused.ok, false, refused.output);
+    assert.match(refused.output, /\/archive\/compose\.yaml\/services\/worker\/depends_on depends on quueue, which the file does not define/);
+    assert.doesNotMatch(refused.output, /does not say which runtime/);
+  });
 });

@@ -109,3 +109,43 @@ describe('GearOperator.converge', () => {
     assert.ok(!steps.some((s) => s.includes('postgresql')), `no step for the database this pass left alone: ${steps.join(' | ')}`);
   });
 });
+
+/** A worker whose process exits at once: Docker restarts it, so it is running at most looks, restarted between them. */
+class CrashingWorkerDocker extends SlowDatabaseDocker {
+  private looks = 0;
+  override async inspectContainer(id: string) {
+    return { ...(await super.inspectContainer(id)), restartCount: this.looks++ > 1 ? 1 : 0 };
+  }
+  override async logTail() {
+    return 'Error: QUEUE is not set\n';
+  }
+}
+
+describe('GearOperator: a worker service', () => {
+  it('fails its start when it crashes and restarts, naming the service and what it printed', async () => {
+    const docker = new CrashingWorkerDocker();
+    const config = { instance: INSTANCE, address: '127.0.0.1', dataDir: join(tmpdir(), 'gearshift-operator-spec') } as AgentConfig;
+    const operator = new GearOperator(config, docker as unknown as DockerAdapter, NODE);
+    const worker = { ...gear('nodejs', false, { kind: 'none', timeoutSeconds: 60 }), gearId: '15d6efcf-worker', service: 'jobs' };
+    const steps: string[] = [];
+    await assert.rejects(
+      operator.converge(APP, [worker], async (text) => void steps.push(text)),
+      /service jobs, gear 15d6efcf did not keep running for 3 s: it exited and was restarted 1 time\(s\); it printed:\nError: QUEUE is not set/,
+    );
+    assert.ok(steps.includes('creating service jobs, gear 15d6efcf'), steps.join(' | '));
+    assert.ok(steps.includes('waiting for service jobs, gear 15d6efcf to keep running for 3 s'), steps.join(' | '));
+  });
+
+  it('passes once it kept running for the settle time', async () => {
+    const docker = new SlowDatabaseDocker();
+    const config = { instance: INSTANCE, address: '127.0.0.1', dataDir: join(tmpdir(), 'gearshift-operator-spec') } as AgentConfig;
+    const operator = new GearOperator(config, docker as unknown as DockerAdapter, NODE);
+    const worker = { ...gear('nodejs', false, { kind: 'none', timeoutSeconds: 60 }), gearId: '15d6efcf-worker', service: 'jobs' };
+    const steps: string[] = [];
+    await operator.converge(APP, [worker], async (text) => void steps.push(text));
+    assert.ok(
+      steps.some((s) => /^service jobs, gear 15d6efcf is healthy \(kept running \d+ ms\)$/.test(s)),
+      steps.join(' | '),
+    );
+  });
+});

@@ -1,7 +1,7 @@
 import { LABELS, RESTRICTED_SECURITY, specHash, type GearReport, type GearSpec, type GearState } from '@gearshift/cartridges';
 import type { AgentConfig } from './config';
 import { DockerAdapter, type ObservedContainer } from './docker.adapter';
-import { httpProbe, tcpProbe, waitHealthy, type Probe } from './health';
+import { httpProbe, tcpProbe, waitHealthy, waitSettled, WORKER_SETTLE_MS, type Probe } from './health';
 import { PermanentError } from './errors';
 import { ImageBuilder, type StepReporter } from './images';
 import { planConverge, startPrerequisites, type Action } from './reconcile';
@@ -242,20 +242,20 @@ export class GearOperator {
         await this.docker.removeContainer(action.containerId);
         return null;
       case 'stop':
-        await step(`stopping gear ${action.spec.cartridge} ${action.spec.gearId.slice(0, 8)}`);
+        await step(`stopping ${gearTitle(action.spec)}`);
         await this.docker.stopContainer(action.containerId);
         return null;
       case 'start':
-        await step(`starting gear ${action.spec.cartridge} ${action.spec.gearId.slice(0, 8)}`);
+        await step(`starting ${gearTitle(action.spec)}`);
         await this.docker.startContainer(action.containerId);
         return { spec: action.spec, containerId: action.containerId };
       case 'replace':
-        await step(`replacing gear ${action.spec.cartridge} ${action.spec.gearId.slice(0, 8)} (its spec changed)`);
+        await step(`replacing ${gearTitle(action.spec)} (its spec changed)`);
         await this.docker.stopContainer(action.containerId);
         await this.docker.removeContainer(action.containerId);
         return this.create(action.spec, epochs[action.spec.gearId]);
       case 'create':
-        await step(`creating gear ${action.spec.cartridge} ${action.spec.gearId.slice(0, 8)}`);
+        await step(`creating ${gearTitle(action.spec)}`);
         return this.create(action.spec, epochs[action.spec.gearId]);
     }
   }
@@ -304,8 +304,18 @@ export class GearOperator {
 
   private async waitHealthy(spec: GearSpec, containerId: string, step: StepReporter): Promise<void> {
     const h = spec.health;
-    if (h.kind === 'none') return;
-    await step(`waiting for ${spec.cartridge} ${spec.gearId.slice(0, 8)} to pass its health check`);
+    const who = gearName(spec);
+    if (h.kind === 'none') {
+      // A worker answers nothing: it is healthy once it keeps running. Other gears without a check count at once.
+      if (!spec.service && !spec.process) return;
+      await step(`waiting for ${who} to keep running for ${WORKER_SETTLE_MS / 1000} s`);
+      await this.failed(spec, containerId, async () => {
+        const ms = await waitSettled({ settleMs: WORKER_SETTLE_MS, look: () => this.docker.inspectContainer(containerId) });
+        await step(`${who} is healthy (kept running ${ms} ms)`);
+      });
+      return;
+    }
+    await step(`waiting for ${who} to pass its health check`);
     const info = await this.docker.inspectContainer(containerId);
     let probe: Probe;
     if (h.kind === 'command') {
@@ -342,7 +352,7 @@ export class GearOperator {
       if (now.state === 'running' && now.restartCount === info.restartCount) return null;
       return { message: `the container answered, then exited (exit code ${now.exitCode})`, refused: false };
     };
-    try {
+    await this.failed(spec, containerId, async () => {
       const ms = await waitHealthy({
         health: h,
         probe,
@@ -353,7 +363,14 @@ export class GearOperator {
           return now.state === 'running' ? null : `stopped with exit code ${now.exitCode} before it passed its health check`;
         },
       });
-      await step(`${spec.cartridge} ${spec.gearId.slice(0, 8)} is healthy (${ms} ms)`);
+      await step(`${who} is healthy (${ms} ms)`);
+    });
+  }
+
+  /** Runs a gear's wait for health; when it fails, the gear failed, with the reason and what it printed last. */
+  private async failed(spec: GearSpec, containerId: string, wait: () => Promise<void>): Promise<void> {
+    try {
+      await wait();
     } catch (err) {
       // A container that stopped is not restarted by Docker again and again: the gear failed, with this reason.
       const now = await this.docker.inspectContainer(containerId).catch(() => null);
@@ -363,9 +380,7 @@ export class GearOperator {
         const lines = (await this.docker.logTail(containerId, 500)).split('\n').filter(Boolean);
         this.failedGears.record(spec.appId, { gear: spec.gearId, cartridge: spec.cartridge, at: new Date().toISOString(), lines });
       }
-      throw new PermanentError(
-        `gear ${spec.cartridge} ${spec.gearId.slice(0, 8)} ${(err as Error).message}; ${logs ? `it printed:\n${logs}` : 'it printed nothing'}`,
-      );
+      throw new PermanentError(`${gearTitle(spec)} ${(err as Error).message}; ${logs ? `it printed:\n${logs}` : 'it printed nothing'}`);
     }
   }
 
@@ -388,3 +403,18 @@ export class GearOperator {
     this.failedGears.forget(appId);
   }
 }
+
+/**
+ * A gear as steps and failures name it: by its service (or Procfile process) when it has one, since several services
+ * may run the same cartridge; else by its cartridge.
+ */
+export function gearName(spec: Pick<GearSpec, 'gearId' | 'cartridge' | 'service' | 'process'>): string {
+  const id = spec.gearId.slice(0, 8);
+  if (spec.service) return `service ${spec.service}, gear ${id}`;
+  if (spec.process) return `process ${spec.process}, gear ${id}`;
+  return `${spec.cartridge} ${id}`;
+}
+
+/** The same, as the subject of a sentence: `gear nodejs-24 15d6efcf`, `service api, gear 15d6efcf`. */
+export const gearTitle = (spec: Pick<GearSpec, 'gearId' | 'cartridge' | 'service' | 'process'>): string =>
+  spec.service || spec.process ? gearName(spec) : `gear ${gearName(spec)}`;

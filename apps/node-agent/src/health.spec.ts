@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { httpProbe, statusPasses, tcpProbe, waitHealthy, type ProbeFailure } from './health';
+import { httpProbe, statusPasses, tcpProbe, waitHealthy, waitSettled, type ContainerLook, type ProbeFailure } from './health';
 
 /** A port that nothing listens on: bound, then closed again. */
 async function freePort(): Promise<number> {
@@ -150,5 +150,33 @@ describe('health checks', () => {
     });
     assert.equal(calls, 3);
     assert.ok(ms >= 0);
+  });
+});
+
+describe('a worker settles', () => {
+  const looks = (...seq: ContainerLook[]) => {
+    let i = 0;
+    return async () => seq[Math.min(i++, seq.length - 1)];
+  };
+  const running = (restartCount = 0): ContainerLook => ({ state: 'running', exitCode: 0, restartCount });
+
+  it('once it kept running for the settle time', async () => {
+    const ms = await waitSettled({ settleMs: 60, intervalMs: 10, look: looks(running()) });
+    assert.ok(ms >= 60);
+  });
+
+  it('not when it crashes at start and Docker restarts it: running at each look, but restarted', async () => {
+    await assert.rejects(
+      waitSettled({ settleMs: 200, intervalMs: 10, look: looks(running(0), running(0), running(1)) }),
+      /did not keep running for 0.2 s: it exited and was restarted 1 time\(s\)/,
+    );
+  });
+
+  it('not when it is seen between two restarts, or exited', async () => {
+    await assert.rejects(
+      waitSettled({ settleMs: 200, intervalMs: 10, look: looks(running(), { state: 'restarting', exitCode: 1, restartCount: 1 }) }),
+      /it is restarting \(last exit code 1\)/,
+    );
+    await assert.rejects(waitSettled({ settleMs: 200, intervalMs: 10, look: looks({ state: 'exited', exitCode: 1, restartCount: 0 }) }), /it is exited/);
   });
 });

@@ -120,3 +120,36 @@ export async function waitHealthy(o: WaitOptions): Promise<number> {
     await new Promise((r) => setTimeout(r, result.refused ? (o.intervalMs ?? 100) : Math.max(o.intervalMs ?? 100, 500)));
   }
 }
+
+/**
+ * How long a gear with no check of its own (a worker) must keep running before it counts as healthy: one that
+ * crashes at start is restarted by Docker again and again, and is running most of the time in between.
+ */
+export const WORKER_SETTLE_MS = 3000;
+
+/** What a look at a container tells about whether it keeps running. */
+export interface ContainerLook {
+  state: string;
+  exitCode: number;
+  restartCount: number;
+}
+
+/**
+ * Resolves once the container has kept running for `settleMs`, neither stopped nor restarted since the first look;
+ * throws as soon as it is seen otherwise.
+ */
+export async function waitSettled(o: { settleMs: number; look: () => Promise<ContainerLook>; intervalMs?: number }): Promise<number> {
+  const started = Date.now();
+  const first = await o.look();
+  const seconds = o.settleMs / 1000;
+  for (;;) {
+    const now = await o.look();
+    if (now.state !== 'running') throw new Error(`did not keep running for ${seconds} s: it is ${now.state} (last exit code ${now.exitCode})`);
+    // Docker started it again after an exit: its exit code is reset by then, its restart count is not.
+    if (now.restartCount !== first.restartCount || first.state !== 'running')
+      throw new Error(`did not keep running for ${seconds} s: it exited and was restarted ${Math.max(1, now.restartCount - first.restartCount)} time(s)`);
+    const ms = Date.now() - started;
+    if (ms >= o.settleMs) return ms;
+    await new Promise((r) => setTimeout(r, Math.min(o.intervalMs ?? 200, o.settleMs - ms)));
+  }
+}

@@ -71,6 +71,8 @@ export interface Gear {
   cartridge: string;
   /** The Procfile process type a worker gear runs; absent for web and service gears. */
   process?: string;
+  /** The named service a gear runs; absent for cartridge and process gears. */
+  service?: string;
   node: string;
   state: GearState;
   release: number | null;

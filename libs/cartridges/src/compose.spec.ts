@@ -747,3 +747,39 @@ services:
     assert.match(two.blockers[0].reason, /api, admin would each be the app's web gear/);
   });
 });
+
+describe("a service's healthcheck and restart policy", () => {
+  const compose = (api: string, jobs = '') => `services:\n  api:\n    build: ./api\n    ports: ["80:8000"]\n${api}  jobs:\n    build: ./jobs\n${jobs}`;
+
+  it('turns a curl or wget of localhost on the service port into its health check', () => {
+    const r = importCompose(compose('    healthcheck:\n      test: ["CMD-SHELL", "curl -fsS http://localhost:8000/health || exit 1"]\n'));
+    assert.deepEqual(r.appServices?.api.health, { path: '/health' });
+    assert.ok(
+      r.services[0].notes.some((n) => /healthcheck becomes the service's health check: GET \/health on port 8000/.test(n)),
+      r.services[0].notes.join('\n'),
+    );
+    const wget = importCompose(compose('    healthcheck:\n      test: wget -qO- http://127.0.0.1:8000/ready\n'));
+    assert.deepEqual(wget.appServices?.api.health, { path: '/ready' });
+  });
+
+  it('says when a healthcheck is dropped: another command, another port, or a worker', () => {
+    const other = importCompose(compose('    healthcheck:\n      test: ["CMD", "node", "check.js"]\n', '    healthcheck:\n      test: ["CMD", "true"]\n'));
+    assert.equal(other.appServices?.api.health, undefined);
+    assert.ok(
+      other.services[0].notes.some((n) => /its healthcheck \(node check\.js\) is dropped/.test(n)),
+      other.services[0].notes.join('\n'),
+    );
+    assert.ok(other.services[1].notes.includes('its healthcheck is dropped: a worker is healthy once it keeps running'), other.services[1].notes.join('\n'));
+    const port = importCompose(compose('    healthcheck:\n      test: curl -f http://localhost:9000/health\n'));
+    assert.equal(port.appServices?.api.health, undefined);
+  });
+
+  it('says when restart: is dropped, and not when it is what every gear does', () => {
+    const r = importCompose(compose('    restart: unless-stopped\n', '    restart: "no"\n'));
+    assert.ok(!r.services[0].notes.some((n) => /restart/.test(n)));
+    assert.ok(
+      r.services[1].notes.some((n) => /^restart: no is dropped: Gearshift restarts every gear that exits/.test(n)),
+      r.services[1].notes.join('\n'),
+    );
+  });
+});

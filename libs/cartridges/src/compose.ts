@@ -7,6 +7,7 @@
 
 import { entryName, type CartridgeEntry } from './cartridge-options';
 import { imageReferenceProblem, parseImageReference } from './image-reference';
+import { healthPathPattern } from './manifest.schema';
 import { SERVICE_NAME, serviceViolations, startOrder, type ServiceDescriptor } from './services';
 import { MAX_YAML_ALIASES, yamlLimitViolation } from './yaml-limits';
 
@@ -334,6 +335,11 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
       const t = raw.healthcheck.test;
       plan.healthcheck = healthcheckCommand(t);
     }
+    // Every gear is restarted when it exits: a policy that says otherwise is not kept, and that is worth knowing.
+    if (raw.restart !== undefined && !['always', 'unless-stopped'].includes(String(raw.restart)))
+      plan.notes.push(
+        `restart: ${String(raw.restart)} is dropped: Gearshift restarts every gear that exits, whatever its exit code (a step to run once per deployment belongs in the release process or the deploy hook)`,
+      );
     plan.secrets = (Array.isArray(raw.secrets) ? raw.secrets : []).map((s) => (isObject(s) ? String(s.source) : String(s)));
     for (const s of plan.secrets) {
       if (!result.secrets.some((x) => x.name === s) && !(isObject(doc.secrets) && s in doc.secrets)) {
@@ -410,6 +416,21 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
   return result;
 }
 
+/**
+ * The path a healthcheck asks for when it is an HTTP request to the container itself on its port (`curl -f
+ * http://localhost:8000/health`, `wget -qO- http://127.0.0.1/ready`); undefined for any other command.
+ */
+export function httpHealthPath(command: string[], port: number): string | undefined {
+  const text = command.join(' ');
+  if (!/\b(curl|wget)\b/.test(text)) return undefined;
+  const m = /https?:\/\/(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(?::(\d+))?(\/[^\s'"|;&)]*)?/.exec(text);
+  if (!m) return undefined;
+  const asked = m[1] ? Number(m[1]) : 80;
+  if (asked !== port) return undefined;
+  const path = m[2] ?? '/';
+  return new RegExp(healthPathPattern).test(path) && path.length <= 200 ? path : undefined;
+}
+
 /** A compose volume's name as Gearshift names volumes: lowercase letters, digits and dashes, starting with a letter. */
 const volumeName = (name: string) =>
   name
@@ -452,6 +473,15 @@ function ownServices(plans: ServicePlan[], result: ComposeImport): Record<string
       p.notes.push(
         `${waiter.service} waits for it to finish, as a one-off step; here it runs as a ${kind} service, started again when it exits: a step to run once per deployment belongs in the release process (Procfile release:) or the deploy hook`,
       );
+    const health = p.healthcheck && kind !== 'worker' && port ? httpHealthPath(p.healthcheck, port) : undefined;
+    if (p.healthcheck)
+      p.notes.push(
+        health
+          ? `its healthcheck becomes the service's health check: GET ${health} on port ${port} answers below 400`
+          : kind === 'worker'
+            ? 'its healthcheck is dropped: a worker is healthy once it keeps running'
+            : `its healthcheck (${p.healthcheck.join(' ')}) is dropped: only an HTTP request to localhost (curl or wget) becomes a health check; its port is checked to take connections`,
+      );
     const context = b.build && (b.build.context.startsWith('.') ? b.build.context : `./${b.build.context}`);
     const svc: ServiceDescriptor = {
       kind,
@@ -470,6 +500,7 @@ function ownServices(plans: ServicePlan[], result: ComposeImport): Record<string
       ...(p.command ? { command: p.command } : {}),
       ...(Object.keys(p.env).length ? { env: p.env } : {}),
       ...(kind !== 'worker' && port ? { port } : {}),
+      ...(health ? { health: { path: health } } : {}),
       ...(p.dependsOn.length ? { dependsOn: p.dependsOn.map((d) => d.service) } : {}),
       ...(p.volumes.length ? { volumes: p.volumes.map((v) => ({ name: volumeName(v.name), path: v.path })) } : {}),
     };

@@ -25,7 +25,7 @@ export class ApplyController {
   @ApiQuery({ name: 'dryRun', required: false })
   @ApiQuery({ name: 'allowDataLoss', required: false })
   @ApiQuery({ name: 'wait', required: false })
-  @ApiQuery({ name: 'name', required: false, description: "the app's name, for a compose file" })
+  @ApiQuery({ name: 'name', required: false, description: "the app's name: a compose file becomes it; a gearshift.yml naming another app is refused" })
   async apply(
     @Res({ passthrough: true }) res: Response,
     @CurrentUser() user: User,

@@ -56,7 +56,12 @@ export class ApplyService {
     // The caller's right comes first, even for a dry run (the plan tells what the app holds): whoever may not apply to
     // the domain learns nothing from how the file is read.
     const domain = await this.domains.require(user, domainName, 'develop');
-    const parsed: AppDescriptor = parseDescriptor(isComposeText(text) ? this.fromCompose(user, text, opts.name) : text);
+    const compose = isComposeText(text);
+    const parsed: AppDescriptor = parseDescriptor(compose ? this.fromCompose(user, text, opts.name) : text);
+    // `name` names the app a compose file becomes; a gearshift.yml names its own, which must then be the same (a
+    // push applies its repository's file for that repository's app, and makes nothing when the file names another).
+    if (!compose && opts.name !== undefined && parsed.name !== opts.name)
+      throw ruleViolation('/name', 'same-app', `the file describes app "${parsed.name}", but it is applied to "${opts.name}"`);
     // Named services are built from the repository's folders: they come with the next push of its code.
     // Cron entries run with the release whose gearshift.yml names them; a schedule cron cannot read, or a service the
     // file does not name, is refused here too.
@@ -68,7 +73,9 @@ export class ApplyService {
       parsed.cartridges,
       (app?.cartridges ?? []).map((c) => c.cartridge),
     );
-    const d: AppDescriptor = { ...parsed, cartridges: entries };
+    // A compose file says nothing of an existing app's environment, aliases, health check or idle time: they stay.
+    const kept = compose && app ? await this.composeKeeps(app) : {};
+    const d: AppDescriptor = { ...parsed, ...kept, cartridges: entries };
     const warned = warnings.length > 0 ? { warnings } : {};
     await this.checkImages(d, app);
     const { items: planned, refusals } = planApply(app ? await this.stateOf(app) : null, d, this.catalog.cartridges);
@@ -177,6 +184,17 @@ export class ApplyService {
         `/cartridges/${i}/image`,
       );
     }
+  }
+
+  /** What a compose file leaves of an existing app: the settings it has no words for. */
+  private async composeKeeps(app: App): Promise<Partial<AppDescriptor>> {
+    const aliases = (await this.aliasesRepository.forApp(app.id)).map((a) => a.host);
+    return {
+      env: app.env,
+      ...(aliases.length > 0 ? { aliases } : {}),
+      ...(app.health ? { health: app.health } : {}),
+      ...(app.idleAfterSeconds ? { idleAfterSeconds: app.idleAfterSeconds } : {}),
+    };
   }
 
   /** What an app is now, in the terms of a descriptor. */

@@ -126,6 +126,16 @@ export class DeploymentsService {
         `the app's web cartridge ${named.manifest.name} answers at its host name; give the web service ${hostService} host names of its own, or make it the app's only web code`,
       );
     const detected = named || hostService ? null : detectRuntime(paths, this.catalog.cartridges);
+    // A compose file meant to give the app its services, which does not run here, says why by its own fields.
+    const blockers = !named && !detected && !hasServices && !descriptor ? this.sources.composeBlockersOf(summary) : [];
+    if (blockers.length > 0) {
+      const details = blockers.map((b) => ({ pointer: `/archive/${b.file}${b.pointer}`, rule: 'compose', message: b.reason }));
+      throw new GearshiftError(
+        'rule_violation',
+        `${blockers[0].file} does not run here: ${blockers.map((b) => `${b.pointer} ${b.reason}`).join('; ')}`,
+        details,
+      );
+    }
     if (!named && !detected && !hasServices) {
       throw ruleViolation(
         '/archive',

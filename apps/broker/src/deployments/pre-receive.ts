@@ -2,7 +2,7 @@
  * The pre-receive hook of every app repository. git runs it with the pushed refs on stdin, before it updates them;
  * its output reaches the pusher as "remote:" lines, and a non-zero exit rejects the push. A push to main or master
  * deploys the pushed commit: gearshift.yml is applied first when there is one (a compose file when there is none and
- * the app is still empty), then the source is built and rolled out while the progress streams back.
+ * the app is still empty, or runs services), then the source is built and rolled out while the progress streams back.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -37,19 +37,23 @@ function fileAt(commit: string, path: string): string | null {
 async function applyDescriptor(commit: string): Promise<void> {
   const text = fileAt(commit, 'gearshift.yml') ?? fileAt(commit, 'gearshift.yaml');
   if (text === null) return applyCompose(commit);
-  await apply(text, 'gearshift.yml');
+  // Named by the app the push is for: a file that describes another app is refused before anything is made.
+  await apply(text, 'gearshift.yml', `&name=${app}`);
 }
 
 /**
- * An app created empty takes its shape from the repository's compose file when it has no gearshift.yml. An app that
- * has cartridges keeps them: a compose file beside the code is often for development only.
+ * An app created empty takes its shape from the repository's compose file when it has no gearshift.yml, and an app
+ * of services keeps taking it from there: each push applies the file again, as it would a gearshift.yml, so a
+ * catalogue service added to it is added to the app, and what stops the file from running is said by its field. An
+ * app with cartridges and no services keeps them: a compose file beside its code is often for development only.
  */
 async function applyCompose(commit: string): Promise<void> {
   const file = COMPOSE_FILES.find((f) => fileAt(commit, f) !== null);
   if (!file) return;
   const res = await fetch(`${api}/api/v1/domains/${domain}/apps/${app}`, { headers });
   if (!res.ok) throw new Error(await apiError(res));
-  if (((await res.json()) as { cartridges?: string[] }).cartridges?.length) return;
+  const current = (await res.json()) as { cartridges?: string[]; services?: Record<string, unknown> };
+  if (current.cartridges?.length && !Object.keys(current.services ?? {}).length) return;
   await apply(fileAt(commit, file)!, file, `&name=${app}`);
 }
 

@@ -122,6 +122,12 @@ export class DeploymentSources {
     return d?.services && Object.keys(d.services).length > 0 ? { file, services: d.services } : null;
   }
 
+  /** What stops the source's compose file from running here, each with its field; empty when nothing does, or there is none. */
+  composeBlockersOf(summary: ArchiveSummary): { file: string; pointer: string; reason: string }[] {
+    const file = COMPOSE_FILES.find((f) => summary.texts[f] !== undefined);
+    return file ? importCompose(summary.texts[file]).blockers.map((b) => ({ file, ...b })) : [];
+  }
+
   /** Hooks by name: a command in gearshift.yml, else an executable file in .gearshift/hooks. */
   hooksOf(descriptor: AppDescriptor | null, paths: Set<string>): Partial<Record<HookName, string>> {
     const hooks: Partial<Record<HookName, string>> = { ...(descriptor?.hooks ?? {}) };

@@ -16,7 +16,7 @@ function kindOf(r: ComposeImport, service: string): string | undefined {
   return own ? `${own.kind} service` : undefined;
 }
 
-function showImport(r: ComposeImport): string {
+export function showImport(r: ComposeImport): string {
   const rows = r.services.map((s) => ({
     service: s.service,
     becomes:
@@ -37,15 +37,20 @@ function showImport(r: ComposeImport): string {
   ];
   lines.push(
     '',
-    r.blockers.length
-      ? 'What stops it here:'
-      : r.appServices
-        ? `Imports as an app with ${names.join(', ')}; the broker does not run named services yet.`
-        : `Runs here as an app with ${names.join(', ')}.`,
+    r.blockers.length ? 'What stops it here:' : `Runs here as an app with ${names.join(', ')}.${builtServices(r).length ? ` ${pushCodeHint(r)}` : ''}`,
     ...r.blockers.map((b) => `  ${b.pointer}: ${b.reason}`),
   );
   return lines.join('\n');
 }
+
+/** The app's services built from folders of its repository: they have no image until its code is pushed. */
+function builtServices(r: ComposeImport): string[] {
+  return Object.entries(r.appServices ?? {}).flatMap(([name, svc]) => (svc.build ? [name] : []));
+}
+
+/** What to do after creating an app whose services are built from its code. */
+const pushCodeHint = (r: ComposeImport): string =>
+  `${builtServices(r).join(', ')} ${builtServices(r).length === 1 ? 'is' : 'are'} built from the repository: push its code (git push, or gearshift deploy) to run them; until then the app answers 404.`;
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -76,6 +81,7 @@ export function register(program: Command, ctx: CliContext): void {
         let op = res.operation;
         if (op) op = await ctx.follow(op);
         if (!ctx.json) console.log(op ? `${opts.apply}: ${op.state}${op.error ? ` (${op.error})` : ''}` : `${opts.apply} is unchanged.`);
+        if (!ctx.json && op?.state !== 'failed' && builtServices(r).length) console.log(pushCodeHint(r));
         if (op?.state === 'failed') process.exitCode = EXIT.operationFailed;
       }
     });

@@ -1,0 +1,67 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { App, Gear } from './api-types';
+import { showApp } from './views';
+
+const gear = (id: string, cartridge: string, more: Partial<Gear> = {}): Gear => ({
+  id,
+  cartridge,
+  node: 'node1',
+  state: 'running',
+  release: 3,
+  message: null,
+  ports: {},
+  endpoints: {},
+  createdAt: '2026-11-30T10:00:00.000Z',
+  ...more,
+});
+
+const app = (more: Partial<App>): App => ({
+  name: 'shop',
+  domain: 'dev',
+  url: 'http://shop-dev.localhost:8000',
+  state: 'started',
+  status: 'running',
+  size: 'small',
+  scale: 0,
+  cartridges: [],
+  autoscale: null,
+  idleAfterSeconds: null,
+  health: null,
+  env: {},
+  release: 3,
+  gears: [],
+  createdAt: '2026-11-30T10:00:00.000Z',
+  ...more,
+});
+
+describe('gearshift app show', () => {
+  it('names the service each gear runs, and counts no web gears for an app of services', () => {
+    const out = showApp(
+      app({
+        cartridges: ['postgresql-15'],
+        services: [
+          { name: 'api', scale: 1, gears: 1, release: 3, cartridge: 'nodejs-24' },
+          { name: 'jobs', scale: 1, gears: 1, release: 3, cartridge: 'nodejs-24' },
+        ],
+        gears: [
+          gear('15d6efcf-0000', 'nodejs-24', { service: 'api' }),
+          gear('27aa0b1c-0000', 'nodejs-24', { service: 'jobs' }),
+          gear('3c00ffee-0000', 'postgresql-15'),
+        ],
+      }),
+    );
+    assert.match(out, /^ {2}size {8}small$/m);
+    assert.doesNotMatch(out, /web gear/);
+    assert.match(out, /^GEAR {6}SERVICE {2}CARTRIDGE/m);
+    assert.match(out, /^15d6efcf {2}api {6}nodejs-24/m);
+    assert.match(out, /^27aa0b1c {2}jobs {5}nodejs-24/m);
+    assert.match(out, /^3c00ffee {2}- {8}postgresql-15/m);
+  });
+
+  it('shows an app of one web cartridge as before', () => {
+    const out = showApp(app({ cartridges: ['nodejs-24'], scale: 2, gears: [gear('15d6efcf-0000', 'nodejs-24'), gear('27aa0b1c-0000', 'nodejs-24')] }));
+    assert.match(out, /^ {2}size {8}small, 2 web gear\(s\)$/m);
+    assert.match(out, /^GEAR {6}CARTRIDGE/m);
+  });
+});
