@@ -9,7 +9,8 @@ import { entryName, type CartridgeEntry } from './cartridge-options';
 import { imageReferenceProblem, parseImageReference } from './image-reference';
 import { healthPathPattern } from './manifest.schema';
 import { SERVICE_NAME, serviceViolations, startOrder, type ServiceDescriptor } from './services';
-import { MAX_YAML_ALIASES, yamlLimitViolation } from './yaml-limits';
+import { MAX_YAML_ALIASES, MAX_YAML_DEPTH, yamlLimitViolation } from './yaml-limits';
+import { valueProblem } from './value-problems';
 
 export interface ComposeIssue {
   pointer: string;
@@ -223,6 +224,11 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
     doc = (require('yaml') as typeof import('yaml')).parse(interpolated, { merge: true, maxAliasCount: MAX_YAML_ALIASES });
   } catch (err) {
     result.blockers.push({ pointer: '', reason: `is not valid YAML: ${(err as Error).message.split('\n')[0]}` });
+    return result;
+  }
+  const bad = valueProblem(doc, MAX_YAML_DEPTH);
+  if (bad) {
+    result.blockers.push({ pointer: bad.pointer, reason: bad.message });
     return result;
   }
   if (!isObject(doc) || !isObject(doc.services)) {

@@ -4,7 +4,8 @@ import type { YAMLParseError } from 'yaml';
 import { envNamePattern } from './manifest.schema';
 import { NAME_PATTERN } from './gear-sizes';
 import { ajv, check, SchemaViolationError, type Violation } from './validation';
-import { checkYamlLimits, MAX_YAML_ALIASES } from './yaml-limits';
+import { checkYamlLimits, MAX_YAML_ALIASES, MAX_YAML_DEPTH } from './yaml-limits';
+import { valueProblem } from './value-problems';
 import { cartridgeEntrySchema, entryName } from './cartridge-options';
 import { appHealthSchema } from './app-health';
 import { cronSchema } from './cron';
@@ -87,6 +88,9 @@ export function parseDescriptor(text: string, subject = 'gearshift.yml'): AppDes
       { pointer: '', rule: 'yaml', message: `is not valid YAML${pos ? ` (line ${pos[0].line})` : ''}: ${(err as Error).message}` },
     ]);
   }
+  // YAML writes NUL characters (\0 in a quoted string), which no environment, argument or Postgres text holds.
+  const bad = valueProblem(raw, MAX_YAML_DEPTH);
+  if (bad) throw new SchemaViolationError(subject, [bad]);
   validateDescriptor ??= ajv().compile(descriptorSchema);
   // An app is its cartridges, its services, or both: a file with neither describes nothing.
   const doc = typeof raw === 'object' && raw !== null ? (raw as { cartridges?: unknown; services?: unknown }) : {};

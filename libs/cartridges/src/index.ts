@@ -24,3 +24,4 @@ export * from './take-over';
 export * from './cron';
 export * from './yaml-limits';
 export * from './redaction';
+export * from './value-problems';

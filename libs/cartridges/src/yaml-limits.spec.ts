@@ -54,13 +54,17 @@ describe('YAML limits', () => {
     );
   });
 
-  it('refuses a document larger than the byte limit, and one deeper than it is long', () => {
+  it('refuses a document larger than the byte limit, one deeper than the depth limit, and one of too many nodes', () => {
     assert.equal(
       rule(() => parseDescriptor(`name: x\nenv: {A: "${'x'.repeat(MAX_YAML_BYTES)}"}\n`)),
       'yaml-size',
     );
     assert.equal(
       rule(() => parseDescriptor(`${'['.repeat(30_000)}${']'.repeat(30_000)}`)),
+      'yaml-depth',
+    );
+    assert.equal(
+      rule(() => parseDescriptor(`a: [${'1, '.repeat(MAX_YAML_NODES)}1]`)),
       'yaml-nodes',
     );
   });

@@ -10,6 +10,9 @@ export const MAX_YAML_NODES = 2 * MAX_VALUES;
 /** The first character of a token that is a node of its own: a quoted scalar, an alias, a flow map or sequence. */
 const NODE_STARTS = new Set(['"', "'", '*', '{', '[']);
 
+/** How deep a YAML document's flow collections (`[…]`, `{…}`) may nest, and its values once parsed. */
+export const MAX_YAML_DEPTH = 32;
+
 /** How many aliases a YAML document may write, and how many the yaml package may expand. */
 export const MAX_YAML_ALIASES = 100;
 
@@ -38,10 +41,15 @@ export function yamlLimitViolation(text: string): Violation | undefined {
   // A plain or block scalar comes as a marker and then its text; a quoted one, an alias or a flow collection's start
   // as one token whose first character says what it is.
   let inScalar = false;
+  // The parser builds nested flow collections by recursion: a deep one is refused before it can take the stack.
+  let flowDepth = 0;
   for (const token of new Lexer().lex(text)) {
     const content = inScalar;
     inScalar = token === CST.SCALAR;
     if (content) continue;
+    if (token === '[' || token === '{') {
+      if (++flowDepth > MAX_YAML_DEPTH) return { pointer: '', rule: 'yaml-depth', message: `nests [ ] and { } deeper than ${MAX_YAML_DEPTH} levels` };
+    } else if (token === ']' || token === '}') flowDepth = Math.max(0, flowDepth - 1);
     const node = inScalar || NODE_STARTS.has(token[0]);
     if (token[0] === '*' && ++aliases > MAX_YAML_ALIASES)
       return { pointer: '', rule: 'yaml-aliases', message: `writes more than ${MAX_YAML_ALIASES} aliases (*name)` };
