@@ -196,8 +196,9 @@ if [ -n "${GEARSHIFT_ADMIN_PASSWORD:-}" ]; then
   password_hint='the password in GEARSHIFT_ADMIN_PASSWORD'
 else
   password_hint="the password in $GEARSHIFT_DATA_DIR/admin-password"
-  # A generated password is shown once, here on the terminal (never in a log); the file keeps it for root.
-  if as_root test -s "$GEARSHIFT_DATA_DIR/admin-password" && ! as_root test -e "$GEARSHIFT_DATA_DIR/admin-password.shown"; then
+  # A generated password is shown once, here on the terminal (never in a log: not when the output goes to a file or a
+  # pipe); the file keeps it for root.
+  if [ -t 1 ] && as_root test -s "$GEARSHIFT_DATA_DIR/admin-password" && ! as_root test -e "$GEARSHIFT_DATA_DIR/admin-password.shown"; then
     password_hint="$password_hint: $(as_root cat "$GEARSHIFT_DATA_DIR/admin-password")"
     as_root touch "$GEARSHIFT_DATA_DIR/admin-password.shown"
   fi
