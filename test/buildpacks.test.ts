@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, Platform, ROOT } from './support/platform';
+import { eventually, gitPush, Platform, ROOT } from './support/platform';
 
 /**
  * Apps written the way developers write them for other platforms, pushed unmodified with git: an Express app, a
@@ -58,15 +58,7 @@ describe('buildpack conventions: real apps deploy unmodified', { timeout: 900_00
   const pushes = new Map<Name, Promise<Push>>();
   const host = (name: Name) => `${name}-dev.localhost`;
 
-  const push = (name: Name): Promise<Push> =>
-    new Promise((resolve) => {
-      const url = `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/${name}.git`;
-      const child = spawn('git', ['-C', repos.get(name)!, 'push', url, 'main'], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
-      let output = '';
-      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-      child.on('close', (code) => resolve({ ok: code === 0, output }));
-    });
+  const push = (name: Name): Promise<Push> => gitPush(repos.get(name)!, `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/${name}.git`);
 
   /** The push's outcome, and the app's answer at `path` once the router serves the release. */
   const deployed = async (name: Name, path = '/') => {

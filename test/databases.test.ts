@@ -1,12 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { CertificateAuthority } from '../apps/broker/src/common/certificates';
-import { docker, eventually, execIn, Platform, psqlIn, runCli } from './support/platform';
+import { docker, eventually, execIn, gitPush, Platform, psqlIn, runCli } from './support/platform';
 
 /**
  * Databases as apps expect them: code written for other platforms connects with what it finds in its environment
@@ -66,16 +66,7 @@ describe('databases as apps expect them', { timeout: 900_000 }, () => {
   const apps = '/domains/dev/apps';
   const host = 'shop-dev.localhost';
 
-  const push = (): Promise<{ ok: boolean; output: string }> =>
-    new Promise((resolve) => {
-      const child = spawn('git', ['-C', repo, 'push', `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/shop.git`, 'main'], {
-        env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
-      });
-      let output = '';
-      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-      child.on('close', (code) => resolve({ ok: code === 0, output }));
-    });
+  const push = () => gitPush(repo, `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/shop.git`);
 
   const get = async (path: string) => {
     const r = await p.viaRouter(host, path);

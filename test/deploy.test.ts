@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { eventually, Platform, psqlIn, registryHeaders, requestLoop, sleep } from './support/platform';
+import { eventually, gitPush, Platform, psqlIn, registryHeaders, requestLoop, sleep } from './support/platform';
 
 /**
  * Deploying code for real: a git client pushes a Node app that uses its database to git's http-backend, the build
@@ -80,16 +80,7 @@ describe('deploying code', { timeout: 900_000 }, () => {
   const apps = '/domains/dev/apps';
   const host = 'shop-dev.localhost';
 
-  /** A real git client pushes main; the event loop keeps running meanwhile (request loops go on). */
-  const push = (): Promise<{ ok: boolean; output: string }> =>
-    new Promise((resolve) => {
-      const url = `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/shop.git`;
-      const child = spawn('git', ['-C', repo, 'push', url, 'main'], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
-      let output = '';
-      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-      child.on('close', (code) => resolve({ ok: code === 0, output }));
-    });
+  const push = () => gitPush(repo, `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/shop.git`);
   const commit = (message: string) => {
     git(repo, 'add', '-A');
     git(repo, 'commit', '-qm', message);

@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashFolder } from '@gearshift/cartridges';
-import { eventually, Platform, ROOT } from './support/platform';
+import { eventually, gitPush, Platform, ROOT } from './support/platform';
 
 /**
  * Health checks that fit apps nobody wrote for Gearshift: an app with no /health route deploys and serves; an app
@@ -49,15 +49,7 @@ describe('health checks', { timeout: 900_000 }, () => {
   const apps = '/domains/hc/apps';
   const host = 'site-hc.localhost';
 
-  const push = (dir = repo, app = 'site'): Promise<{ ok: boolean; output: string }> =>
-    new Promise((resolve) => {
-      const url = `http://dev:${p.token}@127.0.0.1:${p.port}/git/hc/${app}.git`;
-      const child = spawn('git', ['-C', dir, 'push', url, 'main'], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
-      let output = '';
-      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-      child.on('close', (code) => resolve({ ok: code === 0, output }));
-    });
+  const push = (dir = repo, app = 'site') => gitPush(dir, `http://dev:${p.token}@127.0.0.1:${p.port}/git/hc/${app}.git`);
   const release = (files: Record<string, string>, message: string) => {
     for (const [name, text] of Object.entries(files)) writeFileSync(join(repo, name), text);
     git(repo, 'add', '-A');

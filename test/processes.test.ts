@@ -1,10 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, Platform, ROOT, runCli, sleep } from './support/platform';
+import { eventually, gitPush, Platform, ROOT, runCli, sleep } from './support/platform';
 
 /**
  * An app written as a Heroku app is: Node.js without a Dockerfile, a package.json and a Procfile with `web:`,
@@ -29,15 +29,7 @@ describe('Procfile processes and one-off commands', { timeout: 900_000 }, () => 
   const repo = mkdtempSync(join(tmpdir(), 'gearshift-procs-'));
   const home = mkdtempSync(join(tmpdir(), 'gearshift-procs-cli-'));
 
-  const push = (): Promise<{ ok: boolean; output: string }> =>
-    new Promise((resolve) => {
-      const url = `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/procs.git`;
-      const child = spawn('git', ['-C', repo, 'push', url, 'main'], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
-      let output = '';
-      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-      child.on('close', (code) => resolve({ ok: code === 0, output }));
-    });
+  const push = () => gitPush(repo, `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/procs.git`);
 
   const commit = (version: string, files: Record<string, string> = {}) => {
     writeFileSync(join(repo, 'version.js'), `module.exports = '${version}';\n`);

@@ -1,10 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { docker, eventually, execIn, getJson, Platform, runCli } from './support/platform';
+import { docker, eventually, execIn, getJson, gitPush, Platform, runCli } from './support/platform';
 
 interface CatalogEntry {
   name: string;
@@ -213,15 +213,7 @@ describe('runtimes side by side', { timeout: 900_000 }, () => {
     repo = mkdtempSync(join(tmpdir(), 'gearshift-moving-'));
     const git = (...args: string[]) =>
       execFileSync('git', ['-C', repo, '-c', 'user.name=dev', '-c', 'user.email=dev@example.com', ...args], { encoding: 'utf8' });
-    const push = () =>
-      new Promise<{ ok: boolean; output: string }>((resolve) => {
-        const url = `http://rt:${p.token}@127.0.0.1:${p.port}/git/rt/moving.git`;
-        const child = spawn('git', ['-C', repo, 'push', url, 'main'], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
-        let output = '';
-        child.stdout.on('data', (c) => (output += c));
-        child.stderr.on('data', (c) => (output += c));
-        child.on('close', (code) => resolve({ ok: code === 0, output }));
-      });
+    const push = () => gitPush(repo, `http://rt:${p.token}@127.0.0.1:${p.port}/git/rt/moving.git`);
     const release = (cartridges: string, message: string) => {
       writeFileSync(join(repo, 'gearshift.yml'), `name: moving\ncartridges: [${cartridges}]\n`);
       git('add', '-A');

@@ -1,10 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, execIn, Platform, requestLoop, runCli } from './support/platform';
+import { eventually, execIn, gitPush, Platform, requestLoop, runCli } from './support/platform';
 
 /**
  * An app of two web services pushed with git: `front` answers at the app's host name, `admin` at a host name of its
@@ -72,15 +72,7 @@ describe('web services with host names of their own', { timeout: 900_000 }, () =
     git(repo, 'add', '-A');
     git(repo, 'commit', '-qm', `release ${version}`, '--allow-empty');
   };
-  const push = (): Promise<{ ok: boolean; output: string }> =>
-    new Promise((resolve) => {
-      const url = `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/svh.git`;
-      const child = spawn('git', ['-C', repo, 'push', url, 'main'], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
-      let output = '';
-      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-      child.on('close', (code) => resolve({ ok: code === 0, output }));
-    });
+  const push = () => gitPush(repo, `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/svh.git`);
   const answers = (host: string, want: string) =>
     eventually(
       `${host} to answer "${want}"`,

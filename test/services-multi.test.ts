@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, Platform, ROOT, runCli } from './support/platform';
+import { eventually, gitPush, Platform, ROOT, runCli } from './support/platform';
 
 /**
  * An app of several services from one repository, pushed with git: an API (Node.js, no Dockerfile) that queues jobs
@@ -63,15 +63,7 @@ describe('an app of several services from one repository', { timeout: 1_200_000 
   /** The compose form's push, started once the first push has built (and cached) the services' dependencies. */
   let composed: Promise<Push> | undefined;
 
-  const push = (dir: string, app: string): Promise<Push> =>
-    new Promise((resolve) => {
-      const url = `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/${app}.git`;
-      const child = spawn('git', ['-C', dir, 'push', url, 'main'], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
-      let output = '';
-      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-      child.on('close', (code) => resolve({ ok: code === 0, output }));
-    });
+  const push = (dir: string, app: string): Promise<Push> => gitPush(dir, `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/${app}.git`);
 
   /** Changes what each service says (the API's answer, the internal service's words, the worker's name): code only. */
   const release = (version: string) => {

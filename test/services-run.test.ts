@@ -1,10 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, Platform } from './support/platform';
+import { eventually, gitPush, Platform } from './support/platform';
 
 /**
  * An app of named services only, created empty and pushed with git: a web service built from ./web (Node.js, no
@@ -84,15 +84,7 @@ describe('named services run', { timeout: 900_000 }, () => {
     git(repo, 'add', '-A');
     git(repo, 'commit', '-qm', `release ${version}`);
   };
-  const push = (): Promise<{ ok: boolean; output: string }> =>
-    new Promise((resolve) => {
-      const url = `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/svc.git`;
-      const child = spawn('git', ['-C', repo, 'push', url, 'main'], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
-      let output = '';
-      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-      child.on('close', (code) => resolve({ ok: code === 0, output }));
-    });
+  const push = () => gitPush(repo, `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/svc.git`);
   const serving = (want: string) =>
     eventually(
       `the router to answer "${want}"`,

@@ -1,10 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, Platform } from './support/platform';
+import { eventually, gitPush, Platform } from './support/platform';
 
 /**
  * Apps created empty (`"cartridges": []`) and shaped by their first push: a compose file in a repository without a
@@ -32,15 +32,7 @@ describe('apps shaped by their first push', { timeout: 900_000 }, () => {
     return dir;
   };
 
-  const push = (dir: string, app: string): Promise<{ ok: boolean; output: string }> =>
-    new Promise((resolve) => {
-      const url = `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/${app}.git`;
-      const child = spawn('git', ['-C', dir, 'push', url, 'main'], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
-      let output = '';
-      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-      child.on('close', (code) => resolve({ ok: code === 0, output }));
-    });
+  const push = (dir: string, app: string) => gitPush(dir, `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/${app}.git`);
 
   const createEmpty = async (name: string) => {
     const created = await p.api('POST', '/domains/dev/apps?wait=60', { name, cartridges: [] });

@@ -22,6 +22,7 @@ export { ROOT, sleep, eventually, hostAddress } from './processes';
 export { docker, execIn, psqlIn } from './docker';
 export { getJson, requestLoop, type ApiResponse } from './http';
 export { runCli } from './cli';
+export { gitPush } from './git';
 export { REGISTRY, registryAuthconfig, registryHeaders } from './registry';
 
 export interface AgentOptions {
