@@ -186,10 +186,16 @@ export class ApplyService {
     }
   }
 
-  /** What a compose file leaves of an existing app: the settings it has no words for. */
+  /**
+   * What a compose file leaves of an existing app: the settings it has no words for, and, for an app of cartridges
+   * that runs no named services, its services (a push of such an app ignores its compose file: what the file builds
+   * from folders would never come).
+   */
   private async composeKeeps(app: App): Promise<Partial<AppDescriptor>> {
     const aliases = (await this.aliasesRepository.forApp(app.id)).map((a) => a.host);
+    const cartridgesOnly = (app.cartridges ?? []).length > 0 && !(app.gears ?? []).some((g) => g.service);
     return {
+      ...(cartridgesOnly ? { services: undefined } : {}),
       env: app.env,
       ...(aliases.length > 0 ? { aliases } : {}),
       ...(app.health ? { health: app.health } : {}),
