@@ -184,15 +184,18 @@ describe('named services run', { timeout: 900_000 }, () => {
     assert.doesNotMatch(logs.body, /^\[(web|echo) /m, 'no other service among its lines');
   });
 
+  /** A one-off command (run) or a command in a gear (exec) through the API: the lines of JSON it answered. */
+  const command = async (kind: 'run' | 'exec', body: unknown) => {
+    const res = await p.api('POST', `${APP}/${kind}`, body);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return (res.body as string)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { line?: string; exitCode?: number });
+  };
+
   it("runs a one-off command in a service's image with its environment, by default the web service's", async () => {
-    const run = async (body: unknown) => {
-      const res = await p.api('POST', `${APP}/run`, body);
-      assert.equal(res.status, 200, JSON.stringify(res.body));
-      return (res.body as string)
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as { line?: string; exitCode?: number });
-    };
+    const run = (body: unknown) => command('run', body);
     const inEcho = await run({ command: ['sh', '-c', 'echo "$SAYING from $GEARSHIFT_SERVICE"; exit 3'], service: 'echo' });
     assert.deepEqual(
       inEcho.map((m) => m.line ?? m.exitCode),
@@ -206,15 +209,7 @@ describe('named services run', { timeout: 900_000 }, () => {
   });
 
   it('runs gearshift exec in the service at the app host by default, or in the one named; logs hide its secrets', async () => {
-    const exec = async (body: unknown) => {
-      const res = await p.api('POST', `${APP}/exec`, body);
-      assert.equal(res.status, 200, JSON.stringify(res.body));
-      return (res.body as string)
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as { line?: string; exitCode?: number })
-        .map((m) => m.line ?? m.exitCode);
-    };
+    const exec = async (body: unknown) => (await command('exec', body)).map((m) => m.line ?? m.exitCode);
     assert.deepEqual(await exec({ command: ['sh', '-c', 'echo in $GEARSHIFT_SERVICE'] }), ['in web', 0]);
     assert.deepEqual(await exec({ command: ['sh', '-c', 'echo in $GEARSHIFT_SERVICE'], service: 'echo' }), ['in echo', 0]);
     const unknown = await p.api('POST', `${APP}/exec`, { command: ['true'], service: 'nope' });

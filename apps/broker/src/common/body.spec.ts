@@ -1,17 +1,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsonProblem, mediaType, urlProblem } from './body';
+import { valueProblem } from '@gearshift/cartridges';
+import { mediaType, urlProblem } from './body';
 
 describe('request bodies', () => {
   it('finds nesting past the limit without recursing, at any depth a body can have', () => {
-    assert.equal(jsonProblem({ a: [{ b: 1 }] }, 32), undefined);
+    assert.equal(valueProblem({ a: [{ b: 1 }] }, 32), undefined);
     const deep = JSON.parse(`${'['.repeat(200_000)}${']'.repeat(200_000)}`);
-    assert.deepEqual(jsonProblem(deep, 32), { pointer: `/0`.repeat(32), rule: 'max-depth', message: 'nests deeper than 32 levels' });
+    assert.deepEqual(valueProblem(deep, 32), { pointer: `/0`.repeat(32), rule: 'max-depth', message: 'nests deeper than 32 levels' });
   });
 
   it('finds NUL characters in strings and names, by JSON pointer', () => {
-    assert.deepEqual(jsonProblem({ env: { A: 'x\u0000y' } }, 32), { pointer: '/env/A', rule: 'no-nul', message: 'must not contain NUL characters' });
-    assert.deepEqual(jsonProblem({ 'a/b~': { 'k\u0000': 1 } }, 32), { pointer: '/a~1b~0/k\u0000', rule: 'no-nul', message: 'is a name with a NUL character' });
+    assert.deepEqual(valueProblem({ env: { A: 'x\u0000y' } }, 32), { pointer: '/env/A', rule: 'no-nul', message: 'must not contain NUL characters' });
+    assert.deepEqual(valueProblem({ 'a/b~': { 'k\u0000': 1 } }, 32), { pointer: '/a~1b~0/k\u0000', rule: 'no-nul', message: 'is a name with a NUL character' });
     assert.equal(urlProblem('/api/v1/domains/a%00b')?.rule, 'no-nul');
     assert.equal(urlProblem('/api/v1/domains/%ff')?.rule, 'url-encoding');
     assert.equal(urlProblem('/api/v1/domains/%')?.rule, 'url-encoding');

@@ -46,9 +46,6 @@ export function mediaType(header: string | undefined): string {
   return (header ?? '').split(';')[0].trim().toLowerCase();
 }
 
-/** What is wrong with a parsed JSON body that no schema says (see valueProblem). */
-export const jsonProblem = valueProblem;
-
 /**
  * What makes a URL unusable before any route looks at it: a NUL, escaped or not (it names nothing in Gearshift, and
  * Postgres refuses it in text), or a path that is not valid percent-encoded UTF-8.
@@ -118,7 +115,7 @@ export class BodyInterceptor implements NestInterceptor {
       ]);
     }
     await new Promise<void>((resolve, reject) => this.parser(kind, limit)(req, res, (err?: unknown) => (err ? reject(unreadable(err)) : resolve())));
-    const bad = kind === 'json' ? jsonProblem(req.body, MAX_JSON_DEPTH) : undefined;
+    const bad = kind === 'json' ? valueProblem(req.body, MAX_JSON_DEPTH) : undefined;
     if (bad) throw new GearshiftError('invalid_input', `${bad.pointer || 'the body'} ${bad.message}`, [bad]);
   }
 

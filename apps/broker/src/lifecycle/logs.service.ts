@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import { gearProcessTypes, redactor, type LogMessage } from '@gearshift/cartridges';
 import { ruleViolation } from '../common/errors';
+import { unknownService } from './unknown-service';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { QueueService } from '../queue/queue.service';
@@ -132,12 +133,7 @@ export class LogsService {
     const release = app.activeDeploymentId ? await this.deployments.findById(app.activeDeploymentId) : null;
     if (opts.service !== undefined) {
       const names = [...new Set([...Object.keys(release?.services ?? {}), ...gears.flatMap((g) => (g.service ? [g.service] : []))])].sort();
-      if (!names.includes(opts.service))
-        throw ruleViolation(
-          '?service',
-          'known-service',
-          `app "${app.name}" has no service ${opts.service}${names.length ? `; it has ${names.join(', ')}` : ''}`,
-        );
+      if (!names.includes(opts.service)) throw unknownService('?service', `app "${app.name}"`, opts.service, names);
     }
     if (opts.process !== undefined) {
       const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));

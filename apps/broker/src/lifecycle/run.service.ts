@@ -8,6 +8,7 @@ import { AppAccess } from '../apps/app-access.service';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { GearSpecsService } from '../apps/gear-specs.service';
 import { appHostService, secretValues } from '../apps/gear-specs';
+import { unknownService } from './unknown-service';
 import { CatalogService } from '../cartridges/catalog.service';
 import { QueueService } from '../queue/queue.service';
 import { NodeRelay, type RelayChannel } from '../queue/node-relay';
@@ -193,14 +194,7 @@ export class RunService {
     let image = release.image ?? '';
     if (service !== undefined) {
       if (request.process !== undefined) throw ruleViolation('/service', 'one-target', 'run in a service or in a process type, not both');
-      if (!services[service]) {
-        const names = Object.keys(services);
-        throw ruleViolation(
-          '/service',
-          'known-service',
-          `release ${release.number} has no service ${service}${names.length ? `; it has ${names.join(', ')}` : ''}`,
-        );
-      }
+      if (!services[service]) throw unknownService('/service', `release ${release.number}`, service, Object.keys(services));
       image = services[service].image;
       gear = gears.find((g) => g.service === service);
       if (!gear) throw conflict(`no gear of service ${service} runs release ${release.number} (it may be scaled to 0); scale it first`);
@@ -267,10 +261,7 @@ export class RunService {
     const service = target.service ?? (web ? undefined : (appHostService(services) ?? startOrder(services)[0]));
     if (service !== undefined) {
       const own = gears.filter((g) => g.service === service);
-      if (own.length === 0 && !services[service]) {
-        const names = Object.keys(services);
-        throw ruleViolation('/service', 'known-service', `app "${app.name}" has no service ${service}${names.length ? `; it has ${names.join(', ')}` : ''}`);
-      }
+      if (own.length === 0 && !services[service]) throw unknownService('/service', `app "${app.name}"`, service, Object.keys(services));
       const running = own.find((g) => g.state === 'running' && g.deploymentId === release?.id) ?? own.find((g) => g.state === 'running');
       if (!running) throw conflict(`no gear of service ${service} of app "${app.name}" is running (it may be scaled to 0); scale or start it first`);
       return running;
