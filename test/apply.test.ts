@@ -121,6 +121,32 @@ aliases: [www.shop.test]
     assert.equal(services.status, 200, JSON.stringify(services.body));
     assert.deepEqual(steps(services.body.plan), ['create app notes', 'add service api', 'add service jobs']);
   });
+  it('names the file it read in what it refuses, and the field of a build path from the root of the machine', async () => {
+    const bomb = `services:\n  web:\n    image: nginx\nx-a: &a x\nx-b: [${Array.from({ length: 101 }, () => '*a').join(', ')}]\n`;
+    const named = await apply(bomb, '?dryRun=true&name=notes&file=docker-compose.yml');
+    assert.equal(named.status, 422, JSON.stringify(named.body));
+    assert.match(named.body.message, /^docker-compose\.yml writes more than 100 aliases/);
+    const unnamed = await apply(bomb, '?dryRun=true&name=notes');
+    assert.match(unnamed.body.message, /^the compose file writes more than 100 aliases/);
+    assert.equal((await apply(bomb, '?dryRun=true&file=a/b')).status, 400);
+    const absolute = await apply('services:\n  web:\n    build: /etc\n    ports: ["80:80"]\n', '?dryRun=true&name=notes&file=compose.yaml');
+    assert.equal(absolute.status, 422, JSON.stringify(absolute.body));
+    assert.match(absolute.body.message, /^compose\.yaml does not run here/);
+    assert.deepEqual(absolute.body.details, [
+      {
+        pointer: '/services/web/build',
+        rule: 'relative-path',
+        message: 'is an absolute path (/etc): build paths are relative to the repository, such as ./web',
+      },
+    ]);
+    const descriptor = await apply('name: notes\ncartridges: []\nservices:\n  web: { kind: web, build: /etc }\n', '?dryRun=true');
+    assert.equal(descriptor.status, 400, JSON.stringify(descriptor.body));
+    assert.deepEqual(
+      descriptor.body.details.map((d: { pointer: string; rule: string }) => [d.pointer, d.rule]),
+      [['/services/web/build', 'relative-path']],
+    );
+  });
+
   it('makes nothing when a gearshift.yml names another app than the one it is applied to, as a push does', async () => {
     const res = await apply('name: other\ncartridges: [static]\n', '?wait=60&name=x');
     assert.equal(res.status, 422, JSON.stringify(res.body));

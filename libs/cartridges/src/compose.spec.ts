@@ -533,6 +533,27 @@ services:
     });
   });
 
+  it('refuses a build path from the root of the machine, naming the field, and still refuses one that leaves the repository', () => {
+    const r = importCompose('services:\n  web:\n    build: /etc\n    ports: ["80:80"]\n  api:\n    build: { context: /srv/api }\n');
+    assert.deepEqual(r.blockers, [
+      {
+        pointer: '/services/web/build',
+        rule: 'relative-path',
+        reason: 'is an absolute path (/etc): build paths are relative to the repository, such as ./web',
+      },
+      {
+        pointer: '/services/api/build/context',
+        rule: 'relative-path',
+        reason: 'is an absolute path (/srv/api): build paths are relative to the repository, such as ./api',
+      },
+    ]);
+    assert.equal(r.appServices, null);
+    const up = importCompose('services:\n  web:\n    build: ../elsewhere\n    ports: ["80:80"]\n');
+    assert.deepEqual(up.blockers, [
+      { pointer: '/services/web/build', reason: '../elsewhere is not a folder of the repository: give a relative path such as ./web' },
+    ]);
+  });
+
   it('reads a lone path as an anonymous volume and drops development source mounts of a built service', () => {
     const r = importCompose(
       'services:\n  web:\n    build: ./web\n    ports: ["3000:3000"]\n    volumes: ["./web/src:/code/src", "/code/node_modules", { type: volume, target: /cache }]\n',

@@ -8,13 +8,15 @@
 import { entryName, type CartridgeEntry } from './cartridge-options';
 import { imageReferenceProblem, parseImageReference } from './image-reference';
 import { healthPathPattern } from './manifest.schema';
-import { SERVICE_NAME, serviceViolations, startOrder, type ServiceDescriptor } from './services';
+import { relativePathMessage, SERVICE_NAME, serviceViolations, startOrder, type ServiceDescriptor } from './services';
 import { MAX_YAML_ALIASES, MAX_YAML_DEPTH, yamlLimitViolation } from './yaml-limits';
 import { valueProblem } from './value-problems';
 
 export interface ComposeIssue {
   pointer: string;
   reason: string;
+  /** The rule broken, when one of Gearshift's own names it (else the broker says `compose`). */
+  rule?: string;
 }
 
 export interface ServicePlan {
@@ -285,6 +287,13 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
         dockerfile: b.dockerfile ? String(b.dockerfile) : undefined,
         target: b.target ? String(b.target) : undefined,
       };
+      // Compose reads `/etc` from the root of the machine it runs on; here a build comes from the repository alone.
+      if (build.context.startsWith('/'))
+        result.blockers.push({
+          pointer: isObject(raw.build) ? `${base}/build/context` : `${base}/build`,
+          rule: 'relative-path',
+          reason: relativePathMessage(build.context, name),
+        });
       plan.becomes = { kind: 'container', build, ...(image ? { image } : {}) };
       plan.notes.push(
         `built from the context ${build.context}${build.dockerfile ? ` (${build.dockerfile})` : ''}${build.target ? `, target ${build.target}` : ''}: that folder must be uploaded with the app`,
@@ -529,6 +538,23 @@ export function isComposeText(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether a document too large or too broken to read still looks like a compose file: a top-level `services:` and no
+ * `cartridges:`. Only to name the file in what is said about it; isComposeText decides how a document is read.
+ */
+export function looksLikeCompose(text: string): boolean {
+  return /^services[ \t]*:/m.test(text) && !/^cartridges[ \t]*:/m.test(text);
+}
+
+/**
+ * The name a document applied to a domain is spoken of by: the file's own name when the sender gives it (a push
+ * names the file it read), else what the document is.
+ */
+export function appliedFileName(text: string, file?: string): string {
+  if (file) return file;
+  return isComposeText(text) || looksLikeCompose(text) ? 'the compose file' : 'gearshift.yml';
 }
 
 /** The name a compose file gives its project (`name:`), when it has one. */

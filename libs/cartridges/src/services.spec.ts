@@ -85,7 +85,7 @@ services:
       '/services/redis-7 unique-name',
       '/services/redis-7/port required',
       '/services/cache/port required',
-      '/services/jobs/build inside-repository',
+      '/services/jobs/build relative-path',
       '/services/jobs/port worker-port',
       '/services/jobs/health worker-health',
       '/services/jobs/hosts web-only',

@@ -16,6 +16,10 @@ export const SERVICE_NAME = '^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$';
 export const SERVICE_KINDS = ['web', 'internal', 'worker'] as const;
 export type ServiceKind = (typeof SERVICE_KINDS)[number];
 
+/** What is said of a build path given from the root of the machine (`/etc`) rather than of the repository. */
+export const relativePathMessage = (context: string, service: string): string =>
+  `is an absolute path (${context}): build paths are relative to the repository, such as ./${service}`;
+
 /** The port a web or internal service listens on when it names none, as for a docker-image gear. */
 export const DEFAULT_SERVICE_PORT = 8080;
 
@@ -169,9 +173,11 @@ export function serviceViolations(services: Record<string, ServiceDescriptor>, c
         message: 'a service is built from a folder of the repository (build) or runs an image (image): give exactly one',
       });
     const context = s.build === undefined ? undefined : typeof s.build === 'string' ? s.build : s.build.context;
-    if (context !== undefined && (context.startsWith('/') || context.split('/').includes('..')))
+    const contextAt = typeof s.build === 'object' ? `${at}/build/context` : `${at}/build`;
+    if (context !== undefined && context.startsWith('/')) out.push({ pointer: contextAt, rule: 'relative-path', message: relativePathMessage(context, name) });
+    else if (context !== undefined && context.split('/').includes('..'))
       out.push({
-        pointer: `${at}/build`,
+        pointer: contextAt,
         rule: 'inside-repository',
         message: `${context} is not a folder of the repository: give a relative path such as ./${name}`,
       });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { importCompose } from './compose';
+import { appliedFileName, importCompose } from './compose';
 import { parseDescriptor } from './descriptor';
 import { parseManifest } from './manifest';
 import { MAX_YAML_ALIASES, MAX_YAML_BYTES, MAX_YAML_NODES, YamlLimitError, yamlLimitViolation } from './yaml-limits';
@@ -80,6 +80,20 @@ describe('YAML limits', () => {
       () => parseDescriptor(anchors(9, 8)),
       (err: Error) => !(err instanceof YamlLimitError) && /alias/i.test(err.message),
     );
+  });
+
+  it('names the file a compose alias bomb came from, never gearshift.yml', () => {
+    const bomb = `services:\n  web:\n    image: nginx\nx-a: &a x\nx-b: [${Array.from({ length: MAX_YAML_ALIASES + 1 }, () => '*a').join(', ')}]\n`;
+    assert.equal(appliedFileName(bomb, 'docker-compose.yml'), 'docker-compose.yml');
+    assert.equal(appliedFileName(bomb), 'the compose file');
+    assert.throws(
+      () => parseDescriptor(bomb, appliedFileName(bomb, 'compose.yaml')),
+      (err: Error) => err instanceof YamlLimitError && err.subject === 'compose.yaml' && err.violations[0].rule === 'yaml-aliases',
+    );
+    // A gearshift.yml stays one, and a readable compose file is one.
+    assert.equal(appliedFileName('name: x\ncartridges: [nodejs]\nservices: {}\n'), 'gearshift.yml');
+    assert.equal(appliedFileName(`name: x\ncartridges: [${Array.from({ length: MAX_YAML_ALIASES + 1 }, () => '*a').join(', ')}]\n`), 'gearshift.yml');
+    assert.equal(appliedFileName('services:\n  web: {image: nginx}\n'), 'the compose file');
   });
 
   it('leaves an ordinary file to the schema', () => {

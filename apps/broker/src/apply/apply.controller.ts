@@ -25,6 +25,7 @@ export class ApplyController {
   @ApiQuery({ name: 'dryRun', required: false })
   @ApiQuery({ name: 'allowDataLoss', required: false })
   @ApiQuery({ name: 'wait', required: false })
+  @ApiQuery({ name: 'file', required: false, description: 'the name of the file applied (compose.yaml ...), which what is said about it names' })
   @ApiQuery({ name: 'name', required: false, description: "the app's name: a compose file becomes it; a gearshift.yml naming another app is refused" })
   async apply(
     @Res({ passthrough: true }) res: Response,
@@ -35,9 +36,10 @@ export class ApplyController {
     @Query('allowDataLoss') allowDataLoss?: string,
     @Query('wait', WaitPipe) wait?: number,
     @Query('name') name?: string,
+    @Query('file') file?: string,
   ) {
     const text = typeof body === 'string' ? body : JSON.stringify(body ?? {});
-    const result = await this.applier.apply(user, domain, text, { dryRun: dryRun === 'true', allowDataLoss: allowDataLoss === 'true', wait, name });
+    const result = await this.applier.apply(user, domain, text, { dryRun: dryRun === 'true', allowDataLoss: allowDataLoss === 'true', wait, name, file });
     // 202 when an operation started; 200 for a plan or an app that already is what the file says.
     res.status('operation' in result && result.operation ? 202 : 200);
     return result;

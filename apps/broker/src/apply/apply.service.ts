@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   composeDescriptor,
   cronViolations,
+  appliedFileName,
   composeProjectName,
   descriptorEnv,
   entryName,
@@ -34,6 +35,9 @@ import type { User } from '../users/user.entity';
 import { UpgradesService } from '../upgrades/upgrades.service';
 import { planApply, type AppState, type PlanItem, type ServiceState } from './plan';
 
+/** A file's name as `?file=` gives it (compose.yaml, docker-compose.yml): no folder, nothing that breaks a message. */
+const FILE_NAME = /^[^/\\\x00-\x1f\x7f]{1,255}$/;
+
 /** `POST /domains/:domain/apply`: a gearshift.yml becomes a plan, and with no dryRun, one operation. */
 @Injectable()
 export class ApplyService {
@@ -52,12 +56,16 @@ export class ApplyService {
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
-  async apply(user: User, domainName: string, text: string, opts: { dryRun: boolean; allowDataLoss: boolean; wait?: number; name?: string }) {
+  async apply(user: User, domainName: string, text: string, opts: { dryRun: boolean; allowDataLoss: boolean; wait?: number; name?: string; file?: string }) {
     // The caller's right comes first, even for a dry run (the plan tells what the app holds): whoever may not apply to
     // the domain learns nothing from how the file is read.
     const domain = await this.domains.require(user, domainName, 'develop');
+    if (opts.file !== undefined && (typeof opts.file !== 'string' || !FILE_NAME.test(opts.file)))
+      throw invalid('/file', 'file-name', 'must be the name of the file applied: 1 to 255 characters, no / or control characters');
     const compose = isComposeText(text);
-    const parsed: AppDescriptor = parseDescriptor(compose ? this.fromCompose(user, text, opts.name) : text);
+    // What is said about the document names the file it came from (compose.yaml, docker-compose.yml ...) when known.
+    const file = appliedFileName(text, opts.file);
+    const parsed: AppDescriptor = parseDescriptor(compose ? this.fromCompose(user, text, file, opts.name) : text, file);
     // `name` names the app a compose file becomes; a gearshift.yml names its own, which must then be the same (a
     // push applies its repository's file for that repository's app, and makes nothing when the file names another).
     if (!compose && opts.name !== undefined && parsed.name !== opts.name)
@@ -160,14 +168,14 @@ export class ApplyService {
    * A compose file as the gearshift.yml it imports to (JSON text), for the app `name` (else the file's own `name:`);
    * what stops it here is refused with the field of the compose file that says it.
    */
-  private fromCompose(user: User, text: string, name?: string): string {
+  private fromCompose(user: User, text: string, file: string, name?: string): string {
     const app = name ?? composeProjectName(text);
     if (!app) throw invalid('/name', 'required', 'a compose file names no app: give its name (?name=APP, or name: in the file)');
     const r = importCompose(text, { admin: user.isAdmin });
     const d = composeDescriptor(app, r);
     if (!d) {
-      const details = r.blockers.map((b) => ({ pointer: b.pointer, rule: 'compose', message: b.reason }));
-      throw new GearshiftError('rule_violation', `the compose file does not run here: ${details.map((x) => `${x.pointer} ${x.message}`).join('; ')}`, details);
+      const details = r.blockers.map((b) => ({ pointer: b.pointer, rule: b.rule ?? 'compose', message: b.reason }));
+      throw new GearshiftError('rule_violation', `${file} does not run here: ${details.map((x) => `${x.pointer} ${x.message}`).join('; ')}`, details);
     }
     return JSON.stringify(d);
   }

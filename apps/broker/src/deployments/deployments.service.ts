@@ -129,7 +129,7 @@ export class DeploymentsService {
     // A compose file meant to give the app its services, which does not run here, says why by its own fields.
     const blockers = !named && !detected && !hasServices && !descriptor ? this.sources.composeBlockersOf(summary) : [];
     if (blockers.length > 0) {
-      const details = blockers.map((b) => ({ pointer: `/archive/${b.file}${b.pointer}`, rule: 'compose', message: b.reason }));
+      const details = blockers.map((b) => ({ pointer: `/archive/${b.file}${b.pointer}`, rule: b.rule ?? 'compose', message: b.reason }));
       throw new GearshiftError(
         'rule_violation',
         `${blockers[0].file} does not run here: ${blockers.map((b) => `${b.pointer} ${b.reason}`).join('; ')}`,

@@ -35,10 +35,10 @@ function fileAt(commit: string, path: string): string | null {
 }
 
 async function applyDescriptor(commit: string): Promise<void> {
-  const text = fileAt(commit, 'gearshift.yml') ?? fileAt(commit, 'gearshift.yaml');
-  if (text === null) return applyCompose(commit);
+  const file = ['gearshift.yml', 'gearshift.yaml'].find((f) => fileAt(commit, f) !== null);
+  if (!file) return applyCompose(commit);
   // Named by the app the push is for: a file that describes another app is refused before anything is made.
-  await apply(text, 'gearshift.yml', `&name=${app}`);
+  await apply(fileAt(commit, file)!, file, `&name=${app}`);
 }
 
 /**
@@ -59,7 +59,7 @@ async function applyCompose(commit: string): Promise<void> {
 
 async function apply(text: string, file: string, query = ''): Promise<void> {
   say(`-----> applying ${file}`);
-  const res = await fetch(`${api}/api/v1/domains/${domain}/apply?wait=600${query}`, {
+  const res = await fetch(`${api}/api/v1/domains/${domain}/apply?wait=600&file=${encodeURIComponent(file)}${query}`, {
     method: 'POST',
     // Marked as a push's, as the deployment below is: the audit log records it from the pusher's address.
     headers: { ...headers, 'content-type': 'text/yaml', 'x-gearshift-source': 'git-push' },

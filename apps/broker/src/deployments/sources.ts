@@ -95,16 +95,16 @@ export class DeploymentSources {
 
   /** The source's gearshift.yml, when it has one. */
   descriptorOf(summary: ArchiveSummary): AppDescriptor | null {
-    const text = summary.texts['gearshift.yml'] ?? summary.texts['gearshift.yaml'];
-    if (!text) return null;
+    const file = ['gearshift.yml', 'gearshift.yaml'].find((f) => summary.texts[f] !== undefined);
+    if (!file || !summary.texts[file]) return null;
     try {
-      return parseDescriptor(text);
+      return parseDescriptor(summary.texts[file], file);
     } catch (err) {
       if (err instanceof SchemaViolationError)
         throw new GearshiftError(
           err instanceof YamlLimitError ? 'rule_violation' : 'invalid_input',
           err.message,
-          err.violations.map((v) => ({ ...v, pointer: `/archive/gearshift.yml${v.pointer}` })),
+          err.violations.map((v) => ({ ...v, pointer: `/archive/${file}${v.pointer}` })),
         );
       throw err;
     }
@@ -123,7 +123,7 @@ export class DeploymentSources {
   }
 
   /** What stops the source's compose file from running here, each with its field; empty when nothing does, or there is none. */
-  composeBlockersOf(summary: ArchiveSummary): { file: string; pointer: string; reason: string }[] {
+  composeBlockersOf(summary: ArchiveSummary): { file: string; pointer: string; reason: string; rule?: string }[] {
     const file = COMPOSE_FILES.find((f) => summary.texts[f] !== undefined);
     return file ? importCompose(summary.texts[file]).blockers.map((b) => ({ file, ...b })) : [];
   }

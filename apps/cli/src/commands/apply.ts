@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { ApplyPlan, ApplyResult, PlanItem } from '../api-types';
 import { CliError, EXIT } from '../client';
 import type { CliContext, DomainOpts, WaitOpts } from '../context';
@@ -35,8 +36,9 @@ export function register(program: Command, ctx: CliContext): void {
       } catch {
         throw new CliError(`cannot read ${opts.file}`, EXIT.usage);
       }
-      const path = `${ctx.domainPath(opts)}/apply`;
-      const plan = await ctx.api().upload<ApplyPlan>(`${path}?dryRun=true`, text, 'text/yaml');
+      // The broker names the file in what it says about it.
+      const path = `${ctx.domainPath(opts)}/apply?file=${encodeURIComponent(basename(opts.file))}`;
+      const plan = await ctx.api().upload<ApplyPlan>(`${path}&dryRun=true`, text, 'text/yaml');
       if (!ctx.json || opts.dryRun) ctx.print(plan, () => showPlan(plan, opts.file));
       if (opts.dryRun || plan.plan.length === 0) return;
       let allowDataLoss = false;
@@ -44,7 +46,7 @@ export function register(program: Command, ctx: CliContext): void {
         allowDataLoss = Boolean(opts.yes) || (await confirm('This plan deletes data. Go ahead?'));
         if (!allowDataLoss) throw new CliError('not applied: the plan deletes data (confirm, or pass --yes)', EXIT.refused);
       }
-      const res = await ctx.api().upload<ApplyResult>(`${path}?allowDataLoss=${allowDataLoss}`, text, 'text/yaml');
+      const res = await ctx.api().upload<ApplyResult>(`${path}&allowDataLoss=${allowDataLoss}`, text, 'text/yaml');
       let op = res.operation;
       if (op && opts.wait !== false) op = await ctx.follow(op);
       // People saw the plan and the progress; scripts get the outcome.
