@@ -13,8 +13,14 @@ import type { User } from './user.entity';
 
 const TOKEN_TTL_MS = 30 * 24 * 3600 * 1000;
 
-/** Failed logins allowed per user name within a minute, from whatever addresses; the next one is answered 429. */
+/** Failed logins allowed per user name from one client address within a minute; the next one is answered 429. */
 export const LOGIN_LIMIT = 10;
+/**
+ * Failed logins allowed per user name within a minute, whatever the addresses: far above one address's, so that a
+ * stranger's wrong passwords do not lock the user out of logging in from where they are, and still a ceiling for a
+ * guess spread over many addresses.
+ */
+export const LOGIN_USER_LIMIT = 10 * LOGIN_LIMIT;
 /**
  * Failed logins allowed per client address within a minute, whatever the names: looser than a name's, so that wrong
  * passwords for one user do not lock the other users behind the same address out, and still a ceiling for a client
@@ -24,6 +30,13 @@ export const LOGIN_ADDRESS_LIMIT = 3 * LOGIN_LIMIT;
 const LOGIN_WINDOW_MS = 60_000;
 /** Keys each window remembers at most: a flood of made-up names costs bounded memory. */
 const LOGIN_WINDOW_KEYS = 10_000;
+
+/** One login attempt as counted in each window: what takes it back when it succeeds. */
+interface LoginAttempt {
+  atAddress: CountedFailure;
+  user: CountedFailure;
+  from: CountedFailure;
+}
 
 /** Who a request is: the user, and the token it came with and what that token may do. */
 export interface Session {
@@ -40,6 +53,7 @@ export class AuthService implements OnModuleDestroy {
   private readonly logger = new Logger('auth');
   /** Failed logins are counted across brokers in Redis; a command that finds Redis away fails at once (local count). */
   private readonly redis: IORedis;
+  private readonly byUserAtAddress: SharedLoginWindow;
   private readonly byUser: SharedLoginWindow;
   private readonly byAddress: SharedLoginWindow;
   /** A hash of nothing, of the same cost as real ones: an unknown user name takes as long to refuse as a known one. */
@@ -51,7 +65,8 @@ export class AuthService implements OnModuleDestroy {
   ) {
     this.redis = new IORedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 1000 });
     this.redis.on('error', () => undefined);
-    this.byUser = new SharedLoginWindow(this.redis, `${config.instance}:login:user`, LOGIN_LIMIT, LOGIN_WINDOW_MS, LOGIN_WINDOW_KEYS);
+    this.byUserAtAddress = new SharedLoginWindow(this.redis, `${config.instance}:login:user-address`, LOGIN_LIMIT, LOGIN_WINDOW_MS, LOGIN_WINDOW_KEYS);
+    this.byUser = new SharedLoginWindow(this.redis, `${config.instance}:login:user`, LOGIN_USER_LIMIT, LOGIN_WINDOW_MS, LOGIN_WINDOW_KEYS);
     this.byAddress = new SharedLoginWindow(this.redis, `${config.instance}:login:address`, LOGIN_ADDRESS_LIMIT, LOGIN_WINDOW_MS, LOGIN_WINDOW_KEYS);
   }
 
@@ -60,17 +75,34 @@ export class AuthService implements OnModuleDestroy {
   }
 
   /**
-   * Counts an attempt as failed up front for the user name and the address, or refuses it with 429 and Retry-After
-   * (counting nothing) while either has too many recent failures. An attempt that succeeds is taken back.
+   * Counts an attempt as failed up front for the user name at the address, the user name and the address, or refuses
+   * it with 429 and Retry-After (counting nothing) while any has too many recent failures. An attempt that succeeds
+   * is taken back.
    */
-  private async countAttempt(username: string, address: string): Promise<[CountedFailure, CountedFailure]> {
-    const [user, from] = await Promise.all([this.byUser.attempt(username), this.byAddress.attempt(address)]);
-    const wait = Math.max(user.wait, from.wait);
-    if (wait > 0 || !user.failure || !from.failure) {
-      await Promise.all([user.failure && this.byUser.undo(user.failure), from.failure && this.byAddress.undo(from.failure)]);
+  private async countAttempt(username: string, address: string): Promise<LoginAttempt> {
+    const windows: [SharedLoginWindow, string][] = [
+      [this.byUserAtAddress, JSON.stringify([username, address])],
+      [this.byUser, username],
+      [this.byAddress, address],
+    ];
+    const counted = await Promise.all(windows.map(([window, key]) => window.attempt(key)));
+    const wait = Math.max(...counted.map((c) => c.wait));
+    if (wait > 0 || counted.some((c) => !c.failure)) {
+      await Promise.all(counted.flatMap((c, i) => (c.failure ? [windows[i][0].undo(c.failure)] : [])));
       throw new GearshiftError('too_many_requests', `too many failed logins; try again in ${wait} s`, [], { 'Retry-After': String(wait) });
     }
-    return [user.failure, from.failure];
+    const [atAddress, user, from] = counted.map((c) => c.failure!);
+    return { atAddress, user, from };
+  }
+
+  /** Takes back an attempt counted up front that succeeded; `forget` also forgets the earlier failures at the address. */
+  private async succeeded(attempt: LoginAttempt, forget: boolean): Promise<void> {
+    await Promise.all([
+      forget ? this.byUserAtAddress.clear(attempt.atAddress.key) : this.byUserAtAddress.undo(attempt.atAddress),
+      // Strangers' failures for the name stay counted: the user's own login does not reopen a distributed guess.
+      this.byUser.undo(attempt.user),
+      this.byAddress.undo(attempt.from),
+    ]);
   }
 
   /**
@@ -80,20 +112,20 @@ export class AuthService implements OnModuleDestroy {
   async checkPassword(user: User, password: string, address: string): Promise<boolean> {
     const counted = await this.countAttempt(user.username, address);
     if (!(await verifyPassword(password, user.passwordHash))) return false;
-    await Promise.all([this.byUser.undo(counted[0]), this.byAddress.undo(counted[1])]);
+    await this.succeeded(counted, false);
     return true;
   }
 
   async login(username: string, password: string, address: string): Promise<{ token: string; expiresAt: string; username: string }> {
     // Counted as failed before the password is checked, and taken back if it matches: attempts sent all at once
     // fill the window as surely as attempts sent one after another.
-    const [, byAddress] = await this.countAttempt(username, address);
+    const counted = await this.countAttempt(username, address);
     const user = await this.usersRepository.findByName(username);
     this.dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
     const matches = await verifyPassword(password, user?.passwordHash ?? (await this.dummyHash));
     // A disabled user is refused exactly as a wrong password is: the answer does not tell which.
     if (!user || !matches || user.disabled) throw new GearshiftError('unauthorized', 'wrong username or password');
-    await Promise.all([this.byUser.clear(username), this.byAddress.undo(byAddress)]);
+    await this.succeeded(counted, true);
     const token = randomToken('gst');
     const expiresAt = new Date(Date.now() + TOKEN_TTL_MS);
     await this.usersRepository.addToken({ userId: user.id, tokenHash: tokenHash(token), expiresAt, kind: 'login', name: null, scopes: ['admin'] });
