@@ -110,6 +110,59 @@ describe('GearOperator.converge', () => {
   });
 });
 
+describe('GearOperator: a gear withdrawn while its job is at work', () => {
+  it('starts no gear the broker fenced after the job was sent (its operation was cancelled), and starts the others', async () => {
+    const docker = new SlowDatabaseDocker();
+    docker.failingChecks = 1;
+    const config = { instance: INSTANCE, address: '127.0.0.1', dataDir: join(tmpdir(), 'gearshift-operator-spec') } as AgentConfig;
+    const operator = new GearOperator(config, docker as unknown as DockerAdapter, NODE);
+    const db = gear('postgresql', false, { kind: 'command', command: ['pg_isready'], timeoutSeconds: 5 });
+    const web = gear('nodejs', true, { kind: 'none', timeoutSeconds: 5 });
+    const other = { ...gear('nodejs', true, { kind: 'none', timeoutSeconds: 5 }), gearId: 'other-gear', containerName: `${INSTANCE}-other` };
+    // The cancellation's fence arrives while the job waits for the database: the web gear is gone from the app.
+    const check = docker.exec.bind(docker);
+    docker.exec = async (id: string, command: string[]) => {
+      operator.held.raise(web.gearId, 2 ** 31 - 1);
+      return check(id, command);
+    };
+    const steps: string[] = [];
+
+    await operator.converge(APP, [db, web, other], async (text) => void steps.push(text), { epochs: { [db.gearId]: 3, [web.gearId]: 3, 'other-gear': 3 } });
+
+    const state = (gearId: string) => docker.containers.filter((c) => c.labels[LABELS.gear] === gearId).map((c) => c.state);
+    assert.notDeepEqual(state(web.gearId), ['running']);
+    assert.deepEqual(state(db.gearId), ['running']);
+    assert.deepEqual(state('other-gear'), ['running']);
+    assert.ok(
+      steps.some((s) => /^not starting .*: the broker has withdrawn it/.test(s)),
+      steps.join(' | '),
+    );
+  });
+
+  it('does not even create a gear fenced before its turn came', async () => {
+    const docker = new SlowDatabaseDocker();
+    const config = { instance: INSTANCE, address: '127.0.0.1', dataDir: join(tmpdir(), 'gearshift-operator-spec') } as AgentConfig;
+    const operator = new GearOperator(config, docker as unknown as DockerAdapter, NODE);
+    const web = gear('nodejs', true, { kind: 'none', timeoutSeconds: 5 });
+    const steps: string[] = [];
+    // Raised by the fence after the job's own epochs were taken in: as a job already holding the app's turn sees it.
+    const raise = operator.held.raise.bind(operator.held);
+    operator.held.raise = (gearId: string, epoch: number) => {
+      raise(gearId, epoch);
+      if (epoch === 3) raise(gearId, 2 ** 31 - 1);
+    };
+
+    await operator.converge(APP, [web], async (text) => void steps.push(text), { epochs: { [web.gearId]: 3 } });
+
+    assert.deepEqual(docker.calls, []);
+    assert.deepEqual(docker.containers, []);
+    assert.ok(
+      steps.some((s) => s.startsWith('not starting')),
+      steps.join(' | '),
+    );
+  });
+});
+
 /** A worker whose process exits at once: Docker restarts it, so it is running at most looks, restarted between them. */
 class CrashingWorkerDocker extends SlowDatabaseDocker {
   private looks = 0;

@@ -187,9 +187,10 @@ export class GearOperator {
       (healthy[i] ??= (async () => {
         const action = starts[i];
         // A new gear that waits for others has its container made meanwhile; only its start waits for them.
-        let made: Promise<string> | undefined;
+        let made: Promise<string | null> | undefined;
         if (action.kind === 'create' && prerequisites[i].length > 0) {
           made = gate(async () => {
+            if (await this.withdrawn(action.spec, step, epochs)) return null;
             await step(`creating gear ${action.spec.cartridge} ${action.spec.gearId.slice(0, 8)}`);
             return this.createContainer(action.spec, epochs[action.spec.gearId]);
           });
@@ -198,7 +199,14 @@ export class GearOperator {
         }
         await Promise.all(prerequisites[i].map(start));
         const containerId = made ? await made : undefined;
-        const result = await gate(() => (containerId ? this.startCreated(action.spec, containerId) : this.apply(action, step, epochs)));
+        if (containerId === null) return;
+        const result = await gate(async () =>
+          containerId
+            ? (await this.withdrawn(action.spec, step, epochs))
+              ? null
+              : this.startCreated(action.spec, containerId)
+            : this.apply(action, step, epochs),
+        );
         if (result) await this.waitHealthy(result.spec, result.containerId, step);
       })());
     const outcomes = await Promise.allSettled(starts.map((_, i) => start(i)));
@@ -233,7 +241,20 @@ export class GearOperator {
     }
   }
 
+  /**
+   * Whether a gear this job was to start has been taken from its assignment since the job was sent: the broker fenced
+   * it (its operation was cancelled and the gear is gone, or it moved), and a fence is heard at once, even while
+   * this job holds the app's turn. Such a gear is not started: it would run until the fence's removal comes round.
+   */
+  private async withdrawn(spec: GearSpec, step: StepReporter, epochs: Record<string, number>): Promise<boolean> {
+    const epoch = epochs[spec.gearId];
+    if (epoch === undefined || epoch >= this.held.of(spec.gearId)) return false;
+    await step(`not starting ${gearTitle(spec)}: the broker has withdrawn it since this job was sent`);
+    return true;
+  }
+
   private async apply(action: Action, step: StepReporter, epochs: Record<string, number> = {}): Promise<{ spec: GearSpec; containerId: string } | null> {
+    if (action.kind !== 'remove' && action.kind !== 'stop' && (await this.withdrawn(action.spec, step, epochs))) return null;
     switch (action.kind) {
       case 'remove':
         await step(`removing container ${action.containerId.slice(0, 12)} (${action.reason})`);

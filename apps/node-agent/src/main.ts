@@ -202,6 +202,8 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
     'node.ping': async (d) => ({ sentAt: d.sentAt, nodeId }),
     // One app's turn at a time, like its other jobs: a fence never races a converge of the same app.
     'node.fence': async (d) => {
+      // Heard at once, not in the app's turn: a converge of the app at work starts none of these gears from now on.
+      for (const g of d.gears) operator.held.raise(g.gearId, g.epoch);
       let removed = 0;
       for (const appId of new Set(d.gears.map((g) => g.appId))) {
         removed += await serial(appId, () =>

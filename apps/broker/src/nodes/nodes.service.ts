@@ -8,7 +8,7 @@ import { AppsRepository } from '../apps/apps.repository';
 import { NodesRepository } from '../fleet/nodes.repository';
 import { OperationsRepository } from '../operations/operations.repository';
 import { GearSpecsService } from '../apps/gear-specs.service';
-import { convergeJob } from '../operations/converge-job';
+import { convergeJob, GONE_EPOCH } from '../operations/converge-job';
 import { QueueService } from '../queue/queue.service';
 import { RoutesService } from '../routes/routes.service';
 import { Metrics } from '../metrics/metrics';
@@ -305,9 +305,6 @@ export class NodesService {
     await this.queue.send(nodeId, 'node.fence', { gears }, `fence.${nodeId}.${bucket}`);
   }
 }
-
-/** The epoch a fence gives a gear that is gone: higher than any assignment it had. */
-const GONE_EPOCH = 2 ** 31 - 1;
 
 function gearChanged(gear: Gear, r: GearReport): boolean {
   return (

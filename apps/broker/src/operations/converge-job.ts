@@ -2,6 +2,9 @@ import type { GearSpec, NodeJobs } from '@gearshift/cartridges';
 
 export type ConvergeJob = NodeJobs['app.converge'];
 
+/** The epoch a fence gives a gear that is gone: higher than any assignment it had. */
+export const GONE_EPOCH = 2 ** 31 - 1;
+
 export interface ConvergeJobInput {
   appId: string;
   /** The node the job goes to: it gets the specs of the gears placed on it, and no others. */

@@ -18,7 +18,7 @@ import type { Action } from '../teams/policy';
 import type { User } from '../users/user.entity';
 import type { App } from '../apps/app.entity';
 import type { Operation } from './operation.entity';
-import { convergeJob } from './converge-job';
+import { convergeJob, GONE_EPOCH } from './converge-job';
 import { takePlacements } from '../common/placement-log';
 import { reduceReport, reduceStageEnd, type OperationLine, type StageOutcome } from './report';
 
@@ -488,11 +488,36 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     this.emit(id, { kind: 'step', text: reason });
     this.emit(id, { kind: 'end', state: 'failed', error: op.error });
     this.routes.schedule();
+    const placed = await this.placedGears(op);
     await this.stages
       .get(op.kind)
       ?.ended?.(op)
       .catch((err: Error) => this.logger.warn(`after ${op.id}: ${err.message}`));
+    await this.fenceDropped(op, placed).catch((err: Error) => this.logger.warn(`fencing the gears ${op.id} left: ${err.message}`));
     return op;
+  }
+
+  /** The app's gears on the nodes an operation sent jobs to. */
+  private async placedGears(op: Operation): Promise<{ id: string; nodeId: string }[]> {
+    if (!op.appId || op.dispatch.length === 0) return [];
+    const nodes = new Set(op.dispatch.map((d) => d.nodeId));
+    const app = await this.appsRepository.findById(op.appId);
+    return (app?.gears ?? []).filter((g) => nodes.has(g.nodeId)).map((g) => ({ id: g.id, nodeId: g.nodeId }));
+  }
+
+  /**
+   * Tells each node at once of the gears an ended operation's own ending removed (the fresh gears of a cancelled
+   * rollout): a job of the operation that the node is already working on starts none of them from then on, and what
+   * it made of them goes, rather than running until a heartbeat notices them.
+   */
+  private async fenceDropped(op: Operation, placed: { id: string; nodeId: string }[]): Promise<void> {
+    if (placed.length === 0) return;
+    const left = new Set(((await this.appsRepository.findById(op.appId!))?.gears ?? []).map((g) => g.id));
+    const dropped = placed.filter((g) => !left.has(g.id));
+    for (const nodeId of new Set(dropped.map((g) => g.nodeId))) {
+      const gears = dropped.filter((g) => g.nodeId === nodeId).map((g) => ({ gearId: g.id, appId: op.appId!, epoch: GONE_EPOCH }));
+      await this.queue.send(nodeId, 'node.fence', { gears }, `fence.${op.id}.${nodeId}`);
+    }
   }
 
   /** A user stops an operation: it ends failed, saying who cancelled it. */
