@@ -135,4 +135,29 @@ describe('operations against Postgres: created, dispatched, finished by reports'
     assert.deepEqual([now.state, now.appId], ['succeeded', null]);
     assert.equal(await apps.findById(app.id), null);
   });
+
+  it("tells a node at once to withdraw the gears a cancelled operation's ending removed, and nothing of the others", async () => {
+    const node2 = await db.addNode('node3');
+    const app = await db.addApp('surging', [{}, { nodeId: node2.id }, {}]);
+    const elsewhere = app.gears!.find((g) => g.nodeId === node2.id)!;
+    const [kept, fresh] = app.gears!.filter((g) => g !== elsewhere);
+    // The ending of a rollout cancelled while its fresh gears started: they go, the serving ones stay.
+    ops.registerStages('test.surge', {
+      next: async () => null,
+      ended: async () => {
+        await db.transaction((repos) => repos.apps.removeGears([fresh.id]));
+      },
+    });
+    const op = await db.transaction((repos) =>
+      ops.create(repos, 'test.surge', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], 'surge surging'),
+    );
+    db.queue.sent.length = 0;
+    await ops.cancel(db.user, op.id);
+    const fences = db.queue.sent.filter((j) => j.name === 'node.fence');
+    assert.deepEqual(
+      fences.map((j) => ({ nodeId: j.nodeId, data: j.data })),
+      [{ nodeId: db.node.id, data: { gears: [{ gearId: fresh.id, appId: app.id, epoch: 2 ** 31 - 1 }] } }],
+    );
+    assert.deepEqual((await apps.findById(app.id))!.gears!.map((g) => g.id).sort(), [kept.id, elsewhere.id].sort());
+  });
 });
