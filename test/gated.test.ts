@@ -197,6 +197,16 @@ describe('health-gated changes and ?wait meaning serving', { timeout: 900_000 },
     assert.equal(res.body.operation?.state, 'succeeded', JSON.stringify(res.body.operation));
     assert.deepEqual(loop.failures.slice(0, 5), [], `${loop.failures.length} of ${ok + loop.failures.length} requests failed`);
     assert.ok(ok > 10, `only ${ok} requests went through`);
+    // The service restarts in place; how long the app was without it is said, as the app's own downtime.
+    const steps: string[] = res.body.operation.steps.map((s: { text: string }) => s.text);
+    assert.ok(
+      steps.some((t) => /^restarting gear redis-7 \w+ in place .*the app's own downtime$/.test(t)),
+      steps.join('\n'),
+    );
+    assert.ok(
+      steps.some((t) => /^gear redis-7 \w+ is back after \d+\.\d s$/.test(t)),
+      steps.join('\n'),
+    );
     const afterIds = await webGears();
     assert.equal(afterIds.length, 2);
     assert.ok(

@@ -163,6 +163,60 @@ describe('GearOperator: a gear withdrawn while its job is at work', () => {
   });
 });
 
+describe('GearOperator: a database restarted in place', () => {
+  it('says that the app is without it until it is back, and how long that took', async () => {
+    const docker = new SlowDatabaseDocker();
+    docker.failingChecks = 1;
+    const removed: string[] = [];
+    Object.assign(docker, {
+      stopContainer: async (id: string) => void (docker.containers.find((c) => c.id === id)!.state = 'exited'),
+      removeContainer: async (id: string) => {
+        removed.push(id);
+        docker.containers.splice(
+          docker.containers.findIndex((c) => c.id === id),
+          1,
+        );
+      },
+      ensureVolume: async () => undefined,
+    });
+    const config = { instance: INSTANCE, address: '127.0.0.1', dataDir: join(tmpdir(), 'gearshift-operator-spec') } as AgentConfig;
+    const operator = new GearOperator(config, docker as unknown as DockerAdapter, NODE);
+    const db = { ...gear('postgresql', false, { kind: 'command', command: ['pg_isready'], timeoutSeconds: 5 }), volumes: [{ name: 'data', path: '/data' }] };
+    // The database as it ran before the restart: an older generation of the same gear.
+    docker.containers.push({
+      id: 'db1',
+      name: db.containerName,
+      labels: {
+        [LABELS.managedBy]: 'gearshift',
+        [LABELS.instance]: INSTANCE,
+        [LABELS.node]: NODE,
+        [LABELS.app]: APP,
+        [LABELS.gear]: db.gearId,
+        [LABELS.cartridge]: db.cartridge,
+        [LABELS.specHash]: specHash({ ...db, generation: 0 }),
+      },
+      state: 'running',
+      publishedPorts: {},
+      addresses: {},
+    });
+    const steps: string[] = [];
+
+    await operator.converge(APP, [{ ...db, generation: 1 }], async (text) => void steps.push(text));
+
+    assert.deepEqual(removed, ['db1']);
+    assert.ok(
+      steps.includes(
+        "restarting gear postgresql postgres in place (it runs once, on its own volume): until it is back, what the app asks of it fails; that is the app's own downtime",
+      ),
+      steps.join(' | '),
+    );
+    assert.ok(
+      steps.some((t) => /^gear postgresql postgres is back after \d+\.\d s$/.test(t)),
+      steps.join(' | '),
+    );
+  });
+});
+
 /** A worker whose process exits at once: Docker restarts it, so it is running at most looks, restarted between them. */
 class CrashingWorkerDocker extends SlowDatabaseDocker {
   private looks = 0;

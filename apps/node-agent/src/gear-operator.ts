@@ -116,7 +116,7 @@ export class GearOperator {
     // start them again here, beside their new containers elsewhere.
     const stale = staleGears(opts.epochs, this.held);
     if (stale.length > 0) {
-      throw new PermanentError(`stale job: gear(s) ${stale.map((g) => g.slice(0, 8)).join(', ')} have been assigned to another node since it was sent`);
+      throw new PermanentError(`stale job: gear(s) ${stale.map((g) => g.slice(0, 8)).join(', ')} have been taken from this node since it was sent (moved to another node, or gone)`);
     }
     for (const [gearId, epoch] of Object.entries(opts.epochs ?? {})) this.held.raise(gearId, epoch);
     const epochs = opts.epochs ?? {};
@@ -200,6 +200,7 @@ export class GearOperator {
         await Promise.all(prerequisites[i].map(start));
         const containerId = made ? await made : undefined;
         if (containerId === null) return;
+        const away = action.kind === 'replace' && restartsInPlace(action.spec) ? Date.now() : undefined;
         const result = await gate(async () =>
           containerId
             ? (await this.withdrawn(action.spec, step, epochs))
@@ -208,6 +209,7 @@ export class GearOperator {
             : this.apply(action, step, epochs),
         );
         if (result) await this.waitHealthy(result.spec, result.containerId, step);
+        if (result && away !== undefined) await step(`${gearTitle(action.spec)} is back after ${((Date.now() - away) / 1000).toFixed(1)} s`);
       })());
     const outcomes = await Promise.allSettled(starts.map((_, i) => start(i)));
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
@@ -271,7 +273,11 @@ export class GearOperator {
         await this.docker.startContainer(action.containerId);
         return { spec: action.spec, containerId: action.containerId };
       case 'replace':
-        await step(`replacing ${gearTitle(action.spec)} (its spec changed)`);
+        await step(
+          restartsInPlace(action.spec)
+            ? `restarting ${gearTitle(action.spec)} in place (it runs once, on its own volume): until it is back, what the app asks of it fails; that is the app's own downtime`
+            : `replacing ${gearTitle(action.spec)} (its spec changed)`,
+        );
         await this.docker.stopContainer(action.containerId);
         await this.docker.removeContainer(action.containerId);
         return this.create(action.spec, epochs[action.spec.gearId]);
@@ -435,6 +441,12 @@ export function gearName(spec: Pick<GearSpec, 'gearId' | 'cartridge' | 'service'
   if (spec.process) return `process ${spec.process}, gear ${id}`;
   return `${spec.cartridge} ${id}`;
 }
+
+/**
+ * A service gear of the app (a database, a cache) that holds data on a volume: it is never doubled, so replacing it
+ * stops it before its new container starts, and the app is without it meanwhile.
+ */
+const restartsInPlace = (spec: GearSpec): boolean => !spec.web && !spec.service && !spec.process && spec.volumes.length > 0;
 
 /** The same, as the subject of a sentence: `gear nodejs-24 15d6efcf`, `service api, gear 15d6efcf`. */
 export const gearTitle = (spec: Pick<GearSpec, 'gearId' | 'cartridge' | 'service' | 'process'>): string =>
