@@ -116,7 +116,9 @@ export class GearOperator {
     // start them again here, beside their new containers elsewhere.
     const stale = staleGears(opts.epochs, this.held);
     if (stale.length > 0) {
-      throw new PermanentError(`stale job: gear(s) ${stale.map((g) => g.slice(0, 8)).join(', ')} have been taken from this node since it was sent (moved to another node, or gone)`);
+      throw new PermanentError(
+        `stale job: gear(s) ${stale.map((g) => g.slice(0, 8)).join(', ')} have been taken from this node since it was sent (moved to another node, or gone)`,
+      );
     }
     for (const [gearId, epoch] of Object.entries(opts.epochs ?? {})) this.held.raise(gearId, epoch);
     const epochs = opts.epochs ?? {};
