@@ -280,6 +280,13 @@ describe('an app of several services from one repository', { timeout: 1_200_000 
     const text = readFileSync(COMPOSE, 'utf8');
     const releases = async () => ((await p.api('GET', `${COMPOSED}/deployments`)).body as unknown[]).length;
     const before = await releases();
+    // A file over the YAML limits is refused naming the file read, which the push says it applies.
+    writeFileSync(join(composeRepo, 'compose.yaml'), `${text}x-a: &a x\nx-b: [${Array.from({ length: 101 }, () => '*a').join(', ')}]\n`);
+    git(composeRepo, 'commit', '-qam', 'an alias bomb');
+    const bomb = await push(composeRepo, 'composed');
+    assert.equal(bomb.ok, false, bomb.output);
+    assert.match(bomb.output, /compose\.yaml was not applied: compose\.yaml writes more than 100 aliases/);
+    assert.equal(await releases(), before, 'nothing deployed');
     writeFileSync(
       join(composeRepo, 'compose.yaml'),
       text.replace('      cache:\n        condition: service_started', '      quueue:\n        condition: service_started'),

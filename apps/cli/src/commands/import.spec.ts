@@ -13,6 +13,11 @@ describe('gearshift import', () => {
     assert.match(out, /api, jobs are built from the repository: push its code \(git push, or gearshift deploy\) to run them; until then the app answers 404\./);
   });
 
+  it('names the file read when the whole of it is refused', () => {
+    const bomb = `services:\n  web:\n    image: nginx\nx-a: &a x\nx-b: [${Array.from({ length: 101 }, () => '*a').join(', ')}]\n`;
+    assert.match(showImport(importCompose(bomb), 'docker-compose.yml'), /^ {2}docker-compose\.yml: writes more than 100 aliases/m);
+  });
+
   it('says nothing of pushing for an app of images only', () => {
     const out = showImport(importCompose('services:\n  web:\n    image: team/web:1\n    ports: ["80:8080"]\n'));
     assert.match(out, /Runs here as an app with docker-image \(team\/web:1\)\.$/);

@@ -1,7 +1,7 @@
 import type { ComposeImport } from '@gearshift/cartridges';
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { ApplyResult } from '../api-types';
 import { CliError, EXIT } from '../client';
 import type { CliContext, DomainOpts } from '../context';
@@ -16,7 +16,8 @@ function kindOf(r: ComposeImport, service: string): string | undefined {
   return own ? `${own.kind} service` : undefined;
 }
 
-export function showImport(r: ComposeImport): string {
+/** `file`: the compose file read, which names what stops the whole of it (a file over the YAML limits). */
+export function showImport(r: ComposeImport, file = 'the compose file'): string {
   const rows = r.services.map((s) => ({
     service: s.service,
     becomes:
@@ -38,7 +39,7 @@ export function showImport(r: ComposeImport): string {
   lines.push(
     '',
     r.blockers.length ? 'What stops it here:' : `Runs here as an app with ${names.join(', ')}.${builtServices(r).length ? ` ${pushCodeHint(r)}` : ''}`,
-    ...r.blockers.map((b) => `  ${b.pointer}: ${b.reason}`),
+    ...r.blockers.map((b) => `  ${b.pointer || file}: ${b.reason}`),
   );
   return lines.join('\n');
 }
@@ -67,7 +68,7 @@ export function register(program: Command, ctx: CliContext): void {
       const envPath = opts.envFile ?? join(dirname(path), '.env');
       const env = existsSync(envPath) ? parseDotEnv(readFileSync(envPath, 'utf8')) : {};
       const r = importCompose(readFileSync(path, 'utf8'), { env, admin: false });
-      ctx.print(r, () => showImport(r));
+      ctx.print(r, () => showImport(r, basename(path)));
       if (r.blockers.length > 0) {
         process.exitCode = EXIT.refused;
         return;
