@@ -11,6 +11,7 @@ export function showApp(a: App): string {
   const lines = [
     `${a.name} (${a.domain})  ${a.status}`,
     ...(a.degraded ? [`  degraded    ${a.degraded}`] : []),
+    ...(a.warnings ?? []).map((w) => `  warning     ${w}`),
     `  url         ${a.url}`,
     `  cartridges  ${a.cartridges.join(', ')}`,
     ...(a.kept ?? []).map((k) => `  kept        ${k.cartridge} (upgraded to ${k.upgradedTo}; confirm or abort the upgrade)`),

@@ -108,6 +108,8 @@ export interface App {
   status: string;
   /** Why the app cannot fully run (its data was on a lost node); null when nothing is wrong. */
   degraded?: string | null;
+  /** What the owner should know, one line each: a variable two cartridges publish, and whose value is given. */
+  warnings?: string[];
   size: string;
   scale: number;
   cartridges: string[];

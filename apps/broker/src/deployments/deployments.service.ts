@@ -21,6 +21,7 @@ import { DeploymentSources, type SourceUpload } from './sources';
 import { DETECTED_FILES, detectRuntime } from './detect-runtime';
 import { planServices, releaseLineOf } from './release-services';
 import { appHostService } from '../apps/gear-specs';
+import { publishedWarnings } from '../apps/gear-specs.service';
 import { holdServiceHosts } from '../routes/service-hosts';
 import { type Deployment, type DeploymentSource } from '../apps/deployment.entity';
 
@@ -254,6 +255,7 @@ export class DeploymentsService {
           const said = [
             ...(detected ? [`detected ${detected.runtime} (${detected.because}): the app's web cartridge is ${detected.cartridge.manifest.name}`] : []),
             ...planned.steps,
+            ...publishedWarnings(current!, domain.name, this.catalog.cartridges).map((w) => `warning: ${w}`),
           ];
           if (said.length > 0) {
             const at = new Date().toISOString();
