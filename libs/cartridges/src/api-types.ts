@@ -98,6 +98,8 @@ export interface AppService {
   cartridge: string | null;
   /** A web service's own host names, routed to its gears. */
   hosts?: string[];
+  /** An autoscaled web service: the bounds its scale moves between with its traffic. */
+  autoscale?: Autoscale;
 }
 
 export interface App {

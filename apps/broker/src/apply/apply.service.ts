@@ -256,6 +256,7 @@ export class ApplyService {
           ...(s.hosts ? { hosts: s.hosts } : {}),
           scale: app.services?.[name]?.scale ?? s.scale ?? 1,
           scaled: Boolean(app.services?.[name]?.scaled),
+          ...(s.autoscale ? { autoscale: { ...s.autoscale } } : {}),
         },
       ]),
     );

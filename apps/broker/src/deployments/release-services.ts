@@ -88,6 +88,9 @@ export function planServices(
       ...(s.volumes ? { volumes: s.volumes.map((v) => ({ name: v.name, path: v.path })) } : {}),
       ...(s.dependsOn ? { dependsOn: [...s.dependsOn] } : {}),
       ...(s.scale !== undefined ? { scale: s.scale } : s.autoscale ? { scale: s.autoscale.min } : {}),
+      ...(s.autoscale && s.kind === 'web'
+        ? { autoscale: { min: s.autoscale.min, max: s.autoscale.max, targetConcurrency: s.autoscale.targetConcurrency ?? 10 } }
+        : {}),
     };
   }
   return { services, steps };

@@ -142,6 +142,8 @@ function presentServices(app: App, releases: Map<string, number>, defs: Map<stri
     return {
       name,
       scale: app.services?.[name]?.scale ?? gears.length,
+      // An autoscaled web service: the bounds its scale moves between, and the concurrent requests a gear aims at.
+      ...(app.services?.[name]?.autoscale ? { autoscale: { ...app.services[name].autoscale } } : {}),
       gears: gears.length,
       release: serving?.deploymentId ? (releases.get(serving.deploymentId) ?? null) : null,
       cartridge: serving?.cartridge ?? null,

@@ -7,6 +7,7 @@ import {
   routesKey,
   routeSealingKey,
   sealRouteSecret,
+  serviceTrafficKey,
   sumTraffic,
   trafficKey,
   type AppRoute,
@@ -262,6 +263,13 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
   async traffic(): Promise<Map<string, AppTraffic>> {
     const { apps, expired } = sumTraffic(await this.redis.hgetall(trafficKey(this.config.instance)));
     if (expired.length > 0) await this.redis.hdel(trafficKey(this.config.instance), ...expired);
+    return apps;
+  }
+
+  /** What the routers last saw of each web service with host names of its own, by serviceTrafficId. */
+  async serviceTraffic(): Promise<Map<string, AppTraffic>> {
+    const { apps, expired } = sumTraffic(await this.redis.hgetall(serviceTrafficKey(this.config.instance)));
+    if (expired.length > 0) await this.redis.hdel(serviceTrafficKey(this.config.instance), ...expired);
     return apps;
   }
 
