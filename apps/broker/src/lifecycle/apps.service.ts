@@ -359,6 +359,7 @@ export class AppsService {
             scale: within,
             scaled: true,
             autoscale: { min: body.min, max: body.max, targetConcurrency: body.targetConcurrency ?? 10 },
+            lastScaledAt: Date.now(),
           });
         },
         waitSeconds,
