@@ -246,4 +246,43 @@ describe('autoscaled web services, and TLS on their host names', { timeout: 900_
     // Without traffic, it comes down to its new minimum by itself.
     await eventually('api to scale down to 1 gear', async () => (await service('api')).scale === 1, 60_000, 250);
   });
+  it("gives a service the app's own DATABASE_URL over the two databases that publish it, and warns until the app chooses", async () => {
+    const apply = async (yaml: string, query = '?dryRun=true') => {
+      const res = await fetch(`${p.baseUrl}/api/v1/domains/svs/apply${query}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${p.token}`, 'content-type': 'text/yaml' },
+        body: yaml,
+      });
+      return (await res.json()) as { warnings?: string[]; operation?: { state: string } };
+    };
+    // Added together by one file: in the order of their names.
+    const planned = await apply('name: two\ncartridges: [postgresql-17, mariadb-11.8]\n');
+    assert.deepEqual(planned.warnings, [
+      "DATABASE_URL is published by both mariadb-11.8 and postgresql-17: mariadb-11.8's is given (the cartridge added first); set DATABASE_URL in the app's env, or a service's env:, to choose",
+    ]);
+    assert.equal((await apply('name: two\ncartridges: [postgresql-17, mariadb-11.8]\nenv: { DATABASE_URL: mine }\n')).warnings, undefined);
+
+    await settled();
+    // The app's file names the databases, one after the other: postgresql-17 is added first.
+    for (const cartridges of ['postgresql-17', 'postgresql-17, mariadb-11.8']) {
+      const added = await apply(DESCRIPTOR.replace('cartridges: []', `cartridges: [${cartridges}]`), '?wait=240');
+      assert.equal(added.operation?.state, 'succeeded', JSON.stringify(added));
+    }
+    assert.deepEqual((await p.api('GET', APP)).body.warnings, [
+      "DATABASE_URL is published by both postgresql-17 and mariadb-11.8: postgresql-17's is given (the cartridge added first); set DATABASE_URL in the app's env, or a service's env:, to choose",
+    ]);
+    const mine = 'postgresql://app@db.sca.test/mine';
+    const set = await p.api('PATCH', `${APP}/env?wait=240`, { DATABASE_URL: mine });
+    assert.equal(set.body.operation?.state, 'succeeded', JSON.stringify(set.body));
+    assert.deepEqual((await p.api('GET', APP)).body.warnings, []);
+    const res = await p.api('POST', `${APP}/run`, { command: ['sh', '-c', 'echo "$DATABASE_URL"; echo "$MYSQL_URL" | cut -d: -f1'], service: 'api' });
+    const lines = (typeof res.body === 'string' ? res.body.split('\n').filter(Boolean) : [JSON.stringify(res.body)]).map(
+      (l) => JSON.parse(l) as { line?: string; exitCode?: number },
+    );
+    assert.deepEqual(
+      lines.map((l) => l.line ?? l.exitCode),
+      [mine, 'mysql', 0],
+      "the app's own variable, and the other database through its own",
+    );
+  });
 });

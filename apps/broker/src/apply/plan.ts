@@ -235,7 +235,7 @@ export function serviceItems(current: Record<string, ServiceState>, wanted: Reco
     differs('hosts', now.hosts, want.hosts);
     // An autoscaled service's count moves with its traffic: its bounds are what the file says.
     if (!now.scaled && (now.autoscale || want.autoscale)) differs('autoscale', now.autoscale, want.autoscale);
-    else if (!now.scaled) differs('scale', now.scale, want.scale);
+    if (!now.scaled && !want.autoscale) differs('scale', now.scale, want.scale);
     const fields = Object.keys(to);
     if (fields.length > 0)
       items.push({

@@ -41,8 +41,10 @@ export class AppGears {
 
   /** Whether the app's web gears serve now, so that a change to them must roll out rather than replace them. */
   serving(app: App): boolean {
-    const web = this.webOf(app);
-    return app.desiredState === 'started' && Boolean(web) && (app.gears ?? []).some((g) => g.cartridge === web.manifest.name && !g.process && !g.service);
+    // An app of named services only has no web gears of a cartridge: a change of its environment or cartridges
+    // reaches its services' gears as they converge.
+    const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
+    return app.desiredState === 'started' && Boolean(web) && (app.gears ?? []).some((g) => g.cartridge === web!.manifest.name && !g.process && !g.service);
   }
 
   /**
