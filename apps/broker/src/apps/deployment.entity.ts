@@ -36,6 +36,12 @@ export interface ReleaseService {
   scale?: number;
   /** A web service's autoscaling: between min and max gears, aiming at `targetConcurrency` requests a gear. */
   autoscale?: ServiceAutoscale;
+  /**
+   * Its own `env:` and the app's environment win over what the app's cartridges publish (a gearshift.yml's service).
+   * Absent (a compose file's service, or a release made before): the published variables win over its own `env:`,
+   * which the compose file wrote for its own database containers, and the app's environment wins over both.
+   */
+  envOverPublished?: boolean;
   /** The `release:` line of its folder's Procfile: in a release of named services only, it runs once per deployment. */
   release?: string;
 }

@@ -390,21 +390,28 @@ describe("a docker-image gear's confinement", () => {
       { name: 'postgresql-17', generated: { POSTGRESQL_USER: 'u1', POSTGRESQL_PASSWORD: 'pw' } },
       { name: 'mariadb-11.8', generated: { MYSQL_USER: 'm', MYSQL_PASSWORD: 'p' } },
     ];
-    const release = (env: Record<string, string>): GearRelease => ({
+    // `composed`: the services of a compose file, whose env was written for the file's own database containers.
+    const release = (env: Record<string, string>, composed = false): GearRelease => ({
       image: '',
       env,
       services: {
-        api: { kind: 'web', image: 'reg/shop:5-api', cartridge: 'nodejs-18', port: 3000 },
-        legacy: { kind: 'worker', image: 'reg/shop:5-legacy', cartridge: 'docker-image', env: { DATABASE_URL: 'mysql://chosen' } },
+        api: { kind: 'web', image: 'reg/shop:5-api', cartridge: 'nodejs-18', port: 3000, ...(composed ? {} : { envOverPublished: true }) },
+        legacy: {
+          kind: 'worker',
+          image: 'reg/shop:5-legacy',
+          cartridge: 'docker-image',
+          env: { DATABASE_URL: 'mysql://chosen' },
+          ...(composed ? {} : { envOverPublished: true }),
+        },
       },
     });
-    const specsOf = (env: Record<string, string>) => {
+    const specsOf = (env: Record<string, string>, composed = false) => {
       const gear = (n: number, service: string) => ({
         id: `b0000000-0000-4000-8000-00000000002${n}`,
         cartridge: 'docker-image',
         nodeId: node,
         generation: 1,
-        release: release(env),
+        release: release(env, composed),
         service,
       });
       const shape: AppShape = { ...app, env, cartridges, gears: [gear(1, 'api'), gear(2, 'legacy')] };
@@ -423,6 +430,14 @@ describe("a docker-image gear's confinement", () => {
       const { api, legacy } = specsOf({ DATABASE_URL: 'postgresql://mine' });
       assert.equal(api.env.DATABASE_URL, 'postgresql://mine');
       assert.equal(legacy.env.DATABASE_URL, 'mysql://chosen');
+    });
+
+    it("gives a compose file's service what the cartridges publish over its own env, and the app's own over both", () => {
+      const { legacy } = specsOf({}, true);
+      assert.match(legacy.env.DATABASE_URL, /^postgresql:\/\/u1:pw@postgresql-17:5432\//, "the file's URL named its own database container");
+      const chosen = specsOf({ DATABASE_URL: 'postgresql://mine' }, true);
+      assert.equal(chosen.legacy.env.DATABASE_URL, 'postgresql://mine');
+      assert.equal(chosen.api.env.DATABASE_URL, 'postgresql://mine');
     });
 
     it('names both publishers and the one whose value is given, unless the app chooses', () => {

@@ -379,11 +379,16 @@ function serviceSpec(app: AppShape, g: AppShape['gears'][number], published: Pub
   const s = g.release?.services?.[name];
   if (!g.release || !s) throw new Error(`gear ${g.id} runs service ${name}, which its release does not name`);
   const size = GEAR_SIZES[s.size ?? app.size];
-  // What the cartridges publish first (of two publishers of a name, the one added first), then the app's own
-  // environment, then the service's own: a variable the app or the service sets is theirs.
+  // Of two publishers of a name, the one added first gives it. A gearshift.yml's service: what the cartridges publish,
+  // then the app's own environment, then the service's own (a variable the app or the service sets is theirs). A
+  // compose file's: its own env, written for the file's database containers, gives way to what the cartridges
+  // publish, and the app's environment (set here, never by the file) to nothing.
   const env: Record<string, string> = {};
-  for (const p of published) if (env[p.name] === undefined) env[p.name] = p.value;
-  Object.assign(env, g.env ?? g.release.env ?? app.env, s.env ?? {});
+  const given: Record<string, string> = {};
+  for (const p of published) if (given[p.name] === undefined) given[p.name] = p.value;
+  const appEnv = g.env ?? g.release.env ?? app.env;
+  if (s.envOverPublished) Object.assign(env, given, appEnv, s.env ?? {});
+  else Object.assign(env, s.env ?? {}, given, appEnv);
   if (s.port !== undefined && env.PORT === undefined) env.PORT = String(s.port);
   Object.assign(env, gearIdentity(app, g), { GEARSHIFT_SERVICE: name });
   const serves = s.kind !== 'worker' && s.port !== undefined;

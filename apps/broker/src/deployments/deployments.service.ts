@@ -113,7 +113,7 @@ export class DeploymentsService {
     // source without gearshift.yml takes them from its compose file.
     const composed = descriptor ? null : this.sources.composeServicesOf(summary);
     const planned = composed
-      ? planServices(composed.services, summary.paths, this.catalog.cartridges, `/archive/${composed.file}`)
+      ? planServices(composed.services, summary.paths, this.catalog.cartridges, `/archive/${composed.file}`, true)
       : planServices(descriptor?.services ?? {}, summary.paths, this.catalog.cartridges);
     const hasServices = Object.keys(planned.services).length > 0;
     const hostService = appHostService(planned.services);
