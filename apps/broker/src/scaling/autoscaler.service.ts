@@ -18,8 +18,9 @@ const STALE_MS = 10_000;
 
 /**
  * Every few seconds, compares each autoscaled or idling app's traffic (as the routers measure it) with its policy,
- * and starts an operation, with its reason, when the app should grow, shrink or idle. On the leading broker only: two
- * brokers deciding at once would both scale the same app.
+ * and starts an operation, with its reason, when the app should grow, shrink or idle; and the same for each
+ * autoscaled web service, by the traffic of its own host names (or the app's, for the one that answers there). On the
+ * leading broker only: two brokers deciding at once would both scale the same app.
  */
 @Injectable()
 export class AutoscalerService implements OnApplicationBootstrap {
