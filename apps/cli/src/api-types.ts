@@ -86,7 +86,8 @@ export interface AppDeleted {
   operation: Operation;
 }
 
-export type ScaleRequest = { replicas: number; process?: string; service?: string } | { min: number; max: number; targetConcurrency?: number };
+export type ScaleRequest =
+  { replicas: number; process?: string; service?: string } | { min: number; max: number; targetConcurrency?: number; service?: string };
 
 /** A deployment or an activation: the release and the operation that rolls it out. */
 export interface DeploymentChange {

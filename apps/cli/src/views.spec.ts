@@ -64,4 +64,25 @@ describe('gearshift app show', () => {
     assert.match(out, /^ {2}size {8}small, 2 web gear\(s\)$/m);
     assert.match(out, /^GEAR {6}CARTRIDGE/m);
   });
+  it("shows an autoscaled service's bounds, and a variable two cartridges publish", () => {
+    const out = showApp(
+      app({
+        cartridges: ['mariadb-11.8', 'postgresql-17'],
+        warnings: ["DATABASE_URL is published by both postgresql-17 and mariadb-11.8: postgresql-17's is given (the cartridge added first)"],
+        services: [
+          {
+            name: 'api',
+            scale: 2,
+            gears: 2,
+            release: 3,
+            cartridge: 'nodejs-24',
+            autoscale: { min: 1, max: 4, targetConcurrency: 10 },
+            hosts: ['api.shop.test'],
+          },
+        ],
+      }),
+    );
+    assert.match(out, /^ {2}service {5}api: 2 of 2 gear\(s\), release 3 \(nodejs-24\), autoscaling 1\.\.4, at api\.shop\.test$/m);
+    assert.match(out, /^ {2}warning {5}DATABASE_URL is published by both postgresql-17 and mariadb-11\.8: postgresql-17's is given/m);
+  });
 });

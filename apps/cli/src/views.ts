@@ -11,6 +11,7 @@ export function showApp(a: App): string {
   const lines = [
     `${a.name} (${a.domain})  ${a.status}`,
     ...(a.degraded ? [`  degraded    ${a.degraded}`] : []),
+    ...(a.warnings ?? []).map((w) => `  warning     ${w}`),
     `  url         ${a.url}`,
     `  cartridges  ${a.cartridges.join(', ')}`,
     ...(a.kept ?? []).map((k) => `  kept        ${k.cartridge} (upgraded to ${k.upgradedTo}; confirm or abort the upgrade)`),
@@ -18,7 +19,7 @@ export function showApp(a: App): string {
     `  size        ${a.size}${a.scale > 0 || !a.services?.length ? `, ${a.scale} web gear(s)` : ''}${a.autoscale ? `, autoscaling ${a.autoscale.min}..${a.autoscale.max}` : ''}${a.idleAfterSeconds ? `, idles after ${a.idleAfterSeconds} s` : ''}`,
     ...(a.services ?? []).map(
       (s) =>
-        `  service     ${s.name}: ${s.gears} of ${s.scale} gear(s)${s.release !== null ? `, release ${s.release}` : ''}${s.cartridge ? ` (${s.cartridge})` : ''}${s.hosts ? `, at ${s.hosts.join(', ')}` : ''}`,
+        `  service     ${s.name}: ${s.gears} of ${s.scale} gear(s)${s.release !== null ? `, release ${s.release}` : ''}${s.cartridge ? ` (${s.cartridge})` : ''}${s.autoscale ? `, autoscaling ${s.autoscale.min}..${s.autoscale.max}` : ''}${s.hosts ? `, at ${s.hosts.join(', ')}` : ''}`,
     ),
     '',
     gearTable(a.gears),

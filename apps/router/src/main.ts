@@ -16,6 +16,8 @@ import {
   routesChannel,
   routesKey,
   surviveUnexpectedErrors,
+  serviceTrafficId,
+  serviceTrafficKey,
   sumTraffic,
   trafficField,
   trafficKey,
@@ -382,10 +384,16 @@ async function main(): Promise<void> {
       const stats = parseStats(await readStats(join(config.runDir, 'admin.sock')));
       const held = new Map(heldRequests);
       heldRequests.clear();
-      // The meter keeps one backend per app, its own route's; a web service's own host names are not counted in it.
-      const traffic = meter.sample(stats, new Map(apps.filter((a) => !a.service).map((a) => [backendName(a), a.appId])), Date.now(), held);
-      const fields = [...traffic].flatMap(([appId, t]) => [trafficField(appId, routerName), JSON.stringify(t)]);
+      // One backend per app, its own route's; a web service's own host names are counted apart, for its autoscaling.
+      const ids = new Map(apps.map((a) => [backendName(a), a.service ? serviceTrafficId(a.appId, a.service) : a.appId]));
+      const traffic = meter.sample(stats, ids, Date.now(), held);
+      const services = new Set(apps.filter((a) => a.service).map((a) => serviceTrafficId(a.appId, a.service!)));
+      const fieldsOf = (own: boolean) =>
+        [...traffic].filter(([id]) => services.has(id) === own).flatMap(([id, t]) => [trafficField(id, routerName), JSON.stringify(t)]);
+      const fields = fieldsOf(false);
       if (fields.length > 0) await redis.hset(trafficKey(config.instance), ...fields);
+      const serviceFields = fieldsOf(true);
+      if (serviceFields.length > 0) await redis.hset(serviceTrafficKey(config.instance), ...serviceFields);
       sampleFailure = '';
     })().catch((err: Error) => {
       if (err.message !== sampleFailure) log(`traffic sample skipped: ${err.message}`);

@@ -98,6 +98,8 @@ export interface AppService {
   cartridge: string | null;
   /** A web service's own host names, routed to its gears. */
   hosts?: string[];
+  /** An autoscaled web service: the bounds its scale moves between with its traffic. */
+  autoscale?: Autoscale;
 }
 
 export interface App {
@@ -108,6 +110,8 @@ export interface App {
   status: string;
   /** Why the app cannot fully run (its data was on a lost node); null when nothing is wrong. */
   degraded?: string | null;
+  /** What the owner should know, one line each: a variable two cartridges publish, and whose value is given. */
+  warnings?: string[];
   size: string;
   scale: number;
   cartridges: string[];

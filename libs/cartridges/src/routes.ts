@@ -27,6 +27,16 @@ export interface RouterAck {
  */
 export const trafficKey = (instance: string): string => `${instance}:traffic`;
 
+/**
+ * A hash laid out as the traffic hash, for the routes of web services with host names of their own: the field
+ * `app id:service/router name`, so that `sumTraffic` adds it up per service (see serviceTrafficId). Apart from the
+ * apps' hash, whose readers count apps.
+ */
+export const serviceTrafficKey = (instance: string): string => `${instance}:service-traffic`;
+
+/** What a service's traffic is known by in the service traffic hash, as `sumTraffic` gives it back. */
+export const serviceTrafficId = (appId: string, service: string): string => `${appId}:${service}`;
+
 /** The field of the traffic hash where `router` writes what it saw of `appId`. */
 export const trafficField = (appId: string, router: string): string => `${appId}/${router}`;
 

@@ -19,6 +19,8 @@ import { conflict, GearshiftError, invalid, ruleViolation } from '../common/erro
 import type { App } from '../apps/app.entity';
 import { checkCartridgeSet, checkOptions, checkScale, checkSize } from '../apps/cartridge-rules';
 import { generatedFor } from '../apps/generated-values';
+import { conflictWarning, publishedConflicts } from '../apps/gear-specs';
+import { shapeCartridges } from '../apps/gear-specs.service';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { checkImageSource } from '../apps/release-images';
 import { ChangeRunner } from '../changes/change-runner';
@@ -84,6 +86,7 @@ export class ApplyService {
     // A compose file says nothing of an existing app's environment, aliases, health check or idle time: they stay.
     const kept = compose && app ? await this.composeKeeps(app) : {};
     const d: AppDescriptor = { ...parsed, ...kept, cartridges: entries };
+    warnings.push(...this.publishedWarnings(app, d));
     const warned = warnings.length > 0 ? { warnings } : {};
     await this.checkImages(d, app);
     const { items: planned, refusals } = planApply(app ? await this.stateOf(app) : null, d, this.catalog.cartridges);
@@ -229,6 +232,23 @@ export class ApplyService {
     };
   }
 
+  /**
+   * The variables several of the file's cartridges would publish that its env does not choose (see
+   * publishedConflicts): the app's cartridges keep the order they were added in, and the ones the file adds come
+   * after them, in the order of their names (added together).
+   */
+  private publishedWarnings(app: App | null, d: AppDescriptor): string[] {
+    const names = d.cartridges.map(entryName);
+    const kept = app ? shapeCartridges(app).map((c) => c.name) : [];
+    const order = [...kept.filter((n) => names.includes(n)), ...names.filter((n) => !kept.includes(n)).sort()];
+    const published = order.flatMap((from) =>
+      (this.catalog.find(from)?.manifest.publishes ?? []).map((p) => ({ name: p.name, value: '', secret: false, from })),
+    );
+    return publishedConflicts(published, Object.fromEntries(Object.entries(d.env ?? {}).map(([k, v]) => [k, String(v)])))
+      .filter((c) => c.given !== null)
+      .map(conflictWarning);
+  }
+
   /** The named services of the release the app serves, as a descriptor would say them, with the scale each runs at. */
   private async servicesOf(app: App): Promise<Record<string, ServiceState>> {
     const release = app.activeDeploymentId ? await this.deploymentsRepository.findById(app.activeDeploymentId) : null;
@@ -244,6 +264,7 @@ export class ApplyService {
           ...(s.hosts ? { hosts: s.hosts } : {}),
           scale: app.services?.[name]?.scale ?? s.scale ?? 1,
           scaled: Boolean(app.services?.[name]?.scaled),
+          ...(s.autoscale ? { autoscale: { ...s.autoscale } } : {}),
         },
       ]),
     );

@@ -224,6 +224,20 @@ describe('descriptor plans', () => {
       assert.match(items[4].reason, /next push of the code stops it/);
     });
 
+    it("compares an autoscaled service's bounds, not the count it has grown to", () => {
+      const bounds = { min: 1, max: 4, targetConcurrency: 10 };
+      const grown = { ...withServices, services: { ...withServices.services, api: { ...withServices.services!.api, scale: 3, autoscale: bounds } } };
+      const autoscaled = same.replace('scale: 2,', 'autoscale: { min: 1, max: 4 },');
+      assert.deepEqual(planApply(grown, services(autoscaled), catalog).items, []);
+      const wider = planApply(grown, services(autoscaled.replace('max: 4', 'max: 6')), catalog).items;
+      assert.deepEqual(
+        wider.map((i) => [i.target, i.from, i.to]),
+        [['service api', { autoscale: bounds }, { autoscale: { ...bounds, max: 6 } }]],
+      );
+      // A fixed scale in place of autoscaling: no bounds, and the number of gears.
+      assert.deepEqual(planApply(grown, services(same), catalog).items[0].to, { autoscale: null, scale: 2 });
+    });
+
     it('keeps a scale set by hand, and lists the services of a new app', () => {
       const scaled = { ...withServices, services: { ...withServices.services, api: { ...withServices.services!.api, scale: 5, scaled: true } } };
       assert.deepEqual(planApply(scaled, services(same), catalog).items, []);

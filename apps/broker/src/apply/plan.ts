@@ -39,6 +39,8 @@ export interface ServiceState {
   hosts?: string[];
   scale: number;
   scaled: boolean;
+  /** A web service's autoscaling bounds as its release gives them; its scale then moves with its traffic. */
+  autoscale?: { min: number; max: number; targetConcurrency: number };
 }
 
 export interface PlanItem {
@@ -231,7 +233,9 @@ export function serviceItems(current: Record<string, ServiceState>, wanted: Reco
     differs('env', now.env, want.env);
     differs('port', now.port, want.port);
     differs('hosts', now.hosts, want.hosts);
-    if (!now.scaled) differs('scale', now.scale, want.scale);
+    // An autoscaled service's count moves with its traffic: its bounds are what the file says.
+    if (!now.scaled && (now.autoscale || want.autoscale)) differs('autoscale', now.autoscale, want.autoscale);
+    if (!now.scaled && !want.autoscale) differs('scale', now.scale, want.scale);
     const fields = Object.keys(to);
     if (fields.length > 0)
       items.push({
@@ -269,6 +273,9 @@ function serviceStateOf(s: ServiceDescriptor): Omit<ServiceState, 'scaled'> {
     ...(port !== undefined ? { port } : {}),
     ...(s.hosts ? { hosts: [...s.hosts] } : {}),
     scale: s.scale ?? s.autoscale?.min ?? 1,
+    ...(s.autoscale && s.kind === 'web'
+      ? { autoscale: { min: s.autoscale.min, max: s.autoscale.max, targetConcurrency: s.autoscale.targetConcurrency ?? 10 } }
+      : {}),
   };
 }
 

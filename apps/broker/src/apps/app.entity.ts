@@ -3,6 +3,7 @@ import { sealedValues } from '../common/secrets';
 import type { AppHealth, GearSize, LinuxCapability } from '@gearshift/cartridges';
 import { AppCartridge } from './app-cartridge.entity';
 import { Gear } from './gear.entity';
+import type { ServiceAutoscale } from './deployment.entity';
 
 /**
  * What the user (or the platform) asked for: `started` apps run every gear, `stopped` none, `idle` apps keep their
@@ -20,10 +21,16 @@ export interface AppSecurityOverride {
   readOnlyRootfs?: boolean;
 }
 
-/** The desired scale of one named service of an app: `scale` gears, set by hand (`scaled`) or by its release. */
+/**
+ * The desired scale of one named service of an app: `scale` gears, set by hand (`scaled`) or by its release. With
+ * `autoscale`, the autoscaler moves `scale` between its bounds (the release's, or the ones set by hand when `scaled`)
+ * and notes when it last did (`lastScaledAt`, ms since the epoch).
+ */
 export interface AppServiceScale {
   scale: number;
   scaled?: boolean;
+  autoscale?: ServiceAutoscale;
+  lastScaledAt?: number;
 }
 
 @Entity('apps')

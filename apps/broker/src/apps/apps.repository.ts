@@ -91,13 +91,15 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     return new Set(rows.map((r) => r.cartridge));
   }
 
-  /** Apps that scale or idle by themselves. */
+  /** Apps that scale or idle by themselves, or have web services that autoscale. */
   managedByTraffic(): Promise<App[]> {
     return this.m
       .createQueryBuilder(App, 'a')
       .leftJoinAndSelect('a.gears', 'g')
       .leftJoinAndSelect('a.cartridges', 'c')
-      .where("(a.autoscale_max is not null or a.idle_after_seconds is not null) and a.desired_state in ('started', 'idle')")
+      .where(
+        "(a.autoscale_max is not null or a.idle_after_seconds is not null or jsonb_path_exists(a.services, '$.*.autoscale')) and a.desired_state in ('started', 'idle')",
+      )
       .getMany();
   }
 

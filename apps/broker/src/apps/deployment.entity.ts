@@ -12,6 +12,12 @@ export type HookName = (typeof HOOK_NAMES)[number];
  * One named service as a release runs it: the image its gears run (built from a folder of the source, or named), on
  * which catalogue cartridge (the runtime it was built on, or docker-image), and how it runs.
  */
+export interface ServiceAutoscale {
+  min: number;
+  max: number;
+  targetConcurrency: number;
+}
+
 export interface ReleaseService {
   kind: ServiceKind;
   image: string;
@@ -28,6 +34,14 @@ export interface ReleaseService {
   volumes?: { name: string; path: string }[];
   dependsOn?: string[];
   scale?: number;
+  /** A web service's autoscaling: between min and max gears, aiming at `targetConcurrency` requests a gear. */
+  autoscale?: ServiceAutoscale;
+  /**
+   * Its own `env:` and the app's environment win over what the app's cartridges publish (a gearshift.yml's service).
+   * Absent (a compose file's service, or a release made before): the published variables win over its own `env:`,
+   * which the compose file wrote for its own database containers, and the app's environment wins over both.
+   */
+  envOverPublished?: boolean;
   /** The `release:` line of its folder's Procfile: in a release of named services only, it runs once per deployment. */
   release?: string;
 }

@@ -1,18 +1,39 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { GearSpec } from '@gearshift/cartridges';
+import type { Cartridge, GearSpec } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CatalogService } from '../cartridges/catalog.service';
 import { DeploymentsRepository } from './deployments.repository';
 import { DomainsRepository } from '../domains/domains.repository';
 import { NodeAddresses } from './node-addresses';
 import type { App } from './app.entity';
-import { buildGearSpecs, type AppShape, type GearRelease } from './gear-specs';
+import { buildGearSpecs, conflictWarning, publishedConflicts, publishedVars, type AppShape, type GearRelease } from './gear-specs';
 
 /** An app's cartridges in the order they were added: the first to publish a variable keeps it. */
 export const shapeCartridges = (app: App): AppShape['cartridges'] =>
   [...(app.cartridges ?? [])]
     .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.cartridge.localeCompare(b.cartridge))
     .map((c) => ({ name: c.cartridge, generated: c.generated, options: c.options, ...(c.supersededBy ? { supersededBy: c.supersededBy } : {}) }));
+
+/**
+ * One line for each variable several of the app's cartridges publish that its own environment does not choose,
+ * saying whose value is given (see publishedConflicts): for the push's output and app show.
+ */
+export function publishedWarnings(app: App, domain: string, catalog: Map<string, Cartridge>): string[] {
+  if ((app.cartridges ?? []).length < 2) return [];
+  const shape: AppShape = {
+    id: app.id,
+    name: app.name,
+    domain,
+    state: app.desiredState,
+    size: app.size,
+    env: app.env,
+    cartridges: shapeCartridges(app),
+    gears: [],
+  };
+  return publishedConflicts(publishedVars(shape, catalog), app.env)
+    .filter((c) => c.given !== null)
+    .map(conflictWarning);
+}
 
 /** Turns stored apps into gear specs, the desired state the node agents converge to. */
 @Injectable()

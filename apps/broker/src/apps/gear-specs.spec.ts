@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve, join } from 'node:path';
 import { loadCatalog, specHash } from '@gearshift/cartridges';
-import { buildGearSpecs, publishedVars, routeHealth, shellCommand, type AppShape, type GearRelease } from './gear-specs';
+import { buildGearSpecs, conflictWarning, publishedConflicts, publishedVars, routeHealth, shellCommand, type AppShape, type GearRelease } from './gear-specs';
 import { checkCartridgeSet } from './cartridge-rules';
 import { GearshiftError } from '../common/errors';
 
@@ -382,6 +382,71 @@ describe("a docker-image gear's confinement", () => {
         buildGearSpecs(app, catalog, 'gs').some((s) => 'service' in s),
         false,
       );
+    });
+  });
+  describe('two cartridges publishing the same variable', () => {
+    const node = app.gears[0].nodeId;
+    const cartridges: AppShape['cartridges'] = [
+      { name: 'postgresql-17', generated: { POSTGRESQL_USER: 'u1', POSTGRESQL_PASSWORD: 'pw' } },
+      { name: 'mariadb-11.8', generated: { MYSQL_USER: 'm', MYSQL_PASSWORD: 'p' } },
+    ];
+    // `composed`: the services of a compose file, whose env was written for the file's own database containers.
+    const release = (env: Record<string, string>, composed = false): GearRelease => ({
+      image: '',
+      env,
+      services: {
+        api: { kind: 'web', image: 'reg/shop:5-api', cartridge: 'nodejs-18', port: 3000, ...(composed ? {} : { envOverPublished: true }) },
+        legacy: {
+          kind: 'worker',
+          image: 'reg/shop:5-legacy',
+          cartridge: 'docker-image',
+          env: { DATABASE_URL: 'mysql://chosen' },
+          ...(composed ? {} : { envOverPublished: true }),
+        },
+      },
+    });
+    const specsOf = (env: Record<string, string>, composed = false) => {
+      const gear = (n: number, service: string) => ({
+        id: `b0000000-0000-4000-8000-00000000002${n}`,
+        cartridge: 'docker-image',
+        nodeId: node,
+        generation: 1,
+        release: release(env, composed),
+        service,
+      });
+      const shape: AppShape = { ...app, env, cartridges, gears: [gear(1, 'api'), gear(2, 'legacy')] };
+      const all = buildGearSpecs(shape, catalog, 'gs');
+      return { api: all.find((s) => s.service === 'api')!, legacy: all.find((s) => s.service === 'legacy')! };
+    };
+
+    it("gives a service's gears the first publisher's value when nothing chooses, and its own env: over it", () => {
+      const { api, legacy } = specsOf({});
+      assert.match(api.env.DATABASE_URL, /^postgresql:\/\/u1:pw@postgresql-17:5432\//);
+      assert.match(api.env.MYSQL_URL, /^mysql:\/\/m:p@mariadb-11\.8:3306\//, "the other's own names are given");
+      assert.equal(legacy.env.DATABASE_URL, 'mysql://chosen', "a service's env: wins over what cartridges publish");
+    });
+
+    it("gives the app's own variable (env set) over a published one, and the service's own over both", () => {
+      const { api, legacy } = specsOf({ DATABASE_URL: 'postgresql://mine' });
+      assert.equal(api.env.DATABASE_URL, 'postgresql://mine');
+      assert.equal(legacy.env.DATABASE_URL, 'mysql://chosen');
+    });
+
+    it("gives a compose file's service what the cartridges publish over its own env, and the app's own over both", () => {
+      const { legacy } = specsOf({}, true);
+      assert.match(legacy.env.DATABASE_URL, /^postgresql:\/\/u1:pw@postgresql-17:5432\//, "the file's URL named its own database container");
+      const chosen = specsOf({ DATABASE_URL: 'postgresql://mine' }, true);
+      assert.equal(chosen.legacy.env.DATABASE_URL, 'postgresql://mine');
+      assert.equal(chosen.api.env.DATABASE_URL, 'postgresql://mine');
+    });
+
+    it('names both publishers and the one whose value is given, unless the app chooses', () => {
+      const published = publishedVars({ ...app, cartridges }, catalog);
+      const conflicts = publishedConflicts(published);
+      assert.deepEqual(conflicts, [{ name: 'DATABASE_URL', from: ['postgresql-17', 'mariadb-11.8'], given: 'postgresql-17' }]);
+      assert.match(conflictWarning(conflicts[0]), /^DATABASE_URL is published by both postgresql-17 and mariadb-11\.8: postgresql-17's is given/);
+      assert.deepEqual(publishedConflicts(published, { DATABASE_URL: 'x' }), [{ name: 'DATABASE_URL', from: ['postgresql-17', 'mariadb-11.8'], given: null }]);
+      assert.deepEqual(publishedConflicts(publishedVars(app, catalog)), [], 'one publisher: nothing to say');
     });
   });
 });

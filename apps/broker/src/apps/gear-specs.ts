@@ -134,6 +134,39 @@ export function publishedVars(app: AppShape, catalog: Map<string, Cartridge>, no
   return out;
 }
 
+/** A variable two or more of the app's cartridges publish: which ones, and whose value its gears get. */
+export interface PublishedConflict {
+  name: string;
+  /** Every publisher, the one whose value is given first (the order the app's cartridges were added in). */
+  from: string[];
+  /** The publisher whose value gears get; null: the app's own environment sets the variable, and that wins. */
+  given: string | null;
+}
+
+/**
+ * The variables several cartridges publish (DATABASE_URL from two databases), in the order of the app's cartridges:
+ * the first publisher's value is given, unless the app's own environment (`env`) sets the name, which every gear of
+ * its code takes over any published value. A service's own `env:` chooses for that service alone.
+ */
+export function publishedConflicts(published: PublishedVar[], env: Record<string, string> = {}): PublishedConflict[] {
+  const from = new Map<string, string[]>();
+  for (const p of published) {
+    const seen = from.get(p.name) ?? [];
+    if (!seen.includes(p.from)) from.set(p.name, [...seen, p.from]);
+  }
+  return [...from]
+    .filter(([, publishers]) => publishers.length > 1)
+    .map(([name, publishers]) => ({ name, from: publishers, given: env[name] !== undefined ? null : publishers[0] }));
+}
+
+/** One line for people (the push's output, app show) about a variable several cartridges publish. */
+export function conflictWarning(c: PublishedConflict): string {
+  const who = `${c.from.slice(0, -1).join(', ')} and ${c.from[c.from.length - 1]}`;
+  return c.given === null
+    ? `${c.name} is published by ${who}; the app's own ${c.name} is given instead`
+    : `${c.name} is published by both ${who}: ${c.given}'s is given (the cartridge added first); set ${c.name} in the app's env, or a service's env:, to choose`;
+}
+
 /** Environment variable names whose values are kept out of build, hook and one-off command output. */
 const SECRET_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIAL|PRIVATE)/i;
 
@@ -346,14 +379,17 @@ function serviceSpec(app: AppShape, g: AppShape['gears'][number], published: Pub
   const s = g.release?.services?.[name];
   if (!g.release || !s) throw new Error(`gear ${g.id} runs service ${name}, which its release does not name`);
   const size = GEAR_SIZES[s.size ?? app.size];
-  const env: Record<string, string> = { ...(g.env ?? g.release.env ?? app.env), ...(s.env ?? {}) };
+  // Of two publishers of a name, the one added first gives it. A gearshift.yml's service: what the cartridges publish,
+  // then the app's own environment, then the service's own (a variable the app or the service sets is theirs). A
+  // compose file's: its own env, written for the file's database containers, gives way to what the cartridges
+  // publish, and the app's environment (set here, never by the file) to nothing.
+  const env: Record<string, string> = {};
+  const given: Record<string, string> = {};
+  for (const p of published) if (given[p.name] === undefined) given[p.name] = p.value;
+  const appEnv = g.env ?? g.release.env ?? app.env;
+  if (s.envOverPublished) Object.assign(env, given, appEnv, s.env ?? {});
+  else Object.assign(env, s.env ?? {}, given, appEnv);
   if (s.port !== undefined && env.PORT === undefined) env.PORT = String(s.port);
-  const given = new Set<string>();
-  for (const p of published) {
-    if (given.has(p.name)) continue;
-    env[p.name] = p.value;
-    given.add(p.name);
-  }
   Object.assign(env, gearIdentity(app, g), { GEARSHIFT_SERVICE: name });
   const serves = s.kind !== 'worker' && s.port !== undefined;
   return {

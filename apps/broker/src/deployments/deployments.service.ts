@@ -21,6 +21,7 @@ import { DeploymentSources, type SourceUpload } from './sources';
 import { DETECTED_FILES, detectRuntime } from './detect-runtime';
 import { planServices, releaseLineOf } from './release-services';
 import { appHostService } from '../apps/gear-specs';
+import { publishedWarnings } from '../apps/gear-specs.service';
 import { holdServiceHosts } from '../routes/service-hosts';
 import { type Deployment, type DeploymentSource } from '../apps/deployment.entity';
 
@@ -112,7 +113,7 @@ export class DeploymentsService {
     // source without gearshift.yml takes them from its compose file.
     const composed = descriptor ? null : this.sources.composeServicesOf(summary);
     const planned = composed
-      ? planServices(composed.services, summary.paths, this.catalog.cartridges, `/archive/${composed.file}`)
+      ? planServices(composed.services, summary.paths, this.catalog.cartridges, `/archive/${composed.file}`, true)
       : planServices(descriptor?.services ?? {}, summary.paths, this.catalog.cartridges);
     const hasServices = Object.keys(planned.services).length > 0;
     const hostService = appHostService(planned.services);
@@ -254,6 +255,7 @@ export class DeploymentsService {
           const said = [
             ...(detected ? [`detected ${detected.runtime} (${detected.because}): the app's web cartridge is ${detected.cartridge.manifest.name}`] : []),
             ...planned.steps,
+            ...publishedWarnings(current!, domain.name, this.catalog.cartridges).map((w) => `warning: ${w}`),
           ];
           if (said.length > 0) {
             const at = new Date().toISOString();

@@ -35,7 +35,14 @@ describe('the services of a pushed source', () => {
     assert.equal(services.api.cartridge, 'docker-image');
     assert.deepEqual(services.api.build, { context: 'api', target: 'run' });
     assert.equal(services.api.scale, 2);
-    assert.deepEqual(services.jobs, { kind: 'worker', image: 'busybox:1', cartridge: 'docker-image', command: 'sleep 1000', env: { N: '3' } });
+    assert.deepEqual(services.jobs, {
+      kind: 'worker',
+      image: 'busybox:1',
+      cartridge: 'docker-image',
+      command: 'sleep 1000',
+      env: { N: '3' },
+      envOverPublished: true,
+    });
     assert.match(steps[0], /^service web: detected Node\.js in \.\/web \(package\.json\): built on nodejs-/);
     assert.equal(steps[1], 'service api: built from ./api with its Dockerfile');
   });

@@ -40,6 +40,8 @@ export function planServices(
   paths: readonly string[],
   catalog: Map<string, Cartridge>,
   at = '/archive/gearshift.yml',
+  // A compose file's services: their env was written for the file's own database containers (see ReleaseService).
+  composed = false,
 ): PlannedServices {
   const services: Record<string, ReleaseService> = {};
   const steps: string[] = [];
@@ -87,7 +89,11 @@ export function planServices(
       ...(s.size ? { size: s.size } : {}),
       ...(s.volumes ? { volumes: s.volumes.map((v) => ({ name: v.name, path: v.path })) } : {}),
       ...(s.dependsOn ? { dependsOn: [...s.dependsOn] } : {}),
+      ...(composed ? {} : { envOverPublished: true }),
       ...(s.scale !== undefined ? { scale: s.scale } : s.autoscale ? { scale: s.autoscale.min } : {}),
+      ...(s.autoscale && s.kind === 'web'
+        ? { autoscale: { min: s.autoscale.min, max: s.autoscale.max, targetConcurrency: s.autoscale.targetConcurrency ?? 10 } }
+        : {}),
     };
   }
   return { services, steps };

@@ -5,7 +5,8 @@ import { BROKER_CONFIG, QUIET_NODE_MS, type BrokerConfig } from '../config';
 import { CertificateAuthority } from '../common/certificates';
 import { GearshiftError, ruleViolation } from '../common/errors';
 import { CatalogService } from '../cartridges/catalog.service';
-import type { App } from '../apps/app.entity';
+import type { App, AppServiceScale } from '../apps/app.entity';
+import { followedServiceScale, serviceScaleOf } from '../apps/service-scale';
 import { checkCartridgeSet, checkSize } from '../apps/cartridge-rules';
 import { generatedFor } from '../apps/generated-values';
 import type { Change, ChangeRepos } from '../changes/change-runner';
@@ -40,8 +41,10 @@ export class AppGears {
 
   /** Whether the app's web gears serve now, so that a change to them must roll out rather than replace them. */
   serving(app: App): boolean {
-    const web = this.webOf(app);
-    return app.desiredState === 'started' && Boolean(web) && (app.gears ?? []).some((g) => g.cartridge === web.manifest.name && !g.process && !g.service);
+    // An app of named services only has no web gears of a cartridge: a change of its environment or cartridges
+    // reaches its services' gears as they converge.
+    const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
+    return app.desiredState === 'started' && Boolean(web) && (app.gears ?? []).some((g) => g.cartridge === web!.manifest.name && !g.process && !g.service);
   }
 
   /**
@@ -284,10 +287,12 @@ export class AppGears {
     await checkQuota(repos.teams, app.domainId, gearsMb);
   }
 
-  /** How many gears a named service runs: what it was scaled to by hand, else its release's `scale` (default 1). */
-  serviceScale(app: App, name: string, s: Pick<ReleaseService, 'scale'>): number {
-    const own = app.services?.[name];
-    return own?.scaled ? own.scale : (s.scale ?? 1);
+  /**
+   * How many gears a named service runs: what it was scaled to by hand, the count it autoscaled to (within its
+   * bounds), else its release's `scale` (default 1). See serviceScaleOf.
+   */
+  serviceScale(app: App, name: string, s: Pick<ReleaseService, 'scale' | 'autoscale'>): number {
+    return serviceScaleOf(app.services?.[name], s);
   }
 
   /**
@@ -330,11 +335,14 @@ export class AppGears {
     name: string,
     replicas: number,
     release: { id: string; services: Record<string, ReleaseService> },
+    // By hand, a number of gears turns the service's autoscaling off, as it does an app's.
+    kept: AppServiceScale = { scale: replicas, scaled: true },
   ): Promise<void> {
     const s = release.services[name];
     const gears = (app.gears ?? []).filter((g) => g.service === name).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
-    await repos.apps.update(app.id, { services: { ...(app.services ?? {}), [name]: { scale: replicas, scaled: true } } });
-    if (replicas <= gears.length) {
+    await repos.apps.update(app.id, { services: { ...(app.services ?? {}), [name]: kept } });
+    if (replicas === gears.length) return;
+    if (replicas < gears.length) {
       await repos.apps.removeGears(gears.slice(replicas).map((g) => g.id));
       return;
     }
@@ -352,9 +360,7 @@ export class AppGears {
    * kept, the release's is taken otherwise; services it no longer names are forgotten.
    */
   async followServices(repos: ChangeRepos, app: App, release: { services: Record<string, ReleaseService> }): Promise<void> {
-    const services = Object.fromEntries(
-      Object.entries(release.services ?? {}).map(([name, s]) => [name, app.services?.[name]?.scaled ? app.services[name] : { scale: s.scale ?? 1 }]),
-    );
+    const services = Object.fromEntries(Object.entries(release.services ?? {}).map(([name, s]) => [name, followedServiceScale(app.services?.[name], s)]));
     await repos.apps.update(app.id, { services });
   }
 

@@ -87,10 +87,21 @@ export const scaleSchema = {
       },
     },
     autoscaleSchema,
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['service', 'min', 'max'],
+      properties: {
+        /** A web service of the app, autoscaled between min and max gears by its own traffic. */
+        service: { type: 'string', pattern: SERVICE_NAME },
+        ...autoscaleSchema.properties,
+      },
+    },
   ],
 } as const;
 
-export type ScaleBody = { cartridge?: string; process?: string; service?: string; replicas: number } | { min: number; max: number; targetConcurrency?: number };
+export type ScaleBody =
+  { cartridge?: string; process?: string; service?: string; replicas: number } | { min: number; max: number; targetConcurrency?: number; service?: string };
 
 export const patchAppSchema = {
   type: 'object',

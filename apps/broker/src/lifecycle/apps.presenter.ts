@@ -5,7 +5,7 @@ import type { App } from '../apps/app.entity';
 import type { ReleaseService } from '../apps/deployment.entity';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { publishedVars, type AppShape } from '../apps/gear-specs';
-import { shapeCartridges } from '../apps/gear-specs.service';
+import { publishedWarnings, shapeCartridges } from '../apps/gear-specs.service';
 import type { Domain } from '../domains/domain.entity';
 import { NodesRepository } from '../fleet/nodes.repository';
 import type { Operation } from '../operations/operation.entity';
@@ -76,6 +76,8 @@ export class AppsPresenter {
       autoscale: app.autoscaleMax ? { min: app.autoscaleMin, max: app.autoscaleMax, targetConcurrency: app.autoscaleTarget } : null,
       idleAfterSeconds: app.idleAfterSeconds,
       health: app.health,
+      // What the owner should know: a variable two cartridges publish, and whose value is given.
+      warnings: publishedWarnings(app, domain.name, this.catalog.cartridges),
       // What an administrator allowed its docker-image gears; null: the restricted default.
       security: app.securityOverride ?? null,
       env: envValues ? app.env : namesOnly(app.env),
@@ -140,6 +142,8 @@ function presentServices(app: App, releases: Map<string, number>, defs: Map<stri
     return {
       name,
       scale: app.services?.[name]?.scale ?? gears.length,
+      // An autoscaled web service: the bounds its scale moves between, and the concurrent requests a gear aims at.
+      ...(app.services?.[name]?.autoscale ? { autoscale: { ...app.services[name].autoscale } } : {}),
       gears: gears.length,
       release: serving?.deploymentId ? (releases.get(serving.deploymentId) ?? null) : null,
       cartridge: serving?.cartridge ?? null,

@@ -7,6 +7,7 @@ import { CatalogService } from '../cartridges/catalog.service';
 import { UnitOfWork } from '../database/unit-of-work';
 import { AppAccess } from '../apps/app-access.service';
 import type { App, AppSecurityOverride } from '../apps/app.entity';
+import type { Deployment } from '../apps/deployment.entity';
 import { AppsRepository, type NewGear } from '../apps/apps.repository';
 import { checkCartridgeSet, checkOptions, checkScale, checkSize, isWeb } from '../apps/cartridge-rules';
 import { generatedFor } from '../apps/generated-values';
@@ -334,6 +335,36 @@ export class AppsService {
   }
 
   async scale(user: User, domainName: string, appName: string, body: ScaleBody, waitSeconds?: number) {
+    if ('min' in body && body.service !== undefined) {
+      const name = body.service;
+      return this.change(
+        user,
+        domainName,
+        appName,
+        'app.scale',
+        `autoscale service ${name} between ${body.min} and ${body.max} gears`,
+        async (repos, app) => {
+          if (body.min > body.max) throw ruleViolation('/min', 'range', `must not exceed max (${body.max})`);
+          const release = await this.serviceRelease(repos, app, name);
+          if (release.services[name].kind !== 'web')
+            throw ruleViolation(
+              '/service',
+              'web-only',
+              `autoscaling follows the requests a web service serves; ${name} is ${release.services[name].kind}: give it a number of gears`,
+            );
+          // Bounds set by hand stay through later releases, as a number of gears does; the count moves within them.
+          const current = (app.gears ?? []).filter((g) => g.service === name).length;
+          const within = Math.min(body.max, Math.max(body.min, current));
+          await this.appGears.setServiceReplicas(repos, app, name, within, release, {
+            scale: within,
+            scaled: true,
+            autoscale: { min: body.min, max: body.max, targetConcurrency: body.targetConcurrency ?? 10 },
+            lastScaledAt: Date.now(),
+          });
+        },
+        waitSeconds,
+      );
+    }
     if ('min' in body) {
       return this.change(
         user,
@@ -365,16 +396,9 @@ export class AppsService {
         async (repos, app) => {
           if (body.process !== undefined || body.cartridge !== undefined)
             throw ruleViolation('/service', 'one-target', 'scale a service, a process type or the web cartridge: name one of them');
-          const release = app.activeDeploymentId ? await repos.deployments.findById(app.activeDeploymentId) : null;
-          if (!release?.services?.[name]) {
-            const names = Object.keys(release?.services ?? {});
-            throw ruleViolation(
-              '/service',
-              'known-service',
-              `the release app "${app.name}" runs has no service ${name}${names.length ? ` (it has ${names.join(', ')})` : ''}`,
-            );
-          }
-          // A service may stop altogether (0); it keeps the scale given by hand through later releases.
+          const release = await this.serviceRelease(repos, app, name);
+          // A service may stop altogether (0); it keeps the scale given by hand through later releases. A number of
+          // gears turns an autoscaled service's autoscaling off, as it does an app's.
           await this.appGears.setServiceReplicas(repos, app, name, body.replicas, release);
         },
         waitSeconds,
@@ -425,6 +449,20 @@ export class AppsService {
       },
       waitSeconds,
     );
+  }
+
+  /** The release the app serves, which must name the service `name`. */
+  private async serviceRelease(repos: ChangeRepos, app: App, name: string): Promise<Deployment> {
+    const release = app.activeDeploymentId ? await repos.deployments.findById(app.activeDeploymentId) : null;
+    if (!release?.services?.[name]) {
+      const names = Object.keys(release?.services ?? {});
+      throw ruleViolation(
+        '/service',
+        'known-service',
+        `the release app "${app.name}" runs has no service ${name}${names.length ? ` (it has ${names.join(', ')})` : ''}`,
+      );
+    }
+    return release;
   }
 
   async patch(user: User, domainName: string, appName: string, body: PatchAppBody, waitSeconds?: number) {

@@ -46,6 +46,17 @@ export class AliasesRepository {
     return (res.affected ?? 0) > 0;
   }
 
+  /**
+   * Gives the host name a web service of the app holds a certificate and key, or takes them away (null); null when the
+   * app's services hold no such host.
+   */
+  async certifyServiceHost(appId: string, host: string, certificate: string | null, privateKey: string | null): Promise<Alias | null> {
+    const alias = await this.m.findOne(Alias, { where: { appId, host, service: Not(IsNull()) } });
+    if (!alias) return null;
+    // Saved through the entity, so that the key is sealed as every alias's is.
+    return this.m.save(Object.assign(alias, { certificate, privateKey }));
+  }
+
   /** The host names the app's web services hold. */
   serviceHostsOf(appId: string): Promise<Alias[]> {
     return this.m.find(Alias, { where: { appId, service: Not(IsNull()) }, order: { host: 'ASC' } });

@@ -35,14 +35,14 @@ export function checkAliasHolder(host: string, holder: { teamId: string } | null
   }
 }
 
-/** The certificate's facts, never its key. */
+/** The certificate's facts, never its key; a web service's host name says which service it routes to. */
 function present(a: Alias) {
   let certificate: { subject: string; validTo: string; fingerprint256: string } | null = null;
   if (a.certificate) {
     const x = new X509Certificate(a.certificate);
     certificate = { subject: x.subject, validTo: new Date(x.validTo).toISOString(), fingerprint256: x.fingerprint256 };
   }
-  return { host: a.host, tls: certificate !== null, certificate, createdAt: a.createdAt };
+  return { host: a.host, ...(a.service ? { service: a.service } : {}), tls: certificate !== null, certificate, createdAt: a.createdAt };
 }
 
 @Injectable()
@@ -93,8 +93,20 @@ export class AliasesService {
     const host = body.host.toLowerCase();
     checkAliasHost(host, this.config.appsDomain, '/host');
     const { app, domain } = await this.appIn(user, domainName, appName, 'develop');
-    checkAliasHolder(host, await this.aliasesRepository.holderOf(host), domain.teamId, '/host');
+    const holder = await this.aliasesRepository.holderOf(host);
+    checkAliasHolder(host, holder, domain.teamId, '/host');
     await this.checkTls(host, body.certificate, body.key);
+    // A host name of one of the app's web services (its gearshift.yml holds it) takes a certificate as an alias does.
+    if (holder?.appId === app.id && holder.service) {
+      if (!body.certificate)
+        throw conflict(`the host name ${host} is a host name of web service ${holder.service}; give a certificate and key to serve it over HTTPS`, [
+          { pointer: '/host', rule: 'unique', message: `is a host name of web service ${holder.service}` },
+        ]);
+      const certified = await this.aliasesRepository.certifyServiceHost(app.id, host, body.certificate, body.key!);
+      if (!certified) throw notFound(`host name ${host} of app "${appName}"`);
+      this.routes.schedule();
+      return present(certified);
+    }
     const alias = await this.aliasesRepository.create({ appId: app.id, host, certificate: body.certificate ?? null, privateKey: body.key ?? null });
     if (!alias) throw conflict(`the host name ${host} is already an alias`, [{ pointer: '/host', rule: 'unique', message: 'is taken' }]);
     this.routes.schedule();

@@ -7,6 +7,7 @@ import {
   routesKey,
   routeSealingKey,
   sealRouteSecret,
+  serviceTrafficKey,
   sumTraffic,
   trafficKey,
   type AppRoute,
@@ -29,6 +30,7 @@ import type { ReleaseService } from '../apps/deployment.entity';
 import type { App } from '../apps/app.entity';
 import type { Gear } from '../apps/gear.entity';
 import type { Node } from '../fleet/node.entity';
+import type { Alias } from './alias.entity';
 
 /** The release the app serves, as its web gears run it. */
 function activeRelease(app: App, shape: AppShape): GearRelease | undefined {
@@ -182,7 +184,7 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
           ...(failure ? { failure } : {}),
           health: release ? routeHealth(serviceHealth(release)) : null,
           backends: this.backendsOf(app, (g) => g.service === service, 'http', nodeOf),
-          tls: [],
+          tls: this.tlsOf(held.filter((a) => a.service === service)),
         });
       }
       // An app of named services only: its web service without hosts of its own answers at the app's host name.
@@ -211,13 +213,18 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
                 nodeOf,
               )
             : [],
-        tls: own
-          .filter((a) => a.certificate && a.privateKey)
-          .map((a) => ({ host: a.host, pem: this.sealPem(`${a.certificate!.trim()}\n${a.privateKey!.trim()}\n`) })),
+        tls: this.tlsOf(own),
       });
     }
     routes.sort((a, b) => a.appId.localeCompare(b.appId));
     return { version: Date.now(), apps: routes };
+  }
+
+  /** The certificates of the host names that have one, sealed for the routers. */
+  private tlsOf(aliases: Alias[]): AppRoute['tls'] {
+    return aliases
+      .filter((a) => a.certificate && a.privateKey)
+      .map((a) => ({ host: a.host, pem: this.sealPem(`${a.certificate!.trim()}\n${a.privateKey!.trim()}\n`) }));
   }
 
   /** The running gears of the app that `pick` chooses, where a router reaches them on their endpoint `port`. */
@@ -256,6 +263,13 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
   async traffic(): Promise<Map<string, AppTraffic>> {
     const { apps, expired } = sumTraffic(await this.redis.hgetall(trafficKey(this.config.instance)));
     if (expired.length > 0) await this.redis.hdel(trafficKey(this.config.instance), ...expired);
+    return apps;
+  }
+
+  /** What the routers last saw of each web service with host names of its own, by serviceTrafficId. */
+  async serviceTraffic(): Promise<Map<string, AppTraffic>> {
+    const { apps, expired } = sumTraffic(await this.redis.hgetall(serviceTrafficKey(this.config.instance)));
+    if (expired.length > 0) await this.redis.hdel(serviceTrafficKey(this.config.instance), ...expired);
     return apps;
   }
 

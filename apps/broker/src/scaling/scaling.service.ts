@@ -26,6 +26,19 @@ export class ScalingService {
     return this.systemChange(app, 'app.autoscale', `autoscale to ${replicas} gear(s): ${reason}`, (repos, a) => this.appGears.setReplicas(repos, a, replicas));
   }
 
+  /**
+   * Autoscaling of a web service: `replicas` gears of the release the app serves. The service stays autoscaled, within
+   * the bounds it has; the time is noted for the cooldowns.
+   */
+  async autoscaleService(app: App, service: string, replicas: number, reason: string): Promise<Operation> {
+    return this.systemChange(app, 'app.autoscale', `autoscale service ${service} to ${replicas} gear(s): ${reason}`, async (repos, a) => {
+      const release = a.activeDeploymentId ? await repos.deployments.findById(a.activeDeploymentId) : null;
+      const own = a.services?.[service];
+      if (!release?.services?.[service] || !own?.autoscale) return;
+      await this.appGears.setServiceReplicas(repos, a, service, replicas, release, { ...own, scale: replicas, lastScaledAt: Date.now() });
+    });
+  }
+
   /** Idling: web gears stop, services keep running, the router holds the next request. */
   async idle(app: App, reason: string): Promise<Operation> {
     return this.systemChange(app, 'app.idle', `idle: ${reason}`, async (repos, a) => {

@@ -23,12 +23,17 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--max <n>', 'autoscale: most gears', (v) => Number(v))
     .option('--target <n>', 'autoscale: concurrent requests a gear should carry', (v) => Number(v))
     .option('--process <type>', "scale the gears of one of the Procfile's process types (worker, …) instead of the web gears")
-    .option('--service <name>', "scale the gears of one of the app's named services instead of the web gears")
+    .option('--service <name>', "scale (or autoscale, with --min and --max) one of the app's named services instead of the web gears")
     .addOption(noWait())
     .action(async (name: string, replicas: string | undefined, opts: ScaleOpts) => {
       const body: ScaleRequest | null =
         opts.min !== undefined || opts.max !== undefined
-          ? { min: opts.min ?? 1, max: opts.max ?? opts.min ?? 1, ...(opts.target ? { targetConcurrency: opts.target } : {}) }
+          ? {
+              min: opts.min ?? 1,
+              max: opts.max ?? opts.min ?? 1,
+              ...(opts.target ? { targetConcurrency: opts.target } : {}),
+              ...(opts.service ? { service: opts.service } : {}),
+            }
           : replicas !== undefined
             ? { replicas: Number(replicas), ...(opts.process ? { process: opts.process } : {}), ...(opts.service ? { service: opts.service } : {}) }
             : null;
