@@ -110,6 +110,36 @@ describe('GearOperator.converge', () => {
   });
 });
 
+describe('GearOperator.converge beside an older release', () => {
+  it('starts a web gear at once beside workers that have run for a while: their running time counts, side by side', async () => {
+    const docker = new SlowDatabaseDocker();
+    const started = Date.now() - 60_000;
+    docker.inspectContainer = async (id: string) => {
+      const c = docker.containers.find((x) => x.id === id)!;
+      return { state: c.state, exitCode: 0, restartCount: 0, publishedPorts: {}, ip: {}, ...(c.id.startsWith('old') ? { startedAt: started } : {}) };
+    };
+    const config = { instance: INSTANCE, address: '127.0.0.1', dataDir: join(tmpdir(), 'gearshift-operator-spec') } as AgentConfig;
+    const operator = new GearOperator(config, docker as unknown as DockerAdapter, NODE);
+    const workers = ['jobs', 'mailer'].map((name) => ({ ...gear(name, false, { kind: 'none', timeoutSeconds: 60 }), service: name }));
+    const web = gear('nodejs', true, { kind: 'none', timeoutSeconds: 5 });
+    for (const w of workers) {
+      const labels = { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: INSTANCE, [LABELS.node]: NODE, [LABELS.app]: APP, [LABELS.gear]: w.gearId };
+      docker.containers.push({
+        id: `old-${w.service}`,
+        name: w.containerName,
+        labels: { ...labels, [LABELS.cartridge]: w.cartridge, [LABELS.specHash]: specHash(w) },
+        state: 'running',
+        publishedPorts: {},
+        addresses: {},
+      });
+    }
+    const t0 = Date.now();
+    await operator.converge(APP, [...workers, web], async () => undefined);
+    assert.deepEqual(docker.calls, ['create nodejs']);
+    assert.ok(Date.now() - t0 < 2000, `the web gear waited ${Date.now() - t0} ms for workers that had settled long ago`);
+  });
+});
+
 /** A worker whose process exits at once: Docker restarts it, so it is running at most looks, restarted between them. */
 class CrashingWorkerDocker extends SlowDatabaseDocker {
   private looks = 0;

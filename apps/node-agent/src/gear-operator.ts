@@ -140,14 +140,18 @@ export class GearOperator {
       await new Promise((r) => setTimeout(r, opts.drainMs));
     }
     // Services this pass leaves as they are may still be starting (an agent that died right after creating them):
-    // web gears about to start wait for them too, quietly when they are healthy already.
+    // web gears about to start wait for them too, quietly and side by side; those healthy already pass at once.
     const startsWeb = plan.actions.some((a) => a.kind !== 'remove' && a.kind !== 'stop' && a.spec.web);
     if (startsWeb) {
       const touched = new Set(plan.actions.flatMap((a) => (a.kind === 'remove' ? [] : [a.spec.gearId])));
-      for (const spec of specs.filter((s) => s.running && !s.web && !touched.has(s.gearId))) {
-        const existing = containers.find((c) => c.labels[LABELS.gear] === spec.gearId && c.state === 'running');
-        if (existing) await this.waitHealthy(spec, existing.id, async () => undefined);
-      }
+      await Promise.all(
+        specs
+          .filter((s) => s.running && !s.web && !touched.has(s.gearId))
+          .map(async (spec) => {
+            const existing = containers.find((c) => c.labels[LABELS.gear] === spec.gearId && c.state === 'running');
+            if (existing) await this.waitHealthy(spec, existing.id, async () => undefined);
+          }),
+      );
     }
     // Removals and stops first, side by side (a graceful stop may take its while); then the starts, each as soon as
     // what it waits for is healthy.
