@@ -157,6 +157,42 @@ interface ImageToBuild {
 /** What the output of the web cartridge's image is prefixed with when it builds beside services. */
 const webName = (base: BuildJob['base']): string => ('build' in base ? base.build.cartridge : 'app');
 
+/**
+ * Builds the images side by side (at most `n` at once) and runs the release step as soon as the image it runs in
+ * (`release.after`, an index of `builds`; -1: none of them) is built and pushed, while the others still build: the
+ * rollout that follows waits for both anyway. Everything started is waited for; then the first build failure is
+ * thrown, else the release step's. A release step whose image failed to build does not run.
+ */
+export async function buildAndRelease<T>(n: number, builds: (() => Promise<T>)[], release: { after: number; run: () => Promise<void> } | null): Promise<T[]> {
+  // Settled at once, so that a release step that fails while images still build is no unhandled rejection.
+  let releasing: Promise<{ error: unknown } | null> | undefined;
+  const start = (): void => {
+    releasing ??= release!.run().then(
+      () => null,
+      (error: unknown) => ({ error }),
+    );
+  };
+  const made = await allAtMost(
+    n,
+    builds.map((build, i) => async () => {
+      const result = await build();
+      if (release && i === release.after) start();
+      return result;
+    }),
+  ).then(
+    (results) => ({ results }),
+    (error: unknown) => ({ error }),
+  );
+  if ('error' in made) {
+    await releasing;
+    throw made.error;
+  }
+  if (release) start();
+  const released = releasing ? await releasing : null;
+  if (released) throw released.error;
+  return made.results;
+}
+
 /** The folder of a service inside the source tree; a path that leaves the tree is refused. */
 export function serviceFolder(src: string, context: string): string {
   const parts = context.split('/').filter((p) => p !== '' && p !== '.');
@@ -210,7 +246,9 @@ export class ReleaseBuilder {
       }
       // Several images build side by side, each line of their output prefixed by what it is for (as compose does).
       const prefixed = images.length > 1;
-      const made = await allAtMost(
+      // A release of named services only has no image of the web cartridge's to run the release command in.
+      const releaseIn = job.release && (!job.onlyServices || job.release.image) ? (job.release.image ?? job.tag) : undefined;
+      const made = await buildAndRelease(
         this.config.buildConcurrency,
         images.map((what) => async () => {
           if (what.name) await step(`building service ${what.name} from ${what.context === '.' ? 'the root of the source' : `./${what.context}`}`);
@@ -218,11 +256,10 @@ export class ReleaseBuilder {
           const lines = prefix ? (line: string) => out(`${prefix}${line}`) : out;
           return this.image(job, what, what.name ? join(work, `service-${what.name}`) : join(work, 'app'), step, lines, redact);
         }),
+        releaseIn === undefined ? null : { after: images.findIndex((what) => what.tag === releaseIn), run: () => this.release(job, step, out) },
       );
       // Without an image of the web cartridge's, the release says how its first service was built.
       const dockerfile: 'recipe' | 'repository' = made[0] ?? 'recipe';
-      // A release of named services only has no image of the web cartridge's to run the release command in.
-      if (job.release && (!job.onlyServices || job.release.image)) await this.release(job, step, out);
       return { image: job.onlyServices ? '' : job.tag, dockerfile };
     } finally {
       rmSync(work, { recursive: true, force: true });
