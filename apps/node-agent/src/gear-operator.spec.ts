@@ -39,6 +39,7 @@ class SlowDatabaseDocker {
     return id;
   }
   async startContainer(id: string) {
+    this.calls.push(`start ${id}`);
     this.containers.find((c) => c.id === id)!.state = 'running';
   }
   async inspectContainer(id: string) {
@@ -105,7 +106,15 @@ describe('GearOperator.converge', () => {
 
     await operator.converge(APP, [db, web], async (text) => void steps.push(text));
 
-    assert.deepEqual(docker.calls, ['check db1 pg_isready', 'check db1 pg_isready', 'check db1 pg_isready', 'check db1 pg_isready', 'create nodejs']);
+    // Its container is made meanwhile; it starts once the database passed.
+    assert.deepEqual(docker.calls, [
+      'create nodejs',
+      'check db1 pg_isready',
+      'check db1 pg_isready',
+      'check db1 pg_isready',
+      'check db1 pg_isready',
+      'start c2',
+    ]);
     assert.ok(!steps.some((s) => s.includes('postgresql')), `no step for the database this pass left alone: ${steps.join(' | ')}`);
   });
 });
@@ -121,7 +130,7 @@ describe('GearOperator.converge beside an older release', () => {
     const config = { instance: INSTANCE, address: '127.0.0.1', dataDir: join(tmpdir(), 'gearshift-operator-spec') } as AgentConfig;
     const operator = new GearOperator(config, docker as unknown as DockerAdapter, NODE);
     const workers = ['jobs', 'mailer'].map((name) => ({ ...gear(name, false, { kind: 'none', timeoutSeconds: 60 }), service: name }));
-    const web = gear('nodejs', true, { kind: 'none', timeoutSeconds: 5 });
+    const web = { ...gear('nodejs', true, { kind: 'none', timeoutSeconds: 5 }), waitsFor: ['jobs', 'mailer'] };
     for (const w of workers) {
       const labels = { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: INSTANCE, [LABELS.node]: NODE, [LABELS.app]: APP, [LABELS.gear]: w.gearId };
       docker.containers.push({
@@ -135,7 +144,7 @@ describe('GearOperator.converge beside an older release', () => {
     }
     const t0 = Date.now();
     await operator.converge(APP, [...workers, web], async () => undefined);
-    assert.deepEqual(docker.calls, ['create nodejs']);
+    assert.deepEqual(docker.calls, ['create nodejs', 'start c3']);
     assert.ok(Date.now() - t0 < 2000, `the web gear waited ${Date.now() - t0} ms for workers that had settled long ago`);
   });
 });
