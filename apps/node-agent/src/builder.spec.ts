@@ -148,6 +148,20 @@ describe('buildAndRelease', () => {
     assert.deepEqual(events, ['built 0', 'release started', 'release ended', 'built 1', 'built 2']);
   });
 
+  it('starts it before its image is pushed, when the build says the image is there', async () => {
+    const events: string[] = [];
+    const build = async (built: () => void) => {
+      events.push('built');
+      built();
+      await sleep(60);
+      events.push('pushed');
+      return 0;
+    };
+    const run = async () => void events.push('release started');
+    await buildAndRelease(4, [build], { after: 0, run });
+    assert.deepEqual(events, ['built', 'release started', 'pushed']);
+  });
+
   it('ends only when both the builds and the release step ended', async () => {
     const { events, builds, run } = setup([10, 10]);
     await buildAndRelease(4, builds, { after: 1, run });

@@ -159,11 +159,16 @@ const webName = (base: BuildJob['base']): string => ('build' in base ? base.buil
 
 /**
  * Builds the images side by side (at most `n` at once) and runs the release step as soon as the image it runs in
- * (`release.after`, an index of `builds`; -1: none of them) is built and pushed, while the others still build: the
- * rollout that follows waits for both anyway. Everything started is waited for; then the first build failure is
- * thrown, else the release step's. A release step whose image failed to build does not run.
+ * (`release.after`, an index of `builds`; -1: none of them) is built — a build says so by calling `built`, before it
+ * pushes the image, which only other nodes need — while the others still build and push: the rollout that follows
+ * waits for all of them anyway. Everything started is waited for; then the first build failure is thrown, else the
+ * release step's. A release step whose image failed to build does not run.
  */
-export async function buildAndRelease<T>(n: number, builds: (() => Promise<T>)[], release: { after: number; run: () => Promise<void> } | null): Promise<T[]> {
+export async function buildAndRelease<T>(
+  n: number,
+  builds: ((built: () => void) => Promise<T>)[],
+  release: { after: number; run: () => Promise<void> } | null,
+): Promise<T[]> {
   // Settled at once, so that a release step that fails while images still build is no unhandled rejection.
   let releasing: Promise<{ error: unknown } | null> | undefined;
   const start = (): void => {
@@ -175,8 +180,11 @@ export async function buildAndRelease<T>(n: number, builds: (() => Promise<T>)[]
   const made = await allAtMost(
     n,
     builds.map((build, i) => async () => {
-      const result = await build();
-      if (release && i === release.after) start();
+      const ready = () => {
+        if (release && i === release.after) start();
+      };
+      const result = await build(ready);
+      ready();
       return result;
     }),
   ).then(
@@ -250,11 +258,11 @@ export class ReleaseBuilder {
       const releaseIn = job.release && (!job.onlyServices || job.release.image) ? (job.release.image ?? job.tag) : undefined;
       const made = await buildAndRelease(
         this.config.buildConcurrency,
-        images.map((what) => async () => {
+        images.map((what) => async (built) => {
           if (what.name) await step(`building service ${what.name} from ${what.context === '.' ? 'the root of the source' : `./${what.context}`}`);
           const prefix = prefixed ? `${what.name ?? webName(job.base)} | ` : '';
           const lines = prefix ? (line: string) => out(`${prefix}${line}`) : out;
-          return this.image(job, what, what.name ? join(work, `service-${what.name}`) : join(work, 'app'), step, lines, redact);
+          return this.image(job, what, what.name ? join(work, `service-${what.name}`) : join(work, 'app'), step, lines, redact, built);
         }),
         releaseIn === undefined ? null : { after: images.findIndex((what) => what.tag === releaseIn), run: () => this.release(job, step, out) },
       );
@@ -277,6 +285,7 @@ export class ReleaseBuilder {
     step: StepReporter,
     out: LogSink,
     redact: (line: string) => string,
+    built: () => void = () => undefined,
   ): Promise<'recipe' | 'repository'> {
     const label = what.name ? `service ${what.name}: ` : '';
     if (what.base) await this.images.ensure(what.base, step);
@@ -355,6 +364,7 @@ export class ReleaseBuilder {
       for (const line of startLines) out(line);
       await step(`${label}image ${what.tag} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
+    built();
     if (job.push) {
       const t = Date.now();
       try {
