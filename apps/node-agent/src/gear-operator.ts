@@ -199,7 +199,7 @@ export class GearOperator {
               let made: Promise<string> | undefined;
               if (action.kind === 'create' && prerequisites[i].length > 0) {
                 made = gate(async () => {
-                  await step(`creating gear ${action.spec.cartridge} ${action.spec.gearId.slice(0, 8)}`);
+                  await step(`creating ${gearTitle(action.spec)}`);
                   return this.createContainer(action.spec, epochs[action.spec.gearId]);
                 });
                 // Met below, unless a prerequisite failed first: the next converge starts or removes that container.
