@@ -256,13 +256,15 @@ export class ReleaseBuilder {
       const prefixed = images.length > 1;
       // A release of named services only has no image of the web cartridge's to run the release command in.
       const releaseIn = job.release && (!job.onlyServices || job.release.image) ? (job.release.image ?? job.tag) : undefined;
+      // The images of earlier releases that services may reuse, looked up once for all of them.
+      const earlier = images.some((what) => what.name) ? await this.earlierImages(job.appId) : new Map<string, string>();
       const made = await buildAndRelease(
         this.config.buildConcurrency,
         images.map((what) => async (built) => {
           if (what.name) await step(`building service ${what.name} from ${what.context === '.' ? 'the root of the source' : `./${what.context}`}`);
           const prefix = prefixed ? `${what.name ?? webName(job.base)} | ` : '';
           const lines = prefix ? (line: string) => out(`${prefix}${line}`) : out;
-          return this.image(job, what, what.name ? join(work, `service-${what.name}`) : join(work, 'app'), step, lines, redact, built);
+          return this.image(job, what, what.name ? join(work, `service-${what.name}`) : join(work, 'app'), step, lines, redact, earlier, built);
         }),
         releaseIn === undefined ? null : { after: images.findIndex((what) => what.tag === releaseIn), run: () => this.release(job, step, out) },
       );
@@ -285,8 +287,10 @@ export class ReleaseBuilder {
     step: StepReporter,
     out: LogSink,
     redact: (line: string) => string,
+    earlierImages: Map<string, string>,
     built: () => void = () => undefined,
   ): Promise<'recipe' | 'repository'> {
+    const preparing = Date.now();
     const label = what.name ? `service ${what.name}: ` : '';
     if (what.base) await this.images.ensure(what.base, step);
     const baseTag = what.base ? this.images.tag(what.base) : undefined;
@@ -316,10 +320,11 @@ export class ReleaseBuilder {
       writeFileSync(join(work, 'Dockerfile'), recipe.dockerfile);
       generated = recipe.dockerfile;
       writeFileSync(join(work, '.dockerignore'), 'src/.git\n');
-      // The recipe's Dockerfile copies the folder from src/ of its context.
+      // The recipe's Dockerfile copies the folder from src/ of its context: linked there, not copied, since the
+      // extracted source beside it is only read (the files are read once, to hash them, and once more into the context).
       if (what.dir !== join(work, 'src')) {
         mkdirSync(join(work, 'src'), { recursive: true });
-        await run('cp', ['-a', `${what.dir}/.`, join(work, 'src')]);
+        await run('cp', ['-al', `${what.dir}/.`, join(work, 'src')]);
       }
       contextDir = work;
       dockerfile = 'Dockerfile';
@@ -335,12 +340,12 @@ export class ReleaseBuilder {
     const appLabels = { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: this.config.instance, [LABELS.app]: job.appId };
     // A service whose folder, recipe and build arguments are those of an image of an earlier release reuses it.
     const inputs = what.name ? buildInputsHash({ contextDir, dockerfile, target: what.target, buildArgs }) : undefined;
-    const earlier = inputs ? await this.earlierImage({ ...appLabels, [LABELS.buildInputs]: inputs }) : undefined;
+    const earlier = inputs ? earlierImages.get(inputs) : undefined;
     if (earlier) {
       await this.docker.tagImage(earlier, what.tag);
       await step(`${label}unchanged since an earlier release, reusing its image ${earlier}`);
     } else {
-      await step(`${label}building the image with ${how}`);
+      await step(`${label}building the image with ${how} (its context ready in ${((Date.now() - preparing) / 1000).toFixed(1)} s)`);
       const labels = { ...job.labels, ...appLabels, ...(inputs ? { [LABELS.buildInputs]: inputs } : {}) };
       // Written after the inputs were hashed: the release's number in them changes with every build.
       if (generated) writeFileSync(join(contextDir, dockerfile), `${generated}${labelInstruction(labels)}\n`);
@@ -377,10 +382,15 @@ export class ReleaseBuilder {
     return own ? 'repository' : 'recipe';
   }
 
-  /** A tag of this app's image built from the same inputs, if this node still has one. */
-  private async earlierImage(labels: Record<string, string>): Promise<string | undefined> {
-    const images = await this.docker.listImages(labels);
-    return images.flatMap((i) => i.tags)[0];
+  /** This app's images on this node that are named by the inputs they were built from: a tag of each, by its inputs' hash. */
+  private async earlierImages(appId: string): Promise<Map<string, string>> {
+    const images = await this.docker.listImages({ [LABELS.managedBy]: 'gearshift', [LABELS.instance]: this.config.instance, [LABELS.app]: appId });
+    const byInputs = new Map<string, string>();
+    for (const image of images) {
+      const inputs = image.labels?.[LABELS.buildInputs];
+      if (inputs && image.tags.length > 0 && !byInputs.has(inputs)) byInputs.set(inputs, image.tags[0]);
+    }
+    return byInputs;
   }
 
   /**

@@ -152,8 +152,8 @@ export class DockerAdapter {
     return pushImage(this.docker, tag, this.authFor(tag));
   }
 
-  /** Image tags carrying these labels. */
-  async listImages(labels: Record<string, string>): Promise<{ id: string; tags: string[] }[]> {
+  /** Image tags carrying these labels, with each image's labels. */
+  async listImages(labels: Record<string, string>): Promise<{ id: string; tags: string[]; labels?: Record<string, string> }[]> {
     return listImages(this.docker, labels);
   }
 
