@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildAndRelease, labelInstruction, readableBuildOutput, recipeBuild, recipeDockerfile, serviceFolder } from './builder';
+import { buildAndRelease, compileNeedsSource, labelInstruction, readableBuildOutput, recipeBuild, recipeDockerfile, serviceFolder } from './builder';
 import { withoutTerminalCodes } from './docker-images';
 
 describe('build recipes', () => {
@@ -42,6 +42,39 @@ describe('build recipes', () => {
     const compile = lines.findIndex((l) => l.includes("sh -c 'gear-build compile'"));
     const hook = lines.findIndex((l) => l.includes("sh -c 'echo hook'"));
     assert.ok(code > 0 && compile > code && hook > compile, df);
+  });
+
+  it('runs a compile step with nothing to build before the source, beside the Procfile, so that new code is the last layer alone', () => {
+    const df = recipeDockerfile(
+      'base',
+      { ...recipe, compile: 'gear-build compile', hooks: {} },
+      new Set(['package.json', 'Procfile', 'index.js']),
+      false,
+      undefined,
+      true,
+    );
+    const lines = df.split('\n');
+    const install = lines.findIndex((l) => l.includes("sh -c 'npm install'"));
+    const procfile = lines.findIndex((l) => l === 'COPY --chown=gear src/Procfile ./');
+    const compile = lines.findIndex((l) => l.includes("sh -c 'gear-build compile'"));
+    const code = lines.findIndex((l) => l === 'COPY --chown=gear src/ ./');
+    assert.ok(install > 0 && procfile > install && compile > procfile && code > compile, df);
+    assert.equal(lines.filter((l) => l.includes('gear-build compile')).length, 1, df);
+    assert.equal(lines.slice(code + 1).filter(Boolean).length, 0, df);
+  });
+
+  it('knows the compile step needs the source only when the JSON file the recipe names has the key', () => {
+    const needs = { compile: 'gear-build compile', compileNeeds: { file: 'package.json', key: 'scripts.build' } };
+    const pkg = (text: string | undefined) => (file: string) => (file === 'package.json' ? text : undefined);
+    assert.equal(compileNeedsSource(needs, pkg('{"scripts":{"build":"tsc"}}')), true);
+    assert.equal(compileNeedsSource(needs, pkg('{"scripts":{"start":"node index.js"}}')), false);
+    assert.equal(compileNeedsSource(needs, pkg('{"scripts":{"build":""}}')), false);
+    assert.equal(compileNeedsSource(needs, pkg('{"name":"x"}')), false);
+    assert.equal(compileNeedsSource(needs, pkg(undefined)), false);
+    // A file that is not JSON leaves the step where it was, to say so.
+    assert.equal(compileNeedsSource(needs, pkg('{')), true);
+    // Without the recipe's say, the step always needs the source.
+    assert.equal(compileNeedsSource({ compile: 'make' }, pkg(undefined)), true);
   });
 
   it("makes a Procfile's web command the image's command, run by a shell with PORT defaulting to the web port", () => {
@@ -143,7 +176,7 @@ describe('buildAndRelease', () => {
   };
 
   it('starts the release step once its own image is built, while the other images still build', async () => {
-    const { events, builds, run } = setup([10, 120, 120]);
+    const { events, builds, run } = setup([10, 500, 500]);
     assert.deepEqual(await buildAndRelease(4, builds, { after: 0, run }), [0, 1, 2]);
     assert.deepEqual(events, ['built 0', 'release started', 'release ended', 'built 1', 'built 2']);
   });
