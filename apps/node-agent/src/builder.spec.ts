@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { labelInstruction, readableBuildOutput, recipeBuild, recipeDockerfile, serviceFolder } from './builder';
+import { buildAndRelease, compileNeedsSource, labelInstruction, readableBuildOutput, recipeBuild, recipeDockerfile, serviceFolder } from './builder';
 import { withoutTerminalCodes } from './docker-images';
 
 describe('build recipes', () => {
@@ -42,6 +42,39 @@ describe('build recipes', () => {
     const compile = lines.findIndex((l) => l.includes("sh -c 'gear-build compile'"));
     const hook = lines.findIndex((l) => l.includes("sh -c 'echo hook'"));
     assert.ok(code > 0 && compile > code && hook > compile, df);
+  });
+
+  it('runs a compile step with nothing to build before the source, beside the Procfile, so that new code is the last layer alone', () => {
+    const df = recipeDockerfile(
+      'base',
+      { ...recipe, compile: 'gear-build compile', hooks: {} },
+      new Set(['package.json', 'Procfile', 'index.js']),
+      false,
+      undefined,
+      true,
+    );
+    const lines = df.split('\n');
+    const install = lines.findIndex((l) => l.includes("sh -c 'npm install'"));
+    const procfile = lines.findIndex((l) => l === 'COPY --chown=gear src/Procfile ./');
+    const compile = lines.findIndex((l) => l.includes("sh -c 'gear-build compile'"));
+    const code = lines.findIndex((l) => l === 'COPY --chown=gear src/ ./');
+    assert.ok(install > 0 && procfile > install && compile > procfile && code > compile, df);
+    assert.equal(lines.filter((l) => l.includes('gear-build compile')).length, 1, df);
+    assert.equal(lines.slice(code + 1).filter(Boolean).length, 0, df);
+  });
+
+  it('knows the compile step needs the source only when the JSON file the recipe names has the key', () => {
+    const needs = { compile: 'gear-build compile', compileNeeds: { file: 'package.json', key: 'scripts.build' } };
+    const pkg = (text: string | undefined) => (file: string) => (file === 'package.json' ? text : undefined);
+    assert.equal(compileNeedsSource(needs, pkg('{"scripts":{"build":"tsc"}}')), true);
+    assert.equal(compileNeedsSource(needs, pkg('{"scripts":{"start":"node index.js"}}')), false);
+    assert.equal(compileNeedsSource(needs, pkg('{"scripts":{"build":""}}')), false);
+    assert.equal(compileNeedsSource(needs, pkg('{"name":"x"}')), false);
+    assert.equal(compileNeedsSource(needs, pkg(undefined)), false);
+    // A file that is not JSON leaves the step where it was, to say so.
+    assert.equal(compileNeedsSource(needs, pkg('{')), true);
+    // Without the recipe's say, the step always needs the source.
+    assert.equal(compileNeedsSource({ compile: 'make' }, pkg(undefined)), true);
   });
 
   it("makes a Procfile's web command the image's command, run by a shell with PORT defaulting to the web port", () => {
@@ -116,5 +149,82 @@ describe('service folders', () => {
     assert.equal(serviceFolder('/b/src', '.'), '/b/src');
     assert.throws(() => serviceFolder('/b/src', '../other'), /not a folder of the source/);
     assert.throws(() => serviceFolder('/b/src', '/etc'), /not a folder of the source/);
+  });
+});
+
+describe('buildAndRelease', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** Builds that take `ms` each and note when they end; a release step that notes when it starts and ends. */
+  const setup = (durations: number[], releaseFails = false, failing?: number) => {
+    const events: string[] = [];
+    const builds = durations.map((ms, i) => async () => {
+      await sleep(ms);
+      if (i === failing) {
+        events.push(`build ${i} failed`);
+        throw new Error(`service ${i}: the build failed`);
+      }
+      events.push(`built ${i}`);
+      return i;
+    });
+    const run = async () => {
+      events.push('release started');
+      await sleep(30);
+      events.push('release ended');
+      if (releaseFails) throw new Error("the Procfile's release process exited with code 1");
+    };
+    return { events, builds, run };
+  };
+
+  it('starts the release step once its own image is built, while the other images still build', async () => {
+    const { events, builds, run } = setup([10, 500, 500]);
+    assert.deepEqual(await buildAndRelease(4, builds, { after: 0, run }), [0, 1, 2]);
+    assert.deepEqual(events, ['built 0', 'release started', 'release ended', 'built 1', 'built 2']);
+  });
+
+  it('starts it before its image is pushed, when the build says the image is there', async () => {
+    const events: string[] = [];
+    const build = async (built: () => void) => {
+      events.push('built');
+      built();
+      await sleep(60);
+      events.push('pushed');
+      return 0;
+    };
+    const run = async () => void events.push('release started');
+    await buildAndRelease(4, [build], { after: 0, run });
+    assert.deepEqual(events, ['built', 'release started', 'pushed']);
+  });
+
+  it('ends only when both the builds and the release step ended', async () => {
+    const { events, builds, run } = setup([10, 10]);
+    await buildAndRelease(4, builds, { after: 1, run });
+    assert.deepEqual(events, ['built 0', 'built 1', 'release started', 'release ended']);
+  });
+
+  it("fails with the release step's failure once the other images are built", async () => {
+    const { events, builds, run } = setup([10, 80], true);
+    await assert.rejects(buildAndRelease(4, builds, { after: 0, run }), /release process exited with code 1/);
+    assert.deepEqual(events, ['built 0', 'release started', 'release ended', 'built 1']);
+  });
+
+  it("fails with a service's build failure, after the release step that had started ended", async () => {
+    const { events, builds, run } = setup([10, 20], false, 1);
+    await assert.rejects(buildAndRelease(4, builds, { after: 0, run }), /service 1: the build failed/);
+    assert.deepEqual(events, ['built 0', 'release started', 'build 1 failed', 'release ended']);
+  });
+
+  it('runs no release step when its own image failed to build', async () => {
+    const { events, builds, run } = setup([10, 50], false, 0);
+    await assert.rejects(buildAndRelease(4, builds, { after: 0, run }), /service 0: the build failed/);
+    assert.deepEqual(events, ['build 0 failed', 'built 1']);
+  });
+
+  it('runs it after every build when none of the images is its own, and not at all without one (does nothing)', async () => {
+    const late = setup([10, 10]);
+    await buildAndRelease(4, late.builds, { after: -1, run: late.run });
+    assert.deepEqual(late.events, ['built 0', 'built 1', 'release started', 'release ended']);
+    const none = setup([10]);
+    await buildAndRelease(4, none.builds, null);
+    assert.deepEqual(none.events, ['built 0']);
   });
 });

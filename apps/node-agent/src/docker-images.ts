@@ -146,11 +146,11 @@ export async function tagImage(docker: Docker, source: string, target: string): 
   await docker.getImage(checkName('image', source)).tag({ repo: checkName('image', repo), tag });
 }
 
-/** Image tags carrying these labels. */
-export async function listImages(docker: Docker, labels: Record<string, string>): Promise<{ id: string; tags: string[] }[]> {
+/** Image tags carrying these labels, with each image's labels. */
+export async function listImages(docker: Docker, labels: Record<string, string>): Promise<{ id: string; tags: string[]; labels?: Record<string, string> }[]> {
   const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
   const list = await docker.listImages({ filters: JSON.stringify(filters) });
-  return list.map((i) => ({ id: i.Id, tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>') }));
+  return list.map((i) => ({ id: i.Id, tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'), labels: i.Labels ?? {} }));
 }
 
 /** Removes an image tag; an image a container still uses is left (409) and reported false. */

@@ -152,8 +152,8 @@ export class DockerAdapter {
     return pushImage(this.docker, tag, this.authFor(tag));
   }
 
-  /** Image tags carrying these labels. */
-  async listImages(labels: Record<string, string>): Promise<{ id: string; tags: string[] }[]> {
+  /** Image tags carrying these labels, with each image's labels. */
+  async listImages(labels: Record<string, string>): Promise<{ id: string; tags: string[]; labels?: Record<string, string> }[]> {
     return listImages(this.docker, labels);
   }
 
@@ -329,9 +329,14 @@ export class DockerAdapter {
     }
   }
 
-  async inspectContainer(
-    id: string,
-  ): Promise<{ state: string; exitCode: number; restartCount: number; ip: Record<string, string>; publishedPorts: Record<number, number> }> {
+  async inspectContainer(id: string): Promise<{
+    state: string;
+    exitCode: number;
+    restartCount: number;
+    startedAt?: number;
+    ip: Record<string, string>;
+    publishedPorts: Record<number, number>;
+  }> {
     const info = await this.docker.getContainer(checkName('container', id)).inspect();
     const ports: Record<number, number> = {};
     for (const [key, binds] of Object.entries(info.NetworkSettings.Ports ?? {})) {
@@ -339,7 +344,16 @@ export class DockerAdapter {
       if (hostPort) ports[Number(key.split('/')[0])] = Number(hostPort);
     }
     const ip = Object.fromEntries(Object.entries(info.NetworkSettings.Networks ?? {}).map(([n, v]) => [n, v.IPAddress]));
-    return { state: info.State.Status, exitCode: info.State.ExitCode, restartCount: info.RestartCount ?? 0, ip, publishedPorts: ports };
+    // A container never started says 0001-01-01, which is no start at all.
+    const startedAt = Date.parse(info.State.StartedAt ?? '');
+    return {
+      state: info.State.Status,
+      exitCode: info.State.ExitCode,
+      restartCount: info.RestartCount ?? 0,
+      ...(startedAt > 0 ? { startedAt } : {}),
+      ip,
+      publishedPorts: ports,
+    };
   }
 
   /** A container's addresses by network and its environment. */

@@ -39,6 +39,7 @@ class SlowDatabaseDocker {
     return id;
   }
   async startContainer(id: string) {
+    this.calls.push(`start ${id}`);
     this.containers.find((c) => c.id === id)!.state = 'running';
   }
   async inspectContainer(id: string) {
@@ -105,7 +106,15 @@ describe('GearOperator.converge', () => {
 
     await operator.converge(APP, [db, web], async (text) => void steps.push(text));
 
-    assert.deepEqual(docker.calls, ['check db1 pg_isready', 'check db1 pg_isready', 'check db1 pg_isready', 'check db1 pg_isready', 'create nodejs']);
+    // Its container is made meanwhile; it starts once the database passed.
+    assert.deepEqual(docker.calls, [
+      'create nodejs',
+      'check db1 pg_isready',
+      'check db1 pg_isready',
+      'check db1 pg_isready',
+      'check db1 pg_isready',
+      'start c2',
+    ]);
     assert.ok(!steps.some((s) => s.includes('postgresql')), `no step for the database this pass left alone: ${steps.join(' | ')}`);
   });
 });
@@ -214,6 +223,36 @@ describe('GearOperator: a database restarted in place', () => {
       steps.some((t) => /^gear postgresql postgres is back after \d+\.\d s$/.test(t)),
       steps.join(' | '),
     );
+  });
+});
+
+describe('GearOperator.converge beside an older release', () => {
+  it('starts a web gear at once beside workers that have run for a while: their running time counts, side by side', async () => {
+    const docker = new SlowDatabaseDocker();
+    const started = Date.now() - 60_000;
+    docker.inspectContainer = async (id: string) => {
+      const c = docker.containers.find((x) => x.id === id)!;
+      return { state: c.state, exitCode: 0, restartCount: 0, publishedPorts: {}, ip: {}, ...(c.id.startsWith('old') ? { startedAt: started } : {}) };
+    };
+    const config = { instance: INSTANCE, address: '127.0.0.1', dataDir: join(tmpdir(), 'gearshift-operator-spec') } as AgentConfig;
+    const operator = new GearOperator(config, docker as unknown as DockerAdapter, NODE);
+    const workers = ['jobs', 'mailer'].map((name) => ({ ...gear(name, false, { kind: 'none', timeoutSeconds: 60 }), service: name }));
+    const web = { ...gear('nodejs', true, { kind: 'none', timeoutSeconds: 5 }), waitsFor: ['jobs', 'mailer'] };
+    for (const w of workers) {
+      const labels = { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: INSTANCE, [LABELS.node]: NODE, [LABELS.app]: APP, [LABELS.gear]: w.gearId };
+      docker.containers.push({
+        id: `old-${w.service}`,
+        name: w.containerName,
+        labels: { ...labels, [LABELS.cartridge]: w.cartridge, [LABELS.specHash]: specHash(w) },
+        state: 'running',
+        publishedPorts: {},
+        addresses: {},
+      });
+    }
+    const t0 = Date.now();
+    await operator.converge(APP, [...workers, web], async () => undefined);
+    assert.deepEqual(docker.calls, ['create nodejs', 'start c3']);
+    assert.ok(Date.now() - t0 < 2000, `the web gear waited ${Date.now() - t0} ms for workers that had settled long ago`);
   });
 });
 

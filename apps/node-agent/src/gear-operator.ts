@@ -141,16 +141,13 @@ export class GearOperator {
       await step(`letting ${removals} old gear(s) drain for ${(opts.drainMs / 1000).toFixed(1)} s`);
       await new Promise((r) => setTimeout(r, opts.drainMs));
     }
-    // Services this pass leaves as they are may still be starting (an agent that died right after creating them):
-    // web gears about to start wait for them too, quietly when they are healthy already.
-    const startsWeb = plan.actions.some((a) => a.kind !== 'remove' && a.kind !== 'stop' && a.spec.web);
-    if (startsWeb) {
-      const touched = new Set(plan.actions.flatMap((a) => (a.kind === 'remove' ? [] : [a.spec.gearId])));
-      for (const spec of specs.filter((s) => s.running && !s.web && !touched.has(s.gearId))) {
-        const existing = containers.find((c) => c.labels[LABELS.gear] === spec.gearId && c.state === 'running');
-        if (existing) await this.waitHealthy(spec, existing.id, async () => undefined);
-      }
-    }
+    // The gears this pass leaves running as they are: those a new gear waits for are waited for through them. They may
+    // still be starting (an agent that died right after creating them), so that wait is a quiet health check.
+    const touched = new Set(plan.actions.flatMap((a) => (a.kind === 'remove' ? [] : [a.spec.gearId])));
+    const serving = specs.flatMap((spec) => {
+      const existing = spec.running && !touched.has(spec.gearId) && containers.find((c) => c.labels[LABELS.gear] === spec.gearId && c.state === 'running');
+      return existing ? [{ spec, containerId: existing.id }] : [];
+    });
     // Removals and stops first, side by side (a graceful stop may take its while); then the starts, each as soon as
     // what it waits for is healthy.
     const starts = plan.actions.filter((a): a is Exclude<Action, { kind: 'remove' | 'stop' }> => a.kind !== 'remove' && a.kind !== 'stop');
@@ -159,7 +156,7 @@ export class GearOperator {
       START_CONCURRENCY,
       ends.map((a) => () => this.apply(a, step, epochs)),
     );
-    await this.startAll(starts, step, epochs);
+    await this.startAll(starts, serving, step, epochs);
     for (const n of plan.removeNetworks) await this.docker.removeNetwork(n);
     for (const v of plan.removeVolumes) {
       await step(`removing volume ${v}`);
@@ -177,43 +174,55 @@ export class GearOperator {
   /**
    * Creates or starts the gears of one pass, each once the gears it waits for (startPrerequisites) are healthy, and
    * waits for each to pass its health check: the services of a release start together, and the web gears once they
-   * are up. A gear whose prerequisite failed is not started; once nothing runs any more, the failure of the first gear (in
-   * the plan's order) that failed is thrown.
+   * are up. A gear that waits for one left `serving` waits for that gear's check, quietly. A gear whose prerequisite
+   * failed is not started; once nothing runs any more, the failure of the first gear (in the plan's order, then the
+   * serving ones') that failed is thrown.
    */
-  private async startAll(starts: Exclude<Action, { kind: 'remove' | 'stop' }>[], step: StepReporter, epochs: Record<string, number>): Promise<void> {
-    const prerequisites = startPrerequisites(starts.map((a) => a.spec));
+  private async startAll(
+    starts: Exclude<Action, { kind: 'remove' | 'stop' }>[],
+    serving: { spec: GearSpec; containerId: string }[],
+    step: StepReporter,
+    epochs: Record<string, number>,
+  ): Promise<void> {
+    const prerequisites = startPrerequisites(
+      starts.map((a) => a.spec),
+      serving.map((s) => s.spec),
+    );
     // Docker's create and start calls, not the health waits, are what a node has to share.
     const gate = atMost(START_CONCURRENCY);
     const healthy: Promise<void>[] = [];
     const start = (i: number): Promise<void> =>
-      (healthy[i] ??= (async () => {
-        const action = starts[i];
-        // A new gear that waits for others has its container made meanwhile; only its start waits for them.
-        let made: Promise<string | null> | undefined;
-        if (action.kind === 'create' && prerequisites[i].length > 0) {
-          made = gate(async () => {
-            if (await this.withdrawn(action.spec, step, epochs)) return null;
-            await step(`creating gear ${action.spec.cartridge} ${action.spec.gearId.slice(0, 8)}`);
-            return this.createContainer(action.spec, epochs[action.spec.gearId]);
-          });
-          // Met below, unless a prerequisite failed first: the next converge starts or removes that container.
-          made.catch(() => undefined);
-        }
-        await Promise.all(prerequisites[i].map(start));
-        const containerId = made ? await made : undefined;
-        if (containerId === null) return;
-        const away = action.kind === 'replace' && restartsInPlace(action.spec) ? Date.now() : undefined;
-        const result = await gate(async () =>
-          containerId
-            ? (await this.withdrawn(action.spec, step, epochs))
-              ? null
-              : this.startCreated(action.spec, containerId)
-            : this.apply(action, step, epochs),
-        );
-        if (result) await this.waitHealthy(result.spec, result.containerId, step);
-        if (result && away !== undefined) await step(`${gearTitle(action.spec)} is back after ${((Date.now() - away) / 1000).toFixed(1)} s`);
-      })());
-    const outcomes = await Promise.allSettled(starts.map((_, i) => start(i)));
+      (healthy[i] ??=
+        i >= starts.length
+          ? this.waitHealthy(serving[i - starts.length].spec, serving[i - starts.length].containerId, async () => undefined)
+          : (async () => {
+              const action = starts[i];
+              // A new gear that waits for others has its container made meanwhile; only its start waits for them.
+              let made: Promise<string | null> | undefined;
+              if (action.kind === 'create' && prerequisites[i].length > 0) {
+                made = gate(async () => {
+                  if (await this.withdrawn(action.spec, step, epochs)) return null;
+                  await step(`creating ${gearTitle(action.spec)}`);
+                  return this.createContainer(action.spec, epochs[action.spec.gearId]);
+                });
+                // Met below, unless a prerequisite failed first: the next converge starts or removes that container.
+                made.catch(() => undefined);
+              }
+              await Promise.all(prerequisites[i].map(start));
+              const containerId = made ? await made : undefined;
+              if (containerId === null) return;
+              const away = action.kind === 'replace' && restartsInPlace(action.spec) ? Date.now() : undefined;
+              const result = await gate(async () =>
+                containerId
+                  ? (await this.withdrawn(action.spec, step, epochs))
+                    ? null
+                    : this.startCreated(action.spec, containerId)
+                  : this.apply(action, step, epochs),
+              );
+              if (result) await this.waitHealthy(result.spec, result.containerId, step);
+              if (result && away !== undefined) await step(`${gearTitle(action.spec)} is back after ${((Date.now() - away) / 1000).toFixed(1)} s`);
+            })());
+    const outcomes = await Promise.allSettled([...starts.map((_, i) => start(i)), ...(healthy.slice(starts.length).filter(Boolean) as Promise<void>[])]);
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
   }

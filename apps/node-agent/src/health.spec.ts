@@ -165,6 +165,19 @@ describe('a worker settles', () => {
     assert.ok(ms >= 60);
   });
 
+  it('at once when it has run for longer than that already: the time since Docker started it counts', async () => {
+    const t0 = Date.now();
+    const ms = await waitSettled({ settleMs: 3000, intervalMs: 10, look: looks({ ...running(), startedAt: t0 - 60_000 }) });
+    assert.ok(ms >= 60_000, `counted from its start: ${ms} ms`);
+    assert.ok(Date.now() - t0 < 1000, 'without waiting the settle time again');
+  });
+
+  it('from the first look when the engine says it started later than that (another clock)', async () => {
+    const t0 = Date.now();
+    await waitSettled({ settleMs: 80, intervalMs: 10, look: looks({ ...running(), startedAt: t0 + 60_000 }) });
+    assert.ok(Date.now() - t0 >= 80);
+  });
+
   it('not when it crashes at start and Docker restarts it: running at each look, but restarted', async () => {
     await assert.rejects(
       waitSettled({ settleMs: 200, intervalMs: 10, look: looks(running(0), running(0), running(1)) }),

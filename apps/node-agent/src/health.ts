@@ -132,15 +132,20 @@ export interface ContainerLook {
   state: string;
   exitCode: number;
   restartCount: number;
+  /** When Docker last started it (ms since the epoch); absent when the engine does not say. */
+  startedAt?: number;
 }
 
 /**
  * Resolves once the container has kept running for `settleMs`, neither stopped nor restarted since the first look;
- * throws as soon as it is seen otherwise.
+ * throws as soon as it is seen otherwise. The time it ran before the first look counts: a gear that has run for
+ * minutes (the old release's, beside which a new one starts) is settled at the next look, not 3 s later.
  */
 export async function waitSettled(o: { settleMs: number; look: () => Promise<ContainerLook>; intervalMs?: number }): Promise<number> {
   const started = Date.now();
   const first = await o.look();
+  // Since Docker last started it (its restart count is checked below), unless its clock says later than ours.
+  const since = first.startedAt !== undefined && first.startedAt < started ? first.startedAt : started;
   const seconds = o.settleMs / 1000;
   for (;;) {
     const now = await o.look();
@@ -148,7 +153,7 @@ export async function waitSettled(o: { settleMs: number; look: () => Promise<Con
     // Docker started it again after an exit: its exit code is reset by then, its restart count is not.
     if (now.restartCount !== first.restartCount || first.state !== 'running')
       throw new Error(`did not keep running for ${seconds} s: it exited and was restarted ${Math.max(1, now.restartCount - first.restartCount)} time(s)`);
-    const ms = Date.now() - started;
+    const ms = Date.now() - since;
     if (ms >= o.settleMs) return ms;
     await new Promise((r) => setTimeout(r, Math.min(o.intervalMs ?? 200, o.settleMs - ms)));
   }

@@ -133,17 +133,50 @@ describe('startPrerequisites', () => {
   const db = spec('db', { web: false, cartridge: 'postgresql-17' });
   const cache = spec('cache', { web: false, cartridge: 'valkey-8' });
   const internal = spec('internal', { web: false, service: 'internal' });
-  const worker = spec('worker', { web: false, service: 'worker', waitsFor: ['postgresql-17', 'valkey-8'] });
-  const mailer = spec('mailer', { web: false, service: 'mailer' });
+  // Workers listen on no port.
+  const worker = spec('worker', { web: false, service: 'worker', waitsFor: ['postgresql-17', 'valkey-8'], ports: [] });
+  const mailer = spec('mailer', { web: false, service: 'mailer', ports: [] });
   const api = spec('api', { service: 'api', waitsFor: ['postgresql-17', 'valkey-8', 'internal'] });
 
-  it('starts the services of a release together, and the web service once they are healthy', () => {
-    // A rollout: the cartridges' gears run already; only the release's services start.
-    assert.deepEqual(startPrerequisites([internal, worker, mailer, api]), [[], [], [], [0, 1, 2]]);
+  it('starts the services of a release together, and the web service once those it reaches are healthy', () => {
+    // A first release: the cartridges' gears run already; the release's services start, the workers beside the web one.
+    assert.deepEqual(startPrerequisites([internal, worker, mailer, api]), [[], [], [], [0]]);
   });
 
   it('starts the cartridges first, then every service (a service finds its database), then the web gears', () => {
-    assert.deepEqual(startPrerequisites([db, cache, internal, mailer, api]), [[], [], [0, 1], [0, 1], [0, 1, 2, 3]]);
+    assert.deepEqual(startPrerequisites([db, cache, internal, mailer, api]), [[], [], [0, 1], [0, 1], [0, 1, 2]]);
+  });
+
+  it('holds a web gear for a worker it names, as any gear it names', () => {
+    const front = spec('front', { service: 'front', waitsFor: ['mailer'] });
+    assert.deepEqual(startPrerequisites([mailer, front]), [[], [0]]);
+  });
+
+  describe('beside the gears of the release before, left serving', () => {
+    const old = (s: GearSpec) => ({ ...s, gearId: `${s.gearId}-old` });
+
+    it('waits for what it names through its serving gear, and starts beside its new gears', () => {
+      // The rollout of a push: every service's new gear beside its old one, the cartridges' gears untouched.
+      const serving = [db, cache, internal, worker, mailer, api].map(old);
+      // Indexes past the four started gears are the serving ones: db 4, cache 5, internal 6, worker 7, mailer 8, api 9.
+      assert.deepEqual(startPrerequisites([internal, worker, mailer, api], serving), [[], [4, 5], [], [4, 5, 6]]);
+    });
+
+    it("waits for a service's new gears when it has no serving gear (a service the release adds)", () => {
+      assert.deepEqual(startPrerequisites([internal, api], [db, cache].map(old)), [[], [0, 2, 3]]);
+    });
+
+    it('waits for a database it left running, as for one it starts, but a service does not (the tiers alone)', () => {
+      assert.deepEqual(startPrerequisites([internal, spec('web', { cartridge: 'nodejs-24' })], [old(db)]), [[], [0, 2]]);
+    });
+
+    it('never waits for a serving worker it does not name, nor for a serving web gear', () => {
+      assert.deepEqual(startPrerequisites([api], [old(mailer), old(api)]), [[]]);
+    });
+
+    it('starts nothing before anything when nothing waits (the does-nothing case)', () => {
+      assert.deepEqual(startPrerequisites([], [db, internal].map(old)), []);
+    });
   });
 
   it('keeps the order a service names among services of its tier', () => {

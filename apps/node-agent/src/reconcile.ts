@@ -86,27 +86,47 @@ const tierOf = (spec: GearSpec): number => (spec.web ? 2 : spec.service || spec.
 /** Whether a name in a `waitsFor` list means this gear: its service's name, or a cartridge gear's cartridge. */
 const isNamed = (spec: GearSpec, name: string): boolean => (spec.service ? spec.service === name : !spec.process && !spec.web && spec.cartridge === name);
 
+/** Whether other gears reach the gear: a cartridge's gear, or a service or process gear that listens on a port. */
+const isReached = (spec: GearSpec): boolean => tierOf(spec) === 0 || spec.ports.length > 0;
+
+/** What a gear is one of: its service, its Procfile process, or (a cartridge's gear) its cartridge. */
+const groupOf = (spec: GearSpec): string =>
+  spec.service ? `service ${spec.service}` : spec.process ? `process ${spec.process}` : `cartridge ${spec.cartridge}`;
+
 /**
- * For each gear a converge starts, the indexes (in `specs`) of the gears started in the same pass that must be
- * healthy before it starts; the others start at the same time. A web gear waits for every other gear that starts (as
- * it always has: it finds its services up), a service or process gear for the cartridges' gears that start (its
- * database), and any gear for the services and cartridges it names in `waitsFor`, when they are of its own or an
- * earlier tier. Should those names wait for each other in a circle (a descriptor never lets them), they are
- * ignored and the tiers alone order the start. Pure.
+ * For each gear a converge starts, the gears that must be healthy before it starts, as indexes of `[...specs,
+ * ...serving]`; the others start at the same time. `serving` are the gears the pass leaves running as they are (those
+ * of the release before, beside which a rollout starts the new ones). A web gear waits for the other gears it may
+ * reach (the cartridges' gears, and service and process gears with a port; not workers), a service or process gear
+ * for the cartridges' gears that start (its database), and any gear for the services and cartridges it names in
+ * `waitsFor`, when they are of its own or an earlier tier. A service or cartridge that has a gear serving already is
+ * waited for through that gear, which answers by the same name on the app's network: its new gears start beside the
+ * ones that wait for it, rather than before them. Should the names wait for each other in a circle (a descriptor
+ * never lets them), they are ignored and the tiers alone order the start. Pure.
  */
-export function startPrerequisites(specs: GearSpec[]): number[][] {
-  const tiers = specs.map(tierOf);
-  const byTier = specs.map((_, i) => specs.flatMap((__, j) => (tiers[j] < tiers[i] && (tiers[i] === 2 || tiers[j] === 0) ? [j] : [])));
-  const named = specs.map((s, i) =>
-    (s.waitsFor ?? []).flatMap((name) => specs.flatMap((other, j) => (j !== i && tiers[j] <= tiers[i] && isNamed(other, name) ? [j] : []))),
-  );
-  const withNames = specs.map((_, i) => [...new Set([...byTier[i], ...named[i]])].sort((a, b) => a - b));
-  return hasCycle(withNames) ? byTier : withNames;
+export function startPrerequisites(specs: GearSpec[], serving: GearSpec[] = []): number[][] {
+  const all = [...specs, ...serving];
+  const tiers = all.map(tierOf);
+  const isServing = (j: number) => j >= specs.length;
+  const byTier = (i: number) =>
+    all.flatMap((other, j) => (j !== i && tiers[j] < tiers[i] && (tiers[i] === 2 ? isReached(other) : tiers[j] === 0 && !isServing(j)) ? [j] : []));
+  const named = (i: number) =>
+    (specs[i].waitsFor ?? []).flatMap((name) => all.flatMap((other, j) => (j !== i && tiers[j] <= tiers[i] && isNamed(other, name) ? [j] : [])));
+  // The new gears of what has a gear serving already are no one's prerequisites: the serving gear is.
+  const throughServing = (indexes: number[]) => {
+    const served = new Set(indexes.filter(isServing).map((j) => groupOf(all[j])));
+    return [...new Set(indexes.filter((j) => isServing(j) || !served.has(groupOf(all[j]))))].sort((a, b) => a - b);
+  };
+  const tiersOnly = specs.map((_, i) => throughServing(byTier(i)));
+  const withNames = specs.map((_, i) => throughServing([...byTier(i), ...named(i)]));
+  return hasCycle(withNames) ? tiersOnly : withNames;
 }
 
 function hasCycle(edges: number[][]): boolean {
   const state = edges.map(() => 0); // 0 unseen, 1 on the path, 2 done
   const visit = (i: number): boolean => {
+    // A gear serving already (an index past the started ones) waits for nothing.
+    if (i >= edges.length) return false;
     if (state[i] === 1) return true;
     if (state[i] === 2) return false;
     state[i] = 1;

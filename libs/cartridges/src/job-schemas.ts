@@ -138,6 +138,7 @@ const recipeSchema = object(
     dependencies: strings,
     install: string,
     compile: string,
+    compileNeeds: object({ file: string, key: string }, ['file', 'key']),
     command: strings,
     port,
     user: string,

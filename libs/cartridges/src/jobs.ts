@@ -134,6 +134,8 @@ export interface BuildRecipe {
   install?: string;
   /** Runs once the whole source is copied, before the build hook (a build script, pruning dev dependencies). */
   compile?: string;
+  /** Absent, or the JSON file and key without which the compile step needs only the dependency files and the Procfile. */
+  compileNeeds?: { file: string; key: string };
   command?: string[];
   /** The web port, for PORT in a Procfile's command when the cartridge sets none. */
   port?: number;

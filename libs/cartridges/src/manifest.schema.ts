@@ -172,6 +172,17 @@ export const manifestSchema = {
         install: { type: 'string', minLength: 1 },
         /** Runs once the whole source is in (a build script, pruning); the runtime's step, before the app's build hook. */
         compile: { type: 'string', minLength: 1 },
+        /**
+         * The compile step has work for the whole source only when this JSON file (one of the dependencies) names
+         * this key, a dotted path of object keys (a build script). Otherwise it reads only the dependency files and
+         * the Procfile and runs before the source is copied, so that new code alone is one layer over cached ones.
+         */
+        'compile-needs': {
+          type: 'object',
+          additionalProperties: false,
+          required: ['file', 'key'],
+          properties: { file: { type: 'string', pattern: '^[A-Za-z0-9._-]+$' }, key: { type: 'string', minLength: 1 } },
+        },
         /** The command of a built app; the cartridge's command when absent. */
         command: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
       },
