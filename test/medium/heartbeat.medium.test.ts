@@ -23,7 +23,13 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
   after(() => db?.close());
 
   const heartbeat = (gears: GearReport[]): BrokerJobs['node.heartbeat'] =>
-    ({ nodeId: db.node.id, capacity: { memoryMb: 4096, maxGears: 20, address: '127.0.0.1' }, memoryRssMb: 60, gears }) as BrokerJobs['node.heartbeat'];
+    ({
+      nodeId: db.node.id,
+      at: Date.now(),
+      capacity: { memoryMb: 4096, maxGears: 20, address: '127.0.0.1' },
+      memoryRssMb: 60,
+      gears,
+    }) as BrokerJobs['node.heartbeat'];
 
   /** What the node would report for gears that run exactly as specified. */
   const runningAsSpecified = async (app: App): Promise<GearReport[]> =>
@@ -152,6 +158,20 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
     db.queue.sent.length = 0;
     await nodes.handleHeartbeat(heartbeat([]));
     assert.deepEqual(db.queue.sent, []);
+  });
+
+  it('leaves an app alone in a beat the node took before its last operation ended, and compares it in the next', async () => {
+    const app = await db.addApp('late-beat', [{}]);
+    await db.transaction((repos) => ops.create(repos, 'app.create', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], 'create'));
+    // The node looked at its containers (none yet) and the beat waited in the queue; meanwhile the operation ended.
+    const seen = Date.now() - 2000;
+    await db.dataSource.query(`update operations set state = 'succeeded', finished_at = now() where app_id = $1`, [app.id]);
+    db.queue.sent.length = 0;
+    await nodes.handleHeartbeat({ ...heartbeat([]), at: seen });
+    assert.equal(db.queue.sent.length, 0, 'a beat older than the operation does not find its gears missing');
+    await nodes.handleHeartbeat(heartbeat([]));
+    assert.equal(db.queue.sent.filter((j) => j.name === 'app.converge').length, 1, 'a beat after it does');
+    await apps.delete(app.id);
   });
 
   it('records a beat in one statement, and skips one that waited in the queue while the node counts as alive', async () => {

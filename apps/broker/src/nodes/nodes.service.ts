@@ -192,7 +192,10 @@ export class NodesService {
     }
     for (const appId of lastCompared.keys()) if (!desiredOf.has(appId) && !reportsOf.has(appId)) lastCompared.delete(appId);
     if (subjects.size === 0) return;
-    const busy = await repos.operations.appsWithActiveOperations();
+    // What the node saw before an app's operation ended says nothing of what the operation left: a beat that waited
+    // in the queue (a hundred nodes beating into a busy broker) would find the gears it created missing and converge
+    // them again, and after a few such beats leave them failed. Those apps are compared on a later beat.
+    const busy = await repos.operations.appsWithActiveOperations(new Date(hb.at));
     const observed = new Map(hb.gears.map((g) => [g.gearId, g]));
     const apps = await repos.apps.findByIds([...subjects.keys()].filter((id) => desiredOf.has(id)));
     // Every gear placed on the node, of the apps compared now or not: a container of any other is a stray.

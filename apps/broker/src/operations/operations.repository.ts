@@ -60,12 +60,11 @@ export class OperationsRepository {
       .getMany();
   }
 
-  appsWithActiveOperations(): Promise<Set<string>> {
-    return this.m
-      .createQueryBuilder(Operation, 'o')
-      .select('distinct o.app_id', 'app_id')
-      .where("o.state in ('queued', 'running') and o.app_id is not null")
-      .getRawMany()
-      .then((rows: { app_id: string }[]) => new Set(rows.map((r) => r.app_id)));
+  /** Apps with an operation under way, and (given `endedSince`) those whose last one ended after that moment. */
+  appsWithActiveOperations(endedSince?: Date): Promise<Set<string>> {
+    const qb = this.m.createQueryBuilder(Operation, 'o').select('distinct o.app_id', 'app_id');
+    if (endedSince) qb.where("o.app_id is not null and (o.state in ('queued', 'running') or o.finished_at > :endedSince)", { endedSince });
+    else qb.where("o.state in ('queued', 'running') and o.app_id is not null");
+    return qb.getRawMany().then((rows: { app_id: string }[]) => new Set(rows.map((r) => r.app_id)));
   }
 }
