@@ -210,12 +210,12 @@ function slope(points: { x: number; y: number }[]): number {
 
 /**
  * `BENCH_ONLY=scale`: 100 simulated nodes (BENCH_SCALE_NODES) in 3 zones, 10,000 gears (BENCH_SCALE_APPS apps of
- * BENCH_SCALE_REPLICAS, 500 of 20) against one broker on the real Postgres and Redis. Prints each figure of the
+ * BENCH_SCALE_REPLICAS, 1,000 of 10: a web cartridge scales to 10) against one broker on the real Postgres and Redis. Prints each figure of the
  * issue's table beside its goal: the broker's CPU per heartbeat cycle (every node reporting once), the p99 of common
  * GETs while the nodes beat, placements per second, and the broker's resident memory at the end with its slope per
  * 1,000 gears.
  *
- * Placements per second is the whole path of `POST /domains/sim/apps` with 20 replicas, 4 creates in flight
+ * Placements per second is the whole path of `POST /domains/sim/apps` with 10 replicas, 4 creates in flight
  * (BENCH_SCALE_WIDTH), counted from the first request to the last answer: each request checks the body, writes the
  * app's rows, places every replica under the placement lock (one read of node usage), records the operation with
  * its placements, and queues one sealed job per node, answering 202. Meanwhile the nodes converge and report on the
@@ -226,7 +226,7 @@ function slope(points: { x: number; y: number }[]): number {
  */
 export async function scaleBench(add: AddRow): Promise<void> {
   const nodeCount = Number(process.env.BENCH_SCALE_NODES || 100);
-  const replicas = Number(process.env.BENCH_SCALE_REPLICAS || 20);
+  const replicas = Number(process.env.BENCH_SCALE_REPLICAS || 10);
   const apps = Number(process.env.BENCH_SCALE_APPS || Math.round(10_000 / replicas));
   const width = Number(process.env.BENCH_SCALE_WIDTH || 4);
   const heartbeatMs = 2000;

@@ -152,6 +152,40 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
     }
   });
 
+  it('leaves an app found in order alone while nothing of it changes, and compares it again when the catalogue does', async () => {
+    const app = await db.addApp('in-order', [{}]);
+    const gears = await runningAsSpecified(app);
+    const repo = (nodes as unknown as { appsRepository: AppsRepository }).appsRepository;
+    const read = repo.findByIds.bind(repo);
+    const compared: string[][] = [];
+    repo.findByIds = (ids: string[]) => (compared.push([...ids]), read(ids));
+    const web = [...db.catalog.cartridges.values()].find((c) => c.manifest.name === app.gears![0].cartridge)!;
+    mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    try {
+      await nodes.handleHeartbeat(heartbeat(gears));
+      compared.length = 0;
+      // Ten minutes of the same beats: no app of the node is read again.
+      for (let i = 0; i < 60; i++) {
+        mock.timers.tick(11_000);
+        await nodes.handleHeartbeat(heartbeat(gears));
+      }
+      assert.equal(compared.length, 0, 'an app in order is not read again while nothing of it changes');
+      // A reload that changes the app's cartridge.
+      db.catalog.cartridges.set(web.manifest.name, { ...web, hash: `${web.hash}-changed` });
+      mock.timers.tick(11_000);
+      await nodes.handleHeartbeat(heartbeat(gears));
+      assert.ok(
+        compared.some((ids) => ids.includes(app.id)),
+        'a changed catalogue compares it again',
+      );
+    } finally {
+      mock.timers.reset();
+      db.catalog.cartridges.set(web.manifest.name, web);
+      repo.findByIds = read;
+    }
+    await apps.delete(app.id);
+  });
+
   it('leaves an app alone while an operation of it runs', async () => {
     const app = await db.addApp('busy', [{}]);
     await db.transaction((repos) => ops.create(repos, 'app.restart', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], 'restart busy'));
