@@ -162,7 +162,7 @@ async function brokerMetrics(p: Platform): Promise<Map<string, number>> {
   return new Map(
     body
       .split('\n')
-      .filter((l) => l.startsWith('gearshift_broker_'))
+      .filter((l) => l.startsWith('gearshift_'))
       .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))] as [string, number]),
   );
 }
@@ -240,7 +240,13 @@ export async function scaleBench(add: AddRow): Promise<void> {
     const { p } = sim;
     const pid = p.broker!.child.pid!;
     const gears = apps * replicas;
-    // Heartbeats only: the broker's CPU over a quiet window, per cycle of every node reporting once.
+    // Heartbeats only: the broker's CPU over a quiet window, per cycle of every node reporting once. The gears run
+    // before the broker has applied every node's report: the window opens once every create has ended.
+    const creates = async () =>
+      [...(await brokerMetrics(p))]
+        .filter(([k]) => k.startsWith('gearshift_operations_total{') && k.includes('kind="app.create"'))
+        .reduce((a, [, v]) => a + v, 0);
+    await eventually(`${apps} creates to end`, async () => (await creates()) >= apps, 600_000, 1000);
     const windowMs = 20_000;
     const m0 = await brokerMetrics(p);
     const c0 = cpuMs(pid);
