@@ -21,6 +21,7 @@ import { Services1733850000000 } from './1733850000000-services';
 import { OperationHistoryIndex1733869000000 } from './1733869000000-operation-history-index';
 import { ServiceHosts1733910000000 } from './1733910000000-service-hosts';
 import { CronRunService1733911000000 } from './1733911000000-cron-run-service';
+import { OperationEndedIndex1733921000000 } from './1733921000000-operation-ended-index';
 
 /** Every migration, oldest first. A new migration is added here and reviewed like any other code. */
 export const MIGRATIONS = [
@@ -47,4 +48,5 @@ export const MIGRATIONS = [
   OperationHistoryIndex1733869000000,
   ServiceHosts1733910000000,
   CronRunService1733911000000,
+  OperationEndedIndex1733921000000,
 ];

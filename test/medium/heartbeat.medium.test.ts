@@ -23,7 +23,13 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
   after(() => db?.close());
 
   const heartbeat = (gears: GearReport[]): BrokerJobs['node.heartbeat'] =>
-    ({ nodeId: db.node.id, capacity: { memoryMb: 4096, maxGears: 20, address: '127.0.0.1' }, memoryRssMb: 60, gears }) as BrokerJobs['node.heartbeat'];
+    ({
+      nodeId: db.node.id,
+      at: Date.now(),
+      capacity: { memoryMb: 4096, maxGears: 20, address: '127.0.0.1' },
+      memoryRssMb: 60,
+      gears,
+    }) as BrokerJobs['node.heartbeat'];
 
   /** What the node would report for gears that run exactly as specified. */
   const runningAsSpecified = async (app: App): Promise<GearReport[]> =>
@@ -146,12 +152,60 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
     }
   });
 
+  it('leaves an app found in order alone while nothing of it changes, and compares it again when the catalogue does', async () => {
+    const app = await db.addApp('in-order', [{}]);
+    const gears = await runningAsSpecified(app);
+    const repo = (nodes as unknown as { appsRepository: AppsRepository }).appsRepository;
+    const read = repo.findByIds.bind(repo);
+    const compared: string[][] = [];
+    repo.findByIds = (ids: string[]) => (compared.push([...ids]), read(ids));
+    const web = [...db.catalog.cartridges.values()].find((c) => c.manifest.name === app.gears![0].cartridge)!;
+    mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    try {
+      await nodes.handleHeartbeat(heartbeat(gears));
+      compared.length = 0;
+      // Ten minutes of the same beats: no app of the node is read again.
+      for (let i = 0; i < 60; i++) {
+        mock.timers.tick(11_000);
+        await nodes.handleHeartbeat(heartbeat(gears));
+      }
+      assert.equal(compared.length, 0, 'an app in order is not read again while nothing of it changes');
+      // A reload that changes the app's cartridge.
+      db.catalog.cartridges.set(web.manifest.name, { ...web, hash: `${web.hash}-changed` });
+      mock.timers.tick(11_000);
+      await nodes.handleHeartbeat(heartbeat(gears));
+      assert.ok(
+        compared.some((ids) => ids.includes(app.id)),
+        'a changed catalogue compares it again',
+      );
+    } finally {
+      mock.timers.reset();
+      db.catalog.cartridges.set(web.manifest.name, web);
+      repo.findByIds = read;
+    }
+    await apps.delete(app.id);
+  });
+
   it('leaves an app alone while an operation of it runs', async () => {
     const app = await db.addApp('busy', [{}]);
     await db.transaction((repos) => ops.create(repos, 'app.restart', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], 'restart busy'));
     db.queue.sent.length = 0;
     await nodes.handleHeartbeat(heartbeat([]));
     assert.deepEqual(db.queue.sent, []);
+  });
+
+  it('leaves an app alone in a beat the node took before its last operation ended, and compares it in the next', async () => {
+    const app = await db.addApp('late-beat', [{}]);
+    await db.transaction((repos) => ops.create(repos, 'app.create', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], 'create'));
+    // The node looked at its containers (none yet) and the beat waited in the queue; meanwhile the operation ended.
+    const seen = Date.now() - 2000;
+    await db.dataSource.query(`update operations set state = 'succeeded', finished_at = now() where app_id = $1`, [app.id]);
+    db.queue.sent.length = 0;
+    await nodes.handleHeartbeat({ ...heartbeat([]), at: seen });
+    assert.equal(db.queue.sent.length, 0, 'a beat older than the operation does not find its gears missing');
+    await nodes.handleHeartbeat(heartbeat([]));
+    assert.equal(db.queue.sent.filter((j) => j.name === 'app.converge').length, 1, 'a beat after it does');
+    await apps.delete(app.id);
   });
 
   it('records a beat in one statement, and skips one that waited in the queue while the node counts as alive', async () => {

@@ -91,6 +91,37 @@ describe('operations against Postgres: created, dispatched, finished by reports'
     assert.ok(now.finishedAt);
   });
 
+  it("keeps a report's steps among the stored ones in time order, without reading them back", async () => {
+    const app = await db.addApp('ordered', [{}]);
+    const op = await db.transaction((repos) =>
+      ops.create(repos, 'app.restart', app.id, db.user, [{ nodeId: db.node.id, job: 'app.converge' }], 'restart ordered'),
+    );
+    const t = Date.now();
+    await ops.handleReport(report(op.id, db.node.id, { appId: app.id, step: 'third', at: t + 3000 }));
+    await ops.handleReport(report(op.id, db.node.id, { appId: app.id, step: 'fourth', at: t + 4000 }));
+    // Steps the node batched, taken before what was stored last: they go in their place, the outcome after.
+    await ops.handleReport(
+      report(op.id, db.node.id, {
+        appId: app.id,
+        phase: 'succeeded',
+        at: t + 5000,
+        steps: [
+          { at: t + 1000, text: 'first' },
+          { at: t + 2000, text: 'second' },
+        ],
+      }),
+    );
+    const now = (await operations.findById(op.id))!;
+    assert.deepEqual(
+      now.steps.map((s) => s.text),
+      ['restart ordered', 'first', 'second', 'third', 'fourth', 'node finished'],
+    );
+    assert.deepEqual(
+      now.steps.slice(1, 3).map((s) => s.node),
+      [db.node.id, db.node.id],
+    );
+  });
+
   it("fails with the node's reason and marks the node's gears that it could not make", async () => {
     const app = await db.addApp('breaks', [{}, {}]);
     const [ok, broken] = app.gears!;

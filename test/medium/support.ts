@@ -209,6 +209,7 @@ export async function mediumDb(name: string): Promise<MediumDb> {
         routes.asService(),
         config,
         new Metrics(),
+        catalog,
       ),
     dataSource,
     config,

@@ -49,6 +49,8 @@ export class Platform {
   readonly brokers = new Map<number, Proc>();
   readonly adminPassword = randomBytes(9).toString('base64url');
   private extraEnv: Record<string, string> = {};
+  /** Node's flags for the brokers (NODE_FLAGS unless start() was given others). */
+  private brokerFlags = NODE_FLAGS;
 
   private constructor(readonly name: string) {
     const id = randomBytes(3).toString('hex');
@@ -60,10 +62,11 @@ export class Platform {
   static async start(
     name: string,
     agents: Record<string, AgentOptions> = { node1: {} },
-    opts: { router?: boolean; env?: Record<string, string> } = {},
+    opts: { router?: boolean; env?: Record<string, string>; brokerFlags?: string[] } = {},
   ): Promise<Platform> {
     const p = new Platform(name);
     p.extraEnv = opts.env ?? {};
+    if (opts.brokerFlags) p.brokerFlags = opts.brokerFlags;
     await createDatabase(p.database);
     p.port = await freePort();
     p.routerPort = await freePort();
@@ -115,7 +118,7 @@ export class Platform {
    * directory, as brokers behind one load balancer), kept in `brokers` by its port.
    */
   async startBroker(port = this.port): Promise<Proc> {
-    const child = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist/apps/broker/src/main.js')], {
+    const child = spawn(process.execPath, [...this.brokerFlags, join(ROOT, 'dist/apps/broker/src/main.js')], {
       env: this.env({ GEARSHIFT_PORT: String(port) }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

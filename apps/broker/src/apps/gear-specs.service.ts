@@ -142,6 +142,7 @@ export class GearSpecsService {
    */
   async cachedSpecs(app: App): Promise<GearSpec[]> {
     const key = [
+      this.catalog.fingerprint(),
       app.updatedAt.getTime(),
       app.desiredState,
       // Published ports and node addresses: what gears on other nodes reach the app's services at.

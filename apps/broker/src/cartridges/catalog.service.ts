@@ -51,6 +51,14 @@ export class CatalogService {
     await this.cartridgesRepository.replaceAll(this.cartridges.values());
   }
 
+  /**
+   * Names the catalogue in use: it changes when a reload changes any cartridge. Gear specs are built from the
+   * catalogue, so what is kept of them (cached specs, apps found in order) is kept under this name.
+   */
+  fingerprint(): string {
+    return [...this.cartridges].map(([name, c]) => `${name}:${c.hash}`).join(',');
+  }
+
   find(name: string): Cartridge | undefined {
     return this.cartridges.get(name);
   }

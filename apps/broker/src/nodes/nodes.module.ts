@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AppsModule } from '../apps/apps.module';
+import { CartridgesModule } from '../cartridges/cartridges.module';
 import { FleetModule } from '../fleet/fleet.module';
 import { OperationsModule } from '../operations/operations.module';
 import { QueueModule } from '../queue/queue.module';
@@ -12,7 +13,7 @@ import { DiskHygieneService } from './disk-hygiene.service';
 
 /** Joining (join tokens, node keys), heartbeats, draining and disk hygiene of nodes. */
 @Module({
-  imports: [AppsModule, FleetModule, OperationsModule, QueueModule, RoutesModule, UsersModule],
+  imports: [AppsModule, CartridgesModule, FleetModule, OperationsModule, QueueModule, RoutesModule, UsersModule],
   controllers: [NodesController],
   providers: [NodesService, NodeJoinService, DiskHygieneService],
   exports: [NodesService],

@@ -12,6 +12,7 @@ import { convergeJob, GONE_EPOCH } from '../operations/converge-job';
 import { QueueService } from '../queue/queue.service';
 import { RoutesService } from '../routes/routes.service';
 import { Metrics } from '../metrics/metrics';
+import { CatalogService } from '../cartridges/catalog.service';
 import type { User } from '../users/user.entity';
 import type { NodeUsage } from '../fleet/nodes.repository';
 
@@ -20,11 +21,6 @@ import type { NodeUsage } from '../fleet/nodes.repository';
  * drifted, or waits on an operation, without a comparison while nothing of it changes.
  */
 const RECOMPARE_MS = 10_000;
-/**
- * How long an app found in order goes without a comparison while nothing of it changes, on its node or in the
- * database: a net under the digests, for what they leave out (the catalog a broker starts with).
- */
-const RECHECK_MS = 60_000;
 /** How many times a gear that drifted is converged before it is left failed, as a job is retried (README). */
 export const DRIFT_ATTEMPTS = 5;
 /** A heartbeat this old when the broker takes it from the queue is stale. */
@@ -56,6 +52,7 @@ export class NodesService {
     private readonly routes: RoutesService,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
     private readonly metrics: Metrics,
+    private readonly catalog: CatalogService,
   ) {}
 
   private present(u: NodeUsage) {
@@ -179,7 +176,10 @@ export class NodesService {
     const desired = await repos.apps.desiredOnNode(node.id);
     const reportsOf = new Map<string, GearReport[]>();
     for (const g of hb.gears) reportsOf.set(g.appId, [...(reportsOf.get(g.appId) ?? []), g]);
-    const desiredOf = new Map(desired.map((d) => [d.appId, d.digest]));
+    // The catalogue the specs are built from is part of what an app should run: a reload that changes a cartridge
+    // changes every digest of its apps. An app found in order is compared again only when something of it changes.
+    const catalog = this.catalog.fingerprint();
+    const desiredOf = new Map(desired.map((d) => [d.appId, `${d.digest}|${catalog}`]));
     const lastCompared = this.compared.get(node.id) ?? new Map<string, { reported: string; desired: string; at: number; inOrder: boolean }>();
     this.compared.set(node.id, lastCompared);
     const nowMs = Date.now();
@@ -187,12 +187,15 @@ export class NodesService {
     for (const appId of new Set([...desiredOf.keys(), ...reportsOf.keys()])) {
       const now = { reported: digestOf(reportsOf.get(appId)), desired: desiredOf.get(appId) ?? '' };
       const last = lastCompared.get(appId);
-      const fresh = last && last.reported === now.reported && last.desired === now.desired && nowMs - last.at < (last.inOrder ? RECHECK_MS : RECOMPARE_MS);
+      const fresh = last && last.reported === now.reported && last.desired === now.desired && (last.inOrder || nowMs - last.at < RECOMPARE_MS);
       if (!fresh) subjects.set(appId, now);
     }
     for (const appId of lastCompared.keys()) if (!desiredOf.has(appId) && !reportsOf.has(appId)) lastCompared.delete(appId);
     if (subjects.size === 0) return;
-    const busy = await repos.operations.appsWithActiveOperations();
+    // What the node saw before an app's operation ended says nothing of what the operation left: a beat that waited
+    // in the queue (a hundred nodes beating into a busy broker) would find the gears it created missing and converge
+    // them again, and after a few such beats leave them failed. Those apps are compared on a later beat.
+    const busy = await repos.operations.appsWithActiveOperations(new Date(hb.at));
     const observed = new Map(hb.gears.map((g) => [g.gearId, g]));
     const apps = await repos.apps.findByIds([...subjects.keys()].filter((id) => desiredOf.has(id)));
     // Every gear placed on the node, of the apps compared now or not: a container of any other is a stray.

@@ -415,7 +415,8 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     const emitted: OperationLine[] = [];
     await this.uow.run(REPOS, async (repos, tx) => {
       await repos.apps.recordGearReports(r.nodeId, r.gears);
-      const op = await repos.operations.lock(r.operationId);
+      // Read without its steps: the report only adds to them (saveAdding below).
+      const op = await repos.operations.lockWithoutSteps(r.operationId);
       if (!op) return;
       const stages = this.stages.get(op.kind);
       const decision = reduceReport(op, r);
@@ -436,7 +437,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
         else ended = op;
         if (stage.deleteApp) await repos.apps.delete(stage.deleteApp);
       }
-      if (decision.save) await repos.operations.save(op);
+      if (decision.save) await repos.operations.saveAdding(op, op.steps);
     });
     for (const line of emitted) this.emit(r.operationId, line);
     if (r.gears.length > 0 || ended || continued) this.routes.schedule();
