@@ -73,16 +73,7 @@ describe('web services with host names of their own', { timeout: 900_000 }, () =
     git(repo, 'commit', '-qm', `release ${version}`, '--allow-empty');
   };
   const push = () => gitPush(repo, `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/svh.git`);
-  const answers = (host: string, want: string) =>
-    eventually(
-      `${host} to answer "${want}"`,
-      async () => {
-        const res = await p.viaRouter(host, '/').catch(() => null);
-        return res?.status === 200 && res.body.trim() === want && res;
-      },
-      60_000,
-      250,
-    );
+  const answers = (host: string, want: string) => p.answers(host, want);
 
   before(async () => {
     p = await Platform.start('services-hosts', { node1: {} }, { router: true });

@@ -85,16 +85,7 @@ describe('named services run', { timeout: 900_000 }, () => {
     git(repo, 'commit', '-qm', `release ${version}`);
   };
   const push = () => gitPush(repo, `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/svc.git`);
-  const serving = (want: string) =>
-    eventually(
-      `the router to answer "${want}"`,
-      async () => {
-        const res = await p.viaRouter(HOST, '/').catch(() => null);
-        return res?.status === 200 && res.body.trim() === want && res;
-      },
-      60_000,
-      250,
-    );
+  const serving = (want: string) => p.answers(HOST, want);
   const gears = async () => ((await p.api('GET', APP)).body.gears as GearSeen[]).filter((g) => g.service);
   const byService = (all: GearSeen[]) =>
     Object.fromEntries(

@@ -84,16 +84,7 @@ describe('autoscaled web services, and TLS on their host names', { timeout: 900_
     git(repo, 'commit', '-qm', `release ${version}`);
   };
   const push = () => gitPush(repo, `http://dev:${p.token}@127.0.0.1:${p.port}/git/svs/sca.git`);
-  const answers = (host: string, want: string) =>
-    eventually(
-      `${host} to answer "${want}"`,
-      async () => {
-        const res = await p.viaRouter(host, '/').catch(() => null);
-        return res?.status === 200 && res.body.trim() === want && res;
-      },
-      60_000,
-      250,
-    );
+  const answers = (host: string, want: string) => p.answers(host, want);
   const app = async () => (await p.api('GET', APP)).body as { services: ServiceView[]; gears: GearView[] };
   const service = async (name: string) => (await app()).services.find((s) => s.name === name)!;
   // A push or a change by hand waits for the autoscaler's operation to end: one change of an app runs at a time.

@@ -179,6 +179,19 @@ export class Platform {
     return hostRequest(this.routerPort, host, path, agent, timeoutMs);
   }
 
+  /** Waits until the router answers `want` (trimmed, status 200) for `host` at `path`; the answer. */
+  async answers(host: string, want: string, path = '/', ms = 60_000): Promise<{ status: number; body: string }> {
+    return eventually(
+      `${host}${path} to answer "${want}"`,
+      async () => {
+        const res = await this.viaRouter(host, path).catch(() => null);
+        return res?.status === 200 && res.body.trim() === want && res;
+      },
+      ms,
+      250,
+    );
+  }
+
   /**
    * Runs the broker, an agent named `agent` and the router under Gearshift's supervisor, as `npm run up` does (in
    * place of a broker started by start()). Each part's pid is in `<data dir>/run/<part>.pid`.
