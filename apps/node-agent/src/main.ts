@@ -37,8 +37,6 @@ import { StepBatcher } from './reports';
 export const agentLog = platformLogger('agent');
 const log = (msg: string) => agentLog.info(msg);
 
-/** How long a heartbeat that the broker has not taken yet holds back the node's next ones (see tell()). */
-const BEAT_HOLD_MS = 5_000;
 /** A running agent: its node, how to stop it, and the broker's refusal of it if one comes after the start. */
 export interface RunningAgent {
   nodeId: string;
@@ -80,10 +78,6 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
       removeOnFail: { count: 100 },
       attempts: 10,
       backoff: { type: 'exponential', delay: 500 },
-      // One beat of a node waits for a broker that fell behind, for up to BEAT_HOLD_MS: the ones taken meanwhile are
-      // dropped (the next one says more than they do) rather than queued behind it by the thousand, which the broker
-      // then worked through while every node looked silent.
-      ...(name === 'node.heartbeat' ? { deduplication: { id: `beat.${nodeId}`, ttl: BEAT_HOLD_MS } } : {}),
     });
   // An operation's progress steps are batched; its other reports carry the steps still waiting.
   const reports = new StepBatcher(
