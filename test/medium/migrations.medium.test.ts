@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
 import { dataSourceOptions } from '../../apps/broker/src/database/data-source';
 import { migrate } from '../../apps/broker/src/database/prepare';
+import { dropDatabase, PG_ADMIN_URL } from '../support/stores';
 
 /**
  * Upgrades start from any schema Gearshift has shipped: for each migration k, a database migrated up to k gets rows
@@ -14,7 +15,6 @@ import { migrate } from '../../apps/broker/src/database/prepare';
  * database gets. A migration that cannot take the rows an earlier schema holds fails the test of that k.
  */
 
-const PG_ADMIN_URL = process.env.GEARSHIFT_TEST_PG_URL || 'postgresql://gearshift:gearshift@127.0.0.1:5432/postgres';
 const urlOf = (database: string) => PG_ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
 
 async function admin<T>(work: (pg: Client) => Promise<T>): Promise<T> {
@@ -43,8 +43,6 @@ async function runMigrations(database: string, migrations = MIGRATIONS): Promise
     await ds.destroy();
   }
 }
-
-const dropDatabase = (database: string) => admin((pg) => pg.query(`drop database if exists ${database} with (force)`));
 
 /** One representative row; only the columns its table has at the schema being tested are written. */
 interface Row {

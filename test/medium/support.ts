@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { dropDatabase } from '../support/stores';
 import { DataSource } from 'typeorm';
 import { Logger } from '@nestjs/common';
 import { loadCatalog, type NodeJobName, type NodeJobs } from '@gearshift/cartridges';
@@ -225,10 +226,7 @@ export async function mediumDb(name: string): Promise<MediumDb> {
     async close() {
       await dataSource.destroy();
       rmSync(dataDir, { recursive: true, force: true });
-      const pg = new Client({ connectionString: PG_ADMIN_URL });
-      await pg.connect();
-      await pg.query(`drop database if exists ${database} with (force)`);
-      await pg.end();
+      await dropDatabase(database);
     },
   };
 }
