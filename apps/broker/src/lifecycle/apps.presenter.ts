@@ -76,8 +76,11 @@ export class AppsPresenter {
       autoscale: app.autoscaleMax ? { min: app.autoscaleMin, max: app.autoscaleMax, targetConcurrency: app.autoscaleTarget } : null,
       idleAfterSeconds: app.idleAfterSeconds,
       health: app.health,
-      // What the owner should know: a variable two cartridges publish, and whose value is given.
-      warnings: publishedWarnings(app, domain.name, this.catalog.cartridges),
+      // What the owner should know, when there is something: a variable two cartridges publish, and whose value is given.
+      ...(() => {
+        const warnings = publishedWarnings(app, domain.name, this.catalog.cartridges);
+        return warnings.length > 0 ? { warnings } : {};
+      })(),
       // What an administrator allowed its docker-image gears; null: the restricted default.
       security: app.securityOverride ?? null,
       env: envValues ? app.env : namesOnly(app.env),
