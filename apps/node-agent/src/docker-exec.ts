@@ -27,7 +27,9 @@ export interface RunOnceOptions extends Confinement {
 export async function runOnce(docker: Docker, o: RunOnceOptions): Promise<number> {
   const container = await docker.createContainer(runOnceContainerOptions(o));
   try {
-    const stream = (await container.attach({ stream: true, stdout: true, stderr: true, logs: true })) as unknown as Readable;
+    // Attached before the start, to the stream alone: with `logs` as well, the Engine replays the log file after
+    // it has joined the stream, and a line printed in between comes twice.
+    const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as Readable;
     // Each stream has its own unfinished line: a stderr line is never glued to the end of a stdout one.
     const out = splitLines((l) => o.onLine(l, 'stdout'));
     const err = splitLines((l) => o.onLine(l, 'stderr'));

@@ -54,7 +54,27 @@ export function withoutTerminalCodes(line: string): string {
   return line.replace(/\x1b\[[0-9;?]*[ -\/]*[@-~]|\x1b[@-Z\\-_]/g, '');
 }
 
+/**
+ * The classic builder's error when an image it took from its cache was removed before the step's new image was
+ * committed on it: another build's old release was pruned with the intermediate images both builds shared.
+ */
+const LOST_CACHE = /unknown parent image ID|failed to set parent/i;
+
+/**
+ * Builds an image from a folder. A build whose cached parent image was removed under it (LOST_CACHE) is built once
+ * more: the steps it had taken from that cache are run again.
+ */
 export async function buildImage(docker: Docker, opts: BuildImageOptions): Promise<void> {
+  try {
+    await buildOnce(docker, opts);
+  } catch (err) {
+    if (!(err instanceof DockerError) || !LOST_CACHE.test(err.message)) throw err;
+    opts.onLine?.('an image this build took from the build cache was removed meanwhile; building again');
+    await buildOnce(docker, opts);
+  }
+}
+
+async function buildOnce(docker: Docker, opts: BuildImageOptions): Promise<void> {
   const { readdirSync, statSync } = await import('node:fs');
   const { join, relative } = await import('node:path');
   const files: string[] = [];
