@@ -28,8 +28,12 @@ describe('autoscaling and idling', { timeout: 600_000 }, () => {
     const created = await p.api('POST', `${apps}?wait=120`, { name: 'busy', cartridges: ['nodejs-18'] });
     assert.equal(created.body.operation?.state, 'succeeded', JSON.stringify(created.body));
     assert.equal((await p.api('PUT', `${apps}/busy/scale`, { min: 1, max: 11 })).status, 422);
-    assert.equal((await p.api('PUT', `${apps}/busy/scale`, { min: 3, max: 2 })).status, 422);
+    const backwards = await p.api('PUT', `${apps}/busy/scale`, { min: 3, max: 2 });
+    assert.equal(backwards.status, 422);
+    assert.deepEqual([backwards.body.details[0].pointer, backwards.body.details[0].rule], ['/min', 'range']);
     assert.equal((await p.api('PUT', `${apps}/busy/scale`, { min: 1 })).status, 400);
+    const kinds = ((await p.api('GET', `${apps}/busy/operations`)).body as { kind: string }[]).map((o) => o.kind);
+    assert.ok(!kinds.includes('app.scale'), `a refused scale begins no operation: ${kinds.join(', ')}`);
   });
 
   it('scales up under a burst and back down when it is over, each time saying why', async () => {

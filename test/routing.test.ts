@@ -1,6 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent, request as httpsRequest } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -48,18 +47,7 @@ describe('routing by host name', { timeout: 600_000 }, () => {
   });
 
   it("serves the app URL over TLS with the operator's certificate", async () => {
-    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpsRequest(
-        { host: '127.0.0.1', port: p.routerTlsPort, path: '/', servername: host, headers: { host }, ca: operatorPair.certificate, agent: new Agent() },
-        (r) => {
-          let body = '';
-          r.on('data', (c) => (body += c));
-          r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
+    const res = await p.viaRouterTls(host, operatorPair.certificate);
     assert.equal(res.status, 200);
     assert.equal(JSON.parse(res.body).app, 'site');
   });
@@ -124,31 +112,10 @@ describe('routing by host name', { timeout: 600_000 }, () => {
     assert.equal(added.status, 201, JSON.stringify(added.body));
     assert.equal(added.body.tls, true);
     assert.ok(!JSON.stringify(added.body).includes('PRIVATE KEY'), 'the key is never shown');
-    const get = () =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = httpsRequest(
-          {
-            host: '127.0.0.1',
-            port: p.routerTlsPort,
-            path: '/',
-            servername: 'secure.site.test',
-            headers: { host: 'secure.site.test' },
-            ca: good.certificate,
-            agent: new Agent(),
-          },
-          (res) => {
-            let body = '';
-            res.on('data', (c) => (body += c));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-          },
-        );
-        req.on('error', reject);
-        req.end();
-      });
     const res = await eventually(
       'TLS to be served',
       async () => {
-        const r = await get().catch(() => null);
+        const r = await p.viaRouterTls('secure.site.test', good.certificate).catch(() => null);
         return r?.status === 200 ? r : null;
       },
       15_000,

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
-import { Agent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selfSigned } from './support/certificates';
@@ -153,23 +152,10 @@ describe('autoscaled web services, and TLS on their host names', { timeout: 900_
     assert.equal(given.body.service, 'api');
     assert.equal(given.body.tls, true);
     assert.ok(!JSON.stringify(given.body).includes('PRIVATE KEY'), 'the key is never shown');
-    const get = () =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = httpsRequest(
-          { host: '127.0.0.1', port: p.routerTlsPort, path: '/', servername: API, headers: { host: API }, ca: pair.certificate, agent: new Agent() },
-          (res) => {
-            let body = '';
-            res.on('data', (c) => (body += c));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-          },
-        );
-        req.on('error', reject);
-        req.end();
-      });
     const res = await eventually(
       `${API} to be served over HTTPS`,
       async () => {
-        const r = await get().catch(() => null);
+        const r = await p.viaRouterTls(API, pair.certificate).catch(() => null);
         return r?.status === 200 ? r : null;
       },
       30_000,

@@ -1,4 +1,5 @@
 import { Agent as HttpAgent, request } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { sleep } from './processes';
 import type { Platform } from './platform';
 
@@ -11,6 +12,24 @@ export interface ApiResponse<T = any> {
 export function hostRequest(port: number, host: string, path = '/', agent?: HttpAgent, timeoutMs = 5000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * One HTTPS GET to a loopback port, naming `host` in SNI and the Host header and trusting only `ca`: how a client
+ * reaches an app through the router's TLS port.
+ */
+export function hostRequestTls(port: number, host: string, ca: string, path = '/', timeoutMs = 5000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, servername: host, headers: { host }, ca, agent: new HttpsAgent(), timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));

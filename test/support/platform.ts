@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { instanceContainers, instanceNetworks, instanceVolumes, removeInstance } from './docker';
-import { hostRequest, type ApiResponse } from './http';
+import { hostRequest, hostRequestTls, type ApiResponse } from './http';
 import { eventually, freePort, NODE_FLAGS, Proc, ROOT, STARTUP_MS } from './processes';
 import { clearRedisPrefix, createDatabase, databaseUrl, dropDatabase, REDIS_URL } from './stores';
 import { registryEnv } from './registry';
@@ -177,6 +177,11 @@ export class Platform {
   /** A request through the router, with the Host header an app (or alias) answers to. */
   async viaRouter(host: string, path = '/', agent?: HttpAgent, timeoutMs?: number): Promise<{ status: number; body: string }> {
     return hostRequest(this.routerPort, host, path, agent, timeoutMs);
+  }
+
+  /** One HTTPS request through the router's TLS port for `host`, trusting only `ca` (the certificate it should serve). */
+  async viaRouterTls(host: string, ca: string, path = '/'): Promise<{ status: number; body: string }> {
+    return hostRequestTls(this.routerTlsPort, host, ca, path);
   }
 
   /** Waits until the router answers `want` (trimmed, status 200) for `host` at `path`; the answer. */

@@ -335,6 +335,8 @@ export class AppsService {
   }
 
   async scale(user: User, domainName: string, appName: string, body: ScaleBody, waitSeconds?: number) {
+    // Bounds the wrong way round are refused before any operation begins, for a service and for the app alike.
+    if ('min' in body && body.min > body.max) throw ruleViolation('/min', 'range', `must not exceed max (${body.max})`);
     if ('min' in body && body.service !== undefined) {
       const name = body.service;
       return this.change(
@@ -344,7 +346,6 @@ export class AppsService {
         'app.scale',
         `autoscale service ${name} between ${body.min} and ${body.max} gears`,
         async (repos, app) => {
-          if (body.min > body.max) throw ruleViolation('/min', 'range', `must not exceed max (${body.max})`);
           const release = await this.serviceRelease(repos, app, name);
           if (release.services[name].kind !== 'web')
             throw ruleViolation(
@@ -374,7 +375,6 @@ export class AppsService {
         `autoscale between ${body.min} and ${body.max} gears`,
         async (repos, app) => {
           const web = this.appGears.webOf(app);
-          if (body.min > body.max) throw ruleViolation('/min', 'range', `must not exceed max (${body.max})`);
           checkScale(web, body.min, '/min');
           checkScale(web, body.max, '/max');
           await repos.apps.update(app.id, { autoscaleMin: body.min, autoscaleMax: body.max, autoscaleTarget: body.targetConcurrency ?? 10 });
