@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Platform, requestLoop, sleep } from './support/platform';
+import { assertServedThroughRestart, Platform, requestLoop, sleep } from './support/platform';
 
 /**
  * A restart of an app with a database, through the router: the database restarts in place (the app's own downtime,
@@ -35,21 +35,8 @@ describe('restarting an app whose database restarts in place', { timeout: 600_00
     await sleep(300);
     const res = await p.api('POST', `${app}/actions?wait=240`, { action: 'restart' });
     await sleep(300);
-    const ok = await loop.stop();
-    const op = res.body.operation;
-    assert.equal(op?.state, 'succeeded', JSON.stringify(op));
-    assert.deepEqual(loop.failures.slice(0, 5), [], `${loop.failures.length} of ${ok + loop.failures.length} requests failed`);
-    assert.ok(ok > 10, `only ${ok} requests went through`);
-    const steps: string[] = op.steps.map((s: { text: string }) => s.text);
-    assert.ok(
-      steps.some((t) => /^restarting gear postgresql-15 \w+ in place .*the app's own downtime$/.test(t)),
-      steps.join('\n'),
-    );
-    assert.ok(
-      steps.some((t) => /^gear postgresql-15 \w+ is back after \d+\.\d s$/.test(t)),
-      steps.join('\n'),
-    );
-    console.log(`# ${steps.find((t) => t.includes(' is back after '))}; ${ok} requests answered, none failed`);
+    const { ok, back } = await assertServedThroughRestart(loop, res.body.operation, 'postgresql-15');
+    console.log(`# ${back}; ${ok} requests answered, none failed`);
     const afterIds = await webGears();
     assert.equal(afterIds.length, 2);
     assert.ok(

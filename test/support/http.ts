@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import assert from 'node:assert/strict';
 import { sleep } from './processes';
 import type { Platform } from './platform';
 
@@ -91,4 +92,28 @@ export function requestLoop(p: Platform, host: string, pick: (body: string) => s
       return ok;
     },
   };
+}
+
+/**
+ * What a restart of an app whose `cartridge` gear restarts in place must show: the operation succeeded, the loop's
+ * requests all answered (more than ten of them), and its steps say the gear restarts in place as the app's own
+ * downtime and is back after a measured time. Returns the number of answers and that last step.
+ */
+export async function assertServedThroughRestart(
+  loop: ReturnType<typeof requestLoop>,
+  operation: { state: string; steps: { text: string }[] } | undefined,
+  cartridge: string,
+): Promise<{ ok: number; back: string }> {
+  const ok = await loop.stop();
+  assert.equal(operation?.state, 'succeeded', JSON.stringify(operation));
+  assert.deepEqual(loop.failures.slice(0, 5), [], `${loop.failures.length} of ${ok + loop.failures.length} requests failed`);
+  assert.ok(ok > 10, `only ${ok} requests went through`);
+  const steps = operation.steps.map((s) => s.text);
+  assert.ok(
+    steps.some((t) => new RegExp(`^restarting gear ${cartridge} \\w+ in place .*the app's own downtime$`).test(t)),
+    steps.join('\n'),
+  );
+  const back = steps.find((t) => new RegExp(`^gear ${cartridge} \\w+ is back after \\d+\\.\\d s$`).test(t));
+  assert.ok(back, steps.join('\n'));
+  return { ok, back };
 }

@@ -20,7 +20,7 @@ import { registryEnv } from './registry';
 
 export { ROOT, sleep, eventually, hostAddress } from './processes';
 export { docker, execIn, psqlIn } from './docker';
-export { getJson, requestLoop, type ApiResponse } from './http';
+export { assertServedThroughRestart, getJson, requestLoop, type ApiResponse } from './http';
 export { runCli } from './cli';
 export { gitPush } from './git';
 export { REGISTRY, registryAuthconfig, registryHeaders } from './registry';
