@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
@@ -232,6 +233,13 @@ function bodies(route: Route): fc.Arbitrary<Buffer | undefined> {
     { arbitrary: fc.constant(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d])), weight: 1 },
     { arbitrary: fc.integer({ min: 5, max: 12 }).map(yamlBomb), weight: 1 },
     { arbitrary: fc.integer({ min: 100, max: 20_000 }).map((d) => Buffer.from(`${'['.repeat(d)}${']'.repeat(d)}\n`)), weight: 1 },
+    // Many tags, anchors or closers on one long line: an error of the parser's each, which it placed in the line.
+    {
+      arbitrary: fc
+        .tuple(fc.constantFrom('!!map ', '!x ', '&a ', '] ', '} '), fc.integer({ min: 1_000, max: 40_000 }))
+        .map(([token, n]) => Buffer.from(`name: x\nenv: ${token.repeat(n)}{}\n`)),
+      weight: 1,
+    },
   );
 }
 
@@ -253,7 +261,8 @@ describe('hostile requests', { timeout: 1_200_000 }, () => {
   let pid = 0;
 
   before(async () => {
-    p = await Platform.start('hostile');
+    // One address's share of connections, low enough for the test to pass it (1,024 by default).
+    p = await Platform.start('hostile', undefined, { env: { GEARSHIFT_MAX_CONNECTIONS_PER_ADDRESS: '64' } });
     pid = p.broker!.child.pid!;
     assert.equal((await p.api('POST', '/domains', { name: DOMAIN })).status, 201);
     const created = await p.api('POST', `/domains/${DOMAIN}/apps?wait=120`, { name: APP, cartridges: ['static'] });
@@ -379,6 +388,50 @@ describe('hostile requests', { timeout: 1_200_000 }, () => {
   });
 
   // ---- regressions: each a case that once hurt the broker -------------------------------------------------------
+
+  it("holds one address's slow connections to its share, and answers another address meanwhile", async () => {
+    // Each sends the start of a request's headers and nothing more, as a slow client does. 127.0.0.2 is loopback too.
+    const sockets: Socket[] = [];
+    let closed = 0;
+    for (let i = 0; i < 300; i++) {
+      const s = connect({ port: p.port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+      s.on('error', () => undefined);
+      s.on('connect', () => s.write('GET /api/v1/cartridges HTTP/1.1\r\nHost: x\r\nX-a: '));
+      s.on('close', () => closed++);
+      sockets.push(s);
+    }
+    try {
+      await eventually('the connections over the share to be closed', async () => closed >= 300 - 64, 10_000, 100);
+      const other = await send(p.port, 'GET', '/api/v1/cartridges', { authorization: `Bearer ${p.token}` });
+      assert.equal(other.status, 200, other.body);
+      assert.equal(closed, 300 - 64, 'the 64 within the share stay open');
+      assert.ok(p.broker!.alive, `the broker died:\n${p.logs()}`);
+      await eventually(
+        'the refusals to be logged',
+        async () => /refused \d+ connection\(s\) over the limits .*127\.0\.0\.2/.test(p.broker!.output.join('\n')),
+        15_000,
+        250,
+      );
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+  });
+
+  it('refuses a YAML document of 40,000 tags on one node at once, and answers others meanwhile', async () => {
+    // 240 KB, under the size limit: the parser's error for each tag, each placed in a copy of the line, froze the
+    // broker for minutes and then took its heap.
+    const bomb = Buffer.from(`name: x\nenv: ${'!!map '.repeat(40_000)}{}\n`);
+    const started = Date.now();
+    const [a, other] = await Promise.all([
+      send(p.port, 'POST', `/api/v1/domains/${DOMAIN}/apply?dryRun=true`, { authorization: `Bearer ${p.token}`, 'content-type': 'text/yaml' }, bomb),
+      send(p.port, 'GET', '/api/v1/cartridges', { authorization: `Bearer ${p.token}` }),
+    ]);
+    assert.equal(a.status, 422, a.body);
+    assert.equal(a.json?.details?.[0]?.rule, 'yaml-tags', a.body);
+    assert.equal(other.status, 200);
+    console.log(`# a YAML document of 40,000 tags refused in ${Date.now() - started} ms`);
+    assert.ok(p.broker!.alive, `the broker died:\n${p.logs()}`);
+  });
 
   it('answers a Content-Encoding that does not decode with 400', async () => {
     console.log(`# broker resident memory after the gzip bombs: ${rssMb(pid).toFixed(0)} MB`);

@@ -57,6 +57,10 @@ export interface BrokerConfig {
   runTimeoutSeconds: number;
   /** GEARSHIFT_MAX_RUNS: one-off commands one user may have running at once. */
   maxRuns: number;
+  /** GEARSHIFT_MAX_CONNECTIONS: connections the API holds open at once; more are closed at once. */
+  maxConnections: number;
+  /** GEARSHIFT_MAX_CONNECTIONS_PER_ADDRESS: connections one client address holds open at once. */
+  maxConnectionsPerAddress: number;
   /** Docker build cache each node keeps; disk hygiene prunes what is over it. */
   buildCacheMb: number;
   /** Hours between the leader's disk hygiene runs on every node (0: never). */
@@ -171,6 +175,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     buildTimeoutSeconds: int(env, 'GEARSHIFT_BUILD_TIMEOUT_SECONDS', 900, 10, 24 * 3600),
     runTimeoutSeconds: int(env, 'GEARSHIFT_RUN_TIMEOUT_SECONDS', 3600, 1, 24 * 3600),
     maxRuns: int(env, 'GEARSHIFT_MAX_RUNS', 3, 1, 100),
+    maxConnections: int(env, 'GEARSHIFT_MAX_CONNECTIONS', 4096, 16, 1_000_000),
+    maxConnectionsPerAddress: int(env, 'GEARSHIFT_MAX_CONNECTIONS_PER_ADDRESS', 1024, 4, 1_000_000),
     buildCacheMb: int(env, 'GEARSHIFT_BUILD_CACHE_MB', 2048, 0, 16 * 1024 * 1024),
     gcHours: int(env, 'GEARSHIFT_GC_HOURS', 24, 0, 24 * 365),
     gcGraceMinutes: int(env, 'GEARSHIFT_GC_GRACE_MINUTES', 60, 0, 7 * 24 * 60),

@@ -21,6 +21,7 @@ import { AuditService } from './audit/audit.service';
 import { urlProblem } from './common/body';
 import { Metrics } from './metrics/metrics';
 import { routeLabel } from './common/http-requests';
+import { limitConnections, refusalLog } from './common/connection-limits';
 import { consoleFiles } from './common/console-files';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
@@ -107,16 +108,21 @@ async function main(): Promise<void> {
   const url = await app.getUrl();
   reportReady({ serving: true, healthUrl: `${url.replace('[::1]', '127.0.0.1')}/api/v1/healthz` });
   logger.log(`Gearshift broker listening on ${url.replace('[::1]', '127.0.0.1')}/api/v1 (instance ${config.instance})`);
-  await listenOnAdvertised(config, app, server, logger);
+  const advertised = await listenOnAdvertised(config, app, server, logger);
+  limitConnections(
+    advertised ? [server, advertised] : [server],
+    { total: config.maxConnections, perAddress: config.maxConnectionsPerAddress },
+    refusalLog((line) => logger.warn(line)),
+  );
 }
 
 /**
  * Nodes on other hosts reach the API at the advertised address: the same app answers there, on the same port, while
  * GEARSHIFT_HOST (loopback by default) keeps serving this host. It closes with the main server.
  */
-async function listenOnAdvertised(config: BrokerConfig, app: NestExpressApplication, server: Server, logger: Logger): Promise<void> {
+async function listenOnAdvertised(config: BrokerConfig, app: NestExpressApplication, server: Server, logger: Logger): Promise<Server | undefined> {
   const wildcard = ['0.0.0.0', '::'].includes(config.host);
-  if (!config.advertiseAddress || config.advertiseAddress === config.host || wildcard) return;
+  if (!config.advertiseAddress || config.advertiseAddress === config.host || wildcard) return undefined;
   const port = (server.address() as AddressInfo).port;
   const advertised = createServer(app.getHttpAdapter().getInstance() as RequestListener);
   advertised.keepAliveTimeout = server.keepAliveTimeout;
@@ -130,6 +136,7 @@ async function listenOnAdvertised(config: BrokerConfig, app: NestExpressApplicat
     advertised.closeAllConnections();
   });
   logger.log(`and on ${config.advertiseAddress}:${port} for nodes on other hosts`);
+  return advertised;
 }
 
 /** Whether `port` can be listened on now (the broker being replaced has let it go). */

@@ -9,7 +9,7 @@ import { entryName, type CartridgeEntry } from './cartridge-options';
 import { imageReferenceProblem, parseImageReference } from './image-reference';
 import { healthPathPattern } from './manifest.schema';
 import { relativePathMessage, SERVICE_NAME, serviceViolations, startOrder, type ServiceDescriptor } from './services';
-import { MAX_YAML_ALIASES, MAX_YAML_DEPTH, yamlLimitViolation } from './yaml-limits';
+import { MAX_YAML_DEPTH, readYaml, yamlLimitViolation } from './yaml-limits';
 import { valueProblem } from './value-problems';
 
 export interface ComposeIssue {
@@ -223,7 +223,7 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
     return result;
   }
   try {
-    doc = (require('yaml') as typeof import('yaml')).parse(interpolated, { merge: true, maxAliasCount: MAX_YAML_ALIASES });
+    doc = readYaml(interpolated, { merge: true });
   } catch (err) {
     result.blockers.push({ pointer: '', reason: `is not valid YAML: ${(err as Error).message.split('\n')[0]}` });
     return result;
@@ -533,7 +533,7 @@ export function isComposeText(text: string): boolean {
   // A document over the limits is read by the descriptor's reader, which refuses it saying which limit.
   if (yamlLimitViolation(text)) return false;
   try {
-    const doc: unknown = (require('yaml') as typeof import('yaml')).parse(text, { merge: true, maxAliasCount: MAX_YAML_ALIASES });
+    const doc: unknown = readYaml(text, { merge: true });
     return isObject(doc) && isObject(doc.services) && !('cartridges' in doc);
   } catch {
     return false;
@@ -561,7 +561,7 @@ export function appliedFileName(text: string, file?: string): string {
 export function composeProjectName(text: string): string | undefined {
   if (yamlLimitViolation(text)) return undefined;
   try {
-    const doc: unknown = (require('yaml') as typeof import('yaml')).parse(text, { merge: true, maxAliasCount: MAX_YAML_ALIASES });
+    const doc: unknown = readYaml(text, { merge: true });
     return isObject(doc) && typeof doc.name === 'string' ? doc.name : undefined;
   } catch {
     return undefined;

@@ -4,7 +4,7 @@ import type { YAMLParseError } from 'yaml';
 import { envNamePattern } from './manifest.schema';
 import { NAME_PATTERN } from './gear-sizes';
 import { ajv, check, SchemaViolationError, type Violation } from './validation';
-import { checkYamlLimits, MAX_YAML_ALIASES, MAX_YAML_DEPTH } from './yaml-limits';
+import { checkYamlLimits, MAX_YAML_DEPTH, readYaml } from './yaml-limits';
 import { valueProblem } from './value-problems';
 import { cartridgeEntrySchema, entryName } from './cartridge-options';
 import { appHealthSchema } from './app-health';
@@ -81,7 +81,7 @@ export function parseDescriptor(text: string, subject = 'gearshift.yml'): AppDes
   let raw: unknown;
   checkYamlLimits(text, subject);
   try {
-    raw = (require('yaml') as typeof import('yaml')).parse(text, { maxAliasCount: MAX_YAML_ALIASES });
+    raw = readYaml(text);
   } catch (err) {
     const pos = (err as YAMLParseError).linePos;
     throw new SchemaViolationError(subject, [

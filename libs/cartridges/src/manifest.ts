@@ -5,7 +5,7 @@ import type { YAMLParseError } from 'yaml';
 import { manifestSchema, type CartridgeManifest } from './manifest.schema';
 import type { ValidateFunction } from 'ajv';
 import { ajv, check, SchemaViolationError, type Violation } from './validation';
-import { checkYamlLimits, MAX_YAML_ALIASES } from './yaml-limits';
+import { checkYamlLimits, readYaml } from './yaml-limits';
 
 let validateManifestSchema: ValidateFunction | undefined;
 
@@ -89,7 +89,7 @@ export function parseManifest(text: string, subject: string, folderName?: string
   checkYamlLimits(text, subject);
   try {
     // Loaded on first use: node agents hash cartridge folders but never parse manifests.
-    raw = (require('yaml') as typeof import('yaml')).parse(text, { maxAliasCount: MAX_YAML_ALIASES });
+    raw = readYaml(text);
   } catch (err) {
     const pos = (err as YAMLParseError).linePos;
     const line = pos ? ` (line ${pos[0].line})` : '';

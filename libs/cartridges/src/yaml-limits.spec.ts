@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { appliedFileName, importCompose } from './compose';
 import { parseDescriptor } from './descriptor';
 import { parseManifest } from './manifest';
-import { MAX_YAML_ALIASES, MAX_YAML_BYTES, MAX_YAML_NODES, YamlLimitError, yamlLimitViolation } from './yaml-limits';
+import { MAX_YAML_ALIASES, MAX_YAML_ANCHORS, MAX_YAML_BYTES, MAX_YAML_NODES, MAX_YAML_TAGS, readYaml, YamlLimitError, yamlLimitViolation } from './yaml-limits';
 
 const rule = (fn: () => unknown): string | undefined => {
   try {
@@ -108,5 +108,31 @@ describe('YAML limits', () => {
     const r = importCompose(text, { env: { X: 'x' } });
     assert.deepEqual(r.blockers, [{ pointer: '', reason: `holds more than ${MAX_YAML_NODES} YAML nodes` }]);
     assert.deepEqual(r.warnings, []);
+  });
+
+  it('refuses a document of too many tags or anchors, or of closers of nothing, before the parser makes an error of each', () => {
+    // One node of 40,000 tags: the parser's errors, each placed in a copy of its 240 KB line, took the broker's heap.
+    const bomb = `name: x\nenv: ${'!!map '.repeat(40_000)}{}\n`;
+    assert.ok(Buffer.byteLength(bomb) < MAX_YAML_BYTES);
+    const started = Date.now();
+    assert.equal(
+      rule(() => parseDescriptor(bomb)),
+      'yaml-tags',
+    );
+    assert.ok(Date.now() - started < 1000, `refused after ${Date.now() - started} ms`);
+    assert.equal(yamlLimitViolation(`a: ${'!x '.repeat(MAX_YAML_TAGS)}1\n`), undefined);
+    assert.equal(yamlLimitViolation(`a: ${Array.from({ length: MAX_YAML_ANCHORS + 1 }, (_, i) => `- &a${i} x`).join('\n')}\n`)?.rule, 'yaml-anchors');
+    const closers = yamlLimitViolation(`name: x\nenv: ${'] '.repeat(100_000)}\n`);
+    assert.deepEqual([closers?.rule, closers?.message], ['yaml', 'is not valid YAML: a ] closes no [ or { opened before it']);
+    assert.equal(yamlLimitViolation('command: ["sh", "-c", "echo ]"]\nnote: a } in plain text\n'), undefined);
+  });
+
+  it('reads YAML giving only its first error, with its line and column', () => {
+    assert.deepEqual(readYaml('a: 1\nb: [x, y]\n'), { a: 1, b: ['x', 'y'] });
+    assert.deepEqual(readYaml('base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n', { merge: true }), { base: { x: 1 }, c: { x: 1, y: 2 } });
+    assert.throws(
+      () => readYaml(`a: 1\nb: ${': '.repeat(1000)}\n`),
+      (err: Error & { linePos?: { line: number; col: number }[] }) => err.linePos?.[0].line === 2 && / at line 2, column \d+$/.test(err.message),
+    );
   });
 });
