@@ -295,3 +295,47 @@ describe('GearOperator: a worker service', () => {
     );
   });
 });
+
+/** An Engine that starts one container after another, as dockerd does: each start takes its turn and its while. */
+class OneStartAtATimeDocker extends SlowDatabaseDocker {
+  private turn: Promise<void> = Promise.resolve();
+  override async startContainer(id: string) {
+    const mine = this.turn.then(async () => {
+      const name = this.containers.find((c) => c.id === id)!.labels[LABELS.service] ?? 'web';
+      this.calls.push(`start ${name}`);
+      await new Promise((r) => setTimeout(r, 20));
+      this.containers.find((c) => c.id === id)!.state = 'running';
+    });
+    this.turn = mine;
+    await mine;
+  }
+}
+
+describe('GearOperator: the start of a release of several services', () => {
+  it("starts its workers' containers first, and the others' behind them: the workers' settle time runs while those pass their checks", async () => {
+    const docker = new OneStartAtATimeDocker();
+    docker.failingChecks = 0;
+    const config = { instance: INSTANCE, address: '127.0.0.1', dataDir: join(tmpdir(), 'gearshift-operator-spec') } as AgentConfig;
+    const operator = new GearOperator(config, docker as unknown as DockerAdapter, NODE);
+    const service = (name: string, web: boolean, health: GearSpec['health']) => ({ ...gear(name, web, health), service: name, hostname: name });
+    const check: GearSpec['health'] = { kind: 'command', command: ['true'], timeoutSeconds: 5 };
+    // In the order the planner gives them: the internal service and the workers, then the web service.
+    const worker: GearSpec['health'] = { kind: 'none', timeoutSeconds: 60 };
+    const specs = [service('internal', false, check), service('jobs', false, worker), service('mailer', false, worker), service('api', true, check)];
+    const steps: string[] = [];
+
+    await operator.converge(APP, specs, async (text) => void steps.push(text));
+
+    const starts = docker.calls.filter((c) => c.startsWith('start '));
+    assert.deepEqual(starts.slice(0, 2).sort(), ['start jobs', 'start mailer']);
+    assert.deepEqual(starts.slice(2).sort(), ['start api', 'start internal']);
+    // Every container was made before the first start ended: only the starts wait for the workers'.
+    assert.equal(docker.calls.filter((c) => c.startsWith('create ')).length, 4);
+    assert.ok(
+      ['jobs', 'mailer'].every((w) =>
+        steps.some((s) => new RegExp(`^service ${w}, gear ${`${w}-gear`.slice(0, 8)} is healthy \\(kept running \\d+ ms\\)$`).test(s)),
+      ),
+      steps.join(' | '),
+    );
+  });
+});

@@ -4,7 +4,7 @@ import { DockerAdapter, type ObservedContainer } from './docker.adapter';
 import { httpProbe, tcpProbe, waitHealthy, waitSettled, WORKER_SETTLE_MS, type Probe } from './health';
 import { PermanentError } from './errors';
 import { ImageBuilder, type StepReporter } from './images';
-import { planConverge, startPrerequisites, type Action } from './reconcile';
+import { planConverge, settles, settlesFirst, startPrerequisites, type Action } from './reconcile';
 import { allAtMost, atMost } from './at-most';
 import { pruneReleaseImages } from './builder';
 import { FailedGears } from './failed-gears';
@@ -190,41 +190,91 @@ export class GearOperator {
     );
     // Docker's create and start calls, not the health waits, are what a node has to share.
     const gate = atMost(START_CONCURRENCY);
+    // The Engine starts containers one after another. A worker's wait is the longest of a pass and runs from its
+    // start (it must keep running for the settle time), so the workers that wait for no new gear start first, and the
+    // other gears' starts queue behind theirs: the others' health checks then pass while the workers settle.
+    const first = settlesFirst(
+      starts.map((a) => a.spec),
+      prerequisites,
+    );
+    // Each resolves once that worker's start was asked for (or it will not start): the others' starts wait for all.
+    const begun = first.map(() => {
+      let resolve = (): void => undefined;
+      const promise = new Promise<void>((r) => (resolve = r));
+      return { promise, resolve };
+    });
+    const behind = first.length > 0 ? Promise.all(begun.map((b) => b.promise)) : undefined;
     const healthy: Promise<void>[] = [];
     const start = (i: number): Promise<void> =>
       (healthy[i] ??=
         i >= starts.length
           ? this.waitHealthy(serving[i - starts.length].spec, serving[i - starts.length].containerId, async () => undefined)
           : (async () => {
-              const action = starts[i];
-              // A new gear that waits for others has its container made meanwhile; only its start waits for them.
-              let made: Promise<string | null> | undefined;
-              if (action.kind === 'create' && prerequisites[i].length > 0) {
-                made = gate(async () => {
-                  if (await this.withdrawn(action.spec, step, epochs)) return null;
-                  await step(`creating ${gearTitle(action.spec)}`);
-                  return this.createContainer(action.spec, epochs[action.spec.gearId]);
+              const mine = begun[first.indexOf(i)];
+              try {
+                await this.startOne(starts[i], {
+                  prerequisites: prerequisites[i].length,
+                  waitFor: () => Promise.all(prerequisites[i].map(start)),
+                  behind: mine ? undefined : behind,
+                  started: () => mine?.resolve(),
+                  gate,
+                  step,
+                  epochs,
                 });
-                // Met below, unless a prerequisite failed first: the next converge starts or removes that container.
-                made.catch(() => undefined);
+              } finally {
+                mine?.resolve();
               }
-              await Promise.all(prerequisites[i].map(start));
-              const containerId = made ? await made : undefined;
-              if (containerId === null) return;
-              const away = action.kind === 'replace' && restartsInPlace(action.spec) ? Date.now() : undefined;
-              const result = await gate(async () =>
-                containerId
-                  ? (await this.withdrawn(action.spec, step, epochs))
-                    ? null
-                    : this.startCreated(action.spec, containerId)
-                  : this.apply(action, step, epochs),
-              );
-              if (result) await this.waitHealthy(result.spec, result.containerId, step);
-              if (result && away !== undefined) await step(`${gearTitle(action.spec)} is back after ${((Date.now() - away) / 1000).toFixed(1)} s`);
             })());
     const outcomes = await Promise.allSettled([...starts.map((_, i) => start(i)), ...(healthy.slice(starts.length).filter(Boolean) as Promise<void>[])]);
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+
+  /**
+   * One gear of startAll: its container made, started once `waitFor` (its prerequisites' health) has resolved and,
+   * when it is `behind` the workers that start first, once their starts were asked for; then waited for until healthy.
+   */
+  private async startOne(
+    action: Exclude<Action, { kind: 'remove' | 'stop' }>,
+    o: {
+      /** How many gears it waits for. */
+      prerequisites: number;
+      waitFor: () => Promise<unknown>;
+      behind: Promise<unknown> | undefined;
+      /** Called once its start was asked for (or it was not started). */
+      started: () => void;
+      gate: <T>(f: () => Promise<T>) => Promise<T>;
+      step: StepReporter;
+      epochs: Record<string, number>;
+    },
+  ): Promise<void> {
+    const { gate, step, epochs } = o;
+    // A new gear that waits (for others, or behind the workers) has its container made meanwhile; only its start waits.
+    let made: Promise<string | null> | undefined;
+    if (action.kind === 'create' && (o.prerequisites > 0 || o.behind)) {
+      made = gate(async () => {
+        if (await this.withdrawn(action.spec, step, epochs)) return null;
+        await step(`creating ${gearTitle(action.spec)}`);
+        return this.createContainer(action.spec, epochs[action.spec.gearId]);
+      });
+      // Met below, unless a prerequisite failed first: the next converge starts or removes that container.
+      made.catch(() => undefined);
+    }
+    await o.waitFor();
+    await o.behind;
+    const containerId = made ? await made : undefined;
+    if (containerId === null) return;
+    const away = action.kind === 'replace' && restartsInPlace(action.spec) ? Date.now() : undefined;
+    const result = await gate(async () => {
+      try {
+        if (!containerId) return await this.apply(action, step, epochs);
+        return (await this.withdrawn(action.spec, step, epochs)) ? null : await this.startCreated(action.spec, containerId);
+      } finally {
+        o.started();
+      }
+    });
+    if (result) await this.waitHealthy(result.spec, result.containerId, step);
+    if (result && away !== undefined) await step(`${gearTitle(action.spec)} is back after ${((Date.now() - away) / 1000).toFixed(1)} s`);
   }
 
   /** The post-deploy hook: in one running gear; its failure is reported and changes nothing else. */
@@ -345,7 +395,7 @@ export class GearOperator {
     const who = gearName(spec);
     if (h.kind === 'none') {
       // A worker answers nothing: it is healthy once it keeps running. Other gears without a check count at once.
-      if (!spec.service && !spec.process) return;
+      if (!settles(spec)) return;
       await step(`waiting for ${who} to keep running for ${WORKER_SETTLE_MS / 1000} s`);
       await this.failed(spec, containerId, async () => {
         const ms = await waitSettled({ settleMs: WORKER_SETTLE_MS, look: () => this.docker.inspectContainer(containerId) });

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LABELS, specHash, type GearSpec } from '@gearshift/cartridges';
 import type { ObservedContainer } from './docker.adapter';
-import { isEmptyPlan, planConverge, startPrerequisites } from './reconcile';
+import { isEmptyPlan, planConverge, settlesFirst, startPrerequisites } from './reconcile';
 
 const APP = 'a0000000-0000-4000-8000-000000000000';
 
@@ -205,5 +205,37 @@ describe('startPrerequisites', () => {
   it('starts nothing before anything when nothing waits (the does-nothing case)', () => {
     assert.deepEqual(startPrerequisites([]), []);
     assert.deepEqual(startPrerequisites([db, cache]), [[], []]);
+  });
+});
+
+describe('settlesFirst', () => {
+  const db = spec('db', { web: false, cartridge: 'postgresql-17' });
+  const tcp = { kind: 'tcp', port: 5000, timeoutSeconds: 30 } as const;
+  const internal = spec('internal', { web: false, service: 'internal', health: tcp });
+  const worker = spec('worker', { web: false, service: 'worker', waitsFor: ['postgresql-17'], ports: [] });
+  const mailer = spec('mailer', { web: false, service: 'mailer', ports: [] });
+  const api = spec('api', { service: 'api', waitsFor: ['postgresql-17', 'internal'], health: { kind: 'http', port: 8080, path: '/', timeoutSeconds: 30 } });
+  const first = (specs: GearSpec[], serving: GearSpec[] = []) => settlesFirst(specs, startPrerequisites(specs, serving));
+
+  it('starts the workers of a rollout first, those waiting only for gears left serving included', () => {
+    const old = (s: GearSpec) => ({ ...s, gearId: `${s.gearId}-old` });
+    assert.deepEqual(first([internal, worker, mailer, api], [db, internal, worker, mailer, api].map(old)), [1, 2]);
+  });
+
+  it('leaves in its turn a worker that waits for a gear the pass starts: a service it names, a new database', () => {
+    const reports = spec('reports', { web: false, service: 'reports', waitsFor: ['internal'], ports: [] });
+    assert.deepEqual(first([internal, reports, mailer]), [2]);
+    assert.deepEqual(first([db, worker, mailer, api]), []);
+  });
+
+  it('counts a Procfile worker, but neither a gear with a check of its own nor a web gear without one', () => {
+    const procfileWorker = spec('jobs', { web: false, process: 'worker', ports: [] });
+    const bare = spec('bare', { cartridge: 'nodejs-24' });
+    assert.deepEqual(first([bare, internal, procfileWorker]), [2]);
+  });
+
+  it('puts no worker first that is not to run, and none when there is none (the does-nothing case)', () => {
+    assert.deepEqual(first([{ ...mailer, running: false }, api]), []);
+    assert.deepEqual(first([]), []);
   });
 });

@@ -122,6 +122,19 @@ export function startPrerequisites(specs: GearSpec[], serving: GearSpec[] = []):
   return hasCycle(withNames) ? tiersOnly : withNames;
 }
 
+/** A gear that is healthy once it has kept running for the settle time, counted from its start: a worker. */
+export const settles = (spec: GearSpec): boolean => spec.health.kind === 'none' && Boolean(spec.service || spec.process);
+
+/**
+ * The gears of a pass whose containers start before the others': those that settle (see settles()) and wait for no
+ * gear the pass starts (only, if at all, for gears left serving), as indexes of `specs`; `prerequisites` is
+ * startPrerequisites() of the same pass. Their wait is the pass's longest and runs from their start, while the
+ * Engine starts one container after another. Pure.
+ */
+export function settlesFirst(specs: GearSpec[], prerequisites: number[][]): number[] {
+  return specs.flatMap((spec, i) => (spec.running && settles(spec) && prerequisites[i].every((j) => j >= specs.length) ? [i] : []));
+}
+
 function hasCycle(edges: number[][]): boolean {
   const state = edges.map(() => 0); // 0 unseen, 1 on the path, 2 done
   const visit = (i: number): boolean => {
