@@ -1,6 +1,21 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildAndRelease, compileNeedsSource, labelInstruction, readableBuildOutput, recipeBuild, recipeDockerfile, serviceFolder } from './builder';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  buildAndRelease,
+  compileNeedsSource,
+  labelInstruction,
+  readableBuildOutput,
+  recipeBuild,
+  recipeDockerfile,
+  ReleaseBuilder,
+  serviceFolder,
+} from './builder';
+import type { AgentConfig } from './config';
+import type { DockerAdapter } from './docker.adapter';
+import type { ImageBuilder } from './images';
 import { withoutTerminalCodes } from './docker-images';
 
 describe('build recipes', () => {
@@ -226,5 +241,21 @@ describe('buildAndRelease', () => {
     const none = setup([10]);
     await buildAndRelease(4, none.builds, null);
     assert.deepEqual(none.events, ['built 0']);
+  });
+});
+
+describe('build scratch folders', () => {
+  it("removes the folders this agent's builds left when it was killed, and no other agent's", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'gs-builds-'));
+    try {
+      const agent = (nodeName: string) => new ReleaseBuilder({ dataDir, instance: 'gs', nodeName } as AgentConfig, {} as DockerAdapter, {} as ImageBuilder);
+      for (const d of ['gs-node1/0b1c2d3e-aaaa/app/src', 'gs-node1/9f8e7d6c-bbbb', 'gs-node2/11112222-cccc'])
+        mkdirSync(join(dataDir, 'builds', d), { recursive: true });
+      assert.equal(agent('node1').removeLeftovers(), 2);
+      assert.deepEqual(readdirSync(join(dataDir, 'builds')), ['gs-node2'], "node2's build in progress stays");
+      assert.equal(agent('node1').removeLeftovers(), 0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

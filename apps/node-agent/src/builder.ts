@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -245,13 +245,29 @@ export class ReleaseBuilder {
     private readonly images: ImageBuilder,
   ) {}
 
+  /** This agent's own scratch folders of builds: agents of one host (and one data folder) each have theirs. */
+  private buildsDir(): string {
+    return join(this.config.dataDir, 'builds', `${this.config.instance}-${this.config.nodeName}`);
+  }
+
+  /**
+   * Removes the scratch folders of builds this agent left when it was killed mid-build (each is removed when its
+   * build ends); called once at start, before any build. Returns how many there were.
+   */
+  removeLeftovers(): number {
+    const dir = this.buildsDir();
+    const left = existsSync(dir) ? readdirSync(dir).length : 0;
+    rmSync(dir, { recursive: true, force: true });
+    return left;
+  }
+
   async build(job: BuildJob, step: StepReporter, log: LogSink): Promise<{ image: string; dockerfile: 'recipe' | 'repository' }> {
     const redact = redactor(job.secrets);
     // Docker's bookkeeping of intermediate containers says nothing to a developer.
     const out = (line: string) => {
       if (!/^\s*(---> Running in |Removing intermediate container )/.test(line)) log(redact(line));
     };
-    const buildsDir = join(this.config.dataDir, 'builds');
+    const buildsDir = this.buildsDir();
     mkdirSync(buildsDir, { recursive: true });
     const work = mkdtempSync(join(buildsDir, `${job.deploymentId.slice(0, 8)}-`));
     try {

@@ -133,6 +133,8 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
     };
   };
   const builder = new ReleaseBuilder(config, docker, operator.images);
+  const leftovers = builder.removeLeftovers();
+  if (leftovers > 0) log(`removed ${leftovers} scratch folder(s) of builds cut short when this agent last stopped`);
   const snapshots = new Snapshots(config, docker);
   const once = (name: 'snapshot' | 'restore' | 'writes', work: (step: StepReporter) => Promise<void>) => async (d: { operationId: string; appId: string }) =>
     serial(d.appId, async () => {

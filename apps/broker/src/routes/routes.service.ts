@@ -30,6 +30,7 @@ import type { ReleaseService } from '../apps/deployment.entity';
 import type { App } from '../apps/app.entity';
 import type { Gear } from '../apps/gear.entity';
 import type { Node } from '../fleet/node.entity';
+import { publicFailure } from './public-failure';
 import type { Alias } from './alias.entity';
 
 /** The release the app serves, as its web gears run it. */
@@ -252,11 +253,7 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
   private async firstDeploymentFailure(appId: string): Promise<string | undefined> {
     const [latest] = await this.deploymentsRepository.forApp(appId, 1);
     if (latest?.state !== 'failed') return undefined;
-    // The first line says what went wrong; the gear's output below it is for the owner's eyes (logs, the push).
-    return (latest.error ?? 'it failed')
-      .split('\n')[0]
-      .replace(/; it printed:?.*$/, '')
-      .slice(0, 300);
+    return publicFailure(latest.error);
   }
 
   /** What the routers last saw of each app's traffic, all of an app's routers together; stopped routers' fields expire. */
