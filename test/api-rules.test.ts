@@ -89,6 +89,9 @@ describe('API rules and placement', { timeout: 600_000 }, () => {
     const broken = await p.api('POST', apps, undefined, p.token, '{"name": "x",');
     assert.equal(broken.status, 400);
     assert.match(broken.body.message, /not valid JSON/);
+    const scalar = await p.api('POST', apps, undefined, p.token, 'null');
+    assert.equal(scalar.status, 400);
+    assert.equal(scalar.body.message, 'the body must be a JSON object, not null');
   });
 
   it('answers unknown paths, apps and operations with 404, and a bad wait with 400', async () => {

@@ -52,6 +52,24 @@ describe('routing by host name', { timeout: 600_000 }, () => {
     assert.equal(JSON.parse(res.body).app, 'site');
   });
 
+  it('takes a host name in capitals or with the trailing dot of a full name, and answers a request naming no host with 400', async () => {
+    for (const name of ['SITE-Web.localhost', `${host}.`, `${host}.:${p.routerPort}`]) {
+      const r = await p.viaRouter(name);
+      assert.equal(r.status, 200, `${name}: ${r.body.slice(0, 200)}`);
+      assert.equal(JSON.parse(r.body).app, 'site');
+    }
+    const { createConnection } = await import('node:net');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = createConnection(p.routerPort, '127.0.0.1', () => socket.write('GET / HTTP/1.0\r\n\r\n'));
+      let text = '';
+      socket.on('data', (c) => (text += c.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    assert.match(answer, /^HTTP\/1\.[01] 400 /);
+    assert.match(answer, /a request names the app it is for in its Host header/);
+  });
+
   it('carries WebSockets to the app', async () => {
     const echoed = await new Promise<string>((resolve, reject) => {
       const req = httpRequest({

@@ -103,7 +103,10 @@ export function renderHaproxy(table: RouteTable, o: RenderOptions): RenderedConf
   }
   lines.push(
     '  http-request set-header X-Forwarded-Proto http if !{ ssl_fc }',
-    '  http-request set-var(txn.host) req.hdr(host),field(1,:),lower',
+    // An HTTP/1.0 request may come without a Host header: it names no app, which is the client's error.
+    '  http-request return status 400 content-type "text/plain; charset=utf-8" string "a request names the app it is for in its Host header" if !{ req.hdr(host) -m found }',
+    // The host name without its port, in lower case, and without the trailing dot of a fully qualified name.
+    '  http-request set-var(txn.host) req.hdr(host),field(1,:),lower,regsub(\\.$,)',
     `  use_backend %[var(txn.host),map(${o.runDir}/hosts.map,gs_unknown_host)]`,
     '',
     'backend gs_unknown_host',

@@ -52,7 +52,7 @@ export class Waker {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const host = (req.headers.host ?? '').split(':')[0].toLowerCase();
+    const host = (req.headers.host ?? '').split(':')[0].toLowerCase().replace(/\.$/, '');
     let route = this.deps.routeFor(host);
     if (!route) {
       res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end(page(404, 'No app here', `No app answers to ${host}.`));

@@ -32,4 +32,18 @@ describe('the error filter', () => {
     assert.match(logged[0], /^POST \/api\/v1\/domains\/:domain\/apply \[req-1\] Error: duplicate key/);
     assert.doesNotMatch(logged[0], /allowDataLoss|secret123|demo/);
   });
+
+  it('says a body of a JSON value that is not an object is the wrong type, and one that is not JSON is not JSON', () => {
+    const answer = (err: object) => {
+      let body: { message?: string; details?: { rule: string }[] } = {};
+      const res = { headersSent: false, set: () => res, status: () => res, json: (b: typeof body) => ((body = b), res), end: () => res };
+      const req = { method: 'POST', originalUrl: '/api/v1/domains', url: '/api/v1/domains', baseUrl: '' };
+      const host = { switchToHttp: () => ({ getRequest: () => req, getResponse: () => res }) } as unknown as ArgumentsHost;
+      new ErrorFilter().catch(Object.assign(new SyntaxError('Unexpected token'), err), host);
+      return [body.message, body.details?.[0]?.rule];
+    };
+    assert.deepEqual(answer({ type: 'entity.parse.failed', body: 'null' }), ['the body must be a JSON object, not null', 'type']);
+    assert.deepEqual(answer({ type: 'entity.parse.failed', body: ' 42 ' }), ['the body must be a JSON object, not number', 'type']);
+    assert.deepEqual(answer({ type: 'entity.parse.failed', body: '{"a":' }), ['the body is not valid JSON: Unexpected token', 'json']);
+  });
 });

@@ -62,6 +62,17 @@ export class ErrorFilter implements ExceptionFilter {
       return { statusCode: 413, code: 'too_large', message: `the request body is larger than the limit of ${e.limit} bytes`, details: [] };
     }
     if (e?.type === 'entity.parse.failed') {
+      // The parser reads objects and arrays only, and says of any other JSON value that it is not JSON.
+      const value = jsonValue((e as { body?: unknown }).body);
+      if (value !== undefined) {
+        const kind = value === null ? 'null' : typeof value;
+        return {
+          statusCode: 400,
+          code: 'invalid_input',
+          message: `the body must be a JSON object, not ${kind}`,
+          details: [{ pointer: '', rule: 'type', message: 'must be object' }],
+        };
+      }
       return {
         statusCode: 400,
         code: 'invalid_input',
@@ -79,5 +90,15 @@ export class ErrorFilter implements ExceptionFilter {
       return { statusCode: status, code, message, details: [] };
     }
     return { statusCode: 500, code: 'internal', message: 'internal error; the broker log has the details', details: [] };
+  }
+}
+
+/** The JSON value `body` holds when it is valid JSON at all (a scalar, which the body parser refuses as not JSON). */
+function jsonValue(body: unknown): unknown {
+  if (typeof body !== 'string' || body.length > 4096) return undefined;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
   }
 }
