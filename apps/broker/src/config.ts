@@ -57,6 +57,8 @@ export interface BrokerConfig {
   runTimeoutSeconds: number;
   /** GEARSHIFT_MAX_RUNS: one-off commands one user may have running at once. */
   maxRuns: number;
+  /** GEARSHIFT_RUN_DISK_MB: what a one-off command may write to its container's filesystem before it is killed. */
+  runDiskMb: number;
   /** GEARSHIFT_MAX_CONNECTIONS: connections the API holds open at once; more are closed at once. */
   maxConnections: number;
   /** GEARSHIFT_MAX_CONNECTIONS_PER_ADDRESS: connections one client address holds open at once. */
@@ -175,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     buildTimeoutSeconds: int(env, 'GEARSHIFT_BUILD_TIMEOUT_SECONDS', 900, 10, 24 * 3600),
     runTimeoutSeconds: int(env, 'GEARSHIFT_RUN_TIMEOUT_SECONDS', 3600, 1, 24 * 3600),
     maxRuns: int(env, 'GEARSHIFT_MAX_RUNS', 3, 1, 100),
+    runDiskMb: int(env, 'GEARSHIFT_RUN_DISK_MB', 2048, 16, 1024 * 1024),
     maxConnections: int(env, 'GEARSHIFT_MAX_CONNECTIONS', 4096, 16, 1_000_000),
     maxConnectionsPerAddress: int(env, 'GEARSHIFT_MAX_CONNECTIONS_PER_ADDRESS', 1024, 4, 1_000_000),
     buildCacheMb: int(env, 'GEARSHIFT_BUILD_CACHE_MB', 2048, 0, 16 * 1024 * 1024),

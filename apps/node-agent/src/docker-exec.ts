@@ -18,7 +18,12 @@ export interface RunOnceOptions extends Confinement {
   onLine: (line: string, stream: 'stdout' | 'stderr') => void;
   /** Kills the command early (nobody reads its output any more). */
   signal?: AbortSignal;
+  /** Kills the command once it has written more than this to its container's own filesystem; said on stderr. */
+  diskLimitMb?: number;
 }
+
+/** How often a one-off command's writes to its container's filesystem are measured, when they are bounded. */
+const DISK_CHECK_MS = 3000;
 
 /**
  * Runs a command once in a new container of an image, streaming its output, and removes the container. Returns
@@ -50,12 +55,40 @@ export async function runOnce(docker: Docker, o: RunOnceOptions): Promise<number
  * Waits for the command of a started one-off container to end, killing it at the time limit or on the signal, and
  * gives its exit code a moment later: the last of the attached output comes after the wait answers.
  */
-export async function waitForExit(container: Docker.Container, o: { timeoutMs: number; signal?: AbortSignal }): Promise<number> {
+export async function waitForExit(
+  container: Docker.Container,
+  o: { timeoutMs: number; signal?: AbortSignal; diskLimitMb?: number; onLine?: RunOnceOptions['onLine'] },
+): Promise<number> {
   const kill = () => void container.kill().catch(() => undefined);
   const timer = setTimeout(kill, o.timeoutMs);
   o.signal?.addEventListener('abort', kill);
+  // Docker bounds no container's writable layer on most filesystems: a command that fills the host's disk is
+  // measured (the Engine sums what it wrote) and killed once over its bound.
+  const limit = o.diskLimitMb;
+  let measuring = false;
+  const disk = limit
+    ? setInterval(() => {
+        if (measuring) return;
+        measuring = true;
+        // `size` asks the Engine for SizeRw, what the container wrote (dockerode passes it on as a query).
+        void container
+          .inspect({ size: true } as Docker.ContainerInspectOptions)
+          .then((info) => {
+            const written = (info as { SizeRw?: number }).SizeRw ?? 0;
+            if (written <= limit * 1024 * 1024) return;
+            o.onLine?.(
+              `gearshift: killed: the command wrote ${mb(written)} to its container's filesystem, more than the ${limit} MB a one-off command may (GEARSHIFT_RUN_DISK_MB)`,
+              'stderr',
+            );
+            kill();
+          })
+          .catch(() => undefined)
+          .finally(() => (measuring = false));
+      }, DISK_CHECK_MS)
+    : undefined;
   const result = (await container.wait().finally(() => {
     clearTimeout(timer);
+    clearInterval(disk);
     o.signal?.removeEventListener('abort', kill);
   })) as { StatusCode: number };
   await new Promise((r) => setTimeout(r, 50));
@@ -239,3 +272,5 @@ function demux(buf: Buffer): string {
   }
   return i === 0 ? buf.toString('utf8') : out;
 }
+
+const mb = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;

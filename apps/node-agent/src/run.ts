@@ -132,8 +132,14 @@ export async function runAppCommand(docker: DockerAdapter, redis: IORedis, insta
     };
     const exitCode =
       job.tty || job.input
-        ? await docker.runTerminal({ ...container, ...relay.terminal })
-        : await docker.runOnce({ ...container, timeoutMs: relay.terminal.timeoutMs, signal: relay.terminal.signal, onLine: relay.terminal.onLine });
+        ? await docker.runTerminal({ ...container, ...relay.terminal, diskLimitMb: job.limits.diskMb })
+        : await docker.runOnce({
+            ...container,
+            timeoutMs: relay.terminal.timeoutMs,
+            signal: relay.terminal.signal,
+            onLine: relay.terminal.onLine,
+            diskLimitMb: job.limits.diskMb,
+          });
     await relay.publish({ exitCode });
   } catch (err) {
     await relay.publish({ error: `the command could not run: ${relay.redact((err as Error).message)}` });

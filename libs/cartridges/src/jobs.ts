@@ -261,7 +261,8 @@ export interface NodeJobs {
     env: Record<string, string>;
     network: string;
     labels: Record<string, string>;
-    limits: { memoryMb: number; cpus: number; pids: number };
+    /** `diskMb`: what the command may write to its container's own filesystem before it is killed (absent: no bound). */
+    limits: { memoryMb: number; cpus: number; pids: number; diskMb?: number };
     security?: GearSecurity;
     timeoutSeconds: number;
     /** Values never to show in the output (credentials the command sees). */

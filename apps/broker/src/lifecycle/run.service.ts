@@ -229,7 +229,7 @@ export class RunService {
           env,
           network: spec.network,
           labels: { ...io.labels, 'gearshift.release': String(release.number) },
-          limits: { memoryMb: this.config.buildMemoryMb, cpus: large.cpus, pids: large.pids },
+          limits: { memoryMb: this.config.buildMemoryMb, cpus: large.cpus, pids: large.pids, diskMb: this.config.runDiskMb },
           ...(spec.security ? { security: spec.security } : {}),
           timeoutSeconds: this.config.runTimeoutSeconds,
           secrets: secretValues(shape, this.catalog.cartridges, env),
