@@ -16,7 +16,8 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   echo "host all all ::/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"
   postgres -D "$PGDATA" -c listen_addresses='' -c unix_socket_directories=/run/postgresql &
   pid=$!
-  until pg_isready -q -h /run/postgresql; do sleep 0.2; done
+  # Asked as the user and database that exist: a role of the OS user's name would be logged as a failed login.
+  until pg_isready -q -h /run/postgresql -U "$POSTGRESQL_USER" -d postgres; do sleep 0.2; done
   psql -v ON_ERROR_STOP=1 -h /run/postgresql -U "$POSTGRESQL_USER" -d postgres \
     -c "create database \"$POSTGRESQL_DATABASE\" owner \"$POSTGRESQL_USER\"" >/dev/null
   kill -INT "$pid"
