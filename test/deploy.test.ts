@@ -440,4 +440,30 @@ describe('deploying code', { timeout: 900_000 }, () => {
     });
     assert.deepEqual(tags.sort(), ['2', '3'], 'the kept releases stay');
   });
+
+  it('takes again the push of a commit whose deployment ran but whose push was cut short, recording it without a new release', async () => {
+    writeFileSync(join(repo, 'server.js'), APP.replace("'v1'", "'v6'"));
+    commit('a release whose push is cut short');
+    const sha = git(repo, 'rev-parse', 'HEAD').trim();
+    // What a push's hook sends before its connection breaks: the deployment is the broker's from then on.
+    const up = await fetch(`${p.baseUrl}/api/v1${apps}/shop/deployments?wait=180`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${p.token}`,
+        'content-type': 'application/gzip',
+        'x-gearshift-source': 'git-push',
+        'x-gearshift-commit': sha,
+        'x-gearshift-ref': 'main',
+      },
+      body: execFileSync('git', ['-C', repo, 'archive', '--format=tar.gz', sha]),
+    });
+    assert.equal(((await up.json()) as { operation: { state: string } }).operation.state, 'succeeded');
+    const releases = (await p.api('GET', `${apps}/shop/deployments`)).body.length;
+    const r = await push();
+    assert.ok(r.ok, r.output);
+    assert.match(r.output, new RegExp(`shop-dev already runs ${sha.slice(0, 10)} \\(its push was cut short after the deployment began\\); recorded now`));
+    assert.equal((await p.api('GET', `${apps}/shop/deployments`)).body.length, releases, 'no release is built again');
+    const remote = git(repo, 'ls-remote', `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/shop.git`, 'refs/heads/main');
+    assert.equal(remote.split(/\s/)[0], sha, 'the repository records the commit that runs');
+  });
 });

@@ -134,6 +134,18 @@ async function hasServingRelease(): Promise<boolean> {
   return history.some((d) => d.state === 'active');
 }
 
+/**
+ * The commit the app's active release was built from, when a push made it. A push cut short after the broker took
+ * its deployment (the broker restarted, the connection broke) leaves the release serving and the repository behind.
+ */
+async function activeCommit(): Promise<string | undefined> {
+  const res = await fetch(`${api}/api/v1/domains/${domain}/apps/${app}/deployments`, { headers }).catch(() => null);
+  if (!res?.ok) return undefined;
+  const history = (await res.json()) as { active?: boolean; source?: { kind?: string; commit?: string } }[];
+  const active = history.find((d) => d.active);
+  return active?.source?.kind === 'git-push' ? active.source.commit : undefined;
+}
+
 async function main(): Promise<number> {
   const updates = readFileSync(0, 'utf8')
     .split('\n')
@@ -144,6 +156,12 @@ async function main(): Promise<number> {
   if (!target) return 0;
   const [, commit, ref] = target;
   try {
+    // git sends a commit the repository already has at this ref as "up to date" and runs no hook: a commit that
+    // comes again is one whose push was cut short. It runs already; the repository records it now.
+    if ((await activeCommit()) === commit) {
+      say(`-----> ${app}-${domain} already runs ${commit.slice(0, 10)} (its push was cut short after the deployment began); recorded now`);
+      return 0;
+    }
     await applyDescriptor(commit);
     if (await deploy(commit, ref)) {
       say(`-----> ${app}-${domain} runs ${commit.slice(0, 10)}`);
