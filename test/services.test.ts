@@ -1,9 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { eventually, gitPush, Platform } from './support/platform';
 
 /**
@@ -25,7 +25,10 @@ describe('apps shaped by their first push', { timeout: 900_000 }, () => {
   const repo = (files: Record<string, string>): string => {
     const dir = mkdtempSync(join(tmpdir(), 'gearshift-services-'));
     repos.push(dir);
-    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, name)), { recursive: true });
+      writeFileSync(join(dir, name), text);
+    }
     git(dir, 'init', '-q', '-b', 'main');
     git(dir, 'add', '-A');
     git(dir, 'commit', '-qm', 'initial commit');
@@ -118,5 +121,30 @@ describe('apps shaped by their first push', { timeout: 900_000 }, () => {
     assert.equal(refused.ok, false, refused.output);
     assert.match(refused.output, /\/archive\/compose\.yaml\/services\/worker\/depends_on depends on quueue, which the file does not define/);
     assert.doesNotMatch(refused.output, /does not say which runtime/);
+  });
+
+  it("shows a services-only app's failed first deployment at its host name, as a cartridge app's", async () => {
+    await createEmpty('broken');
+    const dir = repo({
+      'compose.yaml': 'services:\n  web:\n    build: ./web\n    ports: ["80:8080"]\n',
+      'web/Dockerfile': 'ARG GEARSHIFT_BASE_IMAGE\nFROM ${GEARSHIFT_BASE_IMAGE}\nRUN echo the build breaks here; exit 3\n',
+    });
+    const pushed = await push(dir, 'broken');
+    assert.equal(pushed.ok, false, pushed.output);
+    assert.match(pushed.output, /the first deployment failed, so broken-dev is stopped: its URL says the deployment failed/);
+    // The app says why it is stopped, on one line.
+    const shown = (await p.api('GET', '/domains/dev/apps/broken')).body;
+    assert.match(shown.stoppedBecause, /^its first deployment \(#1\) failed: .*web/);
+    assert.doesNotMatch(shown.stoppedBecause, /\n/);
+    // Not the router's "no app answers to this host name": the app's page says its deployment failed.
+    await eventually(
+      'the router to say the deployment failed',
+      async () => {
+        const x = await p.viaRouter('broken-dev.localhost', '/').catch(() => null);
+        return x?.status === 503 && /deployment of broken failed/.test(x.body) && x;
+      },
+      20_000,
+      200,
+    );
   });
 });
