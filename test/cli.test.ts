@@ -130,7 +130,7 @@ describe('gearshift CLI', { timeout: 600_000 }, () => {
     assert.match(r.stdout, /^  app: built from the context \.\/app \(Dockerfile\.prod\): that folder must be uploaded with the app$/m);
     assert.match(
       r.stdout,
-      /^What stops it here:\n  \/services\/proxy\/volumes\/0: bind-mounts \.\/nginx\/default\.conf from the host; only administrators may mount host paths$/m,
+      /^What stops it here:\n  \/services\/proxy\/volumes\/0: bind-mounts \.\/nginx\/default\.conf from the host; gears never mount the node's paths: keep the data in a named volume \(NAME:\/etc\/nginx\/conf\.d\/default\.conf\)$/m,
     );
     const json = JSON.parse((await gearshift(['--json', 'import', file])).stdout);
     assert.deepEqual(

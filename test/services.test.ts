@@ -54,13 +54,16 @@ describe('apps shaped by their first push', { timeout: 900_000 }, () => {
   it("gives an empty app the shape of its repository's compose file, then serves the pushed code", async () => {
     await createEmpty('site');
     const dir = repo({
-      'compose.yaml': 'services:\n  web:\n    image: nginx:1.27\n    ports: ["8080:80"]\n  cache:\n    image: redis:7\n',
+      'compose.yaml': 'services:\n  web:\n    image: nginx:1.27\n    ports: ["8080:80"]\n  cache:\n    image: redis:7\n    privileged: true\n    user: root\n',
       'index.html': '<h1>shaped by compose</h1>\n',
     });
     const pushed = await push(dir, 'site');
     assert.ok(pushed.ok, pushed.output);
     assert.match(pushed.output, /applying compose\.yaml/);
     assert.match(pushed.output, /add cartridge static/);
+    // What the file asks for and Gearshift does not do is said, one line each, naming the service and the key.
+    assert.match(pushed.output, /note: services\/cache\/privileged: ignored: gears never run privileged/);
+    assert.match(pushed.output, /note: services\/cache\/user: ignored: gears run as the user their image or cartridge names/);
     const app = (await p.api('GET', '/domains/dev/apps/site')).body;
     assert.deepEqual([...app.cartridges].sort(), ['redis-7', 'static']);
     await eventually(
@@ -146,5 +149,25 @@ describe('apps shaped by their first push', { timeout: 900_000 }, () => {
       20_000,
       200,
     );
+  });
+
+  it('says every problem of a compose file in one push, each with its field and rule, and the same to an administrator', async () => {
+    await createEmpty('hostly');
+    const dir = repo({
+      'compose.yaml':
+        'services:\n  agent:\n    image: team/agent:1\n    volumes: ["/var/run/docker.sock:/var/run/docker.sock", "/srv/data:/data"]\n  jobs:\n    image: team/jobs:1\n    deploy: { replicas: 100000 }\n',
+    });
+    // The platform's token is the administrator's: host paths are refused to them as to anyone, and said so.
+    const refused = await push(dir, 'hostly');
+    assert.equal(refused.ok, false, refused.output);
+    for (const line of [
+      /\/services\/agent\/volumes\/0 mounts the Docker socket, which would hand the node to the app; refused \(rule: docker-socket\)/,
+      /\/services\/agent\/volumes\/1 bind-mounts \/srv\/data from the host; gears never mount the node's paths: keep the data in a named volume \(NAME:\/data\) \(rule: host-paths\)/,
+      /\/services\/jobs\/deploy\/replicas asks for 100000 gears; a service scales from 0 to 100 gears \(rule: scaling\)/,
+      /\/services no service becomes a web cartridge or a web service \(an app needs one\) \(rule: web-service\)/,
+    ])
+      assert.match(refused.output, line);
+    assert.doesNotMatch(refused.output, /only administrators/);
+    assert.deepEqual((await p.api('GET', '/domains/dev/apps/hostly/deployments')).body, []);
   });
 });

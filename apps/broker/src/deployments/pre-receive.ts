@@ -21,8 +21,8 @@ const say = (text: string) => process.stdout.write(`${text}\n`);
 const headers = { authorization: `Bearer ${token}` };
 
 async function apiError(res: Response): Promise<string> {
-  const body = (await res.json().catch(() => ({}))) as { message?: string; details?: { pointer?: string; message?: string }[] };
-  const details = (body.details ?? []).map((d) => `\n         ${d.pointer ?? ''} ${d.message ?? ''}`).join('');
+  const body = (await res.json().catch(() => ({}))) as { message?: string; details?: { pointer?: string; message?: string; rule?: string }[] };
+  const details = (body.details ?? []).map((d) => `\n         ${d.pointer ?? ''} ${d.message ?? ''}${d.rule ? ` (rule: ${d.rule})` : ''}`).join('');
   return `${body.message ?? `HTTP ${res.status}`}${details}`;
 }
 
@@ -71,11 +71,13 @@ async function apply(text: string, file: string, query = ''): Promise<void> {
     plan: { action: string; target: string }[];
     operation?: { state: string; error?: string } | null;
     warnings?: string[];
+    notes?: string[];
   };
   if (result.app !== app) throw new Error(`${file} describes app "${result.app}", but this repository deploys "${app}"`);
   if (result.plan.length === 0) say('       unchanged');
   for (const item of result.plan) say(`       ${item.action} ${item.target}`);
   for (const warning of result.warnings ?? []) say(`       warning: ${warning}`);
+  for (const note of result.notes ?? []) say(`       note: ${note}`);
   if (result.operation && result.operation.state !== 'succeeded')
     throw new Error(`applying ${file} ${result.operation.state}: ${result.operation.error ?? ''}`);
 }
