@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { eventually, gitPush, Platform } from './support/platform';
@@ -151,12 +151,16 @@ describe('apps shaped by their first push', { timeout: 900_000 }, () => {
     );
   });
 
-  it('says every problem of a compose file in one push, each with its field and rule, and the same to an administrator', async () => {
+  it('says every problem of a compose file and its tree in one push, each with its field and rule, and the same to an administrator', async () => {
     await createEmpty('hostly');
     const dir = repo({
       'compose.yaml':
         'services:\n  agent:\n    image: team/agent:1\n    volumes: ["/var/run/docker.sock:/var/run/docker.sock", "/srv/data:/data"]\n  jobs:\n    image: team/jobs:1\n    deploy: { replicas: 100000 }\n',
     });
+    // And a link out of the tree, which the source archive's own check refuses.
+    symlinkSync('/etc/hostname', join(dir, 'hostname'));
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'a link');
     // The platform's token is the administrator's: host paths are refused to them as to anyone, and said so.
     const refused = await push(dir, 'hostly');
     assert.equal(refused.ok, false, refused.output);
@@ -165,6 +169,7 @@ describe('apps shaped by their first push', { timeout: 900_000 }, () => {
       /\/services\/agent\/volumes\/1 bind-mounts \/srv\/data from the host; gears never mount the node's paths: keep the data in a named volume \(NAME:\/data\) \(rule: host-paths\)/,
       /\/services\/jobs\/deploy\/replicas asks for 100000 gears; a service scales from 0 to 100 gears \(rule: scaling\)/,
       /\/services no service becomes a web cartridge or a web service \(an app needs one\) \(rule: web-service\)/,
+      /\/archive\/hostname symlink "hostname" points to the absolute path "\/etc\/hostname" \(rule: link-inside\)/,
     ])
       assert.match(refused.output, line);
     assert.doesNotMatch(refused.output, /only administrators/);

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
+import { ArchiveError, inspectArchive } from '@gearshift/cartridges';
 
 const api = process.env.GEARSHIFT_HOOK_API!;
 const token = process.env.GEARSHIFT_HOOK_TOKEN!;
@@ -104,8 +105,23 @@ function follow(url: string): Promise<void> {
   });
 }
 
-async function deploy(commit: string, ref: string): Promise<boolean> {
-  const archive = execFileSync('git', ['archive', '--format=tar.gz', commit], { maxBuffer: 1 << 30 });
+/**
+ * What the broker would refuse in the pushed tree (links that leave it, devices), as lines beside a refused file's
+ * fields: a push whose gearshift.yml or compose file is refused says these too, not one push later. Empty when the
+ * tree is fine; its size is the broker's to judge.
+ */
+async function archiveRefusal(archive: Buffer): Promise<string> {
+  try {
+    await inspectArchive(archive, Number.MAX_SAFE_INTEGER);
+    return '';
+  } catch (err) {
+    if (!(err instanceof ArchiveError)) throw err;
+    const lines = err.problems.map((p) => `\n         /archive${p.entry ? `/${p.entry}` : ''} ${p.message} (rule: ${p.rule})`);
+    return `\n       and the source archive is refused:${lines.join('')}`;
+  }
+}
+
+async function deploy(commit: string, ref: string, archive: Buffer): Promise<boolean> {
   say(`-----> deploying ${commit.slice(0, 10)} to ${app}-${domain} (${(archive.length / 1024).toFixed(0)} KB)`);
   const res = await fetch(`${api}/api/v1/domains/${domain}/apps/${app}/deployments`, {
     method: 'POST',
@@ -146,8 +162,13 @@ async function main(): Promise<number> {
   if (!target) return 0;
   const [, commit, ref] = target;
   try {
-    await applyDescriptor(commit);
-    if (await deploy(commit, ref)) {
+    const archive = execFileSync('git', ['archive', '--format=tar.gz', commit], { maxBuffer: 1 << 30 });
+    try {
+      await applyDescriptor(commit);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}${await archiveRefusal(archive)}`);
+    }
+    if (await deploy(commit, ref, archive)) {
       say(`-----> ${app}-${domain} runs ${commit.slice(0, 10)}`);
       return 0;
     }
