@@ -114,8 +114,27 @@ aliases: [www.shop.test]
     const blocked = await apply('services:\n  web:\n    image: team/web:1\n    volumes: ["/var/run/docker.sock:/var/run/docker.sock"]\n', '?name=notes');
     assert.equal(blocked.status, 422, JSON.stringify(blocked.body));
     assert.deepEqual(blocked.body.details, [
-      { pointer: '/services/web/volumes/0', rule: 'compose', message: 'mounts the Docker socket, which would hand the node to the app; refused' },
+      { pointer: '/services/web/volumes/0', rule: 'docker-socket', message: 'mounts the Docker socket, which would hand the node to the app; refused' },
     ]);
+    // A dry run says, one note each, what the file asks for that Gearshift ignores, by service and key.
+    const noted = await apply(
+      'services:\n  web:\n    image: team/web:1\n    ports: ["80:8080"]\n    privileged: true\n    network_mode: host\n    deploy: { replicas: 2, resources: { limits: { cpus: "2" } } }\n',
+      '?dryRun=true&name=notes',
+    );
+    assert.equal(noted.status, 200, JSON.stringify(noted.body));
+    assert.deepEqual(noted.body.notes, [
+      'services/web/privileged: ignored: gears never run privileged',
+      "services/web/network_mode: ignored: gears always run on their app's own network, never the node's",
+      "services/web/deploy/resources: ignored: the gear size sets a gear's memory and CPU",
+    ]);
+    assert.deepEqual(steps(noted.body.plan), ['create app notes']);
+    // Replicas beyond what the web cartridge runs are refused by its rule, as PUT .../scale refuses them.
+    const many = await apply('services:\n  web:\n    image: team/web:1\n    deploy: { replicas: 50 }\n', '?dryRun=true&name=notes');
+    assert.equal(many.status, 422, JSON.stringify(many.body));
+    assert.deepEqual(
+      many.body.details.map((d: { rule: string }) => d.rule),
+      ['scaling'],
+    );
     // Several containers of the app's own become its services, built from their folders when its code is pushed.
     const services = await apply('services:\n  api:\n    build: ./api\n    ports: ["80:8080"]\n  jobs:\n    build: ./jobs\n', '?dryRun=true&name=notes');
     assert.equal(services.status, 200, JSON.stringify(services.body));

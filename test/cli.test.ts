@@ -35,6 +35,18 @@ describe('gearshift CLI', { timeout: 600_000 }, () => {
     assert.match(bad.stderr, /wrong username or password/);
   });
 
+  it('points a user whose one domain was made through the API to it, rather than to create it', async () => {
+    assert.equal((await p.api('POST', '/domains', { name: 'first' })).status, 201);
+    const list = await gearshift(['apps', 'list']);
+    assert.equal(list.code, 2, list.stderr);
+    assert.match(list.stderr, /no default domain: make yours the default with: gearshift domains use first/);
+    assert.doesNotMatch(list.stderr, /domains create/);
+    const again = await gearshift(['domains', 'create', 'first']);
+    assert.equal(again.code, 3, again.stderr);
+    assert.match(again.stderr, /you already have the domain first: make it the default with: gearshift domains use first/);
+    assert.equal((await p.api('DELETE', '/domains/first')).status, 204);
+  });
+
   it('creates a domain, which becomes the default, and an app, showing progress', async () => {
     assert.equal((await gearshift(['domains', 'create', 'tour'])).code, 0);
     const r = await gearshift(['apps', 'create', 'shop', '-c', 'nodejs-18', '-c', 'postgresql-15', '-e', 'GREETING=hi']);
@@ -118,7 +130,7 @@ describe('gearshift CLI', { timeout: 600_000 }, () => {
     assert.match(r.stdout, /^  app: built from the context \.\/app \(Dockerfile\.prod\): that folder must be uploaded with the app$/m);
     assert.match(
       r.stdout,
-      /^What stops it here:\n  \/services\/proxy\/volumes\/0: bind-mounts \.\/nginx\/default\.conf from the host; only administrators may mount host paths$/m,
+      /^What stops it here:\n  \/services\/proxy\/volumes\/0: bind-mounts \.\/nginx\/default\.conf from the host; gears never mount the node's paths: keep the data in a named volume \(NAME:\/etc\/nginx\/conf\.d\/default\.conf\)$/m,
     );
     const json = JSON.parse((await gearshift(['--json', 'import', file])).stdout);
     assert.deepEqual(

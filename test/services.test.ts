@@ -1,9 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { eventually, gitPush, Platform } from './support/platform';
 
 /**
@@ -25,7 +25,10 @@ describe('apps shaped by their first push', { timeout: 900_000 }, () => {
   const repo = (files: Record<string, string>): string => {
     const dir = mkdtempSync(join(tmpdir(), 'gearshift-services-'));
     repos.push(dir);
-    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, name)), { recursive: true });
+      writeFileSync(join(dir, name), text);
+    }
     git(dir, 'init', '-q', '-b', 'main');
     git(dir, 'add', '-A');
     git(dir, 'commit', '-qm', 'initial commit');
@@ -51,13 +54,16 @@ describe('apps shaped by their first push', { timeout: 900_000 }, () => {
   it("gives an empty app the shape of its repository's compose file, then serves the pushed code", async () => {
     await createEmpty('site');
     const dir = repo({
-      'compose.yaml': 'services:\n  web:\n    image: nginx:1.27\n    ports: ["8080:80"]\n  cache:\n    image: redis:7\n',
+      'compose.yaml': 'services:\n  web:\n    image: nginx:1.27\n    ports: ["8080:80"]\n  cache:\n    image: redis:7\n    privileged: true\n    user: root\n',
       'index.html': '<h1>shaped by compose</h1>\n',
     });
     const pushed = await push(dir, 'site');
     assert.ok(pushed.ok, pushed.output);
     assert.match(pushed.output, /applying compose\.yaml/);
     assert.match(pushed.output, /add cartridge static/);
+    // What the file asks for and Gearshift does not do is said, one line each, naming the service and the key.
+    assert.match(pushed.output, /note: services\/cache\/privileged: ignored: gears never run privileged/);
+    assert.match(pushed.output, /note: services\/cache\/user: ignored: gears run as the user their image or cartridge names/);
     const app = (await p.api('GET', '/domains/dev/apps/site')).body;
     assert.deepEqual([...app.cartridges].sort(), ['redis-7', 'static']);
     await eventually(
@@ -118,5 +124,55 @@ describe('apps shaped by their first push', { timeout: 900_000 }, () => {
     assert.equal(refused.ok, false, refused.output);
     assert.match(refused.output, /\/archive\/compose\.yaml\/services\/worker\/depends_on depends on quueue, which the file does not define/);
     assert.doesNotMatch(refused.output, /does not say which runtime/);
+  });
+
+  it("shows a services-only app's failed first deployment at its host name, as a cartridge app's", async () => {
+    await createEmpty('broken');
+    const dir = repo({
+      'compose.yaml': 'services:\n  web:\n    build: ./web\n    ports: ["80:8080"]\n',
+      'web/Dockerfile': 'ARG GEARSHIFT_BASE_IMAGE\nFROM ${GEARSHIFT_BASE_IMAGE}\nRUN echo the build breaks here; exit 3\n',
+    });
+    const pushed = await push(dir, 'broken');
+    assert.equal(pushed.ok, false, pushed.output);
+    assert.match(pushed.output, /the first deployment failed, so broken-dev is stopped: its URL says the deployment failed/);
+    // The app says why it is stopped, on one line.
+    const shown = (await p.api('GET', '/domains/dev/apps/broken')).body;
+    assert.match(shown.stoppedBecause, /^its first deployment \(#1\) failed: .*web/);
+    assert.doesNotMatch(shown.stoppedBecause, /\n/);
+    // Not the router's "no app answers to this host name": the app's page says its deployment failed.
+    await eventually(
+      'the router to say the deployment failed',
+      async () => {
+        const x = await p.viaRouter('broken-dev.localhost', '/').catch(() => null);
+        return x?.status === 503 && /deployment of broken failed/.test(x.body) && x;
+      },
+      20_000,
+      200,
+    );
+  });
+
+  it('says every problem of a compose file and its tree in one push, each with its field and rule, and the same to an administrator', async () => {
+    await createEmpty('hostly');
+    const dir = repo({
+      'compose.yaml':
+        'services:\n  agent:\n    image: team/agent:1\n    volumes: ["/var/run/docker.sock:/var/run/docker.sock", "/srv/data:/data"]\n  jobs:\n    image: team/jobs:1\n    deploy: { replicas: 100000 }\n',
+    });
+    // And a link out of the tree, which the source archive's own check refuses.
+    symlinkSync('/etc/hostname', join(dir, 'hostname'));
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'a link');
+    // The platform's token is the administrator's: host paths are refused to them as to anyone, and said so.
+    const refused = await push(dir, 'hostly');
+    assert.equal(refused.ok, false, refused.output);
+    for (const line of [
+      /\/services\/agent\/volumes\/0 mounts the Docker socket, which would hand the node to the app; refused \(rule: docker-socket\)/,
+      /\/services\/agent\/volumes\/1 bind-mounts \/srv\/data from the host; gears never mount the node's paths: keep the data in a named volume \(NAME:\/data\) \(rule: host-paths\)/,
+      /\/services\/jobs\/deploy\/replicas asks for 100000 gears; a service scales from 0 to 100 gears \(rule: scaling\)/,
+      /\/services no service becomes a web cartridge or a web service \(an app needs one\) \(rule: web-service\)/,
+      /\/archive\/hostname symlink "hostname" points to the absolute path "\/etc\/hostname" \(rule: link-inside\)/,
+    ])
+      assert.match(refused.output, line);
+    assert.doesNotMatch(refused.output, /only administrators/);
+    assert.deepEqual((await p.api('GET', '/domains/dev/apps/hostly/deployments')).body, []);
   });
 });

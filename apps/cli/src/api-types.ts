@@ -114,6 +114,9 @@ export interface ApplyPlan {
   app: string;
   plan: PlanItem[];
   losesData: boolean;
+  warnings?: string[];
+  /** A compose file's settings that Gearshift ignores or changes, one a line. */
+  notes?: string[];
 }
 
 /** `apply`: the plan carried out as one operation, or none when the app already is what the file says. */

@@ -14,6 +14,8 @@ export class CliError extends Error {
     message: string,
     readonly exitCode: number,
     readonly details: ErrorDetail[] = [],
+    /** The broker's HTTP status, when the broker refused. */
+    readonly status?: number,
   ) {
     super(message);
   }
@@ -141,6 +143,6 @@ export class ApiClient {
     const error = errorOf(parsed);
     const message = error.message ?? `${res.status} ${res.statusText}`;
     if (res.status === 401) throw new CliError(`${message} (run: gearshift login)`, EXIT.refused);
-    throw new CliError(message, res.status >= 500 && res.status !== 503 ? EXIT.unreachable : EXIT.refused, error.details ?? []);
+    throw new CliError(message, res.status >= 500 && res.status !== 503 ? EXIT.unreachable : EXIT.refused, error.details ?? [], res.status);
   }
 }

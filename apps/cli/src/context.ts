@@ -1,8 +1,16 @@
 import type { Command } from 'commander';
-import type { Operation } from './api-types';
+import type { Domain, Operation } from './api-types';
 import { ApiClient, CliError, EXIT } from './client';
 import { readConfig, type CliConfig } from './config';
 import { follow } from './output';
+import { noDomainMessage } from './views';
+
+/** No domain was given and none is the default: main() words it from the domains the user has. */
+export class NoDomainError extends CliError {
+  constructor() {
+    super(noDomainMessage([]), EXIT.usage);
+  }
+}
 
 /** The options every command understands, given before the command's name. */
 export interface Globals {
@@ -50,8 +58,16 @@ export class CliContext {
 
   domainOf(opts: DomainOpts): string {
     const domain = opts.domain ?? this.config().domain;
-    if (!domain) throw new CliError('no domain: pass --domain NAME, or create one with: gearshift domains create NAME', EXIT.usage);
+    if (!domain) throw new NoDomainError();
     return domain;
+  }
+
+  /** What to tell a user who chose no domain, from the domains they have (the generic advice if they cannot be read). */
+  async noDomainMessage(): Promise<string> {
+    const mine = await this.api()
+      .get<Domain[]>('/domains')
+      .catch(() => null);
+    return mine ? noDomainMessage(mine.map((d) => d.name)) : new NoDomainError().message;
   }
 
   domainPath(opts: DomainOpts): string {

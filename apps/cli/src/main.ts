@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT } from './client';
-import { CliContext } from './context';
+import { CliContext, NoDomainError } from './context';
 import { register as registerApply } from './commands/apply';
 import { register as registerApps } from './commands/apps';
 import { register as registerAudit } from './commands/audit';
@@ -70,6 +70,7 @@ async function main(): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
       return;
     }
+    if (err instanceof NoDomainError) err = new CliError(await ctx.noDomainMessage(), EXIT.usage);
     if (err instanceof CliError) {
       if (ctx.json) console.log(JSON.stringify({ error: err.message, details: err.details }, null, 2));
       console.error(`error: ${err.message}`);

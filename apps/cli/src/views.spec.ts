@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { App, Gear } from './api-types';
-import { showApp } from './views';
+import type { App, AppOperation, Gear } from './api-types';
+import { appTable, noDomainMessage, operationTable, showApp } from './views';
 
 const gear = (id: string, cartridge: string, more: Partial<Gear> = {}): Gear => ({
   id,
@@ -84,5 +84,53 @@ describe('gearshift app show', () => {
     );
     assert.match(out, /^ {2}service {5}api: 2 of 2 gear\(s\), release 3 \(nodejs-24\), autoscaling 1\.\.4, at api\.shop\.test$/m);
     assert.match(out, /^ {2}warning {5}DATABASE_URL is published by both postgresql-17 and mariadb-11\.8: postgresql-17's is given/m);
+  });
+});
+
+describe('gearshift apps list and operations', () => {
+  it("counts an app of services by its services' gears, not as scale 0", () => {
+    const out = appTable([
+      app({
+        name: 'board',
+        services: [
+          { name: 'web', scale: 1, gears: 1, release: 1, cartridge: null },
+          { name: 'worker', scale: 2, gears: 2, release: 1, cartridge: null },
+        ],
+      }),
+      app({ name: 'shop', cartridges: ['nodejs-24'], scale: 2 }),
+      app({ name: 'empty' }),
+    ]);
+    assert.match(out, /^board +running +web:1,worker:2 /m);
+    assert.match(out, /^shop +running +nodejs-24 +2 /m);
+    assert.match(out, /^empty +running +0 /m);
+  });
+
+  it('says why an operation failed, on one line, shortened', () => {
+    const op = (state: AppOperation['state'], error: string | null): AppOperation => ({
+      id: 'o',
+      kind: 'app.deploy',
+      state,
+      by: 'dev',
+      createdAt: '2026-11-30T10:00:00.000Z',
+      steps: [{ at: '2026-11-30T10:00:00.000Z', text: 'deploy 1a2b' }],
+      error,
+    });
+    const out = operationTable([op('failed', `the build of web failed: RUN exited with code 3${' and more'.repeat(20)}\nstep output`), op('succeeded', null)]);
+    assert.match(out, /WHY/);
+    assert.match(out, /failed +deploy 1a2b +the build of web failed: RUN exited with code 3 and more/);
+    assert.doesNotMatch(out, /step output/);
+    assert.match(out, /…$/m);
+  });
+
+  it('says why a stopped app is stopped', () => {
+    const out = showApp(app({ status: 'stopped', stoppedBecause: 'its first deployment (#1) failed: the build of web failed' }));
+    assert.match(out, /^ {2}stopped {5}its first deployment \(#1\) failed: the build of web failed$/m);
+  });
+
+  it('points a user without a default domain to the domains they have', () => {
+    assert.match(noDomainMessage([]), /gearshift domains create NAME/);
+    assert.match(noDomainMessage(['dev']), /gearshift domains use dev/);
+    assert.doesNotMatch(noDomainMessage(['dev']), /domains create/);
+    assert.match(noDomainMessage(['dev', 'ops']), /one of yours \(dev, ops\) with: gearshift domains use NAME/);
   });
 });

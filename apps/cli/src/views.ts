@@ -1,15 +1,55 @@
-import type { App } from './api-types';
+import type { App, AppOperation } from './api-types';
 import { table } from './output';
+
+/**
+ * The gears an app runs, as a list shows them: its web gears, and each named service's (`web:1,worker:1`), so that an
+ * app of services does not read as running none.
+ */
+export function appScale(a: App): string {
+  const services = (a.services ?? []).map((s) => `${s.name}:${s.gears}`);
+  return [...(a.scale > 0 || services.length === 0 ? [String(a.scale)] : []), ...services].join(',');
+}
 
 export const appTable = (apps: App[]): string =>
   table(
-    apps.map((a) => ({ name: a.name, status: a.status, cartridges: a.cartridges.join(','), scale: a.scale, url: a.url })),
+    apps.map((a) => ({ name: a.name, status: a.status, cartridges: a.cartridges.join(','), scale: appScale(a), url: a.url })),
     ['name', 'status', 'cartridges', 'scale', 'url'],
   );
+
+/** The first line of a failure's reason, short enough for a table's column. */
+export function shortReason(error: string | null, max = 100): string {
+  const line = (error ?? '').split('\n')[0].trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** An app's operations, newest first; a failed one says why. */
+export const operationTable = (ops: AppOperation[]): string =>
+  table(
+    ops.map((o) => ({
+      when: o.createdAt,
+      kind: o.kind,
+      by: o.by,
+      state: o.state,
+      what: o.steps[0]?.text,
+      why: o.state === 'failed' ? shortReason(o.error) : '',
+    })),
+    ['when', 'kind', 'by', 'state', 'what', 'why'],
+  );
+
+/**
+ * What to do when no domain is chosen: a user with one domain (made through the API, or in the console) makes it the
+ * default, one with several picks one, and only one with none creates one.
+ */
+export function noDomainMessage(mine: string[]): string {
+  if (mine.length === 0) return 'no domain: pass --domain NAME, or create one with: gearshift domains create NAME';
+  if (mine.length === 1) return `no default domain: make yours the default with: gearshift domains use ${mine[0]} (or pass --domain ${mine[0]})`;
+  return `no default domain: choose one of yours (${mine.join(', ')}) with: gearshift domains use NAME, or pass --domain NAME`;
+}
 
 export function showApp(a: App): string {
   const lines = [
     `${a.name} (${a.domain})  ${a.status}`,
+    ...(a.stoppedBecause ? [`  stopped     ${a.stoppedBecause}`] : []),
     ...(a.degraded ? [`  degraded    ${a.degraded}`] : []),
     ...(a.warnings ?? []).map((w) => `  warning     ${w}`),
     `  url         ${a.url}`,

@@ -110,6 +110,8 @@ export interface App {
   status: string;
   /** Why the app cannot fully run (its data was on a lost node); null when nothing is wrong. */
   degraded?: string | null;
+  /** Why a stopped app is stopped: its first deployment failed (and how), or it was stopped on request. */
+  stoppedBecause?: string;
   /** What the owner should know, one line each: a variable two cartridges publish, and whose value is given. */
   warnings?: string[];
   size: string;

@@ -77,6 +77,32 @@ describe('source archives', () => {
     await refused(archive(entry('dev', { type: '3' })), 'regular-files', /device/);
   });
 
+  it('refuses every link that leaves the tree and every device at once, the first naming the error', async () => {
+    const gz = archive(
+      entry('a.txt', { body: 'x' }),
+      entry('conf', { type: '2', link: '/etc/app.conf' }),
+      entry('dev', { type: '3' }),
+      entry('web/up', { type: '2', link: '../../up' }),
+    );
+    await assert.rejects(inspectArchive(gz, 1 << 20), (err: unknown) => {
+      assert.ok(err instanceof ArchiveError);
+      assert.equal(err.entry, 'conf');
+      assert.deepEqual(
+        err.problems.map((p) => [p.entry, p.rule]),
+        [
+          ['conf', 'link-inside'],
+          ['dev', 'regular-files'],
+          ['web/up', 'link-inside'],
+        ],
+      );
+      assert.match(
+        err.message,
+        /^symlink "conf" points to the absolute path "\/etc\/app\.conf"; entry "dev" is a device entry.*; symlink "web\/up" points to "\.\.\/\.\.\/up", outside the source tree$/,
+      );
+      return true;
+    });
+  });
+
   it('allows links that stay inside', async () => {
     const s = await inspectArchive(archive(entry('a/b.txt', { body: 'hi' }), entry('a/c', { type: '2', link: '../a/b.txt' })), 1 << 20);
     assert.deepEqual(s.paths, ['a/b.txt']);

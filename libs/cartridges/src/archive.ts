@@ -7,15 +7,32 @@ import { createGunzip } from 'node:zlib';
  * paths, `..` components, links that point outside, devices and FIFOs are refused, each named with its rule.
  */
 
+export interface ArchiveProblem {
+  entry: string;
+  rule: string;
+  message: string;
+}
+
 export class ArchiveError extends Error {
   override name = 'ArchiveError';
+  /** Every entry refused, when the whole archive could be read: this error's own fields name the first. */
+  readonly problems: ArchiveProblem[];
   constructor(
     readonly entry: string,
     readonly rule: string,
     message: string,
+    problems?: ArchiveProblem[],
   ) {
     super(message);
+    this.problems = problems ?? [{ entry, rule, message }];
   }
+}
+
+/** One error for the entries refused while reading on: the first names it, and the message says them all. */
+function allOf(found: ArchiveError[]): ArchiveError {
+  if (found.length === 1) return found[0];
+  const problems = found.map((e) => ({ entry: e.entry, rule: e.rule, message: e.message }));
+  return new ArchiveError(found[0].entry, found[0].rule, problems.map((p) => p.message).join('; '), problems);
 }
 
 export interface ArchiveSummary {
@@ -177,6 +194,17 @@ export async function inspectArchive(gz: Buffer | Readable, maxBytes: number): P
 
 async function readTar(reader: TarReader, maxBytes: number): Promise<ArchiveSummary> {
   const summary: ArchiveSummary = { files: 0, bytes: 0, paths: [], texts: {} };
+  // A link that leaves the tree or a device is refused once the whole archive is read, with every other such entry:
+  // nothing of theirs is unpacked, and one push learns of all of them. A path that leaves the tree stops the reading.
+  const refused: ArchiveError[] = [];
+  const refuseOn = (check: () => void) => {
+    try {
+      check();
+    } catch (err) {
+      if (!(err instanceof ArchiveError)) throw err;
+      refused.push(err);
+    }
+  };
   let offset = 0;
   let longName: string | undefined;
   let longLink: string | undefined;
@@ -242,20 +270,25 @@ async function readTar(reader: TarReader, maxBytes: number): Promise<ArchiveSumm
       case '5':
         break;
       case '2':
-        checkLink(path, linkName, 'symlink');
+        refuseOn(() => checkLink(path, linkName, 'symlink'));
         break;
       case '1':
-        safeEntryPath(linkName);
-        checkLink(path, linkName, 'hardlink');
+        refuseOn(() => {
+          safeEntryPath(linkName);
+          checkLink(path, linkName, 'hardlink');
+        });
         break;
       default:
-        throw new ArchiveError(
-          path,
-          'regular-files',
-          `entry "${path}" is a ${type === '3' || type === '4' ? 'device' : type === '6' ? 'FIFO' : `type ${type}`} entry; only files, directories and links are allowed`,
+        refused.push(
+          new ArchiveError(
+            path,
+            'regular-files',
+            `entry "${path}" is a ${type === '3' || type === '4' ? 'device' : type === '6' ? 'FIFO' : `type ${type}`} entry; only files, directories and links are allowed`,
+          ),
         );
     }
   }
+  if (refused.length > 0) throw allOf(refused);
   if (summary.files === 0) throw new ArchiveError('', 'not-empty', 'the archive holds no files');
   await reader.drain();
   return summary;

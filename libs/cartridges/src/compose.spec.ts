@@ -6,6 +6,8 @@ import { entryName } from './cartridge-options';
 import {
   cartridgeForImage,
   COMPOSE_IMAGE_FAMILIES,
+  composeDescriptor,
+  composeNotes,
   importCompose,
   interpolate,
   parseDotEnv,
@@ -114,14 +116,21 @@ const EXPECTED: Record<
   },
   'nginx-app-db': {
     cartridges: null,
-    blockers: [{ pointer: '/services/proxy/volumes/0', reason: 'bind-mounts ./nginx/default.conf from the host; only administrators may mount host paths' }],
+    blockers: [
+      {
+        pointer: '/services/proxy/volumes/0',
+        rule: 'host-paths',
+        reason:
+          "bind-mounts ./nginx/default.conf from the host; gears never mount the node's paths: keep the data in a named volume (NAME:/etc/nginx/conf.d/default.conf)",
+      },
+    ],
     volumes: ['db-data'],
     services: {
       proxy: {
         becomes: { kind: 'cartridge', cartridge: 'static' },
         ports: [{ target: 80, published: 80 }],
         dependsOn: [{ service: 'app', condition: 'service_started' }],
-        notes: [NGINX_NOTE('nginx:1.27-alpine')],
+        notes: [NGINX_NOTE('nginx:1.27-alpine'), 'dropped: app is the web service, and the router does the proxying'],
       },
       app: {
         becomes: { kind: 'container', build: { context: './app', dockerfile: 'Dockerfile.prod', target: undefined } },
@@ -279,14 +288,18 @@ const EXPECTED: Record<
   'host-monitor': {
     cartridges: null,
     blockers: [
-      { pointer: '/services/agent/volumes/0', reason: 'bind-mounts /proc from the host; only administrators may mount host paths' },
-      { pointer: '/services/agent/volumes/1', reason: 'mounts the Docker socket, which would hand the node to the app; refused' },
+      {
+        pointer: '/services/agent/volumes/0',
+        rule: 'host-paths',
+        reason: "bind-mounts /proc from the host; gears never mount the node's paths: keep the data in a named volume (NAME:/host/proc)",
+      },
+      { pointer: '/services/agent/volumes/1', rule: 'docker-socket', reason: 'mounts the Docker socket, which would hand the node to the app; refused' },
     ],
     unsupported: [
-      { pointer: '/services/agent/privileged', reason: 'privileged gears are not allowed' },
-      { pointer: '/services/agent/network_mode', reason: 'gears always run on their app network' },
-      { pointer: '/services/agent/pid', reason: NOT_IMPORTED },
-      { pointer: '/services/agent/cap_add', reason: 'extra kernel capabilities are not granted to gears' },
+      { pointer: '/services/agent/privileged', reason: 'gears never run privileged' },
+      { pointer: '/services/agent/network_mode', reason: "gears always run on their app's own network, never the node's" },
+      { pointer: '/services/agent/pid', reason: "gears always have process namespaces of their own, never the node's" },
+      { pointer: '/services/agent/cap_add', reason: 'gears run with every kernel capability dropped; none is added' },
     ],
     services: {
       dashboard: { becomes: { kind: 'container', image: 'ghcr.io/acme/dashboard:0.9' }, ports: [{ target: 3001, published: 3001 }] },
@@ -502,17 +515,98 @@ services:
     assert.deepEqual(r.services.find((s) => s.service === 'cache')?.healthcheck, ['sh', '-c', 'redis-cli ping']);
   });
 
-  it('refuses host bind mounts for users and the Docker socket for everyone', () => {
+  it('refuses host bind mounts and the Docker socket for everyone, administrators too, each with its rule', () => {
     const text = 'services:\n  web:\n    image: nginx\n    volumes: ["./site:/usr/share/nginx/html", "/var/run/docker.sock:/var/run/docker.sock"]\n';
-    const user = importCompose(text);
     assert.deepEqual(
-      user.blockers.map((b) => b.pointer),
-      ['/services/web/volumes/0', '/services/web/volumes/1'],
+      importCompose(text).blockers.map((b) => [b.pointer, b.rule]),
+      [
+        ['/services/web/volumes/0', 'host-paths'],
+        ['/services/web/volumes/1', 'docker-socket'],
+      ],
     );
-    const admin = importCompose(text, { admin: true });
+    assert.match(
+      importCompose(text).blockers[0].reason,
+      /gears never mount the node's paths: keep the data in a named volume \(NAME:\/usr\/share\/nginx\/html\)/,
+    );
+  });
+
+  it('says one note per setting it ignores or changes, naming the service, the key and what is done instead', () => {
+    const r = importCompose(
+      [
+        'services:',
+        '  web:',
+        '    image: team/web:1',
+        '    ports: ["80:8080"]',
+        '  agent:',
+        '    image: team/agent:1',
+        '    privileged: true',
+        '    network_mode: host',
+        '    pid: host',
+        '    cap_add: [SYS_ADMIN]',
+        '    devices: ["/dev/fuse"]',
+        '    user: root',
+        '    deploy: { replicas: 3, resources: { limits: { memory: 1g } } }',
+      ].join('\n'),
+    );
+    assert.deepEqual(r.blockers, []);
+    assert.equal(r.appServices?.agent.scale, 3);
+    assert.equal(r.appServices?.web.scale, undefined);
     assert.deepEqual(
-      admin.blockers.map((b) => b.pointer),
-      ['/services/web/volumes/1'],
+      composeNotes(r).filter((n) => n.startsWith('services/agent/')),
+      [
+        'services/agent/privileged: ignored: gears never run privileged',
+        "services/agent/network_mode: ignored: gears always run on their app's own network, never the node's",
+        "services/agent/pid: ignored: gears always have process namespaces of their own, never the node's",
+        'services/agent/cap_add: ignored: gears run with every kernel capability dropped; none is added',
+        "services/agent/devices: ignored: gears are given none of the node's devices",
+        'services/agent/user: ignored: gears run as the user their image or cartridge names; no other user is taken',
+        "services/agent/deploy/resources: ignored: the gear size sets a gear's memory and CPU",
+      ],
+    );
+  });
+
+  it('refuses replicas beyond what a service runs, naming the field and the rule, as a scale is refused', () => {
+    const many = importCompose(
+      'services:\n  web:\n    image: team/web:1\n    ports: ["80:8080"]\n  worker:\n    image: team/w:1\n    deploy: { replicas: 100000 }\n',
+    );
+    assert.equal(many.cartridges, null);
+    assert.deepEqual(many.blockers, [
+      { pointer: '/services/worker/deploy/replicas', rule: 'scaling', reason: 'asks for 100000 gears; a service scales from 0 to 100 gears' },
+    ]);
+    assert.deepEqual(importCompose('services:\n  w:\n    image: team/w:1\n    deploy: { replicas: -1 }\n').blockers[0].rule, 'scaling');
+    // The one image of an app is its web gear: its replicas are the app's scale, which the broker holds to the limits
+    // of the docker-image cartridge; a catalogue service's count is its cartridge's, and that is said.
+    const web = importCompose(
+      'services:\n  web:\n    image: team/web:1\n    deploy: { replicas: 4 }\n  db:\n    image: postgres:17\n    deploy: { replicas: 2 }\n',
+    );
+    assert.deepEqual(composeDescriptor('shop', web), { name: 'shop', cartridges: [{ name: 'docker-image', image: 'team/web:1' }, 'postgresql-17'], scale: 4 });
+    assert.deepEqual(
+      web.unsupported.map((u) => u.pointer),
+      ['/services/db/deploy/replicas'],
+    );
+  });
+
+  it('says every problem of a file at once, each with its field and rule', () => {
+    const r = importCompose(
+      [
+        'services:',
+        '  agent:',
+        '    image: team/agent:1',
+        '    volumes: ["/var/run/docker.sock:/var/run/docker.sock", "/srv/data:/data"]',
+        '  jobs:',
+        '    image: team/jobs:1',
+        '    deploy: { replicas: 500 }',
+      ].join('\n'),
+    );
+    assert.equal(r.cartridges, null);
+    assert.deepEqual(
+      r.blockers.map((b) => [b.pointer, b.rule]),
+      [
+        ['/services/agent/volumes/0', 'docker-socket'],
+        ['/services/agent/volumes/1', 'host-paths'],
+        ['/services/jobs/deploy/replicas', 'scaling'],
+        ['/services', 'web-service'],
+      ],
     );
   });
 

@@ -29,6 +29,8 @@ export interface ServicePlan {
   healthcheck?: string[];
   secrets: string[];
   command?: string[];
+  /** `deploy.replicas`, when the file gives it and it is within Gearshift's limit. */
+  replicas?: number;
   notes: string[];
 }
 
@@ -50,6 +52,8 @@ export interface ComposeImport {
    * they start (after what they depend on); null when nothing blocks the app and it has none, or something blocks it.
    */
   appServices: Record<string, ServiceDescriptor> | null;
+  /** The number of web gears the file asks for (`deploy.replicas` of the web gear's service), when it asks. */
+  scale?: number;
 }
 
 /**
@@ -123,22 +127,49 @@ export const SERVICE_KEYS_HONOURED = new Set([
   'secrets',
   'command',
   'restart',
+  // Its replicas become the service's scale; every other part of it is listed as ignored.
+  'deploy',
 ]);
+/** What Gearshift does instead of each service key it does not honour: said, in a push and a plan, as "ignored". */
 const SERVICE_KEYS_REASONS: Record<string, string> = {
   container_name: 'Gearshift names containers itself (by app, domain, cartridge and gear)',
   hostname: 'gears are reached by their cartridge name on the app network',
   networks: 'each app has one private network of its own; declared networks are not used',
-  network_mode: 'gears always run on their app network',
-  cap_add: 'extra kernel capabilities are not granted to gears',
-  privileged: 'privileged gears are not allowed',
+  network_mode: "gears always run on their app's own network, never the node's",
+  pid: "gears always have process namespaces of their own, never the node's",
+  ipc: 'gears always have IPC namespaces of their own',
+  cap_add: 'gears run with every kernel capability dropped; none is added',
+  cap_drop: 'gears run with every kernel capability dropped already',
+  privileged: 'gears never run privileged',
+  devices: "gears are given none of the node's devices",
+  security_opt: 'gears run with no new privileges and the default seccomp profile',
   sysctls: 'kernel settings of gears are not configurable',
+  ulimits: "the gear size sets a gear's limits",
+  mem_limit: "the gear size sets a gear's memory",
+  cpus: "the gear size sets a gear's CPU share",
   runtime: 'gears use the Docker Engine default runtime',
   platform: 'nodes build and run their own architecture',
-  deploy: 'replicas and resources come from the app scale and gear size',
-  user: 'cartridges choose the user their process runs as',
+  user: 'gears run as the user their image or cartridge names; no other user is taken',
   stop_signal: 'gears are stopped with SIGTERM and a grace period',
   stdin_open: 'gears have no standard input',
   tty: 'gears have no terminal',
+  labels: 'Gearshift labels its containers itself',
+  volumes_from: "gears share no volumes with each other's containers; name a volume in each",
+  extra_hosts: 'gears resolve names through their app network',
+  dns: 'gears resolve names through their app network',
+};
+
+/** The most gears a service of an app runs (a service's `scale` in gearshift.yml). */
+export const MAX_SERVICE_REPLICAS = 100;
+
+/** `deploy:` keys other than replicas, and what takes their place. */
+const DEPLOY_KEYS_REASONS: Record<string, string> = {
+  resources: "the gear size sets a gear's memory and CPU",
+  restart_policy: 'Gearshift restarts every gear that exits',
+  placement: 'the scheduler places gears on nodes',
+  mode: 'every service is replicated, by its scale',
+  update_config: 'a deployment replaces gears once the new ones are healthy',
+  rollback_config: 'a failed deployment leaves the running release in place',
   labels: 'Gearshift labels its containers itself',
 };
 
@@ -194,8 +225,6 @@ function parsePort(p: unknown): { published?: number; target: number } | null {
 export interface ImportOptions {
   /** Values for interpolation (the .env file next to the compose file). */
   env?: Record<string, string>;
-  /** Host bind mounts and the Docker socket are for administrators only. */
-  admin?: boolean;
 }
 
 /**
@@ -208,6 +237,34 @@ function healthcheckCommand(test: unknown): string[] | undefined {
   if (form === 'NONE') return undefined;
   if (form === 'CMD-SHELL') return ['sh', '-c', rest.join(' ')];
   return form === 'CMD' ? rest : [form, ...rest];
+}
+
+/**
+ * A service's `deploy:`: its replicas become the service's scale, as `PUT .../scale` would set it, and a count beyond
+ * what Gearshift runs is refused with the rule, as that call refuses it; the rest is listed as ignored.
+ */
+function readDeploy(deploy: unknown, plan: ServicePlan, at: string, result: ComposeImport): void {
+  if (deploy === undefined) return;
+  if (!isObject(deploy)) {
+    result.unsupported.push({ pointer: at, reason: 'is not a map; replicas and resources come from the app scale and gear size' });
+    return;
+  }
+  for (const [key, value] of Object.entries(deploy)) {
+    if (key !== 'replicas') {
+      if (!key.startsWith('x-')) result.unsupported.push({ pointer: `${at}/${key}`, reason: DEPLOY_KEYS_REASONS[key] ?? 'is not a key Gearshift imports' });
+      continue;
+    }
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0)
+      result.blockers.push({ pointer: `${at}/replicas`, rule: 'scaling', reason: `must be a whole number of gears, not ${JSON.stringify(value)}` });
+    else if (n > MAX_SERVICE_REPLICAS)
+      result.blockers.push({
+        pointer: `${at}/replicas`,
+        rule: 'scaling',
+        reason: `asks for ${n} gears; a service scales from 0 to ${MAX_SERVICE_REPLICAS} gears`,
+      });
+    else plan.replicas = n;
+  }
 }
 
 export function importCompose(text: string, opts: ImportOptions = {}): ComposeImport {
@@ -325,13 +382,21 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
       const target = String(spec.target ?? '');
       const bind = spec.type === 'bind' || source.startsWith('.') || source.startsWith('/') || source.startsWith('~');
       if (source === '/var/run/docker.sock' || target === '/var/run/docker.sock') {
-        result.blockers.push({ pointer: `${base}/volumes/${i}`, reason: 'mounts the Docker socket, which would hand the node to the app; refused' });
+        result.blockers.push({
+          pointer: `${base}/volumes/${i}`,
+          rule: 'docker-socket',
+          reason: 'mounts the Docker socket, which would hand the node to the app; refused',
+        });
       } else if (bind && source.startsWith('.') && raw.build !== undefined) {
         // A development habit: the source tree mounted over the code the image was built with, for live reloads.
         plan.notes.push(`drops the bind mount ${source}:${target}, used in development: the code is baked into the image when it is built`);
       } else if (bind) {
-        if (opts.admin) plan.notes.push(`bind-mounts ${source} from the node at ${target} (allowed for administrators)`);
-        else result.blockers.push({ pointer: `${base}/volumes/${i}`, reason: `bind-mounts ${source} from the host; only administrators may mount host paths` });
+        // No gear mounts a path of its node, whoever applies the file: an administrator's would be dropped too.
+        result.blockers.push({
+          pointer: `${base}/volumes/${i}`,
+          rule: 'host-paths',
+          reason: `bind-mounts ${source} from the host; gears never mount the node's paths: keep the data in a named volume (NAME:${target})`,
+        });
       } else if (source && target) {
         plan.volumes.push({ name: source, path: target });
       } else if (target || source) {
@@ -362,6 +427,7 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
       }
     }
     if (raw.command !== undefined) plan.command = Array.isArray(raw.command) ? raw.command.map(String) : String(raw.command).split(/\s+/).filter(Boolean);
+    readDeploy(raw.deploy, plan, `${base}/deploy`, result);
     result.services.push(plan);
   }
 
@@ -379,10 +445,12 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
   if (runtimes.length + Math.min(runnable.length, 1) > 1) {
     result.blockers.push({
       pointer: '/services',
+      rule: 'one-web-gear',
       reason: `${[...runnable.slice(0, 1), ...runtimes].map((s) => s.service).join(', ')} would each be the app's web gear; an app has one, the others must be catalogue services or services built from a folder`,
     });
   }
-  if (result.blockers.length === 0) {
+  // The rest is worked out whatever blocks the file already, so that every problem of it is said at once.
+  {
     const entries: CartridgeEntry[] = [];
     const web = asServices ? undefined : runnable[0];
     if (web) {
@@ -407,6 +475,11 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
         s.notes.push(`dropped: ${holder} is the web ${front && !web ? 'service' : 'gear'}, and the router does the proxying`);
         continue;
       }
+      if (s.replicas !== undefined && !isRuntime(s.becomes.cartridge))
+        result.unsupported.push({
+          pointer: `/services/${s.service}/deploy/replicas`,
+          reason: `the ${s.becomes.cartridge} cartridge runs the gears its manifest says, not a count of the file's`,
+        });
       if (!entries.some((e) => entryName(e) === (s.becomes as { cartridge: string }).cartridge)) entries.push(s.becomes.cartridge);
     }
     if (services) {
@@ -421,14 +494,33 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
       }
       for (const v of serviceViolations(services, entries.map(entryName))) result.blockers.push({ pointer: v.pointer, reason: v.message });
     }
-    if (!front && !entries.some((e) => entryName(e) === 'static' || entryName(e) === 'docker-image' || isRuntime(entryName(e))))
-      result.blockers.push({ pointer: '/services', reason: 'no service becomes a web cartridge or a web service (an app needs one)' });
-    else if (result.blockers.length === 0) {
+    // A service that could not be read (a bad image, no image nor build) may be the one meant to serve: its own
+    // blocker says what to fix, and "no web service" would not be true.
+    const unread = custom.length > runnable.length;
+    if (!front && !unread && !entries.some((e) => entryName(e) === 'static' || entryName(e) === 'docker-image' || isRuntime(entryName(e))))
+      result.blockers.push({ pointer: '/services', rule: 'web-service', reason: 'no service becomes a web cartridge or a web service (an app needs one)' });
+    else if (result.blockers.length === 0 && !unread) {
       result.cartridges = entries;
+      // The web gears' count, as the app's scale: the broker holds it to the web cartridge's limits.
+      const scaled = web ?? (services ? undefined : runtimes[0]);
+      if (scaled?.replicas !== undefined) result.scale = scaled.replicas;
       if (services) result.appServices = Object.fromEntries(startOrder(services).map((n) => [n, services[n]]));
     }
   }
   return result;
+}
+
+/**
+ * What a push and a plan say of an import, one line per setting Gearshift ignores or changes, each naming the
+ * service and the key (`services/web/privileged: ignored: gears never run privileged`), then the services' own notes
+ * and what interpolation left empty.
+ */
+export function composeNotes(r: ComposeImport): string[] {
+  return [
+    ...r.unsupported.map((u) => `${u.pointer.slice(1)}: ignored: ${u.reason}`),
+    ...r.services.flatMap((s) => s.notes.map((n) => `services/${s.service}: ${n}`)),
+    ...r.warnings.map((w) => `${w.pointer} ${w.reason}`),
+  ];
 }
 
 /**
@@ -513,6 +605,7 @@ function ownServices(plans: ServicePlan[], result: ComposeImport): Record<string
           }
         : { image: b.image! }),
       ...(p.command ? { command: p.command } : {}),
+      ...(p.replicas !== undefined ? { scale: p.replicas } : {}),
       ...(Object.keys(p.env).length ? { env: p.env } : {}),
       ...(kind !== 'worker' && port ? { port } : {}),
       ...(health ? { health: { path: health } } : {}),
@@ -572,7 +665,7 @@ export function composeProjectName(text: string): string | undefined {
 export function composeDescriptor(
   name: string,
   r: ComposeImport,
-): { name: string; cartridges: CartridgeEntry[]; services?: ComposeImport['appServices'] } | null {
+): { name: string; cartridges: CartridgeEntry[]; scale?: number; services?: ComposeImport['appServices'] } | null {
   if (!r.cartridges) return null;
-  return { name, cartridges: r.cartridges, ...(r.appServices ? { services: r.appServices } : {}) };
+  return { name, cartridges: r.cartridges, ...(r.scale !== undefined ? { scale: r.scale } : {}), ...(r.appServices ? { services: r.appServices } : {}) };
 }

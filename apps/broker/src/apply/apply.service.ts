@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   composeDescriptor,
+  composeNotes,
   cronViolations,
   appliedFileName,
   composeProjectName,
@@ -67,7 +68,8 @@ export class ApplyService {
     const compose = isComposeText(text);
     // What is said about the document names the file it came from (compose.yaml, docker-compose.yml ...) when known.
     const file = appliedFileName(text, opts.file);
-    const parsed: AppDescriptor = parseDescriptor(compose ? this.fromCompose(user, text, file, opts.name) : text, file);
+    const imported = compose ? this.fromCompose(text, file, opts.name) : null;
+    const parsed: AppDescriptor = parseDescriptor(imported ? imported.text : text, file);
     // `name` names the app a compose file becomes; a gearshift.yml names its own, which must then be the same (a
     // push applies its repository's file for that repository's app, and makes nothing when the file names another).
     if (!compose && opts.name !== undefined && parsed.name !== opts.name)
@@ -87,7 +89,8 @@ export class ApplyService {
     const kept = compose && app ? await this.composeKeeps(app) : {};
     const d: AppDescriptor = { ...parsed, ...kept, cartridges: entries };
     warnings.push(...this.publishedWarnings(app, d));
-    const warned = warnings.length > 0 ? { warnings } : {};
+    // A compose file's settings that Gearshift ignores or changes are said in every answer, a dry run's too.
+    const warned = { ...(warnings.length > 0 ? { warnings } : {}), ...(imported?.notes.length ? { notes: imported.notes } : {}) };
     await this.checkImages(d, app);
     const { items: planned, refusals } = planApply(app ? await this.stateOf(app) : null, d, this.catalog.cartridges);
     if (refusals.length > 0) throw new GearshiftError('rule_violation', refusals.map((r) => r.message).join('; '), refusals);
@@ -169,18 +172,19 @@ export class ApplyService {
 
   /**
    * A compose file as the gearshift.yml it imports to (JSON text), for the app `name` (else the file's own `name:`);
-   * what stops it here is refused with the field of the compose file that says it.
+   * what stops it here is refused with the field of the compose file that says it, every one at once; with the notes
+   * of what is ignored or changed.
    */
-  private fromCompose(user: User, text: string, file: string, name?: string): string {
+  private fromCompose(text: string, file: string, name?: string): { text: string; notes: string[] } {
     const app = name ?? composeProjectName(text);
     if (!app) throw invalid('/name', 'required', 'a compose file names no app: give its name (?name=APP, or name: in the file)');
-    const r = importCompose(text, { admin: user.isAdmin });
+    const r = importCompose(text);
     const d = composeDescriptor(app, r);
     if (!d) {
       const details = r.blockers.map((b) => ({ pointer: b.pointer, rule: b.rule ?? 'compose', message: b.reason }));
       throw new GearshiftError('rule_violation', `${file} does not run here: ${details.map((x) => `${x.pointer} ${x.message}`).join('; ')}`, details);
     }
-    return JSON.stringify(d);
+    return { text: JSON.stringify(d), notes: composeNotes(r) };
   }
 
   /** Images a descriptor names for docker-image gears: public ones, or the app's own releases in the platform registry. */

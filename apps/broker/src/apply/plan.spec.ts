@@ -30,6 +30,13 @@ describe('descriptor plans', () => {
     );
   });
 
+  it("refuses a scale beyond what the web cartridge runs, a new app's and an existing app's, as a scale change is refused", () => {
+    const want = [{ pointer: '/scale', rule: 'scaling', message: 'nodejs-18 scales from 1 to 10 gears, not 50' }];
+    assert.deepEqual(planApply(null, file('scale: 50'), catalog).refusals, want);
+    assert.deepEqual(planApply(current, file('scale: 50'), catalog).refusals, want);
+    assert.deepEqual(planApply(current, file('scale: 10'), catalog).refusals, []);
+  });
+
   it('lists exactly what changed, with reasons', () => {
     const d = parseDescriptor('name: shop\ncartridges: [nodejs-18, postgresql-15, redis-7]\nenv: { GREETING: hello, MODE: fast }\nscale: 2\n');
     const { items, refusals } = planApply(current, d, catalog);

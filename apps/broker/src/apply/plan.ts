@@ -70,6 +70,14 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
   // Settings of a cartridge (a docker-image's image, a size) take effect when it is added; names are compared.
   const names = d.cartridges.map(entryName);
   const isWeb = (n: string) => catalog.get(n)?.manifest.categories.includes('web') ?? false;
+  // A scale the web cartridge does not run is refused before anything is made, a new app's too, as PUT .../scale
+  // refuses it (a compose file's deploy.replicas of its web gear comes here as the app's scale).
+  const web = names.filter(isWeb).map((n) => catalog.get(n)!)[0];
+  if (d.scale !== undefined && web) {
+    const { min, max } = web.manifest.scaling ?? { min: 1, max: 1 };
+    if (d.scale < min || d.scale > max)
+      refusals.push({ pointer: '/scale', rule: 'scaling', message: `${web.manifest.name} scales from ${min} to ${max} gears, not ${d.scale}` });
+  }
   if (!current) {
     items.push({ action: 'create', target: `app ${d.name}`, to: names, reason: 'the app does not exist yet' });
     for (const [k, v] of Object.entries(env)) items.push({ action: 'add', target: `env ${k}`, to: v, reason: 'declared in the file' });

@@ -101,9 +101,11 @@ export class DeploymentsService {
       summary = await inspectArchive(upload.archive, this.config.maxUnpackedBytes);
     } catch (err) {
       if (err instanceof ArchiveError) {
-        throw new GearshiftError('rule_violation', `the source archive was refused: ${err.message}`, [
-          { pointer: `/archive${err.entry ? `/${err.entry}` : ''}`, rule: err.rule, message: err.message },
-        ]);
+        throw new GearshiftError(
+          'rule_violation',
+          `the source archive was refused: ${err.message}`,
+          err.problems.map((p) => ({ pointer: `/archive${p.entry ? `/${p.entry}` : ''}`, rule: p.rule, message: p.message })),
+        );
       }
       throw err;
     }

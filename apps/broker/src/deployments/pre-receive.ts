@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
+import { ArchiveError, inspectArchive } from '@gearshift/cartridges';
 
 const api = process.env.GEARSHIFT_HOOK_API!;
 const token = process.env.GEARSHIFT_HOOK_TOKEN!;
@@ -21,8 +22,8 @@ const say = (text: string) => process.stdout.write(`${text}\n`);
 const headers = { authorization: `Bearer ${token}` };
 
 async function apiError(res: Response): Promise<string> {
-  const body = (await res.json().catch(() => ({}))) as { message?: string; details?: { pointer?: string; message?: string }[] };
-  const details = (body.details ?? []).map((d) => `\n         ${d.pointer ?? ''} ${d.message ?? ''}`).join('');
+  const body = (await res.json().catch(() => ({}))) as { message?: string; details?: { pointer?: string; message?: string; rule?: string }[] };
+  const details = (body.details ?? []).map((d) => `\n         ${d.pointer ?? ''} ${d.message ?? ''}${d.rule ? ` (rule: ${d.rule})` : ''}`).join('');
   return `${body.message ?? `HTTP ${res.status}`}${details}`;
 }
 
@@ -71,11 +72,13 @@ async function apply(text: string, file: string, query = ''): Promise<void> {
     plan: { action: string; target: string }[];
     operation?: { state: string; error?: string } | null;
     warnings?: string[];
+    notes?: string[];
   };
   if (result.app !== app) throw new Error(`${file} describes app "${result.app}", but this repository deploys "${app}"`);
   if (result.plan.length === 0) say('       unchanged');
   for (const item of result.plan) say(`       ${item.action} ${item.target}`);
   for (const warning of result.warnings ?? []) say(`       warning: ${warning}`);
+  for (const note of result.notes ?? []) say(`       note: ${note}`);
   if (result.operation && result.operation.state !== 'succeeded')
     throw new Error(`applying ${file} ${result.operation.state}: ${result.operation.error ?? ''}`);
 }
@@ -102,8 +105,23 @@ function follow(url: string): Promise<void> {
   });
 }
 
-async function deploy(commit: string, ref: string): Promise<boolean> {
-  const archive = execFileSync('git', ['archive', '--format=tar.gz', commit], { maxBuffer: 1 << 30 });
+/**
+ * What the broker would refuse in the pushed tree (links that leave it, devices), as lines beside a refused file's
+ * fields: a push whose gearshift.yml or compose file is refused says these too, not one push later. Empty when the
+ * tree is fine; its size is the broker's to judge.
+ */
+async function archiveRefusal(archive: Buffer): Promise<string> {
+  try {
+    await inspectArchive(archive, Number.MAX_SAFE_INTEGER);
+    return '';
+  } catch (err) {
+    if (!(err instanceof ArchiveError)) throw err;
+    const lines = err.problems.map((p) => `\n         /archive${p.entry ? `/${p.entry}` : ''} ${p.message} (rule: ${p.rule})`);
+    return `\n       and the source archive is refused:${lines.join('')}`;
+  }
+}
+
+async function deploy(commit: string, ref: string, archive: Buffer): Promise<boolean> {
   say(`-----> deploying ${commit.slice(0, 10)} to ${app}-${domain} (${(archive.length / 1024).toFixed(0)} KB)`);
   const res = await fetch(`${api}/api/v1/domains/${domain}/apps/${app}/deployments`, {
     method: 'POST',
@@ -162,8 +180,13 @@ async function main(): Promise<number> {
       say(`-----> ${app}-${domain} already runs ${commit.slice(0, 10)} (its push was cut short after the deployment began); recorded now`);
       return 0;
     }
-    await applyDescriptor(commit);
-    if (await deploy(commit, ref)) {
+    const archive = execFileSync('git', ['archive', '--format=tar.gz', commit], { maxBuffer: 1 << 30 });
+    try {
+      await applyDescriptor(commit);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}${await archiveRefusal(archive)}`);
+    }
+    if (await deploy(commit, ref, archive)) {
       say(`-----> ${app}-${domain} runs ${commit.slice(0, 10)}`);
       return 0;
     }

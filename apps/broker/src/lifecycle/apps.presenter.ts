@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { failureHeadline } from '../apps/deployment-failure';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CatalogService } from '../cartridges/catalog.service';
 import type { App } from '../apps/app.entity';
@@ -44,6 +45,17 @@ export class AppsPresenter {
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
+  /**
+   * Why a stopped app is stopped: an app stops by itself only when its first deployment fails (it has no release to
+   * serve), else it was stopped on request.
+   */
+  private async stoppedBecause(app: App): Promise<string> {
+    const [latest] = app.activeDeploymentId ? [] : await this.deploymentsRepository.forApp(app.id, 1);
+    if (latest?.state === 'failed')
+      return `its first deployment (#${latest.number}) failed: ${failureHeadline(latest.error)}; it starts once a deployment works`;
+    return 'on request (gearshift apps start starts it)';
+  }
+
   /** `envValues` false shows the names of the user's variables only (to a viewer). */
   async present(app: App, domain: Domain, op?: Operation, envValues = true) {
     const usage = await this.nodesRepository.usage();
@@ -62,6 +74,7 @@ export class AppsPresenter {
       status: statusOf(app),
       // Why the app cannot fully run (its data was on a lost node), and what brings it back; null: nothing is wrong.
       degraded: app.degraded ?? null,
+      ...(app.desiredState === 'stopped' ? { stoppedBecause: await this.stoppedBecause(app) } : {}),
       size: app.size,
       scale: (app.gears ?? []).filter((g) => g.cartridge === web?.manifest.name && !g.process && !g.service).length,
       // Gears of each Procfile process type other than web (workers).

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { failureHeadline } from '../apps/deployment-failure';
 import IORedis from 'ioredis';
 import { createHash } from 'node:crypto';
 import {
@@ -30,7 +31,6 @@ import type { ReleaseService } from '../apps/deployment.entity';
 import type { App } from '../apps/app.entity';
 import type { Gear } from '../apps/gear.entity';
 import type { Node } from '../fleet/node.entity';
-import { publicFailure } from './public-failure';
 import type { Alias } from './alias.entity';
 
 /** The release the app serves, as its web gears run it. */
@@ -190,7 +190,9 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
       }
       // An app of named services only: its web service without hosts of its own answers at the app's host name.
       const hostService = web ? undefined : appHostServiceOf(app, shape);
-      if (!web && !hostService) continue;
+      // An app of services whose first deployment failed has no web service yet: its host name still says why it
+      // does not serve, as a cartridge app's does.
+      if (!web && !hostService && !failure) continue;
       const http = web?.manifest.endpoints.find((e) => e.protocol === 'http' && e.public);
       const own = aliases.filter((a) => a.appId === app.id && !a.service);
       routes.push({
@@ -204,9 +206,11 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
         // own check at the agent before traffic moves to them, and the route table takes the new check with it.
         health: web
           ? routeHealth(gearHealth(web, shape.cartridges.find((c) => c.name === web.manifest.name)?.options, activeRelease(app, shape)))
-          : routeHealth(serviceHealth(hostService!.service)),
+          : hostService
+            ? routeHealth(serviceHealth(hostService.service))
+            : null,
         backends:
-          http || !web
+          (web && http) || hostService
             ? this.backendsOf(
                 app,
                 (g) => (web ? g.cartridge === web.manifest.name && !g.service : g.service === hostService!.name),
@@ -253,7 +257,7 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
   private async firstDeploymentFailure(appId: string): Promise<string | undefined> {
     const [latest] = await this.deploymentsRepository.forApp(appId, 1);
     if (latest?.state !== 'failed') return undefined;
-    return publicFailure(latest.error);
+    return failureHeadline(latest.error);
   }
 
   /** What the routers last saw of each app's traffic, all of an app's routers together; stopped routers' fields expire. */

@@ -16,8 +16,11 @@ interface ApplyOpts extends DomainOpts, WaitOpts {
 const mark = (i: PlanItem): string => (i.action === 'remove' ? '-' : i.action === 'add' || i.action === 'create' ? '+' : '~');
 
 function showPlan(plan: ApplyPlan, file: string): string {
-  if (plan.plan.length === 0) return `${plan.app} already is what ${file} says.`;
-  return [`Plan for ${plan.app}:`, ...plan.plan.map((i) => `  ${mark(i)} ${i.target}  (${i.reason})${i.loses ? `  LOSES ${i.loses}` : ''}`)].join('\n');
+  const said = [...(plan.warnings ?? []).map((w) => `  warning: ${w}`), ...(plan.notes ?? []).map((n) => `  note: ${n}`)];
+  if (plan.plan.length === 0) return [`${plan.app} already is what ${file} says.`, ...said].join('\n');
+  return [`Plan for ${plan.app}:`, ...plan.plan.map((i) => `  ${mark(i)} ${i.target}  (${i.reason})${i.loses ? `  LOSES ${i.loses}` : ''}`), ...said].join(
+    '\n',
+  );
 }
 
 export function register(program: Command, ctx: CliContext): void {

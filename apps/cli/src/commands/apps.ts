@@ -5,8 +5,7 @@ import { EXIT } from '../client';
 import type { CliContext, DomainOpts, WaitOpts } from '../context';
 import { collect, domainOption, noWait, parseAssignment } from '../options';
 import { metricsView, type AppMetrics } from '../metrics-view';
-import { table } from '../output';
-import { appTable, showApp } from '../views';
+import { appTable, operationTable, showApp } from '../views';
 
 interface CreateOpts extends DomainOpts, WaitOpts {
   cartridge: string[];
@@ -115,11 +114,6 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(domainOption())
     .action(async (name: string, opts: DomainOpts) => {
       const ops = await ctx.api().get<AppOperation[]>(`${ctx.appPath(opts, name)}/operations`);
-      ctx.print(ops, () =>
-        table(
-          ops.map((o) => ({ when: o.createdAt, kind: o.kind, by: o.by, state: o.state, what: o.steps[0]?.text })),
-          ['when', 'kind', 'by', 'state', 'what'],
-        ),
-      );
+      ctx.print(ops, () => operationTable(ops));
     });
 }

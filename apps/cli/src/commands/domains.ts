@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Domain } from '../api-types';
+import { CliError, EXIT } from '../client';
 import { writeConfig } from '../config';
 import type { CliContext } from '../context';
 import { table } from '../output';
@@ -24,7 +25,22 @@ export function register(program: Command, ctx: CliContext): void {
     .description('create a domain (it becomes your default when you have none)')
     .option('--team <team>', 'the team that holds it (default: your own team)')
     .action(async (name: string, opts: { team?: string }) => {
-      const d = await ctx.api().post<Domain>('/domains', { name, ...(opts.team ? { team: opts.team } : {}) });
+      const d = await ctx
+        .api()
+        .post<Domain>('/domains', { name, ...(opts.team ? { team: opts.team } : {}) })
+        .catch(async (err: unknown) => {
+          // Taken by the user themself (made through the API or the console): what they want is to use it.
+          const mine =
+            err instanceof CliError &&
+            err.status === 409 &&
+            (await ctx
+              .api()
+              .get<Domain[]>('/domains')
+              .catch(() => [] as Domain[]));
+          if (mine && mine.some((x) => x.name === name))
+            throw new CliError(`you already have the domain ${name}: make it the default with: gearshift domains use ${name}`, EXIT.refused);
+          throw err;
+        });
       if (!ctx.config().domain) writeConfig({ ...ctx.config(), domain: name });
       ctx.print(d, () => `Created domain ${name} in team ${d.team}.`);
     });

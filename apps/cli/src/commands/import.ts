@@ -67,7 +67,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (!path || !existsSync(path)) throw new CliError(`no compose file: ${path ?? 'none of compose.yaml, docker-compose.yml here'}`, EXIT.usage);
       const envPath = opts.envFile ?? join(dirname(path), '.env');
       const env = existsSync(envPath) ? parseDotEnv(readFileSync(envPath, 'utf8')) : {};
-      const r = importCompose(readFileSync(path, 'utf8'), { env, admin: false });
+      const r = importCompose(readFileSync(path, 'utf8'), { env });
       ctx.print(r, () => showImport(r, basename(path)));
       if (r.blockers.length > 0) {
         process.exitCode = EXIT.refused;
