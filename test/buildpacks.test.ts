@@ -10,8 +10,9 @@ import { eventually, gitPush, Platform, ROOT } from './support/platform';
 /**
  * Apps written the way developers write them for other platforms, pushed unmodified with git: an Express app, a
  * Procfile whose web command is a binary from node_modules/.bin, a TypeScript app with a build step, a PHP site with
- * .htaccess rewrites, a Yarn app, and apps created without a web cartridge whose runtime is detected. None of them
- * has a /health route. One platform; the apps are created and pushed concurrently.
+ * .htaccess rewrites, a Yarn app, a Heroku-style Flask app served by gunicorn, and apps created without a web
+ * cartridge whose runtime is detected. None of them has a /health route. One platform; the apps are created and
+ * pushed concurrently.
  */
 
 const FIXTURES = join(ROOT, 'test/fixtures/apps');
@@ -48,6 +49,9 @@ const APPS = {
   php: { fixture: 'php-pretty', cartridges: [] as string[] },
   yarn: { fixture: 'yarn-pinned', cartridges: ['nodejs-18'] },
   python: { fixture: 'python-procfile', cartridges: ['redis-7'] },
+  flask: { fixture: 'flask-heroku', cartridges: [] as string[] },
+  flask311: { fixture: 'flask-heroku', cartridges: ['python-3.11'] },
+  oauth: { fixture: 'flask-missing', cartridges: [] as string[] },
   site: { fixture: 'static-site', cartridges: [] as string[] },
 };
 type Name = keyof typeof APPS;
@@ -186,6 +190,44 @@ describe('buildpack conventions: real apps deploy unmodified', { timeout: 900_00
     const app = (await p.api('GET', '/domains/dev/apps/python')).body;
     assert.deepEqual([...app.cartridges].sort(), ['python-3.13', 'redis-7']);
     assert.equal(app.release, 2);
+  });
+
+  it('runs a Heroku-style Flask app under gunicorn with the Flask and gunicorn Debian ships, saying which pins it does not meet', async () => {
+    const { push: r, res } = await deployed('flask');
+    assert.equal(res.status, 200, res.body);
+    assert.equal(res.body, 'Hello from Flask!');
+    // gunicorn binds 0.0.0.0:$PORT by itself: the Procfile names no port.
+    assert.deepEqual(JSON.parse((await get(p.routerPort, host('flask'), '/greet/ada')).body), { greeting: 'Hello, ada!', server: 'gunicorn' });
+    assert.match(r.output, /-----> detected Python \(requirements\.txt\): the app's web cartridge is python-3\.13/);
+    assert.match(r.output, /warning: Flask==3\.0\.3 asked, 3\.1\.\d+ shipped: using 3\.1\.\d+/);
+    assert.match(r.output, /warning: gunicorn==22\.0\.0 asked, 23\.\d+\.\d+ shipped: using 23\.\d+\.\d+/);
+    // Werkzeug>=3.0 is met, and the Windows-only line does not apply.
+    assert.doesNotMatch(r.output, /warning: Werkzeug/);
+    assert.match(r.output, /note: requirements\.txt:5: 'pywin32==306 ; sys_platform == "win32"' is not for this environment/);
+    assert.match(
+      r.output,
+      /requirements\.txt: every requirement is shipped by this image \(Debian's packages\): Flask 3\.1\.\d+, gunicorn 23\.\d+\.\d+, Werkzeug 3\.\d+\.\d+/,
+    );
+  });
+
+  it('runs the same Flask app on python-3.11, whose Debian ships older Flask and gunicorn', async () => {
+    const { push: r, res } = await deployed('flask311');
+    assert.equal(res.status, 200, res.body);
+    assert.equal(res.body, 'Hello from Flask!');
+    assert.match(r.output, /warning: Flask==3\.0\.3 asked, 2\.2\.\d+ shipped: using 2\.2\.\d+/);
+    assert.match(r.output, /warning: gunicorn==22\.0\.0 asked, 20\.1\.\d+ shipped: using 20\.1\.\d+/);
+    // Bookworm's Werkzeug is 2.2: below the >=3.0 asked.
+    assert.match(r.output, /warning: Werkzeug>=3\.0 asked, 2\.2\.\d+ shipped: using 2\.2\.\d+/);
+    assert.deepEqual((await p.api('GET', '/domains/dev/apps/flask311')).body.cartridges, ['python-3.11']);
+  });
+
+  it('refuses a Python app whose requirements the image does not ship, naming exactly those and what to do', async () => {
+    const r = await pushes.get('oauth')!;
+    assert.equal(r.ok, false, r.output);
+    assert.match(r.output, /requirements\.txt: this image does not ship requests-oauthlib==2\.0\.0, and it has no pip to install them/);
+    assert.match(r.output, /Vendor pure-Python packages into the repository, or deploy with a Dockerfile/);
+    // Flask is shipped: it is not among the missing.
+    assert.doesNotMatch(r.output, /does not ship[^\n]*Flask>=2\.2/);
   });
 
   it('detects a static site from index.html', async () => {
