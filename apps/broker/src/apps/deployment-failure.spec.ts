@@ -19,6 +19,10 @@ describe("a failed deployment's headline", () => {
     );
     assert.equal(said, "its build failed (its owner sees why in the push output and in the app's deployments)");
     assert.equal(failureHeadline('building x:1 took longer than 900 s and was stopped'), said);
+    assert.equal(
+      failureHeadline("service web: building 127.0.0.1:5000/gearshift-apps/x:1-web failed: The command '/bin/sh -c exit 3' returned a non-zero code: 3"),
+      "the build of service web failed (its owner sees why in the push output and in the app's deployments)",
+    );
   });
 
   it("leaves out any other reference to an image of the platform's registry", () => {

@@ -7,8 +7,9 @@
  */
 export function failureHeadline(error: string | null | undefined, max = 300): string {
   const first = (error || 'it failed').split('\n')[0].replace(/; it printed:?.*$/, '');
-  if (/^building \S+ (failed|took longer)/.test(first) || /returned a non-zero code/.test(first)) {
-    return "its build failed (its owner sees why in the push output and in the app's deployments)";
+  if (/\bbuilding \S+ (failed|took longer)/.test(first) || /returned a non-zero code/.test(first)) {
+    const service = /\bservice ([\w.-]+)/.exec(first)?.[1];
+    return `${service ? `the build of service ${service}` : 'its build'} failed (its owner sees why in the push output and in the app's deployments)`;
   }
   return first.replace(/\b[\w.-]+:\d+\/[\w./-]+(?::[\w.-]+)?/g, 'the release image').slice(0, max);
 }
