@@ -161,8 +161,8 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async table(): Promise<RouteTable> {
-    const [apps, aliases, nodes] = await Promise.all([this.appsRepository.all(), this.aliasesRepository.all(), this.nodesRepository.usage()]);
-    const nodeOf = new Map(nodes.map((n) => [n.node.id, n.node]));
+    const [apps, aliases, nodes] = await Promise.all([this.appsRepository.all(), this.aliasesRepository.all(), this.nodesRepository.all()]);
+    const nodeOf = new Map(nodes.map((n) => [n.id, n]));
     const routes: AppRoute[] = [];
     for (const app of apps) {
       if (app.desiredState === 'deleting') continue;
