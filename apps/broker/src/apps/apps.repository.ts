@@ -346,12 +346,23 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
 
   /** Stores what a node reported of its gears; a report for a gear that moved or went away is ignored. */
   async recordGearReports(nodeId: string, reports: GearReport[]): Promise<void> {
-    for (const r of reports) {
-      await this.m.update(
-        Gear,
-        { id: r.gearId, nodeId },
-        { state: r.state, ports: r.ports, inside: r.inside ?? null, containerId: r.containerId ?? null, message: r.message ?? null },
-      );
-    }
+    if (reports.length === 0) return;
+    // One statement for the node's whole report: a node starting hundreds of gears reports them together. A gear
+    // reported twice keeps its last report, as it would one statement after the other.
+    const last = new Map(reports.map((r) => [r.gearId, r]));
+    const rows = [...last.values()].map((r) => ({
+      id: r.gearId,
+      state: r.state,
+      ports: r.ports,
+      inside: r.inside ?? null,
+      container_id: r.containerId ?? null,
+      message: r.message ?? null,
+    }));
+    await this.m.query(
+      `update gears g set state = r.state, ports = r.ports, inside = r.inside, container_id = r.container_id, message = r.message, updated_at = now()
+         from jsonb_to_recordset($2::jsonb) as r(id uuid, state text, ports jsonb, inside jsonb, container_id text, message text)
+        where g.id = r.id and g.node_id = $1`,
+      [nodeId, JSON.stringify(rows)],
+    );
   }
 }
