@@ -3,16 +3,17 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import IORedis from 'ioredis';
-import { BEATS_QUEUE, BROKER_QUEUE, stamp, type BrokerJobs } from '@gearshift/cartridges';
+import { BEATS_QUEUE, BROKER_QUEUE, beatDeduplicationId, stamp, type BrokerJobs } from '@gearshift/cartridges';
 import { loadConfig } from '../apps/broker/src/config';
-import { QueueService } from '../apps/broker/src/queue/queue.service';
+import { BEAT_CONCURRENCY, QueueService } from '../apps/broker/src/queue/queue.service';
 import type { NodePublicKeys } from '../apps/broker/src/queue/node-public-keys';
 import { REDIS_URL } from './support/stores';
 
 /**
  * Heartbeats never wait behind reports: the broker's queue service against the real Redis, with thousands of reports
  * queued and a handler that takes its time over each, still takes a node's beat within a second. An agent older than
- * the heartbeats' queue beats on the broker's queue, and is still heard there.
+ * the heartbeats' queue beats on the broker's queue, and is still heard there. While a node's beat waits, its next ones
+ * are dropped, until the broker takes it; the watchdog counts a node whose beat waits as alive.
  */
 describe('the heartbeats queue', { timeout: 120_000 }, () => {
   const instance = `beats${randomBytes(4).toString('hex')}`;
@@ -23,6 +24,12 @@ describe('the heartbeats queue', { timeout: 120_000 }, () => {
   let beats: Queue;
   let reportsDone = 0;
   const beatsTaken = new Map<string, number>();
+  /** Beats of nodes named `held-*` wait for `held` before they are taken: the broker's beat worker is busy. */
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((r) => (release = r));
+  /** A beat of a node named `slow-*` is taken, then takes its time until `slow` settles. */
+  let releaseSlow: () => void = () => undefined;
+  const slow = new Promise<void>((r) => (releaseSlow = r));
 
   const report = (i: number): BrokerJobs['operation.report'] => ({
     operationId: `op${i}`,
@@ -62,11 +69,17 @@ describe('the heartbeats queue', { timeout: 120_000 }, () => {
         await new Promise((r) => setTimeout(r, 20));
         reportsDone++;
       },
-      'node.heartbeat': async (hb) => void beatsTaken.set(hb.nodeId, Date.now()),
+      'node.heartbeat': async (hb) => {
+        if (hb.nodeId.startsWith('held-')) await held;
+        beatsTaken.set(hb.nodeId, Date.now());
+        if (hb.nodeId.startsWith('slow-')) await slow;
+      },
       'app.wake': async () => undefined,
     });
   });
   after(async () => {
+    release();
+    releaseSlow();
     await service?.onApplicationShutdown();
     await broker?.obliterate({ force: true }).catch(() => undefined);
     await beats?.obliterate({ force: true }).catch(() => undefined);
@@ -84,6 +97,40 @@ describe('the heartbeats queue', { timeout: 120_000 }, () => {
     const waiting = await broker.getWaitingCount();
     assert.ok(waiting > REPORTS / 2, `the reports still wait (${waiting}): the beat did not simply come after them`);
     assert.ok(waited < 1000, `the beat waited ${waited} ms`);
+  });
+
+  it("holds a node's beats while one waits, queues the next once the broker takes it, and counts the waiting one as alive", async () => {
+    const beatOf = (nodeId: string) =>
+      beats.add('node.heartbeat', stamp(beat(nodeId)), { removeOnComplete: true, deduplication: { id: beatDeduplicationId(nodeId) } });
+    // Every slot of the broker's beat worker taken by a beat that takes its time.
+    for (let i = 0; i < BEAT_CONCURRENCY; i++) await beatOf(`held-${i}`);
+    for (let i = 0; i < 100 && (await beats.getActiveCount()) < BEAT_CONCURRENCY; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await beats.getActiveCount(), BEAT_CONCURRENCY);
+    assert.equal(await service.beatWaiting('slow-n2'), false, 'no beat of the node yet');
+    const ids = new Set<string>();
+    for (let i = 0; i < 10; i++) ids.add((await beatOf('slow-n2')).id!);
+    assert.equal(ids.size, 1, `ten beats while one waits: one job (${[...ids].join(', ')})`);
+    assert.equal(await beats.getWaitingCount(), 1);
+    assert.equal(await service.beatWaiting('slow-n2'), true, 'a beat that waits counts the node alive');
+    release();
+    await until("the node's beat to be taken", () => beatsTaken.has('slow-n2'), 5_000);
+    // Taken, and still being worked on: the id is released already, so the node's next beat queues as a job of its own.
+    const taken = beatsTaken.get('slow-n2')!;
+    await new Promise((r) => setTimeout(r, 5));
+    const next = await beatOf('slow-n2');
+    assert.ok(!ids.has(next.id!), 'the beat after the one taken queues');
+    releaseSlow();
+    await until("the node's next beat to be taken", () => beatsTaken.get('slow-n2')! > taken, 5_000);
+    for (let i = 0; i < 100 && (await service.beatWaiting('slow-n2')); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await service.beatWaiting('slow-n2'), false, 'nothing of the node waits any more');
+  });
+
+  it('is not silenced, nor kept alive, by a deduplication id whose job is gone', async () => {
+    await redis.set(`${instance}:${BEATS_QUEUE}:de:${beatDeduplicationId('n3')}`, '424242');
+    assert.equal(await service.beatWaiting('n3'), false, 'an id whose job is gone says nothing of the node');
+    const job = await beats.add('node.heartbeat', stamp(beat('n3')), { removeOnComplete: true, deduplication: { id: beatDeduplicationId('n3') } });
+    assert.notEqual(job.id, '424242');
+    await until("n3's beat to be taken", () => beatsTaken.has('n3'), 5_000);
   });
 
   it('refuses anything but a heartbeat on the heartbeats queue', async () => {

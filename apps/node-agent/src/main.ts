@@ -4,6 +4,7 @@ import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import IORedis from 'ioredis';
 import {
   BEATS_QUEUE,
+  beatDeduplicationId,
   BROKER_QUEUE,
   LABELS,
   NODE_JOB_NAMES,
@@ -78,6 +79,10 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
       removeOnFail: { count: 100 },
       attempts: 10,
       backoff: { type: 'exponential', delay: 500 },
+      // At most one beat of this node waits for a broker that fell behind: the ones sent meanwhile are dropped, not
+      // queued behind it by the thousand (which the broker then worked through while every node looked silent). The
+      // broker releases the id as it takes the beat; one whose job is gone is taken over by the next beat (BullMQ).
+      ...(name === 'node.heartbeat' ? { deduplication: { id: beatDeduplicationId(nodeId) } } : {}),
     });
   // An operation's progress steps are batched; its other reports carry the steps still waiting.
   const reports = new StepBatcher(
@@ -322,13 +327,16 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
   }, config.usageSampleMs);
 
   let beating = false;
+  // The job of the last beat queued: a beat dropped while it waits is answered with its id, and the job timings it
+  // carried are kept for the next beat that queues.
+  let lastBeatJob: string | undefined;
   const heartbeat = async () => {
     if (beating) return;
     beating = true;
     try {
       const gears = await operator.observe();
       const finished = timings.take();
-      await tell('node.heartbeat', {
+      const job = await tell('node.heartbeat', {
         nodeId,
         at: Date.now(),
         capacity: { memoryMb: config.memoryMb, maxGears: config.maxGears, address: config.address },
@@ -337,7 +345,8 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
         ...(usage ? { usage } : {}),
         ...(finished.jobs.length ? { jobs: finished.jobs } : {}),
       });
-      finished.sent();
+      if (job.id !== lastBeatJob) finished.sent();
+      lastBeatJob = job.id;
     } catch (err) {
       log(`heartbeat failed: ${(err as Error).message}`);
     } finally {

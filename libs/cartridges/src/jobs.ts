@@ -21,6 +21,13 @@ export const BROKER_QUEUE = 'broker';
  * gears are placed never hold a beat back long enough for its node to look silent.
  */
 export const BEATS_QUEUE = 'beats';
+/**
+ * The deduplication id of a node's heartbeats on BEATS_QUEUE: while one beat of a node waits for the broker, the ones
+ * its node sends meanwhile are dropped (the next one says more than they do) instead of queued behind it by the
+ * thousand. The broker releases the id as it takes the beat, so the node's next beat queues at once: the hold ends
+ * with the broker taking the beat, never after a fixed time.
+ */
+export const beatDeduplicationId = (nodeId: string): string => `beat.${nodeId}`;
 /** Each node consumes its own queue, so a job reaches exactly the host that owns the gears. */
 export const nodeQueue = (nodeId: string): string => `node-${nodeId}`;
 

@@ -301,6 +301,29 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     return rows.map((r) => ({ appId: r.app_id, digest: r.digest, gearIds: r.gear_ids }));
   }
 
+  /**
+   * Every app's digest of what its routes are made of: its row, its gears with their nodes' names, addresses and
+   * loss, its cartridges, the releases its gears run, and its latest deployment (whose failure a stopped app shows).
+   * Postgres digests them; the route table reads again only the apps whose digest changed.
+   */
+  async routeDigests(): Promise<Map<string, string>> {
+    const rows = (await this.m.query(
+      `select a.id,
+        md5(concat_ws('|', a.name, a.domain_id, a.updated_at, a.desired_state, a.active_deployment_id, a.services::text,
+          (select string_agg(concat_ws(':', g.id, g.cartridge, g.node_id, g.generation, g.deployment_id, g.process, g.service, g.state,
+                    g.ports::text, g.inside::text, n.name, n.address, n.lost_at), ',' order by g.id)
+             from gears g left join nodes n on n.id = g.node_id where g.app_id = a.id),
+          (select string_agg(concat_ws(':', c.id, c.cartridge, c.superseded_by, c.options::text), ',' order by c.id)
+             from app_cartridges c where c.app_id = a.id),
+          (select string_agg(concat_ws(':', d.id, d.state, d.image, d.health::text, d.services::text, d.processes::text), ',' order by d.id)
+             from deployments d where d.id in (select g.deployment_id from gears g where g.app_id = a.id)),
+          (select concat_ws(':', d.id, d.state, md5(coalesce(d.error, '')))
+             from deployments d where d.app_id = a.id order by d.number desc limit 1))) as digest
+       from apps a`,
+    )) as { id: string; digest: string }[];
+    return new Map(rows.map((r) => [r.id, r.digest]));
+  }
+
   async appIdsOnNode(nodeId: string): Promise<string[]> {
     const rows: { app_id: string }[] = await this.m
       .createQueryBuilder(Gear, 'g')
@@ -323,12 +346,23 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
 
   /** Stores what a node reported of its gears; a report for a gear that moved or went away is ignored. */
   async recordGearReports(nodeId: string, reports: GearReport[]): Promise<void> {
-    for (const r of reports) {
-      await this.m.update(
-        Gear,
-        { id: r.gearId, nodeId },
-        { state: r.state, ports: r.ports, inside: r.inside ?? null, containerId: r.containerId ?? null, message: r.message ?? null },
-      );
-    }
+    if (reports.length === 0) return;
+    // One statement for the node's whole report: a node starting hundreds of gears reports them together. A gear
+    // reported twice keeps its last report, as it would one statement after the other.
+    const last = new Map(reports.map((r) => [r.gearId, r]));
+    const rows = [...last.values()].map((r) => ({
+      id: r.gearId,
+      state: r.state,
+      ports: r.ports,
+      inside: r.inside ?? null,
+      container_id: r.containerId ?? null,
+      message: r.message ?? null,
+    }));
+    await this.m.query(
+      `update gears g set state = r.state, ports = r.ports, inside = r.inside, container_id = r.container_id, message = r.message, updated_at = now()
+         from jsonb_to_recordset($2::jsonb) as r(id uuid, state text, ports jsonb, inside jsonb, container_id text, message text)
+        where g.id = r.id and g.node_id = $1`,
+      [nodeId, JSON.stringify(rows)],
+    );
   }
 }

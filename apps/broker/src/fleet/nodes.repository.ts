@@ -18,6 +18,14 @@ export interface NodeUsage {
   gears: number;
 }
 
+/**
+ * Node id → its public key and when it was read. Every job sealed for a node needs it, and a create of ten replicas
+ * seals several: read once, it is kept until the node registers again through this broker, or for a minute (another
+ * broker's re-registration). A node keeps its key pair across restarts, so a change is rare; no key yet is not kept.
+ */
+const publicKeys = new Map<string, { key: string; at: number }>();
+const PUBLIC_KEY_KEPT_MS = 60_000;
+
 @Injectable()
 export class NodesRepository implements NodeAddresses, NodePublicKeys {
   constructor(@InjectEntityManager() private readonly m: EntityManager) {}
@@ -68,11 +76,16 @@ export class NodesRepository implements NodeAddresses, NodePublicKeys {
   /** A known node registers again: its capacity, its public key, and its key or Redis user when it is given one now. */
   async reregister(id: string, memoryMb: number, maxGears: number, keyHash?: string, sealing: NodeSealing = {}): Promise<void> {
     await this.m.update(Node, { id }, { memoryMb, maxGears, ...(keyHash ? { keyHash, legacy: false } : {}), ...sealing });
+    publicKeys.delete(id);
   }
 
   /** The public key secrets are sealed for on their way to a node (null: its agent has not given one). */
   async publicKey(id: string): Promise<string | null> {
+    const kept = publicKeys.get(id);
+    if (kept && Date.now() - kept.at < PUBLIC_KEY_KEPT_MS) return kept.key;
     const row = await this.m.createQueryBuilder(Node, 'n').addSelect('n.publicKey').where('n.id = :id', { id }).getOne();
+    if (row?.publicKey) publicKeys.set(id, { key: row.publicKey, at: Date.now() });
+    else publicKeys.delete(id);
     return row?.publicKey ?? null;
   }
 
@@ -149,12 +162,21 @@ export class NodesRepository implements NodeAddresses, NodePublicKeys {
   }
 
   async delete(id: string): Promise<void> {
+    publicKeys.delete(id);
     await this.m.delete(Node, { id });
+  }
+
+  /**
+   * Every node, oldest first, without what its gears take: what the heartbeat watchdog, the route table and an app's
+   * view read several times a second. Summing every gear of the platform for them grew with the gears.
+   */
+  all(): Promise<Node[]> {
+    return this.m.find(Node, { order: { createdAt: 'ASC' } });
   }
 
   /** Every node with the memory and gear count its gears take. */
   async usage(): Promise<NodeUsage[]> {
-    const nodes = await this.m.find(Node, { order: { createdAt: 'ASC' } });
+    const nodes = await this.all();
     // Gears are the app model's: its repository, on the same EntityManager (and so the same transaction), sums them.
     const byNode = await new AppsRepository(this.m).gearsByNode();
     return nodes.map((node) => ({ node, allocatedMb: byNode.get(node.id)?.memoryMb ?? 0, gears: byNode.get(node.id)?.gears ?? 0 }));

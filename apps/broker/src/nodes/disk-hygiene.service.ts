@@ -56,7 +56,7 @@ export class DiskHygieneService implements OnApplicationBootstrap, OnModuleDestr
   async daily(): Promise<number> {
     const sent = await this.uow.runIfFree('diskHygiene', async () => {
       const period = Math.floor(Date.now() / (this.config.gcHours * 3600_000));
-      const nodes = (await this.nodes.usage()).map((u) => u.node);
+      const nodes = await this.nodes.all();
       for (const node of nodes) await this.queue.send(node.id, 'node.gc', await this.facts(false), `gc-${period}-${node.id}`, 3);
       return nodes.length;
     });

@@ -14,7 +14,7 @@ function service(lockFree: boolean) {
   const apps = { ids: async () => ['a1', 'a2'] } as unknown as AppsRepository;
   const deployments = { keptImages: async () => ['reg/a1:2'] } as unknown as DeploymentsRepository;
   const nodes = {
-    usage: async () => [{ node: { id: 'n1' } }, { node: { id: 'n2' } }],
+    all: async () => [{ id: 'n1' }, { id: 'n2' }],
     findById: async () => null,
     findByName: async () => null,
   } as unknown as NodesRepository;

@@ -3,6 +3,7 @@ import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullm
 import IORedis from 'ioredis';
 import {
   BEATS_QUEUE,
+  beatDeduplicationId,
   BROKER_JOB_NAMES,
   BROKER_QUEUE,
   JobContractError,
@@ -65,6 +66,8 @@ export class QueueService implements OnApplicationShutdown {
   private readonly queues = new Map<string, Queue>();
   private worker?: Worker;
   private beatsWorker?: Worker;
+  /** The heartbeats' queue as the watchdog looks into it (see beatWaiting). */
+  private beats?: Queue;
 
   constructor(
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
@@ -173,15 +176,41 @@ export class QueueService implements OnApplicationShutdown {
     this.worker.on('error', (err) => this.logger.warn(`worker: ${err.message}`));
     // Heartbeats on their own queue and worker: no number of reports waiting delays one, so no node looks silent
     // because the broker is busy placing gears. An agent older than this queue still beats on the broker queue above.
-    this.beatsWorker = new Worker(BEATS_QUEUE, brokerJobProcessor(handlers, ['node.heartbeat']), {
-      connection: this.connection.duplicate() as unknown as ConnectionOptions,
-      prefix: this.config.instance,
-      concurrency: BEAT_CONCURRENCY,
-      removeOnComplete: { count: 0 },
-      removeOnFail: { count: 100 },
-    });
+    const beat = brokerJobProcessor(handlers, ['node.heartbeat']);
+    this.beatsWorker = new Worker(
+      BEATS_QUEUE,
+      async (job) => {
+        // Taken: the node's next beat queues again (it was held while this one waited, see beatDeduplicationId).
+        await job.removeDeduplicationKey();
+        return beat(job);
+      },
+      {
+        connection: this.connection.duplicate() as unknown as ConnectionOptions,
+        prefix: this.config.instance,
+        concurrency: BEAT_CONCURRENCY,
+        removeOnComplete: { count: 0 },
+        removeOnFail: { count: 100 },
+      },
+    );
     this.beatsWorker.on('failed', (job, err) => this.logger.warn(`heartbeat ${job?.id} failed: ${err.message}`));
     this.beatsWorker.on('error', (err) => this.logger.warn(`heartbeat worker: ${err.message}`));
+  }
+
+  /**
+   * Whether a beat of the node waits in the heartbeats' queue (or is being taken): the node was alive when it sent it,
+   * however far the broker has fallen behind. A deduplication id left by a job that is gone or finished says nothing.
+   */
+  async beatWaiting(nodeId: string): Promise<boolean> {
+    this.beats ??= this.watchBeats();
+    const jobId = await this.beats.getDeduplicationJobId(beatDeduplicationId(nodeId));
+    if (!jobId) return false;
+    return ['waiting', 'prioritized', 'active'].includes(await this.beats.getJobState(jobId));
+  }
+
+  private watchBeats(): Queue {
+    const q = new Queue(BEATS_QUEUE, { connection: this.connection as unknown as ConnectionOptions, prefix: this.config.instance });
+    q.on('error', (err) => this.logger.warn(`heartbeats queue: ${err.message}`));
+    return q;
   }
 
   /**
@@ -227,7 +256,7 @@ export class QueueService implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.all([this.worker?.close(), this.beatsWorker?.close()]);
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await Promise.all([...this.queues.values(), ...(this.beats ? [this.beats] : [])].map((q) => q.close()));
     this.connection.disconnect();
   }
 }

@@ -67,13 +67,12 @@ export class NodeLossService implements OnApplicationBootstrap {
     this.ticking = true;
     try {
       const now = new Date();
-      const usage = await this.nodesRepository.usage();
+      // Four times a second: the nodes alone, without summing every gear; what gears take is read only to move some.
+      const nodes = await this.nodesRepository.all();
       const newlyLost: NodeSeen[] = [];
-      for (const n of nodesToLose(
-        usage.map((u) => u.node),
-        now,
-        this.config.heartbeatTimeoutMs,
-      )) {
+      for (const n of nodesToLose(nodes, now, this.config.heartbeatTimeoutMs)) {
+        // Its beat waits behind others: the node is alive, the broker is behind.
+        if (await this.queue.beatWaiting(n.id)) continue;
         if (!(await this.nodesRepository.markLost(n.id, new Date(now.getTime() - this.config.heartbeatTimeoutMs)))) continue;
         const silent = n.lastHeartbeat ? ((now.getTime() - n.lastHeartbeat.getTime()) / 1000).toFixed(1) : '?';
         this.logger.warn(`node ${n.name} is lost (silent for ${silent} s): its routes go, its stateless gears move`);
@@ -82,9 +81,10 @@ export class NodeLossService implements OnApplicationBootstrap {
         // The routers hear of it while the gears move: neither waits for the other.
         this.routes.publishNow().catch((err: Error) => this.logger.warn(`publishing routes without ${n.name}: ${err.message}`));
       }
-      const lost = new Map(usage.filter((u) => u.node.lostAt).map((u) => [u.node.id, u.node.name]));
+      const lost = new Map(nodes.filter((n) => n.lostAt).map((n) => [n.id, n.name]));
       const appIds = new Set((await Promise.all([...lost.keys()].map((id) => this.appsRepository.appIdsOnNode(id)))).flat());
       const apps = await this.appsRepository.findByIds([...appIds]);
+      const usage = apps.length > 0 ? await this.nodesRepository.usage() : [];
       // Gears move first; what the lost node left behind is tidied after (an app it held busy moves on the next pass).
       await Promise.all(
         apps.map((app) => this.reschedule(app, lost, usage, now).catch((err: Error) => this.logger.warn(`moving ${app.name}'s gears: ${err.message}`))),

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { failureHeadline } from '../apps/deployment-failure';
 import IORedis from 'ioredis';
+import { failureHeadline } from '../apps/deployment-failure';
 import { createHash } from 'node:crypto';
 import {
   routersKey,
@@ -15,7 +15,6 @@ import {
   type AppTraffic,
   type RouteBackend,
   type RouterAck,
-  type RouteTable,
 } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { loadSecretKey } from '../common/secrets';
@@ -82,6 +81,8 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
    * text and is not published again.
    */
   private sealedPems = new Map<string, string>();
+  /** Each app's routes as last built, under the key of what they were built from (see table()). */
+  private readonly appRoutes = new Map<string, { key: string; json: string }>();
 
   constructor(
     private readonly aliasesRepository: AliasesRepository,
@@ -161,68 +162,88 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  async table(): Promise<RouteTable> {
-    const [apps, aliases, nodes] = await Promise.all([this.appsRepository.all(), this.aliasesRepository.all(), this.nodesRepository.usage()]);
-    const nodeOf = new Map(nodes.map((n) => [n.node.id, n.node]));
+  /**
+   * The routes of every app as the database has them now, as the JSON text of the table's `apps`, in the order of
+   * their app ids. Each app's routes are built again only when what they are made of changed (Postgres digests it,
+   * see AppsRepository.routeDigests; its aliases and the catalogue are compared here), and kept as text: reading and
+   * building every app of ten thousand gears on every change took most of the broker's time while gears started.
+   */
+  private async routesText(): Promise<string> {
+    const [digests, aliases, nodes] = await Promise.all([this.appsRepository.routeDigests(), this.aliasesRepository.all(), this.nodesRepository.all()]);
+    const nodeOf = new Map(nodes.map((n) => [n.id, n]));
+    const aliasesOf = new Map<string, Alias[]>();
+    for (const a of aliases) aliasesOf.set(a.appId, [...(aliasesOf.get(a.appId) ?? []), a]);
+    const catalog = this.catalog.fingerprint();
+    const keyOf = (appId: string, digest: string) =>
+      `${digest}|${catalog}|${JSON.stringify((aliasesOf.get(appId) ?? []).map((a) => [a.id, a.host, a.service, a.certificate, a.privateKey]))}`;
+    const keys = new Map([...digests].map(([id, digest]) => [id, keyOf(id, digest)]));
+    for (const id of this.appRoutes.keys()) if (!keys.has(id)) this.appRoutes.delete(id);
+    // An app changed after its digest was read is built as it is now, under the older key: the next table builds it again.
+    const changed = await this.appsRepository.findByIds([...keys].filter(([id, key]) => this.appRoutes.get(id)?.key !== key).map(([id]) => id));
+    for (const app of changed) {
+      const routes = await this.routesOf(app, aliasesOf.get(app.id) ?? [], nodeOf);
+      this.appRoutes.set(app.id, { key: keys.get(app.id)!, json: routes.map((r) => JSON.stringify(r)).join(',') });
+    }
+    const ids = [...this.appRoutes.keys()].sort((a, b) => a.localeCompare(b));
+    return `[${ids
+      .map((id) => this.appRoutes.get(id)!.json)
+      .filter(Boolean)
+      .join(',')}]`;
+  }
+
+  /** The routes of one app: its web services' own host names, then the app's. */
+  private async routesOf(app: App, aliases: Alias[], nodeOf: Map<string, Node>): Promise<AppRoute[]> {
     const routes: AppRoute[] = [];
-    for (const app of apps) {
-      if (app.desiredState === 'deleting') continue;
-      const shape = await this.specs.shapeOf(app);
-      const web = this.catalog.webOf(shape.cartridges.map((c) => c.name));
-      const state = app.desiredState === 'stopped' ? 'stopped' : app.desiredState === 'idle' ? 'idle' : 'serving';
-      const failure = app.desiredState === 'stopped' && !app.activeDeploymentId ? await this.firstDeploymentFailure(app.id) : undefined;
-      // Its web services' own host names, each a route of its own to that service's gears.
-      const held = aliases.filter((a) => a.appId === app.id && a.service);
-      for (const service of [...new Set(held.map((a) => a.service!))].sort()) {
-        const release = serviceOf(app, shape, service);
-        routes.push({
-          appId: app.id,
-          app: app.name,
-          domain: shape.domain,
-          service,
-          hosts: held.filter((a) => a.service === service).map((a) => a.host),
-          state,
-          ...(failure ? { failure } : {}),
-          health: release ? routeHealth(serviceHealth(release)) : null,
-          backends: this.backendsOf(app, (g) => g.service === service, 'http', nodeOf),
-          tls: this.tlsOf(held.filter((a) => a.service === service)),
-        });
-      }
-      // An app of named services only: its web service without hosts of its own answers at the app's host name.
-      const hostService = web ? undefined : appHostServiceOf(app, shape);
-      // An app of services whose first deployment failed has no web service yet: its host name still says why it
-      // does not serve, as a cartridge app's does.
-      if (!web && !hostService && !failure) continue;
-      const http = web?.manifest.endpoints.find((e) => e.protocol === 'http' && e.public);
-      const own = aliases.filter((a) => a.appId === app.id && !a.service);
+    if (app.desiredState === 'deleting') return routes;
+    const shape = await this.specs.shapeOf(app);
+    const web = this.catalog.webOf(shape.cartridges.map((c) => c.name));
+    const state = app.desiredState === 'stopped' ? 'stopped' : app.desiredState === 'idle' ? 'idle' : 'serving';
+    const failure = app.desiredState === 'stopped' && !app.activeDeploymentId ? await this.firstDeploymentFailure(app.id) : undefined;
+    // Its web services' own host names, each a route of its own to that service's gears.
+    const held = aliases.filter((a) => a.appId === app.id && a.service);
+    for (const service of [...new Set(held.map((a) => a.service!))].sort()) {
+      const release = serviceOf(app, shape, service);
       routes.push({
         appId: app.id,
         app: app.name,
         domain: shape.domain,
-        hosts: [`${app.name}-${shape.domain}.${this.config.appsDomain}`, ...own.map((a) => a.host)],
+        service,
+        hosts: held.filter((a) => a.service === service).map((a) => a.host),
         state,
         ...(failure ? { failure } : {}),
-        // One check per backend in HAProxy, so one per app: the active release's. A new release's gears passed their
-        // own check at the agent before traffic moves to them, and the route table takes the new check with it.
-        health: web
-          ? routeHealth(gearHealth(web, shape.cartridges.find((c) => c.name === web.manifest.name)?.options, activeRelease(app, shape)))
-          : hostService
-            ? routeHealth(serviceHealth(hostService.service))
-            : null,
-        backends:
-          (web && http) || hostService
-            ? this.backendsOf(
-                app,
-                (g) => (web ? g.cartridge === web.manifest.name && !g.service : g.service === hostService!.name),
-                http?.name ?? 'http',
-                nodeOf,
-              )
-            : [],
-        tls: this.tlsOf(own),
+        health: release ? routeHealth(serviceHealth(release)) : null,
+        backends: this.backendsOf(app, (g) => g.service === service, 'http', nodeOf),
+        tls: this.tlsOf(held.filter((a) => a.service === service)),
       });
     }
-    routes.sort((a, b) => a.appId.localeCompare(b.appId));
-    return { version: Date.now(), apps: routes };
+    // An app of named services only: its web service without hosts of its own answers at the app's host name.
+    const hostService = web ? undefined : appHostServiceOf(app, shape);
+    // An app of services whose first deployment failed has no web service yet: its host name still says why it
+    // does not serve, as a cartridge app's does.
+    if (!web && !hostService && !failure) return routes;
+    const http = web?.manifest.endpoints.find((e) => e.protocol === 'http' && e.public);
+    const own = aliases.filter((a) => a.appId === app.id && !a.service);
+    routes.push({
+      appId: app.id,
+      app: app.name,
+      domain: shape.domain,
+      hosts: [`${app.name}-${shape.domain}.${this.config.appsDomain}`, ...own.map((a) => a.host)],
+      state,
+      ...(failure ? { failure } : {}),
+      // One check per backend in HAProxy, so one per app: the active release's. A new release's gears passed their
+      // own check at the agent before traffic moves to them, and the route table takes the new check with it.
+      health: web
+        ? routeHealth(gearHealth(web, shape.cartridges.find((c) => c.name === web.manifest.name)?.options, activeRelease(app, shape)))
+        : hostService
+          ? routeHealth(serviceHealth(hostService.service))
+          : null,
+      backends:
+        (web && http) || hostService
+          ? this.backendsOf(app, (g) => (web ? g.cartridge === web.manifest.name && !g.service : g.service === hostService!.name), http?.name ?? 'http', nodeOf)
+          : [],
+      tls: this.tlsOf(own),
+    });
+    return routes;
   }
 
   /** The certificates of the host names that have one, sealed for the routers. */
@@ -289,18 +310,18 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async publishLocked(): Promise<number> {
-    const table = await this.table();
-    const json = JSON.stringify(table.apps);
+    const json = await this.routesText();
     const current = await this.publishedVersion();
     // Unchanged, and still this broker's table: nothing to send.
     if (json === this.lastJson && current === this.lastVersion) return this.lastVersion;
     // Versions only grow, across brokers and even if a clock steps back: routers confirm "this version or newer".
-    table.version = Math.max(table.version, this.lastVersion + 1, current + 1);
-    await this.redis.set(routesKey(this.config.instance), JSON.stringify(table));
-    await this.redis.publish(routesChannel(this.config.instance), String(table.version));
+    const version = Math.max(Date.now(), this.lastVersion + 1, current + 1);
+    // The text of a route table (RouteTable), its version first (see publishedVersion).
+    await this.redis.set(routesKey(this.config.instance), `{"version":${version},"apps":${json}}`);
+    await this.redis.publish(routesChannel(this.config.instance), String(version));
     this.lastJson = json;
-    this.lastVersion = table.version;
-    return table.version;
+    this.lastVersion = version;
+    return version;
   }
 
   /** The version of the table in Redis (0 when there is none), read from the start of its text, where it is written. */
