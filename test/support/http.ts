@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, request } from 'node:http';
+import { Agent as HttpAgent, request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import assert from 'node:assert/strict';
 import { sleep } from './processes';
@@ -9,19 +9,24 @@ export interface ApiResponse<T = any> {
   body: T;
 }
 
-/** One plain HTTP GET to a loopback port with the Host header given: how a request reaches the router. */
-export function hostRequest(port: number, host: string, path = '/', agent?: HttpAgent, timeoutMs = 5000): Promise<{ status: number; body: string }> {
+/** Sends a GET made by `send` and resolves its status and body as text; no answer within `timeoutMs` is an error. */
+function answerOf(send: (answer: (res: IncomingMessage) => void) => ClientRequest, timeoutMs: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent, timeout: timeoutMs }, (res) => {
+    const req = send((res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error('timed out')));
     req.on('error', reject);
     req.end();
   });
+}
+
+/** One plain HTTP GET to a loopback port with the Host header given: how a request reaches the router. */
+export function hostRequest(port: number, host: string, path = '/', agent?: HttpAgent, timeoutMs = 5000): Promise<{ status: number; body: string }> {
+  return answerOf((answer) => request({ host: '127.0.0.1', port, path, headers: { host }, agent }, answer), timeoutMs);
 }
 
 /**
@@ -29,17 +34,10 @@ export function hostRequest(port: number, host: string, path = '/', agent?: Http
  * reaches an app through the router's TLS port.
  */
 export function hostRequestTls(port: number, host: string, ca: string, path = '/', timeoutMs = 5000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, path, servername: host, headers: { host }, ca, agent: new HttpsAgent(), timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end();
-  });
+  return answerOf(
+    (answer) => httpsRequest({ host: '127.0.0.1', port, path, servername: host, headers: { host }, ca, agent: new HttpsAgent() }, answer),
+    timeoutMs,
+  );
 }
 
 /** GET a URL and parse JSON, or null when nothing answers. */
