@@ -11,20 +11,25 @@ export interface RunResult {
 /** Runs `docker ...args`; `echo` streams its output to this process's as it comes (a build, a join). */
 export function docker(args: string[], opts: { echo?: boolean; input?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Input only when there is some: a command that ends before it reads (or at once, refused) would otherwise
+    // break the pipe under the write, and an unhandled EPIPE ends this process instead of giving the exit code.
+    const child = spawn('docker', args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
+    child.stdout!.on('data', (c: Buffer) => {
       stdout += c.toString();
       if (opts.echo) process.stdout.write(c);
     });
-    child.stderr.on('data', (c: Buffer) => {
+    child.stderr!.on('data', (c: Buffer) => {
       stderr += c.toString();
       if (opts.echo) process.stderr.write(c);
     });
     child.once('error', reject);
     child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.end(opts.input ?? '');
+    if (child.stdin) {
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.input);
+    }
   });
 }
 
