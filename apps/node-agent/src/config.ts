@@ -29,6 +29,10 @@ export interface AgentConfig {
   heartbeatMs: number;
   /** GEARSHIFT_USAGE_SAMPLE_MS: how often running gears' CPU and memory are read from Docker for the metrics. */
   usageSampleMs: number;
+  /** GEARSHIFT_GEAR_DISK_MB: what a gear may write to its container's own filesystem (not its volumes) before it is replaced. */
+  gearDiskMb: number;
+  /** GEARSHIFT_GEAR_DISK_CHECK_MS: how often what the running gears wrote is measured. */
+  gearDiskCheckMs: number;
   jobLockMs: number;
   concurrency: number;
   /** GEARSHIFT_BUILD_CONCURRENCY: how many images of one release (its services') a build makes at once. */
@@ -80,6 +84,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     imageRepository: env.GEARSHIFT_IMAGE_REPOSITORY || 'gearshift',
     heartbeatMs: int(env, 'GEARSHIFT_HEARTBEAT_MS', 1000, 200, 60000),
     usageSampleMs: int(env, 'GEARSHIFT_USAGE_SAMPLE_MS', 15000, 500, 600000),
+    gearDiskMb: int(env, 'GEARSHIFT_GEAR_DISK_MB', 4096, 16, 16 * 1024 * 1024),
+    gearDiskCheckMs: int(env, 'GEARSHIFT_GEAR_DISK_CHECK_MS', 30000, 500, 3600000),
     jobLockMs: int(env, 'GEARSHIFT_JOB_LOCK_MS', 10000, 2000, 600000),
     concurrency: int(env, 'GEARSHIFT_AGENT_CONCURRENCY', 4, 1, 64),
     buildConcurrency: int(env, 'GEARSHIFT_BUILD_CONCURRENCY', 4, 1, 32),

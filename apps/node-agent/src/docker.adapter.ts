@@ -84,6 +84,17 @@ export class DockerAdapter {
   }
 
   /**
+   * What each running container with these labels wrote to its own filesystem (its writable layer, not its volumes),
+   * in bytes, by container id: the Engine sums it per container when asked for sizes.
+   */
+  async writtenBytes(labels: Record<string, string>): Promise<Map<string, number>> {
+    const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`), status: ['running'] };
+    const list = await this.docker.listContainers({ size: true, filters: JSON.stringify(filters) });
+    // dockerode types no SizeRw, which the Engine adds when asked for sizes.
+    return new Map(list.map((c) => [c.Id, (c as { SizeRw?: number }).SizeRw ?? 0]));
+  }
+
+  /**
    * A container's CPU time since it started and its memory less the reclaimable page cache (as `docker stats` counts
    * it), from one sample; null for a container that is gone or not running.
    */

@@ -1,12 +1,14 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** What a gear printed before it failed its rollout; its container is removed, this is what is left of it. */
+/** What a gear printed before it failed its rollout or was replaced; its container is removed, this is what is left of it. */
 export interface FailedGearOutput {
   gear: string;
   cartridge: string;
   at: string;
   lines: string[];
+  /** Why its container is gone, as its logs say it ("failed its rollout" when absent). */
+  reason?: string;
 }
 
 /** The newest few are kept per app: enough to read why the last deployments failed. */

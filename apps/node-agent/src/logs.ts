@@ -59,10 +59,10 @@ export async function streamAppLogs(
         () => ended(),
       );
   };
-  // Gears that failed their rollout first: their containers are gone, what they printed is kept.
+  // Gears that failed their rollout or were replaced first: their containers are gone, what they printed is kept.
   for (const f of failed) {
     for (const line of job.tail > 0 ? f.lines.slice(-job.tail) : [])
-      publish({ gear: f.gear, cartridge: f.cartridge, line, stream: 'stdout', failed: `failed its rollout at ${f.at}` });
+      publish({ gear: f.gear, cartridge: f.cartridge, line, stream: 'stdout', failed: `${f.reason ?? 'failed its rollout'} at ${f.at}` });
   }
   if (containers.length === 0 && !job.follow) publish({ end: nodeId });
   for (const c of containers) attach(c, job.tail);

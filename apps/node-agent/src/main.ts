@@ -33,6 +33,7 @@ import { execAppCommand, runAppCommand } from './run';
 import { Snapshots } from './snapshots';
 import { CpuRatios, JobTimings, mapBounded, USAGE_CONCURRENCY } from './usage';
 import { StepBatcher } from './reports';
+import { GearDiskGuard } from './gear-disk';
 
 // JSON lines (pino), each with the request id of the operation being worked on (see @gearshift/cartridges logging).
 export const agentLog = platformLogger('agent');
@@ -353,6 +354,22 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
       beating = false;
     }
   };
+  // What each gear writes to its own filesystem, which Docker bounds on no ext4 host, is measured; a gear past its
+  // bound is replaced, and the beat that follows at once has the broker start it again.
+  const diskGuard = new GearDiskGuard({
+    docker,
+    labels: { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: config.instance, [LABELS.node]: nodeId },
+    limitMb: config.gearDiskMb,
+    failedGears: operator.failedGears,
+    serial,
+    log,
+    replaced: () => {
+      heartbeat().catch((err: Error) => log(`heartbeat failed: ${err.message}`));
+    },
+  });
+  const diskTimer = setInterval(() => {
+    diskGuard.check().catch((err: Error) => log(`measuring what the gears wrote failed: ${err.message}`));
+  }, config.gearDiskCheckMs);
   await heartbeat();
   const timer = setInterval(() => {
     heartbeat().catch((err: Error) => log(`heartbeat failed: ${err.message}`));
@@ -361,6 +378,7 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
   const stop = async () => {
     clearInterval(timer);
     clearInterval(usageTimer);
+    clearInterval(diskTimer);
     await worker.close();
     await reports.flush();
     await broker.close();

@@ -30,6 +30,14 @@ export class MemoryDocker {
     return [...this.containers.values()].filter((c) => matches(c.labels, labels)).map(({ exitCode: _exitCode, ...c }) => ({ ...c }));
   }
 
+  /** What the simulated gears wrote: nothing, unless a test sets it in `written`. */
+  readonly written = new Map<string, number>();
+
+  async writtenBytes(labels: Record<string, string>): Promise<Map<string, number>> {
+    const running = [...this.containers.values()].filter((c) => c.state === 'running' && matches(c.labels, labels));
+    return new Map(running.map((c) => [c.id, this.written.get(c.id) ?? 0]));
+  }
+
   async containerUsage(id: string): Promise<{ cpuSeconds: number; memoryBytes: number } | null> {
     return this.containers.get(id)?.state === 'running' ? { cpuSeconds: 0.01, memoryBytes: 32 * 1024 * 1024 } : null;
   }
