@@ -132,9 +132,10 @@ aliases: [www.shop.test]
     const many = await apply('services:\n  web:\n    image: team/web:1\n    deploy: { replicas: 50 }\n', '?dryRun=true&name=notes');
     assert.equal(many.status, 422, JSON.stringify(many.body));
     assert.deepEqual(
-      many.body.details.map((d: { rule: string }) => d.rule),
-      ['scaling'],
+      many.body.details.map((d: { pointer: string; rule: string }) => [d.pointer, d.rule]),
+      [['/services/web/deploy/replicas', 'scaling']],
     );
+    assert.match(many.body.message, /^the compose file does not run here: \/services\/web\/deploy\/replicas \S+ scales from \d+ to \d+ gears, not 50$/);
     // Several containers of the app's own become its services, built from their folders when its code is pushed.
     const services = await apply('services:\n  api:\n    build: ./api\n    ports: ["80:8080"]\n  jobs:\n    build: ./jobs\n', '?dryRun=true&name=notes');
     assert.equal(services.status, 200, JSON.stringify(services.body));

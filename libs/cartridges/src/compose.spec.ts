@@ -580,6 +580,8 @@ services:
       'services:\n  web:\n    image: team/web:1\n    deploy: { replicas: 4 }\n  db:\n    image: postgres:17\n    deploy: { replicas: 2 }\n',
     );
     assert.deepEqual(composeDescriptor('shop', web), { name: 'shop', cartridges: [{ name: 'docker-image', image: 'team/web:1' }, 'postgresql-17'], scale: 4 });
+    // A refusal of that scale names the field it came from.
+    assert.equal(web.scaleFrom, '/services/web/deploy/replicas');
     assert.deepEqual(
       web.unsupported.map((u) => u.pointer),
       ['/services/db/deploy/replicas'],

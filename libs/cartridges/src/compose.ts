@@ -54,6 +54,8 @@ export interface ComposeImport {
   appServices: Record<string, ServiceDescriptor> | null;
   /** The number of web gears the file asks for (`deploy.replicas` of the web gear's service), when it asks. */
   scale?: number;
+  /** Where the file asks for `scale`: a refusal of it names this field of the compose file. */
+  scaleFrom?: string;
 }
 
 /**
@@ -503,7 +505,10 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
       result.cartridges = entries;
       // The web gears' count, as the app's scale: the broker holds it to the web cartridge's limits.
       const scaled = web ?? (services ? undefined : runtimes[0]);
-      if (scaled?.replicas !== undefined) result.scale = scaled.replicas;
+      if (scaled?.replicas !== undefined) {
+        result.scale = scaled.replicas;
+        result.scaleFrom = `/services/${scaled.service}/deploy/replicas`;
+      }
       if (services) result.appServices = Object.fromEntries(startOrder(services).map((n) => [n, services[n]]));
     }
   }

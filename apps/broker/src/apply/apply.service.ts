@@ -93,7 +93,14 @@ export class ApplyService {
     const warned = { ...(warnings.length > 0 ? { warnings } : {}), ...(imported?.notes.length ? { notes: imported.notes } : {}) };
     await this.checkImages(d, app);
     const { items: planned, refusals } = planApply(app ? await this.stateOf(app) : null, d, this.catalog.cartridges);
-    if (refusals.length > 0) throw new GearshiftError('rule_violation', refusals.map((r) => r.message).join('; '), refusals);
+    if (refusals.length > 0) {
+      // A compose file's refusal names the field of that file that asked (its web service's deploy.replicas).
+      if (imported) {
+        const named = refusals.map((r) => ({ ...r, pointer: imported.pointers[r.pointer] ?? r.pointer }));
+        throw new GearshiftError('rule_violation', `${file} does not run here: ${named.map((r) => `${r.pointer} ${r.message}`).join('; ')}`, named);
+      }
+      throw new GearshiftError('rule_violation', refusals.map((r) => r.message).join('; '), refusals);
+    }
     const losses = planned.filter((i) => i.loses);
     if (opts.dryRun) return { dryRun: true, app: d.name, plan: planned, losesData: losses.length > 0, ...warned };
     if (planned.length === 0) return { app: d.name, plan: [], operation: null, unchanged: true, ...warned };
@@ -173,9 +180,9 @@ export class ApplyService {
   /**
    * A compose file as the gearshift.yml it imports to (JSON text), for the app `name` (else the file's own `name:`);
    * what stops it here is refused with the field of the compose file that says it, every one at once; with the notes
-   * of what is ignored or changed.
+   * of what is ignored or changed, and the fields of the file that gearshift.yml fields came from.
    */
-  private fromCompose(text: string, file: string, name?: string): { text: string; notes: string[] } {
+  private fromCompose(text: string, file: string, name?: string): { text: string; notes: string[]; pointers: Record<string, string> } {
     const app = name ?? composeProjectName(text);
     if (!app) throw invalid('/name', 'required', 'a compose file names no app: give its name (?name=APP, or name: in the file)');
     const r = importCompose(text);
@@ -184,7 +191,7 @@ export class ApplyService {
       const details = r.blockers.map((b) => ({ pointer: b.pointer, rule: b.rule ?? 'compose', message: b.reason }));
       throw new GearshiftError('rule_violation', `${file} does not run here: ${details.map((x) => `${x.pointer} ${x.message}`).join('; ')}`, details);
     }
-    return { text: JSON.stringify(d), notes: composeNotes(r) };
+    return { text: JSON.stringify(d), notes: composeNotes(r), pointers: r.scaleFrom ? { '/scale': r.scaleFrom } : {} };
   }
 
   /** Images a descriptor names for docker-image gears: public ones, or the app's own releases in the platform registry. */
