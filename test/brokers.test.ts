@@ -225,11 +225,15 @@ describe('two brokers', { timeout: 600_000 }, () => {
     assert.equal(drained.body.state, 'succeeded', `${drained.body.error}\n${texts.join('\n')}\n${p.logs()}`);
     // The leader's sweep runs every 5 s.
     assert.ok(tookOver < 8000, `taken over after ${tookOver} ms`);
-    // The move under way when the broker died is told, then the others.
-    assert.ok(
-      texts.some((t) => /^app (first|held|stuck|after): the move begun before \(operation \S+\) ended succeeded$/.test(t)),
-      texts.join('\n'),
-    );
+    // The move under way when the broker died is told, then the others. On a loaded machine it may have run out of
+    // its time meanwhile (its node held still): then that app's gears are moved again, and the drain still ends.
+    const told = texts.map((t) => /^app (first|held|stuck|after): the move begun before \(operation \S+\) ended (succeeded|failed: .+)$/.exec(t)).find(Boolean);
+    assert.ok(told, texts.join('\n'));
+    if (told[2] !== 'succeeded')
+      assert.ok(
+        texts.some((t) => t.startsWith(`app ${told[1]}: `) && / gear\(s\) moved off /.test(t)),
+        texts.join('\n'),
+      );
     assert.equal(texts.at(-1), `node ${node1} drained: 0 gear(s) left on it`);
     for (const name of ['first', 'after']) {
       const app = (await at(second, 'GET', `${apps}/${name}`)).body as { gears: { node: string }[] };
