@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, gitPush, Platform, ROOT, runCli, sleep } from './support/platform';
@@ -235,5 +235,36 @@ describe('Procfile processes and one-off commands', { timeout: 900_000 }, () => 
       (await gears()).map((g) => g.process ?? 'web'),
       ['web'],
     );
+  });
+
+  it('fails a release whose worker crashes at start, naming it and what it printed: the old workers, the same containers, keep running', async () => {
+    const scaled = await p.api('PUT', `${APP}/scale?wait=120`, { process: 'worker', replicas: 2 });
+    assert.equal(scaled.body.operation?.state, 'succeeded', JSON.stringify(scaled.body));
+    await serving('web v2; worker v2');
+    const workers = async () => (await p.containers({ 'gearshift.process': 'worker' })).map((c) => `${c.Id} ${c.State}`).sort();
+    const before = await eventually('two worker containers running', async () => {
+      const now = await workers();
+      return now.length === 2 && now.every((c) => c.endsWith(' running')) && now;
+    });
+    rmSync(join(repo, '.gearshift'), { recursive: true, force: true });
+    commit('v5', {
+      'worker.js': `if (!process.env.QUEUE_NAME) { console.error('FATAL: QUEUE_NAME is not set'); process.exit(1); }\n${readFileSync(join(FIXTURE, 'worker.js'), 'utf8')}`,
+    });
+    const r = await push();
+    assert.ok(!r.ok, r.output);
+    assert.match(r.output, /process worker, gear [0-9a-f]{8}[^]*FATAL: QUEUE_NAME is not set/);
+    assert.doesNotMatch(r.output, /release \d+ is active/);
+    const [latest] = (await p.api('GET', `${APP}/deployments`)).body as { number: number; state: string; error: string }[];
+    assert.equal(latest.state, 'failed', JSON.stringify(latest));
+    assert.match(latest.error, /was rolled back: .*process worker[^]*FATAL: QUEUE_NAME is not set/);
+    assert.equal((await p.api('GET', APP)).body.release, 2);
+    await sleep(1500);
+    await serving('web v2; worker v2', 5000);
+    assert.deepEqual(await workers(), before, 'the old workers are the containers that ran before, never restarted');
+    assert.deepEqual((await gears()).map((g) => [g.process ?? 'web', g.release]).sort(), [
+      ['web', 2],
+      ['worker', 2],
+      ['worker', 2],
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { gearProcessTypes, newProcessTypes, parseProcfile, procfileCommand } from './procfile';
+import { gearProcessTypes, newProcessTypes, parseProcfile, procfileCommand, releaseProcessGears } from './procfile';
 
 describe('Procfiles', () => {
   it('reads each process type and its command, skipping comments and blank lines', () => {
@@ -36,5 +36,13 @@ describe('Procfiles', () => {
     // clock: named by the release it replaces and scaled to 0; mailer: already runs; worker: new.
     assert.deepEqual(newProcessTypes(release, { clock: 'node clock.js' }, ['mailer', null]), ['worker']);
     assert.deepEqual(newProcessTypes({ web: 'node server.js', release: 'x' }, {}, []), []);
+  });
+
+  it('counts the gears of each process type a release runs: as many as run now, one of a new type, none of one scaled to 0', () => {
+    const release = { web: 'node server.js', worker: 'node worker.js', clock: 'node clock.js', mailer: 'node mail.js', release: 'npm run migrate' };
+    // Three workers run now; clock was scaled to 0 under the release before; mailer is new; sweeper is dropped.
+    const running = ['worker', 'worker', 'worker', 'sweeper', null];
+    assert.deepEqual(releaseProcessGears(release, { worker: 'node w.js', clock: 'node c.js', sweeper: 'x' }, running), { clock: 0, mailer: 1, worker: 3 });
+    assert.deepEqual(releaseProcessGears({ web: 'node server.js' }, {}, running), {});
   });
 });

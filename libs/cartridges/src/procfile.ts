@@ -50,3 +50,16 @@ export function newProcessTypes(
   const have = new Set(running);
   return gearProcessTypes(processes).filter((t) => previous[t] === undefined && !have.has(t));
 }
+
+/**
+ * How many gears of each process type a release runs once it serves: as many as run now (`running`: the process
+ * type of each of the app's gears), a type new to it one (see newProcessTypes). Types it no longer names run none.
+ */
+export function releaseProcessGears(
+  processes: Record<string, string> | Map<string, string>,
+  previous: Record<string, string>,
+  running: readonly (string | null | undefined)[],
+): Record<string, number> {
+  const added = new Set(newProcessTypes(processes, previous, running));
+  return Object.fromEntries(gearProcessTypes(processes).map((t) => [t, added.has(t) ? 1 : running.filter((r) => r === t).length]));
+}

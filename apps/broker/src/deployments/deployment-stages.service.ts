@@ -92,6 +92,12 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
       return { stage: plan.stage, dispatch: convergeAll(app.gears ?? [], nodes), first: plan.first };
     }
     const nodes = webCartridge ? await this.apps.addReleaseGears(repos, app, plan.addGears, d.id) : [];
+    // Its Procfile's workers surge too: a worker that cannot start fails the release while the old ones keep running.
+    // The first gears of an app have no workers beside them to keep running: they come once the release serves.
+    if (webCartridge && (!plan.first || (app.gears ?? []).some((g) => g.process))) {
+      const replaced = app.activeDeploymentId ? await repos.deployments.findById(app.activeDeploymentId) : null;
+      nodes.push(...(await this.apps.addProcessGears(repos, app, { id: d.id, processes: d.processes ?? {} }, replaced?.processes ?? {})));
+    }
     // Every service of the release surges beside the gears of the one before, in one rollout with the web gears.
     nodes.push(...(await this.apps.addServiceGears(repos, app, release)));
     return { stage: plan.stage, dispatch: convergeAll(app.gears ?? [], nodes), first: plan.first };
@@ -233,7 +239,9 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
       .filter((x) => !x.pruned)
       .flatMap((x) => [...(x.image ? [x.image] : []), ...Object.values(x.services ?? {}).map((s) => s.image)]);
     const extras: Partial<NodeJobs['app.converge']> = { keepImages: kept };
-    const first = (app.gears ?? []).find((g) => g.deploymentId === d?.id);
+    // The hook runs in a web gear of the release (a worker may serve nothing and need nothing of what the hook does).
+    const own = (app.gears ?? []).filter((g) => g.deploymentId === d?.id);
+    const first = own.find((g) => !g.process && !g.service) ?? own.find((g) => !g.process);
     if (d?.hooks['post-deploy'] && first?.nodeId === nodeId && op.kind === 'app.deploy') {
       extras.after = { gearId: first.id, command: ['sh', '-c', d.hooks['post-deploy']] };
     }
@@ -305,7 +313,8 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
     await repos.deployments.update(d.id, { state: 'active', finishedAt: now, error: null });
     // The release runs with the environment and health check it was deployed (or last ran) with.
     await repos.apps.update(app.id, { activeDeploymentId: d.id, env: d.env, health: d.health });
-    // Workers run the release that serves: they follow it forward, and back on a rollback.
+    // Workers run the release that serves. After a surge they are its own already (the old ones retired); without one
+    // (a stopped app, a first release) they follow it forward, or back, here.
     const current = await repos.apps.findById(app.id);
     if (current && this.catalog.webOf((current.cartridges ?? []).map((c) => c.cartridge)))
       await this.apps.followRelease(repos, current, d, previous?.processes ?? {});
@@ -339,7 +348,8 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
   private async dropSurge(appId: string, deploymentId: string): Promise<void> {
     await this.uow.run(REPOS, async (repos) => {
       const gears = (await repos.apps.findById(appId))?.gears ?? [];
-      const fresh = gears.filter((g) => g.deploymentId === deploymentId && !g.process);
+      // Its workers went beside the old ones too (see startRollout), and go with its web gears.
+      const fresh = gears.filter((g) => g.deploymentId === deploymentId);
       const serving = gears.filter((g) => g.deploymentId !== deploymentId && !g.process);
       if (fresh.length > 0 && serving.length > 0) await repos.apps.removeGears(fresh.map((g) => g.id));
     });

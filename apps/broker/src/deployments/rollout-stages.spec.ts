@@ -93,13 +93,31 @@ describe('nextDeploymentStage', () => {
     });
   });
 
-  it('leaves worker gears out of the surge: they follow the release once it serves, neither retired nor rolled back', () => {
-    const worker = { ...gear('w1', 'n1', 'd1'), process: 'worker' };
-    const withWorker = [...gears, worker];
-    assert.deepEqual(nextDeploymentStage(input({ gears: withWorker }))?.removeGears, ['g1', 'g2']);
-    assert.deepEqual(nextDeploymentStage(input({ gears: withWorker, outcome: unhealthy }))?.removeGears, ['g3', 'g4']);
-    const freshWorker = { ...gear('w2', 'n1', 'd2'), process: 'worker' };
-    assert.deepEqual(nextDeploymentStage(input({ gears: [...gears, freshWorker], outcome: unhealthy }))?.removeGears, ['g3', 'g4']);
+  it('rolls Procfile workers out with the web gears: the old ones retire once the release serves, or keep running when it fails', () => {
+    const worker = (id: string, deploymentId: string, process = 'worker'): RolloutGear => ({ ...gear(id, 'n1', deploymentId), process });
+    // Three workers and a clock of release 1; release 2 drops the clock and starts three workers beside the old ones.
+    const all = [
+      ...gears,
+      worker('w1', 'd1'),
+      worker('w2', 'd1'),
+      worker('w3', 'd1'),
+      worker('c1', 'd1', 'clock'),
+      worker('w4', 'd2'),
+      worker('w5', 'd2'),
+      worker('w6', 'd2'),
+    ];
+    const served = nextDeploymentStage(input({ gears: all }))!;
+    assert.equal(served.stage, 'retire');
+    assert.deepEqual(served.release, { kind: 'activate' });
+    assert.deepEqual(served.removeGears.sort(), ['c1', 'g1', 'g2', 'w1', 'w2', 'w3']);
+    assert.equal(served.step, 'release 2 is serving; retiring 6 old gear(s)');
+    const crashed = { failed: true, error: 'process worker, gear w4 exited with code 1; it printed:\nFATAL: QUEUE_NAME is not set' };
+    const failed = nextDeploymentStage(input({ gears: all, outcome: crashed }))!;
+    assert.equal(failed.stage, 'rollback');
+    assert.deepEqual(failed.removeGears.sort(), ['g3', 'g4', 'w4', 'w5', 'w6']);
+    assert.deepEqual(failed.release, { kind: 'rolled-back', error: `release 2 was rolled back: ${crashed.error}` });
+    assert.equal(failed.error, `release 2 was rolled back: ${crashed.error}`);
+    assert.equal(failed.stopApp, false);
   });
 
   it("names no retiring when the release's gears are the app's first", () => {

@@ -18,7 +18,7 @@ export interface RolloutGear {
   nodeId: string;
   cartridge: string;
   deploymentId: string | null;
-  /** A Procfile process type other than web (a worker): such gears follow the release once it serves. */
+  /** A Procfile process type other than web (a worker): such gears roll out with the web gears, beside the old ones. */
   process?: string | null;
   /** The named service the gear runs: such gears roll out with the web gears, each service beside its old gears. */
   service?: string | null;
@@ -90,11 +90,12 @@ export function nextDeploymentStage(input: RolloutInput): RolloutDecision | null
       return { ...keep(), release, dispatch: [], step: `release ${d.number} failed to build`, error };
     }
     case 'surge': {
-      // The release's web gears and its services' gears are new; the old are the web cartridge's gears of other
-      // releases and every service gear of another release (of a service it keeps, or one it no longer has).
-      const fresh = gears.filter((g) => g.deploymentId === d.id && !g.process);
-      const web = fresh.find((g) => !g.service)?.cartridge;
-      const old = gears.filter((g) => !g.process && g.deploymentId !== d.id && (g.service ? true : g.cartridge === web));
+      // The release's web, worker and services' gears are new; the old are the web cartridge's gears of other
+      // releases, and every worker and service gear of another release (of a type or service it keeps, or one it no
+      // longer has).
+      const fresh = gears.filter((g) => g.deploymentId === d.id);
+      const web = fresh.find((g) => !g.service && !g.process)?.cartridge;
+      const old = gears.filter((g) => g.deploymentId !== d.id && (g.service || g.process || g.cartridge === web));
       const then = nextRolloutStage('surge', outcome.failed, { fresh: fresh.map((g) => g.id), old: old.map((g) => g.id) });
       if (then.stage === 'rollback') {
         // The new gears go; the old ones never stopped serving.

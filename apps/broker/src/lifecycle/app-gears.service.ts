@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { GEAR_SIZES, gearProcessTypes, newProcessTypes, startOrder, type Cartridge } from '@gearshift/cartridges';
+import { GEAR_SIZES, newProcessTypes, releaseProcessGears, startOrder, type Cartridge } from '@gearshift/cartridges';
 import type { ReleaseService } from '../apps/deployment.entity';
 import { BROKER_CONFIG, QUIET_NODE_MS, type BrokerConfig } from '../config';
 import { CertificateAuthority } from '../common/certificates';
@@ -365,11 +365,51 @@ export class AppGears {
   }
 
   /**
-   * Brings the app's process gears (workers) to a release that now serves, inside the caller's transaction: each
-   * process type its Procfile names runs as many gears as before, on the release; a type the `previous` release did
-   * not name starts with one (one it named with none was scaled to 0, and stays so). The gears of types the release
-   * no longer names go. Returns the nodes that got new gears. New gears go where the release's web gears are: its
-   * image and the app's network are there.
+   * Adds the process gears (workers) of a release beside the app's current ones (a rollout's first half), inside the
+   * caller's transaction: of each type its Procfile names, as many as run now, and one of a type the `previous`
+   * release did not name (see releaseProcessGears). They must keep running as any worker of a surge does before the
+   * release serves; the old ones keep running meanwhile, and either retire with the old web gears or stay when the
+   * release is rolled back. Placed where the release's web gears are: its image and the app's network are there.
+   * Returns the nodes that got them.
+   */
+  async addProcessGears(
+    repos: ChangeRepos,
+    app: App,
+    release: { id: string; processes: Record<string, string> },
+    previous: Record<string, string>,
+  ): Promise<string[]> {
+    const current = (await repos.apps.findById(app.id)) ?? app;
+    const gears = current.gears ?? [];
+    const counts = releaseProcessGears(
+      release.processes ?? {},
+      previous,
+      gears.filter((g) => g.deploymentId !== release.id).map((g) => g.process),
+    );
+    const nodes = new Set<string>();
+    for (const [type, count] of Object.entries(counts)) {
+      for (let i = 0; i < count; i++) nodes.add(await this.addProcessGear(repos, current, type, release.id));
+    }
+    return [...nodes];
+  }
+
+  /** One gear of a process type running `releaseId`, beside the release's web gears (else the app's first). */
+  private async addProcessGear(repos: ChangeRepos, app: App, type: string, releaseId: string): Promise<string> {
+    const web = this.webOf(app).manifest.name;
+    const webGears = (app.gears ?? []).filter((g) => g.cartridge === web && !g.process && !g.service);
+    const home = (webGears.find((g) => g.deploymentId === releaseId) ?? webGears[0])?.nodeId;
+    const memoryMb = this.gearMb(app, web);
+    const nodeId = await this.place(repos, [memoryMb], home);
+    await repos.apps.addGears(app.id, [{ cartridge: web, nodeId, memoryMb, deploymentId: releaseId, process: type }]);
+    return nodeId;
+  }
+
+  /**
+   * Brings the app's process gears (workers) to a release that now serves without having surged them (a stopped
+   * app, its first release), inside the caller's transaction: each process type its Procfile names runs as many
+   * gears as before, on the release; a type the `previous` release did not name starts with one (one it named with
+   * none was scaled to 0, and stays so). The gears of types the release no longer names go. After a surge the
+   * release's own process gears are all there are (see addProcessGears), and nothing changes. Returns the nodes that
+   * got new gears.
    */
   async followRelease(
     repos: ChangeRepos,
@@ -377,27 +417,21 @@ export class AppGears {
     release: { id: string; processes: Record<string, string> },
     previous: Record<string, string> = {},
   ): Promise<string[]> {
-    const web = this.webOf(app).manifest.name;
-    const types = gearProcessTypes(release.processes ?? {});
     const current = (app.gears ?? []).filter((g) => g.process);
-    await repos.apps.removeGears(current.filter((g) => !types.includes(g.process!)).map((g) => g.id));
+    const counts = releaseProcessGears(
+      release.processes ?? {},
+      previous,
+      current.map((g) => g.process),
+    );
+    await repos.apps.removeGears(current.filter((g) => counts[g.process!] === undefined).map((g) => g.id));
     const nodes = new Set<string>();
-    for (const type of types) {
+    for (const [type, count] of Object.entries(counts)) {
       const own = current.filter((g) => g.process === type);
-      if (own.length > 0) {
-        await repos.apps.setRelease(
-          own.map((g) => g.id),
-          release.id,
-        );
-        continue;
-      }
-      if (previous[type] !== undefined) continue;
-      const webGears = (app.gears ?? []).filter((g) => g.cartridge === web && !g.process && !g.service);
-      const home = (webGears.find((g) => g.deploymentId === release.id) ?? webGears[0])?.nodeId;
-      const memoryMb = this.gearMb(app, web);
-      const nodeId = await this.place(repos, [memoryMb], home);
-      await repos.apps.addGears(app.id, [{ cartridge: web, nodeId, memoryMb, deploymentId: release.id, process: type }]);
-      nodes.add(nodeId);
+      await repos.apps.setRelease(
+        own.filter((g) => g.deploymentId !== release.id).map((g) => g.id),
+        release.id,
+      );
+      for (let i = own.length; i < count; i++) nodes.add(await this.addProcessGear(repos, app, type, release.id));
     }
     return [...nodes];
   }
