@@ -177,6 +177,12 @@ describe('apps shaped by their first push', { timeout: 900_000 }, () => {
   });
 
   it("reaches the compose file's postgres and redis by those names, and shows each release's own files in an anonymous volume", async () => {
+    // A name on the app's network reaches one thing: an alias that is another cartridge's name is refused.
+    const taken = await p.api('POST', '/domains/dev/apps', { name: 'taken', cartridges: [{ name: 'postgresql-17', aliases: ['redis-7'] }, 'redis-7'] });
+    assert.equal(taken.status, 422, JSON.stringify(taken.body));
+    assert.deepEqual(taken.body.details, [
+      { pointer: '/cartridges/0/aliases/0', rule: 'unique', message: "redis-7 is already the name of the cartridge redis-7 on the app's network" },
+    ]);
     await createEmpty('named');
     // A web service that answers with what it reaches by the names its environment gives, and what its image put at
     // the path the file keeps in an anonymous volume (as node_modules is kept in development).
