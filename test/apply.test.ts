@@ -126,6 +126,7 @@ aliases: [www.shop.test]
       'services/web/privileged: ignored: gears never run privileged',
       "services/web/network_mode: ignored: gears always run on their app's own network, never the node's",
       "services/web/deploy/resources: ignored: the gear size sets a gear's memory and CPU",
+      "services/web: is reached as web on the app's network, as in the file (and as docker-image)",
     ]);
     assert.deepEqual(steps(noted.body.plan), ['create app notes']);
     // Replicas beyond what the web cartridge runs are refused by its rule, as PUT .../scale refuses them.

@@ -175,4 +175,80 @@ describe('apps shaped by their first push', { timeout: 900_000 }, () => {
     assert.doesNotMatch(refused.output, /only administrators/);
     assert.deepEqual((await p.api('GET', '/domains/dev/apps/hostly/deployments')).body, []);
   });
+
+  it("reaches the compose file's postgres and redis by those names, and shows each release's own files in an anonymous volume", async () => {
+    // A name on the app's network reaches one thing: an alias that is another cartridge's name is refused.
+    const taken = await p.api('POST', '/domains/dev/apps', { name: 'taken', cartridges: [{ name: 'postgresql-17', aliases: ['redis-7'] }, 'redis-7'] });
+    assert.equal(taken.status, 422, JSON.stringify(taken.body));
+    assert.deepEqual(taken.body.details, [
+      { pointer: '/cartridges/0/aliases/0', rule: 'unique', message: "redis-7 is already the name of the cartridge redis-7 on the app's network" },
+    ]);
+    await createEmpty('named');
+    // A web service that answers with what it reaches by the names its environment gives, and what its image put at
+    // the path the file keeps in an anonymous volume (as node_modules is kept in development).
+    const server = [
+      'use IO::Socket::INET;',
+      'my $s = IO::Socket::INET->new(LocalPort => 8080, Listen => 16, ReuseAddr => 1) or die qq(listen: $!);',
+      'while (my $c = $s->accept) {',
+      '  while (my $l = <$c>) { last if $l =~ /^\\r?\\n$/; }',
+      '  my @out;',
+      '  for my $peer ("$ENV{DB_HOST}:5432", $ENV{CACHE}) {',
+      '    my $t = IO::Socket::INET->new(PeerAddr => $peer, Timeout => 3);',
+      '    push @out, $t ? "$peer connects" : "$peer fails: $@";',
+      '    close $t if $t;',
+      '  }',
+      "  open(my $f, '<', '/app/node_modules/release.txt');",
+      '  my $r = $f ? <$f> : "none\\n";',
+      '  push @out, "modules $r";',
+      '  my $body = join("\\n", @out);',
+      '  print $c "HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: " . length($body) . "\\r\\nConnection: close\\r\\n\\r\\n$body";',
+      '  close $c;',
+      '}',
+      '',
+    ].join('\n');
+    const dir = repo({
+      'compose.yaml': [
+        'services:',
+        '  web:',
+        '    build: .',
+        '    ports: ["80:8080"]',
+        '    environment: { DB_HOST: postgres, CACHE: "redis:6379" }',
+        '    volumes: ["/app/node_modules"]',
+        '    depends_on: [postgres, redis]',
+        '  postgres: { image: "postgres:16" }',
+        '  redis: { image: "redis:7" }',
+        '',
+      ].join('\n'),
+      Dockerfile:
+        'ARG GEARSHIFT_BASE_IMAGE\nFROM ${GEARSHIFT_BASE_IMAGE}\nCOPY . /app\nRUN mkdir -p /app/node_modules && cp /app/release.txt /app/node_modules/release.txt\nCMD ["perl", "/app/server.pl"]\n',
+      'server.pl': server,
+      'release.txt': 'one\n',
+    });
+    const first = await push(dir, 'named');
+    assert.ok(first.ok, first.output);
+    // As docker compose runs it: the names its environment gives reach the cartridges.
+    const answer = (want: RegExp) =>
+      eventually(
+        `the web service to answer ${want}`,
+        async () => {
+          const res = await p.viaRouter('named-dev.localhost', '/').catch(() => null);
+          return res && want.test(res.body) && res.body;
+        },
+        120_000,
+        500,
+      );
+    await answer(/^postgres:5432 connects\nredis:6379 connects\nmodules one\n$/);
+    // Which compose service became which cartridge, by which names it is reached, and at what version, is said.
+    assert.match(first.output, /note: services\/postgres: is reached as postgres on the app's network, as in the file \(and as postgresql-17\)/);
+    assert.match(first.output, /note: services\/redis: is reached as redis on the app's network, as in the file \(and as redis-7\)/);
+    assert.match(first.output, /note: services\/postgres: postgres:16 asks for version 16, which the catalogue does not have: it runs postgresql-17/);
+    assert.match(first.output, /note: services\/web: the anonymous volume \/app\/node_modules is each gear's own/);
+
+    // The next release's image has new files there: its gears see them, not the first release's.
+    writeFileSync(join(dir, 'release.txt'), 'two\n');
+    git(dir, 'commit', '-qam', 'second release');
+    const second = await push(dir, 'named');
+    assert.ok(second.ok, second.output);
+    await answer(/^postgres:5432 connects\nredis:6379 connects\nmodules two\n$/);
+  });
 });

@@ -45,6 +45,14 @@ describe('the confinement of containers', () => {
     });
   });
 
+  it("mounts a gear's named volumes by name and gives each of its anonymous ones a volume of its own, filled from its image", () => {
+    const mounts = gearContainerOptions({ ...gear, anonymousVolumes: ['/app/node_modules'] }).HostConfig!.Mounts;
+    assert.deepEqual(mounts, [
+      { Type: 'volume', Source: 'gs-app-postgresql-15-data', Target: '/var/lib/gearshift/postgresql' },
+      { Type: 'volume', Source: '', Target: '/app/node_modules' },
+    ]);
+  });
+
   it('gives a named image (the restricted default) no capability at all and a writable root', () => {
     const h = gearContainerOptions({ ...gear, security: RESTRICTED_SECURITY }).HostConfig!;
     assert.deepEqual([h.CapDrop, h.CapAdd, h.SecurityOpt, h.ReadonlyRootfs, h.Tmpfs], [['ALL'], [], ['no-new-privileges:true'], false, {}]);

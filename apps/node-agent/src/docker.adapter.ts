@@ -46,6 +46,8 @@ export interface CreateContainerOptions extends Confinement {
   labels: Record<string, string>;
   ports: { containerPort: number; publish: boolean }[];
   volumes: { name: string; path: string }[];
+  /** Paths given a volume of the container's own: filled from the image there, and removed with the container. */
+  anonymousVolumes?: string[];
   network: string;
   aliases: string[];
   /** The host address published ports bind to: loopback unless the node serves routers on other hosts. */
@@ -334,7 +336,9 @@ export class DockerAdapter {
 
   async removeContainer(id: string): Promise<void> {
     try {
-      await this.docker.getContainer(checkName('container', id)).remove({ force: true, v: false });
+      // `v` removes the container's anonymous volumes only (its own, made with it); named volumes, which hold the
+      // data of databases and services across releases, are never removed by it.
+      await this.docker.getContainer(checkName('container', id)).remove({ force: true, v: true });
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
     }
@@ -396,7 +400,12 @@ export function gearContainerOptions(o: CreateContainerOptions): Docker.Containe
       RestartPolicy: { Name: 'unless-stopped' },
       // A small init as PID 1 passes signals on, so an app with no SIGTERM handler still stops at once.
       Init: true,
-      Mounts: o.volumes.map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.path })),
+      // A volume with an empty source is anonymous: the Engine makes it with the container and copies the image's
+      // content at that path into it.
+      Mounts: [
+        ...o.volumes.map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.path })),
+        ...(o.anonymousVolumes ?? []).map((path) => ({ Type: 'volume' as const, Source: '', Target: path })),
+      ],
       NetworkMode: o.network,
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
     },

@@ -380,6 +380,7 @@ export class GearOperator {
       },
       ports: spec.ports,
       volumes: spec.volumes,
+      ...(spec.anonymousVolumes?.length ? { anonymousVolumes: spec.anonymousVolumes } : {}),
       network: spec.network,
       aliases: spec.aliases,
       publishIp: this.config.address,

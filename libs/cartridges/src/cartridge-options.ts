@@ -1,5 +1,6 @@
 import { envNamePattern, healthPathPattern } from './manifest.schema';
 import { GEAR_SIZE_NAMES, type GearSize } from './gear-sizes';
+import { SERVICE_NAME } from './services';
 
 /**
  * An app's settings for one of its cartridges: `{"name": "redis-7", "size": "medium"}`, or for docker-image the
@@ -23,16 +24,25 @@ export const cartridgeEntrySchema = {
       propertyNames: { pattern: envNamePattern, maxLength: 128 },
       additionalProperties: { type: 'string', maxLength: 32768 },
     },
+    /**
+     * A named volume keeps its data across releases; one without a name is the gear's own, made from its image's
+     * content at that path and removed with the gear (a compose file's anonymous volume).
+     */
     volumes: {
       type: 'array',
       maxItems: 10,
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['name', 'path'],
+        required: ['path'],
         properties: { name: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,31}$' }, path: { type: 'string', pattern: '^/' } },
       },
     },
+    /**
+     * More names the cartridge's gears are reached by on the app's network, beside the cartridge's own: a compose
+     * file's service name (`postgres`, `redis`) when the service became a catalogue cartridge.
+     */
+    aliases: { type: 'array', uniqueItems: true, maxItems: 10, items: { type: 'string', pattern: SERVICE_NAME } },
   },
 } as const;
 
@@ -43,7 +53,8 @@ export interface CartridgeOptions {
   command?: string[];
   health?: string;
   env?: Record<string, string>;
-  volumes?: { name: string; path: string }[];
+  volumes?: { name?: string; path: string }[];
+  aliases?: string[];
 }
 
 export type CartridgeEntry = string | ({ name: string } & CartridgeOptions);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { entryName } from './cartridge-options';
+import { parseDescriptor } from './descriptor';
 import {
   cartridgeForImage,
   COMPOSE_IMAGE_FAMILIES,
@@ -74,6 +75,11 @@ const CATALOGUE_NOTE = (image: string, cartridge: string) =>
 const NGINX_NOTE = (image: string) => `${image} becomes the static cartridge; the router does the proxying, so an nginx proxy configuration is not used`;
 const GIVES_WAY = (names: string) => `its environment (${names}) gives way to the cartridge's generated credentials`;
 const NOT_IMPORTED = 'is not a key Gearshift imports';
+const REACHED = (name: string, cartridge: string) => `is reached as ${name} on the app's network, as in the file (and as ${cartridge})`;
+/** A cartridge entry that keeps the compose service's name on the app's network. */
+const aka = (name: string, alias: string) => ({ name, aliases: [alias] });
+const PG16_NOTE = (image: string) =>
+  `${image} asks for version 16, which the catalogue does not have: it runs postgresql-17, the nearest newer one (a data directory made by PostgreSQL 16 does not open in it: move data with a dump and restore)`;
 
 /** What each file of the fixture corpus becomes, or why it is refused; for each service, the fields listed. */
 const EXPECTED: Record<
@@ -95,8 +101,9 @@ const EXPECTED: Record<
         image: 'ghcr.io/acme/notes:2.3.1',
         port: 3000,
         env: { NODE_ENV: 'production', SESSION_SECRET: 'change-me', DATABASE_URL: 'postgres://notes:notes-pw@db:5432/notes' },
+        aliases: ['web'],
       },
-      'postgresql-17',
+      aka('postgresql-17', 'db'),
     ],
     volumes: ['pgdata'],
     services: {
@@ -104,13 +111,18 @@ const EXPECTED: Record<
         becomes: { kind: 'container', image: 'ghcr.io/acme/notes:2.3.1' },
         ports: [{ target: 3000, published: 3000 }],
         dependsOn: [{ service: 'db', condition: 'service_healthy' }],
-        notes: [],
+        notes: [REACHED('web', 'docker-image')],
       },
       db: {
         becomes: { kind: 'cartridge', cartridge: 'postgresql-17' },
         volumes: [{ name: 'pgdata', path: '/var/lib/postgresql/data' }],
         healthcheck: ['sh', '-c', 'pg_isready -U notes -d notes'],
-        notes: [CATALOGUE_NOTE('postgres:16-alpine', 'postgresql-17'), GIVES_WAY('POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB')],
+        notes: [
+          CATALOGUE_NOTE('postgres:16-alpine', 'postgresql-17'),
+          PG16_NOTE('postgres:16-alpine'),
+          GIVES_WAY('POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB'),
+          REACHED('db', 'postgresql-17'),
+        ],
       },
     },
   },
@@ -143,7 +155,7 @@ const EXPECTED: Record<
     },
   },
   'cache-worker': {
-    cartridges: ['redis-7'],
+    cartridges: [aka('redis-7', 'cache')],
     appServices: {
       web: {
         kind: 'web',
@@ -173,7 +185,7 @@ const EXPECTED: Record<
     },
   },
   'api-dockerfile': {
-    cartridges: ['redis-7'],
+    cartridges: [aka('redis-7', 'cache')],
     appServices: {
       api: { kind: 'web', build: { context: '.', dockerfile: 'docker/api.Dockerfile', target: 'runtime' }, port: 4000, dependsOn: ['redis-7'] },
     },
@@ -187,11 +199,15 @@ const EXPECTED: Record<
           'reads .env.api at import: those files must be present',
         ],
       },
-      cache: { becomes: { kind: 'cartridge', cartridge: 'redis-7' }, notes: [CATALOGUE_NOTE('redis:7', 'redis-7')] },
+      cache: { becomes: { kind: 'cartridge', cartridge: 'redis-7' }, notes: [CATALOGUE_NOTE('redis:7', 'redis-7'), REACHED('cache', 'redis-7')] },
     },
   },
   healthchecks: {
-    cartridges: [{ name: 'docker-image', image: 'ghcr.io/acme/inventory:1.8', port: 8000 }, 'mariadb-11.8', 'redis-7'],
+    cartridges: [
+      { name: 'docker-image', image: 'ghcr.io/acme/inventory:1.8', port: 8000, aliases: ['app'] },
+      aka('mariadb-11.8', 'db'),
+      aka('redis-7', 'cache'),
+    ],
     // No .env beside it: the required variable is reported, and the cartridge's generated credentials replace it anyway.
     warnings: [{ pointer: '${DB_ROOT_PASSWORD}', reason: 'is required: set DB_ROOT_PASSWORD in .env' }],
     volumes: ['db'],
@@ -212,7 +228,7 @@ const EXPECTED: Record<
     },
   },
   'migrate-then-serve': {
-    cartridges: ['postgresql-15'],
+    cartridges: [aka('postgresql-15', 'db')],
     // Started after what it waits for: the migration first, then the web service.
     appServices: {
       migrate: {
@@ -249,7 +265,7 @@ const EXPECTED: Record<
       db: {
         becomes: { kind: 'cartridge', cartridge: 'postgresql-15' },
         healthcheck: ['sh', '-c', 'pg_isready -U ledger'],
-        notes: [CATALOGUE_NOTE('postgres:15', 'postgresql-15'), GIVES_WAY('POSTGRES_USER, POSTGRES_PASSWORD')],
+        notes: [CATALOGUE_NOTE('postgres:15', 'postgresql-15'), GIVES_WAY('POSTGRES_USER, POSTGRES_PASSWORD'), REACHED('db', 'postgresql-15')],
       },
     },
   },
@@ -261,27 +277,36 @@ const EXPECTED: Record<
         port: 2368,
         env: { url: 'http://localhost:2368', database__client: 'mysql', database__connection__host: 'db' },
         volumes: [{ name: 'content', path: '/var/lib/blog/content' }],
+        aliases: ['blog'],
       },
-      'mariadb-11.8',
+      aka('mariadb-11.8', 'db'),
     ],
     volumes: ['content', 'mysql'],
     services: {
-      blog: { dependsOn: [{ service: 'db', condition: 'service_started' }], notes: ['reads ./config/blog.env at import: those files must be present'] },
+      blog: {
+        dependsOn: [{ service: 'db', condition: 'service_started' }],
+        notes: ['reads ./config/blog.env at import: those files must be present', REACHED('blog', 'docker-image')],
+      },
       db: {
         becomes: { kind: 'cartridge', cartridge: 'mariadb-11.8' },
-        notes: [CATALOGUE_NOTE('mysql:8.0', 'mariadb-11.8'), 'reads ./config/db.env at import: those files must be present'],
+        notes: [
+          CATALOGUE_NOTE('mysql:8.0', 'mariadb-11.8'),
+          'mysql:8.0 asks for version 8.0, which the catalogue does not have: it runs mariadb-11.8, the nearest newer one',
+          'reads ./config/db.env at import: those files must be present',
+          REACHED('db', 'mariadb-11.8'),
+        ],
       },
     },
   },
   'static-site': {
-    cartridges: ['static'],
+    cartridges: [aka('static', 'site')],
     volumes: ['html'],
     services: {
       site: {
         becomes: { kind: 'cartridge', cartridge: 'static' },
         ports: [{ target: 80, published: 8080 }],
         volumes: [{ name: 'html', path: '/usr/share/nginx/html' }],
-        notes: [NGINX_NOTE('nginx:stable-alpine')],
+        notes: [NGINX_NOTE('nginx:stable-alpine'), REACHED('site', 'static')],
       },
     },
   },
@@ -307,7 +332,7 @@ const EXPECTED: Record<
     },
   },
   'frontend-backend-builds': {
-    cartridges: ['postgresql-15'],
+    cartridges: [aka('postgresql-15', 'db')],
     // The backend listens on no port it declares: a worker; the frontend, which waits for it, starts after it.
     appServices: {
       backend: {
@@ -337,9 +362,9 @@ const EXPECTED: Record<
     },
   },
   // The compose form of the several-services app the end-to-end test pushes (test/services-multi.test.ts): three
-  // services built from their folders, a development source mount dropped and its anonymous volume kept as a volume.
+  // services built from their folders, a development source mount dropped and its anonymous volume each gear's own.
   'services-app': {
-    cartridges: ['postgresql-17', 'redis-7'],
+    cartridges: [aka('postgresql-17', 'db'), aka('redis-7', 'cache')],
     appServices: {
       internal: { kind: 'internal', build: './internal', port: 5000 },
       api: {
@@ -348,7 +373,7 @@ const EXPECTED: Record<
         env: { INTERNAL_URL: 'http://internal:5000', DATABASE_URL: 'postgres://jobs:jobs@db:5432/jobs', REDIS_URL: 'redis://cache:6379/0' },
         port: 8080,
         dependsOn: ['postgresql-17', 'redis-7', 'internal'],
-        volumes: [{ name: 'api-1', path: '/app/node_modules' }],
+        volumes: [{ path: '/app/node_modules' }],
       },
       worker: {
         kind: 'worker',
@@ -362,10 +387,11 @@ const EXPECTED: Record<
       api: {
         becomes: { kind: 'container', build: { context: './api', dockerfile: undefined, target: undefined } },
         ports: [{ target: 8080, published: 8080 }],
-        volumes: [{ name: 'api-1', path: '/app/node_modules' }],
+        volumes: [{ path: '/app/node_modules' }],
         notes: [
           'built from the context ./api: that folder must be uploaded with the app',
           'drops the bind mount ./api:/app, used in development: the code is baked into the image when it is built',
+          "the anonymous volume /app/node_modules is each gear's own, as in Docker: made from its image's content there and removed with the gear, so each release starts with its own files (name the volume, NAME:/app/node_modules, to keep data across releases)",
         ],
       },
       internal: { ports: [{ target: 5000, published: undefined }], notes: ['built from the context ./internal: that folder must be uploaded with the app'] },
@@ -378,15 +404,15 @@ const EXPECTED: Record<
       },
       db: {
         becomes: { kind: 'cartridge', cartridge: 'postgresql-17' },
-        notes: [CATALOGUE_NOTE('postgres:17', 'postgresql-17'), GIVES_WAY('POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB')],
+        notes: [CATALOGUE_NOTE('postgres:17', 'postgresql-17'), GIVES_WAY('POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB'), REACHED('db', 'postgresql-17')],
       },
-      cache: { becomes: { kind: 'cartridge', cartridge: 'redis-7' }, notes: [CATALOGUE_NOTE('redis:7', 'redis-7')] },
+      cache: { becomes: { kind: 'cartridge', cartridge: 'redis-7' }, notes: [CATALOGUE_NOTE('redis:7', 'redis-7'), REACHED('cache', 'redis-7')] },
     },
   },
   'billing-secrets': {
     cartridges: [
-      { name: 'docker-image', image: 'ghcr.io/acme/billing:5.1', port: 9000, env: { DB_PASSWORD_FILE: '/run/secrets/db_password' } },
-      'postgresql-15',
+      { name: 'docker-image', image: 'ghcr.io/acme/billing:5.1', port: 9000, env: { DB_PASSWORD_FILE: '/run/secrets/db_password' }, aliases: ['app'] },
+      aka('postgresql-15', 'db'),
     ],
     unsupported: [
       { pointer: '/version', reason: 'obsolete in the compose specification; not used' },
@@ -481,7 +507,11 @@ volumes:
   db-data:
 `);
     assert.deepEqual(r.blockers, []);
-    assert.deepEqual(r.cartridges, ['static', 'postgresql-15', 'redis-7']);
+    assert.deepEqual(r.cartridges, [
+      { name: 'static', aliases: ['web'] },
+      { name: 'postgresql-15', aliases: ['db'] },
+      { name: 'redis-7', aliases: ['cache'] },
+    ]);
     assert.deepEqual(r.services.find((s) => s.service === 'web')?.dependsOn, [{ service: 'db', condition: 'service_healthy' }]);
     assert.deepEqual(r.services.find((s) => s.service === 'db')?.healthcheck, ['pg_isready']);
     assert.equal(r.services.find((s) => s.service === 'db')?.env.POSTGRES_PASSWORD, 'secret');
@@ -508,7 +538,11 @@ services:
 `);
     assert.deepEqual(r.blockers, []);
     assert.deepEqual(r.unsupported, []);
-    assert.deepEqual(r.cartridges, ['static', 'postgresql-15', 'redis-7']);
+    assert.deepEqual(r.cartridges, [
+      { name: 'static', aliases: ['web'] },
+      { name: 'postgresql-15', aliases: ['db'] },
+      { name: 'redis-7', aliases: ['cache'] },
+    ]);
     assert.deepEqual(r.services.find((s) => s.service === 'web')?.healthcheck, ['sh', '-c', 'curl -f http://localhost/ || exit 1']);
     assert.equal(r.services.find((s) => s.service === 'db')?.healthcheck, undefined);
     assert.equal(r.services.find((s) => s.service === 'db')?.env.POSTGRES_PASSWORD, 'pw');
@@ -579,7 +613,14 @@ services:
     const web = importCompose(
       'services:\n  web:\n    image: team/web:1\n    deploy: { replicas: 4 }\n  db:\n    image: postgres:17\n    deploy: { replicas: 2 }\n',
     );
-    assert.deepEqual(composeDescriptor('shop', web), { name: 'shop', cartridges: [{ name: 'docker-image', image: 'team/web:1' }, 'postgresql-17'], scale: 4 });
+    assert.deepEqual(composeDescriptor('shop', web), {
+      name: 'shop',
+      cartridges: [
+        { name: 'docker-image', image: 'team/web:1', aliases: ['web'] },
+        { name: 'postgresql-17', aliases: ['db'] },
+      ],
+      scale: 4,
+    });
     // A refusal of that scale names the field it came from.
     assert.equal(web.scaleFrom, '/services/web/deploy/replicas');
     assert.deepEqual(
@@ -650,15 +691,21 @@ services:
     ]);
   });
 
-  it('reads a lone path as an anonymous volume and drops development source mounts of a built service', () => {
+  it("reads a lone path as each gear's own anonymous volume, says so, and drops development source mounts of a built service", () => {
     const r = importCompose(
-      'services:\n  web:\n    build: ./web\n    ports: ["3000:3000"]\n    volumes: ["./web/src:/code/src", "/code/node_modules", { type: volume, target: /cache }]\n',
+      'services:\n  web:\n    build: ./web\n    ports: ["3000:3000"]\n    volumes: ["./web/src:/code/src", "/code/node_modules", { type: volume, target: /cache }, "data:/data"]\nvolumes: { data: {} }\n',
     );
     assert.deepEqual(r.blockers, []);
-    assert.deepEqual(r.appServices?.web.volumes, [
-      { name: 'web-1', path: '/code/node_modules' },
-      { name: 'web-2', path: '/cache' },
-    ]);
+    // No name: not one volume shared by every gear and kept across releases (which would hide a new release's
+    // node_modules behind the first one's), but each gear's own, made from its image, as Docker does.
+    assert.deepEqual(r.appServices?.web.volumes, [{ path: '/code/node_modules' }, { path: '/cache' }, { name: 'data', path: '/data' }]);
+    assert.match(
+      r.services[0].notes.join('\n'),
+      /the anonymous volume \/code\/node_modules is each gear's own, as in Docker: made from its image's content there and removed with the gear/,
+    );
+    // The same for the one image of an app, its docker-image web gear.
+    const image = importCompose('services:\n  web:\n    image: team/web:1\n    volumes: ["/app/node_modules"]\n');
+    assert.deepEqual((image.cartridges?.[0] as { volumes?: unknown }).volumes, [{ path: '/app/node_modules' }]);
     assert.match(r.services[0].notes.join(' '), /drops the bind mount \.\/web\/src:\/code\/src, used in development: the code is baked into the image/);
     // A configuration file mounted into an image is not code built into it: still a host path.
     const config = importCompose('services:\n  web:\n    image: team/web:1\n    volumes: ["./web.conf:/etc/web.conf"]\n');
@@ -705,10 +752,51 @@ services:
         port: 3000,
         env: { GREETING: 'hi' },
         volumes: [{ name: 'uploads', path: '/srv/uploads' }],
+        aliases: ['web'],
       },
-      'postgresql-15',
+      { name: 'postgresql-15', aliases: ['db'] },
     ]);
     assert.match(r.services.find((s) => s.service === 'proxy')!.notes.join(' '), /dropped: web is the web gear/);
+  });
+
+  it('keeps the name of each service that became a cartridge on the app network, and says which became which and at what version', () => {
+    const r = importCompose(
+      [
+        'services:',
+        '  web:',
+        '    build: .',
+        '    ports: ["80:3000"]',
+        '    environment: { DB_HOST: postgres, CACHE: "redis:6379" }',
+        '    depends_on: [postgres, redis]',
+        '  postgres: { image: "postgres:16" }',
+        '  redis: { image: "redis:7" }',
+        '  postgresql-17: { image: "postgres:17" }',
+        '  Bad_Name: { image: "mariadb:11" }',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(r.blockers, []);
+    // As docker compose resolves them: the web service's environment, written for those names, works unchanged.
+    assert.deepEqual(r.cartridges, [{ name: 'postgresql-17', aliases: ['postgres'] }, { name: 'redis-7', aliases: ['redis'] }, 'mariadb-11.8']);
+    assert.deepEqual(r.appServices?.web.env, { DB_HOST: 'postgres', CACHE: 'redis:6379' });
+    const notes = composeNotes(r);
+    assert.ok(notes.includes("services/postgres: is reached as postgres on the app's network, as in the file (and as postgresql-17)"), notes.join('\n'));
+    assert.ok(notes.includes("services/redis: is reached as redis on the app's network, as in the file (and as redis-7)"), notes.join('\n'));
+    // PostgreSQL 16 is not in the catalogue: that it runs on 17 is said, with what it means for its data.
+    assert.ok(
+      notes.includes(
+        'services/postgres: postgres:16 asks for version 16, which the catalogue does not have: it runs postgresql-17, the nearest newer one (a data directory made by PostgreSQL 16 does not open in it: move data with a dump and restore)',
+      ),
+      notes.join('\n'),
+    );
+    assert.ok(!notes.some((n) => n.startsWith('services/redis: redis:7 asks for')), 'redis:7 runs as asked');
+    assert.ok(!notes.some((n) => n.startsWith('services/postgresql-17: postgres:17 asks for')), 'postgres:17 runs as asked');
+    assert.ok(
+      notes.includes("services/Bad_Name: is reached as mariadb-11.8 on the app's network, not as Bad_Name: that name is not a DNS label"),
+      notes.join('\n'),
+    );
+    // The imported descriptor is valid as it stands, aliases and all.
+    assert.doesNotThrow(() => parseDescriptor(JSON.stringify(composeDescriptor('shop', r)), 'the compose file'));
   });
 
   it('never throws, even on nonsense', () => {
@@ -857,7 +945,11 @@ services:
       'services:\n  api:\n    image: node:24\n    command: node server.js\n  db:\n    image: postgres:17\n  cache:\n    image: valkey/valkey:8\n',
     );
     assert.deepEqual(r.blockers, []);
-    assert.deepEqual(r.cartridges, ['nodejs-24', 'postgresql-17', 'valkey-8']);
+    assert.deepEqual(r.cartridges, [
+      { name: 'nodejs-24', aliases: ['api'] },
+      { name: 'postgresql-17', aliases: ['db'] },
+      { name: 'valkey-8', aliases: ['cache'] },
+    ]);
     assert.match(r.services[0].notes.join(' '), /node:24 becomes the nodejs-24 cartridge, the app's web gear: its code comes with gearshift deploy/);
     const two = importCompose('services:\n  api:\n    image: python:3.13\n  admin:\n    image: php:8.4\n');
     assert.equal(two.cartridges, null);

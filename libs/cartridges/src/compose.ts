@@ -24,7 +24,8 @@ export interface ServicePlan {
   becomes: { kind: 'cartridge'; cartridge: string } | { kind: 'container'; image?: string; build?: { context: string; dockerfile?: string; target?: string } };
   ports: { published?: number; target: number }[];
   env: Record<string, string>;
-  volumes: { name: string; path: string }[];
+  /** Named volumes, and anonymous ones (no name): each gear's own, made from its image's content at that path. */
+  volumes: { name?: string; path: string }[];
   dependsOn: { service: string; condition: string }[];
   healthcheck?: string[];
   secrets: string[];
@@ -110,6 +111,30 @@ export function cartridgeForImage(image: string): string | undefined {
     return compareVersions(v, parts) >= 0;
   });
   return name(fits ?? f.current);
+}
+
+/**
+ * What is said when an image's tag asks for a version the catalogue does not have (`postgres:16` runs on
+ * postgresql-17), or undefined when the cartridge is the version asked for or the tag names none.
+ */
+export function versionChangeNote(image: string, cartridge: string): string | undefined {
+  const ref = parseImageReference(image);
+  const f = COMPOSE_IMAGE_FAMILIES[ref.path.split('/').pop()!];
+  const wanted = tagVersion(ref.tag);
+  if (!f || !wanted) return undefined;
+  const chosen = cartridge.startsWith(`${f.family}-`) ? cartridge.slice(f.family.length + 1) : undefined;
+  // `11` is any 11.x, so mariadb-11.8 runs it; `3.12` is not 3.13: compare on the parts both name.
+  const parts = (v: string) =>
+    v
+      .split('.')
+      .slice(0, Math.min(wanted.split('.').length, chosen!.split('.').length))
+      .join('.');
+  if (chosen && compareVersions(parts(chosen), parts(wanted)) === 0) return undefined;
+  const newest = !f.versions.some((v) => compareVersions(v, wanted) >= 0);
+  return (
+    `${image} asks for version ${wanted}, which the catalogue does not have: it runs ${cartridge}, ${newest ? "the catalogue's current version" : 'the nearest newer one'}` +
+    (f.family === 'postgresql' ? ` (a data directory made by PostgreSQL ${wanted} does not open in it: move data with a dump and restore)` : '')
+  );
 }
 
 /** Whether a cartridge the importer chose is a language runtime (the app's web cartridge, built from its code). */
@@ -339,6 +364,8 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
             ? `${image} becomes the ${cartridge} cartridge, the app's web gear: its code comes with gearshift deploy (or git push) and is built by the cartridge`
             : `${image} becomes the ${cartridge} cartridge; its credentials are generated and published to the app's web gears`,
       );
+      const changed = versionChangeNote(image!, cartridge);
+      if (changed) plan.notes.push(changed);
     } else if (raw.build !== undefined) {
       const b = isObject(raw.build) ? raw.build : { context: String(raw.build) };
       const build = {
@@ -402,7 +429,11 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
       } else if (source && target) {
         plan.volumes.push({ name: source, path: target });
       } else if (target || source) {
-        plan.volumes.push({ name: `${name}-${i}`, path: target || source });
+        // Docker gives each container its own anonymous volume, filled from the image: a new release's files show.
+        plan.volumes.push({ path: target || source });
+        plan.notes.push(
+          `the anonymous volume ${target || source} is each gear's own, as in Docker: made from its image's content there and removed with the gear, so each release starts with its own files (name the volume, NAME:${target || source}, to keep data across releases)`,
+        );
       }
     }
     const deps = raw.depends_on;
@@ -462,7 +493,7 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
         image: (web.becomes as { image: string }).image,
         ...(port ? { port } : {}),
         ...(Object.keys(web.env).length ? { env: web.env } : {}),
-        ...(web.volumes.length ? { volumes: web.volumes.map((v) => ({ name: volumeName(v.name), path: v.path })) } : {}),
+        ...(web.volumes.length ? { volumes: web.volumes.map(importedVolume) } : {}),
         ...(web.command ? { command: web.command } : {}),
       };
       entries.push(entry);
@@ -470,6 +501,8 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
     }
     const services = asServices ? ownServices(runnable, result) : null;
     const front = services && Object.entries(services).find(([, s]) => s.kind === 'web');
+    // The file's services that run as an entry of the app, with the cartridge each became.
+    const kept: [ServicePlan, string][] = web ? [[web, 'docker-image']] : [];
     for (const s of result.services) {
       if (s.becomes.kind !== 'cartridge') continue;
       const holder = web?.service ?? front?.[0] ?? runtimes[0]?.service;
@@ -482,8 +515,10 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
           pointer: `/services/${s.service}/deploy/replicas`,
           reason: `the ${s.becomes.cartridge} cartridge runs the gears its manifest says, not a count of the file's`,
         });
+      kept.push([s, s.becomes.cartridge]);
       if (!entries.some((e) => entryName(e) === (s.becomes as { cartridge: string }).cartridge)) entries.push(s.becomes.cartridge);
     }
+    nameOnNetwork(kept, entries, Object.keys(services ?? {}));
     if (services) {
       // Compose names what each service waits for by service; here a catalogue service is waited for by its cartridge.
       const renamed = new Map(result.services.map((s) => [s.service, s.becomes.kind === 'cartridge' ? s.becomes.cartridge : serviceName(s.service)]));
@@ -550,6 +585,35 @@ const volumeName = (name: string) =>
     .replace(/[^a-z0-9-]/g, '-')
     .replace(/^[^a-z]+/, '') || 'data';
 
+/**
+ * Compose reaches each service by its name (`DB_HOST: postgres`): a service that became a cartridge keeps that name
+ * on the app's network, as an alias of the cartridge's gears beside the cartridge's own name. A name that is another
+ * cartridge's or service's stays theirs, and that is said.
+ */
+function nameOnNetwork(kept: [ServicePlan, string][], entries: CartridgeEntry[], services: string[]): void {
+  const taken = new Set([...entries.map(entryName), ...services]);
+  for (const [plan, cartridge] of kept) {
+    // DNS names are read without regard to case; a name on the app's network is a DNS label, as a service's is.
+    const alias = plan.service.toLowerCase();
+    if (alias === cartridge) continue;
+    if (!new RegExp(SERVICE_NAME).test(alias) || taken.has(alias)) {
+      plan.notes.push(
+        `is reached as ${cartridge} on the app's network, not as ${plan.service}: ${taken.has(alias) ? 'that name is taken' : 'that name is not a DNS label'}`,
+      );
+      continue;
+    }
+    taken.add(alias);
+    const i = entries.findIndex((e) => entryName(e) === cartridge);
+    const entry = entries[i];
+    const options = typeof entry === 'string' ? { name: entry } : entry;
+    entries[i] = { ...options, aliases: [...(options.aliases ?? []), alias] };
+    plan.notes.push(`is reached as ${alias} on the app's network, as in the file (and as ${cartridge})`);
+  }
+}
+
+/** A compose volume as Gearshift's: a named one by its name, an anonymous one by its path alone. */
+const importedVolume = (v: { name?: string; path: string }) => (v.name ? { name: volumeName(v.name), path: v.path } : { path: v.path });
+
 /** A compose service's name as a service's (a DNS label): lowercase, underscores as dashes. */
 const serviceName = (name: string) => name.toLowerCase().replace(/_/g, '-');
 
@@ -615,7 +679,7 @@ function ownServices(plans: ServicePlan[], result: ComposeImport): Record<string
       ...(kind !== 'worker' && port ? { port } : {}),
       ...(health ? { health: { path: health } } : {}),
       ...(p.dependsOn.length ? { dependsOn: p.dependsOn.map((d) => d.service) } : {}),
-      ...(p.volumes.length ? { volumes: p.volumes.map((v) => ({ name: volumeName(v.name), path: v.path })) } : {}),
+      ...(p.volumes.length ? { volumes: p.volumes.map(importedVolume) } : {}),
     };
     out[name] = svc;
   }

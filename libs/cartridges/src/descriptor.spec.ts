@@ -32,3 +32,34 @@ describe('compose text no value may hold', () => {
     assert.deepEqual(imported.blockers, [{ pointer: '/services/web/environment/A', reason: 'must not contain NUL characters' }]);
   });
 });
+
+describe('names a descriptor gives its cartridges on the app network', () => {
+  const violations = (text: string) => {
+    try {
+      parseDescriptor(text);
+      return [];
+    } catch (err) {
+      return (err as SchemaViolationError).violations.map((v) => `${v.pointer} ${v.rule}`);
+    }
+  };
+
+  it('takes DNS labels as aliases of any cartridge, and anonymous volumes (a path, no name)', () => {
+    const d = parseDescriptor(
+      'name: shop\ncartridges:\n  - { name: postgresql-17, aliases: [postgres, db] }\n  - { name: docker-image, image: team/web:1, volumes: [{ path: /app/node_modules }] }\n',
+    );
+    assert.deepEqual(d.cartridges[0], { name: 'postgresql-17', aliases: ['postgres', 'db'] });
+  });
+
+  it("refuses a name that is not a DNS label, or that is already a cartridge's, a service's or another alias", () => {
+    assert.deepEqual(violations('name: shop\ncartridges: [{ name: redis-7, aliases: [My_Cache] }]\n'), ['/cartridges/0/aliases/0 pattern']);
+    assert.deepEqual(
+      violations(
+        'name: shop\ncartridges:\n  - { name: postgresql-17, aliases: [redis-7, db] }\n  - { name: redis-7, aliases: [db] }\nservices:\n  api: { kind: web, image: team/api:1 }\n  db2: { kind: worker, image: team/w:1 }\n',
+      ),
+      ['/cartridges/0/aliases/0 unique', '/cartridges/1/aliases/0 unique'],
+    );
+    assert.deepEqual(violations('name: shop\ncartridges: [{ name: redis-7, aliases: [api] }]\nservices:\n  api: { kind: web, image: team/api:1 }\n'), [
+      '/cartridges/0/aliases/0 unique',
+    ]);
+  });
+});

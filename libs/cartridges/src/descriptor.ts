@@ -6,7 +6,7 @@ import { NAME_PATTERN } from './gear-sizes';
 import { ajv, check, SchemaViolationError, type Violation } from './validation';
 import { checkYamlLimits, MAX_YAML_DEPTH, readYaml } from './yaml-limits';
 import { valueProblem } from './value-problems';
-import { cartridgeEntrySchema, entryName } from './cartridge-options';
+import { cartridgeEntrySchema, entryName, entryOptions } from './cartridge-options';
 import { appHealthSchema } from './app-health';
 import { cronSchema } from './cron';
 import { serviceViolations, servicesSchema } from './services';
@@ -112,7 +112,28 @@ export function parseDescriptor(text: string, subject = 'gearshift.yml'): AppDes
     }
     throw err;
   }
-  const violations = [...empty, ...serviceViolations(d.services ?? {}, d.cartridges.map(entryName))];
+  const violations = [...empty, ...serviceViolations(d.services ?? {}, d.cartridges.map(entryName)), ...aliasViolations(d)];
   if (violations.length) throw new SchemaViolationError(subject, violations);
   return d;
+}
+
+/**
+ * A cartridge's extra names share the app's network with its cartridges' and services' names: one name reaches one
+ * thing, so an alias that is another cartridge's or a service's name, or that two cartridges give, is refused.
+ */
+export function aliasViolations(d: Pick<AppDescriptor, 'cartridges' | 'services'>): Violation[] {
+  const taken = new Map<string, string>([
+    ...d.cartridges.map((e): [string, string] => [entryName(e), `the cartridge ${entryName(e)}`]),
+    ...Object.keys(d.services ?? {}).map((n): [string, string] => [n, `the service ${n}`]),
+  ]);
+  const out: Violation[] = [];
+  for (const [i, e] of d.cartridges.entries()) {
+    for (const [j, alias] of (entryOptions(e).aliases ?? []).entries()) {
+      const holder = taken.get(alias);
+      if (holder)
+        out.push({ pointer: `/cartridges/${i}/aliases/${j}`, rule: 'unique', message: `${alias} is already the name of ${holder} on the app's network` });
+      else taken.set(alias, `an alias of ${entryName(e)}`);
+    }
+  }
+  return out;
 }

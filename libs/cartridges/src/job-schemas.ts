@@ -89,6 +89,7 @@ export const gearSpecSchema = object(
       ]),
     },
     volumes: { type: 'array', items: object({ name: string, path: string }, ['name', 'path']) },
+    anonymousVolumes: strings,
     resources: object({ memoryMb: number, cpus: number, pids: number }, ['memoryMb', 'cpus', 'pids']),
     security: securitySpecSchema,
     health: healthSchema,

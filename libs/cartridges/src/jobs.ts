@@ -81,6 +81,11 @@ export interface GearSpec {
   env: Record<string, string>;
   ports: PortSpec[];
   volumes: { name: string; path: string }[];
+  /**
+   * Paths given a volume of the container's own (anonymous): made from the image's content there when the container
+   * is made, and removed with it, so each release starts with its image's files. Absent: none.
+   */
+  anonymousVolumes?: string[];
   resources: { memoryMb: number; cpus: number; pids: number };
   /** Capabilities, read-only root, tmpfs: what its cartridge declares. Absent (an older broker): the restricted default. */
   security?: GearSecurity;

@@ -70,14 +70,17 @@ export const serviceSchema = {
     hosts: { type: 'array', uniqueItems: true, minItems: 1, maxItems: 20, items: hostName },
     /** Services (or cartridges) of the app that start before this one. */
     dependsOn: { type: 'array', uniqueItems: true, maxItems: 50, items: { type: 'string', minLength: 1, maxLength: 64 } },
-    /** Named volumes that keep their data across releases. */
+    /**
+     * Named volumes keep their data across releases. One without a name is each gear's own, made from its image's
+     * content at that path and removed with the gear, as Docker does with a compose file's anonymous volume.
+     */
     volumes: {
       type: 'array',
       maxItems: 20,
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['name', 'path'],
+        required: ['path'],
         properties: { name: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' }, path: { type: 'string', pattern: '^/', maxLength: 255 } },
       },
     },

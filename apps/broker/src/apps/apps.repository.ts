@@ -184,6 +184,11 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     await this.m.update(Gear, { appId, cartridge: from }, { cartridge: to.cartridge });
   }
 
+  /** An app's settings for one of its cartridges. */
+  async setCartridgeOptions(appId: string, cartridge: string, options: AppCartridge['options']): Promise<void> {
+    await this.m.update(AppCartridge, { appId, cartridge }, { options });
+  }
+
   /** Marks an embedded cartridge replaced by an upgrade (its gear stops, its volume stays), or (null) serving again. */
   async supersede(appId: string, cartridge: string, by: string | null): Promise<void> {
     await this.m.update(AppCartridge, { appId, cartridge }, { supersededBy: by });

@@ -68,6 +68,7 @@ export function checkOptions(c: Cartridge, options: CartridgeOptions, pointer: s
     );
   const names = new Set<string>();
   for (const [i, v] of (options.volumes ?? []).entries()) {
+    if (v.name === undefined) continue;
     if (names.has(v.name)) throw ruleViolation(`${pointer}/volumes/${i}/name`, 'unique', `volume "${v.name}" is named twice`);
     names.add(v.name);
   }

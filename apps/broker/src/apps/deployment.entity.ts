@@ -31,7 +31,8 @@ export interface ReleaseService {
   health?: AppHealth;
   hosts?: string[];
   size?: GearSize;
-  volumes?: { name: string; path: string }[];
+  /** Named volumes, and (no name) each gear's own anonymous ones. */
+  volumes?: { name?: string; path: string }[];
   dependsOn?: string[];
   scale?: number;
   /** A web service's autoscaling: between min and max gears, aiming at `targetConcurrency` requests a gear. */

@@ -197,6 +197,54 @@ describe('cartridge rules', () => {
   it('refuses two web cartridges', () => assert.match(code(['nodejs-18', 'static']), /^rule_violation .*one-web-cartridge/));
 });
 
+describe('names a compose file gives its cartridges, and volumes of each gear its own', () => {
+  const named: AppShape = {
+    ...app,
+    cartridges: [
+      {
+        name: 'docker-image',
+        generated: {},
+        options: { image: 'team/api:1', port: 3000, volumes: [{ name: 'uploads', path: '/up' }, { path: '/app/node_modules' }] },
+      },
+      { ...app.cartridges[1], options: { aliases: ['postgres'] } },
+    ],
+    gears: [{ ...app.gears[0], cartridge: 'docker-image' }, app.gears[1]],
+  };
+  const specs = buildGearSpecs(named, catalog, 'gs');
+  const [web, db] = ['docker-image', 'postgresql-15'].map((c) => specs.find((s) => s.cartridge === c)!);
+
+  it("reaches a cartridge by its compose service name as well as by its own, and leaves other gears' specs as they were", () => {
+    assert.deepEqual(db.aliases, ['postgresql-15', 'postgres']);
+    assert.deepEqual(web.aliases, ['docker-image']);
+    const plain = buildGearSpecs(app, catalog, 'gs').find((s) => s.cartridge === 'postgresql-15')!;
+    assert.equal('anonymousVolumes' in plain, false, 'no empty field: the hash of every other gear stays the same');
+    assert.deepEqual({ ...db, aliases: plain.aliases }, plain);
+  });
+
+  it("gives an unnamed volume to each gear as its own, and keeps named ones as the app's volumes", () => {
+    assert.deepEqual(web.volumes, [{ name: `gs-${app.id}-docker-image-uploads`, path: '/up' }]);
+    assert.deepEqual(web.anonymousVolumes, ['/app/node_modules']);
+    assert.equal(db.anonymousVolumes, undefined);
+  });
+
+  it('hands the names to the database an upgrade put in its place, and nothing to the stopped one', () => {
+    const upgrading: AppShape = {
+      ...named,
+      cartridges: [
+        { ...named.cartridges[1], supersededBy: 'postgresql-17' },
+        { name: 'postgresql-17', generated: {} },
+      ],
+      gears: [app.gears[1], { ...app.gears[1], id: 'b0000000-0000-4000-8000-000000000009', cartridge: 'postgresql-17' }],
+    };
+    const after = buildGearSpecs(upgrading, catalog, 'gs');
+    assert.deepEqual(after.find((s) => s.cartridge === 'postgresql-15')!.aliases, ['postgresql-15']);
+    assert.deepEqual(after.find((s) => s.cartridge === 'postgresql-17')!.aliases, ['postgresql-17', 'postgres']);
+    // Before the switch, the new database is not yet the one the app reaches.
+    const before = buildGearSpecs({ ...upgrading, cartridges: [named.cartridges[1], upgrading.cartridges[1]] }, catalog, 'gs');
+    assert.deepEqual(before.find((s) => s.cartridge === 'postgresql-17')!.aliases, ['postgresql-17']);
+  });
+});
+
 describe("a docker-image gear's confinement", () => {
   const image: AppShape = {
     ...app,
@@ -290,7 +338,7 @@ describe("a docker-image gear's confinement", () => {
           cartridge: 'docker-image',
           port: 7000,
           command: 'node echo.js',
-          volumes: [{ name: 'data', path: '/data' }],
+          volumes: [{ name: 'data', path: '/data' }, { path: '/app/node_modules' }],
         },
         jobs: {
           kind: 'worker',
@@ -357,6 +405,9 @@ describe("a docker-image gear's confinement", () => {
     it('confines every service as a named image, with its own size and volumes', () => {
       for (const s of [api, echo, jobs]) assert.deepEqual(s.security, { capabilities: [], readOnlyRootFilesystem: false, tmpfs: [] });
       assert.deepEqual(echo.volumes, [{ name: `gs-${app.id}-svc-echo-data`, path: '/data' }]);
+      // Each gear's own: made from its release's image, so a new release's files are what it sees there.
+      assert.deepEqual(echo.anonymousVolumes, ['/app/node_modules']);
+      assert.equal(api.anonymousVolumes, undefined);
       assert.equal(jobs.resources.memoryMb, 1024);
       assert.match(echo.containerName, /^gs-shop-acme-echo-b0000000$/);
     });

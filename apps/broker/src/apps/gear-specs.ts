@@ -229,6 +229,26 @@ export function routeHealth(h: HealthSpec): RouteHealth | null {
   return null;
 }
 
+/**
+ * The paths of volumes given without a name: each gear's own (anonymous) volume, made from its image's content and
+ * removed with it, as Docker runs a compose file's `- /app/node_modules`. Absent when there are none, so that the
+ * spec (and its hash) of every other gear stays as it was.
+ */
+function anonymousVolumes(volumes: { name?: string; path: string }[] | undefined): Pick<GearSpec, 'anonymousVolumes'> {
+  const paths = (volumes ?? []).flatMap((v) => (v.name ? [] : [v.path]));
+  return paths.length ? { anonymousVolumes: paths } : {};
+}
+
+/**
+ * The names an app gives a cartridge's gears beside the cartridge's own. A database an upgrade replaced gives its
+ * names to the one that replaced it, which serves in its place (and takes them back if the upgrade is aborted).
+ */
+function extraAliases(app: AppShape, cartridge: string): string[] {
+  const own = app.cartridges.find((c) => c.name === cartridge);
+  const from = own?.supersededBy ? [] : app.cartridges.filter((c) => c.name === cartridge || c.supersededBy === cartridge);
+  return [...new Set(from.flatMap((c) => c.options?.aliases ?? []))];
+}
+
 /** What every gear is told of itself: its app, domain, id and cartridge. */
 function gearIdentity(app: AppShape, g: AppShape['gears'][number]): Record<string, string> {
   return { GEARSHIFT_APP: app.name, GEARSHIFT_DOMAIN: app.domain, GEARSHIFT_GEAR_ID: g.id, GEARSHIFT_CARTRIDGE: g.cartridge };
@@ -320,7 +340,8 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
       containerName: `${instance}-${app.name}-${app.domain}-${g.cartridge}-${short(g.id)}`,
       network: `${instance}-${short(app.id)}-${short(g.nodeId)}`,
       hostname: `${g.cartridge}-${short(g.id)}`,
-      aliases: [g.cartridge],
+      // ...and by the names the app gives it (a compose file's service name: `postgres`, `redis`).
+      aliases: [g.cartridge, ...extraAliases(app, g.cartridge)],
       env,
       // Every endpoint is published on the node's address: routers reach web gears there, and gears of the app on
       // other nodes its services. (`public` says which endpoint the routers serve.)
@@ -330,10 +351,10 @@ export function buildGearSpecs(app: AppShape, catalog: Map<string, Cartridge>, i
         protocol: e.protocol,
         publish: true,
       })),
-      volumes: (fromApp ? (options.volumes ?? []) : (c.manifest.volumes ?? [])).map((v) => ({
-        name: `${instance}-${app.id}-${g.cartridge}-${v.name}`,
-        path: v.path,
-      })),
+      volumes: (fromApp ? (options.volumes ?? []) : (c.manifest.volumes ?? [])).flatMap((v) =>
+        v.name ? [{ name: `${instance}-${app.id}-${g.cartridge}-${v.name}`, path: v.path }] : [],
+      ),
+      ...anonymousVolumes(fromApp ? options.volumes : undefined),
       resources: { memoryMb: size.memoryMb, cpus: size.cpus, pids: size.pids },
       // A named image declares nothing: it gets the restricted default (no capabilities, no new privileges), or
       // what an administrator allowed the app.
@@ -411,7 +432,8 @@ function serviceSpec(app: AppShape, g: AppShape['gears'][number], published: Pub
     aliases: serves ? [name] : [],
     env,
     ports: serves ? [{ name: s.kind === 'web' ? 'http' : 'tcp', containerPort: s.port!, protocol: s.kind === 'web' ? 'http' : 'tcp', publish: true }] : [],
-    volumes: (s.volumes ?? []).map((v) => ({ name: `${instance}-${app.id}-svc-${name}-${v.name}`, path: v.path })),
+    volumes: (s.volumes ?? []).flatMap((v) => (v.name ? [{ name: `${instance}-${app.id}-svc-${name}-${v.name}`, path: v.path }] : [])),
+    ...anonymousVolumes(s.volumes),
     resources: { memoryMb: size.memoryMb, cpus: size.cpus, pids: size.pids },
     security: imageSecurity(app.securityOverride),
     health: serviceHealth(s),

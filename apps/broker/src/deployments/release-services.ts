@@ -87,7 +87,7 @@ export function planServices(
       ...(s.health ? { health: s.health } : {}),
       ...(s.hosts ? { hosts: [...s.hosts] } : {}),
       ...(s.size ? { size: s.size } : {}),
-      ...(s.volumes ? { volumes: s.volumes.map((v) => ({ name: v.name, path: v.path })) } : {}),
+      ...(s.volumes ? { volumes: s.volumes.map((v) => (v.name ? { name: v.name, path: v.path } : { path: v.path })) } : {}),
       ...(s.dependsOn ? { dependsOn: [...s.dependsOn] } : {}),
       ...(composed ? {} : { envOverPublished: true }),
       ...(s.scale !== undefined ? { scale: s.scale } : s.autoscale ? { scale: s.autoscale.min } : {}),

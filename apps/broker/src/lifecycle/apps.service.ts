@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { entryName, entryOptions, GEAR_SIZES, gearProcessTypes, type Cartridge, type GearSize } from '@gearshift/cartridges';
+import { aliasViolations, entryName, entryOptions, GEAR_SIZES, gearProcessTypes, type Cartridge, type GearSize } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CertificateAuthority } from '../common/certificates';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
@@ -116,6 +116,9 @@ export class AppsService {
     const chosen = checkCartridgeSet(names, this.catalog.cartridges);
     const options = body.cartridges.map(entryOptions);
     chosen.forEach((c, i) => checkOptions(c, options[i], `/cartridges/${i}`));
+    // One name on the app's network reaches one thing, as a gearshift.yml's are checked.
+    const [taken] = aliasViolations({ cartridges: body.cartridges });
+    if (taken) throw ruleViolation(taken.pointer, taken.rule, taken.message);
     // A new app has no release yet: no image in the platform registry is its own.
     for (const [i, c] of chosen.entries()) {
       if (c.manifest.image['from-app'])

@@ -120,6 +120,12 @@ export class UpgradesService implements OnModuleInit, StageHandler {
     const step = how === 'confirm' ? `confirm the upgrade to ${to}: ${from} and its volume go` : `abort the upgrade to ${to}: ${from} serves again, ${to} goes`;
     const op = await this.changes.changeApp(app, user, `cartridge.upgrade.${how}`, step, async (repos) => {
       if (how === 'confirm') {
+        // The names the app reaches its database by (a compose file's `postgres`) stay with the one that serves.
+        const aliases = kept.options?.aliases ?? [];
+        if (aliases.length) {
+          const options = (app.cartridges ?? []).find((c) => c.cartridge === to)?.options ?? {};
+          await repos.apps.setCartridgeOptions(app.id, to, { ...options, aliases: [...new Set([...(options.aliases ?? []), ...aliases])] });
+        }
         await repos.apps.removeCartridge(app.id, from);
       } else {
         await repos.apps.removeCartridge(app.id, to);

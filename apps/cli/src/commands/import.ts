@@ -33,7 +33,7 @@ export function showImport(r: ComposeImport, file = 'the compose file'): string 
   if (r.unsupported.length) lines.push('', 'Not supported (not imported):', ...r.unsupported.map((u) => `  ${u.pointer}: ${u.reason}`));
   if (r.warnings.length) lines.push('', 'Warnings:', ...r.warnings.map((w) => `  ${w.pointer} ${w.reason}`));
   const names = [
-    ...(r.cartridges ?? []).map((c) => (typeof c === 'string' ? c : `${c.name} (${c.image})`)),
+    ...(r.cartridges ?? []).map((c) => (typeof c === 'string' ? c : c.image ? `${c.name} (${c.image})` : c.name)),
     ...Object.entries(r.appServices ?? {}).map(([name, s]) => `${s.kind} service ${name}`),
   ];
   lines.push(
