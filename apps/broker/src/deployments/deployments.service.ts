@@ -192,7 +192,15 @@ export class DeploymentsService {
         async (repos) => {
           const current = await repos.apps.findById(app.id);
           const replaced = current!.activeDeploymentId ? await repos.deployments.findById(current!.activeDeploymentId) : null;
-          await this.apps.checkReleaseGears(repos, current!, processes, replaced?.processes ?? {}, web, planned.services);
+          await this.apps.checkReleaseGears(
+            repos,
+            current!,
+            processes,
+            replaced?.processes ?? {},
+            web,
+            planned.services,
+            `/archive/${composed?.file ?? 'gearshift.yml'}`,
+          );
           // Its web services' own host names are held from the push on, with the rules of aliases; those the serving
           // release names stay held until this one takes its place.
           await holdServiceHosts(
@@ -294,7 +302,7 @@ export class DeploymentsService {
       async (repos) => {
         const current = (await repos.apps.findById(app.id))!;
         const replaced = current.activeDeploymentId ? await repos.deployments.findById(current.activeDeploymentId) : null;
-        await this.apps.checkReleaseGears(repos, current, target.processes ?? {}, replaced?.processes ?? {}, undefined, target.services ?? {});
+        await this.apps.checkReleaseGears(repos, current, target.processes ?? {}, replaced?.processes ?? {}, undefined, target.services ?? {}, '/deployment');
         await holdServiceHosts(repos.aliases, { id: app.id, teamId: domain.teamId }, target.services ?? {}, this.config.appsDomain, '/deployment');
         const stage = await this.stages.startRollout(repos, current, target);
         const created = await this.operations.create(
