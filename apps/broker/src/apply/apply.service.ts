@@ -79,7 +79,7 @@ export class ApplyService {
     // Named services are built from the repository's folders: they come with the next push of its code.
     // Cron entries run with the release whose gearshift.yml names them; a schedule cron cannot read, or a service the
     // file does not name, is refused here too.
-    const schedules = cronViolations(parsed.cron, Object.keys(parsed.services ?? {}));
+    const schedules = cronViolations(parsed.cron, Object.keys(parsed.services ?? {}), this.config.cronMinIntervalS);
     if (schedules.length > 0) throw new GearshiftError('rule_violation', schedules.map((v) => `${v.pointer} ${v.message}`).join('; '), schedules);
     const app = await this.appsRepository.findByName(domain.id, parsed.name);
     // A bare family (`nodejs`) keeps the version the app has, and gives a new app the newest current one.

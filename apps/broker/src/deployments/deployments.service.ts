@@ -160,7 +160,7 @@ export class DeploymentsService {
     const hooks = this.sources.hooksOf(descriptor, paths);
     // A schedule cron cannot read, or a service the file does not name, is refused with the push, not found out when
     // the entry would have run.
-    const badEntry = cronViolations(descriptor?.cron, Object.keys(descriptor?.services ?? {}))[0];
+    const badEntry = cronViolations(descriptor?.cron, Object.keys(descriptor?.services ?? {}), this.config.cronMinIntervalS)[0];
     if (badEntry) throw ruleViolation(`/archive/gearshift.yml${badEntry.pointer}`, badEntry.rule, `gearshift.yml ${badEntry.pointer}: ${badEntry.message}`);
     // The Procfile is read for a build with the cartridge's recipe; a repository's Dockerfile says how it starts.
     // A release of named services only builds no image of the web cartridge's for Procfile processes to run in.
