@@ -197,7 +197,10 @@ export class AppGears {
     for (const [name, s] of Object.entries(release.services)) {
       servicesMb.push(...Array<number>(serviceScaleOf(app.services?.[name], s)).fill(GEAR_SIZES[s.size ?? app.size].memoryMb));
     }
-    const serving = app.desiredState === 'started' && (app.gears ?? []).some((g) => g.cartridge === web?.manifest.name && !g.process && !g.service);
+    // What serves: the web gears, or for an app of named services only, its services' gears.
+    const serving =
+      app.desiredState === 'started' &&
+      (app.gears ?? []).some((g) => (web ? g.cartridge === web.manifest.name && !g.process && !g.service : Boolean(g.service)));
     const freed = serving ? [] : (app.gears ?? []).filter((g) => g.service).map((g) => ({ nodeId: g.nodeId, memoryMb: g.memoryMb }));
     const home = app.gears?.[0]?.nodeId;
     // The services' gears share one node; all of the release's gears must fit the nodes together as well.
