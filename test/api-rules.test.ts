@@ -137,14 +137,16 @@ describe('API rules and placement', { timeout: 600_000 }, () => {
     assert.equal((await p.containers()).length, 0);
   });
 
-  it('fills the first node, refuses what fits nowhere with 503 naming the shortfall, then uses a second node', async () => {
+  it('fills the first node, refuses what fits nowhere with 422 naming the shortfall, then uses a second node', async () => {
     const first = await p.api('POST', `${apps}?wait=300`, { name: 'first', cartridges: ['nodejs-18', 'postgresql-15'] });
     assert.equal(first.body.operation?.state, 'succeeded', JSON.stringify(first.body));
     assert.ok(first.body.gears.every((g: { node: string }) => g.node === p.nodeName('node1')));
 
     const full = await p.api('POST', apps, { name: 'second', cartridges: ['static'] });
-    assert.equal(full.status, 503);
-    assert.equal(full.body.code, 'no_capacity');
+    // The node as it is can never take it: a 4xx to change the request or the nodes, not a 503 to try again.
+    assert.equal(full.status, 422);
+    assert.equal(full.body.code, 'capacity_exceeded');
+    assert.equal(full.body.details[0].rule, 'node-capacity');
     assert.match(full.body.message, new RegExp(`${p.nodeName('node1')} has 88 MB free`));
     assert.equal((await p.api('GET', `${apps}/second`)).status, 404, 'nothing half-made');
 
@@ -170,7 +172,7 @@ describe('API rules and placement', { timeout: 600_000 }, () => {
     );
 
     const tooBig = await p.api('POST', apps, { name: 'third', cartridges: ['static'], size: 'large' });
-    assert.equal(tooBig.status, 503);
+    assert.equal(tooBig.status, 422);
     assert.match(tooBig.body.message, /needing 2048 MB/);
   });
 

@@ -57,7 +57,8 @@ describe('cron entries', { timeout: 600_000 }, () => {
   const cron = async () => (await p.api<CronView>('GET', `${APP}/cron`)).body;
 
   before(async () => {
-    p = await Platform.start('cron', { node1: {} });
+    // Schedules here name seconds, to run in seconds; by default an entry runs at most once a minute.
+    p = await Platform.start('cron', { node1: {} }, { env: { GEARSHIFT_CRON_MIN_INTERVAL_S: '1' } });
     assert.equal((await p.api('POST', '/domains', { name: 'dev' })).status, 201);
     const created = await p.api('POST', '/domains/dev/apps?wait=120', { name: 'crons', cartridges: ['static'], env: { GREETING: 'hello' } });
     assert.equal(created.status, 202, JSON.stringify(created.body));
@@ -82,6 +83,11 @@ describe('cron entries', { timeout: 600_000 }, () => {
     );
     assert.equal(bad.status, 422, JSON.stringify(bad.body));
     assert.equal(bad.body.details[0].pointer, '/cron/0/schedule');
+    // A macro cron does not know is named whole, with the ones it does.
+    const every = await deploy('cron:\n  - schedule: "@every 1s"\n    command: "true"\n');
+    assert.equal(every.status, 422, JSON.stringify(every.body));
+    assert.match(every.body.message ?? '', /"@every 1s" is not a cron schedule: cron knows the macros @yearly, .*@hourly/);
+    assert.doesNotMatch(every.body.message ?? '', /alias/);
   });
 
   it("runs each entry on its schedule in the release, with the app's environment, keeping output and exit code", async () => {
@@ -246,6 +252,37 @@ describe('cron entries', { timeout: 600_000 }, () => {
     const [entry] = view.entries;
     assert.deepEqual([entry.service, entry.process], ['ticker', null]);
     assert.equal(entry.runs.find((r) => r.state === 'succeeded')?.output, 'hi from ticker\n');
+  });
+
+  it('counts cron runs against the run limit of one-off commands (GEARSHIFT_MAX_RUNS, 3): a time over it is skipped and logged', async () => {
+    const entries = Array.from({ length: 6 }, (_, i) => `  - schedule: "* * * * * *"\n    command: sleep 3; echo ${i}\n`);
+    const res = await deploy(`cron:\n${entries.join('')}`);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.equal(res.body.operation.state, 'succeeded', JSON.stringify(res.body.operation));
+    const view = await eventually(
+      'runs skipped for the limit, and runs that ended',
+      async () => {
+        const v = await cron();
+        const runs = v.entries.flatMap((e) => e.runs);
+        return runs.some((r) => /GEARSHIFT_MAX_RUNS/.test(r.error ?? '')) && runs.filter((r) => r.finishedAt && r.startedAt).length >= 4 && v;
+      },
+      60_000,
+      500,
+    );
+    const runs = view.entries.flatMap((e) => e.runs);
+    const skipped = runs.find((r) => /GEARSHIFT_MAX_RUNS/.test(r.error ?? ''))!;
+    assert.equal(skipped.state, 'skipped');
+    assert.match(skipped.error!, /3 commands of the app's deployer were running, the most one user may \(GEARSHIFT_MAX_RUNS is 3\)/);
+    // Never more than 3 at once across the app's entries.
+    const ran = runs.filter((r) => r.startedAt).map((r) => [Date.parse(r.startedAt!), r.finishedAt ? Date.parse(r.finishedAt) : Infinity]);
+    for (const [start] of ran) {
+      const atOnce = ran.filter(([s, f]) => s <= start && f > start).length;
+      assert.ok(atOnce <= 3, `${atOnce} runs at once: ${JSON.stringify(runs)}`);
+    }
+    assert.match(p.logs(), /skipped: 3 of at most 3 commands run \(GEARSHIFT_MAX_RUNS\)/);
+    // The entries go, and the runs they had going end, before what follows counts runs.
+    assert.equal((await deploy('')).status, 202);
+    await new Promise((r) => setTimeout(r, 4000));
   });
 
   it('stops running entries that a new release no longer has', async () => {

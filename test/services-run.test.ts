@@ -293,4 +293,41 @@ describe('named services run', { timeout: 900_000 }, () => {
     const [latest] = (await p.api('GET', `${APP}/deployments`)).body;
     assert.deepEqual([latest.number, latest.state], [7, 'failed']);
   });
+
+  it('refuses at once, with the whole need and what the nodes have, a push, a scale and a plan that cannot fit the nodes', async () => {
+    const before = (await gears()).map((g) => `${g.service}:${g.release}`).sort();
+    const deployments = (await p.api('GET', `${APP}/deployments`)).body.length;
+    // A new worker of 100 gears beside the services the app runs.
+    const big = `${DESCRIPTOR}  jobs:\n    kind: worker\n    image: gearshift/base:trixie\n    command: sleep 100000\n    scale: 100\n`;
+    // 100 gears of 256 MB are more than the node's memory (80% of this machine's): the need and the room are named.
+    const need = /needs 10\d gears of 256 MB \(2\d\.\d GB\); the nodes can take \d+ more \(\d+\.\d GB free on 1 node\)/;
+
+    const plan = await fetch(`${p.baseUrl}/api/v1/domains/dev/apply?dryRun=true`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${p.token}`, 'content-type': 'text/yaml' },
+      body: big,
+    });
+    const planned = (await plan.json()) as { fits: boolean; warnings?: string[] };
+    assert.equal(plan.status, 200, JSON.stringify(planned));
+    assert.equal(planned.fits, false, JSON.stringify(planned));
+    assert.match(planned.warnings?.join('\n') ?? '', need);
+
+    const scaled = await p.api('PUT', `${APP}/scale`, { service: 'echo', replicas: 100 });
+    assert.equal(scaled.status, 422, JSON.stringify(scaled.body));
+    assert.equal(scaled.body.code, 'capacity_exceeded', JSON.stringify(scaled.body));
+    assert.deepEqual([scaled.body.details[0].pointer, scaled.body.details[0].rule], ['/replicas', 'node-capacity']);
+    assert.match(scaled.body.message, /service "echo" at 100 replicas needs 99 more gears of 256 MB \(.+\); the nodes can take \d+ more \(.+ free on 1 node\)/);
+
+    write({ 'gearshift.yml': big });
+    commit('8');
+    const started = Date.now();
+    const pushed = await push();
+    assert.equal(pushed.ok, false, pushed.output);
+    assert.ok(Date.now() - started < 60_000, `the push failed after ${Date.now() - started} ms`);
+    assert.match(pushed.output, need);
+    // Nothing of it was made: no release, no gear; the one before serves on.
+    assert.equal((await p.api('GET', `${APP}/deployments`)).body.length, deployments);
+    assert.deepEqual((await gears()).map((g) => `${g.service}:${g.release}`).sort(), before);
+    await serving('web 6 / echo 3 says hello');
+  });
 });

@@ -4,6 +4,7 @@ import { OperationsService } from '../../apps/broker/src/operations/operations.s
 import { OperationsRepository } from '../../apps/broker/src/operations/operations.repository';
 import { AppsRepository } from '../../apps/broker/src/apps/apps.repository';
 import type { OperationReport } from '../../apps/broker/src/operations/report';
+import { GearshiftError } from '../../apps/broker/src/common/errors';
 import { mediumDb, type MediumDb } from './support';
 
 describe('operations against Postgres: created, dispatched, finished by reports', () => {
@@ -190,5 +191,40 @@ describe('operations against Postgres: created, dispatched, finished by reports'
       [{ nodeId: db.node.id, data: { gears: [{ gearId: fresh.id, appId: app.id, epoch: 2 ** 31 - 1 }] } }],
     );
     assert.deepEqual((await apps.findById(app.id))!.gears!.map((g) => g.id).sort(), [kept.id, elsewhere.id].sort());
+  });
+
+  it('ends at once, with what it wrote undone, an operation whose next stage can never go on; retries one that may', async () => {
+    const app = await db.addApp('too-big', [{}]);
+    // A next stage that places a gear, then finds the rest of the release does not fit (422), or that no node is
+    // ready (503): what it placed must not stay, and only the 503 is worth the report's retry.
+    let refusal = new GearshiftError('capacity_exceeded', 'the release needs 101 gears of 256 MB (25.3 GB); the nodes can take 74 more');
+    ops.registerStages('test.stages', {
+      next: async (tx) => {
+        await tx.get(AppsRepository).addGears(app.id, [{ cartridge: 'nodejs-18', nodeId: db.node.id, memoryMb: 256, deploymentId: null }]);
+        throw refusal;
+      },
+    });
+    const dispatch = [{ nodeId: db.node.id, job: 'app.converge' as const }];
+    const start = async () => {
+      const op = await db.transaction((repos) => ops.create(repos, 'test.stages', app.id, db.user, dispatch, 'build'));
+      await ops.dispatch(op);
+      return op;
+    };
+    const gears = async () => (await apps.findById(app.id))!.gears!.length;
+
+    const op = await start();
+    await ops.handleReport(report(op.id, db.node.id, { appId: app.id, phase: 'succeeded' }));
+    const ended = (await operations.findById(op.id))!;
+    assert.equal(ended.state, 'failed');
+    assert.equal(ended.error, refusal.message);
+    assert.match(ended.steps.at(-1)!.text, /^failed: the release needs 101 gears/);
+    assert.equal(await gears(), 1, 'the gear the stage placed is gone with it');
+
+    refusal = new GearshiftError('no_capacity', 'no node can take 1 gear(s) needing 256 MB: node1 has not reported yet');
+    const waiting = await start();
+    await assert.rejects(ops.handleReport(report(waiting.id, db.node.id, { appId: app.id, phase: 'succeeded' })), /has not reported yet/);
+    // Nothing of the report is kept: it goes back to the queue and comes again.
+    assert.equal((await operations.findById(waiting.id))!.state, 'queued');
+    assert.equal(await gears(), 1);
   });
 });

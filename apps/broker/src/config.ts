@@ -55,8 +55,10 @@ export interface BrokerConfig {
   buildTimeoutSeconds: number;
   /** GEARSHIFT_RUN_TIMEOUT_SECONDS: how long a one-off command (`gearshift run`) may run before it is killed. */
   runTimeoutSeconds: number;
-  /** GEARSHIFT_MAX_RUNS: one-off commands one user may have running at once. */
+  /** GEARSHIFT_MAX_RUNS: one-off commands one user may have running at once; an app's cron runs count among its deployer's. */
   maxRuns: number;
+  /** GEARSHIFT_CRON_MIN_INTERVAL_S: the least time between two runs of a cron entry (default a minute, cron's granularity). */
+  cronMinIntervalS: number;
   /** GEARSHIFT_RUN_DISK_MB: what a one-off command may write to its container's filesystem before it is killed. */
   runDiskMb: number;
   /** GEARSHIFT_MAX_CONNECTIONS: connections the API holds open at once; more are closed at once. */
@@ -177,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     buildTimeoutSeconds: int(env, 'GEARSHIFT_BUILD_TIMEOUT_SECONDS', 900, 10, 24 * 3600),
     runTimeoutSeconds: int(env, 'GEARSHIFT_RUN_TIMEOUT_SECONDS', 3600, 1, 24 * 3600),
     maxRuns: int(env, 'GEARSHIFT_MAX_RUNS', 3, 1, 100),
+    cronMinIntervalS: int(env, 'GEARSHIFT_CRON_MIN_INTERVAL_S', 60, 1, 24 * 3600),
     runDiskMb: int(env, 'GEARSHIFT_RUN_DISK_MB', 2048, 16, 1024 * 1024),
     maxConnections: int(env, 'GEARSHIFT_MAX_CONNECTIONS', 4096, 16, 1_000_000),
     maxConnectionsPerAddress: int(env, 'GEARSHIFT_MAX_CONNECTIONS_PER_ADDRESS', 1024, 4, 1_000_000),

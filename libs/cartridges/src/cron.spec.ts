@@ -7,7 +7,29 @@ const at = (iso: string) => new Date(iso);
 
 describe('cron schedules', () => {
   it('takes five fields, six with seconds first, and the @ names', () => {
-    for (const s of ['*/5 * * * *', '0 3 * * 1-5', '*/3 * * * * *', '@hourly', '@daily']) assert.equal(scheduleProblem(s), null, s);
+    for (const s of ['*/5 * * * *', '0 3 * * 1-5', '30 * * * * *', '@hourly', '@daily', '@weekdays']) assert.equal(scheduleProblem(s), null, s);
+    // A seconds field finer than the minute passes where the least interval is set lower (GEARSHIFT_CRON_MIN_INTERVAL_S).
+    assert.equal(scheduleProblem('*/3 * * * * *', 3), null);
+  });
+
+  it('refuses a schedule that runs an entry more often than once a minute, naming the rule', () => {
+    for (const s of ['* * * * * *', '*/30 * * * * *', '0,1 * * * * *']) {
+      assert.match(scheduleProblem(s) ?? '', /an entry runs at most once a minute \(cron's own granularity is the minute/, s);
+    }
+    assert.match(scheduleProblem('* * * * * *') ?? '', /^runs an entry 1 s after the one before/);
+    assert.match(scheduleProblem('*/3 * * * * *', 5) ?? '', /at most once every 5 s/);
+    assert.notEqual(scheduleProblem('@secondly'), null);
+    assert.deepEqual(
+      cronViolations([{ schedule: '* * * * * *', command: 'true' }]).map((v) => [v.pointer, v.rule]),
+      [['/cron/0/schedule', 'cron-schedule']],
+    );
+  });
+
+  it("names the macros cron knows for one it does not, rather than the parser's fragment of it", () => {
+    const problem = scheduleProblem('@every 1s') ?? '';
+    assert.match(problem, /cron knows the macros @yearly, .*@hourly/);
+    assert.match(problem, /"\*\/5 \* \* \* \*" for every five minutes/);
+    assert.doesNotMatch(problem, /alias/);
   });
 
   it('refuses what cron would refuse, each violation named by its pointer', () => {

@@ -3,6 +3,7 @@ import { AppsModule } from '../apps/apps.module';
 import { CartridgesModule } from '../cartridges/cartridges.module';
 import { ChangesModule } from '../changes/changes.module';
 import { DomainsModule } from '../domains/domains.module';
+import { FleetModule } from '../fleet/fleet.module';
 import { LifecycleModule } from '../lifecycle/lifecycle.module';
 import { RoutesModule } from '../routes/routes.module';
 import { UpgradesModule } from '../upgrades/upgrades.module';
@@ -12,7 +13,7 @@ import { ApplyController } from './apply.controller';
 
 /** Applying a gearshift.yml. */
 @Module({
-  imports: [AppsModule, CartridgesModule, ChangesModule, DomainsModule, LifecycleModule, RoutesModule, UpgradesModule, UsersModule],
+  imports: [AppsModule, CartridgesModule, ChangesModule, DomainsModule, FleetModule, LifecycleModule, RoutesModule, UpgradesModule, UsersModule],
   controllers: [ApplyController],
   providers: [ApplyService],
   exports: [ApplyService],

@@ -31,6 +31,7 @@ import { checkAliasHolder, checkAliasHost } from '../routes/aliases.service';
 import { AppsRepository } from '../apps/apps.repository';
 import { CatalogService } from '../cartridges/catalog.service';
 import { DomainsService } from '../domains/domains.service';
+import { NodesRepository } from '../fleet/nodes.repository';
 import { AppsService } from '../lifecycle/apps.service';
 import { AliasesService } from '../routes/aliases.service';
 import { checkQuota } from '../teams/quota';
@@ -56,6 +57,7 @@ export class ApplyService {
     private readonly appGears: AppGears,
     private readonly ca: CertificateAuthority,
     private readonly upgrades: UpgradesService,
+    private readonly nodesRepository: NodesRepository,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
@@ -77,7 +79,7 @@ export class ApplyService {
     // Named services are built from the repository's folders: they come with the next push of its code.
     // Cron entries run with the release whose gearshift.yml names them; a schedule cron cannot read, or a service the
     // file does not name, is refused here too.
-    const schedules = cronViolations(parsed.cron, Object.keys(parsed.services ?? {}));
+    const schedules = cronViolations(parsed.cron, Object.keys(parsed.services ?? {}), this.config.cronMinIntervalS);
     if (schedules.length > 0) throw new GearshiftError('rule_violation', schedules.map((v) => `${v.pointer} ${v.message}`).join('; '), schedules);
     const app = await this.appsRepository.findByName(domain.id, parsed.name);
     // A bare family (`nodejs`) keeps the version the app has, and gives a new app the newest current one.
@@ -102,7 +104,12 @@ export class ApplyService {
       throw new GearshiftError('rule_violation', refusals.map((r) => r.message).join('; '), refusals);
     }
     const losses = planned.filter((i) => i.loses);
-    if (opts.dryRun) return { dryRun: true, app: d.name, plan: planned, losesData: losses.length > 0, ...warned };
+    if (opts.dryRun) {
+      // The plan says when the nodes as they are cannot take what it would run, as the push or apply would be told.
+      const shortfall = await this.roomShortfall(app, d);
+      const said = shortfall ? { fits: false, warnings: [...(warned.warnings ?? []), `would not fit the nodes: ${shortfall}`] } : { fits: true };
+      return { dryRun: true, app: d.name, plan: planned, losesData: losses.length > 0, ...warned, ...said };
+    }
     if (planned.length === 0) return { app: d.name, plan: [], operation: null, unchanged: true, ...warned };
     // Named services change with the next push of the code they are built from; apply converges the rest.
     const items = planned.filter((i) => !i.target.startsWith('service '));
@@ -175,6 +182,19 @@ export class ApplyService {
     }
     const result = await this.applyDescriptor(user, domainName, app, d, items, opts.wait);
     return { app: d.name, plan: planned, operation: 'operation' in result ? result.operation : null, ...warned };
+  }
+
+  /** Why the nodes could not take the gears the descriptor runs (its web gears and its services'), or null. */
+  private roomShortfall(app: App | null, d: AppDescriptor): Promise<string | null> {
+    const names = d.cartridges.map(entryName);
+    const holder = app ?? { cartridges: [], gears: [], size: d.size ?? 'small', services: {}, desiredState: 'started' as const };
+    // A service that autoscales starts at its least.
+    const services = Object.fromEntries(Object.entries(d.services ?? {}).map(([name, s]) => [name, { size: s.size, scale: s.autoscale?.min ?? s.scale }]));
+    return this.appGears.releaseShortfall({ nodes: this.nodesRepository }, holder, {
+      web: this.catalog.webOf(names) ?? null,
+      ...(d.scale !== undefined ? { webGears: d.scale } : {}),
+      services,
+    });
   }
 
   /**

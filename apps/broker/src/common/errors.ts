@@ -12,6 +12,7 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   rule_violation: 422,
   quota_exceeded: 422,
+  capacity_exceeded: 422,
   too_many_requests: 429,
   no_capacity: 503,
   unavailable: 503,

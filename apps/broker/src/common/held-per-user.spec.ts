@@ -61,4 +61,35 @@ describe('what a user holds open', () => {
     );
     assert.equal(held.of('ada'), 0);
   });
+
+  it('takes places at once for work that starts later, shared with the work it runs, and gives each back once', async () => {
+    const held = new HeldPerUser();
+    const first = held.take('ada', 2);
+    const second = held.take('ada', 2);
+    assert.ok(first && second);
+    assert.equal(held.take('ada', 2), null, 'the third is over the limit');
+    await assert.rejects(
+      held.run(
+        'ada',
+        2,
+        (n) => `${n} open`,
+        async () => undefined,
+      ),
+      /2 open/,
+    );
+    first();
+    first();
+    assert.equal(held.of('ada'), 1, 'given back once, however often called');
+    assert.equal(
+      await held.run(
+        'ada',
+        2,
+        (n) => `${n} open`,
+        async () => 'ran',
+      ),
+      'ran',
+    );
+    second();
+    assert.equal(held.of('ada'), 0);
+  });
 });

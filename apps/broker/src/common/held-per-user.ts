@@ -21,6 +21,24 @@ export class HeldPerUser {
     }
   }
 
+  /**
+   * Takes one more of the user's at once, for work that starts later (a cron run): the function that gives it back,
+   * or null when the user holds `limit` already.
+   */
+  take(userId: string, limit: number): (() => void) | null {
+    const held = this.held.get(userId) ?? 0;
+    if (held >= limit) return null;
+    this.held.set(userId, held + 1);
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      const left = (this.held.get(userId) ?? 1) - 1;
+      if (left > 0) this.held.set(userId, left);
+      else this.held.delete(userId);
+    };
+  }
+
   /** How many the user holds now. */
   of(userId: string): number {
     return this.held.get(userId) ?? 0;

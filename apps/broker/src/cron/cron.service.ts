@@ -102,13 +102,44 @@ export class CronService implements OnApplicationBootstrap {
       }
       return;
     }
-    const id = await this.cronRepository.claim({ ...base, state: 'running', startedAt: new Date(), error: null });
-    if (!id) return;
+    // Cron runs are one-off commands of the app's deployer, in whose name they run: they count against the same
+    // limit (GEARSHIFT_MAX_RUNS), taken here for the run's whole life, and a time that finds it full is skipped, as
+    // one whose previous run still goes.
+    const taken = this.runs.reserve(runner(app));
+    if (!('release' in taken)) {
+      const claimed = await this.cronRepository.claim({
+        ...base,
+        state: 'skipped',
+        startedAt: null,
+        finishedAt: new Date(),
+        error: `${taken.held} commands of the app's deployer were running, the most one user may (GEARSHIFT_MAX_RUNS is ${taken.limit})`,
+      });
+      if (claimed) {
+        this.logger.warn(
+          `cron: ${app.domain}/${app.app} "${entry.command}" (${entry.schedule}) due at ${due.toISOString()} skipped: ${taken.held} of at most ${taken.limit} commands run (GEARSHIFT_MAX_RUNS)`,
+        );
+        this.record(app, entry, 429, { dueAt: due.toISOString(), skipped: true });
+        await this.cronRepository.prune(key, CRON_KEEP_RUNS);
+      }
+      return;
+    }
+    let id: string | null;
+    try {
+      id = await this.cronRepository.claim({ ...base, state: 'running', startedAt: new Date(), error: null });
+    } catch (err) {
+      taken.release();
+      throw err;
+    }
+    if (!id) {
+      taken.release();
+      return;
+    }
     const stop = new AbortController();
     this.inFlight.set(entryKey(key), stop);
     void this.execute(app, entry, id, stop.signal)
       .catch((err: Error) => this.logger.error(`cron: recording a run of ${app.domain}/${app.app} failed: ${err.message}`))
       .finally(() => {
+        taken.release();
         this.inFlight.delete(entryKey(key));
         this.cronRepository.prune(key, CRON_KEEP_RUNS).catch(() => undefined);
       });
@@ -182,6 +213,9 @@ export class CronService implements OnApplicationBootstrap {
     };
   }
 }
+
+/** Whose commands an app's cron runs count among: its deployer's, else (no deployer is known) the app's own. */
+const runner = (app: ScheduledApp): { id: string } => ({ id: app.deployer?.id ?? `app:${app.appId}` });
 
 export function presentRun(r: CronRun) {
   return {

@@ -14,6 +14,7 @@ export type Repositories<C extends RepositoryClasses> = { [K in keyof C]: Instan
 /** One transaction: the repositories it hands out all write through it. */
 export class Tx {
   private readonly built = new Map<RepositoryClass, unknown>();
+  private savepoints = 0;
 
   constructor(readonly manager: EntityManager) {}
 
@@ -24,6 +25,23 @@ export class Tx {
       this.built.set(repository, r);
     }
     return r;
+  }
+
+  /**
+   * Runs `work` as a part of the transaction that can fail alone: when it throws, what it wrote is undone (back to a
+   * savepoint) and the error goes on to the caller, whose transaction can still commit what it did before and after.
+   */
+  async undoing<T>(work: () => Promise<T>): Promise<T> {
+    const name = `undoing_${++this.savepoints}`;
+    await this.manager.query(`savepoint ${name}`);
+    try {
+      const done = await work();
+      await this.manager.query(`release savepoint ${name}`);
+      return done;
+    } catch (err) {
+      await this.manager.query(`rollback to savepoint ${name}`);
+      throw err;
+    }
   }
 
   /** The repositories named in `classes`, bound to this transaction. */

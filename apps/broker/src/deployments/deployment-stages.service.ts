@@ -81,6 +81,9 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
       app.desiredState = 'started';
     }
     const release = { id: d.id, services: d.services ?? {} };
+    // The nodes may have filled while it built: a release they cannot take fails now, with its whole need, before
+    // any of its gears is placed (see OperationsService.applyReport).
+    await this.apps.checkReleaseRoom(repos, app, { web: webCartridge ?? null, webGears: plan.addGears ?? 0, services: release.services }, '');
     if (plan.addGears === null) {
       await repos.apps.setRelease(
         webGears.map((g) => g.id),

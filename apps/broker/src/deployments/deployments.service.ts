@@ -160,7 +160,7 @@ export class DeploymentsService {
     const hooks = this.sources.hooksOf(descriptor, paths);
     // A schedule cron cannot read, or a service the file does not name, is refused with the push, not found out when
     // the entry would have run.
-    const badEntry = cronViolations(descriptor?.cron, Object.keys(descriptor?.services ?? {}))[0];
+    const badEntry = cronViolations(descriptor?.cron, Object.keys(descriptor?.services ?? {}), this.config.cronMinIntervalS)[0];
     if (badEntry) throw ruleViolation(`/archive/gearshift.yml${badEntry.pointer}`, badEntry.rule, `gearshift.yml ${badEntry.pointer}: ${badEntry.message}`);
     // The Procfile is read for a build with the cartridge's recipe; a repository's Dockerfile says how it starts.
     // A release of named services only builds no image of the web cartridge's for Procfile processes to run in.
@@ -192,7 +192,15 @@ export class DeploymentsService {
         async (repos) => {
           const current = await repos.apps.findById(app.id);
           const replaced = current!.activeDeploymentId ? await repos.deployments.findById(current!.activeDeploymentId) : null;
-          await this.apps.checkReleaseGears(repos, current!, processes, replaced?.processes ?? {}, web, planned.services);
+          await this.apps.checkReleaseGears(
+            repos,
+            current!,
+            processes,
+            replaced?.processes ?? {},
+            web,
+            planned.services,
+            `/archive/${composed?.file ?? 'gearshift.yml'}`,
+          );
           // Its web services' own host names are held from the push on, with the rules of aliases; those the serving
           // release names stay held until this one takes its place.
           await holdServiceHosts(
@@ -294,7 +302,7 @@ export class DeploymentsService {
       async (repos) => {
         const current = (await repos.apps.findById(app.id))!;
         const replaced = current.activeDeploymentId ? await repos.deployments.findById(current.activeDeploymentId) : null;
-        await this.apps.checkReleaseGears(repos, current, target.processes ?? {}, replaced?.processes ?? {}, undefined, target.services ?? {});
+        await this.apps.checkReleaseGears(repos, current, target.processes ?? {}, replaced?.processes ?? {}, undefined, target.services ?? {}, '/deployment');
         await holdServiceHosts(repos.aliases, { id: app.id, teamId: domain.teamId }, target.services ?? {}, this.config.appsDomain, '/deployment');
         const stage = await this.stages.startRollout(repos, current, target);
         const created = await this.operations.create(

@@ -10,7 +10,7 @@ import { followedServiceScale, serviceScaleOf } from '../apps/service-scale';
 import { checkCartridgeSet, checkSize } from '../apps/cartridge-rules';
 import { generatedFor } from '../apps/generated-values';
 import type { Change, ChangeRepos } from '../changes/change-runner';
-import { explainPlacement, servicesReachableElsewhere, type NodeCandidate } from '../nodes/placement';
+import { explainPlacement, roomFor, roomShortfall, servicesReachableElsewhere, type NodeCandidate } from '../nodes/placement';
 import { recordPlacement } from '../common/placement-log';
 import type { ConfigRollout } from '../operations/rollout';
 import { checkQuota } from '../teams/quota';
@@ -123,16 +123,97 @@ export class AppGears {
   }
 
   /**
-   * Places gears under the placement lock; fails with 503 and the shortfall when no node has room. The operation of
-   * the change records which nodes were considered and why (see placement-log.ts).
+   * Places gears under the placement lock. When no node has room it fails with the shortfall: 422
+   * `capacity_exceeded` when the nodes as they are can never take the gears (full, or lacking a label), which ends an
+   * operation at once; 503 `no_capacity` when a node that is away may take them once back (see Placement), which an
+   * operation's stage retries. The operation of the change records which nodes were considered and why (see
+   * placement-log.ts).
    */
   async place(repos: ChangeRepos, gearsMb: number[], onlyNode?: string, spread?: Record<string, number>, known?: NodeCandidate[]): Promise<string> {
     const nodes = (known ?? this.candidates(await repos.nodes.usage())).filter((n) => !onlyNode || n.id === onlyNode);
     const explained = explainPlacement(nodes, { gearsMb, now: new Date(), heartbeatTimeoutMs: this.quietMs(), spread });
     const { placement } = explained;
-    if (!placement.ok) throw new GearshiftError('no_capacity', placement.shortfall);
+    if (!placement.ok) {
+      if (placement.lasting) throw capacityExceeded('', placement.shortfall);
+      throw new GearshiftError('no_capacity', placement.shortfall);
+    }
     recordPlacement({ text: `placed ${explained.summary}`, considered: explained.considered, passedOver: explained.passedOver });
     return placement.nodeId;
+  }
+
+  /**
+   * Why a whole group of gears does not fit the nodes (the whole need and what the nodes have), or null; see roomFor.
+   * `together`: all on that node, or on one node still to be chosen. `freed`: room that gears going with the same
+   * change give back.
+   */
+  async roomShortfall(
+    repos: Pick<ChangeRepos, 'nodes'>,
+    what: string,
+    gearsMb: number[],
+    opts: { together?: string | true; more?: boolean; freed?: { nodeId: string; memoryMb: number }[] } = {},
+  ): Promise<string | null> {
+    if (gearsMb.length === 0) return null;
+    const nodes = this.candidates(await repos.nodes.usage());
+    for (const f of opts.freed ?? []) {
+      const n = nodes.find((x) => x.id === f.nodeId);
+      if (n) {
+        n.allocatedMb -= f.memoryMb;
+        n.gears -= 1;
+      }
+    }
+    const check = roomFor(nodes, { gearsMb, together: opts.together, now: new Date(), heartbeatTimeoutMs: this.quietMs() });
+    return roomShortfall(what, gearsMb, check, opts.more);
+  }
+
+  /**
+   * Refuses a whole group of gears the nodes cannot take (422 `capacity_exceeded` at `pointer`) before any of them is
+   * placed, so that nothing is half made and an operation does not wait for room that will not come.
+   */
+  async checkRoom(repos: ChangeRepos, what: string, gearsMb: number[], pointer: string, opts: Parameters<AppGears['roomShortfall']>[3] = {}): Promise<void> {
+    const shortfall = await this.roomShortfall(repos, what, gearsMb, opts);
+    if (shortfall) throw capacityExceeded(pointer, shortfall);
+  }
+
+  /**
+   * Why the nodes cannot take a release, or null: its web gears (`webGears`, else as many as the app serves with, or
+   * the cartridge's first ones), the first gear of each new process type, and every gear of its services, which all go
+   * on one node beside the app's (see addServiceGears). A release that surges runs beside the serving one, whose gears
+   * keep their room; one that does not replaces the services' gears.
+   */
+  async releaseShortfall(
+    repos: Pick<ChangeRepos, 'nodes'>,
+    app: ReleaseHolder,
+    release: { web?: Cartridge | null; webGears?: number; newProcesses?: number; services: Record<string, ServiceNeed> },
+  ): Promise<string | null> {
+    const web = release.web === undefined ? this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge)) : release.web;
+    const webMb: number[] = [];
+    if (web) {
+      const name = web.manifest.name;
+      const running = (app.gears ?? []).filter((g) => g.cartridge === name && !g.process && !g.service).length;
+      const count = release.webGears ?? (running > 0 ? running : Math.max(1, web.manifest.scaling?.min ?? 1));
+      webMb.push(...Array<number>(count + (release.newProcesses ?? 0)).fill(this.gearMb(app, name)));
+    }
+    const servicesMb: number[] = [];
+    for (const [name, s] of Object.entries(release.services)) {
+      servicesMb.push(...Array<number>(serviceScaleOf(app.services?.[name], s)).fill(GEAR_SIZES[s.size ?? app.size].memoryMb));
+    }
+    // What serves: the web gears, or for an app of named services only, its services' gears.
+    const serving =
+      app.desiredState === 'started' &&
+      (app.gears ?? []).some((g) => (web ? g.cartridge === web.manifest.name && !g.process && !g.service : Boolean(g.service)));
+    const freed = serving ? [] : (app.gears ?? []).filter((g) => g.service).map((g) => ({ nodeId: g.nodeId, memoryMb: g.memoryMb }));
+    const home = app.gears?.[0]?.nodeId;
+    // The services' gears share one node; all of the release's gears must fit the nodes together as well.
+    return (
+      (await this.roomShortfall(repos, "the release's services", servicesMb, { together: home ?? true, freed })) ??
+      (await this.roomShortfall(repos, 'the release', [...webMb, ...servicesMb], { freed }))
+    );
+  }
+
+  /** Refuses a release the nodes cannot take (see releaseShortfall) with 422 `capacity_exceeded` at `pointer`. */
+  async checkReleaseRoom(repos: ChangeRepos, app: App, release: Parameters<AppGears['releaseShortfall']>[2], pointer: string): Promise<void> {
+    const shortfall = await this.releaseShortfall(repos, app, release);
+    if (shortfall) throw capacityExceeded(pointer, shortfall);
   }
 
   /**
@@ -221,7 +302,7 @@ export class AppGears {
   }
 
   /** The memory of one gear of a cartridge: its own size if the app gave it one, else the app's. */
-  private gearMb(app: App, cartridge: string): number {
+  private gearMb(app: Pick<App, 'cartridges' | 'size'>, cartridge: string): number {
     const own = (app.cartridges ?? []).find((c) => c.cartridge === cartridge)?.options?.size;
     return GEAR_SIZES[own ?? app.size].memoryMb;
   }
@@ -244,6 +325,7 @@ export class AppGears {
     const memoryMb = this.gearMb(app, web.manifest.name);
     if (replicas > gears.length) {
       await checkQuota(repos.teams, app.domainId, Array<number>(replicas - gears.length).fill(memoryMb));
+      await this.checkRoom(repos, `${replicas} web gears`, Array<number>(replicas - gears.length).fill(memoryMb), '/replicas', { more: true });
       const cartridges = (app.cartridges ?? []).map((c) => c.cartridge);
       await this.addWebGears(repos, app.id, cartridges, app.gears ?? [], web.manifest.name, replicas - gears.length, memoryMb, app.activeDeploymentId);
     } else {
@@ -265,6 +347,7 @@ export class AppGears {
     previous: Record<string, string>,
     web?: Cartridge | null,
     services: Record<string, ReleaseService> = {},
+    pointer = '',
   ): Promise<void> {
     const gearsMb: number[] = [];
     // An app of named services only has no web cartridge (`web` null, or none of its own).
@@ -285,6 +368,14 @@ export class AppGears {
       gearsMb.push(...Array<number>(this.serviceScale(app, name, s)).fill(GEAR_SIZES[s.size ?? app.size].memoryMb));
     }
     await checkQuota(repos.teams, app.domainId, gearsMb);
+    const newProcesses = cartridge
+      ? newProcessTypes(
+          processes,
+          previous,
+          (app.gears ?? []).map((g) => g.process),
+        ).length
+      : 0;
+    await this.checkReleaseRoom(repos, app, { web: cartridge ?? null, newProcesses, services }, pointer);
   }
 
   /**
@@ -349,6 +440,10 @@ export class AppGears {
     const memoryMb = GEAR_SIZES[s.size ?? app.size].memoryMb;
     await checkQuota(repos.teams, app.domainId, Array<number>(replicas - gears.length).fill(memoryMb));
     const home = gears[0]?.nodeId ?? app.gears?.[0]?.nodeId;
+    await this.checkRoom(repos, `service "${name}" at ${replicas} replicas`, Array<number>(replicas - gears.length).fill(memoryMb), '/replicas', {
+      together: home,
+      more: true,
+    });
     for (let i = gears.length; i < replicas; i++) {
       const nodeId = await this.place(repos, [memoryMb], home);
       await repos.apps.addGears(app.id, [{ cartridge: s.cartridge, nodeId, memoryMb, deploymentId: release.id, service: name }]);
@@ -450,9 +545,20 @@ export class AppGears {
     }
     await checkQuota(repos.teams, app.domainId, Array<number>(replicas - gears.length).fill(memoryMb));
     const home = (app.gears ?? []).find((g) => g.cartridge === web && !g.process && !g.service && g.deploymentId === release.id)?.nodeId ?? gears[0]?.nodeId;
+    await this.checkRoom(repos, `process "${type}" at ${replicas} gears`, Array<number>(replicas - gears.length).fill(memoryMb), '/replicas', {
+      together: home,
+      more: true,
+    });
     for (let i = gears.length; i < replicas; i++) {
       const nodeId = await this.place(repos, [memoryMb], home);
       await repos.apps.addGears(app.id, [{ cartridge: web, nodeId, memoryMb, deploymentId: release.id, process: type }]);
     }
   }
 }
+
+/** What a release's room is reckoned from: an app, or what a descriptor would make of a new one. */
+type ReleaseHolder = Pick<App, 'cartridges' | 'gears' | 'size' | 'services' | 'desiredState'>;
+type ServiceNeed = Pick<ReleaseService, 'scale' | 'autoscale' | 'size'>;
+
+/** A refusal of gears the nodes as they are can never take: a 422 that names the whole need, at `pointer`. */
+const capacityExceeded = (pointer: string, message: string) => new GearshiftError('capacity_exceeded', message, [{ pointer, rule: 'node-capacity', message }]);

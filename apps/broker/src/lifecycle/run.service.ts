@@ -127,6 +127,15 @@ export class RunService {
     );
   }
 
+  /**
+   * Takes one of the user's commands now, for a command that starts later (a cron run in the user's name): the
+   * function that gives it back once the command has ended, or how many the user holds when that is the most.
+   */
+  reserve(user: Pick<User, 'id'>): { release: () => void } | { held: number; limit: number } {
+    const release = this.running.take(user.id, this.config.maxRuns);
+    return release ? { release } : { held: this.running.of(user.id), limit: this.config.maxRuns };
+  }
+
   async run(user: User, domainName: string, appName: string, body: RunBody, res: Response): Promise<void> {
     const app = await this.appFor(user, domainName, appName);
     await this.held(user, () => this.answer(res, (io) => this.execute(app, body, io)));

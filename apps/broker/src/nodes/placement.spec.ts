@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { explainPlacement, placeGears, servicesReachableElsewhere, type NodeCandidate } from './placement';
+import { explainPlacement, placeGears, roomFor, roomShortfall, servicesReachableElsewhere, type NodeCandidate } from './placement';
 
 const now = new Date('2026-01-01T00:00:00Z');
 const node = (name: string, over: Partial<NodeCandidate> = {}): NodeCandidate => ({
@@ -52,7 +52,7 @@ describe('placeGears', () => {
   });
 
   it('says so when no node has joined', () => {
-    assert.deepEqual(placeGears([], req([256])), { ok: false, shortfall: 'no node has joined the platform yet' });
+    assert.deepEqual(placeGears([], req([256])), { ok: false, shortfall: 'no node has joined the platform yet', lasting: false });
   });
 
   it('spreads an app with services only once other nodes can reach them', () => {
@@ -178,5 +178,71 @@ describe('placeGears', () => {
       r.considered.map((v) => v.reason),
       ["a runs the app's gears and has 324 MB free", "b fits, but the app's gears run on a"],
     );
+  });
+});
+
+describe('a shortfall that lasts', () => {
+  it('lasts when every node is full or lacks a label: waiting changes nothing', () => {
+    const full = placeGears([node('a', { allocatedMb: 1000 }), node('b', { maxGears: 1, gears: 1 })], req([256]));
+    assert.deepEqual(full.ok === false && full.lasting, true);
+    const labelled = placeGears([node('a')], { ...req([256]), labels: { disk: 'ssd' } });
+    assert.deepEqual(labelled.ok === false && labelled.lasting, true);
+  });
+
+  it('passes when a node that is away or not yet heard from may take the gears once back', () => {
+    const quiet = placeGears([node('a', { allocatedMb: 1000 }), node('b', { lastHeartbeat: null })], req([256]));
+    assert.deepEqual(quiet.ok === false && quiet.lasting, false);
+    const silent = placeGears([node('a', { lastHeartbeat: new Date(now.getTime() - 60000) })], req([256]));
+    assert.deepEqual(silent.ok === false && silent.lasting, false);
+  });
+});
+
+describe('roomFor and roomShortfall', () => {
+  const room = (nodes: NodeCandidate[], gearsMb: number[], together?: string | true) => roomFor(nodes, { gearsMb, together, now, heartbeatTimeoutMs: 15000 });
+  const gears = (count: number, mb: number) => Array<number>(count).fill(mb);
+
+  it('gives the whole need and what the nodes can take of it, not the one gear that found no room', () => {
+    const big = node('vm', { memoryMb: 20 * 1024, allocatedMb: 1024, maxGears: 500 });
+    const check = room([big], gears(101, 256));
+    assert.deepEqual(check, { gears: 101, needMb: 25856, fits: 76, freeMb: 19456, nodes: 1 });
+    assert.equal(
+      roomShortfall('the release', gears(101, 256), check),
+      'the release needs 101 gears of 256 MB (25.3 GB); the nodes can take 76 more (19.0 GB free on 1 node)',
+    );
+  });
+
+  it('says nothing when everything fits', () => {
+    const check = room([node('a'), node('b')], gears(8, 256));
+    assert.equal(check.fits, 8);
+    assert.equal(roomShortfall('the release', gears(8, 256), check), null);
+  });
+
+  it('counts the room of every node that takes gears, and the gear limit as well as memory', () => {
+    const check = room([node('a', { maxGears: 3 }), node('b', { allocatedMb: 512 }), node('c', { state: 'draining' })], gears(6, 256));
+    assert.deepEqual(check, { gears: 6, needMb: 1536, fits: 5, freeMb: 1536, nodes: 2 });
+    assert.equal(
+      roomShortfall('service "jobs" at 7 replicas', gears(6, 256), check, true),
+      'service "jobs" at 7 replicas needs 6 more gears of 256 MB (1.5 GB); the nodes can take 5 more (1.5 GB free on 2 nodes)',
+    );
+  });
+
+  it('puts gears that go together on one node: the one named, or the one that takes the most', () => {
+    const nodes = [node('a', { allocatedMb: 512 }), node('b')];
+    assert.equal(room(nodes, gears(4, 256), 'a').fits, 2);
+    assert.equal(room(nodes, gears(4, 256), true).fits, 4);
+    assert.equal(room(nodes, gears(6, 256), true).fits, 4);
+    assert.equal(room(nodes, gears(6, 256)).fits, 6);
+  });
+
+  it('places the largest gears first and names mixed sizes by their sum', () => {
+    const check = room([node('a', { memoryMb: 1024 })], [256, 512, 512]);
+    assert.equal(check.fits, 2);
+    assert.equal(roomShortfall('the release', [256, 512, 512], check), 'the release needs 3 gears (1.3 GB); the nodes can take 2 more (1.0 GB free on 1 node)');
+  });
+
+  it('leaves a passing state to placement: with no node that takes gears now, there is no shortfall to tell', () => {
+    const check = room([node('a', { lastHeartbeat: null })], gears(2, 256));
+    assert.equal(check.nodes, 0);
+    assert.equal(roomShortfall('the release', gears(2, 256), check), null);
   });
 });

@@ -16,7 +16,12 @@ export interface NodeCandidate {
   gears: number;
 }
 
-export type Placement = { ok: true; nodeId: string } | { ok: false; shortfall: string };
+/**
+ * A placement, or why none: `lasting` when the nodes as they are can never take the gears (each is full, or lacks a
+ * label asked for), so that waiting changes nothing until an operator adds room; otherwise a node that has not
+ * reported, is silent, draining, or none has joined yet, may take them once it is back.
+ */
+export type Placement = { ok: true; nodeId: string } | { ok: false; shortfall: string; lasting: boolean };
 
 export interface PlacementRequest {
   /** Memory of each gear to place. All of them go to one node, so that an app's gears share its network. */
@@ -59,6 +64,8 @@ export interface ExplainedPlacement {
 interface Refusal {
   reason: string;
   kind: string;
+  /** A refusal for room or labels, which stays until an operator changes the nodes (see Placement). */
+  lasting?: boolean;
 }
 
 function whyNot(n: NodeCandidate, needMb: number, count: number, req: PlacementRequest): Refusal | null {
@@ -67,11 +74,11 @@ function whyNot(n: NodeCandidate, needMb: number, count: number, req: PlacementR
   const silentMs = req.now.getTime() - n.lastHeartbeat.getTime();
   if (silentMs > req.heartbeatTimeoutMs) return { reason: `${n.name} has not reported for ${Math.round(silentMs / 1000)} s`, kind: 'is silent' };
   for (const [key, value] of Object.entries(req.labels ?? {})) {
-    if (n.labels?.[key] !== value) return { reason: `${n.name} lacks the label ${key}=${value}`, kind: `lacks the label ${key}=${value}` };
+    if (n.labels?.[key] !== value) return { reason: `${n.name} lacks the label ${key}=${value}`, kind: `lacks the label ${key}=${value}`, lasting: true };
   }
   const free = n.memoryMb - n.allocatedMb;
-  if (free < needMb) return { reason: `${n.name} has ${free} MB free`, kind: 'has too little free memory' };
-  if (n.gears + count > n.maxGears) return { reason: `${n.name} runs ${n.gears} of at most ${n.maxGears} gears`, kind: 'runs its most gears' };
+  if (free < needMb) return { reason: `${n.name} has ${free} MB free`, kind: 'has too little free memory', lasting: true };
+  if (n.gears + count > n.maxGears) return { reason: `${n.name} runs ${n.gears} of at most ${n.maxGears} gears`, kind: 'runs its most gears', lasting: true };
   return null;
 }
 
@@ -98,21 +105,23 @@ export function explainPlacement(nodes: NodeCandidate[], req: PlacementRequest):
   const what = `${plural(count, 'gear')} needing ${needMb} MB`;
   if (nodes.length === 0) {
     const shortfall = 'no node has joined the platform yet';
-    return { placement: { ok: false, shortfall }, considered: [], passedOver: {}, summary: `${what}: ${shortfall}` };
+    return { placement: { ok: false, shortfall, lasting: false }, considered: [], passedOver: {}, summary: `${what}: ${shortfall}` };
   }
   const refused: NodeVerdict[] = [];
   const refusedKinds: string[] = [];
   const fitting: NodeCandidate[] = [];
+  let lasting = true;
   for (const n of nodes) {
     const refusal = whyNot(n, needMb, count, req);
     if (refusal) {
       refused.push({ node: n.name, zone: n.zone ?? null, chosen: false, reason: refusal.reason });
       refusedKinds.push(refusal.kind);
+      lasting &&= refusal.lasting === true;
     } else fitting.push(n);
   }
   if (fitting.length === 0) {
     const shortfall = `no node can take ${count} gear(s) needing ${needMb} MB: ${refused.map((v) => v.reason).join('; ')}`;
-    return { placement: { ok: false, shortfall }, considered: refused, passedOver: countBy(refusedKinds), summary: shortfall };
+    return { placement: { ok: false, shortfall, lasting }, considered: refused, passedOver: countBy(refusedKinds), summary: shortfall };
   }
   const verdict = (n: NodeCandidate, chosen: boolean, reason: string): NodeVerdict => ({ node: n.name, zone: n.zone ?? null, chosen, reason });
   const preferred = fitting.find((n) => n.id === req.preferNode);
@@ -164,6 +173,81 @@ export function explainPlacement(nodes: NodeCandidate[], req: PlacementRequest):
 /** Picks the node for a group of gears (see explainPlacement). */
 export function placeGears(nodes: NodeCandidate[], req: PlacementRequest): Placement {
   return explainPlacement(nodes, req).placement;
+}
+
+/** What a group of gears needs, and what the nodes can take of it (see roomFor). */
+export interface RoomCheck {
+  /** Gears asked for, and their memory in all. */
+  gears: number;
+  needMb: number;
+  /** Of those, how many the nodes can take, placed as placement would. */
+  fits: number;
+  /** Free memory on the nodes that take gears (active, heard from, with the labels asked for), and how many they are. */
+  freeMb: number;
+  nodes: number;
+}
+
+export interface RoomRequest {
+  gearsMb: number[];
+  /**
+   * All on one node (an app's services share its network there): that node's id, or `true` for whichever node would
+   * be chosen (the one that can take the most of them).
+   */
+  together?: string | true;
+  labels?: Record<string, string>;
+  now: Date;
+  heartbeatTimeoutMs: number;
+}
+
+/**
+ * How many of a whole group of gears the nodes can take, checked before any of them is placed: a release or a scale
+ * that cannot fit is refused at once with the whole need, rather than found out gear by gear. Each gear (largest
+ * first) goes to the node with the most free memory that has room, as spread placement would; `together` puts them
+ * all on one node. Only the nodes that take gears count: one that has not reported or is draining is left to place(),
+ * which says why.
+ */
+export function roomFor(nodes: NodeCandidate[], req: RoomRequest): RoomCheck {
+  const ready = nodes.filter((n) => {
+    const refusal = whyNot({ ...n, allocatedMb: 0, gears: 0 }, 0, 0, { ...req, gearsMb: [] } as PlacementRequest);
+    return !refusal && (typeof req.together !== 'string' || n.id === req.together);
+  });
+  const sizes = [...req.gearsMb].sort((a, b) => b - a);
+  const fill = (onto: NodeCandidate[]): number => {
+    const use = onto.map((n) => ({ free: free(n), room: n.maxGears - n.gears }));
+    let placed = 0;
+    for (const mb of sizes) {
+      const best = use.filter((u) => u.free >= mb && u.room > 0).sort((a, b) => b.free - a.free)[0];
+      if (!best) continue;
+      best.free -= mb;
+      best.room -= 1;
+      placed++;
+    }
+    return placed;
+  };
+  const fits = req.together === true ? Math.max(0, ...ready.map((n) => fill([n]))) : fill(ready);
+  return {
+    gears: sizes.length,
+    needMb: sizes.reduce((a, b) => a + b, 0),
+    fits,
+    freeMb: ready.reduce((a, n) => a + Math.max(0, free(n)), 0),
+    nodes: ready.length,
+  };
+}
+
+const gb = (mb: number) => (mb >= 1024 ? `${(mb / 1024).toFixed(1)} GB` : `${mb} MB`);
+
+/**
+ * Why a group of gears does not fit, in one sentence that gives the whole need and what the nodes have; null when it
+ * fits, or when no node takes gears now (a passing state that place() names). `what` names the asker: "the release",
+ * "service \"jobs\"".
+ */
+export function roomShortfall(what: string, gearsMb: number[], check: RoomCheck, more = false): string | null {
+  if (check.fits >= check.gears || check.nodes === 0) return null;
+  const sizes = [...new Set(gearsMb)];
+  const each = sizes.length === 1 ? ` of ${sizes[0]} MB` : '';
+  const on = check.nodes === 1 ? '1 node' : `${check.nodes} nodes`;
+  const take = check.fits === 0 ? 'none of them' : `${check.fits} more`;
+  return `${what} needs ${more ? `${check.gears} more gear${check.gears === 1 ? '' : 's'}` : plural(check.gears, 'gear')}${each} (${gb(check.needMb)}); the nodes can take ${take} (${gb(check.freeMb)} free on ${on})`;
 }
 
 /** Loopback addresses reach nothing outside their own host's network namespace. */

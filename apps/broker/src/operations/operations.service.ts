@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { currentRequestId, withRequestId, type BrokerJobs, type GearSpec, type NodeJob, type NodeJobs } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { Leadership } from '../leadership/leadership.service';
-import { conflict, notFound } from '../common/errors';
+import { conflict, ERROR_STATUS, GearshiftError, notFound } from '../common/errors';
 import { UnitOfWork, type Repositories, type Tx } from '../database/unit-of-work';
 import { AppsRepository } from '../apps/apps.repository';
 import { DomainsService } from '../domains/domains.service';
@@ -20,7 +20,7 @@ import type { App } from '../apps/app.entity';
 import type { Operation } from './operation.entity';
 import { convergeJob, GONE_EPOCH } from './converge-job';
 import { takePlacements } from '../common/placement-log';
-import { reduceReport, reduceStageEnd, type OperationLine, type StageOutcome } from './report';
+import { reduceReport, reduceStageEnd, type OperationLine, type StageNext, type StageOutcome } from './report';
 
 export type { OperationLine, StageOutcome } from './report';
 
@@ -428,7 +428,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
         await repos.apps.markFailed(f.appId, f.nodeId, f.except, f.message);
       }
       if (decision.stageEnded) {
-        const next = stages ? await stages.next(tx, op, decision.stageEnded) : null;
+        const next = stages ? await this.nextStage(stages, tx, op, decision.stageEnded) : null;
         const stage = reduceStageEnd(op, next, new Date());
         Object.assign(op, stage.operation);
         emitted.push(...stage.lines);
@@ -458,6 +458,23 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
         .get(op.kind)
         ?.ended?.(op)
         .catch((err: Error) => this.logger.warn(`after ${op.id}: ${err.message}`));
+    }
+  }
+
+  /**
+   * The next stage of an operation. A stage that can never go on (a release the nodes cannot take: a 4xx from the
+   * domain, not a passing state) ends the operation as failed with its reason, and what the stage wrote before it
+   * failed is undone: retrying the report would only fail the same way until the deadline. Anything else throws, and
+   * the report is retried.
+   */
+  private async nextStage(stages: StageHandler, tx: Tx, op: Operation, outcome: StageOutcome): Promise<StageNext | null> {
+    const context = op.context;
+    try {
+      return await tx.undoing(() => stages.next(tx, op, outcome));
+    } catch (err) {
+      if (!(err instanceof GearshiftError) || ERROR_STATUS[err.code] >= 500) throw err;
+      op.context = context;
+      return { dispatch: [], step: `failed: ${err.message}`, error: err.message };
     }
   }
 

@@ -126,10 +126,10 @@ export class AutoscalerService implements OnApplicationBootstrap {
     await this.withinQuota(app, () => this.scaling.autoscaleService(app, scaling.service, scaling.replicas, scaling.reason));
   }
 
-  /** A team at its quota keeps the gears it has; the pass goes on to the other apps. */
+  /** A team at its quota, or nodes without room for more, keep the gears the app has; the pass goes on to the others. */
   private async withinQuota(app: App, scale: () => Promise<unknown>): Promise<void> {
     await scale().catch((err: unknown) => {
-      if (!(err instanceof GearshiftError && err.code === 'quota_exceeded')) throw err;
+      if (!(err instanceof GearshiftError && (err.code === 'quota_exceeded' || err.code === 'capacity_exceeded'))) throw err;
       this.logger.warn(`${app.name}: not scaled: ${err.message}`);
     });
   }
