@@ -22,6 +22,12 @@ describe('Procfiles', () => {
     assert.equal(p.processes.get('web'), 'nf start');
   });
 
+  it('reports a type named as a member of every object, which no lookup by name could tell from it', () => {
+    const p = parseProcfile('web: a\nconstructor: b\n__proto__: c\ntoString: d\n');
+    assert.deepEqual(p.ignored, [2, 3, 4]);
+    assert.deepEqual([...p.processes.keys()], ['web']);
+  });
+
   it('runs a line through a shell with exec, so $PORT expands and the app gets the stop signal', () => {
     assert.deepEqual(procfileCommand('gunicorn app:app -b 0.0.0.0:$PORT'), ['/bin/sh', '-c', 'exec gunicorn app:app -b 0.0.0.0:$PORT']);
   });

@@ -9,8 +9,12 @@ export interface Procfile {
   ignored: number[];
 }
 
-/** A process type's name: what Heroku accepts, and what a container name and a Docker label can carry. */
-export const PROCESS_TYPE = /^[A-Za-z0-9_-]{1,30}$/;
+/**
+ * A process type's name: what Heroku accepts, and what a container name and a Docker label can carry; but none of
+ * the names every object carries (`constructor`, `__proto__`, `toString` ...): process types are looked up by name.
+ */
+export const PROCESS_TYPE =
+  /^(?!(?:constructor|__proto__|toString|toLocaleString|valueOf|hasOwnProperty|isPrototypeOf|propertyIsEnumerable|__defineGetter__|__defineSetter__|__lookupGetter__|__lookupSetter__)$)[A-Za-z0-9_-]{1,30}$/;
 
 export function parseProcfile(text: string): Procfile {
   const processes = new Map<string, string>();

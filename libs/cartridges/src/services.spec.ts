@@ -104,6 +104,10 @@ services:
       ),
       ['/services/Api propertyNames', '/services/w/kind enum', '/services/w/image format', '/services/x/kind required'],
     );
+    // The one DNS label every object carries as a member is no service's name.
+    assert.deepEqual(violations('name: shop\ncartridges: [static]\nservices:\n  constructor: { kind: web, build: . }\n'), [
+      '/services/constructor propertyNames',
+    ]);
     assert.deepEqual(violations('name: shop\ncartridges: [static]\nservices:\n  w: { kind: web, build: ., scale: 2, autoscale: { min: 1, max: 2 } }\n'), [
       '/services/w/autoscale not',
     ]);

@@ -10,8 +10,11 @@ import type { Violation } from './validation';
  * `worker` serves nothing and is healthy while it runs.
  */
 
-/** A service's name: what it is reached by on the app's network, so a DNS label (and part of a container name). */
-export const SERVICE_NAME = '^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$';
+/**
+ * A service's name: what it is reached by on the app's network, so a DNS label (and part of a container name). The
+ * one such label that every object carries (`constructor`) is no service's name: services are looked up by name.
+ */
+export const SERVICE_NAME = '^(?!constructor$)[a-z]([a-z0-9-]{0,30}[a-z0-9])?$';
 
 export const SERVICE_KINDS = ['web', 'internal', 'worker'] as const;
 export type ServiceKind = (typeof SERVICE_KINDS)[number];

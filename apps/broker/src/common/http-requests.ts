@@ -39,8 +39,12 @@ export function brokerLogging(level: LogLevel): Params {
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
       customSuccessMessage: (req, res, ms) => `${methodLabel(req.method)} ${routeLabel(req as never)} ${res.statusCode} in ${Math.round(ms)} ms`,
       customErrorMessage: (req, res, err) => `${methodLabel(req.method)} ${routeLabel(req as never)} ${res.statusCode}: ${err.message}`,
+      // The route is known once the request was routed, so it is added to the request's line as it ends; the request
+      // itself is serialized as it arrives (pino binds it to the request's logger then), before any route took it.
+      customSuccessObject: (req, _res, line: object) => ({ ...line, route: routeLabel(req as never) }),
+      customErrorObject: (req, _res, _err, line: object) => ({ ...line, route: routeLabel(req as never) }),
       serializers: {
-        req: (req: { method?: string; raw?: unknown }) => ({ method: req.method, route: routeLabel((req.raw ?? req) as never) }),
+        req: (req: { method?: string }) => ({ method: req.method }),
         res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
       },
     },
