@@ -49,8 +49,11 @@ export class AppGears {
 
   /**
    * The first half of a health-gated change (see operations/rollout.ts): as many new web gears as the app has,
-   * beside the old ones, started with `change.env` if given. The app takes a new environment only once they are
-   * healthy; a cartridge `change.added` (already in the app's rows) goes again if they never are.
+   * beside the old ones, and a new gear beside each of its workers (Procfile process gears) and named services' gears,
+   * on the same node and release, all started with `change.env` if given. Every gear of the app's code runs what the
+   * change touches (its environment, the cartridges' variables, the runtime), so none is replaced in place: a worker
+   * must keep running for the settle time as a web gear must pass its check. The app takes a new environment only once
+   * they all are healthy; a cartridge `change.added` (already in the app's rows) goes again if one never is.
    */
   async surge(repos: ChangeRepos, app: App, change: Pick<ConfigRollout, 'env' | 'added' | 'renamed'> = {}): Promise<Change> {
     const current = (await repos.apps.findById(app.id)) ?? app;
@@ -67,11 +70,18 @@ export class AppGears {
       this.gearMb(current, web),
       current.activeDeploymentId,
     );
-    const fresh = ((await repos.apps.findById(app.id))?.gears ?? [])
-      .filter((g) => g.cartridge === web && !g.process && !g.service && !old.includes(g.id))
-      .map((g) => g.id);
-    const rollout: ConfigRollout = { fresh, old, ...change };
-    return { nodes, context: { stage: 'surge', rollout } };
+    const workers = (current.gears ?? []).filter((g) => g.process || g.service);
+    for (const g of workers) {
+      const nodeId = await this.place(repos, [g.memoryMb], g.nodeId);
+      await repos.apps.addGears(app.id, [
+        { cartridge: g.cartridge, nodeId, memoryMb: g.memoryMb, deploymentId: g.deploymentId, process: g.process, service: g.service },
+      ]);
+      nodes.push(nodeId);
+    }
+    const before = new Set((current.gears ?? []).map((g) => g.id));
+    const fresh = ((await repos.apps.findById(app.id))?.gears ?? []).filter((g) => !before.has(g.id)).map((g) => g.id);
+    const rollout: ConfigRollout = { fresh, old: [...old, ...workers.map((g) => g.id)], ...change };
+    return { nodes: [...new Set(nodes)], context: { stage: 'surge', rollout } };
   }
 
   /**
