@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, gitPush, Platform, ROOT, runCli, sleep } from './support/platform';
+import { docker, eventually, gitPush, Platform, ROOT, runCli, sleep } from './support/platform';
 
 /**
  * An app written as a Heroku app is: Node.js without a Dockerfile, a package.json and a Procfile with `web:`,
@@ -266,5 +266,40 @@ describe('Procfile processes and one-off commands', { timeout: 900_000 }, () => 
       ['worker', 2],
       ['worker', 2],
     ]);
+  });
+
+  it('refuses an environment change that makes the worker crash at start, naming it: the old gears, the same containers, keep running', async () => {
+    const containers = async () => (await p.containers({ 'gearshift.app-name': 'procs' })).map((c) => `${c.Id} ${c.State}`).sort();
+    const before = await eventually('the web and two worker containers running', async () => {
+      const now = await containers();
+      return now.length === 3 && now.every((c) => c.endsWith(' running')) && now;
+    });
+    // The web process never reads the variable: only the fresh workers can tell that the change is bad.
+    const res = await p.api('PATCH', `${APP}/env?wait=180`, { WORKER_CONCURRENCY: 'lots' });
+    const op = res.body.operation;
+    assert.equal(op?.state, 'failed', JSON.stringify(res.body));
+    assert.match(op.error, /the environment change was rolled back: .*process worker, gear [0-9a-f]{8}[^]*FATAL: WORKER_CONCURRENCY must be a whole number/);
+    const env = (await p.api('GET', `${APP}/env`)).body.env;
+    assert.equal(env.WORKER_CONCURRENCY, undefined, 'the app did not take the environment its workers cannot start with');
+    await sleep(1500);
+    await serving('web v2; worker v2', 5000);
+    assert.deepEqual(await containers(), before, 'the old gears are the containers that ran before, never restarted');
+    assert.deepEqual((await gears()).map((g) => [g.process ?? 'web', g.release]).sort(), [
+      ['web', 2],
+      ['worker', 2],
+      ['worker', 2],
+    ]);
+    // A value the workers start with rolls out to them and to the web gear alike.
+    const good = await p.api('PATCH', `${APP}/env?wait=180`, { WORKER_CONCURRENCY: '4' });
+    assert.equal(good.body.operation?.state, 'succeeded', JSON.stringify(good.body));
+    const after = await containers();
+    assert.equal(after.length, 3, after.join('\n'));
+    assert.ok(
+      after.every((c) => !before.includes(c)),
+      'every gear was replaced by one started beside it',
+    );
+    for (const c of await p.containers({ 'gearshift.process': 'worker' })) {
+      assert.ok((await docker.getContainer(c.Id).inspect()).Config.Env.includes('WORKER_CONCURRENCY=4'));
+    }
   });
 });

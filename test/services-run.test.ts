@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, gitPush, Platform } from './support/platform';
+import { eventually, gitPush, Platform, sleep } from './support/platform';
 
 /**
  * An app of named services only, created empty and pushed with git: a web service built from ./web (Node.js, no
@@ -329,5 +329,26 @@ describe('named services run', { timeout: 900_000 }, () => {
     assert.equal((await p.api('GET', `${APP}/deployments`)).body.length, deployments);
     assert.deepEqual((await gears()).map((g) => `${g.service}:${g.release}`).sort(), before);
     await serving('web 6 / echo 3 says hello');
+  });
+
+  it('refuses an environment change that makes a worker service crash at start: every service keeps its old gears, the same containers', async () => {
+    const ticking = 'command: while sleep ${TICK_SECONDS:-5}; do echo tick; done; echo "TICK_SECONDS is not a number of seconds"; exit 1';
+    write({ 'gearshift.yml': DESCRIPTOR.replace('command: while true; do echo tick; sleep 5; done', ticking), 'echo/server.js': ECHO });
+    commit('8');
+    const pushed = await push();
+    assert.ok(pushed.ok, pushed.output);
+    await serving('web 8 / echo 8 says hello');
+    await runningGears({ echo: ['8:running'], ticker: ['8:running'], web: ['8:running'] });
+    const containers = async () => (await p.containers({ 'gearshift.app-name': 'svc' })).map((c) => `${c.Id} ${c.State}`).sort();
+    const before = await containers();
+    const res = await p.api('PATCH', `${APP}/env?wait=180`, { TICK_SECONDS: 'soon' });
+    const op = res.body.operation;
+    assert.equal(op?.state, 'failed', JSON.stringify(res.body));
+    assert.match(op.error, /the environment change was rolled back: .*service ticker, gear [0-9a-f]{8}[^]*TICK_SECONDS is not a number of seconds/);
+    assert.equal((await p.api('GET', `${APP}/env`)).body.env.TICK_SECONDS, undefined, 'the app did not take the environment');
+    await sleep(1500);
+    await serving('web 8 / echo 8 says hello');
+    assert.deepEqual(await containers(), before, 'the old gears are the containers that ran before, never restarted');
+    await runningGears({ echo: ['8:running'], ticker: ['8:running'], web: ['8:running'] });
   });
 });

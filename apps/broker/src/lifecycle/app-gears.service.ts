@@ -39,39 +39,45 @@ export class AppGears {
     return web;
   }
 
-  /** Whether the app's web gears serve now, so that a change to them must roll out rather than replace them. */
+  /**
+   * Whether the app serves now (its web gears, or the gears of its named services), so that a change to its gears must
+   * roll out rather than replace them.
+   */
   serving(app: App): boolean {
-    // An app of named services only has no web gears of a cartridge: a change of its environment or cartridges
-    // reaches its services' gears as they converge.
-    const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
-    return app.desiredState === 'started' && Boolean(web) && (app.gears ?? []).some((g) => g.cartridge === web!.manifest.name && !g.process && !g.service);
+    // An app of named services only has no web gears of a cartridge: its services' gears are what serves.
+    const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge))?.manifest.name;
+    return app.desiredState === 'started' && (app.gears ?? []).some((g) => g.service || (g.cartridge === web && !g.process));
   }
 
   /**
    * The first half of a health-gated change (see operations/rollout.ts): as many new web gears as the app has,
-   * beside the old ones, started with `change.env` if given. The app takes a new environment only once they are
-   * healthy; a cartridge `change.added` (already in the app's rows) goes again if they never are.
+   * beside the old ones, and a new gear beside each of its workers (Procfile process gears) and named services' gears
+   * (all an app of named services only has), on the same node and release, all started with `change.env` if given. Every gear of the app's code runs what the
+   * change touches (its environment, the cartridges' variables, the runtime), so none is replaced in place: a worker
+   * must keep running for the settle time as a web gear must pass its check. The app takes a new environment only once
+   * they all are healthy; a cartridge `change.added` (already in the app's rows) goes again if one never is.
    */
   async surge(repos: ChangeRepos, app: App, change: Pick<ConfigRollout, 'env' | 'added' | 'renamed'> = {}): Promise<Change> {
     const current = (await repos.apps.findById(app.id)) ?? app;
-    const web = this.webOf(current).manifest.name;
+    // An app of named services only has no web gears of a cartridge: its services' gears are all it surges.
+    const web = this.catalog.webOf((current.cartridges ?? []).map((c) => c.cartridge))?.manifest.name;
     const old = (current.gears ?? []).filter((g) => g.cartridge === web && !g.process && !g.service).map((g) => g.id);
     const cartridges = (current.cartridges ?? []).map((c) => c.cartridge);
-    const nodes = await this.addWebGears(
-      repos,
-      app.id,
-      cartridges,
-      current.gears ?? [],
-      web,
-      old.length,
-      this.gearMb(current, web),
-      current.activeDeploymentId,
-    );
-    const fresh = ((await repos.apps.findById(app.id))?.gears ?? [])
-      .filter((g) => g.cartridge === web && !g.process && !g.service && !old.includes(g.id))
-      .map((g) => g.id);
-    const rollout: ConfigRollout = { fresh, old, ...change };
-    return { nodes, context: { stage: 'surge', rollout } };
+    const nodes = web
+      ? await this.addWebGears(repos, app.id, cartridges, current.gears ?? [], web, old.length, this.gearMb(current, web), current.activeDeploymentId)
+      : [];
+    const workers = (current.gears ?? []).filter((g) => g.process || g.service);
+    for (const g of workers) {
+      const nodeId = await this.place(repos, [g.memoryMb], g.nodeId);
+      await repos.apps.addGears(app.id, [
+        { cartridge: g.cartridge, nodeId, memoryMb: g.memoryMb, deploymentId: g.deploymentId, process: g.process, service: g.service },
+      ]);
+      nodes.push(nodeId);
+    }
+    const before = new Set((current.gears ?? []).map((g) => g.id));
+    const fresh = ((await repos.apps.findById(app.id))?.gears ?? []).filter((g) => !before.has(g.id)).map((g) => g.id);
+    const rollout: ConfigRollout = { fresh, old: [...old, ...workers.map((g) => g.id)], ...change };
+    return { nodes: [...new Set(nodes)], context: { stage: 'surge', rollout } };
   }
 
   /**

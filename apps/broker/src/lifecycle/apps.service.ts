@@ -215,7 +215,8 @@ export class AppsService {
           const web = this.appGears.webOf(app)?.manifest.name;
           if (this.appGears.serving(app)) {
             // Services hold one volume each and cannot run twice: they restart in place, before the new web gears
-            // start. The web gears roll out, so the app keeps answering and a restart that breaks it is rolled back.
+            // start. The web gears and workers roll out, so the app keeps answering and a restart that breaks it is
+            // rolled back.
             const services = (app.cartridges ?? []).map((c) => c.cartridge).filter((c) => c !== web);
             if (action === 'restart' && services.length > 0) await repos.apps.bumpGenerations(app.id, services);
             return this.appGears.surge(repos, app);
@@ -244,8 +245,8 @@ export class AppsService {
           if (v === null) delete env[k];
           else env[k] = v;
         }
-        // Serving web gears are replaced by new ones with the new environment, which the app takes once they are
-        // healthy; a stopped or idle app has nothing to keep serving and takes it at once.
+        // Serving web gears and the workers beside them are replaced by new ones with the new environment, which the
+        // app takes once they are all healthy; a stopped or idle app has nothing to keep serving and takes it at once.
         if (this.appGears.serving(app)) return this.appGears.surge(repos, app, { env });
         await this.appGears.setEnv(repos, app, env);
       },

@@ -13,7 +13,10 @@ import { GearSpecsService } from '../apps/gear-specs.service';
 /** A stage writes what a change to an app writes (see ChangeRunner). */
 const REPOS = CHANGE_REPOS;
 
-/** Changes whose new web gears must pass their health checks before the old ones go, and what users call them. */
+/**
+ * Changes whose new gears must pass their health checks (workers: keep running for the settle time) before the old ones
+ * go, and what users call them.
+ */
 const GATED: Record<ConfigRolloutKind, string> = {
   'app.env': 'the environment change',
   'app.restart': 'the restart',

@@ -1,9 +1,9 @@
 /**
- * A rollout replaces an app's web gears with no moment in which none serves. `surge`: new gears start beside the
- * old ones and must pass their health checks. Then either `retire`: the old gears leave the routers, drain and stop;
- * or `rollback`: the new gears go and the old ones, which never stopped serving, keep serving. Deployments and
- * configuration changes (environment, restart) roll out the same way; this is the decision they share, kept free of
- * I/O so that it is tested on its own.
+ * A rollout replaces an app's web gears (and its workers) with no moment in which none serves. `surge`: new gears
+ * start beside the old ones and must pass their health checks (a worker: keep running for the settle time). Then
+ * either `retire`: the old gears leave the routers, drain and stop; or `rollback`: the new gears go and the old ones,
+ * which never stopped serving, keep serving. Deployments and configuration changes (environment, restart) roll out
+ * the same way; this is the decision they share, kept free of I/O so that it is tested on its own.
  */
 export type RolloutStage = 'surge' | 'retire' | 'rollback';
 
