@@ -20,6 +20,8 @@ export interface RunOnceOptions extends Confinement {
   signal?: AbortSignal;
   /** Kills the command once it has written more than this to its container's own filesystem; said on stderr. */
   diskLimitMb?: number;
+  /** Given the command's output as it is read, to pause it while what it printed has yet to go on. */
+  onOutputStream?: (output: { pause(): void; resume(): void }) => void;
 }
 
 /** How often a one-off command's writes to its container's filesystem are measured, when they are bounded. */
@@ -41,6 +43,7 @@ export async function runOnce(docker: Docker, o: RunOnceOptions): Promise<number
     // The attached output is only a view: a broken connection loses lines, not the outcome, which wait() gives.
     stream.on('error', (e) => o.onLine(`(output interrupted: ${e.message})`, 'stderr'));
     docker.modem.demuxStream(stream, out.pass, err.pass);
+    o.onOutputStream?.(stream);
     await container.start();
     const exitCode = await waitForExit(container, o);
     out.flush();
