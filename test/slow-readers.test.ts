@@ -114,7 +114,7 @@ describe('clients that read slowly', { timeout: 600_000 }, () => {
     const seen = await watch(SECONDS + 2);
     t.diagnostic(`broker RSS ${seen.before.toFixed(0)} → ${seen.most.toFixed(0)} MB, slowest API answer ${seen.slowest} ms, ${reader.text.length} bytes read`);
     assert.equal(reader.status, 200);
-    assert.ok(seen.most - seen.before < 30, `the broker grew from ${seen.before.toFixed(0)} MB to ${seen.most.toFixed(0)} MB`);
+    assert.ok(seen.most - seen.before < 40, `the broker grew from ${seen.before.toFixed(0)} MB to ${seen.most.toFixed(0)} MB`);
     assert.ok(seen.slowest < 5000, `the API took ${seen.slowest} ms to answer meanwhile`);
     reader.fast();
     const ending = Date.now();
@@ -153,7 +153,7 @@ describe('clients that read slowly', { timeout: 600_000 }, () => {
     const seen = await watch(SECONDS + 2);
     t.diagnostic(`broker RSS ${seen.before.toFixed(0)} → ${seen.most.toFixed(0)} MB, slowest API answer ${seen.slowest} ms, ${reader.text.length} bytes read`);
     assert.equal(reader.status, 200);
-    assert.ok(seen.most - seen.before < 30, `the broker grew from ${seen.before.toFixed(0)} MB to ${seen.most.toFixed(0)} MB`);
+    assert.ok(seen.most - seen.before < 40, `the broker grew from ${seen.before.toFixed(0)} MB to ${seen.most.toFixed(0)} MB`);
     assert.ok(seen.slowest < 5000, `the API took ${seen.slowest} ms to answer meanwhile`);
     for (const exec of await printing) {
       assert.equal(exec.status, 200);

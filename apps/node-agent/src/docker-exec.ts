@@ -165,7 +165,13 @@ export async function execIn(docker: Docker, id: string, command: string[]): Pro
 export async function streamLogs(
   docker: Docker,
   id: string,
-  opts: { tail: number; follow: boolean; since?: number },
+  opts: {
+    tail: number;
+    follow: boolean;
+    since?: number;
+    /** Given the followed stream, to pause it while its lines have yet to go on. */
+    onStream?: (output: { pause(): void; resume(): void }) => void;
+  },
   onLine: (line: string, stream: 'stdout' | 'stderr') => void,
   onEnd: () => void,
 ): Promise<() => void> {
@@ -190,6 +196,7 @@ export async function streamLogs(
     ...(opts.since ? { since: opts.since } : {}),
   })) as unknown as Readable;
   docker.modem.demuxStream(stream, out, err);
+  opts.onStream?.(stream);
   stream.on('end', () => {
     out.end();
     err.end();
