@@ -48,6 +48,11 @@ export interface BrokerConfig {
   maxUploadBytes: number;
   /** GEARSHIFT_MAX_LOG_STREAMS: log requests one user may have open at once (following ones stay open). */
   maxLogStreams: number;
+  /**
+   * GEARSHIFT_STREAM_BUFFER: bytes of a stream (a command's output, a log, an operation's progress) the broker holds
+   * for one client that reads slower than it comes; past them, lines are dropped and the client is told how many.
+   */
+  streamBuffer: number;
   maxUnpackedBytes: number;
   /** Releases whose images are kept for rollback (the active one always is). */
   keepReleases: number;
@@ -173,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     registryAuth: registrySetting(env) ? registryCredentials(env, dataDir) : undefined,
     maxUploadBytes: int(env, 'GEARSHIFT_MAX_UPLOAD_MB', 100, 1, 10240) * 1024 * 1024,
     maxLogStreams: int(env, 'GEARSHIFT_MAX_LOG_STREAMS', 10, 1, 1000),
+    streamBuffer: byteSize(env, 'GEARSHIFT_STREAM_BUFFER', '2mb'),
     maxUnpackedBytes: int(env, 'GEARSHIFT_MAX_UNPACKED_MB', 500, 1, 102400) * 1024 * 1024,
     keepReleases: int(env, 'GEARSHIFT_KEEP_RELEASES', 5, 1, 100),
     buildMemoryMb: int(env, 'GEARSHIFT_BUILD_MEMORY_MB', 2048, 128, 65536),

@@ -20,6 +20,8 @@ export interface RunOnceOptions extends Confinement {
   signal?: AbortSignal;
   /** Kills the command once it has written more than this to its container's own filesystem; said on stderr. */
   diskLimitMb?: number;
+  /** Given the command's output as it is read, to pause it while what it printed has yet to go on. */
+  onOutputStream?: (output: { pause(): void; resume(): void }) => void;
 }
 
 /** How often a one-off command's writes to its container's filesystem are measured, when they are bounded. */
@@ -41,6 +43,7 @@ export async function runOnce(docker: Docker, o: RunOnceOptions): Promise<number
     // The attached output is only a view: a broken connection loses lines, not the outcome, which wait() gives.
     stream.on('error', (e) => o.onLine(`(output interrupted: ${e.message})`, 'stderr'));
     docker.modem.demuxStream(stream, out.pass, err.pass);
+    o.onOutputStream?.(stream);
     await container.start();
     const exitCode = await waitForExit(container, o);
     out.flush();
@@ -162,7 +165,13 @@ export async function execIn(docker: Docker, id: string, command: string[]): Pro
 export async function streamLogs(
   docker: Docker,
   id: string,
-  opts: { tail: number; follow: boolean; since?: number },
+  opts: {
+    tail: number;
+    follow: boolean;
+    since?: number;
+    /** Given the followed stream, to pause it while its lines have yet to go on. */
+    onStream?: (output: { pause(): void; resume(): void }) => void;
+  },
   onLine: (line: string, stream: 'stdout' | 'stderr') => void,
   onEnd: () => void,
 ): Promise<() => void> {
@@ -187,6 +196,7 @@ export async function streamLogs(
     ...(opts.since ? { since: opts.since } : {}),
   })) as unknown as Readable;
   docker.modem.demuxStream(stream, out, err);
+  opts.onStream?.(stream);
   stream.on('end', () => {
     out.end();
     err.end();

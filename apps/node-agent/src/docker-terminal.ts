@@ -27,11 +27,14 @@ export interface TerminalOptions {
   timeoutMs: number;
   /** Ends the command early (nobody reads its output any more). */
   signal?: AbortSignal;
+  /** Given the command's output as it is read, to pause it while what it printed has yet to go on. */
+  onOutputStream?: (output: { pause(): void; resume(): void }) => void;
 }
 
 /** Wires an attached stream to the options: output out, input in. Returns what flushes the last lines. */
 function wire(docker: Docker, stream: Duplex, o: TerminalOptions, resize: (cols: number, rows: number) => Promise<void>): () => void {
   let flush = () => undefined as void;
+  o.onOutputStream?.(stream);
   if (o.tty) {
     stream.on('data', (c: Buffer) => o.onData(c));
   } else {

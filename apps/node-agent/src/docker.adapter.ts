@@ -229,7 +229,13 @@ export class DockerAdapter {
    */
   async streamLogs(
     id: string,
-    opts: { tail: number; follow: boolean; since?: number },
+    opts: {
+      tail: number;
+      follow: boolean;
+      since?: number;
+      /** Given the followed stream, to pause it while its lines have yet to go on. */
+      onStream?: (output: { pause(): void; resume(): void }) => void;
+    },
     onLine: (line: string, stream: 'stdout' | 'stderr') => void,
     onEnd: () => void,
   ): Promise<() => void> {

@@ -6,6 +6,11 @@ import type { FailedGearOutput } from './failed-gears';
 /** A follower whose broker stopped refreshing its key is dropped; nobody follows for longer than this. */
 const CHECK_MS = 1000;
 const MAX_FOLLOW_MS = 6 * 3600 * 1000;
+/**
+ * Bytes of log lines published and not yet taken by Redis: past them, the gears' log streams are read no further
+ * until half of it has gone (Docker keeps the rest in the gears' log files).
+ */
+const MAX_UNPUBLISHED = 4 * 1024 * 1024;
 
 /**
  * Sends the output of an app's gears on this node to a Redis channel, each line tagged with its gear. Answers at
@@ -23,7 +28,28 @@ export async function streamAppLogs(
 ): Promise<{ gears: number }> {
   const gearsNow = async () => (await docker.listContainers({ ...labels, [LABELS.app]: job.appId })).filter((c) => c.labels[LABELS.gear]);
   const containers = await gearsNow();
-  const publish = (m: LogMessage) => void redis.publish(job.channel, JSON.stringify(m)).catch(() => undefined);
+  // A gear that prints faster than Redis takes it would otherwise queue its lines in this process's heap.
+  const outputs = new Set<{ pause(): void; resume(): void }>();
+  let unpublished = 0;
+  let paused = false;
+  const publish = (m: LogMessage) => {
+    const raw = JSON.stringify(m);
+    unpublished += raw.length;
+    if (!paused && unpublished > MAX_UNPUBLISHED) {
+      paused = true;
+      for (const o of outputs) o.pause();
+    }
+    void redis
+      .publish(job.channel, raw)
+      .catch(() => undefined)
+      .finally(() => {
+        unpublished -= raw.length;
+        if (paused && unpublished <= MAX_UNPUBLISHED / 2) {
+          paused = false;
+          for (const o of outputs) o.resume();
+        }
+      });
+  };
   const attached = new Set<string>();
   // Containers whose stream ended (stopped, or restarted since), with when: a restart is followed from there.
   const endedAt = new Map<string, number>();
@@ -41,7 +67,9 @@ export async function streamAppLogs(
     const cartridge = c.labels[LABELS.cartridge];
     const processType = c.labels[LABELS.process];
     const service = c.labels[LABELS.service];
+    let output: { pause(): void; resume(): void } | undefined;
     const ended = () => {
+      if (output) outputs.delete(output);
       attached.delete(c.id);
       endedAt.set(c.id, Date.now());
       finish();
@@ -49,7 +77,16 @@ export async function streamAppLogs(
     docker
       .streamLogs(
         c.id,
-        { tail, follow: job.follow, since },
+        {
+          tail,
+          follow: job.follow,
+          since,
+          onStream: (s) => {
+            output = s;
+            outputs.add(s);
+            if (paused) s.pause();
+          },
+        },
         (line, stream) => publish({ gear, cartridge, ...(processType ? { process: processType } : {}), ...(service ? { service } : {}), line, stream }),
         ended,
       )

@@ -4,6 +4,11 @@ import type { DockerAdapter } from './docker.adapter';
 import type { CommandInput, TerminalOptions } from './docker-terminal';
 
 const CHECK_MS = 1000;
+/**
+ * Bytes of a command's output published and not yet taken by Redis: past them, the command's output is read no
+ * further (it waits on its pipe, as a command piped into a slow reader does) until half of it has gone.
+ */
+const MAX_UNPUBLISHED = 4 * 1024 * 1024;
 
 /** What a command of the app's (run or exec) shares: its channel, its key, its secrets, its terminal and input. */
 type CommandJob = Pick<NodeJobs['app.run'], 'channel' | 'alive' | 'secrets' | 'tty' | 'input' | 'inputAcks' | 'timeoutSeconds'>;
@@ -16,7 +21,28 @@ type CommandJob = Pick<NodeJobs['app.run'], 'channel' | 'alive' | 'secrets' | 't
  */
 async function relayFor(redis: IORedis, job: CommandJob) {
   const redact = redactor(job.secrets);
-  const publish = (m: RunMessage) => redis.publish(job.channel, JSON.stringify(m)).catch(() => 0);
+  // A command that prints faster than Redis takes it (`yes`) would otherwise queue its output in this process's heap.
+  let unpublished = 0;
+  let output: { pause(): void; resume(): void } | undefined;
+  let paused = false;
+  const publish = (m: RunMessage) => {
+    const raw = JSON.stringify(m);
+    unpublished += raw.length;
+    if (unpublished > MAX_UNPUBLISHED && output && !paused) {
+      paused = true;
+      output.pause();
+    }
+    return redis
+      .publish(job.channel, raw)
+      .catch(() => 0)
+      .finally(() => {
+        unpublished -= raw.length;
+        if (paused && unpublished <= MAX_UNPUBLISHED / 2) {
+          paused = false;
+          output?.resume();
+        }
+      });
+  };
   const gone = new AbortController();
   const watch = setInterval(() => {
     void redis.exists(job.alive).then(
@@ -59,6 +85,7 @@ async function relayFor(redis: IORedis, job: CommandJob) {
     },
     timeoutMs: job.timeoutSeconds * 1000,
     signal: gone.signal,
+    onOutputStream: (stream) => (output = stream),
   };
   return {
     terminal,
@@ -138,6 +165,7 @@ export async function runAppCommand(docker: DockerAdapter, redis: IORedis, insta
             timeoutMs: relay.terminal.timeoutMs,
             signal: relay.terminal.signal,
             onLine: relay.terminal.onLine,
+            onOutputStream: relay.terminal.onOutputStream,
             diskLimitMb: job.limits.diskMb,
           });
     await relay.publish({ exitCode });

@@ -130,7 +130,12 @@ export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppAcc
     let headersDone = false;
     child.stdout.on('data', (chunk: Buffer) => {
       if (headersDone) {
-        res.write(chunk);
+        // A pack is not something to drop lines of: a client that reads slowly slows git down instead, and the
+        // broker holds one chunk of it at a time, not the whole pack.
+        if (!res.write(chunk)) {
+          child.stdout.pause();
+          res.once('drain', () => child.stdout.resume());
+        }
         return;
       }
       head = Buffer.concat([head, chunk]);
@@ -152,7 +157,10 @@ export function gitBackend(config: BrokerConfig, auth: AuthService, apps: AppAcc
       headersDone = true;
       res.flushHeaders();
       const body = head.subarray(end + sep);
-      if (body.length > 0) res.write(body);
+      if (body.length > 0 && !res.write(body)) {
+        child.stdout.pause();
+        res.once('drain', () => child.stdout.resume());
+      }
     });
     // Only the tail is kept for the error message: git's output to a long push must not grow the broker's heap.
     child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString('utf8')).slice(-4000)));

@@ -12,6 +12,7 @@ import type { User } from '../users/user.entity';
 import type { App } from '../apps/app.entity';
 import { AppAccess } from '../apps/app-access.service';
 import { HeldPerUser } from '../common/held-per-user';
+import { BoundedStream, droppedWords, responseSink } from '../common/bounded-stream';
 import { CatalogService } from '../cartridges/catalog.service';
 import { GearSpecsService } from '../apps/gear-specs.service';
 import { secretValues } from '../apps/gear-specs';
@@ -72,6 +73,13 @@ export class LogsService {
     const redact = await this.redactorFor(app);
     const relay = await this.relayOf.open<LogMessage>();
     const { channel, alive } = relay;
+    // A follower that reads slower than the gears print is held GEARSHIFT_STREAM_BUFFER of it; the rest is dropped,
+    // and a line says how much once it caught up.
+    const out = new BoundedStream(responseSink(res), {
+      limit: this.config.streamBuffer,
+      join: (lines) => lines.join(''),
+      notice: (d) => `[gearshift] ${droppedWords(d)}\n`,
+    });
     let pending = nodes.length;
     const asked = new Set<string>();
     const ask = async (nodeIds: string[]) => {
@@ -98,7 +106,7 @@ export class LogsService {
         if (opts.process && (m.process ?? (m.cartridge === web && !m.service ? 'web' : undefined)) !== opts.process) return;
         if (opts.service && m.service !== opts.service) return;
         const what = m.service ? m.service : m.process ? `${m.cartridge} ${m.process}` : m.cartridge;
-        res.write(`[${what} ${m.gear.slice(0, 8)}${m.failed ? `, ${m.failed}` : ''}] ${redact(m.line)}\n`);
+        out.write(`[${what} ${m.gear.slice(0, 8)}${m.failed ? `, ${m.failed}` : ''}] ${redact(m.line)}\n`);
       });
       ask(nodes).catch(done);
       // A follower also hears nodes the app's gears move to, and ends with the app.
@@ -116,6 +124,7 @@ export class LogsService {
     });
     clearInterval(watch);
     await relay.close();
+    out.end();
     if (!res.writableEnded) res.end();
   }
 

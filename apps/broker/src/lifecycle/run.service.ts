@@ -4,6 +4,7 @@ import { GEAR_SIZES, gearProcessTypes, SERVICE_NAME, startOrder, type RunInput, 
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, notFound, ruleViolation } from '../common/errors';
 import { HeldPerUser } from '../common/held-per-user';
+import { BoundedStream, droppedWords, responseSink } from '../common/bounded-stream';
 import { AppAccess } from '../apps/app-access.service';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { GearSpecsService } from '../apps/gear-specs.service';
@@ -146,13 +147,22 @@ export class RunService {
     await this.held(user, () => this.answer(res, (io) => this.executeIn(app, body, body.command, io)));
   }
 
-  /** Streams a command's output and end as lines of JSON. */
+  /**
+   * Streams a command's output and end as lines of JSON. Output a slow client has not read is held up to
+   * GEARSHIFT_STREAM_BUFFER; past it, lines are dropped (the command runs on) and a line on stderr with `dropped`
+   * says how many; the exit code always comes.
+   */
   private async answer(res: Response, start: (io: CommandIo) => Promise<RunEnd | null>): Promise<void> {
     const gone = new AbortController();
     res.on('close', () => gone.abort());
+    const out = new BoundedStream(responseSink(res), {
+      limit: this.config.streamBuffer,
+      join: (lines) => lines.join(''),
+      notice: (d) => `${JSON.stringify({ line: `gearshift: ${droppedWords(d)}`, stream: 'stderr', dropped: d.chunks })}\n`,
+    });
     try {
       const end = await start({
-        onOutput: (m) => res.write(`${JSON.stringify(m)}\n`),
+        onOutput: (m) => out.write(`${JSON.stringify(m)}\n`),
         signal: gone.signal,
         // Set before the job goes: its first line may come back before the send returns. Until then, an error is
         // still the error filter's to answer.
@@ -165,14 +175,17 @@ export class RunService {
           if (!res.headersSent) res.flushHeaders();
         },
       });
-      if (end && !res.writableEnded) res.write(`${JSON.stringify(end)}\n`);
+      if (end) out.end(`${JSON.stringify(end)}\n`);
     } catch (err) {
       // Not begun: the error filter answers with an error body of its own type.
       if (!res.headersSent) for (const h of ['content-type', 'cache-control', 'x-accel-buffering']) res.removeHeader(h);
       throw err;
     } finally {
       // An error before the answer began is the error filter's to write.
-      if (res.headersSent && !res.writableEnded) res.end();
+      if (res.headersSent && !res.writableEnded) {
+        out.end();
+        res.end();
+      }
     }
   }
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -12,6 +12,8 @@ import { AuthService, type Session } from '../users/auth.service';
 import { requireScope } from '../users/auth.guard';
 import { neededScope } from '../users/scopes';
 import { RunService, type CommandIo, type RunEnd } from './run.service';
+import { BoundedStream, droppedWords, socketSink } from '../common/bounded-stream';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
 
 /** `/api/v1/domains/:domain/apps/:app/run` or `/exec`, upgraded to a WebSocket. */
 const PATH = /^\/api\/v1\/domains\/([^/]+)\/apps\/([^/]+)\/(run|exec)$/;
@@ -102,6 +104,7 @@ export class TerminalGateway implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly auth: AuthService,
     private readonly runs: RunService,
     private readonly audit: AuditService,
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -207,13 +210,23 @@ export class TerminalGateway implements OnApplicationBootstrap, OnModuleDestroy 
       else if (typeof control.data === 'string') pass({ data: Buffer.from(control.data, 'utf8').toString('base64') }, bytes.length);
       else if (control.resize && isSize(control.resize)) pass({ resize: { cols: control.resize.cols, rows: control.resize.rows } }, bytes.length);
     });
+    // What the client has not read is held up to GEARSHIFT_STREAM_BUFFER, then dropped and counted: a terminal's
+    // bytes go on as they come (frames of one turn joined), lines as messages of their own.
+    const screen = new BoundedStream<Buffer>(socketSink(ws), {
+      limit: this.config.streamBuffer,
+      join: (frames) => Buffer.concat(frames),
+      notice: (d) => Buffer.from(`\r\n[gearshift: ${droppedWords(d, 'frames of output')}]\r\n`),
+    });
+    const lines = new BoundedStream<string>(socketSink(ws), {
+      limit: this.config.streamBuffer,
+      notice: (d) => JSON.stringify({ line: `gearshift: ${droppedWords(d)}`, stream: 'stderr', dropped: d.chunks }),
+    });
     const end = await start({
       ...(request.tty ? { tty: request.tty } : {}),
       signal: gone.signal,
       onOutput: (m) => {
-        if (ws.readyState !== ws.OPEN) return;
-        if ('data' in m) ws.send(Buffer.from(m.data, 'base64'));
-        else ws.send(JSON.stringify(m));
+        if ('data' in m) screen.write(Buffer.from(m.data, 'base64'));
+        else lines.write(JSON.stringify(m));
       },
       ...(request.stdin
         ? {
@@ -238,7 +251,9 @@ export class TerminalGateway implements OnApplicationBootstrap, OnModuleDestroy 
         : {}),
     });
     if (end && ws.readyState === ws.OPEN) {
-      ws.send(JSON.stringify(end));
+      // What the terminal still holds goes first, and what it dropped is said, before the end.
+      screen.end();
+      lines.end(JSON.stringify(end));
       ws.close(1000);
     }
     return end;

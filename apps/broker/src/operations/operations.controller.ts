@@ -1,10 +1,12 @@
-import { Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Controller, Get, Inject, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { WaitPipe } from '../common/wait.pipe';
 import { CurrentUser } from '../users/auth.guard';
 import type { User } from '../users/user.entity';
 import { OperationsService, type OperationLine } from './operations.service';
+import { BoundedStream, droppedWords, responseSink } from '../common/bounded-stream';
+import { BROKER_CONFIG, type BrokerConfig } from '../config';
 
 /** How progress reads in a terminal (and in `git push` output): steps stand out, build output is indented. */
 export function formatLine(line: OperationLine): string {
@@ -17,7 +19,10 @@ export function formatLine(line: OperationLine): string {
 @ApiBearerAuth()
 @Controller('operations')
 export class OperationsController {
-  constructor(private readonly operations: OperationsService) {}
+  constructor(
+    private readonly operations: OperationsService,
+    @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
+  ) {}
 
   @Get(':id')
   @ApiQuery({ name: 'wait', required: false })
@@ -59,13 +64,21 @@ export class OperationsController {
         unsubscribe();
         return;
       }
+      // A build's output read slower than it comes is held up to GEARSHIFT_STREAM_BUFFER, then dropped and counted;
+      // the end line always comes.
+      const out = new BoundedStream(responseSink(res), {
+        limit: this.config.streamBuffer,
+        join: (lines) => lines.join(''),
+        notice: (d) => formatLine({ kind: 'log', text: `[gearshift] ${droppedWords(d)}` }),
+      });
       await new Promise<void>((resolve) => {
         const seen = new Set(op.steps.map((s) => s.text));
         live = (line) => {
           // Steps already printed from the record are not printed twice.
           if (line.kind === 'step' && seen.delete(line.text)) return;
-          res.write(formatLine(line));
-          if (line.kind === 'end') resolve();
+          if (line.kind !== 'end') return out.write(formatLine(line));
+          out.end(formatLine(line));
+          resolve();
         };
         for (const line of queued.splice(0)) live(line);
         res.on('close', () => resolve());
