@@ -53,6 +53,8 @@ export interface BrokerConfig {
    * for one client that reads slower than it comes; past them, lines are dropped and the client is told how many.
    */
   streamBuffer: number;
+  /** GEARSHIFT_STREAM_BUFFER_TOTAL: what the broker holds for all such clients together; past it, every stream drops. */
+  streamBufferTotal: number;
   maxUnpackedBytes: number;
   /** Releases whose images are kept for rollback (the active one always is). */
   keepReleases: number;
@@ -179,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     maxUploadBytes: int(env, 'GEARSHIFT_MAX_UPLOAD_MB', 100, 1, 10240) * 1024 * 1024,
     maxLogStreams: int(env, 'GEARSHIFT_MAX_LOG_STREAMS', 10, 1, 1000),
     streamBuffer: byteSize(env, 'GEARSHIFT_STREAM_BUFFER', '2mb'),
+    streamBufferTotal: byteSize(env, 'GEARSHIFT_STREAM_BUFFER_TOTAL', '32mb'),
     maxUnpackedBytes: int(env, 'GEARSHIFT_MAX_UNPACKED_MB', 500, 1, 102400) * 1024 * 1024,
     keepReleases: int(env, 'GEARSHIFT_KEEP_RELEASES', 5, 1, 100),
     buildMemoryMb: int(env, 'GEARSHIFT_BUILD_MEMORY_MB', 2048, 128, 65536),

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { BoundedStream, CHUNK_COST, droppedWords, type StreamSink } from './bounded-stream';
+import { BoundedStream, CHUNK_COST, droppedWords, StreamBudget, type StreamSink } from './bounded-stream';
 
 /** A client that takes what it is written and reads it only when told to (`flush`). */
 class SlowClient implements StreamSink<string> {
@@ -51,6 +51,29 @@ describe('a stream bounded for a slow client', () => {
     // The notice is held as a line is: one more line fits beside it.
     assert.deepEqual(client.written.slice(4), [line(1000)], 'after the notice, the limit again');
     assert.equal(out.droppedInAll, 997 + 9);
+  });
+
+  it('holds no more for all clients together than their shared budget, and gives it back as they read', () => {
+    const shared = new StreamBudget(4 * (10 + CHUNK_COST));
+    const clients = [new SlowClient(), new SlowClient(), new SlowClient()];
+    // Each client alone could hold 3 lines; together they hold 4.
+    const outs = clients.map((c) => new BoundedStream(c, { limit: 3 * (10 + CHUNK_COST), notice, shared }));
+    for (let n = 0; n < 10; n++) for (const out of outs) out.write(line(n));
+    assert.deepEqual(
+      clients.map((c) => c.written.length),
+      [2, 1, 1],
+    );
+    assert.equal(shared.held, 4 * (10 + CHUNK_COST));
+    assert.equal(
+      outs.reduce((n, o) => n + o.droppedInAll, 0),
+      26,
+    );
+    // The first reads: what it held goes back to all, and it hears what it missed.
+    clients[0].flush();
+    assert.deepEqual(clients[0].written.slice(2), ['dropped 8 (80 bytes)\n']);
+    for (const c of clients) c.flush();
+    for (const c of clients) c.flush();
+    assert.equal(shared.held, 0);
   });
 
   it('writes the last chunk whatever is held, after the count of what was dropped', () => {

@@ -17,9 +17,27 @@ export interface Dropped {
   bytes: number;
 }
 
+/**
+ * What every stream of the broker holds for its clients together, against a bound of its own: one client's bound
+ * does not keep many slow clients from filling the heap between them.
+ */
+export class StreamBudget {
+  held = 0;
+  constructor(readonly limit: number) {}
+}
+
+let everyStream: StreamBudget | undefined;
+
+/** The one budget of every stream in this process (GEARSHIFT_STREAM_BUFFER_TOTAL), made with the first bound asked. */
+export function allStreams(limit: number): StreamBudget {
+  return (everyStream ??= new StreamBudget(limit));
+}
+
 export interface BoundedStreamOptions<C> {
   /** Bytes that may wait for the client at once (GEARSHIFT_STREAM_BUFFER): past them, chunks are dropped. */
   limit: number;
+  /** What all the streams of the process may hold together; past it, chunks of any of them are dropped. */
+  shared?: StreamBudget;
   /** The chunk that tells the client, once it caught up (or at the end), what it missed and why. */
   notice: (dropped: Dropped) => C;
   /**
@@ -66,7 +84,8 @@ export class BoundedStream<C extends string | Buffer> {
   write(chunk: C): void {
     if (!this.sink.open()) return;
     const bytes = sizeOf(chunk);
-    if (this.dropped.chunks > 0 || this.held + bytes + CHUNK_COST > this.options.limit) {
+    const shared = this.options.shared;
+    if (this.dropped.chunks > 0 || this.held + bytes + CHUNK_COST > this.options.limit || (shared && shared.held + bytes + CHUNK_COST > shared.limit)) {
       this.dropped.chunks++;
       this.dropped.bytes += bytes;
       this.droppedInAll++;
@@ -91,7 +110,7 @@ export class BoundedStream<C extends string | Buffer> {
   private queue(chunk: C): void {
     if (!this.options.join) return this.send(chunk);
     this.batch.push(chunk);
-    this.held += sizeOf(chunk);
+    this.hold(sizeOf(chunk));
     if (this.batchScheduled) return;
     this.batchScheduled = true;
     setImmediate(() => this.flush());
@@ -102,21 +121,27 @@ export class BoundedStream<C extends string | Buffer> {
     if (this.batch.length === 0) return;
     const chunks = this.batch;
     this.batch = [];
-    for (const c of chunks) this.held -= sizeOf(c);
+    for (const c of chunks) this.hold(-sizeOf(c));
     if (this.sink.open()) this.send(chunks.length === 1 ? chunks[0] : this.options.join!(chunks));
   }
 
   private send(chunk: C): void {
     const cost = sizeOf(chunk) + CHUNK_COST;
-    this.held += cost;
+    this.hold(cost);
     let done = false;
     this.sink.write(chunk, () => {
       if (done) return;
       done = true;
-      this.held -= cost;
+      this.hold(-cost);
       // Caught up: everything held has gone out, and the client hears what it missed before anything new.
       if (this.held === 0 && this.dropped.chunks > 0 && this.sink.open()) this.tellDropped();
     });
+  }
+
+  /** Counts bytes held for this client, in the shared budget too. */
+  private hold(bytes: number): void {
+    this.held += bytes;
+    if (this.options.shared) this.options.shared.held += bytes;
   }
 
   private tellDropped(): void {

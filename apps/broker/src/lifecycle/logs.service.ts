@@ -12,7 +12,7 @@ import type { User } from '../users/user.entity';
 import type { App } from '../apps/app.entity';
 import { AppAccess } from '../apps/app-access.service';
 import { HeldPerUser } from '../common/held-per-user';
-import { BoundedStream, droppedWords, responseSink } from '../common/bounded-stream';
+import { allStreams, BoundedStream, droppedWords, responseSink } from '../common/bounded-stream';
 import { CatalogService } from '../cartridges/catalog.service';
 import { GearSpecsService } from '../apps/gear-specs.service';
 import { secretValues } from '../apps/gear-specs';
@@ -77,6 +77,7 @@ export class LogsService {
     // and a line says how much once it caught up.
     const out = new BoundedStream(responseSink(res), {
       limit: this.config.streamBuffer,
+      shared: allStreams(this.config.streamBufferTotal),
       join: (lines) => lines.join(''),
       notice: (d) => `[gearshift] ${droppedWords(d)}\n`,
     });

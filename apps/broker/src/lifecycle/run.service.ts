@@ -4,7 +4,7 @@ import { GEAR_SIZES, gearProcessTypes, SERVICE_NAME, startOrder, type RunInput, 
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { conflict, notFound, ruleViolation } from '../common/errors';
 import { HeldPerUser } from '../common/held-per-user';
-import { BoundedStream, droppedWords, responseSink } from '../common/bounded-stream';
+import { allStreams, BoundedStream, droppedWords, responseSink } from '../common/bounded-stream';
 import { AppAccess } from '../apps/app-access.service';
 import { DeploymentsRepository } from '../apps/deployments.repository';
 import { GearSpecsService } from '../apps/gear-specs.service';
@@ -157,6 +157,7 @@ export class RunService {
     res.on('close', () => gone.abort());
     const out = new BoundedStream(responseSink(res), {
       limit: this.config.streamBuffer,
+      shared: allStreams(this.config.streamBufferTotal),
       join: (lines) => lines.join(''),
       notice: (d) => `${JSON.stringify({ line: `gearshift: ${droppedWords(d)}`, stream: 'stderr', dropped: d.chunks })}\n`,
     });

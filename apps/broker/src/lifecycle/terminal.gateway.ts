@@ -12,7 +12,7 @@ import { AuthService, type Session } from '../users/auth.service';
 import { requireScope } from '../users/auth.guard';
 import { neededScope } from '../users/scopes';
 import { RunService, type CommandIo, type RunEnd } from './run.service';
-import { BoundedStream, droppedWords, socketSink } from '../common/bounded-stream';
+import { allStreams, BoundedStream, droppedWords, socketSink } from '../common/bounded-stream';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 
 /** `/api/v1/domains/:domain/apps/:app/run` or `/exec`, upgraded to a WebSocket. */
@@ -214,11 +214,13 @@ export class TerminalGateway implements OnApplicationBootstrap, OnModuleDestroy 
     // bytes go on as they come (frames of one turn joined), lines as messages of their own.
     const screen = new BoundedStream<Buffer>(socketSink(ws), {
       limit: this.config.streamBuffer,
+      shared: allStreams(this.config.streamBufferTotal),
       join: (frames) => Buffer.concat(frames),
       notice: (d) => Buffer.from(`\r\n[gearshift: ${droppedWords(d, 'frames of output')}]\r\n`),
     });
     const lines = new BoundedStream<string>(socketSink(ws), {
       limit: this.config.streamBuffer,
+      shared: allStreams(this.config.streamBufferTotal),
       notice: (d) => JSON.stringify({ line: `gearshift: ${droppedWords(d)}`, stream: 'stderr', dropped: d.chunks }),
     });
     const end = await start({

@@ -5,7 +5,7 @@ import { WaitPipe } from '../common/wait.pipe';
 import { CurrentUser } from '../users/auth.guard';
 import type { User } from '../users/user.entity';
 import { OperationsService, type OperationLine } from './operations.service';
-import { BoundedStream, droppedWords, responseSink } from '../common/bounded-stream';
+import { allStreams, BoundedStream, droppedWords, responseSink } from '../common/bounded-stream';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 
 /** How progress reads in a terminal (and in `git push` output): steps stand out, build output is indented. */
@@ -68,6 +68,7 @@ export class OperationsController {
       // the end line always comes.
       const out = new BoundedStream(responseSink(res), {
         limit: this.config.streamBuffer,
+        shared: allStreams(this.config.streamBufferTotal),
         join: (lines) => lines.join(''),
         notice: (d) => formatLine({ kind: 'log', text: `[gearshift] ${droppedWords(d)}` }),
       });
