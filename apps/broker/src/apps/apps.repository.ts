@@ -50,18 +50,6 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     return this.m.count(App, { where: { domainId } });
   }
 
-  /** By node: the memory its gears take, and how many there are. */
-  async gearsByNode(): Promise<Map<string, { memoryMb: number; gears: number }>> {
-    const sums: { node_id: string; mb: string; n: string }[] = await this.m
-      .createQueryBuilder(Gear, 'g')
-      .select('g.node_id', 'node_id')
-      .addSelect('coalesce(sum(g.memory_mb), 0)', 'mb')
-      .addSelect('count(*)', 'n')
-      .groupBy('g.node_id')
-      .getRawMany();
-    return new Map(sums.map((s) => [s.node_id, { memoryMb: Number(s.mb), gears: Number(s.n) }]));
-  }
-
   /** How many gears are in each state on each node (for the metrics). */
   async gearStates(): Promise<{ nodeId: string; state: string; count: number }[]> {
     const rows: { node_id: string; state: string; n: string }[] = await this.m
@@ -126,6 +114,15 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     cartridges: (Pick<AppCartridge, 'cartridge' | 'generated'> & { options?: AppCartridge['options'] })[],
     gears: NewGear[],
   ): Promise<App> {
+    return (await this.findById(await this.insert(app, cartridges, gears)))!;
+  }
+
+  /** Writes a new app's rows, as create() does, and returns its id without reading the app back. */
+  async insert(
+    app: Pick<App, 'domainId' | 'name' | 'desiredState' | 'size' | 'env'>,
+    cartridges: (Pick<AppCartridge, 'cartridge' | 'generated'> & { options?: AppCartridge['options'] })[],
+    gears: NewGear[],
+  ): Promise<string> {
     const saved = await this.m.save(this.m.create(App, app));
     await this.m.insert(
       AppCartridge,
@@ -136,7 +133,7 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
         Gear,
         gears.map((g) => ({ ...g, appId: saved.id })),
       );
-    return (await this.findById(saved.id))!;
+    return saved.id;
   }
 
   /** The embedded cartridges of these names, in every app, with the values they generated. */

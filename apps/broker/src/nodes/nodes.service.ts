@@ -197,7 +197,9 @@ export class NodesService {
     // them again, and after a few such beats leave them failed. Those apps are compared on a later beat.
     const busy = await repos.operations.appsWithActiveOperations(new Date(hb.at));
     const observed = new Map(hb.gears.map((g) => [g.gearId, g]));
-    const apps = await repos.apps.findByIds([...subjects.keys()].filter((id) => desiredOf.has(id)));
+    // Apps an operation holds back are not read: nothing of them is compared or stored now. Their gears placed here
+    // are known from the digests, so their containers are not taken for strays.
+    const apps = await repos.apps.findByIds([...subjects.keys()].filter((id) => desiredOf.has(id) && !busy.has(id)));
     // Every gear placed on the node, of the apps compared now or not: a container of any other is a stray.
     const known = new Set<string>(desired.flatMap((d) => d.gearIds));
     const inOrder = new Set<string>();
@@ -206,7 +208,6 @@ export class NodesService {
     for (const app of apps) {
       const specs = (await this.specs.cachedSpecs(app)).filter((s) => app.gears!.find((g) => g.id === s.gearId)?.nodeId === node.id);
       specs.forEach((s) => known.add(s.gearId));
-      if (busy.has(app.id)) continue;
       // Store only what changed: a quiet node costs no writes.
       const failed = new Set<string>();
       for (const gear of app.gears!.filter((g) => g.nodeId === node.id)) {
