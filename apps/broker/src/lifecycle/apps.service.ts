@@ -101,8 +101,11 @@ export class AppsService {
 
   /** Sends a change's jobs, waits if asked, and shows the app as it is then (or that it is gone). */
   async respond(op: Operation, domain: Domain, waitSeconds?: number) {
-    const done = await this.changes.sendAndWait(op, waitSeconds);
-    const app = op.appId ? await this.appsRepository.findById(op.appId) : null;
+    // The app is read once for its jobs and its answer, unless the answer waits (or the operation ends as it is sent,
+    // as a delete with nothing on any node does): then it is read again as it is at the end.
+    const sent = op.appId ? await this.appsRepository.findById(op.appId) : null;
+    const done = await this.changes.sendAndWait(op, waitSeconds, { app: sent });
+    const app = op.appId && (waitSeconds || op.dispatch.length === 0) ? await this.appsRepository.findById(op.appId) : sent;
     if (!app) return { deleted: true, operation: presentOperation(done) };
     return this.presenter.present(app, domain, done);
   }

@@ -289,18 +289,21 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     });
   }
 
-  /** Sends an operation's jobs, computed from the desired state as it is now. Sending twice is harmless. */
-  dispatch(op: Operation): Promise<void> {
-    return withRequestId(op.context?.requestId, () => this.send(op));
+  /**
+   * Sends an operation's jobs, computed from the desired state as it is now. Sending twice is harmless. `app`: the
+   * operation's app as the caller read it after the operation committed (read here when not given).
+   */
+  dispatch(op: Operation, app?: App | null): Promise<void> {
+    return withRequestId(op.context?.requestId, () => this.send(op, app));
   }
 
-  private async send(op: Operation): Promise<void> {
+  private async send(op: Operation, given?: App | null): Promise<void> {
     this.logger.log(`operation ${op.id} (${op.kind}) dispatched${op.context?.stage ? ` at stage ${op.context.stage}` : ''}`);
     if (op.dispatch.length === 0) {
       await this.finish(op.id);
       return;
     }
-    const app = op.appId ? await this.appsRepository.findById(op.appId) : null;
+    const app = given !== undefined ? given : op.appId ? await this.appsRepository.findById(op.appId) : null;
     const stages = this.stages.get(op.kind);
     const specs = app ? await (stages?.convergeSpecs ? stages.convergeSpecs(op, app) : this.specs.specs(app)) : [];
     // The nodes' jobs are independent of one another: they are queued together, not one Redis round trip after the
