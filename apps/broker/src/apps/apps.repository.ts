@@ -278,9 +278,10 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
    * moves updated_at), and its gears placed on the node.
    * Postgres computes the digests: a node's apps are read whole only when one of them changed. What the nodes report
    * of a gear (its state, container, message) is left out: the heartbeat compares it with the report itself, and
-   * storing a report must not make the next beat compare again.
+   * storing a report must not make the next beat compare again. It has a digest of its own (`stored`): with `digest`,
+   * it tells whether an app read earlier is still the app as stored.
    */
-  async desiredOnNode(nodeId: string): Promise<{ appId: string; digest: string; gearIds: string[] }[]> {
+  async desiredOnNode(nodeId: string): Promise<{ appId: string; digest: string; stored: string; gearIds: string[] }[]> {
     const rows = (await this.m.query(
       `select a.id as app_id,
         md5(concat_ws('|', a.updated_at, a.desired_state, a.size, a.active_deployment_id, a.services::text, a.security_override::text,
@@ -291,11 +292,13 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
             where g.app_id = a.id),
           (select string_agg(concat_ws(':', c.id, c.cartridge, c.superseded_by, c.generated::text, c.options::text), ',' order by c.id)
              from app_cartridges c where c.app_id = a.id))) as digest,
+        (select md5(coalesce(string_agg(concat_ws(':', g.id, g.state, g.container_id, md5(coalesce(g.message, ''))), ',' order by g.id), ''))
+           from gears g where g.app_id = a.id) as stored,
         array(select g.id from gears g where g.app_id = a.id and g.node_id = $1 order by g.id) as gear_ids
        from apps a where a.id in (select app_id from gears where node_id = $1)`,
       [nodeId],
-    )) as { app_id: string; digest: string; gear_ids: string[] }[];
-    return rows.map((r) => ({ appId: r.app_id, digest: r.digest, gearIds: r.gear_ids }));
+    )) as { app_id: string; digest: string; stored: string; gear_ids: string[] }[];
+    return rows.map((r) => ({ appId: r.app_id, digest: r.digest, stored: r.stored, gearIds: r.gear_ids }));
   }
 
   /**
