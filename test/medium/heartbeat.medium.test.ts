@@ -6,6 +6,7 @@ import { OperationsService } from '../../apps/broker/src/operations/operations.s
 import { AppsRepository } from '../../apps/broker/src/apps/apps.repository';
 import { NodesRepository } from '../../apps/broker/src/fleet/nodes.repository';
 import type { App } from '../../apps/broker/src/apps/app.entity';
+import type { GearSpecsService } from '../../apps/broker/src/apps/gear-specs.service';
 import { mediumDb, type MediumDb } from './support';
 
 describe('heartbeats against Postgres: drift is repaired with a converge job', () => {
@@ -34,6 +35,38 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
   /** What the node would report for gears that run exactly as specified. */
   const runningAsSpecified = async (app: App): Promise<GearReport[]> =>
     (await db.specs.specs(app)).map((s) => ({ gearId: s.gearId, appId: app.id, state: 'running', specHash: specHash(s), ports: {} }));
+
+  /**
+   * The apps the heartbeats compare (whose specs they look at), a sorted list per beat that compared any, until
+   * `stop()`. An app is compared without being read again when another beat read it moments ago, as it is stored now.
+   */
+  const watchComparisons = () => {
+    const compared: string[][] = [];
+    const specs = (nodes as unknown as { specs: GearSpecsService }).specs;
+    const cached = specs.cachedSpecs.bind(specs);
+    const handle = nodes.handleHeartbeat.bind(nodes);
+    // The list of the beat being handled, made at its first comparison.
+    const now: { beat: string[] | null } = { beat: null };
+    specs.cachedSpecs = (app: App) => {
+      if (!now.beat) compared.push((now.beat = []));
+      now.beat.push(app.id);
+      now.beat.sort();
+      return cached(app);
+    };
+    nodes.handleHeartbeat = async (hb) => {
+      now.beat = null;
+      try {
+        await handle(hb);
+      } finally {
+        now.beat = null;
+      }
+    };
+    const stop = () => {
+      specs.cachedSpecs = cached;
+      nodes.handleHeartbeat = handle;
+    };
+    return { compared, stop };
+  };
 
   it('sends nothing for a node that runs what the broker wants', async () => {
     const app = await db.addApp('steady', [{}]);
@@ -108,10 +141,7 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
     const app = await db.addApp('quiet', [{}]);
     const other = await db.addApp('neighbour', [{}]);
     const gears = [...(await runningAsSpecified(app)), ...(await runningAsSpecified(other))];
-    const repo = (nodes as unknown as { appsRepository: AppsRepository }).appsRepository;
-    const read = repo.findByIds.bind(repo);
-    const compared: string[][] = [];
-    repo.findByIds = (ids: string[]) => (compared.push([...ids].sort()), read(ids));
+    const { compared, stop } = watchComparisons();
     try {
       await nodes.handleHeartbeat(heartbeat(gears));
       await nodes.handleHeartbeat(heartbeat(gears));
@@ -146,19 +176,51 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
         [['app.converge', other.id]],
       );
     } finally {
-      repo.findByIds = read;
+      stop();
       await apps.delete(app.id);
       await apps.delete(other.id);
+    }
+  });
+
+  it("compares an app another node's beat read moments ago without reading it again, until a gear of it is stored anew", async () => {
+    const node2 = await db.addNode('read-once-2');
+    const app = await db.addApp('read-once', [{}, { nodeId: node2.id }]);
+    const [on1, on2] = await runningAsSpecified(app);
+    const gear2 = app.gears!.find((g) => g.nodeId === node2.id)!.id;
+    const [mine, theirs] = on1.gearId === gear2 ? [on2, on1] : [on1, on2];
+    // Stored as the nodes will report them: their beats store nothing.
+    await apps.recordGearReports(db.node.id, [mine]);
+    await apps.recordGearReports(node2.id, [theirs]);
+    const beatOf = (nodeId: string, gears: GearReport[]) => ({ ...heartbeat(gears), nodeId });
+    const repo = (nodes as unknown as { appsRepository: AppsRepository }).appsRepository;
+    const findByIds = repo.findByIds.bind(repo);
+    const read: string[][] = [];
+    repo.findByIds = (ids: string[]) => (read.push([...ids]), findByIds(ids));
+    const { compared, stop } = watchComparisons();
+    try {
+      await nodes.handleHeartbeat(beatOf(db.node.id, [mine]));
+      await nodes.handleHeartbeat(beatOf(node2.id, [theirs]));
+      assert.deepEqual(compared, [[app.id], [app.id]], 'each node compares the app');
+      assert.deepEqual(read, [[app.id]], 'the second node compares the app as the first read it');
+      // Its container on the second node gone: compared at once, and the gear stored as missing.
+      await nodes.handleHeartbeat(beatOf(node2.id, []));
+      assert.equal(compared.length, 3);
+      assert.equal((await apps.findById(app.id))!.gears!.find((g) => g.id === gear2)!.state, 'missing');
+      // The gear stored anew since the app was read: the next comparison reads it as it is stored now.
+      await nodes.handleHeartbeat(beatOf(node2.id, [theirs]));
+      assert.equal(compared.length, 4);
+      assert.deepEqual(read, [[app.id], [app.id]], 'an app whose gear was stored anew is read again');
+    } finally {
+      stop();
+      repo.findByIds = findByIds;
+      await apps.delete(app.id);
     }
   });
 
   it('leaves an app found in order alone while nothing of it changes, and compares it again when the catalogue does', async () => {
     const app = await db.addApp('in-order', [{}]);
     const gears = await runningAsSpecified(app);
-    const repo = (nodes as unknown as { appsRepository: AppsRepository }).appsRepository;
-    const read = repo.findByIds.bind(repo);
-    const compared: string[][] = [];
-    repo.findByIds = (ids: string[]) => (compared.push([...ids]), read(ids));
+    const { compared, stop } = watchComparisons();
     const web = [...db.catalog.cartridges.values()].find((c) => c.manifest.name === app.gears![0].cartridge)!;
     mock.timers.enable({ apis: ['Date'], now: Date.now() });
     try {
@@ -169,7 +231,7 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
         mock.timers.tick(11_000);
         await nodes.handleHeartbeat(heartbeat(gears));
       }
-      assert.equal(compared.length, 0, 'an app in order is not read again while nothing of it changes');
+      assert.equal(compared.length, 0, 'an app in order is not compared again while nothing of it changes');
       // A reload that changes the app's cartridge.
       db.catalog.cartridges.set(web.manifest.name, { ...web, hash: `${web.hash}-changed` });
       mock.timers.tick(11_000);
@@ -181,7 +243,7 @@ describe('heartbeats against Postgres: drift is repaired with a converge job', (
     } finally {
       mock.timers.reset();
       db.catalog.cartridges.set(web.manifest.name, web);
-      repo.findByIds = read;
+      stop();
     }
     await apps.delete(app.id);
   });

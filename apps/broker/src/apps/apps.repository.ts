@@ -50,18 +50,6 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     return this.m.count(App, { where: { domainId } });
   }
 
-  /** By node: the memory its gears take, and how many there are. */
-  async gearsByNode(): Promise<Map<string, { memoryMb: number; gears: number }>> {
-    const sums: { node_id: string; mb: string; n: string }[] = await this.m
-      .createQueryBuilder(Gear, 'g')
-      .select('g.node_id', 'node_id')
-      .addSelect('coalesce(sum(g.memory_mb), 0)', 'mb')
-      .addSelect('count(*)', 'n')
-      .groupBy('g.node_id')
-      .getRawMany();
-    return new Map(sums.map((s) => [s.node_id, { memoryMb: Number(s.mb), gears: Number(s.n) }]));
-  }
-
   /** How many gears are in each state on each node (for the metrics). */
   async gearStates(): Promise<{ nodeId: string; state: string; count: number }[]> {
     const rows: { node_id: string; state: string; n: string }[] = await this.m
@@ -126,6 +114,15 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     cartridges: (Pick<AppCartridge, 'cartridge' | 'generated'> & { options?: AppCartridge['options'] })[],
     gears: NewGear[],
   ): Promise<App> {
+    return (await this.findById(await this.insert(app, cartridges, gears)))!;
+  }
+
+  /** Writes a new app's rows, as create() does, and returns its id without reading the app back. */
+  async insert(
+    app: Pick<App, 'domainId' | 'name' | 'desiredState' | 'size' | 'env'>,
+    cartridges: (Pick<AppCartridge, 'cartridge' | 'generated'> & { options?: AppCartridge['options'] })[],
+    gears: NewGear[],
+  ): Promise<string> {
     const saved = await this.m.save(this.m.create(App, app));
     await this.m.insert(
       AppCartridge,
@@ -136,7 +133,7 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
         Gear,
         gears.map((g) => ({ ...g, appId: saved.id })),
       );
-    return (await this.findById(saved.id))!;
+    return saved.id;
   }
 
   /** The embedded cartridges of these names, in every app, with the values they generated. */
@@ -286,9 +283,10 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
    * moves updated_at), and its gears placed on the node.
    * Postgres computes the digests: a node's apps are read whole only when one of them changed. What the nodes report
    * of a gear (its state, container, message) is left out: the heartbeat compares it with the report itself, and
-   * storing a report must not make the next beat compare again.
+   * storing a report must not make the next beat compare again. It has a digest of its own (`stored`): with `digest`,
+   * it tells whether an app read earlier is still the app as stored.
    */
-  async desiredOnNode(nodeId: string): Promise<{ appId: string; digest: string; gearIds: string[] }[]> {
+  async desiredOnNode(nodeId: string): Promise<{ appId: string; digest: string; stored: string; gearIds: string[] }[]> {
     const rows = (await this.m.query(
       `select a.id as app_id,
         md5(concat_ws('|', a.updated_at, a.desired_state, a.size, a.active_deployment_id, a.services::text, a.security_override::text,
@@ -299,11 +297,13 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
             where g.app_id = a.id),
           (select string_agg(concat_ws(':', c.id, c.cartridge, c.superseded_by, c.generated::text, c.options::text), ',' order by c.id)
              from app_cartridges c where c.app_id = a.id))) as digest,
+        (select md5(coalesce(string_agg(concat_ws(':', g.id, g.state, g.container_id, md5(coalesce(g.message, ''))), ',' order by g.id), ''))
+           from gears g where g.app_id = a.id) as stored,
         array(select g.id from gears g where g.app_id = a.id and g.node_id = $1 order by g.id) as gear_ids
        from apps a where a.id in (select app_id from gears where node_id = $1)`,
       [nodeId],
-    )) as { app_id: string; digest: string; gear_ids: string[] }[];
-    return rows.map((r) => ({ appId: r.app_id, digest: r.digest, gearIds: r.gear_ids }));
+    )) as { app_id: string; digest: string; stored: string; gear_ids: string[] }[];
+    return rows.map((r) => ({ appId: r.app_id, digest: r.digest, stored: r.stored, gearIds: r.gear_ids }));
   }
 
   /**

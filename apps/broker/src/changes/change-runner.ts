@@ -26,6 +26,15 @@ export const CHANGE_REPOS = {
 /** The repositories a change to an app writes through, bound to the change's transaction. */
 export type ChangeRepos = Repositories<typeof CHANGE_REPOS>;
 
+/**
+ * How a committed operation is sent: `routes` false leaves the router to hear of it later; `app` is its app as read
+ * after the commit, when the caller has it (see OperationsService.dispatch).
+ */
+export interface SendOptions {
+  routes?: boolean;
+  app?: App | null;
+}
+
 /** Another operation of the app runs (409); the platform's own changes let the running one be. */
 export class AppBusyError extends GearshiftError {
   constructor(app: App, active: Operation, hint: string) {
@@ -100,13 +109,13 @@ export class ChangeRunner {
    * Sends a committed operation's jobs. The router hears first (a stopped or deleted app leaves it at once, before
    * its gears stop) unless `routes` is false; a send that fails is retried by the operations' sweep.
    */
-  async send(op: Operation, opts: { routes?: boolean } = {}): Promise<void> {
+  async send(op: Operation, opts: SendOptions = {}): Promise<void> {
     if (opts.routes !== false) this.routes.schedule();
-    await this.operations.dispatch(op).catch((err) => this.logger.warn(`dispatch of ${op.id} deferred: ${err.message}`));
+    await this.operations.dispatch(op, opts.app).catch((err) => this.logger.warn(`dispatch of ${op.id} deferred: ${err.message}`));
   }
 
   /** Sends, then waits up to `waitSeconds` for the end (no wait: the operation as sent). */
-  async sendAndWait(op: Operation, waitSeconds?: number, opts: { routes?: boolean } = {}): Promise<Operation> {
+  async sendAndWait(op: Operation, waitSeconds?: number, opts: SendOptions = {}): Promise<Operation> {
     await this.send(op, opts);
     return waitSeconds ? this.operations.wait(op, waitSeconds) : op;
   }

@@ -44,6 +44,14 @@ export class Tx {
     }
   }
 
+  /**
+   * Takes an advisory lock held until the transaction ends, part-way through it: what comes before (rows no other
+   * transaction can see yet) is not serialised with everything else that takes the lock.
+   */
+  async lock(name: LockName): Promise<void> {
+    await this.manager.query('select pg_advisory_xact_lock($1)', [LOCKS[name]]);
+  }
+
   /** The repositories named in `classes`, bound to this transaction. */
   pick<C extends RepositoryClasses>(classes: C): Repositories<C> {
     return Object.fromEntries(Object.entries(classes).map(([name, cls]) => [name, this.get(cls)])) as Repositories<C>;
@@ -59,8 +67,8 @@ export class UnitOfWork {
     // The placements it makes become steps of the operation it records (common/placement-log.ts).
     return withPlacementLog(() =>
       this.dataSource.transaction(async (m) => {
-        if (lock) await m.query('select pg_advisory_xact_lock($1)', [LOCKS[lock]]);
         const tx = new Tx(m);
+        if (lock) await tx.lock(lock);
         return work(tx.pick(classes), tx);
       }),
     );

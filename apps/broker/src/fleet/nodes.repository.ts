@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
 import { Node, NodeJoinToken } from './node.entity';
-import { AppsRepository } from '../apps/apps.repository';
+import { Gear } from '../apps/gear.entity';
 import type { NodeAddresses } from '../apps/node-addresses';
 import type { NodePublicKeys } from '../queue/node-public-keys';
 
@@ -176,9 +176,19 @@ export class NodesRepository implements NodeAddresses, NodePublicKeys {
 
   /** Every node with the memory and gear count its gears take. */
   async usage(): Promise<NodeUsage[]> {
-    const nodes = await this.all();
-    // Gears are the app model's: its repository, on the same EntityManager (and so the same transaction), sums them.
-    const byNode = await new AppsRepository(this.m).gearsByNode();
-    return nodes.map((node) => ({ node, allocatedMb: byNode.get(node.id)?.memoryMb ?? 0, gears: byNode.get(node.id)?.gears ?? 0 }));
+    // One statement: placement reads this under its lock, where every round trip to Postgres holds up the next create.
+    const { entities, raw } = await this.m
+      .createQueryBuilder(Node, 'n')
+      .leftJoin(
+        (q) => q.select('g.node_id', 'node_id').addSelect('sum(g.memory_mb)', 'mb').addSelect('count(*)', 'gears').from(Gear, 'g').groupBy('g.node_id'),
+        'u',
+        'u.node_id = n.id',
+      )
+      .addSelect('coalesce(u.mb, 0)', 'usage_mb')
+      .addSelect('coalesce(u.gears, 0)', 'usage_gears')
+      .orderBy('n.created_at', 'ASC')
+      .getRawAndEntities<{ n_id: string; usage_mb: string; usage_gears: string }>();
+    const sums = new Map(raw.map((r) => [r.n_id, { memoryMb: Number(r.usage_mb), gears: Number(r.usage_gears) }]));
+    return entities.map((node) => ({ node, allocatedMb: sums.get(node.id)?.memoryMb ?? 0, gears: sums.get(node.id)?.gears ?? 0 }));
   }
 }

@@ -18,7 +18,7 @@ import { DomainsService } from '../domains/domains.service';
 import { OperationsRepository } from '../operations/operations.repository';
 import { OperationsService, presentOperation } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
-import { checkQuota } from '../teams/quota';
+import { checkQuota, checkTeamQuota } from '../teams/quota';
 import type { User } from '../users/user.entity';
 import type { AppAction, CreateAppBody, PatchAppBody, ScaleBody } from './apps.dto';
 import { AppGears } from './app-gears.service';
@@ -101,8 +101,11 @@ export class AppsService {
 
   /** Sends a change's jobs, waits if asked, and shows the app as it is then (or that it is gone). */
   async respond(op: Operation, domain: Domain, waitSeconds?: number) {
-    const done = await this.changes.sendAndWait(op, waitSeconds);
-    const app = op.appId ? await this.appsRepository.findById(op.appId) : null;
+    // The app is read once for its jobs and its answer, unless the answer waits (or the operation ends as it is sent,
+    // as a delete with nothing on any node does): then it is read again as it is at the end.
+    const sent = op.appId ? await this.appsRepository.findById(op.appId) : null;
+    const done = await this.changes.sendAndWait(op, waitSeconds, { app: sent });
+    const app = op.appId && (waitSeconds || op.dispatch.length === 0) ? await this.appsRepository.findById(op.appId) : sent;
     if (!app) return { deleted: true, operation: presentOperation(done) };
     return this.presenter.present(app, domain, done);
   }
@@ -136,44 +139,47 @@ export class AppsService {
     const gearCartridges = [...chosen.filter((c) => !isWeb(c)), ...(web ? Array<Cartridge>(scale).fill(web) : [])];
     let op: Operation;
     try {
-      op = await this.uow.run(
-        CHANGE_REPOS,
-        async (repos) => {
-          if (await repos.apps.nameTaken(domain.id, body.name)) throw this.nameTaken(body.name, domainName);
-          await checkQuota(repos.teams, domain.id, gearCartridges.map(mb));
-          const appFields = { domainId: domain.id, name: body.name, desiredState: 'started' as const, size, env: body.env ?? {} };
-          const cartridgeRows = chosen.map((c, i) => ({ cartridge: c.manifest.name, generated: generatedFor(c, this.ca), options: options[i] }));
-          let nodes: string[];
-          let app: App;
-          if (web && chosen.length === 1) {
-            // Web gears only: spread over the nodes.
-            app = await repos.apps.create(appFields, cartridgeRows, []);
-            nodes = await this.appGears.addWebGears(repos, app.id, [web.manifest.name], [], web.manifest.name, scale, mb(web), null);
-          } else if (gearCartridges.length === 0) {
-            app = await repos.apps.create(appFields, cartridgeRows, []);
-            nodes = [];
-          } else {
-            // With services, all of an app's gears share one node and its network.
-            const nodeId = await this.appGears.place(repos, gearCartridges.map(mb));
-            app = await repos.apps.create(
-              appFields,
-              cartridgeRows,
-              gearCartridges.map((c): NewGear => ({ cartridge: c.manifest.name, nodeId, memoryMb: mb(c) })),
-            );
-            nodes = [nodeId];
-          }
-          const dispatch = nodes.map((nodeId) => ({ nodeId, job: 'app.converge' as const }));
-          return this.operations.create(
-            repos,
-            'app.create',
-            app.id,
-            user,
-            dispatch,
-            `create app ${body.name} with ${names.join(', ') || 'no cartridge yet'}${web ? '' : ' (the runtime is detected when code is pushed)'}`,
+      op = await this.uow.run(CHANGE_REPOS, async (repos, tx) => {
+        if (await repos.apps.nameTaken(domain.id, body.name)) throw this.nameTaken(body.name, domainName);
+        const appFields = { domainId: domain.id, name: body.name, desiredState: 'started' as const, size, env: body.env ?? {} };
+        const cartridgeRows = chosen.map((c, i) => ({ cartridge: c.manifest.name, generated: generatedFor(c, this.ca), options: options[i] }));
+        let nodes: string[];
+        let appId: string;
+        if (web && chosen.length === 1) {
+          // Web gears only: spread over the nodes. The app's own rows are written before the placement lock is
+          // taken (no other transaction sees them until this one commits): creates in flight together wait for one
+          // another only while they read node usage and place.
+          appId = await repos.apps.insert(appFields, cartridgeRows, []);
+          const team = await repos.teams.ofDomain(domain.id);
+          await tx.lock('placement');
+          await checkTeamQuota(repos.teams, team, gearCartridges.map(mb));
+          nodes = await this.appGears.addWebGears(repos, appId, [web.manifest.name], [], web.manifest.name, scale, mb(web), null);
+        } else if (gearCartridges.length === 0) {
+          appId = await repos.apps.insert(appFields, cartridgeRows, []);
+          nodes = [];
+        } else {
+          // With services, all of an app's gears share one node and its network.
+          const team = await repos.teams.ofDomain(domain.id);
+          await tx.lock('placement');
+          await checkTeamQuota(repos.teams, team, gearCartridges.map(mb));
+          const nodeId = await this.appGears.place(repos, gearCartridges.map(mb));
+          appId = await repos.apps.insert(
+            appFields,
+            cartridgeRows,
+            gearCartridges.map((c): NewGear => ({ cartridge: c.manifest.name, nodeId, memoryMb: mb(c) })),
           );
-        },
-        'placement',
-      );
+          nodes = [nodeId];
+        }
+        const dispatch = nodes.map((nodeId) => ({ nodeId, job: 'app.converge' as const }));
+        return this.operations.create(
+          repos,
+          'app.create',
+          appId,
+          user,
+          dispatch,
+          `create app ${body.name} with ${names.join(', ') || 'no cartridge yet'}${web ? '' : ' (the runtime is detected when code is pushed)'}`,
+        );
+      });
     } catch (err) {
       if (isUniqueViolation(err)) throw this.nameTaken(body.name, domainName);
       throw err;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { specHash, type BrokerJobs, type GearReport } from '@gearshift/cartridges';
+import type { App } from '../apps/app.entity';
 import type { Gear } from '../apps/gear.entity';
 import { BROKER_CONFIG, QUIET_NODE_MS, type BrokerConfig } from '../config';
 import { conflict, GearshiftError, notFound } from '../common/errors';
@@ -23,6 +24,8 @@ import type { NodeUsage } from '../fleet/nodes.repository';
 const RECOMPARE_MS = 10_000;
 /** How many times a gear that drifted is converged before it is left failed, as a job is retried (README). */
 export const DRIFT_ATTEMPTS = 5;
+/** How many apps read for heartbeats are kept for the next beats of their other nodes (see readApps). */
+const APPS_READ_KEPT = 500;
 /** A heartbeat this old when the broker takes it from the queue is stale. */
 const STALE_HEARTBEAT_MS = 5_000;
 
@@ -40,6 +43,8 @@ export class NodesService {
   private readonly compared = new Map<string, Map<string, { reported: string; desired: string; at: number; inOrder: boolean }>>();
   /** Per node: a digest of everything its last heartbeat reported, and when its apps' desired state was last read. */
   private readonly beats = new Map<string, { reported: string; at: number }>();
+  /** Apps as a heartbeat last read them, under the digests they were read with; the latest APPS_READ_KEPT (see readApps). */
+  private readonly appsRead = new Map<string, { key: string; app: App }>();
   /** Per gear: how many converges its drift has been sent in a row, and in which 5 s bucket the last one went. */
   private readonly driftAttempts = new Map<string, { count: number; bucket: number }>();
 
@@ -197,7 +202,12 @@ export class NodesService {
     // them again, and after a few such beats leave them failed. Those apps are compared on a later beat.
     const busy = await repos.operations.appsWithActiveOperations(new Date(hb.at));
     const observed = new Map(hb.gears.map((g) => [g.gearId, g]));
-    const apps = await repos.apps.findByIds([...subjects.keys()].filter((id) => desiredOf.has(id)));
+    // Apps an operation holds back are not read: nothing of them is compared or stored now. Their gears placed here
+    // are known from the digests, so their containers are not taken for strays.
+    const apps = await this.readApps(
+      [...subjects.keys()].filter((id) => desiredOf.has(id) && !busy.has(id)),
+      new Map(desired.map((d) => [d.appId, `${d.digest}|${d.stored}`])),
+    );
     // Every gear placed on the node, of the apps compared now or not: a container of any other is a stray.
     const known = new Set<string>(desired.flatMap((d) => d.gearIds));
     const inOrder = new Set<string>();
@@ -206,7 +216,6 @@ export class NodesService {
     for (const app of apps) {
       const specs = (await this.specs.cachedSpecs(app)).filter((s) => app.gears!.find((g) => g.id === s.gearId)?.nodeId === node.id);
       specs.forEach((s) => known.add(s.gearId));
-      if (busy.has(app.id)) continue;
       // Store only what changed: a quiet node costs no writes.
       const failed = new Set<string>();
       for (const gear of app.gears!.filter((g) => g.nodeId === node.id)) {
@@ -269,6 +278,28 @@ export class NodesService {
       if (busy.has(appId)) lastCompared.delete(appId);
       else lastCompared.set(appId, { ...now, at: nowMs, inOrder: inOrder.has(appId) && !strays.some((g) => g.appId === appId) });
     }
+  }
+
+  /**
+   * The apps a heartbeat compares. An app read for another node's beat moments ago, and stored the same since (its
+   * digests, `storedOf`, are the ones it was read under), is not read again: an app of ten replicas on ten nodes is
+   * compared by each of them once its operation ends, and was read whole ten times within seconds.
+   */
+  private async readApps(ids: string[], storedOf: Map<string, string>): Promise<App[]> {
+    const kept = new Map<string, App>();
+    for (const id of ids) {
+      const read = this.appsRead.get(id);
+      if (read && read.key === storedOf.get(id)) kept.set(id, read.app);
+    }
+    // An app that changed after its digests were read is read as it is now, under the older key: the next beat reads it again.
+    const missing = ids.filter((id) => !kept.has(id));
+    for (const app of missing.length > 0 ? await this.appsRepository.findByIds(missing) : []) {
+      this.appsRead.delete(app.id);
+      this.appsRead.set(app.id, { key: storedOf.get(app.id) ?? '', app });
+      kept.set(app.id, app);
+    }
+    while (this.appsRead.size > APPS_READ_KEPT) this.appsRead.delete(this.appsRead.keys().next().value!);
+    return ids.flatMap((id) => kept.get(id) ?? []);
   }
 
   /** Fences a node's containers of gears placed elsewhere, and removes those of apps the platform no longer has. */

@@ -84,9 +84,21 @@ export class OperationsRepository {
       .getOne();
   }
 
-  /** Operations that are not finished: to dispatch again after a restart, or to time out. */
-  unfinished(): Promise<Operation[]> {
-    return this.m.createQueryBuilder(Operation, 'o').where("o.state in ('queued', 'running')").orderBy('o.created_at', 'ASC').getMany();
+  /**
+   * Operations that are not finished, without their steps: to dispatch again after a restart, to time out, or to fail
+   * when their node is lost. The sweeper reads them every few seconds, and a thousand creates under way on a hundred
+   * nodes hold tens of megabytes of steps (every placement, with each node considered).
+   */
+  async unfinished(): Promise<Operation[]> {
+    const fields = ['id', 'kind', 'appId', 'userId', 'state', 'error', 'pendingNodes', 'dispatch', 'context', 'createdAt', 'updatedAt', 'finishedAt'];
+    const ops = await this.m
+      .createQueryBuilder(Operation, 'o')
+      .select(fields.map((f) => `o.${f}`))
+      .where("o.state in ('queued', 'running')")
+      .orderBy('o.created_at', 'ASC')
+      .getMany();
+    for (const op of ops) op.steps = [];
+    return ops;
   }
 
   /** The operations of `kind` whose context has `value` under `key` (the moves a drain made), oldest first. */

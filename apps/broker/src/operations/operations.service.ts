@@ -289,36 +289,43 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     });
   }
 
-  /** Sends an operation's jobs, computed from the desired state as it is now. Sending twice is harmless. */
-  dispatch(op: Operation): Promise<void> {
-    return withRequestId(op.context?.requestId, () => this.send(op));
+  /**
+   * Sends an operation's jobs, computed from the desired state as it is now. Sending twice is harmless. `app`: the
+   * operation's app as the caller read it after the operation committed (read here when not given).
+   */
+  dispatch(op: Operation, app?: App | null): Promise<void> {
+    return withRequestId(op.context?.requestId, () => this.send(op, app));
   }
 
-  private async send(op: Operation): Promise<void> {
+  private async send(op: Operation, given?: App | null): Promise<void> {
     this.logger.log(`operation ${op.id} (${op.kind}) dispatched${op.context?.stage ? ` at stage ${op.context.stage}` : ''}`);
     if (op.dispatch.length === 0) {
       await this.finish(op.id);
       return;
     }
-    const app = op.appId ? await this.appsRepository.findById(op.appId) : null;
+    const app = given !== undefined ? given : op.appId ? await this.appsRepository.findById(op.appId) : null;
     const stages = this.stages.get(op.kind);
     const specs = app ? await (stages?.convergeSpecs ? stages.convergeSpecs(op, app) : this.specs.specs(app)) : [];
-    for (const d of op.dispatch) {
-      // Each stage sends new jobs: the stage is part of the job's id.
-      const jobId = op.context?.stage ? `${op.id}.${op.context.stage}.${d.nodeId}` : `${op.id}.${d.nodeId}`;
-      if (d.job === 'app.remove' || !app) {
-        await this.queue.send(d.nodeId, 'app.remove', { operationId: op.id, appId: op.appId ?? '' }, jobId);
-      } else if (d.job !== 'app.converge') {
-        if (!stages?.job) throw new Error(`operation ${op.kind} has no ${d.job} job`);
-        const job = await stages.job(op, app, d.nodeId, d.job);
-        await this.queue.send(d.nodeId, job.name, job.data as never, jobId);
-      } else {
-        const extras = stages?.convergeExtras ? await stages.convergeExtras(op, app, d.nodeId) : {};
-        // Removed web gears have already left the routers; the agent lets their open requests finish first.
-        const job = convergeJob({ appId: app.id, nodeId: d.nodeId, gears: app.gears ?? [], specs, operationId: op.id, drainMs: this.config.drainMs, extras });
-        await this.queue.send(d.nodeId, 'app.converge', job, jobId);
-      }
-    }
+    // The nodes' jobs are independent of one another: they are queued together, not one Redis round trip after the
+    // other (an app of ten replicas has ten), while the request that made the operation waits.
+    await Promise.all(
+      op.dispatch.map(async (d) => {
+        // Each stage sends new jobs: the stage is part of the job's id.
+        const jobId = op.context?.stage ? `${op.id}.${op.context.stage}.${d.nodeId}` : `${op.id}.${d.nodeId}`;
+        if (d.job === 'app.remove' || !app) {
+          await this.queue.send(d.nodeId, 'app.remove', { operationId: op.id, appId: op.appId ?? '' }, jobId);
+        } else if (d.job !== 'app.converge') {
+          if (!stages?.job) throw new Error(`operation ${op.kind} has no ${d.job} job`);
+          const job = await stages.job(op, app, d.nodeId, d.job);
+          await this.queue.send(d.nodeId, job.name, job.data as never, jobId);
+        } else {
+          const extras = stages?.convergeExtras ? await stages.convergeExtras(op, app, d.nodeId) : {};
+          // Removed web gears have already left the routers; the agent lets their open requests finish first.
+          const job = convergeJob({ appId: app.id, nodeId: d.nodeId, gears: app.gears ?? [], specs, operationId: op.id, drainMs: this.config.drainMs, extras });
+          await this.queue.send(d.nodeId, 'app.converge', job, jobId);
+        }
+      }),
+    );
   }
 
   /** An operation with no node work ends at once. */
@@ -575,14 +582,15 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     let ended: Operation | null = null;
     await this.uow
       .run(REPOS, async (repos) => {
-        const op = await repos.operations.lock(id);
+        // Its steps (every placement, with each node considered) are neither read nor written again: only added to.
+        const op = await repos.operations.lockWithoutSteps(id);
         if (!op || terminal(op)) return;
-        if (text) op.steps = [...op.steps, { at: new Date().toISOString(), text }];
+        const added = text ? [{ at: new Date().toISOString(), text }] : [];
         const { serving: _serving, ...context } = op.context;
         op.context = context;
         op.state = 'succeeded';
         op.finishedAt = new Date();
-        await repos.operations.save(op);
+        await repos.operations.saveAdding(op, added);
         ended = op;
       })
       .catch((err: Error) => this.logger.warn(`ending ${id}: ${err.message}`));

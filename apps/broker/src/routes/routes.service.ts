@@ -74,6 +74,8 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
   private lastPublishMs = 0;
   /** Publications one after the other, so that a newer table is never overwritten by an older one. */
   private publishing: Promise<unknown> = Promise.resolve();
+  /** The publication asked for that has not begun reading yet: whoever asks now is served by it (see publishNow()). */
+  private next?: Promise<number>;
   /** Seals certificates and keys for the router (see sealRouteSecret). */
   private readonly tlsKey: Buffer;
   /**
@@ -122,9 +124,11 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Asks for a new table soon; several changes close together make one publication. It waits as long as the last
-   * publication took: a table of thousands of gears, read again on every gear's report, would otherwise take all of
-   * the broker's time while gears start; this way it takes at most half of it.
+   * Asks for a new table soon; several changes close together make one publication. It waits three times as long as
+   * the last publication took: a table of thousands of gears, read again on every gear's report, would otherwise take
+   * all of the broker's time while gears start (and Postgres's: it digests every app for each table); this way it
+   * takes at most a quarter of it. What must reach the routers at once (an operation's end, a lost node) is published
+   * with publishNow(), which does not wait.
    */
   schedule(): void {
     if (this.timer) return;
@@ -133,13 +137,22 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
         this.timer = undefined;
         this.publishNow().catch((err: Error) => this.logger.warn(`publishing routes failed: ${err.message}`));
       },
-      Math.max(25, Math.min(this.lastPublishMs, 2000)),
+      Math.max(25, Math.min(this.lastPublishMs * 3, 2000)),
     );
   }
 
-  /** Publishes the table as the database has it now; resolves with the version the routers will serve it under. */
+  /**
+   * Publishes the table as the database has it now; resolves with the version the routers will serve it under.
+   * Callers that ask while one publication runs share the next one, which reads the database after all of them asked:
+   * a thousand operations ending together wait for a few tables, not for a thousand read one after the other.
+   */
   publishNow(): Promise<number> {
-    const run = this.publishing.then(() => this.publish());
+    if (this.next) return this.next;
+    const run = this.publishing.then(() => {
+      this.next = undefined;
+      return this.publish();
+    });
+    this.next = run;
     this.publishing = run.catch(() => undefined);
     return run;
   }

@@ -21,7 +21,15 @@ export function quotaRefusal(team: Pick<Team, 'name' | 'maxGears' | 'maxMemoryMb
  */
 export async function checkQuota(teams: TeamsRepository, domainId: string, gearsMb: number[]): Promise<void> {
   if (gearsMb.length === 0) return;
-  const team = await teams.ofDomain(domainId);
+  await checkTeamQuota(teams, await teams.ofDomain(domainId), gearsMb);
+}
+
+/**
+ * checkQuota() for a team read before the placement lock was taken (its limits, not its use): only a team with a
+ * limit costs a read under the lock.
+ */
+export async function checkTeamQuota(teams: TeamsRepository, team: Team | null, gearsMb: number[]): Promise<void> {
+  if (gearsMb.length === 0) return;
   if (!team || (team.maxGears === null && team.maxMemoryMb === null)) return;
   const refusal = quotaRefusal(team, await teams.usage(team.id), { gears: gearsMb.length, memoryMb: gearsMb.reduce((a, b) => a + b, 0) });
   if (refusal) throw refusal;

@@ -142,7 +142,8 @@ export class AuthService implements OnModuleDestroy {
     if (!match) throw new GearshiftError('unauthorized', 'this call needs an Authorization: Bearer <token> header');
     const token = await this.usersRepository.findLiveToken(tokenHash(match[1]));
     if (!token) throw new GearshiftError('unauthorized', 'the token is unknown, revoked or expired; log in again');
-    await this.usersRepository.touchToken(token.id);
+    // Marked used at most once a minute (touchToken): a token used moments ago costs its call no write.
+    if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() >= 60_000) await this.usersRepository.touchToken(token.id);
     return { user: token.user, tokenId: token.id, scopes: token.scopes, tokenKind: token.kind, tokenName: token.name };
   }
 
