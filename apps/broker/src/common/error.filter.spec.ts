@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ArgumentsHost } from '@nestjs/common';
-import { ErrorFilter } from './error.filter';
+import { ErrorFilter, storeUnavailable } from './error.filter';
 
 describe('the error filter', () => {
   it("logs an internal error with the route's template, never the path and query it came with", () => {
@@ -45,5 +45,33 @@ describe('the error filter', () => {
     assert.deepEqual(answer({ type: 'entity.parse.failed', body: 'null' }), ['the body must be a JSON object, not null', 'type']);
     assert.deepEqual(answer({ type: 'entity.parse.failed', body: ' 42 ' }), ['the body must be a JSON object, not number', 'type']);
     assert.deepEqual(answer({ type: 'entity.parse.failed', body: '{"a":' }), ['the body is not valid JSON: Unexpected token', 'json']);
+  });
+
+  it('answers 503 with Retry-After, not 500, when the database had no connection free or lost it', () => {
+    const answer = (err: Error) => {
+      const sent: { status?: number; headers: Record<string, string>; body?: { code: string; message: string } } = { headers: {} };
+      const res = {
+        headersSent: false,
+        set: (k: string, v: string) => ((sent.headers[k] = v), res),
+        status: (status: number) => ((sent.status = status), res),
+        json: (body: { code: string; message: string }) => ((sent.body = body), res),
+        end: () => res,
+      };
+      const req = { method: 'POST', originalUrl: '/api/v1/domains/d/apps', url: '/api/v1/domains/d/apps', baseUrl: '', id: 'r' };
+      const host = { switchToHttp: () => ({ getRequest: () => req, getResponse: () => res }) } as unknown as ArgumentsHost;
+      const filter = new ErrorFilter();
+      (filter as unknown as { logger: { warn: () => void; error: () => void } }).logger = { warn: () => undefined, error: () => undefined };
+      filter.catch(err, host);
+      return sent;
+    };
+    const pool = answer(new Error('timeout exceeded when trying to connect'));
+    assert.deepEqual([pool.status, pool.body?.code, pool.headers['Retry-After']], [503, 'unavailable', '2']);
+    assert.match(pool.body?.message ?? '', /database is not answering now \(no connection to it came free in time\); try again/);
+    const restarting = Object.assign(new Error('terminating connection due to administrator command'), { driverError: { code: '57P01', message: 'x' } });
+    assert.equal(answer(restarting).status, 503);
+    assert.equal(answer(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })).status, 503);
+    // Any other failure of a query is the broker's own: 500.
+    assert.equal(storeUnavailable(Object.assign(new Error('duplicate key value'), { code: '23505' })), undefined);
+    assert.equal(answer(new Error('duplicate key value')).status, 500);
   });
 });

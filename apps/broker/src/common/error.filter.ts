@@ -23,6 +23,12 @@ export class ErrorFilter implements ExceptionFilter {
     const res = http.getResponse<Response>();
     const body = this.toBody(error);
     body.requestId = req.id;
+    const store = storeUnavailable(error);
+    if (store) {
+      // Logged, without the stack: the store's own log says more, and an overload would repeat it by the thousand.
+      this.logger.warn(`${methodLabel(req.method)} ${routeLabel(req)} [${req.id}] answered 503: ${store}`);
+      if (!res.headersSent) res.set('Retry-After', '2');
+    }
     if (body.statusCode >= 500 && body.code === 'internal') {
       // The route's template, not the path: paths and query strings may carry one-time tokens (common/http-requests.ts).
       this.logger.error(`${methodLabel(req.method)} ${routeLabel(req)} [${req.id}] ${(error as Error)?.stack ?? String(error)}`);
@@ -89,8 +95,27 @@ export class ErrorFilter implements ExceptionFilter {
       const message = status === 404 ? 'no such path in the API' : error.message;
       return { statusCode: status, code, message, details: [] };
     }
+    const store = storeUnavailable(error);
+    if (store)
+      return { statusCode: 503, code: 'unavailable', message: `the broker's database is not answering now (${store}); try again in a moment`, details: [] };
     return { statusCode: 500, code: 'internal', message: 'internal error; the broker log has the details', details: [] };
   }
+}
+
+/**
+ * Why the broker's database could not serve a request, when that is what an error says: its connection pool had no
+ * connection free within its wait (the broker is loaded), or a connection was refused or lost (Postgres restarts).
+ * Such a request did nothing, and may be sent again: 503, not an internal error.
+ */
+export function storeUnavailable(error: unknown): string | undefined {
+  const e = error as { message?: unknown; code?: unknown; driverError?: { message?: unknown; code?: unknown } } | null;
+  const message = String(e?.driverError?.message ?? e?.message ?? '');
+  const code = String(e?.driverError?.code ?? e?.code ?? '');
+  if (/timeout exceeded when trying to connect/i.test(message)) return 'no connection to it came free in time';
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', '57P01', '57P02', '57P03'].includes(code)) return 'it refused or closed the connection';
+  if (/Connection terminated|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(message))
+    return 'it closed the connection';
+  return undefined;
 }
 
 /** The JSON value `body` holds when it is valid JSON at all (a scalar, which the body parser refuses as not JSON). */
