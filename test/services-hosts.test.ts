@@ -76,7 +76,8 @@ describe('web services with host names of their own', { timeout: 900_000 }, () =
   const answers = (host: string, want: string) => p.answers(host, want);
 
   before(async () => {
-    p = await Platform.start('services-hosts', { node1: {} }, { router: true });
+    // Its cron entry runs every few seconds, finer than the minute a schedule may be by default.
+    p = await Platform.start('services-hosts', { node1: {} }, { router: true, env: { GEARSHIFT_CRON_MIN_INTERVAL_S: '1' } });
     assert.equal((await p.api('POST', '/domains', { name: 'dev' })).status, 201);
     for (const name of ['svh', 'other']) {
       const created = await p.api('POST', '/domains/dev/apps?wait=60', { name, cartridges: [] });

@@ -132,7 +132,8 @@ describe('an app of several services from one repository', { timeout: 1_200_000 
   };
 
   before(async () => {
-    p = await Platform.start('services-multi', { node1: {} }, { router: true });
+    // The fixture's cron entry runs every 5 s, finer than the minute a schedule may be by default.
+    p = await Platform.start('services-multi', { node1: {} }, { router: true, env: { GEARSHIFT_CRON_MIN_INTERVAL_S: '1' } });
     assert.equal((await p.api('POST', '/domains', { name: 'dev' })).status, 201);
     for (const name of ['jobs', 'composed']) {
       const created = await p.api('POST', '/domains/dev/apps?wait=60', { name, cartridges: [] });
