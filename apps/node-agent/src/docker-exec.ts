@@ -246,6 +246,15 @@ export async function execStreams(
     io.stdin.on('end', () => stream.end());
   }
   await finished;
+  // Every byte the command printed is in the caller's stream before this returns: a file read next (a snapshot packs
+  // the dump it holds) is whole, not cut where the stream's buffer had yet to reach the disk.
+  if (io.stdout) {
+    const stdout = io.stdout;
+    await new Promise<void>((resolve, reject) => {
+      stdout.once('error', reject);
+      stdout.end(() => resolve());
+    });
+  }
   return { exitCode: await execExitCode(exec, 100, 50), stderr };
 }
 
