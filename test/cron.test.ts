@@ -1,7 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, Platform, runCli } from './support/platform';
@@ -38,19 +37,10 @@ describe('cron entries', { timeout: 600_000 }, () => {
 
   /** Deploys a static site whose gearshift.yml has these lines after its name and cartridges. */
   const deploy = async (yaml: string) => {
-    const src = mkdtempSync(join(tmpdir(), 'gearshift-cron-src-'));
-    writeFileSync(join(src, 'index.html'), '<p>cron</p>\n');
-    writeFileSync(join(src, 'gearshift.yml'), `name: crons\ncartridges: [static]\n${yaml}`);
-    const archive = execFileSync('tar', ['-czf', '-', '-C', src, '.']);
-    rmSync(src, { recursive: true, force: true });
-    const res = await fetch(`${p.baseUrl}/api/v1${APP}/deployments?wait=300`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/gzip' },
-      body: archive,
-    });
+    const res = await p.deployFiles(APP, { 'index.html': '<p>cron</p>\n', 'gearshift.yml': `name: crons\ncartridges: [static]\n${yaml}` });
     return {
       status: res.status,
-      body: (await res.json()) as { code?: string; message?: string; details: { pointer: string }[]; operation: { state: string } },
+      body: res.body as { code?: string; message?: string; details: { pointer: string }[]; operation: { state: string } },
     };
   };
 

@@ -1,7 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -93,16 +92,7 @@ describe('exec and interactive commands', { timeout: 600_000 }, () => {
     assert.equal((await p.api('POST', '/domains', { name: 'dev', team: 'crew' })).status, 201);
     const created = await p.api('POST', '/domains/dev/apps?wait=120', { name: 'shell', cartridges: ['static'], env: { GREETING: 'hello' } });
     assert.equal(created.status, 202, JSON.stringify(created.body));
-    const src = mkdtempSync(join(tmpdir(), 'gearshift-exec-src-'));
-    writeFileSync(join(src, 'index.html'), '<p>shell</p>\n');
-    const archive = execFileSync('tar', ['-czf', '-', '-C', src, '.']);
-    rmSync(src, { recursive: true, force: true });
-    const res = await fetch(`${p.baseUrl}/api/v1${APP}/deployments?wait=300`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/gzip' },
-      body: archive,
-    });
-    const deployed = (await res.json()) as { operation: { state: string } };
+    const deployed = (await p.deployFiles(APP, { 'index.html': '<p>shell</p>\n' })).body as { operation: { state: string } };
     assert.equal(deployed.operation.state, 'succeeded', JSON.stringify(deployed));
   });
   after(async () => {

@@ -1,10 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { eventually, Platform, sleep } from './support/platform';
 
 /**
@@ -91,16 +88,7 @@ describe('clients that read slowly', { timeout: 600_000 }, () => {
     assert.equal((await p.api('POST', '/domains', { name: 'dev' })).status, 201);
     const created = await p.api('POST', '/domains/dev/apps?wait=120', { name: 'flood', cartridges: ['static'] });
     assert.equal(created.status, 202, JSON.stringify(created.body));
-    const src = mkdtempSync(join(tmpdir(), 'gearshift-flood-src-'));
-    writeFileSync(join(src, 'index.html'), '<p>flood</p>\n');
-    const archive = execFileSync('tar', ['-czf', '-', '-C', src, '.']);
-    rmSync(src, { recursive: true, force: true });
-    const res = await fetch(`${p.baseUrl}/api/v1${APP}/deployments?wait=300`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/gzip' },
-      body: archive,
-    });
-    const deployed = (await res.json()) as { operation: { state: string } };
+    const deployed = (await p.deployFiles(APP, { 'index.html': '<p>flood</p>\n' })).body as { operation: { state: string } };
     assert.equal(deployed.operation.state, 'succeeded', JSON.stringify(deployed));
   });
   after(async () => {

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Agent as HttpAgent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -270,6 +270,23 @@ export class Platform {
 
   nodeName(agent: string) {
     return `${this.instance}-${agent}`;
+  }
+
+  /**
+   * Deploys `files` (name → content, at the top of the archive) to the app at `appPath` (`/domains/D/apps/A`) as an
+   * uploaded tar.gz, waiting for the deployment to end; its answer.
+   */
+  async deployFiles(appPath: string, files: Record<string, string>): Promise<{ status: number; body: unknown }> {
+    const src = mkdtempSync(join(tmpdir(), 'gearshift-src-'));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(src, name), text);
+    const archive = execFileSync('tar', ['-czf', '-', '-C', src, '.']);
+    rmSync(src, { recursive: true, force: true });
+    const res = await fetch(`${this.baseUrl}/api/v1${appPath}/deployments?wait=300`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/gzip' },
+      body: archive,
+    });
+    return { status: res.status, body: await res.json() };
   }
 
   async login(): Promise<void> {

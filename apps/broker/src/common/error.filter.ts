@@ -21,9 +21,9 @@ export class ErrorFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<Request & { id?: string }>();
     const res = http.getResponse<Response>();
-    const body = this.toBody(error);
-    body.requestId = req.id;
     const store = storeUnavailable(error);
+    const body = this.toBody(error, store);
+    body.requestId = req.id;
     if (store) {
       // Logged, without the stack: the store's own log says more, and an overload would repeat it by the thousand.
       this.logger.warn(`${methodLabel(req.method)} ${routeLabel(req)} [${req.id}] answered 503: ${store}`);
@@ -38,7 +38,7 @@ export class ErrorFilter implements ExceptionFilter {
     else res.end();
   }
 
-  private toBody(error: unknown): ErrorBody {
+  private toBody(error: unknown, store: string | undefined): ErrorBody {
     if (error instanceof GearshiftError) {
       return { statusCode: ERROR_STATUS[error.code], code: error.code, message: error.message, details: error.details };
     }
@@ -95,7 +95,6 @@ export class ErrorFilter implements ExceptionFilter {
       const message = status === 404 ? 'no such path in the API' : error.message;
       return { statusCode: status, code, message, details: [] };
     }
-    const store = storeUnavailable(error);
     if (store)
       return { statusCode: 503, code: 'unavailable', message: `the broker's database is not answering now (${store}); try again in a moment`, details: [] };
     return { statusCode: 500, code: 'internal', message: 'internal error; the broker log has the details', details: [] };
