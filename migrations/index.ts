@@ -22,6 +22,7 @@ import { OperationHistoryIndex1733869000000 } from './1733869000000-operation-hi
 import { ServiceHosts1733910000000 } from './1733910000000-service-hosts';
 import { CronRunService1733911000000 } from './1733911000000-cron-run-service';
 import { OperationEndedIndex1733921000000 } from './1733921000000-operation-ended-index';
+import { AppVersions1733952000000 } from './1733952000000-app-versions';
 
 /** Every migration, oldest first. A new migration is added here and reviewed like any other code. */
 export const MIGRATIONS = [
@@ -49,4 +50,5 @@ export const MIGRATIONS = [
   ServiceHosts1733910000000,
   CronRunService1733911000000,
   OperationEndedIndex1733921000000,
+  AppVersions1733952000000,
 ];

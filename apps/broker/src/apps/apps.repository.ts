@@ -276,57 +276,35 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     return this.m.createQueryBuilder(App, 'a').where('a.degraded is not null').getMany();
   }
 
-  /** Ids of the apps with at least one gear on a node. */
   /**
-   * Each app with a gear on the node: a digest of its desired state as a heartbeat compares it (the app's row, every
-   * gear of it with the address of its node and its release's image, its cartridges; a change of its environment
-   * moves updated_at), and its gears placed on the node.
-   * Postgres computes the digests: a node's apps are read whole only when one of them changed. What the nodes report
-   * of a gear (its state, container, message) is left out: the heartbeat compares it with the report itself, and
-   * storing a report must not make the next beat compare again. It has a digest of its own (`stored`): with `digest`,
-   * it tells whether an app read earlier is still the app as stored.
+   * Each app with a gear on the node: the version of what it should run (`desired_seq`: its row, every gear of it
+   * with the address of its node and its release's image, its cartridges), the version of all that is stored of it
+   * (`change_seq`: what the nodes report of its gears too), and its gears placed on the node. Postgres keeps both
+   * numbers (migration AppVersions): a node's apps are read whole only when one of them moved. What the nodes report
+   * of a gear is left out of the first: the heartbeat compares it with the report itself, and storing a report must
+   * not make the next beat compare again. With the first, the second tells whether an app read earlier is still the
+   * app as stored.
    */
-  async desiredOnNode(nodeId: string): Promise<{ appId: string; digest: string; stored: string; gearIds: string[] }[]> {
+  async desiredOnNode(nodeId: string): Promise<{ appId: string; desired: string; stored: string; gearIds: string[] }[]> {
     const rows = (await this.m.query(
-      `select a.id as app_id,
-        md5(concat_ws('|', a.updated_at, a.desired_state, a.size, a.active_deployment_id, a.services::text, a.security_override::text,
-          (select string_agg(concat_ws(':', g.id, g.cartridge, g.node_id, g.memory_mb, g.generation, g.epoch, g.deployment_id,
-                    g.process, g.service, g.ports::text, g.inside::text,
-                    n.address, d.image), ',' order by g.id)
-             from gears g left join nodes n on n.id = g.node_id left join deployments d on d.id = g.deployment_id
-            where g.app_id = a.id),
-          (select string_agg(concat_ws(':', c.id, c.cartridge, c.superseded_by, c.generated::text, c.options::text), ',' order by c.id)
-             from app_cartridges c where c.app_id = a.id))) as digest,
-        (select md5(coalesce(string_agg(concat_ws(':', g.id, g.state, g.container_id, md5(coalesce(g.message, ''))), ',' order by g.id), ''))
-           from gears g where g.app_id = a.id) as stored,
-        array(select g.id from gears g where g.app_id = a.id and g.node_id = $1 order by g.id) as gear_ids
-       from apps a where a.id in (select app_id from gears where node_id = $1)`,
+      `select g.app_id, a.desired_seq, a.change_seq, array_agg(g.id order by g.id) as gear_ids
+         from gears g join apps a on a.id = g.app_id
+        where g.node_id = $1
+        group by g.app_id, a.desired_seq, a.change_seq`,
       [nodeId],
-    )) as { app_id: string; digest: string; stored: string; gear_ids: string[] }[];
-    return rows.map((r) => ({ appId: r.app_id, digest: r.digest, stored: r.stored, gearIds: r.gear_ids }));
+    )) as { app_id: string; desired_seq: string; change_seq: string; gear_ids: string[] }[];
+    return rows.map((r) => ({ appId: r.app_id, desired: String(r.desired_seq), stored: String(r.change_seq), gearIds: r.gear_ids }));
   }
 
   /**
-   * Every app's digest of what its routes are made of: its row, its gears with their nodes' names, addresses and
-   * loss, its cartridges, the releases its gears run, and its latest deployment (whose failure a stopped app shows).
-   * Postgres digests them; the route table reads again only the apps whose digest changed.
+   * Every app's version: a number that moves whenever anything stored of it changes (its row, its gears with their
+   * nodes' names, addresses and loss, its cartridges, the releases its gears run, its latest deployment), which is
+   * all its routes are made of. Postgres keeps it with triggers (migration AppVersions); the route table reads again
+   * only the apps whose number moved.
    */
-  async routeDigests(): Promise<Map<string, string>> {
-    const rows = (await this.m.query(
-      `select a.id,
-        md5(concat_ws('|', a.name, a.domain_id, a.updated_at, a.desired_state, a.active_deployment_id, a.services::text,
-          (select string_agg(concat_ws(':', g.id, g.cartridge, g.node_id, g.generation, g.deployment_id, g.process, g.service, g.state,
-                    g.ports::text, g.inside::text, n.name, n.address, n.lost_at), ',' order by g.id)
-             from gears g left join nodes n on n.id = g.node_id where g.app_id = a.id),
-          (select string_agg(concat_ws(':', c.id, c.cartridge, c.superseded_by, c.options::text), ',' order by c.id)
-             from app_cartridges c where c.app_id = a.id),
-          (select string_agg(concat_ws(':', d.id, d.state, d.image, d.health::text, d.services::text, d.processes::text), ',' order by d.id)
-             from deployments d where d.id in (select g.deployment_id from gears g where g.app_id = a.id)),
-          (select concat_ws(':', d.id, d.state, md5(coalesce(d.error, '')))
-             from deployments d where d.app_id = a.id order by d.number desc limit 1))) as digest
-       from apps a`,
-    )) as { id: string; digest: string }[];
-    return new Map(rows.map((r) => [r.id, r.digest]));
+  async routeVersions(): Promise<Map<string, string>> {
+    const rows = (await this.m.query('select id, change_seq from apps')) as { id: string; change_seq: string }[];
+    return new Map(rows.map((r) => [r.id, String(r.change_seq)]));
   }
 
   async appIdsOnNode(nodeId: string): Promise<string[]> {

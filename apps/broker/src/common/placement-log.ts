@@ -51,6 +51,12 @@ export function recordPlacement(step: { text: string; considered: PlacementVerdi
   else store.steps.push({ at, text: step.text, considered: step.considered.filter((v) => v.chosen), passedOver: step.passedOver });
 }
 
+/** Whether the next placement of the transaction running now names every node (see FULL_PLACEMENTS). */
+export function nextPlacementNamed(): boolean {
+  const store = log.getStore();
+  return !store || store.count < FULL_PLACEMENTS;
+}
+
 /** The placements recorded so far in this transaction, which leave the log. */
 export function takePlacements(): PlacementStep[] {
   return log.getStore()?.steps.splice(0) ?? [];

@@ -11,7 +11,7 @@ import { checkCartridgeSet, checkSize } from '../apps/cartridge-rules';
 import { generatedFor } from '../apps/generated-values';
 import type { Change, ChangeRepos } from '../changes/change-runner';
 import { explainPlacement, roomFor, roomShortfall, servicesReachableElsewhere, type NodeCandidate } from '../nodes/placement';
-import { recordPlacement } from '../common/placement-log';
+import { nextPlacementNamed, recordPlacement } from '../common/placement-log';
 import type { ConfigRollout } from '../operations/rollout';
 import { checkQuota } from '../teams/quota';
 
@@ -137,7 +137,7 @@ export class AppGears {
    */
   async place(repos: ChangeRepos, gearsMb: number[], onlyNode?: string, spread?: Record<string, number>, known?: NodeCandidate[]): Promise<string> {
     const nodes = (known ?? this.candidates(await repos.nodes.usage())).filter((n) => !onlyNode || n.id === onlyNode);
-    const explained = explainPlacement(nodes, { gearsMb, now: new Date(), heartbeatTimeoutMs: this.quietMs(), spread });
+    const explained = explainPlacement(nodes, { gearsMb, now: new Date(), heartbeatTimeoutMs: this.quietMs(), spread, named: nextPlacementNamed() });
     const { placement } = explained;
     if (!placement.ok) {
       if (placement.lasting) throw capacityExceeded('', placement.shortfall);

@@ -37,13 +37,13 @@ const requireAdmin = (user: User) => {
 export class NodesService {
   private readonly logger = new Logger('nodes');
   /**
-   * Per node, per app: digests of what the node reported of the app's gears and of the app's desired state when they
-   * were last compared, when, and whether the app was found in order.
+   * Per node, per app: a digest of what the node reported of the app's gears and the version of the app's desired
+   * state when they were last compared, when, and whether the app was found in order.
    */
   private readonly compared = new Map<string, Map<string, { reported: string; desired: string; at: number; inOrder: boolean }>>();
   /** Per node: a digest of everything its last heartbeat reported, and when its apps' desired state was last read. */
   private readonly beats = new Map<string, { reported: string; at: number }>();
-  /** Apps as a heartbeat last read them, under the digests they were read with; the latest APPS_READ_KEPT (see readApps). */
+  /** Apps as a heartbeat last read them, under the versions they were read with; the latest APPS_READ_KEPT (see readApps). */
   private readonly appsRead = new Map<string, { key: string; app: App }>();
   /** Per gear: how many converges its drift has been sent in a row, and in which 5 s bucket the last one went. */
   private readonly driftAttempts = new Map<string, { count: number; bucket: number }>();
@@ -168,8 +168,8 @@ export class NodesService {
     // An app whose gears the node reports as it did last time, and whose desired state is as it was, was compared
     // moments ago: with a hundred nodes of a hundred apps each, comparing every app on every beat is most of the
     // broker's work. What an app runs changing (a container gone, stopped, replaced) is compared at once; what it
-    // should run changing (its rows, gears, cartridges or release), within seconds. Postgres digests the desired
-    // state of the node's apps, and only the apps whose report or digest changed are read whole.
+    // should run changing (its rows, gears, cartridges or release), within seconds. Postgres keeps a version of what
+    // each app should run, and only the apps whose report or version changed are read whole.
     const digestOf = (reports: GearReport[] = []) =>
       createHash('sha1')
         .update(JSON.stringify([...reports].sort((a, b) => a.gearId.localeCompare(b.gearId))))
@@ -184,7 +184,7 @@ export class NodesService {
     // The catalogue the specs are built from is part of what an app should run: a reload that changes a cartridge
     // changes every digest of its apps. An app found in order is compared again only when something of it changes.
     const catalog = this.catalog.fingerprint();
-    const desiredOf = new Map(desired.map((d) => [d.appId, `${d.digest}|${catalog}`]));
+    const desiredOf = new Map(desired.map((d) => [d.appId, `${d.desired}|${catalog}`]));
     const lastCompared = this.compared.get(node.id) ?? new Map<string, { reported: string; desired: string; at: number; inOrder: boolean }>();
     this.compared.set(node.id, lastCompared);
     const nowMs = Date.now();
@@ -203,10 +203,10 @@ export class NodesService {
     const busy = await repos.operations.appsWithActiveOperations(new Date(hb.at));
     const observed = new Map(hb.gears.map((g) => [g.gearId, g]));
     // Apps an operation holds back are not read: nothing of them is compared or stored now. Their gears placed here
-    // are known from the digests, so their containers are not taken for strays.
+    // are known from the versions read, so their containers are not taken for strays.
     const apps = await this.readApps(
       [...subjects.keys()].filter((id) => desiredOf.has(id) && !busy.has(id)),
-      new Map(desired.map((d) => [d.appId, `${d.digest}|${d.stored}`])),
+      new Map(desired.map((d) => [d.appId, `${d.desired}|${d.stored}`])),
     );
     // Every gear placed on the node, of the apps compared now or not: a container of any other is a stray.
     const known = new Set<string>(desired.flatMap((d) => d.gearIds));
@@ -282,7 +282,7 @@ export class NodesService {
 
   /**
    * The apps a heartbeat compares. An app read for another node's beat moments ago, and stored the same since (its
-   * digests, `storedOf`, are the ones it was read under), is not read again: an app of ten replicas on ten nodes is
+   * versions, `storedOf`, are the ones it was read under), is not read again: an app of ten replicas on ten nodes is
    * compared by each of them once its operation ends, and was read whole ten times within seconds.
    */
   private async readApps(ids: string[], storedOf: Map<string, string>): Promise<App[]> {
@@ -291,7 +291,7 @@ export class NodesService {
       const read = this.appsRead.get(id);
       if (read && read.key === storedOf.get(id)) kept.set(id, read.app);
     }
-    // An app that changed after its digests were read is read as it is now, under the older key: the next beat reads it again.
+    // An app that changed after its versions were read is read as it is now, under the older key: the next beat reads it again.
     const missing = ids.filter((id) => !kept.has(id));
     for (const app of missing.length > 0 ? await this.appsRepository.findByIds(missing) : []) {
       this.appsRead.delete(app.id);

@@ -137,6 +137,20 @@ describe('placeGears', () => {
     );
   });
 
+  it('words only the chosen node when not asked to name every one, choosing and counting the same', () => {
+    const nodes = [node('a', { allocatedMb: 512 }), node('b'), node('c', { gears: 3 }), node('d'), node('e', { state: 'draining' })];
+    const full = explainPlacement(nodes, { ...req([256]), spread: { b: 1 } });
+    const short = explainPlacement(nodes, { ...req([256]), spread: { b: 1 }, named: false });
+    assert.deepEqual(short.placement, full.placement);
+    assert.deepEqual(short.passedOver, full.passedOver);
+    assert.deepEqual(short.considered, [full.considered[0]]);
+    assert.equal(short.summary, full.summary);
+    // A refusal still names every node, whatever was asked: it is what the caller tells.
+    const none = explainPlacement([node('a', { state: 'draining' }), node('b', { memoryMb: 100 })], { ...req([256]), named: false });
+    assert.equal(none.considered.length, 2);
+    assert.match((none.placement as { shortfall: string }).shortfall, /a is draining; b has 100 MB free/);
+  });
+
   it('names the node state a later state adds, and a shortfall explains every refusal', () => {
     const r = explainPlacement([node('a', { state: 'lost' }), node('b', { allocatedMb: 1000 })], req([256]));
     assert.equal(r.placement.ok, false);

@@ -37,6 +37,12 @@ export interface PlacementRequest {
   labels?: Record<string, string>;
   now: Date;
   heartbeatTimeoutMs: number;
+  /**
+   * Whether every node's verdict is put in words (the default), or only the chosen node's, the others being counted
+   * by why in `passedOver`: an operation names every node for its first few placements only, and wording a hundred
+   * verdicts that are then dropped was most of a placement's time.
+   */
+  named?: boolean;
 }
 
 /** One node a placement looked at, and why it was or was not chosen. */
@@ -107,6 +113,7 @@ export function explainPlacement(nodes: NodeCandidate[], req: PlacementRequest):
     const shortfall = 'no node has joined the platform yet';
     return { placement: { ok: false, shortfall, lasting: false }, considered: [], passedOver: {}, summary: `${what}: ${shortfall}` };
   }
+  const named = req.named !== false;
   const refused: NodeVerdict[] = [];
   const refusedKinds: string[] = [];
   const fitting: NodeCandidate[] = [];
@@ -114,31 +121,40 @@ export function explainPlacement(nodes: NodeCandidate[], req: PlacementRequest):
   for (const n of nodes) {
     const refusal = whyNot(n, needMb, count, req);
     if (refusal) {
-      refused.push({ node: n.name, zone: n.zone ?? null, chosen: false, reason: refusal.reason });
+      if (named) refused.push({ node: n.name, zone: n.zone ?? null, chosen: false, reason: refusal.reason });
       refusedKinds.push(refusal.kind);
       lasting &&= refusal.lasting === true;
     } else fitting.push(n);
   }
   if (fitting.length === 0) {
-    const shortfall = `no node can take ${count} gear(s) needing ${needMb} MB: ${refused.map((v) => v.reason).join('; ')}`;
-    return { placement: { ok: false, shortfall, lasting }, considered: refused, passedOver: countBy(refusedKinds), summary: shortfall };
+    // A refusal is always put in words: it is what the caller says.
+    const reasons = nodes.map((n) => whyNot(n, needMb, count, req)!.reason);
+    const shortfall = `no node can take ${count} gear(s) needing ${needMb} MB: ${reasons.join('; ')}`;
+    const considered = nodes.map((n, i) => ({ node: n.name, zone: n.zone ?? null, chosen: false, reason: reasons[i] }));
+    return { placement: { ok: false, shortfall, lasting }, considered, passedOver: countBy(refusedKinds), summary: shortfall };
   }
   const verdict = (n: NodeCandidate, chosen: boolean, reason: string): NodeVerdict => ({ node: n.name, zone: n.zone ?? null, chosen, reason });
   const preferred = fitting.find((n) => n.id === req.preferNode);
   if (preferred && !req.spread) {
-    const others = fitting.filter((n) => n !== preferred).map((n) => verdict(n, false, `${n.name} fits, but the app's gears run on ${preferred.name}`));
+    const others = fitting.filter((n) => n !== preferred);
     return {
       placement: { ok: true, nodeId: preferred.id },
-      considered: [verdict(preferred, true, `${preferred.name} runs the app's gears and has ${free(preferred)} MB free`), ...others, ...refused],
+      considered: [
+        verdict(preferred, true, `${preferred.name} runs the app's gears and has ${free(preferred)} MB free`),
+        ...(named ? others.map((n) => verdict(n, false, `${n.name} fits, but the app's gears run on ${preferred.name}`)) : []),
+        ...refused,
+      ],
       passedOver: countBy([...others.map(() => "fits, but the app's gears run elsewhere"), ...refusedKinds]),
       summary: `${what} on ${preferred.name}, beside the app's gears`,
     };
   }
   const spread = req.spread ?? {};
+  // Each node's zone total and own count, worked out once: the sort compares them many times.
   const inZone = new Map<string, number>();
   for (const n of nodes) inZone.set(zoneKey(n), (inZone.get(zoneKey(n)) ?? 0) + (spread[n.id] ?? 0));
-  const zoneCount = (n: NodeCandidate) => inZone.get(zoneKey(n)) ?? 0;
-  const nodeCount = (n: NodeCandidate) => spread[n.id] ?? 0;
+  const counts = new Map(fitting.map((n) => [n, { zone: inZone.get(zoneKey(n)) ?? 0, node: spread[n.id] ?? 0 }]));
+  const zoneCount = (n: NodeCandidate) => counts.get(n)!.zone;
+  const nodeCount = (n: NodeCandidate) => counts.get(n)!.node;
   fitting.sort((a, b) => zoneCount(a) - zoneCount(b) || nodeCount(a) - nodeCount(b) || free(b) - free(a) || a.gears - b.gears || a.name.localeCompare(b.name));
   const best = fitting[0];
   const zoned = (n: NodeCandidate) => (n.zone ? `zone ${n.zone}` : `${n.name} (no zone)`);
@@ -162,7 +178,7 @@ export function explainPlacement(nodes: NodeCandidate[], req: PlacementRequest):
     placement: { ok: true, nodeId: best.id },
     considered: [
       verdict(best, true, `${best.name} ranks first: ${free(best)} MB free${spreadNote}`),
-      ...fitting.slice(1).map((n) => verdict(n, false, below(n))),
+      ...(named ? fitting.slice(1).map((n) => verdict(n, false, below(n))) : []),
       ...refused,
     ],
     passedOver: countBy([...fitting.slice(1).map(belowKind), ...refusedKinds]),
@@ -172,7 +188,7 @@ export function explainPlacement(nodes: NodeCandidate[], req: PlacementRequest):
 
 /** Picks the node for a group of gears (see explainPlacement). */
 export function placeGears(nodes: NodeCandidate[], req: PlacementRequest): Placement {
-  return explainPlacement(nodes, req).placement;
+  return explainPlacement(nodes, { ...req, named: false }).placement;
 }
 
 /** What a group of gears needs, and what the nodes can take of it (see roomFor). */

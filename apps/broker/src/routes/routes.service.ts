@@ -124,11 +124,11 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Asks for a new table soon; several changes close together make one publication. It waits three times as long as
-   * the last publication took: a table of thousands of gears, read again on every gear's report, would otherwise take
-   * all of the broker's time while gears start (and Postgres's: it digests every app for each table); this way it
-   * takes at most a quarter of it. What must reach the routers at once (an operation's end, a lost node) is published
-   * with publishNow(), which does not wait.
+   * Asks for a new table soon; several changes close together make one publication. It waits eight times as long as
+   * the last publication took: while thousands of gears start, each gear's report would otherwise ask for a table of
+   * its own, and reading, building and sending them would take most of the broker's time; this way tables take at
+   * most a ninth of it (a small platform's take a few ms, within the 25 ms floor). What must reach the routers at once
+   * (an operation's end, a lost node) is published with publishNow(), which does not wait.
    */
   schedule(): void {
     if (this.timer) return;
@@ -137,7 +137,7 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
         this.timer = undefined;
         this.publishNow().catch((err: Error) => this.logger.warn(`publishing routes failed: ${err.message}`));
       },
-      Math.max(25, Math.min(this.lastPublishMs * 3, 2000)),
+      Math.max(25, Math.min(this.lastPublishMs * 8, 2000)),
     );
   }
 
@@ -177,21 +177,22 @@ export class RoutesService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * The routes of every app as the database has them now, as the JSON text of the table's `apps`, in the order of
-   * their app ids. Each app's routes are built again only when what they are made of changed (Postgres digests it,
-   * see AppsRepository.routeDigests; its aliases and the catalogue are compared here), and kept as text: reading and
-   * building every app of ten thousand gears on every change took most of the broker's time while gears started.
+   * their app ids. Each app's routes are built again only when what they are made of changed (its route version in
+   * Postgres moved, see AppsRepository.routeVersions; its aliases and the catalogue are compared here), and kept as
+   * text: reading and building every app of ten thousand gears on every change took most of the broker's time while
+   * gears started.
    */
   private async routesText(): Promise<string> {
-    const [digests, aliases, nodes] = await Promise.all([this.appsRepository.routeDigests(), this.aliasesRepository.all(), this.nodesRepository.all()]);
+    const [versions, aliases, nodes] = await Promise.all([this.appsRepository.routeVersions(), this.aliasesRepository.all(), this.nodesRepository.all()]);
     const nodeOf = new Map(nodes.map((n) => [n.id, n]));
     const aliasesOf = new Map<string, Alias[]>();
     for (const a of aliases) aliasesOf.set(a.appId, [...(aliasesOf.get(a.appId) ?? []), a]);
     const catalog = this.catalog.fingerprint();
-    const keyOf = (appId: string, digest: string) =>
-      `${digest}|${catalog}|${JSON.stringify((aliasesOf.get(appId) ?? []).map((a) => [a.id, a.host, a.service, a.certificate, a.privateKey]))}`;
-    const keys = new Map([...digests].map(([id, digest]) => [id, keyOf(id, digest)]));
+    const keyOf = (appId: string, version: string) =>
+      `${version}|${catalog}|${JSON.stringify((aliasesOf.get(appId) ?? []).map((a) => [a.id, a.host, a.service, a.certificate, a.privateKey]))}`;
+    const keys = new Map([...versions].map(([id, version]) => [id, keyOf(id, version)]));
     for (const id of this.appRoutes.keys()) if (!keys.has(id)) this.appRoutes.delete(id);
-    // An app changed after its digest was read is built as it is now, under the older key: the next table builds it again.
+    // An app changed after its version was read is built as it is now, under the older key: the next table builds it again.
     const changed = await this.appsRepository.findByIds([...keys].filter(([id, key]) => this.appRoutes.get(id)?.key !== key).map(([id]) => id));
     for (const app of changed) {
       const routes = await this.routesOf(app, aliasesOf.get(app.id) ?? [], nodeOf);
