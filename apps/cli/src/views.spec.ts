@@ -122,6 +122,24 @@ describe('gearshift apps list and operations', () => {
     assert.match(out, /…$/m);
   });
 
+  it('ends a reason with … when lines after its first were cut, and shows it whole with --wide', () => {
+    const failed: AppOperation = {
+      id: 'o',
+      kind: 'app.restart',
+      state: 'failed',
+      by: 'dev',
+      createdAt: '2026-11-30T10:00:00.000Z',
+      steps: [{ at: '2026-11-30T10:00:00.000Z', text: 'restart' }],
+      error: 'gear 1a2b did not get healthy\nits last output: listen EADDRINUSE',
+    };
+    const out = operationTable([failed]);
+    assert.match(out, /failed +restart +gear 1a2b did not get healthy…$/m);
+    assert.match(out, /--wide to see it whole/);
+    const wide = operationTable([failed], true);
+    assert.match(wide, /gear 1a2b did not get healthy ⏎ its last output: listen EADDRINUSE$/m);
+    assert.doesNotMatch(wide, /…|cut to fit/);
+  });
+
   it('says why a stopped app is stopped', () => {
     const out = showApp(app({ status: 'stopped', stoppedBecause: 'its first deployment (#1) failed: the build of web failed' }));
     assert.match(out, /^ {2}stopped {5}its first deployment \(#1\) failed: the build of web failed$/m);
