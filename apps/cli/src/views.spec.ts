@@ -105,6 +105,23 @@ describe('gearshift apps list and operations', () => {
     assert.match(out, /^empty +running +0 /m);
   });
 
+  it("counts an app's Procfile workers beside its web gears", () => {
+    const out = appTable([
+      app({ name: 'shop', cartridges: ['nodejs-24'], scale: 2, processes: { worker: 1, clock: 1 } }),
+      app({ name: 'blog', cartridges: ['nodejs-24'], scale: 1, processes: {} }),
+      app({
+        name: 'board',
+        cartridges: ['nodejs-24'],
+        scale: 1,
+        processes: { worker: 2 },
+        services: [{ name: 'api', scale: 1, gears: 1, release: 1, cartridge: null }],
+      }),
+    ]);
+    assert.match(out, /^shop +running +nodejs-24 +web:2,clock:1,worker:1 /m);
+    assert.match(out, /^blog +running +nodejs-24 +1 /m);
+    assert.match(out, /^board +running +nodejs-24 +web:1,worker:2,api:1 /m);
+  });
+
   it('says why an operation failed, on one line, shortened', () => {
     const op = (state: AppOperation['state'], error: string | null): AppOperation => ({
       id: 'o',

@@ -2,12 +2,19 @@ import type { App, AppOperation } from './api-types';
 import { Cells, table } from './output';
 
 /**
- * The gears an app runs, as a list shows them: its web gears, and each named service's (`web:1,worker:1`), so that an
- * app of services does not read as running none.
+ * The gears an app runs, as a list shows them: its web gears, its Procfile's other process types' and each named
+ * service's (`web:2,worker:1`), so that an app of services does not read as running none, nor one with workers as
+ * running its web gears only.
  */
 export function appScale(a: App): string {
+  const processes = Object.entries(a.processes ?? {})
+    .filter(([, gears]) => gears > 0)
+    .sort(([x], [y]) => x.localeCompare(y))
+    .map(([type, gears]) => `${type}:${gears}`);
   const services = (a.services ?? []).map((s) => `${s.name}:${s.gears}`);
-  return [...(a.scale > 0 || services.length === 0 ? [String(a.scale)] : []), ...services].join(',');
+  // The web gears are the Procfile's web process type when the app has others: named so, beside them.
+  const web = processes.length > 0 ? [`web:${a.scale}`] : a.scale > 0 || services.length === 0 ? [String(a.scale)] : [];
+  return [...web, ...processes, ...services].join(',');
 }
 
 export const appTable = (apps: App[]): string =>
