@@ -116,6 +116,47 @@ describe('cron entries', { timeout: 600_000 }, () => {
     assert.equal(slow.runs.find((r) => r.state === 'succeeded')?.output, 'slow done\n');
   });
 
+  it('plans a changed, added or removed entry in an apply and its dry run, as the next push brings it', async () => {
+    const apply = (cron: { schedule: string; command: string }[], dryRun: boolean) =>
+      p.api(
+        'POST',
+        `/domains/dev/apply${dryRun ? '?dryRun=true' : ''}`,
+        undefined,
+        p.token,
+        JSON.stringify({ name: 'crons', cartridges: ['static'], env: { GREETING: 'hello' }, cron }),
+      );
+    const tick = 'echo tick $GREETING; echo oops >&2; exit 3';
+    const same = await apply(
+      [
+        { schedule: '*/2 * * * * *', command: tick },
+        { schedule: '* * * * * *', command: 'sleep 2.5; echo slow done' },
+      ],
+      true,
+    );
+    assert.equal(same.status, 200, JSON.stringify(same.body));
+    assert.deepEqual(same.body.plan, []);
+    const changed = [
+      { schedule: '*/4 * * * * *', command: tick },
+      { schedule: '@hourly', command: 'echo report' },
+    ];
+    for (const dryRun of [true, false]) {
+      const res = await apply(changed, dryRun);
+      assert.ok(res.status === 200 || res.status === 202, JSON.stringify(res.body));
+      const plan = res.body.plan as { action: string; target: string; reason: string }[];
+      assert.deepEqual(
+        plan.map((i) => `${i.action} ${i.target}`),
+        [`change cron ${tick}`, 'add cron echo report', 'remove cron sleep 2.5; echo slow done'],
+      );
+      assert.equal(plan[0].reason, 'its schedule */2 * * * * * → */4 * * * * *: the next push of the code schedules it so');
+      assert.equal(res.body.operation ?? null, null, 'nothing to converge before the push');
+    }
+    // The release that serves keeps its entries until the next push.
+    assert.deepEqual(
+      (await cron()).entries.map((e) => e.schedule),
+      ['*/2 * * * * *', '* * * * * *'],
+    );
+  });
+
   it('skips and logs a run whose entry is still running from the last time, and never runs two at once', async () => {
     const view = await eventually(
       'a skipped run of the slow entry, and two that ran',

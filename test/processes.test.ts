@@ -166,6 +166,28 @@ describe('Procfile processes and one-off commands', { timeout: 900_000 }, () => 
     assert.equal(failing.stdout, 'bye\n');
   });
 
+  it('lists the worker beside the web gears, and gearshift exec --process runs a command in a gear of its type', async () => {
+    const list = await runCli(p, home, ['apps', 'list', '-d', 'dev']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^procs\s+running\s+\S+\s+web:1,worker:1\s/m);
+    // What each process of the gear runs, one a line: the gear's own program is node with its Procfile line's script.
+    const programs = ['sh', '-c', 'for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < $f; echo; done'];
+    const program = async (args: string[]) => {
+      const r = await runCli(p, home, ['exec', 'procs', '-d', 'dev', ...args, '--', ...programs]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.match(/node (web|worker)\.js/)?.[1];
+    };
+    assert.equal(await program(['--process', 'worker']), 'worker');
+    assert.equal(await program(['--process', 'web']), 'web');
+    assert.equal(await program([]), 'web', 'a web gear by default');
+    const missing = await runCli(p, home, ['exec', 'procs', '-d', 'dev', '--process', 'clock', '--', 'true']);
+    assert.equal(missing.code, 3);
+    assert.match(missing.stderr, /release 1 has no process clock; it has web, worker/);
+    const both = await p.api('POST', `${APP}/exec`, { command: ['true'], process: 'worker', service: 'api' });
+    assert.equal(both.status, 422, JSON.stringify(both.body));
+    assert.match(both.body.message, /not service and process/);
+  });
+
   it('rolls the worker forward with the next release', async () => {
     commit('v2');
     const r = await push();

@@ -8,6 +8,13 @@ export const domainOption = (): Option => new Option('-d, --domain <name>', 'the
 
 export const noWait = (): Option => new Option('--no-wait', 'return at once instead of following the operation');
 
+/** Tables that cut long cells to fit (ending them with "…") show them whole with `--wide`. */
+export const wideOption = (): Option => new Option('--wide', 'show cells cut to fit (ending in …) whole');
+
+export interface WideOpts {
+  wide?: boolean;
+}
+
 /** `NAME=value` as a pair; a usage error otherwise. */
 export function parseAssignment(s: string): [string, string] {
   const i = s.indexOf('=');

@@ -1,6 +1,38 @@
 import type { Operation } from './api-types';
 import type { ApiClient } from './client';
 
+/**
+ * Cuts text to fit a table's column: its first line, at most `max` characters. A cut cell ends with "…" (a long
+ * line, or one followed by more lines), so that a reader can tell; `wide` keeps the whole text, its lines joined
+ * with " ⏎ " so that the row stays one line.
+ */
+export class Cells {
+  /** Whether some cell was cut: the table then says how to see it whole. */
+  cut = false;
+
+  constructor(readonly wide = false) {}
+
+  fit(text: string | null | undefined, max: number): string {
+    const lines = (text ?? '')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
+    if (this.wide) return lines.join(' ⏎ ');
+    const first = lines[0] ?? '';
+    if (first.length <= max && lines.length <= 1) return first;
+    this.cut = true;
+    return `${first.slice(0, Math.max(0, Math.min(first.length, max - 1))).trimEnd()}…`;
+  }
+
+  /** The line that says how to see the cells cut to fit whole. */
+  static readonly hint = '(a cell ending in … was cut to fit: add --wide to see it whole, or --json)';
+
+  /** The table, with the hint after it when some cell was cut. */
+  note(rendered: string): string {
+    return this.cut ? `${rendered}\n${Cells.hint}` : rendered;
+  }
+}
+
 /** Column-aligned text for people. */
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
   if (rows.length === 0) return '(none)';

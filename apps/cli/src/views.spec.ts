@@ -105,6 +105,23 @@ describe('gearshift apps list and operations', () => {
     assert.match(out, /^empty +running +0 /m);
   });
 
+  it("counts an app's Procfile workers beside its web gears", () => {
+    const out = appTable([
+      app({ name: 'shop', cartridges: ['nodejs-24'], scale: 2, processes: { worker: 1, clock: 1 } }),
+      app({ name: 'blog', cartridges: ['nodejs-24'], scale: 1, processes: {} }),
+      app({
+        name: 'board',
+        cartridges: ['nodejs-24'],
+        scale: 1,
+        processes: { worker: 2 },
+        services: [{ name: 'api', scale: 1, gears: 1, release: 1, cartridge: null }],
+      }),
+    ]);
+    assert.match(out, /^shop +running +nodejs-24 +web:2,clock:1,worker:1 /m);
+    assert.match(out, /^blog +running +nodejs-24 +1 /m);
+    assert.match(out, /^board +running +nodejs-24 +web:1,worker:2,api:1 /m);
+  });
+
   it('says why an operation failed, on one line, shortened', () => {
     const op = (state: AppOperation['state'], error: string | null): AppOperation => ({
       id: 'o',
@@ -120,6 +137,24 @@ describe('gearshift apps list and operations', () => {
     assert.match(out, /failed +deploy 1a2b +the build of web failed: RUN exited with code 3 and more/);
     assert.doesNotMatch(out, /step output/);
     assert.match(out, /…$/m);
+  });
+
+  it('ends a reason with … when lines after its first were cut, and shows it whole with --wide', () => {
+    const failed: AppOperation = {
+      id: 'o',
+      kind: 'app.restart',
+      state: 'failed',
+      by: 'dev',
+      createdAt: '2026-11-30T10:00:00.000Z',
+      steps: [{ at: '2026-11-30T10:00:00.000Z', text: 'restart' }],
+      error: 'gear 1a2b did not get healthy\nits last output: listen EADDRINUSE',
+    };
+    const out = operationTable([failed]);
+    assert.match(out, /failed +restart +gear 1a2b did not get healthy…$/m);
+    assert.match(out, /--wide to see it whole/);
+    const wide = operationTable([failed], true);
+    assert.match(wide, /gear 1a2b did not get healthy ⏎ its last output: listen EADDRINUSE$/m);
+    assert.doesNotMatch(wide, /…|cut to fit/);
   });
 
   it('says why a stopped app is stopped', () => {

@@ -1,13 +1,20 @@
 import type { App, AppOperation } from './api-types';
-import { table } from './output';
+import { Cells, table } from './output';
 
 /**
- * The gears an app runs, as a list shows them: its web gears, and each named service's (`web:1,worker:1`), so that an
- * app of services does not read as running none.
+ * The gears an app runs, as a list shows them: its web gears, its Procfile's other process types' and each named
+ * service's (`web:2,worker:1`), so that an app of services does not read as running none, nor one with workers as
+ * running its web gears only.
  */
 export function appScale(a: App): string {
+  const processes = Object.entries(a.processes ?? {})
+    .filter(([, gears]) => gears > 0)
+    .sort(([x], [y]) => x.localeCompare(y))
+    .map(([type, gears]) => `${type}:${gears}`);
   const services = (a.services ?? []).map((s) => `${s.name}:${s.gears}`);
-  return [...(a.scale > 0 || services.length === 0 ? [String(a.scale)] : []), ...services].join(',');
+  // The web gears are the Procfile's web process type when the app has others: named so, beside them.
+  const web = processes.length > 0 ? [`web:${a.scale}`] : a.scale > 0 || services.length === 0 ? [String(a.scale)] : [];
+  return [...web, ...processes, ...services].join(',');
 }
 
 export const appTable = (apps: App[]): string =>
@@ -16,25 +23,24 @@ export const appTable = (apps: App[]): string =>
     ['name', 'status', 'cartridges', 'scale', 'url'],
   );
 
-/** The first line of a failure's reason, short enough for a table's column. */
-export function shortReason(error: string | null, max = 100): string {
-  const line = (error ?? '').split('\n')[0].trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-}
-
-/** An app's operations, newest first; a failed one says why. */
-export const operationTable = (ops: AppOperation[]): string =>
-  table(
+/**
+ * An app's operations, newest first; a failed one says why, on one line cut to fit (whole with `wide`, or in --json).
+ */
+export function operationTable(ops: AppOperation[], wide = false): string {
+  const cells = new Cells(wide);
+  const rendered = table(
     ops.map((o) => ({
       when: o.createdAt,
       kind: o.kind,
       by: o.by,
       state: o.state,
       what: o.steps[0]?.text,
-      why: o.state === 'failed' ? shortReason(o.error) : '',
+      why: o.state === 'failed' ? cells.fit(o.error, 100) : '',
     })),
     ['when', 'kind', 'by', 'state', 'what', 'why'],
   );
+  return cells.note(rendered);
+}
 
 /**
  * What to do when no domain is chosen: a user with one domain (made through the API, or in the console) makes it the

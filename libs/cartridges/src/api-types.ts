@@ -117,6 +117,8 @@ export interface App {
   size: string;
   scale: number;
   cartridges: string[];
+  /** Gears of each Procfile process type other than web (`worker: 1`); `scale` counts the web ones. */
+  processes?: Record<string, number>;
   /** Its named services: how many gears each runs (and should), and the release they run. */
   services?: AppService[];
   /** Databases an upgrade replaced, stopped with their volume kept until the upgrade is confirmed or aborted. */

@@ -111,8 +111,9 @@ export class ApplyService {
       return { dryRun: true, app: d.name, plan: planned, losesData: losses.length > 0, ...warned, ...said };
     }
     if (planned.length === 0) return { app: d.name, plan: [], operation: null, unchanged: true, ...warned };
-    // Named services change with the next push of the code they are built from; apply converges the rest.
-    const items = planned.filter((i) => !i.target.startsWith('service '));
+    // Named services change with the next push of the code they are built from, and cron entries with the release
+    // whose file names them; apply converges the rest.
+    const items = planned.filter((i) => !i.target.startsWith('service ') && !i.target.startsWith('cron '));
     if (app && items.length === 0) return { app: d.name, plan: planned, operation: null, ...warned };
     if (losses.length > 0 && !opts.allowDataLoss) {
       throw new GearshiftError(
@@ -260,6 +261,7 @@ export class ApplyService {
       health: app.health,
       kept: (app.cartridges ?? []).flatMap((c) => (c.supersededBy ? [{ cartridge: c.cartridge, upgradedTo: c.supersededBy }] : [])),
       services: await this.servicesOf(app),
+      cron: app.activeDeploymentId ? ((await this.deploymentsRepository.findById(app.activeDeploymentId))?.cron ?? []) : [],
     };
   }
 

@@ -254,4 +254,55 @@ describe('descriptor plans', () => {
       );
     });
   });
+
+  describe('cron entries', () => {
+    const serving: AppState = {
+      ...current,
+      cron: [
+        { schedule: '*/5 * * * *', command: 'node tick.js' },
+        { schedule: '0 3 * * *', command: 'node prune.js', process: 'worker' },
+        { schedule: '@hourly', command: 'node report.js' },
+      ],
+    };
+    const cron = (text: string) => file(`cron:\n${text}`);
+    const same = `  - { schedule: "*/5 * * * *", command: node tick.js, process: web }
+  - { schedule: "0 3 * * *", command: node prune.js, process: worker }
+  - { schedule: "@hourly", command: node report.js }
+`;
+
+    it('lists nothing for entries the release that serves runs as the file says', () => {
+      assert.deepEqual(planApply(serving, cron(same), catalog).items, []);
+    });
+
+    it('lists entries changed, added and removed, each saying what differs and that the next push brings it', () => {
+      const d = cron(
+        same
+          .replace('"*/5 * * * *"', '"*/10 * * * *"')
+          .replace('process: worker', 'process: web')
+          .replace(/ {2}- \{ schedule: "@hourly".*\n/, '  - { schedule: "@daily", command: node backup.js }\n'),
+      );
+      const { items, refusals } = planApply(serving, d, catalog);
+      assert.deepEqual(refusals, []);
+      assert.deepEqual(
+        items.map((i) => `${i.action} ${i.target}`),
+        ['change cron node tick.js', 'change cron node prune.js', 'add cron node backup.js', 'remove cron node report.js'],
+      );
+      assert.deepEqual([items[0].from, items[0].to], [{ schedule: '*/5 * * * *' }, { schedule: '*/10 * * * *' }]);
+      assert.equal(items[0].reason, 'its schedule */5 * * * * → */10 * * * *: the next push of the code schedules it so');
+      assert.equal(items[1].reason, 'its process worker → web: the next push of the code schedules it so');
+      assert.equal(items[2].reason, 'a cron entry in the file (@daily): the next push of the code schedules it');
+      assert.match(items[3].reason, /^in the release that serves \(@hourly\), not in the file: the next push of the code stops scheduling it$/);
+    });
+
+    it('lists the entries of a new app, and of an app without a release yet', () => {
+      assert.deepEqual(
+        planApply(null, cron(same), catalog).items.map((i) => `${i.action} ${i.target}`),
+        ['create app shop', 'add env GREETING', 'add cron node tick.js', 'add cron node prune.js', 'add cron node report.js'],
+      );
+      assert.deepEqual(
+        planApply(current, cron(same), catalog).items.map((i) => i.action),
+        ['add', 'add', 'add'],
+      );
+    });
+  });
 });

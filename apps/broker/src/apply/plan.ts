@@ -8,6 +8,7 @@ import {
   type AppDescriptor,
   type AppHealth,
   type Cartridge,
+  type CronEntry,
   type ServiceDescriptor,
 } from '@gearshift/cartridges';
 
@@ -25,6 +26,8 @@ export interface AppState {
   kept?: { cartridge: string; upgradedTo: string }[];
   /** The named services of the release that serves, with the scale each runs at (`scaled`: set by hand, kept). */
   services?: Record<string, ServiceState>;
+  /** The `cron:` entries of the release that serves (none before the first). */
+  cron?: readonly CronEntry[];
 }
 
 /** A named service as the release that serves runs it, in the terms of a descriptor. */
@@ -86,6 +89,7 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
     if (d.idleAfterSeconds) items.push({ action: 'change', target: 'idleAfterSeconds', to: d.idleAfterSeconds, reason: 'declared in the file' });
     if (d.health) items.push({ action: 'change', target: 'health', to: d.health, reason: 'declared in the file' });
     items.push(...serviceItems({}, d.services ?? {}));
+    items.push(...cronItems([], d.cron ?? []));
     return { items, refusals };
   }
 
@@ -210,7 +214,69 @@ export function planApply(current: AppState | null, d: AppDescriptor, catalog: M
     });
   }
   items.push(...serviceItems(current.services ?? {}, d.services ?? {}));
+  items.push(...cronItems(current.cron ?? [], d.cron ?? []));
   return { items, refusals };
+}
+
+/** A cron entry's fields as the plan compares them: a process of web is the default, as no process is. */
+function cronFields(e: CronEntry): Record<string, string> {
+  return {
+    schedule: e.schedule,
+    command: e.command,
+    ...(e.process !== undefined && e.process !== 'web' ? { process: e.process } : {}),
+    ...(e.service !== undefined ? { service: e.service } : {}),
+  };
+}
+
+const cronWhere = (f: Record<string, string>) => (f.service ? ` in service ${f.service}` : f.process ? ` in process ${f.process}` : '');
+
+/**
+ * The cron entries the file adds, removes and changes against the release that serves. Cron entries run with the
+ * release whose gearshift.yml names them, so each takes effect with the next push of the code, as a named service
+ * does; the plan says so. An entry is known by its command: the same command on another schedule (or in another
+ * process or service) is a change, a command only one side has an addition or a removal.
+ */
+export function cronItems(current: readonly CronEntry[], wanted: readonly CronEntry[]): PlanItem[] {
+  const items: PlanItem[] = [];
+  const left = current.map(cronFields);
+  const unmatched: Record<string, string>[] = [];
+  // Entries the file keeps as they are: nothing to do.
+  for (const w of wanted.map(cronFields)) {
+    const same = left.findIndex((c) => JSON.stringify(sortedValue(c)) === JSON.stringify(sortedValue(w)));
+    if (same >= 0) left.splice(same, 1);
+    else unmatched.push(w);
+  }
+  for (const w of unmatched) {
+    const i = left.findIndex((c) => c.command === w.command);
+    if (i < 0) {
+      items.push({
+        action: 'add',
+        target: `cron ${w.command}`,
+        to: w,
+        reason: `a cron entry in the file (${w.schedule}${cronWhere(w)}): the next push of the code schedules it`,
+      });
+      continue;
+    }
+    const [now] = left.splice(i, 1);
+    const fields = ['schedule', 'process', 'service'].filter((k) => now[k] !== w[k]);
+    const said = fields.map((k) => `${k} ${now[k] ?? (k === 'process' ? 'web' : 'none')} → ${w[k] ?? (k === 'process' ? 'web' : 'none')}`).join(', ');
+    items.push({
+      action: 'change',
+      target: `cron ${w.command}`,
+      from: Object.fromEntries(fields.map((k) => [k, now[k] ?? null])),
+      to: Object.fromEntries(fields.map((k) => [k, w[k] ?? null])),
+      reason: `its ${said}: the next push of the code schedules it so`,
+    });
+  }
+  for (const c of left) {
+    items.push({
+      action: 'remove',
+      target: `cron ${c.command}`,
+      from: c,
+      reason: `in the release that serves (${c.schedule}${cronWhere(c)}), not in the file: the next push of the code stops scheduling it`,
+    });
+  }
+  return items;
 }
 
 /**

@@ -214,7 +214,7 @@ const RULES: Record<string, Rule> = {
   },
   'POST /domains/:domain/apps/:app/exec': {
     action: 'app.exec',
-    details: (b) => compact({ command: commandWords(b.command), gear: str(b.gear, 36) }),
+    details: (b) => compact({ command: commandWords(b.command), gear: str(b.gear, 36), service: str(b.service, 64), process: str(b.process, 64) }),
   },
   'POST /domains/:domain/apps/:app/deployments': { action: 'deployment.create', details: (_, c) => deploymentSource(c.body, c) },
   'POST /domains/:domain/apps/:app/deployments/:ref/activate': {

@@ -218,17 +218,22 @@ export class AppsService {
         if (action === 'start') await repos.apps.update(app.id, { desiredState: 'started', lastScaledAt: new Date() });
         if (action === 'stop') await repos.apps.update(app.id, { desiredState: 'stopped' });
         if (action === 'restart' || action === 'reload') {
-          const web = this.appGears.webOf(app)?.manifest.name;
+          // An app of named services only has no web cartridge: its services' gears are what serves (and what a
+          // reload restarts), so it restarts as an app with one does rather than ask for a web cartridge.
+          const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge))?.manifest.name;
           if (this.appGears.serving(app)) {
             // Services hold one volume each and cannot run twice: they restart in place, before the new web gears
-            // start. The web gears and workers roll out, so the app keeps answering and a restart that breaks it is
-            // rolled back.
+            // start. The web gears, workers and named services' gears roll out, so the app keeps answering and a
+            // restart that breaks it is rolled back.
             const services = (app.cartridges ?? []).map((c) => c.cartridge).filter((c) => c !== web);
             if (action === 'restart' && services.length > 0) await repos.apps.bumpGenerations(app.id, services);
             return this.appGears.surge(repos, app);
           }
           await repos.apps.update(app.id, { desiredState: 'started' });
-          await repos.apps.bumpGenerations(app.id, action === 'reload' ? [web] : undefined);
+          // A reload restarts the gears of the app's code: its web cartridge's, else its named services'.
+          const code = web ? [web] : [...new Set((app.gears ?? []).filter((g) => g.service || g.process).map((g) => g.cartridge))];
+          if (action === 'restart') await repos.apps.bumpGenerations(app.id);
+          else if (code.length > 0) await repos.apps.bumpGenerations(app.id, code);
         }
       },
       waitSeconds,

@@ -37,13 +37,18 @@ export const runSchema = {
 
 /**
  * `POST .../exec`: the command's words, and the gear to run it in (its id or the start of it), or the named service
- * one of whose gears it runs in; default: a web gear (of an app of services only, the service at its host name).
+ * or Procfile process type one of whose gears it runs in; default: a web gear (of an app of services only, the
+ * service at its host name).
  */
 export interface ExecBody {
   command: string[];
   gear?: string;
   service?: string;
+  process?: string;
 }
+
+/** Where `gearshift exec` runs its command: at most one of a gear, a named service, a Procfile process type. */
+export type ExecTarget = Pick<ExecBody, 'gear' | 'service' | 'process'>;
 
 export const execSchema = {
   type: 'object',
@@ -53,6 +58,7 @@ export const execSchema = {
     command: runSchema.properties.command,
     gear: { type: 'string', pattern: '^[0-9a-f-]{4,36}$' },
     service: runSchema.properties.service,
+    process: runSchema.properties.process,
   },
 } as const;
 
@@ -144,7 +150,9 @@ export class RunService {
 
   async exec(user: User, domainName: string, appName: string, body: ExecBody, res: Response): Promise<void> {
     const app = await this.appFor(user, domainName, appName);
-    await this.held(user, () => this.answer(res, (io) => this.executeIn(app, body, body.command, io)));
+    await this.held(user, () =>
+      this.answer(res, (io) => this.executeIn(app, { gear: body.gear, service: body.service, process: body.process }, body.command, io)),
+    );
   }
 
   /**
@@ -266,21 +274,47 @@ export class RunService {
   }
 
   /**
-   * The gear a command of `gearshift exec` runs in: the one named, else a running gear of the named service, else a
-   * running web gear (one of the app's release first), else, for an app of named services only, a running gear of the
-   * service that answers at its host name (or of the first to start).
+   * The gear a command of `gearshift exec` runs in: the one named, else a running gear of the named service or of the
+   * Procfile process type, else a running web gear (one of the app's release first), else, for an app of named
+   * services only, a running gear of the service that answers at its host name (or of the first to start).
    */
-  private async gearToExecIn(app: App, target: { gear?: string; service?: string }) {
+  private async gearToExecIn(app: App, target: ExecTarget) {
     const gears = app.gears ?? [];
-    if (target.gear && target.service) throw ruleViolation('/service', 'one-target', 'name a gear or a service, not both');
+    const named = (['gear', 'service', 'process'] as const).filter((k) => target[k] !== undefined);
+    if (named.length > 1) throw ruleViolation(`/${named[1]}`, 'one-target', `name a gear, a service or a process type, not ${named.join(' and ')}`);
     if (target.gear) {
-      const named = gears.find((g) => g.id.startsWith(target.gear!));
-      if (!named) throw notFound(`gear "${target.gear}" of app "${app.name}"`);
-      return named;
+      const gear = gears.find((g) => g.id.startsWith(target.gear!));
+      if (!gear) throw notFound(`gear "${target.gear}" of app "${app.name}"`);
+      return gear;
     }
     const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge))?.manifest.name;
     const release = app.activeDeploymentId ? await this.deploymentsRepository.findById(app.activeDeploymentId) : null;
     const services = release?.services ?? {};
+    // A process type: a release of named services only has none (as run refuses it); web is the default below, any
+    // other a running gear of that type, whose environment run would take too.
+    if (target.process !== undefined && release && !release.pruned && !release.image) {
+      const names = Object.keys(services);
+      throw ruleViolation(
+        '/process',
+        'procfile-process',
+        `release ${release.number} runs named services${names.length ? ` (${names.join(', ')})` : ''}, not process types: run in one of them with "service"`,
+      );
+    }
+    if (target.process !== undefined && target.process !== 'web') {
+      if (!release) throw conflict(`app "${app.name}" has no release yet: deploy its code first, then run commands in its gears`);
+      const types = gearProcessTypes(release.processes ?? {});
+      if (!types.includes(target.process)) {
+        throw ruleViolation(
+          '/process',
+          'procfile-process',
+          `release ${release.number} has no process ${target.process}; it has web${types.map((t) => `, ${t}`).join('')}`,
+        );
+      }
+      const own = gears.filter((g) => g.process === target.process && !g.service);
+      const running = own.find((g) => g.state === 'running' && g.deploymentId === release.id) ?? own.find((g) => g.state === 'running');
+      if (!running) throw conflict(`no gear of process ${target.process} of app "${app.name}" is running (it may be scaled to 0); scale or start it first`);
+      return running;
+    }
     const service = target.service ?? (web ? undefined : (appHostService(services) ?? startOrder(services)[0]));
     if (service !== undefined) {
       const own = gears.filter((g) => g.service === service);
@@ -301,11 +335,12 @@ export class RunService {
   }
 
   /**
-   * Runs a command in a running gear of the app: the one whose id starts with `gearRef`, else a running web gear,
+   * Runs a command in a running gear of the app: the one whose id starts with `target.gear`, else one of the named
+   * service or Procfile process type, else a running web gear,
    * one of the app's release first (never a service's gear unless named: a command meant for the app must not run
    * beside its database). Resolves as execute does.
    */
-  async executeIn(app: App, target: { gear?: string; service?: string }, command: string[], io: CommandIo): Promise<RunEnd | null> {
+  async executeIn(app: App, target: ExecTarget, command: string[], io: CommandIo): Promise<RunEnd | null> {
     const gear = await this.gearToExecIn(app, target);
     if (gear.state !== 'running') throw conflict(`gear ${gear.id.slice(0, 8)} is ${gear.state}, not running`);
     const shape = await this.specs.shapeOf(app);

@@ -140,7 +140,13 @@ export class TerminalGateway implements OnApplicationBootstrap, OnModuleDestroy 
       action: `app.${kind}`,
       target: `${domain}/${appName}`,
       domain,
-      details: { command: commandWords(request.command), interactive: true, tty: Boolean(request.tty), ...(request.gear ? { gear: request.gear } : {}) },
+      details: {
+        command: commandWords(request.command),
+        interactive: true,
+        tty: Boolean(request.tty),
+        ...(request.gear ? { gear: request.gear } : {}),
+        ...(request.process ? { process: request.process } : {}),
+      },
     };
     const actor = { user, token: { id: session.tokenId, kind: session.tokenKind, name: session.tokenName }, address };
     let ws: WebSocket | undefined;
@@ -151,7 +157,7 @@ export class TerminalGateway implements OnApplicationBootstrap, OnModuleDestroy 
         const end = await this.session(ws, request, (io) =>
           kind === 'run'
             ? this.runs.execute(app, { command: request.command, process: request.process, service: request.service }, io)
-            : this.runs.executeIn(app, { gear: request.gear, service: request.service }, request.command, io),
+            : this.runs.executeIn(app, { gear: request.gear, service: request.service, process: request.process }, request.command, io),
         );
         this.audit.record({ ...what, details: { ...what.details, ...(end ?? { clientLeft: true }) } }, actor, 200);
       });

@@ -3,7 +3,7 @@ import type { App, AppChange, AppDeleted, AppOperation, AppRecovery } from '../a
 import { changeApp, settle } from '../changes';
 import { EXIT } from '../client';
 import type { CliContext, DomainOpts, WaitOpts } from '../context';
-import { collect, domainOption, noWait, parseAssignment } from '../options';
+import { collect, domainOption, noWait, parseAssignment, wideOption, type WideOpts } from '../options';
 import { metricsView, type AppMetrics } from '../metrics-view';
 import { appTable, operationTable, showApp } from '../views';
 
@@ -112,8 +112,9 @@ export function register(program: Command, ctx: CliContext): void {
     .command('operations <name>')
     .description("an app's operations, newest first, and why they happened")
     .addOption(domainOption())
-    .action(async (name: string, opts: DomainOpts) => {
+    .addOption(wideOption())
+    .action(async (name: string, opts: DomainOpts & WideOpts) => {
       const ops = await ctx.api().get<AppOperation[]>(`${ctx.appPath(opts, name)}/operations`);
-      ctx.print(ops, () => operationTable(ops));
+      ctx.print(ops, () => operationTable(ops, opts.wide));
     });
 }

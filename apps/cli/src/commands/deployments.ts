@@ -2,17 +2,28 @@ import type { Command } from 'commander';
 import type { Deployment, DeploymentChange } from '../api-types';
 import { settle } from '../changes';
 import type { CliContext, DomainOpts, WaitOpts } from '../context';
-import { domainOption, noWait } from '../options';
-import { table } from '../output';
+import { domainOption, noWait, wideOption, type WideOpts } from '../options';
+import { Cells, table } from '../output';
 
-function releaseRow(d: Deployment): Record<string, unknown> {
+/** An app's releases, newest first; a failed one's error on one line cut to fit (whole with `wide`). */
+export function deploymentTable(list: Deployment[], wide = false): string {
+  const cells = new Cells(wide);
+  return cells.note(
+    table(
+      list.map((d) => releaseRow(d, cells)),
+      ['release', 'state', 'source', 'built', 'created', 'error'],
+    ),
+  );
+}
+
+function releaseRow(d: Deployment, cells: Cells): Record<string, unknown> {
   return {
     release: `${d.number}${d.active ? ' *' : ''}`,
     state: d.state,
     source: d.source.commit ? `${d.source.kind} ${d.source.commit.slice(0, 10)}` : d.source.kind,
     built: d.dockerfile ?? '-',
     created: d.createdAt,
-    error: d.error ? d.error.split('\n')[0].slice(0, 60) : '',
+    error: cells.fit(d.error, 60),
   };
 }
 
@@ -21,9 +32,10 @@ export function register(program: Command, ctx: CliContext): void {
     .command('deployments <app>')
     .description("an app's releases, newest first")
     .addOption(domainOption())
-    .action(async (app: string, opts: DomainOpts) => {
+    .addOption(wideOption())
+    .action(async (app: string, opts: DomainOpts & WideOpts) => {
       const list = await ctx.api().get<Deployment[]>(`${ctx.appPath(opts, app)}/deployments`);
-      ctx.print(list, () => table(list.map(releaseRow), ['release', 'state', 'source', 'built', 'created', 'error']));
+      ctx.print(list, () => deploymentTable(list, opts.wide));
     });
 
   program

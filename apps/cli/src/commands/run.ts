@@ -62,12 +62,15 @@ export function register(program: Command, ctx: CliContext): void {
 
   program
     .command('exec <app> <words...>')
-    .description('run a command in a running gear of the app (gearshift exec [-it] APP [GEAR] -- cmd args…; default: a web gear)')
+    .description(
+      'run a command in a running gear of the app (gearshift exec [-it] APP [GEAR] -- cmd args…; default: a web gear; or pick one with --process or --service)',
+    )
     .addOption(domainOption())
+    .option('--process <type>', 'in a running gear of this Procfile process type (web, worker, …)')
     .option('--service <name>', 'in a running gear of this named service of the app')
     .option('-i, --interactive', 'send what this command reads to it (over a WebSocket)')
     .option('-t, --tty', 'give the command a terminal (with -i: a shell, as with ssh)')
-    .action(async (app: string, words: string[], opts: DomainOpts & TerminalOpts & { service?: string }) => {
+    .action(async (app: string, words: string[], opts: DomainOpts & TerminalOpts & { process?: string; service?: string }) => {
       // Words before `--` name the gear; those after it are the command.
       const dashes = process.argv.indexOf('--');
       const commandLength = dashes >= 0 ? process.argv.length - dashes - 1 : words.length;
@@ -79,7 +82,19 @@ export function register(program: Command, ctx: CliContext): void {
       const path = `${ctx.appPath(opts, app)}/exec`;
       process.exitCode =
         opts.interactive || opts.tty
-          ? await runInTerminal(ctx.api(), path, { command, tty: Boolean(opts.tty), stdin: Boolean(opts.interactive), gear, service: opts.service })
-          : await streamed(ctx.api(), path, { command, ...(gear ? { gear } : {}), ...(opts.service ? { service: opts.service } : {}) });
+          ? await runInTerminal(ctx.api(), path, {
+              command,
+              tty: Boolean(opts.tty),
+              stdin: Boolean(opts.interactive),
+              gear,
+              process: opts.process,
+              service: opts.service,
+            })
+          : await streamed(ctx.api(), path, {
+              command,
+              ...(gear ? { gear } : {}),
+              ...(opts.process ? { process: opts.process } : {}),
+              ...(opts.service ? { service: opts.service } : {}),
+            });
     });
 }
