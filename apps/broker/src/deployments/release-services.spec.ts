@@ -45,6 +45,23 @@ describe('the services of a pushed source', () => {
     });
     assert.match(steps[0], /^service web: detected Node\.js in \.\/web \(package\.json\): built on nodejs-/);
     assert.equal(steps[1], 'service api: built from ./api with its Dockerfile');
+    assert.equal(services.api.runtime, undefined);
+  });
+
+  it("offers a Dockerfile's build the image of the runtime its folder's files call for, and says so", () => {
+    const { services, steps } = planServices(
+      { app: { kind: 'web', build: '.', port: 3000 } },
+      ['Dockerfile', 'package.json', 'server.js'],
+      catalog,
+      undefined,
+      true,
+    );
+    assert.equal(services.app.cartridge, 'docker-image');
+    assert.match(services.app.runtime ?? '', /^nodejs-/);
+    assert.match(
+      steps[0],
+      /^service app: built from the root of the source with its Dockerfile \(its package\.json calls for Node\.js: ARG GEARSHIFT_CARTRIDGE_IMAGE names the nodejs-\d+ image\)$/,
+    );
   });
 
   it('refuses a folder the source lacks, and one that says nothing of its runtime, naming the field', () => {
