@@ -88,6 +88,38 @@ describe('compose apps built from their own Dockerfile', { timeout: 900_000 }, (
     );
   });
 
+  it("runs a service's entrypoint with its command as arguments, in its working directory, as docker compose does", async () => {
+    await createEmpty('entry');
+    const dir = repo({
+      'docker-compose.yml': [
+        'services:',
+        '  web:',
+        '    build: .',
+        '    ports: ["8080:8080"]',
+        '    entrypoint: node',
+        '    command: ["server.js", "from the command"]',
+        '    working_dir: /srv/app',
+        '',
+      ].join('\n'),
+      // The image's own entrypoint and directory would not start the app: only the file's do.
+      Dockerfile: [
+        'ARG GEARSHIFT_CARTRIDGE_IMAGE',
+        'FROM ${GEARSHIFT_CARTRIDGE_IMAGE}',
+        'COPY server.js /srv/app/server.js',
+        'WORKDIR /',
+        'ENTRYPOINT ["node", "-e", "process.exit(3)"]',
+        '',
+      ].join('\n'),
+      'package.json': JSON.stringify({ name: 'entry', version: '1.0.0' }),
+      'server.js': "require('http').createServer((req, res) => res.end(`${process.cwd()} ${process.argv.slice(2).join(' ')}`)).listen(8080);\n",
+    });
+    const pushed = await push(dir, 'entry');
+    assert.ok(pushed.ok, pushed.output);
+    assert.doesNotMatch(pushed.output, /entrypoint: ignored|working_dir: ignored/);
+    const res = await p.answers('entry-dev.localhost', '/srv/app from the command');
+    assert.equal(res.status, 200);
+  });
+
   it('fails a build FROM an image the node cannot pull, saying why and what it may build from instead', async () => {
     await createEmpty('away');
     const dir = repo({

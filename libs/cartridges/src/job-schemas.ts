@@ -73,6 +73,8 @@ export const gearSpecSchema = object(
     waitsFor: strings,
     image: imageSchema,
     command: strings,
+    entrypoint: { type: 'array', items: { type: 'string' } },
+    workingDir: string,
     user: string,
     containerName: string,
     network: string,

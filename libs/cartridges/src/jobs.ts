@@ -71,6 +71,13 @@ export interface GearSpec {
   /** The image to run: built from the cartridge folder with this content hash, or pulled by reference. */
   image: { build: { cartridge: string; hash: string } } | { ref: string };
   command?: string[];
+  /**
+   * Replaces the image's ENTRYPOINT (`command` is then its arguments, as in docker compose); an empty list runs the
+   * image with none. Absent: the image's own.
+   */
+  entrypoint?: string[];
+  /** The directory the gear's process starts in (an absolute path); absent: the image's WORKDIR. */
+  workingDir?: string;
   user?: string;
   /** Docker names: the container, and the app's network on this node. */
   containerName: string;

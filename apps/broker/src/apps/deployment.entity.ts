@@ -31,6 +31,9 @@ export interface ReleaseService {
   runtime?: string;
   /** A string runs through a shell, as a Procfile line does. */
   command?: string | string[];
+  /** Replaces its image's ENTRYPOINT (`command` is then its arguments); empty: none. */
+  entrypoint?: string[];
+  workingDir?: string;
   env?: Record<string, string>;
   port?: number;
   health?: AppHealth;

@@ -91,6 +91,8 @@ export function planServices(
       ...(build ? { build } : {}),
       ...(runtime ? { runtime } : {}),
       ...(s.command !== undefined ? { command: typeof s.command === 'string' ? s.command : [...s.command] } : {}),
+      ...(s.entrypoint !== undefined ? { entrypoint: [...s.entrypoint] } : {}),
+      ...(s.workingDir !== undefined ? { workingDir: s.workingDir } : {}),
       ...(s.env ? { env: Object.fromEntries(Object.entries(s.env).map(([k, v]) => [k, String(v)])) } : {}),
       ...(port !== undefined ? { port } : {}),
       ...(s.health ? { health: s.health } : {}),
