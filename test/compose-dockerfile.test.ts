@@ -120,6 +120,25 @@ describe('compose apps built from their own Dockerfile', { timeout: 900_000 }, (
     assert.equal(res.status, 200);
   });
 
+  it("says in each service's build output its own start command, a worker's not the web service's", async () => {
+    await createEmpty('pair');
+    const dir = repo({
+      'docker-compose.yml': ['services:', '  web:', '    build: .', '    ports: ["8080:8080"]', '  w:', '    build: .', '    command: node worker.js', ''].join(
+        '\n',
+      ),
+      Procfile: 'web: node server.js\n',
+      'package.json': JSON.stringify({ name: 'pair', version: '1.0.0' }),
+      'server.js': "require('http').createServer((req, res) => res.end('pair web')).listen(Number(process.env.PORT));\n",
+      'worker.js': 'setInterval(() => undefined, 1000);\n',
+    });
+    const pushed = await push(dir, 'pair');
+    assert.ok(pushed.ok, pushed.output);
+    assert.match(pushed.output, /web \| start command: node server\.js \(the Procfile's web process\)/);
+    assert.match(pushed.output, /w \| start command: node worker\.js \(service w's own command, in place of what its image starts\)/);
+    assert.doesNotMatch(pushed.output, /w \| start command: node server\.js/);
+    await p.answers('pair-dev.localhost', 'pair web');
+  });
+
   it('fails a build FROM an image the node cannot pull, saying why and what it may build from instead', async () => {
     await createEmpty('away');
     const dir = repo({

@@ -15,6 +15,7 @@ import {
   recipeDockerfile,
   ReleaseBuilder,
   serviceFolder,
+  startDescription,
 } from './builder';
 import type { AgentConfig } from './config';
 import type { DockerAdapter } from './docker.adapter';
@@ -302,5 +303,27 @@ describe("what a repository's own Dockerfile is offered", () => {
       "building x failed: The command '/bin/sh -c make' returned a non-zero code: 2",
     );
     assert.equal(explainBuildFailure(failure, []), failure);
+  });
+});
+
+describe('what a build says starts the gears', () => {
+  const procfile = [
+    "start command: node server.js (the Procfile's web process)",
+    "release command: node migrate.js (the Procfile's release process, run once before the release takes traffic)",
+  ];
+
+  it("names a service's own command in place of the Procfile's web line, which another service of the folder starts with", () => {
+    assert.deepEqual(startDescription({ name: 'w', start: 'node worker.js' }, procfile), [
+      "start command: node worker.js (service w's own command, in place of what its image starts)",
+      procfile[1],
+    ]);
+    assert.deepEqual(startDescription({ name: 'w', start: 'node worker.js' }, []), [
+      "start command: node worker.js (service w's own command, in place of what its image starts)",
+    ]);
+  });
+
+  it("says what the image says for a service that names no command, and for the web cartridge's image (does nothing)", () => {
+    assert.deepEqual(startDescription({ name: 'web' }, procfile), procfile);
+    assert.deepEqual(startDescription({}, procfile), procfile);
   });
 });

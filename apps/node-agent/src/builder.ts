@@ -181,6 +181,8 @@ interface ImageToBuild {
   withHooks?: boolean;
   /** A service's folder as its descriptor names it (`.`: the root of the source). */
   context?: string;
+  /** What starts a service's gears when its descriptor says (see ServiceBuild.start). */
+  start?: string;
 }
 
 /** What a repository's own Dockerfile is given: its build arguments, and the lines that say so in the build output. */
@@ -257,6 +259,17 @@ export function explainBuildFailure(message: string, missing: readonly Dockerfil
     `${message}\n${ref.where} ${ref.image} (Dockerfile line ${ref.line}) is not on this node and could not be pulled from its registry: ` +
     `build FROM \${GEARSHIFT_CARTRIDGE_IMAGE} or \${GEARSHIFT_BASE_IMAGE} (declare the ARG first), which the node has`
   );
+}
+
+/**
+ * What a build says starts an image's gears: `lines` as the image says it (a Procfile's, a Dockerfile's), with its
+ * first line, the start command, replaced by the service's own when its descriptor names one: a worker built from
+ * the same folder as the web service starts with its command, not the Procfile's web line.
+ */
+export function startDescription(what: { name?: string; start?: string }, lines: string[]): string[] {
+  if (!what.name || !what.start) return lines;
+  const own = `start command: ${what.start} (service ${what.name}'s own command, in place of what its image starts)`;
+  return lines[0]?.startsWith('start command:') || lines[0]?.startsWith('the Procfile has no web process') ? [own, ...lines.slice(1)] : [own, ...lines];
 }
 
 /** What the output of the web cartridge's image is prefixed with when it builds beside services. */
@@ -371,7 +384,17 @@ export class ReleaseBuilder {
       for (const s of job.services ?? []) {
         const dir = serviceFolder(src, s.context);
         if (!existsSync(dir)) throw new PermanentError(`service ${s.name}: the folder ${s.context} is not in the source`);
-        images.push({ dir, base: s.base, recipe: s.recipe, tag: s.tag, dockerfile: s.dockerfile, target: s.target, name: s.name, context: s.context });
+        images.push({
+          dir,
+          base: s.base,
+          recipe: s.recipe,
+          tag: s.tag,
+          dockerfile: s.dockerfile,
+          target: s.target,
+          name: s.name,
+          context: s.context,
+          ...(s.start ? { start: s.start } : {}),
+        });
       }
       // Several images build side by side, each line of their output prefixed by what it is for (as compose does).
       const prefixed = images.length > 1;
@@ -455,9 +478,10 @@ export class ReleaseBuilder {
       contextDir = work;
       dockerfile = 'Dockerfile';
       how = "the cartridge's build recipe";
-      startLines = procfile ? describeProcfile(procfile) : [];
+      startLines = startDescription(what, procfile ? describeProcfile(procfile) : []);
       onLine = readableBuildOutput(recipe.steps, out);
     }
+    if (own && what.name) startLines = startDescription(what, ["start command: its Dockerfile's ENTRYPOINT and CMD"]);
     // A repository's Dockerfile may build FROM the cartridge's image (ARG GEARSHIFT_CARTRIDGE_IMAGE), and trust the
     // node's CAs (ARG GEARSHIFT_CA_FILE).
     let buildArgs: Record<string, string> = {};

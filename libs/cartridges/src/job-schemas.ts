@@ -215,6 +215,7 @@ export const nodeJobSchemas = {
             base: imageSchema,
             recipe: { oneOf: [{ type: 'null' }, recipeSchema] },
             tag: string,
+            start: string,
           },
           ['name', 'context', 'recipe', 'tag'],
         ),

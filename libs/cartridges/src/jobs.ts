@@ -216,6 +216,11 @@ export interface ServiceBuild {
   base?: GearSpec['image'];
   recipe: BuildRecipe | null;
   tag: string;
+  /**
+   * What starts the service's gears when its descriptor says (its entrypoint and command, as a command line), for
+   * the build output; absent: what its image says (a Procfile's web line, the recipe's command, the Dockerfile's).
+   */
+  start?: string;
 }
 
 /** One gear's data in a snapshot: how to take it out and put it back, and where it goes in the archive. */

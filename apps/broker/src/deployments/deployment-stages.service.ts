@@ -18,7 +18,7 @@ import { convergeAll, nextDeploymentStage, planRolloutStart, rolloutStartStep } 
 import { RegistryJanitor } from './registry-janitor';
 import { releaseImage } from '../apps/release-images';
 import { DeploymentSources } from './sources';
-import { IMAGE_CARTRIDGE } from './release-services';
+import { IMAGE_CARTRIDGE, serviceStart } from './release-services';
 import { serviceHostsOf } from '../routes/service-hosts';
 import type { Deployment, ReleaseService } from '../apps/deployment.entity';
 
@@ -222,6 +222,7 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
             }
           : null,
       tag: s.image,
+      ...(serviceStart(s) ? { start: serviceStart(s) } : {}),
     };
   }
 

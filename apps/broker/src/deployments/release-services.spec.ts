@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import { loadCatalog } from '@gearshift/cartridges';
 import { GearshiftError } from '../common/errors';
-import { planServices, releaseLineOf } from './release-services';
+import { planServices, releaseLineOf, serviceStart } from './release-services';
 
 const catalog = loadCatalog(join(resolve(__dirname, '../../../../..'), 'cartridges'));
 
@@ -92,5 +92,14 @@ describe('the services of a pushed source', () => {
     const texts = { 'web/Procfile': 'release: node migrate.js\n', 'api/Procfile': 'web: ./api\n' };
     assert.deepEqual(releaseLineOf(services, texts), { service: 'web', line: 'node migrate.js' });
     assert.equal(releaseLineOf(services, { 'api/Procfile': 'web: ./api\n' }), null);
+  });
+});
+
+describe('what starts a service, as its build output says', () => {
+  it("is its entrypoint and command when its descriptor names them, else nothing (its image's own)", () => {
+    assert.equal(serviceStart({ command: 'node worker.js' }), 'node worker.js');
+    assert.equal(serviceStart({ entrypoint: ['node'], command: ['server.js', '--port', '80'] }), 'node server.js --port 80');
+    assert.equal(serviceStart({ entrypoint: ['/docker-entrypoint.sh'] }), '/docker-entrypoint.sh');
+    assert.equal(serviceStart({}), undefined);
   });
 });

@@ -109,3 +109,13 @@ export function planServices(
   }
   return { services, steps };
 }
+
+/**
+ * The command line that starts a service's gears when its descriptor names one: its entrypoint and command (a list's
+ * words as they stand, joined by blanks; a string as it is run, through a shell). Undefined when it names neither.
+ */
+export function serviceStart(s: Pick<ReleaseService, 'command' | 'entrypoint'>): string | undefined {
+  if (s.command === undefined && s.entrypoint === undefined) return undefined;
+  const command = s.command === undefined ? [] : typeof s.command === 'string' ? [s.command] : s.command;
+  return [...(s.entrypoint ?? []), ...command].join(' ') || undefined;
+}
