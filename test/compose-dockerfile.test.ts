@@ -75,7 +75,10 @@ describe('compose apps built from their own Dockerfile', { timeout: 900_000 }, (
     const pushed = await push(dir, 'shop');
     assert.ok(pushed.ok, pushed.output);
     assert.match(pushed.output, /its package\.json calls for Node\.js: ARG GEARSHIFT_CARTRIDGE_IMAGE names the nodejs-\d+ image/);
-    assert.match(pushed.output, /may build FROM the images this node has: ARG GEARSHIFT_CARTRIDGE_IMAGE \(the nodejs-\d+ cartridge's image/);
+    assert.match(
+      pushed.output,
+      /may build FROM the images this node gives it, each to a Dockerfile that declares its ARG: ARG GEARSHIFT_CARTRIDGE_IMAGE \(the nodejs-\d+ cartridge's image/,
+    );
     assert.match(pushed.output, /the node's CA certificates are gearshift-ca\.crt in the build context \(ARG GEARSHIFT_CA_FILE\)/);
     await eventually(
       'the router to serve the app built from its Dockerfile',

@@ -273,7 +273,7 @@ describe("what a repository's own Dockerfile is offered", () => {
     assert.deepEqual(offer.buildArgs, { GEARSHIFT_CARTRIDGE_IMAGE: 'gearshift/nodejs-24:abc', GEARSHIFT_CA_FILE: 'gearshift-ca.crt' });
     assert.match(
       offer.lines[0],
-      /may build FROM the images this node has: ARG GEARSHIFT_CARTRIDGE_IMAGE \(the nodejs-24 cartridge's image, gearshift\/nodejs-24:abc\) or ARG GEARSHIFT_BASE_IMAGE/,
+      /may build FROM the images this node gives it, each to a Dockerfile that declares its ARG: ARG GEARSHIFT_CARTRIDGE_IMAGE \(the nodejs-24 cartridge's image, gearshift\/nodejs-24:abc\) or ARG GEARSHIFT_BASE_IMAGE/,
     );
     assert.match(offer.lines[1], /CA certificates are gearshift-ca\.crt in the build context/);
 

@@ -225,7 +225,7 @@ export function dockerfileOffer(o: {
     ...(o.cartridge ? [`ARG GEARSHIFT_CARTRIDGE_IMAGE (${cartridge}, ${o.cartridge.image})`] : []),
     `ARG GEARSHIFT_BASE_IMAGE (Gearshift's base image, ${o.baseImage})`,
   ];
-  const lines = [`its Dockerfile may build FROM the images this node has: ${images.join(' or ')}`];
+  const lines = [`its Dockerfile may build FROM the images this node gives it, each to a Dockerfile that declares its ARG: ${images.join(' or ')}`];
   if (!o.ca) lines.push('this node has no CA certificates to give the build (ARG GEARSHIFT_CA_FILE stays empty)');
   else if (buildArgs.GEARSHIFT_CA_FILE)
     lines.push(
