@@ -6,12 +6,16 @@ import { join } from 'node:path';
 import {
   buildAndRelease,
   compileNeedsSource,
+  dockerfileOffer,
+  explainBuildFailure,
   labelInstruction,
+  missingImagesNote,
   readableBuildOutput,
   recipeBuild,
   recipeDockerfile,
   ReleaseBuilder,
   serviceFolder,
+  startDescription,
 } from './builder';
 import type { AgentConfig } from './config';
 import type { DockerAdapter } from './docker.adapter';
@@ -257,5 +261,69 @@ describe('build scratch folders', () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("what a repository's own Dockerfile is offered", () => {
+  const nodejs = { name: 'nodejs-24', image: 'gearshift/nodejs-24:abc' };
+
+  it("gives a service's Dockerfile its runtime's image, the base image and the node's CA file only when it declares them, and says what is offered", () => {
+    const declared = new Set(['GEARSHIFT_CARTRIDGE_IMAGE', 'GEARSHIFT_CA_FILE']);
+    const offer = dockerfileOffer({ declared, cartridge: nodejs, baseImage: 'gearshift/base:bookworm', ca: true });
+    assert.deepEqual(offer.buildArgs, { GEARSHIFT_CARTRIDGE_IMAGE: 'gearshift/nodejs-24:abc', GEARSHIFT_CA_FILE: 'gearshift-ca.crt' });
+    assert.match(
+      offer.lines[0],
+      /may build FROM the images this node gives it, each to a Dockerfile that declares its ARG: ARG GEARSHIFT_CARTRIDGE_IMAGE \(the nodejs-24 cartridge's image, gearshift\/nodejs-24:abc\) or ARG GEARSHIFT_BASE_IMAGE/,
+    );
+    assert.match(offer.lines[1], /CA certificates are gearshift-ca\.crt in the build context/);
+
+    const plain = dockerfileOffer({ declared: new Set(), cartridge: nodejs, baseImage: 'gearshift/base:bookworm', ca: true });
+    assert.deepEqual(plain.buildArgs, {});
+    assert.match(plain.lines[1], /^declare ARG GEARSHIFT_CA_FILE to be given the node's CA certificates/);
+  });
+
+  it("gives the web cartridge's Dockerfile both images whatever it declares, as before, and says when the node has no CAs", () => {
+    const offer = dockerfileOffer({ declared: new Set(['GEARSHIFT_CA_FILE']), cartridge: nodejs, baseImage: 'b', ca: false, always: true });
+    assert.deepEqual(offer.buildArgs, { GEARSHIFT_CARTRIDGE_IMAGE: 'gearshift/nodejs-24:abc', GEARSHIFT_BASE_IMAGE: 'b' });
+    assert.match(offer.lines[1], /no CA certificates/);
+    assert.doesNotMatch(dockerfileOffer({ declared: new Set(), baseImage: 'b', ca: true }).lines[0], /GEARSHIFT_CARTRIDGE_IMAGE/);
+  });
+
+  it('says which images a build will pull, and explains a failure to pull one of them by its line', () => {
+    const missing = [{ line: 2, where: 'FROM', image: 'node:22-alpine' }];
+    assert.equal(missingImagesNote([]), undefined);
+    assert.match(missingImagesNote(missing)!, /node:22-alpine \(line 2\)/);
+    const failure = 'building x failed: pull access denied for node, repository does not exist or may require authorization';
+    const explained = explainBuildFailure(failure, missing);
+    assert.ok(explained.startsWith(failure));
+    assert.match(explained, /FROM node:22-alpine \(Dockerfile line 2\) is not on this node and could not be pulled .*\$\{GEARSHIFT_CARTRIDGE_IMAGE\}/);
+    // A failure of a step of the build itself, or with every image on the node, is said as it was.
+    assert.equal(
+      explainBuildFailure("building x failed: The command '/bin/sh -c make' returned a non-zero code: 2", missing),
+      "building x failed: The command '/bin/sh -c make' returned a non-zero code: 2",
+    );
+    assert.equal(explainBuildFailure(failure, []), failure);
+  });
+});
+
+describe('what a build says starts the gears', () => {
+  const procfile = [
+    "start command: node server.js (the Procfile's web process)",
+    "release command: node migrate.js (the Procfile's release process, run once before the release takes traffic)",
+  ];
+
+  it("names a service's own command in place of the Procfile's web line, which another service of the folder starts with", () => {
+    assert.deepEqual(startDescription({ name: 'w', start: 'node worker.js' }, procfile), [
+      "start command: node worker.js (service w's own command, in place of what its image starts)",
+      procfile[1],
+    ]);
+    assert.deepEqual(startDescription({ name: 'w', start: 'node worker.js' }, []), [
+      "start command: node worker.js (service w's own command, in place of what its image starts)",
+    ]);
+  });
+
+  it("says what the image says for a service that names no command, and for the web cartridge's image (does nothing)", () => {
+    assert.deepEqual(startDescription({ name: 'web' }, procfile), procfile);
+    assert.deepEqual(startDescription({}, procfile), procfile);
   });
 });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,7 +17,7 @@ import {
 } from '@gearshift/cartridges';
 import type { AgentConfig } from './config';
 import type { DockerAdapter } from './docker.adapter';
-import { carriesName, dockerfileImageRefs } from './dockerfile-refs';
+import { carriesName, declaredArgs, dockerfileImageRefs, type DockerfileImageRef } from './dockerfile-refs';
 import { PermanentError } from './errors';
 import { allAtMost } from './at-most';
 import { buildInputsHash } from './build-inputs';
@@ -181,6 +181,95 @@ interface ImageToBuild {
   withHooks?: boolean;
   /** A service's folder as its descriptor names it (`.`: the root of the source). */
   context?: string;
+  /** What starts a service's gears when its descriptor says (see ServiceBuild.start). */
+  start?: string;
+}
+
+/** What a repository's own Dockerfile is given: its build arguments, and the lines that say so in the build output. */
+export interface DockerfileOffer {
+  buildArgs: Record<string, string>;
+  lines: string[];
+}
+
+/** Where a Dockerfile that declares ARG GEARSHIFT_CA_FILE finds the node's CA certificates in its build context. */
+export const CONTEXT_CA_FILE = 'gearshift-ca.crt';
+
+/**
+ * The build arguments a repository's own Dockerfile is offered. A Dockerfile written for docker compose builds FROM a
+ * public image (node:22), which a node may not be able to pull: it may build FROM the image of the runtime its files
+ * call for (GEARSHIFT_CARTRIDGE_IMAGE) or Gearshift's base image instead, and have the node's CA certificates for
+ * what it fetches over HTTPS, as the recipe builds trust them: GEARSHIFT_CA_FILE names a file of its build context
+ * that holds them (a bundle is too large for a build argument: the Engine passes those to each step's shell as
+ * environment variables). The web cartridge's Dockerfile is given both images whatever it declares (as it always
+ * was); a service's Dockerfile, and every Dockerfile's CA file, only when it declares them, so that nothing is added
+ * to a context that did not ask (empty under docker compose, `COPY package.json ${GEARSHIFT_CA_FILE} ./` copies
+ * the package file alone there).
+ */
+export function dockerfileOffer(o: {
+  declared: ReadonlySet<string>;
+  /** The cartridge whose image is offered (its name when it is built here), and that image; absent when none is. */
+  cartridge?: { name?: string; image: string };
+  baseImage: string;
+  /** Whether the node has CA certificates to give. */
+  ca: boolean;
+  /** The web cartridge's Dockerfile: both images are given whether it declares them or not. */
+  always?: boolean;
+}): DockerfileOffer {
+  const buildArgs: Record<string, string> = {};
+  const given = (name: string) => o.always || o.declared.has(name);
+  if (o.cartridge && given('GEARSHIFT_CARTRIDGE_IMAGE')) buildArgs.GEARSHIFT_CARTRIDGE_IMAGE = o.cartridge.image;
+  if (given('GEARSHIFT_BASE_IMAGE')) buildArgs.GEARSHIFT_BASE_IMAGE = o.baseImage;
+  if (o.ca && o.declared.has('GEARSHIFT_CA_FILE')) buildArgs.GEARSHIFT_CA_FILE = CONTEXT_CA_FILE;
+  const cartridge = o.cartridge?.name ? `the ${o.cartridge.name} cartridge's image` : "the runtime cartridge's image";
+  const images = [
+    ...(o.cartridge ? [`ARG GEARSHIFT_CARTRIDGE_IMAGE (${cartridge}, ${o.cartridge.image})`] : []),
+    `ARG GEARSHIFT_BASE_IMAGE (Gearshift's base image, ${o.baseImage})`,
+  ];
+  const lines = [`its Dockerfile may build FROM the images this node gives it, each to a Dockerfile that declares its ARG: ${images.join(' or ')}`];
+  if (!o.ca) lines.push('this node has no CA certificates to give the build (ARG GEARSHIFT_CA_FILE stays empty)');
+  else if (buildArgs.GEARSHIFT_CA_FILE)
+    lines.push(
+      `the node's CA certificates are ${CONTEXT_CA_FILE} in the build context (ARG GEARSHIFT_CA_FILE): copy it and point npm, pip or git at it, as the README shows`,
+    );
+  else lines.push("declare ARG GEARSHIFT_CA_FILE to be given the node's CA certificates, which npm, pip and git need to fetch through the node's network");
+  return { buildArgs, lines };
+}
+
+/**
+ * What is said of the images a Dockerfile names that are not on the node: the Engine pulls each from its registry
+ * when the build reaches it, and a node that cannot reach that registry fails the build there.
+ */
+export function missingImagesNote(missing: readonly DockerfileImageRef[]): string | undefined {
+  if (missing.length === 0) return undefined;
+  const named = missing.map((r) => `${r.image} (line ${r.line})`).join(', ');
+  return `not on this node, so pulled from their registries when the build reaches them: ${named}; a node that cannot reach a registry fails the build there`;
+}
+
+/**
+ * A build's failure, with the reason when it is an image the Dockerfile names that the node could not pull: said
+ * plainly, with what builds from instead, rather than as the Engine's registry error alone.
+ */
+export function explainBuildFailure(message: string, missing: readonly DockerfileImageRef[]): string {
+  if (missing.length === 0) return message;
+  const pulling =
+    /pull access denied|manifest unknown|not found|failed to resolve|no such host|dial tcp|i\/o timeout|TLS handshake|x509|connection refused|registry|toomanyrequests|unauthorized/i;
+  if (!pulling.test(message)) return message;
+  const ref = missing.find((r) => message.includes(r.image) || message.includes(r.image.split(':')[0])) ?? missing[0];
+  return (
+    `${message}\n${ref.where} ${ref.image} (Dockerfile line ${ref.line}) is not on this node and could not be pulled from its registry: ` +
+    `build FROM \${GEARSHIFT_CARTRIDGE_IMAGE} or \${GEARSHIFT_BASE_IMAGE} (declare the ARG first), which the node has`
+  );
+}
+
+/**
+ * What a build says starts an image's gears: `lines` as the image says it (a Procfile's, a Dockerfile's), with its
+ * first line, the start command, replaced by the service's own when its descriptor names one: a worker built from
+ * the same folder as the web service starts with its command, not the Procfile's web line.
+ */
+export function startDescription(what: { name?: string; start?: string }, lines: string[]): string[] {
+  if (!what.name || !what.start) return lines;
+  const own = `start command: ${what.start} (service ${what.name}'s own command, in place of what its image starts)`;
+  return lines[0]?.startsWith('start command:') || lines[0]?.startsWith('the Procfile has no web process') ? [own, ...lines.slice(1)] : [own, ...lines];
 }
 
 /** What the output of the web cartridge's image is prefixed with when it builds beside services. */
@@ -295,7 +384,17 @@ export class ReleaseBuilder {
       for (const s of job.services ?? []) {
         const dir = serviceFolder(src, s.context);
         if (!existsSync(dir)) throw new PermanentError(`service ${s.name}: the folder ${s.context} is not in the source`);
-        images.push({ dir, base: s.base, recipe: s.recipe, tag: s.tag, dockerfile: s.dockerfile, target: s.target, name: s.name, context: s.context });
+        images.push({
+          dir,
+          base: s.base,
+          recipe: s.recipe,
+          tag: s.tag,
+          dockerfile: s.dockerfile,
+          target: s.target,
+          name: s.name,
+          context: s.context,
+          ...(s.start ? { start: s.start } : {}),
+        });
       }
       // Several images build side by side, each line of their output prefixed by what it is for (as compose does).
       const prefixed = images.length > 1;
@@ -337,12 +436,16 @@ export class ReleaseBuilder {
   ): Promise<'recipe' | 'repository'> {
     const preparing = Date.now();
     const label = what.name ? `service ${what.name}: ` : '';
-    if (what.base) await this.images.ensure(what.base, step);
-    const baseTag = what.base ? this.images.tag(what.base) : undefined;
     const present = await filesOf(what.dir);
     const ownFile = what.dockerfile ?? 'Dockerfile';
     const own = present.has(ownFile);
     if (what.dockerfile && !own) throw new PermanentError(`${label}its Dockerfile ${what.dockerfile} is not in its folder`);
+    const ownText = own ? readFileSync(join(what.dir, ownFile), 'utf8') : undefined;
+    const declared = ownText === undefined ? new Set<string>() : declaredArgs(ownText);
+    // A service's Dockerfile is offered its runtime's image (see dockerfileOffer): made ready only when it asks for it.
+    const wantsBase = what.base && (!own || !what.name || declared.has('GEARSHIFT_CARTRIDGE_IMAGE'));
+    if (wantsBase) await this.images.ensure(what.base!, step);
+    const baseTag = what.base ? this.images.tag(what.base) : undefined;
     if (!own && (!what.recipe || !baseTag)) throw new PermanentError(`${label}this cartridge has no build recipe and the source has no Dockerfile at its root`);
     mkdirSync(work, { recursive: true });
     let contextDir = what.dir;
@@ -375,14 +478,40 @@ export class ReleaseBuilder {
       contextDir = work;
       dockerfile = 'Dockerfile';
       how = "the cartridge's build recipe";
-      startLines = procfile ? describeProcfile(procfile) : [];
+      startLines = startDescription(what, procfile ? describeProcfile(procfile) : []);
       onLine = readableBuildOutput(recipe.steps, out);
     }
-    // A repository's Dockerfile may build FROM the cartridge's image: ARG GEARSHIFT_CARTRIDGE_IMAGE.
-    const buildArgs: Record<string, string> = own
-      ? { ...(baseTag ? { GEARSHIFT_CARTRIDGE_IMAGE: baseTag } : {}), GEARSHIFT_BASE_IMAGE: this.config.baseImage }
-      : {};
-    if (own) await this.checkDockerfileImages(readFileSync(join(what.dir, ownFile), 'utf8'), buildArgs, job);
+    if (own && what.name) startLines = startDescription(what, ["start command: its Dockerfile's ENTRYPOINT and CMD"]);
+    // A repository's Dockerfile may build FROM the cartridge's image (ARG GEARSHIFT_CARTRIDGE_IMAGE), and trust the
+    // node's CAs (ARG GEARSHIFT_CA_FILE).
+    let buildArgs: Record<string, string> = {};
+    let missing: DockerfileImageRef[] = [];
+    if (ownText !== undefined) {
+      const caFile = this.config.buildCaFile;
+      const offer = dockerfileOffer({
+        declared,
+        ...(what.base && baseTag ? { cartridge: { name: 'build' in what.base ? what.base.build.cartridge : undefined, image: baseTag } } : {}),
+        baseImage: this.config.baseImage,
+        ca: existsSync(caFile),
+        always: !what.name,
+      });
+      buildArgs = offer.buildArgs;
+      if (buildArgs.GEARSHIFT_CA_FILE) {
+        // A context of its own, linked from the source as the recipe's is, so that the folder, which other images of
+        // the release may be built from, stays as it was pushed.
+        contextDir = join(work, 'context');
+        mkdirSync(contextDir, { recursive: true });
+        await run('cp', ['-al', `${what.dir}/.`, contextDir]);
+        rmSync(join(contextDir, CONTEXT_CA_FILE), { force: true });
+        copyFileSync(caFile, join(contextDir, CONTEXT_CA_FILE));
+        // Readable to the build's user whatever the agent's umask (see recipeBuild).
+        chmodSync(join(contextDir, CONTEXT_CA_FILE), 0o644);
+      }
+      for (const line of offer.lines) out(line);
+      missing = await this.checkDockerfileImages(ownText, buildArgs, job);
+      const note = missingImagesNote(missing);
+      if (note) out(`note: images its Dockerfile builds from are ${note}`);
+    }
     const appLabels = { [LABELS.managedBy]: 'gearshift', [LABELS.instance]: this.config.instance, [LABELS.app]: job.appId };
     // A service whose folder, recipe and build arguments are those of an image of an earlier release reuses it.
     const inputs = what.name ? buildInputsHash({ contextDir, dockerfile, target: what.target, buildArgs }) : undefined;
@@ -410,7 +539,7 @@ export class ReleaseBuilder {
           onLine,
         });
       } catch (err) {
-        throw new PermanentError(`${label}${redact((err as Error).message)}`);
+        throw new PermanentError(`${label}${redact(explainBuildFailure((err as Error).message, missing))}`);
       }
       for (const line of startLines) out(line);
       await step(`${label}image ${what.tag} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -442,9 +571,10 @@ export class ReleaseBuilder {
   /**
    * Refuses, before anything is built, a Dockerfile that builds from an image named by its id or an id prefix (the
    * node holds every tenant's images, and the Docker Engine finds them by id) or from a release in the platform
-   * registry that is not this app's own.
+   * registry that is not this app's own. Returns the images its FROM lines name that are not on the node.
    */
-  private async checkDockerfileImages(text: string, buildArgs: Record<string, string>, job: BuildJob): Promise<void> {
+  private async checkDockerfileImages(text: string, buildArgs: Record<string, string>, job: BuildJob): Promise<DockerfileImageRef[]> {
+    const missing: DockerfileImageRef[] = [];
     let ownRepository: string | undefined;
     try {
       ownRepository = parseImageReference(job.tag).path;
@@ -468,11 +598,15 @@ export class ReleaseBuilder {
       } catch {
         continue; // the build reports a reference Docker cannot read
       }
-      if (namesPlatformRegistry(parsed, this.config.registry) && parsed.path !== ownRepository)
+      const platform = namesPlatformRegistry(parsed, this.config.registry);
+      if (platform && parsed.path !== ownRepository)
         throw new PermanentError(
           `${at} is in the platform's registry, which holds every app's releases; a build may use only this app's own releases there (rule image_source)`,
         );
+      // The platform's registry is always in reach; another registry's image must be on the node already, or be pulled.
+      if (!platform && ref.where === 'FROM' && !(await this.docker.inspectImageNames(ref.image))) missing.push(ref);
     }
+    return missing;
   }
 
   /**

@@ -45,6 +45,14 @@ describe('the confinement of containers', () => {
     });
   });
 
+  it("replaces the image's entrypoint and working directory only when the gear says so, an empty entrypoint with none", () => {
+    const plain = gearContainerOptions(gear);
+    assert.ok(!('Entrypoint' in plain) && !('WorkingDir' in plain));
+    const set = gearContainerOptions({ ...gear, entrypoint: ['node'], command: ['server.js'], workingDir: '/srv/app' });
+    assert.deepEqual([set.Entrypoint, set.Cmd, set.WorkingDir], [['node'], ['server.js'], '/srv/app']);
+    assert.deepEqual(gearContainerOptions({ ...gear, entrypoint: [] }).Entrypoint, []);
+  });
+
   it("mounts a gear's named volumes by name and gives each of its anonymous ones a volume of its own, filled from its image", () => {
     const mounts = gearContainerOptions({ ...gear, anonymousVolumes: ['/app/node_modules'] }).HostConfig!.Mounts;
     assert.deepEqual(mounts, [

@@ -40,6 +40,9 @@ export interface CreateContainerOptions extends Confinement {
   name: string;
   image: string;
   command?: string[];
+  /** Replaces the image's ENTRYPOINT; an empty list runs the image with none. */
+  entrypoint?: string[];
+  workingDir?: string;
   user?: string;
   hostname: string;
   env: Record<string, string>;
@@ -394,6 +397,8 @@ export function gearContainerOptions(o: CreateContainerOptions): Docker.Containe
     name: o.name,
     Image: o.image,
     Cmd: o.command,
+    ...(o.entrypoint ? { Entrypoint: o.entrypoint } : {}),
+    ...(o.workingDir ? { WorkingDir: o.workingDir } : {}),
     User: o.user,
     Hostname: o.hostname,
     Env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`),

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { carriesName, carriesReference, dockerfileImageRefs, substituteArgs } from './dockerfile-refs';
+import { carriesName, carriesReference, declaredArgs, dockerfileImageRefs, substituteArgs } from './dockerfile-refs';
 
 const refs = (text: string, args: Record<string, string> = {}) => dockerfileImageRefs(text, args).map((r) => `${r.line} ${r.where} ${r.image}`);
 
@@ -68,5 +68,12 @@ describe('images carrying the reference they were asked for', () => {
     assert.ok(!carriesReference('972e4', ['127.0.0.1:5000/gearshift-apps/gs-a:1'], []));
     assert.ok(carriesName('cafe', ['cafe:latest'], []), 'a hex name a local image is tagged with');
     assert.ok(!carriesName('972e4', ['127.0.0.1:5000/gearshift-apps/gs-a:1'], []));
+  });
+});
+
+describe('declared build arguments', () => {
+  it('are the names of every ARG, before and after FROM, with or without defaults', () => {
+    const text = 'ARG GEARSHIFT_CARTRIDGE_IMAGE=node:22\nFROM ${GEARSHIFT_CARTRIDGE_IMAGE}\n# ARG COMMENTED\narg A B=1 \\\n  C\nRUN echo ARG D\n';
+    assert.deepEqual([...declaredArgs(text)].sort(), ['A', 'B', 'C', 'GEARSHIFT_CARTRIDGE_IMAGE']);
   });
 });

@@ -143,3 +143,14 @@ export function carriesName(requested: string, repoTags: readonly string[], repo
     }
   });
 }
+
+/** The names a Dockerfile declares with ARG, anywhere in it: the build arguments it opts into. */
+export function declaredArgs(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const { text: instruction } of instructions(text)) {
+    const [keyword = '', ...rest] = words(instruction);
+    if (keyword.toUpperCase() !== 'ARG') continue;
+    for (const decl of rest) names.add(decl.split('=')[0]);
+  }
+  return names;
+}

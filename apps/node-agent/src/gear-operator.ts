@@ -363,6 +363,8 @@ export class GearOperator {
       name: spec.containerName,
       image: this.images.tag(spec.image),
       command: spec.command,
+      ...(spec.entrypoint ? { entrypoint: spec.entrypoint } : {}),
+      ...(spec.workingDir ? { workingDir: spec.workingDir } : {}),
       user: spec.user,
       hostname: spec.hostname,
       env: spec.env,

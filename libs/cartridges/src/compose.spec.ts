@@ -12,6 +12,7 @@ import {
   importCompose,
   interpolate,
   parseDotEnv,
+  splitWords,
   SERVICE_KEYS_HONOURED,
   type ComposeImport,
   type ComposeIssue,
@@ -547,6 +548,61 @@ services:
     assert.equal(r.services.find((s) => s.service === 'db')?.healthcheck, undefined);
     assert.equal(r.services.find((s) => s.service === 'db')?.env.POSTGRES_PASSWORD, 'pw');
     assert.deepEqual(r.services.find((s) => s.service === 'cache')?.healthcheck, ['sh', '-c', 'redis-cli ping']);
+  });
+
+  it('runs entrypoint and working_dir as docker compose does, for built and image services, and names the field and rule of a bad value', () => {
+    const r = importCompose(
+      [
+        'services:',
+        '  web:',
+        '    build: .',
+        '    ports: ["8080:8080"]',
+        '    entrypoint: node --enable-source-maps',
+        '    command: ["server.js"]',
+        '    working_dir: /srv/app',
+        '  jobs:',
+        '    image: team/jobs:1',
+        '    entrypoint: ["/bin/sh", "-c"]',
+        '    command: "\'echo \\"a b\\"; sleep 60\'"',
+        '  plain:',
+        '    image: team/plain:1',
+        '    entrypoint: ""',
+      ].join('\n'),
+    );
+    assert.deepEqual(r.blockers, []);
+    assert.ok(!r.unsupported.some((u) => /entrypoint|working_dir/.test(u.pointer)), JSON.stringify(r.unsupported));
+    const s = r.appServices!;
+    assert.deepEqual([s.web.entrypoint, s.web.command, s.web.workingDir], [['node', '--enable-source-maps'], ['server.js'], '/srv/app']);
+    assert.deepEqual([s.jobs.entrypoint, s.jobs.command, s.jobs.workingDir], [['/bin/sh', '-c'], ['echo "a b"; sleep 60'], undefined]);
+    // An empty entrypoint runs the image with none, as in Docker.
+    assert.deepEqual(s.plain.entrypoint, []);
+
+    // One image alone would be the docker-image web gear, which runs its image's ENTRYPOINT: it becomes a service.
+    const alone = importCompose('services:\n  app:\n    image: team/app:1\n    ports: ["8080:8080"]\n    working_dir: /app\n');
+    assert.deepEqual(alone.cartridges, []);
+    assert.equal(alone.appServices!.app.workingDir, '/app');
+
+    const bad = importCompose(
+      'services:\n  a:\n    image: x:1\n    ports: ["80:80"]\n    entrypoint: { sh: 1 }\n    working_dir: app\n  b:\n    image: y:1\n    entrypoint: "sh -c \'echo"\n    working_dir: 3\n',
+    );
+    assert.deepEqual(
+      bad.blockers.map((b) => [b.pointer, b.rule]),
+      [
+        ['/services/a/entrypoint', 'entrypoint'],
+        ['/services/a/working_dir', 'working-dir'],
+        ['/services/b/entrypoint', 'entrypoint'],
+        ['/services/b/working_dir', 'working-dir'],
+      ],
+    );
+    assert.match(bad.blockers[0].reason, /must be a command line \(a string\) or a list of strings/);
+    assert.match(bad.blockers[1].reason, /must be an absolute path in the container \(such as \/app\).*not "app"/);
+    assert.match(bad.blockers[2].reason, /quote left open/);
+  });
+
+  it('splits a command line into words as docker compose does, quotes keeping blanks', () => {
+    assert.deepEqual(splitWords(`  node  -e "console.log('a b')" 'x y' a\\ b ""`), ['node', '-e', "console.log('a b')", 'x y', 'a b', '']);
+    assert.equal(splitWords('echo "open'), null);
+    assert.deepEqual(splitWords(''), []);
   });
 
   it('refuses host bind mounts and the Docker socket for everyone, administrators too, each with its rule', () => {

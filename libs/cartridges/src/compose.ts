@@ -30,6 +30,10 @@ export interface ServicePlan {
   healthcheck?: string[];
   secrets: string[];
   command?: string[];
+  /** `entrypoint:`, as a list: replaces the image's ENTRYPOINT, and `command` becomes its arguments; empty: none. */
+  entrypoint?: string[];
+  /** `working_dir:`, the directory its process starts in. */
+  workingDir?: string;
   /** `deploy.replicas`, when the file gives it and it is within Gearshift's limit. */
   replicas?: number;
   notes: string[];
@@ -153,6 +157,8 @@ export const SERVICE_KEYS_HONOURED = new Set([
   'healthcheck',
   'secrets',
   'command',
+  'entrypoint',
+  'working_dir',
   'restart',
   // Its replicas become the service's scale; every other part of it is listed as ignored.
   'deploy',
@@ -247,6 +253,69 @@ function parsePort(p: unknown): { published?: number; target: number } | null {
   const target = Number(parts[parts.length - 1].split('-')[0]);
   const published = parts.length > 1 ? Number(parts[parts.length - 2].split('-')[0]) : undefined;
   return Number.isFinite(target) ? { target, published: Number.isFinite(published) ? published : undefined } : null;
+}
+
+/**
+ * A command line written as one string, split into words as docker compose splits it (no shell runs it): on blanks,
+ * with single and double quotes and backslashes keeping blanks inside a word. Null when a quote is left open.
+ */
+export function splitWords(text: string): string[] | null {
+  const out: string[] = [];
+  let word: string | null = null;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quote) {
+      if (ch === quote) quote = null;
+      else if (ch === '\\' && quote === '"' && (text[i + 1] === '"' || text[i + 1] === '\\')) word += text[++i];
+      else word += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      word ??= '';
+    } else if (ch === '\\' && i + 1 < text.length) word = (word ?? '') + text[++i];
+    else if (/\s/.test(ch)) {
+      if (word !== null) out.push(word);
+      word = null;
+    } else word = (word ?? '') + ch;
+  }
+  if (quote) return null;
+  if (word !== null) out.push(word);
+  return out;
+}
+
+/**
+ * A service's `entrypoint:` and `working_dir:` as docker compose runs them: the entrypoint, a string split into words
+ * or a list of strings, replaces the image's ENTRYPOINT (an empty one runs the image with none) and `command` becomes
+ * its arguments; the working directory is an absolute path in the container. A value that is neither blocks the
+ * import, naming the field and the rule.
+ */
+function readEntrypoint(raw: Record<string, unknown>, plan: ServicePlan, at: string, result: ComposeImport): void {
+  const e = raw.entrypoint;
+  if (e !== undefined && e !== null) {
+    const words = typeof e === 'string' ? splitWords(e) : Array.isArray(e) && e.every((w) => typeof w === 'string') ? (e as string[]) : null;
+    if (!words)
+      result.blockers.push({
+        pointer: `${at}/entrypoint`,
+        rule: 'entrypoint',
+        reason:
+          typeof e === 'string'
+            ? 'has a quote left open: an entrypoint is a command line split into words as a shell would, or a list of strings'
+            : 'must be a command line (a string) or a list of strings',
+      });
+    else if (words.length > 100 || words.some((w) => w.length > 4096))
+      result.blockers.push({ pointer: `${at}/entrypoint`, rule: 'entrypoint', reason: 'has more than 100 words, or a word longer than 4096 characters' });
+    else plan.entrypoint = words;
+  }
+  const w = raw.working_dir;
+  if (w !== undefined && w !== null) {
+    if (typeof w !== 'string' || !w.startsWith('/') || w.length > 255)
+      result.blockers.push({
+        pointer: `${at}/working_dir`,
+        rule: 'working-dir',
+        reason: `must be an absolute path in the container (such as /app), of at most 255 characters, not ${JSON.stringify(w).slice(0, 80)}`,
+      });
+    else plan.workingDir = w;
+  }
 }
 
 export interface ImportOptions {
@@ -459,7 +528,12 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
         result.blockers.push({ pointer: `${base}/secrets`, reason: `uses the secret ${s}, which the file does not define` });
       }
     }
-    if (raw.command !== undefined) plan.command = Array.isArray(raw.command) ? raw.command.map(String) : String(raw.command).split(/\s+/).filter(Boolean);
+    // As docker compose reads it: a string is split into words (quotes keep blanks inside one), not run by a shell.
+    if (raw.command !== undefined)
+      plan.command = Array.isArray(raw.command)
+        ? raw.command.map(String)
+        : (splitWords(String(raw.command)) ?? String(raw.command).split(/\s+/).filter(Boolean));
+    readEntrypoint(raw, plan, base, result);
     readDeploy(raw.deploy, plan, `${base}/deploy`, result);
     result.services.push(plan);
   }
@@ -471,7 +545,9 @@ export function importCompose(text: string, opts: ImportOptions = {}): ComposeIm
   const built = (s: ServicePlan) => Boolean((s.becomes as { build?: unknown }).build);
   // A service whose image is not a reference is already a blocker of its own.
   const runnable = custom.filter((x) => built(x) || (x.becomes as { image?: string }).image);
-  const asServices = runnable.length > 1 || runnable.some(built);
+  // The docker-image web gear runs its image's own ENTRYPOINT in its image's WORKDIR: one that replaces either is
+  // a service, which runs them as the file says.
+  const asServices = runnable.length > 1 || runnable.some((s) => built(s) || s.entrypoint !== undefined || s.workingDir !== undefined);
   // A runtime image (node:24, python:3.13) is the app's web cartridge, built from the repository's code: an app has
   // one, and not beside containers of its own, one of which is its web gear or web service.
   const runtimes = result.services.filter((x) => x.becomes.kind === 'cartridge' && isRuntime(x.becomes.cartridge));
@@ -674,6 +750,8 @@ function ownServices(plans: ServicePlan[], result: ComposeImport): Record<string
           }
         : { image: b.image! }),
       ...(p.command ? { command: p.command } : {}),
+      ...(p.entrypoint ? { entrypoint: p.entrypoint } : {}),
+      ...(p.workingDir ? { workingDir: p.workingDir } : {}),
       ...(p.replicas !== undefined ? { scale: p.replicas } : {}),
       ...(Object.keys(p.env).length ? { env: p.env } : {}),
       ...(kind !== 'worker' && port ? { port } : {}),

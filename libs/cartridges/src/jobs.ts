@@ -71,6 +71,13 @@ export interface GearSpec {
   /** The image to run: built from the cartridge folder with this content hash, or pulled by reference. */
   image: { build: { cartridge: string; hash: string } } | { ref: string };
   command?: string[];
+  /**
+   * Replaces the image's ENTRYPOINT (`command` is then its arguments, as in docker compose); an empty list runs the
+   * image with none. Absent: the image's own.
+   */
+  entrypoint?: string[];
+  /** The directory the gear's process starts in (an absolute path); absent: the image's WORKDIR. */
+  workingDir?: string;
   user?: string;
   /** Docker names: the container, and the app's network on this node. */
   containerName: string;
@@ -209,6 +216,11 @@ export interface ServiceBuild {
   base?: GearSpec['image'];
   recipe: BuildRecipe | null;
   tag: string;
+  /**
+   * What starts the service's gears when its descriptor says (its entrypoint and command, as a command line), for
+   * the build output; absent: what its image says (a Procfile's web line, the recipe's command, the Dockerfile's).
+   */
+  start?: string;
 }
 
 /** One gear's data in a snapshot: how to take it out and put it back, and where it goes in the archive. */

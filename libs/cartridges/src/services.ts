@@ -54,6 +54,13 @@ export const serviceSchema = {
     image: { type: 'string', format: 'image-reference', maxLength: 255 },
     /** A string runs through a shell, as a Procfile line does; a list runs as it stands. */
     command: { oneOf: [words, { type: 'array', minItems: 1, maxItems: 100, items: words }] },
+    /**
+     * Replaces the image's ENTRYPOINT, as a list run as it stands (`command` is then its arguments, as in docker
+     * compose); an empty list runs the image with no entrypoint.
+     */
+    entrypoint: { type: 'array', maxItems: 100, items: { type: 'string', maxLength: 4096 } },
+    /** The directory the service's process starts in, an absolute path (absent: the image's WORKDIR). */
+    workingDir: { type: 'string', pattern: '^/', minLength: 1, maxLength: 255 },
     env: { type: 'object', maxProperties: 200, propertyNames: { pattern: envNamePattern }, additionalProperties: { type: ['string', 'number', 'boolean'] } },
     size: { type: 'string', enum: ['small', 'medium', 'large'] },
     scale: { type: 'integer', minimum: 0, maximum: 100 },

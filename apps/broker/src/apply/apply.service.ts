@@ -292,6 +292,8 @@ export class ApplyService {
           kind: s.kind,
           ...(s.build ? { build: s.build } : { image: s.image }),
           ...(s.command !== undefined ? { command: s.command } : {}),
+          ...(s.entrypoint !== undefined ? { entrypoint: s.entrypoint } : {}),
+          ...(s.workingDir !== undefined ? { workingDir: s.workingDir } : {}),
           env: s.env ?? {},
           ...(s.port !== undefined ? { port: s.port } : {}),
           ...(s.hosts ? { hosts: s.hosts } : {}),

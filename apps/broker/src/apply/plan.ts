@@ -37,6 +37,8 @@ export interface ServiceState {
   image?: string;
   build?: { context: string; dockerfile?: string; target?: string };
   command?: string | string[];
+  entrypoint?: string[];
+  workingDir?: string;
   env: Record<string, string>;
   port?: number;
   hosts?: string[];
@@ -343,6 +345,8 @@ function serviceStateOf(s: ServiceDescriptor): Omit<ServiceState, 'scaled'> {
         }
       : {}),
     ...(s.command !== undefined ? { command: typeof s.command === 'string' ? s.command : [...s.command] } : {}),
+    ...(s.entrypoint !== undefined ? { entrypoint: [...s.entrypoint] } : {}),
+    ...(s.workingDir !== undefined ? { workingDir: s.workingDir } : {}),
     env: Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, String(v)])),
     ...(port !== undefined ? { port } : {}),
     ...(s.hosts ? { hosts: [...s.hosts] } : {}),

@@ -24,8 +24,16 @@ export interface ReleaseService {
   cartridge: string;
   /** The folder it is built from (and its Dockerfile and target); absent: it runs a named image. */
   build?: { context: string; dockerfile?: string; target?: string };
+  /**
+   * A folder built with its own Dockerfile: the runtime cartridge its files call for (package.json: Node.js), whose
+   * image its build is offered as ARG GEARSHIFT_CARTRIDGE_IMAGE. Absent when its files name none.
+   */
+  runtime?: string;
   /** A string runs through a shell, as a Procfile line does. */
   command?: string | string[];
+  /** Replaces its image's ENTRYPOINT (`command` is then its arguments); empty: none. */
+  entrypoint?: string[];
+  workingDir?: string;
   env?: Record<string, string>;
   port?: number;
   health?: AppHealth;

@@ -345,6 +345,8 @@ describe("a docker-image gear's confinement", () => {
           image: 'busybox:1',
           cartridge: 'docker-image',
           command: ['sleep', '1000'],
+          entrypoint: ['/usr/bin/env'],
+          workingDir: '/work',
           size: 'medium',
           dependsOn: ['echo', 'postgresql-15'],
         },
@@ -371,6 +373,9 @@ describe("a docker-image gear's confinement", () => {
       assert.equal(api.command, undefined);
       assert.deepEqual(echo.command, ['/bin/sh', '-c', 'exec node echo.js']);
       assert.deepEqual(jobs.command, ['sleep', '1000']);
+      // A compose file's entrypoint replaces the image's, the command its arguments, in its working directory.
+      assert.deepEqual([jobs.entrypoint, jobs.workingDir], [['/usr/bin/env'], '/work']);
+      assert.deepEqual([api.entrypoint, api.workingDir], [undefined, undefined]);
       assert.deepEqual(shellCommand('while true; do sleep 1; done'), ['/bin/sh', '-c', 'while true; do sleep 1; done']);
       assert.deepEqual(shellCommand('node a.js | tee out'), ['/bin/sh', '-c', 'node a.js | tee out']);
       assert.equal(api.env.GREETING, 'hey');

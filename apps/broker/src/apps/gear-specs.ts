@@ -424,6 +424,8 @@ function serviceSpec(app: AppShape, g: AppShape['gears'][number], published: Pub
     ...(s.dependsOn?.length ? { waitsFor: [...s.dependsOn] } : {}),
     image: { ref: s.image },
     command: s.command === undefined ? undefined : typeof s.command === 'string' ? shellCommand(s.command) : [...s.command],
+    ...(s.entrypoint !== undefined ? { entrypoint: [...s.entrypoint] } : {}),
+    ...(s.workingDir !== undefined ? { workingDir: s.workingDir } : {}),
     user: app.securityOverride?.runAsRoot ? '0:0' : undefined,
     containerName: `${instance}-${app.name}-${app.domain}-${name}-${short(g.id)}`,
     network: `${instance}-${short(app.id)}-${short(g.nodeId)}`,

@@ -18,7 +18,7 @@ import { convergeAll, nextDeploymentStage, planRolloutStart, rolloutStartStep } 
 import { RegistryJanitor } from './registry-janitor';
 import { releaseImage } from '../apps/release-images';
 import { DeploymentSources } from './sources';
-import { IMAGE_CARTRIDGE } from './release-services';
+import { IMAGE_CARTRIDGE, serviceStart } from './release-services';
 import { serviceHostsOf } from '../routes/service-hosts';
 import type { Deployment, ReleaseService } from '../apps/deployment.entity';
 
@@ -198,16 +198,15 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
     const c = this.catalog.find(s.cartridge);
     if (!c) throw new Error(`service ${name} is built on ${s.cartridge}, which is not in the catalogue`);
     const build = c.manifest.build;
+    const base = c.manifest.image['from-app'] ? (s.runtime ? this.catalog.find(s.runtime) : undefined) : c;
     return {
       name,
       context: s.build!.context,
       ...(s.build!.dockerfile ? { dockerfile: s.build!.dockerfile } : {}),
       ...(s.build!.target ? { target: s.build!.target } : {}),
-      // A folder with its own Dockerfile (run as docker-image, which names no image of its own) builds on nothing of
-      // the catalogue's: its Dockerfile says what it starts from.
-      ...(c.manifest.image['from-app']
-        ? {}
-        : { base: c.manifest.image.ref ? { ref: c.manifest.image.ref } : { build: { cartridge: c.manifest.name, hash: c.hash } } }),
+      // A folder with its own Dockerfile (run as docker-image, which names no image of its own): its Dockerfile says
+      // what it starts from, and may start from the image of the runtime its files call for.
+      ...(base ? { base: base.manifest.image.ref ? { ref: base.manifest.image.ref } : { build: { cartridge: base.manifest.name, hash: base.hash } } } : {}),
       recipe:
         build && !c.manifest.image['from-app']
           ? {
@@ -216,7 +215,6 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
               install: build.install,
               compile: build.compile,
               ...(build['compile-needs'] ? { compileNeeds: { ...build['compile-needs'] } } : {}),
-              ...(build['compile-needs'] ? { compileNeeds: { ...build['compile-needs'] } } : {}),
               port: s.port ?? c.manifest.endpoints.find((e) => e.public && e.protocol === 'http')?.port,
               command: build.command ? [...build.command] : c.manifest.command ? [...c.manifest.command] : undefined,
               user: c.manifest.user,
@@ -224,6 +222,7 @@ export class DeploymentStages implements OnModuleInit, StageHandler {
             }
           : null,
       tag: s.image,
+      ...(serviceStart(s) ? { start: serviceStart(s) } : {}),
     };
   }
 

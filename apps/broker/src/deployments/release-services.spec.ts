@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import { loadCatalog } from '@gearshift/cartridges';
 import { GearshiftError } from '../common/errors';
-import { planServices, releaseLineOf } from './release-services';
+import { planServices, releaseLineOf, serviceStart } from './release-services';
 
 const catalog = loadCatalog(join(resolve(__dirname, '../../../../..'), 'cartridges'));
 
@@ -45,6 +45,23 @@ describe('the services of a pushed source', () => {
     });
     assert.match(steps[0], /^service web: detected Node\.js in \.\/web \(package\.json\): built on nodejs-/);
     assert.equal(steps[1], 'service api: built from ./api with its Dockerfile');
+    assert.equal(services.api.runtime, undefined);
+  });
+
+  it("offers a Dockerfile's build the image of the runtime its folder's files call for, and says so", () => {
+    const { services, steps } = planServices(
+      { app: { kind: 'web', build: '.', port: 3000 } },
+      ['Dockerfile', 'package.json', 'server.js'],
+      catalog,
+      undefined,
+      true,
+    );
+    assert.equal(services.app.cartridge, 'docker-image');
+    assert.match(services.app.runtime ?? '', /^nodejs-/);
+    assert.match(
+      steps[0],
+      /^service app: built from the root of the source with its Dockerfile \(its package\.json calls for Node\.js: ARG GEARSHIFT_CARTRIDGE_IMAGE names the nodejs-\d+ image\)$/,
+    );
   });
 
   it('refuses a folder the source lacks, and one that says nothing of its runtime, naming the field', () => {
@@ -75,5 +92,14 @@ describe('the services of a pushed source', () => {
     const texts = { 'web/Procfile': 'release: node migrate.js\n', 'api/Procfile': 'web: ./api\n' };
     assert.deepEqual(releaseLineOf(services, texts), { service: 'web', line: 'node migrate.js' });
     assert.equal(releaseLineOf(services, { 'api/Procfile': 'web: ./api\n' }), null);
+  });
+});
+
+describe('what starts a service, as its build output says', () => {
+  it("is its entrypoint and command when its descriptor names them, else nothing (its image's own)", () => {
+    assert.equal(serviceStart({ command: 'node worker.js' }), 'node worker.js');
+    assert.equal(serviceStart({ entrypoint: ['node'], command: ['server.js', '--port', '80'] }), 'node server.js --port 80');
+    assert.equal(serviceStart({ entrypoint: ['/docker-entrypoint.sh'] }), '/docker-entrypoint.sh');
+    assert.equal(serviceStart({}), undefined);
   });
 });

@@ -50,6 +50,7 @@ export function planServices(
     const context = buildContext(s.build);
     let cartridge = IMAGE_CARTRIDGE;
     let build: ReleaseService['build'];
+    let runtime: string | undefined;
     if (context !== undefined) {
       const prefix = context === '.' ? '' : `${context}/`;
       const inside = paths.filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length));
@@ -60,7 +61,14 @@ export function planServices(
       build = { context, ...(dockerfile ? { dockerfile } : {}), ...(target ? { target } : {}) };
       if (dockerfile !== undefined && !inside.includes(dockerfile)) throw ruleViolation(`${pointer}/dockerfile`, 'file', `${dockerfile} is not in ${folder}`);
       if (inside.includes(dockerfile ?? 'Dockerfile')) {
-        steps.push(`service ${name}: built from ${folder} with its Dockerfile`);
+        // A Dockerfile written for docker compose builds FROM a public runtime image (node:22), which a node may not
+        // pull: the runtime its files call for is offered instead, as the image ARG GEARSHIFT_CARTRIDGE_IMAGE names.
+        const detected = detectRuntime(inside, catalog);
+        runtime = detected && !detected.cartridge.manifest.image['from-app'] ? detected.cartridge.manifest.name : undefined;
+        steps.push(
+          `service ${name}: built from ${folder} with its Dockerfile` +
+            (runtime ? ` (its ${detected!.because} calls for ${detected!.runtime}: ARG GEARSHIFT_CARTRIDGE_IMAGE names the ${runtime} image)` : ''),
+        );
       } else {
         const detected = detectRuntime(inside, catalog);
         if (!detected)
@@ -81,7 +89,10 @@ export function planServices(
       image: s.image ?? '',
       cartridge,
       ...(build ? { build } : {}),
+      ...(runtime ? { runtime } : {}),
       ...(s.command !== undefined ? { command: typeof s.command === 'string' ? s.command : [...s.command] } : {}),
+      ...(s.entrypoint !== undefined ? { entrypoint: [...s.entrypoint] } : {}),
+      ...(s.workingDir !== undefined ? { workingDir: s.workingDir } : {}),
       ...(s.env ? { env: Object.fromEntries(Object.entries(s.env).map(([k, v]) => [k, String(v)])) } : {}),
       ...(port !== undefined ? { port } : {}),
       ...(s.health ? { health: s.health } : {}),
@@ -97,4 +108,14 @@ export function planServices(
     };
   }
   return { services, steps };
+}
+
+/**
+ * The command line that starts a service's gears when its descriptor names one: its entrypoint and command (a list's
+ * words as they stand, joined by blanks; a string as it is run, through a shell). Undefined when it names neither.
+ */
+export function serviceStart(s: Pick<ReleaseService, 'command' | 'entrypoint'>): string | undefined {
+  if (s.command === undefined && s.entrypoint === undefined) return undefined;
+  const command = s.command === undefined ? [] : typeof s.command === 'string' ? [s.command] : s.command;
+  return [...(s.entrypoint ?? []), ...command].join(' ') || undefined;
 }
