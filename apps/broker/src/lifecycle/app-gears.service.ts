@@ -6,6 +6,7 @@ import { CertificateAuthority } from '../common/certificates';
 import { GearshiftError, ruleViolation } from '../common/errors';
 import { CatalogService } from '../cartridges/catalog.service';
 import type { App, AppServiceScale } from '../apps/app.entity';
+import type { NewGear } from '../apps/apps.repository';
 import { followedServiceScale, serviceScaleOf } from '../apps/service-scale';
 import { checkCartridgeSet, checkSize } from '../apps/cartridge-rules';
 import { generatedFor } from '../apps/generated-values';
@@ -13,6 +14,7 @@ import type { Change, ChangeRepos } from '../changes/change-runner';
 import { explainPlacement, roomFor, roomShortfall, servicesReachableElsewhere, type NodeCandidate } from '../nodes/placement';
 import { nextPlacementNamed, recordPlacement } from '../common/placement-log';
 import type { ConfigRollout } from '../operations/rollout';
+import type { NodeUsage } from '../fleet/nodes.repository';
 import { checkQuota } from '../teams/quota';
 
 /**
@@ -124,7 +126,7 @@ export class AppGears {
   }
 
   /** Lost nodes take no gears; see place() for the ones that are only quiet. */
-  private candidates(usage: Awaited<ReturnType<ChangeRepos['nodes']['usage']>>): NodeCandidate[] {
+  private candidates(usage: NodeUsage[]): NodeCandidate[] {
     return usage.filter((u) => !u.node.lostAt).map((u) => ({ ...u.node, allocatedMb: u.allocatedMb, gears: u.gears }));
   }
 
@@ -279,22 +281,36 @@ export class AppGears {
     }
     const spread: Record<string, number> = {};
     for (const g of existing.filter((x) => x.cartridge === web && !x.process && !x.service)) spread[g.nodeId] = (spread[g.nodeId] ?? 0) + 1;
-    // Node usage is read once (under the placement lock, nothing else places meanwhile) and counted on here.
-    const known = this.candidates(await repos.nodes.usage());
-    const placed: string[] = [];
+    const placed = await this.spreadWebGears(repos, await repos.nodes.usage(), spread, web, count, memoryMb, deploymentId);
+    await repos.apps.addGears(appId, placed.gears);
+    return placed.nodes;
+  }
+
+  /**
+   * Places `count` web gears over the nodes, fewest of the app's replicas (`spread`, counted on here) first, inside
+   * the caller's change; the gears' rows are the caller's to write. Node usage is read once, under the placement lock
+   * (nothing else places meanwhile), and counted on here. Returns the gears and every node with a replica of the app.
+   */
+  async spreadWebGears(
+    repos: ChangeRepos,
+    usage: NodeUsage[],
+    spread: Record<string, number>,
+    web: string,
+    count: number,
+    memoryMb: number,
+    deploymentId: string | null,
+  ): Promise<{ nodes: string[]; gears: NewGear[] }> {
+    const known = this.candidates(usage);
+    const gears: NewGear[] = [];
     for (let i = 0; i < count; i++) {
       const nodeId = await this.place(repos, [memoryMb], undefined, spread, known);
       const node = known.find((n) => n.id === nodeId)!;
       node.allocatedMb += memoryMb;
       node.gears += 1;
-      placed.push(nodeId);
+      gears.push({ cartridge: web, nodeId, memoryMb, deploymentId });
       spread[nodeId] = (spread[nodeId] ?? 0) + 1;
     }
-    await repos.apps.addGears(
-      appId,
-      placed.map((nodeId) => ({ cartridge: web, nodeId, memoryMb, deploymentId })),
-    );
-    return Object.keys(spread);
+    return { nodes: Object.keys(spread), gears };
   }
 
   /**

@@ -145,15 +145,21 @@ export class AppsService {
         const cartridgeRows = chosen.map((c, i) => ({ cartridge: c.manifest.name, generated: generatedFor(c, this.ca), options: options[i] }));
         let nodes: string[];
         let appId: string;
+        // Web gears placed under the lock, written together with the operation below.
+        let newGears: NewGear[] = [];
         if (web && chosen.length === 1) {
           // Web gears only: spread over the nodes. The app's own rows are written before the placement lock is
           // taken (no other transaction sees them until this one commits): creates in flight together wait for one
           // another only while they read node usage and place.
           appId = await repos.apps.insert(appFields, cartridgeRows, []);
           const team = await repos.teams.ofDomain(domain.id);
-          await tx.lock('placement');
+          // The read of node usage is queued behind the lock on the same connection: Postgres gets it the moment the
+          // lock is granted, not a turn of this busy event loop later, while the next create waits for the lock.
+          const [, usage] = await Promise.all([tx.lock('placement'), repos.nodes.usage()]);
           await checkTeamQuota(repos.teams, team, gearCartridges.map(mb));
-          nodes = await this.appGears.addWebGears(repos, appId, [web.manifest.name], [], web.manifest.name, scale, mb(web), null);
+          const placed = await this.appGears.spreadWebGears(repos, usage, {}, web.manifest.name, scale, mb(web), null);
+          nodes = placed.nodes;
+          newGears = placed.gears;
         } else if (gearCartridges.length === 0) {
           appId = await repos.apps.insert(appFields, cartridgeRows, []);
           nodes = [];
@@ -171,14 +177,20 @@ export class AppsService {
           nodes = [nodeId];
         }
         const dispatch = nodes.map((nodeId) => ({ nodeId, job: 'app.converge' as const }));
-        return this.operations.create(
-          repos,
-          'app.create',
-          appId,
-          user,
-          dispatch,
-          `create app ${body.name} with ${names.join(', ') || 'no cartridge yet'}${web ? '' : ' (the runtime is detected when code is pushed)'}`,
-        );
+        // The gears and the operation go to Postgres one after the other on this connection, without a turn of this
+        // event loop between them: while the placement lock is held, every turn holds up the next create.
+        const [, created] = await Promise.all([
+          repos.apps.addGears(appId, newGears),
+          this.operations.create(
+            repos,
+            'app.create',
+            appId,
+            user,
+            dispatch,
+            `create app ${body.name} with ${names.join(', ') || 'no cartridge yet'}${web ? '' : ' (the runtime is detected when code is pushed)'}`,
+          ),
+        ]);
+        return created;
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw this.nameTaken(body.name, domainName);
