@@ -134,7 +134,7 @@ describe('clients that read slowly', { timeout: 600_000 }, () => {
     assert.equal(gears.length, 3);
     const reader = new SlowReader(`${p.baseUrl}/api/v1${APP}/logs?follow=true&tail=0`, 'GET', p.token, undefined, 4096);
     // Each gear prints `yes` to its own output (nginx's, process 1), which is what its log is: 8 MB of long lines at
-    // once, which Docker keeps in one log file (a rotated file would end its follower's stream).
+    // once, which Docker keeps in one log file (followers across rotations: log-rotation.test.ts).
     const printing = Promise.all(
       gears.map((g) => p.api('POST', `${APP}/exec`, { gear: g.id, command: ['sh', '-c', `yes ${LONG} | head -n 8000 > /proc/1/fd/1`] })),
     );

@@ -33,6 +33,8 @@ export interface AgentConfig {
   gearDiskMb: number;
   /** GEARSHIFT_GEAR_DISK_CHECK_MS: how often what the running gears wrote is measured. */
   gearDiskCheckMs: number;
+  /** GEARSHIFT_GEAR_LOG_MAX_SIZE: the size at which a gear's log file is rotated (the Engine keeps three), as `10m`. */
+  gearLogMaxSize: string;
   jobLockMs: number;
   concurrency: number;
   /** GEARSHIFT_BUILD_CONCURRENCY: how many images of one release (its services') a build makes at once. */
@@ -86,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     usageSampleMs: int(env, 'GEARSHIFT_USAGE_SAMPLE_MS', 15000, 500, 600000),
     gearDiskMb: int(env, 'GEARSHIFT_GEAR_DISK_MB', 4096, 16, 16 * 1024 * 1024),
     gearDiskCheckMs: int(env, 'GEARSHIFT_GEAR_DISK_CHECK_MS', 30000, 500, 3600000),
+    gearLogMaxSize: logSize(env, 'GEARSHIFT_GEAR_LOG_MAX_SIZE', '10m'),
     jobLockMs: int(env, 'GEARSHIFT_JOB_LOCK_MS', 10000, 2000, 600000),
     concurrency: int(env, 'GEARSHIFT_AGENT_CONCURRENCY', 4, 1, 64),
     buildConcurrency: int(env, 'GEARSHIFT_BUILD_CONCURRENCY', 4, 1, 32),
@@ -94,6 +97,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     registry: env.GEARSHIFT_REGISTRY ?? '127.0.0.1:5000',
     registryAuth: registryCredentials(env, dataDir),
   };
+}
+
+/** A size as the json-file log driver takes it: a whole number of kilobytes, megabytes or gigabytes (`512k`, `10m`). */
+function logSize(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const value = env[name] || fallback;
+  const m = /^([1-9][0-9]{0,6})([kmg])$/.exec(value);
+  // Below 64 KB a chatty gear rotates on every few lines, and followers spend their time re-attaching.
+  if (!m || Number(m[1]) * { k: 1, m: 1024, g: 1024 * 1024 }[m[2] as 'k' | 'm' | 'g'] < 64)
+    throw new ConfigError(`${name} must be a size of at least 64k, as 512k, 10m or 1g, not "${value}"`);
+  return value;
 }
 
 /** GEARSHIFT_NODE_ZONE and GEARSHIFT_NODE_LABELS, checked as the broker checks them; absent when unset. */

@@ -3,6 +3,7 @@ import type { Duplex, Readable } from 'node:stream';
 import { checkName } from './docker-names';
 import { confinementHostConfig, type Confinement } from './docker-confinement';
 import { splitLines } from './line-splitter';
+import { LogCursor } from './log-cursor';
 
 /** Commands run in containers, and what containers print. Reached through the DockerAdapter. */
 
@@ -160,7 +161,7 @@ export async function execIn(docker: Docker, id: string, command: string[]): Pro
 
 /**
  * A container's output, line by line: the last `tail` lines (all of them when negative), then new ones while
- * following. Returns a function that stops following.
+ * following, past the rotations of its log file. Returns a function that stops following.
  */
 export async function streamLogs(
   docker: Docker,
@@ -171,6 +172,8 @@ export async function streamLogs(
     since?: number;
     /** Given the followed stream, to pause it while its lines have yet to go on. */
     onStream?: (output: { pause(): void; resume(): void }) => void;
+    /** How long a followed log may be quiet before the Engine is asked whether the follower fell behind. */
+    stallCheckMs?: number;
   },
   onLine: (line: string, stream: 'stdout' | 'stderr') => void,
   onEnd: () => void,
@@ -178,9 +181,9 @@ export async function streamLogs(
   // Docker's default is all of it.
   const tail = opts.tail < 0 ? undefined : opts.tail;
   const container = docker.getContainer(checkName('container', id));
-  const out = splitLines((l) => onLine(l, 'stdout')).pass;
-  const err = splitLines((l) => onLine(l, 'stderr')).pass;
   if (!opts.follow) {
+    const out = splitLines((l) => onLine(l, 'stdout')).pass;
+    const err = splitLines((l) => onLine(l, 'stderr')).pass;
     const buf = (await container.logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;
     for (const [stream, text] of frames(buf)) (stream === 'stderr' ? err : out).write(text);
     out.end();
@@ -188,22 +191,154 @@ export async function streamLogs(
     setImmediate(onEnd);
     return () => undefined;
   }
-  const stream = (await container.logs({
-    stdout: true,
-    stderr: true,
-    tail,
-    follow: true,
-    ...(opts.since ? { since: opts.since } : {}),
-  })) as unknown as Readable;
-  docker.modem.demuxStream(stream, out, err);
-  opts.onStream?.(stream);
-  stream.on('end', () => {
-    out.end();
-    err.end();
+  return followLogs(
+    docker,
+    container,
+    { tail, since: opts.since, onStream: opts.onStream, stallCheckMs: opts.stallCheckMs ?? LOG_STALL_CHECK_MS },
+    onLine,
+    onEnd,
+  );
+}
+
+/** How long a followed log may be quiet before the Engine is asked whether it holds lines the follower was not sent. */
+const LOG_STALL_CHECK_MS = 3000;
+
+/**
+ * Follows a container's log across the Engine's rotations of its log file. The Engine's follower can stall for good
+ * when the json-file driver rotates under it (moby/moby#37646; seen here on 20.10, and fast writers rotate often), or
+ * end while the container runs: when the stream ends with the container still running, or is quiet while the Engine
+ * holds newer lines, it is attached again from the last line sent (`since`, by the Engine's timestamps). The cursor
+ * drops what was sent already, and a line on stderr says where the Engine had rotated lines away unread.
+ */
+async function followLogs(
+  docker: Docker,
+  container: Docker.Container,
+  opts: { tail?: number; since?: number; onStream?: (output: { pause(): void; resume(): void }) => void; stallCheckMs: number },
+  onLine: (line: string, stream: 'stdout' | 'stderr') => void,
+  onEnd: () => void,
+): Promise<() => void> {
+  const cursor = new LogCursor();
+  const attachedAt = Math.floor(Date.now() / 1000);
+  let stream: Readable | undefined;
+  let stopped = false;
+  let paused = false;
+  let heardAt = Date.now();
+  const deliver = (from: Readable, raw: string, name: 'stdout' | 'stderr') => {
+    // What a replaced stream had yet to pass on comes again on the new one.
+    if (from !== stream) return;
+    heardAt = Date.now();
+    const line = cursor.take(raw);
+    if (line === 'again') return void reattach();
+    if (!line) return;
+    if (line.missing) onLine("gearshift: lines may be missing here: the gear's log file was rotated before they were read", 'stderr');
+    onLine(line.text, name);
+  };
+  const finish = () => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(watch);
+    stream?.destroy();
     onEnd();
+  };
+  const attach = async (since: string | number | undefined, tail: number | undefined) => {
+    const s = (await container.logs({
+      stdout: true,
+      stderr: true,
+      follow: true,
+      timestamps: true,
+      ...(tail === undefined ? {} : { tail }),
+      // The Engine takes seconds with nanoseconds as a string; dockerode types it as a number.
+      ...(since ? { since: since as number } : {}),
+    })) as unknown as Readable;
+    if (stopped) return void s.destroy();
+    stream = s;
+    const out = splitLines((l) => deliver(s, l, 'stdout'));
+    const err = splitLines((l) => deliver(s, l, 'stderr'));
+    docker.modem.demuxStream(s, out.pass, err.pass);
+    if (paused) s.pause();
+    let over = false;
+    const ended = () => {
+      if (over) return;
+      over = true;
+      out.pass.end();
+      err.pass.end();
+      // Replaced by a newer attachment, or stopped: nothing to do.
+      if (s !== stream || stopped) return;
+      // A moment first, so that an Engine that keeps ending the stream is not asked again in a tight loop.
+      setTimeout(() => {
+        void container
+          .inspect()
+          .then((info) => (info.State.Running ? reattach() : finish()))
+          .catch(finish);
+      }, 200).unref();
+    };
+    s.on('end', ended);
+    s.on('close', ended);
+    s.on('error', ended);
+  };
+  let busy = false;
+  const reattach = async () => {
+    if (stopped || busy) return;
+    busy = true;
+    const old = stream;
+    stream = undefined;
+    old?.destroy();
+    try {
+      await attach(cursor.resume(opts.since ?? attachedAt), undefined);
+    } catch {
+      finish();
+    } finally {
+      busy = false;
+      heardAt = Date.now();
+    }
+  };
+  const watch = setInterval(
+    () => {
+      if (stopped || paused || busy || Date.now() - heardAt < opts.stallCheckMs) return;
+      busy = true;
+      void newestStamp(container)
+        .then((stamp) => {
+          busy = false;
+          if (stamp && cursor.isNew(stamp)) return reattach();
+          heardAt = Date.now();
+        })
+        .catch(() => {
+          busy = false;
+        });
+    },
+    Math.max(250, Math.floor(opts.stallCheckMs / 2)),
+  );
+  watch.unref();
+  opts.onStream?.({
+    pause() {
+      paused = true;
+      stream?.pause();
+    },
+    resume() {
+      paused = false;
+      heardAt = Date.now();
+      stream?.resume();
+    },
   });
-  stream.on('error', () => onEnd());
-  return () => stream.destroy();
+  try {
+    await attach(opts.since, opts.tail);
+  } catch (err) {
+    stopped = true;
+    clearInterval(watch);
+    throw err;
+  }
+  return () => {
+    stopped = true;
+    clearInterval(watch);
+    stream?.destroy();
+  };
+}
+
+/** The Engine's timestamp of the last line a container wrote (reading only the end of its log file). */
+async function newestStamp(container: Docker.Container): Promise<string | undefined> {
+  const buf = (await container.logs({ stdout: true, stderr: true, tail: 1, timestamps: true, follow: false })) as unknown as Buffer;
+  const last = frames(buf).at(-1);
+  return last ? last[1].toString('utf8').split(' ', 1)[0] : undefined;
 }
 
 /**

@@ -63,7 +63,11 @@ export class DockerAdapter {
   /** The platform registry's credentials: sent with pushes and pulls of its images, to no other registry. */
   private registryAuth?: RegistryAuth;
 
-  constructor(socketPath = process.env.DOCKER_SOCKET || '/var/run/docker.sock') {
+  constructor(
+    socketPath = process.env.DOCKER_SOCKET || '/var/run/docker.sock',
+    /** The size at which the Engine rotates a gear's log file (GEARSHIFT_GEAR_LOG_MAX_SIZE). */
+    private readonly gearLog: { maxSize: string } = { maxSize: '10m' },
+  ) {
     this.docker = new Docker({ socketPath });
   }
 
@@ -228,7 +232,7 @@ export class DockerAdapter {
 
   /**
    * A container's output, line by line: the last `tail` lines (all of them when negative), then new ones while
-   * following. Returns a function that stops following.
+   * following, past the rotations of its log file. Returns a function that stops following.
    */
   async streamLogs(
     id: string,
@@ -238,6 +242,8 @@ export class DockerAdapter {
       since?: number;
       /** Given the followed stream, to pause it while its lines have yet to go on. */
       onStream?: (output: { pause(): void; resume(): void }) => void;
+      /** How long a followed log may be quiet before the Engine is asked whether the follower fell behind. */
+      stallCheckMs?: number;
     },
     onLine: (line: string, stream: 'stdout' | 'stderr') => void,
     onEnd: () => void,
@@ -323,7 +329,7 @@ export class DockerAdapter {
   // Containers of gears.
 
   async createContainer(o: CreateContainerOptions): Promise<string> {
-    const container = await this.docker.createContainer(gearContainerOptions(o));
+    const container = await this.docker.createContainer(gearContainerOptions(o, this.gearLog.maxSize));
     return container.id;
   }
 
@@ -390,7 +396,7 @@ export class DockerAdapter {
 }
 
 /** What the Engine is asked for to create a gear's container. */
-export function gearContainerOptions(o: CreateContainerOptions): Docker.ContainerCreateOptions {
+export function gearContainerOptions(o: CreateContainerOptions, logMaxSize = '10m'): Docker.ContainerCreateOptions {
   const exposed = Object.fromEntries(o.ports.map((p) => [`${p.containerPort}/tcp`, {}]));
   const bindings = Object.fromEntries(o.ports.filter((p) => p.publish).map((p) => [`${p.containerPort}/tcp`, [{ HostIp: o.publishIp, HostPort: '' }]]));
   return {
@@ -418,7 +424,9 @@ export function gearContainerOptions(o: CreateContainerOptions): Docker.Containe
         ...(o.anonymousVolumes ?? []).map((path) => ({ Type: 'volume' as const, Source: '', Target: path })),
       ],
       NetworkMode: o.network,
-      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+      // Three files of logMaxSize each: what a chatty gear wrote before them is gone, and followers re-attach past
+      // each rotation (see streamLogs).
+      LogConfig: { Type: 'json-file', Config: { 'max-size': logMaxSize, 'max-file': '3' } },
     },
     NetworkingConfig: { EndpointsConfig: { [o.network]: { Aliases: o.aliases } } },
   };

@@ -392,7 +392,7 @@ export async function startAgent(config: AgentConfig, docker: DockerAdapter): Pr
 async function main(): Promise<void> {
   const config = loadConfig();
   surviveUnexpectedErrors(log);
-  const docker = new DockerAdapter();
+  const docker = new DockerAdapter(undefined, { maxSize: config.gearLogMaxSize });
   await docker.ping();
   const agent = await startAgent(config, docker);
   reportReady({ serving: true });
