@@ -1,10 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { eventually, gitPush, Platform } from './support/platform';
+import { gitRepo } from './support/git';
 
 /**
  * Apps written for docker compose, of services built from the repository's own Dockerfile and no web cartridge. Their
@@ -12,24 +10,13 @@ import { eventually, gitPush, Platform } from './support/platform';
  * arguments it declares; a FROM the node cannot pull fails the build saying why and what to build from instead.
  */
 
-function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', dir, '-c', 'user.email=dev@example.com', '-c', 'user.name=dev', ...args], { encoding: 'utf8' });
-}
-
 describe('compose apps built from their own Dockerfile', { timeout: 900_000 }, () => {
   let p: Platform;
   const repos: string[] = [];
 
   const repo = (files: Record<string, string>): string => {
-    const dir = mkdtempSync(join(tmpdir(), 'gearshift-compose-df-'));
+    const dir = gitRepo('compose-df', files);
     repos.push(dir);
-    for (const [name, text] of Object.entries(files)) {
-      mkdirSync(dirname(join(dir, name)), { recursive: true });
-      writeFileSync(join(dir, name), text);
-    }
-    git(dir, 'init', '-q', '-b', 'main');
-    git(dir, 'add', '-A');
-    git(dir, 'commit', '-qm', 'initial commit');
     return dir;
   };
   const push = (dir: string, app: string) => gitPush(dir, `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/${app}.git`);

@@ -241,12 +241,13 @@ describe('web services with host names of their own', { timeout: 900_000 }, () =
     assert.equal(plan.status, 200, JSON.stringify(plan.body));
     assert.deepEqual(
       plan.body.plan.map((i) => `${i.action} ${i.target}`),
-      ['change service front', 'add service extra', 'remove service store'],
+      // Its cron entry ran in the store service, and leaves with it.
+      ['change service front', 'add service extra', 'remove service store', 'remove cron echo "in $GEARSHIFT_SERVICE"'],
     );
     assert.deepEqual([plan.body.plan[0].from, plan.body.plan[0].to], [{ env: { WHO: 'front' } }, { env: { WHO: 'front2' } }]);
     // Applied, the file changes nothing yet: the services come with the code.
     const applied = await apply(changed, '?wait=30');
     assert.equal(applied.body.operation, null, JSON.stringify(applied.body));
-    assert.equal(applied.body.plan.length, 3);
+    assert.equal(applied.body.plan.length, 4);
   });
 });

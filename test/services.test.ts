@@ -1,10 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { eventually, gitPush, Platform } from './support/platform';
+import { git, gitRepo } from './support/git';
 
 /**
  * Apps created empty (`"cartridges": []`) and shaped by their first push: a compose file in a repository without a
@@ -13,25 +12,14 @@ import { eventually, gitPush, Platform } from './support/platform';
  * does not have is refused, naming the field, and the push deploys nothing (services-run.test.ts runs them).
  */
 
-function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', dir, '-c', 'user.email=dev@example.com', '-c', 'user.name=dev', ...args], { encoding: 'utf8' });
-}
-
 describe('apps shaped by their first push', { timeout: 900_000 }, () => {
   let p: Platform;
   const repos: string[] = [];
 
   /** A new repository holding `files`, committed on main. */
   const repo = (files: Record<string, string>): string => {
-    const dir = mkdtempSync(join(tmpdir(), 'gearshift-services-'));
+    const dir = gitRepo('services', files);
     repos.push(dir);
-    for (const [name, text] of Object.entries(files)) {
-      mkdirSync(dirname(join(dir, name)), { recursive: true });
-      writeFileSync(join(dir, name), text);
-    }
-    git(dir, 'init', '-q', '-b', 'main');
-    git(dir, 'add', '-A');
-    git(dir, 'commit', '-qm', 'initial commit');
     return dir;
   };
 
