@@ -113,21 +113,8 @@ describe('logs?follow=true across a rotation of the gear log', { timeout: 240_00
     const burst = 25_000;
     const slowLines = 60;
     const gear = ((await p.api('GET', APP)).body.gears as { id: string }[])[0].id;
-    const controller = new AbortController();
-    const follow = await fetch(`${p.baseUrl}/api/v1${APP}/logs?tail=0&follow=true`, {
-      headers: { authorization: `Bearer ${p.token}` },
-      signal: controller.signal,
-    });
+    const follow = await p.follow(`${APP}/logs?tail=0&follow=true`);
     assert.equal(follow.status, 200);
-    let seen = '';
-    const reading = (async () => {
-      const decoder = new TextDecoder();
-      try {
-        for await (const chunk of follow.body as unknown as AsyncIterable<Uint8Array>) seen += decoder.decode(chunk, { stream: true });
-      } catch {
-        // aborted
-      }
-    })();
     // Printed to the gear's own output (its process 1's), which is what its log is.
     const pad = 'x'.repeat(100);
     const printed = await p.api('POST', `${APP}/exec`, {
@@ -140,12 +127,12 @@ describe('logs?follow=true across a rotation of the gear log', { timeout: 240_00
       ],
     });
     assert.equal(printed.status, 200, JSON.stringify(printed.body));
-    const numbers = () => [...seen.matchAll(/^\[static [0-9a-f]{8}\] line (\d+) x+$/gm)].map((m) => Number(m[1]));
+    const numbers = () => [...follow.text().matchAll(/^\[static [0-9a-f]{8}\] line (\d+) x+$/gm)].map((m) => Number(m[1]));
     await eventually('the last line to be followed', async () => numbers().includes(burst + slowLines), 20_000, 250).catch(() => undefined);
-    controller.abort();
-    await reading;
+    await follow.stop();
     const got = numbers();
-    const figures = `${got.length} lines, last ${got.at(-1)}, notices: ${seen
+    const figures = `${got.length} lines, last ${got.at(-1)}, notices: ${follow
+      .text()
       .split('\n')
       .filter((l) => /gearshift/.test(l))
       .join(' | ')}`;

@@ -204,36 +204,22 @@ describe('routing by host name', { timeout: 600_000 }, () => {
 
   it('follows the logs of gears that start while it follows, and of gears started again', async () => {
     const before = new Set((await p.api('GET', `${apps}/site`)).body.gears.map((g: { id: string }) => g.id));
-    const controller = new AbortController();
-    const follow = await fetch(`${p.baseUrl}/api/v1${apps}/site/logs?tail=0&follow=true`, {
-      headers: { authorization: `Bearer ${p.token}` },
-      signal: controller.signal,
-    });
+    const follow = await p.follow(`${apps}/site/logs?tail=0&follow=true`);
     assert.equal(follow.status, 200);
-    let seen = '';
-    const reading = (async () => {
-      const decoder = new TextDecoder();
-      try {
-        for await (const chunk of follow.body as unknown as AsyncIterable<Uint8Array>) seen += decoder.decode(chunk, { stream: true });
-      } catch {
-        // aborted
-      }
-    })();
     const up = await p.api('PUT', `${apps}/site/scale?wait=120`, { replicas: 2 });
     assert.equal(up.body.operation.state, 'succeeded', up.body.operation.error);
     const added = up.body.gears.find((g: { id: string }) => !before.has(g.id));
     const line = `[nodejs-18 ${added.id.replace(/-/g, '').slice(0, 8)}] starter app listening on 8080`;
-    await eventually("the new gear's first line in the followed stream", async () => seen.includes(line), 15_000, 100).catch((err) => {
-      throw new Error(`${err.message}\nseen:\n${seen}`);
+    await eventually("the new gear's first line in the followed stream", async () => follow.text().includes(line), 15_000, 100).catch((err) => {
+      throw new Error(`${err.message}\nseen:\n${follow.text()}`);
     });
     // Stopped and started again (the same containers): the stream carries on with their new output.
     assert.equal((await p.api('POST', `${apps}/site/actions?wait=60`, { action: 'stop' })).body.operation.state, 'succeeded');
     assert.equal((await p.api('POST', `${apps}/site/actions?wait=60`, { action: 'start' })).body.operation.state, 'succeeded');
-    await eventually("the gear's line after its start", async () => seen.split(line).length - 1 >= 2, 15_000, 100).catch((err) => {
-      throw new Error(`${err.message}\nseen:\n${seen}`);
+    await eventually("the gear's line after its start", async () => follow.text().split(line).length - 1 >= 2, 15_000, 100).catch((err) => {
+      throw new Error(`${err.message}\nseen:\n${follow.text()}`);
     });
-    controller.abort();
-    await reading;
+    await follow.stop();
     assert.equal((await p.api('PUT', `${apps}/site/scale?wait=120`, { replicas: 1 })).body.operation.state, 'succeeded');
   });
 });

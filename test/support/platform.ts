@@ -296,6 +296,32 @@ export class Platform {
   }
 
   /** Calls the REST API; `token` null sends no Authorization header. */
+  /**
+   * Follows a streaming API path (`/domains/dev/apps/site/logs?tail=0&follow=true`): its status, the text it has sent
+   * so far, and stop(), which ends the request and waits for the reading to end.
+   */
+  async follow(path: string): Promise<{ status: number; text(): string; stop(): Promise<void> }> {
+    const controller = new AbortController();
+    const res = await fetch(`${this.baseUrl}/api/v1${path}`, { headers: { authorization: `Bearer ${this.token}` }, signal: controller.signal });
+    let seen = '';
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) seen += decoder.decode(chunk, { stream: true });
+      } catch {
+        // aborted
+      }
+    })();
+    return {
+      status: res.status,
+      text: () => seen,
+      stop: async () => {
+        controller.abort();
+        await reading;
+      },
+    };
+  }
+
   async api<T = any>(method: string, path: string, body?: unknown, token: string | null = this.token, raw?: string): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = {};
     if (token) headers.authorization = `Bearer ${token}`;

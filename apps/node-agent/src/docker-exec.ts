@@ -159,6 +159,17 @@ export async function execIn(docker: Docker, id: string, command: string[]): Pro
   return { exitCode: info.ExitCode ?? -1, output: demux(Buffer.concat(chunks)) };
 }
 
+/** What of a container's output streamLogs gives, and how. */
+export interface LogStreamOptions {
+  tail: number;
+  follow: boolean;
+  since?: number;
+  /** Given the followed stream, to pause it while its lines have yet to go on. */
+  onStream?: (output: { pause(): void; resume(): void }) => void;
+  /** How long a followed log may be quiet before the Engine is asked whether the follower fell behind. */
+  stallCheckMs?: number;
+}
+
 /**
  * A container's output, line by line: the last `tail` lines (all of them when negative), then new ones while
  * following, past the rotations of its log file. Returns a function that stops following.
@@ -166,15 +177,7 @@ export async function execIn(docker: Docker, id: string, command: string[]): Pro
 export async function streamLogs(
   docker: Docker,
   id: string,
-  opts: {
-    tail: number;
-    follow: boolean;
-    since?: number;
-    /** Given the followed stream, to pause it while its lines have yet to go on. */
-    onStream?: (output: { pause(): void; resume(): void }) => void;
-    /** How long a followed log may be quiet before the Engine is asked whether the follower fell behind. */
-    stallCheckMs?: number;
-  },
+  opts: LogStreamOptions,
   onLine: (line: string, stream: 'stdout' | 'stderr') => void,
   onEnd: () => void,
 ): Promise<() => void> {

@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { namesPlatformRegistry, parseImageReference } from '@gearshift/cartridges';
-import { execIn, execStreams, logTail, runOnce, streamLogs, type RunOnceOptions } from './docker-exec';
+import { execIn, execStreams, logTail, runOnce, streamLogs, type LogStreamOptions, type RunOnceOptions } from './docker-exec';
 import { execTerminal, runTerminal, type TerminalOptions } from './docker-terminal';
 import {
   buildImage,
@@ -234,20 +234,7 @@ export class DockerAdapter {
    * A container's output, line by line: the last `tail` lines (all of them when negative), then new ones while
    * following, past the rotations of its log file. Returns a function that stops following.
    */
-  async streamLogs(
-    id: string,
-    opts: {
-      tail: number;
-      follow: boolean;
-      since?: number;
-      /** Given the followed stream, to pause it while its lines have yet to go on. */
-      onStream?: (output: { pause(): void; resume(): void }) => void;
-      /** How long a followed log may be quiet before the Engine is asked whether the follower fell behind. */
-      stallCheckMs?: number;
-    },
-    onLine: (line: string, stream: 'stdout' | 'stderr') => void,
-    onEnd: () => void,
-  ): Promise<() => void> {
+  async streamLogs(id: string, opts: LogStreamOptions, onLine: (line: string, stream: 'stdout' | 'stderr') => void, onEnd: () => void): Promise<() => void> {
     return streamLogs(this.docker, id, opts, onLine, onEnd);
   }
 

@@ -206,7 +206,8 @@ export class NodesService {
     // are known from the versions read, so their containers are not taken for strays.
     const apps = await this.readApps(
       [...subjects.keys()].filter((id) => desiredOf.has(id) && !busy.has(id)),
-      new Map(desired.map((d) => [d.appId, `${d.desired}|${d.stored}`])),
+      // change_seq moves with desired_seq too: it alone says whether an app read earlier is the app as stored.
+      new Map(desired.map((d) => [d.appId, d.stored])),
     );
     // Every gear placed on the node, of the apps compared now or not: a container of any other is a stray.
     const known = new Set<string>(desired.flatMap((d) => d.gearIds));

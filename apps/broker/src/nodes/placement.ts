@@ -114,6 +114,7 @@ export function explainPlacement(nodes: NodeCandidate[], req: PlacementRequest):
     return { placement: { ok: false, shortfall, lasting: false }, considered: [], passedOver: {}, summary: `${what}: ${shortfall}` };
   }
   const named = req.named !== false;
+  // A refusal's words are short and made anyway: when no node fits they are what the caller says.
   const refused: NodeVerdict[] = [];
   const refusedKinds: string[] = [];
   const fitting: NodeCandidate[] = [];
@@ -121,17 +122,14 @@ export function explainPlacement(nodes: NodeCandidate[], req: PlacementRequest):
   for (const n of nodes) {
     const refusal = whyNot(n, needMb, count, req);
     if (refusal) {
-      if (named) refused.push({ node: n.name, zone: n.zone ?? null, chosen: false, reason: refusal.reason });
+      refused.push({ node: n.name, zone: n.zone ?? null, chosen: false, reason: refusal.reason });
       refusedKinds.push(refusal.kind);
       lasting &&= refusal.lasting === true;
     } else fitting.push(n);
   }
   if (fitting.length === 0) {
-    // A refusal is always put in words: it is what the caller says.
-    const reasons = nodes.map((n) => whyNot(n, needMb, count, req)!.reason);
-    const shortfall = `no node can take ${count} gear(s) needing ${needMb} MB: ${reasons.join('; ')}`;
-    const considered = nodes.map((n, i) => ({ node: n.name, zone: n.zone ?? null, chosen: false, reason: reasons[i] }));
-    return { placement: { ok: false, shortfall, lasting }, considered, passedOver: countBy(refusedKinds), summary: shortfall };
+    const shortfall = `no node can take ${count} gear(s) needing ${needMb} MB: ${refused.map((v) => v.reason).join('; ')}`;
+    return { placement: { ok: false, shortfall, lasting }, considered: refused, passedOver: countBy(refusedKinds), summary: shortfall };
   }
   const verdict = (n: NodeCandidate, chosen: boolean, reason: string): NodeVerdict => ({ node: n.name, zone: n.zone ?? null, chosen, reason });
   const preferred = fitting.find((n) => n.id === req.preferNode);
@@ -141,8 +139,7 @@ export function explainPlacement(nodes: NodeCandidate[], req: PlacementRequest):
       placement: { ok: true, nodeId: preferred.id },
       considered: [
         verdict(preferred, true, `${preferred.name} runs the app's gears and has ${free(preferred)} MB free`),
-        ...(named ? others.map((n) => verdict(n, false, `${n.name} fits, but the app's gears run on ${preferred.name}`)) : []),
-        ...refused,
+        ...(named ? [...others.map((n) => verdict(n, false, `${n.name} fits, but the app's gears run on ${preferred.name}`)), ...refused] : []),
       ],
       passedOver: countBy([...others.map(() => "fits, but the app's gears run elsewhere"), ...refusedKinds]),
       summary: `${what} on ${preferred.name}, beside the app's gears`,
@@ -178,8 +175,7 @@ export function explainPlacement(nodes: NodeCandidate[], req: PlacementRequest):
     placement: { ok: true, nodeId: best.id },
     considered: [
       verdict(best, true, `${best.name} ranks first: ${free(best)} MB free${spreadNote}`),
-      ...(named ? fitting.slice(1).map((n) => verdict(n, false, below(n))) : []),
-      ...refused,
+      ...(named ? [...fitting.slice(1).map((n) => verdict(n, false, below(n))), ...refused] : []),
     ],
     passedOver: countBy([...fitting.slice(1).map(belowKind), ...refusedKinds]),
     summary: `${what} on ${best.name}${best.zone ? ` (zone ${best.zone})` : ''}: ${fitting.length} of ${plural(nodes.length, 'node')} could take them`,
