@@ -224,8 +224,9 @@ function slope(points: { x: number; y: number }[]): number {
  * Placements per second is the whole path of `POST /domains/sim/apps` with 10 replicas, 16 creates in flight
  * (BENCH_SCALE_WIDTH: a backlog, as a scheduler's throughput is measured; each create's time to its answer is printed
  * beside it), counted from the first request to the last answer: each request checks the body, writes the
- * app's rows, places every replica under the placement lock (one read of node usage), records the operation with
- * its placements, and queues one sealed job per node, answering 202. Meanwhile the nodes converge and report on the
+ * app's rows, places every replica from one read of node usage, records the operation with its placements, checks
+ * under the placement lock that the placement still holds as it commits (placed again under the lock when it does
+ * not: how often is printed), and queues one sealed job per node, answering 202. Meanwhile the nodes converge and report on the
  * same machine, and the broker applies their reports. Beside it: gears running per second (until the last gear runs
  * on its node), the broker's CPU per placement over that time (what one free core would give), and the decision
  * alone in this process. The simulated agents share this process with the load: its CPU and event loop delay are
@@ -294,7 +295,8 @@ export async function scaleBench(add: AddRow): Promise<void> {
     add(
       `simulated: placements per second (POST of apps of ${replicas} replicas, ${width} at a time, first request to last answer)`,
       `${sim.placementsPerSecond.toFixed(0)}/s; ${sim.runningPerSecond.toFixed(0)}/s running; broker CPU ${sim.cpuMsPerPlacement.toFixed(1)} ms per placement (${(1000 / sim.cpuMsPerPlacement).toFixed(0)}/s on a free core); ` +
-        `a create answered in ${median(sim.createMs).toFixed(0)} ms median, ${p99(sim.createMs).toFixed(0)} ms p99`,
+        `a create answered in ${median(sim.createMs).toFixed(0)} ms median, ${p99(sim.createMs).toFixed(0)} ms p99; ` +
+        `${m1.get('gearshift_placement_checks_total{outcome="placed_again"}') ?? 0} of ${apps} placed again under the lock`,
       `${decisionsPerSecond(nodeCount, 3, gears, replicas).toFixed(0)}/s decision alone`,
       '-',
       `>= 500/s: ${verdict(sim.placementsPerSecond >= 500)}`,

@@ -23,6 +23,8 @@ import { ServiceHosts1733910000000 } from './1733910000000-service-hosts';
 import { CronRunService1733911000000 } from './1733911000000-cron-run-service';
 import { OperationEndedIndex1733921000000 } from './1733921000000-operation-ended-index';
 import { AppVersions1733952000000 } from './1733952000000-app-versions';
+import { OperationSteps1733953000000 } from './1733953000000-operation-steps';
+import { PlacementCheck1733953500000 } from './1733953500000-placement-check';
 
 /** Every migration, oldest first. A new migration is added here and reviewed like any other code. */
 export const MIGRATIONS = [
@@ -51,4 +53,6 @@ export const MIGRATIONS = [
   CronRunService1733911000000,
   OperationEndedIndex1733921000000,
   AppVersions1733952000000,
+  OperationSteps1733953000000,
+  PlacementCheck1733953500000,
 ];

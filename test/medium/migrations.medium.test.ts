@@ -96,6 +96,7 @@ function representativeRows(): Row[] {
     },
     { table: 'app_cartridges', key: ['app_id', 'cartridge'], values: { app_id: app, cartridge: 'static', generated: '{}', options: '{}' } },
     { table: 'operations', key: ['id'], values: { id: operation, kind: 'app.create', app_id: app, user_id: user, state: 'succeeded', steps: '[]' } },
+    { table: 'operation_steps', key: ['operation_id', 'text'], values: { operation_id: operation, at: new Date(), node: 'node-1', text: 'created' } },
     {
       table: 'deployments',
       key: ['id'],

@@ -123,6 +123,44 @@ describe('operations against Postgres: created, dispatched, finished by reports'
     );
   });
 
+  it('adds each step as a row, placements whole, after the steps an operation of the previous release kept in its column', async () => {
+    const app = await db.addApp('carried', [{}]);
+    const t = Date.now();
+    const at = (s: number) => new Date(t + s * 1000).toISOString();
+    const placement = {
+      at: at(1),
+      text: 'placed web on node1',
+      considered: [{ node: 'node1', zone: 'a', chosen: true, reason: 'most free memory' }],
+      passedOver: { 'no capacity': 3 },
+    };
+    const op = await db.transaction((repos) =>
+      repos.operations.create({
+        kind: 'app.restart',
+        appId: app.id,
+        userId: db.user.id,
+        pendingNodes: [db.node.id],
+        dispatch: [{ nodeId: db.node.id, job: 'app.converge' }],
+        steps: [{ at: at(0), text: 'restart carried' }, placement],
+      }),
+    );
+    // Written by a broker of the previous release while this one started: into the column.
+    const earlier = [{ at: at(2), node: db.node.id, text: 'pulled the image' }];
+    await db.dataSource.query('update operations set steps = $2 where id = $1', [op.id, JSON.stringify(earlier)]);
+    await ops.handleReport(report(op.id, db.node.id, { appId: app.id, step: 'started', at: t + 3000 }));
+    await ops.handleReport(report(op.id, db.node.id, { appId: app.id, phase: 'succeeded', at: t + 4000 }));
+
+    const now = (await operations.findById(op.id))!;
+    assert.deepEqual(
+      now.steps.map((s) => s.text),
+      ['restart carried', 'placed web on node1', 'pulled the image', 'started', 'node finished'],
+    );
+    assert.deepEqual(now.steps[1], placement, 'a placement comes back as it was made, with the nodes it considered');
+    assert.deepEqual(now.steps[2], earlier[0]);
+    const [rows]: { n: number }[] = await db.dataSource.query('select count(*)::int as n from operation_steps where operation_id = $1', [op.id]);
+    assert.equal(rows.n, 4, 'one row per step added, none written twice');
+    assert.deepEqual((await operations.forApp(app.id, 5)).find((o) => o.id === op.id)?.steps, now.steps, 'a list of operations reads the same steps');
+  });
+
   it("fails with the node's reason and marks the node's gears that it could not make", async () => {
     const app = await db.addApp('breaks', [{}, {}]);
     const [ok, broken] = app.gears!;

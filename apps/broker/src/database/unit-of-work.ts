@@ -75,6 +75,42 @@ export class UnitOfWork {
   }
 
   /**
+   * Runs work in one transaction whose lock is taken at its end, by a check of what it decided without the lock:
+   * `work` returns its result and that check (one SQL statement, its values written into it), or null for a plain
+   * commit. The check and the COMMIT go to Postgres as one query, so that the lock is held only while Postgres runs
+   * them, never across a round trip to this process and its busy event loop. A check that fails rolls everything back
+   * and throws its error (see isPlacementConflict).
+   */
+  async runCheckedAtCommit<C extends RepositoryClasses, T>(
+    classes: C,
+    work: (repos: Repositories<C>, tx: Tx) => Promise<{ value: T; check: string | null }>,
+  ): Promise<T> {
+    return withPlacementLog(async () => {
+      const runner = this.dataSource.createQueryRunner();
+      try {
+        await runner.startTransaction();
+        const tx = new Tx(runner.manager);
+        const { value, check } = await work(tx.pick(classes), tx);
+        if (check === null) {
+          await runner.commitTransaction();
+          return value;
+        }
+        // Several statements in one query take the simple protocol, which only the driver's client speaks.
+        const client = (await runner.connect()) as { query(text: string): Promise<unknown> };
+        await client.query(`${check}; commit`);
+        // The transaction ended in that query; the runner is told so.
+        Object.assign(runner, { isTransactionActive: false, transactionDepth: 0 });
+        return value;
+      } catch (err) {
+        if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+        throw err;
+      } finally {
+        await runner.release();
+      }
+    });
+  }
+
+  /**
    * Runs work in one transaction only when no other broker holds the lock (it is not waited for); undefined when
    * one does. For work one broker of many should do: the others skip it.
    */

@@ -1,9 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { aliasViolations, entryName, entryOptions, GEAR_SIZES, gearProcessTypes, type Cartridge, type GearSize } from '@gearshift/cartridges';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { CertificateAuthority } from '../common/certificates';
 import { conflict, GearshiftError, notFound, ruleViolation } from '../common/errors';
 import { CatalogService } from '../cartridges/catalog.service';
+import { isPlacementConflict, placementHoldsCheck } from '../database/placement-check';
 import { UnitOfWork } from '../database/unit-of-work';
 import { AppAccess } from '../apps/app-access.service';
 import type { App, AppSecurityOverride } from '../apps/app.entity';
@@ -15,6 +16,7 @@ import { checkImageSource } from '../apps/release-images';
 import { CHANGE_REPOS, ChangeRunner, type Change, type ChangeRepos } from '../changes/change-runner';
 import type { Domain } from '../domains/domain.entity';
 import { DomainsService } from '../domains/domains.service';
+import { Metrics } from '../metrics/metrics';
 import { OperationsRepository } from '../operations/operations.repository';
 import { OperationsService, presentOperation } from '../operations/operations.service';
 import type { Operation } from '../operations/operation.entity';
@@ -30,6 +32,8 @@ const isUniqueViolation = (err: unknown) => (err as { code?: string })?.code ===
 /** The apps API: create, read, change and delete apps; each change runs as one operation (see ChangeRunner). */
 @Injectable()
 export class AppsService {
+  private readonly logger = new Logger('apps');
+
   constructor(
     private readonly uow: UnitOfWork,
     private readonly appsRepository: AppsRepository,
@@ -43,6 +47,7 @@ export class AppsService {
     private readonly presenter: AppsPresenter,
     private readonly ca: CertificateAuthority,
     private readonly users: UsersRepository,
+    private readonly metrics: Metrics,
     @Inject(BROKER_CONFIG) private readonly config: BrokerConfig,
   ) {}
 
@@ -137,14 +142,17 @@ export class AppsService {
     if (web) checkScale(web, scale, '/scale');
     const mb = (c: Cartridge) => GEAR_SIZES[options[chosen.indexOf(c)].size ?? size].memoryMb;
     const gearCartridges = [...chosen.filter((c) => !isWeb(c)), ...(web ? Array<Cartridge>(scale).fill(web) : [])];
-    let op: Operation;
-    try {
-      op = await this.uow.run(CHANGE_REPOS, async (repos, tx) => {
+    // `early`: web gears are placed from node usage as committed, without the placement lock, which the check at the
+    // commit takes (UnitOfWork.runCheckedAtCommit); when their place no longer holds there, the create runs again
+    // under the lock from the start.
+    const record = (early: boolean) =>
+      this.uow.runCheckedAtCommit(CHANGE_REPOS, async (repos, tx) => {
         if (await repos.apps.nameTaken(domain.id, body.name)) throw this.nameTaken(body.name, domainName);
         const appFields = { domainId: domain.id, name: body.name, desiredState: 'started' as const, size, env: body.env ?? {} };
         const cartridgeRows = chosen.map((c, i) => ({ cartridge: c.manifest.name, generated: generatedFor(c, this.ca), options: options[i] }));
         let nodes: string[];
         let appId: string;
+        let check: string | null = null;
         // Web gears placed under the lock, written together with the operation below.
         let newGears: NewGear[] = [];
         if (web && chosen.length === 1) {
@@ -152,14 +160,14 @@ export class AppsService {
           // taken (no other transaction sees them until this one commits): creates in flight together wait for one
           // another only while they read node usage and place.
           appId = await repos.apps.insert(appFields, cartridgeRows, []);
-          const team = await repos.teams.ofDomain(domain.id);
-          // The read of node usage is queued behind the lock on the same connection: Postgres gets it the moment the
-          // lock is granted, not a turn of this busy event loop later, while the next create waits for the lock.
-          const [, usage] = await Promise.all([tx.lock('placement'), repos.nodes.usage()]);
+          // Under the lock, the read of node usage is queued behind it on the same connection: Postgres gets it the
+          // moment the lock is granted, not a turn of this busy event loop later, while the next create waits.
+          const [team, , usage] = await Promise.all([repos.teams.ofDomain(domain.id), early ? null : tx.lock('placement'), repos.nodes.usage()]);
           await checkTeamQuota(repos.teams, team, gearCartridges.map(mb));
           const placed = await this.appGears.spreadWebGears(repos, usage, {}, web.manifest.name, scale, mb(web), null);
           nodes = placed.nodes;
           newGears = placed.gears;
+          if (early) check = placementHoldsCheck(nodes, team);
         } else if (gearCartridges.length === 0) {
           appId = await repos.apps.insert(appFields, cartridgeRows, []);
           nodes = [];
@@ -190,8 +198,22 @@ export class AppsService {
             `create app ${body.name} with ${names.join(', ') || 'no cartridge yet'}${web ? '' : ' (the runtime is detected when code is pushed)'}`,
           ),
         ]);
-        return created;
+        return { value: created, check };
       });
+    let op: Operation;
+    try {
+      op = await record(true).then(
+        (done) => {
+          if (web && chosen.length === 1) this.metrics.placementChecked('held');
+          return done;
+        },
+        (err: unknown) => {
+          if (!isPlacementConflict(err)) throw err;
+          this.metrics.placementChecked('placed_again');
+          this.logger.log(`app ${body.name}: ${(err as Error).message}; placing it again under the lock`);
+          return record(false);
+        },
+      );
     } catch (err) {
       if (isUniqueViolation(err)) throw this.nameTaken(body.name, domainName);
       throw err;

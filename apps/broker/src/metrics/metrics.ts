@@ -66,6 +66,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly placementChecks = new Counter({
+    name: 'gearshift_placement_checks_total',
+    help: 'Creates placed without the placement lock and checked at their commit, by outcome (held, or placed_again under the lock)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     // The broker process itself: memory, CPU, event loop lag, under gearshift_broker_.
     collectDefaultMetrics({ register: this.registry, prefix: 'gearshift_broker_' });
@@ -82,6 +89,10 @@ export class Metrics {
     this.operations.inc({ kind: op.kind, outcome });
     const seconds = ((op.finishedAt ?? new Date()).getTime() - op.createdAt.getTime()) / 1000;
     if (seconds >= 0) this.operationDuration.observe({ kind: op.kind, outcome }, seconds);
+  }
+
+  placementChecked(outcome: 'held' | 'placed_again'): void {
+    this.placementChecks.inc({ outcome });
   }
 
   deploymentEnded(outcome: 'activated' | 'build_failed' | 'rolled_back'): void {

@@ -33,7 +33,11 @@ export class Operation {
   @Column({ name: 'app_id', type: 'uuid', nullable: true }) appId!: string | null;
   @Column({ name: 'user_id', type: 'uuid', nullable: true }) userId!: string | null;
   @Column({ type: 'text' }) state!: OperationState;
-  @Column({ type: 'jsonb', default: [] }) steps!: OperationStep[];
+  /**
+   * What happened, in time order: rows of operation_steps (OperationsRepository reads and adds them), after any the
+   * operation's `steps` column holds from before they had rows of their own.
+   */
+  steps!: OperationStep[];
   @Column({ type: 'text', nullable: true }) error!: string | null;
   /** Nodes that still have to report an outcome; the operation ends when none is left. */
   @Column({ name: 'pending_nodes', type: 'uuid', array: true, default: () => "'{}'" }) pendingNodes!: string[];

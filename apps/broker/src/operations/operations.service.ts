@@ -422,8 +422,8 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     const emitted: OperationLine[] = [];
     await this.uow.run(REPOS, async (repos, tx) => {
       await repos.apps.recordGearReports(r.nodeId, r.gears);
-      // Read without its steps: the report only adds to them (saveAdding below).
-      const op = await repos.operations.lockWithoutSteps(r.operationId);
+      // Read without its steps: the report only adds to them.
+      const op = await repos.operations.lock(r.operationId, { steps: false });
       if (!op) return;
       const stages = this.stages.get(op.kind);
       const decision = reduceReport(op, r);
@@ -444,7 +444,7 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
         else ended = op;
         if (stage.deleteApp) await repos.apps.delete(stage.deleteApp);
       }
-      if (decision.save) await repos.operations.saveAdding(op, op.steps);
+      if (decision.save) await repos.operations.save(op);
     });
     for (const line of emitted) this.emit(r.operationId, line);
     if (r.gears.length > 0 || ended || continued) this.routes.schedule();
@@ -582,15 +582,15 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     let ended: Operation | null = null;
     await this.uow
       .run(REPOS, async (repos) => {
-        // Its steps (every placement, with each node considered) are neither read nor written again: only added to.
-        const op = await repos.operations.lockWithoutSteps(id);
+        // Its steps (every placement, with each node considered) are not read: only added to.
+        const op = await repos.operations.lock(id, { steps: false });
         if (!op || terminal(op)) return;
-        const added = text ? [{ at: new Date().toISOString(), text }] : [];
+        if (text) op.steps = [{ at: new Date().toISOString(), text }];
         const { serving: _serving, ...context } = op.context;
         op.context = context;
         op.state = 'succeeded';
         op.finishedAt = new Date();
-        await repos.operations.saveAdding(op, added);
+        await repos.operations.save(op);
         ended = op;
       })
       .catch((err: Error) => this.logger.warn(`ending ${id}: ${err.message}`));
