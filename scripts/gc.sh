@@ -22,7 +22,8 @@ for arg in "$@"; do
   esac
 done
 
-export DATABASE_URL="${DATABASE_URL:-postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:5432/gearshift}"
+# The local PostgreSQL over its Unix socket, unless DATABASE_URL names another (a TCP URL works as ever).
+export DATABASE_URL="${DATABASE_URL:-$(local_database_url)}"
 REGISTRY_DIR="$GEARSHIFT_STATE_DIR/registry"
 config="$REGISTRY_DIR/config.yml"
 registry_pattern="^docker-registry serve $config\$"

@@ -18,7 +18,8 @@ done
 export GEARSHIFT_DATA_DIR="${GEARSHIFT_DATA_DIR:-$GEARSHIFT_STATE_DIR}"
 export GEARSHIFT_PORT="${GEARSHIFT_PORT:-8080}"
 export GEARSHIFT_HOST="${GEARSHIFT_HOST:-127.0.0.1}"
-export DATABASE_URL="${DATABASE_URL:-postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:5432/gearshift}"
+# The local PostgreSQL over its Unix socket, unless DATABASE_URL names another (a TCP URL works as ever).
+export DATABASE_URL="${DATABASE_URL:-$(local_database_url)}"
 export GEARSHIFT_BROKER_URL="${GEARSHIFT_BROKER_URL:-http://127.0.0.1:$GEARSHIFT_PORT}"
 # Nodes on other hosts (scripts/join.sh, npm run lab) reach the API, Redis and the registry at this address.
 if [ -n "$GEARSHIFT_ADVERTISE_ADDRESS" ]; then export GEARSHIFT_ADVERTISE_ADDRESS GEARSHIFT_REGISTRY; fi
@@ -48,7 +49,15 @@ else
   node dist/apps/node-agent/src/prepare-images.js
 fi
 
-db=$(basename "${DATABASE_URL%%\?*}")
+# The database's name as the broker reads it, whatever the URL's form (a socket in ?host= or percent-encoded).
+db=$(node -e '
+  const { parsePostgresUrl } = require("./dist/libs/cartridges/src/postgres-url");
+  try {
+    process.stdout.write(parsePostgresUrl(process.env.DATABASE_URL, "DATABASE_URL").database);
+  } catch (err) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }') || die "DATABASE_URL cannot be read"
 if ! as_root su postgres -c "psql -qAtc \"select 1 from pg_database where datname='$db'\"" | grep -q 1; then
   say "creating the database $db"
   as_root su postgres -c "psql -qc 'create database \"$db\" owner $PG_USER'"

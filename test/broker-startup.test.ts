@@ -21,6 +21,13 @@ describe('broker start-up checks', () => {
     assert.match(r.stderr, /GEARSHIFT_PORT must be a whole number from 0 to 65535, not "eighty"/);
   });
 
+  it('stops on a DATABASE_URL its driver and libpq would read differently, naming it and not its password', () => {
+    const r = start({ DATABASE_URL: 'postgresql://gearshift:hunter2@/gearshift' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /DATABASE_URL names no host: give one, or the directory of the server's socket \(\?host=\/var\/run\/postgresql\)/);
+    assert.ok(!r.stderr.includes('hunter2'), r.stderr);
+  });
+
   it('stops on a broken cartridge manifest, naming the file, the field and the rule', () => {
     const dir = mkdtempSync(join(tmpdir(), 'broken-catalogue-'));
     cpSync(join(ROOT, 'cartridges', 'static'), join(dir, 'static'), { recursive: true });

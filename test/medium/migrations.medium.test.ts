@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
 import { dataSourceOptions } from '../../apps/broker/src/database/data-source';
 import { migrate } from '../../apps/broker/src/database/prepare';
-import { dropDatabase, PG_ADMIN_URL } from '../support/stores';
+import { databaseUrl, dropDatabase, PG_ADMIN_URL } from '../support/stores';
 
 /**
  * Upgrades start from any schema Gearshift has shipped: for each migration k, a database migrated up to k gets rows
@@ -14,8 +14,6 @@ import { dropDatabase, PG_ADMIN_URL } from '../support/stores';
  * migrations run. The rows are still there, no constraint is left unchecked, and the schema is the one a fresh
  * database gets. A migration that cannot take the rows an earlier schema holds fails the test of that k.
  */
-
-const urlOf = (database: string) => PG_ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
 
 async function admin<T>(work: (pg: Client) => Promise<T>): Promise<T> {
   const pg = new Client({ connectionString: PG_ADMIN_URL });
@@ -36,7 +34,7 @@ async function migratedDatabase(tag: string, migrations = MIGRATIONS): Promise<s
 }
 
 async function runMigrations(database: string, migrations = MIGRATIONS): Promise<string[]> {
-  const ds = await new DataSource({ ...dataSourceOptions(urlOf(database)), migrations, extra: { max: 2 } }).initialize();
+  const ds = await new DataSource({ ...dataSourceOptions(databaseUrl(database)), migrations, extra: { max: 2 } }).initialize();
   try {
     return await migrate(ds);
   } finally {
@@ -136,7 +134,7 @@ async function columnsOf(pg: Client): Promise<Map<string, Set<string>>> {
 
 /** Columns (with type, nullability, default) and constraints: what the migrations made, to compare two databases. */
 async function schemaOf(database: string): Promise<string[]> {
-  const pg = new Client({ connectionString: urlOf(database) });
+  const pg = new Client({ connectionString: databaseUrl(database) });
   await pg.connect();
   try {
     const columns = await pg.query<{ line: string }>(
@@ -179,7 +177,7 @@ describe('migrations from every earlier schema', { timeout: 600_000 }, () => {
 
       it(`keeps the rows written at migration ${k} through the ${MIGRATIONS.length - 1 - k} later one(s)`, async () => {
         database = await migratedDatabase(`k${k}`, MIGRATIONS.slice(0, k + 1));
-        const pg = new Client({ connectionString: urlOf(database) });
+        const pg = new Client({ connectionString: databaseUrl(database) });
         await pg.connect();
         try {
           const tables = await columnsOf(pg);
@@ -210,7 +208,7 @@ describe('migrations from every earlier schema', { timeout: 600_000 }, () => {
           `the migrations after ${k} (${name}) ran, in order`,
         );
 
-        const after = new Client({ connectionString: urlOf(database) });
+        const after = new Client({ connectionString: databaseUrl(database) });
         await after.connect();
         try {
           for (const row of written) {

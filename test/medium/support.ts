@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import { dropDatabase } from '../support/stores';
 import { DataSource } from 'typeorm';
 import { Logger } from '@nestjs/common';
-import { loadCatalog, type NodeJobName, type NodeJobs } from '@gearshift/cartridges';
+import { DEFAULT_DATABASE_URL, loadCatalog, withPostgresDatabase, type NodeJobName, type NodeJobs } from '@gearshift/cartridges';
 import { loadConfig, type BrokerConfig } from '../../apps/broker/src/config';
 import { useSecretKey } from '../../apps/broker/src/common/secrets';
 import { dataSourceOptions } from '../../apps/broker/src/database/data-source';
@@ -52,7 +52,8 @@ import type { User } from '../../apps/broker/src/users/user.entity';
  * No Redis, no Docker, no broker process.
  */
 
-const PG_ADMIN_URL = process.env.GEARSHIFT_TEST_PG_URL || 'postgresql://gearshift:gearshift@127.0.0.1:5432/postgres';
+// The local Postgres over its Unix socket as the platform reaches it by default, unless GEARSHIFT_TEST_PG_URL names another.
+const PG_ADMIN_URL = process.env.GEARSHIFT_TEST_PG_URL || withPostgresDatabase(DEFAULT_DATABASE_URL, 'postgres');
 
 // The services' routine log lines (a drift repaired, an orphan removed) are what the tests assert; warnings still show.
 Logger.overrideLogger(['warn', 'error']);
@@ -136,7 +137,7 @@ export async function mediumDb(name: string): Promise<MediumDb> {
   await admin.end();
   const dataDir = mkdtempSync(join(tmpdir(), `gearshift-medium-${name}-`));
   const config = loadConfig({
-    DATABASE_URL: PG_ADMIN_URL.replace(/\/[^/]*$/, `/${database}`),
+    DATABASE_URL: withPostgresDatabase(PG_ADMIN_URL, database),
     GEARSHIFT_DATA_DIR: dataDir,
     GEARSHIFT_REGISTRY: '',
     GEARSHIFT_INSTANCE: `gsm${randomBytes(3).toString('hex')}`,

@@ -2,9 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { Client } from 'pg';
+import { DEFAULT_DATABASE_URL, withPostgresDatabase } from '@gearshift/cartridges';
 
-/** Postgres as an administrator, who creates and drops each test platform's database. */
-export const PG_ADMIN_URL = process.env.GEARSHIFT_TEST_PG_URL || 'postgresql://gearshift:gearshift@127.0.0.1:5432/postgres';
+/**
+ * Postgres as an administrator, who creates and drops each test platform's database: GEARSHIFT_TEST_PG_URL, else the
+ * local Postgres over its Unix socket as the platform reaches it by default (a TCP URL works as well).
+ */
+export const PG_ADMIN_URL = process.env.GEARSHIFT_TEST_PG_URL || withPostgresDatabase(DEFAULT_DATABASE_URL, 'postgres');
 
 /**
  * The platform's Redis, as the broker, router and this host's agent reach it: REDIS_URL when given, else the local
@@ -27,8 +31,8 @@ function platformRedisUrl(): string {
 export const REDIS_URL = platformRedisUrl();
 process.env.REDIS_URL = REDIS_URL;
 
-/** The URL of `database` on the same server as the administrator's. */
-export const databaseUrl = (database: string) => PG_ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
+/** The URL of `database` on the same server as the administrator's, reached the same way (socket or TCP). */
+export const databaseUrl = (database: string) => withPostgresDatabase(PG_ADMIN_URL, database);
 
 export async function createDatabase(database: string): Promise<void> {
   const pg = new Client({ connectionString: PG_ADMIN_URL });

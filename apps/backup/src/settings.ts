@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Client } from 'pg';
+import { parsePostgresUrl, withoutPostgresPassword, withPostgresDatabase } from '@gearshift/cartridges';
 import { loadConfig, repoRoot, type BrokerConfig } from '../../broker/src/config';
 
 /** What a backup or restore acts on: the platform as its broker sees it, from the same environment `npm run up` sets. */
@@ -20,15 +21,19 @@ export const DATA_DIRS = ['git', 'agents'];
 
 export const say = (line: string) => process.stdout.write(`==> ${line}\n`);
 
-/** The database's name, and its URL without the password (which goes to pg_dump/pg_restore in PGPASSWORD, not in their arguments). */
+/**
+ * The database's name, and its URL without the password (which goes to pg_dump/pg_restore in PGPASSWORD, not in their
+ * arguments). The URL keeps its form: libpq reads a Unix socket from `?host=` or a percent-encoded host as the broker's
+ * driver does. The maintenance URL names the `postgres` database of the same server, reached the same way.
+ */
 export function pgTarget(databaseUrl: string): { database: string; url: string; env: NodeJS.ProcessEnv; maintenanceUrl: string } {
-  const u = new URL(databaseUrl);
-  const password = decodeURIComponent(u.password);
-  const database = decodeURIComponent(u.pathname.slice(1));
-  const maintenance = new URL(databaseUrl);
-  maintenance.pathname = '/postgres';
-  u.password = '';
-  return { database, url: u.toString(), env: { ...process.env, PGPASSWORD: password }, maintenanceUrl: maintenance.toString() };
+  const { database, password } = parsePostgresUrl(databaseUrl, 'DATABASE_URL');
+  return {
+    database,
+    url: withoutPostgresPassword(databaseUrl),
+    env: { ...process.env, PGPASSWORD: password },
+    maintenanceUrl: withPostgresDatabase(databaseUrl, 'postgres'),
+  };
 }
 
 export async function sha256File(path: string): Promise<string> {

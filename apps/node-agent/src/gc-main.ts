@@ -1,7 +1,7 @@
 import { readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
-import { ConfigError, instanceSetting, intSetting } from '@gearshift/cartridges';
+import { ConfigError, databaseUrlSetting, instanceSetting, intSetting } from '@gearshift/cartridges';
 import { DockerAdapter } from './docker.adapter';
 import { collectDisk, formatBytes, gcTable, type GcItem } from './disk-gc';
 
@@ -27,7 +27,7 @@ function settings(argv: string[], env: NodeJS.ProcessEnv): GcSettings {
   const dataDir = resolve(env.GEARSHIFT_DATA_DIR || env.GEARSHIFT_STATE_DIR || '/var/lib/gearshift');
   return {
     instance: instanceSetting(env),
-    databaseUrl: env.DATABASE_URL || 'postgresql://gearshift:gearshift@127.0.0.1:5432/gearshift',
+    databaseUrl: databaseUrlSetting(env),
     buildCacheMb: intSetting(env, 'GEARSHIFT_BUILD_CACHE_MB', 2048, 0, 16 * 1024 * 1024),
     logDays: intSetting(env, 'GEARSHIFT_LOG_DAYS', 14, 0, 3650),
     graceMinutes: intSetting(env, 'GEARSHIFT_GC_GRACE_MINUTES', 60, 0, 7 * 24 * 60),

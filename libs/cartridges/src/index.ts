@@ -6,6 +6,7 @@ export * from './gear-sizes';
 export * from './labels';
 export * from './routes';
 export * from './settings';
+export * from './postgres-url';
 export * from './descriptor';
 export * from './runtimes';
 export * from './compose';

@@ -70,6 +70,10 @@ describe('the error filter', () => {
     const restarting = Object.assign(new Error('terminating connection due to administrator command'), { driverError: { code: '57P01', message: 'x' } });
     assert.equal(answer(restarting).status, 503);
     assert.equal(answer(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })).status, 503);
+    // Over the Unix socket, a stopped Postgres leaves no socket file: the same 503, but not any missing file.
+    const socketGone = answer(Object.assign(new Error('connect ENOENT /var/run/postgresql/.s.PGSQL.5432'), { code: 'ENOENT', syscall: 'connect' }));
+    assert.deepEqual([socketGone.status, socketGone.body?.code], [503, 'unavailable']);
+    assert.equal(storeUnavailable(Object.assign(new Error("ENOENT: no such file or directory, open '/x'"), { code: 'ENOENT', syscall: 'open' })), undefined);
     // Any other failure of a query is the broker's own: 500.
     assert.equal(storeUnavailable(Object.assign(new Error('duplicate key value'), { code: '23505' })), undefined);
     assert.equal(answer(new Error('duplicate key value')).status, 500);

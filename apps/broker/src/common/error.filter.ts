@@ -107,11 +107,13 @@ export class ErrorFilter implements ExceptionFilter {
  * Such a request did nothing, and may be sent again: 503, not an internal error.
  */
 export function storeUnavailable(error: unknown): string | undefined {
-  const e = error as { message?: unknown; code?: unknown; driverError?: { message?: unknown; code?: unknown } } | null;
+  const e = error as { message?: unknown; code?: unknown; syscall?: unknown; driverError?: { message?: unknown; code?: unknown; syscall?: unknown } } | null;
   const message = String(e?.driverError?.message ?? e?.message ?? '');
   const code = String(e?.driverError?.code ?? e?.code ?? '');
   if (/timeout exceeded when trying to connect/i.test(message)) return 'no connection to it came free in time';
   if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', '57P01', '57P02', '57P03'].includes(code)) return 'it refused or closed the connection';
+  // Over its Unix socket, a Postgres that is stopped (restarting) has no socket file to connect to.
+  if (code === 'ENOENT' && (e?.driverError?.syscall ?? e?.syscall) === 'connect') return 'its socket is not there';
   if (/Connection terminated|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(message))
     return 'it closed the connection';
   return undefined;

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { lookup } from 'node:dns/promises';
-import { machineAddresses } from '@gearshift/cartridges';
+import { machineAddresses, parsePostgresUrl } from '@gearshift/cartridges';
 import { BROKER_CONFIG, ConfigError, type BrokerConfig } from '../config';
 import { invalid, ruleViolation, type GearshiftError } from '../common/errors';
 import { parseAllowList, parseIp, refusal, type AddressRange, type Endpoint, type FetchRules, type Ip } from './fetch-policy';
@@ -81,28 +81,32 @@ export class FetchGuard {
       .map((a) => parseIp(a))
       .filter((ip): ip is Ip => ip !== null);
     const services = await Promise.all(
-      this.endpoints().map(async (e) => ((await resolve(e.host).catch(() => [])) ?? []).map((a) => ({ ip: parseIp(a), port: e.port }))),
+      platformEndpoints(this.config).map(async (e) => ((await resolve(e.host).catch(() => [])) ?? []).map((a) => ({ ip: parseIp(a), port: e.port }))),
     );
     return { allow: this.allow, local, services: services.flat().filter((s): s is { ip: Ip; port: number } => s.ip !== null) };
   }
+}
 
-  /** Where the platform's own services listen, as this broker is told. */
-  private endpoints(): Endpoint[] {
-    const of = (raw: string, fallback: number): Endpoint[] => {
-      try {
-        const u = new URL(raw);
-        return [{ host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port ? Number(u.port) : fallback }];
-      } catch {
-        return [];
-      }
-    };
-    return [
-      { host: this.config.host, port: this.config.port },
-      ...of(this.config.redisUrl, 6379),
-      ...of(this.config.databaseUrl, 5432),
-      ...(this.config.registry ? of(`http://${this.config.registry}`, 80) : []),
-    ];
-  }
+/**
+ * Where the platform's own services listen, as this broker is told. A Postgres reached through its Unix socket has
+ * no address a fetch could be pointed at; one reached over TCP has, and it is among them.
+ */
+export function platformEndpoints(config: Pick<BrokerConfig, 'host' | 'port' | 'redisUrl' | 'databaseUrl' | 'registry'>): Endpoint[] {
+  const of = (raw: string, fallback: number): Endpoint[] => {
+    try {
+      const u = new URL(raw);
+      return [{ host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port ? Number(u.port) : fallback }];
+    } catch {
+      return [];
+    }
+  };
+  const database = parsePostgresUrl(config.databaseUrl, 'DATABASE_URL');
+  return [
+    { host: config.host, port: config.port },
+    ...of(config.redisUrl, 6379),
+    ...(database.host !== undefined ? [{ host: database.host, port: database.port }] : []),
+    ...(config.registry ? of(`http://${config.registry}`, 80) : []),
+  ];
 }
 
 /** Every address of a host name (an address stands for itself), from the system's resolver, within a deadline. */
