@@ -7,6 +7,7 @@ import type { DomainApps } from '../domains/domain-apps';
 import type { CartridgesInUse } from '../cartridges/cartridges-in-use';
 import { AppCartridge } from './app-cartridge.entity';
 import { Gear } from './gear.entity';
+import { sealedValues } from '../common/secrets';
 
 export type NewGear = Pick<Gear, 'cartridge' | 'nodeId' | 'memoryMb'> & { deploymentId?: string | null; process?: string | null; service?: string | null };
 
@@ -26,8 +27,11 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
   private async withParts(apps: App[], scope: { domainId?: string; ids?: string[] }): Promise<App[]> {
     if (apps.length === 0) return apps;
     const where = scope.ids ? { appId: In(scope.ids) } : scope.domainId ? { app: { domainId: scope.domainId } } : {};
-    const cartridges = await this.m.find(AppCartridge, { where, order: { createdAt: 'ASC' } });
-    const gears = await this.m.find(Gear, { where, order: { createdAt: 'ASC' } });
+    // Both reads go to Postgres together: each turn of a busy broker's event loop between them adds to every request.
+    const [cartridges, gears] = await Promise.all([
+      this.m.find(AppCartridge, { where, order: { createdAt: 'ASC' } }),
+      this.m.find(Gear, { where, order: { createdAt: 'ASC' } }),
+    ]);
     const byApp = new Map(apps.map((a) => [a.id, a]));
     for (const a of apps) {
       a.cartridges = [];
@@ -44,6 +48,15 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
    * broker's time (every request about an app, every operation sent, reads one).
    */
   private async one(where: { id: string } | { domainId: string; name: string }): Promise<App | null> {
+    if ('id' in where) {
+      // Known by id, its parts are read with it, in one turn.
+      const [app, cartridges, gears] = await Promise.all([
+        this.m.findOne(App, { where }),
+        this.m.find(AppCartridge, { where: { appId: where.id }, order: { createdAt: 'ASC' } }),
+        this.m.find(Gear, { where: { appId: where.id }, order: { createdAt: 'ASC' } }),
+      ]);
+      return app ? Object.assign(app, { cartridges, gears }) : null;
+    }
     const app = await this.m.findOne(App, { where });
     return app ? (await this.withParts([app], { ids: [app.id] }))[0] : null;
   }
@@ -115,10 +128,6 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     return this.withParts(await this.m.find(App, { where: { id: In(ids) } }), { ids });
   }
 
-  nameTaken(domainId: string, name: string): Promise<boolean> {
-    return this.m.exists(App, { where: { domainId, name } });
-  }
-
   async create(
     app: Pick<App, 'domainId' | 'name' | 'desiredState' | 'size' | 'env'>,
     cartridges: (Pick<AppCartridge, 'cartridge' | 'generated'> & { options?: AppCartridge['options'] })[],
@@ -127,23 +136,35 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     return (await this.findById(await this.insert(app, cartridges, gears)))!;
   }
 
-  /** Writes a new app's rows, as create() does, and returns its id without reading the app back. */
+  /**
+   * Writes a new app's rows, as create() does, and returns its id without reading the app back. The app and its
+   * cartridges are one statement (a create waits for one round trip, not two); the environment and the generated
+   * values are sealed as the entities' columns seal them.
+   */
   async insert(
     app: Pick<App, 'domainId' | 'name' | 'desiredState' | 'size' | 'env'>,
     cartridges: (Pick<AppCartridge, 'cartridge' | 'generated'> & { options?: AppCartridge['options'] })[],
     gears: NewGear[],
   ): Promise<string> {
-    const saved = await this.m.save(this.m.create(App, app));
-    await this.m.insert(
-      AppCartridge,
-      cartridges.map((c) => ({ ...c, appId: saved.id })),
+    const rows = cartridges.map((c) => ({ cartridge: c.cartridge, generated: sealedValues.to(c.generated), options: c.options ?? {} }));
+    const [{ id }]: { id: string }[] = await this.m.query(
+      `with app as (
+         insert into apps (domain_id, name, desired_state, size, env) values ($1, $2, $3, $4, $5) returning id
+       ), cartridges as (
+         insert into app_cartridges (app_id, cartridge, generated, options)
+         select app.id, c.cartridge, c.generated, c.options
+         from app, rows from (jsonb_to_recordset($6::jsonb) as (cartridge text, generated jsonb, options jsonb)) with ordinality as c(cartridge, generated, options, n)
+         order by c.n
+       )
+       select id from app`,
+      [app.domainId, app.name, app.desiredState, app.size, JSON.stringify(sealedValues.to(app.env ?? {})), JSON.stringify(rows)],
     );
     if (gears.length > 0)
       await this.m.insert(
         Gear,
-        gears.map((g) => ({ ...g, appId: saved.id })),
+        gears.map((g) => ({ ...g, appId: id })),
       );
-    return saved.id;
+    return id;
   }
 
   /** The embedded cartridges of these names, in every app, with the values they generated. */

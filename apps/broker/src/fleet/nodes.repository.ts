@@ -174,6 +174,12 @@ export class NodesRepository implements NodeAddresses, NodePublicKeys {
     return this.m.find(Node, { order: { createdAt: 'ASC' } });
   }
 
+  /** The name and address of each of these nodes (those that exist): what an app's view says of where its gears run. */
+  async namesOf(ids: string[]): Promise<Pick<Node, 'id' | 'name' | 'address'>[]> {
+    if (ids.length === 0) return [];
+    return this.m.query('select id, name, address from nodes where id = any($1)', [ids]);
+  }
+
   /** Every node with the memory and gear count its gears take. */
   async usage(): Promise<NodeUsage[]> {
     // One statement: placement reads this under its lock, where every round trip to Postgres holds up the next create.

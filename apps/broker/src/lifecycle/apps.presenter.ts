@@ -58,9 +58,9 @@ export class AppsPresenter {
 
   /** `envValues` false shows the names of the user's variables only (to a viewer). */
   async present(app: App, domain: Domain, op?: Operation, envValues = true) {
-    const all = await this.nodesRepository.all();
-    const nodes = new Map(all.map((n) => [n.id, n.name]));
-    const addresses = new Map(all.map((n) => [n.id, n.address]));
+    const named = await this.nodesRepository.namesOf([...new Set((app.gears ?? []).map((g) => g.nodeId))]);
+    const nodes = new Map(named.map((n) => [n.id, n.name]));
+    const addresses = new Map(named.map((n) => [n.id, n.address]));
     const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));
     const releaseIds = [...new Set([app.activeDeploymentId, ...(app.gears ?? []).map((g) => g.deploymentId)].filter((id): id is string => Boolean(id)))];
     const found = await this.deploymentsRepository.findByIds(releaseIds);

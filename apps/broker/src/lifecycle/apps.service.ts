@@ -147,7 +147,7 @@ export class AppsService {
     // under the lock from the start.
     const record = (early: boolean) =>
       this.uow.runCheckedAtCommit(CHANGE_REPOS, async (repos, tx) => {
-        if (await repos.apps.nameTaken(domain.id, body.name)) throw this.nameTaken(body.name, domainName);
+        // A name taken in the domain fails the app's insert (unique), answered as 409 below.
         const appFields = { domainId: domain.id, name: body.name, desiredState: 'started' as const, size, env: body.env ?? {} };
         const cartridgeRows = chosen.map((c, i) => ({ cartridge: c.manifest.name, generated: generatedFor(c, this.ca), options: options[i] }));
         let nodes: string[];
@@ -159,10 +159,15 @@ export class AppsService {
           // Web gears only: spread over the nodes. The app's own rows are written before the placement lock is
           // taken (no other transaction sees them until this one commits): creates in flight together wait for one
           // another only while they read node usage and place.
-          appId = await repos.apps.insert(appFields, cartridgeRows, []);
-          // Under the lock, the read of node usage is queued behind it on the same connection: Postgres gets it the
-          // moment the lock is granted, not a turn of this busy event loop later, while the next create waits.
-          const [team, , usage] = await Promise.all([repos.teams.ofDomain(domain.id), early ? null : tx.lock('placement'), repos.nodes.usage()]);
+          // The reads are queued behind the insert (and the lock) on the same connection: Postgres gets each the moment
+          // the one before it is done, not a turn of this busy event loop later.
+          const [inserted, team, , usage] = await Promise.all([
+            repos.apps.insert(appFields, cartridgeRows, []),
+            repos.teams.ofDomain(domain.id),
+            early ? null : tx.lock('placement'),
+            repos.nodes.usage(),
+          ]);
+          appId = inserted;
           await checkTeamQuota(repos.teams, team, gearCartridges.map(mb));
           const placed = await this.appGears.spreadWebGears(repos, usage, {}, web.manifest.name, scale, mb(web), null);
           nodes = placed.nodes;
