@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { loadConfig } from '../apps/node-agent/src/config';
 import { agentLog, startAgent, type RunningAgent } from '../apps/node-agent/src/main';
 import { MemoryDocker } from '../apps/node-agent/src/memory-docker';
@@ -8,6 +10,7 @@ import { explainPlacement, type NodeCandidate } from '../apps/broker/src/nodes/p
 import { hostRequest } from '../test/support/http';
 import { eventually, Platform } from '../test/support/platform';
 import { REDIS_URL } from '../test/support/stores';
+import type { LoadMessage, LoadOrder, LoadResult } from './scale-load';
 
 type AddRow = (what: string, platform: string, floor: string, ratio: string, goal: string) => void;
 
@@ -118,25 +121,23 @@ export async function simulate(o: {
     const pid = p.broker!.child.pid!;
     const rss = [{ gears: 0, mb: rssMb(pid) }];
     let created = 0;
-    const createMs: number[] = [];
     const loop = monitorEventLoopDelay({ resolution: 20 });
     loop.enable();
     const own0 = process.cpuUsage();
     const t0 = performance.now();
     const c0 = cpuMs(pid);
-    await pool(
-      Array.from({ length: o.apps }, (_, i) => i),
-      o.width ?? 4,
-      async (i) => {
-        const asked = performance.now();
-        const r = await p.api('POST', '/domains/sim/apps', { name: `app${i}`, cartridges: ['nodejs-18'], scale: o.replicas });
-        createMs.push(performance.now() - asked);
-        if (r.status !== 202 && r.status !== 201) throw new Error(`creating app${i}: ${r.status} ${JSON.stringify(r.body)}`);
-        created += o.replicas;
-        if (created % 1000 === 0) rss.push({ gears: created, mb: rssMb(pid) });
-      },
-    );
-    const createdMs = performance.now() - t0;
+    const order: LoadOrder = { baseUrl: p.baseUrl, token: p.token, domain: 'sim', apps: o.apps, replicas: o.replicas, width: o.width ?? 4 };
+    const load = new Worker(join(__dirname, 'scale-load.js'), { workerData: order });
+    const { createMs, elapsedMs: createdMs } = await new Promise<LoadResult>((resolve, reject) => {
+      load.on('message', (m: LoadMessage) => {
+        if ('created' in m) {
+          created += o.replicas;
+          if (created % 1000 === 0) rss.push({ gears: created, mb: rssMb(pid) });
+        } else if ('done' in m) resolve(m.done);
+        else reject(new Error(m.failure));
+      });
+      load.on('error', reject);
+    }).finally(() => load.terminate());
     const placementsPerSecond = (o.apps * o.replicas) / (createdMs / 1000);
     const cpuMsPerPlacement = (cpuMs(pid) - c0) / (o.apps * o.replicas);
     const own = process.cpuUsage(own0);
@@ -223,7 +224,8 @@ function slope(points: { x: number; y: number }[]): number {
  *
  * Placements per second is the whole path of `POST /domains/sim/apps` with 10 replicas, 16 creates in flight
  * (BENCH_SCALE_WIDTH: a backlog, as a scheduler's throughput is measured; each create's time to its answer is printed
- * beside it), counted from the first request to the last answer: each request checks the body, writes the
+ * beside it), counted from the first request to the last answer, by a thread of its own (bench/scale-load.ts: the
+ * simulated agents keep this one busy): each request checks the body, writes the
  * app's rows, places every replica from one read of node usage, records the operation with its placements, checks
  * under the placement lock that the placement still holds as it commits (placed again under the lock when it does
  * not: how often is printed), and queues one sealed job per node, answering 202. Meanwhile the nodes converge and report on the

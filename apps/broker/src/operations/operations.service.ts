@@ -421,9 +421,9 @@ export class OperationsService implements OnApplicationBootstrap, OnModuleDestro
     let serving: Operation | null = null;
     const emitted: OperationLine[] = [];
     await this.uow.run(REPOS, async (repos, tx) => {
-      await repos.apps.recordGearReports(r.nodeId, r.gears);
-      // Read without its steps: the report only adds to them.
-      const op = await repos.operations.lock(r.operationId, { steps: false });
+      // Both go to Postgres together, on this transaction's connection, which reports hold for every turn of a busy
+      // event loop between two statements; read without its steps: the report only adds to them.
+      const [, op] = await Promise.all([repos.apps.recordGearReports(r.nodeId, r.gears), repos.operations.lock(r.operationId, { steps: false })]);
       if (!op) return;
       const stages = this.stages.get(op.kind);
       const decision = reduceReport(op, r);
