@@ -31,9 +31,13 @@ describe('placements checked at the commit, against Postgres', () => {
       return { value: name, check: placementHoldsCheck([nodeId], team) };
     });
 
-  /** Two placements that both wrote their gears before either commits. */
-  async function race(a: () => Promise<string>, b: () => Promise<string>) {
-    return Promise.allSettled([a(), b()]);
+  /** Placements that all wrote their gears before any of them commits. */
+  function together(...runs: ((gate: Promise<void>) => Promise<string>)[]) {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const settled = Promise.allSettled(runs.map((run) => run(gate)));
+    setTimeout(open, 50);
+    return settled;
   }
 
   const appsNamed = async (...names: string[]) =>
@@ -41,13 +45,10 @@ describe('placements checked at the commit, against Postgres', () => {
 
   it('commits both when the node has room for both', async () => {
     const node = await db.addNode('roomy');
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const settled = race(
-      () => placing('roomy-a', node.id, 1024, gate),
-      () => placing('roomy-b', node.id, 1024, gate),
+    const settled = together(
+      (gate) => placing('roomy-a', node.id, 1024, gate),
+      (gate) => placing('roomy-b', node.id, 1024, gate),
     );
-    setTimeout(open, 50);
     assert.deepEqual(
       (await settled).map((s) => s.status),
       ['fulfilled', 'fulfilled'],
@@ -57,13 +58,10 @@ describe('placements checked at the commit, against Postgres', () => {
 
   it('fails the second with a conflict that names the node, and leaves nothing of it, when only one fits', async () => {
     const node = await db.addNode('tight');
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const settled = race(
-      () => placing('tight-a', node.id, 3000, gate),
-      () => placing('tight-b', node.id, 3000, gate),
+    const settled = together(
+      (gate) => placing('tight-a', node.id, 3000, gate),
+      (gate) => placing('tight-b', node.id, 3000, gate),
     );
-    setTimeout(open, 50);
     const outcomes = await settled;
     const won = outcomes.filter((o) => o.status === 'fulfilled');
     const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
@@ -88,13 +86,10 @@ describe('placements checked at the commit, against Postgres', () => {
       [db.domainId],
     );
     const quota = { id: team.id, maxGears: team.gears + 1, maxMemoryMb: null };
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const settled = race(
-      () => placing('quota-a', node.id, 256, gate, quota),
-      () => placing('quota-b', node.id, 256, gate, quota),
+    const settled = together(
+      (gate) => placing('quota-a', node.id, 256, gate, quota),
+      (gate) => placing('quota-b', node.id, 256, gate, quota),
     );
-    setTimeout(open, 50);
     const outcomes = await settled;
     assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1);
     const lost = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
