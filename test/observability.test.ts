@@ -68,14 +68,17 @@ function parsePrometheus(text: string): { types: Map<string, string>; samples: S
         labels[l[1]] = l[2].replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
         rest = rest.slice(l[0].length);
       }
-      assert.match(rawValue, /^([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]Inf|NaN)$/, `${where}: bad value`);
+      // As Prometheus reads a value (Go's ParseFloat): NaN and Inf in any case; prom-client writes an event loop lag
+      // measured over no sample yet as `Nan`.
+      assert.match(rawValue, /^([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?inf(inity)?|nan)$/i, `${where}: bad value`);
+      const value = Number(/^nan$/i.test(rawValue) ? NaN : rawValue.replace(/^([+-]?)inf(inity)?$/i, '$1Infinity'));
       const family = [...types.keys()].find((f) => suffixes[types.get(f)!].some((s) => name === f + s));
       assert.ok(family, `${where}: a sample of no declared family`);
       if (name.endsWith('_bucket') && types.get(family) === 'histogram') assert.ok('le' in labels, `${where}: a bucket without le`);
       const key = `${name}${JSON.stringify(Object.entries(labels).sort())}`;
       assert.ok(!seen.has(key), `${where}: the same series twice`);
       seen.add(key);
-      samples.push({ name, labels, value: Number(rawValue.replace('Inf', 'Infinity')) });
+      samples.push({ name, labels, value });
     });
   return { types, samples };
 }
@@ -272,10 +275,13 @@ describe('observability: metrics, readiness, structured logs', { timeout: 600_00
     );
     assert.equal(pick(jobs, 'gearshift_queue_depth', { node }).length, 1);
 
-    // The app's recent history, for the console's charts: the requests made above, and the gear's memory.
+    // The app's recent history, for the console's charts: its requests per second and the gear's memory. A rate is
+    // the requests counted between two samples (the app's first point takes the router's own rate, which may already
+    // be back to 0), so requests go on while the history fills.
     const history = await eventually(
       "the app's requests and its gear in its metrics history",
       async () => {
+        assert.equal((await p.viaRouter('site-obs.localhost', '/')).status, 200);
         const res = await p.api('GET', '/domains/obs/apps/site/metrics?minutes=5');
         assert.equal(res.status, 200, JSON.stringify(res.body));
         const h = res.body as {
