@@ -41,11 +41,11 @@ export class DomainsService {
    * is forbidden; a member without the role gets 403 naming the role.
    */
   async require(user: User, name: string, action: Action): Promise<Domain> {
-    const domain = await this.domainsRepository.findByName(name);
+    const found = await this.domainsRepository.findByNameFor(name, user.id);
     const hidden = () => notFound(`domain "${name}"`);
-    if (!domain) throw hidden();
-    await this.policy.require(user, domain.teamId, action, hidden);
-    return domain;
+    if (!found) throw hidden();
+    await this.policy.require(user, found.domain.teamId, action, hidden, { role: found.role });
+    return found.domain;
   }
 
   /** Whether the user may take `action` on a domain they may already see. */

@@ -18,8 +18,9 @@ export class TeamPolicy {
     return decide(user, await this.teams.roleOf(teamId, user.id), action) === 'allow';
   }
 
-  async require(user: User, teamId: string, action: Action, hidden: () => GearshiftError): Promise<Role | null> {
-    const role = await this.teams.roleOf(teamId, user.id);
+  /** Refuses what the user may not do; `known`: their role in the team, already read with what the team holds. */
+  async require(user: User, teamId: string, action: Action, hidden: () => GearshiftError, known?: { role: Role | null }): Promise<Role | null> {
+    const role = known ? known.role : await this.teams.roleOf(teamId, user.id);
     const decision = decide(user, role, action);
     if (decision === 'hide') throw hidden();
     if (decision === 'forbid') {
