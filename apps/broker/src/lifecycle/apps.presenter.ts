@@ -8,6 +8,7 @@ import { DeploymentsRepository } from '../apps/deployments.repository';
 import { publishedVars, type AppShape } from '../apps/gear-specs';
 import { publishedWarnings, shapeCartridges } from '../apps/gear-specs.service';
 import type { Domain } from '../domains/domain.entity';
+import type { Node } from '../fleet/node.entity';
 import { NodesRepository } from '../fleet/nodes.repository';
 import type { Operation } from '../operations/operation.entity';
 import { presentOperation } from '../operations/operations.service';
@@ -36,6 +37,9 @@ export function statusOf(app: Pick<App, 'desiredState' | 'degraded' | 'gears' | 
 }
 
 /** How the API shows an app: its gears with their nodes, endpoints and releases, and its environment. */
+/** The nodes an app's gears run on. */
+type GearNodes = Pick<Node, 'id' | 'name' | 'address'>[];
+
 @Injectable()
 export class AppsPresenter {
   constructor(
@@ -56,9 +60,17 @@ export class AppsPresenter {
     return 'on request (gearshift apps start starts it)';
   }
 
-  /** `envValues` false shows the names of the user's variables only (to a viewer). */
-  async present(app: App, domain: Domain, op?: Operation, envValues = true) {
-    const named = await this.nodesRepository.namesOf([...new Set((app.gears ?? []).map((g) => g.nodeId))]);
+  /** The nodes the app's gears run on, by name and address: what present() says of them. */
+  nodesOf(app: App): Promise<GearNodes> {
+    return this.nodesRepository.namesOf([...new Set((app.gears ?? []).map((g) => g.nodeId))]);
+  }
+
+  /**
+   * `envValues` false shows the names of the user's variables only (to a viewer). `gearNodes`: nodesOf(app), when the
+   * caller read it already.
+   */
+  async present(app: App, domain: Domain, op?: Operation, envValues = true, gearNodes?: GearNodes) {
+    const named = gearNodes ?? (await this.nodesOf(app));
     const nodes = new Map(named.map((n) => [n.id, n.name]));
     const addresses = new Map(named.map((n) => [n.id, n.address]));
     const web = this.catalog.webOf((app.cartridges ?? []).map((c) => c.cartridge));

@@ -109,10 +109,15 @@ export class AppsService {
     // The app is read once for its jobs and its answer, unless the answer waits (or the operation ends as it is sent,
     // as a delete with nothing on any node does): then it is read again as it is at the end.
     const sent = op.appId ? await this.appsRepository.findById(op.appId) : null;
-    const done = await this.changes.sendAndWait(op, waitSeconds, { app: sent });
-    const app = op.appId && (waitSeconds || op.dispatch.length === 0) ? await this.appsRepository.findById(op.appId) : sent;
+    const readAgain = Boolean(waitSeconds) || op.dispatch.length === 0;
+    // The nodes its answer names are read while its jobs are sent, when it is not read again.
+    const [done, gearNodes] = await Promise.all([
+      this.changes.sendAndWait(op, waitSeconds, { app: sent }),
+      sent && !readAgain ? this.presenter.nodesOf(sent) : undefined,
+    ]);
+    const app = op.appId && readAgain ? await this.appsRepository.findById(op.appId) : sent;
     if (!app) return { deleted: true, operation: presentOperation(done) };
-    return this.presenter.present(app, domain, done);
+    return this.presenter.present(app, domain, done, true, gearNodes);
   }
 
   async create(user: User, domainName: string, request: CreateAppBody, waitSeconds?: number) {
