@@ -1,8 +1,7 @@
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { eventually, gitPush, Platform } from './support/platform';
-import { gitRepo } from './support/git';
+import { eventually, type Platform } from './support/platform';
+import { devPushes } from './support/dev-pushes';
 
 /**
  * Apps written for docker compose, of services built from the repository's own Dockerfile and no web cartridge. Their
@@ -11,27 +10,11 @@ import { gitRepo } from './support/git';
  */
 
 describe('compose apps built from their own Dockerfile', { timeout: 900_000 }, () => {
+  const dev = devPushes('compose-df');
+  const { repo, push, createEmpty } = dev;
   let p: Platform;
-  const repos: string[] = [];
-
-  const repo = (files: Record<string, string>): string => {
-    const dir = gitRepo('compose-df', files);
-    repos.push(dir);
-    return dir;
-  };
-  const push = (dir: string, app: string) => gitPush(dir, `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/${app}.git`);
-  const createEmpty = async (name: string) => {
-    const created = await p.api('POST', '/domains/dev/apps?wait=60', { name, cartridges: [] });
-    assert.equal(created.status, 202, JSON.stringify(created.body));
-  };
-
-  before(async () => {
-    p = await Platform.start('compose-df', { node1: {} }, { router: true });
-    assert.equal((await p.api('POST', '/domains', { name: 'dev' })).status, 201);
-  });
-  after(async () => {
-    await p?.stop();
-    for (const dir of repos) rmSync(dir, { recursive: true, force: true });
+  before(() => {
+    p = dev.p();
   });
 
   it("builds FROM the runtime its package.json calls for and installs npm packages trusting the node's CAs", async () => {

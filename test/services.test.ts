@@ -1,9 +1,10 @@
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eventually, gitPush, Platform } from './support/platform';
-import { git, gitRepo } from './support/git';
+import { eventually, type Platform } from './support/platform';
+import { devPushes } from './support/dev-pushes';
+import { git } from './support/git';
 
 /**
  * Apps created empty (`"cartridges": []`) and shaped by their first push: a compose file in a repository without a
@@ -13,30 +14,11 @@ import { git, gitRepo } from './support/git';
  */
 
 describe('apps shaped by their first push', { timeout: 900_000 }, () => {
+  const dev = devPushes('services');
+  const { repo, push, createEmpty } = dev;
   let p: Platform;
-  const repos: string[] = [];
-
-  /** A new repository holding `files`, committed on main. */
-  const repo = (files: Record<string, string>): string => {
-    const dir = gitRepo('services', files);
-    repos.push(dir);
-    return dir;
-  };
-
-  const push = (dir: string, app: string) => gitPush(dir, `http://dev:${p.token}@127.0.0.1:${p.port}/git/dev/${app}.git`);
-
-  const createEmpty = async (name: string) => {
-    const created = await p.api('POST', '/domains/dev/apps?wait=60', { name, cartridges: [] });
-    assert.equal(created.status, 202, JSON.stringify(created.body));
-  };
-
-  before(async () => {
-    p = await Platform.start('services', { node1: {} }, { router: true });
-    assert.equal((await p.api('POST', '/domains', { name: 'dev' })).status, 201);
-  });
-  after(async () => {
-    await p?.stop();
-    for (const dir of repos) rmSync(dir, { recursive: true, force: true });
+  before(() => {
+    p = dev.p();
   });
 
   it("gives an empty app the shape of its repository's compose file, then serves the pushed code", async () => {

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import { isUuid } from '../common/uuid';
 import { BROKER_CONFIG, type BrokerConfig } from '../config';
 import { Leadership } from '../leadership/leadership.service';
 import type { User } from '../users/user.entity';
@@ -20,7 +21,6 @@ export interface AuditActor {
 }
 
 const PRUNE_EVERY_MS = 3600_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** An event as the API shows it. */
 export function presentEvent(e: AuditEvent) {
@@ -93,7 +93,7 @@ export class AuditService implements OnApplicationBootstrap {
       domain: what.domain?.slice(0, 300) ?? null,
       statusCode: status,
       outcome: outcomeOf(status),
-      operationId: typeof operation === 'string' && UUID.test(operation) ? operation : null,
+      operationId: typeof operation === 'string' && isUuid(operation) ? operation : null,
       details,
     };
     // After the answer, off the request's path: the caller never waits for, nor fails with, the log.

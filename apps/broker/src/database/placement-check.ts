@@ -1,9 +1,8 @@
+import { isUuid } from '../common/uuid';
 import { LOCKS } from './locks';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 const uuid = (value: string): string => {
-  if (!UUID.test(value)) throw new Error(`not a uuid: ${JSON.stringify(value)}`);
+  if (!isUuid(value)) throw new Error(`not a uuid: ${JSON.stringify(value)}`);
   return `'${value}'`;
 };
 

@@ -36,10 +36,10 @@ export function statusOf(app: Pick<App, 'desiredState' | 'degraded' | 'gears' | 
   return 'starting';
 }
 
-/** How the API shows an app: its gears with their nodes, endpoints and releases, and its environment. */
 /** The nodes an app's gears run on. */
 type GearNodes = Pick<Node, 'id' | 'name' | 'address'>[];
 
+/** How the API shows an app: its gears with their nodes, endpoints and releases, and its environment. */
 @Injectable()
 export class AppsPresenter {
   constructor(

@@ -147,9 +147,10 @@ export class AppsService {
     if (web) checkScale(web, scale, '/scale');
     const mb = (c: Cartridge) => GEAR_SIZES[options[chosen.indexOf(c)].size ?? size].memoryMb;
     const gearCartridges = [...chosen.filter((c) => !isWeb(c)), ...(web ? Array<Cartridge>(scale).fill(web) : [])];
-    // `early`: web gears are placed from node usage as committed, without the placement lock, which the check at the
-    // commit takes (UnitOfWork.runCheckedAtCommit); when their place no longer holds there, the create runs again
-    // under the lock from the start.
+    // Web gears only: spread over the nodes. `early`: placed from node usage as committed, without the placement lock,
+    // which the check at the commit takes (UnitOfWork.runCheckedAtCommit); when their place no longer holds there, the
+    // create runs again under the lock from the start.
+    const spreads = web !== undefined && chosen.length === 1;
     const record = (early: boolean) =>
       this.uow.runCheckedAtCommit(CHANGE_REPOS, async (repos, tx) => {
         // A name taken in the domain fails the app's insert (unique), answered as 409 below.
@@ -158,14 +159,12 @@ export class AppsService {
         let nodes: string[];
         let appId: string;
         let check: string | null = null;
-        // Web gears placed under the lock, written together with the operation below.
+        // Web gears placed, written together with the operation below.
         let newGears: NewGear[] = [];
-        if (web && chosen.length === 1) {
-          // Web gears only: spread over the nodes. The app's own rows are written before the placement lock is
-          // taken (no other transaction sees them until this one commits): creates in flight together wait for one
-          // another only while they read node usage and place.
-          // The reads are queued behind the insert (and the lock) on the same connection: Postgres gets each the moment
-          // the one before it is done, not a turn of this busy event loop later.
+        if (spreads) {
+          // The app's own rows are written before any placement lock is taken (no other transaction sees them until
+          // this one commits). The reads are queued behind the insert (and the lock) on the same connection: Postgres
+          // gets each the moment the one before it is done, not a turn of this busy event loop later.
           const [inserted, team, , usage] = await Promise.all([
             repos.apps.insert(appFields, cartridgeRows, []),
             repos.teams.ofDomain(domain.id),
@@ -214,7 +213,7 @@ export class AppsService {
     try {
       op = await record(true).then(
         (done) => {
-          if (web && chosen.length === 1) this.metrics.placementChecked('held');
+          if (spreads) this.metrics.placementChecked('held');
           return done;
         },
         (err: unknown) => {

@@ -99,8 +99,7 @@ export class OperationsRepository {
   }
 
   async findById(id: string): Promise<Operation | null> {
-    const rows: OperationRow[] = await this.m.query(`select ${FIELDS} from operations where id = $1`, [id]);
-    return (await this.withSteps(rows.map(operationOf)))[0] ?? null;
+    return (await this.read('where id = $1', [id]))[0] ?? null;
   }
 
   /**
@@ -108,10 +107,7 @@ export class OperationsRepository {
    * `steps` (a node's report, which only adds to them), the operation comes with none read: save() adds the new ones.
    */
   async lock(id: string, { steps = true }: { steps?: boolean } = {}): Promise<Operation | null> {
-    const rows: OperationRow[] = await this.m.query(`select ${FIELDS} from operations where id = $1 for update`, [id]);
-    const ops = rows.map(operationOf);
-    if (!steps) for (const op of ops) op.steps = [];
-    return (steps ? await this.withSteps(ops) : ops)[0] ?? null;
+    return (await this.read('where id = $1 for update', [id], steps))[0] ?? null;
   }
 
   /**
@@ -143,17 +139,12 @@ export class OperationsRepository {
     for (const s of added) stored.add(s);
   }
 
-  async forApp(appId: string, limit: number): Promise<Operation[]> {
-    const rows: OperationRow[] = await this.m.query(`select ${FIELDS} from operations where app_id = $1 order by created_at desc limit $2`, [appId, limit]);
-    return this.withSteps(rows.map(operationOf));
+  forApp(appId: string, limit: number): Promise<Operation[]> {
+    return this.read('where app_id = $1 order by created_at desc limit $2', [appId, limit]);
   }
 
   async activeForApp(appId: string): Promise<Operation | null> {
-    const rows: OperationRow[] = await this.m.query(
-      `select ${FIELDS} from operations where app_id = $1 and state in ('queued', 'running') order by created_at limit 1`,
-      [appId],
-    );
-    return (await this.withSteps(rows.map(operationOf)))[0] ?? null;
+    return (await this.read("where app_id = $1 and state in ('queued', 'running') order by created_at limit 1", [appId]))[0] ?? null;
   }
 
   /**
@@ -161,19 +152,13 @@ export class OperationsRepository {
    * when their node is lost. The sweeper reads them every few seconds, and a thousand creates under way on a hundred
    * nodes hold tens of megabytes of steps (every placement, with each node considered).
    */
-  async unfinished(): Promise<Operation[]> {
-    const rows: OperationRow[] = await this.m.query(`select ${FIELDS} from operations where state in ('queued', 'running') order by created_at`);
-    return rows.map((r) => Object.assign(operationOf(r), { steps: [] }));
+  unfinished(): Promise<Operation[]> {
+    return this.read("where state in ('queued', 'running') order by created_at", [], false);
   }
 
   /** The operations of `kind` whose context has `value` under `key` (the moves a drain made), oldest first. */
-  async withContext(kind: string, key: string, value: string): Promise<Operation[]> {
-    const rows: OperationRow[] = await this.m.query(`select ${FIELDS} from operations where kind = $1 and context ->> $2 = $3 order by created_at`, [
-      kind,
-      key,
-      value,
-    ]);
-    return this.withSteps(rows.map(operationOf));
+  withContext(kind: string, key: string, value: string): Promise<Operation[]> {
+    return this.read('where kind = $1 and context ->> $2 = $3 order by created_at', [kind, key, value]);
   }
 
   /** Apps with an operation under way, and (given `endedSince`) those whose last one ended after that moment. */
@@ -184,6 +169,15 @@ export class OperationsRepository {
         ])
       : await this.m.query("select distinct app_id from operations where state in ('queued', 'running') and app_id is not null");
     return new Set(rows.map((r) => r.app_id));
+  }
+
+  /** The operations `rest` (a where clause, an order, a lock) selects, with their steps or (`steps` false) none. */
+  private async read(rest: string, params: unknown[], steps = true): Promise<Operation[]> {
+    const rows: OperationRow[] = await this.m.query(`select ${FIELDS} from operations ${rest}`, params);
+    const ops = rows.map(operationOf);
+    if (steps) return this.withSteps(ops);
+    for (const op of ops) op.steps = [];
+    return ops;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { notFound } from '../common/errors';
 import { randomToken } from '../common/random-token';
+import { isUuid } from '../common/uuid';
 import { UsersRepository } from './users.repository';
 import { tokenHash } from './password';
 import type { Scope } from './scopes';
@@ -8,8 +9,6 @@ import type { User } from './user.entity';
 
 const DAY_MS = 24 * 3600 * 1000;
 export const DEFAULT_TOKEN_DAYS = 30;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Personal access tokens: named, scoped, expiring; the token itself is shown once and kept only as its hash. */
 @Injectable()
@@ -37,6 +36,6 @@ export class TokensService {
 
   /** Revokes one of the caller's tokens (a personal one, or a login of theirs): its next use is a 401. */
   async revoke(user: User, id: string): Promise<void> {
-    if (!UUID.test(id) || !(await this.users.deleteToken(user.id, id))) throw notFound(`the token ${id}`);
+    if (!isUuid(id) || !(await this.users.deleteToken(user.id, id))) throw notFound(`the token ${id}`);
   }
 }
