@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { loadConfig } from '../apps/node-agent/src/config';
@@ -35,6 +35,8 @@ export interface Simulation {
   runningPerSecond: number;
   /** How long each create took to be answered (ms): with many in flight, most of it is waiting for the ones before. */
   createMs: number[];
+  /** Postgres's and Redis's CPU time while the apps were created, per gear placed, in ms (the whole machine's). */
+  storesMsPerPlacement: { postgres: number; redis: number };
   /** This process (the load and every simulated agent) while the apps were created: its CPU share of one core, and its event loop's worst delay. */
   simulator: { cpuShare: number; loopDelayMaxMs: number; loopDelayP99Ms: number };
   stop(): Promise<void>;
@@ -45,6 +47,18 @@ const rssMb = (pid: number) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileS
 export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+/** CPU time (ms) so far of every process of this machine whose command is `comm` (Postgres's backends, Redis). */
+export function cpuMsOf(comm: string): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) total += cpuMs(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 export const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))];
 
@@ -126,6 +140,7 @@ export async function simulate(o: {
     const own0 = process.cpuUsage();
     const t0 = performance.now();
     const c0 = cpuMs(pid);
+    const stores0 = { postgres: cpuMsOf('postgres'), redis: cpuMsOf('redis-server') };
     const order: LoadOrder = { baseUrl: p.baseUrl, token: p.token, domain: 'sim', apps: o.apps, replicas: o.replicas, width: o.width ?? 4 };
     const load = new Worker(join(__dirname, 'scale-load.js'), { workerData: order });
     const { createMs, elapsedMs: createdMs } = await new Promise<LoadResult>((resolve, reject) => {
@@ -140,6 +155,10 @@ export async function simulate(o: {
     }).finally(() => load.terminate());
     const placementsPerSecond = (o.apps * o.replicas) / (createdMs / 1000);
     const cpuMsPerPlacement = (cpuMs(pid) - c0) / (o.apps * o.replicas);
+    const storesMsPerPlacement = {
+      postgres: (cpuMsOf('postgres') - stores0.postgres) / (o.apps * o.replicas),
+      redis: (cpuMsOf('redis-server') - stores0.redis) / (o.apps * o.replicas),
+    };
     const own = process.cpuUsage(own0);
     loop.disable();
     const simulator = {
@@ -154,7 +173,7 @@ export async function simulate(o: {
     });
     const runningPerSecond = total / ((performance.now() - t0) / 1000);
     rss.push({ gears: total, mb: rssMb(pid) });
-    return { p, nodes, rss, placementsPerSecond, cpuMsPerPlacement, runningPerSecond, createMs, simulator, stop };
+    return { p, nodes, rss, placementsPerSecond, cpuMsPerPlacement, storesMsPerPlacement, runningPerSecond, createMs, simulator, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -242,7 +261,7 @@ export async function scaleBench(add: AddRow): Promise<void> {
   const heartbeatMs = 2000;
   // A broker of 10,000 gears holds more than the 128 MB of old generation a small platform's runs with; a young
   // generation of 1 MB makes it collect garbage every few milliseconds under this load (BENCH_SCALE_BROKER_FLAGS).
-  const brokerFlags = (process.env.BENCH_SCALE_BROKER_FLAGS ?? '--max-semi-space-size=16 --max-old-space-size=512').split(' ').filter(Boolean);
+  const brokerFlags = (process.env.BENCH_SCALE_BROKER_FLAGS ?? '--max-semi-space-size=64 --max-old-space-size=512').split(' ').filter(Boolean);
   const started = performance.now();
   const sim = await simulate({ nodes: nodeCount, zones: 3, apps, replicas, width, heartbeatMs, brokerFlags });
   const verdict = (met: boolean) => (met ? 'met' : 'MISSED');
@@ -296,7 +315,8 @@ export async function scaleBench(add: AddRow): Promise<void> {
     );
     add(
       `simulated: placements per second (POST of apps of ${replicas} replicas, ${width} at a time, first request to last answer)`,
-      `${sim.placementsPerSecond.toFixed(0)}/s; ${sim.runningPerSecond.toFixed(0)}/s running; broker CPU ${sim.cpuMsPerPlacement.toFixed(1)} ms per placement (${(1000 / sim.cpuMsPerPlacement).toFixed(0)}/s on a free core); ` +
+      `${sim.placementsPerSecond.toFixed(0)}/s; ${sim.runningPerSecond.toFixed(0)}/s running; broker CPU ${sim.cpuMsPerPlacement.toFixed(1)} ms per placement (${(1000 / sim.cpuMsPerPlacement).toFixed(0)}/s on a free core), ` +
+        `Postgres ${sim.storesMsPerPlacement.postgres.toFixed(1)} ms, Redis ${sim.storesMsPerPlacement.redis.toFixed(1)} ms, this process ${((sim.simulator.cpuShare * 1000) / sim.placementsPerSecond).toFixed(1)} ms; ` +
         `a create answered in ${median(sim.createMs).toFixed(0)} ms median, ${p99(sim.createMs).toFixed(0)} ms p99; ` +
         `${m1.get('gearshift_placement_checks_total{outcome="placed_again"}') ?? 0} of ${apps} placed again under the lock`,
       `${decisionsPerSecond(nodeCount, 3, gears, replicas).toFixed(0)}/s decision alone`,

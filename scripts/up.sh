@@ -32,7 +32,8 @@ log_dir="$GEARSHIFT_DATA_DIR/logs"
 api="http://$GEARSHIFT_HOST:$GEARSHIFT_PORT/api/v1"
 # A small young generation: the broker and agent are I/O-bound, and it keeps their memory down by a third. A capped
 # old generation and two malloc arenas make them give memory back after a burst of requests instead of keeping it.
-NODE_FLAGS="--max-semi-space-size=1 --max-old-space-size=128"
+# A platform of thousands of gears sets GEARSHIFT_NODE_FLAGS (see the README's configuration).
+NODE_FLAGS="${GEARSHIFT_NODE_FLAGS:---max-semi-space-size=1 --max-old-space-size=128}"
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 
 prepare_host

@@ -1,8 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import type { GearSpec, NodeJobs } from './jobs';
 import {
+  EPHEMERAL_TTL_MS,
   SEALED_V1,
   SealError,
   isNodePublicKey,
@@ -113,17 +114,30 @@ describe('values sealed for a node', () => {
     assert.deepEqual(openNodeJob('app.restore', sealNodeJob('app.restore', restore, node.publicKey), node.privateKey), restore);
   });
 
-  it('seals the values of one job with one ephemeral key, each with an IV of its own, and another job with another key', () => {
+  it('seals for a node with one ephemeral key for a minute, each value with an IV of its own, and then with another key', (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    const fresh = makeNodeKeyPair();
     const converge: NodeJobs['app.converge'] = { appId: 'a1', gears: [gear({ A: 'same', B: 'same', C: 'other' })] };
     const parts = (job: NodeJobs['app.converge']) => Object.values(job.gears[0].env).map((v) => Buffer.from(v.slice(SEALED_V1.length), 'base64url'));
-    const one = parts(sealNodeJob('app.converge', converge, node.publicKey));
-    const ephemerals = new Set(one.map((raw) => raw.subarray(0, 32).toString('hex')));
-    assert.equal(ephemerals.size, 1, 'one ephemeral key for the job');
+    const ephemeralOf = (raw: Buffer) => raw.subarray(0, 32).toString('hex');
+    const one = parts(sealNodeJob('app.converge', converge, fresh.publicKey));
+    assert.equal(new Set(one.map(ephemeralOf)).size, 1, 'one ephemeral key for the job');
     assert.equal(new Set(one.map((raw) => raw.subarray(32, 44).toString('hex'))).size, 3, 'an IV per value');
     assert.notEqual(one[0].toString('hex'), one[1].toString('hex'), 'equal values seal apart');
-    const two = parts(sealNodeJob('app.converge', converge, node.publicKey));
-    assert.ok(!ephemerals.has(two[0].subarray(0, 32).toString('hex')), 'another job, another key');
-    assert.deepEqual(openNodeJob('app.converge', sealNodeJob('app.converge', converge, node.publicKey), node.privateKey), converge);
+    t.mock.timers.tick(EPHEMERAL_TTL_MS - 1);
+    const two = parts(sealNodeJob('app.converge', converge, fresh.publicKey));
+    assert.equal(ephemeralOf(two[0]), ephemeralOf(one[0]), 'the same key within the minute');
+    assert.notEqual(two[0].toString('hex'), one[0].toString('hex'), 'yet another ciphertext');
+    assert.notEqual(ephemeralOf(parts(sealNodeJob('app.converge', converge, node.publicKey))[0]), ephemeralOf(one[0]), 'another node, another key');
+    t.mock.timers.tick(1);
+    const three = parts(sealNodeJob('app.converge', converge, fresh.publicKey));
+    assert.notEqual(ephemeralOf(three[0]), ephemeralOf(one[0]), 'a new key once the minute is over');
+    // The node opens jobs of either key with the same private key object, which keeps what it derived.
+    const key = createPrivateKey(fresh.privateKey);
+    for (let i = 0; i < 3; i++) assert.deepEqual(openNodeJob('app.converge', sealNodeJob('app.converge', converge, fresh.publicKey), key), converge);
+    t.mock.timers.tick(EPHEMERAL_TTL_MS);
+    assert.deepEqual(openNodeJob('app.converge', sealNodeJob('app.converge', converge, fresh.publicKey), key), converge);
+    assert.throws(() => openNodeJob('app.converge', sealNodeJob('app.converge', converge, fresh.publicKey), createPrivateKey(other.privateKey)), SealError);
   });
 
   it('refuses a job whose secrets came in clear, and sends none to a node without a public key', () => {

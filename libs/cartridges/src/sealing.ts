@@ -14,11 +14,13 @@ import type { NodeJobName, NodeJobs } from './jobs';
 /**
  * Secret values sealed for one node. Each node makes an X25519 key pair when it joins and gives the broker the public
  * half; every secret a job carries to it (env values, generated passwords, capability URLs) travels as a
- * `sealed:v1:` string that only that node's private key opens. Each job's values are sealed with a key pair of its
- * own (ephemeral X25519), the shared secret goes through HKDF-SHA256 into an AES-256-GCM key, each value gets an IV
- * of its own, and the GCM tag makes any change to the string fail to open. So Redis, and anyone who reads a queued or
- * failed job, sees no secret. (A key pair per value cost a key generation and an exchange for every variable of every
- * gear: a tenth of a busy broker's time.)
+ * `sealed:v1:` string that only that node's private key opens. Values are sealed with an ephemeral X25519 key pair,
+ * the shared secret goes through HKDF-SHA256 into an AES-256-GCM key, each value gets a random IV of its own, and the
+ * GCM tag makes any change to the string fail to open. So Redis, and anyone who reads a queued or failed job, sees no
+ * secret. The broker keeps an ephemeral key pair for a node for at most EPHEMERAL_TTL_MS, and the node keeps the keys
+ * it derived for the ephemeral keys it saw last: a key generation and an exchange for every job cost a busy broker and
+ * its nodes a twentieth of their time (earlier, one for every value cost a tenth). Forward secrecy holds per window:
+ * an ephemeral private key leaves memory within a minute.
  */
 export const SEALED_V1 = 'sealed:v1:';
 
@@ -64,7 +66,25 @@ function keyFor(shared: Buffer, ephemeral: Buffer, recipient: Buffer): Buffer {
 
 export const isSealed = (value: unknown): value is string => typeof value === 'string' && value.startsWith(SEALED_V1);
 
-/** Seals values for the node whose public key (base64url) is given, all with one ephemeral key pair. */
+/** How long the broker seals for one node with the same ephemeral key pair. */
+export const EPHEMERAL_TTL_MS = 60_000;
+/** Nodes whose sealer is kept at once; past it, the oldest goes (a platform of more nodes makes key pairs more often). */
+const SEALERS_KEPT = 10_000;
+const sealers = new Map<string, { seal: (plain: string) => string; until: number }>();
+
+/** The sealer for a node's public key: the one made within EPHEMERAL_TTL_MS, or a new one with a new ephemeral key pair. */
+function currentSealer(publicKey: string): (plain: string) => string {
+  const now = Date.now();
+  const kept = sealers.get(publicKey);
+  if (kept && kept.until > now) return kept.seal;
+  sealers.delete(publicKey);
+  if (sealers.size >= SEALERS_KEPT) sealers.delete(sealers.keys().next().value!);
+  const seal = sealerFor(publicKey);
+  sealers.set(publicKey, { seal, until: now + EPHEMERAL_TTL_MS });
+  return seal;
+}
+
+/** Seals values for the node whose public key (base64url) is given, all with one new ephemeral key pair. */
 function sealerFor(publicKey: string): (plain: string) => string {
   const pair = generateKeyPairSync('x25519');
   const ephemeral = Buffer.from(rawPublic(pair.publicKey), 'base64url');
@@ -93,7 +113,7 @@ export class SealError extends Error {
 
 /**
  * Opens a value sealed for this node; `what` names it in the error (never the value). `keys` keeps the AES key of
- * each ephemeral public key seen, for the values of one job, which share it.
+ * each ephemeral public key seen (see derivedKeys).
  */
 export function openWith(privateKeyPem: string | KeyObject, sealed: string, what = 'a value', keys?: Map<string, Buffer>): string {
   if (!isSealed(sealed)) throw new SealError(`${what} came in clear where a value sealed for this node was expected; refusing it`);
@@ -106,8 +126,7 @@ export function openWith(privateKeyPem: string | KeyObject, sealed: string, what
     let key = keys?.get(id);
     if (!key) {
       const shared = diffieHellman({ privateKey, publicKey: importPublic(id) });
-      const recipient = Buffer.from(rawPublic(createPublicKey(privateKey)), 'base64url');
-      key = keyFor(shared, ephemeral, recipient);
+      key = keyFor(shared, ephemeral, recipientOf(privateKey));
       keys?.set(id, key);
     }
     const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(RAW_KEY, RAW_KEY + IV));
@@ -116,6 +135,34 @@ export function openWith(privateKeyPem: string | KeyObject, sealed: string, what
   } catch {
     throw new SealError(`${what} does not open with this node's key (sealed for another node, or changed on the way)`);
   }
+}
+
+/** The raw public key of each private key opened with, kept as long as the key object lives. */
+const recipients = new WeakMap<KeyObject, Buffer>();
+function recipientOf(privateKey: KeyObject): Buffer {
+  let raw = recipients.get(privateKey);
+  if (!raw) {
+    raw = Buffer.from(rawPublic(createPublicKey(privateKey)), 'base64url');
+    recipients.set(privateKey, raw);
+  }
+  return raw;
+}
+
+/** Ephemeral keys whose derived AES key a node keeps: the broker seals with one for a minute (EPHEMERAL_TTL_MS). */
+const DERIVED_KEPT = 64;
+/**
+ * The AES keys a node derived, by ephemeral public key, for as long as its private key object lives. A map that
+ * holds more than DERIVED_KEPT forgets the oldest: several brokers each seal with a key pair of their own.
+ */
+const derived = new WeakMap<KeyObject, Map<string, Buffer>>();
+function derivedKeys(privateKey: KeyObject): Map<string, Buffer> {
+  let keys = derived.get(privateKey);
+  if (!keys) {
+    keys = new Map();
+    derived.set(privateKey, keys);
+  }
+  while (keys.size > DERIVED_KEPT) keys.delete(keys.keys().next().value!);
+  return keys;
 }
 
 const mapValues = (values: Record<string, string>, f: (v: string, k: string) => string) =>
@@ -160,7 +207,7 @@ export function sealNodeJob<N extends NodeJobName>(name: N, data: NodeJobs[N], p
   let seal: ((plain: string) => string) | undefined;
   return NODE_JOB_SECRETS[name](data, (v, what) => {
     if (!publicKey) throw new SealError(`${node} has given no public key to seal ${what} for: its agent must register again with this version`);
-    seal ??= sealerFor(publicKey);
+    seal ??= currentSealer(publicKey);
     return seal(v);
   });
 }
@@ -171,7 +218,8 @@ export function sealNodeJob<N extends NodeJobName>(name: N, data: NodeJobs[N], p
  */
 export function openNodeJob<N extends NodeJobName>(name: N, data: NodeJobs[N], privateKey: string | KeyObject): NodeJobs[N] {
   const key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : privateKey;
-  const keys = new Map<string, Buffer>();
+  // A key object made here lives for this job only, and its derived keys with it.
+  const keys = derivedKeys(key);
   return NODE_JOB_SECRETS[name](data, (v, what) => openWith(key, v, what, keys));
 }
 
