@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import type { EntityManager } from 'typeorm';
 import { Node, NodeJoinToken } from './node.entity';
-import { Gear } from '../apps/gear.entity';
 import type { NodeAddresses } from '../apps/node-addresses';
 import type { NodePublicKeys } from '../queue/node-public-keys';
 
@@ -17,6 +16,43 @@ export interface NodeUsage {
   allocatedMb: number;
   gears: number;
 }
+
+/** A node's columns as a read of every node selects them (its key, public key and Redis password hash are read alone). */
+const NODE_FIELDS =
+  'n.id, n.name, n.state, n.zone, n.labels, n.address, n.memory_mb, n.max_gears, n.last_heartbeat, n.lost_at, n.agent_rss_mb, n.legacy, n.created_at';
+
+interface NodeRow {
+  id: string;
+  name: string;
+  state: Node['state'];
+  zone: string | null;
+  labels: Record<string, string>;
+  address: string;
+  memory_mb: number;
+  max_gears: number;
+  last_heartbeat: Date | null;
+  lost_at: Date | null;
+  agent_rss_mb: number | null;
+  legacy: boolean;
+  created_at: Date;
+}
+
+const nodeOf = (r: NodeRow): Node =>
+  Object.assign(new Node(), {
+    id: r.id,
+    name: r.name,
+    state: r.state,
+    zone: r.zone,
+    labels: r.labels,
+    address: r.address,
+    memoryMb: r.memory_mb,
+    maxGears: r.max_gears,
+    lastHeartbeat: r.last_heartbeat,
+    lostAt: r.lost_at,
+    agentRssMb: r.agent_rss_mb,
+    legacy: r.legacy,
+    createdAt: r.created_at,
+  });
 
 /**
  * Node id → its public key and when it was read. Every job sealed for a node needs it, and a create of ten replicas
@@ -170,8 +206,12 @@ export class NodesRepository implements NodeAddresses, NodePublicKeys {
    * Every node, oldest first, without what its gears take: what the heartbeat watchdog, the route table and an app's
    * view read several times a second. Summing every gear of the platform for them grew with the gears.
    */
-  all(): Promise<Node[]> {
-    return this.m.find(Node, { order: { createdAt: 'ASC' } });
+  /**
+   * Every node, oldest first. Read in plain SQL, as usage() is: route tables and placements read every node many times
+   * a second while gears start, and building the query and the entities took more of the broker than Postgres took.
+   */
+  async all(): Promise<Node[]> {
+    return ((await this.m.query(`select ${NODE_FIELDS} from nodes n order by n.created_at`)) as NodeRow[]).map(nodeOf);
   }
 
   /** The name and address of each of these nodes (those that exist): what an app's view says of where its gears run. */
@@ -180,21 +220,14 @@ export class NodesRepository implements NodeAddresses, NodePublicKeys {
     return this.m.query('select id, name, address from nodes where id = any($1)', [ids]);
   }
 
-  /** Every node with the memory and gear count its gears take. */
+  /** Every node with the memory and gear count its gears take, oldest first. */
   async usage(): Promise<NodeUsage[]> {
     // One statement: placement reads this under its lock, where every round trip to Postgres holds up the next create.
-    const { entities, raw } = await this.m
-      .createQueryBuilder(Node, 'n')
-      .leftJoin(
-        (q) => q.select('g.node_id', 'node_id').addSelect('sum(g.memory_mb)', 'mb').addSelect('count(*)', 'gears').from(Gear, 'g').groupBy('g.node_id'),
-        'u',
-        'u.node_id = n.id',
-      )
-      .addSelect('coalesce(u.mb, 0)', 'usage_mb')
-      .addSelect('coalesce(u.gears, 0)', 'usage_gears')
-      .orderBy('n.created_at', 'ASC')
-      .getRawAndEntities<{ n_id: string; usage_mb: string; usage_gears: string }>();
-    const sums = new Map(raw.map((r) => [r.n_id, { memoryMb: Number(r.usage_mb), gears: Number(r.usage_gears) }]));
-    return entities.map((node) => ({ node, allocatedMb: sums.get(node.id)?.memoryMb ?? 0, gears: sums.get(node.id)?.gears ?? 0 }));
+    const rows = (await this.m.query(
+      `select ${NODE_FIELDS}, coalesce(u.mb, 0) as usage_mb, coalesce(u.gears, 0) as usage_gears
+         from nodes n left join (select node_id, sum(memory_mb) as mb, count(*) as gears from gears group by node_id) u on u.node_id = n.id
+        order by n.created_at`,
+    )) as (NodeRow & { usage_mb: string; usage_gears: string })[];
+    return rows.map((r) => ({ node: nodeOf(r), allocatedMb: Number(r.usage_mb), gears: Number(r.usage_gears) }));
   }
 }
