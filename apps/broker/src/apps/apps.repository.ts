@@ -7,16 +7,58 @@ import type { DomainApps } from '../domains/domain-apps';
 import type { CartridgesInUse } from '../cartridges/cartridges-in-use';
 import { AppCartridge } from './app-cartridge.entity';
 import { Gear } from './gear.entity';
+import { APP_FIELDS, appOf, CARTRIDGE_FIELDS, cartridgeOf, GEAR_FIELDS, gearOf, type AppRow, type CartridgeRow, type GearRow } from './app-rows';
 import { sealedValues } from '../common/secrets';
 
 export type NewGear = Pick<Gear, 'cartridge' | 'nodeId' | 'memoryMb'> & { deploymentId?: string | null; process?: string | null; service?: string | null };
+
+/** New gears as the statements that insert them read them (see insertingGears). */
+const gearRows = (gears: NewGear[]) =>
+  JSON.stringify(
+    gears.map((g) => ({
+      cartridge: g.cartridge,
+      node_id: g.nodeId,
+      memory_mb: g.memoryMb,
+      deployment_id: g.deploymentId ?? null,
+      process: g.process ?? null,
+      service: g.service ?? null,
+    })),
+  );
+
+/**
+ * A CTE (`inserted_gears`) that inserts the gears in parameter `$n` (gearRows) for the app `appId` (an expression),
+ * in their order, every other column at its default: plain SQL, as the query builder took longer to write the
+ * statement than Postgres took to run it.
+ */
+const insertingGears = (appId: string, n: number) => `inserted_gears as (
+  insert into gears (app_id, cartridge, node_id, memory_mb, deployment_id, process, service)
+  select ${appId}, g.cartridge, g.node_id, g.memory_mb, g.deployment_id, g.process, g.service
+  from rows from (jsonb_to_recordset($${n}::jsonb) as (cartridge text, node_id uuid, memory_mb integer, deployment_id uuid, process text, service text))
+    with ordinality as g(cartridge, node_id, memory_mb, deployment_id, process, service, i)
+  order by g.i
+)`;
 
 @Injectable()
 export class AppsRepository implements DomainApps, CartridgesInUse {
   constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
+  /** Apps that `rest` (a where clause and an order on `a`) selects, without their parts (see app-rows.ts). */
+  private async apps(rest: string, params: unknown[]): Promise<App[]> {
+    return ((await this.m.query(`select ${APP_FIELDS} from apps a ${rest}`, params)) as AppRow[]).map(appOf);
+  }
+
+  /** Cartridges that `where` (on `c`) selects, in the order they were added. */
+  private async cartridges(where: string, params: unknown[]): Promise<AppCartridge[]> {
+    return ((await this.m.query(`select ${CARTRIDGE_FIELDS} from app_cartridges c ${where} order by c.created_at`, params)) as CartridgeRow[]).map(cartridgeOf);
+  }
+
+  /** Gears that `where` (on `g`) selects, in the order they were placed. */
+  private async gears(where: string, params: unknown[]): Promise<Gear[]> {
+    return ((await this.m.query(`select ${GEAR_FIELDS} from gears g ${where} order by g.created_at`, params)) as GearRow[]).map(gearOf);
+  }
+
   async list(domainId: string): Promise<App[]> {
-    return this.withParts(await this.m.find(App, { where: { domainId }, order: { name: 'ASC' } }), { domainId });
+    return this.withParts(await this.apps('where a.domain_id = $1 order by a.name', [domainId]), { domainId });
   }
 
   /**
@@ -26,12 +68,11 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
    */
   private async withParts(apps: App[], scope: { domainId?: string; ids?: string[] }): Promise<App[]> {
     if (apps.length === 0) return apps;
-    const where = scope.ids ? { appId: In(scope.ids) } : scope.domainId ? { app: { domainId: scope.domainId } } : {};
+    const params = scope.ids ? [scope.ids] : scope.domainId ? [scope.domainId] : [];
+    const where = (alias: string) =>
+      scope.ids ? `where ${alias}.app_id = any($1)` : scope.domainId ? `where ${alias}.app_id in (select id from apps where domain_id = $1)` : '';
     // Both reads go to Postgres together: each turn of a busy broker's event loop between them adds to every request.
-    const [cartridges, gears] = await Promise.all([
-      this.m.find(AppCartridge, { where, order: { createdAt: 'ASC' } }),
-      this.m.find(Gear, { where, order: { createdAt: 'ASC' } }),
-    ]);
+    const [cartridges, gears] = await Promise.all([this.cartridges(where('c'), params), this.gears(where('g'), params)]);
     const byApp = new Map(apps.map((a) => [a.id, a]));
     for (const a of apps) {
       a.cartridges = [];
@@ -50,14 +91,14 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
   private async one(where: { id: string } | { domainId: string; name: string }): Promise<App | null> {
     if ('id' in where) {
       // Known by id, its parts are read with it, in one turn.
-      const [app, cartridges, gears] = await Promise.all([
-        this.m.findOne(App, { where }),
-        this.m.find(AppCartridge, { where: { appId: where.id }, order: { createdAt: 'ASC' } }),
-        this.m.find(Gear, { where: { appId: where.id }, order: { createdAt: 'ASC' } }),
+      const [[app], cartridges, gears] = await Promise.all([
+        this.apps('where a.id = $1', [where.id]),
+        this.cartridges('where c.app_id = $1', [where.id]),
+        this.gears('where g.app_id = $1', [where.id]),
       ]);
       return app ? Object.assign(app, { cartridges, gears }) : null;
     }
-    const app = await this.m.findOne(App, { where });
+    const [app] = await this.apps('where a.domain_id = $1 and a.name = $2', [where.domainId, where.name]);
     return app ? (await this.withParts([app], { ids: [app.id] }))[0] : null;
   }
 
@@ -120,12 +161,12 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
   }
 
   async all(): Promise<App[]> {
-    return this.withParts(await this.m.find(App), {});
+    return this.withParts(await this.apps('', []), {});
   }
 
   async findByIds(ids: string[]): Promise<App[]> {
     if (ids.length === 0) return [];
-    return this.withParts(await this.m.find(App, { where: { id: In(ids) } }), { ids });
+    return this.withParts(await this.apps('where a.id = any($1)', [ids]), { ids });
   }
 
   async create(
@@ -155,15 +196,10 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
          select app.id, c.cartridge, c.generated, c.options
          from app, rows from (jsonb_to_recordset($6::jsonb) as (cartridge text, generated jsonb, options jsonb)) with ordinality as c(cartridge, generated, options, n)
          order by c.n
-       )
+       ), ${insertingGears('(select id from app)', 7)}
        select id from app`,
-      [app.domainId, app.name, app.desiredState, app.size, JSON.stringify(sealedValues.to(app.env ?? {})), JSON.stringify(rows)],
+      [app.domainId, app.name, app.desiredState, app.size, JSON.stringify(sealedValues.to(app.env ?? {})), JSON.stringify(rows), gearRows(gears)],
     );
-    if (gears.length > 0)
-      await this.m.insert(
-        Gear,
-        gears.map((g) => ({ ...g, appId: id })),
-      );
     return id;
   }
 
@@ -191,11 +227,7 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
     gears: NewGear[],
   ): Promise<void> {
     await this.m.insert(AppCartridge, { ...cartridge, appId });
-    if (gears.length > 0)
-      await this.m.insert(
-        Gear,
-        gears.map((g) => ({ ...g, appId })),
-      );
+    await this.addGears(appId, gears);
   }
 
   async removeCartridge(appId: string, cartridge: string): Promise<void> {
@@ -223,11 +255,7 @@ export class AppsRepository implements DomainApps, CartridgesInUse {
   }
 
   async addGears(appId: string, gears: NewGear[]): Promise<void> {
-    if (gears.length > 0)
-      await this.m.insert(
-        Gear,
-        gears.map((g) => ({ ...g, appId })),
-      );
+    if (gears.length > 0) await this.m.query(`with ${insertingGears('$1::uuid', 2)} select 1`, [appId, gearRows(gears)]);
   }
 
   async removeGears(ids: string[]): Promise<void> {
