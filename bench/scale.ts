@@ -249,8 +249,9 @@ function slope(points: { x: number; y: number }[]): number {
  * under the placement lock that the placement still holds as it commits (placed again under the lock when it does
  * not: how often is printed), and queues one sealed job per node, answering 202. Meanwhile the nodes converge and report on the
  * same machine, and the broker applies their reports. Beside it: gears running per second (until the last gear runs
- * on its node), the broker's CPU per placement over that time (what one free core would give), and the decision
- * alone in this process. The simulated agents share this process with the load: its CPU and event loop delay are
+ * on its node), the broker's CPU per placement over that time (what one free core would give), Postgres's, Redis's
+ * and this process's (on two cores the four share them, and their sum bounds the rate), and the decision alone in
+ * this process. The simulated agents share this process with the load: its CPU and event loop delay are
  * printed, since a late heartbeat there is this process being busy, not the broker.
  */
 export async function scaleBench(add: AddRow): Promise<void> {
