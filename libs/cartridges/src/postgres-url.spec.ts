@@ -73,6 +73,31 @@ describe('Postgres URLs', () => {
     }
   });
 
+  it('takes ?user= and ?password= over those before the host, as node-postgres does, and never shows them', () => {
+    const url = 'postgresql://app:pw@db.example/shop?password=q%26r&sslmode=require';
+    assert.deepEqual(parsePostgresUrl(url), { host: 'db.example', port: 5432, user: 'app', password: 'q&r', database: 'shop' });
+    assert.equal(driver(url).password, 'q&r');
+    assert.deepEqual(parsePostgresUrl('postgresql://app@/shop?host=/run/pg&user=other'), {
+      socketDir: '/run/pg',
+      port: 5432,
+      user: 'other',
+      password: '',
+      database: 'shop',
+    });
+    assert.equal(withoutPostgresPassword(url), 'postgresql://app@db.example/shop?sslmode=require');
+    assert.equal(withoutPostgresPassword('postgresql://app@/shop?password=q&host=/run/postgresql'), 'postgresql://app@/shop?host=/run/postgresql');
+    assert.equal(withoutPostgresPassword('postgresql://app@/shop?password=q'), 'postgresql://app@/shop');
+    assert.equal(withoutPostgresPassword('postgresql://app@h/shop?options=-c%20a%3Db+c&password=q'), 'postgresql://app@h/shop?options=-c%20a%3Db+c');
+    assert.throws(
+      () => parsePostgresUrl('postgresql://app@db.example:99999/shop?sslmode=require&password=topsecret', 'DATABASE_URL'),
+      (err: Error) => err instanceof ConfigError && !err.message.includes('topsecret'),
+    );
+    assert.throws(
+      () => parsePostgresUrl('postgresql://app@db[x/shop?password=topsecret', 'DATABASE_URL'),
+      (err: Error) => err instanceof ConfigError && err.message.includes('password=***') && !err.message.includes('topsecret'),
+    );
+  });
+
   it('names another database on the same server, keeping the socket or host and the query', () => {
     assert.equal(withPostgresDatabase(DEFAULT_DATABASE_URL, 'gst_1'), 'postgresql://gearshift:gearshift@/gst_1?host=/var/run/postgresql');
     assert.equal(withPostgresDatabase('postgres://a:b@%2Ftmp/x', 'postgres'), 'postgres://a:b@%2Ftmp/postgres');

@@ -66,10 +66,11 @@ export function parsePostgresUrl(raw: string, name = 'the Postgres URL'): Postgr
     // libpq would take its compiled-in socket and node-postgres localhost over TCP: two servers, perhaps.
     throw new ConfigError(`${name} names no host: give one, or the directory of the server's socket (?host=/var/run/postgresql)`);
   }
+  // ?user= and ?password= stand in for those of the authority, as in libpq and node-postgres.
   const base = {
     port,
-    user: decode(colon < 0 ? userinfo : userinfo.slice(0, colon)),
-    password: colon < 0 ? '' : decode(userinfo.slice(colon + 1)),
+    user: query.get('user') ?? decode(colon < 0 ? userinfo : userinfo.slice(0, colon)),
+    password: query.get('password') ?? (colon < 0 ? '' : decode(userinfo.slice(colon + 1))),
     database: decode(path.slice(1)),
   };
   return host.startsWith('/') ? { socketDir: host, ...base } : { host, ...base };
@@ -88,8 +89,14 @@ export function withoutPostgresPassword(raw: string): string {
   if (!m) throw new ConfigError(`not a postgresql:// URL: "${maskPassword(raw)}"`);
   const at = m[2].lastIndexOf('@');
   const user = at < 0 ? '' : m[2].slice(0, at).split(':')[0];
-  return `${m[1]}${user ? `${user}@` : ''}${m[2].slice(at + 1)}${m[3] ?? ''}${m[4] ?? ''}`;
+  // The query's other parameters stay as they were written (libpq reads a + as a +, not a space).
+  const kept = (m[4] ?? '')
+    .slice(1)
+    .split('&')
+    .filter((p) => p !== '' && !p.startsWith('password='));
+  const search = kept.length > 0 ? `?${kept.join('&')}` : '';
+  return `${m[1]}${user ? `${user}@` : ''}${m[2].slice(at + 1)}${m[3] ?? ''}${search}`;
 }
 
-/** A URL as a message may show it: its user and password (up to the host's last @) replaced. */
-const maskPassword = (raw: string) => raw.replace(/\/\/[^/]*@/, '//***@');
+/** A URL as a message may show it: its user and password (up to the host's last @), and a ?password=, replaced. */
+const maskPassword = (raw: string) => raw.replace(/\/\/[^/]*@/, '//***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
