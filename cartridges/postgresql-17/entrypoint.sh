@@ -14,14 +14,18 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   rm -f "$pwfile"
   echo "host all all 0.0.0.0/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"
   echo "host all all ::/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"
-  postgres -D "$PGDATA" -c listen_addresses='' -c unix_socket_directories=/run/postgresql &
+  # The server that creates the database listens on a socket of its own: a client that finds the gear's socket
+  # (an exec'd psql, a snapshot) reaches the server that stays, never this one as it stops.
+  initsock=$(mktemp -d)
+  postgres -D "$PGDATA" -c listen_addresses='' -c unix_socket_directories="$initsock" &
   pid=$!
   # Asked as the user and database that exist: a role of the OS user's name would be logged as a failed login.
-  until pg_isready -q -h /run/postgresql -U "$POSTGRESQL_USER" -d postgres; do sleep 0.2; done
-  psql -v ON_ERROR_STOP=1 -h /run/postgresql -U "$POSTGRESQL_USER" -d postgres \
+  until pg_isready -q -h "$initsock" -U "$POSTGRESQL_USER" -d postgres; do sleep 0.2; done
+  psql -v ON_ERROR_STOP=1 -h "$initsock" -U "$POSTGRESQL_USER" -d postgres \
     -c "create database \"$POSTGRESQL_DATABASE\" owner \"$POSTGRESQL_USER\"" >/dev/null
   kill -INT "$pid"
   wait "$pid" || true
+  rmdir "$initsock" 2>/dev/null || true
   echo "initialised"
 fi
 
