@@ -34,16 +34,26 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
   }
 }
 
-/** A loopback port nothing listens on at the moment. */
+/** Ports a test platform's processes listen on: below Linux's ephemeral range (32768 up), see freePort(). */
+const PORTS = { from: 20_000, to: 32_000 };
+
+/**
+ * A loopback port nothing listens on at the moment, for a process started next. A port the kernel hands out for
+ * port 0 comes from the ephemeral range, where any outgoing connection of a busy machine may take it before that
+ * process binds it (a broker of a parallel run once failed with EADDRINUSE so): ports below the range are only ever
+ * taken by a listener. Each is tried at random, so parallel test files seldom try the same one.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => res(port));
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = PORTS.from + Math.floor(Math.random() * (PORTS.to - PORTS.from));
+    const free = await new Promise<boolean>((res) => {
+      const srv = createServer();
+      srv.once('error', () => res(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
     });
-    srv.on('error', rej);
-  });
+    if (free) return port;
+  }
+  throw new Error(`no free port from ${PORTS.from} to ${PORTS.to}`);
 }
 
 /** A child process of the platform (broker, agent, router, supervisor), keeping the last 400 lines it printed. */
