@@ -7,7 +7,7 @@ import type { DomainApps } from '../domains/domain-apps';
 import type { CartridgesInUse } from '../cartridges/cartridges-in-use';
 import { AppCartridge } from './app-cartridge.entity';
 import { Gear } from './gear.entity';
-import { APP_FIELDS, appOf, CARTRIDGE_FIELDS, cartridgeOf, GEAR_FIELDS, gearOf, type AppRow, type CartridgeRow, type GearRow } from './app-rows';
+import { entityRows } from '../database/entity-rows';
 import { sealedValues } from '../common/secrets';
 
 export type NewGear = Pick<Gear, 'cartridge' | 'nodeId' | 'memoryMb'> & { deploymentId?: string | null; process?: string | null; service?: string | null };
@@ -42,19 +42,28 @@ const insertingGears = (appId: string, n: number) => `inserted_gears as (
 export class AppsRepository implements DomainApps, CartridgesInUse {
   constructor(@InjectEntityManager() private readonly m: EntityManager) {}
 
-  /** Apps that `rest` (a where clause and an order on `a`) selects, without their parts (see app-rows.ts). */
+  /**
+   * Apps that `rest` (a where clause and an order on `a`) selects, without their parts. Apps, cartridges and gears
+   * are read in plain SQL (entityRows): every request about an app, every operation sent, every route table and every
+   * heartbeat that compares an app reads them.
+   */
   private async apps(rest: string, params: unknown[]): Promise<App[]> {
-    return ((await this.m.query(`select ${APP_FIELDS} from apps a ${rest}`, params)) as AppRow[]).map(appOf);
+    const rows = entityRows(this.m, App, 'a');
+    return ((await this.m.query(`select ${rows.fields} from apps a ${rest}`, params)) as Record<string, unknown>[]).map(rows.of);
   }
 
   /** Cartridges that `where` (on `c`) selects, in the order they were added. */
   private async cartridges(where: string, params: unknown[]): Promise<AppCartridge[]> {
-    return ((await this.m.query(`select ${CARTRIDGE_FIELDS} from app_cartridges c ${where} order by c.created_at`, params)) as CartridgeRow[]).map(cartridgeOf);
+    const rows = entityRows(this.m, AppCartridge, 'c');
+    return ((await this.m.query(`select ${rows.fields} from app_cartridges c ${where} order by c.created_at`, params)) as Record<string, unknown>[]).map(
+      rows.of,
+    );
   }
 
   /** Gears that `where` (on `g`) selects, in the order they were placed. */
   private async gears(where: string, params: unknown[]): Promise<Gear[]> {
-    return ((await this.m.query(`select ${GEAR_FIELDS} from gears g ${where} order by g.created_at`, params)) as GearRow[]).map(gearOf);
+    const rows = entityRows(this.m, Gear, 'g');
+    return ((await this.m.query(`select ${rows.fields} from gears g ${where} order by g.created_at`, params)) as Record<string, unknown>[]).map(rows.of);
   }
 
   async list(domainId: string): Promise<App[]> {

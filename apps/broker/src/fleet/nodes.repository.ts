@@ -4,6 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { Node, NodeJoinToken } from './node.entity';
 import type { NodeAddresses } from '../apps/node-addresses';
 import type { NodePublicKeys } from '../queue/node-public-keys';
+import { entityRows } from '../database/entity-rows';
 
 /** What a node gives and is given to keep its secrets: its public key, the password hash of its Redis user. */
 export interface NodeSealing {
@@ -16,43 +17,6 @@ export interface NodeUsage {
   allocatedMb: number;
   gears: number;
 }
-
-/** A node's columns as a read of every node selects them (its key, public key and Redis password hash are read alone). */
-const NODE_FIELDS =
-  'n.id, n.name, n.state, n.zone, n.labels, n.address, n.memory_mb, n.max_gears, n.last_heartbeat, n.lost_at, n.agent_rss_mb, n.legacy, n.created_at';
-
-interface NodeRow {
-  id: string;
-  name: string;
-  state: Node['state'];
-  zone: string | null;
-  labels: Record<string, string>;
-  address: string;
-  memory_mb: number;
-  max_gears: number;
-  last_heartbeat: Date | null;
-  lost_at: Date | null;
-  agent_rss_mb: number | null;
-  legacy: boolean;
-  created_at: Date;
-}
-
-const nodeOf = (r: NodeRow): Node =>
-  Object.assign(new Node(), {
-    id: r.id,
-    name: r.name,
-    state: r.state,
-    zone: r.zone,
-    labels: r.labels,
-    address: r.address,
-    memoryMb: r.memory_mb,
-    maxGears: r.max_gears,
-    lastHeartbeat: r.last_heartbeat,
-    lostAt: r.lost_at,
-    agentRssMb: r.agent_rss_mb,
-    legacy: r.legacy,
-    createdAt: r.created_at,
-  });
 
 /**
  * Node id → its public key and when it was read. Every job sealed for a node needs it, and a create of ten replicas
@@ -204,14 +168,12 @@ export class NodesRepository implements NodeAddresses, NodePublicKeys {
 
   /**
    * Every node, oldest first, without what its gears take: what the heartbeat watchdog, the route table and an app's
-   * view read several times a second. Summing every gear of the platform for them grew with the gears.
-   */
-  /**
-   * Every node, oldest first. Read in plain SQL, as usage() is: route tables and placements read every node many times
-   * a second while gears start, and building the query and the entities took more of the broker than Postgres took.
+   * view read several times a second (summing every gear of the platform for them grew with the gears). Plain SQL,
+   * as usage() is (entityRows).
    */
   async all(): Promise<Node[]> {
-    return ((await this.m.query(`select ${NODE_FIELDS} from nodes n order by n.created_at`)) as NodeRow[]).map(nodeOf);
+    const rows = entityRows(this.m, Node, 'n');
+    return ((await this.m.query(`select ${rows.fields} from nodes n order by n.created_at`)) as Record<string, unknown>[]).map(rows.of);
   }
 
   /** The name and address of each of these nodes (those that exist): what an app's view says of where its gears run. */
@@ -223,11 +185,12 @@ export class NodesRepository implements NodeAddresses, NodePublicKeys {
   /** Every node with the memory and gear count its gears take, oldest first. */
   async usage(): Promise<NodeUsage[]> {
     // One statement: placement reads this under its lock, where every round trip to Postgres holds up the next create.
+    const nodes = entityRows(this.m, Node, 'n');
     const rows = (await this.m.query(
-      `select ${NODE_FIELDS}, coalesce(u.mb, 0) as usage_mb, coalesce(u.gears, 0) as usage_gears
+      `select ${nodes.fields}, coalesce(u.mb, 0) as usage_mb, coalesce(u.gears, 0) as usage_gears
          from nodes n left join (select node_id, sum(memory_mb) as mb, count(*) as gears from gears group by node_id) u on u.node_id = n.id
         order by n.created_at`,
-    )) as (NodeRow & { usage_mb: string; usage_gears: string })[];
-    return rows.map((r) => ({ node: nodeOf(r), allocatedMb: Number(r.usage_mb), gears: Number(r.usage_gears) }));
+    )) as (Record<string, unknown> & { usage_mb: string; usage_gears: string })[];
+    return rows.map((r) => ({ node: nodes.of(r), allocatedMb: Number(r.usage_mb), gears: Number(r.usage_gears) }));
   }
 }
